@@ -1,0 +1,40 @@
+# civicmap — the two commands a fresh machine needs are `make demo` and `make test`.
+# Everything is installed into a virtual environment in this checkout (.venv).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test lint format notebooks bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/civicmap demo
+
+test: install
+	$(BIN)/python -m pytest -q -ra
+
+lint: install
+	$(BIN)/ruff check civicmap tests bench
+	$(BIN)/ruff format --check civicmap tests bench
+
+format: install
+	$(BIN)/ruff format civicmap tests bench
+	$(BIN)/ruff check --fix civicmap tests bench
+
+notebooks: install
+	$(BIN)/jupyter lab notebooks/ || $(BIN)/jupyter notebook notebooks/
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) out build dist *.egg-info .pytest_cache

@@ -1,0 +1,113 @@
+"""Small helpers for validating YAML files while collecting every problem.
+
+A :class:`Checker` walks a parsed YAML document, records each problem with
+the file and the dotted key, and keeps going, so a user sees the whole list
+at once instead of fixing one error per run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from civicmap.errors import ConfigError, Problem
+
+_TYPE_NAMES = {
+    str: "a string",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+    dict: "a mapping",
+}
+
+
+def load_yaml(path: Path) -> Any:
+    """Read a YAML file with the safe loader; syntax errors name the line."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError([Problem(str(path), "", "file not found")]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            [Problem(str(path), "", f"not UTF-8 text ({exc.reason}); save the file as UTF-8")]
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(
+            [Problem(str(path), where, f"YAML syntax error: {problem}")]
+        ) from None
+
+
+class Checker:
+    """Collects problems for one file."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, key: str, message: str) -> None:
+        self.problems.append(Problem(self.file, key, message))
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise ConfigError(self.problems)
+
+    def type_ok(self, key: str, value: Any, *types: type) -> bool:
+        """Record a problem unless ``value`` is one of ``types``; bool is never an int."""
+        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+        if not ok:
+            wanted = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
+            self.add(key, f"got {value!r} ({type(value).__name__}), expected {wanted}")
+        return ok
+
+    def unknown_keys(self, key: str, mapping: Mapping, allowed: set[str] | dict) -> None:
+        for k in mapping:
+            if k not in allowed:
+                nice = ", ".join(sorted(allowed))
+                hint = _close(str(k), allowed)
+                self.add(
+                    f"{key}.{k}" if key else str(k),
+                    f"unknown key{hint}; allowed here: {nice}",
+                )
+
+    def choice(self, key: str, value: Any, allowed: list[str] | tuple[str, ...]) -> bool:
+        if value not in allowed:
+            self.add(key, f"got {value!r}, expected one of: {', '.join(map(str, allowed))}")
+            return False
+        return True
+
+    def number(
+        self, key: str, value: Any, *, minimum: float | None = None, maximum: float | None = None
+    ) -> bool:
+        if not self.type_ok(key, value, int, float):
+            return False
+        if minimum is not None and value < minimum or maximum is not None and value > maximum:
+            lo = "-inf" if minimum is None else minimum
+            hi = "inf" if maximum is None else maximum
+            self.add(key, f"got {value}, expected a number from {lo} to {hi}")
+            return False
+        return True
+
+
+def _close(word: str, allowed) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(word, list(allowed), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+_HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
+
+
+def is_colour(value: Any) -> bool:
+    """A CSS hex colour like ``#d6336c`` or ``#fff``."""
+    return isinstance(value, str) and bool(_HEX.match(value))

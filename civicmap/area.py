@@ -1,0 +1,233 @@
+"""The map's area: one polygon in EPSG:4326, however the user named it.
+
+Kinds: a bbox, a point with a radius, a boundary file, a 全国地方公共団体コード
+(resolved offline from the bundled 国土数値情報 N03 boundaries), the bounds of an
+OSM extract, or a place name (resolved online). Every kind accepts
+``buffer: metres`` to grow the area (e.g. to reach shelters just outside a ward).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pyproj
+from shapely import box
+from shapely.geometry import Point, shape
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import unary_union
+
+from civicmap.errors import AreaError, CivicMapError
+from civicmap.schema import CRS
+
+log = logging.getLogger(__name__)
+
+N03_CREDIT = "国土数値情報（行政区域データ）国土交通省"
+
+
+@dataclass(frozen=True)
+class Area:
+    """A resolved area.
+
+    Attributes
+    ----------
+    geometry : shapely geometry
+        Polygon or MultiPolygon in EPSG:4326.
+    name : str
+        Human name (ward name for a municipality, file name for a boundary).
+    kind : str
+        Which kind of area spec produced it.
+    code : str
+        The 6-digit 全国地方公共団体コード for municipality areas, else empty.
+    """
+
+    geometry: BaseGeometry
+    name: str
+    kind: str
+    code: str = ""
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(west, south, east, north) in degrees."""
+        return tuple(self.geometry.bounds)  # type: ignore[return-value]
+
+    def metric_crs(self) -> pyproj.CRS:
+        """The local UTM zone: distances and buffers are computed there, never in degrees."""
+        return gpd.GeoSeries([self.geometry.centroid], crs=CRS).estimate_utm_crs()
+
+    def buffered(self, metres: float) -> Area:
+        """This area grown by ``metres`` (computed in the local UTM zone)."""
+        if not metres:
+            return self
+        crs = self.metric_crs()
+        g = gpd.GeoSeries([self.geometry], crs=CRS).to_crs(crs).buffer(metres).to_crs(CRS)
+        return Area(g.iloc[0], self.name, self.kind, self.code)
+
+    def to_frame(self) -> gpd.GeoDataFrame:
+        return gpd.GeoDataFrame({"name": [self.name]}, geometry=[self.geometry], crs=CRS)
+
+
+def check_digit(code5: str) -> str:
+    """The check digit of a 5-digit 全国地方公共団体コード (weights 6..2, modulus 11)."""
+    total = sum(int(d) * w for d, w in zip(code5, (6, 5, 4, 3, 2), strict=True))
+    return str((11 - total % 11) % 10)
+
+
+def normalise_code(code: str) -> str:
+    """Return the 5-digit code for a 5- or 6-digit 全国地方公共団体コード.
+
+    Raises
+    ------
+    AreaError
+        If the code is not 5 or 6 digits or its check digit is wrong.
+    """
+    c = str(code).strip()
+    if not (c.isdigit() and len(c) in (5, 6)):
+        raise AreaError(f"municipality code {code!r}: expected 5 or 6 digits, e.g. 13104 or 131041")
+    if len(c) == 6:
+        expected = check_digit(c[:5])
+        if c[5] != expected:
+            raise AreaError(
+                f"municipality code {code!r}: check digit is {c[5]}, expected {expected} "
+                f"(did you mean {c[:5]}{expected}, or the 5-digit {c[:5]}?)"
+            )
+        c = c[:5]
+    return c
+
+
+def _n03_files() -> dict[str, Path]:
+    folder = Path(str(resources.files("civicmap.data") / "n03"))
+    return {p.name: p for p in folder.glob("N03-*.json")}
+
+
+@functools.lru_cache(maxsize=8)
+def _load_n03(path: Path) -> dict[str, list[dict[str, Any]]]:
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    by_code: dict[str, list[dict[str, Any]]] = {}
+    for feat in doc["features"]:
+        code = feat["properties"].get("N03_007")
+        if code:
+            by_code.setdefault(code, []).append(feat)
+    return by_code
+
+
+def municipality(code: str) -> Area:
+    """The N03 boundary of a municipality, offline.
+
+    The prefecture's own (more detailed) file is used when bundled, else the
+    simplified all-Japan file.
+    """
+    c5 = normalise_code(code)
+    files = _n03_files()
+    candidates = [p for name, p in sorted(files.items()) if name.startswith(f"N03-21_{c5[:2]}_")]
+    candidates += [p for name, p in sorted(files.items()) if name == "N03-21_210101.json"]
+    for path in candidates:
+        feats = _load_n03(path).get(c5)
+        if feats:
+            geom = unary_union([shape(f["geometry"]) for f in feats]).buffer(0)
+            p = feats[0]["properties"]
+            name = "".join(x for x in (p.get("N03_003"), p.get("N03_004")) if x) or p.get("N03_001", c5)
+            return Area(geom, name, "municipality", c5 + check_digit(c5))
+    raise AreaError(
+        f"municipality code {code!r} is not in the bundled N03 boundaries (2021); "
+        "check the code, or use area: {boundary: your-file.geojson} instead"
+    )
+
+
+def osm_file_bounds(path: Path) -> BaseGeometry:
+    """The declared bounds of an OSM extract, or the extent of its nodes if it declares none."""
+    import osmium
+
+    try:
+        header = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING).header()
+    except RuntimeError as exc:
+        raise AreaError(f"{path}: cannot read as an OSM extract ({exc})") from None
+    b = header.box()
+    if b.valid():
+        return box(b.bottom_left.lon, b.bottom_left.lat, b.top_right.lon, b.top_right.lat)
+    minx = miny = float("inf")
+    maxx = maxy = float("-inf")
+    for n in osmium.FileProcessor(str(path), osmium.osm.NODE):
+        if n.location.valid():
+            minx, maxx = min(minx, n.location.lon), max(maxx, n.location.lon)
+            miny, maxy = min(miny, n.location.lat), max(maxy, n.location.lat)
+    if minx == float("inf"):
+        raise AreaError(f"{path}: the extract has no nodes, so it has no bounds")
+    return box(minx, miny, maxx, maxy)
+
+
+def boundary_file(path: Path) -> BaseGeometry:
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:
+        raise AreaError(f"{path}: cannot read as a boundary file ({exc})") from None
+    if gdf.crs is None:
+        gdf = gdf.set_crs(CRS)
+    gdf = gdf.to_crs(CRS)
+    polys = gdf[gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if polys.empty:
+        raise AreaError(
+            f"{path}: no polygons found (got {', '.join(gdf.geometry.geom_type.unique())}); "
+            "a boundary file must contain the area's polygon"
+        )
+    return unary_union(polys.geometry.values).buffer(0)
+
+
+def place(name: str) -> Area:
+    """Resolve a place name online (Nominatim), with a clear error when offline."""
+    from civicmap import _http, settings
+
+    try:
+        results = _http.get_json(
+            settings.nominatim_url,
+            params={"q": name, "format": "geojson", "polygon_geojson": 1, "limit": 1},
+        )
+    except CivicMapError as exc:
+        raise AreaError(
+            f"area: place {name!r} needs the network to look up, and that failed ({exc}). "
+            "Offline, use area: {municipality: CODE}, {bbox: [...]}, or {osm_file: ...}"
+        ) from None
+    feats = results.get("features") or []
+    if not feats:
+        raise AreaError(f"area: place {name!r} was not found; check the spelling or use a bbox")
+    geom = shape(feats[0]["geometry"])
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        geom = box(*feats[0].get("bbox", geom.buffer(0.005).bounds))
+    return Area(geom, name, "place")
+
+
+def resolve_area(spec: dict[str, Any], *, base_dir: Path) -> Area:
+    """Turn a validated ``area`` mapping into an :class:`Area`."""
+    kind = spec.get("kind") or next(
+        k for k in ("bbox", "point", "boundary", "municipality", "osm_file", "place") if k in spec
+    )
+    value = spec[kind]
+    if kind == "bbox":
+        area = Area(box(*value), spec.get("name", "bbox"), "bbox")
+    elif kind == "point":
+        lat, lon = value
+        centre = Area(Point(lon, lat), spec.get("name", f"{lat:.5f}, {lon:.5f}"), "point")
+        area = centre.buffered(float(spec["radius"]))
+    elif kind == "boundary":
+        path = base_dir / value
+        area = Area(boundary_file(path), spec.get("name", path.stem), "boundary")
+    elif kind == "municipality":
+        area = municipality(str(value))
+    elif kind == "osm_file":
+        path = base_dir / value
+        area = Area(osm_file_bounds(path), spec.get("name", path.name), "osm_file")
+    elif kind == "place":
+        area = place(str(value))
+    else:  # pragma: no cover - validated earlier
+        raise AreaError(f"unknown area kind {kind!r}")
+    if spec.get("name"):
+        area = Area(area.geometry, spec["name"], area.kind, area.code)
+    buffer = float(spec.get("buffer", 0) or 0)
+    return area.buffered(buffer) if buffer else area

@@ -1,0 +1,1 @@
+"""Bundled data: the demo area, N03 municipality boundaries and their credits."""

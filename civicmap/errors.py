@@ -1,0 +1,75 @@
+"""Errors civicmap raises.
+
+Every message names the bad value (file, key, row) and says what would fix it.
+Library code raises these; only :mod:`civicmap.cli` turns them into exit codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class CivicMapError(Exception):
+    """Base of every error civicmap raises on purpose."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found while validating a file.
+
+    Attributes
+    ----------
+    file : str
+        The file the problem is in (or ``"<map>"`` for in-memory input).
+    key : str
+        Dotted path of the offending key, e.g. ``layers[2].style.color``.
+    message : str
+        What is wrong and what is allowed.
+    """
+
+    file: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.key}" if self.key else self.file
+        return f"{where}: {self.message}"
+
+
+class ConfigError(CivicMapError):
+    """A map or layer file is invalid. Carries every problem found, not just the first."""
+
+    exit_code = 2
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = list(problems)
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} found:"
+        super().__init__("\n".join([head, *(f"  - {p}" for p in self.problems)]))
+
+
+class AreaError(CivicMapError):
+    """The map's area cannot be resolved (unknown code, empty boundary file, ...)."""
+
+    exit_code = 2
+
+
+class SourceError(CivicMapError):
+    """A data source cannot be read at all (missing file, unknown format, no coordinates)."""
+
+
+class NetworkError(CivicMapError):
+    """A request failed after the bounded retries."""
+
+
+class OfflineError(NetworkError):
+    """Offline mode (or no network) and the cache does not hold what is needed."""
+
+
+class OutputExistsError(CivicMapError):
+    """An output file exists and ``overwrite`` was not given."""
+
+    exit_code = 2

@@ -1,0 +1,113 @@
+"""What the pipeline hands to the renderers: the area, each layer's features, the basemap.
+
+Renderers (web, paper, export) take a :class:`MapData` and nothing else, so
+they never read files or call sources themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+from shapely.geometry.base import BaseGeometry
+
+from civicmap.area import Area
+from civicmap.layers import LayerSpec
+from civicmap.mapfile import MapSpec
+from civicmap.schema import Credit, RowProblem, osm_credit
+
+#: Basemap feature kinds (the ``kind`` column of :attr:`MapData.basemap`).
+BASEMAP_KINDS = (
+    "water", "park", "landuse", "building", "railway", "station",
+    "road_major", "road_minor", "path", "school",
+)  # fmt: skip
+
+
+@dataclass
+class LayerReport:
+    """Counts and reasons for one layer, from read to render (the quality report)."""
+
+    read: int = 0
+    mapped: int = 0
+    merged: int = 0
+    deduplicated: int = 0
+    clipped: int = 0
+    rejected: list[RowProblem] = field(default_factory=list)
+    repaired: list[RowProblem] = field(default_factory=list)
+    removed: list[RowProblem] = field(default_factory=list)
+
+    @property
+    def shown(self) -> int:
+        return self.mapped - self.merged - self.deduplicated - self.clipped
+
+
+@dataclass
+class LayerData:
+    """One layer ready to draw: its spec, features (common schema) and credits."""
+
+    spec: LayerSpec
+    features: gpd.GeoDataFrame
+    credits: list[Credit] = field(default_factory=list)
+    report: LayerReport = field(default_factory=LayerReport)
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+
+@dataclass
+class MapData:
+    """Everything a renderer needs.
+
+    Attributes
+    ----------
+    spec : MapSpec
+        The validated map file (title, language, outputs and their options).
+    area : Area
+        The map's area.
+    layers : list of LayerData
+        In the order of the map file.
+    basemap : GeoDataFrame or None
+        OSM features to draw under the layers, with a ``kind`` column (one of
+        :data:`BASEMAP_KINDS`), ``name`` and ``geometry``.
+    data_edge : geometry or None
+        Where the OSM data is complete (an extract's bounds); outside it the
+        basemap thins out and maps say so.
+    osm_base : str
+        The OSM data timestamp, printed as "OSM data as of ...".
+    built : datetime
+        When the data was collected (printed as the print date).
+    """
+
+    spec: MapSpec
+    area: Area
+    layers: list[LayerData]
+    basemap: gpd.GeoDataFrame | None = None
+    data_edge: BaseGeometry | None = None
+    osm_base: str = ""
+    built: dt.datetime = field(default_factory=lambda: dt.datetime.now().astimezone())
+    uses_osm: bool = True
+
+    @property
+    def language(self) -> str:
+        return self.spec.language
+
+    def credits(self) -> list[Credit]:
+        """Every credit to print: OpenStreetMap first, then each layer's, without repeats."""
+        out: list[Credit] = []
+        if self.uses_osm or self.basemap is not None:
+            out.append(osm_credit(self.osm_base[:10]))
+        for layer in self.layers:
+            for c in layer.credits:
+                if c.source == "OpenStreetMap":
+                    continue
+                if c not in out:
+                    out.append(c)
+        return out
+
+    def layer(self, layer_id: str) -> LayerData:
+        for layer in self.layers:
+            if layer.id == layer_id:
+                return layer
+        raise KeyError(layer_id)

@@ -1,0 +1,269 @@
+"""The one-way flow: map file → area → layers → sources → clean → join → render.
+
+:func:`collect` reads and cleans everything a map needs into a
+:class:`~civicmap.mapdata.MapData`; :func:`build` renders it to the map's
+outputs. Sources, clean/join and renderers never call each other: this module
+passes the GeoDataFrames along.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from shapely.geometry import box
+
+from civicmap import clean
+from civicmap.area import Area, resolve_area
+from civicmap.errors import CivicMapError, SourceError
+from civicmap.layers import LayerSpec
+from civicmap.mapdata import LayerData, LayerReport, MapData
+from civicmap.mapfile import MapSpec, load_map
+from civicmap.schema import CRS, Credit, RowProblem, empty_frame, osm_credit
+from civicmap.sources import read_file_source
+from civicmap.sources._osmschema import to_schema
+from civicmap.tagfilter import TagFilter
+
+log = logging.getLogger(__name__)
+
+#: What the paper/web basemap draws, as tag filters (name → filter). The
+#: classification into :data:`~civicmap.mapdata.BASEMAP_KINDS` is in
+#: :func:`classify_basemap`.
+BASEMAP_FILTERS: dict[str, TagFilter] = {
+    "_highway": TagFilter.parse({"highway": True, "area": {"not": "yes"}}),
+    "_building": TagFilter.parse({"building": True}),
+    "_water": TagFilter.parse(
+        [{"natural": "water"}, {"waterway": True}, {"landuse": ["reservoir", "basin"]}]
+    ),
+    "_park": TagFilter.parse(
+        [
+            {"leisure": ["park", "garden", "playground", "pitch", "sports_centre", "stadium"]},
+            {"landuse": ["grass", "recreation_ground", "cemetery", "forest"]},
+            {"natural": ["wood", "scrub", "grassland"]},
+        ]
+    ),
+    "_railway": TagFilter.parse({"railway": ["rail", "subway", "light_rail", "tram", "monorail"]}),
+    "_station": TagFilter.parse([{"railway": "station"}, {"public_transport": "station"}]),
+    "_school": TagFilter.parse({"amenity": ["school", "university", "college"]}),
+}
+_MAJOR = {"motorway", "trunk", "primary", "secondary", "tertiary", "motorway_link",
+          "trunk_link", "primary_link", "secondary_link", "tertiary_link"}  # fmt: skip
+_PATH = {"footway", "path", "steps", "pedestrian", "cycleway", "track", "corridor"}
+
+
+def demo_map_path() -> Path:
+    """The bundled demo map file (新宿区 西早稲田)."""
+    return Path(str(resources.files("civicmap.data") / "demo" / "demo.yaml"))
+
+
+def classify_basemap(frames: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    """One basemap frame with a ``kind`` column from the raw basemap frames."""
+    parts = []
+    for key, frame in frames.items():
+        if not key.startswith("_") or frame.empty:
+            continue
+        kind_name = key[1:]
+        tags = frame["tags"]
+        if kind_name == "highway":
+            hw = tags.map(lambda t: t.get("highway", ""))
+            kinds = hw.map(lambda h: "road_major" if h in _MAJOR else ("path" if h in _PATH else "road_minor"))
+            frame = frame[frame.geometry.geom_type.isin(["LineString", "MultiLineString"])]
+            kinds = kinds.loc[frame.index]
+        else:
+            kinds = pd.Series(kind_name, index=frame.index)
+        parts.append(
+            gpd.GeoDataFrame(
+                {
+                    "kind": kinds.values,
+                    "name": frame["tags"].map(lambda t: t.get("name", "")).values,
+                    "name_en": frame["tags"].map(lambda t: t.get("name:en", "")).values,
+                    "highway": frame["tags"].map(lambda t: t.get("highway", "")).values,
+                    "osm_ref": [f"{a}/{b}" for a, b in zip(frame["osm_type"], frame["osm_id"], strict=True)],
+                },
+                geometry=frame.geometry.values,
+                crs=CRS,
+            )
+        )
+    if not parts:
+        return gpd.GeoDataFrame({"kind": [], "name": []}, geometry=gpd.GeoSeries([], crs=CRS), crs=CRS)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _osm_filters(spec: MapSpec) -> tuple[dict[str, TagFilter], dict[str, set[str]]]:
+    filters: dict[str, TagFilter] = {}
+    types: dict[str, set[str]] = {}
+    for layer in spec.layers:
+        for i, src in enumerate(layer.sources):
+            if src.kind == "osm" and src.tag_filter is not None:
+                key = f"{layer.id}#{i}"
+                filters[key] = src.tag_filter
+                if src.options.get("types"):
+                    types[key] = set(src.options["types"])
+    if spec.basemap.get("draw", True):
+        filters.update(BASEMAP_FILTERS)
+    return filters, types
+
+
+def _osm_file(spec: MapSpec) -> Path | None:
+    if spec.osm.get("file"):
+        return spec.path(spec.osm["file"])
+    if spec.area.get("kind") == "osm_file" and not spec.osm.get("overpass"):
+        return spec.path(spec.area["osm_file"])
+    return None
+
+
+def _read_osm(spec: MapSpec, area: Area) -> tuple[dict[str, gpd.GeoDataFrame], str, object, list[RowProblem]]:
+    """Raw OSM frames for every layer filter and the basemap, from a file or Overpass."""
+    filters, types = _osm_filters(spec)
+    uses_raw_ql = any(s.kind == "osm" and s.options.get("overpass_ql") for layer in spec.layers for s in layer.sources)
+    if not filters and not uses_raw_ql:
+        return {}, "", None, []
+    path = _osm_file(spec)
+    if path is not None:
+        from civicmap.sources.osmfile import read_extract
+
+        if uses_raw_ql:
+            raise SourceError(
+                f"{spec.file}: a layer uses overpass_ql, which only Overpass can answer; "
+                "with osm: {file: ...} use match: tag conditions instead"
+            )
+        ext = read_extract(path, filters, types=types)
+        edge = box(*ext.bounds) if ext.bounds else None
+        return ext.frames, ext.osm_base, edge, ext.problems
+    from civicmap.sources import overpass
+
+    result = overpass.fetch_for_map(spec, area, filters, types=types)
+    return result.frames, result.osm_base, None, result.problems
+
+
+def _layer_data(
+    layer: LayerSpec,
+    osm_frames: dict[str, gpd.GeoDataFrame],
+    osm_base: str,
+    area: Area,
+    language: str,
+) -> LayerData:
+    report = LayerReport()
+    parts: list[gpd.GeoDataFrame] = []
+    credits: list[Credit] = []
+    for i, src in enumerate(layer.sources):
+        if src.kind == "osm":
+            raw = osm_frames.get(f"{layer.id}#{i}")
+            if raw is None:
+                raw = osm_frames.get(f"{layer.id}#ql{i}")
+            if raw is None:
+                continue
+            frame = to_schema(
+                raw,
+                layer=layer.id,
+                category_rules=src.category_rules,
+                default_category=str(src.options.get("category", layer.title_in("ja"))),
+                language=language,
+            )
+            report.read += len(frame)
+            credits.append(osm_credit(osm_base[:10]))
+            parts.append(frame)
+        else:
+            result = read_file_source(src, layer=layer.id)
+            report.read += len(result.features) + len(result.rejected)
+            report.rejected.extend(result.rejected)
+            report.repaired.extend(result.repaired)
+            if result.credit:
+                credits.append(result.credit)
+            parts.append(result.features)
+    frames = [p for p in parts if not p.empty]
+    features = pd.concat(frames, ignore_index=True) if frames else empty_frame()
+    features = gpd.GeoDataFrame(features, geometry="geometry", crs=CRS)
+    report.mapped = len(features)
+    features, removed = clean.clean_layer(features, area=area.geometry)
+    report.removed.extend(removed)
+    report.clipped = sum(1 for r in removed if r.reason.startswith("outside"))
+    report.deduplicated = sum(1 for r in removed if r.reason.startswith("duplicate"))
+    uniq: list[Credit] = []
+    for c in credits:
+        if c not in uniq:
+            uniq.append(c)
+    return LayerData(spec=layer, features=features, credits=uniq, report=report)
+
+
+def collect(spec: MapSpec) -> MapData:
+    """Read, clean and join everything the map needs (no output is written)."""
+    area = resolve_area(spec.area, base_dir=spec.base_dir)
+    log.info("area: %s (%s)", area.name, area.kind)
+    raw, osm_base, edge, osm_problems = _read_osm(spec, area)
+    basemap = None
+    if spec.basemap.get("draw", True) and raw:
+        basemap = classify_basemap({k: v for k, v in raw.items() if k.startswith("_")})
+    layers = []
+    for layer in spec.layers:
+        log.info("layer %s", layer.id)
+        layers.append(_layer_data(layer, raw, osm_base, area, spec.language))
+    uses_osm = any(s.kind == "osm" for layer in spec.layers for s in layer.sources)
+    data = MapData(
+        spec=spec,
+        area=area,
+        layers=layers,
+        basemap=basemap,
+        data_edge=edge,
+        osm_base=osm_base,
+        uses_osm=uses_osm or basemap is not None,
+    )
+    if osm_problems:
+        log.info("%d OSM elements reported while reading (clipped or broken)", len(osm_problems))
+    return data
+
+
+def build(spec: MapSpec | str | Path, *, overwrite: bool = False, formats: tuple[str, ...] | None = None) -> dict[str, list[Path]]:
+    """Build every output the map file names; return kind → written paths.
+
+    Existing outputs are refused before any work starts unless ``overwrite``;
+    each file is written to a temporary name and renamed, so a failed run
+    leaves no half-written file.
+    """
+    from civicmap._files import check_writable
+
+    if not isinstance(spec, MapSpec):
+        spec = load_map(spec)
+    kinds = [k for k in spec.outputs if formats is None or k in formats]
+    if not kinds:
+        raise CivicMapError(
+            f"{spec.file}: no outputs to write; add outputs: {{web: {{file: out/map.html}}, "
+            "paper: {file: out/map.pdf}}"
+        )
+    for kind in kinds:
+        check_writable(spec.output_path(kind), overwrite=overwrite)
+    data = collect(spec)
+    return render(data, kinds=kinds, overwrite=overwrite)
+
+
+def render(data: MapData, *, kinds: list[str] | None = None, overwrite: bool = False) -> dict[str, list[Path]]:
+    """Render collected data to the map's outputs."""
+    spec = data.spec
+    written: dict[str, list[Path]] = {}
+    for kind in kinds or list(spec.outputs):
+        opts = spec.outputs[kind]
+        path = spec.output_path(kind)
+        if kind == "web":
+            from civicmap.render import web
+
+            written[kind] = [web.write_web(data, path, options=opts, overwrite=overwrite)]
+        elif kind == "paper":
+            from civicmap.render import paper
+
+            written[kind] = list(paper.write_paper(data, path, options=opts, overwrite=overwrite))
+        else:
+            from civicmap.render import export
+
+            written[kind] = [export.write_export(data, path, fmt=kind, overwrite=overwrite)]
+        log.info("wrote %s", ", ".join(map(str, written[kind])))
+    return written
+
+
+def with_output_dir(spec: MapSpec, out_dir: Path) -> MapSpec:
+    """The same map with every output file moved into ``out_dir`` (names kept)."""
+    outputs = {k: {**v, "file": str((out_dir / Path(v["file"]).name).resolve())} for k, v in spec.outputs.items()}
+    return replace(spec, outputs=outputs)

@@ -1,0 +1,165 @@
+"""The common schema every source returns, and the provenance every layer carries.
+
+Every source returns a GeoDataFrame in EPSG:4326 with at least
+:data:`COLUMNS`. Other original attributes stay as further columns, so a
+layer's popup can show ``電話番号`` or ``定員`` straight from the CSV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import pandas as pd
+
+#: The columns every source must return, in this order, before any extras.
+COLUMNS: tuple[str, ...] = (
+    "layer",
+    "category",
+    "name",
+    "name_kana",
+    "address",
+    "source",
+    "source_ref",
+    "geometry",
+)
+
+#: The CRS of every frame passed between stages.
+CRS = "EPSG:4326"
+
+#: Credit line for anything drawn from OpenStreetMap.
+OSM_CREDIT = "© OpenStreetMap contributors"
+OSM_LICENCE = "ODbL 1.0"
+OSM_LICENCE_URL = "https://www.openstreetmap.org/copyright"
+
+
+@dataclass(frozen=True)
+class Credit:
+    """Where a layer's data came from; printed on every map that uses it.
+
+    Attributes
+    ----------
+    source : str
+        Short source name, e.g. ``OpenStreetMap`` or ``新宿区 保育施設一覧``.
+    credit : str
+        The credit line the licence asks for (出典).
+    licence : str
+        Licence name, e.g. ``CC BY 4.0``; empty when unknown.
+    date : str
+        Data date as published (``2018``, ``2021-01-01``) or, for OSM, the
+        ``osm_base`` timestamp. Empty when unknown.
+    url : str
+        Where the data or licence can be found; may be empty.
+    """
+
+    source: str
+    credit: str
+    licence: str = ""
+    date: str = ""
+    url: str = ""
+
+    def line(self) -> str:
+        """One printable line: credit, licence and date."""
+        parts = [self.credit]
+        if self.licence:
+            parts.append(self.licence)
+        if self.date:
+            parts.append(self.date)
+        return " / ".join(parts)
+
+
+def osm_credit(date: str = "") -> Credit:
+    """The OpenStreetMap credit, with the ``osm_base`` date when known."""
+    return Credit(
+        source="OpenStreetMap",
+        credit=OSM_CREDIT,
+        licence=OSM_LICENCE,
+        date=date,
+        url=OSM_LICENCE_URL,
+    )
+
+
+@dataclass
+class RowProblem:
+    """A row a source or a cleaning step could not use, or changed.
+
+    ``row`` is the 1-based data row number as a user sees it in a spreadsheet
+    (header excluded) or an OSM reference like ``way/123``.
+    """
+
+    source: str
+    row: int | str
+    reason: str
+
+
+@dataclass
+class SourceResult:
+    """What a source returns: features in the common schema plus its report."""
+
+    features: gpd.GeoDataFrame
+    credit: Credit | None = None
+    rejected: list[RowProblem] = field(default_factory=list)
+    repaired: list[RowProblem] = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+
+
+def empty_frame(extra_columns: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
+    """An empty frame in the common schema (so empty layers still render and export)."""
+    cols = {c: pd.Series(dtype="object") for c in COLUMNS if c != "geometry"}
+    for c in extra_columns:
+        cols[c] = pd.Series(dtype="object")
+    return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=CRS), crs=CRS)
+
+
+def conform(
+    frame: gpd.GeoDataFrame,
+    *,
+    layer: str,
+    source: str,
+    category: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Bring a frame into the common schema.
+
+    Missing schema columns are added (``layer`` and ``source`` filled, the rest
+    empty strings); ``category`` fills only rows that have none. The schema
+    columns come first, extras keep their order after them.
+
+    Parameters
+    ----------
+    frame : GeoDataFrame
+        Any frame with a geometry column; reprojected to EPSG:4326 if needed.
+    layer, source : str
+        Layer id and source name written into every row.
+    category : str, optional
+        Default category for rows without one.
+    """
+    gdf = frame.copy()
+    if gdf.crs is None:
+        gdf = gdf.set_crs(CRS)
+    elif gdf.crs.to_epsg() != 4326:
+        gdf = gdf.to_crs(CRS)
+    if gdf.geometry.name != "geometry":
+        gdf = gdf.rename_geometry("geometry")
+    gdf["layer"] = layer
+    if "source" not in gdf.columns:
+        gdf["source"] = source
+    for col in ("category", "name", "name_kana", "address", "source_ref"):
+        if col not in gdf.columns:
+            gdf[col] = ""
+    gdf[["category", "name", "name_kana", "address", "source_ref"]] = (
+        gdf[["category", "name", "name_kana", "address", "source_ref"]]
+        .astype(object)
+        .where(gdf[["category", "name", "name_kana", "address", "source_ref"]].notna(), "")
+    )
+    if category is not None:
+        gdf.loc[gdf["category"].astype(str).str.len() == 0, "category"] = category
+    extras = [c for c in gdf.columns if c not in COLUMNS]
+    return gdf[[*COLUMNS[:-1], *extras, "geometry"]].set_geometry("geometry")
+
+
+def check_schema(frame: gpd.GeoDataFrame) -> list[str]:
+    """Return what is wrong with ``frame`` as a common-schema frame (empty when fine)."""
+    problems = [f"missing column {c!r}" for c in COLUMNS if c not in frame.columns]
+    if frame.crs is None or frame.crs.to_epsg() != 4326:
+        problems.append(f"CRS is {frame.crs}, expected EPSG:4326")
+    return problems

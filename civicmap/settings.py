@@ -1,0 +1,76 @@
+"""Settings: every default civicmap uses, in one documented place.
+
+Change a setting by assigning to the module attribute before you build::
+
+    import civicmap.settings as settings
+    settings.overpass_url = "https://overpass.example.org/api/interpreter"
+
+Map files and command-line options override these for one run. Environment
+variables (read once, at import) override the defaults below, so a group can
+point every run at its own Overpass server without editing files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Where fetched responses (Overpass, geocoder) are cached. Keyed by a hash of
+#: the request, so the same query is answered from disk. ``CIVICMAP_CACHE_DIR``.
+cache_folder: Path = Path(
+    os.environ.get("CIVICMAP_CACHE_DIR", Path.home() / ".cache" / "civicmap")
+)
+
+#: Whether to use the response cache at all.
+use_cache: bool = True
+
+#: Offline mode: answer only from the cache and fail with a clear message
+#: naming what is missing instead of touching the network. ``CIVICMAP_OFFLINE=1``.
+offline: bool = os.environ.get("CIVICMAP_OFFLINE", "") not in ("", "0", "false", "no")
+
+#: The Overpass API interpreter endpoint. The map file (``osm: {overpass_url:}``)
+#: and ``--overpass-url`` override it. ``CIVICMAP_OVERPASS_URL``.
+overpass_url: str = os.environ.get(
+    "CIVICMAP_OVERPASS_URL", "https://overpass-api.de/api/interpreter"
+)
+
+#: Seconds the Overpass server may spend on one query (``[timeout:N]``) and the
+#: HTTP read timeout (a little longer, so the server's own error arrives first).
+overpass_timeout: int = 180
+
+#: Maximum memory the Overpass server may use for one query, in bytes (``[maxsize:N]``).
+overpass_maxsize: int = 512 * 1024 * 1024
+
+#: How many times a request is retried on 429, 504 or a connection error before
+#: giving up. Each retry waits longer (``backoff_base`` × 2**attempt seconds).
+max_retries: int = 3
+
+#: First backoff delay, in seconds.
+backoff_base: float = 2.0
+
+#: Longest single wait civicmap accepts, in seconds, whether from backoff,
+#: ``Retry-After`` or Overpass's ``/api/status`` slot time.
+max_wait: float = 60.0
+
+#: Connect/read timeout for ordinary HTTP requests (geocoder, status), in seconds.
+http_timeout: float = 30.0
+
+#: The User-Agent sent with every request: Overpass and GSI ask clients to name themselves.
+user_agent: str = "civicmap/0.1 (+https://github.com/civicmap/civicmap)"
+
+#: Address geocoder endpoint (GSI address search). ``CIVICMAP_GEOCODER_URL``.
+geocoder_url: str = os.environ.get(
+    "CIVICMAP_GEOCODER_URL", "https://msearch.gsi.go.jp/address-search/AddressSearch"
+)
+
+#: Place-name search for ``area: {place: ...}`` (Nominatim). ``CIVICMAP_NOMINATIM_URL``.
+nominatim_url: str = os.environ.get(
+    "CIVICMAP_NOMINATIM_URL", "https://nominatim.openstreetmap.org/search"
+)
+
+#: Default display language of maps: ``ja`` or ``en``.
+language: str = "ja"
+
+#: Walking speed used to turn walking distance into time, in metres per minute
+#: (80 m/min is the figure Japanese real-estate and disaster guides use).
+walking_speed_m_per_min: float = 80.0

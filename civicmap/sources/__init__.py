@@ -1,0 +1,73 @@
+"""Sources: one module per kind of input, each returning the common schema.
+
+- :mod:`civicmap.sources.opendata` — Japanese open-data CSV
+- :mod:`civicmap.sources.vector` — GeoJSON, KML (Google My Maps), .umap
+- :mod:`civicmap.sources.osmfile` — local OSM extracts
+- :mod:`civicmap.sources.overpass` — live Overpass
+
+:func:`read_file_source` dispatches a layer's file source to the right reader.
+OSM sources are read for all layers at once by the pipeline (one pass over an
+extract, one Overpass query per layer), see :mod:`civicmap.pipeline`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from civicmap.errors import SourceError
+from civicmap.layers import SourceSpec
+from civicmap.schema import SourceResult
+
+#: File suffix → source kind, for ``file:`` sources and ``civicmap check``.
+SUFFIX_KINDS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".kml": "kml",
+    ".kmz": "kml",
+    ".umap": "umap",
+}
+
+
+def kind_for_path(path: Path) -> str:
+    """The source kind for a file, from its suffix."""
+    kind = SUFFIX_KINDS.get(path.suffix.lower())
+    if kind is None:
+        raise SourceError(
+            f"{path}: got a {path.suffix or 'file without suffix'} file, expected one of "
+            + ", ".join(sorted(SUFFIX_KINDS))
+        )
+    return kind
+
+
+def read_path(path: Path, *, layer: str, options: dict | None = None) -> SourceResult:
+    """Read any supported file into the common schema (kind from the suffix)."""
+    options = dict(options or {})
+    options.setdefault("path", str(path))
+    spec = SourceSpec(kind=kind_for_path(path), options=options, base_dir=Path("."))
+    return read_file_source(spec, layer=layer, path=path)
+
+
+def read_file_source(spec: SourceSpec, *, layer: str, path: Path | None = None) -> SourceResult:
+    """Read a layer's file source (csv, geojson, kml, umap, file)."""
+    path = path or spec.path
+    if path is None:
+        raise SourceError(f"layer {layer}: a {spec.kind} source needs path:")
+    if not path.exists():
+        raise SourceError(f"{path}: file not found (layer {layer})")
+    kind = spec.kind if spec.kind != "file" else kind_for_path(path)
+    if kind == "csv":
+        from civicmap.sources import opendata
+
+        return opendata.read_csv(path, layer=layer, options=spec.options)
+    from civicmap.sources import vector
+
+    if kind == "geojson":
+        return vector.read_geojson(path, layer=layer, options=spec.options)
+    if kind == "kml":
+        return vector.read_kml(path, layer=layer, options=spec.options)
+    if kind == "umap":
+        return vector.read_umap(path, layer=layer, options=spec.options)
+    raise SourceError(f"{path}: unknown source kind {kind!r}")

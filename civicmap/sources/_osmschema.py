@@ -1,0 +1,120 @@
+"""Turn raw OSM elements (id, type, tags, geometry) into the common schema.
+
+Shared by the local-extract reader and the Overpass reader so a layer built
+from either gives the same columns, names and categories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import geopandas as gpd
+import pandas as pd
+
+from civicmap.schema import CRS, conform, empty_frame
+from civicmap.tagfilter import TagFilter
+
+#: Columns of a raw OSM frame, before conversion.
+RAW_COLUMNS = ("osm_type", "osm_id", "tags", "geometry")
+
+#: Keys that make a closed way an area rather than a line (OSM wiki "Area").
+AREA_KEYS = {
+    "building", "landuse", "leisure", "amenity", "natural", "water", "shop", "tourism",
+    "place", "historic", "man_made", "military", "aeroway", "office", "craft", "emergency",
+    "healthcare", "public_transport", "boundary", "area:highway", "parking", "school",
+}  # fmt: skip
+_NOT_AREA_NATURAL = {"coastline", "cliff", "ridge", "arete", "tree_row"}
+_KANA_KEYS = ("name:ja-Hira", "name:ja_kana", "name:ja-Kana", "name:ja_rm")
+
+
+def is_area(tags: Mapping[str, str]) -> bool:
+    """Whether a closed way with ``tags`` means an area (not a ring-shaped line)."""
+    if tags.get("area") == "yes":
+        return True
+    if tags.get("area") == "no":
+        return False
+    if "highway" in tags or "barrier" in tags:
+        return False
+    if tags.get("natural") in _NOT_AREA_NATURAL:
+        return False
+    return any(k in tags for k in AREA_KEYS) or "building:part" in tags
+
+
+def raw_frame(records: Sequence[tuple[str, int, dict, object]]) -> gpd.GeoDataFrame:
+    """A raw OSM frame from (type, id, tags, geometry) tuples."""
+    if not records:
+        return gpd.GeoDataFrame(
+            {"osm_type": [], "osm_id": [], "tags": []}, geometry=gpd.GeoSeries([], crs=CRS), crs=CRS
+        )
+    types, ids, tags, geoms = zip(*records, strict=True)
+    return gpd.GeoDataFrame(
+        {"osm_type": list(types), "osm_id": list(ids), "tags": list(tags)},
+        geometry=gpd.GeoSeries(list(geoms), crs=CRS),
+        crs=CRS,
+    )
+
+
+def _address(tags: Mapping[str, str]) -> str:
+    if tags.get("addr:full"):
+        return tags["addr:full"]
+    parts = [
+        tags.get(k, "")
+        for k in (
+            "addr:province", "addr:city", "addr:quarter", "addr:neighbourhood",
+            "addr:block_number", "addr:housenumber",
+        )
+    ]  # fmt: skip
+    return "".join(p for p in parts if p)
+
+
+def to_schema(
+    raw: gpd.GeoDataFrame,
+    *,
+    layer: str,
+    category_rules: Sequence[tuple[str, TagFilter]] = (),
+    default_category: str = "",
+    language: str = "ja",
+) -> gpd.GeoDataFrame:
+    """Convert a raw OSM frame to the common schema.
+
+    Every tag becomes a column (so popups can show ``opening_hours`` or
+    ``phone``); ``name`` is the ``name`` tag (``name:en`` first when
+    ``language`` is ``en``); ``name_kana`` comes from ``name:ja-Hira`` and
+    its variants; the category is the first matching rule's name.
+    """
+    if raw.empty:
+        return empty_frame()
+    raw = raw.sort_values(["osm_type", "osm_id"], kind="stable").reset_index(drop=True)
+    tag_rows = list(raw["tags"])
+    names, kana, addr, cats = [], [], [], []
+    for t in tag_rows:
+        nm = t.get("name", "")
+        if language == "en":
+            nm = t.get("name:en") or nm
+        names.append(nm)
+        kana.append(next((t[k] for k in _KANA_KEYS if t.get(k)), ""))
+        addr.append(_address(t))
+        cat = next((name for name, f in category_rules if f.matches(t)), default_category)
+        cats.append(cat)
+    tag_df = pd.DataFrame.from_records(tag_rows).astype(object) if tag_rows else pd.DataFrame()
+    tag_df = tag_df.drop(columns=[c for c in tag_df.columns if c in ("name", "geometry")], errors="ignore")
+    # keep name:en etc. as columns; the schema's name is set below
+    base = pd.DataFrame(
+        {
+            "category": cats,
+            "name": names,
+            "name_kana": kana,
+            "address": addr,
+            "source": "osm",
+            "source_ref": [f"{ty}/{i}" for ty, i in zip(raw["osm_type"], raw["osm_id"], strict=True)],
+            "osm_type": raw["osm_type"].values,
+            "osm_id": raw["osm_id"].values,
+        }
+    )
+    tag_df = tag_df.drop(columns=[c for c in tag_df.columns if c in base.columns], errors="ignore")
+    frame = gpd.GeoDataFrame(
+        pd.concat([base, tag_df.reset_index(drop=True)], axis=1),
+        geometry=raw.geometry.values,
+        crs=CRS,
+    )
+    return conform(frame, layer=layer, source="osm", category=default_category or None)
