@@ -163,3 +163,35 @@ def check_schema(frame: gpd.GeoDataFrame) -> list[str]:
     if frame.crs is None or frame.crs.to_epsg() != 4326:
         problems.append(f"CRS is {frame.crs}, expected EPSG:4326")
     return problems
+
+
+#: Disaster types a shelter may serve: English key → the Japanese name used in
+#: 自治体標準オープンデータセット (災害種別_*) and GSI data. Sources that know
+#: which disasters a place serves set boolean columns ``serves_<key>``
+#: (True / False, or missing/None when unknown).
+DISASTER_TYPES: dict[str, str] = {
+    "flood": "洪水",
+    "landslide": "崖崩れ、土石流及び地滑り",
+    "storm_surge": "高潮",
+    "earthquake": "地震",
+    "tsunami": "津波",
+    "fire": "大規模な火事",
+    "inland_flood": "内水氾濫",
+    "volcano": "火山現象",
+}
+
+
+def serves_column(disaster: str) -> str:
+    """The boolean column telling whether a place serves ``disaster`` (key or Japanese name)."""
+    for key, ja in DISASTER_TYPES.items():
+        if disaster in (key, ja):
+            return f"serves_{key}"
+    raise ValueError(
+        f"unknown disaster type {disaster!r}; expected one of "
+        + ", ".join(f"{k} ({v})" for k, v in DISASTER_TYPES.items())
+    )
+
+
+#: Optional column: True where a location is approximate (geocoded from an
+#: address); every map marks such places.
+APPROXIMATE = "approximate"
