@@ -58,16 +58,21 @@ def read_file_source(spec: SourceSpec, *, layer: str, path: Path | None = None) 
     if not path.exists():
         raise SourceError(f"{path}: file not found (layer {layer})")
     kind = spec.kind if spec.kind != "file" else kind_for_path(path)
+    options = dict(spec.options)
+    join = options.get("join")
+    if isinstance(join, dict) and join.get("path") and not Path(str(join["path"])).is_absolute():
+        # join paths are relative to the layer or map file, like path:
+        options["join"] = {**join, "path": str(spec.base_dir / str(join["path"]))}
     if kind == "csv":
         from civicmap.sources import opendata
 
-        return opendata.read_csv(path, layer=layer, options=spec.options)
+        return opendata.read_csv(path, layer=layer, options=options)
     from civicmap.sources import vector
 
     if kind == "geojson":
-        return vector.read_geojson(path, layer=layer, options=spec.options)
+        return vector.read_geojson(path, layer=layer, options=options)
     if kind == "kml":
-        return vector.read_kml(path, layer=layer, options=spec.options)
+        return vector.read_kml(path, layer=layer, options=options)
     if kind == "umap":
-        return vector.read_umap(path, layer=layer, options=spec.options)
+        return vector.read_umap(path, layer=layer, options=options)
     raise SourceError(f"{path}: unknown source kind {kind!r}")

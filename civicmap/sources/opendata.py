@@ -1,150 +1,528 @@
-"""Japanese open-data CSV files: detect the encoding, the columns and the layout.
+"""Japanese open-data CSV files: what municipalities actually publish.
 
-Municipal files come in UTF-8 with or without BOM, Shift_JIS/cp932, with
-緯度/経度, Y/X or lat/lon headers and values with stray spaces. This reader
-finds those without being told, reports every row it cannot place (with the
-row number a user sees in a spreadsheet) and keeps every other column.
+Municipal lists come in UTF-8 with or without BOM, Shift_JIS/cp932, UTF-16,
+sometimes as mojibake; with 緯度/経度, 北緯/東経, Y/X or lat/lon headers (full-width,
+spaced, split over two lines); with full-width digits, degrees-minutes-seconds,
+swapped columns, zeros and blanks. This reader finds all of that without being
+told, repairs what it can prove, and reports every row it changed or could not
+place (with the data row number, 1 = the first row under the header). Code and
+ID columns stay text, so leading zeros survive.
+
+Layer-file options (``FILE_SOURCE_KEYS`` in :mod:`civicmap.layers`): ``columns``
+overrides any guess (``address`` may be a list of columns to join), ``encoding``
+and ``layout`` force what is otherwise detected, ``geocode: true`` places rows
+that only have an address (flagged ``approximate``), ``join: {path, on,
+columns}`` attaches a table without coordinates by name, ``filter`` keeps only
+matching rows.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from civicmap.errors import SourceError
-from civicmap.schema import CRS, Credit, RowProblem, SourceResult, conform
+from civicmap.schema import APPROXIMATE, CRS, Credit, RowProblem, SourceResult, conform
+from civicmap.sources import _coords, layouts
+from civicmap.sources._csvtext import Table, norm_header, read_table
 
 log = logging.getLogger(__name__)
 
-LAT_NAMES = ("緯度", "北緯", "lat", "latitude", "y", "y座標", "lat(緯度)")
-LON_NAMES = ("経度", "東経", "lon", "lng", "long", "longitude", "x", "x座標")
-NAME_NAMES = ("名称", "施設名", "施設名称", "保育園名", "園名", "名前", "name", "label", "施設・場所名")
-KANA_NAMES = ("名称_カナ", "名称カナ", "施設名カナ", "ふりがな", "フリガナ", "name_kana", "よみがな")
-ADDRESS_NAMES = ("住所", "所在地", "所在地_連結表記", "address", "住所１")
+# Kept for callers that imported them from here.
+LAT_NAMES = layouts.LAT_NAMES
+LON_NAMES = layouts.LON_NAMES
+NAME_NAMES = layouts.NAME_NAMES
+KANA_NAMES = layouts.KANA_NAMES
+ADDRESS_NAMES = layouts.ADDRESS_NAMES
 
-
-def _norm_header(h: str) -> str:
-    return unicodedata.normalize("NFKC", str(h)).strip().replace(" ", "").lower()
-
-
-def detect_encoding(data: bytes) -> str:
-    """Guess the encoding of a CSV file's bytes: BOMs first, then UTF-8, then cp932."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    try:
-        data.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        data.decode("cp932")
-        return "cp932"
-    except UnicodeDecodeError as exc:
-        raise SourceError(
-            f"cannot tell the text encoding (not UTF-8, not Shift_JIS: {exc.reason} at byte "
-            f"{exc.start}); give encoding: in the layer file"
-        ) from None
+#: Keys allowed under ``columns:``.
+COLUMN_KEYS = ("lat", "lon", "x", "y", "name", "name_kana", "address", "category")
+_EMPTYISH = {"", "-", "―", "ー", "－", "—"}
 
 
 def _find(headers: list[str], names: tuple[str, ...]) -> str | None:
-    normed = {_norm_header(h): h for h in headers}
-    for n in names:
-        if _norm_header(n) in normed:
-            return normed[_norm_header(n)]
-    return None
+    return layouts.find_column(headers, names)
 
 
-def _to_float(value: Any) -> float | None:
-    if value is None:
-        return None
-    s = unicodedata.normalize("NFKC", str(value)).strip()
-    if not s:
-        return None
-    try:
-        return float(s)
-    except ValueError:
-        return None
+def table_frame(table: Table) -> pd.DataFrame:
+    """The table's rows as a DataFrame of text (short rows padded, long rows widened)."""
+    width = (
+        max([len(table.headers), *(len(r) for r in table.rows)])
+        if table.rows
+        else len(table.headers)
+    )
+    headers = list(table.headers)
+    for j in range(len(headers) + 1, width + 1):
+        headers.append(f"column_{j}")
+        table.renamed[f"column_{j}"] = "cells beyond the header row"
+    table.headers = headers
+    rows = [r + [""] * (width - len(r)) if len(r) < width else r for r in table.rows]
+    return (
+        pd.DataFrame(rows, columns=headers, dtype=object)
+        if rows
+        else pd.DataFrame({h: pd.Series(dtype=object) for h in headers})
+    )
+
+
+def resolve_columns(
+    headers: list[str], options: Mapping[str, Any], *, name: str, need_coords: bool = True
+) -> dict[str, Any]:
+    """Detected (or overridden) lat, lon, name, name_kana, address and category columns.
+
+    Raises
+    ------
+    SourceError
+        When an override names a column the file does not have, or no
+        coordinate columns can be found and no address to geocode either.
+    """
+    over = dict(options.get("columns") or {})
+    for key, value in over.items():
+        if key not in COLUMN_KEYS:
+            raise SourceError(
+                f"{name}: columns.{key}: unknown key; expected one of {', '.join(COLUMN_KEYS)}"
+            )
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if v not in headers:
+                raise SourceError(
+                    f"{name}: columns.{key}: got {v!r}, expected one of the file's columns: "
+                    + ", ".join(headers[:40])
+                )
+    lat_guess, lon_guess = layouts.find_coordinates(headers)
+    if {"layer", "source_ref", "name"} <= set(headers):
+        # A file civicmap wrote (export or convert) is already in the common
+        # schema: its own columns win over the original 名称/Name columns it keeps.
+        for key in ("name", "name_kana", "address", "category"):
+            if key in headers:
+                over.setdefault(key, key)
+    cols: dict[str, Any] = {
+        "lat": over.get("lat") or over.get("y") or lat_guess,
+        "lon": over.get("lon") or over.get("x") or lon_guess,
+        "name": over.get("name") or _find(headers, layouts.NAME_NAMES),
+        "name_kana": over.get("name_kana") or _find(headers, layouts.KANA_NAMES),
+        "address": over.get("address") or layouts.find_address(headers),
+        "category": over.get("category") or _find(headers, layouts.CATEGORY_NAMES),
+    }
+    if cols["name"] == cols["name_kana"]:
+        cols["name_kana"] = None
+    if need_coords and (not cols["lat"] or not cols["lon"]) and not cols["address"]:
+        raise SourceError(
+            f"{name}: no coordinate columns found in {headers[:15]}; expected headers like "
+            "緯度/経度, 北緯/東経, Y/X or lat/lon, or give columns: {lat: ..., lon: ...} in the "
+            "layer file (or an address column and geocode: true)"
+        )
+    return cols
+
+
+def _text(series: pd.Series) -> pd.Series:
+    return (
+        series.astype(object)
+        .where(series.notna(), "")
+        .map(lambda s: unicodedata.normalize("NFKC", str(s)).strip())
+    )
+
+
+def address_of(df: pd.DataFrame, col: str | list[str] | None) -> pd.Series:
+    """One-line addresses: a column, or several columns joined."""
+    if not col:
+        return pd.Series([""] * len(df), index=df.index, dtype=object)
+    if isinstance(col, list):
+        parts = [df[c].astype(object).where(df[c].notna(), "").astype(str).str.strip() for c in col]
+        out = parts[0]
+        for p in parts[1:]:
+            out = out + p
+        return out.astype(object)
+    return df[col].astype(object).where(df[col].notna(), "").astype(str).str.strip().astype(object)
+
+
+def finish_frame(
+    df: pd.DataFrame,
+    geometry: list,
+    *,
+    source: str,
+    layer: str,
+    options: Mapping[str, Any],
+    headers: list[str],
+    cols: dict[str, Any],
+    layout: str,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Fill the common-schema columns and the layout extras; return the frame and notes.
+
+    Shared by every table-like source (CSV, GeoJSON properties, KML
+    ExtendedData): name (NFKC), name_kana, address, category, ``serves_*``
+    disaster flags and a numeric ``capacity``.
+    """
+    notes: dict[str, Any] = {}
+    df = df.copy()
+    df["name"] = _text(df[cols["name"]]) if cols.get("name") else ""
+    df["name_kana"] = _text(df[cols["name_kana"]]) if cols.get("name_kana") else ""
+    if cols.get("address") and cols["address"] != "address":
+        df["address"] = address_of(df, cols["address"])
+    elif "address" not in df.columns:
+        df["address"] = ""
+    cat = options.get("category")
+    default = layouts.DEFAULT_CATEGORY.get(layout)
+    if layout == "gsi":
+        normed = {norm_header(h) for h in headers}
+        default = (
+            "指定緊急避難場所"
+            if "指定避難所との住所同一" in normed
+            else ("指定避難所" if "指定緊急避難場所との住所同一" in normed else None)
+        )
+    if isinstance(cat, Mapping):
+        ccol = cat.get("column")
+        if ccol not in df.columns:
+            raise SourceError(
+                f"{source}: category.column: got {ccol!r}, expected one of the columns: "
+                + ", ".join(headers[:40])
+            )
+        df["category"] = _text(df[ccol])
+        notes["category"] = ccol
+    elif isinstance(cat, str):
+        default = cat
+        if "category" in df.columns and cols.get("category") != "category":
+            df = df.drop(columns=["category"])
+    elif cols.get("category"):
+        df["category"] = _text(df[cols["category"]])
+        notes["category"] = cols["category"]
+    flags = layouts.add_disaster_flags(df, headers)
+    if flags:
+        notes["disaster_flags"] = {f"serves_{k}": h for k, h in flags.items()}
+    capacity = layouts.extract_capacity(df, headers)
+    if capacity:
+        notes["capacity_from"] = capacity
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geometry, index=df.index, crs=CRS), crs=CRS)
+    out = conform(gdf, layer=layer, source=source, category=default)
+    notes["layout"] = layout
+    return out, notes
+
+
+def _join(
+    df: pd.DataFrame, spec: Any, *, name: str, rejected: list[RowProblem]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Attach a coordinate-less table by a shared name column (``join: {path, on, columns}``)."""
+    if not isinstance(spec, Mapping) or "path" not in spec or "on" not in spec:
+        raise SourceError(
+            f"{name}: join: got {spec!r}, expected {{path: FILE, on: COLUMN, columns: [...]}}"
+        )
+    jpath = Path(str(spec["path"]))
+    if not jpath.exists():
+        raise SourceError(f"{name}: join.path: file not found: {jpath}")
+    on = spec["on"]
+    left_on, right_on = (on, on) if isinstance(on, str) else (on[0], on[1])
+    table, decoded = read_table(jpath, encoding=spec.get("encoding"), known=layouts.KNOWN_HEADERS)
+    right = table_frame(table)
+    if left_on not in df.columns:
+        raise SourceError(
+            f"{name}: join.on: got {left_on!r}, expected one of this file's columns: "
+            + ", ".join(df.columns[:40])
+        )
+    if right_on not in right.columns:
+        raise SourceError(
+            f"{jpath.name}: join.on: got {right_on!r}, expected one of its columns: "
+            + ", ".join(right.columns[:40])
+        )
+    wanted = spec.get("columns")
+    if wanted is None:
+        wanted = [c for c in right.columns if c != right_on and c not in df.columns]
+    for c in wanted:
+        if c not in right.columns:
+            raise SourceError(
+                f"{jpath.name}: join.columns: got {c!r}, expected one of its columns: "
+                + ", ".join(right.columns[:40])
+            )
+
+    def key(v: Any) -> str:
+        return "".join(unicodedata.normalize("NFKC", str(v)).split())
+
+    lookup: dict[str, int] = {}
+    for j, v in enumerate(right[right_on].tolist()):
+        k = key(v)
+        if not k:
+            if any(str(c).strip() for c in right.iloc[j].tolist()):
+                rejected.append(
+                    RowProblem(jpath.name, j + 1, f"join: empty {right_on}, cannot match")
+                )
+            else:
+                rejected.append(RowProblem(jpath.name, j + 1, "join: empty row"))
+            continue
+        if k in lookup:
+            rejected.append(
+                RowProblem(
+                    jpath.name,
+                    j + 1,
+                    f"join: duplicate {right_on} {v!r} (row {lookup[k] + 1} used)",
+                )
+            )
+            continue
+        lookup[k] = j
+    left_keys = [key(v) for v in df[left_on].tolist()]
+    matched_right = set()
+    positions = []
+    for k in left_keys:
+        j = lookup.get(k)
+        positions.append(j)
+        if j is not None:
+            matched_right.add(j)
+    for j in lookup.values():
+        if j not in matched_right:
+            rejected.append(
+                RowProblem(
+                    jpath.name,
+                    j + 1,
+                    f"join: no row in {name} with {left_on} = {right[right_on].iat[j]!r}",
+                )
+            )
+    df = df.copy()
+    for c in wanted:
+        target = c if c not in df.columns else f"{c} ({jpath.stem})"
+        vals = right[c].tolist()
+        df[target] = [vals[j] if j is not None else "" for j in positions]
+    info = {
+        "path": str(jpath),
+        "encoding": decoded.encoding,
+        "on": on,
+        "columns": list(wanted),
+        "rows": len(right),
+        "matched": len(matched_right),
+        "left_unmatched": sum(1 for j in positions if j is None),
+    }
+    return df, info
+
+
+def _apply_filter(df: pd.DataFrame, spec: Any, *, name: str) -> tuple[pd.DataFrame, int]:
+    if not isinstance(spec, Mapping):
+        raise SourceError(f"{name}: filter: got {spec!r}, expected {{column: value or [values]}}")
+    mask = pd.Series(True, index=df.index)
+    for col, want in spec.items():
+        if col not in df.columns:
+            raise SourceError(
+                f"{name}: filter.{col}: no such column; columns are: " + ", ".join(df.columns[:40])
+            )
+        values = {str(v) for v in (want if isinstance(want, list) else [want])}
+        mask &= _text(df[col]).isin(values)
+    return df[mask], int((~mask).sum())
 
 
 def read_csv(path: Path, *, layer: str, options: dict | None = None) -> SourceResult:
     """Read a CSV of places into the common schema.
 
-    Rows without usable coordinates go into ``rejected`` with their row
-    number (1 = the first data row) and the reason; nothing is dropped silently.
+    Every row ends up on the map, in ``repaired`` as well (with how), or in
+    ``rejected`` with its row number and the reason; ``info`` holds what
+    ``civicmap check`` prints (encoding, layout, columns, rows, mapped).
     """
-    options = options or {}
-    data = Path(path).read_bytes()
-    encoding = options.get("encoding") or detect_encoding(data)
-    text = data.decode(encoding)
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    if not rows:
-        raise SourceError(f"{path}: the file is empty")
-    headers = [h.strip() for h in rows[0]]
-    body = rows[1:]
-    cols = dict(options.get("columns") or {})
-    lat_col = cols.get("lat") or _find(headers, LAT_NAMES)
-    lon_col = cols.get("lon") or _find(headers, LON_NAMES)
-    if not lat_col or not lon_col:
+    options = dict(options or {})
+    path = Path(path)
+    name = path.name
+    table, decoded = read_table(path, encoding=options.get("encoding"), known=layouts.KNOWN_HEADERS)
+    df = table_frame(table)
+    headers = list(table.headers)
+    n_rows = len(df)
+    df.index = pd.RangeIndex(1, n_rows + 1)  # data row numbers
+    layout = options.get("layout") or layouts.detect_layout(headers)
+    if layout not in layouts.LAYOUTS:
         raise SourceError(
-            f"{path}: no coordinate columns found in {headers[:12]}...; expected headers like "
-            "緯度/経度, Y/X or lat/lon, or give columns: {lat: ..., lon: ...} in the layer file"
+            f"{name}: layout: got {layout!r}, expected one of {', '.join(layouts.LAYOUTS)}"
         )
-    name_col = cols.get("name") or _find(headers, NAME_NAMES)
-    kana_col = cols.get("name_kana") or _find(headers, KANA_NAMES)
-    addr_col = cols.get("address") or _find(headers, ADDRESS_NAMES)
-    df = pd.DataFrame([r + [""] * (len(headers) - len(r)) for r in body], columns=headers, dtype=object)
+    cols = resolve_columns(
+        headers, options, name=name, need_coords=options.get("_require_coordinates", True)
+    )
     rejected: list[RowProblem] = []
-    keep, xs, ys = [], [], []
-    for i, (lat_raw, lon_raw) in enumerate(zip(df[lat_col], df[lon_col], strict=True), start=1):
-        lat, lon = _to_float(lat_raw), _to_float(lon_raw)
-        if lat is None or lon is None:
+    repaired: list[RowProblem] = []
+    warnings: list[dict[str, Any]] = []
+    info: dict[str, Any] = {}
+    if options.get("join") is not None:
+        df, info["join"] = _join(df, options["join"], name=name, rejected=rejected)
+    if options.get("filter") is not None:
+        df, info["filtered_out"] = _apply_filter(df, options["filter"], name=name)
+
+    for h in headers:
+        for pos in _coords.excel_damaged(df[h]):
+            row = int(df.index[pos])
+            warnings.append(
+                {
+                    "row": row,
+                    "column": h,
+                    "value": str(df[h].iat[pos]),
+                    "reason": f"{h} = {df[h].iat[pos]!r} was turned into exponent form by a spreadsheet; "
+                    "the lost digits cannot be recovered, kept as text: fix it in the source file",
+                }
+            )
+
+    if cols["lat"] and cols["lon"]:
+        latp = _coords.parse_column(df[cols["lat"]])
+        lonp = _coords.parse_column(df[cols["lon"]])
+        lat, lon = latp.values.copy(), lonp.values.copy()
+    else:
+        latp = lonp = _coords.ParsedColumn(np.full(len(df), np.nan), {}, {})
+        lat, lon = np.full(len(df), np.nan), np.full(len(df), np.nan)
+    zero = (lat == 0) | (lon == 0)
+    lat[zero] = np.nan
+    lon[zero] = np.nan
+    ok = _coords.in_japan(lat, lon)
+    swapped = ~ok & _coords.in_japan(lon, lat)
+    lat[swapped], lon[swapped] = lon[swapped].copy(), lat[swapped].copy()
+    ok = ok | swapped
+    addresses = address_of(df, cols["address"])
+    approximate = np.zeros(len(df), dtype=bool)
+    to_geocode: list[int] = []
+    positions = np.arange(len(df))
+    for pos in positions[~ok]:
+        row = int(df.index[pos])
+        la_raw = df[cols["lat"]].iat[pos] if cols["lat"] else ""
+        lo_raw = df[cols["lon"]].iat[pos] if cols["lon"] else ""
+        err = latp.errors.get(pos) or lonp.errors.get(pos)
+        has_coords = not (np.isnan(lat[pos]) or np.isnan(lon[pos]))
+        if has_coords:
             rejected.append(
-                RowProblem(path.name, i, f"no coordinates ({lat_col}={lat_raw!r}, {lon_col}={lon_raw!r})")
+                RowProblem(
+                    name,
+                    row,
+                    (
+                        f"outside Japan: {cols['lat']}={la_raw!r}, {cols['lon']}={lo_raw!r}; expected latitude "
+                        f"{_coords.JAPAN_LAT[0]:g}–{_coords.JAPAN_LAT[1]:g} and longitude "
+                        f"{_coords.JAPAN_LON[0]:g}–{_coords.JAPAN_LON[1]:g} (a missing decimal point? metres?)"
+                    ),
+                )
             )
             continue
-        keep.append(i - 1)
-        xs.append(lon)
-        ys.append(lat)
-    df = df.iloc[keep].reset_index(drop=True)
-    df["source_ref"] = [f"{path.name}:{i + 1}" for i in keep]
-    df["name"] = df[name_col].fillna("").map(lambda s: unicodedata.normalize("NFKC", str(s)).strip()) if name_col else ""
-    df["name_kana"] = df[kana_col] if kana_col else ""
-    if isinstance(addr_col, list):
-        df["address"] = df[addr_col].fillna("").astype(str).agg("".join, axis=1).str.strip()
-    else:
-        df["address"] = df[addr_col] if addr_col else ""
-    cat = options.get("category")
-    category_default = None
-    if isinstance(cat, dict) and cat.get("column") in df.columns:
-        df["category"] = df[cat["column"]]
-    elif isinstance(cat, str):
-        category_default = cat
-    gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(xs, ys), crs=CRS)
-    out = conform(gdf, layer=layer, source=path.name, category=category_default)
-    credit = options.get("credit")
+        if err:
+            rejected.append(RowProblem(name, row, f"unreadable coordinate: {err}"))
+            continue
+        if addresses.iat[pos]:
+            to_geocode.append(pos)
+            continue
+        cells = [str(c).strip() for c in df.iloc[pos, : len(headers)].tolist()]
+        if all(c in _EMPTYISH for c in cells):
+            rejected.append(RowProblem(name, row, "empty row"))
+        else:
+            what = (
+                "coordinates are 0 (unknown)"
+                if zero[pos]
+                else "incomplete coordinates"
+                if str(la_raw).strip() or str(lo_raw).strip()
+                else "no coordinates"
+            )
+            where = (
+                f" ({cols['lat']}={la_raw!r}, {cols['lon']}={lo_raw!r})"
+                if cols["lat"] and cols["lon"]
+                else " (the file has no coordinate columns)"
+            )
+            rejected.append(
+                RowProblem(
+                    name,
+                    row,
+                    f"{what}{where} and no address to geocode"
+                    + (f"; name {cells_name(df, cols, pos)!r}" if cols["name"] else ""),
+                )
+            )
+    if to_geocode:
+        if options.get("geocode"):
+            from civicmap.sources import geocode
+
+            results = geocode.geocode_many([addresses.iat[p] for p in to_geocode])
+            for pos in to_geocode:
+                point, title = results[geocode.normalise_address(addresses.iat[pos])]
+                row = int(df.index[pos])
+                if (
+                    point is None
+                    or not _coords.in_japan(np.array([point[1]]), np.array([point[0]]))[0]
+                ):
+                    rejected.append(
+                        RowProblem(
+                            name,
+                            row,
+                            title
+                            if point is None
+                            else f"geocoded outside Japan: {addresses.iat[pos]!r} → {point}",
+                        )
+                    )
+                    continue
+                lon[pos], lat[pos] = point
+                ok[pos] = True
+                approximate[pos] = True
+                repaired.append(
+                    RowProblem(
+                        name,
+                        row,
+                        f"geocoded from address {addresses.iat[pos]!r} (matched {title!r}); approximate",
+                    )
+                )
+        else:
+            for pos in to_geocode:
+                rejected.append(
+                    RowProblem(
+                        name,
+                        int(df.index[pos]),
+                        f"address only, no coordinates: {addresses.iat[pos]!r}; set geocode: true in the "
+                        "layer file to place it approximately",
+                    )
+                )
+    for pos in positions[ok]:
+        how = [n for n in (latp.notes.get(pos), lonp.notes.get(pos)) if n]
+        if swapped[pos]:
+            how.append(
+                f"latitude and longitude swapped ({cols['lat']}={df[cols['lat']].iat[pos]!r}, "
+                f"{cols['lon']}={df[cols['lon']].iat[pos]!r}); swapped back"
+            )
+        if how:
+            repaired.append(RowProblem(name, int(df.index[pos]), "; ".join(dict.fromkeys(how))))
+    repaired.sort(key=lambda p: p.row if isinstance(p.row, int) else 0)
+    rejected.sort(key=lambda p: (p.source != name, p.row if isinstance(p.row, int) else 0))
+
+    keep = df[ok].copy()
+    keep["source_ref"] = [f"{name}:{r}" for r in keep.index]
+    keep[APPROXIMATE] = approximate[ok]
+    geometry = gpd.points_from_xy(lon[ok], lat[ok])
+    out, notes = finish_frame(
+        keep,
+        geometry,
+        source=name,
+        layer=layer,
+        options=options,
+        headers=headers,
+        cols=cols,
+        layout=layout,
+    )
+    out = out.reset_index(drop=True)
+    info.update(
+        {
+            "encoding": decoded.encoding,
+            "file_repairs": list(decoded.repairs),
+            "layout": layout,
+            "columns": {k: v for k, v in cols.items()},
+            "header_row": table.header_row,
+            "preamble": table.preamble,
+            "renamed_columns": dict(table.renamed),
+            "rows": n_rows,
+            "mapped": len(out),
+            "warnings": warnings,
+            **notes,
+        }
+    )
     return SourceResult(
         features=out,
-        credit=_credit(credit, path),
+        credit=_credit(options.get("credit"), path),
         rejected=rejected,
-        info={
-            "encoding": encoding,
-            "columns": {"lat": lat_col, "lon": lon_col, "name": name_col, "address": addr_col},
-            "rows": len(body),
-        },
+        repaired=repaired,
+        info=info,
     )
 
 
+def cells_name(df: pd.DataFrame, cols: dict[str, Any], pos: int) -> str:
+    """The row's name, for messages."""
+    return str(df[cols["name"]].iat[pos]).strip() if cols.get("name") else ""
+
+
 def _credit(credit: Any, path: Path) -> Credit:
-    if isinstance(credit, dict):
+    if isinstance(credit, Mapping):
         return Credit(
             source=str(credit.get("source", path.name)),
             credit=str(credit.get("credit", credit.get("source", path.name))),
@@ -155,3 +533,6 @@ def _credit(credit: Any, path: Path) -> Credit:
     if isinstance(credit, str):
         return Credit(source=path.name, credit=credit)
     return Credit(source=path.name, credit=path.name)
+
+
+__all__ = ["finish_frame", "norm_header", "read_csv", "resolve_columns", "table_frame"]

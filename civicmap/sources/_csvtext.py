@@ -1,0 +1,203 @@
+"""Bytes → text → table, for the CSV files municipalities publish.
+
+Japanese open data arrives in UTF-8 (with or without BOM), Shift_JIS/cp932,
+UTF-16 with a BOM, and sometimes as mojibake: cp932 bytes once read as
+latin-1 and saved again as UTF-8. Users cannot be asked which, so this module
+decides from the bytes and says what it decided (and what it repaired).
+Headers are found even below a title line, and made unique.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from civicmap.errors import SourceError
+
+log = logging.getLogger(__name__)
+
+#: Characters that mark latin-1 mojibake of cp932 text: the lead bytes of
+#: two-byte Shift_JIS characters (0x81–0x9F, 0xE0–0xFC) read as latin-1.
+_LATIN1_HIGH = re.compile(r"[\u0080-\u00ff]")
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\uff66-\uff9f]")
+
+
+@dataclass
+class DecodedText:
+    """Text decoded from a file, with how it was decoded."""
+
+    text: str
+    encoding: str
+    repairs: list[str] = field(default_factory=list)
+
+
+def detect_encoding(data: bytes) -> str:
+    """Guess the encoding of a file's bytes.
+
+    BOMs first (UTF-8, UTF-16), then strict UTF-8, then cp932 (the Windows
+    superset of Shift_JIS that Excel writes), then EUC-JP.
+
+    Raises
+    ------
+    SourceError
+        When none of these decodes the bytes.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    error: UnicodeDecodeError | None = None
+    for enc in ("cp932", "euc_jp"):
+        try:
+            data.decode(enc)
+            return enc
+        except UnicodeDecodeError as exc:
+            error = error or exc
+    assert error is not None
+    raise SourceError(
+        f"cannot tell the text encoding (not UTF-8, UTF-16, Shift_JIS or EUC-JP: "
+        f"{error.reason} at byte {error.start}); give encoding: in the layer file"
+    )
+
+
+def repair_mojibake(text: str) -> str | None:
+    """Undo cp932-read-as-latin-1 mojibake; ``None`` when the text is not that.
+
+    The signature is text full of U+0080–U+00FF characters and no Japanese at
+    all. Re-encoding as latin-1 recovers the original bytes, which must then
+    decode as cp932 into text that does contain Japanese.
+    """
+    sample = text[:20000]
+    high = len(_LATIN1_HIGH.findall(sample))
+    if high < 10 or _CJK.search(sample):
+        return None
+    try:
+        fixed = text.encode("latin-1").decode("cp932")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return None
+    if not _CJK.search(fixed[:20000]):
+        return None
+    return fixed
+
+
+def decode(data: bytes, *, encoding: str | None = None, name: str = "file") -> DecodedText:
+    """Decode a file's bytes, detecting the encoding and repairing mojibake."""
+    enc = encoding or detect_encoding(data)
+    try:
+        text = data.decode(enc)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise SourceError(
+            f"{name}: cannot decode as {enc} ({exc}); remove encoding: from the layer file "
+            "to let civicmap detect it, or give the right one (utf-8, cp932, utf-16)"
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    out = DecodedText(text=text, encoding=enc)
+    if encoding is None:
+        fixed = repair_mojibake(text)
+        if fixed is not None:
+            out.text = fixed
+            out.encoding = f"{enc} (mojibake: cp932 read as latin-1, repaired)"
+            out.repairs.append(
+                "the whole file was mojibake (Shift_JIS/cp932 bytes read as latin-1 and saved "
+                "as UTF-8); repaired with text.encode('latin-1').decode('cp932')"
+            )
+            log.info("%s: repaired cp932-as-latin-1 mojibake", name)
+    return out
+
+
+def norm_header(h: str) -> str:
+    """A header reduced for matching: NFKC, no spaces or newlines, lower case."""
+    s = unicodedata.normalize("NFKC", str(h))
+    return re.sub(r"\s+", "", s).lower()
+
+
+def clean_header(h: str) -> str:
+    """A header as shown to users: NFKC, newlines and runs of spaces made single spaces."""
+    s = unicodedata.normalize("NFKC", str(h)).strip()
+    return re.sub(r"\s+", " ", s)
+
+
+def sniff_delimiter(text: str, suffix: str) -> str:
+    """Comma, tab or semicolon: whichever splits the first line most consistently."""
+    if suffix == ".tsv":
+        return "\t"
+    first = text[:5000].splitlines()[:1]
+    if not first:
+        return ","
+    line = first[0]
+    counts = {d: line.count(d) for d in (",", "\t", ";")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+@dataclass
+class Table:
+    """A parsed CSV: unique headers, body rows, and what was adjusted."""
+
+    headers: list[str]
+    rows: list[list[str]]
+    header_row: int  # 1-based line (record) number of the header in the file
+    preamble: list[str] = field(default_factory=list)
+    renamed: dict[str, str] = field(default_factory=dict)  # new header -> why
+
+
+def parse_table(text: str, *, delimiter: str, known: set[str], name: str = "file") -> Table:
+    """Split text into records and find the header row.
+
+    The header is the first of the first ten records that holds a known
+    column name (緯度, 名称, 住所, ...); records above it are a title or notes
+    (reported as ``preamble``). Duplicate and empty header cells get unique
+    names so no column is lost.
+    """
+    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    if not records:
+        raise SourceError(f"{name}: the file is empty; expected a header row and data rows")
+    header_idx = 0
+    for i, rec in enumerate(records[:10]):
+        if sum(1 for c in rec if norm_header(c) in known) >= 1 and len(rec) > 1:
+            header_idx = i
+            break
+    preamble = [",".join(r) for r in records[:header_idx]]
+    raw_headers = records[header_idx]
+    headers: list[str] = []
+    renamed: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for j, h in enumerate(raw_headers, start=1):
+        h2 = clean_header(h)
+        if not h2:
+            h2 = f"column_{j}"
+            renamed[h2] = "empty header"
+        if h2 in seen:
+            seen[h2] += 1
+            new = f"{h2} ({seen[h2]})"
+            renamed[new] = f"duplicate of {h2!r}"
+            h2 = new
+        else:
+            seen[h2] = 1
+        headers.append(h2)
+    return Table(
+        headers=headers,
+        rows=records[header_idx + 1 :],
+        header_row=header_idx + 1,
+        preamble=preamble,
+        renamed=renamed,
+    )
+
+
+def read_table(path: Path, *, encoding: str | None, known: set[str]) -> tuple[Table, DecodedText]:
+    """Read a CSV/TSV file into a :class:`Table`, decoding it first."""
+    decoded = decode(Path(path).read_bytes(), encoding=encoding, name=Path(path).name)
+    delim = sniff_delimiter(decoded.text, Path(path).suffix.lower())
+    table = parse_table(decoded.text, delimiter=delim, known=known, name=Path(path).name)
+    return table, decoded

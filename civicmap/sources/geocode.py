@@ -1,0 +1,60 @@
+"""Addresses → approximate points, through the GSI address search (or another geocoder).
+
+Only used when a layer asks for it (``geocode: true``): a geocoded point is an
+estimate of the address, not the door, so every result is flagged
+``approximate`` and maps mark it. Requests go through :mod:`civicmap._http`,
+which caches them, so a second build asks nothing of the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+
+from civicmap import _http, settings
+from civicmap.errors import CivicMapError
+
+log = logging.getLogger(__name__)
+
+
+def normalise_address(address: str) -> str:
+    """NFKC and single spaces, so the same address is asked (and cached) once."""
+    return " ".join(unicodedata.normalize("NFKC", str(address)).split())
+
+
+def geocode_one(address: str) -> tuple[tuple[float, float] | None, str]:
+    """Geocode one address: ``((lon, lat), matched title)`` or ``(None, reason)``.
+
+    The geocoder answers a JSON list of ``{geometry: {coordinates: [lon, lat]},
+    properties: {title}}`` (the GSI address search format); the first hit wins.
+    """
+    query = normalise_address(address)
+    try:
+        data = _http.get_json(settings.geocoder_url, params={"q": query})
+    except CivicMapError as exc:
+        return None, f"geocoder failed for {query!r}: {exc}"
+    if not isinstance(data, list) or not data:
+        return None, f"the geocoder found no match for address {query!r}"
+    first = data[0]
+    try:
+        lon, lat = first["geometry"]["coordinates"][:2]
+        point = (float(lon), float(lat))
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None, f"the geocoder answered {str(first)[:80]!r} for {query!r}, expected a point"
+    title = str((first.get("properties") or {}).get("title", ""))
+    return point, title
+
+
+def geocode_many(addresses: list[str]) -> dict[str, tuple[tuple[float, float] | None, str]]:
+    """Geocode each distinct address once; address → result of :func:`geocode_one`."""
+    out: dict[str, tuple[tuple[float, float] | None, str]] = {}
+    for a in addresses:
+        key = normalise_address(a)
+        if key not in out:
+            out[key] = geocode_one(a)
+    log.info(
+        "geocoded %d distinct addresses (%d found)",
+        len(out),
+        sum(1 for v in out.values() if v[0] is not None),
+    )
+    return out

@@ -1,0 +1,243 @@
+"""Which column is which: header names and the known Japanese open-data layouts.
+
+Known layouts (detected from the headers, or forced with ``layout:``):
+
+- ``standard_evacuation`` — 自治体標準オープンデータセット 指定緊急避難場所一覧
+  (名称, 所在地_連結表記, 緯度, 経度, 災害種別_洪水 … 災害種別_火山現象, 想定収容人数)
+- ``standard_childcare`` — 自治体標準オープンデータセット 子育て施設一覧 (種別 gives the category)
+- ``standard`` — any other 自治体標準 list (全国地方公共団体コード, ID, 名称, 所在地_連結表記, …)
+- ``recommended`` — the older 推奨データセット (市区町村コード, NO, 名称, 住所, …; disaster
+  flags without the 災害種別_ prefix)
+- ``gsi`` — 国土地理院 指定緊急避難場所データ (共通ID, 施設・場所名, 住所, 洪水 … 火山現象)
+- ``free`` — anything else (e.g. 珠洲市's ジャンル/サブジャンル lists); columns found by name.
+
+Disaster flags become boolean ``serves_<key>`` columns (see
+:data:`civicmap.schema.DISASTER_TYPES`) so the join step can pick the nearest
+shelter that serves a given disaster.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pandas as pd
+
+from civicmap.schema import DISASTER_TYPES, serves_column
+from civicmap.sources._csvtext import norm_header
+
+LAT_NAMES = ("緯度", "北緯", "lat", "latitude", "y", "y座標", "緯度(10進)", "緯度(世界測地系)")
+LON_NAMES = (
+    "経度",
+    "東経",
+    "lon",
+    "lng",
+    "long",
+    "longitude",
+    "x",
+    "x座標",
+    "経度(10進)",
+    "経度(世界測地系)",
+)
+NAME_NAMES = (
+    "名称", "施設名", "施設名称", "保育園名", "園名", "病院名", "施設・場所名", "指定緊急避難場所_名称",
+    "避難所名", "避難場所名", "名前", "name", "title", "label", "タイトル", "表示名",
+)  # fmt: skip
+KANA_NAMES = (
+    "名称_カナ",
+    "名称カナ",
+    "施設名カナ",
+    "ふりがな",
+    "フリガナ",
+    "よみがな",
+    "name_kana",
+    "カナ",
+)
+ADDRESS_NAMES = (
+    "所在地_連結表記",
+    "住所",
+    "所在地",
+    "所在地住所",
+    "address",
+    "住所1",
+    "addr",
+    "所在地(住所)",
+)
+CATEGORY_NAMES = (
+    "施設種別",
+    "種別",
+    "サブジャンル1",
+    "category",
+    "カテゴリ",
+    "カテゴリー",
+    "分類",
+    "type",
+)
+#: Headers that mark a row as a header (used to skip title lines above it).
+KNOWN_HEADERS = {
+    norm_header(n)
+    for n in (*LAT_NAMES, *LON_NAMES, *NAME_NAMES, *KANA_NAMES, *ADDRESS_NAMES, *CATEGORY_NAMES)
+    if len(n) > 1
+} | {"x", "y", "id", "no"}
+
+#: Category for rows of a layout that names its own kind (when the layer gives none).
+DEFAULT_CATEGORY = {"standard_evacuation": "指定緊急避難場所"}
+
+LAYOUTS = ("standard_evacuation", "standard_childcare", "standard", "recommended", "gsi", "free")
+
+_PREFIXABLE = {"緯度", "経度", "北緯", "東経"}
+_TRUE = {"1", "○", "◯", "〇", "●", "true", "yes", "y", "有", "あり", "対象", "可", "t"}
+_FALSE = {"", "0", "×", "✕", "false", "no", "n", "無", "なし", "対象外", "不可", "-", "―", "f"}
+_CAPACITY = re.compile(r"(?:想定)?収容(?:人数|人員|可能人数)?\s*[:：]?\s*(?:約)?\s*([0-9,]+)\s*人?")
+
+
+def find_column(headers: list[str], names: tuple[str, ...]) -> str | None:
+    """The first header matching one of ``names`` (ignoring width, case and spaces).
+
+    Exact matches win; then a header that starts with a Japanese candidate
+    (``緯度(世界測地系)`` matches ``緯度``).
+    """
+    normed: dict[str, str] = {}
+    for h in headers:
+        normed.setdefault(norm_header(h), h)
+    for n in names:
+        if norm_header(n) in normed:
+            return normed[norm_header(n)]
+    for n in names:
+        nn = norm_header(n)
+        if nn in _PREFIXABLE:
+            for key, h in normed.items():
+                if key.startswith(nn):
+                    return h
+    return None
+
+
+#: Coordinate header pairs, tried in order before single-column guesses, so a
+#: file with both ``Y座標/X座標`` and a stray ``lng`` takes the matching pair.
+COORD_PAIRS = (
+    ("緯度", "経度"),
+    ("北緯", "東経"),
+    ("lat", "lon"),
+    ("lat", "lng"),
+    ("latitude", "longitude"),
+    ("lat", "long"),
+    ("y座標", "x座標"),
+    ("y", "x"),
+)
+
+
+def find_coordinates(headers: list[str]) -> tuple[str | None, str | None]:
+    """The latitude and longitude columns, as a matching pair when there is one."""
+    for la, lo in COORD_PAIRS:
+        lat, lon = find_column(headers, (la,)), find_column(headers, (lo,))
+        if lat and lon:
+            return lat, lon
+    return find_column(headers, LAT_NAMES), find_column(headers, LON_NAMES)
+
+
+def find_address(headers: list[str]) -> str | list[str] | None:
+    """The address column, or the Add1/Add2 pair that papamama-style lists split it into."""
+    col = find_column(headers, ADDRESS_NAMES)
+    if col:
+        return col
+    a1, a2 = find_column(headers, ("add1",)), find_column(headers, ("add2",))
+    if a1 and a2:
+        return [a1, a2]
+    return a1
+
+
+def disaster_columns(headers: list[str]) -> dict[str, str]:
+    """Disaster key → header for every disaster flag column present."""
+    out: dict[str, str] = {}
+    for h in headers:
+        n = norm_header(h)
+        n = n.removeprefix("災害種別_").removeprefix("災害種別")
+        for key, ja in DISASTER_TYPES.items():
+            if n == norm_header(ja) and key not in out:
+                out[key] = h
+    return out
+
+
+def detect_layout(headers: list[str]) -> str:
+    """Name the layout of a table from its headers (see the module docstring)."""
+    normed = {norm_header(h) for h in headers}
+    flags = disaster_columns(headers)
+    if "共通id" in normed and "施設・場所名" in normed:
+        return "gsi"
+    standard = "全国地方公共団体コード" in normed and ("名称" in normed or "id" in normed)
+    if standard and any(norm_header(h).startswith("災害種別_") for h in headers):
+        return "standard_evacuation"
+    if standard and "種別" in normed:
+        return "standard_childcare"
+    if standard:
+        return "standard"
+    if (
+        "市区町村コード" in normed or "都道府県コード又は市区町村コード" in normed
+    ) and "no" in normed:
+        return "recommended"
+    if len(flags) >= 4 and "no" in normed:
+        return "recommended"
+    return "free"
+
+
+def flag_to_bool(value: object) -> bool | None:
+    """A disaster flag cell as True / False, or None when it says something else."""
+    s = unicodedata.normalize("NFKC", str(value if value is not None else "")).strip().lower()
+    if s in ("nan", "none"):
+        s = ""
+    if s in _TRUE:
+        return True
+    if s in _FALSE:
+        return False
+    return None
+
+
+def add_disaster_flags(df: pd.DataFrame, headers: list[str]) -> dict[str, str]:
+    """Add ``serves_<key>`` boolean columns for the flag columns present.
+
+    Returns key → source header. Cells that are neither yes nor no stay None
+    (unknown), never guessed.
+    """
+    cols = disaster_columns(headers)
+    for key, h in cols.items():
+        df[serves_column(key)] = pd.Series(
+            [flag_to_bool(v) for v in df[h].tolist()], index=df.index, dtype="object"
+        )
+    return cols
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """Cells as NFKC text, missing values as empty strings (pandas 3 keeps NaN in astype(str))."""
+    obj = series.astype(object)
+    return (
+        obj.where(obj.notna(), "")
+        .map(lambda v: unicodedata.normalize("NFKC", str(v)))
+        .astype(object)
+    )
+
+
+def extract_capacity(df: pd.DataFrame, headers: list[str]) -> str | None:
+    """Add a numeric ``capacity`` column from 想定収容人数 or ``収容人数:310`` in 備考.
+
+    Returns the header the numbers came from, or None.
+    """
+    direct = find_column(headers, ("想定収容人数", "収容人数", "収容人員", "定員", "capacity"))
+    if direct:
+        nums = pd.to_numeric(
+            _as_text(df[direct]).str.replace(",", "", regex=False).str.extract(r"([0-9]+)")[0],
+            errors="coerce",
+        )
+        if nums.notna().any():
+            df["capacity"] = nums.astype("Int64")
+            return direct
+    for h in headers:
+        if not norm_header(h).startswith(("備考", "概要", "memo", "note")):
+            continue
+        text = _as_text(df[h])
+        got = text.str.extract(_CAPACITY)[0]
+        if got.notna().any():
+            df["capacity"] = pd.to_numeric(
+                got.str.replace(",", "", regex=False), errors="coerce"
+            ).astype("Int64")
+            return h
+    return None

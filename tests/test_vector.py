@@ -1,0 +1,148 @@
+"""GeoJSON (GSI shelters, nurseries), Google My Maps KML and .umap files."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from civicmap.errors import SourceError
+from civicmap.schema import DISASTER_TYPES, check_schema, serves_column
+from civicmap.sources import read_path
+from civicmap.sources.vector import html_to_text, read_geojson, read_kml, read_umap
+
+DATA = Path(__file__).parent / "data"
+K = "{http://www.opengis.net/kml/2.2}"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "emergency_131041",
+        "emergency_172014",
+        "emergency_172057",
+        "evacuation_131041",
+        "evacuation_172014",
+        "evacuation_172057",
+    ],
+)
+def test_gsi_shelters_all_features_map_with_flags_and_category(name):
+    path = DATA / "shelters/gsi" / f"{name}.json"
+    feats = json.loads(path.read_text(encoding="utf-8"))["features"]
+    r = read_geojson(path, layer="shelters")
+    assert check_schema(r.features) == []
+    assert r.info["layout"] == "gsi"
+    assert len(r.features) == len(feats) and r.rejected == []
+    # display names are NFKC-normalised (全角括弧 → ASCII, ② → 2)
+    assert list(r.features["name"]) == [
+        unicodedata.normalize("NFKC", f["properties"]["施設・場所名"]).strip() for f in feats
+    ]
+    if name.startswith("emergency"):
+        assert set(r.features["category"]) == {"指定緊急避難場所"}
+        for key, ja in DISASTER_TYPES.items():
+            want = [f["properties"][ja] == "1" for f in feats]
+            assert list(r.features[serves_column(key)]) == want
+    else:
+        assert set(r.features["category"]) == {"指定避難所"}
+
+
+def test_nursery_geojson_files_map_every_feature():
+    for rel, n in (
+        ("childcare/shinjuku/shinjuku_nurseryFacilities.geojson", 133),
+        ("childcare/tokyo23/tokyo23_nurseryFacilities_2016.geojson", 1871),
+    ):
+        path = DATA / rel
+        assert len(json.loads(path.read_text(encoding="utf-8"))["features"]) == n
+        r = read_path(path, layer="childcare")
+        assert len(r.features) == n
+        assert r.features.iloc[0]["address"].startswith("東京都")
+
+
+def test_google_my_maps_kml_folders_become_categories_and_empty_placemarks_are_reported():
+    path = DATA / "kml/hiroshima2018_water-supply_google-mymaps.kml"
+    root = ET.parse(path).getroot()
+    expected = Counter()
+    empty = 0
+    for folder in root.iter(f"{K}Folder"):
+        for pm in folder.findall(f"{K}Placemark"):
+            if pm.find(f"{K}Point") is not None:
+                expected[folder.findtext(f"{K}name")] += 1
+            else:
+                empty += 1
+    r = read_kml(path, layer="water")
+    assert r.info["rows"] == 389 == sum(expected.values()) + empty
+    assert len(r.features) == sum(expected.values()) == 345
+    assert len(r.rejected) == empty == 44 and all("no geometry" in p.reason for p in r.rejected)
+    assert Counter(r.features["category"]) == expected
+    # ExtendedData became columns; HTML descriptions became plain text
+    mihara = r.features[r.features["category"] == "給水_三原"].iloc[0]
+    assert mihara["水提供時間"] == "9:00-19:00"
+    assert all("<br>" not in d for d in r.features["description"])
+    assert "\n" in r.features.iloc[0]["description"]
+
+
+def test_small_kml_html_is_made_safe_nested_folders_and_lines():
+    r = read_kml(DATA / "opendata/mymaps_small.kml", layer="x")
+    assert list(r.features["category"]) == ["給水所", "臨時トイレ", ""]
+    first = r.features.iloc[0]
+    assert "<" not in first["description"] and "alert" not in first["description"]
+    assert first["description"].startswith("給水時間: 9:00-17:00\n容器持参")
+    assert "& 駐車場なし" in first["description"]
+    assert first["data_name"] == "collides with name" and first["name"] == "新宿区役所 給水"
+    assert r.features.iloc[2].geometry.geom_type == "LineString"
+    (rej,) = r.rejected
+    assert rej.row == 3 and "位置未定" in rej.reason
+
+
+def test_html_to_text():
+    assert html_to_text("a<br>b<script>x()</script>&lt;c&gt;") == "a\nb<c>"
+
+
+def test_umap_legacy_layout_layers_become_categories():
+    path = DATA / "umap/mapprint_sample_legacy.umap"
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    want = Counter({dl["_umap_options"]["name"]: len(dl["features"]) for dl in raw["layers"]})
+    r = read_umap(path, layer="x")
+    assert Counter(r.features["category"]) == want
+    assert len(r.features) == sum(want.values()) == 33
+    assert r.info["umap_layout"] == "_umap_options"
+
+
+def test_umap_current_layout_polygons_null_geometry_and_remote_layers_reported():
+    r = read_umap(DATA / "umap/civicmap_sample_current.umap", layer="x")
+    assert list(r.features["category"]) == ["保育園", "保育園", "避難場所"]
+    assert r.features.iloc[2].geometry.geom_type == "Polygon"
+    assert r.features.iloc[1]["name"] == "<img src=x onerror=alert(1)>"
+    assert "_umap_options" not in r.features.columns
+    (rej,) = r.rejected
+    assert rej.row == 4 and "no geometry" in rej.reason
+    assert any("remote data" in w["reason"] for w in r.info["warnings"])
+
+
+def test_pre_1_0_umap_storage_key_is_read(tmp_path):
+    raw = json.loads((DATA / "umap/mapprint_sample_legacy.umap").read_text(encoding="utf-8"))
+    for dl in raw["layers"]:
+        dl["_storage"] = dl.pop("_umap_options")
+    p = tmp_path / "old.umap"
+    p.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    r = read_umap(p, layer="x")
+    assert len(r.features) == 33 and r.info["umap_layout"].startswith("pre-1.0")
+
+
+def test_bad_files_give_clear_errors(tmp_path):
+    p = tmp_path / "x.umap"
+    p.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    with pytest.raises(SourceError, match="not a uMap backup"):
+        read_umap(p, layer="x")
+    g = tmp_path / "x.geojson"
+    g.write_text("{broken", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"x.geojson: not valid JSON"):
+        read_geojson(g, layer="x")
+    k = tmp_path / "x.kml"
+    k.write_text("<kml><unclosed></kml>", encoding="utf-8")
+    with pytest.raises(SourceError, match="not valid KML"):
+        read_kml(k, layer="x")
