@@ -1,25 +1,54 @@
 """The only module that talks to the network.
 
-Every request names civicmap in its User-Agent, has a timeout, and goes
-through a response cache keyed by a hash of the request, so a repeated query
-is answered from disk and offline mode can answer from what was fetched before.
+Every request names civicmap in its User-Agent, has a timeout, is retried a
+bounded number of times with growing waits on 429/502/503/504, connection
+errors, timeouts and truncated bodies, and goes through a response cache keyed
+by a hash of the request, so a repeated query is answered from disk and
+offline mode can answer from what was fetched before.
+
+Overpass gets extra politeness: before a query its ``/api/status`` endpoint is
+asked for a free slot (and the wait it announces is honoured), and the
+``osm_base`` timestamp of each answer is kept next to the cached body so maps
+can print "OSM data as of ...".
+
+A cache entry is two files written atomically, the body first and then a small
+JSON "meta" file holding the body's SHA-256. An entry counts only when both are
+present and agree, so an interrupted run never leaves a usable half entry.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
+import re
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from civicmap import settings
-from civicmap._files import write_text_atomic
+from civicmap._files import write_bytes_atomic, write_text_atomic
 from civicmap.errors import NetworkError, OfflineError
 
 log = logging.getLogger(__name__)
+
+#: HTTP statuses worth retrying: rate limited, gateway timeout, overloaded.
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+_OSM_BASE_XML = re.compile(rb'<meta\s[^>]*osm_base="([^"]+)"')
+_OSM_BASE_JSON = re.compile(rb'"timestamp_osm_base"\s*:\s*"([^"]+)"')
+_REMARK_XML = re.compile(rb"<remark>(.*?)</remark>", re.S)
+_REMARK_JSON = re.compile(rb'"remark"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_SLOTS_NOW = re.compile(r"(\d+) slots? available now")
+_SLOT_AFTER = re.compile(r"Slot available after: \S+, in (-?\d+) seconds?")
+
+
+class _RetryableError(Exception):
+    """One attempt failed in a way another attempt may fix."""
 
 
 def cache_key(method: str, url: str, params: dict | None = None) -> str:
@@ -32,6 +61,121 @@ def _cache_path(key: str) -> Path:
     return Path(settings.cache_folder) / "http" / f"{key}.json"
 
 
+def _wait(seconds: float) -> None:
+    seconds = max(0.0, min(float(seconds), settings.max_wait))
+    if seconds:
+        log.info("waiting %.1f s before the next request", seconds)
+        time.sleep(seconds)
+
+
+def _backoff(attempt: int, resp: requests.Response | None = None) -> float:
+    """Seconds to wait before retry ``attempt`` (0-based): doubling, or Retry-After if longer."""
+    delay = settings.backoff_base * (2**attempt)
+    if resp is not None:
+        after = resp.headers.get("Retry-After", "")
+        if after.strip().isdigit():
+            delay = max(delay, float(after))
+    return min(delay, settings.max_wait)
+
+
+def send(
+    method: str,
+    url: str,
+    *,
+    params: dict | None = None,
+    data: dict | None = None,
+    timeout: float | None = None,
+    check_body: Any = None,
+    before_attempt: Any = None,
+) -> requests.Response:
+    """Send one request with bounded retries; return the successful response.
+
+    Parameters
+    ----------
+    method, url : str
+        The request.
+    params, data : dict, optional
+        Query-string and form parameters.
+    timeout : float, optional
+        Read timeout in seconds (default ``settings.http_timeout``).
+    check_body : callable, optional
+        Called with the body bytes; raise :class:`ValueError` for a body that is
+        truncated or otherwise unusable, which is retried like a 504.
+    before_attempt : callable, optional
+        Called before each attempt (Overpass uses it to wait for a free slot).
+
+    Raises
+    ------
+    NetworkError
+        After ``settings.max_retries`` retries, or at once on a non-retryable
+        HTTP error (400 bad query, 404 wrong URL), naming the URL and the fix.
+    """
+    attempts = settings.max_retries + 1
+    last = ""
+    for attempt in range(attempts):
+        if before_attempt is not None:
+            before_attempt()
+        resp = None
+        try:
+            resp = requests.request(
+                method,
+                url,
+                params=params,
+                data=data,
+                headers={"User-Agent": settings.user_agent},
+                timeout=(min(settings.http_timeout, 30.0), timeout or settings.http_timeout),
+            )
+            if resp.status_code in RETRY_STATUSES:
+                raise _RetryableError(f"HTTP {resp.status_code} {resp.reason}")
+            if resp.status_code >= 400:
+                detail = _error_detail(resp.content)
+                raise NetworkError(
+                    f"{method} {url} failed: HTTP {resp.status_code} {resp.reason}"
+                    + (f" ({detail})" if detail else "")
+                    + (
+                        "; check the query"
+                        if resp.status_code == 400
+                        else "; check the URL (settings, map file or --overpass-url)"
+                    )
+                )
+            body = resp.content
+            if check_body is not None:
+                try:
+                    check_body(body)
+                except ValueError as exc:
+                    raise _RetryableError(str(exc)) from None
+            return resp
+        except _RetryableError as exc:
+            last = str(exc)
+        except requests.Timeout:
+            last = f"no answer within {timeout or settings.http_timeout:g} s (timeout)"
+        except requests.exceptions.ChunkedEncodingError:
+            last = "the answer was cut off before its end (truncated)"
+        except requests.RequestException as exc:
+            last = f"connection failed ({type(exc).__name__})"
+        if attempt + 1 < attempts:
+            delay = _backoff(attempt, resp)
+            log.warning(
+                "%s %s: %s; retry %d of %d in %.1f s",
+                method, url, last, attempt + 1, settings.max_retries, delay,
+            )  # fmt: skip
+            _wait(delay)
+    raise NetworkError(
+        f"{method} {url} failed {attempts} times (last: {last}); the server may be busy or "
+        "unreachable: try again later, use another server (--overpass-url / osm.overpass_url), "
+        "or build offline from a pack (civicmap fetch) or a local extract (osm: {file: ...})"
+    )
+
+
+def _error_detail(body: bytes) -> str:
+    m = _REMARK_XML.search(body[:20000]) or re.search(
+        rb"<p><strong[^>]*>Error</strong>: (.*?)</p>", body[:20000], re.S
+    )
+    if m:
+        return re.sub(r"\s+", " ", m.group(1).decode("utf-8", "replace")).strip()[:300]
+    return ""
+
+
 def get_json(url: str, *, params: dict | None = None, refresh: bool = False) -> Any:
     """GET ``url`` and return its JSON body, from the cache when possible.
 
@@ -40,7 +184,7 @@ def get_json(url: str, *, params: dict | None = None, refresh: bool = False) -> 
     OfflineError
         In offline mode when the cache does not hold this request.
     NetworkError
-        When the request fails.
+        When the request fails after the bounded retries.
     """
     key = cache_key("GET", url, params)
     path = _cache_path(key)
@@ -51,17 +195,235 @@ def get_json(url: str, *, params: dict | None = None, refresh: bool = False) -> 
             f"offline mode: no cached response for GET {url} {params or ''}; "
             "run once with the network (or without CIVICMAP_OFFLINE) to fetch it"
         )
-    try:
-        resp = requests.get(
-            url,
-            params=params,
-            headers={"User-Agent": settings.user_agent},
-            timeout=settings.http_timeout,
-        )
-        resp.raise_for_status()
-        data = resp.json()
-    except (requests.RequestException, ValueError) as exc:
-        raise NetworkError(f"GET {url} failed: {exc}") from None
+
+    def parse(body: bytes) -> None:
+        json.loads(body)
+
+    resp = send("GET", url, params=params, check_body=parse)
+    data = resp.json()
     if settings.use_cache:
         write_text_atomic(path, json.dumps(data, ensure_ascii=False))
     return data
+
+
+# --- Overpass ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverpassResponse:
+    """An Overpass answer and where it came from.
+
+    Attributes
+    ----------
+    body : bytes
+        The response body as sent by the server (OSM XML or Overpass JSON).
+    osm_base : str
+        The server's ``osm_base`` timestamp: how current the OSM data is.
+    key : str
+        The cache key of the request.
+    from_cache : bool
+        Whether the answer came from the cache rather than the network.
+    """
+
+    body: bytes
+    osm_base: str
+    key: str
+    from_cache: bool = False
+
+
+def osm_base_of(body: bytes) -> str:
+    """The ``osm_base`` timestamp in an Overpass XML or JSON body, or ``""``."""
+    head = body[:4096]
+    m = _OSM_BASE_XML.search(head) or _OSM_BASE_JSON.search(head)
+    return m.group(1).decode("ascii", "replace") if m else ""
+
+
+def check_overpass_body(body: bytes) -> None:
+    """Raise ValueError when an Overpass body is truncated (retryable).
+
+    Overpass streams its answer; a connection cut mid-way leaves XML without
+    ``</osm>`` or JSON that does not parse.
+    """
+    stripped = body.rstrip()
+    if stripped.startswith(b"{"):
+        try:
+            json.loads(stripped)
+        except ValueError:
+            raise ValueError("truncated JSON answer") from None
+    elif not stripped.endswith(b"</osm>"):
+        raise ValueError("truncated XML answer (no closing </osm>)")
+
+
+def overpass_error(body: bytes) -> str:
+    """The runtime error Overpass reports inside a 200 answer (``<remark>``), or ``""``."""
+    tail = body[-4096:]
+    m = _REMARK_XML.search(tail) or _REMARK_JSON.search(tail)
+    if not m:
+        return ""
+    text = m.group(1).decode("utf-8", "replace").strip()
+    return text if "error" in text.lower() else ""
+
+
+def status_url(interpreter_url: str) -> str:
+    """The ``/api/status`` URL next to an ``/api/interpreter`` URL."""
+    base = interpreter_url.rstrip("/")
+    if base.endswith("/interpreter"):
+        return base[: -len("interpreter")] + "status"
+    return base.rsplit("/", 1)[0] + "/status"
+
+
+def slot_wait(status_text: str) -> float | None:
+    """Seconds until a query slot is free, from an ``/api/status`` text.
+
+    ``0`` when a slot is free now, ``None`` when the text says neither (a
+    server without rate limiting, or another format).
+    """
+    m = _SLOTS_NOW.search(status_text)
+    if m and int(m.group(1)) > 0:
+        return 0.0
+    waits = [max(0, int(w)) for w in _SLOT_AFTER.findall(status_text)]
+    if waits:
+        return float(min(waits))
+    return 0.0 if m else None
+
+
+def wait_for_slot(interpreter_url: str) -> None:
+    """Ask Overpass's ``/api/status`` for a free slot and wait the announced time.
+
+    A server without the endpoint (many private instances) is simply used.
+    Waits are capped at ``settings.max_wait``.
+    """
+    if not settings.overpass_check_status:
+        return
+    url = status_url(interpreter_url)
+    try:
+        resp = requests.get(
+            url,
+            headers={"User-Agent": settings.user_agent},
+            timeout=min(settings.http_timeout, 10.0),
+        )
+    except requests.RequestException as exc:
+        log.debug("%s: no status (%s); sending the query anyway", url, exc)
+        return
+    if resp.status_code != 200:
+        log.debug("%s: HTTP %s; sending the query anyway", url, resp.status_code)
+        return
+    wait = slot_wait(resp.text)
+    if wait:
+        log.info("Overpass has no free slot; it says to wait %.0f s", wait)
+        _wait(wait)
+
+
+def _overpass_paths(key: str, folder: Path | None = None) -> tuple[Path, Path]:
+    base = (folder or Path(settings.cache_folder) / "overpass") / key
+    return base.with_suffix(".osm"), base.with_suffix(".json")
+
+
+def read_entry(key: str, folder: Path | None = None) -> OverpassResponse | None:
+    """A complete stored Overpass answer (cache or pack folder), or ``None``.
+
+    An entry whose body is missing or does not match its recorded SHA-256
+    (an interrupted write, a hand-edited file) is ignored.
+    """
+    body_path, meta_path = _overpass_paths(key, folder)
+    if not (meta_path.exists() and body_path.exists()):
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+    body = body_path.read_bytes()
+    if hashlib.sha256(body).hexdigest() != meta.get("sha256"):
+        log.warning("%s: does not match its checksum; ignored", body_path)
+        return None
+    return OverpassResponse(body=body, osm_base=meta.get("osm_base", ""), key=key, from_cache=True)
+
+
+def write_entry(
+    key: str, response: OverpassResponse, folder: Path | None = None, *, extra: dict | None = None
+) -> Path:
+    """Store an Overpass answer: body first, then the meta file that makes it count."""
+    body_path, meta_path = _overpass_paths(key, folder)
+    write_bytes_atomic(body_path, response.body)
+    meta = {
+        "sha256": hashlib.sha256(response.body).hexdigest(),
+        "bytes": len(response.body),
+        "osm_base": response.osm_base,
+        **(extra or {}),
+    }
+    write_text_atomic(meta_path, json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True))
+    return body_path
+
+
+def overpass_key(query: str, url: str) -> str:
+    """The cache key of an Overpass query sent to ``url``."""
+    return cache_key("POST", url, {"data": query})
+
+
+def overpass(
+    query: str, *, url: str | None = None, refresh: bool = False, what: str = ""
+) -> OverpassResponse:
+    """Run an Overpass QL query; answer from the cache when possible.
+
+    Parameters
+    ----------
+    query : str
+        Overpass QL.
+    url : str, optional
+        The interpreter endpoint (default ``settings.overpass_url``).
+    refresh : bool
+        Ignore the cache and ask the server again (the new answer replaces the
+        cached one only once it has arrived whole).
+    what : str
+        What the query is for (``layer childcare``), used in messages.
+
+    Raises
+    ------
+    OfflineError
+        In offline mode when the cache does not hold the query.
+    NetworkError
+        When the server keeps failing, or stops the query with a runtime error.
+    """
+    url = url or settings.overpass_url
+    key = overpass_key(query, url)
+    label = f" for {what}" if what else ""
+    if settings.use_cache and not refresh:
+        hit = read_entry(key)
+        if hit is not None:
+            log.info(
+                "Overpass%s: answered from the cache (OSM data as of %s)",
+                label,
+                hit.osm_base or "?",
+            )
+            return hit
+    if settings.offline:
+        raise OfflineError(
+            f"offline mode: the Overpass answer{label} is not in the cache ({settings.cache_folder}); "
+            f"run `civicmap fetch MAP.yaml` with the network first, or build without --offline / "
+            "CIVICMAP_OFFLINE"
+        )
+    log.info("Overpass%s: querying %s", label, url)
+    timeout = settings.overpass_http_timeout or settings.overpass_timeout + 15
+    resp = send(
+        "POST",
+        url,
+        data={"data": query},
+        timeout=timeout,
+        check_body=check_overpass_body,
+        before_attempt=lambda: wait_for_slot(url),
+    )
+    body = resp.content
+    error = overpass_error(body)
+    if error:
+        raise NetworkError(
+            f"Overpass at {url} stopped the query{label}: {error}. Make the area smaller, "
+            "or raise settings.overpass_timeout / overpass_maxsize"
+        )
+    result = OverpassResponse(body=body, osm_base=osm_base_of(body), key=key)
+    if settings.use_cache:
+        write_entry(
+            key,
+            result,
+            extra={"url": url, "fetched": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
+        )
+    return result

@@ -17,9 +17,7 @@ from pathlib import Path
 
 #: Where fetched responses (Overpass, geocoder) are cached. Keyed by a hash of
 #: the request, so the same query is answered from disk. ``CIVICMAP_CACHE_DIR``.
-cache_folder: Path = Path(
-    os.environ.get("CIVICMAP_CACHE_DIR", Path.home() / ".cache" / "civicmap")
-)
+cache_folder: Path = Path(os.environ.get("CIVICMAP_CACHE_DIR", Path.home() / ".cache" / "civicmap"))
 
 #: Whether to use the response cache at all.
 use_cache: bool = True
@@ -74,3 +72,20 @@ language: str = "ja"
 #: Walking speed used to turn walking distance into time, in metres per minute
 #: (80 m/min is the figure Japanese real-estate and disaster guides use).
 walking_speed_m_per_min: float = 80.0
+
+#: HTTP read timeout for Overpass requests, in seconds. ``None`` means
+#: ``overpass_timeout + 15`` so the server's own timeout message arrives first.
+overpass_http_timeout: float | None = None
+
+#: Ask Overpass's ``/api/status`` for a free slot before each query (public
+#: servers rate-limit per client; waiting there is politer than a 429).
+overpass_check_status: bool = True
+
+#: Most vertices of the ``poly:`` area filter sent to Overpass. A ward boundary
+#: has thousands; Overpass evaluates every vertex for every element, so the
+#: boundary is simplified (outwards, never cutting the area) to this many.
+overpass_max_vertices: int = 120
+
+#: Where ``civicmap fetch`` writes the offline pack when neither the map
+#: (``osm: {pack: ...}``) nor ``-o`` names one, relative to the map file.
+default_pack: str = "osm-pack"

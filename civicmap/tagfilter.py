@@ -117,8 +117,16 @@ class TagFilter:
         return {a.key for clause in self.clauses for a in clause}
 
     def positive_keys(self) -> set[str]:
-        """Keys that some clause requires to be present; a clause with none is unbounded."""
-        return {a.key for clause in self.clauses for a in clause if a.op in ("in", "exists")}
+        """Keys that some clause requires to be present; a clause with none is unbounded.
+
+        Readers pre-filter elements on these keys, so a key tested with a
+        regular expression counts too (``name~交番`` needs a ``name``).
+        """
+        return {a.key for clause in self.clauses for a in clause if a.op in ("in", "exists", "re")}
+
+    def is_bounded(self) -> bool:
+        """Whether every clause requires some key, so a key pre-filter loses nothing."""
+        return all(any(a.op in ("in", "exists", "re") for a in c) for c in self.clauses)
 
     def overpass_selectors(self) -> list[str]:
         """One Overpass tag-selector string per clause (``[k=v][k2]...``)."""
@@ -141,7 +149,9 @@ def _value_atoms(key: str, value: Any, where: str) -> list[Atom]:
         try:
             re.compile(value["regex"])
         except re.error as exc:
-            raise FilterSyntaxError(f"{where}.{key}.regex", f"invalid regular expression: {exc}") from None
+            raise FilterSyntaxError(
+                f"{where}.{key}.regex", f"invalid regular expression: {exc}"
+            ) from None
         return [Atom(key, "re", (value["regex"],))]
     if isinstance(value, Mapping) and set(value) == {"not"}:
         inner = value["not"]
@@ -188,7 +198,7 @@ def _to_dnf(spec: Any, where: str, *, negate: bool) -> list[list[Atom]]:
             per_key.append([[a.negate()] for a in atoms])
         else:
             per_key.append([atoms])
-    return _or([_or(p) for p in per_key]) if negate else _and(per_key)
+    return _or(per_key) if negate else _and(per_key)
 
 
 def _or(parts: list[list[list[Atom]]]) -> list[list[Atom]]:
@@ -205,3 +215,31 @@ def _and(parts: list[list[list[Atom]]]) -> list[list[Atom]]:
                     clause.append(atom)
         out.append(clause)
     return out
+
+
+@dataclass(frozen=True)
+class AnyTagged:
+    """Matches every element that has at least one tag.
+
+    Used to read the answer of a raw Overpass QL query: the query already
+    chose the elements, and untagged ones are only its geometry (way nodes,
+    relation members), not results.
+    """
+
+    clauses: tuple[tuple[Atom, ...], ...] = ((),)
+
+    def matches(self, tags: Mapping[str, str]) -> bool:
+        return bool(tags)
+
+    @property
+    def keys(self) -> set[str]:
+        return set()
+
+    def positive_keys(self) -> set[str]:
+        return set()
+
+    def is_bounded(self) -> bool:
+        return False
+
+    def __str__(self) -> str:
+        return "(any tagged element)"

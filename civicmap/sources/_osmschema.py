@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import geopandas as gpd
 import pandas as pd
 
-from civicmap.schema import CRS, conform, empty_frame
+from civicmap.schema import CRS, DISASTER_TYPES, conform, empty_frame
 from civicmap.tagfilter import TagFilter
 
 #: Columns of a raw OSM frame, before conversion.
@@ -38,6 +38,47 @@ def is_area(tags: Mapping[str, str]) -> bool:
     if tags.get("natural") in _NOT_AREA_NATURAL:
         return False
     return any(k in tags for k in AREA_KEYS) or "building:part" in tags
+
+
+#: ``hazard_type`` values (and ``assembly_point:<value>`` suffixes) that name one
+#: of :data:`~civicmap.schema.DISASTER_TYPES` under another word.
+HAZARD_ALIASES = {
+    "flooding": "flood", "river_flood": "flood", "storm_flood": "storm_surge",
+    "mudflow": "landslide", "debris_flow": "landslide", "rockfall": "landslide",
+    "slope_failure": "landslide", "wildfire": "fire", "volcanic": "volcano",
+    "pluvial_flood": "inland_flood",
+}  # fmt: skip
+_EMERGENCY_KEYS = (
+    "emergency",
+    "emergency:social_facility",
+    "emegency:social_facility",
+    "hazard_type",
+)
+
+
+def serves(tags: Mapping[str, str]) -> dict[str, bool]:
+    """``serves_<type>`` flags from ``assembly_point:<type>=yes`` and ``hazard_type=*``.
+
+    ``assembly_point:tsunami=<number>`` (safe up to that height) counts as yes;
+    ``=no`` as no. ``hazard_type`` may list several types separated by ``;``.
+    """
+    flags = dict.fromkeys(DISASTER_TYPES, False)
+    for key, value in tags.items():
+        if key.startswith("assembly_point:"):
+            kind = HAZARD_ALIASES.get(key[15:], key[15:])
+            if kind in flags and value.strip().lower() not in ("no", "false", "0", ""):
+                flags[kind] = True
+    for value in tags.get("hazard_type", "").split(";"):
+        kind = HAZARD_ALIASES.get(value.strip().lower(), value.strip().lower())
+        if kind in flags:
+            flags[kind] = True
+    return {f"serves_{k}": v for k, v in flags.items()}
+
+
+def _has_emergency_tags(tags: Mapping[str, str]) -> bool:
+    return any(k in tags for k in _EMERGENCY_KEYS) or any(
+        k.startswith("assembly_point:") for k in tags
+    )
 
 
 def raw_frame(records: Sequence[tuple[str, int, dict, object]]) -> gpd.GeoDataFrame:
@@ -97,7 +138,9 @@ def to_schema(
         cat = next((name for name, f in category_rules if f.matches(t)), default_category)
         cats.append(cat)
     tag_df = pd.DataFrame.from_records(tag_rows).astype(object) if tag_rows else pd.DataFrame()
-    tag_df = tag_df.drop(columns=[c for c in tag_df.columns if c in ("name", "geometry")], errors="ignore")
+    tag_df = tag_df.drop(
+        columns=[c for c in tag_df.columns if c in ("name", "geometry")], errors="ignore"
+    )
     # keep name:en etc. as columns; the schema's name is set below
     base = pd.DataFrame(
         {
@@ -106,11 +149,18 @@ def to_schema(
             "name_kana": kana,
             "address": addr,
             "source": "osm",
-            "source_ref": [f"{ty}/{i}" for ty, i in zip(raw["osm_type"], raw["osm_id"], strict=True)],
+            "source_ref": [
+                f"{ty}/{i}" for ty, i in zip(raw["osm_type"], raw["osm_id"], strict=True)
+            ],
             "osm_type": raw["osm_type"].values,
             "osm_id": raw["osm_id"].values,
         }
     )
+    if any(_has_emergency_tags(t) for t in tag_rows):
+        # shelters and assembly points: every row gets every serves_<type> column,
+        # so nearest-shelter-by-disaster works on OSM features as on GSI data
+        flags = pd.DataFrame([serves(t) for t in tag_rows])
+        base = pd.concat([base, flags], axis=1)
     tag_df = tag_df.drop(columns=[c for c in tag_df.columns if c in base.columns], errors="ignore")
     frame = gpd.GeoDataFrame(
         pd.concat([base, tag_df.reset_index(drop=True)], axis=1),

@@ -21,7 +21,7 @@ from shapely.geometry import LineString, Point
 from civicmap.errors import SourceError
 from civicmap.schema import RowProblem
 from civicmap.sources._osmschema import is_area, raw_frame
-from civicmap.tagfilter import TagFilter
+from civicmap.tagfilter import AnyTagged, TagFilter
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def check_path(path: Path) -> None:
 
 def read_extract(
     path: str | Path,
-    filters: Mapping[str, TagFilter],
+    filters: Mapping[str, TagFilter | AnyTagged],
     *,
     types: Mapping[str, set[str]] | None = None,
 ) -> OsmExtract:
@@ -70,9 +70,53 @@ def read_extract(
     -------
     OsmExtract
         ``frames[name]`` is a raw OSM frame (osm_type, osm_id, tags, geometry).
+
+    Raises
+    ------
+    SourceError
+        When the file is missing, has the wrong suffix or cannot be parsed.
     """
     path = Path(path)
     check_path(path)
+    return _read(str(path), path.name, filters, types=types)
+
+
+def read_osm_bytes(
+    data: bytes,
+    filters: Mapping[str, TagFilter | AnyTagged],
+    *,
+    label: str,
+    types: Mapping[str, set[str]] | None = None,
+) -> OsmExtract:
+    """Read OSM XML held in memory (an Overpass answer) like an extract.
+
+    The elements must be sorted nodes, ways, relations (as Overpass's
+    ``out body;`` sends them) so way nodes have their locations.
+    ``label`` names the data in problems and errors.
+    """
+    return _read(osmium.io.FileBuffer(data, "osm"), label, filters, types=types)
+
+
+def _header_time(header: osmium.io.Header) -> str:
+    for key in ("osmosis_replication_timestamp", "timestamp"):
+        value = header.get(key, "")
+        if value:
+            return iso_z(value)
+    return ""
+
+
+def iso_z(stamp: str) -> str:
+    """A timestamp as Overpass writes ``osm_base``: ``2020-11-28T16:01:22Z``."""
+    return stamp.replace("+00:00", "Z") if stamp else ""
+
+
+def _read(
+    source: str | osmium.io.FileBuffer,
+    label: str,
+    filters: Mapping[str, TagFilter | AnyTagged],
+    *,
+    types: Mapping[str, set[str]] | None = None,
+) -> OsmExtract:
     types = types or {}
     records: dict[str, list] = {name: [] for name in filters}
     problems: list[RowProblem] = []
@@ -80,6 +124,8 @@ def read_extract(
     newest = ""
     ways_wanted: dict[int, tuple[list[str], dict]] = {}
     way_areas: dict[int, object] = {}
+    rels_wanted: dict[int, tuple[list[str], dict]] = {}
+    rel_areas: dict[int, object] = {}
 
     def wanted(kind: str, tags: dict) -> list[str]:
         return [
@@ -88,16 +134,16 @@ def read_extract(
             if (kind in types.get(name, {"node", "way", "relation"})) and f.matches(tags)
         ]
 
-    keys = set()
-    unbounded = False
+    def problem(ref: str, reason: str) -> None:
+        problems.append(RowProblem(label, ref, reason))
+
+    keys: set[str] = set()
     for f in filters.values():
-        pk = f.positive_keys()
-        if any(not any(a.op in ("in", "exists", "re") for a in c) for c in f.clauses):
-            unbounded = True
-        keys |= pk
+        keys |= f.positive_keys()
+    bounded = bool(filters) and all(f.is_bounded() for f in filters.values())
     try:
-        fp = osmium.FileProcessor(str(path)).with_locations().with_areas()
-        if keys and not unbounded:
+        fp = osmium.FileProcessor(source).with_locations().with_areas()
+        if keys and bounded:
             fp = fp.with_filter(osmium.filter.KeyFilter(*sorted(keys)))
         header_box = fp.header.box()
         bounds = (
@@ -105,8 +151,13 @@ def read_extract(
              header_box.top_right.lon, header_box.top_right.lat)
             if header_box.valid() else None
         )  # fmt: skip
+        header_time = _header_time(fp.header)
         for obj in fp:
-            ts = obj.timestamp.isoformat() if hasattr(obj, "timestamp") and obj.timestamp else ""
+            ts = (
+                iso_z(obj.timestamp.isoformat())
+                if hasattr(obj, "timestamp") and obj.timestamp
+                else ""
+            )
             if ts > newest:
                 newest = ts
             if obj.is_node():
@@ -124,74 +175,86 @@ def read_extract(
                 coords = [(nd.lon, nd.lat) for nd in obj.nodes if nd.location.valid()]
                 closed = len(obj.nodes) >= 4 and obj.nodes[0].ref == obj.nodes[-1].ref
                 if closed and is_area(tags):
-                    ways_wanted[obj.id] = (names, tags)
-                    if len(coords) < len(obj.nodes):
-                        problems.append(
-                            RowProblem(str(path.name), f"way/{obj.id}",
-                                       f"area clipped by the extract: {len(obj.nodes) - len(coords)} "
-                                       "nodes missing; kept as a line")  # fmt: skip
+                    if len(coords) == len(obj.nodes):
+                        ways_wanted[obj.id] = (names, tags)
+                        continue
+                    if len(coords) >= 2:
+                        problem(
+                            f"way/{obj.id}",
+                            f"area clipped by the extract: {len(obj.nodes) - len(coords)} of "
+                            f"{len(obj.nodes)} nodes missing; kept as a line",
                         )
-                        ways_wanted.pop(obj.id)
-                        if len(coords) >= 2:
-                            for n in names:
-                                records[n].append(("way", obj.id, tags, LineString(coords)))
+                        for n in names:
+                            records[n].append(("way", obj.id, tags, LineString(coords)))
+                    else:
+                        problem(
+                            f"way/{obj.id}",
+                            f"area clipped by the extract: only {len(coords)} of "
+                            f"{len(obj.nodes)} nodes inside; cannot draw it, left out",
+                        )
                     continue
                 if len(coords) < 2:
-                    problems.append(
-                        RowProblem(str(path.name), f"way/{obj.id}",
-                                   f"only {len(coords)} of {len(obj.nodes)} nodes inside the "
-                                   "extract; cannot draw it, left out")  # fmt: skip
+                    problem(
+                        f"way/{obj.id}",
+                        f"only {len(coords)} of {len(obj.nodes)} nodes inside the "
+                        "extract; cannot draw it, left out",
                     )
                     continue
                 if len(coords) < len(obj.nodes):
-                    problems.append(
-                        RowProblem(str(path.name), f"way/{obj.id}",
-                                   f"clipped by the extract: kept {len(coords)} of "
-                                   f"{len(obj.nodes)} nodes")  # fmt: skip
+                    problem(
+                        f"way/{obj.id}",
+                        f"clipped by the extract: kept {len(coords)} of {len(obj.nodes)} nodes",
                     )
                 for n in names:
                     records[n].append(("way", obj.id, tags, LineString(coords)))
-            elif obj.is_area():
+            elif obj.is_relation():
                 tags = dict(obj.tags)
-                if obj.from_way():
-                    if obj.orig_id() in ways_wanted:
-                        try:
-                            way_areas[obj.orig_id()] = shapely.from_wkb(wkb.create_multipolygon(obj))
-                        except RuntimeError as exc:
-                            problems.append(RowProblem(str(path.name), f"way/{obj.orig_id()}", f"broken area: {exc}"))
-                    continue
                 names = wanted("relation", tags)
                 if not names:
                     continue
-                try:
-                    geom = shapely.from_wkb(wkb.create_multipolygon(obj))
-                except RuntimeError as exc:
-                    problems.append(
-                        RowProblem(str(path.name), f"relation/{obj.orig_id()}", f"broken multipolygon: {exc}")
+                if tags.get("type") in ("multipolygon", "boundary"):
+                    rels_wanted[obj.id] = (names, tags)
+                else:
+                    problem(
+                        f"relation/{obj.id}",
+                        f"a type={tags.get('type', '(none)')} relation has no drawable shape of "
+                        "its own (only multipolygons do); left out — tag the member instead",
                     )
+            elif obj.is_area():
+                target = way_areas if obj.from_way() else rel_areas
+                wanted_ids = ways_wanted if obj.from_way() else rels_wanted
+                if obj.orig_id() not in wanted_ids:
                     continue
-                if len(geom.geoms) == 1:
-                    geom = geom.geoms[0]
-                for n in names:
-                    records[n].append(("relation", obj.orig_id(), tags, geom))
+                try:
+                    target[obj.orig_id()] = shapely.from_wkb(wkb.create_multipolygon(obj))
+                except RuntimeError as exc:
+                    kind = "way" if obj.from_way() else "relation"
+                    problem(f"{kind}/{obj.orig_id()}", f"broken area: {exc}; left out")
     except RuntimeError as exc:
-        raise SourceError(f"{path}: cannot read the OSM extract ({exc})") from None
+        raise SourceError(f"{label}: cannot read the OSM data ({exc})") from None
 
-    # closed ways that are areas: use the assembled polygon (or report)
-    for way_id, (names, tags) in ways_wanted.items():
-        geom = way_areas.get(way_id)
-        if geom is None:
-            problems.append(
-                RowProblem(str(path.name), f"way/{way_id}", "area could not be assembled; left out")
-            )
-            continue
-        if len(geom.geoms) == 1:
-            geom = geom.geoms[0]
-        for n in names:
-            records[n].append(("way", way_id, tags, geom))
-    frames = {}
-    for name, recs in records.items():
-        frames[name] = raw_frame(recs)
+    # areas: use the assembled polygon, or report why there is none
+    for kind, wanted_ids, areas in (
+        ("way", ways_wanted, way_areas),
+        ("relation", rels_wanted, rel_areas),
+    ):
+        for oid, (names, tags) in wanted_ids.items():
+            geom = areas.get(oid)
+            if geom is None:
+                if not any(p.row == f"{kind}/{oid}" for p in problems):
+                    problem(
+                        f"{kind}/{oid}",
+                        "area could not be assembled (members missing from the data or "
+                        "rings that do not close); left out",
+                    )
+                continue
+            if len(geom.geoms) == 1:
+                geom = geom.geoms[0]
+            for n in names:
+                records[n].append((kind, oid, tags, geom))
+    frames = {name: raw_frame(recs) for name, recs in records.items()}
     for p in problems:
         log.info("%s %s: %s", p.source, p.row, p.reason)
-    return OsmExtract(frames=frames, osm_base=newest, bounds=bounds, problems=problems)
+    return OsmExtract(
+        frames=frames, osm_base=max(header_time, newest), bounds=bounds, problems=problems
+    )

@@ -1,0 +1,197 @@
+"""Offline packs: everything a map needs from OpenStreetMap, in one folder.
+
+``civicmap fetch MAP.yaml`` asks Overpass for the map's layers, basemap and
+walking street network and stores the answers, byte for byte, in a folder
+(the map's ``osm: {pack: ...}``, or ``-o PACK``)::
+
+    pack/
+      manifest.json          what was fetched, from where, and the osm_base
+      <hash>.osm, <hash>.json   one answer and its checksum per query
+
+A build whose map names an existing pack reads only from it, never from the
+network, and parses the same bytes with the same code, so the rebuild equals
+the online build. A query the pack lacks (the map changed) fails with a
+message saying to fetch again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from civicmap import _http, settings
+from civicmap.area import resolve_area
+from civicmap.errors import CivicMapError, OutputExistsError, SourceError
+from civicmap.mapfile import MapSpec
+from civicmap.sources import overpass, streets
+
+log = logging.getLogger(__name__)
+
+#: Version of the pack layout; a reader refuses packs it does not know.
+PACK_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    """What ``civicmap fetch`` wrote.
+
+    Attributes
+    ----------
+    folder : Path
+        The pack folder.
+    osm_base : str
+        The OSM data timestamp of the answers (the oldest when they differ).
+    queries : list of (str, int)
+        (what, bytes) per stored answer.
+    """
+
+    folder: Path
+    osm_base: str
+    queries: list[tuple[str, int]]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(n for _, n in self.queries)
+
+
+def pack_path(spec: MapSpec, out: str | Path | None = None) -> Path:
+    """Where the pack goes: ``out``, else the map's ``osm.pack``, else ``settings.default_pack``."""
+    if out is not None:
+        return Path(out).resolve()
+    return spec.path(spec.osm.get("pack") or settings.default_pack)
+
+
+def with_pack(spec: MapSpec, folder: str | Path) -> MapSpec:
+    """The same map, reading OSM data from the pack in ``folder``."""
+    osm = {k: v for k, v in spec.osm.items() if k != "file"}
+    return replace(spec, osm={**osm, "pack": str(Path(folder).resolve())})
+
+
+def read_manifest(folder: Path) -> dict:
+    """The manifest of a pack.
+
+    Raises
+    ------
+    SourceError
+        When ``folder`` is not a pack or has an unknown format.
+    """
+    path = folder / overpass.MANIFEST
+    if not path.exists():
+        raise SourceError(
+            f"{folder}: not an offline pack (no {overpass.MANIFEST}); make one with civicmap fetch"
+        )
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    if manifest.get("format") != PACK_FORMAT:
+        raise SourceError(
+            f"{path}: got pack format {manifest.get('format')!r}, expected {PACK_FORMAT}; "
+            "fetch the pack again with this civicmap version"
+        )
+    return manifest
+
+
+def fetch_pack(
+    spec: MapSpec,
+    *,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    refresh: bool = False,
+    streets_network: bool = True,
+) -> PackInfo:
+    """Download everything ``spec`` needs from Overpass into an offline pack.
+
+    Parameters
+    ----------
+    spec : MapSpec
+        The map. Its ``osm.overpass_url`` (or ``settings.overpass_url``) is used.
+    out : path, optional
+        The pack folder (default: the map's ``osm.pack``, else ``osm-pack``
+        next to the map file).
+    overwrite : bool
+        Replace an existing pack.
+    refresh : bool
+        Ask Overpass again even for answers in the response cache.
+    streets_network : bool
+        Also store the walking street network (for walking distances).
+
+    Raises
+    ------
+    OutputExistsError
+        When the pack exists and ``overwrite`` is false (checked before any download).
+    CivicMapError
+        When the map reads OSM from a local file (nothing to fetch).
+    NetworkError, OfflineError
+        When Overpass fails; no pack (not even a partial one) is left behind.
+    """
+    from civicmap.pipeline import _osm_file, _osm_filters
+
+    target = pack_path(spec, out)
+    if target.exists() and not overwrite:
+        raise OutputExistsError(
+            f"{target} already exists; pass --overwrite (or overwrite=True) to replace it"
+        )
+    if _osm_file(spec) is not None:
+        raise CivicMapError(
+            f"{spec.file}: the map reads OSM data from a local extract ({_osm_file(spec)}), which "
+            "already works offline; nothing to fetch. Use osm: {overpass: true} to fetch from Overpass"
+        )
+    url = spec.osm.get("overpass_url") or settings.overpass_url
+    area = resolve_area(spec.area, base_dir=spec.base_dir)
+    filters, types = _osm_filters(spec)
+    plan = [
+        (what, query) for what, query, _ in overpass.plan_for_map(spec, area, filters, types=types)
+    ]
+    if streets_network:
+        plan.append(("the walking street network", streets.walking_query(area)))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
+    try:
+        entries = []
+        bases = []
+        for what, query in plan:
+            resp = _http.overpass(query, url=url, refresh=refresh, what=what)
+            overpass.read_answer(
+                resp.body, {}, label=f"Overpass ({what})"
+            )  # refuse unreadable answers
+            key = overpass.pack_key(query)
+            _http.write_entry(key, resp, tmp, extra={"what": what})
+            entries.append(
+                {"what": what, "key": key, "bytes": len(resp.body), "osm_base": resp.osm_base}
+            )
+            if resp.osm_base:
+                bases.append(resp.osm_base)
+        manifest = {
+            "format": PACK_FORMAT,
+            "map": spec.title,
+            "map_file": str(spec.file),
+            "overpass_url": url,
+            "area_bounds": list(area.bounds),
+            "osm_base": min(bases) if bases else "",
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "queries": entries,
+        }
+        (tmp / overpass.MANIFEST).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+        if target.exists():
+            old = target.with_name(f".{target.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            target.rename(old)
+            tmp.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info(
+        "offline pack written to %s (%d answers, OSM data as of %s)",
+        target,
+        len(entries),
+        manifest["osm_base"],
+    )
+    return PackInfo(target, manifest["osm_base"], [(e["what"], e["bytes"]) for e in entries])
