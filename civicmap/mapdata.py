@@ -36,6 +36,9 @@ class LayerReport:
     rejected: list[RowProblem] = field(default_factory=list)
     repaired: list[RowProblem] = field(default_factory=list)
     removed: list[RowProblem] = field(default_factory=list)
+    #: When a layer has OSM and file sources: what the conflation found
+    #: (see :func:`civicmap.join.conflate`); ``civicmap diff`` writes it.
+    diff: gpd.GeoDataFrame | None = None
 
     @property
     def shown(self) -> int:
@@ -78,6 +81,8 @@ class MapData:
         The OSM data timestamp, printed as "OSM data as of ...".
     built : datetime
         When the data was collected (printed as the print date).
+    routes : GeoDataFrame or None
+        Lines from the map's ``home`` point to its nearest shelters.
     """
 
     spec: MapSpec
@@ -88,6 +93,11 @@ class MapData:
     osm_base: str = ""
     built: dt.datetime = field(default_factory=lambda: dt.datetime.now().astimezone())
     uses_osm: bool = True
+    #: Nearest shelters of the map's ``home`` point, one row per shelter with a
+    #: LineString (walking route, or straight line when ``route == "straight"``)
+    #: and shelter_name, category, straight_m, walk_m, walk_min, rank_straight,
+    #: rank_walk (see :func:`civicmap.join.nearest_shelters`); None without ``home``.
+    routes: gpd.GeoDataFrame | None = None
 
     @property
     def language(self) -> str:
