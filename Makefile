@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+	# Leaflet files for offline web maps, from the npm registry (gitignored vendor/)
+	$(BIN)/python -m civicmap.render.assets install
 	touch $(STAMP)
 
 demo: install
@@ -30,8 +32,10 @@ format: install
 	$(BIN)/ruff format civicmap tests bench
 	$(BIN)/ruff check --fix civicmap tests bench
 
+# JupyterLab is installed on first use only, so `make install`/`make test` stay lean.
 notebooks: install
-	$(BIN)/jupyter lab notebooks/ || $(BIN)/jupyter notebook notebooks/
+	@test -x $(BIN)/jupyter-lab || $(BIN)/pip install --quiet jupyterlab
+	cd notebooks && ../$(BIN)/jupyter lab
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -1,0 +1,368 @@
+/* civicmap web map: draws the layers, legend, search and controls from one payload.
+ * Text from data is only ever set with textContent (or escaped with esc()),
+ * never parsed as HTML. */
+var civicmap = (function () {
+  "use strict";
+
+  function esc(s) {
+    return String(s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = text;
+    return e;
+  }
+
+  var SVGNS = "http://www.w3.org/2000/svg";
+  function symbolSvg(layer, approximate) {
+    var svg = document.createElementNS(SVGNS, "svg");
+    svg.setAttribute("viewBox", "-2 -2 24 24");
+    svg.setAttribute("width", "22");
+    svg.setAttribute("height", "22");
+    svg.setAttribute("aria-hidden", "true");
+    var p = document.createElementNS(SVGNS, "path");
+    p.setAttribute("d", layer.path);
+    p.setAttribute("fill", approximate ? "#ffffff" : layer.color);
+    p.setAttribute("stroke", approximate ? layer.color : "#ffffff");
+    p.setAttribute("stroke-width", approximate ? "2.5" : "2");
+    if (approximate) p.setAttribute("stroke-dasharray", "3 2");
+    svg.appendChild(p);
+    return svg;
+  }
+
+  function makeIcon(layer, approximate) {
+    var wrap = el("div");
+    wrap.appendChild(symbolSvg(layer, approximate));
+    return L.divIcon({
+      html: wrap.innerHTML,
+      className: "cm-icon cm-icon-" + layer.symbol + (approximate ? " cm-approx" : ""),
+      iconSize: [22, 22],
+      iconAnchor: [11, 11],
+      popupAnchor: [0, -10],
+      tooltipAnchor: [10, 0],
+    });
+  }
+
+  function popupContent(layer, f, texts) {
+    var box = el("div", "cm-popup");
+    box.appendChild(el("div", "cm-popup-title", f.n || ""));
+    if (f.o) box.appendChild(el("div", "cm-popup-orig", f.o));
+    box.appendChild(el("div", "cm-popup-layer", layer.title));
+    if (typeof f.p === "string") {
+      var lines = f.p.split("\n");
+      var body = el("div", "cm-popup-text");
+      for (var i = 0; i < lines.length; i++) {
+        if (i) body.appendChild(document.createElement("br"));
+        body.appendChild(document.createTextNode(lines[i]));
+      }
+      box.appendChild(body);
+    } else if (f.p && f.p.length) {
+      var table = el("table", "cm-popup-table");
+      f.p.forEach(function (row) {
+        var tr = el("tr");
+        tr.appendChild(el("th", null, row[0]));
+        tr.appendChild(el("td", null, row[1]));
+        table.appendChild(tr);
+      });
+      box.appendChild(table);
+    }
+    if (f.a) box.appendChild(el("div", "cm-popup-approx", "⚠ " + texts.approximate));
+    return box;
+  }
+
+  var BASEMAP_STYLE = {
+    park: { color: "#8ac926", weight: 0, fillColor: "#d8f3c4", fillOpacity: 1 },
+    water: { color: "#74c0fc", weight: 1, fillColor: "#a5d8ff", fillOpacity: 1 },
+    school: { color: "#e9d8a6", weight: 0, fillColor: "#f8f0d8", fillOpacity: 1 },
+    building: { color: "#c9c2b8", weight: 0.5, fillColor: "#e3ddd4", fillOpacity: 1 },
+    path: { color: "#adb5bd", weight: 1, dashArray: "3 3" },
+    road_minor: { color: "#ffffff", weight: 5 },
+    road_major: { color: "#ffd8a8", weight: 7 },
+    railway: { color: "#495057", weight: 2.5, dashArray: "8 4" },
+    station: { color: "#495057", weight: 1, fillColor: "#868e96", fillOpacity: 0.6 },
+    landuse: { color: "#dee2e6", weight: 0, fillColor: "#f1f3f5", fillOpacity: 1 },
+  };
+
+  function drawBasemap(map, data) {
+    map.createPane("cmBasemap");
+    map.getPane("cmBasemap").style.zIndex = 150; // under the tiles (200): shows where tiles are missing
+    var fc = data.basemap;
+    var group = L.layerGroup();
+    if (fc) {
+      var bg = L.geoJSON(fc, {
+        pane: "cmBasemap",
+        interactive: false,
+        style: function (f) {
+          return BASEMAP_STYLE[f.properties.k] || { color: "#ced4da", weight: 1 };
+        },
+        pointToLayer: function (f, ll) {
+          return L.circleMarker(ll, { radius: 3, pane: "cmBasemap", color: "#495057" });
+        },
+      });
+      group.addLayer(bg);
+    }
+    return group;
+  }
+
+  function controlBox(position, cls, build) {
+    var C = L.Control.extend({
+      options: { position: position },
+      onAdd: function () {
+        var div = el("div", "leaflet-control " + cls);
+        L.DomEvent.disableClickPropagation(div);
+        L.DomEvent.disableScrollPropagation(div);
+        build(div);
+        return div;
+      },
+    });
+    return new C();
+  }
+
+  function draw(map, data) {
+    var T = data.texts;
+    map.attributionControl.setPrefix(
+      '<a href="https://leafletjs.com" target="_blank" rel="noopener">Leaflet</a>'
+    );
+    L.control.scale({ imperial: false, maxWidth: 120 }).addTo(map);
+
+    // Title
+    controlBox("topright", "cm-title", function (div) {
+      div.appendChild(el("h1", null, data.title));
+      if (data.subtitle) div.appendChild(el("div", "cm-subtitle", data.subtitle));
+    }).addTo(map);
+
+    // Background: online tiles over the OSM-data basemap.
+    var basemap = drawBasemap(map, data).addTo(map);
+    var bases = {};
+    var tileLayers = {};
+    data.tiles.forEach(function (t) {
+      var layer = L.tileLayer(t.url, {
+        attribution: t.attribution,
+        maxZoom: 19,
+        maxNativeZoom: t.maxNativeZoom,
+        crossOrigin: false,
+      });
+      tileLayers[t.id] = layer;
+      bases[esc(t.title)] = layer;
+    });
+    var none = L.layerGroup();
+    bases[esc(T.no_tiles)] = none;
+    var online = !(navigator && navigator.onLine === false);
+    var note = controlBox("bottomleft", "cm-note", function (div) {
+      div.textContent = T.offline_note;
+    });
+    var chosen = tileLayers[data.tile];
+    if (chosen && online) {
+      chosen.addTo(map);
+      var loaded = 0;
+      var failed = 0;
+      chosen.on("tileload", function () {
+        loaded++;
+      });
+      chosen.on("tileerror", function () {
+        failed++;
+        if (failed >= 4 && loaded === 0 && map.hasLayer(chosen)) {
+          map.removeLayer(chosen);
+          none.addTo(map);
+          note.addTo(map);
+        }
+      });
+    } else {
+      none.addTo(map);
+      if (chosen && data.basemap) note.addTo(map);
+    }
+
+    // Data edge: where the OSM extract ends.
+    var overlays = {};
+    if (data.edge) {
+      var edge = L.geoJSON(data.edge, {
+        style: { color: "#495057", weight: 2, dashArray: "6 6", fill: false },
+        interactive: true,
+      });
+      edge.bindTooltip(esc(T.edge), { sticky: true });
+      edge.addTo(map);
+    }
+    if (data.basemap) overlays[esc(T.basemap)] = basemap;
+
+    // Layers
+    var search = [];
+    var layerGroups = {};
+    data.layers.forEach(function (layer) {
+      var icon = makeIcon(layer, false);
+      var approxIcon = makeIcon(layer, true);
+      var group = layer.cluster
+        ? L.markerClusterGroup({
+            chunkedLoading: true,
+            showCoverageOnHover: false,
+            maxClusterRadius: 50,
+            iconCreateFunction: function (cluster) {
+              var d = el("div", "cm-cluster");
+              d.style.borderColor = layer.color;
+              d.style.color = layer.color;
+              d.textContent = String(cluster.getChildCount());
+              var w = el("div");
+              w.appendChild(d);
+              return L.divIcon({ html: w.innerHTML, className: "cm-cluster-icon", iconSize: [34, 34] });
+            },
+          })
+        : L.featureGroup();
+      var shapes = L.featureGroup();
+      var markers = [];
+      layer.features.forEach(function (f) {
+        var m = L.marker(f.ll, {
+          icon: f.a ? approxIcon : icon,
+          title: f.n || "",
+          alt: f.n || "",
+          keyboard: true,
+        });
+        m.cmLayer = layer.id;
+        m.bindPopup(function () {
+          return popupContent(layer, f, T);
+        }, { maxWidth: 280, autoPanPadding: [20, 20] });
+        if (layer.labels && f.l) {
+          m.bindTooltip(esc(f.l), {
+            permanent: true,
+            direction: "right",
+            className: "cm-label",
+            interactive: false,
+          });
+        }
+        if (f.s !== undefined) {
+          L.geoJSON(layer.shapes[f.s], {
+            style: { color: layer.color, weight: 2, fillOpacity: 0.12 },
+            interactive: false,
+          }).addTo(shapes);
+        }
+        markers.push(m);
+        search.push({ f: f, m: m, group: group, layer: layer });
+      });
+      if (layer.cluster) group.addLayers(markers);
+      else markers.forEach(function (m) { group.addLayer(m); });
+      var both = L.layerGroup([shapes, group]);
+      both.addTo(map);
+      layerGroups[layer.id] = both;
+      var wrap = el("span");
+      var label = el("span", "cm-layer-name");
+      label.appendChild(symbolSvg(layer, false));
+      label.appendChild(el("span", null, layer.title));
+      wrap.appendChild(label);
+      overlays[wrap.innerHTML] = both;
+    });
+    L.control.layers(bases, overlays, { collapsed: true, position: "topright" }).addTo(map);
+
+    // Labels only when zoomed in enough to read them.
+    function labelZoom() {
+      var c = map.getContainer();
+      if (map.getZoom() >= 16) c.classList.remove("cm-hide-labels");
+      else c.classList.add("cm-hide-labels");
+    }
+    map.on("zoomend", labelZoom);
+
+    // Controls: locate, full screen, search.
+    if (L.control.locate) {
+      L.control
+        .locate({
+          position: "topleft",
+          flyTo: true,
+          strings: { title: T.locate, popup: T.locate_popup, metersUnit: "m" },
+          locateOptions: { maxZoom: 17, enableHighAccuracy: true },
+        })
+        .addTo(map);
+    }
+    if (L.control.fullscreen) {
+      L.control
+        .fullscreen({ position: "topleft", title: T.fullscreen, titleCancel: T.fullscreen_exit, forceSeparateButton: true })
+        .addTo(map);
+    }
+    controlBox("topleft", "cm-search", function (div) {
+      var input = el("input");
+      input.type = "search";
+      input.placeholder = T.search;
+      input.setAttribute("aria-label", T.search);
+      var list = el("ul", "cm-results");
+      div.appendChild(input);
+      div.appendChild(list);
+      function norm(s) {
+        return String(s || "").normalize("NFKC").toLowerCase();
+      }
+      input.addEventListener("input", function () {
+        var q = norm(input.value.trim());
+        list.textContent = "";
+        if (!q) return;
+        var hits = search.filter(function (s) {
+          return norm(s.f.n).indexOf(q) >= 0 || (s.f.o && norm(s.f.o).indexOf(q) >= 0);
+        }).slice(0, 12);
+        if (!hits.length) list.appendChild(el("li", "cm-none", T.no_match));
+        hits.forEach(function (s) {
+          var li = el("li");
+          li.appendChild(symbolSvg(s.layer, !!s.f.a));
+          li.appendChild(el("span", null, s.f.n));
+          li.tabIndex = 0;
+          function go() {
+            list.textContent = "";
+            var open = function () { s.m.openPopup(); };
+            if (!map.hasLayer(layerGroups[s.layer.id])) layerGroups[s.layer.id].addTo(map);
+            if (s.layer.cluster) s.group.zoomToShowLayer(s.m, open);
+            else {
+              map.setView(s.f.ll, Math.max(map.getZoom(), 17), { animate: false });
+              setTimeout(open, 0);
+            }
+          }
+          li.addEventListener("click", go);
+          li.addEventListener("keydown", function (e) { if (e.key === "Enter") go(); });
+          list.appendChild(li);
+        });
+      });
+    }).addTo(map);
+
+    // Legend, with the credits and dates; folded on small screens.
+    controlBox("bottomright", "cm-legend", function (div) {
+      var det = el("details");
+      if (window.innerWidth > 640) det.open = true;
+      det.appendChild(el("summary", null, T.legend));
+      var ul = el("ul");
+      var anyApprox = false;
+      data.layers.forEach(function (layer) {
+        var li = el("li");
+        li.setAttribute("data-layer", layer.id);
+        li.appendChild(symbolSvg(layer, false));
+        li.appendChild(el("span", null, layer.title + " "));
+        li.appendChild(el("span", "cm-count", T.count.replace("{n}", layer.count)));
+        ul.appendChild(li);
+        if (layer.features.some(function (f) { return f.a; })) anyApprox = layer;
+      });
+      if (anyApprox) {
+        var li = el("li", "cm-legend-approx");
+        li.appendChild(symbolSvg(anyApprox, true));
+        li.appendChild(el("span", null, T.approximate));
+        ul.appendChild(li);
+      }
+      if (data.edge) {
+        var le = el("li", "cm-legend-edge");
+        le.appendChild(el("span", "cm-dash"));
+        le.appendChild(el("span", null, T.edge));
+        ul.appendChild(le);
+      }
+      det.appendChild(ul);
+      var cr = el("div", "cm-credits");
+      cr.appendChild(el("strong", null, T.credits));
+      data.credits.forEach(function (c) { cr.appendChild(el("div", null, c)); });
+      det.appendChild(cr);
+      div.appendChild(det);
+    }).addTo(map);
+    data.credits.forEach(function (c) {
+      map.attributionControl.addAttribution(esc(c));
+    });
+
+    map.fitBounds(data.bounds);
+    labelZoom();
+    window.civicmapData = { map: map, layers: layerGroups, data: data };
+    return map;
+  }
+
+  return { draw: draw, esc: esc };
+})();

@@ -1,0 +1,320 @@
+"""Exports for other tools: a ``.umap`` uMap imports as it is, GeoJSON and KML.
+
+- ``.umap``: uMap's own export layout (``type: umap``, map ``properties``,
+  ``geometry`` = centre, one ``layers[]`` FeatureCollection per civicmap layer
+  with its style in ``_umap_options``, per-feature ``_umap_options`` for
+  approximate places). Credits go to uMap's ``shortCredit``/``longCredit``.
+- GeoJSON: one FeatureCollection, every feature with its layer and
+  simplestyle properties (``marker-color``, ``marker-symbol``) so other
+  viewers (GitHub, geojson.io) colour it too.
+- KML: one ``Folder`` per layer with a shared ``Style``, in the shape Google
+  My Maps imports (one layer per folder).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from civicmap._files import check_writable, write_text_atomic
+from civicmap.errors import CivicMapError
+from civicmap.mapdata import LayerData, MapData
+from civicmap.schema import APPROXIMATE, OSM_LICENCE, OSM_LICENCE_URL
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("umap", "geojson", "kml")
+SUFFIXES = {"umap": ".umap", "geojson": ".geojson", "kml": ".kml"}
+_DIGITS = 7
+
+
+def _value(v: Any) -> Any:
+    """A cell as a JSON value (None for missing)."""
+    if v is None:
+        return None
+    if isinstance(v, float):
+        return None if math.isnan(v) else v
+    if isinstance(v, (bool, int, str)):
+        return v
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(v, "item"):
+        return v.item()
+    return str(v)
+
+
+def _round(coords: Any) -> Any:
+    if isinstance(coords, (list, tuple)) and coords and isinstance(coords[0], (int, float)):
+        return [round(float(c), _DIGITS) for c in coords]
+    return [_round(c) for c in coords]
+
+
+def _geometry(geom) -> dict:
+    gi = geom.__geo_interface__
+    if gi["type"] == "GeometryCollection":
+        return {"type": "GeometryCollection", "geometries": [_geometry(g) for g in geom.geoms]}
+    return {"type": gi["type"], "coordinates": _round(gi["coordinates"])}
+
+
+def _properties(row: pd.Series) -> dict[str, Any]:
+    out = {}
+    for k, v in row.items():
+        if k == "geometry":
+            continue
+        val = _value(v)
+        if val is None or val == "":
+            continue
+        out[str(k)] = val
+    return out
+
+
+def _features(layer: LayerData) -> list[tuple[pd.Series, dict]]:
+    rows = []
+    for _, row in layer.features.iterrows():
+        if row.geometry is None or row.geometry.is_empty:
+            continue
+        rows.append((row, _geometry(row.geometry)))
+    return rows
+
+
+def _centre_zoom(data: MapData) -> tuple[list[float], int]:
+    w, s, e, n = data.area.geometry.bounds
+    # Zoom at which the area's larger side fits ~1000 px of 256-px tiles.
+    span = max(e - w, (n - s) / max(math.cos(math.radians((n + s) / 2)), 0.1), 1e-6)
+    zoom = int(max(3, min(18, math.floor(math.log2(360 * 1000 / 256 / span)))))
+    return [round((w + e) / 2, _DIGITS), round((s + n) / 2, _DIGITS)], zoom
+
+
+def to_geojson(data: MapData) -> dict[str, Any]:
+    """All layers as one FeatureCollection with style and layer as properties."""
+    feats = []
+    for layer in data.layers:
+        style = layer.spec.style
+        title = layer.spec.title_in(data.language)
+        for row, geom in _features(layer):
+            props = _properties(row)
+            props.update(
+                {
+                    "layer": layer.id,
+                    "layer_title": title,
+                    "marker-color": style.get("color", "#1c7ed6"),
+                    "marker-symbol": style.get("symbol", "circle"),
+                    "stroke": style.get("color", "#1c7ed6"),
+                    "fill": style.get("fill") or style.get("color", "#1c7ed6"),
+                }
+            )
+            feats.append({"type": "Feature", "properties": props, "geometry": geom})
+    return {
+        "type": "FeatureCollection",
+        "name": str(data.spec.title),
+        "civicmap": {
+            "title": str(data.spec.title),
+            "layers": [
+                {
+                    "id": layer.id,
+                    "title": layer.spec.title_in(data.language),
+                    "style": dict(layer.spec.style),
+                }
+                for layer in data.layers
+            ],
+            "credits": [c.line() for c in data.credits()],
+        },
+        "features": feats,
+    }
+
+
+#: uMap marker shapes; ours map onto the closest of uMap's four icon classes.
+_UMAP_ICON = {"circle": "Circle", "square": "Drop", "triangle": "Drop", "diamond": "Drop",
+              "star": "Drop", "hexagon": "Drop", "cross": "Drop", "pentagon": "Drop"}  # fmt: skip
+
+
+def _popup_template(layer: LayerData) -> str:
+    """uMap's popup template (``{column}`` fields, Markdown-ish) from the layer's popup."""
+    popup = layer.spec.popup
+    if isinstance(popup, str):
+        return popup
+    cols = [c for c in popup if c in layer.features.columns]
+    lines = ["# {name}"] + [f"{c}: {{{c}}}" for c in cols if c != "name"]
+    return "\n".join(lines)
+
+
+def to_umap(data: MapData) -> dict[str, Any]:
+    """The map in uMap's export layout (what uMap 2.x/3.x "import a uMap file" reads)."""
+    centre, zoom = _centre_zoom(data)
+    credits = data.credits()
+    layers = []
+    for layer in data.layers:
+        style = layer.spec.style
+        features = []
+        for i, (row, geom) in enumerate(_features(layer)):
+            props = _properties(row)
+            props.setdefault("name", "")
+            if row.get(APPROXIMATE) is True:
+                props["_umap_options"] = {"iconClass": "Ball", "opacity": 0.5, "dashArray": "5,5"}
+            features.append({"type": "Feature", "id": f"{layer.id}-{i}", "properties": props,
+                             "geometry": geom})  # fmt: skip
+        layers.append(
+            {
+                "type": "FeatureCollection",
+                "features": features,
+                "_umap_options": {
+                    "name": layer.spec.title_in(data.language),
+                    "description": layer.spec.description.get(data.language, ""),
+                    "displayOnLoad": True,
+                    "browsable": True,
+                    "inCaption": True,
+                    "color": style.get("color", "#1c7ed6"),
+                    "fillColor": style.get("fill") or style.get("color", "#1c7ed6"),
+                    "iconClass": _UMAP_ICON.get(style.get("symbol", "circle"), "Drop"),
+                    "labelKey": layer.spec.label or "name",
+                    "showLabel": None,
+                    "popupTemplate": "Default",
+                    "popupContentTemplate": _popup_template(layer),
+                    "type": "Cluster"
+                    if layer.spec.cluster is True
+                    or (
+                        not isinstance(layer.spec.cluster, bool)
+                        and len(features) > int(layer.spec.cluster)
+                    )
+                    else "Default",
+                    "civicmap_id": layer.id,
+                    "civicmap_symbol": style.get("symbol", "circle"),
+                },
+            }
+        )
+    return {
+        "type": "umap",
+        "uri": "",
+        "properties": {
+            "name": str(data.spec.title),
+            "description": str(data.spec.subtitle or ""),
+            "zoom": zoom,
+            "center": {"type": "Point", "coordinates": centre},
+            "licence": f"{OSM_LICENCE} ({OSM_LICENCE_URL})" if data.uses_osm else "",
+            "shortCredit": "© OpenStreetMap contributors" if data.uses_osm else "",
+            "longCredit": "\n".join(c.line() for c in credits),
+            "captionBar": True,
+            "scaleControl": True,
+            "fullscreenControl": True,
+            "searchControl": True,
+            "locateControl": True,
+            "datalayersControl": True,
+            "slideshow": {},
+            "tilelayer": {},
+            "limitBounds": {},
+        },
+        "geometry": {"type": "Point", "coordinates": centre},
+        "layers": layers,
+    }
+
+
+_KML_NS = "http://www.opengis.net/kml/2.2"
+
+
+def _kml_colour(hex_colour: str, alpha: str = "ff") -> str:
+    """#rrggbb → KML's aabbggrr."""
+    h = hex_colour.lstrip("#")
+    if len(h) == 3:
+        h = "".join(c * 2 for c in h)
+    return f"{alpha}{h[4:6]}{h[2:4]}{h[0:2]}".lower()
+
+
+def _kml_coords(coords) -> str:
+    return " ".join(f"{x},{y}" for x, y, *_ in coords)
+
+
+def _kml_geometry(parent: ET.Element, geom) -> None:
+    t = geom.geom_type
+    if t == "Point":
+        ET.SubElement(
+            ET.SubElement(parent, "Point"), "coordinates"
+        ).text = f"{geom.x:.7f},{geom.y:.7f}"
+    elif t == "LineString":
+        ET.SubElement(ET.SubElement(parent, "LineString"), "coordinates").text = _kml_coords(
+            geom.coords
+        )
+    elif t == "Polygon":
+        poly = ET.SubElement(parent, "Polygon")
+        outer = ET.SubElement(ET.SubElement(poly, "outerBoundaryIs"), "LinearRing")
+        ET.SubElement(outer, "coordinates").text = _kml_coords(geom.exterior.coords)
+        for ring in geom.interiors:
+            inner = ET.SubElement(ET.SubElement(poly, "innerBoundaryIs"), "LinearRing")
+            ET.SubElement(inner, "coordinates").text = _kml_coords(ring.coords)
+    else:  # Multi* and collections
+        multi = ET.SubElement(parent, "MultiGeometry")
+        for g in geom.geoms:
+            _kml_geometry(multi, g)
+
+
+def to_kml(data: MapData) -> str:
+    """KML with one Folder (and one Style) per layer, as Google My Maps imports it."""
+    ET.register_namespace("", _KML_NS)
+    kml = ET.Element("kml", {"xmlns": _KML_NS})
+    doc = ET.SubElement(kml, "Document")
+    ET.SubElement(doc, "name").text = str(data.spec.title)
+    ET.SubElement(doc, "description").text = "\n".join(c.line() for c in data.credits())
+    for layer in data.layers:
+        colour = layer.spec.style.get("color", "#1c7ed6")
+        style = ET.SubElement(doc, "Style", {"id": f"style-{layer.id}"})
+        icon_style = ET.SubElement(style, "IconStyle")
+        ET.SubElement(icon_style, "color").text = _kml_colour(colour)
+        icon = ET.SubElement(icon_style, "Icon")
+        ET.SubElement(
+            icon, "href"
+        ).text = "https://www.gstatic.com/mapspro/images/stock/503-wht-blank_maps.png"
+        ET.SubElement(ET.SubElement(style, "LineStyle"), "color").text = _kml_colour(colour)
+        ET.SubElement(ET.SubElement(style, "PolyStyle"), "color").text = _kml_colour(colour, "4d")
+    for layer in data.layers:
+        folder = ET.SubElement(doc, "Folder")
+        ET.SubElement(folder, "name").text = layer.spec.title_in(data.language)
+        for row, _geom in _features(layer):
+            pm = ET.SubElement(folder, "Placemark")
+            ET.SubElement(pm, "name").text = str(row.get("name") or "")
+            props = _properties(row)
+            desc = [f"{k}: {props[k]}" for k in ("category", "address") if k in props]
+            if row.get(APPROXIMATE) is True:
+                desc.append("位置はおおよそ（住所から推定） / approximate location")
+            if desc:
+                ET.SubElement(pm, "description").text = "\n".join(desc)
+            ET.SubElement(pm, "styleUrl").text = f"#style-{layer.id}"
+            ext = ET.SubElement(pm, "ExtendedData")
+            for k, v in props.items():
+                if k == "name":
+                    continue
+                d = ET.SubElement(ext, "Data", {"name": k})
+                ET.SubElement(d, "value").text = str(v)
+            _kml_geometry(pm, row.geometry)
+    ET.indent(kml, space=" ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(kml, encoding="unicode") + "\n"
+
+
+def export_text(data: MapData, *, fmt: str) -> str:
+    """The export as text (JSON for umap/geojson, XML for kml)."""
+    if fmt == "umap":
+        return json.dumps(to_umap(data), ensure_ascii=False, indent=1)
+    if fmt == "geojson":
+        return json.dumps(to_geojson(data), ensure_ascii=False, indent=1)
+    if fmt == "kml":
+        return to_kml(data)
+    raise CivicMapError(f"export format: got {fmt!r}, expected one of {', '.join(FORMATS)}")
+
+
+def write_export(data: MapData, path: Path, *, fmt: str, overwrite: bool) -> Path:
+    """Write ``data`` as ``fmt`` (umap, geojson, kml) to ``path``, atomically."""
+    if fmt not in FORMATS:
+        raise CivicMapError(f"export format: got {fmt!r}, expected one of {', '.join(FORMATS)}")
+    path = Path(path)
+    check_writable(path, overwrite=overwrite)
+    text = export_text(data, fmt=fmt)
+    write_text_atomic(path, text, overwrite=overwrite)
+    log.info("%s export: %s (%d features)", fmt, path, sum(len(x.features) for x in data.layers))
+    return path

@@ -1,0 +1,423 @@
+"""The interactive web map: one HTML file, clear on a phone, working offline.
+
+Folium gives the page scaffold (the Leaflet map, the mobile viewport); the
+layers themselves are drawn by our own small script
+(``render/assets/civicmap.js``) from one JSON payload, because per-marker
+Folium objects make a 10,000-point map tens of megabytes and Folium's
+GeoJSON popups put data into HTML unescaped. Every text from data reaches the
+page only through ``textContent`` (or escaped), never as HTML.
+
+With ``outputs.web.offline: true`` every script and style is inlined (from the
+npm packages ``python -m civicmap.render.assets install`` fetched), so the
+file works from ``file://`` with no network; the background is then drawn from
+the OSM data of the area itself (:attr:`MapData.basemap`).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import pandas as pd
+from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
+from jinja2 import Template
+
+from civicmap._files import check_writable, write_text_atomic
+from civicmap.errors import ConfigError, Problem
+from civicmap.mapdata import LayerData, MapData
+from civicmap.render import assets
+from civicmap.render.symbols import svg_path
+from civicmap.schema import APPROXIMATE
+
+log = logging.getLogger(__name__)
+
+_OWN = Path(__file__).with_name("assets")
+
+#: Online background tiles and the attribution each requires.
+TILES: dict[str, dict[str, Any]] = {
+    "gsi": {
+        "url": "https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png",
+        "attribution": '<a href="https://maps.gsi.go.jp/development/ichiran.html" '
+        'target="_blank" rel="noopener">地理院タイル</a>（淡色地図）',
+        "maxNativeZoom": 18,
+        "title": {"ja": "地理院地図（淡色）", "en": "GSI pale map"},
+    },
+    "osm": {
+        "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "attribution": '&copy; <a href="https://www.openstreetmap.org/copyright" '
+        'target="_blank" rel="noopener">OpenStreetMap</a> contributors',
+        "maxNativeZoom": 19,
+        "title": {"ja": "OpenStreetMap 標準", "en": "OpenStreetMap standard"},
+    },
+}
+TILE_CHOICES = (*TILES, "none")
+
+#: Fixed texts of the page, by language.
+TEXTS: dict[str, dict[str, str]] = {
+    "ja": {
+        "legend": "凡例",
+        "search": "名前で検索",
+        "no_match": "見つかりません",
+        "locate": "現在地を表示",
+        "locate_popup": "現在地（誤差 {distance} {unit}）",
+        "fullscreen": "全画面表示",
+        "fullscreen_exit": "全画面表示を終了",
+        "approximate": "位置はおおよそ（住所から推定）",
+        "edge": "OSMデータの範囲（外側は背景が途切れます）",
+        "basemap": "OSMデータから描いた地図",
+        "no_tiles": "背景タイルなし",
+        "offline_note": "ネットワークに接続できないため、OSMデータから描いた背景を表示しています",
+        "credits": "出典",
+        "count": "{n}件",
+        "name": "名称",
+        "category": "種別",
+        "address": "住所",
+        "layers": "レイヤー",
+        "background": "背景地図",
+    },
+    "en": {
+        "legend": "Legend",
+        "search": "Search by name",
+        "no_match": "No match",
+        "locate": "Show where I am",
+        "locate_popup": "You are within {distance} {unit}",
+        "fullscreen": "Full screen",
+        "fullscreen_exit": "Exit full screen",
+        "approximate": "Approximate location (from the address)",
+        "edge": "Extent of the OSM data (no background outside)",
+        "basemap": "Map drawn from OSM data",
+        "no_tiles": "No background tiles",
+        "offline_note": "No network: the background is drawn from the OSM data of the area",
+        "credits": "Sources",
+        "count": "{n}",
+        "name": "Name",
+        "category": "Category",
+        "address": "Address",
+        "layers": "Layers",
+        "background": "Background",
+    },
+}
+_FIELD_TEXT = ("name", "category", "address")
+_COORD_DIGITS = 6  # ~0.1 m: more only makes the file bigger
+
+
+def _problem(key: str, message: str) -> ConfigError:
+    return ConfigError([Problem("<map>", f"outputs.web.{key}", message)])
+
+
+def _options(data: MapData, options: dict) -> dict[str, Any]:
+    """Checked web options with defaults (offline, tiles, cluster, labels)."""
+    opts = dict(options or {})
+    out: dict[str, Any] = {}
+    for key in ("offline",):
+        v = opts.get(key, False)
+        if not isinstance(v, bool):
+            raise _problem(key, f"got {v!r}, expected true or false")
+        out[key] = v
+    tiles = opts.get("tiles", "gsi" if data.language == "ja" else "osm")
+    if tiles is False or tiles is None:
+        tiles = "none"
+    if tiles not in TILE_CHOICES:
+        raise _problem("tiles", f"got {tiles!r}, expected one of {', '.join(TILE_CHOICES)}")
+    out["tiles"] = tiles
+    for key in ("cluster", "labels"):
+        v = opts.get(key)
+        if v is not None and not isinstance(v, bool):
+            raise _problem(key, f"got {v!r}, expected true or false (or leave it out)")
+        out[key] = v
+    return out
+
+
+def _text(value: Any) -> str:
+    """A cell as display text; empty for missing values."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if value.is_integer():
+            return str(int(value))
+    if isinstance(value, bool):
+        return "✓" if value else ""
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return str(value).strip()
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def popup_rows(layer: LayerData, row: pd.Series, *, language: str) -> list[list[str]] | str:
+    """What a feature's popup shows: ``[[label, value], ...]`` or the filled template text.
+
+    Empty values are left out (a popup of blanks helps nobody); the values are
+    plain text, escaped by the page when shown.
+    """
+    spec = layer.spec
+    texts = TEXTS[language]
+    if isinstance(spec.popup, str):
+        values = _Blank({str(k): _text(v) for k, v in row.items() if k != "geometry"})
+        values["name"] = display_name(row, language=language)
+        values["category"] = spec.category_title(_text(row.get("category")), language)
+        try:
+            return spec.popup.format_map(values)
+        except (ValueError, IndexError, AttributeError) as exc:
+            raise ConfigError(
+                [
+                    Problem(
+                        spec.file or spec.id,
+                        "popup",
+                        f"template {spec.popup!r} cannot be filled: {exc}; "
+                        "use {column} fields and double braces {{ }} for literal braces",
+                    )
+                ]
+            ) from exc
+    rows = []
+    for col in spec.popup:
+        if col == "name":
+            continue  # the popup's heading
+        if col not in row.index:
+            continue
+        value = _text(row[col])
+        if col == "category":
+            value = spec.category_title(value, language)
+        if value:
+            rows.append([texts.get(col, col) if col in _FIELD_TEXT else col, value])
+    return rows
+
+
+def display_name(row: pd.Series, *, language: str) -> str:
+    """The name to show: ``name:en`` from OSM on English maps where present."""
+    if language == "en":
+        en = _text(row.get("name:en"))
+        if en:
+            return en
+    return _text(row.get("name"))
+
+
+def _round(geom: dict) -> dict:
+    def r(c):
+        if isinstance(c, (list, tuple)) and c and isinstance(c[0], (int, float)):
+            return [round(c[0], _COORD_DIGITS), round(c[1], _COORD_DIGITS)]
+        return [r(x) for x in c]
+
+    return {"type": geom["type"], "coordinates": r(geom["coordinates"])}
+
+
+def layer_payload(layer: LayerData, *, language: str, options: dict) -> dict[str, Any]:
+    """One layer as the page's script draws it: style, texts and features."""
+    spec = layer.spec
+    feats = layer.features
+    n = len(feats)
+    cluster = options.get("cluster")
+    if cluster is None:
+        cluster = spec.cluster if isinstance(spec.cluster, bool) else n > int(spec.cluster)
+    labels = options.get("labels")
+    if labels is None:
+        labels = spec.label is not None and n <= 2000
+    labels = bool(labels) and spec.label is not None
+    points: list[dict[str, Any]] = []
+    shapes: list[dict[str, Any]] = []
+    approx = APPROXIMATE in feats.columns
+    for i, (_, row) in enumerate(feats.iterrows()):
+        geom = row.geometry
+        if geom is None or geom.is_empty:
+            log.warning("layer %s: %s has no geometry; not drawn", spec.id, row.get("source_ref"))
+            continue
+        pt = geom if geom.geom_type == "Point" else geom.representative_point()
+        name = display_name(row, language=language)
+        item: dict[str, Any] = {
+            "ll": [round(pt.y, _COORD_DIGITS), round(pt.x, _COORD_DIGITS)],
+            "n": name,
+            "p": popup_rows(layer, row, language=language),
+        }
+        if language == "en" and name != _text(row.get("name")):
+            item["o"] = _text(row.get("name"))
+        if labels:
+            item["l"] = name if spec.label == "name" else _text(row.get(spec.label))
+        if approx and row[APPROXIMATE] is True:
+            item["a"] = 1
+        if geom.geom_type != "Point":
+            shapes.append(_round(geom.__geo_interface__))
+            item["s"] = len(shapes) - 1
+        item["i"] = i
+        points.append(item)
+    return {
+        "id": spec.id,
+        "title": spec.title_in(language),
+        "color": spec.style.get("color", "#1c7ed6"),
+        "fill": spec.style.get("fill", ""),
+        "symbol": spec.style.get("symbol", "circle"),
+        "path": svg_path(spec.style.get("symbol", "circle"), size=20),
+        "cluster": bool(cluster),
+        "labels": labels,
+        "count": len(points),
+        "features": points,
+        "shapes": shapes,
+    }
+
+
+_BASEMAP_COLUMNS = ("kind", "name")
+
+
+def basemap_payload(basemap: gpd.GeoDataFrame | None) -> dict[str, Any] | None:
+    """The OSM basemap as a compact GeoJSON FeatureCollection (kind, name)."""
+    if basemap is None or basemap.empty:
+        return None
+    feats = []
+    for kind, name, geom in zip(
+        basemap["kind"], basemap.get("name", ""), basemap.geometry, strict=False
+    ):
+        if geom is None or geom.is_empty:
+            continue
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {"k": str(kind), "n": _text(name)},
+                "geometry": _round(geom.__geo_interface__),
+            }
+        )
+    # Draw order: areas first, then lines, then stations on top.
+    order = {k: i for i, k in enumerate(
+        ("park", "water", "school", "building", "path", "road_minor", "road_major", "railway", "station")
+    )}  # fmt: skip
+    feats.sort(key=lambda f: order.get(f["properties"]["k"], 0))
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def payload(data: MapData, *, options: dict) -> dict[str, Any]:
+    """Everything the page's script needs, as one JSON-able dict."""
+    lang = data.language
+    opts = _options(data, options)
+    w, s, e, n = data.area.geometry.bounds
+    tiles = [
+        {"id": key, "url": t["url"], "attribution": t["attribution"],
+         "maxNativeZoom": t["maxNativeZoom"], "title": t["title"][lang]}
+        for key, t in TILES.items()
+    ]  # fmt: skip
+    edge = None
+    if data.data_edge is not None and not data.data_edge.is_empty:
+        edge = _round(data.data_edge.boundary.__geo_interface__)
+    return {
+        "lang": lang,
+        "title": str(data.spec.title),
+        "subtitle": str(data.spec.subtitle or ""),
+        "texts": TEXTS[lang],
+        "bounds": [[s, w], [n, e]],
+        "tiles": tiles,
+        "tile": opts["tiles"],
+        "offline": opts["offline"],
+        "layers": [layer_payload(layer, language=lang, options=opts) for layer in data.layers],
+        "basemap": basemap_payload(data.basemap),
+        "edge": edge,
+        "credits": [c.line() for c in data.credits()],
+        "built": data.built.strftime("%Y-%m-%d"),
+    }
+
+
+def script_json(obj: Any) -> str:
+    """JSON safe to put inside ``<script>``: ``<``, ``>``, ``&`` and line separators escaped."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _inline_script(text: str) -> str:
+    return "<script>" + text.replace("</script", "<\\/script") + "</script>"
+
+
+def _inline_style(text: str) -> str:
+    return "<style>" + text.replace("</style", "<\\/style") + "</style>"
+
+
+class _CivicLayers(MacroElement):
+    """Runs our page script on the Folium map with the payload."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        civicmap.draw({{ this._parent.get_name() }}, {{ this.data }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data_json: str):
+        super().__init__()
+        self._name = "CivicLayers"
+        self.data = data_json
+
+
+def render_html(data: MapData, *, options: dict) -> str:
+    """The whole web map as one HTML document.
+
+    Raises
+    ------
+    AssetsMissingError
+        ``offline: true`` and the Leaflet files are not installed.
+    ConfigError
+        A web option has a value we do not know.
+    """
+    opts = _options(data, options)
+    if opts["offline"]:
+        assets.require_installed()
+    lang = data.language
+    fig = Figure(title=html.escape(str(data.spec.title)))
+    m = folium.Map(
+        location=[data.area.geometry.centroid.y, data.area.geometry.centroid.x],
+        zoom_start=16,
+        tiles=None,
+        control_scale=False,
+        zoom_control=True,
+    )
+    # Only Leaflet and the plugins we use: no jQuery/Bootstrap/Font Awesome.
+    m.default_js = []
+    m.default_css = []
+    fig.add_child(m)
+    for key, pkg in assets.PACKAGES.items():
+        if opts["offline"]:
+            for css in assets.inline_css(key):
+                fig.header.add_child(Element(_inline_style(css)), name=f"{key}_css")
+            for i, js in enumerate(assets.inline_js(key)):
+                fig.header.add_child(Element(_inline_script(js)), name=f"{key}_js{i}")
+        else:
+            for i, f in enumerate(pkg.css):
+                fig.header.add_child(CssLink(assets.cdn_url(pkg, f)), name=f"{key}_css{i}")
+            for i, f in enumerate(pkg.js):
+                fig.header.add_child(JavascriptLink(assets.cdn_url(pkg, f)), name=f"{key}_js{i}")
+    fig.header.add_child(
+        Element(_inline_style((_OWN / "civicmap.css").read_text(encoding="utf-8"))),
+        name="civicmap_css",
+    )
+    fig.header.add_child(
+        Element(_inline_script((_OWN / "civicmap.js").read_text(encoding="utf-8"))),
+        name="civicmap_js",
+    )
+    m.add_child(_CivicLayers(script_json(payload(data, options=opts))))
+    page = fig.render()
+    return page.replace("<html>", f'<html lang="{lang}">', 1)
+
+
+def write_web(data: MapData, path: Path, *, options: dict, overwrite: bool) -> Path:
+    """Write the web map to ``path`` (atomically; refuses to replace it unless ``overwrite``)."""
+    path = Path(path)
+    check_writable(path, overwrite=overwrite)
+    page = render_html(data, options=options)
+    write_text_atomic(path, page, overwrite=overwrite)
+    log.info("web map: %s (%.0f kB)", path, len(page.encode("utf-8")) / 1024)
+    return path

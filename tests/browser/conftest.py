@@ -1,0 +1,113 @@
+"""Headless Chromium for the browser tests, with the network switched off.
+
+Skips (with the reason) when chromium, chromedriver or selenium are missing.
+Screenshots go to tests/artifacts/ (gitignored) for a human to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
+
+
+def _find(*names: str) -> str | None:
+    for n in names:
+        p = shutil.which(n) or (n if Path(n).is_file() else None)
+        if p:
+            return p
+    return None
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """A fresh headless Chromium with no network (CDP offline) and an alert trap."""
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    chromium = _find("chromium", "/usr/bin/chromium", "chromium-browser", "google-chrome")
+    driver_path = _find("chromedriver", "/usr/bin/chromedriver")
+    if chromium is None:
+        pytest.skip("browser test needs chromium (Debian package chromium); not found on PATH")
+    if driver_path is None:
+        pytest.skip("browser test needs chromedriver (Debian package chromium-driver); not found")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for flag in CHROMIUM_FLAGS:
+        opts.add_argument(flag)
+    opts.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
+    opts.add_argument("--window-size=1280,900")
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
+    driver.set_page_load_timeout(60)
+    try:
+        # No network at all: http(s) requests fail and navigator.onLine is false.
+        driver.execute_cdp_cmd("Network.enable", {})
+        driver.execute_cdp_cmd(
+            "Network.emulateNetworkConditions",
+            {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+        )
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["http://*", "https://*"]})
+        # Any alert()/confirm() a payload might trigger is recorded instead of blocking.
+        driver.execute_cdp_cmd(
+            "Page.addScriptToEvaluateOnNewDocument",
+            {
+                "source": "window.__alerts = [];"
+                "window.alert = function (m) { window.__alerts.push(String(m)); };"
+                "window.confirm = window.alert; window.prompt = window.alert;"
+            },
+        )
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+PAYLOAD_CSV = Path(__file__).resolve().parents[1] / "data" / "web" / "payload.csv"
+
+
+def demo_data_with_payload():
+    """The bundled demo plus two childcare rows whose names are HTML/script payloads.
+
+    One demo shelter is marked ``approximate`` (as a geocoded place would be).
+    """
+    import yaml
+
+    from civicmap.mapfile import parse_map
+    from civicmap.pipeline import collect, demo_map_path
+
+    demo = demo_map_path()
+    raw = yaml.safe_load(demo.read_text(encoding="utf-8"))
+    raw["layers"][0]["extra_sources"].append(
+        {"csv": {"path": str(PAYLOAD_CSV), "category": "認可外保育施設"}}
+    )
+    spec = parse_map(raw, file=str(demo), base_dir=demo.parent)
+    data = collect(spec)
+    shelters = data.layer("shelters").features
+    shelters["approximate"] = False
+    shelters.loc[shelters.index[0], "approximate"] = True
+    return data
+
+
+@pytest.fixture
+def payload_data():
+    return demo_data_with_payload()

@@ -1,0 +1,197 @@
+"""The web map as HTML text: self-contained offline, escaped, styled per layer, bilingual."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import yaml
+from shapely.geometry import Point
+
+from civicmap.errors import ConfigError, OutputExistsError
+from civicmap.mapfile import parse_map
+from civicmap.pipeline import build, collect, demo_map_path, with_output_dir
+from civicmap.render import assets, web
+
+DATA = Path(__file__).parent / "data"
+PAYLOAD_CSV = DATA / "web" / "payload.csv"
+XSS = "<img src=x onerror=alert(1)>"
+
+needs_assets = pytest.mark.skipif(
+    bool(assets.missing()), reason="run `python -m civicmap.render.assets install` first"
+)
+
+
+def _demo_raw() -> dict:
+    return yaml.safe_load(demo_map_path().read_text(encoding="utf-8"))
+
+
+def _collect(raw: dict):
+    demo = demo_map_path()
+    return collect(parse_map(raw, file=str(demo), base_dir=demo.parent))
+
+
+@pytest.fixture(scope="module")
+def payload_data():
+    raw = _demo_raw()
+    raw["layers"][0]["extra_sources"].append(
+        {"csv": {"path": str(PAYLOAD_CSV), "category": "認可外"}}
+    )
+    data = _collect(raw)
+    sh = data.layer("shelters").features
+    sh["approximate"] = False
+    sh.loc[sh.index[0], "approximate"] = True
+    return data
+
+
+def page_payload(page: str) -> dict:
+    m = re.search(r"civicmap\.draw\(map_\w+, (\{.*\})\);", page)
+    assert m, "the page does not call civicmap.draw with a payload"
+    return json.loads(m.group(1))
+
+
+@needs_assets
+def test_offline_page_loads_nothing_from_the_network(payload_data):
+    page = web.render_html(payload_data, options={"offline": True})
+    assert not re.findall(r"<(?:script|img)[^>]+src=\"https?:", page)
+    assert not re.findall(r"<link[^>]+href=\"https?:", page)
+    assert "leaflet.markercluster" in page.lower() or "MarkerClusterGroup" in page
+    assert "L.Control.Locate" in page and "fullscreen" in page.lower()
+    # leaflet.css images are inlined as data: URIs, not left as relative paths
+    assert "url(images/" not in page
+    assert 'name="viewport"' in page and 'content="width=device-width' in page
+    assert page.startswith('<!DOCTYPE html>\n<html lang="ja">')
+
+
+def test_online_page_links_pinned_cdn_versions(payload_data):
+    page = web.render_html(payload_data, options={})
+    assert '<script src="https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js">' in page
+    assert "jquery" not in page.lower() and "bootstrap" not in page.lower()
+    p = page_payload(page)
+    assert p["tile"] == "gsi" and p["offline"] is False
+    gsi = next(t for t in p["tiles"] if t["id"] == "gsi")
+    assert (
+        "地理院タイル" in gsi["attribution"] and "cyberjapandata.gsi.go.jp/xyz/pale" in gsi["url"]
+    )
+
+
+def test_names_from_data_never_reach_the_page_as_html(payload_data):
+    page = web.render_html(payload_data, options={})
+    assert XSS not in page
+    assert "<script>alert(2)" not in page
+    names = [f["n"] for layer in page_payload(page)["layers"] for f in layer["features"]]
+    assert XSS in names  # kept as text, shown via textContent
+    assert '<script>alert(2)</script> ひよこ保育室 & "Co"' in names
+    assert "\\u003cimg src=x onerror=alert(1)\\u003e" in page
+
+
+def test_every_layer_with_its_style_counts_and_credits(payload_data):
+    p = page_payload(web.render_html(payload_data, options={}))
+    by_id = {layer["id"]: layer for layer in p["layers"]}
+    assert list(by_id) == ["childcare", "shelters"]
+    for layer in payload_data.layers:
+        got = by_id[layer.id]
+        assert got["count"] == len(layer.features) == len(got["features"])
+        assert got["color"] == layer.spec.style["color"]
+        assert got["symbol"] == layer.spec.style["symbol"]
+    assert by_id["childcare"]["path"].startswith("M")  # circle
+    assert by_id["shelters"]["symbol"] == "triangle"
+    assert p["title"] == "西早稲田・大久保 子育て・防災マップ"
+    assert p["credits"][0].startswith("© OpenStreetMap contributors")
+    assert any("新宿区オープンデータ 保育施設一覧" in c and "2018" in c for c in p["credits"])
+    assert any("国土地理院" in c for c in p["credits"])
+    # approximate places are marked; the OSM data edge is drawn
+    assert sum(1 for f in by_id["shelters"]["features"] if f.get("a")) == 1
+    assert p["edge"]["type"] == "LineString"
+    kinds = {f["properties"]["k"] for f in p["basemap"]["features"]}
+    assert {"building", "road_major", "park"} <= kinds
+
+
+def test_popup_rows_follow_the_layer_popup_fields(payload_data):
+    p = page_payload(web.render_html(payload_data, options={}))
+    child = next(layer for layer in p["layers"] if layer["id"] == "childcare")
+    okubo = next(f for f in child["features"] if f["n"] == "大久保第一保育園" and f["p"])
+    labels = [r[0] for r in okubo["p"]]
+    assert "住所" in labels and "種別" in labels
+    assert all(r[1] for r in okubo["p"])  # no empty rows
+
+
+def test_popup_template_and_english(payload_data):
+    data = copy.copy(payload_data)
+    data.spec = replace(payload_data.spec, language="en")
+    child = data.layer("childcare")
+    feats = child.features.copy()
+    feats["name:en"] = ""
+    feats.loc[feats["name"] == "大久保第一保育園", "name:en"] = "Okubo Daiichi Nursery"
+    en_child = replace(
+        child, features=feats, spec=replace(child.spec, popup="{name} ({category})\nTEL {TEL}")
+    )
+    data.layers = [en_child, data.layer("shelters")]
+    p = page_payload(web.render_html(data, options={}))
+    assert p["lang"] == "en" and p["texts"]["legend"] == "Legend" and p["tile"] == "osm"
+    layer = p["layers"][0]
+    assert layer["title"] == "Childcare"
+    f = next(f for f in layer["features"] if f["n"] == "Okubo Daiichi Nursery")
+    assert f["o"] == "大久保第一保育園"
+    assert f["p"].startswith("Okubo Daiichi Nursery (")
+    csv_row = next(f for f in layer["features"] if f["n"] == XSS)
+    assert csv_row["p"].endswith("TEL ")  # missing column: blank, not an error
+
+
+def test_large_layers_cluster_and_the_option_overrides(payload_data):
+    layer = payload_data.layer("childcare")
+    pts = [Point(139.70 + i * 1e-5, 35.70) for i in range(250)]
+    big = gpd.GeoDataFrame({"name": [f"p{i}" for i in range(250)]}, geometry=pts, crs="EPSG:4326")
+    big_layer = replace(layer, features=big)
+    assert web.layer_payload(big_layer, language="ja", options={})["cluster"] is True
+    assert web.layer_payload(layer, language="ja", options={})["cluster"] is False
+    assert (
+        web.layer_payload(big_layer, language="ja", options={"cluster": False})["cluster"] is False
+    )
+    assert web.layer_payload(layer, language="ja", options={"labels": False})["labels"] is False
+
+
+def test_bad_option_names_the_key(payload_data):
+    with pytest.raises(
+        ConfigError, match=r"outputs\.web\.tiles: got 'google', expected one of gsi, osm, none"
+    ):
+        web.render_html(payload_data, options={"tiles": "google"})
+
+
+def test_missing_assets_say_how_to_install(payload_data, tmp_path, monkeypatch):
+    monkeypatch.setattr(assets, "VENDOR_DIR", tmp_path / "vendor")
+    out = tmp_path / "map.html"
+    with pytest.raises(
+        assets.AssetsMissingError, match=r"python -m civicmap\.render\.assets install"
+    ):
+        web.write_web(payload_data, out, options={"offline": True}, overwrite=False)
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+@needs_assets
+def test_write_is_atomic_and_refuses_to_overwrite(payload_data, tmp_path):
+    out = tmp_path / "map.html"
+    web.write_web(payload_data, out, options={"offline": True}, overwrite=False)
+    first = out.read_bytes()
+    with pytest.raises(OutputExistsError, match="--overwrite"):
+        web.write_web(payload_data, out, options={}, overwrite=False)
+    assert out.read_bytes() == first
+    web.write_web(payload_data, out, options={}, overwrite=True)
+    assert out.read_bytes() != first
+
+
+@needs_assets
+def test_demo_build_writes_an_offline_web_map(tmp_path):
+    spec = with_output_dir(
+        parse_map(_demo_raw(), file=str(demo_map_path()), base_dir=demo_map_path().parent), tmp_path
+    )
+    written = build(spec, formats=("web",))
+    page = written["web"][0].read_text(encoding="utf-8")
+    assert page_payload(page)["offline"] is True
+    assert not re.findall(r"<script[^>]+src=\"https?:", page)
+    assert 1 < len(page.encode()) < 3_000_000
