@@ -1,0 +1,435 @@
+"""Paper geometry for the paper map: page sizes, map frames, scale, grid, atlas pages, labels.
+
+Everything here is pure arithmetic in points (1/72 inch) and projected metres,
+so the tests can check the layout (a scale bar's length, an atlas's page
+count, that no two numbers overlap) without reading a PDF.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+#: Points per millimetre.
+MM = 72.0 / 25.4
+
+#: Paper sizes in millimetres (width, height in portrait). B4/B5 are JIS B,
+#: the sizes Japanese copiers and convenience-store printers use, not ISO B.
+PAPER_MM: dict[str, tuple[float, float]] = {
+    "A4": (210.0, 297.0),
+    "A3": (297.0, 420.0),
+    "B4": (257.0, 364.0),
+    "B5": (182.0, 257.0),
+}
+
+#: Margin kept clear on every side: home inkjets and convenience-store
+#: multifunction printers leave up to about 5 mm unprinted.
+MARGIN_MM = 10.0
+
+#: Scales a fitted map is rounded up to, so the printed 1:N is a round number.
+NICE_SCALES = (
+    500, 750, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 7500, 8000,
+    10000, 12500, 15000, 20000, 25000, 30000, 40000, 50000, 75000, 100000, 150000, 200000,
+)  # fmt: skip
+
+#: Ground lengths a scale bar may show, in metres.
+NICE_DISTANCES = (10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000)
+
+
+def page_size(size: str, orientation: str) -> tuple[float, float]:
+    """Page width and height in points for a paper size and orientation."""
+    w, h = PAPER_MM[size.upper()]
+    if orientation == "landscape":
+        w, h = h, w
+    return w * MM, h * MM
+
+
+def pt_per_metre(scale: float) -> float:
+    """Points on paper for one metre on the ground at 1:``scale``."""
+    return 1000.0 / scale * MM
+
+
+def fit_scale(ground_w: float, ground_h: float, frame_w: float, frame_h: float) -> int:
+    """The smallest round scale at which ``ground_w`` × ``ground_h`` metres fit the frame (points)."""
+    need = max(ground_w / (frame_w / MM / 1000.0), ground_h / (frame_h / MM / 1000.0))
+    for s in NICE_SCALES:
+        if s >= need:
+            return s
+    return int(math.ceil(need / 10000.0) * 10000)
+
+
+@dataclass(frozen=True)
+class Rect:
+    """An axis-aligned box on the page, in points (x, y = lower left)."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def x1(self) -> float:
+        return self.x + self.w
+
+    @property
+    def y1(self) -> float:
+        return self.y + self.h
+
+    def intersects(self, other: Rect) -> bool:
+        return self.x < other.x1 and other.x < self.x1 and self.y < other.y1 and other.y < self.y1
+
+    def inside(self, other: Rect) -> bool:
+        return (
+            self.x >= other.x and self.y >= other.y and self.x1 <= other.x1 and self.y1 <= other.y1
+        )
+
+
+@dataclass(frozen=True)
+class MapFrame:
+    """Where a piece of the ground is drawn on a page, at a true scale.
+
+    Attributes
+    ----------
+    rect : Rect
+        The frame on the page, in points.
+    cx, cy : float
+        The projected coordinates (metres) at the frame's centre.
+    scale : int
+        The map scale 1:``scale`` on the ground (what the scale bar and the
+        printed ratio say).
+    k : float
+        The projection's point scale factor at the centre (UTM: about 0.9996);
+        projected metres are divided by it so the printed scale is true on the ground.
+    """
+
+    rect: Rect
+    cx: float
+    cy: float
+    scale: int
+    k: float = 1.0
+
+    @property
+    def pt_per_unit(self) -> float:
+        """Points per projected metre."""
+        return pt_per_metre(self.scale) / self.k
+
+    @property
+    def extent(self) -> tuple[float, float, float, float]:
+        """The projected bounds (minx, miny, maxx, maxy) the frame shows."""
+        hw = self.rect.w / 2 / self.pt_per_unit
+        hh = self.rect.h / 2 / self.pt_per_unit
+        return self.cx - hw, self.cy - hh, self.cx + hw, self.cy + hh
+
+    def to_page(self, x: float, y: float) -> tuple[float, float]:
+        s = self.pt_per_unit
+        return (
+            self.rect.x + self.rect.w / 2 + (x - self.cx) * s,
+            self.rect.y + self.rect.h / 2 + (y - self.cy) * s,
+        )
+
+    def transform(self, xy):
+        """Vectorised :meth:`to_page` for an (n, 2) array (for ``shapely.transform``)."""
+        s = self.pt_per_unit
+        out = (xy - (self.cx, self.cy)) * s
+        out[:, 0] += self.rect.x + self.rect.w / 2
+        out[:, 1] += self.rect.y + self.rect.h / 2
+        return out
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Grid references on a frame: letters across (A, B, ...), numbers down (1, 2, ...)."""
+
+    rect: Rect
+    cols: int
+    rows: int
+
+    @staticmethod
+    def for_frame(rect: Rect, *, cell_mm: float = 40.0) -> Grid:
+        cols = max(2, round(rect.w / (cell_mm * MM)))
+        rows = max(2, round(rect.h / (cell_mm * MM)))
+        return Grid(rect, min(cols, 26), rows)
+
+    def col_label(self, i: int) -> str:
+        return chr(ord("A") + i)
+
+    def cell(self, x: float, y: float) -> str:
+        """The reference ("B3") of the cell holding page point (x, y)."""
+        i = int((x - self.rect.x) / (self.rect.w / self.cols))
+        j = int((self.rect.y1 - y) / (self.rect.h / self.rows))
+        i = min(max(i, 0), self.cols - 1)
+        j = min(max(j, 0), self.rows - 1)
+        return f"{self.col_label(i)}{j + 1}"
+
+
+@dataclass(frozen=True)
+class ScaleBar:
+    """A scale bar: ``metres`` on the ground drawn ``length`` points long."""
+
+    metres: float
+    length: float
+    ticks: tuple[float, ...]  # ground metres at each labelled tick
+    unit: str  # "m" or "km"
+
+    def tick_label(self, metres: float) -> str:
+        v = metres / 1000.0 if self.unit == "km" else metres
+        return f"{v:g}"
+
+
+def scale_bar(scale: int, *, target_mm: float = 35.0) -> ScaleBar:
+    """The round ground length closest to ``target_mm`` on paper at 1:``scale``."""
+    target = target_mm / 1000.0 * scale
+    metres = min(NICE_DISTANCES, key=lambda d: abs(math.log(d / target)))
+    length = metres * pt_per_metre(scale)
+    unit = "km" if metres >= 1000 else "m"
+    return ScaleBar(metres, length, (0.0, metres / 2, float(metres)), unit)
+
+
+@dataclass(frozen=True)
+class AtlasPage:
+    """One atlas page: its number, the projected extent its frame shows, and its neighbours."""
+
+    number: int
+    col: int
+    row: int
+    center: tuple[float, float]
+    neighbours: dict[str, int] = field(default_factory=dict)
+
+
+def atlas_pages(
+    bounds: tuple[float, float, float, float],
+    frame_ground: tuple[float, float],
+    *,
+    overlap: float,
+    covers=None,
+) -> list[AtlasPage]:
+    """Cut ``bounds`` (projected metres) into overlapping frames of ``frame_ground`` metres.
+
+    Neighbouring frames share ``overlap`` (a fraction of the frame) so a place on
+    a page edge is whole on one of them. Pages are numbered row by row from the
+    top left; ``covers(minx, miny, maxx, maxy)`` may drop pages that miss the area
+    (an L-shaped ward needs no page over the next ward).
+    """
+    minx, miny, maxx, maxy = bounds
+    fw, fh = frame_ground
+    step_x, step_y = fw * (1 - overlap), fh * (1 - overlap)
+    nx = 1 if maxx - minx <= fw else math.ceil((maxx - minx - fw) / step_x) + 1
+    ny = 1 if maxy - miny <= fh else math.ceil((maxy - miny - fh) / step_y) + 1
+    total_w = fw + (nx - 1) * step_x
+    total_h = fh + (ny - 1) * step_y
+    x0 = (minx + maxx) / 2 - total_w / 2 + fw / 2
+    y0 = (miny + maxy) / 2 + total_h / 2 - fh / 2
+    cells: dict[tuple[int, int], tuple[float, float]] = {}
+    for r in range(ny):
+        for c in range(nx):
+            cx, cy = x0 + c * step_x, y0 - r * step_y
+            if covers is None or covers(cx - fw / 2, cy - fh / 2, cx + fw / 2, cy + fh / 2):
+                cells[(r, c)] = (cx, cy)
+    numbers = {rc: i + 1 for i, rc in enumerate(sorted(cells))}
+    pages = []
+    dirs = {"N": (-1, 0), "S": (1, 0), "W": (0, -1), "E": (0, 1),
+            "NW": (-1, -1), "NE": (-1, 1), "SW": (1, -1), "SE": (1, 1)}  # fmt: skip
+    for (r, c), center in sorted(cells.items()):
+        nb = {
+            d: numbers[(r + dr, c + dc)]
+            for d, (dr, dc) in dirs.items()
+            if (r + dr, c + dc) in numbers
+        }
+        pages.append(AtlasPage(numbers[(r, c)], c, r, center, nb))
+    return pages
+
+
+class BoxIndex:
+    """Boxes already placed on a page, bucketed so overlap checks stay fast on dense maps."""
+
+    def __init__(self, cell: float = 24.0):
+        self.cell = cell
+        self.buckets: dict[tuple[int, int], list[Rect]] = {}
+
+    def _keys(self, r: Rect) -> Iterable[tuple[int, int]]:
+        c = self.cell
+        for i in range(int(r.x // c), int(r.x1 // c) + 1):
+            for j in range(int(r.y // c), int(r.y1 // c) + 1):
+                yield i, j
+
+    def add(self, r: Rect) -> None:
+        for k in self._keys(r):
+            self.buckets.setdefault(k, []).append(r)
+
+    def hits(self, r: Rect) -> bool:
+        return any(o.intersects(r) for k in self._keys(r) for o in self.buckets.get(k, ()))
+
+
+@dataclass(frozen=True)
+class NumberLabel:
+    """A marker's number placed on the page; ``leader`` when it sits away from its marker."""
+
+    number: int
+    marker: tuple[float, float]
+    box: Rect
+    leader: bool
+
+
+def place_numbers(
+    markers: list[tuple[int, float, float]],
+    *,
+    marker_size: float,
+    box_w,
+    box_h: float,
+    bounds: Rect,
+    avoid: BoxIndex | None = None,
+) -> list[NumberLabel]:
+    """Place each marker's number next to it without two numbers overlapping.
+
+    A number goes beside its marker when there is room; where markers crowd it
+    moves outward on rings of growing radius and gets a leader line. Numbers
+    never overlap each other; they avoid markers and ``avoid`` boxes when they can.
+
+    Parameters
+    ----------
+    markers : list of (number, x, y)
+        Marker centres on the page.
+    box_w : callable
+        ``box_w(number)`` → the label box width in points.
+    """
+    half = marker_size / 2
+    marker_boxes = BoxIndex()
+    for _, x, y in markers:
+        marker_boxes.add(Rect(x - half, y - half, marker_size, marker_size))
+    placed = BoxIndex()
+    out: list[NumberLabel] = []
+    # Crowded markers first, so they get the close spots.
+    order = sorted(
+        markers,
+        key=lambda m: (
+            -sum(
+                1 for o in markers if abs(o[1] - m[1]) < 3 * box_h and abs(o[2] - m[2]) < 3 * box_h
+            )
+        ),
+    )
+    gap = 0.8
+    for number, x, y in order:
+        w, h = box_w(number), box_h
+        near = [
+            (x + half + gap, y - h / 2), (x - half - gap - w, y - h / 2),
+            (x - w / 2, y + half + gap), (x - w / 2, y - half - gap - h),
+            (x + half, y + half), (x - half - w, y + half),
+            (x + half, y - half - h), (x - half - w, y - half - h),
+        ]  # fmt: skip
+        chosen: tuple[Rect, bool] | None = None
+        for strict in (True, False):
+            for bx, by in near:
+                r = Rect(bx, by, w, h)
+                if (
+                    r.inside(bounds)
+                    and not placed.hits(r)
+                    and not (
+                        strict
+                        and (
+                            marker_boxes_hit(marker_boxes, r, (x, y), half)
+                            or (avoid and avoid.hits(r))
+                        )
+                    )
+                ):
+                    chosen = (r, False)
+                    break
+            if chosen:
+                break
+            step = h * 1.1
+            for ring in range(2, 60):
+                rad = half + ring * step
+                n = 8 + ring * 4
+                for a in range(n):
+                    ang = 2 * math.pi * a / n
+                    cx, cy = x + rad * math.cos(ang), y + rad * math.sin(ang)
+                    r = Rect(cx - w / 2, cy - h / 2, w, h)
+                    if (
+                        r.inside(bounds)
+                        and not placed.hits(r)
+                        and not (
+                            strict
+                            and (
+                                marker_boxes_hit(marker_boxes, r, None, half)
+                                or (avoid and avoid.hits(r))
+                            )
+                        )
+                    ):
+                        chosen = (r, True)
+                        break
+                if chosen:
+                    break
+            if chosen:
+                break
+        if chosen is None:  # a frame too full to place this number apart: keep it, but beside
+            chosen = (Rect(x + half, y - h / 2, w, h), False)
+        placed.add(chosen[0])
+        out.append(NumberLabel(number, (x, y), chosen[0], chosen[1]))
+    return sorted(out, key=lambda n: n.number)
+
+
+def marker_boxes_hit(
+    index: BoxIndex, r: Rect, own: tuple[float, float] | None, half: float
+) -> bool:
+    """Whether ``r`` covers a marker (the label's own marker does not count)."""
+    for k in index._keys(r):
+        for o in index.buckets.get(k, ()):
+            if (
+                own is not None
+                and abs(o.x + half - own[0]) < 1e-6
+                and abs(o.y + half - own[1]) < 1e-6
+            ):
+                continue
+            if o.intersects(r):
+                return True
+    return False
+
+
+def wrap(text: str, width: float, measure) -> list[str]:
+    """Break ``text`` into lines no wider than ``width`` (``measure(s)`` → points).
+
+    Japanese has no spaces, so lines break between any two characters, but a
+    Latin word is kept whole when it fits on a line.
+    """
+    lines: list[str] = []
+    for para in str(text).split("\n"):
+        line = ""
+        tokens = _tokens(para)
+        for tok in tokens:
+            if measure(line + tok) <= width or not line:
+                if measure(tok) > width and not line:
+                    for ch in tok:
+                        if measure(line + ch) > width and line:
+                            lines.append(line)
+                            line = ""
+                        line += ch
+                else:
+                    line += tok
+            else:
+                lines.append(line.rstrip())
+                line = tok.lstrip()
+        lines.append(line.rstrip())
+    return lines or [""]
+
+
+def _tokens(text: str) -> list[str]:
+    out: list[str] = []
+    cur = ""
+    for ch in text:
+        if ch.isascii() and not ch.isspace():
+            cur += ch
+        else:
+            if cur:
+                out.append(cur)
+                cur = ""
+            out.append(ch)
+    if cur:
+        out.append(cur)
+    return out
+
+
+def kana_key(text: str) -> str:
+    """A sort key that puts readings in 五十音 order (katakana folded to hiragana)."""
+    s = unicodedata.normalize("NFKC", str(text)).strip()
+    return "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in s)
