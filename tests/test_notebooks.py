@@ -1,0 +1,275 @@
+"""The workshop notebooks (notebooks/*.ipynb) run top to bottom, offline, in a clean kernel.
+
+Attendees run these on their own laptops on poor Wi-Fi, so each notebook is
+executed here exactly as they would run it: a fresh ``python3`` kernel from this
+venv, the working directory a temporary folder (outputs never land in the
+checkout), and no network — a ``sitecustomize`` in the kernel refuses every
+connection that is not to the loopback interface, so a notebook that tries to
+reach a tile server or Overpass fails here instead of in a workshop room.
+
+The committed files must be clean (no outputs, no execution counts) and every
+heading must be Japanese first with an English line under it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+
+#: The series, in teaching order. A notebook listed here must exist and run.
+SERIES = [
+    "01_hajimete_no_chizu.ipynb",
+    "02_opendata_csv.ipynb",
+    "03_osm_shisetsu.ipynb",
+    "04_bousai_kami_map.ipynb",
+    "05_hinanjo_made.ipynb",
+    "06_umap_he.ipynb",
+]
+
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+#: Installed into the kernel through PYTHONPATH: any connection to a
+#: non-loopback address raises, so an accidental network call fails loudly.
+_NO_NETWORK = """
+import ipaddress
+import socket
+
+_connect = socket.socket.connect
+_connect_ex = socket.socket.connect_ex
+_getaddrinfo = socket.getaddrinfo
+
+
+def _is_local(address):
+    if isinstance(address, (str, bytes)):  # AF_UNIX path
+        return True
+    host = address[0]
+    if host in ("localhost", "", None):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _refuse(address):
+    raise OSError(f"network is disabled while testing workshop notebooks (tried {address!r})")
+
+
+def connect(self, address):
+    if not _is_local(address):
+        _refuse(address)
+    return _connect(self, address)
+
+
+def connect_ex(self, address):
+    if not _is_local(address):
+        _refuse(address)
+    return _connect_ex(self, address)
+
+
+def getaddrinfo(host, *args, **kwargs):
+    if not _is_local((host,)):
+        _refuse(host)
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+socket.socket.connect = connect
+socket.socket.connect_ex = connect_ex
+socket.getaddrinfo = getaddrinfo
+"""
+
+
+def _load(name: str) -> dict:
+    return json.loads((NOTEBOOK_DIR / name).read_text(encoding="utf-8"))
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def heading_problems(nb: dict) -> list[str]:
+    """Every markdown heading whose text is not Japanese or has no English line under it."""
+    problems = []
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "markdown":
+            continue
+        lines = _source(cell).splitlines()
+        for j, line in enumerate(lines):
+            if not re.match(r"#{1,6}\s", line):
+                continue
+            title = line.lstrip("#").strip()
+            if not _JAPANESE.search(title):
+                problems.append(f"cell {i}: heading {title!r} is not Japanese")
+                continue
+            following = next((x.strip() for x in lines[j + 1 :] if x.strip()), "")
+            if (
+                not following
+                or following.startswith("#")
+                or _JAPANESE.search(following)
+                or not _LATIN_WORD.search(following)
+            ):
+                problems.append(
+                    f"cell {i}: heading {title!r} needs an English line under it, got {following!r}"
+                )
+    return problems
+
+
+def stored_output_problems(nb: dict) -> list[str]:
+    """Every code cell that carries outputs or an execution count."""
+    problems = []
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        if cell.get("outputs"):
+            problems.append(f"cell {i}: has {len(cell['outputs'])} stored outputs")
+        if cell.get("execution_count") is not None:
+            problems.append(f"cell {i}: execution_count is {cell['execution_count']}")
+    return problems
+
+
+def private_name_problems(nb: dict) -> list[str]:
+    """Uses of civicmap names starting with an underscore (attendees learn the public API)."""
+    problems = []
+    # A leading underscore marks a private name; dunders such as __version__ are public.
+    pattern = re.compile(
+        r"civicmap(?:\.\w+)*\._(?!_)\w+|from civicmap[\w.]* import [^\n]*\b_(?!_)\w+"
+    )
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "code":
+            problems += [f"cell {i}: {m}" for m in pattern.findall(_source(cell))]
+    return problems
+
+
+def test_series_is_complete():
+    """Every notebook of the series exists and nothing else is lying around."""
+    found = sorted(p.name for p in NOTEBOOK_DIR.glob("*.ipynb"))
+    assert found == sorted(SERIES)
+
+
+@pytest.mark.parametrize("name", SERIES)
+def test_notebook_is_clean_and_bilingual(name):
+    nb = _load(name)
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    assert nb["cells"][0]["cell_type"] == "markdown"
+    assert _source(nb["cells"][0]).startswith("# "), "the first cell is the notebook's title"
+    assert stored_output_problems(nb) == []
+    assert heading_problems(nb) == []
+    assert private_name_problems(nb) == []
+
+
+def test_checks_catch_bad_notebooks():
+    """The checks above fail on the mistakes they are meant to catch."""
+    bad = {
+        "cells": [
+            {"cell_type": "markdown", "source": "# Getting started\nはじめに"},
+            {"cell_type": "markdown", "source": "## 地図をつくる\n地図の説明です"},
+            {"cell_type": "markdown", "source": "## データ\n\n## 次へ\nNext"},
+            {"cell_type": "markdown", "source": "## よい見出し\n*A good heading*"},
+            {"cell_type": "code", "source": "1", "outputs": [{"a": 1}], "execution_count": 3},
+            {"cell_type": "code", "source": "from civicmap.pipeline import _read_osm\n"
+             "civicmap.sources._osmschema.to_schema\nprint(civicmap.__version__)",
+             "outputs": [], "execution_count": None},
+        ]
+    }  # fmt: skip
+    headings = heading_problems(bad)
+    assert len(headings) == 3
+    assert "'Getting started' is not Japanese" in headings[0]
+    assert "'地図をつくる'" in headings[1]
+    assert "'データ'" in headings[2] and "'## 次へ'" in headings[2]
+    assert stored_output_problems(bad) == [
+        "cell 4: has 1 stored outputs",
+        "cell 4: execution_count is 3",
+    ]
+    assert len(private_name_problems(bad)) == 2
+
+
+@pytest.fixture
+def kernel_env(tmp_path):
+    """Environment for the notebook kernel: no network, an empty cache, offline mode."""
+    import os
+
+    guard = tmp_path / "guard"
+    guard.mkdir()
+    (guard / "sitecustomize.py").write_text(_NO_NETWORK, encoding="utf-8")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(guard), env.get("PYTHONPATH")]))
+    env["CIVICMAP_CACHE_DIR"] = str(tmp_path / "cache")
+    env["CIVICMAP_OFFLINE"] = "1"
+    env["MPLBACKEND"] = "Agg"
+    return env
+
+
+def _execute(name: str, workdir: Path, env: dict) -> tuple[dict, float]:
+    import nbformat
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(NOTEBOOK_DIR / name, as_version=4)
+    km = KernelManager(kernel_name="python3")
+    client = NotebookClient(
+        nb,
+        km=km,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    start = time.perf_counter()
+    client.execute(env=env, cwd=str(workdir))
+    return nb, time.perf_counter() - start
+
+
+def test_kernel_has_no_network(tmp_path, kernel_env):
+    """The guard really blocks outside connections in the kernel (so the runs below mean offline)."""
+    import nbformat
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell("import os; print(os.getcwd())"),
+        nbformat.v4.new_code_cell(
+            "import socket\nsocket.create_connection(('tile.openstreetmap.org', 443), timeout=5)"
+        ),
+    ]
+    client = NotebookClient(nb, km=KernelManager(kernel_name="python3"), timeout=60,
+                            kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})  # fmt: skip
+    with pytest.raises(CellExecutionError, match="network is disabled"):
+        client.execute(env=kernel_env, cwd=str(tmp_path))
+    assert nb.cells[0].outputs[0]["text"].strip() == str(tmp_path)
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("name", SERIES)
+def test_notebook_runs_offline(name, tmp_path, kernel_env, capsys):
+    """The notebook runs top to bottom in a clean kernel, offline, in under 60 s."""
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    before = sorted(p.name for p in NOTEBOOK_DIR.iterdir())
+    nb, seconds = _execute(name, workdir, kernel_env)
+    errors = [
+        out for cell in nb.cells if cell.cell_type == "code"
+        for out in cell.outputs if out.get("output_type") == "error"
+    ]  # fmt: skip
+    assert errors == []
+    # Every code cell ran and the checkout stayed clean.
+    assert all(c.execution_count for c in nb.cells if c.cell_type == "code" and c.source.strip())
+    assert stored_output_problems(_load(name)) == []
+    assert sorted(p.name for p in NOTEBOOK_DIR.iterdir()) == before
+    with capsys.disabled():
+        print(f"\n{name}: {seconds:.1f} s", file=sys.stderr)
+    assert seconds < 60, f"{name} took {seconds:.1f} s; a workshop notebook must run in under 60 s"
