@@ -42,9 +42,7 @@ def load_yaml(path: Path) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(
-            [Problem(str(path), where, f"YAML syntax error: {problem}")]
-        ) from None
+        raise ConfigError([Problem(str(path), where, f"YAML syntax error: {problem}")]) from None
 
 
 class Checker:
@@ -90,7 +88,7 @@ class Checker:
     ) -> bool:
         if not self.type_ok(key, value, int, float):
             return False
-        if minimum is not None and value < minimum or maximum is not None and value > maximum:
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             lo = "-inf" if minimum is None else minimum
             hi = "inf" if maximum is None else maximum
             self.add(key, f"got {value}, expected a number from {lo} to {hi}")

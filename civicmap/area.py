@@ -133,7 +133,9 @@ def municipality(code: str) -> Area:
         if feats:
             geom = unary_union([shape(f["geometry"]) for f in feats]).buffer(0)
             p = feats[0]["properties"]
-            name = "".join(x for x in (p.get("N03_003"), p.get("N03_004")) if x) or p.get("N03_001", c5)
+            name = "".join(x for x in (p.get("N03_003"), p.get("N03_004")) if x) or p.get(
+                "N03_001", c5
+            )
             return Area(geom, name, "municipality", c5 + check_digit(c5))
     raise AreaError(
         f"municipality code {code!r} is not in the bundled N03 boundaries (2021); "

@@ -23,7 +23,9 @@ log = logging.getLogger("civicmap")
 def _setup_logging(verbose: int, quiet: int) -> None:
     level = logging.INFO - 10 * verbose + 10 * quiet
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s"))
+    handler.setFormatter(
+        logging.Formatter("%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s")
+    )
     root = logging.getLogger("civicmap")
     root.handlers[:] = [handler]
     root.setLevel(max(logging.DEBUG, min(logging.ERROR, level)))
@@ -59,8 +61,14 @@ def _print_written(written: dict[str, list[Path]]) -> None:
 
 
 @main.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
-              show_default=True, help="Folder to write the demo maps into.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Folder to write the demo maps into.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @handle_errors
 def demo(out_dir: Path, overwrite: bool) -> None:
@@ -77,22 +85,174 @@ def demo(out_dir: Path, overwrite: bool) -> None:
 @main.command()
 @click.argument("map_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@click.option("--only", "only", multiple=True, type=click.Choice(["web", "paper", "umap", "geojson", "kml"]),
-              help="Build only these outputs (repeatable).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write outputs into this folder instead of the paths in the map file.")
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    type=click.Choice(["web", "paper", "umap", "geojson", "kml"]),
+    help="Build only these outputs (repeatable).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write outputs into this folder instead of the paths in the map file.",
+)
+@click.option(
+    "--overpass-url",
+    default=None,
+    help="Overpass API endpoint for this run (overrides the map file).",
+)
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Use no network: only the offline pack, local files and the cache.",
+)
+@click.option(
+    "--pack",
+    "pack_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Read OSM data from this offline pack (made by civicmap fetch).",
+)
 @handle_errors
-def build(map_file: Path, overwrite: bool, only: tuple[str, ...], out_dir: Path | None) -> None:
+def build(
+    map_file: Path,
+    overwrite: bool,
+    only: tuple[str, ...],
+    out_dir: Path | None,
+    overpass_url: str | None,
+    offline: bool,
+    pack_dir: Path | None,
+) -> None:
     """Build the outputs named in MAP_FILE (web map, paper map, exports)."""
     from civicmap.mapfile import load_map
     from civicmap.pipeline import build as build_map
     from civicmap.pipeline import with_output_dir
 
     spec = load_map(map_file)
+    spec = _osm_options(spec, overpass_url=overpass_url, offline=offline, pack_dir=pack_dir)
     if out_dir is not None:
         spec = with_output_dir(spec, out_dir)
     written = build_map(spec, overwrite=overwrite, formats=only or None)
     _print_written(written)
+
+
+@main.command("diff")
+@click.argument("map_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Folder to write MAP_diff.csv and MAP_diff.geojson into.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace existing diff files.")
+@handle_errors
+def diff_cmd(map_file: Path, out_dir: Path, overwrite: bool) -> None:
+    """Compare each layer's official list with OSM: what is missing, misplaced or misnamed."""
+    from civicmap.diff import write_diff
+    from civicmap.mapfile import load_map
+    from civicmap.pipeline import collect
+
+    written, summary = write_diff(collect(load_map(map_file)), out_dir, overwrite=overwrite)
+    for layer_id, counts in summary.items():
+        click.echo(f"{layer_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for p in written:
+        click.echo(f"    diff: {p}")
+
+
+@main.command("export")
+@click.argument("map_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["umap", "geojson", "kml"]),
+    required=True,
+    help="umap: import into uMap; geojson: any GIS; kml: Google My Maps (a folder per layer).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Output file (default: the map file's outputs.<format>.file, else next to the map file).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@handle_errors
+def export_cmd(map_file: Path, fmt: str, output: Path | None, overwrite: bool) -> None:
+    """Export the layers of MAP_FILE as .umap, GeoJSON or KML."""
+    from civicmap._files import check_writable
+    from civicmap.mapfile import load_map
+    from civicmap.pipeline import collect
+    from civicmap.render.export import SUFFIXES, write_export
+
+    spec = load_map(map_file)
+    path = output or spec.output_path(fmt) or map_file.with_suffix(SUFFIXES[fmt])
+    check_writable(path, overwrite=overwrite)
+    written = write_export(collect(spec), path, fmt=fmt, overwrite=overwrite)
+    _print_written({fmt: [written]})
+
+
+def _osm_options(spec, *, overpass_url: str | None, offline: bool, pack_dir: Path | None):
+    """Apply --overpass-url / --offline / --pack to a loaded map for this run."""
+    from dataclasses import replace
+
+    from civicmap import settings
+    from civicmap.pack import with_pack
+
+    if offline:
+        settings.offline = True
+    if overpass_url:
+        spec = replace(spec, osm={**spec.osm, "overpass_url": overpass_url})
+    if pack_dir is not None:
+        spec = with_pack(spec, pack_dir)
+    return spec
+
+
+@main.command()
+@click.argument("map_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Pack folder to write (default: the map's osm.pack, else osm-pack next to the map).",
+)
+@click.option(
+    "--overpass-url",
+    default=None,
+    help="Overpass API endpoint for this run (overrides the map file).",
+)
+@click.option("--refresh", is_flag=True, help="Ask Overpass again instead of using cached answers.")
+@click.option("--no-streets", is_flag=True, help="Leave out the walking street network.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing pack.")
+@handle_errors
+def fetch(
+    map_file: Path,
+    out: Path | None,
+    overpass_url: str | None,
+    refresh: bool,
+    no_streets: bool,
+    overwrite: bool,
+) -> None:
+    """Download the OSM data MAP_FILE needs into an offline pack, to build with no network."""
+    from civicmap.mapfile import load_map
+    from civicmap.pack import fetch_pack
+
+    spec = _osm_options(load_map(map_file), overpass_url=overpass_url, offline=False, pack_dir=None)
+    info = fetch_pack(
+        spec, out=out, overwrite=overwrite, refresh=refresh, streets_network=not no_streets
+    )
+    click.echo(
+        f"Offline pack: {info.folder} ({len(info.queries)} answers, {info.total_bytes / 1e6:.1f} MB, "
+        f"OSM data as of {info.osm_base or 'unknown'})"
+    )
+    if not spec.osm.get("pack") or Path(spec.path(spec.osm["pack"])).resolve() != info.folder:
+        click.echo(f"Build from it with: civicmap build {map_file} --pack {info.folder}")
 
 
 @main.command("layers")
@@ -111,8 +271,16 @@ def layers_cmd(language: str) -> None:
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--rejected",
+    "rejected_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Data files: write the rejected rows (row, reason) to this CSV.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing --rejected file.")
 @handle_errors
-def check(file: Path, as_json: bool) -> None:
+def check(file: Path, as_json: bool, rejected_out: Path | None, overwrite: bool) -> None:
     """Validate a map file, a layer file or a data file and report every problem."""
     import json
 
@@ -128,19 +296,102 @@ def check(file: Path, as_json: bool) -> None:
         is_layer = isinstance(raw, dict) and "sources" in raw and "area" not in raw
         if is_layer:
             layer = load_layer(file)
-            report = {"file": str(file), "kind": "layer", "ok": True, "id": layer.id,
-                      "sources": [s.kind for s in layer.sources]}
+            report = {
+                "file": str(file),
+                "kind": "layer",
+                "ok": True,
+                "id": layer.id,
+                "sources": [s.kind for s in layer.sources],
+            }
         else:
             spec = load_map(file)
-            report = {"file": str(file), "kind": "map", "ok": True, "title": spec.title,
-                      "layers": [layer.id for layer in spec.layers], "outputs": sorted(spec.outputs)}
+            report = {
+                "file": str(file),
+                "kind": "map",
+                "ok": True,
+                "title": spec.title,
+                "layers": [layer.id for layer in spec.layers],
+                "outputs": sorted(spec.outputs),
+            }
         if as_json:
             click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         else:
             click.echo(f"{file}: OK ({report['kind']})")
-            click.echo(yaml.safe_dump({k: v for k, v in report.items() if k not in ("file", "ok")},
-                                      allow_unicode=True, sort_keys=False).rstrip())
+            click.echo(
+                yaml.safe_dump(
+                    {k: v for k, v in report.items() if k not in ("file", "ok")},
+                    allow_unicode=True,
+                    sort_keys=False,
+                ).rstrip()
+            )
         return
-    from civicmap.check import check_data_file
+    from civicmap.check import check_file, write_rejected_csv
 
-    check_data_file(file, as_json=as_json)
+    report = check_file(file)
+    if rejected_out is not None:
+        write_rejected_csv(report, rejected_out, overwrite=overwrite)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    else:
+        _print_data_report(report)
+    if rejected_out is not None and not as_json:
+        click.echo(f"rejected rows written to {rejected_out}")
+
+
+def _print_data_report(report: dict) -> None:
+    """The data-file check report as text a volunteer can act on."""
+    click.echo(f"{report['file']}: {report['kind']}")
+    click.echo(f"  encoding: {report['encoding']}")
+    for r in report.get("file_repairs", []):
+        click.echo(f"  repaired file: {r}")
+    click.echo(f"  layout:   {report['layout']}")
+    cols = {k: v for k, v in report["columns"].items() if v}
+    click.echo("  columns:  " + ", ".join(f"{k}={v}" for k, v in cols.items()))
+    if report.get("header_row", 1) != 1:
+        click.echo(
+            f"  header found on line {report['header_row']} (lines above: {report.get('preamble')})"
+        )
+    for new, why in (report.get("renamed_columns") or {}).items():
+        click.echo(f"  column renamed to {new!r}: {why}")
+    if report.get("disaster_flags"):
+        click.echo("  disaster flags: " + ", ".join(report["disaster_flags"]))
+    if report.get("capacity_from"):
+        click.echo(f"  capacity from: {report['capacity_from']}")
+    click.echo(f"  rows read: {report['rows']}")
+    click.echo(f"  rows mapped: {report['mapped']}")
+    click.echo(f"  rows repaired: {len(report['repaired'])}")
+    for r in report["repaired"]:
+        click.echo(f"    row {r['row']}: {r['how']}")
+    click.echo(f"  rows rejected: {len(report['rejected'])}")
+    for r in report["rejected"]:
+        click.echo(f"    row {r['row']}: {r['reason']}")
+    if report.get("warnings"):
+        click.echo(f"  warnings: {len(report['warnings'])}")
+        for w in report["warnings"]:
+            click.echo(f"    row {w['row']}: {w['reason']}")
+    for n in report.get("notes", []):
+        click.echo(f"  note: {n}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The GeoJSON file to write (common schema).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@handle_errors
+def convert(file: Path, output: Path, overwrite: bool) -> None:
+    """Convert a data file (CSV, GeoJSON, KML, .umap) to GeoJSON in the common schema."""
+    from civicmap.check import convert_file
+
+    report = convert_file(file, output, overwrite=overwrite)
+    click.echo(
+        f"{output}: {report['mapped']} of {report['rows']} rows written "
+        f"({len(report['repaired'])} repaired, {len(report['rejected'])} rejected; "
+        f"run civicmap check {file} for details)"
+    )

@@ -215,7 +215,10 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
     own = ck is None
     ck = ck or Checker(file)
     prefix = "" if own else file
-    k = (lambda name: f"{prefix}.{name}" if prefix else name)
+
+    def k(name):
+        return f"{prefix}.{name}" if prefix else name
+
     if not isinstance(raw, Mapping):
         ck.add(prefix, f"got {type(raw).__name__}, expected a mapping (id, title, sources, ...)")
         ck.raise_if_any()
@@ -225,13 +228,20 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
         ck.add(k("id"), "missing; give a short id like childcare")
         lid = "?"
     elif not isinstance(lid, str) or not _ID.match(lid):
-        ck.add(k("id"), f"got {lid!r}, expected lower-case letters, digits, _ and - (e.g. my_layer)")
+        ck.add(
+            k("id"), f"got {lid!r}, expected lower-case letters, digits, _ and - (e.g. my_layer)"
+        )
     title = _lang_text(ck, k("title"), raw["title"]) if "title" in raw else {"ja": str(lid)}
-    description = _lang_text(ck, k("description"), raw["description"]) if "description" in raw else {}
+    description = (
+        _lang_text(ck, k("description"), raw["description"]) if "description" in raw else {}
+    )
     sources: list[SourceSpec] = []
     raw_sources = raw.get("sources")
     if raw_sources is None:
-        ck.add(k("sources"), "missing; give at least one source, e.g. - osm: {match: {amenity: school}}")
+        ck.add(
+            k("sources"),
+            "missing; give at least one source, e.g. - osm: {match: {amenity: school}}",
+        )
     elif not isinstance(raw_sources, list) or not raw_sources:
         ck.add(k("sources"), f"got {raw_sources!r}, expected a non-empty list")
     else:

@@ -31,18 +31,18 @@ MAP_KEYS = {
     "subtitle": "a line under the title",
     "language": "ja or en: titles, labels and fixed text",
     "area": "where: {bbox}, {point, radius}, {boundary}, {municipality}, {osm_file}, {place}",
-    "osm": "where OSM data comes from: {file: extract} or {overpass: true, overpass_url: ...}",
+    "osm": "where OSM data comes from: {file: extract} or {overpass: true, overpass_url: ..., pack: folder}",
     "basemap": "{draw: true|false}: draw roads, buildings, water and parks from OSM",
     "layers": "list of built-in layer ids, layer file paths, or {use: id, extra_sources: [...]}",
     "outputs": "{web: {...}, paper: {...}, umap: {...}, geojson: {...}, kml: {...}}",
     "notes": "text for the paper map's notes box (連絡先, 集合場所, ...)",
-    "home": "[lat, lon] of a home point for nearest-shelter lines",
+    "home": "[lat, lon] or {point: [lat, lon], disaster: 津波}: nearest shelters on foot",
 }
 AREA_KINDS = {
     "bbox": "[west, south, east, north] in degrees",
     "point": "[lat, lon], with radius: metres",
     "boundary": "path to a GeoJSON/GeoPackage/Shapefile polygon file",
-    "municipality": "全国地方公共団体コード, 5 or 6 digits (e.g. \"13104\")",
+    "municipality": '全国地方公共団体コード, 5 or 6 digits (e.g. "13104")',
     "osm_file": "path to an .osm/.osm.bz2/.osm.pbf extract: its bounds",
     "place": "a place name, resolved online (Nominatim)",
 }
@@ -83,6 +83,7 @@ class MapSpec:
     basemap: dict[str, Any] = field(default_factory=lambda: {"draw": True})
     notes: str = ""
     home: tuple[float, float] | None = None
+    home_disaster: str | None = None
 
     def path(self, relative: str | Path) -> Path:
         """A path from the map file, made absolute against the map's folder."""
@@ -118,7 +119,9 @@ def _check_area(ck: Checker, area: Any, base_dir: Path) -> dict[str, Any]:
             ck.add("area.bbox", f"got {v!r}, expected [west, south, east, north] in degrees")
         elif not (v[0] < v[2] and v[1] < v[3]):
             ck.add("area.bbox", f"got {v!r}: west must be < east and south < north")
-        elif not (-180 <= v[0] <= 180 and -90 <= v[1] <= 90 and -180 <= v[2] <= 180 and -90 <= v[3] <= 90):
+        elif not (
+            -180 <= v[0] <= 180 and -90 <= v[1] <= 90 and -180 <= v[2] <= 180 and -90 <= v[3] <= 90
+        ):
             ck.add("area.bbox", f"got {v!r}: longitudes must be in -180..180, latitudes in -90..90")
     elif kind == "point":
         if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, int | float) for x in v)):
@@ -137,7 +140,7 @@ def _check_area(ck: Checker, area: Any, base_dir: Path) -> dict[str, Any]:
         if not (code.isdigit() and len(code) in (5, 6)):
             ck.add(
                 "area.municipality",
-                f"got {v!r}, expected a 5- or 6-digit 全国地方公共団体コード as a string, e.g. \"13104\"",
+                f'got {v!r}, expected a 5- or 6-digit 全国地方公共団体コード as a string, e.g. "13104"',
             )
     elif kind == "place" and not isinstance(v, str):
         ck.add("area.place", f"got {v!r}, expected a place name")
@@ -175,7 +178,9 @@ def _check_outputs(ck: Checker, outputs: Any) -> dict[str, dict[str, Any]]:
             size = str(opts.get("size", "A4")).upper()
             ck.choice("outputs.paper.size", size, PAPER_SIZES)
             ck.choice(
-                "outputs.paper.orientation", opts.get("orientation", "portrait"), ("portrait", "landscape")
+                "outputs.paper.orientation",
+                opts.get("orientation", "portrait"),
+                ("portrait", "landscape"),
             )
             if "scale" in opts and opts["scale"] != "fit":
                 ck.number("outputs.paper.scale", opts["scale"], minimum=500, maximum=200_000)
@@ -210,7 +215,10 @@ def _parse_layer_entry(ck: Checker, i: int, entry: Any, base_dir: Path) -> Layer
         for p in exc.problems:
             ck.add(f"{key}", str(p))
         return None
-    ck.add(key, f"got {entry!r}, expected a layer id, a layer file path, or {{use: id, extra_sources: [...]}}")
+    ck.add(
+        key,
+        f"got {entry!r}, expected a layer id, a layer file path, or {{use: id, extra_sources: [...]}}",
+    )
     return None
 
 
@@ -241,8 +249,21 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
     ck.unknown_keys("osm", osm, {"file", "overpass", "overpass_url", "pack"})
     if "file" in osm and not (base_dir / str(osm["file"])).exists():
         ck.add("osm.file", f"file not found: {base_dir / str(osm['file'])}")
-    if "file" in osm and osm.get("overpass"):
-        ck.add("osm", "give either file: or overpass: true, not both")
+    if "file" in osm and (osm.get("overpass") or osm.get("pack")):
+        ck.add("osm", "give either file: (a local extract) or overpass: true / pack:, not both")
+    if "overpass" in osm and not isinstance(osm["overpass"], bool):
+        ck.add("osm.overpass", f"got {osm['overpass']!r}, expected true or false")
+    url = osm.get("overpass_url")
+    if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+        ck.add(
+            "osm.overpass_url",
+            f"got {url!r}, expected an http(s) URL such as https://overpass-api.de/api/interpreter",
+        )
+    if "pack" in osm and not isinstance(osm["pack"], str):
+        ck.add(
+            "osm.pack",
+            f"got {osm['pack']!r}, expected a folder path for the offline pack (civicmap fetch)",
+        )
     basemap = raw.get("basemap", {"draw": True})
     if isinstance(basemap, bool):
         basemap = {"draw": basemap}
@@ -261,14 +282,33 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
             layer = _parse_layer_entry(ck, i, entry, base_dir)
             if layer is not None:
                 if any(existing.id == layer.id for existing in layers):
-                    ck.add(f"layers[{i}]", f"layer id {layer.id!r} appears twice; ids must be unique")
+                    ck.add(
+                        f"layers[{i}]", f"layer id {layer.id!r} appears twice; ids must be unique"
+                    )
                 layers.append(layer)
     outputs = _check_outputs(ck, raw.get("outputs"))
     home = raw.get("home")
+    home_disaster = None
+    if isinstance(home, Mapping):
+        ck.unknown_keys("home", home, {"point", "disaster"})
+        home_disaster = home.get("disaster")
+        if home_disaster is not None:
+            from civicmap.schema import DISASTER_TYPES
+
+            allowed = [*DISASTER_TYPES, *DISASTER_TYPES.values()]
+            if not ck.choice("home.disaster", home_disaster, allowed):
+                home_disaster = None
+        home = home.get("point")
     if home is not None and not (
-        isinstance(home, list) and len(home) == 2 and all(isinstance(x, int | float) for x in home)
+        isinstance(home, list)
+        and len(home) == 2
+        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in home)
+        and -90 <= home[0] <= 90
+        and -180 <= home[1] <= 180
     ):
-        ck.add("home", f"got {home!r}, expected [lat, lon]")
+        ck.add(
+            "home", f"got {home!r}, expected [lat, lon] or {{point: [lat, lon], disaster: 津波}}"
+        )
         home = None
     ck.raise_if_any()
     return MapSpec(
@@ -284,6 +324,7 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         basemap=dict(basemap),
         notes=str(raw.get("notes", "")),
         home=tuple(home) if home else None,
+        home_disaster=str(home_disaster) if home_disaster else None,
     )
 
 

@@ -17,7 +17,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import box
 
-from civicmap import clean
+from civicmap import clean, join
 from civicmap.area import Area, resolve_area
 from civicmap.errors import CivicMapError, SourceError
 from civicmap.layers import LayerSpec
@@ -70,7 +70,9 @@ def classify_basemap(frames: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
         tags = frame["tags"]
         if kind_name == "highway":
             hw = tags.map(lambda t: t.get("highway", ""))
-            kinds = hw.map(lambda h: "road_major" if h in _MAJOR else ("path" if h in _PATH else "road_minor"))
+            kinds = hw.map(
+                lambda h: "road_major" if h in _MAJOR else ("path" if h in _PATH else "road_minor")
+            )
             frame = frame[frame.geometry.geom_type.isin(["LineString", "MultiLineString"])]
             kinds = kinds.loc[frame.index]
         else:
@@ -82,14 +84,18 @@ def classify_basemap(frames: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
                     "name": frame["tags"].map(lambda t: t.get("name", "")).values,
                     "name_en": frame["tags"].map(lambda t: t.get("name:en", "")).values,
                     "highway": frame["tags"].map(lambda t: t.get("highway", "")).values,
-                    "osm_ref": [f"{a}/{b}" for a, b in zip(frame["osm_type"], frame["osm_id"], strict=True)],
+                    "osm_ref": [
+                        f"{a}/{b}" for a, b in zip(frame["osm_type"], frame["osm_id"], strict=True)
+                    ],
                 },
                 geometry=frame.geometry.values,
                 crs=CRS,
             )
         )
     if not parts:
-        return gpd.GeoDataFrame({"kind": [], "name": []}, geometry=gpd.GeoSeries([], crs=CRS), crs=CRS)
+        return gpd.GeoDataFrame(
+            {"kind": [], "name": []}, geometry=gpd.GeoSeries([], crs=CRS), crs=CRS
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -116,10 +122,16 @@ def _osm_file(spec: MapSpec) -> Path | None:
     return None
 
 
-def _read_osm(spec: MapSpec, area: Area) -> tuple[dict[str, gpd.GeoDataFrame], str, object, list[RowProblem]]:
+def _read_osm(
+    spec: MapSpec, area: Area
+) -> tuple[dict[str, gpd.GeoDataFrame], str, object, list[RowProblem]]:
     """Raw OSM frames for every layer filter and the basemap, from a file or Overpass."""
     filters, types = _osm_filters(spec)
-    uses_raw_ql = any(s.kind == "osm" and s.options.get("overpass_ql") for layer in spec.layers for s in layer.sources)
+    uses_raw_ql = any(
+        s.kind == "osm" and s.options.get("overpass_ql")
+        for layer in spec.layers
+        for s in layer.sources
+    )
     if not filters and not uses_raw_ql:
         return {}, "", None, []
     path = _osm_file(spec)
@@ -140,6 +152,41 @@ def _read_osm(spec: MapSpec, area: Area) -> tuple[dict[str, gpd.GeoDataFrame], s
     return result.frames, result.osm_base, None, result.problems
 
 
+def _concat(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    frames = [f for f in frames if not f.empty]
+    out = pd.concat(frames, ignore_index=True) if frames else empty_frame()
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=CRS)
+
+
+def _clean_and_conflate(
+    osm_parts: list[gpd.GeoDataFrame],
+    file_parts: list[gpd.GeoDataFrame],
+    area: Area,
+    report: LayerReport,
+) -> gpd.GeoDataFrame:
+    """Clean each side; when a layer has OSM and file features, conflate them.
+
+    Each place then appears once, keeping both references (``ref_official``,
+    ``ref_osm``); the diff goes into ``report.diff`` for ``civicmap diff``.
+    """
+    osm_f, file_f = _concat(osm_parts), _concat(file_parts)
+    report.mapped = len(osm_f) + len(file_f)
+    if osm_f.empty or file_f.empty:
+        features, removed = clean.clean_layer(_concat([osm_f, file_f]), area=area.geometry)
+        report.removed.extend(removed)
+    else:
+        osm_f, removed_osm = clean.clean_layer(osm_f, area=area.geometry)
+        file_f, removed_file = clean.clean_layer(file_f, area=area.geometry)
+        result = join.conflate(file_f, osm_f)
+        report.merged = result.matched
+        report.diff = result.diff
+        features, removed_after = clean.clean_layer(result.merged)
+        report.removed.extend([*removed_osm, *removed_file, *removed_after])
+    report.clipped = sum(1 for r in report.removed if r.reason.startswith("outside"))
+    report.deduplicated = sum(1 for r in report.removed if r.reason.startswith("duplicate"))
+    return clean.with_marker_points(features)
+
+
 def _layer_data(
     layer: LayerSpec,
     osm_frames: dict[str, gpd.GeoDataFrame],
@@ -148,7 +195,8 @@ def _layer_data(
     language: str,
 ) -> LayerData:
     report = LayerReport()
-    parts: list[gpd.GeoDataFrame] = []
+    parts: list[gpd.GeoDataFrame] = []  # file sources (official lists, KML, uMap ...)
+    osm_parts: list[gpd.GeoDataFrame] = []
     credits: list[Credit] = []
     for i, src in enumerate(layer.sources):
         if src.kind == "osm":
@@ -166,7 +214,7 @@ def _layer_data(
             )
             report.read += len(frame)
             credits.append(osm_credit(osm_base[:10]))
-            parts.append(frame)
+            osm_parts.append(frame)
         else:
             result = read_file_source(src, layer=layer.id)
             report.read += len(result.features) + len(result.rejected)
@@ -175,14 +223,7 @@ def _layer_data(
             if result.credit:
                 credits.append(result.credit)
             parts.append(result.features)
-    frames = [p for p in parts if not p.empty]
-    features = pd.concat(frames, ignore_index=True) if frames else empty_frame()
-    features = gpd.GeoDataFrame(features, geometry="geometry", crs=CRS)
-    report.mapped = len(features)
-    features, removed = clean.clean_layer(features, area=area.geometry)
-    report.removed.extend(removed)
-    report.clipped = sum(1 for r in removed if r.reason.startswith("outside"))
-    report.deduplicated = sum(1 for r in removed if r.reason.startswith("duplicate"))
+    features = _clean_and_conflate(osm_parts, parts, area, report)
     uniq: list[Credit] = []
     for c in credits:
         if c not in uniq:
@@ -214,10 +255,52 @@ def collect(spec: MapSpec) -> MapData:
     )
     if osm_problems:
         log.info("%d OSM elements reported while reading (clipped or broken)", len(osm_problems))
+    if spec.home is not None:
+        data.routes = home_routes(
+            spec.home, layers, graph=walking_graph(spec, area), disaster=spec.home_disaster
+        )
     return data
 
 
-def build(spec: MapSpec | str | Path, *, overwrite: bool = False, formats: tuple[str, ...] | None = None) -> dict[str, list[Path]]:
+def walking_graph(spec: MapSpec, area: Area):
+    """The walking street network for the map, from the same OSM source as its layers."""
+    from civicmap.sources import streets
+
+    path = _osm_file(spec)
+    if path is not None:
+        return streets.walking_graph_from_extract(path, area)
+    from civicmap.sources import overpass
+
+    return streets.walking_graph_from_overpass(
+        area, url=spec.osm.get("overpass_url"), pack=overpass.pack_folder(spec)
+    )
+
+
+def home_routes(
+    home: tuple[float, float], layers: list[LayerData], *, graph=None, disaster: str | None = None
+) -> gpd.GeoDataFrame | None:
+    """Lines from a home point ``[lat, lon]`` to its nearest shelters (the ``shelters`` layers).
+
+    Without a street ``graph`` the lines are straight (``route == "straight"``).
+    """
+    from shapely.geometry import Point
+
+    shelters = [lyr.features for lyr in layers if lyr.id.startswith("shelter")]
+    if not shelters:
+        log.warning("home is set but the map has no shelters layer; no nearest-shelter lines")
+        return None
+    place = gpd.GeoDataFrame(
+        {"name": ["home"], "source_ref": ["home"]}, geometry=[Point(home[1], home[0])], crs=CRS
+    )
+    result = join.nearest_shelters(place, _concat(shelters), graph=graph, disaster=disaster)
+    for note in result.notes:
+        log.info("nearest shelters: %s", note)
+    return result.lines
+
+
+def build(
+    spec: MapSpec | str | Path, *, overwrite: bool = False, formats: tuple[str, ...] | None = None
+) -> dict[str, list[Path]]:
     """Build every output the map file names; return kind → written paths.
 
     Existing outputs are refused before any work starts unless ``overwrite``;
@@ -240,7 +323,9 @@ def build(spec: MapSpec | str | Path, *, overwrite: bool = False, formats: tuple
     return render(data, kinds=kinds, overwrite=overwrite)
 
 
-def render(data: MapData, *, kinds: list[str] | None = None, overwrite: bool = False) -> dict[str, list[Path]]:
+def render(
+    data: MapData, *, kinds: list[str] | None = None, overwrite: bool = False
+) -> dict[str, list[Path]]:
     """Render collected data to the map's outputs."""
     spec = data.spec
     written: dict[str, list[Path]] = {}
@@ -265,5 +350,8 @@ def render(data: MapData, *, kinds: list[str] | None = None, overwrite: bool = F
 
 def with_output_dir(spec: MapSpec, out_dir: Path) -> MapSpec:
     """The same map with every output file moved into ``out_dir`` (names kept)."""
-    outputs = {k: {**v, "file": str((out_dir / Path(v["file"]).name).resolve())} for k, v in spec.outputs.items()}
+    outputs = {
+        k: {**v, "file": str((out_dir / Path(v["file"]).name).resolve())}
+        for k, v in spec.outputs.items()
+    }
     return replace(spec, outputs=outputs)

@@ -19,7 +19,8 @@ def metric_area_km2(geom) -> float:
 
 
 @pytest.mark.parametrize(
-    ("code5", "digit"), [("13104", "1"), ("13101", "6"), ("17201", "4"), ("17205", "7"), ("01101", "1")]
+    ("code5", "digit"),
+    [("13104", "1"), ("13101", "6"), ("17201", "4"), ("17205", "7"), ("01101", "1")],
 )
 def test_check_digit(code5, digit):
     assert check_digit(code5) == digit
@@ -62,7 +63,7 @@ def test_bbox_and_buffer(tmp_path):
     area = resolve_area({"bbox": [139.70, 35.70, 139.71, 35.71]}, base_dir=tmp_path)
     assert area.geometry.equals(box(139.70, 35.70, 139.71, 35.71))
     grown = resolve_area({"bbox": [139.70, 35.70, 139.71, 35.71], "buffer": 300}, base_dir=tmp_path)
-    w, s, e, n = grown.bounds
+    _w, s, _e, _n = grown.bounds
     # 300 m is about 0.0027° of latitude
     assert 35.70 - 0.0029 < s < 35.70 - 0.0025
 
@@ -97,7 +98,7 @@ def test_bounds_of_an_extract(data_dir, name):
 
 def test_extract_without_declared_bounds_uses_its_nodes(data_dir):
     area = resolve_area({"osm_file": "SmallAroundWaseda.osm.pbf"}, base_dir=data_dir / "osm")
-    w, s, e, n = area.bounds
+    _w, s, _e, n = area.bounds
     # the complete ways reach far beyond the declared bounds (nodes span 35.66–35.73 N)
     assert s < 35.70 and n > 35.71
 

@@ -62,7 +62,10 @@ def test_check_accepts_a_valid_map_and_a_layer_file(tmp_path):
 
 def test_check_reports_a_broken_layer_file(tmp_path):
     p = tmp_path / "layer.yaml"
-    p.write_text("id: x\nsources: [{osm: {match: {amenity: {is: school}}}}]\nstyle: {symbol: blob}\n", encoding="utf-8")
+    p.write_text(
+        "id: x\nsources: [{osm: {match: {amenity: {is: school}}}}]\nstyle: {symbol: blob}\n",
+        encoding="utf-8",
+    )
     result = run("check", str(p))
     assert result.exit_code == 2
     assert "sources[0].osm.match.amenity" in result.output

@@ -34,7 +34,9 @@ def test_shelters_use_japanese_tagging_and_not_weather_shelters():
     f = osm.tag_filter
     assert f.matches({"leisure": "park", "emergency": "assembly_point"})
     assert f.matches({"amenity": "school", "emergency:social_facility": "shelter"})
-    assert f.matches({"amenity": "school", "emegency:social_facility": "shelter"})  # old misspelling
+    assert f.matches(
+        {"amenity": "school", "emegency:social_facility": "shelter"}
+    )  # old misspelling
     assert not f.matches({"amenity": "shelter", "shelter_type": "weather_shelter"})
     rules = dict(osm.category_rules)
     assert rules["指定避難所"].matches({"emergency:social_facility": "shelter"})

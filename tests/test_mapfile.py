@@ -152,6 +152,8 @@ layers: [aed]
 
 
 def test_duplicate_layer_ids_are_refused(tmp_path):
-    p = write(tmp_path, "title: t\narea: {bbox: [139.7, 35.7, 139.71, 35.71]}\nlayers: [aed, aed]\n")
+    p = write(
+        tmp_path, "title: t\narea: {bbox: [139.7, 35.7, 139.71, 35.71]}\nlayers: [aed, aed]\n"
+    )
     with pytest.raises(ConfigError, match="appears twice"):
         load_map(p)

@@ -15,9 +15,11 @@ def demo():
 
 
 def test_demo_area_is_extract_bounds_plus_300_m(demo):
-    w, s, e, n = demo.area.bounds
+    w, _s, _e, n = demo.area.bounds
     assert w < 139.7031784 - 0.003 and n > 35.7093917 + 0.0025
-    assert demo.data_edge.bounds == pytest.approx((139.7031784, 35.7039554, 139.7098839, 35.7093917))
+    assert demo.data_edge.bounds == pytest.approx(
+        (139.7031784, 35.7039554, 139.7098839, 35.7093917)
+    )
     assert demo.osm_base.startswith("2020-11-20")
 
 
@@ -35,7 +37,10 @@ def test_demo_childcare_has_the_nurseries_of_the_area(demo):
     cc = demo.layer("childcare").features
     names = set(cc["name"])
     # both nurseries inside the extract's bounds, from the 新宿区 list and OSM
-    assert {"大久保第一保育園", "アオバジャパン・バイリンガルプリスクール 早稲田キャンパス"} <= names
+    assert {
+        "大久保第一保育園",
+        "アオバジャパン・バイリンガルプリスクール 早稲田キャンパス",
+    } <= names
     csv_rows = cc[cc["source_ref"].str.startswith("shinjuku_nurseryFacilities.csv:")]
     assert len(csv_rows) >= 10
     # original columns are kept for popups
@@ -56,8 +61,12 @@ def test_features_outside_the_area_are_reported_not_dropped_silently(demo):
     # 133 rows in the 新宿区 list + the OSM nursery; most of the ward lies outside the demo area
     assert report.read == 134
     assert report.clipped > 100
-    assert all(r.reason.startswith("outside the map area") for r in report.removed[: report.clipped])
-    assert report.read == len(demo.layer("childcare").features) + len(report.removed) + report.merged
+    assert all(
+        r.reason.startswith("outside the map area") for r in report.removed[: report.clipped]
+    )
+    assert (
+        report.read == len(demo.layer("childcare").features) + len(report.removed) + report.merged
+    )
 
 
 def test_credits_name_every_source_used(demo):
