@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/civicmap demo
+	$(BIN)/civicmap demo --overwrite
 
 test: install
 	$(BIN)/python -m pytest -q -ra

@@ -60,6 +60,42 @@ def _print_written(written: dict[str, list[Path]]) -> None:
             click.echo(f"{kind:>8}: {p}")
 
 
+_REPORT_OPTION = click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write every rejected, repaired, removed and warned row (layer, kind, source, row, "
+    "reason) to this CSV.",
+)
+
+
+def _build_with_report(
+    spec, *, overwrite: bool, formats: tuple[str, ...] | None, report_path: Path | None
+) -> None:
+    """Build like :func:`civicmap.pipeline.build`, then print the quality report per layer.
+
+    Every output (and the ``--report`` file) is checked for overwriting before
+    any work starts; the report CSV is written atomically after the maps.
+    """
+    from civicmap import report
+    from civicmap._files import write_text_atomic
+    from civicmap.pipeline import build_with_data
+
+    extra = (report_path,) if report_path is not None else ()
+    data, written = build_with_data(spec, overwrite=overwrite, formats=formats, also_writes=extra)
+    _print_written(written)
+    click.echo("quality report:")
+    for line in report.summary_lines(data):
+        click.echo(f"  {line}")
+    if report_path is not None:
+        rows = report.quality_rows(data)
+        write_text_atomic(
+            report_path, report.csv_text(rows), overwrite=overwrite, encoding="utf-8-sig"
+        )
+        click.echo(f"  {len(rows)} reason row(s) written to {report_path}")
+
+
 @main.command()
 @click.option(
     "--out",
@@ -70,16 +106,16 @@ def _print_written(written: dict[str, list[Path]]) -> None:
     help="Folder to write the demo maps into.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@_REPORT_OPTION
 @handle_errors
-def demo(out_dir: Path, overwrite: bool) -> None:
+def demo(out_dir: Path, overwrite: bool, report_path: Path | None) -> None:
     """Build the bundled 新宿区 西早稲田 demo offline: a web map and an A4 paper map."""
     from civicmap.mapfile import load_map
-    from civicmap.pipeline import build, demo_map_path, with_output_dir
+    from civicmap.pipeline import demo_map_path, with_output_dir
 
     spec = with_output_dir(load_map(demo_map_path()), out_dir)
-    written = build(spec, overwrite=overwrite)
-    click.echo(f"Demo built: {spec.title}")
-    _print_written(written)
+    click.echo(f"Demo: {spec.title}")
+    _build_with_report(spec, overwrite=overwrite, formats=None, report_path=report_path)
 
 
 @main.command()
@@ -116,6 +152,7 @@ def demo(out_dir: Path, overwrite: bool) -> None:
     default=None,
     help="Read OSM data from this offline pack (made by civicmap fetch).",
 )
+@_REPORT_OPTION
 @handle_errors
 def build(
     map_file: Path,
@@ -125,18 +162,17 @@ def build(
     overpass_url: str | None,
     offline: bool,
     pack_dir: Path | None,
+    report_path: Path | None,
 ) -> None:
     """Build the outputs named in MAP_FILE (web map, paper map, exports)."""
     from civicmap.mapfile import load_map
-    from civicmap.pipeline import build as build_map
     from civicmap.pipeline import with_output_dir
 
     spec = load_map(map_file)
     spec = _osm_options(spec, overpass_url=overpass_url, offline=offline, pack_dir=pack_dir)
     if out_dir is not None:
         spec = with_output_dir(spec, out_dir)
-    written = build_map(spec, overwrite=overwrite, formats=only or None)
-    _print_written(written)
+    _build_with_report(spec, overwrite=overwrite, formats=only or None, report_path=report_path)
 
 
 @main.command("diff")

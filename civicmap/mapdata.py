@@ -36,6 +36,11 @@ class LayerReport:
     rejected: list[RowProblem] = field(default_factory=list)
     repaired: list[RowProblem] = field(default_factory=list)
     removed: list[RowProblem] = field(default_factory=list)
+    #: Source warnings kept as they came (``SourceResult.info["warnings"]``):
+    #: dicts with ``source``, ``row``, ``reason`` (and ``column``, ``value``),
+    #: e.g. a 法人番号 a spreadsheet turned into 5.22001E+12. The row is kept
+    #: on the map; the warning tells the user to fix the source file.
+    warnings: list[dict] = field(default_factory=list)
     #: When a layer has OSM and file sources: what the conflation found
     #: (see :func:`civicmap.join.conflate`); ``civicmap diff`` writes it.
     diff: gpd.GeoDataFrame | None = None

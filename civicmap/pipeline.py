@@ -220,6 +220,11 @@ def _layer_data(
             report.read += len(result.features) + len(result.rejected)
             report.rejected.extend(result.rejected)
             report.repaired.extend(result.repaired)
+            source_name = src.path.name if src.path is not None else src.kind
+            report.warnings.extend(
+                {**w, "source": w.get("source") or source_name} if isinstance(w, dict) else w
+                for w in (result.info or {}).get("warnings", [])
+            )
             if result.credit:
                 credits.append(result.credit)
             parts.append(result.features)
@@ -299,13 +304,32 @@ def home_routes(
 
 
 def build(
-    spec: MapSpec | str | Path, *, overwrite: bool = False, formats: tuple[str, ...] | None = None
+    spec: MapSpec | str | Path,
+    *,
+    overwrite: bool = False,
+    formats: tuple[str, ...] | None = None,
 ) -> dict[str, list[Path]]:
     """Build every output the map file names; return kind → written paths.
 
     Existing outputs are refused before any work starts unless ``overwrite``;
     each file is written to a temporary name and renamed, so a failed run
     leaves no half-written file.
+    """
+    return build_with_data(spec, overwrite=overwrite, formats=formats)[1]
+
+
+def build_with_data(
+    spec: MapSpec | str | Path,
+    *,
+    overwrite: bool = False,
+    formats: tuple[str, ...] | None = None,
+    also_writes: tuple[Path, ...] = (),
+) -> tuple[MapData, dict[str, list[Path]]]:
+    """:func:`build`, also returning the collected data (for the quality report).
+
+    ``also_writes`` names further files the caller will write afterwards (a
+    report); they are checked for overwriting together with the outputs,
+    before any work starts.
     """
     from civicmap._files import check_writable
 
@@ -317,10 +341,10 @@ def build(
             f"{spec.file}: no outputs to write; add outputs: {{web: {{file: out/map.html}}, "
             "paper: {file: out/map.pdf}}"
         )
-    for kind in kinds:
-        check_writable(spec.output_path(kind), overwrite=overwrite)
+    for path in [*(spec.output_path(kind) for kind in kinds), *also_writes]:
+        check_writable(path, overwrite=overwrite)
     data = collect(spec)
-    return render(data, kinds=kinds, overwrite=overwrite)
+    return data, render(data, kinds=kinds, overwrite=overwrite)
 
 
 def render(
@@ -344,7 +368,7 @@ def render(
             from civicmap.render import export
 
             written[kind] = [export.write_export(data, path, fmt=kind, overwrite=overwrite)]
-        log.info("wrote %s", ", ".join(map(str, written[kind])))
+        log.debug("wrote %s", ", ".join(map(str, written[kind])))
     return written
 
 

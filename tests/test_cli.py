@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -106,3 +107,87 @@ def test_demo_builds_offline_and_says_where(tmp_path, monkeypatch):
     assert run("demo", "--out", str(tmp_path / "out")).exit_code == 2
     assert run("demo", "--out", str(tmp_path / "out"), "--overwrite").exit_code == 0
     assert not list(Path(tmp_path / "out").glob("*.part"))
+
+
+def _aed_map(tmp_path: Path) -> Path:
+    """A map of the real 石川県 AED list alone (no OSM, no network): a GeoJSON export."""
+    shutil.copy(
+        Path(__file__).parent / "data/messy/170003_aed_MOJIBAKE_cp932-as-latin1-in-utf8.csv",
+        tmp_path / "aed.csv",
+    )
+    (tmp_path / "aed.yaml").write_text(
+        "id: aed\ntitle: {ja: AED, en: AED}\nsources:\n  - csv: {path: aed.csv}\n"
+        'style: {color: "#e03131", symbol: cross}\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "map.yaml").write_text(
+        "title: 石川県 AED\narea: {bbox: [136.2, 36.0, 137.4, 37.6]}\nlayers: [aed.yaml]\n"
+        "basemap: {draw: false}\noutputs:\n  geojson: {file: out/aed.geojson}\n",
+        encoding="utf-8",
+    )
+    return tmp_path / "map.yaml"
+
+
+def test_build_prints_a_quality_line_per_layer_and_writes_every_reason(tmp_path):
+    import csv
+
+    map_file = _aed_map(tmp_path)
+    report = tmp_path / "report.csv"
+    result = run("build", str(map_file), "--report", str(report))
+    assert result.exit_code == 0, result.output
+    line = next(s for s in result.output.splitlines() if s.strip().startswith("aed:"))
+    counts = dict(part.rsplit(" ", 1) for part in line.split(":", 1)[1].strip().split(", "))
+    counts = {k: int(v) for k, v in counts.items()}
+    exported = json.loads((tmp_path / "out/aed.geojson").read_text(encoding="utf-8"))
+    assert counts["read"] == 286 and counts["shown"] == len(exported["features"])
+    # every row read is either shown or accounted for
+    assert counts["read"] == counts["shown"] + counts["deduplicated"] + counts["clipped"] + (
+        counts["merged"] + counts["rejected"]
+    )
+    # the CSV opens in Excel (BOM) and lists every reason the summary counts
+    text = report.read_bytes()
+    assert text.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(text.decode("utf-8-sig"))))
+    assert list(rows[0]) == ["layer", "kind", "source", "row", "reason"]
+    kinds = [r["kind"] for r in rows]
+    assert kinds.count("repaired") == counts["repaired"] > 0
+    assert kinds.count("removed") == counts["deduplicated"] + counts["clipped"]
+    assert kinds.count("warning") == counts["warnings"]
+    assert {r["layer"] for r in rows} == {"aed"} and {r["source"] for r in rows} == {"aed.csv"}
+    # spreadsheet damage to 法人番号 (5.22001E+12) reaches the report with its row number
+    damaged = [r for r in rows if r["kind"] == "warning" and "法人番号" in r["reason"]]
+    assert damaged and all(r["row"].isdigit() for r in damaged)
+    assert any("5.22001E+12" in r["reason"] for r in damaged)
+    swapped = [r for r in rows if "swapped" in r["reason"]]
+    assert swapped and all(r["kind"] == "repaired" for r in swapped)
+
+
+def test_report_file_is_never_overwritten_without_overwrite(tmp_path):
+    map_file = _aed_map(tmp_path)
+    report = tmp_path / "report.csv"
+    report.write_text("keep me", encoding="utf-8")
+    result = run("build", str(map_file), "--report", str(report))
+    assert result.exit_code == 2
+    assert str(report) in result.output and "--overwrite" in result.output
+    assert report.read_text(encoding="utf-8") == "keep me"
+    assert not (tmp_path / "out/aed.geojson").exists()  # refused before any work
+    ok = run("build", str(map_file), "--report", str(report), "--overwrite")
+    assert ok.exit_code == 0, ok.output
+    assert report.read_text(encoding="utf-8-sig").startswith("layer,kind,source,row,reason")
+
+
+def test_demo_prints_the_quality_report(tmp_path, monkeypatch):
+    from civicmap import settings
+
+    monkeypatch.setattr(settings, "offline", True)
+    report = tmp_path / "q.csv"
+    result = run("demo", "--out", str(tmp_path / "out"), "--report", str(report))
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.index("demo.pdf") < out.index("quality report:")
+    lines = {s.split(":")[0].strip(): s for s in out.splitlines() if "read " in s}
+    assert set(lines) == {"childcare", "shelters"}
+    assert "merged 1" in lines["childcare"]  # the nursery both in OSM and the ward's list
+    text = report.read_text(encoding="utf-8-sig")
+    assert "outside the map area: 長延保育園" in text
+    assert "childcare,repaired,shinjuku_nurseryFacilities.csv,1," in text

@@ -319,3 +319,71 @@ def test_demo_command_writes_the_a4_pdf(tmp_path):
 
     w, h = pdfium.PdfDocument(pdf.read_bytes())[0].get_size()
     assert (round(w), round(h)) == (595, 842)
+
+
+# ----------------------------------------------------------------------------- home routes
+
+
+def _words(pdf: Path) -> list[tuple[str, float, float, float, float]]:
+    """(word, xMin, yMin, xMax, yMax) on page 1, y from the top (pdftotext -bbox)."""
+    html = _run("pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf), "-")
+    return [
+        (m[4], float(m[0]), float(m[1]), float(m[2]), float(m[3]))
+        for m in re.findall(
+            r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<', html
+        )
+    ]
+
+
+@pytest.mark.pdf
+@needs_poppler
+def test_home_routes_drawn_and_listed_with_index_numbers(demo, tmp_path):
+    data = civicmap.collect(dataclasses.replace(demo.spec, home=(35.7066, 139.7062)))
+    pdf, plan = _pdf(tmp_path, data, size="A4")
+    legs = plan.routes
+    assert len(legs) == len(data.routes) >= 3
+    assert [leg.rank for leg in legs] == list(range(1, len(legs) + 1))
+    assert legs[0].name == "西早稲田中学校" and legs[0].nearest
+    assert sum(leg.nearest for leg in legs) == 1
+    number = next(e.number for e in plan.entries if e.name == "西早稲田中学校")
+    assert legs[0].number == number
+    frame = plan.frames[0].frame
+    hx, hy = frame.to_page(*plan.home)
+    r = frame.rect
+    assert r.x < hx < r.x1 and r.y < hy < r.y1  # the home point is on the map
+    words = _words(pdf)
+    assert any(w[0] == "自宅" for w in words)
+    head = next(w for w in words if w[0].startswith("避難所までの道のり"))
+    # the box's own text, cropped from the page
+    crop = [str(int(v)) for v in (head[1] - 30, head[2] - 4, plan.page_w - head[1] + 30, 120)]
+    text = _run("pdftotext", "-f", "1", "-l", "1", "-x", crop[0], "-y", crop[1], "-W", crop[2],
+                "-H", crop[3], str(pdf), "-")  # fmt: skip
+    flat = re.sub(r"\s+", "", text)
+    best = data.routes.sort_values("walk_m").iloc[0]
+    expected = (
+        f"1.西早稲田中学校[{number}]徒歩{round(best['walk_m'])}m・"
+        f"{int(np.ceil(best['walk_min']))}分／直線{round(best['straight_m'])}m"
+    )
+    assert expected in flat
+    assert "分速80m" in flat  # the walking speed used is stated
+    # the box sits under the map frame and inside the page (no overflow)
+    last = max((w for w in words if "分速" in w[0] or "太い実線" in w[0]), key=lambda w: w[4])
+    assert head[2] > plan.page_h - r.y  # below the frame (y from the top)
+    assert last[4] < plan.page_h - 10 * MM * 0.9  # above the bottom margin
+
+
+@pytest.mark.pdf
+@needs_poppler
+def test_straight_fallback_routes_say_so_in_english(demo, tmp_path):
+    from civicmap.pipeline import home_routes
+
+    spec = dataclasses.replace(demo.spec, language="en", home=(35.7066, 139.7062))
+    routes = home_routes((35.7066, 139.7062), demo.layers, graph=None)
+    data = dataclasses.replace(demo, spec=spec, routes=routes)
+    pdf, plan = _pdf(tmp_path, data, size="A4")
+    assert plan.routes and not any(leg.walk or leg.nearest for leg in plan.routes)
+    assert plan.routes[0].name == "都立戸山高等学校"  # nearest in a straight line
+    flat = " ".join(_run("pdftotext", "-f", "1", "-l", "1", str(pdf), "-").split())
+    assert "Walking to shelters" in flat and "Home" in flat
+    assert "no walking route / straight line" in flat
+    assert "Dotted: straight line" in flat

@@ -83,3 +83,42 @@ def test_basemap_has_the_kinds_paper_and_web_draw(demo):
     # 都立戸山公園 is in the extract as a park
     parks = demo.basemap[demo.basemap["kind"] == "park"]
     assert parks.geometry.intersects(Point(139.7085, 35.7045).buffer(0.003)).any()
+
+
+def test_source_warnings_reach_the_layer_report_and_the_quality_rows(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from civicmap import report
+    from civicmap.mapfile import load_map
+    from civicmap.pipeline import collect
+
+    data_dir = Path(__file__).parent / "data"
+    shutil.copy(
+        data_dir / "messy/170003_aed_MOJIBAKE_cp932-as-latin1-in-utf8.csv", tmp_path / "aed.csv"
+    )
+    (tmp_path / "aed.yaml").write_text(
+        "id: aed\ntitle: {ja: AED, en: AED}\nsources:\n  - csv: {path: aed.csv}\n"
+        'style: {color: "#e03131", symbol: cross}\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "map.yaml").write_text(
+        "title: 石川県 AED\narea: {bbox: [136.2, 36.0, 137.4, 37.6]}\nlayers: [aed.yaml]\n"
+        "basemap: {draw: false}\noutputs:\n  geojson: {file: out/aed.geojson}\n",
+        encoding="utf-8",
+    )
+    data = collect(load_map(tmp_path / "map.yaml"))
+    rep = data.layer("aed").report
+    damaged = [w for w in rep.warnings if w.get("column") == "法人番号"]
+    assert damaged and all(w["source"] == "aed.csv" for w in damaged)
+    assert any(w["value"] == "5.22001E+12" for w in damaged)
+    rows = report.quality_rows(data)
+    warned = [r for r in rows if r["kind"] == "warning"]
+    assert len(warned) == len(rep.warnings)
+    assert {r["row"] for r in warned} >= {str(w["row"]) for w in damaged}
+    line = report.summary_lines(data)[0]
+    assert line.startswith("aed: read 286, shown ") and f"warnings {len(rep.warnings)}" in line
+    # the demo has no source warnings: nothing invented
+    demo = collect(load_map(Path(civicmap.demo_map_path())))
+    assert all(not layer.report.warnings for layer in demo.layers)
+    assert "warnings" not in " ".join(report.summary_lines(demo))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,7 @@ from civicmap.errors import ConfigError, OutputExistsError
 from civicmap.mapfile import parse_map
 from civicmap.pipeline import build, collect, demo_map_path, with_output_dir
 from civicmap.render import assets, web
+from civicmap.schema import DISASTER_TYPES
 
 DATA = Path(__file__).parent / "data"
 PAYLOAD_CSV = DATA / "web" / "payload.csv"
@@ -195,3 +197,74 @@ def test_demo_build_writes_an_offline_web_map(tmp_path):
     assert page_payload(page)["offline"] is True
     assert not re.findall(r"<script[^>]+src=\"https?:", page)
     assert 1 < len(page.encode()) < 3_000_000
+
+
+@pytest.fixture(scope="module")
+def home_data():
+    spec = parse_map(_demo_raw(), file=str(demo_map_path()), base_dir=demo_map_path().parent)
+    return collect(replace(spec, home=(35.7066, 139.7062)))
+
+
+def test_home_routes_reach_the_page_nearest_on_foot_first(home_data):
+    routes = home_data.routes.copy()
+    routes.loc[routes.index[2], "shelter_name"] = XSS
+    data = replace(home_data, routes=routes)
+    page = web.render_html(data, options={})
+    assert XSS not in page  # only ever as escaped JSON text
+    r = page_payload(page)["routes"]
+    assert r["home"] == [35.7066, 139.7062]
+    assert len(r["items"]) == len(routes)
+    first = r["items"][0]
+    # 西早稲田中学校 is nearest on foot though 都立戸山高等学校 is nearer in a straight line
+    assert first["n"] == "西早稲田中学校" and first["nearest"] and first["walk"]
+    assert [i["nearest"] for i in r["items"]].count(True) == 1
+    best = routes.sort_values("walk_m").iloc[0]
+    assert first["t"][0] == f"徒歩 {math.ceil(best['walk_min'])}分 / {round(best['walk_m'])} m"
+    assert first["t"][1] == f"直線 {round(best['straight_m'])} m"
+    assert first["t"][2] == "徒歩で近い順 1"
+    assert XSS in [i["n"] for i in r["items"]]
+    # the line starts at home and follows the streets
+    assert first["g"][0] == pytest.approx([35.7066, 139.7062], abs=1e-6) and len(first["g"]) > 3
+    assert (
+        page_payload(web.render_html(replace(home_data, routes=None), options={}))["routes"] is None
+    )
+
+
+def test_straight_fallback_routes_are_marked_and_english_texts(home_data):
+    from civicmap.pipeline import home_routes
+
+    straight = home_routes((35.7066, 139.7062), home_data.layers, graph=None)
+    assert (straight["route"] == "straight").all()
+    r = web.routes_payload(straight, (35.7066, 139.7062), language="en")
+    assert all(not i["walk"] and not i["nearest"] for i in r["items"])
+    assert all(len(i["g"]) == 2 for i in r["items"])
+    first = r["items"][0]
+    assert first["n"] == "都立戸山高等学校"  # nearest in a straight line
+    assert first["t"][0].startswith("straight line ") and "no walking route" in first["t"][0]
+    assert web.TEXTS["en"]["home"] == "Home" and web.TEXTS["ja"]["home"] == "自宅"
+
+
+def test_disasters_pseudo_field_lists_what_a_shelter_serves(home_data):
+    from civicmap.mapdata import LayerData
+    from civicmap.sources.vector import read_geojson
+
+    spec = home_data.layer("shelters").spec
+    assert "disasters" in spec.popup and "disasters" in spec.index
+    # GSI 指定緊急避難場所 (real data): each site says which disasters it serves
+    gsi = read_geojson(
+        DATA / "shelters/gsi/emergency_131041.json",
+        layer="shelters",
+        options={"category": "指定緊急避難場所"},
+    ).features
+    shelters = LayerData(spec=spec, features=gsi)
+    row = gsi[gsi["name"] == "おとめ山公園地区一帯"].iloc[0]
+    rows = dict(web.popup_rows(shelters, row, language="ja"))
+    assert rows["対応"] == "地震・大規模な火事"
+    assert dict(web.popup_rows(shelters, row, language="en"))["Serves"] == "earthquake, fire"
+    p = web.layer_payload(shelters, language="ja", options={})
+    assert all(["対応", "地震・大規模な火事"] in f["p"] for f in p["features"] if f["p"])
+    # a place known to serve nothing gets no empty row
+    none = row.copy()
+    for k in DISASTER_TYPES:
+        none[f"serves_{k}"] = False
+    assert "対応" not in dict(web.popup_rows(shelters, none, language="ja"))

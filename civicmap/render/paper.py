@@ -28,6 +28,7 @@ from pyproj import Geod, Transformer
 from reportlab.lib import colors
 from reportlab.pdfgen import canvas as rl_canvas
 
+from civicmap import settings
 from civicmap._files import atomic_path, check_writable
 from civicmap.errors import ConfigError, Problem
 from civicmap.mapdata import LayerData, MapData
@@ -91,6 +92,13 @@ TEXT: dict[str, dict[str, str]] = {
         "school": "学校",
         "water": "水面・川",
         "landuse": "土地利用",
+        "home": "自宅",
+        "routes": "避難所までの道のり",
+        "route_walk": "徒歩 {m} m・{min}分",
+        "route_straight": "直線 {m} m",
+        "route_no_walk": "徒歩ルート不明",
+        "route_speed": "徒歩は分速 {speed:g} m で計算。太い実線が徒歩で最も近い避難所",
+        "route_speed_straight": "点線は直線（道のりは未計算）",
     },
     "en": {
         "scale": "Scale",
@@ -126,6 +134,13 @@ TEXT: dict[str, dict[str, str]] = {
         "school": "School",
         "water": "Water",
         "landuse": "Land use",
+        "home": "Home",
+        "routes": "Walking to shelters",
+        "route_walk": "walk {m} m, {min} min",
+        "route_straight": "straight line {m} m",
+        "route_no_walk": "no walking route",
+        "route_speed": "Minutes at {speed:g} m per minute. Solid line: nearest shelter on foot",
+        "route_speed_straight": "Dotted: straight line (no route computed)",
     },
 }
 
@@ -151,6 +166,22 @@ class Entry:
     xy: tuple[float, float]  # projected metres
     ref: str = ""  # grid reference ("B3", or "p2 B3" in an atlas)
     page: int | None = None  # atlas page number
+    source_ref: str = ""  # the feature's source_ref (routes name shelters by it)
+
+
+@dataclass
+class RouteLeg:
+    """One route from the map's home point to a shelter, as the paper map draws and lists it."""
+
+    rank: int  # 1 = nearest on foot (straight fallbacks after the walked routes)
+    name: str
+    number: int | None  # the shelter's index number, when it is on the map
+    walk: bool  # a walked route (False: a straight line, no street route known)
+    nearest: bool  # the nearest shelter on foot: drawn solid
+    walk_m: float | None
+    walk_min: float | None
+    straight_m: float
+    coords: list[tuple[float, float]]  # projected metres
 
 
 @dataclass
@@ -183,6 +214,8 @@ class PaperPlan:
     atlas_pages: list[AtlasPage] = field(default_factory=list)
     pages: int = 0
     index_pages: list[int] = field(default_factory=list)
+    routes: list[RouteLeg] = field(default_factory=list)
+    home: tuple[float, float] | None = None  # projected metres
 
 
 # --------------------------------------------------------------------------- options
@@ -329,6 +362,7 @@ def _entries(data: MapData, crs: str) -> list[Entry]:
                     details=_details(row, layer.spec.index, lang),
                     approximate=bool(row.get(APPROXIMATE) is True or row.get(APPROXIMATE) == 1),
                     xy=(pt.x, pt.y),
+                    source_ref=_text(row.get("source_ref")),
                 )
             )
         cat_rank = {c: i for i, c in enumerate(declared)}
@@ -346,7 +380,85 @@ def _entries(data: MapData, crs: str) -> list[Entry]:
     return entries
 
 
+def _route_legs(data: MapData, crs, entries: list[Entry]) -> list[RouteLeg]:
+    """The map's home routes, nearest on foot first, with the shelters' index numbers."""
+    routes = data.routes
+    if routes is None or routes.empty:
+        return []
+    proj = routes.to_crs(crs)
+    walked = proj["walk_m"].notna() & (proj["route"] == "walk")
+    proj = proj.assign(_w=walked).sort_values(
+        ["_w", "walk_m", "straight_m"], ascending=[False, True, True], na_position="last"
+    )
+    numbers = {e.source_ref: e.number for e in entries if e.layer.id.startswith("shelter")}
+    legs: list[RouteLeg] = []
+    for i, (_, r) in enumerate(proj.iterrows(), start=1):
+        walk = bool(r["_w"])
+        geom = r.geometry
+        legs.append(
+            RouteLeg(
+                rank=i,
+                name=_text(r.get("shelter_name")),
+                number=numbers.get(_text(r.get("shelter_ref"))),
+                walk=walk,
+                nearest=walk and not any(leg.walk for leg in legs),
+                walk_m=float(r["walk_m"]) if walk else None,
+                walk_min=float(r["walk_min"]) if walk else None,
+                straight_m=float(r["straight_m"]),
+                coords=list(geom.coords) if geom is not None and not geom.is_empty else [],
+            )
+        )
+    return legs
+
+
 # --------------------------------------------------------------------------- drawing helpers
+
+
+def _draw_route(c, pts: list[tuple[float, float]], *, nearest: bool, walk: bool) -> None:
+    """A route, B&W-readable: white casing, then black, solid (nearest), dashed or dotted."""
+    if len(pts) < 2:
+        return
+    width = 2.6 if nearest else 1.6
+    p = c.beginPath()
+    p.moveTo(*pts[0])
+    for xy in pts[1:]:
+        p.lineTo(*xy)
+    c.saveState()
+    c.setLineJoin(1)
+    c.setLineCap(1)
+    c.setStrokeColor(colors.white)
+    c.setLineWidth(width + 2.2)
+    c.drawPath(p, stroke=1, fill=0)
+    c.setStrokeColor(colors.black)
+    c.setLineWidth(width)
+    if not walk:
+        c.setDash([0.1, 3.2])  # dotted: round caps make dots
+    elif not nearest:
+        c.setDash([5, 2.5])
+    c.drawPath(p, stroke=1, fill=0)
+    c.restoreState()
+
+
+def _draw_home(c, x: float, y: float, size: float) -> None:
+    """The home point: a black house shape with a white outline (distinct from every layer)."""
+    h = size
+    c.saveState()
+    p = c.beginPath()
+    p.moveTo(x - h * 0.45, y - h * 0.45)
+    p.lineTo(x + h * 0.45, y - h * 0.45)
+    p.lineTo(x + h * 0.45, y + h * 0.1)
+    p.lineTo(x, y + h * 0.55)
+    p.lineTo(x - h * 0.45, y + h * 0.1)
+    p.close()
+    c.setLineJoin(1)
+    c.setStrokeColor(colors.white)
+    c.setLineWidth(2.4)
+    c.drawPath(p, stroke=1, fill=0)
+    c.setFillColor(colors.black)
+    c.setStrokeColor(colors.black)
+    c.setLineWidth(0.6)
+    c.drawPath(p, stroke=1, fill=1)
+    c.restoreState()
 
 
 def draw_marker(
@@ -503,6 +615,12 @@ class _Renderer:
         self.north_angle = math.degrees(math.atan2(xn - x0, yn - y0))
         self.centre = (c.x, c.y)
         self.entries = _entries(data, self.crs)
+        self.routes = _route_legs(data, self.crs, self.entries)
+        self.home = None
+        if self.routes and data.spec.home is not None:
+            self.home = fwd.transform(data.spec.home[1], data.spec.home[0])
+        elif self.routes and self.routes[0].coords:
+            self.home = self.routes[0].coords[0]
         self.plan = PaperPlan(
             size=opts["size"],
             orientation=opts["orientation"],
@@ -513,6 +631,8 @@ class _Renderer:
             large_print=lp,
             language=self.lang,
             entries=self.entries,
+            routes=self.routes,
+            home=self.home,
         )
         self.page_no = 1
         self.edge_drawn = False
@@ -556,6 +676,9 @@ class _Renderer:
         bm.draw_basemap(c, self.basemap, frame, weight=1.15 if self.f > 1 else 1.0)
         if bm.draw_data_edge(c, self.edge, frame, note=self.t["edge"], size=self.fs(6.5)):
             self.edge_drawn = True
+        for leg in sorted(self.routes, key=lambda g: g.nearest):  # the nearest on top
+            _draw_route(c, [frame.to_page(x, y) for x, y in leg.coords],
+                        nearest=leg.nearest, walk=leg.walk)  # fmt: skip
         c.restoreState()
         _grid(c, grid, self.fs(7.5))
         avoid = BoxIndex()
@@ -577,6 +700,15 @@ class _Renderer:
             marks.append((e.number, x, y))
             if atlas is None:
                 e.ref = grid.cell(x, y)
+        if self.home is not None and minx <= self.home[0] <= maxx and miny <= self.home[1] <= maxy:
+            hx, hy = frame.to_page(*self.home)
+            hs = self.marker * 1.4
+            _draw_home(c, hx, hy, hs)
+            label = self.t["home"]
+            lw = text_width(label, self.fs(7.5))
+            draw_text(c, hx + hs * 0.6, hy - self.fs(7.5) * 0.35, label, self.fs(7.5),
+                      halo=2, bold=True)  # fmt: skip
+            avoid.add(Rect(hx - hs / 2, hy - hs / 2, hs * 1.1 + lw, hs))
         if numbered:
             h = self.num_fs * 1.3
             fplan.numbers = place_numbers(
@@ -729,6 +861,8 @@ class _Renderer:
                 draw_text(c, kx + 20, ky + fs * 0.15, label, fs * 0.92)
 
         blocks.append((legend_h, draw_legend))
+        if self.routes:
+            blocks.append(self._routes_block(width))
         notes = self.data.spec.notes.strip()
         if notes:
             nl = wrap(notes, width - 8, lambda s: text_width(s, fs))
@@ -778,6 +912,51 @@ class _Renderer:
 
         blocks.append((ch, draw_credits))
         return blocks
+
+    def _routes_block(self, width: float) -> tuple[float, Callable]:
+        """The "walking to shelters" box: one line per route, nearest on foot first."""
+        t = self.t
+        fs = self.fs(6.6)
+        small = self.fs(5.6)
+        sep = "／" if self.lang == "ja" else " / "
+        rows: list[tuple[RouteLeg, list[str]]] = []
+        text_w = width - 8 - 18
+        for leg in self.routes:
+            head = f"{leg.rank}. {leg.name}" + (f" [{leg.number}]" if leg.number else "")
+            parts = []
+            if leg.walk and leg.walk_m is not None and leg.walk_min is not None:
+                parts.append(t["route_walk"].format(m=f"{round(leg.walk_m):,}",
+                                                    min=math.ceil(leg.walk_min)))  # fmt: skip
+            else:
+                parts.append(t["route_no_walk"])
+            parts.append(t["route_straight"].format(m=f"{round(leg.straight_m):,}"))
+            lines = wrap(head, text_w, lambda s: text_width(s, fs))
+            lines += wrap(sep.join(parts), text_w, lambda s: text_width(s, fs))
+            rows.append((leg, lines))
+        notes = [t["route_speed"].format(speed=settings.walking_speed_m_per_min)]
+        if any(not leg.walk for leg in self.routes):
+            notes.append(t["route_speed_straight"])
+        nl = [s for n in notes for s in wrap(n, width - 8, lambda s: text_width(s, small))]
+        lh = fs * 1.25
+        h = fs * 1.9 + sum(len(ls) * lh + 1.5 for _, ls in rows) + len(nl) * small * 1.25 + 4
+
+        def draw(c, x, y_top, rows=rows, nl=nl, h=h):
+            c.saveState()
+            c.setLineWidth(0.8)
+            c.rect(x, y_top - h, width, h, stroke=1, fill=0)
+            c.restoreState()
+            draw_text(c, x + 4, y_top - fs * 1.3, t["routes"], fs * 1.05, bold=True)
+            y = y_top - fs * 1.9
+            for leg, lines in rows:
+                _draw_route(c, [(x + 4, y - fs * 0.55), (x + 18, y - fs * 0.55)],
+                            nearest=leg.nearest, walk=leg.walk)  # fmt: skip
+                for i, line in enumerate(lines):
+                    draw_text(c, x + 22, y - fs - i * lh, line, fs, bold=(i == 0 and leg.nearest))
+                y -= len(lines) * lh + 1.5
+            for i, line in enumerate(nl):
+                draw_text(c, x + 4, y - small - i * small * 1.25, line, small)
+
+        return (h + 3, draw)
 
     @staticmethod
     def blocks_height(blocks) -> float:

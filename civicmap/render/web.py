@@ -33,7 +33,7 @@ from civicmap.errors import ConfigError, Problem
 from civicmap.mapdata import LayerData, MapData
 from civicmap.render import assets
 from civicmap.render.symbols import svg_path
-from civicmap.schema import APPROXIMATE
+from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "address": "住所",
         "layers": "レイヤー",
         "background": "背景地図",
+        "disasters": "対応",
+        "home": "自宅",
+        "routes": "避難所までの道のり",
+        "walk_route": "徒歩ルート（近い順）",
+        "nearest_walk": "徒歩で最も近い避難所",
+        "straight_route": "直線（徒歩ルート不明）",
+        "walk": "徒歩 {min}分 / {m} m",
+        "straight": "直線 {m} m",
+        "straight_only": "直線 {m} m（徒歩ルート不明）",
+        "rank": "徒歩で近い順 {n}",
+        "rank_straight": "直線で近い順 {n}",
     },
     "en": {
         "legend": "Legend",
@@ -101,6 +112,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "address": "Address",
         "layers": "Layers",
         "background": "Background",
+        "disasters": "Serves",
+        "home": "Home",
+        "routes": "Walking to shelters",
+        "walk_route": "Walking route (by distance)",
+        "nearest_walk": "Nearest shelter on foot",
+        "straight_route": "Straight line (no walking route)",
+        "walk": "{min} min walk / {m} m",
+        "straight": "straight line {m} m",
+        "straight_only": "straight line {m} m (no walking route)",
+        "rank": "No. {n} nearest on foot",
+        "rank_straight": "No. {n} nearest in a straight line",
     },
 }
 _FIELD_TEXT = ("name", "category", "address")
@@ -187,6 +209,11 @@ def popup_rows(layer: LayerData, row: pd.Series, *, language: str) -> list[list[
     for col in spec.popup:
         if col == "name":
             continue  # the popup's heading
+        if col == "disasters" and col not in row.index:
+            served = served_disasters(row, language=language)
+            if served:
+                rows.append([texts["disasters"], served])
+            continue
         if col not in row.index:
             continue
         value = _text(row[col])
@@ -195,6 +222,83 @@ def popup_rows(layer: LayerData, row: pd.Series, *, language: str) -> list[list[
         if value:
             rows.append([texts.get(col, col) if col in _FIELD_TEXT else col, value])
     return rows
+
+
+def served_disasters(row: pd.Series, *, language: str) -> str:
+    """The ``disasters`` pseudo-field: which disasters a place serves, e.g. ``洪水・地震``.
+
+    Read from the boolean ``serves_<key>`` columns
+    (:data:`~civicmap.schema.DISASTER_TYPES`); unknown (missing) counts as not served.
+    """
+    names = [
+        ja if language == "ja" else key.replace("_", " ")
+        for key, ja in DISASTER_TYPES.items()
+        if row.get(f"serves_{key}") is True or row.get(f"serves_{key}") == 1
+    ]
+    return ("・" if language == "ja" else ", ").join(names)
+
+
+def _metres(value: Any) -> str:
+    return f"{round(float(value)):,}"
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value)
+
+
+def routes_payload(
+    routes: gpd.GeoDataFrame | None, home: tuple[float, float] | None, *, language: str
+) -> dict[str, Any] | None:
+    """The home point and its routes to the nearest shelters, as the page draws them.
+
+    Routes are listed nearest on foot first (straight-line fallbacks, which
+    have no walking distance, after them by straight distance); the first
+    walked route is flagged ``nearest`` so the page draws it emphasised. Each
+    route carries its own plain-text description (escaped by the page).
+    """
+    if routes is None or routes.empty:
+        return None
+    t = TEXTS[language]
+    frame = routes.to_crs("EPSG:4326")
+    walked = frame["walk_m"].notna() & (frame["route"] == "walk")
+    order = frame.assign(_w=walked).sort_values(
+        ["_w", "walk_m", "straight_m"], ascending=[False, True, True], na_position="last"
+    )
+    items: list[dict[str, Any]] = []
+    nearest_done = False
+    for _, r in order.iterrows():
+        walk = bool(r["_w"])
+        lines = []
+        if walk:
+            minutes = math.ceil(float(r["walk_min"]))
+            lines.append(t["walk"].format(min=minutes, m=_metres(r["walk_m"])))
+            lines.append(t["straight"].format(m=_metres(r["straight_m"])))
+            lines.append(t["rank"].format(n=int(r["rank_walk"])))
+        else:
+            lines.append(t["straight_only"].format(m=_metres(r["straight_m"])))
+            if not _missing(r.get("rank_straight")):
+                lines.append(t["rank_straight"].format(n=int(r["rank_straight"])))
+        nearest = walk and not nearest_done
+        nearest_done = nearest_done or nearest
+        geom = r.geometry
+        items.append(
+            {
+                "n": _text(r.get("shelter_name")),
+                "c": _text(r.get("shelter_category")),
+                "g": [[round(y, _COORD_DIGITS), round(x, _COORD_DIGITS)] for x, y in geom.coords]
+                if geom is not None and not geom.is_empty
+                else [],
+                "walk": walk,
+                "nearest": nearest,
+                "t": lines,
+            }
+        )
+    if home is None:
+        first = next((i["g"][0] for i in items if i["g"]), None)
+        home_ll = first
+    else:
+        home_ll = [round(home[0], _COORD_DIGITS), round(home[1], _COORD_DIGITS)]
+    return {"home": home_ll, "items": items}
 
 
 def display_name(row: pd.Series, *, language: str) -> str:
@@ -323,6 +427,7 @@ def payload(data: MapData, *, options: dict) -> dict[str, Any]:
         "edge": edge,
         "credits": [c.line() for c in data.credits()],
         "built": data.built.strftime("%Y-%m-%d"),
+        "routes": routes_payload(data.routes, data.spec.home, language=lang),
     }
 
 

@@ -38,23 +38,14 @@ from shapely.geometry import (
 )
 
 from civicmap.errors import SourceError
-from civicmap.schema import RowProblem, SourceResult
+from civicmap.schema import COLUMNS, RowProblem, SourceResult
 from civicmap.sources import layouts
 from civicmap.sources.opendata import _credit, finish_frame, resolve_columns
 
 log = logging.getLogger(__name__)
 
 KML_NS = "{http://www.opengis.net/kml/2.2}"
-_SCHEMA_COLS = {
-    "layer",
-    "category",
-    "name",
-    "name_kana",
-    "address",
-    "source",
-    "source_ref",
-    "geometry",
-}
+_SCHEMA_COLS = set(COLUMNS)
 
 
 def _records_result(

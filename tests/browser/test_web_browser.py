@@ -24,9 +24,19 @@ pytestmark = [
 ]
 
 
+def _wait_for(find, *, timeout: float = 20.0):
+    """Poll ``find()`` until it returns something truthy: pages are slower on a loaded CI machine."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = find()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
 def _open(browser, path):
     browser.get(path.as_uri())
-    for _ in range(100):
+    for _ in range(600):
         if browser.execute_script("return !!(window.civicmapData && window.civicmapData.map)"):
             return
         time.sleep(0.05)
@@ -82,7 +92,7 @@ def test_payload_in_a_popup_shows_as_text_and_runs_nothing(browser, offline_page
         if e.get_attribute("title") == XSS_NAME
     )
     marker.click()
-    popup = browser.find_element("css selector", ".leaflet-popup-content")
+    popup = _wait_for(lambda: browser.find_elements("css selector", ".leaflet-popup-content"))[0]
     assert popup.find_element("css selector", ".cm-popup-title").text == XSS_NAME
     assert popup.find_elements("css selector", "img") == []
     assert browser.execute_script("return document.querySelectorAll('img[src=\"x\"]').length") == 0
@@ -90,7 +100,7 @@ def test_payload_in_a_popup_shows_as_text_and_runs_nothing(browser, offline_page
     # the label tooltips and the search list show it as text too
     box = browser.find_element("css selector", ".cm-search input")
     box.send_keys("ひよこ")
-    hits = browser.find_elements("css selector", ".cm-results li")
+    hits = _wait_for(lambda: browser.find_elements("css selector", ".cm-results li"))
     assert [h.text for h in hits] == ['<script>alert(2)</script> ひよこ保育室 & "Co"']
     hits[0].click()
     time.sleep(0.5)
@@ -98,3 +108,57 @@ def test_payload_in_a_popup_shows_as_text_and_runs_nothing(browser, offline_page
     assert title.startswith("<script>alert(2)</script>")
     assert browser.execute_script("return window.__alerts") == []
     assert console_errors(browser) == []
+
+
+@pytest.fixture
+def home_page(tmp_path):
+    """The demo with a home point (real walking routes); one shelter name is a payload."""
+    from dataclasses import replace
+
+    from civicmap.mapfile import load_map
+    from civicmap.pipeline import collect, demo_map_path
+
+    data = collect(replace(load_map(demo_map_path()), home=(35.7066, 139.7062)))
+    data.routes.loc[data.routes.index[1], "shelter_name"] = XSS_NAME
+    return data, web.write_web(
+        data, tmp_path / "home.html", options={"offline": True}, overwrite=False
+    )
+
+
+def test_home_point_and_walking_routes_are_drawn_with_tooltips(browser, home_page, artifacts):
+    data, page = home_page
+    _open(browser, page)
+    time.sleep(0.5)
+    assert console_errors(browser) == []
+    # one home marker labelled 自宅, one drawn line per route, the nearest on foot emphasised
+    home = browser.find_elements("css selector", ".cm-home-icon")
+    assert len(home) == 1 and "自宅" in home[0].text
+    lines = browser.find_elements("css selector", "path.cm-route")
+    assert len(lines) == len(data.routes)
+    nearest = browser.find_elements("css selector", "path.cm-route-nearest")
+    assert len(nearest) == 1
+    widths = sorted(float(e.get_attribute("stroke-width")) for e in lines)
+    assert float(nearest[0].get_attribute("stroke-width")) == widths[-1] > widths[0]
+    assert browser.find_elements("css selector", "path.cm-route-straight") == []  # all walked
+    # hovering the nearest route names the shelter, minutes on foot and the straight distance
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    browser.execute_script(
+        "var r = null; window.civicmapData.routes.eachLayer(function (l) {"
+        " if (l.cmRoute && l.cmRoute.nearest) r = l; });"
+        "r.openTooltip(r.getLatLngs()[Math.floor(r.getLatLngs().length / 2)]);"
+    )
+    tip = browser.find_element("css selector", ".leaflet-tooltip .cm-route-popup").text
+    best = data.routes.sort_values("walk_m").iloc[0]
+    assert best["shelter_name"] in tip and "徒歩で最も近い" in tip
+    assert f"{round(best['walk_m'])} m" in tip and "分" in tip
+    assert f"直線 {round(best['straight_m'])} m" in tip
+    # the payload shelter name: shown as text in the home popup, nothing runs
+    ActionChains(browser).move_to_element(home[0]).click().perform()
+    popup = browser.find_element("css selector", ".leaflet-popup-content").text
+    assert XSS_NAME in popup and "避難所までの道のり" in popup
+    assert browser.execute_script("return document.querySelectorAll('img[src=\"x\"]').length") == 0
+    assert browser.execute_script("return window.__alerts") == []
+    legend = browser.find_element("css selector", ".cm-legend").text
+    assert "自宅" in legend and "徒歩で最も近い避難所" in legend
+    browser.save_screenshot(str(artifacts / "web_home_routes.png"))

@@ -108,6 +108,98 @@ var civicmap = (function () {
     return group;
   }
 
+  // Home point and routes to its nearest shelters: walked routes solid, straight
+  // fallbacks dashed, the nearest on foot thicker and on top.
+  var ROUTE_COLOR = "#c2255c";
+  function routeStyle(r) {
+    return {
+      color: ROUTE_COLOR,
+      weight: r.nearest ? 6 : 3.5,
+      opacity: r.nearest ? 0.95 : 0.75,
+      dashArray: r.walk ? null : "8 8",
+      lineCap: "round",
+      className: "cm-route" + (r.nearest ? " cm-route-nearest" : "") + (r.walk ? "" : " cm-route-straight"),
+    };
+  }
+
+  function routeContent(r, T) {
+    var box = el("div", "cm-popup cm-route-popup");
+    box.appendChild(el("div", "cm-popup-title", r.n || ""));
+    if (r.nearest) box.appendChild(el("div", "cm-route-best", "★ " + T.nearest_walk));
+    if (r.c) box.appendChild(el("div", "cm-popup-layer", r.c));
+    r.t.forEach(function (line) { box.appendChild(el("div", null, line)); });
+    return box;
+  }
+
+  function homeIcon(T) {
+    var wrap = el("div");
+    var d = el("div", "cm-home-pin", "⌂");
+    wrap.appendChild(d);
+    wrap.appendChild(el("div", "cm-home-label", T.home));
+    return L.divIcon({
+      html: wrap.innerHTML,
+      className: "cm-home-icon",
+      iconSize: [28, 28],
+      iconAnchor: [14, 14],
+      popupAnchor: [0, -12],
+    });
+  }
+
+  function drawRoutes(map, data) {
+    var R = data.routes;
+    var T = data.texts;
+    if (!R || !R.items.length) return null;
+    var group = L.featureGroup();
+    // Others first, the nearest last: it lies on top where routes share streets.
+    var order = R.items.filter(function (r) { return !r.nearest; })
+      .concat(R.items.filter(function (r) { return r.nearest; }));
+    order.forEach(function (r) {
+      if (r.g.length < 2) return;
+      var casing = L.polyline(r.g, { color: "#ffffff", weight: (r.nearest ? 6 : 3.5) + 4, opacity: 0.9, interactive: false });
+      var line = L.polyline(r.g, routeStyle(r));
+      line.bindTooltip(function () { return routeContent(r, T); }, { sticky: true });
+      line.bindPopup(function () { return routeContent(r, T); }, { maxWidth: 280 });
+      line.cmRoute = r;
+      group.addLayer(casing);
+      group.addLayer(line);
+    });
+    if (R.home) {
+      var home = L.marker(R.home, { icon: homeIcon(T), title: T.home, alt: T.home, keyboard: true, zIndexOffset: 1000 });
+      home.bindPopup(function () {
+        var box = el("div", "cm-popup");
+        box.appendChild(el("div", "cm-popup-title", T.home));
+        box.appendChild(el("div", "cm-popup-layer", T.routes));
+        var ol = el("ol", "cm-route-list");
+        R.items.forEach(function (r) {
+          var li = el("li", r.nearest ? "cm-route-best" : null, (r.n || "") + "：" + r.t[0]);
+          ol.appendChild(li);
+        });
+        box.appendChild(ol);
+        return box;
+      }, { maxWidth: 300 });
+      group.addLayer(home);
+    }
+    return group;
+  }
+
+  function routeSwatch(walk, nearest) {
+    var svg = document.createElementNS(SVGNS, "svg");
+    svg.setAttribute("viewBox", "0 0 26 12");
+    svg.setAttribute("width", "26");
+    svg.setAttribute("height", "12");
+    svg.setAttribute("aria-hidden", "true");
+    var p = document.createElementNS(SVGNS, "line");
+    p.setAttribute("x1", "1");
+    p.setAttribute("y1", "6");
+    p.setAttribute("x2", "25");
+    p.setAttribute("y2", "6");
+    p.setAttribute("stroke", ROUTE_COLOR);
+    p.setAttribute("stroke-width", nearest ? "5" : "3");
+    if (!walk) p.setAttribute("stroke-dasharray", "5 4");
+    svg.appendChild(p);
+    return svg;
+  }
+
   function controlBox(position, cls, build) {
     var C = L.Control.extend({
       options: { position: position },
@@ -252,6 +344,13 @@ var civicmap = (function () {
       wrap.appendChild(label);
       overlays[wrap.innerHTML] = both;
     });
+    var routes = drawRoutes(map, data);
+    if (routes) {
+      routes.addTo(map);
+      var rw = el("span", "cm-layer-name");
+      rw.appendChild(el("span", null, T.routes));
+      overlays[rw.outerHTML] = routes;
+    }
     L.control.layers(bases, overlays, { collapsed: true, position: "topright" }).addTo(map);
 
     // Labels only when zoomed in enough to read them.
@@ -341,6 +440,25 @@ var civicmap = (function () {
         li.appendChild(el("span", null, T.approximate));
         ul.appendChild(li);
       }
+      if (data.routes && data.routes.items.length) {
+        var lh = el("li", "cm-legend-home");
+        lh.appendChild(el("span", "cm-home-pin cm-home-small", "⌂"));
+        lh.appendChild(el("span", null, T.home));
+        ul.appendChild(lh);
+        var its = data.routes.items;
+        var kinds = [
+          [true, true, T.nearest_walk, its.some(function (r) { return r.nearest; })],
+          [true, false, T.walk_route, its.some(function (r) { return r.walk && !r.nearest; })],
+          [false, false, T.straight_route, its.some(function (r) { return !r.walk; })],
+        ];
+        kinds.forEach(function (k) {
+          if (!k[3]) return;
+          var li = el("li", "cm-legend-route");
+          li.appendChild(routeSwatch(k[0], k[1]));
+          li.appendChild(el("span", null, k[2]));
+          ul.appendChild(li);
+        });
+      }
       if (data.edge) {
         var le = el("li", "cm-legend-edge");
         le.appendChild(el("span", "cm-dash"));
@@ -360,7 +478,7 @@ var civicmap = (function () {
 
     map.fitBounds(data.bounds);
     labelZoom();
-    window.civicmapData = { map: map, layers: layerGroups, data: data };
+    window.civicmapData = { map: map, layers: layerGroups, data: data, routes: routes };
     return map;
   }
 

@@ -1,0 +1,104 @@
+"""The quality report: what happened to each layer's rows between reading and drawing.
+
+:class:`~civicmap.mapdata.LayerReport` holds the counts and the reasons; this
+module turns them into what a user reads after a build: one summary line per
+layer, and one row per reason for a CSV (``civicmap build --report``). A
+volunteer who finds a nursery missing from the printed map looks here first,
+so every rejected, repaired or removed row and every source warning is listed,
+never only counted. No printing and no files here: :mod:`civicmap.cli` does that.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from typing import Any
+
+from civicmap.mapdata import LayerData, MapData
+
+log = logging.getLogger(__name__)
+
+#: Columns of :func:`quality_rows`, in CSV order.
+REPORT_COLUMNS = ("layer", "kind", "source", "row", "reason")
+
+#: Row kinds, in the order they are listed.
+KINDS = ("rejected", "repaired", "removed", "warning")
+
+
+def _warning_reason(w: Any) -> tuple[str, str, str]:
+    """(source, row, reason) of one source warning (a dict from ``SourceResult.info``)."""
+    if isinstance(w, dict):
+        reason = str(w.get("reason") or w.get("message") or "")
+        if not reason:
+            reason = ", ".join(f"{k}={v}" for k, v in w.items() if k not in ("source", "row"))
+        return str(w.get("source", "")), str(w.get("row", "")), reason
+    return "", "", str(w)
+
+
+def layer_rows(layer: LayerData) -> list[dict[str, str]]:
+    """Every reason row of one layer (see :func:`quality_rows`)."""
+    rep = layer.report
+    out: list[dict[str, str]] = []
+    for kind, problems in (
+        ("rejected", rep.rejected),
+        ("repaired", rep.repaired),
+        ("removed", rep.removed),
+    ):
+        for p in problems:
+            out.append(
+                {"layer": layer.id, "kind": kind, "source": str(p.source), "row": str(p.row),
+                 "reason": str(p.reason)}
+            )  # fmt: skip
+    for w in rep.warnings:
+        source, row, reason = _warning_reason(w)
+        out.append(
+            {"layer": layer.id, "kind": "warning", "source": source, "row": row, "reason": reason}
+        )
+    return out
+
+
+def quality_rows(data: MapData) -> list[dict[str, str]]:
+    """One dict per reason, for every layer of the map, in map-file order.
+
+    Keys are :data:`REPORT_COLUMNS`: ``layer``, ``kind`` (one of :data:`KINDS`),
+    ``source`` (file name or ``osm``), ``row`` (spreadsheet row number as a
+    user sees it, or a reference such as ``file.csv:17`` / ``way/123``) and
+    ``reason`` (what happened and, for bad input, what to fix).
+    """
+    return [row for layer in data.layers for row in layer_rows(layer)]
+
+
+def summary_line(layer: LayerData) -> str:
+    """One line of counts for a layer: read, shown, merged, deduplicated, clipped, ..."""
+    r = layer.report
+    parts = [
+        f"read {r.read}",
+        f"shown {len(layer.features)}",
+        f"merged {r.merged}",
+        f"deduplicated {r.deduplicated}",
+        f"clipped {r.clipped}",
+        f"rejected {len(r.rejected)}",
+        f"repaired {len(r.repaired)}",
+    ]
+    if r.warnings:
+        parts.append(f"warnings {len(r.warnings)}")
+    return f"{layer.id}: " + ", ".join(parts)
+
+
+def summary_lines(data: MapData) -> list[str]:
+    """One summary line per layer (see :func:`summary_line`), in map-file order."""
+    return [summary_line(layer) for layer in data.layers]
+
+
+def csv_text(rows: list[dict[str, str]]) -> str:
+    """The reason rows as CSV text (header :data:`REPORT_COLUMNS`, CRLF line ends).
+
+    Written by the CLI as UTF-8 with a BOM, so Excel in Japan opens it
+    without garbling the Japanese reasons.
+    """
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=REPORT_COLUMNS, lineterminator="\r\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
