@@ -300,15 +300,20 @@ def place_numbers(
         marker_boxes.add(Rect(x - half, y - half, marker_size, marker_size))
     placed = BoxIndex()
     out: list[NumberLabel] = []
-    # Crowded markers first, so they get the close spots.
-    order = sorted(
-        markers,
-        key=lambda m: (
-            -sum(
-                1 for o in markers if abs(o[1] - m[1]) < 3 * box_h and abs(o[2] - m[2]) < 3 * box_h
-            )
-        ),
-    )
+    # Crowded markers first, so they get the close spots. Neighbours are counted
+    # on a grid of 3 × box_h cells (the 3 × 3 block around a marker), which keeps
+    # this linear where a pairwise count made dense pages quadratic.
+    cell = 3 * box_h
+    counts: dict[tuple[int, int], int] = {}
+    for _, x, y in markers:
+        key = (int(x // cell), int(y // cell))
+        counts[key] = counts.get(key, 0) + 1
+
+    def crowding(m: tuple[int, float, float]) -> int:
+        i, j = int(m[1] // cell), int(m[2] // cell)
+        return sum(counts.get((i + di, j + dj), 0) for di in (-1, 0, 1) for dj in (-1, 0, 1))
+
+    order = sorted(markers, key=lambda m: -crowding(m))
     gap = 0.8
     for number, x, y in order:
         w, h = box_w(number), box_h
@@ -338,7 +343,9 @@ def place_numbers(
             if chosen:
                 break
             step = h * 1.1
-            for ring in range(2, 60):
+            # The strict pass (also keeping clear of markers) looks only nearby:
+            # on a crowded page searching every ring twice made placement slow.
+            for ring in range(2, 12 if strict else 60):
                 rad = half + ring * step
                 n = 8 + ring * 4
                 for a in range(n):

@@ -127,11 +127,33 @@ def _read(
     rels_wanted: dict[int, tuple[list[str], dict]] = {}
     rel_areas: dict[int, object] = {}
 
+    # Index the filters by the keys they require, so each element is tested
+    # only against filters that can match it (most elements carry a handful
+    # of tags; testing every filter on every element dominated read time).
+    all_types = {"node", "way", "relation"}
+    by_key: dict[str, list[str]] = {}
+    always: list[str] = []
+    for fname, f in filters.items():
+        required = [
+            {a.key for a in clause if a.op in ("in", "exists", "re")} for clause in f.clauses
+        ]
+        if any(not r for r in required):
+            always.append(fname)
+            continue
+        for key in set().union(*required):
+            by_key.setdefault(key, []).append(fname)
+    order = {fname: i for i, fname in enumerate(filters)}
+
     def wanted(kind: str, tags: dict) -> list[str]:
+        candidates = set(always)
+        for key in tags:
+            hit = by_key.get(key)
+            if hit:
+                candidates.update(hit)
         return [
-            name
-            for name, f in filters.items()
-            if (kind in types.get(name, {"node", "way", "relation"})) and f.matches(tags)
+            fname
+            for fname in sorted(candidates, key=order.__getitem__)
+            if kind in types.get(fname, all_types) and filters[fname].matches(tags)
         ]
 
     def problem(ref: str, reason: str) -> None:
