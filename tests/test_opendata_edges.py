@@ -177,3 +177,21 @@ def test_unknown_layout_is_an_error():
 def test_filter_keeps_matching_rows_and_counts_the_rest():
     r = read_csv(OD / "standard_childcare.csv", layer="x", options={"filter": {"種別": "幼稚園"}})
     assert list(r.features["name"]) == ["西早稲田幼稚園"] and r.info["filtered_out"] == 1
+
+
+def test_category_values_are_renamed_and_unknown_ones_kept(tmp_path):
+    p = tmp_path / "hoiku.csv"
+    p.write_text(
+        "名称,種類,緯度,経度\nA園,認可,35.70,139.70\nB園,認証,35.71,139.70\nC園,小規模,35.72,139.70\n",
+        encoding="utf-8",
+    )
+    res = read_csv(
+        p,
+        layer="childcare",
+        options={
+            "category": {"column": "種類", "values": {"認可": "認可保育所", "認証": "認証保育所"}}
+        },
+    )
+    assert list(res.features["category"]) == ["認可保育所", "認証保育所", "小規模"]
+    with pytest.raises(SourceError, match=r"category.values: got .*expected a mapping"):
+        read_csv(p, layer="x", options={"category": {"column": "種類", "values": ["認可"]}})

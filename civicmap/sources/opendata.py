@@ -184,6 +184,15 @@ def finish_frame(
                 + ", ".join(headers[:40])
             )
         df["category"] = _text(df[ccol])
+        values = cat.get("values") or {}
+        if not isinstance(values, Mapping):
+            raise SourceError(
+                f"{source}: category.values: got {values!r}, expected a mapping of "
+                "value in the file → category shown (e.g. {認可: 認可保育所})"
+            )
+        if values:
+            # rename the file's own values (e.g. 認可 → 認可保育所); others stay as published
+            df["category"] = df["category"].map(lambda v: str(values.get(v, v)))
         notes["category"] = ccol
     elif isinstance(cat, str):
         default = cat
