@@ -92,8 +92,14 @@ def test_payload_in_a_popup_shows_as_text_and_runs_nothing(browser, offline_page
         if e.get_attribute("title") == XSS_NAME
     )
     marker.click()
-    popup = _wait_for(lambda: browser.find_elements("css selector", ".leaflet-popup-content"))[0]
-    assert popup.find_element("css selector", ".cm-popup-title").text == XSS_NAME
+    title = _wait_for(
+        lambda: "".join(
+            e.text
+            for e in browser.find_elements("css selector", ".leaflet-popup-content .cm-popup-title")
+        )
+    )
+    assert title == XSS_NAME
+    popup = browser.find_element("css selector", ".leaflet-popup-content")
     assert popup.find_elements("css selector", "img") == []
     assert browser.execute_script("return document.querySelectorAll('img[src=\"x\"]').length") == 0
     browser.save_screenshot(str(artifacts / "web_popup_payload.png"))
@@ -103,8 +109,13 @@ def test_payload_in_a_popup_shows_as_text_and_runs_nothing(browser, offline_page
     hits = _wait_for(lambda: browser.find_elements("css selector", ".cm-results li"))
     assert [h.text for h in hits] == ['<script>alert(2)</script> ひよこ保育室 & "Co"']
     hits[0].click()
-    time.sleep(0.5)
-    title = browser.find_element("css selector", ".leaflet-popup-content .cm-popup-title").text
+    title = _wait_for(
+        lambda: "".join(
+            e.text
+            for e in browser.find_elements("css selector", ".leaflet-popup-content .cm-popup-title")
+            if e.text.startswith("<script>")
+        )
+    )
     assert title.startswith("<script>alert(2)</script>")
     assert browser.execute_script("return window.__alerts") == []
     assert console_errors(browser) == []
@@ -148,14 +159,24 @@ def test_home_point_and_walking_routes_are_drawn_with_tooltips(browser, home_pag
         " if (l.cmRoute && l.cmRoute.nearest) r = l; });"
         "r.openTooltip(r.getLatLngs()[Math.floor(r.getLatLngs().length / 2)]);"
     )
-    tip = browser.find_element("css selector", ".leaflet-tooltip .cm-route-popup").text
+    tip = _wait_for(
+        lambda: " ".join(
+            e.text
+            for e in browser.find_elements("css selector", ".leaflet-tooltip .cm-route-popup")
+        )
+    )
     best = data.routes.sort_values("walk_m").iloc[0]
     assert best["shelter_name"] in tip and "徒歩で最も近い" in tip
     assert f"{round(best['walk_m'])} m" in tip and "分" in tip
     assert f"直線 {round(best['straight_m'])} m" in tip
     # the payload shelter name: shown as text in the home popup, nothing runs
     ActionChains(browser).move_to_element(home[0]).click().perform()
-    popup = browser.find_element("css selector", ".leaflet-popup-content").text
+    # Leaflet fades popups in; Selenium sees no text until it is visible
+    popup = _wait_for(
+        lambda: " ".join(
+            e.text for e in browser.find_elements("css selector", ".leaflet-popup-content")
+        )
+    )
     assert XSS_NAME in popup and "避難所までの道のり" in popup
     assert browser.execute_script("return document.querySelectorAll('img[src=\"x\"]').length") == 0
     assert browser.execute_script("return window.__alerts") == []
