@@ -21,6 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 from civicmap._files import check_writable, write_text_atomic
+from civicmap.errors import SourceError
 from civicmap.schema import SourceResult
 from civicmap.sources import kind_for_path, read_path
 
@@ -87,7 +88,8 @@ def check_file(path: str | Path, *, options: dict | None = None) -> dict[str, An
     dict
         ``encoding``, ``layout``, ``columns``, ``rows`` (data rows read),
         ``mapped`` (rows with a place), ``repaired`` (``row``, ``how``),
-        ``rejected`` (``row``, ``reason``), ``warnings`` and more. Plain JSON types.
+        ``rejected`` (``row``, ``reason``, ``source``: the file the row is in),
+        ``warnings`` and more. Plain JSON types.
     """
     path = Path(path)
     result, kind = _result(path, options)
@@ -141,8 +143,6 @@ def convert_file(
     """
     path, out = Path(path), Path(out)
     if out.suffix.lower() not in (".geojson", ".json"):
-        from civicmap.errors import SourceError
-
         raise SourceError(
             f"{out}: got a {out.suffix or 'file without suffix'} output, expected .geojson"
         )

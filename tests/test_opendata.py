@@ -22,13 +22,12 @@ def _records(path: Path, encoding: str = "utf-8-sig") -> list[list[str]]:
     return list(csv.reader(io.StringIO(text, newline="")))[1:]
 
 
-def _ok(result) -> None:
+def _ok(result, path: Path) -> None:
     assert check_schema(result.features) == []
     assert list(result.features.columns[: len(COLUMNS) - 1]) == list(COLUMNS[:-1])
-    # nothing dropped silently: every data row is mapped or rejected
-    own_rejected = [
-        p for p in result.rejected if p.source == result.info.get("source_name", p.source)
-    ]
+    # nothing dropped silently: every data row of the file is mapped or rejected
+    # (rows of a joined table are rejected under that table's name)
+    own_rejected = [p for p in result.rejected if p.source == path.name]
     assert result.info["mapped"] + len(own_rejected) == result.info["rows"]
 
 
@@ -36,7 +35,7 @@ def test_shinjuku_all_133_rows_map_and_trailing_spaces_are_reported():
     path = DATA / "childcare/shinjuku/shinjuku_nurseryFacilities.csv"
     recs = _records(path)
     r = read_csv(path, layer="childcare")
-    _ok(r)
+    _ok(r, path)
     assert r.info["rows"] == len(recs) == 133
     assert len(r.features) == 133 and r.rejected == []
     assert r.info["columns"]["lat"] == "Y" and r.info["columns"]["lon"] == "X"
@@ -59,7 +58,7 @@ def test_toyama_utf8_bom_row_without_coordinates_or_address_is_rejected():
     recs = _records(path)
     blank = [i for i, rec in enumerate(recs, 1) if not rec[24].strip()]
     r = read_csv(path, layer="childcare")
-    _ok(r)
+    _ok(r, path)
     assert r.info["encoding"] == "utf-8-sig"
     assert r.info["columns"]["name"] == "Name"  # BOM not glued to the first header
     assert len(r.features) == len(recs) - len(blank) == 159
@@ -72,7 +71,7 @@ def test_minato_home_visit_rows_footer_and_blank_row_are_all_reported():
     recs = _records(path)
     no_coords = [i for i, rec in enumerate(recs, 1) if not rec[4].strip()]
     r = read_csv(path, layer="childcare")
-    _ok(r)
+    _ok(r, path)
     assert r.info["columns"]["name"] == "保育園名"
     assert len(r.features) == len(recs) - len(no_coords) == 108
     assert sorted(p.row for p in r.rejected) == no_coords
@@ -87,7 +86,7 @@ def test_ishikawa_standard_evacuation_1528_records_with_quoted_newlines():
     recs = _records(path)
     assert len(recs) == 1528
     r = read_csv(path, layer="shelters")
-    _ok(r)
+    _ok(r, path)
     assert r.info["layout"] == "standard_evacuation"
     assert r.info["rows"] == 1528
     empty = [i for i, rec in enumerate(recs, 1) if not rec[13].strip()]
@@ -115,7 +114,7 @@ def test_suzu_free_layout_capacity_from_bikou_and_category_from_subgenre():
     path = DATA / "shelters/ishikawa/suzusiteishelter.csv"
     recs = _records(path)
     r = read_csv(path, layer="shelters")
-    _ok(r)
+    _ok(r, path)
     assert len(r.features) == len(recs) == 27
     assert r.info["capacity_from"] == "備考1"
     assert r.features.iloc[0]["capacity"] == 310
@@ -127,7 +126,7 @@ def test_suzu_free_layout_capacity_from_bikou_and_category_from_subgenre():
 def test_suzu_tsunami_refuges_halfwidth_katakana_names_are_normalised():
     path = DATA / "shelters/ishikawa/suzukinkyushelter.csv"
     r = read_csv(path, layer="shelters")
-    _ok(r)
+    _ok(r, path)
     assert len(r.features) == len(_records(path)) == 122
     assert r.features.iloc[0]["name"] == "国道249号(松波鵜島バイパスA)"  # ﾊﾞｲﾊﾟｽ → バイパス
 
@@ -144,7 +143,7 @@ def test_public_toilet_longitude_without_decimal_point_is_rejected_not_guessed()
     path = DATA / "messy/170003_public_toilet.csv"
     recs = _records(path)
     r = read_csv(path, layer="toilets")
-    _ok(r)
+    _ok(r, path)
     assert len(r.features) == len(recs) - 1 == 102
     (bad,) = r.rejected
     assert bad.row == 20 and "outside Japan" in bad.reason and "13674703" in bad.reason
@@ -156,7 +155,7 @@ def test_aed_mojibake_is_detected_repaired_and_reported():
     text = path.read_text(encoding="utf-8").encode("latin-1").decode("cp932")
     recs = list(csv.reader(io.StringIO(text, newline="")))[1:]
     r = read_csv(path, layer="aed")
-    _ok(r)
+    _ok(r, path)
     assert "mojibake" in r.info["encoding"] and r.info["file_repairs"]
     assert r.info["rows"] == len(recs) == 286
     assert len(r.features) == 286 and r.rejected == []
@@ -188,6 +187,7 @@ def test_minato_capacity_table_without_coordinates_joins_by_name():
         layer="childcare",
         options={"join": {"path": str(jpath), "on": "保育園名", "columns": ["0歳", "1歳"]}},
     )
+    _ok(r, path)
     assert r.info["join"]["matched"] == len(matched)
     shiba = r.features[r.features["name"] == "芝保育園"].iloc[0]
     assert shiba["0歳"] == "34" and shiba["1歳"] == "40"

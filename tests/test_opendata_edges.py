@@ -98,6 +98,7 @@ def test_values_swapped_fullwidth_spaces_zero_blank_outside_unreadable_and_excel
     assert set(why) == {4, 5, 6, 7}
     assert "0" in why[4] and "no coordinates" in why[5]
     assert "outside Japan" in why[6] and "unreadable" in why[7] and "北のほう" in why[7]
+    assert "in 緯度" in why[7] and "fix the cell" in why[7]  # names the column and the fix
     # ID column kept as text: leading zeros survive, exponent damage reported not fixed
     assert list(r.features["ID"])[:3] == ["001", "002", " 003 "]
     (w,) = r.info["warnings"]
@@ -177,6 +178,9 @@ def test_unknown_layout_is_an_error():
 def test_filter_keeps_matching_rows_and_counts_the_rest():
     r = read_csv(OD / "standard_childcare.csv", layer="x", options={"filter": {"種別": "幼稚園"}})
     assert list(r.features["name"]) == ["西早稲田幼稚園"] and r.info["filtered_out"] == 1
+    # the left-out rows reach the build report, not only a count in info
+    (w,) = r.info["warnings"]
+    assert w["column"] == "種別" and "1 of 2 rows left out" in w["reason"]
 
 
 def test_category_values_are_renamed_and_unknown_ones_kept(tmp_path):
@@ -195,3 +199,10 @@ def test_category_values_are_renamed_and_unknown_ones_kept(tmp_path):
     assert list(res.features["category"]) == ["認可保育所", "認証保育所", "小規模"]
     with pytest.raises(SourceError, match=r"category.values: got .*expected a mapping"):
         read_csv(p, layer="x", options={"category": {"column": "種類", "values": ["認可"]}})
+
+
+def test_undecodable_bytes_name_the_file_and_the_fix(tmp_path):
+    p = tmp_path / "broken.csv"
+    p.write_bytes(b"\x81\x7f\x85\xa0\xfd\xfd,\x80\x80\n")
+    with pytest.raises(SourceError, match=r"broken.csv: cannot tell the text encoding.*encoding:"):
+        read_csv(p, layer="x")

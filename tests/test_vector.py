@@ -146,3 +146,27 @@ def test_bad_files_give_clear_errors(tmp_path):
     k.write_text("<kml><unclosed></kml>", encoding="utf-8")
     with pytest.raises(SourceError, match="not valid KML"):
         read_kml(k, layer="x")
+
+
+def test_layout_filter_and_join_options_apply_to_geojson_as_to_csv(tmp_path):
+    path = DATA / "shelters/gsi/evacuation_172014.json"
+    feats = json.loads(path.read_text(encoding="utf-8"))["features"]
+    with pytest.raises(SourceError, match=r"evacuation_172014.json: layout: got 'mine'"):
+        read_geojson(path, layer="x", options={"layout": "mine"})
+    first = feats[0]["properties"]["施設・場所名"]
+    r = read_geojson(path, layer="x", options={"filter": {"施設・場所名": first}})
+    want = [i for i, f in enumerate(feats, 1) if f["properties"]["施設・場所名"] == first]
+    assert list(r.features["source_ref"]) == [f"{path.name}:{i}" for i in want]
+    assert r.info["filtered_out"] == len(feats) - len(want)
+    assert "rows left out" in r.info["warnings"][0]["reason"]
+    table = tmp_path / "extra.csv"
+    table.write_text(f"施設・場所名,メモ\n{first},ここ\n", encoding="utf-8")
+    r = read_geojson(path, layer="x", options={"join": {"path": str(table), "on": "施設・場所名"}})
+    assert r.features.iloc[want[0] - 1]["メモ"] == "ここ"
+    assert len(r.features) == len(feats)
+
+
+def test_csv_only_options_on_a_vector_file_are_reported_not_silently_ignored():
+    r = read_kml(DATA / "opendata/mymaps_small.kml", layer="x", options={"encoding": "cp932"})
+    (w,) = r.info["warnings"]
+    assert w["column"] == "encoding" and "mymaps_small.kml" in w["reason"]

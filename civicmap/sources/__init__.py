@@ -7,7 +7,7 @@
 
 :func:`read_file_source` dispatches a layer's file source to the right reader.
 OSM sources are read for all layers at once by the pipeline (one pass over an
-extract, one Overpass query per layer), see :mod:`civicmap.pipeline`.
+extract, or one Overpass query for every layer and the basemap), see :mod:`civicmap.pipeline`.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ class DecodedText:
     repairs: list[str] = field(default_factory=list)
 
 
-def detect_encoding(data: bytes) -> str:
+def detect_encoding(data: bytes, *, name: str = "file") -> str:
     """Guess the encoding of a file's bytes.
 
     BOMs first (UTF-8, UTF-16), then strict UTF-8, then cp932 (the Windows
@@ -65,7 +65,7 @@ def detect_encoding(data: bytes) -> str:
             error = error or exc
     assert error is not None
     raise SourceError(
-        f"cannot tell the text encoding (not UTF-8, UTF-16, Shift_JIS or EUC-JP: "
+        f"{name}: cannot tell the text encoding (not UTF-8, UTF-16, Shift_JIS or EUC-JP: "
         f"{error.reason} at byte {error.start}); give encoding: in the layer file"
     )
 
@@ -92,7 +92,7 @@ def repair_mojibake(text: str) -> str | None:
 
 def decode(data: bytes, *, encoding: str | None = None, name: str = "file") -> DecodedText:
     """Decode a file's bytes, detecting the encoding and repairing mojibake."""
-    enc = encoding or detect_encoding(data)
+    enc = encoding or detect_encoding(data, name=name)
     try:
         text = data.decode(enc)
     except (UnicodeDecodeError, LookupError) as exc:

@@ -23,6 +23,7 @@ import unicodedata
 
 import pandas as pd
 
+from civicmap.errors import SourceError
 from civicmap.schema import DISASTER_TYPES, serves_column
 from civicmap.sources._csvtext import norm_header
 
@@ -178,6 +179,39 @@ def detect_layout(headers: list[str]) -> str:
     if len(flags) >= 4 and "no" in normed:
         return "recommended"
     return "free"
+
+
+def choose_layout(headers: list[str], forced: object, *, name: str) -> str:
+    """The layout forced with ``layout:``, or the one detected from the headers.
+
+    Raises
+    ------
+    SourceError
+        When ``layout:`` names no known layout.
+    """
+    layout = forced or detect_layout(headers)
+    if layout not in LAYOUTS:
+        raise SourceError(
+            f"{name}: layout: got {layout!r}, expected one of {', '.join(LAYOUTS)} "
+            "(or remove layout: to let civicmap detect it)"
+        )
+    return str(layout)
+
+
+def default_category(layout: str, headers: list[str]) -> str | None:
+    """The category a layout gives its rows when the layer names none.
+
+    GSI data comes as two files with the same columns except one 住所同一
+    flag naming the other list, which tells which of the two a file is.
+    """
+    if layout == "gsi":
+        normed = {norm_header(h) for h in headers}
+        if "指定避難所との住所同一" in normed:
+            return "指定緊急避難場所"
+        if "指定緊急避難場所との住所同一" in normed:
+            return "指定避難所"
+        return None
+    return DEFAULT_CATEGORY.get(layout)
 
 
 def flag_to_bool(value: object) -> bool | None:

@@ -47,10 +47,6 @@ COLUMN_KEYS = ("lat", "lon", "x", "y", "name", "name_kana", "address", "category
 _EMPTYISH = {"", "-", "―", "ー", "－", "—"}
 
 
-def _find(headers: list[str], names: tuple[str, ...]) -> str | None:
-    return layouts.find_column(headers, names)
-
-
 def table_frame(table: Table) -> pd.DataFrame:
     """The table's rows as a DataFrame of text (short rows padded, long rows widened)."""
     width = (
@@ -105,10 +101,10 @@ def resolve_columns(
     cols: dict[str, Any] = {
         "lat": over.get("lat") or over.get("y") or lat_guess,
         "lon": over.get("lon") or over.get("x") or lon_guess,
-        "name": over.get("name") or _find(headers, layouts.NAME_NAMES),
-        "name_kana": over.get("name_kana") or _find(headers, layouts.KANA_NAMES),
+        "name": over.get("name") or layouts.find_column(headers, layouts.NAME_NAMES),
+        "name_kana": over.get("name_kana") or layouts.find_column(headers, layouts.KANA_NAMES),
         "address": over.get("address") or layouts.find_address(headers),
-        "category": over.get("category") or _find(headers, layouts.CATEGORY_NAMES),
+        "category": over.get("category") or layouts.find_column(headers, layouts.CATEGORY_NAMES),
     }
     if cols["name"] == cols["name_kana"]:
         cols["name_kana"] = None
@@ -168,14 +164,7 @@ def finish_frame(
     elif "address" not in df.columns:
         df["address"] = ""
     cat = options.get("category")
-    default = layouts.DEFAULT_CATEGORY.get(layout)
-    if layout == "gsi":
-        normed = {norm_header(h) for h in headers}
-        default = (
-            "指定緊急避難場所"
-            if "指定避難所との住所同一" in normed
-            else ("指定避難所" if "指定緊急避難場所との住所同一" in normed else None)
-        )
+    default = layouts.default_category(layout, headers)
     if isinstance(cat, Mapping):
         ccol = cat.get("column")
         if ccol not in df.columns:
@@ -306,6 +295,38 @@ def _join(
     return df, info
 
 
+def join_and_filter(
+    df: pd.DataFrame,
+    options: Mapping[str, Any],
+    *,
+    name: str,
+    rejected: list[RowProblem],
+    warnings: list[dict[str, Any]],
+    info: dict[str, Any],
+) -> pd.DataFrame:
+    """Apply the ``join:`` and ``filter:`` options of any table-like source.
+
+    Unusable rows of a joined table go to ``rejected``; rows left out by the
+    filter are counted in ``info["filtered_out"]`` and in one warning, so a
+    build report says why the layer holds fewer places than the file.
+    """
+    if options.get("join") is not None:
+        df, info["join"] = _join(df, options["join"], name=name, rejected=rejected)
+    if options.get("filter") is not None:
+        df, info["filtered_out"] = _apply_filter(df, options["filter"], name=name)
+        if info["filtered_out"]:
+            warnings.append(
+                {
+                    "row": "",
+                    "column": ", ".join(map(str, options["filter"])),
+                    "value": info["filtered_out"],
+                    "reason": f"filter: {info['filtered_out']} of {len(df) + info['filtered_out']} "
+                    f"rows left out (filter: {dict(options['filter'])}); they are not on the map",
+                }
+            )
+    return df
+
+
 def _apply_filter(df: pd.DataFrame, spec: Any, *, name: str) -> tuple[pd.DataFrame, int]:
     if not isinstance(spec, Mapping):
         raise SourceError(f"{name}: filter: got {spec!r}, expected {{column: value or [values]}}")
@@ -335,11 +356,7 @@ def read_csv(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
     headers = list(table.headers)
     n_rows = len(df)
     df.index = pd.RangeIndex(1, n_rows + 1)  # data row numbers
-    layout = options.get("layout") or layouts.detect_layout(headers)
-    if layout not in layouts.LAYOUTS:
-        raise SourceError(
-            f"{name}: layout: got {layout!r}, expected one of {', '.join(layouts.LAYOUTS)}"
-        )
+    layout = layouts.choose_layout(headers, options.get("layout"), name=name)
     cols = resolve_columns(
         headers, options, name=name, need_coords=options.get("_require_coordinates", True)
     )
@@ -347,10 +364,7 @@ def read_csv(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
     repaired: list[RowProblem] = []
     warnings: list[dict[str, Any]] = []
     info: dict[str, Any] = {}
-    if options.get("join") is not None:
-        df, info["join"] = _join(df, options["join"], name=name, rejected=rejected)
-    if options.get("filter") is not None:
-        df, info["filtered_out"] = _apply_filter(df, options["filter"], name=name)
+    df = join_and_filter(df, options, name=name, rejected=rejected, warnings=warnings, info=info)
 
     for h in headers:
         for pos in _coords.excel_damaged(df[h]):
@@ -403,7 +417,15 @@ def read_csv(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
             )
             continue
         if err:
-            rejected.append(RowProblem(name, row, f"unreadable coordinate: {err}"))
+            col = cols["lat"] if pos in latp.errors else cols["lon"]
+            rejected.append(
+                RowProblem(
+                    name,
+                    row,
+                    f"unreadable coordinate in {col}: {err}; expected decimal degrees "
+                    "(e.g. 35.6895) or degrees-minutes-seconds: fix the cell in the file",
+                )
+            )
             continue
         if addresses.iat[pos]:
             to_geocode.append(pos)

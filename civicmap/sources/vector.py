@@ -2,7 +2,9 @@
 
 Each becomes a table of properties plus geometry and then goes through the
 same column detection as CSVs (:func:`civicmap.sources.opendata.finish_frame`),
-so GSI shelter GeoJSON gets ``serves_*`` flags just like a 自治体標準 CSV.
+so GSI shelter GeoJSON gets ``serves_*`` flags just like a 自治体標準 CSV, and
+the ``layout``, ``columns``, ``category``, ``join`` and ``filter`` options work
+as they do for CSVs (``encoding`` and ``geocode`` do not apply and are reported).
 
 - KML: folders become categories, ``ExtendedData`` becomes columns, and HTML
   descriptions become plain text (tags dropped, ``<br>`` as newlines), which
@@ -40,12 +42,17 @@ from shapely.geometry import (
 from civicmap.errors import SourceError
 from civicmap.schema import COLUMNS, RowProblem, SourceResult
 from civicmap.sources import layouts
-from civicmap.sources.opendata import _credit, finish_frame, resolve_columns
+from civicmap.sources.opendata import _credit, finish_frame, join_and_filter, resolve_columns
 
 log = logging.getLogger(__name__)
 
 KML_NS = "{http://www.opengis.net/kml/2.2}"
-_SCHEMA_COLS = set(COLUMNS)
+
+#: CSV-only options: accepted in every file source, but with nothing to do here.
+_CSV_ONLY = {
+    "encoding": "the encoding of GeoJSON, KML and .umap files is read from the file itself",
+    "geocode": "every feature of a GeoJSON, KML or .umap file already has its geometry",
+}
 
 
 def _records_result(
@@ -59,30 +66,47 @@ def _records_result(
     rejected: list[RowProblem],
     info: dict[str, Any],
     rows: int,
+    category_from_container: bool = False,
 ) -> SourceResult:
-    """Turn property records + geometries into a SourceResult via the CSV column logic."""
+    """Turn property records + geometries into a SourceResult via the CSV column logic.
+
+    ``category_from_container``: the records' ``category`` was filled from the
+    KML folder or uMap datalayer, so it is the category column.
+    """
+    name = path.name
+    warnings: list[dict[str, Any]] = info.setdefault("warnings", [])
+    for key, why in _CSV_ONLY.items():
+        if options.get(key):
+            warnings.append(
+                {
+                    "row": "",
+                    "column": key,
+                    "value": options[key],
+                    "reason": f"{key}: ignored for {name} ({why}); remove it from the layer file",
+                }
+            )
     df = pd.DataFrame.from_records(records) if records else pd.DataFrame()
     df = df.astype(object) if len(df.columns) else df
-    df.index = pd.RangeIndex(len(df))
+    df.index = pd.RangeIndex(len(df))  # positions in records / geometries / refs
     headers = [str(c) for c in df.columns]
     df.columns = headers
-    cols = resolve_columns(headers, options, name=path.name, need_coords=False)
+    cols = resolve_columns(headers, options, name=name, need_coords=False)
     cols["lat"] = cols["lon"] = None
-    if "category" in info.get("_category_from", ()):  # KML folder / uMap layer name
+    if category_from_container:
         cols["category"] = "category"
-    df["source_ref"] = [f"{path.name}:{r}" for r in refs]
-    layout = options.get("layout") or layouts.detect_layout(headers)
+    layout = layouts.choose_layout(headers, options.get("layout"), name=name)
+    df = join_and_filter(df, options, name=name, rejected=rejected, warnings=warnings, info=info)
+    df["source_ref"] = [f"{name}:{refs[i]}" for i in df.index]
     out, notes = finish_frame(
         df,
-        geometries,
-        source=path.name,
+        [geometries[i] for i in df.index],
+        source=name,
         layer=layer,
         options=options,
         headers=headers,
         cols=cols,
         layout=layout,
     )
-    info.pop("_category_from", None)
     info.update(
         {
             "encoding": "utf-8",
@@ -90,7 +114,6 @@ def _records_result(
             "columns": cols,
             "rows": rows,
             "mapped": len(out),
-            "warnings": info.get("warnings", []),
             **notes,
         }
     )
@@ -371,7 +394,7 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
                 refs.append(counter)
 
     walk(root, "")
-    info = {"folders": folders_seen, "_category_from": ("category",)}
+    info: dict[str, Any] = {"folders": folders_seen}
     if any("name" in r for r in records):
         # A placemark's <name> is the name Google My Maps and Google Earth show;
         # ExtendedData columns such as 名称 must not win over it.
@@ -386,6 +409,7 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
         rejected=rejected,
         info=info,
         rows=counter,
+        category_from_container=True,
     )
 
 
@@ -401,11 +425,11 @@ def _placemark_record(pm: ET.Element) -> dict[str, Any]:
         key = data.get("name") or ""
         val = html_to_text(data.findtext(f"{KML_NS}value") or "")
         if key:
-            rec[key if key not in _SCHEMA_COLS else f"data_{key}"] = val
+            rec[key if key not in COLUMNS else f"data_{key}"] = val
     for sd in pm.iter(f"{KML_NS}SimpleData"):
         key = sd.get("name") or ""
         if key:
-            rec[key if key not in _SCHEMA_COLS else f"data_{key}"] = (sd.text or "").strip()
+            rec[key if key not in COLUMNS else f"data_{key}"] = (sd.text or "").strip()
     return rec
 
 
@@ -467,7 +491,6 @@ def read_umap(path: Path, *, layer: str, options: dict | None = None) -> SourceR
         "umap_layout": "pre-1.0 (_storage)" if legacy else "_umap_options",
         "map_name": str((data.get("properties") or {}).get("name", "")),
         "warnings": warnings,
-        "_category_from": ("category",),
     }
     return _records_result(
         records,
@@ -479,4 +502,5 @@ def read_umap(path: Path, *, layer: str, options: dict | None = None) -> SourceR
         rejected=rejected,
         info=info,
         rows=start - 1,
+        category_from_container=True,
     )
