@@ -18,7 +18,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from civicmap.names import kana_key, loose_key, match_key, normalise_text
-from civicmap.schema import CRS, RowProblem
+from civicmap.schema import CRS, RowProblem, metric_crs
 
 __all__ = [
     "clean_layer", "clip_to_area", "deduplicate", "fix_geometries", "kana_key",
@@ -74,14 +74,6 @@ def clip_to_area(
         for r in gdf[~inside].itertuples()
     ]
     return gdf[inside], problems
-
-
-def metric_crs(*frames: gpd.GeoDataFrame):
-    """The local UTM CRS for the frames (metres), so distances are never in degrees."""
-    for f in frames:
-        if not f.empty:
-            return f.estimate_utm_crs()
-    return "EPSG:3857"
 
 
 def deduplicate(

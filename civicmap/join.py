@@ -40,7 +40,7 @@ from shapely.ops import nearest_points
 from civicmap import settings
 from civicmap.errors import CivicMapError
 from civicmap.names import kana_key, loose_key
-from civicmap.schema import CRS, DISASTER_TYPES, serves_column
+from civicmap.schema import CRS, DISASTER_TYPES, metric_crs, serves_column
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +59,6 @@ MATCH_COLUMNS = (
 
 
 # --------------------------------------------------------------------------- names
-
-
-def metric_crs(*frames: gpd.GeoDataFrame):
-    """The local UTM CRS of the first non-empty frame: distances in metres, never degrees."""
-    for f in frames:
-        if not f.empty:
-            return f.estimate_utm_crs()
-    return "EPSG:3857"
 
 
 def name_similarity(a: str, b: str, *, a_kana: str = "", b_kana: str = "") -> float:

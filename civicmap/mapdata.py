@@ -26,7 +26,12 @@ BASEMAP_KINDS = (
 
 @dataclass
 class LayerReport:
-    """Counts and reasons for one layer, from read to render (the quality report)."""
+    """Counts and reasons for one layer, from read to render (the quality report).
+
+    ``read`` counts every row and OSM element the sources gave (rejected ones
+    too); ``mapped`` the features that reached cleaning (OSM and files
+    together); ``merged`` the official-list × OSM pairs drawn as one.
+    """
 
     read: int = 0
     mapped: int = 0
@@ -47,7 +52,12 @@ class LayerReport:
 
     @property
     def shown(self) -> int:
-        return self.mapped - self.merged - self.deduplicated - self.clipped
+        """Features left to draw: every mapped row, less merged pairs and removed rows.
+
+        Counts every removal (empty geometry too, not only ``clipped`` and
+        ``deduplicated``), so it equals ``len(LayerData.features)``.
+        """
+        return self.mapped - self.merged - len(self.removed)
 
 
 @dataclass

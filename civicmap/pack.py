@@ -26,14 +26,15 @@ from pathlib import Path
 
 from civicmap import _http, settings
 from civicmap.area import resolve_area
-from civicmap.errors import CivicMapError, OutputExistsError, SourceError
+from civicmap.errors import CivicMapError, OutputExistsError
 from civicmap.mapfile import MapSpec
+from civicmap.pipeline import _osm_file, _osm_filters
 from civicmap.sources import overpass, streets
+from civicmap.sources.overpass import PACK_FORMAT, read_manifest
+
+__all__ = ["PACK_FORMAT", "PackInfo", "fetch_pack", "pack_path", "read_manifest", "with_pack"]
 
 log = logging.getLogger(__name__)
-
-#: Version of the pack layout; a reader refuses packs it does not know.
-PACK_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -72,28 +73,6 @@ def with_pack(spec: MapSpec, folder: str | Path) -> MapSpec:
     return replace(spec, osm={**osm, "pack": str(Path(folder).resolve())})
 
 
-def read_manifest(folder: Path) -> dict:
-    """The manifest of a pack.
-
-    Raises
-    ------
-    SourceError
-        When ``folder`` is not a pack or has an unknown format.
-    """
-    path = folder / overpass.MANIFEST
-    if not path.exists():
-        raise SourceError(
-            f"{folder}: not an offline pack (no {overpass.MANIFEST}); make one with civicmap fetch"
-        )
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    if manifest.get("format") != PACK_FORMAT:
-        raise SourceError(
-            f"{path}: got pack format {manifest.get('format')!r}, expected {PACK_FORMAT}; "
-            "fetch the pack again with this civicmap version"
-        )
-    return manifest
-
-
 def fetch_pack(
     spec: MapSpec,
     *,
@@ -127,19 +106,18 @@ def fetch_pack(
     NetworkError, OfflineError
         When Overpass fails; no pack (not even a partial one) is left behind.
     """
-    from civicmap.pipeline import _osm_file, _osm_filters
-
     target = pack_path(spec, out)
     if target.exists() and not overwrite:
         raise OutputExistsError(
             f"{target} already exists; pass --overwrite (or overwrite=True) to replace it"
         )
-    if _osm_file(spec) is not None:
+    extract = _osm_file(spec)
+    if extract is not None:
         raise CivicMapError(
-            f"{spec.file}: the map reads OSM data from a local extract ({_osm_file(spec)}), which "
+            f"{spec.file}: the map reads OSM data from a local extract ({extract}), which "
             "already works offline; nothing to fetch. Use osm: {overpass: true} to fetch from Overpass"
         )
-    url = spec.osm.get("overpass_url") or settings.overpass_url
+    url = overpass.endpoint(spec)
     area = resolve_area(spec.area, base_dir=spec.base_dir)
     filters, types = _osm_filters(spec)
     plan = [
@@ -154,9 +132,8 @@ def fetch_pack(
         bases = []
         for what, query in plan:
             resp = _http.overpass(query, url=url, refresh=refresh, what=what)
-            overpass.read_answer(
-                resp.body, {}, label=f"Overpass ({what})"
-            )  # refuse unreadable answers
+            # refuse an answer the build could not read, before it goes into the pack
+            overpass.read_answer(resp.body, {}, label=f"Overpass ({what})")
             key = overpass.pack_key(query)
             _http.write_entry(key, resp, tmp, extra={"what": what})
             entries.append(

@@ -12,6 +12,7 @@ import logging
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -23,10 +24,13 @@ from civicmap.errors import CivicMapError, SourceError
 from civicmap.layers import LayerSpec
 from civicmap.mapdata import LayerData, LayerReport, MapData
 from civicmap.mapfile import MapSpec, load_map
-from civicmap.schema import CRS, Credit, RowProblem, empty_frame, osm_credit
+from civicmap.schema import CRS, Credit, empty_frame, osm_credit
 from civicmap.sources import read_file_source
 from civicmap.sources._osmschema import to_schema
 from civicmap.tagfilter import TagFilter
+
+if TYPE_CHECKING:
+    from civicmap.sources.osmfile import OsmExtract
 
 log = logging.getLogger(__name__)
 
@@ -122,10 +126,15 @@ def _osm_file(spec: MapSpec) -> Path | None:
     return None
 
 
-def _read_osm(
-    spec: MapSpec, area: Area
-) -> tuple[dict[str, gpd.GeoDataFrame], str, object, list[RowProblem]]:
-    """Raw OSM frames for every layer filter and the basemap, from a file or Overpass."""
+def _read_osm(spec: MapSpec, area: Area) -> OsmExtract:
+    """Raw OSM frames for every layer filter and the basemap, from a file or Overpass.
+
+    Frames are keyed ``<layer>#<i>`` (tag filters), ``<layer>#ql<i>`` (raw
+    ``overpass_ql``) and ``_<kind>`` (basemap). ``bounds`` is set only for a
+    local extract, whose data ends at its edge.
+    """
+    from civicmap.sources.osmfile import OsmExtract, read_extract
+
     filters, types = _osm_filters(spec)
     uses_raw_ql = any(
         s.kind == "osm" and s.options.get("overpass_ql")
@@ -133,23 +142,18 @@ def _read_osm(
         for s in layer.sources
     )
     if not filters and not uses_raw_ql:
-        return {}, "", None, []
+        return OsmExtract(frames={})
     path = _osm_file(spec)
     if path is not None:
-        from civicmap.sources.osmfile import read_extract
-
         if uses_raw_ql:
             raise SourceError(
                 f"{spec.file}: a layer uses overpass_ql, which only Overpass can answer; "
                 "with osm: {file: ...} use match: tag conditions instead"
             )
-        ext = read_extract(path, filters, types=types)
-        edge = box(*ext.bounds) if ext.bounds else None
-        return ext.frames, ext.osm_base, edge, ext.problems
+        return read_extract(path, filters, types=types)
     from civicmap.sources import overpass
 
-    result = overpass.fetch_for_map(spec, area, filters, types=types)
-    return result.frames, result.osm_base, None, result.problems
+    return overpass.fetch_for_map(spec, area, filters, types=types)
 
 
 def _concat(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
@@ -187,22 +191,20 @@ def _clean_and_conflate(
     return clean.with_marker_points(features)
 
 
-def _layer_data(
-    layer: LayerSpec,
-    osm_frames: dict[str, gpd.GeoDataFrame],
-    osm_base: str,
-    area: Area,
-    language: str,
-) -> LayerData:
+def _layer_data(layer: LayerSpec, osm: OsmExtract, area: Area, language: str) -> LayerData:
+    """One layer from its sources: OSM frames (already read for the whole map) and files.
+
+    Every row a source rejected or repaired, and every OSM element the layer's
+    filter matched but the reader left out or reshaped, goes into the report.
+    """
     report = LayerReport()
     parts: list[gpd.GeoDataFrame] = []  # file sources (official lists, KML, uMap ...)
     osm_parts: list[gpd.GeoDataFrame] = []
     credits: list[Credit] = []
     for i, src in enumerate(layer.sources):
         if src.kind == "osm":
-            raw = osm_frames.get(f"{layer.id}#{i}")
-            if raw is None:
-                raw = osm_frames.get(f"{layer.id}#ql{i}")
+            key = f"{layer.id}#{i}" if f"{layer.id}#{i}" in osm.frames else f"{layer.id}#ql{i}"
+            raw = osm.frames.get(key)
             if raw is None:
                 continue
             frame = to_schema(
@@ -212,8 +214,11 @@ def _layer_data(
                 default_category=str(src.options.get("category", layer.title_in("ja"))),
                 language=language,
             )
-            report.read += len(frame)
-            credits.append(osm_credit(osm_base[:10]))
+            rejected = osm.rejected.get(key, [])
+            report.read += len(frame) + len(rejected)
+            report.rejected.extend(rejected)
+            report.repaired.extend(osm.repaired.get(key, []))
+            credits.append(osm_credit(osm.osm_base[:10]))
             osm_parts.append(frame)
         else:
             result = read_file_source(src, layer=layer.id)
@@ -240,26 +245,26 @@ def collect(spec: MapSpec) -> MapData:
     """Read, clean and join everything the map needs (no output is written)."""
     area = resolve_area(spec.area, base_dir=spec.base_dir)
     log.info("area: %s (%s)", area.name, area.kind)
-    raw, osm_base, edge, osm_problems = _read_osm(spec, area)
+    osm = _read_osm(spec, area)
     basemap = None
-    if spec.basemap.get("draw", True) and raw:
-        basemap = classify_basemap({k: v for k, v in raw.items() if k.startswith("_")})
+    if spec.basemap.get("draw", True) and osm.frames:
+        basemap = classify_basemap({k: v for k, v in osm.frames.items() if k.startswith("_")})
     layers = []
     for layer in spec.layers:
         log.info("layer %s", layer.id)
-        layers.append(_layer_data(layer, raw, osm_base, area, spec.language))
+        layers.append(_layer_data(layer, osm, area, spec.language))
     uses_osm = any(s.kind == "osm" for layer in spec.layers for s in layer.sources)
     data = MapData(
         spec=spec,
         area=area,
         layers=layers,
         basemap=basemap,
-        data_edge=edge,
-        osm_base=osm_base,
+        data_edge=box(*osm.bounds) if osm.bounds else None,
+        osm_base=osm.osm_base,
         uses_osm=uses_osm or basemap is not None,
     )
-    if osm_problems:
-        log.info("%d OSM elements reported while reading (clipped or broken)", len(osm_problems))
+    if osm.problems:
+        log.info("%d OSM elements reported while reading (clipped or broken)", len(osm.problems))
     if spec.home is not None:
         data.routes = home_routes(
             spec.home, layers, graph=walking_graph(spec, area), disaster=spec.home_disaster

@@ -157,6 +157,17 @@ def conform(
     return gdf[[*COLUMNS[:-1], *extras, "geometry"]].set_geometry("geometry")
 
 
+def metric_crs(*frames: gpd.GeoDataFrame):
+    """The local UTM CRS of the first non-empty frame: distances in metres, never degrees.
+
+    Web Mercator is the fallback only when every frame is empty (nothing to measure).
+    """
+    for f in frames:
+        if not f.empty:
+            return f.estimate_utm_crs()
+    return "EPSG:3857"
+
+
 def check_schema(frame: gpd.GeoDataFrame) -> list[str]:
     """Return what is wrong with ``frame`` as a common-schema frame (empty when fine)."""
     problems = [f"missing column {c!r}" for c in COLUMNS if c not in frame.columns]

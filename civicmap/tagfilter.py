@@ -25,6 +25,8 @@ from itertools import product
 from typing import Any
 
 _LOGIC_KEYS = {"any", "all", "not"}
+#: Atom operators that pass only when the key is present.
+_REQUIRING_OPS = ("in", "exists", "re")
 
 
 @dataclass(frozen=True)
@@ -116,17 +118,21 @@ class TagFilter:
         """Every key the filter looks at (readers can skip elements without any)."""
         return {a.key for clause in self.clauses for a in clause}
 
-    def positive_keys(self) -> set[str]:
-        """Keys that some clause requires to be present; a clause with none is unbounded.
+    def required_keys(self) -> list[set[str]]:
+        """Per clause, the keys an element must have to pass it (empty: any element may).
 
-        Readers pre-filter elements on these keys, so a key tested with a
-        regular expression counts too (``name~交番`` needs a ``name``).
+        A key tested with a regular expression counts too (``name~交番``
+        needs a ``name``); negations (``access!=private``) do not.
         """
-        return {a.key for clause in self.clauses for a in clause if a.op in ("in", "exists", "re")}
+        return [{a.key for a in clause if a.op in _REQUIRING_OPS} for clause in self.clauses]
+
+    def positive_keys(self) -> set[str]:
+        """Keys that some clause requires to be present; readers pre-filter on these."""
+        return set().union(*self.required_keys())
 
     def is_bounded(self) -> bool:
         """Whether every clause requires some key, so a key pre-filter loses nothing."""
-        return all(any(a.op in ("in", "exists", "re") for a in c) for c in self.clauses)
+        return all(self.required_keys())
 
     def overpass_selectors(self) -> list[str]:
         """One Overpass tag-selector string per clause (``[k=v][k2]...``)."""
@@ -234,6 +240,9 @@ class AnyTagged:
     @property
     def keys(self) -> set[str]:
         return set()
+
+    def required_keys(self) -> list[set[str]]:
+        return [set()]
 
     def positive_keys(self) -> set[str]:
         return set()

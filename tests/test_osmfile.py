@@ -107,6 +107,38 @@ def test_multipolygons_areas_and_unusable_relations(tmp_path):
     problems = {p.row: p.reason for p in ext.problems}
     assert "could not be assembled" in problems["relation/31"]
     assert "type=site relation" in problems["relation/32"]
+    # the elements left out are filed under the filter that matched them
+    assert sorted(p.row for p in ext.rejected["p"]) == ["relation/31", "relation/32"]
+    assert "h" not in ext.rejected
+
+
+def test_osm_elements_left_out_are_in_the_layer_report(tmp_path):
+    import civicmap
+    from civicmap.mapfile import parse_map
+    from civicmap.report import quality_rows
+
+    body = (
+        SQUARE
+        + f'<way id="21" version="1">{RING}<tag k="leisure" v="park"/><tag k="name" v="A"/></way>'
+        + '<way id="23" version="1"><nd ref="1"/><nd ref="888"/><nd ref="2"/>'
+        '<tag k="leisure" v="park"/><tag k="name" v="B"/></way>'
+        + '<way id="24" version="1"><nd ref="3"/><nd ref="999"/>'
+        '<tag k="leisure" v="park"/><tag k="name" v="C"/></way>'
+        + '<relation id="31" version="1"><member type="way" ref="777" role="outer"/>'
+        '<tag k="type" v="multipolygon"/><tag k="leisure" v="park"/></relation>'
+    )
+    layer = {"id": "parks", "title": "公園", "sources": [{"osm": {"match": {"leisure": "park"}}}]}
+    raw = {"title": "t", "area": {"bbox": [139.69, 35.69, 139.72, 35.72]},
+           "osm": {"file": str(_write(tmp_path, body))}, "basemap": {"draw": False},
+           "layers": [layer]}  # fmt: skip
+    data = civicmap.collect(parse_map(raw, file="t.yaml", base_dir=tmp_path))
+    report = data.layer("parks").report
+    assert sorted(data.layer("parks").features["source_ref"]) == ["way/21", "way/23"]
+    assert [p.row for p in report.rejected] == ["way/24", "relation/31"]
+    assert [p.row for p in report.repaired] == ["way/23"]  # a line cut by the extract
+    assert report.read == 4 == len(data.layer("parks").features) + len(report.rejected)
+    rows = {(r["kind"], r["row"]) for r in quality_rows(data)}
+    assert {("rejected", "way/24"), ("rejected", "relation/31"), ("repaired", "way/23")} <= rows
 
 
 def test_regex_filter_key_is_prefiltered_correctly(tmp_path):

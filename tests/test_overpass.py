@@ -18,26 +18,13 @@ from civicmap.sources import overpass
 WASEDA_BBOX = [139.7031784, 35.7039554, 139.7098839, 35.7093917]
 
 
-def _spec(data_dir: Path, osm: dict, layers=("childcare", "shelters"), **extra):
-    raw = {
-        "title": "t",
-        "area": {"bbox": WASEDA_BBOX, "buffer": 300},
-        "osm": osm,
-        "layers": list(layers),
-        **extra,
-    }
-    return parse_map(raw, file="t.yaml", base_dir=(data_dir / "osm").resolve())
-
-
 def _refs(frame) -> dict[str, str]:
     return dict(zip(frame["source_ref"], frame.geometry.geom_type, strict=True))
 
 
-def test_layers_and_basemap_same_from_overpass_and_extract(data_dir, overpass_server):
-    online = civicmap.collect(
-        _spec(data_dir, {"overpass": True, "overpass_url": overpass_server.url})
-    )
-    local = civicmap.collect(_spec(data_dir, {"file": "SmallAroundWaseda.osm"}))
+def test_layers_and_basemap_same_from_overpass_and_extract(waseda_map, overpass_server):
+    online = civicmap.collect(waseda_map({"overpass": True, "overpass_url": overpass_server.url}))
+    local = civicmap.collect(waseda_map({"file": "SmallAroundWaseda.osm"}))
     for a, b in zip(online.layers, local.layers, strict=True):
         assert _refs(a.features) == _refs(b.features), a.id
     assert _refs(online.layer("childcare").features) == {"node/1420772842": "Point"}
@@ -56,8 +43,8 @@ def test_layers_and_basemap_same_from_overpass_and_extract(data_dir, overpass_se
     assert online.osm_base.startswith("2020-11")
 
 
-def test_one_polite_query_per_map_with_user_agent(data_dir, overpass_server):
-    civicmap.collect(_spec(data_dir, {"overpass": True}))
+def test_one_polite_query_per_map_with_user_agent(waseda_map, overpass_server):
+    civicmap.collect(waseda_map({"overpass": True}))
     sent = overpass_server.interpreter_requests()
     assert len(sent) == 1  # every layer and the basemap in one query
     method, _, query = sent[0]
@@ -89,10 +76,10 @@ def test_municipality_uses_simplified_polygon_not_bbox():
     assert poly.area < 1.2 * area.geometry.area  # halving the vertices costs <20 % extra area
 
 
-def test_raw_overpass_ql_fills_bbox_like_overpass_turbo(data_dir, overpass_server):
+def test_raw_overpass_ql_fills_bbox_like_overpass_turbo(waseda_map, overpass_server):
     ql = '[out:json][timeout:25];\nnode["amenity"="kindergarten"]({{bbox}});\nout body;'
     layer = {"id": "kinder", "title": "幼稚園", "sources": [{"osm": {"overpass_ql": ql}}]}
-    data = civicmap.collect(_spec(data_dir, {"overpass": True}, layers=[layer], basemap=False))
+    data = civicmap.collect(waseda_map({"overpass": True}, layers=[layer], basemap=False))
     assert list(data.layers[0].features["source_ref"]) == ["node/1420772842"]
     (_, _, sent) = overpass_server.interpreter_requests()[0]
     area = data.area
@@ -101,67 +88,69 @@ def test_raw_overpass_ql_fills_bbox_like_overpass_turbo(data_dir, overpass_serve
     assert "{{" not in sent
 
 
-def test_raw_ql_out_geom_gives_same_areas_as_extract(data_dir, overpass_server):
+def test_raw_ql_out_geom_gives_same_areas_as_extract(waseda_map, overpass_server):
     ql = '[out:json];way["amenity"]({{bbox}});out geom;'
     layer = {"id": "parks", "title": "施設", "sources": [{"osm": {"overpass_ql": ql}}]}
-    online = civicmap.collect(_spec(data_dir, {"overpass": True}, layers=[layer], basemap=False))
+    online = civicmap.collect(waseda_map({"overpass": True}, layers=[layer], basemap=False))
     local_layer = {
         "id": "parks",
         "title": "施設",
         "sources": [{"osm": {"match": {"amenity": True}, "types": ["way"]}}],
     }
     local = civicmap.collect(
-        _spec(data_dir, {"file": "SmallAroundWaseda.osm"}, layers=[local_layer], basemap=False)
+        waseda_map({"file": "SmallAroundWaseda.osm"}, layers=[local_layer], basemap=False)
     )
     assert len(local.layers[0].features) >= 3
     assert _refs(online.layers[0].features) == _refs(local.layers[0].features)
 
 
-def test_raw_ql_xml_in_batches_is_resorted(data_dir, overpass_server):
+def test_raw_ql_xml_in_batches_is_resorted(waseda_map, overpass_server):
     # overpass turbo's default: results first, their nodes after (`out body; >; out skel qt;`)
     ql = 'way["leisure"]({{bbox}});\nout body;\n>;\nout skel qt;'
     layer = {"id": "parks", "title": "公園", "sources": [{"osm": {"overpass_ql": ql}}]}
-    data = civicmap.collect(_spec(data_dir, {"overpass": True}, layers=[layer], basemap=False))
+    data = civicmap.collect(waseda_map({"overpass": True}, layers=[layer], basemap=False))
     assert len(data.layers[0].features) >= 10
     assert set(data.layers[0].features.geom_type) == {"Polygon"}
 
 
-def test_raw_ql_with_unknown_placeholder_is_refused(data_dir, overpass_server):
+def test_raw_ql_with_unknown_placeholder_is_refused(waseda_map, overpass_server):
     ql = 'area[name="新宿区"]->.a;node(area.a)[amenity=school];out;{{geocodeArea:新宿区}}'
     layer = {"id": "x", "title": "x", "sources": [{"osm": {"overpass_ql": ql}}]}
     with pytest.raises(SourceError, match=r"geocodeArea.*\{\{bbox\}\}"):
-        civicmap.collect(_spec(data_dir, {"overpass": True}, layers=[layer], basemap=False))
+        civicmap.collect(waseda_map({"overpass": True}, layers=[layer], basemap=False))
     assert overpass_server.interpreter_requests() == []
 
 
-def test_raw_ql_with_local_extract_is_refused(data_dir):
+def test_raw_ql_with_local_extract_is_refused(waseda_map):
     layer = {"id": "x", "title": "x", "sources": [{"osm": {"overpass_ql": "node({{bbox}});out;"}}]}
     with pytest.raises(SourceError, match="overpass_ql"):
-        civicmap.collect(_spec(data_dir, {"file": "SmallAroundWaseda.osm"}, layers=[layer]))
+        civicmap.collect(waseda_map({"file": "SmallAroundWaseda.osm"}, layers=[layer]))
 
 
 @pytest.mark.parametrize("failure", [429, 504, "truncate"])
-def test_transient_failures_are_retried(data_dir, overpass_server, failure):
+def test_transient_failures_are_retried(waseda_map, overpass_server, failure):
     overpass_server.script.extend([failure, failure])
-    data = civicmap.collect(_spec(data_dir, {"overpass": True}))
+    data = civicmap.collect(waseda_map({"overpass": True}))
     assert len(overpass_server.interpreter_requests()) == 3
     assert len(data.layer("childcare").features) == 1
 
 
-def test_slow_answer_times_out_and_is_retried(data_dir, overpass_server, monkeypatch):
+def test_slow_answer_times_out_and_is_retried(waseda_map, overpass_server, monkeypatch):
     monkeypatch.setattr(settings, "overpass_http_timeout", 0.3)
     overpass_server.slow_seconds = 1.0
     overpass_server.script.append("slow")
-    data = civicmap.collect(_spec(data_dir, {"overpass": True}))
+    data = civicmap.collect(waseda_map({"overpass": True}))
     assert len(overpass_server.interpreter_requests()) == 2
     assert len(data.basemap) > 400
 
 
 @pytest.mark.parametrize("failure", [429, 504, "truncate"])
-def test_retries_are_bounded_and_leave_nothing_behind(data_dir, overpass_server, tmp_path, failure):
+def test_retries_are_bounded_and_leave_nothing_behind(
+    waseda_map, overpass_server, tmp_path, failure
+):
     overpass_server.script.extend([failure] * 10)
     out = tmp_path / "out" / "map.geojson"
-    spec = _spec(data_dir, {"overpass": True}, outputs={"geojson": {"file": str(out)}})
+    spec = waseda_map({"overpass": True}, outputs={"geojson": {"file": str(out)}})
     with pytest.raises(NetworkError) as info:
         civicmap.build(spec)
     msg = str(info.value)
@@ -175,10 +164,10 @@ def test_retries_are_bounded_and_leave_nothing_behind(data_dir, overpass_server,
     assert not out.parent.exists() or not list(out.parent.iterdir())
 
 
-def test_server_runtime_error_is_reported_not_cached(data_dir, overpass_server):
+def test_server_runtime_error_is_reported_not_cached(waseda_map, overpass_server):
     overpass_server.script.append("remark")
     with pytest.raises(NetworkError, match=r"stopped the query.*Query timed out.*smaller"):
-        civicmap.collect(_spec(data_dir, {"overpass": True}))
+        civicmap.collect(waseda_map({"overpass": True}))
     assert not list(Path(settings.cache_folder).rglob("*.osm"))
 
 
@@ -190,18 +179,18 @@ def test_bad_query_is_not_retried(overpass_server):
     assert len(overpass_server.interpreter_requests()) == 1
 
 
-def test_status_slot_wait_is_honoured(data_dir, overpass_server, monkeypatch):
+def test_status_slot_wait_is_honoured(waseda_map, overpass_server, monkeypatch):
     import civicmap._http as http
 
     waits = []
     monkeypatch.setattr(http.time, "sleep", waits.append)
     overpass_server.status_wait = 3
-    civicmap.collect(_spec(data_dir, {"overpass": True}))
+    civicmap.collect(waseda_map({"overpass": True}))
     assert waits == [settings.max_wait]  # 3 s announced, capped at max_wait
 
 
-def test_answers_are_cached_and_refresh_asks_again(data_dir, overpass_server):
-    spec = _spec(data_dir, {"overpass": True})
+def test_answers_are_cached_and_refresh_asks_again(waseda_map, overpass_server):
+    spec = waseda_map({"overpass": True})
     first = civicmap.collect(spec)
     second = civicmap.collect(spec)
     assert len(overpass_server.interpreter_requests()) == 1
@@ -215,9 +204,9 @@ def test_answers_are_cached_and_refresh_asks_again(data_dir, overpass_server):
 
 
 def test_offline_mode_uses_cache_only_and_names_what_is_missing(
-    data_dir, overpass_server, monkeypatch
+    waseda_map, overpass_server, monkeypatch
 ):
-    spec = _spec(data_dir, {"overpass": True})
+    spec = waseda_map({"overpass": True})
     monkeypatch.setattr(settings, "offline", True)
     with pytest.raises(
         OfflineError, match=r"layers childcare, shelters and the basemap.*civicmap fetch"
@@ -231,16 +220,14 @@ def test_offline_mode_uses_cache_only_and_names_what_is_missing(
     assert len(overpass_server.interpreter_requests()) == 1
 
 
-def test_overpass_url_comes_from_map_then_settings(data_dir, overpass_server, monkeypatch):
+def test_overpass_url_comes_from_map_then_settings(waseda_map, overpass_server, monkeypatch):
     monkeypatch.setattr(
         settings, "overpass_url", "http://127.0.0.1:9/api/interpreter"
     )  # nothing listens
-    data = civicmap.collect(
-        _spec(data_dir, {"overpass": True, "overpass_url": overpass_server.url})
-    )
+    data = civicmap.collect(waseda_map({"overpass": True, "overpass_url": overpass_server.url}))
     assert len(data.layer("childcare").features) == 1
     with pytest.raises(NetworkError, match=r"127\.0\.0\.1:9.*failed 4 times.*connection"):
-        civicmap.collect(_spec(data_dir, {"overpass": True}))
+        civicmap.collect(waseda_map({"overpass": True}))
 
 
 def test_server_answers_get_and_post(overpass_server):

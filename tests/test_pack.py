@@ -12,23 +12,18 @@ from geopandas.testing import assert_geodataframe_equal
 import civicmap
 from civicmap import settings
 from civicmap.cli import main
-from civicmap.errors import CivicMapError, NetworkError, OfflineError, OutputExistsError
-from civicmap.mapfile import parse_map
+from civicmap.errors import (
+    CivicMapError,
+    NetworkError,
+    OfflineError,
+    OutputExistsError,
+    SourceError,
+)
 from civicmap.pack import fetch_pack, read_manifest, with_pack
 from civicmap.sources.streets import walking_graph_from_overpass
 
 WASEDA_BBOX = [139.7031784, 35.7039554, 139.7098839, 35.7093917]
 DEAD_URL = "http://127.0.0.1:9/api/interpreter"  # nothing listens on the discard port
-
-
-def _spec(data_dir: Path, osm: dict, layers=("childcare", "shelters")):
-    raw = {
-        "title": "t",
-        "area": {"bbox": WASEDA_BBOX, "buffer": 300},
-        "osm": osm,
-        "layers": list(layers),
-    }
-    return parse_map(raw, file="t.yaml", base_dir=(data_dir / "osm").resolve())
 
 
 def _serialise(data) -> bytes:
@@ -40,12 +35,12 @@ def _serialise(data) -> bytes:
 
 
 def test_rebuild_from_pack_with_network_disabled_equals_online(
-    data_dir, overpass_server, tmp_path, monkeypatch
+    waseda_map, overpass_server, tmp_path, monkeypatch
 ):
-    spec = _spec(data_dir, {"overpass": True, "pack": str(tmp_path / "pack")})
+    spec = waseda_map({"overpass": True, "pack": str(tmp_path / "pack")})
     info = fetch_pack(spec)  # the pack does not exist yet: online
     assert info.folder == tmp_path / "pack" and len(info.queries) == 2  # layers+basemap, streets
-    online = civicmap.collect(_spec(data_dir, {"overpass": True}))
+    online = civicmap.collect(waseda_map({"overpass": True}))
     # no network, no cache: only the pack can answer
     monkeypatch.setattr(settings, "offline", True)
     monkeypatch.setattr(settings, "overpass_url", DEAD_URL)
@@ -68,35 +63,37 @@ def test_rebuild_from_pack_with_network_disabled_equals_online(
 
 
 def test_pack_missing_a_query_names_the_layer_and_the_fix(
-    data_dir, overpass_server, tmp_path, monkeypatch
+    waseda_map, overpass_server, tmp_path, monkeypatch
 ):
     pack = tmp_path / "pack"
     fetch_pack(
-        _spec(data_dir, {"overpass": True}, layers=["childcare"]), out=pack, streets_network=False
+        waseda_map({"overpass": True}, layers=["childcare"]), out=pack, streets_network=False
     )
-    changed = with_pack(_spec(data_dir, {"overpass": True}, layers=["childcare", "water"]), pack)
+    changed = with_pack(waseda_map({"overpass": True}, layers=["childcare", "water"]), pack)
     with pytest.raises(
         OfflineError, match=r"pack .*pack has no OSM data for layers childcare, water.*--overwrite"
     ):
         civicmap.collect(changed)
 
 
-def test_offline_with_a_pack_that_does_not_exist(data_dir, overpass_server, tmp_path, monkeypatch):
+def test_offline_with_a_pack_that_does_not_exist(
+    waseda_map, overpass_server, tmp_path, monkeypatch
+):
     monkeypatch.setattr(settings, "offline", True)
-    spec = _spec(data_dir, {"overpass": True, "pack": "no-such-pack"})
+    spec = waseda_map({"overpass": True, "pack": "no-such-pack"})
     with pytest.raises(OfflineError, match=r"no-such-pack.*does not exist.*civicmap fetch"):
         civicmap.collect(spec)
 
 
-def test_failed_fetch_leaves_no_pack(data_dir, overpass_server, tmp_path):
+def test_failed_fetch_leaves_no_pack(waseda_map, overpass_server, tmp_path):
     overpass_server.script.extend([504] * 10)
     with pytest.raises(NetworkError, match="failed 4 times"):
-        fetch_pack(_spec(data_dir, {"overpass": True}), out=tmp_path / "pack")
+        fetch_pack(waseda_map({"overpass": True}), out=tmp_path / "pack")
     assert list(tmp_path.iterdir()) == []  # no pack, no .part folder
 
 
-def test_existing_pack_is_not_replaced_without_overwrite(data_dir, overpass_server, tmp_path):
-    spec = _spec(data_dir, {"overpass": True})
+def test_existing_pack_is_not_replaced_without_overwrite(waseda_map, overpass_server, tmp_path):
+    spec = waseda_map({"overpass": True})
     fetch_pack(spec, out=tmp_path / "pack", streets_network=False)
     n = len(overpass_server.interpreter_requests())
     with pytest.raises(OutputExistsError, match="--overwrite"):
@@ -106,12 +103,12 @@ def test_existing_pack_is_not_replaced_without_overwrite(data_dir, overpass_serv
     assert len(info.queries) == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["pack"]
 
 
-def test_fetch_refuses_a_map_that_reads_a_local_extract(data_dir, tmp_path):
+def test_fetch_refuses_a_map_that_reads_a_local_extract(waseda_map, tmp_path):
     with pytest.raises(CivicMapError, match=r"local extract.*nothing to fetch"):
-        fetch_pack(_spec(data_dir, {"file": "SmallAroundWaseda.osm"}), out=tmp_path / "p")
+        fetch_pack(waseda_map({"file": "SmallAroundWaseda.osm"}), out=tmp_path / "p")
 
 
-def _write_map(tmp_path: Path, data_dir: Path, osm: str) -> Path:
+def _write_map(tmp_path: Path, osm: str) -> Path:
     m = tmp_path / "map.yaml"
     m.write_text(
         f"title: テスト\narea: {{bbox: {WASEDA_BBOX}, buffer: 300}}\nosm: {osm}\nlayers: [childcare]\n",
@@ -120,9 +117,9 @@ def _write_map(tmp_path: Path, data_dir: Path, osm: str) -> Path:
     return m
 
 
-def test_cli_fetch_with_overpass_url(data_dir, overpass_server, tmp_path, monkeypatch):
+def test_cli_fetch_with_overpass_url(overpass_server, tmp_path, monkeypatch):
     monkeypatch.setattr(settings, "overpass_url", DEAD_URL)
-    m = _write_map(tmp_path, data_dir, "{overpass: true}")
+    m = _write_map(tmp_path, "{overpass: true}")
     res = CliRunner().invoke(
         main, ["fetch", str(m), "-o", str(tmp_path / "pk"), "--overpass-url", overpass_server.url]
     )
@@ -137,18 +134,31 @@ def test_cli_fetch_with_overpass_url(data_dir, overpass_server, tmp_path, monkey
 
 
 def test_geojson_export_from_pack_is_byte_identical(
-    data_dir, overpass_server, tmp_path, monkeypatch
+    waseda_map, overpass_server, tmp_path, monkeypatch
 ):
     export = pytest.importorskip("civicmap.render.export")
-    online = civicmap.collect(_spec(data_dir, {"overpass": True}))
-    info = fetch_pack(
-        _spec(data_dir, {"overpass": True}), out=tmp_path / "pack", streets_network=False
-    )
+    online = civicmap.collect(waseda_map({"overpass": True}))
+    info = fetch_pack(waseda_map({"overpass": True}), out=tmp_path / "pack", streets_network=False)
     monkeypatch.setattr(settings, "offline", True)
     monkeypatch.setattr(settings, "overpass_url", DEAD_URL)
-    offline = civicmap.collect(with_pack(_spec(data_dir, {"overpass": True}), info.folder))
+    offline = civicmap.collect(with_pack(waseda_map({"overpass": True}), info.folder))
     offline.built = online.built  # the print date is the only thing allowed to differ
     a = export.write_export(online, tmp_path / "online.geojson", fmt="geojson", overwrite=False)
     b = export.write_export(offline, tmp_path / "offline.geojson", fmt="geojson", overwrite=False)
     assert Path(a).read_bytes() == Path(b).read_bytes()
     assert b"node/1420772842" in Path(a).read_bytes()
+
+
+def test_build_refuses_a_pack_of_another_format_or_a_damaged_one(
+    waseda_map, overpass_server, tmp_path, monkeypatch
+):
+    info = fetch_pack(waseda_map({"overpass": True}), out=tmp_path / "pack", streets_network=False)
+    monkeypatch.setattr(settings, "offline", True)
+    spec = with_pack(waseda_map({"overpass": True}), info.folder)
+    manifest = info.folder / "manifest.json"
+    manifest.write_text(json.dumps({**read_manifest(info.folder), "format": 99}), encoding="utf-8")
+    with pytest.raises(SourceError, match=r"manifest.json: got pack format 99, expected 1"):
+        civicmap.collect(spec)
+    manifest.write_text('{"format": 1, "queries": [', encoding="utf-8")  # cut short
+    with pytest.raises(SourceError, match=r"manifest.json: not readable.*--overwrite"):
+        civicmap.collect(spec)

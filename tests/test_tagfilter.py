@@ -48,6 +48,7 @@ def test_value_forms_and_their_overpass_selectors():
         '["amenity"~"^(school|kindergarten)$"]["access"!~"^(private|no)$"]["name"~"交番|駐在所"][!"disused"]'
     ]
     assert f.positive_keys() == {"amenity", "name"} and f.is_bounded()
+    assert f.required_keys() == [{"amenity", "name"}]  # not access/disused: they may be absent
 
 
 def test_quotes_in_values_are_escaped_for_overpass():
@@ -57,6 +58,8 @@ def test_quotes_in_values_are_escaped_for_overpass():
 
 def test_unbounded_filter_is_detected():
     assert not TagFilter.parse({"amenity": {"not": "school"}}).is_bounded()
+    mixed = TagFilter.parse([{"amenity": "school"}, {"name": {"not": "x"}}])
+    assert mixed.required_keys() == [{"amenity"}, set()] and not mixed.is_bounded()
     assert not AnyTagged().is_bounded()
     assert AnyTagged().matches({"a": "b"}) and not AnyTagged().matches({})
 

@@ -30,12 +30,30 @@ SUFFIXES = (".osm", ".osm.bz2", ".osm.pbf", ".pbf", ".osm.gz")
 
 @dataclass
 class OsmExtract:
-    """What one pass over an extract found, per filter name."""
+    """What one pass over an extract found, per filter name.
+
+    Attributes
+    ----------
+    frames : dict
+        Filter name → raw OSM frame.
+    osm_base : str
+        The data's timestamp (header, else the newest element).
+    bounds : tuple or None
+        The extract's bounds from its header (west, south, east, north).
+    problems : list of RowProblem
+        Every element reported while reading (clipped, broken, left out).
+    rejected, repaired : dict
+        The same problems by filter name, for the layers' quality reports:
+        elements a filter matched that were left out (``rejected``), or kept
+        in a changed shape, e.g. a line cut by the extract's edge (``repaired``).
+    """
 
     frames: dict
     osm_base: str = ""
     bounds: tuple[float, float, float, float] | None = None
     problems: list[RowProblem] = field(default_factory=list)
+    rejected: dict[str, list[RowProblem]] = field(default_factory=dict)
+    repaired: dict[str, list[RowProblem]] = field(default_factory=dict)
 
 
 def check_path(path: Path) -> None:
@@ -134,9 +152,7 @@ def _read(
     by_key: dict[str, list[str]] = {}
     always: list[str] = []
     for fname, f in filters.items():
-        required = [
-            {a.key for a in clause if a.op in ("in", "exists", "re")} for clause in f.clauses
-        ]
+        required = f.required_keys()
         if any(not r for r in required):
             always.append(fname)
             continue
@@ -156,8 +172,16 @@ def _read(
             if kind in types.get(fname, all_types) and filters[fname].matches(tags)
         ]
 
-    def problem(ref: str, reason: str) -> None:
-        problems.append(RowProblem(label, ref, reason))
+    rejected: dict[str, list[RowProblem]] = {}
+    repaired: dict[str, list[RowProblem]] = {}
+    reported: set[str] = set()
+
+    def problem(ref: str, reason: str, names: list[str], *, kept: bool = False) -> None:
+        p = RowProblem(label, ref, reason)
+        problems.append(p)
+        reported.add(ref)
+        for n in names:
+            (repaired if kept else rejected).setdefault(n, []).append(p)
 
     keys: set[str] = set()
     for f in filters.values():
@@ -205,6 +229,8 @@ def _read(
                             f"way/{obj.id}",
                             f"area clipped by the extract: {len(obj.nodes) - len(coords)} of "
                             f"{len(obj.nodes)} nodes missing; kept as a line",
+                            names,
+                            kept=True,
                         )
                         for n in names:
                             records[n].append(("way", obj.id, tags, LineString(coords)))
@@ -213,6 +239,7 @@ def _read(
                             f"way/{obj.id}",
                             f"area clipped by the extract: only {len(coords)} of "
                             f"{len(obj.nodes)} nodes inside; cannot draw it, left out",
+                            names,
                         )
                     continue
                 if len(coords) < 2:
@@ -220,12 +247,15 @@ def _read(
                         f"way/{obj.id}",
                         f"only {len(coords)} of {len(obj.nodes)} nodes inside the "
                         "extract; cannot draw it, left out",
+                        names,
                     )
                     continue
                 if len(coords) < len(obj.nodes):
                     problem(
                         f"way/{obj.id}",
                         f"clipped by the extract: kept {len(coords)} of {len(obj.nodes)} nodes",
+                        names,
+                        kept=True,
                     )
                 for n in names:
                     records[n].append(("way", obj.id, tags, LineString(coords)))
@@ -241,6 +271,7 @@ def _read(
                         f"relation/{obj.id}",
                         f"a type={tags.get('type', '(none)')} relation has no drawable shape of "
                         "its own (only multipolygons do); left out — tag the member instead",
+                        names,
                     )
             elif obj.is_area():
                 target = way_areas if obj.from_way() else rel_areas
@@ -251,7 +282,8 @@ def _read(
                     target[obj.orig_id()] = shapely.from_wkb(wkb.create_multipolygon(obj))
                 except RuntimeError as exc:
                     kind = "way" if obj.from_way() else "relation"
-                    problem(f"{kind}/{obj.orig_id()}", f"broken area: {exc}; left out")
+                    names = wanted_ids[obj.orig_id()][0]
+                    problem(f"{kind}/{obj.orig_id()}", f"broken area: {exc}; left out", names)
     except RuntimeError as exc:
         raise SourceError(f"{label}: cannot read the OSM data ({exc})") from None
 
@@ -263,11 +295,12 @@ def _read(
         for oid, (names, tags) in wanted_ids.items():
             geom = areas.get(oid)
             if geom is None:
-                if not any(p.row == f"{kind}/{oid}" for p in problems):
+                if f"{kind}/{oid}" not in reported:
                     problem(
                         f"{kind}/{oid}",
                         "area could not be assembled (members missing from the data or "
                         "rings that do not close); left out",
+                        names,
                     )
                 continue
             if len(geom.geoms) == 1:
@@ -278,5 +311,10 @@ def _read(
     for p in problems:
         log.info("%s %s: %s", p.source, p.row, p.reason)
     return OsmExtract(
-        frames=frames, osm_base=max(header_time, newest), bounds=bounds, problems=problems
+        frames=frames,
+        osm_base=max(header_time, newest),
+        bounds=bounds,
+        problems=problems,
+        rejected=rejected,
+        repaired=repaired,
     )

@@ -39,7 +39,7 @@ from shapely.geometry.base import BaseGeometry
 
 from civicmap import _http, settings
 from civicmap.errors import OfflineError, SourceError
-from civicmap.schema import CRS, RowProblem
+from civicmap.schema import CRS
 from civicmap.sources._osmschema import raw_frame
 from civicmap.sources.osmfile import OsmExtract, read_osm_bytes
 from civicmap.tagfilter import AnyTagged, TagFilter
@@ -53,28 +53,26 @@ log = logging.getLogger(__name__)
 #: Name of the pack manifest inside a pack folder.
 MANIFEST = "manifest.json"
 
+#: Version of the pack layout; a reader refuses packs it does not know.
+PACK_FORMAT = 1
+
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z]+)(?::[^}]*)?\s*\}\}")
 
 
 @dataclass
-class OverpassResult:
-    """What the Overpass queries for one map returned.
+class OverpassResult(OsmExtract):
+    """What the Overpass queries for one map returned, read like an extract.
+
+    The fields of :class:`~civicmap.sources.osmfile.OsmExtract` (``osm_base``
+    is the oldest of the answers' timestamps; ``bounds`` stays ``None``, as
+    Overpass data is complete inside the area), plus:
 
     Attributes
     ----------
-    frames : dict
-        Filter name → raw OSM frame (as :func:`~civicmap.sources._osmschema.raw_frame`).
-    osm_base : str
-        The ``osm_base`` timestamp of the answers (the oldest when they differ).
-    problems : list of RowProblem
-        Elements that could not be drawn (a way whose nodes are missing, ...).
     queries : list of (str, str)
         (what, query) for every query sent, in order (the offline pack stores these).
     """
 
-    frames: dict[str, gpd.GeoDataFrame]
-    osm_base: str = ""
-    problems: list[RowProblem] = field(default_factory=list)
     queries: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -390,10 +388,43 @@ def read_answer(
 # --- running --------------------------------------------------------------------
 
 
+def endpoint(spec: MapSpec) -> str:
+    """The Overpass URL a map uses: its ``osm.overpass_url``, else ``settings.overpass_url``."""
+    return spec.osm.get("overpass_url") or settings.overpass_url
+
+
 def pack_folder(spec: MapSpec) -> Path | None:
     """The offline pack a map names (``osm: {pack: ...}``), if any."""
     value = spec.osm.get("pack")
     return spec.path(value) if value else None
+
+
+def read_manifest(folder: Path) -> dict:
+    """The manifest of a pack.
+
+    Raises
+    ------
+    SourceError
+        When ``folder`` is not a pack, its manifest is damaged or has an unknown format.
+    """
+    path = folder / MANIFEST
+    if not path.exists():
+        raise SourceError(
+            f"{folder}: not an offline pack (no {MANIFEST}); make one with civicmap fetch"
+        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise SourceError(
+            f"{path}: not readable as a pack manifest ({exc}); the pack is damaged, "
+            "fetch it again with civicmap fetch MAP.yaml --overwrite"
+        ) from None
+    if manifest.get("format") != PACK_FORMAT:
+        raise SourceError(
+            f"{path}: got pack format {manifest.get('format')!r}, expected {PACK_FORMAT}; "
+            "fetch the pack again with this civicmap version"
+        )
+    return manifest
 
 
 def run_query(
@@ -408,11 +439,14 @@ def run_query(
 
     Raises
     ------
+    SourceError
+        When the pack's manifest is damaged or of another format.
     OfflineError
         When the pack exists but lacks this query (the map changed since
         ``civicmap fetch``), or offline mode has neither pack nor cache entry.
     """
     if pack is not None and (pack / MANIFEST).exists():
+        read_manifest(pack)  # refuses a damaged pack or one of another format
         hit = _http.read_entry(pack_key(query), pack)
         if hit is None:
             raise OfflineError(
@@ -479,7 +513,7 @@ def fetch_for_map(
     The endpoint is ``osm.overpass_url`` from the map, else
     ``settings.overpass_url`` (``CIVICMAP_OVERPASS_URL``).
     """
-    url = spec.osm.get("overpass_url") or settings.overpass_url
+    url = endpoint(spec)
     pack = pack_folder(spec)
     result = OverpassResult(frames={})
     bases = []
@@ -489,6 +523,8 @@ def fetch_for_map(
         ext = read_answer(resp.body, wanted, label=f"Overpass ({what})", types=types, normalise=raw)
         result.frames.update(ext.frames)
         result.problems.extend(ext.problems)
+        result.rejected.update(ext.rejected)
+        result.repaired.update(ext.repaired)
         result.queries.append((what, query))
         if resp.osm_base:
             bases.append(resp.osm_base)

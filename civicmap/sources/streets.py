@@ -28,6 +28,7 @@ from shapely.geometry import Point
 
 from civicmap.errors import SourceError
 from civicmap.sources.osmfile import check_path
+from civicmap.sources.overpass import build_query, run_query
 from civicmap.tagfilter import TagFilter
 
 if TYPE_CHECKING:
@@ -125,8 +126,6 @@ def walking_graph_from_bytes(
 
 def walking_query(area: Area) -> str:
     """The Overpass query for the walking network of ``area``."""
-    from civicmap.sources.overpass import build_query
-
     return build_query({"walk": WALK_FILTER}, area, types={"walk": {"way"}})
 
 
@@ -150,8 +149,6 @@ def walking_graph_from_overpass(
     refresh : bool
         Ask the server again instead of using the cache.
     """
-    from civicmap.sources.overpass import run_query
-
     resp = run_query(
         walking_query(area), what="the walking street network", url=url, pack=pack, refresh=refresh
     )
