@@ -72,6 +72,12 @@ def render_markdown(results: dict) -> str:
     growth = "1" in sizes and "16" in sizes
     m = results["machine"]
     v = results["versions"]
+    # The synthetic data's densities, read from the generator rather than typed here.
+    import synth
+
+    layer_pois = sum(r for k, (r, _) in synth.POI_RATES.items() if synth.POI_LAYER.get(k))
+    other_pois = sum(r for _, (r, _) in synth.POI_RATES.items()) - layer_pois
+    demo_km2 = f", {sizes['demo']['km2']:g} km²" if "demo" in sizes else ""
     lines = [
         "# civicmap benchmark results",
         "",
@@ -79,11 +85,12 @@ def render_markdown(results: dict) -> str:
         f"{results.get('total_s', 0) / 60:.1f} min.",
         "",
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory']} RAM; {m['os']}; load average at start "
-        f"{m['load']} (the machine is shared, so single figures carry noise of ±20 %).",
+        f"{m['load']} (the machine is shared, so single figures are noisy).",
         "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
-        "- Data: `demo` is the real bundled demo (SmallAroundWaseda, 0.36 km², OSM + 新宿区 CSV + 国土地理院 "
-        "GeoJSON); the others are synthetic Tokyo-like extracts from `bench/synth.py` (3,000 buildings/km², "
-        "street grid, parks, river, railway, ~350 POIs/km² of the built-in layers) with matching CSVs.",
+        f"- Data: `demo` is the real bundled demo (SmallAroundWaseda{demo_km2}, OSM + 新宿区 CSV + 国土地理院 "
+        "GeoJSON); the others are synthetic Tokyo-like extracts from `bench/synth.py` "
+        f"({synth.BUILDINGS_PER_KM2:,} buildings/km², street grid, parks, river, railway, "
+        f"{layer_pois:g} POIs/km² of the built-in layers and {other_pois:g} others) with matching CSVs.",
         "- Every map reads **all** built-in layers plus the basemap. Each cell: wall time of the stage (modules "
         "imported before the clock starts, except end to end) · peak "
         "resident memory of its process during the stage (a fresh process per cell; for end to end, the "
@@ -233,7 +240,9 @@ def _targets(results: dict) -> list[str]:
         if c and d:
             parts.append(f"collect ×{d / c:.1f}")
         if a and b:
-            parts.append(f"end to end ×{b / a:.1f} (includes a fixed ~1–2 s of start-up)")
+            parts.append(
+                f"end to end ×{b / a:.1f} (includes the fixed start-up: interpreter and imports)"
+            )
         if parts:
             out.append("- Growth from 1 to 16 km² (linear = ×16): " + ", ".join(parts))
     return out or ["- nothing measured"]

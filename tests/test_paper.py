@@ -17,7 +17,7 @@ from shapely.geometry import Point, box
 import civicmap
 from civicmap.errors import ConfigError, OutputExistsError
 from civicmap.mapdata import LayerData
-from civicmap.render._layout import MM, PAPER_MM
+from civicmap.render._layout import MM, PAPER_MM, BoxIndex, Rect, place_numbers
 from civicmap.render.paper import render_paper, write_paper
 from civicmap.schema import conform
 
@@ -333,6 +333,25 @@ def _words(pdf: Path) -> list[tuple[str, float, float, float, float]]:
             r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<', html
         )
     ]
+
+
+def test_numbers_keep_off_other_markers_and_avoided_boxes_when_there_is_room():
+    # A row of markers 8 pt apart (too close for a number between two of them)
+    # with a legend box just above: each number must go below its own marker,
+    # covering neither a neighbour nor the legend.
+    half = 3.0
+    markers = [(i + 1, 100.0 + 8.0 * i, 100.0) for i in range(8)]
+    legend = Rect(90.0, 104.0, 120.0, 20.0)
+    avoid = BoxIndex()
+    avoid.add(legend)
+    labels = place_numbers(markers, marker_size=2 * half, box_w=lambda n: 5.0, box_h=6.0,
+                           bounds=Rect(0, 0, 400, 400), avoid=avoid)  # fmt: skip
+    boxes = {n: Rect(x - half, y - half, 2 * half, 2 * half) for n, x, y in markers}
+    for lab in labels:
+        assert not lab.box.intersects(legend), lab
+        others = [n for n, b in boxes.items() if n != lab.number and b.intersects(lab.box)]
+        assert others == [], (lab.number, others)
+    assert not any(lab.leader for lab in labels)  # there was room beside every marker
 
 
 @pytest.mark.pdf

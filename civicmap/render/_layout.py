@@ -258,8 +258,11 @@ class BoxIndex:
         for k in self._keys(r):
             self.buckets.setdefault(k, []).append(r)
 
-    def hits(self, r: Rect) -> bool:
-        return any(o.intersects(r) for k in self._keys(r) for o in self.buckets.get(k, ()))
+    def hits(self, r: Rect, *, skip: Rect | None = None) -> bool:
+        """Whether ``r`` overlaps a placed box (other than those equal to ``skip``)."""
+        return any(
+            o.intersects(r) and o != skip for k in self._keys(r) for o in self.buckets.get(k, ())
+        )
 
 
 @dataclass(frozen=True)
@@ -315,57 +318,44 @@ def place_numbers(
 
     order = sorted(markers, key=lambda m: -crowding(m))
     gap = 0.8
-    for number, x, y in order:
-        w, h = box_w(number), box_h
-        near = [
+
+    def free(r: Rect, *, strict: bool, own: Rect | None) -> bool:
+        # Relaxed: inside the frame and clear of other numbers. Strict: also
+        # clear of markers (except the label's own) and of ``avoid`` boxes.
+        if not r.inside(bounds) or placed.hits(r):
+            return False
+        return not strict or not (marker_boxes.hits(r, skip=own) or (avoid and avoid.hits(r)))
+
+    def spots(x: float, y: float, w: float, h: float, strict: bool) -> Iterable[tuple[Rect, bool]]:
+        """Candidate boxes, (box, leader): beside the marker, then on rings outward."""
+        for bx, by in (
             (x + half + gap, y - h / 2), (x - half - gap - w, y - h / 2),
             (x - w / 2, y + half + gap), (x - w / 2, y - half - gap - h),
             (x + half, y + half), (x - half - w, y + half),
             (x + half, y - half - h), (x - half - w, y - half - h),
-        ]  # fmt: skip
+        ):  # fmt: skip
+            yield Rect(bx, by, w, h), False
+        step = h * 1.1
+        # The strict pass (also keeping clear of markers) looks only nearby:
+        # on a crowded page searching every ring twice made placement slow.
+        for ring in range(2, 12 if strict else 60):
+            rad = half + ring * step
+            n = 8 + ring * 4
+            for a in range(n):
+                ang = 2 * math.pi * a / n
+                cx, cy = x + rad * math.cos(ang), y + rad * math.sin(ang)
+                yield Rect(cx - w / 2, cy - h / 2, w, h), True
+
+    for number, x, y in order:
+        w, h = box_w(number), box_h
+        own = Rect(x - half, y - half, marker_size, marker_size)
         chosen: tuple[Rect, bool] | None = None
         for strict in (True, False):
-            for bx, by in near:
-                r = Rect(bx, by, w, h)
-                if (
-                    r.inside(bounds)
-                    and not placed.hits(r)
-                    and not (
-                        strict
-                        and (
-                            marker_boxes_hit(marker_boxes, r, (x, y), half)
-                            or (avoid and avoid.hits(r))
-                        )
-                    )
-                ):
-                    chosen = (r, False)
-                    break
-            if chosen:
-                break
-            step = h * 1.1
-            # The strict pass (also keeping clear of markers) looks only nearby:
-            # on a crowded page searching every ring twice made placement slow.
-            for ring in range(2, 12 if strict else 60):
-                rad = half + ring * step
-                n = 8 + ring * 4
-                for a in range(n):
-                    ang = 2 * math.pi * a / n
-                    cx, cy = x + rad * math.cos(ang), y + rad * math.sin(ang)
-                    r = Rect(cx - w / 2, cy - h / 2, w, h)
-                    if (
-                        r.inside(bounds)
-                        and not placed.hits(r)
-                        and not (
-                            strict
-                            and (
-                                marker_boxes_hit(marker_boxes, r, None, half)
-                                or (avoid and avoid.hits(r))
-                            )
-                        )
-                    ):
-                        chosen = (r, True)
-                        break
-                if chosen:
+            for r, leader in spots(x, y, w, h, strict):
+                # Beside the marker its own box does not count; away from it
+                # (with a leader) the label must not cover its own marker either.
+                if free(r, strict=strict, own=None if leader else own):
+                    chosen = (r, leader)
                     break
             if chosen:
                 break
@@ -374,23 +364,6 @@ def place_numbers(
         placed.add(chosen[0])
         out.append(NumberLabel(number, (x, y), chosen[0], chosen[1]))
     return sorted(out, key=lambda n: n.number)
-
-
-def marker_boxes_hit(
-    index: BoxIndex, r: Rect, own: tuple[float, float] | None, half: float
-) -> bool:
-    """Whether ``r`` covers a marker (the label's own marker does not count)."""
-    for k in index._keys(r):
-        for o in index.buckets.get(k, ()):
-            if (
-                own is not None
-                and abs(o.x + half - own[0]) < 1e-6
-                and abs(o.y + half - own[1]) < 1e-6
-            ):
-                continue
-            if o.intersects(r):
-                return True
-    return False
 
 
 def wrap(text: str, width: float, measure) -> list[str]:

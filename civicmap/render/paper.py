@@ -51,6 +51,7 @@ from civicmap.render._layout import (
     scale_bar,
     wrap,
 )
+from civicmap.render._routes import ordered_routes
 from civicmap.render.symbols import SHAPES
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 
@@ -382,18 +383,13 @@ def _entries(data: MapData, crs: str) -> list[Entry]:
 
 def _route_legs(data: MapData, crs, entries: list[Entry]) -> list[RouteLeg]:
     """The map's home routes, nearest on foot first, with the shelters' index numbers."""
-    routes = data.routes
-    if routes is None or routes.empty:
+    proj = ordered_routes(data.routes, crs)
+    if proj is None:
         return []
-    proj = routes.to_crs(crs)
-    walked = proj["walk_m"].notna() & (proj["route"] == "walk")
-    proj = proj.assign(_w=walked).sort_values(
-        ["_w", "walk_m", "straight_m"], ascending=[False, True, True], na_position="last"
-    )
     numbers = {e.source_ref: e.number for e in entries if e.layer.id.startswith("shelter")}
     legs: list[RouteLeg] = []
     for i, (_, r) in enumerate(proj.iterrows(), start=1):
-        walk = bool(r["_w"])
+        walk = bool(r["walked"])
         geom = r.geometry
         legs.append(
             RouteLeg(
@@ -401,7 +397,7 @@ def _route_legs(data: MapData, crs, entries: list[Entry]) -> list[RouteLeg]:
                 name=_text(r.get("shelter_name")),
                 number=numbers.get(_text(r.get("shelter_ref"))),
                 walk=walk,
-                nearest=walk and not any(leg.walk for leg in legs),
+                nearest=bool(r["nearest"]),
                 walk_m=float(r["walk_m"]) if walk else None,
                 walk_min=float(r["walk_min"]) if walk else None,
                 straight_m=float(r["straight_m"]),

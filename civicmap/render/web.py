@@ -32,6 +32,7 @@ from civicmap._files import check_writable, write_text_atomic
 from civicmap.errors import ConfigError, Problem
 from civicmap.mapdata import LayerData, MapData
 from civicmap.render import assets
+from civicmap.render._routes import ordered_routes
 from civicmap.render.symbols import svg_path
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 
@@ -256,18 +257,13 @@ def routes_payload(
     walked route is flagged ``nearest`` so the page draws it emphasised. Each
     route carries its own plain-text description (escaped by the page).
     """
-    if routes is None or routes.empty:
+    order = ordered_routes(routes, "EPSG:4326")
+    if order is None:
         return None
     t = TEXTS[language]
-    frame = routes.to_crs("EPSG:4326")
-    walked = frame["walk_m"].notna() & (frame["route"] == "walk")
-    order = frame.assign(_w=walked).sort_values(
-        ["_w", "walk_m", "straight_m"], ascending=[False, True, True], na_position="last"
-    )
     items: list[dict[str, Any]] = []
-    nearest_done = False
     for _, r in order.iterrows():
-        walk = bool(r["_w"])
+        walk = bool(r["walked"])
         lines = []
         if walk:
             minutes = math.ceil(float(r["walk_min"]))
@@ -278,8 +274,6 @@ def routes_payload(
             lines.append(t["straight_only"].format(m=_metres(r["straight_m"])))
             if not _missing(r.get("rank_straight")):
                 lines.append(t["rank_straight"].format(n=int(r["rank_straight"])))
-        nearest = walk and not nearest_done
-        nearest_done = nearest_done or nearest
         geom = r.geometry
         items.append(
             {
@@ -289,7 +283,7 @@ def routes_payload(
                 if geom is not None and not geom.is_empty
                 else [],
                 "walk": walk,
-                "nearest": nearest,
+                "nearest": bool(r["nearest"]),
                 "t": lines,
             }
         )

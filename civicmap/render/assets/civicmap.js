@@ -18,12 +18,17 @@ var civicmap = (function () {
   }
 
   var SVGNS = "http://www.w3.org/2000/svg";
-  function symbolSvg(layer, approximate) {
+  function svgBox(viewBox, width, height) {
     var svg = document.createElementNS(SVGNS, "svg");
-    svg.setAttribute("viewBox", "-2 -2 24 24");
-    svg.setAttribute("width", "22");
-    svg.setAttribute("height", "22");
+    svg.setAttribute("viewBox", viewBox);
+    svg.setAttribute("width", String(width));
+    svg.setAttribute("height", String(height));
     svg.setAttribute("aria-hidden", "true");
+    return svg;
+  }
+
+  function symbolSvg(layer, approximate) {
+    var svg = svgBox("-2 -2 24 24", 22, 22);
     var p = document.createElementNS(SVGNS, "path");
     p.setAttribute("d", layer.path);
     p.setAttribute("fill", approximate ? "#ffffff" : layer.color);
@@ -183,11 +188,7 @@ var civicmap = (function () {
   }
 
   function routeSwatch(walk, nearest) {
-    var svg = document.createElementNS(SVGNS, "svg");
-    svg.setAttribute("viewBox", "0 0 26 12");
-    svg.setAttribute("width", "26");
-    svg.setAttribute("height", "12");
-    svg.setAttribute("aria-hidden", "true");
+    var svg = svgBox("0 0 26 12", 26, 12);
     var p = document.createElementNS(SVGNS, "line");
     p.setAttribute("x1", "1");
     p.setAttribute("y1", "6");
