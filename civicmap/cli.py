@@ -60,6 +60,29 @@ def _print_written(written: dict[str, list[Path]]) -> None:
             click.echo(f"{kind:>8}: {p}")
 
 
+def _osm_source_options(func):
+    """--overpass-url, --offline and --pack: where a command that collects a map gets OSM data."""
+    func = click.option(
+        "--pack",
+        "pack_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Read OSM data from this offline pack (made by civicmap fetch).",
+    )(func)
+    func = click.option(
+        "--offline",
+        is_flag=True,
+        help="Use no network: only the offline pack, local files and the cache.",
+    )(func)
+    return _overpass_url_option(func)
+
+
+_overpass_url_option = click.option(
+    "--overpass-url",
+    default=None,
+    help="Overpass API endpoint for this run (overrides the map file).",
+)
+
 _REPORT_OPTION = click.option(
     "--report",
     "report_path",
@@ -135,23 +158,7 @@ def demo(out_dir: Path, overwrite: bool, report_path: Path | None) -> None:
     default=None,
     help="Write outputs into this folder instead of the paths in the map file.",
 )
-@click.option(
-    "--overpass-url",
-    default=None,
-    help="Overpass API endpoint for this run (overrides the map file).",
-)
-@click.option(
-    "--offline",
-    is_flag=True,
-    help="Use no network: only the offline pack, local files and the cache.",
-)
-@click.option(
-    "--pack",
-    "pack_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Read OSM data from this offline pack (made by civicmap fetch).",
-)
+@_osm_source_options
 @_REPORT_OPTION
 @handle_errors
 def build(
@@ -186,14 +193,25 @@ def build(
     help="Folder to write MAP_diff.csv and MAP_diff.geojson into.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace existing diff files.")
+@_osm_source_options
 @handle_errors
-def diff_cmd(map_file: Path, out_dir: Path, overwrite: bool) -> None:
+def diff_cmd(
+    map_file: Path,
+    out_dir: Path,
+    overwrite: bool,
+    overpass_url: str | None,
+    offline: bool,
+    pack_dir: Path | None,
+) -> None:
     """Compare each layer's official list with OSM: what is missing, misplaced or misnamed."""
     from civicmap.diff import write_diff
     from civicmap.mapfile import load_map
     from civicmap.pipeline import collect
 
-    written, summary = write_diff(collect(load_map(map_file)), out_dir, overwrite=overwrite)
+    spec = _osm_options(
+        load_map(map_file), overpass_url=overpass_url, offline=offline, pack_dir=pack_dir
+    )
+    written, summary = write_diff(collect(spec), out_dir, overwrite=overwrite)
     for layer_id, counts in summary.items():
         click.echo(f"{layer_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     for p in written:
@@ -217,15 +235,26 @@ def diff_cmd(map_file: Path, out_dir: Path, overwrite: bool) -> None:
     help="Output file (default: the map file's outputs.<format>.file, else next to the map file).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@_osm_source_options
 @handle_errors
-def export_cmd(map_file: Path, fmt: str, output: Path | None, overwrite: bool) -> None:
+def export_cmd(
+    map_file: Path,
+    fmt: str,
+    output: Path | None,
+    overwrite: bool,
+    overpass_url: str | None,
+    offline: bool,
+    pack_dir: Path | None,
+) -> None:
     """Export the layers of MAP_FILE as .umap, GeoJSON or KML."""
     from civicmap._files import check_writable
     from civicmap.mapfile import load_map
     from civicmap.pipeline import collect
     from civicmap.render.export import SUFFIXES, write_export
 
-    spec = load_map(map_file)
+    spec = _osm_options(
+        load_map(map_file), overpass_url=overpass_url, offline=offline, pack_dir=pack_dir
+    )
     path = output or spec.output_path(fmt) or map_file.with_suffix(SUFFIXES[fmt])
     check_writable(path, overwrite=overwrite)
     written = write_export(collect(spec), path, fmt=fmt, overwrite=overwrite)
@@ -258,11 +287,7 @@ def _osm_options(spec, *, overpass_url: str | None, offline: bool, pack_dir: Pat
     default=None,
     help="Pack folder to write (default: the map's osm.pack, else osm-pack next to the map).",
 )
-@click.option(
-    "--overpass-url",
-    default=None,
-    help="Overpass API endpoint for this run (overrides the map file).",
-)
+@_overpass_url_option
 @click.option("--refresh", is_flag=True, help="Ask Overpass again instead of using cached answers.")
 @click.option("--no-streets", is_flag=True, help="Leave out the walking street network.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing pack.")
@@ -404,7 +429,8 @@ def _print_data_report(report: dict) -> None:
     if report.get("warnings"):
         click.echo(f"  warnings: {len(report['warnings'])}")
         for w in report["warnings"]:
-            click.echo(f"    row {w['row']}: {w['reason']}")
+            where = f"row {w['row']}" if w.get("row") not in (None, "") else "file"
+            click.echo(f"    {where}: {w['reason']}")
     for n in report.get("notes", []):
         click.echo(f"  note: {n}")
 

@@ -14,12 +14,65 @@ def data_dir() -> Path:
     return DATA
 
 
+#: The area of tests/data/osm/SmallAroundWaseda.osm (west, south, east, north).
+WASEDA_BBOX = [139.7031784, 35.7039554, 139.7098839, 35.7093917]
+
+
+@pytest.fixture
+def waseda_map():
+    """Make an in-memory map of the SmallAroundWaseda area (300 m buffer).
+
+    ``waseda_map(osm, layers=("childcare", "shelters"), **extra)``: ``osm`` is
+    the map's ``osm:`` section (a file name is relative to tests/data/osm),
+    ``extra`` further top-level keys (``basemap``, ``outputs``).
+    """
+    from civicmap.mapfile import parse_map
+
+    def make(osm: dict, layers=("childcare", "shelters"), **extra):
+        raw = {
+            "title": "t",
+            "area": {"bbox": WASEDA_BBOX, "buffer": 300},
+            "osm": osm,
+            "layers": list(layers),
+            **extra,
+        }
+        return parse_map(raw, file="t.yaml", base_dir=(DATA / "osm").resolve())
+
+    return make
+
+
+@pytest.fixture
+def aed_map(tmp_path: Path) -> Path:
+    """A map of the real 石川県 AED list alone (no OSM, no network) with a GeoJSON output."""
+    import shutil
+
+    shutil.copy(
+        DATA / "messy" / "170003_aed_MOJIBAKE_cp932-as-latin1-in-utf8.csv", tmp_path / "aed.csv"
+    )
+    (tmp_path / "aed.yaml").write_text(
+        "id: aed\ntitle: {ja: AED, en: AED}\nsources:\n  - csv: {path: aed.csv}\n"
+        'style: {color: "#e03131", symbol: cross}\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "map.yaml").write_text(
+        "title: 石川県 AED\narea: {bbox: [136.2, 36.0, 137.4, 37.6]}\nlayers: [aed.yaml]\n"
+        "basemap: {draw: false}\noutputs:\n  geojson: {file: out/aed.geojson}\n",
+        encoding="utf-8",
+    )
+    return tmp_path / "map.yaml"
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Every test gets its own empty response cache; nothing reaches ~/.cache."""
+    """Every test gets its own empty response cache; nothing reaches ~/.cache.
+
+    ``offline`` is reset after each test too: the CLI's ``--offline`` sets it
+    for the whole process, which must not leak from one test into the next.
+    """
     from civicmap import settings
 
     monkeypatch.setattr(settings, "cache_folder", tmp_path_factory.mktemp("cache"))
+    monkeypatch.setattr(settings, "offline", False)
 
 
 # --- Overpass test server (tests/overpass_server.py) ---------------------------

@@ -109,29 +109,10 @@ def test_demo_builds_offline_and_says_where(tmp_path, monkeypatch):
     assert not list(Path(tmp_path / "out").glob("*.part"))
 
 
-def _aed_map(tmp_path: Path) -> Path:
-    """A map of the real 石川県 AED list alone (no OSM, no network): a GeoJSON export."""
-    shutil.copy(
-        Path(__file__).parent / "data/messy/170003_aed_MOJIBAKE_cp932-as-latin1-in-utf8.csv",
-        tmp_path / "aed.csv",
-    )
-    (tmp_path / "aed.yaml").write_text(
-        "id: aed\ntitle: {ja: AED, en: AED}\nsources:\n  - csv: {path: aed.csv}\n"
-        'style: {color: "#e03131", symbol: cross}\n',
-        encoding="utf-8",
-    )
-    (tmp_path / "map.yaml").write_text(
-        "title: 石川県 AED\narea: {bbox: [136.2, 36.0, 137.4, 37.6]}\nlayers: [aed.yaml]\n"
-        "basemap: {draw: false}\noutputs:\n  geojson: {file: out/aed.geojson}\n",
-        encoding="utf-8",
-    )
-    return tmp_path / "map.yaml"
-
-
-def test_build_prints_a_quality_line_per_layer_and_writes_every_reason(tmp_path):
+def test_build_prints_a_quality_line_per_layer_and_writes_every_reason(tmp_path, aed_map):
     import csv
 
-    map_file = _aed_map(tmp_path)
+    map_file = aed_map
     report = tmp_path / "report.csv"
     result = run("build", str(map_file), "--report", str(report))
     assert result.exit_code == 0, result.output
@@ -162,8 +143,8 @@ def test_build_prints_a_quality_line_per_layer_and_writes_every_reason(tmp_path)
     assert swapped and all(r["kind"] == "repaired" for r in swapped)
 
 
-def test_report_file_is_never_overwritten_without_overwrite(tmp_path):
-    map_file = _aed_map(tmp_path)
+def test_report_file_is_never_overwritten_without_overwrite(tmp_path, aed_map):
+    map_file = aed_map
     report = tmp_path / "report.csv"
     report.write_text("keep me", encoding="utf-8")
     result = run("build", str(map_file), "--report", str(report))
@@ -191,3 +172,17 @@ def test_demo_prints_the_quality_report(tmp_path, monkeypatch):
     text = report.read_text(encoding="utf-8-sig")
     assert "outside the map area: 長延保育園" in text
     assert "childcare,repaired,shinjuku_nurseryFacilities.csv,1," in text
+
+
+def test_diff_and_export_take_the_offline_options(tmp_path):
+    """A map that gets OSM from Overpass: offline with an empty cache, diff and export say what to fetch."""
+    (tmp_path / "map.yaml").write_text(
+        "title: t\narea: {bbox: [139.7032, 35.7040, 139.7099, 35.7094]}\n"
+        "osm: {overpass: true}\nlayers: [childcare]\noutputs: {geojson: out/m.geojson}\n",
+        encoding="utf-8",
+    )
+    for args in (("diff", "--out", str(tmp_path / "d")), ("export", "--format", "geojson")):
+        result = run(args[0], str(tmp_path / "map.yaml"), *args[1:], "--offline")
+        assert result.exit_code != 0
+        assert "offline" in result.output.lower() and "civicmap fetch" in result.output
+    assert not (tmp_path / "d").exists() and not (tmp_path / "out").exists()

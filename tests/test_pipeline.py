@@ -85,29 +85,12 @@ def test_basemap_has_the_kinds_paper_and_web_draw(demo):
     assert parks.geometry.intersects(Point(139.7085, 35.7045).buffer(0.003)).any()
 
 
-def test_source_warnings_reach_the_layer_report_and_the_quality_rows(tmp_path):
-    import shutil
-    from pathlib import Path
-
+def test_source_warnings_reach_the_layer_report_and_the_quality_rows(aed_map):
     from civicmap import report
     from civicmap.mapfile import load_map
     from civicmap.pipeline import collect
 
-    data_dir = Path(__file__).parent / "data"
-    shutil.copy(
-        data_dir / "messy/170003_aed_MOJIBAKE_cp932-as-latin1-in-utf8.csv", tmp_path / "aed.csv"
-    )
-    (tmp_path / "aed.yaml").write_text(
-        "id: aed\ntitle: {ja: AED, en: AED}\nsources:\n  - csv: {path: aed.csv}\n"
-        'style: {color: "#e03131", symbol: cross}\n',
-        encoding="utf-8",
-    )
-    (tmp_path / "map.yaml").write_text(
-        "title: 石川県 AED\narea: {bbox: [136.2, 36.0, 137.4, 37.6]}\nlayers: [aed.yaml]\n"
-        "basemap: {draw: false}\noutputs:\n  geojson: {file: out/aed.geojson}\n",
-        encoding="utf-8",
-    )
-    data = collect(load_map(tmp_path / "map.yaml"))
+    data = collect(load_map(aed_map))
     rep = data.layer("aed").report
     damaged = [w for w in rep.warnings if w.get("column") == "法人番号"]
     assert damaged and all(w["source"] == "aed.csv" for w in damaged)
@@ -119,6 +102,6 @@ def test_source_warnings_reach_the_layer_report_and_the_quality_rows(tmp_path):
     line = report.summary_lines(data)[0]
     assert line.startswith("aed: read 286, shown ") and f"warnings {len(rep.warnings)}" in line
     # the demo has no source warnings: nothing invented
-    demo = collect(load_map(Path(civicmap.demo_map_path())))
+    demo = collect(load_map(civicmap.demo_map_path()))
     assert all(not layer.report.warnings for layer in demo.layers)
     assert "warnings" not in " ".join(report.summary_lines(demo))
