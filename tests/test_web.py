@@ -52,8 +52,9 @@ def payload_data():
 
 
 def page_payload(page: str) -> dict:
-    m = re.search(r"civicmap\.draw\(map_\w+, (\{.*\})\);", page)
-    assert m, "the page does not call civicmap.draw with a payload"
+    assert re.search(r"civicmap\.draw\(map_\w+,", page), "the page does not call civicmap.draw"
+    m = re.search(r'<script type="application/json" id="civicmap-data">(.*?)</script>', page, re.S)
+    assert m, "the page has no civicmap-data block"
     return json.loads(m.group(1))
 
 

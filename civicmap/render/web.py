@@ -445,21 +445,47 @@ def _inline_style(text: str) -> str:
     return "<style>" + text.replace("</style", "<\\/style") + "</style>"
 
 
+class _Raw(Element):
+    """Text that enters the page exactly as given.
+
+    branca compiles every ``Element(text)`` as a Jinja2 template, and a ``MacroElement``'s
+    rendered script is wrapped in ``Element()`` and compiled a second time. Anything that
+    holds text from data files or OSM therefore must never pass through either: a nursery
+    called ``{{ lipsum.__globals__.os.popen('id').read() }}`` would run at build time.
+    This element's ``render`` returns its text without any template step.
+    """
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs) -> str:
+        return self._text
+
+
+_DATA_ID = "civicmap-data"
+
+
 class _CivicLayers(MacroElement):
-    """Runs our page script on the Folium map with the payload."""
+    """Runs our page script on the Folium map.
+
+    The template holds no data at all, only the map's variable name (made by folium from
+    a fixed prefix and a hex id): the payload lives in a ``<script type="application/json">``
+    block added as a :class:`_Raw` element, which the script parses in the browser.
+    """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        civicmap.draw({{ this._parent.get_name() }}, {{ this.data }});
+        civicmap.draw({{ this._parent.get_name() }},
+            JSON.parse(document.getElementById("civicmap-data").textContent));
         {% endmacro %}
         """
     )
 
-    def __init__(self, data_json: str):
+    def __init__(self):
         super().__init__()
         self._name = "CivicLayers"
-        self.data = data_json
 
 
 def render_html(data: MapData, *, options: dict) -> str:
@@ -491,23 +517,31 @@ def render_html(data: MapData, *, options: dict) -> str:
     for key, pkg in assets.PACKAGES.items():
         if opts["offline"]:
             for css in assets.inline_css(key):
-                fig.header.add_child(Element(_inline_style(css)), name=f"{key}_css")
+                fig.header.add_child(_Raw(_inline_style(css)), name=f"{key}_css")
             for i, js in enumerate(assets.inline_js(key)):
-                fig.header.add_child(Element(_inline_script(js)), name=f"{key}_js{i}")
+                fig.header.add_child(_Raw(_inline_script(js)), name=f"{key}_js{i}")
         else:
             for i, f in enumerate(pkg.css):
                 fig.header.add_child(CssLink(assets.cdn_url(pkg, f)), name=f"{key}_css{i}")
             for i, f in enumerate(pkg.js):
                 fig.header.add_child(JavascriptLink(assets.cdn_url(pkg, f)), name=f"{key}_js{i}")
     fig.header.add_child(
-        Element(_inline_style((_OWN / "civicmap.css").read_text(encoding="utf-8"))),
+        _Raw(_inline_style((_OWN / "civicmap.css").read_text(encoding="utf-8"))),
         name="civicmap_css",
     )
     fig.header.add_child(
-        Element(_inline_script((_OWN / "civicmap.js").read_text(encoding="utf-8"))),
+        _Raw(_inline_script((_OWN / "civicmap.js").read_text(encoding="utf-8"))),
         name="civicmap_js",
     )
-    m.add_child(_CivicLayers(script_json(payload(data, options=opts))))
+    fig.html.add_child(
+        _Raw(
+            f'<script type="application/json" id="{_DATA_ID}">'
+            + script_json(payload(data, options=opts))
+            + "</script>"
+        ),
+        name="civicmap_data",
+    )
+    m.add_child(_CivicLayers())
     page = fig.render()
     return page.replace("<html>", f'<html lang="{lang}">', 1)
 
