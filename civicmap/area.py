@@ -233,3 +233,92 @@ def resolve_area(spec: dict[str, Any], *, base_dir: Path) -> Area:
         area = Area(area.geometry, spec["name"], area.kind, area.code)
     buffer = float(spec.get("buffer", 0) or 0)
     return area.buffered(buffer) if buffer else area
+
+
+def _text_encoding(frame: gpd.GeoDataFrame) -> str | None:
+    """The encoding of a DBF read as latin-1: utf-8 or cp932 when every text decodes so.
+
+    Japanese shapefiles (e-Stat 小地域, 国土数値情報) usually carry Shift_JIS attributes
+    and no ``.cpg``; GDAL then reads them as latin-1 and every name becomes mojibake.
+    """
+    values = [
+        v
+        for col in frame.columns
+        if col != frame.geometry.name
+        for v in frame[col].dropna().tolist()
+        if isinstance(v, str) and not v.isascii()
+    ]
+    if not values:
+        return None
+    for enc in ("utf-8", "cp932"):
+        try:
+            for v in values:
+                v.encode("latin-1").decode(enc)
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+        return enc
+    return None
+
+
+def read_polygons(path: Path) -> gpd.GeoDataFrame:
+    """Every polygon of a boundary file (GeoJSON, shapefile, GeoPackage ...) in EPSG:4326.
+
+    A shapefile without ``.cpg`` has its text decoded as UTF-8 or Shift_JIS, whichever
+    fits every value; its ``.prj`` gives the CRS (e.g. JGD2000), and a file with no CRS
+    at all is taken as longitude/latitude.
+
+    Raises
+    ------
+    AreaError
+        The file cannot be read or holds no polygon.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AreaError(f"{path}: boundary file not found")
+    try:
+        if path.suffix.lower() in (".shp", ".dbf") and not path.with_suffix(".cpg").exists():
+            gdf = gpd.read_file(path, encoding="latin1")
+            enc = _text_encoding(gdf)
+            if enc is not None:
+                gdf = gpd.read_file(path, encoding=enc)
+        else:
+            gdf = gpd.read_file(path)
+    except Exception as exc:
+        raise AreaError(f"{path}: cannot read as a boundary file ({exc})") from None
+    if gdf.crs is None:
+        gdf = gdf.set_crs(CRS)
+    gdf = gdf.to_crs(CRS)
+    polys = gdf[gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if polys.empty:
+        raise AreaError(
+            f"{path}: no polygons found (got {', '.join(map(str, gdf.geometry.geom_type.unique()))}); "
+            "a boundary file must contain polygons"
+        )
+    return polys.reset_index(drop=True)
+
+
+def prefecture_municipalities(pref: str) -> gpd.GeoDataFrame:
+    """The bundled N03 municipalities of a prefecture (2-digit code), one row each.
+
+    Columns ``code`` (6-digit 全国地方公共団体コード with check digit) and ``name``
+    (郡 + 市区町村 as printed on maps); islands of one municipality are one row.
+    """
+    p = str(pref).strip().zfill(2)
+    if not (p.isdigit() and len(p) == 2 and 1 <= int(p) <= 47):
+        raise AreaError(f"prefecture code {pref!r}: expected 01 to 47, e.g. 17 for 石川県")
+    files = _n03_files()
+    own = [path for name, path in sorted(files.items()) if name.startswith(f"N03-21_{p}_")]
+    path = own[0] if own else files.get("N03-21_210101.json")
+    if path is None:
+        raise AreaError(f"prefecture {p}: no N03 boundaries are bundled")
+    rows = []
+    for c5, feats in sorted(_load_n03(path).items()):
+        if not c5.startswith(p):
+            continue
+        props = feats[0]["properties"]
+        name = "".join(x for x in (props.get("N03_003"), props.get("N03_004")) if x)
+        geom = unary_union([shape(f["geometry"]) for f in feats]).buffer(0)
+        rows.append({"code": c5 + check_digit(c5), "name": name or c5, "geometry": geom})
+    if not rows:
+        raise AreaError(f"prefecture {p}: no municipalities in the bundled N03 boundaries")
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)

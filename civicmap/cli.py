@@ -457,3 +457,13 @@ def convert(file: Path, output: Path, overwrite: bool) -> None:
         f"({len(report['repaired'])} repaired, {len(report['rejected'])} rejected; "
         f"run civicmap check {file} for details)"
     )
+
+
+def _register_batch() -> None:
+    from civicmap._cli_batch import batch_cmd
+
+    batch_cmd.callback = handle_errors(batch_cmd.callback)
+    main.add_command(batch_cmd)
+
+
+_register_batch()

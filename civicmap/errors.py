@@ -73,3 +73,9 @@ class OutputExistsError(CivicMapError):
     """An output file exists and ``overwrite`` was not given."""
 
     exit_code = 2
+
+
+class BatchError(CivicMapError):
+    """A batch's areas cannot be used (unknown attribute, no area matches ``--where``)."""
+
+    exit_code = 2

@@ -8,8 +8,9 @@ passes the GeoDataFrames along.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +25,7 @@ from civicmap.errors import CivicMapError, SourceError
 from civicmap.layers import LayerSpec
 from civicmap.mapdata import LayerData, LayerReport, MapData
 from civicmap.mapfile import MapSpec, load_map
-from civicmap.schema import CRS, Credit, empty_frame, osm_credit
+from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit
 from civicmap.sources import read_file_source
 from civicmap.sources._osmschema import to_schema
 from civicmap.tagfilter import TagFilter
@@ -191,11 +192,19 @@ def _clean_and_conflate(
     return clean.with_marker_points(features)
 
 
-def _layer_data(layer: LayerSpec, osm: OsmExtract, area: Area, language: str) -> LayerData:
+def _layer_data(
+    layer: LayerSpec,
+    osm: OsmExtract,
+    area: Area,
+    language: str,
+    files: dict[tuple[str, int], SourceResult] | None = None,
+) -> LayerData:
     """One layer from its sources: OSM frames (already read for the whole map) and files.
 
     Every row a source rejected or repaired, and every OSM element the layer's
     filter matched but the reader left out or reshaped, goes into the report.
+    ``files`` holds file sources already read (by :func:`read_inputs`), keyed by
+    (layer id, source index); the others are read here.
     """
     report = LayerReport()
     parts: list[gpd.GeoDataFrame] = []  # file sources (official lists, KML, uMap ...)
@@ -221,7 +230,7 @@ def _layer_data(layer: LayerSpec, osm: OsmExtract, area: Area, language: str) ->
             credits.append(osm_credit(osm.osm_base[:10]))
             osm_parts.append(frame)
         else:
-            result = read_file_source(src, layer=layer.id)
+            result = (files or {}).get((layer.id, i)) or read_file_source(src, layer=layer.id)
             report.read += len(result.features) + len(result.rejected)
             report.rejected.extend(result.rejected)
             report.repaired.extend(result.repaired)
@@ -241,18 +250,54 @@ def _layer_data(layer: LayerSpec, osm: OsmExtract, area: Area, language: str) ->
     return LayerData(spec=layer, features=features, credits=uniq, report=report)
 
 
-def collect(spec: MapSpec) -> MapData:
-    """Read, clean and join everything the map needs (no output is written)."""
-    area = resolve_area(spec.area, base_dir=spec.base_dir)
+@dataclass
+class Inputs:
+    """Every source of a map, read once: OSM frames and file sources.
+
+    A batch reads these once for all its areas and hands each area its part
+    (:func:`civicmap.batch.partition`), instead of re-reading a prefecture's
+    extract and CSVs per area.
+    """
+
+    osm: OsmExtract
+    files: dict[tuple[str, int], SourceResult] = field(default_factory=dict)
+
+
+def read_inputs(spec: MapSpec, area: Area) -> Inputs:
+    """Read the OSM data and every file source of ``spec`` for ``area`` (no cleaning)."""
+    files = {}
+    for layer in spec.layers:
+        for i, src in enumerate(layer.sources):
+            if src.kind != "osm":
+                files[(layer.id, i)] = read_file_source(src, layer=layer.id)
+    return Inputs(osm=_read_osm(spec, area), files=files)
+
+
+def collect(
+    spec: MapSpec,
+    *,
+    area: Area | None = None,
+    inputs: Inputs | None = None,
+    built: dt.datetime | None = None,
+) -> MapData:
+    """Read, clean and join everything the map needs (no output is written).
+
+    ``area`` replaces the map file's area and ``inputs`` its sources (both used
+    by batches, which resolve areas and read sources once); ``built`` fixes the
+    build time printed on the maps.
+    """
+    if area is None:
+        area = resolve_area(spec.area, base_dir=spec.base_dir)
     log.info("area: %s (%s)", area.name, area.kind)
-    osm = _read_osm(spec, area)
+    osm = inputs.osm if inputs is not None else _read_osm(spec, area)
+    files = inputs.files if inputs is not None else None
     basemap = None
     if spec.basemap.get("draw", True) and osm.frames:
         basemap = classify_basemap({k: v for k, v in osm.frames.items() if k.startswith("_")})
     layers = []
     for layer in spec.layers:
         log.info("layer %s", layer.id)
-        layers.append(_layer_data(layer, osm, area, spec.language))
+        layers.append(_layer_data(layer, osm, area, spec.language, files))
     uses_osm = any(s.kind == "osm" for layer in spec.layers for s in layer.sources)
     data = MapData(
         spec=spec,
@@ -263,6 +308,8 @@ def collect(spec: MapSpec) -> MapData:
         osm_base=osm.osm_base,
         uses_osm=uses_osm or basemap is not None,
     )
+    if built is not None:
+        data.built = built
     if osm.problems:
         log.info("%d OSM elements reported while reading (clipped or broken)", len(osm.problems))
     if spec.home is not None:

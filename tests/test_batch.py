@@ -1,0 +1,212 @@
+"""civicmap batch: one map per area on Dask, on the real 石川県 and 日吉津村 data.
+
+Expected counts are computed here from the files with plain json/pandas/shapely, not with
+civicmap's readers.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from shapely.geometry import Point, shape
+from shapely.ops import unary_union
+
+from civicmap.batch import STATE_FILE, batch, load_areas
+from civicmap.cli import main
+
+DATA = Path(__file__).parent / "data"
+N03_17 = Path(__file__).parents[1] / "civicmap" / "data" / "n03" / "N03-21_17_210101.json"
+HIEZU = DATA / "boundaries" / "hiezu_chome_384.shp"
+ISHIKAWA_CSV = DATA / "shelters" / "ishikawa" / "170003_evacuation_space.csv"
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import synth  # noqa: E402
+
+
+def _ishikawa_map(folder: Path) -> Path:
+    shutil.copy(ISHIKAWA_CSV, folder / "basho.csv")
+    (folder / "basho.yaml").write_text(
+        "id: basho\ntitle: {ja: 指定緊急避難場所, en: Evacuation sites}\n"
+        "sources:\n  - csv: {path: basho.csv}\n"
+        'style: {color: "#2f9e44", symbol: triangle}\n',
+        encoding="utf-8",
+    )
+    (folder / "map.yaml").write_text(
+        "title: 避難場所マップ\narea: {bbox: [136.2, 36.0, 137.4, 37.9]}\nosm: false\n"
+        "basemap: {draw: false}\nlayers: [basho.yaml]\n"
+        "outputs:\n  geojson: {file: out/map.geojson}\n"
+        "  web: {file: out/map.html, offline: true}\n  paper: {file: out/map.pdf, size: A4}\n",
+        encoding="utf-8",
+    )
+    return folder / "map.yaml"
+
+
+def _independent_counts() -> dict[str, int]:
+    """Shelters of the prefecture CSV inside each N03 municipality (point in polygon).
+
+    The file lists 8 places twice (same 名称 and coordinates under two IDs); a map shows
+    each place once, so those count once.
+    """
+    doc = json.loads(N03_17.read_text(encoding="utf-8"))
+    polys: dict[str, list] = {}
+    names: dict[str, str] = {}
+    for f in doc["features"]:
+        p = f["properties"]
+        polys.setdefault(p["N03_007"], []).append(shape(f["geometry"]))
+        names[p["N03_007"]] = "".join(x for x in (p.get("N03_003"), p.get("N03_004")) if x)
+    frame = pd.read_csv(ISHIKAWA_CSV, encoding="utf-8-sig", dtype=str)
+    frame = frame.drop_duplicates(["名称", "緯度", "経度"])
+    lat = pd.to_numeric(frame["緯度"], errors="coerce")
+    lon = pd.to_numeric(frame["経度"], errors="coerce")
+    pts = [Point(x, y) for x, y in zip(lon, lat, strict=True) if pd.notna(x) and pd.notna(y)]
+    counts = {}
+    for code, parts in polys.items():
+        geom = unary_union(parts).buffer(0)
+        counts[names[code]] = sum(1 for p in pts if geom.covers(p))
+    return counts
+
+
+@pytest.fixture(scope="module")
+def ishikawa(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ishikawa")
+    mapfile = _ishikawa_map(folder)
+    result = batch(mapfile, each="municipalities:17", out_dir=folder / "out", workers=2)
+    return folder, mapfile, result
+
+
+def test_one_map_per_ishikawa_municipality_with_counts_from_the_csv(ishikawa):
+    folder, _, result = ishikawa
+    assert len(result.rows) == 19
+    assert [r["status"] for r in result.rows] == ["ok"] * 19
+    expected = _independent_counts()
+    got = {r["name"]: r["places"]["basho"] for r in result.rows}
+    assert got == expected
+    assert sum(expected.values()) > 1400
+    # Each area's folder holds its three outputs, titled with the area's name.
+    kanazawa = folder / "out" / "金沢市"
+    assert sorted(p.name for p in kanazawa.iterdir() if not p.name.startswith(".")) == [
+        "map.geojson",
+        "map.html",
+        "map.pdf",
+    ]
+    gj = json.loads((kanazawa / "map.geojson").read_text(encoding="utf-8"))
+    assert len(gj["features"]) == expected["金沢市"]
+    assert "金沢市 避難場所マップ" in (kanazawa / "map.html").read_text(encoding="utf-8")
+
+
+def test_manifest_and_index_list_every_area(ishikawa):
+    folder, _, result = ishikawa
+    with open(folder / "out" / "manifest.csv", encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["area"] for r in rows] == [r["name"] for r in result.rows]
+    assert {r["status"] for r in rows} == {"ok"}
+    assert sum(int(r["places:basho"]) for r in rows) == sum(_independent_counts().values())
+    doc = json.loads((folder / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert doc["areas"] == "municipalities:17" and len(doc["rows"]) == 19
+    index = (folder / "out" / "index.html").read_text(encoding="utf-8")
+    for r in result.rows:
+        assert f'href="{r["key"]}/map.html"' in index
+
+
+def test_rerun_skips_complete_areas_and_rebuilds_a_damaged_one(ishikawa):
+    folder, mapfile, _ = ishikawa
+    pdf = folder / "out" / "七尾市" / "map.pdf"
+    before = {p: p.stat().st_mtime_ns for p in (folder / "out").glob("*/map.*")}
+    again = batch(mapfile, each="municipalities:17", out_dir=folder / "out", workers=1)
+    assert [r["status"] for r in again.rows] == ["skipped"] * 19
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+    # Counts of skipped areas still reach the manifest.
+    assert {r["name"]: r["places"]["basho"] for r in again.rows} == _independent_counts()
+    pdf.write_bytes(b"%PDF-1.4 truncated")
+    third = batch(mapfile, each="municipalities:17", out_dir=folder / "out", workers=1)
+    status = {r["name"]: r["status"] for r in third.rows}
+    assert status.pop("七尾市") == "ok"
+    assert set(status.values()) == {"skipped"}
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000
+
+
+def test_load_areas_reads_shift_jis_chome_shapefile_in_jgd2000():
+    areas = load_areas(str(HIEZU), base_dir=Path("."), name_field="MOJI")
+    assert len(areas) == 7
+    assert set(areas["name"]) == {
+        "富吉", "樽屋", "海川", "日吉津下口", "今吉", "日吉津上口上口２区", "日吉津上口上口１区",
+    }  # fmt: skip
+    w, s, e, n = areas.total_bounds
+    assert 133.36 < w < e < 133.40 and 35.42 < s < n < 35.46
+    only = load_areas(str(HIEZU), base_dir=Path("."), name_field="MOJI", where="MOJI=富吉,今吉")
+    assert sorted(only["name"]) == ["今吉", "富吉"]
+
+
+@pytest.fixture(scope="module")
+def hiezu_map(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hiezu")
+    synth.write_extract(folder / "hiezu.osm.pbf", km2=9, centre=(35.443, 133.3795), seed=3)
+    (folder / "map.yaml").write_text(
+        "title: 防災マップ\narea: {bbox: [133.36, 35.42, 133.40, 35.46]}\n"
+        "osm: {file: hiezu.osm.pbf}\nlayers: [childcare, shelters]\n"
+        "outputs:\n  geojson: {file: out/map.geojson}\n"
+        "  web: {file: out/map.html, offline: true}\n  paper: {file: out/map.pdf, size: A4}\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_one_and_two_workers_write_identical_files(hiezu_map, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    one = batch(hiezu_map / "map.yaml", each=str(HIEZU), name_field="MOJI",
+                out_dir=hiezu_map / "w1", workers=1)  # fmt: skip
+    two = batch(hiezu_map / "map.yaml", each=str(HIEZU), name_field="MOJI",
+                out_dir=hiezu_map / "w2", workers=2)  # fmt: skip
+    assert [r["status"] for r in one.rows] == ["ok"] * 7
+    assert [r["places"] for r in one.rows] == [r["places"] for r in two.rows]
+    assert sum(r["places"]["shelters"] for r in one.rows) > 0
+    files = sorted(p.relative_to(hiezu_map / "w1") for p in (hiezu_map / "w1").glob("*/map.*"))
+    assert len(files) == 21
+    for rel in files:
+        assert (hiezu_map / "w1" / rel).read_bytes() == (hiezu_map / "w2" / rel).read_bytes(), rel
+
+
+def test_a_broken_area_is_reported_and_the_others_are_built(hiezu_map, tmp_path):
+    areas = load_areas(str(HIEZU), base_dir=Path("."), name_field="MOJI").iloc[:2]
+    doc = json.loads(areas.to_json())
+    x, y = doc["features"][0]["geometry"]["coordinates"][0][0][:2]
+    doc["features"].append(
+        {"type": "Feature", "properties": {"key": "bad", "name": "壊れた地区"},
+         "geometry": {"type": "Polygon", "coordinates": [[[x, y], [x, y], [x, y], [x, y]]]}}
+    )  # fmt: skip
+    each = tmp_path / "areas.geojson"
+    each.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        main,
+        ["batch", str(hiezu_map / "map.yaml"), "--each", str(each), "--name", "name",
+         "-o", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 1, res.output
+    assert "Traceback" not in res.output
+    assert "壊れた地区" in res.output
+    with open(out / "manifest.csv", encoding="utf-8-sig", newline="") as f:
+        rows = {r["area"]: r for r in csv.DictReader(f)}
+    assert rows["壊れた地区"]["status"] == "failed"
+    assert "no usable polygon" in rows["壊れた地区"]["error"]
+    assert [rows[n]["status"] for n in areas["name"]] == ["ok", "ok"]
+    for n in areas["key"]:
+        assert (out / n / STATE_FILE).exists()
+
+
+def test_unknown_name_field_is_a_clear_error(tmp_path):
+    res = CliRunner().invoke(
+        main, ["batch", str(_ishikawa_map(tmp_path)), "--each", str(HIEZU), "--name", "NAMAE"]
+    )
+    assert res.exit_code == 2, res.output
+    assert "NAMAE" in res.output and "MOJI" in res.output
+    assert "Traceback" not in res.output
+    assert not os.path.exists(tmp_path / "out")
