@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import osmium
 import shapely
-from shapely.geometry import LineString, Point
+from shapely.geometry import LineString
 
 from civicmap.errors import SourceError
 from civicmap.schema import RowProblem
