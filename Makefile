@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint format notebooks bench clean
+.PHONY: install demo test lint format notebooks bench bench-env clean
 
 install: $(STAMP)
 
@@ -39,6 +39,12 @@ notebooks: install
 
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/bench_scale.py
+
+# pyrosm (a reader baseline) pins older libraries: it gets its own environment.
+bench-env:
+	test -x bench/.venv-pyrosm/bin/python || $(PYTHON) -m venv bench/.venv-pyrosm
+	bench/.venv-pyrosm/bin/pip install --quiet pyrosm
 
 clean:
 	rm -rf $(VENV) out build dist *.egg-info .pytest_cache

@@ -282,7 +282,7 @@ def write_extract(
     path : path
         Output file; ``.osm.pbf`` (or ``.osm`` for XML). Written atomically.
     km2 : float
-        Area of the square, in km² (0.05 to 100).
+        Area of the square, in km² (0.05 to 256).
     seed : int
         Same seed, same extract.
     centre : (lat, lon)
@@ -296,8 +296,8 @@ def write_extract(
         The bounds and what was written, for checking densities.
     """
     path = Path(path)
-    if not 0.05 <= km2 <= 100:
-        raise ValueError(f"km2={km2!r}: expected 0.05 to 100 km²")
+    if not 0.05 <= km2 <= 256:
+        raise ValueError(f"km2={km2!r}: expected 0.05 to 256 km²")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
     rng = random.Random(seed)

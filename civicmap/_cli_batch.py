@@ -27,8 +27,8 @@ import click
     help="Folder for the area folders, manifest.csv/json and index.html.",
 )
 @click.option("--margin", type=float, default=200.0, show_default=True, help="Metres of context.")
-@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
-              help="Worker processes of the local Dask cluster.")  # fmt: skip
+@click.option("--workers", type=click.IntRange(0, 256), default=1, show_default=True,
+              help="Worker processes of the local Dask cluster (0: no Dask, one by one).")  # fmt: skip
 @click.option("--scheduler", help="Address of a running Dask scheduler (instead of --workers).")
 def batch_cmd(
     map_file: Path,

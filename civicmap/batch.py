@@ -298,6 +298,12 @@ def build_area(task: AreaTask) -> dict[str, Any]:
 # --- the batch -----------------------------------------------------------------------
 
 
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _built_time() -> dt.datetime:
     """The build time printed on every map of the batch: ``SOURCE_DATE_EPOCH`` when set.
 
@@ -346,6 +352,7 @@ def batch(
     scheduler: str | None = None,
     client=None,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    worker_memory: dict[str, float] | None = None,
 ) -> BatchResult:
     """One map per area of ``each``, built on Dask; returns the manifest rows.
 
@@ -365,9 +372,13 @@ def batch(
     workers, scheduler, client
         ``client`` (a ``dask.distributed.Client``) is used as given; else ``scheduler``
         (an address) connects to a running cluster; else a ``LocalCluster`` of
-        ``workers`` processes (default 1) is started and closed.
+        ``workers`` processes (default 1) is started and closed. ``workers=0`` builds
+        the areas one after the other in this process, without Dask (for debugging, and
+        the serial baseline of ``bench/bench_batch.py``).
     progress : callable, optional
         Called with each finished row (for a progress bar).
+    worker_memory : dict, optional
+        Filled with each Dask worker's peak resident memory in MB (for benchmarks).
     """
     from civicmap.pipeline import read_inputs
 
@@ -421,7 +432,14 @@ def batch(
             )
         )
     order = {k: i for i, k in enumerate(areas.key)}
-    if tasks:
+    if tasks and workers == 0 and client is None and not scheduler:
+        for task in tasks:  # in this process, without Dask: for debugging and as a baseline
+            row = build_area(task)
+            row["_order"] = order[row["key"]]
+            result.rows.append(row)
+            if progress is not None:
+                progress(row)
+    elif tasks:
         dask_client, owned = _client(client=client, workers=workers, scheduler=scheduler)
         try:
             from dask.distributed import as_completed
@@ -429,11 +447,12 @@ def batch(
             futures = dask_client.map(
                 build_area, tasks, key=[f"civicmap-{t.fingerprint[:16]}" for t in tasks]
             )
+            future_key = {f.key: t.key for f, t in zip(futures, tasks, strict=True)}
             for fut in as_completed(futures):
                 try:
                     row = fut.result()
                 except Exception as exc:  # the worker itself died: record, go on
-                    key = next(t.key for t, f in zip(tasks, futures, strict=True) if f is fut)
+                    key = future_key[fut.key]
                     row = {"key": key, "name": key, "status": "failed", "files": [],
                            "places": {}, "warnings": [], "seconds": 0.0,
                            "error": f"worker failed: {type(exc).__name__}: {exc}"}  # fmt: skip
@@ -441,6 +460,8 @@ def batch(
                 result.rows.append(row)
                 if progress is not None:
                     progress(row)
+            if worker_memory is not None:
+                worker_memory.update(dask_client.run(_peak_rss_mb))
         finally:
             if owned:
                 cluster = getattr(dask_client, "cluster", None)

@@ -37,7 +37,7 @@ def is_area(tags: Mapping[str, str]) -> bool:
         return False
     if tags.get("natural") in _NOT_AREA_NATURAL:
         return False
-    return any(k in tags for k in AREA_KEYS) or "building:part" in tags
+    return not AREA_KEYS.isdisjoint(tags) or "building:part" in tags
 
 
 #: ``hazard_type`` values (and ``assembly_point:<value>`` suffixes) that name one

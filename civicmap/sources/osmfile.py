@@ -232,17 +232,28 @@ def _read(
             by_key.setdefault(key, []).append(fname)
     order = {fname: i for i, fname in enumerate(filters)}
 
+    memo: dict[tuple, list[str]] = {}
+
     def wanted(kind: str, tags: dict) -> list[str]:
+        # Most tagged elements repeat a few tag sets (building=yes, highway=residential):
+        # remember the answer per (type, tags) instead of testing every filter again.
+        sig = (kind, *tags.items())
+        hit = memo.get(sig)
+        if hit is not None:
+            return hit
         candidates = set(always)
         for key in tags:
-            hit = by_key.get(key)
-            if hit:
-                candidates.update(hit)
-        return [
+            fnames = by_key.get(key)
+            if fnames:
+                candidates.update(fnames)
+        names = [
             fname
             for fname in sorted(candidates, key=order.__getitem__)
             if kind in types.get(fname, all_types) and filters[fname].matches(tags)
         ]
+        if len(memo) < 100_000:
+            memo[sig] = names
+        return names
 
     rejected: dict[str, list[RowProblem]] = {}
     repaired: dict[str, list[RowProblem]] = {}
