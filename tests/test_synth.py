@@ -160,7 +160,7 @@ def test_same_seed_same_file_and_bad_arguments_are_refused(generated, tmp_path):
     assert other.path.read_bytes() != ext.path.read_bytes()
     with pytest.raises(FileExistsError, match="overwrite=True"):
         synth.write_extract(again.path, km2=KM2)
-    with pytest.raises(ValueError, match=r"km2=0\.01.*expected 0\.05 to 100"):
+    with pytest.raises(ValueError, match=r"km2=0\.01.*expected 0\.05 to 256"):
         synth.write_extract(tmp_path / "tiny.osm.pbf", km2=0.01)
     assert not (tmp_path / "tiny.osm.pbf").exists()
 
