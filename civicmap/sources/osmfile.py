@@ -129,6 +129,25 @@ def iso_z(stamp: str) -> str:
     return stamp.replace("+00:00", "Z") if stamp else ""
 
 
+#: Extracts larger than this (bytes on disk) keep node locations in a temporary file instead
+#: of memory: a .pbf holds ~10 bytes per node and the location index 8-16 bytes per node, so
+#: a prefecture is fine in memory, while a region or country extract would not fit.
+DISK_INDEX_ABOVE_BYTES = 512 * 1024 * 1024
+
+
+def _location_storage(source, index_dir: Path | None) -> str:
+    """pyosmium's node-location index: in memory, or in a file next to the cache for big files."""
+    if isinstance(source, str) and index_dir is not None:
+        try:
+            size = Path(source).stat().st_size
+        except OSError:
+            size = 0
+        if size > DISK_INDEX_ABOVE_BYTES:
+            log.info("%s: %.0f MB, node locations indexed on disk", source, size / 1e6)
+            return f"sparse_file_array,{index_dir / 'locations.idx'}"
+    return "flex_mem"
+
+
 def _tags(taglist) -> dict[str, str]:
     """An element's tags as a dict, through pyosmium's C++ tag iterator.
 
@@ -206,6 +225,20 @@ def _read(
     *,
     types: Mapping[str, set[str]] | None = None,
 ) -> OsmExtract:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="civicmap-osm-") as tmp:
+        return _read_with_index(source, label, filters, types=types, index_dir=Path(tmp))
+
+
+def _read_with_index(
+    source: str | osmium.io.FileBuffer,
+    label: str,
+    filters: Mapping[str, TagFilter | AnyTagged],
+    *,
+    types: Mapping[str, set[str]] | None = None,
+    index_dir: Path | None = None,
+) -> OsmExtract:
     types = types or {}
     records: dict[str, list] = {name: [] for name in filters}
     problems: list[RowProblem] = []
@@ -271,7 +304,8 @@ def _read(
         keys |= f.positive_keys()
     bounded = bool(filters) and all(f.is_bounded() for f in filters.values())
     try:
-        fp = osmium.FileProcessor(source).with_locations().with_areas()
+        fp = osmium.FileProcessor(source).with_locations(_location_storage(source, index_dir))
+        fp = fp.with_areas()
         if keys and bounded:
             fp = fp.with_filter(osmium.filter.KeyFilter(*sorted(keys)))
         header_box = fp.header.box()
