@@ -208,7 +208,7 @@ def bench_batch(km2: float) -> dict:
         res = batch(folder / "map.yaml", each=str(folder / "areas.geojson"),
                     out_dir=target, workers=workers, worker_memory=mem)  # fmt: skip
         secs = time.perf_counter() - t
-        import resource
+        from civicmap.batch import _peak_rss_mb
 
         out[label] = {
             "seconds": round(secs, 1),
@@ -216,9 +216,7 @@ def bench_batch(km2: float) -> dict:
             "failed": res.count("failed"),
             "area_seconds_median": round(statistics.median(r["seconds"] for r in res.rows), 2),
             "peak_mb_per_worker": (
-                [round(v) for v in mem.values()]
-                if mem
-                else [round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)]
+                [round(v) for v in mem.values()] if mem else [round(_peak_rss_mb())]
             ),
         }
         print(json.dumps({label: out[label]}, ensure_ascii=False), flush=True)

@@ -252,11 +252,14 @@ def is_complete(out_dir: Path, fingerprint: str) -> bool:
 # --- one area (runs on a worker) -----------------------------------------------------
 
 
-def build_area(task: AreaTask) -> dict[str, Any]:
+def build_area(task: AreaTask, inputs=None) -> dict[str, Any]:
     """Build one area's outputs; never raises: a failure becomes the manifest row's error.
 
     Runs in a Dask worker process, so it logs instead of printing and returns plain data.
+    ``inputs`` replaces ``task.inputs`` (Dask passes the area's scattered data here).
     """
+    if inputs is not None:
+        task = replace(task, inputs=inputs)
     from civicmap import pipeline
 
     t0 = time.perf_counter()
@@ -299,6 +302,13 @@ def build_area(task: AreaTask) -> dict[str, Any]:
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak resident memory in MB (Linux ``VmHWM``; ru_maxrss elsewhere)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -444,8 +454,12 @@ def batch(
         try:
             from dask.distributed import as_completed
 
+            # Each area's data goes to the workers as its own scattered piece, not inside
+            # the task graph (which the scheduler would have to hold and ship).
+            parts = dask_client.scatter([t.inputs for t in tasks])
+            light = [replace(t, inputs=None) for t in tasks]
             futures = dask_client.map(
-                build_area, tasks, key=[f"civicmap-{t.fingerprint[:16]}" for t in tasks]
+                build_area, light, parts, key=[f"civicmap-{t.fingerprint[:16]}" for t in tasks]
             )
             future_key = {f.key: t.key for f, t in zip(futures, tasks, strict=True)}
             for fut in as_completed(futures):
