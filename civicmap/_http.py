@@ -521,13 +521,16 @@ class OverpassResponse:
     key : str
         The cache key of the request.
     from_cache : bool
-        Whether the answer came from the cache rather than the network.
+        Whether the answer came from the cache (or a pack) rather than the network.
+    from_pack : bool
+        Whether the answer came from an offline pack.
     """
 
     body: bytes
     osm_base: str
     key: str
     from_cache: bool = False
+    from_pack: bool = False
 
 
 def osm_base_of(body: bytes) -> str:
@@ -704,7 +707,9 @@ def read_entry(key: str, folder: Path | None = None) -> OverpassResponse | None:
     return check_entry(key, folder)[0]
 
 
-def check_entry(key: str, folder: Path | None = None) -> tuple[OverpassResponse | None, str]:
+def check_entry(
+    key: str, folder: Path | None = None, *, from_pack: bool = False
+) -> tuple[OverpassResponse | None, str]:
     """A stored Overpass answer and, when it cannot be used, why.
 
     Returns ``(answer, "")`` for a whole entry, ``(None, "")`` when there is
@@ -728,8 +733,24 @@ def check_entry(key: str, folder: Path | None = None) -> tuple[OverpassResponse 
         return None, f"{body_path} is damaged (does not match its checksum)"
     osm_base = meta.get("osm_base", "")
     return OverpassResponse(
-        body=body, osm_base=osm_base if isinstance(osm_base, str) else "", key=key, from_cache=True
+        body=body,
+        osm_base=osm_base if isinstance(osm_base, str) else "",
+        key=key,
+        from_cache=True,
+        from_pack=from_pack,
     ), ""
+
+
+def drop_entry(key: str, folder: Path | None = None) -> None:
+    """Remove a cached Overpass answer (one the build could not read), meta file first."""
+    body_path, meta_path = _overpass_paths(key, folder)
+    for path in (meta_path, body_path):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            log.warning("%s: could not remove the unusable cache entry (%s)", path, exc)
 
 
 def write_entry(

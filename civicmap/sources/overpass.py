@@ -490,7 +490,7 @@ def run_query(
     """
     if pack is not None and (pack / MANIFEST).exists():
         read_manifest(pack)  # refuses a damaged pack or one of another format
-        hit, damaged = _http.check_entry(pack_key(query), pack)
+        hit, damaged = _http.check_entry(pack_key(query), pack, from_pack=True)
         if damaged and settings.offline:
             raise OfflineError(
                 f"offline pack {pack}: the answer for {what} is unusable: {damaged}; run "
@@ -577,7 +577,14 @@ def fetch_for_map(
     for what, query, wanted in plan_for_map(spec, area, filters, types=types):
         resp = run_query(query, what=what, url=url, pack=pack, refresh=refresh)
         raw = any(isinstance(f, AnyTagged) for f in wanted.values())
-        ext = read_answer(resp.body, wanted, label=f"Overpass ({what})", types=types, normalise=raw)
+        try:
+            ext = read_answer(
+                resp.body, wanted, label=f"Overpass ({what})", types=types, normalise=raw
+            )
+        except SourceError:
+            if not resp.from_pack:
+                _http.drop_entry(resp.key)  # an unreadable answer must not answer the next build
+            raise
         result.frames.update(ext.frames)
         result.problems.extend(ext.problems)
         result.rejected.update(ext.rejected)
