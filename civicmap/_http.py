@@ -482,7 +482,6 @@ def get_json(url: str, *, params: dict | None = None, refresh: bool = False) -> 
         data, damaged = _read_json_entry(path)
         if not damaged:
             return data
-        log.warning("%s; asking the server again", damaged)
     if settings.offline:
         if damaged:
             raise OfflineError(
@@ -493,6 +492,9 @@ def get_json(url: str, *, params: dict | None = None, refresh: bool = False) -> 
             f"offline mode: no cached response for GET {url} {params or ''}; "
             "run once with the network (or without CIVICMAP_OFFLINE) to fetch it"
         )
+
+    if damaged:
+        log.warning("%s; asking the server again", damaged)
 
     def parse(body: bytes) -> None:
         json.loads(body)
@@ -811,8 +813,6 @@ def overpass(
                 hit.osm_base or "?",
             )
             return hit
-        if damaged:
-            log.warning("Overpass%s: %s; asking the server again", label, damaged)
     if settings.offline:
         if damaged:
             raise OfflineError(
@@ -825,6 +825,8 @@ def overpass(
             f"run `civicmap fetch MAP.yaml` with the network first, or build without --offline / "
             "CIVICMAP_OFFLINE"
         )
+    if damaged:
+        log.warning("Overpass%s: %s; asking the server again", label, damaged)
     log.info("Overpass%s: querying %s", label, url)
     timeout = settings.overpass_http_timeout or settings.overpass_timeout + 15
     deadline = settings.overpass_deadline or settings.overpass_timeout + 120

@@ -32,7 +32,11 @@ class HitRecorder:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = _any
+            def do_GET(self):
+                self._any()
+
+            def do_POST(self):
+                self._any()
 
         self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
