@@ -64,12 +64,14 @@ def redirect_action(status: int, location: str):
     return act
 
 
-def answer_action(status: int, body: bytes, ctype: str):
-    """Answer ``body`` whole (error JSON, error XML, an HTML page...)."""
+def answer_action(status: int, body: bytes, ctype: str, headers: dict | None = None):
+    """Answer ``body`` whole (error JSON, error XML, an HTML page, a gzip bomb...)."""
 
     def act(h: BaseHTTPRequestHandler) -> None:
         h.send_response(status)
         h.send_header("Content-Type", ctype)
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
         h.send_header("Content-Length", str(len(body)))
         h.end_headers()
         h.wfile.write(body)

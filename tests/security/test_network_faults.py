@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from conftest import WASEDA_BBOX
 from faults import Drip, Flood, HitRecorder, answer_action, redirect_action
 
-from civicmap import _http, settings
+from civicmap import _http, _transport, settings
 from civicmap.cli import main
 from civicmap.errors import NetworkError
 
@@ -115,13 +115,13 @@ def test_redirect_on_the_same_server_is_followed(server):
 
 
 def test_same_host_rule():
-    assert _http.same_host("http://a.example/x", "http://A.example:80/y")
-    assert _http.same_host("http://a.example/x", "https://a.example/x")
-    assert not _http.same_host("https://a.example/x", "http://a.example/x")
-    assert not _http.same_host("http://a.example/x", "http://a.example:8080/x")
-    assert not _http.same_host("http://127.0.0.1:5/x", "http://127.0.0.2:5/x")
-    assert not _http.same_host("http://a.example/x", "http://169.254.169.254/")
-    assert not _http.same_host("http://a.example/x", "http://a.example.evil.test/")
+    assert _transport.same_host("http://a.example/x", "http://A.example:80/y")
+    assert _transport.same_host("http://a.example/x", "https://a.example/x")
+    assert not _transport.same_host("https://a.example/x", "http://a.example/x")
+    assert not _transport.same_host("http://a.example/x", "http://a.example:8080/x")
+    assert not _transport.same_host("http://127.0.0.1:5/x", "http://127.0.0.2:5/x")
+    assert not _transport.same_host("http://a.example/x", "http://169.254.169.254/")
+    assert not _transport.same_host("http://a.example/x", "http://a.example.evil.test/")
 
 
 # --- drips -----------------------------------------------------------------------
@@ -171,6 +171,29 @@ def test_announced_flood_is_refused_before_reading(server):
         _http.overpass(QUERY, url=server.url)
     assert flood.ended.wait(5)
     assert flood.sent < 20_000_000
+
+
+def test_gzip_bomb_counts_decompressed_bytes(server):
+    """A 0.2 MB gzip body that inflates to 200 MB is stopped at the 2 MB cap, in little memory."""
+    import tracemalloc
+    import zlib
+
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing, built without 200 MB in memory
+    parts = [z.compress(b'<?xml version="1.0"?><osm>')]
+    parts += [z.compress(b" " * 1_000_000) for _ in range(200)]
+    bomb = b"".join(parts) + z.flush()
+    assert len(bomb) < 300_000
+    server.script.append(
+        answer_action(200, bomb, "application/osm3s+xml", {"Content-Encoding": "gzip"})
+    )
+    tracemalloc.start()
+    try:
+        with pytest.raises(NetworkError, match=r"larger than 2 MB \(stopped reading there\)"):
+            _http.overpass(QUERY, url=server.url)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 30_000_000, peak  # far below the 200 MB the body inflates to
 
 
 # --- error answers -----------------------------------------------------------------
