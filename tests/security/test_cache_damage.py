@@ -16,13 +16,15 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from click.testing import CliRunner
-from conftest import DATA, WASEDA_BBOX
 
 from civicmap import _http, settings
 from civicmap.cli import main
 from civicmap.errors import OfflineError
 from civicmap.sources.opendata import read_csv
 
+DATA = Path(__file__).resolve().parents[1] / "data"
+#: The SmallAroundWaseda.osm extent (as tests/conftest.py).
+WASEDA_BBOX = [139.7031784, 35.7039554, 139.7098839, 35.7093917]
 HOSPITALS = DATA / "opendata" / "hospitals_address_only.csv"
 KNOWN = {
     "金沢市鞍月東2丁目1番地": (136.6297, 36.6070),

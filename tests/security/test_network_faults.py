@@ -15,13 +15,14 @@ from pathlib import Path
 import pytest
 import urllib3.util.connection
 from click.testing import CliRunner
-from conftest import WASEDA_BBOX
 from faults import Drip, Flood, HitRecorder, answer_action, redirect_action
 
 from civicmap import _http, _transport, settings
 from civicmap.cli import main
 from civicmap.errors import NetworkError
 
+#: The SmallAroundWaseda.osm extent (as tests/conftest.py).
+WASEDA_BBOX = [139.7031784, 35.7039554, 139.7098839, 35.7093917]
 QUERY = '[out:xml];node["amenity"="kindergarten"](35.70,139.70,35.71,139.71);out body;'
 
 
