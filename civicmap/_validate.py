@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from civicmap._yaml import excerpt, load_yaml, shorten
 from civicmap.errors import ConfigError, Problem
 
-__all__ = ["Checker", "excerpt", "is_colour", "load_yaml", "shorten"]
+__all__ = ["Checker", "excerpt", "is_colour", "load_yaml", "path_exists", "shorten"]
 
 _TYPE_NAMES = {
     str: "a string",
@@ -82,6 +83,14 @@ def _close(word: str, allowed) -> str:
 
     match = difflib.get_close_matches(word, list(allowed), n=1, cutoff=0.6)
     return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def path_exists(path: Path) -> bool:
+    """``path.exists()`` that says False, not OSError, for a name too long or otherwise unusable."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # ENAMETOOLONG, a NUL byte in the name
+        return False
 
 
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")

@@ -63,7 +63,7 @@ def shorten(text: str, limit: int = 80) -> str:
 
 
 def _problem(path: Path, where: str, message: str) -> ConfigError:
-    return ConfigError([Problem(str(path), where, message)])
+    return ConfigError([Problem(shorten(str(path), 200), where, message)])
 
 
 def _check_aliases(node: yaml.Node, *, path: Path, budget: int) -> None:

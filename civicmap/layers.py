@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from civicmap._validate import Checker, excerpt, is_colour, load_yaml
+from civicmap._validate import Checker, excerpt, is_colour, load_yaml, path_exists, shorten
 from civicmap.errors import ConfigError, Problem
 from civicmap.tagfilter import FilterSyntaxError, TagFilter
 
@@ -188,10 +188,11 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
     else:
         if not opts.get("path"):
             ck.add(f"{key}.{kind}.path", "missing; give the file's path")
-        elif not (base_dir / str(opts["path"])).exists():
+        elif not path_exists(base_dir / str(opts["path"])):
             ck.add(
                 f"{key}.{kind}.path",
-                f"file not found: {base_dir / str(opts['path'])} (paths are relative to {base_dir})",
+                f"file not found: {shorten(base_dir / str(opts['path']), 200)} "
+                f"(paths are relative to {base_dir})",
             )
         credit = opts.get("credit")
         if credit is not None:
@@ -344,13 +345,13 @@ def load_layer(ref: str | Path, *, base_dir: Path | None = None) -> LayerSpec:
         raw = load_yaml(path)
         return parse_layer(raw, file=str(path), base_dir=path.parent)
     path = builtin_dir() / f"{ref_s}.yaml"
-    if not path.exists():
+    if not path_exists(path):
         raise ConfigError(
             [
                 Problem(
                     "<layers>",
-                    ref_s,
-                    f"no built-in layer {ref_s!r}; built-in layers are: "
+                    shorten(ref_s, 60),
+                    f"no built-in layer {excerpt(ref_s)}; built-in layers are: "
                     + ", ".join(builtin_layer_ids())
                     + " (or give a path to a layer .yaml file)",
                 )

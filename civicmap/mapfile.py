@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from civicmap._validate import Checker, excerpt, load_yaml
+from civicmap._validate import Checker, excerpt, load_yaml, path_exists, shorten
 from civicmap.errors import ConfigError
 from civicmap.layers import LayerSpec, builtin_dir, load_layer, parse_layer, parse_source
 
@@ -138,8 +138,8 @@ def _check_area(ck: Checker, area: Any, base_dir: Path) -> dict[str, Any]:
     elif kind in ("boundary", "osm_file"):
         if not isinstance(v, str):
             ck.add(f"area.{kind}", f"got {excerpt(v)}, expected a file path")
-        elif not (base_dir / v).exists():
-            ck.add(f"area.{kind}", f"file not found: {base_dir / v}")
+        elif not path_exists(base_dir / v):
+            ck.add(f"area.{kind}", f"file not found: {shorten(base_dir / v, 200)}")
     elif kind == "municipality":
         code = str(v)
         if not (code.isdigit() and len(code) in (5, 6)):
@@ -254,8 +254,8 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         ck.add("osm", f"got {excerpt(osm)}, expected {{file: extract}} or {{overpass: true}}")
         osm = {}
     ck.unknown_keys("osm", osm, {"file", "overpass", "overpass_url", "pack"})
-    if "file" in osm and not (base_dir / str(osm["file"])).exists():
-        ck.add("osm.file", f"file not found: {base_dir / str(osm['file'])}")
+    if "file" in osm and not path_exists(base_dir / str(osm["file"])):
+        ck.add("osm.file", f"file not found: {shorten(base_dir / str(osm['file']), 200)}")
     if "file" in osm and (osm.get("overpass") or osm.get("pack")):
         ck.add("osm", "give either file: (a local extract) or overpass: true / pack:, not both")
     if "overpass" in osm and not isinstance(osm["overpass"], bool):

@@ -176,3 +176,20 @@ def test_deep_nesting_refused(tmp_path):
 def test_not_a_regular_file(tmp_path):
     with pytest.raises(ConfigError, match="not a regular file"):
         _yaml.load_yaml(tmp_path)
+
+
+def test_huge_names_and_values_are_quoted_short(tmp_path):
+    """100 kB layer ids, file names and titles: short messages, no 'File name too long' traceback."""
+    long = "x" * 100_000
+    f = tmp_path / "map.yaml"
+    f.write_text(
+        f"title: [{long}]\narea: {{boundary: {long}.geojson}}\nosm: {{file: {long}.pbf}}\n"
+        f"layers: [{long}, {long}.yaml]\n? {long}\n: 1\n",
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(main, ["check", str(f)])
+    assert isinstance(res.exception, SystemExit) and res.exit_code == 2, res.exception
+    assert "Traceback" not in res.output
+    for needle in ("title", "area.boundary", "osm.file", "unknown key", "no built-in layer"):
+        assert needle in res.output, needle
+    assert len(res.output) < 3000
