@@ -282,3 +282,15 @@ def test_malformed_element_is_an_error_and_not_kept(server, tmp_path):
     assert isinstance(res.exception, SystemExit) and res.exit_code == 1, res.output
     assert "element 1 of the Overpass JSON answer is malformed" in res.output.splitlines()[-1]
     assert cached_files() == []
+
+
+def test_fetch_with_an_error_answer_leaves_no_pack(server, map_file):
+    server.script.append(answer_action(200, ERROR_ANSWERS["json error"][0], "application/json"))
+    pack = map_file.parent / "pack"
+    res = CliRunner().invoke(main, ["fetch", str(map_file), "-o", str(pack), "--no-streets"])
+    assert isinstance(res.exception, SystemExit) and res.exit_code == 1, res.output
+    assert res.output.splitlines()[-1].startswith("Error: Overpass at")
+    assert "rate limited" in res.output.splitlines()[-1]
+    assert not pack.exists()
+    assert [p.name for p in map_file.parent.iterdir()] == ["map.yaml"]  # no .part folder either
+    assert cached_files() == []
