@@ -636,10 +636,16 @@ def overpass(
             deadline=deadline,
         )
     except OverpassAnswerError as exc:
+        text = str(exc).rstrip(".")
+        if re.search(r"timed out|out of memory|ran out of memory", text, re.I):
+            fix = "Make the area smaller, or raise settings.overpass_timeout / overpass_maxsize"
+        else:
+            fix = (
+                "Check the server address (--overpass-url / osm.overpass_url) and the query, "
+                "or try again later or another server"
+            )
         raise OverpassAnswerError(
-            f"Overpass at {url} stopped the query{label}: {str(exc).rstrip('.')}. Nothing was "
-            "cached. Make the area smaller, raise settings.overpass_timeout / overpass_maxsize, "
-            "check the query, or try another server (--overpass-url)"
+            f"Overpass at {url} stopped the query{label}: {text}. Nothing was cached. {fix}"
         ) from None
     body = resp.content
     result = OverpassResponse(body=body, osm_base=osm_base_of(body), key=key)
