@@ -14,16 +14,29 @@ can print "OSM data as of ...".
 A cache entry is two files written atomically, the body first and then a small
 JSON "meta" file holding the body's SHA-256. An entry counts only when both are
 present and agree, so an interrupted run never leaves a usable half entry.
+JSON answers (geocoder, place search) are stored with their SHA-256 too. A
+damaged entry is asked for again when online and reported, naming the file
+and ``--refresh``, when offline.
+
+Each attempt goes through :func:`civicmap._transport.request_once`: redirects
+only to the same host, answers capped in size (``settings.overpass_max_bytes``,
+``settings.http_max_bytes``) and one deadline for the whole request
+(``settings.overpass_deadline``, ``settings.http_deadline``). Overpass answers
+that state an error (JSON ``error``/``remark``, an XML runtime-error remark,
+an HTML page) raise :class:`OverpassAnswerError` and are never cached.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import hashlib
 import json
 import logging
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,9 +45,13 @@ import requests
 
 from civicmap import settings
 from civicmap._files import write_bytes_atomic, write_text_atomic
+from civicmap._transport import deadline_error, request_once
 from civicmap.errors import NetworkError, OfflineError
 
 log = logging.getLogger(__name__)
+
+#: Version of the JSON cache entry layout (``{format, sha256, data}``).
+_CACHE_FORMAT = 2
 
 #: HTTP statuses worth retrying: rate limited, gateway timeout, overloaded.
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -87,8 +104,18 @@ def send(
     timeout: float | None = None,
     check_body: Any = None,
     before_attempt: Any = None,
+    max_bytes: int | None = None,
+    deadline: float | None = None,
 ) -> requests.Response:
     """Send one request with bounded retries; return the successful response.
+
+    Every answer is read in pieces and stopped past ``max_bytes``; the whole
+    request (all attempts and the waits between them) must end within
+    ``deadline`` seconds, which a watchdog enforces by shutting the socket
+    down, so a server that sends one byte every few seconds cannot hold a
+    build. Redirects are followed only to the same host (see
+    :func:`civicmap._transport.same_host`): a query is never re-sent to a server the user did not
+    name, and internal addresses (169.254.169.254) are never reached.
 
     Parameters
     ----------
@@ -97,34 +124,42 @@ def send(
     params, data : dict, optional
         Query-string and form parameters.
     timeout : float, optional
-        Read timeout in seconds (default ``settings.http_timeout``).
+        Read timeout in seconds (default ``settings.http_timeout``): the
+        longest silence between two pieces of the answer.
     check_body : callable, optional
         Called with the body bytes; raise :class:`ValueError` for a body that is
-        truncated or otherwise unusable, which is retried like a 504.
+        truncated (retried like a 504), or a :class:`NetworkError` for an
+        answer that is an error (raised at once).
     before_attempt : callable, optional
         Called before each attempt (Overpass uses it to wait for a free slot).
+    max_bytes : int, optional
+        Largest answer accepted (default ``settings.http_max_bytes``).
+    deadline : float, optional
+        Seconds the whole request may take (default ``settings.http_deadline``).
 
     Raises
     ------
     NetworkError
-        After ``settings.max_retries`` retries, or at once on a non-retryable
-        HTTP error (400 bad query, 404 wrong URL), naming the URL and the fix.
+        After ``settings.max_retries`` retries; at once on a non-retryable
+        HTTP error (400 bad query, 404 wrong URL), a redirect to another host,
+        an answer over ``max_bytes`` or a passed deadline; each message names
+        the URL and the fix.
     """
     attempts = settings.max_retries + 1
+    limit = settings.http_max_bytes if max_bytes is None else max_bytes
+    seconds = settings.http_deadline if deadline is None else deadline
+    end = time.monotonic() + seconds
+    read_timeout = timeout or settings.http_timeout
     last = ""
     for attempt in range(attempts):
         if before_attempt is not None:
             before_attempt()
         resp = None
         try:
-            resp = requests.request(
-                method,
-                url,
-                params=params,
-                data=data,
-                headers={"User-Agent": settings.user_agent},
-                timeout=(min(settings.http_timeout, 30.0), timeout or settings.http_timeout),
-            )
+            resp = request_once(
+                method, url, params=params, data=data, read_timeout=read_timeout,
+                max_bytes=limit, end=end, deadline=seconds,
+            )  # fmt: skip
             if resp.status_code in RETRY_STATUSES:
                 raise _RetryableError(f"HTTP {resp.status_code} {resp.reason}")
             if resp.status_code >= 400:
@@ -138,23 +173,24 @@ def send(
                         else "; check the URL (settings, map file or --overpass-url)"
                     )
                 )
-            body = resp.content
             if check_body is not None:
                 try:
-                    check_body(body)
+                    check_body(resp.content)
                 except ValueError as exc:
                     raise _RetryableError(str(exc)) from None
             return resp
         except _RetryableError as exc:
             last = str(exc)
         except requests.Timeout:
-            last = f"no answer within {timeout or settings.http_timeout:g} s (timeout)"
+            last = f"no answer within {read_timeout:g} s (timeout)"
         except requests.exceptions.ChunkedEncodingError:
             last = "the answer was cut off before its end (truncated)"
         except requests.RequestException as exc:
             last = f"connection failed ({type(exc).__name__})"
         if attempt + 1 < attempts:
             delay = _backoff(attempt, resp)
+            if time.monotonic() + delay >= end:
+                raise deadline_error(method, url, seconds, last)
             log.warning(
                 "%s %s: %s; retry %d of %d in %.1f s",
                 method, url, last, attempt + 1, settings.max_retries, delay,
@@ -176,25 +212,83 @@ def _error_detail(body: bytes) -> str:
     return ""
 
 
+_REFRESH: contextvars.ContextVar[bool] = contextvars.ContextVar("civicmap_refresh", default=False)
+
+
+@contextlib.contextmanager
+def refreshing(on: bool = True) -> Iterator[None]:
+    """Within this block, requests ignore cached answers and ask the server again.
+
+    Why a context rather than a parameter: ``civicmap build --refresh`` must
+    reach every request a build makes (Overpass, the street network, the
+    geocoder, place search) without threading a flag through every source.
+    New answers replace the cached ones once they have arrived whole.
+    Offline packs are not affected: remake one with ``civicmap fetch --overwrite``.
+    """
+    token = _REFRESH.set(bool(on) or _REFRESH.get())
+    try:
+        yield
+    finally:
+        _REFRESH.reset(token)
+
+
+def _damaged(path: Path, reason: str) -> str:
+    return f"the cache entry {path} is damaged ({reason})"
+
+
+def _read_json_entry(path: Path) -> tuple[Any, str]:
+    """(data, "") for a whole cache entry, (None, why) for a damaged one."""
+    try:
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        return None, _damaged(path, f"not readable JSON: {type(exc).__name__}")
+    if not (isinstance(doc, dict) and doc.get("format") == _CACHE_FORMAT and "data" in doc):
+        return None, _damaged(path, "not a civicmap cache entry, or one of an older version")
+    if _json_digest(doc["data"]) != doc.get("sha256"):
+        return None, _damaged(path, "does not match its checksum")
+    return doc["data"], ""
+
+
+def _json_digest(data: Any) -> str:
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def get_json(url: str, *, params: dict | None = None, refresh: bool = False) -> Any:
     """GET ``url`` and return its JSON body, from the cache when possible.
+
+    A cache entry holds the answer with its SHA-256; a damaged entry (cut
+    short, edited, from an older version) is fetched again when online and
+    reported, naming the file, when offline.
 
     Raises
     ------
     OfflineError
-        In offline mode when the cache does not hold this request.
+        In offline mode when the cache does not hold this request, or holds
+        it damaged.
     NetworkError
         When the request fails after the bounded retries.
     """
     key = cache_key("GET", url, params)
     path = _cache_path(key)
-    if settings.use_cache and not refresh and path.exists():
-        return json.loads(path.read_text(encoding="utf-8"))
+    damaged = ""
+    if settings.use_cache and not (refresh or _REFRESH.get()) and path.exists():
+        data, damaged = _read_json_entry(path)
+        if not damaged:
+            return data
     if settings.offline:
+        if damaged:
+            raise OfflineError(
+                f"offline mode: {damaged}; run the build once with the network and --refresh "
+                "(civicmap build MAP.yaml --refresh) to fetch it again, or delete the file"
+            )
         raise OfflineError(
             f"offline mode: no cached response for GET {url} {params or ''}; "
             "run once with the network (or without CIVICMAP_OFFLINE) to fetch it"
         )
+
+    if damaged:
+        log.warning("%s; asking the server again", damaged)
 
     def parse(body: bytes) -> None:
         json.loads(body)
@@ -202,7 +296,8 @@ def get_json(url: str, *, params: dict | None = None, refresh: bool = False) -> 
     resp = send("GET", url, params=params, check_body=parse)
     data = resp.json()
     if settings.use_cache:
-        write_text_atomic(path, json.dumps(data, ensure_ascii=False))
+        entry = {"format": _CACHE_FORMAT, "sha256": _json_digest(data), "data": data}
+        write_text_atomic(path, json.dumps(entry, ensure_ascii=False), overwrite=True)
     return data
 
 
@@ -222,13 +317,16 @@ class OverpassResponse:
     key : str
         The cache key of the request.
     from_cache : bool
-        Whether the answer came from the cache rather than the network.
+        Whether the answer came from the cache (or a pack) rather than the network.
+    from_pack : bool
+        Whether the answer came from an offline pack.
     """
 
     body: bytes
     osm_base: str
     key: str
     from_cache: bool = False
+    from_pack: bool = False
 
 
 def osm_base_of(body: bytes) -> str:
@@ -264,6 +362,83 @@ def overpass_error(body: bytes) -> str:
     return text if "error" in text.lower() else ""
 
 
+class OverpassAnswerError(NetworkError):
+    """Overpass answered, but with an error instead of data (never cached, not retried)."""
+
+
+_HTML_START = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!doctype\s+html|<html|<head|<body)", re.I)
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _html_text(body: bytes) -> str:
+    """The error an HTML page states: Overpass's ``Error:`` line, else its title or text."""
+    detail = _error_detail(body)
+    if detail:
+        return detail
+    m = _TITLE.search(body[:20000])
+    text = m.group(1).decode("utf-8", "replace") if m else ""
+    if not text.strip():
+        raw = body[:20000].decode("utf-8", "replace")
+        raw = re.sub(r"(?is)<(script|style)[^>]*>.*?</\1>", " ", raw)
+        text = _TAG.sub(" ", raw)
+    return _one_line(text) or "no text"
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_overpass_answer(body: bytes) -> None:
+    """Refuse an Overpass answer that is an error or cut short.
+
+    Raises
+    ------
+    OverpassAnswerError
+        For an error stated by the server in a 200 answer: ``remark`` or
+        ``error`` in JSON, a runtime-error ``<remark>`` in XML, an HTML page
+        (a proxy's or Overpass's own error page), a JSON answer of the wrong
+        shape, or a body that is neither OSM XML nor JSON. Not retried:
+        asking again gets the same answer.
+    ValueError
+        For an answer cut off before its end (retried).
+    """
+    head = body[:4096].lstrip()
+    if head.startswith((b"{", b"[")):
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            raise ValueError("truncated JSON answer") from None
+        if not isinstance(doc, dict):
+            raise OverpassAnswerError(
+                f"the JSON answer is a {type(doc).__name__}, not an Overpass answer object"
+            )
+        error = doc.get("error")
+        if error:
+            raise OverpassAnswerError(f"error: {_one_line(str(error))}")
+        remark = str(doc.get("remark") or "")
+        if "error" in remark.lower():
+            raise OverpassAnswerError(_one_line(remark))
+        if not isinstance(doc.get("elements"), list):
+            raise OverpassAnswerError("the JSON answer has no 'elements' list")
+        return
+    if _HTML_START.match(head):
+        raise OverpassAnswerError(f"an HTML page instead of OSM data: {_html_text(body)}")
+    if head.startswith(b"<"):
+        error = overpass_error(body)
+        if error:
+            raise OverpassAnswerError(_one_line(error))
+        check_overpass_body(body)
+        return
+    if not head:
+        raise ValueError("empty answer")
+    raise OverpassAnswerError(
+        "neither OSM XML nor Overpass JSON: "
+        + _one_line(head[:200].decode("utf-8", "replace"), 120)
+    )
+
+
 def status_url(interpreter_url: str) -> str:
     """The ``/api/status`` URL next to an ``/api/interpreter`` URL."""
     base = interpreter_url.rstrip("/")
@@ -297,12 +472,11 @@ def wait_for_slot(interpreter_url: str) -> None:
         return
     url = status_url(interpreter_url)
     try:
-        resp = requests.get(
-            url,
-            headers={"User-Agent": settings.user_agent},
-            timeout=min(settings.http_timeout, 10.0),
-        )
-    except requests.RequestException as exc:
+        resp = request_once(
+            "GET", url, params=None, data=None, read_timeout=min(settings.http_timeout, 10.0),
+            max_bytes=64 * 1024, end=time.monotonic() + 15.0, deadline=15.0,
+        )  # fmt: skip
+    except (requests.RequestException, NetworkError) as exc:
         log.debug("%s: no status (%s); sending the query anyway", url, exc)
         return
     if resp.status_code != 200:
@@ -323,20 +497,56 @@ def read_entry(key: str, folder: Path | None = None) -> OverpassResponse | None:
     """A complete stored Overpass answer (cache or pack folder), or ``None``.
 
     An entry whose body is missing or does not match its recorded SHA-256
-    (an interrupted write, a hand-edited file) is ignored.
+    (an interrupted write, a hand-edited file) is ignored; see
+    :func:`check_entry` for the reason.
+    """
+    return check_entry(key, folder)[0]
+
+
+def check_entry(
+    key: str, folder: Path | None = None, *, from_pack: bool = False
+) -> tuple[OverpassResponse | None, str]:
+    """A stored Overpass answer and, when it cannot be used, why.
+
+    Returns ``(answer, "")`` for a whole entry, ``(None, "")`` when there is
+    no entry, and ``(None, reason)`` for a damaged one (body cut short or
+    changed, meta file unreadable), the reason naming the file.
     """
     body_path, meta_path = _overpass_paths(key, folder)
-    if not (meta_path.exists() and body_path.exists()):
-        return None
+    if not meta_path.exists():
+        return None, ""  # never completed: the meta file is written last
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except ValueError:
-        return None
-    body = body_path.read_bytes()
+        meta = json.loads(meta_path.read_bytes())
+    except (OSError, ValueError) as exc:
+        return None, f"{meta_path} is damaged (not readable JSON: {type(exc).__name__})"
+    if not isinstance(meta, dict):
+        return None, f"{meta_path} is damaged (not a checksum record)"
+    try:
+        body = body_path.read_bytes()
+    except OSError:
+        return None, f"{body_path} is missing although {meta_path.name} records it"
     if hashlib.sha256(body).hexdigest() != meta.get("sha256"):
-        log.warning("%s: does not match its checksum; ignored", body_path)
-        return None
-    return OverpassResponse(body=body, osm_base=meta.get("osm_base", ""), key=key, from_cache=True)
+        return None, f"{body_path} is damaged (does not match its checksum)"
+    osm_base = meta.get("osm_base", "")
+    return OverpassResponse(
+        body=body,
+        osm_base=osm_base if isinstance(osm_base, str) else "",
+        key=key,
+        from_cache=True,
+        from_pack=from_pack,
+    ), ""
+
+
+def drop_entry(key: str, folder: Path | None = None) -> None:
+    """Remove a cached Overpass answer (one the build could not read), meta file first."""
+    body_path, meta_path = _overpass_paths(key, folder)
+    for path in (meta_path, body_path):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            log.warning("%s: could not remove the unusable cache entry (%s)", path, exc)
 
 
 def write_entry(
@@ -387,8 +597,9 @@ def overpass(
     url = url or settings.overpass_url
     key = overpass_key(query, url)
     label = f" for {what}" if what else ""
-    if settings.use_cache and not refresh:
-        hit = read_entry(key)
+    damaged = ""
+    if settings.use_cache and not (refresh or _REFRESH.get()):
+        hit, damaged = check_entry(key)
         if hit is not None:
             log.info(
                 "Overpass%s: answered from the cache (OSM data as of %s)",
@@ -397,28 +608,46 @@ def overpass(
             )
             return hit
     if settings.offline:
+        if damaged:
+            raise OfflineError(
+                f"offline mode: the cached Overpass answer{label} is unusable: {damaged}; run "
+                "`civicmap build MAP.yaml --refresh` (or `civicmap fetch MAP.yaml`) with the "
+                "network to fetch it again"
+            )
         raise OfflineError(
             f"offline mode: the Overpass answer{label} is not in the cache ({settings.cache_folder}); "
             f"run `civicmap fetch MAP.yaml` with the network first, or build without --offline / "
             "CIVICMAP_OFFLINE"
         )
+    if damaged:
+        log.warning("Overpass%s: %s; asking the server again", label, damaged)
     log.info("Overpass%s: querying %s", label, url)
     timeout = settings.overpass_http_timeout or settings.overpass_timeout + 15
-    resp = send(
-        "POST",
-        url,
-        data={"data": query},
-        timeout=timeout,
-        check_body=check_overpass_body,
-        before_attempt=lambda: wait_for_slot(url),
-    )
-    body = resp.content
-    error = overpass_error(body)
-    if error:
-        raise NetworkError(
-            f"Overpass at {url} stopped the query{label}: {error}. Make the area smaller, "
-            "or raise settings.overpass_timeout / overpass_maxsize"
+    deadline = settings.overpass_deadline or settings.overpass_timeout + 120
+    try:
+        resp = send(
+            "POST",
+            url,
+            data={"data": query},
+            timeout=timeout,
+            check_body=check_overpass_answer,
+            before_attempt=lambda: wait_for_slot(url),
+            max_bytes=settings.overpass_max_bytes,
+            deadline=deadline,
         )
+    except OverpassAnswerError as exc:
+        text = str(exc).rstrip(".")
+        if re.search(r"timed out|out of memory|ran out of memory", text, re.I):
+            fix = "Make the area smaller, or raise settings.overpass_timeout / overpass_maxsize"
+        else:
+            fix = (
+                "Check the server address (--overpass-url / osm.overpass_url) and the query, "
+                "or try again later or another server"
+            )
+        raise OverpassAnswerError(
+            f"Overpass at {url} stopped the query{label}: {text}. Nothing was cached. {fix}"
+        ) from None
+    body = resp.content
     result = OverpassResponse(body=body, osm_base=osm_base_of(body), key=key)
     if settings.use_cache:
         write_entry(

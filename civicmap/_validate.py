@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from civicmap._yaml import excerpt, load_yaml, shorten
 from civicmap.errors import ConfigError, Problem
+
+__all__ = ["Checker", "excerpt", "is_colour", "load_yaml", "path_exists", "shorten"]
 
 _TYPE_NAMES = {
     str: "a string",
@@ -24,25 +25,6 @@ _TYPE_NAMES = {
     list: "a list",
     dict: "a mapping",
 }
-
-
-def load_yaml(path: Path) -> Any:
-    """Read a YAML file with the safe loader; syntax errors name the line."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError([Problem(str(path), "", "file not found")]) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            [Problem(str(path), "", f"not UTF-8 text ({exc.reason}); save the file as UTF-8")]
-        ) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([Problem(str(path), where, f"YAML syntax error: {problem}")]) from None
 
 
 class Checker:
@@ -64,22 +46,22 @@ class Checker:
         ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
         if not ok:
             wanted = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
-            self.add(key, f"got {value!r} ({type(value).__name__}), expected {wanted}")
+            self.add(key, f"got {excerpt(value)} ({type(value).__name__}), expected {wanted}")
         return ok
 
     def unknown_keys(self, key: str, mapping: Mapping, allowed: set[str] | dict) -> None:
         for k in mapping:
             if k not in allowed:
                 nice = ", ".join(sorted(allowed))
-                hint = _close(str(k), allowed)
+                hint = _close(shorten(k, 60), allowed)
                 self.add(
-                    f"{key}.{k}" if key else str(k),
+                    f"{key}.{shorten(k, 60)}" if key else shorten(k, 60),
                     f"unknown key{hint}; allowed here: {nice}",
                 )
 
     def choice(self, key: str, value: Any, allowed: list[str] | tuple[str, ...]) -> bool:
         if value not in allowed:
-            self.add(key, f"got {value!r}, expected one of: {', '.join(map(str, allowed))}")
+            self.add(key, f"got {excerpt(value)}, expected one of: {', '.join(map(str, allowed))}")
             return False
         return True
 
@@ -101,6 +83,14 @@ def _close(word: str, allowed) -> str:
 
     match = difflib.get_close_matches(word, list(allowed), n=1, cutoff=0.6)
     return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def path_exists(path: Path) -> bool:
+    """``path.exists()`` that says False, not OSError, for a name too long or otherwise unusable."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # ENAMETOOLONG, a NUL byte in the name
+        return False
 
 
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")

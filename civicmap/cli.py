@@ -94,7 +94,12 @@ _REPORT_OPTION = click.option(
 
 
 def _build_with_report(
-    spec, *, overwrite: bool, formats: tuple[str, ...] | None, report_path: Path | None
+    spec,
+    *,
+    overwrite: bool,
+    formats: tuple[str, ...] | None,
+    report_path: Path | None,
+    refresh: bool = False,
 ) -> None:
     """Build like :func:`civicmap.pipeline.build`, then print the quality report per layer.
 
@@ -106,7 +111,9 @@ def _build_with_report(
     from civicmap.pipeline import build_with_data
 
     extra = (report_path,) if report_path is not None else ()
-    data, written = build_with_data(spec, overwrite=overwrite, formats=formats, also_writes=extra)
+    data, written = build_with_data(
+        spec, overwrite=overwrite, formats=formats, also_writes=extra, refresh=refresh
+    )
     _print_written(written)
     click.echo("quality report:")
     for line in report.summary_lines(data):
@@ -160,6 +167,9 @@ def demo(out_dir: Path, overwrite: bool, report_path: Path | None) -> None:
 )
 @_osm_source_options
 @_REPORT_OPTION
+@click.option(
+    "--refresh", is_flag=True, help="Ask the servers again instead of using cached answers."
+)
 @handle_errors
 def build(
     map_file: Path,
@@ -170,8 +180,11 @@ def build(
     offline: bool,
     pack_dir: Path | None,
     report_path: Path | None,
+    refresh: bool,
 ) -> None:
     """Build the outputs named in MAP_FILE (web map, paper map, exports)."""
+    if refresh and offline:
+        raise click.UsageError("--refresh asks the servers again; it cannot be used with --offline")
     from civicmap.mapfile import load_map
     from civicmap.pipeline import with_output_dir
 
@@ -179,7 +192,9 @@ def build(
     spec = _osm_options(spec, overpass_url=overpass_url, offline=offline, pack_dir=pack_dir)
     if out_dir is not None:
         spec = with_output_dir(spec, out_dir)
-    _build_with_report(spec, overwrite=overwrite, formats=only or None, report_path=report_path)
+    _build_with_report(
+        spec, overwrite=overwrite, formats=only or None, report_path=report_path, refresh=refresh
+    )
 
 
 @main.command("diff")

@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from civicmap._validate import Checker, is_colour, load_yaml
+from civicmap._validate import Checker, excerpt, is_colour, load_yaml, path_exists, shorten
 from civicmap.errors import ConfigError, Problem
 from civicmap.tagfilter import FilterSyntaxError, TagFilter
 
@@ -137,7 +137,7 @@ def _lang_text(ck: Checker, key: str, value: Any) -> dict[str, str]:
         if not out:
             ck.add(key, "give at least one of ja, en")
         return out
-    ck.add(key, f"got {value!r}, expected a string or {{ja: ..., en: ...}}")
+    ck.add(key, f"got {excerpt(value)}, expected a string or {{ja: ..., en: ...}}")
     return {}
 
 
@@ -146,7 +146,7 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
     if not isinstance(raw, Mapping) or len(raw) != 1:
         ck.add(
             key,
-            f"got {raw!r}; expected one mapping with one kind: "
+            f"got {excerpt(raw)}; expected one mapping with one kind: "
             + ", ".join(f"{{{k}: ...}}" for k in SOURCE_KEYS),
         )
         return None
@@ -159,7 +159,7 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
     if isinstance(opts, str) and kind != "osm":
         opts = {"path": opts}
     if not isinstance(opts, Mapping):
-        ck.add(f"{key}.{kind}", f"got {opts!r}, expected a mapping of options")
+        ck.add(f"{key}.{kind}", f"got {excerpt(opts)}, expected a mapping of options")
         return None
     ck.unknown_keys(f"{key}.{kind}", opts, SOURCE_KEYS[kind])
     opts = dict(opts)
@@ -176,7 +176,7 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
         for i, rule in enumerate(opts.get("categories") or []):
             rk = f"{key}.osm.categories[{i}]"
             if not isinstance(rule, Mapping) or "name" not in rule or "match" not in rule:
-                ck.add(rk, f"got {rule!r}, expected {{name: ..., match: ...}}")
+                ck.add(rk, f"got {excerpt(rule)}, expected {{name: ..., match: ...}}")
                 continue
             ck.unknown_keys(rk, rule, {"name", "en", "match"})
             try:
@@ -188,10 +188,11 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
     else:
         if not opts.get("path"):
             ck.add(f"{key}.{kind}.path", "missing; give the file's path")
-        elif not (base_dir / str(opts["path"])).exists():
+        elif not path_exists(base_dir / str(opts["path"])):
             ck.add(
                 f"{key}.{kind}.path",
-                f"file not found: {base_dir / str(opts['path'])} (paths are relative to {base_dir})",
+                f"file not found: {shorten(base_dir / str(opts['path']), 200)} "
+                f"(paths are relative to {base_dir})",
             )
         credit = opts.get("credit")
         if credit is not None:
@@ -200,7 +201,9 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
                     f"{key}.{kind}.credit", credit, {"source", "credit", "licence", "date", "url"}
                 )
             elif not isinstance(credit, str):
-                ck.add(f"{key}.{kind}.credit", f"got {credit!r}, expected a string or a mapping")
+                ck.add(
+                    f"{key}.{kind}.credit", f"got {excerpt(credit)}, expected a string or a mapping"
+                )
     return SourceSpec(
         kind=kind,
         options=opts,
@@ -229,7 +232,8 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
         lid = "?"
     elif not isinstance(lid, str) or not _ID.match(lid):
         ck.add(
-            k("id"), f"got {lid!r}, expected lower-case letters, digits, _ and - (e.g. my_layer)"
+            k("id"),
+            f"got {excerpt(lid)}, expected lower-case letters, digits, _ and - (e.g. my_layer)",
         )
     title = _lang_text(ck, k("title"), raw["title"]) if "title" in raw else {"ja": str(lid)}
     description = (
@@ -243,7 +247,7 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
             "missing; give at least one source, e.g. - osm: {match: {amenity: school}}",
         )
     elif not isinstance(raw_sources, list) or not raw_sources:
-        ck.add(k("sources"), f"got {raw_sources!r}, expected a non-empty list")
+        ck.add(k("sources"), f"got {excerpt(raw_sources)}, expected a non-empty list")
     else:
         for i, s in enumerate(raw_sources):
             spec = parse_source(ck, k(f"sources[{i}]"), s, base_dir)
@@ -258,28 +262,30 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
     style.setdefault("symbol", "circle")
     style.setdefault("icon", "circle")
     if not is_colour(style["color"]):
-        ck.add(k("style.color"), f"got {style['color']!r}, expected a hex colour like #d6336c")
+        ck.add(
+            k("style.color"), f"got {excerpt(style['color'])}, expected a hex colour like #d6336c"
+        )
     if "fill" in style and not is_colour(style["fill"]):
-        ck.add(k("style.fill"), f"got {style['fill']!r}, expected a hex colour like #ffffff")
+        ck.add(k("style.fill"), f"got {excerpt(style['fill'])}, expected a hex colour like #ffffff")
     ck.choice(k("style.symbol"), style["symbol"], SYMBOLS)
     label = raw.get("label", "name")
     if label is not False and label is not None and not isinstance(label, str):
-        ck.add(k("label"), f"got {label!r}, expected a column name or false")
+        ck.add(k("label"), f"got {excerpt(label)}, expected a column name or false")
     popup = raw.get("popup", ["name", "address"])
     if isinstance(popup, list):
         if not all(isinstance(p, str) for p in popup):
             ck.add(k("popup"), "expected a list of column names")
         popup = tuple(str(p) for p in popup)
     elif not isinstance(popup, str):
-        ck.add(k("popup"), f"got {popup!r}, expected a list of columns or a template string")
+        ck.add(k("popup"), f"got {excerpt(popup)}, expected a list of columns or a template string")
         popup = ("name",)
     index = raw.get("index", ["address"])
     if not isinstance(index, list) or not all(isinstance(p, str) for p in index):
-        ck.add(k("index"), f"got {index!r}, expected a list of column names")
+        ck.add(k("index"), f"got {excerpt(index)}, expected a list of column names")
         index = ["address"]
     cluster = raw.get("cluster", 200)
     if not isinstance(cluster, bool | int):
-        ck.add(k("cluster"), f"got {cluster!r}, expected true, false or a whole number")
+        ck.add(k("cluster"), f"got {excerpt(cluster)}, expected true, false or a whole number")
     categories = raw.get("categories") or []
     if not isinstance(categories, list) or not all(
         isinstance(c, Mapping) and "name" in c for c in categories
@@ -339,13 +345,13 @@ def load_layer(ref: str | Path, *, base_dir: Path | None = None) -> LayerSpec:
         raw = load_yaml(path)
         return parse_layer(raw, file=str(path), base_dir=path.parent)
     path = builtin_dir() / f"{ref_s}.yaml"
-    if not path.exists():
+    if not path_exists(path):
         raise ConfigError(
             [
                 Problem(
                     "<layers>",
-                    ref_s,
-                    f"no built-in layer {ref_s!r}; built-in layers are: "
+                    shorten(ref_s, 60),
+                    f"no built-in layer {excerpt(ref_s)}; built-in layers are: "
                     + ", ".join(builtin_layer_ids())
                     + " (or give a path to a layer .yaml file)",
                 )

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from civicmap._validate import Checker, load_yaml
+from civicmap._validate import Checker, excerpt, load_yaml, path_exists, shorten
 from civicmap.errors import ConfigError
 from civicmap.layers import LayerSpec, builtin_dir, load_layer, parse_layer, parse_source
 
@@ -97,7 +97,9 @@ class MapSpec:
 
 def _check_area(ck: Checker, area: Any, base_dir: Path) -> dict[str, Any]:
     if not isinstance(area, Mapping):
-        ck.add("area", f"got {area!r}, expected a mapping with one of: {', '.join(AREA_KINDS)}")
+        ck.add(
+            "area", f"got {excerpt(area)}, expected a mapping with one of: {', '.join(AREA_KINDS)}"
+        )
         return {}
     kinds = [k for k in area if k in AREA_KINDS]
     ck.unknown_keys("area", area, {**AREA_KINDS, **dict.fromkeys(AREA_OPTIONS)})
@@ -116,34 +118,37 @@ def _check_area(ck: Checker, area: Any, base_dir: Path) -> dict[str, Any]:
             and len(v) == 4
             and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
         ):
-            ck.add("area.bbox", f"got {v!r}, expected [west, south, east, north] in degrees")
+            ck.add("area.bbox", f"got {excerpt(v)}, expected [west, south, east, north] in degrees")
         elif not (v[0] < v[2] and v[1] < v[3]):
-            ck.add("area.bbox", f"got {v!r}: west must be < east and south < north")
+            ck.add("area.bbox", f"got {excerpt(v)}: west must be < east and south < north")
         elif not (
             -180 <= v[0] <= 180 and -90 <= v[1] <= 90 and -180 <= v[2] <= 180 and -90 <= v[3] <= 90
         ):
-            ck.add("area.bbox", f"got {v!r}: longitudes must be in -180..180, latitudes in -90..90")
+            ck.add(
+                "area.bbox",
+                f"got {excerpt(v)}: longitudes must be in -180..180, latitudes in -90..90",
+            )
     elif kind == "point":
         if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, int | float) for x in v)):
-            ck.add("area.point", f"got {v!r}, expected [lat, lon]")
+            ck.add("area.point", f"got {excerpt(v)}, expected [lat, lon]")
         elif not (-90 <= v[0] <= 90 and -180 <= v[1] <= 180):
-            ck.add("area.point", f"got {v!r}: expected [lat, lon] with lat in -90..90")
+            ck.add("area.point", f"got {excerpt(v)}: expected [lat, lon] with lat in -90..90")
         if "radius" not in area:
             ck.add("area.radius", "missing; a point area needs radius: metres (e.g. 800)")
     elif kind in ("boundary", "osm_file"):
         if not isinstance(v, str):
-            ck.add(f"area.{kind}", f"got {v!r}, expected a file path")
-        elif not (base_dir / v).exists():
-            ck.add(f"area.{kind}", f"file not found: {base_dir / v}")
+            ck.add(f"area.{kind}", f"got {excerpt(v)}, expected a file path")
+        elif not path_exists(base_dir / v):
+            ck.add(f"area.{kind}", f"file not found: {shorten(base_dir / v, 200)}")
     elif kind == "municipality":
         code = str(v)
         if not (code.isdigit() and len(code) in (5, 6)):
             ck.add(
                 "area.municipality",
-                f'got {v!r}, expected a 5- or 6-digit 全国地方公共団体コード as a string, e.g. "13104"',
+                f'got {excerpt(v)}, expected a 5- or 6-digit 全国地方公共団体コード as a string, e.g. "13104"',
             )
     elif kind == "place" and not isinstance(v, str):
-        ck.add("area.place", f"got {v!r}, expected a place name")
+        ck.add("area.place", f"got {excerpt(v)}, expected a place name")
     if "radius" in area:
         ck.number("area.radius", area["radius"], minimum=1, maximum=100_000)
     if "buffer" in area:
@@ -159,7 +164,7 @@ def _check_outputs(ck: Checker, outputs: Any) -> dict[str, dict[str, Any]]:
     if outputs is None:
         return {}
     if not isinstance(outputs, Mapping):
-        ck.add("outputs", f"got {outputs!r}, expected a mapping: {', '.join(OUTPUT_KEYS)}")
+        ck.add("outputs", f"got {excerpt(outputs)}, expected a mapping: {', '.join(OUTPUT_KEYS)}")
         return {}
     result: dict[str, dict[str, Any]] = {}
     for kind, opts in outputs.items():
@@ -169,7 +174,7 @@ def _check_outputs(ck: Checker, outputs: Any) -> dict[str, dict[str, Any]]:
         if isinstance(opts, str):
             opts = {"file": opts}
         if not isinstance(opts, Mapping):
-            ck.add(f"outputs.{kind}", f"got {opts!r}, expected {{file: path, ...}}")
+            ck.add(f"outputs.{kind}", f"got {excerpt(opts)}, expected {{file: path, ...}}")
             continue
         ck.unknown_keys(f"outputs.{kind}", opts, OUTPUT_KEYS[kind])
         if not isinstance(opts.get("file"), str):
@@ -200,7 +205,9 @@ def _parse_layer_entry(ck: Checker, i: int, entry: Any, base_dir: Path) -> Layer
             extra = []
             raw_extra = entry.get("extra_sources") or []
             if not isinstance(raw_extra, list):
-                ck.add(f"{key}.extra_sources", f"got {raw_extra!r}, expected a list of sources")
+                ck.add(
+                    f"{key}.extra_sources", f"got {excerpt(raw_extra)}, expected a list of sources"
+                )
                 raw_extra = []
             for j, s in enumerate(raw_extra):
                 spec = parse_source(ck, f"{key}.extra_sources[{j}]", s, base_dir)
@@ -217,7 +224,7 @@ def _parse_layer_entry(ck: Checker, i: int, entry: Any, base_dir: Path) -> Layer
         return None
     ck.add(
         key,
-        f"got {entry!r}, expected a layer id, a layer file path, or {{use: id, extra_sources: [...]}}",
+        f"got {excerpt(entry)}, expected a layer id, a layer file path, or {{use: id, extra_sources: [...]}}",
     )
     return None
 
@@ -233,7 +240,7 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
     if title is None:
         ck.add("title", "missing; give the map a title")
     elif not isinstance(title, str | int | float):
-        ck.add("title", f"got {title!r}, expected text")
+        ck.add("title", f"got {excerpt(title)}, expected text")
     language = raw.get("language", "ja")
     ck.choice("language", language, ("ja", "en"))
     area = raw.get("area")
@@ -244,31 +251,31 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         area_spec = _check_area(ck, area, base_dir)
     osm = raw.get("osm") or {}
     if not isinstance(osm, Mapping):
-        ck.add("osm", f"got {osm!r}, expected {{file: extract}} or {{overpass: true}}")
+        ck.add("osm", f"got {excerpt(osm)}, expected {{file: extract}} or {{overpass: true}}")
         osm = {}
     ck.unknown_keys("osm", osm, {"file", "overpass", "overpass_url", "pack"})
-    if "file" in osm and not (base_dir / str(osm["file"])).exists():
-        ck.add("osm.file", f"file not found: {base_dir / str(osm['file'])}")
+    if "file" in osm and not path_exists(base_dir / str(osm["file"])):
+        ck.add("osm.file", f"file not found: {shorten(base_dir / str(osm['file']), 200)}")
     if "file" in osm and (osm.get("overpass") or osm.get("pack")):
         ck.add("osm", "give either file: (a local extract) or overpass: true / pack:, not both")
     if "overpass" in osm and not isinstance(osm["overpass"], bool):
-        ck.add("osm.overpass", f"got {osm['overpass']!r}, expected true or false")
+        ck.add("osm.overpass", f"got {excerpt(osm['overpass'])}, expected true or false")
     url = osm.get("overpass_url")
     if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
         ck.add(
             "osm.overpass_url",
-            f"got {url!r}, expected an http(s) URL such as https://overpass-api.de/api/interpreter",
+            f"got {excerpt(url)}, expected an http(s) URL such as https://overpass-api.de/api/interpreter",
         )
     if "pack" in osm and not isinstance(osm["pack"], str):
         ck.add(
             "osm.pack",
-            f"got {osm['pack']!r}, expected a folder path for the offline pack (civicmap fetch)",
+            f"got {excerpt(osm['pack'])}, expected a folder path for the offline pack (civicmap fetch)",
         )
     basemap = raw.get("basemap", {"draw": True})
     if isinstance(basemap, bool):
         basemap = {"draw": basemap}
     if not isinstance(basemap, Mapping):
-        ck.add("basemap", f"got {basemap!r}, expected {{draw: true|false}}")
+        ck.add("basemap", f"got {excerpt(basemap)}, expected {{draw: true|false}}")
         basemap = {"draw": True}
     ck.unknown_keys("basemap", basemap, {"draw"})
     layers: list[LayerSpec] = []
@@ -276,7 +283,7 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
     if raw_layers is None:
         ck.add("layers", "missing; give a list of layers, e.g. [childcare, shelters]")
     elif not isinstance(raw_layers, list) or not raw_layers:
-        ck.add("layers", f"got {raw_layers!r}, expected a non-empty list")
+        ck.add("layers", f"got {excerpt(raw_layers)}, expected a non-empty list")
     else:
         for i, entry in enumerate(raw_layers):
             layer = _parse_layer_entry(ck, i, entry, base_dir)
@@ -307,7 +314,8 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         and -180 <= home[1] <= 180
     ):
         ck.add(
-            "home", f"got {home!r}, expected [lat, lon] or {{point: [lat, lon], disaster: 津波}}"
+            "home",
+            f"got {excerpt(home)}, expected [lat, lon] or {{point: [lat, lon], disaster: 津波}}",
         )
         home = None
     ck.raise_if_any()

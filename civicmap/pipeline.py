@@ -376,12 +376,14 @@ def build_with_data(
     overwrite: bool = False,
     formats: tuple[str, ...] | None = None,
     also_writes: tuple[Path, ...] = (),
+    refresh: bool = False,
 ) -> tuple[MapData, dict[str, list[Path]]]:
     """:func:`build`, also returning the collected data (for the quality report).
 
     ``also_writes`` names further files the caller will write afterwards (a
     report); they are checked for overwriting together with the outputs,
-    before any work starts.
+    before any work starts. ``refresh`` asks every server again instead of
+    answering from the response cache (``civicmap build --refresh``).
     """
     from civicmap._files import check_writable
 
@@ -395,7 +397,10 @@ def build_with_data(
         )
     for path in [*(spec.output_path(kind) for kind in kinds), *also_writes]:
         check_writable(path, overwrite=overwrite)
-    data = collect(spec)
+    from civicmap._http import refreshing
+
+    with refreshing(refresh):
+        data = collect(spec)
     return data, render(data, kinds=kinds, overwrite=overwrite)
 
 

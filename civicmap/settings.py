@@ -89,3 +89,36 @@ overpass_max_vertices: int = 120
 #: Where ``civicmap fetch`` writes the offline pack when neither the map
 #: (``osm: {pack: ...}``) nor ``-o`` names one, relative to the map file.
 default_pack: str = "osm-pack"
+
+# --- limits against hostile or broken input (issue #12) -------------------------
+
+#: Largest map or layer YAML file read, in bytes. Real ones are a few kB; data
+#: belongs in CSV/GeoJSON sources. Checked before the file is parsed.
+yaml_max_bytes: int = 16 * 1024 * 1024
+
+#: How many values YAML aliases (``*name``) may add to a map or layer file
+#: when written out. Reusing a style block a few times adds tens; a "billion
+#: laughs" file adds billions and is refused before anything is built from it.
+yaml_max_alias_nodes: int = 100_000
+
+#: Largest Overpass answer accepted, in bytes (after decompression). The body
+#: is read in pieces and the request is stopped as soon as it grows past this,
+#: instead of holding gigabytes in memory. A ward with its basemap is 20-100 MB.
+overpass_max_bytes: int = 512 * 1024 * 1024
+
+#: Largest answer of any other request (geocoder, place search, status), in bytes.
+http_max_bytes: int = 16 * 1024 * 1024
+
+#: Longest time one Overpass request may take in total, in seconds, retries and
+#: waits included. Read timeouts only bound the gap between two pieces of the
+#: answer; a server sending one byte every few seconds is cut off here.
+#: ``None`` means ``overpass_timeout + 120``.
+overpass_deadline: float | None = None
+
+#: Longest time any other request may take in total, retries included, in seconds.
+http_deadline: float = 120.0
+
+#: How many redirects a request follows. Only redirects to the same host (same
+#: scheme and port, or http to https) are followed; a redirect to another host
+#: is an error, so a query is never re-sent to a server the user did not name.
+max_redirects: int = 3

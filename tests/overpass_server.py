@@ -13,7 +13,11 @@ It speaks the parts of the Overpass API civicmap uses, over real HTTP on
 
 Failures on demand: put ``429``, ``504``, ``"slow"``, ``"truncate"`` or
 ``"remark"`` into :attr:`OverpassServer.script`; each request to the
-interpreter takes the next one (an empty script answers normally).
+interpreter takes the next one (an empty script answers normally). A callable
+in the script answers the request itself: it gets the request handler (with
+``send_response``, ``send_header``, ``end_headers``, ``wfile``); the fault
+servers of ``tests/security/faults.py`` (redirects, drips, floods, error
+pages) are written this way.
 """
 
 from __future__ import annotations
@@ -308,6 +312,9 @@ class OverpassServer:
                 with server.lock:
                     server.requests.append((self.command, "interpreter", data))
                     action = server.script.pop(0) if server.script else None
+                if callable(action):
+                    self.close_connection = True
+                    return action(self)
                 if action in (429, 504, 503):
                     return self._send(action, b"<p>busy</p>", "text/html")
                 try:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -38,6 +39,7 @@ from shapely.geometry import Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from civicmap import _http, settings
+from civicmap._yaml import excerpt, shorten
 from civicmap.errors import OfflineError, SourceError
 from civicmap.schema import CRS
 from civicmap.sources._osmschema import raw_frame
@@ -233,6 +235,9 @@ def normalise_answer(
     synthetic = [-1]
 
     def add_node(nid: int, lat: float, lon: float, tags: dict) -> None:
+        lat, lon = float(lat), float(lon)
+        if not (math.isfinite(lat) and math.isfinite(lon)):
+            raise ValueError(f"node {nid} has coordinates {lat}, {lon}")
         old = nodes.get(nid)
         if old is None or (tags and not old[2]):
             nodes[nid] = (lat, lon, tags)
@@ -260,33 +265,53 @@ def normalise_answer(
             doc = json.loads(text)
         except ValueError as exc:
             raise SourceError(f"{label}: the Overpass answer is not valid JSON ({exc})") from None
-        for el in doc.get("elements", []):
-            kind, oid, tags = el.get("type"), int(el.get("id", 0)), el.get("tags") or {}
-            if kind == "node" and "lat" in el:
-                add_node(oid, el["lat"], el["lon"], tags)
-            elif kind == "way":
-                refs = list(el.get("nodes") or [])
-                if el.get("geometry"):
-                    refs = geom_way([(g["lat"], g["lon"]) for g in el["geometry"] if g], refs)
-                elif not refs and "center" in el:
-                    centers.append(
-                        ("way", oid, tags, Point(el["center"]["lon"], el["center"]["lat"]))
-                    )
-                    continue
-                add_way(oid, refs, tags)
-            elif kind == "relation":
-                members = []
-                for m in el.get("members") or []:
-                    if m.get("type") == "way" and m.get("geometry"):
-                        refs = geom_way([(g["lat"], g["lon"]) for g in m["geometry"] if g], None)
-                        add_way(int(m["ref"]), refs, ways.get(int(m["ref"]), ([], {}))[1])
-                    members.append((m.get("type", ""), int(m.get("ref", 0)), m.get("role", "")))
-                if not members and "center" in el:
-                    centers.append(
-                        ("relation", oid, tags, Point(el["center"]["lon"], el["center"]["lat"]))
-                    )
-                    continue
-                rels[oid] = (members, tags)
+        elements = doc.get("elements", []) if isinstance(doc, dict) else None
+        if not isinstance(elements, list):
+            raise SourceError(
+                f"{label}: the Overpass JSON answer has no 'elements' list "
+                f"(got {type(doc).__name__}); the server is not an Overpass API, check its URL"
+            )
+        position = 0
+        try:
+            for position in range(len(elements)):
+                el = elements[position]
+                kind, oid, tags = el.get("type"), int(el.get("id", 0)), el.get("tags") or {}
+                if not isinstance(tags, dict):
+                    raise TypeError(f"tags is a {type(tags).__name__}, not an object")
+                if kind == "node" and "lat" in el:
+                    add_node(oid, el["lat"], el["lon"], tags)
+                elif kind == "way":
+                    refs = list(el.get("nodes") or [])
+                    if el.get("geometry"):
+                        refs = geom_way([(g["lat"], g["lon"]) for g in el["geometry"] if g], refs)
+                    elif not refs and "center" in el:
+                        centers.append(
+                            ("way", oid, tags, Point(el["center"]["lon"], el["center"]["lat"]))
+                        )
+                        continue
+                    add_way(oid, refs, tags)
+                elif kind == "relation":
+                    members = []
+                    for m in el.get("members") or []:
+                        if m.get("type") == "way" and m.get("geometry"):
+                            refs = geom_way(
+                                [(g["lat"], g["lon"]) for g in m["geometry"] if g], None
+                            )
+                            add_way(int(m["ref"]), refs, ways.get(int(m["ref"]), ([], {}))[1])
+                        members.append((m.get("type", ""), int(m.get("ref", 0)), m.get("role", "")))
+                    if not members and "center" in el:
+                        centers.append(
+                            ("relation", oid, tags, Point(el["center"]["lon"], el["center"]["lat"]))
+                        )
+                        continue
+                    rels[oid] = (members, tags)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise SourceError(
+                f"{label}: element {position} of the Overpass JSON answer is malformed "
+                f"({type(exc).__name__}: {shorten(str(exc), 80)}): "
+                f"{excerpt(elements[position])}; "
+                "the server's answer is not usable, try another server"
+            ) from None
     else:
         try:
             root = ET.fromstring(text)
@@ -294,44 +319,57 @@ def normalise_answer(
             raise SourceError(
                 f"{label}: the Overpass answer is not valid OSM XML ({exc})"
             ) from None
-        for el in root:
-            if el.tag not in ("node", "way", "relation"):
-                continue
-            oid, tags = int(el.get("id", "0")), _xml_attr_tags(el)
-            if el.tag == "node" and el.get("lat") is not None:
-                add_node(oid, float(el.get("lat")), float(el.get("lon")), tags)
-            elif el.tag == "way":
-                nds = el.findall("nd")
-                refs = [int(nd.get("ref")) for nd in nds]
-                if nds and nds[0].get("lat") is not None:
-                    refs = geom_way(
-                        [(float(nd.get("lat")), float(nd.get("lon"))) for nd in nds], refs
-                    )
-                elif not refs and el.find("center") is not None:
-                    ctr = el.find("center")
-                    centers.append(
-                        ("way", oid, tags, Point(float(ctr.get("lon")), float(ctr.get("lat"))))
-                    )
+        try:
+            for el in root:
+                if el.tag not in ("node", "way", "relation"):
                     continue
-                add_way(oid, refs, tags)
-            elif el.tag == "relation":
-                members = []
-                for m in el.findall("member"):
-                    ref = int(m.get("ref", "0"))
-                    pts = m.findall("nd")
-                    if m.get("type") == "way" and pts:
+                oid, tags = int(el.get("id", "0")), _xml_attr_tags(el)
+                if el.tag == "node" and el.get("lat") is not None:
+                    add_node(oid, float(el.get("lat")), float(el.get("lon")), tags)
+                elif el.tag == "way":
+                    nds = el.findall("nd")
+                    refs = [int(nd.get("ref")) for nd in nds]
+                    if nds and nds[0].get("lat") is not None:
                         refs = geom_way(
-                            [(float(p.get("lat")), float(p.get("lon"))) for p in pts], None
+                            [(float(nd.get("lat")), float(nd.get("lon"))) for nd in nds], refs
                         )
-                        add_way(ref, refs, ways.get(ref, ([], {}))[1])
-                    members.append((m.get("type", ""), ref, m.get("role", "")))
-                if not members and el.find("center") is not None:
-                    ctr = el.find("center")
-                    centers.append(
-                        ("relation", oid, tags, Point(float(ctr.get("lon")), float(ctr.get("lat"))))
-                    )
-                    continue
-                rels[oid] = (members, tags)
+                    elif not refs and el.find("center") is not None:
+                        ctr = el.find("center")
+                        centers.append(
+                            ("way", oid, tags, Point(float(ctr.get("lon")), float(ctr.get("lat"))))
+                        )
+                        continue
+                    add_way(oid, refs, tags)
+                elif el.tag == "relation":
+                    members = []
+                    for m in el.findall("member"):
+                        ref = int(m.get("ref", "0"))
+                        pts = m.findall("nd")
+                        if m.get("type") == "way" and pts:
+                            refs = geom_way(
+                                [(float(p.get("lat")), float(p.get("lon"))) for p in pts], None
+                            )
+                            add_way(ref, refs, ways.get(ref, ([], {}))[1])
+                        members.append((m.get("type", ""), ref, m.get("role", "")))
+                    if not members and el.find("center") is not None:
+                        ctr = el.find("center")
+                        centers.append(
+                            (
+                                "relation",
+                                oid,
+                                tags,
+                                Point(float(ctr.get("lon")), float(ctr.get("lat"))),
+                            )
+                        )
+                        continue
+                    rels[oid] = (members, tags)
+
+        except (TypeError, ValueError) as exc:
+            raise SourceError(
+                f"{label}: an element of the Overpass XML answer is malformed "
+                f"({type(exc).__name__}: {shorten(str(exc), 80)}); the server's answer is not "
+                "usable, try another server"
+            ) from None
 
     def tag_xml(tags: dict) -> str:
         return "".join(
@@ -419,6 +457,11 @@ def read_manifest(folder: Path) -> dict:
             f"{path}: not readable as a pack manifest ({exc}); the pack is damaged, "
             "fetch it again with civicmap fetch MAP.yaml --overwrite"
         ) from None
+    if not isinstance(manifest, dict):
+        raise SourceError(
+            f"{path}: not a pack manifest (a JSON {type(manifest).__name__}); the pack is "
+            "damaged, fetch it again with civicmap fetch MAP.yaml --overwrite"
+        )
     if manifest.get("format") != PACK_FORMAT:
         raise SourceError(
             f"{path}: got pack format {manifest.get('format')!r}, expected {PACK_FORMAT}; "
@@ -447,7 +490,21 @@ def run_query(
     """
     if pack is not None and (pack / MANIFEST).exists():
         read_manifest(pack)  # refuses a damaged pack or one of another format
-        hit = _http.read_entry(pack_key(query), pack)
+        hit, damaged = _http.check_entry(pack_key(query), pack, from_pack=True)
+        if damaged and settings.offline:
+            raise OfflineError(
+                f"offline pack {pack}: the answer for {what} is unusable: {damaged}; run "
+                "`civicmap fetch MAP.yaml --overwrite` with the network to make the pack again"
+            )
+        if damaged:
+            log.warning(
+                "offline pack %s: the answer for %s is unusable: %s; asking Overpass instead "
+                "(remake the pack with civicmap fetch MAP.yaml --overwrite)",
+                pack,
+                what,
+                damaged,
+            )
+            return _http.overpass(query, url=url, refresh=refresh, what=what)
         if hit is None:
             raise OfflineError(
                 f"offline pack {pack} has no OSM data for {what}: the map (its area, layers or "
@@ -520,7 +577,14 @@ def fetch_for_map(
     for what, query, wanted in plan_for_map(spec, area, filters, types=types):
         resp = run_query(query, what=what, url=url, pack=pack, refresh=refresh)
         raw = any(isinstance(f, AnyTagged) for f in wanted.values())
-        ext = read_answer(resp.body, wanted, label=f"Overpass ({what})", types=types, normalise=raw)
+        try:
+            ext = read_answer(
+                resp.body, wanted, label=f"Overpass ({what})", types=types, normalise=raw
+            )
+        except SourceError:
+            if not resp.from_pack:
+                _http.drop_entry(resp.key)  # an unreadable answer must not answer the next build
+            raise
         result.frames.update(ext.frames)
         result.problems.extend(ext.problems)
         result.rejected.update(ext.rejected)
