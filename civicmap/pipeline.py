@@ -355,10 +355,39 @@ def build_with_data(
 def render(
     data: MapData, *, kinds: list[str] | None = None, overwrite: bool = False
 ) -> dict[str, list[Path]]:
-    """Render collected data to the map's outputs."""
+    """Render collected data to the map's outputs, all together or none.
+
+    Every output is written to a temporary file first; only when all are
+    written are they renamed over the old ones (see
+    :func:`civicmap._files.output_batch`), so a failure, a full disk or a kill
+    never leaves a mix of old and new outputs. Temporary files left by a killed
+    earlier run are removed first.
+    """
+    from civicmap._files import output_batch
+
+    spec = data.spec
+    kinds = kinds or list(spec.outputs)
+    with output_batch(output_targets(spec, kinds)):
+        return _render_each(data, kinds=kinds, overwrite=overwrite)
+
+
+def output_targets(spec: MapSpec, kinds: list[str]) -> list[Path]:
+    """Every file the outputs ``kinds`` write (the paper PNG included)."""
+    targets: list[Path] = []
+    for kind in kinds:
+        path = spec.output_path(kind)
+        if path is None:
+            continue
+        targets.append(path)
+        if kind == "paper" and spec.outputs[kind].get("png"):
+            targets.append(Path(path).with_suffix(".png"))
+    return targets
+
+
+def _render_each(data: MapData, *, kinds: list[str], overwrite: bool) -> dict[str, list[Path]]:
     spec = data.spec
     written: dict[str, list[Path]] = {}
-    for kind in kinds or list(spec.outputs):
+    for kind in kinds:
         opts = spec.outputs[kind]
         path = spec.output_path(kind)
         if kind == "web":
