@@ -290,3 +290,20 @@ def output_batch(targets: list[Path]) -> Iterator[None]:
         raise
     finally:
         _state.batch = None
+
+
+#: First characters that make Excel/LibreOffice read a cell as a formula (OWASP CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: object) -> object:
+    """A cell safe to open in a spreadsheet: text starting like a formula gets a leading ``'``.
+
+    OWASP's advice for CSV injection: a cell beginning with ``= + - @``, a tab
+    or a carriage return is prefixed with a single quote, so Excel shows the
+    text instead of running ``=HYPERLINK(...)`` or ``=cmd|...``. Numbers are
+    left as numbers (a negative longitude stays a number); only text changes.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value

@@ -197,7 +197,12 @@ def parse_table(text: str, *, delimiter: str, known: set[str], name: str = "file
 
 def read_table(path: Path, *, encoding: str | None, known: set[str]) -> tuple[Table, DecodedText]:
     """Read a CSV/TSV file into a :class:`Table`, decoding it first."""
-    decoded = decode(Path(path).read_bytes(), encoding=encoding, name=Path(path).name)
+    from civicmap.sources._guard import check_not_binary, read_input_bytes
+
+    raw = read_input_bytes(path, what="CSV file")
+    if not encoding:  # UTF-16 without a BOM holds NULs; only a named encoding vouches for it
+        check_not_binary(raw, name=Path(path).name)
+    decoded = decode(raw, encoding=encoding, name=Path(path).name)
     delim = sniff_delimiter(decoded.text, Path(path).suffix.lower())
     table = parse_table(decoded.text, delimiter=delim, known=known, name=Path(path).name)
     return table, decoded

@@ -59,6 +59,9 @@ class OsmExtract:
 def check_path(path: Path) -> None:
     if not path.exists():
         raise SourceError(f"{path}: OSM extract not found")
+    from civicmap.sources._guard import check_input_file
+
+    check_input_file(path, what="OSM extract")
     if not str(path).endswith(SUFFIXES):
         raise SourceError(
             f"{path}: got a {''.join(path.suffixes) or 'file without suffix'}, "
