@@ -310,6 +310,9 @@ def _round(geom: dict) -> dict:
             return [round(c[0], _COORD_DIGITS), round(c[1], _COORD_DIGITS)]
         return [r(x) for x in c]
 
+    if geom["type"] == "GeometryCollection":
+        # KML MultiGeometry of mixed kinds / GeoJSON GeometryCollection: L.geoJSON draws it
+        return {"type": "GeometryCollection", "geometries": [_round(g) for g in geom["geometries"]]}
     return {"type": geom["type"], "coordinates": r(geom["coordinates"])}
 
 

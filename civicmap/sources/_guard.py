@@ -327,3 +327,17 @@ def finite_xy(geom: Any) -> bool:
     except Exception:
         return False
     return bool(np.isfinite(coords).all())
+
+
+def no_usable_feature(path: Path, *, rows: int, rejected: list[RowProblem]) -> None:
+    """Raise the one-line error for a KML/.umap file that has nothing to draw."""
+    if rows == 0:
+        raise SourceError(
+            f"{path}: no placemark or feature in the file; export the map again with its "
+            "places, or remove this source"
+        )
+    first = f" (first: {rejected[0].row}: {rejected[0].reason})" if rejected else ""
+    raise SourceError(
+        f"{path}: none of the {rows} feature(s) has a usable geometry{first}; "
+        "check the coordinates in the file"
+    )

@@ -74,6 +74,9 @@ def _records_result(
     KML folder or uMap datalayer, so it is the category column.
     """
     name = path.name
+    if not records and category_from_container:
+        # KML / .umap with nothing to draw: say why instead of failing later
+        _guard.no_usable_feature(path, rows=rows, rejected=rejected)
     warnings: list[dict[str, Any]] = info.setdefault("warnings", [])
     for key, why in _CSV_ONLY.items():
         if options.get(key):
