@@ -26,6 +26,7 @@ from civicmap.mapdata import LayerData, LayerReport, MapData
 from civicmap.mapfile import MapSpec, load_map
 from civicmap.schema import CRS, Credit, empty_frame, osm_credit
 from civicmap.sources import read_file_source
+from civicmap.sources._guard import clean_text_columns
 from civicmap.sources._osmschema import to_schema
 from civicmap.tagfilter import TagFilter
 
@@ -214,6 +215,8 @@ def _layer_data(layer: LayerSpec, osm: OsmExtract, area: Area, language: str) ->
                 default_category=str(src.options.get("category", layer.title_in("ja"))),
                 language=language,
             )
+            frame, fixed = clean_text_columns(frame, source="osm")  # NUL/ESC never reach outputs
+            report.repaired.extend(fixed)
             rejected = osm.rejected.get(key, [])
             report.read += len(frame) + len(rejected)
             report.rejected.extend(rejected)
@@ -222,6 +225,9 @@ def _layer_data(layer: LayerSpec, osm: OsmExtract, area: Area, language: str) ->
             osm_parts.append(frame)
         else:
             result = read_file_source(src, layer=layer.id)
+            source_label = src.path.name if src.path is not None else src.kind
+            result.features, fixed = clean_text_columns(result.features, source=source_label)
+            result.repaired.extend(fixed)
             report.read += len(result.features) + len(result.rejected)
             report.rejected.extend(result.rejected)
             report.repaired.extend(result.repaired)

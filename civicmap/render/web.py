@@ -193,9 +193,11 @@ def popup_rows(layer: LayerData, row: pd.Series, *, language: str) -> list[list[
         values = _Blank({str(k): _text(v) for k, v in row.items() if k != "geometry"})
         values["name"] = display_name(row, language=language)
         values["category"] = spec.category_title(_text(row.get("category")), language)
-        try:
-            return spec.popup.format_map(values)
-        except (ValueError, IndexError, AttributeError) as exc:
+        from civicmap._fields import TemplateError, fill_template
+
+        try:  # field names only: no attribute/index access on data (never str.format)
+            return fill_template(spec.popup, values)
+        except TemplateError as exc:
             raise ConfigError(
                 [
                     Problem(
