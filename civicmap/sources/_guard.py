@@ -342,3 +342,65 @@ def no_usable_feature(path: Path, *, rows: int, rejected: list[RowProblem]) -> N
         f"{path}: none of the {rows} feature(s) has a usable geometry{first}; "
         "check the coordinates in the file"
     )
+
+
+# --- .osm XML with unusable coordinates --------------------------------------
+
+_OSM_NODE = re.compile(rb"<node\b[^>]*?(?:/>|>.*?</node>)", re.S)
+_OSM_ATTR = re.compile(rb"""\b(id|lat|lon)\s*=\s*["']([^"']*)["']""")
+_OSM_TAG = re.compile(rb"""<tag\s+k\s*=\s*["']([^"']*)["']\s+v\s*=\s*["']([^"']*)["']""")
+
+
+def drop_unusable_osm_nodes(raw: bytes) -> tuple[bytes, list[tuple[str, dict[str, str], str]]]:
+    """Remove ``<node>`` elements whose ``lat``/``lon`` is not a finite number.
+
+    libosmium refuses a whole file for one ``lat="nan"``; removing just those
+    nodes lets every other element be read, and each removed node is returned
+    as ``(ref, tags, reason)`` so the caller reports it per row.
+    """
+    from html import unescape
+
+    removed: list[tuple[str, dict[str, str], str]] = []
+
+    def one(m: re.Match[bytes]) -> bytes:
+        head = m.group(0).split(b">", 1)[0]
+        attrs = {k.decode(): v.decode("utf-8", "replace") for k, v in _OSM_ATTR.findall(head)}
+        bad = []
+        for key in ("lat", "lon"):
+            value = attrs.get(key)
+            if value is None:
+                continue  # a deleted node in a change file has no location
+            try:
+                ok = np.isfinite(float(value)) and abs(float(value)) <= (
+                    90 if key == "lat" else 180
+                )
+            except ValueError:
+                ok = False
+            if not ok:
+                bad.append(f"{key}={value[:20]!r}")
+        if not bad:
+            return m.group(0)
+        tags = {
+            unescape(k.decode("utf-8", "replace")): unescape(v.decode("utf-8", "replace"))
+            for k, v in _OSM_TAG.findall(m.group(0))
+        }
+        reason = f"coordinates are not usable numbers ({', '.join(bad)}); left out"
+        removed.append((f"node/{attrs.get('id', '?')}", tags, reason))
+        return b""
+
+    cleaned = _OSM_NODE.sub(one, raw)
+    return cleaned, removed
+
+
+def decompress_bz2(raw: bytes, *, name: str) -> bytes:
+    """bz2 data unpacked to at most ``settings.max_input_bytes`` (a bz2 bomb is refused)."""
+    import bz2
+
+    cap = _limit("max_input_bytes", 512 * 1024 * 1024)
+    try:
+        out = bz2.BZ2Decompressor().decompress(raw, max_length=cap + 1)
+    except (OSError, EOFError, ValueError) as exc:
+        raise SourceError(f"{name}: not a usable .bz2 file ({exc})") from None
+    if len(out) > cap:
+        raise SourceError(f"{name}: unpacks to more than the limit of {_mb(cap)}; refused")
+    return out
