@@ -16,7 +16,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from civicmap._files import check_writable, spreadsheet_cell, write_text_atomic
+from civicmap._files import check_writable, output_batch, spreadsheet_cell, write_text_atomic
 from civicmap.errors import CivicMapError
 from civicmap.join import DIFF_STATUSES
 from civicmap.mapdata import MapData
@@ -115,7 +115,8 @@ def write_diff(
     # The CSV is for Excel: cells that start like a formula get a leading ' (OWASP).
     table = table.map(spreadsheet_cell)
     table.columns = [spreadsheet_cell(str(c)) for c in table.columns]
-    write_text_atomic(csv_path, "\ufeff" + table.to_csv(index=False), overwrite=overwrite)
-    write_text_atomic(json_path, _geojson(diff), overwrite=overwrite)
+    with output_batch([csv_path, json_path]):  # both files replaced together, or neither
+        write_text_atomic(csv_path, "\ufeff" + table.to_csv(index=False), overwrite=overwrite)
+        write_text_atomic(json_path, _geojson(diff), overwrite=overwrite)
     log.info("diff: %d rows written to %s", len(diff), out_dir)
     return [csv_path, json_path], summarise(data)

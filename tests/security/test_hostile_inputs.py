@@ -157,6 +157,18 @@ def test_zip_whose_header_lies_about_the_size_gives_a_clear_error(tmp_path):
     assert "lie.kmz" in err
 
 
+def test_zip_claiming_an_impossible_size_is_refused(tmp_path):
+    """A zip64 header claiming 2**63 bytes (sizes past C integers overflowed before)."""
+    path = tmp_path / "huge.kmz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("doc.kml", _kml_points(10))
+        zf.filelist[0].file_size = 2**63 + 5  # written into the central directory (zip64)
+    assert zipfile.ZipFile(path).getinfo("doc.kml").file_size == 2**63 + 5
+    mapfile = make_map(tmp_path, "{kml: {path: huge.kmz}}")
+    err = error_of(cli("build", str(mapfile)))
+    assert "huge.kmz: doc.kml would unpack to" in err and "zip bomb" in err
+
+
 @pytest.mark.parametrize("kind", ["dev_zero", "fifo", "folder"])
 def test_only_regular_files_are_read(tmp_path, kind):
     if kind == "dev_zero":
