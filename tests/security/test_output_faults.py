@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import errno
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from click.testing import CliRunner
 from civicmap import _files
 from civicmap.cli import main
 
-OUTPUTS = ("map.html", "map.umap", "map.kml", "map.geojson")
+OUTPUTS = ("map.html", "map.pdf", "map.umap", "map.kml", "map.geojson")
 
 CHILD = r"""
 import os, sys, time, pathlib
@@ -79,7 +80,8 @@ def _make_map(folder: Path) -> Path:
     (folder / "map.yaml").write_text(
         "title: 故障テスト\narea: {bbox: [139.69, 35.69, 139.72, 35.72]}\n"
         "layers: [places.yaml]\nbasemap: {draw: false}\n"
-        "outputs:\n  web: {file: out/map.html}\n  umap: {file: out/map.umap}\n"
+        "outputs:\n  web: {file: out/map.html}\n  paper: {file: out/map.pdf}\n"
+        "  umap: {file: out/map.umap}\n"
         "  kml: {file: out/map.kml}\n  geojson: {file: out/map.geojson}\n",
         encoding="utf-8",
     )
@@ -90,11 +92,23 @@ def _generation(out: Path) -> set[str]:
     """Which builds the outputs come from: {'OLD'}, {'NEW'} or a mix."""
     gens = set()
     for name in OUTPUTS:
+        if name.endswith(".pdf"):
+            gens.add(_pdf_generation(out / name))
+            continue
         text = (out / name).read_text(encoding="utf-8")
         has_old, has_new = "OLD施設29" in text, "NEW施設29" in text
         assert has_old != has_new, f"{name} is damaged or holds both builds"
         gens.add("OLD" if has_old else "NEW")
     return gens
+
+
+def _pdf_generation(path: Path) -> str:
+    """A PDF is OLD when byte-identical to the old build's, NEW when another complete PDF."""
+    data = path.read_bytes()
+    if data == (path.parent.parent / "old_map.pdf").read_bytes():
+        return "OLD"
+    assert data.startswith(b"%PDF") and b"%%EOF" in data[-1024:], f"{path} is damaged"
+    return "NEW"
 
 
 def _parts(out: Path) -> list[str]:
@@ -109,19 +123,18 @@ def old_build(tmp_path_factory) -> Path:
     _write_data(folder, "OLD")
     res = CliRunner().invoke(main, ["build", str(mapfile)], catch_exceptions=False)
     assert res.exit_code == 0, res.output
+    shutil.copy(folder / "out" / "map.pdf", folder / "old_map.pdf")
     assert _generation(folder / "out") == {"OLD"}
     return folder
 
 
 def _copy_case(src: Path, dst: Path) -> Path:
-    import shutil
-
     shutil.copytree(src, dst)
     _write_data(dst, "NEW")
     return dst / "map.yaml"
 
 
-CASES = [("write", n) for n in range(1, len(OUTPUTS) + 1)] + [("commit", 2), ("commit", 4)]
+CASES = [("write", n) for n in range(1, len(OUTPUTS) + 1)] + [("commit", 2), ("commit", 5)]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["TERM", "KILL"])
@@ -213,7 +226,9 @@ def _generation_partial(out: Path) -> set[str]:
     gens = set()
     for name in OUTPUTS:
         p = out / name
-        if p.is_file():
+        if p.is_file() and name.endswith(".pdf"):
+            gens.add(_pdf_generation(p))
+        elif p.is_file():
             gens.add("OLD" if "OLD施設29" in p.read_text(encoding="utf-8") else "NEW")
     return gens
 
