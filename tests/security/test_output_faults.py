@@ -222,6 +222,29 @@ def test_read_only_folder_and_folder_as_output(old_build, tmp_path):
     assert _generation_partial(out) == {"OLD"}
 
 
+def test_read_only_file_system_is_one_line_and_keeps_the_old_set(old_build, tmp_path, monkeypatch):
+    """EROFS when creating the temporary file of the second output (works as root too)."""
+    mapfile = _copy_case(old_build, tmp_path / "case")
+    out = mapfile.parent / "out"
+    calls = [0]
+    real = _files.tempfile.mkstemp
+
+    def mkstemp(*args, **kwargs):
+        if kwargs.get("suffix") == _files.PART_SUFFIX:
+            calls[0] += 1
+            if calls[0] == 2:
+                raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_files.tempfile, "mkstemp", mkstemp)
+    res = CliRunner().invoke(main, ["build", "--overwrite", str(mapfile)])
+    errors = [line for line in res.output.splitlines() if line.startswith("Error")]
+    assert res.exit_code == 1 and len(errors) == 1, res.output
+    assert "map.pdf: cannot write the output: the file system is read-only" in errors[0]
+    assert _generation(out) == {"OLD"}
+    assert _parts(out) == []
+
+
 def _generation_partial(out: Path) -> set[str]:
     gens = set()
     for name in OUTPUTS:
