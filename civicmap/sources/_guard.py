@@ -287,9 +287,14 @@ def clean_text_columns(
         if isinstance(col, str) and CONTROL.search(col):
             renames[col] = CONTROL.sub("", col)
     for col in frame.columns:
-        if col == "geometry" or frame[col].dtype != object:
-            continue
         values = frame[col]
+        if col == "geometry" or not (
+            pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
+        ):
+            continue
+        texts = [v for v in values.tolist() if isinstance(v, str)]
+        if not texts or CONTROL.search("\n".join(texts)) is None:
+            continue  # the common case: one C-level scan per column
         mask = values.map(lambda v: isinstance(v, str) and CONTROL.search(v) is not None)
         if not mask.any():
             continue

@@ -631,3 +631,24 @@ def test_rejected_rows_csv_of_check_neutralises_formulas(tmp_path):
         for c in row
     ]
     assert not any(c.startswith(("=", "+", "-", "@")) for c in cells), cells
+
+
+def test_control_characters_are_found_in_every_text_dtype():
+    """object and pandas' string dtypes alike; the input frame is left unchanged (pure)."""
+    from civicmap.sources._guard import clean_text_columns
+
+    frame = pd.DataFrame(
+        {
+            "name": pd.Series(["a\x00b", "ok"], dtype="string"),
+            "note": pd.Series(["fine", "x\x1by"], dtype=object),
+            "n": [1, 2],
+            "source_ref": ["f.csv:1", "f.csv:2"],
+        }
+    )
+    out, problems = clean_text_columns(frame, source="f.csv")
+    assert list(out["name"]) == ["ab", "ok"] and list(out["note"]) == ["fine", "xy"]
+    assert frame.loc[0, "name"] == "a\x00b"
+    assert sorted((p.row, p.reason.rsplit(" ", 1)[-1]) for p in problems) == [
+        ("f.csv:1", "name"),
+        ("f.csv:2", "note"),
+    ]
