@@ -20,7 +20,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from civicmap._files import check_writable, write_text_atomic
+from civicmap._files import check_writable, spreadsheet_cell, write_text_atomic
 from civicmap.errors import SourceError
 from civicmap.schema import SourceResult
 from civicmap.sources import kind_for_path, read_path
@@ -102,7 +102,8 @@ def write_rejected_csv(report: dict[str, Any], out: str | Path, *, overwrite: bo
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(["file", "row", "reason"])
     for r in report["rejected"]:
-        w.writerow([r.get("source", Path(report["file"]).name), r["row"], r["reason"]])
+        row = [r.get("source", Path(report["file"]).name), r["row"], r["reason"]]
+        w.writerow([spreadsheet_cell(c) for c in row])  # opened in Excel: no formulas
     return write_text_atomic(out, buf.getvalue(), overwrite=overwrite, encoding="utf-8-sig")
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from civicmap._files import check_writable, write_text_atomic
+from civicmap._files import check_writable, output_batch, spreadsheet_cell, write_text_atomic
 from civicmap.errors import CivicMapError
 from civicmap.join import DIFF_STATUSES
 from civicmap.mapdata import MapData
@@ -91,7 +91,9 @@ def write_diff(
 ) -> tuple[list[Path], dict[str, dict[str, int]]]:
     """Write ``<map>_diff.csv`` and ``<map>_diff.geojson`` into ``out_dir``.
 
-    Both files are refused before anything is written if either exists and
+    Text cells of the CSV that start with ``= + - @``, a tab or CR get a
+    leading ``'`` so a spreadsheet never runs them as formulas; the GeoJSON
+    keeps the text unchanged. Both files are refused before anything is written if either exists and
     ``overwrite`` is False; each is written atomically.
 
     Returns
@@ -110,7 +112,11 @@ def write_diff(
     pts = [g.representative_point() if g is not None else None for g in diff.geometry]
     table["lat"] = [p.y if p is not None else None for p in pts]
     table["lon"] = [p.x if p is not None else None for p in pts]
-    write_text_atomic(csv_path, "\ufeff" + table.to_csv(index=False), overwrite=overwrite)
-    write_text_atomic(json_path, _geojson(diff), overwrite=overwrite)
+    # The CSV is for Excel: cells that start like a formula get a leading ' (OWASP).
+    table = table.map(spreadsheet_cell)
+    table.columns = [spreadsheet_cell(str(c)) for c in table.columns]
+    with output_batch([csv_path, json_path]):  # both files replaced together, or neither
+        write_text_atomic(csv_path, "\ufeff" + table.to_csv(index=False), overwrite=overwrite)
+        write_text_atomic(json_path, _geojson(diff), overwrite=overwrite)
     log.info("diff: %d rows written to %s", len(diff), out_dir)
     return [csv_path, json_path], summarise(data)

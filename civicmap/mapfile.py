@@ -17,6 +17,7 @@ file, the key and what is allowed. Relative paths are relative to the map file.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,6 +180,11 @@ def _check_outputs(ck: Checker, outputs: Any) -> dict[str, dict[str, Any]]:
         ck.unknown_keys(f"outputs.{kind}", opts, OUTPUT_KEYS[kind])
         if not isinstance(opts.get("file"), str):
             ck.add(f"outputs.{kind}.file", "missing; give the output file's path")
+        elif not opts["file"].strip() or opts["file"].endswith(("/", "\\")):
+            ck.add(
+                f"outputs.{kind}.file",
+                f"got {opts['file']!r}, expected a file name (e.g. out/map.{_EXT.get(kind, kind)})",
+            )
         if kind == "paper":
             size = str(opts.get("size", "A4")).upper()
             ck.choice("outputs.paper.size", size, PAPER_SIZES)
@@ -192,6 +198,31 @@ def _check_outputs(ck: Checker, outputs: Any) -> dict[str, dict[str, Any]]:
             opts = {**opts, "size": size}
         result[kind] = dict(opts)
     return result
+
+
+_EXT = {"web": "html", "paper": "pdf"}
+
+
+def _check_output_files(ck: Checker, outputs: dict[str, dict[str, Any]], base_dir: Path) -> None:
+    """Two outputs naming the same file would overwrite each other: refuse at load."""
+    seen: dict[str, str] = {}
+    for kind, opts in outputs.items():
+        file = opts.get("file")
+        if not isinstance(file, str) or not file.strip():
+            continue
+        path = Path(file).expanduser()
+        path = path if path.is_absolute() else base_dir / path
+        names = [(f"outputs.{kind}.file", path)]
+        if kind == "paper" and opts.get("png") is True:
+            names.append(("outputs.paper.png", path.with_suffix(".png")))
+        for key, p in names:
+            norm = os.path.normcase(os.path.abspath(p))
+            if norm in seen:
+                ck.add(
+                    key, f"{file!r} is also written by {seen[norm]}; give each output its own file"
+                )
+            else:
+                seen[norm] = key
 
 
 def _parse_layer_entry(ck: Checker, i: int, entry: Any, base_dir: Path) -> LayerSpec | None:
@@ -294,6 +325,7 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
                     )
                 layers.append(layer)
     outputs = _check_outputs(ck, raw.get("outputs"))
+    _check_output_files(ck, outputs, base_dir)
     home = raw.get("home")
     home_disaster = None
     if isinstance(home, Mapping):

@@ -27,6 +27,7 @@ from civicmap.mapdata import LayerData, LayerReport, MapData
 from civicmap.mapfile import MapSpec, load_map
 from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit
 from civicmap.sources import read_file_source
+from civicmap.sources._guard import clean_text_columns
 from civicmap.sources._osmschema import to_schema
 from civicmap.tagfilter import TagFilter
 
@@ -223,6 +224,8 @@ def _layer_data(
                 default_category=str(src.options.get("category", layer.title_in("ja"))),
                 language=language,
             )
+            frame, fixed = clean_text_columns(frame, source="osm")  # NUL/ESC never reach outputs
+            report.repaired.extend(fixed)
             rejected = osm.rejected.get(key, [])
             report.read += len(frame) + len(rejected)
             report.rejected.extend(rejected)
@@ -231,6 +234,9 @@ def _layer_data(
             osm_parts.append(frame)
         else:
             result = (files or {}).get((layer.id, i)) or read_file_source(src, layer=layer.id)
+            source_label = src.path.name if src.path is not None else src.kind
+            result.features, fixed = clean_text_columns(result.features, source=source_label)
+            result.repaired.extend(fixed)
             report.read += len(result.features) + len(result.rejected)
             report.rejected.extend(result.rejected)
             report.repaired.extend(result.repaired)
@@ -407,10 +413,39 @@ def build_with_data(
 def render(
     data: MapData, *, kinds: list[str] | None = None, overwrite: bool = False
 ) -> dict[str, list[Path]]:
-    """Render collected data to the map's outputs."""
+    """Render collected data to the map's outputs, all together or none.
+
+    Every output is written to a temporary file first; only when all are
+    written are they renamed over the old ones (see
+    :func:`civicmap._files.output_batch`), so a failure, a full disk or a kill
+    never leaves a mix of old and new outputs. Temporary files left by a killed
+    earlier run are removed first.
+    """
+    from civicmap._files import output_batch
+
+    spec = data.spec
+    kinds = kinds or list(spec.outputs)
+    with output_batch(output_targets(spec, kinds)):
+        return _render_each(data, kinds=kinds, overwrite=overwrite)
+
+
+def output_targets(spec: MapSpec, kinds: list[str]) -> list[Path]:
+    """Every file the outputs ``kinds`` write (the paper PNG included)."""
+    targets: list[Path] = []
+    for kind in kinds:
+        path = spec.output_path(kind)
+        if path is None:
+            continue
+        targets.append(path)
+        if kind == "paper" and spec.outputs[kind].get("png"):
+            targets.append(Path(path).with_suffix(".png"))
+    return targets
+
+
+def _render_each(data: MapData, *, kinds: list[str], overwrite: bool) -> dict[str, list[Path]]:
     spec = data.spec
     written: dict[str, list[Path]] = {}
-    for kind in kinds or list(spec.outputs):
+    for kind in kinds:
         opts = spec.outputs[kind]
         path = spec.output_path(kind)
         if kind == "web":

@@ -97,8 +97,10 @@ def csv_text(rows: list[dict[str, str]]) -> str:
     Written by the CLI as UTF-8 with a BOM, so Excel in Japan opens it
     without garbling the Japanese reasons.
     """
+    from civicmap._files import spreadsheet_cell
+
     buf = io.StringIO(newline="")
     w = csv.DictWriter(buf, fieldnames=REPORT_COLUMNS, lineterminator="\r\n")
     w.writeheader()
-    w.writerows(rows)
+    w.writerows({k: spreadsheet_cell(v) for k, v in r.items()} for r in rows)  # no formulas
     return buf.getvalue()

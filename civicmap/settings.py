@@ -122,3 +122,15 @@ http_deadline: float = 120.0
 #: scheme and port, or http to https) are followed; a redirect to another host
 #: is an error, so a query is never re-sent to a server the user did not name.
 max_redirects: int = 3
+#: Largest input file (CSV, GeoJSON, KML, .umap, .osm) civicmap reads, in bytes;
+#: bigger files are refused with a clear message instead of filling memory.
+#: ``CIVICMAP_MAX_INPUT_MB``.
+max_input_bytes: int = int(float(os.environ.get("CIVICMAP_MAX_INPUT_MB", "512")) * 1024 * 1024)
+#: Largest size one member of a zip (KMZ) may unpack to, in bytes.
+max_zip_member_bytes: int = 256 * 1024 * 1024
+#: Highest compression ratio accepted for a zip member larger than 1 MB
+#: (real KML compresses about 10:1; a zip bomb 1000:1 or more).
+max_zip_ratio: int = 100
+#: Deepest nesting of XML elements or JSON arrays/objects accepted in an input
+#: file (a real KML or GeoJSON is about a dozen levels deep).
+max_nesting: int = 100

@@ -265,6 +265,16 @@ def _options(data: MapData, options: dict[str, Any]) -> dict[str, Any]:
         problems.append(
             Problem(file, "outputs.paper.qr", f"got {qr!r}, expected the web map's URL")
         )
+    elif qr is not None and len(qr.strip().encode("utf-8")) > QR_MAX_BYTES:
+        # a longer code needs more modules than a phone can read at the printed size
+        problems.append(
+            Problem(
+                file,
+                "outputs.paper.qr",
+                f"the URL is {len(qr.strip().encode('utf-8')):,} bytes ({qr.strip()[:40]!r}...); "
+                f"a printed QR code stays readable up to {QR_MAX_BYTES} bytes: use a shorter URL",
+            )
+        )
     for key in ("png", "large_print", "atlas"):
         if key in options and not isinstance(options[key], bool):
             problems.append(
@@ -1353,6 +1363,11 @@ def render_paper(data: MapData, *, options: dict[str, Any]) -> tuple[bytes, Pape
             len(off), TEXT[r.lang]["off_map"], ", ".join(e.name for e in off[:5]),
         )  # fmt: skip
     return buf.getvalue(), r.plan
+
+
+#: Longest ``qr:`` URL (UTF-8 bytes). QR version 40 holds 2,331 bytes at level M, but
+#: at the 2-3 cm a paper map prints it, codes past about 400 bytes no longer scan.
+QR_MAX_BYTES = 400
 
 
 def pdf_to_png(pdf: bytes, path: Path, *, dpi: int = 150, overwrite: bool) -> Path:

@@ -193,9 +193,11 @@ def popup_rows(layer: LayerData, row: pd.Series, *, language: str) -> list[list[
         values = _Blank({str(k): _text(v) for k, v in row.items() if k != "geometry"})
         values["name"] = display_name(row, language=language)
         values["category"] = spec.category_title(_text(row.get("category")), language)
-        try:
-            return spec.popup.format_map(values)
-        except (ValueError, IndexError, AttributeError) as exc:
+        from civicmap._fields import TemplateError, fill_template
+
+        try:  # field names only: no attribute/index access on data (never str.format)
+            return fill_template(spec.popup, values)
+        except TemplateError as exc:
             raise ConfigError(
                 [
                     Problem(
@@ -310,6 +312,9 @@ def _round(geom: dict) -> dict:
             return [round(c[0], _COORD_DIGITS), round(c[1], _COORD_DIGITS)]
         return [r(x) for x in c]
 
+    if geom["type"] == "GeometryCollection":
+        # KML MultiGeometry of mixed kinds / GeoJSON GeometryCollection: L.geoJSON draws it
+        return {"type": "GeometryCollection", "geometries": [_round(g) for g in geom["geometries"]]}
     return {"type": geom["type"], "coordinates": r(geom["coordinates"])}
 
 

@@ -57,6 +57,9 @@ def read_file_source(spec: SourceSpec, *, layer: str, path: Path | None = None) 
         raise SourceError(f"layer {layer}: a {spec.kind} source needs path:")
     if not path.exists():
         raise SourceError(f"{path}: file not found (layer {layer})")
+    from civicmap.sources._guard import check_input_file
+
+    check_input_file(path, what=f"{spec.kind} source of layer {layer}")
     kind = spec.kind if spec.kind != "file" else kind_for_path(path)
     options = dict(spec.options)
     join = options.get("join")

@@ -34,6 +34,8 @@ class DecodedText:
     text: str
     encoding: str
     repairs: list[str] = field(default_factory=list)
+    #: (1-based physical line, what was done) for lines decoded unlike the rest
+    line_repairs: list[tuple[int, str]] = field(default_factory=list)
 
 
 def detect_encoding(data: bytes, *, name: str = "file") -> str:
@@ -90,8 +92,68 @@ def repair_mojibake(text: str) -> str | None:
     return fixed
 
 
+def mixed_utf8_lines(data: bytes) -> list[int] | None:
+    """0-based lines that are not UTF-8 in an otherwise UTF-8 file; ``None`` when not mixed.
+
+    A file is "UTF-8 with a few bad lines" when at least one line holds
+    non-ASCII text that is valid UTF-8 (Japanese in UTF-8 almost never
+    happens to be valid by chance in cp932 files) and the others fail.
+    Then decoding the whole file as cp932 would garble every good line.
+    """
+    lines = data.split(b"\n")
+    bad, good_non_ascii = [], 0
+    for i, line in enumerate(lines):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            good_non_ascii += 1
+        except UnicodeDecodeError:
+            bad.append(i)
+    if not bad or good_non_ascii == 0 or good_non_ascii < len(bad):
+        return None
+    return bad
+
+
+def _decode_mixed(data: bytes, bad: list[int], *, name: str) -> DecodedText:
+    lines = data.split(b"\n")
+    out = DecodedText(text="", encoding="utf-8 (some lines cp932, repaired)")
+    for i in bad:
+        try:
+            lines[i] = lines[i].decode("cp932").encode("utf-8")
+            how = "not UTF-8 like the rest of the file; decoded as Shift_JIS/cp932"
+        except UnicodeDecodeError as exc:
+            raise SourceError(
+                f"{name}: line {i + 1} is neither UTF-8 (like the rest of the file) nor "
+                f"Shift_JIS/cp932 ({exc.reason} at byte {exc.start} of the line); "
+                "fix that line in a text editor"
+            ) from None
+        out.line_repairs.append((i + 1, how))
+    out.text = b"\n".join(lines).decode("utf-8")
+    out.repairs.append(
+        f"{len(bad)} line(s) were Shift_JIS/cp932 in a UTF-8 file (lines "
+        + ", ".join(str(i + 1) for i in bad[:20])
+        + (" ..." if len(bad) > 20 else "")
+        + "); decoded line by line"
+    )
+    log.info("%s: %d cp932 line(s) in a UTF-8 file, decoded line by line", name, len(bad))
+    return out
+
+
 def decode(data: bytes, *, encoding: str | None = None, name: str = "file") -> DecodedText:
-    """Decode a file's bytes, detecting the encoding and repairing mojibake."""
+    """Decode a file's bytes, detecting the encoding and repairing mojibake.
+
+    A UTF-8 file with a few Shift_JIS lines (rows pasted from another file) is
+    decoded line by line, each odd line reported in ``line_repairs``.
+    """
+    if encoding is None and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        body = data.removeprefix(b"\xef\xbb\xbf")
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            bad = mixed_utf8_lines(body)
+            if bad is not None:
+                return _decode_mixed(body, bad, name=name)
     enc = encoding or detect_encoding(data, name=name)
     try:
         text = data.decode(enc)
@@ -152,6 +214,45 @@ class Table:
     renamed: dict[str, str] = field(default_factory=dict)  # new header -> why
 
 
+def _records(text: str, *, delimiter: str, name: str) -> list[list[str]]:
+    """CSV records, with a clear error for a stray quote or an over-long field.
+
+    A quote that opens a field and is never closed makes the CSV reader take
+    the rest of the file as one field: either past the field limit (128 kB,
+    a ``csv.Error``) or, in a small file, silently swallowing the rows below.
+    Both become one line naming where the field starts.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[list[str]] = []
+    width = 0
+    start = 1
+    try:
+        for rec in reader:
+            for cell in rec:
+                if "\n" in cell and width > 1:
+                    swallowed = [
+                        ln for ln in cell.split("\n")[1:] if ln.count(delimiter) >= width - 1
+                    ]
+                    if swallowed:
+                        raise SourceError(
+                            f'{name}: line {start}: a quote (") opens a field that runs to line '
+                            f"{reader.line_num} and swallows {len(swallowed)} row(s); remove the "
+                            'stray quote or double it ("") inside a quoted field'
+                        )
+            width = width or len(rec)
+            records.append(rec)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise SourceError(
+                f"{name}: line {start}: a field longer than {csv.field_size_limit():,} "
+                'characters (usually a stray quote (") that opens a field never closed); '
+                "fix that line or remove the quote"
+            ) from None
+        raise SourceError(f"{name}: line {reader.line_num}: not valid CSV ({exc})") from None
+    return records
+
+
 def parse_table(text: str, *, delimiter: str, known: set[str], name: str = "file") -> Table:
     """Split text into records and find the header row.
 
@@ -160,7 +261,7 @@ def parse_table(text: str, *, delimiter: str, known: set[str], name: str = "file
     (reported as ``preamble``). Duplicate and empty header cells get unique
     names so no column is lost.
     """
-    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    records = _records(text, delimiter=delimiter, name=name)
     if not records:
         raise SourceError(f"{name}: the file is empty; expected a header row and data rows")
     header_idx = 0
@@ -197,7 +298,12 @@ def parse_table(text: str, *, delimiter: str, known: set[str], name: str = "file
 
 def read_table(path: Path, *, encoding: str | None, known: set[str]) -> tuple[Table, DecodedText]:
     """Read a CSV/TSV file into a :class:`Table`, decoding it first."""
-    decoded = decode(Path(path).read_bytes(), encoding=encoding, name=Path(path).name)
+    from civicmap.sources._guard import check_not_binary, read_input_bytes
+
+    raw = read_input_bytes(path, what="CSV file")
+    if not encoding:  # UTF-16 without a BOM holds NULs; only a named encoding vouches for it
+        check_not_binary(raw, name=Path(path).name)
+    decoded = decode(raw, encoding=encoding, name=Path(path).name)
     delim = sniff_delimiter(decoded.text, Path(path).suffix.lower())
     table = parse_table(decoded.text, delimiter=delim, known=known, name=Path(path).name)
     return table, decoded

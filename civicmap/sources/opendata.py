@@ -362,6 +362,7 @@ def read_csv(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
     )
     rejected: list[RowProblem] = []
     repaired: list[RowProblem] = []
+    repaired += [RowProblem(name, f"line {n}", how) for n, how in decoded.line_repairs]
     warnings: list[dict[str, Any]] = []
     info: dict[str, Any] = {}
     df = join_and_filter(df, options, name=name, rejected=rejected, warnings=warnings, info=info)

@@ -60,6 +60,9 @@ class OsmExtract:
 def check_path(path: Path) -> None:
     if not path.exists():
         raise SourceError(f"{path}: OSM extract not found")
+    from civicmap.sources._guard import check_input_file
+
+    check_input_file(path, what="OSM extract")
     if not str(path).endswith(SUFFIXES):
         raise SourceError(
             f"{path}: got a {''.join(path.suffixes) or 'file without suffix'}, "
@@ -97,7 +100,35 @@ def read_extract(
     """
     path = Path(path)
     check_path(path)
-    return _read(str(path), path.name, filters, types=types)
+    try:
+        return _read(str(path), path.name, filters, types=types)
+    except osmium.InvalidLocationError as exc:
+        if path.name.endswith(".osm.pbf"):
+            raise SourceError(f"{path}: cannot read the OSM data ({exc})") from None
+    return _read_without_bad_nodes(path, filters, types=types)
+
+
+def _read_without_bad_nodes(
+    path: Path, filters: Mapping[str, TagFilter | AnyTagged], *, types
+) -> OsmExtract:
+    """OSM XML with ``lat="nan"``-like nodes: read the rest, report those nodes per layer."""
+    from civicmap.sources import _guard
+
+    raw = _guard.read_input_bytes(path, what="OSM extract")
+    if path.name.endswith(".bz2"):
+        raw = _guard.decompress_bz2(raw, name=str(path))
+    cleaned, removed = _guard.drop_unusable_osm_nodes(raw)
+    try:
+        out = _read(osmium.io.FileBuffer(cleaned, "osm"), path.name, filters, types=types)
+    except osmium.InvalidLocationError as exc:
+        raise SourceError(f"{path}: cannot read the OSM data ({exc})") from None
+    for ref, tags, reason in removed:
+        p = RowProblem(path.name, ref, reason)
+        out.problems.append(p)
+        for name, f in filters.items():
+            if f.matches(tags):
+                out.rejected.setdefault(name, []).append(p)
+    return out
 
 
 def read_osm_bytes(

@@ -41,7 +41,7 @@ from shapely.geometry import (
 
 from civicmap.errors import SourceError
 from civicmap.schema import COLUMNS, RowProblem, SourceResult
-from civicmap.sources import layouts
+from civicmap.sources import _guard, layouts
 from civicmap.sources.opendata import _credit, finish_frame, join_and_filter, resolve_columns
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,9 @@ def _records_result(
     KML folder or uMap datalayer, so it is the category column.
     """
     name = path.name
+    if not records and category_from_container:
+        # KML / .umap with nothing to draw: say why instead of failing later
+        _guard.no_usable_feature(path, rows=rows, rejected=rejected)
     warnings: list[dict[str, Any]] = info.setdefault("warnings", [])
     for key, why in _CSV_ONLY.items():
         if options.get(key):
@@ -127,18 +130,10 @@ def _records_result(
 
 
 def _load_json(path: Path) -> Any:
-    raw = path.read_bytes()
-    try:
-        return json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise SourceError(
-            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
-            "GeoJSON must be UTF-8 (RFC 7946)"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise SourceError(
-            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
-        ) from None
+    # bounded read, nesting limit, one-line errors: see sources/_guard.py
+    raw = _guard.read_input_bytes(path)
+    _guard.check_not_binary(raw, name=str(path))
+    return _guard.load_json(raw, name=str(path))
 
 
 def _features_of(collection: Any, *, name: str) -> list:
@@ -175,6 +170,11 @@ def _feature_rows(
             g = shape(geom)
         except Exception as exc:  # shapely raises several types for bad geometry
             rejected.append(RowProblem(name, i, f"unreadable geometry ({exc})"))
+            continue
+        if not _guard.finite_xy(g):
+            rejected.append(
+                RowProblem(name, i, "coordinates are not finite numbers (NaN or infinity)")
+            )
             continue
         if g.is_empty:
             rejected.append(
@@ -315,22 +315,15 @@ def _kml_geometry(el: ET.Element):
 
 
 def _kml_root(path: Path) -> ET.Element:
-    try:
-        if path.suffix.lower() == ".kmz":
-            with zipfile.ZipFile(path) as zf:
-                names = [n for n in zf.namelist() if n.lower().endswith(".kml")]
-                if not names:
-                    raise SourceError(
-                        f"{path}: the KMZ holds no .kml file; expected doc.kml inside"
-                    )
-                raw = zf.read("doc.kml" if "doc.kml" in names else names[0])
-        else:
-            raw = path.read_bytes()
-        return ET.fromstring(raw)
-    except ET.ParseError as exc:
-        raise SourceError(f"{path}: not valid KML/XML ({exc})") from None
-    except zipfile.BadZipFile:
-        raise SourceError(f"{path}: a .kmz must be a zip file holding doc.kml") from None
+    # size/ratio-capped unzip, bounded read, nesting limit: see sources/_guard.py
+    if path.suffix.lower() == ".kmz":
+        if not zipfile.is_zipfile(path):
+            raise SourceError(f"{path}: a .kmz must be a zip file holding doc.kml")
+        raw = _guard.read_zip_member(path, suffix=".kml")
+    else:
+        raw = _guard.read_input_bytes(path)
+    _guard.check_not_binary(raw, name=str(path))
+    return _guard.parse_xml(raw, name=str(path))
 
 
 def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceResult:
@@ -378,6 +371,15 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
                             geom = False
                         break
                 if geom is False:
+                    continue
+                if geom is not None and not _guard.finite_xy(geom):
+                    rejected.append(
+                        RowProblem(
+                            path.name,
+                            counter,
+                            "coordinates are not finite numbers (NaN or infinity)",
+                        )
+                    )
                     continue
                 if geom is None or geom.is_empty:
                     label = rec.get("name") or "(no name)"
