@@ -67,12 +67,12 @@ def read_file_source(spec: SourceSpec, *, layer: str, path: Path | None = None) 
         from civicmap.sources import opendata
 
         return opendata.read_csv(path, layer=layer, options=options)
-    from civicmap.sources import vector
+    from civicmap.sources import kml, umap, vector
 
     if kind == "geojson":
         return vector.read_geojson(path, layer=layer, options=options)
     if kind == "kml":
-        return vector.read_kml(path, layer=layer, options=options)
+        return kml.read_kml(path, layer=layer, options=options)
     if kind == "umap":
-        return vector.read_umap(path, layer=layer, options=options)
+        return umap.read_umap(path, layer=layer, options=options)
     raise SourceError(f"{path}: unknown source kind {kind!r}")
