@@ -136,7 +136,8 @@ def test_suzu_tsunami_refuges_halfwidth_katakana_names_are_normalised():
     r = read_csv(path, layer="shelters")
     _ok(r, path)
     assert len(r.features) == len(_records(path)) == 122
-    assert r.features.iloc[0]["name"] == "国道249号(松波鵜島バイパスA)"  # ﾊﾞｲﾊﾟｽ → バイパス
+    # ﾊﾞｲﾊﾟｽ → バイパス; the publisher's full-width brackets stay
+    assert r.features.iloc[0]["name"] == "国道249号（松波鵜島バイパスA）"
 
 
 def test_hospitals_without_coordinates_are_reported_not_dropped():

@@ -12,6 +12,7 @@ capacity (:func:`finish_frame`). Readers only turn their format into rows.
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
@@ -112,6 +113,29 @@ def _text(series: pd.Series) -> pd.Series:
     )
 
 
+def _display(series: pd.Series) -> pd.Series:
+    """Cells as the publisher wrote them (only surrounding spaces removed).
+
+    Display names keep full-width brackets and digits (（２階） stays （２階）);
+    width is folded only in the keys used for matching and sorting
+    (:func:`civicmap.names.match_key`). The one exception is half-width
+    katakana (ﾊﾞｲﾊﾟｽ), a legacy-encoding form of the same letters that paper
+    fonts render badly: it becomes バイパス.
+    """
+    return (
+        series.astype(object)
+        .where(series.notna(), "")
+        .map(lambda s: _HALFWIDTH_KANA.sub(_fold_kana, str(s)).strip())
+    )
+
+
+_HALFWIDTH_KANA = re.compile(r"[\uff61-\uff9f]+")
+
+
+def _fold_kana(m: re.Match) -> str:
+    return unicodedata.normalize("NFKC", m.group(0))
+
+
 def address_of(df: pd.DataFrame, col: str | list[str] | None) -> pd.Series:
     """One-line addresses: a column, or several columns joined."""
     if not col:
@@ -144,8 +168,13 @@ def finish_frame(
     """
     notes: dict[str, Any] = {}
     df = df.copy()
-    df["name"] = _text(df[cols["name"]]) if cols.get("name") else ""
-    df["name_kana"] = _text(df[cols["name_kana"]]) if cols.get("name_kana") else ""
+    if "source" in df.columns and cols.get("name") != "source":
+        # the file's own "source" column (e.g. 出典) must not overwrite the schema's
+        # source (this file); it is kept, under another name
+        df = df.rename(columns={"source": "source (in file)"})
+        notes["renamed_source_column"] = "source (in file)"
+    df["name"] = _display(df[cols["name"]]) if cols.get("name") else ""
+    df["name_kana"] = _display(df[cols["name_kana"]]) if cols.get("name_kana") else ""
     if cols.get("address") and cols["address"] != "address":
         df["address"] = address_of(df, cols["address"])
     elif "address" not in df.columns:
@@ -425,6 +454,37 @@ def _spreadsheet_warnings(df: pd.DataFrame, headers: list[str]) -> list[dict[str
     return out
 
 
+_LOST = re.compile(
+    r"[\u3000-\u30ff\u4e00-\u9fff\uff01-\uffef]\?+[\u3000-\u30ff\u4e00-\u9fff\uff01-\uffef]"
+)
+
+
+def lost_characters(df: pd.DataFrame, headers: list[str]) -> list[dict[str, Any]]:
+    """Cells of a repaired (mojibake) file where a character had already become ``?``.
+
+    The program that first mangled the file wrote ``?`` for bytes it could not
+    map (``幸町１２?１`` was ``幸町１２－１``); that character cannot be recovered
+    from the file. The text is kept exactly as it is and each row is reported,
+    so a volunteer can fix it at the source rather than trust a guess.
+    """
+    out = []
+    for h in headers:
+        for row, value in df[h].items():
+            text = str(value)
+            if "?" in text and _LOST.search(text):
+                out.append(
+                    {
+                        "row": int(row),
+                        "column": h,
+                        "value": text,
+                        "reason": f"{h} = {text!r}: a character was already lost as '?' in "
+                        "the file before civicmap read it (mojibake saved by another "
+                        "program); kept as is: fix it in the source file",
+                    }
+                )
+    return out
+
+
 def _parse_coordinates(
     df: pd.DataFrame, cols: dict[str, Any]
 ) -> tuple[np.ndarray, np.ndarray, _coords.ParsedColumn, _coords.ParsedColumn]:
@@ -622,6 +682,8 @@ def table_result(
     if converted:
         info["dates_converted"] = converted
     warnings.extend(_spreadsheet_warnings(df, headers))
+    if info.get("file_repairs"):
+        warnings.extend(lost_characters(df, headers))
     box = extent_of(options, name=name)
     addresses = address_of(df, cols["address"])
     lat, lon, latp, lonp = _parse_coordinates(df, cols)
