@@ -427,7 +427,9 @@ def _print_data_report(report: dict) -> None:
     click.echo(f"  rows read: {report['rows']}")
     click.echo(f"  rows mapped: {report['mapped']}")
     if report.get("skipped_blank"):
-        click.echo(f"  blank lines skipped: {report['skipped_blank']} (rows {report['blank_rows']})")
+        click.echo(
+            f"  blank lines skipped: {report['skipped_blank']} (rows {report['blank_rows']})"
+        )
     click.echo(f"  rows repaired: {len(report['repaired'])}")
     for r in report["repaired"]:
         click.echo(f"    row {r['row']}: {r['how']}")

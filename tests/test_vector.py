@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import unicodedata
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
