@@ -62,6 +62,7 @@ SOURCE_KEYS: dict[str, dict[str, str]] = {
     "umap": FILE_SOURCE_KEYS,
     "file": FILE_SOURCE_KEYS,
     "excel": FILE_SOURCE_KEYS,
+    "shapefile": FILE_SOURCE_KEYS,
 }
 
 LAYER_KEYS = {

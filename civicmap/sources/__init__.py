@@ -33,6 +33,7 @@ SUFFIX_KINDS = {
     ".xlsm": "excel",
     ".xls": "excel",
     ".ods": "excel",
+    ".shp": "shapefile",
 }
 
 
@@ -96,4 +97,6 @@ def _read(spec: SourceSpec, *, kind: str, layer: str, path: Path) -> SourceResul
         return kml.read_kml(path, layer=layer, options=options)
     if kind == "umap":
         return umap.read_umap(path, layer=layer, options=options)
+    if kind == "shapefile":
+        return vector.read_shapefile(path, layer=layer, options=options)
     raise SourceError(f"{path}: unknown source kind {kind!r}")

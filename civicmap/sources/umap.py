@@ -16,8 +16,8 @@ from typing import Any
 
 from civicmap.errors import SourceError
 from civicmap.schema import SourceResult
+from civicmap.sources._features import _feature_rows, _load_json
 from civicmap.sources._table import records_result
-from civicmap.sources.vector import _feature_rows, _load_json
 
 log = logging.getLogger(__name__)
 

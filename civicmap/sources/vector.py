@@ -17,93 +17,17 @@ as they do for CSVs (``encoding`` and ``geocode`` do not apply and are reported)
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-from shapely.geometry import shape
 
 from civicmap.errors import SourceError
 from civicmap.schema import RowProblem, SourceResult
 from civicmap.sources import _crs
+from civicmap.sources._features import _feature_rows, _features_of, _load_json
 from civicmap.sources._table import records_result
 
 log = logging.getLogger(__name__)
-
-
-def _load_json(path: Path) -> Any:
-    raw = path.read_bytes()
-    try:
-        return json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise SourceError(
-            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
-            "GeoJSON must be UTF-8 (RFC 7946)"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise SourceError(
-            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
-        ) from None
-
-
-def _features_of(collection: Any, *, name: str) -> list:
-    if isinstance(collection, Mapping) and collection.get("type") == "FeatureCollection":
-        return list(collection.get("features") or [])
-    if isinstance(collection, Mapping) and collection.get("type") == "Feature":
-        return [collection]
-    raise SourceError(
-        f"{name}: got a JSON {type(collection).__name__} "
-        f"(type {collection.get('type') if isinstance(collection, Mapping) else None!r}), "
-        "expected a GeoJSON FeatureCollection"
-    )
-
-
-def _feature_rows(
-    features: list,
-    *,
-    name: str,
-    start: int,
-    rejected: list[RowProblem],
-    extra: Mapping[str, Any] | None = None,
-) -> tuple[list[dict], list, list[int]]:
-    records, geoms, refs = [], [], []
-    for i, feat in enumerate(features, start=start):
-        props = dict((feat or {}).get("properties") or {})
-        geom = (feat or {}).get("geometry")
-        label = props.get("name") or props.get("施設・場所名") or props.get("名称") or ""
-        if not geom:
-            rejected.append(
-                RowProblem(name, i, f"feature has no geometry{f' ({label})' if label else ''}")
-            )
-            continue
-        try:
-            g = shape(geom)
-        except Exception as exc:  # shapely raises several types for bad geometry
-            rejected.append(RowProblem(name, i, f"unreadable geometry ({exc})"))
-            continue
-        if g.is_empty:
-            rejected.append(
-                RowProblem(
-                    name, i, f"feature has an empty geometry{f' ({label})' if label else ''}"
-                )
-            )
-            continue
-        rec = {k: v for k, v in props.items() if not str(k).startswith("_")}
-        for k, v in list(rec.items()):
-            if isinstance(v, dict | list):
-                rec[k] = json.dumps(v, ensure_ascii=False)
-        if extra:
-            # a feature's own category (e.g. in a file civicmap exported) wins
-            # over the one its folder or datalayer gives it
-            for k, v in extra.items():
-                if not rec.get(k):
-                    rec[k] = v
-        records.append(rec)
-        geoms.append(g)
-        refs.append(i)
-    return records, geoms, refs
 
 
 def read_geojson(path: Path, *, layer: str, options: dict | None = None) -> SourceResult:
@@ -129,8 +53,66 @@ def read_geojson(path: Path, *, layer: str, options: dict | None = None) -> Sour
     )
 
 
+def read_shapefile(path: Path, *, layer: str, options: dict | None = None) -> SourceResult:
+    """Read an ESRI shapefile; its CRS comes from the ``.prj`` beside it (or ``crs:``).
+
+    The attribute table's encoding comes from the ``.cpg`` beside it; without
+    one, Japanese shapefiles are nearly always Shift_JIS (cp932), which is
+    tried when the bytes are not UTF-8. ``encoding:`` in the layer overrides.
+    """
+    import geopandas as gpd
+
+    options = dict(options or {})
+    path = Path(path)
+    encoding = options.pop("encoding", None)
+    if encoding is None and not path.with_suffix(".cpg").exists():
+        dbf = path.with_suffix(".dbf")
+        try:
+            dbf.read_bytes()[:200000].decode("utf-8")
+            encoding = "utf-8"
+        except UnicodeDecodeError:
+            encoding = "cp932"
+        except OSError:
+            encoding = None
+    try:
+        frame = gpd.read_file(path, encoding=encoding) if encoding else gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises its own types for damaged files
+        raise SourceError(
+            f"{path}: cannot read the shapefile ({type(exc).__name__}: {exc}); a shapefile "
+            "needs its .shp, .shx and .dbf side by side"
+        ) from None
+    declared = frame.crs
+    info: dict[str, Any] = {"encoding": encoding or "from .cpg"}
+    if declared is None and options.get("crs") is None:
+        info["warnings"] = []
+    rejected: list[RowProblem] = []
+    records, geoms, refs = [], [], []
+    props = frame.drop(columns=frame.geometry.name)
+    for i, (geom, rec) in enumerate(
+        zip(frame.geometry, props.to_dict("records"), strict=True), start=1
+    ):
+        if geom is None or geom.is_empty:
+            rejected.append(RowProblem(path.name, i, "record has no geometry"))
+            continue
+        records.append({str(k): ("" if v is None else v) for k, v in rec.items()})
+        geoms.append(geom)
+        refs.append(i)
+    return records_result(
+        records,
+        geoms,
+        refs,
+        path=path,
+        layer=layer,
+        options=options,
+        rejected=rejected,
+        info=info,
+        rows=len(frame),
+        crs=declared,
+    )
+
+
 # KML and uMap moved to their own modules; kept importable from here.
 from civicmap.sources.kml import KML_NS, html_to_text, read_kml  # noqa: E402
 from civicmap.sources.umap import read_umap  # noqa: E402
 
-__all__ = ["KML_NS", "html_to_text", "read_geojson", "read_kml", "read_umap"]
+__all__ = ["KML_NS", "html_to_text", "read_geojson", "read_kml", "read_shapefile", "read_umap"]
