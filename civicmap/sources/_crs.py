@@ -140,7 +140,7 @@ def likely_zone(addresses: Iterable[str]) -> tuple[int, str] | None:
     for a in addresses:
         text = unicodedata.normalize("NFKC", str(a or ""))
         for pref in PREFECTURE_ZONE:
-            if text.startswith(pref) or (pref != "北海道" and f"{pref[:-1]}" in text[:4]):
+            if text.startswith(pref):
                 counts[pref] = counts.get(pref, 0) + 1
                 break
     if not counts:

@@ -87,7 +87,22 @@ def find_header(records: list[list[str]], known: set[str], *, forced: int | None
             and _score(above, known) < best_score
         ):
             first = best - 1
-    return HeaderFound(first, best, best_score)
+    last = best
+    if first == best and best + 1 < len(records) and best_score:
+        # a second header row below: sub-headings under a merged group cell
+        # (位置 over 緯度 | 経度), only in cells the header row leaves empty
+        here, below = list(records[best]), list(records[best + 1])
+        width = max(len(here), len(below))
+        here += [""] * (width - len(here))
+        below += [""] * (width - len(below))
+        under = [j for j in range(width) if str(below[j]).strip()]
+        fits = all(
+            not str(here[j]).strip() or (j + 1 < width and not str(here[j + 1]).strip())
+            for j in under
+        )
+        if under and _texty(below) and fits and any(not str(here[j]).strip() for j in under):
+            last = best + 1
+    return HeaderFound(first, last, max(best_score, _score(records[last], known)))
 
 
 def join_header(records: list[list[str]], found: HeaderFound, known: set[str]) -> list[str]:
