@@ -58,15 +58,16 @@ def find_header(records: list[list[str]], known: set[str], *, forced: int | None
                 f"{name}: header_row: got {forced!r}; expected a line number 1–{len(records)} "
                 "(the row holding the column names, counting from 1)"
             )
-        idx = forced - 1
-        return HeaderFound(idx, idx, _score(records[idx], known))
-    best, best_score = 0, 0
-    for i, rec in enumerate(records[:SEARCH_ROWS]):
-        s = _score(rec, known)
-        if s > best_score and len([c for c in rec if str(c).strip()]) > 1:
-            best, best_score = i, s
+        best = forced - 1
+        best_score = _score(records[best], known)
+    else:
+        best, best_score = 0, 0
+        for i, rec in enumerate(records[:SEARCH_ROWS]):
+            s = _score(rec, known)
+            if s > best_score and len([c for c in rec if str(c).strip()]) > 1:
+                best, best_score = i, s
     first = best
-    if best > 0 and best_score:
+    if best > 0 and (best_score or forced is not None):
         above, here = records[best - 1], records[best]
         width = max(len(above), len(here))
         above = list(above) + [""] * (width - len(above))
@@ -84,9 +85,11 @@ def find_header(records: list[list[str]], known: set[str], *, forced: int | None
             _texty(above)
             and filled >= 2  # a title line is one cell; a group row has several
             and (groups or fills)
-            and _score(above, known) < best_score
+            and (forced is not None or _score(above, known) <= best_score)
         ):
             first = best - 1
+    if forced is not None:
+        return HeaderFound(first, best, max(best_score, _score(records[first], known)))
     last = best
     if first == best and best + 1 < len(records) and best_score:
         # a second header row below: sub-headings under a merged group cell

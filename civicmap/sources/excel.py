@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,11 @@ def load_sheets(path: Path) -> dict[str, list[list[str]]]:
     if engine is None:
         raise SourceError(f"{path}: got {path.suffix!r}, expected one of {', '.join(ENGINES)}")
     try:
-        frames = pd.read_excel(path, sheet_name=None, header=None, dtype=object, engine=engine)
+        with warnings.catch_warnings():
+            # pandas 3 marks its xlrd engine deprecated (in favour of calamine);
+            # xlrd still reads .xls correctly, and users cannot act on the warning
+            warnings.filterwarnings("ignore", message=".*xlrd engine is deprecated.*")
+            frames = pd.read_excel(path, sheet_name=None, header=None, dtype=object, engine=engine)
     except ImportError as exc:
         raise SourceError(
             f"{path}: the {engine} library is needed to read {path.suffix} files ({exc}); "
