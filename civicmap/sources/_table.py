@@ -26,7 +26,7 @@ import shapely
 from civicmap.errors import SourceError
 from civicmap.schema import APPROXIMATE, CRS, Credit, RowProblem, SourceResult, conform
 from civicmap.sources import _coords, _crs, _dates, layouts
-from civicmap.sources._csvtext import Table, read_table
+from civicmap.sources._csvtext import Table, norm_header, read_table
 
 log = logging.getLogger(__name__)
 
@@ -502,6 +502,7 @@ def _project(
     lon: np.ndarray,
     *,
     options: Mapping[str, Any],
+    cols: Mapping[str, Any],
     addresses: pd.Series,
     name: str,
     box: tuple[float, float, float, float],
@@ -509,9 +510,12 @@ def _project(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Convert projected or non-WGS84 coordinates to longitude/latitude (``crs:`` option).
 
-    For plane-rectangular metres the columns may follow the survey convention
-    (X = north) or the GIS one (x = east); the reading that puts more points
-    inside the extent wins, and ``info["crs"]`` says which was used.
+    Plane-rectangular metres come in two axis conventions: surveying's (and
+    the 平面直角座標系 definition's) X = north, Y = east, and GIS's x = east.
+    Columns given in ``columns: {x, y}`` are taken as x = east, y = north.
+    Columns found by their names X/Y follow the survey convention. Either way,
+    when the other reading puts strictly more points inside the extent, it
+    wins; ``info["crs_axes"]`` says which was used.
     """
     if options.get("crs") is None:
         if _crs.looks_metric(lon, lat):
@@ -522,20 +526,29 @@ def _project(
     if _crs.is_wgs84_like(crs):
         return lat, lon
     tr = _crs.transformer(crs)
-    if crs.is_projected:
-        # y/lat column = north, x/lon column = east (GIS) ...
-        e1, n1 = tr.transform(lon, lat)
-        # ... or the survey convention, X (lat column here) = north
-        e2, n2 = tr.transform(lat, lon)
-        a = int(inside(np.asarray(n1), np.asarray(e1), box).sum())
-        b = int(inside(np.asarray(n2), np.asarray(e2), box).sum())
-        if b > a:
-            info["crs_axes"] = "the first coordinate column is north (survey X/Y convention)"
-            return np.asarray(n2, dtype=float), np.asarray(e2, dtype=float)
-        info["crs_axes"] = "x = east, y = north"
-        return np.asarray(n1, dtype=float), np.asarray(e1, dtype=float)
-    x, y = tr.transform(lon, lat)
-    return np.asarray(y, dtype=float), np.asarray(x, dtype=float)
+    if not crs.is_projected:
+        x, y = tr.transform(lon, lat)
+        return np.asarray(y, dtype=float), np.asarray(x, dtype=float)
+    given = options.get("columns") or {}
+    named_xy = (
+        not any(k in given for k in ("lat", "lon", "x", "y"))
+        and norm_header(str(cols.get("lat") or "")).startswith("y")
+        and norm_header(str(cols.get("lon") or "")).startswith("x")
+    )
+    # reading 1: the lat/y column is north; reading 2: the lon/X column is north
+    e1, n1 = tr.transform(lon, lat)
+    e2, n2 = tr.transform(lat, lon)
+    a = int(inside(np.asarray(n1), np.asarray(e1), box).sum())
+    b = int(inside(np.asarray(n2), np.asarray(e2), box).sum())
+    survey = b > a or (b == a and named_xy)
+    if survey:
+        info["crs_axes"] = (
+            f"{cols.get('lon')} is north, {cols.get('lat')} is east (survey convention: "
+            "平面直角座標系 X = north); if the map is wrong, give columns: {x: EAST, y: NORTH}"
+        )
+        return np.asarray(n2, dtype=float), np.asarray(e2, dtype=float)
+    info["crs_axes"] = f"{cols.get('lat')} is north, {cols.get('lon')} is east"
+    return np.asarray(n1, dtype=float), np.asarray(e1, dtype=float)
 
 
 def _reject_unplaced(
@@ -688,7 +701,7 @@ def table_result(
     addresses = address_of(df, cols["address"])
     lat, lon, latp, lonp = _parse_coordinates(df, cols)
     lat, lon = _project(
-        lat, lon, options=options, addresses=addresses, name=name, box=box, info=info
+        lat, lon, options=options, cols=cols, addresses=addresses, name=name, box=box, info=info
     )
     zero = (lat == 0) | (lon == 0)
     lat[zero] = np.nan
