@@ -140,7 +140,11 @@ def gsi_crs() -> None:
             feats.append({**f, "geometry": {"type": "Point", "coordinates": [nx, ny]}})
         data = {"type": "FeatureCollection", "features": feats}
         if crs_name:
-            data = {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": crs_name}}, "features": feats}
+            data = {
+                "type": "FeatureCollection",
+                "crs": {"type": "name", "properties": {"name": crs_name}},
+                "features": feats,
+            }
         (HERE / out_name).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
 
@@ -223,13 +227,15 @@ def outside_kml() -> None:
     ET.SubElement(folder, f"{{{ns}}}name").text = "給水"
     for k, pm in enumerate(placemarks):
         coords = pm.find(f".//{{{ns}}}coordinates")
-        lon, lat = coords.text.strip().split(",")[:2]
+        _lon, lat = coords.text.strip().split(",")[:2]
         if k == 1:
             coords.text = f"103.0,{lat},0"
         elif k == 2:
             coords.text = "34.4,34.4,0"
         folder.append(pm)
-    ET.ElementTree(kml).write(HERE / "mymaps_outside_japan.kml", encoding="utf-8", xml_declaration=True)
+    ET.ElementTree(kml).write(
+        HERE / "mymaps_outside_japan.kml", encoding="utf-8", xml_declaration=True
+    )
 
 
 def umap_current() -> None:
@@ -242,9 +248,7 @@ def umap_current() -> None:
         feats = dl["features"]
         if k == 2:
             opts["labelKey"] = "title"
-            feats = [
-                {**f, "properties": {"title": f["properties"]["name"]}} for f in feats
-            ]
+            feats = [{**f, "properties": {"title": f["properties"]["name"]}} for f in feats]
         layers.append({"type": "FeatureCollection", "features": feats, "properties": opts})
     child = layers.pop(1)
     layers[0]["layers"] = [child]
@@ -254,7 +258,10 @@ def umap_current() -> None:
             "features": [],
             "properties": {
                 "name": "道路情報（外部）",
-                "remoteData": {"url": "https://example.org/okinawa/roads.geojson", "format": "geojson"},
+                "remoteData": {
+                    "url": "https://example.org/okinawa/roads.geojson",
+                    "format": "geojson",
+                },
             },
         }
     )
