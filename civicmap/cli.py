@@ -409,7 +409,12 @@ def _print_data_report(report: dict) -> None:
     if report.get("sheet"):  # spreadsheets: the sheet read, and every sheet seen
         click.echo(f"  sheet:    {report['sheet']} ({report.get('sheet_chosen_because', '')})")
         for sheet, seen in (report.get("sheets") or {}).items():
-            click.echo(f"    sheet {sheet!r}: {seen}")
+            table = (
+                f"header on row {seen['header_row']}, {seen['known_columns']} known columns"
+                if seen.get("header_row")
+                else "no table of places"
+            )
+            click.echo(f"    sheet {sheet!r}: {seen['rows']} rows, {table}")
     if report.get("crs"):
         click.echo(f"  crs:      {report['crs']} → EPSG:4326 {report.get('crs_axes', '')}".rstrip())
     cols = {k: v for k, v in report["columns"].items() if v}

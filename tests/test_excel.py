@@ -148,5 +148,5 @@ def test_check_shows_the_sheet_header_row_and_the_other_sheets():
     res = CliRunner().invoke(main, ["check", str(DER / "toyama_titled_merged.xlsx")])
     assert res.exit_code == 0, res.output
     assert "sheet:    一覧 (the first sheet with a table of places)" in res.output
-    assert "sheet '説明'" in res.output
+    assert "sheet '説明': 2 rows, no table of places" in res.output
     assert "header found on line 5" in res.output

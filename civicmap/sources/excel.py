@@ -159,5 +159,5 @@ def read_excel(path: Path, *, layer: str, options: dict | None = None) -> Source
         "sheet_chosen_because": why,
         "sheets": describe_sheets(sheets),
     }
-    log.info("%s: reading sheet %r (%s)", path.name, sheet, why)
+    log.debug("%s: reading sheet %r (%s)", path.name, sheet, why)
     return table_result(table, path=path, layer=layer, options=options, info=info)
