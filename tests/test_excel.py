@@ -150,3 +150,43 @@ def test_check_shows_the_sheet_header_row_and_the_other_sheets():
     assert "sheet:    一覧 (the first sheet with a table of places)" in res.output
     assert "sheet '説明': 2 rows, no table of places" in res.output
     assert "header found on line 5" in res.output
+
+
+def test_a_layer_file_with_an_excel_source_and_sheet_crs_extent_keys_reads(tmp_path):
+    import shutil
+
+    import yaml
+
+    from civicmap.layers import load_layer
+    from civicmap.sources import read_file_source
+
+    shutil.copy(DER / "toyama_titled_merged.xlsx", tmp_path / "hoikuen.xlsx")
+    (tmp_path / "hoikuen.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "id": "hoikuen",
+                "title": "保育園",
+                "sources": [
+                    {
+                        "excel": {
+                            "path": "hoikuen.xlsx",
+                            "sheet": "一覧",
+                            "extent": [136, 36, 138, 37.5],
+                        }
+                    }
+                ],
+            },
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
+    spec = load_layer(tmp_path / "hoikuen.yaml")
+    (source,) = spec.sources
+    assert source.kind == "excel" and source.options["sheet"] == "一覧"
+    r = read_file_source(source, layer="hoikuen")
+    assert len(r.features) == 159 and r.info["sheet"] == "一覧"
+
+
+def test_bad_extent_is_an_error_naming_the_file_and_the_shape_expected():
+    with pytest.raises(SourceError, match=r"toyama_titled_merged\.xlsx: extent: got 'japan'"):
+        read_excel(DER / "toyama_titled_merged.xlsx", layer="x", options={"extent": "japan"})
