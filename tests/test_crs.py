@@ -113,3 +113,14 @@ def test_crs_option_accepts_zone_numbers_and_epsg_codes_and_names_bad_values():
     assert parse_crs(4301, name="f").to_epsg() == 4301
     with pytest.raises(SourceError, match=r"f: crs: got '第20系'; expected .*1–19"):
         parse_crs("第20系", name="f")
+
+
+def test_zone_named_in_a_title_line_is_used_and_reported(tmp_path):
+    src = DER / "shinjuku_plane9_metres_only.csv"
+    titled = tmp_path / "titled.csv"
+    titled.write_text("座標は平面直角座標系 第Ⅸ系 (JGD2011)\r\n" + src.read_text("utf-8"), "utf-8")
+    r = read_path(titled, layer="x")
+    degrees = read_path(DATA / "childcare/shinjuku/shinjuku_nurseryFacilities.csv", layer="x")
+    assert r.info["crs"].startswith("EPSG:6677")
+    assert any("第9系 taken from" in w["reason"] for w in r.info["warnings"])
+    assert _metres_apart(r.features.geometry, degrees.features.geometry).max() < 1.0

@@ -149,6 +149,23 @@ def likely_zone(addresses: Iterable[str]) -> tuple[int, str] | None:
     return PREFECTURE_ZONE[pref], pref
 
 
+_ZONE_IN_TEXT = re.compile(r"(?:第)?([0-9]{1,2}|[IVX]{1,5})系")
+
+
+def zone_in_text(texts: Iterable[str]) -> tuple[int, str] | None:
+    """A 平面直角座標系 zone named in headers or title lines (``X座標(第9系)``, ``Ⅸ系``)."""
+    for t in texts:
+        text = unicodedata.normalize("NFKC", str(t or ""))
+        m = _ZONE_IN_TEXT.search(text.upper())
+        if not m:
+            continue
+        z = m.group(1)
+        n = int(z) if z.isdigit() else _ROMAN.get(z, 0)
+        if 1 <= n <= 19:
+            return n, str(t)
+    return None
+
+
 def metres_error(name: str, addresses: Iterable[str]) -> SourceError:
     """The error for plane-rectangular metres with no CRS given, naming the likely zone."""
     hint = likely_zone(addresses)

@@ -517,11 +517,26 @@ def _project(
     when the other reading puts strictly more points inside the extent, it
     wins; ``info["crs_axes"]`` says which was used.
     """
-    if options.get("crs") is None:
-        if _crs.looks_metric(lon, lat):
+    given_crs = options.get("crs")
+    if given_crs is None:
+        if not _crs.looks_metric(lon, lat):
+            return lat, lon
+        named = _crs.zone_in_text(
+            [str(cols.get("lat") or ""), str(cols.get("lon") or ""), *info.get("_preamble", [])]
+        )
+        if named is None:
             raise _crs.metres_error(name, addresses.tolist())
-        return lat, lon
-    crs = _crs.parse_crs(options["crs"], name=name)
+        given_crs = named[0]
+        info.setdefault("warnings", []).append(
+            {
+                "row": "",
+                "column": "crs",
+                "value": named[0],
+                "reason": f"coordinates in metres; 平面直角座標系 第{named[0]}系 taken from "
+                f"{named[1]!r}; give crs: in the layer file if that is wrong",
+            }
+        )
+    crs = _crs.parse_crs(given_crs, name=name)
     info["crs"] = _crs.label(crs)
     if _crs.is_wgs84_like(crs):
         return lat, lon
@@ -698,11 +713,13 @@ def table_result(
     if info.get("file_repairs"):
         warnings.extend(lost_characters(df, headers))
     box = extent_of(options, name=name)
+    info["_preamble"] = list(table.preamble)
     addresses = address_of(df, cols["address"])
     lat, lon, latp, lonp = _parse_coordinates(df, cols)
     lat, lon = _project(
         lat, lon, options=options, cols=cols, addresses=addresses, name=name, box=box, info=info
     )
+    info.pop("_preamble", None)
     zero = (lat == 0) | (lon == 0)
     lat[zero] = np.nan
     lon[zero] = np.nan
