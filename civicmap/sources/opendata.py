@@ -13,7 +13,9 @@ overrides any guess (``address`` may be a list of columns to join), ``encoding``
 and ``layout`` force what is otherwise detected, ``geocode: true`` places rows
 that only have an address (flagged ``approximate``), ``join: {path, on,
 columns}`` attaches a table without coordinates by name, ``filter`` keeps only
-matching rows.
+matching rows; ``header_row`` says where the column names are, ``crs`` what
+coordinate system the numbers are in, ``extent`` where places may lie (see
+:mod:`civicmap.sources._table`, which does the work for every tabular source).
 """
 
 from __future__ import annotations
