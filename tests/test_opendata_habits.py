@@ -141,3 +141,54 @@ def test_characters_already_lost_in_a_mojibake_file_are_reported_per_row_and_kep
     assert got == expected
     assert any("幸町１２?１" in str(v) for v in r.features["address"])  # kept, not guessed
     assert len(r.features) == len(recs) - 1
+
+
+# --- a REAL prefectural list: 北海道 医療機関名簿 (H27), via colspan/opendata-jp -------------
+
+
+@pytest.fixture(scope="module")
+def hokkaido():
+    path = DATA / "opendata/hokkaido_hospital_list.csv"
+    return path, _rows(path), read_path(path, layer="hospitals")
+
+
+def test_real_english_headers_with_a_typo_are_recognised_and_every_row_maps(hokkaido):
+    _path, rows, r = hokkaido
+    # before issue 16: no name column, no longitude column ("longtitude"), 0 rows mapped
+    assert r.info["columns"]["name"] == "hospital_name"
+    assert r.info["columns"]["lon"] == "longtitude" and r.info["columns"]["lat"] == "latitude"
+    placed = [x for x in rows if x["latitude"].strip() and x["longtitude"].strip()]
+    assert len(r.features) == len(placed) == len(rows) == 574
+    assert r.info["mapped"] + len(r.rejected) + r.info["skipped_blank"] == len(rows)
+    assert list(r.features["name"]) == [x["hospital_name"].strip() for x in rows]
+
+
+def test_real_wareki_dates_in_every_spelling_become_iso_and_a_typo_is_kept(hokkaido):
+    _path, rows, r = hokkaido
+    by_id = dict(zip([x["id"] for x in rows], r.features.to_dict("records"), strict=True))
+    # spellings found in the file, converted by hand
+    samples = {
+        "S22.4.1": "1947-04-01",
+        "平元.3.16": "1989-03-16",
+        "平\n16.7.22": "2004-07-22",
+        "平15,6,27": "2003-06-27",
+        "平15.１.10": "2003-01-10",
+        "平14. 7.30": "2002-07-30",
+        "H9.11.25": "1997-11-25",
+    }
+    seen = set()
+    for x in rows:
+        if x["開設許可年月日"] in samples:
+            assert by_id[x["id"]]["開設許可年月日"] == samples[x["開設許可年月日"]], x[
+                "開設許可年月日"
+            ]
+            seen.add(x["開設許可年月日"])
+    assert seen == set(samples)
+    filled = {c: sum(1 for x in rows if x[c].strip()) for c in ("開設許可年月日", "開設年月日")}
+    typo = [x for x in rows if x["開設年月日"] == "平H27.8.1"]
+    assert len(typo) == 1  # a real typo: neither 平成 nor H alone
+    assert r.info["dates_converted"] == {
+        "開設許可年月日": filled["開設許可年月日"],
+        "開設年月日": filled["開設年月日"] - 1,
+    }
+    assert by_id[typo[0]["id"]]["開設年月日"] == "平H27.8.1"  # kept as published, not guessed

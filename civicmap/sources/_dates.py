@@ -1,6 +1,7 @@
 """和暦 (Japanese era) dates in date columns → ISO dates.
 
-Municipal lists write 開設日 or 更新日 as 令和5年4月1日, R5.4.1 or 平成元年 4月; a
+Municipal lists write 開設日 or 更新日 as 令和5年4月1日, R5.4.1, 平2.10.17, 平15,6,27 or
+平成元年 4月 (a real 北海道 list mixes all of these in one column); a
 map's popup and a sort by date need 2023-04-01. Only cells that are such a
 date, in a column whose header says it holds dates, are converted; anything
 else is left exactly as published.
@@ -17,10 +18,13 @@ from civicmap.sources._csvtext import norm_header
 
 #: Era → the Gregorian year of its first year (元年).
 ERAS = {"明治": 1868, "大正": 1912, "昭和": 1926, "平成": 1989, "令和": 2019}
-_LETTERS = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
+_LETTERS = {
+    "M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和",
+    "明": "明治", "大": "大正", "昭": "昭和", "平": "平成", "令": "令和",
+}  # fmt: skip
 _WAREKI = re.compile(
-    r"^(明治|大正|昭和|平成|令和|[MTSHRmtshr])\s*(元|[0-9]{1,2})\s*[年.\-/]\s*"
-    r"([0-9]{1,2})\s*(?:[月.\-/]\s*(?:([0-9]{1,2})\s*日?)?)?$"
+    r"^(明治|大正|昭和|平成|令和|[明大昭平令]|[MTSHRmtshr])\s*(元|[0-9]{1,2})\s*[年.,\-/]\s*"
+    r"([0-9]{1,2})\s*(?:[月.,\-/]\s*(?:([0-9]{1,2})\s*日?)?)?$"
 )
 
 

@@ -17,6 +17,8 @@ from real files:
   共通語彙基盤 (IMI) prefix ``ic:`` (``ic:住所``)
 - ArcGIS exports that prefix user fields with ``USER_`` (``USER_施設名称``)
 - theme lists: ``要配慮者利用施設名称``, ``トイレ名``, ``保育園名``, ``病院名``, …
+- English headers, typos included, as a real prefectural list has them: ``hospital_name``,
+  ``latitude`` / ``longtitude``
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "経度", "東経", "lon", "lng", "long", "longitude", "x", "x座標", "経度(10進)",
         "経度(世界測地系)", f"{_GEO}long", "geo:long", f"{_SCHEMA}longitude",
         "schema:longitude", "ic:経度", "USER_経度",
+        "longtitude",  # sic: the 北海道 医療機関名簿 (tests/data/opendata/hokkaido_hospital_list.csv)
     ),
     "name": (
         "名称", "施設名", "施設名称", "保育園名", "園名", "病院名", "施設・場所名",
@@ -42,7 +45,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "タイトル", "表示名", f"{_SCHEMA}name", "schema:name", "ic:名称", "ic:表記",
         "http://www.w3.org/2000/01/rdf-schema#label", "rdfs:label", "USER_施設名称",
         "USER_名称", "USER_施設名", "要配慮者利用施設名称", "トイレ名", "P20_002", "A27_003",
-        "A32_003",
+        "A32_003", "hospital_name", "facility_name",
     ),
     "name_kana": (
         "名称_カナ", "名称カナ", "施設名カナ", "ふりがな", "フリガナ", "よみがな", "name_kana",
