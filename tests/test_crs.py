@@ -124,3 +124,17 @@ def test_zone_named_in_a_title_line_is_used_and_reported(tmp_path):
     assert r.info["crs"].startswith("EPSG:6677")
     assert any("第9系 taken from" in w["reason"] for w in r.info["warnings"])
     assert _metres_apart(r.features.geometry, degrees.features.geometry).max() < 1.0
+
+
+@pytest.mark.parametrize(
+    "name", ["urn:ogc:def:crs:OGC:1.3:CRS84", "EPSG:4326", "urn:ogc:def:crs:EPSG::6668"]
+)
+def test_longitude_latitude_crs_members_as_qgis_writes_them_change_nothing(tmp_path, name):
+    original = json.loads((DATA / "shelters/gsi/evacuation_131041.json").read_text("utf-8"))
+    path = tmp_path / "with_crs.geojson"
+    path.write_text(
+        json.dumps({**original, "crs": {"type": "name", "properties": {"name": name}}}), "utf-8"
+    )
+    r = read_path(path, layer="s")
+    own = gpd.GeoSeries([Point(f["geometry"]["coordinates"][:2]) for f in original["features"]])
+    assert len(r.features) == 129 and _metres_apart(r.features.geometry, own).max() < 0.01
