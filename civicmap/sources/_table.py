@@ -21,12 +21,18 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from civicmap.errors import SourceError
 from civicmap.schema import APPROXIMATE, CRS, Credit, RowProblem, SourceResult, conform
-from civicmap.sources import _coords, _crs, _dates, layouts
-from civicmap.sources._csvtext import Table, norm_header, read_table
+from civicmap.sources import _coords, _dates, layouts
+from civicmap.sources._csvtext import Table, read_table
+from civicmap.sources._extent import extent_of, extent_reason, inside, to_wgs84_in_extent
+from civicmap.sources._places import (
+    geocode_rows,
+    parse_coordinates,
+    project,
+    reject_unplaced,
+)
 
 log = logging.getLogger(__name__)
 
@@ -357,11 +363,6 @@ def _apply_filter(df: pd.DataFrame, spec: Any, *, name: str) -> tuple[pd.DataFra
     return df[mask], int((~mask).sum())
 
 
-def cells_name(df: pd.DataFrame, cols: dict[str, Any], pos: int) -> str:
-    """The row's name, for messages."""
-    return str(df[cols["name"]].iat[pos]).strip() if cols.get("name") else ""
-
-
 def credit_of(credit: Any, path: Path) -> Credit:
     if isinstance(credit, Mapping):
         return Credit(
@@ -377,52 +378,6 @@ def credit_of(credit: Any, path: Path) -> Credit:
 
 
 # --- the table pipeline: CSV and Excel rows → SourceResult ------------------
-
-
-def extent_of(options: Mapping[str, Any], *, name: str) -> tuple[float, float, float, float]:
-    """The (south, north, west, east) box points must fall in: Japan, or the layer's ``extent:``.
-
-    ``extent: [west, south, east, north]`` widens it for a map outside Japan;
-    ``extent: world`` accepts any longitude/latitude.
-    """
-    spec = options.get("extent")
-    if spec is None:
-        return (*_coords.JAPAN_LAT, *_coords.JAPAN_LON)
-    if spec == "world":
-        return (-90.0, 90.0, -180.0, 180.0)
-    try:
-        west, south, east, north = (float(v) for v in spec)
-    except (TypeError, ValueError):
-        raise SourceError(
-            f"{name}: extent: got {spec!r}; expected [west, south, east, north] in degrees "
-            "(e.g. [100, 0, 160, 50]) or world"
-        ) from None
-    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise SourceError(
-            f"{name}: extent: got {spec!r}; expected west < east within ±180 and south < north "
-            "within ±90"
-        )
-    return (south, north, west, east)
-
-
-def inside(lat: np.ndarray, lon: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
-    """Boolean mask: the points lie inside ``box`` (south, north, west, east)."""
-    with np.errstate(invalid="ignore"):
-        return (lat >= box[0]) & (lat <= box[1]) & (lon >= box[2]) & (lon <= box[3])
-
-
-def extent_reason(box: tuple[float, float, float, float], *, custom: bool) -> str:
-    """The per-row reason for a point outside the extent, the same for every format."""
-    if custom:
-        return (
-            f"outside the layer's extent (latitude {box[0]:g}–{box[1]:g}, longitude "
-            f"{box[2]:g}–{box[3]:g}); widen extent: in the layer file if it belongs on the map"
-        )
-    return (
-        f"outside Japan; expected latitude {box[0]:g}–{box[1]:g} and longitude "
-        f"{box[2]:g}–{box[3]:g} (a missing decimal point? metres? a point placed by mistake?); "
-        "give extent: in the layer file for a map outside Japan"
-    )
 
 
 def blank_rows(df: pd.DataFrame, headers: list[str]) -> np.ndarray:
@@ -485,195 +440,6 @@ def lost_characters(df: pd.DataFrame, headers: list[str]) -> list[dict[str, Any]
     return out
 
 
-def _parse_coordinates(
-    df: pd.DataFrame, cols: dict[str, Any]
-) -> tuple[np.ndarray, np.ndarray, _coords.ParsedColumn, _coords.ParsedColumn]:
-    """Numbers from the lat/lon columns, with each cell's repair note or error."""
-    if cols["lat"] and cols["lon"]:
-        latp = _coords.parse_column(df[cols["lat"]])
-        lonp = _coords.parse_column(df[cols["lon"]])
-        return latp.values.copy(), lonp.values.copy(), latp, lonp
-    empty = _coords.ParsedColumn(np.full(len(df), np.nan), {}, {})
-    return np.full(len(df), np.nan), np.full(len(df), np.nan), empty, empty
-
-
-def _project(
-    lat: np.ndarray,
-    lon: np.ndarray,
-    *,
-    options: Mapping[str, Any],
-    cols: Mapping[str, Any],
-    addresses: pd.Series,
-    name: str,
-    box: tuple[float, float, float, float],
-    info: dict[str, Any],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Convert projected or non-WGS84 coordinates to longitude/latitude (``crs:`` option).
-
-    Plane-rectangular metres come in two axis conventions: surveying's (and
-    the 平面直角座標系 definition's) X = north, Y = east, and GIS's x = east.
-    Columns given in ``columns: {x, y}`` are taken as x = east, y = north.
-    Columns found by their names X/Y follow the survey convention. Either way,
-    when the other reading puts strictly more points inside the extent, it
-    wins; ``info["crs_axes"]`` says which was used.
-    """
-    given_crs = options.get("crs")
-    if given_crs is None:
-        if not _crs.looks_metric(lon, lat):
-            return lat, lon
-        named = _crs.zone_in_text(
-            [str(cols.get("lat") or ""), str(cols.get("lon") or ""), *info.get("_preamble", [])]
-        )
-        if named is None:
-            raise _crs.metres_error(name, addresses.tolist())
-        given_crs = named[0]
-        info.setdefault("warnings", []).append(
-            {
-                "row": "",
-                "column": "crs",
-                "value": named[0],
-                "reason": f"coordinates in metres; 平面直角座標系 第{named[0]}系 taken from "
-                f"{named[1]!r}; give crs: in the layer file if that is wrong",
-            }
-        )
-    crs = _crs.parse_crs(given_crs, name=name)
-    info["crs"] = _crs.label(crs)
-    if _crs.is_wgs84_like(crs):
-        return lat, lon
-    tr = _crs.transformer(crs)
-    if not crs.is_projected:
-        x, y = tr.transform(lon, lat)
-        return np.asarray(y, dtype=float), np.asarray(x, dtype=float)
-    given = options.get("columns") or {}
-    named_xy = (
-        not any(k in given for k in ("lat", "lon", "x", "y"))
-        and norm_header(str(cols.get("lat") or "")).startswith("y")
-        and norm_header(str(cols.get("lon") or "")).startswith("x")
-    )
-    # reading 1: the lat/y column is north; reading 2: the lon/X column is north
-    e1, n1 = tr.transform(lon, lat)
-    e2, n2 = tr.transform(lat, lon)
-    a = int(inside(np.asarray(n1), np.asarray(e1), box).sum())
-    b = int(inside(np.asarray(n2), np.asarray(e2), box).sum())
-    survey = b > a or (b == a and named_xy)
-    if survey:
-        info["crs_axes"] = (
-            f"{cols.get('lon')} is north, {cols.get('lat')} is east (survey convention: "
-            "平面直角座標系 X = north); if the map is wrong, give columns: {x: EAST, y: NORTH}"
-        )
-        return np.asarray(n2, dtype=float), np.asarray(e2, dtype=float)
-    info["crs_axes"] = f"{cols.get('lat')} is north, {cols.get('lon')} is east"
-    return np.asarray(n1, dtype=float), np.asarray(e1, dtype=float)
-
-
-def _reject_unplaced(
-    df: pd.DataFrame,
-    pos: int,
-    *,
-    cols: dict[str, Any],
-    lat: np.ndarray,
-    lon: np.ndarray,
-    zero: np.ndarray,
-    latp: _coords.ParsedColumn,
-    lonp: _coords.ParsedColumn,
-    name: str,
-    reason_outside: str,
-) -> RowProblem:
-    """Why a row with no usable coordinates (and no address to geocode) was left out."""
-    row = int(df.index[pos])
-    la_raw = df[cols["lat"]].iat[pos] if cols["lat"] else ""
-    lo_raw = df[cols["lon"]].iat[pos] if cols["lon"] else ""
-    if not (np.isnan(lat[pos]) or np.isnan(lon[pos])):
-        return RowProblem(
-            name, row, f"{cols['lat']}={la_raw!r}, {cols['lon']}={lo_raw!r}: {reason_outside}"
-        )
-    err = latp.errors.get(pos) or lonp.errors.get(pos)
-    if err:
-        col = cols["lat"] if pos in latp.errors else cols["lon"]
-        return RowProblem(
-            name,
-            row,
-            f"unreadable coordinate in {col}: {err}; expected decimal degrees "
-            "(e.g. 35.6895) or degrees-minutes-seconds: fix the cell in the file",
-        )
-    what = (
-        "coordinates are 0 (unknown)"
-        if zero[pos]
-        else "incomplete coordinates"
-        if str(la_raw).strip() or str(lo_raw).strip()
-        else "no coordinates"
-    )
-    where = (
-        f" ({cols['lat']}={la_raw!r}, {cols['lon']}={lo_raw!r})"
-        if cols["lat"] and cols["lon"]
-        else " (the file has no coordinate columns)"
-    )
-    return RowProblem(
-        name,
-        row,
-        f"{what}{where} and no address to geocode"
-        + (f"; name {cells_name(df, cols, pos)!r}" if cols["name"] else ""),
-    )
-
-
-def _geocode_rows(
-    to_geocode: list[int],
-    *,
-    df: pd.DataFrame,
-    addresses: pd.Series,
-    options: Mapping[str, Any],
-    name: str,
-    lat: np.ndarray,
-    lon: np.ndarray,
-    ok: np.ndarray,
-    approximate: np.ndarray,
-    box: tuple[float, float, float, float],
-    rejected: list[RowProblem],
-    repaired: list[RowProblem],
-) -> None:
-    """Place address-only rows with the geocoder (``geocode: true``) or reject them saying how."""
-    if not to_geocode:
-        return
-    if not options.get("geocode"):
-        for pos in to_geocode:
-            rejected.append(
-                RowProblem(
-                    name,
-                    int(df.index[pos]),
-                    f"address only, no coordinates: {addresses.iat[pos]!r}; set geocode: true in "
-                    "the layer file to place it approximately",
-                )
-            )
-        return
-    from civicmap.sources import geocode
-
-    results = geocode.geocode_many([addresses.iat[p] for p in to_geocode])
-    for pos in to_geocode:
-        point, title = results[geocode.normalise_address(addresses.iat[pos])]
-        row = int(df.index[pos])
-        if point is None or not inside(np.array([point[1]]), np.array([point[0]]), box)[0]:
-            rejected.append(
-                RowProblem(
-                    name,
-                    row,
-                    title
-                    if point is None
-                    else f"geocoded outside the extent: {addresses.iat[pos]!r} → {point}",
-                )
-            )
-            continue
-        lon[pos], lat[pos] = point
-        ok[pos] = True
-        approximate[pos] = True
-        repaired.append(
-            RowProblem(
-                name,
-                row,
-                f"geocoded from address {addresses.iat[pos]!r} (matched {title!r}); approximate",
-            )
-        )
-
-
 def table_result(
     table: Table,
     *,
@@ -715,8 +481,8 @@ def table_result(
     box = extent_of(options, name=name)
     info["_preamble"] = list(table.preamble)
     addresses = address_of(df, cols["address"])
-    lat, lon, latp, lonp = _parse_coordinates(df, cols)
-    lat, lon = _project(
+    lat, lon, latp, lonp = parse_coordinates(df, cols)
+    lat, lon = project(
         lat, lon, options=options, cols=cols, addresses=addresses, name=name, box=box, info=info
     )
     info.pop("_preamble", None)
@@ -737,7 +503,7 @@ def table_result(
                 to_geocode.append(int(pos))
                 continue
         rejected.append(
-            _reject_unplaced(
+            reject_unplaced(
                 df,
                 int(pos),
                 cols=cols,
@@ -750,7 +516,7 @@ def table_result(
                 reason_outside=reason_outside,
             )
         )
-    _geocode_rows(
+    geocode_rows(
         to_geocode,
         df=df,
         addresses=addresses,
@@ -820,71 +586,6 @@ _CSV_ONLY = {
 }
 
 
-def _to_wgs84_in_extent(
-    records: list[dict[str, Any]],
-    geometries: list,
-    refs: list[int],
-    *,
-    options: Mapping[str, Any],
-    declared: Any,
-    name: str,
-    rejected: list[RowProblem],
-    info: dict[str, Any],
-) -> tuple[list[dict[str, Any]], list, list[int]]:
-    """Geometries in EPSG:4326 and inside the extent; the others rejected by row."""
-    crs = _crs.parse_crs(options["crs"], name=name) if options.get("crs") is not None else declared
-    if crs is not None:
-        info["crs"] = _crs.label(crs)
-        if not _crs.is_wgs84_like(crs):
-            tr = _crs.transformer(crs)
-
-            def move(xy: np.ndarray) -> np.ndarray:
-                x, y = tr.transform(xy[:, 0], xy[:, 1])
-                return np.column_stack([x, y])
-
-            geometries = list(shapely.transform(np.array(geometries, dtype=object), move))
-    elif geometries:
-        bounds = np.array([g.bounds for g in geometries], dtype=float)
-        if _crs.looks_metric(bounds[:, 0], bounds[:, 1]):
-            addresses = [
-                str(r.get(k, ""))
-                for r in records
-                for k in r
-                if layouts.find_column([str(k)], layouts.ADDRESS_NAMES)
-            ]
-            raise _crs.metres_error(name, addresses)
-    box = extent_of(options, name=name)
-    reason = extent_reason(box, custom=options.get("extent") is not None)
-    keep_r, keep_g, keep_f = [], [], []
-    for rec, geom, ref in zip(records, geometries, refs, strict=True):
-        minx, miny, maxx, maxy = geom.bounds
-        ok = inside(np.array([miny, maxy]), np.array([minx, maxx]), box).all()
-        if not ok:
-            label = rec.get("name") or rec.get("名称") or ""
-            where = (
-                f"{miny:.6g}, {minx:.6g}"
-                if geom.geom_type == "Point"
-                else (f"bounds {minx:.6g}, {miny:.6g} – {maxx:.6g}, {maxy:.6g}")
-            )
-            swap = (
-                " (latitude and longitude swapped in the file?)"
-                if inside(np.array([minx]), np.array([miny]), box).all()
-                else ""
-            )
-            rejected.append(
-                RowProblem(
-                    name,
-                    ref,
-                    f"{geom.geom_type}{f' {label!r}' if label else ''} at {where}: {reason}{swap}",
-                )
-            )
-            continue
-        keep_r.append(rec)
-        keep_g.append(geom)
-        keep_f.append(ref)
-    return keep_r, keep_g, keep_f
-
-
 def records_result(
     records: list[dict[str, Any]],
     geometries: list,
@@ -920,7 +621,7 @@ def records_result(
                     "reason": f"{key}: ignored for {name} ({why}); remove it from the layer file",
                 }
             )
-    records, geometries, refs = _to_wgs84_in_extent(
+    records, geometries, refs = to_wgs84_in_extent(
         records,
         geometries,
         refs,

@@ -27,10 +27,10 @@ from civicmap.schema import SourceResult
 from civicmap.sources import layouts
 from civicmap.sources._csvtext import norm_header, read_table
 from civicmap.sources._header import rehead
+from civicmap.sources._places import cells_name
 from civicmap.sources._table import (
     COLUMN_KEYS,
     address_of,
-    cells_name,
     credit_of,
     finish_frame,
     join_and_filter,
