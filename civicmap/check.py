@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 def _result(path: Path, options: dict | None) -> tuple[SourceResult, str]:
     kind = kind_for_path(path)
     opts = dict(options or {})
-    if kind == "csv":
+    if kind in ("csv", "excel"):
         opts.setdefault("_require_coordinates", False)
     return read_path(path, layer=path.stem, options=opts), kind
 
@@ -41,7 +41,7 @@ def report_of(path: Path, result: SourceResult, kind: str) -> dict[str, Any]:
     info = dict(result.info)
     cols = info.get("columns") or {}
     notes = []
-    if kind == "csv" and not (cols.get("lat") and cols.get("lon")):
+    if kind in ("csv", "excel") and not (cols.get("lat") and cols.get("lon")):
         notes.append(
             "no coordinate columns: rows are placed only by geocoding their address "
             "(geocode: true) or the table can be attached to a located one (join:)"
@@ -74,6 +74,15 @@ def report_of(path: Path, result: SourceResult, kind: str) -> dict[str, Any]:
         "umap_layers",
         "umap_layout",
         "filtered_out",
+        "sheet",
+        "sheet_chosen_because",
+        "sheets",
+        "skipped_blank",
+        "blank_rows",
+        "crs",
+        "crs_axes",
+        "dates_converted",
+        "umap_remote",
     ):
         if info.get(key):
             report[key] = info[key]

@@ -421,6 +421,17 @@ def _print_data_report(report: dict) -> None:
     for r in report.get("file_repairs", []):
         click.echo(f"  repaired file: {r}")
     click.echo(f"  layout:   {report['layout']}")
+    if report.get("sheet"):  # spreadsheets: the sheet read, and every sheet seen
+        click.echo(f"  sheet:    {report['sheet']} ({report.get('sheet_chosen_because', '')})")
+        for sheet, seen in (report.get("sheets") or {}).items():
+            table = (
+                f"header on row {seen['header_row']}, {seen['known_columns']} known columns"
+                if seen.get("header_row")
+                else "no table of places"
+            )
+            click.echo(f"    sheet {sheet!r}: {seen['rows']} rows, {table}")
+    if report.get("crs"):
+        click.echo(f"  crs:      {report['crs']} → EPSG:4326 {report.get('crs_axes', '')}".rstrip())
     cols = {k: v for k, v in report["columns"].items() if v}
     click.echo("  columns:  " + ", ".join(f"{k}={v}" for k, v in cols.items()))
     if report.get("header_row", 1) != 1:
@@ -435,6 +446,10 @@ def _print_data_report(report: dict) -> None:
         click.echo(f"  capacity from: {report['capacity_from']}")
     click.echo(f"  rows read: {report['rows']}")
     click.echo(f"  rows mapped: {report['mapped']}")
+    if report.get("skipped_blank"):
+        click.echo(
+            f"  blank lines skipped: {report['skipped_blank']} (rows {report['blank_rows']})"
+        )
     click.echo(f"  rows repaired: {len(report['repaired'])}")
     for r in report["repaired"]:
         click.echo(f"    row {r['row']}: {r['how']}")

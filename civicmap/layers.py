@@ -43,6 +43,10 @@ FILE_SOURCE_KEYS = {
     "geocode": "true to geocode rows that have an address but no coordinates",
     "join": "{path, on, columns}: attach a table without coordinates by name",
     "filter": "{column: value-or-list}: keep only matching rows",
+    "sheet": "spreadsheet sheet to read: its name, or its number counting from 1",
+    "header_row": "row holding the column names, counting from 1 (when the guess is wrong)",
+    "crs": "coordinate system of the file: 平面直角座標系 zone 1-19, or EPSG code (6677, 4612, 4301)",
+    "extent": "[west, south, east, north] in degrees, or world: accept places outside Japan",
 }
 SOURCE_KEYS: dict[str, dict[str, str]] = {
     "osm": {
@@ -57,6 +61,8 @@ SOURCE_KEYS: dict[str, dict[str, str]] = {
     "kml": FILE_SOURCE_KEYS,
     "umap": FILE_SOURCE_KEYS,
     "file": FILE_SOURCE_KEYS,
+    "excel": FILE_SOURCE_KEYS,
+    "shapefile": FILE_SOURCE_KEYS,
 }
 
 LAYER_KEYS = {

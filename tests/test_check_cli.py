@@ -48,7 +48,8 @@ def test_check_writes_rejected_rows_csv_and_refuses_to_overwrite(tmp_path):
     res = run("check", DATA / "childcare/minato/minato_hoikuen.csv", "--rejected", out)
     assert res.exit_code == 0
     rows = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))
-    assert [int(r["row"]) for r in rows] == [109, 110, 111, 112, 113]
+    # row 112 is a blank line: skipped and counted, not a rejected place (issue 16)
+    assert [int(r["row"]) for r in rows] == [109, 110, 111, 113]
     assert rows[0]["file"] == "minato_hoikuen.csv" and "利用者自宅" in rows[0]["reason"]
     res = run("check", DATA / "childcare/minato/minato_hoikuen.csv", "--rejected", out)
     assert res.exit_code == 2 and "already exists" in res.output
@@ -75,7 +76,10 @@ def test_check_file_on_every_kind(rel, rows, mapped):
     rep = check_file(DATA / rel)
     assert (rep["rows"], rep["mapped"]) == (rows, mapped)
     assert (
-        rep["mapped"] + len([r for r in rep["rejected"] if r["source"] == Path(rel).name]) == rows
+        rep["mapped"]
+        + len([r for r in rep["rejected"] if r["source"] == Path(rel).name])
+        + rep.get("skipped_blank", 0)  # blank lines are counted, not rejected (issue 16)
+        == rows
     )
 
 

@@ -18,7 +18,7 @@ OD = Path(__file__).parent / "data" / "opendata"
 def test_shift_jis_file_is_detected_and_cp932_only_characters_survive():
     r = read_csv(OD / "shinjuku_sjis.csv", layer="x")
     assert r.info["encoding"] == "cp932"
-    assert list(r.features["name"]) == ["大久保第一保育園", "髙田馬場第二保育園1", "西早稲田保育園"]
+    assert list(r.features["name"]) == ["大久保第一保育園", "髙田馬場第二保育園①", "西早稲田保育園"]
     # 髙 (a cp932-only variant) kept; ① NFKC-normalised to 1 in the display name only
     assert r.features.iloc[1]["address"] == "東京都新宿区高田馬場1-4-17"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import unicodedata
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -37,10 +36,8 @@ def test_gsi_shelters_all_features_map_with_flags_and_category(name):
     assert check_schema(r.features) == []
     assert r.info["layout"] == "gsi"
     assert len(r.features) == len(feats) and r.rejected == []
-    # display names are NFKC-normalised (全角括弧 → ASCII, ② → 2)
-    assert list(r.features["name"]) == [
-        unicodedata.normalize("NFKC", f["properties"]["施設・場所名"]).strip() for f in feats
-    ]
+    # display names keep the publisher's text (全角 digits and brackets stay)
+    assert list(r.features["name"]) == [f["properties"]["施設・場所名"].strip() for f in feats]
     if name.startswith("emergency"):
         assert set(r.features["category"]) == {"指定緊急避難場所"}
         for key, ja in DISASTER_TYPES.items():

@@ -1,7 +1,8 @@
 """Sources: one module per kind of input, each returning the common schema.
 
 - :mod:`civicmap.sources.opendata` — Japanese open-data CSV
-- :mod:`civicmap.sources.vector` — GeoJSON, KML (Google My Maps), .umap
+- :mod:`civicmap.sources.excel` — .xlsx / .xls / .ods spreadsheets
+- :mod:`civicmap.sources.vector` — GeoJSON (:mod:`~civicmap.sources.kml` KML, :mod:`~civicmap.sources.umap` .umap)
 - :mod:`civicmap.sources.osmfile` — local OSM extracts
 - :mod:`civicmap.sources.overpass` — live Overpass
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from civicmap.errors import SourceError
+from civicmap.errors import CivicMapError, SourceError
 from civicmap.layers import SourceSpec
 from civicmap.schema import SourceResult
 
@@ -28,6 +29,11 @@ SUFFIX_KINDS = {
     ".kml": "kml",
     ".kmz": "kml",
     ".umap": "umap",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+    ".xls": "excel",
+    ".ods": "excel",
+    ".shp": "shapefile",
 }
 
 
@@ -61,6 +67,18 @@ def read_file_source(spec: SourceSpec, *, layer: str, path: Path | None = None) 
 
     check_input_file(path, what=f"{spec.kind} source of layer {layer}")
     kind = spec.kind if spec.kind != "file" else kind_for_path(path)
+    try:
+        return _read(spec, kind=kind, layer=layer, path=path)
+    except CivicMapError:
+        raise
+    except Exception as exc:  # a reader bug or a library's error on an odd file
+        raise SourceError(
+            f"{path}: could not read this {kind} file ({type(exc).__name__}: {exc}); "
+            "check that it is a valid file of that kind, and report the problem with the file"
+        ) from exc
+
+
+def _read(spec: SourceSpec, *, kind: str, layer: str, path: Path) -> SourceResult:
     options = dict(spec.options)
     join = options.get("join")
     if isinstance(join, dict) and join.get("path") and not Path(str(join["path"])).is_absolute():
@@ -70,12 +88,18 @@ def read_file_source(spec: SourceSpec, *, layer: str, path: Path | None = None) 
         from civicmap.sources import opendata
 
         return opendata.read_csv(path, layer=layer, options=options)
-    from civicmap.sources import vector
+    if kind == "excel":
+        from civicmap.sources import excel
+
+        return excel.read_excel(path, layer=layer, options=options)
+    from civicmap.sources import kml, umap, vector
 
     if kind == "geojson":
         return vector.read_geojson(path, layer=layer, options=options)
     if kind == "kml":
-        return vector.read_kml(path, layer=layer, options=options)
+        return kml.read_kml(path, layer=layer, options=options)
     if kind == "umap":
-        return vector.read_umap(path, layer=layer, options=options)
+        return umap.read_umap(path, layer=layer, options=options)
+    if kind == "shapefile":
+        return vector.read_shapefile(path, layer=layer, options=options)
     raise SourceError(f"{path}: unknown source kind {kind!r}")

@@ -26,54 +26,15 @@ import pandas as pd
 from civicmap.errors import SourceError
 from civicmap.schema import DISASTER_TYPES, serves_column
 from civicmap.sources._csvtext import norm_header
+from civicmap.sources.aliases import ALIASES, DISASTER_ALIASES
 
-LAT_NAMES = ("緯度", "北緯", "lat", "latitude", "y", "y座標", "緯度(10進)", "緯度(世界測地系)")
-LON_NAMES = (
-    "経度",
-    "東経",
-    "lon",
-    "lng",
-    "long",
-    "longitude",
-    "x",
-    "x座標",
-    "経度(10進)",
-    "経度(世界測地系)",
-)
-NAME_NAMES = (
-    "名称", "施設名", "施設名称", "保育園名", "園名", "病院名", "施設・場所名", "指定緊急避難場所_名称",
-    "避難所名", "避難場所名", "名前", "name", "title", "label", "タイトル", "表示名",
-)  # fmt: skip
-KANA_NAMES = (
-    "名称_カナ",
-    "名称カナ",
-    "施設名カナ",
-    "ふりがな",
-    "フリガナ",
-    "よみがな",
-    "name_kana",
-    "カナ",
-)
-ADDRESS_NAMES = (
-    "所在地_連結表記",
-    "住所",
-    "所在地",
-    "所在地住所",
-    "address",
-    "住所1",
-    "addr",
-    "所在地(住所)",
-)
-CATEGORY_NAMES = (
-    "施設種別",
-    "種別",
-    "サブジャンル1",
-    "category",
-    "カテゴリ",
-    "カテゴリー",
-    "分類",
-    "type",
-)
+# The names live in one documented table (:mod:`civicmap.sources.aliases`).
+LAT_NAMES = ALIASES["lat"]
+LON_NAMES = ALIASES["lon"]
+NAME_NAMES = ALIASES["name"]
+KANA_NAMES = ALIASES["name_kana"]
+ADDRESS_NAMES = ALIASES["address"]
+CATEGORY_NAMES = ALIASES["category"]
 #: Headers that mark a row as a header (used to skip title lines above it).
 KNOWN_HEADERS = {
     norm_header(n)
@@ -89,6 +50,7 @@ LAYOUTS = ("standard_evacuation", "standard_childcare", "standard", "recommended
 _PREFIXABLE = {"緯度", "経度", "北緯", "東経"}
 _TRUE = {"1", "○", "◯", "〇", "●", "true", "yes", "y", "有", "あり", "対象", "可", "t"}
 _FALSE = {"", "0", "×", "✕", "false", "no", "n", "無", "なし", "対象外", "不可", "-", "―", "f"}
+_UPSTAIRS = re.compile(r"[0-9]+階以上(?:可|のみ可|使用可|利用可)?")
 _CAPACITY = re.compile(r"(?:想定)?収容(?:人数|人員|可能人数)?\s*[:：]?\s*(?:約)?\s*([0-9,]+)\s*人?")
 
 
@@ -148,13 +110,21 @@ def find_address(headers: list[str]) -> str | list[str] | None:
 
 
 def disaster_columns(headers: list[str]) -> dict[str, str]:
-    """Disaster key → header for every disaster flag column present."""
+    """Disaster key → header for every disaster flag column present.
+
+    The official names (``災害種別_洪水``) and the short forms in
+    :data:`civicmap.sources.aliases.DISASTER_ALIASES` (土砂, 内水, …) are recognised.
+    """
     out: dict[str, str] = {}
+    names = {
+        key: {norm_header(ja), *(norm_header(a) for a in DISASTER_ALIASES.get(key, ()))}
+        for key, ja in DISASTER_TYPES.items()
+    }
     for h in headers:
         n = norm_header(h)
         n = n.removeprefix("災害種別_").removeprefix("災害種別")
-        for key, ja in DISASTER_TYPES.items():
-            if n == norm_header(ja) and key not in out:
+        for key in DISASTER_TYPES:
+            if n in names[key] and key not in out:
                 out[key] = h
     return out
 
@@ -215,15 +185,23 @@ def default_category(layout: str, headers: list[str]) -> str | None:
 
 
 def flag_to_bool(value: object) -> bool | None:
-    """A disaster flag cell as True / False, or None when it says something else."""
+    """A disaster flag cell as True / False, or None when it says something else.
+
+    Spreadsheets turn ``1`` into ``1.0``; lists mark yes with ○, ◯, 可, 有 and
+    flood shelters usable upstairs with ``2階以上可``.
+    """
     s = unicodedata.normalize("NFKC", str(value if value is not None else "")).strip().lower()
     if s in ("nan", "none"):
         s = ""
-    if s in _TRUE:
+    if s in _TRUE or _UPSTAIRS.fullmatch(s):
         return True
     if s in _FALSE:
         return False
-    return None
+    try:
+        number = float(s)
+    except ValueError:
+        return None
+    return True if number == 1 else False if number == 0 else None
 
 
 def add_disaster_flags(df: pd.DataFrame, headers: list[str]) -> dict[str, str]:

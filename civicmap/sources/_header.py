@@ -1,0 +1,189 @@
+"""Where the header of a table is, and what its columns are called.
+
+Japanese municipal tables often start with a title, a date and notes (a real
+ward file has its header on line 25), and spreadsheets split a header over two
+rows with merged cells (``位置`` over ``緯度 | 経度``, ``災害種別`` over ``洪水 |
+津波``). This module finds the header row by the column names it recognises
+and joins a two-row header into one name per column. Shared by the CSV and
+spreadsheet readers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from civicmap.errors import SourceError
+from civicmap.sources._csvtext import Table, clean_header, norm_header
+
+#: How many records from the top are searched for the header.
+SEARCH_ROWS = 60
+_NUMBER = re.compile(r"^[+-]?[0-9.,]+$")
+
+
+@dataclass
+class HeaderFound:
+    """The header's position: records ``first``..``last`` (0-based, inclusive)."""
+
+    first: int
+    last: int
+    known: int  # recognised column names in the header
+
+
+def _score(record: list[str], known: set[str]) -> int:
+    return sum(1 for c in record if norm_header(c) in known)
+
+
+def _texty(record: list[str]) -> bool:
+    """A record that could be part of a header: some text, no numbers."""
+    cells = [str(c).strip() for c in record if str(c).strip()]
+    return bool(cells) and not any(_NUMBER.match(c) for c in cells)
+
+
+def find_header(records: list[list[str]], known: set[str], *, forced: int | None = None,
+                name: str = "file") -> HeaderFound:  # fmt: skip
+    """The header rows: the record with the most recognised names (or ``header_row:``).
+
+    The record just above is part of the header when it holds only text and
+    names a group over cells the header leaves empty or over sub-headings
+    (merged cells): it is joined, e.g. ``災害種別`` + ``洪水`` → ``災害種別_洪水``.
+    """
+    if forced is not None:
+        if (
+            not isinstance(forced, int)
+            or isinstance(forced, bool)
+            or not (1 <= forced <= len(records))
+        ):
+            raise SourceError(
+                f"{name}: header_row: got {forced!r}; expected a line number 1–{len(records)} "
+                "(the row holding the column names, counting from 1)"
+            )
+        best = forced - 1
+        best_score = _score(records[best], known)
+    else:
+        best, best_score = 0, 0
+        for i, rec in enumerate(records[:SEARCH_ROWS]):
+            s = _score(rec, known)
+            if s > best_score and len([c for c in rec if str(c).strip()]) > 1:
+                best, best_score = i, s
+    first = best
+    if best > 0 and (best_score or forced is not None):
+        above, here = records[best - 1], records[best]
+        width = max(len(above), len(here))
+        above = list(above) + [""] * (width - len(above))
+        here = list(here) + [""] * (width - len(here))
+        groups = [
+            j
+            for j in range(width)
+            if str(above[j]).strip() and str(here[j]).strip()
+            and not (j + 1 < width and str(above[j + 1]).strip())
+            and j + 1 < width and str(here[j + 1]).strip()
+        ]  # fmt: skip
+        fills = [j for j in range(width) if str(above[j]).strip() and not str(here[j]).strip()]
+        filled = sum(1 for c in above if str(c).strip())
+        if (
+            _texty(above)
+            and filled >= 2  # a title line is one cell; a group row has several
+            and (groups or fills)
+            and (forced is not None or _score(above, known) <= best_score)
+        ):
+            first = best - 1
+    if forced is not None:
+        return HeaderFound(first, best, max(best_score, _score(records[first], known)))
+    last = best
+    if first == best and best + 1 < len(records) and best_score:
+        # a second header row below: sub-headings under a merged group cell
+        # (位置 over 緯度 | 経度), only in cells the header row leaves empty
+        here, below = list(records[best]), list(records[best + 1])
+        width = max(len(here), len(below))
+        here += [""] * (width - len(here))
+        below += [""] * (width - len(below))
+        under = [j for j in range(width) if str(below[j]).strip()]
+        fits = all(
+            not str(here[j]).strip() or (j + 1 < width and not str(here[j + 1]).strip())
+            for j in under
+        )
+        if under and _texty(below) and fits and any(not str(here[j]).strip() for j in under):
+            last = best + 1
+    return HeaderFound(first, last, max(best_score, _score(records[last], known)))
+
+
+def join_header(records: list[list[str]], found: HeaderFound, known: set[str]) -> list[str]:
+    """One name per column from the header rows (merged group names carried right)."""
+    if found.first == found.last:
+        return [str(c) for c in records[found.last]]
+    top, bottom = list(records[found.first]), list(records[found.last])
+    width = max(len(top), len(bottom))
+    top += [""] * (width - len(top))
+    bottom += [""] * (width - len(bottom))
+    carried: list[str] = []
+    group = ""
+    for j in range(width):
+        t, b = str(top[j]).strip(), str(bottom[j]).strip()
+        if t:
+            group = t if b else ""
+        elif not b:
+            group = ""
+        carried.append(t or (group if b else ""))
+    out = []
+    for t, b in zip(carried, bottom, strict=True):
+        b = str(b).strip()
+        if t and b:
+            out.append(b if norm_header(b) in known else f"{t}_{b}")
+        else:
+            out.append(t or b)
+    return out
+
+
+def unique_headers(raw: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Headers as shown to users, empty ones named ``column_N`` and duplicates numbered."""
+    headers: list[str] = []
+    renamed: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for j, h in enumerate(raw, start=1):
+        h2 = clean_header(h)
+        if not h2:
+            h2 = f"column_{j}"
+            renamed[h2] = "empty header"
+        if h2 in seen:
+            seen[h2] += 1
+            new = f"{h2} ({seen[h2]})"
+            renamed[new] = f"duplicate of {h2!r}"
+            h2 = new
+        else:
+            seen[h2] = 1
+        headers.append(h2)
+    return headers, renamed
+
+
+def table_from_records(
+    records: list[list[str]], known: set[str], *, forced: int | None = None, name: str = "file"
+) -> Table:
+    """A :class:`Table` from raw records: header found, joined, made unique; rows below it."""
+    if not records:
+        raise SourceError(f"{name}: the table is empty; expected a header row and data rows")
+    found = find_header(records, known, forced=forced, name=name)
+    headers, renamed = unique_headers(join_header(records, found, known))
+    return Table(
+        headers=headers,
+        rows=[list(map(str, r)) for r in records[found.last + 1 :]],
+        header_row=found.last + 1,
+        preamble=[",".join(map(str, r)).strip(",") for r in records[: found.first]],
+        renamed=renamed,
+    )
+
+
+def rehead(
+    table: Table, known: set[str], *, forced: int | None = None, name: str = "file"
+) -> Table:
+    """Search a parsed CSV table again for its header, deeper than the parser looks.
+
+    The CSV parser looks at the first ten records; title and notes rows can
+    run much longer. The records are put back together (the preamble is only
+    titles, so splitting it again on commas is harmless) and searched afresh.
+    """
+    raw_header = ["" if table.renamed.get(h) == "empty header" else h for h in table.headers]
+    records = [p.split(",") for p in table.preamble] + [raw_header] + table.rows
+    if forced is None and _score(raw_header, known) >= 2:
+        return table
+    return table_from_records(records, known, forced=forced, name=name)

@@ -1,0 +1,255 @@
+"""KML and KMZ files (Google My Maps, Google Earth): placemarks → the common schema.
+
+Folders become categories, ``ExtendedData`` becomes columns, and HTML
+descriptions become plain text (tags dropped, ``<br>`` as newlines), which
+renderers then escape: nothing from the file is ever emitted as markup. KML
+is longitude/latitude in WGS84 by definition; points outside the extent are
+rejected with the same reason as CSV rows (see :mod:`civicmap.sources._table`).
+"""
+
+from __future__ import annotations
+
+import logging
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, ClassVar
+from xml.etree import ElementTree as ET
+
+from shapely.geometry import (
+    GeometryCollection,
+    LinearRing,
+    LineString,
+    MultiLineString,
+    MultiPoint,
+    MultiPolygon,
+    Point,
+    Polygon,
+)
+
+from civicmap.errors import SourceError
+from civicmap.schema import COLUMNS, RowProblem, SourceResult
+from civicmap.sources import _guard
+from civicmap.sources._table import records_result
+
+log = logging.getLogger(__name__)
+
+KML_NS = "{http://www.opengis.net/kml/2.2}"
+
+
+class _TextOnly(HTMLParser):
+    """Collect the text of an HTML fragment; block tags and <br> become newlines."""
+
+    _BREAK: ClassVar[set[str]] = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in self._BREAK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+        elif tag in ("p", "div", "li", "tr"):
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of an HTML description: tags dropped, entities decoded, ``<br>`` → newline.
+
+    The result is text, not markup: renderers escape it, so a description
+    holding ``<script>`` can never run in a web map.
+    """
+    if not fragment:
+        return ""
+    p = _TextOnly()
+    p.feed(fragment)
+    p.close()
+    lines = [" ".join(line.split()) for line in "".join(p.parts).splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def _kml_coords(text: str | None) -> list[tuple[float, float]]:
+    pts = []
+    for tok in (text or "").split():
+        parts = tok.split(",")
+        if len(parts) >= 2:
+            pts.append((float(parts[0]), float(parts[1])))
+    return pts
+
+
+def _kml_geometry(el: ET.Element):
+    tag = el.tag.removeprefix(KML_NS)
+    if tag == "Point":
+        pts = _kml_coords(el.findtext(f"{KML_NS}coordinates"))
+        return Point(pts[0]) if pts else None
+    if tag == "LineString":
+        pts = _kml_coords(el.findtext(f"{KML_NS}coordinates"))
+        return LineString(pts) if len(pts) >= 2 else None
+    if tag == "LinearRing":
+        pts = _kml_coords(el.findtext(f"{KML_NS}coordinates"))
+        return LineString(LinearRing(pts).coords) if len(pts) >= 3 else None
+    if tag == "Polygon":
+        outer = el.find(f"{KML_NS}outerBoundaryIs/{KML_NS}LinearRing/{KML_NS}coordinates")
+        if outer is None:
+            return None
+        holes = [
+            _kml_coords(h.text)
+            for h in el.findall(f"{KML_NS}innerBoundaryIs/{KML_NS}LinearRing/{KML_NS}coordinates")
+        ]
+        shell = _kml_coords(outer.text)
+        return Polygon(shell, [h for h in holes if len(h) >= 3]) if len(shell) >= 3 else None
+    if tag == "MultiGeometry":
+        parts = [g for g in (_kml_geometry(c) for c in el) if g is not None and not g.is_empty]
+        if not parts:
+            return None
+        kinds = {p.geom_type for p in parts}
+        if kinds == {"Point"}:
+            return MultiPoint(parts)
+        if kinds == {"LineString"}:
+            return MultiLineString(parts)
+        if kinds == {"Polygon"}:
+            return MultiPolygon(parts)
+        return GeometryCollection(parts)
+    return None
+
+
+def _kmz_document(path: Path) -> bytes:
+    """The KML document inside a KMZ (doc.kml, else the first .kml).
+
+    Kept as one small function so size and zip-bomb guards have one place to go.
+    """
+    # size/ratio-capped unzip (zip bombs): see sources/_guard.py
+    if not zipfile.is_zipfile(path):
+        raise SourceError(f"{path}: a .kmz must be a zip file holding doc.kml")
+    return _guard.read_zip_member(path, suffix=".kml")
+
+
+def _kml_root(path: Path) -> ET.Element:
+    # bounded read, nesting limit, one-line errors: see sources/_guard.py
+    raw = _kmz_document(path) if path.suffix.lower() == ".kmz" else _guard.read_input_bytes(path)
+    _guard.check_not_binary(raw, name=str(path))
+    return _guard.parse_xml(raw, name=str(path))
+
+
+def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceResult:
+    """Read a KML/KMZ (e.g. a Google My Maps export): folders → categories."""
+    options = dict(options or {})
+    path = Path(path)
+    root = _kml_root(path)
+    if not root.tag.startswith(KML_NS):
+        raise SourceError(
+            f"{path}: root element is {root.tag!r}, expected a KML 2.2 <kml> document"
+        )
+    records, geoms, refs = [], [], []
+    rejected: list[RowProblem] = []
+    counter = 0
+    folders_seen: list[str] = []
+
+    def walk(el: ET.Element, folder: str) -> None:
+        nonlocal counter
+        for child in el:
+            tag = child.tag.removeprefix(KML_NS)
+            if tag in ("Folder", "Document"):
+                fname = (child.findtext(f"{KML_NS}name") or "").strip()
+                if tag == "Folder" and fname:
+                    folders_seen.append(fname)
+                walk(child, fname if tag == "Folder" and fname else folder)
+            elif tag == "Placemark":
+                counter += 1
+                rec = _placemark_record(child)
+                rec["category"] = folder
+                geom = None
+                for g in child:
+                    if g.tag.removeprefix(KML_NS) in (
+                        "Point",
+                        "LineString",
+                        "Polygon",
+                        "MultiGeometry",
+                        "LinearRing",
+                    ):
+                        try:
+                            geom = _kml_geometry(g)
+                        except ValueError as exc:
+                            rejected.append(
+                                RowProblem(path.name, counter, f"unreadable coordinates ({exc})")
+                            )
+                            geom = False
+                        break
+                if geom is False:
+                    continue
+                if geom is not None and not _guard.finite_xy(geom):
+                    rejected.append(
+                        RowProblem(
+                            path.name,
+                            counter,
+                            "coordinates are not finite numbers (NaN or infinity)",
+                        )
+                    )
+                    continue
+                if geom is None or geom.is_empty:
+                    label = rec.get("name") or "(no name)"
+                    rejected.append(
+                        RowProblem(
+                            path.name,
+                            counter,
+                            f"placemark {label!r} in folder {folder!r} has no geometry",
+                        )
+                    )
+                    continue
+                records.append(rec)
+                geoms.append(geom)
+                refs.append(counter)
+
+    walk(root, "")
+    info: dict[str, Any] = {"folders": folders_seen}
+    if any("name" in r for r in records):
+        # A placemark's <name> is the name Google My Maps and Google Earth show;
+        # ExtendedData columns such as 名称 must not win over it.
+        options["columns"] = {"name": "name", **(options.get("columns") or {})}
+    return records_result(
+        records,
+        geoms,
+        refs,
+        path=path,
+        layer=layer,
+        options=options,
+        rejected=rejected,
+        info=info,
+        rows=counter,
+        category_from_container=True,
+    )
+
+
+def _placemark_record(pm: ET.Element) -> dict[str, Any]:
+    rec: dict[str, Any] = {
+        "name": (pm.findtext(f"{KML_NS}name") or "").strip(),
+        "description": html_to_text(pm.findtext(f"{KML_NS}description") or ""),
+    }
+    addr = pm.findtext(f"{KML_NS}address")
+    if addr:
+        rec["address"] = addr.strip()
+    for data in pm.iter(f"{KML_NS}Data"):
+        key = data.get("name") or ""
+        val = html_to_text(data.findtext(f"{KML_NS}value") or "")
+        if key:
+            rec[key if key not in COLUMNS else f"data_{key}"] = val
+    for sd in pm.iter(f"{KML_NS}SimpleData"):
+        key = sd.get("name") or ""
+        if key:
+            rec[key if key not in COLUMNS else f"data_{key}"] = (sd.text or "").strip()
+    return rec
