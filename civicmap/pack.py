@@ -123,6 +123,8 @@ def fetch_pack(
     plan = [
         (what, query) for what, query, _ in overpass.plan_for_map(spec, area, filters, types=types)
     ]
+    if spec.osm.get("disabled"):  # osm: false: the pack holds only the background tiles
+        plan, streets_network = [], False
     if streets_network:
         plan.append(("the walking street network", streets.walking_query(area)))
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -154,6 +156,14 @@ def fetch_pack(
         (tmp / overpass.MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
         )
+        from civicmap.render.tiles import fetch_pack_tiles  # basemap.tiles: see render/tiles.py
+
+        tiles = fetch_pack_tiles(spec, tmp)
+        if tiles:
+            manifest["tiles"] = tiles
+            (tmp / overpass.MANIFEST).write_text(
+                json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+            )
         if target.exists():
             old = target.with_name(f".{target.name}.old")
             shutil.rmtree(old, ignore_errors=True)

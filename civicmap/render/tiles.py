@@ -621,7 +621,10 @@ def pack_for(spec: Any) -> Path:
     return spec.path(spec.osm.get("pack") or settings.default_pack)
 
 
-_FETCHERS: dict[tuple, TileFetcher] = {}
+#: One fetcher per map spec object and source (the spec is kept so its id is not
+#: reused): every page of an atlas, and the web map of the same build, share
+#: its memory, so each tile is read or fetched once per run.
+_FETCHERS: dict[tuple, tuple[Any, TileFetcher]] = {}
 
 
 def fetcher_for(spec: Any) -> TileFetcher | None:
@@ -630,20 +633,15 @@ def fetcher_for(spec: Any) -> TileFetcher | None:
     if source is None:
         return None
     pack = pack_for(spec)
-    key = (
-        source.cache_id,
-        source.url,
-        str(pack),
-        id(_RECORDERS[-1]) if _RECORDERS else 0,
-        settings.offline,
-    )
-    f = _FETCHERS.get(key)
-    if f is None:
-        rec = _RECORDERS[-1].setdefault(source.cache_id, {}) if _RECORDERS else None
-        f = TileFetcher(source, pack=pack, record=rec)
-        if len(_FETCHERS) > 8:
-            _FETCHERS.clear()
-        _FETCHERS[key] = f
+    key = (id(spec), source.cache_id, source.url, settings.offline, len(_RECORDERS))
+    hit = _FETCHERS.get(key)
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    rec = _RECORDERS[-1].setdefault(source.cache_id, {}) if _RECORDERS else None
+    f = TileFetcher(source, pack=pack, record=rec)
+    if len(_FETCHERS) >= 4:
+        _FETCHERS.pop(next(iter(_FETCHERS)))
+    _FETCHERS[key] = (spec, f)
     return f
 
 
@@ -704,4 +702,66 @@ def write_pack_tiles(pack: Path, source: TileSource, tiles: dict, missing: list)
     }
     (folder / "tiles.json").parent.mkdir(parents=True, exist_ok=True)
     (folder / "tiles.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return manifest
+
+
+def web_zooms(bounds: tuple[float, float, float, float], source: TileSource) -> list[int]:
+    """Zooms an offline web map gets from the pack: the three most detailed of ≤ 64 tiles each."""
+    zs = [
+        z
+        for z in range(source.min_zoom, source.max_zoom + 1)
+        if len(tiles_for_bounds(bounds, z)) <= 64
+    ]
+    return zs[-3:]
+
+
+def fetch_pack_tiles(spec: Any, pack: Path) -> dict | None:
+    """Store in ``pack`` every tile the map's outputs use (``civicmap fetch``); return the manifest.
+
+    The paper map is laid out once, in memory, with the tiles recorded as it
+    draws them: the pack then holds exactly the tiles (zooms, extent, atlas
+    pages) an offline rebuild asks for, each once. The web map adds the area at
+    :func:`web_zooms`. OSM's tiles are never stored (their policy): None.
+
+    Raises
+    ------
+    CivicMapError
+        When every tile failed (nothing usable to store).
+    """
+    from dataclasses import replace
+
+    source = source_for(spec.basemap)
+    if source is None:
+        return None
+    if not source.offline:
+        log.info("tiles %s are web-only and online-only (their terms): not stored", source.id)
+        return None
+    from civicmap.area import resolve_area
+
+    local = replace(spec, osm={**spec.osm, "pack": str(Path(pack).resolve())})
+    with recording() as rec:
+        fetcher = fetcher_for(local)
+        assert fetcher is not None
+        if "paper" in spec.outputs:
+            from civicmap.pipeline import collect
+            from civicmap.render.paper import render_paper
+
+            render_paper(collect(local), options=spec.outputs["paper"])
+        if "web" in spec.outputs:
+            area = resolve_area(spec.area, base_dir=spec.base_dir)
+            bounds = area.geometry.bounds
+            fetcher.get_many(
+                t for z in web_zooms(bounds, source) for t in tiles_for_bounds(bounds, z)
+            )
+    got = rec.get(source.cache_id, {})
+    if fetcher.missing and not got:
+        raise CivicMapError(
+            f"no background tile of {source.id} could be fetched ({fetcher.missing[0][3]}); "
+            "check the network or the tile URL, or use basemap.tiles: none"
+        )
+    manifest = write_pack_tiles(pack, source, got, fetcher.missing)
+    log.info(
+        "offline pack: %d tiles of %s (zooms %s, %d bytes), %d missing",
+        manifest["count"], source.id, manifest["zooms"], manifest["bytes"], len(manifest["missing"]),
+    )  # fmt: skip
     return manifest
