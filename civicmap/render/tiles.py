@@ -765,3 +765,95 @@ def fetch_pack_tiles(spec: Any, pack: Path) -> dict | None:
         manifest["count"], source.id, manifest["zooms"], manifest["bytes"], len(manifest["missing"]),
     )  # fmt: skip
     return manifest
+
+
+# --------------------------------------------------------------------------- web map
+
+#: The web map's banner texts: what background the page shows (never from data).
+BANNERS = {
+    "ja": {
+        "online": "背景：{name}（オンライン）",
+        "pack": "背景：{name}（{date} に保存したもの・オフライン）",
+        "osm": "背景：OSMデータから描いた地図",
+    },
+    "en": {
+        "online": "Background: {name} (online)",
+        "pack": "Background: {name} (saved {date}, offline)",
+        "osm": "Background: map drawn from OSM data",
+    },
+}
+
+
+def _banner(kind: str, language: str, **values: str) -> str:
+    # fixed templates from BANNERS filled with replace(): never str.format on our side
+    text = BANNERS.get(language, BANNERS["ja"])[kind]
+    for k, v in values.items():
+        text = text.replace("{" + k + "}", v)
+    return text
+
+
+def web_background(spec: Any, *, drawn_osm: bool, use_pack: bool) -> dict[str, Any] | None:
+    """The web map's background from ``basemap.tiles``: online URL, or pack tiles inlined.
+
+    Parameters
+    ----------
+    drawn_osm : bool
+        Whether the page also has the basemap drawn from OSM data (the fallback).
+    use_pack : bool
+        An offline page (``outputs.web.offline`` or offline mode): take the tiles
+        from the pack as data URIs, when the pack has them and they fit
+        :data:`WEB_INLINE_LIMIT`.
+
+    Returns
+    -------
+    dict or None
+        None when the map names no tiles (the web map's own default applies).
+        Else ``{"tile": {id, url, attribution, maxNativeZoom, minNativeZoom,
+        title, inline}, "banner": text while the tiles show, "fallback": text
+        when they cannot load ("" when nothing is left)}``.
+    """
+    import base64
+
+    source = source_for(spec.basemap)
+    if source is None:
+        return None
+    lang = spec.language
+    name = source.name.get(lang, source.name["ja"])
+    fallback = _banner("osm", lang) if drawn_osm else ""
+    tile = {
+        "id": source.id,
+        "url": source.url,
+        "attribution": source.attribution_html or _html_escape(source.credit),
+        "maxNativeZoom": source.max_zoom,
+        "minNativeZoom": source.min_zoom,
+        "title": name,
+    }
+    manifest = read_pack_manifest(pack_for(spec), source) if source.offline else None
+    if use_pack and manifest is not None:
+        folder = pack_tiles_dir(pack_for(spec), source)
+        files = sorted(folder.rglob("*.png"))
+        total = sum(f.stat().st_size for f in files)
+        if total <= WEB_INLINE_LIMIT:
+            inline = {}
+            for f in files:
+                z, x, y = f.parts[-3], f.parts[-2], f.stem
+                inline[f"{z}/{x}/{y}"] = "data:image/png;base64," + base64.b64encode(
+                    f.read_bytes()
+                ).decode("ascii")
+            zooms = manifest.get("zooms") or [source.max_zoom]
+            tile.update(url="", inline=inline, minNativeZoom=min(zooms), maxNativeZoom=max(zooms))
+            date = str(manifest.get("fetched", ""))[:10]
+            return {"tile": tile, "banner": _banner("pack", lang, name=name, date=date),
+                    "fallback": fallback}  # fmt: skip
+        log.warning(
+            "the pack's %d tiles (%.1f MB) are more than an offline web page inlines (%.1f MB); "
+            "the web map uses them online",
+            len(files), total / 1e6, WEB_INLINE_LIMIT / 1e6,
+        )  # fmt: skip
+    return {"tile": tile, "banner": _banner("online", lang, name=name), "fallback": fallback}
+
+
+def _html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
