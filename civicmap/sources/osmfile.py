@@ -189,8 +189,22 @@ def _read(
     bounded = bool(filters) and all(f.is_bounded() for f in filters.values())
     try:
         fp = osmium.FileProcessor(source).with_locations().with_areas()
+        filtered_newest = [""]
         if keys and bounded:
             fp = fp.with_filter(osmium.filter.KeyFilter(*sorted(keys)))
+
+            class _Newest:
+                """osm_base is the newest element of the file, not of what the filters kept."""
+
+                def _seen(self, obj) -> None:
+                    if obj.timestamp:
+                        ts = iso_z(obj.timestamp.isoformat())
+                        if ts > filtered_newest[0]:
+                            filtered_newest[0] = ts
+
+                node = way = relation = _seen
+
+            fp = fp.handler_for_filtered(_Newest())
         header_box = fp.header.box()
         bounds = (
             (header_box.bottom_left.lon, header_box.bottom_left.lat,
@@ -312,7 +326,7 @@ def _read(
         log.info("%s %s: %s", p.source, p.row, p.reason)
     return OsmExtract(
         frames=frames,
-        osm_base=max(header_time, newest),
+        osm_base=max(header_time, newest, filtered_newest[0]),
         bounds=bounds,
         problems=problems,
         rejected=rejected,
