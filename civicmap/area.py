@@ -143,6 +143,33 @@ def municipality(code: str) -> Area:
     )
 
 
+def municipalities_in(
+    bounds: tuple[float, float, float, float],
+) -> list[tuple[str, str, BaseGeometry]]:
+    """(code, name, boundary) of every bundled N03 municipality touching ``bounds`` (degrees).
+
+    For a paper map with no background at all (no tiles, no OSM): the
+    municipality outlines and names are what we ship. A prefecture's own file
+    wins over the simplified all-Japan file for the same code.
+    """
+    files = _n03_files()
+    order = [p for n, p in sorted(files.items()) if n != "N03-21_210101.json"]
+    order += [p for n, p in sorted(files.items()) if n == "N03-21_210101.json"]
+    frame = box(*bounds)
+    out: dict[str, tuple[str, str, BaseGeometry]] = {}
+    for path in order:
+        for code, feats in _load_n03(path).items():
+            if code in out:
+                continue
+            geoms = [shape(f["geometry"]) for f in feats]
+            if not any(g.intersects(frame) for g in geoms):
+                continue
+            p = feats[0]["properties"]
+            name = "".join(x for x in (p.get("N03_003"), p.get("N03_004")) if x) or code
+            out[code] = (code, name, unary_union(geoms).buffer(0))
+    return sorted(out.values())
+
+
 def osm_file_bounds(path: Path) -> BaseGeometry:
     """The declared bounds of an OSM extract, or the extent of its tagged features.
 

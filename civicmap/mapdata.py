@@ -123,9 +123,9 @@ class MapData:
         out: list[Credit] = []
         if self.uses_osm or self.basemap is not None:
             out.append(osm_credit(self.osm_base[:10]))
-        from civicmap.render.tiles import tile_credits  # background tiles (basemap.tiles)
+        from civicmap.render.tiles import background_credits  # tiles, 承認番号, N03
 
-        out.extend(tile_credits(self.spec))
+        out.extend(background_credits(self))
         for layer in self.layers:
             for c in layer.credits:
                 if c.source == "OpenStreetMap":

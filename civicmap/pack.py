@@ -54,6 +54,8 @@ class PackInfo:
     folder: Path
     osm_base: str
     queries: list[tuple[str, int]]
+    #: The background tiles stored (the manifest's ``tiles`` entry), or None.
+    tiles: dict | None = None
 
     @property
     def total_bytes(self) -> int:
@@ -112,7 +114,7 @@ def fetch_pack(
             f"{target} already exists; pass --overwrite (or overwrite=True) to replace it"
         )
     extract = _osm_file(spec)
-    if extract is not None:
+    if extract is not None and not spec.osm.get("disabled"):
         raise CivicMapError(
             f"{spec.file}: the map reads OSM data from a local extract ({extract}), which "
             "already works offline; nothing to fetch. Use osm: {overpass: true} to fetch from Overpass"
@@ -181,4 +183,9 @@ def fetch_pack(
         len(entries),
         manifest["osm_base"],
     )
-    return PackInfo(target, manifest["osm_base"], [(e["what"], e["bytes"]) for e in entries])
+    return PackInfo(
+        target,
+        manifest["osm_base"],
+        [(e["what"], e["bytes"]) for e in entries],
+        tiles=manifest.get("tiles"),
+    )

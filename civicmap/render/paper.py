@@ -53,7 +53,7 @@ from civicmap.render._layout import (
 )
 from civicmap.render._routes import ordered_routes
 from civicmap.render.symbols import SHAPES
-from civicmap.render.tiles import draw_paper_tiles
+from civicmap.render.tiles import draw_paper_background
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 
 log = logging.getLogger(__name__)
@@ -670,7 +670,7 @@ class _Renderer:
         c.clipPath(p, stroke=0, fill=0)
         c.setFillColor(colors.white)
         c.rect(r.x, r.y, r.w, r.h, stroke=0, fill=1)
-        draw_paper_tiles(c, self.data.spec, frame, self.crs)  # basemap.tiles, under everything
+        draw_paper_background(c, self.data, frame, self.crs)  # tiles / N03 outlines (#14)
         bm.draw_basemap(c, self.basemap, frame, weight=1.15 if self.f > 1 else 1.0)
         if bm.draw_data_edge(c, self.edge, frame, note=self.t["edge"], size=self.fs(6.5)):
             self.edge_drawn = True

@@ -645,6 +645,16 @@ def fetcher_for(spec: Any) -> TileFetcher | None:
     return f
 
 
+def background_credits(data: Any) -> list[Credit]:
+    """Credits for what is under the map: its tiles, its 承認番号, and N03 when used."""
+    out = tile_credits(data.spec)
+    if uses_n03(data):
+        from civicmap.area import N03_CREDIT
+
+        out.append(Credit(source="N03", credit=N03_CREDIT, date="2021"))
+    return out
+
+
 def tile_credits(spec: Any) -> list[Credit]:
     """Credits for the map's tiles (date: when the pack fetched them), and its 承認番号."""
     source = source_for(spec.basemap)
@@ -857,3 +867,102 @@ def _html_escape(text: str) -> str:
     import html
 
     return html.escape(text)
+
+
+# --------------------------------------------------------------------------- no background at all
+
+#: The note a paper map without tiles or OSM data prints in its frame.
+NO_BACKGROUND_NOTE = {
+    "ja": "背景地図なし（市区町村界と名称：国土数値情報、太い破線：地図の範囲）",
+    "en": "No background map (municipal boundaries and names: N03; thick dashes: the map area)",
+}
+
+
+def _lines(geom: Any) -> Iterator[list[tuple[float, float]]]:
+    """Every ring or line of a (multi)polygon's boundary as coordinate lists."""
+    b = geom.boundary if geom.geom_type in ("Polygon", "MultiPolygon") else geom
+    for part in getattr(b, "geoms", [b]):
+        yield list(part.coords)
+
+
+def draw_outline_background(c: Any, data: Any, frame: Any, crs: Any) -> list[str]:
+    """What we ship when there are neither tiles nor OSM data: N03 outlines, names, the area.
+
+    Draws every bundled N03 municipality touching the frame (boundary and
+    name), the map area's outline, and :data:`NO_BACKGROUND_NOTE` in the
+    frame's corner, so a paper map of dots is still placed on the ground.
+    Returns the municipality names drawn.
+    """
+    import geopandas as gpd
+    from reportlab.lib import colors
+    from shapely.geometry import box
+
+    from civicmap.area import municipalities_in
+    from civicmap.render._fonts import draw_text
+
+    ext = box(*frame.extent)
+    west, south, east, north = frame_lonlat_bounds(frame.extent, crs)
+    munis = municipalities_in((west, south, east, north))
+    names = []
+    c.saveState()
+    c.setStrokeColor(colors.HexColor("#868e96"))
+    c.setLineWidth(1.2)
+    c.setDash(6, 2)
+    for _code, name, geom in munis:
+        g = gpd.GeoSeries([geom], crs="EPSG:4326").to_crs(crs).iloc[0]
+        for line in _lines(g.intersection(ext.buffer(50))):
+            if len(line) < 2:
+                continue
+            p = c.beginPath()
+            p.moveTo(*frame.to_page(*line[0][:2]))
+            for xy in line[1:]:
+                p.lineTo(*frame.to_page(*xy[:2]))
+            c.drawPath(p, stroke=1, fill=0)
+        inside = g.intersection(ext)
+        if not inside.is_empty:
+            pt = inside.representative_point()
+            x, y = frame.to_page(pt.x, pt.y)
+            draw_text(
+                c, x, y, name, 16, anchor="middle", bold=True, color=colors.HexColor("#adb5bd")
+            )
+            names.append(name)
+    area = gpd.GeoSeries([data.area.geometry], crs="EPSG:4326").to_crs(crs).iloc[0]
+    c.setStrokeColor(colors.HexColor("#495057"))
+    c.setLineWidth(2)
+    c.setDash(10, 4)
+    for line in _lines(area):
+        p = c.beginPath()
+        p.moveTo(*frame.to_page(*line[0][:2]))
+        for xy in line[1:]:
+            p.lineTo(*frame.to_page(*xy[:2]))
+        c.drawPath(p, stroke=1, fill=0)
+    c.restoreState()
+    r = frame.rect
+    note = NO_BACKGROUND_NOTE.get(data.language, NO_BACKGROUND_NOTE["ja"])
+    draw_text(c, r.x + 4, r.y + 4, note, 6.5, halo=2)
+    return names
+
+
+def draw_paper_background(c: Any, data: Any, frame: Any, crs: Any) -> RasterInfo | None:
+    """The paper hook: tiles under everything, or, with no tiles and no OSM, the N03 outlines."""
+    info = draw_paper_tiles(c, data.spec, frame, crs)
+    if info is None and data.basemap is None:
+        draw_outline_background(c, data, frame, crs)
+    return info
+
+
+def uses_n03(data: Any) -> bool:
+    """Whether a map shows bundled N03 data (its area, or the no-background outlines)."""
+    if getattr(data.area, "kind", "") == "municipality":
+        return True
+    src = source_for(data.spec.basemap)
+    return (
+        data.basemap is None and (src is None or not src.offline) and "paper" in data.spec.outputs
+    )
+
+
+def survey_act_notice(spec: Any) -> str:
+    """The 測量法 reminder when the map has a paper output on GSI tiles ("" otherwise)."""
+    if "paper" not in spec.outputs:
+        return ""
+    return survey_act_reminder(spec.basemap, language=spec.language)
