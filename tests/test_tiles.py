@@ -403,3 +403,21 @@ def test_a_failed_tile_leaves_a_reported_hole_not_a_crash(tmp_path, gsi, caplog)
     mpp = 2 * math.pi * 6378137 * math.cos(math.radians(36.695)) / (256 * 2 ** lost[0])
     side = 256 * mpp / (0.0254 / 200 * scale)
     assert 0.85 * side**2 < greys < 1.15 * side**2
+
+
+def test_atlas_fetches_each_tile_once_not_once_per_page(tmp_path, gsi):
+    from civicmap.pipeline import build
+
+    path = toyama_map(
+        tmp_path,
+        outputs={"paper": {"file": "out/atlas.pdf", "size": "A4", "atlas": True, "scale": 10000}},
+    )
+    pdf = build(load_map(path))["paper"][0]
+    images = pdfimages(pdf)
+    pages_with_raster = {i["page"] for i in images}
+    assert len(pages_with_raster) >= 3  # overview + at least two map pages, each with its raster
+    assert all(i["xppi"] >= 200 for i in images)
+    reqs = gsi.requests
+    assert len(reqs) == len(set(reqs))  # neighbouring pages share tiles: each asked once
+    zooms = {int(r.split("/")[1]) for r in reqs}
+    assert len(zooms) <= 2  # the overview's zoom and the pages' zoom
