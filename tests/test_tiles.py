@@ -122,6 +122,8 @@ def test_map_file_basemap_keys_are_checked_with_clear_errors(tmp_path):
     assert "basemap.attribution" in msg and "credit" in msg
     msg = problems({"tiles": "https://tiles.example.org/tile.png", "attribution": "x"})
     assert "{z}" in msg
+    msg = problems({"tiles": "https://{s}.tiles.example.org/{z}/{x}/{y}.png", "attribution": "x"})
+    assert "{s}" in msg and "only {z}, {x} and {y}" in msg
     msg = problems({"draw": "vectors"})
     assert "basemap.draw" in msg
     msg = problems({"tile": "gsi-pale"})
@@ -160,13 +162,20 @@ def test_custom_url_and_approval_reach_the_credits(tmp_path):
     assert any("国地情第123号" in line for line in lines)
 
 
-def test_osm_tiles_are_never_fetched_for_print(tmp_path):
+def test_osm_tiles_are_never_fetched_for_print(tmp_path, caplog):
     spec = load_map(toyama_map(tmp_path, basemap={"tiles": "osm"}))
     assert tiles.REGISTRY["osm"].offline is False
     f = tiles.TileFetcher(tiles.REGISTRY["osm"])
     with pytest.raises(CivicMapError, match="may not be downloaded"):
         f.get_many([(15, 29000, 12900)])
     assert tiles.fetch_pack_tiles(spec, tmp_path / "pack") is None
+    # on paper: said, and no raster (nothing was asked of tile.openstreetmap.org)
+    from civicmap.pipeline import build
+
+    with caplog.at_level(logging.WARNING, logger="civicmap.render.tiles"):
+        pdf = build(spec)["paper"][0]
+    assert pdfimages(pdf) == []
+    assert any("may not be printed" in r.getMessage() for r in caplog.records)
 
 
 # --------------------------------------------------------------------------- tile maths

@@ -239,6 +239,15 @@ def parse_basemap(raw: Any, *, file: str) -> dict[str, Any]:
         )
         tiles = "none"
     elif tiles.startswith(("http://", "https://")):
+        import re
+
+        extra = sorted(set(re.findall(r"\{[^}]*\}", tiles)) - {"{z}", "{x}", "{y}"})
+        if extra:
+            ck.add(
+                "basemap.tiles",
+                f"got {tiles!r}: only {{z}}, {{x}} and {{y}} may be in a tile URL, not "
+                + ", ".join(extra),
+            )
         if not all(p in tiles for p in ("{z}", "{x}", "{y}")):
             ck.add(
                 "basemap.tiles",
@@ -674,7 +683,16 @@ def draw_paper_tiles(c: Any, spec: Any, frame: Any, crs: Any) -> RasterInfo | No
     source may not be printed (OSM's tiles).
     """
     fetcher = fetcher_for(spec)
-    if fetcher is None or not fetcher.source.offline:
+    if fetcher is None:
+        return None
+    if not fetcher.source.offline:
+        if not getattr(fetcher, "_told", False):
+            log.warning(
+                "basemap.tiles: %s tiles may not be printed (%s); the paper map has no tiles. "
+                "Use gsi-pale or gsi-std for paper",
+                fetcher.source.id, fetcher.source.url_terms,
+            )  # fmt: skip
+            fetcher._told = True
         return None
     from reportlab.lib.utils import ImageReader
 
