@@ -116,3 +116,28 @@ def test_n03_is_not_credited_when_not_used(tmp_path, gsi):
 
     data = collect(load_map(toyama_map(tmp_path)))  # tiles, bbox area: no N03
     assert all(c.credit != N03_CREDIT for c in data.credits())
+
+
+def test_overpass_map_pack_holds_osm_answers_and_tiles_and_rebuilds_identically(
+    tmp_path, gsi, overpass_server, waseda_map, monkeypatch
+):
+    from civicmap.pack import fetch_pack, with_pack
+    from civicmap.pipeline import build
+
+    spec = waseda_map(
+        {"overpass": True},
+        layers=("childcare",),
+        basemap={"tiles": "gsi-pale", "draw": "osm"},
+        outputs={"paper": {"file": str(tmp_path / "out/a.pdf"), "size": "A4"}},
+    )
+    info = fetch_pack(spec, out=tmp_path / "pack", streets_network=False)
+    assert info.queries and info.tiles["count"] == len(gsi.requests) > 0
+    online = build(with_pack(spec, info.folder))["paper"][0].read_bytes()
+    gsi.reset()
+    overpass_server.requests.clear()
+    monkeypatch.setattr(settings, "offline", True)
+    offline = build(with_pack(spec, info.folder), overwrite=True)["paper"][0].read_bytes()
+    assert gsi.requests == [] and overpass_server.requests == []
+    assert offline == online
+    text = pdftext(tmp_path / "out/a.pdf")
+    assert "©OpenStreetMapcontributors" in text and "地理院タイルを加工して作成" in text
