@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
                 out["pdf"] = render_paper(data, options={"size": "A4"})[0]
 
             results[label] = (_best(run), len(out["pdf"]))
-            (work / f"demo_{label.split()[0]}.pdf").write_bytes(out["pdf"])
+            slug = label.split(" (")[0].replace(" + ", "_")
+            (work / f"demo_{slug}.pdf").write_bytes(out["pdf"])
         base = results["vector (OSM drawn)"][0]
         print("\n| demo A4 paper | render | ÷ vector | PDF size |")
         print("|---|---|---|---|")
