@@ -195,3 +195,28 @@ def test_no_background_no_banner(tmp_path, chrome):
     seen = open_page(chrome, page["web"][0], "nothing")
     assert seen["banner"] is None
     assert seen["tiles"] == []
+
+
+def test_offline_page_inlines_whole_zooms_coarsest_first_up_to_the_limit(
+    tmp_path, gsi, monkeypatch, caplog
+):
+    from civicmap.pack import fetch_pack
+
+    path = map_file(tmp_path, basemap={"tiles": "gsi-pale"})
+    info = fetch_pack(load_map(path))
+    folder = info.folder / "tiles/gsi-pale"
+    sizes: dict[int, int] = {}
+    for f in folder.rglob("*.png"):
+        sizes[int(f.parts[-3])] = sizes.get(int(f.parts[-3]), 0) + f.stat().st_size
+    assert len(sizes) == 3  # the web zooms (no paper output here)
+    z0, z1, _z2 = sorted(sizes)
+    monkeypatch.setattr(tiles, "WEB_INLINE_LIMIT", sizes[z0] + sizes[z1])
+    bg = tiles.web_background(load_map(path), drawn_osm=False, use_pack=True)
+    inline = bg["tile"]["inline"]
+    assert {int(k.split("/")[0]) for k in inline} == {z0, z1}
+    assert bg["tile"]["maxNativeZoom"] == z1 and bg["tile"]["url"] == ""
+    assert "オフライン" in bg["banner"]
+    # over the limit at the coarsest zoom: the page uses the online tiles, and says so
+    monkeypatch.setattr(tiles, "WEB_INLINE_LIMIT", sizes[z0] - 1)
+    bg = tiles.web_background(load_map(path), drawn_osm=False, use_pack=True)
+    assert "inline" not in bg["tile"] and bg["tile"]["url"] == gsi.url

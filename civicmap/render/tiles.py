@@ -862,25 +862,41 @@ def web_background(spec: Any, *, drawn_osm: bool, use_pack: bool) -> dict[str, A
     manifest = read_pack_manifest(pack_for(spec), source) if source.offline else None
     if use_pack and manifest is not None:
         folder = pack_tiles_dir(pack_for(spec), source)
-        files = sorted(folder.rglob("*.png"))
-        total = sum(f.stat().st_size for f in files)
-        if total <= WEB_INLINE_LIMIT:
+        by_zoom: dict[int, list[Path]] = {}
+        for f in sorted(folder.rglob("*.png")):
+            by_zoom.setdefault(int(f.parts[-3]), []).append(f)
+        # whole zooms, coarsest first, while they fit the limit (the paper's
+        # detailed zoom of a large atlas may not: the page then stops there)
+        kept: list[int] = []
+        total = 0
+        for z in sorted(by_zoom):
+            size = sum(f.stat().st_size for f in by_zoom[z])
+            if total + size > WEB_INLINE_LIMIT:
+                break
+            kept.append(z)
+            total += size
+        if kept:
             inline = {}
-            for f in files:
-                z, x, y = f.parts[-3], f.parts[-2], f.stem
-                inline[f"{z}/{x}/{y}"] = "data:image/png;base64," + base64.b64encode(
-                    f.read_bytes()
-                ).decode("ascii")
-            zooms = manifest.get("zooms") or [source.max_zoom]
-            tile.update(url="", inline=inline, minNativeZoom=min(zooms), maxNativeZoom=max(zooms))
+            for z in kept:
+                for f in by_zoom[z]:
+                    inline[f"{z}/{f.parts[-2]}/{f.stem}"] = "data:image/png;base64," + (
+                        base64.b64encode(f.read_bytes()).decode("ascii")
+                    )
+            tile.update(url="", inline=inline, minNativeZoom=min(kept), maxNativeZoom=max(kept))
+            if len(kept) < len(by_zoom):
+                log.warning(
+                    "the offline web page inlines the pack's tiles of zooms %s (%.1f MB); the "
+                    "more detailed zooms would pass %.0f MB", kept, total / 1e6,
+                    WEB_INLINE_LIMIT / 1e6,
+                )  # fmt: skip
             date = str(manifest.get("fetched", ""))[:10]
             return {"tile": tile, "banner": _banner("pack", lang, name=name, date=date),
                     "fallback": fallback}  # fmt: skip
         log.warning(
-            "the pack's %d tiles (%.1f MB) are more than an offline web page inlines (%.1f MB); "
+            "the pack's tiles are more than an offline web page inlines (%.0f MB per zoom); "
             "the web map uses them online",
-            len(files), total / 1e6, WEB_INLINE_LIMIT / 1e6,
-        )  # fmt: skip
+            WEB_INLINE_LIMIT / 1e6,
+        )
     return {"tile": tile, "banner": _banner("online", lang, name=name), "fallback": fallback}
 
 
