@@ -123,7 +123,7 @@ class MapData:
         out: list[Credit] = []
         if self.uses_osm or self.basemap is not None:
             out.append(osm_credit(self.osm_base[:10]))
-        from civicmap.render.tiles import background_credits  # tiles, 承認番号, N03
+        from civicmap.render.background import background_credits  # tiles, 承認番号, N03
 
         out.extend(background_credits(self))
         for layer in self.layers:

@@ -17,7 +17,7 @@ import yaml
 
 from civicmap import settings
 from civicmap.mapfile import load_map
-from civicmap.render import tiles
+from civicmap.render import background, tiles
 
 DATA = Path(__file__).parent / "data"
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -211,12 +211,12 @@ def test_offline_page_inlines_whole_zooms_coarsest_first_up_to_the_limit(
     assert len(sizes) == 3  # the web zooms (no paper output here)
     z0, z1, _z2 = sorted(sizes)
     monkeypatch.setattr(tiles, "WEB_INLINE_LIMIT", sizes[z0] + sizes[z1])
-    bg = tiles.web_background(load_map(path), drawn_osm=False, use_pack=True)
+    bg = background.web_background(load_map(path), drawn_osm=False, use_pack=True)
     inline = bg["tile"]["inline"]
     assert {int(k.split("/")[0]) for k in inline} == {z0, z1}
     assert bg["tile"]["maxNativeZoom"] == z1 and bg["tile"]["url"] == ""
     assert "オフライン" in bg["banner"]
     # over the limit at the coarsest zoom: the page uses the online tiles, and says so
     monkeypatch.setattr(tiles, "WEB_INLINE_LIMIT", sizes[z0] - 1)
-    bg = tiles.web_background(load_map(path), drawn_osm=False, use_pack=True)
+    bg = background.web_background(load_map(path), drawn_osm=False, use_pack=True)
     assert "inline" not in bg["tile"] and bg["tile"]["url"] == gsi.url

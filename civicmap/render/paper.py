@@ -52,8 +52,8 @@ from civicmap.render._layout import (
     wrap,
 )
 from civicmap.render._routes import ordered_routes
+from civicmap.render.background import draw_paper_background
 from civicmap.render.symbols import SHAPES
-from civicmap.render.tiles import draw_paper_background
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 
 log = logging.getLogger(__name__)

@@ -400,7 +400,7 @@ def _background(data: MapData, opts: dict, tiles: list) -> dict[str, Any]:
     cannot load; "" says nothing (online tiles credit themselves; no background, no banner).
     """
     from civicmap import settings
-    from civicmap.render.tiles import _banner, web_background
+    from civicmap.render.background import banner_text, web_background
 
     drawn = data.basemap is not None
     fallback = TEXTS[data.language]["offline_note"] if drawn else ""
@@ -413,7 +413,7 @@ def _background(data: MapData, opts: dict, tiles: list) -> dict[str, Any]:
             return {"tile": bg["tile"], "banner": "" if online else bg["banner"],
                     "fallback": fallback}  # fmt: skip
     if opts["tiles"] == "none":
-        text = _banner("osm", data.language) if drawn else ""
+        text = banner_text("osm", data.language) if drawn else ""
         return {"banner": text, "fallback": text}
     return {"banner": "", "fallback": fallback}
 
@@ -429,7 +429,7 @@ def payload(data: MapData, *, options: dict) -> dict[str, Any]:
         for key, t in TILES.items()
     ]  # fmt: skip
     tile = opts["tiles"]
-    banner = _background(data, opts, tiles)  # basemap.tiles and the banner (render/tiles.py)
+    banner = _background(data, opts, tiles)  # basemap.tiles and the banner (render/background.py)
     if banner.get("tile"):
         tiles.insert(0, banner.pop("tile"))
         tile = tiles[0]["id"]
