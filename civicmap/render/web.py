@@ -394,7 +394,7 @@ def basemap_payload(basemap: gpd.GeoDataFrame | None) -> dict[str, Any] | None:
     return {"type": "FeatureCollection", "features": feats}
 
 
-def _background(data: MapData, opts: dict, tiles: list) -> dict[str, Any]:
+def _background(data: MapData, opts: dict) -> dict[str, Any]:
     """The map's own tile layer (``basemap.tiles``, unless ``outputs.web.tiles`` is given) and
     the banner: ``banner`` while the chosen background shows, ``fallback`` when its tiles
     cannot load; "" says nothing (online tiles credit themselves; no background, no banner).
@@ -429,7 +429,7 @@ def payload(data: MapData, *, options: dict) -> dict[str, Any]:
         for key, t in TILES.items()
     ]  # fmt: skip
     tile = opts["tiles"]
-    banner = _background(data, opts, tiles)  # basemap.tiles and the banner (render/background.py)
+    banner = _background(data, opts)  # basemap.tiles and the banner (render/background.py)
     if banner.get("tile"):
         tiles.insert(0, banner.pop("tile"))
         tile = tiles[0]["id"]
