@@ -193,6 +193,8 @@ class _Builder:
     def write(self, path: Path, bbox: tuple[float, float, float, float], *, fmt: str) -> None:
         header = osmium.io.Header()
         header.set("generator", "civicmap bench/synth.py")
+        # Like a Geofabrik extract: the data's time in the header (no element is newer).
+        header.set("osmosis_replication_timestamp", _TIMESTAMP.strftime("%Y-%m-%dT%H:%M:%SZ"))
         header.add_box(
             osmium.osm.Box(
                 osmium.osm.Location(bbox[0], bbox[1]), osmium.osm.Location(bbox[2], bbox[3])

@@ -656,3 +656,24 @@ def overpass(
             extra={"url": url, "fetched": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
         )
     return result
+
+
+# --- binary GETs (map tiles) --------------------------------------------------
+
+
+def get_bytes(url: str, *, check_body: Any = None, timeout: float | None = None) -> bytes:
+    """GET ``url`` and return its body: user agent, timeout and bounded retries of :func:`send`.
+
+    No response cache here: the caller (``civicmap.render.tiles``) keeps its own
+    per-tile disk cache and offline pack, and refuses to call this offline.
+
+    Raises
+    ------
+    OfflineError
+        In offline mode (the caller must answer from its cache or pack).
+    NetworkError
+        When the request fails after the bounded retries, or at once on 404.
+    """
+    if settings.offline:
+        raise OfflineError(f"offline mode: not fetching GET {url}")
+    return send("GET", url, check_body=check_body, timeout=timeout).content

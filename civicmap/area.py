@@ -143,8 +143,41 @@ def municipality(code: str) -> Area:
     )
 
 
+def municipalities_in(
+    bounds: tuple[float, float, float, float],
+) -> list[tuple[str, str, BaseGeometry]]:
+    """(code, name, boundary) of every bundled N03 municipality touching ``bounds`` (degrees).
+
+    For a paper map with no background at all (no tiles, no OSM): the
+    municipality outlines and names are what we ship. A prefecture's own file
+    wins over the simplified all-Japan file for the same code.
+    """
+    files = _n03_files()
+    order = [p for n, p in sorted(files.items()) if n != "N03-21_210101.json"]
+    order += [p for n, p in sorted(files.items()) if n == "N03-21_210101.json"]
+    frame = box(*bounds)
+    out: dict[str, tuple[str, str, BaseGeometry]] = {}
+    for path in order:
+        for code, feats in _load_n03(path).items():
+            if code in out:
+                continue
+            geoms = [shape(f["geometry"]) for f in feats]
+            if not any(g.intersects(frame) for g in geoms):
+                continue
+            p = feats[0]["properties"]
+            name = "".join(x for x in (p.get("N03_003"), p.get("N03_004")) if x) or code
+            out[code] = (code, name, unary_union(geoms).buffer(0))
+    return sorted(out.values())
+
+
 def osm_file_bounds(path: Path) -> BaseGeometry:
-    """The declared bounds of an OSM extract, or the extent of its nodes if it declares none."""
+    """The declared bounds of an OSM extract, or the extent of its tagged features.
+
+    Not the extent of every node: an extract cut by a bounding polygon keeps
+    the far nodes of long ways and relations, which would stretch a 0.6 km
+    extract into a 1:50,000 map with everything in one square centimetre.
+    Tagged nodes and the nodes of tagged ways are what the map draws.
+    """
     import osmium
 
     try:
@@ -156,12 +189,35 @@ def osm_file_bounds(path: Path) -> BaseGeometry:
         return box(b.bottom_left.lon, b.bottom_left.lat, b.top_right.lon, b.top_right.lat)
     minx = miny = float("inf")
     maxx = maxy = float("-inf")
-    for n in osmium.FileProcessor(str(path), osmium.osm.NODE):
-        if n.location.valid():
-            minx, maxx = min(minx, n.location.lon), max(maxx, n.location.lon)
-            miny, maxy = min(miny, n.location.lat), max(maxy, n.location.lat)
+    # Tagged nodes that no way uses are the extract's own points of interest:
+    # a bbox download holds them only inside its box, while the nodes of the
+    # ways it touches reach far outside. The nodes of tagged ways count only
+    # when there are too few such points.
+    poi: dict[int, tuple[float, float]] = {}
+    in_ways: set[int] = set()
+    way_nodes: list[tuple[float, float]] = []
+    fp = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
+    for obj in fp:
+        if obj.is_node():
+            if len(obj.tags) and obj.location.valid():
+                poi[obj.id] = (obj.location.lon, obj.location.lat)
+            continue
+        in_ways.update(n.ref for n in obj.nodes)
+        if len(obj.tags):
+            way_nodes.extend(
+                (n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()
+            )
+    points = [xy for nid, xy in poi.items() if nid not in in_ways]
+    if len(points) < 3:
+        points = list(poi.values()) + way_nodes
+    for lon, lat in points:
+        minx, maxx = min(minx, lon), max(maxx, lon)
+        miny, maxy = min(miny, lat), max(maxy, lat)
     if minx == float("inf"):
-        raise AreaError(f"{path}: the extract has no nodes, so it has no bounds")
+        raise AreaError(
+            f"{path}: the extract declares no bounds and has no tagged nodes or ways; "
+            "give area: {bbox: [west, south, east, north]} instead"
+        )
     return box(minx, miny, maxx, maxy)
 
 

@@ -115,6 +115,10 @@ def _build_with_report(
         spec, overwrite=overwrite, formats=formats, also_writes=extra, refresh=refresh
     )
     _print_written(written)
+    from civicmap.render.tiles import survey_act_notice  # GSI tiles on paper (#14)
+
+    if "paper" in written and survey_act_notice(spec):
+        click.echo(survey_act_notice(spec))
     click.echo("quality report:")
     for line in report.summary_lines(data):
         click.echo(f"  {line}")
@@ -327,6 +331,13 @@ def fetch(
         f"Offline pack: {info.folder} ({len(info.queries)} answers, {info.total_bytes / 1e6:.1f} MB, "
         f"OSM data as of {info.osm_base or 'unknown'})"
     )
+    tiles = info.tiles or {}
+    if tiles:  # background tiles stored with the OSM data (#14)
+        click.echo(
+            f"  background tiles: {tiles['count']} of {tiles['source']} (zooms "
+            f"{', '.join(map(str, tiles['zooms']))}, {tiles['bytes'] / 1e6:.1f} MB), "
+            f"{len(tiles['missing'])} missing"
+        )
     if not spec.osm.get("pack") or Path(spec.path(spec.osm["pack"])).resolve() != info.folder:
         click.echo(f"Build from it with: civicmap build {map_file} --pack {info.folder}")
 
@@ -389,6 +400,10 @@ def check(file: Path, as_json: bool, rejected_out: Path | None, overwrite: bool)
                 "layers": [layer.id for layer in spec.layers],
                 "outputs": sorted(spec.outputs),
             }
+            from civicmap.render.tiles import survey_act_notice  # GSI tiles on paper (#14)
+
+            if survey_act_notice(spec):
+                report["notice"] = survey_act_notice(spec)
         if as_json:
             click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         else:

@@ -123,6 +123,9 @@ class MapData:
         out: list[Credit] = []
         if self.uses_osm or self.basemap is not None:
             out.append(osm_credit(self.osm_base[:10]))
+        from civicmap.render.background import background_credits  # tiles, 承認番号, N03
+
+        out.extend(background_credits(self))
         for layer in self.layers:
             for c in layer.credits:
                 if c.source == "OpenStreetMap":

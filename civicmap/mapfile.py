@@ -32,8 +32,8 @@ MAP_KEYS = {
     "subtitle": "a line under the title",
     "language": "ja or en: titles, labels and fixed text",
     "area": "where: {bbox}, {point, radius}, {boundary}, {municipality}, {osm_file}, {place}",
-    "osm": "where OSM data comes from: {file: extract} or {overpass: true, overpass_url: ..., pack: folder}",
-    "basemap": "{draw: true|false}: draw roads, buildings, water and parks from OSM",
+    "osm": "where OSM data comes from: {file: extract} or {overpass: true, overpass_url: ..., pack: folder}, or false (no OSM)",
+    "basemap": "{tiles: gsi-pale|gsi-std|none|URL, attribution: ..., draw: osm|false, approval: 承認番号}",
     "layers": "list of built-in layer ids, layer file paths, or {use: id, extra_sources: [...]}",
     "outputs": "{web: {...}, paper: {...}, umap: {...}, geojson: {...}, kml: {...}}",
     "notes": "text for the paper map's notes box (連絡先, 集合場所, ...)",
@@ -81,7 +81,7 @@ class MapSpec:
     subtitle: str = ""
     language: str = "ja"
     osm: dict[str, Any] = field(default_factory=dict)
-    basemap: dict[str, Any] = field(default_factory=lambda: {"draw": True})
+    basemap: dict[str, Any] = field(default_factory=lambda: {"draw": True, "tiles": "none"})
     notes: str = ""
     home: tuple[float, float] | None = None
     home_disaster: str | None = None
@@ -280,7 +280,8 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         area_spec: dict[str, Any] = {}
     else:
         area_spec = _check_area(ck, area, base_dir)
-    osm = raw.get("osm") or {}
+    osm_off = raw.get("osm") is False  # osm: false = this map uses no OSM data
+    osm = {} if osm_off else (raw.get("osm") or {})
     if not isinstance(osm, Mapping):
         ck.add("osm", f"got {excerpt(osm)}, expected {{file: extract}} or {{overpass: true}}")
         osm = {}
@@ -302,13 +303,19 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
             "osm.pack",
             f"got {excerpt(osm['pack'])}, expected a folder path for the offline pack (civicmap fetch)",
         )
-    basemap = raw.get("basemap", {"draw": True})
-    if isinstance(basemap, bool):
-        basemap = {"draw": basemap}
-    if not isinstance(basemap, Mapping):
-        ck.add("basemap", f"got {excerpt(basemap)}, expected {{draw: true|false}}")
-        basemap = {"draw": True}
-    ck.unknown_keys("basemap", basemap, {"draw"})
+    from civicmap.render.tiles import parse_basemap  # basemap keys: see render/tiles.py
+
+    try:
+        basemap = parse_basemap(
+            dict(raw["basemap"]) if isinstance(raw.get("basemap"), Mapping) else raw.get("basemap"),
+            file=file,
+        )
+    except ConfigError as exc:
+        for p in exc.problems:
+            ck.problems.append(p)
+        basemap = {"draw": True, "tiles": "none"}
+    if osm_off:
+        basemap["draw"] = False  # osm: false means no OSM at all, the drawn basemap too
     layers: list[LayerSpec] = []
     raw_layers = raw.get("layers")
     if raw_layers is None:
@@ -360,7 +367,7 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         outputs=outputs,
         base_dir=base_dir,
         file=file,
-        osm=dict(osm),
+        osm={**osm, "disabled": True} if osm_off else dict(osm),
         basemap=dict(basemap),
         notes=str(raw.get("notes", "")),
         home=tuple(home) if home else None,

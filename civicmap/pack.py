@@ -54,6 +54,8 @@ class PackInfo:
     folder: Path
     osm_base: str
     queries: list[tuple[str, int]]
+    #: The background tiles stored (the manifest's ``tiles`` entry), or None.
+    tiles: dict | None = None
 
     @property
     def total_bytes(self) -> int:
@@ -112,7 +114,7 @@ def fetch_pack(
             f"{target} already exists; pass --overwrite (or overwrite=True) to replace it"
         )
     extract = _osm_file(spec)
-    if extract is not None:
+    if extract is not None and not spec.osm.get("disabled"):
         raise CivicMapError(
             f"{spec.file}: the map reads OSM data from a local extract ({extract}), which "
             "already works offline; nothing to fetch. Use osm: {overpass: true} to fetch from Overpass"
@@ -123,6 +125,8 @@ def fetch_pack(
     plan = [
         (what, query) for what, query, _ in overpass.plan_for_map(spec, area, filters, types=types)
     ]
+    if spec.osm.get("disabled"):  # osm: false: the pack holds only the background tiles
+        plan, streets_network = [], False
     if streets_network:
         plan.append(("the walking street network", streets.walking_query(area)))
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -154,6 +158,14 @@ def fetch_pack(
         (tmp / overpass.MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
         )
+        from civicmap.render.tiles import fetch_pack_tiles  # basemap.tiles: see render/tiles.py
+
+        tiles = fetch_pack_tiles(spec, tmp)
+        if tiles:
+            manifest["tiles"] = tiles
+            (tmp / overpass.MANIFEST).write_text(
+                json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+            )
         if target.exists():
             old = target.with_name(f".{target.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -171,4 +183,9 @@ def fetch_pack(
         len(entries),
         manifest["osm_base"],
     )
-    return PackInfo(target, manifest["osm_base"], [(e["what"], e["bytes"]) for e in entries])
+    return PackInfo(
+        target,
+        manifest["osm_base"],
+        [(e["what"], e["bytes"]) for e in entries],
+        tiles=manifest.get("tiles"),
+    )

@@ -137,6 +137,15 @@ def _read_osm(spec: MapSpec, area: Area) -> OsmExtract:
     """
     from civicmap.sources.osmfile import OsmExtract, read_extract
 
+    if spec.osm.get("disabled"):  # osm: false
+        skipped = [lyr.id for lyr in spec.layers if any(s.kind == "osm" for s in lyr.sources)]
+        if skipped:
+            log.warning(
+                "osm: false: the OSM sources of layer(s) %s are not read (remove osm: false "
+                "to use them)",
+                ", ".join(skipped),
+            )
+        return OsmExtract(frames={})
     filters, types = _osm_filters(spec)
     uses_raw_ql = any(
         s.kind == "osm" and s.options.get("overpass_ql")
@@ -304,7 +313,9 @@ def collect(
     for layer in spec.layers:
         log.info("layer %s", layer.id)
         layers.append(_layer_data(layer, osm, area, spec.language, files))
-    uses_osm = any(s.kind == "osm" for layer in spec.layers for s in layer.sources)
+    uses_osm = not spec.osm.get("disabled") and any(
+        s.kind == "osm" for layer in spec.layers for s in layer.sources
+    )
     data = MapData(
         spec=spec,
         area=area,

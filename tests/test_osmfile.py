@@ -37,8 +37,9 @@ def test_xml_bz2_and_pbf_give_the_same_features(data_dir):
     assert _summary(xml) == _summary(bz2) == _summary(pbf)
     assert len(xml.frames["_building"]) == 312 and len(xml.frames["_highway"]) == 241
     assert xml.frames["childcare"]["osm_id"].tolist() == [1420772842]
-    # no replication timestamp in the header: the newest element read, written as Overpass does
-    assert xml.osm_base == pbf.osm_base == bz2.osm_base == "2020-11-20T01:31:27Z"
+    # no replication timestamp in the header: the newest element of the file (not only of the
+    # elements the filters kept, which would say 2020-11-20), written as Overpass does
+    assert xml.osm_base == pbf.osm_base == bz2.osm_base == "2020-11-28T16:01:22Z"
     west, _south, _east, north = xml.bounds
     assert (round(west, 4), round(north, 4)) == (139.7032, 35.7094)
 

@@ -83,7 +83,7 @@ def test_demo_a4_is_a4_with_embedded_japanese_font_and_every_place_indexed(demo,
         assert e.ref and re.fullmatch(r"[A-Z]\d", e.ref)
     for credit in demo.credits():
         assert credit.credit in text.replace("\n", "")
-    assert "© OpenStreetMap contributors" in text and "2020-11-20" in text
+    assert "© OpenStreetMap contributors" in text and "2020-11-28" in text
     assert "新宿区 防災・危機管理課" in text  # the notes box
     assert "縮尺 1:7,500" in text
 

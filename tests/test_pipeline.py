@@ -20,7 +20,7 @@ def test_demo_area_is_extract_bounds_plus_300_m(demo):
     assert demo.data_edge.bounds == pytest.approx(
         (139.7031784, 35.7039554, 139.7098839, 35.7093917)
     )
-    assert demo.osm_base.startswith("2020-11-20")
+    assert demo.osm_base.startswith("2020-11-28")  # the newest element of the file (#14)
 
 
 def test_every_layer_is_in_the_common_schema(demo):
@@ -71,7 +71,7 @@ def test_features_outside_the_area_are_reported_not_dropped_silently(demo):
 
 def test_credits_name_every_source_used(demo):
     lines = [c.line() for c in demo.credits()]
-    assert lines[0].startswith("© OpenStreetMap contributors / ODbL 1.0 / 2020-11-20")
+    assert lines[0].startswith("© OpenStreetMap contributors / ODbL 1.0 / 2020-11-28")
     joined = "\n".join(lines)
     assert "新宿区" in joined and "2018" in joined
     assert "国土地理院" in joined

@@ -52,6 +52,7 @@ from civicmap.render._layout import (
     wrap,
 )
 from civicmap.render._routes import ordered_routes
+from civicmap.render.background import draw_paper_background
 from civicmap.render.symbols import SHAPES
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 
@@ -679,6 +680,7 @@ class _Renderer:
         c.clipPath(p, stroke=0, fill=0)
         c.setFillColor(colors.white)
         c.rect(r.x, r.y, r.w, r.h, stroke=0, fill=1)
+        draw_paper_background(c, self.data, frame, self.crs)  # tiles / N03 outlines (#14)
         bm.draw_basemap(c, self.basemap, frame, weight=1.15 if self.f > 1 else 1.0)
         if bm.draw_data_edge(c, self.edge, frame, note=self.t["edge"], size=self.fs(6.5)):
             self.edge_drawn = True
@@ -1332,6 +1334,7 @@ def render_paper(data: MapData, *, options: dict[str, Any]) -> tuple[bytes, Pape
         initialFontName=register(),
         initialFontSize=8,
         pageCompression=1,
+        invariant=1,  # no clock in /ID and dates: a rebuild gives the same bytes
     )
     c.setTitle(data.spec.title)
     c.setSubject(data.spec.subtitle)

@@ -399,6 +399,30 @@ def basemap_payload(basemap: gpd.GeoDataFrame | None) -> dict[str, Any] | None:
     return {"type": "FeatureCollection", "features": feats}
 
 
+def _background(data: MapData, opts: dict) -> dict[str, Any]:
+    """The map's own tile layer (``basemap.tiles``, unless ``outputs.web.tiles`` is given) and
+    the banner: ``banner`` while the chosen background shows, ``fallback`` when its tiles
+    cannot load; "" says nothing (online tiles credit themselves; no background, no banner).
+    """
+    from civicmap import settings
+    from civicmap.render.background import banner_text, web_background
+
+    drawn = data.basemap is not None
+    fallback = TEXTS[data.language]["offline_note"] if drawn else ""
+    if "tiles" not in (data.spec.outputs.get("web") or {}):
+        bg = web_background(
+            data.spec, drawn_osm=drawn, use_pack=opts["offline"] or settings.offline
+        )
+        if bg is not None:
+            online = not bg["tile"].get("inline")
+            return {"tile": bg["tile"], "banner": "" if online else bg["banner"],
+                    "fallback": fallback}  # fmt: skip
+    if opts["tiles"] == "none":
+        text = banner_text("osm", data.language) if drawn else ""
+        return {"banner": text, "fallback": text}
+    return {"banner": "", "fallback": fallback}
+
+
 def payload(data: MapData, *, options: dict) -> dict[str, Any]:
     """Everything the page's script needs, as one JSON-able dict."""
     lang = data.language
@@ -409,6 +433,11 @@ def payload(data: MapData, *, options: dict) -> dict[str, Any]:
          "maxNativeZoom": t["maxNativeZoom"], "title": t["title"][lang]}
         for key, t in TILES.items()
     ]  # fmt: skip
+    tile = opts["tiles"]
+    banner = _background(data, opts)  # basemap.tiles and the banner (render/background.py)
+    if banner.get("tile"):
+        tiles.insert(0, banner.pop("tile"))
+        tile = tiles[0]["id"]
     edge = None
     if data.data_edge is not None and not data.data_edge.is_empty:
         edge = _round(data.data_edge.boundary.__geo_interface__)
@@ -419,7 +448,8 @@ def payload(data: MapData, *, options: dict) -> dict[str, Any]:
         "texts": TEXTS[lang],
         "bounds": [[s, w], [n, e]],
         "tiles": tiles,
-        "tile": opts["tiles"],
+        "tile": tile,
+        "background": banner,
         "offline": opts["offline"],
         "layers": [layer_payload(layer, language=lang, options=opts) for layer in data.layers],
         "basemap": basemap_payload(data.basemap),
@@ -493,6 +523,24 @@ class _CivicLayers(MacroElement):
         self._name = "CivicLayers"
 
 
+def _stable_ids(root: Element, content: str) -> None:
+    """Give every folium/branca element an id derived from the page's content.
+
+    folium names elements ``map_<random hex>``; the same map would then differ
+    byte for byte on every build. Ids from a hash of the payload, numbered in
+    tree order, keep them unique in the page and make a rebuild identical.
+    """
+    import hashlib
+
+    base = hashlib.sha256(content.encode("utf-8")).hexdigest()
+    todo, i = [root], 0
+    while todo:
+        el = todo.pop(0)
+        el._id = hashlib.sha256(f"{base}:{i}".encode("ascii")).hexdigest()[:32]
+        i += 1
+        todo.extend(getattr(el, "_children", {}).values())
+
+
 def render_html(data: MapData, *, options: dict) -> str:
     """The whole web map as one HTML document.
 
@@ -538,15 +586,13 @@ def render_html(data: MapData, *, options: dict) -> str:
         _Raw(_inline_script((_OWN / "civicmap.js").read_text(encoding="utf-8"))),
         name="civicmap_js",
     )
+    data_json = script_json(payload(data, options=opts))
     fig.html.add_child(
-        _Raw(
-            f'<script type="application/json" id="{_DATA_ID}">'
-            + script_json(payload(data, options=opts))
-            + "</script>"
-        ),
+        _Raw(f'<script type="application/json" id="{_DATA_ID}">' + data_json + "</script>"),
         name="civicmap_data",
     )
     m.add_child(_CivicLayers())
+    _stable_ids(fig, data_json)
     page = fig.render()
     return page.replace("<html>", f'<html lang="{lang}">', 1)
 

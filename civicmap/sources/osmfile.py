@@ -337,8 +337,24 @@ def _read_with_index(
     try:
         fp = osmium.FileProcessor(source).with_locations(_location_storage(source, index_dir))
         fp = fp.with_areas()
+        filtered_newest: list = [None]
         if keys and bounded:
             fp = fp.with_filter(osmium.filter.KeyFilter(*sorted(keys)))
+            if not _header_time(fp.header):
+                # osm_base is the newest element of the file, not of what the filters kept.
+                # Extracts from Geofabrik and Overpass carry it in the header; for the others
+                # (JOSM exports) the filtered-out elements are looked at for their time only.
+                class _Newest:
+                    def _seen(self, obj) -> None:
+                        ts = obj.timestamp
+                        if ts is not None and (
+                            filtered_newest[0] is None or ts > filtered_newest[0]
+                        ):
+                            filtered_newest[0] = ts
+
+                    node = way = relation = _seen
+
+                fp = fp.handler_for_filtered(_Newest())
         header_box = fp.header.box()
         bounds = (
             (header_box.bottom_left.lon, header_box.bottom_left.lat,
@@ -474,6 +490,8 @@ def _read_with_index(
         name: raw_frame([(k, i, t, shapes[slot]) for k, i, t, slot in recs])
         for name, recs in records.items()
     }
+    if filtered_newest[0] is not None and (newest_dt is None or filtered_newest[0] > newest_dt):
+        newest_dt = filtered_newest[0]
     newest = iso_z(newest_dt.isoformat()) if newest_dt is not None else ""
     for p in problems:
         log.info("%s %s: %s", p.source, p.row, p.reason)

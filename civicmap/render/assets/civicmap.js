@@ -18,6 +18,8 @@ var civicmap = (function () {
   }
 
   var SVGNS = "http://www.w3.org/2000/svg";
+  // a transparent 1×1 GIF for a pack tile that was not stored (outside the saved area)
+  var EMPTY_TILE = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7";
   function svgBox(viewBox, width, height) {
     var svg = document.createElementNS(SVGNS, "svg");
     svg.setAttribute("viewBox", viewBox);
@@ -237,19 +239,35 @@ var civicmap = (function () {
         attribution: t.attribution,
         maxZoom: 19,
         maxNativeZoom: t.maxNativeZoom,
+        minNativeZoom: t.minNativeZoom || 0,
         crossOrigin: false,
       });
+      if (t.inline) {
+        // tiles from the offline pack, inlined as data URIs (render/tiles.py)
+        layer.getTileUrl = function (c) {
+          return t.inline[c.z + "/" + c.x + "/" + c.y] || EMPTY_TILE;
+        };
+        layer.inlineTiles = true;
+      }
       tileLayers[t.id] = layer;
       bases[esc(t.title)] = layer;
     });
     var none = L.layerGroup();
     bases[esc(T.no_tiles)] = none;
     var online = !(navigator && navigator.onLine === false);
+    var bg = data.background || { banner: "", fallback: "" };
+    var noteText = "";
     var note = controlBox("bottomleft", "cm-note", function (div) {
-      div.textContent = T.offline_note;
+      div.textContent = noteText;
     });
+    var banner = function (text) {
+      noteText = text || "";
+      note.remove();
+      if (noteText) note.addTo(map);
+    };
     var chosen = tileLayers[data.tile];
-    if (chosen && online) {
+    if (chosen && (online || chosen.inlineTiles)) {
+      banner(bg.banner);
       chosen.addTo(map);
       var loaded = 0;
       var failed = 0;
@@ -261,12 +279,12 @@ var civicmap = (function () {
         if (failed >= 4 && loaded === 0 && map.hasLayer(chosen)) {
           map.removeLayer(chosen);
           none.addTo(map);
-          note.addTo(map);
+          banner(bg.fallback);
         }
       });
     } else {
       none.addTo(map);
-      if (chosen && data.basemap) note.addTo(map);
+      banner(chosen ? bg.fallback : bg.banner);
     }
 
     // Data edge: where the OSM extract ends.

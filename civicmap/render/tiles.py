@@ -1,0 +1,798 @@
+"""Background map tiles (地理院タイル and others): registry, tile maths, fetching, paper raster.
+
+A paper map is only useful when people find their own street on it. OSM
+vectors are thin in much of rural Japan, while the 国土地理院's tiles (淡色地図
+``pale`` and 標準地図 ``std``, nationwide to z18) are complete and are what
+municipal hazard maps print on. This module holds everything about raster
+tiles so the renderers only make one call:
+
+- :data:`REGISTRY`, the one table of tile sources, with URL template, zoom
+  range, the credit their terms ask for, and whether the terms allow storing
+  them for offline use (OSM's tile policy does not: ``osm`` is web-only, online,
+  and never prefetched).
+- Web Mercator tile maths (:func:`tile_xy`, :func:`tiles_for_bounds`).
+- :class:`TileFetcher`: tiles only through :func:`civicmap._http.get_bytes`
+  (user agent, timeout, bounded retries), at most :data:`MAX_CONNECTIONS`
+  connections with :data:`PACE_SECONDS` between request starts, a disk cache,
+  and the offline pack (``<pack>/tiles/<source>/z/x/y.png``). A tile that
+  cannot be had is a *hole*: drawn light grey and reported, never a crash.
+- :func:`paper_raster`: one image for a map frame, at a zoom whose pixels
+  match the print scale at :data:`PAPER_DPI` or more, reprojected and cropped
+  exactly to the frame, lightened so our symbols stay readable in greyscale.
+- :func:`draw_paper_tiles`: one frame's raster on the canvas, called by
+  :func:`civicmap.render.background.draw_paper_background`, the hook the paper
+  renderer calls (which also draws the N03 fallback; the web page's tile layer
+  and banner are there too).
+
+Tiles are *data*: only their bytes are read (by Pillow), nothing from them
+reaches a template.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from civicmap import _http, settings
+from civicmap._files import write_bytes_atomic
+from civicmap.errors import CivicMapError, NetworkError, OfflineError
+from civicmap.schema import Credit
+
+log = logging.getLogger(__name__)
+
+#: Print resolution the paper raster aims for (dots per inch); the zoom is
+#: chosen so one tile pixel is at most one printed dot at this resolution.
+PAPER_DPI = 200
+#: At most this many tile requests at once (tile servers ask for restraint).
+MAX_CONNECTIONS = 2
+#: Seconds between the starts of two tile requests (polite pacing). Tests set 0.
+PACE_SECONDS = 0.1
+#: A fetch or a page refuses to use more tiles than this (a typo in the scale
+#: must not download a prefecture).
+MAX_TILES = 3000
+#: Colour of a tile that could not be had (a reported hole).
+HOLE_RGB = (233, 236, 239)
+#: Folder of the tiles inside an offline pack.
+PACK_TILES = "tiles"
+#: An offline web page inlines pack tiles as data URIs up to this many bytes in total.
+WEB_INLINE_LIMIT = 8 * 1024 * 1024
+
+_EARTH_CIRCUMFERENCE = 40075016.68557849  # metres at the equator, Web Mercator sphere
+
+
+@dataclass(frozen=True)
+class TileSource:
+    """One XYZ tile source of :data:`REGISTRY` (or a custom URL from the map file).
+
+    Attributes
+    ----------
+    id : str
+        Registry key (``gsi-pale``), or ``custom``.
+    url : str
+        XYZ template with ``{z}``, ``{x}``, ``{y}``.
+    min_zoom, max_zoom : int
+        Zooms the server has; above ``max_zoom`` the paper raster resamples.
+    name : dict
+        Display name by language.
+    credit : str
+        The credit line printed on every map that shows the tiles (出典).
+    processed : str
+        The extra line the terms ask for when we draw on or process the tiles.
+    url_terms : str
+        Where the terms are.
+    offline : bool
+        Whether the terms allow storing tiles (disk cache, offline pack, paper).
+        False for OSM's standard tiles: web map only, online only.
+    lighten : float
+        Contrast kept on paper (1 = as served; lower = paler under our symbols).
+    attribution_html : str
+        The web map's attribution (fixed text from this table, never from data).
+    """
+
+    id: str
+    url: str
+    min_zoom: int
+    max_zoom: int
+    name: dict[str, str]
+    credit: str
+    processed: str = ""
+    url_terms: str = ""
+    offline: bool = True
+    lighten: float = 0.7
+    attribution_html: str = ""
+    survey_act: bool = False
+
+    def tile_url(self, z: int, x: int, y: int) -> str:
+        # plain replace, never str.format: a custom URL is user text
+        return self.url.replace("{z}", str(z)).replace("{x}", str(x)).replace("{y}", str(y))
+
+    @property
+    def cache_id(self) -> str:
+        """Folder name for this source's tiles (a custom URL gets a hash of its template)."""
+        if self.id != "custom":
+            return self.id
+        return "custom-" + hashlib.sha256(self.url.encode("utf-8")).hexdigest()[:12]
+
+    def credits(self, *, date: str = "") -> list[Credit]:
+        """The credit lines for this source (with the pack's fetch date when known)."""
+        text = f"{self.credit}。{self.processed}" if self.processed else self.credit
+        return [Credit(source=self.id, credit=text, date=date, url=self.url_terms)]
+
+
+_GSI_TERMS = "https://maps.gsi.go.jp/development/ichiran.html"
+_GSI_HTML = (
+    '出典：<a href="https://maps.gsi.go.jp/development/ichiran.html" target="_blank" '
+    'rel="noopener">国土地理院 地理院タイル</a>'
+)
+
+#: The basemap registry: every tile source a map file may name in ``basemap.tiles``.
+#: GSI asks for the source (出典：国土地理院) and, when the tiles are processed
+#: or drawn on, a separate line saying so (地理院タイルを加工して作成); a map
+#: handed out on paper may need 測量法 approval (``basemap.approval``).
+#: OSM's tile policy forbids bulk download and offline use: ``offline=False``.
+REGISTRY: dict[str, TileSource] = {
+    "gsi-pale": TileSource(
+        id="gsi-pale",
+        url="https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png",
+        min_zoom=5,
+        max_zoom=18,
+        name={"ja": "地理院タイル（淡色地図）", "en": "GSI tiles (pale)"},
+        credit="出典：国土地理院 地理院タイル（淡色地図）",
+        processed="地理院タイルを加工して作成",
+        url_terms=_GSI_TERMS,
+        lighten=0.85,
+        attribution_html=_GSI_HTML + "（淡色地図）",
+        survey_act=True,
+    ),
+    "gsi-std": TileSource(
+        id="gsi-std",
+        url="https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png",
+        min_zoom=5,
+        max_zoom=18,
+        name={"ja": "地理院タイル（標準地図）", "en": "GSI tiles (standard)"},
+        credit="出典：国土地理院 地理院タイル（標準地図）",
+        processed="地理院タイルを加工して作成",
+        url_terms=_GSI_TERMS,
+        lighten=0.6,
+        attribution_html=_GSI_HTML + "（標準地図）",
+        survey_act=True,
+    ),
+    "osm": TileSource(
+        id="osm",
+        url="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        min_zoom=0,
+        max_zoom=19,
+        name={"ja": "OpenStreetMap 標準", "en": "OpenStreetMap standard"},
+        credit="© OpenStreetMap contributors",
+        url_terms="https://operations.osmfoundation.org/policies/tiles/",
+        offline=False,
+        attribution_html='&copy; <a href="https://www.openstreetmap.org/copyright" '
+        'target="_blank" rel="noopener">OpenStreetMap</a> contributors',
+    ),
+}
+#: What ``basemap.tiles`` accepts besides a URL.
+TILE_CHOICES = (*REGISTRY, "none")
+
+
+# --------------------------------------------------------------------------- map file
+
+
+def parse_basemap(raw: Any, *, file: str) -> dict[str, Any]:
+    """Check a map file's ``basemap`` value; return it normalised.
+
+    ``basemap: {tiles: gsi-pale | gsi-std | osm | none | URL, attribution: ...,
+    draw: osm | true | false, approval: 承認番号}``. ``true``/``false`` alone
+    mean ``{draw: ...}`` (the old form).
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and key, with what is allowed.
+    """
+    from civicmap._validate import Checker
+
+    ck = Checker(file)
+    if raw is None:
+        raw = {}
+    if isinstance(raw, bool):
+        raw = {"draw": raw}
+    if not isinstance(raw, dict):
+        ck.add("basemap", f"got {raw!r}, expected {{tiles: gsi-pale, draw: osm}}")
+        ck.raise_if_any()
+    ck.unknown_keys(
+        "basemap",
+        raw,
+        {
+            "tiles": "gsi-pale | gsi-std | osm | none | an XYZ URL",
+            "attribution": "credit line for a custom tile URL",
+            "draw": "osm (true) or false: draw roads, buildings, water from OSM data",
+            "approval": "測量法 承認番号 of the map, printed in the credits",
+            "承認番号": "the same as approval",
+        },
+    )
+    out: dict[str, Any] = {}
+    draw = raw.get("draw", True)
+    if draw == "osm":
+        draw = True
+    if not isinstance(draw, bool):
+        ck.add("basemap.draw", f"got {draw!r}, expected osm (or true) or false")
+        draw = True
+    out["draw"] = draw
+    tiles = raw.get("tiles", "none")
+    if tiles is None or tiles is False:
+        tiles = "none"
+    if not isinstance(tiles, str):
+        ck.add(
+            "basemap.tiles", f"got {tiles!r}, expected one of {', '.join(TILE_CHOICES)} or a URL"
+        )
+        tiles = "none"
+    elif tiles.startswith(("http://", "https://")):
+        import re
+
+        extra = sorted(set(re.findall(r"\{[^}]*\}", tiles)) - {"{z}", "{x}", "{y}"})
+        if extra:
+            ck.add(
+                "basemap.tiles",
+                f"got {tiles!r}: only {{z}}, {{x}} and {{y}} may be in a tile URL, not "
+                + ", ".join(extra),
+            )
+        if not all(p in tiles for p in ("{z}", "{x}", "{y}")):
+            ck.add(
+                "basemap.tiles",
+                f"got {tiles!r}: a tile URL needs {{z}}, {{x}} and {{y}}, "
+                "e.g. https://example.org/tiles/{z}/{x}/{y}.png",
+            )
+        if not str(raw.get("attribution") or "").strip():
+            ck.add(
+                "basemap.attribution",
+                "missing; a custom tile URL needs the credit line its provider asks for",
+            )
+    elif tiles not in TILE_CHOICES:
+        ck.add(
+            "basemap.tiles", f"got {tiles!r}, expected one of {', '.join(TILE_CHOICES)} or a URL"
+        )
+    out["tiles"] = tiles
+    if "attribution" in raw:
+        out["attribution"] = str(raw["attribution"])
+    approval = raw.get("approval", raw.get("承認番号"))
+    if approval is not None:
+        if not isinstance(approval, str | int) or not str(approval).strip():
+            ck.add("basemap.approval", f"got {approval!r}, expected the 承認番号 as text")
+        else:
+            out["approval"] = str(approval).strip()
+    ck.raise_if_any()
+    return out
+
+
+def source_for(basemap: dict[str, Any]) -> TileSource | None:
+    """The tile source a (validated) ``basemap`` names, or None for ``none``."""
+    tiles = (basemap or {}).get("tiles", "none")
+    if tiles in (None, "none"):
+        return None
+    if tiles in REGISTRY:
+        return REGISTRY[tiles]
+    return TileSource(
+        id="custom",
+        url=tiles,
+        min_zoom=0,
+        max_zoom=int(basemap.get("max_zoom", 18)),
+        name={"ja": "背景タイル", "en": "Background tiles"},
+        credit=str(basemap.get("attribution", "")),
+    )
+
+
+def survey_act_reminder(basemap: dict[str, Any], *, language: str = "ja") -> str:
+    """The 測量法 reminder for a GSI-based paper map ("" when it does not apply)."""
+    src = source_for(basemap)
+    if src is None or not src.survey_act:
+        return ""
+    if basemap.get("approval"):
+        return ""
+    if language == "en":
+        return (
+            "paper map on GSI tiles: a map handed out to the public may need approval under "
+            "the Survey Act (測量法); put the approval number in basemap.approval"
+        )
+    return (
+        "地理院タイルを使った紙地図です。配布する地図は測量法に基づく承認が必要な場合があります"
+        "（国土地理院の利用手続を確認し、承認番号は basemap.approval に書いてください）"
+    )
+
+
+# --------------------------------------------------------------------------- tile maths
+
+
+def tile_xy(lon: float, lat: float, z: int) -> tuple[float, float]:
+    """Fractional Web Mercator tile coordinates of a point at zoom ``z``."""
+    n = 2.0**z
+    lat = max(min(lat, 85.05112878), -85.05112878)
+    x = (lon + 180.0) / 360.0 * n
+    r = math.radians(lat)
+    y = (1.0 - math.asinh(math.tan(r)) / math.pi) / 2.0 * n
+    return x, y
+
+
+def tiles_for_bounds(
+    bounds: tuple[float, float, float, float], z: int
+) -> list[tuple[int, int, int]]:
+    """Every tile (z, x, y) touching ``bounds`` (west, south, east, north in degrees)."""
+    w, s, e, n = bounds
+    x0, y0 = tile_xy(w, n, z)
+    x1, y1 = tile_xy(e, s, z)
+    top = 2**z - 1
+    xs = range(max(0, math.floor(x0)), min(top, math.floor(x1)) + 1)
+    ys = range(max(0, math.floor(y0)), min(top, math.floor(y1)) + 1)
+    return [(z, x, y) for y in ys for x in xs]
+
+
+def metres_per_pixel(lat: float, z: int) -> float:
+    """Ground size of one 256-px tile pixel at latitude ``lat`` and zoom ``z``."""
+    return _EARTH_CIRCUMFERENCE * math.cos(math.radians(lat)) / (256 * 2**z)
+
+
+def paper_zoom(scale: float, lat: float, source: TileSource, *, dpi: int = PAPER_DPI) -> int:
+    """The zoom whose pixels are no larger than one printed dot at ``dpi`` and 1:``scale``.
+
+    Capped at the source's ``max_zoom`` (the raster is then resampled up);
+    never below its ``min_zoom``.
+    """
+    dot_m = 0.0254 / dpi * scale  # one printed dot, on the ground
+    z = math.ceil(math.log2(_EARTH_CIRCUMFERENCE * math.cos(math.radians(lat)) / (256 * dot_m)))
+    return max(source.min_zoom, min(source.max_zoom, z))
+
+
+# --------------------------------------------------------------------------- fetching
+
+
+def _png_ok(body: bytes) -> None:
+    """Raise ValueError for a body that is not a whole image (retried like a 504)."""
+    try:
+        with Image.open(io.BytesIO(body)) as im:
+            im.load()
+    except Exception as exc:
+        raise ValueError(f"not a readable tile image ({type(exc).__name__})") from None
+
+
+def pack_tiles_dir(pack: Path, source: TileSource) -> Path:
+    return Path(pack) / PACK_TILES / source.cache_id
+
+
+def read_pack_manifest(pack: Path, source: TileSource) -> dict | None:
+    """The tile manifest of ``source`` in the pack at ``pack``, or None."""
+    path = pack_tiles_dir(pack, source) / "tiles.json"
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise OfflineError(
+            f"{path}: damaged tile manifest ({exc}); run `civicmap fetch MAP.yaml --overwrite`"
+        ) from None
+
+
+@dataclass
+class TileFetcher:
+    """Gets tiles for one source: memory, pack, disk cache, then the network.
+
+    Parameters
+    ----------
+    source : TileSource
+    pack : Path, optional
+        An offline pack folder; its tiles are used first, and offline only they are.
+    record : dict, optional
+        When given, every tile got is also put here ((z, x, y) → bytes); ``civicmap
+        fetch`` stores them in the pack.
+
+    Attributes
+    ----------
+    missing : list of (z, x, y, reason)
+        Tiles that could not be had (holes), in the order met.
+    fetched : int
+        Tiles asked from the network; ``bytes_fetched`` their size.
+    """
+
+    source: TileSource
+    pack: Path | None = None
+    record: dict | None = None
+    missing: list[tuple[int, int, int, str]] = field(default_factory=list)
+    fetched: int = 0
+    bytes_fetched: int = 0
+    _mem: dict = field(default_factory=dict, repr=False)
+    _lock: Any = field(default_factory=threading.Lock, repr=False)
+    _next_start: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.manifest = None
+        if self.pack is not None:
+            self.manifest = read_pack_manifest(self.pack, self.source)
+        self._pack_holes = {tuple(t[:3]) for t in (self.manifest or {}).get("missing", [])}
+
+    # where a tile lives on disk
+    def _cache_file(self, z: int, x: int, y: int) -> Path:
+        return Path(settings.cache_folder) / "tiles" / self.source.cache_id / f"{z}/{x}/{y}.png"
+
+    def _pace(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_start)
+            self._next_start = start + PACE_SECONDS
+        if start > now:
+            time.sleep(start - now)
+
+    def _get_one(self, t: tuple[int, int, int]) -> bytes | None:
+        z, x, y = t
+        if self.manifest is not None:
+            f = pack_tiles_dir(self.pack, self.source) / f"{z}/{x}/{y}.png"
+            if f.exists():
+                return f.read_bytes()
+            if t in self._pack_holes:
+                self.missing.append((z, x, y, "missing in the pack (failed when fetched)"))
+                return None
+        if self.source.offline and settings.use_cache:
+            f = self._cache_file(z, x, y)
+            if f.exists():
+                return f.read_bytes()
+        url = self.source.tile_url(z, x, y)
+        if settings.offline:
+            where = f"the offline pack {self.pack}" if self.manifest is not None else "the cache"
+            raise OfflineError(
+                f"offline mode: tile {z}/{x}/{y} of {self.source.id} is not in {where}; "
+                "run `civicmap fetch MAP.yaml --overwrite` with the network to store the tiles"
+            )
+        if not self.source.offline:
+            raise CivicMapError(
+                f"tiles {self.source.id!r} may not be downloaded for print or offline use "
+                f"(see {self.source.url_terms}); use basemap.tiles: gsi-pale or gsi-std"
+            )
+        self._pace()
+        try:
+            body = _http.get_bytes(url, check_body=_png_ok)
+        except NetworkError as exc:
+            log.warning("tile %s/%s/%s: %s", z, x, y, exc)
+            self.missing.append((z, x, y, str(exc)))
+            return None
+        with self._lock:
+            self.fetched += 1
+            self.bytes_fetched += len(body)
+        if settings.use_cache:
+            write_bytes_atomic(self._cache_file(z, x, y), body)
+        return body
+
+    def get_many(self, tiles: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int, int], bytes]:
+        """The bytes of each tile that could be had (holes are left out and in :attr:`missing`)."""
+        tiles = list(dict.fromkeys(tiles))
+        if len(tiles) > MAX_TILES:
+            raise CivicMapError(
+                f"the background needs {len(tiles)} tiles (limit {MAX_TILES}): the map area is "
+                "too large for its scale; use a smaller area or scale, or basemap.tiles: none"
+            )
+        todo = [t for t in tiles if t not in self._mem]
+        if todo:
+            with ThreadPoolExecutor(max_workers=MAX_CONNECTIONS) as pool:
+                for t, body in zip(todo, pool.map(self._get_one, todo), strict=True):
+                    self._mem[t] = body
+        out = {t: self._mem[t] for t in tiles if self._mem.get(t) is not None}
+        if self.record is not None:
+            self.record.update(out)
+        return out
+
+
+# --------------------------------------------------------------------------- paper raster
+
+
+@dataclass
+class RasterInfo:
+    """What :func:`paper_raster` made: zoom, image size, tiles used and holes."""
+
+    zoom: int
+    width: int
+    height: int
+    tiles: int
+    missing: list[tuple[int, int, int, str]]
+
+
+def frame_lonlat_bounds(extent: tuple[float, float, float, float], crs: Any) -> tuple:
+    """(west, south, east, north) in degrees of a projected ``extent`` (edges densified)."""
+    from pyproj import Transformer
+
+    minx, miny, maxx, maxy = extent
+    t = np.linspace(0.0, 1.0, 21)
+    xs = np.concatenate(
+        [minx + (maxx - minx) * t, np.full(21, maxx), maxx - (maxx - minx) * t, np.full(21, minx)]
+    )
+    ys = np.concatenate(
+        [np.full(21, miny), miny + (maxy - miny) * t, np.full(21, maxy), maxy - (maxy - miny) * t]
+    )
+    inv = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    lon, lat = inv.transform(xs, ys)
+    return float(np.min(lon)), float(np.min(lat)), float(np.max(lon)), float(np.max(lat))
+
+
+def paper_raster(
+    extent: tuple[float, float, float, float],
+    crs: Any,
+    *,
+    size_px: tuple[int, int],
+    scale: float,
+    fetcher: TileFetcher,
+    dpi: int = PAPER_DPI,
+) -> tuple[Image.Image, RasterInfo]:
+    """The background image of one map frame.
+
+    Parameters
+    ----------
+    extent : (minx, miny, maxx, maxy)
+        What the frame shows, in the metric ``crs`` the paper map is drawn in.
+    size_px : (width, height)
+        Image size; the frame's size in points × ``dpi`` / 72.
+    scale : float
+        The frame's 1:``scale``; picks the zoom (:func:`paper_zoom`).
+    fetcher : TileFetcher
+        Where tiles come from; a tile it cannot get is a light grey hole.
+
+    Returns
+    -------
+    (PIL.Image, RasterInfo)
+        An RGB image covering exactly ``extent`` (north up in the paper CRS:
+        the tiles are reprojected pixel by pixel, so the crop is exact), lightened
+        by the source's ``lighten`` so our symbols stay readable in greyscale.
+    """
+    from pyproj import Transformer
+
+    src = fetcher.source
+    w_px, h_px = size_px
+    w, s, e, n = frame_lonlat_bounds(extent, crs)
+    z = paper_zoom(scale, (s + n) / 2, src, dpi=dpi)
+    tiles = tiles_for_bounds((w, s, e, n), z)
+    got = fetcher.get_many(tiles)
+    xs_t = sorted({t[1] for t in tiles})
+    ys_t = sorted({t[2] for t in tiles})
+    tx0, ty0 = xs_t[0], ys_t[0]
+    mosaic = Image.new("RGB", ((xs_t[-1] - tx0 + 1) * 256, (ys_t[-1] - ty0 + 1) * 256), HOLE_RGB)
+    missing = [m for m in fetcher.missing if (m[0], m[1], m[2]) in set(tiles)]
+    for (_, x, y), body in got.items():
+        try:
+            with Image.open(io.BytesIO(body)) as im:
+                tile = im.convert("RGB")
+        except Exception:
+            missing.append((z, x, y, "damaged tile file"))
+            continue
+        if tile.size != (256, 256):
+            tile = tile.resize((256, 256), Image.Resampling.BILINEAR)
+        mosaic.paste(tile, ((x - tx0) * 256, (y - ty0) * 256))
+    # Reproject: the paper CRS → Web Mercator mapping is exact (pyproj) at the
+    # nodes of a coarse mesh over the frame and bilinear inside each cell (the
+    # mapping is smooth; the error over a cell is far below a printed dot).
+    minx, miny, maxx, maxy = extent
+    nx, ny = min(w_px, 16), min(h_px, 16)
+    cols = np.linspace(0, w_px, nx + 1).round().astype(int)
+    rows = np.linspace(0, h_px, ny + 1).round().astype(int)
+    uu, vv = np.meshgrid(cols / w_px, rows / h_px)
+    inv = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    lon, lat = inv.transform(minx + uu * (maxx - minx), maxy - vv * (maxy - miny))
+    nz = 2.0**z
+    px = (lon + 180.0) / 360.0 * nz * 256 - tx0 * 256
+    lat_r = np.radians(np.clip(lat, -85.05112878, 85.05112878))
+    py = (1.0 - np.arcsinh(np.tan(lat_r)) / np.pi) / 2.0 * nz * 256 - ty0 * 256
+    mesh = []
+    for j in range(ny):
+        for i in range(nx):
+            quad = (
+                px[j, i], py[j, i],  # upper left
+                px[j + 1, i], py[j + 1, i],  # lower left
+                px[j + 1, i + 1], py[j + 1, i + 1],  # lower right
+                px[j, i + 1], py[j, i + 1],  # upper right
+            )  # fmt: skip
+            mesh.append(((cols[i], rows[j], cols[i + 1], rows[j + 1]), tuple(map(float, quad))))
+    img = mosaic.transform((w_px, h_px), Image.Transform.MESH, mesh, Image.Resampling.BILINEAR)
+    keep = src.lighten
+    lut = [round(255 - (255 - v) * keep) for v in range(256)]
+    img = img.point(lut * 3)
+    return img, RasterInfo(z, w_px, h_px, len(tiles), missing)
+
+
+# --------------------------------------------------------------------------- hooks
+
+
+#: Set by :func:`recording`: every fetcher made meanwhile records into it.
+_RECORDERS: list[dict] = []
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[dict]:
+    """Collect every tile the code inside uses: {source_id: {(z, x, y): bytes}} (for packs)."""
+    rec: dict = {}
+    _RECORDERS.append(rec)
+    try:
+        yield rec
+    finally:
+        _RECORDERS.remove(rec)
+
+
+def pack_for(spec: Any) -> Path:
+    """The offline pack folder a map's tiles are stored in (the same as its OSM pack)."""
+    return spec.path(spec.osm.get("pack") or settings.default_pack)
+
+
+#: One fetcher per map spec object and source (the spec is kept so its id is not
+#: reused): every page of an atlas, and the web map of the same build, share
+#: its memory, so each tile is read or fetched once per run.
+_FETCHERS: dict[tuple, tuple[Any, TileFetcher]] = {}
+
+
+def fetcher_for(spec: Any) -> TileFetcher | None:
+    """The map's tile fetcher (one per map and source per run, so an atlas gets each tile once)."""
+    source = source_for(spec.basemap)
+    if source is None:
+        return None
+    pack = pack_for(spec)
+    key = (id(spec), source.cache_id, source.url, settings.offline, len(_RECORDERS))
+    hit = _FETCHERS.get(key)
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    rec = _RECORDERS[-1].setdefault(source.cache_id, {}) if _RECORDERS else None
+    f = TileFetcher(source, pack=pack, record=rec)
+    if len(_FETCHERS) >= 4:
+        _FETCHERS.pop(next(iter(_FETCHERS)))
+    _FETCHERS[key] = (spec, f)
+    return f
+
+
+def tile_credits(spec: Any) -> list[Credit]:
+    """Credits for the map's tiles (date: when the pack fetched them), and its 承認番号."""
+    source = source_for(spec.basemap)
+    out: list[Credit] = []
+    if source is not None:
+        m = read_pack_manifest(pack_for(spec), source) if source.offline else None
+        out += source.credits(date=(m or {}).get("fetched", "")[:10])
+    if spec.basemap.get("approval"):
+        out.append(
+            Credit(source="approval", credit=f"測量法に基づく承認番号 {spec.basemap['approval']}")
+        )
+    return out
+
+
+def draw_paper_tiles(c: Any, spec: Any, frame: Any, crs: Any) -> RasterInfo | None:
+    """Draw the tile background of one map frame on the reportlab canvas ``c``.
+
+    The hook the paper renderer calls right after filling the frame white and
+    before the OSM vectors and our symbols, so the tiles sit under everything.
+    Does nothing when the map has no tiles (``basemap.tiles: none``) or its
+    source may not be printed (OSM's tiles).
+    """
+    fetcher = fetcher_for(spec)
+    if fetcher is None:
+        return None
+    if not fetcher.source.offline:
+        if not getattr(fetcher, "_told", False):
+            log.warning(
+                "basemap.tiles: %s tiles may not be printed (%s); the paper map has no tiles. "
+                "Use gsi-pale or gsi-std for paper",
+                fetcher.source.id, fetcher.source.url_terms,
+            )  # fmt: skip
+            fetcher._told = True
+        return None
+    from reportlab.lib.utils import ImageReader
+
+    r = frame.rect
+    size = (max(1, round(r.w / 72 * PAPER_DPI)), max(1, round(r.h / 72 * PAPER_DPI)))
+    img, info = paper_raster(frame.extent, crs, size_px=size, scale=frame.scale, fetcher=fetcher)
+    from reportlab import rl_config
+
+    a85 = rl_config.useA85
+    rl_config.useA85 = 0  # plain Flate for this image: ASCII85 makes it 25 % larger and slow
+    try:
+        c.drawImage(ImageReader(img), r.x, r.y, r.w, r.h)
+    finally:
+        rl_config.useA85 = a85
+    if info.missing:
+        log.warning(
+            "%d background tile(s) of %s could not be had and are left as grey holes: %s",
+            len(info.missing),
+            fetcher.source.id,
+            "; ".join(f"{z}/{x}/{y} ({why[:120]})" for z, x, y, why in info.missing[:5]),
+        )
+    return info
+
+
+def write_pack_tiles(pack: Path, source: TileSource, tiles: dict, missing: list) -> dict:
+    """Store recorded tiles in ``pack`` with their manifest; return the manifest."""
+    folder = pack_tiles_dir(pack, source)
+    for (z, x, y), body in sorted(tiles.items()):
+        write_bytes_atomic(folder / f"{z}/{x}/{y}.png", body)
+    manifest = {
+        "source": source.id,
+        "url": source.url,
+        "zooms": sorted({t[0] for t in tiles}),
+        "count": len(tiles),
+        "bytes": sum(len(b) for b in tiles.values()),
+        "missing": sorted({(m[0], m[1], m[2]) for m in missing}),
+        "fetched": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    (folder / "tiles.json").parent.mkdir(parents=True, exist_ok=True)
+    (folder / "tiles.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return manifest
+
+
+def web_zooms(bounds: tuple[float, float, float, float], source: TileSource) -> list[int]:
+    """Zooms an offline web map gets from the pack: the three most detailed of ≤ 64 tiles each."""
+    zs = [
+        z
+        for z in range(source.min_zoom, source.max_zoom + 1)
+        if len(tiles_for_bounds(bounds, z)) <= 64
+    ]
+    return zs[-3:]
+
+
+def fetch_pack_tiles(spec: Any, pack: Path) -> dict | None:
+    """Store in ``pack`` every tile the map's outputs use (``civicmap fetch``); return the manifest.
+
+    The paper map is laid out once, in memory, with the tiles recorded as it
+    draws them: the pack then holds exactly the tiles (zooms, extent, atlas
+    pages) an offline rebuild asks for, each once. The web map adds the area at
+    :func:`web_zooms`. OSM's tiles are never stored (their policy): None.
+
+    Raises
+    ------
+    CivicMapError
+        When every tile failed (nothing usable to store).
+    """
+    from dataclasses import replace
+
+    source = source_for(spec.basemap)
+    if source is None:
+        return None
+    if not source.offline:
+        log.info("tiles %s are web-only and online-only (their terms): not stored", source.id)
+        return None
+    from civicmap.area import resolve_area
+
+    local = replace(spec, osm={**spec.osm, "pack": str(Path(pack).resolve())})
+    with recording() as rec:
+        fetcher = fetcher_for(local)
+        assert fetcher is not None
+        if "paper" in spec.outputs:
+            from civicmap.pipeline import collect
+            from civicmap.render.paper import render_paper
+
+            render_paper(collect(local), options=spec.outputs["paper"])
+        if "web" in spec.outputs:
+            area = resolve_area(spec.area, base_dir=spec.base_dir)
+            bounds = area.geometry.bounds
+            fetcher.get_many(
+                t for z in web_zooms(bounds, source) for t in tiles_for_bounds(bounds, z)
+            )
+    got = rec.get(source.cache_id, {})
+    if fetcher.missing and not got:
+        raise CivicMapError(
+            f"no background tile of {source.id} could be fetched ({fetcher.missing[0][3]}); "
+            "check the network or the tile URL, or use basemap.tiles: none"
+        )
+    manifest = write_pack_tiles(pack, source, got, fetcher.missing)
+    log.info(
+        "offline pack: %d tiles of %s (zooms %s, %d bytes), %d missing",
+        manifest["count"], source.id, manifest["zooms"], manifest["bytes"], len(manifest["missing"]),
+    )  # fmt: skip
+    return manifest
+
+
+def survey_act_notice(spec: Any) -> str:
+    """The 測量法 reminder when the map has a paper output on GSI tiles ("" otherwise)."""
+    if "paper" not in spec.outputs:
+        return ""
+    return survey_act_reminder(spec.basemap, language=spec.language)

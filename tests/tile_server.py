@@ -1,0 +1,116 @@
+"""A small XYZ tile server for tests: real HTTP on 127.0.0.1, generated PNG tiles.
+
+``GET /{z}/{x}/{y}.png`` answers a 256×256 PNG drawn from its own address: a
+pale fill, a dark "road" across the middle, a 1-px border, so a mosaic shows
+whether tiles were placed right. Failures on demand, per tile: put a list of
+``404``, ``429``, ``"slow"`` or ``"broken"`` (a PNG cut in half) into
+:attr:`TileServer.script` under ``"z/x/y"``; each request for that tile takes
+the next entry (an empty or missing list answers normally). ``"404"`` as the
+last entry of a list is kept, so the tile stays missing.
+
+:attr:`requests` logs every path asked; :attr:`max_active` the most requests
+served at once (the client promises at most two connections).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from PIL import Image, ImageDraw
+
+_PATH = re.compile(r"^/(\d+)/(\d+)/(\d+)\.png$")
+
+
+def tile_png(z: int, x: int, y: int) -> bytes:
+    """The tile the server sends for z/x/y (deterministic)."""
+    fill = (200 + (x * 7) % 40, 215 + (y * 5) % 30, 190 + (z * 3) % 50)
+    im = Image.new("RGB", (256, 256), fill)
+    d = ImageDraw.Draw(im)
+    d.rectangle([0, 0, 255, 255], outline=(120, 120, 120))
+    d.line([(0, 128), (255, 128)], fill=(60, 60, 60), width=6)
+    d.text((8, 8), f"{z}/{x}/{y}", fill=(0, 0, 0))
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
+
+
+class TileServer:
+    """Serves generated tiles on 127.0.0.1 until :meth:`stop`."""
+
+    def __init__(self, *, slow_seconds: float = 2.0):
+        self.script: dict[str, list] = {}
+        self.requests: list[str] = []
+        self.slow_seconds = slow_seconds
+        self.active = 0
+        self.max_active = 0
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_GET(self):
+                with server._lock:
+                    server.requests.append(self.path)
+                    server.active += 1
+                    server.max_active = max(server.max_active, server.active)
+                try:
+                    self._answer()
+                finally:
+                    with server._lock:
+                        server.active -= 1
+
+            def _answer(self):
+                m = _PATH.match(self.path)
+                if not m:
+                    self.send_error(404)
+                    return
+                key = "/".join(m.groups())
+                with server._lock:
+                    todo = server.script.get(key) or []
+                    action = todo[0] if todo else None
+                    if todo and not (len(todo) == 1 and action == 404):
+                        todo.pop(0)
+                time.sleep(0.005)  # a little latency, so parallel requests overlap
+                if action in (404, 429):
+                    self.send_response(action)
+                    if action == 429:
+                        self.send_header("Retry-After", "0")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = tile_png(*map(int, m.groups()))
+                if action == "slow":
+                    time.sleep(server.slow_seconds)
+                if action == "broken":
+                    body = body[: len(body) // 2]
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        """The XYZ template of this server."""
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}/{{z}}/{{x}}/{{y}}.png"
+
+    def reset(self) -> None:
+        self.script.clear()
+        self.requests.clear()
+        self.max_active = 0
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
