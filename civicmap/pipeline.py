@@ -18,7 +18,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import box
 
-from civicmap import clean, join
+from civicmap import clean, join, settings
 from civicmap.area import Area, resolve_area
 from civicmap.errors import CivicMapError, SourceError
 from civicmap.layers import LayerSpec
@@ -302,7 +302,13 @@ def home_routes(
     place = gpd.GeoDataFrame(
         {"name": ["home"], "source_ref": ["home"]}, geometry=[Point(home[1], home[0])], crs=CRS
     )
-    result = join.nearest_shelters(place, _concat(shelters), graph=graph, disaster=disaster)
+    result = join.nearest_shelters(
+        place,
+        _concat(shelters),
+        graph=graph,
+        disaster=disaster,
+        walking_speed_m_per_min=settings.walking_speed_m_per_min,
+    )
     for note in result.notes:
         log.info("nearest shelters: %s", note)
     return result.lines
