@@ -167,15 +167,20 @@ def _clean_and_conflate(
     file_parts: list[gpd.GeoDataFrame],
     area: Area,
     report: LayerReport,
+    *,
+    has_osm_source: bool = False,
 ) -> gpd.GeoDataFrame:
     """Clean each side; when a layer has OSM and file features, conflate them.
 
     Each place then appears once, keeping both references (``ref_official``,
     ``ref_osm``); the diff goes into ``report.diff`` for ``civicmap diff``.
+    A layer with an OSM source whose OSM data holds none of its places is
+    conflated too: every official row is then ``only_official`` in the diff
+    (a to-do list for mappers), not left out of it.
     """
     osm_f, file_f = _concat(osm_parts), _concat(file_parts)
     report.mapped = len(osm_f) + len(file_f)
-    if osm_f.empty or file_f.empty:
+    if file_f.empty or (osm_f.empty and not has_osm_source):
         features, removed = clean.clean_layer(_concat([osm_f, file_f]), area=area.geometry)
         report.removed.extend(removed)
     else:
@@ -233,7 +238,9 @@ def _layer_data(layer: LayerSpec, osm: OsmExtract, area: Area, language: str) ->
             if result.credit:
                 credits.append(result.credit)
             parts.append(result.features)
-    features = _clean_and_conflate(osm_parts, parts, area, report)
+    features = _clean_and_conflate(
+        osm_parts, parts, area, report, has_osm_source=any(s.kind == "osm" for s in layer.sources)
+    )
     uniq: list[Credit] = []
     for c in credits:
         if c not in uniq:
@@ -265,10 +272,16 @@ def collect(spec: MapSpec) -> MapData:
     )
     if osm.problems:
         log.info("%d OSM elements reported while reading (clipped or broken)", len(osm.problems))
-    if spec.home is not None:
-        data.routes = home_routes(
-            spec.home, layers, graph=walking_graph(spec, area), disaster=spec.home_disaster
-        )
+    from civicmap import shelter_routes
+
+    shelter_routes.merge_shelter_layers(layers)
+    homes = shelter_routes.map_homes(spec)
+    if homes:
+        routes = shelter_routes.routes_for_map(spec, area, layers, homes=homes)
+        data.routes = routes.lines
+        data.route_notes = routes.notes
+        for note in routes.notes:
+            log.info("routes: %s", note)
     return data
 
 
@@ -289,13 +302,17 @@ def walking_graph(spec: MapSpec, area: Area):
 def home_routes(
     home: tuple[float, float], layers: list[LayerData], *, graph=None, disaster: str | None = None
 ) -> gpd.GeoDataFrame | None:
-    """Lines from a home point ``[lat, lon]`` to its nearest shelters (the ``shelters`` layers).
+    """Lines from a home point ``[lat, lon]`` to its nearest shelters (``role: shelter`` layers).
 
     Without a street ``graph`` the lines are straight (``route == "straight"``).
+    A map build uses :func:`civicmap.shelter_routes.routes_for_map`, which
+    also says on the map what counted and what fell back.
     """
     from shapely.geometry import Point
 
-    shelters = [lyr.features for lyr in layers if lyr.id.startswith("shelter")]
+    from civicmap.shelter_routes import shelter_layers
+
+    shelters = [lyr.features for lyr in shelter_layers(layers)]
     if not shelters:
         log.warning("home is set but the map has no shelters layer; no nearest-shelter lines")
         return None

@@ -10,7 +10,6 @@ straight line and 1.5 km on foot; the table shows both. No I/O.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +23,7 @@ from shapely.ops import nearest_points
 from civicmap.errors import CivicMapError
 from civicmap.join._graph import dijkstra, prepare_graph, route_line, snap
 from civicmap.join.conflate import _text
+from civicmap.join.sites import flag_value
 from civicmap.schema import CRS, DISASTER_TYPES, metric_crs, serves_column
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,11 @@ class NearestShelters:
     table: pd.DataFrame
     lines: gpd.GeoDataFrame
     notes: list[str] = field(default_factory=list)
+    #: Places farther than ``max_snap_m`` from the street network: (name, metres).
+    #: They get straight lines only; the map must say so.
+    outside_network: list[tuple[str, float]] = field(default_factory=list)
+    #: Shelters farther than ``max_snap_m`` from the street network (straight only).
+    shelters_outside: int = 0
 
 
 def _serving(shelters: gpd.GeoDataFrame, disaster: str | None, include_unknown: bool):
@@ -67,19 +72,7 @@ def _serving(shelters: gpd.GeoDataFrame, disaster: str | None, include_unknown: 
     else:
         raw = pd.Series(None, index=shelters.index, dtype=object)
 
-    def as_bool(v):
-        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
-            return None
-        if isinstance(v, str):
-            s = v.strip().lower()
-            if s in ("true", "yes", "1", "○", "◯"):
-                return True
-            if s in ("false", "no", "0", ""):
-                return False if s else None
-            return None
-        return bool(v)
-
-    serves = raw.map(as_bool).astype(object)
+    serves = raw.map(flag_value).astype(object)
     notes = []
     unknown = int(serves.isna().sum())
     if unknown:
@@ -100,6 +93,7 @@ def nearest_shelters(
     walking_speed_m_per_min: float = 80.0,
     max_walk_m: float = 5000.0,
     include_unknown: bool = False,
+    max_snap_m: float = 300.0,
 ) -> NearestShelters:
     """The nearest shelters of each place, by straight line and on foot.
 
@@ -136,6 +130,12 @@ def nearest_shelters(
         Walking searches stop here; farther shelters get no walking distance.
     include_unknown : bool
         Also rank shelters whose service of ``disaster`` is unknown.
+    max_snap_m : float
+        A place or shelter farther than this from the street network is
+        outside it (an extract that does not cover it): it gets no walking
+        distance, only a straight line, and is listed in ``outside_network``
+        / counted in ``shelters_outside``, instead of snapping to a street
+        kilometres away and reporting a walk that does not exist.
     """
     if k < 1:
         raise CivicMapError(f"k: got {k}, expected at least 1 shelter per place")
@@ -169,7 +169,12 @@ def nearest_shelters(
     pl_m = pl.geometry.to_crs(crs).representative_point().reset_index(drop=True)
     kk = min(k, len(sh))
 
+    def text(frame, col, i):
+        return _text(frame[col].iloc[i]) if col in frame.columns else ""
+
     g = None
+    outside: list[tuple[str, float]] = []
+    shelters_outside = 0
     if graph is not None:
         g = prepare_graph(graph, crs)
         sh_nodes, sh_snap = snap(g, sh_m)
@@ -177,10 +182,16 @@ def nearest_shelters(
         at_node: dict[Any, list[int]] = {}
         for s, n in enumerate(sh_nodes):
             at_node.setdefault(n, []).append(s)
+        sh_in = sh_snap <= max_snap_m
+        at_node = {n: [s for s in ss if sh_in[s]] for n, ss in at_node.items()}
+        at_node = {n: ss for n, ss in at_node.items() if ss}
         target_extra = {n: min(sh_snap[s] for s in ss) for n, ss in at_node.items()}
-
-    def text(frame, col, i):
-        return _text(frame[col].iloc[i]) if col in frame.columns else ""
+        shelters_outside = int((~sh_in).sum())
+        outside = [
+            (text(pl, "name", p) or str(p), float(pl_snap[p]))
+            for p in range(len(pl))
+            if pl_snap[p] > max_snap_m
+        ]
 
     rows = []
     geoms = []
@@ -193,8 +204,8 @@ def nearest_shelters(
             straight_order = np.argsort(drow, kind="stable")[:kk]
             walk: dict[int, float] = {}
             prev: dict = {}
-            if g is not None:
-                must = {sh_nodes[s] for s in straight_order}
+            if g is not None and pl_snap[p] <= max_snap_m:
+                must = {sh_nodes[s] for s in straight_order if sh_snap[s] <= max_snap_m}
                 dist, prev = dijkstra(
                     g, pl_nodes[p], target_extra, want=kk, must=must, cutoff=max_walk_m
                 )
@@ -250,4 +261,10 @@ def nearest_shelters(
         .reset_index(drop=True)
     )
     table = pd.DataFrame(lines.drop(columns=["geometry", "route"]))
-    return NearestShelters(table=table, lines=lines, notes=notes)
+    return NearestShelters(
+        table=table,
+        lines=lines,
+        notes=notes,
+        outside_network=outside,
+        shelters_outside=shelters_outside,
+    )

@@ -27,6 +27,7 @@ import pandas as pd
 import shapely
 
 from civicmap.join.conflate import _text, pair_name_scores
+from civicmap.names import loose_key
 from civicmap.schema import CRS, DISASTER_TYPES, metric_crs
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,8 @@ class Sites:
     sites : GeoDataFrame
         One row per site: the representative row's columns, plus
         ``designations`` (every designation, e.g. ``指定避難所・指定緊急避難場所``),
+        ``other_names`` (names of merged rows not contained in the site's name:
+        two facilities in one building, 高田馬場地域交流館 and 高田馬場第二児童館),
         ``designation_refs`` (``designation: source_ref`` of every row),
         ``site_refs`` (every row's ``source_ref``), ``site_rows`` (how many
         rows), ``serves_<type>`` (True if any row says so, False if a row says
@@ -164,7 +167,7 @@ def merge_sites(
     flag_cols = [f"serves_{k}" for k in DISASTER_TYPES]
     if n == 0:
         out = frame.copy()
-        for c in ("designations", "designation_refs", "site_refs"):
+        for c in ("designations", "designation_refs", "site_refs", "other_names"):
             out[c] = pd.Series(dtype=object)
         out["site_rows"] = pd.Series(dtype=int)
         out["after_emergency_only"] = pd.Series(dtype=bool)
@@ -194,6 +197,7 @@ def merge_sites(
         c: []
         for c in (
             "designations",
+            "other_names",
             "designation_refs",
             "site_refs",
             "site_rows",
@@ -227,6 +231,13 @@ def merge_sites(
         extra["designation_refs"].append("; ".join(f"{cats[m] or '?'}: {refs[m]}" for m in members))
         extra["site_refs"].append(" + ".join(refs[m] for m in members))
         extra["site_rows"].append(len(members))
+        rep_key = loose_key(names[rep])
+        others = [
+            names[m]
+            for m in members
+            if not (loose_key(names[m]) in rep_key or rep_key in loose_key(names[m]))
+        ]
+        extra["other_names"].append("・".join(dict.fromkeys(others)))
         extra["after_emergency_only"].append(after)
         for m in members:
             if m == rep:

@@ -52,6 +52,7 @@ from civicmap.render._layout import (
     wrap,
 )
 from civicmap.render._routes import ordered_routes
+from civicmap.render.routes_table import route_notes, route_sections
 from civicmap.render.symbols import SHAPES
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 
@@ -97,9 +98,9 @@ TEXT: dict[str, dict[str, str]] = {
         "routes": "避難所までの道のり",
         "route_walk": "徒歩 {m} m・{min}分",
         "route_straight": "直線 {m} m",
-        "route_no_walk": "徒歩ルート不明",
+        "route_no_walk": "直線距離・道順ではありません",
         "route_speed": "徒歩は分速 {speed:g} m で計算。太い実線が徒歩で最も近い避難所",
-        "route_speed_straight": "点線は直線（道のりは未計算）",
+        "route_speed_straight": "点線は直線（直線距離・道順ではありません）",
     },
     "en": {
         "scale": "Scale",
@@ -183,6 +184,7 @@ class RouteLeg:
     walk_min: float | None
     straight_m: float
     coords: list[tuple[float, float]]  # projected metres
+    home: str = ""  # which home (homes: several meeting points), for the route table
 
 
 @dataclass
@@ -323,7 +325,9 @@ def _details(row: pd.Series, columns: tuple[str, ...], lang: str) -> list[str]:
             label = t[alias]
         else:
             value = _text(row.get(col))
-            label = "" if col in ("address", "name", "category") else col
+            label = "" if col in ("address", "name", "category", "designations") else col
+            if col == "other_names" and value:
+                label = "＋"  # other facilities at the same site
         if value:
             line = f"{label} {value}" if label else value
             if line not in out:
@@ -386,10 +390,18 @@ def _route_legs(data: MapData, crs, entries: list[Entry]) -> list[RouteLeg]:
     proj = ordered_routes(data.routes, crs)
     if proj is None:
         return []
-    numbers = {e.source_ref: e.number for e in entries if e.layer.id.startswith("shelter")}
+    numbers = {
+        e.source_ref: e.number
+        for e in entries
+        if getattr(e.layer.spec, "role", None) == "shelter" or e.layer.id.startswith("shelter")
+    }
     legs: list[RouteLeg] = []
-    for i, (_, r) in enumerate(proj.iterrows(), start=1):
+    homes = list(dict.fromkeys(proj["place_ref"])) if "place_ref" in proj.columns else []
+    per_home: dict[str, int] = {}
+    for _, r in proj.iterrows():
         walk = bool(r["walked"])
+        ref = _text(r.get("place_ref"))
+        per_home[ref] = i = per_home.get(ref, 0) + 1
         geom = r.geometry
         legs.append(
             RouteLeg(
@@ -402,6 +414,7 @@ def _route_legs(data: MapData, crs, entries: list[Entry]) -> list[RouteLeg]:
                 walk_min=float(r["walk_min"]) if walk else None,
                 straight_m=float(r["straight_m"]),
                 coords=list(geom.coords) if geom is not None and not geom.is_empty else [],
+                home=_text(r.get("place_name")) if len(homes) > 1 else "",
             )
         )
     return legs
@@ -917,8 +930,11 @@ class _Renderer:
         sep = "／" if self.lang == "ja" else " / "
         rows: list[tuple[RouteLeg, list[str]]] = []
         text_w = width - 8 - 18
+        firsts = {id(sec.legs[0]): sec.home for sec in route_sections(self.routes) if sec.home}
         for leg in self.routes:
             head = f"{leg.rank}. {leg.name}" + (f" [{leg.number}]" if leg.number else "")
+            if id(leg) in firsts:  # several homes: a heading per home (⌂ = the home mark)
+                head = f"⌂ {firsts[id(leg)]}\n{head}"
             parts = []
             if leg.walk and leg.walk_m is not None and leg.walk_min is not None:
                 parts.append(t["route_walk"].format(m=f"{round(leg.walk_m):,}",
@@ -926,12 +942,15 @@ class _Renderer:
             else:
                 parts.append(t["route_no_walk"])
             parts.append(t["route_straight"].format(m=f"{round(leg.straight_m):,}"))
-            lines = wrap(head, text_w, lambda s: text_width(s, fs))
+            lines = [
+                w for h in head.split("\n") for w in wrap(h, text_w, lambda s: text_width(s, fs))
+            ]
             lines += wrap(sep.join(parts), text_w, lambda s: text_width(s, fs))
             rows.append((leg, lines))
         notes = [t["route_speed"].format(speed=settings.walking_speed_m_per_min)]
         if any(not leg.walk for leg in self.routes):
             notes.append(t["route_speed_straight"])
+        notes.extend(route_notes(self.data, self.lang))
         nl = [s for n in notes for s in wrap(n, width - 8, lambda s: text_width(s, small))]
         lh = fs * 1.25
         h = fs * 1.9 + sum(len(ls) * lh + 1.5 for _, ls in rows) + len(nl) * small * 1.25 + 4
