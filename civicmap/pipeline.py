@@ -169,6 +169,7 @@ def _clean_and_conflate(
     report: LayerReport,
     *,
     has_osm_source: bool = False,
+    sites: bool = False,
 ) -> gpd.GeoDataFrame:
     """Clean each side; when a layer has OSM and file features, conflate them.
 
@@ -176,20 +177,33 @@ def _clean_and_conflate(
     ``ref_osm``); the diff goes into ``report.diff`` for ``civicmap diff``.
     A layer with an OSM source whose OSM data holds none of its places is
     conflated too: every official row is then ``only_official`` in the diff
-    (a to-do list for mappers), not left out of it.
+    (a to-do list for mappers), not left out of it. ``sites`` (a ``role:
+    shelter`` layer): same-name rows are not dropped as duplicates here but
+    merged later into one site keeping every designation and flag
+    (:func:`civicmap.shelter_routes.merge_shelter_layers`).
     """
+
+    def clean_layer(frame, area=None):
+        if not sites:
+            return clean.clean_layer(frame, area=area)
+        out, removed = clean.fix_geometries(frame)
+        if area is not None:
+            out, more = clean.clip_to_area(out, area)
+            removed = [*removed, *more]
+        return gpd.GeoDataFrame(out.reset_index(drop=True), geometry="geometry", crs=CRS), removed
+
     osm_f, file_f = _concat(osm_parts), _concat(file_parts)
     report.mapped = len(osm_f) + len(file_f)
     if file_f.empty or (osm_f.empty and not has_osm_source):
-        features, removed = clean.clean_layer(_concat([osm_f, file_f]), area=area.geometry)
+        features, removed = clean_layer(_concat([osm_f, file_f]), area=area.geometry)
         report.removed.extend(removed)
     else:
-        osm_f, removed_osm = clean.clean_layer(osm_f, area=area.geometry)
-        file_f, removed_file = clean.clean_layer(file_f, area=area.geometry)
+        osm_f, removed_osm = clean_layer(osm_f, area=area.geometry)
+        file_f, removed_file = clean_layer(file_f, area=area.geometry)
         result = join.conflate(file_f, osm_f)
         report.merged = result.matched
         report.diff = result.diff
-        features, removed_after = clean.clean_layer(result.merged)
+        features, removed_after = clean_layer(result.merged)
         report.removed.extend([*removed_osm, *removed_file, *removed_after])
     report.clipped = sum(1 for r in report.removed if r.reason.startswith("outside"))
     report.deduplicated = sum(1 for r in report.removed if r.reason.startswith("duplicate"))
@@ -239,7 +253,12 @@ def _layer_data(layer: LayerSpec, osm: OsmExtract, area: Area, language: str) ->
                 credits.append(result.credit)
             parts.append(result.features)
     features = _clean_and_conflate(
-        osm_parts, parts, area, report, has_osm_source=any(s.kind == "osm" for s in layer.sources)
+        osm_parts,
+        parts,
+        area,
+        report,
+        has_osm_source=any(s.kind == "osm" for s in layer.sources),
+        sites=layer.role == "shelter",
     )
     uniq: list[Credit] = []
     for c in credits:
