@@ -174,23 +174,41 @@ def map_homes(spec: MapSpec) -> list[Home]:
     return homes
 
 
+_WHY = {
+    "ja": {
+        "extract": "抽出ファイル {name}",
+        "empty_extract": "抽出ファイル {name} の地図範囲に歩ける道がありません",
+        "no_overpass": "抽出ファイルがなく、Overpass からも道路網を得られません（{exc}）",
+        "empty_overpass": "Overpass の応答に地図範囲の歩ける道がありません",
+    },
+    "en": {
+        "extract": "extract {name}",
+        "empty_extract": "the extract {name} has no walkable street in the map's area",
+        "no_overpass": "no extract, and Overpass gave no street network ({exc})",
+        "empty_overpass": "Overpass returned no walkable street in the map's area",
+    },
+}
+
+
 def walking_network(spec: MapSpec, area: Area):
     """The walking street network and where it came from, or ``(None, why)``.
 
     Extract, then pack/Overpass. When none answers (offline without a pack,
-    an Overpass error), the reason is returned instead of raised: routes fall
-    back to straight lines, labelled as such on both maps.
+    an Overpass error) or the network is empty, the reason (in the map's
+    language) is returned instead of raised: routes fall back to straight
+    lines, labelled as such on both maps.
     """
     from civicmap import pipeline
     from civicmap.errors import SourceError
     from civicmap.sources import streets
 
+    why = _WHY.get(spec.language, _WHY["en"])
     path = pipeline._osm_file(spec)
     if path is not None:
         graph = streets.walking_graph_from_extract(path, area)
         if graph.number_of_nodes() == 0:
-            return None, f"the extract {path.name} has no walkable street in the map's area"
-        return graph, f"extract {path.name}"
+            return None, why["empty_extract"].format(name=path.name)
+        return graph, why["extract"].format(name=path.name)
     try:
         from civicmap.sources import overpass
 
@@ -198,9 +216,9 @@ def walking_network(spec: MapSpec, area: Area):
             area, url=spec.osm.get("overpass_url"), pack=overpass.pack_folder(spec)
         )
     except (SourceError, CivicMapError) as exc:
-        return None, f"no extract, and Overpass gave no street network ({exc})"
+        return None, why["no_overpass"].format(exc=exc)
     if graph.number_of_nodes() == 0:
-        return None, "Overpass returned no walkable street in the map's area"
+        return None, why["empty_overpass"]
     return graph, "Overpass"
 
 

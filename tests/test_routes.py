@@ -179,5 +179,5 @@ def test_demo_home_outside_the_extract_gets_straight_lines_and_the_message():
     data = collect(dataclasses.replace(spec, home=far))
     assert (data.routes["route"] == "straight").all()
     notes = " ".join(data.route_notes)
-    assert "自宅: 歩行ネットワーク（extract SmallAroundWaseda.osm.bz2）の外です" in notes
+    assert "自宅: 歩行ネットワーク（抽出ファイル SmallAroundWaseda.osm.bz2）の外です" in notes
     assert "直線距離・道順ではありません" in notes

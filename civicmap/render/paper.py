@@ -630,6 +630,12 @@ class _Renderer:
             self.home = fwd.transform(data.spec.home[1], data.spec.home[0])
         elif self.routes and self.routes[0].coords:
             self.home = self.routes[0].coords[0]
+        # homes: several starting points, each drawn with its name (the first is self.home)
+        self.other_homes = [
+            (leg.home, leg.coords[0])
+            for leg in self.routes
+            if leg.home and leg.coords and leg.rank == 1 and leg.coords[0] != self.home
+        ]
         self.plan = PaperPlan(
             size=opts["size"],
             orientation=opts["orientation"],
@@ -709,11 +715,15 @@ class _Renderer:
             marks.append((e.number, x, y))
             if atlas is None:
                 e.ref = grid.cell(x, y)
-        if self.home is not None and minx <= self.home[0] <= maxx and miny <= self.home[1] <= maxy:
-            hx, hy = frame.to_page(*self.home)
+        first_home = next((leg.home for leg in self.routes if leg.home), "")
+        homes = [(first_home, self.home)] if self.home is not None else []
+        for name, xy in [*homes, *getattr(self, "other_homes", [])]:
+            if not (minx <= xy[0] <= maxx and miny <= xy[1] <= maxy):
+                continue
+            hx, hy = frame.to_page(*xy)
             hs = self.marker * 1.4
             _draw_home(c, hx, hy, hs)
-            label = self.t["home"]
+            label = name or self.t["home"]
             lw = text_width(label, self.fs(7.5))
             draw_text(c, hx + hs * 0.6, hy - self.fs(7.5) * 0.35, label, self.fs(7.5),
                       halo=2, bold=True)  # fmt: skip
@@ -933,8 +943,8 @@ class _Renderer:
         firsts = {id(sec.legs[0]): sec.home for sec in route_sections(self.routes) if sec.home}
         for leg in self.routes:
             head = f"{leg.rank}. {leg.name}" + (f" [{leg.number}]" if leg.number else "")
-            if id(leg) in firsts:  # several homes: a heading per home (⌂ = the home mark)
-                head = f"⌂ {firsts[id(leg)]}\n{head}"
+            if id(leg) in firsts:  # several homes: a heading per home
+                head = f"【{firsts[id(leg)]}】\n{head}"
             parts = []
             if leg.walk and leg.walk_m is not None and leg.walk_min is not None:
                 parts.append(t["route_walk"].format(m=f"{round(leg.walk_m):,}",

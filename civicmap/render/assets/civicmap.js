@@ -136,11 +136,12 @@ var civicmap = (function () {
     return box;
   }
 
-  function homeIcon(T) {
+  function homeIcon(T, label) {
     var wrap = el("div");
     var d = el("div", "cm-home-pin", "⌂");
     wrap.appendChild(d);
-    wrap.appendChild(el("div", "cm-home-label", T.home));
+    // textContent, then serialised: a home's name from a CSV stays text
+    wrap.appendChild(el("div", "cm-home-label", label || T.home));
     return L.divIcon({
       html: wrap.innerHTML,
       className: "cm-home-icon",
@@ -175,7 +176,7 @@ var civicmap = (function () {
     homes.forEach(function (h, hi) {
       if (!h.ll) return;
       var title = homes.length > 1 && h.n ? T.home + "：" + h.n : T.home;
-      var home = L.marker(h.ll, { icon: homeIcon(T), title: title, alt: title, keyboard: true, zIndexOffset: 1000 });
+      var home = L.marker(h.ll, { icon: homeIcon(T, homes.length > 1 ? h.n : ""), title: title, alt: title, keyboard: true, zIndexOffset: 1000 });
       home.bindPopup(function () {
         var box = el("div", "cm-popup");
         box.appendChild(el("div", "cm-popup-title", title));
