@@ -22,7 +22,7 @@ from shapely.geometry import Point
 
 import civicmap
 from civicmap.diff import collect_diff
-from civicmap.errors import CivicMapError
+from civicmap.errors import CivicMapError, ConfigError
 from civicmap.mapfile import load_map
 from civicmap.pipeline import collect, render
 from civicmap.report import quality_rows
@@ -181,3 +181,52 @@ def test_demo_home_outside_the_extract_gets_straight_lines_and_the_message():
     notes = " ".join(data.route_notes)
     assert "自宅: 歩行ネットワーク（抽出ファイル SmallAroundWaseda.osm.bz2）の外です" in notes
     assert "直線距離・道順ではありません" in notes
+
+
+def test_offline_without_extract_or_pack_falls_back_and_names_what_is_missing(
+    tmp_path, monkeypatch
+):
+    """No extract, no pack, offline: the build still ranks, and the map says why."""
+    from civicmap import settings
+
+    monkeypatch.setattr(settings, "offline", True)
+    layer = {
+        "id": "tsunami_buildings",  # any id: the role is what counts
+        "title": {"ja": "津波避難ビル"},
+        "role": "shelter",
+        "sources": [{"geojson": {"path": str(GSI / "emergency_172014.json"),
+                                 "category": "指定緊急避難場所"}}],
+    }  # fmt: skip
+    (tmp_path / "tsunami.yaml").write_text(yaml.safe_dump(layer, allow_unicode=True), "utf-8")
+    raw = {
+        "title": "金沢",
+        "area": {"point": HOME, "radius": 1500},
+        "basemap": {"draw": False},
+        "layers": ["tsunami.yaml"],
+        "home": {"point": HOME, "disaster": "tsunami"},
+        "outputs": {"web": {"file": "out/map.html"}},
+    }
+    (tmp_path / "map.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    data = collect(load_map(tmp_path / "map.yaml"))
+    assert len(data.routes) >= 3 and (data.routes["route"] == "straight").all()
+    notes = " ".join(data.route_notes)
+    assert "避難先として数えた層: tsunami_buildings" in notes
+    assert "抽出ファイルがなく、Overpass からも道路網を得られません" in notes
+    assert "直線距離・道順ではありません" in notes
+
+
+def test_homes_from_a_csv_of_meeting_points_and_bad_homes_are_reported(tmp_path):
+    csv = tmp_path / "points.csv"
+    csv.write_text("名称,緯度,経度\r\n集合場所A,36.5613,136.6562\r\n集合場所B,36.5650,136.66\r\n",
+                   encoding="utf-8")  # fmt: skip
+    path = _map(tmp_path, area={"point": HOME, "radius": 700},
+                homes={"file": "points.csv", "disaster": "地震"})  # fmt: skip
+    data = collect(load_map(path))
+    assert list(dict.fromkeys(data.routes["place_name"])) == ["集合場所A", "集合場所B"]
+    assert data.routes.groupby("place_name").size().min() >= 3
+    bad = _map(tmp_path, area={"point": HOME, "radius": 700},
+               homes={"points": [{"name": "X", "point": [136.6, 36.5, 1]}], "disaster": "隕石"})  # fmt: skip
+    with pytest.raises(ConfigError) as exc:
+        load_map(bad)
+    text = str(exc.value)
+    assert "homes.points[0]" in text and "homes.disaster" in text
