@@ -230,3 +230,21 @@ def test_homes_from_a_csv_of_meeting_points_and_bad_homes_are_reported(tmp_path)
         load_map(bad)
     text = str(exc.value)
     assert "homes.points[0]" in text and "homes.disaster" in text
+
+
+def test_the_readme_example_with_a_disaster_produces_routes(tmp_path):
+    """The README's map file, its data/ paths pointed at the real files in tests/data."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"A map file:\n\n```yaml\n(.*?)```", readme, re.S).group(1)
+    raw = yaml.safe_load(block)
+    assert raw["home"]["disaster"] == "地震"
+    files = {"data/area.osm.pbf": DATA / "osm/SmallAroundWaseda.osm.pbf"}
+    files |= {f"data/{f.name}": f for f in GSI.glob("*_131041.json")}
+    text = block
+    for rel, real in files.items():
+        text = text.replace(rel, str(real))
+    (tmp_path / "map.yaml").write_text(text, encoding="utf-8")
+    data = collect(load_map(tmp_path / "map.yaml"))
+    assert data.routes is not None and len(data.routes) >= 1
+    sites = data.layer("shelters").features.set_index("source_ref")
+    assert all(sites.loc[r, "serves_earthquake"] is True for r in data.routes["shelter_ref"])
