@@ -76,6 +76,19 @@ def _keys(values: np.ndarray, fn) -> np.ndarray:
     return np.array([fn(u) for u in uniq], dtype=object)[inverse]
 
 
+def _lens(values: np.ndarray) -> np.ndarray:
+    return np.fromiter((len(v) for v in values), dtype=int, count=len(values))
+
+
+def _keys_where(values: np.ndarray, fn, rows: np.ndarray) -> np.ndarray:
+    """``fn`` of the values at ``rows`` (once per distinct value), ``""`` elsewhere."""
+    out = np.full(len(values), "", dtype=object)
+    if len(rows):
+        rows = np.unique(rows)
+        out[rows] = _keys(values[rows], fn)
+    return out
+
+
 def _ratio(x: np.ndarray, y: np.ndarray, min_len: int) -> np.ndarray:
     """Pairwise fuzz.ratio / 100, 0 where either side is shorter than ``min_len``."""
     if len(x) == 0:
@@ -104,8 +117,11 @@ def pair_name_scores(
     if len(ia) == 0:
         return np.array([], dtype=float)
     la, lb = _keys(np.asarray(a_names), loose_key), _keys(np.asarray(b_names), loose_key)
-    kna, knb = _keys(np.asarray(a_names), kana_key), _keys(np.asarray(b_names), kana_key)
     kka, kkb = _keys(np.asarray(a_kana), kana_key), _keys(np.asarray(b_kana), kana_key)
+    # A name's reading-form is compared only with a real reading (3+ characters) on
+    # the other side; lists without readings (most OSM data) skip it entirely.
+    kna = _keys_where(np.asarray(a_names), kana_key, ia[_lens(kkb[ib]) >= 3])
+    knb = _keys_where(np.asarray(b_names), kana_key, ib[_lens(kka[ia]) >= 3])
     x, y = la[ia], lb[ib]
     best = _ratio(x, y, 1)
     contains = np.fromiter(
