@@ -23,7 +23,7 @@ from shapely.geometry import Point
 
 from civicmap import join, settings
 from civicmap.errors import CivicMapError
-from civicmap.join.sites import merge_sites
+from civicmap.join import sites as join_sites
 from civicmap.schema import CRS, DISASTER_TYPES, empty_frame, serves_column
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def merge_shelter_layers(layers: list[LayerData], *, max_distance_m: float = 40.
     if not frames:
         return
     rows = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=CRS)
-    result = merge_sites(rows, max_distance_m=max_distance_m)
+    result = join_sites.merge_sites(rows, max_distance_m=max_distance_m)
     sites = result.sites
     for lyr in chosen:
         mine = sites[sites["layer"] == lyr.id]
