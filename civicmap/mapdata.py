@@ -59,9 +59,10 @@ class LayerReport:
         """Features left to draw: every mapped row, less merged pairs and removed rows.
 
         Counts every removal (empty geometry too, not only ``clipped`` and
-        ``deduplicated``), so it equals ``len(LayerData.features)``.
+        ``deduplicated``) and every row merged into a shelter site, so it
+        equals ``len(LayerData.features)``.
         """
-        return self.mapped - self.merged - len(self.removed)
+        return self.mapped - self.merged - len(self.removed) - len(self.site_merges)
 
 
 @dataclass

@@ -86,6 +86,8 @@ def summary_line(layer: LayerData) -> str:
         f"rejected {len(r.rejected)}",
         f"repaired {len(r.repaired)}",
     ]
+    if getattr(r, "site_merges", None):
+        parts.append(f"merged into sites {len(r.site_merges)}")
     if r.warnings:
         parts.append(f"warnings {len(r.warnings)}")
     return f"{layer.id}: " + ", ".join(parts)

@@ -81,8 +81,8 @@ def merge_shelter_layers(layers: list[LayerData], *, max_distance_m: float = 40.
     """Merge co-located designations across every shelter layer into one site each.
 
     Each site stays in the layer of its representative row; rows merged into
-    it leave their layer's features, count as ``merged`` in its report and
-    are listed in ``site_merges`` naming the site and why (the quality report). The
+    it leave their layer's features and are listed in its report's
+    ``site_merges`` naming the site and why (the quality report). The
     conflation diff was made before, so every official row stays in it.
     """
     chosen = shelter_layers(layers)
@@ -96,7 +96,6 @@ def merge_shelter_layers(layers: list[LayerData], *, max_distance_m: float = 40.
         mine = sites[sites["layer"] == lyr.id]
         lyr.features = gpd.GeoDataFrame(mine.reset_index(drop=True), geometry="geometry", crs=CRS)
         merged = result.merges[result.merges["layer"] == lyr.id]
-        lyr.report.merged += len(merged)
         for m in merged.itertuples(index=False):
             lyr.report.site_merges.append(
                 {
