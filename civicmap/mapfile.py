@@ -37,7 +37,7 @@ MAP_KEYS = {
     "outputs": "{web: {...}, paper: {...}, umap: {...}, geojson: {...}, kml: {...}}",
     "notes": "text for the paper map's notes box (連絡先, 集合場所, ...)",
     "home": "[lat, lon] or {point: [lat, lon], disaster: 津波}: nearest shelters on foot",
-    "homes": "several starting points: {points: [{name, point: [lat, lon]}], file: points.csv, disaster: 津波}",
+    "homes": "several starting points: {points: [{name, point: [lat, lon]}], file: points.csv, geocode: true, disaster: 津波}",
 }
 AREA_KINDS = {
     "bbox": "[west, south, east, north] in degrees",
@@ -88,6 +88,8 @@ class MapSpec:
     #: ``homes:`` points as (name, lat, lon), and a CSV of points (名称, 緯度, 経度).
     homes: tuple[tuple[str, float, float], ...] = ()
     homes_file: str | None = None
+    #: Geocode rows of the homes CSV that have an address but no coordinates (online).
+    homes_geocode: bool = False
 
     def path(self, relative: str | Path) -> Path:
         """A path from the map file, made absolute against the map's folder."""
@@ -315,6 +317,7 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         )
         home = None
     homes, homes_file, homes_disaster = _check_homes(ck, raw.get("homes"))
+    homes_geocode = isinstance(raw.get("homes"), Mapping) and raw["homes"].get("geocode") is True
     if homes_disaster is not None:
         if home_disaster is not None and home_disaster != homes_disaster:
             ck.add("homes.disaster", f"got {homes_disaster!r} but home.disaster is "
@@ -337,6 +340,7 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         home_disaster=str(home_disaster) if home_disaster else None,
         homes=homes,
         homes_file=homes_file,
+        homes_geocode=homes_geocode,
     )
 
 
@@ -362,7 +366,9 @@ def _check_homes(
         ck.add("homes", f"got {raw!r}, expected {{points: [{{name: 集合場所, point: [lat, lon]}}], "
                "file: points.csv, disaster: 津波}")  # fmt: skip
         return (), None, None
-    ck.unknown_keys("homes", raw, {"points", "file", "disaster"})
+    ck.unknown_keys("homes", raw, {"points", "file", "disaster", "geocode"})
+    if "geocode" in raw and not isinstance(raw["geocode"], bool):
+        ck.add("homes.geocode", f"got {raw['geocode']!r}, expected true or false")
     disaster = raw.get("disaster")
     if disaster is not None:
         from civicmap.schema import DISASTER_TYPES

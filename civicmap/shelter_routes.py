@@ -131,8 +131,12 @@ class MapRoutes:
     network: str = ""  # where the walking network came from, or "" (straight lines)
 
 
-def read_homes_csv(path: Path) -> list[Home]:
-    """Homes from a CSV of points (名称/name, 緯度/lat, 経度/lon columns).
+def read_homes_csv(path: Path, *, geocode: bool = False) -> list[Home]:
+    """Homes from a CSV of points (名称/name, 緯度/lat, 経度/lon columns) or addresses.
+
+    With ``geocode``, rows with an address (住所) but no coordinates are placed
+    by the geocoder (online; cached): such homes are approximate, and their
+    name says so ("（住所から推定）"), since a route from a guessed door is a guess.
 
     Raises
     ------
@@ -144,18 +148,26 @@ def read_homes_csv(path: Path) -> list[Home]:
 
     if not path.exists():
         raise CivicMapError(f"homes: {path}: file not found; give a CSV of 名称, 緯度, 経度")
-    result = read_path(path, layer="homes")
+    result = read_path(path, layer="homes", options={"geocode": True} if geocode else None)
     if result.rejected:
         first = result.rejected[0]
         raise CivicMapError(
-            f"homes: {path.name} row {first.row}: {first.reason}; every home needs 緯度 and 経度 "
-            f"({len(result.rejected)} rows affected)"
+            f"homes: {path.name} row {first.row}: {first.reason}; every home needs 緯度 and 経度"
+            + ("" if geocode else " (or an address and homes: {geocode: true})")
+            + f" ({len(result.rejected)} rows affected)"
         )
+    feats = result.features
+    approx = (
+        feats["approximate"].fillna(False).astype(bool).to_numpy()
+        if "approximate" in feats.columns
+        else [False] * len(feats)
+    )
     out = []
-    for i, (name, geom) in enumerate(
-        zip(result.features["name"], result.features.geometry, strict=True), start=1
+    for i, (name, geom, guess) in enumerate(
+        zip(feats["name"], feats.geometry, approx, strict=True), start=1
     ):
-        out.append(Home(name=str(name or f"{path.stem} {i}"), lat=geom.y, lon=geom.x))
+        label = str(name or f"{path.stem} {i}") + ("（住所から推定）" if guess else "")
+        out.append(Home(name=label, lat=geom.y, lon=geom.x))
     return out
 
 
@@ -169,7 +181,9 @@ def map_homes(spec: MapSpec) -> list[Home]:
         homes.append(Home(name=name, lat=lat, lon=lon))
     homes_file = getattr(spec, "homes_file", None)
     if homes_file:
-        homes.extend(read_homes_csv(spec.path(homes_file)))
+        homes.extend(
+            read_homes_csv(spec.path(homes_file), geocode=getattr(spec, "homes_geocode", False))
+        )
     return homes
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 from shapely.geometry import Point
+from test_geocode import geocoder  # noqa: F401 - the fake GSI address search fixture
 
 import civicmap
 from civicmap.diff import collect_diff
@@ -249,3 +250,21 @@ def test_the_readme_example_with_a_disaster_produces_routes(tmp_path):
     assert data.routes is not None and len(data.routes) >= 1
     sites = data.layer("shelters").features.set_index("source_ref")
     assert all(sites.loc[r, "serves_earthquake"] is True for r in data.routes["shelter_ref"])
+
+
+@pytest.mark.usefixtures("geocoder")
+def test_homes_from_addresses_are_geocoded_and_an_unknown_address_names_its_row(kanazawa, tmp_path):
+    """A 町内会's list of 要配慮者 addresses: geocoded (fake GSI search on 127.0.0.1)."""
+    spec, _ = kanazawa
+    good = tmp_path / "addresses.csv"
+    good.write_text("名称,住所\r\n鞍月の集合場所,金沢市鞍月東2丁目1番地\r\n", encoding="utf-8")
+    data = collect(dataclasses.replace(spec, home=None, homes_file=str(good), homes_geocode=True))
+    assert set(data.routes["place_name"]) == {"鞍月の集合場所（住所から推定）"}
+    start = data.routes.geometry.iloc[0].coords[0]
+    assert start == pytest.approx((136.6297, 36.6070))
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "名称,住所\r\nA,金沢市鞍月東2丁目1番地\r\nB,存在しない町999\r\n", encoding="utf-8"
+    )
+    with pytest.raises(CivicMapError, match=r"homes: bad\.csv row 2: .*存在しない町999"):
+        collect(dataclasses.replace(spec, home=None, homes_file=str(bad), homes_geocode=True))
