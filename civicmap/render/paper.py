@@ -973,6 +973,10 @@ class _Renderer:
             draw_text(c, x + 4, y_top - fs * 1.3, t["routes"], fs * 1.05, bold=True)
             y = y_top - fs * 1.9
             for leg, lines in rows:
+                if id(leg) in firsts:  # the home's heading line comes first: its name, bold
+                    draw_text(c, x + 4, y - fs, lines[0], fs, bold=True)
+                    lines = lines[1:]
+                    y -= lh
                 _draw_route(c, [(x + 4, y - fs * 0.55), (x + 18, y - fs * 0.55)],
                             nearest=leg.nearest, walk=leg.walk)  # fmt: skip
                 for i, line in enumerate(lines):
