@@ -194,3 +194,18 @@ def test_array_name_scores_equal_name_similarity_on_real_names(kanazawa):
     ]
     assert got == pytest.approx(want)
     assert (got >= 0.9).sum() >= 3 and (got < 0.5).sum() > 50  # matches and misses
+
+
+def test_flags_from_the_columns_municipal_lists_use():
+    """○ / 1.0 / 可 in 災害種別_*, GSI-style and short columns (土砂, 内水) become flags."""
+    rows = _hand(
+        [("A公民館", 0, 0, "指定緊急避難場所"), ("B公園", 500, 0, "指定緊急避難場所")],
+        **{"災害種別_地震": ["1.0", ""], "津波": ["", "○"], "土砂": ["可", "×"], "内水": ["", "1"]},
+    )
+    sites = merge_sites(rows).sites.set_index("name")
+    assert sites.loc["A公民館", "serves_earthquake"] is True
+    assert sites.loc["A公民館", "serves_landslide"] is True
+    assert sites.loc["A公民館", "serves_tsunami"] is None
+    assert sites.loc["B公園", "serves_tsunami"] is True
+    assert sites.loc["B公園", "serves_landslide"] is False
+    assert sites.loc["B公園", "serves_inland_flood"] is True

@@ -60,11 +60,22 @@ def flag_value(value: Any) -> bool | None:
     return None
 
 
+#: Column names municipal lists use besides the 自治体標準 ones (土砂, 内水 ...).
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "landslide": ("土砂", "土砂災害", "崖崩れ", "がけ崩れ"),
+    "inland_flood": ("内水",),
+    "fire": ("大規模火災", "火災", "大火"),
+    "volcano": ("火山",),
+    "storm_surge": ("高潮災害",),
+}
+
+
 def disaster_flags(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """``serves_<type>`` columns as True/False/None, filled from the list's own columns.
 
     Where a row has no ``serves_<type>`` value, the 自治体標準 column
-    ``災害種別_<洪水…>`` or the GSI column ``<洪水…>`` gives it. The readers
+    ``災害種別_<洪水…>``, the GSI column ``<洪水…>`` or a common short form
+    (土砂, 内水, 大規模火災, 火山) gives it. The readers
     set ``serves_*`` themselves for the layouts they know; this covers rows
     they left unknown, so one list's flags are never lost in a merge.
     """
@@ -76,7 +87,8 @@ def disaster_flags(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             if col in out.columns
             else pd.Series(None, index=out.index, dtype=object)
         )
-        for other in (f"災害種別_{ja}", ja):
+        names = (ja, *_ALIASES.get(key, ()))
+        for other in (*(f"災害種別_{n}" for n in names), *names):
             if other in out.columns:
                 extra = out[other].map(flag_value)
                 values = values.where(values.notna(), extra)
