@@ -268,3 +268,25 @@ def test_homes_from_addresses_are_geocoded_and_an_unknown_address_names_its_row(
     )
     with pytest.raises(CivicMapError, match=r"homes: bad\.csv row 2: .*存在しない町999"):
         collect(dataclasses.replace(spec, home=None, homes_file=str(bad), homes_geocode=True))
+
+
+def test_a_shelter_like_layer_without_the_role_is_named_not_silently_ignored(caplog):
+    from civicmap.layers import parse_layer
+    from civicmap.mapdata import LayerData
+    from civicmap.schema import empty_frame
+    from civicmap.shelter_routes import shelter_layers
+
+    def layer(raw):
+        spec = parse_layer(raw, file="t.yaml", base_dir=DATA)
+        return LayerData(spec=spec, features=empty_frame())
+
+    src = [{"geojson": {"path": "shelters/gsi/emergency_172014.json"}}]
+    with_role = layer({"id": "hinan", "title": "避難所", "role": "shelter", "sources": src})
+    without = layer({"id": "tsunami_buildings", "title": "津波避難ビル", "sources": src})
+    other = layer({"id": "water", "title": "給水所", "sources": src})
+    with caplog.at_level("WARNING"):
+        assert shelter_layers([with_role, without, other]) == [with_role]
+    assert "tsunami_buildings looks like shelters but has no 'role: shelter'" in caplog.text
+    assert "water" not in caplog.text
+    with pytest.raises(ConfigError, match="role"):
+        parse_layer({"id": "x", "role": "shelters", "sources": src}, file="t", base_dir=DATA)
