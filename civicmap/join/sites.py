@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from civicmap.join.conflate import _text, pair_name_scores
+from civicmap.join.conflate import _keys, _text, pair_name_scores
 from civicmap.names import loose_key
 from civicmap.schema import CRS, DISASTER_TYPES, metric_crs
 
@@ -219,15 +219,22 @@ def merge_sites(
     flags: dict[str, list[Any]] = {c: [] for c in flag_cols}
     flag_from: dict[str, list[str]] = {f"{c}_from": [] for c in flag_cols}
     merges: list[dict[str, Any]] = []
-    for g in sorted(set(group.tolist())):
-        members = np.flatnonzero(group == g).tolist()
+    # members of each group in input order, without an O(rows × groups) scan
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, group[order][1:] != group[order][:-1]])
+    groups = np.split(order, starts[1:])
+    fv = {c: frame[c].to_numpy(dtype=object) for c in flag_cols}
+    lk = _keys(names, loose_key)
+    layers_of = frame["layer"].map(_text).to_numpy()
+    for members_arr in groups:
+        members = members_arr.tolist()
         osm_members = [m for m in members if has_osm[m]]
         rep = osm_members[0] if osm_members else members[0]
         rep_rows.append(rep)
         desig = list(dict.fromkeys(c for c in (cats[m] for m in members) if c))
         any_flag = False
         for c in flag_cols:
-            vals = [frame.at[m, c] for m in members]
+            vals = [fv[c][m] for m in members]
             yes = [refs[m] for m, v in zip(members, vals, strict=True) if v is True]
             if yes:
                 flags[c].append(True)
@@ -243,12 +250,8 @@ def merge_sites(
         extra["designation_refs"].append("; ".join(f"{cats[m] or '?'}: {refs[m]}" for m in members))
         extra["site_refs"].append(" + ".join(refs[m] for m in members))
         extra["site_rows"].append(len(members))
-        rep_key = loose_key(names[rep])
-        others = [
-            names[m]
-            for m in members
-            if not (loose_key(names[m]) in rep_key or rep_key in loose_key(names[m]))
-        ]
+        rep_key = lk[rep]
+        others = [names[m] for m in members if not (lk[m] in rep_key or rep_key in lk[m])]
         extra["other_names"].append("・".join(dict.fromkeys(others)))
         extra["after_emergency_only"].append(after)
         for m in members:
@@ -271,7 +274,7 @@ def merge_sites(
                 {
                     "site_ref": refs[rep],
                     "site_name": names[rep],
-                    "layer": _text(frame.at[m, "layer"]),
+                    "layer": layers_of[m],
                     "ref": refs[m],
                     "name": names[m],
                     "designation": cats[m],
