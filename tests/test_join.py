@@ -272,3 +272,18 @@ def test_a_shelter_off_the_street_network_gets_a_straight_line_not_a_fake_walk()
     away = nearest_shelters(places([("遠い家", 3000, 0, "h")]), shelters, graph=river_graph())
     assert away.outside_network == [("遠い家", pytest.approx(2300, abs=1))]
     assert (away.lines["route"] == "straight").all()
+
+
+def test_one_to_one_assignment_takes_the_best_pair_first_and_each_record_once():
+    from civicmap.join.conflate import assign_one_to_one
+
+    # official 0 fits OSM 0 and 1; official 1 fits only OSM 0, worse: 0 takes OSM 0
+    oi, mi = np.array([0, 0, 1]), np.array([0, 1, 0])
+    dist = np.array([5.0, 40.0, 10.0])
+    names = np.array([1.0, 0.9, 0.7])
+    score = np.array([0.95, 0.8, 0.7])
+    pairs = assign_one_to_one(oi, mi, dist, names, score, np.array([True, True, True]))
+    assert [(i, j) for i, j, *_ in pairs] == [(0, 0)]
+    # a pair not allowed (names differ, not the same spot) is never taken
+    pairs = assign_one_to_one(oi, mi, dist, names, score, np.array([False, True, True]))
+    assert [(i, j) for i, j, *_ in pairs] == [(0, 1), (1, 0)]

@@ -256,18 +256,9 @@ def conflate(
     osm_geoms = om.geometry.to_numpy()
     ok = (names >= min_name_score) | (dist <= same_place_m)
     score = 0.6 * names + 0.4 * (1.0 - np.minimum(dist, max_distance_m) / max_distance_m)
-    order = np.lexsort((dist, -score))  # best score first, nearer on ties
-    used_off: set[int] = set()
-    used_osm: set[int] = set()
-    pairs: list[tuple[int, int, float, float, float]] = []
-    for k in order[ok[order]]:
-        i, j = int(oi[k]), int(mi[k])
-        if i in used_off or j in used_osm:
-            continue
-        used_off.add(i)
-        used_osm.add(j)
-        pairs.append((i, j, float(dist[k]), float(names[k]), float(score[k])))
-    pairs.sort()
+    pairs = assign_one_to_one(oi, mi, dist, names, score, ok)
+    used_off = {p[0] for p in pairs}
+    used_osm = {p[1] for p in pairs}
 
     diff_rows: list[dict] = []
     layer = (
@@ -324,6 +315,37 @@ def conflate(
         len(off), len(om), len(pairs), len(only_off), len(only_osm),
     )  # fmt: skip
     return Conflation(merged=merged, diff=diff, matched=len(pairs))
+
+
+def assign_one_to_one(
+    oi: np.ndarray,
+    mi: np.ndarray,
+    dist: np.ndarray,
+    names: np.ndarray,
+    score: np.ndarray,
+    ok: np.ndarray,
+) -> list[tuple[int, int, float, float, float]]:
+    """Greedy one-to-one assignment of candidate pairs, best score first.
+
+    Candidates ``(oi[k], mi[k])`` allowed by ``ok`` are taken in order of
+    ``score`` (nearer first on ties), each record at most once. On place
+    lists (few candidates per place) this gives the pairs an optimal
+    assignment would, without its cost. Returns ``(i, j, distance,
+    name score, score)`` sorted by ``i``.
+    """
+    order = np.lexsort((dist, -score))  # best score first, nearer on ties
+    used_off: set[int] = set()
+    used_osm: set[int] = set()
+    pairs: list[tuple[int, int, float, float, float]] = []
+    for k in order[ok[order]]:
+        i, j = int(oi[k]), int(mi[k])
+        if i in used_off or j in used_osm:
+            continue
+        used_off.add(i)
+        used_osm.add(j)
+        pairs.append((i, j, float(dist[k]), float(names[k]), float(score[k])))
+    pairs.sort()
+    return pairs
 
 
 def _merge_frames(
