@@ -133,14 +133,20 @@ def _wrap_clean_join(acc: dict) -> None:
 
         return timed
 
-    for name in ("civicmap.clean", "civicmap.join"):
+    # civicmap.join is a package (#17): its names live in civicmap.join.<module>;
+    # sites is called by the pipeline through its module, so it is wrapped there.
+    for name in ("civicmap.clean", "civicmap.join", "civicmap.join.sites"):
         try:
             mod = importlib.import_module(name)
         except ImportError:
             acc.setdefault("missing", []).append(name)
             continue
         for attr, fn in list(vars(mod).items()):
-            if callable(fn) and not attr.startswith("_") and getattr(fn, "__module__", "") == name:
+            if (
+                callable(fn)
+                and not attr.startswith("_")
+                and getattr(fn, "__module__", "").startswith(name)
+            ):
                 setattr(mod, attr, wrap(fn))
 
 

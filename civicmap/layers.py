@@ -77,7 +77,10 @@ LAYER_KEYS = {
     "index": "list of columns printed in the paper map's index",
     "cluster": "cluster markers on the web map: true, false, or a count above which to cluster",
     "categories": "display order and English names: [{name, en}]",
+    "role": "what the layer is for beyond drawing: shelter (home routes rank its places)",
 }
+#: Layer roles: what the pipeline does with a layer beyond drawing it.
+ROLES = {"shelter": "its places are shelters: home routes rank them, co-located ones merge"}
 STYLE_KEYS = {"color", "icon", "symbol", "fill"}
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -114,6 +117,7 @@ class LayerSpec:
     categories: tuple[dict[str, str], ...] = ()
     notes: str = ""
     file: str = ""
+    role: str | None = None
 
     def title_in(self, language: str) -> str:
         """The title in ``language``, falling back to Japanese, then the id."""
@@ -306,6 +310,9 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
                 if isinstance(rule, Mapping) and "name" in rule:
                     if not any(c.get("name") == rule["name"] for c in cats):
                         cats.append({"name": str(rule["name"]), "en": str(rule.get("en", ""))})
+    role = raw.get("role")
+    if role is not None and not ck.choice(k("role"), role, tuple(ROLES)):
+        role = None
     if own:
         ck.raise_if_any()
     return LayerSpec(
@@ -321,6 +328,7 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
         categories=tuple({k2: str(v) for k2, v in c.items()} for c in cats),
         notes=str(raw.get("notes", "")),
         file=file,
+        role=str(role) if role is not None else None,
     )
 
 

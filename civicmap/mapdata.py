@@ -49,15 +49,20 @@ class LayerReport:
     #: When a layer has OSM and file sources: what the conflation found
     #: (see :func:`civicmap.join.conflate`); ``civicmap diff`` writes it.
     diff: gpd.GeoDataFrame | None = None
+    #: Rows of this layer merged into a shelter site (one place, several official
+    #: designations; see :func:`civicmap.join.sites.merge_sites`): dicts with
+    #: ``source``, ``row`` and ``reason`` (which site, how far, why).
+    site_merges: list[dict] = field(default_factory=list)
 
     @property
     def shown(self) -> int:
         """Features left to draw: every mapped row, less merged pairs and removed rows.
 
         Counts every removal (empty geometry too, not only ``clipped`` and
-        ``deduplicated``), so it equals ``len(LayerData.features)``.
+        ``deduplicated``) and every row merged into a shelter site, so it
+        equals ``len(LayerData.features)``.
         """
-        return self.mapped - self.merged - len(self.removed)
+        return self.mapped - self.merged - len(self.removed) - len(self.site_merges)
 
 
 @dataclass
@@ -113,6 +118,10 @@ class MapData:
     #: and shelter_name, category, straight_m, walk_m, walk_min, rank_straight,
     #: rank_walk (see :func:`civicmap.join.nearest_shelters`); None without ``home``.
     routes: gpd.GeoDataFrame | None = None
+    #: What the maps print with the routes: which layers counted as shelters,
+    #: sites without information on the asked disaster, and any straight-line
+    #: fallback with its reason (see :mod:`civicmap.shelter_routes`).
+    route_notes: list[str] = field(default_factory=list)
 
     @property
     def language(self) -> str:

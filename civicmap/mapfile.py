@@ -38,6 +38,7 @@ MAP_KEYS = {
     "outputs": "{web: {...}, paper: {...}, umap: {...}, geojson: {...}, kml: {...}}",
     "notes": "text for the paper map's notes box (連絡先, 集合場所, ...)",
     "home": "[lat, lon] or {point: [lat, lon], disaster: 津波}: nearest shelters on foot",
+    "homes": "several starting points: {points: [{name, point: [lat, lon]}], file: points.csv, geocode: true, disaster: 津波}",
 }
 AREA_KINDS = {
     "bbox": "[west, south, east, north] in degrees",
@@ -85,6 +86,11 @@ class MapSpec:
     notes: str = ""
     home: tuple[float, float] | None = None
     home_disaster: str | None = None
+    #: ``homes:`` points as (name, lat, lon), and a CSV of points (名称, 緯度, 経度).
+    homes: tuple[tuple[str, float, float], ...] = ()
+    homes_file: str | None = None
+    #: Geocode rows of the homes CSV that have an address but no coordinates (online).
+    homes_geocode: bool = False
 
     def path(self, relative: str | Path) -> Path:
         """A path from the map file, made absolute against the map's folder."""
@@ -357,6 +363,13 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
             f"got {excerpt(home)}, expected [lat, lon] or {{point: [lat, lon], disaster: 津波}}",
         )
         home = None
+    homes, homes_file, homes_disaster = _check_homes(ck, raw.get("homes"))
+    homes_geocode = isinstance(raw.get("homes"), Mapping) and raw["homes"].get("geocode") is True
+    if homes_disaster is not None:
+        if home_disaster is not None and home_disaster != homes_disaster:
+            ck.add("homes.disaster", f"got {homes_disaster!r} but home.disaster is "
+                   f"{home_disaster!r}; give one disaster for the map")  # fmt: skip
+        home_disaster = homes_disaster
     ck.raise_if_any()
     return MapSpec(
         title=str(title),
@@ -372,7 +385,67 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         notes=str(raw.get("notes", "")),
         home=tuple(home) if home else None,
         home_disaster=str(home_disaster) if home_disaster else None,
+        homes=homes,
+        homes_file=homes_file,
+        homes_geocode=homes_geocode,
     )
+
+
+def _is_point(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in value)
+        and -90 <= value[0] <= 90
+        and -180 <= value[1] <= 180
+    )
+
+
+def _check_homes(
+    ck: Checker, raw: Any
+) -> tuple[tuple[tuple[str, float, float], ...], str | None, str | None]:
+    """``homes:``: a list of points, or {points, file, disaster}; every problem reported."""
+    if raw is None:
+        return (), None, None
+    if isinstance(raw, list):
+        raw = {"points": raw}
+    if not isinstance(raw, Mapping):
+        ck.add("homes", f"got {raw!r}, expected {{points: [{{name: 集合場所, point: [lat, lon]}}], "
+               "file: points.csv, disaster: 津波}")  # fmt: skip
+        return (), None, None
+    ck.unknown_keys("homes", raw, {"points", "file", "disaster", "geocode"})
+    if "geocode" in raw and not isinstance(raw["geocode"], bool):
+        ck.add("homes.geocode", f"got {raw['geocode']!r}, expected true or false")
+    disaster = raw.get("disaster")
+    if disaster is not None:
+        from civicmap.schema import DISASTER_TYPES
+
+        if not ck.choice("homes.disaster", disaster, [*DISASTER_TYPES, *DISASTER_TYPES.values()]):
+            disaster = None
+    points: list[tuple[str, float, float]] = []
+    raw_points = raw.get("points") or []
+    if not isinstance(raw_points, list):
+        ck.add(
+            "homes.points", f"got {raw_points!r}, expected a list of {{name, point: [lat, lon]}}"
+        )
+        raw_points = []
+    for i, p in enumerate(raw_points):
+        name, point = f"{i + 1}", p
+        if isinstance(p, Mapping):
+            ck.unknown_keys(f"homes.points[{i}]", p, {"name", "point"})
+            name, point = str(p.get("name") or i + 1), p.get("point")
+        if not _is_point(point):
+            ck.add(f"homes.points[{i}]", f"got {point!r}, expected [lat, lon] in degrees, "
+                   "e.g. {name: 集合場所A, point: [36.56, 136.65]}")  # fmt: skip
+            continue
+        points.append((name, float(point[0]), float(point[1])))
+    file = raw.get("file")
+    if file is not None and not isinstance(file, str):
+        ck.add("homes.file", f"got {file!r}, expected a CSV path (名称, 緯度, 経度 columns)")
+        file = None
+    if not points and not file:
+        ck.add("homes", "no points and no file; give points: [...] or file: points.csv")
+    return tuple(points), file, str(disaster) if disaster else None
 
 
 def load_map(path: str | Path) -> MapSpec:

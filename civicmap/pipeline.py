@@ -19,7 +19,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import box
 
-from civicmap import clean, join
+from civicmap import clean, join, settings
 from civicmap.area import Area, resolve_area
 from civicmap.errors import CivicMapError, SourceError
 from civicmap.layers import LayerSpec
@@ -178,24 +178,43 @@ def _clean_and_conflate(
     file_parts: list[gpd.GeoDataFrame],
     area: Area,
     report: LayerReport,
+    *,
+    has_osm_source: bool = False,
+    sites: bool = False,
 ) -> gpd.GeoDataFrame:
     """Clean each side; when a layer has OSM and file features, conflate them.
 
     Each place then appears once, keeping both references (``ref_official``,
     ``ref_osm``); the diff goes into ``report.diff`` for ``civicmap diff``.
+    A layer with an OSM source whose OSM data holds none of its places is
+    conflated too: every official row is then ``only_official`` in the diff
+    (a to-do list for mappers), not left out of it. ``sites`` (a ``role:
+    shelter`` layer): same-name rows are not dropped as duplicates here but
+    merged later into one site keeping every designation and flag
+    (:func:`civicmap.shelter_routes.merge_shelter_layers`).
     """
+
+    def clean_layer(frame, area=None):
+        if not sites:
+            return clean.clean_layer(frame, area=area)
+        out, removed = clean.fix_geometries(frame)
+        if area is not None:
+            out, more = clean.clip_to_area(out, area)
+            removed = [*removed, *more]
+        return gpd.GeoDataFrame(out.reset_index(drop=True), geometry="geometry", crs=CRS), removed
+
     osm_f, file_f = _concat(osm_parts), _concat(file_parts)
     report.mapped = len(osm_f) + len(file_f)
-    if osm_f.empty or file_f.empty:
-        features, removed = clean.clean_layer(_concat([osm_f, file_f]), area=area.geometry)
+    if file_f.empty or (osm_f.empty and not has_osm_source):
+        features, removed = clean_layer(_concat([osm_f, file_f]), area=area.geometry)
         report.removed.extend(removed)
     else:
-        osm_f, removed_osm = clean.clean_layer(osm_f, area=area.geometry)
-        file_f, removed_file = clean.clean_layer(file_f, area=area.geometry)
+        osm_f, removed_osm = clean_layer(osm_f, area=area.geometry)
+        file_f, removed_file = clean_layer(file_f, area=area.geometry)
         result = join.conflate(file_f, osm_f)
         report.merged = result.matched
         report.diff = result.diff
-        features, removed_after = clean.clean_layer(result.merged)
+        features, removed_after = clean_layer(result.merged)
         report.removed.extend([*removed_osm, *removed_file, *removed_after])
     report.clipped = sum(1 for r in report.removed if r.reason.startswith("outside"))
     report.deduplicated = sum(1 for r in report.removed if r.reason.startswith("duplicate"))
@@ -257,7 +276,14 @@ def _layer_data(
             if result.credit:
                 credits.append(result.credit)
             parts.append(result.features)
-    features = _clean_and_conflate(osm_parts, parts, area, report)
+    features = _clean_and_conflate(
+        osm_parts,
+        parts,
+        area,
+        report,
+        has_osm_source=any(s.kind == "osm" for s in layer.sources),
+        sites=layer.role == "shelter",
+    )
     uniq: list[Credit] = []
     for c in credits:
         if c not in uniq:
@@ -329,10 +355,16 @@ def collect(
         data.built = built
     if osm.problems:
         log.info("%d OSM elements reported while reading (clipped or broken)", len(osm.problems))
-    if spec.home is not None:
-        data.routes = home_routes(
-            spec.home, layers, graph=walking_graph(spec, area), disaster=spec.home_disaster
-        )
+    from civicmap import shelter_routes
+
+    shelter_routes.merge_shelter_layers(layers)
+    homes = shelter_routes.map_homes(spec)
+    if homes:
+        routes = shelter_routes.routes_for_map(spec, area, layers, homes=homes)
+        data.routes = routes.lines
+        data.route_notes = routes.notes
+        for note in routes.notes:
+            log.info("routes: %s", note)
     return data
 
 
@@ -353,20 +385,30 @@ def walking_graph(spec: MapSpec, area: Area):
 def home_routes(
     home: tuple[float, float], layers: list[LayerData], *, graph=None, disaster: str | None = None
 ) -> gpd.GeoDataFrame | None:
-    """Lines from a home point ``[lat, lon]`` to its nearest shelters (the ``shelters`` layers).
+    """Lines from a home point ``[lat, lon]`` to its nearest shelters (``role: shelter`` layers).
 
     Without a street ``graph`` the lines are straight (``route == "straight"``).
+    A map build uses :func:`civicmap.shelter_routes.routes_for_map`, which
+    also says on the map what counted and what fell back.
     """
     from shapely.geometry import Point
 
-    shelters = [lyr.features for lyr in layers if lyr.id.startswith("shelter")]
+    from civicmap.shelter_routes import shelter_layers
+
+    shelters = [lyr.features for lyr in shelter_layers(layers)]
     if not shelters:
         log.warning("home is set but the map has no shelters layer; no nearest-shelter lines")
         return None
     place = gpd.GeoDataFrame(
         {"name": ["home"], "source_ref": ["home"]}, geometry=[Point(home[1], home[0])], crs=CRS
     )
-    result = join.nearest_shelters(place, _concat(shelters), graph=graph, disaster=disaster)
+    result = join.nearest_shelters(
+        place,
+        _concat(shelters),
+        graph=graph,
+        disaster=disaster,
+        walking_speed_m_per_min=settings.walking_speed_m_per_min,
+    )
     for note in result.notes:
         log.info("nearest shelters: %s", note)
     return result.lines

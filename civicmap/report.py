@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 REPORT_COLUMNS = ("layer", "kind", "source", "row", "reason")
 
 #: Row kinds, in the order they are listed.
-KINDS = ("rejected", "repaired", "removed", "warning")
+KINDS = ("rejected", "repaired", "removed", "merged", "warning")
 
 
 def _warning_reason(w: Any) -> tuple[str, str, str]:
@@ -50,6 +50,11 @@ def layer_rows(layer: LayerData) -> list[dict[str, str]]:
                 {"layer": layer.id, "kind": kind, "source": str(p.source), "row": str(p.row),
                  "reason": str(p.reason)}
             )  # fmt: skip
+    for m in getattr(rep, "site_merges", []):
+        source, row, reason = _warning_reason(m)
+        out.append(
+            {"layer": layer.id, "kind": "merged", "source": source, "row": row, "reason": reason}
+        )
     for w in rep.warnings:
         source, row, reason = _warning_reason(w)
         out.append(
@@ -81,6 +86,8 @@ def summary_line(layer: LayerData) -> str:
         f"rejected {len(r.rejected)}",
         f"repaired {len(r.repaired)}",
     ]
+    if getattr(r, "site_merges", None):
+        parts.append(f"merged into sites {len(r.site_merges)}")
     if r.warnings:
         parts.append(f"warnings {len(r.warnings)}")
     return f"{layer.id}: " + ", ".join(parts)

@@ -242,3 +242,48 @@ def test_home_point_in_the_map_file_gives_route_lines(demo):
     # on the demo, the nearest on foot (西早稲田中学校) is not the nearest in a straight line
     assert routes.iloc[0]["shelter_name"] == "西早稲田中学校"
     assert routes.iloc[0]["rank_straight"] > 1
+
+
+def test_graph_steps_snap_and_early_stopping_dijkstra_agree_with_networkx():
+    """The named steps of routing (civicmap.join._graph), each checked on its own."""
+    from civicmap.join._graph import dijkstra, prepare_graph, snap
+
+    g = river_graph()
+    prepared = prepare_graph(g, "EPSG:6677")
+    pts = gpd.GeoSeries([at(10, 5), at(690, 160)], crs=CRS).to_crs("EPSG:6677")
+    nodes, dist = snap(prepared, pts)
+    assert nodes == [1, 3] and dist == pytest.approx([np.hypot(10, 5), np.hypot(10, 10)])
+    settled, _ = dijkstra(prepared, 1, {4: 0.0, 5: 0.0}, want=2, must=set(), cutoff=10_000)
+    full = nx.single_source_dijkstra_path_length(g, 1, weight="length")
+    assert settled[4] == full[4] == 1550 and settled[5] == full[5] == 450
+    # it stops early: with one shelter wanted, the far bank is never settled
+    near_only, _ = dijkstra(prepared, 1, {4: 0.0, 5: 0.0}, want=1, must=set(), cutoff=10_000)
+    assert 5 in near_only and 4 not in near_only
+
+
+def test_a_shelter_off_the_street_network_gets_a_straight_line_not_a_fake_walk():
+    home = places([("自宅", 0, 0, "home")])
+    shelters = places([("橋の先", 0, 140, "A"), ("地図の外", 2000, 2000, "far")], source="gsi")
+    result = nearest_shelters(home, shelters, k=2, graph=river_graph(), max_snap_m=300)
+    t = result.table.set_index("shelter_ref")
+    assert t.loc["A", "walk_m"] == pytest.approx(1550 + 10, abs=1)
+    assert np.isnan(t.loc["far", "walk_m"])  # not snapped to a street 2 km away
+    assert result.shelters_outside == 1 and result.outside_network == []
+    away = nearest_shelters(places([("遠い家", 3000, 0, "h")]), shelters, graph=river_graph())
+    assert away.outside_network == [("遠い家", pytest.approx(2300, abs=1))]
+    assert (away.lines["route"] == "straight").all()
+
+
+def test_one_to_one_assignment_takes_the_best_pair_first_and_each_record_once():
+    from civicmap.join.conflate import assign_one_to_one
+
+    # official 0 fits OSM 0 and 1; official 1 fits only OSM 0, worse: 0 takes OSM 0
+    oi, mi = np.array([0, 0, 1]), np.array([0, 1, 0])
+    dist = np.array([5.0, 40.0, 10.0])
+    names = np.array([1.0, 0.9, 0.7])
+    score = np.array([0.95, 0.8, 0.7])
+    pairs = assign_one_to_one(oi, mi, dist, names, score, np.array([True, True, True]))
+    assert [(i, j) for i, j, *_ in pairs] == [(0, 0)]
+    # a pair not allowed (names differ, not the same spot) is never taken
+    pairs = assign_one_to_one(oi, mi, dist, names, score, np.array([False, True, True]))
+    assert [(i, j) for i, j, *_ in pairs] == [(0, 1), (1, 0)]

@@ -17,9 +17,14 @@ def ordered_routes(routes: gpd.GeoDataFrame | None, crs) -> gpd.GeoDataFrame | N
         return None
     frame = routes.to_crs(crs)
     walked = frame["walk_m"].notna() & (frame["route"] == "walk")
-    frame = frame.assign(walked=walked).sort_values(
-        ["walked", "walk_m", "straight_m"], ascending=[False, True, True], na_position="last"
+    # several homes (``homes:``): each home's routes together, in the homes' order
+    home_order = {ref: i for i, ref in enumerate(dict.fromkeys(frame.get("place_ref", [])))}
+    home = frame["place_ref"].map(home_order) if "place_ref" in frame.columns else 0
+    frame = frame.assign(walked=walked, _home=home).sort_values(
+        ["_home", "walked", "walk_m", "straight_m"],
+        ascending=[True, False, True, True],
+        na_position="last",
+        kind="stable",
     )
-    first = frame["walked"].to_numpy().copy()
-    first[1:] = False
-    return frame.assign(nearest=first)
+    first = frame["walked"].to_numpy() & ~frame["_home"].duplicated().to_numpy()
+    return frame.drop(columns="_home").assign(nearest=first)

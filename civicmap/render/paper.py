@@ -53,6 +53,7 @@ from civicmap.render._layout import (
 )
 from civicmap.render._routes import ordered_routes
 from civicmap.render.background import draw_paper_background
+from civicmap.render.routes_table import route_notes, route_sections
 from civicmap.render.symbols import SHAPES
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 
@@ -98,9 +99,9 @@ TEXT: dict[str, dict[str, str]] = {
         "routes": "避難所までの道のり",
         "route_walk": "徒歩 {m} m・{min}分",
         "route_straight": "直線 {m} m",
-        "route_no_walk": "徒歩ルート不明",
+        "route_no_walk": "直線距離・道順ではありません",
         "route_speed": "徒歩は分速 {speed:g} m で計算。太い実線が徒歩で最も近い避難所",
-        "route_speed_straight": "点線は直線（道のりは未計算）",
+        "route_speed_straight": "点線は直線（直線距離・道順ではありません）",
     },
     "en": {
         "scale": "Scale",
@@ -184,6 +185,7 @@ class RouteLeg:
     walk_min: float | None
     straight_m: float
     coords: list[tuple[float, float]]  # projected metres
+    home: str = ""  # which home (homes: several meeting points), for the route table
 
 
 @dataclass
@@ -334,7 +336,9 @@ def _details(row: pd.Series, columns: tuple[str, ...], lang: str) -> list[str]:
             label = t[alias]
         else:
             value = _text(row.get(col))
-            label = "" if col in ("address", "name", "category") else col
+            label = "" if col in ("address", "name", "category", "designations") else col
+            if col == "other_names" and value:
+                label = "＋"  # other facilities at the same site
         if value:
             line = f"{label} {value}" if label else value
             if line not in out:
@@ -397,10 +401,18 @@ def _route_legs(data: MapData, crs, entries: list[Entry]) -> list[RouteLeg]:
     proj = ordered_routes(data.routes, crs)
     if proj is None:
         return []
-    numbers = {e.source_ref: e.number for e in entries if e.layer.id.startswith("shelter")}
+    numbers = {
+        e.source_ref: e.number
+        for e in entries
+        if getattr(e.layer.spec, "role", None) == "shelter" or e.layer.id.startswith("shelter")
+    }
     legs: list[RouteLeg] = []
-    for i, (_, r) in enumerate(proj.iterrows(), start=1):
+    homes = list(dict.fromkeys(proj["place_ref"])) if "place_ref" in proj.columns else []
+    per_home: dict[str, int] = {}
+    for _, r in proj.iterrows():
         walk = bool(r["walked"])
+        ref = _text(r.get("place_ref"))
+        per_home[ref] = i = per_home.get(ref, 0) + 1
         geom = r.geometry
         legs.append(
             RouteLeg(
@@ -413,6 +425,7 @@ def _route_legs(data: MapData, crs, entries: list[Entry]) -> list[RouteLeg]:
                 walk_min=float(r["walk_min"]) if walk else None,
                 straight_m=float(r["straight_m"]),
                 coords=list(geom.coords) if geom is not None and not geom.is_empty else [],
+                home=_text(r.get("place_name")) if len(homes) > 1 else "",
             )
         )
     return legs
@@ -628,6 +641,12 @@ class _Renderer:
             self.home = fwd.transform(data.spec.home[1], data.spec.home[0])
         elif self.routes and self.routes[0].coords:
             self.home = self.routes[0].coords[0]
+        # homes: several starting points, each drawn with its name (the first is self.home)
+        self.other_homes = [
+            (leg.home, leg.coords[0])
+            for leg in self.routes
+            if leg.home and leg.coords and leg.rank == 1 and leg.coords[0] != self.home
+        ]
         self.plan = PaperPlan(
             size=opts["size"],
             orientation=opts["orientation"],
@@ -708,11 +727,15 @@ class _Renderer:
             marks.append((e.number, x, y))
             if atlas is None:
                 e.ref = grid.cell(x, y)
-        if self.home is not None and minx <= self.home[0] <= maxx and miny <= self.home[1] <= maxy:
-            hx, hy = frame.to_page(*self.home)
+        first_home = next((leg.home for leg in self.routes if leg.home), "")
+        homes = [(first_home, self.home)] if self.home is not None else []
+        for name, xy in [*homes, *getattr(self, "other_homes", [])]:
+            if not (minx <= xy[0] <= maxx and miny <= xy[1] <= maxy):
+                continue
+            hx, hy = frame.to_page(*xy)
             hs = self.marker * 1.4
             _draw_home(c, hx, hy, hs)
-            label = self.t["home"]
+            label = name or self.t["home"]
             lw = text_width(label, self.fs(7.5))
             draw_text(c, hx + hs * 0.6, hy - self.fs(7.5) * 0.35, label, self.fs(7.5),
                       halo=2, bold=True)  # fmt: skip
@@ -929,8 +952,11 @@ class _Renderer:
         sep = "／" if self.lang == "ja" else " / "
         rows: list[tuple[RouteLeg, list[str]]] = []
         text_w = width - 8 - 18
+        firsts = {id(sec.legs[0]): sec.home for sec in route_sections(self.routes) if sec.home}
         for leg in self.routes:
             head = f"{leg.rank}. {leg.name}" + (f" [{leg.number}]" if leg.number else "")
+            if id(leg) in firsts:  # several homes: a heading per home
+                head = f"【{firsts[id(leg)]}】\n{head}"
             parts = []
             if leg.walk and leg.walk_m is not None and leg.walk_min is not None:
                 parts.append(t["route_walk"].format(m=f"{round(leg.walk_m):,}",
@@ -938,12 +964,15 @@ class _Renderer:
             else:
                 parts.append(t["route_no_walk"])
             parts.append(t["route_straight"].format(m=f"{round(leg.straight_m):,}"))
-            lines = wrap(head, text_w, lambda s: text_width(s, fs))
+            lines = [
+                w for h in head.split("\n") for w in wrap(h, text_w, lambda s: text_width(s, fs))
+            ]
             lines += wrap(sep.join(parts), text_w, lambda s: text_width(s, fs))
             rows.append((leg, lines))
         notes = [t["route_speed"].format(speed=settings.walking_speed_m_per_min)]
         if any(not leg.walk for leg in self.routes):
             notes.append(t["route_speed_straight"])
+        notes.extend(route_notes(self.data, self.lang))
         nl = [s for n in notes for s in wrap(n, width - 8, lambda s: text_width(s, small))]
         lh = fs * 1.25
         h = fs * 1.9 + sum(len(ls) * lh + 1.5 for _, ls in rows) + len(nl) * small * 1.25 + 4
@@ -956,6 +985,10 @@ class _Renderer:
             draw_text(c, x + 4, y_top - fs * 1.3, t["routes"], fs * 1.05, bold=True)
             y = y_top - fs * 1.9
             for leg, lines in rows:
+                if id(leg) in firsts:  # the home's heading line comes first: its name, bold
+                    draw_text(c, x + 4, y - fs, lines[0], fs, bold=True)
+                    lines = lines[1:]
+                    y -= lh
                 _draw_route(c, [(x + 4, y - fs * 0.55), (x + 18, y - fs * 0.55)],
                             nearest=leg.nearest, walk=leg.walk)  # fmt: skip
                 for i, line in enumerate(lines):

@@ -86,10 +86,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "routes": "避難所までの道のり",
         "walk_route": "徒歩ルート（近い順）",
         "nearest_walk": "徒歩で最も近い避難所",
-        "straight_route": "直線（徒歩ルート不明）",
+        "straight_route": "直線距離・道順ではありません",
         "walk": "徒歩 {min}分 / {m} m",
         "straight": "直線 {m} m",
-        "straight_only": "直線 {m} m（徒歩ルート不明）",
+        "straight_only": "直線 {m} m（直線距離・道順ではありません）",
+        "designations": "指定",
+        "other_names": "同じ場所",
         "rank": "徒歩で近い順 {n}",
         "rank_straight": "直線で近い順 {n}",
     },
@@ -118,15 +120,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "routes": "Walking to shelters",
         "walk_route": "Walking route (by distance)",
         "nearest_walk": "Nearest shelter on foot",
-        "straight_route": "Straight line (no walking route)",
+        "straight_route": "Straight line, not a walking route",
         "walk": "{min} min walk / {m} m",
         "straight": "straight line {m} m",
-        "straight_only": "straight line {m} m (no walking route)",
+        "straight_only": "straight line {m} m (no walking route: not the way to walk)",
+        "designations": "Designations",
+        "other_names": "Also here",
         "rank": "No. {n} nearest on foot",
         "rank_straight": "No. {n} nearest in a straight line",
     },
 }
-_FIELD_TEXT = ("name", "category", "address")
+_FIELD_TEXT = ("name", "category", "address", "designations", "other_names")
 _COORD_DIGITS = 6  # ~0.1 m: more only makes the file bigger
 
 
@@ -250,7 +254,11 @@ def _missing(value: Any) -> bool:
 
 
 def routes_payload(
-    routes: gpd.GeoDataFrame | None, home: tuple[float, float] | None, *, language: str
+    routes: gpd.GeoDataFrame | None,
+    home: tuple[float, float] | None,
+    *,
+    language: str,
+    notes: list[str] | None = None,
 ) -> dict[str, Any] | None:
     """The home point and its routes to the nearest shelters, as the page draws them.
 
@@ -258,12 +266,29 @@ def routes_payload(
     have no walking distance, after them by straight distance); the first
     walked route is flagged ``nearest`` so the page draws it emphasised. Each
     route carries its own plain-text description (escaped by the page).
+    Several homes: ``homes`` lists each (name, point) and each route says
+    its home (``h``); ``notes`` is what the map must say about the routes
+    (layers counted, sites without information, straight-line fallback).
     """
     order = ordered_routes(routes, "EPSG:4326")
     if order is None:
         return None
     t = TEXTS[language]
     items: list[dict[str, Any]] = []
+    refs = list(dict.fromkeys(order["place_ref"])) if "place_ref" in order.columns else [""]
+    homes: list[dict[str, Any]] = []
+    for ref in refs:
+        rows = order[order["place_ref"] == ref] if "place_ref" in order.columns else order
+        g0 = rows.geometry.iloc[0]
+        start = g0.coords[0] if g0 is not None and not g0.is_empty else None
+        homes.append(
+            {
+                "n": _text(rows["place_name"].iloc[0]) if "place_name" in rows.columns else "",
+                "ll": [round(start[1], _COORD_DIGITS), round(start[0], _COORD_DIGITS)]
+                if start
+                else None,
+            }
+        )
     for _, r in order.iterrows():
         walk = bool(r["walked"])
         lines = []
@@ -287,6 +312,7 @@ def routes_payload(
                 "walk": walk,
                 "nearest": bool(r["nearest"]),
                 "t": lines,
+                "h": refs.index(r["place_ref"]) if "place_ref" in order.columns else 0,
             }
         )
     if home is None:
@@ -294,7 +320,7 @@ def routes_payload(
         home_ll = first
     else:
         home_ll = [round(home[0], _COORD_DIGITS), round(home[1], _COORD_DIGITS)]
-    return {"home": home_ll, "items": items}
+    return {"home": home_ll, "homes": homes, "items": items, "notes": list(notes or [])}
 
 
 def display_name(row: pd.Series, *, language: str) -> str:
@@ -456,7 +482,9 @@ def payload(data: MapData, *, options: dict) -> dict[str, Any]:
         "edge": edge,
         "credits": [c.line() for c in data.credits()],
         "built": data.built.strftime("%Y-%m-%d"),
-        "routes": routes_payload(data.routes, data.spec.home, language=lang),
+        "routes": routes_payload(
+            data.routes, data.spec.home, language=lang, notes=getattr(data, "route_notes", [])
+        ),
     }
 
 

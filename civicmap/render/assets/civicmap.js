@@ -138,11 +138,12 @@ var civicmap = (function () {
     return box;
   }
 
-  function homeIcon(T) {
+  function homeIcon(T, label) {
     var wrap = el("div");
     var d = el("div", "cm-home-pin", "⌂");
     wrap.appendChild(d);
-    wrap.appendChild(el("div", "cm-home-label", T.home));
+    // textContent, then serialised: a home's name from a CSV stays text
+    wrap.appendChild(el("div", "cm-home-label", label || T.home));
     return L.divIcon({
       html: wrap.innerHTML,
       className: "cm-home-icon",
@@ -170,22 +171,30 @@ var civicmap = (function () {
       group.addLayer(casing);
       group.addLayer(line);
     });
-    if (R.home) {
-      var home = L.marker(R.home, { icon: homeIcon(T), title: T.home, alt: T.home, keyboard: true, zIndexOffset: 1000 });
+    // One marker per home (homes: several meeting points); each lists its own routes
+    // and the map's route notes (layers counted, straight-line fallback and why).
+    var homes = (R.homes && R.homes.length) ? R.homes : (R.home ? [{ n: "", ll: R.home }] : []);
+    if (R.home && homes.length === 1) homes[0].ll = R.home;
+    homes.forEach(function (h, hi) {
+      if (!h.ll) return;
+      var title = homes.length > 1 && h.n ? T.home + "：" + h.n : T.home;
+      var home = L.marker(h.ll, { icon: homeIcon(T, homes.length > 1 ? h.n : ""), title: title, alt: title, keyboard: true, zIndexOffset: 1000 });
       home.bindPopup(function () {
         var box = el("div", "cm-popup");
-        box.appendChild(el("div", "cm-popup-title", T.home));
+        box.appendChild(el("div", "cm-popup-title", title));
         box.appendChild(el("div", "cm-popup-layer", T.routes));
         var ol = el("ol", "cm-route-list");
         R.items.forEach(function (r) {
+          if ((r.h || 0) !== hi) return;
           var li = el("li", r.nearest ? "cm-route-best" : null, (r.n || "") + "：" + r.t[0]);
           ol.appendChild(li);
         });
         box.appendChild(ol);
+        (R.notes || []).forEach(function (n) { box.appendChild(el("div", "cm-route-note", n)); });
         return box;
       }, { maxWidth: 300 });
       group.addLayer(home);
-    }
+    });
     return group;
   }
 
@@ -476,6 +485,10 @@ var civicmap = (function () {
           li.appendChild(routeSwatch(k[0], k[1]));
           li.appendChild(el("span", null, k[2]));
           ul.appendChild(li);
+        });
+        // What the routes rest on: layers counted, missing disaster info, fallback.
+        (data.routes.notes || []).forEach(function (n) {
+          ul.appendChild(el("li", "cm-legend-route-note", n));
         });
       }
       if (data.edge) {

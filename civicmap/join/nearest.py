@@ -1,0 +1,270 @@
+"""Nearest shelters: rank shelters for each place by straight line and on foot.
+
+:func:`nearest_shelters` ranks, for each place (or a home point), the
+shelters that serve a chosen disaster by straight line and by walking
+distance on the street network, and returns the walking routes as lines
+the maps can draw. A shelter across a river can be 150 m away in a
+straight line and 1.5 km on foot; the table shows both. No I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import LineString
+from shapely.ops import nearest_points
+
+from civicmap.errors import CivicMapError
+from civicmap.join._graph import dijkstra, prepare_graph, route_line, snap
+from civicmap.join.conflate import _text
+from civicmap.join.sites import flag_value
+from civicmap.schema import CRS, DISASTER_TYPES, metric_crs, serves_column
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NearestShelters:
+    """The result of :func:`nearest_shelters`.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per (place, shelter): ``place_ref``, ``place_name``,
+        ``shelter_ref``, ``shelter_name``, ``shelter_category``,
+        ``straight_m``, ``walk_m``, ``walk_min`` (NaN when no walking route
+        was found), ``rank_straight``, ``rank_walk`` and ``serves``.
+    lines : GeoDataFrame
+        The same rows with a LineString: the walking route along the streets,
+        or the straight line when there is no street graph or no route
+        (``route`` says which: ``walk`` or ``straight``).
+    notes : list of str
+        What a user must know, e.g. shelters without disaster information.
+    """
+
+    table: pd.DataFrame
+    lines: gpd.GeoDataFrame
+    notes: list[str] = field(default_factory=list)
+    #: Places farther than ``max_snap_m`` from the street network: (name, metres).
+    #: They get straight lines only; the map must say so.
+    outside_network: list[tuple[str, float]] = field(default_factory=list)
+    #: Shelters farther than ``max_snap_m`` from the street network (straight only).
+    shelters_outside: int = 0
+
+
+def _serving(shelters: gpd.GeoDataFrame, disaster: str | None, include_unknown: bool):
+    """Which shelters serve ``disaster``: True, False or None (unknown), and notes."""
+    if disaster is None:
+        return pd.Series(True, index=shelters.index, dtype=object), []
+    try:
+        col = serves_column(disaster)
+    except ValueError as exc:
+        raise CivicMapError(str(exc)) from None
+    ja = DISASTER_TYPES[col.removeprefix("serves_")]
+    if col in shelters.columns:
+        raw = shelters[col]
+    else:
+        raw = pd.Series(None, index=shelters.index, dtype=object)
+
+    serves = raw.map(flag_value).astype(object)
+    notes = []
+    unknown = int(serves.isna().sum())
+    if unknown:
+        verb = "included, marked unknown" if include_unknown else "treated as not known to serve"
+        notes.append(
+            f"{unknown} of {len(shelters)} shelters have no information on {ja} ({col}); {verb}"
+        )
+    return serves, notes
+
+
+def nearest_shelters(
+    places: gpd.GeoDataFrame,
+    shelters: gpd.GeoDataFrame,
+    *,
+    disaster: str | None = None,
+    k: int = 3,
+    graph=None,
+    walking_speed_m_per_min: float = 80.0,
+    max_walk_m: float = 5000.0,
+    include_unknown: bool = False,
+    max_snap_m: float = 300.0,
+) -> NearestShelters:
+    """The nearest shelters of each place, by straight line and on foot.
+
+    Parameters
+    ----------
+    places : GeoDataFrame
+        Places (common schema, or any frame with a geometry; ``name`` and
+        ``source_ref`` are used when present), e.g. each nursery, or one
+        home point.
+    shelters : GeoDataFrame
+        Shelters in the common schema; polygons allowed (a place inside one
+        is 0 m away).
+    disaster : str, optional
+        A key or Japanese name from :data:`~civicmap.schema.DISASTER_TYPES`
+        (``tsunami``/津波, ``flood``/洪水 ...). Shelters whose
+        ``serves_<key>`` is False are left out; unknown (missing column or
+        empty value) means "not known to serve" and is left out too unless
+        ``include_unknown``. ``notes`` says how many. ``None`` takes all.
+    k : int
+        How many shelters per place, by each ranking (the table holds the
+        union of the k nearest in a straight line and the k nearest on foot).
+    graph : networkx.MultiDiGraph, optional
+        Street network, nodes with ``x``/``y`` in ``graph.graph["crs"]``
+        (EPSG:4326 when missing) and edges with ``length`` in metres, as
+        osmnx builds it. Edges are walked both ways (oneway is for cars).
+        Places and shelters snap to the nearest node of the largest connected
+        piece. Without a graph only straight-line distances are given.
+    walking_speed_m_per_min : float, optional
+        Metres per minute for ``walk_min``. Passed in (the pipeline gives
+        :data:`civicmap.settings.walking_speed_m_per_min`) so this function
+        reads no settings and a 町内会 can plan with a slower pace (elderly,
+        children: 60 m/min) without touching global state.
+    max_walk_m : float
+        Walking searches stop here; farther shelters get no walking distance.
+    include_unknown : bool
+        Also rank shelters whose service of ``disaster`` is unknown.
+    max_snap_m : float
+        A place or shelter farther than this from the street network is
+        outside it (an extract that does not cover it): it gets no walking
+        distance, only a straight line, and is listed in ``outside_network``
+        / counted in ``shelters_outside``, instead of snapping to a street
+        kilometres away and reporting a walk that does not exist.
+    """
+    if k < 1:
+        raise CivicMapError(f"k: got {k}, expected at least 1 shelter per place")
+    if not walking_speed_m_per_min or walking_speed_m_per_min <= 0:
+        raise CivicMapError(
+            f"walking_speed_m_per_min: got {walking_speed_m_per_min!r}, expected metres per "
+            "minute above 0 (80 is an adult's pace)"
+        )
+    speed = float(walking_speed_m_per_min)
+    serves, notes = _serving(shelters, disaster, include_unknown)
+    keep = serves.map(lambda v: v is True or (v is None and include_unknown)).astype(bool)
+    sh = gpd.GeoDataFrame(
+        shelters[keep.to_numpy()].reset_index(drop=True), geometry="geometry", crs=CRS
+    )
+    sh_serves = serves[keep.to_numpy()].reset_index(drop=True)
+    pl = gpd.GeoDataFrame(places.reset_index(drop=True), geometry="geometry", crs=places.crs or CRS)
+    pl = pl.to_crs(CRS)
+    columns = ["place_ref", "place_name", "shelter_ref", "shelter_name", "shelter_category",
+               "straight_m", "walk_m", "walk_min", "rank_straight", "rank_walk", "serves", "route"]  # fmt: skip
+    if sh.empty or pl.empty:
+        if sh.empty:
+            notes.append("no shelter to rank" + (f" for {disaster}" if disaster else ""))
+        table = pd.DataFrame({c: [] for c in columns})
+        return NearestShelters(
+            table=table.drop(columns="route"),
+            lines=gpd.GeoDataFrame(table, geometry=gpd.GeoSeries([], crs=CRS), crs=CRS),
+            notes=notes,
+        )
+    crs = metric_crs(pl, sh)
+    sh_m = sh.geometry.to_crs(crs).reset_index(drop=True)
+    pl_m = pl.geometry.to_crs(crs).representative_point().reset_index(drop=True)
+    kk = min(k, len(sh))
+
+    def text(frame, col, i):
+        return _text(frame[col].iloc[i]) if col in frame.columns else ""
+
+    g = None
+    outside: list[tuple[str, float]] = []
+    shelters_outside = 0
+    if graph is not None:
+        g = prepare_graph(graph, crs)
+        sh_nodes, sh_snap = snap(g, sh_m)
+        pl_nodes, pl_snap = snap(g, pl_m)
+        at_node: dict[Any, list[int]] = {}
+        for s, n in enumerate(sh_nodes):
+            at_node.setdefault(n, []).append(s)
+        sh_in = sh_snap <= max_snap_m
+        at_node = {n: [s for s in ss if sh_in[s]] for n, ss in at_node.items()}
+        at_node = {n: ss for n, ss in at_node.items() if ss}
+        target_extra = {n: min(sh_snap[s] for s in ss) for n, ss in at_node.items()}
+        shelters_outside = int((~sh_in).sum())
+        outside = [
+            (text(pl, "name", p) or str(p), float(pl_snap[p]))
+            for p in range(len(pl))
+            if pl_snap[p] > max_snap_m
+        ]
+
+    rows = []
+    geoms = []
+    chunk = max(1, 2_000_000 // max(1, len(sh)))
+    for start in range(0, len(pl), chunk):
+        block = pl_m.to_numpy()[start : start + chunk]
+        dmat = shapely.distance(block[:, None], sh_m.to_numpy()[None, :])
+        for r, drow in enumerate(dmat):
+            p = start + r
+            straight_order = np.argsort(drow, kind="stable")[:kk]
+            walk: dict[int, float] = {}
+            prev: dict = {}
+            if g is not None and pl_snap[p] <= max_snap_m:
+                must = {sh_nodes[s] for s in straight_order if sh_snap[s] <= max_snap_m}
+                dist, prev = dijkstra(
+                    g, pl_nodes[p], target_extra, want=kk, must=must, cutoff=max_walk_m
+                )
+                for n in dist.keys() & at_node.keys():
+                    for s in at_node[n]:
+                        walk[s] = dist[n] + sh_snap[s] + pl_snap[p]
+            walk_order = sorted(walk, key=lambda s: (walk[s], s))[:kk]
+            chosen = list(dict.fromkeys([*walk_order, *straight_order.tolist()]))
+            rank_straight = {int(s): i + 1 for i, s in enumerate(np.argsort(drow, kind="stable"))}
+            rank_walk = {s: i + 1 for i, s in enumerate(sorted(walk, key=lambda s: (walk[s], s)))}
+            for s in chosen:
+                s = int(s)
+                w = walk.get(s, np.nan)
+                if g is not None and s in walk:
+                    line = route_line(g, prev, pl_nodes[p], sh_nodes[s], pl_m.iloc[p], sh_m.iloc[s])
+                    route = "walk"
+                else:
+                    end = nearest_points(sh_m.iloc[s], pl_m.iloc[p])[0]
+                    line = LineString([pl_m.iloc[p], end])
+                    route = "straight"
+                rows.append(
+                    {
+                        "_p": p,
+                        "place_ref": text(pl, "source_ref", p) or str(p),
+                        "place_name": text(pl, "name", p),
+                        "shelter_ref": text(sh, "source_ref", s),
+                        "shelter_name": text(sh, "name", s),
+                        "shelter_category": text(sh, "category", s),
+                        "straight_m": round(float(drow[s]), 1),
+                        "walk_m": round(float(w), 1) if not np.isnan(w) else np.nan,
+                        "walk_min": round(float(w) / speed, 1) if not np.isnan(w) else np.nan,
+                        "rank_straight": rank_straight[s],
+                        "rank_walk": rank_walk.get(s, pd.NA),
+                        "serves": sh_serves.iloc[s],
+                        "route": route,
+                    }
+                )
+                geoms.append(line)
+    if g is not None:
+        unreachable = sum(1 for r in rows if r["route"] == "straight")
+        if unreachable:
+            notes.append(
+                f"{unreachable} place–shelter pairs have no walking route within {max_walk_m:.0f} m "
+                "on the street network; shown as straight lines"
+            )
+    lines = gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs).to_crs(CRS)
+    lines["rank_walk"] = lines["rank_walk"].astype("Int64")
+    sort_rank = lines["rank_walk"].fillna(10**6) if g is not None else lines["rank_straight"]
+    lines = (
+        lines.assign(_r=sort_rank.astype(float), _s=lines["rank_straight"])
+        .sort_values(["_p", "_r", "_s"], kind="stable")
+        .drop(columns=["_p", "_r", "_s"])
+        .reset_index(drop=True)
+    )
+    table = pd.DataFrame(lines.drop(columns=["geometry", "route"]))
+    return NearestShelters(
+        table=table,
+        lines=lines,
+        notes=notes,
+        outside_network=outside,
+        shelters_outside=shelters_outside,
+    )

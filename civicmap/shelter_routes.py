@@ -1,0 +1,356 @@
+"""The way to the shelter for a map: shelter layers by role, sites, network, routes, notes.
+
+The pipeline calls :func:`merge_shelter_layers` once every layer is read, and
+:func:`routes_for_map` when the map has homes. This module does the map-level
+bookkeeping the pure joins leave out: which layers count as shelters (``role:
+shelter``, said out loud), where the walking network comes from and whether it
+covers the homes, and what the map must print when it falls back to straight
+lines or finds nothing to rank. It reads only what the map file names (the
+extract, the pack, a homes CSV); the ranking itself is
+:func:`civicmap.join.nearest_shelters`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import pandas as pd
+from shapely.geometry import Point
+
+from civicmap import join, settings
+from civicmap.errors import CivicMapError
+from civicmap.join import sites as join_sites
+from civicmap.schema import CRS, DISASTER_TYPES, empty_frame, serves_column
+
+if TYPE_CHECKING:
+    from civicmap.area import Area
+    from civicmap.mapdata import LayerData
+    from civicmap.mapfile import MapSpec
+
+log = logging.getLogger(__name__)
+
+#: The label every straight-line fallback carries, on both maps.
+STRAIGHT_LABEL = {"ja": "直線距離・道順ではありません", "en": "straight line, not a walking route"}
+
+_TEXTS = {
+    "ja": {
+        "layers": "避難先として数えた層: {ids}",
+        "no_info": "{n}か所中 {unknown}か所は{ja}への対応の情報がありません（うち{after}か所は発災後の避難生活のための指定避難所）。{ja}の避難先としては数えていません",
+        "not_serving": "{n}か所は{ja}に対応しない指定です",
+        "fallback": "徒歩ルートなし: {why}。{label}",
+        "outside": "{home}: 歩行ネットワーク（{src}）の外です（最寄りの道まで {m} m）。{label}",
+        "shelters_outside": "避難先{n}か所は歩行ネットワーク（{src}）の外にあり、直線距離のみです",
+    },
+    "en": {
+        "layers": "Shelter layers counted: {ids}",
+        "no_info": "{unknown} of {n} sites have no information on {ja} ({after} of them 指定避難所 for after the emergency); not counted as {ja} shelters",
+        "not_serving": "{n} sites are designated as not serving {ja}",
+        "fallback": "No walking routes: {why}. {label}",
+        "outside": "{home}: outside the walking network ({src}; nearest street {m} m away). {label}",
+        "shelters_outside": "{n} shelters lie outside the walking network ({src}): straight-line distances only",
+    },
+}
+
+
+def shelter_layers(layers: list[LayerData]) -> list[LayerData]:
+    """The layers whose places are shelters: ``role: shelter`` in their layer file.
+
+    A layer that looks like shelters (id or title says shelter/避難) but has no
+    role is not used; a warning says how to include it, so it is never
+    silently used or ignored.
+    """
+    chosen = [lyr for lyr in layers if getattr(lyr.spec, "role", None) == "shelter"]
+    for lyr in layers:
+        if lyr in chosen:
+            continue
+        title = " ".join(lyr.spec.title.values())
+        if "shelter" in lyr.id or "避難" in title or "evacuation" in lyr.id:
+            log.warning(
+                "layer %s looks like shelters but has no 'role: shelter'; home routes do not "
+                "use it (add role: shelter to its layer file to rank its places)",
+                lyr.id,
+            )
+    return chosen
+
+
+def merge_shelter_layers(layers: list[LayerData], *, max_distance_m: float = 40.0) -> None:
+    """Merge co-located designations across every shelter layer into one site each.
+
+    Each site stays in the layer of its representative row; rows merged into
+    it leave their layer's features and are listed in its report's
+    ``site_merges`` naming the site and why (the quality report). The
+    conflation diff was made before, so every official row stays in it.
+    """
+    chosen = shelter_layers(layers)
+    frames = [lyr.features for lyr in chosen if not lyr.features.empty]
+    if not frames:
+        return
+    rows = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=CRS)
+    result = join_sites.merge_sites(rows, max_distance_m=max_distance_m)
+    sites = result.sites
+    for lyr in chosen:
+        mine = sites[sites["layer"] == lyr.id]
+        lyr.features = gpd.GeoDataFrame(mine.reset_index(drop=True), geometry="geometry", crs=CRS)
+        merged = result.merges[result.merges["layer"] == lyr.id]
+        for m in merged.itertuples(index=False):
+            lyr.report.site_merges.append(
+                {
+                    "source": str(m.ref).rsplit(":", 1)[0],
+                    "row": m.ref,
+                    "reason": f"merged into site {m.site_name} ({m.site_ref}), "
+                    f"{m.distance_m:g} m away: {m.reason}; designation {m.designation} kept",
+                }
+            )
+    log.info(
+        "shelter sites: %d rows of layers %s -> %d sites",
+        len(rows),
+        ", ".join(lyr.id for lyr in chosen),
+        len(sites),
+    )
+
+
+@dataclass
+class Home:
+    """One starting point: a home, a 町内会's meeting point, a 要配慮者's address."""
+
+    name: str
+    lat: float
+    lon: float
+
+
+@dataclass
+class MapRoutes:
+    """Routes for the map's homes and what the map must say about them."""
+
+    lines: gpd.GeoDataFrame | None
+    notes: list[str] = field(default_factory=list)
+    network: str = ""  # where the walking network came from, or "" (straight lines)
+
+
+def read_homes_csv(path: Path, *, geocode: bool = False) -> list[Home]:
+    """Homes from a CSV of points (名称/name, 緯度/lat, 経度/lon columns) or addresses.
+
+    With ``geocode``, rows with an address (住所) but no coordinates are placed
+    by the geocoder (online; cached): such homes are approximate, and their
+    name says so ("（住所から推定）"), since a route from a guessed door is a guess.
+
+    Raises
+    ------
+    CivicMapError
+        Naming the file, the row and the fix, for a missing file, missing
+        columns or a row without usable coordinates.
+    """
+    from civicmap.sources import read_path
+
+    if not path.exists():
+        raise CivicMapError(f"homes: {path}: file not found; give a CSV of 名称, 緯度, 経度")
+    result = read_path(path, layer="homes", options={"geocode": True} if geocode else None)
+    if result.rejected:
+        first = result.rejected[0]
+        raise CivicMapError(
+            f"homes: {path.name} row {first.row}: {first.reason}; every home needs 緯度 and 経度"
+            + ("" if geocode else " (or an address and homes: {geocode: true})")
+            + f" ({len(result.rejected)} rows affected)"
+        )
+    feats = result.features
+    approx = (
+        feats["approximate"].fillna(False).astype(bool).to_numpy()
+        if "approximate" in feats.columns
+        else [False] * len(feats)
+    )
+    out = []
+    for i, (name, geom, guess) in enumerate(
+        zip(feats["name"], feats.geometry, approx, strict=True), start=1
+    ):
+        label = str(name or f"{path.stem} {i}") + ("（住所から推定）" if guess else "")
+        out.append(Home(name=label, lat=geom.y, lon=geom.x))
+    return out
+
+
+def map_homes(spec: MapSpec) -> list[Home]:
+    """Every home of the map: ``home``, ``homes`` points and a ``homes`` CSV."""
+    homes: list[Home] = []
+    if spec.home is not None:
+        homes.append(Home(name="自宅" if spec.language == "ja" else "Home", lat=spec.home[0],
+                          lon=spec.home[1]))  # fmt: skip
+    for name, lat, lon in getattr(spec, "homes", ()) or ():
+        homes.append(Home(name=name, lat=lat, lon=lon))
+    homes_file = getattr(spec, "homes_file", None)
+    if homes_file:
+        homes.extend(
+            read_homes_csv(spec.path(homes_file), geocode=getattr(spec, "homes_geocode", False))
+        )
+    return homes
+
+
+_WHY = {
+    "ja": {
+        "extract": "抽出ファイル {name}",
+        "empty_extract": "抽出ファイル {name} の地図範囲に歩ける道がありません",
+        "no_overpass": "抽出ファイルがなく、Overpass からも道路網を得られません（{exc}）",
+        "empty_overpass": "Overpass の応答に地図範囲の歩ける道がありません",
+    },
+    "en": {
+        "extract": "extract {name}",
+        "empty_extract": "the extract {name} has no walkable street in the map's area",
+        "no_overpass": "no extract, and Overpass gave no street network ({exc})",
+        "empty_overpass": "Overpass returned no walkable street in the map's area",
+    },
+}
+
+
+def walking_network(spec: MapSpec, area: Area):
+    """The walking street network and where it came from, or ``(None, why)``.
+
+    Extract, then pack/Overpass. When none answers (offline without a pack,
+    an Overpass error) or the network is empty, the reason (in the map's
+    language) is returned instead of raised: routes fall back to straight
+    lines, labelled as such on both maps.
+    """
+    from civicmap import pipeline
+    from civicmap.errors import SourceError
+    from civicmap.sources import streets
+
+    why = _WHY.get(spec.language, _WHY["en"])
+    path = pipeline._osm_file(spec)
+    if path is not None:
+        graph = streets.walking_graph_from_extract(path, area)
+        if graph.number_of_nodes() == 0:
+            return None, why["empty_extract"].format(name=path.name)
+        return graph, why["extract"].format(name=path.name)
+    try:
+        from civicmap.sources import overpass
+
+        graph = streets.walking_graph_from_overpass(
+            area, url=spec.osm.get("overpass_url"), pack=overpass.pack_folder(spec)
+        )
+    except (SourceError, CivicMapError) as exc:
+        return None, why["no_overpass"].format(exc=exc)
+    if graph.number_of_nodes() == 0:
+        return None, why["empty_overpass"]
+    return graph, "Overpass"
+
+
+def _texts(language: str) -> dict[str, str]:
+    return _TEXTS.get(language, _TEXTS["en"])
+
+
+def routes_for_map(
+    spec: MapSpec,
+    area: Area,
+    layers: list[LayerData],
+    *,
+    homes: list[Home] | None = None,
+    network=None,
+    k: int = 3,
+) -> MapRoutes:
+    """Rank the shelter sites for every home; say what counted and what fell back.
+
+    Parameters
+    ----------
+    network : tuple, optional
+        ``(graph or None, source or reason)`` as :func:`walking_network`
+        returns it (computed here when not given).
+
+    Raises
+    ------
+    CivicMapError
+        When the map has homes but nothing to rank: no layer with ``role:
+        shelter``, or no site designated for the asked disaster. A map
+        without routes is never printed silently.
+    """
+    t = _texts(spec.language)
+    label = STRAIGHT_LABEL.get(spec.language, STRAIGHT_LABEL["en"])
+    homes = map_homes(spec) if homes is None else homes
+    if not homes:
+        return MapRoutes(lines=None)
+    chosen = shelter_layers(layers)
+    if not chosen:
+        ids = ", ".join(lyr.id for lyr in layers) or "none"
+        raise CivicMapError(
+            f"{spec.file}: home is set but no layer has 'role: shelter' (layers: {ids}); "
+            "add the built-in shelters layer, or role: shelter to your shelter layer's file"
+        )
+    ids = ", ".join(lyr.id for lyr in chosen)
+    notes = [t["layers"].format(ids=ids)]
+    frames = [lyr.features for lyr in chosen if not lyr.features.empty]
+    sites = (
+        gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=CRS)
+        if frames
+        else empty_frame()
+    )
+    disaster = spec.home_disaster
+    if sites.empty:
+        raise CivicMapError(
+            f"{spec.file}: home is set but the shelter layers ({ids}) have no places in the "
+            "map's area; check the area and the layers' sources"
+        )
+    if disaster:
+        notes.extend(_disaster_notes(sites, disaster, t))
+    graph, source = network if network is not None else walking_network(spec, area)
+    places = gpd.GeoDataFrame(
+        {"name": [h.name for h in homes], "source_ref": [f"home:{i + 1}" for i in range(len(homes))]},
+        geometry=[Point(h.lon, h.lat) for h in homes],
+        crs=CRS,
+    )  # fmt: skip
+    result = join.nearest_shelters(
+        places,
+        sites,
+        disaster=disaster,
+        k=k,
+        graph=graph,
+        walking_speed_m_per_min=settings.walking_speed_m_per_min,
+    )
+    if result.table.empty:
+        ja = DISASTER_TYPES[serves_column(disaster).removeprefix("serves_")] if disaster else ""
+        raise CivicMapError(
+            f"{spec.file}: home.disaster: {disaster}: none of the {len(sites)} sites of layers "
+            f"{ids} is designated for {ja}. " + " ".join(notes[1:]) + " Add the "
+            "指定緊急避難場所 list (its 災害種別 columns say which disasters each site serves) to a "
+            "layer with role: shelter, or remove disaster: to rank every site"
+        )
+    if graph is None:
+        notes.append(t["fallback"].format(why=source, label=label))
+        log.warning("home routes: straight lines only: %s", source)
+    else:
+        for name, dist in result.outside_network:
+            notes.append(t["outside"].format(home=name, src=source, m=f"{dist:,.0f}", label=label))
+            log.warning("home routes: %s is outside the walking network (%s)", name, source)
+        if result.shelters_outside:
+            notes.append(t["shelters_outside"].format(n=result.shelters_outside, src=source))
+    for note in result.notes:
+        log.info("nearest shelters: %s", note)
+    return MapRoutes(lines=result.lines, notes=notes, network=source if graph is not None else "")
+
+
+def _disaster_notes(sites: gpd.GeoDataFrame, disaster: str, t: dict[str, str]) -> list[str]:
+    """How many sites have no information on ``disaster`` (and how many only shelter)."""
+    from civicmap.join.sites import disaster_flags
+
+    try:
+        col = serves_column(disaster)
+    except ValueError as exc:
+        raise CivicMapError(str(exc)) from None
+    ja = DISASTER_TYPES[col.removeprefix("serves_")]
+    flags = disaster_flags(sites)[col]
+    unknown = flags.isna()
+    after = (
+        sites["after_emergency_only"].fillna(False).astype(bool)
+        if "after_emergency_only" in sites.columns
+        else pd.Series(False, index=sites.index)
+    )
+    notes = []
+    if unknown.any():
+        notes.append(
+            t["no_info"].format(
+                n=len(sites), unknown=int(unknown.sum()), ja=ja, after=int((unknown & after).sum())
+            )
+        )
+    no = int((flags == False).sum())  # noqa: E712 - object column of True/False/None
+    if no:
+        notes.append(t["not_serving"].format(n=no, ja=ja))
+    return notes
