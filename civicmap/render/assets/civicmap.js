@@ -217,6 +217,11 @@ var civicmap = (function () {
 
   function draw(map, data) {
     var T = data.texts;
+    // Leaflet takes its zoom range from the tile layer; with no tile layer (offline,
+    // tiles: none) the map has none and the cluster plugin refuses to work
+    // ("Map has no maxZoom specified"), so no marker is drawn at all.
+    if (map.options.maxZoom === undefined) map.setMaxZoom(data.maxZoom || 19);
+    if (map.options.minZoom === undefined) map.setMinZoom(data.minZoom || 3);
     map.attributionControl.setPrefix(
       '<a href="https://leafletjs.com" target="_blank" rel="noopener">Leaflet</a>'
     );

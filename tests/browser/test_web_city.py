@@ -1,0 +1,97 @@
+"""The offline web map of a real city (金沢市: every GSI shelter) in headless Chromium.
+
+The demo is too small to show what goes wrong at city size: clustering, the initial
+view, search and co-located shelters are checked here on 722 real points.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from civicmap.mapfile import parse_map
+from civicmap.pipeline import collect
+from civicmap.render import assets, web
+
+GSI = Path(__file__).resolve().parents[1] / "data" / "shelters" / "gsi"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        bool(assets.missing()), reason="run `python -m civicmap.render.assets install` first"
+    ),
+]
+
+
+def _features(name: str) -> list[dict]:
+    return json.loads((GSI / name).read_text(encoding="utf-8"))["features"]
+
+
+def console_errors(driver) -> list[str]:
+    return [e["message"] for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+
+
+def _open(browser, path):
+    browser.get(path.as_uri())
+    for _ in range(600):
+        if browser.execute_script("return !!(window.civicmapData && window.civicmapData.map)"):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the map did not start; console: {browser.get_log('browser')}")
+
+
+def _wait_for(find, *, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        found = find()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def kanazawa(tmp_path_factory):
+    """All 金沢市 shelters as two layers, no OSM and no tiles: a fully offline city map."""
+    tmp = tmp_path_factory.mktemp("kanazawa")
+    raw = {
+        "title": "金沢市 避難所マップ",
+        "area": {"bbox": [136.4, 36.4, 136.95, 36.75]},
+        "osm": False,
+        "basemap": {"draw": False},
+        "layers": [
+            {"id": "hinanjo", "title": {"ja": "指定避難所", "en": "Shelters"},
+             "style": {"color": "#2b8a3e", "symbol": "triangle"},
+             "sources": [{"geojson": {"path": str(GSI / "evacuation_172014.json"),
+                                      "category": "指定避難所"}}]},
+            {"id": "basho", "title": {"ja": "指定緊急避難場所", "en": "Evacuation sites"},
+             "style": {"color": "#e67700", "symbol": "diamond"},
+             "sources": [{"geojson": {"path": str(GSI / "emergency_172014.json"),
+                                      "category": "指定緊急避難場所"}}]},
+        ],
+    }  # fmt: skip
+    data = collect(parse_map(raw, file=str(tmp / "kanazawa.yaml"), base_dir=tmp))
+    page = web.write_web(data, tmp / "kanazawa.html", options={"offline": True}, overwrite=False)
+    return data, page
+
+
+def test_offline_city_map_draws_every_marker_or_cluster_without_errors(
+    browser, kanazawa, artifacts
+):
+    data, page = kanazawa
+    n_evac, n_emerg = len(_features("evacuation_172014.json")), len(_features("emergency_172014.json"))
+    assert n_evac > 200 and n_emerg > 200
+    _open(browser, page)
+    time.sleep(1.0)
+    assert console_errors(browser) == []
+    # Every place is on screen: as its own marker or counted in a cluster.
+    shown = browser.execute_script(
+        "var n = 0; document.querySelectorAll('.cm-cluster').forEach(function (c) {"
+        " n += parseInt(c.textContent, 10); });"
+        "return n + document.querySelectorAll('.leaflet-marker-icon.cm-icon').length;"
+    )
+    assert browser.find_elements("css selector", ".cm-cluster"), "nothing clustered"
+    assert shown == n_evac + n_emerg
+    browser.save_screenshot(str(artifacts / "web_kanazawa_desktop.png"))
