@@ -152,7 +152,9 @@ def test_large_layers_cluster_and_the_option_overrides(payload_data):
     big = gpd.GeoDataFrame({"name": [f"p{i}" for i in range(250)]}, geometry=pts, crs="EPSG:4326")
     big_layer = replace(layer, features=big)
     assert web.layer_payload(big_layer, language="ja", options={})["cluster"] is True
-    assert web.layer_payload(layer, language="ja", options={})["cluster"] is False
+    # small layers: "auto", the page clusters them only where markers overlap
+    assert web.layer_payload(layer, language="ja", options={})["cluster"] == "auto"
+    assert web.layer_payload(layer, language="ja", options={"cluster": True})["cluster"] is True
     assert (
         web.layer_payload(big_layer, language="ja", options={"cluster": False})["cluster"] is False
     )
@@ -259,13 +261,14 @@ def test_disasters_pseudo_field_lists_what_a_shelter_serves(home_data):
     ).features
     shelters = LayerData(spec=spec, features=gsi)
     row = gsi[gsi["name"] == "おとめ山公園地区一帯"].iloc[0]
-    rows = dict(web.popup_rows(shelters, row, language="ja"))
-    assert rows["対応"] == "地震・大規模な火事"
-    assert dict(web.popup_rows(shelters, row, language="en"))["Serves"] == "earthquake, fire"
+    rows = {r[0]: r[1] for r in web.popup_rows(shelters, row, language="ja")}
+    assert rows["対応災害"] == "地震・大規模な火事"
+    en = {r[0]: r[1] for r in web.popup_rows(shelters, row, language="en")}
+    assert en["Serves"] == "earthquake, fire"
     p = web.layer_payload(shelters, language="ja", options={})
-    assert all(["対応", "地震・大規模な火事"] in f["p"] for f in p["features"] if f["p"])
+    assert all(["対応災害", "地震・大規模な火事"] in f["p"] for f in p["features"] if f["p"])
     # a place known to serve nothing gets no empty row
     none = row.copy()
     for k in DISASTER_TYPES:
         none[f"serves_{k}"] = False
-    assert "対応" not in dict(web.popup_rows(shelters, none, language="ja"))
+    assert "対応災害" not in {r[0] for r in web.popup_rows(shelters, none, language="ja")}

@@ -106,8 +106,9 @@ def test_payload_in_a_popup_shows_as_text_and_runs_nothing(browser, offline_page
     # the label tooltips and the search list show it as text too
     box = browser.find_element("css selector", ".cm-search input")
     box.send_keys("ひよこ")
-    hits = _wait_for(lambda: browser.find_elements("css selector", ".cm-results li"))
-    assert [h.text for h in hits] == ['<script>alert(2)</script> ひよこ保育室 & "Co"']
+    hits = _wait_for(lambda: browser.find_elements("css selector", ".cm-results li.cm-hit"))
+    names = [h.find_element("css selector", ".cm-hit-name").text for h in hits]
+    assert names == ['<script>alert(2)</script> ひよこ保育室 & "Co"']
     hits[0].click()
     title = _wait_for(
         lambda: "".join(

@@ -27,36 +27,61 @@ var civicmap = (function () {
     return svg;
   }
 
-  function symbolSvg(layer, approximate) {
+  // A style is a layer (color, path) or one of its categories (layer.styles[k]).
+  function symbolSvg(style, approximate) {
     var svg = svgBox("-2 -2 24 24", 22, 22);
     var p = document.createElementNS(SVGNS, "path");
-    p.setAttribute("d", layer.path);
-    p.setAttribute("fill", approximate ? "#ffffff" : layer.color);
-    p.setAttribute("stroke", approximate ? layer.color : "#ffffff");
+    p.setAttribute("d", style.path);
+    p.setAttribute("fill", approximate ? "#ffffff" : style.color);
+    p.setAttribute("stroke", approximate ? style.color : "#ffffff");
     p.setAttribute("stroke-width", approximate ? "2.5" : "2");
     if (approximate) p.setAttribute("stroke-dasharray", "3 2");
     svg.appendChild(p);
     return svg;
   }
 
-  function makeIcon(layer, approximate) {
+  function styleOf(layer, f) {
+    return (layer.styles && layer.styles[f.k || 0]) || layer;
+  }
+
+  // One icon per (category style, approximate); co-located places get one icon
+  // holding every symbol side by side.
+  function makeIcon(styles, approximate) {
     var wrap = el("div");
-    wrap.appendChild(symbolSvg(layer, approximate));
+    var box = el("div", "cm-icon-box");
+    styles.forEach(function (st) { box.appendChild(symbolSvg(st, approximate)); });
+    wrap.appendChild(box);
+    var w = 22 * styles.length;
     return L.divIcon({
       html: wrap.innerHTML,
-      className: "cm-icon cm-icon-" + layer.symbol + (approximate ? " cm-approx" : ""),
-      iconSize: [22, 22],
-      iconAnchor: [11, 11],
+      className: "cm-icon cm-icon-" + styles[0].symbol + (approximate ? " cm-approx" : "") +
+        (styles.length > 1 ? " cm-multi" : ""),
+      iconSize: [w, 22],
+      iconAnchor: [w / 2, 11],
       popupAnchor: [0, -10],
-      tooltipAnchor: [10, 0],
+      tooltipAnchor: [w / 2, 0],
     });
   }
 
-  function popupContent(layer, f, texts) {
-    var box = el("div", "cm-popup");
-    box.appendChild(el("div", "cm-popup-title", f.n || ""));
-    if (f.o) box.appendChild(el("div", "cm-popup-orig", f.o));
-    box.appendChild(el("div", "cm-popup-layer", layer.title));
+  var SAFE_LINK = /^(https?:\/\/|tel:|mailto:)/i;
+
+  function valueCell(row) {
+    var td = el("td");
+    if (row[2] && SAFE_LINK.test(row[2])) {
+      var a = el("a", null, row[1]);
+      a.href = row[2];
+      if (/^https?:/i.test(row[2])) {
+        a.target = "_blank";
+        a.rel = "noopener noreferrer";
+      }
+      td.appendChild(a);
+    } else {
+      td.textContent = row[1];
+    }
+    return td;
+  }
+
+  function popupBody(box, f) {
     if (typeof f.p === "string") {
       var lines = f.p.split("\n");
       var body = el("div", "cm-popup-text");
@@ -70,12 +95,54 @@ var civicmap = (function () {
       f.p.forEach(function (row) {
         var tr = el("tr");
         tr.appendChild(el("th", null, row[0]));
-        tr.appendChild(el("td", null, row[1]));
+        tr.appendChild(valueCell(row));
         table.appendChild(tr);
       });
       box.appendChild(table);
     }
+  }
+
+  function directions(f, T) {
+    var d = el("div", "cm-directions");
+    var lat = f.ll[0], lon = f.ll[1];
+    d.appendChild(el("span", "cm-directions-label", T.directions + "："));
+    var geo = el("a", "cm-geo", T.directions_geo);
+    geo.href = "geo:" + lat + "," + lon + "?q=" + lat + "," + lon + "(" + encodeURIComponent(f.n || "") + ")";
+    d.appendChild(geo);
+    d.appendChild(document.createTextNode(" ・ "));
+    var app = el("a", "cm-mapapp", T.directions_app);
+    app.href = "https://www.google.com/maps/dir/?api=1&destination=" + lat + "," + lon;
+    app.target = "_blank";
+    app.rel = "noopener noreferrer";
+    d.appendChild(app);
+    return d;
+  }
+
+  function popupContent(layer, f, texts, layersById) {
+    var box = el("div", "cm-popup");
+    box.appendChild(el("div", "cm-popup-title" + (f.u ? " cm-unnamed" : ""), f.n || ""));
+    if (f.o) box.appendChild(el("div", "cm-popup-orig", f.o));
+    var st = styleOf(layer, f);
+    var head = el("div", "cm-popup-layer");
+    head.appendChild(symbolSvg(st, false));
+    head.appendChild(el("span", null, layer.title + (st.title && st.title !== layer.title ? "：" + st.title : "")));
+    box.appendChild(head);
+    popupBody(box, f);
+    (f.m || []).forEach(function (g) {
+      var other = layersById[g.L];
+      if (!other) return;
+      var sec = el("div", "cm-popup-also");
+      var gst = styleOf(other, g);
+      var h = el("div", "cm-popup-layer");
+      h.appendChild(symbolSvg(gst, false));
+      h.appendChild(el("span", null, other.title + (gst.title && gst.title !== other.title ? "：" + gst.title : "")));
+      sec.appendChild(h);
+      if (g.n && g.n !== f.n) sec.appendChild(el("div", "cm-popup-subtitle", g.n));
+      popupBody(sec, g);
+      box.appendChild(sec);
+    });
     if (f.a) box.appendChild(el("div", "cm-popup-approx", "⚠ " + texts.approximate));
+    box.appendChild(directions(f, texts));
     return box;
   }
 
@@ -286,13 +353,60 @@ var civicmap = (function () {
     }
     if (data.basemap) overlays[esc(T.basemap)] = basemap;
 
+    // Area outline: where the map's area ends (the view fits the places, not the area).
+    if (data.area) {
+      L.geoJSON(data.area, {
+        style: { color: "#868e96", weight: 1.5, opacity: 0.8, fill: false },
+        interactive: false,
+        className: "cm-area",
+      }).addTo(map);
+    }
+
+    // Initial view: every place (falling back to the area when there is none).
+    var placeBounds = L.latLngBounds([]);
+    data.layers.forEach(function (layer) {
+      layer.features.forEach(function (f) { placeBounds.extend(f.ll); });
+    });
+    if (placeBounds.isValid()) {
+      map.fitBounds(placeBounds, { padding: [28, 28], maxZoom: 17, animate: false });
+    } else {
+      map.fitBounds(data.bounds, { animate: false });
+    }
+
+    // Clustering "auto": cluster when markers would overlap at the initial zoom
+    // (two or more in one 24-px cell for more than 3 % of them).
+    function overlaps(layer) {
+      var z = map.getZoom();
+      var cells = {};
+      var crowded = 0;
+      layer.features.forEach(function (f) {
+        var p = map.project(f.ll, z);
+        var key = Math.floor(p.x / 24) + ":" + Math.floor(p.y / 24);
+        cells[key] = (cells[key] || 0) + 1;
+      });
+      Object.keys(cells).forEach(function (k) { if (cells[k] > 1) crowded += cells[k]; });
+      return crowded > Math.max(2, 0.03 * layer.features.length);
+    }
+
     // Layers
     var search = [];
     var layerGroups = {};
+    var layersById = {};
+    data.layers.forEach(function (layer) { layersById[layer.id] = layer; });
     data.layers.forEach(function (layer) {
-      var icon = makeIcon(layer, false);
-      var approxIcon = makeIcon(layer, true);
-      var group = layer.cluster
+      layer.clustered = layer.cluster === "auto" ? overlaps(layer) : !!layer.cluster;
+      var icons = {};
+      function iconFor(f) {
+        var styles = [styleOf(layer, f)];
+        (f.m || []).forEach(function (g) {
+          var o = layersById[g.L];
+          if (o) styles.push(styleOf(o, g));
+        });
+        var key = styles.map(function (st) { return st.path + st.color; }).join("|") + (f.a ? "a" : "");
+        if (!icons[key]) icons[key] = makeIcon(styles, !!f.a);
+        return icons[key];
+      }
+      var group = layer.clustered
         ? L.markerClusterGroup({
             chunkedLoading: true,
             showCoverageOnHover: false,
@@ -312,15 +426,16 @@ var civicmap = (function () {
       var markers = [];
       layer.features.forEach(function (f) {
         var m = L.marker(f.ll, {
-          icon: f.a ? approxIcon : icon,
+          icon: iconFor(f),
           title: f.n || "",
           alt: f.n || "",
           keyboard: true,
         });
         m.cmLayer = layer.id;
+        m.cmFeature = f;
         m.bindPopup(function () {
-          return popupContent(layer, f, T);
-        }, { maxWidth: 280, autoPanPadding: [20, 20] });
+          return popupContent(layer, f, T, layersById);
+        }, { maxWidth: 300, autoPanPadding: [20, 20] });
         if (layer.labels && f.l) {
           m.bindTooltip(esc(f.l), {
             permanent: true,
@@ -331,21 +446,25 @@ var civicmap = (function () {
         }
         if (f.s !== undefined) {
           L.geoJSON(layer.shapes[f.s], {
-            style: { color: layer.color, weight: 2, fillOpacity: 0.12 },
+            style: { color: styleOf(layer, f).color, weight: 2, fillOpacity: 0.12 },
             interactive: false,
           }).addTo(shapes);
         }
         markers.push(m);
         search.push({ f: f, m: m, group: group, layer: layer });
+        (f.m || []).forEach(function (g) {
+          var o = layersById[g.L];
+          if (o) search.push({ f: g, m: m, group: group, layer: o, host: layer });
+        });
       });
-      if (layer.cluster) group.addLayers(markers);
+      if (layer.clustered) group.addLayers(markers);
       else markers.forEach(function (m) { group.addLayer(m); });
       var both = L.layerGroup([shapes, group]);
       both.addTo(map);
       layerGroups[layer.id] = both;
       var wrap = el("span");
       var label = el("span", "cm-layer-name");
-      label.appendChild(symbolSvg(layer, false));
+      label.appendChild(symbolSvg(layer.styles && layer.styles.length === 1 ? layer.styles[0] : layer, false));
       label.appendChild(el("span", null, layer.title));
       wrap.appendChild(label);
       overlays[wrap.innerHTML] = both;
@@ -391,35 +510,60 @@ var civicmap = (function () {
       var list = el("ul", "cm-results");
       div.appendChild(input);
       div.appendChild(list);
+      // NFKC, lower case, katakana as hiragana: ホイク, ほいく and ﾎｲｸ all match.
       function norm(s) {
-        return String(s || "").normalize("NFKC").toLowerCase();
+        return String(s || "").normalize("NFKC").toLowerCase()
+          .replace(/[\u30a1-\u30f6]/g, function (c) { return String.fromCharCode(c.charCodeAt(0) - 0x60); })
+          .replace(/\s+/g, "");
+      }
+      var index = null;
+      function buildIndex() {
+        index = search.map(function (s) {
+          var st = styleOf(s.layer, s.f);
+          return [s.f.n, s.f.o, s.f.r, s.f.rm, s.f.ad, st.title, s.layer.title].map(norm).join("\u0001");
+        });
       }
       input.addEventListener("input", function () {
         var q = norm(input.value.trim());
         list.textContent = "";
         if (!q) return;
-        var hits = search.filter(function (s) {
-          return norm(s.f.n).indexOf(q) >= 0 || (s.f.o && norm(s.f.o).indexOf(q) >= 0);
-        }).slice(0, 12);
+        if (!index) buildIndex();
+        var hits = [];
+        for (var i = 0; i < search.length && hits.length < 40; i++) {
+          if (index[i].indexOf(q) >= 0) hits.push(search[i]);
+        }
         if (!hits.length) list.appendChild(el("li", "cm-none", T.no_match));
-        hits.forEach(function (s) {
-          var li = el("li");
-          li.appendChild(symbolSvg(s.layer, !!s.f.a));
-          li.appendChild(el("span", null, s.f.n));
-          li.tabIndex = 0;
-          function go() {
-            list.textContent = "";
-            var open = function () { s.m.openPopup(); };
-            if (!map.hasLayer(layerGroups[s.layer.id])) layerGroups[s.layer.id].addTo(map);
-            if (s.layer.cluster) s.group.zoomToShowLayer(s.m, open);
-            else {
-              map.setView(s.f.ll, Math.max(map.getZoom(), 17), { animate: false });
-              setTimeout(open, 0);
+        // Grouped by layer, in the map's layer order.
+        data.layers.forEach(function (layer) {
+          var mine = hits.filter(function (s) { return s.layer.id === layer.id; });
+          if (!mine.length) return;
+          var head = el("li", "cm-results-layer", layer.title);
+          head.setAttribute("data-layer", layer.id);
+          list.appendChild(head);
+          mine.forEach(function (s) {
+            var li = el("li", "cm-hit");
+            li.setAttribute("data-layer", layer.id);
+            li.appendChild(symbolSvg(styleOf(s.layer, s.f), !!s.f.a));
+            var txt = el("span", "cm-hit-text");
+            txt.appendChild(el("span", "cm-hit-name" + (s.f.u ? " cm-unnamed" : ""), s.f.n));
+            if (s.f.ad) txt.appendChild(el("span", "cm-hit-address", s.f.ad));
+            li.appendChild(txt);
+            li.tabIndex = 0;
+            function go() {
+              list.textContent = "";
+              var host = s.host || s.layer;
+              var open = function () { s.m.openPopup(); };
+              if (!map.hasLayer(layerGroups[host.id])) layerGroups[host.id].addTo(map);
+              if (host.clustered) s.group.zoomToShowLayer(s.m, open);
+              else {
+                map.setView(s.m.getLatLng(), Math.max(map.getZoom(), 17), { animate: false });
+                setTimeout(open, 0);
+              }
             }
-          }
-          li.addEventListener("click", go);
-          li.addEventListener("keydown", function (e) { if (e.key === "Enter") go(); });
-          list.appendChild(li);
+            li.addEventListener("click", go);
+            li.addEventListener("keydown", function (e) { if (e.key === "Enter") go(); });
+            list.appendChild(li);
+          });
         });
       });
     }).addTo(map);
@@ -428,17 +572,30 @@ var civicmap = (function () {
     controlBox("bottomright", "cm-legend", function (div) {
       var det = el("details");
       if (window.innerWidth > 640) det.open = true;
+      window.addEventListener("beforeprint", function () { det.open = true; });
       det.appendChild(el("summary", null, T.legend));
       var ul = el("ul");
       var anyApprox = false;
       data.layers.forEach(function (layer) {
-        var li = el("li");
+        var styles = layer.styles || [];
+        var li = el("li", "cm-legend-layer");
         li.setAttribute("data-layer", layer.id);
-        li.appendChild(symbolSvg(layer, false));
+        li.appendChild(symbolSvg(styles.length === 1 ? styles[0] : layer, false));
         li.appendChild(el("span", null, layer.title + " "));
         li.appendChild(el("span", "cm-count", T.count.replace("{n}", layer.count)));
         ul.appendChild(li);
-        if (layer.features.some(function (f) { return f.a; })) anyApprox = layer;
+        if (styles.length > 1) {
+          styles.forEach(function (st) {
+            var ci = el("li", "cm-legend-category");
+            ci.setAttribute("data-layer", layer.id);
+            ci.setAttribute("data-category", st.name);
+            ci.appendChild(symbolSvg(st, false));
+            ci.appendChild(el("span", null, (st.title || layer.title) + " "));
+            ci.appendChild(el("span", "cm-count", T.count.replace("{n}", st.count)));
+            ul.appendChild(ci);
+          });
+        }
+        if (layer.features.some(function (f) { return f.a; })) anyApprox = styles[0] || layer;
       });
       if (anyApprox) {
         var li = el("li", "cm-legend-approx");
@@ -482,10 +639,45 @@ var civicmap = (function () {
       map.attributionControl.addAttribution(esc(c));
     });
 
-    map.fitBounds(data.bounds);
+    printList(data, T);
     labelZoom();
     window.civicmapData = { map: map, layers: layerGroups, data: data, routes: routes };
     return map;
+  }
+
+  // A numbered list of every place, shown only when printing (after the map and legend).
+  function printList(data, T) {
+    var built = false;
+    var box = el("section", "cm-print-list");
+    box.setAttribute("aria-hidden", "true");
+    document.body.appendChild(box);
+    function build() {
+      if (built) return;
+      built = true;
+      box.appendChild(el("h2", null, T.list));
+      var n = 0;
+      data.layers.forEach(function (layer) {
+        if (!layer.features.length) return;
+        box.appendChild(el("h3", null, layer.title));
+        var ol = el("ol");
+        ol.start = n + 1;
+        layer.features.forEach(function (f) {
+          n++;
+          var li = el("li", null, f.n + (f.ad ? "　" + f.ad : ""));
+          (f.m || []).forEach(function (g) {
+            var o = null;
+            data.layers.forEach(function (l) { if (l.id === g.L) o = l; });
+            if (o) li.appendChild(el("span", "cm-print-also", "（" + o.title + "）"));
+          });
+          ol.appendChild(li);
+        });
+        box.appendChild(ol);
+      });
+    }
+    var total = 0;
+    data.layers.forEach(function (l) { total += l.features.length; });
+    if (total <= 3000) build();
+    window.addEventListener("beforeprint", build);
   }
 
   return { draw: draw, esc: esc };
