@@ -65,7 +65,7 @@ TILE_CHOICES = (*TILES, "none")
 TEXTS: dict[str, dict[str, str]] = {
     "ja": {
         "legend": "凡例",
-        "search": "名前・よみ・住所・種別で検索",
+        "search": "名前・住所などで検索",
         "directions": "ここへの道順",
         "directions_app": "地図アプリ",
         "directions_geo": "端末の地図で開く",
@@ -103,7 +103,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "en": {
         "legend": "Legend",
-        "search": "Search name, reading, address, category",
+        "search": "Search name, address…",
         "directions": "Directions to here",
         "directions_app": "Map app",
         "directions_geo": "Open in the device's map",

@@ -641,6 +641,18 @@ var civicmap = (function () {
 
     printList(data, T);
     labelZoom();
+    // Phones: the full-width credits line would cover the bottom-left corner (the
+    // offline banner, the scale); lift that corner above it.
+    function liftCorner() {
+      var c = map.getContainer();
+      var bl = c.querySelector(".leaflet-bottom.leaflet-left");
+      var at = c.querySelector(".leaflet-control-attribution");
+      if (!bl || !at) return;
+      var narrow = c.clientWidth <= 640;
+      bl.style.bottom = narrow ? at.offsetHeight + "px" : "";
+    }
+    liftCorner();
+    map.on("resize", liftCorner);
     window.civicmapData = { map: map, layers: layerGroups, data: data, routes: routes };
     return map;
   }
