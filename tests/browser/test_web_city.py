@@ -106,3 +106,78 @@ def test_offline_city_map_draws_every_marker_or_cluster_without_errors(
     assert browser.find_elements("css selector", ".cm-cluster"), "nothing clustered"
     assert shown == markers
     browser.save_screenshot(str(artifacts / "web_kanazawa_desktop.png"))
+
+
+def test_initial_view_contains_every_place(browser, kanazawa, artifacts):
+    _data, page = kanazawa
+    _open(browser, page)
+    coords = [
+        (f["geometry"]["coordinates"][1], f["geometry"]["coordinates"][0])
+        for name in ("evacuation_172014.json", "emergency_172014.json")
+        for f in _features(name)
+    ]
+    outside = browser.execute_script(
+        "var b = window.civicmapData.map.getBounds(); var out = [];"
+        "arguments[0].forEach(function (c) { if (!b.contains(c)) out.push(c); });"
+        "return out;",
+        [list(c) for c in coords],
+    )
+    assert outside == []
+    # the view is about the places, not the whole (much larger) area bbox
+    zoom = browser.execute_script("return window.civicmapData.map.getZoom()")
+    south, west = min(c[0] for c in coords), min(c[1] for c in coords)
+    north, east = max(c[0] for c in coords), max(c[1] for c in coords)
+    area_fit = browser.execute_script(
+        "return window.civicmapData.map.getBoundsZoom(arguments[0]);",
+        [[36.4, 136.4], [36.75, 136.95]],
+    )
+    places_fit = browser.execute_script(
+        "return window.civicmapData.map.getBoundsZoom(arguments[0]);",
+        [[south, west], [north, east]],
+    )
+    assert zoom >= places_fit - 1 and places_fit > area_fit
+    # the area outline is still drawn
+    assert browser.find_elements("css selector", "path.cm-area")
+
+
+def test_colocated_shelter_is_one_marker_whose_popup_lists_both_designations(
+    browser, kanazawa, artifacts
+):
+    _data, page = kanazawa
+    # Independently: an evacuation shelter with an emergency site at the same coordinates.
+    emerg = {tuple(f["geometry"]["coordinates"][:2]): f for f in _features("emergency_172014.json")}
+    evac = next(
+        f
+        for f in _features("evacuation_172014.json")
+        if tuple(f["geometry"]["coordinates"][:2]) in emerg
+    )
+    name = evac["properties"]["施設・場所名"]
+    _open(browser, page)
+    found = browser.execute_script(
+        "var want = arguments[0]; var hit = null; var L_ = window.civicmapData.layers;"
+        "Object.keys(L_).forEach(function (id) { L_[id].eachLayer(function (g) {"
+        " if (!g.getLayers) return; g.getLayers().forEach(function (m) {"
+        "  if (!hit && m.cmFeature && m.cmFeature.n === want && m.cmFeature.m) hit = m; }); });"
+        "});"
+        "if (!hit) return null;"
+        "var grp = null; Object.keys(L_).forEach(function (id) { L_[id].eachLayer(function (g) {"
+        " if (g.zoomToShowLayer && g.hasLayer(hit)) grp = g; }); });"
+        "window.__hit = hit;"
+        "if (grp) grp.zoomToShowLayer(hit, function () { hit.openPopup(); });"
+        "else hit.openPopup();"
+        "return hit.cmFeature.m.length;",
+        name,
+    )
+    assert found and found >= 1
+    popup = _wait_for(
+        lambda: " ".join(
+            e.text for e in browser.find_elements("css selector", ".leaflet-popup-content")
+        )
+    )
+    assert name in popup
+    assert "指定避難所" in popup and "指定緊急避難場所" in popup
+    # the one marker shows both layers' symbols
+    icon = browser.execute_script("return window.__hit.getElement().querySelectorAll('svg').length")
+    assert icon == 2
+    browser.save_screenshot(str(artifacts / "web_kanazawa_colocated.png"))
+    assert console_errors(browser) == []

@@ -221,7 +221,7 @@ def test_search_by_address_and_by_kana_in_either_script(browser, demo_page, arti
 def test_print_media_hides_controls_and_shows_legend_credits_and_list(
     browser, demo_page, artifacts
 ):
-    data, page = demo_page
+    _data, page = demo_page
     _open(browser, page)
     browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
     time.sleep(0.3)

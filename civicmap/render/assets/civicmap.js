@@ -138,7 +138,13 @@ var civicmap = (function () {
       h.appendChild(el("span", null, other.title + (gst.title && gst.title !== other.title ? "：" + gst.title : "")));
       sec.appendChild(h);
       if (g.n && g.n !== f.n) sec.appendChild(el("div", "cm-popup-subtitle", g.n));
-      popupBody(sec, g);
+      // Rows the first place already shows (the same address) are not repeated.
+      var shown = {};
+      if (f.p && typeof f.p !== "string") f.p.forEach(function (r) { shown[r[0] + "\u0001" + r[1]] = 1; });
+      var rest = g.p && typeof g.p !== "string"
+        ? g.p.filter(function (r) { return !shown[r[0] + "\u0001" + r[1]]; })
+        : g.p;
+      popupBody(sec, { p: rest });
       box.appendChild(sec);
     });
     if (f.a) box.appendChild(el("div", "cm-popup-approx", "⚠ " + texts.approximate));
