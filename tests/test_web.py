@@ -111,7 +111,7 @@ def test_every_layer_with_its_style_counts_and_credits(payload_data):
     # approximate places are marked; the OSM data edge is drawn
     assert sum(1 for f in by_id["shelters"]["features"] if f.get("a")) == 1
     assert p["edge"]["type"] == "LineString"
-    kinds = {f["properties"]["k"] for f in p["basemap"]["features"]}
+    kinds = {k for k, _ in p["basemap"]["k"]}
     assert {"building", "road_major", "park"} <= kinds
 
 
@@ -272,3 +272,33 @@ def test_disasters_pseudo_field_lists_what_a_shelter_serves(home_data):
     for k in DISASTER_TYPES:
         none[f"serves_{k}"] = False
     assert "対応災害" not in {r[0] for r in web.popup_rows(shelters, none, language="ja")}
+
+
+def test_basemap_is_encoded_compactly_and_decodes_to_the_same_places(payload_data):
+    """Integer deltas of 1e-5° decode back to within ~1.5 m of every OSM vertex kept."""
+    bm = payload_data.basemap
+    enc = web.basemap_payload(bm)
+    compact = len(json.dumps(enc, separators=(",", ":")))
+    geojson = len(json.dumps(bm.__geo_interface__, separators=(",", ":")))
+    assert compact < geojson / 3
+    ox, oy = enc["o"]
+    sc = enc["s"]
+    decoded = []
+    for _kind, geoms in enc["k"]:
+        for g in geoms:
+            for part in g[1:]:
+                x = y = 0
+                for i in range(0, len(part), 2):
+                    x += part[i]
+                    y += part[i + 1]
+                    decoded.append((ox + x / sc, oy + y / sc))
+    # every decoded vertex lies on (within ~1.5 m of) an original geometry
+    from shapely.geometry import MultiPoint
+
+    union = bm.geometry.union_all()
+    pts = MultiPoint(decoded[:: max(1, len(decoded) // 2000)])
+    assert union.buffer(0.000015).contains(pts)
+    counts = bm["kind"].value_counts().to_dict()
+    got = {k: len(g) for k, g in enc["k"]}
+    for kind, n in counts.items():
+        assert got[kind] >= n  # multi-geometries become several entries, nothing dropped

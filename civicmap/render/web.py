@@ -24,7 +24,9 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 from jinja2 import Template
 
@@ -519,32 +521,59 @@ def _colocated_payload(
     return merged, skip
 
 
-_BASEMAP_COLUMNS = ("kind", "name")
+#: Basemap coordinates are sent as whole units of 1e-5 degrees (about 1 m): finer
+#: detail is invisible at street zoom and only makes the page bigger.
+_BASEMAP_SCALE = 100_000
+#: Simplification tolerance (degrees, about 1 m): drops vertices no one can see.
+_BASEMAP_SIMPLIFY = 0.00001
+#: Draw order: areas first, then lines, then stations on top.
+_BASEMAP_ORDER = ("landuse", "park", "water", "school", "building", "path", "road_minor",
+                  "road_major", "railway", "station")  # fmt: skip
+
+
+def _encode_part(coords: np.ndarray, origin: np.ndarray) -> list[int]:
+    """A ring or line as flat integer deltas ``[x0, y0, dx1, dy1, ...]`` from ``origin``."""
+    q = np.round((coords[:, :2] - origin) * _BASEMAP_SCALE).astype(np.int64)
+    if len(q) > 1:
+        keep = np.ones(len(q), dtype=bool)
+        keep[1:] = np.any(np.diff(q, axis=0) != 0, axis=1)  # repeated points after rounding
+        q = q[keep]
+    d = q.copy()
+    d[1:] -= q[:-1]
+    return d.ravel().tolist()
 
 
 def basemap_payload(basemap: gpd.GeoDataFrame | None) -> dict[str, Any] | None:
-    """The OSM basemap as a compact GeoJSON FeatureCollection (kind, name)."""
+    """The OSM basemap, compactly: per kind, each geometry as integer-delta parts.
+
+    ``{"o": [lon0, lat0], "s": 100000, "k": [[kind, [[type, part, ...], ...]], ...]}``
+    with type ``"P"`` (polygon: outer ring, holes), ``"L"`` (line parts) or ``"M"``
+    (point). Rounded to ~1 m and simplified at ~1 m, with no per-feature JSON keys,
+    this is a fraction of the GeoJSON it replaces (the drawn basemap used to be most
+    of a city page); the page decodes it and draws it on one canvas.
+    """
     if basemap is None or basemap.empty:
         return None
-    feats = []
-    for kind, name, geom in zip(
-        basemap["kind"], basemap.get("name", ""), basemap.geometry, strict=False
-    ):
+    w, s, _e, _n = basemap.total_bounds
+    origin = np.array([math.floor(w * 1000) / 1000, math.floor(s * 1000) / 1000])
+    by_kind: dict[str, list] = {}
+    geoms = shapely.simplify(basemap.geometry.values, _BASEMAP_SIMPLIFY, preserve_topology=True)
+    for kind, geom in zip(basemap["kind"].astype(str), geoms, strict=True):
         if geom is None or geom.is_empty:
             continue
-        feats.append(
-            {
-                "type": "Feature",
-                "properties": {"k": str(kind), "n": _text(name)},
-                "geometry": _round(geom.__geo_interface__),
-            }
-        )
-    # Draw order: areas first, then lines, then stations on top.
-    order = {k: i for i, k in enumerate(
-        ("park", "water", "school", "building", "path", "road_minor", "road_major", "railway", "station")
-    )}  # fmt: skip
-    feats.sort(key=lambda f: order.get(f["properties"]["k"], 0))
-    return {"type": "FeatureCollection", "features": feats}
+        out = by_kind.setdefault(kind, [])
+        for part in shapely.get_parts(geom):
+            t = part.geom_type
+            if t == "Polygon":
+                rings = [part.exterior, *part.interiors]
+                out.append(["P", *(_encode_part(np.asarray(r.coords), origin) for r in rings)])
+            elif t in ("LineString", "LinearRing"):
+                out.append(["L", _encode_part(np.asarray(part.coords), origin)])
+            elif t == "Point":
+                out.append(["M", _encode_part(np.asarray(part.coords), origin)])
+    order = {k: i for i, k in enumerate(_BASEMAP_ORDER)}
+    kinds = sorted(by_kind, key=lambda k: order.get(k, 0))
+    return {"o": origin.tolist(), "s": _BASEMAP_SCALE, "k": [[k, by_kind[k]] for k in kinds]}
 
 
 def payload(data: MapData, *, options: dict) -> dict[str, Any]:

@@ -165,24 +165,41 @@ var civicmap = (function () {
     landuse: { color: "#dee2e6", weight: 0, fillColor: "#f1f3f5", fillOpacity: 1 },
   };
 
+  // The basemap comes as integer deltas of 1e-5 degrees per part (see web.py
+  // basemap_payload); decoded here and drawn on one canvas, not thousands of SVG paths.
+  function decodePart(part, o, sc) {
+    var out = new Array(part.length / 2);
+    var x = 0, y = 0;
+    for (var i = 0, j = 0; i < part.length; i += 2, j++) {
+      x += part[i];
+      y += part[i + 1];
+      out[j] = [o[1] + y / sc, o[0] + x / sc];
+    }
+    return out;
+  }
+
   function drawBasemap(map, data) {
     map.createPane("cmBasemap");
     map.getPane("cmBasemap").style.zIndex = 150; // under the tiles (200): shows where tiles are missing
-    var fc = data.basemap;
+    var bm = data.basemap;
     var group = L.layerGroup();
-    if (fc) {
-      var bg = L.geoJSON(fc, {
-        pane: "cmBasemap",
-        interactive: false,
-        style: function (f) {
-          return BASEMAP_STYLE[f.properties.k] || { color: "#ced4da", weight: 1 };
-        },
-        pointToLayer: function (f, ll) {
-          return L.circleMarker(ll, { radius: 3, pane: "cmBasemap", color: "#495057" });
-        },
+    var count = 0;
+    if (bm) {
+      var renderer = L.canvas({ pane: "cmBasemap", padding: 0.5 });
+      bm.k.forEach(function (entry) {
+        var kind = entry[0];
+        var style = BASEMAP_STYLE[kind] || { color: "#ced4da", weight: 1 };
+        var opts = L.extend({ pane: "cmBasemap", renderer: renderer, interactive: false }, style);
+        entry[1].forEach(function (g) {
+          var parts = g.slice(1).map(function (p) { return decodePart(p, bm.o, bm.s); });
+          if (g[0] === "P") group.addLayer(L.polygon(parts, opts));
+          else if (g[0] === "L") group.addLayer(L.polyline(parts, L.extend({}, opts, { fill: false })));
+          else group.addLayer(L.circleMarker(parts[0][0], { radius: 3, pane: "cmBasemap", renderer: renderer, color: "#495057", interactive: false }));
+          count++;
+        });
       });
-      group.addLayer(bg);
     }
+    group.cmCount = count;
     return group;
   }
 
@@ -659,7 +676,7 @@ var civicmap = (function () {
     }
     liftCorner();
     map.on("resize", liftCorner);
-    window.civicmapData = { map: map, layers: layerGroups, data: data, routes: routes };
+    window.civicmapData = { map: map, layers: layerGroups, data: data, routes: routes, basemapCount: basemap.cmCount };
     return map;
   }
 
