@@ -165,41 +165,125 @@ var civicmap = (function () {
     landuse: { color: "#dee2e6", weight: 0, fillColor: "#f1f3f5", fillOpacity: 1 },
   };
 
-  // The basemap comes as integer deltas of 1e-5 degrees per part (see web.py
-  // basemap_payload); decoded here and drawn on one canvas, not thousands of SVG paths.
-  function decodePart(part, o, sc) {
-    var out = new Array(part.length / 2);
-    var x = 0, y = 0;
-    for (var i = 0, j = 0; i < part.length; i += 2, j++) {
-      x += part[i];
-      y += part[i + 1];
-      out[j] = [o[1] + y / sc, o[0] + x / sc];
-    }
-    return out;
+  // The basemap comes as integer deltas of 1e-5 degrees per part (web.py
+  // basemap_payload). It is decoded once into Web Mercator coordinates (0..1) and
+  // painted by one canvas renderer straight from those arrays: no Leaflet object per
+  // building, so a 16 km² city opens fast. Small things are left out when zoomed out
+  // (buildings and paths below zoom 15, minor roads below 13): the detail a reader
+  // cannot see at that scale, drawn again as soon as they zoom in.
+  var MIN_ZOOM = { building: 15, path: 15, road_minor: 13 };
+
+  function prepareBasemap(bm) {
+    var kinds = [];
+    var count = 0;
+    var PI = Math.PI;
+    bm.k.forEach(function (entry) {
+      var geoms = [];
+      entry[1].forEach(function (g) {
+        var parts = [];
+        var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+        for (var p = 1; p < g.length; p++) {
+          var d = g[p];
+          var xy = new Float64Array(d.length);
+          var lon = 0, lat = 0;
+          for (var i = 0; i < d.length; i += 2) {
+            lon += d[i];
+            lat += d[i + 1];
+            var lo = bm.o[0] + lon / bm.s, la = (bm.o[1] + lat / bm.s) * PI / 180;
+            var x = (lo + 180) / 360;
+            var y = (1 - Math.log(Math.tan(la) + 1 / Math.cos(la)) / PI) / 2;
+            xy[i] = x;
+            xy[i + 1] = y;
+            if (x < x0) x0 = x;
+            if (x > x1) x1 = x;
+            if (y < y0) y0 = y;
+            if (y > y1) y1 = y;
+          }
+          parts.push(xy);
+        }
+        geoms.push({ t: g[0], parts: parts, box: [x0, y0, x1, y1] });
+        count++;
+      });
+      kinds.push({ kind: entry[0], style: BASEMAP_STYLE[entry[0]] || { color: "#ced4da", weight: 1 }, geoms: geoms });
+    });
+    return { kinds: kinds, count: count };
   }
+
+  var BasemapCanvas = L.Canvas.extend({
+    setBasemap: function (prepared) {
+      this._bm = prepared;
+      return this;
+    },
+    // Leaflet calls _draw after clearing the canvas (move, zoom, resize): paint it all.
+    _draw: function () {
+      var map = this._map, ctx = this._ctx, bm = this._bm;
+      if (!map || !ctx || !bm || !this._bounds) return;
+      var z = map.getZoom();
+      var scale = 256 * Math.pow(2, z);
+      var origin = map.getPixelOrigin();
+      var b = this._bounds;
+      // view (with the renderer's padding) in Mercator units, for culling
+      var vx0 = (b.min.x + origin.x) / scale, vy0 = (b.min.y + origin.y) / scale;
+      var vx1 = (b.max.x + origin.x) / scale, vy1 = (b.max.y + origin.y) / scale;
+      var ox = origin.x, oy = origin.y;
+      bm.kinds.forEach(function (k) {
+        if (MIN_ZOOM[k.kind] && z < MIN_ZOOM[k.kind]) return;
+        var st = k.style;
+        var area = st.fillColor !== undefined;
+        ctx.beginPath();
+        var points = [];
+        k.geoms.forEach(function (g) {
+          var bx = g.box;
+          if (bx[2] < vx0 || bx[0] > vx1 || bx[3] < vy0 || bx[1] > vy1) return;
+          if (g.t === "M") {
+            points.push(g.parts[0]);
+            return;
+          }
+          g.parts.forEach(function (xy) {
+            ctx.moveTo(xy[0] * scale - ox, xy[1] * scale - oy);
+            for (var i = 2; i < xy.length; i += 2) ctx.lineTo(xy[i] * scale - ox, xy[i + 1] * scale - oy);
+            if (g.t === "P") ctx.closePath();
+          });
+        });
+        ctx.lineJoin = "round";
+        ctx.lineCap = "round";
+        if (area) {
+          ctx.globalAlpha = st.fillOpacity === undefined ? 1 : st.fillOpacity;
+          ctx.fillStyle = st.fillColor;
+          ctx.fill("evenodd");
+          ctx.globalAlpha = 1;
+        }
+        if (st.weight) {
+          ctx.setLineDash(st.dashArray ? st.dashArray.split(" ").map(Number) : []);
+          ctx.strokeStyle = st.color;
+          ctx.lineWidth = st.weight;
+          ctx.stroke();
+          ctx.setLineDash([]);
+        }
+        points.forEach(function (xy) {
+          ctx.beginPath();
+          ctx.arc(xy[0] * scale - ox, xy[1] * scale - oy, 3, 0, 2 * Math.PI);
+          ctx.fillStyle = "#868e96";
+          ctx.fill();
+          ctx.strokeStyle = "#495057";
+          ctx.lineWidth = 1;
+          ctx.stroke();
+        });
+      });
+    },
+  });
 
   function drawBasemap(map, data) {
     map.createPane("cmBasemap");
     map.getPane("cmBasemap").style.zIndex = 150; // under the tiles (200): shows where tiles are missing
-    var bm = data.basemap;
+    map.getPane("cmBasemap").style.pointerEvents = "none";
     var group = L.layerGroup();
-    var count = 0;
-    if (bm) {
-      var renderer = L.canvas({ pane: "cmBasemap", padding: 0.5 });
-      bm.k.forEach(function (entry) {
-        var kind = entry[0];
-        var style = BASEMAP_STYLE[kind] || { color: "#ced4da", weight: 1 };
-        var opts = L.extend({ pane: "cmBasemap", renderer: renderer, interactive: false }, style);
-        entry[1].forEach(function (g) {
-          var parts = g.slice(1).map(function (p) { return decodePart(p, bm.o, bm.s); });
-          if (g[0] === "P") group.addLayer(L.polygon(parts, opts));
-          else if (g[0] === "L") group.addLayer(L.polyline(parts, L.extend({}, opts, { fill: false })));
-          else group.addLayer(L.circleMarker(parts[0][0], { radius: 3, pane: "cmBasemap", renderer: renderer, color: "#495057", interactive: false }));
-          count++;
-        });
-      });
+    group.cmCount = 0;
+    if (data.basemap) {
+      var prepared = prepareBasemap(data.basemap);
+      group.addLayer(new BasemapCanvas({ pane: "cmBasemap", padding: 0.3 }).setBasemap(prepared));
+      group.cmCount = prepared.count;
     }
-    group.cmCount = count;
     return group;
   }
 
