@@ -230,8 +230,27 @@ var civicmap = (function () {
         if (MIN_ZOOM[k.kind] && z < MIN_ZOOM[k.kind]) return;
         var st = k.style;
         var area = st.fillColor !== undefined;
-        ctx.beginPath();
+        ctx.lineJoin = "round";
+        ctx.lineCap = "round";
+        ctx.setLineDash(st.dashArray ? st.dashArray.split(" ").map(Number) : []);
+        ctx.strokeStyle = st.color;
+        ctx.lineWidth = st.weight || 0;
+        if (area) ctx.fillStyle = st.fillColor;
+        ctx.globalAlpha = 1;
         var points = [];
+        var n = 0;
+        // Paint in batches: one path with tens of thousands of rings is very slow to fill.
+        function flush() {
+          if (!n) return;
+          if (area) {
+            ctx.globalAlpha = st.fillOpacity === undefined ? 1 : st.fillOpacity;
+            ctx.fill();
+            ctx.globalAlpha = 1;
+          }
+          if (st.weight) ctx.stroke();
+          n = 0;
+        }
+        ctx.beginPath();
         k.geoms.forEach(function (g) {
           var bx = g.box;
           if (bx[2] < vx0 || bx[0] > vx1 || bx[3] < vy0 || bx[1] > vy1) return;
@@ -244,22 +263,13 @@ var civicmap = (function () {
             for (var i = 2; i < xy.length; i += 2) ctx.lineTo(xy[i] * scale - ox, xy[i + 1] * scale - oy);
             if (g.t === "P") ctx.closePath();
           });
+          if (++n >= 200) {
+            flush();
+            ctx.beginPath();
+          }
         });
-        ctx.lineJoin = "round";
-        ctx.lineCap = "round";
-        if (area) {
-          ctx.globalAlpha = st.fillOpacity === undefined ? 1 : st.fillOpacity;
-          ctx.fillStyle = st.fillColor;
-          ctx.fill("evenodd");
-          ctx.globalAlpha = 1;
-        }
-        if (st.weight) {
-          ctx.setLineDash(st.dashArray ? st.dashArray.split(" ").map(Number) : []);
-          ctx.strokeStyle = st.color;
-          ctx.lineWidth = st.weight;
-          ctx.stroke();
-          ctx.setLineDash([]);
-        }
+        flush();
+        ctx.setLineDash([]);
         points.forEach(function (xy) {
           ctx.beginPath();
           ctx.arc(xy[0] * scale - ox, xy[1] * scale - oy, 3, 0, 2 * Math.PI);
