@@ -283,6 +283,27 @@ var civicmap = (function () {
     },
   });
 
+  // A marker whose popup is made on first use: a Leaflet popup object per marker
+  // made up-front costs seconds at 50,000 places.
+  var POPUP_OPTIONS = { maxWidth: 300, autoPanPadding: [20, 20] };
+  var PlaceMarker = L.Marker.extend({
+    openPopup: function (latlng) {
+      if (!this.getPopup() && this.cmPopup) {
+        this.bindPopup(this.cmPopup, POPUP_OPTIONS);
+        // our click/keypress handlers open it; Leaflet's own would toggle it shut again
+        this.off("click", this._openPopup, this);
+        this.off("keypress", this._onKeyPress, this);
+      }
+      return L.Marker.prototype.openPopup.call(this, latlng);
+    },
+  });
+  PlaceMarker.addInitHook(function () {
+    this.on("click", function () { this.openPopup(); }, this);
+    this.on("keypress", function (e) {
+      if (e.originalEvent && e.originalEvent.keyCode === 13) this.openPopup();
+    }, this);
+  });
+
   function drawBasemap(map, data) {
     map.createPane("cmBasemap");
     map.getPane("cmBasemap").style.zIndex = 150; // under the tiles (200): shows where tiles are missing
@@ -401,6 +422,11 @@ var civicmap = (function () {
 
   function draw(map, data) {
     var T = data.texts;
+    var layersById = {};
+    data.layers.forEach(function (layer) { layersById[layer.id] = layer; });
+    function popupFactory(layer, f) {
+      return function () { return popupContent(layer, f, T, layersById); };
+    }
     // Leaflet takes its zoom range from the tile layer; with no tile layer (offline,
     // tiles: none) the map has none and the cluster plugin refuses to work
     // ("Map has no maxZoom specified"), so no marker is drawn at all.
@@ -508,8 +534,6 @@ var civicmap = (function () {
     // Layers
     var search = [];
     var layerGroups = {};
-    var layersById = {};
-    data.layers.forEach(function (layer) { layersById[layer.id] = layer; });
     data.layers.forEach(function (layer) {
       layer.clustered = layer.cluster === "auto" ? overlaps(layer) : !!layer.cluster;
       var icons = {};
@@ -542,7 +566,7 @@ var civicmap = (function () {
       var shapes = L.featureGroup();
       var markers = [];
       layer.features.forEach(function (f) {
-        var m = L.marker(f.ll, {
+        var m = new PlaceMarker(f.ll, {
           icon: iconFor(f),
           title: f.n || "",
           alt: f.n || "",
@@ -550,9 +574,7 @@ var civicmap = (function () {
         });
         m.cmLayer = layer.id;
         m.cmFeature = f;
-        m.bindPopup(function () {
-          return popupContent(layer, f, T, layersById);
-        }, { maxWidth: 300, autoPanPadding: [20, 20] });
+        m.cmPopup = popupFactory(layer, f);
         if (layer.labels && f.l) {
           m.bindTooltip(esc(f.l), {
             permanent: true,
