@@ -538,6 +538,11 @@ var civicmap = (function () {
       layer.clustered = layer.cluster === "auto" ? overlaps(layer) : !!layer.cluster;
       var icons = {};
       function iconFor(f) {
+        if (!f.m) {
+          var quick = (f.k || 0) + (f.a ? "a" : "");
+          if (!icons[quick]) icons[quick] = makeIcon([styleOf(layer, f)], !!f.a);
+          return icons[quick];
+        }
         var styles = [styleOf(layer, f)];
         (f.m || []).forEach(function (g) {
           var o = layersById[g.L];
