@@ -149,14 +149,19 @@ def test_links_are_clickable_only_for_safe_schemes(browser, demo_page, artifacts
     browser.save_screenshot(str(artifacts / "web_items_popup_links.png"))
     for _, bad in rows.iloc[1:3].iterrows():
         browser.execute_script("window.civicmapData.map.closePopup();")
-        popup = _popup_el(browser, bad["名称"])
-        assert bad["website"] in popup.text  # shown as text ...
-        links = [
-            a.get_attribute("href")
-            for a in popup.find_elements("css selector", "a")
-            if "cm-geo" not in a.get_attribute("class")
-            and "cm-mapapp" not in a.get_attribute("class")
-        ]
+        _popup_el(browser, bad["名称"])
+        # read text and links in one step (Leaflet may re-render the popup while panning)
+        text, links = browser.execute_script(
+            "var want = arguments[0]; var out = null;"
+            "document.querySelectorAll('.leaflet-popup-content').forEach(function (e) {"
+            " var t = e.querySelector('.cm-popup-title');"
+            " if (t && t.textContent === want) out = [e.textContent, Array.from("
+            "  e.querySelectorAll('a:not(.cm-geo):not(.cm-mapapp)')).map("
+            "   function (a) { return a.getAttribute('href'); })]; });"
+            "return out;",
+            bad["名称"],
+        )
+        assert bad["website"] in text  # shown as text ...
         assert links == []  # ... never as a link
     assert browser.execute_script("return window.__alerts") == []
     assert console_errors(browser) == []
@@ -276,7 +281,47 @@ def test_layout_at_phone_and_desktop_size(browser, demo_page, artifacts, size):
         "'.leaflet-control-attribution')).fontSize)"
     )
     assert font >= 10
-    # one full-screen button, and the locate button shows an icon
-    assert len(browser.find_elements("css selector", ".leaflet-control-fullscreen-button")) <= 1
+    # one full-screen button, and the locate button shows its arrow
+    assert len(browser.find_elements("css selector", "a.leaflet-control-zoom-fullscreen")) == 1
+    arrow = browser.execute_script(
+        "var s = document.querySelector('.leaflet-control-locate-location-arrow');"
+        "var r = s.getBoundingClientRect(); var cs = getComputedStyle(s);"
+        "return [r.width, r.height, cs.backgroundImage.slice(0, 31)];"
+    )
+    assert arrow[0] >= 16 and arrow[1] >= 16 and arrow[2] == 'url("data:image/svg+xml;base64,'
+    # the legend's category rows and the title are inside the window
+    title = rect(".cm-title")
+    assert title[2] <= width + 1 and title[0] >= 0
     browser.save_screenshot(str(artifacts / f"web_items_{size[0]}x{size[1]}.png"))
+    assert console_errors(browser) == []
+
+
+def test_overlapping_markers_cluster_below_the_count(browser, tmp_path):
+    """159 places within ~150 m: fewer than the layer's 200, but they overlap, so they cluster."""
+    rows = [
+        {
+            "名称": f"トイレ{i}",
+            "緯度": 35.7060 + (i % 13) * 0.0001,
+            "経度": 139.7060 + (i // 13) * 0.0001,
+        }
+        for i in range(159)
+    ]
+    csv = tmp_path / "dense.csv"
+    pd.DataFrame(rows).to_csv(csv, index=False)
+    demo = demo_map_path()
+    raw = yaml.safe_load(demo.read_text(encoding="utf-8"))
+    raw["layers"] = [
+        raw["layers"][1],
+        {"id": "dense", "title": "密集", "sources": [{"csv": {"path": str(csv)}}]},
+    ]
+    data = collect(parse_map(raw, file=str(demo), base_dir=demo.parent))
+    page = web.write_web(data, tmp_path / "dense.html", options={"offline": True}, overwrite=False)
+    _open(browser, page)
+    clustered = browser.execute_script(
+        "var o = {}; window.civicmapData.data.layers.forEach(function (l) {"
+        " o[l.id] = [l.cluster, l.clustered]; }); return o;"
+    )
+    assert clustered["dense"] == ["auto", True]
+    assert clustered["shelters"] == ["auto", False]  # 11 shelters apart: drawn one by one
+    assert browser.find_elements("css selector", ".cm-cluster")
     assert console_errors(browser) == []
