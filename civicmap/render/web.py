@@ -531,16 +531,32 @@ _BASEMAP_ORDER = ("landuse", "park", "water", "school", "building", "path", "roa
                   "road_major", "railway", "station")  # fmt: skip
 
 
-def _encode_part(coords: np.ndarray, origin: np.ndarray) -> list[int]:
-    """A ring or line as flat integer deltas ``[x0, y0, dx1, dy1, ...]`` from ``origin``."""
-    q = np.round((coords[:, :2] - origin) * _BASEMAP_SCALE).astype(np.int64)
-    if len(q) > 1:
-        keep = np.ones(len(q), dtype=bool)
-        keep[1:] = np.any(np.diff(q, axis=0) != 0, axis=1)  # repeated points after rounding
-        q = q[keep]
+def _encode_rings(rings: np.ndarray, origin: np.ndarray) -> list[list[int]]:
+    """Rings/lines as flat integer deltas ``[x0, y0, dx1, dy1, ...]`` from ``origin``.
+
+    Vectorised over all parts at once (a 16 km² city has ~100,000): rounded to
+    1e-5 degrees, points repeated after rounding dropped, then deltas within each part.
+    """
+    if len(rings) == 0:
+        return []
+    coords, idx = shapely.get_coordinates(rings, return_index=True)
+    q = np.round((coords - origin) * _BASEMAP_SCALE).astype(np.int64)
+    first = np.ones(len(q), dtype=bool)
+    first[1:] = idx[1:] != idx[:-1]
+    keep = first.copy()
+    keep[1:] |= np.any(q[1:] != q[:-1], axis=1)
+    q, idx, first = q[keep], idx[keep], first[keep]
     d = q.copy()
     d[1:] -= q[:-1]
-    return d.ravel().tolist()
+    d[first] = q[first]
+    counts = np.bincount(idx, minlength=len(rings))
+    flat = d.ravel().tolist()
+    out = []
+    pos = 0
+    for c in counts.tolist():
+        out.append(flat[pos : pos + 2 * c])
+        pos += 2 * c
+    return out
 
 
 def basemap_payload(basemap: gpd.GeoDataFrame | None) -> dict[str, Any] | None:
@@ -556,21 +572,33 @@ def basemap_payload(basemap: gpd.GeoDataFrame | None) -> dict[str, Any] | None:
         return None
     w, s, _e, _n = basemap.total_bounds
     origin = np.array([math.floor(w * 1000) / 1000, math.floor(s * 1000) / 1000])
-    by_kind: dict[str, list] = {}
     geoms = shapely.simplify(basemap.geometry.values, _BASEMAP_SIMPLIFY, preserve_topology=True)
-    for kind, geom in zip(basemap["kind"].astype(str), geoms, strict=True):
-        if geom is None or geom.is_empty:
-            continue
-        out = by_kind.setdefault(kind, [])
-        for part in shapely.get_parts(geom):
-            t = part.geom_type
-            if t == "Polygon":
-                rings = [part.exterior, *part.interiors]
-                out.append(["P", *(_encode_part(np.asarray(r.coords), origin) for r in rings)])
-            elif t in ("LineString", "LinearRing"):
-                out.append(["L", _encode_part(np.asarray(part.coords), origin)])
-            elif t == "Point":
-                out.append(["M", _encode_part(np.asarray(part.coords), origin)])
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    kinds_all = basemap["kind"].astype(str).to_numpy()[ok]
+    parts, owner = shapely.get_parts(geoms[ok], return_index=True)
+    types = shapely.get_type_id(parts)  # 0 point, 1 line, 2 ring, 3 polygon
+    part_kind = kinds_all[owner]
+    by_kind: dict[str, list] = {}
+    # Polygons: every ring of every polygon, grouped back per polygon.
+    polys = np.flatnonzero(types == 3)
+    rings, ring_owner = shapely.get_rings(parts[polys], return_index=True)
+    encoded = _encode_rings(rings, origin)
+    per_poly: list[list] = [["P"] for _ in range(len(polys))]
+    for r, o in zip(encoded, ring_owner.tolist(), strict=True):
+        per_poly[o].append(r)
+    entries: list[tuple[int, list]] = [(int(polys[i]), e) for i, e in enumerate(per_poly)]
+    lines = np.flatnonzero((types == 1) | (types == 2))
+    entries += [
+        (int(i), ["L", e]) for i, e in zip(lines, _encode_rings(parts[lines], origin), strict=True)
+    ]
+    points = np.flatnonzero(types == 0)
+    entries += [
+        (int(i), ["M", e])
+        for i, e in zip(points, _encode_rings(parts[points], origin), strict=True)
+    ]
+    entries.sort(key=lambda pair: pair[0])  # the basemap's own order within a kind
+    for i, e in entries:
+        by_kind.setdefault(str(part_kind[i]), []).append(e)
     order = {k: i for i, k in enumerate(_BASEMAP_ORDER)}
     kinds = sorted(by_kind, key=lambda k: order.get(k, 0))
     return {"o": origin.tolist(), "s": _BASEMAP_SCALE, "k": [[k, by_kind[k]] for k in kinds]}
