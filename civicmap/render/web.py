@@ -67,7 +67,7 @@ TILE_CHOICES = (*TILES, "none")
 TEXTS: dict[str, dict[str, str]] = {
     "ja": {
         "legend": "凡例",
-        "search": "名前・住所などで検索",
+        "search": "名前・住所で検索",
         "directions": "ここへの道順",
         "directions_app": "地図アプリ",
         "directions_geo": "端末の地図で開く",
