@@ -302,3 +302,26 @@ def test_basemap_is_encoded_compactly_and_decodes_to_the_same_places(payload_dat
     got = {k: len(g) for k, g in enc["k"]}
     for kind, n in counts.items():
         assert got[kind] >= n  # multi-geometries become several entries, nothing dropped
+
+
+def test_popup_labels_shortcuts_links_and_unnamed_places(payload_data):
+    """Japanese labels for raw columns, the layer file's labels first, English on en maps."""
+    child = payload_data.layer("childcare")
+    feats = child.features.copy()
+    row = feats[feats["name"] == "大久保第一保育園"].iloc[0].copy()
+    rows = {r[0]: r for r in web.popup_rows(child, row, language="ja")}
+    assert rows["電話番号"][1] == row["TEL"] and rows["電話番号"][2].startswith("tel:")
+    assert rows["定員"][1] == str(int(float(row["Capall"])))
+    assert "TEL" not in rows and "Capall" not in rows
+    en = {r[0] for r in web.popup_rows(child, row, language="en")}
+    assert {"Phone", "Capacity", "Address"} <= en
+    # the layer file's own label wins; a shortcut finds whichever column has the value
+    spec = replace(child.spec, popup=("phone", "Capall"), labels={"Capall": {"ja": "園児の定員"}})
+    custom = {r[0]: r[1] for r in web.popup_rows(replace(child, spec=spec), row, language="ja")}
+    assert custom == {"電話番号": row["TEL"], "園児の定員": str(int(float(row["Capall"])))}
+    # an unnamed place is named by its category, flagged, and gets no label
+    row["name"] = ""
+    nameless = replace(child, features=feats.assign(name="")).features
+    p = web.layer_payload(replace(child, features=nameless), language="ja", options={})
+    f = p["features"][0]
+    assert f["n"] == nameless.iloc[0]["category"] and f["u"] == 1 and not f.get("l")
