@@ -30,7 +30,17 @@ from civicmap.tagfilter import FilterSyntaxError, TagFilter
 
 #: Paper-map marker shapes; each layer gets a different one so layers stay
 #: apart when printed in black and white.
-SYMBOLS = ("circle", "square", "triangle", "diamond", "star", "hexagon", "cross", "pentagon")
+SYMBOLS = (
+    "circle",
+    "square",
+    "triangle",
+    "diamond",
+    "star",
+    "hexagon",
+    "cross",
+    "pentagon",
+    "triangle_down",
+)
 
 #: Keys allowed in each kind of source (beyond the kind itself).
 FILE_SOURCE_KEYS = {
@@ -76,12 +86,156 @@ LAYER_KEYS = {
     "popup": "list of columns, or a template string with {column} fields",
     "index": "list of columns printed in the paper map's index",
     "cluster": "cluster markers on the web map: true, false, or a count above which to cluster",
-    "categories": "display order and English names: [{name, en}]",
+    "categories": "display order, English names and styles: [{name, en, color, symbol}]",
     "role": "what the layer is for beyond drawing: shelter (home routes rank its places)",
+    "labels": "display labels for columns: {column: label} or {column: {ja, en}}",
 }
 #: Layer roles: what the pipeline does with a layer beyond drawing it.
 ROLES = {"shelter": "its places are shelters: home routes rank them, co-located ones merge"}
 STYLE_KEYS = {"color", "icon", "symbol", "fill"}
+CATEGORY_KEYS = {"name", "en", "color", "symbol"}
+DEFAULT_COLOR = "#1c7ed6"
+
+
+def _hex_to_rgb(colour: str) -> tuple[float, float, float]:
+    c = colour.lstrip("#")
+    if len(c) == 3:
+        c = "".join(ch * 2 for ch in c)
+    return tuple(int(c[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
+
+
+def derived_colour(base: str, position: int) -> str:
+    """The ``position``-th category colour derived from a layer colour ``base``.
+
+    Position 0 is the layer colour itself; later ones turn the hue a little either
+    way and alternate darker/lighter, so categories stay recognisably one layer
+    (one colour family) yet are told apart on screen.
+    """
+    import colorsys
+
+    if position == 0:
+        return base
+    h, lig, sat = colorsys.rgb_to_hls(*_hex_to_rgb(base))
+    step = (position + 1) // 2
+    sign = 1 if position % 2 else -1
+    h = (h + sign * 0.06 * step) % 1.0
+    lig = 0.30 if position % 2 else 0.55
+    sat = max(sat, 0.55)
+    r, g, b = colorsys.hls_to_rgb(h, lig, sat)
+    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+
+
+def derived_symbol(base: str, position: int) -> str:
+    """The ``position``-th category symbol: the layer's own first, then the others in turn."""
+    others = [s for s in SYMBOLS if s != base]
+    return base if position == 0 else others[(position - 1) % len(others)]
+
+
+@dataclass(frozen=True)
+class CategoryStyle:
+    """How one category of a layer is drawn (web map, exports): colour and symbol."""
+
+    name: str
+    color: str
+    symbol: str
+
+
+@dataclass(frozen=True)
+class Style(Mapping):
+    """A layer's checked style: colour, symbol, icon name, fill and per-category overrides.
+
+    One typed place for the defaults, instead of ``style.get("color", "#1c7ed6")``
+    repeated in every renderer. It still reads like the old mapping
+    (``style["symbol"]``, ``style.get("fill")``, ``dict(style)``) so code written
+    against the dict keeps working.
+    """
+
+    color: str = DEFAULT_COLOR
+    symbol: str = "circle"
+    icon: str = "circle"
+    fill: str = ""
+    #: Explicit per-category colour/symbol from the layer file: ``(name, color, symbol)``,
+    #: empty strings where the file gave none.
+    category_overrides: tuple[tuple[str, str, str], ...] = ()
+
+    # Mapping view (the keys a layer file can give under ``style:``)
+    def _as_dict(self) -> dict[str, str]:
+        out = {"color": self.color, "symbol": self.symbol, "icon": self.icon}
+        if self.fill:
+            out["fill"] = self.fill
+        return out
+
+    def __getitem__(self, key: str) -> str:
+        return self._as_dict()[key]
+
+    def __iter__(self):
+        return iter(self._as_dict())
+
+    def __len__(self) -> int:
+        return len(self._as_dict())
+
+    def for_categories(self, names: list[str]) -> list[CategoryStyle]:
+        """Colour and symbol of each category in ``names`` (in display order).
+
+        A category the layer file styles keeps that style; the others get derived
+        ones by their position, so two categories differ in shape *and* colour and the
+        same category looks the same on every map using the layer.
+        """
+        given = {n: (c, s) for n, c, s in self.category_overrides}
+        out = []
+        for i, name in enumerate(names):
+            c, s = given.get(name, ("", ""))
+            out.append(
+                CategoryStyle(
+                    name=name,
+                    color=c or derived_colour(self.color, i),
+                    symbol=s or derived_symbol(self.symbol, i),
+                )
+            )
+        return out
+
+    @classmethod
+    def parse(cls, ck: Checker, key: str, raw: Any, categories: list[dict]) -> Style:
+        """Check ``style:`` and the colour/symbol of ``categories:``; record problems in ``ck``."""
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, Mapping):
+            ck.add(key, f"got {raw!r}, expected a mapping {{color, icon, symbol, fill}}")
+            raw = {}
+        ck.unknown_keys(key, raw, STYLE_KEYS)
+        color = str(raw.get("color", DEFAULT_COLOR))
+        if not is_colour(color):
+            ck.add(f"{key}.color", f"got {color!r}, expected a hex colour like #d6336c")
+            color = DEFAULT_COLOR
+        fill = str(raw.get("fill") or "")
+        if fill and not is_colour(fill):
+            ck.add(f"{key}.fill", f"got {fill!r}, expected a hex colour like #ffffff")
+            fill = ""
+        symbol = str(raw.get("symbol", "circle"))
+        if symbol not in SYMBOLS:
+            ck.choice(f"{key}.symbol", symbol, SYMBOLS)
+            symbol = "circle"
+        overrides = []
+        for i, c in enumerate(categories):
+            ckey = f"{key.rsplit('style', 1)[0]}categories[{i}]"
+            cc, cs = str(c.get("color") or ""), str(c.get("symbol") or "")
+            if cc and not is_colour(cc):
+                ck.add(f"{ckey}.color", f"got {cc!r}, expected a hex colour like #d6336c")
+                cc = ""
+            if cs and cs not in SYMBOLS:
+                ck.choice(f"{ckey}.symbol", cs, SYMBOLS)
+                cs = ""
+            if cc or cs:
+                overrides.append((str(c["name"]), cc, cs))
+        return cls(
+            color=color,
+            symbol=symbol,
+            icon=str(raw.get("icon", "circle")),
+            fill=fill,
+            category_overrides=tuple(overrides),
+        )
+
+
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -108,7 +262,7 @@ class LayerSpec:
     id: str
     title: dict[str, str]
     sources: tuple[SourceSpec, ...]
-    style: dict[str, str]
+    style: Style
     label: str | None = "name"
     popup: tuple[str, ...] | str = ("name", "address")
     index: tuple[str, ...] = ("address",)
@@ -118,10 +272,24 @@ class LayerSpec:
     notes: str = ""
     file: str = ""
     role: str | None = None
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def title_in(self, language: str) -> str:
         """The title in ``language``, falling back to Japanese, then the id."""
         return self.title.get(language) or self.title.get("ja") or self.id
+
+    def column_label(self, column: str, language: str) -> str:
+        """The display label of a column from the layer file's ``labels:`` ("" if none)."""
+        given = self.labels.get(column) or {}
+        return given.get(language) or given.get("ja") or ""
+
+    def category_order(self, present: list[str] | None = None) -> list[str]:
+        """Category names in display order: declared ones, then others in ``present``."""
+        names = [c["name"] for c in self.categories]
+        for n in present or []:
+            if n and n not in names:
+                names.append(n)
+        return names
 
     def category_title(self, category: str, language: str) -> str:
         """A category's display name in ``language`` (``en`` from ``categories``)."""
@@ -263,21 +431,6 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
             spec = parse_source(ck, k(f"sources[{i}]"), s, base_dir)
             if spec:
                 sources.append(spec)
-    style = dict(raw.get("style") or {})
-    if not isinstance(raw.get("style", {}), Mapping):
-        ck.add(k("style"), "expected a mapping {color, icon, symbol}")
-        style = {}
-    ck.unknown_keys(k("style"), style, STYLE_KEYS)
-    style.setdefault("color", "#1c7ed6")
-    style.setdefault("symbol", "circle")
-    style.setdefault("icon", "circle")
-    if not is_colour(style["color"]):
-        ck.add(
-            k("style.color"), f"got {excerpt(style['color'])}, expected a hex colour like #d6336c"
-        )
-    if "fill" in style and not is_colour(style["fill"]):
-        ck.add(k("style.fill"), f"got {excerpt(style['fill'])}, expected a hex colour like #ffffff")
-    ck.choice(k("style.symbol"), style["symbol"], SYMBOLS)
     label = raw.get("label", "name")
     if label is not False and label is not None and not isinstance(label, str):
         ck.add(k("label"), f"got {excerpt(label)}, expected a column name or false")
@@ -313,13 +466,23 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
     role = raw.get("role")
     if role is not None and not ck.choice(k("role"), role, tuple(ROLES)):
         role = None
+    style = Style.parse(ck, k("style"), raw.get("style"), cats)
+    for i, c in enumerate(categories):
+        ck.unknown_keys(k(f"categories[{i}]"), c, CATEGORY_KEYS)
+    labels: dict[str, dict[str, str]] = {}
+    raw_labels = raw.get("labels") or {}
+    if not isinstance(raw_labels, Mapping):
+        ck.add(k("labels"), f"got {raw_labels!r}, expected {{column: label}}")
+    else:
+        for col, lab in raw_labels.items():
+            labels[str(col)] = _lang_text(ck, k(f"labels.{col}"), lab)
     if own:
         ck.raise_if_any()
     return LayerSpec(
         id=str(lid),
         title=title,
         sources=tuple(sources),
-        style={k2: str(v) for k2, v in style.items()},
+        style=style,
         label=None if label in (False, None) else str(label),
         popup=popup,
         index=tuple(index),
@@ -329,6 +492,7 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
         notes=str(raw.get("notes", "")),
         file=file,
         role=str(role) if role is not None else None,
+        labels=labels,
     )
 
 

@@ -59,7 +59,11 @@ def test_umap_has_the_layout_umap_imports(data, tmp_path):
     assert child["type"] == "FeatureCollection"
     assert child["_umap_options"]["color"] == "#d6336c"
     assert len(child["features"]) == len(data.layer("childcare").features)
-    approx = [f for f in shelters["features"] if "_umap_options" in f["properties"]]
+    approx = [
+        f
+        for f in shelters["features"]
+        if f["properties"].get("_umap_options", {}).get("iconClass") == "Ball"
+    ]
     assert len(approx) == 1 and approx[0]["properties"]["approximate"] is True
 
 
@@ -137,3 +141,43 @@ def test_cli_export(tmp_path):
         main, ["export", str(demo_map_path()), "--format", "umap", "-o", str(out), "--overwrite"]
     )
     assert ok.exit_code == 0, ok.output
+
+
+def test_umap_popups_have_no_empty_lines_and_keep_category_styles(data, tmp_path):
+    """What uMap 3.8 shows: per-feature popup templates only name fields with a value.
+
+    uMap's ``greedyTemplate`` replaces a missing/empty ``{field}`` by "" and keeps the
+    line (``modules/utils.js``), so the template itself must leave those lines out.
+    """
+    import base64
+    import re
+
+    from civicmap.render.export import to_umap
+
+    doc = to_umap(data)
+    child, shelters = doc["layers"]
+    frame = data.layer("childcare").features
+    for f in child["features"] + shelters["features"]:
+        props = f["properties"]
+        tpl = props["_umap_options"]["popupContentTemplate"]
+        assert tpl.startswith("# {name}")
+        for field in re.findall(r"\{([^{}|]+)\}", tpl):
+            value = props.get(field)
+            assert value not in (None, ""), (field, tpl)
+    # labels, not raw column names; telephone numbers as tel: links
+    okubo = next(f for f in child["features"] if f["properties"]["name"] == "大久保第一保育園")
+    tpl = okubo["properties"]["_umap_options"]["popupContentTemplate"]
+    assert "**電話番号**: [[tel:0332030346|{TEL}]]" in tpl
+    assert "**定員**: {Capall}" in tpl
+    # per-category colour and symbol (a data:image uMap draws inside its pin)
+    by_cat: dict[str, set] = {}
+    for f in child["features"]:
+        o = f["properties"]["_umap_options"]
+        by_cat.setdefault(f["properties"]["category"], set()).add((o["color"], o["iconUrl"]))
+    assert set(by_cat) == set(frame["category"])
+    assert all(len(v) == 1 for v in by_cat.values())
+    assert len({next(iter(v)) for v in by_cat.values()}) == len(by_cat)
+    icon = child["_umap_options"]["iconUrl"]
+    assert icon.startswith("data:image/svg+xml;base64,")
+    assert base64.b64decode(icon.split(",", 1)[1]).startswith(b"<svg")
+    assert child["_umap_options"]["iconClass"] == "Default"

@@ -111,7 +111,7 @@ def test_every_layer_with_its_style_counts_and_credits(payload_data):
     # approximate places are marked; the OSM data edge is drawn
     assert sum(1 for f in by_id["shelters"]["features"] if f.get("a")) == 1
     assert p["edge"]["type"] == "LineString"
-    kinds = {f["properties"]["k"] for f in p["basemap"]["features"]}
+    kinds = {k for k, _ in p["basemap"]["k"]}
     assert {"building", "road_major", "park"} <= kinds
 
 
@@ -152,7 +152,9 @@ def test_large_layers_cluster_and_the_option_overrides(payload_data):
     big = gpd.GeoDataFrame({"name": [f"p{i}" for i in range(250)]}, geometry=pts, crs="EPSG:4326")
     big_layer = replace(layer, features=big)
     assert web.layer_payload(big_layer, language="ja", options={})["cluster"] is True
-    assert web.layer_payload(layer, language="ja", options={})["cluster"] is False
+    # small layers: "auto", the page clusters them only where markers overlap
+    assert web.layer_payload(layer, language="ja", options={})["cluster"] == "auto"
+    assert web.layer_payload(layer, language="ja", options={"cluster": True})["cluster"] is True
     assert (
         web.layer_payload(big_layer, language="ja", options={"cluster": False})["cluster"] is False
     )
@@ -259,13 +261,67 @@ def test_disasters_pseudo_field_lists_what_a_shelter_serves(home_data):
     ).features
     shelters = LayerData(spec=spec, features=gsi)
     row = gsi[gsi["name"] == "おとめ山公園地区一帯"].iloc[0]
-    rows = dict(web.popup_rows(shelters, row, language="ja"))
-    assert rows["対応"] == "地震・大規模な火事"
-    assert dict(web.popup_rows(shelters, row, language="en"))["Serves"] == "earthquake, fire"
+    rows = {r[0]: r[1] for r in web.popup_rows(shelters, row, language="ja")}
+    assert rows["対応災害"] == "地震・大規模な火事"
+    en = {r[0]: r[1] for r in web.popup_rows(shelters, row, language="en")}
+    assert en["Serves"] == "earthquake, fire"
     p = web.layer_payload(shelters, language="ja", options={})
-    assert all(["対応", "地震・大規模な火事"] in f["p"] for f in p["features"] if f["p"])
+    assert all(["対応災害", "地震・大規模な火事"] in f["p"] for f in p["features"] if f["p"])
     # a place known to serve nothing gets no empty row
     none = row.copy()
     for k in DISASTER_TYPES:
         none[f"serves_{k}"] = False
-    assert "対応" not in dict(web.popup_rows(shelters, none, language="ja"))
+    assert "対応災害" not in {r[0] for r in web.popup_rows(shelters, none, language="ja")}
+
+
+def test_basemap_is_encoded_compactly_and_decodes_to_the_same_places(payload_data):
+    """Integer deltas of 1e-5° decode back to within ~1.5 m of every OSM vertex kept."""
+    bm = payload_data.basemap
+    enc = web.basemap_payload(bm)
+    compact = len(json.dumps(enc, separators=(",", ":")))
+    geojson = len(json.dumps(bm.__geo_interface__, separators=(",", ":")))
+    assert compact < geojson / 3
+    ox, oy = enc["o"]
+    sc = enc["s"]
+    decoded = []
+    for _kind, geoms in enc["k"]:
+        for g in geoms:
+            for part in g[1:]:
+                x = y = 0
+                for i in range(0, len(part), 2):
+                    x += part[i]
+                    y += part[i + 1]
+                    decoded.append((ox + x / sc, oy + y / sc))
+    # every decoded vertex lies on (within ~1.5 m of) an original geometry
+    from shapely.geometry import MultiPoint
+
+    union = bm.geometry.union_all()
+    pts = MultiPoint(decoded[:: max(1, len(decoded) // 2000)])
+    assert union.buffer(0.000015).contains(pts)
+    counts = bm["kind"].value_counts().to_dict()
+    got = {k: len(g) for k, g in enc["k"]}
+    for kind, n in counts.items():
+        assert got[kind] >= n  # multi-geometries become several entries, nothing dropped
+
+
+def test_popup_labels_shortcuts_links_and_unnamed_places(payload_data):
+    """Japanese labels for raw columns, the layer file's labels first, English on en maps."""
+    child = payload_data.layer("childcare")
+    feats = child.features.copy()
+    row = feats[feats["name"] == "大久保第一保育園"].iloc[0].copy()
+    rows = {r[0]: r for r in web.popup_rows(child, row, language="ja")}
+    assert rows["電話番号"][1] == row["TEL"] and rows["電話番号"][2].startswith("tel:")
+    assert rows["定員"][1] == str(int(float(row["Capall"])))
+    assert "TEL" not in rows and "Capall" not in rows
+    en = {r[0] for r in web.popup_rows(child, row, language="en")}
+    assert {"Phone", "Capacity", "Address"} <= en
+    # the layer file's own label wins; a shortcut finds whichever column has the value
+    spec = replace(child.spec, popup=("phone", "Capall"), labels={"Capall": {"ja": "園児の定員"}})
+    custom = {r[0]: r[1] for r in web.popup_rows(replace(child, spec=spec), row, language="ja")}
+    assert custom == {"電話番号": row["TEL"], "園児の定員": str(int(float(row["Capall"])))}
+    # an unnamed place is named by its category, flagged, and gets no label
+    row["name"] = ""
+    nameless = replace(child, features=feats.assign(name="")).features
+    p = web.layer_payload(replace(child, features=nameless), language="ja", options={})
+    f = p["features"][0]
+    assert f["n"] == nameless.iloc[0]["category"] and f["u"] == 1 and not f.get("l")

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import math
@@ -22,9 +23,11 @@ from typing import Any
 
 import pandas as pd
 
+from civicmap import fields
 from civicmap._files import check_writable, write_text_atomic
 from civicmap.errors import CivicMapError
 from civicmap.mapdata import LayerData, MapData
+from civicmap.render.symbols import svg_path
 from civicmap.schema import APPROXIMATE, OSM_LICENCE, OSM_LICENCE_URL
 
 log = logging.getLogger(__name__)
@@ -100,16 +103,19 @@ def to_geojson(data: MapData) -> dict[str, Any]:
     for layer in data.layers:
         style = layer.spec.style
         title = layer.spec.title_in(data.language)
+        cat_styles = _category_styles(layer)
         for row, geom in _features(layer):
             props = _properties(row)
+            st = cat_styles.get(fields.text(row.get("category")))
+            colour = st.color if st else style.color
             props.update(
                 {
                     "layer": layer.id,
                     "layer_title": title,
-                    "marker-color": style.get("color", "#1c7ed6"),
-                    "marker-symbol": style.get("symbol", "circle"),
-                    "stroke": style.get("color", "#1c7ed6"),
-                    "fill": style.get("fill") or style.get("color", "#1c7ed6"),
+                    "marker-color": colour,
+                    "marker-symbol": st.symbol if st else style.symbol,
+                    "stroke": colour,
+                    "fill": style.fill or colour,
                 }
             )
             feats.append({"type": "Feature", "properties": props, "geometry": geom})
@@ -132,18 +138,70 @@ def to_geojson(data: MapData) -> dict[str, Any]:
     }
 
 
-#: uMap marker shapes; ours map onto the closest of uMap's four icon classes.
-_UMAP_ICON = {"circle": "Circle", "square": "Drop", "triangle": "Drop", "diamond": "Drop",
-              "star": "Drop", "hexagon": "Drop", "cross": "Drop", "pentagon": "Drop"}  # fmt: skip
+def _category_styles(layer: LayerData) -> dict:
+    """``{category: CategoryStyle}`` when the layer has several categories, else ``{}``."""
+    cats = [fields.text(c) for c in layer.features.get("category", [])]
+    present = list(dict.fromkeys(cats))
+    if len(present) < 2:
+        return {}
+    order = layer.spec.category_order(present)
+    return {st.name: st for st in layer.spec.style.for_categories(order)}
 
 
-def _popup_template(layer: LayerData) -> str:
-    """uMap's popup template (``{column}`` fields, Markdown-ish) from the layer's popup."""
-    popup = layer.spec.popup
+#: uMap's icon class for every layer: the Default pin shows ``iconUrl`` (our symbol) inside.
+_UMAP_ICON_CLASS = "Default"
+
+
+def umap_icon_url(symbol: str) -> str:
+    """Our marker symbol as a white SVG ``data:image`` URL, for uMap's ``iconUrl``.
+
+    uMap (3.8, ``modules/icon.js``) draws an ``iconUrl`` starting with ``data:image``
+    as an ``<img>`` inside its pin, coloured by ``color``: so every layer and category
+    keeps its own shape in uMap, with no Font Awesome or remote icon to fetch.
+    """
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="-2 -2 24 24" width="24" height="24">'
+        f'<path d="{svg_path(symbol, size=20)}" fill="#ffffff" stroke="#333333" '
+        'stroke-width="1"/></svg>'
+    )
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("ascii")).decode("ascii")
+
+
+#: Characters that must not appear in a link put into uMap's ``[[url|text]]`` syntax.
+_UMAP_LINK_BAD = set("[]|{}")
+
+
+def _popup_template(layer: LayerData, language: str, row: pd.Series | None = None) -> str:
+    """uMap's popup template (``{column}`` fields, uMap's Markdown) from the layer's popup.
+
+    Fields are shown under their display labels (電話番号 for ``TEL``). With ``row``,
+    the template of that one feature: fields it has no value for are left out, so
+    uMap shows no "受入対象者: " lines with nothing after them, and safe telephone /
+    e-mail values become ``[[tel:…|…]]`` links (uMap links bare https URLs itself).
+    """
+    spec = layer.spec
+    popup = spec.popup
     if isinstance(popup, str):
         return popup
-    cols = [c for c in popup if c in layer.features.columns]
-    lines = ["# {name}"] + [f"{c}: {{{c}}}" for c in cols if c != "name"]
+    cols = layer.features.columns
+    lines = ["# {name}"]
+    for c in popup:
+        if c == "name":
+            continue
+        names = fields.ALIASES.get(c, (c,))
+        col = next(
+            (n for n in names if n in cols and (row is None or fields.text(row.get(n)) != "")),
+            None,
+        )
+        if col is None:
+            continue
+        lab = fields.label(c, language, given=spec.column_label(c, language))
+        value = "{" + col + "}"
+        if row is not None:
+            href = fields.link_for(col, fields.text(row.get(col)))
+            if href and not href.startswith("http") and not (_UMAP_LINK_BAD & set(href)):
+                value = f"[[{href}|{{{col}}}]]"
+        lines.append(f"**{lab}**: {value}")
     return "\n".join(lines)
 
 
@@ -154,12 +212,29 @@ def to_umap(data: MapData) -> dict[str, Any]:
     layers = []
     for layer in data.layers:
         style = layer.spec.style
+        cat_styles = _category_styles(layer)
         features = []
         for i, (row, geom) in enumerate(_features(layer)):
             props = _properties(row)
-            props.setdefault("name", "")
+            if not props.get("name"):
+                # unnamed: named by its kind, as on the web map (never an id)
+                cat = fields.text(row.get("category"))
+                props["name"] = (
+                    layer.spec.category_title(cat, data.language)
+                    if cat
+                    else layer.spec.title_in(data.language)
+                )
+            opts: dict[str, Any] = {}
+            if cat_styles:
+                st = cat_styles.get(fields.text(row.get("category")))
+                if st is not None:
+                    opts.update(color=st.color, iconUrl=umap_icon_url(st.symbol))
+            if not isinstance(layer.spec.popup, str):
+                opts["popupContentTemplate"] = _popup_template(layer, data.language, row)
             if row.get(APPROXIMATE) is True:
-                props["_umap_options"] = {"iconClass": "Ball", "opacity": 0.5, "dashArray": "5,5"}
+                opts.update({"iconClass": "Ball", "opacity": 0.5, "dashArray": "5,5"})
+            if opts:
+                props["_umap_options"] = opts
             features.append({"type": "Feature", "id": f"{layer.id}-{i}", "properties": props,
                              "geometry": geom})  # fmt: skip
         layers.append(
@@ -172,13 +247,14 @@ def to_umap(data: MapData) -> dict[str, Any]:
                     "displayOnLoad": True,
                     "browsable": True,
                     "inCaption": True,
-                    "color": style.get("color", "#1c7ed6"),
-                    "fillColor": style.get("fill") or style.get("color", "#1c7ed6"),
-                    "iconClass": _UMAP_ICON.get(style.get("symbol", "circle"), "Drop"),
+                    "color": style.color,
+                    "fillColor": style.fill or style.color,
+                    "iconClass": _UMAP_ICON_CLASS,
+                    "iconUrl": umap_icon_url(style.symbol),
                     "labelKey": layer.spec.label or "name",
                     "showLabel": None,
                     "popupTemplate": "Default",
-                    "popupContentTemplate": _popup_template(layer),
+                    "popupContentTemplate": _popup_template(layer, data.language),
                     "type": "Cluster"
                     if layer.spec.cluster is True
                     or (
@@ -187,7 +263,7 @@ def to_umap(data: MapData) -> dict[str, Any]:
                     )
                     else "Default",
                     "civicmap_id": layer.id,
-                    "civicmap_symbol": style.get("symbol", "circle"),
+                    "civicmap_symbol": style.symbol,
                 },
             }
         )

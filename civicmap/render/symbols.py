@@ -57,6 +57,7 @@ SHAPES: dict[str, list[list[Vertex]]] = {
         ]
     ],
     "pentagon": [_regular(5, r=0.48)],
+    "triangle_down": [[(0.04, 0.12), (0.96, 0.12), (0.5, 0.94)]],
 }
 assert set(SHAPES) == set(SYMBOLS), "every layer symbol needs a shape"
 

@@ -24,14 +24,18 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 from jinja2 import Template
 
+from civicmap import fields
 from civicmap._files import check_writable, write_text_atomic
 from civicmap.errors import ConfigError, Problem
 from civicmap.mapdata import LayerData, MapData
 from civicmap.render import assets
+from civicmap.render._colocate import Group, colocated
 from civicmap.render._routes import ordered_routes
 from civicmap.render.symbols import svg_path
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
@@ -63,7 +67,13 @@ TILE_CHOICES = (*TILES, "none")
 TEXTS: dict[str, dict[str, str]] = {
     "ja": {
         "legend": "凡例",
-        "search": "名前で検索",
+        "search": "名前・住所で検索",
+        "directions": "ここへの道順",
+        "directions_app": "地図アプリ",
+        "directions_geo": "端末の地図で開く",
+        "same_place": "同じ場所",
+        "list": "施設一覧",
+        "area": "地図の範囲",
         "no_match": "見つかりません",
         "locate": "現在地を表示",
         "locate_popup": "現在地（誤差 {distance} {unit}）",
@@ -81,7 +91,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "address": "住所",
         "layers": "レイヤー",
         "background": "背景地図",
-        "disasters": "対応",
+        "disasters": "対応災害",
         "home": "自宅",
         "routes": "避難所までの道のり",
         "walk_route": "徒歩ルート（近い順）",
@@ -97,7 +107,13 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "en": {
         "legend": "Legend",
-        "search": "Search by name",
+        "search": "Search name, address…",
+        "directions": "Directions to here",
+        "directions_app": "Map app",
+        "directions_geo": "Open in the device's map",
+        "same_place": "At the same place",
+        "list": "List of places",
+        "area": "Map area",
         "no_match": "No match",
         "locate": "Show where I am",
         "locate_popup": "You are within {distance} {unit}",
@@ -161,23 +177,7 @@ def _options(data: MapData, options: dict) -> dict[str, Any]:
     return out
 
 
-def _text(value: Any) -> str:
-    """A cell as display text; empty for missing values."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        if value.is_integer():
-            return str(int(value))
-    if isinstance(value, bool):
-        return "✓" if value else ""
-    try:
-        if pd.isna(value):
-            return ""
-    except (TypeError, ValueError):
-        pass
-    return str(value).strip()
+_text = fields.text
 
 
 class _Blank(dict):
@@ -186,17 +186,25 @@ class _Blank(dict):
 
 
 def popup_rows(layer: LayerData, row: pd.Series, *, language: str) -> list[list[str]] | str:
-    """What a feature's popup shows: ``[[label, value], ...]`` or the filled template text.
+    """What a feature's popup shows: ``[[label, value(, link)], ...]`` or the filled template.
 
-    Empty values are left out (a popup of blanks helps nobody); the values are
-    plain text, escaped by the page when shown.
+    Columns are shown under their display label (the layer file's ``labels:``, a
+    built-in one such as 電話番号 for ``TEL``, else the column name); shortcuts
+    (``phone``, ``capacity``, ``email``, ``website``) take the first non-empty
+    column they stand for. Empty values are left out (a popup of blanks helps
+    nobody) and a row repeating one already shown is dropped. A third element is a
+    safe link target (``https:``, ``tel:``, ``mailto:``) when the value is one. The
+    values are plain text, escaped by the page when shown.
     """
     spec = layer.spec
-    texts = TEXTS[language]
     if isinstance(spec.popup, str):
         values = _Blank({str(k): _text(v) for k, v in row.items() if k != "geometry"})
-        values["name"] = display_name(row, language=language)
+        for key in fields.ALIASES:
+            if key not in values or not values[key]:
+                values[key] = fields.field_value(row, key)
+        values["name"] = display_name(row, language=language, layer=layer)
         values["category"] = spec.category_title(_text(row.get("category")), language)
+        values.setdefault("disasters", served_disasters(row, language=language))
         from civicmap._fields import TemplateError, fill_template
 
         try:  # field names only: no attribute/index access on data (never str.format)
@@ -212,22 +220,26 @@ def popup_rows(layer: LayerData, row: pd.Series, *, language: str) -> list[list[
                     )
                 ]
             ) from exc
-    rows = []
+    rows: list[list[str]] = []
+    seen: set[tuple[str, str]] = set()
     for col in spec.popup:
         if col == "name":
             continue  # the popup's heading
         if col == "disasters" and col not in row.index:
-            served = served_disasters(row, language=language)
-            if served:
-                rows.append([texts["disasters"], served])
-            continue
-        if col not in row.index:
-            continue
-        value = _text(row[col])
+            value = served_disasters(row, language=language)
+        else:
+            value = fields.field_value(row, col)
         if col == "category":
             value = spec.category_title(value, language)
-        if value:
-            rows.append([texts.get(col, col) if col in _FIELD_TEXT else col, value])
+        value = fields.display_value(col, value, language)
+        if not value:
+            continue
+        lab = fields.label(col, language, given=spec.column_label(col, language))
+        if (lab, value) in seen:
+            continue
+        seen.add((lab, value))
+        href = fields.link_for(col, value)
+        rows.append([lab, value, href] if href else [lab, value])
     return rows
 
 
@@ -323,13 +335,27 @@ def routes_payload(
     return {"home": home_ll, "homes": homes, "items": items, "notes": list(notes or [])}
 
 
-def display_name(row: pd.Series, *, language: str) -> str:
-    """The name to show: ``name:en`` from OSM on English maps where present."""
+def display_name(row: pd.Series, *, language: str, layer: LayerData | None = None) -> str:
+    """The name to show: ``name:en`` from OSM on English maps where present.
+
+    A place with no name is named by its kind (its category, else the layer's
+    title, e.g. 公衆トイレ), never by an OSM id: see :func:`is_unnamed`.
+    """
     if language == "en":
         en = _text(row.get("name:en"))
         if en:
             return en
-    return _text(row.get("name"))
+    name = _text(row.get("name"))
+    if name or layer is None:
+        return name
+    return _kind_name(layer, row, language)
+
+
+def _kind_name(layer: LayerData, row: pd.Series, language: str) -> str:
+    cat = _text(row.get("category"))
+    if cat:
+        return layer.spec.category_title(cat, language)
+    return layer.spec.title_in(language)
 
 
 def _round(geom: dict) -> dict:
@@ -344,85 +370,269 @@ def _round(geom: dict) -> dict:
     return {"type": geom["type"], "coordinates": r(geom["coordinates"])}
 
 
-def layer_payload(layer: LayerData, *, language: str, options: dict) -> dict[str, Any]:
-    """One layer as the page's script draws it: style, texts and features."""
+def category_styles(layer: LayerData, *, language: str) -> tuple[list[dict[str, Any]], dict]:
+    """The layer's categories as the page draws them: ``([style, ...], {name: index})``.
+
+    Each style has the category's name, display title, colour, symbol (SVG path) and
+    how many features it has. Declared categories come first in declared order (so a
+    category looks the same on every map using the layer); others follow by first
+    appearance. Only categories with features are listed.
+    """
     spec = layer.spec
     feats = layer.features
+    cats = [_text(c) for c in feats["category"]] if "category" in feats.columns else []
+    if not cats:
+        cats = [""] * len(feats)
+    counts: dict[str, int] = {}
+    for c in cats:
+        counts[c] = counts.get(c, 0) + 1
+    order = spec.category_order(list(counts))
+    table: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+    for st in spec.style.for_categories(order):
+        if st.name not in counts:
+            continue
+        index[st.name] = len(table)
+        table.append(
+            {
+                "name": st.name,
+                "title": spec.category_title(st.name, language) if st.name else "",
+                "color": st.color,
+                "symbol": st.symbol,
+                "path": svg_path(st.symbol, size=20),
+                "count": counts[st.name],
+            }
+        )
+    if len(table) == 1:
+        # One category: the layer's own look (the legend shows one row).
+        table[0].update(
+            color=spec.style.color,
+            symbol=spec.style.symbol,
+            path=svg_path(spec.style.symbol, size=20),
+        )
+    return table, index
+
+
+def _cluster_setting(spec_cluster: bool | int, option: bool | None, n: int) -> bool | str:
+    """``True``/``False``, or ``"auto"``: the page clusters when markers would overlap."""
+    if option is not None:
+        return option
+    if isinstance(spec_cluster, bool):
+        return spec_cluster
+    return True if n > int(spec_cluster) else "auto"
+
+
+def _feature_item(
+    layer: LayerData, row: pd.Series, *, language: str, style_index: dict
+) -> dict[str, Any]:
+    """The texts of one feature: name, popup rows, category style, search fields."""
+    raw_name = _text(row.get("name"))
+    name = display_name(row, language=language, layer=layer)
+    item: dict[str, Any] = {
+        "n": name,
+        "p": popup_rows(layer, row, language=language),
+        "k": style_index.get(_text(row.get("category")), 0),
+    }
+    if not raw_name and not (language == "en" and _text(row.get("name:en"))):
+        item["u"] = 1  # unnamed: named by its kind
+    if language == "en" and raw_name and name != raw_name:
+        item["o"] = raw_name
+    kana = _text(row.get("name_kana"))
+    if kana:
+        item["r"] = kana
+    for col in _ROMAJI:
+        rm = _text(row.get(col))
+        if rm:
+            item["rm"] = rm
+            break
+    address = _text(row.get("address"))
+    if address:
+        item["ad"] = address
+    return item
+
+
+#: Columns that may hold a name in Latin letters (searched as typed, case-insensitive).
+_ROMAJI = ("name:ja-Latn", "name:ja_rm", "name_romaji", "name:en")
+
+
+def layer_payload(
+    layer: LayerData,
+    *,
+    language: str,
+    options: dict,
+    merged: dict | None = None,
+    skip: set | None = None,
+    styles: tuple[list[dict[str, Any]], dict] | None = None,
+) -> dict[str, Any]:
+    """One layer as the page's script draws it: styles per category, texts and features.
+
+    ``merged`` maps a row label to the other places drawn with it (co-located ones,
+    see :func:`payload`), ``skip`` holds the rows drawn with another layer's marker.
+    """
+    spec = layer.spec
+    feats = layer.features
+    merged = merged or {}
+    skip = skip or set()
     n = len(feats)
-    cluster = options.get("cluster")
-    if cluster is None:
-        cluster = spec.cluster if isinstance(spec.cluster, bool) else n > int(spec.cluster)
+    cluster = _cluster_setting(spec.cluster, options.get("cluster"), n)
     labels = options.get("labels")
     if labels is None:
         labels = spec.label is not None and n <= 2000
     labels = bool(labels) and spec.label is not None
+    table, style_index = styles or category_styles(layer, language=language)
     points: list[dict[str, Any]] = []
     shapes: list[dict[str, Any]] = []
     approx = APPROXIMATE in feats.columns
-    for i, (_, row) in enumerate(feats.iterrows()):
+    for i, (label, row) in enumerate(feats.iterrows()):
         geom = row.geometry
         if geom is None or geom.is_empty:
             log.warning("layer %s: %s has no geometry; not drawn", spec.id, row.get("source_ref"))
             continue
+        if label in skip:
+            continue
         pt = geom if geom.geom_type == "Point" else geom.representative_point()
-        name = display_name(row, language=language)
-        item: dict[str, Any] = {
-            "ll": [round(pt.y, _COORD_DIGITS), round(pt.x, _COORD_DIGITS)],
-            "n": name,
-            "p": popup_rows(layer, row, language=language),
-        }
-        if language == "en" and name != _text(row.get("name")):
-            item["o"] = _text(row.get("name"))
+        item = _feature_item(layer, row, language=language, style_index=style_index)
+        item["ll"] = [round(pt.y, _COORD_DIGITS), round(pt.x, _COORD_DIGITS)]
         if labels:
-            item["l"] = name if spec.label == "name" else _text(row.get(spec.label))
+            if spec.label == "name":
+                item["l"] = item["n"] if "u" not in item else ""
+            else:
+                item["l"] = fields.field_value(row, spec.label)
         if approx and row[APPROXIMATE] is True:
             item["a"] = 1
         if geom.geom_type != "Point":
             shapes.append(_round(geom.__geo_interface__))
             item["s"] = len(shapes) - 1
+        if label in merged:
+            item["m"] = merged[label]
         item["i"] = i
         points.append(item)
     return {
         "id": spec.id,
         "title": spec.title_in(language),
-        "color": spec.style.get("color", "#1c7ed6"),
-        "fill": spec.style.get("fill", ""),
-        "symbol": spec.style.get("symbol", "circle"),
-        "path": svg_path(spec.style.get("symbol", "circle"), size=20),
-        "cluster": bool(cluster),
+        "color": spec.style.color,
+        "fill": spec.style.fill,
+        "symbol": spec.style.symbol,
+        "path": svg_path(spec.style.symbol, size=20),
+        "styles": table,
+        "cluster": cluster,
+        "clusterAt": spec.cluster if not isinstance(spec.cluster, bool) else None,
         "labels": labels,
-        "count": len(points),
+        "count": n,
         "features": points,
         "shapes": shapes,
     }
 
 
-_BASEMAP_COLUMNS = ("kind", "name")
+def _colocated_payload(
+    data: MapData, styles: dict[str, tuple[list, dict]], *, language: str
+) -> tuple[dict[str, dict], dict[str, set]]:
+    """Which rows are drawn together: ``({layer: {row: [others]}}, {layer: {rows to skip}})``.
+
+    A 指定避難所 and a 指定緊急避難場所 at one school become one marker (the first
+    layer's) showing both symbols, whose popup lists each designation.
+    """
+    merged: dict[str, dict] = {layer.id: {} for layer in data.layers}
+    skip: dict[str, set] = {layer.id: set() for layer in data.layers}
+    if len(data.layers) < 2:
+        return merged, skip
+    groups: list[Group] = colocated(data)
+    by_id = {layer.id: layer for layer in data.layers}
+    for g in groups:
+        first, *others = g.members
+        extra = []
+        for m in others:
+            layer = by_id[m.layer_id]
+            row = layer.features.loc[m.row]
+            item = _feature_item(layer, row, language=language, style_index=styles[m.layer_id][1])
+            item["L"] = m.layer_id
+            extra.append(item)
+            skip[m.layer_id].add(m.row)
+        merged[first.layer_id][first.row] = extra
+    return merged, skip
+
+
+#: Basemap coordinates are sent as whole units of 1e-5 degrees (about 1 m): finer
+#: detail is invisible at street zoom and only makes the page bigger.
+_BASEMAP_SCALE = 100_000
+#: Simplification tolerance (degrees, about 1 m): drops vertices no one can see.
+_BASEMAP_SIMPLIFY = 0.00001
+#: Draw order: areas first, then lines, then stations on top.
+_BASEMAP_ORDER = ("landuse", "park", "water", "school", "building", "path", "road_minor",
+                  "road_major", "railway", "station")  # fmt: skip
+
+
+def _encode_rings(rings: np.ndarray, origin: np.ndarray) -> list[list[int]]:
+    """Rings/lines as flat integer deltas ``[x0, y0, dx1, dy1, ...]`` from ``origin``.
+
+    Vectorised over all parts at once (a 16 km² city has ~100,000): rounded to
+    1e-5 degrees, points repeated after rounding dropped, then deltas within each part.
+    """
+    if len(rings) == 0:
+        return []
+    coords, idx = shapely.get_coordinates(rings, return_index=True)
+    q = np.round((coords - origin) * _BASEMAP_SCALE).astype(np.int64)
+    first = np.ones(len(q), dtype=bool)
+    first[1:] = idx[1:] != idx[:-1]
+    keep = first.copy()
+    keep[1:] |= np.any(q[1:] != q[:-1], axis=1)
+    q, idx, first = q[keep], idx[keep], first[keep]
+    d = q.copy()
+    d[1:] -= q[:-1]
+    d[first] = q[first]
+    counts = np.bincount(idx, minlength=len(rings))
+    flat = d.ravel().tolist()
+    out = []
+    pos = 0
+    for c in counts.tolist():
+        out.append(flat[pos : pos + 2 * c])
+        pos += 2 * c
+    return out
 
 
 def basemap_payload(basemap: gpd.GeoDataFrame | None) -> dict[str, Any] | None:
-    """The OSM basemap as a compact GeoJSON FeatureCollection (kind, name)."""
+    """The OSM basemap, compactly: per kind, each geometry as integer-delta parts.
+
+    ``{"o": [lon0, lat0], "s": 100000, "k": [[kind, [[type, part, ...], ...]], ...]}``
+    with type ``"P"`` (polygon: outer ring, holes), ``"L"`` (line parts) or ``"M"``
+    (point). Rounded to ~1 m and simplified at ~1 m, with no per-feature JSON keys,
+    this is a fraction of the GeoJSON it replaces (the drawn basemap used to be most
+    of a city page); the page decodes it and draws it on one canvas.
+    """
     if basemap is None or basemap.empty:
         return None
-    feats = []
-    for kind, name, geom in zip(
-        basemap["kind"], basemap.get("name", ""), basemap.geometry, strict=False
-    ):
-        if geom is None or geom.is_empty:
-            continue
-        feats.append(
-            {
-                "type": "Feature",
-                "properties": {"k": str(kind), "n": _text(name)},
-                "geometry": _round(geom.__geo_interface__),
-            }
-        )
-    # Draw order: areas first, then lines, then stations on top.
-    order = {k: i for i, k in enumerate(
-        ("park", "water", "school", "building", "path", "road_minor", "road_major", "railway", "station")
-    )}  # fmt: skip
-    feats.sort(key=lambda f: order.get(f["properties"]["k"], 0))
-    return {"type": "FeatureCollection", "features": feats}
+    w, s, _e, _n = basemap.total_bounds
+    origin = np.array([math.floor(w * 1000) / 1000, math.floor(s * 1000) / 1000])
+    geoms = shapely.simplify(basemap.geometry.values, _BASEMAP_SIMPLIFY, preserve_topology=True)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    kinds_all = basemap["kind"].astype(str).to_numpy()[ok]
+    parts, owner = shapely.get_parts(geoms[ok], return_index=True)
+    types = shapely.get_type_id(parts)  # 0 point, 1 line, 2 ring, 3 polygon
+    part_kind = kinds_all[owner]
+    by_kind: dict[str, list] = {}
+    # Polygons: every ring of every polygon, grouped back per polygon.
+    polys = np.flatnonzero(types == 3)
+    rings, ring_owner = shapely.get_rings(parts[polys], return_index=True)
+    encoded = _encode_rings(rings, origin)
+    per_poly: list[list] = [["P"] for _ in range(len(polys))]
+    for r, o in zip(encoded, ring_owner.tolist(), strict=True):
+        per_poly[o].append(r)
+    entries: list[tuple[int, list]] = [(int(polys[i]), e) for i, e in enumerate(per_poly)]
+    lines = np.flatnonzero((types == 1) | (types == 2))
+    entries += [
+        (int(i), ["L", e]) for i, e in zip(lines, _encode_rings(parts[lines], origin), strict=True)
+    ]
+    points = np.flatnonzero(types == 0)
+    entries += [
+        (int(i), ["M", e])
+        for i, e in zip(points, _encode_rings(parts[points], origin), strict=True)
+    ]
+    entries.sort(key=lambda pair: pair[0])  # the basemap's own order within a kind
+    for i, e in entries:
+        by_kind.setdefault(str(part_kind[i]), []).append(e)
+    order = {k: i for i, k in enumerate(_BASEMAP_ORDER)}
+    kinds = sorted(by_kind, key=lambda k: order.get(k, 0))
+    return {"o": origin.tolist(), "s": _BASEMAP_SCALE, "k": [[k, by_kind[k]] for k in kinds]}
 
 
 def _background(data: MapData, opts: dict) -> dict[str, Any]:
@@ -464,6 +674,8 @@ def payload(data: MapData, *, options: dict) -> dict[str, Any]:
     if banner.get("tile"):
         tiles.insert(0, banner.pop("tile"))
         tile = tiles[0]["id"]
+    styles = {layer.id: category_styles(layer, language=lang) for layer in data.layers}
+    merged, skip = _colocated_payload(data, styles, language=lang)
     edge = None
     if data.data_edge is not None and not data.data_edge.is_empty:
         edge = _round(data.data_edge.boundary.__geo_interface__)
@@ -477,7 +689,18 @@ def payload(data: MapData, *, options: dict) -> dict[str, Any]:
         "tile": tile,
         "background": banner,
         "offline": opts["offline"],
-        "layers": [layer_payload(layer, language=lang, options=opts) for layer in data.layers],
+        "layers": [
+            layer_payload(
+                layer,
+                language=lang,
+                options=opts,
+                merged=merged[layer.id],
+                skip=skip[layer.id],
+                styles=styles[layer.id],
+            )
+            for layer in data.layers
+        ],
+        "area": _round(data.area.geometry.boundary.__geo_interface__),
         "basemap": basemap_payload(data.basemap),
         "edge": edge,
         "credits": [c.line() for c in data.credits()],

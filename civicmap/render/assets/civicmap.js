@@ -29,36 +29,61 @@ var civicmap = (function () {
     return svg;
   }
 
-  function symbolSvg(layer, approximate) {
+  // A style is a layer (color, path) or one of its categories (layer.styles[k]).
+  function symbolSvg(style, approximate) {
     var svg = svgBox("-2 -2 24 24", 22, 22);
     var p = document.createElementNS(SVGNS, "path");
-    p.setAttribute("d", layer.path);
-    p.setAttribute("fill", approximate ? "#ffffff" : layer.color);
-    p.setAttribute("stroke", approximate ? layer.color : "#ffffff");
+    p.setAttribute("d", style.path);
+    p.setAttribute("fill", approximate ? "#ffffff" : style.color);
+    p.setAttribute("stroke", approximate ? style.color : "#ffffff");
     p.setAttribute("stroke-width", approximate ? "2.5" : "2");
     if (approximate) p.setAttribute("stroke-dasharray", "3 2");
     svg.appendChild(p);
     return svg;
   }
 
-  function makeIcon(layer, approximate) {
+  function styleOf(layer, f) {
+    return (layer.styles && layer.styles[f.k || 0]) || layer;
+  }
+
+  // One icon per (category style, approximate); co-located places get one icon
+  // holding every symbol side by side.
+  function makeIcon(styles, approximate) {
     var wrap = el("div");
-    wrap.appendChild(symbolSvg(layer, approximate));
+    var box = el("div", "cm-icon-box");
+    styles.forEach(function (st) { box.appendChild(symbolSvg(st, approximate)); });
+    wrap.appendChild(box);
+    var w = 22 * styles.length;
     return L.divIcon({
       html: wrap.innerHTML,
-      className: "cm-icon cm-icon-" + layer.symbol + (approximate ? " cm-approx" : ""),
-      iconSize: [22, 22],
-      iconAnchor: [11, 11],
+      className: "cm-icon cm-icon-" + styles[0].symbol + (approximate ? " cm-approx" : "") +
+        (styles.length > 1 ? " cm-multi" : ""),
+      iconSize: [w, 22],
+      iconAnchor: [w / 2, 11],
       popupAnchor: [0, -10],
-      tooltipAnchor: [10, 0],
+      tooltipAnchor: [w / 2, 0],
     });
   }
 
-  function popupContent(layer, f, texts) {
-    var box = el("div", "cm-popup");
-    box.appendChild(el("div", "cm-popup-title", f.n || ""));
-    if (f.o) box.appendChild(el("div", "cm-popup-orig", f.o));
-    box.appendChild(el("div", "cm-popup-layer", layer.title));
+  var SAFE_LINK = /^(https?:\/\/|tel:|mailto:)/i;
+
+  function valueCell(row) {
+    var td = el("td");
+    if (row[2] && SAFE_LINK.test(row[2])) {
+      var a = el("a", null, row[1]);
+      a.href = row[2];
+      if (/^https?:/i.test(row[2])) {
+        a.target = "_blank";
+        a.rel = "noopener noreferrer";
+      }
+      td.appendChild(a);
+    } else {
+      td.textContent = row[1];
+    }
+    return td;
+  }
+
+  function popupBody(box, f) {
     if (typeof f.p === "string") {
       var lines = f.p.split("\n");
       var body = el("div", "cm-popup-text");
@@ -72,12 +97,60 @@ var civicmap = (function () {
       f.p.forEach(function (row) {
         var tr = el("tr");
         tr.appendChild(el("th", null, row[0]));
-        tr.appendChild(el("td", null, row[1]));
+        tr.appendChild(valueCell(row));
         table.appendChild(tr);
       });
       box.appendChild(table);
     }
+  }
+
+  function directions(f, T) {
+    var d = el("div", "cm-directions");
+    var lat = f.ll[0], lon = f.ll[1];
+    d.appendChild(el("span", "cm-directions-label", T.directions + "："));
+    var geo = el("a", "cm-geo", T.directions_geo);
+    geo.href = "geo:" + lat + "," + lon + "?q=" + lat + "," + lon + "(" + encodeURIComponent(f.n || "") + ")";
+    d.appendChild(geo);
+    d.appendChild(document.createTextNode(" ・ "));
+    var app = el("a", "cm-mapapp", T.directions_app);
+    app.href = "https://www.google.com/maps/dir/?api=1&destination=" + lat + "," + lon;
+    app.target = "_blank";
+    app.rel = "noopener noreferrer";
+    d.appendChild(app);
+    return d;
+  }
+
+  function popupContent(layer, f, texts, layersById) {
+    var box = el("div", "cm-popup");
+    box.appendChild(el("div", "cm-popup-title" + (f.u ? " cm-unnamed" : ""), f.n || ""));
+    if (f.o) box.appendChild(el("div", "cm-popup-orig", f.o));
+    var st = styleOf(layer, f);
+    var head = el("div", "cm-popup-layer");
+    head.appendChild(symbolSvg(st, false));
+    head.appendChild(el("span", null, layer.title + (st.title && st.title !== layer.title ? "：" + st.title : "")));
+    box.appendChild(head);
+    popupBody(box, f);
+    (f.m || []).forEach(function (g) {
+      var other = layersById[g.L];
+      if (!other) return;
+      var sec = el("div", "cm-popup-also");
+      var gst = styleOf(other, g);
+      var h = el("div", "cm-popup-layer");
+      h.appendChild(symbolSvg(gst, false));
+      h.appendChild(el("span", null, other.title + (gst.title && gst.title !== other.title ? "：" + gst.title : "")));
+      sec.appendChild(h);
+      if (g.n && g.n !== f.n) sec.appendChild(el("div", "cm-popup-subtitle", g.n));
+      // Rows the first place already shows (the same address) are not repeated.
+      var shown = {};
+      if (f.p && typeof f.p !== "string") f.p.forEach(function (r) { shown[r[0] + "\u0001" + r[1]] = 1; });
+      var rest = g.p && typeof g.p !== "string"
+        ? g.p.filter(function (r) { return !shown[r[0] + "\u0001" + r[1]]; })
+        : g.p;
+      popupBody(sec, { p: rest });
+      box.appendChild(sec);
+    });
     if (f.a) box.appendChild(el("div", "cm-popup-approx", "⚠ " + texts.approximate));
+    box.appendChild(directions(f, texts));
     return box;
   }
 
@@ -94,23 +167,155 @@ var civicmap = (function () {
     landuse: { color: "#dee2e6", weight: 0, fillColor: "#f1f3f5", fillOpacity: 1 },
   };
 
+  // The basemap comes as integer deltas of 1e-5 degrees per part (web.py
+  // basemap_payload). It is decoded once into Web Mercator coordinates (0..1) and
+  // painted by one canvas renderer straight from those arrays: no Leaflet object per
+  // building, so a 16 km² city opens fast. Small things are left out when zoomed out
+  // (buildings and paths below zoom 15, minor roads below 13): the detail a reader
+  // cannot see at that scale, drawn again as soon as they zoom in.
+  var MIN_ZOOM = { building: 15, path: 15, road_minor: 13 };
+
+  function prepareBasemap(bm) {
+    var kinds = [];
+    var count = 0;
+    var PI = Math.PI;
+    bm.k.forEach(function (entry) {
+      var geoms = [];
+      entry[1].forEach(function (g) {
+        var parts = [];
+        var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+        for (var p = 1; p < g.length; p++) {
+          var d = g[p];
+          var xy = new Float64Array(d.length);
+          var lon = 0, lat = 0;
+          for (var i = 0; i < d.length; i += 2) {
+            lon += d[i];
+            lat += d[i + 1];
+            var lo = bm.o[0] + lon / bm.s, la = (bm.o[1] + lat / bm.s) * PI / 180;
+            var x = (lo + 180) / 360;
+            var y = (1 - Math.log(Math.tan(la) + 1 / Math.cos(la)) / PI) / 2;
+            xy[i] = x;
+            xy[i + 1] = y;
+            if (x < x0) x0 = x;
+            if (x > x1) x1 = x;
+            if (y < y0) y0 = y;
+            if (y > y1) y1 = y;
+          }
+          parts.push(xy);
+        }
+        geoms.push({ t: g[0], parts: parts, box: [x0, y0, x1, y1] });
+        count++;
+      });
+      kinds.push({ kind: entry[0], style: BASEMAP_STYLE[entry[0]] || { color: "#ced4da", weight: 1 }, geoms: geoms });
+    });
+    return { kinds: kinds, count: count };
+  }
+
+  var BasemapCanvas = L.Canvas.extend({
+    setBasemap: function (prepared) {
+      this._bm = prepared;
+      return this;
+    },
+    // Leaflet calls _draw after clearing the canvas (move, zoom, resize): paint it all.
+    _draw: function () {
+      var map = this._map, ctx = this._ctx, bm = this._bm;
+      if (!map || !ctx || !bm || !this._bounds) return;
+      var z = map.getZoom();
+      var scale = 256 * Math.pow(2, z);
+      var origin = map.getPixelOrigin();
+      var b = this._bounds;
+      // view (with the renderer's padding) in Mercator units, for culling
+      var vx0 = (b.min.x + origin.x) / scale, vy0 = (b.min.y + origin.y) / scale;
+      var vx1 = (b.max.x + origin.x) / scale, vy1 = (b.max.y + origin.y) / scale;
+      var ox = origin.x, oy = origin.y;
+      bm.kinds.forEach(function (k) {
+        if (MIN_ZOOM[k.kind] && z < MIN_ZOOM[k.kind]) return;
+        var st = k.style;
+        var area = st.fillColor !== undefined;
+        ctx.lineJoin = "round";
+        ctx.lineCap = "round";
+        ctx.setLineDash(st.dashArray ? st.dashArray.split(" ").map(Number) : []);
+        ctx.strokeStyle = st.color;
+        ctx.lineWidth = st.weight || 0;
+        if (area) ctx.fillStyle = st.fillColor;
+        ctx.globalAlpha = 1;
+        var points = [];
+        var n = 0;
+        // Paint in batches: one path with tens of thousands of rings is very slow to fill.
+        function flush() {
+          if (!n) return;
+          if (area) {
+            ctx.globalAlpha = st.fillOpacity === undefined ? 1 : st.fillOpacity;
+            ctx.fill();
+            ctx.globalAlpha = 1;
+          }
+          if (st.weight) ctx.stroke();
+          n = 0;
+        }
+        ctx.beginPath();
+        k.geoms.forEach(function (g) {
+          var bx = g.box;
+          if (bx[2] < vx0 || bx[0] > vx1 || bx[3] < vy0 || bx[1] > vy1) return;
+          if (g.t === "M") {
+            points.push(g.parts[0]);
+            return;
+          }
+          g.parts.forEach(function (xy) {
+            ctx.moveTo(xy[0] * scale - ox, xy[1] * scale - oy);
+            for (var i = 2; i < xy.length; i += 2) ctx.lineTo(xy[i] * scale - ox, xy[i + 1] * scale - oy);
+            if (g.t === "P") ctx.closePath();
+          });
+          if (++n >= 200) {
+            flush();
+            ctx.beginPath();
+          }
+        });
+        flush();
+        ctx.setLineDash([]);
+        points.forEach(function (xy) {
+          ctx.beginPath();
+          ctx.arc(xy[0] * scale - ox, xy[1] * scale - oy, 3, 0, 2 * Math.PI);
+          ctx.fillStyle = "#868e96";
+          ctx.fill();
+          ctx.strokeStyle = "#495057";
+          ctx.lineWidth = 1;
+          ctx.stroke();
+        });
+      });
+    },
+  });
+
+  // A marker whose popup is made on first use: a Leaflet popup object per marker
+  // made up-front costs seconds at 50,000 places.
+  var POPUP_OPTIONS = { maxWidth: 300, autoPanPadding: [20, 20] };
+  var PlaceMarker = L.Marker.extend({
+    openPopup: function (latlng) {
+      if (!this.getPopup() && this.cmPopup) {
+        this.bindPopup(this.cmPopup, POPUP_OPTIONS);
+        // our click/keypress handlers open it; Leaflet's own would toggle it shut again
+        this.off("click", this._openPopup, this);
+        this.off("keypress", this._onKeyPress, this);
+      }
+      return L.Marker.prototype.openPopup.call(this, latlng);
+    },
+  });
+  PlaceMarker.addInitHook(function () {
+    this.on("click", function () { this.openPopup(); }, this);
+    this.on("keypress", function (e) {
+      if (e.originalEvent && e.originalEvent.keyCode === 13) this.openPopup();
+    }, this);
+  });
+
   function drawBasemap(map, data) {
     map.createPane("cmBasemap");
     map.getPane("cmBasemap").style.zIndex = 150; // under the tiles (200): shows where tiles are missing
-    var fc = data.basemap;
+    map.getPane("cmBasemap").style.pointerEvents = "none";
     var group = L.layerGroup();
-    if (fc) {
-      var bg = L.geoJSON(fc, {
-        pane: "cmBasemap",
-        interactive: false,
-        style: function (f) {
-          return BASEMAP_STYLE[f.properties.k] || { color: "#ced4da", weight: 1 };
-        },
-        pointToLayer: function (f, ll) {
-          return L.circleMarker(ll, { radius: 3, pane: "cmBasemap", color: "#495057" });
-        },
-      });
-      group.addLayer(bg);
+    group.cmCount = 0;
+    if (data.basemap) {
+      var prepared = prepareBasemap(data.basemap);
+      group.addLayer(new BasemapCanvas({ pane: "cmBasemap", padding: 0.3 }).setBasemap(prepared));
+      group.cmCount = prepared.count;
     }
     return group;
   }
@@ -228,6 +433,16 @@ var civicmap = (function () {
 
   function draw(map, data) {
     var T = data.texts;
+    var layersById = {};
+    data.layers.forEach(function (layer) { layersById[layer.id] = layer; });
+    function popupFactory(layer, f) {
+      return function () { return popupContent(layer, f, T, layersById); };
+    }
+    // Leaflet takes its zoom range from the tile layer; with no tile layer (offline,
+    // tiles: none) the map has none and the cluster plugin refuses to work
+    // ("Map has no maxZoom specified"), so no marker is drawn at all.
+    if (map.options.maxZoom === undefined) map.setMaxZoom(data.maxZoom || 19);
+    if (map.options.minZoom === undefined) map.setMinZoom(data.minZoom || 3);
     map.attributionControl.setPrefix(
       '<a href="https://leafletjs.com" target="_blank" rel="noopener">Leaflet</a>'
     );
@@ -308,13 +523,63 @@ var civicmap = (function () {
     }
     if (data.basemap) overlays[esc(T.basemap)] = basemap;
 
+    // Area outline: where the map's area ends (the view fits the places, not the area).
+    if (data.area) {
+      L.geoJSON(data.area, {
+        style: { color: "#868e96", weight: 1.5, opacity: 0.8, fill: false },
+        interactive: false,
+        className: "cm-area",
+      }).addTo(map);
+    }
+
+    // Initial view: every place (falling back to the area when there is none).
+    var placeBounds = L.latLngBounds([]);
+    data.layers.forEach(function (layer) {
+      layer.features.forEach(function (f) { placeBounds.extend(f.ll); });
+    });
+    if (placeBounds.isValid()) {
+      map.fitBounds(placeBounds, { padding: [28, 28], maxZoom: 17, animate: false });
+    } else {
+      map.fitBounds(data.bounds, { animate: false });
+    }
+
+    // Clustering "auto": cluster when markers would overlap at the initial zoom
+    // (two or more in one 24-px cell for more than 3 % of them).
+    function overlaps(layer) {
+      var z = map.getZoom();
+      var cells = {};
+      var crowded = 0;
+      layer.features.forEach(function (f) {
+        var p = map.project(f.ll, z);
+        var key = Math.floor(p.x / 24) + ":" + Math.floor(p.y / 24);
+        cells[key] = (cells[key] || 0) + 1;
+      });
+      Object.keys(cells).forEach(function (k) { if (cells[k] > 1) crowded += cells[k]; });
+      return crowded > Math.max(2, 0.03 * layer.features.length);
+    }
+
     // Layers
     var search = [];
     var layerGroups = {};
     data.layers.forEach(function (layer) {
-      var icon = makeIcon(layer, false);
-      var approxIcon = makeIcon(layer, true);
-      var group = layer.cluster
+      layer.clustered = layer.cluster === "auto" ? overlaps(layer) : !!layer.cluster;
+      var icons = {};
+      function iconFor(f) {
+        if (!f.m) {
+          var quick = (f.k || 0) + (f.a ? "a" : "");
+          if (!icons[quick]) icons[quick] = makeIcon([styleOf(layer, f)], !!f.a);
+          return icons[quick];
+        }
+        var styles = [styleOf(layer, f)];
+        (f.m || []).forEach(function (g) {
+          var o = layersById[g.L];
+          if (o) styles.push(styleOf(o, g));
+        });
+        var key = styles.map(function (st) { return st.path + st.color; }).join("|") + (f.a ? "a" : "");
+        if (!icons[key]) icons[key] = makeIcon(styles, !!f.a);
+        return icons[key];
+      }
+      var group = layer.clustered
         ? L.markerClusterGroup({
             chunkedLoading: true,
             showCoverageOnHover: false,
@@ -333,16 +598,15 @@ var civicmap = (function () {
       var shapes = L.featureGroup();
       var markers = [];
       layer.features.forEach(function (f) {
-        var m = L.marker(f.ll, {
-          icon: f.a ? approxIcon : icon,
+        var m = new PlaceMarker(f.ll, {
+          icon: iconFor(f),
           title: f.n || "",
           alt: f.n || "",
           keyboard: true,
         });
         m.cmLayer = layer.id;
-        m.bindPopup(function () {
-          return popupContent(layer, f, T);
-        }, { maxWidth: 280, autoPanPadding: [20, 20] });
+        m.cmFeature = f;
+        m.cmPopup = popupFactory(layer, f);
         if (layer.labels && f.l) {
           m.bindTooltip(esc(f.l), {
             permanent: true,
@@ -353,21 +617,25 @@ var civicmap = (function () {
         }
         if (f.s !== undefined) {
           L.geoJSON(layer.shapes[f.s], {
-            style: { color: layer.color, weight: 2, fillOpacity: 0.12 },
+            style: { color: styleOf(layer, f).color, weight: 2, fillOpacity: 0.12 },
             interactive: false,
           }).addTo(shapes);
         }
         markers.push(m);
         search.push({ f: f, m: m, group: group, layer: layer });
+        (f.m || []).forEach(function (g) {
+          var o = layersById[g.L];
+          if (o) search.push({ f: g, m: m, group: group, layer: o, host: layer });
+        });
       });
-      if (layer.cluster) group.addLayers(markers);
+      if (layer.clustered) group.addLayers(markers);
       else markers.forEach(function (m) { group.addLayer(m); });
       var both = L.layerGroup([shapes, group]);
       both.addTo(map);
       layerGroups[layer.id] = both;
       var wrap = el("span");
       var label = el("span", "cm-layer-name");
-      label.appendChild(symbolSvg(layer, false));
+      label.appendChild(symbolSvg(layer.styles && layer.styles.length === 1 ? layer.styles[0] : layer, false));
       label.appendChild(el("span", null, layer.title));
       wrap.appendChild(label);
       overlays[wrap.innerHTML] = both;
@@ -413,35 +681,60 @@ var civicmap = (function () {
       var list = el("ul", "cm-results");
       div.appendChild(input);
       div.appendChild(list);
+      // NFKC, lower case, katakana as hiragana: ホイク, ほいく and ﾎｲｸ all match.
       function norm(s) {
-        return String(s || "").normalize("NFKC").toLowerCase();
+        return String(s || "").normalize("NFKC").toLowerCase()
+          .replace(/[\u30a1-\u30f6]/g, function (c) { return String.fromCharCode(c.charCodeAt(0) - 0x60); })
+          .replace(/\s+/g, "");
+      }
+      var index = null;
+      function buildIndex() {
+        index = search.map(function (s) {
+          var st = styleOf(s.layer, s.f);
+          return [s.f.n, s.f.o, s.f.r, s.f.rm, s.f.ad, st.title, s.layer.title].map(norm).join("\u0001");
+        });
       }
       input.addEventListener("input", function () {
         var q = norm(input.value.trim());
         list.textContent = "";
         if (!q) return;
-        var hits = search.filter(function (s) {
-          return norm(s.f.n).indexOf(q) >= 0 || (s.f.o && norm(s.f.o).indexOf(q) >= 0);
-        }).slice(0, 12);
+        if (!index) buildIndex();
+        var hits = [];
+        for (var i = 0; i < search.length && hits.length < 40; i++) {
+          if (index[i].indexOf(q) >= 0) hits.push(search[i]);
+        }
         if (!hits.length) list.appendChild(el("li", "cm-none", T.no_match));
-        hits.forEach(function (s) {
-          var li = el("li");
-          li.appendChild(symbolSvg(s.layer, !!s.f.a));
-          li.appendChild(el("span", null, s.f.n));
-          li.tabIndex = 0;
-          function go() {
-            list.textContent = "";
-            var open = function () { s.m.openPopup(); };
-            if (!map.hasLayer(layerGroups[s.layer.id])) layerGroups[s.layer.id].addTo(map);
-            if (s.layer.cluster) s.group.zoomToShowLayer(s.m, open);
-            else {
-              map.setView(s.f.ll, Math.max(map.getZoom(), 17), { animate: false });
-              setTimeout(open, 0);
+        // Grouped by layer, in the map's layer order.
+        data.layers.forEach(function (layer) {
+          var mine = hits.filter(function (s) { return s.layer.id === layer.id; });
+          if (!mine.length) return;
+          var head = el("li", "cm-results-layer", layer.title);
+          head.setAttribute("data-layer", layer.id);
+          list.appendChild(head);
+          mine.forEach(function (s) {
+            var li = el("li", "cm-hit");
+            li.setAttribute("data-layer", layer.id);
+            li.appendChild(symbolSvg(styleOf(s.layer, s.f), !!s.f.a));
+            var txt = el("span", "cm-hit-text");
+            txt.appendChild(el("span", "cm-hit-name" + (s.f.u ? " cm-unnamed" : ""), s.f.n));
+            if (s.f.ad) txt.appendChild(el("span", "cm-hit-address", s.f.ad));
+            li.appendChild(txt);
+            li.tabIndex = 0;
+            function go() {
+              list.textContent = "";
+              var host = s.host || s.layer;
+              var open = function () { s.m.openPopup(); };
+              if (!map.hasLayer(layerGroups[host.id])) layerGroups[host.id].addTo(map);
+              if (host.clustered) s.group.zoomToShowLayer(s.m, open);
+              else {
+                map.setView(s.m.getLatLng(), Math.max(map.getZoom(), 17), { animate: false });
+                setTimeout(open, 0);
+              }
             }
-          }
-          li.addEventListener("click", go);
-          li.addEventListener("keydown", function (e) { if (e.key === "Enter") go(); });
-          list.appendChild(li);
+            li.addEventListener("click", go);
+            li.addEventListener("keydown", function (e) { if (e.key === "Enter") go(); });
+            list.appendChild(li);
+          });
         });
       });
     }).addTo(map);
@@ -450,17 +743,30 @@ var civicmap = (function () {
     controlBox("bottomright", "cm-legend", function (div) {
       var det = el("details");
       if (window.innerWidth > 640) det.open = true;
+      window.addEventListener("beforeprint", function () { det.open = true; });
       det.appendChild(el("summary", null, T.legend));
       var ul = el("ul");
       var anyApprox = false;
       data.layers.forEach(function (layer) {
-        var li = el("li");
+        var styles = layer.styles || [];
+        var li = el("li", "cm-legend-layer");
         li.setAttribute("data-layer", layer.id);
-        li.appendChild(symbolSvg(layer, false));
+        li.appendChild(symbolSvg(styles.length === 1 ? styles[0] : layer, false));
         li.appendChild(el("span", null, layer.title + " "));
         li.appendChild(el("span", "cm-count", T.count.replace("{n}", layer.count)));
         ul.appendChild(li);
-        if (layer.features.some(function (f) { return f.a; })) anyApprox = layer;
+        if (styles.length > 1) {
+          styles.forEach(function (st) {
+            var ci = el("li", "cm-legend-category");
+            ci.setAttribute("data-layer", layer.id);
+            ci.setAttribute("data-category", st.name);
+            ci.appendChild(symbolSvg(st, false));
+            ci.appendChild(el("span", null, (st.title || layer.title) + " "));
+            ci.appendChild(el("span", "cm-count", T.count.replace("{n}", st.count)));
+            ul.appendChild(ci);
+          });
+        }
+        if (layer.features.some(function (f) { return f.a; })) anyApprox = styles[0] || layer;
       });
       if (anyApprox) {
         var li = el("li", "cm-legend-approx");
@@ -508,10 +814,57 @@ var civicmap = (function () {
       map.attributionControl.addAttribution(esc(c));
     });
 
-    map.fitBounds(data.bounds);
+    printList(data, T);
     labelZoom();
-    window.civicmapData = { map: map, layers: layerGroups, data: data, routes: routes };
+    // Phones: the full-width credits line would cover the bottom-left corner (the
+    // offline banner, the scale); lift that corner above it.
+    function liftCorner() {
+      var c = map.getContainer();
+      var bl = c.querySelector(".leaflet-bottom.leaflet-left");
+      var at = c.querySelector(".leaflet-control-attribution");
+      if (!bl || !at) return;
+      var narrow = c.clientWidth <= 640;
+      bl.style.bottom = narrow ? at.offsetHeight + "px" : "";
+    }
+    liftCorner();
+    map.on("resize", liftCorner);
+    window.civicmapData = { map: map, layers: layerGroups, data: data, routes: routes, basemapCount: basemap.cmCount };
     return map;
+  }
+
+  // A numbered list of every place, shown only when printing (after the map and legend).
+  function printList(data, T) {
+    var built = false;
+    var box = el("section", "cm-print-list");
+    box.setAttribute("aria-hidden", "true");
+    document.body.appendChild(box);
+    function build() {
+      if (built) return;
+      built = true;
+      box.appendChild(el("h2", null, T.list));
+      var n = 0;
+      data.layers.forEach(function (layer) {
+        if (!layer.features.length) return;
+        box.appendChild(el("h3", null, layer.title));
+        var ol = el("ol");
+        ol.start = n + 1;
+        layer.features.forEach(function (f) {
+          n++;
+          var li = el("li", null, f.n + (f.ad ? "　" + f.ad : ""));
+          (f.m || []).forEach(function (g) {
+            var o = null;
+            data.layers.forEach(function (l) { if (l.id === g.L) o = l; });
+            if (o) li.appendChild(el("span", "cm-print-also", "（" + o.title + "）"));
+          });
+          ol.appendChild(li);
+        });
+        box.appendChild(ol);
+      });
+    }
+    var total = 0;
+    data.layers.forEach(function (l) { total += l.features.length; });
+    if (total <= 3000) build();
+    window.addEventListener("beforeprint", build);
   }
 
   return { draw: draw, esc: esc };
