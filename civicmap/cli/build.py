@@ -1,0 +1,96 @@
+"""``civicmap demo`` and ``civicmap build``: make the maps, then print the quality report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from civicmap.cli.main import handle_errors, main, print_written
+from civicmap.cli.options import OsmChoice, osm_source_options, report_option
+
+
+def build_with_report(
+    spec, *, overwrite: bool, formats: tuple[str, ...] | None, report_path: Path | None
+) -> None:
+    """Build like :func:`civicmap.pipeline.build`, then print the quality report per layer.
+
+    Every output (and the ``--report`` file) is checked for overwriting before
+    any work starts; the report CSV is written atomically after the maps.
+    """
+    from civicmap import report
+    from civicmap._files import write_text_atomic
+    from civicmap.pipeline import build_with_data
+
+    extra = (report_path,) if report_path is not None else ()
+    data, written = build_with_data(spec, overwrite=overwrite, formats=formats, also_writes=extra)
+    print_written(written)
+    click.echo("quality report:")
+    for line in report.summary_lines(data):
+        click.echo(f"  {line}")
+    if report_path is not None:
+        rows = report.quality_rows(data)
+        write_text_atomic(
+            report_path, report.csv_text(rows), overwrite=overwrite, encoding="utf-8-sig"
+        )
+        click.echo(f"  {len(rows)} reason row(s) written to {report_path}")
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Folder to write the demo maps into.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@report_option
+@handle_errors
+def demo(out_dir: Path, overwrite: bool, report_path: Path | None) -> None:
+    """Build the bundled 新宿区 西早稲田 demo offline: a web map and an A4 paper map."""
+    from civicmap.mapfile import load_map
+    from civicmap.pipeline import demo_map_path, with_output_dir
+
+    spec = with_output_dir(load_map(demo_map_path()), out_dir)
+    click.echo(f"Demo: {spec.title}")
+    build_with_report(spec, overwrite=overwrite, formats=None, report_path=report_path)
+
+
+@main.command()
+@click.argument("map_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    type=click.Choice(["web", "paper", "umap", "geojson", "kml"]),
+    help="Build only these outputs (repeatable).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write outputs into this folder instead of the paths in the map file.",
+)
+@osm_source_options
+@report_option
+@handle_errors
+def build(
+    map_file: Path,
+    overwrite: bool,
+    only: tuple[str, ...],
+    out_dir: Path | None,
+    osm: OsmChoice,
+    report_path: Path | None,
+) -> None:
+    """Build the outputs named in MAP_FILE (web map, paper map, exports)."""
+    from civicmap.mapfile import load_map
+    from civicmap.pipeline import with_output_dir
+
+    spec = osm.apply(load_map(map_file))
+    if out_dir is not None:
+        spec = with_output_dir(spec, out_dir)
+    build_with_report(spec, overwrite=overwrite, formats=only or None, report_path=report_path)

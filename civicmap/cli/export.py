@@ -1,0 +1,69 @@
+"""``civicmap export`` (a map's layers as .umap/GeoJSON/KML) and ``civicmap convert`` (one file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from civicmap.cli.main import handle_errors, main, print_written
+from civicmap.cli.options import OsmChoice, osm_source_options
+
+
+@main.command("export")
+@click.argument("map_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["umap", "geojson", "kml"]),
+    required=True,
+    help="umap: import into uMap; geojson: any GIS; kml: Google My Maps (a folder per layer).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Output file (default: the map file's outputs.<format>.file, else next to the map file).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@osm_source_options
+@handle_errors
+def export_cmd(
+    map_file: Path, fmt: str, output: Path | None, overwrite: bool, osm: OsmChoice
+) -> None:
+    """Export the layers of MAP_FILE as .umap, GeoJSON or KML."""
+    from civicmap._files import check_writable
+    from civicmap.mapfile import load_map
+    from civicmap.pipeline import collect
+    from civicmap.render.export import SUFFIXES, write_export
+
+    spec = osm.apply(load_map(map_file))
+    path = output or spec.output_path(fmt) or map_file.with_suffix(SUFFIXES[fmt])
+    check_writable(path, overwrite=overwrite)
+    written = write_export(collect(spec), path, fmt=fmt, overwrite=overwrite)
+    print_written({fmt: [written]})
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The GeoJSON file to write (common schema).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@handle_errors
+def convert(file: Path, output: Path, overwrite: bool) -> None:
+    """Convert a data file (CSV, GeoJSON, KML, .umap) to GeoJSON in the common schema."""
+    from civicmap.check import convert_file
+
+    report = convert_file(file, output, overwrite=overwrite)
+    click.echo(
+        f"{output}: {report['mapped']} of {report['rows']} rows written "
+        f"({len(report['repaired'])} repaired, {len(report['rejected'])} rejected; "
+        f"run civicmap check {file} for details)"
+    )

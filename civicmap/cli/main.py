@@ -1,0 +1,62 @@
+"""The click group, logging set-up and the error boundary of the command line.
+
+:func:`handle_errors` is the only place that turns a
+:class:`~civicmap.errors.CivicMapError` into a message and an exit code
+(2: invalid input, 1: a run that failed). Outputs are never overwritten
+without ``--overwrite``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from civicmap import __version__
+from civicmap.errors import CivicMapError
+
+log = logging.getLogger("civicmap")
+
+
+def _setup_logging(verbose: int, quiet: int) -> None:
+    level = logging.INFO - 10 * verbose + 10 * quiet
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s")
+    )
+    root = logging.getLogger("civicmap")
+    root.handlers[:] = [handler]
+    root.setLevel(max(logging.DEBUG, min(logging.ERROR, level)))
+
+
+def handle_errors(func):
+    """Turn CivicMapError into a one-line (or one-list) message and its exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except CivicMapError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="civicmap")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", count=True, help="Less log output.")
+def main(verbose: int, quiet: int) -> None:
+    """civicmap: neighbourhood maps from OpenStreetMap and Japanese open data."""
+    _setup_logging(verbose, quiet)
+
+
+def print_written(written: dict[str, list[Path]]) -> None:
+    """One line per written file, ``kind: path``."""
+    for kind, paths in written.items():
+        for p in paths:
+            click.echo(f"{kind:>8}: {p}")

@@ -1,0 +1,76 @@
+"""``civicmap fetch`` (an offline pack) and ``civicmap diff`` (official lists against OSM)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from civicmap.cli.main import handle_errors, main
+from civicmap.cli.options import OsmChoice, osm_source_options
+
+
+@main.command("diff")
+@click.argument("map_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Folder to write MAP_diff.csv and MAP_diff.geojson into.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace existing diff files.")
+@osm_source_options
+@handle_errors
+def diff_cmd(map_file: Path, out_dir: Path, overwrite: bool, osm: OsmChoice) -> None:
+    """Compare each layer's official list with OSM: what is missing, misplaced or misnamed."""
+    from civicmap.diff import write_diff
+    from civicmap.mapfile import load_map
+    from civicmap.pipeline import collect
+
+    spec = osm.apply(load_map(map_file))
+    written, summary = write_diff(collect(spec), out_dir, overwrite=overwrite)
+    for layer_id, counts in summary.items():
+        click.echo(f"{layer_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for p in written:
+        click.echo(f"    diff: {p}")
+
+
+@main.command()
+@click.argument("map_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Pack folder to write (default: the map's osm.pack, else osm-pack next to the map).",
+)
+@osm_source_options(pack=False, offline=False)
+@click.option("--refresh", is_flag=True, help="Ask Overpass again instead of using cached answers.")
+@click.option("--no-streets", is_flag=True, help="Leave out the walking street network.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing pack.")
+@handle_errors
+def fetch(
+    map_file: Path,
+    out: Path | None,
+    osm: OsmChoice,
+    refresh: bool,
+    no_streets: bool,
+    overwrite: bool,
+) -> None:
+    """Download the OSM data MAP_FILE needs into an offline pack, to build with no network."""
+    from civicmap.mapfile import load_map
+    from civicmap.pack import fetch_pack
+
+    spec = osm.apply(load_map(map_file))
+    info = fetch_pack(
+        spec, out=out, overwrite=overwrite, refresh=refresh, streets_network=not no_streets
+    )
+    click.echo(
+        f"Offline pack: {info.folder} ({len(info.queries)} answers, {info.total_bytes / 1e6:.1f} MB, "
+        f"OSM data as of {info.osm_base or 'unknown'})"
+    )
+    if not spec.osm.get("pack") or Path(spec.path(spec.osm["pack"])).resolve() != info.folder:
+        click.echo(f"Build from it with: civicmap build {map_file} --pack {info.folder}")
