@@ -14,9 +14,7 @@ from civicmap.errors import OutputExistsError
 def check_writable(path: Path, *, overwrite: bool) -> None:
     """Refuse to replace an existing file unless asked to."""
     if path.exists() and not overwrite:
-        raise OutputExistsError(
-            f"{path} already exists; pass --overwrite (or overwrite=True) to replace it"
-        )
+        raise OutputExistsError(path)
 
 
 @contextlib.contextmanager

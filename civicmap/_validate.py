@@ -15,14 +15,15 @@ from typing import Any
 import yaml
 
 from civicmap.errors import ConfigError, Problem
+from civicmap.i18n import N_, _
 
 _TYPE_NAMES = {
-    str: "a string",
-    int: "a whole number",
-    float: "a number",
-    bool: "true or false",
-    list: "a list",
-    dict: "a mapping",
+    str: N_("a string"),
+    int: N_("a whole number"),
+    float: N_("a number"),
+    bool: N_("true or false"),
+    list: N_("a list"),
+    dict: N_("a mapping"),
 }
 
 
@@ -31,18 +32,41 @@ def load_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ConfigError([Problem(str(path), "", "file not found")]) from None
+        raise ConfigError(
+            [Problem(str(path), "", _("file not found; check the path and the folder"))]
+        ) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            [Problem(str(path), "", f"not UTF-8 text ({exc.reason}); save the file as UTF-8")]
+            [
+                Problem(
+                    str(path),
+                    "",
+                    _("not UTF-8 text (%(reason)s); save the file as UTF-8")
+                    % {"reason": exc.reason},
+                )
+            ]
         ) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        where = (
+            _("line %(line)d, column %(column)d")
+            % {"line": mark.line + 1, "column": mark.column + 1}
+            if mark
+            else ""
+        )
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([Problem(str(path), where, f"YAML syntax error: {problem}")]) from None
+        tabs = [n for n, line in enumerate(text.splitlines(), 1) if "\t" in line]
+        if tabs:
+            where = _("line %(line)d") % {"line": tabs[0]}
+            message = _(
+                "a tab character; YAML indents with spaces: use spaces, not tabs "
+                "(tabs on lines %(lines)s)"
+            ) % {"lines": ", ".join(map(str, tabs[:10]))}
+        else:
+            message = _("YAML syntax error: %(problem)s") % {"problem": problem}
+        raise ConfigError([Problem(str(path), where, message)]) from None
 
 
 class Checker:
@@ -63,8 +87,14 @@ class Checker:
         """Record a problem unless ``value`` is one of ``types``; bool is never an int."""
         ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
         if not ok:
-            wanted = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
-            self.add(key, f"got {value!r} ({type(value).__name__}), expected {wanted}")
+            wanted = _(" or ").join(
+                _(_TYPE_NAMES[t]) if t in _TYPE_NAMES else t.__name__ for t in types
+            )
+            self.add(
+                key,
+                _("got %(value)r (%(type)s), expected %(wanted)s")
+                % {"value": value, "type": type(value).__name__, "wanted": wanted},
+            )
         return ok
 
     def unknown_keys(self, key: str, mapping: Mapping, allowed: set[str] | dict) -> None:
@@ -74,12 +104,17 @@ class Checker:
                 hint = _close(str(k), allowed)
                 self.add(
                     f"{key}.{k}" if key else str(k),
-                    f"unknown key{hint}; allowed here: {nice}",
+                    _("unknown key%(hint)s; allowed here: %(allowed)s")
+                    % {"hint": hint, "allowed": nice},
                 )
 
     def choice(self, key: str, value: Any, allowed: list[str] | tuple[str, ...]) -> bool:
         if value not in allowed:
-            self.add(key, f"got {value!r}, expected one of: {', '.join(map(str, allowed))}")
+            self.add(
+                key,
+                _("got %(value)r, expected one of: %(allowed)s")
+                % {"value": value, "allowed": ", ".join(map(str, allowed))},
+            )
             return False
         return True
 
@@ -91,7 +126,11 @@ class Checker:
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             lo = "-inf" if minimum is None else minimum
             hi = "inf" if maximum is None else maximum
-            self.add(key, f"got {value}, expected a number from {lo} to {hi}")
+            self.add(
+                key,
+                _("got %(value)s, expected a number from %(lo)s to %(hi)s")
+                % {"value": value, "lo": lo, "hi": hi},
+            )
             return False
         return True
 
@@ -100,7 +139,7 @@ def _close(word: str, allowed) -> str:
     import difflib
 
     match = difflib.get_close_matches(word, list(allowed), n=1, cutoff=0.6)
-    return f" (did you mean {match[0]!r}?)" if match else ""
+    return _(" (did you mean %(close)r?)") % {"close": match[0]} if match else ""
 
 
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")

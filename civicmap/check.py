@@ -22,6 +22,7 @@ import pandas as pd
 
 from civicmap._files import check_writable, write_text_atomic
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.schema import SourceResult
 from civicmap.sources import kind_for_path, read_path
 
@@ -144,7 +145,8 @@ def convert_file(
     path, out = Path(path), Path(out)
     if out.suffix.lower() not in (".geojson", ".json"):
         raise SourceError(
-            f"{out}: got a {out.suffix or 'file without suffix'} output, expected .geojson"
+            _("%(out)s: got a %(value)s output, expected .geojson")
+            % {"out": out, "value": out.suffix or _("file without suffix")}
         )
     check_writable(out, overwrite=overwrite)
     result, kind = _result(path, options)

@@ -24,6 +24,7 @@ from typing import Any
 
 from civicmap._validate import Checker, load_yaml
 from civicmap.errors import ConfigError
+from civicmap.i18n import _
 from civicmap.layers import LayerSpec, builtin_dir, load_layer, parse_layer, parse_source
 
 MAP_KEYS = {
@@ -97,14 +98,18 @@ class MapSpec:
 
 def _check_area(ck: Checker, area: Any, base_dir: Path) -> dict[str, Any]:
     if not isinstance(area, Mapping):
-        ck.add("area", f"got {area!r}, expected a mapping with one of: {', '.join(AREA_KINDS)}")
+        ck.add(
+            "area",
+            _("got %(area)r, expected a mapping with one of: %(items)s")
+            % {"area": area, "items": ", ".join(AREA_KINDS)},
+        )
         return {}
     kinds = [k for k in area if k in AREA_KINDS]
     ck.unknown_keys("area", area, {**AREA_KINDS, **dict.fromkeys(AREA_OPTIONS)})
     if len(kinds) != 1:
         ck.add(
             "area",
-            f"got {', '.join(kinds) or 'none'}; give exactly one of: "
+            _("got %(value)s; give exactly one of: ") % {"value": ", ".join(kinds) or "none"}
             + "; ".join(f"{k} ({v})" for k, v in AREA_KINDS.items()),
         )
         return dict(area)
@@ -116,34 +121,43 @@ def _check_area(ck: Checker, area: Any, base_dir: Path) -> dict[str, Any]:
             and len(v) == 4
             and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
         ):
-            ck.add("area.bbox", f"got {v!r}, expected [west, south, east, north] in degrees")
+            ck.add(
+                "area.bbox",
+                _("got %(v)r, expected [west, south, east, north] in degrees") % {"v": v},
+            )
         elif not (v[0] < v[2] and v[1] < v[3]):
-            ck.add("area.bbox", f"got {v!r}: west must be < east and south < north")
+            ck.add("area.bbox", _("got %(v)r: west must be < east and south < north") % {"v": v})
         elif not (
             -180 <= v[0] <= 180 and -90 <= v[1] <= 90 and -180 <= v[2] <= 180 and -90 <= v[3] <= 90
         ):
-            ck.add("area.bbox", f"got {v!r}: longitudes must be in -180..180, latitudes in -90..90")
+            ck.add(
+                "area.bbox",
+                _("got %(v)r: longitudes must be in -180..180, latitudes in -90..90") % {"v": v},
+            )
     elif kind == "point":
         if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, int | float) for x in v)):
-            ck.add("area.point", f"got {v!r}, expected [lat, lon]")
+            ck.add("area.point", _("got %(v)r, expected [lat, lon]") % {"v": v})
         elif not (-90 <= v[0] <= 90 and -180 <= v[1] <= 180):
-            ck.add("area.point", f"got {v!r}: expected [lat, lon] with lat in -90..90")
+            ck.add("area.point", _("got %(v)r: expected [lat, lon] with lat in -90..90") % {"v": v})
         if "radius" not in area:
-            ck.add("area.radius", "missing; a point area needs radius: metres (e.g. 800)")
+            ck.add("area.radius", _("missing; a point area needs radius: metres (e.g. 800)"))
     elif kind in ("boundary", "osm_file"):
         if not isinstance(v, str):
-            ck.add(f"area.{kind}", f"got {v!r}, expected a file path")
+            ck.add(f"area.{kind}", _("got %(v)r, expected a file path") % {"v": v})
         elif not (base_dir / v).exists():
-            ck.add(f"area.{kind}", f"file not found: {base_dir / v}")
+            ck.add(f"area.{kind}", _("file not found: %(value)s") % {"value": base_dir / v})
     elif kind == "municipality":
         code = str(v)
         if not (code.isdigit() and len(code) in (5, 6)):
             ck.add(
                 "area.municipality",
-                f'got {v!r}, expected a 5- or 6-digit 全国地方公共団体コード as a string, e.g. "13104"',
+                _(
+                    'got %(v)r, expected a 5- or 6-digit 全国地方公共団体コード as a string, e.g. "13104"'
+                )
+                % {"v": v},
             )
     elif kind == "place" and not isinstance(v, str):
-        ck.add("area.place", f"got {v!r}, expected a place name")
+        ck.add("area.place", _("got %(v)r, expected a place name") % {"v": v})
     if "radius" in area:
         ck.number("area.radius", area["radius"], minimum=1, maximum=100_000)
     if "buffer" in area:
@@ -159,21 +173,30 @@ def _check_outputs(ck: Checker, outputs: Any) -> dict[str, dict[str, Any]]:
     if outputs is None:
         return {}
     if not isinstance(outputs, Mapping):
-        ck.add("outputs", f"got {outputs!r}, expected a mapping: {', '.join(OUTPUT_KEYS)}")
+        ck.add(
+            "outputs",
+            _("got %(outputs)r, expected a mapping: %(items)s")
+            % {"outputs": outputs, "items": ", ".join(OUTPUT_KEYS)},
+        )
         return {}
     result: dict[str, dict[str, Any]] = {}
     for kind, opts in outputs.items():
         if kind not in OUTPUT_KEYS:
-            ck.add(f"outputs.{kind}", f"unknown output; expected one of {', '.join(OUTPUT_KEYS)}")
+            ck.add(
+                f"outputs.{kind}",
+                _("unknown output; expected one of %(items)s") % {"items": ", ".join(OUTPUT_KEYS)},
+            )
             continue
         if isinstance(opts, str):
             opts = {"file": opts}
         if not isinstance(opts, Mapping):
-            ck.add(f"outputs.{kind}", f"got {opts!r}, expected {{file: path, ...}}")
+            ck.add(
+                f"outputs.{kind}", _("got %(opts)r, expected {file: path, ...}") % {"opts": opts}
+            )
             continue
         ck.unknown_keys(f"outputs.{kind}", opts, OUTPUT_KEYS[kind])
         if not isinstance(opts.get("file"), str):
-            ck.add(f"outputs.{kind}.file", "missing; give the output file's path")
+            ck.add(f"outputs.{kind}.file", _("missing; give the output file's path"))
         if kind == "paper":
             size = str(opts.get("size", "A4")).upper()
             ck.choice("outputs.paper.size", size, PAPER_SIZES)
@@ -200,7 +223,10 @@ def _parse_layer_entry(ck: Checker, i: int, entry: Any, base_dir: Path) -> Layer
             extra = []
             raw_extra = entry.get("extra_sources") or []
             if not isinstance(raw_extra, list):
-                ck.add(f"{key}.extra_sources", f"got {raw_extra!r}, expected a list of sources")
+                ck.add(
+                    f"{key}.extra_sources",
+                    _("got %(raw_extra)r, expected a list of sources") % {"raw_extra": raw_extra},
+                )
                 raw_extra = []
             for j, s in enumerate(raw_extra):
                 spec = parse_source(ck, f"{key}.extra_sources[{j}]", s, base_dir)
@@ -217,7 +243,10 @@ def _parse_layer_entry(ck: Checker, i: int, entry: Any, base_dir: Path) -> Layer
         return None
     ck.add(
         key,
-        f"got {entry!r}, expected a layer id, a layer file path, or {{use: id, extra_sources: [...]}}",
+        _(
+            "got %(entry)r, expected a layer id, a layer file path, or {use: id, extra_sources: [...]}"
+        )
+        % {"entry": entry},
     )
     return None
 
@@ -226,64 +255,79 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
     """Validate a parsed map document; raise :class:`ConfigError` with every problem."""
     ck = Checker(file)
     if not isinstance(raw, Mapping):
-        ck.add("", f"got {type(raw).__name__}, expected a mapping with title, area, layers")
+        ck.add(
+            "",
+            _("got %(type)s, expected a mapping with title, area, layers")
+            % {"type": type(raw).__name__},
+        )
         ck.raise_if_any()
     ck.unknown_keys("", raw, MAP_KEYS)
     title = raw.get("title")
     if title is None:
-        ck.add("title", "missing; give the map a title")
+        ck.add("title", _("missing; give the map a title"))
     elif not isinstance(title, str | int | float):
-        ck.add("title", f"got {title!r}, expected text")
+        ck.add("title", _("got %(title)r, expected text") % {"title": title})
     language = raw.get("language", "ja")
     ck.choice("language", language, ("ja", "en"))
     area = raw.get("area")
     if area is None:
-        ck.add("area", "missing; give one of: " + ", ".join(AREA_KINDS))
+        ck.add("area", _("missing; give one of: ") + ", ".join(AREA_KINDS))
         area_spec: dict[str, Any] = {}
     else:
         area_spec = _check_area(ck, area, base_dir)
     osm = raw.get("osm") or {}
     if not isinstance(osm, Mapping):
-        ck.add("osm", f"got {osm!r}, expected {{file: extract}} or {{overpass: true}}")
+        ck.add("osm", _("got %(osm)r, expected {file: extract} or {overpass: true}") % {"osm": osm})
         osm = {}
     ck.unknown_keys("osm", osm, {"file", "overpass", "overpass_url", "pack"})
     if "file" in osm and not (base_dir / str(osm["file"])).exists():
-        ck.add("osm.file", f"file not found: {base_dir / str(osm['file'])}")
+        ck.add("osm.file", _("file not found: %(value)s") % {"value": base_dir / str(osm["file"])})
     if "file" in osm and (osm.get("overpass") or osm.get("pack")):
-        ck.add("osm", "give either file: (a local extract) or overpass: true / pack:, not both")
+        ck.add("osm", _("give either file: (a local extract) or overpass: true / pack:, not both"))
     if "overpass" in osm and not isinstance(osm["overpass"], bool):
-        ck.add("osm.overpass", f"got {osm['overpass']!r}, expected true or false")
+        ck.add(
+            "osm.overpass",
+            _("got %(overpass)r, expected true or false") % {"overpass": osm["overpass"]},
+        )
     url = osm.get("overpass_url")
     if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
         ck.add(
             "osm.overpass_url",
-            f"got {url!r}, expected an http(s) URL such as https://overpass-api.de/api/interpreter",
+            _(
+                "got %(url)r, expected an http(s) URL such as https://overpass-api.de/api/interpreter"
+            )
+            % {"url": url},
         )
     if "pack" in osm and not isinstance(osm["pack"], str):
         ck.add(
             "osm.pack",
-            f"got {osm['pack']!r}, expected a folder path for the offline pack (civicmap fetch)",
+            _("got %(pack)r, expected a folder path for the offline pack (civicmap fetch)")
+            % {"pack": osm["pack"]},
         )
     basemap = raw.get("basemap", {"draw": True})
     if isinstance(basemap, bool):
         basemap = {"draw": basemap}
     if not isinstance(basemap, Mapping):
-        ck.add("basemap", f"got {basemap!r}, expected {{draw: true|false}}")
+        ck.add("basemap", _("got %(basemap)r, expected {draw: true|false}") % {"basemap": basemap})
         basemap = {"draw": True}
     ck.unknown_keys("basemap", basemap, {"draw"})
     layers: list[LayerSpec] = []
     raw_layers = raw.get("layers")
     if raw_layers is None:
-        ck.add("layers", "missing; give a list of layers, e.g. [childcare, shelters]")
+        ck.add("layers", _("missing; give a list of layers, e.g. [childcare, shelters]"))
     elif not isinstance(raw_layers, list) or not raw_layers:
-        ck.add("layers", f"got {raw_layers!r}, expected a non-empty list")
+        ck.add(
+            "layers",
+            _("got %(raw_layers)r, expected a non-empty list") % {"raw_layers": raw_layers},
+        )
     else:
         for i, entry in enumerate(raw_layers):
             layer = _parse_layer_entry(ck, i, entry, base_dir)
             if layer is not None:
                 if any(existing.id == layer.id for existing in layers):
                     ck.add(
-                        f"layers[{i}]", f"layer id {layer.id!r} appears twice; ids must be unique"
+                        f"layers[{i}]",
+                        _("layer id %(id)r appears twice; ids must be unique") % {"id": layer.id},
                     )
                 layers.append(layer)
     outputs = _check_outputs(ck, raw.get("outputs"))
@@ -307,7 +351,9 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         and -180 <= home[1] <= 180
     ):
         ck.add(
-            "home", f"got {home!r}, expected [lat, lon] or {{point: [lat, lon], disaster: 津波}}"
+            "home",
+            _("got %(home)r, expected [lat, lon] or {point: [lat, lon], disaster: 津波}")
+            % {"home": home},
         )
         home = None
     ck.raise_if_any()

@@ -21,6 +21,7 @@ from shapely.geometry import box
 from civicmap import clean, join
 from civicmap.area import Area, resolve_area
 from civicmap.errors import CivicMapError, SourceError
+from civicmap.i18n import _
 from civicmap.layers import LayerSpec
 from civicmap.mapdata import LayerData, LayerReport, MapData
 from civicmap.mapfile import MapSpec, load_map
@@ -147,8 +148,10 @@ def _read_osm(spec: MapSpec, area: Area) -> OsmExtract:
     if path is not None:
         if uses_raw_ql:
             raise SourceError(
-                f"{spec.file}: a layer uses overpass_ql, which only Overpass can answer; "
-                "with osm: {file: ...} use match: tag conditions instead"
+                _(
+                    "%(file)s: a layer uses overpass_ql, which only Overpass can answer; with osm: {file: ...} use match: tag conditions instead"
+                )
+                % {"file": spec.file}
             )
         return read_extract(path, filters, types=types)
     from civicmap.sources import overpass
@@ -343,8 +346,10 @@ def build_with_data(
     kinds = [k for k in spec.outputs if formats is None or k in formats]
     if not kinds:
         raise CivicMapError(
-            f"{spec.file}: no outputs to write; add outputs: {{web: {{file: out/map.html}}, "
-            "paper: {file: out/map.pdf}}"
+            _(
+                "%(file)s: no outputs to write; add outputs: {web: {file: out/map.html}, paper: {file: out/map.pdf}}"
+            )
+            % {"file": spec.file}
         )
     for path in [*(spec.output_path(kind) for kind in kinds), *also_writes]:
         check_writable(path, overwrite=overwrite)

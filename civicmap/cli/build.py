@@ -8,6 +8,7 @@ import click
 
 from civicmap.cli.main import handle_errors, main, print_written
 from civicmap.cli.options import OsmChoice, osm_source_options, report_option
+from civicmap.i18n import _, ngettext
 
 
 def build_with_report(
@@ -25,7 +26,7 @@ def build_with_report(
     extra = (report_path,) if report_path is not None else ()
     data, written = build_with_data(spec, overwrite=overwrite, formats=formats, also_writes=extra)
     print_written(written)
-    click.echo("quality report:")
+    click.echo(_("quality report:"))
     for line in report.summary_lines(data):
         click.echo(f"  {line}")
     if report_path is not None:
@@ -33,7 +34,15 @@ def build_with_report(
         write_text_atomic(
             report_path, report.csv_text(rows), overwrite=overwrite, encoding="utf-8-sig"
         )
-        click.echo(f"  {len(rows)} reason row(s) written to {report_path}")
+        click.echo(
+            "  "
+            + ngettext(
+                "%(n)d reason row written to %(path)s",
+                "%(n)d reason rows written to %(path)s",
+                len(rows),
+            )
+            % {"n": len(rows), "path": report_path}
+        )
 
 
 @main.command()
@@ -54,7 +63,7 @@ def demo(out_dir: Path, overwrite: bool, report_path: Path | None) -> None:
     from civicmap.pipeline import demo_map_path, with_output_dir
 
     spec = with_output_dir(load_map(demo_map_path()), out_dir)
-    click.echo(f"Demo: {spec.title}")
+    click.echo(_("Demo: %(title)s") % {"title": spec.title})
     build_with_report(spec, overwrite=overwrite, formats=None, report_path=report_path)
 
 

@@ -8,6 +8,7 @@ import click
 
 from civicmap.cli.main import handle_errors, main, print_written
 from civicmap.cli.options import OsmChoice, osm_source_options
+from civicmap.i18n import _
 
 
 @main.command("export")
@@ -63,7 +64,16 @@ def convert(file: Path, output: Path, overwrite: bool) -> None:
 
     report = convert_file(file, output, overwrite=overwrite)
     click.echo(
-        f"{output}: {report['mapped']} of {report['rows']} rows written "
-        f"({len(report['repaired'])} repaired, {len(report['rejected'])} rejected; "
-        f"run civicmap check {file} for details)"
+        _(
+            "%(output)s: %(mapped)d of %(rows)d rows written (%(repaired)d repaired, "
+            "%(rejected)d rejected; run %(command)s for details)"
+        )
+        % {
+            "output": output,
+            "mapped": report["mapped"],
+            "rows": report["rows"],
+            "repaired": len(report["repaired"]),
+            "rejected": len(report["rejected"]),
+            "command": f"civicmap check {file}",
+        }
     )

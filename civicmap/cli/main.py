@@ -16,7 +16,8 @@ from pathlib import Path
 import click
 
 from civicmap import __version__
-from civicmap.errors import CivicMapError
+from civicmap.errors import CivicMapError, OutputExistsError
+from civicmap.i18n import _, current_language, pick_language, set_language
 
 log = logging.getLogger("civicmap")
 
@@ -39,8 +40,11 @@ def handle_errors(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
+        except OutputExistsError as exc:
+            click.echo(_("Error: %(message)s") % {"message": exc.cli_message()}, err=True)
+            sys.exit(exc.exit_code)
         except CivicMapError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(_("Error: %(message)s") % {"message": exc}, err=True)
             sys.exit(exc.exit_code)
 
     return wrapper
@@ -50,8 +54,19 @@ def handle_errors(func):
 @click.version_option(__version__, prog_name="civicmap")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", count=True, help="Less log output.")
-def main(verbose: int, quiet: int) -> None:
+@click.option(
+    "--lang",
+    type=click.Choice(["ja", "en"]),
+    default=None,
+    help="Language of messages (default: CIVICMAP_LANG, else the locale, else ja). "
+    "A map's own texts follow its language: key.",
+)
+@click.pass_context
+def main(ctx: click.Context, verbose: int, quiet: int, lang: str | None) -> None:
     """civicmap: neighbourhood maps from OpenStreetMap and Japanese open data."""
+    before = current_language()
+    set_language(pick_language(lang))
+    ctx.call_on_close(lambda: set_language(before))
     _setup_logging(verbose, quiet)
 
 

@@ -8,6 +8,7 @@ import click
 
 from civicmap.cli.main import handle_errors, main
 from civicmap.cli.options import OsmChoice, osm_source_options
+from civicmap.i18n import _
 
 
 @main.command("diff")
@@ -69,8 +70,16 @@ def fetch(
         spec, out=out, overwrite=overwrite, refresh=refresh, streets_network=not no_streets
     )
     click.echo(
-        f"Offline pack: {info.folder} ({len(info.queries)} answers, {info.total_bytes / 1e6:.1f} MB, "
-        f"OSM data as of {info.osm_base or 'unknown'})"
+        _("Offline pack: %(folder)s (%(n)d answers, %(mb).1f MB, OSM data as of %(base)s)")
+        % {
+            "folder": info.folder,
+            "n": len(info.queries),
+            "mb": info.total_bytes / 1e6,
+            "base": info.osm_base or _("unknown"),
+        }
     )
     if not spec.osm.get("pack") or Path(spec.path(spec.osm["pack"])).resolve() != info.folder:
-        click.echo(f"Build from it with: civicmap build {map_file} --pack {info.folder}")
+        click.echo(
+            _("Build from it with: %(command)s")
+            % {"command": f"civicmap build {map_file} --pack {info.folder}"}
+        )
