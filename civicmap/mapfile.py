@@ -17,6 +17,7 @@ file, the key and what is allowed. Relative paths are relative to the map file.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,12 +28,14 @@ from civicmap.errors import ConfigError
 from civicmap.i18n import _
 from civicmap.layers import LayerSpec, builtin_dir, load_layer, parse_layer, parse_source
 
+log = logging.getLogger(__name__)
+
 MAP_KEYS = {
     "title": "the map's title (required)",
     "subtitle": "a line under the title",
     "language": "ja or en: titles, labels and fixed text",
     "area": "where: {bbox}, {point, radius}, {boundary}, {municipality}, {osm_file}, {place}",
-    "osm": "where OSM data comes from: {file: extract} or {overpass: true, overpass_url: ..., pack: folder}",
+    "osm": "where OSM data comes from: {file: extract} or {overpass: true, overpass_url: ..., pack: folder}, or false (none)",
     "basemap": "{draw: true|false}: draw roads, buildings, water and parks from OSM",
     "layers": "list of built-in layer ids, layer file paths, or {use: id, extra_sources: [...]}",
     "outputs": "{web: {...}, paper: {...}, umap: {...}, geojson: {...}, kml: {...}}",
@@ -275,9 +278,13 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         area_spec: dict[str, Any] = {}
     else:
         area_spec = _check_area(ck, area, base_dir)
+    osm_off = raw.get("osm") is False  # osm: false: layers use only their own files
     osm = raw.get("osm") or {}
     if not isinstance(osm, Mapping):
-        ck.add("osm", _("got %(osm)r, expected {file: extract} or {overpass: true}") % {"osm": osm})
+        ck.add(
+            "osm",
+            _("got %(osm)r, expected {file: extract}, {overpass: true} or false") % {"osm": osm},
+        )
         osm = {}
     ck.unknown_keys("osm", osm, {"file", "overpass", "overpass_url", "pack"})
     if "file" in osm and not (base_dir / str(osm["file"])).exists():
@@ -356,6 +363,9 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
             % {"home": home},
         )
         home = None
+    if osm_off:
+        layers = _without_osm(ck, layers)
+        osm = {"off": True}
     ck.raise_if_any()
     return MapSpec(
         title=str(title),
@@ -372,6 +382,39 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         home=tuple(home) if home else None,
         home_disaster=str(home_disaster) if home_disaster else None,
     )
+
+
+def _without_osm(ck: Checker, layers: list[LayerSpec]) -> list[LayerSpec]:
+    """``osm: false``: drop every OSM source; a built-in layer keeps only its ``extra_sources``.
+
+    A layer left with no source at all is a problem naming the fix, not an
+    empty layer drawn in silence. Said once per map, in the log.
+    """
+    from dataclasses import replace
+
+    kept: list[LayerSpec] = []
+    dropped: list[str] = []
+    for i, layer in enumerate(layers):
+        files = tuple(s for s in layer.sources if s.kind != "osm")
+        if len(files) != len(layer.sources):
+            dropped.append(layer.id)
+        if not files:
+            ck.add(
+                f"layers[{i}]",
+                _(
+                    "layer %(id)r takes its places only from OpenStreetMap, and the map says "
+                    "osm: false; give it your own file ({use: %(id)s, extra_sources: [{csv: "
+                    "{path: your.csv}}]}), or remove osm: false"
+                )
+                % {"id": layer.id},
+            )
+        kept.append(replace(layer, sources=files))
+    if dropped:
+        log.info(
+            _("osm: false: no OpenStreetMap data; layers %(ids)s use only their own files"),
+            {"ids": ", ".join(dropped)},
+        )
+    return kept
 
 
 def load_map(path: str | Path) -> MapSpec:

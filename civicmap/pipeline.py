@@ -142,7 +142,7 @@ def _read_osm(spec: MapSpec, area: Area) -> OsmExtract:
         for layer in spec.layers
         for s in layer.sources
     )
-    if not filters and not uses_raw_ql:
+    if spec.osm.get("off") or (not filters and not uses_raw_ql):
         return OsmExtract(frames={})
     path = _osm_file(spec)
     if path is not None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from civicmap.cli.main import handle_errors, main, print_written
+from civicmap.cli.main import existing_file, handle_errors, main, print_written
 from civicmap.cli.options import OsmChoice, osm_source_options, report_option
 from civicmap.i18n import _, ngettext
 
@@ -29,6 +29,11 @@ def build_with_report(
     click.echo(_("quality report:"))
     for line in report.summary_lines(data):
         click.echo(f"  {line}")
+    for problem in build_warnings(data):
+        click.echo(
+            _("Warning: %(where)s: %(message)s")
+            % {"where": f"{problem.file}: {problem.key}", "message": problem.message}
+        )
     if report_path is not None:
         rows = report.quality_rows(data)
         write_text_atomic(
@@ -43,6 +48,39 @@ def build_with_report(
             )
             % {"n": len(rows), "path": report_path}
         )
+
+
+def build_warnings(data) -> list:
+    """What a finished build lost without failing: columns that are not there, empty layers.
+
+    A misspelt ``popup``/``index``/``label`` column would otherwise vanish from
+    every popup in silence, and a layer whose rows all lie outside the area
+    would print as an empty legend entry.
+    """
+    from civicmap.check import column_problems
+    from civicmap.errors import Problem
+
+    out = []
+    file = str(data.spec.file)
+    for i, layer in enumerate(data.layers):
+        key = f"layers[{i}] ({layer.id})"
+        if not any(s.kind == "osm" for s in layer.spec.sources) and len(layer.features):
+            out += column_problems(
+                layer.spec, [str(c) for c in layer.features.columns], file=file, key=key
+            )
+        if layer.report.read and not len(layer.features):
+            out.append(
+                Problem(
+                    file,
+                    key,
+                    _(
+                        "%(n)d places read, none shown: none lies inside the map's area "
+                        "(%(area)s); check the area or the data's coordinates (see --report)"
+                    )
+                    % {"n": layer.report.read, "area": data.area.name},
+                )
+            )
+    return out
 
 
 @main.command()
@@ -68,7 +106,7 @@ def demo(out_dir: Path, overwrite: bool, report_path: Path | None) -> None:
 
 
 @main.command()
-@click.argument("map_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option(
     "--only",

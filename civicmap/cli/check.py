@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from civicmap.cli.main import handle_errors, main
+from civicmap.cli.main import existing_file, handle_errors, main
+from civicmap.i18n import _, ngettext
 
 
 @main.command("layers")
@@ -22,8 +24,14 @@ def layers_cmd(language: str) -> None:
         click.echo(f"{lid:<14} {layer.title_in(language)}  [{kinds}; {layer.style['symbol']}]")
 
 
+def _problem_lines(report: dict) -> None:
+    for w in report.get("warnings", []):
+        where = f"{w['file']}: {w['key']}" if w["key"] else w["file"]
+        click.echo(_("Warning: %(where)s: %(message)s") % {"where": where, "message": w["message"]})
+
+
 @main.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option(
     "--rejected",
@@ -35,49 +43,60 @@ def layers_cmd(language: str) -> None:
 @click.option("--overwrite", is_flag=True, help="Replace an existing --rejected file.")
 @handle_errors
 def check(file: Path, as_json: bool, rejected_out: Path | None, overwrite: bool) -> None:
-    """Validate a map file, a layer file or a data file and report every problem."""
+    """Validate a map file, a layer file or a data file and report every problem.
+
+    A map is checked as a build would check it, without building: its layers'
+    files are read, the columns they name must exist, the outputs and their
+    options must be valid. Exit code 2 when anything is wrong.
+    """
     import json
 
     import yaml
 
-    from civicmap.mapfile import load_map
+    from civicmap.errors import ConfigError, Problem
 
     if file.suffix.lower() in (".yaml", ".yml"):
         from civicmap._validate import load_yaml
+        from civicmap.check import check_map, layer_problems
         from civicmap.layers import load_layer
 
         raw = load_yaml(file)
         is_layer = isinstance(raw, dict) and "sources" in raw and "area" not in raw
         if is_layer:
             layer = load_layer(file)
+            problems, warnings = layer_problems(layer, file=str(file), key="")
             report = {
                 "file": str(file),
                 "kind": "layer",
-                "ok": True,
+                "ok": not problems,
                 "id": layer.id,
                 "sources": [s.kind for s in layer.sources],
+                "problems": [p.__dict__ for p in problems],
+                "warnings": [p.__dict__ for p in warnings],
             }
         else:
-            spec = load_map(file)
-            report = {
-                "file": str(file),
-                "kind": "map",
-                "ok": True,
-                "title": spec.title,
-                "layers": [layer.id for layer in spec.layers],
-                "outputs": sorted(spec.outputs),
-            }
+            report = check_map(file)
         if as_json:
             click.echo(json.dumps(report, ensure_ascii=False, indent=2))
-        else:
-            click.echo(f"{file}: OK ({report['kind']})")
-            click.echo(
-                yaml.safe_dump(
-                    {k: v for k, v in report.items() if k not in ("file", "ok")},
-                    allow_unicode=True,
-                    sort_keys=False,
-                ).rstrip()
-            )
+            if not report["ok"]:
+                sys.exit(ConfigError.exit_code)
+            return
+        _problem_lines(report)
+        if report["problems"]:
+            raise ConfigError(Problem(**p) for p in report["problems"])
+        kind = _("map") if report["kind"] == "map" else _("layer")
+        click.echo(_("%(file)s: OK (%(kind)s)") % {"file": file, "kind": kind})
+        click.echo(
+            yaml.safe_dump(
+                {
+                    k: v
+                    for k, v in report.items()
+                    if k not in ("file", "ok", "problems", "warnings", "kind")
+                },
+                allow_unicode=True,
+                sort_keys=False,
+            ).rstrip()
+        )
         return
     from civicmap.check import check_file, write_rejected_csv
 
@@ -89,40 +108,50 @@ def check(file: Path, as_json: bool, rejected_out: Path | None, overwrite: bool)
     else:
         _print_data_report(report)
     if rejected_out is not None and not as_json:
-        click.echo(f"rejected rows written to {rejected_out}")
+        click.echo(_("rejected rows written to %(path)s") % {"path": rejected_out})
 
 
 def _print_data_report(report: dict) -> None:
     """The data-file check report as text a volunteer can act on."""
     click.echo(f"{report['file']}: {report['kind']}")
-    click.echo(f"  encoding: {report['encoding']}")
+    click.echo(_("  encoding: %(value)s") % {"value": report["encoding"]})
     for r in report.get("file_repairs", []):
-        click.echo(f"  repaired file: {r}")
-    click.echo(f"  layout:   {report['layout']}")
+        click.echo(_("  repaired file: %(value)s") % {"value": r})
+    click.echo(_("  layout:   %(value)s") % {"value": report["layout"]})
     cols = {k: v for k, v in report["columns"].items() if v}
-    click.echo("  columns:  " + ", ".join(f"{k}={v}" for k, v in cols.items()))
+    click.echo(
+        _("  columns:  %(value)s") % {"value": ", ".join(f"{k}={v}" for k, v in cols.items())}
+    )
     if report.get("header_row", 1) != 1:
         click.echo(
-            f"  header found on line {report['header_row']} (lines above: {report.get('preamble')})"
+            _("  header found on line %(line)s (lines above: %(above)s)")
+            % {"line": report["header_row"], "above": report.get("preamble")}
         )
     for new, why in (report.get("renamed_columns") or {}).items():
-        click.echo(f"  column renamed to {new!r}: {why}")
+        click.echo(_("  column renamed to %(name)r: %(why)s") % {"name": new, "why": why})
     if report.get("disaster_flags"):
-        click.echo("  disaster flags: " + ", ".join(report["disaster_flags"]))
+        click.echo(
+            _("  disaster flags: %(value)s") % {"value": ", ".join(report["disaster_flags"])}
+        )
     if report.get("capacity_from"):
-        click.echo(f"  capacity from: {report['capacity_from']}")
-    click.echo(f"  rows read: {report['rows']}")
-    click.echo(f"  rows mapped: {report['mapped']}")
-    click.echo(f"  rows repaired: {len(report['repaired'])}")
+        click.echo(_("  capacity from: %(value)s") % {"value": report["capacity_from"]})
+    click.echo(_("  rows read: %(n)s") % {"n": report["rows"]})
+    click.echo(_("  rows mapped: %(n)s") % {"n": report["mapped"]})
+    click.echo(_("  rows repaired: %(n)s") % {"n": len(report["repaired"])})
     for r in report["repaired"]:
-        click.echo(f"    row {r['row']}: {r['how']}")
-    click.echo(f"  rows rejected: {len(report['rejected'])}")
+        click.echo(_("    row %(row)s: %(why)s") % {"row": r["row"], "why": r["how"]})
+    click.echo(_("  rows rejected: %(n)s") % {"n": len(report["rejected"])})
     for r in report["rejected"]:
-        click.echo(f"    row {r['row']}: {r['reason']}")
+        click.echo(_("    row %(row)s: %(why)s") % {"row": r["row"], "why": r["reason"]})
     if report.get("warnings"):
-        click.echo(f"  warnings: {len(report['warnings'])}")
+        n = len(report["warnings"])
+        click.echo(ngettext("  warnings: %(n)d", "  warnings: %(n)d", n) % {"n": n})
         for w in report["warnings"]:
-            where = f"row {w['row']}" if w.get("row") not in (None, "") else "file"
+            where = (
+                _("row %(row)s") % {"row": w["row"]}
+                if w.get("row") not in (None, "")
+                else _("file")
+            )
             click.echo(f"    {where}: {w['reason']}")
     for n in report.get("notes", []):
-        click.echo(f"  note: {n}")
+        click.echo(_("  note: %(value)s") % {"value": n})

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from civicmap.cli.main import handle_errors, main, print_written
+from civicmap.cli.main import existing_file, handle_errors, main, print_written
 from civicmap.cli.options import OsmChoice, osm_source_options
 from civicmap.i18n import _
 
 
 @main.command("export")
-@click.argument("map_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
 @click.option(
     "--format",
     "fmt",
@@ -47,7 +47,7 @@ def export_cmd(
 
 
 @main.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
 @click.option(
     "-o",
     "--output",

@@ -70,6 +70,29 @@ def main(ctx: click.Context, verbose: int, quiet: int, lang: str | None) -> None
     _setup_logging(verbose, quiet)
 
 
+def existing_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A click callback: the file must exist; say so in the user's language, with the fix."""
+    if value is None or value.is_file():
+        return value
+    if value.is_dir():
+        msg = _("%(path)s is a folder; give a file inside it") % {"path": value}
+    else:
+        import difflib
+
+        names = sorted(p.name for p in value.parent.glob("*") if p.is_file())
+        msg = _(
+            "file not found: %(path)s (looked in %(folder)s); check the name and the folder"
+        ) % {
+            "path": value,
+            "folder": value.parent.resolve(),
+        }
+        close = difflib.get_close_matches(value.name, names, n=1, cutoff=0.6)
+        if close:
+            msg += _(" (did you mean %(close)r?)") % {"close": close[0]}
+    click.echo(_("Error: %(message)s") % {"message": msg}, err=True)
+    ctx.exit(2)
+
+
 def print_written(written: dict[str, list[Path]]) -> None:
     """One line per written file, ``kind: path``."""
     for kind, paths in written.items():

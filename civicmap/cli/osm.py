@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from civicmap.cli.main import handle_errors, main
+from civicmap.cli.main import existing_file, handle_errors, main
 from civicmap.cli.options import OsmChoice, osm_source_options
 from civicmap.i18n import _
 
 
 @main.command("diff")
-@click.argument("map_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
 @click.option(
     "--out",
     "out_dir",
@@ -39,7 +39,7 @@ def diff_cmd(map_file: Path, out_dir: Path, overwrite: bool, osm: OsmChoice) -> 
 
 
 @main.command()
-@click.argument("map_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
 @click.option(
     "-o",
     "--output",
