@@ -269,6 +269,16 @@ def _source_column_problems(src, *, layer: str, file: str, key: str) -> list[Pro
     ]
 
 
+def _is_excel(path: Path) -> bool:
+    """An Excel workbook (.xlsx zip or old .xls OLE file), whatever its name says."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return False
+    return head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0")
+
+
 def _osm_source(spec: MapSpec) -> str | None:
     """Where the map's OSM data comes from, or ``None`` when the map does not say."""
     osm = spec.osm
@@ -390,6 +400,20 @@ def layer_problems(
         if src.kind == "osm":
             continue
         skey = f"{key}.sources({src.path.name if src.path else src.kind})"
+        if src.kind in ("csv", "file") and src.path is not None and _is_excel(src.path):
+            problems.append(
+                Problem(
+                    file,
+                    skey,
+                    _(
+                        "%(name)s is an Excel workbook, not CSV text; in Excel choose "
+                        "File > Save As > 'CSV UTF-8 (comma delimited)' and give the .csv in path:"
+                    )
+                    % {"name": src.path.name},
+                )
+            )
+            failed = True
+            continue
         named = _source_column_problems(src, layer=layer.id, file=file, key=skey)
         if named:
             problems += named
@@ -406,7 +430,8 @@ def layer_problems(
         rows += len(frame)
         if area is not None and len(frame):
             inside += int(frame.geometry.intersects(area.geometry).sum())
-    if not failed and not any(s.kind == "osm" for s in layer.sources):
+    builtin = layer.file.startswith("built-in layer")  # its columns are OSM tags, not the user's
+    if not failed and not builtin and not any(s.kind == "osm" for s in layer.sources):
         # OSM tags are only known once the data is read; the build warns about those.
         problems += column_problems(layer, columns, file=file, key=f"{key} ({layer.id})")
     if area is not None and rows and not inside:

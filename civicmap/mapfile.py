@@ -403,10 +403,10 @@ def _without_osm(ck: Checker, layers: list[LayerSpec]) -> list[LayerSpec]:
                 f"layers[{i}]",
                 _(
                     "layer %(id)r takes its places only from OpenStreetMap, and the map says "
-                    "osm: false; give it your own file ({use: %(id)s, extra_sources: [{csv: "
+                    "osm: false; give it your own file ({use: %(use)s, extra_sources: [{csv: "
                     "{path: your.csv}}]}), or remove osm: false"
                 )
-                % {"id": layer.id},
+                % {"id": layer.id, "use": layer.id},
             )
         kept.append(replace(layer, sources=files))
     if dropped:
