@@ -21,7 +21,7 @@ from shapely.geometry import box
 from civicmap import clean, join
 from civicmap.area import Area, resolve_area
 from civicmap.errors import CivicMapError, SourceError
-from civicmap.i18n import _
+from civicmap.i18n import _, ngettext
 from civicmap.layers import LayerSpec
 from civicmap.mapdata import LayerData, LayerReport, MapData
 from civicmap.mapfile import MapSpec, load_map
@@ -246,14 +246,24 @@ def _layer_data(layer: LayerSpec, osm: OsmExtract, area: Area, language: str) ->
 
 def collect(spec: MapSpec) -> MapData:
     """Read, clean and join everything the map needs (no output is written)."""
+    from civicmap import progress
+
+    with progress.task(_("reading the data"), total=2 + len(spec.layers)) as advance:
+        return _collect(spec, advance)
+
+
+def _collect(spec: MapSpec, advance) -> MapData:
+    advance(_("area"))
     area = resolve_area(spec.area, base_dir=spec.base_dir)
     log.info("area: %s (%s)", area.name, area.kind)
+    advance("OpenStreetMap")
     osm = _read_osm(spec, area)
     basemap = None
     if spec.basemap.get("draw", True) and osm.frames:
         basemap = classify_basemap({k: v for k, v in osm.frames.items() if k.startswith("_")})
     layers = []
     for layer in spec.layers:
+        advance(layer.id)
         log.info("layer %s", layer.id)
         layers.append(_layer_data(layer, osm, area, spec.language))
     uses_osm = any(s.kind == "osm" for layer in spec.layers for s in layer.sources)
@@ -267,7 +277,17 @@ def collect(spec: MapSpec) -> MapData:
         uses_osm=uses_osm or basemap is not None,
     )
     if osm.problems:
-        log.info("%d OSM elements reported while reading (clipped or broken)", len(osm.problems))
+        n = len(osm.problems)
+        log.info(
+            ngettext(
+                "%(n)d OSM element cut by the extract's edge or left out as broken "
+                "(-vv lists it; layers' elements are in --report)",
+                "%(n)d OSM elements cut by the extract's edge or left out as broken "
+                "(-vv lists them; layers' elements are in --report)",
+                n,
+            ),
+            {"n": n},
+        )
     if spec.home is not None:
         data.routes = home_routes(
             spec.home, layers, graph=walking_graph(spec, area), disaster=spec.home_disaster
@@ -361,9 +381,18 @@ def render(
     data: MapData, *, kinds: list[str] | None = None, overwrite: bool = False
 ) -> dict[str, list[Path]]:
     """Render collected data to the map's outputs."""
+    from civicmap import progress
+
+    kinds = kinds or list(data.spec.outputs)
+    with progress.task(_("drawing the maps"), total=len(kinds)) as advance:
+        return _render(data, kinds, overwrite, advance)
+
+
+def _render(data: MapData, kinds: list[str], overwrite: bool, advance) -> dict[str, list[Path]]:
     spec = data.spec
     written: dict[str, list[Path]] = {}
-    for kind in kinds or list(spec.outputs):
+    for kind in kinds:
+        advance(kind)
         opts = spec.outputs[kind]
         path = spec.output_path(kind)
         if kind == "web":

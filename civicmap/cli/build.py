@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from civicmap.cli.main import existing_file, handle_errors, main, print_written
+from civicmap.cli.main import existing_file, handle_errors, main, print_written, say
 from civicmap.cli.options import OsmChoice, osm_source_options, report_option
 from civicmap.i18n import _, ngettext
 
@@ -26,11 +26,11 @@ def build_with_report(
     extra = (report_path,) if report_path is not None else ()
     data, written = build_with_data(spec, overwrite=overwrite, formats=formats, also_writes=extra)
     print_written(written)
-    click.echo(_("quality report:"))
+    say(_("quality report:"))
     for line in report.summary_lines(data):
-        click.echo(f"  {line}")
+        say(f"  {line}")
     for problem in build_warnings(data):
-        click.echo(
+        say(
             _("Warning: %(where)s: %(message)s")
             % {"where": f"{problem.file}: {problem.key}", "message": problem.message}
         )
@@ -39,7 +39,7 @@ def build_with_report(
         write_text_atomic(
             report_path, report.csv_text(rows), overwrite=overwrite, encoding="utf-8-sig"
         )
-        click.echo(
+        say(
             "  "
             + ngettext(
                 "%(n)d reason row written to %(path)s",
@@ -101,7 +101,7 @@ def demo(out_dir: Path, overwrite: bool, report_path: Path | None) -> None:
     from civicmap.pipeline import demo_map_path, with_output_dir
 
     spec = with_output_dir(load_map(demo_map_path()), out_dir)
-    click.echo(_("Demo: %(title)s") % {"title": spec.title})
+    say(_("Demo: %(title)s") % {"title": spec.title})
     build_with_report(spec, overwrite=overwrite, formats=None, report_path=report_path)
 
 

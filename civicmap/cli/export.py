@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from civicmap.cli.main import existing_file, handle_errors, main, print_written
+from civicmap.cli.main import existing_file, handle_errors, main, print_written, say
 from civicmap.cli.options import OsmChoice, osm_source_options
 from civicmap.i18n import _
 
@@ -63,7 +63,7 @@ def convert(file: Path, output: Path, overwrite: bool) -> None:
     from civicmap.check import convert_file
 
     report = convert_file(file, output, overwrite=overwrite)
-    click.echo(
+    say(
         _(
             "%(output)s: %(mapped)d of %(rows)d rows written (%(repaired)d repaired, "
             "%(rejected)d rejected; run %(command)s for details)"

@@ -22,15 +22,79 @@ from civicmap.i18n import _, current_language, pick_language, set_language
 log = logging.getLogger("civicmap")
 
 
+class _BarHandler(logging.Handler):
+    """Log lines written above the progress bar instead of through it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from tqdm import tqdm
+
+        try:
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:  # a broken stderr must not end the run
+            self.handleError(record)
+
+
 def _setup_logging(verbose: int, quiet: int) -> None:
-    level = logging.INFO - 10 * verbose + 10 * quiet
-    handler = logging.StreamHandler(sys.stderr)
+    """WARNING by default (a calm console); -v INFO (each step), -vv DEBUG (each element), -q ERROR."""
+    level = logging.WARNING - 10 * verbose + 10 * quiet
+    handler = _BarHandler()
     handler.setFormatter(
         logging.Formatter("%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s")
     )
     root = logging.getLogger("civicmap")
     root.handlers[:] = [handler]
     root.setLevel(max(logging.DEBUG, min(logging.ERROR, level)))
+
+
+class ProgressBar:
+    """One tqdm line per long step (a :class:`civicmap.progress.Listener`).
+
+    Shown only on a terminal (tqdm's ``disable=None``) and never with ``-q``,
+    so pipes, log files and tests get no control characters.
+    """
+
+    def __init__(self, *, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+        self.started = False
+
+    def start(self, label: str, total: int) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=total,
+            desc=label,
+            file=sys.stderr,
+            leave=True,
+            disable=None if self.enabled else True,
+            bar_format="{desc}: {percentage:3.0f}%|{bar:20}| {n_fmt}/{total_fmt}{postfix}",
+        )
+        self.started = False
+
+    def advance(self, what: str) -> None:
+        if self.bar is None:
+            return
+        if self.started:
+            self.bar.update(1)
+        self.started = True
+        self.bar.set_postfix_str(what)
+
+    def end(self) -> None:
+        if self.bar is None:
+            return
+        self.bar.update(self.bar.total - self.bar.n)
+        self.bar.set_postfix_str("")
+        self.bar.close()
+        self.bar = None
+
+
+_quiet = False
+
+
+def say(message: str) -> None:
+    """A line of normal output (what was written, the quality report); silent with ``-q``."""
+    if not _quiet:
+        click.echo(message)
 
 
 def handle_errors(func):
@@ -52,8 +116,10 @@ def handle_errors(func):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="civicmap")
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-@click.option("-q", "--quiet", count=True, help="Less log output.")
+@click.option(
+    "-v", "--verbose", count=True, help="Show each step (-vv: each element, for debugging)."
+)
+@click.option("-q", "--quiet", count=True, help="Show only errors.")
 @click.option(
     "--lang",
     type=click.Choice(["ja", "en"]),
@@ -64,10 +130,15 @@ def handle_errors(func):
 @click.pass_context
 def main(ctx: click.Context, verbose: int, quiet: int, lang: str | None) -> None:
     """civicmap: neighbourhood maps from OpenStreetMap and Japanese open data."""
+    from civicmap import progress
+
+    global _quiet
+    _quiet = quiet > 0
     before = current_language()
     set_language(pick_language(lang))
     ctx.call_on_close(lambda: set_language(before))
     _setup_logging(verbose, quiet)
+    ctx.with_resource(progress.listening(ProgressBar(enabled=not quiet)))
 
 
 def existing_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
@@ -97,4 +168,4 @@ def print_written(written: dict[str, list[Path]]) -> None:
     """One line per written file, ``kind: path``."""
     for kind, paths in written.items():
         for p in paths:
-            click.echo(f"{kind:>8}: {p}")
+            say(f"{kind:>8}: {p}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from civicmap.cli.main import existing_file, handle_errors, main
+from civicmap.cli.main import existing_file, handle_errors, main, say
 from civicmap.cli.options import OsmChoice, osm_source_options
 from civicmap.i18n import _
 
@@ -33,9 +33,9 @@ def diff_cmd(map_file: Path, out_dir: Path, overwrite: bool, osm: OsmChoice) -> 
     spec = osm.apply(load_map(map_file))
     written, summary = write_diff(collect(spec), out_dir, overwrite=overwrite)
     for layer_id, counts in summary.items():
-        click.echo(f"{layer_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        say(f"{layer_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     for p in written:
-        click.echo(f"    diff: {p}")
+        say(f"    diff: {p}")
 
 
 @main.command()
@@ -69,7 +69,7 @@ def fetch(
     info = fetch_pack(
         spec, out=out, overwrite=overwrite, refresh=refresh, streets_network=not no_streets
     )
-    click.echo(
+    say(
         _("Offline pack: %(folder)s (%(n)d answers, %(mb).1f MB, OSM data as of %(base)s)")
         % {
             "folder": info.folder,
@@ -79,7 +79,7 @@ def fetch(
         }
     )
     if not spec.osm.get("pack") or Path(spec.path(spec.osm["pack"])).resolve() != info.folder:
-        click.echo(
+        say(
             _("Build from it with: %(command)s")
             % {"command": f"civicmap build {map_file} --pack {info.folder}"}
         )

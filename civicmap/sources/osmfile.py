@@ -309,7 +309,7 @@ def _read(
                 records[n].append((kind, oid, tags, geom))
     frames = {name: raw_frame(recs) for name, recs in records.items()}
     for p in problems:
-        log.info("%s %s: %s", p.source, p.row, p.reason)
+        log.debug("%s %s: %s", p.source, p.row, p.reason)
     return OsmExtract(
         frames=frames,
         osm_base=max(header_time, newest),
