@@ -8,7 +8,7 @@ so the entry point ``civicmap = "civicmap.cli:main"`` keeps working.
 
 from __future__ import annotations
 
-from civicmap.cli import build, check, export, osm  # noqa: F401  (registers the commands)
+from civicmap.cli import build, check, export, init, osm  # noqa: F401  (registers the commands)
 from civicmap.cli.main import main
 
 __all__ = ["main"]
