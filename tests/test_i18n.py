@@ -148,3 +148,18 @@ def test_python_callers_can_ask_for_japanese(tmp_path):
         civicmap.load_map(bad)
     assert "'toilets' のことですか" in str(err.value)
     assert i18n.current_language() == "en"
+
+
+def test_help_is_in_the_cli_language(monkeypatch):
+    monkeypatch.delenv("CIVICMAP_LANG")
+    monkeypatch.setenv("LANG", "ja_JP.UTF-8")
+    top = CliRunner().invoke(main, ["--help"])
+    assert top.exit_code == 0
+    assert "OpenStreetMap と日本のオープンデータから地域の地図を作ります" in top.output
+    assert "エラーだけを表示します" in top.output  # -q
+    assert "同梱の新宿区 西早稲田のデモ" in top.output  # a command's short help
+    build = CliRunner().invoke(main, ["build", "--help"])
+    assert "ネットワークを使いません" in build.output  # --offline, from the shared decorator
+    en = CliRunner().invoke(main, ["--lang", "en", "build", "--help"])
+    assert "Use no network" in en.output and "ネットワーク" not in en.output
+    assert i18n.current_language() == "en"  # nothing leaks into the library

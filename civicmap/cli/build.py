@@ -8,7 +8,7 @@ import click
 
 from civicmap.cli.main import existing_file, handle_errors, main, print_written, say
 from civicmap.cli.options import OsmChoice, osm_source_options, report_option
-from civicmap.i18n import _, ngettext
+from civicmap.i18n import N_, _, ngettext
 
 
 def build_with_report(
@@ -83,20 +83,21 @@ def build_warnings(data) -> list:
     return out
 
 
-@main.command()
+@main.command(
+    help=N_("Build the bundled 新宿区 西早稲田 demo offline: a web map and an A4 paper map.")
+)
 @click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("out"),
     show_default=True,
-    help="Folder to write the demo maps into.",
+    help=N_("Folder to write the demo maps into."),
 )
-@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option("--overwrite", is_flag=True, help=N_("Replace existing output files."))
 @report_option
 @handle_errors
 def demo(out_dir: Path, overwrite: bool, report_path: Path | None) -> None:
-    """Build the bundled 新宿区 西早稲田 demo offline: a web map and an A4 paper map."""
     from civicmap.mapfile import load_map
     from civicmap.pipeline import demo_map_path, with_output_dir
 
@@ -105,22 +106,22 @@ def demo(out_dir: Path, overwrite: bool, report_path: Path | None) -> None:
     build_with_report(spec, overwrite=overwrite, formats=None, report_path=report_path)
 
 
-@main.command()
+@main.command(help=N_("Build the outputs named in MAP_FILE (web map, paper map, exports)."))
 @click.argument("map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
-@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option("--overwrite", is_flag=True, help=N_("Replace existing output files."))
 @click.option(
     "--only",
     "only",
     multiple=True,
     type=click.Choice(["web", "paper", "umap", "geojson", "kml"]),
-    help="Build only these outputs (repeatable).",
+    help=N_("Build only these outputs (repeatable)."),
 )
 @click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Write outputs into this folder instead of the paths in the map file.",
+    help=N_("Write outputs into this folder instead of the paths in the map file."),
 )
 @osm_source_options
 @report_option
@@ -133,7 +134,6 @@ def build(
     osm: OsmChoice,
     report_path: Path | None,
 ) -> None:
-    """Build the outputs named in MAP_FILE (web map, paper map, exports)."""
     from civicmap.mapfile import load_map
     from civicmap.pipeline import with_output_dir
 

@@ -8,14 +8,13 @@ from pathlib import Path
 import click
 
 from civicmap.cli.main import existing_file, handle_errors, main
-from civicmap.i18n import _, ngettext
+from civicmap.i18n import N_, _, ngettext
 
 
-@main.command("layers")
+@main.command("layers", help=N_("List the built-in layers."))
 @click.option("--language", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
 @handle_errors
 def layers_cmd(language: str) -> None:
-    """List the built-in layers."""
     from civicmap.layers import builtin_layer_ids, load_layer
 
     for lid in builtin_layer_ids():
@@ -30,25 +29,27 @@ def _problem_lines(report: dict) -> None:
         click.echo(_("Warning: %(where)s: %(message)s") % {"where": where, "message": w["message"]})
 
 
-@main.command()
+@main.command(
+    help=N_(
+        "Validate a map file, a layer file or a data file and report every problem.\n"
+        "\n"
+        "A map is checked as a build would check it, without building: its layers'\n"
+        "files are read, the columns they name must exist, the outputs and their\n"
+        "options must be valid. Exit code 2 when anything is wrong."
+    )
+)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the report as JSON."))
 @click.option(
     "--rejected",
     "rejected_out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Data files: write the rejected rows (row, reason) to this CSV.",
+    help=N_("Data files: write the rejected rows (row, reason) to this CSV."),
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing --rejected file.")
+@click.option("--overwrite", is_flag=True, help=N_("Replace an existing --rejected file."))
 @handle_errors
 def check(file: Path, as_json: bool, rejected_out: Path | None, overwrite: bool) -> None:
-    """Validate a map file, a layer file or a data file and report every problem.
-
-    A map is checked as a build would check it, without building: its layers'
-    files are read, the columns they name must exist, the outputs and their
-    options must be valid. Exit code 2 when anything is wrong.
-    """
     import json
 
     import yaml

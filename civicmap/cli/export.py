@@ -8,32 +8,33 @@ import click
 
 from civicmap.cli.main import existing_file, handle_errors, main, print_written, say
 from civicmap.cli.options import OsmChoice, osm_source_options
-from civicmap.i18n import _
+from civicmap.i18n import N_, _
 
 
-@main.command("export")
+@main.command("export", help=N_("Export the layers of MAP_FILE as .umap, GeoJSON or KML."))
 @click.argument("map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
 @click.option(
     "--format",
     "fmt",
     type=click.Choice(["umap", "geojson", "kml"]),
     required=True,
-    help="umap: import into uMap; geojson: any GIS; kml: Google My Maps (a folder per layer).",
+    help=N_("umap: import into uMap; geojson: any GIS; kml: Google My Maps (a folder per layer)."),
 )
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Output file (default: the map file's outputs.<format>.file, else next to the map file).",
+    help=N_(
+        "Output file (default: the map file's outputs.<format>.file, else next to the map file)."
+    ),
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--overwrite", is_flag=True, help=N_("Replace an existing output file."))
 @osm_source_options
 @handle_errors
 def export_cmd(
     map_file: Path, fmt: str, output: Path | None, overwrite: bool, osm: OsmChoice
 ) -> None:
-    """Export the layers of MAP_FILE as .umap, GeoJSON or KML."""
     from civicmap._files import check_writable
     from civicmap.mapfile import load_map
     from civicmap.pipeline import collect
@@ -46,7 +47,9 @@ def export_cmd(
     print_written({fmt: [written]})
 
 
-@main.command()
+@main.command(
+    help=N_("Convert a data file (CSV, GeoJSON, KML, .umap) to GeoJSON in the common schema.")
+)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
 @click.option(
     "-o",
@@ -54,12 +57,11 @@ def export_cmd(
     "output",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="The GeoJSON file to write (common schema).",
+    help=N_("The GeoJSON file to write (common schema)."),
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--overwrite", is_flag=True, help=N_("Replace an existing output file."))
 @handle_errors
 def convert(file: Path, output: Path, overwrite: bool) -> None:
-    """Convert a data file (CSV, GeoJSON, KML, .umap) to GeoJSON in the common schema."""
     from civicmap.check import convert_file
 
     report = convert_file(file, output, overwrite=overwrite)

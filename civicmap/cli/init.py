@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from civicmap.cli.main import handle_errors, main, say
-from civicmap.i18n import _
+from civicmap.i18n import N_, _
 
 
 def _bbox(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -25,33 +25,45 @@ def _bbox(ctx: click.Context, param: click.Parameter, value: str | None):
     return parts
 
 
-@main.command("init")
+@main.command(
+    "init",
+    help=N_(
+        "Write a commented starter map file that builds as it is.\n"
+        "\n"
+        "From a data file (civicmap init mydata.csv: its columns are detected and it\n"
+        "becomes a layer of its own, no OSM needed), an area (--area 172014, --bbox,\n"
+        "--place) and/or built-in layers (--layer childcare, with --osm-file to work\n"
+        "offline). Check it with civicmap check, build it with civicmap build."
+    ),
+)
 @click.argument("data_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--area", "municipality", default=None, help="全国地方公共団体コード, e.g. 172014.")
-@click.option("--bbox", callback=_bbox, default=None, help="W,S,E,N in degrees.")
-@click.option("--place", default=None, help="A place name (looked up online when building).")
+@click.option(
+    "--area", "municipality", default=None, help=N_("全国地方公共団体コード, e.g. 172014.")
+)
+@click.option("--bbox", callback=_bbox, default=None, help=N_("W,S,E,N in degrees."))
+@click.option("--place", default=None, help=N_("A place name (looked up online when building)."))
 @click.option(
     "--osm-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="A local OSM extract (.osm, .osm.bz2, .osm.pbf) for built-in layers, offline.",
+    help=N_("A local OSM extract (.osm, .osm.bz2, .osm.pbf) for built-in layers, offline."),
 )
 @click.option(
     "--layer",
     "layers",
     multiple=True,
-    help="A built-in layer to add (repeatable; see civicmap layers).",
+    help=N_("A built-in layer to add (repeatable; see civicmap layers)."),
 )
-@click.option("--title", default=None, help="The map's title.")
+@click.option("--title", default=None, help=N_("The map's title."))
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=Path("map.yaml"),
     show_default=True,
-    help="The map file to write.",
+    help=N_("The map file to write."),
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing map file.")
+@click.option("--overwrite", is_flag=True, help=N_("Replace an existing map file."))
 @handle_errors
 def init_cmd(
     data_file: Path | None,
@@ -64,13 +76,6 @@ def init_cmd(
     output: Path,
     overwrite: bool,
 ) -> None:
-    """Write a commented starter map file that builds as it is.
-
-    From a data file (civicmap init mydata.csv: its columns are detected and it
-    becomes a layer of its own, no OSM needed), an area (--area 172014, --bbox,
-    --place) and/or built-in layers (--layer childcare, with --osm-file to work
-    offline). Check it with civicmap check, build it with civicmap build.
-    """
     from civicmap._files import check_writable, write_text_atomic
     from civicmap.errors import ConfigError, Problem
     from civicmap.layers import load_layer

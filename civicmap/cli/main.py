@@ -8,16 +8,18 @@ without ``--overwrite``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
 from civicmap import __version__
 from civicmap.errors import CivicMapError, OutputExistsError
-from civicmap.i18n import _, current_language, pick_language, set_language
+from civicmap.i18n import N_, _, current_language, pick_language, set_language
 
 log = logging.getLogger("civicmap")
 
@@ -114,29 +116,84 @@ def handle_errors(func):
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="civicmap")
-@click.option(
-    "-v", "--verbose", count=True, help="Show each step (-vv: each element, for debugging)."
+@contextlib.contextmanager
+def _translated_help(command: click.Command) -> Iterator[None]:
+    """The command's and its options' help in the current language while the block runs.
+
+    Help texts are marked with ``N_`` where they are declared (before any
+    language is chosen) and looked up here, when the help is shown.
+    """
+    saved = [(command, command.help)] + [(p, getattr(p, "help", None)) for p in command.params]
+    try:
+        for obj, text in saved:
+            if text:
+                obj.help = _(text)
+        yield
+    finally:
+        for obj, text in saved:
+            obj.help = text
+
+
+class I18nCommand(click.Command):
+    """A command whose help (and its options' help) is shown in the CLI's language."""
+
+    def get_help(self, ctx: click.Context) -> str:
+        with _translated_help(self):
+            return super().get_help(ctx)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        with _translated_help(self):
+            return super().get_short_help_str(limit)
+
+
+class I18nGroup(click.Group):
+    """The ``civicmap`` group: picks the language before parsing, so ``--help`` is translated."""
+
+    command_class = I18nCommand
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        lang = None
+        for i, arg in enumerate(args):
+            if arg == "--lang" and i + 1 < len(args):
+                lang = args[i + 1]
+            elif arg.startswith("--lang="):
+                lang = arg.partition("=")[2]
+        before = current_language()
+        set_language(pick_language(lang if lang in ("ja", "en") else None))
+        ctx.call_on_close(lambda: set_language(before))
+        return super().parse_args(ctx, args)
+
+    def get_help(self, ctx: click.Context) -> str:
+        with _translated_help(self):
+            return super().get_help(ctx)
+
+
+@click.group(
+    cls=I18nGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=N_("civicmap: neighbourhood maps from OpenStreetMap and Japanese open data."),
 )
-@click.option("-q", "--quiet", count=True, help="Show only errors.")
+@click.version_option(__version__, prog_name="civicmap", help=N_("Show the version and exit."))
+@click.option(
+    "-v", "--verbose", count=True, help=N_("Show each step (-vv: each element, for debugging).")
+)
+@click.option("-q", "--quiet", count=True, help=N_("Show only errors."))
 @click.option(
     "--lang",
     type=click.Choice(["ja", "en"]),
     default=None,
-    help="Language of messages (default: CIVICMAP_LANG, else the locale, else ja). "
-    "A map's own texts follow its language: key.",
+    help=N_(
+        "Language of messages (default: CIVICMAP_LANG, else the locale, else ja). "
+        "A map's own texts follow its language: key."
+    ),
 )
 @click.pass_context
 def main(ctx: click.Context, verbose: int, quiet: int, lang: str | None) -> None:
-    """civicmap: neighbourhood maps from OpenStreetMap and Japanese open data."""
     from civicmap import progress
 
     global _quiet
     _quiet = quiet > 0
-    before = current_language()
-    set_language(pick_language(lang))
-    ctx.call_on_close(lambda: set_language(before))
+    set_language(pick_language(lang))  # I18nGroup.parse_args restores the previous one
     _setup_logging(verbose, quiet)
     ctx.with_resource(progress.listening(ProgressBar(enabled=not quiet)))
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import click
 
+from civicmap.i18n import N_
+
 
 @dataclass(frozen=True)
 class OsmChoice:
@@ -77,18 +79,18 @@ def osm_source_options(
                 "pack_dir",
                 type=click.Path(file_okay=False, path_type=Path),
                 default=None,
-                help="Read OSM data from this offline pack (made by civicmap fetch).",
+                help=N_("Read OSM data from this offline pack (made by civicmap fetch)."),
             )(cmd)
         if offline:
             cmd = click.option(
                 "--offline",
                 is_flag=True,
-                help="Use no network: only the offline pack, local files and the cache.",
+                help=N_("Use no network: only the offline pack, local files and the cache."),
             )(cmd)
         return click.option(
             "--overpass-url",
             default=None,
-            help="Overpass API endpoint for this run (overrides the map file).",
+            help=N_("Overpass API endpoint for this run (overrides the map file)."),
         )(cmd)
 
     return decorate(func) if func is not None else decorate
@@ -99,8 +101,12 @@ report_option = click.option(
     "report_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write every rejected, repaired, removed and warned row (layer, kind, source, row, "
-    "reason) to this CSV.",
+    help=N_(
+        "Write every rejected, repaired, removed and warned row (layer, kind, source, row, "
+        "reason) to this CSV."
+    ),
 )
 
-overwrite_option = click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+overwrite_option = click.option(
+    "--overwrite", is_flag=True, help=N_("Replace existing output files.")
+)

@@ -8,10 +8,13 @@ import click
 
 from civicmap.cli.main import existing_file, handle_errors, main, say
 from civicmap.cli.options import OsmChoice, osm_source_options
-from civicmap.i18n import _
+from civicmap.i18n import N_, _
 
 
-@main.command("diff")
+@main.command(
+    "diff",
+    help=N_("Compare each layer's official list with OSM: what is missing, misplaced or misnamed."),
+)
 @click.argument("map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
 @click.option(
     "--out",
@@ -19,13 +22,12 @@ from civicmap.i18n import _
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("out"),
     show_default=True,
-    help="Folder to write MAP_diff.csv and MAP_diff.geojson into.",
+    help=N_("Folder to write MAP_diff.csv and MAP_diff.geojson into."),
 )
-@click.option("--overwrite", is_flag=True, help="Replace existing diff files.")
+@click.option("--overwrite", is_flag=True, help=N_("Replace existing diff files."))
 @osm_source_options
 @handle_errors
 def diff_cmd(map_file: Path, out_dir: Path, overwrite: bool, osm: OsmChoice) -> None:
-    """Compare each layer's official list with OSM: what is missing, misplaced or misnamed."""
     from civicmap.diff import write_diff
     from civicmap.mapfile import load_map
     from civicmap.pipeline import collect
@@ -38,7 +40,9 @@ def diff_cmd(map_file: Path, out_dir: Path, overwrite: bool, osm: OsmChoice) -> 
         say(f"    diff: {p}")
 
 
-@main.command()
+@main.command(
+    help=N_("Download the OSM data MAP_FILE needs into an offline pack, to build with no network.")
+)
 @click.argument("map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
 @click.option(
     "-o",
@@ -46,12 +50,14 @@ def diff_cmd(map_file: Path, out_dir: Path, overwrite: bool, osm: OsmChoice) -> 
     "out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Pack folder to write (default: the map's osm.pack, else osm-pack next to the map).",
+    help=N_("Pack folder to write (default: the map's osm.pack, else osm-pack next to the map)."),
 )
 @osm_source_options(pack=False, offline=False)
-@click.option("--refresh", is_flag=True, help="Ask Overpass again instead of using cached answers.")
-@click.option("--no-streets", is_flag=True, help="Leave out the walking street network.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing pack.")
+@click.option(
+    "--refresh", is_flag=True, help=N_("Ask Overpass again instead of using cached answers.")
+)
+@click.option("--no-streets", is_flag=True, help=N_("Leave out the walking street network."))
+@click.option("--overwrite", is_flag=True, help=N_("Replace an existing pack."))
 @handle_errors
 def fetch(
     map_file: Path,
@@ -61,7 +67,6 @@ def fetch(
     no_streets: bool,
     overwrite: bool,
 ) -> None:
-    """Download the OSM data MAP_FILE needs into an offline pack, to build with no network."""
     from civicmap.mapfile import load_map
     from civicmap.pack import fetch_pack
 
