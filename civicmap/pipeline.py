@@ -20,7 +20,7 @@ from shapely.geometry import box
 
 from civicmap import clean, join
 from civicmap.area import Area, resolve_area
-from civicmap.errors import CivicMapError, SourceError
+from civicmap.errors import ConfigError, Problem, SourceError
 from civicmap.i18n import _, ngettext
 from civicmap.layers import LayerSpec
 from civicmap.mapdata import LayerData, LayerReport, MapData
@@ -365,12 +365,10 @@ def build_with_data(
         spec = load_map(spec)
     kinds = [k for k in spec.outputs if formats is None or k in formats]
     if not kinds:
-        raise CivicMapError(
-            _(
-                "%(file)s: no outputs to write; add outputs: {web: {file: out/map.html}, paper: {file: out/map.pdf}}"
-            )
-            % {"file": spec.file}
+        message = _(
+            "no outputs to write; add outputs: {web: {file: out/map.html}, paper: {file: out/map.pdf}}"
         )
+        raise ConfigError([Problem(str(spec.file), "outputs", message)])  # invalid input: exit 2
     for path in [*(spec.output_path(kind) for kind in kinds), *also_writes]:
         check_writable(path, overwrite=overwrite)
     data = collect(spec)

@@ -306,3 +306,16 @@ def test_a_wrong_map_path_on_the_command_line(tmp_path, monkeypatch):
         res = CliRunner().invoke(main, ["--lang", lang, "build", "map.yml"])
         assert res.exit_code == 2
         assert words in res.output and "'map.yaml'" in res.output
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_build_without_outputs_is_invalid_input(folder, lang):
+    """The reference says invalid files exit 2; a map with no outputs is one (not a failed run)."""
+    (folder / "map.yaml").write_text(
+        KANAZAWA_TOILETS.replace("outputs:\n  web: {file: out/map.html}\n", ""), encoding="utf-8"
+    )
+    res = CliRunner().invoke(main, ["--lang", lang, "build", str(folder / "map.yaml")])
+    assert res.exit_code == 2
+    assert f"{folder / 'map.yaml'}: outputs:" in res.output
+    assert "outputs: {web: {file: out/map.html}" in res.output
+    assert not (folder / "out").exists()

@@ -134,8 +134,20 @@ def _translated_help(command: click.Command) -> Iterator[None]:
             obj.help = text
 
 
+_HELP_OPTION = N_("Show this message and exit.")
+
+
+def _help_option(option: click.Option | None) -> click.Option | None:
+    if option is not None:
+        option.help = _(_HELP_OPTION)
+    return option
+
+
 class I18nCommand(click.Command):
     """A command whose help (and its options' help) is shown in the CLI's language."""
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        return _help_option(super().get_help_option(ctx))
 
     def get_help(self, ctx: click.Context) -> str:
         with _translated_help(self):
@@ -150,6 +162,9 @@ class I18nGroup(click.Group):
     """The ``civicmap`` group: picks the language before parsing, so ``--help`` is translated."""
 
     command_class = I18nCommand
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        return _help_option(super().get_help_option(ctx))
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         lang = None
