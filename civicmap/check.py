@@ -212,7 +212,7 @@ def column_problems(
             out.append(
                 Problem(
                     file,
-                    f"{key}.{where}",
+                    f"{key}.{where}" if key else where,
                     _(
                         "column %(name)r is not in the data%(hint)s; the data's columns are: "
                         "%(columns)s"
@@ -373,7 +373,7 @@ def check_map(path: str | Path) -> dict[str, Any]:
         "title": spec.title,
         "layers": [layer.id for layer in spec.layers],
         "outputs": sorted(spec.outputs),
-        "osm": osm_from or "overpass (default)",
+        "osm": {"off": "false", None: "overpass (default)"}.get(osm_from, osm_from),
         "problems": [p.__dict__ for p in problems],
         "warnings": [p.__dict__ for p in warnings],
     }
@@ -399,7 +399,7 @@ def layer_problems(
     for src in layer.sources:
         if src.kind == "osm":
             continue
-        skey = f"{key}.sources({src.path.name if src.path else src.kind})"
+        skey = f"{key + '.' if key else ''}sources({src.path.name if src.path else src.kind})"
         if src.kind in ("csv", "file") and src.path is not None and _is_excel(src.path):
             problems.append(
                 Problem(
@@ -433,12 +433,13 @@ def layer_problems(
     builtin = layer.file.startswith("built-in layer")  # its columns are OSM tags, not the user's
     if not failed and not builtin and not any(s.kind == "osm" for s in layer.sources):
         # OSM tags are only known once the data is read; the build warns about those.
-        problems += column_problems(layer, columns, file=file, key=f"{key} ({layer.id})")
+        where = f"{key} ({layer.id})" if key else ""
+        problems += column_problems(layer, columns, file=file, key=where)
     if area is not None and rows and not inside:
         warnings.append(
             Problem(
                 file,
-                f"{key} ({layer.id})",
+                f"{key} ({layer.id})" if key else layer.id,
                 ngettext(
                     "none of its %(n)d place lies inside the map's area (%(area)s): the "
                     "layer would be empty; check the area, or the file's coordinates",

@@ -319,3 +319,14 @@ def test_build_without_outputs_is_invalid_input(folder, lang):
     assert f"{folder / 'map.yaml'}: outputs:" in res.output
     assert "outputs: {web: {file: out/map.html}" in res.output
     assert not (folder / "out").exists()
+
+
+def test_a_layer_file_is_checked_against_its_data(folder):
+    (folder / "layer.yaml").write_text(
+        "id: toilets_csv\nsources:\n  - csv: {path: toilets.csv}\nlabel: 名前\npopup: [名称]\n",
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(main, ["check", str(folder / "layer.yaml")])
+    assert res.exit_code == 2
+    assert f"{folder / 'layer.yaml'}: label: column '名前' is not in the data" in res.output
+    assert "did you mean '名称'?" in res.output
