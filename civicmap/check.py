@@ -279,7 +279,7 @@ def _is_excel(path: Path) -> bool:
     return head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0")
 
 
-def _osm_source(spec: MapSpec) -> str | None:
+def osm_source(spec: MapSpec) -> str | None:
     """Where the map's OSM data comes from, or ``None`` when the map does not say."""
     osm = spec.osm
     if osm.get("off"):
@@ -345,7 +345,7 @@ def check_map(path: str | Path) -> dict[str, Any]:
     except CivicMapError as exc:
         problems.append(Problem(file, "area", str(exc)))
     problems += _render_option_problems(spec, area)
-    osm_from = _osm_source(spec)
+    osm_from = osm_source(spec)
     needs_osm = [layer.id for layer in spec.layers if any(s.kind == "osm" for s in layer.sources)]
     if needs_osm and osm_from is None:
         warnings.append(

@@ -330,3 +330,19 @@ def test_a_layer_file_is_checked_against_its_data(folder):
     assert res.exit_code == 2
     assert f"{folder / 'layer.yaml'}: label: column '名前' is not in the data" in res.output
     assert "did you mean '名称'?" in res.output
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_a_build_that_cannot_reach_osm_says_how_to_do_without(folder, lang):
+    text = KANAZAWA_TOILETS.replace("osm: false\n", "").replace(
+        "  - id: public_toilets", "  - toilets\n  - id: public_toilets"
+    )
+    (folder / "map.yaml").write_text(text, encoding="utf-8")
+    res = CliRunner().invoke(main, ["--lang", lang, "build", str(folder / "map.yaml"), "--offline"])
+    assert res.exit_code == 1  # a run that failed, not invalid input
+    assert "osm: false" in res.output and "toilets" in res.output
+    assert "civicmap fetch" in res.output
+    assert (
+        "need OpenStreetMap data" if lang == "en" else "OpenStreetMap のデータが必要"
+    ) in res.output
+    assert not (folder / "out").exists()

@@ -1,4 +1,4 @@
-"""The command line: ``civicmap demo|build|check|layers|fetch|diff|export|convert``.
+"""The command line: ``civicmap demo|build|check|init|layers|fetch|diff|export|convert``.
 
 One module per command group; :mod:`civicmap.cli.main` holds the click group
 and the only place that turns :class:`~civicmap.errors.CivicMapError` into an

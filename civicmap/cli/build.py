@@ -8,6 +8,7 @@ import click
 
 from civicmap.cli.main import existing_file, handle_errors, main, print_written, say
 from civicmap.cli.options import OsmChoice, osm_source_options, report_option
+from civicmap.errors import NetworkError
 from civicmap.i18n import N_, _, ngettext
 
 
@@ -140,4 +141,27 @@ def build(
     spec = osm.apply(load_map(map_file))
     if out_dir is not None:
         spec = with_output_dir(spec, out_dir)
-    build_with_report(spec, overwrite=overwrite, formats=only or None, report_path=report_path)
+    try:
+        build_with_report(spec, overwrite=overwrite, formats=only or None, report_path=report_path)
+    except NetworkError as exc:
+        raise type(exc)(str(exc) + osm_hint(spec)) from None
+
+
+def osm_hint(spec) -> str:
+    """When OSM could not be fetched for a map that never said where OSM comes from: the ways out.
+
+    A volunteer who only wanted their own CSV on a map should not be left with
+    an Overpass error: say which layers need OSM and how to do without.
+    """
+    from civicmap.check import osm_source
+
+    needs = [layer.id for layer in spec.layers if any(s.kind == "osm" for s in layer.sources)]
+    if not needs or osm_source(spec) is not None:
+        return ""
+    return "\n" + _(
+        "layers %(ids)s need OpenStreetMap data and the map names no OSM source, so the "
+        "public Overpass API was asked. Without the network: give a local extract "
+        "(osm: {file: area.osm.pbf}), make an offline pack with civicmap fetch, or write "
+        "osm: false to use only your own files (a built-in layer then uses only its "
+        "extra_sources)"
+    ) % {"ids": ", ".join(needs)}
