@@ -81,8 +81,11 @@ class OutputExistsError(CivicMapError):
 
     exit_code = 2
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, message: str | None = None):
         self.path = Path(path)
+        if message is not None:  # a caller with its own wording
+            super().__init__(message)
+            return
         super().__init__(
             _(
                 "%(path)s already exists; pass overwrite=True (--overwrite on the command line) to replace it"
