@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint format notebooks bench bench-env clean
+.PHONY: install demo test lint format notebooks bench bench-env clean messages
 
 install: $(STAMP)
 
@@ -36,6 +36,15 @@ format: install
 notebooks: install
 	@test -x $(BIN)/jupyter-lab || $(BIN)/pip install --quiet jupyterlab
 	cd notebooks && ../$(BIN)/jupyter lab
+
+# Message catalogs (gettext, Babel): extract the msgids, merge them into the ja/en .po files,
+# compile the .mo files. Translate the new entries in civicmap/locale/ja/LC_MESSAGES/civicmap.po,
+# then run this again; the .po and .mo files are both committed.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-location --sort-output \
+		--project civicmap --copyright-holder "civicmap developers" -o civicmap/locale/civicmap.pot .
+	$(BIN)/pybabel update -i civicmap/locale/civicmap.pot -d civicmap/locale -D civicmap --no-fuzzy-matching
+	$(BIN)/pybabel compile -d civicmap/locale -D civicmap --statistics
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -66,9 +66,7 @@ def check_writable(path: Path, *, overwrite: bool) -> None:
             f"{path}: the output path is a folder; give a file name (e.g. {path / 'map.html'})"
         )
     if path.exists() and not overwrite:
-        raise OutputExistsError(
-            f"{path} already exists; pass --overwrite (or overwrite=True) to replace it"
-        )
+        raise OutputExistsError(path)
 
 
 class _Batch:

@@ -12,18 +12,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from civicmap._yaml import excerpt, load_yaml, shorten
+from civicmap._yaml import Short, excerpt, load_yaml, shorten
 from civicmap.errors import ConfigError, Problem
+from civicmap.i18n import N_, _
 
 __all__ = ["Checker", "excerpt", "is_colour", "load_yaml", "path_exists", "shorten"]
 
 _TYPE_NAMES = {
-    str: "a string",
-    int: "a whole number",
-    float: "a number",
-    bool: "true or false",
-    list: "a list",
-    dict: "a mapping",
+    str: N_("a string"),
+    int: N_("a whole number"),
+    float: N_("a number"),
+    bool: N_("true or false"),
+    list: N_("a list"),
+    dict: N_("a mapping"),
 }
 
 
@@ -45,8 +46,14 @@ class Checker:
         """Record a problem unless ``value`` is one of ``types``; bool is never an int."""
         ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
         if not ok:
-            wanted = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
-            self.add(key, f"got {excerpt(value)} ({type(value).__name__}), expected {wanted}")
+            wanted = _(" or ").join(
+                _(_TYPE_NAMES[t]) if t in _TYPE_NAMES else t.__name__ for t in types
+            )
+            self.add(
+                key,
+                _("got %(value)r (%(type)s), expected %(wanted)s")
+                % {"value": Short(value), "type": type(value).__name__, "wanted": wanted},
+            )
         return ok
 
     def unknown_keys(self, key: str, mapping: Mapping, allowed: set[str] | dict) -> None:
@@ -56,12 +63,17 @@ class Checker:
                 hint = _close(shorten(k, 60), allowed)
                 self.add(
                     f"{key}.{shorten(k, 60)}" if key else shorten(k, 60),
-                    f"unknown key{hint}; allowed here: {nice}",
+                    _("unknown key%(hint)s; allowed here: %(allowed)s")
+                    % {"hint": hint, "allowed": nice},
                 )
 
     def choice(self, key: str, value: Any, allowed: list[str] | tuple[str, ...]) -> bool:
         if value not in allowed:
-            self.add(key, f"got {excerpt(value)}, expected one of: {', '.join(map(str, allowed))}")
+            self.add(
+                key,
+                _("got %(value)r, expected one of: %(allowed)s")
+                % {"value": Short(value), "allowed": ", ".join(map(str, allowed))},
+            )
             return False
         return True
 
@@ -73,7 +85,11 @@ class Checker:
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             lo = "-inf" if minimum is None else minimum
             hi = "inf" if maximum is None else maximum
-            self.add(key, f"got {value}, expected a number from {lo} to {hi}")
+            self.add(
+                key,
+                _("got %(value)s, expected a number from %(lo)s to %(hi)s")
+                % {"value": Short(value), "lo": lo, "hi": hi},
+            )
             return False
         return True
 
@@ -82,7 +98,7 @@ def _close(word: str, allowed) -> str:
     import difflib
 
     match = difflib.get_close_matches(word, list(allowed), n=1, cutoff=0.6)
-    return f" (did you mean {match[0]!r}?)" if match else ""
+    return _(" (did you mean %(close)r?)") % {"close": match[0]} if match else ""
 
 
 def path_exists(path: Path) -> bool:

@@ -135,14 +135,24 @@ def _line(node: yaml.Node) -> str:
 
 
 def _syntax_problem(path: Path, text: str, exc: yaml.YAMLError) -> ConfigError:
+    from civicmap.i18n import _
+
     mark = getattr(exc, "problem_mark", None)
-    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    message = f"YAML syntax error: {problem[:200]}"
-    lines = text.splitlines()
-    line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
-    if "\t" in problem or "\t" in line[: len(line) - len(line.lstrip(" \t"))]:
-        message += "; this line is indented with a tab: use spaces, not tabs, in YAML"
+    where = (
+        _("line %(line)d, column %(column)d") % {"line": mark.line + 1, "column": mark.column + 1}
+        if mark
+        else ""
+    )
+    problem = (getattr(exc, "problem", None) or str(exc).splitlines()[0])[:200]
+    tabs = [n for n, line in enumerate(text.splitlines(), 1) if "\t" in line]
+    if tabs:
+        where = _("line %(line)d") % {"line": tabs[0]}
+        message = _(
+            "a tab character; YAML indents with spaces: use spaces, not tabs "
+            "(tabs on lines %(lines)s)"
+        ) % {"lines": ", ".join(map(str, tabs[:10]))}
+    else:
+        message = _("YAML syntax error: %(problem)s") % {"problem": problem}
     return _problem(path, where, message)
 
 
@@ -200,3 +210,21 @@ def load_yaml(path: Path, *, max_bytes: int | None = None) -> Any:
         ) from None
     finally:
         loader.dispose()
+
+
+class Short:
+    """A value whose ``repr`` is :func:`excerpt` of it: for ``%(value)r`` in a message.
+
+    Translated messages keep their ``%(value)r`` placeholders; wrapping the value
+    keeps them short whatever its size.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return excerpt(self.value)
+
+    __str__ = __repr__

@@ -24,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
 from civicmap.errors import AreaError, CivicMapError
+from civicmap.i18n import _
 from civicmap.schema import CRS
 
 log = logging.getLogger(__name__)
@@ -89,13 +90,18 @@ def normalise_code(code: str) -> str:
     """
     c = str(code).strip()
     if not (c.isdigit() and len(c) in (5, 6)):
-        raise AreaError(f"municipality code {code!r}: expected 5 or 6 digits, e.g. 13104 or 131041")
+        raise AreaError(
+            _("municipality code %(code)r: expected 5 or 6 digits, e.g. 13104 or 131041")
+            % {"code": code}
+        )
     if len(c) == 6:
         expected = check_digit(c[:5])
         if c[5] != expected:
             raise AreaError(
-                f"municipality code {code!r}: check digit is {c[5]}, expected {expected} "
-                f"(did you mean {c[:5]}{expected}, or the 5-digit {c[:5]}?)"
+                _(
+                    "municipality code %(code)r: check digit is %(digit)s, expected %(expected)s (did you mean %(prefix)s%(expected)s, or the 5-digit %(prefix)s?)"
+                )
+                % {"code": code, "digit": c[5], "expected": expected, "prefix": c[:5]}
             )
         c = c[:5]
     return c
@@ -138,8 +144,10 @@ def municipality(code: str) -> Area:
             )
             return Area(geom, name, "municipality", c5 + check_digit(c5))
     raise AreaError(
-        f"municipality code {code!r} is not in the bundled N03 boundaries (2021); "
-        "check the code, or use area: {boundary: your-file.geojson} instead"
+        _(
+            "municipality code %(code)r is not in the bundled N03 boundaries (2021); check the code, or use area: {boundary: your-file.geojson} instead"
+        )
+        % {"code": code}
     )
 
 
@@ -183,7 +191,9 @@ def osm_file_bounds(path: Path) -> BaseGeometry:
     try:
         header = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING).header()
     except RuntimeError as exc:
-        raise AreaError(f"{path}: cannot read as an OSM extract ({exc})") from None
+        raise AreaError(
+            _("%(path)s: cannot read as an OSM extract (%(exc)s)") % {"path": path, "exc": exc}
+        ) from None
     b = header.box()
     if b.valid():
         return box(b.bottom_left.lon, b.bottom_left.lat, b.top_right.lon, b.top_right.lat)
@@ -215,8 +225,11 @@ def osm_file_bounds(path: Path) -> BaseGeometry:
         miny, maxy = min(miny, lat), max(maxy, lat)
     if minx == float("inf"):
         raise AreaError(
-            f"{path}: the extract declares no bounds and has no tagged nodes or ways; "
-            "give area: {bbox: [west, south, east, north]} instead"
+            _(
+                "%(path)s: the extract declares no bounds and has no tagged nodes or ways; "
+                "give area: {bbox: [west, south, east, north]} instead"
+            )
+            % {"path": path}
         )
     return box(minx, miny, maxx, maxy)
 
@@ -225,15 +238,19 @@ def boundary_file(path: Path) -> BaseGeometry:
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:
-        raise AreaError(f"{path}: cannot read as a boundary file ({exc})") from None
+        raise AreaError(
+            _("%(path)s: cannot read as a boundary file (%(exc)s)") % {"path": path, "exc": exc}
+        ) from None
     if gdf.crs is None:
         gdf = gdf.set_crs(CRS)
     gdf = gdf.to_crs(CRS)
     polys = gdf[gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
     if polys.empty:
         raise AreaError(
-            f"{path}: no polygons found (got {', '.join(gdf.geometry.geom_type.unique())}); "
-            "a boundary file must contain the area's polygon"
+            _(
+                "%(path)s: no polygons found (got %(items)s); a boundary file must contain the area's polygon"
+            )
+            % {"path": path, "items": ", ".join(gdf.geometry.geom_type.unique())}
         )
     return unary_union(polys.geometry.values).buffer(0)
 
@@ -249,12 +266,17 @@ def place(name: str) -> Area:
         )
     except CivicMapError as exc:
         raise AreaError(
-            f"area: place {name!r} needs the network to look up, and that failed ({exc}). "
-            "Offline, use area: {municipality: CODE}, {bbox: [...]}, or {osm_file: ...}"
+            _(
+                "area: place %(name)r needs the network to look up, and that failed (%(exc)s). Offline, use area: {municipality: CODE}, {bbox: [...]}, or {osm_file: ...}"
+            )
+            % {"name": name, "exc": exc}
         ) from None
     feats = results.get("features") or []
     if not feats:
-        raise AreaError(f"area: place {name!r} was not found; check the spelling or use a bbox")
+        raise AreaError(
+            _("area: place %(name)r was not found; check the spelling or use a bbox")
+            % {"name": name}
+        )
     geom = shape(feats[0]["geometry"])
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
         geom = box(*feats[0].get("bbox", geom.buffer(0.005).bounds))
@@ -284,7 +306,7 @@ def resolve_area(spec: dict[str, Any], *, base_dir: Path) -> Area:
     elif kind == "place":
         area = place(str(value))
     else:  # pragma: no cover - validated earlier
-        raise AreaError(f"unknown area kind {kind!r}")
+        raise AreaError(_("unknown area kind %(kind)r") % {"kind": kind})
     if spec.get("name"):
         area = Area(area.geometry, spec["name"], area.kind, area.code)
     buffer = float(spec.get("buffer", 0) or 0)

@@ -10,10 +10,13 @@ source file instead of guessing why a place is missing from the map.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import logging
 import math
+import string
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +24,11 @@ import geopandas as gpd
 import pandas as pd
 
 from civicmap._files import check_writable, spreadsheet_cell, write_text_atomic
-from civicmap.errors import SourceError
-from civicmap.schema import SourceResult
+from civicmap.errors import CivicMapError, ConfigError, NetworkError, Problem, SourceError
+from civicmap.i18n import _, ngettext
+from civicmap.layers import LayerSpec
+from civicmap.mapfile import MapSpec
+from civicmap.schema import COLUMNS, SourceResult
 from civicmap.sources import kind_for_path, read_path
 
 log = logging.getLogger(__name__)
@@ -154,7 +160,8 @@ def convert_file(
     path, out = Path(path), Path(out)
     if out.suffix.lower() not in (".geojson", ".json"):
         raise SourceError(
-            f"{out}: got a {out.suffix or 'file without suffix'} output, expected .geojson"
+            _("%(out)s: got a %(value)s output, expected .geojson")
+            % {"out": out, "value": out.suffix or _("file without suffix")}
         )
     check_writable(out, overwrite=overwrite)
     result, kind = _result(path, options)
@@ -162,3 +169,322 @@ def convert_file(
     report = report_of(path, result, kind)
     report["written"] = str(out)
     return report
+
+
+# --- map files: every validation a build would do, without building ----------------------
+
+
+def _close_hint(name: str, columns: list[str]) -> str:
+    """`` (did you mean '住所'?)`` when a column of the data is close to ``name``."""
+    match = difflib.get_close_matches(name, columns, n=1, cutoff=0.5)
+    return _(" (did you mean %(close)r?)") % {"close": match[0]} if match else ""
+
+
+def _shown(columns: list[str], limit: int = 25) -> str:
+    more = len(columns) - limit
+    return ", ".join(columns[:limit]) + (f", … (+{more})" if more > 0 else "")
+
+
+def template_fields(template: str) -> list[str]:
+    """The ``{column}`` names a popup template fills (literal ``{{ }}`` skipped)."""
+    fields = []
+    try:
+        for _text, name, _spec, _conv in string.Formatter().parse(template):
+            if name:
+                fields.append(name)
+    except ValueError:
+        return []  # a broken template is reported by the layer's own validation
+    return fields
+
+
+def column_problems(
+    layer: LayerSpec, columns: list[str] | set[str], *, file: str, key: str
+) -> list[Problem]:
+    """A problem for each column that ``label:``, ``popup:`` or ``index:`` names and the data lacks.
+
+    ``columns`` is every column the layer's data has (the common schema plus
+    the original columns of its files). Without this check a misspelt name
+    simply vanishes from every popup, label and index, and nobody notices.
+    """
+    own = [c for c in columns if c not in COLUMNS and c != "geometry"]
+    available = [*own, *(c for c in COLUMNS if c != "geometry")]
+    wanted: list[tuple[str, str]] = []
+    if isinstance(layer.label, str) and layer.label:
+        wanted.append(("label", layer.label))
+    if isinstance(layer.popup, str):
+        wanted += [("popup", n) for n in template_fields(layer.popup)]
+    else:
+        wanted += [(f"popup[{j}]", n) for j, n in enumerate(layer.popup)]
+    wanted += [(f"index[{j}]", n) for j, n in enumerate(layer.index)]
+    out = []
+    for where, name in wanted:
+        if name not in available:
+            out.append(
+                Problem(
+                    file,
+                    f"{key}.{where}" if key else where,
+                    _(
+                        "column %(name)r is not in the data%(hint)s; the data's columns are: "
+                        "%(columns)s"
+                    )
+                    % {
+                        "name": name,
+                        "hint": _close_hint(name, available),
+                        "columns": _shown(available),
+                    },
+                )
+            )
+    return out
+
+
+def _source_column_problems(src, *, layer: str, file: str, key: str) -> list[Problem]:
+    """Names in a source's ``columns:``, ``category: {column:}`` and ``filter:`` missing from its file.
+
+    Reads the file once more without those options to learn its real header.
+    """
+    opts = dict(src.options)
+    named: list[tuple[str, str]] = []
+    for k, v in (opts.pop("columns", None) or {}).items():
+        for name in v if isinstance(v, list) else [v]:
+            named.append((f"columns.{k}", str(name)))
+    cat = opts.get("category")
+    if isinstance(cat, Mapping) and cat.get("column"):
+        named.append(("category.column", str(cat["column"])))
+        opts.pop("category")
+    for k in opts.pop("filter", None) or {}:
+        named.append((f"filter.{k}", str(k)))
+    if not named:
+        return []
+    opts["_require_coordinates"] = False
+    try:
+        result = read_path(src.path, layer=layer, options=opts)
+    except CivicMapError:
+        return []
+    header = [str(c) for c in result.info.get("headers") or result.features.columns]
+    header = [c for c in header if c != "geometry"]
+    return [
+        Problem(
+            file,
+            f"{key}.{where}",
+            _("column %(name)r is not in %(data)s%(hint)s; its columns are: %(columns)s")
+            % {
+                "name": name,
+                "data": src.path.name,
+                "hint": _close_hint(name, header),
+                "columns": _shown(header),
+            },
+        )
+        for where, name in named
+        if name not in header
+    ]
+
+
+def _is_excel(path: Path) -> bool:
+    """An Excel workbook (.xlsx zip or old .xls OLE file), whatever its name says."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return False
+    return head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0")
+
+
+def osm_source(spec: MapSpec) -> str | None:
+    """Where the map's OSM data comes from, or ``None`` when the map does not say."""
+    osm = spec.osm
+    if osm.get("off"):
+        return "off"
+    if osm.get("file") or (spec.area.get("kind") == "osm_file" and not osm.get("overpass")):
+        return "file"
+    if osm.get("pack"):
+        return "pack"
+    if osm.get("overpass"):
+        return "overpass"
+    return None
+
+
+def check_map(path: str | Path) -> dict[str, Any]:
+    """Validate a map file as a build would, without building; report every problem.
+
+    Beyond :func:`civicmap.mapfile.load_map` (which raises
+    :class:`~civicmap.errors.ConfigError` for the file's own keys), this reads
+    every file source the layers name and checks what a build would only find
+    out late or never: the columns named in ``columns:``, ``label:``,
+    ``popup:`` and ``index:`` exist (with "did you mean"), the map has
+    outputs, the paper and web options are valid, the area resolves and holds
+    some of each layer's rows, and layers that need OpenStreetMap have a
+    source for it (or the map says ``osm: false``).
+
+    Returns
+    -------
+    dict
+        ``file``, ``kind`` (``"map"``), ``ok``, ``title``, ``layers``,
+        ``outputs``, ``problems`` and ``warnings`` (each a list of
+        ``{"file", "key", "message"}``). ``ok`` is false when there are
+        problems: a build would fail or silently lose something.
+
+    Raises
+    ------
+    ConfigError
+        When the file itself is invalid (as :func:`~civicmap.mapfile.load_map`).
+    """
+    from civicmap.area import resolve_area
+    from civicmap.mapfile import load_map
+
+    path = Path(path)
+    spec = load_map(path)
+    file = str(path)
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    if not spec.outputs:
+        problems.append(
+            Problem(
+                file,
+                "outputs",
+                _(
+                    "missing; a build would write nothing: add outputs: {web: {file: "
+                    "out/map.html}, paper: {file: out/map.pdf}}"
+                ),
+            )
+        )
+    area = None
+    try:
+        area = resolve_area(spec.area, base_dir=spec.base_dir)
+    except NetworkError as exc:
+        warnings.append(Problem(file, "area", _("not checked: %(why)s") % {"why": exc}))
+    except CivicMapError as exc:
+        problems.append(Problem(file, "area", str(exc)))
+    problems += _render_option_problems(spec, area)
+    osm_from = osm_source(spec)
+    needs_osm = [layer.id for layer in spec.layers if any(s.kind == "osm" for s in layer.sources)]
+    if needs_osm and osm_from is None:
+        warnings.append(
+            Problem(
+                file,
+                "osm",
+                _(
+                    "layers %(ids)s take their places from OpenStreetMap, and the map names no "
+                    "OSM source: the build will ask the public Overpass API, which needs the "
+                    "network. Say so with osm: {overpass: true}, give a local extract with "
+                    "osm: {file: area.osm.pbf}, or write osm: false to use only your own files "
+                    "(a built-in layer then uses only its extra_sources)"
+                )
+                % {"ids": ", ".join(needs_osm)},
+            )
+        )
+    for i, layer in enumerate(spec.layers):
+        p, w = layer_problems(layer, file=file, key=f"layers[{i}]", area=area)
+        problems += p
+        warnings += w
+    return {
+        "file": file,
+        "kind": "map",
+        "ok": not problems,
+        "title": spec.title,
+        "layers": [layer.id for layer in spec.layers],
+        "outputs": sorted(spec.outputs),
+        "osm": {"off": "false", None: "overpass (default)"}.get(osm_from, osm_from),
+        "problems": [p.__dict__ for p in problems],
+        "warnings": [p.__dict__ for p in warnings],
+    }
+
+
+def layer_problems(
+    layer: LayerSpec, *, file: str, key: str, area=None
+) -> tuple[list[Problem], list[Problem]]:
+    """(problems, warnings) of one layer's file sources, as a build would meet them.
+
+    Reads every file source: names in ``columns:``/``category:``/``filter:``
+    must be in the file, the file must read, and for a layer without OSM
+    sources the ``label``/``popup``/``index`` columns must exist. With an
+    ``area``, a layer whose rows all lie outside it gets a warning.
+    """
+    from civicmap.sources import read_file_source
+
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    columns: list[str] = []
+    rows = inside = 0
+    failed = False
+    for src in layer.sources:
+        if src.kind == "osm":
+            continue
+        skey = f"{key + '.' if key else ''}sources({src.path.name if src.path else src.kind})"
+        if src.kind in ("csv", "file") and src.path is not None and _is_excel(src.path):
+            problems.append(
+                Problem(
+                    file,
+                    skey,
+                    _(
+                        "%(name)s is an Excel workbook, not CSV text; in Excel choose "
+                        "File > Save As > 'CSV UTF-8 (comma delimited)' and give the .csv in path:"
+                    )
+                    % {"name": src.path.name},
+                )
+            )
+            failed = True
+            continue
+        named = _source_column_problems(src, layer=layer.id, file=file, key=skey)
+        if named:
+            problems += named
+            failed = True
+            continue
+        try:
+            result = read_file_source(src, layer=layer.id)
+        except CivicMapError as exc:
+            problems.append(Problem(file, skey, str(exc)))
+            failed = True
+            continue
+        frame = result.features
+        columns += [str(c) for c in frame.columns if str(c) not in columns]
+        rows += len(frame)
+        if area is not None and len(frame):
+            inside += int(frame.geometry.intersects(area.geometry).sum())
+    builtin = layer.file.startswith("built-in layer")  # its columns are OSM tags, not the user's
+    if not failed and not builtin and not any(s.kind == "osm" for s in layer.sources):
+        # OSM tags are only known once the data is read; the build warns about those.
+        where = f"{key} ({layer.id})" if key else ""
+        problems += column_problems(layer, columns, file=file, key=where)
+    if area is not None and rows and not inside:
+        warnings.append(
+            Problem(
+                file,
+                f"{key} ({layer.id})" if key else layer.id,
+                ngettext(
+                    "none of its %(n)d place lies inside the map's area (%(area)s): the "
+                    "layer would be empty; check the area, or the file's coordinates",
+                    "none of its %(n)d places lie inside the map's area (%(area)s): the "
+                    "layer would be empty; check the area, or the file's coordinates",
+                    rows,
+                )
+                % {"n": rows, "area": area.name},
+            )
+        )
+    return problems, warnings
+
+
+def _render_option_problems(spec: MapSpec, area) -> list[Problem]:
+    """The paper and web options as the renderers validate them, before anything is drawn."""
+    from civicmap.mapdata import MapData
+
+    if area is None:
+        return []
+    data = MapData(spec=spec, area=area, layers=[])
+    problems: list[Problem] = []
+    checks = []
+    if "paper" in spec.outputs:
+        from civicmap.render import paper
+
+        checks.append((getattr(paper, "_options", None), spec.outputs["paper"]))
+    if "web" in spec.outputs:
+        from civicmap.render import web
+
+        checks.append((getattr(web, "_options", None), spec.outputs["web"]))
+    for validate, options in checks:
+        if validate is None:  # the renderer moved its validation: load_map covers it then
+            continue
+        try:
+            validate(data, options)
+        except ConfigError as exc:
+            problems += exc.problems
+    return problems

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+
+from civicmap.i18n import _, ngettext
 
 
 class CivicMapError(Exception):
@@ -47,7 +50,7 @@ class ConfigError(CivicMapError):
     def __init__(self, problems: Iterable[Problem]):
         self.problems = list(problems)
         n = len(self.problems)
-        head = f"{n} problem{'s' if n != 1 else ''} found:"
+        head = ngettext("%(n)d problem found:", "%(n)d problems found:", n) % {"n": n}
         super().__init__("\n".join([head, *(f"  - {p}" for p in self.problems)]))
 
 
@@ -70,9 +73,31 @@ class OfflineError(NetworkError):
 
 
 class OutputExistsError(CivicMapError):
-    """An output file exists and ``overwrite`` was not given."""
+    """An output file exists and ``overwrite`` was not given.
+
+    Carries the ``path`` so the CLI can name its own switch (``--overwrite``)
+    while Python callers read the keyword they pass (``overwrite=True``).
+    """
 
     exit_code = 2
+
+    def __init__(self, path: str | Path, message: str | None = None):
+        self.path = Path(path)
+        if message is not None:  # a caller with its own wording
+            super().__init__(message)
+            return
+        super().__init__(
+            _(
+                "%(path)s already exists; pass overwrite=True (--overwrite on the command line) to replace it"
+            )
+            % {"path": path}
+        )
+
+    def cli_message(self) -> str:
+        """The message for the command line: the fix is the ``--overwrite`` switch."""
+        return _("%(path)s already exists; add --overwrite to the command to replace it") % {
+            "path": self.path
+        }
 
 
 class BatchError(CivicMapError):

@@ -17,6 +17,7 @@ wheel as :mod:`civicmap.builtin_layers`; a map names them by id.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,8 +25,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from civicmap._validate import Checker, excerpt, is_colour, load_yaml, path_exists, shorten
+from civicmap._validate import Checker, is_colour, load_yaml, path_exists, shorten
+from civicmap._yaml import Short
 from civicmap.errors import ConfigError, Problem
+from civicmap.i18n import _
 from civicmap.tagfilter import FilterSyntaxError, TagFilter
 
 #: Paper-map marker shapes; each layer gets a different one so layers stay
@@ -313,9 +316,11 @@ def _lang_text(ck: Checker, key: str, value: Any) -> dict[str, str]:
         ck.unknown_keys(key, value, {"ja", "en"})
         out = {k: str(v) for k, v in value.items() if k in ("ja", "en") and v}
         if not out:
-            ck.add(key, "give at least one of ja, en")
+            ck.add(key, _("give at least one of ja, en"))
         return out
-    ck.add(key, f"got {excerpt(value)}, expected a string or {{ja: ..., en: ...}}")
+    ck.add(
+        key, _("got %(value)r, expected a string or {ja: ..., en: ...}") % {"value": Short(value)}
+    )
     return {}
 
 
@@ -324,20 +329,26 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
     if not isinstance(raw, Mapping) or len(raw) != 1:
         ck.add(
             key,
-            f"got {excerpt(raw)}; expected one mapping with one kind: "
+            _("got %(raw)r; expected one mapping with one kind: ") % {"raw": Short(raw)}
             + ", ".join(f"{{{k}: ...}}" for k in SOURCE_KEYS),
         )
         return None
     ((kind, opts),) = raw.items()
     if kind not in SOURCE_KEYS:
-        ck.add(f"{key}.{kind}", f"unknown source kind; expected one of {', '.join(SOURCE_KEYS)}")
+        ck.add(
+            f"{key}.{kind}",
+            _("unknown source kind; expected one of %(items)s") % {"items": ", ".join(SOURCE_KEYS)},
+        )
         return None
     if opts is None:
         opts = {}
     if isinstance(opts, str) and kind != "osm":
         opts = {"path": opts}
     if not isinstance(opts, Mapping):
-        ck.add(f"{key}.{kind}", f"got {excerpt(opts)}, expected a mapping of options")
+        ck.add(
+            f"{key}.{kind}",
+            _("got %(opts)r, expected a mapping of options") % {"opts": Short(opts)},
+        )
         return None
     ck.unknown_keys(f"{key}.{kind}", opts, SOURCE_KEYS[kind])
     opts = dict(opts)
@@ -345,7 +356,7 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
     rules: list[tuple[str, TagFilter]] = []
     if kind == "osm":
         if "match" not in opts and "overpass_ql" not in opts:
-            ck.add(f"{key}.osm", "give match: (a tag condition) or overpass_ql: (a raw query)")
+            ck.add(f"{key}.osm", _("give match: (a tag condition) or overpass_ql: (a raw query)"))
         if "match" in opts:
             try:
                 tag_filter = TagFilter.parse(opts["match"], where=f"{key}.osm.match")
@@ -354,7 +365,9 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
         for i, rule in enumerate(opts.get("categories") or []):
             rk = f"{key}.osm.categories[{i}]"
             if not isinstance(rule, Mapping) or "name" not in rule or "match" not in rule:
-                ck.add(rk, f"got {excerpt(rule)}, expected {{name: ..., match: ...}}")
+                ck.add(
+                    rk, _("got %(rule)r, expected {name: ..., match: ...}") % {"rule": Short(rule)}
+                )
                 continue
             ck.unknown_keys(rk, rule, {"name", "en", "match"})
             try:
@@ -365,12 +378,12 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
             ck.choice(f"{key}.osm.types", t, ("node", "way", "relation"))
     else:
         if not opts.get("path"):
-            ck.add(f"{key}.{kind}.path", "missing; give the file's path")
+            ck.add(f"{key}.{kind}.path", _("missing; give the file's path"))
         elif not path_exists(base_dir / str(opts["path"])):
             ck.add(
                 f"{key}.{kind}.path",
-                f"file not found: {shorten(base_dir / str(opts['path']), 200)} "
-                f"(paths are relative to {base_dir})",
+                _("file not found: %(value)s (paths are relative to %(base_dir)s)")
+                % {"value": shorten(base_dir / str(opts["path"]), 200), "base_dir": base_dir},
             )
         credit = opts.get("credit")
         if credit is not None:
@@ -380,7 +393,8 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
                 )
             elif not isinstance(credit, str):
                 ck.add(
-                    f"{key}.{kind}.credit", f"got {excerpt(credit)}, expected a string or a mapping"
+                    f"{key}.{kind}.credit",
+                    _("got %(credit)r, expected a string or a mapping") % {"credit": Short(credit)},
                 )
     return SourceSpec(
         kind=kind,
@@ -401,17 +415,22 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
         return f"{prefix}.{name}" if prefix else name
 
     if not isinstance(raw, Mapping):
-        ck.add(prefix, f"got {type(raw).__name__}, expected a mapping (id, title, sources, ...)")
+        ck.add(
+            prefix,
+            _("got %(type)s, expected a mapping (id, title, sources, ...)")
+            % {"type": type(raw).__name__},
+        )
         ck.raise_if_any()
     ck.unknown_keys(prefix, raw, LAYER_KEYS)
     lid = raw.get("id")
     if lid is None:
-        ck.add(k("id"), "missing; give a short id like childcare")
+        ck.add(k("id"), _("missing; give a short id like childcare"))
         lid = "?"
     elif not isinstance(lid, str) or not _ID.match(lid):
         ck.add(
             k("id"),
-            f"got {excerpt(lid)}, expected lower-case letters, digits, _ and - (e.g. my_layer)",
+            _("got %(lid)r, expected lower-case letters, digits, _ and - (e.g. my_layer)")
+            % {"lid": Short(lid)},
         )
     title = _lang_text(ck, k("title"), raw["title"]) if "title" in raw else {"ja": str(lid)}
     description = (
@@ -422,10 +441,14 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
     if raw_sources is None:
         ck.add(
             k("sources"),
-            "missing; give at least one source, e.g. - osm: {match: {amenity: school}}",
+            _("missing; give at least one source, e.g. - osm: {match: {amenity: school}}"),
         )
     elif not isinstance(raw_sources, list) or not raw_sources:
-        ck.add(k("sources"), f"got {excerpt(raw_sources)}, expected a non-empty list")
+        ck.add(
+            k("sources"),
+            _("got %(raw_sources)r, expected a non-empty list")
+            % {"raw_sources": Short(raw_sources)},
+        )
     else:
         for i, s in enumerate(raw_sources):
             spec = parse_source(ck, k(f"sources[{i}]"), s, base_dir)
@@ -433,27 +456,41 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
                 sources.append(spec)
     label = raw.get("label", "name")
     if label is not False and label is not None and not isinstance(label, str):
-        ck.add(k("label"), f"got {excerpt(label)}, expected a column name or false")
+        ck.add(
+            k("label"),
+            _("got %(label)r, expected a column name or false") % {"label": Short(label)},
+        )
     popup = raw.get("popup", ["name", "address"])
     if isinstance(popup, list):
         if not all(isinstance(p, str) for p in popup):
-            ck.add(k("popup"), "expected a list of column names")
+            ck.add(k("popup"), _("expected a list of column names"))
         popup = tuple(str(p) for p in popup)
     elif not isinstance(popup, str):
-        ck.add(k("popup"), f"got {excerpt(popup)}, expected a list of columns or a template string")
+        ck.add(
+            k("popup"),
+            _("got %(popup)r, expected a list of columns or a template string")
+            % {"popup": Short(popup)},
+        )
         popup = ("name",)
     index = raw.get("index", ["address"])
     if not isinstance(index, list) or not all(isinstance(p, str) for p in index):
-        ck.add(k("index"), f"got {excerpt(index)}, expected a list of column names")
+        ck.add(
+            k("index"),
+            _("got %(index)r, expected a list of column names") % {"index": Short(index)},
+        )
         index = ["address"]
     cluster = raw.get("cluster", 200)
     if not isinstance(cluster, bool | int):
-        ck.add(k("cluster"), f"got {excerpt(cluster)}, expected true, false or a whole number")
+        ck.add(
+            k("cluster"),
+            _("got %(cluster)r, expected true, false or a whole number")
+            % {"cluster": Short(cluster)},
+        )
     categories = raw.get("categories") or []
     if not isinstance(categories, list) or not all(
         isinstance(c, Mapping) and "name" in c for c in categories
     ):
-        ck.add(k("categories"), "expected a list of {name: ..., en: ...}")
+        ck.add(k("categories"), _("expected a list of {name: ..., en: ...}"))
         categories = []
     # OSM category rules also name categories (and their English names).
     cats = [dict(c) for c in categories]
@@ -524,16 +561,18 @@ def load_layer(ref: str | Path, *, base_dir: Path | None = None) -> LayerSpec:
         return parse_layer(raw, file=str(path), base_dir=path.parent)
     path = builtin_dir() / f"{ref_s}.yaml"
     if not path_exists(path):
-        raise ConfigError(
-            [
-                Problem(
-                    "<layers>",
-                    shorten(ref_s, 60),
-                    f"no built-in layer {excerpt(ref_s)}; built-in layers are: "
-                    + ", ".join(builtin_layer_ids())
-                    + " (or give a path to a layer .yaml file)",
-                )
-            ]
-        )
+        ids = builtin_layer_ids()
+        close = difflib.get_close_matches(ref_s, ids, n=1, cutoff=0.6)
+        if close:
+            msg = _(
+                "no built-in layer %(id)r; did you mean %(close)r? "
+                "(or give a path to a layer .yaml file)"
+            ) % {"id": Short(ref_s), "close": Short(close[0])}
+        else:
+            msg = _(
+                "no built-in layer %(id)r; built-in layers are: %(ids)s "
+                "(or give a path to a layer .yaml file)"
+            ) % {"id": Short(ref_s), "ids": ", ".join(ids)}
+        raise ConfigError([Problem("<layers>", shorten(ref_s, 60), msg)])
     raw = load_yaml(path)
     return parse_layer(raw, file=f"built-in layer {path.name}", base_dir=path.parent)

@@ -17,15 +17,20 @@ file, the key and what is allowed. Relative paths are relative to the map file.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from civicmap._validate import Checker, excerpt, load_yaml, path_exists, shorten
+from civicmap._validate import Checker, load_yaml, path_exists, shorten
+from civicmap._yaml import Short
 from civicmap.errors import ConfigError
+from civicmap.i18n import _
 from civicmap.layers import LayerSpec, builtin_dir, load_layer, parse_layer, parse_source
+
+log = logging.getLogger(__name__)
 
 MAP_KEYS = {
     "title": "the map's title (required)",
@@ -105,7 +110,9 @@ class MapSpec:
 def _check_area(ck: Checker, area: Any, base_dir: Path) -> dict[str, Any]:
     if not isinstance(area, Mapping):
         ck.add(
-            "area", f"got {excerpt(area)}, expected a mapping with one of: {', '.join(AREA_KINDS)}"
+            "area",
+            _("got %(area)r, expected a mapping with one of: %(items)s")
+            % {"area": Short(area), "items": ", ".join(AREA_KINDS)},
         )
         return {}
     kinds = [k for k in area if k in AREA_KINDS]
@@ -113,7 +120,7 @@ def _check_area(ck: Checker, area: Any, base_dir: Path) -> dict[str, Any]:
     if len(kinds) != 1:
         ck.add(
             "area",
-            f"got {', '.join(kinds) or 'none'}; give exactly one of: "
+            _("got %(value)s; give exactly one of: ") % {"value": ", ".join(kinds) or "none"}
             + "; ".join(f"{k} ({v})" for k, v in AREA_KINDS.items()),
         )
         return dict(area)
@@ -125,37 +132,52 @@ def _check_area(ck: Checker, area: Any, base_dir: Path) -> dict[str, Any]:
             and len(v) == 4
             and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
         ):
-            ck.add("area.bbox", f"got {excerpt(v)}, expected [west, south, east, north] in degrees")
+            ck.add(
+                "area.bbox",
+                _("got %(v)r, expected [west, south, east, north] in degrees") % {"v": Short(v)},
+            )
         elif not (v[0] < v[2] and v[1] < v[3]):
-            ck.add("area.bbox", f"got {excerpt(v)}: west must be < east and south < north")
+            ck.add(
+                "area.bbox", _("got %(v)r: west must be < east and south < north") % {"v": Short(v)}
+            )
         elif not (
             -180 <= v[0] <= 180 and -90 <= v[1] <= 90 and -180 <= v[2] <= 180 and -90 <= v[3] <= 90
         ):
             ck.add(
                 "area.bbox",
-                f"got {excerpt(v)}: longitudes must be in -180..180, latitudes in -90..90",
+                _("got %(v)r: longitudes must be in -180..180, latitudes in -90..90")
+                % {"v": Short(v)},
             )
     elif kind == "point":
         if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, int | float) for x in v)):
-            ck.add("area.point", f"got {excerpt(v)}, expected [lat, lon]")
+            ck.add("area.point", _("got %(v)r, expected [lat, lon]") % {"v": Short(v)})
         elif not (-90 <= v[0] <= 90 and -180 <= v[1] <= 180):
-            ck.add("area.point", f"got {excerpt(v)}: expected [lat, lon] with lat in -90..90")
+            ck.add(
+                "area.point",
+                _("got %(v)r: expected [lat, lon] with lat in -90..90") % {"v": Short(v)},
+            )
         if "radius" not in area:
-            ck.add("area.radius", "missing; a point area needs radius: metres (e.g. 800)")
+            ck.add("area.radius", _("missing; a point area needs radius: metres (e.g. 800)"))
     elif kind in ("boundary", "osm_file"):
         if not isinstance(v, str):
-            ck.add(f"area.{kind}", f"got {excerpt(v)}, expected a file path")
+            ck.add(f"area.{kind}", _("got %(v)r, expected a file path") % {"v": Short(v)})
         elif not path_exists(base_dir / v):
-            ck.add(f"area.{kind}", f"file not found: {shorten(base_dir / v, 200)}")
+            ck.add(
+                f"area.{kind}",
+                _("file not found: %(value)s") % {"value": shorten(base_dir / v, 200)},
+            )
     elif kind == "municipality":
         code = str(v)
         if not (code.isdigit() and len(code) in (5, 6)):
             ck.add(
                 "area.municipality",
-                f'got {excerpt(v)}, expected a 5- or 6-digit 全国地方公共団体コード as a string, e.g. "13104"',
+                _(
+                    'got %(v)r, expected a 5- or 6-digit 全国地方公共団体コード as a string, e.g. "13104"'
+                )
+                % {"v": Short(v)},
             )
     elif kind == "place" and not isinstance(v, str):
-        ck.add("area.place", f"got {excerpt(v)}, expected a place name")
+        ck.add("area.place", _("got %(v)r, expected a place name") % {"v": Short(v)})
     if "radius" in area:
         ck.number("area.radius", area["radius"], minimum=1, maximum=100_000)
     if "buffer" in area:
@@ -171,21 +193,31 @@ def _check_outputs(ck: Checker, outputs: Any) -> dict[str, dict[str, Any]]:
     if outputs is None:
         return {}
     if not isinstance(outputs, Mapping):
-        ck.add("outputs", f"got {excerpt(outputs)}, expected a mapping: {', '.join(OUTPUT_KEYS)}")
+        ck.add(
+            "outputs",
+            _("got %(outputs)r, expected a mapping: %(items)s")
+            % {"outputs": Short(outputs), "items": ", ".join(OUTPUT_KEYS)},
+        )
         return {}
     result: dict[str, dict[str, Any]] = {}
     for kind, opts in outputs.items():
         if kind not in OUTPUT_KEYS:
-            ck.add(f"outputs.{kind}", f"unknown output; expected one of {', '.join(OUTPUT_KEYS)}")
+            ck.add(
+                f"outputs.{kind}",
+                _("unknown output; expected one of %(items)s") % {"items": ", ".join(OUTPUT_KEYS)},
+            )
             continue
         if isinstance(opts, str):
             opts = {"file": opts}
         if not isinstance(opts, Mapping):
-            ck.add(f"outputs.{kind}", f"got {excerpt(opts)}, expected {{file: path, ...}}")
+            ck.add(
+                f"outputs.{kind}",
+                _("got %(opts)r, expected {file: path, ...}") % {"opts": Short(opts)},
+            )
             continue
         ck.unknown_keys(f"outputs.{kind}", opts, OUTPUT_KEYS[kind])
         if not isinstance(opts.get("file"), str):
-            ck.add(f"outputs.{kind}.file", "missing; give the output file's path")
+            ck.add(f"outputs.{kind}.file", _("missing; give the output file's path"))
         elif not opts["file"].strip() or opts["file"].endswith(("/", "\\")):
             ck.add(
                 f"outputs.{kind}.file",
@@ -243,7 +275,9 @@ def _parse_layer_entry(ck: Checker, i: int, entry: Any, base_dir: Path) -> Layer
             raw_extra = entry.get("extra_sources") or []
             if not isinstance(raw_extra, list):
                 ck.add(
-                    f"{key}.extra_sources", f"got {excerpt(raw_extra)}, expected a list of sources"
+                    f"{key}.extra_sources",
+                    _("got %(raw_extra)r, expected a list of sources")
+                    % {"raw_extra": Short(raw_extra)},
                 )
                 raw_extra = []
             for j, s in enumerate(raw_extra):
@@ -261,7 +295,10 @@ def _parse_layer_entry(ck: Checker, i: int, entry: Any, base_dir: Path) -> Layer
         return None
     ck.add(
         key,
-        f"got {excerpt(entry)}, expected a layer id, a layer file path, or {{use: id, extra_sources: [...]}}",
+        _(
+            "got %(entry)r, expected a layer id, a layer file path, or {use: id, extra_sources: [...]}"
+        )
+        % {"entry": Short(entry)},
     )
     return None
 
@@ -270,44 +307,62 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
     """Validate a parsed map document; raise :class:`ConfigError` with every problem."""
     ck = Checker(file)
     if not isinstance(raw, Mapping):
-        ck.add("", f"got {type(raw).__name__}, expected a mapping with title, area, layers")
+        ck.add(
+            "",
+            _("got %(type)s, expected a mapping with title, area, layers")
+            % {"type": type(raw).__name__},
+        )
         ck.raise_if_any()
     ck.unknown_keys("", raw, MAP_KEYS)
     title = raw.get("title")
     if title is None:
-        ck.add("title", "missing; give the map a title")
+        ck.add("title", _("missing; give the map a title"))
     elif not isinstance(title, str | int | float):
-        ck.add("title", f"got {excerpt(title)}, expected text")
+        ck.add("title", _("got %(title)r, expected text") % {"title": Short(title)})
     language = raw.get("language", "ja")
     ck.choice("language", language, ("ja", "en"))
     area = raw.get("area")
     if area is None:
-        ck.add("area", "missing; give one of: " + ", ".join(AREA_KINDS))
+        ck.add("area", _("missing; give one of: ") + ", ".join(AREA_KINDS))
         area_spec: dict[str, Any] = {}
     else:
         area_spec = _check_area(ck, area, base_dir)
-    osm_off = raw.get("osm") is False  # osm: false = this map uses no OSM data
+    osm_off = raw.get("osm") is False  # osm: false: no OSM data, layers use their own files
     osm = {} if osm_off else (raw.get("osm") or {})
     if not isinstance(osm, Mapping):
-        ck.add("osm", f"got {excerpt(osm)}, expected {{file: extract}} or {{overpass: true}}")
+        ck.add(
+            "osm",
+            _("got %(osm)r, expected {file: extract}, {overpass: true} or false")
+            % {"osm": Short(osm)},
+        )
         osm = {}
     ck.unknown_keys("osm", osm, {"file", "overpass", "overpass_url", "pack"})
     if "file" in osm and not path_exists(base_dir / str(osm["file"])):
-        ck.add("osm.file", f"file not found: {shorten(base_dir / str(osm['file']), 200)}")
+        ck.add(
+            "osm.file",
+            _("file not found: %(value)s") % {"value": shorten(base_dir / str(osm["file"]), 200)},
+        )
     if "file" in osm and (osm.get("overpass") or osm.get("pack")):
-        ck.add("osm", "give either file: (a local extract) or overpass: true / pack:, not both")
+        ck.add("osm", _("give either file: (a local extract) or overpass: true / pack:, not both"))
     if "overpass" in osm and not isinstance(osm["overpass"], bool):
-        ck.add("osm.overpass", f"got {excerpt(osm['overpass'])}, expected true or false")
+        ck.add(
+            "osm.overpass",
+            _("got %(overpass)r, expected true or false") % {"overpass": Short(osm["overpass"])},
+        )
     url = osm.get("overpass_url")
     if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
         ck.add(
             "osm.overpass_url",
-            f"got {excerpt(url)}, expected an http(s) URL such as https://overpass-api.de/api/interpreter",
+            _(
+                "got %(url)r, expected an http(s) URL such as https://overpass-api.de/api/interpreter"
+            )
+            % {"url": Short(url)},
         )
     if "pack" in osm and not isinstance(osm["pack"], str):
         ck.add(
             "osm.pack",
-            f"got {excerpt(osm['pack'])}, expected a folder path for the offline pack (civicmap fetch)",
+            _("got %(pack)r, expected a folder path for the offline pack (civicmap fetch)")
+            % {"pack": Short(osm["pack"])},
         )
     from civicmap.render.tiles import parse_basemap  # basemap keys: see render/tiles.py
 
@@ -325,16 +380,20 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
     layers: list[LayerSpec] = []
     raw_layers = raw.get("layers")
     if raw_layers is None:
-        ck.add("layers", "missing; give a list of layers, e.g. [childcare, shelters]")
+        ck.add("layers", _("missing; give a list of layers, e.g. [childcare, shelters]"))
     elif not isinstance(raw_layers, list) or not raw_layers:
-        ck.add("layers", f"got {excerpt(raw_layers)}, expected a non-empty list")
+        ck.add(
+            "layers",
+            _("got %(raw_layers)r, expected a non-empty list") % {"raw_layers": Short(raw_layers)},
+        )
     else:
         for i, entry in enumerate(raw_layers):
             layer = _parse_layer_entry(ck, i, entry, base_dir)
             if layer is not None:
                 if any(existing.id == layer.id for existing in layers):
                     ck.add(
-                        f"layers[{i}]", f"layer id {layer.id!r} appears twice; ids must be unique"
+                        f"layers[{i}]",
+                        _("layer id %(id)r appears twice; ids must be unique") % {"id": layer.id},
                     )
                 layers.append(layer)
     outputs = _check_outputs(ck, raw.get("outputs"))
@@ -360,7 +419,8 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
     ):
         ck.add(
             "home",
-            f"got {excerpt(home)}, expected [lat, lon] or {{point: [lat, lon], disaster: 津波}}",
+            _("got %(home)r, expected [lat, lon] or {point: [lat, lon], disaster: 津波}")
+            % {"home": Short(home)},
         )
         home = None
     homes, homes_file, homes_disaster = _check_homes(ck, raw.get("homes"))
@@ -370,6 +430,9 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
             ck.add("homes.disaster", f"got {homes_disaster!r} but home.disaster is "
                    f"{home_disaster!r}; give one disaster for the map")  # fmt: skip
         home_disaster = homes_disaster
+    if osm_off:
+        layers = _without_osm(ck, layers)
+        osm = {"off": True}
     ck.raise_if_any()
     return MapSpec(
         title=str(title),
@@ -446,6 +509,39 @@ def _check_homes(
     if not points and not file:
         ck.add("homes", "no points and no file; give points: [...] or file: points.csv")
     return tuple(points), file, str(disaster) if disaster else None
+
+
+def _without_osm(ck: Checker, layers: list[LayerSpec]) -> list[LayerSpec]:
+    """``osm: false``: drop every OSM source; a built-in layer keeps only its ``extra_sources``.
+
+    A layer left with no source at all is a problem naming the fix, not an
+    empty layer drawn in silence. Said once per map, in the log.
+    """
+    from dataclasses import replace
+
+    kept: list[LayerSpec] = []
+    dropped: list[str] = []
+    for i, layer in enumerate(layers):
+        files = tuple(s for s in layer.sources if s.kind != "osm")
+        if len(files) != len(layer.sources):
+            dropped.append(layer.id)
+        if not files:
+            ck.add(
+                f"layers[{i}]",
+                _(
+                    "layer %(id)r takes its places only from OpenStreetMap, and the map says "
+                    "osm: false; give it your own file ({use: %(use)s, extra_sources: [{csv: "
+                    "{path: your.csv}}]}), or remove osm: false"
+                )
+                % {"id": layer.id, "use": layer.id},
+            )
+        kept.append(replace(layer, sources=files))
+    if dropped:
+        log.info(
+            _("osm: false: no OpenStreetMap data; layers %(ids)s use only their own files"),
+            {"ids": ", ".join(dropped)},
+        )
+    return kept
 
 
 def load_map(path: str | Path) -> MapSpec:

@@ -110,9 +110,7 @@ def fetch_pack(
     """
     target = pack_path(spec, out)
     if target.exists() and not overwrite:
-        raise OutputExistsError(
-            f"{target} already exists; pass --overwrite (or overwrite=True) to replace it"
-        )
+        raise OutputExistsError(target)
     extract = _osm_file(spec)
     if extract is not None and not spec.osm.get("disabled"):
         raise CivicMapError(

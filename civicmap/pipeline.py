@@ -21,7 +21,8 @@ from shapely.geometry import box
 
 from civicmap import clean, join, settings
 from civicmap.area import Area, resolve_area
-from civicmap.errors import CivicMapError, SourceError
+from civicmap.errors import ConfigError, Problem, SourceError
+from civicmap.i18n import _, ngettext
 from civicmap.layers import LayerSpec
 from civicmap.mapdata import LayerData, LayerReport, MapData
 from civicmap.mapfile import MapSpec, load_map
@@ -152,14 +153,16 @@ def _read_osm(spec: MapSpec, area: Area) -> OsmExtract:
         for layer in spec.layers
         for s in layer.sources
     )
-    if not filters and not uses_raw_ql:
+    if spec.osm.get("off") or (not filters and not uses_raw_ql):
         return OsmExtract(frames={})
     path = _osm_file(spec)
     if path is not None:
         if uses_raw_ql:
             raise SourceError(
-                f"{spec.file}: a layer uses overpass_ql, which only Overpass can answer; "
-                "with osm: {file: ...} use match: tag conditions instead"
+                _(
+                    "%(file)s: a layer uses overpass_ql, which only Overpass can answer; with osm: {file: ...} use match: tag conditions instead"
+                )
+                % {"file": spec.file}
             )
         return read_extract(path, filters, types=types)
     from civicmap.sources import overpass
@@ -327,9 +330,25 @@ def collect(
     by batches, which resolve areas and read sources once); ``built`` fixes the
     build time printed on the maps.
     """
+    from civicmap import progress
+
+    with progress.task(_("reading the data"), total=2 + len(spec.layers)) as advance:
+        return _collect(spec, advance, area=area, inputs=inputs, built=built)
+
+
+def _collect(
+    spec: MapSpec,
+    advance,
+    *,
+    area: Area | None,
+    inputs: Inputs | None,
+    built: dt.datetime | None,
+) -> MapData:
+    advance(_("area"))
     if area is None:
         area = resolve_area(spec.area, base_dir=spec.base_dir)
     log.info("area: %s (%s)", area.name, area.kind)
+    advance("OpenStreetMap")
     osm = inputs.osm if inputs is not None else _read_osm(spec, area)
     files = inputs.files if inputs is not None else None
     basemap = None
@@ -337,6 +356,7 @@ def collect(
         basemap = classify_basemap({k: v for k, v in osm.frames.items() if k.startswith("_")})
     layers = []
     for layer in spec.layers:
+        advance(layer.id)
         log.info("layer %s", layer.id)
         layers.append(_layer_data(layer, osm, area, spec.language, files))
     uses_osm = not spec.osm.get("disabled") and any(
@@ -354,7 +374,17 @@ def collect(
     if built is not None:
         data.built = built
     if osm.problems:
-        log.info("%d OSM elements reported while reading (clipped or broken)", len(osm.problems))
+        n = len(osm.problems)
+        log.info(
+            ngettext(
+                "%(n)d OSM element cut by the extract's edge or left out as broken "
+                "(-vv lists it; layers' elements are in --report)",
+                "%(n)d OSM elements cut by the extract's edge or left out as broken "
+                "(-vv lists them; layers' elements are in --report)",
+                n,
+            ),
+            {"n": n},
+        )
     from civicmap import shelter_routes
 
     shelter_routes.merge_shelter_layers(layers)
@@ -450,10 +480,10 @@ def build_with_data(
         spec = load_map(spec)
     kinds = [k for k in spec.outputs if formats is None or k in formats]
     if not kinds:
-        raise CivicMapError(
-            f"{spec.file}: no outputs to write; add outputs: {{web: {{file: out/map.html}}, "
-            "paper: {file: out/map.pdf}}"
+        message = _(
+            "no outputs to write; add outputs: {web: {file: out/map.html}, paper: {file: out/map.pdf}}"
         )
+        raise ConfigError([Problem(str(spec.file), "outputs", message)])  # invalid input: exit 2
     for path in [*(spec.output_path(kind) for kind in kinds), *also_writes]:
         check_writable(path, overwrite=overwrite)
     from civicmap._http import refreshing
@@ -474,12 +504,16 @@ def render(
     never leaves a mix of old and new outputs. Temporary files left by a killed
     earlier run are removed first.
     """
+    from civicmap import progress
     from civicmap._files import output_batch
 
     spec = data.spec
     kinds = kinds or list(spec.outputs)
-    with output_batch(output_targets(spec, kinds)):
-        return _render_each(data, kinds=kinds, overwrite=overwrite)
+    with (
+        progress.task(_("drawing the maps"), total=len(kinds)) as advance,
+        output_batch(output_targets(spec, kinds)),
+    ):
+        return _render_each(data, kinds=kinds, overwrite=overwrite, advance=advance)
 
 
 def output_targets(spec: MapSpec, kinds: list[str]) -> list[Path]:
@@ -495,10 +529,13 @@ def output_targets(spec: MapSpec, kinds: list[str]) -> list[Path]:
     return targets
 
 
-def _render_each(data: MapData, *, kinds: list[str], overwrite: bool) -> dict[str, list[Path]]:
+def _render_each(
+    data: MapData, *, kinds: list[str], overwrite: bool, advance=lambda _step: None
+) -> dict[str, list[Path]]:
     spec = data.spec
     written: dict[str, list[Path]] = {}
     for kind in kinds:
+        advance(kind)
         opts = spec.outputs[kind]
         path = spec.output_path(kind)
         if kind == "web":

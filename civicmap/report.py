@@ -15,6 +15,7 @@ import io
 import logging
 from typing import Any
 
+from civicmap.i18n import _
 from civicmap.mapdata import LayerData, MapData
 
 log = logging.getLogger(__name__)
@@ -78,19 +79,19 @@ def summary_line(layer: LayerData) -> str:
     """One line of counts for a layer: read, shown, merged, deduplicated, clipped, ..."""
     r = layer.report
     parts = [
-        f"read {r.read}",
-        f"shown {len(layer.features)}",
-        f"merged {r.merged}",
-        f"deduplicated {r.deduplicated}",
-        f"clipped {r.clipped}",
-        f"rejected {len(r.rejected)}",
-        f"repaired {len(r.repaired)}",
+        _("read %(n)d") % {"n": r.read},
+        _("shown %(n)d") % {"n": len(layer.features)},
+        _("merged %(n)d") % {"n": r.merged},
+        _("deduplicated %(n)d") % {"n": r.deduplicated},
+        _("clipped %(n)d") % {"n": r.clipped},
+        _("rejected %(n)d") % {"n": len(r.rejected)},
+        _("repaired %(n)d") % {"n": len(r.repaired)},
     ]
     if getattr(r, "site_merges", None):
         parts.append(f"merged into sites {len(r.site_merges)}")
     if r.warnings:
-        parts.append(f"warnings {len(r.warnings)}")
-    return f"{layer.id}: " + ", ".join(parts)
+        parts.append(_("warnings %(n)d") % {"n": len(r.warnings)})
+    return f"{layer.id}: " + _(", ").join(parts)
 
 
 def summary_lines(data: MapData) -> list[str]:

@@ -73,6 +73,8 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
     monkeypatch.setattr(settings, "cache_folder", tmp_path_factory.mktemp("cache"))
     monkeypatch.setattr(settings, "offline", False)
+    # the CLI speaks Japanese unless told otherwise; tests read English unless they pass --lang ja
+    monkeypatch.setenv("CIVICMAP_LANG", "en")
 
 
 # --- Overpass test server (tests/overpass_server.py) ---------------------------

@@ -113,3 +113,240 @@ def test_convert_writes_common_schema_geojson_and_refuses_to_overwrite(tmp_path)
 def test_convert_rejects_non_geojson_output(tmp_path):
     res = run("convert", TOILET, "-o", tmp_path / "out.csv")
     assert res.exit_code == 1 and "expected .geojson" in res.output
+
+
+# --- map files: the typical mistakes, each named with file, key and fix, in both languages ----
+
+KANAZAWA_TOILETS = """\
+title: 金沢市 公衆トイレ
+area: {municipality: "172014"}
+osm: false
+layers:
+  - id: public_toilets
+    title: 公衆トイレ
+    sources:
+      - csv: {path: toilets.csv, category: 公衆トイレ}
+    label: 名称
+    popup: [名称, 所在地_連結表記, 利用開始時間]
+    index: [所在地_連結表記]
+outputs:
+  web: {file: out/map.html}
+"""
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """A map folder with the real 石川県 public-toilet list (103 rows, 33 in 金沢市)."""
+    (tmp_path / "toilets.csv").write_bytes(TOILET.read_bytes())
+    return tmp_path
+
+
+def _check(folder: Path, text: str, *, lang: str = "en"):
+    (folder / "map.yaml").write_text(text, encoding="utf-8")
+    return CliRunner().invoke(main, ["--lang", lang, "check", str(folder / "map.yaml")])
+
+
+def test_a_correct_map_passes_check(folder):
+    res = _check(folder, KANAZAWA_TOILETS)
+    assert res.exit_code == 0, res.output
+    assert "OK (map)" in res.output and "public_toilets" in res.output
+    assert "Warning" not in res.output
+
+
+MISTAKES = {
+    # name: (replace this, with this, the key named, English hint, Japanese hint)
+    "layer id typo": (
+        "  - id: public_toilets",
+        "  - toilet\n  - id: public_toilets",
+        "layers[0]",
+        "did you mean 'toilets'?",
+        "'toilets' のことですか？",
+    ),
+    "wrong path": (
+        "path: toilets.csv",
+        "path: toilet.csv",
+        "layers[0].sources[0].csv.path",
+        "file not found",
+        "ファイルが見つかりません",
+    ),
+    "wrong column in columns:": (
+        "category: 公衆トイレ}",
+        "category: 公衆トイレ, columns: {name: 名前}}",
+        "columns.name",
+        "did you mean '名称'?",
+        "'名称' のことですか？",
+    ),
+    "wrong column in label:": (
+        "label: 名称",
+        "label: 名前",
+        "label",
+        "did you mean '名称'?",
+        "'名称' のことですか？",
+    ),
+    "wrong column in popup:": (
+        "popup: [名称, 所在地_連結表記, 利用開始時間]",
+        "popup: [名称, 所在地連結表記, 利用開始時間]",
+        "popup[1]",
+        "did you mean '所在地_連結表記'?",
+        "'所在地_連結表記' のことですか？",
+    ),
+    "wrong column in a popup template": (
+        "popup: [名称, 所在地_連結表記, 利用開始時間]",
+        'popup: "{名称}（{利用開始時刻}〜）"',
+        "popup",
+        "did you mean '利用開始時間'?",
+        "'利用開始時間' のことですか？",
+    ),
+    "wrong column in index:": (
+        "index: [所在地_連結表記]",
+        "index: [住所]",
+        "index[0]",
+        "is not in the data",
+        "データにありません",
+    ),
+    "tab in YAML": (
+        "    title: 公衆トイレ",
+        "\ttitle: 公衆トイレ",
+        ("line 6:", "6 行目:"),
+        "use spaces, not tabs",
+        "タブではなくスペース",
+    ),
+    "missing outputs": (
+        "outputs:\n  web: {file: out/map.html}\n",
+        "",
+        "outputs",
+        "add outputs:",
+        "outputs: {web:",
+    ),
+    "built-in layer with osm: false and no file of its own": (
+        "  - id: public_toilets",
+        "  - toilets\n  - id: public_toilets",
+        "layers[0]",
+        "extra_sources",
+        "extra_sources",
+    ),
+    "an Excel file where a CSV is expected": (
+        "path: toilets.csv",
+        "path: toilets.xlsx",
+        "toilets.xlsx",
+        "'CSV UTF-8 (comma delimited)'",
+        "「CSV UTF-8（コンマ区切り）」",
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+@pytest.mark.parametrize("mistake", list(MISTAKES))
+def test_each_typical_mistake_is_named_with_its_key_and_fix(folder, mistake, lang):
+    old, new, key, hint_en, hint_ja = MISTAKES[mistake]
+    assert old in KANAZAWA_TOILETS
+    if mistake.startswith("an Excel"):
+        # a real .xlsx container (zip), as Excel saves it
+        import zipfile
+
+        with zipfile.ZipFile(folder / "toilets.xlsx", "w") as z:
+            z.writestr("[Content_Types].xml", "<Types/>")
+            z.writestr("xl/workbook.xml", "<workbook/>")
+    res = _check(folder, KANAZAWA_TOILETS.replace(old, new, 1), lang=lang)
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+    assert str(folder / "map.yaml") in res.output  # the file
+    key_en, key_ja = key if isinstance(key, tuple) else (key, key)
+    assert (key_en if lang == "en" else key_ja) in res.output  # the key
+    assert (hint_en if lang == "en" else hint_ja) in res.output  # the fix
+    assert ("Error:" if lang == "en" else "エラー:") in res.output
+
+
+def test_a_built_in_layer_without_an_osm_source_is_told_how_to_do_without(folder):
+    text = KANAZAWA_TOILETS.replace("osm: false\n", "").replace(
+        "  - id: public_toilets", "  - toilets\n  - id: public_toilets"
+    )
+    res = _check(folder, text)
+    assert res.exit_code == 0, res.output  # legal: the build would ask Overpass
+    assert "Warning:" in res.output and "osm: false" in res.output
+    assert "toilets" in res.output and "osm: {file:" in res.output
+    ja = _check(folder, text, lang="ja")
+    assert "注意:" in ja.output and "osm: false" in ja.output
+
+
+def test_osm_false_keeps_a_built_in_layers_extra_sources(folder):
+    text = KANAZAWA_TOILETS.replace(
+        "  - id: public_toilets",
+        "  - use: toilets\n    extra_sources:\n      - csv: {path: toilets.csv}\n"
+        "  - id: public_toilets",
+    )
+    res = _check(folder, text)
+    assert res.exit_code == 0, res.output
+    import civicmap
+
+    spec = civicmap.load_map(folder / "map.yaml")
+    assert [s.kind for s in spec.layers[0].sources] == ["csv"]
+
+
+def test_an_area_with_none_of_the_data_in_it_is_a_warning(folder):
+    # 新宿区 holds none of 石川県's toilets
+    res = _check(folder, KANAZAWA_TOILETS.replace('"172014"', '"13104"'))
+    assert res.exit_code == 0, res.output
+    rows = sum(1 for _ in csv.DictReader(TOILET.open(encoding="utf-8")))
+    assert "Warning:" in res.output and "layers[0] (public_toilets)" in res.output
+    assert f"none of its {rows - 1} places lie inside the map's area" in res.output
+    ja = _check(folder, KANAZAWA_TOILETS.replace('"172014"', '"13104"'), lang="ja")
+    assert "地図の範囲" in ja.output
+
+
+def test_check_json_of_a_map_with_problems_exits_2(folder):
+    (folder / "map.yaml").write_text(KANAZAWA_TOILETS.replace("label: 名称", "label: 名前"))
+    res = CliRunner().invoke(main, ["check", "--json", str(folder / "map.yaml")])
+    assert res.exit_code == 2
+    rep = json.loads(res.output)
+    assert rep["ok"] is False
+    assert [p["key"] for p in rep["problems"]] == ["layers[0] (public_toilets).label"]
+
+
+def test_a_wrong_map_path_on_the_command_line(tmp_path, monkeypatch):
+    (tmp_path / "map.yaml").write_text(KANAZAWA_TOILETS, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for lang, words in (("en", "file not found"), ("ja", "ファイルが見つかりません")):
+        res = CliRunner().invoke(main, ["--lang", lang, "build", "map.yml"])
+        assert res.exit_code == 2
+        assert words in res.output and "'map.yaml'" in res.output
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_build_without_outputs_is_invalid_input(folder, lang):
+    """The reference says invalid files exit 2; a map with no outputs is one (not a failed run)."""
+    (folder / "map.yaml").write_text(
+        KANAZAWA_TOILETS.replace("outputs:\n  web: {file: out/map.html}\n", ""), encoding="utf-8"
+    )
+    res = CliRunner().invoke(main, ["--lang", lang, "build", str(folder / "map.yaml")])
+    assert res.exit_code == 2
+    assert f"{folder / 'map.yaml'}: outputs:" in res.output
+    assert "outputs: {web: {file: out/map.html}" in res.output
+    assert not (folder / "out").exists()
+
+
+def test_a_layer_file_is_checked_against_its_data(folder):
+    (folder / "layer.yaml").write_text(
+        "id: toilets_csv\nsources:\n  - csv: {path: toilets.csv}\nlabel: 名前\npopup: [名称]\n",
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(main, ["check", str(folder / "layer.yaml")])
+    assert res.exit_code == 2
+    assert f"{folder / 'layer.yaml'}: label: column '名前' is not in the data" in res.output
+    assert "did you mean '名称'?" in res.output
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_a_build_that_cannot_reach_osm_says_how_to_do_without(folder, lang):
+    text = KANAZAWA_TOILETS.replace("osm: false\n", "").replace(
+        "  - id: public_toilets", "  - toilets\n  - id: public_toilets"
+    )
+    (folder / "map.yaml").write_text(text, encoding="utf-8")
+    res = CliRunner().invoke(main, ["--lang", lang, "build", str(folder / "map.yaml"), "--offline"])
+    assert res.exit_code == 1  # a run that failed, not invalid input
+    assert "osm: false" in res.output and "toilets" in res.output
+    assert "civicmap fetch" in res.output
+    assert (
+        "need OpenStreetMap data" if lang == "en" else "OpenStreetMap のデータが必要"
+    ) in res.output
+    assert not (folder / "out").exists()

@@ -186,3 +186,107 @@ def test_diff_and_export_take_the_offline_options(tmp_path):
         assert result.exit_code != 0
         assert "offline" in result.output.lower() and "civicmap fetch" in result.output
     assert not (tmp_path / "d").exists() and not (tmp_path / "out").exists()
+
+
+# --- a calm console: progress per long step, details with -v, only errors with -q ------------
+
+
+def _demo(tmp_path, *flags: str):
+    return CliRunner().invoke(main, [*flags, "demo", "--out", str(tmp_path / "out"), "--overwrite"])
+
+
+def test_the_demo_console_is_calm_and_says_more_with_v(tmp_path):
+    calm = _demo(tmp_path)
+    assert calm.exit_code == 0, calm.output
+    # no per-element notice that reads like an error; no step-by-step chatter
+    assert "relation/2124875" not in calm.output
+    assert "could not be assembled" not in calm.output
+    assert "layer childcare" not in calm.output
+    assert "quality report:" in calm.output and "demo.pdf" in calm.output
+    verbose = _demo(tmp_path, "-v")
+    assert "1 OSM element cut by the extract's edge" in verbose.output  # the summary
+    assert "relation/2124875" not in verbose.output  # the element itself only with -vv
+    debug = _demo(tmp_path, "-vv")
+    assert "relation/2124875: area could not be assembled" in debug.output
+
+
+def test_quiet_shows_only_errors(tmp_path):
+    quiet = _demo(tmp_path, "-q")
+    assert quiet.exit_code == 0
+    assert quiet.output == ""
+    (tmp_path / "bad.yaml").write_text("title: x\nlayers: [toilet]\n", encoding="utf-8")
+    bad = CliRunner().invoke(main, ["-q", "build", str(tmp_path / "bad.yaml")])
+    assert bad.exit_code == 2 and "did you mean 'toilets'?" in bad.output
+
+
+def test_long_steps_report_their_progress(tmp_path):
+    """What the CLI's progress bar is fed: one step per stage, each part named as it starts."""
+    import civicmap
+    from civicmap import progress
+    from civicmap.pipeline import with_output_dir
+
+    events = []
+
+    class Recorder:
+        def start(self, label, total):
+            events.append(("start", label, total))
+
+        def advance(self, what):
+            events.append(("advance", what))
+
+        def end(self):
+            events.append(("end",))
+
+    spec = with_output_dir(civicmap.load_map(civicmap.demo_map_path()), tmp_path)
+    with progress.listening(Recorder()):
+        civicmap.build(spec, overwrite=True)
+    assert events == [
+        ("start", "reading the data", 4),
+        ("advance", "area"),
+        ("advance", "OpenStreetMap"),
+        ("advance", "childcare"),
+        ("advance", "shelters"),
+        ("end",),
+        ("start", "drawing the maps", 2),
+        ("advance", "web"),
+        ("advance", "paper"),
+        ("end",),
+    ]
+    events.clear()
+    civicmap.build(spec, overwrite=True)  # nobody listening: nothing recorded, nothing printed
+    assert events == []
+
+
+def test_the_progress_bar_draws_one_line_per_step_on_a_terminal():
+    import io as _io
+
+    from civicmap.cli.main import ProgressBar
+
+    class Tty(_io.StringIO):
+        def isatty(self):
+            return True
+
+    bar = ProgressBar(enabled=True)
+    import sys as _sys
+
+    old, _sys.stderr = _sys.stderr, Tty()
+    try:
+        bar.start("reading the data", 3)
+        for part in ("area", "OpenStreetMap", "childcare"):
+            bar.advance(part)
+        bar.end()
+        text = _sys.stderr.getvalue()
+    finally:
+        _sys.stderr = old
+    final = text.split("\r")[-1]
+    assert final.startswith("reading the data: 100%") and "3/3" in final
+    assert text.count("\n") == 1  # one line, redrawn in place
+    quiet = ProgressBar(enabled=False)
+    old, _sys.stderr = _sys.stderr, Tty()
+    try:
+        quiet.start("reading the data", 3)
+        quiet.advance("area")
+        quiet.end()
+        assert _sys.stderr.getvalue() == ""
+    finally:
+        _sys.stderr = old

@@ -149,6 +149,28 @@ def private_name_problems(nb: dict) -> list[str]:
     return problems
 
 
+def public_api_problems(nb: dict) -> list[str]:
+    """Uses of civicmap beyond ``civicmap.__all__`` (attendees learn only the public API)."""
+    import civicmap
+
+    public = set(civicmap.__all__)
+    problems = []
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        src = _source(cell)
+        for name in re.findall(r"\bcivicmap\.(\w+)", src):
+            if name not in public:
+                problems.append(f"cell {i}: civicmap.{name} is not in civicmap.__all__")
+        for names in re.findall(r"^\s*from civicmap import ([^\n#]+)", src, re.M):
+            for name in re.split(r"[\s,()]+", names):
+                if name and name != "as" and name not in public:
+                    problems.append(f"cell {i}: from civicmap import {name}: not in __all__")
+        for module in re.findall(r"^\s*(?:from|import) (civicmap\.[\w.]+)", src, re.M):
+            problems.append(f"cell {i}: imports {module}; use import civicmap and civicmap.NAME")
+    return problems
+
+
 def test_series_is_complete():
     """Every notebook of the series exists and nothing else is lying around."""
     found = sorted(p.name for p in NOTEBOOK_DIR.glob("*.ipynb"))
@@ -164,6 +186,7 @@ def test_notebook_is_clean_and_bilingual(name):
     assert stored_output_problems(nb) == []
     assert heading_problems(nb) == []
     assert private_name_problems(nb) == []
+    assert public_api_problems(nb) == []
 
 
 def test_checks_catch_bad_notebooks():
@@ -190,6 +213,13 @@ def test_checks_catch_bad_notebooks():
         "cell 4: execution_count is 3",
     ]
     assert len(private_name_problems(bad)) == 2
+    api = public_api_problems(bad)
+    assert "cell 5: civicmap.pipeline is not in civicmap.__all__" in api
+    assert "cell 5: imports civicmap.pipeline; use import civicmap and civicmap.NAME" in api
+    assert public_api_problems(
+        {"cells": [{"cell_type": "code", "source": "from civicmap import load_map, join\n"
+                    "import civicmap\ncivicmap.collect(civicmap.load_map('m.yaml'))"}]}
+    ) == ["cell 0: from civicmap import join: not in __all__"]  # fmt: skip
 
 
 @pytest.fixture
@@ -253,6 +283,16 @@ def test_kernel_has_no_network(tmp_path, kernel_env):
     assert nb.cells[0].outputs[0]["text"].strip() == str(tmp_path)
 
 
+#: Messages civicmap itself gives in a notebook's output, in Japanese (notebooks call
+#: civicmap.set_language("ja")): the invalid layer file of 03 and its suggestion.
+JAPANESE_MESSAGES = {
+    "03_osm_shisetsu.ipynb": (
+        "件の問題が見つかりました",
+        "知らないキーです（'match' のことですか？）",
+    ),
+}
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("name", SERIES)
 def test_notebook_runs_offline(name, tmp_path, kernel_env, capsys):
@@ -270,6 +310,14 @@ def test_notebook_runs_offline(name, tmp_path, kernel_env, capsys):
     assert all(c.execution_count for c in nb.cells if c.cell_type == "code" and c.source.strip())
     assert stored_output_problems(_load(name)) == []
     assert sorted(p.name for p in NOTEBOOK_DIR.iterdir()) == before
+    # everything the notebook writes lands under out/
+    assert [p.name for p in workdir.iterdir() if p.name != ".ipynb_checkpoints"] in ([], ["out"])
+    # and what it prints about problems is Japanese
+    texts = "".join(
+        out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
+    )
+    for expected in JAPANESE_MESSAGES.get(name, ()):
+        assert expected in texts
     with capsys.disabled():
         print(f"\n{name}: {seconds:.1f} s", file=sys.stderr)
     assert seconds < 60, f"{name} took {seconds:.1f} s; a workshop notebook must run in under 60 s"

@@ -494,7 +494,7 @@ def _read_with_index(
         newest_dt = filtered_newest[0]
     newest = iso_z(newest_dt.isoformat()) if newest_dt is not None else ""
     for p in problems:
-        log.info("%s %s: %s", p.source, p.row, p.reason)
+        log.debug("%s %s: %s", p.source, p.row, p.reason)
     return OsmExtract(
         frames=frames,
         osm_base=max(header_time, newest),

@@ -1,0 +1,194 @@
+"""``civicmap demo`` and ``civicmap build``: make the maps, then print the quality report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from civicmap.cli.main import existing_file, handle_errors, main, print_written, say
+from civicmap.cli.options import OsmChoice, osm_source_options, report_option
+from civicmap.errors import NetworkError
+from civicmap.i18n import N_, _, ngettext
+
+
+def build_with_report(
+    spec,
+    *,
+    overwrite: bool,
+    formats: tuple[str, ...] | None,
+    report_path: Path | None,
+    refresh: bool = False,
+) -> None:
+    """Build like :func:`civicmap.pipeline.build`, then print the quality report per layer.
+
+    Every output (and the ``--report`` file) is checked for overwriting before
+    any work starts; the report CSV is written atomically after the maps.
+    """
+    from civicmap import report
+    from civicmap._files import write_text_atomic
+    from civicmap.pipeline import build_with_data
+
+    extra = (report_path,) if report_path is not None else ()
+    data, written = build_with_data(
+        spec, overwrite=overwrite, formats=formats, also_writes=extra, refresh=refresh
+    )
+    print_written(written)
+    from civicmap.render.tiles import survey_act_notice  # GSI tiles on paper (#14)
+
+    if "paper" in written and survey_act_notice(spec):
+        say(survey_act_notice(spec))
+    say(_("quality report:"))
+    for line in report.summary_lines(data):
+        say(f"  {line}")
+    for problem in build_warnings(data):
+        say(
+            _("Warning: %(where)s: %(message)s")
+            % {"where": f"{problem.file}: {problem.key}", "message": problem.message}
+        )
+    if report_path is not None:
+        rows = report.quality_rows(data)
+        write_text_atomic(
+            report_path, report.csv_text(rows), overwrite=overwrite, encoding="utf-8-sig"
+        )
+        say(
+            "  "
+            + ngettext(
+                "%(n)d reason row written to %(path)s",
+                "%(n)d reason rows written to %(path)s",
+                len(rows),
+            )
+            % {"n": len(rows), "path": report_path}
+        )
+
+
+def build_warnings(data) -> list:
+    """What a finished build lost without failing: columns that are not there, empty layers.
+
+    A misspelt ``popup``/``index``/``label`` column would otherwise vanish from
+    every popup in silence, and a layer whose rows all lie outside the area
+    would print as an empty legend entry.
+    """
+    from civicmap.check import column_problems
+    from civicmap.errors import Problem
+
+    out = []
+    file = str(data.spec.file)
+    for i, layer in enumerate(data.layers):
+        key = f"layers[{i}] ({layer.id})"
+        if not any(s.kind == "osm" for s in layer.spec.sources) and len(layer.features):
+            out += column_problems(
+                layer.spec, [str(c) for c in layer.features.columns], file=file, key=key
+            )
+        if layer.report.read and not len(layer.features):
+            out.append(
+                Problem(
+                    file,
+                    key,
+                    _(
+                        "%(n)d places read, none shown: none lies inside the map's area "
+                        "(%(area)s); check the area or the data's coordinates (see --report)"
+                    )
+                    % {"n": layer.report.read, "area": data.area.name},
+                )
+            )
+    return out
+
+
+@main.command(
+    help=N_("Build the bundled 新宿区 西早稲田 demo offline: a web map and an A4 paper map.")
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help=N_("Folder to write the demo maps into."),
+)
+@click.option("--overwrite", is_flag=True, help=N_("Replace existing output files."))
+@report_option
+@handle_errors
+def demo(out_dir: Path, overwrite: bool, report_path: Path | None) -> None:
+    from civicmap.mapfile import load_map
+    from civicmap.pipeline import demo_map_path, with_output_dir
+
+    spec = with_output_dir(load_map(demo_map_path()), out_dir)
+    say(_("Demo: %(title)s") % {"title": spec.title})
+    build_with_report(spec, overwrite=overwrite, formats=None, report_path=report_path)
+
+
+@main.command(help=N_("Build the outputs named in MAP_FILE (web map, paper map, exports)."))
+@click.argument("map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
+@click.option("--overwrite", is_flag=True, help=N_("Replace existing output files."))
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    type=click.Choice(["web", "paper", "umap", "geojson", "kml"]),
+    help=N_("Build only these outputs (repeatable)."),
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=N_("Write outputs into this folder instead of the paths in the map file."),
+)
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help=N_("Ask the servers again instead of using cached answers."),
+)
+@osm_source_options
+@report_option
+@handle_errors
+def build(
+    map_file: Path,
+    overwrite: bool,
+    only: tuple[str, ...],
+    out_dir: Path | None,
+    refresh: bool,
+    osm: OsmChoice,
+    report_path: Path | None,
+) -> None:
+    from civicmap.mapfile import load_map
+    from civicmap.pipeline import with_output_dir
+
+    if refresh and osm.offline:
+        raise click.UsageError(
+            _("--refresh asks the servers again; it cannot be used with --offline")
+        )
+    spec = osm.apply(load_map(map_file))
+    if out_dir is not None:
+        spec = with_output_dir(spec, out_dir)
+    try:
+        build_with_report(
+            spec,
+            overwrite=overwrite,
+            formats=only or None,
+            report_path=report_path,
+            refresh=refresh,
+        )
+    except NetworkError as exc:
+        raise type(exc)(str(exc) + osm_hint(spec)) from None
+
+
+def osm_hint(spec) -> str:
+    """When OSM could not be fetched for a map that never said where OSM comes from: the ways out.
+
+    A volunteer who only wanted their own CSV on a map should not be left with
+    an Overpass error: say which layers need OSM and how to do without.
+    """
+    from civicmap.check import osm_source
+
+    needs = [layer.id for layer in spec.layers if any(s.kind == "osm" for s in layer.sources)]
+    if not needs or osm_source(spec) is not None:
+        return ""
+    return "\n" + _(
+        "layers %(ids)s need OpenStreetMap data and the map names no OSM source, so the "
+        "public Overpass API was asked. Without the network: give a local extract "
+        "(osm: {file: area.osm.pbf}), make an offline pack with civicmap fetch, or write "
+        "osm: false to use only your own files (a built-in layer then uses only its "
+        "extra_sources)"
+    ) % {"ids": ", ".join(needs)}

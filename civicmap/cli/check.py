@@ -1,0 +1,193 @@
+"""``civicmap check`` (validate a map, layer or data file) and ``civicmap layers``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from civicmap.cli.main import existing_file, handle_errors, main
+from civicmap.i18n import N_, _, ngettext
+
+
+@main.command("layers", help=N_("List the built-in layers."))
+@click.option("--language", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
+@handle_errors
+def layers_cmd(language: str) -> None:
+    from civicmap.layers import builtin_layer_ids, load_layer
+
+    for lid in builtin_layer_ids():
+        layer = load_layer(lid)
+        kinds = ", ".join(sorted({s.kind for s in layer.sources}))
+        click.echo(f"{lid:<14} {layer.title_in(language)}  [{kinds}; {layer.style['symbol']}]")
+
+
+def _problem_lines(report: dict) -> None:
+    for w in report.get("warnings", []):
+        where = f"{w['file']}: {w['key']}" if w["key"] else w["file"]
+        click.echo(_("Warning: %(where)s: %(message)s") % {"where": where, "message": w["message"]})
+
+
+@main.command(
+    help=N_(
+        "Validate a map file, a layer file or a data file and report every problem.\n"
+        "\n"
+        "A map is checked as a build would check it, without building: its layers'\n"
+        "files are read, the columns they name must exist, the outputs and their\n"
+        "options must be valid. Exit code 2 when anything is wrong."
+    )
+)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the report as JSON."))
+@click.option(
+    "--rejected",
+    "rejected_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=N_("Data files: write the rejected rows (row, reason) to this CSV."),
+)
+@click.option("--overwrite", is_flag=True, help=N_("Replace an existing --rejected file."))
+@handle_errors
+def check(file: Path, as_json: bool, rejected_out: Path | None, overwrite: bool) -> None:
+    import json
+
+    import yaml
+
+    from civicmap.errors import ConfigError, Problem
+
+    if file.suffix.lower() in (".yaml", ".yml"):
+        from civicmap._validate import load_yaml
+        from civicmap.check import check_map, layer_problems
+        from civicmap.layers import load_layer
+
+        raw = load_yaml(file)
+        is_layer = isinstance(raw, dict) and "sources" in raw and "area" not in raw
+        if is_layer:
+            layer = load_layer(file)
+            problems, warnings = layer_problems(layer, file=str(file), key="")
+            report = {
+                "file": str(file),
+                "kind": "layer",
+                "ok": not problems,
+                "id": layer.id,
+                "sources": [s.kind for s in layer.sources],
+                "problems": [p.__dict__ for p in problems],
+                "warnings": [p.__dict__ for p in warnings],
+            }
+        else:
+            report = check_map(file)
+            if report.get("ok"):
+                from civicmap.mapfile import load_map
+                from civicmap.render.tiles import survey_act_notice  # GSI tiles on paper
+
+                notice = survey_act_notice(load_map(file))
+                if notice:
+                    report["notice"] = notice
+        if as_json:
+            click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+            if not report["ok"]:
+                sys.exit(ConfigError.exit_code)
+            return
+        _problem_lines(report)
+        if report["problems"]:
+            raise ConfigError(Problem(**p) for p in report["problems"])
+        kind = _("map") if report["kind"] == "map" else _("layer")
+        click.echo(_("%(file)s: OK (%(kind)s)") % {"file": file, "kind": kind})
+        click.echo(
+            yaml.safe_dump(
+                {
+                    k: v
+                    for k, v in report.items()
+                    if k not in ("file", "ok", "problems", "warnings", "kind")
+                },
+                allow_unicode=True,
+                sort_keys=False,
+            ).rstrip()
+        )
+        return
+    from civicmap.check import check_file, write_rejected_csv
+
+    report = check_file(file)
+    if rejected_out is not None:
+        write_rejected_csv(report, rejected_out, overwrite=overwrite)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    else:
+        _print_data_report(report)
+    if rejected_out is not None and not as_json:
+        click.echo(_("rejected rows written to %(path)s") % {"path": rejected_out})
+
+
+def _print_data_report(report: dict) -> None:
+    """The data-file check report as text a volunteer can act on."""
+    click.echo(f"{report['file']}: {report['kind']}")
+    click.echo(_("  encoding: %(value)s") % {"value": report["encoding"]})
+    for r in report.get("file_repairs", []):
+        click.echo(_("  repaired file: %(value)s") % {"value": r})
+    click.echo(_("  layout:   %(value)s") % {"value": report["layout"]})
+    cols = {k: v for k, v in report["columns"].items() if v}
+    click.echo(
+        _("  columns:  %(value)s") % {"value": ", ".join(f"{k}={v}" for k, v in cols.items())}
+    )
+    if report.get("sheet"):  # spreadsheets: the sheet read, and every sheet seen
+        click.echo(
+            _("  sheet:    %(sheet)s (%(why)s)")
+            % {"sheet": report["sheet"], "why": report.get("sheet_chosen_because", "")}
+        )
+        for sheet, seen in (report.get("sheets") or {}).items():
+            table = (
+                _("header on row %(row)s, %(n)s known columns")
+                % {"row": seen["header_row"], "n": seen["known_columns"]}
+                if seen.get("header_row")
+                else _("no table of places")
+            )
+            click.echo(
+                _("    sheet %(sheet)r: %(rows)s rows, %(table)s")
+                % {"sheet": sheet, "rows": seen["rows"], "table": table}
+            )
+    if report.get("crs"):
+        click.echo(
+            (
+                _("  crs:      %(crs)s → EPSG:4326 %(axes)s")
+                % {"crs": report["crs"], "axes": report.get("crs_axes", "")}
+            ).rstrip()
+        )
+    if report.get("skipped_blank"):
+        click.echo(
+            _("  blank lines skipped: %(n)s (rows %(rows)s)")
+            % {"n": report["skipped_blank"], "rows": report["blank_rows"]}
+        )
+    if report.get("header_row", 1) != 1:
+        click.echo(
+            _("  header found on line %(line)s (lines above: %(above)s)")
+            % {"line": report["header_row"], "above": report.get("preamble")}
+        )
+    for new, why in (report.get("renamed_columns") or {}).items():
+        click.echo(_("  column renamed to %(name)r: %(why)s") % {"name": new, "why": why})
+    if report.get("disaster_flags"):
+        click.echo(
+            _("  disaster flags: %(value)s") % {"value": ", ".join(report["disaster_flags"])}
+        )
+    if report.get("capacity_from"):
+        click.echo(_("  capacity from: %(value)s") % {"value": report["capacity_from"]})
+    click.echo(_("  rows read: %(n)s") % {"n": report["rows"]})
+    click.echo(_("  rows mapped: %(n)s") % {"n": report["mapped"]})
+    click.echo(_("  rows repaired: %(n)s") % {"n": len(report["repaired"])})
+    for r in report["repaired"]:
+        click.echo(_("    row %(row)s: %(why)s") % {"row": r["row"], "why": r["how"]})
+    click.echo(_("  rows rejected: %(n)s") % {"n": len(report["rejected"])})
+    for r in report["rejected"]:
+        click.echo(_("    row %(row)s: %(why)s") % {"row": r["row"], "why": r["reason"]})
+    if report.get("warnings"):
+        n = len(report["warnings"])
+        click.echo(ngettext("  warnings: %(n)d", "  warnings: %(n)d", n) % {"n": n})
+        for w in report["warnings"]:
+            where = (
+                _("row %(row)s") % {"row": w["row"]}
+                if w.get("row") not in (None, "")
+                else _("file")
+            )
+            click.echo(f"    {where}: {w['reason']}")
+    for n in report.get("notes", []):
+        click.echo(_("  note: %(value)s") % {"value": n})

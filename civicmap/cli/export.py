@@ -1,0 +1,81 @@
+"""``civicmap export`` (a map's layers as .umap/GeoJSON/KML) and ``civicmap convert`` (one file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from civicmap.cli.main import existing_file, handle_errors, main, print_written, say
+from civicmap.cli.options import OsmChoice, osm_source_options
+from civicmap.i18n import N_, _
+
+
+@main.command("export", help=N_("Export the layers of MAP_FILE as .umap, GeoJSON or KML."))
+@click.argument("map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["umap", "geojson", "kml"]),
+    required=True,
+    help=N_("umap: import into uMap; geojson: any GIS; kml: Google My Maps (a folder per layer)."),
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=N_(
+        "Output file (default: the map file's outputs.<format>.file, else next to the map file)."
+    ),
+)
+@click.option("--overwrite", is_flag=True, help=N_("Replace an existing output file."))
+@osm_source_options
+@handle_errors
+def export_cmd(
+    map_file: Path, fmt: str, output: Path | None, overwrite: bool, osm: OsmChoice
+) -> None:
+    from civicmap._files import check_writable
+    from civicmap.mapfile import load_map
+    from civicmap.pipeline import collect
+    from civicmap.render.export import SUFFIXES, write_export
+
+    spec = osm.apply(load_map(map_file))
+    path = output or spec.output_path(fmt) or map_file.with_suffix(SUFFIXES[fmt])
+    check_writable(path, overwrite=overwrite)
+    written = write_export(collect(spec), path, fmt=fmt, overwrite=overwrite)
+    print_written({fmt: [written]})
+
+
+@main.command(
+    help=N_("Convert a data file (CSV, GeoJSON, KML, .umap) to GeoJSON in the common schema.")
+)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help=N_("The GeoJSON file to write (common schema)."),
+)
+@click.option("--overwrite", is_flag=True, help=N_("Replace an existing output file."))
+@handle_errors
+def convert(file: Path, output: Path, overwrite: bool) -> None:
+    from civicmap.check import convert_file
+
+    report = convert_file(file, output, overwrite=overwrite)
+    say(
+        _(
+            "%(output)s: %(mapped)d of %(rows)d rows written (%(repaired)d repaired, "
+            "%(rejected)d rejected; run %(command)s for details)"
+        )
+        % {
+            "output": output,
+            "mapped": report["mapped"],
+            "rows": report["rows"],
+            "repaired": len(report["repaired"]),
+            "rejected": len(report["rejected"]),
+            "command": f"civicmap check {file}",
+        }
+    )

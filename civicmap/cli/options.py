@@ -1,0 +1,112 @@
+"""Options shared by several commands, declared once.
+
+:func:`osm_source_options` is the one decorator for ``--overpass-url``,
+``--offline`` and ``--pack`` (where a command that collects a map gets its OSM
+data). The command receives a single :class:`OsmChoice` argument ``osm`` that
+applies the choice to a loaded map and scopes offline mode to the run, so no
+global setting outlives the command (tests need not undo it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import click
+
+from civicmap.i18n import N_
+
+
+@dataclass(frozen=True)
+class OsmChoice:
+    """Where this run gets OSM data: ``--overpass-url``, ``--offline``, ``--pack``."""
+
+    overpass_url: str | None = None
+    offline: bool = False
+    pack_dir: Path | None = None
+
+    def apply(self, spec):
+        """The map with this run's Overpass endpoint and offline pack applied."""
+        from civicmap.pack import with_pack
+
+        if self.overpass_url:
+            spec = replace(spec, osm={**spec.osm, "overpass_url": self.overpass_url})
+        if self.pack_dir is not None:
+            spec = with_pack(spec, self.pack_dir)
+        return spec
+
+    @contextlib.contextmanager
+    def network(self) -> Iterator[None]:
+        """Offline mode for the duration of the block only, when ``--offline`` was given.
+
+        The HTTP layer still reads :data:`civicmap.settings.offline`; it is
+        set here and restored on the way out, so it never leaks past the run.
+        """
+        from civicmap import settings
+
+        before = settings.offline
+        if self.offline:
+            settings.offline = True
+        try:
+            yield
+        finally:
+            settings.offline = before
+
+
+def osm_source_options(
+    func: Callable | None = None, *, pack: bool = True, offline: bool = True
+) -> Callable:
+    """Add ``--overpass-url`` (and ``--offline``, ``--pack`` unless switched off).
+
+    The wrapped command gets one keyword argument ``osm`` (an :class:`OsmChoice`)
+    instead of the three options, and runs inside :meth:`OsmChoice.network`.
+    """
+
+    def decorate(f: Callable) -> Callable:
+        @functools.wraps(f)
+        def wrapper(*args, overpass_url=None, offline=False, pack_dir=None, **kwargs):
+            choice = OsmChoice(overpass_url=overpass_url, offline=offline, pack_dir=pack_dir)
+            with choice.network():
+                return f(*args, osm=choice, **kwargs)
+
+        cmd = wrapper
+        if pack:
+            cmd = click.option(
+                "--pack",
+                "pack_dir",
+                type=click.Path(file_okay=False, path_type=Path),
+                default=None,
+                help=N_("Read OSM data from this offline pack (made by civicmap fetch)."),
+            )(cmd)
+        if offline:
+            cmd = click.option(
+                "--offline",
+                is_flag=True,
+                help=N_("Use no network: only the offline pack, local files and the cache."),
+            )(cmd)
+        return click.option(
+            "--overpass-url",
+            default=None,
+            help=N_("Overpass API endpoint for this run (overrides the map file)."),
+        )(cmd)
+
+    return decorate(func) if func is not None else decorate
+
+
+report_option = click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=N_(
+        "Write every rejected, repaired, removed and warned row (layer, kind, source, row, "
+        "reason) to this CSV."
+    ),
+)
+
+overwrite_option = click.option(
+    "--overwrite", is_flag=True, help=N_("Replace existing output files.")
+)

@@ -1,0 +1,105 @@
+"""``civicmap fetch`` (an offline pack) and ``civicmap diff`` (official lists against OSM)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from civicmap.cli.main import existing_file, handle_errors, main, say
+from civicmap.cli.options import OsmChoice, osm_source_options
+from civicmap.i18n import N_, _
+
+
+@main.command(
+    "diff",
+    help=N_("Compare each layer's official list with OSM: what is missing, misplaced or misnamed."),
+)
+@click.argument("map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help=N_("Folder to write MAP_diff.csv and MAP_diff.geojson into."),
+)
+@click.option("--overwrite", is_flag=True, help=N_("Replace existing diff files."))
+@osm_source_options
+@handle_errors
+def diff_cmd(map_file: Path, out_dir: Path, overwrite: bool, osm: OsmChoice) -> None:
+    from civicmap.diff import write_diff
+    from civicmap.mapfile import load_map
+    from civicmap.pipeline import collect
+
+    spec = osm.apply(load_map(map_file))
+    written, summary = write_diff(collect(spec), out_dir, overwrite=overwrite)
+    for layer_id, counts in summary.items():
+        say(f"{layer_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for p in written:
+        say(f"    diff: {p}")
+
+
+@main.command(
+    help=N_("Download the OSM data MAP_FILE needs into an offline pack, to build with no network.")
+)
+@click.argument("map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=N_("Pack folder to write (default: the map's osm.pack, else osm-pack next to the map)."),
+)
+@osm_source_options(pack=False, offline=False)
+@click.option(
+    "--refresh", is_flag=True, help=N_("Ask Overpass again instead of using cached answers.")
+)
+@click.option("--no-streets", is_flag=True, help=N_("Leave out the walking street network."))
+@click.option("--overwrite", is_flag=True, help=N_("Replace an existing pack."))
+@handle_errors
+def fetch(
+    map_file: Path,
+    out: Path | None,
+    osm: OsmChoice,
+    refresh: bool,
+    no_streets: bool,
+    overwrite: bool,
+) -> None:
+    from civicmap.mapfile import load_map
+    from civicmap.pack import fetch_pack
+
+    spec = osm.apply(load_map(map_file))
+    info = fetch_pack(
+        spec, out=out, overwrite=overwrite, refresh=refresh, streets_network=not no_streets
+    )
+    say(
+        _("Offline pack: %(folder)s (%(n)d answers, %(mb).1f MB, OSM data as of %(base)s)")
+        % {
+            "folder": info.folder,
+            "n": len(info.queries),
+            "mb": info.total_bytes / 1e6,
+            "base": info.osm_base or _("unknown"),
+        }
+    )
+    tiles = info.tiles or {}
+    if tiles:  # background tiles stored with the OSM data (#14)
+        say(
+            _(
+                "  background tiles: %(count)d of %(source)s (zooms %(zooms)s, %(mb).1f MB), "
+                "%(missing)d missing"
+            )
+            % {
+                "count": tiles["count"],
+                "source": tiles["source"],
+                "zooms": ", ".join(map(str, tiles["zooms"])),
+                "mb": tiles["bytes"] / 1e6,
+                "missing": len(tiles["missing"]),
+            }
+        )
+    if not spec.osm.get("pack") or Path(spec.path(spec.osm["pack"])).resolve() != info.folder:
+        say(
+            _("Build from it with: %(command)s")
+            % {"command": f"civicmap build {map_file} --pack {info.folder}"}
+        )
