@@ -1,0 +1,144 @@
+"""The map frame: basemap, data edge, routes, markers, numbers and labels clipped to one rectangle.
+
+The basemap is drawn in exactly one place, :meth:`FrameDrawing.draw_basemap_layer`,
+so a raster (tile) basemap can replace or join the vector one there.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from reportlab.lib import colors
+
+from civicmap.render import basemap as bm
+from civicmap.render._fonts import draw_text, text_width
+from civicmap.render._layout import (
+    AtlasPage,
+    BoxIndex,
+    Grid,
+    MapFrame,
+    Rect,
+    place_numbers,
+)
+from civicmap.render.paper.marks import (
+    draw_grid,
+    draw_home,
+    draw_marker,
+    draw_route,
+    north_arrow,
+    number_box,
+)
+from civicmap.render.paper.plan import FramePlan
+
+log = logging.getLogger(__name__)
+
+
+class FrameDrawing:
+    """Mixin of the renderer: draws one map frame and the atlas neighbours around it."""
+
+    # ---- map frame
+    def draw_frame(
+        self, c, frame: MapFrame, *, atlas: AtlasPage | None = None, numbered: bool = True
+    ) -> FramePlan:
+        r = frame.rect
+        grid = Grid.for_frame(r, cell_mm=55 if self.f > 1 else 40)
+        c.saveState()
+        p = c.beginPath()
+        p.rect(r.x, r.y, r.w, r.h)
+        c.clipPath(p, stroke=0, fill=0)
+        c.setFillColor(colors.white)
+        c.rect(r.x, r.y, r.w, r.h, stroke=0, fill=1)
+        bm.draw_basemap(c, self.basemap, frame, weight=1.15 if self.f > 1 else 1.0)
+        if bm.draw_data_edge(c, self.edge, frame, note=self.t["edge"], size=self.fs(6.5)):
+            self.edge_drawn = True
+        for leg in sorted(self.routes, key=lambda g: g.nearest):  # the nearest on top
+            draw_route(c, [frame.to_page(x, y) for x, y in leg.coords],
+                        nearest=leg.nearest, walk=leg.walk)  # fmt: skip
+        c.restoreState()
+        draw_grid(c, grid, self.fs(7.5))
+        avoid = BoxIndex()
+        # North arrow in the top right corner of the frame.
+        na = 14 * self.f
+        avoid.add(
+            north_arrow(c, r.x1 - na, r.y1 - na * 1.05, na, self.north_angle, self.t["north"])
+        )
+        if atlas is not None:
+            self._neighbours(c, frame, atlas, avoid)
+        fplan = FramePlan(self.page_no, frame, grid, atlas)
+        minx, miny, maxx, maxy = frame.extent
+        shown = [e for e in self.entries if minx <= e.xy[0] <= maxx and miny <= e.xy[1] <= maxy]
+        marks = []
+        for e in shown:
+            x, y = frame.to_page(*e.xy)
+            draw_marker(c, e.layer.spec.style.get("symbol", "circle"), x, y, self.marker,
+                        e.layer.spec.style.get("color", "#1c7ed6"), approximate=e.approximate)  # fmt: skip
+            marks.append((e.number, x, y))
+            if atlas is None:
+                e.ref = grid.cell(x, y)
+        if self.home is not None and minx <= self.home[0] <= maxx and miny <= self.home[1] <= maxy:
+            hx, hy = frame.to_page(*self.home)
+            hs = self.marker * 1.4
+            draw_home(c, hx, hy, hs)
+            label = self.t["home"]
+            lw = text_width(label, self.fs(7.5))
+            draw_text(c, hx + hs * 0.6, hy - self.fs(7.5) * 0.35, label, self.fs(7.5),
+                      halo=2, bold=True)  # fmt: skip
+            avoid.add(Rect(hx - hs / 2, hy - hs / 2, hs * 1.1 + lw, hs))
+        if numbered:
+            h = self.num_fs * 1.3
+            fplan.numbers = place_numbers(
+                marks,
+                marker_size=self.marker,
+                box_w=lambda n: text_width(str(n), self.num_fs) + 2.6,
+                box_h=h,
+                bounds=r,
+                avoid=avoid,
+            )
+            for lab in fplan.numbers:
+                number_box(c, lab, self.num_fs)
+                avoid.add(lab.box)
+        # Basemap labels last, where they cover no number.
+        c.saveState()
+        p = c.beginPath()
+        p.rect(r.x, r.y, r.w, r.h)
+        c.clipPath(p, stroke=0, fill=0)
+        for lab in fplan.numbers:
+            x, y = lab.marker
+            avoid.add(Rect(x - self.marker / 2, y - self.marker / 2, self.marker, self.marker))
+        bm.draw_labels(c, self.basemap, frame, avoid=avoid, size=self.fs(6.3),
+                       name_column="name_en" if self.lang == "en" else "name")  # fmt: skip
+        c.restoreState()
+        c.saveState()
+        c.setStrokeColor(colors.black)
+        c.setLineWidth(0.9)
+        c.rect(r.x, r.y, r.w, r.h, stroke=1, fill=0)
+        c.restoreState()
+        self.plan.frames.append(fplan)
+        return fplan
+
+    def _neighbours(self, c, frame: MapFrame, page: AtlasPage, avoid: BoxIndex) -> None:
+        """Name the neighbouring atlas pages at the frame's edges."""
+        r = frame.rect
+        fs = self.fs(7.5)
+        word = self.t["page"]
+        arrows = {"N": "↑", "S": "↓", "W": "←", "E": "→"}
+        for d, n in page.neighbours.items():
+            text = (
+                f"{arrows.get(d, '')} {word} {n}".strip()
+                if self.lang == "en"
+                else f"{arrows.get(d, '')}{n}{word}"
+            )
+            w = text_width(text, fs) + 4
+            h = fs * 1.5
+            x = {"W": r.x + 2, "E": r.x1 - w - 2}.get(d[-1], r.x + r.w / 2 - w / 2)
+            y = {"N": r.y1 - h - 2, "S": r.y + 2}.get(d[0], r.y + r.h / 2 - h / 2)
+            if d in ("NE",):
+                x -= 40 * self.f  # keep clear of the north arrow
+            c.saveState()
+            c.setFillColor(colors.white)
+            c.setStrokeColor(colors.black)
+            c.setLineWidth(0.5)
+            c.rect(x, y, w, h, stroke=1, fill=1)
+            c.restoreState()
+            draw_text(c, x + w / 2, y + h * 0.3, text, fs, anchor="middle", bold=True)
+            avoid.add(Rect(x, y, w, h))
