@@ -241,6 +241,27 @@ def atlas_pages(
     return pages
 
 
+def keep_pages(pages: list[AtlasPage], keep: set[int], *, first: int = 1) -> list[AtlasPage]:
+    """The pages whose numbers are in ``keep``, renumbered from ``first`` in the same order.
+
+    Neighbours are recomputed among the kept pages only, so a page never points
+    at a sheet that was left out (an empty sheet of a grid atlas).
+    """
+    kept = [pg for pg in pages if pg.number in keep]
+    numbers = {(pg.row, pg.col): first + i for i, pg in enumerate(kept)}
+    dirs = {"N": (-1, 0), "S": (1, 0), "W": (0, -1), "E": (0, 1),
+            "NW": (-1, -1), "NE": (-1, 1), "SW": (1, -1), "SE": (1, 1)}  # fmt: skip
+    out = []
+    for pg in kept:
+        nb = {
+            d: numbers[(pg.row + dr, pg.col + dc)]
+            for d, (dr, dc) in dirs.items()
+            if (pg.row + dr, pg.col + dc) in numbers
+        }
+        out.append(AtlasPage(numbers[(pg.row, pg.col)], pg.col, pg.row, pg.center, nb))
+    return out
+
+
 class BoxIndex:
     """Boxes already placed on a page, bucketed so overlap checks stay fast on dense maps."""
 

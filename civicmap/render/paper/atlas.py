@@ -1,40 +1,53 @@
-"""A grid atlas: an overview page, one page per sheet, and the index with page and grid cell."""
+"""A grid atlas: an overview page, one page per sheet with places, and one index.
+
+Sheets are cut on a regular grid over the map's area; a sheet with no place on
+it is left out (the overview shows it faint and unnumbered). The number printed
+on a sheet is its PDF page number (the overview is page 1), so "print page 26"
+prints the sheet labelled 26. More than ``max_pages`` pages stops the build
+with a message naming the count and what would make fewer.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
 
+import numpy as np
 import shapely
 from reportlab.lib import colors
 
-from civicmap.render._fonts import draw_text
+from civicmap.errors import ConfigError, Problem
 from civicmap.render._layout import (
     MM,
-    Grid,
+    NICE_SCALES,
+    AtlasPage,
     MapFrame,
     Rect,
     atlas_pages,
-    fit_scale,
+    keep_pages,
     scale_bar,
 )
+from civicmap.render.paper.overview import OverviewShape, draw_overview
 from civicmap.render.paper.panel import draw_scale_bar
 
 if TYPE_CHECKING:
+    from civicmap.render.paper.plan import Entry
     from civicmap.render.paper.render import Renderer
 
 log = logging.getLogger(__name__)
 
 
-def draw_atlas(r: Renderer, c) -> None:
-    o = r.opts
+def sheet_frame_rect(r: Renderer) -> Rect:
+    """The map frame of an atlas page: a small header, the frame fills the rest."""
     m = 10 * MM
     gut = 5.5 * MM * (1.3 if r.f > 1 else 1.0)
-    scale = o.scale
-    r.plan.scale = scale
-    # Map pages: a small header, the frame fills the rest of the page.
     header_h = r.fs(15) + 5
-    frame_rect = Rect(m + gut, m + gut, r.pw - 2 * m - 2 * gut, r.ph - 2 * m - header_h - 2 * gut)
+    return Rect(m + gut, m + gut, r.pw - 2 * m - 2 * gut, r.ph - 2 * m - header_h - 2 * gut)
+
+
+def _cells(r: Renderer, scale: int) -> tuple[list[AtlasPage], tuple[float, float]]:
+    """Every grid sheet over the area at ``scale`` and the ground size of one sheet."""
+    frame_rect = sheet_frame_rect(r)
     probe = MapFrame(frame_rect, 0, 0, scale, r.k)
     fg = (frame_rect.w / probe.pt_per_unit, frame_rect.h / probe.pt_per_unit)
     area = r.area
@@ -42,99 +55,133 @@ def draw_atlas(r: Renderer, c) -> None:
     def covers(x0, y0, x1, y1):
         return area.intersects(shapely.box(x0, y0, x1, y1))
 
-    pages = atlas_pages(area.bounds, fg, overlap=o.overlap, covers=covers)
+    return atlas_pages(area.bounds, fg, overlap=r.opts.overlap, covers=covers), fg
+
+
+def _owners(entries: list[Entry], cells: list[AtlasPage], fg) -> np.ndarray:
+    """For each place, the index into ``cells`` of the sheet where it sits farthest from
+    an edge (-1: on no sheet). Vectorised: places × sheets distances in one array."""
+    if not entries or not cells:
+        return np.full(len(entries), -1)
+    xy = np.array([e.xy for e in entries])
+    cc = np.array([pg.center for pg in cells])
+    owners = np.full(len(entries), -1)
+    best = np.full(len(entries), -np.inf)
+    for start in range(0, len(cc), 512):  # bounded memory for thousands of sheets
+        part = cc[start : start + 512]
+        d = np.minimum(
+            fg[0] / 2 - np.abs(xy[:, None, 0] - part[None, :, 0]),
+            fg[1] / 2 - np.abs(xy[:, None, 1] - part[None, :, 1]),
+        )
+        i = d.argmax(axis=1)
+        v = d[np.arange(len(xy)), i]
+        better = v > best
+        owners[better] = start + i[better]
+        best[better] = v[better]
+    owners[best < 0] = -1
+    return owners
+
+
+def _sheets(r: Renderer, scale: int):
+    cells, fg = _cells(r, scale)
+    owners = _owners(r.entries, cells, fg)
+    used = {cells[i].number for i in set(owners.tolist()) if i >= 0}
+    skip = r.opts.atlas.skip_empty if r.opts.atlas.skip_empty is not None else True
+    keep = used if skip else {pg.number for pg in cells}
+    return cells, fg, owners, keep
+
+
+def _too_many(r: Renderer, pages: int, scale: int) -> ConfigError:
+    """The error for an atlas over ``max_pages``: the count and settings that make fewer."""
+    o = r.opts
+    ways = []
+    for s in NICE_SCALES:
+        if s > scale:
+            n = len(_sheets(r, s)[3]) + 1
+            if n <= o.max_pages:
+                ways.append(f"scale: {s} ({n} pages)")
+                break
+    ways.append("atlas: {areas: FILE, name: FIELD} (one page per 町丁目 or school district)")
+    if o.size in ("A4", "B5", "B4"):
+        ways.append("size: A3 (more map per page)")
+    ways.append("a smaller area, or fewer layers")
+    ways.append(f"max_pages: {pages} to print them all anyway")
+    msg = (
+        f"the atlas would have {pages} pages at 1:{scale:,} ({pages - 1} map sheets with places "
+        f"and an overview), more than the {o.max_pages} allowed; use " + "; or ".join(ways)
+    )
+    return ConfigError([Problem(str(r.data.spec.file), "outputs.paper.atlas", msg)])
+
+
+def draw_atlas(r: Renderer, c) -> None:
+    """Overview, one page per sheet with places, then the index."""
+    o = r.opts
+    scale = int(o.scale)
+    r.plan.scale = scale
+    cells, fg, owners, keep = _sheets(r, scale)
+    if len(keep) + 1 > o.max_pages:
+        raise _too_many(r, len(keep) + 1, scale)
+    # Sheet numbers are PDF page numbers: the overview is page 1.
+    pages = keep_pages(cells, keep, first=2)
+    renumber = {}
+    kept_cells = [pg for pg in cells if pg.number in keep]
+    for old, new in zip(kept_cells, pages, strict=True):
+        renumber[old.number] = new.number
+    for e, i in zip(r.entries, owners.tolist(), strict=True):
+        e.page = renumber.get(cells[i].number) if i >= 0 else None
+    left_out = len(cells) - len(pages)
+    if left_out:
+        log.info("atlas: %d of %d sheets have no place on them and are left out",
+                 left_out, len(cells))  # fmt: skip
     r.plan.atlas_pages = pages
-    # Each place belongs to the page where it sits farthest from an edge.
-    for e in r.entries:
-        best, best_d = None, -1.0
-        for pg in pages:
-            cx, cy = pg.center
-            d = min(fg[0] / 2 - abs(e.xy[0] - cx), fg[1] / 2 - abs(e.xy[1] - cy))
-            if d > best_d:
-                best, best_d = pg, d
-        if best is not None and best_d >= 0:
-            e.page = best.number
-    # Overview page.
-    hh = r.header(
-        c,
-        title=r.data.spec.title,
-        subtitle=r.data.spec.subtitle,
-        right=r.t["overview"],
-    )
-    content = Rect(m, m, r.pw - 2 * m, r.ph - 2 * m - hh)
-    portrait = r.pw < r.ph
-    panel_w = content.w * (0.45 if portrait else 0.3)
-    ph = r.blocks_height(r.panel_blocks(panel_w, scale))
-    if portrait:
-        ov_rect = Rect(
-            content.x + gut,
-            content.y + ph + 4 * MM + gut,
-            content.w - 2 * gut,
-            content.h - ph - 4 * MM - 2 * gut,
+    r.plan.atlas_left_out = left_out
+    half = (fg[0] / 2, fg[1] / 2)
+    shapes = [
+        OverviewShape(
+            shapely.box(
+                pg.center[0] - half[0],
+                pg.center[1] - half[1],
+                pg.center[0] + half[0],
+                pg.center[1] + half[1],
+            ),
+            renumber.get(pg.number),
         )
-        px, py = content.x, content.y + ph
-    else:
-        ov_rect = Rect(
-            content.x + gut,
-            content.y + gut,
-            content.w - panel_w - 4 * MM - 2 * gut,
-            content.h - 2 * gut,
-        )
-        px, py = content.x1 - panel_w, content.y1
-    ux = [pg.center[0] for pg in pages]
-    uy = [pg.center[1] for pg in pages]
-    ext = (min(ux) - fg[0] / 2, min(uy) - fg[1] / 2, max(ux) + fg[0] / 2, max(uy) + fg[1] / 2)
-    ov_scale = fit_scale(
-        (ext[2] - ext[0]) / r.k * 1.02,
-        (ext[3] - ext[1]) / r.k * 1.02,
-        ov_rect.w,
-        ov_rect.h,
-    )
-    ov = MapFrame(ov_rect, (ext[0] + ext[2]) / 2, (ext[1] + ext[3]) / 2, ov_scale, r.k)
-    blocks = r.panel_blocks(panel_w, ov_scale)  # the overview's own scale
-    r.draw_frame(c, ov, numbered=False)
-    r.plan.frames[-1].grid = Grid(ov_rect, 1, 1)
+        for pg in cells
+    ]
+    draw_overview(r, c, shapes, sheet_scale=scale)
+    frame_rect = sheet_frame_rect(r)
     for pg in pages:
-        x0, y0 = ov.to_page(pg.center[0] - fg[0] / 2, pg.center[1] - fg[1] / 2)
-        x1, y1 = ov.to_page(pg.center[0] + fg[0] / 2, pg.center[1] + fg[1] / 2)
-        c.saveState()
-        c.setStrokeColor(colors.HexColor("#c92a2a"))
-        c.setLineWidth(1.2)
-        c.rect(x0, y0, x1 - x0, y1 - y0, stroke=1, fill=0)
-        c.restoreState()
-        draw_text(
-            c,
-            (x0 + x1) / 2,
-            (y0 + y1) / 2 - 8,
-            str(pg.number),
-            r.fs(22),
-            anchor="middle",
-            halo=4,
-            bold=True,
-        )
-    r.draw_blocks(c, blocks, px, py)
-    # One page per atlas sheet.
-    for pg in pages:
-        c.showPage()
-        c.setPageSize((r.pw, r.ph))
-        r.page_no += 1
-        r.header(c, title=r.data.spec.title, subtitle="",
-                    right=f"{r.t['page']} {pg.number} / {len(pages)}  1:{scale:,}")  # fmt: skip
         frame = MapFrame(frame_rect, pg.center[0], pg.center[1], scale, r.k)
-        fplan = r.draw_frame(c, frame, atlas=pg)
-        for e in r.entries:
-            if e.page == pg.number:
-                x, y = frame.to_page(*e.xy)
-                e.ref = f"p{pg.number} {fplan.grid.cell(x, y)}"
-        bar = scale_bar(scale)
-        bx = frame_rect.x + 6
-        c.saveState()
-        c.setFillColor(colors.white)
-        c.setStrokeColor(colors.black)
-        c.setLineWidth(0.4)
-        c.rect(bx - 3, frame_rect.y + 3, bar.length + 24, r.fs(7) * 4.6, stroke=1, fill=1)
-        c.restoreState()
-        draw_scale_bar(c, bx, frame_rect.y + 6, bar, scale, r.fs(7), r.lang)
+        draw_sheet(r, c, frame, pg, scale=scale, title=r.data.spec.title)
     cols = r.continuation_page(c, first=True)
     items = r.index_items(cols[0].w, atlas=True)
     r.flow_index(c, items, cols, lambda: r.continuation_page(c))
+
+
+def draw_sheet(
+    r: Renderer, c, frame: MapFrame, pg: AtlasPage, *, scale: int, title: str, focus=None
+) -> None:
+    """One atlas page: header with its page number, the frame, a boxed scale bar.
+
+    Places whose ``page`` is this page get their index reference (page and grid cell).
+    """
+    c.showPage()
+    c.setPageSize((r.pw, r.ph))
+    r.page_no += 1
+    assert r.page_no == pg.number, (r.page_no, pg.number)
+    r.header(c, title=title, subtitle="", right=f"{r.t['page']} {pg.number}  1:{scale:,}")
+    fplan = r.draw_frame(c, frame, atlas=pg, focus=focus)
+    for e in r.entries:
+        if e.page == pg.number:
+            x, y = frame.to_page(*e.xy)
+            e.ref = f"p{pg.number} {fplan.grid.cell(x, y)}"
+    frame_rect = frame.rect
+    bar = scale_bar(scale)
+    bx = frame_rect.x + 6
+    c.saveState()
+    c.setFillColor(colors.white)
+    c.setStrokeColor(colors.black)
+    c.setLineWidth(0.4)
+    c.rect(bx - 3, frame_rect.y + 3, bar.length + 24, r.fs(7) * 4.6, stroke=1, fill=1)
+    c.restoreState()
+    draw_scale_bar(c, bx, frame_rect.y + 6, bar, scale, r.fs(7), r.lang)

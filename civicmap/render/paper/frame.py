@@ -7,7 +7,9 @@ so a raster (tile) basemap can replace or join the vector one there.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+import shapely
 from reportlab.lib import colors
 
 from civicmap.render import basemap as bm
@@ -38,8 +40,15 @@ class FrameDrawing:
 
     # ---- map frame
     def draw_frame(
-        self, c, frame: MapFrame, *, atlas: AtlasPage | None = None, numbered: bool = True
+        self,
+        c,
+        frame: MapFrame,
+        *,
+        atlas: AtlasPage | None = None,
+        numbered: bool = True,
+        focus: Any = None,
     ) -> FramePlan:
+        """Draw one map frame; ``focus`` (a projected polygon) is outlined, the rest dimmed."""
         r = frame.rect
         grid = Grid.for_frame(r, cell_mm=55 if self.f > 1 else 40)
         c.saveState()
@@ -48,7 +57,9 @@ class FrameDrawing:
         c.clipPath(p, stroke=0, fill=0)
         c.setFillColor(colors.white)
         c.rect(r.x, r.y, r.w, r.h, stroke=0, fill=1)
-        bm.draw_basemap(c, self.basemap, frame, weight=1.15 if self.f > 1 else 1.0)
+        self.draw_basemap_layer(c, frame)
+        if focus is not None:
+            self.draw_focus(c, frame, focus)
         if bm.draw_data_edge(c, self.edge, frame, note=self.t["edge"], size=self.fs(6.5)):
             self.edge_drawn = True
         for leg in sorted(self.routes, key=lambda g: g.nearest):  # the nearest on top
@@ -116,6 +127,28 @@ class FrameDrawing:
         self.plan.frames.append(fplan)
         return fplan
 
+    def draw_basemap_layer(self, c, frame: MapFrame) -> None:
+        """THE place where the basemap goes into a frame (already clipped to it).
+
+        Today the vector OSM basemap; a raster (tile) basemap is drawn here too,
+        before the data edge, routes and markers.
+        """
+        bm.draw_basemap(c, self.basemap, frame, weight=1.15 if self.f > 1 else 1.0)
+
+    def draw_focus(self, c, frame: MapFrame, focus: Any) -> None:
+        """Dim everything outside ``focus`` (an area atlas page's area) and outline the area."""
+        r = frame.rect
+        outside = shapely.box(*frame.extent).difference(focus)
+        c.saveState()
+        c.setFillColor(colors.Color(1, 1, 1, alpha=0.55))
+        _fill_polygons(c, frame, outside)
+        c.setStrokeColor(colors.black)
+        c.setLineWidth(2.2)
+        c.setDash([7, 2.5, 1.5, 2.5])
+        clipped = focus.intersection(shapely.box(*frame.extent).buffer(r.w / frame.pt_per_unit))
+        _stroke_boundary(c, frame, clipped)
+        c.restoreState()
+
     def _neighbours(self, c, frame: MapFrame, page: AtlasPage, avoid: BoxIndex) -> None:
         """Name the neighbouring atlas pages at the frame's edges."""
         r = frame.rect
@@ -123,11 +156,12 @@ class FrameDrawing:
         word = self.t["page"]
         arrows = {"N": "↑", "S": "↓", "W": "←", "E": "→"}
         for d, n in page.neighbours.items():
-            text = (
-                f"{arrows.get(d, '')} {word} {n}".strip()
-                if self.lang == "en"
-                else f"{arrows.get(d, '')}{n}{word}"
-            )
+            if isinstance(n, str):  # an area atlas names the neighbouring area and its page
+                text = f"{arrows.get(d, '')}{n}"
+            elif self.lang == "en":
+                text = f"{arrows.get(d, '')} {word} {n}".strip()
+            else:
+                text = f"{arrows.get(d, '')}{n}{word}"
             w = text_width(text, fs) + 4
             h = fs * 1.5
             x = {"W": r.x + 2, "E": r.x1 - w - 2}.get(d[-1], r.x + r.w / 2 - w / 2)
@@ -142,3 +176,40 @@ class FrameDrawing:
             c.restoreState()
             draw_text(c, x + w / 2, y + h * 0.3, text, fs, anchor="middle", bold=True)
             avoid.add(Rect(x, y, w, h))
+
+
+def _rings(geom) -> list:
+    polys = getattr(geom, "geoms", [geom])
+    out = []
+    for poly in polys:
+        if poly.is_empty or poly.geom_type != "Polygon":
+            continue
+        out.append(list(poly.exterior.coords))
+        out.extend(list(i.coords) for i in poly.interiors)
+    return out
+
+
+def _fill_polygons(c, frame: MapFrame, geom) -> None:
+    """Fill a projected (multi)polygon, holes left open (even-odd)."""
+    rings = _rings(geom)
+    if not rings:
+        return
+    p = c.beginPath()
+    for ring in rings:
+        pts = [frame.to_page(x, y) for x, y in ring]
+        p.moveTo(*pts[0])
+        for xy in pts[1:]:
+            p.lineTo(*xy)
+        p.close()
+    c.drawPath(p, stroke=0, fill=1, fillMode=0)
+
+
+def _stroke_boundary(c, frame: MapFrame, geom) -> None:
+    for ring in _rings(geom):
+        pts = [frame.to_page(x, y) for x, y in ring]
+        p = c.beginPath()
+        p.moveTo(*pts[0])
+        for xy in pts[1:]:
+            p.lineTo(*xy)
+        p.close()
+        c.drawPath(p, stroke=1, fill=0)

@@ -35,7 +35,9 @@ class AtlasOptions:
 
     areas: str | None = None
     name: str | None = None
-    skip_empty: bool = False
+    #: None: the layout's default (a grid atlas leaves empty sheets out, an
+    #: area atlas keeps every area, since an empty 町丁目 page is still news).
+    skip_empty: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -152,11 +154,11 @@ def _atlas(value: Any, bad) -> AtlasOptions | None:
     name = value.get("name")
     if name is not None and not (isinstance(name, str) and name.strip()):
         bad("atlas.name", f"got {name!r}, expected the field that names each area")
-    skip = value.get("skip_empty", False)
-    if not isinstance(skip, bool):
+    skip = value.get("skip_empty")
+    if skip is not None and not isinstance(skip, bool):
         bad("atlas.skip_empty", f"got {skip!r}, expected true or false")
     return AtlasOptions(
         areas=areas.strip() if isinstance(areas, str) and areas.strip() else None,
         name=name.strip() if isinstance(name, str) and name.strip() else None,
-        skip_empty=skip is True,
+        skip_empty=skip if isinstance(skip, bool) else None,
     )

@@ -90,6 +90,7 @@ class PaperPlan:
     scale_bar: ScaleBar | None = None
     scale_bar_rect: Rect | None = None
     atlas_pages: list[AtlasPage] = field(default_factory=list)
+    atlas_left_out: int = 0  # grid sheets with no place, not printed
     pages: int = 0
     index_pages: list[int] = field(default_factory=list)
     routes: list[RouteLeg] = field(default_factory=list)
