@@ -140,7 +140,7 @@ class FrameDrawing:
         r = frame.rect
         outside = shapely.box(*frame.extent).difference(focus)
         c.saveState()
-        c.setFillColor(colors.Color(1, 1, 1, alpha=0.55))
+        c.setFillColor(colors.Color(0.55, 0.55, 0.55, alpha=0.35))
         _fill_polygons(c, frame, outside)
         c.setStrokeColor(colors.black)
         c.setLineWidth(2.2)

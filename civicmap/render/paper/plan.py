@@ -91,6 +91,8 @@ class PaperPlan:
     scale_bar_rect: Rect | None = None
     atlas_pages: list[AtlasPage] = field(default_factory=list)
     atlas_left_out: int = 0  # grid sheets with no place, not printed
+    atlas_areas: dict[int, str] = field(default_factory=dict)  # area atlas: page → area name
+    page_scales: dict[int, int] = field(default_factory=dict)  # area atlas: page → 1:N
     pages: int = 0
     index_pages: list[int] = field(default_factory=list)
     routes: list[RouteLeg] = field(default_factory=list)

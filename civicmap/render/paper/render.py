@@ -58,7 +58,12 @@ def render_paper(
     c.setCreator("civicmap")
     c.setAuthor("; ".join(cr.credit for cr in data.credits()))
     if opts.atlas:
-        draw_atlas(r, c)
+        if opts.atlas.areas:
+            from civicmap.render.paper.area_atlas import draw_area_atlas
+
+            draw_area_atlas(r, c)
+        else:
+            draw_atlas(r, c)
     else:
         draw_single(r, c)
     c.showPage()
