@@ -29,13 +29,27 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: A place this close to an area (metres) but outside all of them joins the nearest.
+NEAR_M = 2000
+
 #: Compass directions by angle sector (0° = east, counter-clockwise).
 _DIRS = ("E", "NE", "N", "NW", "W", "SW", "S", "SE")
 
 
-def _direction(dx: float, dy: float) -> str:
-    sector = round(math.degrees(math.atan2(dy, dx)) / 45.0) % 8
-    return _DIRS[sector]
+def _neighbour_label(r: Renderer, name: str, page: int) -> str:
+    return f"{name} {page}{r.t['page']}" if r.lang == "ja" else f"{name} p. {page}"
+
+
+def _spread(found: list[tuple[float, str]]) -> dict[str, str]:
+    """Give each neighbour (angle in radians, label) its own edge box: the nearest free
+    of the 8 compass directions; past 8 neighbours, labels share the nearest box."""
+    taken: dict[int, list[str]] = {}
+    for angle, label in sorted(found, key=lambda f: f[1]):
+        want = math.degrees(angle) / 45.0
+        order = sorted(range(8), key=lambda s: min(abs(want - s), 8 - abs(want - s)))
+        free = [s for s in order if s not in taken]
+        taken.setdefault(free[0] if free else order[0], []).append(label)
+    return {_DIRS[s]: "・".join(v) for s, v in sorted(taken.items())}
 
 
 def draw_area_atlas(r: Renderer, c) -> None:
@@ -65,6 +79,16 @@ def draw_area_atlas(r: Renderer, c) -> None:
         order = np.lexsort((ai, pi))
         for p, a in zip(pi[order][::-1], ai[order][::-1], strict=True):
             owner[p] = a  # the lowest area index wins
+        # A place just outside every outline (a coast simplified in the boundary
+        # file, a pier) belongs to the nearest area within NEAR_M.
+        lost = np.flatnonzero(owner < 0)
+        if len(lost):
+            li, la = tree.query_nearest(pts[lost], max_distance=NEAR_M)
+            owner[lost[li]] = la
+            still = int((owner < 0).sum())
+            if still:
+                log.warning("area atlas: %d place(s) lie more than %d m outside every area "
+                            "and are listed in the index as off the map", still, NEAR_M)  # fmt: skip
     counts = np.bincount(owner[owner >= 0], minlength=len(areas))
     skip = spec.skip_empty is True
     kept = [i for i in range(len(areas)) if counts[i] > 0 or not skip]
@@ -100,16 +124,18 @@ def draw_area_atlas(r: Renderer, c) -> None:
             )
         )
         centre = ((minx + maxx) / 2, (miny + maxy) / 2)
-        near: dict[str, list[str]] = {}
-        for b in tree.query(geom.buffer(5.0), predicate="intersects").tolist():
-            if b == a or b not in page_of:
-                continue
-            q = geoms[b].representative_point()
-            d = _direction(q.x - centre[0], q.y - centre[1])
-            near.setdefault(d, []).append(f"{names[b]} {page_of[b]}")
-        neighbours = {
-            d: "・".join(v[:2]) + ("…" if len(v) > 2 else "") for d, v in sorted(near.items())
-        }
+        found = []
+        touch = max(5.0, 0.01 * math.sqrt(geom.area))  # simplified outlines leave gaps
+        for b in tree.query(geom.buffer(touch), predicate="intersects").tolist():
+            if b != a and b in page_of:
+                q = geoms[b].representative_point()
+                found.append(
+                    (
+                        math.atan2(q.y - centre[1], q.x - centre[0]),
+                        _neighbour_label(r, names[b], page_of[b]),
+                    )
+                )
+        neighbours = _spread(found)
         pages.append(AtlasPage(page_of[a], 0, len(pages), centre, neighbours))  # type: ignore[arg-type]
         scales[page_of[a]] = scale
     r.plan.atlas_pages = pages

@@ -30,7 +30,7 @@ def _bad(file: str, key: str, msg: str) -> ConfigError:
 def _mojibake(frame: pd.DataFrame) -> bool:
     """Text read as latin-1 that was Shift_JIS: C1 control characters in string columns."""
     for col in frame.columns:
-        if frame[col].dtype == object:
+        if pd.api.types.is_string_dtype(frame[col]) or frame[col].dtype == object:
             sample = frame[col].dropna().astype(str).head(50)
             if any(any("\x80" <= ch <= "\x9f" for ch in s) for s in sample):
                 return True

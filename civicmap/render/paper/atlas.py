@@ -170,18 +170,19 @@ def draw_sheet(
     r.page_no += 1
     assert r.page_no == pg.number, (r.page_no, pg.number)
     r.header(c, title=title, subtitle="", right=f"{r.t['page']} {pg.number}  1:{scale:,}")
-    fplan = r.draw_frame(c, frame, atlas=pg, focus=focus)
+    frame_rect = frame.rect
+    bar = scale_bar(scale)
+    bx = frame_rect.x + 6
+    bar_box = Rect(bx - 3, frame_rect.y + 3, bar.length + 24, r.fs(7) * 4.6)
+    fplan = r.draw_frame(c, frame, atlas=pg, focus=focus, reserved=(bar_box,))
     for e in r.entries:
         if e.page == pg.number:
             x, y = frame.to_page(*e.xy)
             e.ref = f"p{pg.number} {fplan.grid.cell(x, y)}"
-    frame_rect = frame.rect
-    bar = scale_bar(scale)
-    bx = frame_rect.x + 6
     c.saveState()
     c.setFillColor(colors.white)
     c.setStrokeColor(colors.black)
     c.setLineWidth(0.4)
-    c.rect(bx - 3, frame_rect.y + 3, bar.length + 24, r.fs(7) * 4.6, stroke=1, fill=1)
+    c.rect(bar_box.x, bar_box.y, bar_box.w, bar_box.h, stroke=1, fill=1)
     c.restoreState()
     draw_scale_bar(c, bx, frame_rect.y + 6, bar, scale, r.fs(7), r.lang)

@@ -47,6 +47,7 @@ class FrameDrawing:
         atlas: AtlasPage | None = None,
         numbered: bool = True,
         focus: Any = None,
+        reserved: tuple[Rect, ...] = (),
     ) -> FramePlan:
         """Draw one map frame; ``focus`` (a projected polygon) is outlined, the rest dimmed."""
         r = frame.rect
@@ -68,13 +69,15 @@ class FrameDrawing:
         c.restoreState()
         draw_grid(c, grid, self.fs(7.5))
         avoid = BoxIndex()
+        for box in reserved:  # drawn later on top of the frame (an atlas page's scale bar)
+            avoid.add(box)
         # North arrow in the top right corner of the frame.
         na = 14 * self.f
         avoid.add(
             north_arrow(c, r.x1 - na, r.y1 - na * 1.05, na, self.north_angle, self.t["north"])
         )
         if atlas is not None:
-            self._neighbours(c, frame, atlas, avoid)
+            self._neighbours(c, frame, atlas, avoid, reserved)
         fplan = FramePlan(self.page_no, frame, grid, atlas)
         minx, miny, maxx, maxy = frame.extent
         shown = [e for e in self.entries if minx <= e.xy[0] <= maxx and miny <= e.xy[1] <= maxy]
@@ -149,7 +152,9 @@ class FrameDrawing:
         _stroke_boundary(c, frame, clipped)
         c.restoreState()
 
-    def _neighbours(self, c, frame: MapFrame, page: AtlasPage, avoid: BoxIndex) -> None:
+    def _neighbours(
+        self, c, frame: MapFrame, page: AtlasPage, avoid: BoxIndex, reserved=()
+    ) -> None:
         """Name the neighbouring atlas pages at the frame's edges."""
         r = frame.rect
         fs = self.fs(7.5)
@@ -168,6 +173,9 @@ class FrameDrawing:
             y = {"N": r.y1 - h - 2, "S": r.y + 2}.get(d[0], r.y + r.h / 2 - h / 2)
             if d in ("NE",):
                 x -= 40 * self.f  # keep clear of the north arrow
+            for box in reserved:  # and of the scale bar
+                if Rect(x, y, w, h).intersects(box):
+                    x = box.x1 + 3 if d[-1] == "W" else box.x - w - 3
             c.saveState()
             c.setFillColor(colors.white)
             c.setStrokeColor(colors.black)
