@@ -319,11 +319,11 @@ def test_demo_command_writes_the_a4_pdf(tmp_path):
     from civicmap.cli import main
 
     result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path), "--overwrite"])
-    if result.exit_code != 0 and "web" in (result.output + str(result.exception)):
-        pytest.skip(f"the web renderer is not ready yet: {result.output[-200:]}")
-    assert result.exit_code == 0, result.output
+    # The demo builds every output; any failure (web, paper or export) is a failure here.
+    assert result.exit_code == 0, (result.output, result.exception)
     pdf = tmp_path / "demo.pdf"
     assert pdf.exists() and (tmp_path / "demo.png").exists()
+    assert (tmp_path / "demo.html").exists()
     import pypdfium2 as pdfium
 
     w, h = pdfium.PdfDocument(pdf.read_bytes())[0].get_size()
