@@ -341,11 +341,12 @@ def place_numbers(
     gap = 0.8
 
     def free(r: Rect, *, strict: bool, own: Rect | None) -> bool:
-        # Relaxed: inside the frame and clear of other numbers. Strict: also
-        # clear of markers (except the label's own) and of ``avoid`` boxes.
-        if not r.inside(bounds) or placed.hits(r):
+        # Relaxed: inside the frame, clear of other numbers and of ``avoid``
+        # boxes (north arrow, neighbour boxes, scale bar: text a number must
+        # never hide). Strict: also clear of markers (except the label's own).
+        if not r.inside(bounds) or placed.hits(r) or (avoid and avoid.hits(r)):
             return False
-        return not strict or not (marker_boxes.hits(r, skip=own) or (avoid and avoid.hits(r)))
+        return not strict or not marker_boxes.hits(r, skip=own)
 
     def spots(x: float, y: float, w: float, h: float, strict: bool) -> Iterable[tuple[Rect, bool]]:
         """Candidate boxes, (box, leader): beside the marker, then on rings outward."""

@@ -28,7 +28,7 @@ from civicmap.render._layout import (
     scale_bar,
 )
 from civicmap.render.paper.overview import OverviewShape, draw_overview
-from civicmap.render.paper.panel import draw_scale_bar
+from civicmap.render.paper.panel import draw_scale_bar, scale_bar_width
 
 if TYPE_CHECKING:
     from civicmap.render.paper.plan import Entry
@@ -58,7 +58,7 @@ def _cells(r: Renderer, scale: int) -> tuple[list[AtlasPage], tuple[float, float
     return atlas_pages(area.bounds, fg, overlap=r.opts.overlap, covers=covers), fg
 
 
-def _owners(entries: list[Entry], cells: list[AtlasPage], fg) -> np.ndarray:
+def _owners(entries: list[Entry], cells: list[AtlasPage], fg, inset: float = 0.0) -> np.ndarray:
     """For each place, the index into ``cells`` of the sheet where it sits farthest from
     an edge (-1: on no sheet). Vectorised: places × sheets distances in one array."""
     if not entries or not cells:
@@ -78,13 +78,14 @@ def _owners(entries: list[Entry], cells: list[AtlasPage], fg) -> np.ndarray:
         better = v > best
         owners[better] = start + i[better]
         best[better] = v[better]
-    owners[best < 0] = -1
+    owners[best < inset] = -1  # a marker must sit whole inside its sheet's frame
     return owners
 
 
 def _sheets(r: Renderer, scale: int):
     cells, fg = _cells(r, scale)
-    owners = _owners(r.entries, cells, fg)
+    inset = r.marker * 0.6 / MapFrame(sheet_frame_rect(r), 0, 0, scale, r.k).pt_per_unit
+    owners = _owners(r.entries, cells, fg, inset)
     used = {cells[i].number for i in set(owners.tolist()) if i >= 0}
     skip = r.opts.atlas.skip_empty if r.opts.atlas.skip_empty is not None else True
     keep = used if skip else {pg.number for pg in cells}
@@ -173,12 +174,16 @@ def draw_sheet(
     frame_rect = frame.rect
     bar = scale_bar(scale)
     bx = frame_rect.x + 6
-    bar_box = Rect(bx - 3, frame_rect.y + 3, bar.length + 24, r.fs(7) * 4.6)
+    bar_box = Rect(bx - 3, frame_rect.y + 3, scale_bar_width(bar, r.fs(7)) + 8, r.fs(7) * 4.6)
     fplan = r.draw_frame(c, frame, atlas=pg, focus=focus, reserved=(bar_box,))
+    inset = r.marker * 0.6
+    inner = Rect(frame_rect.x + inset, frame_rect.y + inset,
+                 frame_rect.w - 2 * inset, frame_rect.h - 2 * inset)  # fmt: skip
     for e in r.entries:
         if e.page == pg.number:
             x, y = frame.to_page(*e.xy)
-            e.ref = f"p{pg.number} {fplan.grid.cell(x, y)}"
+            if inner.x <= x <= inner.x1 and inner.y <= y <= inner.y1:  # else: off this page
+                e.ref = f"p{pg.number} {fplan.grid.cell(x, y)}"
     c.saveState()
     c.setFillColor(colors.white)
     c.setStrokeColor(colors.black)

@@ -61,8 +61,8 @@ class FrameDrawing:
         self.draw_basemap_layer(c, frame)
         if focus is not None:
             self.draw_focus(c, frame, focus)
-        if bm.draw_data_edge(c, self.edge, frame, note=self.t["edge"], size=self.fs(6.5)):
-            self.edge_drawn = True
+        edge_here = bm.draw_data_edge(c, self.edge, frame, note="", size=self.fs(6.5))
+        self.edge_drawn = self.edge_drawn or edge_here
         for leg in sorted(self.routes, key=lambda g: g.nearest):  # the nearest on top
             draw_route(c, [frame.to_page(x, y) for x, y in leg.coords],
                         nearest=leg.nearest, walk=leg.walk)  # fmt: skip
@@ -80,7 +80,14 @@ class FrameDrawing:
             self._neighbours(c, frame, atlas, avoid, reserved)
         fplan = FramePlan(self.page_no, frame, grid, atlas)
         minx, miny, maxx, maxy = frame.extent
-        shown = [e for e in self.entries if minx <= e.xy[0] <= maxx and miny <= e.xy[1] <= maxy]
+        # Only markers whose whole symbol fits inside the frame: none is cut by it
+        # (an atlas shows a place near a sheet's edge whole on the next sheet).
+        inset = self.marker * 0.6 / frame.pt_per_unit
+        shown = [
+            e
+            for e in self.entries
+            if minx + inset <= e.xy[0] <= maxx - inset and miny + inset <= e.xy[1] <= maxy - inset
+        ]
         marks = []
         for e in shown:
             x, y = frame.to_page(*e.xy)
@@ -116,9 +123,11 @@ class FrameDrawing:
         p = c.beginPath()
         p.rect(r.x, r.y, r.w, r.h)
         c.clipPath(p, stroke=0, fill=0)
-        for lab in fplan.numbers:
-            x, y = lab.marker
+        for _, x, y in marks:
             avoid.add(Rect(x - self.marker / 2, y - self.marker / 2, self.marker, self.marker))
+        if edge_here:  # the grey strip's note, clear of every box and marker
+            bm.data_edge_note(c, self.edge, frame, note=self.t["edge"], size=self.fs(6.5),
+                              avoid=avoid)  # fmt: skip
         bm.draw_labels(c, self.basemap, frame, avoid=avoid, size=self.fs(6.3),
                        name_column="name_en" if self.lang == "en" else "name")  # fmt: skip
         c.restoreState()

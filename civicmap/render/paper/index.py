@@ -28,9 +28,10 @@ class IndexFlow:
         self, width: float, *, atlas: bool
     ) -> list[tuple[float, Callable, tuple[str, str]]]:
         """The index as blocks (height, draw, (layer, category)) flowed into columns."""
-        fs = self.fs(7.2)
-        ds = self.fs(6.2)
-        nw = text_width("000", fs) + 4
+        fs = self.index_fs
+        ds = self.detail_fs
+        widest = str(max((e.number for e in self.entries), default=0))
+        nw = text_width(max("000", widest, key=len), fs) + 4
         refw = text_width("p00 M00" if atlas else "M00", fs) + 3
         items: list[tuple[float, Callable, tuple[str, str]]] = []
         cur_layer = None
@@ -72,7 +73,9 @@ class IndexFlow:
     def _layer_heading(self, layer: LayerData, width: float, fs: float, *, cont: bool):
         title = layer.spec.title_in(self.lang) + (self.t["cont"] if cont else "")
         hs = fs * 1.15
-        h = max(hs * 1.6, self.marker + 3)
+        # A long title ("…（続き）") wraps inside its column instead of running into the next.
+        lines = wrap(title, width - self.marker - 4, lambda s: text_width(s, hs) * 1.04)
+        h = max(hs * 1.6 + (len(lines) - 1) * hs * 1.25, self.marker + 3)
 
         def draw(c, x, y_top):
             st = layer.spec.style
@@ -84,7 +87,9 @@ class IndexFlow:
                 self.marker,
                 st.get("color", "#1c7ed6"),
             )
-            draw_text(c, x + self.marker + 4, y_top - h / 2 - hs * 0.35, title, hs, bold=True)
+            top = y_top - h / 2 - hs * 0.35 + (len(lines) - 1) * hs * 1.25 / 2
+            for i, line in enumerate(lines):
+                draw_text(c, x + self.marker + 4, top - i * hs * 1.25, line, hs, bold=True)
             c.saveState()
             c.setLineWidth(0.6)
             c.line(x, y_top - h, x + width, y_top - h)
@@ -124,7 +129,7 @@ class IndexFlow:
         y = box.y1 if box else 0
         cur_layer_item = None
         cur_cat_entry: Entry | None = None
-        fs = self.fs(7.2)
+        fs = self.index_fs
         i = 0
         first_in_box = True
         while i < len(items):
@@ -177,9 +182,14 @@ class IndexFlow:
         right = self.t["index"] if first else self.t["index_cont"]
         h = self.header(c, title=self.data.spec.title, subtitle="", right=right)
         m = 10 * MM
+        ncol, w = self.index_columns()
+        gap = 5 * MM
+        return [Rect(m + i * (w + gap), m, w, self.ph - 2 * m - h) for i in range(ncol)]
+
+    def index_columns(self) -> tuple[int, float]:
+        """Columns on an index page and their width (the flow measures items for it)."""
         ncol = 3 if self.pw < self.ph else 4
         if self.f > 1:
             ncol -= 1
-        gap = 5 * MM
-        w = (self.pw - 2 * m - gap * (ncol - 1)) / ncol
-        return [Rect(m + i * (w + gap), m, w, self.ph - 2 * m - h) for i in range(ncol)]
+        w = (self.pw - 2 * 10 * MM - 5 * MM * (ncol - 1)) / ncol
+        return ncol, w

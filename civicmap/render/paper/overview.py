@@ -20,8 +20,7 @@ from civicmap.render.paper.frame import _fill_polygons, _stroke_boundary
 if TYPE_CHECKING:
     from civicmap.render.paper.render import Renderer
 
-#: Smallest page number printed on the overview (points); below it the
-#: number goes beside its outline's centre on a white label instead.
+#: Smallest page number printed on the overview (points), however small its outline.
 MIN_NUMBER_PT = 6.0
 
 
@@ -62,7 +61,9 @@ def draw_overview(r: Renderer, c, shapes: list[OverviewShape], *, sheet_scale: i
     )
     ov = MapFrame(ov_rect, (ext[0] + ext[2]) / 2, (ext[1] + ext[3]) / 2, ov_scale, r.k)
     blocks = r.panel_blocks(panel_w, ov_scale)  # the overview's own scale
-    r.draw_frame(c, ov, numbered=False)
+    numbers = [_page_number(r, ov, s) for s in shapes if s.page is not None]
+    # Basemap labels keep clear of the page numbers drawn on top.
+    r.draw_frame(c, ov, numbered=False, reserved=tuple(n[4] for n in numbers))
     r.plan.frames[-1].grid = Grid(ov_rect, 1, 1)
     c.saveState()
     p = c.beginPath()
@@ -83,24 +84,25 @@ def draw_overview(r: Renderer, c, shapes: list[OverviewShape], *, sheet_scale: i
             c.setLineWidth(1.0 if len(shapes) < 60 else 0.6)
             _stroke_boundary(c, ov, s.geom)
     c.restoreState()
-    for s in shapes:
-        if s.page is not None:
-            _page_number(r, c, ov, s)
+    for cx, cy, size, text, _ in numbers:
+        draw_text(c, cx, cy - size * 0.35, text, size, anchor="middle", halo=size * 0.18, bold=True)
     r.draw_blocks(c, blocks, px, py)
 
 
-def _page_number(r: Renderer, c, ov: MapFrame, s: OverviewShape) -> None:
-    """The page number inside its outline, as large as the outline allows (at most 22 pt)."""
+def _page_number(r: Renderer, ov: MapFrame, s: OverviewShape):
+    """Where and how large a page number goes: inside its outline, at most 22 pt.
+
+    Returns (x, y, size, text, box) with (x, y) the text's centre.
+    """
     x0, y0, x1, y1 = s.geom.bounds
     (px0, py0), (px1, py1) = ov.to_page(x0, y0), ov.to_page(x1, y1)
     w, h = abs(px1 - px0), abs(py1 - py0)
     text = str(s.page)
     unit = max(1e-6, text_width(text, 1.0))
-    size = min(r.fs(22), 0.45 * h, 0.6 * w / unit)
-    size = max(size, MIN_NUMBER_PT)
-    pt = s.geom.representative_point() if s.geom.geom_type != "Polygon" else None
-    cx, cy = ov.to_page(*(pt.coords[0] if pt is not None else _inner(s.geom)))
-    draw_text(c, cx, cy - size * 0.35, text, size, anchor="middle", halo=size * 0.18, bold=True)
+    size = max(min(r.fs(22), 0.45 * h, 0.6 * w / unit), MIN_NUMBER_PT)
+    cx, cy = ov.to_page(*_inner(s.geom))
+    tw = text_width(text, size)
+    return cx, cy, size, text, Rect(cx - tw / 2 - 2, cy - size * 0.6, tw + 4, size * 1.2)
 
 
 def _inner(geom) -> tuple[float, float]:

@@ -47,8 +47,17 @@ def draw_scale_bar(c, x: float, y: float, bar: ScaleBar, scale: int, fs: float, 
     for m in bar.ticks:
         tx = x + bar.length * m / bar.metres
         draw_text(c, tx, y, bar.tick_label(m), fs, anchor="middle")
-    draw_text(c, x + bar.length + 3, y, bar.unit, fs)
+    # The unit follows the last number (centred on the bar's end), never on top of it.
+    last = text_width(bar.tick_label(bar.ticks[-1]), fs)
+    draw_text(c, x + bar.length + last / 2 + fs * 0.3, y, bar.unit, fs)
     return Rect(x, by, bar.length, h)
+
+
+def scale_bar_width(bar: ScaleBar, fs: float) -> float:
+    """Width of :func:`draw_scale_bar`'s drawing from its x: bar, last number, unit."""
+    last = text_width(bar.tick_label(bar.ticks[-1]), fs)
+    bar_w = bar.length + last / 2 + fs * 0.3 + text_width(bar.unit, fs)
+    return max(bar_w, text_width("1:200,000", fs * 1.1) + fs * 4)
 
 
 class PanelBlocks:

@@ -75,5 +75,6 @@ def draw_single(r: Renderer, c) -> None:
     if not first:
         first = r.continuation_page(c, first=True)
     # All columns of one flow share a width (the index is measured once).
-    items = r.index_items(min(b.w for b in first), atlas=False)
+    # ... and the index pages' columns, which may be narrower than the first page's.
+    items = r.index_items(min(min(b.w for b in first), r.index_columns()[1]), atlas=False)
     r.flow_index(c, items, first, lambda: r.continuation_page(c))
