@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -109,8 +110,10 @@ def kanazawa(tmp_path_factory):
         "basemap": {"draw": False},
         "layers": [
             {"id": "hinanjo", "title": {"ja": "指定避難所", "en": "Shelters"},
+             "style": {"symbol": "triangle", "color": "#2b8a3e"},
              "sources": [{"geojson": {"path": str(GSI / "evacuation_172014.json")}}]},
             {"id": "basho", "title": {"ja": "指定緊急避難場所", "en": "Evacuation sites"},
+             "style": {"symbol": "square", "color": "#e8590c"},
              "sources": [{"geojson": {"path": str(GSI / "emergency_172014.json")}}]},
         ],
     }  # fmt: skip
@@ -132,8 +135,10 @@ def test_kanazawa_grid_atlas_leaves_out_empty_sheets_and_numbers_sheets_as_pdf_p
     data, path, plan = kanazawa_grid
     gsi = sum(len(json.loads((GSI / f).read_text())["features"])
               for f in ("evacuation_172014.json", "emergency_172014.json"))  # fmt: skip
-    assert len(plan.entries) == sum(len(layer.features) for layer in data.layers) <= gsi
-    assert len(plan.entries) > 700
+    features = sum(len(layer.features) for layer in data.layers)
+    assert 700 < features <= gsi
+    # Every feature is one entry, or rides with the place at its spot (see below).
+    assert len(plan.entries) + sum(len(e.also_refs) for e in plan.entries) == features
     assert plan.atlas_left_out > 0  # the mountains to the south-east have no shelter sheet
     rows = _check_booklet(path, plan)
     assert len(rows) == len(plan.entries)
@@ -323,3 +328,35 @@ def test_chome_shapefile_in_jgd2000_and_shift_jis_makes_one_page_per_chome(tmp_p
     # A fixed scale applies to every page.
     _, fixed = render_paper(data, options={"atlas": {**opts["atlas"]}, "scale": 5000})
     assert set(fixed.page_scales.values()) == {5000}
+
+
+def _metres(a, b) -> float:
+    lat = math.radians((a[1] + b[1]) / 2)
+    return math.hypot((a[0] - b[0]) * 111_320 * math.cos(lat), (a[1] - b[1]) * 110_574)
+
+
+def test_places_at_one_spot_print_as_one_marker_one_number_one_entry(kanazawa_grid):
+    data, path, plan = kanazawa_grid
+
+    def pts(name):
+        doc = json.loads((GSI / name).read_text(encoding="utf-8"))
+        return [tuple(f["geometry"]["coordinates"][:2]) for f in doc["features"]]
+
+    ev, em = pts("evacuation_172014.json"), pts("emergency_172014.json")
+    # Independently: emergency sites within 5 m of an evacuation shelter (same school).
+    near = [q for q in em if any(_metres(p, q) <= 5 for p in ev)]
+    assert len(near) > 100
+    features = sum(len(layer.features) for layer in data.layers)
+    merged = sum(len(e.also_refs) for e in plan.entries)
+    assert merged >= len(near)
+    assert len(plan.entries) == features - merged
+    # In the PDF: the index lists the second designation under the one entry...
+    index = "\n".join(_page_text(path, n, "-raw") for n in plan.index_pages)
+    assert index.count("＋指定緊急避難場所") == sum(
+        1 for e in plan.entries for o in e.also if o.id == "basho"
+    )
+    # ... and each map page prints one number per place, never two at one spot.
+    for fp in plan.frames[1:]:
+        spots = [lab.marker for lab in fp.numbers]
+        for i, a in enumerate(spots):
+            assert all(math.dist(a, b) > 1.0 for b in spots[i + 1 :]), fp.pdf_page

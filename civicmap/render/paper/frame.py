@@ -25,7 +25,7 @@ from civicmap.render._layout import (
 from civicmap.render.paper.marks import (
     draw_grid,
     draw_home,
-    draw_marker,
+    draw_place_marker,
     draw_route,
     north_arrow,
     number_box,
@@ -91,8 +91,7 @@ class FrameDrawing:
         marks = []
         for e in shown:
             x, y = frame.to_page(*e.xy)
-            draw_marker(c, e.layer.spec.style.get("symbol", "circle"), x, y, self.marker,
-                        e.layer.spec.style.get("color", "#1c7ed6"), approximate=e.approximate)  # fmt: skip
+            draw_place_marker(c, e, x, y, self.marker)
             marks.append((e.number, x, y))
             if atlas is None:
                 e.ref = grid.cell(x, y)

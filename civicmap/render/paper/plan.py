@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from civicmap.mapdata import LayerData, MapData
+from civicmap.render._colocate import colocated
 from civicmap.render._layout import (
     AtlasPage,
     Grid,
@@ -28,6 +29,9 @@ from civicmap.render.paper.texts import DISASTER_EN, INDEX_ALIASES, TEXT
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 
 log = logging.getLogger(__name__)
+
+#: Places of different layers closer than this (metres) print as one place.
+COLOCATED_M = 10.0
 
 
 @dataclass
@@ -45,6 +49,10 @@ class Entry:
     ref: str = ""  # grid reference ("B3", or "p2 B3" in an atlas)
     page: int | None = None  # atlas page number
     source_ref: str = ""  # the feature's source_ref (routes name shelters by it)
+    #: Other layers' places at this same spot (a school that is both 指定避難所 and
+    #: 指定緊急避難場所): drawn in this one marker, listed in this one index entry.
+    also: list[LayerData] = field(default_factory=list)
+    also_refs: list[str] = field(default_factory=list)  # their source_refs
 
 
 @dataclass
@@ -140,14 +148,27 @@ def details(row: pd.Series, columns: tuple[str, ...], lang: str) -> list[str]:
     return out
 
 
-def build_entries(data: MapData, crs: str) -> list[Entry]:
+def build_entries(data: MapData, crs: str, *, tolerance_m: float = COLOCATED_M) -> list[Entry]:
     """Every place of every layer, in index order and numbered 1..n.
 
     Order: layer (map file order), category (the layer's declared order, then
     others by reading), then 五十音 by ``name_kana`` where known, else the name.
+    Places of several layers within ``tolerance_m`` are one entry (see ``Entry.also``).
     """
     lang = data.language
     entries: list[Entry] = []
+    # Places at one spot across layers: the first (map-file order) carries the
+    # others; they get no entry, number or marker of their own.
+    merged: dict[tuple[str, object], tuple[str, object]] = {}
+    for g in colocated(data, tolerance_m=tolerance_m):
+        first = (g.members[0].layer_id, g.members[0].row)
+        for m in g.members[1:]:
+            merged[(m.layer_id, m.row)] = first
+    carried: dict[tuple[str, object], list[tuple[LayerData, pd.Series]]] = {}
+    for layer in data.layers:
+        for label, row in layer.features.iterrows():
+            if (layer.id, label) in merged:
+                carried.setdefault(merged[(layer.id, label)], []).append((layer, row))
     for layer in data.layers:
         f = layer.features
         if f.empty:
@@ -156,8 +177,8 @@ def build_entries(data: MapData, crs: str) -> list[Entry]:
         pts = [g if g.geom_type == "Point" else g.representative_point() for g in proj]
         declared = [c.get("name") for c in layer.spec.categories]
         rows = []
-        for (_, row), pt in zip(f.iterrows(), pts, strict=True):
-            if pt is None or pt.is_empty:
+        for (label, row), pt in zip(f.iterrows(), pts, strict=True):
+            if pt is None or pt.is_empty or (layer.id, label) in merged:
                 continue
             name = _text(row.get("name")) or _text(row.get("source_ref"))
             kana = _text(row.get("name_kana"))
@@ -175,6 +196,17 @@ def build_entries(data: MapData, crs: str) -> list[Entry]:
                     source_ref=_text(row.get("source_ref")),
                 )
             )
+            for other, orow in carried.get((layer.id, label), []):
+                e = rows[-1]
+                if other not in e.also:
+                    e.also.append(other)
+                oname = _text(orow.get("name"))
+                title = other.spec.title_in(lang)
+                line = f"＋{title}" if lang == "ja" else f"+ {title}"
+                if oname and oname != name:
+                    line += f"（{oname}）" if lang == "ja" else f" ({oname})"
+                e.details.insert(0, line)
+                e.also_refs.append(_text(orow.get("source_ref")))
         cat_rank = {c: i for i, c in enumerate(declared)}
         rows.sort(
             key=lambda e: (
@@ -196,6 +228,7 @@ def build_route_legs(data: MapData, crs, entries: list[Entry]) -> list[RouteLeg]
     if proj is None:
         return []
     numbers = {e.source_ref: e.number for e in entries if e.layer.id.startswith("shelter")}
+    numbers.update({r: e.number for e in entries for r in e.also_refs if r})
     legs: list[RouteLeg] = []
     for i, (_, r) in enumerate(proj.iterrows(), start=1):
         walk = bool(r["walked"])
