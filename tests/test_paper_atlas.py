@@ -23,6 +23,7 @@ from shapely.ops import unary_union
 from civicmap.errors import ConfigError
 from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect
+from civicmap.render._layout import Rect
 from civicmap.render.paper import render_paper
 
 DATA = Path(__file__).parent / "data"
@@ -360,3 +361,18 @@ def test_places_at_one_spot_print_as_one_marker_one_number_one_entry(kanazawa_gr
         spots = [lab.marker for lab in fp.numbers]
         for i, a in enumerate(spots):
             assert all(math.dist(a, b) > 1.0 for b in spots[i + 1 :]), fp.pdf_page
+
+
+def test_neighbour_boxes_never_cover_a_marker(kanazawa_grid, ishikawa):
+    for plan, marker in ((kanazawa_grid[2], 8.0), (ishikawa[2], 8.0)):
+        boxes = 0
+        for fp in plan.frames[1:]:
+            for b in fp.neighbour_boxes:
+                boxes += 1
+                assert b.inside(fp.frame.rect)
+                for lab in fp.numbers:
+                    x, y = lab.marker
+                    m = Rect(x - marker / 2, y - marker / 2, marker, marker)
+                    assert not m.intersects(b), (fp.pdf_page, lab.number)
+                    assert not lab.box.intersects(b), (fp.pdf_page, lab.number)
+        assert boxes > 20

@@ -76,8 +76,6 @@ class FrameDrawing:
         avoid.add(
             north_arrow(c, r.x1 - na, r.y1 - na * 1.05, na, self.north_angle, self.t["north"])
         )
-        if atlas is not None:
-            self._neighbours(c, frame, atlas, avoid, reserved)
         fplan = FramePlan(self.page_no, frame, grid, atlas)
         minx, miny, maxx, maxy = frame.extent
         # Only markers whose whole symbol fits inside the frame: none is cut by it
@@ -88,6 +86,13 @@ class FrameDrawing:
             for e in self.entries
             if minx + inset <= e.xy[0] <= maxx - inset and miny + inset <= e.xy[1] <= maxy - inset
         ]
+        if atlas is not None:
+            markers = BoxIndex()
+            s = self.marker * (1.0 + 0.45 * max((len(e.also) for e in shown), default=0))
+            for e in shown:
+                x, y = frame.to_page(*e.xy)
+                markers.add(Rect(x - s / 2, y - s / 2, s, s))
+            fplan.neighbour_boxes = self._neighbours(c, frame, atlas, avoid, reserved, markers)
         marks = []
         for e in shown:
             x, y = frame.to_page(*e.xy)
@@ -161,13 +166,24 @@ class FrameDrawing:
         c.restoreState()
 
     def _neighbours(
-        self, c, frame: MapFrame, page: AtlasPage, avoid: BoxIndex, reserved=()
-    ) -> None:
-        """Name the neighbouring atlas pages at the frame's edges."""
+        self,
+        c,
+        frame: MapFrame,
+        page: AtlasPage,
+        avoid: BoxIndex,
+        reserved=(),
+        markers: BoxIndex | None = None,
+    ) -> list[Rect]:
+        """Name the neighbouring atlas pages at the frame's edges, never over a marker.
+
+        A box that would cover a marker (or another box) slides along its edge
+        to the nearest free spot; past every spot it keeps its place.
+        """
         r = frame.rect
         fs = self.fs(7.5)
         word = self.t["page"]
         arrows = {"N": "↑", "S": "↓", "W": "←", "E": "→"}
+        boxes: list[Rect] = []
         for d, n in page.neighbours.items():
             if isinstance(n, str):  # an area atlas names the neighbouring area and its page
                 text = f"{arrows.get(d, '')}{n}"
@@ -184,6 +200,7 @@ class FrameDrawing:
             for box in reserved:  # and of the scale bar
                 if Rect(x, y, w, h).intersects(box):
                     x = box.x1 + 3 if d[-1] == "W" else box.x - w - 3
+            x, y = _slide(Rect(x, y, w, h), r, d, avoid, markers)
             c.saveState()
             c.setFillColor(colors.white)
             c.setStrokeColor(colors.black)
@@ -192,6 +209,27 @@ class FrameDrawing:
             c.restoreState()
             draw_text(c, x + w / 2, y + h * 0.3, text, fs, anchor="middle", bold=True)
             avoid.add(Rect(x, y, w, h))
+            boxes.append(Rect(x, y, w, h))
+        return boxes
+
+
+def _slide(box: Rect, frame: Rect, d: str, avoid: BoxIndex, markers: BoxIndex | None):
+    """Move a neighbour box along its frame edge (x for N/S, y for E/W) off markers and boxes."""
+
+    def free(b: Rect) -> bool:
+        return b.inside(frame) and not avoid.hits(b) and not (markers and markers.hits(b))
+
+    if free(box):
+        return box.x, box.y
+    along_x = d in ("N", "S")
+    step = 3.0
+    for k in range(1, 200):
+        for sign in (1, -1):
+            dx, dy = (sign * k * step, 0.0) if along_x else (0.0, sign * k * step)
+            cand = Rect(box.x + dx, box.y + dy, box.w, box.h)
+            if free(cand):
+                return cand.x, cand.y
+    return box.x, box.y
 
 
 def _rings(geom) -> list:

@@ -79,6 +79,7 @@ class FramePlan:
     grid: Grid
     atlas: AtlasPage | None = None
     numbers: list[NumberLabel] = field(default_factory=list)
+    neighbour_boxes: list[Rect] = field(default_factory=list)  # atlas: "→12ページ" boxes
 
 
 @dataclass
