@@ -106,6 +106,7 @@ class PaperPlan:
     index_pages: list[int] = field(default_factory=list)
     routes: list[RouteLeg] = field(default_factory=list)
     home: tuple[float, float] | None = None  # projected metres
+    readability: Any = None  # readability.Readability of the map pages
 
 
 # --------------------------------------------------------------------------- entries

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import math
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,6 @@ from reportlab.pdfgen import canvas as rl_canvas
 from civicmap._files import atomic_path, check_writable
 from civicmap.mapdata import MapData
 from civicmap.render._fonts import register
-from civicmap.render._layout import (
-    MM,
-)
 from civicmap.render.paper.atlas import draw_atlas
 from civicmap.render.paper.frame import FrameDrawing
 from civicmap.render.paper.index import IndexFlow
@@ -23,6 +19,7 @@ from civicmap.render.paper.options import PaperOptions
 from civicmap.render.paper.page import PageContext
 from civicmap.render.paper.panel import PanelBlocks
 from civicmap.render.paper.plan import PaperPlan
+from civicmap.render.paper.readability import measure, warn_if_unreadable
 from civicmap.render.paper.single_page import draw_single
 from civicmap.render.paper.texts import TEXT
 
@@ -69,18 +66,10 @@ def render_paper(
     c.showPage()
     c.save()
     r.plan.pages = r.page_no
-    far = [
-        n
-        for f in r.plan.frames
-        for n in f.numbers
-        if math.dist(n.marker, (n.box.x + n.box.w / 2, n.box.y + n.box.h / 2)) > 15 * MM
-    ]
-    if far and len(far) > 0.2 * max(1, sum(len(f.numbers) for f in r.plan.frames)):
-        log.warning(
-            "%d marker numbers sit more than 15 mm from their markers: the map is crowded; "
-            "use outputs.paper.atlas: true with a larger scale (e.g. scale: 2500), or fewer layers",
-            len(far),
-        )
+    smallest = min(r.fs(5.8), r.fs(6.3), r.num_fs, r.detail_fs)  # credits, labels, numbers
+    r.plan.readability = measure(r.plan, smallest_text_pt=smallest)
+    warn_if_unreadable(r.plan, r.plan.readability, file=str(data.spec.file),
+                       atlas=opts.atlas is not None, fit=opts.fit)  # fmt: skip
     off = [e for e in r.entries if not e.ref]
     if off:
         log.warning(

@@ -29,6 +29,15 @@ def draw_single(r: Renderer, c) -> None:
     gap = 4 * MM
     panel_w = content.w * (0.38 if portrait else 0.3)
     minx, miny, maxx, maxy = r.area.bounds
+    centre = r.centre
+    if o.fit == "data" and r.entries:
+        # Zoom to where the places (and the home point) are, not the whole area.
+        xs = [e.xy[0] for e in r.entries] + ([r.home[0]] if r.home else [])
+        ys = [e.xy[1] for e in r.entries] + ([r.home[1]] if r.home else [])
+        minx, miny, maxx, maxy = min(xs), min(ys), max(xs), max(ys)
+        pad = max(maxx - minx, maxy - miny, 200.0) * 0.04  # markers are not cut at the edge
+        minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
+        centre = ((minx + maxx) / 2, (miny + maxy) / 2)
     ground = ((maxx - minx) / r.k * 1.04, (maxy - miny) / r.k * 1.04)
     # The panel's height depends on the scale only through the bar; measure it at a guess.
     probe = r.panel_blocks(panel_w, 5000)
@@ -53,7 +62,7 @@ def draw_single(r: Renderer, c) -> None:
         ncol = 1
     scale = o.scale if o.scale != "fit" else fit_scale(*ground, frame_rect.w, frame_rect.h)
     r.plan.scale = scale
-    frame = MapFrame(frame_rect, r.centre[0], r.centre[1], scale, r.k)
+    frame = MapFrame(frame_rect, centre[0], centre[1], scale, r.k)
     fx0, fy0, fx1, fy1 = frame.extent
     if o.scale != "fit" and (fx0 > minx or fy0 > miny or fx1 < maxx or fy1 < maxy):
         log.warning(
