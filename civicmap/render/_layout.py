@@ -315,9 +315,9 @@ class BoxIndex:
 
 
 #: Rings of candidate spots tried around a marker before a number is placed
-#: beside it anyway. Ring k is k × 1.1 box heights out: ring 30 is ~10 cm at
+#: beside it anyway. Ring k is k × 1.1 box heights out: ring 16 is ~5 cm at
 #: 6.5 pt, already too far to match a number with its marker.
-MAX_RINGS = 30
+MAX_RINGS = 16
 
 
 @dataclass(frozen=True)
@@ -395,7 +395,7 @@ def place_numbers(
             return False
         return not strict or not marker_boxes.hits_xy(x0, y0, x1, y1, skip=own)
 
-    def spots(x: float, y: float, w: float, h: float, strict: bool):
+    def spots(x: float, y: float, w: float, h: float, strict: bool, near_only: bool = False):
         """Candidate boxes, (x0, y0, leader): beside the marker, then on rings outward."""
         for sx, sy in (
             (x + half + gap, y - h / 2), (x - half - gap - w, y - h / 2),
@@ -406,16 +406,23 @@ def place_numbers(
             yield sx, sy, False
         # The strict pass (also keeping clear of markers) looks only nearby:
         # on a crowded page searching every ring twice made placement slow.
+        if near_only:
+            return
         for ring in range(2, 12 if strict else MAX_RINGS):
             for dx, dy in rings[ring]:
                 yield x + dx - w / 2, y + dy - h / 2, True
 
+    # After this many numbers in a row found no free spot, the page is full:
+    # the rest try only the spots beside their marker (the readability
+    # warning reports the overlaps), so a hopeless page stays fast.
+    saturated_after = 50
+    misses = 0
     for number, x, y in order:
         w, h = box_w(number), box_h
         own = (x - half, y - half, x - half + marker_size, y - half + marker_size)
         chosen: tuple[float, float, bool] | None = None
         for strict in (True, False):
-            for sx, sy, leader in spots(x, y, w, h, strict):
+            for sx, sy, leader in spots(x, y, w, h, strict, misses >= saturated_after):
                 # Beside the marker its own box does not count; away from it
                 # (with a leader) the label must not cover its own marker either.
                 if free(sx, sy, sx + w, sy + h, strict, None if leader else own):
@@ -425,6 +432,9 @@ def place_numbers(
                 break
         if chosen is None:  # a frame too full to place this number apart: keep it, but beside
             chosen = (x + half, y - h / 2, False)
+            misses += 1
+        else:
+            misses = 0
         box = Rect(chosen[0], chosen[1], w, h)
         placed.add_xy(box.x, box.y, box.x + w, box.y + h)
         out.append(NumberLabel(number, (x, y), box, chosen[2]))

@@ -167,10 +167,10 @@ def build_entries(data: MapData, crs: str, *, tolerance_m: float = COLOCATED_M) 
         for m in g.members[1:]:
             merged[(m.layer_id, m.row)] = first
     carried: dict[tuple[str, object], list[tuple[LayerData, pd.Series]]] = {}
-    for layer in data.layers:
-        for label, row in layer.features.iterrows():
-            if (layer.id, label) in merged:
-                carried.setdefault(merged[(layer.id, label)], []).append((layer, row))
+    by_id = {layer.id: layer for layer in data.layers}
+    for (layer_id, label), first in merged.items():  # only the merged rows, not every row
+        layer = by_id[layer_id]
+        carried.setdefault(first, []).append((layer, layer.features.loc[label]))
     for layer in data.layers:
         f = layer.features
         if f.empty:
