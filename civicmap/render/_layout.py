@@ -430,8 +430,14 @@ def place_numbers(
                     break
             if chosen:
                 break
-        if chosen is None:  # a frame too full to place this number apart: keep it, but beside
+        if chosen is None:  # a frame too full to place this number apart: keep it, beside,
+            # on a side clear of ``avoid`` boxes (neighbour boxes, scale bar) where there is one.
             chosen = (x + half, y - h / 2, False)
+            for sx, sy, _ in spots(x, y, w, h, False, True):
+                inside = sx >= bx0 and sy >= by0 and sx + w <= bx1 and sy + h <= by1
+                if inside and not (avoid and avoid.hits_xy(sx, sy, sx + w, sy + h)):
+                    chosen = (sx, sy, False)
+                    break
             misses += 1
         else:
             misses = 0
