@@ -315,7 +315,11 @@ def test_chome_shapefile_in_jgd2000_and_shift_jis_makes_one_page_per_chome(tmp_p
                     "sources": [{"geojson": {"path": "places.geojson"}}]}],
     }  # fmt: skip
     data = _build(raw, tmp_path)
-    opts = {"atlas": {"areas": str(shp), "name": "MOJI"}}
+    # The areas file is given relative to the map file, as a user writes it.
+    (tmp_path / "areas").mkdir()
+    for part in shp.parent.glob("hiezu_chome.*"):
+        shutil.copy(part, tmp_path / "areas" / part.name)
+    opts = {"atlas": {"areas": "areas/hiezu_chome.shp", "name": "MOJI"}}
     pdf, plan = render_paper(data, options=opts)
     path = tmp_path / "chome.pdf"
     path.write_bytes(pdf)

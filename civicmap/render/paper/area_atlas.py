@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -60,7 +59,7 @@ def draw_area_atlas(r: Renderer, c) -> None:
     areas = load_areas(
         spec.areas,
         name=spec.name,
-        base_dir=Path(file).parent if file else Path("."),
+        base_dir=r.data.spec.base_dir,
         map_file=file,
         crs=r.crs,
     )
