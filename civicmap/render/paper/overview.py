@@ -78,6 +78,10 @@ def draw_overview(r: Renderer, c, shapes: list[OverviewShape], *, sheet_scale: i
             _fill_polygons(c, ov, s.geom)
             _stroke_boundary(c, ov, s.geom)
     c.setDash([])
+    # The map's own area, so the sheets read against the town's shape even without a basemap.
+    c.setStrokeColor(colors.Color(0.2, 0.2, 0.2))
+    c.setLineWidth(0.8)
+    _stroke_boundary(c, ov, r.area)
     for s in shapes:
         if s.page is not None:
             c.setStrokeColor(colors.HexColor("#c92a2a"))
