@@ -83,6 +83,20 @@ def to_page(frame: MapFrame, geoms, *, pad: float = 0.0):
     return shapely.transform(clipped, frame.transform), keep
 
 
+def near_frame(basemap: gpd.GeoDataFrame, frame: MapFrame, pad: float = 0.0) -> gpd.GeoDataFrame:
+    """The features whose bounding boxes reach the frame (plus ``pad`` metres), in order.
+
+    GeoPandas builds the STRtree once per basemap and keeps it, so each atlas
+    page clips only its own features instead of all of them: drawing an atlas
+    grows with the features on its pages, not with pages × features.
+    """
+    minx, miny, maxx, maxy = frame.extent
+    idx = basemap.sindex.query(shapely.box(minx - pad, miny - pad, maxx + pad, maxy + pad))
+    if len(idx) == len(basemap):
+        return basemap
+    return basemap.iloc[np.sort(idx)]
+
+
 def draw_basemap(
     c, basemap: gpd.GeoDataFrame | None, frame: MapFrame, *, weight: float = 1.0
 ) -> None:
@@ -98,6 +112,7 @@ def draw_basemap(
     if basemap is None or basemap.empty:
         return
     pad = 20 / frame.pt_per_unit  # keep line caps just outside the frame
+    basemap = near_frame(basemap, frame, pad)
     page, keep = to_page(frame, basemap.geometry.values, pad=pad)
     kinds = basemap["kind"].to_numpy()
     c.saveState()
@@ -186,6 +201,7 @@ def draw_labels(
     placed: list[tuple[str, Rect]] = []
     if basemap is None or basemap.empty:
         return placed
+    basemap = near_frame(basemap, frame)
     names = basemap[name_column] if name_column in basemap.columns else basemap["name"]
     names = names.where(names.astype(str).str.len() > 0, basemap["name"]).fillna("").astype(str)
     frame_rect = frame.rect
