@@ -211,3 +211,40 @@ def test_scale_bar_unit_does_not_touch_its_last_number(demo, tmp_path):
         last = max((w for w in words if abs(w[1] - unit[1]) < 1 and w[2] <= unit[0] + 0.3
                     and re.fullmatch(r"[\d.,]+", w[4])), key=lambda w: w[2])  # fmt: skip
         assert unit[0] - last[2] >= 1.0, (opts, last, unit)
+
+
+def _dash_patterns(pdf: bytes) -> set[str]:
+    """Every dash pattern (`[..] 0 d`) set in the PDF's (deflated) content streams."""
+    import base64
+    import zlib
+
+    found: set[str] = set()
+    for m in re.finditer(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        raw = m.group(1).strip()
+        try:
+            if raw.endswith(b"~>"):  # reportlab's page streams: ASCII85, then Flate
+                raw = base64.a85decode(raw, adobe=True)
+            body = zlib.decompressobj().decompress(raw)
+        except (zlib.error, ValueError):
+            continue
+        found |= {p.decode() for p in re.findall(rb"\[([\d. ]*)\] 0 d", body)}
+    return found
+
+
+def test_routes_and_the_data_edge_have_different_lines_and_legend_entries(demo, tmp_path):
+    import dataclasses
+
+    from civicmap.render import basemap as bm
+
+    data = civicmap.collect(dataclasses.replace(demo.spec, home=(35.7066, 139.7062)))
+    assert data.routes is not None and data.data_edge is not None
+    pdf, _ = render_paper(data, options={})
+    dashes = _dash_patterns(pdf)
+    edge = " ".join(f"{v:g}" for v in bm.EDGE_DASH)
+    assert any(d.split() == edge.split() for d in dashes)  # the data edge: dash-dot
+    assert any(d.split() == ["5", "2.5"] for d in dashes)  # a walked route that is not nearest
+    path = tmp_path / "routes.pdf"
+    path.write_bytes(pdf)
+    text = " ".join(w[4] for w in _words(path)[0])
+    assert "避難所までの道のり" in text  # the routes' own legend block with line samples
+    assert "地図データの範囲外" in text  # the data edge's legend entry
