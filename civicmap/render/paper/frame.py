@@ -97,6 +97,14 @@ class FrameDrawing:
         for e in shown:
             x, y = frame.to_page(*e.xy)
             draw_place_marker(c, e, x, y, self.marker)
+            if focus is not None and atlas is not None and e.page != atlas.number:
+                # An area page numbers only its own area's places; the others (numbered
+                # on their own pages) stay visible, faded, for orientation.
+                c.saveState()
+                c.setFillColor(colors.Color(1, 1, 1, alpha=0.6))
+                c.circle(x, y, self.marker * 0.62, stroke=0, fill=1)
+                c.restoreState()
+                continue
             marks.append((e.number, x, y))
             if atlas is None:
                 e.ref = grid.cell(x, y)
