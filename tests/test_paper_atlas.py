@@ -261,6 +261,10 @@ def test_ishikawa_atlas_of_19_municipalities_puts_each_place_on_its_municipality
         on_page[rows[e.number][0]] = on_page.get(rows[e.number][0], 0) + 1
     for pg in plan.atlas_pages:  # the page's header names its area
         assert plan.atlas_areas[pg.number] in _page_text(path, pg.number)
+    # An area page numbers its own places only (the neighbours' are faded, unnumbered).
+    page_of = {e.number: rows[e.number][0] for e in plan.entries}
+    for fp in plan.frames[1:]:
+        assert fp.numbers and {page_of[lab.number] for lab in fp.numbers} == {fp.pdf_page}
     assert set(on_page) == {pg.number for pg in plan.atlas_pages}
 
 
