@@ -131,6 +131,9 @@ def draw_atlas(r: Renderer, c) -> None:
     for e, i in zip(r.entries, owners.tolist(), strict=True):
         e.page = renumber.get(cells[i].number) if i >= 0 else None
     left_out = len(cells) - len(pages)
+    if not pages:
+        log.warning("%s: no place lies on any atlas sheet; the PDF has only the overview "
+                    "(check the layers, or the map's area:)", r.data.spec.file)  # fmt: skip
     if left_out:
         log.info("atlas: %d of %d sheets have no place on them and are left out",
                  left_out, len(cells))  # fmt: skip
