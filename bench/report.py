@@ -171,6 +171,17 @@ def render_markdown(results: dict) -> str:
                   f"- osmnx `features_from_xml` (same tag keys): {o.get('status')}"
                   + (f" — {o.get('error', '')}" if o.get("status") != "ok" else
                      f", {o.get('features')} features in {o.get('seconds', 0):.2f} s")]  # fmt: skip
+    ish = results.get("ishikawa_atlas")
+    if ish:
+        lines += ["", "## Area atlas: 石川県 by municipality (issue 13; target < 60 s)", ""]
+        if ish.get("status") == "ok":
+            lines.append(
+                f"- {ish.get('places')} 指定緊急避難場所, {ish.get('areas')} municipality pages "
+                f"(bundled N03), {ish.get('pages')} PDF pages: {ish.get('seconds', 0):.2f} s · "
+                f"{ish.get('peak_mb', 0):.0f} MB — {'ok' if ish.get('seconds', 99) < 60 else 'MISSED'}"
+            )
+        else:
+            lines.append(f"- {ish.get('status')} — {ish.get('error', '')}")
     missing = sorted(
         {e for s in sizes.values() for e in ((s.get("collect") or {}).get("missing") or [])}
     )

@@ -66,6 +66,8 @@ OUTPUT_KEYS: dict[str, set[str]] = {
         "qr",
         "atlas",
         "overlap",
+        "max_pages",
+        "fit",
     },
     "umap": {"file"},
     "geojson": {"file"},
@@ -234,6 +236,7 @@ def _check_outputs(ck: Checker, outputs: Any) -> dict[str, dict[str, Any]]:
             if "scale" in opts and opts["scale"] != "fit":
                 ck.number("outputs.paper.scale", opts["scale"], minimum=500, maximum=200_000)
             opts = {**opts, "size": size}
+            _check_paper(ck, opts)
         result[kind] = dict(opts)
     return result
 
@@ -261,6 +264,20 @@ def _check_output_files(ck: Checker, outputs: dict[str, dict[str, Any]], base_di
                 )
             else:
                 seen[norm] = key
+
+
+def _check_paper(ck: Checker, opts: Mapping[str, Any]) -> None:
+    """The paper keys the checks above do not cover, validated once by PaperOptions."""
+    from civicmap.errors import ConfigError
+    from civicmap.render.paper.options import PaperOptions
+
+    try:
+        PaperOptions.from_dict(dict(opts), file=ck.file)
+    except ConfigError as e:
+        seen = ("outputs.paper.size", "outputs.paper.orientation", "outputs.paper.scale")
+        for problem in e.problems:
+            if problem.key not in seen:
+                ck.add(problem.key, problem.message)
 
 
 def _parse_layer_entry(ck: Checker, i: int, entry: Any, base_dir: Path) -> LayerSpec | None:

@@ -136,10 +136,13 @@ def test_osm_false_means_no_osm_at_all_not_ignored(tmp_path, overpass_server):
     spec = load_map(toyama_map(tmp_path, basemap={"tiles": "none"}))
     assert spec.osm.get("disabled") is True
     assert spec.basemap["draw"] is False
-    # a built-in layer with OSM sources: with osm: false nothing is asked from Overpass
+    # a built-in layer with only OSM sources cannot be drawn with osm: false: the map
+    # file is refused with the fix (give the layer a file of your own), not drawn empty
     raw = yaml.safe_load((tmp_path / "map.yaml").read_text(encoding="utf-8"))
     raw["layers"].append("shelters")
-    spec = parse_map(raw, file="m.yaml", base_dir=tmp_path)
+    with pytest.raises(ConfigError, match="extra_sources"):
+        parse_map(raw, file="m.yaml", base_dir=tmp_path)
+    # with osm: false nothing is asked from Overpass
     data = collect(spec)
     assert overpass_server.requests == []
     assert all(c.source != "OpenStreetMap" for c in data.credits())

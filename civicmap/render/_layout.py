@@ -241,12 +241,38 @@ def atlas_pages(
     return pages
 
 
+def keep_pages(pages: list[AtlasPage], keep: set[int], *, first: int = 1) -> list[AtlasPage]:
+    """The pages whose numbers are in ``keep``, renumbered from ``first`` in the same order.
+
+    Neighbours are recomputed among the kept pages only, so a page never points
+    at a sheet that was left out (an empty sheet of a grid atlas).
+    """
+    kept = [pg for pg in pages if pg.number in keep]
+    numbers = {(pg.row, pg.col): first + i for i, pg in enumerate(kept)}
+    dirs = {"N": (-1, 0), "S": (1, 0), "W": (0, -1), "E": (0, 1),
+            "NW": (-1, -1), "NE": (-1, 1), "SW": (1, -1), "SE": (1, 1)}  # fmt: skip
+    out = []
+    for pg in kept:
+        nb = {
+            d: numbers[(pg.row + dr, pg.col + dc)]
+            for d, (dr, dc) in dirs.items()
+            if (pg.row + dr, pg.col + dc) in numbers
+        }
+        out.append(AtlasPage(numbers[(pg.row, pg.col)], pg.col, pg.row, pg.center, nb))
+    return out
+
+
 class BoxIndex:
-    """Boxes already placed on a page, bucketed so overlap checks stay fast on dense maps."""
+    """Boxes already placed on a page, bucketed so overlap checks stay fast on dense maps.
+
+    Boxes are kept as plain (x0, y0, x1, y1) tuples: number placement asks
+    millions of "is this spot free?" questions on a dense page, and attribute
+    access on :class:`Rect` was most of their cost.
+    """
 
     def __init__(self, cell: float = 24.0):
         self.cell = cell
-        self.buckets: dict[tuple[int, int], list[Rect]] = {}
+        self.buckets: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
 
     def _keys(self, r: Rect) -> Iterable[tuple[int, int]]:
         c = self.cell
@@ -255,14 +281,43 @@ class BoxIndex:
                 yield i, j
 
     def add(self, r: Rect) -> None:
-        for k in self._keys(r):
-            self.buckets.setdefault(k, []).append(r)
+        self.add_xy(r.x, r.y, r.x + r.w, r.y + r.h)
+
+    def add_xy(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        c = self.cell
+        box = (x0, y0, x1, y1)
+        buckets = self.buckets
+        for i in range(int(x0 // c), int(x1 // c) + 1):
+            for j in range(int(y0 // c), int(y1 // c) + 1):
+                b = buckets.get((i, j))
+                if b is None:
+                    buckets[(i, j)] = [box]
+                else:
+                    b.append(box)
 
     def hits(self, r: Rect, *, skip: Rect | None = None) -> bool:
         """Whether ``r`` overlaps a placed box (other than those equal to ``skip``)."""
-        return any(
-            o.intersects(r) and o != skip for k in self._keys(r) for o in self.buckets.get(k, ())
-        )
+        s = None if skip is None else (skip.x, skip.y, skip.x + skip.w, skip.y + skip.h)
+        return self.hits_xy(r.x, r.y, r.x + r.w, r.y + r.h, skip=s)
+
+    def hits_xy(
+        self, x0: float, y0: float, x1: float, y1: float, *, skip: tuple | None = None
+    ) -> bool:
+        """:meth:`hits` on plain coordinates (strict overlap: touching edges do not count)."""
+        c = self.cell
+        buckets = self.buckets
+        for i in range(int(x0 // c), int(x1 // c) + 1):
+            for j in range(int(y0 // c), int(y1 // c) + 1):
+                for o in buckets.get((i, j), ()):
+                    if o[0] < x1 and x0 < o[2] and o[1] < y1 and y0 < o[3] and o != skip:
+                        return True
+        return False
+
+
+#: Rings of candidate spots tried around a marker before a number is placed
+#: beside it anyway. Ring k is k × 1.1 box heights out: ring 16 is ~5 cm at
+#: 6.5 pt, already too far to match a number with its marker.
+MAX_RINGS = 16
 
 
 @dataclass(frozen=True)
@@ -318,51 +373,77 @@ def place_numbers(
 
     order = sorted(markers, key=lambda m: -crowding(m))
     gap = 0.8
+    bx0, by0, bx1, by1 = bounds.x, bounds.y, bounds.x1, bounds.y1
+    step = box_h * 1.1
+    # Ring offsets, computed once: (dx, dy) of each candidate centre on ring k.
+    rings = {
+        ring: [
+            ((half + ring * step) * math.cos(2 * math.pi * a / (8 + ring * 4)),
+             (half + ring * step) * math.sin(2 * math.pi * a / (8 + ring * 4)))
+            for a in range(8 + ring * 4)
+        ]
+        for ring in range(2, MAX_RINGS)
+    }  # fmt: skip
 
-    def free(r: Rect, *, strict: bool, own: Rect | None) -> bool:
-        # Relaxed: inside the frame and clear of other numbers. Strict: also
-        # clear of markers (except the label's own) and of ``avoid`` boxes.
-        if not r.inside(bounds) or placed.hits(r):
+    def free(x0: float, y0: float, x1: float, y1: float, strict: bool, own) -> bool:
+        # Relaxed: inside the frame, clear of other numbers and of ``avoid``
+        # boxes (north arrow, neighbour boxes, scale bar: text a number must
+        # never hide). Strict: also clear of markers (except the label's own).
+        if x0 < bx0 or y0 < by0 or x1 > bx1 or y1 > by1:
             return False
-        return not strict or not (marker_boxes.hits(r, skip=own) or (avoid and avoid.hits(r)))
+        if placed.hits_xy(x0, y0, x1, y1) or (avoid and avoid.hits_xy(x0, y0, x1, y1)):
+            return False
+        return not strict or not marker_boxes.hits_xy(x0, y0, x1, y1, skip=own)
 
-    def spots(x: float, y: float, w: float, h: float, strict: bool) -> Iterable[tuple[Rect, bool]]:
-        """Candidate boxes, (box, leader): beside the marker, then on rings outward."""
-        for bx, by in (
+    def spots(x: float, y: float, w: float, h: float, strict: bool, near_only: bool = False):
+        """Candidate boxes, (x0, y0, leader): beside the marker, then on rings outward."""
+        for sx, sy in (
             (x + half + gap, y - h / 2), (x - half - gap - w, y - h / 2),
             (x - w / 2, y + half + gap), (x - w / 2, y - half - gap - h),
             (x + half, y + half), (x - half - w, y + half),
             (x + half, y - half - h), (x - half - w, y - half - h),
         ):  # fmt: skip
-            yield Rect(bx, by, w, h), False
-        step = h * 1.1
+            yield sx, sy, False
         # The strict pass (also keeping clear of markers) looks only nearby:
         # on a crowded page searching every ring twice made placement slow.
-        for ring in range(2, 12 if strict else 60):
-            rad = half + ring * step
-            n = 8 + ring * 4
-            for a in range(n):
-                ang = 2 * math.pi * a / n
-                cx, cy = x + rad * math.cos(ang), y + rad * math.sin(ang)
-                yield Rect(cx - w / 2, cy - h / 2, w, h), True
+        if near_only:
+            return
+        for ring in range(2, 12 if strict else MAX_RINGS):
+            for dx, dy in rings[ring]:
+                yield x + dx - w / 2, y + dy - h / 2, True
 
+    # After this many numbers in a row found no free spot, the page is full:
+    # the rest try only the spots beside their marker (the readability
+    # warning reports the overlaps), so a hopeless page stays fast.
+    saturated_after = 50
+    misses = 0
     for number, x, y in order:
         w, h = box_w(number), box_h
-        own = Rect(x - half, y - half, marker_size, marker_size)
-        chosen: tuple[Rect, bool] | None = None
+        own = (x - half, y - half, x - half + marker_size, y - half + marker_size)
+        chosen: tuple[float, float, bool] | None = None
         for strict in (True, False):
-            for r, leader in spots(x, y, w, h, strict):
+            for sx, sy, leader in spots(x, y, w, h, strict, misses >= saturated_after):
                 # Beside the marker its own box does not count; away from it
                 # (with a leader) the label must not cover its own marker either.
-                if free(r, strict=strict, own=None if leader else own):
-                    chosen = (r, leader)
+                if free(sx, sy, sx + w, sy + h, strict, None if leader else own):
+                    chosen = (sx, sy, leader)
                     break
             if chosen:
                 break
-        if chosen is None:  # a frame too full to place this number apart: keep it, but beside
-            chosen = (Rect(x + half, y - h / 2, w, h), False)
-        placed.add(chosen[0])
-        out.append(NumberLabel(number, (x, y), chosen[0], chosen[1]))
+        if chosen is None:  # a frame too full to place this number apart: keep it, beside,
+            # on a side clear of ``avoid`` boxes (neighbour boxes, scale bar) where there is one.
+            chosen = (x + half, y - h / 2, False)
+            for sx, sy, _ in spots(x, y, w, h, False, True):
+                inside = sx >= bx0 and sy >= by0 and sx + w <= bx1 and sy + h <= by1
+                if inside and not (avoid and avoid.hits_xy(sx, sy, sx + w, sy + h)):
+                    chosen = (sx, sy, False)
+                    break
+            misses += 1
+        else:
+            misses = 0
+        box = Rect(chosen[0], chosen[1], w, h)
+        placed.add_xy(box.x, box.y, box.x + w, box.y + h)
+        out.append(NumberLabel(number, (x, y), box, chosen[2]))
     return sorted(out, key=lambda n: n.number)
 
 

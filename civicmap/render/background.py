@@ -164,20 +164,26 @@ def _lines(geom: Any) -> Iterator[list[tuple[float, float]]]:
         yield list(part.coords)
 
 
-def draw_outline_background(c: Any, data: Any, frame: Any, crs: Any) -> list[str]:
+def draw_outline_background(
+    c: Any, data: Any, frame: Any, crs: Any, *, avoid: tuple = (), drawn: list | None = None
+) -> list[str]:
     """What we ship when there are neither tiles nor OSM data: N03 outlines, names, the area.
 
     Draws every bundled N03 municipality touching the frame (boundary and
     name), the map area's outline, and :data:`NO_BACKGROUND_NOTE` in the
     frame's corner, so a paper map of dots is still placed on the ground.
-    Returns the municipality names drawn.
+    Returns the municipality names drawn. A name whose label would touch one of the
+    page rectangles in ``avoid`` (an overview's sheet numbers) is left out; the
+    rectangles of the labels drawn are appended to ``drawn``, so the marker numbers
+    placed later keep clear of them.
     """
     import geopandas as gpd
     from reportlab.lib import colors
     from shapely.geometry import box
 
     from civicmap.area import municipalities_in
-    from civicmap.render._fonts import draw_text
+    from civicmap.render._fonts import draw_text, text_width
+    from civicmap.render._layout import Rect
 
     ext = box(*frame.extent)
     west, south, east, north = frame_lonlat_bounds(frame.extent, crs)
@@ -201,9 +207,17 @@ def draw_outline_background(c: Any, data: Any, frame: Any, crs: Any) -> list[str
         if not inside.is_empty:
             pt = inside.representative_point()
             x, y = frame.to_page(pt.x, pt.y)
+            w = text_width(name, 16)
+            box = Rect(x - w / 2 - 2, y - 5, w + 4, 22)
+            fr = frame.rect  # keep clear of the grid letters along the frame's edges
+            inner = box.x > fr.x + 14 and box.x1 < fr.x1 - 14 and box.y > fr.y + 14
+            if not (inner and box.y1 < fr.y1 - 14) or any(box.intersects(a) for a in avoid):
+                continue
             draw_text(
                 c, x, y, name, 16, anchor="middle", bold=True, color=colors.HexColor("#adb5bd")
             )
+            if drawn is not None:
+                drawn.append(box)
             names.append(name)
     area = gpd.GeoSeries([data.area.geometry], crs="EPSG:4326").to_crs(crs).iloc[0]
     c.setStrokeColor(colors.HexColor("#495057"))
@@ -218,15 +232,29 @@ def draw_outline_background(c: Any, data: Any, frame: Any, crs: Any) -> list[str
     c.restoreState()
     r = frame.rect
     note = NO_BACKGROUND_NOTE.get(data.language, NO_BACKGROUND_NOTE["ja"])
-    draw_text(c, r.x + 4, r.y + 4, note, 6.5, halo=2)
+    nw = text_width(note, 6.5) + 4
+    # The first corner the page has not reserved (an atlas page's scale bar sits bottom left).
+    for x, y in ((r.x + 2, r.y + 2), (r.x + 2, r.y1 - 12), (r.x1 - nw - 2, r.y + 2)):
+        box = Rect(x, y, nw, 10)
+        if not any(box.intersects(a) for a in avoid):
+            draw_text(c, x + 2, y + 2, note, 6.5, halo=2)
+            if drawn is not None:
+                drawn.append(box)
+            break
     return names
 
 
-def draw_paper_background(c: Any, data: Any, frame: Any, crs: Any) -> RasterInfo | None:
-    """The paper hook: tiles under everything, or, with no tiles and no OSM, the N03 outlines."""
+def draw_paper_background(
+    c: Any, data: Any, frame: Any, crs: Any, *, avoid: tuple = (), drawn: list | None = None
+) -> RasterInfo | None:
+    """The paper hook: tiles under everything, or, with no tiles and no OSM, the N03 outlines.
+
+    ``avoid`` and ``drawn``: see :func:`draw_outline_background` (labels keep clear of
+    what the page reserves, and tell the page where they went).
+    """
     info = draw_paper_tiles(c, data.spec, frame, crs)
     if info is None and data.basemap is None:
-        draw_outline_background(c, data, frame, crs)
+        draw_outline_background(c, data, frame, crs, avoid=avoid, drawn=drawn)
     return info
 
 

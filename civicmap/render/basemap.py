@@ -83,6 +83,20 @@ def to_page(frame: MapFrame, geoms, *, pad: float = 0.0):
     return shapely.transform(clipped, frame.transform), keep
 
 
+def near_frame(basemap: gpd.GeoDataFrame, frame: MapFrame, pad: float = 0.0) -> gpd.GeoDataFrame:
+    """The features whose bounding boxes reach the frame (plus ``pad`` metres), in order.
+
+    GeoPandas builds the STRtree once per basemap and keeps it, so each atlas
+    page clips only its own features instead of all of them: drawing an atlas
+    grows with the features on its pages, not with pages × features.
+    """
+    minx, miny, maxx, maxy = frame.extent
+    idx = basemap.sindex.query(shapely.box(minx - pad, miny - pad, maxx + pad, maxy + pad))
+    if len(idx) == len(basemap):
+        return basemap
+    return basemap.iloc[np.sort(idx)]
+
+
 def draw_basemap(
     c, basemap: gpd.GeoDataFrame | None, frame: MapFrame, *, weight: float = 1.0
 ) -> None:
@@ -98,6 +112,7 @@ def draw_basemap(
     if basemap is None or basemap.empty:
         return
     pad = 20 / frame.pt_per_unit  # keep line caps just outside the frame
+    basemap = near_frame(basemap, frame, pad)
     page, keep = to_page(frame, basemap.geometry.values, pad=pad)
     kinds = basemap["kind"].to_numpy()
     c.saveState()
@@ -186,6 +201,7 @@ def draw_labels(
     placed: list[tuple[str, Rect]] = []
     if basemap is None or basemap.empty:
         return placed
+    basemap = near_frame(basemap, frame)
     names = basemap[name_column] if name_column in basemap.columns else basemap["name"]
     names = names.where(names.astype(str).str.len() > 0, basemap["name"]).fillna("").astype(str)
     frame_rect = frame.rect
@@ -264,6 +280,12 @@ def draw_labels(
     return placed
 
 
+#: The data edge's line: grey dash-dot, unlike the black (white-cased) solid,
+#: dashed and dotted walking routes, so a reader never takes one for the other.
+EDGE_DASH = (7.0, 2.0, 1.2, 2.0)
+EDGE_COLOR = colors.Color(0.3, 0.3, 0.3)
+
+
 def draw_data_edge(
     c, edge: BaseGeometry | None, frame: MapFrame, *, note: str, size: float
 ) -> bool:
@@ -289,19 +311,47 @@ def draw_data_edge(
     c.drawPath(p, stroke=0, fill=1, fillMode=FILL_NON_ZERO)
     p = c.beginPath()
     _add_line(p, page_edge)
-    c.setStrokeColor(colors.black)
+    c.setStrokeColor(EDGE_COLOR)
     c.setLineWidth(0.8)
-    c.setDash([4, 2])
+    c.setDash(list(EDGE_DASH))
     c.drawPath(p, stroke=1, fill=0)
     c.restoreState()
-    # The note goes in the largest grey strip, inside the frame.
+    if note:
+        data_edge_note(c, edge, frame, note=note, size=size, avoid=None)
+    return True
+
+
+def data_edge_note(
+    c, edge: BaseGeometry | None, frame: MapFrame, *, note: str, size: float, avoid=None
+) -> Rect | None:
+    """Write ``note`` in the largest grey strip outside ``edge``, clear of ``avoid`` boxes.
+
+    Tried from the strip's top down; when no spot is free the note is left out
+    (the legend still explains the grey). Returns the note's box, if drawn.
+    """
+    if edge is None or edge.is_empty:
+        return None
+    minx, miny, maxx, maxy = frame.extent
+    outside = shapely.box(minx, miny, maxx, maxy).difference(edge)
+    if outside.is_empty:
+        return None
+    page_outside = shapely.transform(outside, frame.transform)
     biggest = max(getattr(page_outside, "geoms", [page_outside]), key=lambda g: g.area)
     bx0, by0, _, by1 = biggest.bounds
-    if by1 - by0 >= size * 1.6:
-        x = max(bx0, frame.rect.x) + 4
-        y = min(by1, frame.rect.y1) - size * 1.3
-        draw_text(c, x, y, note, size, halo=2.0)
-    return True
+    if by1 - by0 < size * 1.6:
+        return None
+    x = max(bx0, frame.rect.x) + 4
+    w = text_width(note, size)
+    y = min(by1, frame.rect.y1) - size * 1.3
+    while y >= max(by0, frame.rect.y) + 2:
+        box = Rect(x - 2, y - size * 0.3, w + 4, size * 1.3)
+        if avoid is None or not avoid.hits(box):
+            draw_text(c, x, y, note, size, halo=2.0)
+            if avoid is not None:
+                avoid.add(box)
+            return box
+        y -= size * 1.5
+    return None
 
 
 def draw_swatch(c, kind: str, r: Rect) -> None:
@@ -333,7 +383,8 @@ def draw_swatch(c, kind: str, r: Rect) -> None:
     elif kind == "data_edge":
         c.setFillColor(colors.Color(0.45, 0.45, 0.45, alpha=0.35))
         c.rect(r.x, r.y, r.w / 2, r.h, stroke=0, fill=1)
-        c.setDash([4, 2])
+        c.setStrokeColor(EDGE_COLOR)
+        c.setDash(list(EDGE_DASH))
         c.setLineWidth(0.8)
         c.line(r.x + r.w / 2, r.y, r.x + r.w / 2, r.y1)
     c.restoreState()

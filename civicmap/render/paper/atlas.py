@@ -1,0 +1,196 @@
+"""A grid atlas: an overview page, one page per sheet with places, and one index.
+
+Sheets are cut on a regular grid over the map's area; a sheet with no place on
+it is left out (the overview shows it faint and unnumbered). The number printed
+on a sheet is its PDF page number (the overview is page 1), so "print page 26"
+prints the sheet labelled 26. More than ``max_pages`` pages stops the build
+with a message naming the count and what would make fewer.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import numpy as np
+import shapely
+from reportlab.lib import colors
+
+from civicmap.errors import ConfigError, Problem
+from civicmap.render._layout import (
+    MM,
+    NICE_SCALES,
+    AtlasPage,
+    MapFrame,
+    Rect,
+    atlas_pages,
+    keep_pages,
+    scale_bar,
+)
+from civicmap.render.paper.overview import OverviewShape, draw_overview
+from civicmap.render.paper.panel import draw_scale_bar, scale_bar_width
+
+if TYPE_CHECKING:
+    from civicmap.render.paper.plan import Entry
+    from civicmap.render.paper.render import Renderer
+
+log = logging.getLogger(__name__)
+
+
+def sheet_frame_rect(r: Renderer) -> Rect:
+    """The map frame of an atlas page: a small header, the frame fills the rest."""
+    m = 10 * MM
+    gut = 5.5 * MM * (1.3 if r.f > 1 else 1.0)
+    header_h = r.fs(15) + 5
+    return Rect(m + gut, m + gut, r.pw - 2 * m - 2 * gut, r.ph - 2 * m - header_h - 2 * gut)
+
+
+def _cells(r: Renderer, scale: int) -> tuple[list[AtlasPage], tuple[float, float]]:
+    """Every grid sheet over the area at ``scale`` and the ground size of one sheet."""
+    frame_rect = sheet_frame_rect(r)
+    probe = MapFrame(frame_rect, 0, 0, scale, r.k)
+    fg = (frame_rect.w / probe.pt_per_unit, frame_rect.h / probe.pt_per_unit)
+    area = r.area
+
+    def covers(x0, y0, x1, y1):
+        return area.intersects(shapely.box(x0, y0, x1, y1))
+
+    return atlas_pages(area.bounds, fg, overlap=r.opts.overlap, covers=covers), fg
+
+
+def _owners(entries: list[Entry], cells: list[AtlasPage], fg, inset: float = 0.0) -> np.ndarray:
+    """For each place, the index into ``cells`` of the sheet where it sits farthest from
+    an edge (-1: on no sheet). Vectorised: places × sheets distances in one array."""
+    if not entries or not cells:
+        return np.full(len(entries), -1)
+    xy = np.array([e.xy for e in entries])
+    cc = np.array([pg.center for pg in cells])
+    owners = np.full(len(entries), -1)
+    best = np.full(len(entries), -np.inf)
+    for start in range(0, len(cc), 512):  # bounded memory for thousands of sheets
+        part = cc[start : start + 512]
+        d = np.minimum(
+            fg[0] / 2 - np.abs(xy[:, None, 0] - part[None, :, 0]),
+            fg[1] / 2 - np.abs(xy[:, None, 1] - part[None, :, 1]),
+        )
+        i = d.argmax(axis=1)
+        v = d[np.arange(len(xy)), i]
+        better = v > best
+        owners[better] = start + i[better]
+        best[better] = v[better]
+    owners[best < inset] = -1  # a marker must sit whole inside its sheet's frame
+    return owners
+
+
+def _sheets(r: Renderer, scale: int):
+    cells, fg = _cells(r, scale)
+    inset = r.marker * 0.6 / MapFrame(sheet_frame_rect(r), 0, 0, scale, r.k).pt_per_unit
+    owners = _owners(r.entries, cells, fg, inset)
+    used = {cells[i].number for i in set(owners.tolist()) if i >= 0}
+    skip = r.opts.atlas.skip_empty if r.opts.atlas.skip_empty is not None else True
+    keep = used if skip else {pg.number for pg in cells}
+    return cells, fg, owners, keep
+
+
+def _too_many(r: Renderer, pages: int, scale: int) -> ConfigError:
+    """The error for an atlas over ``max_pages``: the count and settings that make fewer."""
+    o = r.opts
+    ways = []
+    for s in NICE_SCALES:
+        if s > scale:
+            n = len(_sheets(r, s)[3]) + 1
+            if n <= o.max_pages:
+                ways.append(f"scale: {s} ({n} pages)")
+                break
+    ways.append("atlas: {areas: FILE, name: FIELD} (one page per 町丁目 or school district)")
+    if o.size in ("A4", "B5", "B4"):
+        ways.append("size: A3 (more map per page)")
+    ways.append("a smaller area, or fewer layers")
+    ways.append(f"max_pages: {pages} to print them all anyway")
+    msg = (
+        f"the atlas would have {pages} pages at 1:{scale:,} ({pages - 1} map sheets with places "
+        f"and an overview), more than the {o.max_pages} allowed; use " + "; or ".join(ways)
+    )
+    return ConfigError([Problem(str(r.data.spec.file), "outputs.paper.atlas", msg)])
+
+
+def draw_atlas(r: Renderer, c) -> None:
+    """Overview, one page per sheet with places, then the index."""
+    o = r.opts
+    scale = int(o.scale)
+    r.plan.scale = scale
+    cells, fg, owners, keep = _sheets(r, scale)
+    if len(keep) + 1 > o.max_pages:
+        raise _too_many(r, len(keep) + 1, scale)
+    # Sheet numbers are PDF page numbers: the overview is page 1.
+    pages = keep_pages(cells, keep, first=2)
+    renumber = {}
+    kept_cells = [pg for pg in cells if pg.number in keep]
+    for old, new in zip(kept_cells, pages, strict=True):
+        renumber[old.number] = new.number
+    for e, i in zip(r.entries, owners.tolist(), strict=True):
+        e.page = renumber.get(cells[i].number) if i >= 0 else None
+    left_out = len(cells) - len(pages)
+    if not pages:
+        log.warning("%s: no place lies on any atlas sheet; the PDF has only the overview "
+                    "(check the layers, or the map's area:)", r.data.spec.file)  # fmt: skip
+    if left_out:
+        log.info("atlas: %d of %d sheets have no place on them and are left out",
+                 left_out, len(cells))  # fmt: skip
+    r.plan.atlas_pages = pages
+    r.plan.atlas_left_out = left_out
+    half = (fg[0] / 2, fg[1] / 2)
+    shapes = [
+        OverviewShape(
+            shapely.box(
+                pg.center[0] - half[0],
+                pg.center[1] - half[1],
+                pg.center[0] + half[0],
+                pg.center[1] + half[1],
+            ),
+            renumber.get(pg.number),
+        )
+        for pg in cells
+    ]
+    draw_overview(r, c, shapes, sheet_scale=scale)
+    frame_rect = sheet_frame_rect(r)
+    for pg in pages:
+        frame = MapFrame(frame_rect, pg.center[0], pg.center[1], scale, r.k)
+        draw_sheet(r, c, frame, pg, scale=scale, title=r.data.spec.title)
+    cols = r.continuation_page(c, first=True)
+    items = r.index_items(cols[0].w, atlas=True)
+    r.flow_index(c, items, cols, lambda: r.continuation_page(c))
+
+
+def draw_sheet(
+    r: Renderer, c, frame: MapFrame, pg: AtlasPage, *, scale: int, title: str, focus=None
+) -> None:
+    """One atlas page: header with its page number, the frame, a boxed scale bar.
+
+    Places whose ``page`` is this page get their index reference (page and grid cell).
+    """
+    c.showPage()
+    c.setPageSize((r.pw, r.ph))
+    r.page_no += 1
+    assert r.page_no == pg.number, (r.page_no, pg.number)
+    r.header(c, title=title, subtitle="", right=f"{r.t['page']} {pg.number}  1:{scale:,}")
+    frame_rect = frame.rect
+    bar = scale_bar(scale)
+    bx = frame_rect.x + 6
+    bar_box = Rect(bx - 3, frame_rect.y + 3, scale_bar_width(bar, r.fs(7)) + 8, r.fs(7) * 4.6)
+    fplan = r.draw_frame(c, frame, atlas=pg, focus=focus, reserved=(bar_box,))
+    inset = r.marker * 0.6
+    inner = Rect(frame_rect.x + inset, frame_rect.y + inset,
+                 frame_rect.w - 2 * inset, frame_rect.h - 2 * inset)  # fmt: skip
+    for e in r.entries:
+        if e.page == pg.number:
+            x, y = frame.to_page(*e.xy)
+            if inner.x <= x <= inner.x1 and inner.y <= y <= inner.y1:  # else: off this page
+                e.ref = f"p{pg.number} {fplan.grid.cell(x, y)}"
+    c.saveState()
+    c.setFillColor(colors.white)
+    c.setStrokeColor(colors.black)
+    c.setLineWidth(0.4)
+    c.rect(bar_box.x, bar_box.y, bar_box.w, bar_box.h, stroke=1, fill=1)
+    c.restoreState()
+    draw_scale_bar(c, bx, frame_rect.y + 6, bar, scale, r.fs(7), r.lang)

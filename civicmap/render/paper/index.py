@@ -1,0 +1,195 @@
+"""The index of places: items measured for a column width, flowed into columns and pages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+
+from reportlab.lib import colors
+
+from civicmap.mapdata import LayerData
+from civicmap.render._fonts import draw_text, text_width
+from civicmap.render._layout import (
+    MM,
+    Rect,
+    wrap,
+)
+from civicmap.render.paper.marks import draw_marker
+from civicmap.render.paper.plan import Entry
+
+log = logging.getLogger(__name__)
+
+
+class IndexFlow:
+    """Mixin of the renderer: the index (五十音 within layer and category) and its pages."""
+
+    # ---- index
+    def index_items(
+        self, width: float, *, atlas: bool
+    ) -> list[tuple[float, Callable, tuple[str, str]]]:
+        """The index as blocks (height, draw, (layer, category)) flowed into columns."""
+        fs = self.index_fs
+        ds = self.detail_fs
+        widest = str(max((e.number for e in self.entries), default=0))
+        nw = text_width(max("000", widest, key=len), fs) + 4
+        refw = text_width("p00 M00" if atlas else "M00", fs) + 3
+        items: list[tuple[float, Callable, tuple[str, str]]] = []
+        cur_layer = None
+        cur_cat = None
+        for e in self.entries:
+            if e.layer is not cur_layer:
+                cur_layer, cur_cat = e.layer, None
+                items.append(self._layer_heading(e.layer, width, fs, cont=False))
+            if e.category != cur_cat:
+                cur_cat = e.category
+                items.append(self._cat_heading(e, fs, cont=False))
+            name = e.name + (f"（{self.t['approx_short']}）" if e.approximate and self.lang == "ja"
+                             else (f" ({self.t['approx_short']})" if e.approximate else ""))  # fmt: skip
+            nl = wrap(name, width - nw - refw, lambda s: text_width(s, fs))
+            dl = [s for d in e.details for s in wrap(d, width - nw, lambda s: text_width(s, ds))]
+            h = len(nl) * fs * 1.22 + len(dl) * ds * 1.2 + 1.8
+
+            def draw(c, x, y_top, e=e, nl=nl, dl=dl):
+                y = y_top - fs
+                draw_text(c, x + nw - 3, y, str(e.number), fs, anchor="end", bold=True)
+                ref = e.ref or self.t["off_map"]
+                draw_text(c, x + width, y, ref, fs * (1 if e.ref else 0.8), anchor="end")
+                for i, line in enumerate(nl):
+                    draw_text(c, x + nw, y - i * fs * 1.22, line, fs)
+                y -= (len(nl) - 1) * fs * 1.22
+                for i, line in enumerate(dl):
+                    draw_text(
+                        c,
+                        x + nw,
+                        y - ds * 1.2 * (i + 1),
+                        line,
+                        ds,
+                        color=colors.Color(0.2, 0.2, 0.2),
+                    )
+
+            items.append((h, draw, (e.layer.id, e.category)))
+        return items
+
+    def _layer_heading(self, layer: LayerData, width: float, fs: float, *, cont: bool):
+        title = layer.spec.title_in(self.lang) + (self.t["cont"] if cont else "")
+        hs = fs * 1.15
+        # A long title ("…（続き）") wraps inside its column instead of running into the next.
+        lines = wrap(title, width - self.marker - 4, lambda s: text_width(s, hs) * 1.04)
+        h = max(hs * 1.6 + (len(lines) - 1) * hs * 1.25, self.marker + 3)
+
+        def draw(c, x, y_top):
+            st = layer.spec.style
+            draw_marker(
+                c,
+                st.get("symbol", "circle"),
+                x + self.marker / 2,
+                y_top - h / 2,
+                self.marker,
+                st.get("color", "#1c7ed6"),
+            )
+            top = y_top - h / 2 - hs * 0.35 + (len(lines) - 1) * hs * 1.25 / 2
+            for i, line in enumerate(lines):
+                draw_text(c, x + self.marker + 4, top - i * hs * 1.25, line, hs, bold=True)
+            c.saveState()
+            c.setLineWidth(0.6)
+            c.line(x, y_top - h, x + width, y_top - h)
+            c.restoreState()
+
+        return (h + 2, draw, ("#layer", layer.id))
+
+    def _cat_heading(self, e: Entry, fs: float, *, cont: bool):
+        title = e.layer.spec.category_title(e.category, self.lang) or "—"
+        title += self.t["cont"] if cont else ""
+        h = fs * 1.6
+
+        def draw(c, x, y_top):
+            draw_text(
+                c,
+                x + 2,
+                y_top - fs * 1.2,
+                f"■ {title}",
+                fs * 0.95,
+                bold=True,
+                color=colors.Color(0.15, 0.15, 0.15),
+            )
+
+        return (h, draw, ("#cat", e.category))
+
+    def flow_index(
+        self, c, items, first_boxes: list[Rect], width_for_new: Callable[[], list[Rect]]
+    ) -> None:
+        """Flow index items into column boxes, adding pages as needed; nothing is cut off.
+
+        A column never starts with a lone heading: headings move with the first
+        entry under them, and a group broken across columns repeats its
+        headings marked "continued".
+        """
+        boxes: Iterator[Rect] = iter(first_boxes)
+        box = next(boxes, None)
+        y = box.y1 if box else 0
+        cur_layer_item = None
+        cur_cat_entry: Entry | None = None
+        fs = self.index_fs
+        i = 0
+        first_in_box = True
+        while i < len(items):
+            group = [items[i]]
+            # Keep headings with the following entry.
+            j = i
+            while group[-1][2][0] in ("#layer", "#cat") and j + 1 < len(items):
+                j += 1
+                group.append(items[j])
+            gh = sum(g[0] for g in group)
+            if box is None or (y - gh < box.y and not first_in_box):
+                box = next(boxes, None)
+                if box is None:
+                    boxes = iter(width_for_new())
+                    box = next(boxes)
+                y = box.y1
+                first_in_box = True
+                if group[0][2][0] not in ("#layer",) and cur_layer_item is not None:
+                    # Repeat headings for a group continued in a new column.
+                    lh = self._layer_heading(cur_layer_item, box.w, fs, cont=True)
+                    lh[1](c, box.x, y)
+                    y -= lh[0]
+                    if group[0][2][0] != "#cat" and cur_cat_entry is not None:
+                        ch = self._cat_heading(cur_cat_entry, fs, cont=True)
+                        ch[1](c, box.x, y)
+                        y -= ch[0]
+            for gh_i, gfn, gkey in group:
+                gfn(c, box.x, y)
+                y -= gh_i
+                if gkey[0] == "#layer":
+                    cur_layer_item = self.data.layer(gkey[1])
+                elif gkey[0] == "#cat":
+                    cur_cat_entry = next(
+                        (
+                            e
+                            for e in self.entries
+                            if e.layer is cur_layer_item and e.category == gkey[1]
+                        ),
+                        None,
+                    )
+            first_in_box = False
+            i = j + 1
+
+    def continuation_page(self, c, *, first: bool = False) -> list[Rect]:
+        """Start an index page; return its column boxes."""
+        c.showPage()
+        c.setPageSize((self.pw, self.ph))
+        self.page_no += 1
+        self.plan.index_pages.append(self.page_no)
+        right = self.t["index"] if first else self.t["index_cont"]
+        h = self.header(c, title=self.data.spec.title, subtitle="", right=right)
+        m = 10 * MM
+        ncol, w = self.index_columns()
+        gap = 5 * MM
+        return [Rect(m + i * (w + gap), m, w, self.ph - 2 * m - h) for i in range(ncol)]
+
+    def index_columns(self) -> tuple[int, float]:
+        """Columns on an index page and their width (the flow measures items for it)."""
+        ncol = 3 if self.pw < self.ph else 4
+        if self.f > 1:
+            ncol -= 1
+        w = (self.pw - 2 * 10 * MM - 5 * MM * (ncol - 1)) / ncol
+        return ncol, w

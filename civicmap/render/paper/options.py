@@ -1,0 +1,177 @@
+"""The paper map's options: one frozen, validated dataclass built once from ``outputs.paper``.
+
+Every part of the renderer reads :class:`PaperOptions` attributes instead of
+looking keys up in a dict, so a typo is an AttributeError in our code, not a
+silently ignored option in a user's map file, and every value was checked
+(with a message naming the key and the fix) before anything is drawn.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from civicmap.errors import ConfigError, Problem
+
+log = logging.getLogger(__name__)
+
+#: Paper sizes the renderer knows (JIS B for B4/B5).
+SIZES = ("A4", "A3", "B4", "B5")
+
+#: Default upper bound on the pages an atlas may write without ``max_pages``.
+MAX_PAGES = 100
+
+
+#: Longest ``qr:`` URL (UTF-8 bytes). QR version 40 holds 2,331 bytes at level M, but
+#: at the 2-3 cm a paper map prints it, codes past about 400 bytes no longer scan.
+QR_MAX_BYTES = 400
+
+
+@dataclass(frozen=True)
+class AtlasOptions:
+    """How an atlas splits the map into pages.
+
+    ``areas`` is None for a grid atlas (sheets of equal size); otherwise it is
+    a polygon file (or ``municipalities:<prefecture code>``) with one page per
+    polygon, named by the ``name`` field.
+    """
+
+    areas: str | None = None
+    name: str | None = None
+    #: None: the layout's default (a grid atlas leaves empty sheets out, an
+    #: area atlas keeps every area, since an empty 町丁目 page is still news).
+    skip_empty: bool | None = None
+
+
+@dataclass(frozen=True)
+class PaperOptions:
+    """Validated paper options with their defaults.
+
+    Attributes
+    ----------
+    scale
+        ``"fit"`` or the scale number N of 1:N. An atlas without a scale uses
+        1:5,000 for a grid, and a per-page fitted scale for areas.
+    atlas
+        None for a single sheet, else the :class:`AtlasOptions`.
+    max_pages
+        An atlas stops with a clear message before writing more pages than this.
+    fit
+        ``"area"`` (the map's area) or ``"data"`` (where the places are).
+    """
+
+    size: str = "A4"
+    orientation: str = "portrait"
+    scale: int | str = "fit"
+    overlap: float = 0.08
+    qr: str | None = None
+    png: bool = False
+    large_print: bool = False
+    atlas: AtlasOptions | None = None
+    max_pages: int = MAX_PAGES
+    fit: str = "area"
+
+    @classmethod
+    def from_dict(cls, options: dict[str, Any] | PaperOptions, *, file: Path | str) -> PaperOptions:
+        """Check ``outputs.paper`` of the map ``file``; raise one ConfigError listing every problem."""
+        if isinstance(options, PaperOptions):
+            return options
+        problems: list[Problem] = []
+
+        def bad(key: str, msg: str) -> None:
+            problems.append(Problem(file, f"outputs.paper.{key}", msg))
+
+        size = str(options.get("size", "A4")).upper()
+        if size not in SIZES:
+            bad("size", f"got {size!r}, expected A4, A3, B4 or B5")
+        orientation = str(options.get("orientation", "portrait"))
+        if orientation not in ("portrait", "landscape"):
+            bad("orientation", f"got {orientation!r}, expected portrait or landscape")
+        scale = options.get("scale", "fit")
+        if scale != "fit" and (not _number(scale) or not 500 <= scale <= 200_000):
+            bad("scale", f"got {scale!r}, expected fit or a number N (1:N) from 500 to 200000")
+        overlap = options.get("overlap", 0.08)
+        if not _number(overlap) or not 0 <= overlap <= 0.5:
+            bad(
+                "overlap",
+                f"got {overlap!r}, expected a fraction of a page from 0 to 0.5 (e.g. 0.08)",
+            )
+        qr = options.get("qr")
+        if qr is not None and not (isinstance(qr, str) and qr.strip()):
+            bad("qr", f"got {qr!r}, expected the web map's URL")
+        elif qr is not None and len(qr.strip().encode("utf-8")) > QR_MAX_BYTES:
+            # a longer code needs more modules than a phone can read at the printed size
+            size = len(qr.strip().encode("utf-8"))
+            bad(
+                "qr",
+                f"the URL is {size:,} bytes ({qr.strip()[:40]!r}...); a printed QR code stays "
+                f"readable up to {QR_MAX_BYTES} bytes: use a shorter URL",
+            )
+        for key in ("png", "large_print"):
+            if key in options and not isinstance(options[key], bool):
+                bad(key, f"got {options[key]!r}, expected true or false")
+        max_pages = options.get("max_pages", MAX_PAGES)
+        if not _number(max_pages) or int(max_pages) != max_pages or max_pages < 1:
+            bad("max_pages", f"got {max_pages!r}, expected a whole number of pages (e.g. 200)")
+        fit = options.get("fit", "area")
+        if fit not in ("area", "data"):
+            bad(
+                "fit", f"got {fit!r}, expected area (the map's area) or data (where the places are)"
+            )
+        atlas = _atlas(options.get("atlas", False), bad)
+        if problems:
+            raise ConfigError(problems)
+        if atlas is not None and atlas.areas is None and scale == "fit":
+            log.info(
+                "atlas without a fixed scale: using 1:5000 (set outputs.paper.scale to change it)"
+            )
+            scale = 5000
+        return cls(
+            size=size,
+            orientation=orientation,
+            scale=scale if scale == "fit" else int(scale),
+            overlap=float(overlap),
+            qr=qr.strip() if qr else None,
+            png=bool(options.get("png", False)),
+            large_print=bool(options.get("large_print", False)),
+            atlas=atlas,
+            max_pages=int(max_pages),
+            fit=fit,
+        )
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _atlas(value: Any, bad) -> AtlasOptions | None:
+    """``atlas: true`` (grid), ``false``, or ``{areas: FILE, name: FIELD, skip_empty: bool}``."""
+    if value is False or value is None:
+        return None
+    if value is True:
+        return AtlasOptions()
+    if not isinstance(value, dict):
+        bad("atlas", f"got {value!r}, expected true (grid sheets) or {{areas: FILE, name: FIELD}}")
+        return None
+    for key in value:
+        if key not in ("areas", "name", "skip_empty"):
+            bad(f"atlas.{key}", "unknown key; expected areas, name or skip_empty")
+    areas = value.get("areas")
+    if areas is not None and not (isinstance(areas, str) and areas.strip()):
+        bad(
+            "atlas.areas",
+            f"got {areas!r}, expected a polygon file (GeoJSON, shapefile) or municipalities:<code>",
+        )
+    name = value.get("name")
+    if name is not None and not (isinstance(name, str) and name.strip()):
+        bad("atlas.name", f"got {name!r}, expected the field that names each area")
+    skip = value.get("skip_empty")
+    if skip is not None and not isinstance(skip, bool):
+        bad("atlas.skip_empty", f"got {skip!r}, expected true or false")
+    return AtlasOptions(
+        areas=areas.strip() if isinstance(areas, str) and areas.strip() else None,
+        name=name.strip() if isinstance(name, str) and name.strip() else None,
+        skip_empty=skip if isinstance(skip, bool) else None,
+    )

@@ -1,0 +1,118 @@
+"""What every page shares: projected data, text sizes for normal or large print, the header."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import geopandas as gpd
+from pyproj import Geod, Transformer
+
+from civicmap.mapdata import MapData
+from civicmap.render._fonts import draw_text, register, text_width
+from civicmap.render._layout import (
+    MM,
+    page_size,
+    wrap,
+)
+from civicmap.render.paper.options import PaperOptions
+from civicmap.render.paper.plan import PaperPlan, build_entries, build_route_legs
+from civicmap.render.paper.texts import TEXT
+
+log = logging.getLogger(__name__)
+
+
+class PageContext:
+    """Draws one paper map; holds the projected data and the sizes for normal or large print."""
+
+    def __init__(self, data: MapData, opts: PaperOptions):
+        register()
+        self.data = data
+        self.opts = opts
+        self.lang = data.language
+        self.t = TEXT[self.lang]
+        lp = opts.large_print
+        self.f = 1.4 if lp else 1.0  # text factor
+        # Large print is for older readers: numbers and names at least 12 pt,
+        # addresses and other details at least 10 pt (measured from the PDF in tests).
+        self.marker = 13.0 if lp else 8.0
+        self.num_fs = 12.0 if lp else 6.5
+        self.index_fs = 12.0 if lp else 7.2
+        self.detail_fs = 10.0 if lp else 6.2
+        self.pw, self.ph = page_size(opts.size, opts.orientation)
+        area = gpd.GeoSeries([data.area.geometry], crs="EPSG:4326")
+        self.crs = area.estimate_utm_crs()
+        self.area = area.to_crs(self.crs).iloc[0]
+        self.basemap = (
+            data.basemap.to_crs(self.crs)
+            if data.basemap is not None and not data.basemap.empty
+            else None
+        )
+        self.edge = (
+            gpd.GeoSeries([data.data_edge], crs="EPSG:4326").to_crs(self.crs).iloc[0]
+            if data.data_edge is not None
+            else None
+        )
+        c = self.area.centroid
+        lon, lat = data.area.geometry.centroid.coords[0]
+        fwd = Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
+        # Point scale factor (projected / true length) and grid-north → true-north angle.
+        x0, y0 = fwd.transform(lon, lat)
+        x1, y1 = fwd.transform(lon + 0.01, lat)
+        true_len = Geod(ellps="GRS80").inv(lon, lat, lon + 0.01, lat)[2]
+        self.k = math.hypot(x1 - x0, y1 - y0) / true_len if true_len else 1.0
+        xn, yn = fwd.transform(lon, lat + 0.01)
+        self.north_angle = math.degrees(math.atan2(xn - x0, yn - y0))
+        self.centre = (c.x, c.y)
+        self.entries = build_entries(data, self.crs)
+        self.routes = build_route_legs(data, self.crs, self.entries)
+        self.home = None
+        if self.routes and data.spec.home is not None:
+            self.home = fwd.transform(data.spec.home[1], data.spec.home[0])
+        elif self.routes and self.routes[0].coords:
+            self.home = self.routes[0].coords[0]
+        # homes: several starting points, each drawn with its name (the first is self.home)
+        self.other_homes = [
+            (leg.home, leg.coords[0])
+            for leg in self.routes
+            if leg.home and leg.coords and leg.rank == 1 and leg.coords[0] != self.home
+        ]
+        self.plan = PaperPlan(
+            size=opts.size,
+            orientation=opts.orientation,
+            page_w=self.pw,
+            page_h=self.ph,
+            scale=0,
+            crs=str(self.crs),
+            large_print=lp,
+            language=self.lang,
+            entries=self.entries,
+            routes=self.routes,
+            home=self.home,
+        )
+        self.page_no = 1
+        self.edge_drawn = False
+
+    # ---- sizes
+    def fs(self, base: float) -> float:
+        return base * self.f
+
+    # ---- header
+    def header(self, c, *, title: str, subtitle: str, right: str = "") -> float:
+        """Title and subtitle at the top; returns the header height."""
+        m = 10 * MM
+        ts = self.fs(15)
+        max_w = self.pw - 2 * m - (text_width(right, self.fs(9)) + 8 if right else 0)
+        while text_width(title, ts) > max_w and ts > 8:
+            ts -= 0.5
+        y = self.ph - m - ts
+        draw_text(c, m, y, title, ts, bold=True)
+        h = ts + 2
+        if right:
+            draw_text(c, self.pw - m, y, right, self.fs(9), anchor="end", bold=True)
+        if subtitle:
+            ss = self.fs(8)
+            for line in wrap(subtitle, self.pw - 2 * m, lambda s: text_width(s, ss)):
+                h += ss * 1.3
+                draw_text(c, m, self.ph - m - h, line, ss)
+        return h + 3

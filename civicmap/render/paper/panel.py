@@ -1,0 +1,275 @@
+"""The panel blocks beside the map: scale bar, legend, walking routes, notes, QR code, credits.
+
+Each block is (height, draw) so the single page and the atlas overview can
+stack them in whatever space they have.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from typing import Any
+
+from reportlab.lib import colors
+
+from civicmap import settings
+from civicmap.mapdata import LayerData
+from civicmap.render import basemap as bm
+from civicmap.render._fonts import draw_text, text_width
+from civicmap.render._layout import (
+    MM,
+    NumberLabel,
+    Rect,
+    ScaleBar,
+    scale_bar,
+    wrap,
+)
+from civicmap.render.paper.marks import draw_marker, draw_route, number_box
+from civicmap.render.paper.plan import RouteLeg
+from civicmap.render.paper.texts import TEXT
+from civicmap.render.routes_table import route_notes, route_sections
+
+log = logging.getLogger(__name__)
+
+
+def draw_scale_bar(c, x: float, y: float, bar: ScaleBar, scale: int, fs: float, lang: str) -> Rect:
+    """Scale bar with its ratio; tick numbers centred on their ticks (tests measure them)."""
+    t = TEXT[lang]
+    draw_text(c, x, y + fs * 2.6, f"{t['scale']} 1:{scale:,}", fs * 1.1, bold=True)
+    h = 3.2
+    by = y + fs * 1.3
+    segs = 4
+    for i in range(segs):
+        c.setFillColor(colors.black if i % 2 == 0 else colors.white)
+        c.setStrokeColor(colors.black)
+        c.setLineWidth(0.5)
+        c.rect(x + bar.length * i / segs, by, bar.length / segs, h, stroke=1, fill=1)
+    for m in bar.ticks:
+        tx = x + bar.length * m / bar.metres
+        draw_text(c, tx, y, bar.tick_label(m), fs, anchor="middle")
+    # The unit follows the last number (centred on the bar's end), never on top of it.
+    last = text_width(bar.tick_label(bar.ticks[-1]), fs)
+    draw_text(c, x + bar.length + last / 2 + fs * 0.3, y, bar.unit, fs)
+    return Rect(x, by, bar.length, h)
+
+
+def scale_bar_width(bar: ScaleBar, fs: float) -> float:
+    """Width of :func:`draw_scale_bar`'s drawing from its x: bar, last number, unit."""
+    last = text_width(bar.tick_label(bar.ticks[-1]), fs)
+    bar_w = bar.length + last / 2 + fs * 0.3 + text_width(bar.unit, fs)
+    return max(bar_w, text_width("1:200,000", fs * 1.1) + fs * 4)
+
+
+class PanelBlocks:
+    """Mixin of the renderer: builds the panel's blocks for a width and a scale."""
+
+    # ---- side panel: scale, legend, notes, QR, credits
+    def panel_blocks(
+        self, width: float, scale: int, *, with_scale: bool = True
+    ) -> list[tuple[float, Callable]]:
+        t = self.t
+        blocks: list[tuple[float, Callable]] = []
+        fs = self.fs(7)
+        small = self.fs(5.8)
+        if with_scale:
+            bar = scale_bar(scale, target_mm=min(40.0, width / MM * 0.6))
+            self.plan.scale_bar = bar
+
+            def draw_scale(c, x, y_top, bar=bar):
+                rect = draw_scale_bar(c, x, y_top - fs * 3.7, bar, scale, fs, self.lang)
+                if self.plan.scale_bar_rect is None:
+                    self.plan.scale_bar_rect = rect
+
+            blocks.append((fs * 4.4, draw_scale))
+        # Legend: one line per layer (with its symbol), then the basemap kinds present.
+        lines: list[tuple[str, Any]] = []
+        for layer in self.data.layers:
+            lines.append((layer.spec.title_in(self.lang) + f" ({len(layer.features)})", layer))
+        if any(e.approximate for e in self.entries):
+            lines.append((t["approx"], "approx"))
+        lines.append(("", "number"))
+        kinds = []
+        if self.basemap is not None:
+            present = set(self.basemap["kind"])
+            kinds = [k for k in ("road_major", "road_minor", "path", "railway", "station", "building",
+                                 "park", "school", "water") if k in present]  # fmt: skip
+        if self.edge is not None:
+            kinds.append("data_edge")
+        lh = max(fs * 1.5, self.marker + 2)
+        text_w = width - self.marker - 6
+        wrapped = [
+            (wrap(txt, text_w, lambda s: text_width(s, fs)) if txt else [""], what)
+            for txt, what in lines
+        ]
+        legend_h = fs * 1.8 + sum(max(lh, len(w) * fs * 1.25) for w, _ in wrapped)
+        legend_h += math.ceil(len(kinds) / 2) * fs * 1.5 + 2
+
+        def draw_legend(c, x, y_top):
+            draw_text(c, x, y_top - fs, t["legend"], fs * 1.1, bold=True)
+            y = y_top - fs * 1.8
+            for wl, what in wrapped:
+                hh = max(lh, len(wl) * fs * 1.25)
+                cy = y - lh / 2
+                if isinstance(what, LayerData):
+                    st = what.spec.style
+                    draw_marker(
+                        c,
+                        st.get("symbol", "circle"),
+                        x + self.marker / 2,
+                        cy,
+                        self.marker,
+                        st.get("color", "#1c7ed6"),
+                    )
+                elif what == "approx":
+                    draw_marker(
+                        c,
+                        "circle",
+                        x + self.marker / 2,
+                        cy,
+                        self.marker * 0.8,
+                        "#ffffff",
+                        approximate=True,
+                    )
+                elif what == "number":
+                    lab = NumberLabel(
+                        12,
+                        (x, cy),
+                        Rect(
+                            x,
+                            cy - self.num_fs * 0.65,
+                            text_width("12", self.num_fs) + 2.6,
+                            self.num_fs * 1.3,
+                        ),
+                        False,
+                    )
+                    number_box(c, lab, self.num_fs)
+                    wl = [f"{t['number']} → {t['index']}"]
+                for i, line in enumerate(wl):
+                    draw_text(c, x + self.marker + 5, cy - fs * 0.35 - i * fs * 1.25, line, fs)
+                y -= hh
+            col_w = width / 2
+            for i, k in enumerate(kinds):
+                kx = x + (i % 2) * col_w
+                ky = y - (i // 2) * fs * 1.5 - fs * 1.2
+                bm.draw_swatch(c, k, Rect(kx, ky, 16, fs))
+                label = t["edge_legend"] if k == "data_edge" else t[k]
+                draw_text(c, kx + 20, ky + fs * 0.15, label, fs * 0.92)
+
+        blocks.append((legend_h, draw_legend))
+        if self.routes:
+            blocks.append(self._routes_block(width))
+        notes = self.data.spec.notes.strip()
+        if notes:
+            nl = wrap(notes, width - 8, lambda s: text_width(s, fs))
+            nh = fs * 1.6 + len(nl) * fs * 1.3 + 6
+
+            def draw_notes(c, x, y_top, nl=nl, nh=nh):
+                c.saveState()
+                c.setLineWidth(0.8)
+                c.rect(x, y_top - nh, width, nh, stroke=1, fill=0)
+                c.restoreState()
+                draw_text(c, x + 4, y_top - fs * 1.3, t["notes"], fs, bold=True)
+                for i, line in enumerate(nl):
+                    draw_text(c, x + 4, y_top - fs * 2.9 - i * fs * 1.3, line, fs)
+
+            blocks.append((nh + 3, draw_notes))
+        qr = self.opts.qr
+        if qr:
+            qs = 22 * MM * (1.2 if self.f > 1 else 1.0)
+            ql = wrap(qr, width - qs - 6, lambda s: text_width(s, small))
+
+            def draw_qr(c, x, y_top, qs=qs, ql=ql):
+                from reportlab.graphics import renderPDF
+                from reportlab.graphics.barcode.qr import QrCodeWidget
+                from reportlab.graphics.shapes import Drawing
+
+                w = QrCodeWidget(qr, barLevel="M")
+                bx0, by0, bx1, by1 = w.getBounds()
+                d = Drawing(qs, qs, transform=[qs / (bx1 - bx0), 0, 0, qs / (by1 - by0), 0, 0])
+                d.add(w)
+                renderPDF.draw(d, c, x, y_top - qs)
+                draw_text(c, x + qs + 4, y_top - fs * 1.2, t["qr"], fs, bold=True)
+                for i, line in enumerate(ql):
+                    draw_text(c, x + qs + 4, y_top - fs * 2.6 - i * small * 1.25, line, small)
+
+            blocks.append((qs + 3, draw_qr))
+        # Dates and credits: every source, with its data date (or "date unknown").
+        cl = [f"{t['printed']}: {self.data.built:%Y-%m-%d}", t["sources"] + ":"]
+        for cr in self.data.credits():
+            line = cr.line() if cr.date else f"{cr.line()} / {t['no_date']}"
+            cl.extend("・" + s if i == 0 else "  " + s for i, s in
+                      enumerate(wrap(line, width - 8, lambda s: text_width(s, small))))  # fmt: skip
+        ch = len(cl) * small * 1.3 + 2
+
+        def draw_credits(c, x, y_top, cl=cl):
+            for i, line in enumerate(cl):
+                draw_text(c, x, y_top - small - i * small * 1.3, line, small)
+
+        blocks.append((ch, draw_credits))
+        return blocks
+
+    def _routes_block(self, width: float) -> tuple[float, Callable]:
+        """The "walking to shelters" box: one line per route, nearest on foot first."""
+        t = self.t
+        fs = self.fs(6.6)
+        small = self.fs(5.6)
+        sep = "／" if self.lang == "ja" else " / "
+        rows: list[tuple[RouteLeg, list[str]]] = []
+        text_w = width - 8 - 18
+        firsts = {id(sec.legs[0]): sec.home for sec in route_sections(self.routes) if sec.home}
+        for leg in self.routes:
+            head = f"{leg.rank}. {leg.name}" + (f" [{leg.number}]" if leg.number else "")
+            if id(leg) in firsts:  # several homes: a heading per home
+                head = f"【{firsts[id(leg)]}】\n{head}"
+            parts = []
+            if leg.walk and leg.walk_m is not None and leg.walk_min is not None:
+                parts.append(t["route_walk"].format(m=f"{round(leg.walk_m):,}",
+                                                    min=math.ceil(leg.walk_min)))  # fmt: skip
+            else:
+                parts.append(t["route_no_walk"])
+            parts.append(t["route_straight"].format(m=f"{round(leg.straight_m):,}"))
+            lines = [
+                w for h in head.split("\n") for w in wrap(h, text_w, lambda s: text_width(s, fs))
+            ]
+            lines += wrap(sep.join(parts), text_w, lambda s: text_width(s, fs))
+            rows.append((leg, lines))
+        notes = [t["route_speed"].format(speed=settings.walking_speed_m_per_min)]
+        if any(not leg.walk for leg in self.routes):
+            notes.append(t["route_speed_straight"])
+        notes.extend(route_notes(self.data, self.lang))
+        nl = [s for n in notes for s in wrap(n, width - 8, lambda s: text_width(s, small))]
+        lh = fs * 1.25
+        h = fs * 1.9 + sum(len(ls) * lh + 1.5 for _, ls in rows) + len(nl) * small * 1.25 + 4
+
+        def draw(c, x, y_top, rows=rows, nl=nl, h=h):
+            c.saveState()
+            c.setLineWidth(0.8)
+            c.rect(x, y_top - h, width, h, stroke=1, fill=0)
+            c.restoreState()
+            draw_text(c, x + 4, y_top - fs * 1.3, t["routes"], fs * 1.05, bold=True)
+            y = y_top - fs * 1.9
+            for leg, lines in rows:
+                if id(leg) in firsts:  # the home's heading line comes first: its name, bold
+                    draw_text(c, x + 4, y - fs, lines[0], fs, bold=True)
+                    lines = lines[1:]
+                    y -= lh
+                draw_route(c, [(x + 4, y - fs * 0.55), (x + 18, y - fs * 0.55)],
+                            nearest=leg.nearest, walk=leg.walk)  # fmt: skip
+                for i, line in enumerate(lines):
+                    draw_text(c, x + 22, y - fs - i * lh, line, fs, bold=(i == 0 and leg.nearest))
+                y -= len(lines) * lh + 1.5
+            for i, line in enumerate(nl):
+                draw_text(c, x + 4, y - small - i * small * 1.25, line, small)
+
+        return (h + 3, draw)
+
+    @staticmethod
+    def blocks_height(blocks) -> float:
+        return sum(h for h, _ in blocks) + 4 * len(blocks)
+
+    @staticmethod
+    def draw_blocks(c, blocks, x: float, y_top: float) -> None:
+        for h, fn in blocks:
+            fn(c, x, y_top)
+            y_top -= h + 4

@@ -1,0 +1,263 @@
+"""What goes where, without drawing: the numbered places, the routes, the plan tests read back.
+
+The index order and numbers are decided here once, so every page and the
+index agree on them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from civicmap.mapdata import LayerData, MapData
+from civicmap.render._colocate import colocated
+from civicmap.render._layout import (
+    AtlasPage,
+    Grid,
+    MapFrame,
+    NumberLabel,
+    Rect,
+    ScaleBar,
+    kana_key,
+)
+from civicmap.render._routes import ordered_routes
+from civicmap.render.paper.texts import DISASTER_EN, INDEX_ALIASES, TEXT
+from civicmap.schema import APPROXIMATE, DISASTER_TYPES
+
+log = logging.getLogger(__name__)
+
+#: Places of different layers closer than this (metres) print as one place.
+COLOCATED_M = 10.0
+
+
+@dataclass
+class Entry:
+    """One numbered place: what the index prints and where its marker goes."""
+
+    number: int
+    layer: LayerData
+    category: str
+    name: str
+    sort_key: str
+    details: list[str]
+    approximate: bool
+    xy: tuple[float, float]  # projected metres
+    ref: str = ""  # grid reference ("B3", or "p2 B3" in an atlas)
+    page: int | None = None  # atlas page number
+    source_ref: str = ""  # the feature's source_ref (routes name shelters by it)
+    #: Other layers' places at this same spot (a school that is both 指定避難所 and
+    #: 指定緊急避難場所): drawn in this one marker, listed in this one index entry.
+    also: list[LayerData] = field(default_factory=list)
+    also_refs: list[str] = field(default_factory=list)  # their source_refs
+
+
+@dataclass
+class RouteLeg:
+    """One route from the map's home point to a shelter, as the paper map draws and lists it."""
+
+    rank: int  # 1 = nearest on foot (straight fallbacks after the walked routes)
+    name: str
+    number: int | None  # the shelter's index number, when it is on the map
+    walk: bool  # a walked route (False: a straight line, no street route known)
+    nearest: bool  # the nearest shelter on foot: drawn solid
+    walk_m: float | None
+    walk_min: float | None
+    straight_m: float
+    coords: list[tuple[float, float]]  # projected metres
+    home: str = ""  # which home (homes: several meeting points), for the route table
+
+
+@dataclass
+class FramePlan:
+    """A map frame drawn on one PDF page."""
+
+    pdf_page: int  # 1-based
+    frame: MapFrame
+    grid: Grid
+    atlas: AtlasPage | None = None
+    numbers: list[NumberLabel] = field(default_factory=list)
+    neighbour_boxes: list[Rect] = field(default_factory=list)  # atlas: "→12ページ" boxes
+
+
+@dataclass
+class PaperPlan:
+    """The layout actually drawn; tests compare it with what the PDF shows."""
+
+    size: str
+    orientation: str
+    page_w: float
+    page_h: float
+    scale: int
+    crs: str
+    large_print: bool
+    language: str
+    entries: list[Entry] = field(default_factory=list)
+    frames: list[FramePlan] = field(default_factory=list)
+    scale_bar: ScaleBar | None = None
+    scale_bar_rect: Rect | None = None
+    atlas_pages: list[AtlasPage] = field(default_factory=list)
+    atlas_left_out: int = 0  # grid sheets with no place, not printed
+    atlas_areas: dict[int, str] = field(default_factory=dict)  # area atlas: page → area name
+    page_scales: dict[int, int] = field(default_factory=dict)  # area atlas: page → 1:N
+    pages: int = 0
+    index_pages: list[int] = field(default_factory=list)
+    routes: list[RouteLeg] = field(default_factory=list)
+    home: tuple[float, float] | None = None  # projected metres
+    readability: Any = None  # readability.Readability of the map pages
+
+
+# --------------------------------------------------------------------------- entries
+
+
+def _text(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return ""
+    return str(v).strip()
+
+
+def details(row: pd.Series, columns: tuple[str, ...], lang: str) -> list[str]:
+    t = TEXT[lang]
+    out: list[str] = []
+    for col in columns:
+        value, label = "", ""
+        if col in ("disasters", "serves"):
+            served = [
+                (ja if lang == "ja" else DISASTER_EN[k])
+                for k, ja in DISASTER_TYPES.items()
+                if row.get(f"serves_{k}") is True or row.get(f"serves_{k}") == 1
+            ]
+            if served:
+                value, label = ("・" if lang == "ja" else ", ").join(served), t["serves"]
+        elif col in INDEX_ALIASES or any(col in v for v in INDEX_ALIASES.values()):
+            alias = (
+                col
+                if col in INDEX_ALIASES
+                else next(k for k, v in INDEX_ALIASES.items() if col in v)
+            )
+            names = (col,) if col not in INDEX_ALIASES else INDEX_ALIASES[col]
+            value = next((s for s in (_text(row.get(n)) for n in names) if s), "")
+            label = t[alias]
+        else:
+            value = _text(row.get(col))
+            label = "" if col in ("address", "name", "category", "designations") else col
+            if col == "other_names" and value:
+                label = "＋"  # other facilities at the same site
+        if value:
+            line = f"{label} {value}" if label else value
+            if line not in out:
+                out.append(line)
+    return out
+
+
+def build_entries(data: MapData, crs: str, *, tolerance_m: float = COLOCATED_M) -> list[Entry]:
+    """Every place of every layer, in index order and numbered 1..n.
+
+    Order: layer (map file order), category (the layer's declared order, then
+    others by reading), then 五十音 by ``name_kana`` where known, else the name.
+    Places of several layers within ``tolerance_m`` are one entry (see ``Entry.also``).
+    """
+    lang = data.language
+    entries: list[Entry] = []
+    # Places at one spot across layers: the first (map-file order) carries the
+    # others; they get no entry, number or marker of their own.
+    merged: dict[tuple[str, object], tuple[str, object]] = {}
+    for g in colocated(data, tolerance_m=tolerance_m):
+        first = (g.members[0].layer_id, g.members[0].row)
+        for m in g.members[1:]:
+            merged[(m.layer_id, m.row)] = first
+    carried: dict[tuple[str, object], list[tuple[LayerData, pd.Series]]] = {}
+    by_id = {layer.id: layer for layer in data.layers}
+    for (layer_id, label), first in merged.items():  # only the merged rows, not every row
+        layer = by_id[layer_id]
+        carried.setdefault(first, []).append((layer, layer.features.loc[label]))
+    for layer in data.layers:
+        f = layer.features
+        if f.empty:
+            continue
+        proj = f.geometry.to_crs(crs)
+        pts = [g if g.geom_type == "Point" else g.representative_point() for g in proj]
+        declared = [c.get("name") for c in layer.spec.categories]
+        rows = []
+        for (label, row), pt in zip(f.iterrows(), pts, strict=True):
+            if pt is None or pt.is_empty or (layer.id, label) in merged:
+                continue
+            name = _text(row.get("name")) or _text(row.get("source_ref"))
+            kana = _text(row.get("name_kana"))
+            cat = _text(row.get("category"))
+            rows.append(
+                Entry(
+                    number=0,
+                    layer=layer,
+                    category=cat,
+                    name=name,
+                    sort_key=kana_key(kana or name),
+                    details=details(row, layer.spec.index, lang),
+                    approximate=bool(row.get(APPROXIMATE) is True or row.get(APPROXIMATE) == 1),
+                    xy=(pt.x, pt.y),
+                    source_ref=_text(row.get("source_ref")),
+                )
+            )
+            for other, orow in carried.get((layer.id, label), []):
+                e = rows[-1]
+                if other not in e.also:
+                    e.also.append(other)
+                oname = _text(orow.get("name"))
+                title = other.spec.title_in(lang)
+                line = f"＋{title}" if lang == "ja" else f"+ {title}"
+                if oname and oname != name:
+                    line += f"（{oname}）" if lang == "ja" else f" ({oname})"
+                e.details.insert(0, line)
+                e.also_refs.append(_text(orow.get("source_ref")))
+        cat_rank = {c: i for i, c in enumerate(declared)}
+        rows.sort(
+            key=lambda e: (
+                cat_rank.get(e.category, len(cat_rank)),
+                kana_key(e.category),
+                e.sort_key,
+                e.name,
+            )
+        )
+        entries.extend(rows)
+    for i, e in enumerate(entries, start=1):
+        e.number = i
+    return entries
+
+
+def build_route_legs(data: MapData, crs, entries: list[Entry]) -> list[RouteLeg]:
+    """The map's home routes, nearest on foot first, with the shelters' index numbers."""
+    proj = ordered_routes(data.routes, crs)
+    if proj is None:
+        return []
+    numbers = {
+        e.source_ref: e.number
+        for e in entries
+        if getattr(e.layer.spec, "role", None) == "shelter" or e.layer.id.startswith("shelter")
+    }
+    numbers.update({r: e.number for e in entries for r in e.also_refs if r})
+    legs: list[RouteLeg] = []
+    homes = list(dict.fromkeys(proj["place_ref"])) if "place_ref" in proj.columns else []
+    per_home: dict[str, int] = {}
+    for _, r in proj.iterrows():
+        walk = bool(r["walked"])
+        ref = _text(r.get("place_ref"))
+        per_home[ref] = i = per_home.get(ref, 0) + 1
+        geom = r.geometry
+        legs.append(
+            RouteLeg(
+                rank=i,
+                name=_text(r.get("shelter_name")),
+                number=numbers.get(_text(r.get("shelter_ref"))),
+                walk=walk,
+                nearest=bool(r["nearest"]),
+                walk_m=float(r["walk_m"]) if walk else None,
+                walk_min=float(r["walk_min"]) if walk else None,
+                straight_m=float(r["straight_m"]),
+                coords=list(geom.coords) if geom is not None and not geom.is_empty else [],
+                home=_text(r.get("place_name")) if len(homes) > 1 else "",
+            )
+        )
+    return legs

@@ -1,0 +1,105 @@
+"""How readable the printed map is, measured on the layout actually drawn.
+
+A sheet can be laid out and still be useless: 159 nurseries on one A4 sheet
+at 1:350,000 print as a hairball of leader lines. These measures turn that
+into numbers a user can act on, and :func:`warn_if_unreadable` says so with
+the numbers and a concrete way out.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+from civicmap.render._layout import MM, NICE_SCALES, BoxIndex
+from civicmap.render.paper.plan import PaperPlan
+
+log = logging.getLogger(__name__)
+
+#: A number this far (mm) from its marker is hard to match with it.
+FAR_MM = 15.0
+#: Side (mm) of the square in which marker density is counted.
+CELL_MM = 20.0
+#: Thresholds above which the sheet is called unreadable.
+MAX_FAR_SHARE = 0.2
+MAX_PER_CELL = 12
+
+
+@dataclass(frozen=True)
+class Readability:
+    """Readability measures of the map frames of one PDF.
+
+    Attributes
+    ----------
+    numbers
+        Marker numbers placed.
+    far
+        Numbers whose box centre is more than ``FAR_MM`` from their marker.
+    overlapping
+        Numbers that could not be placed apart and overlap another number.
+    peak_density
+        Most markers in one ``CELL_MM`` × ``CELL_MM`` square of paper.
+    smallest_text_pt
+        The smallest text size on the map pages (basemap labels, credits).
+    """
+
+    numbers: int
+    far: int
+    overlapping: int
+    peak_density: int
+    smallest_text_pt: float
+
+    @property
+    def unreadable(self) -> bool:
+        return (
+            self.overlapping > 0
+            or (self.numbers > 0 and self.far > MAX_FAR_SHARE * self.numbers)
+            or self.peak_density > MAX_PER_CELL
+        )
+
+
+def measure(plan: PaperPlan, *, smallest_text_pt: float) -> Readability:
+    """Measure the plan's frames (every map page; the overview has no numbers)."""
+    numbers = far = overlapping = peak = 0
+    cell = CELL_MM * MM
+    for fp in plan.frames:
+        placed = BoxIndex()
+        counts: dict[tuple[int, int], int] = {}
+        for lab in fp.numbers:
+            numbers += 1
+            b = lab.box
+            if math.dist(lab.marker, (b.x + b.w / 2, b.y + b.h / 2)) > FAR_MM * MM:
+                far += 1
+            if placed.hits(b):
+                overlapping += 1
+            placed.add(b)
+            key = (int(lab.marker[0] // cell), int(lab.marker[1] // cell))
+            counts[key] = counts.get(key, 0) + 1
+        peak = max(peak, max(counts.values(), default=0))
+    return Readability(numbers, far, overlapping, peak, smallest_text_pt)
+
+
+def warn_if_unreadable(
+    plan: PaperPlan, m: Readability, *, file: str, atlas: bool, fit: str = "area"
+) -> None:
+    """Log one warning with the measures and ways out when the sheet is unreadable."""
+    if not m.unreadable:
+        return
+    ways = []
+    if not atlas and fit != "data":
+        ways.append("fit: data (zoom to where the places are)")
+    better = next((s for s in reversed(NICE_SCALES) if s <= plan.scale / 4), 2500)
+    ways.append(
+        "atlas: {areas: FILE, name: FIELD} (one page per 町丁目 or school district, "
+        "or areas: municipalities:NN)"
+    )
+    ways.append(f"atlas: true with scale: {better} (a grid of sheets)")
+    ways.append("a smaller area or fewer layers")
+    log.warning(
+        "%s: the paper map at 1:%s is hard to read: %d of %d numbers sit more than %g mm from "
+        "their marker, %d overlap another number, up to %d markers share one %g×%g mm square "
+        "of paper, smallest text %.1f pt. Try %s",
+        file, f"{plan.scale:,}", m.far, m.numbers, FAR_MM, m.overlapping, m.peak_density,
+        CELL_MM, CELL_MM, m.smallest_text_pt, "; or ".join(ways),
+    )  # fmt: skip

@@ -1,0 +1,118 @@
+"""Render the paper map in memory and write the PDF (and PNG) atomically."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+from typing import Any
+
+from reportlab.pdfgen import canvas as rl_canvas
+
+from civicmap._files import atomic_path, check_writable
+from civicmap.mapdata import MapData
+from civicmap.render._fonts import register
+from civicmap.render.paper.atlas import draw_atlas
+from civicmap.render.paper.frame import FrameDrawing
+from civicmap.render.paper.index import IndexFlow
+from civicmap.render.paper.options import PaperOptions
+from civicmap.render.paper.page import PageContext
+from civicmap.render.paper.panel import PanelBlocks
+from civicmap.render.paper.plan import PaperPlan
+from civicmap.render.paper.readability import measure, warn_if_unreadable
+from civicmap.render.paper.single_page import draw_single
+from civicmap.render.paper.texts import TEXT
+
+log = logging.getLogger(__name__)
+
+
+class Renderer(PageContext, FrameDrawing, PanelBlocks, IndexFlow):
+    """Draws one paper map: the page context plus the frame, panel and index parts."""
+
+
+def render_paper(
+    data: MapData, *, options: dict[str, Any] | PaperOptions
+) -> tuple[bytes, PaperPlan]:
+    """Lay out and draw the paper map in memory; return the PDF bytes and the plan used.
+
+    Raises
+    ------
+    ConfigError
+        For paper options that cannot work (naming ``outputs.paper.<key>``).
+    """
+    opts = PaperOptions.from_dict(options, file=data.spec.file)
+    r = Renderer(data, opts)
+    buf = io.BytesIO()
+    c = rl_canvas.Canvas(
+        buf,
+        pagesize=(r.pw, r.ph),
+        initialFontName=register(),
+        initialFontSize=8,
+        pageCompression=1,
+        invariant=1,  # no clock in /ID and dates: a rebuild gives the same bytes
+    )
+    c.setTitle(data.spec.title)
+    c.setSubject(data.spec.subtitle)
+    c.setCreator("civicmap")
+    c.setAuthor("; ".join(cr.credit for cr in data.credits()))
+    if opts.atlas:
+        if opts.atlas.areas:
+            from civicmap.render.paper.area_atlas import draw_area_atlas
+
+            draw_area_atlas(r, c)
+        else:
+            draw_atlas(r, c)
+    else:
+        draw_single(r, c)
+    c.showPage()
+    c.save()
+    r.plan.pages = r.page_no
+    smallest = min(r.fs(5.8), r.fs(6.3), r.num_fs, r.detail_fs)  # credits, labels, numbers
+    r.plan.readability = measure(r.plan, smallest_text_pt=smallest)
+    warn_if_unreadable(r.plan, r.plan.readability, file=str(data.spec.file),
+                       atlas=opts.atlas is not None, fit=opts.fit)  # fmt: skip
+    off = [e for e in r.entries if not e.ref]
+    if off:
+        log.warning(
+            "%d place(s) fall outside the paper map's frame and are listed in the index as %r: %s",
+            len(off), TEXT[r.lang]["off_map"], ", ".join(e.name for e in off[:5]),
+        )  # fmt: skip
+    return buf.getvalue(), r.plan
+
+
+def pdf_to_png(pdf: bytes, path: Path, *, dpi: int = 150, overwrite: bool) -> Path:
+    """Render the first page (the map, or the atlas overview) to a PNG for sharing."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        image = doc[0].render(scale=dpi / 72).to_pil()
+    finally:
+        doc.close()
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        image.save(tmp, format="PNG", dpi=(dpi, dpi))
+    return path
+
+
+def write_paper(
+    data: MapData, path: Path, *, options: dict[str, Any] | PaperOptions, overwrite: bool
+) -> list[Path]:
+    """Write the paper map PDF (and ``<name>.png`` when ``options['png']``); return the paths.
+
+    Both files are checked before any drawing and written atomically, so a
+    failure leaves neither a half-written PDF nor a PNG from an older run.
+    """
+    path = Path(path)
+    opts = PaperOptions.from_dict(options, file=data.spec.file)
+    png = path.with_suffix(".png") if opts.png else None
+    check_writable(path, overwrite=overwrite)
+    if png is not None:
+        check_writable(png, overwrite=overwrite)
+    pdf, plan = render_paper(data, options=opts)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_bytes(pdf)
+    out = [path]
+    log.info("paper map: %s, %d page(s), 1:%s", path, plan.pages, f"{plan.scale:,}")
+    if png is not None:
+        out.append(pdf_to_png(pdf, png, overwrite=overwrite))
+    return out

@@ -1,0 +1,89 @@
+"""One sheet: map frame, side or bottom panel, and the index flowing onto extra pages if needed."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from civicmap.render._fonts import draw_text
+from civicmap.render._layout import (
+    MM,
+    MapFrame,
+    Rect,
+    fit_scale,
+)
+
+if TYPE_CHECKING:
+    from civicmap.render.paper.render import Renderer
+
+log = logging.getLogger(__name__)
+
+
+def draw_single(r: Renderer, c) -> None:
+    o = r.opts
+    m = 10 * MM
+    gut = 5.5 * MM * (1.3 if r.f > 1 else 1.0)
+    hh = r.header(c, title=r.data.spec.title, subtitle=r.data.spec.subtitle)
+    content = Rect(m, m, r.pw - 2 * m, r.ph - 2 * m - hh)
+    portrait = r.pw < r.ph
+    gap = 4 * MM
+    panel_w = content.w * (0.38 if portrait else 0.3)
+    minx, miny, maxx, maxy = r.area.bounds
+    centre = r.centre
+    if o.fit == "data" and r.entries:
+        # Zoom to where the places (and the home point) are, not the whole area.
+        xs = [e.xy[0] for e in r.entries] + ([r.home[0]] if r.home else [])
+        ys = [e.xy[1] for e in r.entries] + ([r.home[1]] if r.home else [])
+        minx, miny, maxx, maxy = min(xs), min(ys), max(xs), max(ys)
+        pad = max(maxx - minx, maxy - miny, 200.0) * 0.04  # markers are not cut at the edge
+        minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
+        centre = ((minx + maxx) / 2, (miny + maxy) / 2)
+    ground = ((maxx - minx) / r.k * 1.04, (maxy - miny) / r.k * 1.04)
+    # The panel's height depends on the scale only through the bar; measure it at a guess.
+    probe = r.panel_blocks(panel_w, 5000)
+    panel_h = r.blocks_height(probe)
+    r.plan.scale_bar = None
+    if portrait:
+        bottom = min(max(panel_h, content.h * 0.3), content.h * 0.55)
+        frame_rect = Rect(content.x + gut, content.y + bottom + gap + gut,
+                          content.w - 2 * gut, content.h - bottom - gap - 2 * gut)  # fmt: skip
+        panel = Rect(content.x1 - panel_w, content.y, panel_w, bottom)
+        idx_area = Rect(content.x, content.y, content.w - panel_w - gap, bottom)
+        ncol = 2 if r.f == 1 else 1
+    else:
+        frame_rect = Rect(
+            content.x + gut,
+            content.y + gut,
+            content.w - panel_w - gap - 2 * gut,
+            content.h - 2 * gut,
+        )
+        panel = Rect(content.x1 - panel_w, content.y1 - panel_h, panel_w, panel_h)
+        idx_area = Rect(panel.x, content.y, panel_w, max(0.0, content.h - panel_h - gap))
+        ncol = 1
+    scale = o.scale if o.scale != "fit" else fit_scale(*ground, frame_rect.w, frame_rect.h)
+    r.plan.scale = scale
+    frame = MapFrame(frame_rect, centre[0], centre[1], scale, r.k)
+    fx0, fy0, fx1, fy1 = frame.extent
+    if o.scale != "fit" and (fx0 > minx or fy0 > miny or fx1 < maxx or fy1 < maxy):
+        log.warning(
+            "%s: the area is larger than one %s page at 1:%s; parts are cut off "
+            "(set outputs.paper.atlas: true for several pages, or a larger scale number)",
+            r.data.spec.file, o.size, f"{scale:,}",
+        )  # fmt: skip
+    r.draw_frame(c, frame)
+    r.draw_blocks(c, r.panel_blocks(panel.w, scale), panel.x, panel.y1)
+    cw = (idx_area.w - gap * (ncol - 1)) / ncol
+    first = (
+        [Rect(idx_area.x + i * (cw + gap), idx_area.y, cw, idx_area.h) for i in range(ncol)]
+        if idx_area.h > 40
+        else []
+    )
+    if first:
+        draw_text(c, first[0].x, first[0].y1 - r.fs(8), r.t["index"], r.fs(8.5), bold=True)
+        first = [Rect(b.x, b.y, b.w, b.h - r.fs(12)) for b in first]
+    if not first:
+        first = r.continuation_page(c, first=True)
+    # All columns of one flow share a width (the index is measured once).
+    # ... and the index pages' columns, which may be narrower than the first page's.
+    items = r.index_items(min(min(b.w for b in first), r.index_columns()[1]), atlas=False)
+    r.flow_index(c, items, first, lambda: r.continuation_page(c))

@@ -1,0 +1,104 @@
+"""Fixed text of the paper map in each language, and the index's column aliases."""
+
+from __future__ import annotations
+
+import logging
+
+from civicmap.schema import DISASTER_TYPES
+
+log = logging.getLogger(__name__)
+
+
+TEXT: dict[str, dict[str, str]] = {
+    "ja": {
+        "scale": "縮尺",
+        "legend": "凡例",
+        "index": "索引",
+        "index_cont": "索引（続き）",
+        "cont": "（続き）",
+        "notes": "メモ・連絡先",
+        "printed": "印刷日",
+        "sources": "出典・データの日付",
+        "no_date": "日付不明",
+        "approx": "位置は概略（住所から推定）",
+        "approx_short": "位置は概略",
+        "off_map": "地図の範囲外",
+        "edge": "灰色の部分は地図データ（道路・建物）の範囲外です",
+        "edge_legend": "地図データの範囲外",
+        "qr": "Web版の地図",
+        "page": "ページ",
+        "overview": "全体図（各ページの範囲）",
+        "serves": "対応",
+        "phone": "TEL",
+        "capacity": "定員",
+        "number": "番号",
+        "grid_note": "マス目は地図の枠の記号（A, B, …）と数字（1, 2, …）",
+        "north": "北",
+        "road_major": "主要道路",
+        "road_minor": "道路",
+        "path": "歩道・小道",
+        "railway": "鉄道",
+        "station": "駅",
+        "building": "建物",
+        "park": "公園・緑地",
+        "school": "学校",
+        "water": "水面・川",
+        "landuse": "土地利用",
+        "home": "自宅",
+        "routes": "避難所までの道のり",
+        "route_walk": "徒歩 {m} m・{min}分",
+        "route_straight": "直線 {m} m",
+        "route_no_walk": "直線距離・道順ではありません",
+        "route_speed": "徒歩は分速 {speed:g} m で計算。太い実線が徒歩で最も近い避難所",
+        "route_speed_straight": "点線は直線（直線距離・道順ではありません）",
+    },
+    "en": {
+        "scale": "Scale",
+        "legend": "Legend",
+        "index": "Index",
+        "index_cont": "Index (continued)",
+        "cont": " (cont.)",
+        "notes": "Notes and contacts",
+        "printed": "Printed",
+        "sources": "Sources and data dates",
+        "no_date": "date unknown",
+        "approx": "Approximate location (from the address)",
+        "approx_short": "approx. location",
+        "off_map": "off this map",
+        "edge": "Grey: outside the map data (roads, buildings)",
+        "edge_legend": "Outside the map data",
+        "qr": "Web map",
+        "page": "page",
+        "overview": "Overview (area of each page)",
+        "serves": "Serves",
+        "phone": "Tel",
+        "capacity": "Capacity",
+        "number": "No.",
+        "grid_note": "Grid: letters (A, B, ...) and numbers (1, 2, ...) on the frame",
+        "north": "N",
+        "road_major": "Main road",
+        "road_minor": "Road",
+        "path": "Footpath",
+        "railway": "Railway",
+        "station": "Station",
+        "building": "Building",
+        "park": "Park, green",
+        "school": "School",
+        "water": "Water",
+        "landuse": "Land use",
+        "home": "Home",
+        "routes": "Walking to shelters",
+        "route_walk": "walk {m} m, {min} min",
+        "route_straight": "straight line {m} m",
+        "route_no_walk": "no walking route",
+        "route_speed": "Minutes at {speed:g} m per minute. Solid line: nearest shelter on foot",
+        "route_speed_straight": "Dotted: straight line (no route computed)",
+    },
+}
+
+#: Index column names that stand for several source columns (first non-empty wins).
+INDEX_ALIASES: dict[str, tuple[str, ...]] = {
+    "phone": ("phone", "TEL", "電話番号", "contact:phone", "tel", "電話"),
+    "capacity": ("capacity", "定員", "Capall", "想定収容人数", "収容人数"),
+}
+DISASTER_EN = {k: k.replace("_", " ") for k in DISASTER_TYPES}
