@@ -11,9 +11,9 @@ import html
 import json
 import math
 import re
-import unicodedata
 import shutil
 import subprocess
+import unicodedata
 from pathlib import Path
 
 import geopandas as gpd
