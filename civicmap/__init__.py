@@ -31,6 +31,10 @@ from civicmap.mapfile import load_map
 from civicmap.pipeline import build, collect, demo_map_path, with_output_dir
 from civicmap.samples import sample_path
 
+# ``civicmap.batch`` is the function (one map per area on Dask); the module of the same
+# name stays importable as ``from civicmap.batch import ...``.
+from civicmap.batch import batch  # noqa: E402  (after the submodule is loaded)
+
 #: Public names imported on first use: name → module.
 _LAZY = {
     "check_file": "civicmap.check",
@@ -53,6 +57,7 @@ __all__ = [
     "SourceError",
     "TagFilter",
     "__version__",
+    "batch",
     "build",
     "builtin_layer_ids",
     "check_file",
@@ -92,6 +97,7 @@ API_DOCS = {
     "sample_path": "the path of a bundled sample file (demo extract, workshop CSV)",
     "with_output_dir": "the same map with its outputs written into another folder",
     "build": "collect the data and write the map's outputs; returns the written paths",
+    "batch": "one map per area (町丁目, 学区, municipality) on Dask; returns the manifest rows",
     "collect": "read, clean and join everything a map needs (MapData), writing nothing",
     "check_file": "what civicmap sees in a data file: encoding, columns, rejected rows",
     "check_map": "every validation a build would do, without building (problems, warnings)",
