@@ -24,16 +24,15 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# ``civicmap.batch`` is the function (one map per area on Dask); the module of the same
+# name stays importable as ``from civicmap.batch import ...``.
+from civicmap.batch import batch
 from civicmap.errors import CivicMapError, ConfigError, OutputExistsError, SourceError
 from civicmap.i18n import current_language, set_language, use_language
 from civicmap.layers import builtin_layer_ids, load_layer
 from civicmap.mapfile import load_map
 from civicmap.pipeline import build, collect, demo_map_path, with_output_dir
 from civicmap.samples import sample_path
-
-# ``civicmap.batch`` is the function (one map per area on Dask); the module of the same
-# name stays importable as ``from civicmap.batch import ...``.
-from civicmap.batch import batch  # noqa: E402  (after the submodule is loaded)
 
 #: Public names imported on first use: name → module.
 _LAZY = {
