@@ -88,7 +88,7 @@ def summary_line(layer: LayerData) -> str:
         _("repaired %(n)d") % {"n": len(r.repaired)},
     ]
     if getattr(r, "site_merges", None):
-        parts.append(f"merged into sites {len(r.site_merges)}")
+        parts.append(_("merged into sites %(n)d") % {"n": len(r.site_merges)})
     if r.warnings:
         parts.append(_("warnings %(n)d") % {"n": len(r.warnings)})
     return f"{layer.id}: " + _(", ").join(parts)
