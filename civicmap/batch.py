@@ -315,14 +315,10 @@ def _peak_rss_mb() -> float:
 
 
 def _built_time() -> dt.datetime:
-    """The build time printed on every map of the batch: ``SOURCE_DATE_EPOCH`` when set.
+    """One build time for the whole batch (not one per area): see :func:`build_time`."""
+    from civicmap.mapdata import build_time
 
-    One time for the whole batch (not one per area), and reproducible builds can fix it.
-    """
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
-    return dt.datetime.now().astimezone()
+    return build_time()
 
 
 def _area_spec(spec: MapSpec, name: str, out_dir: Path) -> MapSpec:

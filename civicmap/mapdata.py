@@ -24,6 +24,20 @@ BASEMAP_KINDS = (
 )  # fmt: skip
 
 
+def build_time() -> dt.datetime:
+    """When the map is built: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now.
+
+    The date is printed on the maps; fixing it makes a rebuild on another day give the
+    same bytes (https://reproducible-builds.org/specs/source-date-epoch/).
+    """
+    import os
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
+    return dt.datetime.now().astimezone()
+
+
 @dataclass
 class LayerReport:
     """Counts and reasons for one layer, from read to render (the quality report).
@@ -111,7 +125,7 @@ class MapData:
     basemap: gpd.GeoDataFrame | None = None
     data_edge: BaseGeometry | None = None
     osm_base: str = ""
-    built: dt.datetime = field(default_factory=lambda: dt.datetime.now().astimezone())
+    built: dt.datetime = field(default_factory=lambda: build_time())
     uses_osm: bool = True
     #: Nearest shelters of the map's ``home`` point, one row per shelter with a
     #: LineString (walking route, or straight line when ``route == "straight"``)

@@ -105,3 +105,15 @@ def test_source_warnings_reach_the_layer_report_and_the_quality_rows(aed_map):
     demo = collect(load_map(civicmap.demo_map_path()))
     assert all(not layer.report.warnings for layer in demo.layers)
     assert "warnings" not in " ".join(report.summary_lines(demo))
+
+
+def test_source_date_epoch_fixes_the_build_date_printed_on_the_maps(monkeypatch, tmp_path):
+    """Reproducible builds: with SOURCE_DATE_EPOCH the date on the maps is that date, not today."""
+    import datetime as dt
+
+    from civicmap.mapdata import build_time
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1600000000")  # 2020-09-13
+    assert build_time() == dt.datetime(2020, 9, 13, 12, 26, 40, tzinfo=dt.UTC)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert abs((build_time() - dt.datetime.now(dt.UTC)).total_seconds()) < 60
