@@ -316,7 +316,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
     sizes = [float(x) for x in args.sizes.split(",") if x]
-    read_rows = bench_read(sizes, repeat=args.repeat) if sizes else []
+    previous = {}
+    if (OUT / "results.json").exists():
+        previous = json.loads((OUT / "results.json").read_text())
+    # --sizes "" keeps the reader figures of the last run (to re-measure only the batch)
+    read_rows = bench_read(sizes, repeat=args.repeat) if sizes else previous.get("read", [])
     batch_row = bench_batch(args.batch_km2) if args.batch_km2 else None
     (OUT / "results.json").write_text(
         json.dumps({"read": read_rows, "batch": batch_row}, ensure_ascii=False, indent=1)

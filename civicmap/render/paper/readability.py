@@ -90,16 +90,23 @@ def warn_if_unreadable(
     if not atlas and fit != "data":
         ways.append("fit: data (zoom to where the places are)")
     better = next((s for s in reversed(NICE_SCALES) if s <= plan.scale / 4), 2500)
-    ways.append(
-        "atlas: {areas: FILE, name: FIELD} (one page per 町丁目 or school district, "
-        "or areas: municipalities:NN)"
-    )
-    ways.append(f"atlas: true with scale: {better} (a grid of sheets)")
+    if plan.atlas_areas:
+        # already one page per area: the crowded pages need smaller areas or a grid
+        ways.append("smaller areas (町丁目 or school districts instead of municipalities)")
+        ways.append("atlas: true with scale: 10000 (a grid of sheets)")
+        where = f"the area atlas ({len(plan.atlas_areas)} area pages)"
+    else:
+        ways.append(
+            "atlas: {areas: FILE, name: FIELD} (one page per 町丁目 or school district, "
+            "or areas: municipalities:NN)"
+        )
+        ways.append(f"atlas: true with scale: {better} (a grid of sheets)")
+        where = f"the paper map at 1:{plan.scale:,}"
     ways.append("a smaller area or fewer layers")
     log.warning(
-        "%s: the paper map at 1:%s is hard to read: %d of %d numbers sit more than %g mm from "
+        "%s: %s is hard to read: %d of %d numbers sit more than %g mm from "
         "their marker, %d overlap another number, up to %d markers share one %g×%g mm square "
         "of paper, smallest text %.1f pt. Try %s",
-        file, f"{plan.scale:,}", m.far, m.numbers, FAR_MM, m.overlapping, m.peak_density,
+        file, where, m.far, m.numbers, FAR_MM, m.overlapping, m.peak_density,
         CELL_MM, CELL_MM, m.smallest_text_pt, "; or ".join(ways),
     )  # fmt: skip
