@@ -11,7 +11,8 @@ from real files:
 
 - 自治体標準オープンデータセット and 推奨データセット (名称, 所在地_連結表記, 緯度, 経度, …)
 - 国土数値情報 attribute codes: ``P20_002`` (避難施設 名称), ``P20_003`` (its 住所),
-  ``A27_003`` (小学校区 学校名), ``A32_003`` (中学校区 学校名)
+  ``A27_003`` (小学校区 学校名), ``A32_003`` (中学校区 学校名), ``A27_004`` / ``A32_004``
+  (their 所在地; tests/data/opendata/real/ksj_A32P-16_13.geojson)
 - Linked-Data (RDF) column headers some cities publish: ``http://schema.org/name``,
   ``http://www.w3.org/2003/01/geo/wgs84_pos#lat`` / ``#long``, and the
   共通語彙基盤 (IMI) prefix ``ic:`` (``ic:住所``)
@@ -54,7 +55,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "address": (
         "所在地_連結表記", "住所", "所在地", "所在地住所", "address", "住所1", "addr",
         "所在地(住所)", "ic:住所", "ic:所在地", f"{_SCHEMA}address", "schema:address",
-        "USER_住所", "USER_所在地", "P20_003",
+        "USER_住所", "USER_所在地", "P20_003", "A27_004", "A32_004",
     ),
     "category": (
         "施設種別", "種別", "サブジャンル1", "category", "カテゴリ", "カテゴリー", "分類", "type",
@@ -64,13 +65,19 @@ ALIASES: dict[str, tuple[str, ...]] = {
 
 #: Disaster key (see :data:`civicmap.schema.DISASTER_TYPES`) → other headers that
 #: name its flag column in real lists (short forms of the official names).
+#: The English keys are 高松市's (tests/data/opendata/real/takamatsu_evacuation_space.xlsx,
+#: typo ``tunami`` included); of its two flood columns ``flood_L2`` (想定最大規模, the
+#: scenario 水防法 hazard maps use) is preferred to ``flood_L1`` (計画規模).
 DISASTER_ALIASES: dict[str, tuple[str, ...]] = {
-    "flood": ("洪水", "洪水対応", "水害"),
-    "landslide": ("土砂", "土砂災害", "崖崩れ", "がけ崩れ", "土石流", "地滑り", "地すべり"),
-    "storm_surge": ("高潮",),
-    "earthquake": ("地震",),
-    "tsunami": ("津波",),
-    "fire": ("大規模な火事", "大規模火災", "火災", "火事"),
-    "inland_flood": ("内水", "内水氾濫"),
-    "volcano": ("火山", "火山現象"),
-}
+    "flood": ("洪水", "洪水対応", "水害", "flood", "flood_L2", "flood_L1"),
+    "landslide": (
+        "土砂", "土砂災害", "崖崩れ", "がけ崩れ", "土石流", "地滑り", "地すべり",
+        "sedimentDisaster", "landslide",
+    ),
+    "storm_surge": ("高潮", "stormSurge", "storm_surge"),
+    "earthquake": ("地震", "earthquake"),
+    "tsunami": ("津波", "tsunami", "tunami"),
+    "fire": ("大規模な火事", "大規模火災", "火災", "火事", "fire", "largeFire"),
+    "inland_flood": ("内水", "内水氾濫", "inundation", "inlandFlood", "inland_flood"),
+    "volcano": ("火山", "火山現象", "volcano"),
+}  # fmt: skip

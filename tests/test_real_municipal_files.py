@@ -1,0 +1,161 @@
+"""Real files as municipalities and civic-tech groups publish them (issue 16).
+
+Every file in tests/data/opendata/real/ is copied byte for byte from a public GitHub
+repository (source, commit and licence in tests/data/README.md). The expected values
+are read here with plain openpyxl / csv / json, independently of civicmap's readers,
+and every row of every file is accounted for: mapped + rejected + skipped blank lines.
+The bounding boxes are the municipalities' extents, rounded outwards by hand.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import unicodedata
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from civicmap.schema import serves_column
+from civicmap.sources import read_path
+
+REAL = Path(__file__).parent / "data/opendata/real"
+
+# openpyxl cannot parse 八王子市's print header/footer; it ignores it, and so do we
+pytestmark = pytest.mark.filterwarnings("ignore:Cannot parse header or footer:UserWarning")
+
+# (south, north, west, east) in degrees
+TAKAMATSU = (34.10, 34.47, 133.90, 134.23)  # 高松市, 女木島・男木島 and 塩江 included
+HACHIOJI = (35.58, 35.72, 139.16, 139.45)  # 八王子市
+NANAO = (36.93, 37.20, 136.75, 137.10)  # 七尾市, 能登島 included
+TOKYO = (24.0, 36.0, 138.9, 142.3)  # 東京都, 伊豆・小笠原諸島 included
+
+
+def _xlsx_rows(path: Path) -> tuple[list[str], list[tuple], int]:
+    """Header, non-blank data rows and the number of blank rows of the first sheet."""
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    rows = list(wb.worksheets[0].iter_rows(values_only=True))
+    wb.close()
+    header = [str(c) if c is not None else "" for c in rows[0]]
+    body = [r for r in rows[1:] if any(c not in (None, "") for c in r)]
+    return header, body, len(rows) - 1 - len(body)
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig"), newline="")))
+
+
+def _inside(features, box: tuple[float, float, float, float]) -> bool:
+    s, n, w, e = box
+    return bool(features.geometry.y.between(s, n).all() and features.geometry.x.between(w, e).all())
+
+
+def _accounted(result, rows_in_file: int) -> None:
+    info = result.info
+    assert info["mapped"] == len(result.features)
+    assert info["mapped"] + len(result.rejected) + info.get("skipped_blank", 0) == rows_in_file
+
+
+@pytest.fixture(scope="module")
+def takamatsu():
+    return read_path(REAL / "takamatsu_evacuation_space.xlsx", layer="shelters")
+
+
+def test_takamatsu_xlsx_every_row_placed_where_the_file_says(takamatsu):
+    header, body, blank = _xlsx_rows(REAL / "takamatsu_evacuation_space.xlsx")
+    col = {h: i for i, h in enumerate(header)}
+    _accounted(takamatsu, len(body) + blank)
+    assert len(takamatsu.features) == len(body) == 195
+    f = takamatsu.features
+    assert list(f["name"]) == [r[col["name"]] for r in body]
+    assert (f["name"].str.strip() != "").all()
+    assert list(f["address"]) == [r[col["address"]] or "" for r in body]
+    lat = [float(r[col["latitude"]]) for r in body]
+    lon = [float(r[col["longitude"]]) for r in body]
+    assert f.geometry.y.tolist() == pytest.approx(lat, abs=1e-9)
+    assert f.geometry.x.tolist() == pytest.approx(lon, abs=1e-9)
+    assert _inside(f, TAKAMATSU)
+
+
+def test_takamatsu_circle_flags_and_english_disaster_headers(takamatsu):
+    """○ yes, × / − no, △ (conditional) stays unknown; English keys as 高松市 spells them."""
+    header, body, _ = _xlsx_rows(REAL / "takamatsu_evacuation_space.xlsx")
+    col = {h: i for i, h in enumerate(header)}
+    flags = takamatsu.info["disaster_flags"]
+    expected_cols = {
+        "flood": "flood_L2",  # 想定最大規模 is preferred to flood_L1 (計画規模)
+        "landslide": "sedimentDisaster",
+        "storm_surge": "stormSurge",
+        "tsunami": "tunami",  # sic
+        "fire": "fire",
+        "earthquake": "earthquake",
+        "inland_flood": "inundation",
+    }
+    meaning = {"○": True, "×": False, "−": False, "-": False, "": False, "△": None}
+    for key, h in expected_cols.items():
+        assert flags[serves_column(key)] == h
+        cells = [(r[col[h]] or "").strip() for r in body]
+        assert set(cells) <= set(meaning), (h, set(cells) - set(meaning))
+        assert list(takamatsu.features[serves_column(key)]) == [meaning[c] for c in cells], key
+    # the file really uses all three marks, so the test is not vacuous
+    assert {"○", "△", "×"} <= {(r[col["flood_L2"]] or "").strip() for r in body}
+
+
+def test_hachioji_xlsx_standard_layout_with_excel_dates():
+    path = REAL / "hachioji_kosodateshisetuitiran.xlsx"
+    header, body, blank = _xlsx_rows(path)
+    col = {h: i for i, h in enumerate(header)}
+    r = read_path(path, layer="childcare")
+    _accounted(r, len(body) + blank)
+    assert len(r.features) == len(body) == 172
+    assert r.info["sheet"] == "子育て施設一覧_フォーマット" and r.info["header_row"] == 1
+    f = r.features
+    # the publisher's trailing 全角 spaces (津久田保育園\u3000) are trimmed, nothing else
+    assert list(f["name"]) == [row[col["名称"]].strip() for row in body]
+    assert (f["name"].str.strip() != "").all()
+    # categories are width-folded (（地方裁量型） → (地方裁量型)): they are matching keys
+    # for category.values and styles; only names and addresses keep the publisher's text
+    assert list(f["category"]) == [unicodedata.normalize("NFKC", row[col["種別"]]) for row in body]
+    assert f.geometry.y.tolist() == pytest.approx([row[col["緯度"]] for row in body], abs=1e-9)
+    assert f.geometry.x.tolist() == pytest.approx([row[col["経度"]] for row in body], abs=1e-9)
+    assert _inside(f, HACHIOJI)
+
+
+def test_nanao_csv_flags_written_as_one_point_zero():
+    """A list re-published after the 2024 能登半島地震: flags are "1.0" / empty."""
+    path = REAL / "nanao_shelter_reference_data.csv"
+    rows = _csv_rows(path)
+    r = read_path(path, layer="shelters")
+    _accounted(r, len(rows))
+    assert len(r.features) == len(rows) == 112
+    f = r.features
+    assert list(f["name"]) == [x["名称"] for x in rows]
+    assert (f["name"].str.strip() != "").all()
+    assert f.geometry.y.tolist() == pytest.approx([float(x["緯度"]) for x in rows], abs=1e-9)
+    assert f.geometry.x.tolist() == pytest.approx([float(x["経度"]) for x in rows], abs=1e-9)
+    assert _inside(f, NANAO)
+    spellings = {x["災害種別_洪水"] for x in rows} | {x["災害種別_津波"] for x in rows}
+    assert spellings == {"1.0", ""}
+    for key, h in (("flood", "災害種別_洪水"), ("tsunami", "災害種別_津波"),
+                   ("landslide", "災害種別_崖崩れ、土石流及び地滑り")):  # fmt: skip
+        assert list(f[serves_column(key)]) == [x[h] == "1.0" for x in rows], key
+
+
+def test_kokudo_suuchi_middle_schools_named_by_attribute_codes():
+    path = REAL / "ksj_A32P-16_13.geojson"
+    feats = json.loads(path.read_text("utf-8"))["features"]
+    r = read_path(path, layer="schools")
+    _accounted(r, len(feats))
+    assert len(r.features) == len(feats) == 558
+    assert r.info["columns"]["name"] == "A32_003"
+    assert r.info["columns"]["address"] == "A32_004"
+    f = r.features
+    assert list(f["name"]) == [x["properties"]["A32_003"] for x in feats]
+    assert (f["name"].str.strip() != "").all()
+    assert list(f["address"]) == [x["properties"]["A32_004"] for x in feats]
+    xy = [x["geometry"]["coordinates"] for x in feats]
+    assert f.geometry.x.tolist() == pytest.approx([c[0] for c in xy], abs=1e-9)
+    assert f.geometry.y.tolist() == pytest.approx([c[1] for c in xy], abs=1e-9)
+    assert _inside(f, TOKYO)
