@@ -12,10 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import struct
 import unicodedata
 from pathlib import Path
 
 import openpyxl
+import pyproj
 import pytest
 
 from civicmap.schema import serves_column
@@ -31,6 +33,7 @@ TAKAMATSU = (34.10, 34.47, 133.90, 134.23)  # 高松市, 女木島・男木島 a
 HACHIOJI = (35.58, 35.72, 139.16, 139.45)  # 八王子市
 NANAO = (36.93, 37.20, 136.75, 137.10)  # 七尾市, 能登島 included
 TOKYO = (24.0, 36.0, 138.9, 142.3)  # 東京都, 伊豆・小笠原諸島 included
+YAIZU = (34.80, 34.93, 138.22, 138.36)  # 焼津市 (大井川 included)
 
 
 def _xlsx_rows(path: Path) -> tuple[list[str], list[tuple], int]:
@@ -159,3 +162,56 @@ def test_kokudo_suuchi_middle_schools_named_by_attribute_codes():
     assert f.geometry.x.tolist() == pytest.approx([c[0] for c in xy], abs=1e-9)
     assert f.geometry.y.tolist() == pytest.approx([c[1] for c in xy], abs=1e-9)
     assert _inside(f, TOKYO)
+
+
+def _shp_points(path: Path) -> list[tuple[float, float]]:
+    """Point records of a .shp, read with struct (ESRI Shapefile Technical Description)."""
+    raw = path.read_bytes()
+    assert struct.unpack("<i", raw[32:36])[0] == 1  # shape type 1: Point
+    pts, pos = [], 100
+    while pos < len(raw):
+        length = struct.unpack(">i", raw[pos + 4 : pos + 8])[0] * 2
+        pts.append(struct.unpack("<2d", raw[pos + 12 : pos + 28]))
+        pos += 8 + length
+    return pts
+
+
+def _dbf_column(path: Path, field: str, encoding: str) -> list[str]:
+    """One text column of a .dbf (dBASE III header, fixed-width records)."""
+    raw = path.read_bytes()
+    n, header_len, record_len = struct.unpack("<IHH", raw[4:12])
+    offset, fields, pos = 1, {}, 32
+    while raw[pos] != 0x0D:
+        name = raw[pos : pos + 11].split(b"\0")[0].decode("ascii")
+        size = raw[pos + 16]
+        fields[name] = (offset, size)
+        offset, pos = offset + size, pos + 32
+    start, size = fields[field]
+    recs = [raw[header_len + i * record_len :][:record_len] for i in range(n)]
+    return [r[start : start + size].decode(encoding).strip() for r in recs]
+
+
+def test_yaizu_shapefile_in_plane_rectangular_zone_8_lands_within_a_metre():
+    """焼津市 publishes shapefiles in JGD2000 平面直角座標系 第8系 (.prj) with Shift_JIS (.cpg).
+
+    Its generic SIS field names (SAFIELD002 = 名称, per the city's attributes.csv) are named
+    with ``columns: {name: ...}``, as a user would.
+    """
+    shp = REAL / "yaizu_ic_taxi_facilities.shp"
+    assert "Japan_Zone_8" in shp.with_suffix(".prj").read_text("ascii")
+    encoding = shp.with_suffix(".cpg").read_text("ascii").strip()
+    assert encoding == "Shift_JIS"
+    xy = _shp_points(shp)
+    names = _dbf_column(shp.with_suffix(".dbf"), "SAFIELD002", "cp932")
+    r = read_path(shp, layer="taxi", options={"columns": {"name": "SAFIELD002"}})
+    _accounted(r, len(xy))
+    assert len(r.features) == len(xy) == len(names) == 11
+    assert list(r.features["name"]) == names and all(names)
+    assert r.info["crs"].startswith("EPSG:2450")
+    # 第8系: origin 36°N 138°30'E; JGD2000 and WGS84 agree to well under a metre here
+    to_geo = pyproj.Transformer.from_crs("EPSG:2450", "EPSG:4326", always_xy=True)
+    geod = pyproj.Geod(ellps="WGS84")
+    for (x, y), got in zip(xy, r.features.geometry, strict=True):
+        lon, lat = to_geo.transform(x, y)
+        assert geod.inv(lon, lat, got.x, got.y)[2] < 1.0
+    assert _inside(r.features, YAIZU)
