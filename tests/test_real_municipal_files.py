@@ -33,7 +33,7 @@ TAKAMATSU = (34.10, 34.47, 133.90, 134.23)  # 高松市, 女木島・男木島 a
 HACHIOJI = (35.58, 35.72, 139.16, 139.45)  # 八王子市
 NANAO = (36.93, 37.20, 136.75, 137.10)  # 七尾市, 能登島 included
 TOKYO = (24.0, 36.0, 138.9, 142.3)  # 東京都, 伊豆・小笠原諸島 included
-YAIZU = (34.80, 34.93, 138.22, 138.36)  # 焼津市 (大井川 included)
+YAIZU = (34.75, 34.93, 138.20, 138.37)  # 焼津市 (旧大井川町 included)
 
 
 def _xlsx_rows(path: Path) -> tuple[list[str], list[tuple], int]:
@@ -215,3 +215,48 @@ def test_yaizu_shapefile_in_plane_rectangular_zone_8_lands_within_a_metre():
         lon, lat = to_geo.transform(x, y)
         assert geod.inv(lon, lat, got.x, got.y)[2] < 1.0
     assert _inside(r.features, YAIZU)
+
+
+@pytest.mark.parametrize(
+    ("filename", "name_header", "address_header", "rows_expected"),
+    [
+        # 指定暑熱避難施設 (クーリングシェルター): the name is 指定暑熱避難施設の名称
+        ("yaizu_machinakasuzumidokoro.csv", "指定暑熱避難施設の名称", "所在地", 108),
+        # 公園一覧: 公園名 and 住所（番地まで）
+        ("yaizu_222127_park_info.csv", "公園名", "住所（番地まで）", 142),
+    ],
+)
+def test_yaizu_lists_whose_name_column_is_not_meishou(
+    filename, name_header, address_header, rows_expected
+):
+    path = REAL / filename
+    rows = _csv_rows(path)
+    r = read_path(path, layer="places")
+    _accounted(r, len(rows))
+    assert len(r.features) == len(rows) == rows_expected
+    assert r.info["columns"]["name"] == name_header
+    # headers are cleaned to NFKC (（番地まで） → (番地まで)); the cells keep their text
+    assert r.info["columns"]["address"] == unicodedata.normalize("NFKC", address_header)
+    f = r.features
+    assert list(f["address"]) == [x[address_header].strip() for x in rows]
+    assert list(f["name"]) == [x[name_header].strip() for x in rows]
+    assert (f["name"] != "").all()
+    assert f.geometry.y.tolist() == pytest.approx([float(x["緯度"]) for x in rows], abs=1e-9)
+    assert f.geometry.x.tolist() == pytest.approx([float(x["経度"]) for x in rows], abs=1e-9)
+    assert _inside(f, YAIZU)
+
+
+def test_yaizu_evacuation_csv_circle_flags():
+    path = REAL / "yaizu_222127_evacuation_space.csv"
+    rows = _csv_rows(path)
+    r = read_path(path, layer="shelters")
+    _accounted(r, len(rows))
+    assert len(r.features) == len(rows) == 31
+    assert _inside(r.features, YAIZU)
+    marks = {x[h] for x in rows for h in x if h.startswith("災害種別_")}
+    assert marks == {"○", ""}
+    for key, h in (("earthquake", "災害種別_地震"), ("tsunami", "災害種別_津波"),
+                   ("flood", "災害種別_洪水")):  # fmt: skip
+        assert list(r.features[serves_column(key)]) == [x[h] == "○" for x in rows], key
+    # the towers are 津波避難タワー: flagged for 津波, so the test is not vacuous
+    assert r.features[serves_column("tsunami")].sum() > 0

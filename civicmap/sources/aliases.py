@@ -17,7 +17,8 @@ from real files:
   ``http://www.w3.org/2003/01/geo/wgs84_pos#lat`` / ``#long``, and the
   共通語彙基盤 (IMI) prefix ``ic:`` (``ic:住所``)
 - ArcGIS exports that prefix user fields with ``USER_`` (``USER_施設名称``)
-- theme lists: ``要配慮者利用施設名称``, ``トイレ名``, ``保育園名``, ``病院名``, …
+- theme lists: ``要配慮者利用施設名称``, ``トイレ名``, ``保育園名``, ``病院名``,
+  ``指定暑熱避難施設の名称`` (クーリングシェルター), ``公園名``, ``店舗名``, …
 - English headers, typos included, as a real prefectural list has them: ``hospital_name``,
   ``latitude`` / ``longtitude``
 """
@@ -47,6 +48,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "http://www.w3.org/2000/01/rdf-schema#label", "rdfs:label", "USER_施設名称",
         "USER_名称", "USER_施設名", "要配慮者利用施設名称", "トイレ名", "P20_002", "A27_003",
         "A32_003", "hospital_name", "facility_name",
+        # 焼津市 (tests/data/opendata/real/yaizu_*.csv) and other city lists
+        "指定暑熱避難施設の名称", "公園名", "登録施設名", "店名", "店舗名", "水防倉庫名", "会場名",
     ),
     "name_kana": (
         "名称_カナ", "名称カナ", "施設名カナ", "ふりがな", "フリガナ", "よみがな", "name_kana",
@@ -55,7 +58,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "address": (
         "所在地_連結表記", "住所", "所在地", "所在地住所", "address", "住所1", "addr",
         "所在地(住所)", "ic:住所", "ic:所在地", f"{_SCHEMA}address", "schema:address",
-        "USER_住所", "USER_所在地", "P20_003", "A27_004", "A32_004",
+        "USER_住所", "USER_所在地", "P20_003", "A27_004", "A32_004", "住所（番地まで）",
     ),
     "category": (
         "施設種別", "種別", "サブジャンル1", "category", "カテゴリ", "カテゴリー", "分類", "type",
