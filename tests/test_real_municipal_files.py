@@ -260,3 +260,56 @@ def test_yaizu_evacuation_csv_circle_flags():
         assert list(r.features[serves_column(key)]) == [x[h] == "○" for x in rows], key
     # the towers are 津波避難タワー: flagged for 津波, so the test is not vacuous
     assert r.features[serves_column("tsunami")].sum() > 0
+
+
+def _sheet(path: Path, title: str) -> list[tuple]:
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    rows = list(wb[title].iter_rows(values_only=True))
+    wb.close()
+    return rows
+
+
+def _filled(cell: object) -> bool:
+    return cell is not None and str(cell).strip() != ""
+
+
+def test_takamatsu_template_rows_numbered_but_empty_are_skipped_not_rejected():
+    """高松市's 公共施設一覧 template: 1 place, then rows numbered 2…10 with nothing else."""
+    path = REAL / "takamatsu_exchange_center.xlsx"
+    rows = _sheet(path, "Sheet0")
+    header, body = rows[0], rows[1:]
+    assert header[0] == "#property"
+    places = [r for r in body if any(_filled(c) for c in r[1:])]
+    numbered_only = [r for r in body if _filled(r[0]) and not any(_filled(c) for c in r[1:])]
+    assert (len(places), len(numbered_only)) == (1, 9)
+    r = read_path(path, layer="places")
+    assert r.info["sheet"] == "Sheet0"  # the first sheet with a table, reported
+    assert set(r.info["sheets"]) == {"Sheet0", "入力例"}
+    assert r.rejected == []
+    assert r.info["skipped_blank"] == len(numbered_only)
+    _accounted(r, len(body))
+    col = {h: i for i, h in enumerate(header)}
+    assert list(r.features["name"]) == [p[col["名称"]] for p in places]
+    assert r.features.geometry.y.tolist() == pytest.approx([p[col["緯度"]] for p in places])
+    assert _inside(r.features, TAKAMATSU)
+
+
+def test_takamatsu_example_sheet_has_its_title_row_above_the_header():
+    """The same workbook's 入力例 sheet: a title line, then the header on row 2."""
+    path = REAL / "takamatsu_exchange_center.xlsx"
+    rows = _sheet(path, "入力例")
+    # by hand: the header is the first row with at least five filled cells
+    h = next(i for i, row in enumerate(rows) if sum(map(_filled, row)) >= 5)
+    assert h == 1 and [c for c in rows[0] if _filled(c)] == ["(例)公共施設一覧"]
+    header, body = rows[h], rows[h + 1 :]
+    col = {c: i for i, c in enumerate(header) if c}
+    places = [x for x in body if any(_filled(c) for c in x[1:])]
+    r = read_path(path, layer="places", options={"sheet": "入力例"})
+    assert r.info["sheet"] == "入力例"
+    assert r.info["header_row"] == h + 1
+    assert r.info["preamble"] == ["(例)公共施設一覧"]
+    _accounted(r, len(body))
+    assert list(r.features["name"]) == [x[col["名称"]] for x in places] == ["○○公民館", "○○図書館"]
+    # the template's placeholder coordinates are in 札幌 (43.06 N 141.35 E), kept as given
+    assert r.features.geometry.y.tolist() == pytest.approx([float(x[col["緯度"]]) for x in places])
+    assert r.features.geometry.x.tolist() == pytest.approx([float(x[col["経度"]]) for x in places])
