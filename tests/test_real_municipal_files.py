@@ -46,8 +46,8 @@ def _xlsx_rows(path: Path) -> tuple[list[str], list[tuple], int]:
     return header, body, len(rows) - 1 - len(body)
 
 
-def _csv_rows(path: Path) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig"), newline="")))
+def _csv_rows(path: Path, encoding: str = "utf-8-sig") -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding), newline="")))
 
 
 def _inside(features, box: tuple[float, float, float, float]) -> bool:
@@ -224,13 +224,16 @@ def test_yaizu_shapefile_in_plane_rectangular_zone_8_lands_within_a_metre():
         ("yaizu_machinakasuzumidokoro.csv", "指定暑熱避難施設の名称", "所在地", 108),
         # 公園一覧: 公園名 and 住所（番地まで）
         ("yaizu_222127_park_info.csv", "公園名", "住所（番地まで）", 142),
+        # ファミリー農園: Shift_JIS (cp932), 農園名
+        ("yaizu_222127_nouen_cp932.csv", "農園名", "住所", 9),
     ],
 )
 def test_yaizu_lists_whose_name_column_is_not_meishou(
     filename, name_header, address_header, rows_expected
 ):
     path = REAL / filename
-    rows = _csv_rows(path)
+    encoding = "cp932" if filename.endswith("_cp932.csv") else "utf-8-sig"
+    rows = _csv_rows(path, encoding)
     r = read_path(path, layer="places")
     _accounted(r, len(rows))
     assert len(r.features) == len(rows) == rows_expected

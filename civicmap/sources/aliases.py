@@ -50,6 +50,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "A32_003", "hospital_name", "facility_name",
         # 焼津市 (tests/data/opendata/real/yaizu_*.csv) and other city lists
         "指定暑熱避難施設の名称", "公園名", "登録施設名", "店名", "店舗名", "水防倉庫名", "会場名",
+        "農園名",
     ),
     "name_kana": (
         "名称_カナ", "名称カナ", "施設名カナ", "ふりがな", "フリガナ", "よみがな", "name_kana",
