@@ -380,16 +380,32 @@ def credit_of(credit: Any, path: Path) -> Credit:
 # --- the table pipeline: CSV and Excel rows → SourceResult ------------------
 
 
+#: Row-number columns (normalised headers) that templates pre-fill: 高松市's ``#property``
+#: sheets number rows 1…10 and leave the rest empty (tests/test_real_municipal_files.py).
+_ROW_NUMBER_HEADERS = {"#property", "property", "no", "no.", "№", "番号", "連番"}
+_RUNNING_NUMBER = re.compile(r"[0-9]{1,6}")
+
+
 def blank_rows(df: pd.DataFrame, headers: list[str]) -> np.ndarray:
     """Mask of rows with nothing in any cell (or only ``-``/``―`` placeholders).
 
     Such rows are the blank lines at the end of a spreadsheet export or an
     unfilled template row: skipped and counted, not reported as rejected places.
+    A template row whose only content is its running number in a row-number
+    column (``#property``, ``NO``, ``番号`` …) is unfilled too.
     """
     if not len(df):
         return np.zeros(0, dtype=bool)
     cells = df[headers].astype(object).where(df[headers].notna(), "")
-    return cells.map(lambda c: str(c).strip() in _EMPTYISH).all(axis=1).to_numpy()
+    empty = cells.map(lambda c: str(c).strip() in _EMPTYISH)
+    numbers = [h for h in headers if layouts.norm_header(h) in _ROW_NUMBER_HEADERS]
+    if numbers and len(numbers) < len(headers):
+        others = empty.drop(columns=numbers).all(axis=1)
+        numbered = cells[numbers].map(
+            lambda c: str(c).strip() in _EMPTYISH or bool(_RUNNING_NUMBER.fullmatch(str(c).strip()))
+        )
+        return (empty.all(axis=1) | (others & numbered.all(axis=1))).to_numpy()
+    return empty.all(axis=1).to_numpy()
 
 
 def _spreadsheet_warnings(df: pd.DataFrame, headers: list[str]) -> list[dict[str, Any]]:

@@ -11,12 +11,14 @@ from real files:
 
 - 自治体標準オープンデータセット and 推奨データセット (名称, 所在地_連結表記, 緯度, 経度, …)
 - 国土数値情報 attribute codes: ``P20_002`` (避難施設 名称), ``P20_003`` (its 住所),
-  ``A27_003`` (小学校区 学校名), ``A32_003`` (中学校区 学校名)
+  ``A27_003`` (小学校区 学校名), ``A32_003`` (中学校区 学校名), ``A27_004`` / ``A32_004``
+  (their 所在地; tests/data/opendata/real/ksj_A32P-16_13.geojson)
 - Linked-Data (RDF) column headers some cities publish: ``http://schema.org/name``,
   ``http://www.w3.org/2003/01/geo/wgs84_pos#lat`` / ``#long``, and the
   共通語彙基盤 (IMI) prefix ``ic:`` (``ic:住所``)
 - ArcGIS exports that prefix user fields with ``USER_`` (``USER_施設名称``)
-- theme lists: ``要配慮者利用施設名称``, ``トイレ名``, ``保育園名``, ``病院名``, …
+- theme lists: ``要配慮者利用施設名称``, ``トイレ名``, ``保育園名``, ``病院名``,
+  ``指定暑熱避難施設の名称`` (クーリングシェルター), ``公園名``, ``店舗名``, …
 - English headers, typos included, as a real prefectural list has them: ``hospital_name``,
   ``latitude`` / ``longtitude``
 """
@@ -46,6 +48,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "http://www.w3.org/2000/01/rdf-schema#label", "rdfs:label", "USER_施設名称",
         "USER_名称", "USER_施設名", "要配慮者利用施設名称", "トイレ名", "P20_002", "A27_003",
         "A32_003", "hospital_name", "facility_name",
+        # 焼津市 (tests/data/opendata/real/yaizu_*.csv) and other city lists
+        "指定暑熱避難施設の名称", "公園名", "登録施設名", "店名", "店舗名", "水防倉庫名", "会場名",
+        "農園名",
     ),
     "name_kana": (
         "名称_カナ", "名称カナ", "施設名カナ", "ふりがな", "フリガナ", "よみがな", "name_kana",
@@ -54,7 +59,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "address": (
         "所在地_連結表記", "住所", "所在地", "所在地住所", "address", "住所1", "addr",
         "所在地(住所)", "ic:住所", "ic:所在地", f"{_SCHEMA}address", "schema:address",
-        "USER_住所", "USER_所在地", "P20_003",
+        "USER_住所", "USER_所在地", "P20_003", "A27_004", "A32_004", "住所（番地まで）",
     ),
     "category": (
         "施設種別", "種別", "サブジャンル1", "category", "カテゴリ", "カテゴリー", "分類", "type",
@@ -64,13 +69,19 @@ ALIASES: dict[str, tuple[str, ...]] = {
 
 #: Disaster key (see :data:`civicmap.schema.DISASTER_TYPES`) → other headers that
 #: name its flag column in real lists (short forms of the official names).
+#: The English keys are 高松市's (tests/data/opendata/real/takamatsu_evacuation_space.xlsx,
+#: typo ``tunami`` included); of its two flood columns ``flood_L2`` (想定最大規模, the
+#: scenario 水防法 hazard maps use) is preferred to ``flood_L1`` (計画規模).
 DISASTER_ALIASES: dict[str, tuple[str, ...]] = {
-    "flood": ("洪水", "洪水対応", "水害"),
-    "landslide": ("土砂", "土砂災害", "崖崩れ", "がけ崩れ", "土石流", "地滑り", "地すべり"),
-    "storm_surge": ("高潮",),
-    "earthquake": ("地震",),
-    "tsunami": ("津波",),
-    "fire": ("大規模な火事", "大規模火災", "火災", "火事"),
-    "inland_flood": ("内水", "内水氾濫"),
-    "volcano": ("火山", "火山現象"),
-}
+    "flood": ("洪水", "洪水対応", "水害", "flood", "flood_L2", "flood_L1"),
+    "landslide": (
+        "土砂", "土砂災害", "崖崩れ", "がけ崩れ", "土石流", "地滑り", "地すべり",
+        "sedimentDisaster", "landslide",
+    ),
+    "storm_surge": ("高潮", "stormSurge", "storm_surge"),
+    "earthquake": ("地震", "earthquake"),
+    "tsunami": ("津波", "tsunami", "tunami"),
+    "fire": ("大規模な火事", "大規模火災", "火災", "火事", "fire", "largeFire"),
+    "inland_flood": ("内水", "内水氾濫", "inundation", "inlandFlood", "inland_flood"),
+    "volcano": ("火山", "火山現象", "volcano"),
+}  # fmt: skip

@@ -49,7 +49,7 @@ LAYOUTS = ("standard_evacuation", "standard_childcare", "standard", "recommended
 
 _PREFIXABLE = {"緯度", "経度", "北緯", "東経"}
 _TRUE = {"1", "○", "◯", "〇", "●", "true", "yes", "y", "有", "あり", "対象", "可", "t"}
-_FALSE = {"", "0", "×", "✕", "false", "no", "n", "無", "なし", "対象外", "不可", "-", "―", "f"}
+_FALSE = {"", "0", "×", "✕", "false", "no", "n", "無", "なし", "対象外", "不可", "-", "−", "―", "f"}
 _UPSTAIRS = re.compile(r"[0-9]+階以上(?:可|のみ可|使用可|利用可)?")
 _CAPACITY = re.compile(r"(?:想定)?収容(?:人数|人員|可能人数)?\s*[:：]?\s*(?:約)?\s*([0-9,]+)\s*人?")
 
@@ -116,16 +116,17 @@ def disaster_columns(headers: list[str]) -> dict[str, str]:
     :data:`civicmap.sources.aliases.DISASTER_ALIASES` (土砂, 内水, …) are recognised.
     """
     out: dict[str, str] = {}
-    names = {
-        key: {norm_header(ja), *(norm_header(a) for a in DISASTER_ALIASES.get(key, ()))}
-        for key, ja in DISASTER_TYPES.items()
-    }
+    stripped: dict[str, str] = {}
     for h in headers:
-        n = norm_header(h)
-        n = n.removeprefix("災害種別_").removeprefix("災害種別")
-        for key in DISASTER_TYPES:
-            if n in names[key] and key not in out:
+        n = norm_header(h).removeprefix("災害種別_").removeprefix("災害種別")
+        stripped.setdefault(n, h)
+    for key, ja in DISASTER_TYPES.items():
+        # the aliases' order is the preference (flood_L2 before flood_L1), not the file's
+        for name in (ja, *DISASTER_ALIASES.get(key, ())):
+            h = stripped.get(norm_header(name))
+            if h is not None and h not in out.values():
                 out[key] = h
+                break
     return out
 
 

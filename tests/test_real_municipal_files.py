@@ -1,0 +1,318 @@
+"""Real files as municipalities and civic-tech groups publish them (issue 16).
+
+Every file in tests/data/opendata/real/ is copied byte for byte from a public GitHub
+repository (source, commit and licence in tests/data/README.md). The expected values
+are read here with plain openpyxl / csv / json, independently of civicmap's readers,
+and every row of every file is accounted for: mapped + rejected + skipped blank lines.
+The bounding boxes are the municipalities' extents, rounded outwards by hand.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import struct
+import unicodedata
+from pathlib import Path
+
+import openpyxl
+import pyproj
+import pytest
+
+from civicmap.schema import serves_column
+from civicmap.sources import read_path
+
+REAL = Path(__file__).parent / "data/opendata/real"
+
+# openpyxl cannot parse 八王子市's print header/footer; it ignores it, and so do we
+pytestmark = pytest.mark.filterwarnings("ignore:Cannot parse header or footer:UserWarning")
+
+# (south, north, west, east) in degrees
+TAKAMATSU = (34.10, 34.47, 133.90, 134.23)  # 高松市, 女木島・男木島 and 塩江 included
+HACHIOJI = (35.58, 35.72, 139.16, 139.45)  # 八王子市
+NANAO = (36.93, 37.20, 136.75, 137.10)  # 七尾市, 能登島 included
+TOKYO = (24.0, 36.0, 138.9, 142.3)  # 東京都, 伊豆・小笠原諸島 included
+YAIZU = (34.75, 34.93, 138.20, 138.37)  # 焼津市 (旧大井川町 included)
+
+
+def _xlsx_rows(path: Path) -> tuple[list[str], list[tuple], int]:
+    """Header, non-blank data rows and the number of blank rows of the first sheet."""
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    rows = list(wb.worksheets[0].iter_rows(values_only=True))
+    wb.close()
+    header = [str(c) if c is not None else "" for c in rows[0]]
+    body = [r for r in rows[1:] if any(c not in (None, "") for c in r)]
+    return header, body, len(rows) - 1 - len(body)
+
+
+def _csv_rows(path: Path, encoding: str = "utf-8-sig") -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding), newline="")))
+
+
+def _inside(features, box: tuple[float, float, float, float]) -> bool:
+    s, n, w, e = box
+    return bool(features.geometry.y.between(s, n).all() and features.geometry.x.between(w, e).all())
+
+
+def _accounted(result, rows_in_file: int) -> None:
+    info = result.info
+    assert info["mapped"] == len(result.features)
+    assert info["mapped"] + len(result.rejected) + info.get("skipped_blank", 0) == rows_in_file
+
+
+@pytest.fixture(scope="module")
+def takamatsu():
+    return read_path(REAL / "takamatsu_evacuation_space.xlsx", layer="shelters")
+
+
+def test_takamatsu_xlsx_every_row_placed_where_the_file_says(takamatsu):
+    header, body, blank = _xlsx_rows(REAL / "takamatsu_evacuation_space.xlsx")
+    col = {h: i for i, h in enumerate(header)}
+    _accounted(takamatsu, len(body) + blank)
+    assert len(takamatsu.features) == len(body) == 195
+    f = takamatsu.features
+    assert list(f["name"]) == [r[col["name"]] for r in body]
+    assert (f["name"].str.strip() != "").all()
+    assert list(f["address"]) == [r[col["address"]] or "" for r in body]
+    lat = [float(r[col["latitude"]]) for r in body]
+    lon = [float(r[col["longitude"]]) for r in body]
+    assert f.geometry.y.tolist() == pytest.approx(lat, abs=1e-9)
+    assert f.geometry.x.tolist() == pytest.approx(lon, abs=1e-9)
+    assert _inside(f, TAKAMATSU)
+
+
+def test_takamatsu_circle_flags_and_english_disaster_headers(takamatsu):
+    """○ yes, × / − no, △ (conditional) stays unknown; English keys as 高松市 spells them."""
+    header, body, _ = _xlsx_rows(REAL / "takamatsu_evacuation_space.xlsx")
+    col = {h: i for i, h in enumerate(header)}
+    flags = takamatsu.info["disaster_flags"]
+    expected_cols = {
+        "flood": "flood_L2",  # 想定最大規模 is preferred to flood_L1 (計画規模)
+        "landslide": "sedimentDisaster",
+        "storm_surge": "stormSurge",
+        "tsunami": "tunami",  # sic
+        "fire": "fire",
+        "earthquake": "earthquake",
+        "inland_flood": "inundation",
+    }
+    meaning = {"○": True, "×": False, "−": False, "-": False, "": False, "△": None}
+    for key, h in expected_cols.items():
+        assert flags[serves_column(key)] == h
+        cells = [(r[col[h]] or "").strip() for r in body]
+        assert set(cells) <= set(meaning), (h, set(cells) - set(meaning))
+        assert list(takamatsu.features[serves_column(key)]) == [meaning[c] for c in cells], key
+    # the file really uses all three marks, so the test is not vacuous
+    assert {"○", "△", "×"} <= {(r[col["flood_L2"]] or "").strip() for r in body}
+
+
+def test_hachioji_xlsx_standard_layout_with_excel_dates():
+    path = REAL / "hachioji_kosodateshisetuitiran.xlsx"
+    header, body, blank = _xlsx_rows(path)
+    col = {h: i for i, h in enumerate(header)}
+    r = read_path(path, layer="childcare")
+    _accounted(r, len(body) + blank)
+    assert len(r.features) == len(body) == 172
+    assert r.info["sheet"] == "子育て施設一覧_フォーマット" and r.info["header_row"] == 1
+    f = r.features
+    # the publisher's trailing 全角 spaces (津久田保育園\u3000) are trimmed, nothing else
+    assert list(f["name"]) == [row[col["名称"]].strip() for row in body]
+    assert (f["name"].str.strip() != "").all()
+    # categories are width-folded (（地方裁量型） → (地方裁量型)): they are matching keys
+    # for category.values and styles; only names and addresses keep the publisher's text
+    assert list(f["category"]) == [unicodedata.normalize("NFKC", row[col["種別"]]) for row in body]
+    assert f.geometry.y.tolist() == pytest.approx([row[col["緯度"]] for row in body], abs=1e-9)
+    assert f.geometry.x.tolist() == pytest.approx([row[col["経度"]] for row in body], abs=1e-9)
+    assert _inside(f, HACHIOJI)
+
+
+def test_nanao_csv_flags_written_as_one_point_zero():
+    """A list re-published after the 2024 能登半島地震: flags are "1.0" / empty."""
+    path = REAL / "nanao_shelter_reference_data.csv"
+    rows = _csv_rows(path)
+    r = read_path(path, layer="shelters")
+    _accounted(r, len(rows))
+    assert len(r.features) == len(rows) == 112
+    f = r.features
+    assert list(f["name"]) == [x["名称"] for x in rows]
+    assert (f["name"].str.strip() != "").all()
+    assert f.geometry.y.tolist() == pytest.approx([float(x["緯度"]) for x in rows], abs=1e-9)
+    assert f.geometry.x.tolist() == pytest.approx([float(x["経度"]) for x in rows], abs=1e-9)
+    assert _inside(f, NANAO)
+    spellings = {x["災害種別_洪水"] for x in rows} | {x["災害種別_津波"] for x in rows}
+    assert spellings == {"1.0", ""}
+    for key, h in (("flood", "災害種別_洪水"), ("tsunami", "災害種別_津波"),
+                   ("landslide", "災害種別_崖崩れ、土石流及び地滑り")):  # fmt: skip
+        assert list(f[serves_column(key)]) == [x[h] == "1.0" for x in rows], key
+
+
+def test_kokudo_suuchi_middle_schools_named_by_attribute_codes():
+    path = REAL / "ksj_A32P-16_13.geojson"
+    feats = json.loads(path.read_text("utf-8"))["features"]
+    r = read_path(path, layer="schools")
+    _accounted(r, len(feats))
+    assert len(r.features) == len(feats) == 558
+    assert r.info["columns"]["name"] == "A32_003"
+    assert r.info["columns"]["address"] == "A32_004"
+    f = r.features
+    assert list(f["name"]) == [x["properties"]["A32_003"] for x in feats]
+    assert (f["name"].str.strip() != "").all()
+    assert list(f["address"]) == [x["properties"]["A32_004"] for x in feats]
+    xy = [x["geometry"]["coordinates"] for x in feats]
+    assert f.geometry.x.tolist() == pytest.approx([c[0] for c in xy], abs=1e-9)
+    assert f.geometry.y.tolist() == pytest.approx([c[1] for c in xy], abs=1e-9)
+    assert _inside(f, TOKYO)
+
+
+def _shp_points(path: Path) -> list[tuple[float, float]]:
+    """Point records of a .shp, read with struct (ESRI Shapefile Technical Description)."""
+    raw = path.read_bytes()
+    assert struct.unpack("<i", raw[32:36])[0] == 1  # shape type 1: Point
+    pts, pos = [], 100
+    while pos < len(raw):
+        length = struct.unpack(">i", raw[pos + 4 : pos + 8])[0] * 2
+        pts.append(struct.unpack("<2d", raw[pos + 12 : pos + 28]))
+        pos += 8 + length
+    return pts
+
+
+def _dbf_column(path: Path, field: str, encoding: str) -> list[str]:
+    """One text column of a .dbf (dBASE III header, fixed-width records)."""
+    raw = path.read_bytes()
+    n, header_len, record_len = struct.unpack("<IHH", raw[4:12])
+    offset, fields, pos = 1, {}, 32
+    while raw[pos] != 0x0D:
+        name = raw[pos : pos + 11].split(b"\0")[0].decode("ascii")
+        size = raw[pos + 16]
+        fields[name] = (offset, size)
+        offset, pos = offset + size, pos + 32
+    start, size = fields[field]
+    recs = [raw[header_len + i * record_len :][:record_len] for i in range(n)]
+    return [r[start : start + size].decode(encoding).strip() for r in recs]
+
+
+def test_yaizu_shapefile_in_plane_rectangular_zone_8_lands_within_a_metre():
+    """焼津市 publishes shapefiles in JGD2000 平面直角座標系 第8系 (.prj) with Shift_JIS (.cpg).
+
+    Its generic SIS field names (SAFIELD002 = 名称, per the city's attributes.csv) are named
+    with ``columns: {name: ...}``, as a user would.
+    """
+    shp = REAL / "yaizu_ic_taxi_facilities.shp"
+    assert "Japan_Zone_8" in shp.with_suffix(".prj").read_text("ascii")
+    encoding = shp.with_suffix(".cpg").read_text("ascii").strip()
+    assert encoding == "Shift_JIS"
+    xy = _shp_points(shp)
+    names = _dbf_column(shp.with_suffix(".dbf"), "SAFIELD002", "cp932")
+    r = read_path(shp, layer="taxi", options={"columns": {"name": "SAFIELD002"}})
+    _accounted(r, len(xy))
+    assert len(r.features) == len(xy) == len(names) == 11
+    assert list(r.features["name"]) == names and all(names)
+    assert r.info["crs"].startswith("EPSG:2450")
+    # 第8系: origin 36°N 138°30'E; JGD2000 and WGS84 agree to well under a metre here
+    to_geo = pyproj.Transformer.from_crs("EPSG:2450", "EPSG:4326", always_xy=True)
+    geod = pyproj.Geod(ellps="WGS84")
+    for (x, y), got in zip(xy, r.features.geometry, strict=True):
+        lon, lat = to_geo.transform(x, y)
+        assert geod.inv(lon, lat, got.x, got.y)[2] < 1.0
+    assert _inside(r.features, YAIZU)
+
+
+@pytest.mark.parametrize(
+    ("filename", "name_header", "address_header", "rows_expected"),
+    [
+        # 指定暑熱避難施設 (クーリングシェルター): the name is 指定暑熱避難施設の名称
+        ("yaizu_machinakasuzumidokoro.csv", "指定暑熱避難施設の名称", "所在地", 108),
+        # 公園一覧: 公園名 and 住所（番地まで）
+        ("yaizu_222127_park_info.csv", "公園名", "住所（番地まで）", 142),
+        # ファミリー農園: Shift_JIS (cp932), 農園名
+        ("yaizu_222127_nouen_cp932.csv", "農園名", "住所", 9),
+    ],
+)
+def test_yaizu_lists_whose_name_column_is_not_meishou(
+    filename, name_header, address_header, rows_expected
+):
+    path = REAL / filename
+    encoding = "cp932" if filename.endswith("_cp932.csv") else "utf-8-sig"
+    rows = _csv_rows(path, encoding)
+    r = read_path(path, layer="places")
+    _accounted(r, len(rows))
+    assert len(r.features) == len(rows) == rows_expected
+    assert r.info["columns"]["name"] == name_header
+    # headers are cleaned to NFKC (（番地まで） → (番地まで)); the cells keep their text
+    assert r.info["columns"]["address"] == unicodedata.normalize("NFKC", address_header)
+    f = r.features
+    assert list(f["address"]) == [x[address_header].strip() for x in rows]
+    assert list(f["name"]) == [x[name_header].strip() for x in rows]
+    assert (f["name"] != "").all()
+    assert f.geometry.y.tolist() == pytest.approx([float(x["緯度"]) for x in rows], abs=1e-9)
+    assert f.geometry.x.tolist() == pytest.approx([float(x["経度"]) for x in rows], abs=1e-9)
+    assert _inside(f, YAIZU)
+
+
+def test_yaizu_evacuation_csv_circle_flags():
+    path = REAL / "yaizu_222127_evacuation_space.csv"
+    rows = _csv_rows(path)
+    r = read_path(path, layer="shelters")
+    _accounted(r, len(rows))
+    assert len(r.features) == len(rows) == 31
+    assert _inside(r.features, YAIZU)
+    marks = {x[h] for x in rows for h in x if h.startswith("災害種別_")}
+    assert marks == {"○", ""}
+    for key, h in (("earthquake", "災害種別_地震"), ("tsunami", "災害種別_津波"),
+                   ("flood", "災害種別_洪水")):  # fmt: skip
+        assert list(r.features[serves_column(key)]) == [x[h] == "○" for x in rows], key
+    # the towers are 津波避難タワー: flagged for 津波, so the test is not vacuous
+    assert r.features[serves_column("tsunami")].sum() > 0
+
+
+def _sheet(path: Path, title: str) -> list[tuple]:
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    rows = list(wb[title].iter_rows(values_only=True))
+    wb.close()
+    return rows
+
+
+def _filled(cell: object) -> bool:
+    return cell is not None and str(cell).strip() != ""
+
+
+def test_takamatsu_template_rows_numbered_but_empty_are_skipped_not_rejected():
+    """高松市's 公共施設一覧 template: 1 place, then rows numbered 2…10 with nothing else."""
+    path = REAL / "takamatsu_exchange_center.xlsx"
+    rows = _sheet(path, "Sheet0")
+    header, body = rows[0], rows[1:]
+    assert header[0] == "#property"
+    places = [r for r in body if any(_filled(c) for c in r[1:])]
+    numbered_only = [r for r in body if _filled(r[0]) and not any(_filled(c) for c in r[1:])]
+    assert (len(places), len(numbered_only)) == (1, 9)
+    r = read_path(path, layer="places")
+    assert r.info["sheet"] == "Sheet0"  # the first sheet with a table, reported
+    assert set(r.info["sheets"]) == {"Sheet0", "入力例"}
+    assert r.rejected == []
+    assert r.info["skipped_blank"] == len(numbered_only)
+    _accounted(r, len(body))
+    col = {h: i for i, h in enumerate(header)}
+    assert list(r.features["name"]) == [p[col["名称"]] for p in places]
+    assert r.features.geometry.y.tolist() == pytest.approx([p[col["緯度"]] for p in places])
+    assert _inside(r.features, TAKAMATSU)
+
+
+def test_takamatsu_example_sheet_has_its_title_row_above_the_header():
+    """The same workbook's 入力例 sheet: a title line, then the header on row 2."""
+    path = REAL / "takamatsu_exchange_center.xlsx"
+    rows = _sheet(path, "入力例")
+    # by hand: the header is the first row with at least five filled cells
+    h = next(i for i, row in enumerate(rows) if sum(map(_filled, row)) >= 5)
+    assert h == 1 and [c for c in rows[0] if _filled(c)] == ["(例)公共施設一覧"]
+    header, body = rows[h], rows[h + 1 :]
+    col = {c: i for i, c in enumerate(header) if c}
+    places = [x for x in body if any(_filled(c) for c in x[1:])]
+    r = read_path(path, layer="places", options={"sheet": "入力例"})
+    assert r.info["sheet"] == "入力例"
+    assert r.info["header_row"] == h + 1
+    assert r.info["preamble"] == ["(例)公共施設一覧"]
+    _accounted(r, len(body))
+    assert list(r.features["name"]) == [x[col["名称"]] for x in places] == ["○○公民館", "○○図書館"]
+    # the template's placeholder coordinates are in 札幌 (43.06 N 141.35 E), kept as given
+    assert r.features.geometry.y.tolist() == pytest.approx([float(x[col["緯度"]]) for x in places])
+    assert r.features.geometry.x.tolist() == pytest.approx([float(x[col["経度"]]) for x in places])
