@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import struct
 import unicodedata
 from pathlib import Path
@@ -30,9 +29,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Cannot parse header or footer:Us
 
 # (south, north, west, east) in degrees
 TAKAMATSU = (34.10, 34.47, 133.90, 134.23)  # 高松市, 女木島・男木島 and 塩江 included
-HACHIOJI = (35.58, 35.72, 139.16, 139.45)  # 八王子市
 NANAO = (36.93, 37.20, 136.75, 137.10)  # 七尾市, 能登島 included
-TOKYO = (24.0, 36.0, 138.9, 142.3)  # 東京都, 伊豆・小笠原諸島 included
 YAIZU = (34.75, 34.93, 138.20, 138.37)  # 焼津市 (旧大井川町 included)
 
 
@@ -106,26 +103,6 @@ def test_takamatsu_circle_flags_and_english_disaster_headers(takamatsu):
     assert {"○", "△", "×"} <= {(r[col["flood_L2"]] or "").strip() for r in body}
 
 
-def test_hachioji_xlsx_standard_layout_with_excel_dates():
-    path = REAL / "hachioji_kosodateshisetuitiran.xlsx"
-    header, body, blank = _xlsx_rows(path)
-    col = {h: i for i, h in enumerate(header)}
-    r = read_path(path, layer="childcare")
-    _accounted(r, len(body) + blank)
-    assert len(r.features) == len(body) == 172
-    assert r.info["sheet"] == "子育て施設一覧_フォーマット" and r.info["header_row"] == 1
-    f = r.features
-    # the publisher's trailing 全角 spaces (津久田保育園\u3000) are trimmed, nothing else
-    assert list(f["name"]) == [row[col["名称"]].strip() for row in body]
-    assert (f["name"].str.strip() != "").all()
-    # categories are width-folded (（地方裁量型） → (地方裁量型)): they are matching keys
-    # for category.values and styles; only names and addresses keep the publisher's text
-    assert list(f["category"]) == [unicodedata.normalize("NFKC", row[col["種別"]]) for row in body]
-    assert f.geometry.y.tolist() == pytest.approx([row[col["緯度"]] for row in body], abs=1e-9)
-    assert f.geometry.x.tolist() == pytest.approx([row[col["経度"]] for row in body], abs=1e-9)
-    assert _inside(f, HACHIOJI)
-
-
 def test_nanao_csv_flags_written_as_one_point_zero():
     """A list re-published after the 2024 能登半島地震: flags are "1.0" / empty."""
     path = REAL / "nanao_shelter_reference_data.csv"
@@ -144,24 +121,6 @@ def test_nanao_csv_flags_written_as_one_point_zero():
     for key, h in (("flood", "災害種別_洪水"), ("tsunami", "災害種別_津波"),
                    ("landslide", "災害種別_崖崩れ、土石流及び地滑り")):  # fmt: skip
         assert list(f[serves_column(key)]) == [x[h] == "1.0" for x in rows], key
-
-
-def test_kokudo_suuchi_middle_schools_named_by_attribute_codes():
-    path = REAL / "ksj_A32P-16_13.geojson"
-    feats = json.loads(path.read_text("utf-8"))["features"]
-    r = read_path(path, layer="schools")
-    _accounted(r, len(feats))
-    assert len(r.features) == len(feats) == 558
-    assert r.info["columns"]["name"] == "A32_003"
-    assert r.info["columns"]["address"] == "A32_004"
-    f = r.features
-    assert list(f["name"]) == [x["properties"]["A32_003"] for x in feats]
-    assert (f["name"].str.strip() != "").all()
-    assert list(f["address"]) == [x["properties"]["A32_004"] for x in feats]
-    xy = [x["geometry"]["coordinates"] for x in feats]
-    assert f.geometry.x.tolist() == pytest.approx([c[0] for c in xy], abs=1e-9)
-    assert f.geometry.y.tolist() == pytest.approx([c[1] for c in xy], abs=1e-9)
-    assert _inside(f, TOKYO)
 
 
 def _shp_points(path: Path) -> list[tuple[float, float]]:
