@@ -239,7 +239,7 @@ def pair_name_scores(
     # containment only moves a score below 0.9 up to 0.9
     # (a key inside the other scores exactly 2·short/(short+long): test only those)
     short = np.minimum(lx, ly)
-    full = best >= 2.0 * short / np.maximum(lx + ly, 1) - 1e-9
+    full = best >= 2.0 * short / np.maximum(lx + ly, 1) - 1e-3  # rapidfuzz: float32
     check = np.flatnonzero((short >= 4) & (best < 0.9) & full)
     if len(check):
         contains = np.fromiter(
