@@ -214,7 +214,9 @@ def test_array_rounding_equals_python_round():
         [rng.uniform(0, 150, 50_000), np.arange(0, 150, 0.05), np.arange(0, 1, 0.0005)]
     )
     for digits in (1, 3):
-        assert _conflate_module._round(values, digits) == [round(v, digits) for v in values.tolist()]
+        assert _conflate_module._round(values, digits) == [
+            round(v, digits) for v in values.tolist()
+        ]
 
 
 def test_array_assignment_equals_the_greedy_loop_on_dense_candidates():
