@@ -530,6 +530,8 @@ def _assign(
     cand = order[ok[order]]
     ci, cj = oi[cand], mi[cand]
     alive = np.ones(len(cand), dtype=bool)
+    done_i = np.zeros(int(oi.max()) + 1 if len(oi) else 0, dtype=bool)
+    done_j = np.zeros(int(mi.max()) + 1 if len(mi) else 0, dtype=bool)
     won: list[np.ndarray] = []
     for _ in range(20):
         idx = np.flatnonzero(alive)
@@ -541,7 +543,9 @@ def _assign(
         first_j[np.unique(cj[idx], return_index=True)[1]] = True
         win = idx[first_i & first_j]
         won.append(win)
-        alive &= ~(np.isin(ci, ci[win]) | np.isin(cj, cj[win]))
+        done_i[ci[win]] = True
+        done_j[cj[win]] = True
+        alive &= ~(done_i[ci] | done_j[cj])
     rest = np.flatnonzero(alive)
     if len(rest):
         used_off: set[int] = set()
