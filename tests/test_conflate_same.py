@@ -199,6 +199,8 @@ def test_names_keyed_in_one_pass_equal_one_call_per_name(real, synthetic):
         *synthetic[0]["name"], *synthetic[1]["name"], *synthetic[1]["name_kana"],
         " 東京都立　戸山高等学校 ", "区立", "区立分園", "分園", "ＡＢＣ保育園", "ﾋﾏﾜﾘ",
         "ΟΔΟΣ", "e\u0301cole", "\u0301x", "", "  ", "a\nb", "東京都立\n戸山", "第1保育園",
+        "社会福祉法人 さくら会 さくら保育園", "（仮称）第ニ保育園", "(株)ＡＢＣ保育園",
+        "株式会社ポピンズ ポピンズナーサリー", "NPO法人 こども", "さくら ぶんえん", "ホンエン",
     ]  # fmt: skip
     names = np.array([n if isinstance(n, str) else "" for n in names], dtype=object)
     for fn in (loose_key, kana_key):
