@@ -10,6 +10,7 @@ diff is a to-do list for mappers and for the ward. No I/O.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -20,7 +21,9 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
+from pyproj import Transformer
 from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
@@ -330,14 +333,40 @@ class Conflation:
 
 
 def _candidate_pairs(
-    off_m: gpd.GeoSeries, osm_m: gpd.GeoSeries, max_distance_m: float
+    off_m: np.ndarray, osm_m: np.ndarray, max_distance_m: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if off_m.empty or osm_m.empty:
+    """Pairs within ``max_distance_m``: the STRtree geopandas' ``sindex`` builds, asked
+    the same way (so the pairs come in the same order), without the GeoSeries around it."""
+    if not len(off_m) or not len(osm_m):
         empty = np.array([], dtype=int)
         return empty, empty, np.array([], dtype=float)
-    oi, mi = osm_m.sindex.query(off_m, predicate="dwithin", distance=max_distance_m)
-    dist = shapely.distance(off_m.to_numpy()[oi], osm_m.to_numpy()[mi])
+    non_empty = osm_m.copy()
+    non_empty[shapely.is_empty(non_empty)] = None
+    oi, mi = shapely.STRtree(non_empty).query(off_m, predicate="dwithin", distance=max_distance_m)
+    dist = shapely.distance(off_m[oi], osm_m[mi])
     return oi, mi, np.asarray(dist, dtype=float)
+
+
+@functools.lru_cache(maxsize=16)
+def _transformer(src: Any, dst: Any) -> Transformer:
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def _to_metric(geoms: gpd.GeoSeries, crs: Any) -> np.ndarray:
+    """``geoms.to_crs(crs)`` as an array; 2-D points go straight through pyproj.
+
+    The same transformer and coordinates as geopandas' ``to_crs`` (so the same
+    metres), without copying 20k point objects to overwrite their coordinates.
+    """
+    arr = geoms.to_numpy()
+    if len(arr) and bool((shapely.get_type_id(arr) == 0).all()) and not shapely.has_z(arr).any():
+        xy = shapely.get_coordinates(arr)
+        if len(xy) == len(arr):  # no empty points
+            x, y = _transformer(pyproj.CRS(geoms.crs), pyproj.CRS(crs)).transform(
+                xy[:, 0], xy[:, 1]
+            )
+            return shapely.points(np.asarray(x), np.asarray(y))
+    return geoms.to_crs(crs).to_numpy()
 
 
 def conflate(
@@ -393,8 +422,8 @@ def conflate(
     off = gpd.GeoDataFrame(official.reset_index(drop=True), geometry="geometry", crs=CRS)
     om = gpd.GeoDataFrame(osm.reset_index(drop=True), geometry="geometry", crs=CRS)
     crs = _metric_crs(off, om)
-    off_m = off.geometry.to_crs(crs)
-    osm_m = om.geometry.to_crs(crs)
+    off_m = _to_metric(off.geometry, crs)
+    osm_m = _to_metric(om.geometry, crs)
     oi, mi, dist = _candidate_pairs(off_m, osm_m, max_distance_m)
 
     off_names, osm_names = _texts(off["name"]), _texts(om["name"])
@@ -556,8 +585,9 @@ def _assign(
     long chain of overlapping candidates (rare on place lists) is finished
     by the plain loop.
     """
-    order = np.lexsort((dist, -score))  # best score first, nearer on ties
-    cand = order[ok[order]]
+    allowed = np.flatnonzero(ok)
+    # best score first, nearer on ties, then candidate order (lexsort is stable)
+    cand = allowed[np.lexsort((dist[allowed], -score[allowed]))]
     ci, cj = oi[cand], mi[cand]
     alive = np.ones(len(cand), dtype=bool)
     done_i = np.zeros(int(oi.max()) + 1 if len(oi) else 0, dtype=bool)
@@ -624,11 +654,9 @@ def _merge_frames(
     matched["ref_official"] = ref_off
     matched["ref_osm"] = ref_osm
     matched["name_osm"] = osm_names[mi]
-    matched["source"] = np.array([s + "+osm" for s in _texts(matched["source"])], dtype=object)
-    matched["source_ref"] = np.array(
-        [f"{a}+{b}" for a, b in zip(ref_off.tolist(), ref_osm.tolist(), strict=True)],
-        dtype=object,
-    )
+    # object arrays of str: + concatenates element by element
+    matched["source"] = _texts(matched["source"]) + "+osm"
+    matched["source_ref"] = ref_off + "+" + ref_osm
     matched["match_status"] = statuses
     matched["match_distance_m"] = _round(dist, 1)
     matched["match_score"] = _round(score, 3)
