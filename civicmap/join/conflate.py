@@ -348,8 +348,13 @@ def _candidate_pairs(
 
 
 @functools.lru_cache(maxsize=16)
-def _transformer(src: Any, dst: Any) -> Transformer:
-    return Transformer.from_crs(src, dst, always_xy=True)
+def _transformer(src: str, dst: str) -> Transformer:
+    # keyed by the CRSs' user input (hashing a pyproj.CRS renders its WKT: ~1 ms)
+    return Transformer.from_crs(pyproj.CRS(src), pyproj.CRS(dst), always_xy=True)
+
+
+def _srs(crs: Any) -> str:
+    return crs.srs if isinstance(crs, pyproj.CRS) else pyproj.CRS(crs).srs
 
 
 def _to_metric(geoms: gpd.GeoSeries, crs: Any) -> np.ndarray:
@@ -362,9 +367,7 @@ def _to_metric(geoms: gpd.GeoSeries, crs: Any) -> np.ndarray:
     if len(arr) and bool((shapely.get_type_id(arr) == 0).all()) and not shapely.has_z(arr).any():
         xy = shapely.get_coordinates(arr)
         if len(xy) == len(arr):  # no empty points
-            x, y = _transformer(pyproj.CRS(geoms.crs), pyproj.CRS(crs)).transform(
-                xy[:, 0], xy[:, 1]
-            )
+            x, y = _transformer(_srs(geoms.crs), _srs(crs)).transform(xy[:, 0], xy[:, 1])
             return shapely.points(np.asarray(x), np.asarray(y))
     return geoms.to_crs(crs).to_numpy()
 
