@@ -238,6 +238,9 @@ def _ratio(x: np.ndarray, y: np.ndarray, min_len: int, lx=None, ly=None) -> np.n
     ly = _lens(y) if ly is None else ly
     keep = (lx >= min_len) & (ly >= min_len)
     out = np.zeros(len(x), dtype=float)
+    same = keep & (x == y)  # identical keys: ratio 100 (most true pairs)
+    out[same] = 1.0
+    keep &= ~same
     if keep.any():
         got = cpdist(x[keep].tolist(), y[keep].tolist(), scorer=fuzz.ratio, workers=1)
         out[keep] = np.asarray(got, dtype=float) / 100.0
@@ -600,11 +603,12 @@ def _assign(
         idx = np.flatnonzero(alive)
         if not len(idx):
             break
-        first_i = np.zeros(len(idx), dtype=bool)
-        first_i[np.unique(ci[idx], return_index=True)[1]] = True
-        first_j = np.zeros(len(idx), dtype=bool)
-        first_j[np.unique(cj[idx], return_index=True)[1]] = True
-        win = idx[first_i & first_j]
+        # each record's first remaining candidate (positions are in greedy order)
+        first_i = np.full(len(done_i), len(cand))
+        np.minimum.at(first_i, ci[idx], idx)
+        first_j = np.full(len(done_j), len(cand))
+        np.minimum.at(first_j, cj[idx], idx)
+        win = idx[(first_i[ci[idx]] == idx) & (first_j[cj[idx]] == idx)]
         won.append(win)
         done_i[ci[win]] = True
         done_j[cj[win]] = True
