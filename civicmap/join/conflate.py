@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+from geopandas.array import GeometryArray
 from pyproj import Transformer
 from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
@@ -556,7 +557,7 @@ def _diff_frame(
         "score": _round(ps[k], 3) + nan_tail,
         "message": np.array([DIFF_STATUSES[s] for s in status], dtype=object),
     }
-    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(geoms, crs=CRS), crs=CRS)
+    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(GeometryArray(geoms, crs=CRS)), crs=CRS)
 
 
 def assign_one_to_one(
@@ -690,7 +691,7 @@ def _merge_frames(
         if parts
         else pd.concat([matched, a, b], ignore_index=True)
     )
-    out = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs=CRS), crs=CRS)
+    out = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(GeometryArray(geoms, crs=CRS)), crs=CRS)
     front = [c for c in off.columns if c != "geometry"]
     rest = [c for c in out.columns if c not in front and c != "geometry"]
     return out[[*front, *rest, "geometry"]]
