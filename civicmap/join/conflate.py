@@ -156,7 +156,7 @@ def _bulk_loose_keys(names: list[str]) -> tuple[str, str] | None:
     text = text.replace(_SEP, "\n")
     if "立" in text:
         text = _OWNER_LINE.sub(_owner, text)
-    if _BRANCH.search(text):
+    if ("分" in text or "本" in text) and _BRANCH.search(text):  # 分園 … 本館
         text = _BRANCH_LINE.sub(_branch, text)
     return text, "\n"
 
