@@ -10,21 +10,37 @@ diff is a to-do list for mappers and for the ward. No I/O.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
+import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
+from geopandas.array import GeometryArray
+from pyproj import Transformer
 from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
 from civicmap.errors import CivicMapError
-from civicmap.names import kana_key, loose_key
-from civicmap.schema import CRS, metric_crs
+from civicmap.names import (
+    _BRANCH,
+    _ENTITY_WORDS,
+    _ORDINAL,
+    _OWNER_PREFIX,
+    _PROVISIONAL,
+    _PUNCT,
+    _ordinal,
+    kana_key,
+    loose_key,
+)
+from civicmap.schema import CRS
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +84,134 @@ def name_similarity(a: str, b: str, *, a_kana: str = "", b_kana: str = "") -> fl
     return best
 
 
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _texts(column: pd.Series) -> np.ndarray:
+    """:func:`_text` of each value, as an object array (no per-value Series calls)."""
+    if pd.api.types.infer_dtype(column, skipna=False) == "string":
+        return column.to_numpy(dtype=object)  # all text already
+    values = column.tolist()
+    return np.array(
+        [v if type(v) is str else str(v) if isinstance(v, str) else _text(v) for v in values],
+        dtype=object,
+    ).reshape(-1)
+
+
+# Names are normalised many at a time: the regular expressions of
+# civicmap.names run once over all distinct names joined by a separator that
+# no step can create, remove or match across (NUL: not a space, not
+# punctuation, a starter that NFKC never composes). 40k separate loose_key
+# calls cost more than the whole sjoin_nearest baseline. The result is checked
+# against the one-name functions in tests/test_conflate_same.py.
+_SEP = "\x00"
+_KATA_TO_HIRA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
+_BUNEN = re.compile(r"(ぶんえん|ほんえん)")
+_OWNER_LINE = re.compile(r"^(" + _OWNER_PREFIX.pattern[1:] + r")(.*)$", re.M)
+_BRANCH_LINE = re.compile(r"^.*(?:" + _BRANCH.pattern + r").*$", re.M)
+
+
+def _bulk_normalise(names: list[str]) -> str | None:
+    """``normalise_text`` of each name, joined by NUL; None when a name holds a NUL."""
+    text = _SEP.join(names)
+    if text.count(_SEP) != len(names) - 1:
+        return None
+    # str.split() splits on exactly what the regex \s matches (str.isspace), so this
+    # is _SPACES.sub(" ", ...) with the ends stripped, without the regex
+    text = " ".join(unicodedata.normalize("NFKC", text).split())
+    return text.replace(" " + _SEP, _SEP).replace(_SEP + " ", _SEP)
+
+
+def _owner(m: re.Match) -> str:
+    return m.group(2) if len(m.group(2)) >= 2 else m.group(0)
+
+
+def _branch(m: re.Match) -> str:
+    stripped = _BRANCH.sub("", m.group(0))
+    return stripped if len(stripped) >= 2 else m.group(0)
+
+
+def _bulk_loose_keys(names: list[str]) -> tuple[str, str] | None:
+    """:func:`~civicmap.names.loose_key` of each name at once: ``(joined keys, separator)``.
+
+    None when the one-name path must be used. Each substitution runs only when
+    a character every one of its matches needs is in the text (a plain
+    substring test is ~10× cheaper than a regex pass that finds nothing).
+    """
+    text = _bulk_normalise(names)
+    if text is None:
+        return None
+    if "仮" in text:
+        text = _PROVISIONAL.sub("", text)
+    if "法人" in text or "会社" in text or "(" in text:
+        text = _ENTITY_WORDS.sub("", text)
+    if "第" in text:
+        text = _ORDINAL.sub(_ordinal, text)
+    text = _PUNCT.sub("", text.replace(" ", "")).lower()
+    # match keys hold no white space, so a newline separates them line by line
+    # for the anchored owner prefix and the per-name length checks.
+    text = text.replace(_SEP, "\n")
+    if "立" in text:
+        text = _OWNER_LINE.sub(_owner, text)
+    if ("分" in text or "本" in text) and _BRANCH.search(text):  # 分園 … 本館
+        text = _BRANCH_LINE.sub(_branch, text)
+    return text, "\n"
+
+
+def _bulk_kana_keys(names: list[str]) -> tuple[str, str] | None:
+    """:func:`~civicmap.names.kana_key` of each name at once: ``(joined keys, separator)``."""
+    text = _bulk_normalise(names)
+    if text is None:
+        return None
+    text = _PUNCT.sub("", text.translate(_KATA_TO_HIRA).replace(" ", ""))
+    if "えん" in text:
+        text = _BUNEN.sub("", text)
+    return text.lower(), _SEP
+
+
+_BULK = {loose_key: _bulk_loose_keys, kana_key: _bulk_kana_keys}
+
+
+def _split_lens(text: str, sep: str, n: int) -> tuple[list[str], np.ndarray] | None:
+    """The ``n`` keys in ``text`` and their lengths (from the separators' positions)."""
+    out = text.split(sep)
+    if len(out) != n:
+        return None
+    chars = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    ends = np.concatenate([[-1], np.flatnonzero(chars == ord(sep)), [len(chars)]])
+    return out, np.diff(ends) - 1
+
+
+def _as_str(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=object).reshape(-1)
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return values
+    return np.array([v if type(v) is str else str(v) for v in values], dtype=object).reshape(-1)
+
+
+def _unique_keys(values: np.ndarray, fn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(codes, keys, lengths)``: ``fn`` of each distinct value (and its length), and
+    each value's index into them."""
+    codes, uniq = pd.factorize(_as_str(values))
+    uniq = list(uniq)
+    bulk = _BULK[fn](uniq) if fn in _BULK and uniq else None
+    split = _split_lens(*bulk, len(uniq)) if bulk is not None else None
+    if split is None:
+        keys = [fn(u) for u in uniq]
+        split = keys, _lens(keys)
+    keys, lens = split
+    return codes, np.array(keys, dtype=object).reshape(-1), lens
+
+
 def _keys(values: np.ndarray, fn) -> np.ndarray:
     """``fn`` of each value, computed once per distinct value (names repeat a lot)."""
     if len(values) == 0:
         return np.array([], dtype=object)
-    uniq, inverse = np.unique(values.astype(str), return_inverse=True)
-    return np.array([fn(u) for u in uniq], dtype=object)[inverse]
+    codes, keys, _ = _unique_keys(values, fn)
+    return keys[codes]
 
 
 def _lens(values: np.ndarray) -> np.ndarray:
@@ -89,14 +227,25 @@ def _keys_where(values: np.ndarray, fn, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _ratio(x: np.ndarray, y: np.ndarray, min_len: int) -> np.ndarray:
-    """Pairwise fuzz.ratio / 100, 0 where either side is shorter than ``min_len``."""
+def _ratio(x: np.ndarray, y: np.ndarray, min_len: int, lx=None, ly=None) -> np.ndarray:
+    """Pairwise fuzz.ratio / 100, 0 where either side is shorter than ``min_len``.
+
+    Only the pairs long enough are handed to rapidfuzz (lists without
+    readings have none for the reading comparisons).
+    """
     if len(x) == 0:
         return np.array([], dtype=float)
-    lx = np.fromiter((len(s) for s in x), dtype=int, count=len(x))
-    ly = np.fromiter((len(s) for s in y), dtype=int, count=len(y))
-    out = np.asarray(cpdist(list(x), list(y), scorer=fuzz.ratio, workers=1), dtype=float) / 100.0
-    return np.where((lx >= min_len) & (ly >= min_len), out, 0.0)
+    lx = _lens(x) if lx is None else lx
+    ly = _lens(y) if ly is None else ly
+    keep = (lx >= min_len) & (ly >= min_len)
+    out = np.zeros(len(x), dtype=float)
+    same = keep & (x == y)  # identical keys: ratio 100 (most true pairs)
+    out[same] = 1.0
+    keep &= ~same
+    if keep.any():
+        got = cpdist(x[keep].tolist(), y[keep].tolist(), scorer=fuzz.ratio, workers=1)
+        out[keep] = np.asarray(got, dtype=float) / 100.0
+    return out
 
 
 def pair_name_scores(
@@ -109,32 +258,48 @@ def pair_name_scores(
 ) -> np.ndarray:
     """:func:`name_similarity` for the candidate pairs ``(a[ia[k]], b[ib[k]])``, on arrays.
 
-    Each frame's names are normalised once per distinct name (not once per
-    pair: 20k × 20k candidates made 195k ``kana_key`` calls for 40k names),
-    and the ratios are computed pairwise by rapidfuzz in C. Gives exactly the
-    scores of :func:`name_similarity`.
+    Each frame's names are normalised once per distinct name, all in one
+    pass over the joined names (not once per pair, nor one call per name),
+    and the ratios are computed pairwise by rapidfuzz in C, only for pairs
+    whose keys are long enough to count. Gives exactly the scores of
+    :func:`name_similarity`.
     """
     if len(ia) == 0:
         return np.array([], dtype=float)
-    la, lb = _keys(np.asarray(a_names), loose_key), _keys(np.asarray(b_names), loose_key)
-    kka, kkb = _keys(np.asarray(a_kana), kana_key), _keys(np.asarray(b_kana), kana_key)
+    ca, ua, la = _unique_keys(np.asarray(a_names), loose_key)
+    cb, ub, lb = _unique_keys(np.asarray(b_names), loose_key)
+    kca, kua, kla = _unique_keys(np.asarray(a_kana), kana_key)
+    kcb, kub, klb = _unique_keys(np.asarray(b_kana), kana_key)
+    x, y = ua[ca[ia]], ub[cb[ib]]
+    lx, ly = la[ca[ia]], lb[cb[ib]]
+    best = _ratio(x, y, 1, lx, ly)
+    # containment only moves a score below 0.9 up to 0.9
+    # (a key inside the other scores exactly 2·short/(short+long): test only those)
+    short = np.minimum(lx, ly)
+    full = best >= 2.0 * short / np.maximum(lx + ly, 1) - 1e-3  # rapidfuzz: float32
+    check = np.flatnonzero((short >= 4) & (best < 0.9) & full)
+    if len(check):
+        contains = np.fromiter(
+            (
+                (p in q if len(p) <= len(q) else q in p)
+                for p, q in zip(x[check], y[check], strict=True)
+            ),
+            dtype=bool,
+            count=len(check),
+        )
+        hit = check[contains]
+        best[hit] = np.maximum(best[hit], 0.9)
+    kx, ky = kua[kca[ia]], kub[kcb[ib]]
+    lkx, lky = kla[kca[ia]], klb[kcb[ib]]
     # A name's reading-form is compared only with a real reading (3+ characters) on
     # the other side; lists without readings (most OSM data) skip it entirely.
-    kna = _keys_where(np.asarray(a_names), kana_key, ia[_lens(kkb[ib]) >= 3])
-    knb = _keys_where(np.asarray(b_names), kana_key, ib[_lens(kka[ia]) >= 3])
-    x, y = la[ia], lb[ib]
-    best = _ratio(x, y, 1)
-    contains = np.fromiter(
-        (
-            min(len(p), len(q)) >= 4 and (p in q if len(p) <= len(q) else q in p)
-            for p, q in zip(x, y, strict=True)
-        ),
-        dtype=bool,
-        count=len(x),
-    )
-    best = np.where(contains, np.maximum(best, 0.9), best)
-    for u, v in ((kka[ia], kkb[ib]), (kka[ia], knb[ib]), (kna[ia], kkb[ib])):
-        best = np.maximum(best, _ratio(u, v, 3))
+    if (lky >= 3).any():
+        kna = _keys_where(np.asarray(a_names), kana_key, ia[lky >= 3])[ia]
+        best = np.maximum(best, _ratio(kx, ky, 3, lkx, lky))
+        best = np.maximum(best, _ratio(kna, ky, 3, None, lky))
+    if (lkx >= 3).any():
+        knb = _keys_where(np.asarray(b_names), kana_key, ib[lkx >= 3])[ib]
+        best = np.maximum(best, _ratio(kx, knb, 3, lkx, None))
     return best
 
 
@@ -171,21 +336,44 @@ class Conflation:
         return counts
 
 
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value)
-
-
 def _candidate_pairs(
-    off_m: gpd.GeoSeries, osm_m: gpd.GeoSeries, max_distance_m: float
+    off_m: np.ndarray, osm_m: np.ndarray, max_distance_m: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if off_m.empty or osm_m.empty:
+    """Pairs within ``max_distance_m``: the STRtree geopandas' ``sindex`` builds, asked
+    the same way (so the pairs come in the same order), without the GeoSeries around it."""
+    if not len(off_m) or not len(osm_m):
         empty = np.array([], dtype=int)
         return empty, empty, np.array([], dtype=float)
-    oi, mi = osm_m.sindex.query(off_m, predicate="dwithin", distance=max_distance_m)
-    dist = shapely.distance(off_m.to_numpy()[oi], osm_m.to_numpy()[mi])
+    non_empty = osm_m.copy()
+    non_empty[shapely.is_empty(non_empty)] = None
+    oi, mi = shapely.STRtree(non_empty).query(off_m, predicate="dwithin", distance=max_distance_m)
+    dist = shapely.distance(off_m[oi], osm_m[mi])
     return oi, mi, np.asarray(dist, dtype=float)
+
+
+@functools.lru_cache(maxsize=16)
+def _transformer(src: str, dst: str) -> Transformer:
+    # keyed by the CRSs' user input (hashing a pyproj.CRS renders its WKT: ~1 ms)
+    return Transformer.from_crs(pyproj.CRS(src), pyproj.CRS(dst), always_xy=True)
+
+
+def _srs(crs: Any) -> str:
+    return crs.srs if isinstance(crs, pyproj.CRS) else pyproj.CRS(crs).srs
+
+
+def _to_metric(geoms: gpd.GeoSeries, crs: Any) -> np.ndarray:
+    """``geoms.to_crs(crs)`` as an array; 2-D points go straight through pyproj.
+
+    The same transformer and coordinates as geopandas' ``to_crs`` (so the same
+    metres), without copying 20k point objects to overwrite their coordinates.
+    """
+    arr = geoms.to_numpy()
+    if len(arr) and bool((shapely.get_type_id(arr) == 0).all()) and not shapely.has_z(arr).any():
+        xy = shapely.get_coordinates(arr)
+        if len(xy) == len(arr):  # no empty points
+            x, y = _transformer(_srs(geoms.crs), _srs(crs)).transform(xy[:, 0], xy[:, 1])
+            return shapely.points(np.asarray(x), np.asarray(y))
+    return geoms.to_crs(crs).to_numpy()
 
 
 def conflate(
@@ -240,81 +428,136 @@ def conflate(
         )
     off = gpd.GeoDataFrame(official.reset_index(drop=True), geometry="geometry", crs=CRS)
     om = gpd.GeoDataFrame(osm.reset_index(drop=True), geometry="geometry", crs=CRS)
-    crs = metric_crs(off, om)
-    off_m = off.geometry.to_crs(crs)
-    osm_m = om.geometry.to_crs(crs)
+    crs = _metric_crs(off, om)
+    off_m = _to_metric(off.geometry, crs)
+    osm_m = _to_metric(om.geometry, crs)
     oi, mi, dist = _candidate_pairs(off_m, osm_m, max_distance_m)
 
-    off_names = off["name"].map(_text).to_numpy() if len(off) else np.array([])
-    osm_names = om["name"].map(_text).to_numpy() if len(om) else np.array([])
-    off_kana = off["name_kana"].map(_text).to_numpy() if len(off) else np.array([])
-    osm_kana = om["name_kana"].map(_text).to_numpy() if len(om) else np.array([])
+    off_names, osm_names = _texts(off["name"]), _texts(om["name"])
+    off_kana, osm_kana = _texts(off["name_kana"]), _texts(om["name_kana"])
     names = pair_name_scores(off_names, off_kana, osm_names, osm_kana, oi, mi)
-    off_refs = off["source_ref"].map(_text).to_numpy() if len(off) else np.array([])
-    osm_refs = om["source_ref"].map(_text).to_numpy() if len(om) else np.array([])
+    off_refs, osm_refs = _texts(off["source_ref"]), _texts(om["source_ref"])
     off_geoms = off.geometry.to_numpy()
     osm_geoms = om.geometry.to_numpy()
     ok = (names >= min_name_score) | (dist <= same_place_m)
     score = 0.6 * names + 0.4 * (1.0 - np.minimum(dist, max_distance_m) / max_distance_m)
-    pairs = assign_one_to_one(oi, mi, dist, names, score, ok)
-    used_off = {p[0] for p in pairs}
-    used_osm = {p[1] for p in pairs}
+    taken = _assign(oi, mi, dist, score, ok)
+    pi, pj, pd_, pn, ps = oi[taken], mi[taken], dist[taken], names[taken], score[taken]
+    used_off = np.zeros(len(off), dtype=bool)
+    used_off[pi] = True
+    used_osm = np.zeros(len(om), dtype=bool)
+    used_osm[pj] = True
+    only_off = np.flatnonzero(~used_off)
+    only_osm = np.flatnonzero(~used_osm)
 
-    diff_rows: list[dict] = []
+    loc = pd_ > location_mismatch_m
+    bad_name = pn < same_name_score
+    statuses = np.where(loc, "location_mismatch", np.where(bad_name, "name_mismatch", "matched"))
     layer = (
         _text(off["layer"].iloc[0]) if len(off) else (_text(om["layer"].iloc[0]) if len(om) else "")
     )
-
-    def diff_row(
-        status: str, i: int | None, j: int | None, d=np.nan, n=np.nan, s=np.nan, geom=None
-    ):
-        diff_rows.append(
-            {
-                "status": status,
-                "layer": layer,
-                "name_official": off_names[i] if i is not None else "",
-                "name_osm": osm_names[j] if j is not None else "",
-                "ref_official": off_refs[i] if i is not None else "",
-                "ref_osm": osm_refs[j] if j is not None else "",
-                "distance_m": round(d, 1) if not np.isnan(d) else np.nan,
-                "name_score": round(n, 3) if not np.isnan(n) else np.nan,
-                "score": round(s, 3) if not np.isnan(s) else np.nan,
-                "message": DIFF_STATUSES[status],
-                "geometry": geom,
-            }
-        )
-
-    statuses = []
-    for i, j, d, n, s in pairs:
-        status = "matched"
-        here = off_geoms[i]
-        if d > location_mismatch_m:
-            status = "location_mismatch"
-            diff_row(status, i, j, d, n, s, here)
-        if n < same_name_score:
-            diff_row("name_mismatch", i, j, d, n, s, here)
-            if status == "matched":
-                status = "name_mismatch"
-        statuses.append(status)
-    only_off = [i for i in range(len(off)) if i not in used_off]
-    only_osm = [j for j in range(len(om)) if j not in used_osm]
-    for i in only_off:
-        diff_row("only_official", i, None, geom=off_geoms[i])
-    for j in only_osm:
-        diff_row("only_osm", None, j, geom=osm_geoms[j].representative_point())
-
-    merged = _merge_frames(off, om, pairs, statuses, only_off, only_osm, prefer_geometry)
-    diff = gpd.GeoDataFrame(
-        diff_rows or {c: [] for c in ("status", "layer", "name_official", "name_osm", "ref_official",
-                                       "ref_osm", "distance_m", "name_score", "score", "message")},
-        geometry=[r["geometry"] for r in diff_rows] if diff_rows else gpd.GeoSeries([], crs=CRS),
-        crs=CRS,
+    diff = _diff_frame(
+        layer, off_names, osm_names, off_refs, osm_refs, off_geoms, osm_geoms,
+        pi, pj, pd_, pn, ps, loc, bad_name, only_off, only_osm,
+    )  # fmt: skip
+    merged = _merge_frames(
+        off, om, pi, pj, pd_, ps, statuses.astype(object), only_off, only_osm, prefer_geometry,
+        texts=(off_refs, osm_refs, osm_names),
     )  # fmt: skip
     log.info(
         "conflated %d official × %d OSM: %d matched, %d only official, %d only OSM",
-        len(off), len(om), len(pairs), len(only_off), len(only_osm),
+        len(off), len(om), len(pi), len(only_off), len(only_osm),
     )  # fmt: skip
-    return Conflation(merged=merged, diff=diff, matched=len(pairs))
+    return Conflation(merged=merged, diff=diff, matched=len(pi))
+
+
+#: UTM CRS by (zone, northern hemisphere): pyproj's database query costs 0.07 s a call.
+_UTM_BY_ZONE: dict[tuple[int, bool], Any] = {}
+
+
+def _metric_crs(*frames: gpd.GeoDataFrame):
+    """:func:`civicmap.schema.metric_crs`, with the UTM zone looked up once per zone.
+
+    ``estimate_utm_crs`` takes the zone holding the centre of the bounds;
+    strictly inside a zone (not on its edge, not past 80° latitude) that is
+    the zone's CRS, so it is asked once and remembered.
+    """
+    for f in frames:
+        if f.empty:
+            continue
+        minx, miny, maxx, maxy = f.total_bounds
+        x, y = float(np.mean([minx, maxx])), float(np.mean([miny, maxy]))
+        band = (x + 180.0) / 6.0
+        if not (-180.0 < x < 180.0 and 0.0 < abs(y) < 80.0 and band != math.floor(band)):
+            return f.estimate_utm_crs()
+        key = (math.floor(band), y > 0)
+        if key not in _UTM_BY_ZONE:
+            _UTM_BY_ZONE[key] = f.estimate_utm_crs()
+        return _UTM_BY_ZONE[key]
+    return "EPSG:3857"
+
+
+def _round(values: np.ndarray, digits: int) -> list[float]:
+    """Python's ``round`` of each value (what the per-row code wrote), on arrays.
+
+    ``np.round`` scales, rounds half to even and divides back, which differs
+    from Python's correctly rounded ``round`` only where the scaled value lies
+    at (or within rounding error of) a half: those few go through ``round``.
+    """
+    values = np.asarray(values, dtype=float)
+    scaled = values * 10.0**digits
+    out = np.rint(scaled) / 10.0**digits
+    near_half = ~(np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) > 1e-6)
+    for k in np.flatnonzero(near_half).tolist():
+        out[k] = round(float(values[k]), digits)
+    return out.tolist()
+
+
+def _diff_frame(
+    layer, off_names, osm_names, off_refs, osm_refs, off_geoms, osm_geoms,
+    pi, pj, pd_, pn, ps, loc, bad_name, only_off, only_osm,
+) -> gpd.GeoDataFrame:  # fmt: skip
+    """The diff, column by column: per matched pair its location then name row, then
+    the places only in the official list, then those only in OSM."""
+    k = np.concatenate([np.flatnonzero(loc), np.flatnonzero(bad_name)])
+    second = np.concatenate([np.zeros(loc.sum(), dtype=int), np.ones(bad_name.sum(), dtype=int)])
+    order = np.lexsort((second, k))
+    k, second = k[order], second[order]
+    n_pair, n_off, n_osm = len(k), len(only_off), len(only_osm)
+    if n_pair + n_off + n_osm == 0:
+        return gpd.GeoDataFrame(
+            {c: [] for c in ("status", "layer", "name_official", "name_osm", "ref_official",
+                             "ref_osm", "distance_m", "name_score", "score", "message")},
+            geometry=gpd.GeoSeries([], crs=CRS),
+            crs=CRS,
+        )  # fmt: skip
+    status = np.concatenate(
+        [
+            np.where(second == 0, "location_mismatch", "name_mismatch").astype(object),
+            np.full(n_off, "only_official", dtype=object),
+            np.full(n_osm, "only_osm", dtype=object),
+        ]
+    )
+    blank = np.full(n_osm, "", dtype=object)
+    blank_off = np.full(n_off, "", dtype=object)
+    nan_tail = [np.nan] * (n_off + n_osm)
+    i, j = pi[k], pj[k]
+    geoms = np.concatenate(
+        [off_geoms[i], off_geoms[only_off], shapely.point_on_surface(osm_geoms[only_osm])]
+    )
+    columns = {
+        "status": status,
+        "layer": np.full(len(status), layer, dtype=object),
+        "name_official": np.concatenate([off_names[i], off_names[only_off], blank]),
+        "name_osm": np.concatenate([osm_names[j], blank_off, osm_names[only_osm]]),
+        "ref_official": np.concatenate([off_refs[i], off_refs[only_off], blank]),
+        "ref_osm": np.concatenate([osm_refs[j], blank_off, osm_refs[only_osm]]),
+        "distance_m": _round(pd_[k], 1) + nan_tail,
+        "name_score": _round(pn[k], 3) + nan_tail,
+        "score": _round(ps[k], 3) + nan_tail,
+        "message": np.array([DIFF_STATUSES[s] for s in status], dtype=object),
+    }
+    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(GeometryArray(geoms, crs=CRS)), crs=CRS)
 
 
 def assign_one_to_one(
@@ -333,77 +576,122 @@ def assign_one_to_one(
     assignment would, without its cost. Returns ``(i, j, distance,
     name score, score)`` sorted by ``i``.
     """
-    order = np.lexsort((dist, -score))  # best score first, nearer on ties
-    used_off: set[int] = set()
-    used_osm: set[int] = set()
-    pairs: list[tuple[int, int, float, float, float]] = []
-    for k in order[ok[order]]:
-        i, j = int(oi[k]), int(mi[k])
-        if i in used_off or j in used_osm:
-            continue
-        used_off.add(i)
-        used_osm.add(j)
-        pairs.append((i, j, float(dist[k]), float(names[k]), float(score[k])))
-    pairs.sort()
-    return pairs
+    k = _assign(oi, mi, dist, score, ok)
+    return [(int(oi[x]), int(mi[x]), float(dist[x]), float(names[x]), float(score[x])) for x in k]
+
+
+def _assign(
+    oi: np.ndarray, mi: np.ndarray, dist: np.ndarray, score: np.ndarray, ok: np.ndarray
+) -> np.ndarray:
+    """The candidates :func:`assign_one_to_one` takes, as indices sorted by ``oi``.
+
+    The greedy result is built in rounds on arrays: a candidate that comes
+    first (in the greedy order) among the remaining candidates of both its
+    records is one the greedy loop takes too, so each round takes all such
+    candidates at once and drops every other candidate of their records. A
+    long chain of overlapping candidates (rare on place lists) is finished
+    by the plain loop.
+    """
+    allowed = np.flatnonzero(ok)
+    # best score first, nearer on ties, then candidate order (lexsort is stable)
+    cand = allowed[np.lexsort((dist[allowed], -score[allowed]))]
+    ci, cj = oi[cand], mi[cand]
+    alive = np.ones(len(cand), dtype=bool)
+    done_i = np.zeros(int(oi.max()) + 1 if len(oi) else 0, dtype=bool)
+    done_j = np.zeros(int(mi.max()) + 1 if len(mi) else 0, dtype=bool)
+    won: list[np.ndarray] = []
+    for _ in range(20):
+        idx = np.flatnonzero(alive)
+        if not len(idx):
+            break
+        # each record's first remaining candidate (positions are in greedy order)
+        first_i = np.full(len(done_i), len(cand))
+        np.minimum.at(first_i, ci[idx], idx)
+        first_j = np.full(len(done_j), len(cand))
+        np.minimum.at(first_j, cj[idx], idx)
+        win = idx[(first_i[ci[idx]] == idx) & (first_j[cj[idx]] == idx)]
+        won.append(win)
+        done_i[ci[win]] = True
+        done_j[cj[win]] = True
+        alive &= ~(done_i[ci] | done_j[cj])
+    rest = np.flatnonzero(alive)
+    if len(rest):
+        used_off: set[int] = set()
+        used_osm: set[int] = set()
+        late = []
+        for x in rest.tolist():
+            i, j = int(ci[x]), int(cj[x])
+            if i in used_off or j in used_osm:
+                continue
+            used_off.add(i)
+            used_osm.add(j)
+            late.append(x)
+        won.append(np.array(late, dtype=int))
+    taken = cand[np.concatenate(won)] if won else np.array([], dtype=int)
+    return taken[np.argsort(oi[taken], kind="stable")]
 
 
 def _merge_frames(
     off: gpd.GeoDataFrame,
     om: gpd.GeoDataFrame,
-    pairs: list[tuple[int, int, float, float, float]],
-    statuses: list[str],
-    only_off: list[int],
-    only_osm: list[int],
+    oi: np.ndarray,
+    mi: np.ndarray,
+    dist: np.ndarray,
+    score: np.ndarray,
+    statuses: np.ndarray,
+    only_off: np.ndarray,
+    only_osm: np.ndarray,
     prefer_geometry: str,
+    *,
+    texts: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> gpd.GeoDataFrame:
-    oi = [p[0] for p in pairs]
-    mi = [p[1] for p in pairs]
-    matched = pd.DataFrame(off.drop(columns="geometry").iloc[oi]).reset_index(drop=True)
-    osm_rows = pd.DataFrame(om.drop(columns="geometry").iloc[mi]).reset_index(drop=True)
+    """The merged frame, built from whole columns (``texts``: refs and OSM names as text)."""
+    off_refs, osm_refs, osm_names = texts
+    off_attrs = pd.DataFrame(off.drop(columns="geometry"))
+    om_attrs = pd.DataFrame(om.drop(columns="geometry"))
+    matched = off_attrs.iloc[oi].reset_index(drop=True)
+    osm_rows = om_attrs.iloc[mi].reset_index(drop=True)
     for col in ("category", "name_kana", "address"):
         if col in matched.columns and col in osm_rows.columns:
-            empty = matched[col].map(_text) == ""
+            empty = _texts(matched[col]) == ""
             matched.loc[empty, col] = osm_rows.loc[empty, col]
     for col in osm_rows.columns:
         if col not in matched.columns:
             matched[col] = osm_rows[col].to_numpy()
-    matched["ref_official"] = matched["source_ref"].map(_text)
-    matched["ref_osm"] = osm_rows["source_ref"].map(_text).to_numpy()
-    matched["name_osm"] = osm_rows["name"].map(_text).to_numpy()
-    matched["source"] = [f"{_text(s)}+osm" for s in matched["source"]]
-    matched["source_ref"] = [
-        f"{a}+{b}" for a, b in zip(matched["ref_official"], matched["ref_osm"], strict=True)
-    ]
+    ref_off, ref_osm = off_refs[oi], osm_refs[mi]
+    matched["ref_official"] = ref_off
+    matched["ref_osm"] = ref_osm
+    matched["name_osm"] = osm_names[mi]
+    # object arrays of str: + concatenates element by element
+    matched["source"] = _texts(matched["source"]) + "+osm"
+    matched["source_ref"] = ref_off + "+" + ref_osm
     matched["match_status"] = statuses
-    matched["match_distance_m"] = [round(p[2], 1) for p in pairs]
-    matched["match_score"] = [round(p[4], 3) for p in pairs]
-    if prefer_geometry == "osm":
-        geoms = list(om.geometry.iloc[mi])
-    else:
-        geoms = list(off.geometry.iloc[oi])
+    matched["match_distance_m"] = _round(dist, 1)
+    matched["match_score"] = _round(score, 3)
+    off_g, om_g = off.geometry.to_numpy(), om.geometry.to_numpy()
+    first = om_g[mi] if prefer_geometry == "osm" else off_g[oi]
 
-    a = pd.DataFrame(off.drop(columns="geometry").iloc[only_off]).reset_index(drop=True)
-    a["ref_official"] = a["source_ref"].map(_text)
+    a = off_attrs.iloc[only_off].reset_index(drop=True)
+    a["ref_official"] = off_refs[only_off]
     a["ref_osm"] = ""
     a["name_osm"] = ""
     a["match_status"] = "only_official"
-    b = pd.DataFrame(om.drop(columns="geometry").iloc[only_osm]).reset_index(drop=True)
+    b = om_attrs.iloc[only_osm].reset_index(drop=True)
     b["ref_official"] = ""
-    b["ref_osm"] = b["source_ref"].map(_text)
-    b["name_osm"] = b["name"].map(_text)
+    b["ref_osm"] = osm_refs[only_osm]
+    b["name_osm"] = osm_names[only_osm]
     b["match_status"] = "only_osm"
     for frame in (a, b):
         frame["match_distance_m"] = np.nan
         frame["match_score"] = np.nan
-    geoms += list(off.geometry.iloc[only_off]) + list(om.geometry.iloc[only_osm])
+    geoms = np.concatenate([first, off_g[only_off], om_g[only_osm]])
     parts = [f for f in (matched, a, b) if len(f)]
     table = (
         pd.concat(parts, ignore_index=True)
         if parts
         else pd.concat([matched, a, b], ignore_index=True)
     )
-    out = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs=CRS), crs=CRS)
+    out = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(GeometryArray(geoms, crs=CRS)), crs=CRS)
     front = [c for c in off.columns if c != "geometry"]
     rest = [c for c in out.columns if c not in front and c != "geometry"]
     return out[[*front, *rest, "geometry"]]
