@@ -37,9 +37,7 @@ def _opts(layer: dict) -> dict:
 
 
 def _key(feat: dict) -> str:
-    return json.dumps(feat["geometry"], sort_keys=True) + "|" + str(
-        feat["properties"].get("name")
-    )
+    return json.dumps(feat["geometry"], sort_keys=True) + "|" + str(feat["properties"].get("name"))
 
 
 def _walk(layers: list) -> list[dict]:
@@ -59,7 +57,9 @@ def compare(ours_path: Path, theirs_path: Path) -> list[tuple[bool, str]]:
     for a, b in zip(ol, tl, strict=False):
         ao, bo = _opts(a), _opts(b)
         name = ao.get("name")
-        checks.append((ao.get("name") == bo.get("name"), f"layer name {name!r} -> {bo.get('name')!r}"))
+        checks.append(
+            (ao.get("name") == bo.get("name"), f"layer name {name!r} -> {bo.get('name')!r}")
+        )
         for k in LAYER_KEYS:
             if k in ao and ao[k] is not None:
                 checks.append((ao[k] == bo.get(k), f"layer {name!r} option {k} kept"))
@@ -78,22 +78,52 @@ def compare(ours_path: Path, theirs_path: Path) -> list[tuple[bool, str]]:
                         lost_opts.append(f["properties"].get("name"))
                 elif g["properties"].get(pk) != pv:
                     lost_props.append(f"{f['properties'].get('name')}.{pk}")
-        checks.append((missing == 0, f"layer {name!r}: every feature found by geometry+name ({missing} missing)"))
-        checks.append((not lost_props, f"layer {name!r}: every property and value kept {lost_props[:5]}"))
-        checks.append((not lost_opts, f"layer {name!r}: per-feature style/popup template kept {lost_opts[:5]}"))
+        checks.append(
+            (
+                missing == 0,
+                f"layer {name!r}: every feature found by geometry+name ({missing} missing)",
+            )
+        )
+        checks.append(
+            (not lost_props, f"layer {name!r}: every property and value kept {lost_props[:5]}")
+        )
+        checks.append(
+            (
+                not lost_opts,
+                f"layer {name!r}: per-feature style/popup template kept {lost_opts[:5]}",
+            )
+        )
         cats = {
-            (f["properties"].get("category"), json.dumps(f["properties"].get("_umap_options"), sort_keys=True))
+            (
+                f["properties"].get("category"),
+                json.dumps(f["properties"].get("_umap_options"), sort_keys=True),
+            )
             for f in bf
         }
-        checks.append((True, f"layer {name!r}: {len({c for c, _ in cats})} categories, {len(cats)} distinct per-feature option sets (colour, icon, popup template) in uMap"))
+        checks.append(
+            (
+                True,
+                f"layer {name!r}: {len({c for c, _ in cats})} categories, {len(cats)} distinct per-feature option sets (colour, icon, popup template) in uMap",
+            )
+        )
     try:
         import civicmap
 
         res = civicmap.read_path(theirs_path, layer="roundtrip")
         layer_names = [_opts(x).get("name") for x in tl]
-        checks.append((res.info["umap_layers"] == layer_names, f"civicmap reads uMap's download: layers {res.info['umap_layers']}"))
+        checks.append(
+            (
+                res.info["umap_layers"] == layer_names,
+                f"civicmap reads uMap's download: layers {res.info['umap_layers']}",
+            )
+        )
         n = sum(len(x.get("features") or []) for x in tl)
-        checks.append((len(res.features) == n and not res.rejected, f"civicmap reads {len(res.features)} of {n} features, {len(res.rejected)} rejected"))
+        checks.append(
+            (
+                len(res.features) == n and not res.rejected,
+                f"civicmap reads {len(res.features)} of {n} features, {len(res.rejected)} rejected",
+            )
+        )
     except ImportError:
         checks.append((False, "civicmap not importable: run with the project's .venv/bin/python"))
     return checks

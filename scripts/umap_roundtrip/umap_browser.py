@@ -66,7 +66,7 @@ def _open_new_map(d: webdriver.Chrome, base: str) -> None:
 def _console(d: webdriver.Chrome) -> str:
     try:
         return "; ".join(e["message"] for e in d.get_log("browser"))[:2000]
-    except Exception:  # noqa: BLE001 - diagnostics only
+    except Exception:  # diagnostics only
         return ""
 
 
