@@ -150,3 +150,29 @@ def test_round_trip_keeps_popup_templates(roundtrip):
             for f in layer["features"]
         ]
         assert all(t and t.startswith("# {name}") for t in per_feature)
+
+
+@pytest.fixture(scope="module")
+def demo_umap():
+    import yaml
+
+    from civicmap.mapfile import parse_map
+    from civicmap.pipeline import collect, demo_map_path
+    from civicmap.render.export import to_umap
+
+    demo = demo_map_path()
+    raw = yaml.safe_load(demo.read_text(encoding="utf-8"))
+    return to_umap(collect(parse_map(raw, file=str(demo), base_dir=demo.parent)))
+
+
+def test_popups_label_merged_site_fields_not_with_raw_keys(demo_umap):
+    # uMap 3.7.3 showed "designations: 指定避難所…" in our shelters' popups
+    templates = [
+        (f["properties"].get("_umap_options") or {}).get("popupContentTemplate", "")
+        for layer in demo_umap["layers"]
+        for f in layer["features"]
+    ]
+    with_designations = [t for t in templates if "{designations}" in t]
+    assert with_designations, "the demo's shelters should list their designations"
+    assert all("**指定**: {designations}" in t for t in with_designations)
+    assert not any("**designations**" in t or "**other_names**" in t for t in templates)
