@@ -171,6 +171,14 @@ def umap_icon_url(symbol: str) -> str:
 _UMAP_LINK_BAD = set("[]|{}")
 
 
+#: Labels of the columns a merged site adds (the web map's words, ``render/web.py``): without
+#: them uMap's popups showed the raw key ("designations: 指定避難所…"), found with uMap 3.7.3.
+_SITE_LABELS = {
+    "designations": {"ja": "指定", "en": "Designations"},
+    "other_names": {"ja": "同じ場所", "en": "Also here"},
+}
+
+
 def _popup_template(layer: LayerData, language: str, row: pd.Series | None = None) -> str:
     """uMap's popup template (``{column}`` fields, uMap's Markdown) from the layer's popup.
 
@@ -196,6 +204,8 @@ def _popup_template(layer: LayerData, language: str, row: pd.Series | None = Non
         if col is None:
             continue
         lab = fields.label(c, language, given=spec.column_label(c, language))
+        if lab == c and c in _SITE_LABELS:
+            lab = _SITE_LABELS[c].get(language, _SITE_LABELS[c]["ja"])
         value = "{" + col + "}"
         if row is not None:
             href = fields.link_for(col, fields.text(row.get(col)))

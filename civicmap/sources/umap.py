@@ -160,6 +160,12 @@ def read_umap(path: Path, *, layer: str, options: dict | None = None) -> SourceR
         "start": 1,
     }
     _walk_layers(data["layers"], path=path, parent="", state=state)
+    if any(rec.get("name") for rec in state["records"]) and not (
+        isinstance(options.get("columns"), Mapping) and options["columns"].get("name")
+    ):
+        # ``name`` already holds each feature's name (or its layer's labelKey);
+        # guessing another column (a 施設名 of one layer) would blank the others
+        options["columns"] = {**(options.get("columns") or {}), "name": "name"}
     info = {
         "umap_layers": state["names"],
         "umap_layout": ", ".join(sorted(state["layouts"])),

@@ -1,0 +1,151 @@
+"""Drive a real, local uMap in headless Chromium: import a .umap with uMap's own importer.
+
+Used by ``scripts/umap_roundtrip/run.sh``; not part of the civicmap package.
+
+Why a browser: uMap imports a ``.umap`` backup in its JavaScript (``Umap.importRaw`` in
+``static/umap/js/modules/umap.js``: it makes one datalayer per ``layers`` entry, migrating
+``_umap_options``/``_storage`` to ``properties``), then saves the map and each layer through
+its Django views. Re-implementing that in Python would check our guess of uMap, not uMap.
+So we open ``/en/map/new/`` on the local server, call ``U.MAP.importRaw(text)`` (what
+"Import data → format umap → Import" calls) and ``U.MAP.saveAll()`` (the Save button), and
+return the new map's id; uMap's own ``/map/<id>/download/`` then gives the stored backup.
+
+Only 127.0.0.1 is reachable: every other host name resolves to nothing
+(``--host-resolver-rules``), so no tile or font is fetched from the internet.
+
+Usage::
+
+    python umap_browser.py import BASE_URL FILE.umap   # prints the new map id
+    python umap_browser.py build-children BASE_URL     # builds a map with child layers
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # loopback only: any other host fails to resolve
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--window-size=1280,900",
+)
+
+
+def _driver() -> webdriver.Chrome:
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for f in FLAGS:
+        opts.add_argument(f)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    d.set_page_load_timeout(60)
+    d.set_script_timeout(120)
+    return d
+
+
+def _open_new_map(d: webdriver.Chrome, base: str) -> None:
+    d.get(f"{base}/en/map/new/")
+    for _ in range(120):
+        if d.execute_script("return !!(window.U && U.MAP && U.MAP.datalayersLoaded)"):
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"uMap page at {base}/en/map/new/ did not load: {_console(d)}")
+
+
+def _console(d: webdriver.Chrome) -> str:
+    try:
+        return "; ".join(e["message"] for e in d.get_log("browser"))[:2000]
+    except Exception:  # diagnostics only
+        return ""
+
+
+_SAVE = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  try {
+    %s
+    await U.MAP.saveAll();
+    // layer saves run after the map save: wait until nothing is left to save
+    for (let i = 0; i < 300 && (U.MAP.isDirty || !U.MAP.id); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    done({id: U.MAP.id, dirty: U.MAP.isDirty});
+  } catch (e) { done({error: String(e) + ' ' + (e.stack || '')}); }
+})();
+"""
+
+
+def import_umap(base: str, path: str) -> int:
+    """Import ``path`` with uMap's importer (``importRaw``), save, return the map id."""
+    raw = open(path, encoding="utf-8").read()
+    d = _driver()
+    try:
+        _open_new_map(d, base)
+        res = d.execute_async_script(_SAVE % "U.MAP.importRaw(arguments[0]);", raw)
+        if not res or res.get("error") or not res.get("id"):
+            raise SystemExit(f"uMap import/save failed: {res}; console: {_console(d)}")
+        return int(res["id"])
+    finally:
+        d.quit()
+
+
+_BUILD_CHILDREN = """
+// A map made in uMap's editor API: two top-level layers, one with a child layer,
+// per-feature style, a labelKey other than 'name' and a popup template.
+U.MAP.createDataLayer({properties: {name: '避難所（区）', color: 'DarkGreen',
+  iconClass: 'Circle', labelKey: '施設名', popupTemplate: 'Table'},
+  features: [
+  {type: 'Feature', geometry: {type: 'Point', coordinates: [139.7046, 35.7064]},
+   properties: {'施設名': '戸山小学校', '収容人数': '450'}},
+  {type: 'Feature', geometry: {type: 'Point', coordinates: [139.7081, 35.7079]},
+   properties: {'施設名': '大久保小学校', '収容人数': '380',
+                _umap_options: {color: 'Red', iconClass: 'Drop'}}}],
+  layers: [{properties: {name: '福祉避難所', color: 'Purple', iconClass: 'Square',
+    labelKey: '施設名'},
+    features: [
+    {type: 'Feature', geometry: {type: 'Point', coordinates: [139.7060, 35.7050]},
+     properties: {'施設名': '戸山シニア活動館'}}]}]});
+U.MAP.createDataLayer({properties: {name: '公衆トイレ', color: '#1971c2',
+  iconClass: 'Drop', popupTemplate: 'Default', popupContentTemplate: '# {name}\\n{note}'},
+  features: [
+  {type: 'Feature', geometry: {type: 'Point', coordinates: [139.7066, 35.7070]},
+   properties: {name: '西早稲田公園トイレ', note: '車いす可'}},
+  {type: 'Feature', geometry: {type: 'LineString', coordinates: [[139.7040, 35.7060], [139.7090, 35.7085]]},
+   properties: {name: '避難経路', _umap_options: {color: 'Orange', weight: 6}}}]});
+U.MAP.properties.name = 'uMap で作った地図（civicmap 往復テスト）';
+"""
+
+
+def build_children(base: str) -> int:
+    """Make a map with a child layer in uMap itself, save it, return the map id."""
+    d = _driver()
+    try:
+        _open_new_map(d, base)
+        res = d.execute_async_script(_SAVE % _BUILD_CHILDREN)
+        if not res or res.get("error") or not res.get("id"):
+            raise SystemExit(f"uMap build/save failed: {res}; console: {_console(d)}")
+        return int(res["id"])
+    finally:
+        d.quit()
+
+
+if __name__ == "__main__":
+    cmd, base = sys.argv[1], sys.argv[2].rstrip("/")
+    if cmd == "import":
+        print(import_umap(base, sys.argv[3]))
+    elif cmd == "build-children":
+        print(build_children(base))
+    else:
+        raise SystemExit(f"unknown command {cmd!r}; use import or build-children")
