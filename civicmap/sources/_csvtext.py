@@ -190,6 +190,27 @@ def clean_header(h: str) -> str:
     return re.sub(r"\s+", " ", s)
 
 
+def unique_headers(raw: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Headers as shown to users, empty ones named ``column_N`` and duplicates numbered."""
+    headers: list[str] = []
+    renamed: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for j, h in enumerate(raw, start=1):
+        h2 = clean_header(h)
+        if not h2:
+            h2 = f"column_{j}"
+            renamed[h2] = "empty header"
+        if h2 in seen:
+            seen[h2] += 1
+            new = f"{h2} ({seen[h2]})"
+            renamed[new] = f"duplicate of {h2!r}"
+            h2 = new
+        else:
+            seen[h2] = 1
+        headers.append(h2)
+    return headers, renamed
+
+
 def sniff_delimiter(text: str, suffix: str) -> str:
     """Comma, tab or semicolon: whichever splits the first line most consistently."""
     if suffix == ".tsv":
@@ -270,23 +291,7 @@ def parse_table(text: str, *, delimiter: str, known: set[str], name: str = "file
             header_idx = i
             break
     preamble = [",".join(r) for r in records[:header_idx]]
-    raw_headers = records[header_idx]
-    headers: list[str] = []
-    renamed: dict[str, str] = {}
-    seen: dict[str, int] = {}
-    for j, h in enumerate(raw_headers, start=1):
-        h2 = clean_header(h)
-        if not h2:
-            h2 = f"column_{j}"
-            renamed[h2] = "empty header"
-        if h2 in seen:
-            seen[h2] += 1
-            new = f"{h2} ({seen[h2]})"
-            renamed[new] = f"duplicate of {h2!r}"
-            h2 = new
-        else:
-            seen[h2] = 1
-        headers.append(h2)
+    headers, renamed = unique_headers(records[header_idx])
     return Table(
         headers=headers,
         rows=records[header_idx + 1 :],

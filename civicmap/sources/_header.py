@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from civicmap.errors import SourceError
-from civicmap.sources._csvtext import Table, clean_header, norm_header
+from civicmap.sources._csvtext import Table, norm_header, unique_headers
 
 #: How many records from the top are searched for the header.
 SEARCH_ROWS = 60
@@ -133,27 +133,6 @@ def join_header(records: list[list[str]], found: HeaderFound, known: set[str]) -
         else:
             out.append(t or b)
     return out
-
-
-def unique_headers(raw: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Headers as shown to users, empty ones named ``column_N`` and duplicates numbered."""
-    headers: list[str] = []
-    renamed: dict[str, str] = {}
-    seen: dict[str, int] = {}
-    for j, h in enumerate(raw, start=1):
-        h2 = clean_header(h)
-        if not h2:
-            h2 = f"column_{j}"
-            renamed[h2] = "empty header"
-        if h2 in seen:
-            seen[h2] += 1
-            new = f"{h2} ({seen[h2]})"
-            renamed[new] = f"duplicate of {h2!r}"
-            h2 = new
-        else:
-            seen[h2] = 1
-        headers.append(h2)
-    return headers, renamed
 
 
 def table_from_records(
