@@ -338,12 +338,13 @@ def _text_encoding(frame: gpd.GeoDataFrame) -> str | None:
     return None
 
 
-def read_polygons(path: Path) -> gpd.GeoDataFrame:
+def read_polygons(path: Path, *, assume_lonlat: bool = True) -> gpd.GeoDataFrame:
     """Every polygon of a boundary file (GeoJSON, shapefile, GeoPackage ...) in EPSG:4326.
 
     A shapefile without ``.cpg`` has its text decoded as UTF-8 or Shift_JIS, whichever
     fits every value; its ``.prj`` gives the CRS (e.g. JGD2000), and a file with no CRS
-    at all is taken as longitude/latitude.
+    at all is taken as longitude/latitude (``assume_lonlat``; when false, it is an error:
+    a shapefile without ``.prj`` may hold metres).
 
     Raises
     ------
@@ -364,6 +365,10 @@ def read_polygons(path: Path) -> gpd.GeoDataFrame:
     except Exception as exc:
         raise AreaError(f"{path}: cannot read as a boundary file ({exc})") from None
     if gdf.crs is None:
+        if not assume_lonlat:
+            raise AreaError(
+                f"{path.name} has no coordinate system (.prj); add one or save it as GeoJSON"
+            )
         gdf = gdf.set_crs(CRS)
     gdf = gdf.to_crs(CRS)
     polys = gdf[gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]

@@ -24,7 +24,7 @@ from civicmap.cli import main
 
 DATA = Path(__file__).parent / "data"
 N03_17 = Path(__file__).parents[1] / "civicmap" / "data" / "n03" / "N03-21_17_210101.json"
-HIEZU = DATA / "boundaries" / "hiezu_chome_384.shp"
+HIEZU = DATA / "boundaries" / "chome_hiezu" / "hiezu_chome.shp"
 ISHIKAWA_CSV = DATA / "shelters" / "ishikawa" / "170003_evacuation_space.csv"
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
