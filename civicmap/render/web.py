@@ -44,23 +44,28 @@ log = logging.getLogger(__name__)
 
 _OWN = Path(__file__).with_name("assets")
 
+
 #: Online background tiles and the attribution each requires.
-TILES: dict[str, dict[str, Any]] = {
-    "gsi": {
-        "url": "https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png",
-        "attribution": '<a href="https://maps.gsi.go.jp/development/ichiran.html" '
-        'target="_blank" rel="noopener">地理院タイル</a>（淡色地図）',
-        "maxNativeZoom": 18,
-        "title": {"ja": "地理院地図（淡色）", "en": "GSI pale map"},
-    },
-    "osm": {
-        "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        "attribution": '&copy; <a href="https://www.openstreetmap.org/copyright" '
-        'target="_blank" rel="noopener">OpenStreetMap</a> contributors',
-        "maxNativeZoom": 19,
-        "title": {"ja": "OpenStreetMap 標準", "en": "OpenStreetMap standard"},
-    },
-}
+def _web_tiles() -> dict[str, dict[str, Any]]:
+    """The layer switcher's tile sources, from the one registry in :mod:`civicmap.render.tiles`.
+
+    ``gsi`` (the web option's historical name) is the registry's ``gsi-pale``.
+    """
+    from civicmap.render.tiles import REGISTRY
+
+    ids = {"gsi": "gsi-pale", "osm": "osm"}
+    return {
+        key: {
+            "url": REGISTRY[src].url,
+            "attribution": REGISTRY[src].attribution_html,
+            "maxNativeZoom": REGISTRY[src].max_zoom,
+            "title": REGISTRY[src].name,
+        }
+        for key, src in ids.items()
+    }
+
+
+TILES: dict[str, dict[str, Any]] = _web_tiles()
 TILE_CHOICES = (*TILES, "none")
 
 #: Fixed texts of the page, by language.
