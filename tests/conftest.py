@@ -109,3 +109,34 @@ def overpass_server(_overpass_session, monkeypatch):
     monkeypatch.setattr(settings, "overpass_http_timeout", 1.0)
     monkeypatch.setattr(settings, "offline", False)
     return server
+
+
+# --- XYZ tile test server (tests/tile_server.py) -------------------------------
+
+
+@pytest.fixture(scope="module")
+def tile_server():
+    """A loopback XYZ tile server serving generated PNGs (can answer 404, 429, slow, broken)."""
+    from tile_server import TileServer
+
+    server = TileServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gsi(tile_server, monkeypatch):
+    """The registry's gsi-pale pointed at the loopback tile server, without pacing."""
+    import dataclasses
+
+    from civicmap.render import tiles
+
+    tile_server.reset()
+    monkeypatch.setitem(
+        tiles.REGISTRY,
+        "gsi-pale",
+        dataclasses.replace(tiles.REGISTRY["gsi-pale"], url=tile_server.url),
+    )
+    monkeypatch.setattr(tiles, "PACE_SECONDS", 0.0)
+    tiles._FETCHERS.clear()
+    return tile_server

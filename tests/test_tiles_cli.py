@@ -8,48 +8,23 @@ draws the bundled N03 municipality outline and name, the map area, and a note.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import subprocess
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from test_tiles import toyama_map
 
 from civicmap import settings
 from civicmap.area import N03_CREDIT
 from civicmap.cli import main
-from civicmap.render import tiles
 
 N03_ALL = Path(__file__).parents[1] / "civicmap/data/n03/N03-21_210101.json"
 
 
 def run(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
-@pytest.fixture(scope="module")
-def tile_server():
-    from tile_server import TileServer
-
-    server = TileServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def gsi(tile_server, monkeypatch):
-    tile_server.reset()
-    monkeypatch.setitem(
-        tiles.REGISTRY,
-        "gsi-pale",
-        dataclasses.replace(tiles.REGISTRY["gsi-pale"], url=tile_server.url),
-    )
-    monkeypatch.setattr(tiles, "PACE_SECONDS", 0.0)
-    tiles._FETCHERS.clear()
-    return tile_server
 
 
 def pdftext(pdf: Path) -> str:

@@ -7,7 +7,6 @@ go to tests/artifacts/ for a human to look at.
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import time
 from pathlib import Path
@@ -24,28 +23,6 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 TOYAMA_CSV = (DATA / "childcare/toyama/toyama_nurseryFacilities_utf8bom.csv").resolve()
 WASEDA_OSM = (DATA / "osm/SmallAroundWaseda.osm").resolve()
 BBOX = [137.20, 36.69, 137.22, 36.70]
-
-
-@pytest.fixture(scope="module")
-def tile_server():
-    from tile_server import TileServer
-
-    server = TileServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def gsi(tile_server, monkeypatch):
-    tile_server.reset()
-    monkeypatch.setitem(
-        tiles.REGISTRY,
-        "gsi-pale",
-        dataclasses.replace(tiles.REGISTRY["gsi-pale"], url=tile_server.url),
-    )
-    monkeypatch.setattr(tiles, "PACE_SECONDS", 0.0)
-    tiles._FETCHERS.clear()
-    return tile_server
 
 
 @pytest.fixture(scope="module")
