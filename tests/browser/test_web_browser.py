@@ -5,15 +5,13 @@ from __future__ import annotations
 import time
 
 import pytest
+from pages import console_errors
+from pages import open_map as _open
+from pages import wait_for as _wait_for
 
 from civicmap.render import assets, web
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
-
-
-def console_errors(driver) -> list[str]:
-    """SEVERE console entries since the last call."""
-    return [e["message"] for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
 
 
 pytestmark = [
@@ -22,25 +20,6 @@ pytestmark = [
         bool(assets.missing()), reason="run `python -m civicmap.render.assets install` first"
     ),
 ]
-
-
-def _wait_for(find, *, timeout: float = 20.0):
-    """Poll ``find()`` until it returns something truthy: pages are slower on a loaded CI machine."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = find()
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
-
-
-def _open(browser, path):
-    browser.get(path.as_uri())
-    for _ in range(600):
-        if browser.execute_script("return !!(window.civicmapData && window.civicmapData.map)"):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"the map did not start; console: {browser.get_log('browser')}")
 
 
 @pytest.fixture

@@ -11,6 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from pages import console_errors
+from pages import open_map as _open
+from pages import wait_for as _wait_for
 
 from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect
@@ -28,28 +31,6 @@ pytestmark = [
 
 def _features(name: str) -> list[dict]:
     return json.loads((GSI / name).read_text(encoding="utf-8"))["features"]
-
-
-def console_errors(driver) -> list[str]:
-    return [e["message"] for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
-
-
-def _open(browser, path):
-    browser.get(path.as_uri())
-    for _ in range(600):
-        if browser.execute_script("return !!(window.civicmapData && window.civicmapData.map)"):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"the map did not start; console: {browser.get_log('browser')}")
-
-
-def _wait_for(find, *, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        found = find()
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")

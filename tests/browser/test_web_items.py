@@ -12,6 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from pages import console_errors
+from pages import open_map as _open
+from pages import wait_for as _wait_for
 
 from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect, demo_map_path
@@ -26,28 +29,6 @@ pytestmark = [
         bool(assets.missing()), reason="run `python -m civicmap.render.assets install` first"
     ),
 ]
-
-
-def console_errors(driver) -> list[str]:
-    return [e["message"] for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
-
-
-def _open(browser, path):
-    browser.get(path.as_uri())
-    for _ in range(600):
-        if browser.execute_script("return !!(window.civicmapData && window.civicmapData.map)"):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"the map did not start; console: {browser.get_log('browser')}")
-
-
-def _wait_for(find, *, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        found = find()
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
 
 
 def _open_popup_of(browser, name: str) -> str:
