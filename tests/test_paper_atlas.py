@@ -18,6 +18,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
+from paper_maps import kanazawa_raw, toyama_raw
 from shapely.geometry import Point, shape
 from shapely.ops import unary_union
 
@@ -112,20 +113,7 @@ def _check_booklet(path: Path, plan) -> dict[int, tuple[int, str, str]]:
 @pytest.fixture(scope="module")
 def kanazawa(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("kanazawa")
-    raw = {
-        "title": "金沢市の避難所",
-        "area": {"municipality": "17201"},
-        "osm": False,
-        "basemap": {"draw": False},
-        "layers": [
-            {"id": "hinanjo", "title": {"ja": "指定避難所", "en": "Shelters"},
-             "style": {"symbol": "triangle", "color": "#2b8a3e"},
-             "sources": [{"geojson": {"path": str(GSI / "evacuation_172014.json")}}]},
-            {"id": "basho", "title": {"ja": "指定緊急避難場所", "en": "Evacuation sites"},
-             "style": {"symbol": "square", "color": "#e8590c"},
-             "sources": [{"geojson": {"path": str(GSI / "emergency_172014.json")}}]},
-        ],
-    }  # fmt: skip
+    raw = kanazawa_raw()
     return _build(raw, tmp), tmp
 
 
@@ -191,15 +179,7 @@ def test_too_many_pages_stop_with_the_count_and_a_way_out(kanazawa):
 @pytest.fixture(scope="module")
 def toyama(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("toyama")
-    csv = DATA / "childcare" / "toyama" / "toyama_nurseryFacilities_utf8bom.csv"
-    raw = {
-        "title": "富山市の保育施設",
-        "area": {"bbox": [137.0, 36.45, 137.55, 36.8]},
-        "osm": False,
-        "basemap": {"draw": False},
-        "layers": [{"id": "childcare", "title": {"ja": "保育施設", "en": "Childcare"},
-                    "sources": [{"csv": {"path": str(csv)}}]}],
-    }  # fmt: skip
+    raw = toyama_raw()
     return _build(raw, tmp), tmp
 
 

@@ -1,0 +1,39 @@
+"""The real-data maps the paper tests build (金沢市 shelters, 富山市 nurseries), written once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data"
+GSI = DATA / "shelters" / "gsi"
+TOYAMA_CSV = DATA / "childcare" / "toyama" / "toyama_nurseryFacilities_utf8bom.csv"
+
+
+def kanazawa_raw() -> dict:
+    """金沢市 (17201): the GSI 指定避難所 and 指定緊急避難場所 lists as two layers, no OSM."""
+    return {
+        "title": "金沢市の避難所",
+        "area": {"municipality": "17201"},
+        "osm": False,
+        "basemap": {"draw": False},
+        "layers": [
+            {"id": "hinanjo", "title": {"ja": "指定避難所", "en": "Shelters"},
+             "style": {"symbol": "triangle", "color": "#2b8a3e"},
+             "sources": [{"geojson": {"path": str(GSI / "evacuation_172014.json")}}]},
+            {"id": "basho", "title": {"ja": "指定緊急避難場所", "en": "Evacuation sites"},
+             "style": {"symbol": "square", "color": "#e8590c"},
+             "sources": [{"geojson": {"path": str(GSI / "emergency_172014.json")}}]},
+        ],
+    }  # fmt: skip
+
+
+def toyama_raw() -> dict:
+    """富山市's 159 located nurseries and kindergartens, no OSM."""
+    return {
+        "title": "富山市の保育施設",
+        "area": {"bbox": [137.0, 36.45, 137.55, 36.8]},
+        "osm": False,
+        "basemap": {"draw": False},
+        "layers": [{"id": "childcare", "title": {"ja": "保育施設", "en": "Childcare"},
+                    "sources": [{"csv": {"path": str(TOYAMA_CSV)}}]}],
+    }  # fmt: skip
