@@ -353,7 +353,7 @@ def read_polygons(path: Path, *, assume_lonlat: bool = True) -> gpd.GeoDataFrame
     """
     path = Path(path)
     if not path.is_file():
-        raise AreaError(f"{path}: boundary file not found")
+        raise AreaError(_("%(path)s: boundary file not found") % {"path": path})
     try:
         if path.suffix.lower() in (".shp", ".dbf") and not path.with_suffix(".cpg").exists():
             gdf = gpd.read_file(path, encoding="latin1")
@@ -363,19 +363,22 @@ def read_polygons(path: Path, *, assume_lonlat: bool = True) -> gpd.GeoDataFrame
         else:
             gdf = gpd.read_file(path)
     except Exception as exc:
-        raise AreaError(f"{path}: cannot read as a boundary file ({exc})") from None
+        raise AreaError(
+            _("%(path)s: cannot read as a boundary file (%(exc)s)") % {"path": path, "exc": exc}
+        ) from None
     if gdf.crs is None:
         if not assume_lonlat:
             raise AreaError(
-                f"{path.name} has no coordinate system (.prj); add one or save it as GeoJSON"
+                _("%(name)s has no coordinate system (.prj); add one or save it as GeoJSON")
+                % {"name": path.name}
             )
         gdf = gdf.set_crs(CRS)
     gdf = gdf.to_crs(CRS)
     polys = gdf[gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
     if polys.empty:
         raise AreaError(
-            f"{path}: no polygons found (got {', '.join(map(str, gdf.geometry.geom_type.unique()))}); "
-            "a boundary file must contain polygons"
+            _("%(path)s: no polygons found (got %(types)s); a boundary file must contain polygons")
+            % {"path": path, "types": ", ".join(map(str, gdf.geometry.geom_type.unique()))}
         )
     return polys.reset_index(drop=True)
 
@@ -388,12 +391,14 @@ def prefecture_municipalities(pref: str) -> gpd.GeoDataFrame:
     """
     p = str(pref).strip().zfill(2)
     if not (p.isdigit() and len(p) == 2 and 1 <= int(p) <= 47):
-        raise AreaError(f"prefecture code {pref!r}: expected 01 to 47, e.g. 17 for 石川県")
+        raise AreaError(
+            _("prefecture code %(code)r: expected 01 to 47, e.g. 17 for 石川県") % {"code": pref}
+        )
     files = _n03_files()
     own = [path for name, path in sorted(files.items()) if name.startswith(f"N03-21_{p}_")]
     path = own[0] if own else files.get("N03-21_210101.json")
     if path is None:
-        raise AreaError(f"prefecture {p}: no N03 boundaries are bundled")
+        raise AreaError(_("prefecture %(code)s: no N03 boundaries are bundled") % {"code": p})
     rows = []
     for c5, feats in sorted(_load_n03(path).items()):
         if not c5.startswith(p):
@@ -403,5 +408,7 @@ def prefecture_municipalities(pref: str) -> gpd.GeoDataFrame:
         geom = unary_union([shape(f["geometry"]) for f in feats]).buffer(0)
         rows.append({"code": c5 + check_digit(c5), "name": name or c5, "geometry": geom})
     if not rows:
-        raise AreaError(f"prefecture {p}: no municipalities in the bundled N03 boundaries")
+        raise AreaError(
+            _("prefecture %(code)s: no municipalities in the bundled N03 boundaries") % {"code": p}
+        )
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)

@@ -37,6 +37,7 @@ from shapely.geometry.base import BaseGeometry
 
 from civicmap.area import Area, prefecture_municipalities, read_polygons
 from civicmap.errors import BatchError, CivicMapError
+from civicmap.i18n import _
 from civicmap.mapfile import MapSpec, load_map
 from civicmap.schema import CRS, SourceResult
 
@@ -124,26 +125,40 @@ def load_areas(
                     break
         if name_field is None:
             raise BatchError(
-                f"{each}: which attribute names the areas? Give --name FIELD "
-                f"(the file has: {', '.join(c for c in frame.columns if c != 'geometry')})"
+                _(
+                    "%(each)s: which attribute names the areas? Give --name FIELD (the file has: %(cols)s)"
+                )
+                % {"each": each, "cols": ", ".join(c for c in frame.columns if c != "geometry")}
             )
     if name_field not in frame.columns:
         raise BatchError(
-            f"{each}: no attribute {name_field!r}; the file has: "
-            f"{', '.join(c for c in frame.columns if c != 'geometry')}"
+            _("%(each)s: no attribute %(field)r; the file has: %(cols)s")
+            % {
+                "each": each,
+                "field": name_field,
+                "cols": ", ".join(c for c in frame.columns if c != "geometry"),
+            }
         )
     if where:
         fld, sep, values = where.partition("=")
         fld = fld.strip()
         if not sep or fld not in frame.columns:
             raise BatchError(
-                f"--where {where!r}: expected FIELD=VALUE[,VALUE] with a field of {each} "
-                f"({', '.join(c for c in frame.columns if c != 'geometry')})"
+                _(
+                    "--where %(where)r: expected FIELD=VALUE[,VALUE] with a field of %(each)s (%(cols)s)"
+                )
+                % {
+                    "where": where,
+                    "each": each,
+                    "cols": ", ".join(c for c in frame.columns if c != "geometry"),
+                }
             )
         wanted = {v.strip() for v in values.split(",")}
         frame = frame[frame[fld].astype(str).str.strip().isin(wanted)]
         if frame.empty:
-            raise BatchError(f"--where {where!r}: no area of {each} matches")
+            raise BatchError(
+                _("--where %(where)r: no area of %(each)s matches") % {"where": where, "each": each}
+            )
     names = frame[name_field].astype(str).str.strip().tolist()
     keys = [_folder_name(n) for n in names]
     seen: dict[str, int] = {}
@@ -280,7 +295,7 @@ def build_area(task: AreaTask, inputs=None) -> dict[str, Any]:
             for w in layer.report.warnings
         ]
         if sum(row["places"].values()) == 0:
-            row["warnings"].append("no place of any layer lies in this area")
+            row["warnings"].append(_("no place of any layer lies in this area"))
         doc = {
             "version": STATE_VERSION,
             "fingerprint": task.fingerprint,
@@ -391,7 +406,9 @@ def batch(
     if not isinstance(spec, MapSpec):
         spec = load_map(spec)
     if not spec.outputs:
-        raise BatchError(f"{spec.file}: no outputs to write; add outputs: to the map file")
+        raise BatchError(
+            _("%(file)s: no outputs to write; add outputs: to the map file") % {"file": spec.file}
+        )
     out = Path(out_dir)
     areas = load_areas(each, base_dir=spec.base_dir, name_field=name_field, where=where)
     log.info("batch: %d areas from %s", len(areas), each)
@@ -421,7 +438,8 @@ def batch(
             result.rows.append(
                 {"key": row.key, "name": row.name, "status": "failed", "files": [],
                  "places": {}, "warnings": [], "seconds": 0.0, "_order": i,
-                 "error": f"{each}: area {row.name!r} has no usable polygon (empty or invalid)"}
+                 "error": _("%(each)s: area %(name)r has no usable polygon (empty or invalid)")
+                 % {"each": each, "name": row.name}}
             )  # fmt: skip
             continue
         area = Area(geom, row.name, "batch")

@@ -210,3 +210,17 @@ def test_unknown_name_field_is_a_clear_error(tmp_path):
     assert "NAMAE" in res.output and "MOJI" in res.output
     assert "Traceback" not in res.output
     assert not os.path.exists(tmp_path / "out")
+
+
+def test_batch_errors_are_japanese_with_lang_ja(tmp_path):
+    res = CliRunner().invoke(
+        main,
+        ["--lang", "ja", "batch", str(_ishikawa_map(tmp_path)), "--each", str(HIEZU),
+         "--name", "NAMAE"],
+    )  # fmt: skip
+    assert res.exit_code == 2, res.output
+    assert "属性 'NAMAE' はありません" in res.output and "MOJI" in res.output
+    res = CliRunner().invoke(
+        main, ["--lang", "ja", "batch", str(tmp_path / "map.yaml"), "--each", "municipalities:99"]
+    )
+    assert res.exit_code == 2 and "01 から 47" in res.output, res.output
