@@ -292,7 +292,7 @@ def _is_excel(path: Path) -> bool:
 def osm_source(spec: MapSpec) -> str | None:
     """Where the map's OSM data comes from, or ``None`` when the map does not say."""
     osm = spec.osm
-    if osm.get("off"):
+    if osm.get("disabled"):
         return "off"
     if osm.get("file") or (spec.area.get("kind") == "osm_file" and not osm.get("overpass")):
         return "file"

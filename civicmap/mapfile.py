@@ -448,8 +448,7 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
                    f"{home_disaster!r}; give one disaster for the map")  # fmt: skip
         home_disaster = homes_disaster
     if osm_off:
-        layers = _without_osm(ck, layers)
-        osm = {"off": True}
+        layers = _without_osm(ck, layers)  # says once which layers lose their OSM sources
     ck.raise_if_any()
     return MapSpec(
         title=str(title),

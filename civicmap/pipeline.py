@@ -138,14 +138,7 @@ def _read_osm(spec: MapSpec, area: Area) -> OsmExtract:
     """
     from civicmap.sources.osmfile import OsmExtract, read_extract
 
-    if spec.osm.get("disabled"):  # osm: false
-        skipped = [lyr.id for lyr in spec.layers if any(s.kind == "osm" for s in lyr.sources)]
-        if skipped:
-            log.warning(
-                "osm: false: the OSM sources of layer(s) %s are not read (remove osm: false "
-                "to use them)",
-                ", ".join(skipped),
-            )
+    if spec.osm.get("disabled"):  # osm: false (mapfile already dropped the layers' OSM sources)
         return OsmExtract(frames={})
     filters, types = _osm_filters(spec)
     uses_raw_ql = any(
@@ -153,7 +146,7 @@ def _read_osm(spec: MapSpec, area: Area) -> OsmExtract:
         for layer in spec.layers
         for s in layer.sources
     )
-    if spec.osm.get("off") or (not filters and not uses_raw_ql):
+    if not filters and not uses_raw_ql:
         return OsmExtract(frames={})
     path = _osm_file(spec)
     if path is not None:
