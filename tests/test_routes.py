@@ -19,7 +19,6 @@ import pandas as pd
 import pytest
 import yaml
 from shapely.geometry import Point
-from test_geocode import geocoder  # noqa: F401 - the fake GSI address search fixture
 
 import civicmap
 from civicmap.diff import collect_diff

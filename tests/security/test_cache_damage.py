@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 from click.testing import CliRunner
@@ -26,39 +23,6 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 #: The SmallAroundWaseda.osm extent (as tests/conftest.py).
 WASEDA_BBOX = [139.7031784, 35.7039554, 139.7098839, 35.7093917]
 HOSPITALS = DATA / "opendata" / "hospitals_address_only.csv"
-KNOWN = {
-    "金沢市鞍月東2丁目1番地": (136.6297, 36.6070),
-    "小松市向本折町ホ60番地": (136.4541, 36.4135),
-}
-
-
-@pytest.fixture
-def geocoder(monkeypatch):
-    """A GSI-style address search on 127.0.0.1; yields the list of queries it got."""
-    queries: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            q = parse_qs(urlparse(self.path).query).get("q", [""])[0]
-            queries.append(q)
-            hit = KNOWN.get(q)
-            body = [] if hit is None else [{"geometry": {"coordinates": list(hit)},
-                                            "properties": {"title": q}}]  # fmt: skip
-            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setattr(settings, "geocoder_url", f"http://127.0.0.1:{server.server_address[1]}/s")
-    yield queries
-    server.shutdown()
-    server.server_close()
 
 
 def http_entries() -> list[Path]:
