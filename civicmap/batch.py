@@ -74,6 +74,8 @@ class BatchResult:
     manifest_json: Path | None = None
     index_html: Path | None = None
     input_problems: int = 0
+    #: Places of each layer's files that lie in none of the areas (so on no map): layer → n.
+    outside_every_area: dict[str, int] = field(default_factory=dict)
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.rows if r["status"] == status)
@@ -421,6 +423,21 @@ def batch(
     built = _built_time()
 
     result = BatchResult(input_problems=problems)
+    # A place in none of the areas is on none of the maps: count it, never drop it in silence.
+    exact = shapely.union_all(areas.geometry.values)
+    for (layer_id, _i), res in inputs.files.items():
+        feats = res.features
+        if feats is None or feats.empty:
+            continue
+        inside = feats.geometry.intersects(exact)
+        n = int((~inside).sum())
+        if n:
+            result.outside_every_area[layer_id] = result.outside_every_area.get(layer_id, 0) + n
+    for layer_id, n in result.outside_every_area.items():
+        log.warning(
+            _("%(n)d places of layer %(layer)s lie in none of the areas, so on none of the maps"),
+            {"n": n, "layer": layer_id},
+        )
     tasks: list[AreaTask] = []
     for i, row in enumerate(areas.itertuples()):
         geom = row.geometry
@@ -545,7 +562,11 @@ def _write_summary(result: BatchResult, out: Path, *, each: str) -> None:
     result.manifest_json = out / "manifest.json"
     _write_atomic(
         result.manifest_json,
-        json.dumps({"areas": each, "rows": result.rows}, ensure_ascii=False, indent=1),
+        json.dumps(
+            {"areas": each, "outside_every_area": result.outside_every_area, "rows": result.rows},
+            ensure_ascii=False,
+            indent=1,
+        ),
     )
     result.index_html = out / "index.html"
     _write_atomic(result.index_html, _index_page(result))

@@ -224,3 +224,19 @@ def test_batch_errors_are_japanese_with_lang_ja(tmp_path):
         main, ["--lang", "ja", "batch", str(tmp_path / "map.yaml"), "--each", "municipalities:99"]
     )
     assert res.exit_code == 2 and "01 から 47" in res.output, res.output
+
+
+def test_places_in_no_area_are_counted_not_dropped(ishikawa):
+    """Places of the CSV outside every municipality polygon are on no map: the batch says how many."""
+    folder, _, result = ishikawa
+    doc = json.loads(N03_17.read_text(encoding="utf-8"))
+    land = unary_union([shape(f["geometry"]) for f in doc["features"]]).buffer(0)
+    frame = pd.read_csv(ISHIKAWA_CSV, encoding="utf-8-sig", dtype=str)
+    lat = pd.to_numeric(frame["緯度"], errors="coerce")
+    lon = pd.to_numeric(frame["経度"], errors="coerce")
+    pts = [Point(x, y) for x, y in zip(lon, lat, strict=True) if pd.notna(x) and pd.notna(y)]
+    outside = sum(1 for p in pts if not land.intersects(p))
+    assert outside > 0  # the simplified N03 coastline leaves some sites in the sea
+    assert result.outside_every_area == {"basho": outside}
+    manifest = json.loads((folder / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["outside_every_area"] == {"basho": outside}
