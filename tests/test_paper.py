@@ -17,8 +17,9 @@ from shapely.geometry import Point, box
 import civicmap
 from civicmap.errors import ConfigError, OutputExistsError
 from civicmap.mapdata import LayerData
-from civicmap.render._layout import MM, PAPER_MM, BoxIndex, Rect, place_numbers
 from civicmap.render.paper import render_paper, write_paper
+from civicmap.render.paper.geometry import MM, PAPER_MM, BoxIndex, Rect
+from civicmap.render.paper.placement import place_numbers
 from civicmap.schema import conform
 
 POPPLER = all(shutil.which(t) for t in ("pdftotext", "pdffonts", "pdftoppm", "pdfinfo"))

@@ -25,8 +25,8 @@ from shapely.ops import unary_union
 from civicmap.errors import ConfigError
 from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect
-from civicmap.render._layout import Rect
 from civicmap.render.paper import render_paper
+from civicmap.render.paper.geometry import Rect
 
 DATA = Path(__file__).parent / "data"
 GSI = DATA / "shelters" / "gsi"

@@ -12,8 +12,8 @@ import civicmap
 from civicmap.errors import ConfigError
 from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect
-from civicmap.render._layout import MM
 from civicmap.render.paper import PaperOptions, render_paper
+from civicmap.render.paper.geometry import MM
 
 DATA = Path(__file__).parent / "data"
 TOYAMA = DATA / "childcare" / "toyama" / "toyama_nurseryFacilities_utf8bom.csv"

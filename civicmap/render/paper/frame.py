@@ -14,15 +14,8 @@ from reportlab.lib import colors
 
 from civicmap.render import basemap as bm
 from civicmap.render._fonts import draw_text, text_width
-from civicmap.render._layout import (
-    AtlasPage,
-    BoxIndex,
-    Grid,
-    MapFrame,
-    Rect,
-    place_numbers,
-)
 from civicmap.render.background import draw_paper_background
+from civicmap.render.paper.geometry import AtlasPage, BoxIndex, Grid, MapFrame, Rect
 from civicmap.render.paper.marks import (
     draw_grid,
     draw_home,
@@ -31,6 +24,7 @@ from civicmap.render.paper.marks import (
     north_arrow,
     number_box,
 )
+from civicmap.render.paper.placement import place_numbers
 from civicmap.render.paper.plan import FramePlan
 
 log = logging.getLogger(__name__)

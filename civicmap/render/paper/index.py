@@ -9,13 +9,10 @@ from reportlab.lib import colors
 
 from civicmap.mapdata import LayerData
 from civicmap.render._fonts import draw_text, text_width
-from civicmap.render._layout import (
-    MM,
-    Rect,
-    wrap,
-)
+from civicmap.render.paper.geometry import MM, Rect
 from civicmap.render.paper.marks import draw_marker
 from civicmap.render.paper.plan import Entry
+from civicmap.render.paper.texts import wrap
 
 log = logging.getLogger(__name__)
 

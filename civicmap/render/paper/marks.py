@@ -7,11 +7,8 @@ import logging
 from reportlab.lib import colors
 
 from civicmap.render._fonts import draw_text
-from civicmap.render._layout import (
-    Grid,
-    NumberLabel,
-    Rect,
-)
+from civicmap.render.paper.geometry import Grid, Rect
+from civicmap.render.paper.placement import NumberLabel
 from civicmap.render.symbols import SHAPES
 
 log = logging.getLogger(__name__)

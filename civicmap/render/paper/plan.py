@@ -15,17 +15,10 @@ import pandas as pd
 
 from civicmap.mapdata import LayerData, MapData
 from civicmap.render._colocate import colocated
-from civicmap.render._layout import (
-    AtlasPage,
-    Grid,
-    MapFrame,
-    NumberLabel,
-    Rect,
-    ScaleBar,
-    kana_key,
-)
 from civicmap.render._routes import ordered_routes
-from civicmap.render.paper.texts import DISASTER_EN, INDEX_ALIASES, TEXT
+from civicmap.render.paper.geometry import AtlasPage, Grid, MapFrame, Rect, ScaleBar
+from civicmap.render.paper.placement import NumberLabel
+from civicmap.render.paper.texts import DISASTER_EN, INDEX_ALIASES, TEXT, kana_key
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ import logging
 import math
 from dataclasses import dataclass
 
-from civicmap.render._layout import MM, NICE_SCALES, BoxIndex
+from civicmap.render.paper.geometry import MM, NICE_SCALES, BoxIndex
 from civicmap.render.paper.plan import PaperPlan
 
 log = logging.getLogger(__name__)

@@ -1,8 +1,10 @@
-"""Fixed text of the paper map in each language, and the index's column aliases."""
+"""Fixed text of the paper map in each language, the index's column aliases, line breaking
+and 五十音 sort keys."""
 
 from __future__ import annotations
 
 import logging
+import unicodedata
 
 from civicmap.schema import DISASTER_TYPES
 
@@ -102,3 +104,52 @@ INDEX_ALIASES: dict[str, tuple[str, ...]] = {
     "capacity": ("capacity", "定員", "Capall", "想定収容人数", "収容人数"),
 }
 DISASTER_EN = {k: k.replace("_", " ") for k in DISASTER_TYPES}
+
+
+def wrap(text: str, width: float, measure) -> list[str]:
+    """Break ``text`` into lines no wider than ``width`` (``measure(s)`` → points).
+
+    Japanese has no spaces, so lines break between any two characters, but a
+    Latin word is kept whole when it fits on a line.
+    """
+    lines: list[str] = []
+    for para in str(text).split("\n"):
+        line = ""
+        tokens = _tokens(para)
+        for tok in tokens:
+            if measure(line + tok) <= width or not line:
+                if measure(tok) > width and not line:
+                    for ch in tok:
+                        if measure(line + ch) > width and line:
+                            lines.append(line)
+                            line = ""
+                        line += ch
+                else:
+                    line += tok
+            else:
+                lines.append(line.rstrip())
+                line = tok.lstrip()
+        lines.append(line.rstrip())
+    return lines or [""]
+
+
+def _tokens(text: str) -> list[str]:
+    out: list[str] = []
+    cur = ""
+    for ch in text:
+        if ch.isascii() and not ch.isspace():
+            cur += ch
+        else:
+            if cur:
+                out.append(cur)
+                cur = ""
+            out.append(ch)
+    if cur:
+        out.append(cur)
+    return out
+
+
+def kana_key(text: str) -> str:
+    """A sort key that puts readings in 五十音 order (katakana folded to hiragana)."""
+    s = unicodedata.normalize("NFKC", str(text)).strip()
+    return "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in s)
