@@ -21,6 +21,7 @@ from civicmap.render.paper.marks import (
     draw_home,
     draw_place_marker,
     draw_route,
+    leader_line,
     north_arrow,
     number_box,
 )
@@ -121,7 +122,7 @@ class FrameDrawing:
             avoid.add(Rect(hx - hs / 2, hy - hs / 2, hs * 1.1 + lw, hs))
         if numbered:
             h = self.num_fs * 1.3
-            fplan.numbers = place_numbers(
+            placement = place_numbers(
                 marks,
                 marker_size=self.marker,
                 box_w=lambda n: text_width(str(n), self.num_fs) + 2.6,
@@ -129,8 +130,12 @@ class FrameDrawing:
                 bounds=r,
                 avoid=avoid,
             )
+            fplan.numbers = placement.labels
+            fplan.unplaced = [(n, grid.cell(x, y), (x, y)) for n, x, y in placement.unplaced]
+            for lab in fplan.numbers:  # every leader first, so no line crosses a number
+                leader_line(c, lab)
             for lab in fplan.numbers:
-                number_box(c, lab, self.num_fs)
+                number_box(c, lab, self.num_fs, leader=False)
                 avoid.add(lab.box)
         # Basemap labels last, where they cover no number.
         c.saveState()

@@ -295,6 +295,10 @@ class BoxIndex:
                 else:
                     b.append(box)
 
+    def boxes(self) -> set[tuple[float, float, float, float]]:
+        """Every box added, once (a box spanning several buckets is stored in each)."""
+        return {b for bucket in self.buckets.values() for b in bucket}
+
     def hits(self, r: Rect, *, skip: Rect | None = None) -> bool:
         """Whether ``r`` overlaps a placed box (other than those equal to ``skip``)."""
         s = None if skip is None else (skip.x, skip.y, skip.x + skip.w, skip.y + skip.h)

@@ -73,6 +73,8 @@ class FramePlan:
     grid: Grid
     atlas: AtlasPage | None = None
     numbers: list[NumberLabel] = field(default_factory=list)
+    #: Numbers with no room on this frame, listed apart: (number, grid cell, marker on page).
+    unplaced: list[tuple[int, str, tuple[float, float]]] = field(default_factory=list)
     neighbour_boxes: list[Rect] = field(default_factory=list)  # atlas: "→12ページ" boxes
 
 

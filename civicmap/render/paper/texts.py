@@ -25,6 +25,9 @@ TEXT: dict[str, dict[str, str]] = {
         "approx": "位置は概略（住所から推定）",
         "approx_short": "位置は概略",
         "off_map": "地図の範囲外",
+        "unplaced": "位置を示せない番号",
+        "unplaced_note": "地図が混み合い、記号のそばに番号を置けませんでした。"
+        "記号は地図の（　）のマス目にあります：",
         "edge": "灰色の部分は地図データ（道路・建物）の範囲外です",
         "edge_legend": "地図データの範囲外",
         "qr": "Web版の地図",
@@ -67,6 +70,9 @@ TEXT: dict[str, dict[str, str]] = {
         "approx": "Approximate location (from the address)",
         "approx_short": "approx. location",
         "off_map": "off this map",
+        "unplaced": "Numbers not printed on the map",
+        "unplaced_note": "Too crowded to print these numbers by their symbols; "
+        "each symbol is on the map in the grid cell in brackets:",
         "edge": "Grey: outside the map data (roads, buildings)",
         "edge_legend": "Outside the map data",
         "qr": "Web map",
