@@ -58,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     import civicmap
     from civicmap import settings
     from civicmap.render import tiles
-    from civicmap.render._layout import MM, page_size
     from civicmap.render.paper import render_paper
+    from civicmap.render.paper.geometry import MM, page_size
 
     server = TileServer()
     tiles.REGISTRY["gsi-pale"] = dataclasses.replace(tiles.REGISTRY["gsi-pale"], url=server.url)

@@ -15,7 +15,7 @@ from shapely.geometry import LineString, Point, box
 import civicmap
 from civicmap.render import basemap as bm
 from civicmap.render._fonts import register
-from civicmap.render._layout import MM, BoxIndex, MapFrame, Rect
+from civicmap.render.paper.geometry import MM, BoxIndex, MapFrame, Rect
 
 FRAME = MapFrame(Rect(50, 50, 400, 300), 0.0, 0.0, 5000)  # 1:5000 → 400 pt ≈ 706 m
 

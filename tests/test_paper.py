@@ -17,8 +17,9 @@ from shapely.geometry import Point, box
 import civicmap
 from civicmap.errors import ConfigError, OutputExistsError
 from civicmap.mapdata import LayerData
-from civicmap.render._layout import MM, PAPER_MM, BoxIndex, Rect, place_numbers
 from civicmap.render.paper import render_paper, write_paper
+from civicmap.render.paper.geometry import MM, PAPER_MM, BoxIndex, Rect
+from civicmap.render.paper.placement import place_numbers
 from civicmap.schema import conform
 
 POPPLER = all(shutil.which(t) for t in ("pdftotext", "pdffonts", "pdftoppm", "pdfinfo"))
@@ -355,7 +356,7 @@ def test_numbers_keep_off_other_markers_and_avoided_boxes_when_there_is_room():
     avoid = BoxIndex()
     avoid.add(legend)
     labels = place_numbers(markers, marker_size=2 * half, box_w=lambda n: 5.0, box_h=6.0,
-                           bounds=Rect(0, 0, 400, 400), avoid=avoid)  # fmt: skip
+                           bounds=Rect(0, 0, 400, 400), avoid=avoid).labels  # fmt: skip
     boxes = {n: Rect(x - half, y - half, 2 * half, 2 * half) for n, x, y in markers}
     for lab in labels:
         assert not lab.box.intersects(legend), lab

@@ -25,8 +25,8 @@ from shapely.ops import unary_union
 from civicmap.errors import ConfigError
 from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect
-from civicmap.render._layout import Rect
 from civicmap.render.paper import render_paper
+from civicmap.render.paper.geometry import Rect
 
 DATA = Path(__file__).parent / "data"
 GSI = DATA / "shelters" / "gsi"
@@ -91,6 +91,7 @@ def _check_booklet(path: Path, plan) -> dict[int, tuple[int, str, str]]:
         assert "索引" not in text
     rows = _index_rows(path, plan)
     assert sorted(rows) == [e.number for e in plan.entries]  # each place exactly once
+    index_text = "".join(_page_text(path, n, "-raw") for n in plan.index_pages).replace("\n", "")
     for e in plan.entries:
         page, _cell, first = rows[e.number]
         # the PDF's text layer gives U+3000 back as a plain space: compare NFKC forms
@@ -99,9 +100,16 @@ def _check_booklet(path: Path, plan) -> dict[int, tuple[int, str, str]]:
         x0, y0, x1, y1 = frames[page].frame.extent
         assert x0 <= e.xy[0] <= x1 and y0 <= e.xy[1] <= y1, (e.number, page)
         # Its number is placed on that page and printed there (on a crowded page
-        # pdftotext may glue neighbouring numbers into one word: look in the text).
-        assert any(lab.number == e.number for lab in frames[page].numbers), (e.number, page)
-        assert str(e.number) in texts[page], (e.number, page)
+        # pdftotext may glue neighbouring numbers into one word: look in the text),
+        # or, where the page had no room near its marker, listed apart in the index
+        # with its page and grid cell.
+        apart = {n: cell for n, cell, _ in frames[page].unplaced}
+        if e.number in apart:
+            assert not any(lab.number == e.number for lab in frames[page].numbers)
+            assert f"{e.number}(p{page} {apart[e.number]})" in index_text, (e.number, page)
+        else:
+            assert any(lab.number == e.number for lab in frames[page].numbers), (e.number, page)
+            assert str(e.number) in texts[page], (e.number, page)
     # No map page without a place it owns (unless skip_empty: false).
     assert {r[0] for r in rows.values()} == set(numbers)
     return rows

@@ -12,8 +12,8 @@ import civicmap
 from civicmap.errors import ConfigError
 from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect
-from civicmap.render._layout import MM
 from civicmap.render.paper import PaperOptions, render_paper
+from civicmap.render.paper.geometry import MM
 
 DATA = Path(__file__).parent / "data"
 TOYAMA = DATA / "childcare" / "toyama" / "toyama_nurseryFacilities_utf8bom.csv"
@@ -49,12 +49,15 @@ def test_toyama_on_one_a4_sheet_is_measured_and_warned_about(toyama, caplog):
         for lab in labs
         if math.dist(lab.marker, (lab.box.x + lab.box.w / 2, lab.box.y + lab.box.h / 2)) > 15 * MM
     ]
-    assert (m.numbers, m.far) == (len(labs), len(far)) == (159, len(far))
+    apart = [n for fp in plan.frames for n, _, _ in fp.unplaced]
+    assert sorted([lab.number for lab in labs] + apart) == list(range(1, 160))
+    assert (m.numbers, m.far, m.unplaced) == (159, len(far), len(apart))
     assert m.unreadable
     warning = [r.getMessage() for r in caplog.records if "hard to read" in r.getMessage()]
     assert len(warning) == 1
     text = warning[0]
     assert f"{m.far} of 159 numbers" in text and f"1:{plan.scale:,}" in text
+    assert f"{len(apart)} found no room near their marker" in text
     assert "fit: data" in text and "atlas: {areas:" in text
 
 

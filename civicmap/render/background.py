@@ -183,7 +183,7 @@ def draw_outline_background(
 
     from civicmap.area import municipalities_in
     from civicmap.render._fonts import draw_text, text_width
-    from civicmap.render._layout import Rect
+    from civicmap.render.paper.geometry import Rect
 
     ext = box(*frame.extent)
     west, south, east, north = frame_lonlat_bounds(frame.extent, crs)

@@ -8,7 +8,7 @@ edge, parks a light tone with a dashed edge.
 
 Input is :attr:`MapData.basemap` reprojected to the map's metric CRS (the
 paper renderer does that once); drawing goes onto a reportlab canvas inside a
-:class:`~civicmap.render._layout.MapFrame`.
+:class:`~civicmap.render.paper.geometry.MapFrame`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from reportlab.pdfgen.canvas import FILL_NON_ZERO
 from shapely.geometry.base import BaseGeometry
 
 from civicmap.render._fonts import draw_text, text_width
-from civicmap.render._layout import BoxIndex, MapFrame, Rect
+from civicmap.render.paper.geometry import BoxIndex, MapFrame, Rect
 
 log = logging.getLogger(__name__)
 

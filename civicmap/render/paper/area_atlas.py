@@ -18,9 +18,9 @@ import shapely
 from shapely import STRtree
 
 from civicmap.errors import ConfigError, Problem
-from civicmap.render._layout import AtlasPage, MapFrame, fit_scale
 from civicmap.render.paper.areas import load_areas
 from civicmap.render.paper.atlas import draw_sheet, sheet_frame_rect
+from civicmap.render.paper.geometry import AtlasPage, MapFrame, fit_scale
 from civicmap.render.paper.overview import OverviewShape, draw_overview
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ import shapely
 from reportlab.lib import colors
 
 from civicmap.errors import ConfigError, Problem
-from civicmap.render._layout import (
+from civicmap.render.paper.geometry import (
     MM,
     NICE_SCALES,
     AtlasPage,

@@ -14,23 +14,18 @@ from reportlab.lib import colors
 
 from civicmap.render import basemap as bm
 from civicmap.render._fonts import draw_text, text_width
-from civicmap.render._layout import (
-    AtlasPage,
-    BoxIndex,
-    Grid,
-    MapFrame,
-    Rect,
-    place_numbers,
-)
 from civicmap.render.background import draw_paper_background
+from civicmap.render.paper.geometry import AtlasPage, BoxIndex, Grid, MapFrame, Rect
 from civicmap.render.paper.marks import (
     draw_grid,
     draw_home,
     draw_place_marker,
     draw_route,
+    leader_line,
     north_arrow,
     number_box,
 )
+from civicmap.render.paper.placement import place_numbers
 from civicmap.render.paper.plan import FramePlan
 
 log = logging.getLogger(__name__)
@@ -127,7 +122,7 @@ class FrameDrawing:
             avoid.add(Rect(hx - hs / 2, hy - hs / 2, hs * 1.1 + lw, hs))
         if numbered:
             h = self.num_fs * 1.3
-            fplan.numbers = place_numbers(
+            placement = place_numbers(
                 marks,
                 marker_size=self.marker,
                 box_w=lambda n: text_width(str(n), self.num_fs) + 2.6,
@@ -135,8 +130,12 @@ class FrameDrawing:
                 bounds=r,
                 avoid=avoid,
             )
+            fplan.numbers = placement.labels
+            fplan.unplaced = [(n, grid.cell(x, y), (x, y)) for n, x, y in placement.unplaced]
+            for lab in fplan.numbers:  # every leader first, so no line crosses a number
+                leader_line(c, lab)
             for lab in fplan.numbers:
-                number_box(c, lab, self.num_fs)
+                number_box(c, lab, self.num_fs, leader=False)
                 avoid.add(lab.box)
         # Basemap labels last, where they cover no number.
         c.saveState()

@@ -9,13 +9,10 @@ from reportlab.lib import colors
 
 from civicmap.mapdata import LayerData
 from civicmap.render._fonts import draw_text, text_width
-from civicmap.render._layout import (
-    MM,
-    Rect,
-    wrap,
-)
+from civicmap.render.paper.geometry import MM, Rect
 from civicmap.render.paper.marks import draw_marker
 from civicmap.render.paper.plan import Entry
+from civicmap.render.paper.texts import wrap
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +30,7 @@ class IndexFlow:
         widest = str(max((e.number for e in self.entries), default=0))
         nw = text_width(max("000", widest, key=len), fs) + 4
         refw = text_width("p00 M00" if atlas else "M00", fs) + 3
-        items: list[tuple[float, Callable, tuple[str, str]]] = []
+        items = self.unplaced_items(width, atlas=atlas)
         cur_layer = None
         cur_cat = None
         for e in self.entries:
@@ -68,6 +65,49 @@ class IndexFlow:
                     )
 
             items.append((h, draw, (e.layer.id, e.category)))
+        return items
+
+    def unplaced_items(
+        self, width: float, *, atlas: bool
+    ) -> list[tuple[float, Callable, tuple[str, str]]]:
+        """The numbers no map frame had room for, each with its grid cell, ahead of the index.
+
+        Their symbols are on the map but a number far from its marker (or on top
+        of another) would point at the wrong place: saying so is the honest way.
+        """
+        fs = self.index_fs
+        refs = [
+            f"{n}({'p' + str(fp.pdf_page) + ' ' if atlas else ''}{cell})"
+            for fp in self.plan.frames
+            for n, cell, _ in fp.unplaced
+        ]
+        if not refs:
+            return []
+        sep = "、" if self.lang == "ja" else ", "
+        lines = wrap(self.t["unplaced_note"], width, lambda s: text_width(s, fs * 0.9))
+        body = [""]
+        for i, ref in enumerate(refs):  # whole "12(B2)" items per line, never split
+            piece = ref + (sep if i < len(refs) - 1 else "")
+            if body[-1] and text_width(body[-1] + piece, fs) > width:
+                body.append("")
+            body[-1] += piece
+        title = self.t["unplaced"]
+        head_h = fs * 1.9 + len(lines) * fs * 1.1
+
+        def heading(c, x, y_top, lines=lines):
+            draw_text(c, x + 2, y_top - fs * 1.2, f"■ {title}", fs * 0.95, bold=True)
+            for i, line in enumerate(lines):
+                draw_text(c, x + 2, y_top - fs * 2.5 - i * fs * 1.1, line, fs * 0.9)
+
+        items: list[tuple[float, Callable, tuple[str, str]]] = [
+            (head_h, heading, ("#cat", "#unplaced"))
+        ]
+        for k, line in enumerate(body):
+
+            def draw(c, x, y_top, line=line):
+                draw_text(c, x + 2, y_top - fs, line, fs)
+
+            items.append((fs * 1.3 + (fs * 0.8 if k == len(body) - 1 else 0), draw, ("#note", "")))
         return items
 
     def _layer_heading(self, layer: LayerData, width: float, fs: float, *, cont: bool):

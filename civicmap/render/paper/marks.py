@@ -7,11 +7,8 @@ import logging
 from reportlab.lib import colors
 
 from civicmap.render._fonts import draw_text
-from civicmap.render._layout import (
-    Grid,
-    NumberLabel,
-    Rect,
-)
+from civicmap.render.paper.geometry import Grid, Rect
+from civicmap.render.paper.placement import NumberLabel
 from civicmap.render.symbols import SHAPES
 
 log = logging.getLogger(__name__)
@@ -105,16 +102,25 @@ def draw_place_marker(c, e, x: float, y: float, size: float) -> None:
                 approximate=e.approximate)  # fmt: skip
 
 
-def number_box(c, label: NumberLabel, fs: float) -> None:
+def leader_line(c, label: NumberLabel) -> None:
+    """The line from a marker to its number placed away from it (nothing when beside it)."""
+    if not label.leader:
+        return
+    b = label.box
+    mx, my = label.marker
+    c.saveState()
+    c.setStrokeColor(colors.black)
+    c.setLineWidth(0.45)
+    c.line(mx, my, min(max(mx, b.x), b.x1), min(max(my, b.y), b.y1))
+    c.restoreState()
+
+
+def number_box(c, label: NumberLabel, fs: float, *, leader: bool = True) -> None:
+    """A number in its white box; with its leader line unless ``leader`` is False."""
+    if leader:
+        leader_line(c, label)
     b = label.box
     c.saveState()
-    if label.leader:
-        mx, my = label.marker
-        tx = min(max(mx, b.x), b.x1)
-        ty = min(max(my, b.y), b.y1)
-        c.setStrokeColor(colors.black)
-        c.setLineWidth(0.45)
-        c.line(mx, my, tx, ty)
     c.setFillColor(colors.white)
     c.setStrokeColor(colors.black)
     c.setLineWidth(0.4)

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from reportlab.lib import colors
 
 from civicmap.render._fonts import draw_text, text_width
-from civicmap.render._layout import MM, Grid, MapFrame, Rect, fit_scale
 from civicmap.render.paper.frame import _fill_polygons, _stroke_boundary
+from civicmap.render.paper.geometry import MM, Grid, MapFrame, Rect, fit_scale
 
 if TYPE_CHECKING:
     from civicmap.render.paper.render import Renderer

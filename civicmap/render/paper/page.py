@@ -10,14 +10,10 @@ from pyproj import Geod, Transformer
 
 from civicmap.mapdata import MapData
 from civicmap.render._fonts import draw_text, register, text_width
-from civicmap.render._layout import (
-    MM,
-    page_size,
-    wrap,
-)
+from civicmap.render.paper.geometry import MM, page_size
 from civicmap.render.paper.options import PaperOptions
 from civicmap.render.paper.plan import PaperPlan, build_entries, build_route_legs
-from civicmap.render.paper.texts import TEXT
+from civicmap.render.paper.texts import TEXT, wrap
 
 log = logging.getLogger(__name__)
 

@@ -17,17 +17,11 @@ from civicmap import settings
 from civicmap.mapdata import LayerData
 from civicmap.render import basemap as bm
 from civicmap.render._fonts import draw_text, text_width
-from civicmap.render._layout import (
-    MM,
-    NumberLabel,
-    Rect,
-    ScaleBar,
-    scale_bar,
-    wrap,
-)
+from civicmap.render.paper.geometry import MM, Rect, ScaleBar, scale_bar
 from civicmap.render.paper.marks import draw_marker, draw_route, number_box
+from civicmap.render.paper.placement import NumberLabel
 from civicmap.render.paper.plan import RouteLeg
-from civicmap.render.paper.texts import TEXT
+from civicmap.render.paper.texts import TEXT, wrap
 from civicmap.render.routes_table import route_notes, route_sections
 
 log = logging.getLogger(__name__)

@@ -15,17 +15,10 @@ import pandas as pd
 
 from civicmap.mapdata import LayerData, MapData
 from civicmap.render._colocate import colocated
-from civicmap.render._layout import (
-    AtlasPage,
-    Grid,
-    MapFrame,
-    NumberLabel,
-    Rect,
-    ScaleBar,
-    kana_key,
-)
 from civicmap.render._routes import ordered_routes
-from civicmap.render.paper.texts import DISASTER_EN, INDEX_ALIASES, TEXT
+from civicmap.render.paper.geometry import AtlasPage, Grid, MapFrame, Rect, ScaleBar
+from civicmap.render.paper.placement import NumberLabel
+from civicmap.render.paper.texts import DISASTER_EN, INDEX_ALIASES, TEXT, kana_key
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 
 log = logging.getLogger(__name__)
@@ -80,6 +73,8 @@ class FramePlan:
     grid: Grid
     atlas: AtlasPage | None = None
     numbers: list[NumberLabel] = field(default_factory=list)
+    #: Numbers with no room on this frame, listed apart: (number, grid cell, marker on page).
+    unplaced: list[tuple[int, str, tuple[float, float]]] = field(default_factory=list)
     neighbour_boxes: list[Rect] = field(default_factory=list)  # atlas: "→12ページ" boxes
 
 

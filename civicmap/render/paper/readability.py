@@ -12,7 +12,7 @@ import logging
 import math
 from dataclasses import dataclass
 
-from civicmap.render._layout import MM, NICE_SCALES, BoxIndex
+from civicmap.render.paper.geometry import MM, NICE_SCALES, BoxIndex
 from civicmap.render.paper.plan import PaperPlan
 
 log = logging.getLogger(__name__)
@@ -33,11 +33,13 @@ class Readability:
     Attributes
     ----------
     numbers
-        Marker numbers placed.
+        Numbered markers on the map pages (their number placed or listed apart).
     far
         Numbers whose box centre is more than ``FAR_MM`` from their marker.
     overlapping
         Numbers that could not be placed apart and overlap another number.
+    unplaced
+        Numbers with no room on the map near their marker, listed apart.
     peak_density
         Most markers in one ``CELL_MM`` × ``CELL_MM`` square of paper.
     smallest_text_pt
@@ -49,11 +51,13 @@ class Readability:
     overlapping: int
     peak_density: int
     smallest_text_pt: float
+    unplaced: int = 0
 
     @property
     def unreadable(self) -> bool:
         return (
             self.overlapping > 0
+            or self.unplaced > 0
             or (self.numbers > 0 and self.far > MAX_FAR_SHARE * self.numbers)
             or self.peak_density > MAX_PER_CELL
         )
@@ -61,9 +65,11 @@ class Readability:
 
 def measure(plan: PaperPlan, *, smallest_text_pt: float) -> Readability:
     """Measure the plan's frames (every map page; the overview has no numbers)."""
-    numbers = far = overlapping = peak = 0
+    numbers = far = overlapping = peak = unplaced = 0
     cell = CELL_MM * MM
     for fp in plan.frames:
+        unplaced += len(fp.unplaced)
+        numbers += len(fp.unplaced)
         placed = BoxIndex()
         counts: dict[tuple[int, int], int] = {}
         for lab in fp.numbers:
@@ -74,10 +80,12 @@ def measure(plan: PaperPlan, *, smallest_text_pt: float) -> Readability:
             if placed.hits(b):
                 overlapping += 1
             placed.add(b)
-            key = (int(lab.marker[0] // cell), int(lab.marker[1] // cell))
+        # Density counts every marker, numbered or not.
+        for x, y in [lab.marker for lab in fp.numbers] + [xy for _, _, xy in fp.unplaced]:
+            key = (int(x // cell), int(y // cell))
             counts[key] = counts.get(key, 0) + 1
         peak = max(peak, max(counts.values(), default=0))
-    return Readability(numbers, far, overlapping, peak, smallest_text_pt)
+    return Readability(numbers, far, overlapping, peak, smallest_text_pt, unplaced)
 
 
 def warn_if_unreadable(
@@ -105,8 +113,9 @@ def warn_if_unreadable(
     ways.append("a smaller area or fewer layers")
     log.warning(
         "%s: %s is hard to read: %d of %d numbers sit more than %g mm from "
-        "their marker, %d overlap another number, up to %d markers share one %g×%g mm square "
+        "their marker, %d overlap another number, %d found no room near their marker "
+        "(listed apart under 位置を示せない番号), up to %d markers share one %g×%g mm square "
         "of paper, smallest text %.1f pt. Try %s",
-        file, where, m.far, m.numbers, FAR_MM, m.overlapping, m.peak_density,
+        file, where, m.far, m.numbers, FAR_MM, m.overlapping, m.unplaced, m.peak_density,
         CELL_MM, CELL_MM, m.smallest_text_pt, "; or ".join(ways),
     )  # fmt: skip

@@ -6,12 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from civicmap.render._fonts import draw_text
-from civicmap.render._layout import (
-    MM,
-    MapFrame,
-    Rect,
-    fit_scale,
-)
+from civicmap.render.paper.geometry import MM, MapFrame, Rect, fit_scale
 
 if TYPE_CHECKING:
     from civicmap.render.paper.render import Renderer

@@ -1,8 +1,10 @@
-"""Fixed text of the paper map in each language, and the index's column aliases."""
+"""Fixed text of the paper map in each language, the index's column aliases, line breaking
+and 五十音 sort keys."""
 
 from __future__ import annotations
 
 import logging
+import unicodedata
 
 from civicmap.schema import DISASTER_TYPES
 
@@ -23,6 +25,9 @@ TEXT: dict[str, dict[str, str]] = {
         "approx": "位置は概略（住所から推定）",
         "approx_short": "位置は概略",
         "off_map": "地図の範囲外",
+        "unplaced": "位置を示せない番号",
+        "unplaced_note": "地図が混み合い、記号のそばに番号を置けませんでした。"
+        "記号は地図の（　）のマス目にあります：",
         "edge": "灰色の部分は地図データ（道路・建物）の範囲外です",
         "edge_legend": "地図データの範囲外",
         "qr": "Web版の地図",
@@ -65,6 +70,9 @@ TEXT: dict[str, dict[str, str]] = {
         "approx": "Approximate location (from the address)",
         "approx_short": "approx. location",
         "off_map": "off this map",
+        "unplaced": "Numbers not printed on the map",
+        "unplaced_note": "Too crowded to print these numbers by their symbols; "
+        "each symbol is on the map in the grid cell in brackets:",
         "edge": "Grey: outside the map data (roads, buildings)",
         "edge_legend": "Outside the map data",
         "qr": "Web map",
@@ -102,3 +110,52 @@ INDEX_ALIASES: dict[str, tuple[str, ...]] = {
     "capacity": ("capacity", "定員", "Capall", "想定収容人数", "収容人数"),
 }
 DISASTER_EN = {k: k.replace("_", " ") for k in DISASTER_TYPES}
+
+
+def wrap(text: str, width: float, measure) -> list[str]:
+    """Break ``text`` into lines no wider than ``width`` (``measure(s)`` → points).
+
+    Japanese has no spaces, so lines break between any two characters, but a
+    Latin word is kept whole when it fits on a line.
+    """
+    lines: list[str] = []
+    for para in str(text).split("\n"):
+        line = ""
+        tokens = _tokens(para)
+        for tok in tokens:
+            if measure(line + tok) <= width or not line:
+                if measure(tok) > width and not line:
+                    for ch in tok:
+                        if measure(line + ch) > width and line:
+                            lines.append(line)
+                            line = ""
+                        line += ch
+                else:
+                    line += tok
+            else:
+                lines.append(line.rstrip())
+                line = tok.lstrip()
+        lines.append(line.rstrip())
+    return lines or [""]
+
+
+def _tokens(text: str) -> list[str]:
+    out: list[str] = []
+    cur = ""
+    for ch in text:
+        if ch.isascii() and not ch.isspace():
+            cur += ch
+        else:
+            if cur:
+                out.append(cur)
+                cur = ""
+            out.append(ch)
+    if cur:
+        out.append(cur)
+    return out
+
+
+def kana_key(text: str) -> str:
+    """A sort key that puts readings in 五十音 order (katakana folded to hiragana)."""
+    s = unicodedata.normalize("NFKC", str(text)).strip()
+    return "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in s)

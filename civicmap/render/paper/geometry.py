@@ -1,14 +1,13 @@
-"""Paper geometry for the paper map: page sizes, map frames, scale, grid, atlas pages, labels.
+"""Paper geometry: page sizes, scale, map frames, grid, scale bar, atlas pages, box index.
 
 Everything here is pure arithmetic in points (1/72 inch) and projected metres,
 so the tests can check the layout (a scale bar's length, an atlas's page
-count, that no two numbers overlap) without reading a PDF.
+count, that two boxes overlap) without reading a PDF.
 """
 
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -187,6 +186,11 @@ def scale_bar(scale: int, *, target_mm: float = 35.0) -> ScaleBar:
     return ScaleBar(metres, length, (0.0, metres / 2, float(metres)), unit)
 
 
+#: Row and column steps to each neighbour of an atlas page.
+_DIRS = {"N": (-1, 0), "S": (1, 0), "W": (0, -1), "E": (0, 1),
+         "NW": (-1, -1), "NE": (-1, 1), "SW": (1, -1), "SE": (1, 1)}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class AtlasPage:
     """One atlas page: its number, the projected extent its frame shows, and its neighbours."""
@@ -229,12 +233,10 @@ def atlas_pages(
                 cells[(r, c)] = (cx, cy)
     numbers = {rc: i + 1 for i, rc in enumerate(sorted(cells))}
     pages = []
-    dirs = {"N": (-1, 0), "S": (1, 0), "W": (0, -1), "E": (0, 1),
-            "NW": (-1, -1), "NE": (-1, 1), "SW": (1, -1), "SE": (1, 1)}  # fmt: skip
     for (r, c), center in sorted(cells.items()):
         nb = {
             d: numbers[(r + dr, c + dc)]
-            for d, (dr, dc) in dirs.items()
+            for d, (dr, dc) in _DIRS.items()
             if (r + dr, c + dc) in numbers
         }
         pages.append(AtlasPage(numbers[(r, c)], c, r, center, nb))
@@ -249,13 +251,11 @@ def keep_pages(pages: list[AtlasPage], keep: set[int], *, first: int = 1) -> lis
     """
     kept = [pg for pg in pages if pg.number in keep]
     numbers = {(pg.row, pg.col): first + i for i, pg in enumerate(kept)}
-    dirs = {"N": (-1, 0), "S": (1, 0), "W": (0, -1), "E": (0, 1),
-            "NW": (-1, -1), "NE": (-1, 1), "SW": (1, -1), "SE": (1, 1)}  # fmt: skip
     out = []
     for pg in kept:
         nb = {
             d: numbers[(pg.row + dr, pg.col + dc)]
-            for d, (dr, dc) in dirs.items()
+            for d, (dr, dc) in _DIRS.items()
             if (pg.row + dr, pg.col + dc) in numbers
         }
         out.append(AtlasPage(numbers[(pg.row, pg.col)], pg.col, pg.row, pg.center, nb))
@@ -295,6 +295,10 @@ class BoxIndex:
                 else:
                     b.append(box)
 
+    def boxes(self) -> set[tuple[float, float, float, float]]:
+        """Every box added, once (a box spanning several buckets is stored in each)."""
+        return {b for bucket in self.buckets.values() for b in bucket}
+
     def hits(self, r: Rect, *, skip: Rect | None = None) -> bool:
         """Whether ``r`` overlaps a placed box (other than those equal to ``skip``)."""
         s = None if skip is None else (skip.x, skip.y, skip.x + skip.w, skip.y + skip.h)
@@ -312,185 +316,3 @@ class BoxIndex:
                     if o[0] < x1 and x0 < o[2] and o[1] < y1 and y0 < o[3] and o != skip:
                         return True
         return False
-
-
-#: Rings of candidate spots tried around a marker before a number is placed
-#: beside it anyway. Ring k is k × 1.1 box heights out: ring 16 is ~5 cm at
-#: 6.5 pt, already too far to match a number with its marker.
-MAX_RINGS = 16
-
-
-@dataclass(frozen=True)
-class NumberLabel:
-    """A marker's number placed on the page; ``leader`` when it sits away from its marker."""
-
-    number: int
-    marker: tuple[float, float]
-    box: Rect
-    leader: bool
-
-
-def place_numbers(
-    markers: list[tuple[int, float, float]],
-    *,
-    marker_size: float,
-    box_w,
-    box_h: float,
-    bounds: Rect,
-    avoid: BoxIndex | None = None,
-) -> list[NumberLabel]:
-    """Place each marker's number next to it without two numbers overlapping.
-
-    A number goes beside its marker when there is room; where markers crowd it
-    moves outward on rings of growing radius and gets a leader line. Numbers
-    never overlap each other; they avoid markers and ``avoid`` boxes when they can.
-
-    Parameters
-    ----------
-    markers : list of (number, x, y)
-        Marker centres on the page.
-    box_w : callable
-        ``box_w(number)`` → the label box width in points.
-    """
-    half = marker_size / 2
-    marker_boxes = BoxIndex()
-    for _, x, y in markers:
-        marker_boxes.add(Rect(x - half, y - half, marker_size, marker_size))
-    placed = BoxIndex()
-    out: list[NumberLabel] = []
-    # Crowded markers first, so they get the close spots. Neighbours are counted
-    # on a grid of 3 × box_h cells (the 3 × 3 block around a marker), which keeps
-    # this linear where a pairwise count made dense pages quadratic.
-    cell = 3 * box_h
-    counts: dict[tuple[int, int], int] = {}
-    for _, x, y in markers:
-        key = (int(x // cell), int(y // cell))
-        counts[key] = counts.get(key, 0) + 1
-
-    def crowding(m: tuple[int, float, float]) -> int:
-        i, j = int(m[1] // cell), int(m[2] // cell)
-        return sum(counts.get((i + di, j + dj), 0) for di in (-1, 0, 1) for dj in (-1, 0, 1))
-
-    order = sorted(markers, key=lambda m: -crowding(m))
-    gap = 0.8
-    bx0, by0, bx1, by1 = bounds.x, bounds.y, bounds.x1, bounds.y1
-    step = box_h * 1.1
-    # Ring offsets, computed once: (dx, dy) of each candidate centre on ring k.
-    rings = {
-        ring: [
-            ((half + ring * step) * math.cos(2 * math.pi * a / (8 + ring * 4)),
-             (half + ring * step) * math.sin(2 * math.pi * a / (8 + ring * 4)))
-            for a in range(8 + ring * 4)
-        ]
-        for ring in range(2, MAX_RINGS)
-    }  # fmt: skip
-
-    def free(x0: float, y0: float, x1: float, y1: float, strict: bool, own) -> bool:
-        # Relaxed: inside the frame, clear of other numbers and of ``avoid``
-        # boxes (north arrow, neighbour boxes, scale bar: text a number must
-        # never hide). Strict: also clear of markers (except the label's own).
-        if x0 < bx0 or y0 < by0 or x1 > bx1 or y1 > by1:
-            return False
-        if placed.hits_xy(x0, y0, x1, y1) or (avoid and avoid.hits_xy(x0, y0, x1, y1)):
-            return False
-        return not strict or not marker_boxes.hits_xy(x0, y0, x1, y1, skip=own)
-
-    def spots(x: float, y: float, w: float, h: float, strict: bool, near_only: bool = False):
-        """Candidate boxes, (x0, y0, leader): beside the marker, then on rings outward."""
-        for sx, sy in (
-            (x + half + gap, y - h / 2), (x - half - gap - w, y - h / 2),
-            (x - w / 2, y + half + gap), (x - w / 2, y - half - gap - h),
-            (x + half, y + half), (x - half - w, y + half),
-            (x + half, y - half - h), (x - half - w, y - half - h),
-        ):  # fmt: skip
-            yield sx, sy, False
-        # The strict pass (also keeping clear of markers) looks only nearby:
-        # on a crowded page searching every ring twice made placement slow.
-        if near_only:
-            return
-        for ring in range(2, 12 if strict else MAX_RINGS):
-            for dx, dy in rings[ring]:
-                yield x + dx - w / 2, y + dy - h / 2, True
-
-    # After this many numbers in a row found no free spot, the page is full:
-    # the rest try only the spots beside their marker (the readability
-    # warning reports the overlaps), so a hopeless page stays fast.
-    saturated_after = 50
-    misses = 0
-    for number, x, y in order:
-        w, h = box_w(number), box_h
-        own = (x - half, y - half, x - half + marker_size, y - half + marker_size)
-        chosen: tuple[float, float, bool] | None = None
-        for strict in (True, False):
-            for sx, sy, leader in spots(x, y, w, h, strict, misses >= saturated_after):
-                # Beside the marker its own box does not count; away from it
-                # (with a leader) the label must not cover its own marker either.
-                if free(sx, sy, sx + w, sy + h, strict, None if leader else own):
-                    chosen = (sx, sy, leader)
-                    break
-            if chosen:
-                break
-        if chosen is None:  # a frame too full to place this number apart: keep it, beside,
-            # on a side clear of ``avoid`` boxes (neighbour boxes, scale bar) where there is one.
-            chosen = (x + half, y - h / 2, False)
-            for sx, sy, _ in spots(x, y, w, h, False, True):
-                inside = sx >= bx0 and sy >= by0 and sx + w <= bx1 and sy + h <= by1
-                if inside and not (avoid and avoid.hits_xy(sx, sy, sx + w, sy + h)):
-                    chosen = (sx, sy, False)
-                    break
-            misses += 1
-        else:
-            misses = 0
-        box = Rect(chosen[0], chosen[1], w, h)
-        placed.add_xy(box.x, box.y, box.x + w, box.y + h)
-        out.append(NumberLabel(number, (x, y), box, chosen[2]))
-    return sorted(out, key=lambda n: n.number)
-
-
-def wrap(text: str, width: float, measure) -> list[str]:
-    """Break ``text`` into lines no wider than ``width`` (``measure(s)`` → points).
-
-    Japanese has no spaces, so lines break between any two characters, but a
-    Latin word is kept whole when it fits on a line.
-    """
-    lines: list[str] = []
-    for para in str(text).split("\n"):
-        line = ""
-        tokens = _tokens(para)
-        for tok in tokens:
-            if measure(line + tok) <= width or not line:
-                if measure(tok) > width and not line:
-                    for ch in tok:
-                        if measure(line + ch) > width and line:
-                            lines.append(line)
-                            line = ""
-                        line += ch
-                else:
-                    line += tok
-            else:
-                lines.append(line.rstrip())
-                line = tok.lstrip()
-        lines.append(line.rstrip())
-    return lines or [""]
-
-
-def _tokens(text: str) -> list[str]:
-    out: list[str] = []
-    cur = ""
-    for ch in text:
-        if ch.isascii() and not ch.isspace():
-            cur += ch
-        else:
-            if cur:
-                out.append(cur)
-                cur = ""
-            out.append(ch)
-    if cur:
-        out.append(cur)
-    return out
-
-
-def kana_key(text: str) -> str:
-    """A sort key that puts readings in 五十音 order (katakana folded to hiragana)."""
-    s = unicodedata.normalize("NFKC", str(text)).strip()
-    return "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in s)
