@@ -24,7 +24,7 @@ import pandas as pd
 
 from civicmap.errors import SourceError
 from civicmap.schema import APPROXIMATE, CRS, Credit, RowProblem, SourceResult, conform
-from civicmap.sources import _coords, _dates, _guard, layouts
+from civicmap.sources import _categories, _coords, _dates, _guard, layouts
 from civicmap.sources._csvtext import Table, read_table
 from civicmap.sources._extent import extent_of, extent_reason, inside, to_wgs84_in_extent
 from civicmap.sources._places import (
@@ -111,14 +111,6 @@ def resolve_columns(
     return cols
 
 
-def _text(series: pd.Series) -> pd.Series:
-    return (
-        series.astype(object)
-        .where(series.notna(), "")
-        .map(lambda s: unicodedata.normalize("NFKC", str(s)).strip())
-    )
-
-
 def _display(series: pd.Series) -> pd.Series:
     """Cells as the publisher wrote them (only surrounding spaces removed).
 
@@ -194,7 +186,7 @@ def finish_frame(
                 f"{source}: category.column: got {ccol!r}, expected one of the columns: "
                 + ", ".join(headers[:40])
             )
-        df["category"] = _text(df[ccol])
+        df["category"] = _display(df[ccol])
         values = cat.get("values") or {}
         if not isinstance(values, Mapping):
             raise SourceError(
@@ -203,15 +195,20 @@ def finish_frame(
             )
         if values:
             # rename the file's own values (e.g. 認可 → 認可保育所); others stay as published
-            df["category"] = df["category"].map(lambda v: str(values.get(v, v)))
+            df["category"] = _categories.rename_by_key(df["category"], values)
         notes["category"] = ccol
     elif isinstance(cat, str):
         default = cat
         if "category" in df.columns and cols.get("category") != "category":
             df = df.drop(columns=["category"])
     elif cols.get("category"):
-        df["category"] = _text(df[cols["category"]])
+        df["category"] = _display(df[cols["category"]])
         notes["category"] = cols["category"]
+    if "category" in df.columns:
+        # shown as published; two spellings of one category become one (see _categories)
+        df["category"], merged = _categories.unify_spellings(df["category"])
+        if merged:
+            notes["category_spellings"] = merged
     flags = layouts.add_disaster_flags(df, headers)
     if flags:
         notes["disaster_flags"] = {f"serves_{k}": h for k, h in flags.items()}
@@ -358,8 +355,8 @@ def _apply_filter(df: pd.DataFrame, spec: Any, *, name: str) -> tuple[pd.DataFra
             raise SourceError(
                 f"{name}: filter.{col}: no such column; columns are: " + ", ".join(df.columns[:40])
             )
-        values = {str(v) for v in (want if isinstance(want, list) else [want])}
-        mask &= _text(df[col]).isin(values)
+        values = {_categories.category_key(v) for v in (want if isinstance(want, list) else [want])}
+        mask &= df[col].map(_categories.category_key).isin(values)
     return df[mask], int((~mask).sum())
 
 
