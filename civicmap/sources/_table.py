@@ -27,6 +27,7 @@ from civicmap.schema import APPROXIMATE, CRS, Credit, RowProblem, SourceResult, 
 from civicmap.sources import _categories, _coords, _dates, _guard, layouts
 from civicmap.sources._csvtext import Table, read_table
 from civicmap.sources._extent import extent_of, extent_reason, inside, to_wgs84_in_extent
+from civicmap.sources._header import split_annotations
 from civicmap.sources._places import (
     geocode_rows,
     parse_coordinates,
@@ -470,6 +471,7 @@ def table_result(
     schema. Every data row is mapped, rejected or counted as blank.
     """
     name = path.name
+    table = split_annotations(table)
     df = table_frame(table)
     headers = list(table.headers)
     n_rows = len(df)
@@ -575,6 +577,7 @@ def table_result(
             "columns": dict(cols),
             "header_row": table.header_row,
             "preamble": table.preamble,
+            **({"header_annotations": table.annotations} if table.annotations else {}),
             "renamed_columns": dict(table.renamed),
             "rows": n_rows,
             "mapped": len(out),

@@ -51,10 +51,12 @@ ALIASES: dict[str, tuple[str, ...]] = {
         # 焼津市 (tests/data/opendata/real/yaizu_*.csv) and other city lists
         "指定暑熱避難施設の名称", "公園名", "登録施設名", "店名", "店舗名", "水防倉庫名", "会場名",
         "農園名",
+        # 福井市's LinkData tables (tests/data/opendata/real/fukui_fukuishieki_linkdata.csv)
+        "駅名", "バス停名",
     ),
     "name_kana": (
         "名称_カナ", "名称カナ", "施設名カナ", "ふりがな", "フリガナ", "よみがな", "name_kana",
-        "カナ", "ic:カナ表記", "USER_フリガナ",
+        "カナ", "ic:カナ表記", "USER_フリガナ", "えきめい_かな",
     ),
     "address": (
         "所在地_連結表記", "住所", "所在地", "所在地住所", "address", "住所1", "addr",
