@@ -275,3 +275,37 @@ def test_takamatsu_example_sheet_has_its_title_row_above_the_header():
     # the template's placeholder coordinates are in 札幌 (43.06 N 141.35 E), kept as given
     assert r.features.geometry.y.tolist() == pytest.approx([float(x[col["緯度"]]) for x in places])
     assert r.features.geometry.x.tolist() == pytest.approx([float(x[col["経度"]]) for x in places])
+
+
+FUKUI = (35.85, 36.20, 135.95, 136.55)  # 福井市 (越廼 on the coast to 美山 in the east)
+
+
+def test_fukui_linkdata_table_header_on_line_7_under_hash_lines():
+    """福井市's 駅 list as published through LinkData.org: six ``#`` lines (``#LINK``,
+    ``#license`` ...), the header in the ``#property`` row (line 7), then two ``#`` lines
+    typing the columns (``#object_type_xsd``, ``#property_context``) before the places."""
+    path = REAL / "fukui_fukuishieki_linkdata.csv"
+    records = list(csv.reader(io.StringIO(path.read_text("utf-8"), newline="")))
+    # by hand: the header is the record whose first cell is #property
+    h = next(i for i, rec in enumerate(records) if rec[0] == "#property")
+    assert h == 6 and all(rec[0].startswith("#") for rec in records[:h])
+    header = records[h]
+    notes = [rec for rec in records[h + 1 :] if rec[0].startswith("#")]
+    body = [rec for rec in records[h + 1 :] if not rec[0].startswith("#")]
+    assert [n[0] for n in notes] == ["#object_type_xsd", "#property_context"]
+    assert records[h + 1 : h + 3] == notes  # right under the header
+    col = {c: j for j, c in enumerate(header)}
+    r = read_path(path, layer="stations")
+    assert r.info["header_row"] == h + 1 == 7
+    assert any("creativecommons.org/licenses/by/3.0" in p for p in r.info["preamble"])
+    assert [a.split(",")[0] for a in r.info["header_annotations"]] == [n[0] for n in notes]
+    assert r.rejected == []  # the type lines are not places
+    _accounted(r, len(body))
+    assert len(r.features) == len(body) == 47
+    f = r.features
+    assert list(f["name"]) == [x[col["駅名"]] for x in body]
+    assert list(f["name_kana"]) == [x[col["えきめい_かな"]] for x in body]
+    assert list(f["address"]) == [x[col["所在地"]] for x in body]
+    assert f.geometry.y.tolist() == pytest.approx([float(x[col["緯度"]]) for x in body], abs=1e-9)
+    assert f.geometry.x.tolist() == pytest.approx([float(x[col["経度"]]) for x in body], abs=1e-9)
+    assert _inside(f, FUKUI)
