@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.schema import APPROXIMATE, CRS, Credit, RowProblem, SourceResult, conform
 from civicmap.sources import _categories, _coords, _dates, _guard, layouts
 from civicmap.sources._csvtext import Table, read_table
@@ -454,6 +455,43 @@ def lost_characters(df: pd.DataFrame, headers: list[str]) -> list[dict[str, Any]
     return out
 
 
+#: A cell this short is a mark (◎, ○, ●, 1), not a place's name.
+_MARK_LEN = 2
+
+
+def name_beside_marks(
+    df: pd.DataFrame,
+    headers: list[str],
+    cols: Mapping[str, Any],
+    renamed: Mapping[str, str],
+    *,
+    options: Mapping[str, Any],
+) -> str | None:
+    """The column that really holds the names when the name header spans two columns.
+
+    Japanese spreadsheets merge a header cell over a mark column and the name
+    column (神戸市's こうべ・だれでもトイレ一覧: ``施　設　名`` over ``◎`` |
+    ``三宮バスターミナル``); read cell by cell, the header names the marks and the
+    names sit under an empty header. Returns that column when the named one
+    holds only marks and the unnamed one right of it holds longer texts; None
+    otherwise, or when the layer file names the column itself.
+    """
+    col = cols.get("name")
+    given = options.get("columns")
+    if not col or (isinstance(given, Mapping) and given.get("name")) or col not in headers:
+        return None
+    i = headers.index(col)
+    if i + 1 >= len(headers) or renamed.get(headers[i + 1]) != "empty header":
+        return None
+    here = [str(v).strip() for v in df[col] if str(v).strip()]
+    there = [str(v).strip() for v in df[headers[i + 1]] if str(v).strip()]
+    if not here or len(there) < 0.9 * len(here):  # a heading row may fill only the first
+        return None
+    marks = sum(len(v) <= _MARK_LEN for v in here) / len(here)
+    texts = sum(len(v) > _MARK_LEN for v in there) / len(there)
+    return headers[i + 1] if marks >= 0.9 and texts >= 0.9 else None
+
+
 def table_result(
     table: Table,
     *,
@@ -483,6 +521,14 @@ def table_result(
     cols = resolve_columns(
         headers, options, name=name, need_coords=options.get("_require_coordinates", True)
     )
+    beside = name_beside_marks(df, headers, cols, table.renamed, options=options)
+    if beside:
+        info["name_column_note"] = _(
+            "names taken from %(beside)r, the unnamed column right of %(named)r (a merged "
+            "header cell over both); %(named)r holds only marks such as ◎/○ and is kept "
+            "as a column"
+        ) % {"beside": beside, "named": cols["name"]}
+        cols["name"] = beside
     rejected: list[RowProblem] = []
     repaired: list[RowProblem] = []
     warnings: list[dict[str, Any]] = info.setdefault("warnings", [])
