@@ -154,3 +154,37 @@ def test_renames_and_filters_match_the_category_by_key_not_by_width(written):
     r = read_path(SHINJUKU, layer="childcare", options={"filter": {"Type_desc": written}})
     assert len(r.features) == want
     assert set(r.features["Type_desc"]) == {"保育園\u3000区立（公設公営）"}
+
+
+def test_two_files_of_one_layer_share_one_legend_entry_per_category(tmp_path):
+    """A hand-made second file writes 0歳(2ヶ月) with half-width brackets: the layer shows
+    富山市's spelling (used three times against once) in one legend entry."""
+    extra = tmp_path / "extra.csv"
+    extra.write_text(
+        "名称,緯度,経度,AgeS\n手作りの園A,36.6101,137.1502,0歳(2ヶ月)\n手作りの園B,36.6201,137.1602,3歳児\n",
+        encoding="utf-8",
+    )
+    raw = {
+        "title": "富山市の保育施設",
+        "area": {"bbox": [137.0, 36.45, 137.55, 36.8]},
+        "osm": False,
+        "basemap": {"draw": False},
+        "layers": [
+            {
+                "id": "childcare",
+                "title": {"ja": "保育施設", "en": "Childcare"},
+                "sources": [
+                    {"csv": {"path": str(TOYAMA), "category": {"column": "AgeS"}}},
+                    {"csv": {"path": str(extra), "category": {"column": "AgeS"}}},
+                ],
+            }
+        ],
+    }
+    layer = collect(parse_map(raw, file="toyama.yaml", base_dir=tmp_path)).layer("childcare")
+    cats = Counter(layer.features["category"])
+    assert cats["0歳（2ヶ月）"] == 3 + 1 and "0歳(2ヶ月)" not in cats
+    assert cats["3歳児"] == 3 + 1
+    styles, _index = category_styles(layer, language="ja")
+    titles = [s["title"] for s in styles]
+    assert titles.count("0歳（2ヶ月）") == 1
+    assert len({_key(t) for t in titles}) == len(titles)

@@ -68,3 +68,21 @@ def unify_spellings(categories: pd.Series) -> tuple[pd.Series, dict[str, list[st
         return texts, {}
     log.info("categories written more than one way, shown as one: %s", merged)
     return texts.map(lambda t: chosen.get(category_key(t), t) if t else t), merged
+
+
+def unify_layer_categories(frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`unify_spellings` over all the file sources of one layer.
+
+    Each source is unified when read; a layer that takes two files (one writing
+    ``0歳（2ヶ月）``, the other ``0歳(2ヶ月)``) would still show two legend
+    entries without this step. Returns a copy; a frame without categories is
+    returned as it is.
+    """
+    if frame.empty or "category" not in frame.columns:
+        return frame
+    categories, merged = unify_spellings(frame["category"])
+    if not merged:
+        return frame
+    out = frame.copy()
+    out["category"] = categories.to_numpy()
+    return out
