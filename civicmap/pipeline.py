@@ -28,6 +28,7 @@ from civicmap.mapdata import LayerData, LayerReport, MapData
 from civicmap.mapfile import MapSpec, load_map
 from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit
 from civicmap.sources import read_file_source
+from civicmap.sources._categories import unify_layer_categories
 from civicmap.sources._guard import clean_text_columns
 from civicmap.sources._osmschema import to_schema
 from civicmap.tagfilter import TagFilter
@@ -200,6 +201,7 @@ def _clean_and_conflate(
         return gpd.GeoDataFrame(out.reset_index(drop=True), geometry="geometry", crs=CRS), removed
 
     osm_f, file_f = _concat(osm_parts), _concat(file_parts)
+    file_f = unify_layer_categories(file_f)  # one legend entry per category across files
     report.mapped = len(osm_f) + len(file_f)
     if file_f.empty or (osm_f.empty and not has_osm_source):
         features, removed = clean_layer(_concat([osm_f, file_f]), area=area.geometry)

@@ -275,3 +275,148 @@ def test_takamatsu_example_sheet_has_its_title_row_above_the_header():
     # the template's placeholder coordinates are in 札幌 (43.06 N 141.35 E), kept as given
     assert r.features.geometry.y.tolist() == pytest.approx([float(x[col["緯度"]]) for x in places])
     assert r.features.geometry.x.tolist() == pytest.approx([float(x[col["経度"]]) for x in places])
+
+
+FUKUI = (35.85, 36.20, 135.95, 136.55)  # 福井市 (越廼 on the coast to 美山 in the east)
+
+
+def test_fukui_linkdata_table_header_on_line_7_under_hash_lines():
+    """福井市's 駅 list as published through LinkData.org: six ``#`` lines (``#LINK``,
+    ``#license`` ...), the header in the ``#property`` row (line 7), then two ``#`` lines
+    typing the columns (``#object_type_xsd``, ``#property_context``) before the places."""
+    path = REAL / "fukui_fukuishieki_linkdata.csv"
+    records = list(csv.reader(io.StringIO(path.read_text("utf-8"), newline="")))
+    # by hand: the header is the record whose first cell is #property
+    h = next(i for i, rec in enumerate(records) if rec[0] == "#property")
+    assert h == 6 and all(rec[0].startswith("#") for rec in records[:h])
+    header = records[h]
+    notes = [rec for rec in records[h + 1 :] if rec[0].startswith("#")]
+    body = [rec for rec in records[h + 1 :] if not rec[0].startswith("#")]
+    assert [n[0] for n in notes] == ["#object_type_xsd", "#property_context"]
+    assert records[h + 1 : h + 3] == notes  # right under the header
+    col = {c: j for j, c in enumerate(header)}
+    r = read_path(path, layer="stations")
+    assert r.info["header_row"] == h + 1 == 7
+    assert any("creativecommons.org/licenses/by/3.0" in p for p in r.info["preamble"])
+    assert [a.split(",")[0] for a in r.info["header_annotations"]] == [n[0] for n in notes]
+    assert r.rejected == []  # the type lines are not places
+    _accounted(r, len(body))
+    assert len(r.features) == len(body) == 47
+    f = r.features
+    assert list(f["name"]) == [x[col["駅名"]] for x in body]
+    assert list(f["name_kana"]) == [x[col["えきめい_かな"]] for x in body]
+    assert list(f["address"]) == [x[col["所在地"]] for x in body]
+    assert f.geometry.y.tolist() == pytest.approx([float(x[col["緯度"]]) for x in body], abs=1e-9)
+    assert f.geometry.x.tolist() == pytest.approx([float(x[col["経度"]]) for x in body], abs=1e-9)
+    assert _inside(f, FUKUI)
+
+
+KOBE = (34.55, 34.95, 134.90, 135.32)  # 神戸市 (垂水・須磨の海岸から北区淡河まで)
+
+
+def _cp932_records(path: Path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_text("cp932"), newline="")))
+
+
+def test_kobe_csv_header_on_line_2_under_an_empty_line():
+    """神戸市 応急給水拠点一覧 (2017): Shift_JIS, a first line of empty cells, the header on
+    line 2 after an empty first column, and eight lines of empty cells at the end."""
+    path = REAL / "kobe_emergency_water_20170915.csv"
+    records = _cp932_records(path)
+    h = next(i for i, rec in enumerate(records) if "緯度" in rec)
+    assert h == 1 and not any(c.strip() for c in records[0])
+    header, body = records[h], records[h + 1 :]
+    col = {c: j for j, c in enumerate(header) if c}
+    places = [x for x in body if any(c.strip() for c in x)]
+    blank = len(body) - len(places)
+    assert (len(places), blank) == (60, 8)
+    r = read_path(path, layer="water")
+    assert r.info["encoding"] == "cp932"
+    assert r.info["header_row"] == h + 1 == 2
+    assert r.info["skipped_blank"] == blank and r.rejected == []
+    _accounted(r, len(body))
+    f = r.features
+    assert list(f["name"]) == [x[col["施設名"]] for x in places]
+    assert list(f["address"]) == [x[col["所在地"]] for x in places]
+    assert f.geometry.y.tolist() == pytest.approx([float(x[col["緯度"]]) for x in places])
+    assert f.geometry.x.tolist() == pytest.approx([float(x[col["経度"]]) for x in places])
+    assert _inside(f, KOBE)
+
+
+def test_kobe_xlsx_header_on_row_3_merged_name_header_and_heading_rows():
+    """神戸市 こうべ・だれでもトイレ設置施設一覧: a blank row and a legend row
+    (◎大型多目的シート ○ベビーシート) above the header on row 3; the header cell
+    ``施　設　名`` is merged over two columns, the marks ◎/○ and the names; rows such as
+    都心地域 / 公共交通機関 are section headings with nothing else."""
+    path = REAL / "kobe_UDseibisisetu.xlsx"
+    wb = openpyxl.load_workbook(path)  # not read-only: the merged ranges are wanted
+    ws = wb.worksheets[0]
+    merged = {str(m) for m in ws.merged_cells.ranges}
+    rows = [tuple(c.value for c in row) for row in ws.iter_rows()]
+    wb.close()
+    h = next(i for i, row in enumerate(rows) if sum(map(_filled, row)) >= 5)
+    assert h == 2 and "C3:D3" in merged  # 施　設　名 spans the mark and the name columns
+    header, body = rows[h], rows[h + 1 :]
+    col = {c: j for j, c in enumerate(header) if c}
+    name_col = col["施\u3000設\u3000名"] + 1  # the name sits right of the mark
+    places = [x for x in body if isinstance(x[col["緯度"]], float)]
+    headings = [x for x in body if sum(map(_filled, x)) == 1]
+    assert (len(places), len(headings)) == (92, 3)
+    assert {x[name_col - 1] for x in places} == {"◎", "○"}
+    r = read_path(path, layer="toilets")
+    assert r.info["sheet"] == "Sheet1" and r.info["header_row"] == h + 1 == 3
+    assert any("ベビーシート" in p for p in r.info["preamble"])
+    assert "column_4" in r.info["name_column_note"]
+    _accounted(r, len(body))
+    assert len(r.features) == len(places)
+    f = r.features
+    assert list(f["name"]) == [x[name_col].strip() for x in places]
+    assert f.geometry.y.tolist() == pytest.approx([x[col["緯度"]] for x in places])
+    assert f.geometry.x.tolist() == pytest.approx([x[col["経度"]] for x in places])
+    assert _inside(f, KOBE)
+    # each heading row is reported with its text, not as a nameless place
+    texts = [next(str(c) for c in x if _filled(c)) for x in headings]
+    assert texts == ["都心地域", "都心地域外", "公共交通機関"]
+    assert len(r.rejected) == 3
+    for problem, text in zip(r.rejected, texts, strict=True):
+        assert "heading row" in problem.reason and text in problem.reason
+
+
+def test_kobe_imi_ic_headers_address_and_name():
+    """神戸市 観光施設情報 (2015): 共通語彙基盤 (IMI) headers ``ic:住所_表記`` and
+    ``ic:定型住所_区`` beside plain ones (スポット名, 緯度, 経度); Shift_JIS, line breaks
+    inside quoted cells, a duplicated 電話番号/URL header."""
+    path = REAL / "kobe_tourism_od2707_trimmed.csv"
+    records = _cp932_records(path)
+    header, body = records[0], records[1:]
+    assert {"ic:住所_表記", "ic:定型住所_区"} <= set(header)
+    col = {c: j for j, c in enumerate(header) if c and c not in ("電話番号", "URL")}
+    assert len(body) == 91
+    r = read_path(path, layer="tourism")
+    assert r.info["columns"]["address"] == "ic:住所_表記"
+    assert r.info["columns"]["name"] == "スポット名"
+    _accounted(r, len(body))
+    assert r.rejected == [] and len(r.features) == len(body)
+    f = r.features
+    # surrounding spaces (some names end in two full-width ones) are trimmed, nothing else
+    assert list(f["name"]) == [x[col["スポット名"]].strip() for x in body]
+    assert list(f["address"]) == [x[col["ic:住所_表記"]].strip() for x in body]
+    assert all(a.startswith("神戸市") for a in f["address"])
+    assert f.geometry.y.tolist() == pytest.approx([float(x[col["緯度"]]) for x in body])
+    assert f.geometry.x.tolist() == pytest.approx([float(x[col["経度"]]) for x in body])
+    assert _inside(f, KOBE)
+
+
+def test_kobe_imi_file_as_published_with_16331_columns(tmp_path):
+    """The published file ends every line with 16,298 more empty cells (16,331 columns,
+    1.5 MB of commas); rebuilt here from the trimmed copy, it reads the same."""
+    records = _cp932_records(REAL / "kobe_tourism_od2707_trimmed.csv")
+    wide = tmp_path / "tourism_od2707.csv"
+    with wide.open("w", encoding="cp932", newline="") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows(r + [""] * 16298 for r in records)
+    assert len(next(csv.reader(wide.open(encoding="cp932")))) == 16331
+    published = read_path(wide, layer="tourism")
+    trimmed = read_path(REAL / "kobe_tourism_od2707_trimmed.csv", layer="tourism")
+    _accounted(published, len(records) - 1)
+    assert list(published.features["name"]) == list(trimmed.features["name"])
+    assert list(published.features["address"]) == list(trimmed.features["address"])

@@ -233,6 +233,9 @@ class Table:
     header_row: int  # 1-based line (record) number of the header in the file
     preamble: list[str] = field(default_factory=list)
     renamed: dict[str, str] = field(default_factory=dict)  # new header -> why
+    #: Lines right under the header that describe its columns (LinkData's
+    #: ``#object_type_xsd`` / ``#property_context``), not places.
+    annotations: list[str] = field(default_factory=list)
 
 
 def _records(text: str, *, delimiter: str, name: str) -> list[list[str]]:

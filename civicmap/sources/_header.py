@@ -166,3 +166,28 @@ def rehead(
     if forced is None and _score(raw_header, known) >= 2:
         return table
     return table_from_records(records, known, forced=forced, name=name)
+
+
+#: LinkData.org's table format (municipal files published through linkdata.org,
+#: e.g. 福井市): ``#`` lines above the header (``#LINK``, ``#license`` ...), the
+#: header in the row whose first cell is ``#property``, and ``#`` lines right under
+#: it that type the columns (``#object_type_xsd``, ``#property_context``).
+LINKDATA_HEADER = "#property"
+
+
+def split_annotations(table: Table) -> Table:
+    """Move the ``#`` lines under a LinkData ``#property`` header out of the rows.
+
+    They describe the columns (``float``, ``Assertion``), so read as places
+    each would be rejected for unreadable coordinates; they are reported as
+    ``header_annotations`` instead. Other tables are returned unchanged.
+    """
+    if not table.headers or str(table.headers[0]).strip().lower() != LINKDATA_HEADER:
+        return table
+    n = 0
+    while n < len(table.rows) and table.rows[n] and str(table.rows[n][0]).startswith("#"):
+        n += 1
+    if n:
+        table.annotations = [",".join(map(str, r)).rstrip(",") for r in table.rows[:n]]
+        table.rows = table.rows[n:]
+    return table

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from civicmap.i18n import _
 from civicmap.schema import RowProblem
 from civicmap.sources import _coords, _crs
 from civicmap.sources._csvtext import norm_header
@@ -133,6 +134,15 @@ def reject_unplaced(
             row,
             f"unreadable coordinate in {col}: {err}; expected decimal degrees "
             "(e.g. 35.6895) or degrees-minutes-seconds: fix the cell in the file",
+        )
+    filled = [(c, str(v).strip()) for c, v in df.iloc[pos].items() if str(v).strip()]
+    if len(filled) == 1 and not (str(la_raw).strip() or str(lo_raw).strip()):
+        # spreadsheets put a section title (都心地域, 公共交通機関) on a row of its own
+        return RowProblem(
+            name,
+            row,
+            _("a heading row (only %(text)r, in %(column)s), not a place: left out")
+            % {"text": filled[0][1], "column": filled[0][0]},
         )
     what = (
         "coordinates are 0 (unknown)"

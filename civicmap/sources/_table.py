@@ -23,10 +23,12 @@ import numpy as np
 import pandas as pd
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.schema import APPROXIMATE, CRS, Credit, RowProblem, SourceResult, conform
-from civicmap.sources import _coords, _dates, _guard, layouts
+from civicmap.sources import _categories, _coords, _dates, _guard, layouts
 from civicmap.sources._csvtext import Table, read_table
 from civicmap.sources._extent import extent_of, extent_reason, inside, to_wgs84_in_extent
+from civicmap.sources._header import split_annotations
 from civicmap.sources._places import (
     geocode_rows,
     parse_coordinates,
@@ -111,14 +113,6 @@ def resolve_columns(
     return cols
 
 
-def _text(series: pd.Series) -> pd.Series:
-    return (
-        series.astype(object)
-        .where(series.notna(), "")
-        .map(lambda s: unicodedata.normalize("NFKC", str(s)).strip())
-    )
-
-
 def _display(series: pd.Series) -> pd.Series:
     """Cells as the publisher wrote them (only surrounding spaces removed).
 
@@ -194,7 +188,7 @@ def finish_frame(
                 f"{source}: category.column: got {ccol!r}, expected one of the columns: "
                 + ", ".join(headers[:40])
             )
-        df["category"] = _text(df[ccol])
+        df["category"] = _display(df[ccol])
         values = cat.get("values") or {}
         if not isinstance(values, Mapping):
             raise SourceError(
@@ -203,15 +197,20 @@ def finish_frame(
             )
         if values:
             # rename the file's own values (e.g. 認可 → 認可保育所); others stay as published
-            df["category"] = df["category"].map(lambda v: str(values.get(v, v)))
+            df["category"] = _categories.rename_by_key(df["category"], values)
         notes["category"] = ccol
     elif isinstance(cat, str):
         default = cat
         if "category" in df.columns and cols.get("category") != "category":
             df = df.drop(columns=["category"])
     elif cols.get("category"):
-        df["category"] = _text(df[cols["category"]])
+        df["category"] = _display(df[cols["category"]])
         notes["category"] = cols["category"]
+    if "category" in df.columns:
+        # shown as published; two spellings of one category become one (see _categories)
+        df["category"], merged = _categories.unify_spellings(df["category"])
+        if merged:
+            notes["category_spellings"] = merged
     flags = layouts.add_disaster_flags(df, headers)
     if flags:
         notes["disaster_flags"] = {f"serves_{k}": h for k, h in flags.items()}
@@ -358,8 +357,8 @@ def _apply_filter(df: pd.DataFrame, spec: Any, *, name: str) -> tuple[pd.DataFra
             raise SourceError(
                 f"{name}: filter.{col}: no such column; columns are: " + ", ".join(df.columns[:40])
             )
-        values = {str(v) for v in (want if isinstance(want, list) else [want])}
-        mask &= _text(df[col]).isin(values)
+        values = {_categories.category_key(v) for v in (want if isinstance(want, list) else [want])}
+        mask &= df[col].map(_categories.category_key).isin(values)
     return df[mask], int((~mask).sum())
 
 
@@ -456,6 +455,43 @@ def lost_characters(df: pd.DataFrame, headers: list[str]) -> list[dict[str, Any]
     return out
 
 
+#: A cell this short is a mark (◎, ○, ●, 1), not a place's name.
+_MARK_LEN = 2
+
+
+def name_beside_marks(
+    df: pd.DataFrame,
+    headers: list[str],
+    cols: Mapping[str, Any],
+    renamed: Mapping[str, str],
+    *,
+    options: Mapping[str, Any],
+) -> str | None:
+    """The column that really holds the names when the name header spans two columns.
+
+    Japanese spreadsheets merge a header cell over a mark column and the name
+    column (神戸市's こうべ・だれでもトイレ一覧: ``施　設　名`` over ``◎`` |
+    ``三宮バスターミナル``); read cell by cell, the header names the marks and the
+    names sit under an empty header. Returns that column when the named one
+    holds only marks and the unnamed one right of it holds longer texts; None
+    otherwise, or when the layer file names the column itself.
+    """
+    col = cols.get("name")
+    given = options.get("columns")
+    if not col or (isinstance(given, Mapping) and given.get("name")) or col not in headers:
+        return None
+    i = headers.index(col)
+    if i + 1 >= len(headers) or renamed.get(headers[i + 1]) != "empty header":
+        return None
+    here = [str(v).strip() for v in df[col] if str(v).strip()]
+    there = [str(v).strip() for v in df[headers[i + 1]] if str(v).strip()]
+    if not here or len(there) < 0.9 * len(here):  # a heading row may fill only the first
+        return None
+    marks = sum(len(v) <= _MARK_LEN for v in here) / len(here)
+    texts = sum(len(v) > _MARK_LEN for v in there) / len(there)
+    return headers[i + 1] if marks >= 0.9 and texts >= 0.9 else None
+
+
 def table_result(
     table: Table,
     *,
@@ -473,6 +509,7 @@ def table_result(
     schema. Every data row is mapped, rejected or counted as blank.
     """
     name = path.name
+    table = split_annotations(table)
     df = table_frame(table)
     headers = list(table.headers)
     n_rows = len(df)
@@ -484,6 +521,14 @@ def table_result(
     cols = resolve_columns(
         headers, options, name=name, need_coords=options.get("_require_coordinates", True)
     )
+    beside = name_beside_marks(df, headers, cols, table.renamed, options=options)
+    if beside:
+        info["name_column_note"] = _(
+            "names taken from %(beside)r, the unnamed column right of %(named)r (a merged "
+            "header cell over both); %(named)r holds only marks such as ◎/○ and is kept "
+            "as a column"
+        ) % {"beside": beside, "named": cols["name"]}
+        cols["name"] = beside
     rejected: list[RowProblem] = []
     repaired: list[RowProblem] = []
     warnings: list[dict[str, Any]] = info.setdefault("warnings", [])
@@ -578,6 +623,7 @@ def table_result(
             "columns": dict(cols),
             "header_row": table.header_row,
             "preamble": table.preamble,
+            **({"header_annotations": table.annotations} if table.annotations else {}),
             "renamed_columns": dict(table.renamed),
             "rows": n_rows,
             "mapped": len(out),

@@ -15,7 +15,8 @@ from real files:
   (their 所在地; tests/data/opendata/real/ksj_A32P-16_13.geojson)
 - Linked-Data (RDF) column headers some cities publish: ``http://schema.org/name``,
   ``http://www.w3.org/2003/01/geo/wgs84_pos#lat`` / ``#long``, and the
-  共通語彙基盤 (IMI) prefix ``ic:`` (``ic:住所``)
+  共通語彙基盤 (IMI) prefix ``ic:`` (``ic:住所``), also as a flattened path
+  (``ic:住所_表記``, ``ic:名称/ic:表記``, ``ic:地理座標_緯度``) or a full IMI URI
 - ArcGIS exports that prefix user fields with ``USER_`` (``USER_施設名称``)
 - theme lists: ``要配慮者利用施設名称``, ``トイレ名``, ``保育園名``, ``病院名``,
   ``指定暑熱避難施設の名称`` (クーリングシェルター), ``公園名``, ``店舗名``, …
@@ -27,18 +28,20 @@ from __future__ import annotations
 
 _GEO = "http://www.w3.org/2003/01/geo/wgs84_pos#"
 _SCHEMA = "http://schema.org/"
+_IMI = "http://imi.go.jp/ns/core/rdf#"
 
 #: Role → header names, in order of preference.
 ALIASES: dict[str, tuple[str, ...]] = {
     "lat": (
         "緯度", "北緯", "lat", "latitude", "y", "y座標", "緯度(10進)", "緯度(世界測地系)",
         f"{_GEO}lat", "geo:lat", f"{_SCHEMA}latitude", "schema:latitude", "ic:緯度",
-        "USER_緯度",
+        "USER_緯度", "ic:地理座標_緯度", "ic:地理座標/ic:緯度", f"{_IMI}緯度",
     ),
     "lon": (
         "経度", "東経", "lon", "lng", "long", "longitude", "x", "x座標", "経度(10進)",
         "経度(世界測地系)", f"{_GEO}long", "geo:long", f"{_SCHEMA}longitude",
-        "schema:longitude", "ic:経度", "USER_経度",
+        "schema:longitude", "ic:経度", "USER_経度", "ic:地理座標_経度", "ic:地理座標/ic:経度",
+        f"{_IMI}経度",
         "longtitude",  # sic: the 北海道 医療機関名簿 (tests/data/opendata/hokkaido_hospital_list.csv)
     ),
     "name": (
@@ -51,19 +54,26 @@ ALIASES: dict[str, tuple[str, ...]] = {
         # 焼津市 (tests/data/opendata/real/yaizu_*.csv) and other city lists
         "指定暑熱避難施設の名称", "公園名", "登録施設名", "店名", "店舗名", "水防倉庫名", "会場名",
         "農園名",
+        # 福井市's LinkData tables (tests/data/opendata/real/fukui_fukuishieki_linkdata.csv)
+        "駅名", "バス停名",
+        # 神戸市 観光施設情報 (tests/data/opendata/real/kobe_tourism_od2707_trimmed.csv);
+        # IMI paths flattened into one header (名称 > 表記)
+        "スポット名", "ic:名称_表記", "ic:名称/ic:表記", f"{_IMI}名称",
     ),
     "name_kana": (
         "名称_カナ", "名称カナ", "施設名カナ", "ふりがな", "フリガナ", "よみがな", "name_kana",
-        "カナ", "ic:カナ表記", "USER_フリガナ",
+        "カナ", "ic:カナ表記", "USER_フリガナ", "えきめい_かな",
     ),
     "address": (
         "所在地_連結表記", "住所", "所在地", "所在地住所", "address", "住所1", "addr",
         "所在地(住所)", "ic:住所", "ic:所在地", f"{_SCHEMA}address", "schema:address",
         "USER_住所", "USER_所在地", "P20_003", "A27_004", "A32_004", "住所（番地まで）",
+        # IMI paths flattened into one header (住所 > 表記), as 神戸市 publishes them
+        "ic:住所_表記", "ic:住所/ic:表記", f"{_IMI}住所",
     ),
     "category": (
         "施設種別", "種別", "サブジャンル1", "category", "カテゴリ", "カテゴリー", "分類", "type",
-        "USER_種別",
+        "USER_種別", "メインジャンル名",
     ),
 }  # fmt: skip
 
