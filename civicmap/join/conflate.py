@@ -206,6 +206,12 @@ def _unique_keys(values: np.ndarray, fn) -> tuple[np.ndarray, np.ndarray, np.nda
     return codes, np.array(keys, dtype=object).reshape(-1), lens
 
 
+def _both_keys(a: np.ndarray, b: np.ndarray, fn) -> tuple[np.ndarray, ...]:
+    """``(codes of a, codes of b, keys, lengths)``: :func:`_unique_keys` of both at once."""
+    codes, keys, lens = _unique_keys(np.concatenate([_as_str(a), _as_str(b)]), fn)
+    return codes[: len(a)], codes[len(a) :], keys, lens
+
+
 def _keys(values: np.ndarray, fn) -> np.ndarray:
     """``fn`` of each value, computed once per distinct value (names repeat a lot)."""
     if len(values) == 0:
@@ -266,10 +272,11 @@ def pair_name_scores(
     """
     if len(ia) == 0:
         return np.array([], dtype=float)
-    ca, ua, la = _unique_keys(np.asarray(a_names), loose_key)
-    cb, ub, lb = _unique_keys(np.asarray(b_names), loose_key)
-    kca, kua, kla = _unique_keys(np.asarray(a_kana), kana_key)
-    kcb, kub, klb = _unique_keys(np.asarray(b_kana), kana_key)
+    # both frames' names keyed together: a place's name is mostly the same text on
+    # both sides, so each distinct text is normalised once
+    ca, cb, ua, la = _both_keys(a_names, b_names, loose_key)
+    kca, kcb, kua, kla = _both_keys(a_kana, b_kana, kana_key)
+    ub, lb, kub, klb = ua, la, kua, kla
     x, y = ua[ca[ia]], ub[cb[ib]]
     lx, ly = la[ca[ia]], lb[cb[ib]]
     best = _ratio(x, y, 1, lx, ly)
