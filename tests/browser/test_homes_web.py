@@ -71,10 +71,10 @@ def test_each_home_has_its_routes_marker_and_popup_on_the_web_map(browser, homes
         )
         browser.execute_script("arguments[0].click();", icon)
         popup = wait_for(
-            lambda: [
+            lambda title=f"自宅：{name}": [
                 e
                 for e in browser.find_elements("css selector", ".leaflet-popup-content")
-                if e.text.startswith(f"自宅：{name}")
+                if e.text.startswith(title)
             ]
         )
         assert popup, f"no popup for {name}"
