@@ -10,15 +10,20 @@ disaster's own column stands.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pytest
+import yaml
 from shapely.geometry import Point
 
 from civicmap.join import nearest_shelters
 from civicmap.join.sites import flag_value, merge_sites
+from civicmap.mapfile import load_map
+from civicmap.pipeline import collect, render
 from civicmap.schema import CRS
 from civicmap.sources import read_path
 
@@ -100,3 +105,53 @@ def test_real_list_with_2kai_ijouka_flood_cells_keeps_the_note_on_its_sites(path
         (site,) = [s for s in sites.itertuples() if ref in s.site_refs.split(" + ")]
         assert "洪水: 2階以上可" in site.designations
         assert site.serves_flood is True
+
+
+def _yes(cell: str) -> bool:
+    return cell in ("○", "1", "可")
+
+
+@pytest.mark.pdf
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler missing")
+def test_a_tsunami_map_ranks_upstairs_buildings_and_both_maps_say_upstairs(tmp_path):
+    """A 金石 home, disaster 津波, both hand-made lists in the built-in shelters layer."""
+    shutil.copy(DATA / "osm/SmallAroundWaseda.osm", tmp_path / "extract.osm")  # not 金沢: straight
+    raw = {
+        "title": "金石 津波避難マップ",
+        "area": {"point": [36.6100, 136.6110], "radius": 3000},  # all 9 places
+        "osm": {"file": "extract.osm"},
+        "basemap": {"draw": False},
+        "layers": [
+            {
+                "use": "shelters",
+                "extra_sources": [
+                    {"csv": {"path": str(UPSTAIRS / "upstairs_column.csv")}},
+                    {"csv": {"path": str(UPSTAIRS / "vertical_only.csv")}},
+                ],
+            }
+        ],
+        "home": {"point": [36.6050, 136.6100], "disaster": "津波"},
+        "outputs": {"web": {"file": "out/map.html", "offline": True},
+                    "paper": {"file": "out/map.pdf", "size": "A4"}},
+    }  # fmt: skip
+    (tmp_path / "map.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    data = collect(load_map(tmp_path / "map.yaml"))
+    # the sites the lists designate for 津波, read with plain pandas: a yes in 津波, or,
+    # in the list without a 津波 column, a yes in 垂直避難
+    a = pd.read_csv(UPSTAIRS / "upstairs_column.csv", dtype=str, keep_default_na=False)
+    b = pd.read_csv(UPSTAIRS / "vertical_only.csv", dtype=str, keep_default_na=False)
+    tsunami = set(a.loc[a["津波"].map(_yes), "名称"]) | set(b.loc[b["垂直避難"].map(_yes), "名称"])
+    assert len(tsunami) == 6
+    assert set(data.routes["shelter_name"]) <= tsunami and len(data.routes) == 3
+    notes = " ".join(data.route_notes)
+    assert "9か所中 1か所は津波への対応の情報がありません" in notes  # 無印会館
+    assert "2か所は津波に対応しない指定です" in notes  # blank 津波 cells in a list with the column
+
+    written = render(data)
+    html = written["web"][0].read_text(encoding="utf-8")
+    assert "津波避難ビル（垂直避難可）" in html and "指定緊急避難場所（2階以上可）" in html
+    text = subprocess.run(
+        ["pdftotext", str(written["paper"][0]), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    flat = "".join(text.split())
+    assert "津波避難ビル（垂直避難可）" in flat and "（洪水:2階以上可）" in flat
