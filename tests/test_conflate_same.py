@@ -277,6 +277,8 @@ def test_grid_pairs_equal_the_strtree_pairs_and_distances():
     oi, mi, dist = _conflate_module._grid_pairs(far, far + 3.0, 150.0)
     got = sorted(zip(oi.tolist(), mi.tolist(), dist.tolist(), strict=True))
     assert got == _strtree_pairs(far, far + 3.0, 150.0)
+    # a distance so small the cells could not be numbered: no grid (the tree answers)
+    assert _conflate_module._grid_pairs(far, far + 3.0, 1e-12) is None
 
 
 def test_point_lists_take_the_grid_and_ties_go_back_to_the_tree(synthetic, monkeypatch):
@@ -297,3 +299,5 @@ def test_point_lists_take_the_grid_and_ties_go_back_to_the_tree(synthetic, monke
     twice["source_ref"] = [f"osm:{i}" for i in range(len(twice))]
     assert_same(official, twice)
     assert calls == [1]
+    assert_same(official.iloc[:300], osm.iloc[:300], max_distance_m=1e-12, same_place_m=0.0)
+    assert len(calls) == 2

@@ -395,7 +395,7 @@ def _to_metric(geoms: gpd.GeoSeries, crs: Any) -> np.ndarray:
 
 def _grid_pairs(
     off_xy: np.ndarray, osm_xy: np.ndarray, max_distance_m: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Pairs of points within ``max_distance_m``, from a grid of cells that wide, on arrays.
 
     Point lists (the usual official list × OSM nodes) need no geometry
@@ -406,12 +406,16 @@ def _grid_pairs(
     official row, like the STRtree's; within one row their order differs,
     which :func:`conflate` checks cannot change the assignment. The distance
     is GEOS's for two points (``sqrt(dx² + dy²)``, bit for bit); a pair
-    within a hair of the limit is decided by GEOS itself.
+    within a hair of the limit is decided by GEOS itself. None when the
+    cells would be too many to number (a tiny distance over a huge extent).
     """
     n = len(off_xy)
     cell = max_distance_m * (1.0 + 1e-6) + 1e-9  # a margin: floor() of a quotient may round up
     x0 = min(off_xy[:, 0].min(), osm_xy[:, 0].min())
     y0 = min(off_xy[:, 1].min(), osm_xy[:, 1].min())
+    span = max(off_xy.max(), osm_xy.max()) - min(x0, y0)
+    if (span / cell + 3) ** 2 >= 2.0**62:  # cell numbers would overflow int64: use the tree
+        return None
     # cells numbered from 1, so every neighbour's number is >= 0
     go = np.floor((off_xy - (x0, y0)) / cell).astype(np.int64) + 1
     gm = np.floor((osm_xy - (x0, y0)) / cell).astype(np.int64) + 1
@@ -530,8 +534,9 @@ def conflate(
     off_xy = _metric_xy(off.geometry, crs) if len(om) and max_distance_m > 0 else None
     osm_xy = _metric_xy(om.geometry, crs) if off_xy is not None else None
     cands = None
-    if osm_xy is not None:  # points only: pairs on arrays
-        cands = scored(*_grid_pairs(off_xy, osm_xy, max_distance_m))
+    grid = _grid_pairs(off_xy, osm_xy, max_distance_m) if osm_xy is not None else None
+    if grid is not None:  # points only: pairs on arrays
+        cands = scored(*grid)
         if _same_row_ties(cands[0], cands[2], cands[5], cands[4]):
             cands = None  # the STRtree's order decides: ask it
     if cands is None:
