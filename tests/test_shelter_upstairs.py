@@ -88,6 +88,8 @@ def test_a_vertical_evacuation_column_alone_ranks_buildings_for_tsunami_and_says
     frame = gpd.GeoDataFrame(sites.reset_index(), geometry="geometry", crs=CRS)
     ranked = nearest_shelters(home, frame, disaster="津波", k=5)
     assert sorted(ranked.table["shelter_name"]) == sorted(yes)
+    # the route says "upstairs" too (the web map's route tooltip shows it)
+    assert set(ranked.table["shelter_category"]) == {"津波避難ビル（垂直避難可）"}
     assert any("1 of 4 shelters have no information on 津波" in n for n in ranked.notes)
     assert nearest_shelters(home, frame, disaster="地震", k=5).table.empty
 
