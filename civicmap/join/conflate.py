@@ -753,8 +753,9 @@ def _merge_frames(
 ) -> gpd.GeoDataFrame:
     """The merged frame, built from whole columns (``texts``: refs and OSM names as text)."""
     off_refs, osm_refs, osm_names = texts
-    off_attrs = pd.DataFrame(off.drop(columns="geometry"))
-    om_attrs = pd.DataFrame(om.drop(columns="geometry"))
+    # a plain frame without the geometry (select, not drop: no GeoDataFrame rebuilt)
+    off_attrs = pd.DataFrame(off).loc[:, off.columns != "geometry"]
+    om_attrs = pd.DataFrame(om).loc[:, om.columns != "geometry"]
     matched = off_attrs.iloc[oi].reset_index(drop=True)
     osm_rows = om_attrs.iloc[mi].reset_index(drop=True)
     for col in ("category", "name_kana", "address"):
