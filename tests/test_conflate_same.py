@@ -241,3 +241,63 @@ def test_array_assignment_equals_the_greedy_loop_on_dense_candidates():
     got = _conflate_module.assign_one_to_one(oi, mi, dist, score, score, ok)
     assert got == reference_assign(oi, mi, dist, score, score, ok)
     assert [(i, j) for i, j, *_ in got] == [(i, i) for i in range(200)]
+
+
+# --------------------------------------------------------------------------- point lists on a grid
+
+
+def _strtree_pairs(a: np.ndarray, b: np.ndarray, r: float) -> list[tuple[int, int, float]]:
+    import shapely
+
+    pa, pb = shapely.points(a), shapely.points(b)
+    oi, mi = shapely.STRtree(pb).query(pa, predicate="dwithin", distance=r)
+    dist = shapely.distance(pa[oi], pb[mi])
+    return sorted(zip(oi.tolist(), mi.tolist(), dist.tolist(), strict=True))
+
+
+def test_grid_pairs_equal_the_strtree_pairs_and_distances():
+    rng = np.random.default_rng(11)
+    a = rng.uniform(-5_000, 5_000, size=(3_000, 2))
+    b = np.vstack(
+        [
+            a[:1_000] + rng.normal(0, 60, size=(1_000, 2)),
+            a[:50],  # the same spot
+            a[50:100] + np.array([150.0, 0.0]),  # exactly the limit along an axis
+            a[100:150] + np.array([0.0, -150.0000001]),  # just past it
+            rng.uniform(-5_000, 5_000, size=(2_000, 2)),
+        ]
+    )
+    for r in (150.0, 10.0, 1_000.0):
+        oi, mi, dist = _conflate_module._grid_pairs(a, b, r)
+        assert (np.diff(oi) >= 0).all()  # sorted by official row, like the tree's answer
+        got = sorted(zip(oi.tolist(), mi.tolist(), dist.tolist(), strict=True))
+        assert got == _strtree_pairs(a, b, r)
+    # far-flung points (too many cells for an offset table): binary searches, same pairs
+    far = np.vstack([a[:200], a[:200] * 400.0])
+    oi, mi, dist = _conflate_module._grid_pairs(far, far + 3.0, 150.0)
+    got = sorted(zip(oi.tolist(), mi.tolist(), dist.tolist(), strict=True))
+    assert got == _strtree_pairs(far, far + 3.0, 150.0)
+    # a distance so small the cells could not be numbered: no grid (the tree answers)
+    assert _conflate_module._grid_pairs(far, far + 3.0, 1e-12) is None
+
+
+def test_point_lists_take_the_grid_and_ties_go_back_to_the_tree(synthetic, monkeypatch):
+    official, osm = synthetic
+    calls = []
+    tree = _conflate_module._candidate_pairs
+
+    def spy(*args):
+        calls.append(1)
+        return tree(*args)
+
+    monkeypatch.setattr(_conflate_module, "_candidate_pairs", spy)
+    assert_same(official, osm)
+    assert calls == []  # points on both sides: no tree
+    # OSM mapped twice on the same spot with the same name: two candidates of one
+    # official row tie, so only the tree's order can say which one the greedy takes
+    twice = pd.concat([osm.iloc[:300], osm.iloc[:300]], ignore_index=True)
+    twice["source_ref"] = [f"osm:{i}" for i in range(len(twice))]
+    assert_same(official, twice)
+    assert calls == [1]
+    assert_same(official.iloc[:300], osm.iloc[:300], max_distance_m=1e-12, same_place_m=0.0)
+    assert len(calls) == 2

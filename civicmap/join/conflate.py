@@ -206,6 +206,12 @@ def _unique_keys(values: np.ndarray, fn) -> tuple[np.ndarray, np.ndarray, np.nda
     return codes, np.array(keys, dtype=object).reshape(-1), lens
 
 
+def _both_keys(a: np.ndarray, b: np.ndarray, fn) -> tuple[np.ndarray, ...]:
+    """``(codes of a, codes of b, keys, lengths)``: :func:`_unique_keys` of both at once."""
+    codes, keys, lens = _unique_keys(np.concatenate([_as_str(a), _as_str(b)]), fn)
+    return codes[: len(a)], codes[len(a) :], keys, lens
+
+
 def _keys(values: np.ndarray, fn) -> np.ndarray:
     """``fn`` of each value, computed once per distinct value (names repeat a lot)."""
     if len(values) == 0:
@@ -266,10 +272,11 @@ def pair_name_scores(
     """
     if len(ia) == 0:
         return np.array([], dtype=float)
-    ca, ua, la = _unique_keys(np.asarray(a_names), loose_key)
-    cb, ub, lb = _unique_keys(np.asarray(b_names), loose_key)
-    kca, kua, kla = _unique_keys(np.asarray(a_kana), kana_key)
-    kcb, kub, klb = _unique_keys(np.asarray(b_kana), kana_key)
+    # both frames' names keyed together: a place's name is mostly the same text on
+    # both sides, so each distinct text is normalised once
+    ca, cb, ua, la = _both_keys(a_names, b_names, loose_key)
+    kca, kcb, kua, kla = _both_keys(a_kana, b_kana, kana_key)
+    ub, lb, kub, klb = ua, la, kua, kla
     x, y = ua[ca[ia]], ub[cb[ib]]
     lx, ly = la[ca[ia]], lb[cb[ib]]
     best = _ratio(x, y, 1, lx, ly)
@@ -361,19 +368,105 @@ def _srs(crs: Any) -> str:
     return crs.srs if isinstance(crs, pyproj.CRS) else pyproj.CRS(crs).srs
 
 
-def _to_metric(geoms: gpd.GeoSeries, crs: Any) -> np.ndarray:
-    """``geoms.to_crs(crs)`` as an array; 2-D points go straight through pyproj.
+def _metric_xy(geoms: gpd.GeoSeries, crs: Any) -> np.ndarray | None:
+    """Metric ``(n, 2)`` coordinates when every geometry is a non-empty 2-D point, else None.
 
     The same transformer and coordinates as geopandas' ``to_crs`` (so the same
-    metres), without copying 20k point objects to overwrite their coordinates.
+    metres), without making 20k point objects.
     """
     arr = geoms.to_numpy()
     if len(arr) and bool((shapely.get_type_id(arr) == 0).all()) and not shapely.has_z(arr).any():
         xy = shapely.get_coordinates(arr)
         if len(xy) == len(arr):  # no empty points
             x, y = _transformer(_srs(geoms.crs), _srs(crs)).transform(xy[:, 0], xy[:, 1])
-            return shapely.points(np.asarray(x), np.asarray(y))
+            out = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+            if np.isfinite(out).all():
+                return out
+    return None
+
+
+def _to_metric(geoms: gpd.GeoSeries, crs: Any) -> np.ndarray:
+    """``geoms.to_crs(crs)`` as an array; 2-D points go straight through pyproj."""
+    xy = _metric_xy(geoms, crs)
+    if xy is not None:
+        return shapely.points(xy[:, 0], xy[:, 1])
     return geoms.to_crs(crs).to_numpy()
+
+
+def _grid_pairs(
+    off_xy: np.ndarray, osm_xy: np.ndarray, max_distance_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Pairs of points within ``max_distance_m``, from a grid of cells that wide, on arrays.
+
+    Point lists (the usual official list × OSM nodes) need no geometry
+    objects and no tree: each OSM point is filed under its cell (one sort),
+    each official point looks in its own and the 8 neighbouring cells (a
+    start offset per cell, or binary searches when the cells would be too
+    many). The pairs come sorted by
+    official row, like the STRtree's; within one row their order differs,
+    which :func:`conflate` checks cannot change the assignment. The distance
+    is GEOS's for two points (``sqrt(dx² + dy²)``, bit for bit); a pair
+    within a hair of the limit is decided by GEOS itself. None when the
+    cells would be too many to number (a tiny distance over a huge extent).
+    """
+    n = len(off_xy)
+    cell = max_distance_m * (1.0 + 1e-6) + 1e-9  # a margin: floor() of a quotient may round up
+    x0 = min(off_xy[:, 0].min(), osm_xy[:, 0].min())
+    y0 = min(off_xy[:, 1].min(), osm_xy[:, 1].min())
+    span = max(off_xy.max(), osm_xy.max()) - min(x0, y0)
+    if (span / cell + 3) ** 2 >= 2.0**62:  # cell numbers would overflow int64: use the tree
+        return None
+    # cells numbered from 1, so every neighbour's number is >= 0
+    go = np.floor((off_xy - (x0, y0)) / cell).astype(np.int64) + 1
+    gm = np.floor((osm_xy - (x0, y0)) / cell).astype(np.int64) + 1
+    rows = int(max(go[:, 1].max(), gm[:, 1].max())) + 2
+    cells = (int(max(go[:, 0].max(), gm[:, 0].max())) + 2) * rows
+    key_m = gm[:, 0] * rows + gm[:, 1]
+    order = np.argsort(key_m, kind="stable")
+    key_o = go[:, 0] * rows + go[:, 1]
+    near = (key_o[:, None] + (np.array([-1, 0, 1])[:, None] * rows + [-1, 0, 1]).ravel()).ravel()
+    if cells <= max(8 * (n + len(osm_xy)), 1 << 20):
+        # where each cell's points start: two lookups per neighbour, no search
+        starts = np.zeros(cells + 1, dtype=np.int64)
+        np.cumsum(np.bincount(key_m, minlength=cells), out=starts[1:])
+        lo = starts[near]
+        counts = starts[near + 1] - lo
+    else:  # a sparse, far-flung list: binary search in the sorted keys
+        sorted_keys = key_m[order]
+        lo = np.searchsorted(sorted_keys, near, side="left")
+        counts = np.searchsorted(sorted_keys, near, side="right") - lo
+    total = int(counts.sum())
+    oi = np.repeat(np.repeat(np.arange(n), 9), counts)
+    start = np.cumsum(counts) - counts
+    mi = order[np.arange(total) - np.repeat(start - lo, counts)]
+    dx = off_xy[oi, 0] - osm_xy[mi, 0]
+    dy = off_xy[oi, 1] - osm_xy[mi, 1]
+    dist = np.sqrt(dx * dx + dy * dy)
+    keep = dist <= max_distance_m
+    edge = np.flatnonzero(np.abs(dist - max_distance_m) <= 1e-6 * max(max_distance_m, 1.0))
+    if len(edge):
+        keep[edge] = shapely.dwithin(
+            shapely.points(off_xy[oi[edge]]), shapely.points(osm_xy[mi[edge]]), max_distance_m
+        )
+    return oi[keep], mi[keep], dist[keep]
+
+
+def _same_row_ties(oi: np.ndarray, dist: np.ndarray, score: np.ndarray, ok: np.ndarray) -> bool:
+    """Whether two allowed candidates of one official row tie on score and distance.
+
+    Only then does the order of a row's candidates decide the assignment. A
+    hash of (row, distance) finds the few possible ties with one sort; only
+    when it does are they compared exactly.
+    """
+    k = np.flatnonzero(ok)
+    if len(k) < 2:
+        return False
+    h = np.sort(dist[k].view(np.uint64) ^ (oi[k].astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)))
+    if not (h[1:] == h[:-1]).any():
+        return False
+    o = np.lexsort((dist[k], score[k], oi[k]))
+    a, d, s = oi[k][o], dist[k][o], score[k][o]
+    return bool(((a[1:] == a[:-1]) & (d[1:] == d[:-1]) & (s[1:] == s[:-1])).any())
 
 
 def conflate(
@@ -429,18 +522,31 @@ def conflate(
     off = gpd.GeoDataFrame(official.reset_index(drop=True), geometry="geometry", crs=CRS)
     om = gpd.GeoDataFrame(osm.reset_index(drop=True), geometry="geometry", crs=CRS)
     crs = _metric_crs(off, om)
-    off_m = _to_metric(off.geometry, crs)
-    osm_m = _to_metric(om.geometry, crs)
-    oi, mi, dist = _candidate_pairs(off_m, osm_m, max_distance_m)
-
     off_names, osm_names = _texts(off["name"]), _texts(om["name"])
     off_kana, osm_kana = _texts(off["name_kana"]), _texts(om["name_kana"])
-    names = pair_name_scores(off_names, off_kana, osm_names, osm_kana, oi, mi)
+
+    def scored(oi, mi, dist):
+        names = pair_name_scores(off_names, off_kana, osm_names, osm_kana, oi, mi)
+        ok = (names >= min_name_score) | (dist <= same_place_m)
+        score = 0.6 * names + 0.4 * (1.0 - np.minimum(dist, max_distance_m) / max_distance_m)
+        return oi, mi, dist, names, ok, score
+
+    off_xy = _metric_xy(off.geometry, crs) if len(om) and max_distance_m > 0 else None
+    osm_xy = _metric_xy(om.geometry, crs) if off_xy is not None else None
+    cands = None
+    grid = _grid_pairs(off_xy, osm_xy, max_distance_m) if osm_xy is not None else None
+    if grid is not None:  # points only: pairs on arrays
+        cands = scored(*grid)
+        if _same_row_ties(cands[0], cands[2], cands[5], cands[4]):
+            cands = None  # the STRtree's order decides: ask it
+    if cands is None:
+        off_m = _to_metric(off.geometry, crs)
+        osm_m = _to_metric(om.geometry, crs)
+        cands = scored(*_candidate_pairs(off_m, osm_m, max_distance_m))
+    oi, mi, dist, names, ok, score = cands
     off_refs, osm_refs = _texts(off["source_ref"]), _texts(om["source_ref"])
     off_geoms = off.geometry.to_numpy()
     osm_geoms = om.geometry.to_numpy()
-    ok = (names >= min_name_score) | (dist <= same_place_m)
-    score = 0.6 * names + 0.4 * (1.0 - np.minimum(dist, max_distance_m) / max_distance_m)
     taken = _assign(oi, mi, dist, score, ok)
     pi, pj, pd_, pn, ps = oi[taken], mi[taken], dist[taken], names[taken], score[taken]
     used_off = np.zeros(len(off), dtype=bool)
@@ -647,8 +753,9 @@ def _merge_frames(
 ) -> gpd.GeoDataFrame:
     """The merged frame, built from whole columns (``texts``: refs and OSM names as text)."""
     off_refs, osm_refs, osm_names = texts
-    off_attrs = pd.DataFrame(off.drop(columns="geometry"))
-    om_attrs = pd.DataFrame(om.drop(columns="geometry"))
+    # a plain frame without the geometry (select, not drop: no GeoDataFrame rebuilt)
+    off_attrs = pd.DataFrame(off).loc[:, off.columns != "geometry"]
+    om_attrs = pd.DataFrame(om).loc[:, om.columns != "geometry"]
     matched = off_attrs.iloc[oi].reset_index(drop=True)
     osm_rows = om_attrs.iloc[mi].reset_index(drop=True)
     for col in ("category", "name_kana", "address"):

@@ -37,7 +37,8 @@ class NearestShelters:
     ----------
     table : DataFrame
         One row per (place, shelter): ``place_ref``, ``place_name``,
-        ``shelter_ref``, ``shelter_name``, ``shelter_category``,
+        ``shelter_ref``, ``shelter_name``, ``shelter_category`` (with the
+        site's vertical-evacuation note in brackets, e.g. ``津波避難ビル（垂直避難可）``),
         ``straight_m``, ``walk_m``, ``walk_min`` (NaN when no walking route
         was found), ``rank_straight``, ``rank_walk`` and ``serves``.
     lines : GeoDataFrame
@@ -233,7 +234,9 @@ def nearest_shelters(
                         "place_name": text(pl, "name", p),
                         "shelter_ref": text(sh, "source_ref", s),
                         "shelter_name": text(sh, "name", s),
-                        "shelter_category": text(sh, "category", s),
+                        # vertical evacuation said with the route too: 津波避難ビル（垂直避難可）
+                        "shelter_category": text(sh, "category", s)
+                        + (f"（{up}）" if (up := text(sh, "upstairs_only", s)) else ""),
                         "straight_m": round(float(drow[s]), 1),
                         "walk_m": round(float(w), 1) if not np.isnan(w) else np.nan,
                         "walk_min": round(float(w) / speed, 1) if not np.isnan(w) else np.nan,

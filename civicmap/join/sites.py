@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import logging
 import math
+import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,12 +54,29 @@ def flag_value(value: Any) -> bool | None:
         return bool(value)
     if isinstance(value, int | float | np.integer | np.floating):
         return None if math.isnan(float(value)) else float(value) != 0
-    s = str(value).strip().lower()
-    if s in _TRUE:
+    s = unicodedata.normalize("NFKC", str(value)).strip().lower()
+    if s in _TRUE or _UPSTAIRS.fullmatch(s):
         return True
     if s in _FALSE:
         return False
     return None
+
+
+#: A flag cell that says the building serves, upper floors only (洪水: 2階以上可).
+_UPSTAIRS = re.compile(r"[0-9]+階以上(?:可|のみ可|使用可|利用可|のみ)?")
+
+#: Columns some lists add for vertical evacuation: the building's upper floors
+#: are usable when water rises (洪水, 内水, 津波), not the ground floor.
+UPSTAIRS_COLUMNS = ("2階以上可", "2階以上", "3階以上可", "垂直避難", "垂直避難可", "上階避難")
+
+#: The disasters a vertical-evacuation column speaks of: rising water.
+UPSTAIRS_DISASTERS = ("flood", "inland_flood", "tsunami")
+
+
+def _upstairs_note(header: str) -> str:
+    """The note a yes in a vertical-evacuation column gives: its header, said as usable."""
+    h = unicodedata.normalize("NFKC", header).strip()
+    return h if h.endswith("可") else f"{h}可"
 
 
 #: Column names municipal lists use besides the 自治体標準 ones (土砂, 内水 ...).
@@ -78,8 +97,18 @@ def disaster_flags(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     (土砂, 内水, 大規模火災, 火山) gives it. The readers
     set ``serves_*`` themselves for the layouts they know; this covers rows
     they left unknown, so one list's flags are never lost in a merge.
+
+    Vertical evacuation (``2階以上可``) qualifies a designation, it does not
+    make one: a flag cell that reads ``2階以上可`` counts as yes for its
+    disaster, and a yes in a ``2階以上可`` / ``垂直避難`` column counts for the
+    rising-water disasters (:data:`UPSTAIRS_DISASTERS`) only where the row
+    says nothing about them (an explicit yes or no in their own columns
+    stands). Either way the row's ``upstairs_only`` says so (``洪水:
+    2階以上可``, or the column's ``2階以上可``), for the site's designations
+    and popup: a family must know to go upstairs.
     """
     out = frame.copy()
+    notes: list[list[str]] = [[] for _ in range(len(out))]
     for key, ja in DISASTER_TYPES.items():
         col = f"serves_{key}"
         values = (
@@ -92,7 +121,29 @@ def disaster_flags(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             if other in out.columns:
                 extra = out[other].map(flag_value)
                 values = values.where(values.notna(), extra)
+                cells = out[other].map(lambda v: unicodedata.normalize("NFKC", _text(v)).strip())
+                for i in np.flatnonzero(cells.map(lambda c: bool(_UPSTAIRS.fullmatch(c)))):
+                    notes[i].append(f"{ja}: {cells.iloc[i]}")
         out[col] = values.astype(object).where(values.notna(), None)
+    normed = {unicodedata.normalize("NFKC", str(c)).strip(): c for c in out.columns}
+    for header in UPSTAIRS_COLUMNS:
+        if header not in normed:
+            continue
+        yes = out[normed[header]].map(flag_value).to_numpy(dtype=object)
+        for i in np.flatnonzero(yes == True):  # noqa: E712 - object array of True/False/None
+            notes[i].append(_upstairs_note(header))
+        for key in UPSTAIRS_DISASTERS:
+            col = f"serves_{key}"
+            fill = (yes == True) & out[col].isna().to_numpy()  # noqa: E712
+            values = out[col].to_numpy(dtype=object).copy()
+            values[fill] = True
+            out[col] = pd.Series(values, index=out.index, dtype=object)
+    if any(notes) or "upstairs_only" in out.columns:
+        own = ["・".join(dict.fromkeys(n)) if n else None for n in notes]  # in order, once
+        if "upstairs_only" in out.columns:
+            prior = out["upstairs_only"].map(_text).to_numpy()
+            own = [o or (p or None) for o, p in zip(own, prior, strict=True)]
+        out["upstairs_only"] = pd.Series(own, index=out.index, dtype=object)
     return out
 
 
@@ -111,8 +162,10 @@ class Sites:
         ``site_refs`` (every row's ``source_ref``), ``site_rows`` (how many
         rows), ``serves_<type>`` (True if any row says so, False if a row says
         no and none yes, None when no row knows) and ``serves_<type>_from``
-        (the refs that said yes), and ``after_emergency_only`` (a 指定避難所
-        with no disaster flag at all).
+        (the refs that said yes), ``after_emergency_only`` (a 指定避難所
+        with no disaster flag at all) and ``upstairs_only`` (vertical
+        evacuation notes such as ``洪水: 2階以上可``, also appended to
+        ``designations`` in brackets; None when no row says so).
     merges : DataFrame
         One row per row merged into another: ``site_ref``, ``site_name``,
         ``layer``, ``ref``, ``name``, ``designation``, ``distance_m``,
@@ -179,7 +232,7 @@ def merge_sites(
     flag_cols = [f"serves_{k}" for k in DISASTER_TYPES]
     if n == 0:
         out = frame.copy()
-        for c in ("designations", "designation_refs", "site_refs", "other_names"):
+        for c in ("designations", "designation_refs", "site_refs", "other_names", "upstairs_only"):
             out[c] = pd.Series(dtype=object)
         out["site_rows"] = pd.Series(dtype=int)
         out["after_emergency_only"] = pd.Series(dtype=bool)
@@ -214,6 +267,7 @@ def merge_sites(
             "site_refs",
             "site_rows",
             "after_emergency_only",
+            "upstairs_only",
         )
     }
     flags: dict[str, list[Any]] = {c: [] for c in flag_cols}
@@ -226,6 +280,11 @@ def merge_sites(
     fv = {c: frame[c].to_numpy(dtype=object) for c in flag_cols}
     lk = _keys(names, loose_key)
     layers_of = frame["layer"].map(_text).to_numpy()
+    upstairs = (
+        frame["upstairs_only"].map(_text).to_numpy()
+        if "upstairs_only" in frame.columns
+        else np.full(n, "", dtype=object)
+    )
     for members_arr in groups:
         members = members_arr.tolist()
         osm_members = [m for m in members if has_osm[m]]
@@ -246,7 +305,10 @@ def merge_sites(
             flag_from[f"{c}_from"].append(", ".join(yes))
         after = (not any_flag) and any("指定避難所" in d for d in desig)
         shown = [AFTER_EMERGENCY if (after and d == "指定避難所") else d for d in desig]
-        extra["designations"].append("・".join(shown))
+        # vertical evacuation qualifies the designations: said next to them (popup, index)
+        ups = "・".join(dict.fromkeys(p for m in members for p in upstairs[m].split("・") if p))
+        extra["upstairs_only"].append(ups)
+        extra["designations"].append("・".join(shown) + (f"（{ups}）" if ups else ""))
         extra["designation_refs"].append("; ".join(f"{cats[m] or '?'}: {refs[m]}" for m in members))
         extra["site_refs"].append(" + ".join(refs[m] for m in members))
         extra["site_rows"].append(len(members))
