@@ -186,29 +186,21 @@ def _location_storage(source, index_dir: Path | None) -> str:
     return "flex_mem"
 
 
-def _tags(taglist) -> dict[str, str]:
-    """An element's tags as a dict, through pyosmium's C++ tag iterator.
-
-    ``dict(obj.tags)`` goes through a Python-level iterator per tag and took three times
-    as long as reading the file; the private ``_pyosmium_data`` accessors are used when
-    present (pyosmium 4.x) and the public path otherwise.
-    """
-    data = getattr(taglist, "_pyosmium_data", None)
-    if data is None or not hasattr(data, "tags_next"):
-        return dict(taglist)
-    return dict(_tag_pairs(data))
-
-
 def _tag_pairs(data) -> tuple:
-    """The (key, value) pairs of a pyosmium object's C++ data, in file order."""
+    """The (key, value) pairs of a pyosmium object's C++ data, in file order.
+
+    ``dict(obj.tags)`` goes through a Python-level iterator per tag and took three times as
+    long as reading the file; pyosmium 4's ``_pyosmium_data`` accessors do it in C++. The
+    tuple is also the key under which the filters' answer for these tags is remembered.
+    """
     it = data.tags_begin()
     nxt = data.tags_next
     return tuple([nxt(it) for _ in range(data.tags_size())])
 
 
-#: A MultiPolygon of one part as pyosmium's WKB factory writes it (hex, little endian):
-#: byte order 01, type 6, one part. The part itself starts after these 9 bytes.
-_ONE_PART_MULTIPOLYGON = "010600000001000000"
+#: A MultiPolygon of one part as pyosmium's WKB factory writes it (hex, in the machine's byte
+#: order): byte order, type 6, one part. The part itself starts after these 9 bytes.
+_ONE_PART_MULTIPOLYGON = ("010600000001000000", "000000000600000001")
 
 
 def _single_polygon_wkb(hexwkb: str) -> str:
@@ -219,7 +211,7 @@ def _single_polygon_wkb(hexwkb: str) -> str:
     the read time.
     """
     if hexwkb.startswith(_ONE_PART_MULTIPOLYGON):
-        return hexwkb[len(_ONE_PART_MULTIPOLYGON) :]
+        return hexwkb[18:]
     return hexwkb
 
 
