@@ -76,6 +76,10 @@ class BatchResult:
     input_problems: int = 0
     #: Places of each layer's files that lie in none of the areas (so on no map): layer → n.
     outside_every_area: dict[str, int] = field(default_factory=dict)
+    #: Wall-clock seconds of the batch's phases: ``read`` (every input, once), ``startup``
+    #: (starting the workers and importing the map-making libraries in each), ``build``
+    #: (the areas). Kept apart so a benchmark compares builds, not process start-up.
+    timings: dict[str, float] = field(default_factory=dict)
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.rows if r["status"] == status)
@@ -280,6 +284,7 @@ def build_area(task: AreaTask, inputs=None) -> dict[str, Any]:
     from civicmap import pipeline
 
     t0 = time.perf_counter()
+    cpu0 = time.thread_time()
     row: dict[str, Any] = {"key": task.key, "name": task.name, "status": "ok", "error": ""}
     try:
         task.out_dir.mkdir(parents=True, exist_ok=True)
@@ -312,6 +317,9 @@ def build_area(task: AreaTask, inputs=None) -> dict[str, Any]:
         log.exception("area %s failed", task.key)
         row.update(status="failed", error=f"{type(exc).__name__}: {str(exc)[:400]}")
     row["seconds"] = round(time.perf_counter() - t0, 2)
+    # CPU time of the build alone: on a shared machine wall-clock seconds say how busy the
+    # machine was; this says what the area costs (for planning a batch on a cluster).
+    row["cpu_seconds"] = round(time.thread_time() - cpu0, 2)
     return row
 
 
@@ -329,6 +337,25 @@ def _peak_rss_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+#: The modules every area's build imports; loaded once per worker before the first area, so
+#: the first areas are not slower than the rest and start-up is measured apart from builds.
+_BUILD_MODULES = (
+    "civicmap.pipeline",
+    "civicmap.render.web",
+    "civicmap.render.paper",
+    "civicmap.render.export",
+)
+
+
+def _warm_up() -> int:
+    """Import the map-making stack (folium, reportlab, matplotlib ...) in this process."""
+    import importlib
+
+    for name in _BUILD_MODULES:
+        importlib.import_module(name)
+    return os.getpid()
 
 
 def _built_time() -> dt.datetime:
@@ -412,6 +439,7 @@ def batch(
             _("%(file)s: no outputs to write; add outputs: to the map file") % {"file": spec.file}
         )
     out = Path(out_dir)
+    t_read = time.perf_counter()
     areas = load_areas(each, base_dir=spec.base_dir, name_field=name_field, where=where)
     log.info("batch: %d areas from %s", len(areas), each)
     metric = areas.estimate_utm_crs()
@@ -423,6 +451,7 @@ def batch(
     built = _built_time()
 
     result = BatchResult(input_problems=problems)
+    result.timings["read"] = round(time.perf_counter() - t_read, 2)
     # A place in none of the areas is on none of the maps: count it, never drop it in silence.
     exact = shapely.union_all(areas.geometry.values)
     for (layer_id, _i), res in inputs.files.items():
@@ -474,20 +503,32 @@ def batch(
         )
     order = {k: i for i, k in enumerate(areas.key)}
     if tasks and workers == 0 and client is None and not scheduler:
+        t = time.perf_counter()
+        _warm_up()
+        result.timings["startup"] = round(time.perf_counter() - t, 2)
+        t = time.perf_counter()
         for task in tasks:  # in this process, without Dask: for debugging and as a baseline
             row = build_area(task)
             row["_order"] = order[row["key"]]
             result.rows.append(row)
             if progress is not None:
                 progress(row)
+        result.timings["build"] = round(time.perf_counter() - t, 2)
     elif tasks:
+        t = time.perf_counter()
         dask_client, owned = _client(client=client, workers=workers, scheduler=scheduler)
         try:
             from dask.distributed import as_completed
 
+            dask_client.run(_warm_up)
+            result.timings["startup"] = round(time.perf_counter() - t, 2)
+            t = time.perf_counter()
             # Each area's data goes to the workers as its own scattered piece, not inside
-            # the task graph (which the scheduler would have to hold and ship).
-            parts = dask_client.scatter([t.inputs for t in tasks])
+            # the task graph (which the scheduler would have to hold and ship). hash=False:
+            # naming each piece by a hash of its content (dask's default) tokenised every
+            # frame in this process before any area started: 1 s per 1 km² area of the
+            # bench's city, as long as the area's build, for no use (no piece repeats).
+            parts = dask_client.scatter([t.inputs for t in tasks], hash=False)
             light = [replace(t, inputs=None) for t in tasks]
             futures = dask_client.map(
                 build_area, light, parts, key=[f"civicmap-{t.fingerprint[:16]}" for t in tasks]
@@ -505,6 +546,7 @@ def batch(
                 result.rows.append(row)
                 if progress is not None:
                     progress(row)
+            result.timings["build"] = round(time.perf_counter() - t, 2)
             if worker_memory is not None:
                 worker_memory.update(dask_client.run(_peak_rss_mb))
         finally:

@@ -116,6 +116,18 @@ def test_manifest_and_index_list_every_area(ishikawa):
         assert f'href="{r["key"]}/map.html"' in index
 
 
+def test_timings_keep_reading_and_worker_start_apart_from_the_builds(ishikawa):
+    """Start-up (workers, imports) and the read are paid once; each area reports its CPU cost."""
+    folder, _, result = ishikawa
+    assert set(result.timings) == {"read", "startup", "build"}
+    assert result.timings["read"] > 0 and result.timings["startup"] > 0
+    assert result.timings["build"] > 0
+    doc = json.loads((folder / "out" / "manifest.json").read_text(encoding="utf-8"))
+    for r in doc["rows"]:
+        # one build's own CPU time: never more than its wall time, and never nothing
+        assert 0 < r["cpu_seconds"] <= r["seconds"] + 0.02, r
+
+
 def test_rerun_skips_complete_areas_and_rebuilds_a_damaged_one(ishikawa):
     folder, mapfile, _ = ishikawa
     pdf = folder / "out" / "七尾市" / "map.pdf"

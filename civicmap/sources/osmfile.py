@@ -26,6 +26,13 @@ from civicmap.tagfilter import AnyTagged, TagFilter
 
 log = logging.getLogger(__name__)
 
+_NODE, _WAY, _RELATION, _AREA = (
+    osmium.osm.Node,
+    osmium.osm.Way,
+    osmium.osm.Relation,
+    osmium.osm.Area,
+)
+
 SUFFIXES = (".osm", ".osm.bz2", ".osm.pbf", ".pbf", ".osm.gz")
 
 
@@ -179,74 +186,78 @@ def _location_storage(source, index_dir: Path | None) -> str:
     return "flex_mem"
 
 
-def _tags(taglist) -> dict[str, str]:
-    """An element's tags as a dict, through pyosmium's C++ tag iterator.
+def _tag_pairs(data) -> tuple:
+    """The (key, value) pairs of a pyosmium object's C++ data, in file order.
 
-    ``dict(obj.tags)`` goes through a Python-level iterator per tag and took three times
-    as long as reading the file; the private ``_pyosmium_data`` accessors are used when
-    present (pyosmium 4.x) and the public path otherwise.
+    ``dict(obj.tags)`` goes through a Python-level iterator per tag and took three times as
+    long as reading the file; pyosmium 4's ``_pyosmium_data`` accessors do it in C++. The
+    tuple is also the key under which the filters' answer for these tags is remembered.
     """
-    data = getattr(taglist, "_pyosmium_data", None)
-    if data is None or not hasattr(data, "tags_next"):
-        return dict(taglist)
     it = data.tags_begin()
-    out = {}
-    for _ in range(data.tags_size()):
-        k, v = data.tags_next(it)
-        out[k] = v
+    nxt = data.tags_next
+    return tuple([nxt(it) for _ in range(data.tags_size())])
+
+
+#: A MultiPolygon of one part as pyosmium's WKB factory writes it (hex, in the machine's byte
+#: order): byte order, type 6, one part. The part itself starts after these 9 bytes.
+_ONE_PART_MULTIPOLYGON = ("010600000001000000", "000000000600000001")
+
+
+def _single_polygon_wkb(hexwkb: str) -> str:
+    """The WKB of the only polygon of a one-part multipolygon, else the multipolygon's.
+
+    Areas from closed ways are always one polygon; cutting it out of the hex string
+    costs a slice, where ``shapely.get_geometry`` over every building took a tenth of
+    the read time.
+    """
+    if hexwkb.startswith(_ONE_PART_MULTIPOLYGON):
+        return hexwkb[18:]
+    return hexwkb
+
+
+def _finish_geometries(kinds: list[int], items: list) -> np.ndarray:
+    """Every collected geometry as shapely objects, in a few vectorised calls.
+
+    Building one shapely object per element from Python dominated read time; pyosmium's
+    C++ WKB factory plus one ``shapely.from_wkb`` / ``shapely.points`` call over all of
+    them does the same work several times faster. ``kinds[i]`` says what ``items[i]`` is:
+    0 a (lon, lat) point, 1 hex WKB, 3 a shapely geometry built already.
+    """
+    out = np.empty(len(items), dtype=object)
+    if not items:
+        return out
+    kind = np.asarray(kinds, dtype=np.int8)
+    arr = np.empty(len(items), dtype=object)
+    arr[:] = items
+    pts = np.flatnonzero(kind == 0)
+    if len(pts):
+        out[pts] = shapely.points(np.array(arr[pts].tolist(), dtype=float))
+    wkbs = np.flatnonzero(kind == 1)
+    if len(wkbs):
+        # pyosmium's factory writes hex; shapely parses bytes three times faster than hex
+        fromhex = bytes.fromhex
+        out[wkbs] = shapely.from_wkb([fromhex(h) for h in arr[wkbs]])
+    shp = np.flatnonzero(kind == 3)
+    out[shp] = arr[shp]
     return out
 
 
-class _Geometries:
-    """Geometries collected while reading, built in a few vectorised shapely calls at the end.
+def _frame(recs: list[tuple], shapes: np.ndarray):
+    """A raw OSM frame (as :func:`raw_frame` makes it) from (type, id, tags, slot) records."""
+    if not recs:
+        return raw_frame([])
+    import geopandas as gpd
 
-    Building one shapely object per element from Python dominated read time; pyosmium's
-    C++ WKB factory plus one ``shapely.from_wkb`` / ``shapely.points`` call over all of them
-    does the same work several times faster. Each ``point``/``wkb``/``shape`` call returns
-    the slot of the geometry in :meth:`finish`'s array.
-    """
+    from civicmap.schema import CRS
 
-    def __init__(self) -> None:
-        self._kinds: list[int] = []  # 0 point, 1 wkb, 2 wkb (unwrap single part), 3 shape
-        self._items: list = []
-
-    def _add(self, kind: int, item) -> int:
-        self._kinds.append(kind)
-        self._items.append(item)
-        return len(self._items) - 1
-
-    def point(self, lon: float, lat: float) -> int:
-        return self._add(0, (lon, lat))
-
-    def wkb(self, data: str | bytes, *, single: bool = False) -> int:
-        return self._add(2 if single else 1, data)
-
-    def shape(self, geom) -> int:
-        return self._add(3, geom)
-
-    def finish(self) -> np.ndarray:
-        out = np.empty(len(self._items), dtype=object)
-        if not self._items:
-            return out
-        kinds = np.asarray(self._kinds)
-        items = np.empty(len(self._items), dtype=object)
-        items[:] = self._items
-        pts = np.flatnonzero(kinds == 0)
-        if len(pts):
-            xy = np.array(items[pts].tolist(), dtype=float)
-            out[pts] = shapely.points(xy)
-        wkbs = np.flatnonzero((kinds == 1) | (kinds == 2))
-        if len(wkbs):
-            # pyosmium's WKBFactory writes hex strings
-            out[wkbs] = shapely.from_wkb(items[wkbs])
-            single = np.flatnonzero(kinds == 2)
-            if len(single):
-                parts = shapely.get_num_geometries(out[single])
-                one = single[parts == 1]
-                out[one] = shapely.get_geometry(out[one], 0)
-        shp = np.flatnonzero(kinds == 3)
-        out[shp] = items[shp]
-        return out
+    types, ids, tags, slots = zip(*recs, strict=True)
+    return gpd.GeoDataFrame(
+        {"osm_type": list(types), "osm_id": list(ids), "tags": list(tags)},
+        geometry=gpd.GeoSeries(
+            shapes[np.fromiter(slots, dtype=np.intp, count=len(slots))], crs=CRS
+        ),
+        crs=CRS,
+    )
 
 
 def _read(
@@ -256,10 +267,20 @@ def _read(
     *,
     types: Mapping[str, set[str]] | None = None,
 ) -> OsmExtract:
+    import gc
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="civicmap-osm-") as tmp:
-        return _read_with_index(source, label, filters, types=types, index_dir=Path(tmp))
+    # The read makes a few container objects per element (tags, records) and no reference
+    # cycles; Python's cycle collector still walked all of them again and again as they
+    # piled up, which took a quarter of the read time. It is paused for the read only.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with tempfile.TemporaryDirectory(prefix="civicmap-osm-") as tmp:
+            return _read_with_index(source, label, filters, types=types, index_dir=Path(tmp))
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _read_with_index(
@@ -274,12 +295,17 @@ def _read_with_index(
     records: dict[str, list] = {name: [] for name in filters}
     problems: list[RowProblem] = []
     wkb = osmium.geom.WKBFactory()
-    geoms = _Geometries()
+    create_linestring = wkb.create_linestring
+    create_multipolygon = wkb.create_multipolygon
+    all_nodes = osmium.geom.use_nodes.ALL
+    # geometries collected while reading, built by _finish_geometries at the end
+    kinds: list[int] = []
+    items: list = []
     newest_dt = None
     ways_wanted: dict[int, tuple[list[str], dict]] = {}
-    way_areas: dict[int, object] = {}
+    way_areas: dict[int, str] = {}
     rels_wanted: dict[int, tuple[list[str], dict]] = {}
-    rel_areas: dict[int, object] = {}
+    rel_areas: dict[int, str] = {}
 
     # Index the filters by the keys they require, so each element is tested
     # only against filters that can match it (most elements carry a handful
@@ -296,15 +322,21 @@ def _read_with_index(
             by_key.setdefault(key, []).append(fname)
     order = {fname: i for i, fname in enumerate(filters)}
 
-    memo: dict[tuple, list[str]] = {}
+    memo: dict[str, dict[tuple, tuple[list[str], bool]]] = {
+        "node": {},
+        "way": {},
+        "relation": {},
+    }
 
-    def wanted(kind: str, tags: dict) -> list[str]:
+    def wanted(kind: str, pairs: tuple) -> tuple[list[str], bool]:
         # Most tagged elements repeat a few tag sets (building=yes, highway=residential):
         # remember the answer per (type, tags) instead of testing every filter again.
-        sig = (kind, *tags.items())
-        hit = memo.get(sig)
+        # The answer holds the filter names the element matches and whether its tags
+        # make a closed way an area.
+        hit = memo[kind].get(pairs)
         if hit is not None:
             return hit
+        tags = dict(pairs)
         candidates = set(always)
         for key in tags:
             fnames = by_key.get(key)
@@ -315,9 +347,10 @@ def _read_with_index(
             for fname in sorted(candidates, key=order.__getitem__)
             if kind in types.get(fname, all_types) and filters[fname].matches(tags)
         ]
-        if len(memo) < 100_000:
-            memo[sig] = names
-        return names
+        answer = (names, bool(names) and kind == "way" and is_area(tags))
+        if len(memo[kind]) < 100_000:
+            memo[kind][pairs] = answer
+        return answer
 
     rejected: dict[str, list[RowProblem]] = {}
     repaired: dict[str, list[RowProblem]] = {}
@@ -329,6 +362,53 @@ def _read_with_index(
         reported.add(ref)
         for n in names:
             (repaired if kept else rejected).setdefault(n, []).append(p)
+
+    def clipped_way(obj, names: list[str], tags: dict, area: bool) -> None:
+        """A way some of whose nodes are not in the extract: keep what can be drawn, report."""
+        coords = [(nd.lon, nd.lat) for nd in obj.nodes if nd.location.valid()]
+        closed = len(obj.nodes) >= 4 and obj.is_closed()
+        if closed and area:
+            if len(coords) >= 2:
+                problem(
+                    f"way/{obj.id}",
+                    f"area clipped by the extract: {len(obj.nodes) - len(coords)} of "
+                    f"{len(obj.nodes)} nodes missing; kept as a line",
+                    names,
+                    kept=True,
+                )
+                kinds.append(3)
+                items.append(LineString(coords))
+                slot = len(items) - 1
+                for n in names:
+                    records[n].append(("way", obj.id, tags, slot))
+            else:
+                problem(
+                    f"way/{obj.id}",
+                    f"area clipped by the extract: only {len(coords)} of "
+                    f"{len(obj.nodes)} nodes inside; cannot draw it, left out",
+                    names,
+                )
+            return
+        if len(coords) < 2:
+            problem(
+                f"way/{obj.id}",
+                f"only {len(coords)} of {len(obj.nodes)} nodes inside the "
+                "extract; cannot draw it, left out",
+                names,
+            )
+            return
+        if len(coords) < len(obj.nodes):
+            problem(
+                f"way/{obj.id}",
+                f"clipped by the extract: kept {len(coords)} of {len(obj.nodes)} nodes",
+                names,
+                kept=True,
+            )
+        kinds.append(3)
+        items.append(LineString(coords))
+        slot = len(items) - 1
+        for n in names:
+            records[n].append(("way", obj.id, tags, slot))
 
     keys: set[str] = set()
     for f in filters.values():
@@ -362,107 +442,80 @@ def _read_with_index(
             if header_box.valid() else None
         )  # fmt: skip
         header_time = _header_time(fp.header)
+        # The loop below runs once per element that passes the key filter (every building,
+        # every road...), so it talks to pyosmium's C++ objects (``_pyosmium_data``) directly
+        # and dispatches on the exact type: the public properties add a Python call each.
         for obj in fp:
-            stamp = obj.timestamp if not obj.is_area() else None
+            cls = type(obj)
+            data = obj._pyosmium_data
+            if cls is _AREA:
+                oid = data.orig_id()
+                if data.from_way():
+                    if oid in ways_wanted:
+                        try:
+                            way_areas[oid] = create_multipolygon(obj)
+                        except RuntimeError as exc:
+                            problem(f"way/{oid}", f"broken area: {exc}; left out",
+                                    ways_wanted[oid][0])  # fmt: skip
+                elif oid in rels_wanted:
+                    try:
+                        rel_areas[oid] = create_multipolygon(obj)
+                    except RuntimeError as exc:
+                        problem(f"relation/{oid}", f"broken area: {exc}; left out",
+                                rels_wanted[oid][0])  # fmt: skip
+                continue
+            stamp = data.timestamp()
             if stamp is not None and (newest_dt is None or stamp > newest_dt):
                 newest_dt = stamp
-            if obj.is_node():
-                if not obj.tags:
-                    continue
-                tags = _tags(obj.tags)
-                names = wanted("node", tags)
-                if names and obj.location.valid():
-                    slot = geoms.point(obj.location.lon, obj.location.lat)
-                    for n in names:
-                        records[n].append(("node", obj.id, tags, slot))
-            elif obj.is_way():
-                if not obj.tags:
-                    continue
-                tags = _tags(obj.tags)
-                names = wanted("way", tags)
+            if not data.tags_size():
+                continue
+            pairs = _tag_pairs(data)
+            if cls is _WAY:
+                names, area = wanted("way", pairs)
                 if not names:
                     continue
+                tags = dict(pairs)
                 try:
                     # C++ builds the line when every node has a location (the usual case);
-                    # only clipped ways take the slow path below.
-                    line = wkb.create_linestring(obj, use_nodes=osmium.geom.use_nodes.ALL)
+                    # only clipped ways take the slow path.
+                    line = create_linestring(obj, use_nodes=all_nodes)
                 except (osmium.InvalidLocationError, RuntimeError):
-                    line = None
-                closed = len(obj.nodes) >= 4 and obj.is_closed()
-                if line is not None:
-                    if closed and is_area(tags):
-                        ways_wanted[obj.id] = (names, tags)
-                        continue
-                    slot = geoms.wkb(line)
-                    for n in names:
-                        records[n].append(("way", obj.id, tags, slot))
+                    clipped_way(obj, names, tags, area)
                     continue
-                coords = [(nd.lon, nd.lat) for nd in obj.nodes if nd.location.valid()]
-                if closed and is_area(tags):
-                    if len(coords) >= 2:
-                        problem(
-                            f"way/{obj.id}",
-                            f"area clipped by the extract: {len(obj.nodes) - len(coords)} of "
-                            f"{len(obj.nodes)} nodes missing; kept as a line",
-                            names,
-                            kept=True,
-                        )
-                        slot = geoms.shape(LineString(coords))
-                        for n in names:
-                            records[n].append(("way", obj.id, tags, slot))
-                    else:
-                        problem(
-                            f"way/{obj.id}",
-                            f"area clipped by the extract: only {len(coords)} of "
-                            f"{len(obj.nodes)} nodes inside; cannot draw it, left out",
-                            names,
-                        )
+                # hex WKB of a line of n points: 9 bytes of header, then 16 bytes a point
+                if area and (len(line) - 18) // 32 >= 4 and data.is_closed():
+                    ways_wanted[data.id()] = (names, tags)
                     continue
-                if len(coords) < 2:
-                    problem(
-                        f"way/{obj.id}",
-                        f"only {len(coords)} of {len(obj.nodes)} nodes inside the "
-                        "extract; cannot draw it, left out",
-                        names,
-                    )
-                    continue
-                if len(coords) < len(obj.nodes):
-                    problem(
-                        f"way/{obj.id}",
-                        f"clipped by the extract: kept {len(coords)} of {len(obj.nodes)} nodes",
-                        names,
-                        kept=True,
-                    )
-                slot = geoms.shape(LineString(coords))
+                kinds.append(1)
+                items.append(line)
+                slot = len(items) - 1
+                oid = data.id()
                 for n in names:
-                    records[n].append(("way", obj.id, tags, slot))
-            elif obj.is_relation():
-                if not obj.tags:
-                    continue
-                tags = _tags(obj.tags)
-                names = wanted("relation", tags)
+                    records[n].append(("way", oid, tags, slot))
+            elif cls is _NODE:
+                names, _ = wanted("node", pairs)
+                if names and obj.location.valid():
+                    kinds.append(0)
+                    items.append((obj.location.lon, obj.location.lat))
+                    slot = len(items) - 1
+                    tags = dict(pairs)
+                    oid = data.id()
+                    for n in names:
+                        records[n].append(("node", oid, tags, slot))
+            elif cls is _RELATION:
+                names, _ = wanted("relation", pairs)
                 if not names:
                     continue
+                tags = dict(pairs)
                 if tags.get("type") in ("multipolygon", "boundary"):
-                    rels_wanted[obj.id] = (names, tags)
+                    rels_wanted[data.id()] = (names, tags)
                 else:
                     problem(
-                        f"relation/{obj.id}",
+                        f"relation/{data.id()}",
                         f"a type={tags.get('type', '(none)')} relation has no drawable shape of "
                         "its own (only multipolygons do); left out — tag the member instead",
                         names,
                     )
-            elif obj.is_area():
-                target = way_areas if obj.from_way() else rel_areas
-                wanted_ids = ways_wanted if obj.from_way() else rels_wanted
-                if obj.orig_id() not in wanted_ids:
-                    continue
-                try:
-                    target[obj.orig_id()] = wkb.create_multipolygon(obj)
-                except RuntimeError as exc:
-                    kind = "way" if obj.from_way() else "relation"
-                    names = wanted_ids[obj.orig_id()][0]
-                    problem(f"{kind}/{obj.orig_id()}", f"broken area: {exc}; left out", names)
     except RuntimeError as exc:
         raise SourceError(f"{label}: cannot read the OSM data ({exc})") from None
 
@@ -482,14 +535,13 @@ def _read_with_index(
                         names,
                     )
                 continue
-            slot = geoms.wkb(geom, single=True)
+            kinds.append(1)
+            items.append(_single_polygon_wkb(geom))
+            slot = len(items) - 1
             for n in names:
                 records[n].append((kind, oid, tags, slot))
-    shapes = geoms.finish()
-    frames = {
-        name: raw_frame([(k, i, t, shapes[slot]) for k, i, t, slot in recs])
-        for name, recs in records.items()
-    }
+    shapes = _finish_geometries(kinds, items)
+    frames = {name: _frame(recs, shapes) for name, recs in records.items()}
     if filtered_newest[0] is not None and (newest_dt is None or filtered_newest[0] > newest_dt):
         newest_dt = filtered_newest[0]
     newest = iso_z(newest_dt.isoformat()) if newest_dt is not None else ""
