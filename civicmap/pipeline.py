@@ -534,6 +534,7 @@ def _render_each(
         if kind == "web":
             from civicmap.render import web
 
+            opts = spec.web_options or opts  # validated once when the map file loaded
             written[kind] = [web.write_web(data, path, options=opts, overwrite=overwrite)]
         elif kind == "paper":
             from civicmap.render import paper

@@ -38,6 +38,7 @@ from civicmap.render import assets
 from civicmap.render._colocate import Group, colocated
 from civicmap.render._routes import ordered_routes
 from civicmap.render.symbols import svg_path
+from civicmap.render.web_options import WebOptions
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 
 log = logging.getLogger(__name__)
@@ -155,31 +156,13 @@ _FIELD_TEXT = ("name", "category", "address", "designations", "other_names")
 _COORD_DIGITS = 6  # ~0.1 m: more only makes the file bigger
 
 
-def _problem(key: str, message: str) -> ConfigError:
-    return ConfigError([Problem("<map>", f"outputs.web.{key}", message)])
+def _options(data: MapData, options: dict | WebOptions | None) -> WebOptions:
+    """The web options as :class:`WebOptions`: as given, or checked now from a dict.
 
-
-def _options(data: MapData, options: dict) -> dict[str, Any]:
-    """Checked web options with defaults (offline, tiles, cluster, labels)."""
-    opts = dict(options or {})
-    out: dict[str, Any] = {}
-    for key in ("offline",):
-        v = opts.get(key, False)
-        if not isinstance(v, bool):
-            raise _problem(key, f"got {v!r}, expected true or false")
-        out[key] = v
-    tiles = opts.get("tiles", "gsi" if data.language == "ja" else "osm")
-    if tiles is False or tiles is None:
-        tiles = "none"
-    if tiles not in TILE_CHOICES:
-        raise _problem("tiles", f"got {tiles!r}, expected one of {', '.join(TILE_CHOICES)}")
-    out["tiles"] = tiles
-    for key in ("cluster", "labels"):
-        v = opts.get(key)
-        if v is not None and not isinstance(v, bool):
-            raise _problem(key, f"got {v!r}, expected true or false (or leave it out)")
-        out[key] = v
-    return out
+    A map file's ``outputs.web`` is validated once when it loads
+    (:attr:`MapSpec.web_options`); a dict comes from Python code calling the renderer.
+    """
+    return WebOptions.from_dict(options, file=data.spec.file, language=data.language)
 
 
 _text = fields.text
@@ -464,7 +447,7 @@ def layer_payload(
     layer: LayerData,
     *,
     language: str,
-    options: dict,
+    options: dict | WebOptions,
     merged: dict | None = None,
     skip: set | None = None,
     styles: tuple[list[dict[str, Any]], dict] | None = None,
@@ -479,8 +462,9 @@ def layer_payload(
     merged = merged or {}
     skip = skip or set()
     n = len(feats)
-    cluster = _cluster_setting(spec.cluster, options.get("cluster"), n)
-    labels = options.get("labels")
+    options = WebOptions.from_dict(options, language=language)
+    cluster = _cluster_setting(spec.cluster, options.cluster, n)
+    labels = options.labels
     if labels is None:
         labels = spec.label is not None and n <= 2000
     labels = bool(labels) and spec.label is not None
@@ -640,7 +624,7 @@ def basemap_payload(basemap: gpd.GeoDataFrame | None) -> dict[str, Any] | None:
     return {"o": origin.tolist(), "s": _BASEMAP_SCALE, "k": [[k, by_kind[k]] for k in kinds]}
 
 
-def _background(data: MapData, opts: dict) -> dict[str, Any]:
+def _background(data: MapData, opts: WebOptions) -> dict[str, Any]:
     """The map's own tile layer (``basemap.tiles``, unless ``outputs.web.tiles`` is given) and
     the banner: ``banner`` while the chosen background shows, ``fallback`` when its tiles
     cannot load; "" says nothing (online tiles credit themselves; no background, no banner).
@@ -650,21 +634,19 @@ def _background(data: MapData, opts: dict) -> dict[str, Any]:
 
     drawn = data.basemap is not None
     fallback = TEXTS[data.language]["offline_note"] if drawn else ""
-    if "tiles" not in (data.spec.outputs.get("web") or {}):
-        bg = web_background(
-            data.spec, drawn_osm=drawn, use_pack=opts["offline"] or settings.offline
-        )
+    if not opts.tiles_given:
+        bg = web_background(data.spec, drawn_osm=drawn, use_pack=opts.offline or settings.offline)
         if bg is not None:
             online = not bg["tile"].get("inline")
             return {"tile": bg["tile"], "banner": "" if online else bg["banner"],
                     "fallback": fallback}  # fmt: skip
-    if opts["tiles"] == "none":
+    if opts.tiles == "none":
         text = banner_text("osm", data.language) if drawn else ""
         return {"banner": text, "fallback": text}
     return {"banner": "", "fallback": fallback}
 
 
-def payload(data: MapData, *, options: dict) -> dict[str, Any]:
+def payload(data: MapData, *, options: dict | WebOptions) -> dict[str, Any]:
     """Everything the page's script needs, as one JSON-able dict."""
     lang = data.language
     opts = _options(data, options)
@@ -674,7 +656,7 @@ def payload(data: MapData, *, options: dict) -> dict[str, Any]:
          "maxNativeZoom": t["maxNativeZoom"], "title": t["title"][lang]}
         for key, t in TILES.items()
     ]  # fmt: skip
-    tile = opts["tiles"]
+    tile = opts.tiles
     banner = _background(data, opts)  # basemap.tiles and the banner (render/background.py)
     if banner.get("tile"):
         tiles.insert(0, banner.pop("tile"))
@@ -693,7 +675,7 @@ def payload(data: MapData, *, options: dict) -> dict[str, Any]:
         "tiles": tiles,
         "tile": tile,
         "background": banner,
-        "offline": opts["offline"],
+        "offline": opts.offline,
         "layers": [
             layer_payload(
                 layer,
@@ -797,7 +779,7 @@ def _stable_ids(root: Element, content: str) -> None:
         todo.extend(getattr(el, "_children", {}).values())
 
 
-def render_html(data: MapData, *, options: dict) -> str:
+def render_html(data: MapData, *, options: dict | WebOptions) -> str:
     """The whole web map as one HTML document.
 
     Raises
@@ -808,7 +790,7 @@ def render_html(data: MapData, *, options: dict) -> str:
         A web option has a value we do not know.
     """
     opts = _options(data, options)
-    if opts["offline"]:
+    if opts.offline:
         assets.require_installed()
     lang = data.language
     fig = Figure(title=html.escape(str(data.spec.title)))
@@ -824,7 +806,7 @@ def render_html(data: MapData, *, options: dict) -> str:
     m.default_css = []
     fig.add_child(m)
     for key, pkg in assets.PACKAGES.items():
-        if opts["offline"]:
+        if opts.offline:
             for css in assets.inline_css(key):
                 fig.header.add_child(_Raw(_inline_style(css)), name=f"{key}_css")
             for i, js in enumerate(assets.inline_js(key)):
@@ -853,7 +835,7 @@ def render_html(data: MapData, *, options: dict) -> str:
     return page.replace("<html>", f'<html lang="{lang}">', 1)
 
 
-def write_web(data: MapData, path: Path, *, options: dict, overwrite: bool) -> Path:
+def write_web(data: MapData, path: Path, *, options: dict | WebOptions, overwrite: bool) -> Path:
     """Write the web map to ``path`` (atomically; refuses to replace it unless ``overwrite``)."""
     path = Path(path)
     check_writable(path, overwrite=overwrite)
