@@ -91,6 +91,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_tiles": "背景タイルなし",
         "offline_note": "ネットワークに接続できないため、OSMデータから描いた背景を表示しています",
         "credits": "出典",
+        "data_as_of": "データ時点",
         "count": "{n}件",
         "name": "名称",
         "category": "種別",
@@ -131,6 +132,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_tiles": "No background tiles",
         "offline_note": "No network: the background is drawn from the OSM data of the area",
         "credits": "Sources",
+        "data_as_of": "Data as of",
         "count": "{n}",
         "name": "Name",
         "category": "Category",
@@ -624,10 +626,11 @@ def basemap_payload(basemap: gpd.GeoDataFrame | None) -> dict[str, Any] | None:
     return {"o": origin.tolist(), "s": _BASEMAP_SCALE, "k": [[k, by_kind[k]] for k in kinds]}
 
 
-def _background(data: MapData, opts: WebOptions) -> dict[str, Any]:
+def _background(data: MapData, opts: WebOptions, tiles_dir: str | None = None) -> dict[str, Any]:
     """The map's own tile layer (``basemap.tiles``, unless ``outputs.web.tiles`` is given) and
     the banner: ``banner`` while the chosen background shows, ``fallback`` when its tiles
     cannot load; "" says nothing (online tiles credit themselves; no background, no banner).
+    ``tiles_dir`` names the tile folder beside the page (``folder``: what to write there).
     """
     from civicmap import settings
     from civicmap.render.background import banner_text, web_background
@@ -635,7 +638,16 @@ def _background(data: MapData, opts: WebOptions) -> dict[str, Any]:
     drawn = data.basemap is not None
     fallback = TEXTS[data.language]["offline_note"] if drawn else ""
     if not opts.tiles_given:
-        bg = web_background(data.spec, drawn_osm=drawn, use_pack=opts.offline or settings.offline)
+        bg = web_background(
+            data.spec,
+            drawn_osm=drawn,
+            use_pack=opts.offline or settings.offline,
+            folder=tiles_dir,
+            mode=opts.offline_tiles,
+            bounds=tuple(data.area.geometry.bounds),
+        )
+        if bg is not None and "folder" in bg:
+            return bg  # the pack's tiles in a folder beside the page; its own fallback text
         if bg is not None:
             online = not bg["tile"].get("inline")
             return {"tile": bg["tile"], "banner": "" if online else bg["banner"],
@@ -648,8 +660,14 @@ def _background(data: MapData, opts: WebOptions) -> dict[str, Any]:
 
 def payload(data: MapData, *, options: dict | WebOptions) -> dict[str, Any]:
     """Everything the page's script needs, as one JSON-able dict."""
+    return _payload(data, _options(data, options))[0]
+
+
+def _payload(
+    data: MapData, opts: WebOptions, tiles_dir: str | None = None
+) -> tuple[dict[str, Any], dict | None]:
+    """The page's payload, and the tile folder to write beside it (``{name, files}``) or None."""
     lang = data.language
-    opts = _options(data, options)
     w, s, e, n = data.area.geometry.bounds
     tiles = [
         {"id": key, "url": t["url"], "attribution": t["attribution"],
@@ -657,7 +675,9 @@ def payload(data: MapData, *, options: dict | WebOptions) -> dict[str, Any]:
         for key, t in TILES.items()
     ]  # fmt: skip
     tile = opts.tiles
-    banner = _background(data, opts)  # basemap.tiles and the banner (render/background.py)
+    # basemap.tiles and the banner (render/background.py)
+    banner = _background(data, opts, tiles_dir)
+    folder = banner.pop("folder", None)
     if banner.get("tile"):
         tiles.insert(0, banner.pop("tile"))
         tile = tiles[0]["id"]
@@ -695,7 +715,7 @@ def payload(data: MapData, *, options: dict | WebOptions) -> dict[str, Any]:
         "routes": routes_payload(
             data.routes, data.spec.home, language=lang, notes=getattr(data, "route_notes", [])
         ),
-    }
+    }, folder
 
 
 def script_json(obj: Any) -> str:
@@ -780,7 +800,7 @@ def _stable_ids(root: Element, content: str) -> None:
 
 
 def render_html(data: MapData, *, options: dict | WebOptions) -> str:
-    """The whole web map as one HTML document.
+    """The whole web map as one HTML document (pack tiles inlined, never a tile folder).
 
     Raises
     ------
@@ -789,7 +809,13 @@ def render_html(data: MapData, *, options: dict | WebOptions) -> str:
     ConfigError
         A web option has a value we do not know.
     """
-    opts = _options(data, options)
+    return _render(data, _options(data, options))[0]
+
+
+def _render(
+    data: MapData, opts: WebOptions, tiles_dir: str | None = None
+) -> tuple[str, dict | None]:
+    """The page, and the tile folder to write beside it (see :func:`_payload`)."""
     if opts.offline:
         assets.require_installed()
     lang = data.language
@@ -824,7 +850,8 @@ def render_html(data: MapData, *, options: dict | WebOptions) -> str:
         _Raw(_inline_script((_OWN / "civicmap.js").read_text(encoding="utf-8"))),
         name="civicmap_js",
     )
-    data_json = script_json(payload(data, options=opts))
+    body, folder = _payload(data, opts, tiles_dir)
+    data_json = script_json(body)
     fig.html.add_child(
         _Raw(f'<script type="application/json" id="{_DATA_ID}">' + data_json + "</script>"),
         name="civicmap_data",
@@ -832,14 +859,28 @@ def render_html(data: MapData, *, options: dict | WebOptions) -> str:
     m.add_child(_CivicLayers())
     _stable_ids(fig, data_json)
     page = fig.render()
-    return page.replace("<html>", f'<html lang="{lang}">', 1)
+    return page.replace("<html>", f'<html lang="{lang}">', 1), folder
 
 
 def write_web(data: MapData, path: Path, *, options: dict | WebOptions, overwrite: bool) -> Path:
-    """Write the web map to ``path`` (atomically; refuses to replace it unless ``overwrite``)."""
+    """Write the web map to ``path`` (atomically; refuses to replace it unless ``overwrite``).
+
+    An offline page whose pack tiles go in a folder (``outputs.web.offline_tiles``)
+    also gets ``<name>_tiles/{z}/{x}/{y}.png`` beside it, written all at once
+    (:func:`civicmap.render.background.write_tile_folder`) before the page.
+    """
+    from civicmap.render.background import write_tile_folder
+
     path = Path(path)
     check_writable(path, overwrite=overwrite)
-    page = render_html(data, options=options)
+    page, folder = _render(data, _options(data, options), tile_folder_name(path))
+    if folder is not None:
+        write_tile_folder(path.parent / folder["name"], folder["files"], overwrite=overwrite)
     write_text_atomic(path, page, overwrite=overwrite)
     log.info("web map: %s (%.0f kB)", path, len(page.encode("utf-8")) / 1024)
     return path
+
+
+def tile_folder_name(path: Path) -> str:
+    """The tile folder beside the page ``path``: ``<name>_tiles`` (``map.html`` → ``map_tiles``)."""
+    return f"{Path(path).stem}_tiles"
