@@ -107,3 +107,10 @@ def test_from_python_a_bad_dict_is_one_error_listing_every_key():
     keys = [p.key for p in exc.value.problems]
     assert keys == ["outputs.web.offline", "outputs.web.tiles"]
     assert all(p.file == "m.yaml" for p in exc.value.problems)
+
+
+def test_the_tiles_choices_are_the_pages_tile_layers():
+    from civicmap.render import web
+    from civicmap.render.web_options import TILE_CHOICES
+
+    assert (*web.TILES, "none") == TILE_CHOICES

@@ -67,7 +67,6 @@ def _web_tiles() -> dict[str, dict[str, Any]]:
 
 
 TILES: dict[str, dict[str, Any]] = _web_tiles()
-TILE_CHOICES = (*TILES, "none")
 
 #: Fixed texts of the page, by language.
 TEXTS: dict[str, dict[str, str]] = {
