@@ -105,6 +105,11 @@ def test_the_page_draws_its_tiles_from_the_folder_with_no_network(browser, folde
     assert _banner(browser) == (
         f"背景：この地図と同じフォルダの地理院タイル（淡色地図）（取得日 {folder_page['fetched']}・オフライン）"
     )
+    # the legend's date is the data's: here the pack's tile fetch (newer than the CSV file)
+    built = browser.execute_script(
+        "var b = document.querySelector('.cm-built'); return b && b.textContent;"
+    )
+    assert built == f"データ時点: {folder_page['fetched']}"
     assert console_errors(browser) == []
 
 
