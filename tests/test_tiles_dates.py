@@ -157,6 +157,17 @@ def test_a_csv_only_map_prints_the_files_date_and_source_date_epoch_wins(tmp_pat
     assert page_built(html) == "2025-05-05"
 
 
+def test_an_english_paper_map_says_data_as_of(tmp_path, monkeypatch):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    monkeypatch.setattr(mapdata, "build_time", _clock("2030-01-15"))
+    path = write_map(tmp_path, basemap={"tiles": "none"}, outputs={"paper": {"file": "m.pdf"}})
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["language"] = "en"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    text = re.sub(r"[ \t]+", " ", pdftext(build(load_map(path))["paper"][0]))
+    assert "Data as of: 2024-04-01" in text and "Printed" not in text
+
+
 def test_an_osm_extract_is_dated_by_its_newest_element(tmp_path, monkeypatch):
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     monkeypatch.setattr(mapdata, "build_time", _clock("2030-01-15"))
