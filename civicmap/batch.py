@@ -358,11 +358,14 @@ def _warm_up() -> int:
     return os.getpid()
 
 
-def _built_time() -> dt.datetime:
-    """One build time for the whole batch (not one per area): see :func:`build_time`."""
-    from civicmap.mapdata import build_time
+def _built_time(spec: MapSpec, inputs) -> dt.datetime:
+    """One date for the whole batch (not one per area): its data's, as a single build prints.
 
-    return build_time()
+    See :func:`civicmap.pipeline.data_date` (the inputs were read once for every area).
+    """
+    from civicmap.pipeline import data_date
+
+    return data_date(spec, inputs.osm)
 
 
 def _area_spec(spec: MapSpec, name: str, out_dir: Path) -> MapSpec:
@@ -448,7 +451,7 @@ def batch(
     inputs = read_inputs(spec, whole)  # every source once, for every area
     problems = sum(len(r.rejected) for r in inputs.files.values()) + len(inputs.osm.problems)
     inputs_hash = _hash_files(_input_files(spec))
-    built = _built_time()
+    built = _built_time(spec, inputs)
 
     result = BatchResult(input_problems=problems)
     result.timings["read"] = round(time.perf_counter() - t_read, 2)

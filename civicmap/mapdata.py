@@ -7,7 +7,9 @@ they never read files or call sources themselves.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
@@ -17,6 +19,8 @@ from civicmap.layers import LayerSpec
 from civicmap.mapfile import MapSpec
 from civicmap.schema import Credit, RowProblem, osm_credit
 
+log = logging.getLogger(__name__)
+
 #: Basemap feature kinds (the ``kind`` column of :attr:`MapData.basemap`).
 BASEMAP_KINDS = (
     "water", "park", "landuse", "building", "railway", "station",
@@ -25,17 +29,102 @@ BASEMAP_KINDS = (
 
 
 def build_time() -> dt.datetime:
-    """When the map is built: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now.
+    """The clock: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now.
 
-    The date is printed on the maps; fixing it makes a rebuild on another day give the
-    same bytes (https://reproducible-builds.org/specs/source-date-epoch/).
+    Only a map with no dated data at all prints this (see :func:`data_time`); a batch
+    and a MapData made by hand in Python start from it.
+    https://reproducible-builds.org/specs/source-date-epoch/
     """
+    epoch = _source_date_epoch()
+    if epoch is not None:
+        return epoch
+    return dt.datetime.now().astimezone()
+
+
+def _source_date_epoch() -> dt.datetime | None:
     import os
 
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
         return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
-    return dt.datetime.now().astimezone()
+    return None
+
+
+def _parse_time(text: str) -> dt.datetime | None:
+    """An ISO date or time from a manifest or ``osm_base`` (``Z`` or an offset), in UTC."""
+    text = str(text or "").strip()
+    if not text:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+def data_files(spec: MapSpec) -> list[Path]:
+    """The local data files a map reads besides OSM: its layers' files, joined tables, homes.
+
+    Their modification times date the data (a CSV carries no date of its own).
+    """
+    out: list[Path] = []
+    for layer in spec.layers:
+        for src in layer.sources:
+            if src.kind == "osm":
+                continue
+            if src.path is not None:
+                out.append(src.path)
+            join = src.options.get("join")
+            if isinstance(join, dict) and join.get("path"):
+                out.append(src.base_dir / str(join["path"]))
+    if spec.homes_file:
+        out.append(spec.path(spec.homes_file))
+    return out
+
+
+def data_time(spec: MapSpec, *, osm_base: str = "", osm_pack: Path | None = None) -> dt.datetime:
+    """The date a map prints as データ時点 / "data as of": the newest of its data's own dates.
+
+    Taken from the data, never the clock, so the same data rebuilt on another day
+    gives the same bytes (issue #14): the OSM data's ``osm_base``, the creation time
+    of the offline pack it was read from (``osm_pack``), the fetch time of the pack's
+    background tiles, and the modification time of each local data file
+    (:func:`data_files`). ``SOURCE_DATE_EPOCH`` still overrides; a map with none of
+    these (only online tiles, say) falls back to the clock. In UTC, like ``osm_base``.
+    """
+    epoch = _source_date_epoch()
+    if epoch is not None:
+        return epoch
+    times: list[dt.datetime] = []
+    t = _parse_time(osm_base)
+    if t:
+        times.append(t)
+    if osm_pack is not None and (Path(osm_pack) / "manifest.json").is_file():
+        import json
+
+        try:
+            manifest = json.loads((Path(osm_pack) / "manifest.json").read_text(encoding="utf-8"))
+        except ValueError:
+            manifest = {}  # a damaged pack is refused by the OSM reader with its own message
+        t = _parse_time(manifest.get("created", "")) if isinstance(manifest, dict) else None
+        if t:
+            times.append(t)
+    from civicmap.render.tiles import pack_for, read_pack_manifest, source_for
+
+    source = source_for(spec.basemap)
+    if source is not None and source.offline:
+        t = _parse_time((read_pack_manifest(pack_for(spec), source) or {}).get("fetched", ""))
+        if t:
+            times.append(t)
+    for path in data_files(spec):
+        try:
+            times.append(dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC))
+        except OSError:
+            continue  # not there: the source reader names it
+    if not times:
+        log.info("no dated data (OSM, pack or local file): the map prints today's date")
+        return build_time()
+    return max(times).replace(microsecond=0)
 
 
 @dataclass
@@ -114,7 +203,7 @@ class MapData:
     osm_base : str
         The OSM data timestamp, printed as "OSM data as of ...".
     built : datetime
-        When the data was collected (printed as the print date).
+        The date of the data (printed as データ時点 / "data as of"): see :func:`data_time`.
     routes : GeoDataFrame or None
         Lines from the map's ``home`` point to its nearest shelters.
     """

@@ -29,6 +29,7 @@ from civicmap._yaml import Short
 from civicmap.errors import ConfigError
 from civicmap.i18n import _
 from civicmap.layers import LayerSpec, builtin_dir, load_layer, parse_layer, parse_source
+from civicmap.render.web_options import WebOptions
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ AREA_KINDS = {
 }
 AREA_OPTIONS = {"radius", "buffer", "name"}
 OUTPUT_KEYS: dict[str, set[str]] = {
-    "web": {"file", "offline", "tiles", "cluster", "labels"},
+    "web": {"file", "offline", "tiles", "cluster", "labels", "offline_tiles"},
     "paper": {
         "file",
         "size",
@@ -98,6 +99,8 @@ class MapSpec:
     homes_file: str | None = None
     #: Geocode rows of the homes CSV that have an address but no coordinates (online).
     homes_geocode: bool = False
+    #: ``outputs.web`` validated once at load (None without a web output).
+    web_options: WebOptions | None = None
 
     def path(self, relative: str | Path) -> Path:
         """A path from the map file, made absolute against the map's folder."""
@@ -447,6 +450,13 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
             ck.add("homes.disaster", f"got {homes_disaster!r} but home.disaster is "
                    f"{home_disaster!r}; give one disaster for the map")  # fmt: skip
         home_disaster = homes_disaster
+    web_options = None
+    if "web" in outputs:
+        try:
+            web_options = WebOptions.from_dict(outputs["web"], file=file, language=language)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                ck.add(problem.key, problem.message)
     if osm_off:
         layers = _without_osm(ck, layers)  # says once which layers lose their OSM sources
     ck.raise_if_any()
@@ -467,6 +477,7 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         homes=homes,
         homes_file=homes_file,
         homes_geocode=homes_geocode,
+        web_options=web_options,
     )
 
 

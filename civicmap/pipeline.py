@@ -366,8 +366,7 @@ def _collect(
         osm_base=osm.osm_base,
         uses_osm=uses_osm or basemap is not None,
     )
-    if built is not None:
-        data.built = built
+    data.built = built if built is not None else data_date(spec, osm)
     if osm.problems:
         n = len(osm.problems)
         log.info(
@@ -391,6 +390,19 @@ def _collect(
         for note in routes.notes:
             log.info("routes: %s", note)
     return data
+
+
+def data_date(spec: MapSpec, osm: OsmExtract) -> dt.datetime:
+    """The date the maps print: the newest date of the data read (see :func:`mapdata.data_time`).
+
+    The offline pack counts when the OSM data came from it (Overpass answers, not a file).
+    """
+    from civicmap.mapdata import data_time
+    from civicmap.sources import overpass
+
+    from_pack = not spec.osm.get("disabled") and _osm_file(spec) is None
+    pack = overpass.pack_folder(spec) if from_pack else None
+    return data_time(spec, osm_base=osm.osm_base, osm_pack=pack)
 
 
 def walking_graph(spec: MapSpec, area: Area):
@@ -536,6 +548,7 @@ def _render_each(
         if kind == "web":
             from civicmap.render import web
 
+            opts = spec.web_options or opts  # validated once when the map file loaded
             written[kind] = [web.write_web(data, path, options=opts, overwrite=overwrite)]
         elif kind == "paper":
             from civicmap.render import paper

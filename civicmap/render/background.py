@@ -48,11 +48,15 @@ BANNERS = {
         "online": "背景：{name}（オンライン）",
         "pack": "背景：{name}（{date} に保存したもの・オフライン）",
         "osm": "背景：OSMデータから描いた地図",
+        "folder": "背景：この地図と同じフォルダの{name}（取得日 {date}・オフライン）",
+        "folder_missing": "背景タイルのフォルダ「{folder}」が見つかりません。この地図と同じフォルダに置いてください",
     },
     "en": {
         "online": "Background: {name} (online)",
         "pack": "Background: {name} (saved {date}, offline)",
         "osm": "Background: map drawn from OSM data",
+        "folder": "Background: {name} from the folder next to this map (fetched {date}, offline)",
+        "folder_missing": "The tile folder “{folder}” is missing: keep it next to this map",
     },
 }
 
@@ -65,8 +69,16 @@ def banner_text(kind: str, language: str, **values: str) -> str:
     return text
 
 
-def web_background(spec: Any, *, drawn_osm: bool, use_pack: bool) -> dict[str, Any] | None:
-    """The web map's background from ``basemap.tiles``: online URL, or pack tiles inlined.
+def web_background(
+    spec: Any,
+    *,
+    drawn_osm: bool,
+    use_pack: bool,
+    folder: str | None = None,
+    mode: str = "auto",
+    bounds: tuple[float, float, float, float] | None = None,
+) -> dict[str, Any] | None:
+    """The web map's background from ``basemap.tiles``: online URL, pack tiles inlined or in a folder.
 
     Parameters
     ----------
@@ -74,16 +86,29 @@ def web_background(spec: Any, *, drawn_osm: bool, use_pack: bool) -> dict[str, A
         Whether the page also has the basemap drawn from OSM data (the fallback).
     use_pack : bool
         An offline page (``outputs.web.offline`` or offline mode): take the tiles
-        from the pack as data URIs, when the pack has them and they fit
-        :data:`_tiles.WEB_INLINE_LIMIT`.
+        from the pack, when it has them (never OSM's tiles: they are not stored).
+    folder : str, optional
+        The tile folder's name beside the page (``<name>_tiles``); None when the
+        page is rendered without a file (then the tiles can only be inlined).
+    mode : str
+        ``outputs.web.offline_tiles``: ``auto`` inlines the pack's tiles as data
+        URIs while they fit :data:`_tiles.WEB_INLINE_LIMIT` and uses the folder
+        when they do not (a folder has no size limit, and the page stays small);
+        ``inline`` only inlines (whole zooms, coarsest first, up to the limit);
+        ``folder`` always uses the folder.
+    bounds : tuple, optional
+        The map's area (west, south, east, north): the folder gets the pack's
+        tiles touching it, at every zoom the pack holds.
 
     Returns
     -------
     dict or None
         None when the map names no tiles (the web map's own default applies).
         Else ``{"tile": {id, url, attribution, maxNativeZoom, minNativeZoom,
-        title, inline}, "banner": text while the tiles show, "fallback": text
-        when they cannot load ("" when nothing is left)}``.
+        title, inline | local+bounds}, "banner": text while the tiles show,
+        "fallback": text when they cannot load ("" when nothing is left)}``,
+        and with a folder ``"folder": {"name": ..., "files": {"z/x/y": Path}}``:
+        what the writer copies (:func:`write_tile_folder`).
     """
     import base64
 
@@ -103,20 +128,27 @@ def web_background(spec: Any, *, drawn_osm: bool, use_pack: bool) -> dict[str, A
     }
     manifest = read_pack_manifest(pack_for(spec), source) if source.offline else None
     if use_pack and manifest is not None:
-        folder = pack_tiles_dir(pack_for(spec), source)
+        pack_dir = pack_tiles_dir(pack_for(spec), source)
         by_zoom: dict[int, list[Path]] = {}
-        for f in sorted(folder.rglob("*.png")):
+        for f in sorted(pack_dir.rglob("*.png")):
             by_zoom.setdefault(int(f.parts[-3]), []).append(f)
+        date = str(manifest.get("fetched", ""))[:10]
+        sizes = {z: sum(f.stat().st_size for f in fs) for z, fs in by_zoom.items()}
+        too_big = sum(sizes.values()) > _tiles.WEB_INLINE_LIMIT
+        if folder and by_zoom and (mode == "folder" or (mode == "auto" and too_big)):
+            files = folder_tiles(by_zoom, bounds)
+            if files:
+                return _folder_background(tile, files, folder, lang, name, date, bounds)
+            log.warning("the pack holds no tile of the map's area: the web map uses them online")
         # whole zooms, coarsest first, while they fit the limit (the paper's
         # detailed zoom of a large atlas may not: the page then stops there)
         kept: list[int] = []
         total = 0
         for z in sorted(by_zoom):
-            size = sum(f.stat().st_size for f in by_zoom[z])
-            if total + size > _tiles.WEB_INLINE_LIMIT:
+            if total + sizes[z] > _tiles.WEB_INLINE_LIMIT:
                 break
             kept.append(z)
-            total += size
+            total += sizes[z]
         if kept:
             inline = {}
             for z in kept:
@@ -128,10 +160,9 @@ def web_background(spec: Any, *, drawn_osm: bool, use_pack: bool) -> dict[str, A
             if len(kept) < len(by_zoom):
                 log.warning(
                     "the offline web page inlines the pack's tiles of zooms %s (%.1f MB); the "
-                    "more detailed zooms would pass %.0f MB", kept, total / 1e6,
-                    _tiles.WEB_INLINE_LIMIT / 1e6,
+                    "more detailed zooms would pass %.0f MB (offline_tiles: folder keeps them all)",
+                    kept, total / 1e6, _tiles.WEB_INLINE_LIMIT / 1e6,
                 )  # fmt: skip
-            date = str(manifest.get("fetched", ""))[:10]
             return {"tile": tile, "banner": banner_text("pack", lang, name=name, date=date),
                     "fallback": fallback}  # fmt: skip
         log.warning(
@@ -140,6 +171,125 @@ def web_background(spec: Any, *, drawn_osm: bool, use_pack: bool) -> dict[str, A
             _tiles.WEB_INLINE_LIMIT / 1e6,
         )
     return {"tile": tile, "banner": banner_text("online", lang, name=name), "fallback": fallback}
+
+
+def folder_tiles(
+    by_zoom: dict[int, list[Path]], bounds: tuple[float, float, float, float] | None
+) -> dict[str, Path]:
+    """The pack's tiles touching ``bounds`` (all of them without bounds): ``{"z/x/y": file}``.
+
+    Zooms from the coarsest up to the first gap: the page asks a zoom past the
+    folder's last one from that one (scaled), so a gap would be a hole.
+    """
+    files: dict[str, Path] = {}
+    zooms = sorted(by_zoom)
+    run = [z for i, z in enumerate(zooms) if z - zooms[0] == i]
+    for z, fs in ((z, by_zoom[z]) for z in run):
+        wanted = None if bounds is None else set(_tiles.tiles_for_bounds(bounds, z))
+        for f in fs:
+            key = (z, int(f.parts[-2]), int(f.stem))
+            if wanted is None or key in wanted:
+                files[f"{z}/{key[1]}/{key[2]}"] = f
+    return files
+
+
+def _folder_background(
+    tile: dict,
+    files: dict[str, Path],
+    folder: str,
+    lang: str,
+    name: str,
+    date: str,
+    bounds: tuple[float, float, float, float] | None,
+) -> dict[str, Any]:
+    """The page's tile layer reading ``<folder>/{z}/{x}/{y}.png`` beside it, relative.
+
+    The layer asks only inside ``bounds`` (the map's area, whose tiles the folder
+    holds at every zoom), so the page never asks for a tile the folder cannot have.
+    """
+    from urllib.parse import quote
+
+    keys = [tuple(int(v) for v in k.split("/")) for k in files]
+    zooms = sorted({k[0] for k in keys})
+    if bounds is None:
+        boxes = [_tiles.tile_lonlat_bounds(*k) for k in keys]
+        bounds = (min(b[0] for b in boxes), min(b[1] for b in boxes),
+                  max(b[2] for b in boxes), max(b[3] for b in boxes))  # fmt: skip
+    w, s, e, n = bounds
+    tile.update(
+        url=quote(folder) + "/{z}/{x}/{y}.png",  # relative: works from file:// and a web server
+        local=True,
+        bounds=[[round(s, 6), round(w, 6)], [round(n, 6), round(e, 6)]],
+        minNativeZoom=zooms[0],
+        maxNativeZoom=zooms[-1],
+    )
+    return {
+        "tile": tile,
+        "banner": banner_text("folder", lang, name=name, date=date),
+        # the page without its folder (only the HTML copied): say what is missing and the fix
+        "fallback": banner_text("folder_missing", lang, folder=folder),
+        "folder": {"name": folder, "files": files},
+    }
+
+
+def write_tile_folder(target: Path, files: dict[str, Path], *, overwrite: bool) -> Path:
+    """Write the tile folder ``target`` (``z/x/y.png``) all at once: temporary folder, then rename.
+
+    A failure leaves the old folder (or none) as it was, never half a folder.
+    An existing folder is replaced only with ``overwrite``, like every output;
+    temporary folders a killed run left next to it are removed first.
+
+    Raises
+    ------
+    OutputExistsError
+        ``target`` exists and ``overwrite`` is false.
+    OutputWriteError
+        The folder cannot be written (disk full, read-only ...), naming it.
+    """
+    import shutil
+    import tempfile
+
+    from civicmap._files import PART_SUFFIX, OutputExistsError, _os_error, glob_escape
+
+    target = Path(target)
+    if target.exists() and not overwrite:
+        raise OutputExistsError(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for stale in target.parent.glob(f".{glob_escape(target.name)}.*{PART_SUFFIX}"):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+        tmp = Path(
+            tempfile.mkdtemp(prefix=f".{target.name}.", suffix=PART_SUFFIX, dir=target.parent)
+        )
+    except OSError as exc:
+        raise _os_error(target, exc) from None
+    old = None
+    try:
+        for key, src in sorted(files.items()):
+            dst = tmp / (key + ".png")
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+        for d in [tmp, *[p for p in tmp.rglob("*") if p.is_dir()]]:
+            d.chmod(0o755)  # mkdtemp makes 0700: a folder served by a web server must be readable
+        if target.exists():
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{target.name}.", suffix=PART_SUFFIX, dir=target.parent)
+            )
+            old.rmdir()
+            target.rename(old)
+        tmp.rename(target)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and old.exists() and not target.exists():
+            old.rename(target)  # put the old folder back
+        if isinstance(exc, OSError):
+            raise _os_error(target, exc) from None
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    log.info("tile folder: %s (%d tiles)", target, len(files))
+    return target
 
 
 def _html_escape(text: str) -> str:

@@ -340,6 +340,16 @@ def tiles_for_bounds(
     return [(z, x, y) for y in ys for x in xs]
 
 
+def tile_lonlat_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """The (west, south, east, north) of tile ``z/x/y`` in degrees (the inverse of :func:`tile_xy`)."""
+    n = 2.0**z
+
+    def lat(yy: float) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * yy / n))))
+
+    return x / n * 360.0 - 180.0, lat(y + 1), (x + 1) / n * 360.0 - 180.0, lat(y)
+
+
 def metres_per_pixel(lat: float, z: int) -> float:
     """Ground size of one 256-px tile pixel at latitude ``lat`` and zoom ``z``."""
     return _EARTH_CIRCUMFERENCE * math.cos(math.radians(lat)) / (256 * 2**z)

@@ -38,6 +38,7 @@ from civicmap.render import assets
 from civicmap.render._colocate import Group, colocated
 from civicmap.render._routes import ordered_routes
 from civicmap.render.symbols import svg_path
+from civicmap.render.web_options import WebOptions
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,6 @@ def _web_tiles() -> dict[str, dict[str, Any]]:
 
 
 TILES: dict[str, dict[str, Any]] = _web_tiles()
-TILE_CHOICES = (*TILES, "none")
 
 #: Fixed texts of the page, by language.
 TEXTS: dict[str, dict[str, str]] = {
@@ -90,6 +90,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_tiles": "背景タイルなし",
         "offline_note": "ネットワークに接続できないため、OSMデータから描いた背景を表示しています",
         "credits": "出典",
+        "data_as_of": "データ時点",
         "count": "{n}件",
         "name": "名称",
         "category": "種別",
@@ -130,6 +131,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_tiles": "No background tiles",
         "offline_note": "No network: the background is drawn from the OSM data of the area",
         "credits": "Sources",
+        "data_as_of": "Data as of",
         "count": "{n}",
         "name": "Name",
         "category": "Category",
@@ -155,31 +157,13 @@ _FIELD_TEXT = ("name", "category", "address", "designations", "other_names")
 _COORD_DIGITS = 6  # ~0.1 m: more only makes the file bigger
 
 
-def _problem(key: str, message: str) -> ConfigError:
-    return ConfigError([Problem("<map>", f"outputs.web.{key}", message)])
+def _options(data: MapData, options: dict | WebOptions | None) -> WebOptions:
+    """The web options as :class:`WebOptions`: as given, or checked now from a dict.
 
-
-def _options(data: MapData, options: dict) -> dict[str, Any]:
-    """Checked web options with defaults (offline, tiles, cluster, labels)."""
-    opts = dict(options or {})
-    out: dict[str, Any] = {}
-    for key in ("offline",):
-        v = opts.get(key, False)
-        if not isinstance(v, bool):
-            raise _problem(key, f"got {v!r}, expected true or false")
-        out[key] = v
-    tiles = opts.get("tiles", "gsi" if data.language == "ja" else "osm")
-    if tiles is False or tiles is None:
-        tiles = "none"
-    if tiles not in TILE_CHOICES:
-        raise _problem("tiles", f"got {tiles!r}, expected one of {', '.join(TILE_CHOICES)}")
-    out["tiles"] = tiles
-    for key in ("cluster", "labels"):
-        v = opts.get(key)
-        if v is not None and not isinstance(v, bool):
-            raise _problem(key, f"got {v!r}, expected true or false (or leave it out)")
-        out[key] = v
-    return out
+    A map file's ``outputs.web`` is validated once when it loads
+    (:attr:`MapSpec.web_options`); a dict comes from Python code calling the renderer.
+    """
+    return WebOptions.from_dict(options, file=data.spec.file, language=data.language)
 
 
 _text = fields.text
@@ -464,7 +448,7 @@ def layer_payload(
     layer: LayerData,
     *,
     language: str,
-    options: dict,
+    options: dict | WebOptions,
     merged: dict | None = None,
     skip: set | None = None,
     styles: tuple[list[dict[str, Any]], dict] | None = None,
@@ -479,8 +463,9 @@ def layer_payload(
     merged = merged or {}
     skip = skip or set()
     n = len(feats)
-    cluster = _cluster_setting(spec.cluster, options.get("cluster"), n)
-    labels = options.get("labels")
+    options = WebOptions.from_dict(options, language=language)
+    cluster = _cluster_setting(spec.cluster, options.cluster, n)
+    labels = options.labels
     if labels is None:
         labels = spec.label is not None and n <= 2000
     labels = bool(labels) and spec.label is not None
@@ -640,42 +625,58 @@ def basemap_payload(basemap: gpd.GeoDataFrame | None) -> dict[str, Any] | None:
     return {"o": origin.tolist(), "s": _BASEMAP_SCALE, "k": [[k, by_kind[k]] for k in kinds]}
 
 
-def _background(data: MapData, opts: dict) -> dict[str, Any]:
+def _background(data: MapData, opts: WebOptions, tiles_dir: str | None = None) -> dict[str, Any]:
     """The map's own tile layer (``basemap.tiles``, unless ``outputs.web.tiles`` is given) and
     the banner: ``banner`` while the chosen background shows, ``fallback`` when its tiles
     cannot load; "" says nothing (online tiles credit themselves; no background, no banner).
+    ``tiles_dir`` names the tile folder beside the page (``folder``: what to write there).
     """
     from civicmap import settings
     from civicmap.render.background import banner_text, web_background
 
     drawn = data.basemap is not None
     fallback = TEXTS[data.language]["offline_note"] if drawn else ""
-    if "tiles" not in (data.spec.outputs.get("web") or {}):
+    if not opts.tiles_given:
         bg = web_background(
-            data.spec, drawn_osm=drawn, use_pack=opts["offline"] or settings.offline
+            data.spec,
+            drawn_osm=drawn,
+            use_pack=opts.offline or settings.offline,
+            folder=tiles_dir,
+            mode=opts.offline_tiles,
+            bounds=tuple(data.area.geometry.bounds),
         )
+        if bg is not None and "folder" in bg:
+            return bg  # the pack's tiles in a folder beside the page; its own fallback text
         if bg is not None:
             online = not bg["tile"].get("inline")
             return {"tile": bg["tile"], "banner": "" if online else bg["banner"],
                     "fallback": fallback}  # fmt: skip
-    if opts["tiles"] == "none":
+    if opts.tiles == "none":
         text = banner_text("osm", data.language) if drawn else ""
         return {"banner": text, "fallback": text}
     return {"banner": "", "fallback": fallback}
 
 
-def payload(data: MapData, *, options: dict) -> dict[str, Any]:
+def payload(data: MapData, *, options: dict | WebOptions) -> dict[str, Any]:
     """Everything the page's script needs, as one JSON-able dict."""
+    return _payload(data, _options(data, options))[0]
+
+
+def _payload(
+    data: MapData, opts: WebOptions, tiles_dir: str | None = None
+) -> tuple[dict[str, Any], dict | None]:
+    """The page's payload, and the tile folder to write beside it (``{name, files}``) or None."""
     lang = data.language
-    opts = _options(data, options)
     w, s, e, n = data.area.geometry.bounds
     tiles = [
         {"id": key, "url": t["url"], "attribution": t["attribution"],
          "maxNativeZoom": t["maxNativeZoom"], "title": t["title"][lang]}
         for key, t in TILES.items()
     ]  # fmt: skip
-    tile = opts["tiles"]
-    banner = _background(data, opts)  # basemap.tiles and the banner (render/background.py)
+    tile = opts.tiles
+    # basemap.tiles and the banner (render/background.py)
+    banner = _background(data, opts, tiles_dir)
+    folder = banner.pop("folder", None)
     if banner.get("tile"):
         tiles.insert(0, banner.pop("tile"))
         tile = tiles[0]["id"]
@@ -693,7 +694,7 @@ def payload(data: MapData, *, options: dict) -> dict[str, Any]:
         "tiles": tiles,
         "tile": tile,
         "background": banner,
-        "offline": opts["offline"],
+        "offline": opts.offline,
         "layers": [
             layer_payload(
                 layer,
@@ -713,7 +714,7 @@ def payload(data: MapData, *, options: dict) -> dict[str, Any]:
         "routes": routes_payload(
             data.routes, data.spec.home, language=lang, notes=getattr(data, "route_notes", [])
         ),
-    }
+    }, folder
 
 
 def script_json(obj: Any) -> str:
@@ -797,8 +798,8 @@ def _stable_ids(root: Element, content: str) -> None:
         todo.extend(getattr(el, "_children", {}).values())
 
 
-def render_html(data: MapData, *, options: dict) -> str:
-    """The whole web map as one HTML document.
+def render_html(data: MapData, *, options: dict | WebOptions) -> str:
+    """The whole web map as one HTML document (pack tiles inlined, never a tile folder).
 
     Raises
     ------
@@ -807,8 +808,14 @@ def render_html(data: MapData, *, options: dict) -> str:
     ConfigError
         A web option has a value we do not know.
     """
-    opts = _options(data, options)
-    if opts["offline"]:
+    return _render(data, _options(data, options))[0]
+
+
+def _render(
+    data: MapData, opts: WebOptions, tiles_dir: str | None = None
+) -> tuple[str, dict | None]:
+    """The page, and the tile folder to write beside it (see :func:`_payload`)."""
+    if opts.offline:
         assets.require_installed()
     lang = data.language
     fig = Figure(title=html.escape(str(data.spec.title)))
@@ -824,7 +831,7 @@ def render_html(data: MapData, *, options: dict) -> str:
     m.default_css = []
     fig.add_child(m)
     for key, pkg in assets.PACKAGES.items():
-        if opts["offline"]:
+        if opts.offline:
             for css in assets.inline_css(key):
                 fig.header.add_child(_Raw(_inline_style(css)), name=f"{key}_css")
             for i, js in enumerate(assets.inline_js(key)):
@@ -842,7 +849,8 @@ def render_html(data: MapData, *, options: dict) -> str:
         _Raw(_inline_script((_OWN / "civicmap.js").read_text(encoding="utf-8"))),
         name="civicmap_js",
     )
-    data_json = script_json(payload(data, options=opts))
+    body, folder = _payload(data, opts, tiles_dir)
+    data_json = script_json(body)
     fig.html.add_child(
         _Raw(f'<script type="application/json" id="{_DATA_ID}">' + data_json + "</script>"),
         name="civicmap_data",
@@ -850,14 +858,28 @@ def render_html(data: MapData, *, options: dict) -> str:
     m.add_child(_CivicLayers())
     _stable_ids(fig, data_json)
     page = fig.render()
-    return page.replace("<html>", f'<html lang="{lang}">', 1)
+    return page.replace("<html>", f'<html lang="{lang}">', 1), folder
 
 
-def write_web(data: MapData, path: Path, *, options: dict, overwrite: bool) -> Path:
-    """Write the web map to ``path`` (atomically; refuses to replace it unless ``overwrite``)."""
+def write_web(data: MapData, path: Path, *, options: dict | WebOptions, overwrite: bool) -> Path:
+    """Write the web map to ``path`` (atomically; refuses to replace it unless ``overwrite``).
+
+    An offline page whose pack tiles go in a folder (``outputs.web.offline_tiles``)
+    also gets ``<name>_tiles/{z}/{x}/{y}.png`` beside it, written all at once
+    (:func:`civicmap.render.background.write_tile_folder`) before the page.
+    """
+    from civicmap.render.background import write_tile_folder
+
     path = Path(path)
     check_writable(path, overwrite=overwrite)
-    page = render_html(data, options=options)
+    page, folder = _render(data, _options(data, options), tile_folder_name(path))
+    if folder is not None:
+        write_tile_folder(path.parent / folder["name"], folder["files"], overwrite=overwrite)
     write_text_atomic(path, page, overwrite=overwrite)
     log.info("web map: %s (%.0f kB)", path, len(page.encode("utf-8")) / 1024)
     return path
+
+
+def tile_folder_name(path: Path) -> str:
+    """The tile folder beside the page ``path``: ``<name>_tiles`` (``map.html`` → ``map_tiles``)."""
+    return f"{Path(path).stem}_tiles"

@@ -459,13 +459,17 @@ var civicmap = (function () {
     var bases = {};
     var tileLayers = {};
     data.tiles.forEach(function (t) {
-      var layer = L.tileLayer(t.url, {
+      var opts = {
         attribution: t.attribution,
         maxZoom: 19,
         maxNativeZoom: t.maxNativeZoom,
         minNativeZoom: t.minNativeZoom || 0,
         crossOrigin: false,
-      });
+      };
+      // the pack's tiles in a folder beside the page: ask only where the folder has them
+      if (t.bounds) opts.bounds = L.latLngBounds(t.bounds);
+      var layer = L.tileLayer(t.url, opts);
+      if (t.local) layer.localTiles = true;
       if (t.inline) {
         // tiles from the offline pack, inlined as data URIs (render/tiles.py)
         layer.getTileUrl = function (c) {
@@ -490,7 +494,7 @@ var civicmap = (function () {
       if (noteText) note.addTo(map);
     };
     var chosen = tileLayers[data.tile];
-    if (chosen && (online || chosen.inlineTiles)) {
+    if (chosen && (online || chosen.inlineTiles || chosen.localTiles)) {
       banner(bg.banner);
       chosen.addTo(map);
       var loaded = 0;
@@ -807,6 +811,8 @@ var civicmap = (function () {
       var cr = el("div", "cm-credits");
       cr.appendChild(el("strong", null, T.credits));
       data.credits.forEach(function (c) { cr.appendChild(el("div", null, c)); });
+      // the data's own date (civicmap.mapdata.data_time), not the day the page was made
+      if (data.built) cr.appendChild(el("div", "cm-built", T.data_as_of + ": " + data.built));
       det.appendChild(cr);
       div.appendChild(det);
     }).addTo(map);

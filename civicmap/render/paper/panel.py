@@ -26,6 +26,9 @@ from civicmap.render.routes_table import route_notes, route_sections
 
 log = logging.getLogger(__name__)
 
+#: The date line: the newest date of the data drawn (see civicmap.mapdata.data_time).
+DATA_AS_OF = {"ja": "データ時点", "en": "Data as of"}
+
 
 def draw_scale_bar(c, x: float, y: float, bar: ScaleBar, scale: int, fs: float, lang: str) -> Rect:
     """Scale bar with its ratio; tick numbers centred on their ticks (tests measure them)."""
@@ -189,7 +192,9 @@ class PanelBlocks:
 
             blocks.append((qs + 3, draw_qr))
         # Dates and credits: every source, with its data date (or "date unknown").
-        cl = [f"{t['printed']}: {self.data.built:%Y-%m-%d}", t["sources"] + ":"]
+        # the data's own date (mapdata.data_time), not the day it was printed
+        as_of = DATA_AS_OF.get(self.data.language, DATA_AS_OF["en"])
+        cl = [f"{as_of}: {self.data.built:%Y-%m-%d}", t["sources"] + ":"]
         for cr in self.data.credits():
             line = cr.line() if cr.date else f"{cr.line()} / {t['no_date']}"
             cl.extend("・" + s if i == 0 else "  " + s for i, s in

@@ -1,0 +1,116 @@
+"""``outputs.web`` as a typed, validated WebOptions built once when the map loads (issue #15).
+
+Every mistake is reported by ``civicmap check`` at once, naming the key and the fix,
+in Japanese and in English, with exit code 2 (invalid input).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from civicmap.cli import main
+from civicmap.errors import ConfigError
+from civicmap.mapfile import load_map
+from civicmap.render.web_options import WebOptions
+
+TOILET = Path(__file__).parent / "data/messy/170003_public_toilet.csv"
+
+MAP = """\
+title: 金沢市 公衆トイレ
+area: {municipality: "172014"}
+osm: false
+layers:
+  - id: public_toilets
+    title: 公衆トイレ
+    sources:
+      - csv: {path: toilets.csv, category: 公衆トイレ}
+outputs:
+  web: {file: out/map.html%s}
+"""
+
+BAD = (
+    ", offline: yes please, tiles: google, cluster: 3, labels: 表示, offline_tiles: zip, tile: gsi"
+)
+
+#: key named → (English fix, Japanese fix), each written here, not taken from the code.
+EXPECTED = {
+    "outputs.web.offline": (
+        "expected true (one file",
+        "true（ネットワークなしで開ける1つのファイル）",
+    ),
+    "outputs.web.tiles": ("other tile sources go in basemap.tiles", "ほかのタイルは basemap.tiles"),
+    "outputs.web.cluster": ("got 3, expected true or false", "3 になっています。true か false"),
+    "outputs.web.labels": (
+        "got '表示', expected true or false",
+        "'表示' になっています。true か false",
+    ),
+    "outputs.web.offline_tiles": (
+        "expected auto (inline up to 8 MB",
+        "auto（8 MB までページに埋め込み",
+    ),
+    "outputs.web.tile": ("did you mean", "tiles"),
+}
+
+
+@pytest.fixture
+def folder(tmp_path):
+    (tmp_path / "toilets.csv").write_bytes(TOILET.read_bytes())
+    return tmp_path
+
+
+def _check(folder: Path, extra: str, lang: str):
+    (folder / "map.yaml").write_text(MAP % extra, encoding="utf-8")
+    return CliRunner().invoke(main, ["--lang", lang, "check", str(folder / "map.yaml")])
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_check_reports_every_bad_web_option_with_its_key_and_fix(folder, lang):
+    res = _check(folder, BAD, lang)
+    assert res.exit_code == 2, res.output
+    out = res.output
+    for key, (en, ja) in EXPECTED.items():
+        assert f"{key}:" in out, key
+        assert (en if lang == "en" else ja) in out, (key, out)
+    assert "map.yaml" in out  # the file is named
+    assert "Traceback" not in out
+
+
+def test_a_good_web_output_passes_check_and_is_typed_once_at_load(folder):
+    good = ", offline: true, tiles: none, cluster: false, offline_tiles: folder"
+    res = _check(folder, good, "en")
+    assert res.exit_code == 0, res.output
+    spec = load_map(folder / "map.yaml")
+    opts = spec.web_options
+    assert opts == WebOptions(
+        offline=True, tiles="none", tiles_given=True, cluster=False, offline_tiles="folder"
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opts.offline = False  # type: ignore[misc]
+
+
+def test_defaults_follow_the_map_language():
+    assert WebOptions.from_dict({}, language="ja").tiles == "gsi"
+    en = WebOptions.from_dict({"file": "x.html"}, language="en")
+    assert (en.tiles, en.tiles_given, en.offline, en.offline_tiles) == ("osm", False, False, "auto")
+    # tiles: false / null means no tile layer, and counts as given
+    assert WebOptions.from_dict({"tiles": False}).tiles == "none"
+    assert WebOptions.from_dict({"tiles": None}).tiles_given is True
+
+
+def test_from_python_a_bad_dict_is_one_error_listing_every_key():
+    with pytest.raises(ConfigError) as exc:
+        WebOptions.from_dict({"offline": 1, "tiles": "google"}, file="m.yaml")
+    keys = [p.key for p in exc.value.problems]
+    assert keys == ["outputs.web.offline", "outputs.web.tiles"]
+    assert all(p.file == "m.yaml" for p in exc.value.problems)
+
+
+def test_the_tiles_choices_are_the_pages_tile_layers():
+    from civicmap.render import web
+    from civicmap.render.web_options import TILE_CHOICES
+
+    assert (*web.TILES, "none") == TILE_CHOICES
