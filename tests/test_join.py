@@ -287,3 +287,13 @@ def test_one_to_one_assignment_takes_the_best_pair_first_and_each_record_once():
     # a pair not allowed (names differ, not the same spot) is never taken
     pairs = assign_one_to_one(oi, mi, dist, names, score, np.array([False, True, True]))
     assert [(i, j) for i, j, *_ in pairs] == [(0, 1), (1, 0)]
+
+
+def test_official_list_with_no_row_left_in_the_area_keeps_its_columns_and_the_osm_places():
+    """A file whose every row fell outside the map (e.g. 富山市's list on a 早稲田 extract)."""
+    official = places([("さくら保育園", 0, 0)], HID=["H-1"]).iloc[0:0]
+    osm = places([("ひまわり保育園", 20, 0, "node/1")], source="osm")
+    result = conflate(official, osm)
+    assert list(result.merged["name"]) == ["ひまわり保育園"]
+    assert "HID" in result.merged.columns  # the file's own column, empty, not a KeyError
+    assert list(result.diff["status"]) == ["only_osm"]

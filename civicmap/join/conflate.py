@@ -801,4 +801,6 @@ def _merge_frames(
     out = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(GeometryArray(geoms, crs=CRS)), crs=CRS)
     front = [c for c in off.columns if c != "geometry"]
     rest = [c for c in out.columns if c not in front and c != "geometry"]
-    return out[[*front, *rest, "geometry"]]
+    # reindex, not select: when every official row fell outside the area, the empty parts were
+    # left out of the concat and the official file's own columns must still come back (empty)
+    return out.reindex(columns=[*front, *rest, "geometry"])
