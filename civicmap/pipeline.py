@@ -212,8 +212,8 @@ def _clean_and_conflate(
         report.diff = result.diff
         features, removed_after = clean_layer(result.merged)
         report.removed.extend([*removed_osm, *removed_file, *removed_after])
-    report.clipped = sum(1 for r in report.removed if r.reason.startswith("outside"))
-    report.deduplicated = sum(1 for r in report.removed if r.reason.startswith("duplicate"))
+    report.clipped = sum(1 for r in report.removed if r.code == "outside_area")
+    report.deduplicated = sum(1 for r in report.removed if r.code == "duplicate")
     return clean.with_marker_points(features)
 
 
