@@ -10,6 +10,7 @@ from typing import Any
 from shapely.geometry import shape
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.schema import RowProblem
 from civicmap.sources import _guard
 
@@ -48,23 +49,35 @@ def _feature_rows(
         label = props.get("name") or props.get("施設・場所名") or props.get("名称") or ""
         if not geom:
             rejected.append(
-                RowProblem(name, i, f"feature has no geometry{f' ({label})' if label else ''}")
+                RowProblem(
+                    name,
+                    i,
+                    _("feature has no geometry%(label)s")
+                    % {"label": f" ({label})" if label else ""},
+                    code="no_geometry",
+                )
             )
             continue
         try:
             g = shape(geom)
         except Exception as exc:  # shapely raises several types for bad geometry
-            rejected.append(RowProblem(name, i, f"unreadable geometry ({exc})"))
+            rejected.append(
+                RowProblem(name, i, _("unreadable geometry (%(error)s)") % {"error": exc})
+            )
             continue
         if not _guard.finite_xy(g):
             rejected.append(
-                RowProblem(name, i, "coordinates are not finite numbers (NaN or infinity)")
+                RowProblem(name, i, _("coordinates are not finite numbers (NaN or infinity)"))
             )
             continue
         if g.is_empty:
             rejected.append(
                 RowProblem(
-                    name, i, f"feature has an empty geometry{f' ({label})' if label else ''}"
+                    name,
+                    i,
+                    _("feature has an empty geometry%(label)s")
+                    % {"label": f" ({label})" if label else ""},
+                    code="no_geometry",
                 )
             )
             continue

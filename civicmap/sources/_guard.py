@@ -34,6 +34,7 @@ import pandas as pd
 
 from civicmap import settings
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.schema import RowProblem
 
 _CHUNK = 1 << 20
@@ -312,12 +313,17 @@ def clean_text_columns(
             RowProblem(
                 source,
                 str(ref),
-                f"control characters (NUL, ESC, ...) removed from {', '.join(cols)}",
+                _("control characters (NUL, ESC, ...) removed from %(columns)s")
+                % {"columns": ", ".join(cols)},
             )
         )
     for new in renames.values():
         problems.append(
-            RowProblem(source, "header", f"control characters removed from column {new!r}")
+            RowProblem(
+                source,
+                "header",
+                _("control characters removed from column %(column)r") % {"column": new},
+            )
         )
     return out, problems
 
@@ -339,13 +345,23 @@ def no_usable_feature(path: Path, *, rows: int, rejected: list[RowProblem]) -> N
     """Raise the one-line error for a KML/.umap file that has nothing to draw."""
     if rows == 0:
         raise SourceError(
-            f"{path}: no placemark or feature in the file; export the map again with its "
-            "places, or remove this source"
+            _(
+                "%(path)s: no placemark or feature in the file; export the map again with its "
+                "places, or remove this source"
+            )
+            % {"path": path}
         )
-    first = f" (first: {rejected[0].row}: {rejected[0].reason})" if rejected else ""
+    first = (
+        _(" (first: %(row)s: %(why)s)") % {"row": rejected[0].row, "why": rejected[0].reason}
+        if rejected
+        else ""
+    )
     raise SourceError(
-        f"{path}: none of the {rows} feature(s) has a usable geometry{first}; "
-        "check the coordinates in the file"
+        _(
+            "%(path)s: none of the %(rows)d feature(s) has a usable geometry%(first)s; check the "
+            "coordinates in the file"
+        )
+        % {"path": path, "rows": rows, "first": first}
     )
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.schema import APPROXIMATE, CRS, Credit, RowProblem, SourceResult, conform
 from civicmap.sources import _coords, _dates, _guard, layouts
 from civicmap.sources._csvtext import Table, read_table
@@ -268,17 +269,22 @@ def _join(
         if not k:
             if any(str(c).strip() for c in right.iloc[j].tolist()):
                 rejected.append(
-                    RowProblem(jpath.name, j + 1, f"join: empty {right_on}, cannot match")
+                    RowProblem(
+                        jpath.name,
+                        j + 1,
+                        _("join: empty %(column)s, cannot match") % {"column": right_on},
+                    )
                 )
             else:
-                rejected.append(RowProblem(jpath.name, j + 1, "join: empty row"))
+                rejected.append(RowProblem(jpath.name, j + 1, _("join: empty row")))
             continue
         if k in lookup:
             rejected.append(
                 RowProblem(
                     jpath.name,
                     j + 1,
-                    f"join: duplicate {right_on} {v!r} (row {lookup[k] + 1} used)",
+                    _("join: duplicate %(column)s %(value)r (row %(row)d used)")
+                    % {"column": right_on, "value": v, "row": lookup[k] + 1},
                 )
             )
             continue
@@ -297,7 +303,8 @@ def _join(
                 RowProblem(
                     jpath.name,
                     j + 1,
-                    f"join: no row in {name} with {left_on} = {right[right_on].iat[j]!r}",
+                    _("join: no row in %(file)s with %(column)s = %(value)r")
+                    % {"file": name, "column": left_on, "value": right[right_on].iat[j]},
                 )
             )
     df = df.copy()
@@ -550,9 +557,10 @@ def table_result(
         how = [n for n in (latp.notes.get(pos), lonp.notes.get(pos)) if n]
         if swapped[pos]:
             how.append(
-                f"latitude and longitude swapped ({cols['lat']}={df[cols['lat']].iat[pos]!r}, "
-                f"{cols['lon']}={df[cols['lon']].iat[pos]!r}); swapped back"
-            )
+                _("latitude and longitude swapped (%(lat)s=%(la)r, %(lon)s=%(lo)r); swapped back")
+                % {"lat": cols["lat"], "la": df[cols["lat"]].iat[pos],
+                   "lon": cols["lon"], "lo": df[cols["lon"]].iat[pos]}
+            )  # fmt: skip
         if how:
             repaired.append(RowProblem(name, int(df.index[pos]), "; ".join(dict.fromkeys(how))))
     repaired.sort(key=lambda p: p.row if isinstance(p.row, int) else 0)

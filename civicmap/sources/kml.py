@@ -28,6 +28,7 @@ from shapely.geometry import (
 )
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.schema import COLUMNS, RowProblem, SourceResult
 from civicmap.sources import _guard
 from civicmap.sources._table import records_result
@@ -186,7 +187,11 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
                             geom = _kml_geometry(g)
                         except ValueError as exc:
                             rejected.append(
-                                RowProblem(path.name, counter, f"unreadable coordinates ({exc})")
+                                RowProblem(
+                                    path.name,
+                                    counter,
+                                    _("unreadable coordinates (%(error)s)") % {"error": exc},
+                                )
                             )
                             geom = False
                         break
@@ -197,17 +202,19 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
                         RowProblem(
                             path.name,
                             counter,
-                            "coordinates are not finite numbers (NaN or infinity)",
+                            _("coordinates are not finite numbers (NaN or infinity)"),
                         )
                     )
                     continue
                 if geom is None or geom.is_empty:
-                    label = rec.get("name") or "(no name)"
+                    label = rec.get("name") or _("(no name)")
                     rejected.append(
                         RowProblem(
                             path.name,
                             counter,
-                            f"placemark {label!r} in folder {folder!r} has no geometry",
+                            _("placemark %(name)r in folder %(folder)r has no geometry")
+                            % {"name": label, "folder": folder},
+                            code="no_geometry",
                         )
                     )
                     continue
