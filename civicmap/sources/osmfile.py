@@ -20,6 +20,7 @@ import shapely
 from shapely.geometry import LineString
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.schema import RowProblem
 from civicmap.sources._osmschema import is_area, raw_frame
 from civicmap.tagfilter import AnyTagged, TagFilter
@@ -59,14 +60,17 @@ class OsmExtract:
 
 def check_path(path: Path) -> None:
     if not path.exists():
-        raise SourceError(f"{path}: OSM extract not found")
+        raise SourceError(_("%(path)s: OSM extract not found") % {"path": path})
     from civicmap.sources._guard import check_input_file
 
     check_input_file(path, what="OSM extract")
     if not str(path).endswith(SUFFIXES):
         raise SourceError(
-            f"{path}: got a {''.join(path.suffixes) or 'file without suffix'}, "
-            "expected an OSM extract ending in .osm, .osm.bz2 or .osm.pbf"
+            _(
+                "%(path)s: got a %(suffix)s, expected an OSM extract ending in .osm, .osm.bz2 "
+                "or .osm.pbf"
+            )
+            % {"path": path, "suffix": "".join(path.suffixes) or _("file without suffix")}
         )
 
 
@@ -104,7 +108,9 @@ def read_extract(
         return _read(str(path), path.name, filters, types=types)
     except osmium.InvalidLocationError as exc:
         if path.name.endswith(".osm.pbf"):
-            raise SourceError(f"{path}: cannot read the OSM data ({exc})") from None
+            raise SourceError(
+                _("%(path)s: cannot read the OSM data (%(error)s)") % {"path": path, "error": exc}
+            ) from None
     return _read_without_bad_nodes(path, filters, types=types)
 
 
@@ -121,7 +127,9 @@ def _read_without_bad_nodes(
     try:
         out = _read(osmium.io.FileBuffer(cleaned, "osm"), path.name, filters, types=types)
     except osmium.InvalidLocationError as exc:
-        raise SourceError(f"{path}: cannot read the OSM data ({exc})") from None
+        raise SourceError(
+            _("%(path)s: cannot read the OSM data (%(error)s)") % {"path": path, "error": exc}
+        ) from None
     for ref, tags, reason in removed:
         p = RowProblem(path.name, ref, reason)
         out.problems.append(p)
@@ -191,7 +199,7 @@ def _tags(taglist) -> dict[str, str]:
         return dict(taglist)
     it = data.tags_begin()
     out = {}
-    for _ in range(data.tags_size()):
+    for _i in range(data.tags_size()):
         k, v = data.tags_next(it)
         out[k] = v
     return out
@@ -323,8 +331,10 @@ def _read_with_index(
     repaired: dict[str, list[RowProblem]] = {}
     reported: set[str] = set()
 
-    def problem(ref: str, reason: str, names: list[str], *, kept: bool = False) -> None:
-        p = RowProblem(label, ref, reason)
+    def problem(
+        ref: str, reason: str, names: list[str], *, kept: bool = False, code: str = ""
+    ) -> None:
+        p = RowProblem(label, ref, reason, code=code)
         problems.append(p)
         reported.add(ref)
         for n in names:
@@ -402,10 +412,14 @@ def _read_with_index(
                     if len(coords) >= 2:
                         problem(
                             f"way/{obj.id}",
-                            f"area clipped by the extract: {len(obj.nodes) - len(coords)} of "
-                            f"{len(obj.nodes)} nodes missing; kept as a line",
+                            _(
+                                "area clipped by the extract: %(missing)d of %(nodes)d nodes "
+                                "missing; kept as a line"
+                            )
+                            % {"missing": len(obj.nodes) - len(coords), "nodes": len(obj.nodes)},
                             names,
                             kept=True,
+                            code="clipped_area",
                         )
                         slot = geoms.shape(LineString(coords))
                         for n in names:
@@ -413,25 +427,35 @@ def _read_with_index(
                     else:
                         problem(
                             f"way/{obj.id}",
-                            f"area clipped by the extract: only {len(coords)} of "
-                            f"{len(obj.nodes)} nodes inside; cannot draw it, left out",
+                            _(
+                                "area clipped by the extract: only %(inside)d of %(nodes)d nodes "
+                                "inside; cannot draw it, left out"
+                            )
+                            % {"inside": len(coords), "nodes": len(obj.nodes)},
                             names,
+                            code="clipped_out",
                         )
                     continue
                 if len(coords) < 2:
                     problem(
                         f"way/{obj.id}",
-                        f"only {len(coords)} of {len(obj.nodes)} nodes inside the "
-                        "extract; cannot draw it, left out",
+                        _(
+                            "only %(inside)d of %(nodes)d nodes inside the extract; cannot draw "
+                            "it, left out"
+                        )
+                        % {"inside": len(coords), "nodes": len(obj.nodes)},
                         names,
+                        code="clipped_out",
                     )
                     continue
                 if len(coords) < len(obj.nodes):
                     problem(
                         f"way/{obj.id}",
-                        f"clipped by the extract: kept {len(coords)} of {len(obj.nodes)} nodes",
+                        _("clipped by the extract: kept %(inside)d of %(nodes)d nodes")
+                        % {"inside": len(coords), "nodes": len(obj.nodes)},
                         names,
                         kept=True,
+                        code="clipped_way",
                     )
                 slot = geoms.shape(LineString(coords))
                 for n in names:
@@ -448,9 +472,13 @@ def _read_with_index(
                 else:
                     problem(
                         f"relation/{obj.id}",
-                        f"a type={tags.get('type', '(none)')} relation has no drawable shape of "
-                        "its own (only multipolygons do); left out — tag the member instead",
+                        _(
+                            "a type=%(type)s relation has no drawable shape of its own (only "
+                            "multipolygons do); left out — tag the member instead"
+                        )
+                        % {"type": tags.get("type", "(none)")},
                         names,
+                        code="relation_without_shape",
                     )
             elif obj.is_area():
                 target = way_areas if obj.from_way() else rel_areas
@@ -462,9 +490,16 @@ def _read_with_index(
                 except RuntimeError as exc:
                     kind = "way" if obj.from_way() else "relation"
                     names = wanted_ids[obj.orig_id()][0]
-                    problem(f"{kind}/{obj.orig_id()}", f"broken area: {exc}; left out", names)
+                    problem(
+                        f"{kind}/{obj.orig_id()}",
+                        _("broken area: %(error)s; left out") % {"error": exc},
+                        names,
+                        code="broken_area",
+                    )
     except RuntimeError as exc:
-        raise SourceError(f"{label}: cannot read the OSM data ({exc})") from None
+        raise SourceError(
+            _("%(path)s: cannot read the OSM data (%(error)s)") % {"path": label, "error": exc}
+        ) from None
 
     # areas: use the assembled polygon, or report why there is none
     for kind, wanted_ids, areas in (
@@ -477,9 +512,12 @@ def _read_with_index(
                 if f"{kind}/{oid}" not in reported:
                     problem(
                         f"{kind}/{oid}",
-                        "area could not be assembled (members missing from the data or "
-                        "rings that do not close); left out",
+                        _(
+                            "area could not be assembled (members missing from the data or "
+                            "rings that do not close); left out"
+                        ),
                         names,
+                        code="unassembled_area",
                     )
                 continue
             slot = geoms.wkb(geom, single=True)
