@@ -98,6 +98,10 @@ class MapSpec:
     homes_file: str | None = None
     #: Geocode rows of the homes CSV that have an address but no coordinates (online).
     homes_geocode: bool = False
+    #: Run option, never read from the map file: ``True`` answers every request from the
+    #: offline pack, local files and the cache; ``None`` takes ``settings.offline``. Set by
+    #: ``build(..., offline=True)``, ``batch(..., offline=True)`` or ``--offline``.
+    offline: bool | None = None
 
     def path(self, relative: str | Path) -> Path:
         """A path from the map file, made absolute against the map's folder."""

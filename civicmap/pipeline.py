@@ -316,14 +316,20 @@ def collect(
     area: Area | None = None,
     inputs: Inputs | None = None,
     built: dt.datetime | None = None,
+    offline: bool | None = None,
 ) -> MapData:
     """Read, clean and join everything the map needs (no output is written).
 
     ``area`` replaces the map file's area and ``inputs`` its sources (both used
     by batches, which resolve areas and read sources once); ``built`` fixes the
-    build time printed on the maps.
+    build time printed on the maps. ``offline=True`` uses no network (only
+    local files, the offline pack and the cache); ``None`` keeps
+    ``spec.offline``, whose default is ``settings.offline``. The choice rides
+    on the returned ``data.spec``, so rendering (tiles) obeys it too.
     """
     from civicmap import progress
+
+    spec = with_offline(spec, offline)
 
     with progress.task(_("reading the data"), total=2 + len(spec.layers)) as advance:
         return _collect(spec, advance, area=area, inputs=inputs, built=built)
@@ -339,7 +345,7 @@ def _collect(
 ) -> MapData:
     advance(_("area"))
     if area is None:
-        area = resolve_area(spec.area, base_dir=spec.base_dir)
+        area = resolve_area(spec.area, base_dir=spec.base_dir, offline=spec.offline)
     log.info("area: %s (%s)", area.name, area.kind)
     advance("OpenStreetMap")
     osm = inputs.osm if inputs is not None else _read_osm(spec, area)
@@ -401,7 +407,10 @@ def walking_graph(spec: MapSpec, area: Area):
     from civicmap.sources import overpass
 
     return streets.walking_graph_from_overpass(
-        area, url=spec.osm.get("overpass_url"), pack=overpass.pack_folder(spec)
+        area,
+        url=spec.osm.get("overpass_url"),
+        pack=overpass.pack_folder(spec),
+        offline=spec.offline,
     )
 
 
@@ -437,19 +446,34 @@ def home_routes(
     return result.lines
 
 
+def with_offline(spec: MapSpec, offline: bool | None) -> MapSpec:
+    """``spec`` with the run's offline choice on it (unchanged when ``offline`` is ``None``).
+
+    Why on the spec: every step that may use the network (area lookup,
+    Overpass, the street network, map tiles) already receives the spec, so
+    the choice reaches each request as a value, not as a global setting a
+    caller must remember to undo.
+    """
+    if offline is None or spec.offline == bool(offline):
+        return spec
+    return replace(spec, offline=bool(offline))
+
+
 def build(
     spec: MapSpec | str | Path,
     *,
     overwrite: bool = False,
     formats: tuple[str, ...] | None = None,
+    offline: bool | None = None,
 ) -> dict[str, list[Path]]:
     """Build every output the map file names; return kind → written paths.
 
     Existing outputs are refused before any work starts unless ``overwrite``;
     each file is written to a temporary name and renamed, so a failed run
-    leaves no half-written file.
+    leaves no half-written file. ``offline=True`` builds without the network
+    (``None``: ``settings.offline``, from ``CIVICMAP_OFFLINE``).
     """
-    return build_with_data(spec, overwrite=overwrite, formats=formats)[1]
+    return build_with_data(spec, overwrite=overwrite, formats=formats, offline=offline)[1]
 
 
 def build_with_data(
@@ -459,6 +483,7 @@ def build_with_data(
     formats: tuple[str, ...] | None = None,
     also_writes: tuple[Path, ...] = (),
     refresh: bool = False,
+    offline: bool | None = None,
 ) -> tuple[MapData, dict[str, list[Path]]]:
     """:func:`build`, also returning the collected data (for the quality report).
 
@@ -482,7 +507,7 @@ def build_with_data(
     from civicmap._http import refreshing
 
     with refreshing(refresh):
-        data = collect(spec)
+        data = collect(spec, offline=offline)
     return data, render(data, kinds=kinds, overwrite=overwrite)
 
 

@@ -226,7 +226,10 @@ def walking_network(spec: MapSpec, area: Area):
         from civicmap.sources import overpass
 
         graph = streets.walking_graph_from_overpass(
-            area, url=spec.osm.get("overpass_url"), pack=overpass.pack_folder(spec)
+            area,
+            url=spec.osm.get("overpass_url"),
+            pack=overpass.pack_folder(spec),
+            offline=spec.offline,
         )
     except (SourceError, CivicMapError) as exc:
         return None, why["no_overpass"].format(exc=exc)

@@ -397,6 +397,8 @@ class TileFetcher:
     record : dict, optional
         When given, every tile got is also put here ((z, x, y) → bytes); ``civicmap
         fetch`` stores them in the pack.
+    offline : bool, optional
+        Never ask the network (``None``: ``settings.offline``); from the map's run.
 
     Attributes
     ----------
@@ -409,6 +411,7 @@ class TileFetcher:
     source: TileSource
     pack: Path | None = None
     record: dict | None = None
+    offline: bool | None = None
     missing: list[tuple[int, int, int, str]] = field(default_factory=list)
     fetched: int = 0
     bytes_fetched: int = 0
@@ -448,7 +451,7 @@ class TileFetcher:
             if f.exists():
                 return f.read_bytes()
         url = self.source.tile_url(z, x, y)
-        if settings.offline:
+        if _http.is_offline(self.offline):
             where = f"the offline pack {self.pack}" if self.manifest is not None else "the cache"
             raise OfflineError(
                 f"offline mode: tile {z}/{x}/{y} of {self.source.id} is not in {where}; "
@@ -461,7 +464,7 @@ class TileFetcher:
             )
         self._pace()
         try:
-            body = _http.get_bytes(url, check_body=_png_ok)
+            body = _http.get_bytes(url, check_body=_png_ok, offline=self.offline)
         except NetworkError as exc:
             log.warning("tile %s/%s/%s: %s", z, x, y, exc)
             self.missing.append((z, x, y, str(exc)))
@@ -641,12 +644,13 @@ def fetcher_for(spec: Any) -> TileFetcher | None:
     if source is None:
         return None
     pack = pack_for(spec)
-    key = (id(spec), source.cache_id, source.url, settings.offline, len(_RECORDERS))
+    offline = getattr(spec, "offline", None)
+    key = (id(spec), source.cache_id, source.url, _http.is_offline(offline), len(_RECORDERS))
     hit = _FETCHERS.get(key)
     if hit is not None and hit[0] is spec:
         return hit[1]
     rec = _RECORDERS[-1].setdefault(source.cache_id, {}) if _RECORDERS else None
-    f = TileFetcher(source, pack=pack, record=rec)
+    f = TileFetcher(source, pack=pack, record=rec, offline=offline)
     if len(_FETCHERS) >= 4:
         _FETCHERS.pop(next(iter(_FETCHERS)))
     _FETCHERS[key] = (spec, f)

@@ -645,14 +645,16 @@ def _background(data: MapData, opts: dict) -> dict[str, Any]:
     the banner: ``banner`` while the chosen background shows, ``fallback`` when its tiles
     cannot load; "" says nothing (online tiles credit themselves; no background, no banner).
     """
-    from civicmap import settings
+    from civicmap import _http
     from civicmap.render.background import banner_text, web_background
 
     drawn = data.basemap is not None
     fallback = TEXTS[data.language]["offline_note"] if drawn else ""
     if "tiles" not in (data.spec.outputs.get("web") or {}):
         bg = web_background(
-            data.spec, drawn_osm=drawn, use_pack=opts["offline"] or settings.offline
+            data.spec,
+            drawn_osm=drawn,
+            use_pack=opts["offline"] or _http.is_offline(getattr(data.spec, "offline", None)),
         )
         if bg is not None:
             online = not bg["tile"].get("inline")

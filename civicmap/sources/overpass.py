@@ -477,8 +477,11 @@ def run_query(
     url: str | None = None,
     pack: Path | None = None,
     refresh: bool = False,
+    offline: bool | None = None,
 ) -> _http.OverpassResponse:
     """Answer one query from an offline pack when one exists, else from Overpass.
+
+    ``offline=True`` never asks the server (``None``: ``settings.offline``).
 
     Raises
     ------
@@ -491,7 +494,7 @@ def run_query(
     if pack is not None and (pack / MANIFEST).exists():
         read_manifest(pack)  # refuses a damaged pack or one of another format
         hit, damaged = _http.check_entry(pack_key(query), pack, from_pack=True)
-        if damaged and settings.offline:
+        if damaged and _http.is_offline(offline):
             raise OfflineError(
                 f"offline pack {pack}: the answer for {what} is unusable: {damaged}; run "
                 "`civicmap fetch MAP.yaml --overwrite` with the network to make the pack again"
@@ -504,7 +507,7 @@ def run_query(
                 what,
                 damaged,
             )
-            return _http.overpass(query, url=url, refresh=refresh, what=what)
+            return _http.overpass(query, url=url, refresh=refresh, what=what, offline=offline)
         if hit is None:
             raise OfflineError(
                 f"offline pack {pack} has no OSM data for {what}: the map (its area, layers or "
@@ -515,12 +518,12 @@ def run_query(
             "%s: from the offline pack %s (OSM data as of %s)", what, pack, hit.osm_base or "?"
         )
         return hit
-    if pack is not None and settings.offline:
+    if pack is not None and _http.is_offline(offline):
         raise OfflineError(
             f"offline mode: the offline pack {pack} named in the map does not exist; "
             "run `civicmap fetch MAP.yaml` with the network to make it"
         )
-    return _http.overpass(query, url=url, refresh=refresh, what=what)
+    return _http.overpass(query, url=url, refresh=refresh, what=what, offline=offline)
 
 
 def pack_key(query: str) -> str:
@@ -568,14 +571,17 @@ def fetch_for_map(
     """Everything the map needs from Overpass (or its offline pack), as raw frames.
 
     The endpoint is ``osm.overpass_url`` from the map, else
-    ``settings.overpass_url`` (``CIVICMAP_OVERPASS_URL``).
+    ``settings.overpass_url`` (``CIVICMAP_OVERPASS_URL``); ``spec.offline``
+    says whether the network may be used.
     """
     url = endpoint(spec)
     pack = pack_folder(spec)
     result = OverpassResult(frames={})
     bases = []
     for what, query, wanted in plan_for_map(spec, area, filters, types=types):
-        resp = run_query(query, what=what, url=url, pack=pack, refresh=refresh)
+        resp = run_query(
+            query, what=what, url=url, pack=pack, refresh=refresh, offline=spec.offline
+        )
         raw = any(isinstance(f, AnyTagged) for f in wanted.values())
         try:
             ext = read_answer(

@@ -135,6 +135,7 @@ def walking_graph_from_overpass(
     url: str | None = None,
     pack: Path | None = None,
     refresh: bool = False,
+    offline: bool | None = None,
 ) -> nx.MultiDiGraph:
     """The walking network of ``area`` from Overpass (or an offline pack / the cache).
 
@@ -148,8 +149,15 @@ def walking_graph_from_overpass(
         An offline pack made by ``civicmap fetch`` (it stores this query).
     refresh : bool
         Ask the server again instead of using the cache.
+    offline : bool, optional
+        Use only the pack and the cache (``None``: ``settings.offline``).
     """
     resp = run_query(
-        walking_query(area), what="the walking street network", url=url, pack=pack, refresh=refresh
+        walking_query(area),
+        what="the walking street network",
+        url=url,
+        pack=pack,
+        refresh=refresh,
+        offline=offline,
     )
     return walking_graph_from_bytes(resp.body, label="Overpass (walking street network)", area=area)
