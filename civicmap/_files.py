@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from civicmap.errors import CivicMapError, OutputExistsError
+from civicmap.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -181,9 +182,11 @@ def _roll_forward(journal: Path) -> None:
         journal.unlink()
     if done:
         log.warning(
-            "%s: an earlier build was stopped while replacing its outputs; finished %d rename(s)",
-            journal.parent,
-            done,
+            _(
+                "%(parent)s: an earlier build was stopped while replacing its outputs; "
+                "finished %(done)d rename(s)"
+            ),
+            {"parent": journal.parent, "done": done},
         )
 
 

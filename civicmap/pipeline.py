@@ -429,7 +429,7 @@ def home_routes(
 
     shelters = [lyr.features for lyr in shelter_layers(layers)]
     if not shelters:
-        log.warning("home is set but the map has no shelters layer; no nearest-shelter lines")
+        log.warning(_("home is set but the map has no shelters layer; no nearest-shelter lines"))
         return None
     place = gpd.GeoDataFrame(
         {"name": ["home"], "source_ref": ["home"]}, geometry=[Point(home[1], home[0])], crs=CRS

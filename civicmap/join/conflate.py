@@ -29,6 +29,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
 from civicmap.errors import CivicMapError
+from civicmap.i18n import _
 from civicmap.names import (
     _BRANCH,
     _ENTITY_WORDS,
@@ -424,7 +425,8 @@ def conflate(
     """
     if prefer_geometry not in ("osm", "official"):
         raise CivicMapError(
-            f"prefer_geometry: got {prefer_geometry!r}, expected 'osm' or 'official'"
+            _("prefer_geometry: got %(prefer_geometry)r, expected 'osm' or 'official'")
+            % {"prefer_geometry": prefer_geometry}
         )
     off = gpd.GeoDataFrame(official.reset_index(drop=True), geometry="geometry", crs=CRS)
     om = gpd.GeoDataFrame(osm.reset_index(drop=True), geometry="geometry", crs=CRS)
@@ -600,7 +602,7 @@ def _assign(
     done_i = np.zeros(int(oi.max()) + 1 if len(oi) else 0, dtype=bool)
     done_j = np.zeros(int(mi.max()) + 1 if len(mi) else 0, dtype=bool)
     won: list[np.ndarray] = []
-    for _ in range(20):
+    for _round in range(20):
         idx = np.flatnonzero(alive)
         if not len(idx):
             break

@@ -51,6 +51,7 @@ from PIL import Image
 from civicmap import _http, settings
 from civicmap._files import write_bytes_atomic
 from civicmap.errors import CivicMapError, NetworkError, OfflineError
+from civicmap.i18n import _
 from civicmap.schema import Credit
 
 log = logging.getLogger(__name__)
@@ -381,7 +382,11 @@ def read_pack_manifest(pack: Path, source: TileSource) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise OfflineError(
-            f"{path}: damaged tile manifest ({exc}); run `civicmap fetch MAP.yaml --overwrite`"
+            _(
+                "%(path)s: damaged tile manifest (%(exc)s); run `civicmap fetch MAP.yaml "
+                "--overwrite`"
+            )
+            % {"path": path, "exc": exc}
         ) from None
 
 
@@ -454,19 +459,25 @@ class TileFetcher:
         if _http.is_offline(self.offline):
             where = f"the offline pack {self.pack}" if self.manifest is not None else "the cache"
             raise OfflineError(
-                f"offline mode: tile {z}/{x}/{y} of {self.source.id} is not in {where}; "
-                "run `civicmap fetch MAP.yaml --overwrite` with the network to store the tiles"
+                _(
+                    "offline mode: tile %(z)s/%(x)s/%(y)s of %(id)s is not in %(where)s; run "
+                    "`civicmap fetch MAP.yaml --overwrite` with the network to store the tiles"
+                )
+                % {"z": z, "x": x, "y": y, "id": self.source.id, "where": where}
             )
         if not self.source.offline:
             raise CivicMapError(
-                f"tiles {self.source.id!r} may not be downloaded for print or offline use "
-                f"(see {self.source.url_terms}); use basemap.tiles: gsi-pale or gsi-std"
+                _(
+                    "tiles %(id)r may not be downloaded for print or offline use (see "
+                    "%(url_terms)s); use basemap.tiles: gsi-pale or gsi-std"
+                )
+                % {"id": self.source.id, "url_terms": self.source.url_terms}
             )
         self._pace()
         try:
             body = _http.get_bytes(url, check_body=_png_ok, offline=self.offline)
         except NetworkError as exc:
-            log.warning("tile %s/%s/%s: %s", z, x, y, exc)
+            log.warning(_("tile %(z)s/%(x)s/%(y)s: %(exc)s"), {"z": z, "x": x, "y": y, "exc": exc})
             self.missing.append((z, x, y, str(exc)))
             return None
         with self._lock:
@@ -481,8 +492,11 @@ class TileFetcher:
         tiles = list(dict.fromkeys(tiles))
         if len(tiles) > MAX_TILES:
             raise CivicMapError(
-                f"the background needs {len(tiles)} tiles (limit {MAX_TILES}): the map area is "
-                "too large for its scale; use a smaller area or scale, or basemap.tiles: none"
+                _(
+                    "the background needs %(n)s tiles (limit %(max_tiles)s): the map area is too "
+                    "large for its scale; use a smaller area or scale, or basemap.tiles: none"
+                )
+                % {"n": len(tiles), "max_tiles": MAX_TILES}
             )
         todo = [t for t in tiles if t not in self._mem]
         if todo:
@@ -568,7 +582,7 @@ def paper_raster(
     tx0, ty0 = xs_t[0], ys_t[0]
     mosaic = Image.new("RGB", ((xs_t[-1] - tx0 + 1) * 256, (ys_t[-1] - ty0 + 1) * 256), HOLE_RGB)
     missing = [m for m in fetcher.missing if (m[0], m[1], m[2]) in set(tiles)]
-    for (_, x, y), body in got.items():
+    for (_z, x, y), body in got.items():
         try:
             with Image.open(io.BytesIO(body)) as im:
                 tile = im.convert("RGB")
@@ -685,9 +699,10 @@ def draw_paper_tiles(c: Any, spec: Any, frame: Any, crs: Any) -> RasterInfo | No
     if not fetcher.source.offline:
         if not getattr(fetcher, "_told", False):
             log.warning(
-                "basemap.tiles: %s tiles may not be printed (%s); the paper map has no tiles. "
-                "Use gsi-pale or gsi-std for paper",
-                fetcher.source.id, fetcher.source.url_terms,
+                _(
+                    "basemap.tiles: %(id)s tiles may not be printed (%(url_terms)s); the paper map "
+                    "has no tiles. Use gsi-pale or gsi-std for paper"
+                ), {"id": fetcher.source.id, "url_terms": fetcher.source.url_terms},
             )  # fmt: skip
             fetcher._told = True
         return None
@@ -706,10 +721,17 @@ def draw_paper_tiles(c: Any, spec: Any, frame: Any, crs: Any) -> RasterInfo | No
         rl_config.useA85 = a85
     if info.missing:
         log.warning(
-            "%d background tile(s) of %s could not be had and are left as grey holes: %s",
-            len(info.missing),
-            fetcher.source.id,
-            "; ".join(f"{z}/{x}/{y} ({why[:120]})" for z, x, y, why in info.missing[:5]),
+            _(
+                "%(n)d background tile(s) of %(id)s could not be had and are left as grey "
+                "holes: %(value)s"
+            ),
+            {
+                "n": len(info.missing),
+                "id": fetcher.source.id,
+                "value": "; ".join(
+                    f"{z}/{x}/{y} ({why[:120]})" for z, x, y, why in info.missing[:5]
+                ),
+            },
         )
     return info
 
@@ -784,8 +806,11 @@ def fetch_pack_tiles(spec: Any, pack: Path) -> dict | None:
     got = rec.get(source.cache_id, {})
     if fetcher.missing and not got:
         raise CivicMapError(
-            f"no background tile of {source.id} could be fetched ({fetcher.missing[0][3]}); "
-            "check the network or the tile URL, or use basemap.tiles: none"
+            _(
+                "no background tile of %(source_id)s could be fetched (%(v_3)s); check the "
+                "network or the tile URL, or use basemap.tiles: none"
+            )
+            % {"source_id": source.id, "v_3": fetcher.missing[0][3]}
         )
     manifest = write_pack_tiles(pack, source, got, fetcher.missing)
     log.info(

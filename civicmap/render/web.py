@@ -33,6 +33,7 @@ from jinja2 import Template
 from civicmap import fields
 from civicmap._files import check_writable, write_text_atomic
 from civicmap.errors import ConfigError, Problem
+from civicmap.i18n import _
 from civicmap.mapdata import LayerData, MapData
 from civicmap.render import assets
 from civicmap.render._colocate import Group, colocated
@@ -306,7 +307,7 @@ def routes_payload(
                 else None,
             }
         )
-    for _, r in order.iterrows():
+    for _i, r in order.iterrows():
         walk = bool(r["walked"])
         lines = []
         if walk:
@@ -491,7 +492,10 @@ def layer_payload(
     for i, (label, row) in enumerate(feats.iterrows()):
         geom = row.geometry
         if geom is None or geom.is_empty:
-            log.warning("layer %s: %s has no geometry; not drawn", spec.id, row.get("source_ref"))
+            log.warning(
+                _("layer %(spec_id)s: %(value)s has no geometry; not drawn"),
+                {"spec_id": spec.id, "value": row.get("source_ref")},
+            )
             continue
         if label in skip:
             continue

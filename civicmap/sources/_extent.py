@@ -35,13 +35,19 @@ def extent_of(options: Mapping[str, Any], *, name: str) -> tuple[float, float, f
         west, south, east, north = (float(v) for v in spec)
     except (TypeError, ValueError):
         raise SourceError(
-            f"{name}: extent: got {spec!r}; expected [west, south, east, north] in degrees "
-            "(e.g. [100, 0, 160, 50]) or world"
+            _(
+                "%(name)s: extent: got %(spec)r; expected [west, south, east, north] in "
+                "degrees (e.g. [100, 0, 160, 50]) or world"
+            )
+            % {"name": name, "spec": spec}
         ) from None
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
         raise SourceError(
-            f"{name}: extent: got {spec!r}; expected west < east within ±180 and south < north "
-            "within ±90"
+            _(
+                "%(name)s: extent: got %(spec)r; expected west < east within ±180 and south < "
+                "north within ±90"
+            )
+            % {"name": name, "spec": spec}
         )
     return (south, north, west, east)
 

@@ -28,9 +28,12 @@ def _features_of(collection: Any, *, name: str) -> list:
     if isinstance(collection, Mapping) and collection.get("type") == "Feature":
         return [collection]
     raise SourceError(
-        f"{name}: got a JSON {type(collection).__name__} "
-        f"(type {collection.get('type') if isinstance(collection, Mapping) else None!r}), "
-        "expected a GeoJSON FeatureCollection"
+        _("%(name)s: got a JSON %(kind)s (type %(value)r), expected a GeoJSON FeatureCollection")
+        % {
+            "name": name,
+            "kind": type(collection).__name__,
+            "value": collection.get("type") if isinstance(collection, Mapping) else None,
+        }
     )
 
 

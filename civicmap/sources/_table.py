@@ -77,14 +77,18 @@ def resolve_columns(
     for key, value in over.items():
         if key not in COLUMN_KEYS:
             raise SourceError(
-                f"{name}: columns.{key}: unknown key; expected one of {', '.join(COLUMN_KEYS)}"
+                _("%(name)s: columns.%(key)s: unknown key; expected one of %(value)s")
+                % {"name": name, "key": key, "value": ", ".join(COLUMN_KEYS)}
             )
         values = value if isinstance(value, list) else [value]
         for v in values:
             if v not in headers:
                 raise SourceError(
-                    f"{name}: columns.{key}: got {v!r}, expected one of the file's columns: "
-                    + ", ".join(headers[:40])
+                    _(
+                        "%(name)s: columns.%(key)s: got %(v)r, expected one of the file's columns: "
+                        "%(items)s"
+                    )
+                    % {"name": name, "key": key, "v": v, "items": ", ".join(headers[:40])}
                 )
     lat_guess, lon_guess = layouts.find_coordinates(headers)
     if {"layer", "source_ref", "name"} <= set(headers):
@@ -105,9 +109,12 @@ def resolve_columns(
         cols["name_kana"] = None
     if need_coords and (not cols["lat"] or not cols["lon"]) and not cols["address"]:
         raise SourceError(
-            f"{name}: no coordinate columns found in {headers[:15]}; expected headers like "
-            "緯度/経度, 北緯/東経, Y/X or lat/lon, or give columns: {lat: ..., lon: ...} in the "
-            "layer file (or an address column and geocode: true)"
+            _(
+                "%(name)s: no coordinate columns found in %(value)s; expected headers like "
+                "緯度/経度, 北緯/東経, Y/X or lat/lon, or give columns: {lat: ..., lon: ...} in the "
+                "layer file (or an address column and geocode: true)"
+            )
+            % {"name": name, "value": headers[:15]}
         )
     return cols
 
@@ -192,15 +199,21 @@ def finish_frame(
         ccol = cat.get("column")
         if ccol not in df.columns:
             raise SourceError(
-                f"{source}: category.column: got {ccol!r}, expected one of the columns: "
-                + ", ".join(headers[:40])
+                _(
+                    "%(source)s: category.column: got %(ccol)r, expected one of the columns: "
+                    "%(items)s"
+                )
+                % {"source": source, "ccol": ccol, "items": ", ".join(headers[:40])}
             )
         df["category"] = _text(df[ccol])
         values = cat.get("values") or {}
         if not isinstance(values, Mapping):
             raise SourceError(
-                f"{source}: category.values: got {values!r}, expected a mapping of "
-                "value in the file → category shown (e.g. {認可: 認可保育所})"
+                _(
+                    "%(source)s: category.values: got %(values)r, expected a mapping of value in "
+                    "the file → category shown (e.g. {認可: 認可保育所})"
+                )
+                % {"source": source, "values": values}
             )
         if values:
             # rename the file's own values (e.g. 認可 → 認可保育所); others stay as published
@@ -231,24 +244,31 @@ def _join(
     """Attach a coordinate-less table by a shared name column (``join: {path, on, columns}``)."""
     if not isinstance(spec, Mapping) or "path" not in spec or "on" not in spec:
         raise SourceError(
-            f"{name}: join: got {spec!r}, expected {{path: FILE, on: COLUMN, columns: [...]}}"
+            _("%(name)s: join: got %(spec)r, expected {path: FILE, on: COLUMN, columns: [...]}")
+            % {"name": name, "spec": spec}
         )
     jpath = Path(str(spec["path"]))
     if not jpath.exists():
-        raise SourceError(f"{name}: join.path: file not found: {jpath}")
+        raise SourceError(
+            _("%(name)s: join.path: file not found: %(jpath)s") % {"name": name, "jpath": jpath}
+        )
     on = spec["on"]
     left_on, right_on = (on, on) if isinstance(on, str) else (on[0], on[1])
     table, decoded = read_table(jpath, encoding=spec.get("encoding"), known=layouts.KNOWN_HEADERS)
     right = table_frame(table)
     if left_on not in df.columns:
         raise SourceError(
-            f"{name}: join.on: got {left_on!r}, expected one of this file's columns: "
-            + ", ".join(df.columns[:40])
+            _("%(name)s: join.on: got %(left_on)r, expected one of this file's columns: %(items)s")
+            % {"name": name, "left_on": left_on, "items": ", ".join(df.columns[:40])}
         )
     if right_on not in right.columns:
         raise SourceError(
-            f"{jpath.name}: join.on: got {right_on!r}, expected one of its columns: "
-            + ", ".join(right.columns[:40])
+            _("%(jpath_name)s: join.on: got %(right_on)r, expected one of its columns: %(items)s")
+            % {
+                "jpath_name": jpath.name,
+                "right_on": right_on,
+                "items": ", ".join(right.columns[:40]),
+            }
         )
     wanted = spec.get("columns")
     if wanted is None:
@@ -256,8 +276,8 @@ def _join(
     for c in wanted:
         if c not in right.columns:
             raise SourceError(
-                f"{jpath.name}: join.columns: got {c!r}, expected one of its columns: "
-                + ", ".join(right.columns[:40])
+                _("%(jpath_name)s: join.columns: got %(c)r, expected one of its columns: %(items)s")
+                % {"jpath_name": jpath.name, "c": c, "items": ", ".join(right.columns[:40])}
             )
 
     def key(v: Any) -> str:
@@ -358,12 +378,16 @@ def join_and_filter(
 
 def _apply_filter(df: pd.DataFrame, spec: Any, *, name: str) -> tuple[pd.DataFrame, int]:
     if not isinstance(spec, Mapping):
-        raise SourceError(f"{name}: filter: got {spec!r}, expected {{column: value or [values]}}")
+        raise SourceError(
+            _("%(name)s: filter: got %(spec)r, expected {column: value or [values]}")
+            % {"name": name, "spec": spec}
+        )
     mask = pd.Series(True, index=df.index)
     for col, want in spec.items():
         if col not in df.columns:
             raise SourceError(
-                f"{name}: filter.{col}: no such column; columns are: " + ", ".join(df.columns[:40])
+                _("%(name)s: filter.%(col)s: no such column; columns are: %(items)s")
+                % {"name": name, "col": col, "items": ", ".join(df.columns[:40])}
             )
         values = {str(v) for v in (want if isinstance(want, list) else [want])}
         mask &= _text(df[col]).isin(values)

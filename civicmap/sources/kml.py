@@ -136,7 +136,7 @@ def _kmz_document(path: Path) -> bytes:
     """
     # size/ratio-capped unzip (zip bombs): see sources/_guard.py
     if not zipfile.is_zipfile(path):
-        raise SourceError(f"{path}: a .kmz must be a zip file holding doc.kml")
+        raise SourceError(_("%(path)s: a .kmz must be a zip file holding doc.kml") % {"path": path})
     return _guard.read_zip_member(path, suffix=".kml")
 
 
@@ -154,7 +154,8 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
     root = _kml_root(path)
     if not root.tag.startswith(KML_NS):
         raise SourceError(
-            f"{path}: root element is {root.tag!r}, expected a KML 2.2 <kml> document"
+            _("%(path)s: root element is %(tag)r, expected a KML 2.2 <kml> document")
+            % {"path": path, "tag": root.tag}
         )
     records, geoms, refs = [], [], []
     rejected: list[RowProblem] = []

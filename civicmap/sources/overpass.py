@@ -41,6 +41,7 @@ from shapely.geometry.base import BaseGeometry
 from civicmap import _http, settings
 from civicmap._yaml import excerpt, shorten
 from civicmap.errors import OfflineError, SourceError
+from civicmap.i18n import _
 from civicmap.schema import CRS
 from civicmap.sources._osmschema import raw_frame
 from civicmap.sources.osmfile import OsmExtract, read_osm_bytes
@@ -108,7 +109,7 @@ def simplify_outwards(poly: Polygon, *, max_vertices: int, metric_crs) -> Polygo
     lo, hi = 0.0, 5.0
     while not fits(attempt(hi)) and hi < 50_000:
         lo, hi = hi, hi * 2
-    for _ in range(8):  # the smallest tolerance that fits, within a few percent
+    for _step in range(8):  # the smallest tolerance that fits, within a few percent
         mid = (lo + hi) / 2
         lo, hi = (lo, mid) if fits(attempt(mid)) else (mid, hi)
     simple = attempt(hi)
@@ -165,9 +166,11 @@ def build_query(
     for name, tag_filter in filters.items():
         if not tag_filter.is_bounded():
             log.warning(
-                "filter %s (%s) requires no tag: Overpass will send everything in the area",
-                name,
-                tag_filter,
+                _(
+                    "filter %(name)s (%(tag_filter)s) requires no tag: Overpass will send "
+                    "everything in the area"
+                ),
+                {"name": name, "tag_filter": tag_filter},
             )
         kinds = sorted(types.get(name) or {"nwr"})
         for selector in tag_filter.overpass_selectors():
@@ -198,8 +201,11 @@ def fill_placeholders(ql: str, area: Area, *, where: str = "overpass_ql") -> str
         if name == "center":
             return f"{c.y:.7f},{c.x:.7f}"
         raise SourceError(
-            f"{where}: got {m.group(0)}; civicmap fills only {{{{bbox}}}} and {{{{center}}}} "
-            "from the map's area. Replace it (e.g. with ({{bbox}}))"
+            _(
+                "%(where)s: got %(value)s; civicmap fills only {{bbox}} and {{center}} from "
+                "the map's area. Replace it (e.g. with ({{bbox}}))"
+            )
+            % {"where": where, "value": m.group(0)}
         )
 
     return _PLACEHOLDER.sub(sub, ql)
@@ -264,12 +270,18 @@ def normalise_answer(
         try:
             doc = json.loads(text)
         except ValueError as exc:
-            raise SourceError(f"{label}: the Overpass answer is not valid JSON ({exc})") from None
+            raise SourceError(
+                _("%(label)s: the Overpass answer is not valid JSON (%(exc)s)")
+                % {"label": label, "exc": exc}
+            ) from None
         elements = doc.get("elements", []) if isinstance(doc, dict) else None
         if not isinstance(elements, list):
             raise SourceError(
-                f"{label}: the Overpass JSON answer has no 'elements' list "
-                f"(got {type(doc).__name__}); the server is not an Overpass API, check its URL"
+                _(
+                    "%(label)s: the Overpass JSON answer has no 'elements' list (got %(kind)s); "
+                    "the server is not an Overpass API, check its URL"
+                )
+                % {"label": label, "kind": type(doc).__name__}
             )
         position = 0
         try:
@@ -307,17 +319,26 @@ def normalise_answer(
                     rels[oid] = (members, tags)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             raise SourceError(
-                f"{label}: element {position} of the Overpass JSON answer is malformed "
-                f"({type(exc).__name__}: {shorten(str(exc), 80)}): "
-                f"{excerpt(elements[position])}; "
-                "the server's answer is not usable, try another server"
+                _(
+                    "%(label)s: element %(position)s of the Overpass JSON answer is malformed "
+                    "(%(kind)s: %(shorten)s): %(excerpt)s; the server's answer is not usable, try "
+                    "another server"
+                )
+                % {
+                    "label": label,
+                    "position": position,
+                    "kind": type(exc).__name__,
+                    "shorten": shorten(str(exc), 80),
+                    "excerpt": excerpt(elements[position]),
+                }
             ) from None
     else:
         try:
             root = ET.fromstring(text)
         except ET.ParseError as exc:
             raise SourceError(
-                f"{label}: the Overpass answer is not valid OSM XML ({exc})"
+                _("%(label)s: the Overpass answer is not valid OSM XML (%(exc)s)")
+                % {"label": label, "exc": exc}
             ) from None
         try:
             for el in root:
@@ -366,9 +387,11 @@ def normalise_answer(
 
         except (TypeError, ValueError) as exc:
             raise SourceError(
-                f"{label}: an element of the Overpass XML answer is malformed "
-                f"({type(exc).__name__}: {shorten(str(exc), 80)}); the server's answer is not "
-                "usable, try another server"
+                _(
+                    "%(label)s: an element of the Overpass XML answer is malformed (%(kind)s: "
+                    "%(shorten)s); the server's answer is not usable, try another server"
+                )
+                % {"label": label, "kind": type(exc).__name__, "shorten": shorten(str(exc), 80)}
             ) from None
 
     def tag_xml(tags: dict) -> str:
@@ -448,24 +471,34 @@ def read_manifest(folder: Path) -> dict:
     path = folder / MANIFEST
     if not path.exists():
         raise SourceError(
-            f"{folder}: not an offline pack (no {MANIFEST}); make one with civicmap fetch"
+            _("%(folder)s: not an offline pack (no %(manifest)s); make one with civicmap fetch")
+            % {"folder": folder, "manifest": MANIFEST}
         )
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise SourceError(
-            f"{path}: not readable as a pack manifest ({exc}); the pack is damaged, "
-            "fetch it again with civicmap fetch MAP.yaml --overwrite"
+            _(
+                "%(path)s: not readable as a pack manifest (%(exc)s); the pack is damaged, "
+                "fetch it again with civicmap fetch MAP.yaml --overwrite"
+            )
+            % {"path": path, "exc": exc}
         ) from None
     if not isinstance(manifest, dict):
         raise SourceError(
-            f"{path}: not a pack manifest (a JSON {type(manifest).__name__}); the pack is "
-            "damaged, fetch it again with civicmap fetch MAP.yaml --overwrite"
+            _(
+                "%(path)s: not a pack manifest (a JSON %(kind)s); the pack is damaged, fetch "
+                "it again with civicmap fetch MAP.yaml --overwrite"
+            )
+            % {"path": path, "kind": type(manifest).__name__}
         )
     if manifest.get("format") != PACK_FORMAT:
         raise SourceError(
-            f"{path}: got pack format {manifest.get('format')!r}, expected {PACK_FORMAT}; "
-            "fetch the pack again with this civicmap version"
+            _(
+                "%(path)s: got pack format %(value)r, expected %(pack_format)s; fetch the pack "
+                "again with this civicmap version"
+            )
+            % {"path": path, "value": manifest.get("format"), "pack_format": PACK_FORMAT}
         )
     return manifest
 
@@ -496,23 +529,30 @@ def run_query(
         hit, damaged = _http.check_entry(pack_key(query), pack, from_pack=True)
         if damaged and _http.is_offline(offline):
             raise OfflineError(
-                f"offline pack {pack}: the answer for {what} is unusable: {damaged}; run "
-                "`civicmap fetch MAP.yaml --overwrite` with the network to make the pack again"
+                _(
+                    "offline pack %(pack)s: the answer for %(what)s is unusable: %(damaged)s; run "
+                    "`civicmap fetch MAP.yaml --overwrite` with the network to make the pack again"
+                )
+                % {"pack": pack, "what": what, "damaged": damaged}
             )
         if damaged:
             log.warning(
-                "offline pack %s: the answer for %s is unusable: %s; asking Overpass instead "
-                "(remake the pack with civicmap fetch MAP.yaml --overwrite)",
-                pack,
-                what,
-                damaged,
+                _(
+                    "offline pack %(pack)s: the answer for %(what)s is unusable: %(damaged)s; "
+                    "asking Overpass instead (remake the pack with civicmap fetch MAP.yaml "
+                    "--overwrite)"
+                ),
+                {"pack": pack, "what": what, "damaged": damaged},
             )
             return _http.overpass(query, url=url, refresh=refresh, what=what, offline=offline)
         if hit is None:
             raise OfflineError(
-                f"offline pack {pack} has no OSM data for {what}: the map (its area, layers or "
-                f"tag filters) changed since the pack was made; run `civicmap fetch MAP.yaml "
-                f"--overwrite` with the network to refresh it"
+                _(
+                    "offline pack %(pack)s has no OSM data for %(what)s: the map (its area, layers "
+                    "or tag filters) changed since the pack was made; run `civicmap fetch MAP.yaml "
+                    "--overwrite` with the network to refresh it"
+                )
+                % {"pack": pack, "what": what}
             )
         log.info(
             "%s: from the offline pack %s (OSM data as of %s)", what, pack, hit.osm_base or "?"
@@ -520,8 +560,11 @@ def run_query(
         return hit
     if pack is not None and _http.is_offline(offline):
         raise OfflineError(
-            f"offline mode: the offline pack {pack} named in the map does not exist; "
-            "run `civicmap fetch MAP.yaml` with the network to make it"
+            _(
+                "offline mode: the offline pack %(pack)s named in the map does not exist; run "
+                "`civicmap fetch MAP.yaml` with the network to make it"
+            )
+            % {"pack": pack}
         )
     return _http.overpass(query, url=url, refresh=refresh, what=what, offline=offline)
 

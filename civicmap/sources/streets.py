@@ -27,6 +27,7 @@ from shapely import prepared
 from shapely.geometry import Point
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.sources.osmfile import check_path
 from civicmap.sources.overpass import build_query, run_query
 from civicmap.tagfilter import TagFilter
@@ -92,7 +93,9 @@ def _graph_from_source(
                 graph.add_edge(a[0], b[0], reversed=False, **attrs)
                 graph.add_edge(b[0], a[0], reversed=True, **attrs)
     except RuntimeError as exc:
-        raise SourceError(f"{label}: cannot read the OSM data ({exc})") from None
+        raise SourceError(
+            _("%(label)s: cannot read the OSM data (%(exc)s)") % {"label": label, "exc": exc}
+        ) from None
     log.info("%s: walking network of %d ways, %d nodes", label, ways, graph.number_of_nodes())
     return graph
 

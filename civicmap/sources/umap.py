@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.schema import SourceResult
 from civicmap.sources._features import _feature_rows, _load_json
 from civicmap.sources._table import records_result
@@ -145,8 +146,11 @@ def read_umap(path: Path, *, layer: str, options: dict | None = None) -> SourceR
         or not isinstance(data.get("layers"), list)
     ):
         raise SourceError(
-            f"{path}: not a uMap backup; expected JSON with type 'umap' and a layers list "
-            "(export it from uMap: Share → Download → full map backup)"
+            _(
+                "%(path)s: not a uMap backup; expected JSON with type 'umap' and a layers list "
+                "(export it from uMap: Share → Download → full map backup)"
+            )
+            % {"path": path}
         )
     state: dict[str, Any] = {
         "records": [],

@@ -79,8 +79,11 @@ def read_shapefile(path: Path, *, layer: str, options: dict | None = None) -> So
         frame = gpd.read_file(path, encoding=encoding) if encoding else gpd.read_file(path)
     except Exception as exc:  # pyogrio raises its own types for damaged files
         raise SourceError(
-            f"{path}: cannot read the shapefile ({type(exc).__name__}: {exc}); a shapefile "
-            "needs its .shp, .shx and .dbf side by side"
+            _(
+                "%(path)s: cannot read the shapefile (%(kind)s: %(exc)s); a shapefile needs "
+                "its .shp, .shx and .dbf side by side"
+            )
+            % {"path": path, "kind": type(exc).__name__, "exc": exc}
         ) from None
     declared = frame.crs
     info: dict[str, Any] = {"encoding": encoding or "from .cpg"}

@@ -18,6 +18,7 @@ import shapely
 from shapely import STRtree
 
 from civicmap.errors import ConfigError, Problem
+from civicmap.i18n import _
 from civicmap.render._layout import AtlasPage, MapFrame, fit_scale
 from civicmap.render.paper.areas import load_areas
 from civicmap.render.paper.atlas import draw_sheet, sheet_frame_rect
@@ -86,8 +87,10 @@ def draw_area_atlas(r: Renderer, c) -> None:
             owner[lost[li]] = la
             still = int((owner < 0).sum())
             if still:
-                log.warning("area atlas: %d place(s) lie more than %d m outside every area "
-                            "and are listed in the index as off the map", still, NEAR_M)  # fmt: skip
+                log.warning(_(
+                    "area atlas: %(still)d place(s) lie more than %(near_m)d m outside every area "
+                    "and are listed in the index as off the map"
+                ), {"still": still, "near_m": NEAR_M})  # fmt: skip
     counts = np.bincount(owner[owner >= 0], minlength=len(areas))
     skip = spec.skip_empty is True
     kept = [i for i in range(len(areas)) if counts[i] > 0 or not skip]

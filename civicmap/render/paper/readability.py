@@ -12,6 +12,7 @@ import logging
 import math
 from dataclasses import dataclass
 
+from civicmap.i18n import _
 from civicmap.render._layout import MM, NICE_SCALES, BoxIndex
 from civicmap.render.paper.plan import PaperPlan
 
@@ -104,9 +105,10 @@ def warn_if_unreadable(
         where = f"the paper map at 1:{plan.scale:,}"
     ways.append("a smaller area or fewer layers")
     log.warning(
-        "%s: %s is hard to read: %d of %d numbers sit more than %g mm from "
-        "their marker, %d overlap another number, up to %d markers share one %g×%g mm square "
-        "of paper, smallest text %.1f pt. Try %s",
-        file, where, m.far, m.numbers, FAR_MM, m.overlapping, m.peak_density,
-        CELL_MM, CELL_MM, m.smallest_text_pt, "; or ".join(ways),
+        _(
+            "%(file)s: %(where)s is hard to read: %(far)d of %(numbers)d numbers sit more "
+            "than %(far_mm)g mm from their marker, %(overlapping)d overlap another number, "
+            "up to %(peak_density)d markers share one %(cell_mm)g×%(cell_mm)g mm square of "
+            "paper, smallest text %(smallest_text_pt).1f pt. Try %(value)s"
+        ), {"file": file, "where": where, "far": m.far, "numbers": m.numbers, "far_mm": FAR_MM, "overlapping": m.overlapping, "peak_density": m.peak_density, "cell_mm": CELL_MM, "smallest_text_pt": m.smallest_text_pt, "value": "; or ".join(ways)},
     )  # fmt: skip

@@ -10,6 +10,7 @@ from typing import Any
 from reportlab.pdfgen import canvas as rl_canvas
 
 from civicmap._files import atomic_path, check_writable
+from civicmap.i18n import _
 from civicmap.mapdata import MapData
 from civicmap.render._fonts import register
 from civicmap.render.paper.atlas import draw_atlas
@@ -74,8 +75,10 @@ def render_paper(
     off = [e for e in r.entries if not e.ref]
     if off:
         log.warning(
-            "%d place(s) fall outside the paper map's frame and are listed in the index as %r: %s",
-            len(off), TEXT[r.lang]["off_map"], ", ".join(e.name for e in off[:5]),
+            _(
+                "%(n)d place(s) fall outside the paper map's frame and are listed in the index "
+                "as %(off_map)r: %(value)s"
+            ), {"n": len(off), "off_map": TEXT[r.lang]["off_map"], "value": ", ".join(e.name for e in off[:5])},
         )  # fmt: skip
     return buf.getvalue(), r.plan
 
