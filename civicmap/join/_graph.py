@@ -53,10 +53,10 @@ def prepare_graph(graph, crs) -> Graph:
     except KeyError as exc:
         raise CivicMapError(
             _(
-                "street graph node has no %(v_0)r coordinate; expected nodes with x (lon) and "
+                "street graph node has no %(axis)r coordinate; expected nodes with x (lon) and "
                 "y (lat), as osmnx builds them"
             )
-            % {"v_0": exc.args[0]}
+            % {"axis": exc.args[0]}
         ) from None
     points = gpd.GeoSeries(gpd.points_from_xy(*zip(*xy, strict=True)), crs=gcrs).to_crs(crs)
     adj: dict[Any, list[tuple[Any, float, Any]]] = {n: [] for n in graph.nodes}

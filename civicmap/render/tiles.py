@@ -807,10 +807,10 @@ def fetch_pack_tiles(spec: Any, pack: Path) -> dict | None:
     if fetcher.missing and not got:
         raise CivicMapError(
             _(
-                "no background tile of %(source_id)s could be fetched (%(v_3)s); check the "
+                "no background tile of %(source_id)s could be fetched (%(error)s); check the "
                 "network or the tile URL, or use basemap.tiles: none"
             )
-            % {"source_id": source.id, "v_3": fetcher.missing[0][3]}
+            % {"source_id": source.id, "error": fetcher.missing[0][3]}
         )
     manifest = write_pack_tiles(pack, source, got, fetcher.missing)
     log.info(
