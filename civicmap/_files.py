@@ -64,7 +64,8 @@ def check_writable(path: Path, *, overwrite: bool) -> None:
     path = Path(path)
     if path.is_dir():
         raise OutputWriteError(
-            f"{path}: the output path is a folder; give a file name (e.g. {path / 'map.html'})"
+            _("%(path)s: the output path is a folder; give a file name (e.g. %(example)s)")
+            % {"path": path, "example": path / "map.html"}
         )
     if path.exists() and not overwrite:
         raise OutputExistsError(path)
