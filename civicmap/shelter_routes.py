@@ -104,8 +104,17 @@ def merge_shelter_layers(layers: list[LayerData], *, max_distance_m: float = 40.
                 {
                     "source": str(m.ref).rsplit(":", 1)[0],
                     "row": m.ref,
-                    "reason": f"merged into site {m.site_name} ({m.site_ref}), "
-                    f"{m.distance_m:g} m away: {m.reason}; designation {m.designation} kept",
+                    "reason": _(
+                        "merged into site %(site_name)s (%(site_ref)s), %(distance_m)s m away: "
+                        "%(reason)s; designation %(designation)s kept"
+                    )
+                    % {
+                        "site_name": m.site_name,
+                        "site_ref": m.site_ref,
+                        "distance_m": f"{m.distance_m:g}",
+                        "reason": m.reason,
+                        "designation": m.designation,
+                    },
                 }
             )
     log.info(

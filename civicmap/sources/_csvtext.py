@@ -125,7 +125,7 @@ def _decode_mixed(data: bytes, bad: list[int], *, name: str) -> DecodedText:
     for i in bad:
         try:
             lines[i] = lines[i].decode("cp932").encode("utf-8")
-            how = "not UTF-8 like the rest of the file; decoded as Shift_JIS/cp932"
+            how = _("not UTF-8 like the rest of the file; decoded as Shift_JIS/cp932")
         except UnicodeDecodeError as exc:
             raise SourceError(
                 _(
@@ -138,10 +138,13 @@ def _decode_mixed(data: bytes, bad: list[int], *, name: str) -> DecodedText:
         out.line_repairs.append((i + 1, how))
     out.text = b"\n".join(lines).decode("utf-8")
     out.repairs.append(
-        f"{len(bad)} line(s) were Shift_JIS/cp932 in a UTF-8 file (lines "
-        + ", ".join(str(i + 1) for i in bad[:20])
-        + (" ..." if len(bad) > 20 else "")
-        + "); decoded line by line"
+        _(
+            "%(n)d line(s) were Shift_JIS/cp932 in a UTF-8 file (lines %(lines)s); decoded line by line"
+        )
+        % {
+            "n": len(bad),
+            "lines": ", ".join(str(i + 1) for i in bad[:20]) + (" ..." if len(bad) > 20 else ""),
+        }
     )
     log.info("%s: %d cp932 line(s) in a UTF-8 file, decoded line by line", name, len(bad))
     return out
@@ -181,8 +184,10 @@ def decode(data: bytes, *, encoding: str | None = None, name: str = "file") -> D
             out.text = fixed
             out.encoding = f"{enc} (mojibake: cp932 read as latin-1, repaired)"
             out.repairs.append(
-                "the whole file was mojibake (Shift_JIS/cp932 bytes read as latin-1 and saved "
-                "as UTF-8); repaired with text.encode('latin-1').decode('cp932')"
+                _(
+                    "the whole file was mojibake (Shift_JIS/cp932 bytes read as latin-1 and saved "
+                    "as UTF-8); repaired with text.encode('latin-1').decode('cp932')"
+                )
             )
             log.info("%s: repaired cp932-as-latin-1 mojibake", name)
     return out

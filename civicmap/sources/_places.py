@@ -71,8 +71,11 @@ def project(
                 "row": "",
                 "column": "crs",
                 "value": named[0],
-                "reason": f"coordinates in metres; 平面直角座標系 第{named[0]}系 taken from "
-                f"{named[1]!r}; give crs: in the layer file if that is wrong",
+                "reason": _(
+                    "coordinates in metres; 平面直角座標系 第%(zone)s系 taken from %(column)r; give crs: in the "
+                    "layer file if that is wrong"
+                )
+                % {"zone": named[0], "column": named[1]},
             }
         )
     crs = _crs.parse_crs(given_crs, name=name)

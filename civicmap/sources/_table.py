@@ -369,8 +369,15 @@ def join_and_filter(
                     "row": "",
                     "column": ", ".join(map(str, options["filter"])),
                     "value": info["filtered_out"],
-                    "reason": f"filter: {info['filtered_out']} of {len(df) + info['filtered_out']} "
-                    f"rows left out (filter: {dict(options['filter'])}); they are not on the map",
+                    "reason": _(
+                        "filter: %(filtered_out)s of %(total)s rows left out (filter: %(filter)s); they "
+                        "are not on the map"
+                    )
+                    % {
+                        "filtered_out": info["filtered_out"],
+                        "total": len(df) + info["filtered_out"],
+                        "filter": dict(options["filter"]),
+                    },
                 }
             )
     return df
@@ -448,9 +455,11 @@ def _spreadsheet_warnings(df: pd.DataFrame, headers: list[str]) -> list[dict[str
                     "row": int(df.index[pos]),
                     "column": h,
                     "value": str(df[h].iat[pos]),
-                    "reason": f"{h} = {df[h].iat[pos]!r} was turned into exponent form by a "
-                    "spreadsheet; the lost digits cannot be recovered, kept as text: fix it "
-                    "in the source file",
+                    "reason": _(
+                        "%(column)s = %(value)r was turned into exponent form by a spreadsheet; the lost "
+                        "digits cannot be recovered, kept as text: fix it in the source file"
+                    )
+                    % {"column": h, "value": df[h].iat[pos]},
                 }
             )
     return out
@@ -479,9 +488,12 @@ def lost_characters(df: pd.DataFrame, headers: list[str]) -> list[dict[str, Any]
                         "row": int(row),
                         "column": h,
                         "value": text,
-                        "reason": f"{h} = {text!r}: a character was already lost as '?' in "
-                        "the file before civicmap read it (mojibake saved by another "
-                        "program); kept as is: fix it in the source file",
+                        "reason": _(
+                            "%(column)s = %(text)r: a character was already lost as '?' in the file before "
+                            "civicmap read it (mojibake saved by another program); kept as is: fix it in "
+                            "the source file"
+                        )
+                        % {"column": h, "text": text},
                     }
                 )
     return out
@@ -669,7 +681,10 @@ def records_result(
                     "row": "",
                     "column": key,
                     "value": options[key],
-                    "reason": f"{key}: ignored for {name} ({why}); remove it from the layer file",
+                    "reason": _(
+                        "%(key)s: ignored for %(name)s (%(why)s); remove it from the layer file"
+                    )
+                    % {"key": key, "name": name, "why": why},
                 }
             )
     records, geometries, refs = to_wgs84_in_extent(

@@ -74,7 +74,8 @@ def _walk_layers(
                     "row": f"layer {k}",
                     "column": "layers",
                     "value": type(dl).__name__,
-                    "reason": f"layer {k} is a JSON {type(dl).__name__}, not a datalayer; skipped",
+                    "reason": _("layer %(k)s is a JSON %(kind)s, not a datalayer; skipped")
+                    % {"k": k, "kind": type(dl).__name__},
                 }
             )
             continue
@@ -93,8 +94,11 @@ def _walk_layers(
                         "row": f"layer {lname}",
                         "column": "remoteData",
                         "value": remote,
-                        "reason": f"datalayer {lname!r} loads remote data from {remote}; not read "
-                        "(download that data and add it as its own source)",
+                        "reason": _(
+                            "datalayer %(lname)r loads remote data from %(remote)s; not read (download "
+                            "that data and add it as its own source)"
+                        )
+                        % {"lname": lname, "remote": remote},
                     }
                 )
         label_key = opts.get("labelKey")

@@ -89,26 +89,40 @@ def warn_if_unreadable(
         return
     ways = []
     if not atlas and fit != "data":
-        ways.append("fit: data (zoom to where the places are)")
+        ways.append(_("fit: data (zoom to where the places are)"))
     better = next((s for s in reversed(NICE_SCALES) if s <= plan.scale / 4), 2500)
     if plan.atlas_areas:
         # already one page per area: the crowded pages need smaller areas or a grid
-        ways.append("smaller areas (町丁目 or school districts instead of municipalities)")
-        ways.append("atlas: true with scale: 10000 (a grid of sheets)")
-        where = f"the area atlas ({len(plan.atlas_areas)} area pages)"
+        ways.append(_("smaller areas (町丁目 or school districts instead of municipalities)"))
+        ways.append(_("atlas: true with scale: 10000 (a grid of sheets)"))
+        where = _("the area atlas (%(n)d area pages)") % {"n": len(plan.atlas_areas)}
     else:
         ways.append(
-            "atlas: {areas: FILE, name: FIELD} (one page per 町丁目 or school district, "
-            "or areas: municipalities:NN)"
+            _(
+                "atlas: {areas: FILE, name: FIELD} (one page per 町丁目 or school district, "
+                "or areas: municipalities:NN)"
+            )
         )
-        ways.append(f"atlas: true with scale: {better} (a grid of sheets)")
-        where = f"the paper map at 1:{plan.scale:,}"
-    ways.append("a smaller area or fewer layers")
+        ways.append(_("atlas: true with scale: %(scale)s (a grid of sheets)") % {"scale": better})
+        where = _("the paper map at 1:%(scale)s") % {"scale": f"{plan.scale:,}"}
+    ways.append(_("a smaller area or fewer layers"))
     log.warning(
         _(
             "%(file)s: %(where)s is hard to read: %(far)d of %(numbers)d numbers sit more "
             "than %(far_mm)g mm from their marker, %(overlapping)d overlap another number, "
             "up to %(peak_density)d markers share one %(cell_mm)g×%(cell_mm)g mm square of "
-            "paper, smallest text %(smallest_text_pt).1f pt. Try %(value)s"
-        ), {"file": file, "where": where, "far": m.far, "numbers": m.numbers, "far_mm": FAR_MM, "overlapping": m.overlapping, "peak_density": m.peak_density, "cell_mm": CELL_MM, "smallest_text_pt": m.smallest_text_pt, "value": "; or ".join(ways)},
-    )  # fmt: skip
+            "paper, smallest text %(smallest_text_pt).1f pt. Try %(ways)s"
+        ),
+        {
+            "file": file,
+            "where": where,
+            "far": m.far,
+            "numbers": m.numbers,
+            "far_mm": FAR_MM,
+            "overlapping": m.overlapping,
+            "peak_density": m.peak_density,
+            "cell_mm": CELL_MM,
+            "smallest_text_pt": m.smallest_text_pt,
+            "ways": _("; or ").join(ways),
+        },
+    )

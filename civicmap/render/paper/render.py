@@ -77,8 +77,8 @@ def render_paper(
         log.warning(
             _(
                 "%(n)d place(s) fall outside the paper map's frame and are listed in the index "
-                "as %(off_map)r: %(value)s"
-            ), {"n": len(off), "off_map": TEXT[r.lang]["off_map"], "value": ", ".join(e.name for e in off[:5])},
+                "as %(off_map)r: %(names)s"
+            ), {"n": len(off), "off_map": TEXT[r.lang]["off_map"], "names": ", ".join(e.name for e in off[:5])},
         )  # fmt: skip
     return buf.getvalue(), r.plan
 

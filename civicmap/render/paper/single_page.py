@@ -68,10 +68,10 @@ def draw_single(r: Renderer, c) -> None:
     if o.scale != "fit" and (fx0 > minx or fy0 > miny or fx1 < maxx or fy1 < maxy):
         log.warning(
             _(
-                "%(file)s: the area is larger than one %(size)s page at 1:%(value)s; parts are "
+                "%(file)s: the area is larger than one %(size)s page at 1:%(scale)s; parts are "
                 "cut off (set outputs.paper.atlas: true for several pages, or a larger scale "
                 "number)"
-            ), {"file": r.data.spec.file, "size": o.size, "value": f"{scale:,}"},
+            ), {"file": r.data.spec.file, "size": o.size, "scale": f"{scale:,}"},
         )  # fmt: skip
     r.draw_frame(c, frame)
     r.draw_blocks(c, r.panel_blocks(panel.w, scale), panel.x, panel.y1)
