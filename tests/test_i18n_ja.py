@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -203,3 +204,21 @@ def test_a_batch_worker_speaks_the_callers_language(tmp_path):
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert "この地区にはどのレイヤーの場所もありません" in json.dumps(manifest, ensure_ascii=False)
     assert i18n.current_language() == "en"
+
+
+def test_the_unreadable_sheet_warning_and_its_advice_are_japanese(caplog):
+    """The measures of 富山市's 159 nurseries on one A4 sheet (tests/test_paper_readability.py)."""
+    from types import SimpleNamespace
+
+    from civicmap.render.paper.readability import Readability, warn_if_unreadable
+
+    plan = SimpleNamespace(scale=350_000, atlas_areas=[])
+    measures = Readability(numbers=159, far=97, overlapping=4, peak_density=31, smallest_text_pt=5)
+    with i18n.use_language("ja"), caplog.at_level(logging.WARNING):
+        warn_if_unreadable(plan, measures, file="toyama.yaml", atlas=False)
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert message.startswith("toyama.yaml: 1:350,000 の紙の地図が読みにくくなっています")
+    assert "番号 159 個のうち 97 個が印から 15 mm 以上離れ" in message
+    assert "fit: data（地点のある所に寄せる）、または atlas: {areas: ファイル" in message
+    assert "範囲を小さくするかレイヤーを減らす" in message
+    assert "hard to read" not in message and " or " not in message
