@@ -205,7 +205,8 @@ def _error_classes(trees: dict[Path, ast.Module]) -> set[str]:
 
 
 def test_no_untranslated_warning_or_error_text_in_the_package():
-    """``log.warning("...")`` and ``raise SourceError(f"...")`` would reach users in English only.
+    """``log.warning("...")``, ``raise SourceError(f"...")`` and ``ck.add(key, "...")`` would
+    reach users in English only.
 
     Messages must be ``_()`` templates with ``%(name)s`` fields; data goes in the mapping.
     Debug and info lines are for developers (``-v``) and are not checked.
@@ -226,6 +227,16 @@ def test_no_untranslated_warning_or_error_text_in_the_package():
                 and _has_words(node.args[0])
             ):
                 found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} log.{node.func.attr}")
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "add"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "ck"  # a Checker: one problem of a map or layer file
+                and len(node.args) >= 2
+                and _has_words(node.args[1])
+            ):
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} ck.add")
             if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
                 func = node.exc.func
                 name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")

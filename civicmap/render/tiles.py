@@ -213,7 +213,7 @@ def parse_basemap(raw: Any, *, file: str) -> dict[str, Any]:
     if isinstance(raw, bool):
         raw = {"draw": raw}
     if not isinstance(raw, dict):
-        ck.add("basemap", f"got {raw!r}, expected {{tiles: gsi-pale, draw: osm}}")
+        ck.add("basemap", _("got %(raw)r, expected {tiles: gsi-pale, draw: osm}") % {"raw": raw})
         ck.raise_if_any()
     ck.unknown_keys(
         "basemap",
@@ -231,7 +231,7 @@ def parse_basemap(raw: Any, *, file: str) -> dict[str, Any]:
     if draw == "osm":
         draw = True
     if not isinstance(draw, bool):
-        ck.add("basemap.draw", f"got {draw!r}, expected osm (or true) or false")
+        ck.add("basemap.draw", _("got %(draw)r, expected osm (or true) or false") % {"draw": draw})
         draw = True
     out["draw"] = draw
     tiles = raw.get("tiles", "none")
@@ -239,7 +239,9 @@ def parse_basemap(raw: Any, *, file: str) -> dict[str, Any]:
         tiles = "none"
     if not isinstance(tiles, str):
         ck.add(
-            "basemap.tiles", f"got {tiles!r}, expected one of {', '.join(TILE_CHOICES)} or a URL"
+            "basemap.tiles",
+            _("got %(tiles)r, expected one of %(value)s or a URL")
+            % {"tiles": tiles, "value": ", ".join(TILE_CHOICES)},
         )
         tiles = "none"
     elif tiles.startswith(("http://", "https://")):
@@ -249,23 +251,28 @@ def parse_basemap(raw: Any, *, file: str) -> dict[str, Any]:
         if extra:
             ck.add(
                 "basemap.tiles",
-                f"got {tiles!r}: only {{z}}, {{x}} and {{y}} may be in a tile URL, not "
-                + ", ".join(extra),
+                _("got %(tiles)r: only {z}, {x} and {y} may be in a tile URL, not %(items)s")
+                % {"tiles": tiles, "items": ", ".join(extra)},
             )
         if not all(p in tiles for p in ("{z}", "{x}", "{y}")):
             ck.add(
                 "basemap.tiles",
-                f"got {tiles!r}: a tile URL needs {{z}}, {{x}} and {{y}}, "
-                "e.g. https://example.org/tiles/{z}/{x}/{y}.png",
+                _(
+                    "got %(tiles)r: a tile URL needs {z}, {x} and {y}, e.g. "
+                    "https://example.org/tiles/{z}/{x}/{y}.png"
+                )
+                % {"tiles": tiles},
             )
         if not str(raw.get("attribution") or "").strip():
             ck.add(
                 "basemap.attribution",
-                "missing; a custom tile URL needs the credit line its provider asks for",
+                _("missing; a custom tile URL needs the credit line its provider asks for"),
             )
     elif tiles not in TILE_CHOICES:
         ck.add(
-            "basemap.tiles", f"got {tiles!r}, expected one of {', '.join(TILE_CHOICES)} or a URL"
+            "basemap.tiles",
+            _("got %(tiles)r, expected one of %(value)s or a URL")
+            % {"tiles": tiles, "value": ", ".join(TILE_CHOICES)},
         )
     out["tiles"] = tiles
     if "attribution" in raw:
@@ -273,7 +280,10 @@ def parse_basemap(raw: Any, *, file: str) -> dict[str, Any]:
     approval = raw.get("approval", raw.get("承認番号"))
     if approval is not None:
         if not isinstance(approval, str | int) or not str(approval).strip():
-            ck.add("basemap.approval", f"got {approval!r}, expected the 承認番号 as text")
+            ck.add(
+                "basemap.approval",
+                _("got %(approval)r, expected the 承認番号 as text") % {"approval": approval},
+            )
         else:
             out["approval"] = str(approval).strip()
     ck.raise_if_any()
