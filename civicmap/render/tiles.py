@@ -376,7 +376,9 @@ def _png_ok(body: bytes) -> None:
         with Image.open(io.BytesIO(body)) as im:
             im.load()
     except Exception as exc:
-        raise ValueError(f"not a readable tile image ({type(exc).__name__})") from None
+        raise ValueError(
+            _("not a readable tile image (%(kind)s)") % {"kind": type(exc).__name__}
+        ) from None
 
 
 def pack_tiles_dir(pack: Path, source: TileSource) -> Path:

@@ -75,7 +75,9 @@ def read_file_source(spec: SourceSpec, *, layer: str, path: Path | None = None) 
         )
     from civicmap.sources._guard import check_input_file
 
-    check_input_file(path, what=f"{spec.kind} source of layer {layer}")
+    check_input_file(
+        path, what=_("%(kind)s source of layer %(layer)s") % {"kind": spec.kind, "layer": layer}
+    )
     kind = spec.kind if spec.kind != "file" else kind_for_path(path)
     try:
         return _read(spec, kind=kind, layer=layer, path=path)

@@ -336,7 +336,7 @@ def read_table(path: Path, *, encoding: str | None, known: set[str]) -> tuple[Ta
     """Read a CSV/TSV file into a :class:`Table`, decoding it first."""
     from civicmap.sources._guard import check_not_binary, read_input_bytes
 
-    raw = read_input_bytes(path, what="CSV file")
+    raw = read_input_bytes(path, what=_("CSV file"))
     if not encoding:  # UTF-16 without a BOM holds NULs; only a named encoding vouches for it
         check_not_binary(raw, name=Path(path).name)
     decoded = decode(raw, encoding=encoding, name=Path(path).name)

@@ -56,7 +56,7 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:,.0f} MB" if n >= 1e6 else f"{n:,} bytes"
 
 
-def check_input_file(path: str | Path, *, what: str = "input file") -> int:
+def check_input_file(path: str | Path, *, what: str = "") -> int:
     """Refuse anything but a regular file within the size limit; return its size.
 
     Raises
@@ -66,6 +66,7 @@ def check_input_file(path: str | Path, *, what: str = "input file") -> int:
         than ``settings.max_input_bytes``.
     """
     path = Path(path)
+    what = what or _("input file")
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -96,9 +97,10 @@ def check_input_file(path: str | Path, *, what: str = "input file") -> int:
     return st.st_size
 
 
-def read_input_bytes(path: str | Path, *, what: str = "input file") -> bytes:
+def read_input_bytes(path: str | Path, *, what: str = "") -> bytes:
     """The bytes of a regular file, never more than the size limit (even if it grows)."""
     path = Path(path)
+    what = what or _("input file")
     check_input_file(path, what=what)
     cap = _limit("max_input_bytes", 512 * 1024 * 1024)
     try:
@@ -129,7 +131,7 @@ def read_zip_member(path: Path, member: str | None = None, *, suffix: str = ".km
         zip bomb), or one that cannot be unpacked.
     """
     path = Path(path)
-    check_input_file(path, what="zip file")
+    check_input_file(path, what=_("zip file"))
     max_size = _limit("max_zip_member_bytes", 256 * 1024 * 1024)
     max_ratio = _limit("max_zip_ratio", 100)
     try:

@@ -63,7 +63,7 @@ def check_path(path: Path) -> None:
         raise SourceError(_("%(path)s: OSM extract not found") % {"path": path})
     from civicmap.sources._guard import check_input_file
 
-    check_input_file(path, what="OSM extract")
+    check_input_file(path, what=_("OSM extract"))
     if not str(path).endswith(SUFFIXES):
         raise SourceError(
             _(
@@ -120,7 +120,7 @@ def _read_without_bad_nodes(
     """OSM XML with ``lat="nan"``-like nodes: read the rest, report those nodes per layer."""
     from civicmap.sources import _guard
 
-    raw = _guard.read_input_bytes(path, what="OSM extract")
+    raw = _guard.read_input_bytes(path, what=_("OSM extract"))
     if path.name.endswith(".bz2"):
         raw = _guard.decompress_bz2(raw, name=str(path))
     cleaned, removed = _guard.drop_unusable_osm_nodes(raw)

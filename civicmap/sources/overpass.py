@@ -243,7 +243,10 @@ def normalise_answer(
     def add_node(nid: int, lat: float, lon: float, tags: dict) -> None:
         lat, lon = float(lat), float(lon)
         if not (math.isfinite(lat) and math.isfinite(lon)):
-            raise ValueError(f"node {nid} has coordinates {lat}, {lon}")
+            raise ValueError(
+                _("node %(id)s has coordinates %(lat)s, %(lon)s")
+                % {"id": nid, "lat": lat, "lon": lon}
+            )
         old = nodes.get(nid)
         if old is None or (tags and not old[2]):
             nodes[nid] = (lat, lon, tags)
@@ -589,16 +592,16 @@ def plan_for_map(
     plan: list[tuple[str, str, dict]] = []
     if filters:
         names = sorted({k.split("#")[0] for k in filters if not k.startswith("_")})
-        what = "layers " + ", ".join(names) if names else ""
+        what = _("layers %(ids)s") % {"ids": ", ".join(names)} if names else ""
         if any(k.startswith("_") for k in filters):
-            what = f"{what} and the basemap" if what else "the basemap"
+            what = _("%(what)s and the basemap") % {"what": what} if what else _("the basemap")
         plan.append((what, build_query(filters, area, types=types), dict(filters)))
     for layer in spec.layers:
         for i, src in enumerate(layer.sources):
             ql = src.options.get("overpass_ql") if src.kind == "osm" else None
             if ql:
                 where = f"layer {layer.id} sources[{i}].osm.overpass_ql"
-                plan.append((f"layer {layer.id} (overpass_ql)", fill_placeholders(str(ql), area, where=where),
+                plan.append((_("layer %(id)s (overpass_ql)") % {"id": layer.id}, fill_placeholders(str(ql), area, where=where),
                              {f"{layer.id}#ql{i}": AnyTagged()}))  # fmt: skip
     return plan
 

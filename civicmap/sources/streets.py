@@ -157,10 +157,12 @@ def walking_graph_from_overpass(
     """
     resp = run_query(
         walking_query(area),
-        what="the walking street network",
+        what=_("the walking street network"),
         url=url,
         pack=pack,
         refresh=refresh,
         offline=offline,
     )
-    return walking_graph_from_bytes(resp.body, label="Overpass (walking street network)", area=area)
+    return walking_graph_from_bytes(
+        resp.body, label=_("Overpass (walking street network)"), area=area
+    )
