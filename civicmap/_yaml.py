@@ -145,7 +145,6 @@ def _line(node: yaml.Node) -> str:
 
 
 def _syntax_problem(path: Path, text: str, exc: yaml.YAMLError) -> ConfigError:
-
     mark = getattr(exc, "problem_mark", None)
     where = (
         _("line %(line)d, column %(column)d") % {"line": mark.line + 1, "column": mark.column + 1}
@@ -160,6 +159,13 @@ def _syntax_problem(path: Path, text: str, exc: yaml.YAMLError) -> ConfigError:
             "a tab character; YAML indents with spaces: use spaces, not tabs "
             "(tabs on lines %(lines)s)"
         ) % {"lines": ", ".join(map(str, tabs[:10]))}
+    elif isinstance(exc, yaml.constructor.ConstructorError) and "for the tag" in problem:
+        # !!python/object and other tags: the safe loader refuses them; say why in plain words
+        tag = problem.rsplit("for the tag", 1)[1].strip(" '").replace("tag:yaml.org,2002:", "!!")
+        message = _(
+            "a YAML tag (%(tag)s) is not allowed: map and layer files hold plain values (text, "
+            "numbers, lists, mappings); remove the tag"
+        ) % {"tag": shorten(tag, 80)}
     else:
         message = _("YAML syntax error: %(problem)s") % {"problem": problem}
     return _problem(path, where, message)

@@ -174,6 +174,14 @@ def test_a_yaml_alias_bomb_is_refused_in_japanese(tmp_path):
     loop.write_text("title: &t [*t]\n", encoding="utf-8")
     res = CliRunner().invoke(main, ["--lang", "ja", "check", str(loop)])
     assert res.exit_code == 2 and "自分を含む値を指していて" in res.output, res.output
+    tagged = tmp_path / "tagged.yaml"
+    tagged.write_text("title: !!python/object/apply:os.system ['echo pwned']\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["--lang", "ja", "check", str(tagged)])
+    assert res.exit_code == 2, res.output
+    assert (
+        "1 行目 8 文字目: YAML のタグ（!!python/object/apply:os.system）は使えません" in res.output
+    )
+    assert "タグを消してください" in res.output and "constructor" not in res.output
 
 
 def test_a_batch_worker_speaks_the_callers_language(tmp_path):
