@@ -216,7 +216,9 @@ def clean_stale(targets: list[Path]) -> list[Path]:
                 stale.unlink()
                 removed.append(stale)
     if removed:
-        log.info("removed %d temporary file(s) left by an interrupted build", len(removed))
+        log.info(
+            _("removed %(n)d temporary file(s) left by an interrupted build"), {"n": len(removed)}
+        )
     return removed
 
 

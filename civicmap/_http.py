@@ -82,7 +82,7 @@ def _cache_path(key: str) -> Path:
 def _wait(seconds: float) -> None:
     seconds = max(0.0, min(float(seconds), settings.max_wait))
     if seconds:
-        log.info("waiting %.1f s before the next request", seconds)
+        log.info(_("waiting %(seconds).1f s before the next request"), {"seconds": seconds})
         time.sleep(seconds)
 
 

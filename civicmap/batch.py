@@ -429,7 +429,7 @@ def batch(
         )
     out = Path(out_dir)
     areas = load_areas(each, base_dir=spec.base_dir, name_field=name_field, where=where)
-    log.info("batch: %d areas from %s", len(areas), each)
+    log.info(_("batch: %(n)d areas from %(each)s"), {"n": len(areas), "each": each})
     metric = areas.estimate_utm_crs()
     grown = areas.to_crs(metric).buffer(margin_m).to_crs(CRS)
     whole = Area(shapely.union_all(grown.values).buffer(0), "batch", "batch")

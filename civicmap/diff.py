@@ -123,5 +123,5 @@ def write_diff(
     with output_batch([csv_path, json_path]):  # both files replaced together, or neither
         write_text_atomic(csv_path, "\ufeff" + table.to_csv(index=False), overwrite=overwrite)
         write_text_atomic(json_path, _geojson(diff), overwrite=overwrite)
-    log.info("diff: %d rows written to %s", len(diff), out_dir)
+    log.info(_("diff: %(n)d rows written to %(out_dir)s"), {"n": len(diff), "out_dir": out_dir})
     return [csv_path, json_path], summarise(data)

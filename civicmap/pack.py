@@ -181,10 +181,8 @@ def fetch_pack(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     log.info(
-        "offline pack written to %s (%d answers, OSM data as of %s)",
-        target,
-        len(entries),
-        manifest["osm_base"],
+        _("offline pack written to %(target)s (%(n)d answers, OSM data as of %(osm_base)s)"),
+        {"target": target, "n": len(entries), "osm_base": manifest["osm_base"]},
     )
     return PackInfo(
         target,

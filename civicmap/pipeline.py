@@ -346,7 +346,7 @@ def _collect(
     advance(_("area"))
     if area is None:
         area = resolve_area(spec.area, base_dir=spec.base_dir, offline=spec.offline)
-    log.info("area: %s (%s)", area.name, area.kind)
+    log.info(_("area: %(area_name)s (%(kind)s)"), {"area_name": area.name, "kind": area.kind})
     advance("OpenStreetMap")
     osm = inputs.osm if inputs is not None else _read_osm(spec, area)
     files = inputs.files if inputs is not None else None
@@ -356,7 +356,7 @@ def _collect(
     layers = []
     for layer in spec.layers:
         advance(layer.id)
-        log.info("layer %s", layer.id)
+        log.info(_("layer %(layer_id)s"), {"layer_id": layer.id})
         layers.append(_layer_data(layer, osm, area, spec.language, files))
     uses_osm = not spec.osm.get("disabled") and any(
         s.kind == "osm" for layer in spec.layers for s in layer.sources
@@ -393,7 +393,7 @@ def _collect(
         data.routes = routes.lines
         data.route_notes = routes.notes
         for note in routes.notes:
-            log.info("routes: %s", note)
+            log.info(_("routes: %(note)s"), {"note": note})
     return data
 
 
@@ -442,7 +442,7 @@ def home_routes(
         walking_speed_m_per_min=settings.walking_speed_m_per_min,
     )
     for note in result.notes:
-        log.info("nearest shelters: %s", note)
+        log.info(_("nearest shelters: %(note)s"), {"note": note})
     return result.lines
 
 

@@ -118,10 +118,8 @@ def merge_shelter_layers(layers: list[LayerData], *, max_distance_m: float = 40.
                 }
             )
     log.info(
-        "shelter sites: %d rows of layers %s -> %d sites",
-        len(rows),
-        ", ".join(lyr.id for lyr in chosen),
-        len(sites),
+        _("shelter sites: %(n)d rows of layers %(value)s -> %(n2)d sites"),
+        {"n": len(rows), "value": ", ".join(lyr.id for lyr in chosen), "n2": len(sites)},
     )
 
 
@@ -368,7 +366,7 @@ def routes_for_map(
         if result.shelters_outside:
             notes.append(t["shelters_outside"].format(n=result.shelters_outside, src=source))
     for note in result.notes:
-        log.info("nearest shelters: %s", note)
+        log.info(_("nearest shelters: %(note)s"), {"note": note})
     return MapRoutes(lines=result.lines, notes=notes, network=source if graph is not None else "")
 
 

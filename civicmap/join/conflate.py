@@ -467,8 +467,10 @@ def conflate(
         texts=(off_refs, osm_refs, osm_names),
     )  # fmt: skip
     log.info(
-        "conflated %d official × %d OSM: %d matched, %d only official, %d only OSM",
-        len(off), len(om), len(pi), len(only_off), len(only_osm),
+        _(
+            "conflated %(n)d official × %(n2)d OSM: %(n3)d matched, %(n4)d only official, "
+            "%(n5)d only OSM"
+        ), {"n": len(off), "n2": len(om), "n3": len(pi), "n4": len(only_off), "n5": len(only_osm)},
     )  # fmt: skip
     return Conflation(merged=merged, diff=diff, matched=len(pi))
 

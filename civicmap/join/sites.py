@@ -291,7 +291,10 @@ def merge_sites(
     for c, v in {**extra, **flags, **flag_from}.items():
         sites[c] = pd.Series(v, dtype=object) if c in flags else v
     sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=CRS)
-    log.info("sites: %d rows -> %d sites (%d rows merged)", n, len(sites), len(merges))
+    log.info(
+        _("sites: %(n)d rows -> %(n2)d sites (%(n3)d rows merged)"),
+        {"n": n, "n2": len(sites), "n3": len(merges)},
+    )
     return Sites(sites=sites, merges=pd.DataFrame(merges, columns=list(_MERGE_COLUMNS)))
 
 

@@ -196,7 +196,7 @@ def install(*, npm: str = "npm", force: bool = False) -> list[Path]:
             if pkg.folder.exists():
                 shutil.rmtree(pkg.folder)
             (unpack / "package").rename(pkg.folder)
-        log.info("installed %s into %s", spec, pkg.folder)
+        log.info(_("installed %(spec)s into %(folder)s"), {"spec": spec, "folder": pkg.folder})
         done.append(pkg.folder)
     require_installed()
     return done

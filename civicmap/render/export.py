@@ -409,5 +409,8 @@ def write_export(data: MapData, path: Path, *, fmt: str, overwrite: bool) -> Pat
     check_writable(path, overwrite=overwrite)
     text = export_text(data, fmt=fmt)
     write_text_atomic(path, text, overwrite=overwrite)
-    log.info("%s export: %s (%d features)", fmt, path, sum(len(x.features) for x in data.layers))
+    log.info(
+        _("%(fmt)s export: %(path)s (%(sum)d features)"),
+        {"fmt": fmt, "path": path, "sum": sum(len(x.features) for x in data.layers)},
+    )
     return path

@@ -796,7 +796,10 @@ def fetch_pack_tiles(spec: Any, pack: Path) -> dict | None:
     if source is None:
         return None
     if not source.offline:
-        log.info("tiles %s are web-only and online-only (their terms): not stored", source.id)
+        log.info(
+            _("tiles %(source_id)s are web-only and online-only (their terms): not stored"),
+            {"source_id": source.id},
+        )
         return None
     from civicmap.area import resolve_area
 
@@ -826,8 +829,10 @@ def fetch_pack_tiles(spec: Any, pack: Path) -> dict | None:
         )
     manifest = write_pack_tiles(pack, source, got, fetcher.missing)
     log.info(
-        "offline pack: %d tiles of %s (zooms %s, %d bytes), %d missing",
-        manifest["count"], source.id, manifest["zooms"], manifest["bytes"], len(manifest["missing"]),
+        _(
+            "offline pack: %(count)d tiles of %(source_id)s (zooms %(zooms)s, %(bytes)d "
+            "bytes), %(n)d missing"
+        ), {"count": manifest["count"], "source_id": source.id, "zooms": manifest["zooms"], "bytes": manifest["bytes"], "n": len(manifest["missing"])},
     )  # fmt: skip
     return manifest
 

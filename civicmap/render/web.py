@@ -865,5 +865,8 @@ def write_web(data: MapData, path: Path, *, options: dict, overwrite: bool) -> P
     check_writable(path, overwrite=overwrite)
     page = render_html(data, options=options)
     write_text_atomic(path, page, overwrite=overwrite)
-    log.info("web map: %s (%.0f kB)", path, len(page.encode("utf-8")) / 1024)
+    log.info(
+        _("web map: %(path)s (%(value).0f kB)"),
+        {"path": path, "value": len(page.encode("utf-8")) / 1024},
+    )
     return path

@@ -146,7 +146,10 @@ def _decode_mixed(data: bytes, bad: list[int], *, name: str) -> DecodedText:
             "lines": ", ".join(str(i + 1) for i in bad[:20]) + (" ..." if len(bad) > 20 else ""),
         }
     )
-    log.info("%s: %d cp932 line(s) in a UTF-8 file, decoded line by line", name, len(bad))
+    log.info(
+        _("%(name)s: %(n)d cp932 line(s) in a UTF-8 file, decoded line by line"),
+        {"name": name, "n": len(bad)},
+    )
     return out
 
 
@@ -189,7 +192,7 @@ def decode(data: bytes, *, encoding: str | None = None, name: str = "file") -> D
                     "as UTF-8); repaired with text.encode('latin-1').decode('cp932')"
                 )
             )
-            log.info("%s: repaired cp932-as-latin-1 mojibake", name)
+            log.info(_("%(name)s: repaired cp932-as-latin-1 mojibake"), {"name": name})
     return out
 
 

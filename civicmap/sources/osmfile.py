@@ -182,7 +182,10 @@ def _location_storage(source, index_dir: Path | None) -> str:
         except OSError:
             size = 0
         if size > DISK_INDEX_ABOVE_BYTES:
-            log.info("%s: %.0f MB, node locations indexed on disk", source, size / 1e6)
+            log.info(
+                _("%(source)s: %(value).0f MB, node locations indexed on disk"),
+                {"source": source, "value": size / 1e6},
+            )
             return f"sparse_file_array,{index_dir / 'locations.idx'}"
     return "flex_mem"
 

@@ -558,7 +558,8 @@ def run_query(
                 % {"pack": pack, "what": what}
             )
         log.info(
-            "%s: from the offline pack %s (OSM data as of %s)", what, pack, hit.osm_base or "?"
+            _("%(what)s: from the offline pack %(pack)s (OSM data as of %(value)s)"),
+            {"what": what, "pack": pack, "value": hit.osm_base or "?"},
         )
         return hit
     if pack is not None and _http.is_offline(offline):

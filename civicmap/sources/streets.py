@@ -96,7 +96,10 @@ def _graph_from_source(
         raise SourceError(
             _("%(label)s: cannot read the OSM data (%(exc)s)") % {"label": label, "exc": exc}
         ) from None
-    log.info("%s: walking network of %d ways, %d nodes", label, ways, graph.number_of_nodes())
+    log.info(
+        _("%(label)s: walking network of %(ways)d ways, %(value)d nodes"),
+        {"label": label, "ways": ways, "value": graph.number_of_nodes()},
+    )
     return graph
 
 

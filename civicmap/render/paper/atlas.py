@@ -138,8 +138,7 @@ def draw_atlas(r: Renderer, c) -> None:
             "(check the layers, or the map's area:)"
         ), {"file": r.data.spec.file})  # fmt: skip
     if left_out:
-        log.info("atlas: %d of %d sheets have no place on them and are left out",
-                 left_out, len(cells))  # fmt: skip
+        log.info(_("atlas: %(left_out)d of %(n)d sheets have no place on them and are left out"), {"left_out": left_out, "n": len(cells)})  # fmt: skip
     r.plan.atlas_pages = pages
     r.plan.atlas_left_out = left_out
     half = (fg[0] / 2, fg[1] / 2)

@@ -115,7 +115,10 @@ def write_paper(
     with atomic_path(path, overwrite=overwrite) as tmp:
         tmp.write_bytes(pdf)
     out = [path]
-    log.info("paper map: %s, %d page(s), 1:%s", path, plan.pages, f"{plan.scale:,}")
+    log.info(
+        _("paper map: %(path)s, %(pages)d page(s), 1:%(value)s"),
+        {"path": path, "pages": plan.pages, "value": f"{plan.scale:,}"},
+    )
     if png is not None:
         out.append(pdf_to_png(pdf, png, overwrite=overwrite))
     return out
