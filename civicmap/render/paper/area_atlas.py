@@ -95,7 +95,10 @@ def draw_area_atlas(r: Renderer, c) -> None:
     skip = spec.skip_empty is True
     kept = [i for i in range(len(areas)) if counts[i] > 0 or not skip]
     if skip and len(kept) < len(areas):
-        log.info(_("area atlas: %(value)d of %(n)d areas have no place and are left out"), {"value": len(areas) - len(kept), "n": len(areas)})  # fmt: skip
+        log.info(
+            _("area atlas: %(value)d of %(n)d areas have no place and are left out"),
+            {"value": len(areas) - len(kept), "n": len(areas)},
+        )
     if not kept:
         raise ConfigError([Problem(file, "outputs.paper.atlas.skip_empty",
                                    "no area has a place on it; set skip_empty: false or check "

@@ -78,8 +78,13 @@ def render_paper(
             _(
                 "%(n)d place(s) fall outside the paper map's frame and are listed in the index "
                 "as %(off_map)r: %(names)s"
-            ), {"n": len(off), "off_map": TEXT[r.lang]["off_map"], "names": ", ".join(e.name for e in off[:5])},
-        )  # fmt: skip
+            ),
+            {
+                "n": len(off),
+                "off_map": TEXT[r.lang]["off_map"],
+                "names": ", ".join(e.name for e in off[:5]),
+            },
+        )
     return buf.getvalue(), r.plan
 
 
