@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from civicmap.errors import CivicMapError, OutputExistsError
+from civicmap.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,8 @@ def check_writable(path: Path, *, overwrite: bool) -> None:
     path = Path(path)
     if path.is_dir():
         raise OutputWriteError(
-            f"{path}: the output path is a folder; give a file name (e.g. {path / 'map.html'})"
+            _("%(path)s: the output path is a folder; give a file name (e.g. %(example)s)")
+            % {"path": path, "example": path / "map.html"}
         )
     if path.exists() and not overwrite:
         raise OutputExistsError(path)
@@ -181,9 +183,11 @@ def _roll_forward(journal: Path) -> None:
         journal.unlink()
     if done:
         log.warning(
-            "%s: an earlier build was stopped while replacing its outputs; finished %d rename(s)",
-            journal.parent,
-            done,
+            _(
+                "%(parent)s: an earlier build was stopped while replacing its outputs; "
+                "finished %(done)d rename(s)"
+            ),
+            {"parent": journal.parent, "done": done},
         )
 
 
@@ -212,7 +216,9 @@ def clean_stale(targets: list[Path]) -> list[Path]:
                 stale.unlink()
                 removed.append(stale)
     if removed:
-        log.info("removed %d temporary file(s) left by an interrupted build", len(removed))
+        log.info(
+            _("removed %(n)d temporary file(s) left by an interrupted build"), {"n": len(removed)}
+        )
     return removed
 
 

@@ -47,6 +47,7 @@ from civicmap import settings
 from civicmap._files import write_bytes_atomic, write_text_atomic
 from civicmap._transport import deadline_error, request_once
 from civicmap.errors import NetworkError, OfflineError
+from civicmap.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def _cache_path(key: str) -> Path:
 def _wait(seconds: float) -> None:
     seconds = max(0.0, min(float(seconds), settings.max_wait))
     if seconds:
-        log.info("waiting %.1f s before the next request", seconds)
+        log.info(_("waiting %(seconds).1f s before the next request"), {"seconds": seconds})
         time.sleep(seconds)
 
 
@@ -164,14 +165,22 @@ def send(
                 raise _RetryableError(f"HTTP {resp.status_code} {resp.reason}")
             if resp.status_code >= 400:
                 detail = _error_detail(resp.content)
-                raise NetworkError(
-                    f"{method} {url} failed: HTTP {resp.status_code} {resp.reason}"
-                    + (f" ({detail})" if detail else "")
-                    + (
-                        "; check the query"
-                        if resp.status_code == 400
-                        else "; check the URL (settings, map file or --overpass-url)"
+                what = {
+                    "method": method,
+                    "url": url,
+                    "status": f"HTTP {resp.status_code} {resp.reason}",
+                    "detail": f" ({detail})" if detail else "",
+                }
+                if resp.status_code == 400:
+                    raise NetworkError(
+                        _("%(method)s %(url)s failed: %(status)s%(detail)s; check the query") % what
                     )
+                raise NetworkError(
+                    _(
+                        "%(method)s %(url)s failed: %(status)s%(detail)s; check the URL "
+                        "(settings, map file or --overpass-url)"
+                    )
+                    % what
                 )
             if check_body is not None:
                 try:
@@ -182,24 +191,29 @@ def send(
         except _RetryableError as exc:
             last = str(exc)
         except requests.Timeout:
-            last = f"no answer within {read_timeout:g} s (timeout)"
+            last = _("no answer within %(seconds)s s (timeout)") % {"seconds": f"{read_timeout:g}"}
         except requests.exceptions.ChunkedEncodingError:
-            last = "the answer was cut off before its end (truncated)"
+            last = _("the answer was cut off before its end (truncated)")
         except requests.RequestException as exc:
-            last = f"connection failed ({type(exc).__name__})"
+            last = _("connection failed (%(error)s)") % {"error": type(exc).__name__}
         if attempt + 1 < attempts:
             delay = _backoff(attempt, resp)
             if time.monotonic() + delay >= end:
                 raise deadline_error(method, url, seconds, last)
             log.warning(
-                "%s %s: %s; retry %d of %d in %.1f s",
-                method, url, last, attempt + 1, settings.max_retries, delay,
+                _("%(method)s %(url)s: %(last)s; retry %(n)d of %(of)d in %(wait).1f s"),
+                {"method": method, "url": url, "last": last, "n": attempt + 1,
+                 "of": settings.max_retries, "wait": delay},
             )  # fmt: skip
             _wait(delay)
     raise NetworkError(
-        f"{method} {url} failed {attempts} times (last: {last}); the server may be busy or "
-        "unreachable: try again later, use another server (--overpass-url / osm.overpass_url), "
-        "or build offline from a pack (civicmap fetch) or a local extract (osm: {file: ...})"
+        _(
+            "%(method)s %(url)s failed %(n)d times (last: %(last)s); the server may be busy or "
+            "unreachable: try again later, use another server (--overpass-url / "
+            "osm.overpass_url), or build offline from a pack (civicmap fetch) or a local "
+            "extract (osm: {file: ...})"
+        )
+        % {"method": method, "url": url, "n": attempts, "last": last}
     )
 
 
@@ -232,8 +246,19 @@ def refreshing(on: bool = True) -> Iterator[None]:
         _REFRESH.reset(token)
 
 
+def is_offline(offline: bool | None = None) -> bool:
+    """Whether a request must be answered without the network.
+
+    ``offline`` is what the caller passed down (the CLI's ``--offline``,
+    ``build(..., offline=True)``); ``None`` means the caller did not say, and
+    then :data:`civicmap.settings.offline` (``CIVICMAP_OFFLINE``) is the
+    default for Python users.
+    """
+    return settings.offline if offline is None else bool(offline)
+
+
 def _damaged(path: Path, reason: str) -> str:
-    return f"the cache entry {path} is damaged ({reason})"
+    return _("the cache entry %(path)s is damaged (%(why)s)") % {"path": path, "why": reason}
 
 
 def _read_json_entry(path: Path) -> tuple[Any, str]:
@@ -241,11 +266,13 @@ def _read_json_entry(path: Path) -> tuple[Any, str]:
     try:
         doc = json.loads(path.read_bytes())
     except (OSError, ValueError) as exc:
-        return None, _damaged(path, f"not readable JSON: {type(exc).__name__}")
+        return None, _damaged(
+            path, _("not readable JSON: %(error)s") % {"error": type(exc).__name__}
+        )
     if not (isinstance(doc, dict) and doc.get("format") == _CACHE_FORMAT and "data" in doc):
-        return None, _damaged(path, "not a civicmap cache entry, or one of an older version")
+        return None, _damaged(path, _("not a civicmap cache entry, or one of an older version"))
     if _json_digest(doc["data"]) != doc.get("sha256"):
-        return None, _damaged(path, "does not match its checksum")
+        return None, _damaged(path, _("does not match its checksum"))
     return doc["data"], ""
 
 
@@ -254,8 +281,13 @@ def _json_digest(data: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def get_json(url: str, *, params: dict | None = None, refresh: bool = False) -> Any:
+def get_json(
+    url: str, *, params: dict | None = None, refresh: bool = False, offline: bool | None = None
+) -> Any:
     """GET ``url`` and return its JSON body, from the cache when possible.
+
+    ``offline=True`` answers only from the cache; ``None`` takes the default
+    :data:`civicmap.settings.offline` (the CLI always passes its choice).
 
     A cache entry holds the answer with its SHA-256; a damaged entry (cut
     short, edited, from an older version) is fetched again when online and
@@ -276,19 +308,26 @@ def get_json(url: str, *, params: dict | None = None, refresh: bool = False) -> 
         data, damaged = _read_json_entry(path)
         if not damaged:
             return data
-    if settings.offline:
+    if is_offline(offline):
         if damaged:
             raise OfflineError(
-                f"offline mode: {damaged}; run the build once with the network and --refresh "
-                "(civicmap build MAP.yaml --refresh) to fetch it again, or delete the file"
+                _(
+                    "offline mode: %(damaged)s; run the build once with the network and "
+                    "--refresh (civicmap build MAP.yaml --refresh) to fetch it again, or delete "
+                    "the file"
+                )
+                % {"damaged": damaged}
             )
         raise OfflineError(
-            f"offline mode: no cached response for GET {url} {params or ''}; "
-            "run once with the network (or without CIVICMAP_OFFLINE) to fetch it"
+            _(
+                "offline mode: no cached response for GET %(url)s %(params)s; run once with "
+                "the network (or without --offline / CIVICMAP_OFFLINE) to fetch it"
+            )
+            % {"url": url, "params": params or ""}
         )
 
     if damaged:
-        log.warning("%s; asking the server again", damaged)
+        log.warning(_("%(damaged)s; asking the server again"), {"damaged": damaged})
 
     def parse(body: bytes) -> None:
         json.loads(body)
@@ -347,9 +386,9 @@ def check_overpass_body(body: bytes) -> None:
         try:
             json.loads(stripped)
         except ValueError:
-            raise ValueError("truncated JSON answer") from None
+            raise ValueError(_("truncated JSON answer")) from None
     elif not stripped.endswith(b"</osm>"):
-        raise ValueError("truncated XML answer (no closing </osm>)")
+        raise ValueError(_("truncated XML answer (no closing </osm>)"))
 
 
 def overpass_error(body: bytes) -> str:
@@ -409,22 +448,25 @@ def check_overpass_answer(body: bytes) -> None:
         try:
             doc = json.loads(body)
         except ValueError:
-            raise ValueError("truncated JSON answer") from None
+            raise ValueError(_("truncated JSON answer")) from None
         if not isinstance(doc, dict):
             raise OverpassAnswerError(
-                f"the JSON answer is a {type(doc).__name__}, not an Overpass answer object"
+                _("the JSON answer is a %(kind)s, not an Overpass answer object")
+                % {"kind": type(doc).__name__}
             )
         error = doc.get("error")
         if error:
-            raise OverpassAnswerError(f"error: {_one_line(str(error))}")
+            raise OverpassAnswerError(_("error: %(error)s") % {"error": _one_line(str(error))})
         remark = str(doc.get("remark") or "")
         if "error" in remark.lower():
             raise OverpassAnswerError(_one_line(remark))
         if not isinstance(doc.get("elements"), list):
-            raise OverpassAnswerError("the JSON answer has no 'elements' list")
+            raise OverpassAnswerError(_("the JSON answer has no 'elements' list"))
         return
     if _HTML_START.match(head):
-        raise OverpassAnswerError(f"an HTML page instead of OSM data: {_html_text(body)}")
+        raise OverpassAnswerError(
+            _("an HTML page instead of OSM data: %(text)s") % {"text": _html_text(body)}
+        )
     if head.startswith(b"<"):
         error = overpass_error(body)
         if error:
@@ -432,10 +474,10 @@ def check_overpass_answer(body: bytes) -> None:
         check_overpass_body(body)
         return
     if not head:
-        raise ValueError("empty answer")
+        raise ValueError(_("empty answer"))
     raise OverpassAnswerError(
-        "neither OSM XML nor Overpass JSON: "
-        + _one_line(head[:200].decode("utf-8", "replace"), 120)
+        _("neither OSM XML nor Overpass JSON: %(start)s")
+        % {"start": _one_line(head[:200].decode("utf-8", "replace"), 120)}
     )
 
 
@@ -484,7 +526,7 @@ def wait_for_slot(interpreter_url: str) -> None:
         return
     wait = slot_wait(resp.text)
     if wait:
-        log.info("Overpass has no free slot; it says to wait %.0f s", wait)
+        log.info(_("Overpass has no free slot; it says to wait %(wait).0f s"), {"wait": wait})
         _wait(wait)
 
 
@@ -518,15 +560,21 @@ def check_entry(
     try:
         meta = json.loads(meta_path.read_bytes())
     except (OSError, ValueError) as exc:
-        return None, f"{meta_path} is damaged (not readable JSON: {type(exc).__name__})"
+        return None, _("%(path)s is damaged (not readable JSON: %(error)s)") % {
+            "path": meta_path,
+            "error": type(exc).__name__,
+        }
     if not isinstance(meta, dict):
-        return None, f"{meta_path} is damaged (not a checksum record)"
+        return None, _("%(path)s is damaged (not a checksum record)") % {"path": meta_path}
     try:
         body = body_path.read_bytes()
     except OSError:
-        return None, f"{body_path} is missing although {meta_path.name} records it"
+        return None, _("%(path)s is missing although %(meta)s records it") % {
+            "path": body_path,
+            "meta": meta_path.name,
+        }
     if hashlib.sha256(body).hexdigest() != meta.get("sha256"):
-        return None, f"{body_path} is damaged (does not match its checksum)"
+        return None, _("%(path)s is damaged (does not match its checksum)") % {"path": body_path}
     osm_base = meta.get("osm_base", "")
     return OverpassResponse(
         body=body,
@@ -546,7 +594,10 @@ def drop_entry(key: str, folder: Path | None = None) -> None:
         except FileNotFoundError:
             pass
         except OSError as exc:
-            log.warning("%s: could not remove the unusable cache entry (%s)", path, exc)
+            log.warning(
+                _("%(path)s: could not remove the unusable cache entry (%(error)s)"),
+                {"path": path, "error": exc},
+            )
 
 
 def write_entry(
@@ -571,7 +622,12 @@ def overpass_key(query: str, url: str) -> str:
 
 
 def overpass(
-    query: str, *, url: str | None = None, refresh: bool = False, what: str = ""
+    query: str,
+    *,
+    url: str | None = None,
+    refresh: bool = False,
+    what: str = "",
+    offline: bool | None = None,
 ) -> OverpassResponse:
     """Run an Overpass QL query; answer from the cache when possible.
 
@@ -586,6 +642,11 @@ def overpass(
         cached one only once it has arrived whole).
     what : str
         What the query is for (``layer childcare``), used in messages.
+    offline : bool, optional
+        Answer only from the cache, never ask the server; ``None`` takes the
+        default :data:`civicmap.settings.offline`. Passed down from the CLI's
+        ``--offline`` or ``build(..., offline=True)``, so no global state is
+        changed for one run.
 
     Raises
     ------
@@ -596,32 +657,40 @@ def overpass(
     """
     url = url or settings.overpass_url
     key = overpass_key(query, url)
-    label = f" for {what}" if what else ""
+    label = _(" for %(what)s") % {"what": what} if what else ""
     damaged = ""
     if settings.use_cache and not (refresh or _REFRESH.get()):
         hit, damaged = check_entry(key)
         if hit is not None:
             log.info(
-                "Overpass%s: answered from the cache (OSM data as of %s)",
-                label,
-                hit.osm_base or "?",
+                _("Overpass%(label)s: answered from the cache (OSM data as of %(base)s)"),
+                {"label": label, "base": hit.osm_base or "?"},
             )
             return hit
-    if settings.offline:
+    if is_offline(offline):
         if damaged:
             raise OfflineError(
-                f"offline mode: the cached Overpass answer{label} is unusable: {damaged}; run "
-                "`civicmap build MAP.yaml --refresh` (or `civicmap fetch MAP.yaml`) with the "
-                "network to fetch it again"
+                _(
+                    "offline mode: the cached Overpass answer%(label)s is unusable: %(damaged)s; "
+                    "run `civicmap build MAP.yaml --refresh` (or `civicmap fetch MAP.yaml`) "
+                    "with the network to fetch it again"
+                )
+                % {"label": label, "damaged": damaged}
             )
         raise OfflineError(
-            f"offline mode: the Overpass answer{label} is not in the cache ({settings.cache_folder}); "
-            f"run `civicmap fetch MAP.yaml` with the network first, or build without --offline / "
-            "CIVICMAP_OFFLINE"
+            _(
+                "offline mode: the Overpass answer%(label)s is not in the cache (%(folder)s); "
+                "run `civicmap fetch MAP.yaml` with the network first, or build without "
+                "--offline / CIVICMAP_OFFLINE"
+            )
+            % {"label": label, "folder": settings.cache_folder}
         )
     if damaged:
-        log.warning("Overpass%s: %s; asking the server again", label, damaged)
-    log.info("Overpass%s: querying %s", label, url)
+        log.warning(
+            _("Overpass%(label)s: %(damaged)s; asking the server again"),
+            {"label": label, "damaged": damaged},
+        )
+    log.info(_("Overpass%(label)s: querying %(url)s"), {"label": label, "url": url})
     timeout = settings.overpass_http_timeout or settings.overpass_timeout + 15
     deadline = settings.overpass_deadline or settings.overpass_timeout + 120
     try:
@@ -638,14 +707,17 @@ def overpass(
     except OverpassAnswerError as exc:
         text = str(exc).rstrip(".")
         if re.search(r"timed out|out of memory|ran out of memory", text, re.I):
-            fix = "Make the area smaller, or raise settings.overpass_timeout / overpass_maxsize"
+            fix = _("Make the area smaller, or raise settings.overpass_timeout / overpass_maxsize")
         else:
-            fix = (
+            fix = _(
                 "Check the server address (--overpass-url / osm.overpass_url) and the query, "
                 "or try again later or another server"
             )
         raise OverpassAnswerError(
-            f"Overpass at {url} stopped the query{label}: {text}. Nothing was cached. {fix}"
+            _(
+                "Overpass at %(url)s stopped the query%(label)s: %(text)s. Nothing was cached. %(fix)s"
+            )
+            % {"url": url, "label": label, "text": text, "fix": fix}
         ) from None
     body = resp.content
     result = OverpassResponse(body=body, osm_base=osm_base_of(body), key=key)
@@ -661,7 +733,13 @@ def overpass(
 # --- binary GETs (map tiles) --------------------------------------------------
 
 
-def get_bytes(url: str, *, check_body: Any = None, timeout: float | None = None) -> bytes:
+def get_bytes(
+    url: str,
+    *,
+    check_body: Any = None,
+    timeout: float | None = None,
+    offline: bool | None = None,
+) -> bytes:
     """GET ``url`` and return its body: user agent, timeout and bounded retries of :func:`send`.
 
     No response cache here: the caller (``civicmap.render.tiles``) keeps its own
@@ -674,6 +752,6 @@ def get_bytes(url: str, *, check_body: Any = None, timeout: float | None = None)
     NetworkError
         When the request fails after the bounded retries, or at once on 404.
     """
-    if settings.offline:
-        raise OfflineError(f"offline mode: not fetching GET {url}")
+    if is_offline(offline):
+        raise OfflineError(_("offline mode: not fetching GET %(url)s") % {"url": url})
     return send("GET", url, check_body=check_body, timeout=timeout).content

@@ -31,17 +31,25 @@ from requests.adapters import HTTPAdapter
 
 from civicmap import settings
 from civicmap.errors import NetworkError
+from civicmap.i18n import _
 
 log = logging.getLogger(__name__)
 
 
 def deadline_error(method: str, url: str, seconds: float, last: str = "") -> NetworkError:
     return NetworkError(
-        f"{method} {url} gave no complete answer within {seconds:g} s"
-        + (f" (last: {last})" if last else "")
-        + "; the server is too slow or stalled: try again later or use another server "
-        "(--overpass-url / osm.overpass_url); the limit is settings.overpass_deadline "
-        "(Overpass) or settings.http_deadline"
+        _(
+            "%(method)s %(url)s gave no complete answer within %(seconds)s s%(last)s; the "
+            "server is too slow or stalled: try again later or use another server "
+            "(--overpass-url / osm.overpass_url); the limit is settings.overpass_deadline "
+            "(Overpass) or settings.http_deadline"
+        )
+        % {
+            "method": method,
+            "url": url,
+            "seconds": f"{seconds:g}",
+            "last": _(" (last: %(last)s)") % {"last": last} if last else "",
+        }
     )
 
 
@@ -193,16 +201,22 @@ def request_once(
             resp.close()
             if not same_host(current, target):
                 raise NetworkError(
-                    f"{method} {url}: the server redirected to another host "
-                    f"({_short_url(target)}); civicmap follows redirects only on the same "
-                    "server. If the new address is right, use it directly "
-                    "(--overpass-url / osm.overpass_url / settings)"
+                    _(
+                        "%(method)s %(url)s: the server redirected to another host "
+                        "(%(target)s); civicmap follows redirects only on the same server. If "
+                        "the new address is right, use it directly (--overpass-url / "
+                        "osm.overpass_url / settings)"
+                    )
+                    % {"method": method, "url": url, "target": _short_url(target)}
                 )
             hops += 1
             if hops > settings.max_redirects:
                 raise NetworkError(
-                    f"{method} {url}: more than {settings.max_redirects} redirects "
-                    "(settings.max_redirects); use the final address directly"
+                    _(
+                        "%(method)s %(url)s: more than %(n)d redirects "
+                        "(settings.max_redirects); use the final address directly"
+                    )
+                    % {"method": method, "url": url, "n": settings.max_redirects}
                 )
             if resp.status_code in (301, 302, 303) and method != "HEAD":
                 method, data = "GET", None  # as browsers and requests do
@@ -225,14 +239,17 @@ def _read_capped(resp: requests.Response, max_bytes: int, method: str, url: str)
     def too_big(size: str) -> NetworkError:
         resp.close()
         return NetworkError(
-            f"{method} {url}: the answer is larger than {max_bytes / 1e6:g} MB ({size}); "
-            "make the map's area smaller or split it, or raise settings.overpass_max_bytes "
-            "(Overpass) / settings.http_max_bytes if you trust the server"
+            _(
+                "%(method)s %(url)s: the answer is larger than %(mb)s MB (%(size)s); make the "
+                "map's area smaller or split it, or raise settings.overpass_max_bytes "
+                "(Overpass) / settings.http_max_bytes if you trust the server"
+            )
+            % {"method": method, "url": url, "mb": f"{max_bytes / 1e6:g}", "size": size}
         )
 
     announced = resp.headers.get("Content-Length", "")
     if announced.isdigit() and int(announced) > max_bytes:
-        raise too_big(f"{int(announced) / 1e6:.1f} MB announced")
+        raise too_big(_("%(mb)s MB announced") % {"mb": f"{int(announced) / 1e6:.1f}"})
     parts: list[bytes] = []
     total = 0
     for chunk in resp.iter_content(chunk_size=64 * 1024):

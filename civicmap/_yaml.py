@@ -28,6 +28,7 @@ import yaml
 
 from civicmap import settings
 from civicmap.errors import ConfigError, Problem
+from civicmap.i18n import _
 
 #: The loader class used: libyaml's C loader when PyYAML was built with it.
 LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -92,9 +93,13 @@ def _check_aliases(node: yaml.Node, *, path: Path, budget: int) -> None:
                 raise _problem(
                     path,
                     _line(current),
-                    f"the anchors and aliases (&name / *name) of this file expand to more "
-                    f"than {budget:,} extra values (settings.yaml_max_alias_nodes); refused "
-                    "as a YAML 'billion laughs' bomb. Write the values out or reuse fewer aliases",
+                    _(
+                        "the anchors and aliases (&name / *name) of this file expand to more "
+                        "than %(budget)s extra values (settings.yaml_max_alias_nodes); refused "
+                        "as a YAML 'billion laughs' bomb. Write the values out or reuse fewer "
+                        "aliases"
+                    )
+                    % {"budget": f"{budget:,}"},
                 )
             continue
         if key in sizes:
@@ -103,15 +108,20 @@ def _check_aliases(node: yaml.Node, *, path: Path, budget: int) -> None:
             raise _problem(
                 path,
                 _line(current),
-                "a YAML alias (*name) refers to a value that contains it, so it never ends; "
-                "remove the alias",
+                _(
+                    "a YAML alias (*name) refers to a value that contains it, so it never ends; "
+                    "remove the alias"
+                ),
             )
         if depth > MAX_DEPTH:
             raise _problem(
                 path,
                 _line(current),
-                f"values nested more than {MAX_DEPTH} levels deep; map and layer files need "
-                "only a few levels, check the brackets and indentation",
+                _(
+                    "values nested more than %(depth)d levels deep; map and layer files need "
+                    "only a few levels, check the brackets and indentation"
+                )
+                % {"depth": MAX_DEPTH},
             )
         unique += 1
         on_stack.add(key)
@@ -131,12 +141,10 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 def _line(node: yaml.Node) -> str:
     mark = getattr(node, "start_mark", None)
-    return f"line {mark.line + 1}" if mark is not None else ""
+    return _("line %(line)d") % {"line": mark.line + 1} if mark is not None else ""
 
 
 def _syntax_problem(path: Path, text: str, exc: yaml.YAMLError) -> ConfigError:
-    from civicmap.i18n import _
-
     mark = getattr(exc, "problem_mark", None)
     where = (
         _("line %(line)d, column %(column)d") % {"line": mark.line + 1, "column": mark.column + 1}
@@ -151,6 +159,13 @@ def _syntax_problem(path: Path, text: str, exc: yaml.YAMLError) -> ConfigError:
             "a tab character; YAML indents with spaces: use spaces, not tabs "
             "(tabs on lines %(lines)s)"
         ) % {"lines": ", ".join(map(str, tabs[:10]))}
+    elif isinstance(exc, yaml.constructor.ConstructorError) and "for the tag" in problem:
+        # !!python/object and other tags: the safe loader refuses them; say why in plain words
+        tag = problem.rsplit("for the tag", 1)[1].strip(" '").replace("tag:yaml.org,2002:", "!!")
+        message = _(
+            "a YAML tag (%(tag)s) is not allowed: map and layer files hold plain values (text, "
+            "numbers, lists, mappings); remove the tag"
+        ) % {"tag": shorten(tag, 80)}
     else:
         message = _("YAML syntax error: %(problem)s") % {"problem": problem}
     return _problem(path, where, message)
@@ -178,23 +193,32 @@ def load_yaml(path: Path, *, max_bytes: int | None = None) -> Any:
     try:
         if not path.is_file():
             if not path.exists():
-                raise _problem(path, "", "file not found")
-            raise _problem(path, "", "not a regular file; give the path of a .yaml file")
+                raise _problem(path, "", _("file not found"))
+            raise _problem(path, "", _("not a regular file; give the path of a .yaml file"))
         with path.open("rb") as fh:
             raw = fh.read(limit + 1)
     except OSError as exc:
-        raise _problem(path, "", f"cannot be read ({exc.strerror or exc})") from None
+        raise _problem(
+            path, "", _("cannot be read (%(error)s)") % {"error": exc.strerror or exc}
+        ) from None
     if len(raw) > limit:
         raise _problem(
             path,
             "",
-            f"larger than {limit / 1e6:g} MB (settings.yaml_max_bytes); map and layer files "
-            "are small: put data into a CSV or GeoJSON file and name it as a source",
+            _(
+                "larger than %(mb)s MB (settings.yaml_max_bytes); map and layer files are "
+                "small: put data into a CSV or GeoJSON file and name it as a source"
+            )
+            % {"mb": f"{limit / 1e6:g}"},
         )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise _problem(path, "", f"not UTF-8 text ({exc.reason}); save the file as UTF-8") from None
+        raise _problem(
+            path,
+            "",
+            _("not UTF-8 text (%(why)s); save the file as UTF-8") % {"why": exc.reason},
+        ) from None
     loader = LOADER(text)
     try:
         node = loader.get_single_node()
@@ -206,7 +230,7 @@ def load_yaml(path: Path, *, max_bytes: int | None = None) -> Any:
         raise _syntax_problem(path, text, exc) from None
     except RecursionError:
         raise _problem(
-            path, "", "values nested too deeply; check the brackets and indentation"
+            path, "", _("values nested too deeply; check the brackets and indentation")
         ) from None
     finally:
         loader.dispose()

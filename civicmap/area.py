@@ -255,14 +255,18 @@ def boundary_file(path: Path) -> BaseGeometry:
     return unary_union(polys.geometry.values).buffer(0)
 
 
-def place(name: str) -> Area:
-    """Resolve a place name online (Nominatim), with a clear error when offline."""
+def place(name: str, *, offline: bool | None = None) -> Area:
+    """Resolve a place name online (Nominatim), with a clear error when offline.
+
+    ``offline=True`` answers only from the cache (``None``: ``settings.offline``).
+    """
     from civicmap import _http, settings
 
     try:
         results = _http.get_json(
             settings.nominatim_url,
             params={"q": name, "format": "geojson", "polygon_geojson": 1, "limit": 1},
+            offline=offline,
         )
     except CivicMapError as exc:
         raise AreaError(
@@ -283,8 +287,11 @@ def place(name: str) -> Area:
     return Area(geom, name, "place")
 
 
-def resolve_area(spec: dict[str, Any], *, base_dir: Path) -> Area:
-    """Turn a validated ``area`` mapping into an :class:`Area`."""
+def resolve_area(spec: dict[str, Any], *, base_dir: Path, offline: bool | None = None) -> Area:
+    """Turn a validated ``area`` mapping into an :class:`Area`.
+
+    ``offline`` reaches the place-name lookup, the only kind that needs the network.
+    """
     kind = spec.get("kind") or next(
         k for k in ("bbox", "point", "boundary", "municipality", "osm_file", "place") if k in spec
     )
@@ -304,7 +311,7 @@ def resolve_area(spec: dict[str, Any], *, base_dir: Path) -> Area:
         path = base_dir / value
         area = Area(osm_file_bounds(path), spec.get("name", path.name), "osm_file")
     elif kind == "place":
-        area = place(str(value))
+        area = place(str(value), offline=offline)
     else:  # pragma: no cover - validated earlier
         raise AreaError(_("unknown area kind %(kind)r") % {"kind": kind})
     if spec.get("name"):

@@ -37,7 +37,7 @@ from shapely.geometry.base import BaseGeometry
 
 from civicmap.area import Area, prefecture_municipalities, read_polygons
 from civicmap.errors import BatchError, CivicMapError
-from civicmap.i18n import _
+from civicmap.i18n import _, current_language, use_language
 from civicmap.mapfile import MapSpec, load_map
 from civicmap.schema import CRS, SourceResult
 
@@ -63,6 +63,8 @@ class AreaTask:
     out_dir: Path
     fingerprint: str
     built: dt.datetime
+    #: The caller's message language: a worker process speaks it too (errors, warnings).
+    language: str = "en"
 
 
 @dataclass
@@ -281,6 +283,12 @@ def build_area(task: AreaTask, inputs=None) -> dict[str, Any]:
     """
     if inputs is not None:
         task = replace(task, inputs=inputs)
+    # A Dask worker is another process: it starts in English whatever the caller chose.
+    with use_language(task.language):
+        return _build_area(task)
+
+
+def _build_area(task: AreaTask) -> dict[str, Any]:
     from civicmap import pipeline
 
     t0 = time.perf_counter()
@@ -314,7 +322,7 @@ def build_area(task: AreaTask, inputs=None) -> dict[str, Any]:
     except CivicMapError as exc:
         row.update(status="failed", error=str(exc).splitlines()[0][:500])
     except Exception as exc:  # one area's bug must not stop the others: report it
-        log.exception("area %s failed", task.key)
+        log.exception(_("area %(key)s failed"), {"key": task.key})
         row.update(status="failed", error=f"{type(exc).__name__}: {str(exc)[:400]}")
     row["seconds"] = round(time.perf_counter() - t0, 2)
     # CPU time of the build alone: on a shared machine wall-clock seconds say how busy the
@@ -406,6 +414,7 @@ def batch(
     client=None,
     progress: Callable[[dict[str, Any]], None] | None = None,
     worker_memory: dict[str, float] | None = None,
+    offline: bool | None = None,
 ) -> BatchResult:
     """One map per area of ``each``, built on Dask; returns the manifest rows.
 
@@ -432,11 +441,18 @@ def batch(
         Called with each finished row (for a progress bar).
     worker_memory : dict, optional
         Filled with each Dask worker's peak resident memory in MB (for benchmarks).
+    offline : bool, optional
+        Build every area without the network (``None``: ``settings.offline``); the choice
+        travels with each area's spec to the workers.
+
+    Messages (errors and warnings in the manifest) are in the caller's language
+    (:func:`civicmap.i18n.current_language`), in the workers too.
     """
-    from civicmap.pipeline import read_inputs
+    from civicmap.pipeline import read_inputs, with_offline
 
     if not isinstance(spec, MapSpec):
         spec = load_map(spec)
+    spec = with_offline(spec, offline)
     if not spec.outputs:
         raise BatchError(
             _("%(file)s: no outputs to write; add outputs: to the map file") % {"file": spec.file}
@@ -444,7 +460,7 @@ def batch(
     out = Path(out_dir)
     t_read = time.perf_counter()
     areas = load_areas(each, base_dir=spec.base_dir, name_field=name_field, where=where)
-    log.info("batch: %d areas from %s", len(areas), each)
+    log.info(_("batch: %(n)d areas from %(each)s"), {"n": len(areas), "each": each})
     metric = areas.estimate_utm_crs()
     grown = areas.to_crs(metric).buffer(margin_m).to_crs(CRS)
     whole = Area(shapely.union_all(grown.values).buffer(0), "batch", "batch")
@@ -502,6 +518,7 @@ def batch(
                 out_dir=folder.resolve(),
                 fingerprint=fp,
                 built=built,
+                language=current_language(),
             )
         )
     order = {k: i for i, k in enumerate(areas.key)}
@@ -544,7 +561,8 @@ def batch(
                     key = future_key[fut.key]
                     row = {"key": key, "name": key, "status": "failed", "files": [],
                            "places": {}, "warnings": [], "seconds": 0.0,
-                           "error": f"worker failed: {type(exc).__name__}: {exc}"}  # fmt: skip
+                           "error": _("worker failed: %(error)s")
+                           % {"error": f"{type(exc).__name__}: {exc}"}}  # fmt: skip
                 row["_order"] = order[row["key"]]
                 result.rows.append(row)
                 if progress is not None:

@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from civicmap.i18n import _
 from civicmap.names import kana_key, loose_key, match_key, normalise_text
 from civicmap.schema import CRS, RowProblem, metric_crs
 
@@ -37,9 +38,14 @@ def fix_geometries(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[RowPro
     if invalid.any():
         out.loc[invalid, "geometry"] = shapely.make_valid(out.geometry[invalid].values)
     empty = missing | out.geometry.is_empty.to_numpy()
-    for _, row in out[empty].iterrows():
+    for _i, row in out[empty].iterrows():
         problems.append(
-            RowProblem(str(row.get("source", "")), str(row.get("source_ref", "")), "empty geometry")
+            RowProblem(
+                str(row.get("source", "")),
+                str(row.get("source_ref", "")),
+                _("empty geometry"),
+                code="empty_geometry",
+            )
         )
     return out[~empty], problems
 
@@ -70,7 +76,12 @@ def clip_to_area(
         return gdf, []
     inside = gdf.geometry.intersects(area)
     problems = [
-        RowProblem(str(r.source), str(r.source_ref), f"outside the map area: {r.name}")
+        RowProblem(
+            str(r.source),
+            str(r.source_ref),
+            _("outside the map area: %(name)s") % {"name": r.name},
+            code="outside_area",
+        )
         for r in gdf[~inside].itertuples()
     ]
     return gdf[inside], problems
@@ -103,7 +114,12 @@ def deduplicate(
     for j, i in sorted(drop_of.items()):
         row = gdf.iloc[j]
         problems.append(
-            RowProblem(str(row["source"]), refs[j], f"duplicate of {refs[i]} ({row['name']})")
+            RowProblem(
+                str(row["source"]),
+                refs[j],
+                _("duplicate of %(ref)s (%(name)s)") % {"ref": refs[i], "name": row["name"]},
+                code="duplicate",
+            )
         )
     keep = np.ones(len(gdf), dtype=bool)
     keep[list(drop_of)] = False
@@ -123,8 +139,8 @@ def clean_layer(
     """The default cleaning of a layer: valid geometry, clip to area, drop duplicates.
 
     Returns the cleaned frame (index reset) and every removed row with its
-    reason: ``empty geometry``, ``outside the map area: ...`` or
-    ``duplicate of ...``.
+    reason (in the run's language) and its code: ``empty_geometry``,
+    ``outside_area`` or ``duplicate``.
     """
     removed: list[RowProblem] = []
     out, p = fix_geometries(gdf)

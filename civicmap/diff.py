@@ -18,6 +18,7 @@ import pandas as pd
 
 from civicmap._files import check_writable, output_batch, spreadsheet_cell, write_text_atomic
 from civicmap.errors import CivicMapError
+from civicmap.i18n import _
 from civicmap.join import DIFF_STATUSES
 from civicmap.mapdata import MapData
 from civicmap.schema import CRS
@@ -38,8 +39,12 @@ def collect_diff(data: MapData) -> gpd.GeoDataFrame:
     if not parts:
         ids = ", ".join(lyr.id for lyr in data.layers) or "none"
         raise CivicMapError(
-            f"{data.spec.file}: no layer has both an OSM source and a file source (layers: {ids}); "
-            "add the official list to a layer with extra_sources: [{csv: {path: ...}}] to compare it with OSM"
+            _(
+                "%(file)s: no layer has both an OSM source and a file source (layers: "
+                "%(ids)s); add the official list to a layer with extra_sources: [{csv: {path: "
+                "...}}] to compare it with OSM"
+            )
+            % {"file": data.spec.file, "ids": ids}
         )
     frames = [p for p in parts if len(p)]
     if not frames:
@@ -118,5 +123,5 @@ def write_diff(
     with output_batch([csv_path, json_path]):  # both files replaced together, or neither
         write_text_atomic(csv_path, "\ufeff" + table.to_csv(index=False), overwrite=overwrite)
         write_text_atomic(json_path, _geojson(diff), overwrite=overwrite)
-    log.info("diff: %d rows written to %s", len(diff), out_dir)
+    log.info(_("diff: %(n)d rows written to %(out_dir)s"), {"n": len(diff), "out_dir": out_dir})
     return [csv_path, json_path], summarise(data)

@@ -74,7 +74,9 @@ def set_language(language: str) -> str:
     global _translations, _language
     lang = _normalise(language)
     if lang is None:
-        log.warning("no messages in %r; using English (available: ja, en)", language)
+        log.warning(
+            _("no messages in %(lang)r; using English (available: ja, en)"), {"lang": language}
+        )
         lang = "en"
     _translations = gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
     _language = lang

@@ -203,16 +203,24 @@ class Style(Mapping):
         if raw is None:
             raw = {}
         if not isinstance(raw, Mapping):
-            ck.add(key, f"got {raw!r}, expected a mapping {{color, icon, symbol, fill}}")
+            ck.add(
+                key, _("got %(raw)r, expected a mapping {color, icon, symbol, fill}") % {"raw": raw}
+            )
             raw = {}
         ck.unknown_keys(key, raw, STYLE_KEYS)
         color = str(raw.get("color", DEFAULT_COLOR))
         if not is_colour(color):
-            ck.add(f"{key}.color", f"got {color!r}, expected a hex colour like #d6336c")
+            ck.add(
+                f"{key}.color",
+                _("got %(color)r, expected a hex colour like #d6336c") % {"color": color},
+            )
             color = DEFAULT_COLOR
         fill = str(raw.get("fill") or "")
         if fill and not is_colour(fill):
-            ck.add(f"{key}.fill", f"got {fill!r}, expected a hex colour like #ffffff")
+            ck.add(
+                f"{key}.fill",
+                _("got %(fill)r, expected a hex colour like #ffffff") % {"fill": fill},
+            )
             fill = ""
         symbol = str(raw.get("symbol", "circle"))
         if symbol not in SYMBOLS:
@@ -223,7 +231,10 @@ class Style(Mapping):
             ckey = f"{key.rsplit('style', 1)[0]}categories[{i}]"
             cc, cs = str(c.get("color") or ""), str(c.get("symbol") or "")
             if cc and not is_colour(cc):
-                ck.add(f"{ckey}.color", f"got {cc!r}, expected a hex colour like #d6336c")
+                ck.add(
+                    f"{ckey}.color",
+                    _("got %(cc)r, expected a hex colour like #d6336c") % {"cc": cc},
+                )
                 cc = ""
             if cs and cs not in SYMBOLS:
                 ck.choice(f"{ckey}.symbol", cs, SYMBOLS)
@@ -509,7 +520,10 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
     labels: dict[str, dict[str, str]] = {}
     raw_labels = raw.get("labels") or {}
     if not isinstance(raw_labels, Mapping):
-        ck.add(k("labels"), f"got {raw_labels!r}, expected {{column: label}}")
+        ck.add(
+            k("labels"),
+            _("got %(raw_labels)r, expected {column: label}") % {"raw_labels": raw_labels},
+        )
     else:
         for col, lab in raw_labels.items():
             labels[str(col)] = _lang_text(ck, k(f"labels.{col}"), lab)

@@ -101,6 +101,10 @@ class MapSpec:
     homes_geocode: bool = False
     #: ``outputs.web`` validated once at load (None without a web output).
     web_options: WebOptions | None = None
+    #: Run option, never read from the map file: ``True`` answers every request from the
+    #: offline pack, local files and the cache; ``None`` takes ``settings.offline``. Set by
+    #: ``build(..., offline=True)``, ``batch(..., offline=True)`` or ``--offline``.
+    offline: bool | None = None
 
     def path(self, relative: str | Path) -> Path:
         """A path from the map file, made absolute against the map's folder."""
@@ -226,7 +230,8 @@ def _check_outputs(ck: Checker, outputs: Any) -> dict[str, dict[str, Any]]:
         elif not opts["file"].strip() or opts["file"].endswith(("/", "\\")):
             ck.add(
                 f"outputs.{kind}.file",
-                f"got {opts['file']!r}, expected a file name (e.g. out/map.{_EXT.get(kind, kind)})",
+                _("got %(file)r, expected a file name (e.g. out/map.%(value)s)")
+                % {"file": opts["file"], "value": _EXT.get(kind, kind)},
             )
         if kind == "paper":
             size = str(opts.get("size", "A4")).upper()
@@ -263,7 +268,9 @@ def _check_output_files(ck: Checker, outputs: dict[str, dict[str, Any]], base_di
             norm = os.path.normcase(os.path.abspath(p))
             if norm in seen:
                 ck.add(
-                    key, f"{file!r} is also written by {seen[norm]}; give each output its own file"
+                    key,
+                    _("%(file)r is also written by %(value)s; give each output its own file")
+                    % {"file": file, "value": seen[norm]},
                 )
             else:
                 seen[norm] = key
@@ -447,8 +454,10 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
     homes_geocode = isinstance(raw.get("homes"), Mapping) and raw["homes"].get("geocode") is True
     if homes_disaster is not None:
         if home_disaster is not None and home_disaster != homes_disaster:
-            ck.add("homes.disaster", f"got {homes_disaster!r} but home.disaster is "
-                   f"{home_disaster!r}; give one disaster for the map")  # fmt: skip
+            ck.add("homes.disaster", _(
+                "got %(homes_disaster)r but home.disaster is %(home_disaster)r; give one "
+                "disaster for the map"
+            ) % {"homes_disaster": homes_disaster, "home_disaster": home_disaster})  # fmt: skip
         home_disaster = homes_disaster
     web_options = None
     if "web" in outputs:
@@ -500,12 +509,17 @@ def _check_homes(
     if isinstance(raw, list):
         raw = {"points": raw}
     if not isinstance(raw, Mapping):
-        ck.add("homes", f"got {raw!r}, expected {{points: [{{name: 集合場所, point: [lat, lon]}}], "
-               "file: points.csv, disaster: 津波}")  # fmt: skip
+        ck.add("homes", _(
+            "got %(raw)r, expected {points: [{name: 集合場所, point: [lat, lon]}], file: "
+            "points.csv, disaster: 津波}"
+        ) % {"raw": raw})  # fmt: skip
         return (), None, None
     ck.unknown_keys("homes", raw, {"points", "file", "disaster", "geocode"})
     if "geocode" in raw and not isinstance(raw["geocode"], bool):
-        ck.add("homes.geocode", f"got {raw['geocode']!r}, expected true or false")
+        ck.add(
+            "homes.geocode",
+            _("got %(geocode)r, expected true or false") % {"geocode": raw["geocode"]},
+        )
     disaster = raw.get("disaster")
     if disaster is not None:
         from civicmap.schema import DISASTER_TYPES
@@ -516,7 +530,9 @@ def _check_homes(
     raw_points = raw.get("points") or []
     if not isinstance(raw_points, list):
         ck.add(
-            "homes.points", f"got {raw_points!r}, expected a list of {{name, point: [lat, lon]}}"
+            "homes.points",
+            _("got %(raw_points)r, expected a list of {name, point: [lat, lon]}")
+            % {"raw_points": raw_points},
         )
         raw_points = []
     for i, p in enumerate(raw_points):
@@ -525,16 +541,21 @@ def _check_homes(
             ck.unknown_keys(f"homes.points[{i}]", p, {"name", "point"})
             name, point = str(p.get("name") or i + 1), p.get("point")
         if not _is_point(point):
-            ck.add(f"homes.points[{i}]", f"got {point!r}, expected [lat, lon] in degrees, "
-                   "e.g. {name: 集合場所A, point: [36.56, 136.65]}")  # fmt: skip
+            ck.add(f"homes.points[{i}]", _(
+                "got %(point)r, expected [lat, lon] in degrees, e.g. {name: 集合場所A, point: "
+                "[36.56, 136.65]}"
+            ) % {"point": point})  # fmt: skip
             continue
         points.append((name, float(point[0]), float(point[1])))
     file = raw.get("file")
     if file is not None and not isinstance(file, str):
-        ck.add("homes.file", f"got {file!r}, expected a CSV path (名称, 緯度, 経度 columns)")
+        ck.add(
+            "homes.file",
+            _("got %(file)r, expected a CSV path (名称, 緯度, 経度 columns)") % {"file": file},
+        )
         file = None
     if not points and not file:
-        ck.add("homes", "no points and no file; give points: [...] or file: points.csv")
+        ck.add("homes", _("no points and no file; give points: [...] or file: points.csv"))
     return tuple(points), file, str(disaster) if disaster else None
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from civicmap import _http, settings
 from civicmap.area import resolve_area
 from civicmap.errors import CivicMapError, OutputExistsError
+from civicmap.i18n import _
 from civicmap.mapfile import MapSpec
 from civicmap.pipeline import _osm_file, _osm_filters
 from civicmap.sources import overpass, streets
@@ -114,8 +115,12 @@ def fetch_pack(
     extract = _osm_file(spec)
     if extract is not None and not spec.osm.get("disabled"):
         raise CivicMapError(
-            f"{spec.file}: the map reads OSM data from a local extract ({extract}), which "
-            "already works offline; nothing to fetch. Use osm: {overpass: true} to fetch from Overpass"
+            _(
+                "%(spec_file)s: the map reads OSM data from a local extract (%(extract)s), "
+                "which already works offline; nothing to fetch. Use osm: {overpass: true} to "
+                "fetch from Overpass"
+            )
+            % {"spec_file": spec.file, "extract": extract}
         )
     url = overpass.endpoint(spec)
     area = resolve_area(spec.area, base_dir=spec.base_dir)
@@ -176,10 +181,8 @@ def fetch_pack(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     log.info(
-        "offline pack written to %s (%d answers, OSM data as of %s)",
-        target,
-        len(entries),
-        manifest["osm_base"],
+        _("offline pack written to %(target)s (%(n)d answers, OSM data as of %(osm_base)s)"),
+        {"target": target, "n": len(entries), "osm_base": manifest["osm_base"]},
     )
     return PackInfo(
         target,

@@ -214,8 +214,8 @@ def _clean_and_conflate(
         report.diff = result.diff
         features, removed_after = clean_layer(result.merged)
         report.removed.extend([*removed_osm, *removed_file, *removed_after])
-    report.clipped = sum(1 for r in report.removed if r.reason.startswith("outside"))
-    report.deduplicated = sum(1 for r in report.removed if r.reason.startswith("duplicate"))
+    report.clipped = sum(1 for r in report.removed if r.code == "outside_area")
+    report.deduplicated = sum(1 for r in report.removed if r.code == "duplicate")
     return clean.with_marker_points(features)
 
 
@@ -318,14 +318,20 @@ def collect(
     area: Area | None = None,
     inputs: Inputs | None = None,
     built: dt.datetime | None = None,
+    offline: bool | None = None,
 ) -> MapData:
     """Read, clean and join everything the map needs (no output is written).
 
     ``area`` replaces the map file's area and ``inputs`` its sources (both used
     by batches, which resolve areas and read sources once); ``built`` fixes the
-    build time printed on the maps.
+    build time printed on the maps. ``offline=True`` uses no network (only
+    local files, the offline pack and the cache); ``None`` keeps
+    ``spec.offline``, whose default is ``settings.offline``. The choice rides
+    on the returned ``data.spec``, so rendering (tiles) obeys it too.
     """
     from civicmap import progress
+
+    spec = with_offline(spec, offline)
 
     with progress.task(_("reading the data"), total=2 + len(spec.layers)) as advance:
         return _collect(spec, advance, area=area, inputs=inputs, built=built)
@@ -341,8 +347,8 @@ def _collect(
 ) -> MapData:
     advance(_("area"))
     if area is None:
-        area = resolve_area(spec.area, base_dir=spec.base_dir)
-    log.info("area: %s (%s)", area.name, area.kind)
+        area = resolve_area(spec.area, base_dir=spec.base_dir, offline=spec.offline)
+    log.info(_("area: %(area_name)s (%(kind)s)"), {"area_name": area.name, "kind": area.kind})
     advance("OpenStreetMap")
     osm = inputs.osm if inputs is not None else _read_osm(spec, area)
     files = inputs.files if inputs is not None else None
@@ -352,7 +358,7 @@ def _collect(
     layers = []
     for layer in spec.layers:
         advance(layer.id)
-        log.info("layer %s", layer.id)
+        log.info(_("layer %(layer_id)s"), {"layer_id": layer.id})
         layers.append(_layer_data(layer, osm, area, spec.language, files))
     uses_osm = not spec.osm.get("disabled") and any(
         s.kind == "osm" for layer in spec.layers for s in layer.sources
@@ -388,7 +394,7 @@ def _collect(
         data.routes = routes.lines
         data.route_notes = routes.notes
         for note in routes.notes:
-            log.info("routes: %s", note)
+            log.info(_("routes: %(note)s"), {"note": note})
     return data
 
 
@@ -415,7 +421,10 @@ def walking_graph(spec: MapSpec, area: Area):
     from civicmap.sources import overpass
 
     return streets.walking_graph_from_overpass(
-        area, url=spec.osm.get("overpass_url"), pack=overpass.pack_folder(spec)
+        area,
+        url=spec.osm.get("overpass_url"),
+        pack=overpass.pack_folder(spec),
+        offline=spec.offline,
     )
 
 
@@ -434,7 +443,7 @@ def home_routes(
 
     shelters = [lyr.features for lyr in shelter_layers(layers)]
     if not shelters:
-        log.warning("home is set but the map has no shelters layer; no nearest-shelter lines")
+        log.warning(_("home is set but the map has no shelters layer; no nearest-shelter lines"))
         return None
     place = gpd.GeoDataFrame(
         {"name": ["home"], "source_ref": ["home"]}, geometry=[Point(home[1], home[0])], crs=CRS
@@ -447,8 +456,21 @@ def home_routes(
         walking_speed_m_per_min=settings.walking_speed_m_per_min,
     )
     for note in result.notes:
-        log.info("nearest shelters: %s", note)
+        log.info(_("nearest shelters: %(note)s"), {"note": note})
     return result.lines
+
+
+def with_offline(spec: MapSpec, offline: bool | None) -> MapSpec:
+    """``spec`` with the run's offline choice on it (unchanged when ``offline`` is ``None``).
+
+    Why on the spec: every step that may use the network (area lookup,
+    Overpass, the street network, map tiles) already receives the spec, so
+    the choice reaches each request as a value, not as a global setting a
+    caller must remember to undo.
+    """
+    if offline is None or spec.offline == bool(offline):
+        return spec
+    return replace(spec, offline=bool(offline))
 
 
 def build(
@@ -456,14 +478,16 @@ def build(
     *,
     overwrite: bool = False,
     formats: tuple[str, ...] | None = None,
+    offline: bool | None = None,
 ) -> dict[str, list[Path]]:
     """Build every output the map file names; return kind → written paths.
 
     Existing outputs are refused before any work starts unless ``overwrite``;
     each file is written to a temporary name and renamed, so a failed run
-    leaves no half-written file.
+    leaves no half-written file. ``offline=True`` builds without the network
+    (``None``: ``settings.offline``, from ``CIVICMAP_OFFLINE``).
     """
-    return build_with_data(spec, overwrite=overwrite, formats=formats)[1]
+    return build_with_data(spec, overwrite=overwrite, formats=formats, offline=offline)[1]
 
 
 def build_with_data(
@@ -473,6 +497,7 @@ def build_with_data(
     formats: tuple[str, ...] | None = None,
     also_writes: tuple[Path, ...] = (),
     refresh: bool = False,
+    offline: bool | None = None,
 ) -> tuple[MapData, dict[str, list[Path]]]:
     """:func:`build`, also returning the collected data (for the quality report).
 
@@ -496,7 +521,7 @@ def build_with_data(
     from civicmap._http import refreshing
 
     with refreshing(refresh):
-        data = collect(spec)
+        data = collect(spec, offline=offline)
     return data, render(data, kinds=kinds, overwrite=overwrite)
 
 

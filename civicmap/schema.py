@@ -84,12 +84,16 @@ class RowProblem:
     """A row a source or a cleaning step could not use, or changed.
 
     ``row`` is the 1-based data row number as a user sees it in a spreadsheet
-    (header excluded) or an OSM reference like ``way/123``.
+    (header excluded) or an OSM reference like ``way/123``. ``reason`` is
+    for people, in the language of the run; ``code`` is a stable key for
+    programs that count or group problems (``outside_area``, ``duplicate``),
+    so no code compares translated text.
     """
 
     source: str
     row: int | str
     reason: str
+    code: str = ""
 
 
 @dataclass

@@ -24,6 +24,10 @@ use_cache: bool = True
 
 #: Offline mode: answer only from the cache and fail with a clear message
 #: naming what is missing instead of touching the network. ``CIVICMAP_OFFLINE=1``.
+#: Only the default: ``build(..., offline=True)``, ``collect(..., offline=True)``,
+#: ``batch(..., offline=True)`` and ``--offline`` pass the choice down as a value
+#: (``MapSpec.offline``, the ``offline=`` keyword of :mod:`civicmap._http`), and
+#: that value wins; nothing sets this variable during a run.
 offline: bool = os.environ.get("CIVICMAP_OFFLINE", "") not in ("", "0", "false", "no")
 
 #: The Overpass API interpreter endpoint. The map file (``osm: {overpass_url:}``)

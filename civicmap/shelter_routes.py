@@ -23,6 +23,7 @@ from shapely.geometry import Point
 
 from civicmap import join, settings
 from civicmap.errors import CivicMapError
+from civicmap.i18n import _
 from civicmap.join import sites as join_sites
 from civicmap.schema import CRS, DISASTER_TYPES, empty_frame, serves_column
 
@@ -70,9 +71,11 @@ def shelter_layers(layers: list[LayerData]) -> list[LayerData]:
         title = " ".join(lyr.spec.title.values())
         if "shelter" in lyr.id or "避難" in title or "evacuation" in lyr.id:
             log.warning(
-                "layer %s looks like shelters but has no 'role: shelter'; home routes do not "
-                "use it (add role: shelter to its layer file to rank its places)",
-                lyr.id,
+                _(
+                    "layer %(lyr_id)s looks like shelters but has no 'role: shelter'; home routes "
+                    "do not use it (add role: shelter to its layer file to rank its places)"
+                ),
+                {"lyr_id": lyr.id},
             )
     return chosen
 
@@ -101,15 +104,22 @@ def merge_shelter_layers(layers: list[LayerData], *, max_distance_m: float = 40.
                 {
                     "source": str(m.ref).rsplit(":", 1)[0],
                     "row": m.ref,
-                    "reason": f"merged into site {m.site_name} ({m.site_ref}), "
-                    f"{m.distance_m:g} m away: {m.reason}; designation {m.designation} kept",
+                    "reason": _(
+                        "merged into site %(site_name)s (%(site_ref)s), %(distance_m)s m away: "
+                        "%(reason)s; designation %(designation)s kept"
+                    )
+                    % {
+                        "site_name": m.site_name,
+                        "site_ref": m.site_ref,
+                        "distance_m": f"{m.distance_m:g}",
+                        "reason": m.reason,
+                        "designation": m.designation,
+                    },
                 }
             )
     log.info(
-        "shelter sites: %d rows of layers %s -> %d sites",
-        len(rows),
-        ", ".join(lyr.id for lyr in chosen),
-        len(sites),
+        _("shelter sites: %(n)d rows of layers %(value)s -> %(n2)d sites"),
+        {"n": len(rows), "value": ", ".join(lyr.id for lyr in chosen), "n2": len(sites)},
     )
 
 
@@ -147,14 +157,24 @@ def read_homes_csv(path: Path, *, geocode: bool = False) -> list[Home]:
     from civicmap.sources import read_path
 
     if not path.exists():
-        raise CivicMapError(f"homes: {path}: file not found; give a CSV of 名称, 緯度, 経度")
+        raise CivicMapError(
+            _("homes: %(path)s: file not found; give a CSV of 名称, 緯度, 経度") % {"path": path}
+        )
     result = read_path(path, layer="homes", options={"geocode": True} if geocode else None)
     if result.rejected:
         first = result.rejected[0]
         raise CivicMapError(
-            f"homes: {path.name} row {first.row}: {first.reason}; every home needs 緯度 and 経度"
-            + ("" if geocode else " (or an address and homes: {geocode: true})")
-            + f" ({len(result.rejected)} rows affected)"
+            _(
+                "homes: %(path_name)s row %(row)s: %(reason)s; every home needs 緯度 and "
+                "経度%(extra)s (%(n)s rows affected)"
+            )
+            % {
+                "path_name": path.name,
+                "row": first.row,
+                "reason": first.reason,
+                "extra": "" if geocode else _(" (or an address and homes: {geocode: true})"),
+                "n": len(result.rejected),
+            }
         )
     feats = result.features
     approx = (
@@ -226,7 +246,10 @@ def walking_network(spec: MapSpec, area: Area):
         from civicmap.sources import overpass
 
         graph = streets.walking_graph_from_overpass(
-            area, url=spec.osm.get("overpass_url"), pack=overpass.pack_folder(spec)
+            area,
+            url=spec.osm.get("overpass_url"),
+            pack=overpass.pack_folder(spec),
+            offline=spec.offline,
         )
     except (SourceError, CivicMapError) as exc:
         return None, why["no_overpass"].format(exc=exc)
@@ -272,8 +295,12 @@ def routes_for_map(
     if not chosen:
         ids = ", ".join(lyr.id for lyr in layers) or "none"
         raise CivicMapError(
-            f"{spec.file}: home is set but no layer has 'role: shelter' (layers: {ids}); "
-            "add the built-in shelters layer, or role: shelter to your shelter layer's file"
+            _(
+                "%(spec_file)s: home is set but no layer has 'role: shelter' (layers: "
+                "%(ids)s); add the built-in shelters layer, or role: shelter to your shelter "
+                "layer's file"
+            )
+            % {"spec_file": spec.file, "ids": ids}
         )
     ids = ", ".join(lyr.id for lyr in chosen)
     notes = [t["layers"].format(ids=ids)]
@@ -286,8 +313,11 @@ def routes_for_map(
     disaster = spec.home_disaster
     if sites.empty:
         raise CivicMapError(
-            f"{spec.file}: home is set but the shelter layers ({ids}) have no places in the "
-            "map's area; check the area and the layers' sources"
+            _(
+                "%(spec_file)s: home is set but the shelter layers (%(ids)s) have no places in "
+                "the map's area; check the area and the layers' sources"
+            )
+            % {"spec_file": spec.file, "ids": ids}
         )
     if disaster:
         notes.extend(_disaster_notes(sites, disaster, t))
@@ -308,22 +338,35 @@ def routes_for_map(
     if result.table.empty:
         ja = DISASTER_TYPES[serves_column(disaster).removeprefix("serves_")] if disaster else ""
         raise CivicMapError(
-            f"{spec.file}: home.disaster: {disaster}: none of the {len(sites)} sites of layers "
-            f"{ids} is designated for {ja}. " + " ".join(notes[1:]) + " Add the "
-            "指定緊急避難場所 list (its 災害種別 columns say which disasters each site serves) to a "
-            "layer with role: shelter, or remove disaster: to rank every site"
+            _(
+                "%(spec_file)s: home.disaster: %(disaster)s: none of the %(n)s sites of layers "
+                "%(ids)s is designated for %(ja)s. %(items)s Add the 指定緊急避難場所 list (its 災害種別 "
+                "columns say which disasters each site serves) to a layer with role: shelter, "
+                "or remove disaster: to rank every site"
+            )
+            % {
+                "spec_file": spec.file,
+                "disaster": disaster,
+                "n": len(sites),
+                "ids": ids,
+                "ja": ja,
+                "items": " ".join(notes[1:]),
+            }
         )
     if graph is None:
         notes.append(t["fallback"].format(why=source, label=label))
-        log.warning("home routes: straight lines only: %s", source)
+        log.warning(_("home routes: straight lines only: %(source)s"), {"source": source})
     else:
         for name, dist in result.outside_network:
             notes.append(t["outside"].format(home=name, src=source, m=f"{dist:,.0f}", label=label))
-            log.warning("home routes: %s is outside the walking network (%s)", name, source)
+            log.warning(
+                _("home routes: %(name)s is outside the walking network (%(source)s)"),
+                {"name": name, "source": source},
+            )
         if result.shelters_outside:
             notes.append(t["shelters_outside"].format(n=result.shelters_outside, src=source))
     for note in result.notes:
-        log.info("nearest shelters: %s", note)
+        log.info(_("nearest shelters: %(note)s"), {"note": note})
     return MapRoutes(lines=result.lines, notes=notes, network=source if graph is not None else "")
 
 

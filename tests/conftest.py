@@ -66,8 +66,8 @@ def aed_map(tmp_path: Path) -> Path:
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Every test gets its own empty response cache; nothing reaches ~/.cache.
 
-    ``offline`` is reset after each test too: the CLI's ``--offline`` sets it
-    for the whole process, which must not leak from one test into the next.
+    ``offline`` is set to its default (off) too, whatever ``CIVICMAP_OFFLINE``
+    says in the shell running the tests; ``--offline`` itself never changes it.
     """
     from civicmap import settings
 

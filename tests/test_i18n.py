@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 from pathlib import Path
@@ -163,3 +164,97 @@ def test_help_is_in_the_cli_language(monkeypatch):
     en = CliRunner().invoke(main, ["--lang", "en", "build", "--help"])
     assert "Use no network" in en.output and "ネットワーク" not in en.output
     assert i18n.current_language() == "en"  # nothing leaks into the library
+
+
+# --- no new English-only message can slip in ------------------------------------------------
+
+_LOGGERS = {"log", "logger"}
+_LOUD = {"info", "warning", "error", "critical", "exception"}  # info: what -v shows
+
+
+def _has_words(node: ast.AST) -> bool:
+    """Whether ``node`` is message text written in place: a literal, an f-string, or a sum of them."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return any(c.isalpha() for c in node.value)
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _has_words(node.left) or _has_words(node.right)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr == "format" and _has_words(node.func.value)
+    return False
+
+
+def _error_classes(trees: dict[Path, ast.Module]) -> set[str]:
+    """CivicMapError and every class of the package derived from it (by name, to a fixpoint)."""
+    names = {"CivicMapError"}
+    while True:
+        more = {
+            node.name
+            for tree in trees.values()
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ClassDef)
+            and any(
+                (b.id if isinstance(b, ast.Name) else getattr(b, "attr", "")) in names
+                for b in node.bases
+            )
+        }
+        if more <= names:
+            return names
+        names |= more
+
+
+def test_no_untranslated_warning_or_error_text_in_the_package():
+    """``log.warning("...")``, ``raise SourceError(f"...")`` and ``ck.add(key, "...")`` would
+    reach users in English only.
+
+    Messages must be ``_()`` templates with ``%(name)s`` fields; data goes in the mapping.
+    Debug lines (``-vv``) are for developers and are not checked.
+    """
+    trees = {p: ast.parse(p.read_text(encoding="utf-8")) for p in PACKAGE.rglob("*.py")}
+    errors = _error_classes(trees)
+    assert {"SourceError", "ConfigError", "OfflineError", "OverpassAnswerError"} <= errors
+    found = []
+    for path, tree in trees.items():
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _LOUD
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in _LOGGERS
+                and node.args
+                and _has_words(node.args[0])
+            ):
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} log.{node.func.attr}")
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "add"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "ck"  # a Checker: one problem of a map or layer file
+                and len(node.args) >= 2
+                and _has_words(node.args[1])
+            ):
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} ck.add")
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                func = node.exc.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                if name in errors and node.exc.args and _has_words(node.exc.args[0]):
+                    found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} raise {name}")
+    assert not found, "wrap these messages in _() (see civicmap/i18n.py): " + ", ".join(found)
+
+
+def test_the_scan_sees_an_english_message(tmp_path):
+    """The check above must catch the shapes it is for (else it proves nothing)."""
+    bad = [
+        'log.warning("tile %s failed", t)',
+        'raise SourceError(f"{path}: not found")',
+        'raise OfflineError("offline mode: " + what)',
+        'logger.error("{} is broken".format(x))',
+    ]
+    good = ['log.warning(_("tile %(t)s failed"), {"t": t})', 'raise SourceError(_("x") % {})']
+    assert all(_has_words(ast.parse(s).body[0].value.args[0]) for s in bad[:1] + bad[3:])
+    assert all(_has_words(ast.parse(s).body[0].exc.args[0]) for s in bad[1:3])
+    assert not _has_words(ast.parse(good[0]).body[0].value.args[0])
+    assert not _has_words(ast.parse(good[1]).body[0].exc.args[0])

@@ -209,17 +209,21 @@ def test_offline_mode_uses_cache_only_and_names_what_is_missing(
     waseda_map, overpass_server, monkeypatch
 ):
     spec = waseda_map({"overpass": True})
-    monkeypatch.setattr(settings, "offline", True)
     with pytest.raises(
         OfflineError, match=r"layers childcare, shelters and the basemap.*civicmap fetch"
     ):
-        civicmap.collect(spec)
-    assert overpass_server.interpreter_requests() == []
-    monkeypatch.setattr(settings, "offline", False)
+        civicmap.collect(spec, offline=True)  # passed down as a value
+    assert overpass_server.interpreter_requests() == [] and settings.offline is False
     civicmap.collect(spec)
-    monkeypatch.setattr(settings, "offline", True)
-    assert len(civicmap.collect(spec).basemap) > 400
+    assert len(civicmap.collect(spec, offline=True).basemap) > 400
     assert len(overpass_server.interpreter_requests()) == 1
+    # settings.offline stays the default for callers that pass nothing; a value wins over it
+    monkeypatch.setattr(settings, "offline", True)
+    with pytest.raises(OfflineError, match="civicmap fetch"):
+        civicmap.collect(waseda_map({"overpass": True}, layers=("toilets",)))
+    assert overpass_server.interpreter_requests()[1:] == []
+    civicmap.collect(waseda_map({"overpass": True}, layers=("toilets",)), offline=False)
+    assert len(overpass_server.interpreter_requests()) == 2
 
 
 def test_overpass_url_comes_from_map_then_settings(waseda_map, overpass_server, monkeypatch):

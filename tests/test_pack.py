@@ -42,11 +42,10 @@ def test_rebuild_from_pack_with_network_disabled_equals_online(
     assert info.folder == tmp_path / "pack" and len(info.queries) == 2  # layers+basemap, streets
     online = civicmap.collect(waseda_map({"overpass": True}))
     # no network, no cache: only the pack can answer
-    monkeypatch.setattr(settings, "offline", True)
     monkeypatch.setattr(settings, "overpass_url", DEAD_URL)
     monkeypatch.setattr(settings, "cache_folder", tmp_path / "empty-cache")
     before = len(overpass_server.interpreter_requests())
-    offline = civicmap.collect(spec)
+    offline = civicmap.collect(spec, offline=True)
     assert len(overpass_server.interpreter_requests()) == before
     assert offline.osm_base == online.osm_base == info.osm_base
     for a, b in zip(online.layers, offline.layers, strict=True):

@@ -63,7 +63,7 @@ def test_fetch_command_stores_the_tiles_and_reports_them(tmp_path, gsi, monkeypa
     r = run("build", str(path), "--offline")
     assert r.exit_code == 0, r.output
     assert gsi.requests == [] and (tmp_path / "out/toyama.pdf").exists()
-    settings.offline = False
+    assert settings.offline is False  # --offline rode on the map spec, not on the settings
 
 
 def test_no_tiles_no_osm_draws_the_n03_outline_name_and_a_note(tmp_path):
@@ -110,8 +110,8 @@ def test_overpass_map_pack_holds_osm_answers_and_tiles_and_rebuilds_identically(
     online = build(with_pack(spec, info.folder))["paper"][0].read_bytes()
     gsi.reset()
     overpass_server.requests.clear()
-    monkeypatch.setattr(settings, "offline", True)
-    offline = build(with_pack(spec, info.folder), overwrite=True)["paper"][0].read_bytes()
+    offline = build(with_pack(spec, info.folder), overwrite=True, offline=True)["paper"][0]
+    offline = offline.read_bytes()
     assert gsi.requests == [] and overpass_server.requests == []
     assert offline == online
     text = pdftext(tmp_path / "out/a.pdf")

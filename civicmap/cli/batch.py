@@ -49,6 +49,11 @@ from civicmap.i18n import N_, _
     help=N_("Worker processes of the local Dask cluster (0: no Dask, one by one)."),
 )
 @click.option("--scheduler", help=N_("Address of a running Dask scheduler (instead of --workers)."))
+@click.option(
+    "--offline",
+    is_flag=True,
+    help=N_("Use no network: only the offline pack, local files and the cache."),
+)
 @handle_errors
 def batch_cmd(
     map_file: Path,
@@ -59,6 +64,7 @@ def batch_cmd(
     margin: float,
     workers: int,
     scheduler: str | None,
+    offline: bool,
 ) -> None:
     import sys
 
@@ -82,6 +88,7 @@ def batch_cmd(
             workers=workers,
             scheduler=scheduler,
             progress=tick,
+            offline=True if offline else None,
         )
     for row in result.rows:
         if row["status"] == "failed":

@@ -3,15 +3,15 @@
 :func:`osm_source_options` is the one decorator for ``--overpass-url``,
 ``--offline`` and ``--pack`` (where a command that collects a map gets its OSM
 data). The command receives a single :class:`OsmChoice` argument ``osm`` that
-applies the choice to a loaded map and scopes offline mode to the run, so no
-global setting outlives the command (tests need not undo it).
+applies the choice to a loaded map: the Overpass endpoint, the pack and offline
+mode all ride on the map spec as values (``MapSpec.offline``) down to every
+request, so no global setting is changed (tests need not undo anything).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,31 +29,19 @@ class OsmChoice:
     pack_dir: Path | None = None
 
     def apply(self, spec):
-        """The map with this run's Overpass endpoint and offline pack applied."""
+        """The map with this run's Overpass endpoint, offline pack and offline mode applied.
+
+        Without ``--offline`` the map keeps its default (``settings.offline``,
+        from ``CIVICMAP_OFFLINE``).
+        """
         from civicmap.pack import with_pack
+        from civicmap.pipeline import with_offline
 
         if self.overpass_url:
             spec = replace(spec, osm={**spec.osm, "overpass_url": self.overpass_url})
         if self.pack_dir is not None:
             spec = with_pack(spec, self.pack_dir)
-        return spec
-
-    @contextlib.contextmanager
-    def network(self) -> Iterator[None]:
-        """Offline mode for the duration of the block only, when ``--offline`` was given.
-
-        The HTTP layer still reads :data:`civicmap.settings.offline`; it is
-        set here and restored on the way out, so it never leaks past the run.
-        """
-        from civicmap import settings
-
-        before = settings.offline
-        if self.offline:
-            settings.offline = True
-        try:
-            yield
-        finally:
-            settings.offline = before
+        return with_offline(spec, True if self.offline else None)
 
 
 def osm_source_options(
@@ -62,15 +50,14 @@ def osm_source_options(
     """Add ``--overpass-url`` (and ``--offline``, ``--pack`` unless switched off).
 
     The wrapped command gets one keyword argument ``osm`` (an :class:`OsmChoice`)
-    instead of the three options, and runs inside :meth:`OsmChoice.network`.
+    instead of the three options; it applies them with :meth:`OsmChoice.apply`.
     """
 
     def decorate(f: Callable) -> Callable:
         @functools.wraps(f)
         def wrapper(*args, overpass_url=None, offline=False, pack_dir=None, **kwargs):
             choice = OsmChoice(overpass_url=overpass_url, offline=offline, pack_dir=pack_dir)
-            with choice.network():
-                return f(*args, osm=choice, **kwargs)
+            return f(*args, osm=choice, **kwargs)
 
         cmd = wrapper
         if pack:

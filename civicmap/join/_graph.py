@@ -21,6 +21,7 @@ from shapely.geometry import LineString, Point
 from shapely.ops import nearest_points
 
 from civicmap.errors import CivicMapError
+from civicmap.i18n import _
 from civicmap.schema import CRS
 
 
@@ -45,14 +46,17 @@ def prepare_graph(graph, crs) -> Graph:
     nodes = [n for n in graph.nodes if n in main_piece]
     if not nodes:
         raise CivicMapError(
-            "street graph has no nodes; build it from an extract that covers the area"
+            _("street graph has no nodes; build it from an extract that covers the area")
         )
     try:
         xy = [(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in nodes]
     except KeyError as exc:
         raise CivicMapError(
-            f"street graph node has no {exc.args[0]!r} coordinate; expected nodes with x (lon) and y (lat), "
-            "as osmnx builds them"
+            _(
+                "street graph node has no %(axis)r coordinate; expected nodes with x (lon) and "
+                "y (lat), as osmnx builds them"
+            )
+            % {"axis": exc.args[0]}
         ) from None
     points = gpd.GeoSeries(gpd.points_from_xy(*zip(*xy, strict=True)), crs=gcrs).to_crs(crs)
     adj: dict[Any, list[tuple[Any, float, Any]]] = {n: [] for n in graph.nodes}
@@ -67,8 +71,11 @@ def prepare_graph(graph, crs) -> Graph:
         length = data.get("length")
         if length is None:
             raise CivicMapError(
-                f"street graph edge {u}→{v} has no 'length'; expected the length in metres "
-                "(osmnx adds it; for a hand-made graph set length=...)"
+                _(
+                    "street graph edge %(u)s→%(v)s has no 'length'; expected the length in metres "
+                    "(osmnx adds it; for a hand-made graph set length=...)"
+                )
+                % {"u": u, "v": v}
             )
         length = float(length)
         adj[u].append((v, length, (u, v, key)))

@@ -29,6 +29,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
 from civicmap.errors import CivicMapError
+from civicmap.i18n import _
 from civicmap.names import (
     _BRANCH,
     _ENTITY_WORDS,
@@ -517,7 +518,8 @@ def conflate(
     """
     if prefer_geometry not in ("osm", "official"):
         raise CivicMapError(
-            f"prefer_geometry: got {prefer_geometry!r}, expected 'osm' or 'official'"
+            _("prefer_geometry: got %(prefer_geometry)r, expected 'osm' or 'official'")
+            % {"prefer_geometry": prefer_geometry}
         )
     off = gpd.GeoDataFrame(official.reset_index(drop=True), geometry="geometry", crs=CRS)
     om = gpd.GeoDataFrame(osm.reset_index(drop=True), geometry="geometry", crs=CRS)
@@ -571,8 +573,10 @@ def conflate(
         texts=(off_refs, osm_refs, osm_names),
     )  # fmt: skip
     log.info(
-        "conflated %d official × %d OSM: %d matched, %d only official, %d only OSM",
-        len(off), len(om), len(pi), len(only_off), len(only_osm),
+        _(
+            "conflated %(n)d official × %(n2)d OSM: %(n3)d matched, %(n4)d only official, "
+            "%(n5)d only OSM"
+        ), {"n": len(off), "n2": len(om), "n3": len(pi), "n4": len(only_off), "n5": len(only_osm)},
     )  # fmt: skip
     return Conflation(merged=merged, diff=diff, matched=len(pi))
 
@@ -706,7 +710,7 @@ def _assign(
     done_i = np.zeros(int(oi.max()) + 1 if len(oi) else 0, dtype=bool)
     done_j = np.zeros(int(mi.max()) + 1 if len(mi) else 0, dtype=bool)
     won: list[np.ndarray] = []
-    for _ in range(20):
+    for _round in range(20):
         idx = np.flatnonzero(alive)
         if not len(idx):
             break

@@ -21,6 +21,7 @@ from shapely.geometry import LineString
 from shapely.ops import nearest_points
 
 from civicmap.errors import CivicMapError
+from civicmap.i18n import _
 from civicmap.join._graph import dijkstra, prepare_graph, route_line, snap
 from civicmap.join.conflate import _text
 from civicmap.join.sites import flag_value
@@ -139,11 +140,14 @@ def nearest_shelters(
         kilometres away and reporting a walk that does not exist.
     """
     if k < 1:
-        raise CivicMapError(f"k: got {k}, expected at least 1 shelter per place")
+        raise CivicMapError(_("k: got %(k)s, expected at least 1 shelter per place") % {"k": k})
     if not walking_speed_m_per_min or walking_speed_m_per_min <= 0:
         raise CivicMapError(
-            f"walking_speed_m_per_min: got {walking_speed_m_per_min!r}, expected metres per "
-            "minute above 0 (80 is an adult's pace)"
+            _(
+                "walking_speed_m_per_min: got %(walking_speed_m_per_min)r, expected metres per "
+                "minute above 0 (80 is an adult's pace)"
+            )
+            % {"walking_speed_m_per_min": walking_speed_m_per_min}
         )
     speed = float(walking_speed_m_per_min)
     serves, notes = _serving(shelters, disaster, include_unknown)

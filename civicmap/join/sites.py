@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from civicmap.i18n import _
 from civicmap.join.conflate import _keys, _text, pair_name_scores
 from civicmap.names import loose_key
 from civicmap.schema import CRS, DISASTER_TYPES, metric_crs
@@ -326,12 +327,15 @@ def merge_sites(
                     pair_name_scores(names, kana, names, kana, np.array([m]), np.array([rep]))[0]
                 )
             reason = (
-                f"same name (score {s:.2f}) within {max_distance_m:g} m"
+                _("same name (score %(score)s) within %(m)s m")
+                % {"score": f"{s:.2f}", "m": f"{max_distance_m:g}"}
                 if s >= min_name_score
-                else f"same spot (≤ {same_place_m:g} m), names differ"
+                else _("same spot (≤ %(m)s m), names differ") % {"m": f"{same_place_m:g}"}
             )
             if d > same_place_m and s < min_name_score:
-                reason = f"linked through another row of this site (≤ {max_distance_m:g} m)"
+                reason = _("linked through another row of this site (≤ %(m)s m)") % {
+                    "m": f"{max_distance_m:g}"
+                }
             merges.append(
                 {
                     "site_ref": refs[rep],
@@ -349,7 +353,10 @@ def merge_sites(
     for c, v in {**extra, **flags, **flag_from}.items():
         sites[c] = pd.Series(v, dtype=object) if c in flags else v
     sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=CRS)
-    log.info("sites: %d rows -> %d sites (%d rows merged)", n, len(sites), len(merges))
+    log.info(
+        _("sites: %(n)d rows -> %(n2)d sites (%(n3)d rows merged)"),
+        {"n": n, "n2": len(sites), "n3": len(merges)},
+    )
     return Sites(sites=sites, merges=pd.DataFrame(merges, columns=list(_MERGE_COLUMNS)))
 
 

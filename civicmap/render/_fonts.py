@@ -16,6 +16,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
 from civicmap.errors import CivicMapError
+from civicmap.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +36,19 @@ def font_path() -> Path:
         root = resources.files("matplotlib_fontja") / "fonts" / "ipaexg.ttf"
     except ModuleNotFoundError as exc:
         raise CivicMapError(
-            "the paper map needs the IPAex Gothic font from matplotlib-fontja; "
-            "install it with: pip install matplotlib-fontja"
+            _(
+                "the paper map needs the IPAex Gothic font from matplotlib-fontja; install it "
+                "with: pip install matplotlib-fontja"
+            )
         ) from exc
     path = Path(str(root))
     if not path.is_file():
         raise CivicMapError(
-            f"font file not found: {path}; reinstall matplotlib-fontja (pip install -U matplotlib-fontja)"
+            _(
+                "font file not found: %(path)s; reinstall matplotlib-fontja (pip install -U "
+                "matplotlib-fontja)"
+            )
+            % {"path": path}
         )
     return path
 

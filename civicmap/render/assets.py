@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from civicmap.errors import CivicMapError
+from civicmap.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +97,12 @@ def require_installed() -> None:
     gone = missing()
     if gone:
         raise AssetsMissingError(
-            f"offline web map: got no {', '.join(gone)} under {VENDOR_DIR}; expected the "
-            "Leaflet files installed there. Run `python -m civicmap.render.assets install` "
-            "(needs npm and the npm registry once), or set outputs.web.offline: false"
+            _(
+                "offline web map: got no %(files)s under %(vendor_dir)s; expected the Leaflet "
+                "files installed there. Run `python -m civicmap.render.assets install` (needs "
+                "npm and the npm registry once), or set outputs.web.offline: false"
+            )
+            % {"files": ", ".join(gone), "vendor_dir": VENDOR_DIR}
         )
 
 
@@ -148,8 +152,11 @@ def install(*, npm: str = "npm", force: bool = False) -> list[Path]:
     exe = shutil.which(npm)
     if exe is None:
         raise AssetsMissingError(
-            f"got no {npm!r} on PATH; expected npm (Node.js) to fetch the Leaflet files "
-            "for offline web maps. Install Node.js/npm, or use outputs.web.offline: false"
+            _(
+                "got no %(npm)r on PATH; expected npm (Node.js) to fetch the Leaflet files for "
+                "offline web maps. Install Node.js/npm, or use outputs.web.offline: false"
+            )
+            % {"npm": npm}
         )
     VENDOR_DIR.mkdir(parents=True, exist_ok=True)
     done = []
@@ -173,8 +180,15 @@ def install(*, npm: str = "npm", force: bool = False) -> list[Path]:
             tgz = sorted(Path(tmp).glob("*.tgz"))
             if proc.returncode != 0 or not tgz:
                 raise AssetsMissingError(
-                    f"npm pack {spec} failed (exit {proc.returncode}): "
-                    f"{proc.stderr.strip()[-500:]}; check the npm registry can be reached"
+                    _(
+                        "npm pack %(spec)s failed (exit %(returncode)s): %(stderr)s; check the npm "
+                        "registry can be reached"
+                    )
+                    % {
+                        "spec": spec,
+                        "returncode": proc.returncode,
+                        "stderr": proc.stderr.strip()[-500:],
+                    }
                 )
             unpack = Path(tmp) / "unpacked"
             with tarfile.open(tgz[0]) as tar:
@@ -182,7 +196,7 @@ def install(*, npm: str = "npm", force: bool = False) -> list[Path]:
             if pkg.folder.exists():
                 shutil.rmtree(pkg.folder)
             (unpack / "package").rename(pkg.folder)
-        log.info("installed %s into %s", spec, pkg.folder)
+        log.info(_("installed %(spec)s into %(folder)s"), {"spec": spec, "folder": pkg.folder})
         done.append(pkg.folder)
     require_installed()
     return done

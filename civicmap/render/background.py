@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from civicmap.i18n import _
 from civicmap.render import tiles as _tiles
 from civicmap.render.tiles import (
     RasterInfo,
@@ -159,16 +160,20 @@ def web_background(
             tile.update(url="", inline=inline, minNativeZoom=min(kept), maxNativeZoom=max(kept))
             if len(kept) < len(by_zoom):
                 log.warning(
-                    "the offline web page inlines the pack's tiles of zooms %s (%.1f MB); the "
-                    "more detailed zooms would pass %.0f MB (offline_tiles: folder keeps them all)",
-                    kept, total / 1e6, _tiles.WEB_INLINE_LIMIT / 1e6,
+                    _(
+                        "the offline web page inlines the pack's tiles of zooms %(kept)s (%(value).1f "
+                        "MB); the more detailed zooms would pass %(value2).0f MB (offline_tiles: folder keeps "
+                        "them all)"
+                    ), {"kept": kept, "value": total / 1e6, "value2": _tiles.WEB_INLINE_LIMIT / 1e6},
                 )  # fmt: skip
             return {"tile": tile, "banner": banner_text("pack", lang, name=name, date=date),
                     "fallback": fallback}  # fmt: skip
         log.warning(
-            "the pack's tiles are more than an offline web page inlines (%.0f MB per zoom); "
-            "the web map uses them online",
-            _tiles.WEB_INLINE_LIMIT / 1e6,
+            _(
+                "the pack's tiles are more than an offline web page inlines (%(value).0f MB "
+                "per zoom); the web map uses them online"
+            ),
+            {"value": _tiles.WEB_INLINE_LIMIT / 1e6},
         )
     return {"tile": tile, "banner": banner_text("online", lang, name=name), "fallback": fallback}
 

@@ -26,6 +26,7 @@ import pandas as pd
 from civicmap import fields
 from civicmap._files import check_writable, write_text_atomic
 from civicmap.errors import CivicMapError
+from civicmap.i18n import _
 from civicmap.mapdata import LayerData, MapData
 from civicmap.render.symbols import svg_path
 from civicmap.schema import APPROXIMATE, OSM_LICENCE, OSM_LICENCE_URL
@@ -82,7 +83,7 @@ def _properties(row: pd.Series) -> dict[str, Any]:
 
 def _features(layer: LayerData) -> list[tuple[pd.Series, dict]]:
     rows = []
-    for _, row in layer.features.iterrows():
+    for _i, row in layer.features.iterrows():
         if row.geometry is None or row.geometry.is_empty:
             continue
         rows.append((row, _geometry(row.geometry)))
@@ -391,16 +392,25 @@ def export_text(data: MapData, *, fmt: str) -> str:
         return json.dumps(to_geojson(data), ensure_ascii=False, indent=1)
     if fmt == "kml":
         return to_kml(data)
-    raise CivicMapError(f"export format: got {fmt!r}, expected one of {', '.join(FORMATS)}")
+    raise CivicMapError(
+        _("export format: got %(fmt)r, expected one of %(value)s")
+        % {"fmt": fmt, "value": ", ".join(FORMATS)}
+    )
 
 
 def write_export(data: MapData, path: Path, *, fmt: str, overwrite: bool) -> Path:
     """Write ``data`` as ``fmt`` (umap, geojson, kml) to ``path``, atomically."""
     if fmt not in FORMATS:
-        raise CivicMapError(f"export format: got {fmt!r}, expected one of {', '.join(FORMATS)}")
+        raise CivicMapError(
+            _("export format: got %(fmt)r, expected one of %(value)s")
+            % {"fmt": fmt, "value": ", ".join(FORMATS)}
+        )
     path = Path(path)
     check_writable(path, overwrite=overwrite)
     text = export_text(data, fmt=fmt)
     write_text_atomic(path, text, overwrite=overwrite)
-    log.info("%s export: %s (%d features)", fmt, path, sum(len(x.features) for x in data.layers))
+    log.info(
+        _("%(fmt)s export: %(path)s (%(sum)d features)"),
+        {"fmt": fmt, "path": path, "sum": sum(len(x.features) for x in data.layers)},
+    )
     return path

@@ -51,6 +51,7 @@ from PIL import Image
 from civicmap import _http, settings
 from civicmap._files import write_bytes_atomic
 from civicmap.errors import CivicMapError, NetworkError, OfflineError
+from civicmap.i18n import _
 from civicmap.schema import Credit
 
 log = logging.getLogger(__name__)
@@ -212,7 +213,7 @@ def parse_basemap(raw: Any, *, file: str) -> dict[str, Any]:
     if isinstance(raw, bool):
         raw = {"draw": raw}
     if not isinstance(raw, dict):
-        ck.add("basemap", f"got {raw!r}, expected {{tiles: gsi-pale, draw: osm}}")
+        ck.add("basemap", _("got %(raw)r, expected {tiles: gsi-pale, draw: osm}") % {"raw": raw})
         ck.raise_if_any()
     ck.unknown_keys(
         "basemap",
@@ -230,7 +231,7 @@ def parse_basemap(raw: Any, *, file: str) -> dict[str, Any]:
     if draw == "osm":
         draw = True
     if not isinstance(draw, bool):
-        ck.add("basemap.draw", f"got {draw!r}, expected osm (or true) or false")
+        ck.add("basemap.draw", _("got %(draw)r, expected osm (or true) or false") % {"draw": draw})
         draw = True
     out["draw"] = draw
     tiles = raw.get("tiles", "none")
@@ -238,7 +239,9 @@ def parse_basemap(raw: Any, *, file: str) -> dict[str, Any]:
         tiles = "none"
     if not isinstance(tiles, str):
         ck.add(
-            "basemap.tiles", f"got {tiles!r}, expected one of {', '.join(TILE_CHOICES)} or a URL"
+            "basemap.tiles",
+            _("got %(tiles)r, expected one of %(value)s or a URL")
+            % {"tiles": tiles, "value": ", ".join(TILE_CHOICES)},
         )
         tiles = "none"
     elif tiles.startswith(("http://", "https://")):
@@ -248,23 +251,28 @@ def parse_basemap(raw: Any, *, file: str) -> dict[str, Any]:
         if extra:
             ck.add(
                 "basemap.tiles",
-                f"got {tiles!r}: only {{z}}, {{x}} and {{y}} may be in a tile URL, not "
-                + ", ".join(extra),
+                _("got %(tiles)r: only {z}, {x} and {y} may be in a tile URL, not %(items)s")
+                % {"tiles": tiles, "items": ", ".join(extra)},
             )
         if not all(p in tiles for p in ("{z}", "{x}", "{y}")):
             ck.add(
                 "basemap.tiles",
-                f"got {tiles!r}: a tile URL needs {{z}}, {{x}} and {{y}}, "
-                "e.g. https://example.org/tiles/{z}/{x}/{y}.png",
+                _(
+                    "got %(tiles)r: a tile URL needs {z}, {x} and {y}, e.g. "
+                    "https://example.org/tiles/{z}/{x}/{y}.png"
+                )
+                % {"tiles": tiles},
             )
         if not str(raw.get("attribution") or "").strip():
             ck.add(
                 "basemap.attribution",
-                "missing; a custom tile URL needs the credit line its provider asks for",
+                _("missing; a custom tile URL needs the credit line its provider asks for"),
             )
     elif tiles not in TILE_CHOICES:
         ck.add(
-            "basemap.tiles", f"got {tiles!r}, expected one of {', '.join(TILE_CHOICES)} or a URL"
+            "basemap.tiles",
+            _("got %(tiles)r, expected one of %(value)s or a URL")
+            % {"tiles": tiles, "value": ", ".join(TILE_CHOICES)},
         )
     out["tiles"] = tiles
     if "attribution" in raw:
@@ -272,7 +280,10 @@ def parse_basemap(raw: Any, *, file: str) -> dict[str, Any]:
     approval = raw.get("approval", raw.get("承認番号"))
     if approval is not None:
         if not isinstance(approval, str | int) or not str(approval).strip():
-            ck.add("basemap.approval", f"got {approval!r}, expected the 承認番号 as text")
+            ck.add(
+                "basemap.approval",
+                _("got %(approval)r, expected the 承認番号 as text") % {"approval": approval},
+            )
         else:
             out["approval"] = str(approval).strip()
     ck.raise_if_any()
@@ -375,7 +386,9 @@ def _png_ok(body: bytes) -> None:
         with Image.open(io.BytesIO(body)) as im:
             im.load()
     except Exception as exc:
-        raise ValueError(f"not a readable tile image ({type(exc).__name__})") from None
+        raise ValueError(
+            _("not a readable tile image (%(kind)s)") % {"kind": type(exc).__name__}
+        ) from None
 
 
 def pack_tiles_dir(pack: Path, source: TileSource) -> Path:
@@ -391,7 +404,11 @@ def read_pack_manifest(pack: Path, source: TileSource) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise OfflineError(
-            f"{path}: damaged tile manifest ({exc}); run `civicmap fetch MAP.yaml --overwrite`"
+            _(
+                "%(path)s: damaged tile manifest (%(exc)s); run `civicmap fetch MAP.yaml "
+                "--overwrite`"
+            )
+            % {"path": path, "exc": exc}
         ) from None
 
 
@@ -407,6 +424,8 @@ class TileFetcher:
     record : dict, optional
         When given, every tile got is also put here ((z, x, y) → bytes); ``civicmap
         fetch`` stores them in the pack.
+    offline : bool, optional
+        Never ask the network (``None``: ``settings.offline``); from the map's run.
 
     Attributes
     ----------
@@ -419,6 +438,7 @@ class TileFetcher:
     source: TileSource
     pack: Path | None = None
     record: dict | None = None
+    offline: bool | None = None
     missing: list[tuple[int, int, int, str]] = field(default_factory=list)
     fetched: int = 0
     bytes_fetched: int = 0
@@ -458,22 +478,28 @@ class TileFetcher:
             if f.exists():
                 return f.read_bytes()
         url = self.source.tile_url(z, x, y)
-        if settings.offline:
+        if _http.is_offline(self.offline):
             where = f"the offline pack {self.pack}" if self.manifest is not None else "the cache"
             raise OfflineError(
-                f"offline mode: tile {z}/{x}/{y} of {self.source.id} is not in {where}; "
-                "run `civicmap fetch MAP.yaml --overwrite` with the network to store the tiles"
+                _(
+                    "offline mode: tile %(z)s/%(x)s/%(y)s of %(id)s is not in %(where)s; run "
+                    "`civicmap fetch MAP.yaml --overwrite` with the network to store the tiles"
+                )
+                % {"z": z, "x": x, "y": y, "id": self.source.id, "where": where}
             )
         if not self.source.offline:
             raise CivicMapError(
-                f"tiles {self.source.id!r} may not be downloaded for print or offline use "
-                f"(see {self.source.url_terms}); use basemap.tiles: gsi-pale or gsi-std"
+                _(
+                    "tiles %(id)r may not be downloaded for print or offline use (see "
+                    "%(url_terms)s); use basemap.tiles: gsi-pale or gsi-std"
+                )
+                % {"id": self.source.id, "url_terms": self.source.url_terms}
             )
         self._pace()
         try:
-            body = _http.get_bytes(url, check_body=_png_ok)
+            body = _http.get_bytes(url, check_body=_png_ok, offline=self.offline)
         except NetworkError as exc:
-            log.warning("tile %s/%s/%s: %s", z, x, y, exc)
+            log.warning(_("tile %(z)s/%(x)s/%(y)s: %(exc)s"), {"z": z, "x": x, "y": y, "exc": exc})
             self.missing.append((z, x, y, str(exc)))
             return None
         with self._lock:
@@ -488,8 +514,11 @@ class TileFetcher:
         tiles = list(dict.fromkeys(tiles))
         if len(tiles) > MAX_TILES:
             raise CivicMapError(
-                f"the background needs {len(tiles)} tiles (limit {MAX_TILES}): the map area is "
-                "too large for its scale; use a smaller area or scale, or basemap.tiles: none"
+                _(
+                    "the background needs %(n)s tiles (limit %(max_tiles)s): the map area is too "
+                    "large for its scale; use a smaller area or scale, or basemap.tiles: none"
+                )
+                % {"n": len(tiles), "max_tiles": MAX_TILES}
             )
         todo = [t for t in tiles if t not in self._mem]
         if todo:
@@ -575,7 +604,7 @@ def paper_raster(
     tx0, ty0 = xs_t[0], ys_t[0]
     mosaic = Image.new("RGB", ((xs_t[-1] - tx0 + 1) * 256, (ys_t[-1] - ty0 + 1) * 256), HOLE_RGB)
     missing = [m for m in fetcher.missing if (m[0], m[1], m[2]) in set(tiles)]
-    for (_, x, y), body in got.items():
+    for (_z, x, y), body in got.items():
         try:
             with Image.open(io.BytesIO(body)) as im:
                 tile = im.convert("RGB")
@@ -651,12 +680,13 @@ def fetcher_for(spec: Any) -> TileFetcher | None:
     if source is None:
         return None
     pack = pack_for(spec)
-    key = (id(spec), source.cache_id, source.url, settings.offline, len(_RECORDERS))
+    offline = getattr(spec, "offline", None)
+    key = (id(spec), source.cache_id, source.url, _http.is_offline(offline), len(_RECORDERS))
     hit = _FETCHERS.get(key)
     if hit is not None and hit[0] is spec:
         return hit[1]
     rec = _RECORDERS[-1].setdefault(source.cache_id, {}) if _RECORDERS else None
-    f = TileFetcher(source, pack=pack, record=rec)
+    f = TileFetcher(source, pack=pack, record=rec, offline=offline)
     if len(_FETCHERS) >= 4:
         _FETCHERS.pop(next(iter(_FETCHERS)))
     _FETCHERS[key] = (spec, f)
@@ -691,9 +721,10 @@ def draw_paper_tiles(c: Any, spec: Any, frame: Any, crs: Any) -> RasterInfo | No
     if not fetcher.source.offline:
         if not getattr(fetcher, "_told", False):
             log.warning(
-                "basemap.tiles: %s tiles may not be printed (%s); the paper map has no tiles. "
-                "Use gsi-pale or gsi-std for paper",
-                fetcher.source.id, fetcher.source.url_terms,
+                _(
+                    "basemap.tiles: %(id)s tiles may not be printed (%(url_terms)s); the paper map "
+                    "has no tiles. Use gsi-pale or gsi-std for paper"
+                ), {"id": fetcher.source.id, "url_terms": fetcher.source.url_terms},
             )  # fmt: skip
             fetcher._told = True
         return None
@@ -712,10 +743,17 @@ def draw_paper_tiles(c: Any, spec: Any, frame: Any, crs: Any) -> RasterInfo | No
         rl_config.useA85 = a85
     if info.missing:
         log.warning(
-            "%d background tile(s) of %s could not be had and are left as grey holes: %s",
-            len(info.missing),
-            fetcher.source.id,
-            "; ".join(f"{z}/{x}/{y} ({why[:120]})" for z, x, y, why in info.missing[:5]),
+            _(
+                "%(n)d background tile(s) of %(id)s could not be had and are left as grey "
+                "holes: %(value)s"
+            ),
+            {
+                "n": len(info.missing),
+                "id": fetcher.source.id,
+                "value": "; ".join(
+                    f"{z}/{x}/{y} ({why[:120]})" for z, x, y, why in info.missing[:5]
+                ),
+            },
         )
     return info
 
@@ -768,7 +806,10 @@ def fetch_pack_tiles(spec: Any, pack: Path) -> dict | None:
     if source is None:
         return None
     if not source.offline:
-        log.info("tiles %s are web-only and online-only (their terms): not stored", source.id)
+        log.info(
+            _("tiles %(source_id)s are web-only and online-only (their terms): not stored"),
+            {"source_id": source.id},
+        )
         return None
     from civicmap.area import resolve_area
 
@@ -790,13 +831,18 @@ def fetch_pack_tiles(spec: Any, pack: Path) -> dict | None:
     got = rec.get(source.cache_id, {})
     if fetcher.missing and not got:
         raise CivicMapError(
-            f"no background tile of {source.id} could be fetched ({fetcher.missing[0][3]}); "
-            "check the network or the tile URL, or use basemap.tiles: none"
+            _(
+                "no background tile of %(source_id)s could be fetched (%(error)s); check the "
+                "network or the tile URL, or use basemap.tiles: none"
+            )
+            % {"source_id": source.id, "error": fetcher.missing[0][3]}
         )
     manifest = write_pack_tiles(pack, source, got, fetcher.missing)
     log.info(
-        "offline pack: %d tiles of %s (zooms %s, %d bytes), %d missing",
-        manifest["count"], source.id, manifest["zooms"], manifest["bytes"], len(manifest["missing"]),
+        _(
+            "offline pack: %(count)d tiles of %(source_id)s (zooms %(zooms)s, %(bytes)d "
+            "bytes), %(n)d missing"
+        ), {"count": manifest["count"], "source_id": source.id, "zooms": manifest["zooms"], "bytes": manifest["bytes"], "n": len(manifest["missing"])},
     )  # fmt: skip
     return manifest
 

@@ -33,6 +33,7 @@ from jinja2 import Template
 from civicmap import fields
 from civicmap._files import check_writable, write_text_atomic
 from civicmap.errors import ConfigError, Problem
+from civicmap.i18n import _
 from civicmap.mapdata import LayerData, MapData
 from civicmap.render import assets
 from civicmap.render._colocate import Group, colocated
@@ -290,7 +291,7 @@ def routes_payload(
                 else None,
             }
         )
-    for _, r in order.iterrows():
+    for _i, r in order.iterrows():
         walk = bool(r["walked"])
         lines = []
         if walk:
@@ -476,7 +477,10 @@ def layer_payload(
     for i, (label, row) in enumerate(feats.iterrows()):
         geom = row.geometry
         if geom is None or geom.is_empty:
-            log.warning("layer %s: %s has no geometry; not drawn", spec.id, row.get("source_ref"))
+            log.warning(
+                _("layer %(spec_id)s: %(value)s has no geometry; not drawn"),
+                {"spec_id": spec.id, "value": row.get("source_ref")},
+            )
             continue
         if label in skip:
             continue
@@ -631,7 +635,7 @@ def _background(data: MapData, opts: WebOptions, tiles_dir: str | None = None) -
     cannot load; "" says nothing (online tiles credit themselves; no background, no banner).
     ``tiles_dir`` names the tile folder beside the page (``folder``: what to write there).
     """
-    from civicmap import settings
+    from civicmap import _http
     from civicmap.render.background import banner_text, web_background
 
     drawn = data.basemap is not None
@@ -640,7 +644,7 @@ def _background(data: MapData, opts: WebOptions, tiles_dir: str | None = None) -
         bg = web_background(
             data.spec,
             drawn_osm=drawn,
-            use_pack=opts.offline or settings.offline,
+            use_pack=opts.offline or _http.is_offline(getattr(data.spec, "offline", None)),
             folder=tiles_dir,
             mode=opts.offline_tiles,
             bounds=tuple(data.area.geometry.bounds),
@@ -876,7 +880,10 @@ def write_web(data: MapData, path: Path, *, options: dict | WebOptions, overwrit
     if folder is not None:
         write_tile_folder(path.parent / folder["name"], folder["files"], overwrite=overwrite)
     write_text_atomic(path, page, overwrite=overwrite)
-    log.info("web map: %s (%.0f kB)", path, len(page.encode("utf-8")) / 1024)
+    log.info(
+        _("web map: %(path)s (%(value).0f kB)"),
+        {"path": path, "value": len(page.encode("utf-8")) / 1024},
+    )
     return path
 
 

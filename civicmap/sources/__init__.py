@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from civicmap.errors import CivicMapError, SourceError
+from civicmap.i18n import _
 from civicmap.layers import SourceSpec
 from civicmap.schema import SourceResult
 
@@ -42,8 +43,12 @@ def kind_for_path(path: Path) -> str:
     kind = SUFFIX_KINDS.get(path.suffix.lower())
     if kind is None:
         raise SourceError(
-            f"{path}: got a {path.suffix or 'file without suffix'} file, expected one of "
-            + ", ".join(sorted(SUFFIX_KINDS))
+            _("%(path)s: got a %(value)s file, expected one of %(items)s")
+            % {
+                "path": path,
+                "value": path.suffix or "file without suffix",
+                "items": ", ".join(sorted(SUFFIX_KINDS)),
+            }
         )
     return kind
 
@@ -60,12 +65,19 @@ def read_file_source(spec: SourceSpec, *, layer: str, path: Path | None = None) 
     """Read a layer's file source (csv, geojson, kml, umap, file)."""
     path = path or spec.path
     if path is None:
-        raise SourceError(f"layer {layer}: a {spec.kind} source needs path:")
+        raise SourceError(
+            _("layer %(layer)s: a %(kind)s source needs path:")
+            % {"layer": layer, "kind": spec.kind}
+        )
     if not path.exists():
-        raise SourceError(f"{path}: file not found (layer {layer})")
+        raise SourceError(
+            _("%(path)s: file not found (layer %(layer)s)") % {"path": path, "layer": layer}
+        )
     from civicmap.sources._guard import check_input_file
 
-    check_input_file(path, what=f"{spec.kind} source of layer {layer}")
+    check_input_file(
+        path, what=_("%(kind)s source of layer %(layer)s") % {"kind": spec.kind, "layer": layer}
+    )
     kind = spec.kind if spec.kind != "file" else kind_for_path(path)
     try:
         return _read(spec, kind=kind, layer=layer, path=path)
@@ -73,8 +85,11 @@ def read_file_source(spec: SourceSpec, *, layer: str, path: Path | None = None) 
         raise
     except Exception as exc:  # a reader bug or a library's error on an odd file
         raise SourceError(
-            f"{path}: could not read this {kind} file ({type(exc).__name__}: {exc}); "
-            "check that it is a valid file of that kind, and report the problem with the file"
+            _(
+                "%(path)s: could not read this %(kind)s file (%(kind2)s: %(exc)s); check that "
+                "it is a valid file of that kind, and report the problem with the file"
+            )
+            % {"path": path, "kind": kind, "kind2": type(exc).__name__, "exc": exc}
         ) from exc
 
 
@@ -102,4 +117,4 @@ def _read(spec: SourceSpec, *, kind: str, layer: str, path: Path) -> SourceResul
         return umap.read_umap(path, layer=layer, options=options)
     if kind == "shapefile":
         return vector.read_shapefile(path, layer=layer, options=options)
-    raise SourceError(f"{path}: unknown source kind {kind!r}")
+    raise SourceError(_("%(path)s: unknown source kind %(kind)r") % {"path": path, "kind": kind})

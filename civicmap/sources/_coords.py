@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from civicmap.i18n import _
+
 #: Japan's extent in degrees (沖ノ鳥島 20.4 N … 択捉島 45.6 N; 与那国島 122.9 E … 南鳥島 154.0 E),
 #: with a small margin. Used to reject misplaced rows and to detect swapped columns.
 JAPAN_LAT = (20.0, 46.0)
@@ -53,7 +55,7 @@ def parse_one(raw: str) -> tuple[float | None, str | None, str | None]:
         return None, None, None
     notes = []
     if s != str(raw).strip():
-        notes.append("full-width characters made half-width")
+        notes.append(_("full-width characters made half-width"))
     try:
         return float(s), ("; ".join(notes) or None), None
     except ValueError:
@@ -62,7 +64,9 @@ def parse_one(raw: str) -> tuple[float | None, str | None, str | None]:
     if trimmed != s:
         try:
             v = float(trimmed)
-            notes.append(f"removed stray characters ({s!r} → {trimmed})")
+            notes.append(
+                _("removed stray characters (%(raw)r → %(value)s)") % {"raw": s, "value": trimmed}
+            )
             return v, "; ".join(notes), None
         except ValueError:
             pass
@@ -72,14 +76,16 @@ def parse_one(raw: str) -> tuple[float | None, str | None, str | None]:
         mins = float(m.group("m") or 0)
         secs = float(m.group("s") or 0)
         if mins >= 60 or secs >= 60:
-            return None, None, f"{raw!r} has minutes or seconds of 60 or more"
+            return None, None, _("%(raw)r has minutes or seconds of 60 or more") % {"raw": raw}
         v = d + mins / 60 + secs / 3600
         hemi = (m.group("hemi1") or m.group("hemi2") or "").upper()
         if hemi in ("S", "W", "南", "西", "南緯", "西経"):
             v = -v
-        notes.append(f"degrees-minutes-seconds {raw!r} → {v:.6f}")
+        notes.append(
+            _("degrees-minutes-seconds %(raw)r → %(value)s") % {"raw": raw, "value": f"{v:.6f}"}
+        )
         return v, "; ".join(notes), None
-    return None, None, f"{raw!r} is not a number"
+    return None, None, _("%(raw)r is not a number") % {"raw": raw}
 
 
 def parse_column(values: pd.Series) -> ParsedColumn:
@@ -90,14 +96,15 @@ def parse_column(values: pd.Series) -> ParsedColumn:
     notes: dict[int, str] = {}
     errors: dict[int, str] = {}
     spaced = np.flatnonzero((stripped != s).to_numpy() & ~np.isnan(fast))
+    stray = _("removed stray spaces")
     for pos in spaced:
-        notes[int(pos)] = "removed stray spaces"
+        notes[int(pos)] = stray
     slow = np.flatnonzero(np.isnan(fast) & (stripped != "").to_numpy())
     for pos in slow:
         v, note, err = parse_one(s.iat[pos])
         if v is not None:
             fast[pos] = v
-            notes[int(pos)] = note or "value normalised"
+            notes[int(pos)] = note or _("value normalised")
         elif err:
             errors[int(pos)] = err
     return ParsedColumn(values=fast, notes=notes, errors=errors)

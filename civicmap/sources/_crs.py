@@ -30,6 +30,7 @@ from pyproj import Transformer
 from pyproj.exceptions import CRSError
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,11 @@ def parse_crs(value: Any, *, name: str) -> ProjCRS:
         return ProjCRS.from_user_input(text)
     except CRSError:
         raise SourceError(
-            f"{name}: crs: got {value!r}; expected a 平面直角座標系 zone number 1–19 (e.g. 9 for "
-            "東京都), or an EPSG code such as 6677, 4612 (JGD2000) or 4301 (Tokyo datum)"
+            _(
+                "%(name)s: crs: got %(value)r; expected a 平面直角座標系 zone number 1–19 (e.g. 9 for "
+                "東京都), or an EPSG code such as 6677, 4612 (JGD2000) or 4301 (Tokyo datum)"
+            )
+            % {"name": name, "value": value}
         ) from None
 
 
@@ -95,15 +99,21 @@ def geojson_crs(data: Any, *, name: str) -> ProjCRS | None:
     label = props.get("name") if isinstance(props, Mapping) else None
     if not label:
         raise SourceError(
-            f"{name}: crs member {member!r} is not understood; expected "
-            '{"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::6677"}}'
+            _(
+                '%(name)s: crs member %(member)r is not understood; expected {"type": "name", '
+                '"properties": {"name": "urn:ogc:def:crs:EPSG::6677"}}'
+            )
+            % {"name": name, "member": member}
         )
     try:
         return ProjCRS.from_user_input(str(label))
     except CRSError:
         raise SourceError(
-            f"{name}: crs member names {label!r}, which PROJ does not know; give crs: "
-            "(an EPSG code or 平面直角座標系 zone number) in the layer file"
+            _(
+                "%(name)s: crs member names %(label)r, which PROJ does not know; give crs: (an "
+                "EPSG code or 平面直角座標系 zone number) in the layer file"
+            )
+            % {"name": name, "label": label}
         ) from None
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,11 @@ def detect_encoding(data: bytes, *, name: str = "file") -> str:
             error = error or exc
     assert error is not None
     raise SourceError(
-        f"{name}: cannot tell the text encoding (not UTF-8, UTF-16, Shift_JIS or EUC-JP: "
-        f"{error.reason} at byte {error.start}); give encoding: in the layer file"
+        _(
+            "%(name)s: cannot tell the text encoding (not UTF-8, UTF-16, Shift_JIS or "
+            "EUC-JP: %(reason)s at byte %(start)s); give encoding: in the layer file"
+        )
+        % {"name": name, "reason": error.reason, "start": error.start}
     )
 
 
@@ -121,22 +125,31 @@ def _decode_mixed(data: bytes, bad: list[int], *, name: str) -> DecodedText:
     for i in bad:
         try:
             lines[i] = lines[i].decode("cp932").encode("utf-8")
-            how = "not UTF-8 like the rest of the file; decoded as Shift_JIS/cp932"
+            how = _("not UTF-8 like the rest of the file; decoded as Shift_JIS/cp932")
         except UnicodeDecodeError as exc:
             raise SourceError(
-                f"{name}: line {i + 1} is neither UTF-8 (like the rest of the file) nor "
-                f"Shift_JIS/cp932 ({exc.reason} at byte {exc.start} of the line); "
-                "fix that line in a text editor"
+                _(
+                    "%(name)s: line %(value)s is neither UTF-8 (like the rest of the file) nor "
+                    "Shift_JIS/cp932 (%(reason)s at byte %(start)s of the line); fix that line in "
+                    "a text editor"
+                )
+                % {"name": name, "value": i + 1, "reason": exc.reason, "start": exc.start}
             ) from None
         out.line_repairs.append((i + 1, how))
     out.text = b"\n".join(lines).decode("utf-8")
     out.repairs.append(
-        f"{len(bad)} line(s) were Shift_JIS/cp932 in a UTF-8 file (lines "
-        + ", ".join(str(i + 1) for i in bad[:20])
-        + (" ..." if len(bad) > 20 else "")
-        + "); decoded line by line"
+        _(
+            "%(n)d line(s) were Shift_JIS/cp932 in a UTF-8 file (lines %(lines)s); decoded line by line"
+        )
+        % {
+            "n": len(bad),
+            "lines": ", ".join(str(i + 1) for i in bad[:20]) + (" ..." if len(bad) > 20 else ""),
+        }
     )
-    log.info("%s: %d cp932 line(s) in a UTF-8 file, decoded line by line", name, len(bad))
+    log.info(
+        _("%(name)s: %(n)d cp932 line(s) in a UTF-8 file, decoded line by line"),
+        {"name": name, "n": len(bad)},
+    )
     return out
 
 
@@ -159,8 +172,11 @@ def decode(data: bytes, *, encoding: str | None = None, name: str = "file") -> D
         text = data.decode(enc)
     except (UnicodeDecodeError, LookupError) as exc:
         raise SourceError(
-            f"{name}: cannot decode as {enc} ({exc}); remove encoding: from the layer file "
-            "to let civicmap detect it, or give the right one (utf-8, cp932, utf-16)"
+            _(
+                "%(name)s: cannot decode as %(enc)s (%(exc)s); remove encoding: from the layer "
+                "file to let civicmap detect it, or give the right one (utf-8, cp932, utf-16)"
+            )
+            % {"name": name, "enc": enc, "exc": exc}
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -171,10 +187,12 @@ def decode(data: bytes, *, encoding: str | None = None, name: str = "file") -> D
             out.text = fixed
             out.encoding = f"{enc} (mojibake: cp932 read as latin-1, repaired)"
             out.repairs.append(
-                "the whole file was mojibake (Shift_JIS/cp932 bytes read as latin-1 and saved "
-                "as UTF-8); repaired with text.encode('latin-1').decode('cp932')"
+                _(
+                    "the whole file was mojibake (Shift_JIS/cp932 bytes read as latin-1 and saved "
+                    "as UTF-8); repaired with text.encode('latin-1').decode('cp932')"
+                )
             )
-            log.info("%s: repaired cp932-as-latin-1 mojibake", name)
+            log.info(_("%(name)s: repaired cp932-as-latin-1 mojibake"), {"name": name})
     return out
 
 
@@ -259,9 +277,17 @@ def _records(text: str, *, delimiter: str, name: str) -> list[list[str]]:
                     ]
                     if swallowed:
                         raise SourceError(
-                            f'{name}: line {start}: a quote (") opens a field that runs to line '
-                            f"{reader.line_num} and swallows {len(swallowed)} row(s); remove the "
-                            'stray quote or double it ("") inside a quoted field'
+                            _(
+                                '%(name)s: line %(start)s: a quote (") opens a field that runs to line '
+                                "%(line_num)s and swallows %(n)s row(s); remove the stray quote or double it "
+                                '("") inside a quoted field'
+                            )
+                            % {
+                                "name": name,
+                                "start": start,
+                                "line_num": reader.line_num,
+                                "n": len(swallowed),
+                            }
                         )
             width = width or len(rec)
             records.append(rec)
@@ -269,11 +295,17 @@ def _records(text: str, *, delimiter: str, name: str) -> list[list[str]]:
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
             raise SourceError(
-                f"{name}: line {start}: a field longer than {csv.field_size_limit():,} "
-                'characters (usually a stray quote (") that opens a field never closed); '
-                "fix that line or remove the quote"
+                _(
+                    "%(name)s: line %(start)s: a field longer than %(value)s characters (usually a "
+                    'stray quote (") that opens a field never closed); fix that line or remove the '
+                    "quote"
+                )
+                % {"name": name, "start": start, "value": f"{csv.field_size_limit():,}"}
             ) from None
-        raise SourceError(f"{name}: line {reader.line_num}: not valid CSV ({exc})") from None
+        raise SourceError(
+            _("%(name)s: line %(line_num)s: not valid CSV (%(exc)s)")
+            % {"name": name, "line_num": reader.line_num, "exc": exc}
+        ) from None
     return records
 
 
@@ -287,7 +319,9 @@ def parse_table(text: str, *, delimiter: str, known: set[str], name: str = "file
     """
     records = _records(text, delimiter=delimiter, name=name)
     if not records:
-        raise SourceError(f"{name}: the file is empty; expected a header row and data rows")
+        raise SourceError(
+            _("%(name)s: the file is empty; expected a header row and data rows") % {"name": name}
+        )
     header_idx = 0
     for i, rec in enumerate(records[:10]):
         if sum(1 for c in rec if norm_header(c) in known) >= 1 and len(rec) > 1:
@@ -308,7 +342,7 @@ def read_table(path: Path, *, encoding: str | None, known: set[str]) -> tuple[Ta
     """Read a CSV/TSV file into a :class:`Table`, decoding it first."""
     from civicmap.sources._guard import check_not_binary, read_input_bytes
 
-    raw = read_input_bytes(path, what="CSV file")
+    raw = read_input_bytes(path, what=_("CSV file"))
     if not encoding:  # UTF-16 without a BOM holds NULs; only a named encoding vouches for it
         check_not_binary(raw, name=Path(path).name)
     decoded = decode(raw, encoding=encoding, name=Path(path).name)

@@ -15,6 +15,7 @@ import numpy as np
 import shapely
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.schema import RowProblem
 from civicmap.sources import _coords, _crs, layouts
 
@@ -34,13 +35,19 @@ def extent_of(options: Mapping[str, Any], *, name: str) -> tuple[float, float, f
         west, south, east, north = (float(v) for v in spec)
     except (TypeError, ValueError):
         raise SourceError(
-            f"{name}: extent: got {spec!r}; expected [west, south, east, north] in degrees "
-            "(e.g. [100, 0, 160, 50]) or world"
+            _(
+                "%(name)s: extent: got %(spec)r; expected [west, south, east, north] in "
+                "degrees (e.g. [100, 0, 160, 50]) or world"
+            )
+            % {"name": name, "spec": spec}
         ) from None
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
         raise SourceError(
-            f"{name}: extent: got {spec!r}; expected west < east within ±180 and south < north "
-            "within ±90"
+            _(
+                "%(name)s: extent: got %(spec)r; expected west < east within ±180 and south < "
+                "north within ±90"
+            )
+            % {"name": name, "spec": spec}
         )
     return (south, north, west, east)
 
@@ -54,15 +61,15 @@ def inside(lat: np.ndarray, lon: np.ndarray, box: tuple[float, float, float, flo
 def extent_reason(box: tuple[float, float, float, float], *, custom: bool) -> str:
     """The per-row reason for a point outside the extent, the same for every format."""
     if custom:
-        return (
-            f"outside the layer's extent (latitude {box[0]:g}–{box[1]:g}, longitude "
-            f"{box[2]:g}–{box[3]:g}); widen extent: in the layer file if it belongs on the map"
-        )
-    return (
-        f"outside Japan; expected latitude {box[0]:g}–{box[1]:g} and longitude "
-        f"{box[2]:g}–{box[3]:g} (a missing decimal point? metres? a point placed by mistake?); "
-        "give extent: in the layer file for a map outside Japan"
-    )
+        return _(
+            "outside the layer's extent (latitude %(s)s–%(n)s, longitude %(w)s–%(e)s); widen "
+            "extent: in the layer file if it belongs on the map"
+        ) % {"s": f"{box[0]:g}", "n": f"{box[1]:g}", "w": f"{box[2]:g}", "e": f"{box[3]:g}"}
+    return _(
+        "outside Japan; expected latitude %(s)s–%(n)s and longitude %(w)s–%(e)s (a missing "
+        "decimal point? metres? a point placed by mistake?); give extent: in the layer file "
+        "for a map outside Japan"
+    ) % {"s": f"{box[0]:g}", "n": f"{box[1]:g}", "w": f"{box[2]:g}", "e": f"{box[3]:g}"}
 
 
 def to_wgs84_in_extent(
@@ -112,7 +119,7 @@ def to_wgs84_in_extent(
                 else (f"bounds {minx:.6g}, {miny:.6g} – {maxx:.6g}, {maxy:.6g}")
             )
             swap = (
-                " (latitude and longitude swapped in the file?)"
+                _(" (latitude and longitude swapped in the file?)")
                 if inside(np.array([minx]), np.array([miny]), box).all()
                 else ""
             )
@@ -120,7 +127,15 @@ def to_wgs84_in_extent(
                 RowProblem(
                     name,
                     ref,
-                    f"{geom.geom_type}{f' {label!r}' if label else ''} at {where}: {reason}{swap}",
+                    _("%(kind)s%(label)s at %(where)s: %(why)s%(swap)s")
+                    % {
+                        "kind": geom.geom_type,
+                        "label": f" {label!r}" if label else "",
+                        "where": where,
+                        "why": reason,
+                        "swap": swap,
+                    },
+                    code="outside_extent",
                 )
             )
             continue

@@ -10,6 +10,7 @@ from typing import Any
 from shapely.geometry import shape
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.schema import RowProblem
 from civicmap.sources import _guard
 
@@ -27,9 +28,12 @@ def _features_of(collection: Any, *, name: str) -> list:
     if isinstance(collection, Mapping) and collection.get("type") == "Feature":
         return [collection]
     raise SourceError(
-        f"{name}: got a JSON {type(collection).__name__} "
-        f"(type {collection.get('type') if isinstance(collection, Mapping) else None!r}), "
-        "expected a GeoJSON FeatureCollection"
+        _("%(name)s: got a JSON %(kind)s (type %(value)r), expected a GeoJSON FeatureCollection")
+        % {
+            "name": name,
+            "kind": type(collection).__name__,
+            "value": collection.get("type") if isinstance(collection, Mapping) else None,
+        }
     )
 
 
@@ -48,23 +52,35 @@ def _feature_rows(
         label = props.get("name") or props.get("施設・場所名") or props.get("名称") or ""
         if not geom:
             rejected.append(
-                RowProblem(name, i, f"feature has no geometry{f' ({label})' if label else ''}")
+                RowProblem(
+                    name,
+                    i,
+                    _("feature has no geometry%(label)s")
+                    % {"label": f" ({label})" if label else ""},
+                    code="no_geometry",
+                )
             )
             continue
         try:
             g = shape(geom)
         except Exception as exc:  # shapely raises several types for bad geometry
-            rejected.append(RowProblem(name, i, f"unreadable geometry ({exc})"))
+            rejected.append(
+                RowProblem(name, i, _("unreadable geometry (%(error)s)") % {"error": exc})
+            )
             continue
         if not _guard.finite_xy(g):
             rejected.append(
-                RowProblem(name, i, "coordinates are not finite numbers (NaN or infinity)")
+                RowProblem(name, i, _("coordinates are not finite numbers (NaN or infinity)"))
             )
             continue
         if g.is_empty:
             rejected.append(
                 RowProblem(
-                    name, i, f"feature has an empty geometry{f' ({label})' if label else ''}"
+                    name,
+                    i,
+                    _("feature has an empty geometry%(label)s")
+                    % {"label": f" ({label})" if label else ""},
+                    code="no_geometry",
                 )
             )
             continue

@@ -34,6 +34,7 @@ import pandas as pd
 
 from civicmap import settings
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.schema import RowProblem
 
 _CHUNK = 1 << 20
@@ -55,7 +56,7 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:,.0f} MB" if n >= 1e6 else f"{n:,} bytes"
 
 
-def check_input_file(path: str | Path, *, what: str = "input file") -> int:
+def check_input_file(path: str | Path, *, what: str = "") -> int:
     """Refuse anything but a regular file within the size limit; return its size.
 
     Raises
@@ -65,37 +66,56 @@ def check_input_file(path: str | Path, *, what: str = "input file") -> int:
         than ``settings.max_input_bytes``.
     """
     path = Path(path)
+    what = what or _("input file")
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise SourceError(f"{path}: file not found ({what})") from None
+        raise SourceError(
+            _("%(path)s: file not found (%(what)s)") % {"path": path, "what": what}
+        ) from None
     except OSError as exc:
-        raise SourceError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+        raise SourceError(
+            _("%(path)s: cannot read the %(what)s (%(error)s)")
+            % {"path": path, "what": what, "error": exc.strerror or exc}
+        ) from None
     if not stat.S_ISREG(st.st_mode):
         kind = next((k for test, k in _KINDS if test(st.st_mode)), "not a regular file")
-        raise SourceError(f"{path}: is {kind}, not a data file; give the path of a file")
+        raise SourceError(
+            _("%(path)s: is %(kind)s, not a data file; give the path of a file")
+            % {"path": path, "kind": kind}
+        )
     cap = _limit("max_input_bytes", 512 * 1024 * 1024)
     if st.st_size > cap:
         raise SourceError(
-            f"{path}: the {what} is {_mb(st.st_size)}, more than the limit of {_mb(cap)}; "
-            "cut it to the area you map, or raise civicmap.settings.max_input_bytes "
-            "(CIVICMAP_MAX_INPUT_MB)"
+            _(
+                "%(path)s: the %(what)s is %(size)s, more than the limit of %(size2)s; cut it "
+                "to the area you map, or raise civicmap.settings.max_input_bytes "
+                "(CIVICMAP_MAX_INPUT_MB)"
+            )
+            % {"path": path, "what": what, "size": _mb(st.st_size), "size2": _mb(cap)}
         )
     return st.st_size
 
 
-def read_input_bytes(path: str | Path, *, what: str = "input file") -> bytes:
+def read_input_bytes(path: str | Path, *, what: str = "") -> bytes:
     """The bytes of a regular file, never more than the size limit (even if it grows)."""
     path = Path(path)
+    what = what or _("input file")
     check_input_file(path, what=what)
     cap = _limit("max_input_bytes", 512 * 1024 * 1024)
     try:
         with open(path, "rb") as f:
             data = f.read(cap + 1)
     except OSError as exc:
-        raise SourceError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+        raise SourceError(
+            _("%(path)s: cannot read the %(what)s (%(error)s)")
+            % {"path": path, "what": what, "error": exc.strerror or exc}
+        ) from None
     if len(data) > cap:
-        raise SourceError(f"{path}: the {what} is larger than the limit of {_mb(cap)}")
+        raise SourceError(
+            _("%(path)s: the %(what)s is larger than the limit of %(size)s")
+            % {"path": path, "what": what, "size": _mb(cap)}
+        )
     return data
 
 
@@ -111,7 +131,7 @@ def read_zip_member(path: Path, member: str | None = None, *, suffix: str = ".km
         zip bomb), or one that cannot be unpacked.
     """
     path = Path(path)
-    check_input_file(path, what="zip file")
+    check_input_file(path, what=_("zip file"))
     max_size = _limit("max_zip_member_bytes", 256 * 1024 * 1024)
     max_ratio = _limit("max_zip_ratio", 100)
     try:
@@ -120,16 +140,28 @@ def read_zip_member(path: Path, member: str | None = None, *, suffix: str = ".km
             if member is None:
                 if not names:
                     raise SourceError(
-                        f"{path}: the zip holds no {suffix} file; expected doc{suffix} inside"
+                        _(
+                            "%(path)s: the zip holds no %(suffix)s file; expected doc%(suffix)s inside"
+                        )
+                        % {"path": path, "suffix": suffix}
                     )
                 member = f"doc{suffix}" if f"doc{suffix}" in names else names[0]
             info = zf.getinfo(member)
             ratio = info.file_size / max(info.compress_size, 1)
             if info.file_size > max_size or (info.file_size > _CHUNK and ratio > max_ratio):
                 raise SourceError(
-                    f"{path}: {member} would unpack to {_mb(info.file_size)} "
-                    f"(compressed {ratio:,.0f}:1); refused as a possible zip bomb "
-                    f"(limits: {_mb(max_size)}, ratio {max_ratio}:1)"
+                    _(
+                        "%(path)s: %(member)s would unpack to %(size)s (compressed %(ratio)s:1); "
+                        "refused as a possible zip bomb (limits: %(size2)s, ratio %(max_ratio)s:1)"
+                    )
+                    % {
+                        "path": path,
+                        "member": member,
+                        "size": _mb(info.file_size),
+                        "ratio": f"{ratio:,.0f}",
+                        "size2": _mb(max_size),
+                        "max_ratio": max_ratio,
+                    }
                 )
             out = bytearray()
             with zf.open(info) as f:
@@ -140,22 +172,33 @@ def read_zip_member(path: Path, member: str | None = None, *, suffix: str = ".km
                         or len(out) > max(_CHUNK, info.compress_size) * max_ratio
                     ):
                         raise SourceError(
-                            f"{path}: {member} unpacks to more than its header says "
-                            f"(over {_mb(len(out))}); refused as a possible zip bomb"
+                            _(
+                                "%(path)s: %(member)s unpacks to more than its header says (over %(size)s); "
+                                "refused as a possible zip bomb"
+                            )
+                            % {"path": path, "member": member, "size": _mb(len(out))}
                         )
             return bytes(out)
     except SourceError:
         raise
     except KeyError:
-        raise SourceError(f"{path}: the zip has no member {member!r}") from None
+        raise SourceError(
+            _("%(path)s: the zip has no member %(member)r") % {"path": path, "member": member}
+        ) from None
     except zipfile.BadZipFile as exc:
-        raise SourceError(f"{path}: not a usable zip file ({exc})") from None
+        raise SourceError(
+            _("%(path)s: not a usable zip file (%(exc)s)") % {"path": path, "exc": exc}
+        ) from None
     except (OverflowError, zlib.error, NotImplementedError, EOFError, ValueError) as exc:
         raise SourceError(
-            f"{path}: cannot unpack {member!r} ({type(exc).__name__}: {exc})"
+            _("%(path)s: cannot unpack %(member)r (%(kind)s: %(exc)s)")
+            % {"path": path, "member": member, "kind": type(exc).__name__, "exc": exc}
         ) from None
     except OSError as exc:
-        raise SourceError(f"{path}: cannot read the zip file ({exc.strerror or exc})") from None
+        raise SourceError(
+            _("%(path)s: cannot read the zip file (%(error)s)")
+            % {"path": path, "error": exc.strerror or exc}
+        ) from None
 
 
 def check_not_binary(data: bytes, *, name: str) -> None:
@@ -171,8 +214,11 @@ def check_not_binary(data: bytes, *, name: str) -> None:
     # a stray NUL in a text cell is cleaned (and reported) later; many of them mean binary
     if share >= 0.1:
         raise SourceError(
-            f"{name}: a binary file, not text ({share:.0%} NUL bytes in the first "
-            f"{len(head):,} bytes); give the CSV/GeoJSON/KML file itself"
+            _(
+                "%(name)s: a binary file, not text (%(share)s NUL bytes in the first %(n)s "
+                "bytes); give the CSV/GeoJSON/KML file itself"
+            )
+            % {"name": name, "share": f"{share:.0%}", "n": f"{len(head):,}"}
         )
 
 
@@ -198,16 +244,21 @@ def parse_xml(raw: bytes, *, name: str) -> ET.Element:
                         root = el
                     if depth > limit:
                         raise SourceError(
-                            f"{name}: elements nested more than {limit} levels deep "
-                            f"(<{el.tag.rsplit('}', 1)[-1]}>); not a map file civicmap can read"
+                            _(
+                                "%(name)s: elements nested more than %(limit)s levels deep (<%(value)s>); not "
+                                "a map file civicmap can read"
+                            )
+                            % {"name": name, "limit": limit, "value": el.tag.rsplit("}", 1)[-1]}
                         )
                 else:
                     depth -= 1
         parser.close()
     except ET.ParseError as exc:
-        raise SourceError(f"{name}: not valid KML/XML ({exc})") from None
+        raise SourceError(
+            _("%(name)s: not valid KML/XML (%(exc)s)") % {"name": name, "exc": exc}
+        ) from None
     if root is None:
-        raise SourceError(f"{name}: empty XML document")
+        raise SourceError(_("%(name)s: empty XML document") % {"name": name})
     return root
 
 
@@ -223,8 +274,11 @@ def load_json(raw: bytes, *, name: str) -> Any:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SourceError(
-            f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
-            "GeoJSON must be UTF-8 (RFC 7946)"
+            _(
+                "%(name)s: not UTF-8 text (%(reason)s at byte %(start)s); GeoJSON must be "
+                "UTF-8 (RFC 7946)"
+            )
+            % {"name": name, "reason": exc.reason, "start": exc.start}
         ) from None
     limit = _limit("max_nesting", 100)
     too_deep = SourceError(
@@ -237,7 +291,8 @@ def load_json(raw: bytes, *, name: str) -> Any:
         raise too_deep from None
     except json.JSONDecodeError as exc:
         raise SourceError(
-            f"{name}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+            _("%(name)s: not valid JSON (%(msg)s at line %(lineno)s, column %(colno)s)")
+            % {"name": name, "msg": exc.msg, "lineno": exc.lineno, "colno": exc.colno}
         ) from None
     if json_depth(data, limit=limit) > limit:
         raise too_deep
@@ -312,12 +367,17 @@ def clean_text_columns(
             RowProblem(
                 source,
                 str(ref),
-                f"control characters (NUL, ESC, ...) removed from {', '.join(cols)}",
+                _("control characters (NUL, ESC, ...) removed from %(columns)s")
+                % {"columns": ", ".join(cols)},
             )
         )
     for new in renames.values():
         problems.append(
-            RowProblem(source, "header", f"control characters removed from column {new!r}")
+            RowProblem(
+                source,
+                "header",
+                _("control characters removed from column %(column)r") % {"column": new},
+            )
         )
     return out, problems
 
@@ -339,13 +399,23 @@ def no_usable_feature(path: Path, *, rows: int, rejected: list[RowProblem]) -> N
     """Raise the one-line error for a KML/.umap file that has nothing to draw."""
     if rows == 0:
         raise SourceError(
-            f"{path}: no placemark or feature in the file; export the map again with its "
-            "places, or remove this source"
+            _(
+                "%(path)s: no placemark or feature in the file; export the map again with its "
+                "places, or remove this source"
+            )
+            % {"path": path}
         )
-    first = f" (first: {rejected[0].row}: {rejected[0].reason})" if rejected else ""
+    first = (
+        _(" (first: %(row)s: %(why)s)") % {"row": rejected[0].row, "why": rejected[0].reason}
+        if rejected
+        else ""
+    )
     raise SourceError(
-        f"{path}: none of the {rows} feature(s) has a usable geometry{first}; "
-        "check the coordinates in the file"
+        _(
+            "%(path)s: none of the %(rows)d feature(s) has a usable geometry%(first)s; check the "
+            "coordinates in the file"
+        )
+        % {"path": path, "rows": rows, "first": first}
     )
 
 
@@ -405,7 +475,12 @@ def decompress_bz2(raw: bytes, *, name: str) -> bytes:
     try:
         out = bz2.BZ2Decompressor().decompress(raw, max_length=cap + 1)
     except (OSError, EOFError, ValueError) as exc:
-        raise SourceError(f"{name}: not a usable .bz2 file ({exc})") from None
+        raise SourceError(
+            _("%(name)s: not a usable .bz2 file (%(exc)s)") % {"name": name, "exc": exc}
+        ) from None
     if len(out) > cap:
-        raise SourceError(f"{name}: unpacks to more than the limit of {_mb(cap)}; refused")
+        raise SourceError(
+            _("%(name)s: unpacks to more than the limit of %(size)s; refused")
+            % {"name": name, "size": _mb(cap)}
+        )
     return out

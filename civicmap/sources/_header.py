@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.sources._csvtext import Table, norm_header, unique_headers
 
 #: How many records from the top are searched for the header.
@@ -55,8 +56,11 @@ def find_header(records: list[list[str]], known: set[str], *, forced: int | None
             or not (1 <= forced <= len(records))
         ):
             raise SourceError(
-                f"{name}: header_row: got {forced!r}; expected a line number 1–{len(records)} "
-                "(the row holding the column names, counting from 1)"
+                _(
+                    "%(name)s: header_row: got %(forced)r; expected a line number 1–%(n)s (the row "
+                    "holding the column names, counting from 1)"
+                )
+                % {"name": name, "forced": forced, "n": len(records)}
             )
         best = forced - 1
         best_score = _score(records[best], known)
@@ -140,7 +144,9 @@ def table_from_records(
 ) -> Table:
     """A :class:`Table` from raw records: header found, joined, made unique; rows below it."""
     if not records:
-        raise SourceError(f"{name}: the table is empty; expected a header row and data rows")
+        raise SourceError(
+            _("%(name)s: the table is empty; expected a header row and data rows") % {"name": name}
+        )
     found = find_header(records, known, forced=forced, name=name)
     headers, renamed = unique_headers(join_header(records, found, known))
     return Table(

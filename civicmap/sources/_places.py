@@ -71,8 +71,11 @@ def project(
                 "row": "",
                 "column": "crs",
                 "value": named[0],
-                "reason": f"coordinates in metres; 平面直角座標系 第{named[0]}系 taken from "
-                f"{named[1]!r}; give crs: in the layer file if that is wrong",
+                "reason": _(
+                    "coordinates in metres; 平面直角座標系 第%(zone)s系 taken from %(column)r; give crs: in the "
+                    "layer file if that is wrong"
+                )
+                % {"zone": named[0], "column": named[1]},
             }
         )
     crs = _crs.parse_crs(given_crs, name=name)
@@ -124,16 +127,25 @@ def reject_unplaced(
     lo_raw = df[cols["lon"]].iat[pos] if cols["lon"] else ""
     if not (np.isnan(lat[pos]) or np.isnan(lon[pos])):
         return RowProblem(
-            name, row, f"{cols['lat']}={la_raw!r}, {cols['lon']}={lo_raw!r}: {reason_outside}"
-        )
+            name,
+            row,
+            _("%(lat)s=%(la)r, %(lon)s=%(lo)r: %(why)s")
+            % {"lat": cols["lat"], "la": la_raw, "lon": cols["lon"], "lo": lo_raw,
+               "why": reason_outside},
+            code="outside_extent",
+        )  # fmt: skip
     err = latp.errors.get(pos) or lonp.errors.get(pos)
     if err:
         col = cols["lat"] if pos in latp.errors else cols["lon"]
         return RowProblem(
             name,
             row,
-            f"unreadable coordinate in {col}: {err}; expected decimal degrees "
-            "(e.g. 35.6895) or degrees-minutes-seconds: fix the cell in the file",
+            _(
+                "unreadable coordinate in %(column)s: %(error)s; expected decimal degrees "
+                "(e.g. 35.6895) or degrees-minutes-seconds: fix the cell in the file"
+            )
+            % {"column": col, "error": err},
+            code="unreadable_coordinate",
         )
     filled = [(c, str(v).strip()) for c, v in df.iloc[pos].items() if str(v).strip()]
     if len(filled) == 1 and not (str(la_raw).strip() or str(lo_raw).strip()):
@@ -145,22 +157,24 @@ def reject_unplaced(
             % {"text": filled[0][1], "column": filled[0][0]},
         )
     what = (
-        "coordinates are 0 (unknown)"
+        _("coordinates are 0 (unknown)")
         if zero[pos]
-        else "incomplete coordinates"
+        else _("incomplete coordinates")
         if str(la_raw).strip() or str(lo_raw).strip()
-        else "no coordinates"
+        else _("no coordinates")
     )
     where = (
-        f" ({cols['lat']}={la_raw!r}, {cols['lon']}={lo_raw!r})"
+        _(" (%(lat)s=%(la)r, %(lon)s=%(lo)r)")
+        % {"lat": cols["lat"], "la": la_raw, "lon": cols["lon"], "lo": lo_raw}
         if cols["lat"] and cols["lon"]
-        else " (the file has no coordinate columns)"
+        else _(" (the file has no coordinate columns)")
     )
     return RowProblem(
         name,
         row,
-        f"{what}{where} and no address to geocode"
-        + (f"; name {cells_name(df, cols, pos)!r}" if cols["name"] else ""),
+        _("%(what)s%(where)s and no address to geocode") % {"what": what, "where": where}
+        + (_("; name %(name)r") % {"name": cells_name(df, cols, pos)} if cols["name"] else ""),
+        code="no_coordinates",
     )
 
 
@@ -188,8 +202,12 @@ def geocode_rows(
                 RowProblem(
                     name,
                     int(df.index[pos]),
-                    f"address only, no coordinates: {addresses.iat[pos]!r}; set geocode: true in "
-                    "the layer file to place it approximately",
+                    _(
+                        "address only, no coordinates: %(address)r; set geocode: true in the "
+                        "layer file to place it approximately"
+                    )
+                    % {"address": addresses.iat[pos]},
+                    code="address_only",
                 )
             )
         return
@@ -206,7 +224,9 @@ def geocode_rows(
                     row,
                     title
                     if point is None
-                    else f"geocoded outside the extent: {addresses.iat[pos]!r} → {point}",
+                    else _("geocoded outside the extent: %(address)r → %(point)s")
+                    % {"address": addresses.iat[pos], "point": point},
+                    code="geocode_failed",
                 )
             )
             continue
@@ -217,6 +237,8 @@ def geocode_rows(
             RowProblem(
                 name,
                 row,
-                f"geocoded from address {addresses.iat[pos]!r} (matched {title!r}); approximate",
+                _("geocoded from address %(address)r (matched %(title)r); approximate")
+                % {"address": addresses.iat[pos], "title": title},
+                code="geocoded",
             )
         )

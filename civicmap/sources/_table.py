@@ -78,14 +78,18 @@ def resolve_columns(
     for key, value in over.items():
         if key not in COLUMN_KEYS:
             raise SourceError(
-                f"{name}: columns.{key}: unknown key; expected one of {', '.join(COLUMN_KEYS)}"
+                _("%(name)s: columns.%(key)s: unknown key; expected one of %(value)s")
+                % {"name": name, "key": key, "value": ", ".join(COLUMN_KEYS)}
             )
         values = value if isinstance(value, list) else [value]
         for v in values:
             if v not in headers:
                 raise SourceError(
-                    f"{name}: columns.{key}: got {v!r}, expected one of the file's columns: "
-                    + ", ".join(headers[:40])
+                    _(
+                        "%(name)s: columns.%(key)s: got %(v)r, expected one of the file's columns: "
+                        "%(items)s"
+                    )
+                    % {"name": name, "key": key, "v": v, "items": ", ".join(headers[:40])}
                 )
     lat_guess, lon_guess = layouts.find_coordinates(headers)
     if {"layer", "source_ref", "name"} <= set(headers):
@@ -106,9 +110,12 @@ def resolve_columns(
         cols["name_kana"] = None
     if need_coords and (not cols["lat"] or not cols["lon"]) and not cols["address"]:
         raise SourceError(
-            f"{name}: no coordinate columns found in {headers[:15]}; expected headers like "
-            "緯度/経度, 北緯/東経, Y/X or lat/lon, or give columns: {lat: ..., lon: ...} in the "
-            "layer file (or an address column and geocode: true)"
+            _(
+                "%(name)s: no coordinate columns found in %(value)s; expected headers like "
+                "緯度/経度, 北緯/東経, Y/X or lat/lon, or give columns: {lat: ..., lon: ...} in the "
+                "layer file (or an address column and geocode: true)"
+            )
+            % {"name": name, "value": headers[:15]}
         )
     return cols
 
@@ -185,15 +192,21 @@ def finish_frame(
         ccol = cat.get("column")
         if ccol not in df.columns:
             raise SourceError(
-                f"{source}: category.column: got {ccol!r}, expected one of the columns: "
-                + ", ".join(headers[:40])
+                _(
+                    "%(source)s: category.column: got %(ccol)r, expected one of the columns: "
+                    "%(items)s"
+                )
+                % {"source": source, "ccol": ccol, "items": ", ".join(headers[:40])}
             )
         df["category"] = _display(df[ccol])
         values = cat.get("values") or {}
         if not isinstance(values, Mapping):
             raise SourceError(
-                f"{source}: category.values: got {values!r}, expected a mapping of "
-                "value in the file → category shown (e.g. {認可: 認可保育所})"
+                _(
+                    "%(source)s: category.values: got %(values)r, expected a mapping of value in "
+                    "the file → category shown (e.g. {認可: 認可保育所})"
+                )
+                % {"source": source, "values": values}
             )
         if values:
             # rename the file's own values (e.g. 認可 → 認可保育所); others stay as published
@@ -229,24 +242,31 @@ def _join(
     """Attach a coordinate-less table by a shared name column (``join: {path, on, columns}``)."""
     if not isinstance(spec, Mapping) or "path" not in spec or "on" not in spec:
         raise SourceError(
-            f"{name}: join: got {spec!r}, expected {{path: FILE, on: COLUMN, columns: [...]}}"
+            _("%(name)s: join: got %(spec)r, expected {path: FILE, on: COLUMN, columns: [...]}")
+            % {"name": name, "spec": spec}
         )
     jpath = Path(str(spec["path"]))
     if not jpath.exists():
-        raise SourceError(f"{name}: join.path: file not found: {jpath}")
+        raise SourceError(
+            _("%(name)s: join.path: file not found: %(jpath)s") % {"name": name, "jpath": jpath}
+        )
     on = spec["on"]
     left_on, right_on = (on, on) if isinstance(on, str) else (on[0], on[1])
     table, decoded = read_table(jpath, encoding=spec.get("encoding"), known=layouts.KNOWN_HEADERS)
     right = table_frame(table)
     if left_on not in df.columns:
         raise SourceError(
-            f"{name}: join.on: got {left_on!r}, expected one of this file's columns: "
-            + ", ".join(df.columns[:40])
+            _("%(name)s: join.on: got %(left_on)r, expected one of this file's columns: %(items)s")
+            % {"name": name, "left_on": left_on, "items": ", ".join(df.columns[:40])}
         )
     if right_on not in right.columns:
         raise SourceError(
-            f"{jpath.name}: join.on: got {right_on!r}, expected one of its columns: "
-            + ", ".join(right.columns[:40])
+            _("%(jpath_name)s: join.on: got %(right_on)r, expected one of its columns: %(items)s")
+            % {
+                "jpath_name": jpath.name,
+                "right_on": right_on,
+                "items": ", ".join(right.columns[:40]),
+            }
         )
     wanted = spec.get("columns")
     if wanted is None:
@@ -254,8 +274,8 @@ def _join(
     for c in wanted:
         if c not in right.columns:
             raise SourceError(
-                f"{jpath.name}: join.columns: got {c!r}, expected one of its columns: "
-                + ", ".join(right.columns[:40])
+                _("%(jpath_name)s: join.columns: got %(c)r, expected one of its columns: %(items)s")
+                % {"jpath_name": jpath.name, "c": c, "items": ", ".join(right.columns[:40])}
             )
 
     def key(v: Any) -> str:
@@ -267,17 +287,22 @@ def _join(
         if not k:
             if any(str(c).strip() for c in right.iloc[j].tolist()):
                 rejected.append(
-                    RowProblem(jpath.name, j + 1, f"join: empty {right_on}, cannot match")
+                    RowProblem(
+                        jpath.name,
+                        j + 1,
+                        _("join: empty %(column)s, cannot match") % {"column": right_on},
+                    )
                 )
             else:
-                rejected.append(RowProblem(jpath.name, j + 1, "join: empty row"))
+                rejected.append(RowProblem(jpath.name, j + 1, _("join: empty row")))
             continue
         if k in lookup:
             rejected.append(
                 RowProblem(
                     jpath.name,
                     j + 1,
-                    f"join: duplicate {right_on} {v!r} (row {lookup[k] + 1} used)",
+                    _("join: duplicate %(column)s %(value)r (row %(row)d used)")
+                    % {"column": right_on, "value": v, "row": lookup[k] + 1},
                 )
             )
             continue
@@ -296,7 +321,8 @@ def _join(
                 RowProblem(
                     jpath.name,
                     j + 1,
-                    f"join: no row in {name} with {left_on} = {right[right_on].iat[j]!r}",
+                    _("join: no row in %(file)s with %(column)s = %(value)r")
+                    % {"file": name, "column": left_on, "value": right[right_on].iat[j]},
                 )
             )
     df = df.copy()
@@ -341,8 +367,15 @@ def join_and_filter(
                     "row": "",
                     "column": ", ".join(map(str, options["filter"])),
                     "value": info["filtered_out"],
-                    "reason": f"filter: {info['filtered_out']} of {len(df) + info['filtered_out']} "
-                    f"rows left out (filter: {dict(options['filter'])}); they are not on the map",
+                    "reason": _(
+                        "filter: %(filtered_out)s of %(total)s rows left out (filter: %(filter)s); they "
+                        "are not on the map"
+                    )
+                    % {
+                        "filtered_out": info["filtered_out"],
+                        "total": len(df) + info["filtered_out"],
+                        "filter": dict(options["filter"]),
+                    },
                 }
             )
     return df
@@ -350,12 +383,16 @@ def join_and_filter(
 
 def _apply_filter(df: pd.DataFrame, spec: Any, *, name: str) -> tuple[pd.DataFrame, int]:
     if not isinstance(spec, Mapping):
-        raise SourceError(f"{name}: filter: got {spec!r}, expected {{column: value or [values]}}")
+        raise SourceError(
+            _("%(name)s: filter: got %(spec)r, expected {column: value or [values]}")
+            % {"name": name, "spec": spec}
+        )
     mask = pd.Series(True, index=df.index)
     for col, want in spec.items():
         if col not in df.columns:
             raise SourceError(
-                f"{name}: filter.{col}: no such column; columns are: " + ", ".join(df.columns[:40])
+                _("%(name)s: filter.%(col)s: no such column; columns are: %(items)s")
+                % {"name": name, "col": col, "items": ", ".join(df.columns[:40])}
             )
         values = {_categories.category_key(v) for v in (want if isinstance(want, list) else [want])}
         mask &= df[col].map(_categories.category_key).isin(values)
@@ -416,9 +453,11 @@ def _spreadsheet_warnings(df: pd.DataFrame, headers: list[str]) -> list[dict[str
                     "row": int(df.index[pos]),
                     "column": h,
                     "value": str(df[h].iat[pos]),
-                    "reason": f"{h} = {df[h].iat[pos]!r} was turned into exponent form by a "
-                    "spreadsheet; the lost digits cannot be recovered, kept as text: fix it "
-                    "in the source file",
+                    "reason": _(
+                        "%(column)s = %(value)r was turned into exponent form by a spreadsheet; the lost "
+                        "digits cannot be recovered, kept as text: fix it in the source file"
+                    )
+                    % {"column": h, "value": df[h].iat[pos]},
                 }
             )
     return out
@@ -447,9 +486,12 @@ def lost_characters(df: pd.DataFrame, headers: list[str]) -> list[dict[str, Any]
                         "row": int(row),
                         "column": h,
                         "value": text,
-                        "reason": f"{h} = {text!r}: a character was already lost as '?' in "
-                        "the file before civicmap read it (mojibake saved by another "
-                        "program); kept as is: fix it in the source file",
+                        "reason": _(
+                            "%(column)s = %(text)r: a character was already lost as '?' in the file before "
+                            "civicmap read it (mojibake saved by another program); kept as is: fix it in "
+                            "the source file"
+                        )
+                        % {"column": h, "text": text},
                     }
                 )
     return out
@@ -595,9 +637,10 @@ def table_result(
         how = [n for n in (latp.notes.get(pos), lonp.notes.get(pos)) if n]
         if swapped[pos]:
             how.append(
-                f"latitude and longitude swapped ({cols['lat']}={df[cols['lat']].iat[pos]!r}, "
-                f"{cols['lon']}={df[cols['lon']].iat[pos]!r}); swapped back"
-            )
+                _("latitude and longitude swapped (%(lat)s=%(la)r, %(lon)s=%(lo)r); swapped back")
+                % {"lat": cols["lat"], "la": df[cols["lat"]].iat[pos],
+                   "lon": cols["lon"], "lo": df[cols["lon"]].iat[pos]}
+            )  # fmt: skip
         if how:
             repaired.append(RowProblem(name, int(df.index[pos]), "; ".join(dict.fromkeys(how))))
     repaired.sort(key=lambda p: p.row if isinstance(p.row, int) else 0)
@@ -683,7 +726,10 @@ def records_result(
                     "row": "",
                     "column": key,
                     "value": options[key],
-                    "reason": f"{key}: ignored for {name} ({why}); remove it from the layer file",
+                    "reason": _(
+                        "%(key)s: ignored for %(name)s (%(why)s); remove it from the layer file"
+                    )
+                    % {"key": key, "name": name, "why": why},
                 }
             )
     records, geometries, refs = to_wgs84_in_extent(

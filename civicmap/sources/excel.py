@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.schema import SourceResult
 from civicmap.sources import layouts
 from civicmap.sources._header import find_header, table_from_records
@@ -70,7 +71,10 @@ def load_sheets(path: Path) -> dict[str, list[list[str]]]:
     """
     engine = ENGINES.get(path.suffix.lower())
     if engine is None:
-        raise SourceError(f"{path}: got {path.suffix!r}, expected one of {', '.join(ENGINES)}")
+        raise SourceError(
+            _("%(path)s: got %(suffix)r, expected one of %(value)s")
+            % {"path": path, "suffix": path.suffix, "value": ", ".join(ENGINES)}
+        )
     try:
         with warnings.catch_warnings():
             # pandas 3 marks its xlrd engine deprecated (in favour of calamine);
@@ -79,13 +83,19 @@ def load_sheets(path: Path) -> dict[str, list[list[str]]]:
             frames = pd.read_excel(path, sheet_name=None, header=None, dtype=object, engine=engine)
     except ImportError as exc:
         raise SourceError(
-            f"{path}: the {engine} library is needed to read {path.suffix} files ({exc}); "
-            "reinstall civicmap with its dependencies"
+            _(
+                "%(path)s: the %(engine)s library is needed to read %(suffix)s files "
+                "(%(exc)s); reinstall civicmap with its dependencies"
+            )
+            % {"path": path, "engine": engine, "suffix": path.suffix, "exc": exc}
         ) from None
     except Exception as exc:  # readers raise many types for damaged or mislabelled files
         raise SourceError(
-            f"{path}: cannot read as a {path.suffix} spreadsheet ({type(exc).__name__}: {exc}); "
-            "open it in a spreadsheet program and save it again, or save the sheet as CSV"
+            _(
+                "%(path)s: cannot read as a %(suffix)s spreadsheet (%(kind)s: %(exc)s); open "
+                "it in a spreadsheet program and save it again, or save the sheet as CSV"
+            )
+            % {"path": path, "suffix": path.suffix, "kind": type(exc).__name__, "exc": exc}
         ) from None
     sheets: dict[str, list[list[str]]] = {}
     for sheet, frame in frames.items():
@@ -122,16 +132,23 @@ def choose_sheet(sheets: dict[str, list[list[str]]], wanted: Any, *, name: str) 
         elif str(wanted) in sheets:
             return str(wanted), f"sheet: {wanted!r}"
         raise SourceError(
-            f"{name}: sheet: got {wanted!r}; expected a sheet name ("
-            + ", ".join(repr(n) for n in names)
-            + f") or a number 1–{len(names)}"
+            _(
+                "%(name)s: sheet: got %(wanted)r; expected a sheet name (%(items)s) or a "
+                "number 1–%(n)s"
+            )
+            % {
+                "name": name,
+                "wanted": wanted,
+                "items": ", ".join(repr(n) for n in names),
+                "n": len(names),
+            }
         )
     seen = describe_sheets(sheets)
     for sheet in names:
         if seen[sheet]["known_columns"] >= 2:
             return sheet, "the first sheet with a table of places"
     if not names:
-        raise SourceError(f"{name}: the workbook has no sheets")
+        raise SourceError(_("%(name)s: the workbook has no sheets") % {"name": name})
     return names[0], "no sheet has recognised column names; the first sheet was read"
 
 
@@ -141,8 +158,11 @@ def read_excel(path: Path, *, layer: str, options: dict | None = None) -> Source
     path = Path(path)
     if options.get("encoding"):
         raise SourceError(
-            f"{path.name}: encoding: does not apply to a spreadsheet (the file says its own); "
-            "remove it from the layer file"
+            _(
+                "%(path_name)s: encoding: does not apply to a spreadsheet (the file says its "
+                "own); remove it from the layer file"
+            )
+            % {"path_name": path.name}
         )
     sheets = load_sheets(path)
     sheet, why = choose_sheet(sheets, options.get("sheet"), name=path.name)

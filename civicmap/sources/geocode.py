@@ -13,6 +13,7 @@ import unicodedata
 
 from civicmap import _http, settings
 from civicmap.errors import CivicMapError
+from civicmap.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,7 @@ def geocode_many(addresses: list[str]) -> dict[str, tuple[tuple[float, float] | 
         if key not in out:
             out[key] = geocode_one(a)
     log.info(
-        "geocoded %d distinct addresses (%d found)",
-        len(out),
-        sum(1 for v in out.values() if v[0] is not None),
+        _("geocoded %(n)d distinct addresses (%(sum)d found)"),
+        {"n": len(out), "sum": sum(1 for v in out.values() if v[0] is not None)},
     )
     return out

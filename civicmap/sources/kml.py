@@ -28,6 +28,7 @@ from shapely.geometry import (
 )
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.schema import COLUMNS, RowProblem, SourceResult
 from civicmap.sources import _guard
 from civicmap.sources._table import records_result
@@ -135,7 +136,7 @@ def _kmz_document(path: Path) -> bytes:
     """
     # size/ratio-capped unzip (zip bombs): see sources/_guard.py
     if not zipfile.is_zipfile(path):
-        raise SourceError(f"{path}: a .kmz must be a zip file holding doc.kml")
+        raise SourceError(_("%(path)s: a .kmz must be a zip file holding doc.kml") % {"path": path})
     return _guard.read_zip_member(path, suffix=".kml")
 
 
@@ -153,7 +154,8 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
     root = _kml_root(path)
     if not root.tag.startswith(KML_NS):
         raise SourceError(
-            f"{path}: root element is {root.tag!r}, expected a KML 2.2 <kml> document"
+            _("%(path)s: root element is %(tag)r, expected a KML 2.2 <kml> document")
+            % {"path": path, "tag": root.tag}
         )
     records, geoms, refs = [], [], []
     rejected: list[RowProblem] = []
@@ -186,7 +188,11 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
                             geom = _kml_geometry(g)
                         except ValueError as exc:
                             rejected.append(
-                                RowProblem(path.name, counter, f"unreadable coordinates ({exc})")
+                                RowProblem(
+                                    path.name,
+                                    counter,
+                                    _("unreadable coordinates (%(error)s)") % {"error": exc},
+                                )
                             )
                             geom = False
                         break
@@ -197,17 +203,19 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
                         RowProblem(
                             path.name,
                             counter,
-                            "coordinates are not finite numbers (NaN or infinity)",
+                            _("coordinates are not finite numbers (NaN or infinity)"),
                         )
                     )
                     continue
                 if geom is None or geom.is_empty:
-                    label = rec.get("name") or "(no name)"
+                    label = rec.get("name") or _("(no name)")
                     rejected.append(
                         RowProblem(
                             path.name,
                             counter,
-                            f"placemark {label!r} in folder {folder!r} has no geometry",
+                            _("placemark %(name)r in folder %(folder)r has no geometry")
+                            % {"name": label, "folder": folder},
+                            code="no_geometry",
                         )
                     )
                     continue

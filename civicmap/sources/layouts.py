@@ -24,6 +24,7 @@ import unicodedata
 import pandas as pd
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.schema import DISASTER_TYPES, serves_column
 from civicmap.sources._csvtext import norm_header
 from civicmap.sources.aliases import ALIASES, DISASTER_ALIASES
@@ -163,8 +164,11 @@ def choose_layout(headers: list[str], forced: object, *, name: str) -> str:
     layout = forced or detect_layout(headers)
     if layout not in LAYOUTS:
         raise SourceError(
-            f"{name}: layout: got {layout!r}, expected one of {', '.join(LAYOUTS)} "
-            "(or remove layout: to let civicmap detect it)"
+            _(
+                "%(name)s: layout: got %(layout)r, expected one of %(value)s (or remove "
+                "layout: to let civicmap detect it)"
+            )
+            % {"name": name, "layout": layout, "value": ", ".join(LAYOUTS)}
         )
     return str(layout)
 

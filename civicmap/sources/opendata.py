@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from civicmap.i18n import _
 from civicmap.schema import RowProblem, SourceResult
 from civicmap.sources import layouts
 from civicmap.sources._csvtext import norm_header, read_table
@@ -68,7 +69,8 @@ def read_csv(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
     result = table_result(table, path=path, layer=layer, options=options, info=info)
     # Lines of another encoding than the rest of the file (decoded one by one) are reported.
     result.repaired[:0] = [
-        RowProblem(path.name, f"line {n}", how) for n, how in decoded.line_repairs
+        RowProblem(path.name, _("line %(line)d") % {"line": n}, how)
+        for n, how in decoded.line_repairs
     ]
     return result
 

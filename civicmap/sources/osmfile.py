@@ -20,6 +20,7 @@ import shapely
 from shapely.geometry import LineString
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.schema import RowProblem
 from civicmap.sources._osmschema import is_area, raw_frame
 from civicmap.tagfilter import AnyTagged, TagFilter
@@ -66,10 +67,10 @@ class OsmExtract:
 
 def check_path(path: Path) -> None:
     if not path.exists():
-        raise SourceError(f"{path}: OSM extract not found")
+        raise SourceError(_("%(path)s: OSM extract not found") % {"path": path})
     from civicmap.sources._guard import check_input_file
 
-    check_input_file(path, what="OSM extract")
+    check_input_file(path, what=_("OSM extract"))
     if not str(path).endswith(SUFFIXES):
         raise SourceError(
             f"{path}: got a {''.join(path.suffixes) or 'file without suffix'}, "
@@ -111,7 +112,9 @@ def read_extract(
         return _read(str(path), path.name, filters, types=types)
     except osmium.InvalidLocationError as exc:
         if path.name.endswith(".osm.pbf"):
-            raise SourceError(f"{path}: cannot read the OSM data ({exc})") from None
+            raise SourceError(
+                _("%(path)s: cannot read the OSM data (%(error)s)") % {"path": path, "error": exc}
+            ) from None
     return _read_without_bad_nodes(path, filters, types=types)
 
 
@@ -121,14 +124,16 @@ def _read_without_bad_nodes(
     """OSM XML with ``lat="nan"``-like nodes: read the rest, report those nodes per layer."""
     from civicmap.sources import _guard
 
-    raw = _guard.read_input_bytes(path, what="OSM extract")
+    raw = _guard.read_input_bytes(path, what=_("OSM extract"))
     if path.name.endswith(".bz2"):
         raw = _guard.decompress_bz2(raw, name=str(path))
     cleaned, removed = _guard.drop_unusable_osm_nodes(raw)
     try:
         out = _read(osmium.io.FileBuffer(cleaned, "osm"), path.name, filters, types=types)
     except osmium.InvalidLocationError as exc:
-        raise SourceError(f"{path}: cannot read the OSM data ({exc})") from None
+        raise SourceError(
+            _("%(path)s: cannot read the OSM data (%(error)s)") % {"path": path, "error": exc}
+        ) from None
     for ref, tags, reason in removed:
         p = RowProblem(path.name, ref, reason)
         out.problems.append(p)
@@ -181,7 +186,10 @@ def _location_storage(source, index_dir: Path | None) -> str:
         except OSError:
             size = 0
         if size > DISK_INDEX_ABOVE_BYTES:
-            log.info("%s: %.0f MB, node locations indexed on disk", source, size / 1e6)
+            log.info(
+                _("%(source)s: %(value).0f MB, node locations indexed on disk"),
+                {"source": source, "value": size / 1e6},
+            )
             return f"sparse_file_array,{index_dir / 'locations.idx'}"
     return "flex_mem"
 
@@ -195,7 +203,7 @@ def _tag_pairs(data) -> tuple:
     """
     it = data.tags_begin()
     nxt = data.tags_next
-    return tuple([nxt(it) for _ in range(data.tags_size())])
+    return tuple([nxt(it) for _i in range(data.tags_size())])
 
 
 #: A MultiPolygon of one part as pyosmium's WKB factory writes it (hex, in the machine's byte
@@ -356,8 +364,10 @@ def _read_with_index(
     repaired: dict[str, list[RowProblem]] = {}
     reported: set[str] = set()
 
-    def problem(ref: str, reason: str, names: list[str], *, kept: bool = False) -> None:
-        p = RowProblem(label, ref, reason)
+    def problem(
+        ref: str, reason: str, names: list[str], *, kept: bool = False, code: str = ""
+    ) -> None:
+        p = RowProblem(label, ref, reason, code=code)
         problems.append(p)
         reported.add(ref)
         for n in names:
@@ -371,10 +381,14 @@ def _read_with_index(
             if len(coords) >= 2:
                 problem(
                     f"way/{obj.id}",
-                    f"area clipped by the extract: {len(obj.nodes) - len(coords)} of "
-                    f"{len(obj.nodes)} nodes missing; kept as a line",
+                    _(
+                        "area clipped by the extract: %(missing)d of %(nodes)d nodes "
+                        "missing; kept as a line"
+                    )
+                    % {"missing": len(obj.nodes) - len(coords), "nodes": len(obj.nodes)},
                     names,
                     kept=True,
+                    code="clipped_area",
                 )
                 kinds.append(3)
                 items.append(LineString(coords))
@@ -384,25 +398,32 @@ def _read_with_index(
             else:
                 problem(
                     f"way/{obj.id}",
-                    f"area clipped by the extract: only {len(coords)} of "
-                    f"{len(obj.nodes)} nodes inside; cannot draw it, left out",
+                    _(
+                        "area clipped by the extract: only %(inside)d of %(nodes)d nodes "
+                        "inside; cannot draw it, left out"
+                    )
+                    % {"inside": len(coords), "nodes": len(obj.nodes)},
                     names,
+                    code="clipped_out",
                 )
             return
         if len(coords) < 2:
             problem(
                 f"way/{obj.id}",
-                f"only {len(coords)} of {len(obj.nodes)} nodes inside the "
-                "extract; cannot draw it, left out",
+                _("only %(inside)d of %(nodes)d nodes inside the extract; cannot draw it, left out")
+                % {"inside": len(coords), "nodes": len(obj.nodes)},
                 names,
+                code="clipped_out",
             )
             return
         if len(coords) < len(obj.nodes):
             problem(
                 f"way/{obj.id}",
-                f"clipped by the extract: kept {len(coords)} of {len(obj.nodes)} nodes",
+                _("clipped by the extract: kept %(inside)d of %(nodes)d nodes")
+                % {"inside": len(coords), "nodes": len(obj.nodes)},
                 names,
                 kept=True,
+                code="clipped_way",
             )
         kinds.append(3)
         items.append(LineString(coords))
@@ -455,14 +476,16 @@ def _read_with_index(
                         try:
                             way_areas[oid] = create_multipolygon(obj)
                         except RuntimeError as exc:
-                            problem(f"way/{oid}", f"broken area: {exc}; left out",
-                                    ways_wanted[oid][0])  # fmt: skip
+                            problem(f"way/{oid}", _("broken area: %(error)s; left out")
+                                    % {"error": exc}, ways_wanted[oid][0],
+                                    code="broken_area")  # fmt: skip
                 elif oid in rels_wanted:
                     try:
                         rel_areas[oid] = create_multipolygon(obj)
                     except RuntimeError as exc:
-                        problem(f"relation/{oid}", f"broken area: {exc}; left out",
-                                rels_wanted[oid][0])  # fmt: skip
+                        problem(f"relation/{oid}", _("broken area: %(error)s; left out")
+                                % {"error": exc}, rels_wanted[oid][0],
+                                code="broken_area")  # fmt: skip
                 continue
             stamp = data.timestamp()
             if stamp is not None and (newest_dt is None or stamp > newest_dt):
@@ -493,7 +516,7 @@ def _read_with_index(
                 for n in names:
                     records[n].append(("way", oid, tags, slot))
             elif cls is _NODE:
-                names, _ = wanted("node", pairs)
+                names, _area = wanted("node", pairs)
                 if names and obj.location.valid():
                     kinds.append(0)
                     items.append((obj.location.lon, obj.location.lat))
@@ -503,7 +526,7 @@ def _read_with_index(
                     for n in names:
                         records[n].append(("node", oid, tags, slot))
             elif cls is _RELATION:
-                names, _ = wanted("relation", pairs)
+                names, _area = wanted("relation", pairs)
                 if not names:
                     continue
                 tags = dict(pairs)
@@ -512,12 +535,18 @@ def _read_with_index(
                 else:
                     problem(
                         f"relation/{data.id()}",
-                        f"a type={tags.get('type', '(none)')} relation has no drawable shape of "
-                        "its own (only multipolygons do); left out — tag the member instead",
+                        _(
+                            "a type=%(type)s relation has no drawable shape of its own (only "
+                            "multipolygons do); left out — tag the member instead"
+                        )
+                        % {"type": tags.get("type", "(none)")},
                         names,
+                        code="relation_without_shape",
                     )
     except RuntimeError as exc:
-        raise SourceError(f"{label}: cannot read the OSM data ({exc})") from None
+        raise SourceError(
+            _("%(path)s: cannot read the OSM data (%(error)s)") % {"path": label, "error": exc}
+        ) from None
 
     # areas: use the assembled polygon, or report why there is none
     for kind, wanted_ids, areas in (
@@ -530,9 +559,12 @@ def _read_with_index(
                 if f"{kind}/{oid}" not in reported:
                     problem(
                         f"{kind}/{oid}",
-                        "area could not be assembled (members missing from the data or "
-                        "rings that do not close); left out",
+                        _(
+                            "area could not be assembled (members missing from the data or "
+                            "rings that do not close); left out"
+                        ),
                         names,
+                        code="unassembled_area",
                     )
                 continue
             kinds.append(1)

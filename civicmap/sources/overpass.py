@@ -41,6 +41,7 @@ from shapely.geometry.base import BaseGeometry
 from civicmap import _http, settings
 from civicmap._yaml import excerpt, shorten
 from civicmap.errors import OfflineError, SourceError
+from civicmap.i18n import _
 from civicmap.schema import CRS
 from civicmap.sources._osmschema import raw_frame
 from civicmap.sources.osmfile import OsmExtract, read_osm_bytes
@@ -108,7 +109,7 @@ def simplify_outwards(poly: Polygon, *, max_vertices: int, metric_crs) -> Polygo
     lo, hi = 0.0, 5.0
     while not fits(attempt(hi)) and hi < 50_000:
         lo, hi = hi, hi * 2
-    for _ in range(8):  # the smallest tolerance that fits, within a few percent
+    for _step in range(8):  # the smallest tolerance that fits, within a few percent
         mid = (lo + hi) / 2
         lo, hi = (lo, mid) if fits(attempt(mid)) else (mid, hi)
     simple = attempt(hi)
@@ -165,9 +166,11 @@ def build_query(
     for name, tag_filter in filters.items():
         if not tag_filter.is_bounded():
             log.warning(
-                "filter %s (%s) requires no tag: Overpass will send everything in the area",
-                name,
-                tag_filter,
+                _(
+                    "filter %(name)s (%(tag_filter)s) requires no tag: Overpass will send "
+                    "everything in the area"
+                ),
+                {"name": name, "tag_filter": tag_filter},
             )
         kinds = sorted(types.get(name) or {"nwr"})
         for selector in tag_filter.overpass_selectors():
@@ -198,8 +201,11 @@ def fill_placeholders(ql: str, area: Area, *, where: str = "overpass_ql") -> str
         if name == "center":
             return f"{c.y:.7f},{c.x:.7f}"
         raise SourceError(
-            f"{where}: got {m.group(0)}; civicmap fills only {{{{bbox}}}} and {{{{center}}}} "
-            "from the map's area. Replace it (e.g. with ({{bbox}}))"
+            _(
+                "%(where)s: got %(value)s; civicmap fills only {{bbox}} and {{center}} from "
+                "the map's area. Replace it (e.g. with ({{bbox}}))"
+            )
+            % {"where": where, "value": m.group(0)}
         )
 
     return _PLACEHOLDER.sub(sub, ql)
@@ -237,7 +243,10 @@ def normalise_answer(
     def add_node(nid: int, lat: float, lon: float, tags: dict) -> None:
         lat, lon = float(lat), float(lon)
         if not (math.isfinite(lat) and math.isfinite(lon)):
-            raise ValueError(f"node {nid} has coordinates {lat}, {lon}")
+            raise ValueError(
+                _("node %(id)s has coordinates %(lat)s, %(lon)s")
+                % {"id": nid, "lat": lat, "lon": lon}
+            )
         old = nodes.get(nid)
         if old is None or (tags and not old[2]):
             nodes[nid] = (lat, lon, tags)
@@ -264,12 +273,18 @@ def normalise_answer(
         try:
             doc = json.loads(text)
         except ValueError as exc:
-            raise SourceError(f"{label}: the Overpass answer is not valid JSON ({exc})") from None
+            raise SourceError(
+                _("%(label)s: the Overpass answer is not valid JSON (%(exc)s)")
+                % {"label": label, "exc": exc}
+            ) from None
         elements = doc.get("elements", []) if isinstance(doc, dict) else None
         if not isinstance(elements, list):
             raise SourceError(
-                f"{label}: the Overpass JSON answer has no 'elements' list "
-                f"(got {type(doc).__name__}); the server is not an Overpass API, check its URL"
+                _(
+                    "%(label)s: the Overpass JSON answer has no 'elements' list (got %(kind)s); "
+                    "the server is not an Overpass API, check its URL"
+                )
+                % {"label": label, "kind": type(doc).__name__}
             )
         position = 0
         try:
@@ -307,17 +322,26 @@ def normalise_answer(
                     rels[oid] = (members, tags)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             raise SourceError(
-                f"{label}: element {position} of the Overpass JSON answer is malformed "
-                f"({type(exc).__name__}: {shorten(str(exc), 80)}): "
-                f"{excerpt(elements[position])}; "
-                "the server's answer is not usable, try another server"
+                _(
+                    "%(label)s: element %(position)s of the Overpass JSON answer is malformed "
+                    "(%(kind)s: %(shorten)s): %(excerpt)s; the server's answer is not usable, try "
+                    "another server"
+                )
+                % {
+                    "label": label,
+                    "position": position,
+                    "kind": type(exc).__name__,
+                    "shorten": shorten(str(exc), 80),
+                    "excerpt": excerpt(elements[position]),
+                }
             ) from None
     else:
         try:
             root = ET.fromstring(text)
         except ET.ParseError as exc:
             raise SourceError(
-                f"{label}: the Overpass answer is not valid OSM XML ({exc})"
+                _("%(label)s: the Overpass answer is not valid OSM XML (%(exc)s)")
+                % {"label": label, "exc": exc}
             ) from None
         try:
             for el in root:
@@ -366,9 +390,11 @@ def normalise_answer(
 
         except (TypeError, ValueError) as exc:
             raise SourceError(
-                f"{label}: an element of the Overpass XML answer is malformed "
-                f"({type(exc).__name__}: {shorten(str(exc), 80)}); the server's answer is not "
-                "usable, try another server"
+                _(
+                    "%(label)s: an element of the Overpass XML answer is malformed (%(kind)s: "
+                    "%(shorten)s); the server's answer is not usable, try another server"
+                )
+                % {"label": label, "kind": type(exc).__name__, "shorten": shorten(str(exc), 80)}
             ) from None
 
     def tag_xml(tags: dict) -> str:
@@ -448,24 +474,34 @@ def read_manifest(folder: Path) -> dict:
     path = folder / MANIFEST
     if not path.exists():
         raise SourceError(
-            f"{folder}: not an offline pack (no {MANIFEST}); make one with civicmap fetch"
+            _("%(folder)s: not an offline pack (no %(manifest)s); make one with civicmap fetch")
+            % {"folder": folder, "manifest": MANIFEST}
         )
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise SourceError(
-            f"{path}: not readable as a pack manifest ({exc}); the pack is damaged, "
-            "fetch it again with civicmap fetch MAP.yaml --overwrite"
+            _(
+                "%(path)s: not readable as a pack manifest (%(exc)s); the pack is damaged, "
+                "fetch it again with civicmap fetch MAP.yaml --overwrite"
+            )
+            % {"path": path, "exc": exc}
         ) from None
     if not isinstance(manifest, dict):
         raise SourceError(
-            f"{path}: not a pack manifest (a JSON {type(manifest).__name__}); the pack is "
-            "damaged, fetch it again with civicmap fetch MAP.yaml --overwrite"
+            _(
+                "%(path)s: not a pack manifest (a JSON %(kind)s); the pack is damaged, fetch "
+                "it again with civicmap fetch MAP.yaml --overwrite"
+            )
+            % {"path": path, "kind": type(manifest).__name__}
         )
     if manifest.get("format") != PACK_FORMAT:
         raise SourceError(
-            f"{path}: got pack format {manifest.get('format')!r}, expected {PACK_FORMAT}; "
-            "fetch the pack again with this civicmap version"
+            _(
+                "%(path)s: got pack format %(value)r, expected %(pack_format)s; fetch the pack "
+                "again with this civicmap version"
+            )
+            % {"path": path, "value": manifest.get("format"), "pack_format": PACK_FORMAT}
         )
     return manifest
 
@@ -477,8 +513,11 @@ def run_query(
     url: str | None = None,
     pack: Path | None = None,
     refresh: bool = False,
+    offline: bool | None = None,
 ) -> _http.OverpassResponse:
     """Answer one query from an offline pack when one exists, else from Overpass.
+
+    ``offline=True`` never asks the server (``None``: ``settings.offline``).
 
     Raises
     ------
@@ -491,36 +530,47 @@ def run_query(
     if pack is not None and (pack / MANIFEST).exists():
         read_manifest(pack)  # refuses a damaged pack or one of another format
         hit, damaged = _http.check_entry(pack_key(query), pack, from_pack=True)
-        if damaged and settings.offline:
+        if damaged and _http.is_offline(offline):
             raise OfflineError(
-                f"offline pack {pack}: the answer for {what} is unusable: {damaged}; run "
-                "`civicmap fetch MAP.yaml --overwrite` with the network to make the pack again"
+                _(
+                    "offline pack %(pack)s: the answer for %(what)s is unusable: %(damaged)s; run "
+                    "`civicmap fetch MAP.yaml --overwrite` with the network to make the pack again"
+                )
+                % {"pack": pack, "what": what, "damaged": damaged}
             )
         if damaged:
             log.warning(
-                "offline pack %s: the answer for %s is unusable: %s; asking Overpass instead "
-                "(remake the pack with civicmap fetch MAP.yaml --overwrite)",
-                pack,
-                what,
-                damaged,
+                _(
+                    "offline pack %(pack)s: the answer for %(what)s is unusable: %(damaged)s; "
+                    "asking Overpass instead (remake the pack with civicmap fetch MAP.yaml "
+                    "--overwrite)"
+                ),
+                {"pack": pack, "what": what, "damaged": damaged},
             )
-            return _http.overpass(query, url=url, refresh=refresh, what=what)
+            return _http.overpass(query, url=url, refresh=refresh, what=what, offline=offline)
         if hit is None:
             raise OfflineError(
-                f"offline pack {pack} has no OSM data for {what}: the map (its area, layers or "
-                f"tag filters) changed since the pack was made; run `civicmap fetch MAP.yaml "
-                f"--overwrite` with the network to refresh it"
+                _(
+                    "offline pack %(pack)s has no OSM data for %(what)s: the map (its area, layers "
+                    "or tag filters) changed since the pack was made; run `civicmap fetch MAP.yaml "
+                    "--overwrite` with the network to refresh it"
+                )
+                % {"pack": pack, "what": what}
             )
         log.info(
-            "%s: from the offline pack %s (OSM data as of %s)", what, pack, hit.osm_base or "?"
+            _("%(what)s: from the offline pack %(pack)s (OSM data as of %(value)s)"),
+            {"what": what, "pack": pack, "value": hit.osm_base or "?"},
         )
         return hit
-    if pack is not None and settings.offline:
+    if pack is not None and _http.is_offline(offline):
         raise OfflineError(
-            f"offline mode: the offline pack {pack} named in the map does not exist; "
-            "run `civicmap fetch MAP.yaml` with the network to make it"
+            _(
+                "offline mode: the offline pack %(pack)s named in the map does not exist; run "
+                "`civicmap fetch MAP.yaml` with the network to make it"
+            )
+            % {"pack": pack}
         )
-    return _http.overpass(query, url=url, refresh=refresh, what=what)
+    return _http.overpass(query, url=url, refresh=refresh, what=what, offline=offline)
 
 
 def pack_key(query: str) -> str:
@@ -543,16 +593,16 @@ def plan_for_map(
     plan: list[tuple[str, str, dict]] = []
     if filters:
         names = sorted({k.split("#")[0] for k in filters if not k.startswith("_")})
-        what = "layers " + ", ".join(names) if names else ""
+        what = _("layers %(ids)s") % {"ids": ", ".join(names)} if names else ""
         if any(k.startswith("_") for k in filters):
-            what = f"{what} and the basemap" if what else "the basemap"
+            what = _("%(what)s and the basemap") % {"what": what} if what else _("the basemap")
         plan.append((what, build_query(filters, area, types=types), dict(filters)))
     for layer in spec.layers:
         for i, src in enumerate(layer.sources):
             ql = src.options.get("overpass_ql") if src.kind == "osm" else None
             if ql:
                 where = f"layer {layer.id} sources[{i}].osm.overpass_ql"
-                plan.append((f"layer {layer.id} (overpass_ql)", fill_placeholders(str(ql), area, where=where),
+                plan.append((_("layer %(id)s (overpass_ql)") % {"id": layer.id}, fill_placeholders(str(ql), area, where=where),
                              {f"{layer.id}#ql{i}": AnyTagged()}))  # fmt: skip
     return plan
 
@@ -568,14 +618,17 @@ def fetch_for_map(
     """Everything the map needs from Overpass (or its offline pack), as raw frames.
 
     The endpoint is ``osm.overpass_url`` from the map, else
-    ``settings.overpass_url`` (``CIVICMAP_OVERPASS_URL``).
+    ``settings.overpass_url`` (``CIVICMAP_OVERPASS_URL``); ``spec.offline``
+    says whether the network may be used.
     """
     url = endpoint(spec)
     pack = pack_folder(spec)
     result = OverpassResult(frames={})
     bases = []
     for what, query, wanted in plan_for_map(spec, area, filters, types=types):
-        resp = run_query(query, what=what, url=url, pack=pack, refresh=refresh)
+        resp = run_query(
+            query, what=what, url=url, pack=pack, refresh=refresh, offline=spec.offline
+        )
         raw = any(isinstance(f, AnyTagged) for f in wanted.values())
         try:
             ext = read_answer(

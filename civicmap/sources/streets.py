@@ -27,6 +27,7 @@ from shapely import prepared
 from shapely.geometry import Point
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.sources.osmfile import check_path
 from civicmap.sources.overpass import build_query, run_query
 from civicmap.tagfilter import TagFilter
@@ -92,8 +93,13 @@ def _graph_from_source(
                 graph.add_edge(a[0], b[0], reversed=False, **attrs)
                 graph.add_edge(b[0], a[0], reversed=True, **attrs)
     except RuntimeError as exc:
-        raise SourceError(f"{label}: cannot read the OSM data ({exc})") from None
-    log.info("%s: walking network of %d ways, %d nodes", label, ways, graph.number_of_nodes())
+        raise SourceError(
+            _("%(label)s: cannot read the OSM data (%(exc)s)") % {"label": label, "exc": exc}
+        ) from None
+    log.info(
+        _("%(label)s: walking network of %(ways)d ways, %(value)d nodes"),
+        {"label": label, "ways": ways, "value": graph.number_of_nodes()},
+    )
     return graph
 
 
@@ -135,6 +141,7 @@ def walking_graph_from_overpass(
     url: str | None = None,
     pack: Path | None = None,
     refresh: bool = False,
+    offline: bool | None = None,
 ) -> nx.MultiDiGraph:
     """The walking network of ``area`` from Overpass (or an offline pack / the cache).
 
@@ -148,8 +155,17 @@ def walking_graph_from_overpass(
         An offline pack made by ``civicmap fetch`` (it stores this query).
     refresh : bool
         Ask the server again instead of using the cache.
+    offline : bool, optional
+        Use only the pack and the cache (``None``: ``settings.offline``).
     """
     resp = run_query(
-        walking_query(area), what="the walking street network", url=url, pack=pack, refresh=refresh
+        walking_query(area),
+        what=_("the walking street network"),
+        url=url,
+        pack=pack,
+        refresh=refresh,
+        offline=offline,
     )
-    return walking_graph_from_bytes(resp.body, label="Overpass (walking street network)", area=area)
+    return walking_graph_from_bytes(
+        resp.body, label=_("Overpass (walking street network)"), area=area
+    )

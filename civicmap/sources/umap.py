@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.schema import SourceResult
 from civicmap.sources._features import _feature_rows, _load_json
 from civicmap.sources._table import records_result
@@ -73,7 +74,8 @@ def _walk_layers(
                     "row": f"layer {k}",
                     "column": "layers",
                     "value": type(dl).__name__,
-                    "reason": f"layer {k} is a JSON {type(dl).__name__}, not a datalayer; skipped",
+                    "reason": _("layer %(k)s is a JSON %(kind)s, not a datalayer; skipped")
+                    % {"k": k, "kind": type(dl).__name__},
                 }
             )
             continue
@@ -92,8 +94,11 @@ def _walk_layers(
                         "row": f"layer {lname}",
                         "column": "remoteData",
                         "value": remote,
-                        "reason": f"datalayer {lname!r} loads remote data from {remote}; not read "
-                        "(download that data and add it as its own source)",
+                        "reason": _(
+                            "datalayer %(lname)r loads remote data from %(remote)s; not read (download "
+                            "that data and add it as its own source)"
+                        )
+                        % {"lname": lname, "remote": remote},
                     }
                 )
         label_key = opts.get("labelKey")
@@ -145,8 +150,11 @@ def read_umap(path: Path, *, layer: str, options: dict | None = None) -> SourceR
         or not isinstance(data.get("layers"), list)
     ):
         raise SourceError(
-            f"{path}: not a uMap backup; expected JSON with type 'umap' and a layers list "
-            "(export it from uMap: Share → Download → full map backup)"
+            _(
+                "%(path)s: not a uMap backup; expected JSON with type 'umap' and a layers list "
+                "(export it from uMap: Share → Download → full map backup)"
+            )
+            % {"path": path}
         )
     state: dict[str, Any] = {
         "records": [],

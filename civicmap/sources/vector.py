@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from civicmap.errors import SourceError
+from civicmap.i18n import _
 from civicmap.schema import RowProblem, SourceResult
 from civicmap.sources import _crs
 from civicmap.sources._features import _feature_rows, _features_of, _load_json
@@ -78,8 +79,11 @@ def read_shapefile(path: Path, *, layer: str, options: dict | None = None) -> So
         frame = gpd.read_file(path, encoding=encoding) if encoding else gpd.read_file(path)
     except Exception as exc:  # pyogrio raises its own types for damaged files
         raise SourceError(
-            f"{path}: cannot read the shapefile ({type(exc).__name__}: {exc}); a shapefile "
-            "needs its .shp, .shx and .dbf side by side"
+            _(
+                "%(path)s: cannot read the shapefile (%(kind)s: %(exc)s); a shapefile needs "
+                "its .shp, .shx and .dbf side by side"
+            )
+            % {"path": path, "kind": type(exc).__name__, "exc": exc}
         ) from None
     declared = frame.crs
     info: dict[str, Any] = {"encoding": encoding or "from .cpg"}
@@ -92,7 +96,9 @@ def read_shapefile(path: Path, *, layer: str, options: dict | None = None) -> So
         zip(frame.geometry, props.to_dict("records"), strict=True), start=1
     ):
         if geom is None or geom.is_empty:
-            rejected.append(RowProblem(path.name, i, "record has no geometry"))
+            rejected.append(
+                RowProblem(path.name, i, _("record has no geometry"), code="no_geometry")
+            )
             continue
         records.append({str(k): ("" if v is None else v) for k, v in rec.items()})
         geoms.append(geom)

@@ -139,7 +139,7 @@ def test_damaged_overpass_entry_refetched_online_reported_offline(
     line = res.output.splitlines()[-1]
     assert line.startswith("Error: offline mode") and str(body) in line
     assert "does not match its checksum" in line and "--refresh" in line
-    monkeypatch.setattr(settings, "offline", False)  # --offline holds for the process
+    assert settings.offline is False  # --offline is passed down, never left in the settings
     res = build(osm_map)
     assert res.exit_code == 0, res.output
     assert "damaged" in res.output and str(body) in res.output  # the warning names it

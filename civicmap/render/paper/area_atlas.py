@@ -18,6 +18,7 @@ import shapely
 from shapely import STRtree
 
 from civicmap.errors import ConfigError, Problem
+from civicmap.i18n import _
 from civicmap.render.paper.areas import load_areas
 from civicmap.render.paper.atlas import draw_sheet, sheet_frame_rect
 from civicmap.render.paper.geometry import AtlasPage, MapFrame, fit_scale
@@ -86,14 +87,18 @@ def draw_area_atlas(r: Renderer, c) -> None:
             owner[lost[li]] = la
             still = int((owner < 0).sum())
             if still:
-                log.warning("area atlas: %d place(s) lie more than %d m outside every area "
-                            "and are listed in the index as off the map", still, NEAR_M)  # fmt: skip
+                log.warning(_(
+                    "area atlas: %(still)d place(s) lie more than %(near_m)d m outside every area "
+                    "and are listed in the index as off the map"
+                ), {"still": still, "near_m": NEAR_M})  # fmt: skip
     counts = np.bincount(owner[owner >= 0], minlength=len(areas))
     skip = spec.skip_empty is True
     kept = [i for i in range(len(areas)) if counts[i] > 0 or not skip]
     if skip and len(kept) < len(areas):
-        log.info("area atlas: %d of %d areas have no place and are left out",
-                 len(areas) - len(kept), len(areas))  # fmt: skip
+        log.info(
+            _("area atlas: %(value)d of %(n)d areas have no place and are left out"),
+            {"value": len(areas) - len(kept), "n": len(areas)},
+        )
     if not kept:
         raise ConfigError([Problem(file, "outputs.paper.atlas.skip_empty",
                                    "no area has a place on it; set skip_empty: false or check "

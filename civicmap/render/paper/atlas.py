@@ -17,6 +17,7 @@ import shapely
 from reportlab.lib import colors
 
 from civicmap.errors import ConfigError, Problem
+from civicmap.i18n import _
 from civicmap.render.paper.geometry import (
     MM,
     NICE_SCALES,
@@ -132,11 +133,18 @@ def draw_atlas(r: Renderer, c) -> None:
         e.page = renumber.get(cells[i].number) if i >= 0 else None
     left_out = len(cells) - len(pages)
     if not pages:
-        log.warning("%s: no place lies on any atlas sheet; the PDF has only the overview "
-                    "(check the layers, or the map's area:)", r.data.spec.file)  # fmt: skip
+        log.warning(
+            _(
+                "%(file)s: no place lies on any atlas sheet; the PDF has only the overview "
+                "(check the layers, or the map's area:)"
+            ),
+            {"file": r.data.spec.file},
+        )
     if left_out:
-        log.info("atlas: %d of %d sheets have no place on them and are left out",
-                 left_out, len(cells))  # fmt: skip
+        log.info(
+            _("atlas: %(left_out)d of %(n)d sheets have no place on them and are left out"),
+            {"left_out": left_out, "n": len(cells)},
+        )
     r.plan.atlas_pages = pages
     r.plan.atlas_left_out = left_out
     half = (fg[0] / 2, fg[1] / 2)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from civicmap.errors import ConfigError, Problem
+from civicmap.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,10 @@ class PaperOptions:
             raise ConfigError(problems)
         if atlas is not None and atlas.areas is None and scale == "fit":
             log.info(
-                "atlas without a fixed scale: using 1:5000 (set outputs.paper.scale to change it)"
+                _(
+                    "atlas without a fixed scale: using 1:5000 (set outputs.paper.scale to change "
+                    "it)"
+                )
             )
             scale = 5000
         return cls(

@@ -12,6 +12,7 @@ import logging
 import math
 from dataclasses import dataclass
 
+from civicmap.i18n import _
 from civicmap.render.paper.geometry import MM, NICE_SCALES, BoxIndex
 from civicmap.render.paper.plan import PaperPlan
 
@@ -81,7 +82,7 @@ def measure(plan: PaperPlan, *, smallest_text_pt: float) -> Readability:
                 overlapping += 1
             placed.add(b)
         # Density counts every marker, numbered or not.
-        for x, y in [lab.marker for lab in fp.numbers] + [xy for _, _, xy in fp.unplaced]:
+        for x, y in [lab.marker for lab in fp.numbers] + [xy for _n, _cell, xy in fp.unplaced]:
             key = (int(x // cell), int(y // cell))
             counts[key] = counts.get(key, 0) + 1
         peak = max(peak, max(counts.values(), default=0))
@@ -96,26 +97,42 @@ def warn_if_unreadable(
         return
     ways = []
     if not atlas and fit != "data":
-        ways.append("fit: data (zoom to where the places are)")
+        ways.append(_("fit: data (zoom to where the places are)"))
     better = next((s for s in reversed(NICE_SCALES) if s <= plan.scale / 4), 2500)
     if plan.atlas_areas:
         # already one page per area: the crowded pages need smaller areas or a grid
-        ways.append("smaller areas (町丁目 or school districts instead of municipalities)")
-        ways.append("atlas: true with scale: 10000 (a grid of sheets)")
-        where = f"the area atlas ({len(plan.atlas_areas)} area pages)"
+        ways.append(_("smaller areas (町丁目 or school districts instead of municipalities)"))
+        ways.append(_("atlas: true with scale: 10000 (a grid of sheets)"))
+        where = _("the area atlas (%(n)d area pages)") % {"n": len(plan.atlas_areas)}
     else:
         ways.append(
-            "atlas: {areas: FILE, name: FIELD} (one page per 町丁目 or school district, "
-            "or areas: municipalities:NN)"
+            _(
+                "atlas: {areas: FILE, name: FIELD} (one page per 町丁目 or school district, "
+                "or areas: municipalities:NN)"
+            )
         )
-        ways.append(f"atlas: true with scale: {better} (a grid of sheets)")
-        where = f"the paper map at 1:{plan.scale:,}"
-    ways.append("a smaller area or fewer layers")
+        ways.append(_("atlas: true with scale: %(scale)s (a grid of sheets)") % {"scale": better})
+        where = _("the paper map at 1:%(scale)s") % {"scale": f"{plan.scale:,}"}
+    ways.append(_("a smaller area or fewer layers"))
     log.warning(
-        "%s: %s is hard to read: %d of %d numbers sit more than %g mm from "
-        "their marker, %d overlap another number, %d found no room near their marker "
-        "(listed apart under 位置を示せない番号), up to %d markers share one %g×%g mm square "
-        "of paper, smallest text %.1f pt. Try %s",
-        file, where, m.far, m.numbers, FAR_MM, m.overlapping, m.unplaced, m.peak_density,
-        CELL_MM, CELL_MM, m.smallest_text_pt, "; or ".join(ways),
-    )  # fmt: skip
+        _(
+            "%(file)s: %(where)s is hard to read: %(far)d of %(numbers)d numbers sit more "
+            "than %(far_mm)g mm from their marker, %(overlapping)d overlap another number, "
+            "%(unplaced)d found no room near their marker (listed apart in the index), "
+            "up to %(peak_density)d markers share one %(cell_mm)g×%(cell_mm)g mm square of "
+            "paper, smallest text %(smallest_text_pt).1f pt. Try %(ways)s"
+        ),
+        {
+            "file": file,
+            "where": where,
+            "far": m.far,
+            "numbers": m.numbers,
+            "far_mm": FAR_MM,
+            "overlapping": m.overlapping,
+            "unplaced": m.unplaced,
+            "peak_density": m.peak_density,
+            "cell_mm": CELL_MM,
+            "smallest_text_pt": m.smallest_text_pt,
+            "ways": _("; or ").join(ways),
+        },
+    )

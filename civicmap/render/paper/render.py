@@ -10,6 +10,7 @@ from typing import Any
 from reportlab.pdfgen import canvas as rl_canvas
 
 from civicmap._files import atomic_path, check_writable
+from civicmap.i18n import _
 from civicmap.mapdata import MapData
 from civicmap.render._fonts import register
 from civicmap.render.paper.atlas import draw_atlas
@@ -74,9 +75,16 @@ def render_paper(
     off = [e for e in r.entries if not e.ref]
     if off:
         log.warning(
-            "%d place(s) fall outside the paper map's frame and are listed in the index as %r: %s",
-            len(off), TEXT[r.lang]["off_map"], ", ".join(e.name for e in off[:5]),
-        )  # fmt: skip
+            _(
+                "%(n)d place(s) fall outside the paper map's frame and are listed in the index "
+                "as %(off_map)r: %(names)s"
+            ),
+            {
+                "n": len(off),
+                "off_map": TEXT[r.lang]["off_map"],
+                "names": ", ".join(e.name for e in off[:5]),
+            },
+        )
     return buf.getvalue(), r.plan
 
 
@@ -112,7 +120,10 @@ def write_paper(
     with atomic_path(path, overwrite=overwrite) as tmp:
         tmp.write_bytes(pdf)
     out = [path]
-    log.info("paper map: %s, %d page(s), 1:%s", path, plan.pages, f"{plan.scale:,}")
+    log.info(
+        _("paper map: %(path)s, %(pages)d page(s), 1:%(value)s"),
+        {"path": path, "pages": plan.pages, "value": f"{plan.scale:,}"},
+    )
     if png is not None:
         out.append(pdf_to_png(pdf, png, overwrite=overwrite))
     return out

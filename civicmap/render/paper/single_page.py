@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from civicmap.i18n import _
 from civicmap.render._fonts import draw_text
 from civicmap.render.paper.geometry import MM, MapFrame, Rect, fit_scale
 
@@ -61,9 +62,11 @@ def draw_single(r: Renderer, c) -> None:
     fx0, fy0, fx1, fy1 = frame.extent
     if o.scale != "fit" and (fx0 > minx or fy0 > miny or fx1 < maxx or fy1 < maxy):
         log.warning(
-            "%s: the area is larger than one %s page at 1:%s; parts are cut off "
-            "(set outputs.paper.atlas: true for several pages, or a larger scale number)",
-            r.data.spec.file, o.size, f"{scale:,}",
+            _(
+                "%(file)s: the area is larger than one %(size)s page at 1:%(scale)s; parts are "
+                "cut off (set outputs.paper.atlas: true for several pages, or a larger scale "
+                "number)"
+            ), {"file": r.data.spec.file, "size": o.size, "scale": f"{scale:,}"},
         )  # fmt: skip
     r.draw_frame(c, frame)
     r.draw_blocks(c, r.panel_blocks(panel.w, scale), panel.x, panel.y1)
