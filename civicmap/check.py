@@ -72,6 +72,8 @@ def report_of(path: Path, result: SourceResult, kind: str) -> dict[str, Any]:
         "header_row",
         "preamble",
         "renamed_columns",
+        "name_column_note",
+        "header_annotations",
         "disaster_flags",
         "capacity_from",
         "category",

@@ -15,6 +15,7 @@ import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
 
 from civicmap.area import Area
+from civicmap.i18n import _
 from civicmap.layers import LayerSpec
 from civicmap.mapfile import MapSpec
 from civicmap.schema import Credit, RowProblem, osm_credit
@@ -122,7 +123,7 @@ def data_time(spec: MapSpec, *, osm_base: str = "", osm_pack: Path | None = None
         except OSError:
             continue  # not there: the source reader names it
     if not times:
-        log.info("no dated data (OSM, pack or local file): the map prints today's date")
+        log.info(_("no dated data (OSM, pack or local file): the map prints today's date"))
         return build_time()
     return max(times).replace(microsecond=0)
 

@@ -367,6 +367,12 @@ def test_kobe_xlsx_header_on_row_3_merged_name_header_and_heading_rows():
     assert r.info["sheet"] == "Sheet1" and r.info["header_row"] == h + 1 == 3
     assert any("ベビーシート" in p for p in r.info["preamble"])
     assert "column_4" in r.info["name_column_note"]
+    from click.testing import CliRunner
+
+    from civicmap.cli import main
+
+    shown = CliRunner().invoke(main, ["check", str(path)]).output
+    assert "name column: names taken from 'column_4'" in shown, shown
     _accounted(r, len(body))
     assert len(r.features) == len(places)
     f = r.features
@@ -420,3 +426,12 @@ def test_kobe_imi_file_as_published_with_16331_columns(tmp_path):
     _accounted(published, len(records) - 1)
     assert list(published.features["name"]) == list(trimmed.features["name"])
     assert list(published.features["address"]) == list(trimmed.features["address"])
+    # `civicmap check` says so in one line, not one line per padded column
+    from click.testing import CliRunner
+
+    from civicmap.cli import main
+
+    out = CliRunner().invoke(main, ["check", str(wide)]).output
+    padded = [line for line in out.splitlines() if "column_" in line]
+    empty = sum(1 for cell in records[0] + [""] * 16298 if not cell.strip())
+    assert len(padded) == 1 and f"{empty} columns renamed" in padded[0], out[:2000]

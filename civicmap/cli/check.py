@@ -163,8 +163,25 @@ def _print_data_report(report: dict) -> None:
             _("  header found on line %(line)s (lines above: %(above)s)")
             % {"line": report["header_row"], "above": report.get("preamble")}
         )
+    by_reason: dict[str, list[str]] = {}
     for new, why in (report.get("renamed_columns") or {}).items():
-        click.echo(_("  column renamed to %(name)r: %(why)s") % {"name": new, "why": why})
+        by_reason.setdefault(why, []).append(new)
+    for why, names in by_reason.items():
+        if len(names) <= 3:
+            for new in names:
+                click.echo(_("  column renamed to %(name)r: %(why)s") % {"name": new, "why": why})
+        else:  # a file padded with thousands of empty columns: one line, not thousands
+            click.echo(
+                _("  %(n)d columns renamed (%(first)s … %(last)s): %(why)s")
+                % {"n": len(names), "first": names[0], "last": names[-1], "why": why}
+            )
+    if report.get("name_column_note"):
+        click.echo(_("  name column: %(note)s") % {"note": report["name_column_note"]})
+    if report.get("header_annotations"):
+        click.echo(
+            _("  lines under the header describing the columns (not places): %(n)d")
+            % {"n": len(report["header_annotations"])}
+        )
     if report.get("disaster_flags"):
         click.echo(
             _("  disaster flags: %(value)s") % {"value": ", ".join(report["disaster_flags"])}

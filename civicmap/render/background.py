@@ -140,7 +140,7 @@ def web_background(
             files = folder_tiles(by_zoom, bounds)
             if files:
                 return _folder_background(tile, files, folder, lang, name, date, bounds)
-            log.warning("the pack holds no tile of the map's area: the web map uses them online")
+            log.warning(_("the pack holds no tile of the map's area: the web map uses them online"))
         # whole zooms, coarsest first, while they fit the limit (the paper's
         # detailed zoom of a large atlas may not: the page then stops there)
         kept: list[int] = []
@@ -293,7 +293,7 @@ def write_tile_folder(target: Path, files: dict[str, Path], *, overwrite: bool) 
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-    log.info("tile folder: %s (%d tiles)", target, len(files))
+    log.info(_("tile folder: %(path)s (%(n)d tiles)"), {"path": target, "n": len(files)})
     return target
 
 

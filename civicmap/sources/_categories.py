@@ -21,6 +21,8 @@ from typing import Any
 
 import pandas as pd
 
+from civicmap.i18n import _
+
 log = logging.getLogger(__name__)
 
 
@@ -66,7 +68,9 @@ def unify_spellings(categories: pd.Series) -> tuple[pd.Series, dict[str, list[st
             merged[best] = [s for s in spellings if s != best]
     if not merged:
         return texts, {}
-    log.info("categories written more than one way, shown as one: %s", merged)
+    log.info(
+        _("categories written more than one way, shown as one: %(merged)s"), {"merged": merged}
+    )
     return texts.map(lambda t: chosen.get(category_key(t), t) if t else t), merged
 
 

@@ -148,8 +148,13 @@ def reject_unplaced(
             code="unreadable_coordinate",
         )
     filled = [(c, str(v).strip()) for c, v in df.iloc[pos].items() if str(v).strip()]
-    if len(filled) == 1 and not (str(la_raw).strip() or str(lo_raw).strip()):
-        # spreadsheets put a section title (都心地域, 公共交通機関) on a row of its own
+    if (
+        len(filled) == 1
+        and filled[0][0] != cols.get("name")
+        and not (str(la_raw).strip() or str(lo_raw).strip())
+    ):
+        # spreadsheets put a section title (都心地域, 公共交通機関) on a row of its own; a lone
+        # text in the name column is a place whose coordinates are missing, and is said so
         return RowProblem(
             name,
             row,

@@ -73,8 +73,11 @@ def check_path(path: Path) -> None:
     check_input_file(path, what=_("OSM extract"))
     if not str(path).endswith(SUFFIXES):
         raise SourceError(
-            f"{path}: got a {''.join(path.suffixes) or 'file without suffix'}, "
-            "expected an OSM extract ending in .osm, .osm.bz2 or .osm.pbf"
+            _(
+                "%(path)s: got a %(suffix)s, expected an OSM extract ending in .osm, .osm.bz2 "
+                "or .osm.pbf"
+            )
+            % {"path": path, "suffix": "".join(path.suffixes) or _("file without suffix")}
         )
 
 

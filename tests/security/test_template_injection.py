@@ -65,7 +65,8 @@ def test_jinja_in_csv_cells_never_runs_and_shows_literally(tmp_path):
     assert result.exit_code == 0, result.output
     assert not marker.exists(), "a template payload in the data ran code at build time"
     page = (tmp_path / "out" / "map.html").read_text(encoding="utf-8")
-    assert "49" not in re.sub(r"[0-9.]{5,}", "", page.split('id="civicmap-data">', 1)[1][:4000])
+    head = _without_paths(page.split('id="civicmap-data">', 1)[1][:4000], tmp_path)
+    assert "49" not in re.sub(r"[0-9.]{5,}", "", head)
     block = re.search(
         r'<script type="application/json" id="civicmap-data">(.*?)</script>', page, re.S
     )
@@ -202,6 +203,11 @@ def _every_channel_map(tmp: Path, marker: Path) -> tuple[Path, dict[str, list[st
     return tmp / "map.yaml", names
 
 
+def _without_paths(text: str, tmp: Path) -> str:
+    """The text without the test's own folder names: pytest's ``pytest-49`` is not Jinja's 49."""
+    return text.replace(str(tmp.parent), "").replace(str(tmp.parent.parent), "")
+
+
 def _page_data(page: str) -> dict:
     block = re.search(
         r'<script type="application/json" id="civicmap-data">(.*?)</script>', page, re.S
@@ -244,7 +250,7 @@ def test_every_text_channel_reaches_the_page_literally_and_runs_nothing(every_ch
     for n in names["umap"]:  # the uMap datalayer is the category
         assert popups[n] == f"{n} {{7*7}} [{names['umaplayer'][0]}]", popups[n]
     # nothing Jinja would produce: 49, a loop's output, or the raw-block's disappearance
-    visible = re.sub(r"[0-9.]{5,}", "", block_of(page))
+    visible = re.sub(r"[0-9.]{5,}", "", _without_paths(block_of(page), tmp))
     assert "49" not in visible and "xxx" not in visible and "credit:ab" not in visible
 
 
