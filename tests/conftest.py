@@ -75,6 +75,8 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setattr(settings, "offline", False)
     # the CLI speaks Japanese unless told otherwise; tests read English unless they pass --lang ja
     monkeypatch.setenv("CIVICMAP_LANG", "en")
+    # a bug in civicmap shows its traceback in the tests (users get one line and -v)
+    monkeypatch.setenv("CIVICMAP_TRACEBACK", "1")
 
 
 # --- Overpass test server (tests/overpass_server.py) ---------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,6 +92,7 @@ class ProgressBar:
 
 
 _quiet = False
+_verbose = False
 
 
 def say(message: str) -> None:
@@ -112,6 +114,22 @@ def handle_errors(func):
         except CivicMapError as exc:
             click.echo(_("Error: %(message)s") % {"message": exc}, err=True)
             sys.exit(exc.exit_code)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a bug in civicmap, not a problem with the user's files
+            if _verbose or os.environ.get("CIVICMAP_TRACEBACK"):
+                raise  # -v (and the test suite) want the whole traceback
+            log.debug("internal error", exc_info=True)
+            click.echo(
+                _(
+                    "Error: civicmap stopped on an internal error (%(kind)s: %(message)s). "
+                    "This is a bug in civicmap, not in your files. Please report it with the "
+                    "output of the same command run with -v, which shows the details."
+                )
+                % {"kind": type(exc).__name__, "message": str(exc)[:300]},
+                err=True,
+            )
+            sys.exit(1)
 
     return wrapper
 
@@ -206,8 +224,9 @@ class I18nGroup(click.Group):
 def main(ctx: click.Context, verbose: int, quiet: int, lang: str | None) -> None:
     from civicmap import progress
 
-    global _quiet
+    global _quiet, _verbose
     _quiet = quiet > 0
+    _verbose = verbose > 0
     set_language(pick_language(lang))  # I18nGroup.parse_args restores the previous one
     _setup_logging(verbose, quiet)
     ctx.with_resource(progress.listening(ProgressBar(enabled=not quiet)))

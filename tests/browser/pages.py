@@ -11,10 +11,19 @@ def console_errors(driver) -> list[str]:
 
 
 def wait_for(find, *, timeout: float = 20.0):
-    """Call ``find`` until it returns something truthy or ``timeout`` seconds pass."""
+    """Call ``find`` until it returns something truthy or ``timeout`` seconds pass.
+
+    An element that Leaflet removes while ``find`` reads it (a popup closing as the next
+    opens) is not a failure: ``find`` is asked again.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException
+
     deadline = time.monotonic() + timeout
     while True:
-        found = find()
+        try:
+            found = find()
+        except StaleElementReferenceException:
+            found = None
         if found or time.monotonic() > deadline:
             return found
         time.sleep(0.05)
