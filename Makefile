@@ -49,6 +49,7 @@ messages: install
 bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/bench_scale.py
+	$(BIN)/python bench/bench_join.py
 	$(BIN)/python bench/bench_walk.py
 
 # pyrosm (a reader baseline) pins older libraries: it gets its own environment.

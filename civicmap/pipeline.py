@@ -225,6 +225,8 @@ def _layer_data(
     area: Area,
     language: str,
     files: dict[tuple[str, int], SourceResult] | None = None,
+    *,
+    offline: bool | None = None,
 ) -> LayerData:
     """One layer from its sources: OSM frames (already read for the whole map) and files.
 
@@ -259,7 +261,9 @@ def _layer_data(
             credits.append(osm_credit(osm.osm_base[:10]))
             osm_parts.append(frame)
         else:
-            result = (files or {}).get((layer.id, i)) or read_file_source(src, layer=layer.id)
+            result = (files or {}).get((layer.id, i)) or read_file_source(
+                src, layer=layer.id, offline=offline
+            )
             source_label = src.path.name if src.path is not None else src.kind
             result.features, fixed = clean_text_columns(result.features, source=source_label)
             result.repaired.extend(fixed)
@@ -308,7 +312,7 @@ def read_inputs(spec: MapSpec, area: Area) -> Inputs:
     for layer in spec.layers:
         for i, src in enumerate(layer.sources):
             if src.kind != "osm":
-                files[(layer.id, i)] = read_file_source(src, layer=layer.id)
+                files[(layer.id, i)] = read_file_source(src, layer=layer.id, offline=spec.offline)
     return Inputs(osm=_read_osm(spec, area), files=files)
 
 
@@ -359,7 +363,7 @@ def _collect(
     for layer in spec.layers:
         advance(layer.id)
         log.info(_("layer %(layer_id)s"), {"layer_id": layer.id})
-        layers.append(_layer_data(layer, osm, area, spec.language, files))
+        layers.append(_layer_data(layer, osm, area, spec.language, files, offline=spec.offline))
     uses_osm = not spec.osm.get("disabled") and any(
         s.kind == "osm" for layer in spec.layers for s in layer.sources
     )

@@ -41,3 +41,41 @@ def test_real_hospital_list_geocodes_the_known_addresses(geocoder):
 def test_without_geocode_option_nothing_is_asked(geocoder):
     r = read_csv(DATA / "opendata/hospitals_address_only.csv", layer="x")
     assert geocoder == [] and len(r.rejected) == 3
+
+
+def test_an_offline_build_asks_the_geocoder_nothing_and_says_why(geocoder, tmp_path):
+    """``build(..., offline=True)`` reaches the CSV's geocoding too (not only Overpass)."""
+    import json
+
+    import civicmap
+    from civicmap import settings
+
+    csv = tmp_path / "hospitals.csv"
+    csv.write_bytes((DATA / "opendata/hospitals_address_only.csv").read_bytes())
+    mapfile = tmp_path / "map.yaml"
+    mapfile.write_text(
+        json.dumps(
+            {
+                "title": "病院",
+                "area": {"bbox": [136.3, 36.3, 136.8, 36.7]},
+                "osm": False,
+                "layers": [
+                    {
+                        "id": "hospitals",
+                        "title": {"ja": "病院", "en": "Hospitals"},
+                        "sources": [{"csv": {"path": "hospitals.csv", "geocode": True}}],
+                    }
+                ],
+                "outputs": {"geojson": {"file": "out/map.geojson"}},
+            }
+        ),
+        encoding="utf-8",
+    )
+    data = civicmap.collect(civicmap.load_map(mapfile), offline=True)
+    assert geocoder == [] and settings.offline is False
+    reasons = [p.reason for layer in data.layers for p in layer.report.rejected]
+    assert len(reasons) == 3 and all("geocoder failed" in r for r in reasons), reasons
+    # online, the same map asks the geocoder once per distinct address
+    online = civicmap.collect(civicmap.load_map(mapfile), offline=False)
+    assert len(geocoder) == 3
+    assert sum(len(layer.features) for layer in online.layers) == 2

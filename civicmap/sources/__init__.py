@@ -61,8 +61,14 @@ def read_path(path: Path, *, layer: str, options: dict | None = None) -> SourceR
     return read_file_source(spec, layer=layer, path=path)
 
 
-def read_file_source(spec: SourceSpec, *, layer: str, path: Path | None = None) -> SourceResult:
-    """Read a layer's file source (csv, geojson, kml, umap, file)."""
+def read_file_source(
+    spec: SourceSpec, *, layer: str, path: Path | None = None, offline: bool | None = None
+) -> SourceResult:
+    """Read a layer's file source (csv, geojson, kml, umap, file).
+
+    ``offline`` is the run's choice for the one reader that may use the network (a CSV's
+    ``geocode: true``); ``None`` takes ``settings.offline``.
+    """
     path = path or spec.path
     if path is None:
         raise SourceError(
@@ -80,7 +86,7 @@ def read_file_source(spec: SourceSpec, *, layer: str, path: Path | None = None) 
     )
     kind = spec.kind if spec.kind != "file" else kind_for_path(path)
     try:
-        return _read(spec, kind=kind, layer=layer, path=path)
+        return _read(spec, kind=kind, layer=layer, path=path, offline=offline)
     except CivicMapError:
         raise
     except Exception as exc:  # a reader bug or a library's error on an odd file
@@ -93,8 +99,11 @@ def read_file_source(spec: SourceSpec, *, layer: str, path: Path | None = None) 
         ) from exc
 
 
-def _read(spec: SourceSpec, *, kind: str, layer: str, path: Path) -> SourceResult:
+def _read(
+    spec: SourceSpec, *, kind: str, layer: str, path: Path, offline: bool | None = None
+) -> SourceResult:
     options = dict(spec.options)
+    options["_offline"] = offline  # private, like _require_coordinates: never from a file
     join = options.get("join")
     if isinstance(join, dict) and join.get("path") and not Path(str(join["path"])).is_absolute():
         # join paths are relative to the layer or map file, like path:

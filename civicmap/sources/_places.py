@@ -218,7 +218,9 @@ def geocode_rows(
         return
     from civicmap.sources import geocode
 
-    results = geocode.geocode_many([addresses.iat[p] for p in to_geocode])
+    results = geocode.geocode_many(
+        [addresses.iat[p] for p in to_geocode], offline=options.get("_offline")
+    )
     for pos in to_geocode:
         point, title = results[geocode.normalise_address(addresses.iat[pos])]
         row = int(df.index[pos])

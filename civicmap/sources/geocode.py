@@ -23,36 +23,45 @@ def normalise_address(address: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", str(address)).split())
 
 
-def geocode_one(address: str) -> tuple[tuple[float, float] | None, str]:
+def geocode_one(
+    address: str, *, offline: bool | None = None
+) -> tuple[tuple[float, float] | None, str]:
     """Geocode one address: ``((lon, lat), matched title)`` or ``(None, reason)``.
 
     The geocoder answers a JSON list of ``{geometry: {coordinates: [lon, lat]},
     properties: {title}}`` (the GSI address search format); the first hit wins.
+    ``offline``: the run's choice (``None`` takes ``settings.offline``); offline, only
+    addresses asked before (in the cache) are found.
     """
     query = normalise_address(address)
     try:
-        data = _http.get_json(settings.geocoder_url, params={"q": query})
+        data = _http.get_json(settings.geocoder_url, params={"q": query}, offline=offline)
     except CivicMapError as exc:
-        return None, f"geocoder failed for {query!r}: {exc}"
+        return None, _("geocoder failed for %(query)r: %(error)s") % {"query": query, "error": exc}
     if not isinstance(data, list) or not data:
-        return None, f"the geocoder found no match for address {query!r}"
+        return None, _("the geocoder found no match for address %(query)r") % {"query": query}
     first = data[0]
     try:
         lon, lat = first["geometry"]["coordinates"][:2]
         point = (float(lon), float(lat))
     except (KeyError, TypeError, ValueError, IndexError):
-        return None, f"the geocoder answered {str(first)[:80]!r} for {query!r}, expected a point"
+        return None, _("the geocoder answered %(answer)r for %(query)r, expected a point") % {
+            "answer": str(first)[:80],
+            "query": query,
+        }
     title = str((first.get("properties") or {}).get("title", ""))
     return point, title
 
 
-def geocode_many(addresses: list[str]) -> dict[str, tuple[tuple[float, float] | None, str]]:
+def geocode_many(
+    addresses: list[str], *, offline: bool | None = None
+) -> dict[str, tuple[tuple[float, float] | None, str]]:
     """Geocode each distinct address once; address → result of :func:`geocode_one`."""
     out: dict[str, tuple[tuple[float, float] | None, str]] = {}
     for a in addresses:
         key = normalise_address(a)
         if key not in out:
-            out[key] = geocode_one(a)
+            out[key] = geocode_one(a, offline=offline)
     log.info(
         _("geocoded %(n)d distinct addresses (%(sum)d found)"),
         {"n": len(out), "sum": sum(1 for v in out.values() if v[0] is not None)},
