@@ -19,6 +19,7 @@ import errno
 import json
 import logging
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -95,8 +96,36 @@ def _current() -> _Batch | None:
 
 
 def _rename(src: Path, dst: Path) -> None:
-    """One rename (a separate function so fault tests can pause between renames)."""
+    """One rename (a separate function so fault tests can pause between renames).
+
+    A folder output (the web map's tile folder) replaces an existing folder by moving the
+    old one aside first (``os.replace`` cannot replace a non-empty folder), then removing it.
+    """
+    src, dst = Path(src), Path(dst)
+    if src.is_dir() and dst.is_dir():
+        aside = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=PART_SUFFIX, dir=dst.parent))
+        aside.rmdir()
+        os.replace(dst, aside)
+        try:
+            os.replace(src, dst)
+        except OSError:
+            os.replace(aside, dst)  # put the old folder back
+            raise
+        shutil.rmtree(aside, ignore_errors=True)
+        return
     os.replace(src, dst)
+
+
+def join_output_batch(tmp: Path, target: Path) -> bool:
+    """Let a finished temporary output (file or folder) be renamed with the batch, if one is open.
+
+    Returns False when no output batch is open: the caller renames it itself.
+    """
+    batch = _current()
+    if batch is None:
+        return False
+    batch.pending.append((Path(tmp), Path(target)))
+    return True
 
 
 def _tmp_for(target: Path) -> Path:
@@ -288,6 +317,9 @@ def output_batch(targets: list[Path]) -> Iterator[None]:
         _commit(batch)
     except BaseException:
         for tmp, _ in batch.pending:
+            if tmp.is_dir():  # a folder output (tiles)
+                shutil.rmtree(tmp, ignore_errors=True)
+                continue
             with contextlib.suppress(OSError):
                 tmp.unlink()
         batch.pending.clear()

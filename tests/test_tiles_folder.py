@@ -201,3 +201,36 @@ def test_osm_tiles_never_get_a_folder(offline, tmp_path):
     html = build(load_map(path))["web"][0]
     assert [p.name for p in html.parent.iterdir()] == [html.name]
     assert "_tiles/" not in html.read_text(encoding="utf-8")
+
+
+def test_a_build_that_fails_later_leaves_the_old_page_and_folder_together(
+    offline, tmp_path, monkeypatch
+):
+    """The tile folder is renamed with the page and the other outputs: all of them or none."""
+    from civicmap.render import export
+
+    path = write_map(tmp_path, {"offline_tiles": "folder"})
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["outputs"]["geojson"] = {"file": "out/map.geojson"}  # written after the web map
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    (tmp_path / offline["pack"].name).symlink_to(offline["pack"])
+    html = build(load_map(path))["web"][0]
+    folder = html.parent / "保育マップ_tiles"
+    (folder / "mine.txt").write_text("old", encoding="utf-8")  # marks the old folder
+    before = html.read_bytes()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export, "write_export", disk_full)  # the output after the web map
+    with pytest.raises(OSError):
+        build(load_map(path), overwrite=True)
+    assert html.read_bytes() == before
+    assert (folder / "mine.txt").read_text(encoding="utf-8") == "old"  # the old folder, whole
+    assert sorted(p.name for p in html.parent.iterdir()) == ["map.geojson", "保育マップ.html",
+                                                             "保育マップ_tiles"]  # fmt: skip
+    monkeypatch.undo()
+    build(load_map(path), overwrite=True)  # then a good build replaces both together
+    assert not (folder / "mine.txt").exists() and folder_tiles(folder) == area_tiles(
+        offline["pack"]
+    )

@@ -240,7 +240,9 @@ def _folder_background(
 def write_tile_folder(target: Path, files: dict[str, Path], *, overwrite: bool) -> Path:
     """Write the tile folder ``target`` (``z/x/y.png``) all at once: temporary folder, then rename.
 
-    A failure leaves the old folder (or none) as it was, never half a folder.
+    A failure leaves the old folder (or none) as it was, never half a folder. Inside a
+    build (an open output batch) the finished folder is renamed with the page and the
+    other outputs, all or none, so the old page never meets a new folder.
     An existing folder is replaced only with ``overwrite``, like every output;
     temporary folders a killed run left next to it are removed first.
 
@@ -254,7 +256,13 @@ def write_tile_folder(target: Path, files: dict[str, Path], *, overwrite: bool) 
     import shutil
     import tempfile
 
-    from civicmap._files import PART_SUFFIX, OutputExistsError, _os_error, glob_escape
+    from civicmap._files import (
+        PART_SUFFIX,
+        OutputExistsError,
+        _os_error,
+        glob_escape,
+        join_output_batch,
+    )
 
     target = Path(target)
     if target.exists() and not overwrite:
@@ -277,6 +285,10 @@ def write_tile_folder(target: Path, files: dict[str, Path], *, overwrite: bool) 
             shutil.copyfile(src, dst)
         for d in [tmp, *[p for p in tmp.rglob("*") if p.is_dir()]]:
             d.chmod(0o755)  # mkdtemp makes 0700: a folder served by a web server must be readable
+        if join_output_batch(tmp, target):
+            # inside a build: renamed with the page and the other outputs, all or none
+            log.info(_("tile folder: %(path)s (%(n)d tiles)"), {"path": target, "n": len(files)})
+            return target
         if target.exists():
             old = Path(
                 tempfile.mkdtemp(prefix=f".{target.name}.", suffix=PART_SUFFIX, dir=target.parent)
