@@ -288,6 +288,22 @@ def build_area(task: AreaTask, inputs=None) -> dict[str, Any]:
         return _build_area(task)
 
 
+def _tile_folder_files(pages: list[Path], *, since: float) -> list[Path]:
+    """The files of the tile folders this build wrote beside its web pages (none when inlined).
+
+    A folder older than the build belongs to an earlier setting (``offline_tiles`` changed)
+    and is not this build's output.
+    """
+    from civicmap.render.web import tile_folder_name
+
+    out: list[Path] = []
+    for page in pages:
+        folder = Path(page).with_name(tile_folder_name(page))
+        if folder.is_dir() and folder.stat().st_mtime >= since - 1:
+            out += sorted(p for p in folder.rglob("*") if p.is_file())
+    return out
+
+
 def _build_area(task: AreaTask) -> dict[str, Any]:
     from civicmap import pipeline
 
@@ -300,9 +316,14 @@ def _build_area(task: AreaTask) -> dict[str, Any]:
         if state.exists():
             state.unlink()  # outputs are about to change: no longer a complete build
         data = pipeline.collect(task.spec, area=task.area, inputs=task.inputs, built=task.built)
+        started = time.time()
         written = pipeline.render(data, overwrite=True)
         files = sorted({p for paths in written.values() for p in paths})
         row["files"] = [str(p.relative_to(task.out_dir)) for p in files]
+        tiles = _tile_folder_files(written.get("web", []), since=started)
+        row["files"] += sorted(
+            {str(p.parent.relative_to(task.out_dir).parts[0]) + "/" for p in tiles}
+        )
         row["places"] = {layer.id: len(layer.features) for layer in data.layers}
         row["warnings"] = [
             f"{layer.id}: {w.get('reason', w)}" if isinstance(w, dict) else f"{layer.id}: {w}"
@@ -314,7 +335,8 @@ def _build_area(task: AreaTask) -> dict[str, Any]:
         doc = {
             "version": STATE_VERSION,
             "fingerprint": task.fingerprint,
-            "files": {str(p.relative_to(task.out_dir)): _sha256(p) for p in files},
+            # the tile folder's files too, so a deleted or damaged folder rebuilds the area
+            "files": {str(p.relative_to(task.out_dir)): _sha256(p) for p in [*files, *tiles]},
         }
         tmp = state.with_name(state.name + ".part")
         tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -252,3 +252,32 @@ def test_places_in_no_area_are_counted_not_dropped(ishikawa):
     assert result.outside_every_area == {"basho": outside}
     manifest = json.loads((folder / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["outside_every_area"] == {"basho": outside}
+
+
+def test_an_areas_tile_folder_counts_as_its_output_so_a_deleted_tile_rebuilds_it(tmp_path):
+    """The offline web map's tile folder is part of the area's files (state and manifest)."""
+    import time
+
+    from civicmap.batch import _sha256, _tile_folder_files, is_complete
+
+    page = tmp_path / "map.html"
+    page.write_text("<html></html>", encoding="utf-8")
+    started = time.time()
+    tile = tmp_path / "map_tiles" / "15" / "29107" / "12902.png"
+    tile.parent.mkdir(parents=True)
+    tile.write_bytes(b"\x89PNG tile")
+    tiles = _tile_folder_files([page], since=started)
+    assert tiles == [tile]
+    files = [page, *tiles]
+    doc = {"version": 1, "fingerprint": "f",
+           "files": {str(p.relative_to(tmp_path)): _sha256(p) for p in files}}  # fmt: skip
+    (tmp_path / STATE_FILE).write_text(json.dumps(doc), encoding="utf-8")
+    assert is_complete(tmp_path, "f")
+    tile.unlink()  # a user tidied the folder away: the area is no longer complete
+    assert not is_complete(tmp_path, "f")
+    # a folder left by an earlier build (before this one started) is not this build's output
+    tile.write_bytes(b"\x89PNG tile")
+    old = started - 3600
+    for p in [tile, *tile.parents][:4]:
+        os.utime(p, (old, old))
+    assert _tile_folder_files([page], since=started) == []
