@@ -10,6 +10,7 @@ disaster's own column stands.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -157,3 +158,11 @@ def test_a_tsunami_map_ranks_upstairs_buildings_and_both_maps_say_upstairs(tmp_p
     ).stdout
     flat = "".join(text.split())
     assert "津波避難ビル（垂直避難可）" in flat and "（洪水:2階以上可）" in flat
+    # the route table repeats the note beside each routed shelter that is upstairs only
+    sites = next(layer for layer in data.layers if layer.id == "shelters").features
+    upstairs = dict(zip(sites["name"], sites["upstairs_only"], strict=True))
+    routed = [n for n in data.routes["shelter_name"] if upstairs.get(n)]
+    assert routed, "the ranked buildings here are designated upstairs only"
+    for name in routed:  # "1.金石北ビル[3]（垂直避難可）": rank, name, index number, note
+        pattern = r"\d\." + re.escape(name) + r"(\[\d+\])?（" + re.escape(upstairs[name]) + "）"
+        assert re.search(pattern, flat), (name, upstairs[name])

@@ -219,6 +219,8 @@ class PanelBlocks:
         firsts = {id(sec.legs[0]): sec.home for sec in route_sections(self.routes) if sec.home}
         for leg in self.routes:
             head = f"{leg.rank}. {leg.name}" + (f" [{leg.number}]" if leg.number else "")
+            if leg.note:
+                head += f"（{leg.note}）" if self.lang == "ja" else f" ({leg.note})"
             if id(leg) in firsts:  # several homes: a heading per home
                 head = f"【{firsts[id(leg)]}】\n{head}"
             parts = []

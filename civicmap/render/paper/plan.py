@@ -62,6 +62,7 @@ class RouteLeg:
     straight_m: float
     coords: list[tuple[float, float]]  # projected metres
     home: str = ""  # which home (homes: several meeting points), for the route table
+    note: str = ""  # a qualified designation, e.g. "洪水: 2階以上可" (upstairs only)
 
 
 @dataclass
@@ -233,6 +234,16 @@ def build_route_legs(data: MapData, crs, entries: list[Entry]) -> list[RouteLeg]
         if getattr(e.layer.spec, "role", None) == "shelter" or e.layer.id.startswith("shelter")
     }
     numbers.update({r: e.number for e in entries for r in e.also_refs if r})
+    # "2階以上可" and the like: the route table says it next to the shelter, as the index does
+    notes = {
+        _text(ref): _text(up)
+        for layer in data.layers
+        if "upstairs_only" in layer.features.columns
+        for ref, up in zip(
+            layer.features["source_ref"], layer.features["upstairs_only"], strict=True
+        )
+        if _text(up)
+    }
     legs: list[RouteLeg] = []
     homes = list(dict.fromkeys(proj["place_ref"])) if "place_ref" in proj.columns else []
     per_home: dict[str, int] = {}
@@ -253,6 +264,7 @@ def build_route_legs(data: MapData, crs, entries: list[Entry]) -> list[RouteLeg]
                 straight_m=float(r["straight_m"]),
                 coords=list(geom.coords) if geom is not None and not geom.is_empty else [],
                 home=_text(r.get("place_name")) if len(homes) > 1 else "",
+                note=notes.get(_text(r.get("shelter_ref")), ""),
             )
         )
     return legs
