@@ -112,6 +112,19 @@ def test_each_home_has_its_routes_marker_and_popup_on_the_web_map(browser, homes
     browser.save_screenshot(str(artifacts / "web_homes_phone.png"))
 
 
+def test_a_window_made_narrow_folds_the_legend_off_the_homes(browser, homes_map):
+    """A page opened wide, then narrowed (a phone turned, a window resized): legend folds."""
+    _, page, _ = homes_map
+    browser.set_window_size(1280, 900)
+    open_map(browser, page)
+    is_open = "return document.querySelector('.cm-legend details').open"
+    assert browser.execute_script(is_open)
+    browser.set_window_size(*PHONE)
+    assert wait_for(lambda: not browser.execute_script(is_open), timeout=5)
+    browser.set_window_size(1280, 900)
+    assert wait_for(lambda: browser.execute_script(is_open), timeout=5)
+
+
 @pytest.mark.pdf
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler missing")
 def test_the_paper_route_table_lists_every_home(homes_map):

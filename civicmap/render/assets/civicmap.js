@@ -748,6 +748,14 @@ var civicmap = (function () {
       var det = el("details");
       if (window.innerWidth > 640) det.open = true;
       window.addEventListener("beforeprint", function () { det.open = true; });
+      // A window made narrow (a phone turned, a browser resized) folds the legend, as at load,
+      // so it does not cover the map; made wide again, it opens.
+      if (window.matchMedia) {
+        var narrow = window.matchMedia("(max-width: 640px)");
+        var fold = function () { det.open = !narrow.matches; };
+        if (narrow.addEventListener) narrow.addEventListener("change", fold);
+        else if (narrow.addListener) narrow.addListener(fold);
+      }
       det.appendChild(el("summary", null, T.legend));
       var ul = el("ul");
       var anyApprox = false;
