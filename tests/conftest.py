@@ -129,18 +129,10 @@ def tile_server():
 @pytest.fixture
 def gsi(tile_server, monkeypatch):
     """The registry's gsi-pale pointed at the loopback tile server, without pacing."""
-    import dataclasses
-
-    from civicmap.render import tiles
+    from tile_server import use_loopback_gsi
 
     tile_server.reset()
-    monkeypatch.setitem(
-        tiles.REGISTRY,
-        "gsi-pale",
-        dataclasses.replace(tiles.REGISTRY["gsi-pale"], url=tile_server.url),
-    )
-    monkeypatch.setattr(tiles, "PACE_SECONDS", 0.0)
-    tiles._FETCHERS.clear()
+    use_loopback_gsi(monkeypatch, tile_server)
     return tile_server
 
 

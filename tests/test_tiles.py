@@ -261,14 +261,9 @@ def toyama_builds(tmp_path_factory, tile_server):
 
     mp = pytest.MonkeyPatch()
     folder = tmp_path_factory.mktemp("toyama")
-    mp.setattr(settings, "cache_folder", folder / "cache")
-    mp.setattr(settings, "offline", False)
-    mp.setattr(tiles, "PACE_SECONDS", 0.0)
-    mp.setitem(
-        tiles.REGISTRY,
-        "gsi-pale",
-        dataclasses.replace(tiles.REGISTRY["gsi-pale"], url=tile_server.url),
-    )
+    from tile_server import use_loopback_gsi
+
+    use_loopback_gsi(mp, tile_server, cache_folder=folder / "cache")
     tile_server.reset()
     try:
         path = toyama_map(folder, outputs={

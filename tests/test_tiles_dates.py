@@ -73,7 +73,6 @@ def page_built(html: Path) -> str:
 @pytest.fixture(scope="module")
 def two_days(tmp_path_factory, tile_server):
     """The 富山市 map from its pack, network off, built on two different days."""
-    import dataclasses
 
     from civicmap.pack import fetch_pack
     from civicmap.render import tiles
@@ -81,15 +80,9 @@ def two_days(tmp_path_factory, tile_server):
     mp = pytest.MonkeyPatch()
     folder = tmp_path_factory.mktemp("dates")
     mp.delenv("SOURCE_DATE_EPOCH", raising=False)
-    mp.setattr(settings, "cache_folder", folder / "cache")
-    mp.setattr(settings, "offline", False)
-    mp.setattr(tiles, "PACE_SECONDS", 0.0)
-    mp.setitem(
-        tiles.REGISTRY,
-        "gsi-pale",
-        dataclasses.replace(tiles.REGISTRY["gsi-pale"], url=tile_server.url),
-    )
-    tiles._FETCHERS.clear()
+    from tile_server import use_loopback_gsi
+
+    use_loopback_gsi(mp, tile_server, cache_folder=folder / "cache")
     try:
         path = write_map(
             folder,

@@ -10,7 +10,6 @@ tests/browser/test_web_tile_folder.py.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import re
@@ -79,15 +78,9 @@ def packed(tmp_path_factory, tile_server):
 
     mp = pytest.MonkeyPatch()
     folder = tmp_path_factory.mktemp("tilefolder")
-    mp.setattr(settings, "cache_folder", folder / "cache")
-    mp.setattr(settings, "offline", False)
-    mp.setattr(tiles, "PACE_SECONDS", 0.0)
-    mp.setitem(
-        tiles.REGISTRY,
-        "gsi-pale",
-        dataclasses.replace(tiles.REGISTRY["gsi-pale"], url=tile_server.url),
-    )
-    tiles._FETCHERS.clear()
+    from tile_server import use_loopback_gsi
+
+    use_loopback_gsi(mp, tile_server, cache_folder=folder / "cache")
     try:
         path = write_map(folder, {"offline_tiles": "folder"})
         info = fetch_pack(load_map(path))

@@ -114,3 +114,26 @@ class TileServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def use_loopback_gsi(mp, server: TileServer, *, cache_folder=None) -> None:
+    """Point the registry's gsi-pale at ``server`` (no pacing, fresh fetchers) through ``mp``.
+
+    ``mp`` is a ``pytest.MonkeyPatch`` (the function fixture's, or a module fixture's own),
+    so everything is undone with it. ``cache_folder`` also isolates the response cache, online.
+    """
+    import dataclasses
+
+    from civicmap import settings
+    from civicmap.render import tiles
+
+    if cache_folder is not None:
+        mp.setattr(settings, "cache_folder", cache_folder)
+        mp.setattr(settings, "offline", False)
+    mp.setattr(tiles, "PACE_SECONDS", 0.0)
+    mp.setitem(
+        tiles.REGISTRY,
+        "gsi-pale",
+        dataclasses.replace(tiles.REGISTRY["gsi-pale"], url=server.url),
+    )
+    tiles._FETCHERS.clear()

@@ -9,7 +9,6 @@ missing. Phone-sized screenshots go to tests/artifacts/.
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import time
 from pathlib import Path
@@ -43,15 +42,9 @@ def folder_page(tmp_path_factory, tile_server):
 
     mp = pytest.MonkeyPatch()
     folder = tmp_path_factory.mktemp("browser_tiles")
-    mp.setattr(settings, "cache_folder", folder / "cache")
-    mp.setattr(settings, "offline", False)
-    mp.setattr(tiles, "PACE_SECONDS", 0.0)
-    mp.setitem(
-        tiles.REGISTRY,
-        "gsi-pale",
-        dataclasses.replace(tiles.REGISTRY["gsi-pale"], url=tile_server.url),
-    )
-    tiles._FETCHERS.clear()
+    from tile_server import use_loopback_gsi
+
+    use_loopback_gsi(mp, tile_server, cache_folder=folder / "cache")
     raw = {
         "title": "富山市 保育施設マップ",
         "area": {"bbox": BBOX},
