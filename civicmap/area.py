@@ -235,23 +235,12 @@ def osm_file_bounds(path: Path) -> BaseGeometry:
 
 
 def boundary_file(path: Path) -> BaseGeometry:
-    try:
-        gdf = gpd.read_file(path)
-    except Exception as exc:
-        raise AreaError(
-            _("%(path)s: cannot read as a boundary file (%(exc)s)") % {"path": path, "exc": exc}
-        ) from None
-    if gdf.crs is None:
-        gdf = gdf.set_crs(CRS)
-    gdf = gdf.to_crs(CRS)
-    polys = gdf[gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
-    if polys.empty:
-        raise AreaError(
-            _(
-                "%(path)s: no polygons found (got %(items)s); a boundary file must contain the area's polygon"
-            )
-            % {"path": path, "items": ", ".join(gdf.geometry.geom_type.unique())}
-        )
+    """The union of a boundary file's polygons: the map area of ``area: {file: …}``.
+
+    Read by :func:`read_polygons`, like area atlases and batches, so one file gives
+    one area whatever names it (CRS from ``.prj``, Shift_JIS shapefiles).
+    """
+    polys = read_polygons(path)
     return unary_union(polys.geometry.values).buffer(0)
 
 

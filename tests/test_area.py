@@ -82,6 +82,17 @@ def test_boundary_file(tmp_path, data_dir):
     assert area.name == "shinjuku"
 
 
+def test_a_jgd2000_shift_jis_chome_shapefile_is_the_area_as_its_own_polygons(data_dir):
+    """日吉津村's 町丁目 (JGD2000 .prj, Shift_JIS, no .cpg): the map area is their union,
+    read the way area atlases and batches read the same file."""
+    shp = data_dir / "boundaries" / "chome_hiezu" / "hiezu_chome.shp"
+    area = resolve_area({"boundary": shp.name}, base_dir=shp.parent)
+    own = gpd.read_file(shp).to_crs("EPSG:4326").union_all()  # plain geopandas, .prj honoured
+    assert area.geometry.symmetric_difference(own).area < 1e-9 * own.area + 1e-12
+    west, south, east, north = area.geometry.bounds
+    assert 133.3 < west < east < 133.5 and 35.4 < south < north < 35.5  # 鳥取県日吉津村
+
+
 def test_boundary_file_without_polygons_is_refused(tmp_path):
     gpd.GeoDataFrame(geometry=[Point(139.7, 35.7)], crs="EPSG:4326").to_file(
         tmp_path / "points.geojson", driver="GeoJSON"
