@@ -71,3 +71,16 @@ layers: [childcare]
     assert "no layer has both an OSM source and a file source" in res.output
     assert "extra_sources" in res.output
     assert not (tmp_path / "out").exists()
+
+
+def test_diff_in_japanese_says_what_each_count_and_row_means(tmp_path):
+    """The console summary and the CSV's message column follow --lang; the status stays a code."""
+    res = run("--lang", "ja", "diff", str(demo_map_path()), "--out", str(tmp_path))
+    assert res.exit_code == 0, res.output
+    assert "childcare: 一致 1, 公式リストのみ 13, OSMのみ 0" in res.output
+    raw = (tmp_path / "demo_diff.csv").read_bytes().decode("utf-8-sig")
+    rows = list(csv.DictReader(raw.splitlines()))
+    assert {r["status"] for r in rows} == {"only_official"}
+    assert {r["message"] for r in rows} == {
+        "公式リストにだけあります。現地で確かめて OSM に追加してください"
+    }

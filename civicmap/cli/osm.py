@@ -10,6 +10,15 @@ from civicmap.cli.main import existing_file, handle_errors, main, say
 from civicmap.cli.options import OsmChoice, osm_source_options
 from civicmap.i18n import N_, _
 
+#: The diff summary's words (the CSV keeps the codes): matched pairs, then each status.
+DIFF_LABELS = {
+    "matched": N_("matched"),
+    "only_official": N_("only_official"),
+    "only_osm": N_("only_osm"),
+    "location_mismatch": N_("location_mismatch"),
+    "name_mismatch": N_("name_mismatch"),
+}
+
 
 @main.command(
     "diff",
@@ -35,7 +44,7 @@ def diff_cmd(map_file: Path, out_dir: Path, overwrite: bool, osm: OsmChoice) -> 
     spec = osm.apply(load_map(map_file))
     written, summary = write_diff(collect(spec), out_dir, overwrite=overwrite)
     for layer_id, counts in summary.items():
-        say(f"{layer_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        say(f"{layer_id}: " + ", ".join(f"{_(DIFF_LABELS[k])} {v}" for k, v in counts.items()))
     for p in written:
         say(f"    diff: {p}")
 

@@ -29,7 +29,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
 from civicmap.errors import CivicMapError
-from civicmap.i18n import _
+from civicmap.i18n import N_, _
 from civicmap.names import (
     _BRANCH,
     _ENTITY_WORDS,
@@ -45,12 +45,15 @@ from civicmap.schema import CRS
 
 log = logging.getLogger(__name__)
 
-#: Diff statuses, with what each asks a user to do.
+#: Diff statuses, with what each asks a user to do (the diff's ``message``, in the run's
+#: language; the status itself is a stable code).
 DIFF_STATUSES: dict[str, str] = {
-    "only_official": "only in the official list: check on the ground and add it to OSM",
-    "only_osm": "only in OSM: closed, not yet listed, or not this kind of place",
-    "location_mismatch": "same place, but the two locations are far apart: check which is right",
-    "name_mismatch": "same spot, different names: check which name is current",
+    "only_official": N_("only in the official list: check on the ground and add it to OSM"),
+    "only_osm": N_("only in OSM: closed, not yet listed, or not this kind of place"),
+    "location_mismatch": N_(
+        "same place, but the two locations are far apart: check which is right"
+    ),
+    "name_mismatch": N_("same spot, different names: check which name is current"),
 }
 
 #: Columns every merged record carries after :func:`conflate`.
@@ -665,7 +668,7 @@ def _diff_frame(
         "distance_m": _round(pd_[k], 1) + nan_tail,
         "name_score": _round(pn[k], 3) + nan_tail,
         "score": _round(ps[k], 3) + nan_tail,
-        "message": np.array([DIFF_STATUSES[s] for s in status], dtype=object),
+        "message": np.array([_(DIFF_STATUSES[s]) for s in status], dtype=object),
     }
     return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(GeometryArray(geoms, crs=CRS)), crs=CRS)
 
