@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from civicmap.cli.main import existing_file, handle_errors, main, say
+from civicmap.cli.main import handle_errors, main, say
+from civicmap.cli.options import map_file_argument
 from civicmap.i18n import N_, _
 
 
@@ -18,7 +19,7 @@ from civicmap.i18n import N_, _
         "change; an area that fails is listed in the manifest and the others are built."
     ),
 )
-@click.argument("map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
+@map_file_argument
 @click.option(
     "--each",
     required=True,

@@ -6,8 +6,14 @@ from pathlib import Path
 
 import click
 
-from civicmap.cli.main import existing_file, handle_errors, main, print_written, say
-from civicmap.cli.options import OsmChoice, osm_source_options, report_option
+from civicmap.cli.main import handle_errors, main, print_written, say
+from civicmap.cli.options import (
+    OsmChoice,
+    map_file_argument,
+    osm_source_options,
+    overwrite_option,
+    report_option,
+)
 from civicmap.errors import NetworkError
 from civicmap.i18n import N_, _, ngettext
 
@@ -106,7 +112,7 @@ def build_warnings(data) -> list:
     show_default=True,
     help=N_("Folder to write the demo maps into."),
 )
-@click.option("--overwrite", is_flag=True, help=N_("Replace existing output files."))
+@overwrite_option
 @report_option
 @handle_errors
 def demo(out_dir: Path, overwrite: bool, report_path: Path | None) -> None:
@@ -119,8 +125,8 @@ def demo(out_dir: Path, overwrite: bool, report_path: Path | None) -> None:
 
 
 @main.command(help=N_("Build the outputs named in MAP_FILE (web map, paper map, exports)."))
-@click.argument("map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
-@click.option("--overwrite", is_flag=True, help=N_("Replace existing output files."))
+@map_file_argument
+@overwrite_option
 @click.option(
     "--only",
     "only",

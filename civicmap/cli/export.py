@@ -7,12 +7,12 @@ from pathlib import Path
 import click
 
 from civicmap.cli.main import existing_file, handle_errors, main, print_written, say
-from civicmap.cli.options import OsmChoice, osm_source_options
+from civicmap.cli.options import OsmChoice, map_file_argument, osm_source_options
 from civicmap.i18n import N_, _
 
 
 @main.command("export", help=N_("Export the layers of MAP_FILE as .umap, GeoJSON or KML."))
-@click.argument("map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
+@map_file_argument
 @click.option(
     "--format",
     "fmt",

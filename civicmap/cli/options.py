@@ -97,3 +97,12 @@ report_option = click.option(
 overwrite_option = click.option(
     "--overwrite", is_flag=True, help=N_("Replace existing output files.")
 )
+
+
+def map_file_argument(func: Callable) -> Callable:
+    """The ``MAP_FILE`` argument of build, check, export, fetch, diff and batch: it must exist."""
+    from civicmap.cli.main import existing_file
+
+    return click.argument(
+        "map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file
+    )(func)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from civicmap.cli.main import existing_file, handle_errors, main, say
-from civicmap.cli.options import OsmChoice, osm_source_options
+from civicmap.cli.main import handle_errors, main, say
+from civicmap.cli.options import OsmChoice, map_file_argument, osm_source_options
 from civicmap.i18n import N_, _
 
 #: The diff summary's words (the CSV keeps the codes): matched pairs, then each status.
@@ -24,7 +24,7 @@ DIFF_LABELS = {
     "diff",
     help=N_("Compare each layer's official list with OSM: what is missing, misplaced or misnamed."),
 )
-@click.argument("map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
+@map_file_argument
 @click.option(
     "--out",
     "out_dir",
@@ -52,7 +52,7 @@ def diff_cmd(map_file: Path, out_dir: Path, overwrite: bool, osm: OsmChoice) -> 
 @main.command(
     help=N_("Download the OSM data MAP_FILE needs into an offline pack, to build with no network.")
 )
-@click.argument("map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file)
+@map_file_argument
 @click.option(
     "-o",
     "--output",
