@@ -237,6 +237,13 @@ def test_no_untranslated_warning_or_error_text_in_the_package():
                 and _has_words(node.args[1])
             ):
                 found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} ck.add")
+            if (  # a config problem: Problem(file, key, "...") or a validator's bad(key, "...")
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and (node.func.id, len(node.args)) in {("Problem", 3), ("bad", 2)}
+                and _has_words(node.args[-1])
+            ):
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.func.id}")
             if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
                 func = node.exc.func
                 name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")

@@ -114,3 +114,24 @@ def test_the_tiles_choices_are_the_pages_tile_layers():
     from civicmap.render.web_options import TILE_CHOICES
 
     assert (*web.TILES, "none") == TILE_CHOICES
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_check_reports_bad_paper_options_in_the_users_language_too(folder, lang):
+    """outputs.paper mistakes (PaperOptions) are named by key with their fix, like web's."""
+    (folder / "map.yaml").write_text(
+        (MAP % "").replace(
+            "outputs:\n",
+            "outputs:\n  paper: {file: out/map.pdf, size: A5, orientation: 縦, max_pages: 2.5}\n",
+        ),
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(main, ["--lang", lang, "check", str(folder / "map.yaml")])
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    expected = {
+        "outputs.paper.size": ("got 'A5', expected one of: A4, A3", "'A5' になっています。次のどれか"),
+        "outputs.paper.orientation": ("expected one of: portrait", "'縦' になっています。次のどれか"),
+        "outputs.paper.max_pages": ("got 2.5, expected a whole number", "2.5 になっています。ページ数"),
+    }  # fmt: skip
+    for key, (en, ja) in expected.items():
+        assert f"{key}:" in res.output and (en if lang == "en" else ja) in res.output, res.output

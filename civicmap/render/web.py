@@ -32,6 +32,7 @@ from jinja2 import Template
 
 from civicmap import fields
 from civicmap._files import check_writable, write_text_atomic
+from civicmap._yaml import Short
 from civicmap.errors import ConfigError, Problem
 from civicmap.i18n import _
 from civicmap.mapdata import LayerData, MapData
@@ -205,8 +206,11 @@ def popup_rows(layer: LayerData, row: pd.Series, *, language: str) -> list[list[
                     Problem(
                         spec.file or spec.id,
                         "popup",
-                        f"template {spec.popup!r} cannot be filled: {exc}; "
-                        "use {column} fields and double braces {{ }} for literal braces",
+                        _(
+                            "template %(template)r cannot be filled: %(error)s; use {column} "
+                            "fields and double braces {{ }} for literal braces"
+                        )
+                        % {"template": Short(spec.popup), "error": exc},
                     )
                 ]
             ) from exc

@@ -66,9 +66,11 @@ def draw_area_atlas(r: Renderer, c) -> None:
     )
     areas = areas[areas.intersects(r.area)].reset_index(drop=True)
     if areas.empty:
-        raise ConfigError([Problem(file, "outputs.paper.atlas.areas",
-                                   f"none of the areas in {spec.areas} overlaps the map's area; "
-                                   "check the file (or the map's area:)")])  # fmt: skip
+        msg = _(
+            "none of the areas in %(areas)s overlaps the map's area; check the file (or the "
+            "map's area:)"
+        ) % {"areas": spec.areas}
+        raise ConfigError([Problem(file, "outputs.paper.atlas.areas", msg)])
     geoms = list(areas.geometry)
     tree = STRtree(geoms)
     # Each place belongs to the (first) area it lies in.
@@ -100,16 +102,19 @@ def draw_area_atlas(r: Renderer, c) -> None:
             {"value": len(areas) - len(kept), "n": len(areas)},
         )
     if not kept:
-        raise ConfigError([Problem(file, "outputs.paper.atlas.skip_empty",
-                                   "no area has a place on it; set skip_empty: false or check "
-                                   "that the areas and the layers cover the same place")])  # fmt: skip
+        msg = _(
+            "no area has a place on it; set skip_empty: false or check that the areas and the "
+            "layers cover the same place"
+        )
+        raise ConfigError([Problem(file, "outputs.paper.atlas.skip_empty", msg)])
     pages_total = len(kept) + 1
     if pages_total > o.max_pages:
-        raise ConfigError([Problem(file, "outputs.paper.atlas",
-                                   f"the atlas would have {pages_total} pages ({len(kept)} areas "
-                                   f"and an overview), more than the {o.max_pages} allowed; use "
-                                   "skip_empty: true, larger areas (e.g. municipalities or school "
-                                   f"districts), a smaller map area, or max_pages: {pages_total}")])  # fmt: skip
+        msg = _(
+            "the atlas would have %(pages)d pages (%(areas)d areas and an overview), more than "
+            "the %(max)d allowed; use skip_empty: true, larger areas (e.g. municipalities or "
+            "school districts), a smaller map area, or max_pages: %(pages)d"
+        ) % {"pages": pages_total, "areas": len(kept), "max": o.max_pages}
+        raise ConfigError([Problem(file, "outputs.paper.atlas", msg)])
     page_of = {a: 2 + k for k, a in enumerate(kept)}  # PDF page numbers; the overview is page 1
     for e, a in zip(r.entries, owner.tolist(), strict=True):
         e.page = page_of.get(a) if a >= 0 else None

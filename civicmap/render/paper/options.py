@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from civicmap._yaml import Short
 from civicmap.errors import ConfigError, Problem
 from civicmap.i18n import _
 
@@ -86,40 +87,59 @@ class PaperOptions:
 
         size = str(options.get("size", "A4")).upper()
         if size not in SIZES:
-            bad("size", f"got {size!r}, expected A4, A3, B4 or B5")
+            bad("size", _("got %(value)r, expected A4, A3, B4 or B5") % {"value": Short(size)})
         orientation = str(options.get("orientation", "portrait"))
         if orientation not in ("portrait", "landscape"):
-            bad("orientation", f"got {orientation!r}, expected portrait or landscape")
+            bad(
+                "orientation",
+                _("got %(value)r, expected portrait or landscape") % {"value": Short(orientation)},
+            )
         scale = options.get("scale", "fit")
         if scale != "fit" and (not _number(scale) or not 500 <= scale <= 200_000):
-            bad("scale", f"got {scale!r}, expected fit or a number N (1:N) from 500 to 200000")
+            bad(
+                "scale",
+                _("got %(value)r, expected fit or a number N (1:N) from 500 to 200000")
+                % {"value": Short(scale)},
+            )
         overlap = options.get("overlap", 0.08)
         if not _number(overlap) or not 0 <= overlap <= 0.5:
             bad(
                 "overlap",
-                f"got {overlap!r}, expected a fraction of a page from 0 to 0.5 (e.g. 0.08)",
+                _("got %(value)r, expected a fraction of a page from 0 to 0.5 (e.g. 0.08)")
+                % {"value": Short(overlap)},
             )
         qr = options.get("qr")
         if qr is not None and not (isinstance(qr, str) and qr.strip()):
-            bad("qr", f"got {qr!r}, expected the web map's URL")
+            bad("qr", _("got %(value)r, expected the web map's URL") % {"value": Short(qr)})
         elif qr is not None and len(qr.strip().encode("utf-8")) > QR_MAX_BYTES:
             # a longer code needs more modules than a phone can read at the printed size
             size = len(qr.strip().encode("utf-8"))
             bad(
                 "qr",
-                f"the URL is {size:,} bytes ({qr.strip()[:40]!r}...); a printed QR code stays "
-                f"readable up to {QR_MAX_BYTES} bytes: use a shorter URL",
+                _(
+                    "the URL is %(size)s bytes (%(start)r...); a printed QR code stays "
+                    "readable up to %(max)s bytes: use a shorter URL"
+                )
+                % {"size": f"{size:,}", "start": qr.strip()[:40], "max": QR_MAX_BYTES},
             )
         for key in ("png", "large_print"):
             if key in options and not isinstance(options[key], bool):
-                bad(key, f"got {options[key]!r}, expected true or false")
+                bad(
+                    key, _("got %(value)r, expected true or false") % {"value": Short(options[key])}
+                )
         max_pages = options.get("max_pages", MAX_PAGES)
         if not _number(max_pages) or int(max_pages) != max_pages or max_pages < 1:
-            bad("max_pages", f"got {max_pages!r}, expected a whole number of pages (e.g. 200)")
+            bad(
+                "max_pages",
+                _("got %(value)r, expected a whole number of pages (e.g. 200)")
+                % {"value": Short(max_pages)},
+            )
         fit = options.get("fit", "area")
         if fit not in ("area", "data"):
             bad(
-                "fit", f"got {fit!r}, expected area (the map's area) or data (where the places are)"
+                "fit",
+                _("got %(value)r, expected area (the map's area) or data (where the places are)")
+                % {"value": Short(fit)},
             )
         atlas = _atlas(options.get("atlas", False), bad)
         if problems:
@@ -157,23 +177,34 @@ def _atlas(value: Any, bad) -> AtlasOptions | None:
     if value is True:
         return AtlasOptions()
     if not isinstance(value, dict):
-        bad("atlas", f"got {value!r}, expected true (grid sheets) or {{areas: FILE, name: FIELD}}")
+        bad(
+            "atlas",
+            _("got %(value)r, expected true (grid sheets) or {areas: FILE, name: FIELD}")
+            % {"value": Short(value)},
+        )
         return None
     for key in value:
         if key not in ("areas", "name", "skip_empty"):
-            bad(f"atlas.{key}", "unknown key; expected areas, name or skip_empty")
+            bad(f"atlas.{key}", _("unknown key; expected areas, name or skip_empty"))
     areas = value.get("areas")
     if areas is not None and not (isinstance(areas, str) and areas.strip()):
         bad(
             "atlas.areas",
-            f"got {areas!r}, expected a polygon file (GeoJSON, shapefile) or municipalities:<code>",
+            _(
+                "got %(value)r, expected a polygon file (GeoJSON, shapefile) or "
+                "municipalities:<code>"
+            )
+            % {"value": Short(areas)},
         )
     name = value.get("name")
     if name is not None and not (isinstance(name, str) and name.strip()):
-        bad("atlas.name", f"got {name!r}, expected the field that names each area")
+        bad(
+            "atlas.name",
+            _("got %(value)r, expected the field that names each area") % {"value": Short(name)},
+        )
     skip = value.get("skip_empty")
     if skip is not None and not isinstance(skip, bool):
-        bad("atlas.skip_empty", f"got {skip!r}, expected true or false")
+        bad("atlas.skip_empty", _("got %(value)r, expected true or false") % {"value": Short(skip)})
     return AtlasOptions(
         areas=areas.strip() if isinstance(areas, str) and areas.strip() else None,
         name=name.strip() if isinstance(name, str) and name.strip() else None,
