@@ -636,9 +636,13 @@ def _render_each(
 
 
 def with_output_dir(spec: MapSpec, out_dir: Path) -> MapSpec:
-    """The same map with every output file moved into ``out_dir`` (names kept)."""
+    """The same map with every output file moved into ``out_dir`` (names kept).
+
+    Only the folder is resolved: a symbolic link standing at an output's name is
+    checked by the output rule, never followed here.
+    """
+    folder = Path(out_dir).resolve()
     outputs = {
-        k: {**v, "file": str((out_dir / Path(v["file"]).name).resolve())}
-        for k, v in spec.outputs.items()
+        k: {**v, "file": str(folder / Path(v["file"]).name)} for k, v in spec.outputs.items()
     }
     return replace(spec, outputs=outputs)

@@ -62,9 +62,11 @@ def export_cmd(
 @click.option("--overwrite", is_flag=True, help=N_("Replace an existing output file."))
 @handle_errors
 def convert(file: Path, output: Path, overwrite: bool) -> None:
+    from civicmap._outputs import guarded_outputs
     from civicmap.check import convert_file
 
-    report = convert_file(file, output, overwrite=overwrite)
+    with guarded_outputs([output], inputs=[file], overwrite=overwrite):  # never FILE itself
+        report = convert_file(file, output, overwrite=overwrite)
     say(
         _(
             "%(output)s: %(mapped)d of %(rows)d rows written (%(repaired)d repaired, "
