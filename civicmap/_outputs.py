@@ -308,6 +308,31 @@ def check_output(
         raise OutputExistsError(path)
 
 
+def check_output_folder(
+    folder: str | Path,
+    *,
+    root: str | Path,
+    marker: str,
+    inputs: Iterable[Path | str] = (),
+) -> None:
+    """Refuse a folder civicmap writes files into (a batch area) when the rule forbids it.
+
+    ``folder`` (e.g. ``out/<area>``) may not lead through a symbolic link outside
+    ``root`` (the batch's output folder), be, hold or lie in an input, be a file, or
+    be a non-empty folder without the ``marker`` file (a batch's state file) that
+    says civicmap wrote it. An existing folder of ours is fine: its files are replaced
+    one by one by the build.
+
+    Raises
+    ------
+    OutputRefusedError
+        Naming the folder, why and the fix.
+    """
+    check_output(
+        folder, overwrite=True, inputs=inputs, folder=True, ours=has_marker(marker), root=root
+    )
+
+
 def _check_against_input(
     path: Path, norm: str, real: str, ident: tuple[int, int] | None, given: _Input
 ) -> None:

@@ -148,6 +148,28 @@ def test_a_tile_folder_we_did_not_write_is_never_replaced(tmp_path):
     assert (ours / "15/1/3.png").is_file() and not (ours / "15/1/2.png").exists()
 
 
+def test_an_area_folder_is_checked_like_every_output(tmp_path):
+    """The check a batch uses for ``out/<area>/``: no escaping link, no stranger's folder."""
+    from civicmap._outputs import OutputRefusedError, check_output_folder
+
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "新宿区").symlink_to(elsewhere)  # planted: the area would be written outside out/
+    with pytest.raises(OutputRefusedError, match="新宿区"):
+        check_output_folder(out / "新宿区", root=out, marker=".civicmap-batch.json")
+    (out / "豊島区").mkdir()
+    (out / "豊島区" / "memo.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(OutputRefusedError, match="豊島区"):
+        check_output_folder(out / "豊島区", root=out, marker=".civicmap-batch.json")
+    (out / "豊島区" / ".civicmap-batch.json").write_text("{}", encoding="utf-8")
+    check_output_folder(out / "豊島区", root=out, marker=".civicmap-batch.json")  # ours: fine
+    check_output_folder(out / "文京区", root=out, marker=".civicmap-batch.json")  # new: fine
+    with pytest.raises(OutputRefusedError, match=r"data\.csv"):  # never a folder holding an input
+        check_output_folder(out / "豊島区", root=out, marker=".civicmap-batch.json",
+                            inputs=[out / "豊島区" / "data.csv"])  # fmt: skip
+
+
 # --------------------------------------------------------------------------- outputs naming inputs
 
 
