@@ -437,8 +437,14 @@ def guarded_outputs(
     outs = [o if isinstance(o, Output) else Output(Path(o)) for o in outputs]
     given = _inputs(inputs)
     for o in outs:
-        check_output(o.path, overwrite=overwrite, inputs=[g.given for g in given],
-                     folder=o.folder, ours=o.ours, root=o.root)  # fmt: skip
+        check_output(
+            o.path,
+            overwrite=overwrite,
+            inputs=[g.given for g in given],
+            folder=o.folder,
+            ours=o.ours,
+            root=o.root,
+        )
     folders = sorted({_real(Path(o.path).parent) for o in outs})
     before = getattr(_state, "inputs", ())
     with contextlib.ExitStack() as stack:
