@@ -26,7 +26,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from civicmap.errors import CivicMapError, OutputExistsError
+from civicmap._outputs import check_output
+from civicmap.errors import CivicMapError, OutputExistsError  # noqa: F401 (re-exported)
 from civicmap.i18n import _
 
 log = logging.getLogger(__name__)
@@ -61,15 +62,14 @@ def _os_error(path: Path, exc: OSError) -> OutputWriteError:
 
 
 def check_writable(path: Path, *, overwrite: bool) -> None:
-    """Refuse to replace an existing file unless asked to; refuse a folder always."""
-    path = Path(path)
-    if path.is_dir():
-        raise OutputWriteError(
-            _("%(path)s: the output path is a folder; give a file name (e.g. %(example)s)")
-            % {"path": path, "example": path / "map.html"}
-        )
-    if path.exists() and not overwrite:
-        raise OutputExistsError(path)
+    """Refuse an output file the rule forbids (:func:`civicmap._outputs.check_output`).
+
+    An input of the run (those registered by an open
+    :func:`~civicmap._outputs.guarded_outputs`), a folder, a device or FIFO, or a
+    symbolic link leading out of the output's folder is refused always; an existing
+    file unless ``overwrite``.
+    """
+    check_output(path, overwrite=overwrite)
 
 
 class _Batch:
@@ -114,6 +114,15 @@ def _rename(src: Path, dst: Path) -> None:
         shutil.rmtree(aside, ignore_errors=True)
         return
     os.replace(src, dst)
+
+
+def replace_output(src: Path, dst: Path) -> None:
+    """Rename the finished temporary ``src`` (file or folder) over the output ``dst``.
+
+    Only after :func:`civicmap._outputs.check_output` allowed ``dst``: a folder is moved
+    aside, replaced, then removed (a failed rename puts it back).
+    """
+    _rename(src, dst)
 
 
 def join_output_batch(tmp: Path, target: Path) -> bool:

@@ -25,11 +25,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from civicmap import _http, settings
+from civicmap._files import replace_output
+from civicmap._outputs import Output, check_output, guarded_outputs, is_pack_folder
 from civicmap.area import resolve_area
-from civicmap.errors import CivicMapError, OutputExistsError
+from civicmap.errors import CivicMapError
 from civicmap.i18n import _
 from civicmap.mapfile import MapSpec
-from civicmap.pipeline import _osm_file, _osm_filters
+from civicmap.pipeline import _osm_file, _osm_filters, map_inputs
 from civicmap.sources import overpass, streets
 from civicmap.sources.overpass import PACK_FORMAT, read_manifest
 
@@ -104,14 +106,27 @@ def fetch_pack(
     ------
     OutputExistsError
         When the pack exists and ``overwrite`` is false (checked before any download).
+    OutputRefusedError
+        When the folder is, holds or lies in an input (``pack: "."`` holds the map file)
+        or is a folder that is not a pack: never replaced, not even with ``overwrite``.
+    OutputBusyError
+        When another run is writing into the same folder.
     CivicMapError
         When the map reads OSM from a local file (nothing to fetch).
     NetworkError, OfflineError
         When Overpass fails; no pack (not even a partial one) is left behind.
     """
     target = pack_path(spec, out)
-    if target.exists() and not overwrite:
-        raise OutputExistsError(target)
+    pack = Output(target, folder=True, ours=is_pack_folder)
+    # never the project folder (pack: "."), an input, or a folder that is not a pack
+    with guarded_outputs([pack], inputs=map_inputs(spec, pack=False), overwrite=overwrite):
+        return _fetch_into(spec, target, overwrite=overwrite, refresh=refresh,
+                           streets_network=streets_network)  # fmt: skip
+
+
+def _fetch_into(
+    spec: MapSpec, target: Path, *, overwrite: bool, refresh: bool, streets_network: bool
+) -> PackInfo:
     extract = _osm_file(spec)
     if extract is not None and not spec.osm.get("disabled"):
         raise CivicMapError(
@@ -169,14 +184,9 @@ def fetch_pack(
             (tmp / overpass.MANIFEST).write_text(
                 json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
             )
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(target)
+        # checked again just before: only a pack is ever replaced (old one moved aside first)
+        check_output(target, overwrite=overwrite, folder=True, ours=is_pack_folder)
+        replace_output(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -20,11 +20,12 @@ import pandas as pd
 from shapely.geometry import box
 
 from civicmap import clean, join, settings
+from civicmap._outputs import Output, guarded_outputs
 from civicmap.area import Area, resolve_area
 from civicmap.errors import ConfigError, Problem, SourceError
 from civicmap.i18n import _, ngettext
 from civicmap.layers import LayerSpec
-from civicmap.mapdata import LayerData, LayerReport, MapData
+from civicmap.mapdata import LayerData, LayerReport, MapData, data_files
 from civicmap.mapfile import MapSpec, load_map
 from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit
 from civicmap.sources import read_file_source
@@ -510,8 +511,6 @@ def build_with_data(
     before any work starts. ``refresh`` asks every server again instead of
     answering from the response cache (``civicmap build --refresh``).
     """
-    from civicmap._files import check_writable
-
     if not isinstance(spec, MapSpec):
         spec = load_map(spec)
     kinds = [k for k in spec.outputs if formats is None or k in formats]
@@ -520,13 +519,58 @@ def build_with_data(
             "no outputs to write; add outputs: {web: {file: out/map.html}, paper: {file: out/map.pdf}}"
         )
         raise ConfigError([Problem(str(spec.file), "outputs", message)])  # invalid input: exit 2
-    for path in [*(spec.output_path(kind) for kind in kinds), *also_writes]:
-        check_writable(path, overwrite=overwrite)
     from civicmap._http import refreshing
 
-    with refreshing(refresh):
-        data = collect(spec, offline=offline)
-    return data, render(data, kinds=kinds, overwrite=overwrite)
+    outputs = [Output(p, root=output_root(spec, p)) for p in output_targets(spec, kinds)]
+    # every output checked (never an input, never a device ...) and its folder locked first
+    with guarded_outputs(
+        [*outputs, *(Output(Path(p)) for p in also_writes)],
+        inputs=map_inputs(spec),
+        overwrite=overwrite,
+    ):
+        with refreshing(refresh):
+            data = collect(spec, offline=offline)
+        return data, render(data, kinds=kinds, overwrite=overwrite)
+
+
+def map_inputs(spec: MapSpec, *, pack: bool = True) -> list[Path]:
+    """Every local file or folder a build of ``spec`` reads: no output may be, hold or lie in one.
+
+    The map file, its layer files, every data file (sources, joined tables, homes),
+    the area's boundary file or extract, the OSM extract and (``pack``) the offline
+    pack (``civicmap fetch`` leaves it out: it writes that folder).
+    """
+    paths: list[Path] = []
+    for name in (spec.file, *(layer.file for layer in spec.layers)):
+        if name and Path(name).is_file():
+            paths.append(Path(name))
+    paths += data_files(spec)
+    for key in ("boundary", "osm_file"):
+        if spec.area.get(key):
+            paths.append(spec.path(str(spec.area[key])))
+    extract = _osm_file(spec)
+    if extract is not None:
+        paths.append(extract)
+    if pack:
+        folder = spec.path(str(spec.osm.get("pack") or settings.default_pack))
+        if spec.osm.get("pack") or folder.exists():  # the default pack only when it is there
+            paths.append(folder)
+    return paths
+
+
+def output_root(spec: MapSpec, path: Path) -> Path:
+    """The folder an output of ``spec`` may not leave through a symbolic link.
+
+    The map's folder for an output named inside it (``out/map.html``): a link planted
+    in a shared project (``out`` → elsewhere) is refused; otherwise the output's own
+    folder (an absolute path or ``--out`` is the user's choice).
+    """
+    base = Path(spec.base_dir)
+    try:
+        Path(path).relative_to(base)
+    except ValueError:
+        return Path(path).parent
+    return base
 
 
 def render(
@@ -592,9 +636,13 @@ def _render_each(
 
 
 def with_output_dir(spec: MapSpec, out_dir: Path) -> MapSpec:
-    """The same map with every output file moved into ``out_dir`` (names kept)."""
+    """The same map with every output file moved into ``out_dir`` (names kept).
+
+    Only the folder is resolved: a symbolic link standing at an output's name is
+    checked by the output rule, never followed here.
+    """
+    folder = Path(out_dir).resolve()
     outputs = {
-        k: {**v, "file": str((out_dir / Path(v["file"]).name).resolve())}
-        for k, v in spec.outputs.items()
+        k: {**v, "file": str(folder / Path(v["file"]).name)} for k, v in spec.outputs.items()
     }
     return replace(spec, outputs=outputs)

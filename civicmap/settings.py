@@ -138,3 +138,8 @@ max_zip_ratio: int = 100
 #: Deepest nesting of XML elements or JSON arrays/objects accepted in an input
 #: file (a real KML or GeoJSON is about a dozen levels deep).
 max_nesting: int = 100
+
+#: Seconds a run waits for another civicmap run writing into the same output folder to
+#: finish before it gives up with a clear message (two runs never mix their outputs).
+#: ``CIVICMAP_OUTPUT_LOCK_WAIT``.
+output_lock_wait: float = float(os.environ.get("CIVICMAP_OUTPUT_LOCK_WAIT", "10"))

@@ -31,6 +31,25 @@ def build_with_report(
     Every output (and the ``--report`` file) is checked for overwriting before
     any work starts; the report CSV is written atomically after the maps.
     """
+    from civicmap._outputs import guarded_outputs
+    from civicmap.pipeline import map_inputs
+
+    extra = (report_path,) if report_path is not None else ()
+    # the report too: never an input, and written while the output folders are still locked
+    with guarded_outputs(extra, inputs=map_inputs(spec), overwrite=overwrite):
+        _build_and_report(
+            spec, overwrite=overwrite, formats=formats, report_path=report_path, refresh=refresh
+        )
+
+
+def _build_and_report(
+    spec,
+    *,
+    overwrite: bool,
+    formats: tuple[str, ...] | None,
+    report_path: Path | None,
+    refresh: bool,
+) -> None:
     from civicmap import report
     from civicmap._files import write_text_atomic
     from civicmap.pipeline import build_with_data

@@ -106,11 +106,13 @@ def check(file: Path, as_json: bool, rejected_out: Path | None, overwrite: bool)
             ).rstrip()
         )
         return
+    from civicmap._outputs import guarded_outputs
     from civicmap.check import check_file, write_rejected_csv
 
     report = check_file(file)
     if rejected_out is not None:
-        write_rejected_csv(report, rejected_out, overwrite=overwrite)
+        with guarded_outputs([rejected_out], inputs=[file], overwrite=overwrite):  # never FILE
+            write_rejected_csv(report, rejected_out, overwrite=overwrite)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
     else:

@@ -35,15 +35,15 @@ from civicmap.i18n import N_, _
 def export_cmd(
     map_file: Path, fmt: str, output: Path | None, overwrite: bool, osm: OsmChoice
 ) -> None:
-    from civicmap._files import check_writable
+    from civicmap._outputs import guarded_outputs
     from civicmap.mapfile import load_map
-    from civicmap.pipeline import collect
+    from civicmap.pipeline import collect, map_inputs
     from civicmap.render.export import SUFFIXES, write_export
 
     spec = osm.apply(load_map(map_file))
     path = output or spec.output_path(fmt) or map_file.with_suffix(SUFFIXES[fmt])
-    check_writable(path, overwrite=overwrite)
-    written = write_export(collect(spec), path, fmt=fmt, overwrite=overwrite)
+    with guarded_outputs([path], inputs=map_inputs(spec), overwrite=overwrite):  # never an input
+        written = write_export(collect(spec), path, fmt=fmt, overwrite=overwrite)
     print_written({fmt: [written]})
 
 
@@ -62,9 +62,11 @@ def export_cmd(
 @click.option("--overwrite", is_flag=True, help=N_("Replace an existing output file."))
 @handle_errors
 def convert(file: Path, output: Path, overwrite: bool) -> None:
+    from civicmap._outputs import guarded_outputs
     from civicmap.check import convert_file
 
-    report = convert_file(file, output, overwrite=overwrite)
+    with guarded_outputs([output], inputs=[file], overwrite=overwrite):  # never FILE itself
+        report = convert_file(file, output, overwrite=overwrite)
     say(
         _(
             "%(output)s: %(mapped)d of %(rows)d rows written (%(repaired)d repaired, "

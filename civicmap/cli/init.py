@@ -76,12 +76,14 @@ def init_cmd(
     output: Path,
     overwrite: bool,
 ) -> None:
-    from civicmap._files import check_writable, write_text_atomic
+    from civicmap._files import write_text_atomic
+    from civicmap._outputs import check_output
     from civicmap.errors import ConfigError, Problem
     from civicmap.layers import load_layer
     from civicmap.starter import read_starter_data, starter_text
 
-    check_writable(output, overwrite=overwrite)
+    # never the data file or the extract it describes (init -o mydata.csv --overwrite)
+    check_output(output, overwrite=overwrite, inputs=[p for p in (data_file, osm_file) if p])
     problems = []
     for path, what in ((data_file, "DATA_FILE"), (osm_file, "--osm-file")):
         if path is not None and not path.is_file():

@@ -37,12 +37,15 @@ DIFF_LABELS = {
 @osm_source_options
 @handle_errors
 def diff_cmd(map_file: Path, out_dir: Path, overwrite: bool, osm: OsmChoice) -> None:
+    from civicmap._outputs import guarded_outputs
     from civicmap.diff import write_diff
     from civicmap.mapfile import load_map
-    from civicmap.pipeline import collect
+    from civicmap.pipeline import collect, map_inputs
 
     spec = osm.apply(load_map(map_file))
-    written, summary = write_diff(collect(spec), out_dir, overwrite=overwrite)
+    # the map's inputs registered: every diff file written is checked against them
+    with guarded_outputs([], inputs=map_inputs(spec), overwrite=overwrite):
+        written, summary = write_diff(collect(spec), out_dir, overwrite=overwrite)
     for layer_id, counts in summary.items():
         say(f"{layer_id}: " + ", ".join(f"{_(DIFF_LABELS[k])} {v}" for k, v in counts.items()))
     for p in written:

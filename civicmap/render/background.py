@@ -250,23 +250,20 @@ def write_tile_folder(target: Path, files: dict[str, Path], *, overwrite: bool) 
     ------
     OutputExistsError
         ``target`` exists and ``overwrite`` is false.
+    OutputRefusedError
+        ``target`` is not a tile folder civicmap wrote, or is an input (never replaced).
     OutputWriteError
         The folder cannot be written (disk full, read-only ...), naming it.
     """
     import shutil
     import tempfile
 
-    from civicmap._files import (
-        PART_SUFFIX,
-        OutputExistsError,
-        _os_error,
-        glob_escape,
-        join_output_batch,
-    )
+    from civicmap._files import PART_SUFFIX, _os_error, glob_escape, join_output_batch
+    from civicmap._outputs import TILES_MARKER, check_output, is_tile_folder
 
     target = Path(target)
-    if target.exists() and not overwrite:
-        raise OutputExistsError(target)
+    # only a tile folder we wrote is replaced; never an input, a file, a stranger's folder
+    check_output(target, overwrite=overwrite, folder=True, ours=is_tile_folder)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         for stale in target.parent.glob(f".{glob_escape(target.name)}.*{PART_SUFFIX}"):
@@ -283,6 +280,7 @@ def write_tile_folder(target: Path, files: dict[str, Path], *, overwrite: bool) 
             dst = tmp / (key + ".png")
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dst)
+        (tmp / TILES_MARKER).write_text('{"written_by": "civicmap"}\n', encoding="utf-8")
         for d in [tmp, *[p for p in tmp.rglob("*") if p.is_dir()]]:
             d.chmod(0o755)  # mkdtemp makes 0700: a folder served by a web server must be readable
         if join_output_batch(tmp, target):
