@@ -25,7 +25,7 @@ from shapely.ops import unary_union
 
 from civicmap.errors import AreaError, CivicMapError
 from civicmap.i18n import _
-from civicmap.schema import CRS
+from civicmap.schema import CRS, estimate_utm_crs
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class Area:
 
     def metric_crs(self) -> pyproj.CRS:
         """The local UTM zone: distances and buffers are computed there, never in degrees."""
-        return gpd.GeoSeries([self.geometry.centroid], crs=CRS).estimate_utm_crs()
+        return estimate_utm_crs(gpd.GeoSeries([self.geometry.centroid], crs=CRS))
 
     def buffered(self, metres: float) -> Area:
         """This area grown by ``metres`` (computed in the local UTM zone)."""

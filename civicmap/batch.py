@@ -39,7 +39,7 @@ from civicmap.area import Area, prefecture_municipalities, read_polygons
 from civicmap.errors import BatchError, CivicMapError
 from civicmap.i18n import _, current_language, use_language
 from civicmap.mapfile import MapSpec, load_map
-from civicmap.schema import CRS, SourceResult
+from civicmap.schema import CRS, SourceResult, estimate_utm_crs
 
 log = logging.getLogger(__name__)
 
@@ -483,7 +483,7 @@ def batch(
     t_read = time.perf_counter()
     areas = load_areas(each, base_dir=spec.base_dir, name_field=name_field, where=where)
     log.info(_("batch: %(n)d areas from %(each)s"), {"n": len(areas), "each": each})
-    metric = areas.estimate_utm_crs()
+    metric = estimate_utm_crs(areas)
     grown = areas.to_crs(metric).buffer(margin_m).to_crs(CRS)
     whole = Area(shapely.union_all(grown.values).buffer(0), "batch", "batch")
     inputs = read_inputs(spec, whole)  # every source once, for every area

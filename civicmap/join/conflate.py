@@ -41,7 +41,7 @@ from civicmap.names import (
     kana_key,
     loose_key,
 )
-from civicmap.schema import CRS
+from civicmap.schema import CRS, metric_crs
 
 log = logging.getLogger(__name__)
 
@@ -526,7 +526,7 @@ def conflate(
         )
     off = gpd.GeoDataFrame(official.reset_index(drop=True), geometry="geometry", crs=CRS)
     om = gpd.GeoDataFrame(osm.reset_index(drop=True), geometry="geometry", crs=CRS)
-    crs = _metric_crs(off, om)
+    crs = metric_crs(off, om)
     off_names, osm_names = _texts(off["name"]), _texts(om["name"])
     off_kana, osm_kana = _texts(off["name_kana"]), _texts(om["name_kana"])
 
@@ -582,32 +582,6 @@ def conflate(
         ), {"n": len(off), "n2": len(om), "n3": len(pi), "n4": len(only_off), "n5": len(only_osm)},
     )  # fmt: skip
     return Conflation(merged=merged, diff=diff, matched=len(pi))
-
-
-#: UTM CRS by (zone, northern hemisphere): pyproj's database query costs 0.07 s a call.
-_UTM_BY_ZONE: dict[tuple[int, bool], Any] = {}
-
-
-def _metric_crs(*frames: gpd.GeoDataFrame):
-    """:func:`civicmap.schema.metric_crs`, with the UTM zone looked up once per zone.
-
-    ``estimate_utm_crs`` takes the zone holding the centre of the bounds;
-    strictly inside a zone (not on its edge, not past 80° latitude) that is
-    the zone's CRS, so it is asked once and remembered.
-    """
-    for f in frames:
-        if f.empty:
-            continue
-        minx, miny, maxx, maxy = f.total_bounds
-        x, y = float(np.mean([minx, maxx])), float(np.mean([miny, maxy]))
-        band = (x + 180.0) / 6.0
-        if not (-180.0 < x < 180.0 and 0.0 < abs(y) < 80.0 and band != math.floor(band)):
-            return f.estimate_utm_crs()
-        key = (math.floor(band), y > 0)
-        if key not in _UTM_BY_ZONE:
-            _UTM_BY_ZONE[key] = f.estimate_utm_crs()
-        return _UTM_BY_ZONE[key]
-    return "EPSG:3857"
 
 
 def _round(values: np.ndarray, digits: int) -> list[float]:

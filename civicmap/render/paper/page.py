@@ -14,6 +14,7 @@ from civicmap.render.paper.geometry import MM, page_size
 from civicmap.render.paper.options import PaperOptions
 from civicmap.render.paper.plan import PaperPlan, build_entries, build_route_legs
 from civicmap.render.paper.texts import TEXT, wrap
+from civicmap.schema import estimate_utm_crs
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class PageContext:
         self.detail_fs = 10.0 if lp else 6.2
         self.pw, self.ph = page_size(opts.size, opts.orientation)
         area = gpd.GeoSeries([data.area.geometry], crs="EPSG:4326")
-        self.crs = area.estimate_utm_crs()
+        self.crs = estimate_utm_crs(area)
         self.area = area.to_crs(self.crs).iloc[0]
         self.basemap = (
             data.basemap.to_crs(self.crs)
