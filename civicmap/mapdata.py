@@ -222,10 +222,14 @@ class MapData:
     #: and shelter_name, category, straight_m, walk_m, walk_min, rank_straight,
     #: rank_walk (see :func:`civicmap.join.nearest_shelters`); None without ``home``.
     routes: gpd.GeoDataFrame | None = None
-    #: What the maps print with the routes: which layers counted as shelters,
-    #: sites without information on the asked disaster, and any straight-line
-    #: fallback with its reason (see :mod:`civicmap.shelter_routes`).
+    #: What the maps print with the routes, for the public: which layers (by title)
+    #: counted as shelters, sites without information on the asked disaster, and any
+    #: straight-line fallback in plain words (see :mod:`civicmap.shelter_routes`).
     route_notes: list[str] = field(default_factory=list)
+    #: What the builder is told and never the public: why a route fell back and how to
+    #: fix it (file names, errors, options). Logged, and rows of the ``--report``;
+    #: no renderer reads it.
+    build_messages: list[str] = field(default_factory=list)
 
     @property
     def language(self) -> str:

@@ -397,6 +397,7 @@ def _collect(
         routes = shelter_routes.routes_for_map(spec, area, layers, homes=homes)
         data.routes = routes.lines
         data.route_notes = routes.notes
+        data.build_messages.extend(routes.builder)
         for note in routes.notes:
             log.info(_("routes: %(note)s"), {"note": note})
     return data
