@@ -718,7 +718,7 @@ def _payload(
         "basemap": basemap_payload(data.basemap),
         "edge": edge,
         "credits": [c.line() for c in data.credits()],
-        "built": data.built.strftime("%Y-%m-%d"),
+        "built": data.built,  # the newest known data date, "" when none (not shown)
         "routes": routes_payload(
             data.routes, data.spec.home, language=lang, notes=getattr(data, "route_notes", [])
         ),

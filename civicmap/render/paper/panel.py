@@ -193,8 +193,10 @@ class PanelBlocks:
             blocks.append((qs + 3, draw_qr))
         # Dates and credits: every source, with its data date (or "date unknown").
         # the data's own date (mapdata.data_time), not the day it was printed
+        # (left out when no date of the data is known: never the clock or a file's mtime)
         as_of = DATA_AS_OF.get(self.data.language, DATA_AS_OF["en"])
-        cl = [f"{as_of}: {self.data.built:%Y-%m-%d}", t["sources"] + ":"]
+        cl = [f"{as_of}: {self.data.built}"] if self.data.built else []
+        cl.append(t["sources"] + ":")
         for cr in self.data.credits():
             line = cr.line() if cr.date else f"{cr.line()} / {t['no_date']}"
             cl.extend("・" + s if i == 0 else "  " + s for i, s in
