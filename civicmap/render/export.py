@@ -30,6 +30,7 @@ from civicmap._files import check_writable, write_text_atomic
 from civicmap.errors import CivicMapError
 from civicmap.i18n import _
 from civicmap.mapdata import LayerData, MapData
+from civicmap.render.background import credit_lines
 from civicmap.render.symbols import svg_path
 from civicmap.schema import APPROXIMATE, OSM_LICENCE, OSM_LICENCE_URL
 
@@ -177,7 +178,7 @@ def to_geojson(data: MapData) -> dict[str, Any]:
                     }
                     for layer in data.layers
                 ],
-                "credits": [c.line() for c in data.credits()],
+                "credits": credit_lines(data),
             },
             "features": feats,
         }
@@ -264,7 +265,6 @@ def _popup_template(layer: LayerData, language: str, row: pd.Series | None = Non
 def to_umap(data: MapData) -> dict[str, Any]:
     """The map in uMap's export layout (what uMap 2.x/3.x "import a uMap file" reads)."""
     centre, zoom = _centre_zoom(data)
-    credits = data.credits()
     layers = []
     for layer in data.layers:
         style = layer.spec.style
@@ -334,7 +334,7 @@ def to_umap(data: MapData) -> dict[str, Any]:
                 "center": {"type": "Point", "coordinates": centre},
                 "licence": f"{OSM_LICENCE} ({OSM_LICENCE_URL})" if data.uses_osm else "",
                 "shortCredit": "© OpenStreetMap contributors" if data.uses_osm else "",
-                "longCredit": "\n".join(c.line() for c in credits),
+                "longCredit": "\n".join(credit_lines(data)),
                 "captionBar": True,
                 "scaleControl": True,
                 "fullscreenControl": True,
@@ -400,7 +400,7 @@ def to_kml(data: MapData) -> str:
     kml = ET.Element("kml", {"xmlns": _KML_NS})
     doc = ET.SubElement(kml, "Document")
     ET.SubElement(doc, "name").text = clean_text(data.spec.title, lines=False)
-    ET.SubElement(doc, "description").text = _html_lines([c.line() for c in data.credits()])
+    ET.SubElement(doc, "description").text = _html_lines(credit_lines(data))
     for layer in data.layers:
         colour = layer.spec.style.get("color", "#1c7ed6")
         style = ET.SubElement(doc, "Style", {"id": f"style-{layer.id}"})
