@@ -34,7 +34,10 @@ DATA = Path(__file__).parent / "data"
 GSI = DATA / "shelters/gsi"
 HOME_A = [36.5613, 136.6562]  # 金沢市 広坂
 HOME_B = [36.5650, 136.6600]
-STRAIGHT_JA = "道路データがないため直線距離です。実際の道順ではありません"
+STRAIGHT = {
+    "ja": "道路データがないため直線距離です。実際の道順ではありません",
+    "en": "No street data here, so these are straight-line distances, not the way to walk",
+}
 
 #: Keys of the page's data that are for the script, not for people (ids, URLs, styles, shapes).
 TECHNICAL_KEYS = {
@@ -106,7 +109,7 @@ def leaks(texts: list[str], *, layer_ids: list[str], private: list[str]) -> list
     return found
 
 
-def _routes_map(tmp: Path) -> Path:
+def _routes_map(tmp: Path, language: str = "ja") -> Path:
     layer = {
         "id": "hinan_list",
         "title": {"ja": "避難場所一覧", "en": "Shelters"},
@@ -117,6 +120,7 @@ def _routes_map(tmp: Path) -> Path:
     (tmp / "hinan.yaml").write_text(yaml.safe_dump(layer, allow_unicode=True), "utf-8")
     raw = {
         "title": "金沢 避難マップ",
+        "language": language,
         "area": {"point": HOME_A, "radius": 800},
         "basemap": {"draw": False},
         "layers": ["hinan.yaml"],
@@ -137,15 +141,19 @@ def _check(written: dict, *, layer_ids: list[str], private: list[str]) -> tuple[
     return pdf, page
 
 
-@pytest.mark.parametrize("how", ["overpass_fails", "offline_without_pack"])
+@pytest.mark.parametrize(
+    ("how", "language"),
+    [("overpass_fails", "ja"), ("offline_without_pack", "ja"), ("overpass_fails", "en")],
+)
 def test_a_map_whose_routes_fall_back_says_so_in_plain_words_only(
-    how, tmp_path, overpass_server, monkeypatch
+    how, language, tmp_path, overpass_server, monkeypatch, caplog
 ):
     if how == "overpass_fails":
         overpass_server.script[:] = [503] * 40  # every attempt: busy
     else:
         monkeypatch.setattr(settings, "offline", True)
-    data = collect(load_map(_routes_map(tmp_path)))
+    with caplog.at_level("WARNING", logger="civicmap.shelter_routes"):
+        data = collect(load_map(_routes_map(tmp_path, language)))
     assert (data.routes["route"] == "straight").all()
     written = render(data)
     pdf, page = _check(
@@ -154,12 +162,14 @@ def test_a_map_whose_routes_fall_back_says_so_in_plain_words_only(
         private=[str(tmp_path), str(settings.cache_folder), str(Path.home())],
     )
     # the map says it in plain words, on paper and on the web page
-    assert STRAIGHT_JA in "".join(pdf.split())
-    assert any(STRAIGHT_JA in t for t in page)
-    assert "避難場所一覧" in "".join(pdf.split())  # the layer by its title
-    # why, and how to fix it, is for the builder: the --report rows (and the log)
+    flat = "".join(pdf.split())
+    assert "".join(STRAIGHT[language].split()) in flat
+    assert any(STRAIGHT[language] in " ".join(t.split()) for t in page)
+    assert ("避難場所一覧" if language == "ja" else "Shelters") in flat  # the layer by its title
+    # why, and how to fix it, is for the builder: the --report rows and the console
     reasons = " ".join(r["reason"] for r in quality_rows(data))
     assert "straight lines only" in reasons and "Overpass" in reasons
+    assert "straight lines only" in caplog.text and "Overpass" in caplog.text
 
 
 def test_a_tile_map_whose_tile_server_fails_shows_nothing_of_it(tmp_path, tile_server, monkeypatch):
