@@ -38,6 +38,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -752,6 +753,36 @@ def get_bytes(
     NetworkError
         When the request fails after the bounded retries, or at once on 404.
     """
+    return get_dated(url, check_body=check_body, timeout=timeout, offline=offline)[0]
+
+
+def get_dated(
+    url: str,
+    *,
+    check_body: Any = None,
+    timeout: float | None = None,
+    offline: bool | None = None,
+) -> tuple[bytes, str]:
+    """Like :func:`get_bytes`, with the answer's own date: ``(body, "YYYY-MM-DD" or "")``.
+
+    The date is the server's ``Last-Modified`` (when the data was made), else its
+    ``Date`` (when it was served), in UTC: what a tile credit prints, the same
+    whether the map is built online or from a pack (never our clock).
+    """
     if is_offline(offline):
         raise OfflineError(_("offline mode: not fetching GET %(url)s") % {"url": url})
-    return send("GET", url, check_body=check_body, timeout=timeout).content
+    resp = send("GET", url, check_body=check_body, timeout=timeout)
+    return resp.content, header_date(resp.headers)
+
+
+def header_date(headers: Any) -> str:
+    """``Last-Modified``, else ``Date``, of an HTTP answer as ``YYYY-MM-DD`` (UTC); ``""``."""
+    for name in ("Last-Modified", "Date"):
+        try:
+            when = parsedate_to_datetime(str(headers.get(name) or ""))
+        except (TypeError, ValueError, IndexError):
+            continue
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        return when.astimezone(dt.UTC).strftime("%Y-%m-%d")
+    return ""

@@ -17,6 +17,7 @@ wheel as :mod:`civicmap.builtin_layers`; a map names them by id.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from collections.abc import Mapping
@@ -53,6 +54,7 @@ FILE_SOURCE_KEYS = {
     "encoding": "force a text encoding instead of detecting it (e.g. cp932)",
     "layout": "force a known layout instead of detecting it",
     "credit": "{source, credit, licence, date, url}: printed on every map using this layer",
+    "date": "the data's publication date (ISO: 2024-04-01, 2024-04 or 2024): dates the map",
     "geocode": "true to geocode rows that have an address but no coordinates",
     "join": "{path, on, columns}: attach a table without coordinates by name",
     "filter": "{column: value-or-list}: keep only matching rows",
@@ -335,6 +337,31 @@ def _lang_text(ck: Checker, key: str, value: Any) -> dict[str, str]:
     return {}
 
 
+_ISO_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def iso_date(value: Any) -> str | None:
+    """A publication date as ISO text (``2024-04-01``, ``2024-04``, ``2024``), or None.
+
+    YAML reads ``2024-04-01`` as a date and ``2024`` as a number; both are taken.
+    None for anything else, or a day that does not exist (2024-02-30).
+    """
+    if isinstance(value, dt.date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, bool):
+        return None
+    text = str(value).strip() if isinstance(value, (str, int)) else ""
+    m = _ISO_DATE.fullmatch(text)
+    if not m:
+        return None
+    year, month, day = (int(g) if g else 1 for g in m.groups())
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        return None
+    return text
+
+
 def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec | None:
     """Validate one ``sources`` entry; record problems in ``ck``."""
     if not isinstance(raw, Mapping) or len(raw) != 1:
@@ -396,6 +423,19 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
                 _("file not found: %(value)s (paths are relative to %(base_dir)s)")
                 % {"value": shorten(base_dir / str(opts["path"]), 200), "base_dir": base_dir},
             )
+        if "date" in opts:
+            date = iso_date(opts["date"])
+            if date is None:
+                ck.add(
+                    f"{key}.{kind}.date",
+                    _(
+                        "got %(value)r, expected the data's publication date as an ISO date "
+                        "(2024-04-01, 2024-04 or 2024)"
+                    )
+                    % {"value": Short(opts["date"])},
+                )
+            else:
+                opts["date"] = date
         credit = opts.get("credit")
         if credit is not None:
             if isinstance(credit, Mapping):

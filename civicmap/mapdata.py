@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
 
 from civicmap.area import Area
 from civicmap.i18n import _
-from civicmap.layers import LayerSpec
+from civicmap.layers import LayerSpec, iso_date
 from civicmap.mapfile import MapSpec
 from civicmap.schema import Credit, RowProblem, osm_credit
 
@@ -32,8 +32,7 @@ BASEMAP_KINDS = (
 def build_time() -> dt.datetime:
     """The clock: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now.
 
-    Only a map with no dated data at all prints this (see :func:`data_time`); a batch
-    and a MapData made by hand in Python start from it.
+    Never a data date: the maps print the data's own dates (:func:`data_time`).
     https://reproducible-builds.org/specs/source-date-epoch/
     """
     epoch = _source_date_epoch()
@@ -43,16 +42,20 @@ def build_time() -> dt.datetime:
 
 
 def _source_date_epoch() -> dt.datetime | None:
-    import os
-
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
         return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
     return None
 
 
+def _epoch_date() -> str:
+    """``SOURCE_DATE_EPOCH`` as ``YYYY-MM-DD``, or ``""`` (a MapData made by hand has no date)."""
+    epoch = _source_date_epoch()
+    return f"{epoch:%Y-%m-%d}" if epoch is not None else ""
+
+
 def _parse_time(text: str) -> dt.datetime | None:
-    """An ISO date or time from a manifest or ``osm_base`` (``Z`` or an offset), in UTC."""
+    """An ISO time such as ``osm_base`` (``Z`` or an offset), in UTC; None if not one."""
     text = str(text or "").strip()
     if not text:
         return None
@@ -63,69 +66,54 @@ def _parse_time(text: str) -> dt.datetime | None:
     return (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
-def data_files(spec: MapSpec) -> list[Path]:
-    """The local data files a map reads besides OSM: its layers' files, joined tables, homes.
+def _date_key(date: str) -> tuple[int, int, int]:
+    """Sort key of an ISO date, partial or whole (``2018`` < ``2018-05`` < ``2018-05-02``)."""
+    parts = [int(p) for p in date.split("-")[:3]]
+    return tuple(parts + [0] * (3 - len(parts)))  # type: ignore[return-value]
 
-    Their modification times date the data (a CSV carries no date of its own).
+
+def source_dates(spec: MapSpec) -> list[str]:
+    """The publication dates the map file gives its sources (ISO text, partial allowed).
+
+    A source's ``date:``, else its credit's ``date`` when that is an ISO date
+    (``credit: {date: "2018"}``). A file's modification time is never used: a
+    clone or a copy changes it, and it says nothing of when the data was made.
     """
-    out: list[Path] = []
+    out: list[str] = []
     for layer in spec.layers:
         for src in layer.sources:
-            if src.kind == "osm":
-                continue
-            if src.path is not None:
-                out.append(src.path)
-            join = src.options.get("join")
-            if isinstance(join, dict) and join.get("path"):
-                out.append(src.base_dir / str(join["path"]))
-    if spec.homes_file:
-        out.append(spec.path(spec.homes_file))
+            date = iso_date(src.options.get("date")) if "date" in src.options else None
+            credit = src.options.get("credit")
+            if date is None and isinstance(credit, dict) and "date" in credit:
+                date = iso_date(credit["date"])
+            if date:
+                out.append(date)
     return out
 
 
-def data_time(spec: MapSpec, *, osm_base: str = "", osm_pack: Path | None = None) -> dt.datetime:
-    """The date a map prints as データ時点 / "data as of": the newest of its data's own dates.
+def data_time(spec: MapSpec, *, osm_base: str = "") -> str:
+    """The date a map prints as データ時点 / "data as of": the newest KNOWN date of its data.
 
-    Taken from the data, never the clock, so the same data rebuilt on another day
-    gives the same bytes (issue #14): the OSM data's ``osm_base``, the creation time
-    of the offline pack it was read from (``osm_pack``), the fetch time of the pack's
-    background tiles, and the modification time of each local data file
-    (:func:`data_files`). ``SOURCE_DATE_EPOCH`` still overrides; a map with none of
-    these (only online tiles, say) falls back to the clock. In UTC, like ``osm_base``.
+    Taken from the data, never the clock or a file's modification time: the OSM data's
+    ``osm_base`` (the newest element of an extract, or Overpass's own timestamp,
+    kept in a pack) and the publication dates the map file gives its sources
+    (:func:`source_dates`). ``""`` when none is known: the maps then print no such
+    date (each credit says 「日付不明」). The background tiles are dated in their own
+    credit, not here, so a tile map built online and from its pack print the same.
+    ``SOURCE_DATE_EPOCH`` still overrides (reproducible builds pin the date).
+    ISO text, ``YYYY-MM-DD`` (or ``YYYY``/``YYYY-MM`` when that is all a source says).
     """
-    epoch = _source_date_epoch()
-    if epoch is not None:
+    epoch = _epoch_date()
+    if epoch:
         return epoch
-    times: list[dt.datetime] = []
+    dates = source_dates(spec)
     t = _parse_time(osm_base)
     if t:
-        times.append(t)
-    if osm_pack is not None and (Path(osm_pack) / "manifest.json").is_file():
-        import json
-
-        try:
-            manifest = json.loads((Path(osm_pack) / "manifest.json").read_text(encoding="utf-8"))
-        except ValueError:
-            manifest = {}  # a damaged pack is refused by the OSM reader with its own message
-        t = _parse_time(manifest.get("created", "")) if isinstance(manifest, dict) else None
-        if t:
-            times.append(t)
-    from civicmap.render.tiles import pack_for, read_pack_manifest, source_for
-
-    source = source_for(spec.basemap)
-    if source is not None and source.offline:
-        t = _parse_time((read_pack_manifest(pack_for(spec), source) or {}).get("fetched", ""))
-        if t:
-            times.append(t)
-    for path in data_files(spec):
-        try:
-            times.append(dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC))
-        except OSError:
-            continue  # not there: the source reader names it
-    if not times:
-        log.info(_("no dated data (OSM, pack or local file): the map prints today's date"))
-        return build_time()
-    return max(times).replace(microsecond=0)
+        dates.append(f"{t:%Y-%m-%d}")
+    if not dates:
+        log.info(_("no dated data (OSM or a source's date:): the maps print no data date"))
+        return ""
+    return max(dates, key=_date_key)
 
 
 @dataclass
@@ -203,8 +191,9 @@ class MapData:
         basemap thins out and maps say so.
     osm_base : str
         The OSM data timestamp, printed as "OSM data as of ...".
-    built : datetime
-        The date of the data (printed as データ時点 / "data as of"): see :func:`data_time`.
+    built : str
+        The newest known date of the data, ISO text (printed as データ時点 / "data as
+        of"); ``""`` when no date is known (nothing printed): see :func:`data_time`.
     routes : GeoDataFrame or None
         Lines from the map's ``home`` point to its nearest shelters.
     """
@@ -215,17 +204,21 @@ class MapData:
     basemap: gpd.GeoDataFrame | None = None
     data_edge: BaseGeometry | None = None
     osm_base: str = ""
-    built: dt.datetime = field(default_factory=lambda: build_time())
+    built: str = field(default_factory=_epoch_date)
     uses_osm: bool = True
     #: Nearest shelters of the map's ``home`` point, one row per shelter with a
     #: LineString (walking route, or straight line when ``route == "straight"``)
     #: and shelter_name, category, straight_m, walk_m, walk_min, rank_straight,
     #: rank_walk (see :func:`civicmap.join.nearest_shelters`); None without ``home``.
     routes: gpd.GeoDataFrame | None = None
-    #: What the maps print with the routes: which layers counted as shelters,
-    #: sites without information on the asked disaster, and any straight-line
-    #: fallback with its reason (see :mod:`civicmap.shelter_routes`).
+    #: What the maps print with the routes, for the public: which layers (by title)
+    #: counted as shelters, sites without information on the asked disaster, and any
+    #: straight-line fallback in plain words (see :mod:`civicmap.shelter_routes`).
     route_notes: list[str] = field(default_factory=list)
+    #: What the builder is told and never the public: why a route fell back and how to
+    #: fix it (file names, errors, options). Logged, and rows of the ``--report``;
+    #: no renderer reads it.
+    build_messages: list[str] = field(default_factory=list)
 
     @property
     def language(self) -> str:

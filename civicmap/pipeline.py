@@ -8,7 +8,6 @@ passes the GeoDataFrames along.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -277,7 +276,10 @@ def _layer_data(
                 for w in (result.info or {}).get("warnings", [])
             )
             if result.credit:
-                credits.append(result.credit)
+                credit = result.credit
+                if not credit.date and src.options.get("date"):
+                    credit = replace(credit, date=str(src.options["date"]))  # the source's date:
+                credits.append(credit)
             parts.append(result.features)
     features = _clean_and_conflate(
         osm_parts,
@@ -322,7 +324,7 @@ def collect(
     *,
     area: Area | None = None,
     inputs: Inputs | None = None,
-    built: dt.datetime | None = None,
+    built: str | None = None,
     offline: bool | None = None,
 ) -> MapData:
     """Read, clean and join everything the map needs (no output is written).
@@ -348,7 +350,7 @@ def _collect(
     *,
     area: Area | None,
     inputs: Inputs | None,
-    built: dt.datetime | None,
+    built: str | None,
 ) -> MapData:
     advance(_("area"))
     if area is None:
@@ -398,22 +400,21 @@ def _collect(
         routes = shelter_routes.routes_for_map(spec, area, layers, homes=homes)
         data.routes = routes.lines
         data.route_notes = routes.notes
+        data.build_messages.extend(routes.builder)
         for note in routes.notes:
             log.info(_("routes: %(note)s"), {"note": note})
     return data
 
 
-def data_date(spec: MapSpec, osm: OsmExtract) -> dt.datetime:
-    """The date the maps print: the newest date of the data read (see :func:`mapdata.data_time`).
+def data_date(spec: MapSpec, osm: OsmExtract) -> str:
+    """The date the maps print: the newest known date of the data read, or ``""``.
 
-    The offline pack counts when the OSM data came from it (Overpass answers, not a file).
+    See :func:`mapdata.data_time`: the OSM data's ``osm_base`` (from the extract, the
+    Overpass answer or the pack that stored it) and the sources' ``date:``.
     """
     from civicmap.mapdata import data_time
-    from civicmap.sources import overpass
 
-    from_pack = not spec.osm.get("disabled") and _osm_file(spec) is None
-    pack = overpass.pack_folder(spec) if from_pack else None
-    return data_time(spec, osm_base=osm.osm_base, osm_pack=pack)
+    return data_time(spec, osm_base=osm.osm_base)
 
 
 def walking_graph(spec: MapSpec, area: Area):

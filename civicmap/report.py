@@ -72,7 +72,10 @@ def quality_rows(data: MapData) -> list[dict[str, str]]:
     user sees it, or a reference such as ``file.csv:17`` / ``way/123``) and
     ``reason`` (what happened and, for bad input, what to fix).
     """
-    return [row for layer in data.layers for row in layer_rows(layer)]
+    rows = [row for layer in data.layers for row in layer_rows(layer)]
+    for message in getattr(data, "build_messages", []):  # the map's own (routes), not a layer's
+        rows.append({"layer": "", "kind": "warning", "source": "", "row": "", "reason": message})
+    return rows
 
 
 def summary_line(layer: LayerData) -> str:

@@ -37,22 +37,25 @@ log = logging.getLogger(__name__)
 #: The label every straight-line fallback carries, on both maps.
 STRAIGHT_LABEL = {"ja": "直線距離・道順ではありません", "en": "straight line, not a walking route"}
 
-_TEXTS = {
+#: What the map itself says about its routes, for the public who reads the handout: plain
+#: words only. Nothing here may carry a file name, a URL, an error, a flag or a layer id
+#: (why a route fell back, and how to fix it, is a builder message: see :class:`MapRoutes`).
+PUBLIC_TEXTS = {
     "ja": {
-        "layers": "避難先として数えた層: {ids}",
+        "layers": "避難先として数えたもの: {titles}",
         "no_info": "{n}か所中 {unknown}か所は{ja}への対応の情報がありません（うち{after}か所は発災後の避難生活のための指定避難所）。{ja}の避難先としては数えていません",
         "not_serving": "{n}か所は{ja}に対応しない指定です",
-        "fallback": "徒歩ルートなし: {why}。{label}",
-        "outside": "{home}: 歩行ネットワーク（{src}）の外です（最寄りの道まで {m} m）。{label}",
-        "shelters_outside": "避難先{n}か所は歩行ネットワーク（{src}）の外にあり、直線距離のみです",
+        "fallback": "道路データがないため直線距離です。実際の道順ではありません",
+        "outside": "{home}: 近くに道路データがないため直線距離です。実際の道順ではありません（最寄りの道まで {m} m）",
+        "shelters_outside": "避難先{n}か所は道路データの範囲外にあり、直線距離のみです",
     },
     "en": {
-        "layers": "Shelter layers counted: {ids}",
+        "layers": "Counted as shelters: {titles}",
         "no_info": "{unknown} of {n} sites have no information on {ja} ({after} of them 指定避難所 for after the emergency); not counted as {ja} shelters",
         "not_serving": "{n} sites are designated as not serving {ja}",
-        "fallback": "No walking routes: {why}. {label}",
-        "outside": "{home}: outside the walking network ({src}; nearest street {m} m away). {label}",
-        "shelters_outside": "{n} shelters lie outside the walking network ({src}): straight-line distances only",
+        "fallback": "No street data here, so these are straight-line distances, not the way to walk",
+        "outside": "{home}: no street data nearby, so these are straight-line distances, not the way to walk (nearest street {m} m away)",
+        "shelters_outside": "{n} shelters lie beyond the street data: straight-line distances only",
     },
 }
 
@@ -134,10 +137,18 @@ class Home:
 
 @dataclass
 class MapRoutes:
-    """Routes for the map's homes and what the map must say about them."""
+    """Routes for the map's homes, what the map says about them, and what the builder is told.
+
+    Two kinds of text, kept apart so the build's internals never reach a handout:
+    ``notes`` are printed on the maps for the public (plain words from
+    :data:`PUBLIC_TEXTS`, layers named by title); ``builder`` are for whoever made the
+    map (which extract or server gave no streets, the error, the fix), logged and
+    written to the ``--report``, never drawn.
+    """
 
     lines: gpd.GeoDataFrame | None
     notes: list[str] = field(default_factory=list)
+    builder: list[str] = field(default_factory=list)
     network: str = ""  # where the walking network came from, or "" (straight lines)
 
 
@@ -207,41 +218,28 @@ def map_homes(spec: MapSpec) -> list[Home]:
     return homes
 
 
-_WHY = {
-    "ja": {
-        "extract": "抽出ファイル {name}",
-        "empty_extract": "抽出ファイル {name} の地図範囲に歩ける道がありません",
-        "no_overpass": "抽出ファイルがなく、Overpass からも道路網を得られません（{exc}）",
-        "empty_overpass": "Overpass の応答に地図範囲の歩ける道がありません",
-    },
-    "en": {
-        "extract": "extract {name}",
-        "empty_extract": "the extract {name} has no walkable street in the map's area",
-        "no_overpass": "no extract, and Overpass gave no street network ({exc})",
-        "empty_overpass": "Overpass returned no walkable street in the map's area",
-    },
-}
-
-
 def walking_network(spec: MapSpec, area: Area):
     """The walking street network and where it came from, or ``(None, why)``.
 
     Extract, then pack/Overpass. When none answers (offline without a pack,
     an Overpass error) or the network is empty, the reason (in the map's
     language) is returned instead of raised: routes fall back to straight
-    lines, labelled as such on both maps.
+    lines, labelled as such on both maps. The reason is a builder message (console
+    language, may name files and errors): it never reaches the map itself.
     """
     from civicmap import pipeline
     from civicmap.errors import SourceError
     from civicmap.sources import streets
 
-    why = _WHY.get(spec.language, _WHY["en"])
     path = pipeline._osm_file(spec)
     if path is not None:
         graph = streets.walking_graph_from_extract(path, area)
         if graph.number_of_nodes() == 0:
-            return None, why["empty_extract"].format(name=path.name)
-        return graph, why["extract"].format(name=path.name)
+            return None, _(
+                "the extract %(name)s has no walkable street in the map's area; use an extract "
+                "that covers the area"
+            ) % {"name": path.name}
+        return graph, _("extract %(name)s") % {"name": path.name}
     try:
         from civicmap.sources import overpass
 
@@ -252,14 +250,17 @@ def walking_network(spec: MapSpec, area: Area):
             offline=spec.offline,
         )
     except (SourceError, CivicMapError) as exc:
-        return None, why["no_overpass"].format(exc=exc)
+        return None, _(
+            "no extract, and Overpass gave no street network (%(exc)s); give an extract "
+            "(osm: {file: ...}) or build from a pack made by civicmap fetch"
+        ) % {"exc": exc}
     if graph.number_of_nodes() == 0:
-        return None, why["empty_overpass"]
+        return None, _("Overpass returned no walkable street in the map's area")
     return graph, "Overpass"
 
 
 def _texts(language: str) -> dict[str, str]:
-    return _TEXTS.get(language, _TEXTS["en"])
+    return PUBLIC_TEXTS.get(language, PUBLIC_TEXTS["en"])
 
 
 def routes_for_map(
@@ -287,7 +288,6 @@ def routes_for_map(
         without routes is never printed silently.
     """
     t = _texts(spec.language)
-    label = STRAIGHT_LABEL.get(spec.language, STRAIGHT_LABEL["en"])
     homes = map_homes(spec) if homes is None else homes
     if not homes:
         return MapRoutes(lines=None)
@@ -303,7 +303,11 @@ def routes_for_map(
             % {"spec_file": spec.file, "ids": ids}
         )
     ids = ", ".join(lyr.id for lyr in chosen)
-    notes = [t["layers"].format(ids=ids)]
+    titles = "、" if spec.language == "ja" else ", "
+    notes = [
+        t["layers"].format(titles=titles.join(lyr.spec.title_in(spec.language) for lyr in chosen))
+    ]
+    builder: list[str] = []
     frames = [lyr.features for lyr in chosen if not lyr.features.empty]
     sites = (
         gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=CRS)
@@ -354,20 +358,37 @@ def routes_for_map(
             }
         )
     if graph is None:
-        notes.append(t["fallback"].format(why=source, label=label))
-        log.warning(_("home routes: straight lines only: %(source)s"), {"source": source})
+        notes.append(t["fallback"])
+        builder.append(_("home routes: straight lines only: %(source)s") % {"source": source})
     else:
         for name, dist in result.outside_network:
-            notes.append(t["outside"].format(home=name, src=source, m=f"{dist:,.0f}", label=label))
-            log.warning(
-                _("home routes: %(name)s is outside the walking network (%(source)s)"),
-                {"name": name, "source": source},
+            notes.append(t["outside"].format(home=name, m=f"{dist:,.0f}"))
+            builder.append(
+                _(
+                    "home routes: %(name)s is %(m)s m from the nearest street of the walking "
+                    "network (%(source)s): straight lines; use OSM data that covers the home"
+                )
+                % {"name": name, "m": f"{dist:,.0f}", "source": source}
             )
         if result.shelters_outside:
-            notes.append(t["shelters_outside"].format(n=result.shelters_outside, src=source))
+            notes.append(t["shelters_outside"].format(n=result.shelters_outside))
+            builder.append(
+                _(
+                    "home routes: %(n)d shelters lie outside the walking network (%(source)s): "
+                    "straight lines to them"
+                )
+                % {"n": result.shelters_outside, "source": source}
+            )
+    for message in builder:
+        log.warning(message)  # already in the console language
     for note in result.notes:
         log.info(_("nearest shelters: %(note)s"), {"note": note})
-    return MapRoutes(lines=result.lines, notes=notes, network=source if graph is not None else "")
+    return MapRoutes(
+        lines=result.lines,
+        notes=notes,
+        builder=builder,
+        network=source if graph is not None else "",
+    )
 
 
 def _disaster_notes(sites: gpd.GeoDataFrame, disaster: str, t: dict[str, str]) -> list[str]:

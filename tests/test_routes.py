@@ -116,9 +116,11 @@ def test_earthquake_routes_rank_designated_sites_by_straight_line_and_say_why(ka
     assert all(sites.loc[r, "serves_earthquake"] is True for r in routes["shelter_ref"])
     assert list(routes["rank_straight"]) == sorted(routes["rank_straight"])
     notes = " ".join(data.route_notes)
-    assert "避難先として数えた層: shelters" in notes
-    assert "直線距離・道順ではありません" in notes
-    assert "extract.osm" in notes  # what was missing: the extract has no street here
+    assert "避難先として数えたもの: 避難場所・避難所" in notes  # by title, never the id
+    assert "道路データがないため直線距離です。実際の道順ではありません" in notes
+    assert "extract.osm" not in notes  # the map is for the public: no file names on it
+    # what was missing (the extract has no street here) is for the builder
+    assert "extract.osm" in " ".join(data.build_messages)
     # 指定避難所 with no flag are named as such, not silently dropped
     after = int(sites["after_emergency_only"].astype(bool).sum())
     unknown = int(sites["serves_earthquake"].isna().sum())
@@ -171,7 +173,8 @@ def test_both_maps_label_the_straight_lines_and_list_every_home(tmp_path):
     text = " ".join(_pdf_text(written["paper"][0]).split())
     assert "直線距離・道順ではありません" in text
     assert "集合場所A" in text and "集合場所B" in text
-    assert "extract.osm" in text  # the reason is printed, not only logged
+    assert "道路データがないため直線距離です。実際の道順ではありません" in text
+    assert "extract.osm" not in text  # the reason is for the builder (log, --report)
 
 
 def test_demo_home_outside_the_extract_gets_straight_lines_and_the_message():
@@ -180,8 +183,8 @@ def test_demo_home_outside_the_extract_gets_straight_lines_and_the_message():
     data = collect(dataclasses.replace(spec, home=far))
     assert (data.routes["route"] == "straight").all()
     notes = " ".join(data.route_notes)
-    assert "自宅: 歩行ネットワーク（抽出ファイル SmallAroundWaseda.osm.bz2）の外です" in notes
-    assert "直線距離・道順ではありません" in notes
+    assert "自宅: 近くに道路データがないため直線距離です。実際の道順ではありません" in notes
+    assert "SmallAroundWaseda.osm.bz2" in " ".join(data.build_messages)  # which network
 
 
 def test_offline_without_extract_or_pack_falls_back_and_names_what_is_missing(
@@ -211,9 +214,9 @@ def test_offline_without_extract_or_pack_falls_back_and_names_what_is_missing(
     data = collect(load_map(tmp_path / "map.yaml"))
     assert len(data.routes) >= 3 and (data.routes["route"] == "straight").all()
     notes = " ".join(data.route_notes)
-    assert "避難先として数えた層: tsunami_buildings" in notes
-    assert "抽出ファイルがなく、Overpass からも道路網を得られません" in notes
-    assert "直線距離・道順ではありません" in notes
+    assert "避難先として数えたもの: 津波避難ビル" in notes and "tsunami_buildings" not in notes
+    assert "道路データがないため直線距離です。実際の道順ではありません" in notes
+    assert "no extract, and Overpass gave no street network" in " ".join(data.build_messages)
 
 
 def test_homes_from_a_csv_of_meeting_points_and_bad_homes_are_reported(tmp_path):

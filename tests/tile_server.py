@@ -45,6 +45,8 @@ class TileServer:
         self.script: dict[str, list] = {}
         self.requests: list[str] = []
         self.slow_seconds = slow_seconds
+        #: Sent as ``Last-Modified`` with every tile when set (GSI sends one): the tiles' date.
+        self.last_modified: str | None = None
         self.active = 0
         self.max_active = 0
         self._lock = threading.Lock()
@@ -91,6 +93,8 @@ class TileServer:
                     body = body[: len(body) // 2]
                 self.send_response(200)
                 self.send_header("Content-Type", "image/png")
+                if server.last_modified:
+                    self.send_header("Last-Modified", server.last_modified)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -107,6 +111,7 @@ class TileServer:
         return f"http://{host}:{port}/{{z}}/{{x}}/{{y}}.png"
 
     def reset(self) -> None:
+        self.last_modified = None
         self.script.clear()
         self.requests.clear()
         self.max_active = 0

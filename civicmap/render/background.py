@@ -31,6 +31,24 @@ from civicmap.schema import Credit
 log = logging.getLogger(__name__)
 
 
+#: What a credit says when its data's date is not known (never a guess, never today).
+NO_DATE = {"ja": "日付不明", "en": "date unknown"}
+
+
+def credit_lines(data: Any) -> list[str]:
+    """Every credit of the map as one printable line, each saying its data's date.
+
+    The one wording for paper, web and exports: a credit without a known date says
+    so (「日付不明」), once, on its own line, rather than borrowing another date. The
+    承認番号 line is a permission, not data: it carries no date.
+    """
+    unknown = NO_DATE.get(data.language, NO_DATE["en"])
+    return [
+        c.line() if c.date or c.source == "approval" else f"{c.line()} / {unknown}"
+        for c in data.credits()
+    ]
+
+
 def background_credits(data: Any) -> list[Credit]:
     """Credits for what is under the map: its tiles, its 承認番号, and N03 when used."""
     out = tile_credits(data.spec)

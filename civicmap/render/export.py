@@ -14,9 +14,11 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 import logging
 import math
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from civicmap._files import check_writable, write_text_atomic
 from civicmap.errors import CivicMapError
 from civicmap.i18n import _
 from civicmap.mapdata import LayerData, MapData
+from civicmap.render.background import credit_lines
 from civicmap.render.symbols import svg_path
 from civicmap.schema import APPROXIMATE, OSM_LICENCE, OSM_LICENCE_URL
 
@@ -36,6 +39,47 @@ log = logging.getLogger(__name__)
 FORMATS = ("umap", "geojson", "kml")
 SUFFIXES = {"umap": ".umap", "geojson": ".geojson", "kml": ".kml"}
 _DIGITS = 7
+
+
+#: Control characters (C0, DEL, C1) and what XML 1.0 can never hold (surrogates,
+#: U+FFFE/U+FFFF). Tab and newline are kept where a text may have lines.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_LINE_BREAKS = re.compile("[\t\n]+")
+
+
+def clean_text(value: Any, *, lines: bool = True) -> str:
+    """A text as every export may write it: no control characters.
+
+    Why: a map file's own texts (title, subtitle, layer titles) and data cells may
+    hold control characters (a pasted form feed, a stray NUL). XML 1.0 cannot
+    hold them, so one in a title made the whole KML unreadable; JSON viewers
+    show them as garbage. Tab and newline are kept when ``lines`` (texts shown
+    as paragraphs); with ``lines=False`` (one-line names) they become a space.
+    ``\r`` goes: a line ends with ``\n`` in what we write.
+    """
+    text = _CONTROL.sub("", str(value).replace("\r\n", "\n"))
+    return text if lines else _LINE_BREAKS.sub(" ", text).strip()
+
+
+def clean_tree(obj: Any) -> Any:
+    """``obj`` (JSON-like: dicts, lists, scalars) with :func:`clean_text` on every string."""
+    if isinstance(obj, str):
+        return clean_text(obj)
+    if isinstance(obj, dict):
+        return {clean_text(k): clean_tree(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [clean_tree(v) for v in obj]
+    return obj
+
+
+def _html_lines(lines: list[str]) -> str:
+    """Lines as a KML description: HTML-escaped, joined by ``<br>``.
+
+    KML viewers (Google Earth, My Maps) read a description as HTML: data text put
+    there as plain text would be markup (a name ``<img src=x onerror=...>`` runs).
+    Escaped here for HTML, then ElementTree escapes it again for XML.
+    """
+    return "<br>".join(html.escape(clean_text(line, lines=False)) for line in lines)
 
 
 def _value(v: Any) -> Any:
@@ -120,23 +164,25 @@ def to_geojson(data: MapData) -> dict[str, Any]:
                 }
             )
             feats.append({"type": "Feature", "properties": props, "geometry": geom})
-    return {
-        "type": "FeatureCollection",
-        "name": str(data.spec.title),
-        "civicmap": {
-            "title": str(data.spec.title),
-            "layers": [
-                {
-                    "id": layer.id,
-                    "title": layer.spec.title_in(data.language),
-                    "style": dict(layer.spec.style),
-                }
-                for layer in data.layers
-            ],
-            "credits": [c.line() for c in data.credits()],
-        },
-        "features": feats,
-    }
+    return clean_tree(
+        {
+            "type": "FeatureCollection",
+            "name": str(data.spec.title),
+            "civicmap": {
+                "title": str(data.spec.title),
+                "layers": [
+                    {
+                        "id": layer.id,
+                        "title": layer.spec.title_in(data.language),
+                        "style": dict(layer.spec.style),
+                    }
+                    for layer in data.layers
+                ],
+                "credits": credit_lines(data),
+            },
+            "features": feats,
+        }
+    )
 
 
 def _category_styles(layer: LayerData) -> dict:
@@ -219,7 +265,6 @@ def _popup_template(layer: LayerData, language: str, row: pd.Series | None = Non
 def to_umap(data: MapData) -> dict[str, Any]:
     """The map in uMap's export layout (what uMap 2.x/3.x "import a uMap file" reads)."""
     centre, zoom = _centre_zoom(data)
-    credits = data.credits()
     layers = []
     for layer in data.layers:
         style = layer.spec.style
@@ -278,30 +323,32 @@ def to_umap(data: MapData) -> dict[str, Any]:
                 },
             }
         )
-    return {
-        "type": "umap",
-        "uri": "",
-        "properties": {
-            "name": str(data.spec.title),
-            "description": str(data.spec.subtitle or ""),
-            "zoom": zoom,
-            "center": {"type": "Point", "coordinates": centre},
-            "licence": f"{OSM_LICENCE} ({OSM_LICENCE_URL})" if data.uses_osm else "",
-            "shortCredit": "© OpenStreetMap contributors" if data.uses_osm else "",
-            "longCredit": "\n".join(c.line() for c in credits),
-            "captionBar": True,
-            "scaleControl": True,
-            "fullscreenControl": True,
-            "searchControl": True,
-            "locateControl": True,
-            "datalayersControl": True,
-            "slideshow": {},
-            "tilelayer": {},
-            "limitBounds": {},
-        },
-        "geometry": {"type": "Point", "coordinates": centre},
-        "layers": layers,
-    }
+    return clean_tree(
+        {
+            "type": "umap",
+            "uri": "",
+            "properties": {
+                "name": str(data.spec.title),
+                "description": str(data.spec.subtitle or ""),
+                "zoom": zoom,
+                "center": {"type": "Point", "coordinates": centre},
+                "licence": f"{OSM_LICENCE} ({OSM_LICENCE_URL})" if data.uses_osm else "",
+                "shortCredit": "© OpenStreetMap contributors" if data.uses_osm else "",
+                "longCredit": "\n".join(credit_lines(data)),
+                "captionBar": True,
+                "scaleControl": True,
+                "fullscreenControl": True,
+                "searchControl": True,
+                "locateControl": True,
+                "datalayersControl": True,
+                "slideshow": {},
+                "tilelayer": {},
+                "limitBounds": {},
+            },
+            "geometry": {"type": "Point", "coordinates": centre},
+            "layers": layers,
+        }
+    )
 
 
 _KML_NS = "http://www.opengis.net/kml/2.2"
@@ -343,12 +390,17 @@ def _kml_geometry(parent: ET.Element, geom) -> None:
 
 
 def to_kml(data: MapData) -> str:
-    """KML with one Folder (and one Style) per layer, as Google My Maps imports it."""
+    """KML with one Folder (and one Style) per layer, as Google My Maps imports it.
+
+    Every text goes through :func:`clean_text` (no control characters: they make
+    the file unreadable), and descriptions, which KML viewers show as HTML, are
+    escaped for HTML too (:func:`_html_lines`).
+    """
     ET.register_namespace("", _KML_NS)
     kml = ET.Element("kml", {"xmlns": _KML_NS})
     doc = ET.SubElement(kml, "Document")
-    ET.SubElement(doc, "name").text = str(data.spec.title)
-    ET.SubElement(doc, "description").text = "\n".join(c.line() for c in data.credits())
+    ET.SubElement(doc, "name").text = clean_text(data.spec.title, lines=False)
+    ET.SubElement(doc, "description").text = _html_lines(credit_lines(data))
     for layer in data.layers:
         colour = layer.spec.style.get("color", "#1c7ed6")
         style = ET.SubElement(doc, "Style", {"id": f"style-{layer.id}"})
@@ -362,23 +414,25 @@ def to_kml(data: MapData) -> str:
         ET.SubElement(ET.SubElement(style, "PolyStyle"), "color").text = _kml_colour(colour, "4d")
     for layer in data.layers:
         folder = ET.SubElement(doc, "Folder")
-        ET.SubElement(folder, "name").text = layer.spec.title_in(data.language)
+        ET.SubElement(folder, "name").text = clean_text(
+            layer.spec.title_in(data.language), lines=False
+        )
         for row, _geom in _features(layer):
             pm = ET.SubElement(folder, "Placemark")
-            ET.SubElement(pm, "name").text = str(row.get("name") or "")
+            ET.SubElement(pm, "name").text = clean_text(row.get("name") or "", lines=False)
             props = _properties(row)
             desc = [f"{k}: {props[k]}" for k in ("category", "address") if k in props]
             if row.get(APPROXIMATE) is True:
                 desc.append("位置はおおよそ（住所から推定） / approximate location")
             if desc:
-                ET.SubElement(pm, "description").text = "\n".join(desc)
+                ET.SubElement(pm, "description").text = _html_lines(desc)
             ET.SubElement(pm, "styleUrl").text = f"#style-{layer.id}"
             ext = ET.SubElement(pm, "ExtendedData")
             for k, v in props.items():
                 if k == "name":
                     continue
-                d = ET.SubElement(ext, "Data", {"name": k})
-                ET.SubElement(d, "value").text = str(v)
+                d = ET.SubElement(ext, "Data", {"name": clean_text(k, lines=False)})
+                ET.SubElement(d, "value").text = clean_text(v)
             _kml_geometry(pm, row.geometry)
     ET.indent(kml, space=" ")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(kml, encoding="unicode") + "\n"

@@ -37,6 +37,7 @@ import io
 import json
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -433,6 +434,10 @@ class TileFetcher:
         Tiles that could not be had (holes), in the order met.
     fetched : int
         Tiles asked from the network; ``bytes_fetched`` their size.
+    dates : set of str
+        The tiles' own dates (``YYYY-MM-DD``): the server's ``Last-Modified`` (else
+        ``Date``) of each answer, kept beside the cached tile, or the pack's
+        ``date``; :attr:`date` is the newest, what the credit prints.
     """
 
     source: TileSource
@@ -442,6 +447,7 @@ class TileFetcher:
     missing: list[tuple[int, int, int, str]] = field(default_factory=list)
     fetched: int = 0
     bytes_fetched: int = 0
+    dates: set = field(default_factory=set)
     _mem: dict = field(default_factory=dict, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
     _next_start: float = 0.0
@@ -456,6 +462,16 @@ class TileFetcher:
     def _cache_file(self, z: int, x: int, y: int) -> Path:
         return Path(settings.cache_folder) / "tiles" / self.source.cache_id / f"{z}/{x}/{y}.png"
 
+    @property
+    def date(self) -> str:
+        """The newest known date of the tiles got so far (``""``: none known)."""
+        return max(self.dates, default="")
+
+    def _know_date(self, date: str) -> None:
+        if date:
+            with self._lock:
+                self.dates.add(date)
+
     def _pace(self) -> None:
         with self._lock:
             now = time.monotonic()
@@ -469,6 +485,7 @@ class TileFetcher:
         if self.manifest is not None:
             f = pack_tiles_dir(self.pack, self.source) / f"{z}/{x}/{y}.png"
             if f.exists():
+                self._know_date(str(self.manifest.get("date") or ""))
                 return f.read_bytes()
             if t in self._pack_holes:
                 self.missing.append((z, x, y, "missing in the pack (failed when fetched)"))
@@ -476,6 +493,7 @@ class TileFetcher:
         if self.source.offline and settings.use_cache:
             f = self._cache_file(z, x, y)
             if f.exists():
+                self._know_date(_read_date(f.with_suffix(".date")))
                 return f.read_bytes()
         url = self.source.tile_url(z, x, y)
         if _http.is_offline(self.offline):
@@ -497,7 +515,7 @@ class TileFetcher:
             )
         self._pace()
         try:
-            body = _http.get_bytes(url, check_body=_png_ok, offline=self.offline)
+            body, date = _http.get_dated(url, check_body=_png_ok, offline=self.offline)
         except NetworkError as exc:
             log.warning(_("tile %(z)s/%(x)s/%(y)s: %(exc)s"), {"z": z, "x": x, "y": y, "exc": exc})
             self.missing.append((z, x, y, str(exc)))
@@ -505,8 +523,11 @@ class TileFetcher:
         with self._lock:
             self.fetched += 1
             self.bytes_fetched += len(body)
+        self._know_date(date)
         if settings.use_cache:
             write_bytes_atomic(self._cache_file(z, x, y), body)
+            if date:  # the answer's date travels with the tile (a file's mtime is no date)
+                write_bytes_atomic(self._cache_file(z, x, y).with_suffix(".date"), date.encode())
         return body
 
     def get_many(self, tiles: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int, int], bytes]:
@@ -693,13 +714,34 @@ def fetcher_for(spec: Any) -> TileFetcher | None:
     return f
 
 
+def _read_date(path: Path) -> str:
+    """A tile's date kept beside it in the cache (``YYYY-MM-DD``), or ``""``."""
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return text if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else ""
+
+
 def tile_credits(spec: Any) -> list[Credit]:
-    """Credits for the map's tiles (date: when the pack fetched them), and its 承認番号."""
+    """Credits for the map's tiles, dated by the tiles themselves, and its 承認番号.
+
+    The date is the newest tile date the run met (the server's ``Last-Modified`` or
+    ``Date``, or the pack's ``date``), so a map built online and rebuilt from its pack
+    prints the same; never the day we fetched them. ``""`` (printed 「日付不明」) when
+    no tile date is known, e.g. tiles only the browser loads.
+    """
     source = source_for(spec.basemap)
     out: list[Credit] = []
     if source is not None:
-        m = read_pack_manifest(pack_for(spec), source) if source.offline else None
-        out += source.credits(date=(m or {}).get("fetched", "")[:10])
+        date = ""
+        if source.offline:
+            fetcher = fetcher_for(spec)
+            date = fetcher.date if fetcher is not None else ""
+            if not date:
+                m = read_pack_manifest(pack_for(spec), source)
+                date = str((m or {}).get("date") or "")
+        out += source.credits(date=date)
     if spec.basemap.get("approval"):
         out.append(
             Credit(source="approval", credit=f"測量法に基づく承認番号 {spec.basemap['approval']}")
@@ -758,8 +800,14 @@ def draw_paper_tiles(c: Any, spec: Any, frame: Any, crs: Any) -> RasterInfo | No
     return info
 
 
-def write_pack_tiles(pack: Path, source: TileSource, tiles: dict, missing: list) -> dict:
-    """Store recorded tiles in ``pack`` with their manifest; return the manifest."""
+def write_pack_tiles(
+    pack: Path, source: TileSource, tiles: dict, missing: list, *, date: str = ""
+) -> dict:
+    """Store recorded tiles in ``pack`` with their manifest; return the manifest.
+
+    ``date`` is the tiles' own date (:attr:`TileFetcher.date`): a rebuild from the
+    pack credits the tiles with it, as the online build did.
+    """
     folder = pack_tiles_dir(pack, source)
     for (z, x, y), body in sorted(tiles.items()):
         write_bytes_atomic(folder / f"{z}/{x}/{y}.png", body)
@@ -771,6 +819,7 @@ def write_pack_tiles(pack: Path, source: TileSource, tiles: dict, missing: list)
         "bytes": sum(len(b) for b in tiles.values()),
         "missing": sorted({(m[0], m[1], m[2]) for m in missing}),
         "fetched": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "date": date,  # the tiles' own newest date (HTTP Last-Modified / Date), "" unknown
     }
     (folder / "tiles.json").parent.mkdir(parents=True, exist_ok=True)
     (folder / "tiles.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
@@ -837,7 +886,7 @@ def fetch_pack_tiles(spec: Any, pack: Path) -> dict | None:
             )
             % {"source_id": source.id, "error": fetcher.missing[0][3]}
         )
-    manifest = write_pack_tiles(pack, source, got, fetcher.missing)
+    manifest = write_pack_tiles(pack, source, got, fetcher.missing, date=fetcher.date)
     log.info(
         _(
             "offline pack: %(count)d tiles of %(source_id)s (zooms %(zooms)s, %(bytes)d "

@@ -39,6 +39,7 @@ from civicmap.mapdata import LayerData, MapData
 from civicmap.render import assets
 from civicmap.render._colocate import Group, colocated
 from civicmap.render._routes import ordered_routes
+from civicmap.render.background import credit_lines
 from civicmap.render.symbols import svg_path
 from civicmap.render.web_options import WebOptions
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
@@ -717,8 +718,8 @@ def _payload(
         "area": _round(data.area.geometry.boundary.__geo_interface__),
         "basemap": basemap_payload(data.basemap),
         "edge": edge,
-        "credits": [c.line() for c in data.credits()],
-        "built": data.built.strftime("%Y-%m-%d"),
+        "credits": credit_lines(data),
+        "built": data.built,  # the newest known data date, "" when none (not shown)
         "routes": routes_payload(
             data.routes, data.spec.home, language=lang, notes=getattr(data, "route_notes", [])
         ),

@@ -17,6 +17,7 @@ from civicmap import settings
 from civicmap.mapdata import LayerData
 from civicmap.render import basemap as bm
 from civicmap.render._fonts import draw_text, text_width
+from civicmap.render.background import credit_lines
 from civicmap.render.paper.geometry import MM, Rect, ScaleBar, scale_bar
 from civicmap.render.paper.marks import draw_marker, draw_route, number_box
 from civicmap.render.paper.placement import NumberLabel
@@ -193,10 +194,11 @@ class PanelBlocks:
             blocks.append((qs + 3, draw_qr))
         # Dates and credits: every source, with its data date (or "date unknown").
         # the data's own date (mapdata.data_time), not the day it was printed
+        # (left out when no date of the data is known: never the clock or a file's mtime)
         as_of = DATA_AS_OF.get(self.data.language, DATA_AS_OF["en"])
-        cl = [f"{as_of}: {self.data.built:%Y-%m-%d}", t["sources"] + ":"]
-        for cr in self.data.credits():
-            line = cr.line() if cr.date else f"{cr.line()} / {t['no_date']}"
+        cl = [f"{as_of}: {self.data.built}"] if self.data.built else []
+        cl.append(t["sources"] + ":")
+        for line in credit_lines(self.data):
             cl.extend("・" + s if i == 0 else "  " + s for i, s in
                       enumerate(wrap(line, width - 8, lambda s: text_width(s, small))))  # fmt: skip
         ch = len(cl) * small * 1.3 + 2
