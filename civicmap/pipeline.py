@@ -24,7 +24,7 @@ from civicmap.area import Area, resolve_area
 from civicmap.errors import ConfigError, Problem, SourceError
 from civicmap.i18n import _, ngettext
 from civicmap.layers import LayerSpec
-from civicmap.mapdata import LayerData, LayerReport, MapData, data_files
+from civicmap.mapdata import LayerData, LayerReport, MapData
 from civicmap.mapfile import MapSpec, load_map
 from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit
 from civicmap.sources import read_file_source
@@ -532,6 +532,23 @@ def build_with_data(
         with refreshing(refresh):
             data = collect(spec, offline=offline)
         return data, render(data, kinds=kinds, overwrite=overwrite)
+
+
+def data_files(spec: MapSpec) -> list[Path]:
+    """The local data files a map reads besides OSM: its layers' files, joined tables, homes."""
+    out: list[Path] = []
+    for layer in spec.layers:
+        for src in layer.sources:
+            if src.kind == "osm":
+                continue
+            if src.path is not None:
+                out.append(src.path)
+            join = src.options.get("join")
+            if isinstance(join, dict) and join.get("path"):
+                out.append(src.base_dir / str(join["path"]))
+    if spec.homes_file:
+        out.append(spec.path(spec.homes_file))
+    return out
 
 
 def map_inputs(spec: MapSpec, *, pack: bool = True) -> list[Path]:
