@@ -6,7 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint format notebooks bench bench-env clean messages
+
+.PHONY: install demo test check lint format notebooks bench bench-env clean messages
 
 install: $(STAMP)
 
@@ -21,8 +22,13 @@ $(STAMP): pyproject.toml Makefile
 demo: install
 	$(BIN)/civicmap demo --overwrite
 
+# The whole suite, on every core (pytest-xdist).
 test: install
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra -n auto
+
+# The quick loop while working: lint, then every test not marked slow.
+check: lint
+	$(BIN)/python -m pytest -q -ra -n auto -m "not slow"
 
 lint: install
 	$(BIN)/ruff check civicmap tests bench

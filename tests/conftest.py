@@ -8,6 +8,32 @@ import pytest
 
 DATA = Path(__file__).parent / "data"
 
+#: Test modules (paths below tests/) whose tests are ``slow``: batches on Dask, kills,
+#: notebooks, atlases, whole-page print checks and the browser. ``make check`` leaves
+#: them out; ``make test`` runs everything. A single slow test elsewhere carries
+#: ``@pytest.mark.slow`` itself.
+SLOW_MODULES = (
+    "browser/",
+    "security/test_output_faults.py",
+    "security/test_dask_security.py",
+    "test_batch.py",
+    "test_notebooks.py",
+    "test_paper_atlas.py",
+    "test_paper_print.py",
+    "test_paper_single_sheet.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    root = Path(__file__).parent
+    for item in items:
+        try:
+            rel = Path(item.fspath).relative_to(root).as_posix()
+        except ValueError:
+            continue
+        if any(rel == m or (m.endswith("/") and rel.startswith(m)) for m in SLOW_MODULES):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture
 def data_dir() -> Path:
