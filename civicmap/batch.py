@@ -854,7 +854,7 @@ def _run_on_dask(dask_client, tasks: list[AreaTask], tracker: _Tracker) -> list[
     Scattered data has no recipe: when the worker holding it dies, Dask cancels the areas
     that needed it. Those are scattered and submitted again (up to :data:`MAX_ATTEMPTS`).
     """
-    from dask.distributed import wait
+    from dask.distributed import as_completed
 
     def submit(batch_tasks: list[AreaTask], attempt: int) -> dict[Any, AreaTask]:
         parts = dask_client.scatter([t.inputs for t in batch_tasks], hash=False)
@@ -865,14 +865,13 @@ def _run_on_dask(dask_client, tasks: list[AreaTask], tracker: _Tracker) -> list[
 
     attempts = dict.fromkeys((t.key for t in tasks), 1)
     pending = submit(tasks, 1)
+    finished = as_completed(list(pending))
     rows: list[dict[str, Any]] = []
-    while pending:
-        try:
-            done, _not_done = wait(
-                list(pending), timeout=PROGRESS_EVERY_S, return_when="FIRST_COMPLETED"
-            )
-        except TimeoutError:
+    while not finished.is_empty():
+        done = finished.next_batch(block=False)
+        if not done:  # nothing ended yet: report the time that passes, look again soon
             tracker.report()
+            time.sleep(0.1)
             continue
         again: list[AreaTask] = []
         for fut in done:
@@ -892,7 +891,10 @@ def _run_on_dask(dask_client, tasks: list[AreaTask], tracker: _Tracker) -> list[
             rows.append(row)
             tracker.report(row)
         if again:
-            pending.update(submit(again, max(attempts[t.key] for t in again)))
+            resent = submit(again, max(attempts[t.key] for t in again))
+            pending.update(resent)
+            for fut in resent:
+                finished.add(fut)
     return rows
 
 
