@@ -106,8 +106,12 @@ _UNSAFE_CHARS = re.compile(r'[\\/:*?"<>|]+')
 
 
 def clean_name(name: str) -> str:
-    """An area's name as printed: NFKC, control and format characters removed, one line."""
-    text = unicodedata.normalize("NFKC", str(name))
+    """An area's name as printed: as the file writes it (全角 digits kept), on one line.
+
+    Control and format characters are removed and line breaks become spaces: the name
+    goes into titles, the manifest and the index page.
+    """
+    text = str(name)
     # line breaks and other spaces become one space; control and format characters go
     text = "".join(
         " " if c.isspace() else c for c in text if c.isspace() or unicodedata.category(c)[0] != "C"
@@ -129,7 +133,8 @@ def _folder_name(name: str) -> tuple[str, str]:
     Returns the name and a note for the manifest when the folder had to be renamed (a name
     the batch uses itself, a Windows device name, a name too long); ``""`` otherwise.
     """
-    text = _UNSAFE_CHARS.sub("_", clean_name(name)).strip(". ")
+    text = _UNSAFE_CHARS.sub("_", clean_name(unicodedata.normalize("NFKC", str(name))))
+    text = text.strip(". ")
     note = ""
     if len(text.encode("utf-8")) > MAX_FOLDER_BYTES:
         text = _cap_bytes(text, MAX_FOLDER_BYTES).rstrip(". ")
