@@ -15,6 +15,7 @@ files written); one area's failure is recorded in the manifest and the others go
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import hashlib
@@ -24,9 +25,10 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -829,18 +831,37 @@ class _Tracker:
         self.progress = progress
         self.t0 = time.monotonic()
         self.last = self.t0
+        self.lock = threading.Lock()
 
     def report(self, row: dict[str, Any] | None = None) -> None:
-        if row is not None:
-            self.done += 1
-            self.failed += row["status"] == "failed"
-        now = time.monotonic()
-        if self.progress is None or (row is None and now - self.last < PROGRESS_EVERY_S):
-            return
-        self.last = now
-        elapsed = now - self.t0
-        left = elapsed / self.done * (self.total - self.done) if self.done else None
-        self.progress(BatchProgress(self.done, self.total, self.failed, elapsed, left, row))
+        with self.lock:
+            if row is not None:
+                self.done += 1
+                self.failed += row["status"] == "failed"
+            now = time.monotonic()
+            if self.progress is None or (row is None and now - self.last < PROGRESS_EVERY_S):
+                return
+            self.last = now
+            elapsed = now - self.t0
+            left = elapsed / self.done * (self.total - self.done) if self.done else None
+            self.progress(BatchProgress(self.done, self.total, self.failed, elapsed, left, row))
+
+    @contextlib.contextmanager
+    def ticking(self) -> Iterator[None]:
+        """Report every few seconds from a thread while the block builds areas in this one."""
+        stop = threading.Event()
+
+        def tick() -> None:
+            while not stop.wait(PROGRESS_EVERY_S / 4):
+                self.report()
+
+        thread = threading.Thread(target=tick, name="civicmap-batch-progress", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
 
 def _lost_row(task: AreaTask, exc: BaseException) -> dict[str, Any]:
@@ -1060,11 +1081,13 @@ def batch(
         _warm_up()
         result.timings["startup"] = round(time.perf_counter() - t, 2)
         t = time.perf_counter()
-        for task in tasks:  # in this process, without Dask: for debugging and as a baseline
-            row = build_area(task)
-            row["_order"] = order[row["key"]]
-            result.rows.append(row)
-            tracker.report(row)
+        tracker.t0 = tracker.last = time.monotonic()
+        with tracker.ticking():
+            for task in tasks:  # in this process, without Dask: for debugging and as a baseline
+                row = build_area(task)
+                row["_order"] = order[row["key"]]
+                result.rows.append(row)
+                tracker.report(row)
         result.timings["build"] = round(time.perf_counter() - t, 2)
     elif tasks:
         t = time.perf_counter()

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -362,3 +363,27 @@ def test_where_matching_areas_of_several_municipalities_says_so(tmp_path, caplog
     assert list(one["name"]) == ["田後"] and "municipalities" not in caplog.text
     # the part count is per 町丁目: 田後's two polygons are one area
     assert len(one) == 1 and one.geometry.iloc[0].geom_type == "MultiPolygon"
+
+
+def test_progress_is_reported_every_few_seconds_while_an_area_builds(tmp_path, monkeypatch):
+    """A slow area (one 町丁目 of a city takes minutes) still gets a report every few seconds."""
+    import importlib
+
+    batch_mod = importlib.import_module("civicmap.batch")
+    real = batch_mod.build_area
+
+    def slow(task, inputs=None):
+        time.sleep(0.6)
+        return real(task, inputs)
+
+    monkeypatch.setattr(batch_mod, "build_area", slow)
+    monkeypatch.setattr(batch_mod, "PROGRESS_EVERY_S", 0.1)
+    reports = []
+    result = batch(_ishikawa_map(tmp_path), each="municipalities:17", where="name=輪島市,珠洲市",
+                   out_dir=tmp_path / "out", workers=0, progress=reports.append)  # fmt: skip
+    assert [r["status"] for r in result.rows] == ["ok", "ok"]
+    beats = [p for p in reports if p.row is None]
+    assert len(beats) >= 4  # 2 × 0.6 s of building, a report at least every 0.1 s + slack
+    assert {p.total for p in reports} == {2}
+    assert [p.done for p in reports if p.row is not None] == [1, 2]
+    assert reports[-1].left_s == 0
