@@ -300,7 +300,8 @@ def test_multi_part_chome_of_a_tottori_town_give_one_map_each(tmp_path):
     for name in IWAMI_MULTI_PART:
         parts = raw[raw["MOJI"] == name]
         assert len(parts) == 2
-        islet = parts.geometry.iloc[parts.geometry.area.argmin()].representative_point()
+        metric_area = parts.geometry.to_crs(parts.estimate_utm_crs()).area
+        islet = parts.geometry.iloc[int(metric_area.argmin())].representative_point()
         rows.append(f"{name}の小島,{islet.y:.6f},{islet.x:.6f}")
     (tmp_path / "places.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     (tmp_path / "places.yaml").write_text(
