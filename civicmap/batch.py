@@ -494,8 +494,12 @@ def _build_area(task: AreaTask) -> dict[str, Any]:
             raise BatchError(refused)
         task.out_dir.mkdir(exist_ok=True)
         state = task.out_dir / STATE_FILE
-        if state.exists():
-            state.unlink()  # outputs are about to change: no longer a complete build
+        # Outputs are about to change: no longer a complete build (no files listed), but the
+        # state file stays, the marker that says civicmap wrote this folder (a rerun after a
+        # failed build may replace it; a folder without it is a stranger's).
+        write_text_atomic(
+            state, json.dumps({"version": STATE_VERSION, "fingerprint": "", "files": {}})
+        )
         data = pipeline.collect(task.spec, area=task.area, inputs=task.inputs, built=task.built)
         started = time.time()
         written = pipeline.render(data, overwrite=True)
