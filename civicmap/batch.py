@@ -15,6 +15,7 @@ files written); one area's failure is recorded in the manifest and the others go
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import hashlib
@@ -24,9 +25,10 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,10 +37,14 @@ import geopandas as gpd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from civicmap import pipeline
+from civicmap._files import spreadsheet_cell, write_text_atomic
+from civicmap._outputs import OutputRefusedError, check_output_folder, output_lock
 from civicmap.area import Area, prefecture_municipalities, read_polygons
 from civicmap.errors import BatchError, CivicMapError
 from civicmap.i18n import _, current_language, use_language
 from civicmap.mapfile import MapSpec, load_map
+from civicmap.render.web import tile_folder_name
 from civicmap.schema import CRS, SourceResult, estimate_utm_crs
 
 log = logging.getLogger(__name__)
@@ -90,11 +96,197 @@ class BatchResult:
 # --- areas ---------------------------------------------------------------------------
 
 
-def _folder_name(name: str) -> str:
-    """A folder name from an area name: kept readable (Japanese stays), never a path."""
-    text = unicodedata.normalize("NFKC", name).strip()
-    text = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", text).strip(". ")
-    return text[:80] or "area"
+#: Names in a batch's output folder that belong to the batch itself: an area never gets them.
+RESERVED_NAMES = frozenset(
+    {"index.html", "manifest.json", "manifest.csv", STATE_FILE, "manifest.csv.part",
+     "manifest.json.part", "index.html.part"}
+)  # fmt: skip
+#: Windows device names (with or without an extension): a folder so named cannot be opened there.
+_WINDOWS_DEVICE = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.IGNORECASE)
+#: Longest folder name in UTF-8 bytes (file systems allow 255; the map's own file names and a
+#: suffix must still fit, and a 320-byte 町丁目 name must not stop the batch).
+MAX_FOLDER_BYTES = 100
+#: What a folder name may not contain: path separators and characters Windows refuses.
+_UNSAFE_CHARS = re.compile(r'[\\/:*?"<>|]+')
+
+
+def clean_name(name: str) -> str:
+    """An area's name as printed: as the file writes it (全角 digits kept), on one line.
+
+    Control and format characters are removed and line breaks become spaces: the name
+    goes into titles, the manifest and the index page.
+    """
+    text = str(name)
+    # line breaks and other spaces become one space; control and format characters go
+    text = "".join(
+        " " if c.isspace() else c for c in text if c.isspace() or unicodedata.category(c)[0] != "C"
+    )
+    return re.sub(r" {2,}", " ", text).strip()
+
+
+def _cap_bytes(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, never inside a character."""
+    raw = text.encode("utf-8")
+    if len(raw) <= limit:
+        return text
+    return raw[:limit].decode("utf-8", errors="ignore")
+
+
+def _folder_name(name: str) -> tuple[str, str]:
+    """A folder name from an area name (readable, Japanese kept, never a path) and why it differs.
+
+    Returns the name and a note for the manifest when the folder had to be renamed (a name
+    the batch uses itself, a Windows device name, a name too long); ``""`` otherwise.
+    """
+    text = _UNSAFE_CHARS.sub("_", clean_name(unicodedata.normalize("NFKC", str(name))))
+    text = text.strip(". ")
+    note = ""
+    if len(text.encode("utf-8")) > MAX_FOLDER_BYTES:
+        text = _cap_bytes(text, MAX_FOLDER_BYTES).rstrip(". ")
+        note = _("folder name shortened to %(n)d bytes") % {"n": MAX_FOLDER_BYTES}
+    if not text:
+        return "area", ""
+    if text.casefold() in {r.casefold() for r in RESERVED_NAMES} or _WINDOWS_DEVICE.match(text):
+        text = "_" + text
+        note = _("folder renamed: %(name)s is a name the batch or Windows uses itself") % {
+            "name": text[1:]
+        }
+    return text, note
+
+
+def folder_names(names: list[str]) -> list[tuple[str, str]]:
+    """One folder name per area, unique after NFKC and case folding, with a note when renamed.
+
+    Two areas whose names give the same folder (``X`` and ``X``; ``ｶﾞｲﾄﾞ`` and ``ガイド``;
+    ``Kita`` and ``KITA`` on a case-insensitive disk) would build into one folder and one map
+    would be lost: the first keeps the name, each later one gets the smallest free ``_2``,
+    ``_3`` ... that is no other area's name either, so a rerun of the same file gives the same
+    folders. The note says which name it collided with.
+    """
+    bases = [_folder_name(n) for n in names]
+    claimed = {b.casefold() for b, _note in bases}
+    taken: set[str] = set()
+    out: list[tuple[str, str]] = []
+    for (base, note), name in zip(bases, names, strict=True):
+        key = base
+        if key.casefold() in taken:
+            i = 2
+            while True:
+                suffix = f"_{i}"
+                key = _cap_bytes(base, MAX_FOLDER_BYTES - len(suffix)).rstrip(". ") + suffix
+                if key.casefold() not in taken and key.casefold() not in claimed:
+                    break
+                i += 1
+            note = _(
+                "folder renamed to %(folder)s: the name %(name)s gives the same folder name "
+                "as an earlier area"
+            ) % {"folder": key, "name": clean_name(name)}
+        taken.add(key.casefold())
+        out.append((key, note))
+    return out
+
+
+#: Columns that identify one 町丁目 (e-Stat 小地域 ``KEY_CODE``) or, failing that, its
+#: municipality: the parts of a 町丁目 share them, two 本町 of two towns do not.
+_KEY_COLUMNS: tuple[tuple[str, ...], ...] = (
+    ("KEY_CODE",),
+    ("KEN", "CITY"),
+    ("N03_007",),
+    ("CITY_CODE",),
+    ("市区町村コード",),
+    ("GST_NAME",),
+    ("CITY_NAME",),
+    ("市区町村名",),
+)
+#: Columns that tell which municipality an area lies in (code first, then a printable name).
+_MUNICIPALITY_COLUMNS: tuple[tuple[str, ...], ...] = _KEY_COLUMNS[1:]
+_MUNICIPALITY_NAMES = ("GST_NAME", "CITY_NAME", "N03_004", "市区町村名")
+
+
+def _first_columns(frame, candidates: tuple[tuple[str, ...], ...]) -> list[str]:
+    for cols in candidates:
+        if all(c in frame.columns for c in cols):
+            return list(cols)
+    return []
+
+
+def _dissolve_parts(frame: gpd.GeoDataFrame, name_col: str) -> gpd.GeoDataFrame:
+    """One row per area: features sharing the name (within one 町丁目 key or municipality) merged.
+
+    An e-Stat 町丁目 is often several polygons (伏野: the main part and three islets);
+    built one by one they gave four maps, one of a 1:500 empty sliver. Their parts are one
+    area, one map. Rows stay in the order of each area's first part.
+    """
+    keys = _first_columns(frame, _KEY_COLUMNS)
+    if not keys:  # nothing says two equal names are one place: keep them apart (two folders)
+        return frame
+    by = [*keys, name_col]
+    groups = frame.groupby([frame[c].astype(str) for c in by], sort=False, dropna=False).indices
+    if all(len(rows) == 1 for rows in groups.values()):
+        return frame
+    first = []
+    geoms = []
+    for rows in groups.values():
+        first.append(rows[0])
+        parts = frame.geometry.values[rows]
+        if len(rows) == 1:
+            geoms.append(parts[0])
+        else:
+            geoms.append(shapely.union_all(shapely.make_valid(parts)))
+    merged = frame.iloc[first].copy()
+    merged = merged.set_geometry(gpd.GeoSeries(geoms, index=merged.index, crs=frame.crs))
+    log.info(
+        _("%(n)d areas made of several polygons: each is one area (one map)"),
+        {"n": sum(1 for rows in groups.values() if len(rows) > 1)},
+    )
+    return merged
+
+
+def _where(frame: gpd.GeoDataFrame, where: str, *, each: str) -> gpd.GeoDataFrame:
+    fld, sep, values = where.partition("=")
+    fld = fld.strip()
+    if not sep or fld not in frame.columns:
+        raise BatchError(
+            _("--where %(where)r: expected FIELD=VALUE[,VALUE] with a field of %(each)s (%(cols)s)")
+            % {
+                "where": where,
+                "each": each,
+                "cols": ", ".join(c for c in frame.columns if c != "geometry"),
+            }
+        )
+    wanted = {v.strip() for v in values.split(",")}
+    return frame[frame[fld].astype(str).str.strip().isin(wanted)]
+
+
+def _warn_several_municipalities(frame: gpd.GeoDataFrame, wheres: list[str]) -> None:
+    """Say so when ``--where`` kept areas of several municipalities (two 本町 of two towns)."""
+    cols = _first_columns(frame, _MUNICIPALITY_COLUMNS)
+    if not cols:
+        return
+    codes = frame[cols].astype(str).agg("/".join, axis=1)
+    if codes.nunique() < 2:
+        return
+    if "GST_NAME" in frame.columns:  # e-Stat: 郡市 + 区町村 (岩美郡 + 岩美町)
+        labels = frame["GST_NAME"].fillna("").astype(str)
+        if "CSS_NAME" in frame.columns:
+            labels = labels + frame["CSS_NAME"].fillna("").astype(str)
+    else:
+        shown = next((c for c in _MUNICIPALITY_NAMES if c in frame.columns), None)
+        labels = frame[shown].astype(str) if shown else codes
+    names = list(dict.fromkeys(labels.tolist()))
+    log.warning(
+        _(
+            "--where %(where)s matches areas in %(n)d municipalities (%(names)s); to keep one, "
+            "add another condition, e.g. --where %(field)s=%(value)s"
+        ),
+        {
+            "where": " ".join(wheres),
+            "n": len(names),
+            "names": ", ".join(names[:8]) + (" ..." if len(names) > 8 else ""),
+            "field": cols[-1],
+            "value": frame.iloc[0][cols[-1]],
+        },
+    )
 
 
 def load_areas(
@@ -102,9 +294,13 @@ def load_areas(
     *,
     base_dir: Path,
     name_field: str | None = None,
-    where: str | None = None,
+    where: str | list[str] | tuple[str, ...] | None = None,
 ) -> gpd.GeoDataFrame:
-    """The areas of a batch, one row each: ``key`` (folder name), ``name``, geometry.
+    """The areas of a batch, one row each: ``key`` (folder name), ``name``, ``note``, geometry.
+
+    Features that share a name within one 町丁目 key or municipality (the parts of a
+    multi-part 町丁目) are one area. ``note`` says when an area's folder was renamed (a
+    collision after normalisation, a reserved or too long name).
 
     Parameters
     ----------
@@ -114,11 +310,12 @@ def load_areas(
     name_field : str, optional
         The attribute that names each area (default: ``name`` for municipalities, else the
         first of ``name``, ``NAME``, ``MOJI``, ``N03_004``, ``名称`` that exists).
-    where : str, optional
+    where : str or list of str, optional
         ``FIELD=VALUE[,VALUE...]``: keep only areas whose field equals one of the values
-        (plain comparison, never evaluated as code).
+        (plain comparison, never evaluated as code); several conditions must all hold.
     """
-    if each.startswith("municipalities:"):
+    municipalities = each.startswith("municipalities:")
+    if municipalities:
         frame = prefecture_municipalities(each.split(":", 1)[1])
         name_field = name_field or "name"
     else:
@@ -147,41 +344,24 @@ def load_areas(
                 "cols": ", ".join(c for c in frame.columns if c != "geometry"),
             }
         )
-    if where:
-        fld, sep, values = where.partition("=")
-        fld = fld.strip()
-        if not sep or fld not in frame.columns:
-            raise BatchError(
-                _(
-                    "--where %(where)r: expected FIELD=VALUE[,VALUE] with a field of %(each)s (%(cols)s)"
-                )
-                % {
-                    "where": where,
-                    "each": each,
-                    "cols": ", ".join(c for c in frame.columns if c != "geometry"),
-                }
-            )
-        wanted = {v.strip() for v in values.split(",")}
-        frame = frame[frame[fld].astype(str).str.strip().isin(wanted)]
-        if frame.empty:
-            raise BatchError(
-                _("--where %(where)r: no area of %(each)s matches") % {"where": where, "each": each}
-            )
-    names = frame[name_field].astype(str).str.strip().tolist()
-    keys = [_folder_name(n) for n in names]
-    seen: dict[str, int] = {}
-    for k in keys:
-        seen[k] = seen.get(k, 0) + 1
-    counter: dict[str, int] = {}
-    unique = []
-    for k in keys:
-        if seen[k] > 1:  # two 町丁目 of one name in different towns: number them stably
-            counter[k] = counter.get(k, 0) + 1
-            unique.append(f"{k}_{counter[k]}")
-        else:
-            unique.append(k)
+    wheres = [where] if isinstance(where, str) else list(where or [])
+    for cond in wheres:
+        frame = _where(frame, cond, each=each)
+    if wheres and frame.empty:
+        raise BatchError(
+            _("--where %(where)r: no area of %(each)s matches")
+            % {"where": " ".join(wheres), "each": each}
+        )
+    frame = frame.assign(**{name_field: frame[name_field].astype(str).map(clean_name)})
+    frame = _dissolve_parts(frame, name_field)
+    if wheres and not municipalities:
+        _warn_several_municipalities(frame, wheres)
+    names = frame[name_field].tolist()
+    folders = folder_names(names)
     return gpd.GeoDataFrame(
-        {"key": unique, "name": names}, geometry=frame.geometry.values, crs=CRS
+        {"key": [k for k, _n in folders], "name": names, "note": [n for _k, n in folders]},
+        geometry=frame.geometry.values,
+        crs=CRS,
     ).reset_index(drop=True)
 
 
@@ -201,7 +381,6 @@ def partition(inputs, geom: BaseGeometry):
     Rejected and repaired rows stay with the batch's own report (once), not with every
     area that happens to lie near them.
     """
-    from civicmap.pipeline import Inputs
 
     osm = inputs.osm
     frames = {k: _cut(v, geom) for k, v in osm.frames.items()}
@@ -210,7 +389,7 @@ def partition(inputs, geom: BaseGeometry):
         key: SourceResult(features=_cut(res.features, geom), credit=res.credit, info={})
         for key, res in inputs.files.items()
     }
-    return Inputs(osm=cut_osm, files=files)
+    return pipeline.Inputs(osm=cut_osm, files=files)
 
 
 def _hash_files(paths: list[Path]) -> str:
@@ -226,7 +405,6 @@ def _hash_files(paths: list[Path]) -> str:
 
 def _input_files(spec: MapSpec) -> list[Path]:
     """Every file the map reads: the map file, layer files, sources, the OSM extract."""
-    from civicmap.pipeline import _osm_file
 
     files = [Path(spec.file)] if spec.file else []
     for layer in spec.layers:
@@ -235,7 +413,7 @@ def _input_files(spec: MapSpec) -> list[Path]:
         for src in layer.sources:
             if src.path is not None:
                 files.append(Path(src.path))
-    osm = _osm_file(spec)
+    osm = pipeline._osm_file(spec)
     if osm is not None:
         files.append(osm)
     return [f for f in files if f.exists()]
@@ -294,7 +472,6 @@ def _tile_folder_files(pages: list[Path], *, since: float) -> list[Path]:
     A folder older than the build belongs to an earlier setting (``offline_tiles`` changed)
     and is not this build's output.
     """
-    from civicmap.render.web import tile_folder_name
 
     out: list[Path] = []
     for page in pages:
@@ -305,16 +482,23 @@ def _tile_folder_files(pages: list[Path], *, since: float) -> list[Path]:
 
 
 def _build_area(task: AreaTask) -> dict[str, Any]:
-    from civicmap import pipeline
 
     t0 = time.perf_counter()
     cpu0 = time.thread_time()
     row: dict[str, Any] = {"key": task.key, "name": task.name, "status": "ok", "error": ""}
     try:
-        task.out_dir.mkdir(parents=True, exist_ok=True)
+        # checked again here: the folder may have been replaced by a link since the batch began
+        _folder, refused = _area_folder(task.out_dir.parent, task.out_dir.name)
+        if refused:
+            raise BatchError(refused)
+        task.out_dir.mkdir(exist_ok=True)
         state = task.out_dir / STATE_FILE
-        if state.exists():
-            state.unlink()  # outputs are about to change: no longer a complete build
+        # Outputs are about to change: no longer a complete build (no files listed), but the
+        # state file stays, the marker that says civicmap wrote this folder (a rerun after a
+        # failed build may replace it; a folder without it is a stranger's).
+        write_text_atomic(
+            state, json.dumps({"version": STATE_VERSION, "fingerprint": "", "files": {}})
+        )
         data = pipeline.collect(task.spec, area=task.area, inputs=task.inputs, built=task.built)
         started = time.time()
         written = pipeline.render(data, overwrite=True)
@@ -338,9 +522,7 @@ def _build_area(task: AreaTask) -> dict[str, Any]:
             # the tile folder's files too, so a deleted or damaged folder rebuilds the area
             "files": {str(p.relative_to(task.out_dir)): _sha256(p) for p in [*files, *tiles]},
         }
-        tmp = state.with_name(state.name + ".part")
-        tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(tmp, state)
+        write_text_atomic(state, json.dumps(doc, ensure_ascii=False, indent=1))
     except CivicMapError as exc:
         row.update(status="failed", error=str(exc).splitlines()[0][:500])
     except Exception as exc:  # one area's bug must not stop the others: report it
@@ -393,34 +575,377 @@ def _built_time(spec: MapSpec, inputs) -> dt.datetime:
 
     See :func:`civicmap.pipeline.data_date` (the inputs were read once for every area).
     """
-    from civicmap.pipeline import data_date
 
-    return data_date(spec, inputs.osm)
+    return pipeline.data_date(spec, inputs.osm)
 
 
 def _area_spec(spec: MapSpec, name: str, out_dir: Path) -> MapSpec:
-    from civicmap.pipeline import with_output_dir
 
     titled = replace(spec, title=f"{name} {spec.title}".strip())
-    return with_output_dir(titled, out_dir)
+    return pipeline.with_output_dir(titled, out_dir)
 
 
-def _client(*, client=None, workers: int | None = None, scheduler: str | None = None):
-    """A Dask client and whether we own it (and must close it with its cluster)."""
-    if client is not None:
-        return client, False
+# --- Dask: a locked local cluster, a checked remote one -------------------------------
+
+#: Seconds to reach a scheduler and hear its greeting, and for the client's own connect.
+CONNECT_TIMEOUT_S = 10.0
+#: Largest greeting a scheduler sends (a few dozen bytes in practice): a peer announcing
+#: more is not a scheduler (an HTTP server's "HTTP/1.1" read as a length is 5.8 EB).
+_MAX_GREETING = 64 * 1024
+#: Times an area is sent to the workers when a worker dies under it (with its data).
+MAX_ATTEMPTS = 3
+#: Seconds between progress reports while areas are being built.
+PROGRESS_EVERY_S = 2.0
+
+
+def _temporary_security():
+    """Per-run TLS certificates: only this process and its own workers can talk to the cluster.
+
+    A ``LocalCluster`` without them listens on a TCP port any local user can reach (a shared
+    municipal PC, a workshop JupyterHub), and every message on it may carry a pickle: any
+    of them could run code in the workers as the batch's user. With a certificate made for
+    this run and required from both sides (mutual TLS), a connection without it is refused.
+    """
+    from distributed.security import Security
+
+    try:
+        return Security.temporary()
+    except ImportError as exc:  # cryptography is a dependency; a broken install lacks it
+        raise BatchError(
+            _(
+                "cannot start the local Dask cluster safely: the cryptography package is "
+                "missing (%(error)s); reinstall civicmap (pip install civicmap) or run with "
+                "--workers 0"
+            )
+            % {"error": exc}
+        ) from None
+
+
+def local_client(workers: int = 1):
+    """A ``LocalCluster`` of worker processes, locked with per-run mutual TLS, and its client."""
     from dask.distributed import Client, LocalCluster
 
-    if scheduler:
-        return Client(scheduler), True
+    security = _temporary_security()
     cluster = LocalCluster(
-        n_workers=max(1, int(workers or 1)),
+        n_workers=max(1, int(workers)),
         threads_per_worker=1,
         processes=True,
         dashboard_address=None,
-        silence_logs=logging.ERROR,
+        host="127.0.0.1",
+        security=security,
+        # a dead worker is reported once by the batch (its areas are sent again), not
+        # by the scheduler's own error lines on the console
+        silence_logs=logging.CRITICAL,
     )
-    return Client(cluster), True
+    try:
+        return Client(cluster, security=security)
+    except BaseException:
+        cluster.close()
+        raise
+
+
+def _not_a_scheduler(address: str, why: str) -> BatchError:
+    return BatchError(
+        _(
+            "--scheduler %(address)s: no Dask scheduler answered there (%(why)s); check the "
+            "address and that the scheduler is running"
+        )
+        % {"address": address, "why": why}
+    )
+
+
+def _recv_exactly(sock, n: int, *, address: str) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise _not_a_scheduler(address, _("it closed the connection"))
+        buf += chunk
+    return bytes(buf)
+
+
+def _is_greeting(doc: object) -> bool:
+    """A scheduler's handshake: a small map of plain values (no pickle, no nested object)."""
+    if not isinstance(doc, dict) or "python" not in doc or "pickle-protocol" not in doc:
+        return False
+
+    def plain(v: object) -> bool:
+        if isinstance(v, list | tuple):
+            return all(plain(x) for x in v)
+        return v is None or isinstance(v, str | int | float | bool)
+
+    return all(isinstance(k, str) and plain(v) for k, v in doc.items())
+
+
+def probe_scheduler(address: str, *, ssl_context=None, timeout: float | None = None) -> None:
+    """Check that ``address`` greets like a Dask scheduler, within ``timeout``, unpickling nothing.
+
+    Dask's own client reads the peer's first message with no time limit and unpickles
+    what it carries: a server that never answers hangs the batch, one that sends garbage
+    makes it allocate exabytes, and a fake scheduler runs code in this process. This reads
+    the greeting itself (TLS first when ``ssl_context`` is given), bounded in time and
+    size, and accepts only a plain handshake map. Raises :class:`BatchError` otherwise.
+    """
+    import socket
+    import ssl
+    import struct
+
+    import msgpack
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.protocol.utils import unpack_frames
+
+    timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
+    try:
+        _scheme, loc = parse_address(address)
+        host, port = parse_host_port(loc)
+    except ValueError:
+        raise _not_a_scheduler(address, _("expected tls://HOST:PORT")) from None
+    deadline = time.monotonic() + timeout
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except OSError as exc:
+        raise _not_a_scheduler(address, exc.strerror or type(exc).__name__) from None
+    try:
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        if ssl_context is not None:
+            sock = ssl_context.wrap_socket(sock, server_hostname=host)
+        (total,) = struct.unpack("Q", _recv_exactly(sock, 8, address=address))
+        if not 16 <= total <= _MAX_GREETING:
+            raise _not_a_scheduler(address, _("its answer is not a Dask message"))
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        body = _recv_exactly(sock, total, address=address)
+        try:
+            frames = unpack_frames(body)
+            doc = msgpack.unpackb(bytes(frames[0]), raw=False, use_list=False, strict_map_key=True)
+        except Exception:  # any decoding failure: the bytes are not a Dask message
+            doc = None
+        if not _is_greeting(doc):
+            raise _not_a_scheduler(address, _("its answer is not a Dask scheduler's greeting"))
+    except TimeoutError:
+        raise _not_a_scheduler(
+            address, _("no answer within %(seconds)d s") % {"seconds": timeout}
+        ) from None
+    except ssl.SSLError as exc:
+        raise _not_a_scheduler(
+            address,
+            _("the TLS handshake failed: %(reason)s; is it your cluster, with your certificates?")
+            % {"reason": exc.reason or type(exc).__name__},
+        ) from None
+    except OSError as exc:
+        raise _not_a_scheduler(address, exc.strerror or type(exc).__name__) from None
+    finally:
+        sock.close()
+
+
+def remote_client(address: str, *, insecure: bool = False, timeout: float | None = None):
+    """A client of a running scheduler: ``tls://`` with the user's Dask TLS settings.
+
+    Dask messages carry pickles, so a scheduler can run code in this process and anyone
+    who can reach an unencrypted, unauthenticated cluster can run code on its workers.
+    Only ``tls://`` is accepted, with the certificates of the Dask configuration
+    (``distributed.comm.tls.*``), unless ``insecure`` (``--insecure-scheduler``) says the
+    user trusts everything that can reach that address.
+    """
+    from dask.distributed import Client
+    from distributed.security import Security
+
+    timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
+    scheme = address.split("://", 1)[0].lower() if "://" in address else "tcp"
+    security = None
+    ssl_context = None
+    if scheme == "tls":
+        security = Security()
+        if not (security.tls_ca_file and security.tls_client_cert):
+            raise BatchError(
+                _(
+                    "--scheduler %(address)s: no TLS certificates for Dask are configured; set "
+                    "distributed.comm.tls.ca-file, distributed.comm.tls.client.cert and "
+                    "distributed.comm.tls.client.key in your Dask configuration (your "
+                    "cluster's administrator has them)"
+                )
+                % {"address": address}
+            )
+        ssl_context = security.get_connection_args("client")["ssl_context"]
+    elif scheme == "tcp" and insecure:
+        log.warning(
+            _(
+                "--insecure-scheduler: connecting to %(address)s without encryption or "
+                "authentication; whoever runs or can reach that address can run programs "
+                "on this computer as you, and anyone who can reach the cluster can read the "
+                "data and run programs on its workers; use it only on a network you trust"
+            ),
+            {"address": address},
+        )
+    else:
+        raise BatchError(
+            _(
+                "--scheduler %(address)s: only a tls:// address is accepted (Dask messages can "
+                "carry programs, so the scheduler must prove who it is); use tls://HOST:PORT "
+                "with your Dask TLS configuration, or add --insecure-scheduler for a tcp:// "
+                "cluster on a network you trust"
+            )
+            % {"address": address}
+        )
+    probe_scheduler(address, ssl_context=ssl_context, timeout=timeout)
+    try:
+        return Client(address, security=security, timeout=timeout)
+    except (OSError, TimeoutError) as exc:
+        raise _not_a_scheduler(address, str(exc).splitlines()[0][:200]) from None
+
+
+def _client(
+    *,
+    client=None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    insecure_scheduler: bool = False,
+):
+    """A Dask client and whether we own it (and must close it with its cluster)."""
+    if client is not None:
+        return client, False
+    if scheduler:
+        return remote_client(scheduler, insecure=insecure_scheduler), True
+    return local_client(workers or 1), True
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """Where a batch stands, for a progress line: given when an area ends and every few seconds."""
+
+    done: int
+    total: int
+    failed: int
+    elapsed_s: float
+    #: Seconds left at the pace so far (``None`` before the first area ends).
+    left_s: float | None
+    #: The manifest row of the area that just ended (``None`` for a periodic report).
+    row: dict[str, Any] | None = None
+
+
+class _Tracker:
+    """Counts finished areas and reports progress: on each area and at least every few seconds."""
+
+    def __init__(self, total: int, progress) -> None:
+        self.total = total
+        self.done = 0
+        self.failed = 0
+        self.progress = progress
+        self.t0 = time.monotonic()
+        self.last = self.t0
+        self.lock = threading.Lock()
+
+    def report(self, row: dict[str, Any] | None = None) -> None:
+        with self.lock:
+            if row is not None:
+                self.done += 1
+                self.failed += row["status"] == "failed"
+            now = time.monotonic()
+            if self.progress is None or (row is None and now - self.last < PROGRESS_EVERY_S):
+                return
+            self.last = now
+            elapsed = now - self.t0
+            left = elapsed / self.done * (self.total - self.done) if self.done else None
+            self.progress(BatchProgress(self.done, self.total, self.failed, elapsed, left, row))
+
+    @contextlib.contextmanager
+    def ticking(self) -> Iterator[None]:
+        """Report every few seconds from a thread while the block builds areas in this one."""
+        stop = threading.Event()
+
+        def tick() -> None:
+            while not stop.wait(PROGRESS_EVERY_S / 4):
+                self.report()
+
+        thread = threading.Thread(target=tick, name="civicmap-batch-progress", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+
+def _lost_row(task: AreaTask, exc: BaseException) -> dict[str, Any]:
+    return {"key": task.key, "name": task.name, "status": "failed", "files": [],
+            "places": {}, "warnings": [], "seconds": 0.0,
+            "error": _("worker failed: %(error)s") % {"error": f"{type(exc).__name__}: {exc}"}}  # fmt: skip
+
+
+def _run_on_dask(dask_client, tasks: list[AreaTask], tracker: _Tracker) -> list[dict[str, Any]]:
+    """Build ``tasks`` on the cluster; an area whose worker died (with its data) is sent again.
+
+    Each area's data goes to the workers as its own scattered piece, not inside the task
+    graph (which the scheduler would have to hold and ship). ``hash=False``: naming each
+    piece by a hash of its content tokenised every frame in this process before any area
+    started (1 s per 1 km² area of the bench's city) for no use (no piece repeats).
+    Scattered data has no recipe: when the worker holding it dies, Dask cancels the areas
+    that needed it. Those are scattered and submitted again (up to :data:`MAX_ATTEMPTS`).
+    """
+    from dask.distributed import as_completed
+
+    def submit(batch_tasks: list[AreaTask], attempt: int) -> dict[Any, AreaTask]:
+        parts = dask_client.scatter([t.inputs for t in batch_tasks], hash=False)
+        light = [replace(t, inputs=None) for t in batch_tasks]
+        keys = [f"civicmap-{t.fingerprint[:16]}-{attempt}" for t in batch_tasks]
+        futures = dask_client.map(build_area, light, parts, key=keys)
+        return dict(zip(futures, batch_tasks, strict=True))
+
+    attempts = dict.fromkeys((t.key for t in tasks), 1)
+    pending = submit(tasks, 1)
+    finished = as_completed(list(pending))
+    rows: list[dict[str, Any]] = []
+    while not finished.is_empty():
+        done = finished.next_batch(block=False)
+        if not done:  # nothing ended yet: report the time that passes, look again soon
+            tracker.report()
+            time.sleep(0.1)
+            continue
+        again: list[AreaTask] = []
+        for fut in done:
+            task = pending.pop(fut)
+            try:
+                row = fut.result()
+            except Exception as exc:  # the worker died (and its scattered data with it)
+                if attempts[task.key] < MAX_ATTEMPTS:
+                    attempts[task.key] += 1
+                    log.warning(
+                        _("area %(name)s: its worker stopped (%(error)s); sending it again"),
+                        {"name": task.name, "error": type(exc).__name__},
+                    )
+                    again.append(task)
+                    continue
+                row = _lost_row(task, exc)
+            rows.append(row)
+            tracker.report(row)
+        if again:
+            resent = submit(again, max(attempts[t.key] for t in again))
+            pending.update(resent)
+            for fut in resent:
+                finished.add(fut)
+    return rows
+
+
+def _area_folder(out_root: Path, key: str, inputs: list[Path] | None = None) -> tuple[Path, str]:
+    """The folder of an area and, when it cannot be used safely, why (else ``""``).
+
+    A symbolic link planted in the batch's folder (by another user, an unpacked archive)
+    would have the area written wherever it points: such an area is refused, not followed.
+    Then the one output rule (:func:`civicmap._outputs.check_output_folder`): never an
+    input of the run, never a non-empty folder without the batch's state file.
+    """
+    folder = out_root / key
+    if folder.is_symlink() or (folder.exists() and folder.resolve().parent != out_root):
+        return folder, _(
+            "%(folder)s is a symbolic link; the area is not written through it (remove the link "
+            "and run the batch again)"
+        ) % {"folder": folder}
+    if folder.exists() and not folder.is_dir():
+        return folder, _("%(folder)s exists and is not a folder; move it away") % {"folder": folder}
+    try:
+        check_output_folder(folder, root=out_root, marker=STATE_FILE, inputs=inputs or ())
+    except OutputRefusedError as exc:
+        return folder, str(exc)
+    return folder, ""
 
 
 def batch(
@@ -429,12 +954,13 @@ def batch(
     each: str,
     out_dir: str | Path = "out",
     name_field: str | None = None,
-    where: str | None = None,
+    where: str | list[str] | tuple[str, ...] | None = None,
     margin_m: float = DEFAULT_MARGIN_M,
     workers: int | None = None,
     scheduler: str | None = None,
+    insecure_scheduler: bool = False,
     client=None,
-    progress: Callable[[dict[str, Any]], None] | None = None,
+    progress: Callable[[BatchProgress], None] | None = None,
     worker_memory: dict[str, float] | None = None,
     offline: bool | None = None,
 ) -> BatchResult:
@@ -453,14 +979,16 @@ def batch(
     margin_m : float
         Data within this many metres around an area is handed to its build (context for
         the basemap; places are still clipped to the area itself).
-    workers, scheduler, client
+    workers, scheduler, insecure_scheduler, client
         ``client`` (a ``dask.distributed.Client``) is used as given; else ``scheduler``
-        (an address) connects to a running cluster; else a ``LocalCluster`` of
-        ``workers`` processes (default 1) is started and closed. ``workers=0`` builds
-        the areas one after the other in this process, without Dask (for debugging, and
-        the serial baseline of ``bench/bench_batch.py``).
+        (a ``tls://`` address, with the Dask TLS configuration; ``tcp://`` only with
+        ``insecure_scheduler``) connects to a running cluster; else a ``LocalCluster`` of
+        ``workers`` processes (default 1), locked with per-run TLS, is started and closed.
+        ``workers=0`` builds the areas one after the other in this process, without Dask
+        (for debugging, and the serial baseline of ``bench/bench_batch.py``).
     progress : callable, optional
-        Called with each finished row (for a progress bar).
+        Called with a :class:`BatchProgress` when an area ends and at least every
+        :data:`PROGRESS_EVERY_S` seconds while the areas are built.
     worker_memory : dict, optional
         Filled with each Dask worker's peak resident memory in MB (for benchmarks).
     offline : bool, optional
@@ -470,23 +998,46 @@ def batch(
     Messages (errors and warnings in the manifest) are in the caller's language
     (:func:`civicmap.i18n.current_language`), in the workers too.
     """
-    from civicmap.pipeline import read_inputs, with_offline
 
     if not isinstance(spec, MapSpec):
         spec = load_map(spec)
-    spec = with_offline(spec, offline)
+    spec = pipeline.with_offline(spec, offline)
     if not spec.outputs:
         raise BatchError(
             _("%(file)s: no outputs to write; add outputs: to the map file") % {"file": spec.file}
         )
     out = Path(out_dir)
+    with output_lock(out):  # a second batch into the same folder waits, then is refused
+        return _batch(
+            spec, each=each, out=out, name_field=name_field, where=where, margin_m=margin_m,
+            workers=workers, scheduler=scheduler, insecure_scheduler=insecure_scheduler,
+            client=client, progress=progress, worker_memory=worker_memory,
+        )  # fmt: skip
+
+
+def _batch(
+    spec: MapSpec,
+    *,
+    each: str,
+    out: Path,
+    name_field: str | None,
+    where: str | list[str] | tuple[str, ...] | None,
+    margin_m: float,
+    workers: int | None,
+    scheduler: str | None,
+    insecure_scheduler: bool,
+    client,
+    progress: Callable[[BatchProgress], None] | None,
+    worker_memory: dict[str, float] | None,
+) -> BatchResult:
+
     t_read = time.perf_counter()
     areas = load_areas(each, base_dir=spec.base_dir, name_field=name_field, where=where)
     log.info(_("batch: %(n)d areas from %(each)s"), {"n": len(areas), "each": each})
     metric = estimate_utm_crs(areas)
     grown = areas.to_crs(metric).buffer(margin_m).to_crs(CRS)
     whole = Area(shapely.union_all(grown.values).buffer(0), "batch", "batch")
-    inputs = read_inputs(spec, whole)  # every source once, for every area
+    inputs = pipeline.read_inputs(spec, whole)  # every source once, for every area
     problems = sum(len(r.rejected) for r in inputs.files.values()) + len(inputs.osm.problems)
     inputs_hash = _hash_files(_input_files(spec))
     built = _built_time(spec, inputs)
@@ -508,11 +1059,20 @@ def batch(
             _("%(n)d places of layer %(layer)s lie in none of the areas, so on none of the maps"),
             {"n": n, "layer": layer_id},
         )
+    out.mkdir(parents=True, exist_ok=True)
+    out_root = out.resolve()
+    run_inputs = pipeline.map_inputs(spec)
     tasks: list[AreaTask] = []
+    notes = dict(zip(areas.key, areas.note, strict=True))
     for i, row in enumerate(areas.itertuples()):
         geom = row.geometry
-        folder = out / row.key
+        folder, refused = _area_folder(out_root, row.key, run_inputs)
         fp = _fingerprint(inputs_hash, row.name, geom, margin_m)
+        failed = {"key": row.key, "name": row.name, "status": "failed", "files": [],
+                  "places": {}, "warnings": [], "seconds": 0.0, "_order": i}  # fmt: skip
+        if refused:
+            result.rows.append({**failed, "error": refused})
+            continue
         if is_complete(folder, fp):
             state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
             result.rows.append(
@@ -523,8 +1083,7 @@ def batch(
             continue
         if geom is None or geom.is_empty or not geom.is_valid or geom.area == 0:
             result.rows.append(
-                {"key": row.key, "name": row.name, "status": "failed", "files": [],
-                 "places": {}, "warnings": [], "seconds": 0.0, "_order": i,
+                {**failed,
                  "error": _("%(each)s: area %(name)r has no usable polygon (empty or invalid)")
                  % {"each": each, "name": row.name}}
             )  # fmt: skip
@@ -535,60 +1094,48 @@ def batch(
                 key=row.key,
                 name=row.name,
                 area=area,
-                spec=_area_spec(spec, row.name, folder.resolve()),
+                spec=_area_spec(spec, row.name, folder),
                 inputs=partition(inputs, grown.iloc[i]),
-                out_dir=folder.resolve(),
+                out_dir=folder,
                 fingerprint=fp,
                 built=built,
                 language=current_language(),
             )
         )
     order = {k: i for i, k in enumerate(areas.key)}
+    tracker = _Tracker(len(areas), progress)
+    for row in result.rows:
+        tracker.done += 1
+        tracker.failed += row["status"] == "failed"
     if tasks and workers == 0 and client is None and not scheduler:
         t = time.perf_counter()
         _warm_up()
         result.timings["startup"] = round(time.perf_counter() - t, 2)
         t = time.perf_counter()
-        for task in tasks:  # in this process, without Dask: for debugging and as a baseline
-            row = build_area(task)
-            row["_order"] = order[row["key"]]
-            result.rows.append(row)
-            if progress is not None:
-                progress(row)
+        tracker.t0 = tracker.last = time.monotonic()
+        with tracker.ticking():
+            for task in tasks:  # in this process, without Dask: for debugging and as a baseline
+                row = build_area(task)
+                row["_order"] = order[row["key"]]
+                result.rows.append(row)
+                tracker.report(row)
         result.timings["build"] = round(time.perf_counter() - t, 2)
     elif tasks:
         t = time.perf_counter()
-        dask_client, owned = _client(client=client, workers=workers, scheduler=scheduler)
+        dask_client, owned = _client(
+            client=client,
+            workers=workers,
+            scheduler=scheduler,
+            insecure_scheduler=insecure_scheduler,
+        )
         try:
-            from dask.distributed import as_completed
-
             dask_client.run(_warm_up)
             result.timings["startup"] = round(time.perf_counter() - t, 2)
             t = time.perf_counter()
-            # Each area's data goes to the workers as its own scattered piece, not inside
-            # the task graph (which the scheduler would have to hold and ship). hash=False:
-            # naming each piece by a hash of its content (dask's default) tokenised every
-            # frame in this process before any area started: 1 s per 1 km² area of the
-            # bench's city, as long as the area's build, for no use (no piece repeats).
-            parts = dask_client.scatter([t.inputs for t in tasks], hash=False)
-            light = [replace(t, inputs=None) for t in tasks]
-            futures = dask_client.map(
-                build_area, light, parts, key=[f"civicmap-{t.fingerprint[:16]}" for t in tasks]
-            )
-            future_key = {f.key: t.key for f, t in zip(futures, tasks, strict=True)}
-            for fut in as_completed(futures):
-                try:
-                    row = fut.result()
-                except Exception as exc:  # the worker itself died: record, go on
-                    key = future_key[fut.key]
-                    row = {"key": key, "name": key, "status": "failed", "files": [],
-                           "places": {}, "warnings": [], "seconds": 0.0,
-                           "error": _("worker failed: %(error)s")
-                           % {"error": f"{type(exc).__name__}: {exc}"}}  # fmt: skip
+            tracker.t0 = tracker.last = time.monotonic()
+            for row in _run_on_dask(dask_client, tasks, tracker):
                 row["_order"] = order[row["key"]]
                 result.rows.append(row)
-                if progress is not None:
-                    progress(row)
             result.timings["build"] = round(time.perf_counter() - t, 2)
             if worker_memory is not None:
                 worker_memory.update(dask_client.run(_peak_rss_mb))
@@ -599,6 +1146,8 @@ def batch(
                 if cluster is not None:
                     cluster.close()
     result.rows.sort(key=lambda r: r.pop("_order"))
+    for row in result.rows:
+        row["folder_note"] = notes.get(row["key"], "")
     # Skipped rows keep the counts their build recorded.
     _write_summary(result, out, each=each)
     return result
@@ -607,45 +1156,32 @@ def batch(
 # --- manifest and index ------------------------------------------------------------
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text, encoding="utf-8", newline="")
-    os.replace(tmp, path)
-
-
-def _safe_cell(value: str) -> str:
-    """Neutralise spreadsheet formulas (OWASP): a cell starting = + - @ gets a quote."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _write_summary(result: BatchResult, out: Path, *, each: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     # Keep each area's counts in its state file too, so a skipped area still reports them.
     for row in result.rows:
         state = out / row["key"] / STATE_FILE
-        if row["status"] == "ok" and state.exists():
+        if row["status"] == "ok" and state.is_file() and not state.parent.is_symlink():
             doc = json.loads(state.read_text(encoding="utf-8"))
             doc["places"] = row.get("places", {})
-            _write_atomic(state, json.dumps(doc, ensure_ascii=False, indent=1))
+            write_text_atomic(state, json.dumps(doc, ensure_ascii=False, indent=1))
     layers = sorted({k for r in result.rows for k in (r.get("places") or {})})
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(["area", "folder", "status", *[f"places:{k}" for k in layers], "files",
-                "warnings", "seconds", "error"])  # fmt: skip
+                "warnings", "seconds", "error", "folder note"])  # fmt: skip
     for r in result.rows:
         places = r.get("places") or {}
-        w.writerow(
-            [_safe_cell(r["name"]), r["key"], r["status"],
-             *[places.get(k, "") for k in layers],
-             " ".join(f"{r['key']}/{f}" for f in r.get("files", [])),
-             _safe_cell(" | ".join(r.get("warnings", []))), r.get("seconds", 0),
-             _safe_cell(r.get("error", ""))]
-        )  # fmt: skip
+        cells = [r["name"], r["key"], r["status"], *[places.get(k, "") for k in layers],
+                 " ".join(f"{r['key']}/{f}" for f in r.get("files", [])),
+                 " | ".join(r.get("warnings", [])), r.get("seconds", 0), r.get("error", ""),
+                 r.get("folder_note", "")]  # fmt: skip
+        w.writerow([spreadsheet_cell(c) for c in cells])
     # utf-8 with BOM: Excel in Japan opens it without mojibake.
     result.manifest_csv = out / "manifest.csv"
-    _write_atomic(result.manifest_csv, "\ufeff" + buf.getvalue())
+    write_text_atomic(result.manifest_csv, "\ufeff" + buf.getvalue())
     result.manifest_json = out / "manifest.json"
-    _write_atomic(
+    write_text_atomic(
         result.manifest_json,
         json.dumps(
             {"areas": each, "outside_every_area": result.outside_every_area, "rows": result.rows},
@@ -654,7 +1190,7 @@ def _write_summary(result: BatchResult, out: Path, *, each: str) -> None:
         ),
     )
     result.index_html = out / "index.html"
-    _write_atomic(result.index_html, _index_page(result))
+    write_text_atomic(result.index_html, _index_page(result))
 
 
 def _index_page(result: BatchResult) -> str:

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -281,3 +282,109 @@ def test_an_areas_tile_folder_counts_as_its_output_so_a_deleted_tile_rebuilds_it
     for p in [tile, *tile.parents][:4]:
         os.utime(p, (old, old))
     assert _tile_folder_files([page], since=started) == []
+
+
+IWAMI = DATA / "boundaries" / "chome_iwami" / "iwami_chome.shp"
+#: 岩美町's 町丁目 made of several polygons in the e-Stat file (a main part and an islet each).
+IWAMI_MULTI_PART = ("浦富浜浦富", "牧谷", "田後")
+
+
+def test_multi_part_chome_of_a_tottori_town_give_one_map_each(tmp_path):
+    """岩美町: 56 polygons, 53 町丁目 (3 in two parts): 53 maps, each part on its 町丁目's map."""
+    import geopandas as gpd
+
+    raw = gpd.read_file(IWAMI, encoding="cp932")  # read here with geopandas, not civicmap
+    assert len(raw) == 56 and raw["KEY_CODE"].nunique() == 53
+    # one place in the smaller part (the islet) of each multi-part 町丁目
+    rows = ["name,lat,lon"]
+    for name in IWAMI_MULTI_PART:
+        parts = raw[raw["MOJI"] == name]
+        assert len(parts) == 2
+        metric_area = parts.geometry.to_crs(parts.estimate_utm_crs()).area
+        islet = parts.geometry.iloc[int(metric_area.argmin())].representative_point()
+        rows.append(f"{name}の小島,{islet.y:.6f},{islet.x:.6f}")
+    (tmp_path / "places.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "places.yaml").write_text(
+        "id: places\ntitle: {ja: 施設, en: Places}\nsources:\n  - csv: {path: places.csv}\n"
+        'style: {color: "#2f9e44", symbol: circle}\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "map.yaml").write_text(
+        "title: 地図\narea: {bbox: [134.27, 35.47, 134.44, 35.62]}\nosm: false\n"
+        "basemap: {draw: false}\nlayers: [places.yaml]\n"
+        "outputs:\n  geojson: {file: out/map.geojson}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        main,
+        ["--lang", "en", "batch", str(tmp_path / "map.yaml"), "--each", str(IWAMI),
+         "--name", "MOJI", "-o", str(out), "--workers", "2"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    with open(out / "manifest.csv", encoding="utf-8-sig", newline="") as f:
+        manifest = list(csv.DictReader(f))
+    assert len(manifest) == 53
+    assert sorted(r["area"] for r in manifest) == sorted(raw["MOJI"].unique())
+    assert {r["status"] for r in manifest} == {"ok"}
+    folders = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert len(folders) == 53 and not [f for f in folders if "_" in f]
+    for name in IWAMI_MULTI_PART:
+        doc = json.loads((out / name / "map.geojson").read_text(encoding="utf-8"))
+        assert [f["properties"]["name"] for f in doc["features"]] == [f"{name}の小島"]
+    # the batch said how far it was, ending with every area
+    assert "53 / 53 areas done" in res.output
+
+
+def _two_towns(folder: Path) -> Path:
+    """日吉津村 and 岩美町 町丁目 in one file, with the e-Stat municipality columns of both."""
+    import geopandas as gpd
+
+    hiezu = gpd.read_file(HIEZU, encoding="cp932")
+    hiezu = hiezu.assign(KEN="31", CITY="384", CSS_NAME="日吉津村")  # as in 31-tottori-all
+    iwami = gpd.read_file(IWAMI, encoding="cp932")
+    both = pd.concat([hiezu.to_crs(4326), iwami.to_crs(4326)], ignore_index=True)
+    path = folder / "two_towns.geojson"
+    gpd.GeoDataFrame(both, geometry="geometry", crs=4326).to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_where_matching_areas_of_several_municipalities_says_so(tmp_path, caplog):
+    each = _two_towns(tmp_path)
+    with caplog.at_level("WARNING", logger="civicmap.batch"):
+        both = load_areas(str(each), base_dir=tmp_path, name_field="MOJI", where="MOJI=今吉,田後")
+    assert sorted(both["name"]) == ["今吉", "田後"]
+    assert "2 municipalities" in caplog.text
+    assert "西伯郡日吉津村" in caplog.text and "岩美郡岩美町" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="civicmap.batch"):
+        one = load_areas(
+            str(each), base_dir=tmp_path, name_field="MOJI", where=["MOJI=今吉,田後", "CITY=302"]
+        )
+    assert list(one["name"]) == ["田後"] and "municipalities" not in caplog.text
+    # the part count is per 町丁目: 田後's two polygons are one area
+    assert len(one) == 1 and one.geometry.iloc[0].geom_type == "MultiPolygon"
+
+
+def test_progress_is_reported_every_few_seconds_while_an_area_builds(tmp_path, monkeypatch):
+    """A slow area (one 町丁目 of a city takes minutes) still gets a report every few seconds."""
+    import importlib
+
+    batch_mod = importlib.import_module("civicmap.batch")
+    real = batch_mod.build_area
+
+    def slow(task, inputs=None):
+        time.sleep(0.6)
+        return real(task, inputs)
+
+    monkeypatch.setattr(batch_mod, "build_area", slow)
+    monkeypatch.setattr(batch_mod, "PROGRESS_EVERY_S", 0.1)
+    reports = []
+    result = batch(_ishikawa_map(tmp_path), each="municipalities:17", where="name=輪島市,珠洲市",
+                   out_dir=tmp_path / "out", workers=0, progress=reports.append)  # fmt: skip
+    assert [r["status"] for r in result.rows] == ["ok", "ok"]
+    beats = [p for p in reports if p.row is None]
+    assert len(beats) >= 4  # 2 × 0.6 s of building, a report at least every 0.1 s + slack
+    assert {p.total for p in reports} == {2}
+    assert [p.done for p in reports if p.row is not None] == [1, 2]
+    assert reports[-1].left_s == 0
