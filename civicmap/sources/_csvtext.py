@@ -254,6 +254,10 @@ class Table:
     #: Lines right under the header that describe its columns (LinkData's
     #: ``#object_type_xsd`` / ``#property_context``), not places.
     annotations: list[str] = field(default_factory=list)
+    #: 1-based lines above the header that read as places (coordinates in Japan)
+    skipped_places: list[int] = field(default_factory=list)
+    #: True when the file has no header row (its first line is a place)
+    headerless: bool = False
 
 
 def _records(text: str, *, delimiter: str, name: str) -> list[list[str]]:

@@ -25,7 +25,7 @@ import pandas as pd
 from civicmap.errors import SourceError
 from civicmap.i18n import _
 from civicmap.schema import APPROXIMATE, CRS, Credit, RowProblem, SourceResult, conform
-from civicmap.sources import _categories, _coords, _dates, _guard, layouts
+from civicmap.sources import _categories, _coords, _dates, _guard, _guess, layouts
 from civicmap.sources._csvtext import Table, read_table
 from civicmap.sources._extent import extent_of, extent_reason, inside, to_wgs84_in_extent
 from civicmap.sources._header import split_annotations
@@ -64,9 +64,19 @@ def table_frame(table: Table) -> pd.DataFrame:
 
 
 def resolve_columns(
-    headers: list[str], options: Mapping[str, Any], *, name: str, need_coords: bool = True
+    headers: list[str],
+    options: Mapping[str, Any],
+    *,
+    name: str,
+    need_coords: bool = True,
+    df: pd.DataFrame | None = None,
+    reasons: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Detected (or overridden) lat, lon, name, name_kana, address and category columns.
+
+    The alias table first, then the meaning of the headers and the values in
+    ``df`` (:func:`civicmap.sources._guess.guess_columns`); why each column was
+    taken is put in ``reasons``.
 
     Raises
     ------
@@ -108,6 +118,16 @@ def resolve_columns(
     }
     if cols["name"] == cols["name_kana"]:
         cols["name_kana"] = None
+    if df is not None and not (cols["lat"] and cols["lon"]) and not ("lat" in over or "y" in over):
+        pair = _guess.coordinates_by_values(df, headers)
+        if pair:
+            cols["lat"], cols["lon"] = pair
+    why = _guess.guess_columns(df, headers, cols, over)
+    if df is not None and cols["lat"] and cols["lon"] and "lat" not in why:
+        if cols["lat"] not in (lat_guess, over.get("lat"), over.get("y")):
+            why["lat"] = why["lon"] = _("its numbers are latitudes and longitudes in Japan")
+    if reasons is not None:
+        reasons.update(why)
     if need_coords and (not cols["lat"] or not cols["lon"]) and not cols["address"]:
         raise SourceError(
             _(
@@ -560,9 +580,28 @@ def table_result(
     skipped = [int(r) for r in df.index[blank]]
     df = df[~blank]
     layout = layouts.choose_layout(headers, options.get("layout"), name=name)
+    reasons: dict[str, str] = {}
     cols = resolve_columns(
-        headers, options, name=name, need_coords=options.get("_require_coordinates", True)
+        headers,
+        options,
+        name=name,
+        need_coords=options.get("_require_coordinates", True),
+        df=df,
+        reasons=reasons,
     )
+    if table.headerless:
+        info.setdefault("warnings", []).append(
+            {
+                "row": "",
+                "column": "",
+                "value": "",
+                "reason": _(
+                    "no header row: line 1 is already a place, so every line is read as a place "
+                    "and the columns are found by their values; give header_row: in the layer "
+                    "file if the file has a header"
+                ),
+            }
+        )
     beside = name_beside_marks(df, headers, cols, table.renamed, options=options)
     if beside:
         info["name_column_note"] = _(
@@ -571,7 +610,20 @@ def table_result(
             "as a column"
         ) % {"beside": beside, "named": cols["name"]}
         cols["name"] = beside
-    rejected: list[RowProblem] = []
+    rejected: list[RowProblem] = [
+        RowProblem(
+            name,
+            _("above the header, line %(line)d") % {"line": line},
+            _(
+                "%(n)d lines above the header (line %(header)d) look like places (this one has "
+                "coordinates in Japan) and are not read; is there a header? give header_row: in "
+                "the layer file"
+            )
+            % {"n": len(table.skipped_places), "header": table.header_row},
+            code="skipped_above_header",
+        )
+        for line in table.skipped_places
+    ]
     repaired: list[RowProblem] = []
     warnings: list[dict[str, Any]] = info.setdefault("warnings", [])
     df = join_and_filter(df, options, name=name, rejected=rejected, warnings=warnings, info=info)
@@ -664,11 +716,12 @@ def table_result(
         {
             "layout": layout,
             "columns": dict(cols),
+            "column_reasons": reasons,
             "header_row": table.header_row,
             "preamble": table.preamble,
             **({"header_annotations": table.annotations} if table.annotations else {}),
             "renamed_columns": dict(table.renamed),
-            "rows": n_rows,
+            "rows": n_rows + len(table.skipped_places),
             "mapped": len(out),
             "skipped_blank": len(skipped),
             "blank_rows": skipped,
@@ -747,10 +800,14 @@ def records_result(
     df.index = pd.RangeIndex(len(df))  # positions in records / geometries / refs
     headers = [str(c) for c in df.columns]
     df.columns = headers
-    cols = resolve_columns(headers, options, name=name, need_coords=False)
+    reasons: dict[str, str] = {}
+    cols = resolve_columns(headers, options, name=name, need_coords=False, df=df, reasons=reasons)
     cols["lat"] = cols["lon"] = None
+    reasons.pop("lat", None)
+    reasons.pop("lon", None)
     if category_from_container:
         cols["category"] = "category"
+        reasons["category"] = _("the folder or layer the place is in")
     layout = layouts.choose_layout(headers, options.get("layout"), name=name)
     df = join_and_filter(df, options, name=name, rejected=rejected, warnings=warnings, info=info)
     df["source_ref"] = [f"{name}:{refs[i]}" for i in df.index]
@@ -769,6 +826,7 @@ def records_result(
             "encoding": info.get("encoding", "utf-8"),
             "layout": layout,
             "columns": cols,
+            "column_reasons": reasons,
             "rows": rows,
             "mapped": len(out),
             **notes,

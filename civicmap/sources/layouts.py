@@ -121,6 +121,10 @@ def disaster_columns(headers: list[str]) -> dict[str, str]:
     for h in headers:
         n = norm_header(h).removeprefix("災害種別_").removeprefix("災害種別")
         stripped.setdefault(n, h)
+    for h in headers:
+        # a two-row header joins a group cell to each name (対象とする災害_洪水)
+        if "_" in norm_header(h):
+            stripped.setdefault(norm_header(h).rsplit("_", 1)[1], h)
     for key, ja in DISASTER_TYPES.items():
         # the aliases' order is the preference (flood_L2 before flood_L1), not the file's
         for name in (ja, *DISASTER_ALIASES.get(key, ())):
