@@ -118,14 +118,16 @@ def resolve_columns(
     }
     if cols["name"] == cols["name_kana"]:
         cols["name_kana"] = None
+    by_values = None
     if df is not None and not (cols["lat"] and cols["lon"]) and not ("lat" in over or "y" in over):
-        pair = _guess.coordinates_by_values(df, headers)
-        if pair:
-            cols["lat"], cols["lon"] = pair
+        by_values = _guess.coordinates_by_values(df, headers)
+        if by_values:
+            cols["lat"], cols["lon"] = by_values
     why = _guess.guess_columns(df, headers, cols, over)
-    if df is not None and cols["lat"] and cols["lon"] and "lat" not in why:
-        if cols["lat"] not in (lat_guess, over.get("lat"), over.get("y")):
-            why["lat"] = why["lon"] = _("its numbers are latitudes and longitudes in Japan")
+    if by_values:
+        why["lat"] = why["lon"] = _("its numbers are latitudes and longitudes in Japan")
+    if options.get("_name_reason") and cols.get("name") == "name":
+        why["name"] = str(options["_name_reason"])
     if reasons is not None:
         reasons.update(why)
     if need_coords and (not cols["lat"] or not cols["lon"]) and not cols["address"]:
@@ -610,6 +612,7 @@ def table_result(
             "as a column"
         ) % {"beside": beside, "named": cols["name"]}
         cols["name"] = beside
+        reasons["name"] = info["name_column_note"]
     rejected: list[RowProblem] = [
         RowProblem(
             name,

@@ -17,16 +17,24 @@ as they do for CSVs (``encoding`` and ``geocode`` do not apply and are reported)
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import geopandas as gpd
+import pyogrio
 
 from civicmap.errors import SourceError
 from civicmap.i18n import _
 from civicmap.schema import RowProblem, SourceResult
 from civicmap.sources import _crs
+from civicmap.sources._csvtext import Table
 from civicmap.sources._features import _feature_rows, _features_of, _load_json
-from civicmap.sources._table import records_result
+from civicmap.sources._table import records_result, table_result
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +44,8 @@ def read_geojson(path: Path, *, layer: str, options: dict | None = None) -> Sour
     options = dict(options or {})
     path = Path(path)
     data = _load_json(path)
+    if isinstance(data, list) and data and all(isinstance(r, Mapping) for r in data):
+        return _records_table(data, path=path, layer=layer, options=options)
     features = _features_of(data, name=str(path))
     declared = _crs.geojson_crs(data, name=str(path))
     rejected: list[RowProblem] = []
@@ -54,6 +64,57 @@ def read_geojson(path: Path, *, layer: str, options: dict | None = None) -> Sour
     )
 
 
+def _records_table(
+    data: list[Mapping[str, Any]], *, path: Path, layer: str, options: dict
+) -> SourceResult:
+    """A JSON array of records (``[{"名称": …, "緯度": …, "経度": …}, …]``) read as a table.
+
+    Some portals save such a list as ``.json`` or even ``.geojson``; it has no
+    geometry, but its keys are the columns of a CSV, so the CSV reader's steps
+    (coordinate columns, names, flags) apply unchanged.
+    """
+    headers: list[str] = []
+    for rec in data:
+        for key in rec:
+            if str(key) not in headers:
+                headers.append(str(key))
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, Mapping | list):
+            return json.dumps(value, ensure_ascii=False)
+        return str(value)
+
+    rows = [[cell(rec.get(h)) for h in headers] for rec in data]
+    table = Table(headers=headers, rows=rows, header_row=1)
+    info: dict[str, Any] = {"encoding": "utf-8", "json_records": True}
+    return table_result(table, path=path, layer=layer, options=options, info=info)
+
+
+def _without_shx(path: Path) -> bool:
+    return not any(path.with_suffix(s).exists() for s in (".shx", ".SHX"))
+
+
+def _read_restoring_shx(path: Path, *, encoding: str | None) -> gpd.GeoDataFrame:
+    """Read a shapefile whose ``.shx`` is missing: GDAL rebuilds it (``SHAPE_RESTORE_SHX``).
+
+    GDAL writes the rebuilt index beside the ``.shp``; the parts are copied to a
+    temporary folder first so the user's folder is never written to.
+    """
+    with tempfile.TemporaryDirectory(prefix="civicmap-shp-") as tmp:
+        for part in path.parent.iterdir():
+            if part.stem == path.stem and part.is_file():
+                shutil.copyfile(part, Path(tmp) / part.name)
+        copy = Path(tmp) / path.name
+        pyogrio.set_gdal_config_options({"SHAPE_RESTORE_SHX": "YES"})
+        try:
+            frame = gpd.read_file(copy, encoding=encoding) if encoding else gpd.read_file(copy)
+        finally:
+            pyogrio.set_gdal_config_options({"SHAPE_RESTORE_SHX": None})
+    return frame
+
+
 def read_shapefile(path: Path, *, layer: str, options: dict | None = None) -> SourceResult:
     """Read an ESRI shapefile; its CRS comes from the ``.prj`` beside it (or ``crs:``).
 
@@ -61,8 +122,6 @@ def read_shapefile(path: Path, *, layer: str, options: dict | None = None) -> So
     one, Japanese shapefiles are nearly always Shift_JIS (cp932), which is
     tried when the bytes are not UTF-8. ``encoding:`` in the layer overrides.
     """
-    import geopandas as gpd
-
     options = dict(options or {})
     path = Path(path)
     encoding = options.pop("encoding", None)
@@ -75,8 +134,12 @@ def read_shapefile(path: Path, *, layer: str, options: dict | None = None) -> So
             encoding = "cp932"
         except OSError:
             encoding = None
+    restored = _without_shx(path)
     try:
-        frame = gpd.read_file(path, encoding=encoding) if encoding else gpd.read_file(path)
+        if restored:
+            frame = _read_restoring_shx(path, encoding=encoding)
+        else:
+            frame = gpd.read_file(path, encoding=encoding) if encoding else gpd.read_file(path)
     except Exception as exc:  # pyogrio raises its own types for damaged files
         raise SourceError(
             _(
@@ -87,8 +150,21 @@ def read_shapefile(path: Path, *, layer: str, options: dict | None = None) -> So
         ) from None
     declared = frame.crs
     info: dict[str, Any] = {"encoding": encoding or "from .cpg"}
+    if restored:
+        info["warnings"] = [
+            {
+                "row": "",
+                "column": "",
+                "value": path.with_suffix(".shx").name,
+                "reason": _(
+                    "%(name)s has no .shx index beside it (国土数値情報 publishes some files so); "
+                    "it was rebuilt from the .shp while reading, the file itself is unchanged"
+                )
+                % {"name": path.name},
+            }
+        ]
     if declared is None and options.get("crs") is None:
-        info["warnings"] = []
+        info.setdefault("warnings", [])
     rejected: list[RowProblem] = []
     records, geoms, refs = [], [], []
     props = frame.drop(columns=frame.geometry.name)
