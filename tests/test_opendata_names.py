@@ -7,7 +7,10 @@ skipped = rows, and the share of mapped places with a name is asserted.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+import pytest
 
 from civicmap.check import check_file
 from civicmap.sources import read_path
@@ -76,3 +79,144 @@ def test_two_row_disaster_header_keeps_every_flag():
     assert first["serves_flood"] is True and first["serves_landslide"] is False
     assert first["serves_fire"] is True and first["serves_volcano"] is False
     assert _named_share(result) == 1.0
+
+
+#: Name-column spellings seen in municipal files and not in the alias table
+#: (civicmap/sources/aliases.py): found by meaning (…名称 / …名 after NFKC, brackets, prefixes).
+NEW_SPELLINGS = [
+    "避難所名称",
+    "【施設名】",
+    "店舗名（正式）",
+    "USER_学校名",
+    "施設_名称",
+    "事業所名",
+    "集会所名",
+    "ＡＥＤ設置施設名",
+    "設置場所名称",
+    "給水所名",
+    "名称（漢字）",
+    "避難施設 名称",
+]
+
+
+@pytest.mark.parametrize("header", NEW_SPELLINGS)
+def test_name_column_found_by_meaning(tmp_path, header):
+    from civicmap.sources.aliases import ALIASES
+
+    assert header not in ALIASES["name"]
+    path = tmp_path / "places.csv"
+    path.write_text(
+        f"番号,{header},施設名（カナ）,設置者名,所在地,緯度,経度\n"
+        "1,西早稲田集会所,ニシワセダ,新宿区,新宿区西早稲田1-1,35.7070,139.7080\n"
+        "2,戸山集会所,トヤマ,新宿区,新宿区戸山2-2,35.7050,139.7060\n",
+        encoding="utf-8",
+    )
+    result = _read(path)
+    _balanced(result)
+    assert list(result.features["name"]) == ["西早稲田集会所", "戸山集会所"]
+    assert result.info["column_reasons"]["name"].startswith("its header")
+
+
+def test_gsi_sakuzu_kml_names_from_description():
+    """地理院地図 作図 KML: an empty <name>, the label in the description's first line."""
+    result = _read(DATA / "gsi_sakuzu_description.kml")
+    _balanced(result)
+    names = list(result.features["name"])
+    assert names == ["西早稲田給水所", "戸山公園 集合場所", "高田馬場駅前", ""]
+    assert result.info["name_from_description"] == 2
+    assert _named_share(result) == 0.75
+
+
+@pytest.mark.parametrize(
+    ("file", "name", "address"),
+    [
+        ("ksj_a27_21_schools.geojson", "A27_004", "A27_005"),
+        ("ksj_p29_21_schools.geojson", "P29_004", "P29_005"),
+    ],
+)
+def test_ksj_code_columns_mapped_through_their_schema(file, name, address):
+    """A27-21 puts a 学校コード in A27_003, which the old alias table took as the name."""
+    result = _read(DATA / file)
+    _balanced(result)
+    assert result.info["columns"]["name"] == name
+    assert result.info["columns"]["address"] == address
+    assert "国土数値情報" in result.info["column_reasons"]["name"]
+    assert _named_share(result) == 1.0
+    assert result.features["name"].str.contains("学校").all()
+
+
+def test_records_array_saved_as_geojson_is_a_table():
+    result = _read(DATA / "records_array.geojson")
+    _balanced(result)
+    assert list(result.features["name"]) == ["第一公園", "第二公園"]
+    assert result.features.geometry.iloc[1].y == pytest.approx(35.71)
+
+
+def test_one_cell_disaster_list_and_capacity_beside_another_figure():
+    result = _read(DATA / "one_cell_disaster_list.csv")
+    _balanced(result)
+    f = result.features
+    assert f["serves_flood"].tolist() == [True, True, None, False]
+    assert f["serves_landslide"].tolist() == [True, False, None, False]
+    assert f["serves_fire"].tolist() == [False, False, None, True]
+    # 0 in 想定収容人数 while 収容人数（屋外） says 300: unknown, not a capacity of 0
+    assert f["capacity"].isna().tolist() == [False, True, True, False]
+    assert int(f["capacity"].iloc[0]) == 120
+
+
+def test_shapefile_without_shx_opens(tmp_path):
+    """国土数値情報 ships some shapefiles without .shx; GDAL rebuilds it (in a temp copy)."""
+    real = Path(__file__).parent / "data" / "opendata" / "real"
+    for ext in (".shp", ".dbf", ".prj", ".cpg"):
+        shutil.copyfile(real / f"yaizu_ic_taxi_facilities{ext}", tmp_path / f"t{ext}")
+    result = _read(tmp_path / "t.shp")
+    _balanced(result)
+    assert len(result.features) == 11 and _named_share(result) == 1.0
+    assert any(".shx" in w["reason"] for w in result.info["warnings"])
+    assert not (tmp_path / "t.shx").exists()  # the user's folder is not written to
+
+
+#: Every real (and derived) data file → the column that holds its places' names.
+REAL_NAME_COLUMNS = {
+    "childcare/minato/minato_hoikuen.csv": "保育園名",
+    "childcare/shinjuku/shinjuku_nurseryFacilities.csv": "Name",
+    "childcare/toyama/toyama_nurseryFacilities_utf8bom.csv": "Name",
+    "childcare/tokyo23/tokyo23_nurseryFacilities_2016.geojson": "Name",
+    "kml/hiroshima2018_water-supply_google-mymaps.kml": "name",
+    "messy/170003_public_toilet.csv": "名称",
+    "opendata/hokkaido_hospital_list.csv": "hospital_name",
+    "opendata/derived/suzu_p20_codes.geojson": "P20_002",
+    "opendata/derived/tottori_hiezu_jgd2000.shp": "MOJI",
+    "opendata/derived/toyama_titled_merged.xlsx": "Name",
+    "opendata/real/fukui_fukuishieki_linkdata.csv": "駅名",
+    "opendata/real/kobe_UDseibisisetu.xlsx": "column_4",
+    "opendata/real/kobe_emergency_water_20170915.csv": "施設名",
+    "opendata/real/kobe_tourism_od2707_trimmed.csv": "スポット名",
+    "opendata/real/nanao_shelter_reference_data.csv": "名称",
+    "opendata/real/takamatsu_evacuation_space.xlsx": "name",
+    "opendata/real/yaizu_222127_evacuation_space.csv": "名称",
+    "opendata/real/yaizu_222127_nouen_cp932.csv": "農園名",
+    "opendata/real/yaizu_222127_park_info.csv": "公園名",
+    "opendata/real/yaizu_ic_taxi_facilities.shp": "SAFIELD002",
+    "opendata/real/yaizu_machinakasuzumidokoro.csv": "指定暑熱避難施設の名称",
+    "shelters/gsi/evacuation_172014.json": "施設・場所名",
+    "shelters/ishikawa/170003_evacuation_space.csv": "名称",
+    "shelters/ishikawa/suzukinkyushelter.csv": "名称",
+    "umap/mapprint_sample_legacy.umap": "name",
+}
+
+
+@pytest.mark.parametrize("rel", sorted(REAL_NAME_COLUMNS))
+def test_every_real_file_keeps_its_names(rel):
+    """No mapped place lacks a name where the file has one (the name column's cell is filled)."""
+    path = Path(__file__).parent / "data" / rel
+    result = _read(path)
+    _balanced(result)
+    column = REAL_NAME_COLUMNS[rel]
+    assert result.info["columns"]["name"] == column
+    f = result.features
+    source = f[column] if column in f.columns else f["name"]
+    has_one = source.astype(object).where(source.notna(), "").astype(str).str.strip() != ""
+    unnamed = f[has_one & (f["name"].astype(str).str.strip() == "")]
+    assert unnamed.empty, unnamed["source_ref"].tolist()[:5]
+    assert len(f) > 0

@@ -38,6 +38,16 @@ KSJ_SCHEMAS: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {
     "A27": ("小学校区", {"name": ("A27_004", "A27_003"), "address": ("A27_005", "A27_004")}),
     "A32": ("中学校区", {"name": ("A32_004", "A32_003"), "address": ("A32_005", "A32_004")}),
 }
+#: Why a 国土数値情報 column was taken, per role (called late so the language is the user's).
+_KSJ_REASON = {
+    "name": lambda: _("国土数値情報 %(code)s %(dataset)s: %(column)s is the name in its schema"),
+    "address": lambda: _(
+        "国土数値情報 %(code)s %(dataset)s: %(column)s is the address in its schema"
+    ),
+    "category": lambda: _(
+        "国土数値情報 %(code)s %(dataset)s: %(column)s is the kind of place in its schema"
+    ),
+}
 _KSJ_CODE = re.compile(r"^([A-Z][0-9]{2})[a-z]?_[0-9]{3}$")
 
 _BRACKETS = re.compile(r"[(\[【「『<（［〈《〔][^)\]】」』>）］〉》〕]*[)\]】」』>）］〉》〕]")
@@ -81,7 +91,9 @@ _NOT_CATEGORY = ("災害", "コード", "code", "番号", "カナ")
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 #: An address: a municipality or district word, then a number (or 丁目/番地).
-_ADDRESS = re.compile(r"[都道府県市区町村郡].*(?:[0-9]|丁目|番地|番|号)")
+_ADDRESS = re.compile(
+    r"[都道府県].{0,6}[市区町村郡]|[市区町村郡].*(?:[0-9]|丁目|番地|番|号|地内|地先|字)"
+)
 _CODE = re.compile(r"^[A-Za-z0-9_\-./:]+$")
 _DATE = re.compile(r"^(?:[0-9]{2,4}[-/年.][0-9]{1,2}|[明大昭平令][0-9元]{1,2}[.年])")
 
@@ -89,7 +101,9 @@ _DATE = re.compile(r"^(?:[0-9]{2,4}[-/年.][0-9]{1,2}|[明大昭平令][0-9元]{
 def _core(header: str) -> str:
     """A header reduced to its meaning: NFKC, lower case, no brackets, prefix or trailing ``_``."""
     s = norm_header(header)
-    s = _BRACKETS.sub("", s).strip("_:：・-")
+    outside = _BRACKETS.sub("", s).strip("_:：・-")
+    # 【施設名】: the whole header is bracketed; keep its words, drop the brackets
+    s = outside or re.sub(r"[()\[\]【】「」『』<>（）［］〈〉《》〔〕]", "", s).strip("_:：・-")
     for prefix in ("user_", "ic:", "schema:"):
         s = s.removeprefix(prefix)
     return s
@@ -252,13 +266,10 @@ def guess_columns(
                     continue
                 cols[role] = c
                 taken.add(c)
-                reasons[role] = _(
-                    "国土数値情報 %(code)s %(dataset)s: %(column)s is its %(role)s"
-                ) % {
+                reasons[role] = _KSJ_REASON[role]() % {
                     "code": code,
                     "dataset": dataset,
                     "column": c,
-                    "role": role,
                 }
                 break
     finders = {"name": name_header, "address": address_header, "category": category_header}
