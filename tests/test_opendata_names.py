@@ -220,3 +220,10 @@ def test_every_real_file_keeps_its_names(rel):
     unnamed = f[has_one & (f["name"].astype(str).str.strip() == "")]
     assert unnamed.empty, unnamed["source_ref"].tolist()[:5]
     assert len(f) > 0
+
+
+def test_papamama_description_row_is_a_header_annotation_not_a_bad_place():
+    result = _read(DATA / "papamama_description_row.csv")
+    _balanced(result)
+    assert not result.rejected and len(result.features) == 2
+    assert result.info["header_annotations"][0].startswith("施設ID,名称")

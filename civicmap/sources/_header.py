@@ -262,19 +262,34 @@ def rehead(
 LINKDATA_HEADER = "#property"
 
 
-def split_annotations(table: Table) -> Table:
-    """Move the ``#`` lines under a LinkData ``#property`` header out of the rows.
+def split_annotations(table: Table, known: set[str] | None = None) -> Table:
+    """Move the rows under the header that describe its columns out of the places.
 
-    They describe the columns (``float``, ``Assertion``), so read as places
-    each would be rejected for unreadable coordinates; they are reported as
+    LinkData's ``#`` lines under a ``#property`` header (``float``,
+    ``Assertion``), and a row of column descriptions right under an English
+    header, as papamama-style lists have (``施設ID, 名称, …, 緯度, 経度`` under
+    ``HID, Name, …, Y, X``): read as places each would be rejected for
+    unreadable coordinates, though nothing needs fixing. They are reported as
     ``header_annotations`` instead. Other tables are returned unchanged.
     """
-    if not table.headers or str(table.headers[0]).strip().lower() != LINKDATA_HEADER:
+    if not table.headers:
         return table
-    n = 0
-    while n < len(table.rows) and table.rows[n] and str(table.rows[n][0]).startswith("#"):
-        n += 1
-    if n:
-        table.annotations = [",".join(map(str, r)).rstrip(",") for r in table.rows[:n]]
-        table.rows = table.rows[n:]
+    if str(table.headers[0]).strip().lower() == LINKDATA_HEADER:
+        n = 0
+        while n < len(table.rows) and table.rows[n] and str(table.rows[n][0]).startswith("#"):
+            n += 1
+        if n:
+            table.annotations = [",".join(map(str, r)).rstrip(",") for r in table.rows[:n]]
+            table.rows = table.rows[n:]
+        return table
+    if known and table.rows and not table.headerless:
+        first = table.rows[0]
+        if (
+            _texty(first)
+            and not looks_like_place(first)
+            and _score(first, known) >= 2
+            and _score(first, known) >= _score(table.headers, known) // 2
+        ):
+            table.annotations = [",".join(map(str, first)).rstrip(",")]
+            table.rows = table.rows[1:]
     return table

@@ -573,7 +573,7 @@ def table_result(
     schema. Every data row is mapped, rejected or counted as blank.
     """
     name = path.name
-    table = split_annotations(table)
+    table = split_annotations(table, layouts.KNOWN_HEADERS)
     df = table_frame(table)
     headers = list(table.headers)
     n_rows = len(df)
@@ -771,8 +771,9 @@ def records_result(
     like CSV rows, each one outside rejected with the same reason.
     """
     name = path.name
-    if not records and category_from_container:
-        # KML / .umap with nothing to draw: say why instead of failing later
+    if not records and category_from_container and not (rows == 0 and info.get("umap_remote")):
+        # KML / .umap with nothing to draw: say why instead of failing later (a .umap
+        # whose only layers load remote data is reported with their URLs instead)
         _guard.no_usable_feature(path, rows=rows, rejected=rejected)
     warnings: list[dict[str, Any]] = info.setdefault("warnings", [])
     for key, why in _CSV_ONLY.items():
@@ -804,6 +805,11 @@ def records_result(
     headers = [str(c) for c in df.columns]
     df.columns = headers
     reasons: dict[str, str] = {}
+    if not headers:
+        # every feature was outside the extent (each one rejected above) or the file holds
+        # none: there are no columns to name, and none to complain about
+        options = {k: v for k, v in options.items() if k != "columns"}
+        category_from_container = False
     cols = resolve_columns(headers, options, name=name, need_coords=False, df=df, reasons=reasons)
     cols["lat"] = cols["lon"] = None
     reasons.pop("lat", None)
