@@ -227,3 +227,17 @@ def test_papamama_description_row_is_a_header_annotation_not_a_bad_place():
     _balanced(result)
     assert not result.rejected and len(result.features) == 2
     assert result.info["header_annotations"][0].startswith("施設ID,名称")
+
+
+def test_headers_kept_as_published_and_layer_file_may_type_them_folded(tmp_path):
+    """緯度：北緯（…） stays as published in every output; columns: may type 緯度:北緯(…)."""
+    path = tmp_path / "published.csv"
+    path.write_text(
+        "施設名,緯度：北緯（世界測地系）,経度：東経（世界測地系）,ＴＥＬ\n"
+        "西早稲田集会所,35.7070,139.7080,03-0000-0000\n",
+        encoding="utf-8",
+    )
+    result = _read(path, columns={"lat": "緯度:北緯(世界測地系)", "lon": "経度:東経(世界測地系)"})
+    assert result.info["columns"]["lat"] == "緯度：北緯（世界測地系）"
+    assert "ＴＥＬ" in result.features.columns and "緯度：北緯（世界測地系）" in result.features.columns
+    assert len(result.features) == 1

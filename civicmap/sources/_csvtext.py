@@ -203,9 +203,13 @@ def norm_header(h: str) -> str:
 
 
 def clean_header(h: str) -> str:
-    """A header as shown to users: NFKC, newlines and runs of spaces made single spaces."""
-    s = unicodedata.normalize("NFKC", str(h)).strip()
-    return re.sub(r"\s+", " ", s)
+    """A header as shown to users: the publisher's text, line breaks made single spaces.
+
+    Width and brackets are kept (``緯度：北緯（…）`` stays as published); only
+    the keys a header is matched by are folded (:func:`norm_header`).
+    """
+    s = str(h).strip()
+    return re.sub(r"[ \t\u3000]*[\r\n]+[ \t\u3000]*", " ", s)
 
 
 def unique_headers(raw: list[str]) -> tuple[list[str], dict[str, str]]:

@@ -63,6 +63,18 @@ def table_frame(table: Table) -> pd.DataFrame:
     )
 
 
+def _published(value: Any, headers: list[str]) -> Any:
+    """The file's own header for a name the layer file typed with other widths or spaces.
+
+    Headers are kept as published (``緯度：北緯（…）``); a layer file may type
+    ``緯度:北緯(…)``: only the matching keys are folded.
+    """
+    if not isinstance(value, str) or value in headers:
+        return value
+    same = [h for h in headers if layouts.norm_header(h) == layouts.norm_header(value)]
+    return same[0] if len(same) == 1 else value
+
+
 def resolve_columns(
     headers: list[str],
     options: Mapping[str, Any],
@@ -92,6 +104,8 @@ def resolve_columns(
                 % {"name": name, "key": key, "value": ", ".join(COLUMN_KEYS)}
             )
         values = value if isinstance(value, list) else [value]
+        values = [_published(v, headers) for v in values]
+        over[key] = values if isinstance(value, list) else values[0]
         for v in values:
             if v not in headers:
                 raise SourceError(
