@@ -761,6 +761,38 @@ _CSV_ONLY = {
 }
 
 
+#: Geometry further than this from the file's own 緯度/経度 columns is a wrong CRS, not rounding.
+DRIFT_KM = 1.0
+
+
+def _drift_from_own_columns(
+    frame: gpd.GeoDataFrame, headers: list[str]
+) -> tuple[int, float, list[str]] | None:
+    """(features compared, median distance in km, columns) when points sit far from their own 緯度/経度.
+
+    A ``.prj`` or ``crs`` member that names the wrong datum or zone moves every
+    point (by hundreds of metres to tens of kilometres) while the attribute table
+    still holds the published latitude and longitude: comparing the two shows it.
+    """
+    lat_h, lon_h = layouts.find_coordinates(headers)
+    if not lat_h or not lon_h or lat_h not in frame.columns or lon_h not in frame.columns:
+        return None
+    points = frame.geometry.geom_type == "Point"
+    if not points.any():
+        return None
+    lat = _coords.parse_column(frame.loc[points, lat_h].astype(object)).values
+    lon = _coords.parse_column(frame.loc[points, lon_h].astype(object)).values
+    gx = frame.geometry[points].x.to_numpy()
+    gy = frame.geometry[points].y.to_numpy()
+    ok = ~(np.isnan(lat) | np.isnan(lon))
+    if ok.sum() < 1:
+        return None
+    dy = (gy[ok] - lat[ok]) * 110.57
+    dx = (gx[ok] - lon[ok]) * 111.32 * np.cos(np.radians(lat[ok]))
+    km = float(np.median(np.hypot(dx, dy)))
+    return (int(ok.sum()), km, [lat_h, lon_h]) if km > DRIFT_KM else None
+
+
 def records_result(
     records: list[dict[str, Any]],
     geometries: list,
@@ -813,6 +845,21 @@ def records_result(
         rejected=rejected,
         info=info,
     )
+    outside = sum(1 for p in rejected if p.code == "outside_extent")
+    if info.get("crs") and rows and outside * 2 > rows:
+        warnings.append(
+            {
+                "row": "",
+                "column": "crs",
+                "value": info["crs"],
+                "reason": _(
+                    "%(n)d of %(rows)d features fall outside the extent after converting from "
+                    "%(crs)s, the coordinate system the file declares (.prj or crs member); if "
+                    "that declaration is wrong, give the right one with crs: in the layer file"
+                )
+                % {"n": outside, "rows": rows, "crs": info["crs"]},
+            }
+        )
     df = pd.DataFrame.from_records(records) if records else pd.DataFrame()
     df = df.astype(object) if len(df.columns) else df
     df.index = pd.RangeIndex(len(df))  # positions in records / geometries / refs
@@ -844,6 +891,26 @@ def records_result(
         cols=cols,
         layout=layout,
     )
+    drift = _drift_from_own_columns(out, headers)
+    if drift:
+        warnings.append(
+            {
+                "row": "",
+                "column": ", ".join(drift[2]),
+                "value": round(drift[1], 1),
+                "reason": _(
+                    "the geometry of %(n)d features lies a median %(km).1f km from the file's own "
+                    "%(columns)s columns; the declared coordinate system (%(crs)s) is probably "
+                    "wrong: give the right one with crs: in the layer file, or check the file"
+                )
+                % {
+                    "n": drift[0],
+                    "km": drift[1],
+                    "columns": "/".join(drift[2]),
+                    "crs": info.get("crs") or "EPSG:4326",
+                },
+            }
+        )
     info.update(
         {
             "encoding": info.get("encoding", "utf-8"),

@@ -115,6 +115,55 @@ def _read_restoring_shx(path: Path, *, encoding: str | None) -> gpd.GeoDataFrame
     return frame
 
 
+#: What ``.cpg`` files say, as Python codec names.
+_CPG_NAMES = {
+    "utf-8": "utf-8", "utf8": "utf-8", "65001": "utf-8",
+    "shift_jis": "cp932", "sjis": "cp932", "shift-jis": "cp932", "cp932": "cp932", "932": "cp932",
+    "ms932": "cp932", "windows-31j": "cp932",
+}  # fmt: skip
+
+
+def _dbf_text(path: Path) -> bytes:
+    """The records of a ``.dbf`` (its header holds only ASCII field names)."""
+    data = path.read_bytes()[:2_000_000]
+    start = int.from_bytes(data[8:10], "little") if len(data) >= 10 else 0
+    return data[start:]
+
+
+def _check_cpg(path: Path) -> tuple[str | None, str | None]:
+    """The encoding to read the attributes with, and a warning when the ``.cpg`` is wrong.
+
+    A ``.cpg`` saying UTF-8 beside Shift_JIS text (or the other way round)
+    gives silent mojibake in every name. The bytes decide: Japanese text that
+    is valid UTF-8 is UTF-8, text that is not but decodes as cp932 is cp932.
+    Returns ``(None, None)`` to let the ``.cpg`` (or GDAL) decide.
+    """
+    cpg = path.with_suffix(".cpg")
+    dbf = path.with_suffix(".dbf")
+    if not cpg.exists() or not dbf.exists():
+        return None, None
+    said_text = cpg.read_bytes()[:40].decode("ascii", "replace").strip()
+    said = _CPG_NAMES.get(said_text.lower())
+    body = _dbf_text(dbf)
+    if said is None or body.isascii():
+        return None, None
+    try:
+        body.decode("utf-8")
+        actual = "utf-8"
+    except UnicodeDecodeError:
+        try:
+            body.decode("cp932")
+            actual = "cp932"
+        except UnicodeDecodeError:
+            return None, None
+    if actual == said:
+        return None, None
+    return actual, _(
+        "%(cpg)s says %(said)s, but the attribute text is %(actual)s; read as %(actual)s "
+        "(otherwise every name would be garbled). Fix or delete the .cpg, or give encoding:"
+    ) % {"cpg": cpg.name, "said": said_text, "actual": actual}
+
+
 def read_shapefile(path: Path, *, layer: str, options: dict | None = None) -> SourceResult:
     """Read an ESRI shapefile; its CRS comes from the ``.prj`` beside it (or ``crs:``).
 
@@ -134,6 +183,9 @@ def read_shapefile(path: Path, *, layer: str, options: dict | None = None) -> So
             encoding = "cp932"
         except OSError:
             encoding = None
+    cpg_warning = None
+    if encoding is None:
+        encoding, cpg_warning = _check_cpg(path)
     restored = _without_shx(path)
     try:
         if restored:
@@ -150,19 +202,25 @@ def read_shapefile(path: Path, *, layer: str, options: dict | None = None) -> So
         ) from None
     declared = frame.crs
     info: dict[str, Any] = {"encoding": encoding or "from .cpg"}
+    if cpg_warning:
+        info.setdefault("warnings", []).append(
+            {"row": "", "column": "", "value": path.with_suffix(".cpg").name, "reason": cpg_warning}
+        )
     if restored:
-        info["warnings"] = [
-            {
-                "row": "",
-                "column": "",
-                "value": path.with_suffix(".shx").name,
-                "reason": _(
-                    "%(name)s has no .shx index beside it (国土数値情報 publishes some files so); "
-                    "it was rebuilt from the .shp while reading, the file itself is unchanged"
-                )
-                % {"name": path.name},
-            }
-        ]
+        info.setdefault("warnings", []).extend(
+            [
+                {
+                    "row": "",
+                    "column": "",
+                    "value": path.with_suffix(".shx").name,
+                    "reason": _(
+                        "%(name)s has no .shx index beside it (国土数値情報 publishes some files so); "
+                        "it was rebuilt from the .shp while reading, the file itself is unchanged"
+                    )
+                    % {"name": path.name},
+                }
+            ]
+        )
     if declared is None and options.get("crs") is None:
         info.setdefault("warnings", [])
     rejected: list[RowProblem] = []
