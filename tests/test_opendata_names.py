@@ -7,6 +7,7 @@ skipped = rows, and the share of mapped places with a name is asserted.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -239,5 +240,38 @@ def test_headers_kept_as_published_and_layer_file_may_type_them_folded(tmp_path)
     )
     result = _read(path, columns={"lat": "緯度:北緯(世界測地系)", "lon": "経度:東経(世界測地系)"})
     assert result.info["columns"]["lat"] == "緯度：北緯（世界測地系）"
-    assert "ＴＥＬ" in result.features.columns and "緯度：北緯（世界測地系）" in result.features.columns
+    assert (
+        "ＴＥＬ" in result.features.columns
+        and "緯度：北緯（世界測地系）" in result.features.columns
+    )
     assert len(result.features) == 1
+
+
+def _bench_names():
+    spec = importlib.util.spec_from_file_location(
+        "bench_names", Path(__file__).parent.parent / "bench" / "bench_names.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_table_every_file_accounts_for_every_row():
+    """The table `make bench` prints: for each readable file, mapped + rejected + skipped = rows."""
+    bench = _bench_names()
+    rows = [bench.row(p) for p in bench.files()]
+    assert len(rows) >= 60
+    readable = [r for r in rows if "error" not in r]
+    errors = {r["file"] for r in rows if "error" in r}
+    # the two files in metres with no CRS are refused on purpose (see test_crs.py)
+    assert errors == {
+        "opendata/derived/gsi_131041_epsg6677_no_crs.geojson",
+        "opendata/derived/shinjuku_plane9_metres_only.csv",
+    }
+    for r in readable:
+        assert r["mapped"] + r["rejected"] + r["skipped"] == r["rows"], r
+        assert r["named"] <= r["mapped"]
+    named = sum(r["named"] for r in readable)
+    mapped = sum(r["mapped"] for r in readable)
+    assert named / mapped > 0.99
+    assert "| file | rows | mapped |" in bench.table(rows[:2])
