@@ -275,3 +275,18 @@ def test_bench_table_every_file_accounts_for_every_row():
     mapped = sum(r["mapped"] for r in readable)
     assert named / mapped > 0.99
     assert "| file | rows | mapped |" in bench.table(rows[:2])
+
+
+def test_headers_about_something_else_are_never_the_name_or_category(tmp_path):
+    """Kana, operators, municipalities, people and paid/unpaid flags come before the name here."""
+    path = tmp_path / "decoys.csv"
+    path.write_text(
+        "市区町村名,設置者名,施設名（カナ）,医師名,有料区分,避難所名称,施設種類,緯度,経度\n"
+        "新宿区,新宿区,ニシワセダ,山田,無料,西早稲田集会所,集会所,35.7070,139.7080\n"
+        "新宿区,新宿区,トヤマ,佐藤,有料,戸山集会所,集会所,35.7050,139.7060\n",
+        encoding="utf-8",
+    )
+    result = _read(path)
+    assert result.info["columns"]["name"] == "避難所名称"
+    assert result.info["columns"]["category"] == "施設種類"
+    assert list(result.features["name"]) == ["西早稲田集会所", "戸山集会所"]

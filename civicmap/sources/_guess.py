@@ -58,6 +58,7 @@ _NOT_NAME = (
     "運営", "経営", "代表者", "管理者", "担当", "開設者", "氏名", "者名", "路線", "町名", "郡名", "地区名",
     "校区名", "学区名", "団体名", "会社名", "所属", "診療科", "種別", "分類", "区分", "種類", "ジャンル",
     "ファイル", "画像", "写真", "url", "別名", "旧名", "通称", "略称", "コード", "code", "番号",
+    "所在地", "住所", "課名", "部署", "所管", "医師", "長名", "品名", "商品",
 )  # fmt: skip
 #: English ``…_NAME`` columns naming the prefecture, city, district or file (e-Stat ``KEN_NAME``).
 _NOT_ASCII_NAME = (
@@ -76,17 +77,8 @@ _NOT_ADDRESS = (
     "かな",
     "英語",
 )
-_CATEGORY_END = (
-    "種別",
-    "分類",
-    "区分",
-    "種類",
-    "カテゴリ",
-    "カテゴリー",
-    "ジャンル",
-    "業種",
-    "施設種別",
-)
+#: 区分 alone is too wide (有料区分, 開設区分); only 施設区分 names the kind of place.
+_CATEGORY_END = ("種別", "分類", "施設区分", "種類", "カテゴリ", "カテゴリー", "ジャンル", "業種")
 _NOT_CATEGORY = ("災害", "コード", "code", "番号", "カナ")
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
@@ -162,7 +154,7 @@ def category_header(headers: list[str]) -> tuple[str, str] | None:
         if any(w in full for w in _NOT_CATEGORY):
             continue
         if _core(h).endswith(_CATEGORY_END):
-            return h, _("its header ends in 種別, 分類, 区分 or a word like them")
+            return h, _("its header ends in 種別, 分類, 種類 or a word like them")
     return None
 
 
