@@ -290,3 +290,27 @@ def test_headers_about_something_else_are_never_the_name_or_category(tmp_path):
     assert result.info["columns"]["name"] == "避難所名称"
     assert result.info["columns"]["category"] == "施設種類"
     assert list(result.features["name"]) == ["西早稲田集会所", "戸山集会所"]
+
+
+def test_headerless_spreadsheet_is_read_from_row_one(tmp_path):
+    """The same rule for workbooks: a first row that is a place is read, not taken as a header."""
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for i in range(30):
+        ws.append(
+            [
+                i + 1,
+                f"第{i + 1}避難所",
+                f"新宿区戸山{i + 1}-1",
+                35.70 + i / 1000,
+                139.70 + i / 1000,
+                "Y",
+            ]
+        )
+    path = tmp_path / "no_header.xlsx"
+    wb.save(path)
+    result = _read(path)
+    _balanced(result)
+    assert len(result.features) == result.info["rows"] == 30
+    assert result.features["name"].iloc[0] == "第1避難所"
