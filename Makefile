@@ -57,6 +57,7 @@ bench: install
 	$(BIN)/python bench/bench_scale.py
 	$(BIN)/python bench/bench_join.py
 	$(BIN)/python bench/bench_walk.py
+	$(BIN)/python bench/bench_names.py
 
 # pyrosm (a reader baseline) pins older libraries: it gets its own environment.
 bench-env:

@@ -124,6 +124,39 @@ def _load_n03(path: Path) -> dict[str, list[dict[str, Any]]]:
     return by_code
 
 
+def _designated_city_wards(
+    by_code: dict[str, list[dict[str, Any]]], c5: str
+) -> list[dict[str, Any]]:
+    """The wards of a 政令指定都市 (14130 川崎市 → 14131 … 14137), which N03 holds instead of the city.
+
+    N03 has no polygon for the city itself; its wards carry the city's name in
+    ``N03_003``. Empty when ``c5`` is not such a city.
+    """
+    if not c5.endswith("0"):
+        return []
+    first = next(
+        (by_code[f"{int(c5) + k:05d}"] for k in range(1, 10) if f"{int(c5) + k:05d}" in by_code),
+        None,
+    )
+    if not first:
+        return []
+    city = first[0]["properties"].get("N03_003") or ""
+    if not city.endswith("市") or not str(first[0]["properties"].get("N03_004") or "").endswith(
+        "区"
+    ):
+        return []
+    wards = [
+        f
+        for code, feats in by_code.items()
+        if code[:2] == c5[:2]
+        for f in feats
+        if f["properties"].get("N03_003") == city
+    ]
+    return [
+        {**f, "properties": {**f["properties"], "N03_003": None, "N03_004": city}} for f in wards
+    ]
+
+
 def municipality(code: str) -> Area:
     """The N03 boundary of a municipality, offline.
 
@@ -135,7 +168,7 @@ def municipality(code: str) -> Area:
     candidates = [p for name, p in sorted(files.items()) if name.startswith(f"N03-21_{c5[:2]}_")]
     candidates += [p for name, p in sorted(files.items()) if name == "N03-21_210101.json"]
     for path in candidates:
-        feats = _load_n03(path).get(c5)
+        feats = _load_n03(path).get(c5) or _designated_city_wards(_load_n03(path), c5)
         if feats:
             geom = unary_union([shape(f["geometry"]) for f in feats]).buffer(0)
             p = feats[0]["properties"]

@@ -30,6 +30,7 @@ from civicmap.layers import LayerSpec
 from civicmap.mapfile import MapSpec
 from civicmap.schema import COLUMNS, SourceResult
 from civicmap.sources import kind_for_path, read_path
+from civicmap.sources._guess import place_counts
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +68,15 @@ def report_of(path: Path, result: SourceResult, kind: str) -> dict[str, Any]:
         ],
         "warnings": info.get("warnings", []),
         "notes": notes,
+        "place_counts": place_counts(result.features),
     }
     for key in (
         "header_row",
         "preamble",
         "renamed_columns",
         "name_column_note",
+        "column_reasons",
+        "name_from_description",
         "header_annotations",
         "disaster_flags",
         "capacity_from",

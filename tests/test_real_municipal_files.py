@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import struct
-import unicodedata
 from pathlib import Path
 
 import openpyxl
@@ -197,8 +196,8 @@ def test_yaizu_lists_whose_name_column_is_not_meishou(
     _accounted(r, len(rows))
     assert len(r.features) == len(rows) == rows_expected
     assert r.info["columns"]["name"] == name_header
-    # headers are cleaned to NFKC (（番地まで） → (番地まで)); the cells keep their text
-    assert r.info["columns"]["address"] == unicodedata.normalize("NFKC", address_header)
+    # headers are kept as published (（番地まで） stays full-width, issue 29)
+    assert r.info["columns"]["address"] == address_header
     f = r.features
     assert list(f["address"]) == [x[address_header].strip() for x in rows]
     assert list(f["name"]) == [x[name_header].strip() for x in rows]

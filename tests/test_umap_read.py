@@ -77,3 +77,24 @@ def test_a_malformed_umap_is_a_clear_error_naming_the_file_never_a_traceback(tmp
     )
     with pytest.raises(SourceError, match=r"壊れた\.umap: could not read this umap file"):
         read_path(bad, layer="x")
+
+
+def test_umap_with_every_feature_outside_japan_rejects_each_one():
+    """uMap's own fixtures are in Belgium and France: 0 mapped, each feature reported (issue 29).
+
+    Before, the reader's own ``columns: {name: name}`` met an empty table and the file failed
+    with "columns.name: 'name' という列はありません" and an empty list of columns.
+    """
+    result = read_path(DATA / "umap/handmade_outside_japan.umap", layer="t")
+    assert len(result.features) == 0
+    assert result.info["rows"] == len(result.rejected) == 3
+    assert all(p.code == "outside_extent" for p in result.rejected)
+    assert "Grand-Place" in result.rejected[0].reason
+
+
+def test_umap_whose_only_layer_is_remote_lists_the_url_and_is_no_error():
+    result = read_path(DATA / "umap/handmade_remote_only.umap", layer="t")
+    assert len(result.features) == 0 and not result.rejected
+    assert result.info["umap_remote"] == [
+        {"layer": "避難所（外部）", "url": "https://example.org/shelters.geojson"}
+    ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from pyproj import Transformer
 
 from civicmap.errors import SourceError
 from civicmap.schema import DISASTER_TYPES, check_schema, serves_column
@@ -167,3 +169,45 @@ def test_csv_only_options_on_a_vector_file_are_reported_not_silently_ignored():
     r = read_kml(DATA / "opendata/mymaps_small.kml", layer="x", options={"encoding": "cp932"})
     (w,) = r.info["warnings"]
     assert w["column"] == "encoding" and "mymaps_small.kml" in w["reason"]
+
+
+# --- files whose .cpg or .prj lies (issue 31, via issue 29) ----------------------------------
+
+_REAL = Path(__file__).parent / "data" / "opendata" / "real"
+
+
+def test_cpg_saying_utf8_beside_shift_jis_text_is_detected(tmp_path):
+    """A .cpg that says UTF-8 over Shift_JIS attributes gave silent mojibake in every name."""
+    for ext in (".shp", ".shx", ".dbf", ".prj"):
+        shutil.copyfile(_REAL / f"yaizu_ic_taxi_facilities{ext}", tmp_path / f"t{ext}")
+    (tmp_path / "t.cpg").write_text("UTF-8", encoding="ascii")
+    honest = read_path(_REAL / "yaizu_ic_taxi_facilities.shp", layer="t")
+    lying = read_path(tmp_path / "t.shp", layer="t")
+    assert lying.features["name"].tolist() == honest.features["name"].tolist()
+    assert "富士屋東名店" in lying.features["name"].tolist()
+    assert any("t.cpg says UTF-8" in w["reason"] for w in lying.info["warnings"])
+
+
+def test_crs_member_naming_the_wrong_zone_is_reported_against_own_lat_lon(tmp_path):
+    """Points converted with a wrong declared zone land tens of km away from their own 緯度/経度."""
+    src = json.loads(
+        (Path(__file__).parent / "data/shelters/gsi/evacuation_131041.json").read_text("utf-8")
+    )
+    to9 = Transformer.from_crs(4326, 6677, always_xy=True)
+    for f in src["features"]:
+        lon, lat = f["geometry"]["coordinates"][:2]
+        f["properties"]["緯度"], f["properties"]["経度"] = lat, lon
+        f["geometry"]["coordinates"] = list(to9.transform(lon, lat))
+    src["crs"] = {
+        "type": "name",
+        "properties": {"name": "urn:ogc:def:crs:EPSG::6676"},
+    }  # VIII: a lie
+    path = tmp_path / "wrong_zone.geojson"
+    path.write_text(json.dumps(src, ensure_ascii=False), encoding="utf-8")
+    result = read_path(path, layer="t")
+    (w,) = [w for w in result.info["warnings"] if "probably wrong" in w["reason"]]
+    assert w["value"] > 30 and "緯度/経度" in w["reason"]
+    src["crs"]["properties"]["name"] = "urn:ogc:def:crs:EPSG::6677"  # the truth: no warning
+    path.write_text(json.dumps(src, ensure_ascii=False), encoding="utf-8")
+    honest = read_path(path, layer="t")
+    assert not [w for w in honest.info.get("warnings", []) if "probably wrong" in w["reason"]]

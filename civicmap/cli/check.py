@@ -177,6 +177,17 @@ def _print_data_report(report: dict) -> None:
                 _("  %(n)d columns renamed (%(first)s … %(last)s): %(why)s")
                 % {"n": len(names), "first": names[0], "last": names[-1], "why": why}
             )
+    for role, why in (report.get("column_reasons") or {}).items():
+        if role in cols:
+            click.echo(
+                _("  %(role)s column %(column)r: %(why)s")
+                % {"role": role, "column": cols[role], "why": why}
+            )
+    if report.get("name_from_description"):
+        click.echo(
+            _("  names from the first line of the description: %(n)d placemarks")
+            % {"n": report["name_from_description"]}
+        )
     if report.get("name_column_note"):
         click.echo(_("  name column: %(note)s") % {"note": report["name_column_note"]})
     if report.get("header_annotations"):
@@ -192,6 +203,16 @@ def _print_data_report(report: dict) -> None:
         click.echo(_("  capacity from: %(value)s") % {"value": report["capacity_from"]})
     click.echo(_("  rows read: %(n)s") % {"n": report["rows"]})
     click.echo(_("  rows mapped: %(n)s") % {"n": report["mapped"]})
+    counts = report.get("place_counts")
+    if counts and counts["places"]:
+        click.echo(
+            _("  of them with a name: %(named)d, an address: %(address)d, a category: %(category)d")
+            % {
+                "named": counts["named"],
+                "address": counts["with_address"],
+                "category": counts["with_category"],
+            }
+        )
     click.echo(_("  rows repaired: %(n)s") % {"n": len(report["repaired"])})
     for r in report["repaired"]:
         click.echo(_("    row %(row)s: %(why)s") % {"row": r["row"], "why": r["how"]})

@@ -203,9 +203,13 @@ def norm_header(h: str) -> str:
 
 
 def clean_header(h: str) -> str:
-    """A header as shown to users: NFKC, newlines and runs of spaces made single spaces."""
-    s = unicodedata.normalize("NFKC", str(h)).strip()
-    return re.sub(r"\s+", " ", s)
+    """A header as shown to users: the publisher's text, line breaks made single spaces.
+
+    Width and brackets are kept (``緯度：北緯（…）`` stays as published); only
+    the keys a header is matched by are folded (:func:`norm_header`).
+    """
+    s = str(h).strip()
+    return re.sub(r"[ \t\u3000]*[\r\n]+[ \t\u3000]*", " ", s)
 
 
 def unique_headers(raw: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -254,6 +258,10 @@ class Table:
     #: Lines right under the header that describe its columns (LinkData's
     #: ``#object_type_xsd`` / ``#property_context``), not places.
     annotations: list[str] = field(default_factory=list)
+    #: 1-based lines above the header that read as places (coordinates in Japan)
+    skipped_places: list[int] = field(default_factory=list)
+    #: True when the file has no header row (its first line is a place)
+    headerless: bool = False
 
 
 def _records(text: str, *, delimiter: str, name: str) -> list[list[str]]:

@@ -11,6 +11,7 @@ spreadsheet readers.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from civicmap.errors import SourceError
@@ -29,6 +30,43 @@ class HeaderFound:
     first: int
     last: int
     known: int  # recognised column names in the header
+
+
+#: Latitude / longitude ranges of Japan (with its remote islands), for telling a
+#: line that is already a place from a header or title line.
+_JP_LAT = (20.0, 46.0)
+_JP_LON = (122.0, 154.0)
+
+
+def _number(cell: object) -> float | None:
+    s = unicodedata.normalize("NFKC", str(cell)).strip()
+    if not _NUMBER.match(s) or s.count(".") > 1:
+        return None
+    try:
+        return float(s.replace(",", ""))
+    except ValueError:
+        return None
+
+
+def looks_like_place(record: list[str]) -> bool:
+    """A record that is a place, not a header: two cells read as a latitude and longitude in Japan.
+
+    Header and title lines hold words and dates, never a pair such as
+    ``35.70, 139.70``; a line that has one is data, whatever words it holds.
+    """
+    nums = [_number(c) for c in record]
+    lats = {j for j, n in enumerate(nums) if n is not None and _JP_LAT[0] <= n <= _JP_LAT[1]}
+    lons = {j for j, n in enumerate(nums) if n is not None and _JP_LON[0] <= n <= _JP_LON[1]}
+    return bool(lats) and bool(lons) and bool(lats | lons) and len(lats | lons) >= 2
+
+
+def is_headerless(records: list[list[str]], known: set[str]) -> bool:
+    """True when the first record is already a place (the file has no header row).
+
+    A header needs at least two recognised column names; a first line with a
+    coordinate pair and fewer names is the first place, and must be read.
+    """
+    return bool(records) and looks_like_place(records[0]) and _score(records[0], known) < 2
 
 
 def _score(record: list[str], known: set[str]) -> int:
@@ -92,24 +130,35 @@ def find_header(records: list[list[str]], known: set[str], *, forced: int | None
             and (forced is not None or _score(above, known) <= best_score)
         ):
             first = best - 1
-    if forced is not None:
-        return HeaderFound(first, best, max(best_score, _score(records[first], known)))
     last = best
-    if first == best and best + 1 < len(records) and best_score:
-        # a second header row below: sub-headings under a merged group cell
-        # (位置 over 緯度 | 経度), only in cells the header row leaves empty
-        here, below = list(records[best]), list(records[best + 1])
-        width = max(len(here), len(below))
-        here += [""] * (width - len(here))
-        below += [""] * (width - len(below))
-        under = [j for j in range(width) if str(below[j]).strip()]
-        fits = all(
-            not str(here[j]).strip() or (j + 1 < width and not str(here[j + 1]).strip())
-            for j in under
-        )
-        if under and _texty(below) and fits and any(not str(here[j]).strip() for j in under):
-            last = best + 1
-    return HeaderFound(first, last, max(best_score, _score(records[last], known)))
+    if (
+        first == best
+        and best + 1 < len(records)
+        and (best_score or forced)
+        and _sub_header(records[best], records[best + 1])
+    ):
+        last = best + 1
+    return HeaderFound(
+        first, last, max(best_score, _score(records[last], known), _score(records[first], known))
+    )
+
+
+def _sub_header(here: list[str], below: list[str]) -> bool:
+    """True when ``below`` is a second header row: sub-headings under merged group cells.
+
+    (位置 over 緯度 | 経度, 対象とする災害 over the eight disaster names): text only,
+    and only in cells the header row leaves empty or right under a group name
+    whose right neighbours are empty.
+    """
+    here, below = list(here), list(below)
+    width = max(len(here), len(below))
+    here += [""] * (width - len(here))
+    below += [""] * (width - len(below))
+    under = [j for j in range(width) if str(below[j]).strip()]
+    fits = all(
+        not str(here[j]).strip() or (j + 1 < width and not str(here[j + 1]).strip()) for j in under
+    )
+    return bool(under) and _texty(below) and fits and any(not str(here[j]).strip() for j in under)
 
 
 def join_header(records: list[list[str]], found: HeaderFound, known: set[str]) -> list[str]:
@@ -147,6 +196,8 @@ def table_from_records(
         raise SourceError(
             _("%(name)s: the table is empty; expected a header row and data rows") % {"name": name}
         )
+    if forced is None and is_headerless(records, known):
+        return headerless_table(records)
     found = find_header(records, known, forced=forced, name=name)
     headers, renamed = unique_headers(join_header(records, found, known))
     return Table(
@@ -155,6 +206,28 @@ def table_from_records(
         header_row=found.last + 1,
         preamble=[",".join(map(str, r)).strip(",") for r in records[: found.first]],
         renamed=renamed,
+        skipped_places=[i + 1 for i in range(found.first) if looks_like_place(records[i])],
+    )
+
+
+#: Why the columns of a file without a header row are called column_1, column_2 …
+NO_HEADER = "no header row in the file"
+
+
+def headerless_table(records: list[list[str]]) -> Table:
+    """A table for a file whose first line is already a place: every record is a row.
+
+    The columns are named ``column_1`` … and found by their values
+    (see :func:`civicmap.sources._guess.guess_columns`).
+    """
+    width = max(len(r) for r in records)
+    headers = [f"column_{j}" for j in range(1, width + 1)]
+    return Table(
+        headers=headers,
+        rows=[list(map(str, r)) for r in records],
+        header_row=0,
+        renamed=dict.fromkeys(headers, NO_HEADER),
+        headerless=True,
     )
 
 
@@ -169,7 +242,15 @@ def rehead(
     """
     raw_header = ["" if table.renamed.get(h) == "empty header" else h for h in table.headers]
     records = [p.split(",") for p in table.preamble] + [raw_header] + table.rows
+    if forced is None and is_headerless(records, known):
+        return headerless_table(records)
     if forced is None and _score(raw_header, known) >= 2:
+        if table.rows and _sub_header(raw_header, table.rows[0]):
+            # a second header row under this one (a group cell over sub-headings)
+            return table_from_records(records, known, forced=len(table.preamble) + 1, name=name)
+        table.skipped_places = [
+            i + 1 for i, r in enumerate(records[: len(table.preamble)]) if looks_like_place(r)
+        ]
         return table
     return table_from_records(records, known, forced=forced, name=name)
 
@@ -181,19 +262,34 @@ def rehead(
 LINKDATA_HEADER = "#property"
 
 
-def split_annotations(table: Table) -> Table:
-    """Move the ``#`` lines under a LinkData ``#property`` header out of the rows.
+def split_annotations(table: Table, known: set[str] | None = None) -> Table:
+    """Move the rows under the header that describe its columns out of the places.
 
-    They describe the columns (``float``, ``Assertion``), so read as places
-    each would be rejected for unreadable coordinates; they are reported as
+    LinkData's ``#`` lines under a ``#property`` header (``float``,
+    ``Assertion``), and a row of column descriptions right under an English
+    header, as papamama-style lists have (``施設ID, 名称, …, 緯度, 経度`` under
+    ``HID, Name, …, Y, X``): read as places each would be rejected for
+    unreadable coordinates, though nothing needs fixing. They are reported as
     ``header_annotations`` instead. Other tables are returned unchanged.
     """
-    if not table.headers or str(table.headers[0]).strip().lower() != LINKDATA_HEADER:
+    if not table.headers:
         return table
-    n = 0
-    while n < len(table.rows) and table.rows[n] and str(table.rows[n][0]).startswith("#"):
-        n += 1
-    if n:
-        table.annotations = [",".join(map(str, r)).rstrip(",") for r in table.rows[:n]]
-        table.rows = table.rows[n:]
+    if str(table.headers[0]).strip().lower() == LINKDATA_HEADER:
+        n = 0
+        while n < len(table.rows) and table.rows[n] and str(table.rows[n][0]).startswith("#"):
+            n += 1
+        if n:
+            table.annotations = [",".join(map(str, r)).rstrip(",") for r in table.rows[:n]]
+            table.rows = table.rows[n:]
+        return table
+    if known and table.rows and not table.headerless:
+        first = table.rows[0]
+        if (
+            _texty(first)
+            and not looks_like_place(first)
+            and _score(first, known) >= 2
+            and _score(first, known) >= _score(table.headers, known) // 2
+        ):
+            table.annotations = [",".join(map(str, first)).rstrip(",")]
+            table.rows = table.rows[1:]
     return table

@@ -25,7 +25,7 @@ import pandas as pd
 from civicmap.errors import SourceError
 from civicmap.i18n import _
 from civicmap.schema import APPROXIMATE, CRS, Credit, RowProblem, SourceResult, conform
-from civicmap.sources import _categories, _coords, _dates, _guard, layouts
+from civicmap.sources import _categories, _coords, _dates, _guard, _guess, layouts
 from civicmap.sources._csvtext import Table, read_table
 from civicmap.sources._extent import extent_of, extent_reason, inside, to_wgs84_in_extent
 from civicmap.sources._header import split_annotations
@@ -63,10 +63,32 @@ def table_frame(table: Table) -> pd.DataFrame:
     )
 
 
+def _published(value: Any, headers: list[str]) -> Any:
+    """The file's own header for a name the layer file typed with other widths or spaces.
+
+    Headers are kept as published (``緯度：北緯（…）``); a layer file may type
+    ``緯度:北緯(…)``: only the matching keys are folded.
+    """
+    if not isinstance(value, str) or value in headers:
+        return value
+    same = [h for h in headers if layouts.norm_header(h) == layouts.norm_header(value)]
+    return same[0] if len(same) == 1 else value
+
+
 def resolve_columns(
-    headers: list[str], options: Mapping[str, Any], *, name: str, need_coords: bool = True
+    headers: list[str],
+    options: Mapping[str, Any],
+    *,
+    name: str,
+    need_coords: bool = True,
+    df: pd.DataFrame | None = None,
+    reasons: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Detected (or overridden) lat, lon, name, name_kana, address and category columns.
+
+    The alias table first, then the meaning of the headers and the values in
+    ``df`` (:func:`civicmap.sources._guess.guess_columns`); why each column was
+    taken is put in ``reasons``.
 
     Raises
     ------
@@ -82,6 +104,8 @@ def resolve_columns(
                 % {"name": name, "key": key, "value": ", ".join(COLUMN_KEYS)}
             )
         values = value if isinstance(value, list) else [value]
+        values = [_published(v, headers) for v in values]
+        over[key] = values if isinstance(value, list) else values[0]
         for v in values:
             if v not in headers:
                 raise SourceError(
@@ -108,6 +132,18 @@ def resolve_columns(
     }
     if cols["name"] == cols["name_kana"]:
         cols["name_kana"] = None
+    by_values = None
+    if df is not None and not (cols["lat"] and cols["lon"]) and not ("lat" in over or "y" in over):
+        by_values = _guess.coordinates_by_values(df, headers)
+        if by_values:
+            cols["lat"], cols["lon"] = by_values
+    why = _guess.guess_columns(df, headers, cols, over)
+    if by_values:
+        why["lat"] = why["lon"] = _("its numbers are latitudes and longitudes in Japan")
+    if options.get("_name_reason") and cols.get("name") == "name":
+        why["name"] = str(options["_name_reason"])
+    if reasons is not None:
+        reasons.update(why)
     if need_coords and (not cols["lat"] or not cols["lon"]) and not cols["address"]:
         raise SourceError(
             _(
@@ -551,7 +587,7 @@ def table_result(
     schema. Every data row is mapped, rejected or counted as blank.
     """
     name = path.name
-    table = split_annotations(table)
+    table = split_annotations(table, layouts.KNOWN_HEADERS)
     df = table_frame(table)
     headers = list(table.headers)
     n_rows = len(df)
@@ -560,9 +596,28 @@ def table_result(
     skipped = [int(r) for r in df.index[blank]]
     df = df[~blank]
     layout = layouts.choose_layout(headers, options.get("layout"), name=name)
+    reasons: dict[str, str] = {}
     cols = resolve_columns(
-        headers, options, name=name, need_coords=options.get("_require_coordinates", True)
+        headers,
+        options,
+        name=name,
+        need_coords=options.get("_require_coordinates", True),
+        df=df,
+        reasons=reasons,
     )
+    if table.headerless:
+        info.setdefault("warnings", []).append(
+            {
+                "row": "",
+                "column": "",
+                "value": "",
+                "reason": _(
+                    "no header row: line 1 is already a place, so every line is read as a place "
+                    "and the columns are found by their values; give header_row: in the layer "
+                    "file if the file has a header"
+                ),
+            }
+        )
     beside = name_beside_marks(df, headers, cols, table.renamed, options=options)
     if beside:
         info["name_column_note"] = _(
@@ -571,7 +626,21 @@ def table_result(
             "as a column"
         ) % {"beside": beside, "named": cols["name"]}
         cols["name"] = beside
-    rejected: list[RowProblem] = []
+        reasons["name"] = info["name_column_note"]
+    rejected: list[RowProblem] = [
+        RowProblem(
+            name,
+            _("above the header, line %(line)d") % {"line": line},
+            _(
+                "%(n)d lines above the header (line %(header)d) look like places (this one has "
+                "coordinates in Japan) and are not read; is there a header? give header_row: in "
+                "the layer file"
+            )
+            % {"n": len(table.skipped_places), "header": table.header_row},
+            code="skipped_above_header",
+        )
+        for line in table.skipped_places
+    ]
     repaired: list[RowProblem] = []
     warnings: list[dict[str, Any]] = info.setdefault("warnings", [])
     df = join_and_filter(df, options, name=name, rejected=rejected, warnings=warnings, info=info)
@@ -664,11 +733,12 @@ def table_result(
         {
             "layout": layout,
             "columns": dict(cols),
+            "column_reasons": reasons,
             "header_row": table.header_row,
             "preamble": table.preamble,
             **({"header_annotations": table.annotations} if table.annotations else {}),
             "renamed_columns": dict(table.renamed),
-            "rows": n_rows,
+            "rows": n_rows + len(table.skipped_places),
             "mapped": len(out),
             "skipped_blank": len(skipped),
             "blank_rows": skipped,
@@ -689,6 +759,38 @@ _CSV_ONLY = {
     "encoding": "the encoding of GeoJSON, KML and .umap files is read from the file itself",
     "geocode": "every feature of a GeoJSON, KML or .umap file already has its geometry",
 }
+
+
+#: Geometry further than this from the file's own 緯度/経度 columns is a wrong CRS, not rounding.
+DRIFT_KM = 1.0
+
+
+def _drift_from_own_columns(
+    frame: gpd.GeoDataFrame, headers: list[str]
+) -> tuple[int, float, list[str]] | None:
+    """(features compared, median distance in km, columns) when points sit far from their own 緯度/経度.
+
+    A ``.prj`` or ``crs`` member that names the wrong datum or zone moves every
+    point (by hundreds of metres to tens of kilometres) while the attribute table
+    still holds the published latitude and longitude: comparing the two shows it.
+    """
+    lat_h, lon_h = layouts.find_coordinates(headers)
+    if not lat_h or not lon_h or lat_h not in frame.columns or lon_h not in frame.columns:
+        return None
+    points = frame.geometry.geom_type == "Point"
+    if not points.any():
+        return None
+    lat = _coords.parse_column(frame.loc[points, lat_h].astype(object)).values
+    lon = _coords.parse_column(frame.loc[points, lon_h].astype(object)).values
+    gx = frame.geometry[points].x.to_numpy()
+    gy = frame.geometry[points].y.to_numpy()
+    ok = ~(np.isnan(lat) | np.isnan(lon))
+    if ok.sum() < 1:
+        return None
+    dy = (gy[ok] - lat[ok]) * 110.57
+    dx = (gx[ok] - lon[ok]) * 111.32 * np.cos(np.radians(lat[ok]))
+    km = float(np.median(np.hypot(dx, dy)))
+    return (int(ok.sum()), km, [lat_h, lon_h]) if km > DRIFT_KM else None
 
 
 def records_result(
@@ -715,8 +817,9 @@ def records_result(
     like CSV rows, each one outside rejected with the same reason.
     """
     name = path.name
-    if not records and category_from_container:
-        # KML / .umap with nothing to draw: say why instead of failing later
+    if not records and category_from_container and not (rows == 0 and info.get("umap_remote")):
+        # KML / .umap with nothing to draw: say why instead of failing later (a .umap
+        # whose only layers load remote data is reported with their URLs instead)
         _guard.no_usable_feature(path, rows=rows, rejected=rejected)
     warnings: list[dict[str, Any]] = info.setdefault("warnings", [])
     for key, why in _CSV_ONLY.items():
@@ -742,15 +845,39 @@ def records_result(
         rejected=rejected,
         info=info,
     )
+    outside = sum(1 for p in rejected if p.code == "outside_extent")
+    if info.get("crs") and rows and outside * 2 > rows:
+        warnings.append(
+            {
+                "row": "",
+                "column": "crs",
+                "value": info["crs"],
+                "reason": _(
+                    "%(n)d of %(rows)d features fall outside the extent after converting from "
+                    "%(crs)s, the coordinate system the file declares (.prj or crs member); if "
+                    "that declaration is wrong, give the right one with crs: in the layer file"
+                )
+                % {"n": outside, "rows": rows, "crs": info["crs"]},
+            }
+        )
     df = pd.DataFrame.from_records(records) if records else pd.DataFrame()
     df = df.astype(object) if len(df.columns) else df
     df.index = pd.RangeIndex(len(df))  # positions in records / geometries / refs
     headers = [str(c) for c in df.columns]
     df.columns = headers
-    cols = resolve_columns(headers, options, name=name, need_coords=False)
+    reasons: dict[str, str] = {}
+    if not headers:
+        # every feature was outside the extent (each one rejected above) or the file holds
+        # none: there are no columns to name, and none to complain about
+        options = {k: v for k, v in options.items() if k != "columns"}
+        category_from_container = False
+    cols = resolve_columns(headers, options, name=name, need_coords=False, df=df, reasons=reasons)
     cols["lat"] = cols["lon"] = None
+    reasons.pop("lat", None)
+    reasons.pop("lon", None)
     if category_from_container:
         cols["category"] = "category"
+        reasons["category"] = _("the folder or layer the place is in")
     layout = layouts.choose_layout(headers, options.get("layout"), name=name)
     df = join_and_filter(df, options, name=name, rejected=rejected, warnings=warnings, info=info)
     df["source_ref"] = [f"{name}:{refs[i]}" for i in df.index]
@@ -764,11 +891,32 @@ def records_result(
         cols=cols,
         layout=layout,
     )
+    drift = _drift_from_own_columns(out, headers)
+    if drift:
+        warnings.append(
+            {
+                "row": "",
+                "column": ", ".join(drift[2]),
+                "value": round(drift[1], 1),
+                "reason": _(
+                    "the geometry of %(n)d features lies a median %(km).1f km from the file's own "
+                    "%(columns)s columns; the declared coordinate system (%(crs)s) is probably "
+                    "wrong: give the right one with crs: in the layer file, or check the file"
+                )
+                % {
+                    "n": drift[0],
+                    "km": drift[1],
+                    "columns": "/".join(drift[2]),
+                    "crs": info.get("crs") or "EPSG:4326",
+                },
+            }
+        )
     info.update(
         {
             "encoding": info.get("encoding", "utf-8"),
             "layout": layout,
             "columns": cols,
+            "column_reasons": reasons,
             "rows": rows,
             "mapped": len(out),
             **notes,

@@ -10,9 +10,9 @@ To teach civicmap a new publisher's header, add it to the right tuple here
 from real files:
 
 - 自治体標準オープンデータセット and 推奨データセット (名称, 所在地_連結表記, 緯度, 経度, …)
-- 国土数値情報 attribute codes: ``P20_002`` (避難施設 名称), ``P20_003`` (its 住所),
-  ``A27_003`` (小学校区 学校名), ``A32_003`` (中学校区 学校名), ``A27_004`` / ``A32_004``
-  (their 所在地; tests/data/opendata/real/ksj_A32P-16_13.geojson)
+- 国土数値情報 attribute codes are not here: their meaning changes between versions
+  (A27-16 names the school in ``A27_003``, A27-21 in ``A27_004``), so they are looked up
+  in :data:`civicmap.sources._guess.KSJ_SCHEMAS` and checked against the values
 - Linked-Data (RDF) column headers some cities publish: ``http://schema.org/name``,
   ``http://www.w3.org/2003/01/geo/wgs84_pos#lat`` / ``#long``, and the
   共通語彙基盤 (IMI) prefix ``ic:`` (``ic:住所``), also as a flattened path
@@ -49,8 +49,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "指定緊急避難場所_名称", "避難所名", "避難場所名", "名前", "name", "title", "label",
         "タイトル", "表示名", f"{_SCHEMA}name", "schema:name", "ic:名称", "ic:表記",
         "http://www.w3.org/2000/01/rdf-schema#label", "rdfs:label", "USER_施設名称",
-        "USER_名称", "USER_施設名", "要配慮者利用施設名称", "トイレ名", "P20_002", "A27_003",
-        "A32_003", "hospital_name", "facility_name",
+        "USER_名称", "USER_施設名", "要配慮者利用施設名称", "トイレ名", "hospital_name", "facility_name",
         # 焼津市 (tests/data/opendata/real/yaizu_*.csv) and other city lists
         "指定暑熱避難施設の名称", "公園名", "登録施設名", "店名", "店舗名", "水防倉庫名", "会場名",
         "農園名",
@@ -67,7 +66,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "address": (
         "所在地_連結表記", "住所", "所在地", "所在地住所", "address", "住所1", "addr",
         "所在地(住所)", "ic:住所", "ic:所在地", f"{_SCHEMA}address", "schema:address",
-        "USER_住所", "USER_所在地", "P20_003", "A27_004", "A32_004", "住所（番地まで）",
+        "USER_住所", "USER_所在地", "住所（番地まで）",
         # IMI paths flattened into one header (住所 > 表記), as 神戸市 publishes them
         "ic:住所_表記", "ic:住所/ic:表記", f"{_IMI}住所",
     ),

@@ -225,10 +225,16 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
 
     walk(root, "")
     info: dict[str, Any] = {"folders": folders_seen}
+    from_description = name_from_description(records)
+    if from_description:
+        info["name_from_description"] = from_description
     if any("name" in r for r in records):
         # A placemark's <name> is the name Google My Maps and Google Earth show;
         # ExtendedData columns such as 名称 must not win over it.
         options["columns"] = {"name": "name", **(options.get("columns") or {})}
+        options["_name_reason"] = _(
+            "the placemark's <name> (or, when it is empty, the first line of its description)"
+        )
     return records_result(
         records,
         geoms,
@@ -241,6 +247,29 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
         rows=counter,
         category_from_container=True,
     )
+
+
+#: A label longer than this is a paragraph, not a name.
+_LABEL_MAX = 60
+
+
+def name_from_description(records: list[dict[str, Any]]) -> int:
+    """Give placemarks without a ``<name>`` the first line of their description.
+
+    地理院地図's 作図 tool (and some hand-written KML) leaves ``<name>`` empty
+    and puts the label the author typed in ``<description>``. Returns how
+    many placemarks were named so; the description itself is kept whole.
+    """
+    n = 0
+    for rec in records:
+        if str(rec.get("name") or "").strip():
+            continue
+        lines = [ln.strip() for ln in str(rec.get("description") or "").splitlines()]
+        first = next((ln for ln in lines if ln), "")
+        if first and len(first) <= _LABEL_MAX:
+            rec["name"] = first
+            n += 1
+    return n
 
 
 def _placemark_record(pm: ET.Element) -> dict[str, Any]:

@@ -121,6 +121,10 @@ def disaster_columns(headers: list[str]) -> dict[str, str]:
     for h in headers:
         n = norm_header(h).removeprefix("災害種別_").removeprefix("災害種別")
         stripped.setdefault(n, h)
+    for h in headers:
+        # a two-row header joins a group cell to each name (対象とする災害_洪水)
+        if "_" in norm_header(h):
+            stripped.setdefault(norm_header(h).rsplit("_", 1)[1], h)
     for key, ja in DISASTER_TYPES.items():
         # the aliases' order is the preference (flood_L2 before flood_L1), not the file's
         for name in (ja, *DISASTER_ALIASES.get(key, ())):
@@ -220,7 +224,62 @@ def add_disaster_flags(df: pd.DataFrame, headers: list[str]) -> dict[str, str]:
         df[serves_column(key)] = pd.Series(
             [flag_to_bool(v) for v in df[h].tolist()], index=df.index, dtype="object"
         )
+    if not cols:
+        listed = disaster_list_column(df, headers)
+        if listed:
+            for key, flags in split_disaster_list(df[listed]).items():
+                df[serves_column(key)] = flags
+                cols[key] = listed
     return cols
+
+
+_LIST_SEPARATORS = re.compile(r"[\s、,，・/／;；]+")
+
+
+def _disaster_key(token: str) -> str | None:
+    t = norm_header(token).removeprefix("災害種別_")
+    for key, ja in DISASTER_TYPES.items():
+        if t in {norm_header(n) for n in (ja, *DISASTER_ALIASES.get(key, ()))}:
+            return key
+    return None
+
+
+def disaster_list_column(df: pd.DataFrame, headers: list[str]) -> str | None:
+    """A column listing the disasters in one cell (``洪水 土砂 地震``, ``洪水、津波``), or None.
+
+    Its header speaks of 災害 and most filled cells split into known disaster names.
+    """
+    for h in headers:
+        if "災害" not in norm_header(h) or h not in df.columns:
+            continue
+        cells = [str(v).strip() for v in _as_text(df[h]).tolist() if str(v).strip()]
+        if not cells:
+            continue
+        known = sum(
+            1 for c in cells if all(_disaster_key(t) for t in _LIST_SEPARATORS.split(c) if t)
+        )
+        if known >= 0.8 * len(cells):
+            return h
+    return None
+
+
+def split_disaster_list(series: pd.Series) -> dict[str, pd.Series]:
+    """One ``serves_*`` column per disaster from a one-cell list: listed → True, else False.
+
+    An empty cell says nothing: every flag stays None (unknown) for that row.
+    """
+    keys_per_row = []
+    for cell in _as_text(series).tolist():
+        tokens = [t for t in _LIST_SEPARATORS.split(str(cell).strip()) if t]
+        keys_per_row.append({_disaster_key(t) for t in tokens} - {None} if tokens else None)
+    return {
+        key: pd.Series(
+            [None if ks is None else key in ks for ks in keys_per_row],
+            index=series.index,
+            dtype="object",
+        )
+        for key in DISASTER_TYPES
+    }
 
 
 def _as_text(series: pd.Series) -> pd.Series:
@@ -233,18 +292,35 @@ def _as_text(series: pd.Series) -> pd.Series:
     )
 
 
+def _figures(series: pd.Series) -> pd.Series:
+    return pd.to_numeric(
+        _as_text(series).str.replace(",", "", regex=False).str.extract(r"([0-9]+)")[0],
+        errors="coerce",
+    )
+
+
 def extract_capacity(df: pd.DataFrame, headers: list[str]) -> str | None:
     """Add a numeric ``capacity`` column from 想定収容人数 or ``収容人数:310`` in 備考.
 
     Returns the header the numbers came from, or None.
     """
-    direct = find_column(headers, ("想定収容人数", "収容人数", "収容人員", "定員", "capacity"))
+    names = ("想定収容人数", "収容人数", "収容人員", "定員", "capacity")
+    direct = find_column(headers, names)
     if direct:
-        nums = pd.to_numeric(
-            _as_text(df[direct]).str.replace(",", "", regex=False).str.extract(r"([0-9]+)")[0],
-            errors="coerce",
-        )
+        nums = _figures(df[direct])
         if nums.notna().any():
+            others = [
+                h
+                for h in headers
+                if h != direct
+                and h in df.columns
+                and ("収容" in norm_header(h) or norm_header(h) in {norm_header(n) for n in names})
+            ]
+            for h in others:
+                # an empty or 0 cell here while another capacity column gives a figure
+                # is "no figure in this column", not a capacity of 0: unknown
+                there = _figures(df[h])
+                nums = nums.mask(((nums == 0) | nums.isna()) & (there > 0))
             df["capacity"] = nums.astype("Int64")
             return direct
     for h in headers:

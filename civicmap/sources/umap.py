@@ -174,6 +174,9 @@ def read_umap(path: Path, *, layer: str, options: dict | None = None) -> SourceR
         # ``name`` already holds each feature's name (or its layer's labelKey);
         # guessing another column (a 施設名 of one layer) would blank the others
         options["columns"] = {**(options.get("columns") or {}), "name": "name"}
+        options["_name_reason"] = _(
+            "the feature's name (or its layer's label field), as uMap shows it"
+        )
     info = {
         "umap_layers": state["names"],
         "umap_layout": ", ".join(sorted(state["layouts"])),
