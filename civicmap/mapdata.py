@@ -16,9 +16,9 @@ from shapely.geometry.base import BaseGeometry
 
 from civicmap.area import Area
 from civicmap.i18n import _
-from civicmap.layers import LayerSpec, iso_date
-from civicmap.mapfile import MapSpec
 from civicmap.schema import Credit, RowProblem, osm_credit
+from civicmap.spec.layers import LayerSpec, iso_date
+from civicmap.spec.mapfile import MapSpec
 
 log = logging.getLogger(__name__)
 

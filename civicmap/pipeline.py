@@ -23,14 +23,14 @@ from civicmap._outputs import Output, guarded_outputs
 from civicmap.area import Area, resolve_area
 from civicmap.errors import ConfigError, Problem, SourceError
 from civicmap.i18n import _, ngettext
-from civicmap.layers import LayerSpec
 from civicmap.mapdata import LayerData, LayerReport, MapData
-from civicmap.mapfile import MapSpec, load_map
 from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit
 from civicmap.sources import read_file_source
 from civicmap.sources._categories import unify_layer_categories
 from civicmap.sources._guard import clean_text_columns
 from civicmap.sources._osmschema import to_schema
+from civicmap.spec.layers import LayerSpec
+from civicmap.spec.mapfile import MapSpec, load_map
 from civicmap.tagfilter import TagFilter
 
 if TYPE_CHECKING:
@@ -117,17 +117,14 @@ def _osm_filters(spec: MapSpec) -> tuple[dict[str, TagFilter], dict[str, set[str
                 filters[key] = src.tag_filter
                 if src.options.get("types"):
                     types[key] = set(src.options["types"])
-    if spec.basemap.get("draw", True):
+    if spec.basemap.draw:
         filters.update(BASEMAP_FILTERS)
     return filters, types
 
 
 def _osm_file(spec: MapSpec) -> Path | None:
-    if spec.osm.get("file"):
-        return spec.path(spec.osm["file"])
-    if spec.area.get("kind") == "osm_file" and not spec.osm.get("overpass"):
-        return spec.path(spec.area["osm_file"])
-    return None
+    """The local extract the map reads (:attr:`OsmSource.extract`), or None."""
+    return spec.path(spec.osm.extract) if spec.osm.extract else None
 
 
 def _read_osm(spec: MapSpec, area: Area) -> OsmExtract:
@@ -139,7 +136,7 @@ def _read_osm(spec: MapSpec, area: Area) -> OsmExtract:
     """
     from civicmap.sources.osmfile import OsmExtract, read_extract
 
-    if spec.osm.get("disabled"):  # osm: false (mapfile already dropped the layers' OSM sources)
+    if spec.osm.disabled:  # osm: false (mapfile already dropped the layers' OSM sources)
         return OsmExtract(frames={})
     filters, types = _osm_filters(spec)
     uses_raw_ql = any(
@@ -360,14 +357,14 @@ def _collect(
     osm = inputs.osm if inputs is not None else _read_osm(spec, area)
     files = inputs.files if inputs is not None else None
     basemap = None
-    if spec.basemap.get("draw", True) and osm.frames:
+    if spec.basemap.draw and osm.frames:
         basemap = classify_basemap({k: v for k, v in osm.frames.items() if k.startswith("_")})
     layers = []
     for layer in spec.layers:
         advance(layer.id)
         log.info(_("layer %(layer_id)s"), {"layer_id": layer.id})
         layers.append(_layer_data(layer, osm, area, spec.language, files, offline=spec.offline))
-    uses_osm = not spec.osm.get("disabled") and any(
+    uses_osm = not spec.osm.disabled and any(
         s.kind == "osm" for layer in spec.layers for s in layer.sources
     )
     data = MapData(
@@ -428,7 +425,7 @@ def walking_graph(spec: MapSpec, area: Area):
 
     return streets.walking_graph_from_overpass(
         area,
-        url=spec.osm.get("overpass_url"),
+        url=spec.osm.overpass_url,
         pack=overpass.pack_folder(spec),
         offline=spec.offline,
     )
@@ -563,15 +560,14 @@ def map_inputs(spec: MapSpec, *, pack: bool = True) -> list[Path]:
         if name and Path(name).is_file():
             paths.append(Path(name))
     paths += data_files(spec)
-    for key in ("boundary", "osm_file"):
-        if spec.area.get(key):
-            paths.append(spec.path(str(spec.area[key])))
+    if spec.area.path:
+        paths.append(spec.path(spec.area.path))
     extract = _osm_file(spec)
     if extract is not None:
         paths.append(extract)
     if pack:
-        folder = spec.path(str(spec.osm.get("pack") or settings.default_pack))
-        if spec.osm.get("pack") or folder.exists():  # the default pack only when it is there
+        folder = spec.pack_dir()
+        if spec.osm.pack or folder.exists():  # the default pack only when it is there
             paths.append(folder)
     return paths
 
@@ -616,15 +612,7 @@ def render(
 
 def output_targets(spec: MapSpec, kinds: list[str]) -> list[Path]:
     """Every file the outputs ``kinds`` write (the paper PNG included)."""
-    targets: list[Path] = []
-    for kind in kinds:
-        path = spec.output_path(kind)
-        if path is None:
-            continue
-        targets.append(path)
-        if kind == "paper" and spec.outputs[kind].get("png"):
-            targets.append(Path(path).with_suffix(".png"))
-    return targets
+    return [target for kind in kinds for target in spec.output_targets(kind)]
 
 
 def _render_each(
@@ -634,17 +622,17 @@ def _render_each(
     written: dict[str, list[Path]] = {}
     for kind in kinds:
         advance(kind)
-        opts = spec.outputs[kind]
         path = spec.output_path(kind)
         if kind == "web":
             from civicmap.render import web
 
-            opts = spec.web_options or opts  # validated once when the map file loaded
-            written[kind] = [web.write_web(data, path, options=opts, overwrite=overwrite)]
+            written[kind] = [web.write_web(data, path, options=spec.web, overwrite=overwrite)]
         elif kind == "paper":
             from civicmap.render import paper
 
-            written[kind] = list(paper.write_paper(data, path, options=opts, overwrite=overwrite))
+            written[kind] = list(
+                paper.write_paper(data, path, options=spec.paper, overwrite=overwrite)
+            )
         else:
             from civicmap.render import export
 
@@ -660,7 +648,5 @@ def with_output_dir(spec: MapSpec, out_dir: Path) -> MapSpec:
     checked by the output rule, never followed here.
     """
     folder = Path(out_dir).resolve()
-    outputs = {
-        k: {**v, "file": str(folder / Path(v["file"]).name)} for k, v in spec.outputs.items()
-    }
+    outputs = {kind: str(folder / Path(file).name) for kind, file in spec.outputs.items()}
     return replace(spec, outputs=outputs)

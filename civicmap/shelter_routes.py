@@ -30,7 +30,7 @@ from civicmap.schema import CRS, DISASTER_TYPES, empty_frame, serves_column
 if TYPE_CHECKING:
     from civicmap.area import Area
     from civicmap.mapdata import LayerData
-    from civicmap.mapfile import MapSpec
+    from civicmap.spec.mapfile import MapSpec
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ def walking_network(spec: MapSpec, area: Area):
 
         graph = streets.walking_graph_from_overpass(
             area,
-            url=spec.osm.get("overpass_url"),
+            url=spec.osm.overpass_url,
             pack=overpass.pack_folder(spec),
             offline=spec.offline,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from civicmap.errors import ConfigError
-from civicmap.layers import SYMBOLS, builtin_dir, builtin_layer_ids, load_layer
+from civicmap.spec.layers import SYMBOLS, builtin_dir, builtin_layer_ids, load_layer
 
 EXPECTED = {
     "childcare", "shelters", "water", "toilets", "aed", "hospitals",

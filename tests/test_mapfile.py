@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from civicmap.errors import ConfigError
-from civicmap.mapfile import load_map
+from civicmap.spec.mapfile import load_map
 
 
 def write(tmp_path: Path, text: str, name: str = "map.yaml") -> Path:
@@ -31,7 +31,7 @@ outputs:
     spec = load_map(p)
     assert spec.title == "西早稲田マップ"
     assert [layer.id for layer in spec.layers] == ["childcare", "shelters"]
-    assert spec.outputs["paper"]["size"] == "A3"
+    assert spec.paper.size == "A3" and spec.outputs["paper"] == "out/map.pdf"
     assert spec.output_path("web") == tmp_path / "out" / "map.html"
     assert spec.language == "ja"
 

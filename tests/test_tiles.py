@@ -20,8 +20,10 @@ import yaml
 
 from civicmap import settings
 from civicmap.errors import CivicMapError, ConfigError
-from civicmap.mapfile import load_map, parse_map
+from civicmap.pack import fetch_pack_tiles
 from civicmap.render import tiles
+from civicmap.spec.basemap import REGISTRY
+from civicmap.spec.mapfile import load_map, parse_map
 
 DATA = Path(__file__).parent / "data"
 TOYAMA_CSV = (DATA / "childcare/toyama/toyama_nurseryFacilities_utf8bom.csv").resolve()
@@ -42,9 +44,9 @@ def gsi(tile_server, monkeypatch):
     """The registry's gsi-pale pointed at the loopback server; tiny retry waits, no pacing."""
     tile_server.reset()
     monkeypatch.setitem(
-        tiles.REGISTRY,
+        REGISTRY,
         "gsi-pale",
-        dataclasses.replace(tiles.REGISTRY["gsi-pale"], url=tile_server.url),
+        dataclasses.replace(REGISTRY["gsi-pale"], url=tile_server.url),
     )
     monkeypatch.setattr(tiles, "PACE_SECONDS", 0.0)
     monkeypatch.setattr(settings, "backoff_base", 0.001)
@@ -97,7 +99,7 @@ def pdfimages(pdf: Path) -> list[dict]:
 
 def _hole() -> tuple[int, int, int]:
     """The colour of a hole after lightening (by hand from HOLE_RGB and the source's lighten)."""
-    keep = tiles.REGISTRY["gsi-pale"].lighten
+    keep = REGISTRY["gsi-pale"].lighten
     return tuple(round(255 - (255 - c) * keep) for c in tiles.HOLE_RGB)
 
 
@@ -134,8 +136,8 @@ def test_osm_false_means_no_osm_at_all_not_ignored(tmp_path, overpass_server):
     from civicmap.pipeline import collect
 
     spec = load_map(toyama_map(tmp_path, basemap={"tiles": "none"}))
-    assert spec.osm.get("disabled") is True
-    assert spec.basemap["draw"] is False
+    assert spec.osm.disabled is True and spec.osm.kind == "disabled"
+    assert spec.basemap.draw is False
     # a built-in layer with only OSM sources cannot be drawn with osm: false: the map
     # file is refused with the fix (give the layer a file of your own), not drawn empty
     raw = yaml.safe_load((tmp_path / "map.yaml").read_text(encoding="utf-8"))
@@ -158,7 +160,7 @@ def test_custom_url_and_approval_reach_the_credits(tmp_path):
         "attribution": "© Example 地図",
         "承認番号": "国地情第123号",
     }))  # fmt: skip
-    src = tiles.source_for(spec.basemap)
+    src = spec.basemap.source
     assert src.id == "custom" and src.tile_url(3, 4, 5) == "https://tiles.example.org/3/4/5.png"
     lines = [c.line() for c in tiles.tile_credits(spec)]
     assert lines[0] == "© Example 地図"
@@ -167,11 +169,11 @@ def test_custom_url_and_approval_reach_the_credits(tmp_path):
 
 def test_osm_tiles_are_never_fetched_for_print(tmp_path, caplog):
     spec = load_map(toyama_map(tmp_path, basemap={"tiles": "osm"}))
-    assert tiles.REGISTRY["osm"].offline is False
-    f = tiles.TileFetcher(tiles.REGISTRY["osm"])
+    assert REGISTRY["osm"].offline is False
+    f = tiles.TileFetcher(REGISTRY["osm"])
     with pytest.raises(CivicMapError, match="may not be downloaded"):
         f.get_many([(15, 29000, 12900)])
-    assert tiles.fetch_pack_tiles(spec, tmp_path / "pack") is None
+    assert fetch_pack_tiles(spec, tmp_path / "pack") is None
     # on paper: said, and no raster (nothing was asked of tile.openstreetmap.org)
     from civicmap.pipeline import build
 
@@ -187,7 +189,7 @@ def test_osm_tiles_are_never_fetched_for_print(tmp_path, caplog):
 @pytest.mark.parametrize("scale", [2500, 10_000, 25_000, 50_000])
 def test_paper_zoom_pixels_match_print_scale_at_200_dpi(scale):
     lat = 36.7
-    z = tiles.paper_zoom(scale, lat, tiles.REGISTRY["gsi-pale"])
+    z = tiles.paper_zoom(scale, lat, REGISTRY["gsi-pale"])
     dot = 0.0254 / 200 * scale  # one printed dot at 200 dpi, in metres on the ground
     mpp = lambda z: 2 * math.pi * 6378137 * math.cos(math.radians(lat)) / (256 * 2**z)  # noqa: E731
     if z < 18:
@@ -216,7 +218,7 @@ def test_tiles_for_bounds_matches_the_slippy_map_formula():
 
 
 def test_fetcher_uses_two_connections_retries_429_and_broken_png_and_caches(gsi):
-    src = tiles.REGISTRY["gsi-pale"]
+    src = REGISTRY["gsi-pale"]
     want = tiles.tiles_for_bounds(tuple(BBOX), 15)
     first = "/".join(map(str, want[0]))
     second = "/".join(map(str, want[1]))
@@ -236,7 +238,7 @@ def test_fetcher_uses_two_connections_retries_429_and_broken_png_and_caches(gsi)
 
 
 def test_404_and_slow_tiles_become_reported_holes(gsi, caplog):
-    src = tiles.REGISTRY["gsi-pale"]
+    src = REGISTRY["gsi-pale"]
     want = tiles.tiles_for_bounds(tuple(BBOX), 14)
     gsi.script["/".join(map(str, want[0]))] = [404]
     gsi.script["/".join(map(str, want[1]))] = ["slow"] * 10
@@ -271,7 +273,7 @@ def toyama_builds(tmp_path_factory, tile_server):
             "web": {"file": "out/toyama.html"},
         })  # fmt: skip
         spec = load_map(path)
-        _, plan = render_paper(collect(spec), options=spec.outputs["paper"])
+        _, plan = render_paper(collect(spec), options=spec.paper)
         first = build(spec, overwrite=True)["paper"][0]
         online_pdf = first.read_bytes()
         online_requests = list(tile_server.requests)
@@ -320,7 +322,7 @@ def test_paper_map_holds_one_raster_covering_the_frame_at_200_dpi(toyama_builds,
     assert len(reqs) == len(set(reqs)) > 4
     zooms = {int(r.split("/")[1]) for r in reqs}
     scale = toyama_builds["plan"].frames[0].frame.scale
-    assert zooms == {tiles.paper_zoom(scale, 36.695, tiles.REGISTRY["gsi-pale"])}
+    assert zooms == {tiles.paper_zoom(scale, 36.695, REGISTRY["gsi-pale"])}
 
 
 def test_raster_shows_the_tiles_lightened_not_holes(toyama_builds, tmp_path):
@@ -335,7 +337,7 @@ def test_raster_shows_the_tiles_lightened_not_holes(toyama_builds, tmp_path):
     dark = sum(1 for p in px if max(p) < 140)
     # the tile's dark road line, lightened by 0.85 (60 → 255 - 195×0.85 ≈ 89), is present
     assert dark > 0.005 * len(px)
-    assert min(min(p) for p in px) >= 255 - 255 * tiles.REGISTRY["gsi-pale"].lighten - 1
+    assert min(min(p) for p in px) >= 255 - 255 * REGISTRY["gsi-pale"].lighten - 1
 
 
 def test_credits_carry_the_gsi_wording_and_the_pack_date(toyama_builds, tmp_path):
@@ -344,7 +346,7 @@ def test_credits_carry_the_gsi_wording_and_the_pack_date(toyama_builds, tmp_path
     text = re.sub(r"\s+", "", pdftext(pdf))
     assert "出典：国土地理院地理院タイル（淡色地図）" in text
     assert "地理院タイルを加工して作成" in text
-    manifest = tiles.read_pack_manifest(toyama_builds["pack"], tiles.REGISTRY["gsi-pale"])
+    manifest = tiles.read_pack_manifest(toyama_builds["pack"], REGISTRY["gsi-pale"])
     assert manifest["fetched"][:10] in text
     assert "OpenStreetMap" not in text  # osm: false: no OSM, no OSM credit
 
@@ -388,7 +390,7 @@ def test_a_failed_tile_leaves_a_reported_hole_not_a_crash(tmp_path, gsi, caplog)
     spec = load_map(path)
     # find a tile of the frame, then make the server refuse it
     with tiles.recording() as rec:
-        render_paper(collect(spec), options=spec.outputs["paper"])
+        render_paper(collect(spec), options=spec.paper)
     got = rec["gsi-pale"]
     xs, ys = sorted({t[1] for t in got}), sorted({t[2] for t in got})
     lost = (next(iter(got))[0], xs[len(xs) // 2], ys[len(ys) // 2])  # well inside the frame
@@ -405,7 +407,7 @@ def test_a_failed_tile_leaves_a_reported_hole_not_a_crash(tmp_path, gsi, caplog)
     im = Image.open(next(tmp_path.glob("img-*.png"))).convert("RGB")
     greys = sum(1 for p in im.get_flattened_data() if p == _hole())
     # the hole is a whole tile, resampled to 200 dpi at the map's scale: side in printed dots
-    _, plan = render_paper(collect(spec), options=spec.outputs["paper"])
+    _, plan = render_paper(collect(spec), options=spec.paper)
     scale = plan.frames[0].frame.scale
     mpp = 2 * math.pi * 6378137 * math.cos(math.radians(36.695)) / (256 * 2 ** lost[0])
     side = 256 * mpp / (0.0254 / 200 * scale)

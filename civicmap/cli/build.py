@@ -135,8 +135,8 @@ def build_warnings(data) -> list:
 @report_option
 @handle_errors
 def demo(out_dir: Path, overwrite: bool, report_path: Path | None) -> None:
-    from civicmap.mapfile import load_map
     from civicmap.pipeline import demo_map_path, with_output_dir
+    from civicmap.spec.mapfile import load_map
 
     spec = with_output_dir(load_map(demo_map_path()), out_dir)
     say(_("Demo: %(title)s") % {"title": spec.title})
@@ -177,8 +177,8 @@ def build(
     osm: OsmChoice,
     report_path: Path | None,
 ) -> None:
-    from civicmap.mapfile import load_map
     from civicmap.pipeline import with_output_dir
+    from civicmap.spec.mapfile import load_map
 
     if refresh and osm.offline:
         raise click.UsageError(

@@ -15,7 +15,7 @@ from civicmap.i18n import N_, _, ngettext
 @click.option("--language", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
 @handle_errors
 def layers_cmd(language: str) -> None:
-    from civicmap.layers import builtin_layer_ids, load_layer
+    from civicmap.spec.layers import builtin_layer_ids, load_layer
 
     for lid in builtin_layer_ids():
         layer = load_layer(lid)
@@ -59,7 +59,7 @@ def check(file: Path, as_json: bool, rejected_out: Path | None, overwrite: bool)
     if file.suffix.lower() in (".yaml", ".yml"):
         from civicmap._validate import load_yaml
         from civicmap.check import check_map, layer_problems
-        from civicmap.layers import load_layer
+        from civicmap.spec.layers import load_layer
 
         raw = load_yaml(file)
         is_layer = isinstance(raw, dict) and "sources" in raw and "area" not in raw
@@ -78,8 +78,8 @@ def check(file: Path, as_json: bool, rejected_out: Path | None, overwrite: bool)
         else:
             report = check_map(file)
             if report.get("ok"):
-                from civicmap.mapfile import load_map
                 from civicmap.render.tiles import survey_act_notice  # GSI tiles on paper
+                from civicmap.spec.mapfile import load_map
 
                 notice = survey_act_notice(load_map(file))
                 if notice:

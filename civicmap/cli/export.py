@@ -36,9 +36,9 @@ def export_cmd(
     map_file: Path, fmt: str, output: Path | None, overwrite: bool, osm: OsmChoice
 ) -> None:
     from civicmap._outputs import guarded_outputs
-    from civicmap.mapfile import load_map
     from civicmap.pipeline import collect, map_inputs
     from civicmap.render.export import SUFFIXES, write_export
+    from civicmap.spec.mapfile import load_map
 
     spec = osm.apply(load_map(map_file))
     path = output or spec.output_path(fmt) or map_file.with_suffix(SUFFIXES[fmt])

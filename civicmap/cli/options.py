@@ -38,7 +38,7 @@ class OsmChoice:
         from civicmap.pipeline import with_offline
 
         if self.overpass_url:
-            spec = replace(spec, osm={**spec.osm, "overpass_url": self.overpass_url})
+            spec = replace(spec, osm=replace(spec.osm, overpass_url=self.overpass_url))
         if self.pack_dir is not None:
             spec = with_pack(spec, self.pack_dir)
         return with_offline(spec, True if self.offline else None)

@@ -39,8 +39,8 @@ DIFF_LABELS = {
 def diff_cmd(map_file: Path, out_dir: Path, overwrite: bool, osm: OsmChoice) -> None:
     from civicmap._outputs import guarded_outputs
     from civicmap.diff import write_diff
-    from civicmap.mapfile import load_map
     from civicmap.pipeline import collect, map_inputs
+    from civicmap.spec.mapfile import load_map
 
     spec = osm.apply(load_map(map_file))
     # the map's inputs registered: every diff file written is checked against them
@@ -79,8 +79,8 @@ def fetch(
     no_streets: bool,
     overwrite: bool,
 ) -> None:
-    from civicmap.mapfile import load_map
     from civicmap.pack import fetch_pack
+    from civicmap.spec.mapfile import load_map
 
     spec = osm.apply(load_map(map_file))
     info = fetch_pack(
@@ -110,7 +110,7 @@ def fetch(
                 "missing": len(tiles["missing"]),
             }
         )
-    if not spec.osm.get("pack") or Path(spec.path(spec.osm["pack"])).resolve() != info.folder:
+    if not spec.osm.pack or Path(spec.path(spec.osm.pack)).resolve() != info.folder:
         say(
             _("Build from it with: %(command)s")
             % {"command": f"civicmap build {map_file} --pack {info.folder}"}

@@ -1,7 +1,7 @@
 """What is under a map besides the raster tiles: the web page's background and banner, and the
 paper map's fallback when there are neither tiles nor OSM data (bundled N03 outlines).
 
-The tiles themselves (registry, fetching, paper raster, pack) are in
+The tiles themselves (fetching, paper raster, pack) are in
 :mod:`civicmap.render.tiles`; this module decides what the page and the paper
 show with them and how the map says so. Banner texts are fixed templates here,
 filled with ``str.replace`` — never a template engine or ``str.format``.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from civicmap.i18n import _
 from civicmap.render import tiles as _tiles
@@ -23,10 +23,13 @@ from civicmap.render.tiles import (
     pack_for,
     pack_tiles_dir,
     read_pack_manifest,
-    source_for,
     tile_credits,
 )
 from civicmap.schema import Credit
+from civicmap.spec.mapfile import MapSpec
+
+if TYPE_CHECKING:  # mapdata reads its credits from here: a type only, no import cycle
+    from civicmap.mapdata import MapData
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,7 @@ log = logging.getLogger(__name__)
 NO_DATE = {"ja": "日付不明", "en": "date unknown"}
 
 
-def credit_lines(data: Any) -> list[str]:
+def credit_lines(data: MapData) -> list[str]:
     """Every credit of the map as one printable line, each saying its data's date.
 
     The one wording for paper, web and exports: a credit without a known date says
@@ -49,7 +52,7 @@ def credit_lines(data: Any) -> list[str]:
     ]
 
 
-def background_credits(data: Any) -> list[Credit]:
+def background_credits(data: MapData) -> list[Credit]:
     """Credits for what is under the map: its tiles, its 承認番号, and N03 when used."""
     out = tile_credits(data.spec)
     if uses_n03(data):
@@ -89,7 +92,7 @@ def banner_text(kind: str, language: str, **values: str) -> str:
 
 
 def web_background(
-    spec: Any,
+    spec: MapSpec,
     *,
     drawn_osm: bool,
     use_pack: bool,
@@ -131,7 +134,7 @@ def web_background(
     """
     import base64
 
-    source = source_for(spec.basemap)
+    source = spec.basemap.source
     if source is None:
         return None
     lang = spec.language
@@ -348,7 +351,7 @@ def _lines(geom: Any) -> Iterator[list[tuple[float, float]]]:
 
 
 def draw_outline_background(
-    c: Any, data: Any, frame: Any, crs: Any, *, avoid: tuple = (), drawn: list | None = None
+    c: Any, data: MapData, frame: Any, crs: Any, *, avoid: tuple = (), drawn: list | None = None
 ) -> list[str]:
     """What we ship when there are neither tiles nor OSM data: N03 outlines, names, the area.
 
@@ -428,7 +431,7 @@ def draw_outline_background(
 
 
 def draw_paper_background(
-    c: Any, data: Any, frame: Any, crs: Any, *, avoid: tuple = (), drawn: list | None = None
+    c: Any, data: MapData, frame: Any, crs: Any, *, avoid: tuple = (), drawn: list | None = None
 ) -> RasterInfo | None:
     """The paper hook: tiles under everything, or, with no tiles and no OSM, the N03 outlines.
 
@@ -441,11 +444,9 @@ def draw_paper_background(
     return info
 
 
-def uses_n03(data: Any) -> bool:
+def uses_n03(data: MapData) -> bool:
     """Whether a map shows bundled N03 data (its area, or the no-background outlines)."""
     if getattr(data.area, "kind", "") == "municipality":
         return True
-    src = source_for(data.spec.basemap)
-    return (
-        data.basemap is None and (src is None or not src.offline) and "paper" in data.spec.outputs
-    )
+    src = data.spec.basemap.source
+    return data.basemap is None and (src is None or not src.offline) and data.spec.paper is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from civicmap.layers import SYMBOLS
+from civicmap.spec.layers import SYMBOLS
 
 Vertex = tuple[float, float]
 

@@ -41,8 +41,9 @@ from civicmap.render._colocate import Group, colocated
 from civicmap.render._routes import ordered_routes
 from civicmap.render.background import credit_lines
 from civicmap.render.symbols import svg_path
-from civicmap.render.web_options import WebOptions
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
+from civicmap.spec.basemap import REGISTRY
+from civicmap.spec.web import WebOptions
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,6 @@ def _web_tiles() -> dict[str, dict[str, Any]]:
 
     ``gsi`` (the web option's historical name) is the registry's ``gsi-pale``.
     """
-    from civicmap.render.tiles import REGISTRY
-
     ids = {"gsi": "gsi-pale", "osm": "osm"}
     return {
         key: {
@@ -160,13 +159,16 @@ _FIELD_TEXT = ("name", "category", "address", "designations", "other_names")
 _COORD_DIGITS = 6  # ~0.1 m: more only makes the file bigger
 
 
-def _options(data: MapData, options: dict | WebOptions | None) -> WebOptions:
-    """The web options as :class:`WebOptions`: as given, or checked now from a dict.
+def _options(data: MapData, options: WebOptions | None) -> WebOptions:
+    """The options to draw with: as given, else the map's ``outputs.web``, else the defaults.
 
-    A map file's ``outputs.web`` is validated once when it loads
-    (:attr:`MapSpec.web_options`); a dict comes from Python code calling the renderer.
+    Checked once, when the map file loaded (:attr:`MapSpec.web`); never here.
     """
-    return WebOptions.from_dict(options, file=data.spec.file, language=data.language)
+    if options is not None:
+        return options
+    if data.spec.web is not None:
+        return data.spec.web
+    return WebOptions.defaults(language=data.language)
 
 
 _text = fields.text
@@ -454,7 +456,7 @@ def layer_payload(
     layer: LayerData,
     *,
     language: str,
-    options: dict | WebOptions,
+    options: WebOptions | None = None,
     merged: dict | None = None,
     skip: set | None = None,
     styles: tuple[list[dict[str, Any]], dict] | None = None,
@@ -469,7 +471,7 @@ def layer_payload(
     merged = merged or {}
     skip = skip or set()
     n = len(feats)
-    options = WebOptions.from_dict(options, language=language)
+    options = options if options is not None else WebOptions.defaults(language=language)
     cluster = _cluster_setting(spec.cluster, options.cluster, n)
     labels = options.labels
     if labels is None:
@@ -666,7 +668,7 @@ def _background(data: MapData, opts: WebOptions, tiles_dir: str | None = None) -
     return {"banner": "", "fallback": fallback}
 
 
-def payload(data: MapData, *, options: dict | WebOptions) -> dict[str, Any]:
+def payload(data: MapData, *, options: WebOptions | None = None) -> dict[str, Any]:
     """Everything the page's script needs, as one JSON-able dict."""
     return _payload(data, _options(data, options))[0]
 
@@ -807,7 +809,7 @@ def _stable_ids(root: Element, content: str) -> None:
         todo.extend(getattr(el, "_children", {}).values())
 
 
-def render_html(data: MapData, *, options: dict | WebOptions) -> str:
+def render_html(data: MapData, *, options: WebOptions | None = None) -> str:
     """The whole web map as one HTML document (pack tiles inlined, never a tile folder).
 
     Raises
@@ -870,7 +872,9 @@ def _render(
     return page.replace("<html>", f'<html lang="{lang}">', 1), folder
 
 
-def write_web(data: MapData, path: Path, *, options: dict | WebOptions, overwrite: bool) -> Path:
+def write_web(
+    data: MapData, path: Path, *, options: WebOptions | None = None, overwrite: bool
+) -> Path:
     """Write the web map to ``path`` (atomically; refuses to replace it unless ``overwrite``).
 
     An offline page whose pack tiles go in a folder (``outputs.web.offline_tiles``)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from civicmap.errors import CivicMapError, SourceError
 from civicmap.i18n import _
-from civicmap.layers import SourceSpec
 from civicmap.schema import SourceResult
+from civicmap.spec.layers import SourceSpec
 
 #: File suffix → source kind, for ``file:`` sources and ``civicmap check``.
 SUFFIX_KINDS = {
