@@ -23,6 +23,7 @@ from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
+from civicmap import _http, settings
 from civicmap.errors import AreaError, CivicMapError
 from civicmap.i18n import _
 from civicmap.schema import CRS, estimate_utm_crs
@@ -283,8 +284,6 @@ def place(name: str, *, offline: bool | None = None) -> Area:
 
     ``offline=True`` answers only from the cache (``None``: ``settings.offline``).
     """
-    from civicmap import _http, settings
-
     try:
         results = _http.get_json(
             settings.nominatim_url,

@@ -24,14 +24,15 @@ import geopandas as gpd
 import pandas as pd
 
 from civicmap._files import check_writable, spreadsheet_cell, write_text_atomic
+from civicmap.area import resolve_area
 from civicmap.errors import CivicMapError, ConfigError, NetworkError, Problem, SourceError
 from civicmap.i18n import _, ngettext
 from civicmap.render.paper.areas import load_areas
 from civicmap.schema import COLUMNS, SourceResult
-from civicmap.sources import kind_for_path, read_path
+from civicmap.sources import kind_for_path, read_file_source, read_path
 from civicmap.sources._guess import place_counts
 from civicmap.spec.layers import LayerSpec
-from civicmap.spec.mapfile import MapSpec
+from civicmap.spec.mapfile import MapSpec, load_map
 
 log = logging.getLogger(__name__)
 
@@ -327,9 +328,6 @@ def check_map(path: str | Path) -> dict[str, Any]:
     ConfigError
         When the file itself is invalid (as :func:`~civicmap.spec.mapfile.load_map`).
     """
-    from civicmap.area import resolve_area
-    from civicmap.spec.mapfile import load_map
-
     path = Path(path)
     spec = load_map(path)
     file = str(path)
@@ -398,8 +396,6 @@ def layer_problems(
     sources the ``label``/``popup``/``index`` columns must exist. With an
     ``area``, a layer whose rows all lie outside it gets a warning.
     """
-    from civicmap.sources import read_file_source
-
     problems: list[Problem] = []
     warnings: list[Problem] = []
     columns: list[str] = []

@@ -229,7 +229,9 @@ class MapData:
         out: list[Credit] = []
         if self.uses_osm or self.basemap is not None:
             out.append(osm_credit(self.osm_base[:10]))
-        from civicmap.render.background import background_credits  # tiles, 承認番号, N03
+        # why: the tiles' date is known only once the renderers fetched them (render/tiles.py
+        # keeps it); render imports this module at its top. Known arrow up, see issue 23.
+        from civicmap.render.background import background_credits
 
         out.extend(background_credits(self))
         for layer in self.layers:

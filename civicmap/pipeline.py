@@ -18,17 +18,22 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import box
 
-from civicmap import clean, join, settings
+from civicmap import clean, join, progress, settings, shelter_routes
+from civicmap._files import output_batch
+from civicmap._http import refreshing
 from civicmap._outputs import Output, guarded_outputs
 from civicmap.area import Area, resolve_area
 from civicmap.errors import ConfigError, Problem, SourceError
 from civicmap.i18n import _, ngettext
-from civicmap.mapdata import LayerData, LayerReport, MapData
+from civicmap.mapdata import LayerData, LayerReport, MapData, data_time
+from civicmap.render import export, paper, web
 from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit
-from civicmap.sources import read_file_source
+from civicmap.shelter_routes import shelter_layers
+from civicmap.sources import overpass, read_file_source, streets
 from civicmap.sources._categories import unify_layer_categories
 from civicmap.sources._guard import clean_text_columns
 from civicmap.sources._osmschema import to_schema
+from civicmap.sources.osmfile import OsmExtract, read_extract
 from civicmap.spec.layers import LayerSpec
 from civicmap.spec.mapfile import MapSpec, load_map
 from civicmap.tagfilter import TagFilter
@@ -134,8 +139,6 @@ def _read_osm(spec: MapSpec, area: Area) -> OsmExtract:
     ``overpass_ql``) and ``_<kind>`` (basemap). ``bounds`` is set only for a
     local extract, whose data ends at its edge.
     """
-    from civicmap.sources.osmfile import OsmExtract, read_extract
-
     if spec.osm.disabled:  # osm: false (mapfile already dropped the layers' OSM sources)
         return OsmExtract(frames={})
     filters, types = _osm_filters(spec)
@@ -156,7 +159,6 @@ def _read_osm(spec: MapSpec, area: Area) -> OsmExtract:
                 % {"file": spec.file}
             )
         return read_extract(path, filters, types=types)
-    from civicmap.sources import overpass
 
     return overpass.fetch_for_map(spec, area, filters, types=types)
 
@@ -333,8 +335,6 @@ def collect(
     ``spec.offline``, whose default is ``settings.offline``. The choice rides
     on the returned ``data.spec``, so rendering (tiles) obeys it too.
     """
-    from civicmap import progress
-
     spec = with_offline(spec, offline)
 
     with progress.task(_("reading the data"), total=2 + len(spec.layers)) as advance:
@@ -389,7 +389,6 @@ def _collect(
             ),
             {"n": n},
         )
-    from civicmap import shelter_routes
 
     shelter_routes.merge_shelter_layers(layers)
     homes = shelter_routes.map_homes(spec)
@@ -409,19 +408,14 @@ def data_date(spec: MapSpec, osm: OsmExtract) -> str:
     See :func:`mapdata.data_time`: the OSM data's ``osm_base`` (from the extract, the
     Overpass answer or the pack that stored it) and the sources' ``date:``.
     """
-    from civicmap.mapdata import data_time
-
     return data_time(spec, osm_base=osm.osm_base)
 
 
 def walking_graph(spec: MapSpec, area: Area):
     """The walking street network for the map, from the same OSM source as its layers."""
-    from civicmap.sources import streets
-
     path = _osm_file(spec)
     if path is not None:
         return streets.walking_graph_from_extract(path, area)
-    from civicmap.sources import overpass
 
     return streets.walking_graph_from_overpass(
         area,
@@ -441,8 +435,6 @@ def home_routes(
     also says on the map what counted and what fell back.
     """
     from shapely.geometry import Point
-
-    from civicmap.shelter_routes import shelter_layers
 
     shelters = [lyr.features for lyr in shelter_layers(layers)]
     if not shelters:
@@ -517,7 +509,6 @@ def build_with_data(
             "no outputs to write; add outputs: {web: {file: out/map.html}, paper: {file: out/map.pdf}}"
         )
         raise ConfigError([Problem(str(spec.file), "outputs", message)])  # invalid input: exit 2
-    from civicmap._http import refreshing
 
     outputs = [Output(p, root=output_root(spec, p)) for p in output_targets(spec, kinds)]
     # every output checked (never an input, never a device ...) and its folder locked first
@@ -598,9 +589,6 @@ def render(
     never leaves a mix of old and new outputs. Temporary files left by a killed
     earlier run are removed first.
     """
-    from civicmap import progress
-    from civicmap._files import output_batch
-
     spec = data.spec
     kinds = kinds or list(spec.outputs)
     with (
@@ -624,18 +612,12 @@ def _render_each(
         advance(kind)
         path = spec.output_path(kind)
         if kind == "web":
-            from civicmap.render import web
-
             written[kind] = [web.write_web(data, path, options=spec.web, overwrite=overwrite)]
         elif kind == "paper":
-            from civicmap.render import paper
-
             written[kind] = list(
                 paper.write_paper(data, path, options=spec.paper, overwrite=overwrite)
             )
         else:
-            from civicmap.render import export
-
             written[kind] = [export.write_export(data, path, fmt=kind, overwrite=overwrite)]
         log.debug("wrote %s", ", ".join(map(str, written[kind])))
     return written

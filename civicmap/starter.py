@@ -18,6 +18,7 @@ from pathlib import Path
 
 from civicmap.errors import ConfigError, Problem
 from civicmap.i18n import _
+from civicmap.sources import kind_for_path, read_path
 
 #: Columns a reader adds or uses for placing; never offered as popup fields.
 _SKIP = re.compile(
@@ -59,8 +60,6 @@ def read_starter_data(path: str | Path) -> StarterData:
     ConfigError
         When no row has a place (no coordinate columns): a map cannot be started from it.
     """
-    from civicmap.sources import kind_for_path, read_path
-
     path = Path(path)
     kind = kind_for_path(path)
     result = read_path(path, layer=_layer_id(path.stem), options={})

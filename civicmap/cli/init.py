@@ -6,10 +6,15 @@ from pathlib import Path
 
 import click
 
+from civicmap._files import write_text_atomic
+from civicmap._outputs import check_output
 from civicmap.area import resolve_area
 from civicmap.cli.main import handle_errors, main, say
+from civicmap.errors import ConfigError, Problem
 from civicmap.i18n import N_, _
 from civicmap.spec.area import AreaSpec
+from civicmap.spec.layers import load_layer
+from civicmap.starter import read_starter_data, starter_text
 
 
 def _bbox(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -78,12 +83,6 @@ def init_cmd(
     output: Path,
     overwrite: bool,
 ) -> None:
-    from civicmap._files import write_text_atomic
-    from civicmap._outputs import check_output
-    from civicmap.errors import ConfigError, Problem
-    from civicmap.spec.layers import load_layer
-    from civicmap.starter import read_starter_data, starter_text
-
     # never the data file or the extract it describes (init -o mydata.csv --overwrite)
     check_output(output, overwrite=overwrite, inputs=[p for p in (data_file, osm_file) if p])
     problems = []

@@ -17,7 +17,10 @@ from pathlib import Path
 
 import click
 
+from civicmap.cli.main import existing_file
 from civicmap.i18n import N_
+from civicmap.pack import with_pack
+from civicmap.pipeline import with_offline
 
 
 @dataclass(frozen=True)
@@ -34,9 +37,6 @@ class OsmChoice:
         Without ``--offline`` the map keeps its default (``settings.offline``,
         from ``CIVICMAP_OFFLINE``).
         """
-        from civicmap.pack import with_pack
-        from civicmap.pipeline import with_offline
-
         if self.overpass_url:
             spec = replace(spec, osm=replace(spec.osm, overpass_url=self.overpass_url))
         if self.pack_dir is not None:
@@ -101,8 +101,6 @@ overwrite_option = click.option(
 
 def map_file_argument(func: Callable) -> Callable:
     """The ``MAP_FILE`` argument of build, check, export, fetch, diff and batch: it must exist."""
-    from civicmap.cli.main import existing_file
-
     return click.argument(
         "map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file
     )(func)

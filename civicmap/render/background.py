@@ -14,8 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from civicmap._files import PART_SUFFIX, _os_error, glob_escape, join_output_batch
+from civicmap._outputs import TILES_MARKER, check_output, is_tile_folder
+from civicmap.area import N03_CREDIT, municipalities_in
 from civicmap.i18n import _
 from civicmap.render import tiles as _tiles
+from civicmap.render._fonts import draw_text, text_width
+from civicmap.render.paper.geometry import Rect
 from civicmap.render.tiles import (
     RasterInfo,
     draw_paper_tiles,
@@ -56,8 +61,6 @@ def background_credits(data: MapData) -> list[Credit]:
     """Credits for what is under the map: its tiles, its 承認番号, and N03 when used."""
     out = tile_credits(data.spec)
     if uses_n03(data):
-        from civicmap.area import N03_CREDIT
-
         out.append(Credit(source="N03", credit=N03_CREDIT, date="2021"))
     return out
 
@@ -279,9 +282,6 @@ def write_tile_folder(target: Path, files: dict[str, Path], *, overwrite: bool) 
     import shutil
     import tempfile
 
-    from civicmap._files import PART_SUFFIX, _os_error, glob_escape, join_output_batch
-    from civicmap._outputs import TILES_MARKER, check_output, is_tile_folder
-
     target = Path(target)
     # only a tile folder we wrote is replaced; never an input, a file, a stranger's folder
     check_output(target, overwrite=overwrite, folder=True, ours=is_tile_folder)
@@ -366,10 +366,6 @@ def draw_outline_background(
     import geopandas as gpd
     from reportlab.lib import colors
     from shapely.geometry import box
-
-    from civicmap.area import municipalities_in
-    from civicmap.render._fonts import draw_text, text_width
-    from civicmap.render.paper.geometry import Rect
 
     ext = box(*frame.extent)
     west, south, east, north = frame_lonlat_bounds(frame.extent, crs)

@@ -30,7 +30,8 @@ import shapely
 from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 from jinja2 import Template
 
-from civicmap import fields
+from civicmap import _http, fields
+from civicmap._fields import TemplateError, fill_template
 from civicmap._files import check_writable, write_text_atomic
 from civicmap._yaml import Short
 from civicmap.errors import ConfigError, Problem
@@ -39,7 +40,7 @@ from civicmap.mapdata import LayerData, MapData
 from civicmap.render import assets
 from civicmap.render._colocate import Group, colocated
 from civicmap.render._routes import ordered_routes
-from civicmap.render.background import credit_lines
+from civicmap.render.background import banner_text, credit_lines, web_background, write_tile_folder
 from civicmap.render.symbols import svg_path
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 from civicmap.spec.basemap import REGISTRY
@@ -199,7 +200,6 @@ def popup_rows(layer: LayerData, row: pd.Series, *, language: str) -> list[list[
         values["name"] = display_name(row, language=language, layer=layer)
         values["category"] = spec.category_title(_text(row.get("category")), language)
         values.setdefault("disasters", served_disasters(row, language=language))
-        from civicmap._fields import TemplateError, fill_template
 
         try:  # field names only: no attribute/index access on data (never str.format)
             return fill_template(spec.popup, values)
@@ -642,9 +642,6 @@ def _background(data: MapData, opts: WebOptions, tiles_dir: str | None = None) -
     cannot load; "" says nothing (online tiles credit themselves; no background, no banner).
     ``tiles_dir`` names the tile folder beside the page (``folder``: what to write there).
     """
-    from civicmap import _http
-    from civicmap.render.background import banner_text, web_background
-
     drawn = data.basemap is not None
     fallback = TEXTS[data.language]["offline_note"] if drawn else ""
     if not opts.tiles_given:
@@ -881,8 +878,6 @@ def write_web(
     also gets ``<name>_tiles/{z}/{x}/{y}.png`` beside it, written all at once
     (:func:`civicmap.render.background.write_tile_folder`) before the page.
     """
-    from civicmap.render.background import write_tile_folder
-
     path = Path(path)
     check_writable(path, overwrite=overwrite)
     page, folder = _render(data, _options(data, options), tile_folder_name(path))

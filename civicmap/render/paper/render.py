@@ -12,6 +12,7 @@ from civicmap._files import atomic_path, check_writable
 from civicmap.i18n import _
 from civicmap.mapdata import MapData
 from civicmap.render._fonts import register
+from civicmap.render.paper.area_atlas import draw_area_atlas
 from civicmap.render.paper.atlas import draw_atlas
 from civicmap.render.paper.frame import FrameDrawing
 from civicmap.render.paper.index import IndexFlow
@@ -58,8 +59,6 @@ def render_paper(data: MapData, *, options: PaperOptions | None = None) -> tuple
     c.setAuthor("; ".join(cr.credit for cr in data.credits()))
     if opts.atlas:
         if opts.atlas.areas:
-            from civicmap.render.paper.area_atlas import draw_area_atlas
-
             draw_area_atlas(r, c)
         else:
             draw_atlas(r, c)
