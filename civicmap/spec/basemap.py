@@ -132,6 +132,14 @@ REGISTRY: dict[str, TileSource] = {
         'target="_blank" rel="noopener">OpenStreetMap</a> contributors',
     ),
 }
+#: The keys ``basemap:`` accepts.
+BASEMAP_KEYS = {
+    "tiles": "gsi-pale | gsi-std | osm | none | an XYZ URL",
+    "attribution": "credit line for a custom tile URL",
+    "draw": "osm (true) or false: draw roads, buildings, water from OSM data",
+    "approval": "測量法 承認番号 of the map, printed in the credits",
+    "承認番号": "the same as approval",
+}
 #: What ``basemap.tiles`` accepts besides a URL.
 TILE_CHOICES = (*REGISTRY, "none")
 
@@ -225,17 +233,7 @@ def parse_basemap(raw: Any, *, file: str) -> Basemap:
     if not isinstance(raw, dict):
         ck.add("basemap", _("got %(raw)r, expected {tiles: gsi-pale, draw: osm}") % {"raw": raw})
         ck.raise_if_any()
-    ck.unknown_keys(
-        "basemap",
-        raw,
-        {
-            "tiles": "gsi-pale | gsi-std | osm | none | an XYZ URL",
-            "attribution": "credit line for a custom tile URL",
-            "draw": "osm (true) or false: draw roads, buildings, water from OSM data",
-            "approval": "測量法 承認番号 of the map, printed in the credits",
-            "承認番号": "the same as approval",
-        },
-    )
+    ck.unknown_keys("basemap", raw, BASEMAP_KEYS)
     out: dict[str, Any] = {}
     draw = raw.get("draw", True)
     if draw == "osm":
