@@ -59,7 +59,9 @@ def report_of(path: Path, result: SourceResult, kind: str) -> dict[str, Any]:
     report: dict[str, Any] = {
         "file": str(path),
         "kind": kind,
-        "encoding": info.get("encoding", ""),
+        # the codec only: how a broken file was repaired is said in file_repairs, in the
+        # run's language (the reader's label carries an English note)
+        "encoding": str(info.get("encoding", "")).split(" (")[0],
         "file_repairs": info.get("file_repairs", []),
         "layout": info.get("layout", ""),
         "columns": cols,
