@@ -192,27 +192,60 @@ DOC_FILES = {
 }
 
 
-def doc_map_examples() -> list[tuple[str, str]]:
-    """Every ```yaml block of README.md and docs/reference.md that is a whole map file."""
+def doc_examples(needed: set[str]) -> list[tuple[str, str]]:
+    """Every ```yaml block of README.md and docs/reference.md with these top-level keys."""
     out = []
     for doc in (ROOT / "README.md", ROOT / "docs" / "reference.md"):
         text = doc.read_text(encoding="utf-8")
         for i, block in enumerate(re.findall(r"```yaml\n(.*?)```", text, re.S)):
             keys = set(re.findall(r"^([a-z_]+):", block, re.M))
-            if {"title", "area", "layers"} <= keys:
+            if needed <= keys:
                 out.append((f"{doc.name}#{i}", block))
     return out
 
 
-def test_the_docs_hold_map_examples():
-    assert len(doc_map_examples()) >= 2
+def doc_map_examples() -> list[tuple[str, str]]:
+    """The whole map files among the documented examples."""
+    return doc_examples({"title", "area", "layers"})
+
+
+def doc_layer_examples() -> list[tuple[str, str]]:
+    """The whole layer files among the documented examples."""
+    return [(n, b) for n, b in doc_examples({"id", "sources"}) if "\narea:" not in b]
+
+
+def test_the_docs_hold_map_and_layer_examples():
+    assert len(doc_map_examples()) >= 2 and len(doc_layer_examples()) >= 1
+
+
+def _doc_folder(folder: Path) -> None:
+    for rel, src in DOC_FILES.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, folder / rel)
+
+
+@pytest.mark.parametrize("name, block", doc_layer_examples(), ids=lambda v: str(v)[:20])
+def test_check_and_build_agree_on_documented_layer_examples(tmp_path, name, block):
+    """A documented layer file: check alone, and in a map that check and build agree on."""
+    _doc_folder(tmp_path)
+    (tmp_path / "layer.yaml").write_text(block, encoding="utf-8")
+    alone = CliRunner().invoke(
+        main, ["--lang", "en", "check", "--json", str(tmp_path / "layer.yaml")]
+    )
+    assert alone.exit_code == 0, alone.output
+    layer_report = json.loads(alone.output)
+    (tmp_path / "map.yaml").write_text(
+        "title: 例\narea: {osm_file: data/area.osm.pbf}\nosm: {file: data/area.osm.pbf}\n"
+        "layers: [layer.yaml]\noutputs:\n  web: {file: out/map.html}\n",
+        encoding="utf-8",
+    )
+    report, _output = assert_agree(tmp_path / "map.yaml", tmp_path / "out")
+    assert report["ok"] and layer_report["ok"]
 
 
 @pytest.mark.parametrize("name, block", doc_map_examples(), ids=lambda v: str(v)[:20])
 def test_check_and_build_agree_on_documented_examples(tmp_path, name, block):
-    for rel, src in DOC_FILES.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(src, tmp_path / rel)
+    _doc_folder(tmp_path)
     # a layer file the reference's example names: a small one of the user's own
     (tmp_path / "my_layers").mkdir()
     (tmp_path / "my_layers" / "benches.yaml").write_text(
