@@ -313,9 +313,10 @@ def layer_warnings(
 
 
 def build_warnings(data: MapData) -> list[Problem]:
-    """The warnings of a finished build: :func:`layer_warnings` on what it read and kept."""
+    """The warnings of a finished build: those of ``check`` (:func:`osm_warnings`,
+    :func:`layer_warnings`), on what the build read and kept."""
     file = str(data.spec.file)
-    out: list[Problem] = []
+    out: list[Problem] = osm_warnings(data.spec)
     for i, layer in enumerate(data.layers):
         out += layer_warnings(
             layer.spec,
@@ -448,22 +449,7 @@ def check_map(path: str | Path) -> dict[str, Any]:
         problems.append(Problem(file, "area", str(exc)))
     problems += _render_option_problems(spec, area)
     osm_from = osm_source(spec)
-    needs_osm = [layer.id for layer in spec.layers if any(s.kind == "osm" for s in layer.sources)]
-    if needs_osm and osm_from is None:
-        warnings.append(
-            Problem(
-                file,
-                "osm",
-                _(
-                    "layers %(ids)s take their places from OpenStreetMap, and the map names no "
-                    "OSM source: the build will ask the public Overpass API, which needs the "
-                    "network. Say so with osm: {overpass: true}, give a local extract with "
-                    "osm: {file: area.osm.pbf}, or write osm: false to use only your own files "
-                    "(a built-in layer then uses only its extra_sources)"
-                )
-                % {"ids": ", ".join(needs_osm)},
-            )
-        )
+    warnings += osm_warnings(spec)
     for i, layer in enumerate(spec.layers):
         p, w = layer_problems(layer, file=file, key=f"layers[{i}]", area=area)
         problems += p
@@ -479,6 +465,31 @@ def check_map(path: str | Path) -> dict[str, Any]:
         "problems": [p.__dict__ for p in problems],
         "warnings": [p.__dict__ for p in warnings],
     }
+
+
+def osm_warnings(spec: MapSpec) -> list[Problem]:
+    """The map's layers need OpenStreetMap and it names no OSM source (check and build say it).
+
+    Legal (the public Overpass API is asked), but a volunteer who only wanted
+    their own file on a map should learn it before the network fails them.
+    """
+    needs_osm = [layer.id for layer in spec.layers if any(s.kind == "osm" for s in layer.sources)]
+    if not needs_osm or osm_source(spec) is not None:
+        return []
+    return [
+        Problem(
+            str(spec.file),
+            "osm",
+            _(
+                "layers %(ids)s take their places from OpenStreetMap, and the map names no "
+                "OSM source: the build will ask the public Overpass API, which needs the "
+                "network. Say so with osm: {overpass: true}, give a local extract with "
+                "osm: {file: area.osm.pbf}, or write osm: false to use only your own files "
+                "(a built-in layer then uses only its extra_sources)"
+            )
+            % {"ids": ", ".join(needs_osm)},
+        )
+    ]
 
 
 def layer_problems(

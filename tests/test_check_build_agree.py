@@ -36,10 +36,9 @@ def _check(map_file: Path) -> tuple[int, dict | None]:
         return res.exit_code, None
 
 
-def _build(map_file: Path, out: Path):
-    res = CliRunner().invoke(
-        main, ["--lang", "en", "build", str(map_file), "--out", str(out), "--offline"]
-    )
+def _build(map_file: Path, out: Path, *, offline: bool = True):
+    args = ["--lang", "en", "build", str(map_file), "--out", str(out)]
+    res = CliRunner().invoke(main, [*args, "--offline"] if offline else args)
     assert "Traceback" not in res.output, res.output
     return res
 
@@ -48,10 +47,10 @@ def _warning_lines(report: dict) -> set[str]:
     return {f"Warning: {w['file']}: {w['key']}: {w['message']}" for w in report["warnings"]}
 
 
-def assert_agree(map_file: Path, out: Path) -> tuple[dict | None, str]:
+def assert_agree(map_file: Path, out: Path, *, offline: bool = True) -> tuple[dict | None, str]:
     """Check and build ``map_file``; fail when they disagree. Returns (report, build output)."""
     code, report = _check(map_file)
-    built = _build(map_file, out)
+    built = _build(map_file, out, offline=offline)
     if report is None or not report["ok"]:
         # check calls it broken: the build must refuse it too, writing nothing
         assert code == 2, report
@@ -101,6 +100,17 @@ def test_check_and_build_agree_on_an_area_without_the_data(folder):
     )
     report, _output = assert_agree(folder / "map.yaml", folder / "out")
     assert report["warnings"], "the case must warn to show anything"
+
+
+def test_check_and_build_agree_on_a_map_that_names_no_osm_source(folder, overpass_server):
+    """Legal, and both say the same: the public Overpass API is asked (here the loopback one)."""
+    text = KANAZAWA_TOILETS.replace("osm: false\n", "").replace(
+        "  - id: public_toilets", "  - toilets\n  - id: public_toilets"
+    )
+    (folder / "map.yaml").write_text(text, encoding="utf-8")
+    report, _output = assert_agree(folder / "map.yaml", folder / "out", offline=False)
+    assert [w["key"] for w in report["warnings"]] == ["osm"]
+    assert overpass_server.requests  # the build really asked Overpass
 
 
 # --- the documented shortcuts: check used to exit 2 where the build showed the number -------
