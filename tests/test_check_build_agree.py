@@ -102,6 +102,12 @@ def test_check_and_build_agree_on_an_area_without_the_data(folder):
     assert report["warnings"], "the case must warn to show anything"
 
 
+def test_check_and_build_agree_on_the_aed_map_of_conftest(aed_map):
+    """tests/conftest.py's 石川県 AED map (mojibake CSV, a layer file, a GeoJSON output)."""
+    report, _output = assert_agree(aed_map, aed_map.parent / "out")
+    assert report["ok"]
+
+
 def test_check_and_build_agree_on_a_map_that_names_no_osm_source(folder, overpass_server):
     """Legal, and both say the same: the public Overpass API is asked (here the loopback one)."""
     text = KANAZAWA_TOILETS.replace("osm: false\n", "").replace(
