@@ -285,6 +285,8 @@ class PaperChoice:
     size: str = "A4"
     atlas: bool = False
     scale: int | None = None
+    #: ``data``: one sheet zoomed to the places (the area given is larger than the data).
+    fit: str = "area"
     pages: int = 1
     #: The one-sheet scale that was too crowded (why an atlas), 0 when not tried.
     crowded_scale: int = 0
@@ -294,6 +296,8 @@ class PaperChoice:
         out: dict[str, Any] = {"size": self.size, "orientation": "portrait"}
         if self.atlas:
             out.update(atlas=True, scale=self.scale)
+        elif self.fit != "area":
+            out["fit"] = self.fit
         return out
 
     def lines(self, file: str) -> list[str]:
@@ -301,6 +305,10 @@ class PaperChoice:
         opts = ", ".join(f"{k}: {_q(v) if isinstance(v, str) else str(v).lower()}"
                          for k, v in self.options().items())  # fmt: skip
         head = []
+        if self.fit == "data":
+            head = [
+                "  # 範囲全体を 1 枚に入れると地点が混み合うため、地点のある所に寄せています（fit: data）。",
+            ]
         if self.atlas:
             head = [
                 f"  # 1 枚の紙（1:{self.crowded_scale:,}）では地点が混み合って番号が読めないため、",
@@ -336,7 +344,8 @@ def choose_paper(text: str, *, map_path: Path) -> PaperChoice:
     """The first paper layout of the starter map that the readability check passes.
 
     Builds the map's data offline (local files only) and lays the paper map
-    out in memory: one A4 sheet, then grid atlases on A4 and A3 at falling
+    out in memory: one A4 sheet (the whole area, then zoomed to the
+    places), then grid atlases on A4 and A3 at falling
     scales (within the atlas page limit). 159 nurseries on one A4 sheet of a
     city print as a hairball; a 10-page atlas at 1:50,000 is readable. When
     nothing can be tried (the area or the OSM data needs the network) or
@@ -361,6 +370,9 @@ def choose_paper(text: str, *, map_path: Path) -> PaperChoice:
         if ok or plan is None:
             return PaperChoice()
         single = int(plan.scale)
+        ok, _plan = readable(PaperChoice(fit="data"))  # an area larger than the places
+        if ok:
+            return PaperChoice(fit="data")
         for size in ("A4", "A3"):
             for scale in (s for s in _ATLAS_SCALES if s < single):
                 ok, atlas_plan = readable(PaperChoice(size=size, atlas=True, scale=scale))
