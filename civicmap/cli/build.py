@@ -52,6 +52,7 @@ def _build_and_report(
 ) -> None:
     from civicmap import report
     from civicmap._files import write_text_atomic
+    from civicmap.check import build_warnings  # the one validation `check` uses too
     from civicmap.pipeline import build_with_data
 
     extra = (report_path,) if report_path is not None else ()
@@ -85,39 +86,6 @@ def _build_and_report(
             )
             % {"n": len(rows), "path": report_path}
         )
-
-
-def build_warnings(data) -> list:
-    """What a finished build lost without failing: columns that are not there, empty layers.
-
-    A misspelt ``popup``/``index``/``label`` column would otherwise vanish from
-    every popup in silence, and a layer whose rows all lie outside the area
-    would print as an empty legend entry.
-    """
-    from civicmap.check import column_problems
-    from civicmap.errors import Problem
-
-    out = []
-    file = str(data.spec.file)
-    for i, layer in enumerate(data.layers):
-        key = f"layers[{i}] ({layer.id})"
-        if not any(s.kind == "osm" for s in layer.spec.sources) and len(layer.features):
-            out += column_problems(
-                layer.spec, [str(c) for c in layer.features.columns], file=file, key=key
-            )
-        if layer.report.read and not len(layer.features):
-            out.append(
-                Problem(
-                    file,
-                    key,
-                    _(
-                        "%(n)d places read, none shown: none lies inside the map's area "
-                        "(%(area)s); check the area or the data's coordinates (see --report)"
-                    )
-                    % {"n": layer.report.read, "area": data.area.name},
-                )
-            )
-    return out
 
 
 @main.command(

@@ -80,7 +80,7 @@ def init_cmd(
     from civicmap._outputs import check_output
     from civicmap.errors import ConfigError, Problem
     from civicmap.layers import load_layer
-    from civicmap.starter import read_starter_data, starter_text
+    from civicmap.starter import choose_paper, read_starter_data, starter_text
 
     # never the data file or the extract it describes (init -o mydata.csv --overwrite)
     check_output(output, overwrite=overwrite, inputs=[p for p in (data_file, osm_file) if p])
@@ -105,16 +105,20 @@ def init_cmd(
     if problems:
         raise ConfigError(problems)
     data = read_starter_data(data_file) if data_file is not None else None
-    text = starter_text(
-        map_path=output,
-        data=data,
-        municipality=municipality,
-        bbox=bbox,
-        place=place,
-        osm_file=osm_file,
-        layers=layers,
-        title=title,
-    )
+    starter = {
+        "map_path": output,
+        "data": data,
+        "municipality": municipality,
+        "bbox": bbox,
+        "place": place,
+        "osm_file": osm_file,
+        "layers": layers,
+        "title": title,
+    }
+    text = starter_text(**starter)
+    paper = choose_paper(text, map_path=output)  # a first map that prints readably
+    if paper.atlas:
+        text = starter_text(**starter, paper=paper)
     write_text_atomic(output, text, overwrite=overwrite)
     say(_("wrote %(path)s") % {"path": output})
     if data is not None:
@@ -124,7 +128,24 @@ def init_cmd(
                 "id": data.layer_id,
                 "rows": data.rows,
                 "file": data.path.name,
-                "columns": ", ".join(f"{k}={v}" for k, v in data.columns.items()) or "-",
+                "columns": ", ".join(
+                    f"{k}={'+'.join(v) if isinstance(v, list) else v}"
+                    for k, v in data.columns.items()
+                )
+                or "-",
+            }
+        )
+    if paper.atlas:
+        say(
+            _(
+                "  paper: one sheet at 1:%(single)s is too crowded to read; proposed an "
+                "atlas of %(pages)d %(size)s pages at 1:%(scale)s"
+            )
+            % {
+                "single": f"{paper.crowded_scale:,}",
+                "size": paper.size,
+                "scale": f"{paper.scale:,}",
+                "pages": paper.pages,
             }
         )
     say(_("next: civicmap check %(path)s, then civicmap build %(path)s") % {"path": output})
