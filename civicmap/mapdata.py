@@ -15,10 +15,12 @@ import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
 
 from civicmap.area import Area
+from civicmap.errors import SourceError
 from civicmap.i18n import _
 from civicmap.layers import LayerSpec
 from civicmap.mapfile import MapSpec
 from civicmap.schema import Credit, RowProblem, osm_credit
+from civicmap.sources._guard import PACK_MANIFEST_MAX_BYTES, read_pack_entry
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +105,10 @@ def data_time(spec: MapSpec, *, osm_base: str = "", osm_pack: Path | None = None
     if osm_pack is not None and (Path(osm_pack) / "manifest.json").is_file():
         import json
 
-        try:
-            manifest = json.loads((Path(osm_pack) / "manifest.json").read_text(encoding="utf-8"))
-        except ValueError:
+        try:  # untrusted: never a link, a FIFO or a device (read_pack_entry)
+            raw = read_pack_entry(osm_pack, "manifest.json", max_bytes=PACK_MANIFEST_MAX_BYTES)
+            manifest = json.loads(raw or b"{}")
+        except (ValueError, SourceError):
             manifest = {}  # a damaged pack is refused by the OSM reader with its own message
         t = _parse_time(manifest.get("created", "")) if isinstance(manifest, dict) else None
         if t:
