@@ -7,9 +7,9 @@ a traceback, a RecursionError or gigabytes of memory:
 
 - only regular files are read (``/dev/zero``, a FIFO or a folder is refused);
 - a file larger than :data:`civicmap.settings.max_input_bytes` is refused;
-- a zip (KMZ) member is refused when it would unpack larger than
-  :data:`civicmap.settings.max_zip_member_bytes` or its compression ratio is
-  above :data:`civicmap.settings.max_zip_ratio` (a zip bomb), and the
+- a zip (KMZ, and .xlsx/.ods workbooks) member is refused when it would unpack
+  larger than :data:`civicmap.settings.max_zip_member_bytes` or its compression
+  ratio is above :data:`civicmap.settings.max_zip_ratio` (a zip bomb), and the
   unpacking itself stops at the limit whatever the zip's header claims;
 - XML and JSON nested deeper than :data:`civicmap.settings.max_nesting` are
   refused (a real KML or GeoJSON is a dozen levels deep);
@@ -136,6 +136,84 @@ def read_input_bytes(path: str | Path, *, what: str = "") -> bytes:
     return data
 
 
+def _zip_limits() -> tuple[int, int]:
+    return _limit("max_zip_member_bytes", 256 * 1024 * 1024), _limit("max_zip_ratio", 100)
+
+
+def check_zip_member(path: Path, info: zipfile.ZipInfo) -> None:
+    """Refuse a zip member whose header says it unpacks past the size or ratio limit.
+
+    The limits are ``settings.max_zip_member_bytes`` and, for a member over
+    1 MB, ``settings.max_zip_ratio`` (a zip bomb packs gigabytes into a few kB).
+    Python's :mod:`zipfile` never unpacks more than the header says, so what
+    passes here is what any reader built on it (openpyxl, odfpy) can unpack.
+
+    Raises
+    ------
+    SourceError
+        Naming the file, the member, its sizes and the limits.
+    """
+    max_size, max_ratio = _zip_limits()
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > max_size or (info.file_size > _CHUNK and ratio > max_ratio):
+        raise SourceError(
+            _(
+                "%(path)s: %(member)s would unpack to %(size)s (compressed %(ratio)s:1); "
+                "refused as a possible zip bomb (limits: %(size2)s, ratio %(max_ratio)s:1)"
+            )
+            % {
+                "path": path,
+                "member": info.filename,
+                "size": _mb(info.file_size),
+                "ratio": f"{ratio:,.0f}",
+                "size2": _mb(max_size),
+                "max_ratio": max_ratio,
+            }
+        )
+
+
+def check_zip(path: str | Path, *, what: str) -> None:
+    """Refuse a zip file (a .xlsx or .ods workbook) that would unpack past the limits.
+
+    The KMZ limits of :func:`check_zip_member` for every member, and
+    ``settings.max_zip_member_bytes`` for all of them together (a reader such
+    as openpyxl or odfpy unpacks every part). Only the zip's directory is
+    read, so a bomb is refused in milliseconds, before any reader opens it.
+
+    Raises
+    ------
+    SourceError
+        Not a regular file within ``settings.max_input_bytes``, a member or the
+        whole over the limits, naming the file; or not a zip at all.
+    """
+    path = Path(path)
+    check_input_file(path, what=what)
+    max_size, _ratio = _zip_limits()
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = 0
+            for info in zf.infolist():
+                check_zip_member(path, info)
+                total += info.file_size
+                if total > max_size:
+                    raise SourceError(
+                        _(
+                            "%(path)s: the %(what)s would unpack to more than %(size)s in all; "
+                            "refused as a possible zip bomb"
+                        )
+                        % {"path": path, "what": what, "size": _mb(max_size)}
+                    )
+    except zipfile.BadZipFile as exc:
+        raise SourceError(
+            _("%(path)s: not a usable zip file (%(exc)s)") % {"path": path, "exc": exc}
+        ) from None
+    except OSError as exc:
+        raise SourceError(
+            _("%(path)s: cannot read the zip file (%(error)s)")
+            % {"path": path, "error": exc.strerror or exc}
+        ) from None
+
+
 def read_zip_member(path: Path, member: str | None = None, *, suffix: str = ".kml") -> bytes:
     """One member of a zip file (KMZ), unpacked with size and ratio limits.
 
@@ -149,8 +227,7 @@ def read_zip_member(path: Path, member: str | None = None, *, suffix: str = ".km
     """
     path = Path(path)
     check_input_file(path, what=_("zip file"))
-    max_size = _limit("max_zip_member_bytes", 256 * 1024 * 1024)
-    max_ratio = _limit("max_zip_ratio", 100)
+    max_size, max_ratio = _zip_limits()
     try:
         with zipfile.ZipFile(path) as zf:
             names = [n for n in zf.namelist() if n.lower().endswith(suffix)]
@@ -164,22 +241,7 @@ def read_zip_member(path: Path, member: str | None = None, *, suffix: str = ".km
                     )
                 member = f"doc{suffix}" if f"doc{suffix}" in names else names[0]
             info = zf.getinfo(member)
-            ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > max_size or (info.file_size > _CHUNK and ratio > max_ratio):
-                raise SourceError(
-                    _(
-                        "%(path)s: %(member)s would unpack to %(size)s (compressed %(ratio)s:1); "
-                        "refused as a possible zip bomb (limits: %(size2)s, ratio %(max_ratio)s:1)"
-                    )
-                    % {
-                        "path": path,
-                        "member": member,
-                        "size": _mb(info.file_size),
-                        "ratio": f"{ratio:,.0f}",
-                        "size2": _mb(max_size),
-                        "max_ratio": max_ratio,
-                    }
-                )
+            check_zip_member(path, info)
             out = bytearray()
             with zf.open(info) as f:
                 while chunk := f.read(_CHUNK):
