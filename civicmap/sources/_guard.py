@@ -614,7 +614,7 @@ def _open_pack_dir(pack: Path, parts: list[str]) -> int | None:
     """A file descriptor of ``pack/parts...``, each folder below ``pack`` opened without
     following a symbolic link; None when one of them does not exist."""
     try:
-        fd = os.open(pack, _O_READ | _O_DIRECTORY)
+        fd = os.open(pack, _O_READ | _O_DIRECTORY | _O_NONBLOCK)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
