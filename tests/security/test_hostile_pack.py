@@ -169,6 +169,7 @@ def test_a_changed_tile_is_refused_by_its_checksum(mapdir):
     assert not (mapdir / "out/map.html").exists()
 
 
+@pytest.mark.timeout(120)
 def test_a_fifo_or_device_tile_is_refused_quickly(mapdir):
     victim = pack_tiles(mapdir)[0]
     victim.unlink()
