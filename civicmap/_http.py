@@ -49,6 +49,7 @@ from civicmap._files import write_bytes_atomic, write_text_atomic
 from civicmap._transport import deadline_error, request_once
 from civicmap.errors import NetworkError, OfflineError
 from civicmap.i18n import _
+from civicmap.sources._guard import PACK_MANIFEST_MAX_BYTES, read_pack_entry
 
 log = logging.getLogger(__name__)
 
@@ -547,15 +548,30 @@ def read_entry(key: str, folder: Path | None = None) -> OverpassResponse | None:
 
 
 def check_entry(
-    key: str, folder: Path | None = None, *, from_pack: bool = False
+    key: str, folder: Path | None = None, *, from_pack: bool = False, sha256: str | None = None
 ) -> tuple[OverpassResponse | None, str]:
     """A stored Overpass answer and, when it cannot be used, why.
 
     Returns ``(answer, "")`` for a whole entry, ``(None, "")`` when there is
     no entry, and ``(None, reason)`` for a damaged one (body cut short or
     changed, meta file unreadable), the reason naming the file.
+
+    With ``from_pack`` the two files are entries of an offline pack, which
+    anyone may have made: each is read with
+    :func:`civicmap.sources._guard.read_pack_entry` (a regular file inside the
+    pack, never a link, a FIFO or a device; size-capped), and the body must
+    also match ``sha256``, the checksum the pack manifest records (None: a
+    pack from before checksums).
+
+    Raises
+    ------
+    SourceError
+        With ``from_pack``: an entry that is not a plain file inside the pack,
+        or is over the size limit.
     """
     body_path, meta_path = _overpass_paths(key, folder)
+    if from_pack and folder is not None:
+        return _check_pack_entry(key, folder, sha256)
     if not meta_path.exists():
         return None, ""  # never completed: the meta file is written last
     try:
@@ -574,6 +590,12 @@ def check_entry(
             "path": body_path,
             "meta": meta_path.name,
         }
+    return _whole_entry(key, body, meta, body_path, from_pack=from_pack)
+
+
+def _whole_entry(
+    key: str, body: bytes, meta: dict, body_path: Path, *, from_pack: bool
+) -> tuple[OverpassResponse | None, str]:
     if hashlib.sha256(body).hexdigest() != meta.get("sha256"):
         return None, _("%(path)s is damaged (does not match its checksum)") % {"path": body_path}
     osm_base = meta.get("osm_base", "")
@@ -584,6 +606,37 @@ def check_entry(
         from_cache=True,
         from_pack=from_pack,
     ), ""
+
+
+def _check_pack_entry(
+    key: str, pack: Path, sha256: str | None
+) -> tuple[OverpassResponse | None, str]:
+    """:func:`check_entry` for an offline pack: every file read as untrusted data."""
+    body_path, meta_path = _overpass_paths(key, pack)
+    raw = read_pack_entry(pack, meta_path.name, max_bytes=PACK_MANIFEST_MAX_BYTES)
+    if raw is None:
+        return None, ""
+    try:
+        meta = json.loads(raw)
+    except ValueError as exc:
+        return None, _("%(path)s is damaged (not readable JSON: %(error)s)") % {
+            "path": meta_path,
+            "error": type(exc).__name__,
+        }
+    if not isinstance(meta, dict):
+        return None, _("%(path)s is damaged (not a checksum record)") % {"path": meta_path}
+    limit = int(settings.overpass_max_bytes)
+    body = read_pack_entry(pack, body_path.name, max_bytes=limit)
+    if body is None:
+        return None, _("%(path)s is missing although %(meta)s records it") % {
+            "path": body_path,
+            "meta": meta_path.name,
+        }
+    if sha256 is not None and hashlib.sha256(body).hexdigest() != sha256:
+        return None, _(
+            "%(path)s is damaged (does not match the checksum the pack manifest records)"
+        ) % {"path": body_path}
+    return _whole_entry(key, body, meta, body_path, from_pack=True)
 
 
 def drop_entry(key: str, folder: Path | None = None) -> None:

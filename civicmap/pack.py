@@ -5,18 +5,28 @@ walking street network and stores the answers, byte for byte, in a folder
 (the map's ``osm: {pack: ...}``, or ``-o PACK``)::
 
     pack/
-      manifest.json          what was fetched, from where, and the osm_base
+      manifest.json          what was fetched, from where, the osm_base, a SHA-256 per answer
       <hash>.osm, <hash>.json   one answer and its checksum per query
+      tiles/<source>/z/x/y.png, tiles.json   background tiles and their SHA-256s
 
 A build whose map names an existing pack reads only from it, never from the
 network, and parses the same bytes with the same code, so the rebuild equals
 the online build. A query the pack lacks (the map changed) fails with a
 message saying to fetch again.
+
+A pack is made to be handed around, so a build reads it as untrusted data
+(:func:`civicmap.sources._guard.read_pack_entry`): every entry must be a plain
+file inside the pack (no symbolic link, also none for a folder on the way, no
+device or FIFO), within a size cap, and match the checksum the manifest records.
+A bad entry is refused with one line naming it; it is never followed, read
+further or copied into an output. A pack made before checksums is still read
+(said once), with every other check.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import shutil
@@ -159,7 +169,14 @@ def _fetch_into(
             key = overpass.pack_key(query)
             _http.write_entry(key, resp, tmp, extra={"what": what})
             entries.append(
-                {"what": what, "key": key, "bytes": len(resp.body), "osm_base": resp.osm_base}
+                {
+                    "what": what,
+                    "key": key,
+                    "bytes": len(resp.body),
+                    # a build refuses an answer that no longer matches (overpass.pack_checksum)
+                    "sha256": hashlib.sha256(resp.body).hexdigest(),
+                    "osm_base": resp.osm_base,
+                }
             )
             if resp.osm_base:
                 bases.append(resp.osm_base)
@@ -179,8 +196,8 @@ def _fetch_into(
         from civicmap.render.tiles import fetch_pack_tiles  # basemap.tiles: see render/tiles.py
 
         tiles = fetch_pack_tiles(spec, tmp)
-        if tiles:
-            manifest["tiles"] = tiles
+        if tiles:  # the per-tile checksums stay in the tiles' own tiles.json
+            manifest["tiles"] = {k: v for k, v in tiles.items() if k != "sha256"}
             (tmp / overpass.MANIFEST).write_text(
                 json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
             )

@@ -135,6 +135,13 @@ max_zip_member_bytes: int = 256 * 1024 * 1024
 #: Highest compression ratio accepted for a zip member larger than 1 MB
 #: (real KML compresses about 10:1; a zip bomb 1000:1 or more).
 max_zip_ratio: int = 100
+#: Most rows one sheet of a .xlsx/.ods workbook may hold (checked before the workbook
+#: is opened): a bigger table belongs in a CSV file, which civicmap reads with far less
+#: memory.
+max_sheet_rows: int = 100_000
+#: Most cells (rows × columns of each sheet, all sheets together) a .xlsx/.ods
+#: workbook may hold: reading an .ods takes about 2.5 kB and 0.15 ms per cell.
+max_sheet_cells: int = 250_000
 #: Deepest nesting of XML elements or JSON arrays/objects accepted in an input
 #: file (a real KML or GeoJSON is about a dozen levels deep).
 max_nesting: int = 100

@@ -54,6 +54,12 @@ from civicmap._files import write_bytes_atomic
 from civicmap.errors import CivicMapError, NetworkError, OfflineError
 from civicmap.i18n import _
 from civicmap.schema import Credit
+from civicmap.sources._guard import (
+    PACK_MANIFEST_MAX_BYTES,
+    list_pack_files,
+    read_pack_entry,
+    warn_old_pack,
+)
 
 log = logging.getLogger(__name__)
 
@@ -396,21 +402,89 @@ def pack_tiles_dir(pack: Path, source: TileSource) -> Path:
     return Path(pack) / PACK_TILES / source.cache_id
 
 
+def _pack_tiles_entry(source: TileSource) -> str:
+    """The folder of ``source``'s tiles inside a pack, as a pack entry (``tiles/gsi-pale``)."""
+    return f"{PACK_TILES}/{source.cache_id}"
+
+
 def read_pack_manifest(pack: Path, source: TileSource) -> dict | None:
-    """The tile manifest of ``source`` in the pack at ``pack``, or None."""
-    path = pack_tiles_dir(pack, source) / "tiles.json"
-    if not path.exists():
+    """The tile manifest of ``source`` in the pack at ``pack``, or None.
+
+    Read as untrusted data (:func:`civicmap.sources._guard.read_pack_entry`): a
+    plain file inside the pack, never a link, a FIFO or a device, size-capped.
+
+    Raises
+    ------
+    SourceError
+        The manifest is not a plain file inside the pack, or is too large.
+    OfflineError
+        The manifest is damaged (not a JSON object).
+    """
+    entry = f"{_pack_tiles_entry(source)}/tiles.json"
+    raw = read_pack_entry(pack, entry, max_bytes=PACK_MANIFEST_MAX_BYTES)
+    if raw is None:
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(raw.decode("utf-8"))
     except ValueError as exc:
+        manifest, why = None, str(exc)
+    else:
+        why = _("not a JSON object")
+    if not isinstance(manifest, dict):
         raise OfflineError(
             _(
                 "%(path)s: damaged tile manifest (%(exc)s); run `civicmap fetch MAP.yaml "
                 "--overwrite`"
             )
-            % {"path": path, "exc": exc}
-        ) from None
+            % {"path": Path(pack) / entry, "exc": why}
+        )
+    return manifest
+
+
+def read_pack_tile(
+    pack: Path, source: TileSource, manifest: dict, z: int, x: int, y: int
+) -> bytes | None:
+    """The bytes of tile ``z/x/y`` of ``source`` in the pack, checked; None when it has none.
+
+    The tile must be a plain file inside the pack (never a link, a FIFO or a
+    device), at most ``settings.http_max_bytes`` (the cap it was fetched
+    under), and match the checksum ``manifest`` (the pack's ``tiles.json``)
+    records for it. A pack from before checksums is used with the first two
+    checks only, and said once.
+
+    Raises
+    ------
+    SourceError
+        One line naming the pack and the tile: refused, never read further.
+    """
+    sums = manifest.get("sha256")
+    if isinstance(sums, dict):
+        sha256: str | None = str(sums.get(f"{z}/{x}/{y}", ""))  # not listed: matches nothing
+    else:
+        warn_old_pack(pack)
+        sha256 = None
+    return read_pack_entry(
+        pack,
+        f"{_pack_tiles_entry(source)}/{z}/{x}/{y}.png",
+        max_bytes=int(settings.http_max_bytes),
+        sha256=sha256,
+    )
+
+
+def list_pack_tiles(pack: Path, source: TileSource) -> dict[tuple[int, int, int], int]:
+    """Every tile file of ``source`` in the pack: ``{(z, x, y): size}``, in path order.
+
+    Listed without following a link: a linked folder or a tile that is not a
+    plain file is refused here, before anything is read or copied.
+    """
+    out: dict[tuple[int, int, int], int] = {}
+    folder = _pack_tiles_entry(source)
+    for entry, size in list_pack_files(pack, folder, suffix=".png").items():
+        parts = entry[len(folder) + 1 : -len(".png")].split("/")
+        if len(parts) == 3 and all(p.isdigit() and p.isascii() for p in parts):
+            z, x, y = (int(p) for p in parts)
+            out[(z, x, y)] = size
+    return out
 
 
 @dataclass
@@ -483,10 +557,10 @@ class TileFetcher:
     def _get_one(self, t: tuple[int, int, int]) -> bytes | None:
         z, x, y = t
         if self.manifest is not None:
-            f = pack_tiles_dir(self.pack, self.source) / f"{z}/{x}/{y}.png"
-            if f.exists():
+            body = read_pack_tile(self.pack, self.source, self.manifest, z, x, y)
+            if body is not None:
                 self._know_date(str(self.manifest.get("date") or ""))
-                return f.read_bytes()
+                return body
             if t in self._pack_holes:
                 self.missing.append((z, x, y, "missing in the pack (failed when fetched)"))
                 return None
@@ -811,7 +885,7 @@ def write_pack_tiles(
     folder = pack_tiles_dir(pack, source)
     for (z, x, y), body in sorted(tiles.items()):
         write_bytes_atomic(folder / f"{z}/{x}/{y}.png", body)
-    manifest = {
+    manifest: dict[str, Any] = {
         "source": source.id,
         "url": source.url,
         "zooms": sorted({t[0] for t in tiles}),
@@ -819,7 +893,11 @@ def write_pack_tiles(
         "bytes": sum(len(b) for b in tiles.values()),
         "missing": sorted({(m[0], m[1], m[2]) for m in missing}),
         "fetched": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "date": date,  # the tiles' own newest date (HTTP Last-Modified / Date), "" unknown
+        # what a build checks each tile against (read_pack_tile): a changed tile is refused
+        "sha256": {
+            f"{z}/{x}/{y}": hashlib.sha256(body).hexdigest()
+            for (z, x, y), body in sorted(tiles.items())
+        },
     }
     (folder / "tiles.json").parent.mkdir(parents=True, exist_ok=True)
     (folder / "tiles.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
