@@ -17,6 +17,7 @@ from civicmap.mapdata import LayerData, MapData
 from civicmap.render._colocate import colocated
 from civicmap.render._routes import ordered_routes
 from civicmap.render.paper.geometry import AtlasPage, Grid, MapFrame, Rect, ScaleBar
+from civicmap.render.paper.index_keys import Prefixes, log_same_site, same_sites, sort_reading
 from civicmap.render.paper.placement import NumberLabel
 from civicmap.render.paper.texts import DISASTER_EN, INDEX_ALIASES, TEXT, kana_key
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
@@ -46,6 +47,8 @@ class Entry:
     #: 指定緊急避難場所): drawn in this one marker, listed in this one index entry.
     also: list[LayerData] = field(default_factory=list)
     also_refs: list[str] = field(default_factory=list)  # their source_refs
+    #: The sort reading came from the analyser, not a カナ column (the index says so).
+    reading_derived: bool = False
 
 
 @dataclass
@@ -149,13 +152,22 @@ def details(row: pd.Series, columns: tuple[str, ...], lang: str) -> list[str]:
     return out
 
 
-def build_entries(data: MapData, crs: str, *, tolerance_m: float = COLOCATED_M) -> list[Entry]:
+def build_entries(
+    data: MapData,
+    crs: str,
+    *,
+    tolerance_m: float = COLOCATED_M,
+    prefixes: Prefixes | None = None,
+) -> list[Entry]:
     """Every place of every layer, in index order and numbered 1..n.
 
     Order: layer (map file order), category (the layer's declared order, then
-    others by reading), then 五十音 by ``name_kana`` where known, else the name.
-    Places of several layers within ``tolerance_m`` are one entry (see ``Entry.also``).
+    others by reading), then 五十音 by the reading of the name without its
+    ``prefixes`` (``name_kana`` where known, else read by the analyser).
+    Places of several layers within ``tolerance_m`` are one entry (see ``Entry.also``),
+    and so are names of one site after the prefixes (see :func:`same_sites`).
     """
+    prefixes = prefixes or Prefixes()
     lang = data.language
     entries: list[Entry] = []
     # Places at one spot across layers: the first (map-file order) carries the
@@ -184,13 +196,15 @@ def build_entries(data: MapData, crs: str, *, tolerance_m: float = COLOCATED_M) 
             name = _text(row.get("name")) or _text(row.get("source_ref"))
             kana = _text(row.get("name_kana"))
             cat = _text(row.get("category"))
+            key, derived = sort_reading(name, kana, prefixes)
             rows.append(
                 Entry(
                     number=0,
                     layer=layer,
                     category=cat,
                     name=name,
-                    sort_key=kana_key(kana or name),
+                    sort_key=kana_key(key),
+                    reading_derived=derived,
                     details=details(row, layer.spec.index, lang),
                     approximate=bool(row.get(APPROXIMATE) is True or row.get(APPROXIMATE) == 1),
                     xy=(pt.x, pt.y),
@@ -218,9 +232,34 @@ def build_entries(data: MapData, crs: str, *, tolerance_m: float = COLOCATED_M) 
             )
         )
         entries.extend(rows)
+    entries = _one_entry_per_site(entries, prefixes, lang)
     for i, e in enumerate(entries, start=1):
         e.number = i
     return entries
+
+
+def _one_entry_per_site(entries: list[Entry], prefixes: Prefixes, lang: str) -> list[Entry]:
+    """Fold entries whose names match after the prefixes within 100 m into the first one.
+
+    The prefecture's list says 金沢市芳斎公民館 where GSI's says 芳斎公民館, 79 m
+    apart: one site, so one marker, one number and one entry (said on the console).
+    """
+    dup = same_sites(((e.name, e.xy) for e in entries), prefixes)
+    if not dup:
+        return entries
+    for i, j in sorted(dup.items()):
+        e, keep = entries[i], entries[j]
+        log_same_site(keep.name, e.name, math.dist(e.xy, keep.xy))
+        keep.also_refs.extend([e.source_ref, *e.also_refs])
+        for other in [e.layer, *e.also]:
+            if other is not keep.layer and other not in keep.also:
+                keep.also.append(other)
+                title = other.spec.title_in(lang)
+                line = f"＋{title}" if lang == "ja" else f"+ {title}"
+                if e.name != keep.name:
+                    line += f"（{e.name}）" if lang == "ja" else f" ({e.name})"
+                keep.details.insert(0, line)
+    return [e for i, e in enumerate(entries) if i not in dup]
 
 
 def build_route_legs(data: MapData, crs, entries: list[Entry]) -> list[RouteLeg]:

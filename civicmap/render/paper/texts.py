@@ -56,6 +56,10 @@ TEXT: dict[str, dict[str, str]] = {
         "route_no_walk": "直線距離・道順ではありません",
         "route_speed": "徒歩は分速 {speed:g} m で計算。太い実線が徒歩で最も近い避難所",
         "route_speed_straight": "点線は直線（直線距離・道順ではありません）",
+        "reading_note": "五十音順は名前の読みで、市立・県立・自治体名・【】などを除いて並べています。"
+        "読みのない名前は辞書で推定した読みです",
+        "latin": "英数字",
+        "other": "その他",
     },
     "en": {
         "scale": "Scale",
@@ -101,6 +105,10 @@ TEXT: dict[str, dict[str, str]] = {
         "route_no_walk": "no walking route",
         "route_speed": "Minutes at {speed:g} m per minute. Solid line: nearest shelter on foot",
         "route_speed_straight": "Dotted: straight line (no route computed)",
+        "reading_note": "Sorted by the Japanese reading (五十音) of each name without 市立, 県立, "
+        "municipality names or 【】 tags; readings not given by the list are from a dictionary",
+        "latin": "A-Z, 0-9",
+        "other": "Other",
     },
 }
 
