@@ -44,10 +44,10 @@ _ENTITY = re.compile(
     r"[\s\u3000]*(?:\S{1,20}?(?:[\s\u3000]+|会(?=\S{2})))?"
 )
 #: Owner words at the start: 市立, 県立, 私立, 都立 ... (after a municipality name too).
-_OWNER = re.compile(r"^(?:[都道府県市区町村国私公]|組合|市町村)立")
+_OWNER = re.compile(r"^(?:[都道府県市区町村国私公]|組合|市町村)[立営]")
 #: What may follow a municipality name when it is part of the place's own name
 #: (金沢市民芸術村, 金沢市役所, 富山市場): then it stays.
-_NOT_A_PREFIX = tuple("民役場営内議長章政街")
+_NOT_A_PREFIX = tuple("民役場内議長章政街")
 
 
 def prefecture_names() -> tuple[str, ...]:
@@ -118,8 +118,8 @@ def strip_prefixes(name: str, prefixes: Prefixes) -> tuple[str, str]:
         for place in places:
             if rest.startswith(place) and len(rest) - len(place) >= 2:
                 tail = rest[len(place) :]
-                if tail.startswith("立") and len(tail) >= 3:
-                    rest = tail[1:].lstrip()  # 金沢市立, 石川県立
+                if tail.startswith(("立", "営")) and len(tail) >= 3:
+                    rest = tail[1:].lstrip()  # 金沢市立, 石川県立, 金沢市営
                 elif not tail.startswith(_NOT_A_PREFIX):
                     rest = tail.lstrip()
                 break

@@ -1,0 +1,126 @@
+"""The paper index read back from the PDF: a reader finds a place where a 五十音 index files it.
+
+Real lists: 富山市's nurseries have no カナ column (read by the analyser),
+金沢市's GSI lists write 金沢市立森本小学校 and 金沢市森本公民館, and the
+prefecture's list places 金沢市芳斎公民館 79 m from GSI's 芳斎公民館.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from paper_maps import GSI, kanazawa_raw, toyama_raw
+
+from civicmap.errors import ConfigError
+from civicmap.mapfile import parse_map
+from civicmap.pipeline import collect
+from civicmap.render.paper import render_paper
+from civicmap.render.paper.options import PaperOptions
+
+pytestmark = [
+    pytest.mark.pdf,
+    pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed"),
+]
+
+ISHIKAWA_CSV = GSI.parent / "ishikawa" / "170003_evacuation_space.csv"
+HEADINGS = ("あ", "か", "さ", "た", "な", "は", "ま", "や", "ら", "わ")
+
+
+def _lines(pdf: bytes, tmp: Path) -> list[str]:
+    path = tmp / "map.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(
+        ["pdftotext", "-raw", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+    return [line.strip() for line in out.splitlines()]
+
+
+def _collect(raw: dict, tmp: Path):
+    return collect(parse_map(raw, file=str(tmp / "map.yaml"), base_dir=tmp))
+
+
+@pytest.fixture(scope="module")
+def toyama_index(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("toyama_index")
+    pdf, plan = render_paper(_collect(toyama_raw(), tmp), options={"size": "A3"})
+    return _lines(pdf, tmp), plan
+
+
+def test_toyama_names_without_kana_are_in_gojuon_order_under_headings(toyama_index):
+    lines, plan = toyama_index
+    # 認可保育所 of 富山市: 愛宕 (あたご) before 大久保 (おおくぼ) before 呉羽 (くれは),
+    # not code-point order (呉羽 U+5449 < 大 U+5927 < 愛 U+611B).
+    pos = [lines.index(n) for n in ("愛宕保育所", "大久保保育所", "呉羽保育所")]
+    assert pos == sorted(pos), pos
+    # 【地域型保育事業】うさかスマイル保育園 is filed under う, not first of its category
+    first = next(i for i, s in enumerate(lines) if s == "■ 認可保育所")
+    usaka = next(i for i, s in enumerate(lines) if s.startswith("【地域型保育事業】うさか"))
+    assert lines.index("愛宕保育所") < usaka < lines.index("大久保保育所")
+    # the 五十音 headings stand on lines of their own, in order within a category
+    heads = [s for s in lines[first:] if s in HEADINGS]
+    assert {"あ", "か", "さ", "た", "は", "ま"} <= set(heads)
+    assert heads[: heads.index("わ") + 1] == sorted(heads[: heads.index("わ") + 1], key=HEADINGS.index)
+    # said once: readings come from a dictionary where the list gives none
+    text = "".join(lines)
+    assert text.count("辞書で推定した読み") == 1
+
+
+def test_kanazawa_names_are_filed_without_kanazawa_shiritsu(tmp_path):
+    raw = kanazawa_raw()
+    raw["area"] = {"bbox": [136.686, 36.612, 136.70, 36.625]}  # 森本
+    raw["layers"] = raw["layers"][1:]  # the 指定緊急避難場所 list: 金沢市立…, 金沢市…, 金沢市営…
+    pdf, plan = render_paper(_collect(raw, tmp_path), options={"size": "A4"})
+    lines = _lines(pdf, tmp_path)
+    names = [e.name for e in plan.entries]
+    assert "金沢市立森本小学校" in names and "森本こどもグラウンド" in names
+    # 金沢市立森本小学校 sits among the other 森本 names (も), under ま, not under か
+    kodomo, school = lines.index("森本こどもグラウンド"), lines.index("金沢市立森本小学校")
+    chuu = lines.index("金沢市立森本中学校")
+    assert kodomo < school < chuu
+    heads_before = [s for s in lines[:school] if s in HEADINGS]
+    assert heads_before[-1] == "ま"
+    # every 金沢市…森本 name is filed under ま with the plain 森本 names
+    for name in ("金沢市森本公民館", "金沢市営森本市民体育館", "金沢市立森本中学校"):
+        assert [s for s in lines[: lines.index(name)] if s in HEADINGS][-1] == "ま", name
+
+
+def test_one_site_from_two_lists_79_m_apart_is_one_entry(tmp_path, caplog):
+    raw = {
+        "title": "芳斉の避難所",
+        "area": {"bbox": [136.6455, 36.5695, 136.6525, 36.5745]},
+        "osm": False,
+        "basemap": {"draw": False},
+        "layers": [
+            {"id": "basho", "title": {"ja": "指定緊急避難場所", "en": "Evacuation sites"},
+             "style": {"symbol": "square", "color": "#e8590c"},
+             "sources": [{"csv": {"path": str(ISHIKAWA_CSV),
+                                  "filter": {"所在地_全国地方公共団体コード": "172014"}}}]},
+            {"id": "hinanjo", "title": {"ja": "指定避難所", "en": "Shelters"},
+             "style": {"symbol": "triangle", "color": "#2b8a3e"},
+             "sources": [{"geojson": {"path": str(GSI / "evacuation_172014.json")}}]},
+        ],
+    }  # fmt: skip
+    data = _collect(raw, tmp_path)
+    with caplog.at_level(logging.INFO):
+        pdf, plan = render_paper(data, options={"size": "A4"})
+    lines = _lines(pdf, tmp_path)
+    hosai = [e for e in plan.entries if "芳斎公民館" in e.name]
+    assert len(hosai) == 1, [(e.number, e.name) for e in hosai]
+    entry = hosai[0]
+    assert {layer.id for layer in [entry.layer, *entry.also]} == {"basho", "hinanjo"}
+    # the PDF lists it once as a name line; the other list's name is a detail of it
+    assert sum(1 for s in lines if re.fullmatch(r"(金沢市)?芳斎公民館", s)) == 1
+    assert "one site" in caplog.text or "同じ場所" in caplog.text
+
+
+def test_index_ignore_is_checked_at_load_and_names_the_key(tmp_path):
+    opts = PaperOptions.from_dict({"index_ignore": ["社会福祉法人富山愛育会"]}, file="m.yaml")
+    assert opts.index_ignore == ("社会福祉法人富山愛育会",) and opts.index_prefixes
+    assert PaperOptions.from_dict({"index_ignore": False}, file="m.yaml").index_prefixes is False
+    with pytest.raises(ConfigError, match=r"outputs\.paper\.index_ignore"):
+        PaperOptions.from_dict({"index_ignore": "市立"}, file="m.yaml")
