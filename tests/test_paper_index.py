@@ -52,7 +52,7 @@ def toyama_index(tmp_path_factory):
 
 
 def test_toyama_names_without_kana_are_in_gojuon_order_under_headings(toyama_index):
-    lines, plan = toyama_index
+    lines, _plan = toyama_index
     # 認可保育所 of 富山市: 愛宕 (あたご) before 大久保 (おおくぼ) before 呉羽 (くれは),
     # not code-point order (呉羽 U+5449 < 大 U+5927 < 愛 U+611B).
     pos = [lines.index(n) for n in ("愛宕保育所", "大久保保育所", "呉羽保育所")]
@@ -64,7 +64,9 @@ def test_toyama_names_without_kana_are_in_gojuon_order_under_headings(toyama_ind
     # the 五十音 headings stand on lines of their own, in order within a category
     heads = [s for s in lines[first:] if s in HEADINGS]
     assert {"あ", "か", "さ", "た", "は", "ま"} <= set(heads)
-    assert heads[: heads.index("わ") + 1] == sorted(heads[: heads.index("わ") + 1], key=HEADINGS.index)
+    assert heads[: heads.index("わ") + 1] == sorted(
+        heads[: heads.index("わ") + 1], key=HEADINGS.index
+    )
     # said once: readings come from a dictionary where the list gives none
     text = "".join(lines)
     assert text.count("辞書で推定した読み") == 1
