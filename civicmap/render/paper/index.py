@@ -157,15 +157,13 @@ class IndexFlow:
         h = max(hs * 1.6 + (len(lines) - 1) * hs * 1.25, self.marker + 3)
 
         def draw(c, x, y_top):
+            looks = {
+                (e.look.symbol, e.look.color) for e in self.entries if e.layer is layer and e.look
+            }
             st = layer.spec.style
-            draw_marker(
-                c,
-                st.get("symbol", "circle"),
-                x + self.marker / 2,
-                y_top - h / 2,
-                self.marker,
-                st.get("color", "#1c7ed6"),
-            )
+            if len(looks) <= 1:  # several category symbols: the legend shows them, not one here
+                sym, col = next(iter(looks), (st.symbol, st.color))
+                draw_marker(c, sym, x + self.marker / 2, y_top - h / 2, self.marker, col)
             top = y_top - h / 2 - hs * 0.35 + (len(lines) - 1) * hs * 1.25 / 2
             for i, line in enumerate(lines):
                 draw_text(c, x + self.marker + 4, top - i * hs * 1.25, line, hs, bold=True)

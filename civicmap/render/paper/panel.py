@@ -14,6 +14,7 @@ from typing import Any
 from reportlab.lib import colors
 
 from civicmap import settings
+from civicmap.layers import CategoryStyle
 from civicmap.mapdata import LayerData
 from civicmap.render import basemap as bm
 from civicmap.render._fonts import draw_text, text_width
@@ -21,7 +22,7 @@ from civicmap.render.paper.geometry import MM, Rect, ScaleBar, scale_bar
 from civicmap.render.paper.marks import draw_marker, draw_route, number_box
 from civicmap.render.paper.placement import NumberLabel
 from civicmap.render.paper.plan import RouteLeg
-from civicmap.render.paper.texts import TEXT, wrap
+from civicmap.render.paper.texts import STRIP, TEXT, wrap
 from civicmap.render.routes_table import route_notes, route_sections
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,39 @@ def scale_bar_width(bar: ScaleBar, fs: float) -> float:
 class PanelBlocks:
     """Mixin of the renderer: builds the panel's blocks for a width and a scale."""
 
+    def _legend_layer_lines(self, layer: LayerData) -> list[tuple[str, Any]]:
+        """A layer's legend lines: one with its symbol, or its title over one line per
+        category symbol the map draws (the same style table as the web map's legend)."""
+        title = layer.spec.title_in(self.lang) + f" ({len(layer.features)})"
+        looks: dict[tuple[str, str], tuple[CategoryStyle, int]] = {}
+        for e in self.entries:
+            if e.layer is layer and e.look is not None:
+                key = (e.look.symbol, e.look.color)
+                look, n = looks.get(key, (e.look, 0))
+                looks[key] = (look, n + 1)
+        if not looks:
+            st = layer.spec.style
+            return [(title, CategoryStyle("", st.color, st.symbol))]
+        if len(looks) == 1:
+            return [(title, next(iter(looks.values()))[0]), *self._strip_legend(layer)]
+        out: list[tuple[str, Any]] = [(title, layer)]
+        for look, n in looks.values():
+            name = (
+                self.t["shelter_both"]
+                if look.symbol == "shelter_both"
+                else layer.spec.category_title(look.name, self.lang) or title
+            )
+            out.append((f"{name} ({n})", look))
+        return out + self._strip_legend(layer)
+
+    def _strip_legend(self, layer: LayerData) -> list[tuple[str, Any]]:
+        """What the index's ○/× strip means, under a shelter layer that prints one."""
+        first = STRIP[self.lang][0]
+        if any(e.layer is layer and any(d.startswith(first) for d in e.details)
+               for e in self.entries):  # fmt: skip
+            return [(self.t["strip_legend"], "text")]
+        return []
+
     # ---- side panel: scale, legend, notes, QR, credits
     def panel_blocks(
         self, width: float, scale: int, *, with_scale: bool = True
@@ -82,7 +116,7 @@ class PanelBlocks:
         # Legend: one line per layer (with its symbol), then the basemap kinds present.
         lines: list[tuple[str, Any]] = []
         for layer in self.data.layers:
-            lines.append((layer.spec.title_in(self.lang) + f" ({len(layer.features)})", layer))
+            lines.extend(self._legend_layer_lines(layer))
         if any(e.approximate for e in self.entries):
             lines.append((t["approx"], "approx"))
         lines.append(("", "number"))
@@ -108,16 +142,11 @@ class PanelBlocks:
             for wl, what in wrapped:
                 hh = max(lh, len(wl) * fs * 1.25)
                 cy = y - lh / 2
-                if isinstance(what, LayerData):
-                    st = what.spec.style
-                    draw_marker(
-                        c,
-                        st.get("symbol", "circle"),
-                        x + self.marker / 2,
-                        cy,
-                        self.marker,
-                        st.get("color", "#1c7ed6"),
-                    )
+                bold = False
+                if isinstance(what, CategoryStyle):
+                    draw_marker(c, what.symbol, x + self.marker / 2, cy, self.marker, what.color)
+                elif isinstance(what, LayerData):
+                    bold = True  # a layer heading above its categories' symbols
                 elif what == "approx":
                     draw_marker(
                         c,
@@ -143,7 +172,8 @@ class PanelBlocks:
                     number_box(c, lab, self.num_fs)
                     wl = [f"{t['number']} → {t['index']}"]
                 for i, line in enumerate(wl):
-                    draw_text(c, x + self.marker + 5, cy - fs * 0.35 - i * fs * 1.25, line, fs)
+                    lx = x if bold else x + self.marker + 5
+                    draw_text(c, lx, cy - fs * 0.35 - i * fs * 1.25, line, fs, bold=bold)
                 y -= hh
             col_w = width / 2
             for i, k in enumerate(kinds):

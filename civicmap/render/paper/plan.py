@@ -19,7 +19,20 @@ from civicmap.render._routes import ordered_routes
 from civicmap.render.paper.geometry import AtlasPage, Grid, MapFrame, Rect, ScaleBar
 from civicmap.render.paper.index_keys import Prefixes, log_same_site, same_sites, sort_reading
 from civicmap.render.paper.placement import NumberLabel
-from civicmap.render.paper.texts import DISASTER_EN, INDEX_ALIASES, TEXT, kana_key
+from civicmap.render.paper.texts import (
+    DISASTER_EN,
+    INDEX_ALIASES,
+    TEXT,
+    disaster_strip,
+    kana_key,
+)
+from civicmap.render.symbols import (
+    CategoryStyle,
+    category_looks,
+    layer_categories,
+    place_look,
+    taken_symbols,
+)
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 
 log = logging.getLogger(__name__)
@@ -49,6 +62,8 @@ class Entry:
     also_refs: list[str] = field(default_factory=list)  # their source_refs
     #: The sort reading came from the analyser, not a カナ column (the index says so).
     reading_derived: bool = False
+    #: Colour and symbol from the style table (web and paper read the same one).
+    look: CategoryStyle | None = None
 
 
 @dataclass
@@ -118,12 +133,27 @@ def _text(v: Any) -> str:
     return str(v).strip()
 
 
-def details(row: pd.Series, columns: tuple[str, ...], lang: str) -> list[str]:
+def _flags(row: pd.Series) -> dict[str, bool | None]:
+    out: dict[str, bool | None] = {}
+    for k in DISASTER_TYPES:
+        v = row.get(f"serves_{k}")
+        out[k] = True if (v is True or v == 1) else (False if (v is False or v == 0) else None)
+    return out
+
+
+def details(
+    row: pd.Series, columns: tuple[str, ...], lang: str, *, strip: bool = False
+) -> list[str]:
+    """The index lines of one place; ``strip``: the ○/× strip of the disasters it serves."""
     t = TEXT[lang]
     out: list[str] = []
+    if strip and (line := disaster_strip(_flags(row), lang)):
+        out.append(line)
     for col in columns:
         value, label = "", ""
         if col in ("disasters", "serves"):
+            if strip:
+                continue  # the strip says it
             served = [
                 (ja if lang == "ja" else DISASTER_EN[k])
                 for k, ja in DISASTER_TYPES.items()
@@ -168,6 +198,7 @@ def build_entries(
     and so are names of one site after the prefixes (see :func:`same_sites`).
     """
     prefixes = prefixes or Prefixes()
+    looks = layer_looks(data)
     lang = data.language
     entries: list[Entry] = []
     # Places at one spot across layers: the first (map-file order) carries the
@@ -205,10 +236,18 @@ def build_entries(
                     name=name,
                     sort_key=kana_key(key),
                     reading_derived=derived,
-                    details=details(row, layer.spec.index, lang),
+                    details=details(
+                        row,
+                        layer.spec.index,
+                        lang,
+                        strip=layer.spec.role == "shelter",
+                    ),
                     approximate=bool(row.get(APPROXIMATE) is True or row.get(APPROXIMATE) == 1),
                     xy=(pt.x, pt.y),
                     source_ref=_text(row.get("source_ref")),
+                    look=place_look(
+                        layer.spec, looks[layer.id], cat, _text(row.get("designations"))
+                    ),
                 )
             )
             for other, orow in carried.get((layer.id, label), []):
@@ -236,6 +275,19 @@ def build_entries(
     for i, e in enumerate(entries, start=1):
         e.number = i
     return entries
+
+
+def layer_looks(data: MapData) -> dict[str, dict[str, CategoryStyle]]:
+    """Each layer's categories → colour and symbol, from the style table the web map uses."""
+    specs = [layer.spec for layer in data.layers]
+    out: dict[str, dict[str, CategoryStyle]] = {}
+    for layer in data.layers:
+        present = layer_categories(layer.features)
+        order = layer.spec.category_order(present)
+        taken = taken_symbols(specs, but=layer.id)
+        looks = category_looks(layer.spec, order, taken=taken, present=present)
+        out[layer.id] = {st.name: st for st in looks}
+    return out
 
 
 def _one_entry_per_site(entries: list[Entry], prefixes: Prefixes, lang: str) -> list[Entry]:

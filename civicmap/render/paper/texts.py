@@ -60,6 +60,9 @@ TEXT: dict[str, dict[str, str]] = {
         "読みのない名前は辞書で推定した読みです",
         "latin": "英数字",
         "other": "その他",
+        "shelter_both": "指定緊急避難場所と指定避難所を兼ねる場所",
+        "strip_legend": "索引の○×：その災害の避難先に指定されているか"
+        "（洪水・土砂災害・高潮・地震・津波・大規模な火事・内水氾濫・火山現象）",
     },
     "en": {
         "scale": "Scale",
@@ -109,6 +112,9 @@ TEXT: dict[str, dict[str, str]] = {
         "municipality names or 【】 tags; readings not given by the list are from a dictionary",
         "latin": "A-Z, 0-9",
         "other": "Other",
+        "shelter_both": "Both an evacuation site and a shelter",
+        "strip_legend": "○/× in the index: designated for that disaster or not (flood, "
+        "landslide, storm surge, earthquake, tsunami, large fire, inland flooding, volcano)",
     },
 }
 
@@ -118,6 +124,29 @@ INDEX_ALIASES: dict[str, tuple[str, ...]] = {
     "capacity": ("capacity", "定員", "Capall", "想定収容人数", "収容人数"),
 }
 DISASTER_EN = {k: k.replace("_", " ") for k in DISASTER_TYPES}
+
+
+#: The ○/× strip's short names, in DISASTER_TYPES order.
+STRIP = {
+    "ja": ("洪水", "土砂", "高潮", "地震", "津波", "火事", "内水", "火山"),
+    "en": ("Flood", "Slide", "Surge", "Quake", "Tsunami", "Fire", "Inland", "Volcano"),
+}
+
+
+def disaster_strip(flags: dict[str, bool | None], lang: str) -> str:
+    """``洪水○土砂×高潮×地震○…``: which disasters a shelter site is designated for.
+
+    Official lists mark the disasters a site serves and leave the others empty,
+    so once a site says anything, an empty flag prints as ×; a site that says
+    nothing gets no strip (unknown is not "no").
+    """
+    values = [flags.get(k) for k in DISASTER_TYPES]
+    if all(v is None for v in values):
+        return ""
+    # ja: the ○/× after each two-kanji name separates them, so the strip stays one line
+    return ("" if lang == "ja" else " ").join(
+        f"{name}{'○' if v else '×'}" for name, v in zip(STRIP[lang], values, strict=True)
+    )
 
 
 def wrap(text: str, width: float, measure) -> list[str]:
