@@ -7,6 +7,7 @@ prefecture's list places 金沢市芳斎公民館 79 m from GSI's 芳斎公民�
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
@@ -14,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from paper_maps import GSI, kanazawa_raw, toyama_raw
+from paper_maps import GSI, TOYAMA_CSV, kanazawa_raw, toyama_raw
 
 from civicmap.errors import ConfigError
 from civicmap.mapfile import parse_map
@@ -126,3 +127,143 @@ def test_index_ignore_is_checked_at_load_and_names_the_key(tmp_path):
     assert PaperOptions.from_dict({"index_ignore": False}, file="m.yaml").index_prefixes is False
     with pytest.raises(ConfigError, match=r"outputs\.paper\.index_ignore"):
         PaperOptions.from_dict({"index_ignore": "市立"}, file="m.yaml")
+
+
+# --------------------------------------------------------------------------- symbols
+
+#: GSI's flag columns in DISASTER_TYPES order, and the strip's names for them.
+GSI_FLAGS = ("洪水", "崖崩れ、土石流及び地滑り", "高潮", "地震", "津波", "大規模な火事",
+             "内水氾濫", "火山現象")  # fmt: skip
+STRIP_NAMES = ("洪水", "土砂", "高潮", "地震", "津波", "火事", "内水", "火山")
+
+
+@pytest.fixture(scope="module")
+def morimoto(tmp_path_factory):
+    """金沢市 森本: the built-in shelters layer fed GSI's two lists, and a childcare layer."""
+    tmp = tmp_path_factory.mktemp("morimoto")
+    raw = {
+        "title": "森本の避難場所・避難所",
+        "area": {"bbox": [136.68, 36.605, 136.71, 36.63]},
+        "osm": False,
+        "basemap": {"draw": False},
+        "layers": [
+            {"use": "shelters", "extra_sources": [
+                {"geojson": {"path": str(GSI / "evacuation_172014.json"), "category": "指定避難所"}},
+                {"geojson": {"path": str(GSI / "emergency_172014.json"),
+                             "category": "指定緊急避難場所"}}]},
+            {"use": "childcare", "extra_sources": [{"csv": {"path": str(TOYAMA_CSV)}}]},
+        ],
+    }  # fmt: skip
+    data = _collect(raw, tmp)
+    pdf, plan = render_paper(data, options={"size": "A4"})
+    path = tmp / "map.pdf"
+    path.write_bytes(pdf)
+    return data, path, plan, tmp
+
+
+def _legend_symbol(path: Path, label: str, marker: float, tmp: Path):
+    """The greyscale pixels of the legend symbol left of the legend line ``label``."""
+    from PIL import Image
+
+    xml = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", "-bbox", str(path), "-"],
+        capture_output=True, check=True, text=True,
+    ).stdout  # fmt: skip
+    words = re.findall(
+        r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)<', xml
+    )
+    hits = [(float(x), float(y0), float(y1)) for x, y0, y1, w in words if w == label]
+    assert hits, label
+    x, y0, y1 = max(hits)  # the legend is in the right-hand panel
+    cy = (y0 + y1) / 2
+    dpi = 300
+    k = dpi / 72
+    box = (x - 5 - marker - 1, cy - marker / 2 - 1, marker + 2, marker + 2)
+    out = tmp / f"sym{abs(hash(label))}"
+    subprocess.run(
+        ["pdftoppm", "-gray", "-png", "-r", str(dpi), "-f", "1", "-l", "1", "-singlefile",
+         "-x", str(round(box[0] * k)), "-y", str(round(box[1] * k)),
+         "-W", str(round(box[2] * k)), "-H", str(round(box[3] * k)), str(path), str(out)],
+        check=True,
+    )  # fmt: skip
+    return Image.open(f"{out}.png").convert("L")
+
+
+def test_shelter_categories_get_distinct_evacuation_symbols_in_the_legend(morimoto):
+    _data, path, plan, tmp = morimoto
+    looks = {e.look.symbol for e in plan.entries if e.layer.id == "shelters"}
+    assert looks == {
+        "shelter_open",
+        "shelter_both",
+    }  # 公園 only; schools both (no building-only here)
+    labels = [
+        "指定緊急避難場所",
+        "指定緊急避難場所と指定避難所を兼ねる場所",
+        "保育園・幼稚園・認定こども園",
+    ]
+    syms = [_legend_symbol(path, label, 8.0, tmp) for label in labels]
+    # each symbol is drawn (dark pixels) and differs from every other in greyscale
+    for img in syms:
+        assert sum(1 for v in img.tobytes() if v < 128) > 50
+    for i in range(len(syms)):
+        for j in range(i + 1, len(syms)):
+            a, b = syms[i], syms[j].resize(syms[i].size)
+            differ = sum(
+                1 for p, q in zip(a.tobytes(), b.tobytes(), strict=True) if abs(p - q) > 60
+            )
+            assert differ > 0.1 * a.width * a.height, (labels[i], labels[j], differ)
+
+
+def test_web_and_paper_read_one_style_table(morimoto):
+    from civicmap.render.symbols import taken_symbols
+    from civicmap.render.web import category_styles
+
+    data, _path, plan, _tmp = morimoto
+    layer = data.layer("shelters")
+    table, _ = category_styles(
+        layer, language="ja", taken=taken_symbols([x.spec for x in data.layers], but=layer.id)
+    )
+    web = {(s["name"], s["symbol"], s["color"]) for s in table}
+    paper = {(e.category, e.look.symbol, e.look.color) for e in plan.entries
+             if e.layer is layer and e.look.symbol != "shelter_both"}  # fmt: skip
+    assert paper and paper <= web
+
+
+def test_derived_category_symbols_never_reuse_another_layers_symbol():
+    from civicmap.layers import parse_layer
+    from civicmap.render.symbols import category_looks, taken_symbols
+
+    src = [{"geojson": {"path": str(GSI / "emergency_172014.json")}}]
+    a = parse_layer({"id": "a", "title": "A", "style": {"symbol": "circle"}, "sources": src,
+                     "categories": [{"name": "x"}, {"name": "y"}, {"name": "z"}]},
+                    file="a.yaml", base_dir=GSI)  # fmt: skip
+    b = parse_layer({"id": "b", "title": "B", "style": {"symbol": "square"}, "sources": src},
+                    file="b.yaml", base_dir=GSI)  # fmt: skip
+    looks = category_looks(a, ["x", "y", "z"], taken=taken_symbols([a, b], but="a"))
+    symbols = [s.symbol for s in looks]
+    assert symbols[0] == "circle" and "square" not in symbols and len(set(symbols)) == 3
+
+
+def test_shelter_index_entries_carry_the_disaster_strip(morimoto):
+    _data, path, plan, _tmp = morimoto
+    text = subprocess.run(
+        ["pdftotext", "-raw", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+    lines = [s.strip() for s in text.splitlines()]
+    # 森本小学校's flags, independently from GSI's file
+    doc = json.loads((GSI / "emergency_172014.json").read_text(encoding="utf-8"))
+    props = next(f["properties"] for f in doc["features"]
+                 if f["properties"]["施設・場所名"] == "金沢市立森本小学校")  # fmt: skip
+    strip = "".join(
+        f"{n}{'○' if props[c] == '1' else '×'}" for n, c in zip(STRIP_NAMES, GSI_FLAGS, strict=True)
+    )
+    assert strip == "洪水○土砂○高潮×地震○津波○火事×内水×火山×"
+    i = lines.index("森本小学校")
+    # one line, or broken between two disasters (never between a name and its ○/×)
+    assert strip in (lines[i + 1], lines[i + 1] + lines[i + 2])
+    assert re.fullmatch(r"((洪水|土砂|高潮|地震|津波|火事|内水|火山)[○×])+", lines[i + 1])
+    # every shelter entry has one, and the legend says what ○/× mean
+    assert sum(
+        1 for s in lines if re.fullmatch(r"(洪水|土砂|高潮|地震|津波|火事|内水|火山)[○×]{1}.*", s)
+    ) >= len([e for e in plan.entries if e.layer.id == "shelters"])
+    assert "索引の○×" in text

@@ -13,7 +13,7 @@ from civicmap.render.paper.geometry import MM, Rect
 from civicmap.render.paper.index_keys import LATIN, OTHER, heading
 from civicmap.render.paper.marks import draw_marker
 from civicmap.render.paper.plan import Entry
-from civicmap.render.paper.texts import wrap
+from civicmap.render.paper.texts import strip_lines, wrap
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,14 @@ class IndexFlow:
             name = e.name + (f"（{self.t['approx_short']}）" if e.approximate and self.lang == "ja"
                              else (f" ({self.t['approx_short']})" if e.approximate else ""))  # fmt: skip
             nl = wrap(name, width - nw - refw, lambda s: text_width(s, fs))
-            dl = [s for d in e.details for s in wrap(d, width - nw, lambda s: text_width(s, ds))]
+            dl = [
+                s
+                for d in e.details
+                for s in (
+                    strip_lines(d, width - nw, lambda s: text_width(s, ds))
+                    or wrap(d, width - nw, lambda s: text_width(s, ds))
+                )
+            ]
             h = len(nl) * fs * 1.22 + len(dl) * ds * 1.2 + 1.8
 
             def draw(c, x, y_top, e=e, nl=nl, dl=dl):

@@ -4,6 +4,7 @@ and 五十音 sort keys."""
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 
 from civicmap.schema import DISASTER_TYPES
@@ -133,6 +134,9 @@ STRIP = {
 }
 
 
+STRIP_STARTS = tuple(v[0] for v in STRIP.values())
+
+
 def disaster_strip(flags: dict[str, bool | None], lang: str) -> str:
     """``洪水○土砂×高潮×地震○…``: which disasters a shelter site is designated for.
 
@@ -147,6 +151,20 @@ def disaster_strip(flags: dict[str, bool | None], lang: str) -> str:
     return ("" if lang == "ja" else " ").join(
         f"{name}{'○' if v else '×'}" for name, v in zip(STRIP[lang], values, strict=True)
     )
+
+
+def strip_lines(text: str, width: float, measure) -> list[str] | None:
+    """A ○/× strip broken between its items (never 火山 / ×), or None for other text."""
+    items = re.findall(r"\s*[^○×\s]+[○×]", text)
+    if not items or "".join(items) != text or not text.startswith(STRIP_STARTS):
+        return None
+    lines = [""]
+    for item in items:
+        if lines[-1] and measure(lines[-1] + item) > width:
+            lines.append(item.lstrip())
+        else:
+            lines[-1] += item
+    return lines
 
 
 def wrap(text: str, width: float, measure) -> list[str]:
