@@ -267,3 +267,36 @@ def test_shelter_index_entries_carry_the_disaster_strip(morimoto):
         1 for s in lines if re.fullmatch(r"(洪水|土砂|高潮|地震|津波|火事|内水|火山)[○×]{1}.*", s)
     ) >= len([e for e in plan.entries if e.layer.id == "shelters"])
     assert "索引の○×" in text
+
+
+def test_area_atlas_index_names_each_entrys_area(tmp_path):
+    """One index for the booklet: each entry says which 町丁目 it is in (no address says it)."""
+    import geopandas as gpd
+
+    shp = GSI.parent.parent / "boundaries" / "chome_hiezu" / "hiezu_chome.shp"
+    areas = gpd.read_file(shp, encoding="cp932").to_crs("EPSG:4326")
+    pts = [g.representative_point() for g in areas.geometry]
+    feats = [{"type": "Feature", "properties": {"name": f"集会所{i + 1}"},
+              "geometry": {"type": "Point", "coordinates": [p.x, p.y]}}
+             for i, p in enumerate(pts)]  # fmt: skip
+    (tmp_path / "places.geojson").write_text(
+        json.dumps({"type": "FeatureCollection", "features": feats}), encoding="utf-8"
+    )
+    w, s, e, n = areas.total_bounds
+    raw = {
+        "title": "日吉津村",
+        "area": {"bbox": [w - 0.005, s - 0.005, e + 0.005, n + 0.005]},
+        "osm": False,
+        "basemap": {"draw": False},
+        "layers": [{"id": "places", "title": {"ja": "集会所", "en": "Halls"},
+                    "sources": [{"geojson": {"path": "places.geojson"}}]}],
+    }  # fmt: skip
+    data = _collect(raw, tmp_path)
+    pdf, plan = render_paper(data, options={"atlas": {"areas": str(shp), "name": "MOJI"}})
+    lines = _lines(pdf, tmp_path)
+    index = lines[max(i for i, s in enumerate(lines) if s.endswith("索引")) :]
+    for i, name in enumerate(areas["MOJI"]):
+        entry = next(x for x in plan.entries if x.name == f"集会所{i + 1}")
+        assert plan.atlas_areas[entry.page] == name
+        k = index.index(f"集会所{i + 1}")
+        assert index[k + 1] == f"地区 {name}", index[k - 1 : k + 3]

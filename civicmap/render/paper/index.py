@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Callable, Iterator
 
 from reportlab.lib import colors
@@ -32,6 +33,12 @@ class IndexFlow:
         nw = text_width(max("000", widest, key=len), fs) + 4
         refw = text_width("p00 M00" if atlas else "M00", fs) + 3
         items = self.reading_note_items(width) + self.unplaced_items(width, atlas=atlas)
+        # An area atlas names each entry's area unless its address already does.
+        areas = self.plan.atlas_areas if atlas else {}
+
+        def folded(e: Entry) -> list[str]:
+            return [unicodedata.normalize("NFKC", d) for d in e.details]
+
         cur_layer = None
         cur_cat = None
         cur_kana = None
@@ -48,9 +55,13 @@ class IndexFlow:
             name = e.name + (f"（{self.t['approx_short']}）" if e.approximate and self.lang == "ja"
                              else (f" ({self.t['approx_short']})" if e.approximate else ""))  # fmt: skip
             nl = wrap(name, width - nw - refw, lambda s: text_width(s, fs))
+            lines = list(e.details)
+            area = areas.get(e.page) if e.page is not None else None
+            if area and not any(unicodedata.normalize("NFKC", area) in d for d in folded(e)):
+                lines.insert(0, f"{self.t['area']} {area}")  # which area's page, by name
             dl = [
                 s
-                for d in e.details
+                for d in lines
                 for s in (
                     strip_lines(d, width - nw, lambda s: text_width(s, ds))
                     or wrap(d, width - nw, lambda s: text_width(s, ds))

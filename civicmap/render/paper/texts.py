@@ -59,6 +59,7 @@ TEXT: dict[str, dict[str, str]] = {
         "route_speed_straight": "点線は直線（直線距離・道順ではありません）",
         "reading_note": "五十音順は名前の読みで、市立・県立・自治体名・【】などを除いて並べています。"
         "読みのない名前は辞書で推定した読みです",
+        "area": "地区",
         "latin": "英数字",
         "other": "その他",
         "shelter_both": "指定緊急避難場所と指定避難所を兼ねる場所",
@@ -111,6 +112,7 @@ TEXT: dict[str, dict[str, str]] = {
         "route_speed_straight": "Dotted: straight line (no route computed)",
         "reading_note": "Sorted by the Japanese reading (五十音) of each name without 市立, 県立, "
         "municipality names or 【】 tags; readings not given by the list are from a dictionary",
+        "area": "Area",
         "latin": "A-Z, 0-9",
         "other": "Other",
         "shelter_both": "Both an evacuation site and a shelter",
