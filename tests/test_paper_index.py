@@ -109,7 +109,7 @@ def test_one_site_from_two_lists_79_m_apart_is_one_entry(tmp_path, caplog):
         ],
     }  # fmt: skip
     data = _collect(raw, tmp_path)
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.WARNING, logger="civicmap"):
         pdf, plan = render_paper(data, options={"size": "A4"})
     lines = _lines(pdf, tmp_path)
     hosai = [e for e in plan.entries if "芳斎公民館" in e.name]
@@ -118,7 +118,8 @@ def test_one_site_from_two_lists_79_m_apart_is_one_entry(tmp_path, caplog):
     assert {layer.id for layer in [entry.layer, *entry.also]} == {"basho", "hinanjo"}
     # the PDF lists it once as a name line; the other list's name is a detail of it
     assert sum(1 for s in lines if re.fullmatch(r"(金沢市)?芳斎公民館", s)) == 1
-    assert "one site" in caplog.text or "同じ場所" in caplog.text
+    said = [r.getMessage() for r in caplog.records if "芳斎公民館" in r.getMessage()]
+    assert len(said) == 1 and "79 m" in said[0]  # on the console by default (a warning)
 
 
 def test_index_ignore_is_checked_at_load_and_names_the_key(tmp_path):
@@ -300,3 +301,24 @@ def test_area_atlas_index_names_each_entrys_area(tmp_path):
         assert plan.atlas_areas[entry.page] == name
         k = index.index(f"集会所{i + 1}")
         assert index[k + 1] == f"地区 {name}", index[k - 1 : k + 3]
+
+
+def test_prefixes_say_who_runs_a_place_not_which_place_it_is():
+    from civicmap.render.paper.index_keys import Prefixes, heading, sort_reading, strip_prefixes
+
+    p = Prefixes(municipalities=("金沢市", "富山市"), extra=("ＪＡ",))
+    assert strip_prefixes("金沢市立森本小学校", p)[1] == "森本小学校"
+    assert strip_prefixes("石川県立図書館", p)[1] == "図書館"
+    assert strip_prefixes("【地域型保育事業】きぼう保育園", p)[1] == "きぼう保育園"
+    assert strip_prefixes("社会福祉法人 富山愛育会 愛宕保育所", p)[1] == "愛宕保育所"
+    assert strip_prefixes("ＪＡ保育園さくら", p)[1] == "保育園さくら"
+    # the municipality is part of the name here: 金沢市民芸術村, 金沢市役所
+    assert strip_prefixes("金沢市民芸術村", p)[1] == "金沢市民芸術村"
+    assert strip_prefixes("金沢市役所", p)[1] == "金沢市役所"
+    assert strip_prefixes("金沢市立森本小学校", Prefixes(enabled=False))[1] == "金沢市立森本小学校"
+    # a カナ column wins, without the prefix's reading; half-width kana fold
+    assert sort_reading("金沢市芳斎公民館", "ｶﾅｻﾞﾜｼﾎｳｻｲｺｳﾐﾝｶﾝ", p) == ("ほうさいこうみんかん", False)
+    assert sort_reading("大久保保育所", "", p) == ("おおくぼほいくしょ", True)
+    assert [heading(k) for k in ("あたご", "がっこう", "ぱん", "ゔぃら", "Ｂ棟", "2号館", "〒")] == [
+        "あ", "か", "は", "あ", "英数字", "英数字", "その他"
+    ]  # fmt: skip

@@ -27,6 +27,7 @@ from civicmap.i18n import _
 from civicmap.mapdata import MapData
 from civicmap.names import match_key
 from civicmap.render.paper.options import PaperOptions
+from civicmap.render.paper.texts import kana_key
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,9 @@ def strip_prefixes(name: str, prefixes: Prefixes) -> tuple[str, str]:
     if not prefixes.enabled:
         return "", text
     places = sorted(set(prefecture_names()) | set(prefixes.municipalities), key=len, reverse=True)
-    extra = sorted(set(prefixes.extra), key=len, reverse=True)
+    extra = sorted(
+        {unicodedata.normalize("NFKC", w) for w in prefixes.extra}, key=len, reverse=True
+    )
     rest = text
     for _round in range(8):
         before = rest
@@ -133,12 +136,6 @@ def _tokenizer() -> Tokenizer:
     return Tokenizer()
 
 
-def hiragana(text: str) -> str:
-    """Katakana folded to hiragana, NFKC (half-width kana, full-width Latin) first."""
-    s = unicodedata.normalize("NFKC", str(text))
-    return "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in s)
-
-
 @functools.lru_cache(maxsize=4096)
 def reading(text: str) -> str:
     """The reading of ``text`` in hiragana, from janome's dictionary (IPADIC).
@@ -150,7 +147,7 @@ def reading(text: str) -> str:
     for tok in _tokenizer().tokenize(unicodedata.normalize("NFKC", text)):
         r = tok.reading
         out.append(r if r and r != "*" else tok.surface)
-    return hiragana("".join(out))
+    return kana_key("".join(out))
 
 
 _SPACE = re.compile(r"[\s\u3000]+")
@@ -165,7 +162,7 @@ def sort_reading(name: str, kana: str, prefixes: Prefixes) -> tuple[str, bool]:
     the analyser read a name with kanji (the index says so once).
     """
     head, rest = strip_prefixes(name, prefixes)
-    kana = hiragana(kana).strip()
+    kana = kana_key(kana)
     if kana:
         if head:
             h = reading(head)
@@ -173,7 +170,7 @@ def sort_reading(name: str, kana: str, prefixes: Prefixes) -> tuple[str, bool]:
                 kana = kana[len(h) :]
         return _SPACE.sub("", kana), False
     if _KANA_CHARS.match(rest) or not any(_is_kanji(c) for c in rest):
-        return _SPACE.sub("", hiragana(rest)), False
+        return _SPACE.sub("", kana_key(rest)), False
     return _SPACE.sub("", reading(rest)), True
 
 
@@ -202,7 +199,7 @@ OTHER = "その他"
 
 def heading(key: str) -> str:
     """The 五十音 heading (あ か さ … わ, 英数字, その他) a sort key files under."""
-    s = key.lstrip("・ー \u3000")
+    s = unicodedata.normalize("NFKC", key).lstrip("・ー \u3000")
     if not s:
         return OTHER
     c = s[0]
@@ -244,9 +241,24 @@ def same_sites(
     return out
 
 
-def log_same_site(first: str, other: str, metres: float) -> None:
-    """Say on the console that two rows print as one index entry (the reader checks it)."""
-    log.info(
-        _("index: %(other)s and %(first)s (%(m)s m apart) are one site: one entry")
-        % {"other": other, "first": first, "m": f"{metres:.0f}"}
+def log_same_sites(pairs: list[tuple[str, str, float]]) -> None:
+    """Say on the console (a warning: printed by default) which rows print as one entry.
+
+    ``pairs`` are (kept name, folded name, metres apart); the first five are named.
+    """
+    if not pairs:
+        return
+    shown = "、".join(f"{b} → {a} ({m:.0f} m)" for a, b, m in pairs[:5])
+    more = len(pairs) - 5
+    log.warning(
+        _(
+            "index: %(n)d place(s) have the name of a place within %(max)d m and print as one "
+            "entry with it: %(pairs)s%(more)s"
+        )
+        % {
+            "n": len(pairs),
+            "max": round(SAME_SITE_M),
+            "pairs": shown,
+            "more": (_(" and %(n)d more") % {"n": more}) if more > 0 else "",
+        }
     )

@@ -17,7 +17,7 @@ from civicmap.mapdata import LayerData, MapData
 from civicmap.render._colocate import colocated
 from civicmap.render._routes import ordered_routes
 from civicmap.render.paper.geometry import AtlasPage, Grid, MapFrame, Rect, ScaleBar
-from civicmap.render.paper.index_keys import Prefixes, log_same_site, same_sites, sort_reading
+from civicmap.render.paper.index_keys import Prefixes, log_same_sites, same_sites, sort_reading
 from civicmap.render.paper.placement import NumberLabel
 from civicmap.render.paper.texts import (
     DISASTER_EN,
@@ -299,9 +299,10 @@ def _one_entry_per_site(entries: list[Entry], prefixes: Prefixes, lang: str) -> 
     dup = same_sites(((e.name, e.xy) for e in entries), prefixes)
     if not dup:
         return entries
+    pairs: list[tuple[str, str, float]] = []
     for i, j in sorted(dup.items()):
         e, keep = entries[i], entries[j]
-        log_same_site(keep.name, e.name, math.dist(e.xy, keep.xy))
+        pairs.append((keep.name, e.name, math.dist(e.xy, keep.xy)))
         keep.also_refs.extend([e.source_ref, *e.also_refs])
         for other in [e.layer, *e.also]:
             if other is not keep.layer and other not in keep.also:
@@ -311,6 +312,7 @@ def _one_entry_per_site(entries: list[Entry], prefixes: Prefixes, lang: str) -> 
                 if e.name != keep.name:
                     line += f"（{e.name}）" if lang == "ja" else f" ({e.name})"
                 keep.details.insert(0, line)
+    log_same_sites(pairs)
     return [e for i, e in enumerate(entries) if i not in dup]
 
 
