@@ -141,7 +141,7 @@ class MapRoutes:
     network: str = ""  # where the walking network came from, or "" (straight lines)
 
 
-def read_homes_csv(path: Path, *, geocode: bool = False) -> list[Home]:
+def read_homes_csv(path: Path, *, geocode: bool = False, offline: bool | None = None) -> list[Home]:
     """Homes from a CSV of points (名称/name, 緯度/lat, 経度/lon columns) or addresses.
 
     With ``geocode``, rows with an address (住所) but no coordinates are placed
@@ -160,7 +160,9 @@ def read_homes_csv(path: Path, *, geocode: bool = False) -> list[Home]:
         raise CivicMapError(
             _("homes: %(path)s: file not found; give a CSV of 名称, 緯度, 経度") % {"path": path}
         )
-    result = read_path(path, layer="homes", options={"geocode": True} if geocode else None)
+    result = read_path(
+        path, layer="homes", options={"geocode": True} if geocode else None, offline=offline
+    )
     if result.rejected:
         first = result.rejected[0]
         raise CivicMapError(
@@ -202,7 +204,11 @@ def map_homes(spec: MapSpec) -> list[Home]:
     homes_file = getattr(spec, "homes_file", None)
     if homes_file:
         homes.extend(
-            read_homes_csv(spec.path(homes_file), geocode=getattr(spec, "homes_geocode", False))
+            read_homes_csv(
+                spec.path(homes_file),
+                geocode=getattr(spec, "homes_geocode", False),
+                offline=getattr(spec, "offline", None),
+            )
         )
     return homes
 
@@ -212,12 +218,14 @@ _WHY = {
         "extract": "抽出ファイル {name}",
         "empty_extract": "抽出ファイル {name} の地図範囲に歩ける道がありません",
         "no_overpass": "抽出ファイルがなく、Overpass からも道路網を得られません（{exc}）",
+        "no_osm": "この地図はOSMデータを使わないため、道路網がありません",
         "empty_overpass": "Overpass の応答に地図範囲の歩ける道がありません",
     },
     "en": {
         "extract": "extract {name}",
         "empty_extract": "the extract {name} has no walkable street in the map's area",
         "no_overpass": "no extract, and Overpass gave no street network ({exc})",
+        "no_osm": "this map uses no OSM data, so it has no street network",
         "empty_overpass": "Overpass returned no walkable street in the map's area",
     },
 }
@@ -236,6 +244,8 @@ def walking_network(spec: MapSpec, area: Area):
     from civicmap.sources import streets
 
     why = _WHY.get(spec.language, _WHY["en"])
+    if spec.osm.get("disabled"):  # osm: false reaches the street network too: nothing is asked
+        return None, why["no_osm"]
     path = pipeline._osm_file(spec)
     if path is not None:
         graph = streets.walking_graph_from_extract(path, area)

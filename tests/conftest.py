@@ -110,6 +110,8 @@ def overpass_server(_overpass_session, monkeypatch):
     monkeypatch.setattr(settings, "max_wait", 0.05)
     monkeypatch.setattr(settings, "overpass_http_timeout", 1.0)
     monkeypatch.setattr(settings, "offline", False)
+    # map files in tests name this loopback server: allowed like --allow-private-urls
+    monkeypatch.setattr(settings, "allow_private_urls", True)
     return server
 
 

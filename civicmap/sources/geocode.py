@@ -23,6 +23,23 @@ def normalise_address(address: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", str(address)).split())
 
 
+def check_answer(data: object) -> None:
+    """Raise ValueError unless ``data`` is an address-search answer (a list of point features).
+
+    Why: an answer that is not one (a proxy's JSON, a broken server's ``{}``)
+    must be an error and never cached, or every later build, offline too,
+    would repeat it.
+    """
+    if not isinstance(data, list):
+        raise ValueError(_("not a list of matches"))
+    for hit in data[:1]:
+        try:
+            lon, lat = hit["geometry"]["coordinates"][:2]
+            float(lon), float(lat)
+        except (KeyError, TypeError, ValueError, IndexError):
+            raise ValueError(_("a match without a point")) from None
+
+
 def geocode_one(
     address: str, *, offline: bool | None = None
 ) -> tuple[tuple[float, float] | None, str]:
@@ -35,10 +52,17 @@ def geocode_one(
     """
     query = normalise_address(address)
     try:
-        data = _http.get_json(settings.geocoder_url, params={"q": query}, offline=offline)
+        data = _http.get_json(
+            settings.geocoder_url,
+            params={"q": query},
+            offline=offline,
+            service_key="geocoder",
+            what=repr(query),
+            validate=check_answer,
+        )
     except CivicMapError as exc:
         return None, _("geocoder failed for %(query)r: %(error)s") % {"query": query, "error": exc}
-    if not isinstance(data, list) or not data:
+    if not data:
         return None, _("the geocoder found no match for address %(query)r") % {"query": query}
     first = data[0]
     try:
