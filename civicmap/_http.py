@@ -177,6 +177,7 @@ class NetworkRun:
     trusted: tuple[str, ...] = ()
     retries_left: int | None = None
     unreachable: dict[str, tuple[float, HostUnreachableError]] = field(default_factory=dict)
+    told: set[str] = field(default_factory=set)
     lock: Any = field(default_factory=threading.Lock, repr=False)
 
     def take_retry(self) -> bool:
@@ -225,6 +226,16 @@ def network_run(
         yield run
     finally:
         _RUNS.remove(run)
+
+
+def warn_once(key: str, message: str) -> None:
+    """Log ``message`` as a warning once per run for ``key`` (a service and host)."""
+    run = current_run()
+    with run.lock:
+        if key in run.told:
+            return
+        run.told.add(key)
+    log.warning("%s", message)
 
 
 def _origin(url: str) -> str:

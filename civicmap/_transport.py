@@ -106,7 +106,11 @@ class HostUnreachableError(NetworkError):
     ``timeout``; ``host`` is :func:`host_key` of the URL.
     """
 
-    def __init__(self, host: str, kind: str, detail: str = ""):
+    def __init__(self, host: str, kind: str | None = None, detail: str = ""):
+        if kind is None:  # remade from a message alone (a caller adding a hint to it)
+            self.host, self.kind, self.detail = "", "unreachable", ""
+            super().__init__(host)
+            return
         self.host = host
         self.kind = kind
         self.detail = detail

@@ -532,6 +532,8 @@ class TileFetcher:
     _next_start: float = 0.0
     _started: float | None = None
     _probed: bool = False
+    #: ``civicmap fetch``: a broken server ends the fetch with one error, no warning first.
+    quiet: bool = False
 
     def __post_init__(self) -> None:
         self.manifest = None
@@ -566,6 +568,8 @@ class TileFetcher:
             if self.broken:
                 return
             self.broken = why
+        if self.quiet:
+            return
         svc = _http.service(self.service_key)
         log.warning(
             _(
@@ -1060,6 +1064,7 @@ def fetch_pack_tiles(spec: Any, pack: Path) -> dict | None:
     with recording() as rec:
         fetcher = fetcher_for(local)
         assert fetcher is not None
+        fetcher.quiet = True
         if not fetcher.usable():  # no network: one line, before anything is drawn
             raise NetworkError(_no_pack_tiles(fetcher))
         if "paper" in spec.outputs:
@@ -1094,8 +1099,19 @@ def fetch_pack_tiles(spec: Any, pack: Path) -> dict | None:
     return manifest
 
 
+def source_broken(source: TileSource) -> bool:
+    """Whether a fetcher of this run gave ``source`` up (no network, a broken server)."""
+    return any(f.broken for _spec, f in list(_FETCHERS.values()) if f.source == source)
+
+
 def survey_act_notice(spec: Any) -> str:
-    """The 測量法 reminder when the map has a paper output on GSI tiles ("" otherwise)."""
+    """The 測量法 reminder when the map has a paper output on GSI tiles ("" otherwise).
+
+    Not when the tiles could not be had: the paper map was drawn without them.
+    """
     if "paper" not in spec.outputs:
+        return ""
+    source = source_for(spec.basemap)
+    if source is not None and source_broken(source):
         return ""
     return survey_act_reminder(spec.basemap, language=spec.language)

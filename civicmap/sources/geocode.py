@@ -12,6 +12,7 @@ import logging
 import unicodedata
 
 from civicmap import _http, settings
+from civicmap._transport import HostUnreachableError
 from civicmap.errors import CivicMapError
 from civicmap.i18n import _
 
@@ -60,6 +61,10 @@ def geocode_one(
             what=repr(query),
             validate=check_answer,
         )
+    except HostUnreachableError as exc:
+        # said once on the console (each row's reason says it again in the report)
+        _http.warn_once(f"geocoder {exc.host}", str(exc))
+        return None, _("geocoder failed for %(query)r: %(error)s") % {"query": query, "error": exc}
     except CivicMapError as exc:
         return None, _("geocoder failed for %(query)r: %(error)s") % {"query": query, "error": exc}
     if not data:
