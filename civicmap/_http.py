@@ -235,7 +235,7 @@ def warn_once(key: str, message: str) -> None:
         if key in run.told:
             return
         run.told.add(key)
-    log.warning("%s", message)
+    log.warning(message)  # already translated by the caller
 
 
 def _origin(url: str) -> str:

@@ -71,7 +71,7 @@ def redact(url: str, limit: int = 120) -> str:
         if query:
             pairs = parse_qsl(query, keep_blank_values=True)
             query = urlencode(
-                [(k, "***" if _SECRET_PARAM.search(k) else v) for k, v in pairs], safe="{}/:,"
+                [(k, "***" if _SECRET_PARAM.search(k) else v) for k, v in pairs], safe="{}/:,*"
             )
         text = urlunsplit((parts.scheme, netloc, parts.path, query, ""))
     except ValueError:  # not a URL at all: show its start without anything after an @

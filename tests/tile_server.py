@@ -96,7 +96,7 @@ class TileServer:
                         server.active -= 1
 
             def _answer(self):
-                m = _PATH.match(self.path)
+                m = _PATH.match(self.path.split("?", 1)[0])  # a key in the query is ignored
                 if not m:
                     self.send_error(404)
                     return

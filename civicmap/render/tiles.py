@@ -969,8 +969,12 @@ def draw_paper_tiles(c: Any, spec: Any, frame: Any, crs: Any) -> RasterInfo | No
     r = frame.rect
     size = (max(1, round(r.w / 72 * PAPER_DPI)), max(1, round(r.h / 72 * PAPER_DPI)))
     img, info = paper_raster(frame.extent, crs, size_px=size, scale=frame.scale, fetcher=fetcher)
-    if fetcher.broken and len(info.missing) >= info.tiles:
-        return None  # nothing but holes: the fallback background instead of a grey frame
+    if len(info.missing) >= info.tiles:  # nothing but holes: the fallback, not a grey frame
+        fetcher._break(
+            _("no tile of the map could be had (last: %(last)s)")
+            % {"last": excerpt(info.missing[-1][3]) if info.missing else "?"}
+        )
+        return None
     from reportlab import rl_config
 
     a85 = rl_config.useA85
