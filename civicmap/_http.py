@@ -279,7 +279,9 @@ def known_unreachable(url: str) -> HostUnreachableError | None:
         hit = run.unreachable.get(host_key(url))
         if hit is None:
             return None
-        if time.monotonic() - hit[0] > settings.unreachable_memory:
+        # outside a command (a notebook) a dropped Wi-Fi is not remembered for long
+        memory = settings.unreachable_memory if _RUNS else min(60.0, settings.unreachable_memory)
+        if time.monotonic() - hit[0] > memory:
             del run.unreachable[host_key(url)]
             return None
         return hit[1]

@@ -147,7 +147,8 @@ max_nesting: int = 100
 max_retries_per_run: int = 12
 
 #: Seconds a host that could not be connected to at all (no DNS, refused,
-#: unreachable, TLS failure) is not asked again: the rest of a build.
+#: unreachable, TLS failure) is not asked again within one command (outside a
+#: command, from Python, at most 60 s: a notebook's Wi-Fi may come back).
 unreachable_memory: float = 900.0
 
 #: Let URLs from map files (a custom tile server, ``osm.overpass_url``) reach

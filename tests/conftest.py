@@ -72,9 +72,11 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     ``offline`` is set to its default (off) too, whatever ``CIVICMAP_OFFLINE``
     says in the shell running the tests; ``--offline`` itself never changes it.
     """
-    from civicmap import settings
+    from civicmap import _http, settings
 
     monkeypatch.setattr(settings, "cache_folder", tmp_path_factory.mktemp("cache"))
+    # hosts found unreachable and retries spent belong to one test, as to one command
+    monkeypatch.setattr(_http, "_DEFAULT_RUN", _http.NetworkRun())
     monkeypatch.setattr(settings, "offline", False)
     # the CLI speaks Japanese unless told otherwise; tests read English unless they pass --lang ja
     monkeypatch.setenv("CIVICMAP_LANG", "en")
