@@ -468,12 +468,13 @@ def send(
                         )
                         % what
                     )
+                if service_key == "overpass":
+                    fix = _("check the URL (settings, map file or --overpass-url)")
+                else:
+                    fix = svc.advice()
                 raise NetworkError(
-                    _(
-                        "%(method)s %(url)s (%(service)s) failed: %(status)s%(detail)s; check the URL "
-                        "(settings, map file or --overpass-url)"
-                    )
-                    % what
+                    _("%(method)s %(url)s (%(service)s) failed: %(status)s%(detail)s; %(fix)s")
+                    % {**what, "fix": fix}
                 )
             if check_body is not None:
                 try:
