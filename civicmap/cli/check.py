@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from civicmap.cli.main import existing_file, handle_errors, main
+from civicmap.cli.options import network_options
 from civicmap.i18n import N_, _, ngettext
 
 
@@ -48,6 +49,7 @@ def _problem_lines(report: dict) -> None:
     help=N_("Data files: write the rejected rows (row, reason) to this CSV."),
 )
 @click.option("--overwrite", is_flag=True, help=N_("Replace an existing --rejected file."))
+@network_options
 @handle_errors
 def check(file: Path, as_json: bool, rejected_out: Path | None, overwrite: bool) -> None:
     import json

@@ -53,7 +53,12 @@ def credit_lines(data: Any) -> list[str]:
 
 
 def background_credits(data: Any) -> list[Credit]:
-    """Credits for what is under the map: its tiles, its 承認番号, and N03 when used."""
+    """Credits for what is under the map: its tiles, its 承認番号, and N03 when used.
+
+    The tiles are checked first (:func:`~civicmap.render.tiles.tiles_usable`): a
+    paper map whose tile server cannot be reached neither shows nor credits them.
+    """
+    _tiles.tiles_usable(data.spec)
     out = tile_credits(data.spec)
     if uses_n03(data):
         from civicmap.area import N03_CREDIT
@@ -468,6 +473,5 @@ def uses_n03(data: Any) -> bool:
     if getattr(data.area, "kind", "") == "municipality":
         return True
     src = source_for(data.spec.basemap)
-    return (
-        data.basemap is None and (src is None or not src.offline) and "paper" in data.spec.outputs
-    )
+    no_tiles = src is None or not src.offline or not _tiles.tiles_usable(data.spec)
+    return data.basemap is None and no_tiles and "paper" in data.spec.outputs
