@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from civicmap.hazards import (
     load_hazard,
 )
 from civicmap.mapfile import load_map
-from civicmap.pipeline import collect
+from civicmap.pipeline import collect, render
 from civicmap.report import quality_rows
 
 DATA = Path(__file__).parent / "data"
@@ -217,3 +218,58 @@ def test_a_file_without_the_class_column_says_which_key_to_give(tmp_path):
     spec = HazardSpec(file=FLOOD, kind="landslide")
     with pytest.raises(SourceError, match=r"A33_002.*give field:"):
         load_hazard(spec)
+
+
+def _built(tmp_path: Path, hazards) -> tuple:
+    spec = load_map(
+        _map(tmp_path, hazards=hazards,
+             outputs={"paper": {"file": "out/map.pdf", "size": "A3"},
+                      "web": {"file": "out/map.html", "offline": True}})
+    )  # fmt: skip
+    data = collect(spec)
+    render(data)
+    return data, tmp_path / "out/map.pdf", tmp_path / "out/map.html"
+
+
+@pytest.mark.pdf
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler missing")
+def test_paper_and_web_show_the_hazard_lines_legend_credit_and_the_two_honest_notes(tmp_path):
+    deep = _deep_zone(tmp_path)
+    data, pdf, page = _built(
+        tmp_path,
+        [
+            {"file": str(deep), "kind": "flood", "year": 2023},
+            {"file": str(LANDSLIDE), "kind": "landslide", "year": 2023},
+        ],
+    )
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    flat = "".join(text.split())
+    # the index: under the flagged school's entry (same column), its hazard line and the flag
+    lines = text.splitlines()
+    (i,) = [k for k, line in enumerate(lines) if f" {SCHOOL} " in f" {line} "]
+    col = lines[i].index(SCHOOL)
+    below = "".join(line[max(col - 4, 0) : col + 40] for line in lines[i + 1 : i + 6])
+    assert "洪水：想定浸水深 3–5 m" in below
+    assert "この災害では使えない可能性があります（洪水）" in below
+    flagged = sum("flood" in s.unusable for s in data.hazards.sites.values())
+    assert flat.count("この災害では使えない可能性があります（洪水）") == flagged >= 1
+    assert flat.count("洪水：") >= sum(len(layer.features) for layer in data.layers)
+    # legend classes, the credit with its year, the two honest sentences
+    for words in (
+        "洪水の想定",
+        "0.5m未満",
+        "3–5m",
+        "20m以上",
+        "土砂災害特別警戒区域",
+        "国土数値情報（洪水浸水想定区域データ）（国土交通省）/CCBY4.0/2023",
+        "想定区域の外でも安全とは限りません。",
+        "詳しくは市町村のハザードマップで確認してください。",
+    ):
+        assert words in flat, words  # fmt: skip
+    html_text = page.read_text("utf-8")
+    assert '["ハザード","この災害では使えない可能性があります（洪水）"]' in html_text
+    assert '"title":"洪水の想定"' in html_text and '"土砂災害特別警戒区域"' in html_text
+    assert "想定区域の外でも安全とは限りません。" in html_text
+    assert "国土数値情報（洪水浸水想定区域データ）（国土交通省） / CC BY 4.0 / 2023" in html_text

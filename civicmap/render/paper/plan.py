@@ -17,6 +17,7 @@ from civicmap.mapdata import LayerData, MapData
 from civicmap.render._colocate import colocated
 from civicmap.render._routes import ordered_routes
 from civicmap.render.paper.geometry import AtlasPage, Grid, MapFrame, Rect, ScaleBar
+from civicmap.render.paper.hazards import hazard_details
 from civicmap.render.paper.placement import NumberLabel
 from civicmap.render.paper.texts import DISASTER_EN, INDEX_ALIASES, TEXT, kana_key
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
@@ -191,7 +192,8 @@ def build_entries(data: MapData, crs: str, *, tolerance_m: float = COLOCATED_M) 
                     category=cat,
                     name=name,
                     sort_key=kana_key(kana or name),
-                    details=details(row, layer.spec.index, lang),
+                    details=details(row, layer.spec.index, lang)
+                    + hazard_details(data, layer.id, label),
                     approximate=bool(row.get(APPROXIMATE) is True or row.get(APPROXIMATE) == 1),
                     xy=(pt.x, pt.y),
                     source_ref=_text(row.get("source_ref")),

@@ -33,10 +33,10 @@ def a31a() -> None:
             {
                 "type": "Feature",
                 "properties": {
-                    "A31a_201": f"8506040{i:03d}",  # 河川コード (made up)
+                    "A31a_201": f"170001{i:04d}",  # 河川ID (made up)
                     "A31a_202": "浅野川",  # 河川名
-                    "A31a_203": "石川県",  # 管理者 (made up)
-                    "A31a_204": "2023-03-31",  # 指定・公表日 (made up)
+                    "A31a_203": "17",  # 都道府県コード
+                    "A31a_204": "石川県",  # 都道府県名
                     "A31a_205": rank,  # 浸水深ランクコード
                 },
                 "geometry": poly.__geo_interface__,
