@@ -473,3 +473,27 @@ __all__ = [
     "load_hazard",
     "point_line",
 ]
+
+
+def hazard_summary(specs: tuple[HazardSpec, ...]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """What ``civicmap check`` says of a map's hazards: one entry each, and (key, problem) pairs.
+
+    Each entry names the kind, the file, the year and the zones per class as
+    read through the code list, so a wrong ``kind:`` (a 土砂災害 file read as
+    洪水) shows before anything is printed.
+    """
+    entries: list[dict[str, Any]] = []
+    problems: list[tuple[str, str]] = []
+    for i, spec in enumerate(specs):
+        entry: dict[str, Any] = {"kind": spec.kind, "file": spec.file.name, "year": spec.year}
+        try:
+            layer = load_hazard(spec)
+        except SourceError as exc:
+            problems.append((f"hazards[{i}]", str(exc)))
+            entries.append(entry)
+            continue
+        counts = layer.zones["cls"].value_counts()
+        entry["zones"] = {c.ja: int(counts.get(k, 0)) for k, c in enumerate(layer.classes)}
+        entry["credit"] = layer.credit.line()
+        entries.append(entry)
+    return entries, problems

@@ -273,3 +273,32 @@ def test_paper_and_web_show_the_hazard_lines_legend_credit_and_the_two_honest_no
     assert '"title":"洪水の想定"' in html_text and '"土砂災害特別警戒区域"' in html_text
     assert "想定区域の外でも安全とは限りません。" in html_text
     assert "国土数値情報（洪水浸水想定区域データ）（国土交通省） / CC BY 4.0 / 2023" in html_text
+
+
+def test_check_lists_the_hazards_a_map_uses_with_their_classes(tmp_path):
+    from click.testing import CliRunner
+
+    from civicmap.cli.main import main
+
+    path = _map(
+        tmp_path,
+        hazards=[
+            {"file": str(FLOOD), "kind": "flood", "year": 2023},
+            {"file": str(LANDSLIDE), "kind": "landslide"},
+        ],
+        outputs={"web": {"file": "out/map.html"}},
+    )
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 0, result.output
+    report = yaml.safe_load(result.output.split("\n", 1)[1])
+    flood, slide = report["hazards"]
+    assert flood["kind"] == "flood" and flood["file"] == FLOOD.name and flood["year"] == "2023"
+    assert flood["zones"] == {"0.5 m未満": 1, "0.5–3 m": 1, "3–5 m": 1, "5–10 m": 1,
+                              "10–20 m": 0, "20 m以上": 0}  # fmt: skip
+    assert slide["zones"] == {"土砂災害警戒区域": 2, "土砂災害特別警戒区域": 1}
+    # a landslide file given as kind: flood is a problem of the map, naming the entry
+    bad = _map(tmp_path, hazards=[{"file": str(LANDSLIDE), "kind": "flood"}],
+               outputs={"web": {"file": "out/map.html"}})  # fmt: skip
+    result = CliRunner().invoke(main, ["check", str(bad)])
+    assert result.exit_code != 0
+    assert "hazards[0]" in result.output and "A31a_205" in result.output
