@@ -457,6 +457,12 @@ def check_homes(
         result.homes.append((name, lines.lines))
 
 
+def home_notes(result: HazardResult, *, language: str) -> list[str]:
+    """One note per home for the route table and popup: 「自宅：洪水：想定浸水深 0.5–3 m、…」."""
+    sep, colon = ("、", "：") if language == "ja" else ("; ", ": ")
+    return [f"{name}{colon}{sep.join(lines)}" for name, lines in result.homes if lines]
+
+
 __all__ = [
     "DEPTH_CLASSES",
     "LANDSLIDE_CLASSES",
@@ -469,13 +475,16 @@ __all__ = [
     "classify",
     "credit_for",
     "depth_bounds",
+    "home_notes",
     "honest_notes",
     "load_hazard",
     "point_line",
 ]
 
 
-def hazard_summary(specs: tuple[HazardSpec, ...]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+def hazard_summary(
+    specs: tuple[HazardSpec, ...],
+) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     """What ``civicmap check`` says of a map's hazards: one entry each, and (key, problem) pairs.
 
     Each entry names the kind, the file, the year and the zones per class as

@@ -406,6 +406,8 @@ def _collect(
         data.routes = routes.lines
         data.route_notes = routes.notes
         data.build_messages.extend(routes.builder)
+        if data.hazards is not None:  # what each hazard says at each home, with its routes
+            data.route_notes.extend(hazards.home_notes(data.hazards, language=spec.language))
         for note in routes.notes:
             log.info(_("routes: %(note)s"), {"note": note})
     return data
@@ -442,9 +444,7 @@ def load_hazards(spec: MapSpec, area: Area, layers: list[LayerData], homes) -> H
                     },
                 }
             )
-    hazards.check_homes(
-        result, [(h.name, h.lat, h.lon) for h in homes], language=spec.language
-    )
+    hazards.check_homes(result, [(h.name, h.lat, h.lon) for h in homes], language=spec.language)
     return result
 
 

@@ -177,6 +177,8 @@ def test_a_flood_site_in_a_3m_zone_is_flagged_skipped_by_flood_routes_and_kept_f
     assert any(f"skipped {SCHOOL}" in r for r in reasons)
     assert SCHOOL not in set(data.routes["shelter_name"])
     assert not any(SCHOOL in n for n in data.route_notes)
+    # the home gets its own hazard line beside its routes (paper route table, web home popup)
+    assert "自宅：洪水：想定区域外" in data.route_notes
     # the same place for 地震: kept and ranked (it is the nearest)
     spec = load_map(_map(tmp_path, hazards=[{"file": str(deep), "kind": "flood"}],
                          home={"point": home, "disaster": "地震"}))  # fmt: skip

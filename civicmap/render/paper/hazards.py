@@ -29,7 +29,7 @@ from civicmap.render.paper.texts import wrap
 log = logging.getLogger(__name__)
 
 #: Opacity of the zone fills: the basemap's roads and buildings stay readable through them.
-FILL_ALPHA = 0.7
+FILL_ALPHA = 0.8
 
 
 def _projected(renderer: Any) -> list[tuple[HazardLayer, Any]]:
@@ -102,6 +102,7 @@ def hazard_blocks(renderer: Any, width: float) -> list[tuple[float, Callable]]:
                 c.saveState()
                 fill = colors.HexColor(color)
                 c.setFillColor(fill)
+                c.setFillAlpha(FILL_ALPHA)  # as on the map, so a swatch matches its zones
                 c.setStrokeColor(colors.Color(fill.red * 0.6, fill.green * 0.6, fill.blue * 0.6))
                 c.setLineWidth(0.4)
                 r = Rect(x + 2, y - fs * 0.2, sw, fs * 0.95)
