@@ -38,7 +38,17 @@ HAZARD_KINDS: dict[str, str] = {
 }
 
 #: Keys one ``hazards:`` entry may have.
-HAZARD_KEYS = ("file", "kind", "year", "title", "field", "credit", "licence")
+HAZARD_KEYS = ("file", "tiles", "kind", "year", "title", "field", "credit", "licence")
+
+#: ハザードマップポータルサイト tile sets by name, with their kind (registry:
+#: :data:`civicmap.hazard_tiles.TILE_HAZARDS`).
+TILE_KINDS: dict[str, str] = {
+    "flood-max": "flood",
+    "flood-planned": "flood",
+    "tsunami": "tsunami",
+    "storm-surge": "storm_surge",
+    "landslide": "landslide",
+}
 
 
 @dataclass(frozen=True)
@@ -62,9 +72,11 @@ class HazardSpec:
         Override the 国土数値情報 credit and CC BY 4.0 when the file is another's.
     """
 
-    file: Path
+    file: Path | None
     kind: str
     year: str = ""
+    #: A ハザードマップポータルサイト tile set (``flood-max`` …) instead of a file.
+    tiles: str = ""
     title: str = ""
     field: str = ""
     credit: str = ""
@@ -105,11 +117,42 @@ def parse_hazards(raw: Any, *, file: str, base_dir: Path) -> tuple[HazardSpec, .
     out: list[HazardSpec] = []
     for i, entry in enumerate(raw):
         key = f"hazards[{i}]"
+        if isinstance(entry, str) and entry in TILE_KINDS:
+            entry = {"tiles": entry}
+        if isinstance(entry, Mapping) and "tiles" in entry:
+            name = entry.get("tiles")
+            if name not in TILE_KINDS:
+                bad(
+                    f"{key}.tiles",
+                    _("got %(value)r, expected one of: %(allowed)s")
+                    % {"value": Short(name), "allowed": ", ".join(TILE_KINDS)},
+                )
+                continue
+            for k in entry:
+                if k not in ("tiles", "year", "title"):
+                    bad(
+                        f"{key}.{shorten(str(k), 60)}",
+                        _("unknown key; allowed here: %(allowed)s")
+                        % {"allowed": "tiles, year, title"},
+                    )
+            out.append(
+                HazardSpec(
+                    file=None,
+                    kind=TILE_KINDS[name],
+                    tiles=name,
+                    year=str(entry.get("year", "")).strip(),
+                    title=str(entry.get("title", "")).strip(),
+                )
+            )
+            continue
         if not isinstance(entry, Mapping):
             bad(
                 key,
-                _("got %(value)r, expected {file: a 国土数値情報 file, kind: flood}")
-                % {"value": Short(entry)},
+                _(
+                    "got %(value)r, expected {file: a 国土数値情報 file, kind: flood} or a tile "
+                    "set name (%(names)s)"
+                )
+                % {"value": Short(entry), "names": ", ".join(TILE_KINDS)},
             )
             continue
         for k in entry:
@@ -162,4 +205,4 @@ def parse_hazards(raw: Any, *, file: str, base_dir: Path) -> tuple[HazardSpec, .
     return tuple(out)
 
 
-__all__ = ["HAZARD_KEYS", "HAZARD_KINDS", "HazardSpec", "parse_hazards"]
+__all__ = ["HAZARD_KEYS", "HAZARD_KINDS", "TILE_KINDS", "HazardSpec", "parse_hazards"]

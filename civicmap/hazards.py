@@ -523,6 +523,9 @@ def hazard_summary(
     entries: list[dict[str, Any]] = []
     problems: list[tuple[str, str]] = []
     for i, spec in enumerate(specs):
+        if spec.tiles:  # a portal tile set: named, not fetched by check
+            entries.append({"kind": spec.kind, "tiles": spec.tiles, "year": spec.year})
+            continue
         entry: dict[str, Any] = {"kind": spec.kind, "file": spec.file.name, "year": spec.year}
         try:
             layer = load_hazard(spec)

@@ -18,7 +18,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import box
 
-from civicmap import clean, hazards, join, settings
+from civicmap import clean, hazard_tiles, hazards, join, settings
 from civicmap._outputs import Output, guarded_outputs
 from civicmap.area import Area, resolve_area
 from civicmap.errors import ConfigError, Problem, SourceError
@@ -421,7 +421,12 @@ def load_hazards(spec: MapSpec, area: Area, layers: list[LayerData], homes) -> H
     """
     from civicmap.shelter_routes import shelter_layers
 
-    loaded = [hazards.load_hazard(h, area=area.geometry) for h in spec.hazards]
+    loaded = [
+        hazard_tiles.load_tile_hazard(h, spec)
+        if h.tiles
+        else hazards.load_hazard(h, area=area.geometry)
+        for h in spec.hazards
+    ]
     result = HazardResult(layers=loaded)
     for layer in shelter_layers(layers):
         hazards.check_sites(result, layer.id, layer.features, language=spec.language)
@@ -623,7 +628,7 @@ def data_files(spec: MapSpec) -> list[Path]:
                 out.append(src.base_dir / str(join["path"]))
     if spec.homes_file:
         out.append(spec.path(spec.homes_file))
-    out.extend(h.file for h in spec.hazards)  # 国土数値情報 hazard files
+    out.extend(h.file for h in spec.hazards if h.file is not None)  # 国土数値情報 hazard files
     return out
 
 

@@ -46,6 +46,8 @@ def hazards_payload(data: MapData) -> dict[str, Any] | None:
                 "title": layer.title(lang),
                 "classes": [{"label": c.label(lang), "color": c.color} for c in layer.classes],
                 "zones": {"type": "FeatureCollection", "features": features},
+                # portal tile sets: URL templates from our registry (never from a file)
+                "tiles": list(getattr(getattr(layer, "tiles", None), "urls", ())),
             }
         )
     return {"layers": layers, "notes": honest_notes(lang)}

@@ -436,6 +436,10 @@ var civicmap = (function () {
           return { color: c, weight: 0.6, opacity: 0.9, fillColor: c, fillOpacity: 0.6 };
         },
       });
+      (h.tiles || []).forEach(function (url) {  // ハザードマップポータルサイト tiles (online)
+        L.tileLayer(url, { pane: "cm-hazards", opacity: 0.7, maxNativeZoom: 17,
+                           attribution: "ハザードマップポータルサイト" }).addTo(layer);
+      });
       layer.addTo(map);
       var wrap = el("span", "cm-layer-name cm-hazard-name");
       wrap.setAttribute("data-hazard", h.id);
