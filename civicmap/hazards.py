@@ -304,7 +304,8 @@ def classify(spec: HazardSpec, frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFram
         for v in values:
             bounds = depth_bounds(v)
             cls.append(_depth_class(bounds[0]) if bounds else None)
-            depth.append(unicodedata.normalize("NFKC", str(v)).strip() if bounds else "")
+            text = unicodedata.normalize("NFKC", str(v)).strip()
+            depth.append(text[:40] if bounds else "")  # a depth, not a paragraph
     out = gpd.GeoDataFrame(
         {"cls": cls, "depth": depth}, geometry=frame.geometry.to_numpy(), crs=frame.crs
     )

@@ -8,14 +8,20 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 import yaml
+from click.testing import CliRunner
+from shapely.geometry import Point
 
-from civicmap.errors import ConfigError
+from civicmap.cli.main import main
+from civicmap.errors import ConfigError, SourceError
 from civicmap.hazard_spec import HazardSpec
 from civicmap.hazards import (
     DEPTH_CLASSES,
     LANDSLIDE_CLASSES,
+    HazardResult,
+    check_sites,
     depth_bounds,
     load_hazard,
 )
@@ -215,8 +221,6 @@ def test_bad_hazards_entries_name_the_key_and_the_fix(tmp_path, entry, key, word
 
 
 def test_a_file_without_the_class_column_says_which_key_to_give(tmp_path):
-    from civicmap.errors import SourceError
-
     spec = HazardSpec(file=FLOOD, kind="landslide")
     with pytest.raises(SourceError, match=r"A33_002.*give field:"):
         load_hazard(spec)
@@ -278,10 +282,6 @@ def test_paper_and_web_show_the_hazard_lines_legend_credit_and_the_two_honest_no
 
 
 def test_check_lists_the_hazards_a_map_uses_with_their_classes(tmp_path):
-    from click.testing import CliRunner
-
-    from civicmap.cli.main import main
-
     path = _map(
         tmp_path,
         hazards=[
@@ -304,3 +304,34 @@ def test_check_lists_the_hazards_a_map_uses_with_their_classes(tmp_path):
     result = CliRunner().invoke(main, ["check", str(bad)])
     assert result.exit_code != 0
     assert "hazards[0]" in result.output and "A31a_205" in result.output
+
+
+def test_a40_tsunami_depth_text_gives_the_line_and_flags_a_deep_tsunami_site(tmp_path):
+    """A40_003 holds the depth as text; the line quotes it, and ≥ 3 m flags a 津波 site."""
+    ring = [[136.60, 36.60], [136.61, 36.60], [136.61, 36.61], [136.60, 36.61], [136.60, 36.60]]
+    far = [[136.70, 36.70], [136.71, 36.70], [136.71, 36.71], [136.70, 36.70]]
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"A40_001": "石川県", "A40_003": "3m以上5m未満"},
+         "geometry": {"type": "Polygon", "coordinates": [ring]}},
+        {"type": "Feature", "properties": {"A40_001": "石川県", "A40_003": "0.3m未満"},
+         "geometry": {"type": "Polygon", "coordinates": [far]}},
+    ]}  # fmt: skip
+    path = tmp_path / "A40-16_17.geojson"
+    path.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    layer = load_hazard(HazardSpec(file=path, kind="tsunami", year="2016"))
+    assert layer.credit.credit == "国土数値情報（津波浸水想定データ）（国土交通省）"
+    sites = gpd.GeoDataFrame(
+        {"name": ["A", "B", "C"], "serves_tsunami": [True, None, True],
+         "upstairs_only": ["", "", "垂直避難可"]},
+        geometry=[Point(136.605, 36.605), Point(136.605, 36.606), Point(136.606, 36.605)],
+        crs="EPSG:4326",
+    )  # fmt: skip
+    result = HazardResult(layers=[layer])
+    check_sites(result, "tsunami_sites", sites, language="ja")
+    a, b, c = (result.sites[("tsunami_sites", i)] for i in range(3))
+    assert a.lines == [
+        "津波：想定浸水深 3m以上5m未満",
+        "この災害では使えない可能性があります（津波）",
+    ]
+    assert b.lines == ["津波：想定浸水深 3m以上5m未満"] and b.unusable == []  # not designated
+    assert c.lines == ["津波：想定浸水深 3m以上5m未満（垂直避難可）"] and c.unusable == []
