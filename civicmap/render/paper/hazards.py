@@ -86,6 +86,8 @@ def hazard_blocks(renderer: Any, width: float) -> list[tuple[float, Callable]]:
     fs = renderer.fs(6.6)
     rows: list[tuple[str, str | None]] = []  # (text, colour or None for a heading)
     for layer in hz.layers:
+        if getattr(layer, "tiles", None) is not None:
+            continue  # portal tiles are not drawn on paper (yet): no legend for what is not there
         rows.append((layer.title(lang), None))
         for cls in layer.classes:
             rows.append((cls.label(lang), cls.color))
