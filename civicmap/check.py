@@ -26,6 +26,7 @@ from civicmap._fields import TemplateError, template_fields
 from civicmap._files import check_writable, spreadsheet_cell, write_text_atomic
 from civicmap.errors import CivicMapError, ConfigError, NetworkError, Problem, SourceError
 from civicmap.fields import ALIASES
+from civicmap.hazards import hazard_summary
 from civicmap.i18n import _, ngettext
 from civicmap.layers import LayerSpec
 from civicmap.mapfile import MapSpec
@@ -458,6 +459,8 @@ def check_map(path: str | Path) -> dict[str, Any]:
         p, w = layer_problems(layer, file=file, key=f"layers[{i}]", area=area)
         problems += p
         warnings += w
+    hazards, hazard_problems = hazard_summary(spec.hazards)  # each read through its code list
+    problems += [Problem(file, key, message) for key, message in hazard_problems]
     return {
         "file": file,
         "kind": "map",
@@ -466,6 +469,7 @@ def check_map(path: str | Path) -> dict[str, Any]:
         "layers": [layer.id for layer in spec.layers],
         "outputs": sorted(spec.outputs),
         "osm": {"off": "false", None: "overpass (default)"}.get(osm_from, osm_from),
+        "hazards": hazards,
         "problems": [p.__dict__ for p in problems],
         "warnings": [p.__dict__ for p in warnings],
     }

@@ -27,6 +27,7 @@ from typing import Any
 from civicmap._validate import Checker, load_yaml, path_exists, shorten
 from civicmap._yaml import Short
 from civicmap.errors import ConfigError
+from civicmap.hazard_spec import HazardSpec, parse_hazards
 from civicmap.i18n import _
 from civicmap.layers import LayerSpec, builtin_dir, load_layer, parse_layer, parse_source
 from civicmap.render.web_options import WebOptions
@@ -45,6 +46,7 @@ MAP_KEYS = {
     "notes": "text for the paper map's notes box (連絡先, 集合場所, ...)",
     "home": "[lat, lon] or {point: [lat, lon], disaster: 津波}: nearest shelters on foot",
     "homes": "several starting points: {points: [{name, point: [lat, lon]}], file: points.csv, geocode: true, disaster: 津波}",
+    "hazards": "hazard zones to overlay and check shelters against: [{file: A31a-23_17_20.geojson, kind: flood}]",
 }
 AREA_KINDS = {
     "bbox": "[west, south, east, north] in degrees",
@@ -101,6 +103,8 @@ class MapSpec:
     homes_geocode: bool = False
     #: ``outputs.web`` validated once at load (None without a web output).
     web_options: WebOptions | None = None
+    #: ``hazards:`` validated once at load (see :mod:`civicmap.hazard_spec`).
+    hazards: tuple[HazardSpec, ...] = ()
     #: Run option, never read from the map file: ``True`` answers every request from the
     #: offline pack, local files and the cache; ``None`` takes ``settings.offline``. Set by
     #: ``build(..., offline=True)``, ``batch(..., offline=True)`` or ``--offline``.
@@ -466,6 +470,11 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         except ConfigError as exc:
             for problem in exc.problems:
                 ck.add(problem.key, problem.message)
+    hazards: tuple[HazardSpec, ...] = ()
+    try:
+        hazards = parse_hazards(raw.get("hazards"), file=file, base_dir=base_dir)
+    except ConfigError as exc:
+        ck.problems.extend(exc.problems)
     if osm_off:
         layers = _without_osm(ck, layers)  # says once which layers lose their OSM sources
     ck.raise_if_any()
@@ -487,6 +496,7 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         homes_file=homes_file,
         homes_geocode=homes_geocode,
         web_options=web_options,
+        hazards=hazards,
     )
 
 

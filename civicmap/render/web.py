@@ -41,6 +41,7 @@ from civicmap.render._colocate import Group, colocated
 from civicmap.render._routes import ordered_routes
 from civicmap.render.background import credit_lines
 from civicmap.render.symbols import category_looks, svg_path, taken_symbols
+from civicmap.render.web_hazards import add_popup_lines, hazards_payload
 from civicmap.render.web_options import WebOptions
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 
@@ -695,6 +696,18 @@ def _payload(
     edge = None
     if data.data_edge is not None and not data.data_edge.is_empty:
         edge = _round(data.data_edge.boundary.__geo_interface__)
+    layer_payloads = [
+        layer_payload(
+            layer,
+            language=lang,
+            options=opts,
+            merged=merged[layer.id],
+            skip=skip[layer.id],
+            styles=styles[layer.id],
+        )
+        for layer in data.layers
+    ]
+    add_popup_lines(data, layer_payloads)  # what each hazard says at a shelter site
     return {
         "lang": lang,
         "title": str(data.spec.title),
@@ -705,17 +718,8 @@ def _payload(
         "tile": tile,
         "background": banner,
         "offline": opts.offline,
-        "layers": [
-            layer_payload(
-                layer,
-                language=lang,
-                options=opts,
-                merged=merged[layer.id],
-                skip=skip[layer.id],
-                styles=styles[layer.id],
-            )
-            for layer in data.layers
-        ],
+        "layers": layer_payloads,
+        "hazards": hazards_payload(data),  # 国土数値情報 zones, one overlay each
         "area": _round(data.area.geometry.boundary.__geo_interface__),
         "basemap": basemap_payload(data.basemap),
         "edge": edge,

@@ -21,6 +21,7 @@ from civicmap.render import basemap as bm
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.background import credit_lines
 from civicmap.render.paper.geometry import MM, Rect, ScaleBar, scale_bar
+from civicmap.render.paper.hazards import hazard_blocks
 from civicmap.render.paper.marks import draw_marker, draw_route, number_box
 from civicmap.render.paper.placement import NumberLabel
 from civicmap.render.paper.plan import RouteLeg
@@ -200,6 +201,7 @@ class PanelBlocks:
                 draw_text(c, kx + 20, ky + fs * 0.15, label, fs * 0.92)
 
         blocks.append((legend_h, draw_legend))
+        blocks.extend(hazard_blocks(self, width))  # hazard classes and the two honest notes
         if self.routes:
             blocks.append(self._routes_block(width))
         notes = self.data.spec.notes.strip()

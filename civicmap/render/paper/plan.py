@@ -17,6 +17,7 @@ from civicmap.mapdata import LayerData, MapData
 from civicmap.render._colocate import colocated
 from civicmap.render._routes import ordered_routes
 from civicmap.render.paper.geometry import AtlasPage, Grid, MapFrame, Rect, ScaleBar
+from civicmap.render.paper.hazards import hazard_details
 from civicmap.render.paper.index_keys import Prefixes, log_same_sites, same_sites, sort_reading
 from civicmap.render.paper.placement import NumberLabel
 from civicmap.render.paper.texts import (
@@ -241,7 +242,8 @@ def build_entries(
                         layer.spec.index,
                         lang,
                         strip=layer.spec.role == "shelter",
-                    ),
+                    )
+                    + hazard_details(data, layer.id, label),
                     approximate=bool(row.get(APPROXIMATE) is True or row.get(APPROXIMATE) == 1),
                     xy=(pt.x, pt.y),
                     source_ref=_text(row.get("source_ref")),
