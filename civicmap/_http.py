@@ -24,6 +24,14 @@ only to the same host, answers capped in size (``settings.overpass_max_bytes``,
 (``settings.overpass_deadline``, ``settings.http_deadline``). Overpass answers
 that state an error (JSON ``error``/``remark``, an XML runtime-error remark,
 an HTML page) raise :class:`OverpassAnswerError` and are never cached.
+
+One *run* (a command, see :func:`network_run`) remembers what the network
+said (issue #30): the first failure to connect to a host at all (no DNS,
+refused, unreachable, TLS) marks it unreachable, and every later request to it
+fails at once with the same message instead of a retry storm; retries of
+"try later" answers (429, 502-504, timeouts in mid-answer) are bounded per run
+(``settings.max_retries_per_run``) as well as per request. Every message names
+the service that failed (:data:`SERVICES`) and the fix for that service.
 """
 
 from __future__ import annotations
@@ -35,20 +43,30 @@ import hashlib
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from civicmap import settings
+from civicmap import _transport, settings
 from civicmap._files import write_bytes_atomic, write_text_atomic
-from civicmap._transport import deadline_error, request_once
+from civicmap._transport import (
+    HostUnreachableError,
+    PrivateAddressError,
+    deadline_error,
+    excerpt,
+    host_key,
+    redact,
+    request_once,
+)
 from civicmap.errors import NetworkError, OfflineError
-from civicmap.i18n import _
+from civicmap.i18n import N_, _
+from civicmap.sources._guard import PACK_MANIFEST_MAX_BYTES, read_pack_entry
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +86,247 @@ _SLOT_AFTER = re.compile(r"Slot available after: \S+, in (-?\d+) seconds?")
 
 class _RetryableError(Exception):
     """One attempt failed in a way another attempt may fix."""
+
+
+# --- services and runs ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Service:
+    """A kind of server civicmap asks: its name and the fix when it fails, for messages."""
+
+    name: str
+    fix: str
+
+    def label(self) -> str:
+        return _(self.name)
+
+    def advice(self) -> str:
+        return _(self.fix)
+
+
+#: Every kind of server civicmap asks, by key (``service=`` of :func:`send`).
+SERVICES: dict[str, Service] = {
+    "overpass": Service(
+        N_("Overpass"),
+        N_(
+            "try again later or use another Overpass server (--overpass-url / "
+            "osm.overpass_url); with no network, run `civicmap fetch MAP.yaml` on a machine "
+            "that has it and build from that pack with --offline, or use a local extract "
+            "(osm: {file: ...})"
+        ),
+    ),
+    "gsi-tiles": Service(
+        N_("GSI tiles"),
+        N_(
+            "run `civicmap fetch MAP.yaml` on a machine with the network to store the tiles "
+            "in an offline pack, then build from it with --offline; or use basemap.tiles: none"
+        ),
+    ),
+    "tiles": Service(
+        N_("the background tile server"),
+        N_(
+            "check the tile URL (basemap.tiles) and the network; or run `civicmap fetch "
+            "MAP.yaml` on a machine with the network and build from that pack with "
+            "--offline; or use basemap.tiles: none"
+        ),
+    ),
+    "geocoder": Service(
+        N_("GSI address search"),
+        N_(
+            "give the rows 緯度 and 経度 columns, or build once with the network (the "
+            "answers are kept in the cache, and later builds, --offline too, use them)"
+        ),
+    ),
+    "place-search": Service(
+        N_("place-name search (Nominatim)"),
+        N_(
+            "use area: {municipality: CODE} or {bbox: [...]} instead, or build once with the "
+            "network (the answer is kept in the cache)"
+        ),
+    ),
+    "http": Service(N_("the server"), N_("check the address and the network, or try again later")),
+}
+
+
+def service(key: str) -> Service:
+    return SERVICES.get(key, SERVICES["http"])
+
+
+@dataclass
+class NetworkRun:
+    """What one run (a command) knows about the network, shared by all its requests.
+
+    Attributes
+    ----------
+    offline : bool
+        ``--offline``: no request at all in this run, whatever a caller passes.
+    allow_private : bool
+        ``--allow-private-urls``: URLs from map files may reach loopback and
+        private addresses (a group's own server on the local network).
+    trusted : tuple of str
+        URLs the user named on the command line (``--overpass-url``): their
+        servers are trusted like the settings' own.
+    retries_left : int or None
+        Retries of "try later" answers still allowed in this run (None: no run
+        budget, only the per-request ``settings.max_retries``).
+    unreachable : dict
+        ``host:port`` → (time, message) of hosts no connection could be made to.
+    """
+
+    offline: bool = False
+    allow_private: bool = False
+    trusted: tuple[str, ...] = ()
+    retries_left: int | None = None
+    unreachable: dict[str, tuple[float, HostUnreachableError]] = field(default_factory=dict)
+    told: set[str] = field(default_factory=set)
+    lock: Any = field(default_factory=threading.Lock, repr=False)
+
+    def take_retry(self) -> bool:
+        """Whether one more retry is allowed in this run (and count it)."""
+        with self.lock:
+            if self.retries_left is None:
+                return True
+            if self.retries_left <= 0:
+                return False
+            self.retries_left -= 1
+            return True
+
+
+_DEFAULT_RUN = NetworkRun()
+_RUNS: list[NetworkRun] = []
+
+
+def current_run() -> NetworkRun:
+    """The run requests belong to now (a process-wide default outside :func:`network_run`)."""
+    return _RUNS[-1] if _RUNS else _DEFAULT_RUN
+
+
+@contextlib.contextmanager
+def network_run(
+    *, offline: bool = False, allow_private: bool = False, trusted: tuple[str, ...] = ()
+) -> Iterator[NetworkRun]:
+    """One command's network state: unreachable hosts, the retry budget, its switches.
+
+    Why a run and not a parameter: the switches must reach every request a
+    command makes (Overpass, street network, tiles, geocoder, area look-up)
+    through code that knows nothing of them, and "this host is down" must be
+    learnt once for all of them. A nested call joins the outer run. Not
+    per-thread: the tile fetcher's threads belong to the run that started them.
+    """
+    if _RUNS:
+        yield _RUNS[-1]
+        return
+    run = NetworkRun(
+        offline=bool(offline),
+        allow_private=bool(allow_private),
+        trusted=tuple(u for u in trusted if u),
+        retries_left=settings.max_retries_per_run,
+    )
+    _RUNS.append(run)
+    try:
+        yield run
+    finally:
+        _RUNS.remove(run)
+
+
+def warn_once(key: str, message: str) -> None:
+    """Log ``message`` as a warning once per run for ``key`` (a service and host)."""
+    run = current_run()
+    with run.lock:
+        if key in run.told:
+            return
+        run.told.add(key)
+    log.warning(message)  # already translated by the caller
+
+
+def _origin(url: str) -> str:
+    return host_key(url)
+
+
+def private_allowed(url: str, *, from_map: bool) -> bool:
+    """Whether ``url`` may reach a loopback or private address.
+
+    Always for the settings' own servers and URLs named on the command line;
+    for a URL from a map file (``from_map``) only with ``--allow-private-urls``
+    or ``settings.allow_private_urls``.
+    """
+    run = current_run()
+    if not from_map or settings.allow_private_urls or run.allow_private:
+        return True
+    mine = (settings.overpass_url, settings.geocoder_url, settings.nominatim_url, *run.trusted)
+    return _origin(url) in {_origin(u) for u in mine if u}
+
+
+def shown_host(key: str) -> str:
+    """``host:port`` as messages show it: without a default port."""
+    host, _sep, port = key.rpartition(":")
+    return host if port in ("80", "443", "0") else key
+
+
+def unreachable_message(exc: HostUnreachableError, svc: Service) -> str:
+    host = shown_host(exc.host)
+    return _("%(service)s (%(host)s) could not be reached: %(why)s. %(fix)s") % {
+        "service": svc.label(),
+        "host": host,
+        "why": exc.why(),
+        "fix": svc.advice()[:1].upper() + svc.advice()[1:],
+    }
+
+
+def known_unreachable(url: str) -> HostUnreachableError | None:
+    """The failure that marked ``url``'s host unreachable in this run, if it did."""
+    run = current_run()
+    with run.lock:
+        hit = run.unreachable.get(host_key(url))
+        if hit is None:
+            return None
+        # outside a command (a notebook) a dropped Wi-Fi is not remembered for long
+        memory = settings.unreachable_memory if _RUNS else min(60.0, settings.unreachable_memory)
+        if time.monotonic() - hit[0] > memory:
+            del run.unreachable[host_key(url)]
+            return None
+        return hit[1]
+
+
+def _mark_unreachable(exc: HostUnreachableError) -> None:
+    run = current_run()
+    with run.lock:
+        run.unreachable[exc.host] = (time.monotonic(), exc)
+
+
+def _down(exc: HostUnreachableError, svc: Service) -> HostUnreachableError:
+    """``exc`` with the message for ``svc`` (what failed, and the fix)."""
+    out = HostUnreachableError(exc.host, exc.kind, exc.detail)
+    out.args = (unreachable_message(exc, svc),)
+    return out
+
+
+def probe(url: str, *, service_key: str = "http", from_map: bool = False) -> None:
+    """Make sure ``url``'s server can be connected to, without asking it anything.
+
+    Raises
+    ------
+    HostUnreachableError
+        With the message for the service (and the host is marked for the run).
+    PrivateAddressError
+        A map file's URL at a private address, not allowed.
+    OfflineError
+        In offline mode.
+    """
+    svc = service(service_key)
+    known = known_unreachable(url)
+    if known is not None:
+        raise _down(known, svc)
+    try:
+        _transport.probe(
+            url,
+            allow_private=private_allowed(url, from_map=from_map),
+            timeout=min(settings.http_timeout, 10.0),
+        )
+    except HostUnreachableError as exc:
+        _mark_unreachable(exc)
+        raise _down(exc, svc) from None
 
 
 def cache_key(method: str, url: str, params: dict | None = None) -> str:
@@ -108,6 +367,9 @@ def send(
     before_attempt: Any = None,
     max_bytes: int | None = None,
     deadline: float | None = None,
+    service_key: str = "http",
+    from_map: bool = False,
+    retries: int | None = None,
 ) -> requests.Response:
     """Send one request with bounded retries; return the successful response.
 
@@ -118,6 +380,9 @@ def send(
     build. Redirects are followed only to the same host (see
     :func:`civicmap._transport.same_host`): a query is never re-sent to a server the user did not
     name, and internal addresses (169.254.169.254) are never reached.
+
+    A host no connection could be made to is not asked again in this run
+    (:func:`network_run`); retries are bounded per request and per run.
 
     Parameters
     ----------
@@ -138,57 +403,90 @@ def send(
         Largest answer accepted (default ``settings.http_max_bytes``).
     deadline : float, optional
         Seconds the whole request may take (default ``settings.http_deadline``).
+    service_key : str
+        Which :data:`SERVICES` entry the URL is: messages name it and its fix.
+    from_map : bool
+        The URL comes from a map file: loopback and private addresses are
+        refused unless allowed (:func:`private_allowed`).
+    retries : int, optional
+        Retries of this request (default ``settings.max_retries``).
 
     Raises
     ------
+    HostUnreachableError
+        No connection could be made (now or earlier in this run); not retried.
     NetworkError
-        After ``settings.max_retries`` retries; at once on a non-retryable
+        After the bounded retries; at once on a non-retryable
         HTTP error (400 bad query, 404 wrong URL), a redirect to another host,
-        an answer over ``max_bytes`` or a passed deadline; each message names
-        the URL and the fix.
+        an answer over ``max_bytes``, a refused address or a passed deadline;
+        each message names the service, the URL and the fix.
     """
-    attempts = settings.max_retries + 1
+    svc = service(service_key)
+    retries = settings.max_retries if retries is None else max(0, int(retries))
+    attempts = retries + 1
     limit = settings.http_max_bytes if max_bytes is None else max_bytes
     seconds = settings.http_deadline if deadline is None else deadline
     end = time.monotonic() + seconds
     read_timeout = timeout or settings.http_timeout
+    allow_private = private_allowed(url, from_map=from_map)
+    run = current_run()
     last = ""
+    shown = redact(url)
+    tried = 0
     for attempt in range(attempts):
+        known = known_unreachable(url)
+        if known is not None:
+            raise _down(known, svc)
         if before_attempt is not None:
             before_attempt()
+            known = known_unreachable(url)
+            if known is not None:
+                raise _down(known, svc)
         resp = None
+        tried += 1
         try:
             resp = request_once(
                 method, url, params=params, data=data, read_timeout=read_timeout,
-                max_bytes=limit, end=end, deadline=seconds,
+                max_bytes=limit, end=end, deadline=seconds, allow_private=allow_private,
+                fix=svc.advice(),
             )  # fmt: skip
             if resp.status_code in RETRY_STATUSES:
-                raise _RetryableError(f"HTTP {resp.status_code} {resp.reason}")
+                raise _RetryableError(f"HTTP {resp.status_code} {excerpt(resp.reason, 60)}")
             if resp.status_code >= 400:
                 detail = _error_detail(resp.content)
                 what = {
+                    "service": svc.label(),
                     "method": method,
-                    "url": url,
-                    "status": f"HTTP {resp.status_code} {resp.reason}",
+                    "url": shown,
+                    "status": f"HTTP {resp.status_code} {excerpt(resp.reason, 60)}",
                     "detail": f" ({detail})" if detail else "",
                 }
                 if resp.status_code == 400:
                     raise NetworkError(
-                        _("%(method)s %(url)s failed: %(status)s%(detail)s; check the query") % what
+                        _(
+                            "%(method)s %(url)s (%(service)s) failed: %(status)s%(detail)s; check the query"
+                        )
+                        % what
                     )
+                if service_key == "overpass":
+                    fix = _("check the URL (settings, map file or --overpass-url)")
+                else:
+                    fix = svc.advice()
                 raise NetworkError(
-                    _(
-                        "%(method)s %(url)s failed: %(status)s%(detail)s; check the URL "
-                        "(settings, map file or --overpass-url)"
-                    )
-                    % what
+                    _("%(method)s %(url)s (%(service)s) failed: %(status)s%(detail)s; %(fix)s")
+                    % {**what, "fix": fix}
                 )
             if check_body is not None:
                 try:
                     check_body(resp.content)
                 except ValueError as exc:
-                    raise _RetryableError(str(exc)) from None
+                    raise _RetryableError(excerpt(str(exc))) from None
             return resp
+        except HostUnreachableError as exc:
+            _mark_unreachable(exc)
+            raise _down(exc, svc) from None
+        except PrivateAddressError:
+            raise
         except _RetryableError as exc:
             last = str(exc)
         except requests.Timeout:
@@ -197,24 +495,30 @@ def send(
             last = _("the answer was cut off before its end (truncated)")
         except requests.RequestException as exc:
             last = _("connection failed (%(error)s)") % {"error": type(exc).__name__}
-        if attempt + 1 < attempts:
-            delay = _backoff(attempt, resp)
-            if time.monotonic() + delay >= end:
-                raise deadline_error(method, url, seconds, last)
-            log.warning(
-                _("%(method)s %(url)s: %(last)s; retry %(n)d of %(of)d in %(wait).1f s"),
-                {"method": method, "url": url, "last": last, "n": attempt + 1,
-                 "of": settings.max_retries, "wait": delay},
-            )  # fmt: skip
-            _wait(delay)
+        if attempt + 1 >= attempts or not run.take_retry():
+            break
+        delay = _backoff(attempt, resp)
+        if time.monotonic() + delay >= end:
+            raise deadline_error(method, url, seconds, last, fix=svc.advice())
+        log.warning(
+            _("%(method)s %(url)s (%(service)s): %(last)s; retry %(n)d of %(of)d in %(wait).1f s"),
+            {"service": svc.label(), "method": method, "url": shown, "last": last,
+             "n": attempt + 1, "of": retries, "wait": delay},
+        )  # fmt: skip
+        _wait(delay)
     raise NetworkError(
         _(
-            "%(method)s %(url)s failed %(n)d times (last: %(last)s); the server may be busy or "
-            "unreachable: try again later, use another server (--overpass-url / "
-            "osm.overpass_url), or build offline from a pack (civicmap fetch) or a local "
-            "extract (osm: {file: ...})"
+            "%(method)s %(url)s (%(service)s) failed %(n)d times (last: %(last)s); the server "
+            "may be busy: %(fix)s"
         )
-        % {"method": method, "url": url, "n": attempts, "last": last}
+        % {
+            "service": svc.label(),
+            "method": method,
+            "url": shown,
+            "n": tried,
+            "last": last,
+            "fix": svc.advice(),
+        }
     )
 
 
@@ -223,7 +527,7 @@ def _error_detail(body: bytes) -> str:
         rb"<p><strong[^>]*>Error</strong>: (.*?)</p>", body[:20000], re.S
     )
     if m:
-        return re.sub(r"\s+", " ", m.group(1).decode("utf-8", "replace")).strip()[:300]
+        return excerpt(m.group(1))
     return ""
 
 
@@ -253,8 +557,11 @@ def is_offline(offline: bool | None = None) -> bool:
     ``offline`` is what the caller passed down (the CLI's ``--offline``,
     ``build(..., offline=True)``); ``None`` means the caller did not say, and
     then :data:`civicmap.settings.offline` (``CIVICMAP_OFFLINE``) is the
-    default for Python users.
+    default for Python users. A run opened with ``offline=True``
+    (:func:`network_run`, the CLI's ``--offline``) is offline whatever is passed.
     """
+    if current_run().offline:
+        return True
     return settings.offline if offline is None else bool(offline)
 
 
@@ -283,7 +590,14 @@ def _json_digest(data: Any) -> str:
 
 
 def get_json(
-    url: str, *, params: dict | None = None, refresh: bool = False, offline: bool | None = None
+    url: str,
+    *,
+    params: dict | None = None,
+    refresh: bool = False,
+    offline: bool | None = None,
+    service_key: str = "http",
+    what: str = "",
+    validate: Any = None,
 ) -> Any:
     """GET ``url`` and return its JSON body, from the cache when possible.
 
@@ -294,19 +608,30 @@ def get_json(
     short, edited, from an older version) is fetched again when online and
     reported, naming the file, when offline.
 
+    ``validate`` is called with the parsed answer and raises :class:`ValueError`
+    when it is not what the service answers (a proxy's page, a broken server):
+    such an answer is an error and is never cached, so the next build asks again.
+    ``what`` names the request in messages (an address, a place name).
+
     Raises
     ------
     OfflineError
         In offline mode when the cache does not hold this request, or holds
         it damaged.
     NetworkError
-        When the request fails after the bounded retries.
+        When the request fails after the bounded retries, or the answer is not valid.
     """
+    svc = service(service_key)
     key = cache_key("GET", url, params)
     path = _cache_path(key)
     damaged = ""
     if settings.use_cache and not (refresh or _REFRESH.get()) and path.exists():
         data, damaged = _read_json_entry(path)
+        if not damaged and validate is not None:
+            try:
+                validate(data)
+            except ValueError:
+                data, damaged = None, _damaged(path, _("not a valid answer"))
         if not damaged:
             return data
     if is_offline(offline):
@@ -319,12 +644,20 @@ def get_json(
                 )
                 % {"damaged": damaged}
             )
+        if service_key != "http":
+            raise OfflineError(
+                _(
+                    "offline mode: the %(service)s answer for %(what)s is not in the cache, "
+                    "and offline nothing is asked: %(fix)s"
+                )
+                % {"service": svc.label(), "what": what or "?", "fix": svc.advice()}
+            )
         raise OfflineError(
             _(
                 "offline mode: no cached response for GET %(url)s %(params)s; run once with "
                 "the network (or without --offline / CIVICMAP_OFFLINE) to fetch it"
             )
-            % {"url": url, "params": params or ""}
+            % {"url": redact(url), "params": params or ""}
         )
 
     if damaged:
@@ -333,8 +666,25 @@ def get_json(
     def parse(body: bytes) -> None:
         json.loads(body)
 
-    resp = send("GET", url, params=params, check_body=parse)
+    resp = send("GET", url, params=params, check_body=parse, service_key=service_key)
     data = resp.json()
+    if validate is not None:
+        try:
+            validate(data)
+        except ValueError as exc:
+            raise NetworkError(
+                _(
+                    "%(service)s answered %(what)s with something else than its answers "
+                    "(%(why)s: %(start)s); nothing was cached. %(fix)s"
+                )
+                % {
+                    "service": svc.label(),
+                    "what": what or redact(url),
+                    "why": excerpt(str(exc), 80),
+                    "start": excerpt(resp.content, 60),
+                    "fix": svc.advice(),
+                }
+            ) from None
     if settings.use_cache:
         entry = {"format": _CACHE_FORMAT, "sha256": _json_digest(data), "data": data}
         write_text_atomic(path, json.dumps(entry, ensure_ascii=False), overwrite=True)
@@ -425,9 +775,8 @@ def _html_text(body: bytes) -> str:
     return _one_line(text) or "no text"
 
 
-def _one_line(text: str, limit: int = 300) -> str:
-    text = re.sub(r"\s+", " ", text).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _one_line(text: str, limit: int = 160) -> str:
+    return excerpt(text, limit)
 
 
 def check_overpass_answer(body: bytes) -> None:
@@ -478,7 +827,7 @@ def check_overpass_answer(body: bytes) -> None:
         raise ValueError(_("empty answer"))
     raise OverpassAnswerError(
         _("neither OSM XML nor Overpass JSON: %(start)s")
-        % {"start": _one_line(head[:200].decode("utf-8", "replace"), 120)}
+        % {"start": _one_line(head[:200].decode("utf-8", "replace"), 80)}
     )
 
 
@@ -513,14 +862,20 @@ def wait_for_slot(interpreter_url: str) -> None:
     """
     if not settings.overpass_check_status:
         return
+    if known_unreachable(interpreter_url) is not None:
+        return  # the query itself says so
     url = status_url(interpreter_url)
     try:
         resp = request_once(
             "GET", url, params=None, data=None, read_timeout=min(settings.http_timeout, 10.0),
             max_bytes=64 * 1024, end=time.monotonic() + 15.0, deadline=15.0,
+            allow_private=private_allowed(interpreter_url, from_map=True),
         )  # fmt: skip
+    except HostUnreachableError as exc:
+        _mark_unreachable(exc)  # the query is not sent: the caller reports it once
+        return
     except (requests.RequestException, NetworkError) as exc:
-        log.debug("%s: no status (%s); sending the query anyway", url, exc)
+        log.debug("%s: no status (%s); sending the query anyway", redact(url), exc)
         return
     if resp.status_code != 200:
         log.debug("%s: HTTP %s; sending the query anyway", url, resp.status_code)
@@ -547,15 +902,30 @@ def read_entry(key: str, folder: Path | None = None) -> OverpassResponse | None:
 
 
 def check_entry(
-    key: str, folder: Path | None = None, *, from_pack: bool = False
+    key: str, folder: Path | None = None, *, from_pack: bool = False, sha256: str | None = None
 ) -> tuple[OverpassResponse | None, str]:
     """A stored Overpass answer and, when it cannot be used, why.
 
     Returns ``(answer, "")`` for a whole entry, ``(None, "")`` when there is
     no entry, and ``(None, reason)`` for a damaged one (body cut short or
     changed, meta file unreadable), the reason naming the file.
+
+    With ``from_pack`` the two files are entries of an offline pack, which
+    anyone may have made: each is read with
+    :func:`civicmap.sources._guard.read_pack_entry` (a regular file inside the
+    pack, never a link, a FIFO or a device; size-capped), and the body must
+    also match ``sha256``, the checksum the pack manifest records (None: a
+    pack from before checksums).
+
+    Raises
+    ------
+    SourceError
+        With ``from_pack``: an entry that is not a plain file inside the pack,
+        or is over the size limit.
     """
     body_path, meta_path = _overpass_paths(key, folder)
+    if from_pack and folder is not None:
+        return _check_pack_entry(key, folder, sha256)
     if not meta_path.exists():
         return None, ""  # never completed: the meta file is written last
     try:
@@ -574,6 +944,12 @@ def check_entry(
             "path": body_path,
             "meta": meta_path.name,
         }
+    return _whole_entry(key, body, meta, body_path, from_pack=from_pack)
+
+
+def _whole_entry(
+    key: str, body: bytes, meta: dict, body_path: Path, *, from_pack: bool
+) -> tuple[OverpassResponse | None, str]:
     if hashlib.sha256(body).hexdigest() != meta.get("sha256"):
         return None, _("%(path)s is damaged (does not match its checksum)") % {"path": body_path}
     osm_base = meta.get("osm_base", "")
@@ -584,6 +960,37 @@ def check_entry(
         from_cache=True,
         from_pack=from_pack,
     ), ""
+
+
+def _check_pack_entry(
+    key: str, pack: Path, sha256: str | None
+) -> tuple[OverpassResponse | None, str]:
+    """:func:`check_entry` for an offline pack: every file read as untrusted data."""
+    body_path, meta_path = _overpass_paths(key, pack)
+    raw = read_pack_entry(pack, meta_path.name, max_bytes=PACK_MANIFEST_MAX_BYTES)
+    if raw is None:
+        return None, ""
+    try:
+        meta = json.loads(raw)
+    except ValueError as exc:
+        return None, _("%(path)s is damaged (not readable JSON: %(error)s)") % {
+            "path": meta_path,
+            "error": type(exc).__name__,
+        }
+    if not isinstance(meta, dict):
+        return None, _("%(path)s is damaged (not a checksum record)") % {"path": meta_path}
+    limit = int(settings.overpass_max_bytes)
+    body = read_pack_entry(pack, body_path.name, max_bytes=limit)
+    if body is None:
+        return None, _("%(path)s is missing although %(meta)s records it") % {
+            "path": body_path,
+            "meta": meta_path.name,
+        }
+    if sha256 is not None and hashlib.sha256(body).hexdigest() != sha256:
+        return None, _(
+            "%(path)s is damaged (does not match the checksum the pack manifest records)"
+        ) % {"path": body_path}
+    return _whole_entry(key, body, meta, body_path, from_pack=True)
 
 
 def drop_entry(key: str, folder: Path | None = None) -> None:
@@ -691,7 +1098,7 @@ def overpass(
             _("Overpass%(label)s: %(damaged)s; asking the server again"),
             {"label": label, "damaged": damaged},
         )
-    log.info(_("Overpass%(label)s: querying %(url)s"), {"label": label, "url": url})
+    log.info(_("Overpass%(label)s: querying %(url)s"), {"label": label, "url": redact(url)})
     timeout = settings.overpass_http_timeout or settings.overpass_timeout + 15
     deadline = settings.overpass_deadline or settings.overpass_timeout + 120
     try:
@@ -704,6 +1111,8 @@ def overpass(
             before_attempt=lambda: wait_for_slot(url),
             max_bytes=settings.overpass_max_bytes,
             deadline=deadline,
+            service_key="overpass",
+            from_map=True,
         )
     except OverpassAnswerError as exc:
         text = str(exc).rstrip(".")
@@ -718,7 +1127,7 @@ def overpass(
             _(
                 "Overpass at %(url)s stopped the query%(label)s: %(text)s. Nothing was cached. %(fix)s"
             )
-            % {"url": url, "label": label, "text": text, "fix": fix}
+            % {"url": redact(url), "label": label, "text": text, "fix": fix}
         ) from None
     body = resp.content
     result = OverpassResponse(body=body, osm_base=osm_base_of(body), key=key)
@@ -740,6 +1149,11 @@ def get_bytes(
     check_body: Any = None,
     timeout: float | None = None,
     offline: bool | None = None,
+    service_key: str = "http",
+    from_map: bool = False,
+    max_bytes: int | None = None,
+    deadline: float | None = None,
+    retries: int | None = None,
 ) -> bytes:
     """GET ``url`` and return its body: user agent, timeout and bounded retries of :func:`send`.
 
@@ -750,10 +1164,15 @@ def get_bytes(
     ------
     OfflineError
         In offline mode (the caller must answer from its cache or pack).
+    HostUnreachableError
+        The server cannot be connected to (now, or earlier in this run).
     NetworkError
         When the request fails after the bounded retries, or at once on 404.
     """
-    return get_dated(url, check_body=check_body, timeout=timeout, offline=offline)[0]
+    return get_dated(
+        url, check_body=check_body, timeout=timeout, offline=offline, service_key=service_key,
+        from_map=from_map, max_bytes=max_bytes, deadline=deadline, retries=retries,
+    )[0]  # fmt: skip
 
 
 def get_dated(
@@ -762,6 +1181,11 @@ def get_dated(
     check_body: Any = None,
     timeout: float | None = None,
     offline: bool | None = None,
+    service_key: str = "http",
+    from_map: bool = False,
+    max_bytes: int | None = None,
+    deadline: float | None = None,
+    retries: int | None = None,
 ) -> tuple[bytes, str]:
     """Like :func:`get_bytes`, with the answer's own date: ``(body, "YYYY-MM-DD" or "")``.
 
@@ -770,8 +1194,11 @@ def get_dated(
     whether the map is built online or from a pack (never our clock).
     """
     if is_offline(offline):
-        raise OfflineError(_("offline mode: not fetching GET %(url)s") % {"url": url})
-    resp = send("GET", url, check_body=check_body, timeout=timeout)
+        raise OfflineError(_("offline mode: not fetching GET %(url)s") % {"url": redact(url)})
+    resp = send(
+        "GET", url, check_body=check_body, timeout=timeout, service_key=service_key,
+        from_map=from_map, max_bytes=max_bytes, deadline=deadline, retries=retries,
+    )  # fmt: skip
     return resp.content, header_date(resp.headers)
 
 

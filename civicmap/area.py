@@ -279,6 +279,15 @@ def boundary_file(path: Path) -> BaseGeometry:
     return unary_union(polys.geometry.values).buffer(0)
 
 
+def _check_place_answer(data: Any) -> None:
+    """Raise ValueError unless ``data`` is a Nominatim GeoJSON answer (never cached otherwise)."""
+    if not isinstance(data, dict) or not isinstance(data.get("features", []), list):
+        raise ValueError(_("not a GeoJSON answer"))
+    for feat in data.get("features", [])[:1]:
+        if not isinstance(feat, dict) or not isinstance(feat.get("geometry"), dict):
+            raise ValueError(_("a match without a geometry"))
+
+
 def place(name: str, *, offline: bool | None = None) -> Area:
     """Resolve a place name online (Nominatim), with a clear error when offline.
 
@@ -289,6 +298,9 @@ def place(name: str, *, offline: bool | None = None) -> Area:
             settings.nominatim_url,
             params={"q": name, "format": "geojson", "polygon_geojson": 1, "limit": 1},
             offline=offline,
+            service_key="place-search",
+            what=repr(name),
+            validate=_check_place_answer,
         )
     except CivicMapError as exc:
         raise AreaError(

@@ -15,17 +15,19 @@ import io
 import json
 import logging
 import math
-import string
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 
+from civicmap._fields import TemplateError, template_fields
 from civicmap._files import check_writable, spreadsheet_cell, write_text_atomic
 from civicmap.area import resolve_area
 from civicmap.errors import CivicMapError, ConfigError, NetworkError, Problem, SourceError
+from civicmap.fields import ALIASES
+from civicmap.hazards import hazard_summary
 from civicmap.i18n import _, ngettext
 from civicmap.render.paper.areas import load_areas
 from civicmap.schema import COLUMNS, SourceResult
@@ -33,6 +35,9 @@ from civicmap.sources import kind_for_path, read_file_source, read_path
 from civicmap.sources._guess import place_counts
 from civicmap.spec.layers import LayerSpec
 from civicmap.spec.mapfile import MapSpec, load_map
+
+if TYPE_CHECKING:
+    from civicmap.mapdata import MapData
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +63,9 @@ def report_of(path: Path, result: SourceResult, kind: str) -> dict[str, Any]:
     report: dict[str, Any] = {
         "file": str(path),
         "kind": kind,
-        "encoding": info.get("encoding", ""),
+        # the codec only: how a broken file was repaired is said in file_repairs, in the
+        # run's language (the reader's label carries an English note)
+        "encoding": str(info.get("encoding", "")).split(" (")[0],
         "file_repairs": info.get("file_repairs", []),
         "layout": info.get("layout", ""),
         "columns": cols,
@@ -193,40 +200,58 @@ def _shown(columns: list[str], limit: int = 25) -> str:
     return ", ".join(columns[:limit]) + (f", … (+{more})" if more > 0 else "")
 
 
-def template_fields(template: str) -> list[str]:
-    """The ``{column}`` names a popup template fills (literal ``{{ }}`` skipped)."""
-    fields = []
-    try:
-        for _text, name, _spec, _conv in string.Formatter().parse(template):
-            if name:
-                fields.append(name)
-    except ValueError:
-        return []  # a broken template is reported by the layer's own validation
-    return fields
+#: Columns the build adds for drawing (civicmap.clean.with_marker_points), not the data's.
+_DRAWING_COLUMNS = frozenset({"geometry", "marker_lon", "marker_lat"})
+
+
+def _field_present(name: str, available: set[str]) -> bool:
+    """Whether the data can fill the popup/label/index field ``name``.
+
+    A shortcut (``phone``, ``capacity`` …) is filled by any of its columns, and
+    ``disasters`` by the ``serves_<type>`` flags: the renderers read them so
+    (see :mod:`civicmap.fields`), so the check must too.
+    """
+    if name in available:
+        return True
+    if name in ALIASES:
+        return any(c in available for c in ALIASES[name])
+    if name == "disasters":
+        return any(c.startswith("serves_") for c in available)
+    return False
 
 
 def column_problems(
     layer: LayerSpec, columns: list[str] | set[str], *, file: str, key: str
 ) -> list[Problem]:
-    """A problem for each column that ``label:``, ``popup:`` or ``index:`` names and the data lacks.
+    """A warning for each field ``label:``, ``popup:`` or ``index:`` names and the data lacks.
 
+    The one rule ``check`` and ``build`` share (see :func:`layer_warnings`).
     ``columns`` is every column the layer's data has (the common schema plus
-    the original columns of its files). Without this check a misspelt name
-    simply vanishes from every popup, label and index, and nobody notices.
+    the original columns of its files). Without it a misspelt name simply
+    vanishes from every popup, label and index, and nobody notices. A
+    built-in layer lists fields of many kinds of data (OSM tags, several
+    municipal layouts): those a source lacks are simply not shown, and are
+    not the user's mistake, so a built-in layer gets no warning here.
     """
-    own = [c for c in columns if c not in COLUMNS and c != "geometry"]
+    if layer.builtin:
+        return []
+    own = [c for c in columns if c not in COLUMNS and c not in _DRAWING_COLUMNS]
     available = [*own, *(c for c in COLUMNS if c != "geometry")]
+    present = set(available)
     wanted: list[tuple[str, str]] = []
     if isinstance(layer.label, str) and layer.label:
         wanted.append(("label", layer.label))
     if isinstance(layer.popup, str):
-        wanted += [("popup", n) for n in template_fields(layer.popup)]
+        try:
+            wanted += [("popup", n) for n in template_fields(layer.popup)]
+        except TemplateError:
+            pass  # a broken template is reported by the layer's own validation
     else:
         wanted += [(f"popup[{j}]", n) for j, n in enumerate(layer.popup)]
     wanted += [(f"index[{j}]", n) for j, n in enumerate(layer.index)]
     out = []
     for where, name in wanted:
-        if name not in available:
+        if not _field_present(name, present):
             out.append(
                 Problem(
                     file,
@@ -242,6 +267,73 @@ def column_problems(
                     },
                 )
             )
+    return out
+
+
+def layer_warnings(
+    layer: LayerSpec,
+    *,
+    columns: list[str],
+    read: int,
+    shown: int,
+    file: str,
+    key: str,
+    area_name: str,
+) -> list[Problem]:
+    """What a layer would lose without failing: the one validation of ``check`` and ``build``.
+
+    Fields are judged on the places shown (a layer with none gets the one
+    "none inside the area" warning instead).
+
+    ``check`` calls it with the columns and counts of the layer's own files
+    (before building), ``build`` with what the pipeline read and kept, so the
+    two say the same things with the same severity (a warning: the map is
+    still made). Fields are only checked for layers without OSM sources: OSM
+    tags are known only once the data is read, and vary from place to place.
+
+    Parameters
+    ----------
+    read, shown
+        Places read from the layer's sources, and how many of them lie inside
+        the map's area.
+    """
+    where = f"{key} ({layer.id})" if key else layer.id
+    out: list[Problem] = []
+    if shown and not any(s.kind == "osm" for s in layer.sources):
+        out += column_problems(layer, columns, file=file, key=where if key else "")
+    if read and not shown:
+        out.append(
+            Problem(
+                file,
+                where,
+                ngettext(
+                    "none of its %(n)d place lies inside the map's area (%(area)s): the "
+                    "layer would be empty; check the area, or the file's coordinates",
+                    "none of its %(n)d places lie inside the map's area (%(area)s): the "
+                    "layer would be empty; check the area, or the file's coordinates",
+                    read,
+                )
+                % {"n": read, "area": area_name},
+            )
+        )
+    return out
+
+
+def build_warnings(data: MapData) -> list[Problem]:
+    """The warnings of a finished build: those of ``check`` (:func:`osm_warnings`,
+    :func:`layer_warnings`), on what the build read and kept."""
+    file = str(data.spec.file)
+    out: list[Problem] = osm_warnings(data.spec)
+    for i, layer in enumerate(data.layers):
+        out += layer_warnings(
+            layer.spec,
+            columns=[str(c) for c in layer.features.columns],
+            read=layer.report.read,
+            shown=len(layer.features),
+            file=file,
+            key=f"layers[{i}]",
+            area_name=data.area.name,
+        )
     return out
 
 
@@ -338,9 +430,9 @@ def check_map(path: str | Path) -> dict[str, Any]:
             Problem(
                 file,
                 "outputs",
-                _(
-                    "missing; a build would write nothing: add outputs: {web: {file: "
-                    "out/map.html}, paper: {file: out/map.pdf}}"
+                _(  # the build's own words (civicmap.pipeline.build_with_data)
+                    "no outputs to write; add outputs: {web: {file: out/map.html}, paper: {file: "
+                    "out/map.pdf}}"
                 ),
             )
         )
@@ -353,26 +445,13 @@ def check_map(path: str | Path) -> dict[str, Any]:
         problems.append(Problem(file, "area", str(exc)))
     problems += _atlas_area_problems(spec, area)
     osm_from = osm_source(spec)
-    needs_osm = [layer.id for layer in spec.layers if any(s.kind == "osm" for s in layer.sources)]
-    if needs_osm and osm_from is None:
-        warnings.append(
-            Problem(
-                file,
-                "osm",
-                _(
-                    "layers %(ids)s take their places from OpenStreetMap, and the map names no "
-                    "OSM source: the build will ask the public Overpass API, which needs the "
-                    "network. Say so with osm: {overpass: true}, give a local extract with "
-                    "osm: {file: area.osm.pbf}, or write osm: false to use only your own files "
-                    "(a built-in layer then uses only its extra_sources)"
-                )
-                % {"ids": ", ".join(needs_osm)},
-            )
-        )
+    warnings += osm_warnings(spec)
     for i, layer in enumerate(spec.layers):
         p, w = layer_problems(layer, file=file, key=f"layers[{i}]", area=area)
         problems += p
         warnings += w
+    hazards, hazard_problems = hazard_summary(spec.hazards)  # each read through its code list
+    problems += [Problem(file, key, message) for key, message in hazard_problems]
     return {
         "file": file,
         "kind": "map",
@@ -381,9 +460,35 @@ def check_map(path: str | Path) -> dict[str, Any]:
         "layers": [layer.id for layer in spec.layers],
         "outputs": sorted(spec.outputs),
         "osm": {"off": "false", None: "overpass (default)"}.get(osm_from, osm_from),
+        "hazards": hazards,
         "problems": [p.__dict__ for p in problems],
         "warnings": [p.__dict__ for p in warnings],
     }
+
+
+def osm_warnings(spec: MapSpec) -> list[Problem]:
+    """The map's layers need OpenStreetMap and it names no OSM source (check and build say it).
+
+    Legal (the public Overpass API is asked), but a volunteer who only wanted
+    their own file on a map should learn it before the network fails them.
+    """
+    needs_osm = [layer.id for layer in spec.layers if any(s.kind == "osm" for s in layer.sources)]
+    if not needs_osm or osm_source(spec) is not None:
+        return []
+    return [
+        Problem(
+            str(spec.file),
+            "osm",
+            _(
+                "layers %(ids)s take their places from OpenStreetMap, and the map names no "
+                "OSM source: the build will ask the public Overpass API, which needs the "
+                "network. Say so with osm: {overpass: true}, give a local extract with "
+                "osm: {file: area.osm.pbf}, or write osm: false to use only your own files "
+                "(a built-in layer then uses only its extra_sources)"
+            )
+            % {"ids": ", ".join(needs_osm)},
+        )
+    ]
 
 
 def layer_problems(
@@ -432,28 +537,20 @@ def layer_problems(
             continue
         frame = result.features
         columns += [str(c) for c in frame.columns if str(c) not in columns]
-        rows += len(frame)
+        rows += len(frame) + len(result.rejected)  # as the build's quality report counts
         if area is not None and len(frame):
             inside += int(frame.geometry.intersects(area.geometry).sum())
-    builtin = layer.file.startswith("built-in layer")  # its columns are OSM tags, not the user's
-    if not failed and not builtin and not any(s.kind == "osm" for s in layer.sources):
-        # OSM tags are only known once the data is read; the build warns about those.
-        where = f"{key} ({layer.id})" if key else ""
-        problems += column_problems(layer, columns, file=file, key=where)
-    if area is not None and rows and not inside:
-        warnings.append(
-            Problem(
-                file,
-                f"{key} ({layer.id})" if key else layer.id,
-                ngettext(
-                    "none of its %(n)d place lies inside the map's area (%(area)s): the "
-                    "layer would be empty; check the area, or the file's coordinates",
-                    "none of its %(n)d places lie inside the map's area (%(area)s): the "
-                    "layer would be empty; check the area, or the file's coordinates",
-                    rows,
-                )
-                % {"n": rows, "area": area.name},
-            )
+    has_osm = any(s.kind == "osm" for s in layer.sources)
+    if not failed:
+        warnings += layer_warnings(
+            layer,
+            columns=columns,
+            read=rows,
+            # OSM places are only known once fetched: the build judges those layers alone
+            shown=inside if area is not None and not has_osm else rows,
+            file=file,
+            key=key,
+            area_name=area.name if area is not None else "",
         )
     return problems, warnings
 

@@ -15,6 +15,7 @@ import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
 
 from civicmap.area import Area
+from civicmap.hazards import HazardResult
 from civicmap.i18n import _
 from civicmap.schema import Credit, RowProblem, osm_credit
 from civicmap.spec.layers import LayerSpec, iso_date
@@ -219,6 +220,9 @@ class MapData:
     #: fix it (file names, errors, options). Logged, and rows of the ``--report``;
     #: no renderer reads it.
     build_messages: list[str] = field(default_factory=list)
+    #: The map's ``hazards:`` loaded and classed, with what each says at every shelter
+    #: site and home (see :mod:`civicmap.hazards`); None when the map has none.
+    hazards: HazardResult | None = None
 
     @property
     def language(self) -> str:
@@ -240,6 +244,8 @@ class MapData:
                     continue
                 if c not in out:
                     out.append(c)
+        if self.hazards is not None:  # 国土数値情報 hazard files, with their year
+            out.extend(c for c in self.hazards.credits() if c not in out)
         return out
 
     def layer(self, layer_id: str) -> LayerData:

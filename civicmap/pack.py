@@ -5,18 +5,28 @@ walking street network and stores the answers, byte for byte, in a folder
 (the map's ``osm: {pack: ...}``, or ``-o PACK``)::
 
     pack/
-      manifest.json          what was fetched, from where, and the osm_base
+      manifest.json          what was fetched, from where, the osm_base, a SHA-256 per answer
       <hash>.osm, <hash>.json   one answer and its checksum per query
+      tiles/<source>/z/x/y.png, tiles.json   background tiles and their SHA-256s
 
 A build whose map names an existing pack reads only from it, never from the
 network, and parses the same bytes with the same code, so the rebuild equals
 the online build. A query the pack lacks (the map changed) fails with a
 message saying to fetch again.
+
+A pack is made to be handed around, so a build reads it as untrusted data
+(:func:`civicmap.sources._guard.read_pack_entry`): every entry must be a plain
+file inside the pack (no symbolic link, also none for a folder on the way, no
+device or FIFO), within a size cap, and match the checksum the manifest records.
+A bad entry is refused with one line naming it; it is never followed, read
+further or copied into an output. A pack made before checksums is still read
+(said once), with every other check.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import shutil
@@ -27,8 +37,9 @@ from pathlib import Path
 from civicmap import _http
 from civicmap._files import replace_output
 from civicmap._outputs import Output, check_output, guarded_outputs, is_pack_folder
+from civicmap._transport import excerpt
 from civicmap.area import resolve_area
-from civicmap.errors import CivicMapError
+from civicmap.errors import CivicMapError, NetworkError
 from civicmap.i18n import _
 from civicmap.pipeline import _osm_file, _osm_filters, collect, map_inputs
 from civicmap.render import tiles
@@ -167,7 +178,14 @@ def _fetch_into(
             key = overpass.pack_key(query)
             _http.write_entry(key, resp, tmp, extra={"what": what})
             entries.append(
-                {"what": what, "key": key, "bytes": len(resp.body), "osm_base": resp.osm_base}
+                {
+                    "what": what,
+                    "key": key,
+                    "bytes": len(resp.body),
+                    # a build refuses an answer that no longer matches (overpass.pack_checksum)
+                    "sha256": hashlib.sha256(resp.body).hexdigest(),
+                    "osm_base": resp.osm_base,
+                }
             )
             if resp.osm_base:
                 bases.append(resp.osm_base)
@@ -185,8 +203,8 @@ def _fetch_into(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
         )
         tiles = fetch_pack_tiles(spec, tmp)
-        if tiles:
-            manifest["tiles"] = tiles
+        if tiles:  # the per-tile checksums stay in the tiles' own tiles.json
+            manifest["tiles"] = {k: v for k, v in tiles.items() if k != "sha256"}
             (tmp / overpass.MANIFEST).write_text(
                 json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
             )
@@ -206,6 +224,15 @@ def _fetch_into(
         [(e["what"], e["bytes"]) for e in entries],
         tiles=manifest.get("tiles"),
     )
+
+
+def _no_pack_tiles(fetcher: tiles.TileFetcher) -> str:
+    svc = _http.service(fetcher.service_key)
+    return _(
+        "the background tiles (%(service)s) could not be stored in the offline pack: "
+        "%(why)s; no pack was written. Run civicmap fetch again where the tile server "
+        "can be reached, or use basemap.tiles: none"
+    ) % {"service": svc.label(), "why": fetcher.broken}
 
 
 def fetch_pack_tiles(spec: MapSpec, pack: Path) -> dict | None:
@@ -234,6 +261,9 @@ def fetch_pack_tiles(spec: MapSpec, pack: Path) -> dict | None:
     with tiles.recording() as rec:
         fetcher = tiles.fetcher_for(local)
         assert fetcher is not None
+        fetcher.quiet = True
+        if not fetcher.usable():  # no network: one line, before anything is drawn
+            raise NetworkError(_no_pack_tiles(fetcher))
         if spec.paper is not None:
             render_paper(collect(local), options=spec.paper)
         if spec.web is not None:
@@ -245,13 +275,15 @@ def fetch_pack_tiles(spec: MapSpec, pack: Path) -> dict | None:
                 for t in tiles.tiles_for_bounds(bounds, z)
             )
     got = rec.get(source.cache_id, {})
+    if fetcher.broken:  # a pack with holes where the server gave up: none at all
+        raise NetworkError(_no_pack_tiles(fetcher))
     if fetcher.missing and not got:
         raise CivicMapError(
             _(
                 "no background tile of %(source_id)s could be fetched (%(error)s); check the "
                 "network or the tile URL, or use basemap.tiles: none"
             )
-            % {"source_id": source.id, "error": fetcher.missing[0][3]}
+            % {"source_id": source.id, "error": excerpt(fetcher.missing[0][3])}
         )
     manifest = tiles.write_pack_tiles(pack, source, got, fetcher.missing, date=fetcher.date)
     log.info(

@@ -18,16 +18,17 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import box
 
-from civicmap import clean, join, progress, settings, shelter_routes
+from civicmap import clean, hazard_tiles, hazards, join, progress, settings, shelter_routes
 from civicmap._files import output_batch
 from civicmap._http import refreshing
 from civicmap._outputs import Output, guarded_outputs
 from civicmap.area import Area, resolve_area
 from civicmap.errors import ConfigError, Problem, SourceError
+from civicmap.hazards import HazardResult
 from civicmap.i18n import _, ngettext
 from civicmap.mapdata import LayerData, LayerReport, MapData, data_time
 from civicmap.render import export, paper, web
-from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit
+from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit, serves_column
 from civicmap.shelter_routes import shelter_layers
 from civicmap.sources import overpass, read_file_source, streets
 from civicmap.sources._categories import unify_layer_categories
@@ -392,14 +393,90 @@ def _collect(
 
     shelter_routes.merge_shelter_layers(layers)
     homes = shelter_routes.map_homes(spec)
+    route_layers = layers
+    if spec.hazards:
+        data.hazards = load_hazards(spec, area, layers, homes)
+        route_layers = hazard_route_layers(spec, layers, data)
     if homes:
-        routes = shelter_routes.routes_for_map(spec, area, layers, homes=homes)
+        routes = shelter_routes.routes_for_map(spec, area, route_layers, homes=homes)
         data.routes = routes.lines
         data.route_notes = routes.notes
         data.build_messages.extend(routes.builder)
+        if data.hazards is not None:  # what each hazard says at each home, with its routes
+            data.route_notes.extend(hazards.home_notes(data.hazards, language=spec.language))
         for note in routes.notes:
             log.info(_("routes: %(note)s"), {"note": note})
     return data
+
+
+def load_hazards(spec: MapSpec, area: Area, layers: list[LayerData], homes) -> HazardResult:
+    """Read the map's ``hazards:`` and check every shelter site and home against them.
+
+    A site that may not serve its disaster is listed in its layer's quality
+    report (``--report``), naming the site, the hazard and why.
+    """
+    loaded = [
+        hazard_tiles.load_tile_hazard(h, spec)
+        if h.tiles
+        else hazards.load_hazard(h, area=area.geometry)
+        for h in spec.hazards
+    ]
+    result = HazardResult(layers=loaded)
+    for layer in shelter_layers(layers):
+        hazards.check_sites(result, layer.id, layer.features, language=spec.language)
+        for label, site in result.sites.items():
+            if label[0] != layer.id or not site.unusable:
+                continue
+            row = layer.features.loc[label[1]]
+            layer.report.warnings.append(
+                {
+                    "source": str(row.get("source_ref", "")),
+                    "row": str(row.get("name", "")),
+                    "reason": _(
+                        "%(name)s: designated for %(disasters)s but the hazard file says %(lines)s; "
+                        "it may not be usable in this disaster (routes for it skip this site)"
+                    )
+                    % {
+                        "name": row.get("name", ""),
+                        "disasters": ", ".join(site.unusable),
+                        "lines": " / ".join(site.lines[: len(loaded)]),
+                    },
+                }
+            )
+    hazards.check_homes(result, [(h.name, h.lat, h.lon) for h in homes], language=spec.language)
+    return result
+
+
+def hazard_route_layers(spec: MapSpec, layers: list[LayerData], data: MapData) -> list[LayerData]:
+    """The layers the routes of ``home.disaster`` rank: without sites its hazard rules out."""
+    disaster = spec.home_disaster
+    if not disaster or data.hazards is None:
+        return layers
+
+    key = serves_column(disaster).removeprefix("serves_")
+    out = []
+    for layer in layers:
+        drop = [
+            label
+            for (layer_id, label), site in data.hazards.sites.items()
+            if layer_id == layer.id and key in site.unusable
+        ]
+        if not drop:
+            out.append(layer)
+            continue
+        for label in drop:
+            message = _(
+                "home routes (%(disaster)s): skipped %(name)s: it lies in a hazard zone where "
+                "it may not be usable (%(lines)s)"
+            ) % {
+                "disaster": disaster,
+                "name": layer.features.loc[label].get("name", label),
+                "lines": " / ".join(data.hazards.sites[(layer.id, label)].lines),
+            }
+            log.warning(message)
+            data.build_messages.append(message)
+        out.append(replace(layer, features=layer.features.drop(index=drop)))
+    return out
 
 
 def data_date(spec: MapSpec, osm: OsmExtract) -> str:
@@ -536,6 +613,7 @@ def data_files(spec: MapSpec) -> list[Path]:
                 out.append(src.base_dir / str(join["path"]))
     if spec.homes_file:
         out.append(spec.path(spec.homes_file))
+    out.extend(h.file for h in spec.hazards if h.file is not None)  # 国土数値情報 hazard files
     return out
 
 

@@ -135,6 +135,13 @@ max_zip_member_bytes: int = 256 * 1024 * 1024
 #: Highest compression ratio accepted for a zip member larger than 1 MB
 #: (real KML compresses about 10:1; a zip bomb 1000:1 or more).
 max_zip_ratio: int = 100
+#: Most rows one sheet of a .xlsx/.ods workbook may hold (checked before the workbook
+#: is opened): a bigger table belongs in a CSV file, which civicmap reads with far less
+#: memory.
+max_sheet_rows: int = 100_000
+#: Most cells (rows × columns of each sheet, all sheets together) a .xlsx/.ods
+#: workbook may hold: reading an .ods takes about 2.5 kB and 0.15 ms per cell.
+max_sheet_cells: int = 250_000
 #: Deepest nesting of XML elements or JSON arrays/objects accepted in an input
 #: file (a real KML or GeoJSON is about a dozen levels deep).
 max_nesting: int = 100
@@ -143,3 +150,45 @@ max_nesting: int = 100
 #: finish before it gives up with a clear message (two runs never mix their outputs).
 #: ``CIVICMAP_OUTPUT_LOCK_WAIT``.
 output_lock_wait: float = float(os.environ.get("CIVICMAP_OUTPUT_LOCK_WAIT", "10"))
+
+# --- the network in one run (issues #30, #31) -----------------------------------
+
+#: Retries of "try later" answers (429, 502-504, timeouts in mid-answer) one
+#: command may make in all, on top of ``max_retries`` per request: a server that
+#: keeps failing cannot hold a build through hundreds of retried requests.
+max_retries_per_run: int = 12
+
+#: Seconds a host that could not be connected to at all (no DNS, refused,
+#: unreachable, TLS failure) is not asked again within one command (outside a
+#: command, from Python, at most 60 s: a notebook's Wi-Fi may come back).
+unreachable_memory: float = 900.0
+
+#: Let URLs from map files (a custom tile server, ``osm.overpass_url``) reach
+#: loopback, link-local and private addresses. Off: a shared map file could
+#: otherwise make civicmap ask this computer's or the local network's internal
+#: services (169.254.169.254). The command line's ``--allow-private-urls`` turns
+#: it on for one run. ``CIVICMAP_ALLOW_PRIVATE_URLS=1``.
+allow_private_urls: bool = os.environ.get("CIVICMAP_ALLOW_PRIVATE_URLS", "") not in (
+    "",
+    "0",
+    "false",
+    "no",
+)
+
+#: Background tiles of one build: the longest time all their requests may take,
+#: in seconds, and the most bytes they may bring. Past either the tile server is
+#: treated as broken and the map is drawn on its fallback background.
+tile_deadline: float = 180.0
+tile_max_bytes: int = 256 * 1024 * 1024
+
+#: One tile request: longest time (retries included) and largest answer.
+tile_request_deadline: float = 30.0
+tile_request_max_bytes: int = 4 * 1024 * 1024
+
+#: Largest tile image accepted, in pixels (width × height), read from the
+#: PNG/JPEG header before anything is decoded; real tiles are 256² or 512².
+tile_max_pixels: int = 1024 * 1024
+
+#: Tile requests that may fail (not counting a plain 404, which a tile server
+#: answers for the sea) before the server is declared broken for this build.
+tile_max_failures: int = 6

@@ -154,7 +154,7 @@ class MapRoutes:
     network: str = ""  # where the walking network came from, or "" (straight lines)
 
 
-def read_homes_csv(path: Path, *, geocode: bool = False) -> list[Home]:
+def read_homes_csv(path: Path, *, geocode: bool = False, offline: bool | None = None) -> list[Home]:
     """Homes from a CSV of points (名称/name, 緯度/lat, 経度/lon columns) or addresses.
 
     With ``geocode``, rows with an address (住所) but no coordinates are placed
@@ -171,7 +171,9 @@ def read_homes_csv(path: Path, *, geocode: bool = False) -> list[Home]:
         raise CivicMapError(
             _("homes: %(path)s: file not found; give a CSV of 名称, 緯度, 経度") % {"path": path}
         )
-    result = read_path(path, layer="homes", options={"geocode": True} if geocode else None)
+    result = read_path(
+        path, layer="homes", options={"geocode": True} if geocode else None, offline=offline
+    )
     if result.rejected:
         first = result.rejected[0]
         raise CivicMapError(
@@ -213,7 +215,11 @@ def map_homes(spec: MapSpec) -> list[Home]:
     homes_file = getattr(spec, "homes_file", None)
     if homes_file:
         homes.extend(
-            read_homes_csv(spec.path(homes_file), geocode=getattr(spec, "homes_geocode", False))
+            read_homes_csv(
+                spec.path(homes_file),
+                geocode=getattr(spec, "homes_geocode", False),
+                offline=getattr(spec, "offline", None),
+            )
         )
     return homes
 
@@ -227,6 +233,8 @@ def walking_network(spec: MapSpec, area: Area):
     lines, labelled as such on both maps. The reason is a builder message (console
     language, may name files and errors): it never reaches the map itself.
     """
+    if spec.osm.disabled:  # osm: false reaches the street network too: nothing is asked
+        return None, _("this map uses no OSM data (osm: false), so it has no street network")
     path = spec.path(spec.osm.extract) if spec.osm.extract else None
     if path is not None:
         graph = streets.walking_graph_from_extract(path, area)

@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from itertools import product
 from typing import Any
 
+from civicmap._yaml import Short
+from civicmap.i18n import _
+
 _LOGIC_KEYS = {"any", "all", "not"}
 #: Atom operators that pass only when the key is present.
 _REQUIRING_OPS = ("in", "exists", "re")
@@ -106,7 +109,7 @@ class TagFilter:
         """Parse a YAML condition; raise :class:`FilterSyntaxError` naming the key."""
         clauses = _to_dnf(spec, where, negate=False)
         if not clauses:
-            raise FilterSyntaxError(where, "an empty condition matches nothing; give a tag")
+            raise FilterSyntaxError(where, _("an empty condition matches nothing; give a tag"))
         return cls(tuple(tuple(c) for c in clauses))
 
     def matches(self, tags: Mapping[str, str]) -> bool:
@@ -156,7 +159,7 @@ def _value_atoms(key: str, value: Any, where: str) -> list[Atom]:
             re.compile(value["regex"])
         except re.error as exc:
             raise FilterSyntaxError(
-                f"{where}.{key}.regex", f"invalid regular expression: {exc}"
+                f"{where}.{key}.regex", _("invalid regular expression: %(why)s") % {"why": exc}
             ) from None
         return [Atom(key, "re", (value["regex"],))]
     if isinstance(value, Mapping) and set(value) == {"not"}:
@@ -168,8 +171,11 @@ def _value_atoms(key: str, value: Any, where: str) -> list[Atom]:
             return [Atom(key, "not_in", tuple(str(v) for v in vals))]
     raise FilterSyntaxError(
         f"{where}.{key}",
-        f"got {value!r}; expected a value, a list of values, true (present), "
-        "false (absent), {not: value-or-list} or {regex: pattern}",
+        _(
+            "got %(value)r; expected a value, a list of values, true (present), "
+            "false (absent), {not: value-or-list} or {regex: pattern}"
+        )
+        % {"value": Short(value)},
     )
 
 
@@ -177,12 +183,14 @@ def _to_dnf(spec: Any, where: str, *, negate: bool) -> list[list[Atom]]:
     """Return a list of AND clauses; ``negate`` applies De Morgan on the way down."""
     if isinstance(spec, list):
         if not spec:
-            raise FilterSyntaxError(where, "an empty list matches nothing")
+            raise FilterSyntaxError(where, _("an empty list matches nothing"))
         parts = [_to_dnf(s, f"{where}[{i}]", negate=negate) for i, s in enumerate(spec)]
         return _and(parts) if negate else _or(parts)
     if not isinstance(spec, Mapping):
         raise FilterSyntaxError(
-            where, f"got {spec!r}; expected a mapping of tags, a list, or any/all/not"
+            where,
+            _("got %(value)r; expected a mapping of tags, a list, or any/all/not")
+            % {"value": Short(spec)},
         )
     logic = set(spec) & _LOGIC_KEYS
     if logic and len(spec) == 1:
@@ -191,12 +199,15 @@ def _to_dnf(spec: Any, where: str, *, negate: bool) -> list[list[Atom]]:
         if op == "not":
             return _to_dnf(inner, f"{where}.not", negate=not negate)
         if not isinstance(inner, list) or not inner:
-            raise FilterSyntaxError(f"{where}.{op}", f"{op} takes a non-empty list of conditions")
+            raise FilterSyntaxError(
+                f"{where}.{op}",
+                _("%(op)s takes a non-empty list of conditions") % {"op": op},
+            )
         parts = [_to_dnf(s, f"{where}.{op}[{i}]", negate=negate) for i, s in enumerate(inner)]
         is_and = (op == "all") != negate
         return _and(parts) if is_and else _or(parts)
     if not spec:
-        raise FilterSyntaxError(where, "an empty mapping matches nothing; give at least one tag")
+        raise FilterSyntaxError(where, _("an empty mapping matches nothing; give at least one tag"))
     per_key = []
     for key, value in spec.items():
         atoms = _value_atoms(str(key), value, where)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import ipaddress
+import socket
 from pathlib import Path
 
 import pytest
@@ -95,9 +98,11 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     ``offline`` is set to its default (off) too, whatever ``CIVICMAP_OFFLINE``
     says in the shell running the tests; ``--offline`` itself never changes it.
     """
-    from civicmap import settings
+    from civicmap import _http, settings
 
     monkeypatch.setattr(settings, "cache_folder", tmp_path_factory.mktemp("cache"))
+    # hosts found unreachable and retries spent belong to one test, as to one command
+    monkeypatch.setattr(_http, "_DEFAULT_RUN", _http.NetworkRun())
     monkeypatch.setattr(settings, "offline", False)
     # the CLI speaks Japanese unless told otherwise; tests read English unless they pass --lang ja
     monkeypatch.setenv("CIVICMAP_LANG", "en")
@@ -136,6 +141,8 @@ def overpass_server(_overpass_session, monkeypatch):
     monkeypatch.setattr(settings, "max_wait", 0.05)
     monkeypatch.setattr(settings, "overpass_http_timeout", 1.0)
     monkeypatch.setattr(settings, "offline", False)
+    # map files in tests name this loopback server: allowed like --allow-private-urls
+    monkeypatch.setattr(settings, "allow_private_urls", True)
     return server
 
 
@@ -219,3 +226,81 @@ def geocoder(monkeypatch):
     yield queries
     server.shutdown()
     server.server_close()
+
+
+# --- the network down (issue #30) ----------------------------------------------
+
+
+class NetworkGuard:
+    """What a test tried to reach outside loopback while the network was down.
+
+    ``attempts`` lists ``("dns", name)`` and ``("connect", address)`` in order.
+    With ``strict`` (see :func:`no_network`) any attempt fails the test.
+    """
+
+    def __init__(self) -> None:
+        self.attempts: list[tuple[str, str]] = []
+        self.strict = False
+
+    def hosts(self) -> list[str]:
+        return [what for _kind, what in self.attempts]
+
+
+def _is_loopback(host: object) -> bool:
+    name = str(host or "").strip("[]").lower()
+    if name in ("localhost", "localhost.localdomain") or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """The network is down, as on a machine with no network: a socket guard.
+
+    A name outside loopback does not resolve (``gaierror`` at once, as with no
+    network) and a connect to an address outside loopback fails (``ENETUNREACH``);
+    each attempt is recorded in ``guard.attempts``. Loopback works (the test
+    servers). ``guard.strict = True``: the test fails on any attempt at all (a run
+    that must not touch the network: ``--offline``, ``osm: false``).
+    """
+    guard = NetworkGuard()
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def getaddrinfo(host, *args, **kwargs):
+        if not _is_loopback(host):
+            try:
+                ipaddress.ip_address(str(host).strip("[]"))
+            except ValueError:
+                guard.attempts.append(("dns", str(host)))
+                raise socket.gaierror(
+                    socket.EAI_AGAIN, "Temporary failure in name resolution"
+                ) from None
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def check(address) -> None:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not _is_loopback(host) and not host.startswith("/"):
+            guard.attempts.append(("connect", host))
+            raise OSError(errno.ENETUNREACH, "Network is unreachable")
+
+    def connect(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            check(address)
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            check(address)
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    yield guard
+    if guard.strict and guard.attempts:
+        pytest.fail(f"the network was used although it must not be: {guard.attempts}")

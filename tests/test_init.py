@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 import civicmap
 from civicmap.cli import main
+from civicmap.pipeline import collect
 
 DATA = Path(__file__).parent / "data"
 TOILETS = DATA / "messy/170003_public_toilet.csv"
@@ -127,3 +128,92 @@ def test_init_mistakes_are_named(tmp_path, lang):
     again = run("init", "--area", "172014", "-o", tmp_path / "map.yaml", lang=lang)
     assert again.exit_code == 2 and "--overwrite" in again.output
     assert (tmp_path / "map.yaml").read_text(encoding="utf-8") == "keep"
+
+
+# --- a good first map from a real municipal file (issue 30) ---------------------------------
+
+TOYAMA = DATA / "childcare/toyama/toyama_nurseryFacilities_utf8bom.csv"
+ISHIKAWA = DATA / "shelters/ishikawa/170003_evacuation_space.csv"
+
+
+def _init_and_build(folder: Path, data: Path):
+    shutil.copy(data, folder / data.name)
+    init = run("init", folder / data.name, "-o", folder / "map.yaml")
+    assert init.exit_code == 0, init.output
+    doc = yaml.safe_load((folder / "map.yaml").read_text(encoding="utf-8"))
+    build = run("build", folder / "map.yaml", "--offline")
+    assert build.exit_code == 0, build.output
+    return init, doc, build
+
+
+@pytest.fixture(scope="module")
+def toyama(tmp_path_factory):
+    return _init_and_build(tmp_path_factory.mktemp("toyama"), TOYAMA)
+
+
+@pytest.fixture(scope="module")
+def ishikawa(tmp_path_factory):
+    return _init_and_build(tmp_path_factory.mktemp("ishikawa"), ISHIKAWA)
+
+
+def test_toyama_starter_keeps_the_detected_columns_and_takes_the_legend_from_type(toyama):
+    _init, doc, _build = toyama
+    layer = doc["layers"][0]
+    src = layer["sources"][0]["csv"]
+    # the address is two columns (市 + 番地): both kept, as the reader found them
+    assert src["columns"]["address"] == ["Add1", "Add2"]
+    assert src["columns"]["category"] == "Type"
+    assert "category" not in src  # no fixed category named after the file
+    data = collect(civicmap.load_map(build_dir(toyama) / "map.yaml"), offline=True)
+    (features,) = [lyr.features for lyr in data.layers]
+    # legend rows from the Type column, not one row named after the file
+    assert {"認可保育所", "幼稚園"} <= set(features["category"])
+    assert not any("toyama" in c for c in features["category"])
+    assert "富山市上千俵508" in set(features["address"])  # 市 + 番地, two columns
+
+
+def build_dir(fixture) -> Path:
+    """The folder the fixture built in (the map file's folder)."""
+    init = fixture[0]
+    line = next(li for li in init.output.splitlines() if li.startswith("wrote "))
+    return Path(line.removeprefix("wrote ")).parent
+
+
+def test_starter_titles_the_map_by_the_datas_kind_and_place(toyama, ishikawa):
+    assert toyama[1]["title"] == "富山市 保育施設マップ"
+    assert toyama[1]["layers"][0]["title"] == "保育施設"
+    assert ishikawa[1]["title"] == "石川県 避難場所マップ"  # 19 municipalities: the prefecture
+
+
+def test_a_shelter_list_starter_is_a_shelter_layer(ishikawa):
+    _init, doc, build = ishikawa
+    assert doc["layers"][0]["role"] == "shelter"
+    assert "role: shelter" not in build.output  # no "looks like shelters" warning
+    assert "merged into sites" in build.output  # co-located designations become one site
+
+
+@pytest.mark.parametrize("which", ["toyama", "ishikawa"])
+def test_the_starters_first_build_passes_the_readability_check(which, request):
+    init, doc, build = request.getfixturevalue(which)
+    assert "hard to read" not in build.output, build.output
+    paper = doc["outputs"]["paper"]
+    # a city's 159 nurseries or a prefecture's 1,525 shelters do not fit one sheet
+    assert paper["atlas"] is True and paper["scale"] <= 100000
+    assert "too crowded" in init.output
+
+
+def test_a_file_name_cannot_add_keys_to_the_map_file(tmp_path):
+    """A name with a newline, ': ' and '#' stays one quoted value (issue 31)."""
+    name = "x\ntitle: 乗っ取り\noutputs: {}\n# y: z #\u2028w\x85.csv"
+    odd = tmp_path / name
+    odd.write_text("名称,緯度,経度\nA,36.5,136.6\nB,36.6,136.7\n", encoding="utf-8")
+    res = run("init", odd, "-o", tmp_path / "map.yaml")
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "map.yaml").read_text(encoding="utf-8")
+    doc = yaml.safe_load(text)
+    assert set(doc) == {"title", "language", "area", "osm", "layers", "outputs"}
+    assert doc["title"] != "乗っ取り" and doc["outputs"]["web"]
+    assert doc["layers"][0]["sources"][0]["csv"]["path"] == name
+    assert not any(line.startswith(("title: 乗っ", "outputs: {}")) for line in text.splitlines())
+    spec = civicmap.load_map(tmp_path / "map.yaml")
+    assert spec.layers[0].sources[0].path == odd

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
+from civicmap.check import column_problems
 from civicmap.errors import ConfigError
-from civicmap.spec.layers import SYMBOLS, builtin_dir, builtin_layer_ids, load_layer
+from civicmap.schema import COLUMNS
+from civicmap.spec.layers import SYMBOLS, builtin_dir, builtin_layer_ids, load_layer, parse_layer
 
 EXPECTED = {
     "childcare", "shelters", "water", "toilets", "aed", "hospitals",
@@ -66,3 +69,16 @@ def test_unknown_layer_lists_the_builtin_ones():
     with pytest.raises(ConfigError) as info:
         load_layer("kindergartens")
     assert "childcare" in str(info.value) and "shelters" in str(info.value)
+
+
+@pytest.mark.parametrize("layer_id", sorted(EXPECTED))
+def test_a_built_in_layers_own_fields_are_not_the_users_problem(layer_id, tmp_path):
+    """Fields a source lacks are simply not shown; the same layer as the user's file warns."""
+    builtin = load_layer(layer_id)
+    columns = [*COLUMNS, "TEL"]  # a user's CSV: the common schema and a phone column
+    assert column_problems(builtin, columns, file="map.yaml", key="layers[0]") == []
+    raw = yaml.safe_load((builtin_dir() / f"{layer_id}.yaml").read_text(encoding="utf-8"))
+    raw["popup"] = [*raw.get("popup", []), "電話番号ｘ"]  # a typo of the user's own
+    own = parse_layer(raw, file=str(tmp_path / "mine.yaml"), base_dir=tmp_path)
+    problems = column_problems(own, columns, file="map.yaml", key="layers[0]")
+    assert any("電話番号ｘ" in p.message for p in problems)

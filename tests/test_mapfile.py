@@ -157,3 +157,19 @@ def test_duplicate_layer_ids_are_refused(tmp_path):
     )
     with pytest.raises(ConfigError, match="appears twice"):
         load_map(p)
+
+
+def test_outputs_paper_index_ignore_is_accepted_in_a_map_file(tmp_path):
+    # documented in docs/reference.md and read by PaperOptions, but refused as an unknown
+    # key by the map file's own check until tests/test_docs_keys.py compared the two
+    p = write(
+        tmp_path,
+        """
+title: t
+area: {bbox: [139.70, 35.70, 139.71, 35.71]}
+layers: [childcare]
+outputs:
+  paper: {file: out/map.pdf, index_ignore: [社会福祉法人富山愛育会]}
+""",
+    )
+    assert load_map(p).paper.index_ignore == ("社会福祉法人富山愛育会",)

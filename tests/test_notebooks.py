@@ -8,7 +8,10 @@ connection that is not to the loopback interface, so a notebook that tries to
 reach a tile server or Overpass fails here instead of in a workshop room.
 
 The committed files must be clean (no outputs, no execution counts) and every
-heading must be Japanese first with an English line under it.
+heading must be Japanese first with an English line under it. Each notebook
+sets ``LANG = "ja"`` in its first code cell and prints through ``say(ja, en)``;
+it is run once as committed and once with ``LANG = "en"``, and the Japanese run
+must print no English (no English phrase, no "日本語 / English" label).
 """
 
 from __future__ import annotations
@@ -35,6 +38,12 @@ SERIES = [
 
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+#: English prose: three or more words in a row (identifiers, tags and key lists are not).
+_ENGLISH_PHRASE = re.compile(r"\b[A-Za-z][a-z]+(?: [a-z]{2,}){2,}\b")
+#: A bilingual label such as "直した行 / repaired".
+_BILINGUAL_LABEL = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff）] / [A-Za-z]")
+#: How each notebook chooses its language (first code cell); the English run replaces it.
+LANG_LINE = 'LANG = "ja"'
 
 #: Installed into the kernel through PYTHONPATH: any connection to a
 #: non-loopback address raises, so an accidental network call fails loudly.
@@ -123,6 +132,16 @@ def heading_problems(nb: dict) -> list[str]:
     return problems
 
 
+def english_problems(text: str) -> list[str]:
+    """Lines of a Japanese run's printed output that carry English."""
+    problems = []
+    for line in text.splitlines():
+        m = _ENGLISH_PHRASE.search(line) or _BILINGUAL_LABEL.search(line)
+        if m:
+            problems.append(f"{m.group(0)!r} in {line[:160]!r}")
+    return problems
+
+
 def stored_output_problems(nb: dict) -> list[str]:
     """Every code cell that carries outputs or an execution count."""
     problems = []
@@ -187,6 +206,10 @@ def test_notebook_is_clean_and_bilingual(name):
     assert heading_problems(nb) == []
     assert private_name_problems(nb) == []
     assert public_api_problems(nb) == []
+    # the language is chosen in one place, so the English run below means something
+    first_code = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    assert LANG_LINE in _source(first_code)
+    assert "set_language(LANG)" in _source(first_code)
 
 
 def test_checks_catch_bad_notebooks():
@@ -216,6 +239,13 @@ def test_checks_catch_bad_notebooks():
     api = public_api_problems(bad)
     assert "cell 5: civicmap.pipeline is not in civicmap.__all__" in api
     assert "cell 5: imports civicmap.pipeline; use import civicmap and civicmap.NAME" in api
+    assert english_problems(
+        "直した行 / repaired: 22\n注意: 10 of 10 shelters have no information\n"
+        "使えるキー: categories, category, match\n[out:json];\nout geom;\n法人番号 = '5.2E+12'"
+    ) == [
+        "'行 / r' in '直した行 / repaired: 22'",
+        "'shelters have no information' in '注意: 10 of 10 shelters have no information'",
+    ]
     assert public_api_problems(
         {"cells": [{"cell_type": "code", "source": "from civicmap import load_map, join\n"
                     "import civicmap\ncivicmap.collect(civicmap.load_map('m.yaml'))"}]}
@@ -238,12 +268,16 @@ def kernel_env(tmp_path):
     return env
 
 
-def _execute(name: str, workdir: Path, env: dict) -> tuple[dict, float]:
+def _execute(name: str, workdir: Path, env: dict, *, lang: str = "ja") -> tuple[dict, float]:
     import nbformat
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     nb = nbformat.read(NOTEBOOK_DIR / name, as_version=4)
+    if lang != "ja":  # as an attendee would: change the one LANG line
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.source = cell.source.replace(LANG_LINE, f'LANG = "{lang}"')
     km = KernelManager(kernel_name="python3")
     client = NotebookClient(
         nb,
@@ -283,24 +317,36 @@ def test_kernel_has_no_network(tmp_path, kernel_env):
     assert nb.cells[0].outputs[0]["text"].strip() == str(tmp_path)
 
 
-#: Messages civicmap itself gives in a notebook's output, in Japanese (notebooks call
-#: civicmap.set_language("ja")): the invalid layer file of 03 and its suggestion.
-JAPANESE_MESSAGES = {
-    "03_osm_shisetsu.ipynb": (
-        "件の問題が見つかりました",
-        "知らないキーです（'match' のことですか？）",
-    ),
+#: What a notebook's output must say, per language (civicmap's own messages follow
+#: civicmap.set_language(LANG)): the invalid layer file of 03 and its suggestion, the
+#: repaired file of 02 with no repairs left, the notes of 05 on unknown disaster types.
+MESSAGES = {
+    "ja": {
+        "02_opendata_csv.ipynb": ("直した行: 0", "注意: 0"),
+        "03_osm_shisetsu.ipynb": (
+            "件の問題が見つかりました",
+            "知らないキーです（'match' のことですか？）",
+            "エラー: {'bigger_than': 3} になっています",
+        ),
+        "05_hinanjo_made.ipynb": ("地震への対応の情報がありません",),
+    },
+    "en": {
+        "02_opendata_csv.ipynb": ("Rows repaired: 0", "Warnings: 0"),
+        "03_osm_shisetsu.ipynb": ("problems found", "did you mean 'match'?"),
+        "05_hinanjo_made.ipynb": ("shelters have no information on 地震",),
+    },
 }
 
 
 @pytest.mark.notebook
+@pytest.mark.parametrize("lang", ["ja", "en"])
 @pytest.mark.parametrize("name", SERIES)
-def test_notebook_runs_offline(name, tmp_path, kernel_env, capsys):
-    """The notebook runs top to bottom in a clean kernel, offline, in under 60 s."""
+def test_notebook_runs_offline(name, lang, tmp_path, kernel_env, capsys):
+    """The notebook runs top to bottom in a clean kernel, offline, in under 60 s, in each language."""
     workdir = tmp_path / "work"
     workdir.mkdir()
     before = sorted(p.name for p in NOTEBOOK_DIR.iterdir())
-    nb, seconds = _execute(name, workdir, kernel_env)
+    nb, seconds = _execute(name, workdir, kernel_env, lang=lang)
     errors = [
         out for cell in nb.cells if cell.cell_type == "code"
         for out in cell.outputs if out.get("output_type") == "error"
@@ -312,12 +358,14 @@ def test_notebook_runs_offline(name, tmp_path, kernel_env, capsys):
     assert sorted(p.name for p in NOTEBOOK_DIR.iterdir()) == before
     # everything the notebook writes lands under out/
     assert [p.name for p in workdir.iterdir() if p.name != ".ipynb_checkpoints"] in ([], ["out"])
-    # and what it prints about problems is Japanese
+    # what it prints is in the chosen language, and a Japanese run prints no English
     texts = "".join(
         out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
     )
-    for expected in JAPANESE_MESSAGES.get(name, ()):
+    for expected in MESSAGES[lang].get(name, ()):
         assert expected in texts
+    if lang == "ja":
+        assert english_problems(texts) == []
     with capsys.disabled():
-        print(f"\n{name}: {seconds:.1f} s", file=sys.stderr)
+        print(f"\n{name} ({lang}): {seconds:.1f} s", file=sys.stderr)
     assert seconds < 60, f"{name} took {seconds:.1f} s; a workshop notebook must run in under 60 s"

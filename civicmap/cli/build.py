@@ -9,7 +9,7 @@ import click
 from civicmap import pipeline, report
 from civicmap._files import write_text_atomic
 from civicmap._outputs import guarded_outputs
-from civicmap.check import column_problems, osm_source
+from civicmap.check import build_warnings, osm_source
 from civicmap.cli.main import handle_errors, main, print_written, say
 from civicmap.cli.options import (
     OsmChoice,
@@ -18,7 +18,7 @@ from civicmap.cli.options import (
     overwrite_option,
     report_option,
 )
-from civicmap.errors import NetworkError, Problem
+from civicmap.errors import NetworkError
 from civicmap.i18n import N_, _, ngettext
 from civicmap.pipeline import demo_map_path, map_inputs, with_output_dir
 from civicmap.render.tiles import survey_act_notice
@@ -84,36 +84,6 @@ def _build_and_report(
             )
             % {"n": len(rows), "path": report_path}
         )
-
-
-def build_warnings(data) -> list:
-    """What a finished build lost without failing: columns that are not there, empty layers.
-
-    A misspelt ``popup``/``index``/``label`` column would otherwise vanish from
-    every popup in silence, and a layer whose rows all lie outside the area
-    would print as an empty legend entry.
-    """
-    out = []
-    file = str(data.spec.file)
-    for i, layer in enumerate(data.layers):
-        key = f"layers[{i}] ({layer.id})"
-        if not any(s.kind == "osm" for s in layer.spec.sources) and len(layer.features):
-            out += column_problems(
-                layer.spec, [str(c) for c in layer.features.columns], file=file, key=key
-            )
-        if layer.report.read and not len(layer.features):
-            out.append(
-                Problem(
-                    file,
-                    key,
-                    _(
-                        "%(n)d places read, none shown: none lies inside the map's area "
-                        "(%(area)s); check the area or the data's coordinates (see --report)"
-                    )
-                    % {"n": layer.report.read, "area": data.area.name},
-                )
-            )
-    return out
 
 
 @main.command(

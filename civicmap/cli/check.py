@@ -11,6 +11,7 @@ from civicmap._outputs import guarded_outputs
 from civicmap._validate import load_yaml
 from civicmap.check import check_file, check_map, layer_problems, write_rejected_csv
 from civicmap.cli.main import existing_file, handle_errors, main
+from civicmap.cli.options import network_options
 from civicmap.errors import ConfigError, Problem
 from civicmap.i18n import N_, _, ngettext
 from civicmap.render.tiles import survey_act_notice
@@ -53,6 +54,7 @@ def _problem_lines(report: dict) -> None:
     help=N_("Data files: write the rejected rows (row, reason) to this CSV."),
 )
 @click.option("--overwrite", is_flag=True, help=N_("Replace an existing --rejected file."))
+@network_options
 @handle_errors
 def check(file: Path, as_json: bool, rejected_out: Path | None, overwrite: bool) -> None:
     import json

@@ -14,7 +14,7 @@ from civicmap.errors import ConfigError, Problem
 from civicmap.i18n import N_, _
 from civicmap.spec.area import AreaSpec
 from civicmap.spec.layers import load_layer
-from civicmap.starter import read_starter_data, starter_text
+from civicmap.starter import choose_paper, read_starter_data, starter_text
 
 
 def _bbox(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -104,16 +104,20 @@ def init_cmd(
     if problems:
         raise ConfigError(problems)
     data = read_starter_data(data_file) if data_file is not None else None
-    text = starter_text(
-        map_path=output,
-        data=data,
-        municipality=municipality,
-        bbox=bbox,
-        place=place,
-        osm_file=osm_file,
-        layers=layers,
-        title=title,
-    )
+    starter = {
+        "map_path": output,
+        "data": data,
+        "municipality": municipality,
+        "bbox": bbox,
+        "place": place,
+        "osm_file": osm_file,
+        "layers": layers,
+        "title": title,
+    }
+    text = starter_text(**starter)
+    paper = choose_paper(text, map_path=output)  # a first map that prints readably
+    if paper.atlas:
+        text = starter_text(**starter, paper=paper)
     write_text_atomic(output, text, overwrite=overwrite)
     say(_("wrote %(path)s") % {"path": output})
     if data is not None:
@@ -123,7 +127,24 @@ def init_cmd(
                 "id": data.layer_id,
                 "rows": data.rows,
                 "file": data.path.name,
-                "columns": ", ".join(f"{k}={v}" for k, v in data.columns.items()) or "-",
+                "columns": ", ".join(
+                    f"{k}={'+'.join(v) if isinstance(v, list) else v}"
+                    for k, v in data.columns.items()
+                )
+                or "-",
+            }
+        )
+    if paper.atlas:
+        say(
+            _(
+                "  paper: one sheet at 1:%(single)s is too crowded to read; proposed an "
+                "atlas of %(pages)d %(size)s pages at 1:%(scale)s"
+            )
+            % {
+                "single": f"{paper.crowded_scale:,}",
+                "size": paper.size,
+                "scale": f"{paper.scale:,}",
+                "pages": paper.pages,
             }
         )
     say(_("next: civicmap check %(path)s, then civicmap build %(path)s") % {"path": output})

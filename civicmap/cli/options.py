@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from civicmap import _http
 from civicmap.cli.main import existing_file
 from civicmap.i18n import N_
 from civicmap.pack import with_pack
@@ -44,22 +45,65 @@ class OsmChoice:
         return with_offline(spec, True if self.offline else None)
 
 
+#: ``--allow-private-urls``: URLs from map files may reach loopback and private addresses.
+allow_private_option = click.option(
+    "--allow-private-urls",
+    "allow_private_urls",
+    is_flag=True,
+    help=N_(
+        "Let URLs from the map file (a tile server, osm.overpass_url) reach this computer "
+        "or the local network (127.0.0.1, 192.168.x.x ...). Only for servers you run."
+    ),
+)
+
+
+def network_options(func: Callable) -> Callable:
+    """Run the command as one network run with ``--allow-private-urls``.
+
+    The run (:func:`civicmap._http.network_run`) remembers hosts that cannot be
+    reached and bounds retries for the whole command.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, allow_private_urls=False, **kwargs):
+        with _http.network_run(allow_private=allow_private_urls):
+            return func(*args, **kwargs)
+
+    return allow_private_option(wrapper)
+
+
 def osm_source_options(
     func: Callable | None = None, *, pack: bool = True, offline: bool = True
 ) -> Callable:
-    """Add ``--overpass-url`` (and ``--offline``, ``--pack`` unless switched off).
+    """Add ``--overpass-url`` (and ``--offline``, ``--pack`` unless switched off), and
+    ``--allow-private-urls``.
 
     The wrapped command gets one keyword argument ``osm`` (an :class:`OsmChoice`)
     instead of the three options; it applies them with :meth:`OsmChoice.apply`.
+    The command runs as one network run (:func:`civicmap._http.network_run`):
+    ``--offline`` reaches every request, whatever code makes it; the
+    ``--overpass-url`` server is trusted like the settings' own.
     """
 
     def decorate(f: Callable) -> Callable:
         @functools.wraps(f)
-        def wrapper(*args, overpass_url=None, offline=False, pack_dir=None, **kwargs):
+        def wrapper(
+            *args,
+            overpass_url=None,
+            offline=False,
+            pack_dir=None,
+            allow_private_urls=False,
+            **kwargs,
+        ):
             choice = OsmChoice(overpass_url=overpass_url, offline=offline, pack_dir=pack_dir)
-            return f(*args, osm=choice, **kwargs)
+            with _http.network_run(
+                offline=offline,
+                allow_private=allow_private_urls,
+                trusted=(overpass_url,) if overpass_url else (),
+            ):
+                return f(*args, osm=choice, **kwargs)
 
-        cmd = wrapper
+        cmd = allow_private_option(wrapper)
         if pack:
             cmd = click.option(
                 "--pack",

@@ -78,10 +78,23 @@ def _serving(shelters: gpd.GeoDataFrame, disaster: str | None, include_unknown: 
     notes = []
     unknown = int(serves.isna().sum())
     if unknown:
-        verb = "included, marked unknown" if include_unknown else "treated as not known to serve"
-        notes.append(
-            f"{unknown} of {len(shelters)} shelters have no information on {ja} ({col}); {verb}"
-        )
+        values = {"unknown": unknown, "n": len(shelters), "ja": ja, "col": col}
+        if include_unknown:
+            notes.append(
+                _(
+                    "%(unknown)d of %(n)d shelters have no information on %(ja)s (%(col)s); "
+                    "included, marked unknown"
+                )
+                % values
+            )
+        else:
+            notes.append(
+                _(
+                    "%(unknown)d of %(n)d shelters have no information on %(ja)s (%(col)s); "
+                    "treated as not known to serve"
+                )
+                % values
+            )
     return serves, notes
 
 
@@ -162,7 +175,11 @@ def nearest_shelters(
                "straight_m", "walk_m", "walk_min", "rank_straight", "rank_walk", "serves", "route"]  # fmt: skip
     if sh.empty or pl.empty:
         if sh.empty:
-            notes.append("no shelter to rank" + (f" for {disaster}" if disaster else ""))
+            notes.append(
+                _("no shelter to rank for %(disaster)s") % {"disaster": disaster}
+                if disaster
+                else _("no shelter to rank")
+            )
         table = pd.DataFrame({c: [] for c in columns})
         return NearestShelters(
             table=table.drop(columns="route"),
@@ -255,8 +272,11 @@ def nearest_shelters(
         unreachable = sum(1 for r in rows if r["route"] == "straight")
         if unreachable:
             notes.append(
-                f"{unreachable} place–shelter pairs have no walking route within {max_walk_m:.0f} m "
-                "on the street network; shown as straight lines"
+                _(
+                    "%(n)d place–shelter pairs have no walking route within %(m).0f m on the "
+                    "street network; shown as straight lines"
+                )
+                % {"n": unreachable, "m": max_walk_m}
             )
     lines = gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs).to_crs(CRS)
     lines["rank_walk"] = lines["rank_walk"].astype("Int64")

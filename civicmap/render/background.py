@@ -10,13 +10,15 @@ filled with ``str.replace`` — never a template engine or ``str.format``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from civicmap._files import PART_SUFFIX, _os_error, glob_escape, join_output_batch
 from civicmap._outputs import TILES_MARKER, check_output, is_tile_folder
 from civicmap.area import N03_CREDIT, municipalities_in
+from civicmap.errors import SourceError
 from civicmap.i18n import _
 from civicmap.render import tiles as _tiles
 from civicmap.render._fonts import draw_text, text_width
@@ -25,9 +27,10 @@ from civicmap.render.tiles import (
     RasterInfo,
     draw_paper_tiles,
     frame_lonlat_bounds,
+    list_pack_tiles,
     pack_for,
-    pack_tiles_dir,
     read_pack_manifest,
+    read_pack_tile,
     tile_credits,
 )
 from civicmap.schema import Credit
@@ -58,7 +61,12 @@ def credit_lines(data: MapData) -> list[str]:
 
 
 def background_credits(data: MapData) -> list[Credit]:
-    """Credits for what is under the map: its tiles, its 承認番号, and N03 when used."""
+    """Credits for what is under the map: its tiles, its 承認番号, and N03 when used.
+
+    The tiles are checked first (:func:`~civicmap.render.tiles.tiles_usable`): a
+    paper map whose tile server cannot be reached neither shows nor credits them.
+    """
+    _tiles.tiles_usable(data.spec)
     out = tile_credits(data.spec)
     if uses_n03(data):
         out.append(Credit(source="N03", credit=N03_CREDIT, date="2021"))
@@ -132,8 +140,9 @@ def web_background(
         Else ``{"tile": {id, url, attribution, maxNativeZoom, minNativeZoom,
         title, inline | local+bounds}, "banner": text while the tiles show,
         "fallback": text when they cannot load ("" when nothing is left)}``,
-        and with a folder ``"folder": {"name": ..., "files": {"z/x/y": Path}}``:
-        what the writer copies (:func:`write_tile_folder`).
+        and with a folder ``"folder": {"name": ..., "files": {"z/x/y": reader}}``:
+        what the writer writes (:func:`write_tile_folder`), each reader returning
+        the pack tile's checked bytes (never a path to copy: a pack is untrusted).
     """
     import base64
 
@@ -151,17 +160,22 @@ def web_background(
         "minNativeZoom": source.min_zoom,
         "title": name,
     }
-    manifest = read_pack_manifest(pack_for(spec), source) if source.offline else None
+    pack = pack_for(spec)
+    manifest = read_pack_manifest(pack, source) if source.offline else None
     if use_pack and manifest is not None:
-        pack_dir = pack_tiles_dir(pack_for(spec), source)
-        by_zoom: dict[int, list[Path]] = {}
-        for f in sorted(pack_dir.rglob("*.png")):
-            by_zoom.setdefault(int(f.parts[-3]), []).append(f)
+        # listed and read as untrusted data: a link, FIFO or changed tile is refused
+        by_zoom: dict[int, list[tuple[int, int, int]]] = {}
+        sizes: dict[int, int] = {}
+        for key, size in list_pack_tiles(pack, source).items():
+            by_zoom.setdefault(key[0], []).append(key)
+            sizes[key[0]] = sizes.get(key[0], 0) + size
         date = str(manifest.get("fetched", ""))[:10]
-        sizes = {z: sum(f.stat().st_size for f in fs) for z, fs in by_zoom.items()}
         too_big = sum(sizes.values()) > _tiles.WEB_INLINE_LIMIT
         if folder and by_zoom and (mode == "folder" or (mode == "auto" and too_big)):
-            files = folder_tiles(by_zoom, bounds)
+            files = {
+                k: partial(_pack_tile_bytes, pack, source, manifest, k)
+                for k in folder_tiles(by_zoom, bounds)
+            }
             if files:
                 return _folder_background(tile, files, folder, lang, name, date, bounds)
             log.warning(_("the pack holds no tile of the map's area: the web map uses them online"))
@@ -177,9 +191,9 @@ def web_background(
         if kept:
             inline = {}
             for z in kept:
-                for f in by_zoom[z]:
-                    inline[f"{z}/{f.parts[-2]}/{f.stem}"] = "data:image/png;base64," + (
-                        base64.b64encode(f.read_bytes()).decode("ascii")
+                for t in by_zoom[z]:
+                    inline["/".join(map(str, t))] = "data:image/png;base64," + (
+                        base64.b64encode(_pack_tile_bytes(pack, source, manifest, t)).decode()
                     )
             tile.update(url="", inline=inline, minNativeZoom=min(kept), maxNativeZoom=max(kept))
             if len(kept) < len(by_zoom):
@@ -202,29 +216,37 @@ def web_background(
     return {"tile": tile, "banner": banner_text("online", lang, name=name), "fallback": fallback}
 
 
+def _pack_tile_bytes(pack: Path, source: Any, manifest: dict, key: tuple[int, int, int]) -> bytes:
+    """A listed pack tile's bytes, checked (:func:`civicmap.render.tiles.read_pack_tile`)."""
+    body = read_pack_tile(pack, source, manifest, *key)
+    if body is None:  # listed a moment ago: removed meanwhile
+        raise SourceError(
+            _("offline pack %(pack)s: the tile %(tile)s disappeared while it was read")
+            % {"pack": pack, "tile": "/".join(map(str, key))}
+        )
+    return body
+
+
 def folder_tiles(
-    by_zoom: dict[int, list[Path]], bounds: tuple[float, float, float, float] | None
-) -> dict[str, Path]:
-    """The pack's tiles touching ``bounds`` (all of them without bounds): ``{"z/x/y": file}``.
+    by_zoom: dict[int, list[tuple[int, int, int]]], bounds: tuple[float, float, float, float] | None
+) -> list[tuple[int, int, int]]:
+    """The pack's tiles touching ``bounds`` (all of them without bounds), as ``(z, x, y)``.
 
     Zooms from the coarsest up to the first gap: the page asks a zoom past the
     folder's last one from that one (scaled), so a gap would be a hole.
     """
-    files: dict[str, Path] = {}
+    out: list[tuple[int, int, int]] = []
     zooms = sorted(by_zoom)
     run = [z for i, z in enumerate(zooms) if z - zooms[0] == i]
-    for z, fs in ((z, by_zoom[z]) for z in run):
+    for z in run:
         wanted = None if bounds is None else set(_tiles.tiles_for_bounds(bounds, z))
-        for f in fs:
-            key = (z, int(f.parts[-2]), int(f.stem))
-            if wanted is None or key in wanted:
-                files[f"{z}/{key[1]}/{key[2]}"] = f
-    return files
+        out += [key for key in by_zoom[z] if wanted is None or key in wanted]
+    return out
 
 
 def _folder_background(
     tile: dict,
-    files: dict[str, Path],
+    files: dict[tuple[int, int, int], Callable[[], bytes]],
     folder: str,
     lang: str,
     name: str,
@@ -238,7 +260,7 @@ def _folder_background(
     """
     from urllib.parse import quote
 
-    keys = [tuple(int(v) for v in k.split("/")) for k in files]
+    keys = list(files)
     zooms = sorted({k[0] for k in keys})
     if bounds is None:
         boxes = [_tiles.tile_lonlat_bounds(*k) for k in keys]
@@ -257,11 +279,13 @@ def _folder_background(
         "banner": banner_text("folder", lang, name=name, date=date),
         # the page without its folder (only the HTML copied): say what is missing and the fix
         "fallback": banner_text("folder_missing", lang, folder=folder),
-        "folder": {"name": folder, "files": files},
+        "folder": {"name": folder, "files": {"/".join(map(str, k)): f for k, f in files.items()}},
     }
 
 
-def write_tile_folder(target: Path, files: dict[str, Path], *, overwrite: bool) -> Path:
+def write_tile_folder(
+    target: Path, files: dict[str, Path | Callable[[], bytes]], *, overwrite: bool
+) -> Path:
     """Write the tile folder ``target`` (``z/x/y.png``) all at once: temporary folder, then rename.
 
     A failure leaves the old folder (or none) as it was, never half a folder. Inside a
@@ -300,7 +324,10 @@ def write_tile_folder(target: Path, files: dict[str, Path], *, overwrite: bool) 
         for key, src in sorted(files.items()):
             dst = tmp / (key + ".png")
             dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dst)
+            if callable(src):  # a pack tile: its bytes, checked, never a copy of a path
+                dst.write_bytes(src())
+            else:
+                shutil.copyfile(src, dst)
         (tmp / TILES_MARKER).write_text('{"written_by": "civicmap"}\n', encoding="utf-8")
         for d in [tmp, *[p for p in tmp.rglob("*") if p.is_dir()]]:
             d.chmod(0o755)  # mkdtemp makes 0700: a folder served by a web server must be readable
@@ -445,4 +472,5 @@ def uses_n03(data: MapData) -> bool:
     if getattr(data.area, "kind", "") == "municipality":
         return True
     src = data.spec.basemap.source
-    return data.basemap is None and (src is None or not src.offline) and data.spec.paper is not None
+    no_tiles = src is None or not src.offline or not _tiles.tiles_usable(data.spec)
+    return data.basemap is None and no_tiles and data.spec.paper is not None

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import io
 import json
 import logging
@@ -49,10 +50,17 @@ from PIL import Image
 
 from civicmap import _http, settings
 from civicmap._files import write_bytes_atomic
+from civicmap._transport import HostUnreachableError, PrivateAddressError, excerpt, redact
 from civicmap.errors import CivicMapError, NetworkError, OfflineError
-from civicmap.i18n import _
+from civicmap.i18n import _, current_language
 from civicmap.schema import Credit
-from civicmap.spec.basemap import TileSource
+from civicmap.sources._guard import (
+    PACK_MANIFEST_MAX_BYTES,
+    list_pack_files,
+    read_pack_entry,
+    warn_old_pack,
+)
+from civicmap.spec.basemap import REGISTRY, TileSource
 from civicmap.spec.mapfile import MapSpec
 
 log = logging.getLogger(__name__)
@@ -132,8 +140,76 @@ def paper_zoom(scale: float, lat: float, source: TileSource, *, dpi: int = PAPER
 # --------------------------------------------------------------------------- fetching
 
 
+def tile_image_size(body: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG or JPEG header, without decoding; None for another format.
+
+    Why by hand: the pixel cap must hold before any decoder runs, and a PNG's
+    IHDR or a JPEG's SOF marker says the size in a few bytes.
+    """
+    if body[:8] == b"\x89PNG\r\n\x1a\n" and body[12:16] == b"IHDR" and len(body) >= 24:
+        return int.from_bytes(body[16:20], "big"), int.from_bytes(body[20:24], "big")
+    if body[:2] == b"\xff\xd8":
+        i = 2
+        while i + 9 < len(body):
+            if body[i] != 0xFF:
+                i += 1
+                continue
+            marker = body[i + 1]
+            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
+                i += 1 if marker == 0xFF else 2
+                continue
+            seg = int.from_bytes(body[i + 2 : i + 4], "big")
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                h = int.from_bytes(body[i + 5 : i + 7], "big")
+                w = int.from_bytes(body[i + 7 : i + 9], "big")
+                return w, h
+            i += 2 + seg
+        return (0, 0)  # a JPEG without a frame header: not a usable tile
+    return None
+
+
+def check_tile_size(body: bytes) -> None:
+    """Raise ValueError for a tile whose image is larger than ``settings.tile_max_pixels``.
+
+    Read from the header (:func:`tile_image_size`), or for another format from
+    Pillow's lazy open, which reads only the header: in both cases before any
+    pixel is decoded, so a 13000×13000 PNG costs a few bytes, not 500 MB.
+    """
+    size = tile_image_size(body)
+    if size is None:
+        try:
+            with Image.open(io.BytesIO(body)) as im:
+                size = im.size
+        except Exception as exc:
+            raise ValueError(
+                _("not a readable tile image (%(kind)s)") % {"kind": type(exc).__name__}
+            ) from None
+    w, h = size
+    if w <= 0 or h <= 0 or w * h > settings.tile_max_pixels:
+        raise _TooManyPixelsError(
+            _("a tile image of %(w)d×%(h)d pixels (at most %(max)d pixels are accepted)")
+            % {"w": w, "h": h, "max": settings.tile_max_pixels}
+        )
+
+
+class _TooManyPixelsError(ValueError):
+    """A tile image larger than ``settings.tile_max_pixels`` (from its header)."""
+
+
+class TileTooLargeError(NetworkError):
+    """A tile image whose header announces more pixels than accepted (not retried)."""
+
+
 def _png_ok(body: bytes) -> None:
-    """Raise ValueError for a body that is not a whole image (retried like a 504)."""
+    """Refuse a body that is not a whole tile image of an acceptable size.
+
+    Too many pixels (from the header, before decoding) is a :class:`TileTooLargeError`
+    error, not retried; an image cut short is a ValueError (retried like a 504).
+    """
+    try:
+        check_tile_size(body)
+    except _TooManyPixelsError as exc:
+        raise TileTooLargeError(str(exc)) from None
     try:
         with Image.open(io.BytesIO(body)) as im:
             im.load()
@@ -147,26 +223,103 @@ def pack_tiles_dir(pack: Path, source: TileSource) -> Path:
     return Path(pack) / PACK_TILES / source.cache_id
 
 
+def _pack_tiles_entry(source: TileSource) -> str:
+    """The folder of ``source``'s tiles inside a pack, as a pack entry (``tiles/gsi-pale``)."""
+    return f"{PACK_TILES}/{source.cache_id}"
+
+
 def read_pack_manifest(pack: Path, source: TileSource) -> dict | None:
-    """The tile manifest of ``source`` in the pack at ``pack``, or None."""
-    path = pack_tiles_dir(pack, source) / "tiles.json"
-    if not path.exists():
+    """The tile manifest of ``source`` in the pack at ``pack``, or None.
+
+    Read as untrusted data (:func:`civicmap.sources._guard.read_pack_entry`): a
+    plain file inside the pack, never a link, a FIFO or a device, size-capped.
+
+    Raises
+    ------
+    SourceError
+        The manifest is not a plain file inside the pack, or is too large.
+    OfflineError
+        The manifest is damaged (not a JSON object).
+    """
+    entry = f"{_pack_tiles_entry(source)}/tiles.json"
+    raw = read_pack_entry(pack, entry, max_bytes=PACK_MANIFEST_MAX_BYTES)
+    if raw is None:
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(raw.decode("utf-8"))
     except ValueError as exc:
+        manifest, why = None, str(exc)
+    else:
+        why = _("not a JSON object")
+    if not isinstance(manifest, dict):
         raise OfflineError(
             _(
                 "%(path)s: damaged tile manifest (%(exc)s); run `civicmap fetch MAP.yaml "
                 "--overwrite`"
             )
-            % {"path": path, "exc": exc}
-        ) from None
+            % {"path": Path(pack) / entry, "exc": why}
+        )
+    return manifest
+
+
+def read_pack_tile(
+    pack: Path, source: TileSource, manifest: dict, z: int, x: int, y: int
+) -> bytes | None:
+    """The bytes of tile ``z/x/y`` of ``source`` in the pack, checked; None when it has none.
+
+    The tile must be a plain file inside the pack (never a link, a FIFO or a
+    device), at most ``settings.http_max_bytes`` (the cap it was fetched
+    under), and match the checksum ``manifest`` (the pack's ``tiles.json``)
+    records for it. A pack from before checksums is used with the first two
+    checks only, and said once.
+
+    Raises
+    ------
+    SourceError
+        One line naming the pack and the tile: refused, never read further.
+    """
+    sums = manifest.get("sha256")
+    if isinstance(sums, dict):
+        sha256: str | None = str(sums.get(f"{z}/{x}/{y}", ""))  # not listed: matches nothing
+    else:
+        warn_old_pack(pack)
+        sha256 = None
+    return read_pack_entry(
+        pack,
+        f"{_pack_tiles_entry(source)}/{z}/{x}/{y}.png",
+        max_bytes=int(settings.http_max_bytes),
+        sha256=sha256,
+    )
+
+
+def list_pack_tiles(pack: Path, source: TileSource) -> dict[tuple[int, int, int], int]:
+    """Every tile file of ``source`` in the pack: ``{(z, x, y): size}``, in path order.
+
+    Listed without following a link: a linked folder or a tile that is not a
+    plain file is refused here, before anything is read or copied.
+    """
+    out: dict[tuple[int, int, int], int] = {}
+    folder = _pack_tiles_entry(source)
+    for entry, size in list_pack_files(pack, folder, suffix=".png").items():
+        parts = entry[len(folder) + 1 : -len(".png")].split("/")
+        if len(parts) == 3 and all(p.isdigit() and p.isascii() for p in parts):
+            z, x, y = (int(p) for p in parts)
+            out[(z, x, y)] = size
+    return out
 
 
 @dataclass
 class TileFetcher:
     """Gets tiles for one source: memory, pack, disk cache, then the network.
+
+    The network part is bounded per build (issue #31): all requests together
+    within ``settings.tile_deadline`` seconds and ``settings.tile_max_bytes``
+    bytes, each within ``settings.tile_request_deadline`` and
+    ``settings.tile_request_max_bytes``, no image over ``settings.tile_max_pixels``.
+    A server that cannot be reached (issue #30), or that fails
+    ``settings.tile_max_failures`` times, or passes a budget, is *broken* for
+    the build: it is not asked again, the map says so once (what and how to get
+    the tiles) and is drawn on its fallback background.
 
     Parameters
     ----------
@@ -178,6 +331,12 @@ class TileFetcher:
         fetch`` stores them in the pack.
     offline : bool, optional
         Never ask the network (``None``: ``settings.offline``); from the map's run.
+    map_file : str
+        The map file, named in messages.
+    builtin : bool, optional
+        The URL is one of civicmap's own tile sets (``None``: when the source is in
+        :data:`REGISTRY`); any other came from a map file and may not reach a private
+        address (see :attr:`from_map`).
 
     Attributes
     ----------
@@ -189,25 +348,46 @@ class TileFetcher:
         The tiles' own dates (``YYYY-MM-DD``): the server's ``Last-Modified`` (else
         ``Date``) of each answer, kept beside the cached tile, or the pack's
         ``date``; :attr:`date` is the newest, what the credit prints.
+    broken : str
+        Why the server is not asked any more in this build ("" while it is).
     """
 
     source: TileSource
     pack: Path | None = None
     record: dict | None = None
     offline: bool | None = None
+    map_file: str = ""
+    builtin: bool | None = None
     missing: list[tuple[int, int, int, str]] = field(default_factory=list)
     fetched: int = 0
     bytes_fetched: int = 0
     dates: set = field(default_factory=set)
+    broken: str = ""
+    failures: int = 0
     _mem: dict = field(default_factory=dict, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
     _next_start: float = 0.0
+    _started: float | None = None
+    _probed: bool = False
+    #: ``civicmap fetch``: a broken server ends the fetch with one error, no warning first.
+    quiet: bool = False
 
     def __post_init__(self) -> None:
         self.manifest = None
         if self.pack is not None:
             self.manifest = read_pack_manifest(self.pack, self.source)
         self._pack_holes = {tuple(t[:3]) for t in (self.manifest or {}).get("missing", [])}
+
+    @property
+    def service_key(self) -> str:
+        return "gsi-tiles" if self.source.id.startswith("gsi") else "tiles"
+
+    @property
+    def from_map(self) -> bool:
+        """A custom URL comes from the map file (the registry's are ours)."""
+        if self.builtin is not None:
+            return not self.builtin
+        return self.source.id not in REGISTRY
 
     # where a tile lives on disk
     def _cache_file(self, z: int, x: int, y: int) -> Path:
@@ -231,13 +411,91 @@ class TileFetcher:
         if start > now:
             time.sleep(start - now)
 
+    def _break(self, why: str) -> None:
+        """Stop asking the server for this build; say so once, with what to do."""
+        with self._lock:
+            if self.broken:
+                return
+            self.broken = why
+        if self.quiet:
+            return
+        svc = _http.service(self.service_key)
+        log.warning(
+            _(
+                "%(map)sthe background tiles (%(service)s, %(name)s) could not be had: %(why)s. "
+                "The paper map is drawn without them, on the map drawn from the OSM data, or "
+                "else on the municipal outlines and the map's area, and does not credit them. "
+                "To print the tiles: %(fix)s"
+            ),
+            {
+                "map": f"{self.map_file}: " if self.map_file else "",
+                "service": svc.label(),
+                "name": self.source.name.get(current_language(), self.source.id),
+                "why": why,
+                "fix": svc.advice(),
+            },
+        )
+
+    def usable(self) -> bool:
+        """Whether the map may count on these tiles (checked once, before a paper map is laid out).
+
+        Offline, or with a pack holding them: yes (what is missing is reported
+        then). Online: the server is connected to (no request sent); with no
+        network that fails at once, and the map is laid out with its fallback
+        background and without the tiles' credit.
+        """
+        if self.broken:
+            return False
+        if self.manifest is not None or _http.is_offline(self.offline) or not self.source.offline:
+            return True
+        with self._lock:
+            if self._probed:
+                return not self.broken
+            self._probed = True
+        url = self.source.tile_url(self.source.min_zoom, 0, 0)
+        try:
+            _http.probe(url, service_key=self.service_key, from_map=self.from_map)
+        except HostUnreachableError as exc:
+            self._break(self._host_why(exc))
+        except PrivateAddressError as exc:
+            self._break(str(exc))
+        return not self.broken
+
+    def _host_why(self, exc: HostUnreachableError) -> str:
+        host = _http.shown_host(exc.host)
+        return _("%(host)s could not be reached (%(why)s)") % {"host": host, "why": exc.why()}
+
+    def _budget(self) -> tuple[float, int]:
+        """(seconds, bytes) the next request may use, within this build's tile budget."""
+        with self._lock:
+            if self._started is None:
+                self._started = time.monotonic()
+            left_s = settings.tile_deadline - (time.monotonic() - self._started)
+            left_b = settings.tile_max_bytes - self.bytes_fetched
+        return min(settings.tile_request_deadline, left_s), min(
+            settings.tile_request_max_bytes, left_b
+        )
+
+    def _failed(self, z: int, x: int, y: int, why: str, *, counts: bool) -> None:
+        self.missing.append((z, x, y, why))
+        log.debug("tile %s/%s/%s: %s", z, x, y, why)
+        if not counts:
+            return
+        with self._lock:
+            self.failures += 1
+            n = self.failures
+        if n >= settings.tile_max_failures:
+            self._break(
+                _("%(n)d tile requests failed (last: %(last)s)") % {"n": n, "last": excerpt(why)}
+            )
+
     def _get_one(self, t: tuple[int, int, int]) -> bytes | None:
         z, x, y = t
         if self.manifest is not None:
-            f = pack_tiles_dir(self.pack, self.source) / f"{z}/{x}/{y}.png"
-            if f.exists():
+            body = read_pack_tile(self.pack, self.source, self.manifest, z, x, y)
+            if body is not None:
                 self._know_date(str(self.manifest.get("date") or ""))
-                return f.read_bytes()
+                return body
             if t in self._pack_holes:
                 self.missing.append((z, x, y, "missing in the pack (failed when fetched)"))
                 return None
@@ -248,14 +506,20 @@ class TileFetcher:
                 return f.read_bytes()
         url = self.source.tile_url(z, x, y)
         if _http.is_offline(self.offline):
-            where = f"the offline pack {self.pack}" if self.manifest is not None else "the cache"
-            raise OfflineError(
-                _(
-                    "offline mode: tile %(z)s/%(x)s/%(y)s of %(id)s is not in %(where)s; run "
-                    "`civicmap fetch MAP.yaml --overwrite` with the network to store the tiles"
+            values = {"z": z, "x": x, "y": y, "id": self.source.id, "pack": self.pack}
+            if self.manifest is not None:
+                msg = _(
+                    "offline mode: tile %(z)s/%(x)s/%(y)s of %(id)s is not in the offline pack "
+                    "%(pack)s; run `civicmap fetch MAP.yaml --overwrite` with the network to "
+                    "store the tiles"
                 )
-                % {"z": z, "x": x, "y": y, "id": self.source.id, "where": where}
-            )
+            else:
+                msg = _(
+                    "offline mode: tile %(z)s/%(x)s/%(y)s of %(id)s is in no offline pack and "
+                    "not in the cache; run `civicmap fetch MAP.yaml` on a machine with the "
+                    "network to store the tiles in a pack, then build from it with --offline"
+                )
+            raise OfflineError(msg % values)
         if not self.source.offline:
             raise CivicMapError(
                 _(
@@ -264,16 +528,47 @@ class TileFetcher:
                 )
                 % {"id": self.source.id, "url_terms": self.source.url_terms}
             )
+        if self.broken:
+            self.missing.append((z, x, y, _("not asked: %(why)s") % {"why": self.broken}))
+            return None
+        seconds, max_bytes = self._budget()
+        if seconds <= 0:
+            self._break(
+                _("the tiles took longer than the build allows (%(s)g s, settings.tile_deadline)")
+                % {"s": settings.tile_deadline}
+            )
+            return self._get_one(t)
+        if max_bytes <= 0:
+            self._break(
+                _(
+                    "the tiles passed the bytes the build allows (%(mb)g MB, "
+                    "settings.tile_max_bytes)"
+                )
+                % {"mb": settings.tile_max_bytes / 1e6}
+            )
+            return self._get_one(t)
         self._pace()
         try:
-            body, date = _http.get_dated(url, check_body=_png_ok, offline=self.offline)
-        except NetworkError as exc:
-            log.warning(_("tile %(z)s/%(x)s/%(y)s: %(exc)s"), {"z": z, "x": x, "y": y, "exc": exc})
+            body, date = _http.get_dated(
+                url, check_body=_png_ok, offline=self.offline, service_key=self.service_key,
+                from_map=self.from_map, max_bytes=max_bytes, deadline=seconds, retries=1,
+            )  # fmt: skip
+        except HostUnreachableError as exc:
             self.missing.append((z, x, y, str(exc)))
+            self._break(self._host_why(exc))
+            return None
+        except PrivateAddressError as exc:
+            self.missing.append((z, x, y, str(exc)))
+            self._break(str(exc))
+            return None
+        except NetworkError as exc:
+            text = str(exc)
+            self._failed(z, x, y, text, counts="HTTP 404" not in text)
             return None
         with self._lock:
             self.fetched += 1
             self.bytes_fetched += len(body)
+            self.failures = 0  # a server that answers is not broken
         self._know_date(date)
         if settings.use_cache:
             write_bytes_atomic(self._cache_file(z, x, y), body)
@@ -378,6 +673,7 @@ def paper_raster(
     missing = [m for m in fetcher.missing if (m[0], m[1], m[2]) in set(tiles)]
     for (_z, x, y), body in got.items():
         try:
+            check_tile_size(body)  # from the header: a huge image is never decoded
             with Image.open(io.BytesIO(body)) as im:
                 tile = im.convert("RGB")
         except Exception:
@@ -458,7 +754,7 @@ def fetcher_for(spec: MapSpec) -> TileFetcher | None:
     if hit is not None and hit[0] is spec:
         return hit[1]
     rec = _RECORDERS[-1].setdefault(source.cache_id, {}) if _RECORDERS else None
-    f = TileFetcher(source, pack=pack, record=rec, offline=offline)
+    f = TileFetcher(source, pack=pack, record=rec, offline=offline, map_file=str(spec.file))
     if len(_FETCHERS) >= 4:
         _FETCHERS.pop(next(iter(_FETCHERS)))
     _FETCHERS[key] = (spec, f)
@@ -474,6 +770,21 @@ def _read_date(path: Path) -> str:
     return text if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else ""
 
 
+def tiles_usable(spec: MapSpec) -> bool:
+    """Whether the paper map gets its tiles (False: drawn on its fallback background).
+
+    Only a map with a paper output of printable tiles asks (a connection to the
+    tile server, once per build, no request): the web page loads its tiles in
+    the reader's browser.
+    """
+    if spec.paper is None:
+        return True
+    fetcher = fetcher_for(spec)
+    if fetcher is None or not fetcher.source.offline:
+        return True
+    return fetcher.usable()
+
+
 def tile_credits(spec: MapSpec) -> list[Credit]:
     """Credits for the map's tiles, dated by the tiles themselves, and its 承認番号.
 
@@ -483,9 +794,11 @@ def tile_credits(spec: MapSpec) -> list[Credit]:
     no tile date is known, e.g. tiles only the browser loads.
     """
     source = spec.basemap.source
+    fetcher = fetcher_for(spec) if source is not None else None
+    if fetcher is not None and fetcher.broken:
+        return []  # not drawn: never credited (nor their 承認番号)
     date = ""
     if source is not None and source.offline:
-        fetcher = fetcher_for(spec)
         date = fetcher.date if fetcher is not None else ""
         if not date:
             m = read_pack_manifest(pack_for(spec), source)
@@ -504,6 +817,8 @@ def draw_paper_tiles(c: Any, spec: MapSpec, frame: Any, crs: Any) -> RasterInfo 
     fetcher = fetcher_for(spec)
     if fetcher is None:
         return None
+    if fetcher.source.offline and not fetcher.usable():
+        return None  # the caller draws the fallback background (said once by the fetcher)
     if not fetcher.source.offline:
         if not getattr(fetcher, "_told", False):
             log.warning(
@@ -519,6 +834,12 @@ def draw_paper_tiles(c: Any, spec: MapSpec, frame: Any, crs: Any) -> RasterInfo 
     r = frame.rect
     size = (max(1, round(r.w / 72 * PAPER_DPI)), max(1, round(r.h / 72 * PAPER_DPI)))
     img, info = paper_raster(frame.extent, crs, size_px=size, scale=frame.scale, fetcher=fetcher)
+    if len(info.missing) >= info.tiles:  # nothing but holes: the fallback, not a grey frame
+        fetcher._break(
+            _("no tile of the map could be had (last: %(last)s)")
+            % {"last": excerpt(info.missing[-1][3]) if info.missing else "?"}
+        )
+        return None
     from reportlab import rl_config
 
     a85 = rl_config.useA85
@@ -527,7 +848,7 @@ def draw_paper_tiles(c: Any, spec: MapSpec, frame: Any, crs: Any) -> RasterInfo 
         c.drawImage(ImageReader(img), r.x, r.y, r.w, r.h)
     finally:
         rl_config.useA85 = a85
-    if info.missing:
+    if info.missing and not fetcher.broken:  # a broken server was reported once
         log.warning(
             _(
                 "%(n)d background tile(s) of %(id)s could not be had and are left as grey "
@@ -555,15 +876,20 @@ def write_pack_tiles(
     folder = pack_tiles_dir(pack, source)
     for (z, x, y), body in sorted(tiles.items()):
         write_bytes_atomic(folder / f"{z}/{x}/{y}.png", body)
-    manifest = {
+    manifest: dict[str, Any] = {
         "source": source.id,
-        "url": source.url,
+        "url": redact(source.url, 400),  # a pack is shared: never a user:pass@ or a key
         "zooms": sorted({t[0] for t in tiles}),
         "count": len(tiles),
         "bytes": sum(len(b) for b in tiles.values()),
         "missing": sorted({(m[0], m[1], m[2]) for m in missing}),
         "fetched": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "date": date,  # the tiles' own newest date (HTTP Last-Modified / Date), "" unknown
+        # what a build checks each tile against (read_pack_tile): a changed tile is refused
+        "sha256": {
+            f"{z}/{x}/{y}": hashlib.sha256(body).hexdigest()
+            for (z, x, y), body in sorted(tiles.items())
+        },
     }
     (folder / "tiles.json").parent.mkdir(parents=True, exist_ok=True)
     (folder / "tiles.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
@@ -580,8 +906,19 @@ def web_zooms(bounds: tuple[float, float, float, float], source: TileSource) -> 
     return zs[-3:]
 
 
+def source_broken(source: TileSource) -> bool:
+    """Whether a fetcher of this run gave ``source`` up (no network, a broken server)."""
+    return any(f.broken for _spec, f in list(_FETCHERS.values()) if f.source == source)
+
+
 def survey_act_notice(spec: MapSpec) -> str:
-    """The 測量法 reminder when the map has a paper output on GSI tiles ("" otherwise)."""
+    """The 測量法 reminder when the map has a paper output on GSI tiles ("" otherwise).
+
+    Not when the tiles could not be had: the paper map was drawn without them.
+    """
     if spec.paper is None:
+        return ""
+    source = spec.basemap.source
+    if source is not None and source_broken(source):
         return ""
     return spec.basemap.survey_act_reminder(language=spec.language)

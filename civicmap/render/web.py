@@ -41,7 +41,8 @@ from civicmap.render import assets
 from civicmap.render._colocate import Group, colocated
 from civicmap.render._routes import ordered_routes
 from civicmap.render.background import banner_text, credit_lines, web_background, write_tile_folder
-from civicmap.render.symbols import svg_path
+from civicmap.render.symbols import category_looks, svg_path, taken_symbols
+from civicmap.render.web_hazards import add_popup_lines, hazards_payload
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 from civicmap.spec.basemap import REGISTRY
 from civicmap.spec.web import WebOptions
@@ -367,13 +368,17 @@ def _round(geom: dict) -> dict:
     return {"type": geom["type"], "coordinates": r(geom["coordinates"])}
 
 
-def category_styles(layer: LayerData, *, language: str) -> tuple[list[dict[str, Any]], dict]:
+def category_styles(
+    layer: LayerData, *, language: str, taken: frozenset[str] = frozenset()
+) -> tuple[list[dict[str, Any]], dict]:
     """The layer's categories as the page draws them: ``([style, ...], {name: index})``.
 
     Each style has the category's name, display title, colour, symbol (SVG path) and
     how many features it has. Declared categories come first in declared order (so a
     category looks the same on every map using the layer); others follow by first
-    appearance. Only categories with features are listed.
+    appearance. Only categories with features are listed. Colours and symbols come
+    from the one style table the paper map reads too (:func:`category_looks`);
+    ``taken`` are the symbols of the map's other layers.
     """
     spec = layer.spec
     feats = layer.features
@@ -386,7 +391,7 @@ def category_styles(layer: LayerData, *, language: str) -> tuple[list[dict[str, 
     order = spec.category_order(list(counts))
     table: list[dict[str, Any]] = []
     index: dict[str, int] = {}
-    for st in spec.style.for_categories(order):
+    for st in category_looks(spec, order, taken=taken, present=counts):
         if st.name not in counts:
             continue
         index[st.name] = len(table)
@@ -399,13 +404,6 @@ def category_styles(layer: LayerData, *, language: str) -> tuple[list[dict[str, 
                 "path": svg_path(st.symbol, size=20),
                 "count": counts[st.name],
             }
-        )
-    if len(table) == 1:
-        # One category: the layer's own look (the legend shows one row).
-        table[0].update(
-            color=spec.style.color,
-            symbol=spec.style.symbol,
-            path=svg_path(spec.style.symbol, size=20),
         )
     return table, index
 
@@ -688,11 +686,27 @@ def _payload(
     if banner.get("tile"):
         tiles.insert(0, banner.pop("tile"))
         tile = tiles[0]["id"]
-    styles = {layer.id: category_styles(layer, language=lang) for layer in data.layers}
+    specs = [layer.spec for layer in data.layers]
+    styles = {
+        layer.id: category_styles(layer, language=lang, taken=taken_symbols(specs, but=layer.id))
+        for layer in data.layers
+    }
     merged, skip = _colocated_payload(data, styles, language=lang)
     edge = None
     if data.data_edge is not None and not data.data_edge.is_empty:
         edge = _round(data.data_edge.boundary.__geo_interface__)
+    layer_payloads = [
+        layer_payload(
+            layer,
+            language=lang,
+            options=opts,
+            merged=merged[layer.id],
+            skip=skip[layer.id],
+            styles=styles[layer.id],
+        )
+        for layer in data.layers
+    ]
+    add_popup_lines(data, layer_payloads)  # what each hazard says at a shelter site
     return {
         "lang": lang,
         "title": str(data.spec.title),
@@ -703,17 +717,8 @@ def _payload(
         "tile": tile,
         "background": banner,
         "offline": opts.offline,
-        "layers": [
-            layer_payload(
-                layer,
-                language=lang,
-                options=opts,
-                merged=merged[layer.id],
-                skip=skip[layer.id],
-                styles=styles[layer.id],
-            )
-            for layer in data.layers
-        ],
+        "layers": layer_payloads,
+        "hazards": hazards_payload(data),  # 国土数値情報 zones, one overlay each
         "area": _round(data.area.geometry.boundary.__geo_interface__),
         "basemap": basemap_payload(data.basemap),
         "edge": edge,

@@ -55,12 +55,17 @@ def kind_for_path(path: Path) -> str:
     return kind
 
 
-def read_path(path: Path, *, layer: str, options: dict | None = None) -> SourceResult:
-    """Read any supported file into the common schema (kind from the suffix)."""
+def read_path(
+    path: Path, *, layer: str, options: dict | None = None, offline: bool | None = None
+) -> SourceResult:
+    """Read any supported file into the common schema (kind from the suffix).
+
+    ``offline``: the run's choice, for a CSV's ``geocode: true`` (see :func:`read_file_source`).
+    """
     options = dict(options or {})
     options.setdefault("path", str(path))
     spec = SourceSpec(kind=kind_for_path(path), options=options, base_dir=Path("."))
-    return read_file_source(spec, layer=layer, path=path)
+    return read_file_source(spec, layer=layer, path=path, offline=offline)
 
 
 def read_file_source(

@@ -12,6 +12,7 @@ import logging
 import unicodedata
 
 from civicmap import _http, settings
+from civicmap._transport import HostUnreachableError
 from civicmap.errors import CivicMapError
 from civicmap.i18n import _
 
@@ -21,6 +22,23 @@ log = logging.getLogger(__name__)
 def normalise_address(address: str) -> str:
     """NFKC and single spaces, so the same address is asked (and cached) once."""
     return " ".join(unicodedata.normalize("NFKC", str(address)).split())
+
+
+def check_answer(data: object) -> None:
+    """Raise ValueError unless ``data`` is an address-search answer (a list of point features).
+
+    Why: an answer that is not one (a proxy's JSON, a broken server's ``{}``)
+    must be an error and never cached, or every later build, offline too,
+    would repeat it.
+    """
+    if not isinstance(data, list):
+        raise ValueError(_("not a list of matches"))
+    for hit in data[:1]:
+        try:
+            lon, lat = hit["geometry"]["coordinates"][:2]
+            float(lon), float(lat)
+        except (KeyError, TypeError, ValueError, IndexError):
+            raise ValueError(_("a match without a point")) from None
 
 
 def geocode_one(
@@ -35,10 +53,21 @@ def geocode_one(
     """
     query = normalise_address(address)
     try:
-        data = _http.get_json(settings.geocoder_url, params={"q": query}, offline=offline)
+        data = _http.get_json(
+            settings.geocoder_url,
+            params={"q": query},
+            offline=offline,
+            service_key="geocoder",
+            what=repr(query),
+            validate=check_answer,
+        )
+    except HostUnreachableError as exc:
+        # said once on the console (each row's reason says it again in the report)
+        _http.warn_once(f"geocoder {exc.host}", str(exc))
+        return None, _("geocoder failed for %(query)r: %(error)s") % {"query": query, "error": exc}
     except CivicMapError as exc:
         return None, _("geocoder failed for %(query)r: %(error)s") % {"query": query, "error": exc}
-    if not isinstance(data, list) or not data:
+    if not data:
         return None, _("the geocoder found no match for address %(query)r") % {"query": query}
     first = data[0]
     try:

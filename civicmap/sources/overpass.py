@@ -43,6 +43,7 @@ from civicmap._yaml import excerpt, shorten
 from civicmap.errors import OfflineError, SourceError
 from civicmap.i18n import _
 from civicmap.schema import CRS
+from civicmap.sources._guard import PACK_MANIFEST_MAX_BYTES, read_pack_entry, warn_old_pack
 from civicmap.sources._osmschema import raw_frame
 from civicmap.sources.osmfile import OsmExtract, read_osm_bytes
 from civicmap.tagfilter import AnyTagged, TagFilter
@@ -472,13 +473,14 @@ def read_manifest(folder: Path) -> dict:
         When ``folder`` is not a pack, its manifest is damaged or has an unknown format.
     """
     path = folder / MANIFEST
-    if not path.exists():
+    raw = read_pack_entry(folder, MANIFEST, max_bytes=PACK_MANIFEST_MAX_BYTES)
+    if raw is None:
         raise SourceError(
             _("%(folder)s: not an offline pack (no %(manifest)s); make one with civicmap fetch")
             % {"folder": folder, "manifest": MANIFEST}
         )
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(raw.decode("utf-8"))
     except ValueError as exc:
         raise SourceError(
             _(
@@ -528,8 +530,12 @@ def run_query(
         ``civicmap fetch``), or offline mode has neither pack nor cache entry.
     """
     if pack is not None and (pack / MANIFEST).exists():
-        read_manifest(pack)  # refuses a damaged pack or one of another format
-        hit, damaged = _http.check_entry(pack_key(query), pack, from_pack=True)
+        manifest = read_manifest(pack)  # refuses a damaged pack or one of another format
+        key = pack_key(query)
+        sha256 = pack_checksum(manifest, key)
+        if sha256 is None:
+            warn_old_pack(pack)
+        hit, damaged = _http.check_entry(key, pack, from_pack=True, sha256=sha256)
         if damaged and _http.is_offline(offline):
             raise OfflineError(
                 _(
@@ -571,6 +577,18 @@ def run_query(
             % {"pack": pack}
         )
     return _http.overpass(query, url=url, refresh=refresh, what=what, offline=offline)
+
+
+def pack_checksum(manifest: dict, key: str) -> str | None:
+    """The SHA-256 the pack manifest records for the answer ``key``; None in an old pack.
+
+    A pack made before checksums has no ``sha256`` in its ``queries``; a newer
+    one that does not list ``key`` gets ``""``, which no answer matches.
+    """
+    queries = [q for q in manifest.get("queries") or [] if isinstance(q, dict)]
+    if not any("sha256" in q for q in queries):
+        return None
+    return next((str(q.get("sha256")) for q in queries if q.get("key") == key), "")
 
 
 def pack_key(query: str) -> str:

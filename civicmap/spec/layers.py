@@ -100,6 +100,8 @@ ROLES = {"shelter": "its places are shelters: home routes rank them, co-located 
 STYLE_KEYS = {"color", "icon", "symbol", "fill"}
 CATEGORY_KEYS = {"name", "en", "color", "symbol"}
 DEFAULT_COLOR = "#1c7ed6"
+#: ``LayerSpec.file`` of a built-in layer starts so (``built-in layer childcare.yaml``).
+BUILTIN_FILE = "built-in layer"
 
 
 def _hex_to_rgb(colour: str) -> tuple[float, float, float]:
@@ -289,6 +291,11 @@ class LayerSpec:
     file: str = ""
     role: str | None = None
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def builtin(self) -> bool:
+        """A layer of the built-in library (its popup lists fields of many kinds of data)."""
+        return self.file.startswith(BUILTIN_FILE)
 
     def title_in(self, language: str) -> str:
         """The title in ``language``, falling back to Japanese, then the id."""
@@ -629,4 +636,4 @@ def load_layer(ref: str | Path, *, base_dir: Path | None = None) -> LayerSpec:
             ) % {"id": Short(ref_s), "ids": ", ".join(ids)}
         raise ConfigError([Problem("<layers>", shorten(ref_s, 60), msg)])
     raw = load_yaml(path)
-    return parse_layer(raw, file=f"built-in layer {path.name}", base_dir=path.parent)
+    return parse_layer(raw, file=f"{BUILTIN_FILE} {path.name}", base_dir=path.parent)

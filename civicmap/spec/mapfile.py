@@ -32,6 +32,7 @@ from civicmap.i18n import _
 from civicmap.schema import DISASTER_TYPES
 from civicmap.spec.area import AREA_KINDS, AreaSpec, check_area
 from civicmap.spec.basemap import Basemap, parse_basemap
+from civicmap.spec.hazards import HazardSpec, parse_hazards
 from civicmap.spec.layers import LayerSpec, builtin_dir, load_layer, parse_layer, parse_source
 from civicmap.spec.osm import OsmSource, parse_osm
 from civicmap.spec.paper import PaperOptions
@@ -51,6 +52,7 @@ MAP_KEYS = {
     "notes": "text for the paper map's notes box (連絡先, 集合場所, ...)",
     "home": "[lat, lon] or {point: [lat, lon], disaster: 津波}: nearest shelters on foot",
     "homes": "several starting points: {points: [{name, point: [lat, lon]}], file: points.csv, geocode: true, disaster: 津波}",
+    "hazards": "hazard zones to overlay and check shelters against: [{file: A31a-23_17_20.geojson, kind: flood}]",
 }
 OUTPUT_KEYS: dict[str, set[str]] = {
     "web": {"file", "offline", "tiles", "cluster", "labels", "offline_tiles"},
@@ -66,6 +68,7 @@ OUTPUT_KEYS: dict[str, set[str]] = {
         "overlap",
         "max_pages",
         "fit",
+        "index_ignore",
     },
     "umap": {"file"},
     "geojson": {"file"},
@@ -101,6 +104,8 @@ class MapSpec:
     homes_file: str | None = None
     #: Geocode rows of the homes CSV that have an address but no coordinates (online).
     homes_geocode: bool = False
+    #: ``hazards:`` validated once at load (see :mod:`civicmap.spec.hazards`).
+    hazards: tuple[HazardSpec, ...] = ()
     #: Run option, never read from the map file: ``True`` answers every request from the
     #: offline pack, local files and the cache; ``None`` takes ``settings.offline``. Set by
     #: ``build(..., offline=True)``, ``batch(..., offline=True)`` or ``--offline``.
@@ -361,6 +366,11 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         except ConfigError as exc:
             for problem in exc.problems:
                 ck.add(problem.key, problem.message)
+    hazards: tuple[HazardSpec, ...] = ()
+    try:
+        hazards = parse_hazards(raw.get("hazards"), file=file, base_dir=base_dir)
+    except ConfigError as exc:
+        ck.problems.extend(exc.problems)
     if osm_off:
         layers = _without_osm(ck, layers)  # says once which layers lose their OSM sources
     ck.raise_if_any()
@@ -384,6 +394,7 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         homes=homes,
         homes_file=homes_file,
         homes_geocode=homes_geocode,
+        hazards=hazards,
     )
 
 

@@ -65,6 +65,12 @@ class PaperOptions:
         An atlas stops with a clear message before writing more pages than this.
     fit
         ``"area"`` (the map's area) or ``"data"`` (where the places are).
+    index_ignore
+        Words left out of the index's sort key on top of the built-in ones
+        (municipality names, 市立/県立/私立…, 【…】, 社会福祉法人…), so a place is
+        filed under its own name; from ``index_ignore: [word, ...]``.
+    index_prefixes
+        False (``index_ignore: false``): sort by the full name as published.
     """
 
     size: str = "A4"
@@ -77,6 +83,8 @@ class PaperOptions:
     atlas: AtlasOptions | None = None
     max_pages: int = MAX_PAGES
     fit: str = "area"
+    index_ignore: tuple[str, ...] = ()
+    index_prefixes: bool = True
 
     @classmethod
     def from_dict(cls, options: dict[str, Any] | PaperOptions, *, file: Path | str) -> PaperOptions:
@@ -145,6 +153,20 @@ class PaperOptions:
                 % {"value": Short(fit)},
             )
         atlas = _atlas(options.get("atlas", False), bad)
+        ignore = options.get("index_ignore", True)
+        if not (
+            isinstance(ignore, bool)
+            or (isinstance(ignore, list) and all(isinstance(w, str) and w.strip() for w in ignore))
+        ):
+            bad(
+                "index_ignore",
+                _(
+                    "got %(value)r, expected a list of words to leave out of the index order "
+                    "(e.g. [社会福祉法人富山愛育会]) or false"
+                )
+                % {"value": Short(ignore)},
+            )
+            ignore = True
         if problems:
             raise ConfigError(problems)
         if atlas is not None and atlas.areas is None and scale == "fit":
@@ -166,6 +188,8 @@ class PaperOptions:
             atlas=atlas,
             max_pages=int(max_pages),
             fit=fit,
+            index_ignore=tuple(w.strip() for w in ignore) if isinstance(ignore, list) else (),
+            index_prefixes=ignore is not False,
         )
 
 

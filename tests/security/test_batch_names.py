@@ -204,3 +204,25 @@ def test_where_keeps_equal_names_of_a_file_without_codes_apart(tmp_path):
         [places[0]],
         [places[1]],
     ]
+
+
+def test_an_area_folder_that_is_a_strangers_or_holds_an_input_is_refused(tmp_path):
+    # The batch writes into the project folder itself (out_dir "."), where an area is named
+    # like the user's own notes folder and another like the folder holding the map's data.
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "diary.txt").write_text("mine", encoding="utf-8")
+    areas, mapfile, _places = _areas_and_map(tmp_path, ["notes", "data", "kita"])
+    (tmp_path / "data").mkdir()
+    (tmp_path / "places.csv").rename(tmp_path / "data" / "places.csv")
+    yaml = (tmp_path / "places.yaml").read_text(encoding="utf-8")
+    (tmp_path / "places.yaml").write_text(yaml.replace("places.csv", "data/places.csv"), "utf-8")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    result = batch(mapfile, each=str(areas), name_field="name", out_dir=tmp_path, workers=0)
+    by_name = {r["name"]: r for r in result.rows}
+    assert by_name["notes"]["status"] == "failed" and "notes" in by_name["notes"]["error"]
+    assert by_name["data"]["status"] == "failed" and "places.csv" in by_name["data"]["error"]
+    assert by_name["kita"]["status"] == "ok"
+    for path, data in before.items():  # nothing the user had was touched
+        assert path.read_bytes() == data, path
+    assert sorted(p.name for p in (tmp_path / "notes").iterdir()) == ["diary.txt"]
+    assert not (tmp_path / ".civicmap.lock").exists()  # the batch's lock is gone with it

@@ -17,9 +17,11 @@ import urllib3.util.connection
 from click.testing import CliRunner
 from faults import Drip, Flood, HitRecorder, answer_action, redirect_action
 
+import civicmap
 from civicmap import _http, _transport, settings
 from civicmap.cli import main
 from civicmap.errors import NetworkError
+from civicmap.spec.basemap import REGISTRY
 
 #: The SmallAroundWaseda.osm extent (as tests/conftest.py).
 WASEDA_BBOX = [139.7031784, 35.7039554, 139.7098839, 35.7093917]
@@ -296,3 +298,228 @@ def test_fetch_with_an_error_answer_leaves_no_pack(server, map_file):
     assert not pack.exists()
     assert [p.name for p in map_file.parent.iterdir()] == ["map.yaml"]  # no .part folder either
     assert cached_files() == []
+
+
+# --- issue #31: tiles, map-file URLs, secrets, bodies, the geocoder ----------------
+
+TOYAMA_CSV = (
+    Path(__file__).parents[1] / "data/childcare/toyama/toyama_nurseryFacilities_utf8bom.csv"
+).resolve()
+
+
+def tile_map_file(folder: Path, tiles_value: str = "gsi-pale", **basemap) -> Path:
+    """富山市 nurseries on tiles, no OSM (the fallback is the N03 outlines and the area)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "map.yaml"
+    path.write_text(
+        json.dumps(
+            {
+                "title": "富山市 保育施設マップ",
+                "area": {"bbox": [137.19, 36.68, 137.23, 36.71]},
+                "osm": False,
+                "basemap": {"tiles": tiles_value, **basemap},
+                "layers": [
+                    {
+                        "id": "nursery",
+                        "title": {"ja": "保育施設", "en": "Childcare"},
+                        "sources": [{"csv": {"path": str(TOYAMA_CSV)}}],
+                    }
+                ],
+                "outputs": {"paper": {"file": "out/map.pdf", "size": "A4"}},
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def pdf_images(pdf: Path) -> list[str]:
+    import subprocess
+
+    out = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True)
+    return out.stdout.splitlines()[2:]
+
+
+def pdf_text(pdf: Path) -> str:
+    import subprocess
+
+    out = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True)
+    return "".join(out.stdout.split())
+
+
+@pytest.fixture
+def tile_budget(monkeypatch):
+    """Small tile budgets: 3 s and 1 s per request, 6 failures; tiny retry waits."""
+    monkeypatch.setattr(settings, "tile_deadline", 3.0)
+    monkeypatch.setattr(settings, "tile_request_deadline", 1.0)
+    monkeypatch.setattr(settings, "backoff_base", 0.001)
+    monkeypatch.setattr(settings, "max_wait", 0.05)
+    monkeypatch.setattr(settings, "http_timeout", 0.5)
+    monkeypatch.setattr(settings, "http_deadline", 2.0)  # what the old code bounded each tile by
+
+
+@pytest.mark.timeout(90)
+def test_dripping_tile_server_ends_within_the_budget_on_the_fallback(gsi, tile_budget, tmp_path):
+    """One byte every 0.2 s on every tile: the build stops asking at its budget (a 65-tile
+    build took 6-8 min before) and draws the N03 outlines instead of a grey frame."""
+    from civicmap.pipeline import build
+
+    gsi.default = "drip"
+    t = time.monotonic()
+    pdf = build(civicmap.load_map(tile_map_file(tmp_path)), overwrite=True)["paper"][0]
+    elapsed = time.monotonic() - t
+    assert elapsed < settings.tile_deadline + 10, elapsed
+    assert len(gsi.requests) <= 2 * settings.tile_max_failures + 4  # stopped asking
+    assert pdf_images(pdf) == []  # no grey raster
+    assert "背景地図なし" in pdf_text(pdf)  # the fallback background, said on the map
+
+
+def test_huge_tile_is_refused_from_its_header_without_decoding(monkeypatch):
+    """A valid 13000×13000 PNG (20 kB on the wire, 500 MB decoded) never reaches a decoder."""
+    from PIL import ImageFile
+    from tile_server import huge_png
+
+    from civicmap.render import tiles
+
+    decoded = []
+    real = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda im: decoded.append(im) or real(im))
+    body = huge_png()
+    assert tiles.tile_image_size(body) == (13000, 13000)
+    with pytest.raises(NetworkError, match="13000×13000"):
+        tiles._png_ok(body)
+    assert decoded == []
+
+
+def test_huge_tiles_from_a_server_are_holes_and_the_server_is_given_up(gsi, tile_budget):
+    from civicmap.render import tiles
+
+    gsi.default = "huge"
+    want = tiles.tiles_for_bounds((137.19, 36.68, 137.23, 36.71), 16)
+    assert len(want) > 2 * settings.tile_max_failures
+    t = time.monotonic()
+    f = tiles.TileFetcher(REGISTRY["gsi-pale"])
+    assert f.get_many(want) == {}
+    assert time.monotonic() - t < 10
+    assert f.broken and "13000×13000" in f.broken
+    assert len(gsi.requests) < len(want)  # given up after a few, not asked for every tile
+
+
+def test_map_file_tile_url_on_loopback_is_refused_unless_allowed(tile_server, tmp_path):
+    from click.testing import CliRunner
+
+    from civicmap.cli import main
+
+    tile_server.reset()
+    path = tile_map_file(tmp_path, tile_server.url, attribution="© 自作タイル")
+    res = CliRunner().invoke(main, ["build", str(path)])
+    assert res.exit_code == 0, res.output
+    assert tile_server.requests == []  # nothing was sent to 127.0.0.1
+    assert "--allow-private-urls" in res.output and "127.0.0.1" in res.output
+    res = CliRunner().invoke(main, ["build", str(path), "--overwrite", "--allow-private-urls"])
+    assert res.exit_code == 0, res.output
+    assert len(tile_server.requests) > 4  # the user's own server, allowed for this run
+
+
+def test_map_file_overpass_url_at_the_metadata_address_is_never_connected(tmp_path, no_network):
+    from click.testing import CliRunner
+
+    from civicmap.cli import main
+
+    no_network.strict = True  # not even a connection attempt
+    path = tmp_path / "map.yaml"
+    path.write_text(
+        json.dumps(
+            {
+                "title": "t",
+                "area": {"bbox": WASEDA_BBOX},
+                "osm": {"overpass": True, "overpass_url": "http://169.254.169.254/latest/api"},
+                "layers": ["childcare"],
+                "basemap": {"draw": False},
+                "outputs": {"geojson": {"file": "out/map.geojson"}},
+            }
+        ),
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(main, ["build", str(path)])
+    assert res.exit_code == 1, res.output
+    line = res.output.strip().splitlines()[-1]
+    assert "169.254.169.254" in line and "--allow-private-urls" in line
+
+
+def test_tile_url_credentials_are_never_printed(tile_server, tmp_path, tile_budget):
+    from click.testing import CliRunner
+
+    from civicmap.cli import main
+
+    tile_server.reset()
+    tile_server.default = 500
+    url = tile_server.url.replace("http://", "http://mapuser:s3cr3tpass@") + "?apikey=k3yk3y"
+    path = tile_map_file(tmp_path, url, attribution="© 自作タイル")
+    res = CliRunner().invoke(main, ["-v", "build", str(path), "--allow-private-urls"])
+    assert res.exit_code == 0, res.output
+    assert tile_server.requests  # asked, and failed
+    assert "s3cr3tpass" not in res.output and "mapuser" not in res.output
+    assert "k3yk3y" not in res.output
+    assert "127.0.0.1" in res.output  # the server is still named
+
+
+def test_an_overpass_error_quotes_only_a_short_excerpt_of_the_answer(server, map_file):
+    secret = "AKIAFAKEKEY/" + "x" * 20 + "/SecretAccessKey=wJalrXUtnFEMI"
+    body = json.dumps({"error": "denied: " + "padding " * 30 + secret}).encode()
+    server.script.append(answer_action(200, body, "application/json"))
+    line = build_fails(map_file)
+    assert "denied: padding" in line  # what the server said, in short
+    assert "SecretAccessKey" not in line and "AKIAFAKEKEY" not in line
+    assert len(line) < 700
+
+
+def test_a_bad_geocoder_answer_is_not_cached(monkeypatch):
+    """A server answering ``{}`` (a proxy, a broken search) is an error now and asked again next time."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from civicmap.sources.geocode import geocode_one
+
+    hits = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            data = b'{"status": "maintenance", "data": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    import threading
+
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(
+            settings, "geocoder_url", f"http://127.0.0.1:{httpd.server_address[1]}/search"
+        )
+        point, why = geocode_one("金沢市鞍月東2丁目1番地")
+        assert point is None and "GSI address search" in why
+        assert cached_files() == []
+        geocode_one("金沢市鞍月東2丁目1番地")
+        assert len(hits) == 2  # asked again: the bad answer was not kept
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_retries_are_bounded_per_run_not_only_per_request(server, monkeypatch):
+    monkeypatch.setattr(settings, "max_retries_per_run", 4)
+    server.script.extend([503] * 100)
+    with _http.network_run():
+        for i in range(5):
+            with pytest.raises(NetworkError):
+                _http.get_json(server.url, params={"data": f"[out:json];node({i},0,1,1);out;"})
+    # 5 requests, 4 retries in all (not 5 × 3 = 15)
+    assert len(server.interpreter_requests()) == 5 + 4

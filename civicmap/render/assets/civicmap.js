@@ -417,6 +417,53 @@ var civicmap = (function () {
     return svg;
   }
 
+  // Hazard zones (国土数値情報): one overlay per hazard, under the markers, on at load.
+  var HEX = /^#[0-9a-fA-F]{6}$/;
+  function hazardColour(c) { return HEX.test(c) ? c : "#999999"; }
+  function drawHazards(map, data, overlays) {
+    if (!data.hazards) return;
+    if (!map.getPane("cm-hazards")) {
+      map.createPane("cm-hazards");
+      map.getPane("cm-hazards").style.zIndex = 350;  // over the background, under our symbols
+    }
+    window.civicmapHazards = {};
+    data.hazards.layers.forEach(function (h) {
+      var layer = L.geoJSON(h.zones, {
+        pane: "cm-hazards",
+        interactive: false,
+        style: function (f) {
+          var c = hazardColour((h.classes[f.properties.c] || {}).color);
+          return { color: c, weight: 0.6, opacity: 0.9, fillColor: c, fillOpacity: 0.6 };
+        },
+      });
+      (h.tiles || []).forEach(function (url) {  // ハザードマップポータルサイト tiles (online)
+        L.tileLayer(url, { pane: "cm-hazards", opacity: 0.7, maxNativeZoom: 17,
+                           attribution: "ハザードマップポータルサイト" }).addTo(layer);
+      });
+      layer.addTo(map);
+      var wrap = el("span", "cm-layer-name cm-hazard-name");
+      wrap.setAttribute("data-hazard", h.id);
+      wrap.appendChild(el("span", null, h.title));
+      overlays[wrap.outerHTML] = layer;
+      window.civicmapHazards[h.id] = layer;
+    });
+  }
+  function hazardLegend(ul, data) {
+    if (!data.hazards) return;
+    data.hazards.layers.forEach(function (h) {
+      ul.appendChild(el("li", "cm-legend-hazard", h.title));
+      h.classes.forEach(function (c) {
+        var li = el("li", "cm-legend-hazard-class");
+        var sw = el("span", "cm-hazard-swatch");
+        sw.style.background = hazardColour(c.color);
+        li.appendChild(sw);
+        li.appendChild(el("span", null, c.label));
+        ul.appendChild(li);
+      });
+    });
+    data.hazards.notes.forEach(function (n) { ul.appendChild(el("li", "cm-legend-hazard-note", n)); });
+  }
+
   function controlBox(position, cls, build) {
     var C = L.Control.extend({
       options: { position: position },
@@ -644,6 +691,7 @@ var civicmap = (function () {
       wrap.appendChild(label);
       overlays[wrap.innerHTML] = both;
     });
+    drawHazards(map, data, overlays);
     var routes = drawRoutes(map, data);
     if (routes) {
       routes.addTo(map);
@@ -809,6 +857,7 @@ var civicmap = (function () {
           ul.appendChild(el("li", "cm-legend-route-note", n));
         });
       }
+      hazardLegend(ul, data);
       if (data.edge) {
         var le = el("li", "cm-legend-edge");
         le.appendChild(el("span", "cm-dash"));

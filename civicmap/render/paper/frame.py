@@ -16,6 +16,7 @@ from civicmap.render import basemap as bm
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.background import draw_paper_background
 from civicmap.render.paper.geometry import AtlasPage, BoxIndex, Grid, MapFrame, Rect
+from civicmap.render.paper.hazards import draw_hazard_zones
 from civicmap.render.paper.marks import (
     draw_grid,
     draw_home,
@@ -56,6 +57,7 @@ class FrameDrawing:
         c.rect(r.x, r.y, r.w, r.h, stroke=0, fill=1)
         background_labels: list[Rect] = []
         self.draw_basemap_layer(c, frame, avoid=reserved, drawn=background_labels)
+        draw_hazard_zones(c, self, frame)  # hazard zones: over the basemap, under our symbols
         if focus is not None:
             self.draw_focus(c, frame, focus)
         edge_here = bm.draw_data_edge(c, self.edge, frame, note="", size=self.fs(6.5))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Callable, Iterator
 
 from reportlab.lib import colors
@@ -10,9 +11,10 @@ from reportlab.lib import colors
 from civicmap.mapdata import LayerData
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.paper.geometry import MM, Rect
+from civicmap.render.paper.index_keys import LATIN, OTHER, heading
 from civicmap.render.paper.marks import draw_marker
 from civicmap.render.paper.plan import Entry
-from civicmap.render.paper.texts import wrap
+from civicmap.render.paper.texts import strip_lines, wrap
 
 log = logging.getLogger(__name__)
 
@@ -30,20 +32,41 @@ class IndexFlow:
         widest = str(max((e.number for e in self.entries), default=0))
         nw = text_width(max("000", widest, key=len), fs) + 4
         refw = text_width("p00 M00" if atlas else "M00", fs) + 3
-        items = self.unplaced_items(width, atlas=atlas)
+        items = self.reading_note_items(width) + self.unplaced_items(width, atlas=atlas)
+        # An area atlas names each entry's area unless its address already does.
+        areas = self.plan.atlas_areas if atlas else {}
+
+        def folded(e: Entry) -> list[str]:
+            return [unicodedata.normalize("NFKC", d) for d in e.details]
+
         cur_layer = None
         cur_cat = None
+        cur_kana = None
         for e in self.entries:
             if e.layer is not cur_layer:
                 cur_layer, cur_cat = e.layer, None
                 items.append(self._layer_heading(e.layer, width, fs, cont=False))
             if e.category != cur_cat:
-                cur_cat = e.category
+                cur_cat, cur_kana = e.category, None
                 items.append(self._cat_heading(e, fs, cont=False))
+            if heading(e.sort_key) != cur_kana:
+                cur_kana = heading(e.sort_key)
+                items.append(self._kana_heading(cur_kana, width, fs))
             name = e.name + (f"（{self.t['approx_short']}）" if e.approximate and self.lang == "ja"
                              else (f" ({self.t['approx_short']})" if e.approximate else ""))  # fmt: skip
             nl = wrap(name, width - nw - refw, lambda s: text_width(s, fs))
-            dl = [s for d in e.details for s in wrap(d, width - nw, lambda s: text_width(s, ds))]
+            lines = list(e.details)
+            area = areas.get(e.page) if e.page is not None else None
+            if area and not any(unicodedata.normalize("NFKC", area) in d for d in folded(e)):
+                lines.insert(0, f"{self.t['area']} {area}")  # which area's page, by name
+            dl = [
+                s
+                for d in lines
+                for s in (
+                    strip_lines(d, width - nw, lambda s: text_width(s, ds))
+                    or wrap(d, width - nw, lambda s: text_width(s, ds))
+                )
+            ]
             h = len(nl) * fs * 1.22 + len(dl) * ds * 1.2 + 1.8
 
             def draw(c, x, y_top, e=e, nl=nl, dl=dl):
@@ -66,6 +89,40 @@ class IndexFlow:
 
             items.append((h, draw, (e.layer.id, e.category)))
         return items
+
+    def reading_note_items(self, width: float) -> list[tuple[float, Callable, tuple[str, str]]]:
+        """Once, at the head of the index: how it is ordered, when some readings are derived."""
+        if not any(e.reading_derived for e in self.entries):
+            return []
+        ds = self.detail_fs
+        lines = wrap(self.t["reading_note"], width, lambda s: text_width(s, ds))
+
+        def draw(c, x, y_top, lines=lines):
+            for i, line in enumerate(lines):
+                draw_text(c, x, y_top - ds - i * ds * 1.2, line, ds,
+                          color=colors.Color(0.2, 0.2, 0.2))  # fmt: skip
+
+        return [(len(lines) * ds * 1.2 + ds * 0.8, draw, ("#note", ""))]
+
+    def _kana_heading(self, row: str, width: float, fs: float):
+        """A 五十音 heading (あ か さ …) in a black tab, so a reader can run down to 森本 under ま."""
+        label = {LATIN: self.t["latin"], OTHER: self.t["other"]}.get(row, row)
+        hs = fs * 0.95
+        h = hs * 1.75
+
+        def draw(c, x, y_top):
+            w = text_width(label, hs) + hs * 0.9
+            c.saveState()
+            c.setFillColor(colors.black)
+            c.roundRect(x, y_top - h + hs * 0.2, w, h - hs * 0.35, 1.2, stroke=0, fill=1)
+            c.setStrokeColor(colors.Color(0.4, 0.4, 0.4))
+            c.setLineWidth(0.4)
+            c.line(x + w, y_top - h + hs * 0.2, x + width, y_top - h + hs * 0.2)
+            c.restoreState()
+            draw_text(c, x + hs * 0.45, y_top - h + hs * 0.55, label, hs, bold=True,
+                      color=colors.white)  # fmt: skip
+
+        return (h + 1, draw, ("#kana", row))
 
     def unplaced_items(
         self, width: float, *, atlas: bool
@@ -118,15 +175,13 @@ class IndexFlow:
         h = max(hs * 1.6 + (len(lines) - 1) * hs * 1.25, self.marker + 3)
 
         def draw(c, x, y_top):
+            looks = {
+                (e.look.symbol, e.look.color) for e in self.entries if e.layer is layer and e.look
+            }
             st = layer.spec.style
-            draw_marker(
-                c,
-                st.get("symbol", "circle"),
-                x + self.marker / 2,
-                y_top - h / 2,
-                self.marker,
-                st.get("color", "#1c7ed6"),
-            )
+            if len(looks) <= 1:  # several category symbols: the legend shows them, not one here
+                sym, col = next(iter(looks), (st.symbol, st.color))
+                draw_marker(c, sym, x + self.marker / 2, y_top - h / 2, self.marker, col)
             top = y_top - h / 2 - hs * 0.35 + (len(lines) - 1) * hs * 1.25 / 2
             for i, line in enumerate(lines):
                 draw_text(c, x + self.marker + 4, top - i * hs * 1.25, line, hs, bold=True)
@@ -176,7 +231,7 @@ class IndexFlow:
             group = [items[i]]
             # Keep headings with the following entry.
             j = i
-            while group[-1][2][0] in ("#layer", "#cat") and j + 1 < len(items):
+            while group[-1][2][0] in ("#layer", "#cat", "#kana") and j + 1 < len(items):
                 j += 1
                 group.append(items[j])
             gh = sum(g[0] for g in group)

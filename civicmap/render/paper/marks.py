@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from reportlab.lib import colors
+from reportlab.pdfgen.canvas import FILL_EVEN_ODD
 
 from civicmap.render._fonts import draw_text
 from civicmap.render.paper.geometry import Grid, Rect
 from civicmap.render.paper.placement import NumberLabel
-from civicmap.render.symbols import SHAPES
+from civicmap.render.symbols import PICTOGRAMS, SHAPES
 
 log = logging.getLogger(__name__)
 
@@ -64,20 +65,36 @@ def draw_home(c, x: float, y: float, size: float) -> None:
 def draw_marker(
     c, symbol: str, x: float, y: float, size: float, color: str, *, approximate: bool = False
 ) -> None:
-    """A layer's marker shape at (x, y), filled with the layer colour, black outline."""
+    """A marker shape at (x, y), filled with ``color``, black outline.
+
+    An evacuation pictogram is a plate in ``color`` with its figure cut out
+    white (drawn over a white square, so the figure stays white on any basemap).
+    """
     c.saveState()
     p = c.beginPath()
+    pict = symbol in PICTOGRAMS
     for poly in SHAPES.get(symbol, SHAPES["circle"]):
         (vx, vy), *rest = poly
         p.moveTo(x + (vx - 0.5) * size, y - (vy - 0.5) * size)
         for vx, vy in rest:
             p.lineTo(x + (vx - 0.5) * size, y - (vy - 0.5) * size)
         p.close()
-    c.setFillColor(colors.HexColor(color))
-    c.setStrokeColor(colors.black)
-    c.setLineWidth(max(0.6, size * 0.08))
     c.setLineJoin(1)
-    c.drawPath(p, stroke=1, fill=1)
+    if pict:
+        plate = SHAPES[symbol][0]
+        (x0, y0), (x1, y1) = plate[0], plate[2]
+        rx, ry = x + (x0 - 0.5) * size, y - (y1 - 0.5) * size
+        c.setFillColor(colors.white)
+        c.setStrokeColor(colors.black)
+        c.setLineWidth(max(0.5, size * 0.06))
+        c.rect(rx, ry, (x1 - x0) * size, (y1 - y0) * size, stroke=1, fill=1)
+        c.setFillColor(colors.HexColor(color))
+        c.drawPath(p, stroke=0, fill=1, fillMode=FILL_EVEN_ODD)  # the figure is a hole
+    else:
+        c.setFillColor(colors.HexColor(color))
+        c.setStrokeColor(colors.black)
+        c.setLineWidth(max(0.6, size * 0.08))
+        c.drawPath(p, stroke=1, fill=1)
     if approximate:
         c.setDash([1.5, 1.2])
         c.setLineWidth(0.6)
@@ -90,16 +107,15 @@ def draw_place_marker(c, e, x: float, y: float, size: float) -> None:
 
     The symbols are stacked: the others peek out up and to the right, smaller,
     behind the first layer's symbol, so a 指定避難所 that is also a 指定緊急避難場所
-    reads as both at a glance while keeping one marker and one number.
+    reads as both at a glance while keeping one marker and one number. Colours and
+    symbols come from the style table (``e.look``), as on the web map.
     """
     for k, other in reversed(list(enumerate(e.also, start=1))):
         st = other.spec.style
         off = size * 0.42 * k
-        draw_marker(c, st.get("symbol", "circle"), x + off, y + off, size * 0.85,
-                    st.get("color", "#1c7ed6"))  # fmt: skip
-    st = e.layer.spec.style
-    draw_marker(c, st.get("symbol", "circle"), x, y, size, st.get("color", "#1c7ed6"),
-                approximate=e.approximate)  # fmt: skip
+        draw_marker(c, st.symbol, x + off, y + off, size * 0.85, st.color)
+    look = e.look or e.layer.spec.style
+    draw_marker(c, look.symbol, x, y, size, look.color, approximate=e.approximate)
 
 
 def leader_line(c, label: NumberLabel) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from reportlab.lib import colors
@@ -19,11 +20,13 @@ from civicmap.render import basemap as bm
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.background import credit_lines
 from civicmap.render.paper.geometry import MM, Rect, ScaleBar, scale_bar
+from civicmap.render.paper.hazards import hazard_blocks
 from civicmap.render.paper.marks import draw_marker, draw_route, number_box
 from civicmap.render.paper.placement import NumberLabel
 from civicmap.render.paper.plan import RouteLeg
-from civicmap.render.paper.texts import TEXT, wrap
+from civicmap.render.paper.texts import STRIP, TEXT, wrap
 from civicmap.render.routes_table import route_notes, route_sections
+from civicmap.spec.layers import CategoryStyle
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +62,69 @@ def scale_bar_width(bar: ScaleBar, fs: float) -> float:
     return max(bar_w, text_width("1:200,000", fs * 1.1) + fs * 4)
 
 
+@dataclass(frozen=True)
+class _CategoryRow(CategoryStyle):
+    """A category's legend line under its layer's heading (these pair up two to a row)."""
+
+
 class PanelBlocks:
     """Mixin of the renderer: builds the panel's blocks for a width and a scale."""
+
+    def _legend_item(
+        self, c, x: float, y: float, wl: list[str], what: Any, fs: float, lh: float
+    ) -> None:
+        """One legend line at (x, y top): its symbol (or number box) and its text."""
+        t = self.t
+        cy = y - lh / 2
+        bold = False
+        if isinstance(what, CategoryStyle):
+            draw_marker(c, what.symbol, x + self.marker / 2, cy, self.marker, what.color)
+        elif isinstance(what, LayerData):
+            bold = True  # a layer heading above its categories' symbols
+        elif what == "approx":
+            draw_marker(c, "circle", x + self.marker / 2, cy, self.marker * 0.8, "#ffffff",
+                        approximate=True)  # fmt: skip
+        elif what == "number":
+            box = Rect(x, cy - self.num_fs * 0.65, text_width("12", self.num_fs) + 2.6,
+                       self.num_fs * 1.3)  # fmt: skip
+            number_box(c, NumberLabel(12, (x, cy), box, False), self.num_fs)
+            wl = [f"{t['number']} → {t['index']}"]
+        for i, line in enumerate(wl):
+            lx = x if bold else x + self.marker + 5
+            draw_text(c, lx, cy - fs * 0.35 - i * fs * 1.25, line, fs, bold=bold)
+
+    def _legend_layer_lines(self, layer: LayerData) -> list[tuple[str, Any]]:
+        """A layer's legend lines: one with its symbol, or its title over one line per
+        category symbol the map draws (the same style table as the web map's legend)."""
+        title = layer.spec.title_in(self.lang) + f" ({len(layer.features)})"
+        looks: dict[tuple[str, str], tuple[CategoryStyle, int]] = {}
+        for e in self.entries:
+            if e.layer is layer and e.look is not None:
+                key = (e.look.symbol, e.look.color)
+                look, n = looks.get(key, (e.look, 0))
+                looks[key] = (look, n + 1)
+        if not looks:
+            st = layer.spec.style
+            return [(title, CategoryStyle("", st.color, st.symbol))]
+        if len(looks) == 1:
+            return [(title, next(iter(looks.values()))[0]), *self._strip_legend(layer)]
+        out: list[tuple[str, Any]] = [(title, layer)]
+        for look, n in looks.values():
+            name = (
+                self.t["shelter_both"]
+                if look.symbol == "shelter_both"
+                else layer.spec.category_title(look.name, self.lang) or title
+            )
+            out.append((f"{name} ({n})", _CategoryRow(look.name, look.color, look.symbol)))
+        return out + self._strip_legend(layer)
+
+    def _strip_legend(self, layer: LayerData) -> list[tuple[str, Any]]:
+        """What the index's ○/× strip means, under a shelter layer that prints one."""
+        first = STRIP[self.lang][0]
+        if any(e.layer is layer and any(d.startswith(first) for d in e.details)
+               for e in self.entries):  # fmt: skip
+            return [(self.t["strip_legend"], "text")]
+        return []
 
     # ---- side panel: scale, legend, notes, QR, credits
     def panel_blocks(
@@ -83,7 +147,7 @@ class PanelBlocks:
         # Legend: one line per layer (with its symbol), then the basemap kinds present.
         lines: list[tuple[str, Any]] = []
         for layer in self.data.layers:
-            lines.append((layer.spec.title_in(self.lang) + f" ({len(layer.features)})", layer))
+            lines.extend(self._legend_layer_lines(layer))
         if any(e.approximate for e in self.entries):
             lines.append((t["approx"], "approx"))
         lines.append(("", "number"))
@@ -100,52 +164,34 @@ class PanelBlocks:
             (wrap(txt, text_w, lambda s: text_width(s, fs)) if txt else [""], what)
             for txt, what in lines
         ]
-        legend_h = fs * 1.8 + sum(max(lh, len(w) * fs * 1.25) for w, _ in wrapped)
+        # A layer's category symbols go two to a row when their names fit half the width,
+        # so per-category symbols do not push the map to a smaller scale.
+        half_w = width / 2 - self.marker - 8
+        rows: list[list[tuple[list[str], Any]]] = []
+        for wl, what in wrapped:
+            prev = rows[-1] if rows else None
+            if (
+                isinstance(what, _CategoryRow)
+                and prev is not None
+                and len(prev) == 1
+                and isinstance(prev[0][1], _CategoryRow)
+                and all(len(w) == 1 and text_width(w[0], fs) <= half_w for w in (prev[0][0], wl))
+            ):
+                prev.append((wl, what))
+            else:
+                rows.append([(wl, what)])
+        legend_h = fs * 1.8 + sum(max(lh, *(len(w) * fs * 1.25 for w, _ in row)) for row in rows)
         legend_h += math.ceil(len(kinds) / 2) * fs * 1.5 + 2
 
-        def draw_legend(c, x, y_top):
-            draw_text(c, x, y_top - fs, t["legend"], fs * 1.1, bold=True)
+        def draw_legend(c, x0, y_top):
+            draw_text(c, x0, y_top - fs, t["legend"], fs * 1.1, bold=True)
             y = y_top - fs * 1.8
-            for wl, what in wrapped:
-                hh = max(lh, len(wl) * fs * 1.25)
-                cy = y - lh / 2
-                if isinstance(what, LayerData):
-                    st = what.spec.style
-                    draw_marker(
-                        c,
-                        st.get("symbol", "circle"),
-                        x + self.marker / 2,
-                        cy,
-                        self.marker,
-                        st.get("color", "#1c7ed6"),
-                    )
-                elif what == "approx":
-                    draw_marker(
-                        c,
-                        "circle",
-                        x + self.marker / 2,
-                        cy,
-                        self.marker * 0.8,
-                        "#ffffff",
-                        approximate=True,
-                    )
-                elif what == "number":
-                    lab = NumberLabel(
-                        12,
-                        (x, cy),
-                        Rect(
-                            x,
-                            cy - self.num_fs * 0.65,
-                            text_width("12", self.num_fs) + 2.6,
-                            self.num_fs * 1.3,
-                        ),
-                        False,
-                    )
-                    number_box(c, lab, self.num_fs)
-                    wl = [f"{t['number']} → {t['index']}"]
-                for i, line in enumerate(wl):
-                    draw_text(c, x + self.marker + 5, cy - fs * 0.35 - i * fs * 1.25, line, fs)
+            for row in rows:
+                hh = max(lh, *(len(w) * fs * 1.25 for w, _ in row))
+                for k, (wl, what) in enumerate(row):
+                    self._legend_item(c, x0 + k * width / 2, y, wl, what, fs, lh)
                 y -= hh
+            x = x0
             col_w = width / 2
             for i, k in enumerate(kinds):
                 kx = x + (i % 2) * col_w
@@ -155,6 +201,7 @@ class PanelBlocks:
                 draw_text(c, kx + 20, ky + fs * 0.15, label, fs * 0.92)
 
         blocks.append((legend_h, draw_legend))
+        blocks.extend(hazard_blocks(self, width))  # hazard classes and the two honest notes
         if self.routes:
             blocks.append(self._routes_block(width))
         notes = self.data.spec.notes.strip()

@@ -17,8 +17,23 @@ from civicmap.mapdata import LayerData, MapData
 from civicmap.render._colocate import colocated
 from civicmap.render._routes import ordered_routes
 from civicmap.render.paper.geometry import AtlasPage, Grid, MapFrame, Rect, ScaleBar
+from civicmap.render.paper.hazards import hazard_details
+from civicmap.render.paper.index_keys import Prefixes, log_same_sites, same_sites, sort_reading
 from civicmap.render.paper.placement import NumberLabel
-from civicmap.render.paper.texts import DISASTER_EN, INDEX_ALIASES, TEXT, kana_key
+from civicmap.render.paper.texts import (
+    DISASTER_EN,
+    INDEX_ALIASES,
+    TEXT,
+    disaster_strip,
+    kana_key,
+)
+from civicmap.render.symbols import (
+    CategoryStyle,
+    category_looks,
+    layer_categories,
+    place_look,
+    taken_symbols,
+)
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 
 log = logging.getLogger(__name__)
@@ -46,6 +61,10 @@ class Entry:
     #: 指定緊急避難場所): drawn in this one marker, listed in this one index entry.
     also: list[LayerData] = field(default_factory=list)
     also_refs: list[str] = field(default_factory=list)  # their source_refs
+    #: The sort reading came from the analyser, not a カナ column (the index says so).
+    reading_derived: bool = False
+    #: Colour and symbol from the style table (web and paper read the same one).
+    look: CategoryStyle | None = None
 
 
 @dataclass
@@ -115,12 +134,27 @@ def _text(v: Any) -> str:
     return str(v).strip()
 
 
-def details(row: pd.Series, columns: tuple[str, ...], lang: str) -> list[str]:
+def _flags(row: pd.Series) -> dict[str, bool | None]:
+    out: dict[str, bool | None] = {}
+    for k in DISASTER_TYPES:
+        v = row.get(f"serves_{k}")
+        out[k] = True if (v is True or v == 1) else (False if (v is False or v == 0) else None)
+    return out
+
+
+def details(
+    row: pd.Series, columns: tuple[str, ...], lang: str, *, strip: bool = False
+) -> list[str]:
+    """The index lines of one place; ``strip``: the ○/× strip of the disasters it serves."""
     t = TEXT[lang]
     out: list[str] = []
+    if strip and (line := disaster_strip(_flags(row), lang)):
+        out.append(line)
     for col in columns:
         value, label = "", ""
         if col in ("disasters", "serves"):
+            if strip:
+                continue  # the strip says it
             served = [
                 (ja if lang == "ja" else DISASTER_EN[k])
                 for k, ja in DISASTER_TYPES.items()
@@ -149,13 +183,23 @@ def details(row: pd.Series, columns: tuple[str, ...], lang: str) -> list[str]:
     return out
 
 
-def build_entries(data: MapData, crs: str, *, tolerance_m: float = COLOCATED_M) -> list[Entry]:
+def build_entries(
+    data: MapData,
+    crs: str,
+    *,
+    tolerance_m: float = COLOCATED_M,
+    prefixes: Prefixes | None = None,
+) -> list[Entry]:
     """Every place of every layer, in index order and numbered 1..n.
 
     Order: layer (map file order), category (the layer's declared order, then
-    others by reading), then 五十音 by ``name_kana`` where known, else the name.
-    Places of several layers within ``tolerance_m`` are one entry (see ``Entry.also``).
+    others by reading), then 五十音 by the reading of the name without its
+    ``prefixes`` (``name_kana`` where known, else read by the analyser).
+    Places of several layers within ``tolerance_m`` are one entry (see ``Entry.also``),
+    and so are names of one site after the prefixes (see :func:`same_sites`).
     """
+    prefixes = prefixes or Prefixes()
+    looks = layer_looks(data)
     lang = data.language
     entries: list[Entry] = []
     # Places at one spot across layers: the first (map-file order) carries the
@@ -184,17 +228,28 @@ def build_entries(data: MapData, crs: str, *, tolerance_m: float = COLOCATED_M) 
             name = _text(row.get("name")) or _text(row.get("source_ref"))
             kana = _text(row.get("name_kana"))
             cat = _text(row.get("category"))
+            key, derived = sort_reading(name, kana, prefixes)
             rows.append(
                 Entry(
                     number=0,
                     layer=layer,
                     category=cat,
                     name=name,
-                    sort_key=kana_key(kana or name),
-                    details=details(row, layer.spec.index, lang),
+                    sort_key=kana_key(key),
+                    reading_derived=derived,
+                    details=details(
+                        row,
+                        layer.spec.index,
+                        lang,
+                        strip=layer.spec.role == "shelter",
+                    )
+                    + hazard_details(data, layer.id, label),
                     approximate=bool(row.get(APPROXIMATE) is True or row.get(APPROXIMATE) == 1),
                     xy=(pt.x, pt.y),
                     source_ref=_text(row.get("source_ref")),
+                    look=place_look(
+                        layer.spec, looks[layer.id], cat, _text(row.get("designations"))
+                    ),
                 )
             )
             for other, orow in carried.get((layer.id, label), []):
@@ -218,9 +273,49 @@ def build_entries(data: MapData, crs: str, *, tolerance_m: float = COLOCATED_M) 
             )
         )
         entries.extend(rows)
+    entries = _one_entry_per_site(entries, prefixes, lang)
     for i, e in enumerate(entries, start=1):
         e.number = i
     return entries
+
+
+def layer_looks(data: MapData) -> dict[str, dict[str, CategoryStyle]]:
+    """Each layer's categories → colour and symbol, from the style table the web map uses."""
+    specs = [layer.spec for layer in data.layers]
+    out: dict[str, dict[str, CategoryStyle]] = {}
+    for layer in data.layers:
+        present = layer_categories(layer.features)
+        order = layer.spec.category_order(present)
+        taken = taken_symbols(specs, but=layer.id)
+        looks = category_looks(layer.spec, order, taken=taken, present=present)
+        out[layer.id] = {st.name: st for st in looks}
+    return out
+
+
+def _one_entry_per_site(entries: list[Entry], prefixes: Prefixes, lang: str) -> list[Entry]:
+    """Fold entries whose names match after the prefixes within 100 m into the first one.
+
+    The prefecture's list says 金沢市芳斎公民館 where GSI's says 芳斎公民館, 79 m
+    apart: one site, so one marker, one number and one entry (said on the console).
+    """
+    dup = same_sites(((e.name, e.xy) for e in entries), prefixes)
+    if not dup:
+        return entries
+    pairs: list[tuple[str, str, float]] = []
+    for i, j in sorted(dup.items()):
+        e, keep = entries[i], entries[j]
+        pairs.append((keep.name, e.name, math.dist(e.xy, keep.xy)))
+        keep.also_refs.extend([e.source_ref, *e.also_refs])
+        for other in [e.layer, *e.also]:
+            if other is not keep.layer and other not in keep.also:
+                keep.also.append(other)
+                title = other.spec.title_in(lang)
+                line = f"＋{title}" if lang == "ja" else f"+ {title}"
+                if e.name != keep.name:
+                    line += f"（{e.name}）" if lang == "ja" else f" ({e.name})"
+                keep.details.insert(0, line)
+    log_same_sites(pairs)
+    return [e for i, e in enumerate(entries) if i not in dup]
 
 
 def build_route_legs(data: MapData, crs, entries: list[Entry]) -> list[RouteLeg]:

@@ -4,6 +4,7 @@ and 五十音 sort keys."""
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 
 from civicmap.schema import DISASTER_TYPES
@@ -56,6 +57,14 @@ TEXT: dict[str, dict[str, str]] = {
         "route_no_walk": "直線距離・道順ではありません",
         "route_speed": "徒歩は分速 {speed:g} m で計算。太い実線が徒歩で最も近い避難所",
         "route_speed_straight": "点線は直線（直線距離・道順ではありません）",
+        "reading_note": "五十音順は名前の読みで、市立・県立・自治体名・【】などを除いて並べています。"
+        "読みのない名前は辞書で推定した読みです",
+        "area": "地区",
+        "latin": "英数字",
+        "other": "その他",
+        "shelter_both": "指定緊急避難場所と指定避難所を兼ねる場所",
+        "strip_legend": "索引の○×：その災害の避難先に指定されているか"
+        "（洪水・土砂災害・高潮・地震・津波・大規模な火事・内水氾濫・火山現象）",
     },
     "en": {
         "scale": "Scale",
@@ -101,6 +110,14 @@ TEXT: dict[str, dict[str, str]] = {
         "route_no_walk": "no walking route",
         "route_speed": "Minutes at {speed:g} m per minute. Solid line: nearest shelter on foot",
         "route_speed_straight": "Dotted: straight line (no route computed)",
+        "reading_note": "Sorted by the Japanese reading (五十音) of each name without 市立, 県立, "
+        "municipality names or 【】 tags; readings not given by the list are from a dictionary",
+        "area": "Area",
+        "latin": "A-Z, 0-9",
+        "other": "Other",
+        "shelter_both": "Both an evacuation site and a shelter",
+        "strip_legend": "○/× in the index: designated for that disaster or not (flood, "
+        "landslide, storm surge, earthquake, tsunami, large fire, inland flooding, volcano)",
     },
 }
 
@@ -110,6 +127,46 @@ INDEX_ALIASES: dict[str, tuple[str, ...]] = {
     "capacity": ("capacity", "定員", "Capall", "想定収容人数", "収容人数"),
 }
 DISASTER_EN = {k: k.replace("_", " ") for k in DISASTER_TYPES}
+
+
+#: The ○/× strip's short names, in DISASTER_TYPES order.
+STRIP = {
+    "ja": ("洪水", "土砂", "高潮", "地震", "津波", "火事", "内水", "火山"),
+    "en": ("Flood", "Slide", "Surge", "Quake", "Tsunami", "Fire", "Inland", "Volcano"),
+}
+
+
+STRIP_STARTS = tuple(v[0] for v in STRIP.values())
+
+
+def disaster_strip(flags: dict[str, bool | None], lang: str) -> str:
+    """``洪水○土砂×高潮×地震○…``: which disasters a shelter site is designated for.
+
+    Official lists mark the disasters a site serves and leave the others empty,
+    so once a site says anything, an empty flag prints as ×; a site that says
+    nothing gets no strip (unknown is not "no").
+    """
+    values = [flags.get(k) for k in DISASTER_TYPES]
+    if all(v is None for v in values):
+        return ""
+    # ja: the ○/× after each two-kanji name separates them, so the strip stays one line
+    return ("" if lang == "ja" else " ").join(
+        f"{name}{'○' if v else '×'}" for name, v in zip(STRIP[lang], values, strict=True)
+    )
+
+
+def strip_lines(text: str, width: float, measure) -> list[str] | None:
+    """A ○/× strip broken between its items (never 火山 / ×), or None for other text."""
+    items = re.findall(r"\s*[^○×\s]+[○×]", text)
+    if not items or "".join(items) != text or not text.startswith(STRIP_STARTS):
+        return None
+    lines = [""]
+    for item in items:
+        if lines[-1] and measure(lines[-1] + item) > width:
+            lines.append(item.lstrip())
+        else:
+            lines[-1] += item
+    return lines
 
 
 def wrap(text: str, width: float, measure) -> list[str]:

@@ -1,0 +1,82 @@
+"""Hazard zones on the web map in headless Chromium: the overlay toggles, the legend, the popup (issue 25).
+
+Built from the real 金沢市 GSI shelter lists and the 石川県 list, with the hand-made
+A31a file and a generated 3–5 m zone around 旧野町小学校 (see tests/test_hazards.py).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pages import console_errors, open_map, wait_for
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from test_hazards import FLOOD, SCHOOL, _deep_zone, _map
+
+from civicmap.pipeline import collect, render
+from civicmap.spec.mapfile import load_map
+
+pytestmark = pytest.mark.slow
+
+
+def _zones(browser) -> int:
+    return len(browser.find_elements("css selector", ".leaflet-cm-hazards-pane path"))
+
+
+def test_the_hazard_overlay_toggles_and_the_legend_and_popup_say_it(browser, tmp_path, artifacts):
+    deep = _deep_zone(tmp_path)
+    spec = load_map(
+        _map(
+            tmp_path,
+            hazards=[{"file": str(FLOOD), "kind": "flood", "year": 2023},
+                     {"file": str(deep), "kind": "flood", "title": "洪水（生成した区域）"}],
+            outputs={"web": {"file": "out/map.html", "offline": True}},
+        )
+    )  # fmt: skip
+    data = collect(spec)
+    render(data)
+    open_map(browser, tmp_path / "out/map.html")
+    time.sleep(0.5)
+    assert console_errors(browser) == []
+    drawn = wait_for(lambda: _zones(browser))
+    n_zones = sum(len(layer.zones) for layer in data.hazards.layers)
+    assert drawn == n_zones  # every zone of both files inside the area
+    # the layer control lists one overlay per hazard; unticking hides only that one
+    browser.execute_script(
+        "document.querySelector('.leaflet-control-layers').classList.add("
+        "'leaflet-control-layers-expanded');"
+    )
+    rows = browser.find_elements("css selector", ".leaflet-control-layers-overlays label")
+    hazard_rows = [r for r in rows if r.find_elements("css selector", ".cm-hazard-name")]
+    assert [r.text.strip() for r in hazard_rows] == ["洪水の想定", "洪水（生成した区域）"]
+    box = hazard_rows[0].find_element("css selector", "input")
+    browser.execute_script("arguments[0].click();", box)
+    time.sleep(0.3)
+    assert _zones(browser) == n_zones - len(data.hazards.layers[0].zones)
+    browser.execute_script("arguments[0].click();", box)
+    time.sleep(0.3)
+    assert _zones(browser) == n_zones
+    browser.save_screenshot(str(artifacts / "hazards_web.png"))
+    # the legend: classes and the two honest sentences
+    legend = browser.find_element("css selector", ".cm-legend").get_attribute("textContent")
+    for words in (
+        "0.5 m未満",
+        "3–5 m",
+        "20 m以上",
+        "想定区域の外でも安全とは限りません。",
+        "詳しくは市町村のハザードマップで確認してください。",
+    ):
+        assert words in legend, words  # fmt: skip
+    # the flagged school's popup says what the hazard is and that it may not serve
+    rows = [
+        f
+        for layer in browser.execute_script("return window.civicmapData.data.layers;")
+        for f in layer["features"]
+        if f["n"] == SCHOOL
+    ]
+    assert rows and any(
+        r[1] == "この災害では使えない可能性があります（洪水）" for f in rows for r in f["p"]
+    )
