@@ -1135,6 +1135,7 @@ def write_pack_tiles(
         "bytes": sum(len(b) for b in tiles.values()),
         "missing": sorted({(m[0], m[1], m[2]) for m in missing}),
         "fetched": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "date": date,  # the tiles' own newest date (HTTP Last-Modified / Date), "" unknown
         # what a build checks each tile against (read_pack_tile): a changed tile is refused
         "sha256": {
             f"{z}/{x}/{y}": hashlib.sha256(body).hexdigest()
