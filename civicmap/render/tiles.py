@@ -581,6 +581,10 @@ class TileFetcher:
         Never ask the network (``None``: ``settings.offline``); from the map's run.
     map_file : str
         The map file, named in messages.
+    builtin : bool, optional
+        The URL is one of civicmap's own tile sets (``None``: when the source is in
+        :data:`REGISTRY`); any other came from a map file and may not reach a private
+        address (see :attr:`from_map`).
 
     Attributes
     ----------
@@ -601,6 +605,7 @@ class TileFetcher:
     record: dict | None = None
     offline: bool | None = None
     map_file: str = ""
+    builtin: bool | None = None
     missing: list[tuple[int, int, int, str]] = field(default_factory=list)
     fetched: int = 0
     bytes_fetched: int = 0
@@ -628,6 +633,8 @@ class TileFetcher:
     @property
     def from_map(self) -> bool:
         """A custom URL comes from the map file (the registry's are ours)."""
+        if self.builtin is not None:
+            return not self.builtin
         return self.source.id not in REGISTRY
 
     # where a tile lives on disk
