@@ -226,8 +226,11 @@ def _dissolve_parts(frame: gpd.GeoDataFrame, name_col: str) -> gpd.GeoDataFrame:
         return frame
     first = []
     geoms = []
+    repaired = []
     for rows in groups.values():
         first.append(rows[0])
+        if "_repaired" in frame.columns:
+            repaired.append("; ".join(n for n in frame["_repaired"].iloc[rows] if n))
         parts = frame.geometry.values[rows]
         if len(rows) == 1:
             geoms.append(parts[0])
@@ -235,6 +238,8 @@ def _dissolve_parts(frame: gpd.GeoDataFrame, name_col: str) -> gpd.GeoDataFrame:
             geoms.append(shapely.union_all(shapely.make_valid(parts)))
     merged = frame.iloc[first].copy()
     merged = merged.set_geometry(gpd.GeoSeries(geoms, index=merged.index, crs=frame.crs))
+    if repaired:
+        merged["_repaired"] = repaired
     log.info(
         _("%(n)d areas made of several polygons: each is one area (one map)"),
         {"n": sum(1 for rows in groups.values() if len(rows) > 1)},
@@ -322,7 +327,10 @@ def load_areas(
         path = Path(each)
         if not path.is_absolute():
             path = base_dir / path
-        frame = read_polygons(path)
+        repairs: dict[int, str] = {}
+        frame = read_polygons(path, repairs=repairs)
+        # the repair note travels with its row through --where and the merging of parts
+        frame = frame.assign(_repaired=[repairs.get(i, "") for i in range(len(frame))])
         if name_field is None:
             for cand in ("name", "NAME", "MOJI", "N03_004", "名称", "名前"):
                 if cand in frame.columns:
@@ -353,13 +361,20 @@ def load_areas(
             % {"where": " ".join(wheres), "each": each}
         )
     frame = frame.assign(**{name_field: frame[name_field].astype(str).map(clean_name)})
+    if "_repaired" not in frame.columns:
+        frame = frame.assign(_repaired="")
     frame = _dissolve_parts(frame, name_field)
     if wheres and not municipalities:
         _warn_several_municipalities(frame, wheres)
     names = frame[name_field].tolist()
     folders = folder_names(names)
     return gpd.GeoDataFrame(
-        {"key": [k for k, _n in folders], "name": names, "note": [n for _k, n in folders]},
+        {
+            "key": [k for k, _n in folders],
+            "name": names,
+            "note": [n for _k, n in folders],
+            "repaired": frame["_repaired"].tolist(),
+        },
         geometry=frame.geometry.values,
         crs=CRS,
     ).reset_index(drop=True)
@@ -1146,8 +1161,11 @@ def _batch(
                 if cluster is not None:
                     cluster.close()
     result.rows.sort(key=lambda r: r.pop("_order"))
+    repaired = dict(zip(areas.key, areas.repaired, strict=True))
     for row in result.rows:
         row["folder_note"] = notes.get(row["key"], "")
+        if repaired.get(row["key"]):  # said on every run, not only the one that built it
+            row["warnings"] = [repaired[row["key"]], *row.get("warnings", [])]
     # Skipped rows keep the counts their build recorded.
     _write_summary(result, out, each=each)
     return result
