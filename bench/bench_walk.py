@@ -4,10 +4,12 @@
 ``bench/RESULTS-walk.md``.
 
 Ours is :func:`civicmap.join.nearest_shelters` with a street graph, as the map pipeline calls it
-for its homes (``shelter_routes.routes_for_map``): the graph turned into adjacency lists, every
-home and shelter snapped to the nearest node of the largest connected piece, one early-stopping
-Dijkstra per home, and the walking route drawn for the nearest shelter. ``k=1`` so it answers
-exactly what the baseline answers (the map uses k=3).
+for its homes (``shelter_routes.routes_for_map``): the graph turned into adjacency lists and a
+sparse matrix, every home and shelter snapped to the nearest node of the largest connected piece,
+one SciPy multi-source Dijkstra for every home at once (issue 32; until then one pure-Python
+early-stopping search per home), each home's early stop replayed on its distances, the full
+table row of each (place, shelter) pair, and the walking route drawn for the nearest shelter.
+``k=1`` so it answers exactly what the baseline answers (the map uses k=3).
 
 The baseline does the same work with the textbook tool: the same networkx graph to a SciPy
 sparse matrix (largest connected piece, the shortest of parallel edges), snapping with a k-d
@@ -23,7 +25,7 @@ read by ``civicmap.sources.streets``; homes and shelters are random points in it
 
 Usage::
 
-    .venv/bin/python bench/bench_walk.py                   # about 1-3 min
+    .venv/bin/python bench/bench_walk.py                   # about 3-6 min
     .venv/bin/python bench/bench_walk.py --homes 10,100 --shelters 50
 """
 
@@ -218,7 +220,7 @@ def _table(r: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--homes", default="10,100,1000", help="numbers of homes, comma-separated")
+    ap.add_argument("--homes", default="10,100,1000,10000", help="numbers of homes, comma-separated")
     ap.add_argument("--shelters", type=int, default=60)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)

@@ -172,8 +172,16 @@ class WalkSearch:
         self.dist = np.full((len(self.homes), len(self.targets)), np.inf)
         if len(self.homes) == 0 or len(self.targets) == 0:
             return
+        #: Predecessors of every source, kept when they fit one chunk (the routes then need
+        #: no second search).
+        self._pred: np.ndarray | None = None
+        keep = len(sources) * len(g.nodes) <= _CHUNK_CELLS
         for start, rows in self._chunks(sources):
-            d = csgraph_dijkstra(g.matrix, directed=False, indices=rows, limit=self.limit)
+            d = csgraph_dijkstra(
+                g.matrix, directed=False, indices=rows, limit=self.limit, return_predecessors=keep
+            )
+            if keep:
+                d, self._pred = d
             block = d[:, wanted]
             if self.from_homes:
                 self.dist[start : start + len(rows)] = block
@@ -196,13 +204,16 @@ class WalkSearch:
         source_rows = np.array(sorted(by_source), dtype=np.int64)
         nodes_of = self.homes if self.from_homes else self.targets
         for start, rows in self._chunks(source_rows):
-            _d, pred = csgraph_dijkstra(
-                self.g.matrix,
-                directed=False,
-                indices=nodes_of[rows],
-                limit=self.limit,
-                return_predecessors=True,
-            )
+            if self._pred is not None:
+                pred = self._pred[rows]
+            else:
+                _d, pred = csgraph_dijkstra(
+                    self.g.matrix,
+                    directed=False,
+                    indices=nodes_of[rows],
+                    limit=self.limit,
+                    return_predecessors=True,
+                )
             for r, src in enumerate(source_rows[start : start + len(rows)]):
                 for h, t in by_source[int(src)]:
                     if self.from_homes:  # predecessors lead back to the home: reverse

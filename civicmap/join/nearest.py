@@ -174,8 +174,18 @@ def nearest_shelters(
     pl_m = pl.geometry.to_crs(crs).representative_point().reset_index(drop=True)
     kk = min(k, len(sh))
 
+    columns: dict[tuple[int, str], list[str]] = {}
+
     def text(frame, col, i):
-        return _text(frame[col].iloc[i]) if col in frame.columns else ""
+        # each column read once as a list: per-row pandas look-ups were a fifth of the time
+        key = (id(frame), col)
+        if key not in columns:
+            columns[key] = [_text(v) for v in frame[col]] if col in frame.columns else []
+        return columns[key][i] if columns[key] else ""
+
+    sh_geoms = sh_m.to_numpy()
+    pl_geoms = pl_m.to_numpy()
+    serves_list = sh_serves.tolist()
 
     g = None
     outside: list[tuple[str, float]] = []
@@ -239,8 +249,8 @@ def nearest_shelters(
                     line = (h_row[g.index[pl_nodes[p]]], walk_col[s], p, s)  # drawn below
                     route = "walk"
                 else:
-                    end = nearest_points(sh_m.iloc[s], pl_m.iloc[p])[0]
-                    line = LineString([pl_m.iloc[p], end])
+                    end = nearest_points(sh_geoms[s], pl_geoms[p])[0]
+                    line = LineString([pl_geoms[p], end])
                     route = "straight"
                 rows.append(
                     {
@@ -257,7 +267,7 @@ def nearest_shelters(
                         "walk_min": round(float(w) / speed, 1) if not np.isnan(w) else np.nan,
                         "rank_straight": rank_straight[s],
                         "rank_walk": rank_walk.get(s, pd.NA),
-                        "serves": sh_serves.iloc[s],
+                        "serves": serves_list[s],
                         "route": route,
                     }
                 )
@@ -267,7 +277,7 @@ def nearest_shelters(
         wanted = [line[:2] for line in geoms if isinstance(line, tuple)]
         paths = search.paths(list(dict.fromkeys(wanted)))
         geoms = [
-            path_line(g, paths[line[:2]], pl_m.iloc[line[2]], sh_m.iloc[line[3]])
+            path_line(g, paths[line[:2]], pl_geoms[line[2]], sh_geoms[line[3]])
             if isinstance(line, tuple)
             else line
             for line in geoms
