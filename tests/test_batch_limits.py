@@ -8,8 +8,10 @@ tests/data/boundaries/chome_kotoura holds it with its 7 neighbours, bytes as pub
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 import logging
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -97,3 +99,126 @@ def test_a_batch_builds_the_repaired_chome_and_says_so_in_the_manifest(tmp_path)
     assert "boundary repaired" in manifest[BAD]["warnings"]
     doc = json.loads((out / BAD / "map.geojson").read_text(encoding="utf-8"))
     assert [f["properties"]["name"] for f in doc["features"]] == [f"{BAD}の集会所"]
+
+
+# --- per-area time and memory limits -------------------------------------------------
+
+
+def _kotoura_batch(folder: Path) -> Path:
+    raw = gpd.read_file(KOTOURA).to_crs(4326)
+    w, s, e, n = raw.total_bounds
+    (folder / "places.csv").write_text(
+        f"name,lat,lon\n公民館,{(s + n) / 2:.6f},{(w + e) / 2:.6f}\n", encoding="utf-8"
+    )
+    (folder / "places.yaml").write_text(
+        "id: places\ntitle: {ja: 集会所, en: Halls}\nsources:\n  - csv: {path: places.csv}\n"
+        'style: {color: "#2f9e44", symbol: circle}\n',
+        encoding="utf-8",
+    )
+    (folder / "map.yaml").write_text(
+        f"title: 地図\narea: {{bbox: [{w}, {s}, {e}, {n}]}}\nosm: false\n"
+        "basemap: {draw: false}\nlayers: [places.yaml]\n"
+        "outputs:\n  geojson: {file: out/map.geojson}\n",
+        encoding="utf-8",
+    )
+    return folder / "map.yaml"
+
+
+SLOW = "佐崎"
+
+
+def _slow_for(name: str, real, *, hog: bool = False):
+    """``pipeline.render`` that hangs (Python code, a sleep at a time) for one area."""
+
+    def render(data, **kwargs):
+        if data.spec.title.startswith(name):
+            deadline = time.monotonic() + 60
+            held = []
+            while time.monotonic() < deadline:
+                if hog:  # grows by 20 MB a step, every page written (not a lazy calloc)
+                    held.append(b"\x01" * (20 * 2**20))
+                time.sleep(0.02)
+        return real(data, **kwargs)
+
+    return render
+
+
+def test_an_area_past_its_time_limit_fails_with_the_reason_and_the_others_are_built(
+    tmp_path, monkeypatch
+):
+    batch_mod = importlib.import_module("civicmap.batch")
+
+    monkeypatch.setattr(batch_mod.pipeline, "render", _slow_for(SLOW, batch_mod.pipeline.render))
+    t = time.monotonic()
+    result = batch_mod.batch(
+        _kotoura_batch(tmp_path), each=str(KOTOURA), name_field="MOJI",
+        out_dir=tmp_path / "out", workers=0, area_timeout_s=1.5,
+    )  # fmt: skip
+    assert time.monotonic() - t < 40  # not the 60 s the slow area would take
+    rows = {r["name"]: r for r in result.rows}
+    assert rows[SLOW]["status"] == "failed"
+    assert "longer than the area time limit (1.5 s)" in rows[SLOW]["error"]
+    assert 1.5 <= rows[SLOW]["seconds"] < 10
+    others = [r for n, r in rows.items() if n != SLOW]
+    assert len(others) == 7 and {r["status"] for r in others} == {"ok"}
+    assert all((tmp_path / "out" / r["key"] / "map.geojson").exists() for r in others)
+    with open(tmp_path / "out" / "manifest.csv", encoding="utf-8-sig", newline="") as f:
+        manifest = {r["area"]: r for r in csv.DictReader(f)}
+    assert "time limit" in manifest[SLOW]["error"]
+    # a rerun builds it (it was never complete), the others are skipped
+    monkeypatch.undo()
+    again = batch_mod.batch(
+        _kotoura_batch(tmp_path), each=str(KOTOURA), name_field="MOJI",
+        out_dir=tmp_path / "out", workers=0,
+    )  # fmt: skip
+    again_rows = {r["name"]: r["status"] for r in again.rows}
+    assert again_rows[SLOW] == "ok" and list(again_rows.values()).count("skipped") == 7
+
+
+def test_an_area_past_its_memory_limit_fails_with_the_reason(tmp_path, monkeypatch):
+    batch_mod = importlib.import_module("civicmap.batch")
+
+    monkeypatch.setattr(
+        batch_mod.pipeline, "render", _slow_for(SLOW, batch_mod.pipeline.render, hog=True)
+    )
+    result = batch_mod.batch(
+        _kotoura_batch(tmp_path), each=str(KOTOURA), name_field="MOJI",
+        out_dir=tmp_path / "out", workers=0, area_memory_mb=200,
+    )  # fmt: skip
+    rows = {r["name"]: r for r in result.rows}
+    assert rows[SLOW]["status"] == "failed"
+    assert "above the area memory limit (200 MB)" in rows[SLOW]["error"]
+    assert [r["status"] for n, r in rows.items() if n != SLOW] == ["ok"] * 7
+
+
+@pytest.mark.slow
+def test_the_time_limit_holds_in_a_dask_worker_too(tmp_path, monkeypatch):
+    """A threaded in-process cluster: the patched build runs in a Dask worker's thread."""
+    from dask.distributed import Client, LocalCluster
+
+    batch_mod = importlib.import_module("civicmap.batch")
+
+    monkeypatch.setattr(batch_mod.pipeline, "render", _slow_for(SLOW, batch_mod.pipeline.render))
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        result = batch_mod.batch(
+            _kotoura_batch(tmp_path), each=str(KOTOURA), name_field="MOJI",
+            out_dir=tmp_path / "out", client=client, area_timeout_s=1.5,
+        )  # fmt: skip
+    rows = {r["name"]: r for r in result.rows}
+    assert rows[SLOW]["status"] == "failed" and "time limit" in rows[SLOW]["error"]
+    assert [r["status"] for n, r in rows.items() if n != SLOW] == ["ok"] * 7
+
+
+def test_a_negative_limit_is_a_clear_error(tmp_path):
+    res = CliRunner().invoke(
+        main,
+        ["--lang", "en", "batch", str(_kotoura_batch(tmp_path)), "--each", str(KOTOURA),
+         "--name", "MOJI", "-o", str(tmp_path / "out"), "--area-timeout", "-5"],
+    )  # fmt: skip
+    assert res.exit_code != 0 and "Traceback" not in res.output
+    assert "--area-timeout: got -5" in res.output
