@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import shapely
 from pyproj import Transformer
 from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.sparse.csgraph import dijkstra as csgraph_dijkstra
 from shapely.geometry import LineString, Point
 from shapely.ops import nearest_points
@@ -32,7 +32,6 @@ from civicmap.schema import CRS
 
 @dataclass
 class Graph:
-    adj: dict[Any, list[tuple[Any, float, Any]]]
     nodes: list[Any]
     index: dict[Any, int]
     xy: np.ndarray  # metric node coordinates, one row per node
@@ -43,16 +42,62 @@ class Graph:
     matrix: Any = None
     #: ``(i, j)`` with i < j (node positions) → the key of the edge the matrix holds for the pair.
     edge_of: dict[tuple[int, int], Any] = field(default_factory=dict)
+    #: Every edge as read: ``(u, v, length, (u, v, key))``, in the graph's order.
+    edges: list[tuple[Any, Any, float, Any]] = field(default_factory=list)
+    _adj: dict[Any, list[tuple[Any, float, Any]]] | None = None
+
+    @property
+    def adj(self) -> dict[Any, list[tuple[Any, float, Any]]]:
+        """Adjacency lists (both directions), built on first use (:func:`dijkstra` only)."""
+        if self._adj is None:
+            adj: dict[Any, list[tuple[Any, float, Any]]] = {}
+            for u, v, length, ekey in self.edges:
+                adj.setdefault(u, []).append((v, length, ekey))
+                adj.setdefault(v, []).append((u, length, ekey))
+            self._adj = adj
+        return self._adj
 
 
 def prepare_graph(graph, crs) -> Graph:
-    """Adjacency lists (both directions: walking ignores oneway) and node points in metres."""
+    """The main piece of the graph as a sparse matrix, and its node points in metres.
+
+    Walking ignores oneway: every edge counts both ways.
+    """
     gcrs = graph.graph.get("crs", CRS)
+    everything = list(graph.nodes)
+    at = {n: i for i, n in enumerate(everything)}
+    edge_geoms: dict[tuple[Any, Any, Any], LineString] = {}
+    multi = graph.is_multigraph()
+    edges = (
+        graph.edges(keys=True, data=True)
+        if multi
+        else ((u, v, 0, d) for u, v, d in graph.edges(data=True))
+    )
+    read: list[tuple[Any, Any, float, Any]] = []
+    for u, v, key, data in edges:
+        length = data.get("length")
+        if length is None:
+            raise CivicMapError(
+                _(
+                    "street graph edge %(u)s→%(v)s has no 'length'; expected the length in metres "
+                    "(osmnx adds it; for a hand-made graph set length=...)"
+                )
+                % {"u": u, "v": v}
+            )
+        read.append((u, v, float(length), (u, v, key)))
+        if "geometry" in data:
+            edge_geoms[(u, v, key)] = data["geometry"]
+    iu = np.fromiter((at[e[0]] for e in read), np.int64, len(read))
+    iv = np.fromiter((at[e[1]] for e in read), np.int64, len(read))
     # Snap only to the largest connected piece: an extract cuts streets at its
-    # edge into stubs, and a place snapped to a stub could reach nothing.
-    pieces = list(nx.connected_components(graph.to_undirected(as_view=True)))
-    main_piece = max(pieces, key=len) if pieces else set()
-    nodes = [n for n in graph.nodes if n in main_piece]
+    # edge into stubs, and a place snapped to a stub could reach nothing. (SciPy numbers
+    # the pieces in node order, as networkx finds them: the first largest one wins.)
+    in_main = np.zeros(len(everything), dtype=bool)
+    if everything:
+        links = csr_matrix((np.ones(len(read)), (iu, iv)), shape=(len(everything),) * 2)
+        _n, labels = connected_components(links, directed=False)
+        in_main = labels == np.argmax(np.bincount(labels))
+    nodes = [n for n, keep in zip(everything, in_main, strict=True) if keep]
     if not nodes:
         raise CivicMapError(
             _("street graph has no nodes; build it from an extract that covers the area")
@@ -68,43 +113,13 @@ def prepare_graph(graph, crs) -> Graph:
             % {"axis": exc.args[0]}
         ) from None
     points = gpd.GeoSeries(gpd.points_from_xy(*zip(*xy, strict=True)), crs=gcrs).to_crs(crs)
-    adj: dict[Any, list[tuple[Any, float, Any]]] = {n: [] for n in graph.nodes}
-    edge_geoms: dict[tuple[Any, Any, Any], LineString] = {}
-    multi = graph.is_multigraph()
-    edges = (
-        graph.edges(keys=True, data=True)
-        if multi
-        else ((u, v, 0, d) for u, v, d in graph.edges(data=True))
-    )
-    position = {n: i for i, n in enumerate(nodes)}
-    pair_u: list[int] = []
-    pair_v: list[int] = []
-    pair_w: list[float] = []
-    pair_key: list[Any] = []
-    for u, v, key, data in edges:
-        length = data.get("length")
-        if length is None:
-            raise CivicMapError(
-                _(
-                    "street graph edge %(u)s→%(v)s has no 'length'; expected the length in metres "
-                    "(osmnx adds it; for a hand-made graph set length=...)"
-                )
-                % {"u": u, "v": v}
-            )
-        length = float(length)
-        adj[u].append((v, length, (u, v, key)))
-        adj[v].append((u, length, (u, v, key)))
-        if "geometry" in data:
-            edge_geoms[(u, v, key)] = data["geometry"]
-        iu, iv = position.get(u), position.get(v)
-        if iu is not None and iv is not None and iu != iv:
-            pair_u.append(iu)
-            pair_v.append(iv)
-            pair_w.append(length)
-            pair_key.append((u, v, key))
-    matrix, edge_of = _pair_matrix(len(nodes), pair_u, pair_v, pair_w, pair_key)
+    position = np.cumsum(in_main) - 1  # a node's row in the main piece
+    inside = np.flatnonzero(in_main[iu] & in_main[iv] & (iu != iv))
+    matrix, edge_of = _pair_matrix(
+        len(nodes), position[iu[inside]], position[iv[inside]],
+        np.array([read[i][2] for i in inside], dtype=float), [read[i][3] for i in inside],
+    )  # fmt: skip
     return Graph(
-        adj=adj,
         nodes=nodes,
         index={n: i for i, n in enumerate(nodes)},
         xy=np.column_stack([points.x.to_numpy(), points.y.to_numpy()]),
@@ -113,10 +128,11 @@ def prepare_graph(graph, crs) -> Graph:
         to_metric=Transformer.from_crs(gcrs, points.crs, always_xy=True),
         matrix=matrix,
         edge_of=edge_of,
+        edges=read,
     )
 
 
-def _pair_matrix(n: int, us: list[int], vs: list[int], ws: list[float], keys: list[Any]):
+def _pair_matrix(n: int, us: np.ndarray, vs: np.ndarray, ws: np.ndarray, keys: list[Any]):
     """One entry per node pair: its shortest edge, the first of equal ones (as the search takes).
 
     Walking ignores direction, so the pair is stored once (i < j) and searched undirected.
@@ -312,7 +328,7 @@ def dijkstra(
                 heapq.heappush(best, -total)
             elif total < -best[0]:
                 heapq.heapreplace(best, -total)
-        for v, length, ekey in g.adj[u]:
+        for v, length, ekey in g.adj.get(u, ()):
             nd = d + length
             if nd < dist.get(v, math.inf):
                 dist[v] = nd
