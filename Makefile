@@ -52,7 +52,8 @@ messages: install
 	$(BIN)/pybabel update -i civicmap/locale/civicmap.pot -d civicmap/locale -D civicmap --no-fuzzy-matching
 	$(BIN)/pybabel compile -d civicmap/locale -D civicmap --statistics
 
-bench: install
+# Every baseline must be there: a missing one stops the run (never a silent "n/a").
+bench: install bench-env
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/bench_scale.py
 	$(BIN)/python bench/bench_join.py
@@ -60,9 +61,12 @@ bench: install
 	$(BIN)/python bench/bench_names.py
 
 # pyrosm (a reader baseline) pins older libraries: it gets its own environment.
+# A folder made here (never a committed link): `rm -rf bench/.venv-pyrosm` starts it afresh.
 bench-env:
+	if [ -L bench/.venv-pyrosm ]; then rm bench/.venv-pyrosm; fi
 	test -x bench/.venv-pyrosm/bin/python || $(PYTHON) -m venv bench/.venv-pyrosm
 	bench/.venv-pyrosm/bin/pip install --quiet pyrosm
+	bench/.venv-pyrosm/bin/python -c "import pyrosm; print('pyrosm', pyrosm.__version__)"
 
 clean:
 	rm -rf $(VENV) out build dist *.egg-info .pytest_cache

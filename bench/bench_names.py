@@ -22,7 +22,8 @@ from civicmap.sources._guess import place_counts
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 SUFFIXES = {".csv", ".txt", ".xlsx", ".xls", ".ods", ".geojson", ".json", ".kml", ".umap", ".shp"}
-SKIP_DIRS = {"osm", "boundaries", "web"}
+# osm extracts, area boundaries, web fixtures and hazard zones (polygons, not places)
+SKIP_DIRS = {"osm", "boundaries", "web", "hazards"}
 
 
 def files() -> list[Path]:

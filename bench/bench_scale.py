@@ -113,11 +113,22 @@ def _keys(pbf: Path) -> list[str]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+class BaselineMissing(SystemExit):
+    """A baseline could not run: the comparison is void, so the bench stops (never "n/a")."""
+
+
+def _check_baselines() -> None:
+    if not PYROSM_PY.exists():
+        raise BaselineMissing(
+            f"bench_scale: the pyrosm baseline is missing ({PYROSM_PY} not found); "
+            "run `make bench-env` first"
+        )
+
+
 def _run(case: str, pbf: Path, xml: Path | None, keys: list[str]) -> dict | None:
     python = sys.executable
     if case == "pyrosm":
-        if not PYROSM_PY.exists():
-            return None
+        _check_baselines()
         python = str(PYROSM_PY)
     if case == "osmnx" and xml is None:
         return None
@@ -165,7 +176,9 @@ def bench_read(sizes: list[float], repeat: int = 3) -> list[dict]:
                     "peak_mb": round(max(r["peak_mb"] for r in ok)),
                 }
             elif rs:
-                row[case] = {"error": rs[0].get("error", "failed")}
+                raise BaselineMissing(
+                    f"bench_scale: {case} failed on {pbf.name}: {rs[0].get('error', 'failed')}"
+                )
         rows.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)
     return rows
@@ -347,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     if (OUT / "results.json").exists():
         previous = json.loads((OUT / "results.json").read_text())
     # --sizes "" keeps the reader figures of the last run (to re-measure only the batch)
+    if sizes:
+        _check_baselines()  # before minutes of work, not after
     read_rows = bench_read(sizes, repeat=args.repeat) if sizes else previous.get("read", [])
     batch_row = bench_batch(args.batch_km2) if args.batch_km2 else None
     (OUT / "results.json").write_text(

@@ -4,10 +4,12 @@
 ``bench/RESULTS-walk.md``.
 
 Ours is :func:`civicmap.join.nearest_shelters` with a street graph, as the map pipeline calls it
-for its homes (``shelter_routes.routes_for_map``): the graph turned into adjacency lists, every
-home and shelter snapped to the nearest node of the largest connected piece, one early-stopping
-Dijkstra per home, and the walking route drawn for the nearest shelter. ``k=1`` so it answers
-exactly what the baseline answers (the map uses k=3).
+for its homes (``shelter_routes.routes_for_map``): the graph turned into adjacency lists and a
+sparse matrix, every home and shelter snapped to the nearest node of the largest connected piece,
+one SciPy multi-source Dijkstra for every home at once (issue 32; until then one pure-Python
+early-stopping search per home), each home's early stop replayed on its distances, the full
+table row of each (place, shelter) pair, and the walking route drawn for the nearest shelter.
+``k=1`` so it answers exactly what the baseline answers (the map uses k=3).
 
 The baseline does the same work with the textbook tool: the same networkx graph to a SciPy
 sparse matrix (largest connected piece, the shortest of parallel edges), snapping with a k-d
@@ -23,7 +25,7 @@ read by ``civicmap.sources.streets``; homes and shelters are random points in it
 
 Usage::
 
-    .venv/bin/python bench/bench_walk.py                   # about 1-3 min
+    .venv/bin/python bench/bench_walk.py                   # about 3-6 min
     .venv/bin/python bench/bench_walk.py --homes 10,100 --shelters 50
 """
 
@@ -167,7 +169,8 @@ def bench(homes_counts: list[int], n_shelters: int, repeat: int = 3) -> dict:
     graph = walking_graph_from_extract(pbf)
     shelters = _points(bbox, n_shelters, seed=2)
     result = {"km2": 16, "graph_nodes": graph.number_of_nodes(),
-              "graph_edges": graph.number_of_edges(), "shelters": n_shelters, "rows": []}  # fmt: skip
+              "graph_edges": graph.number_of_edges(), "shelters": n_shelters, "rows": [],
+              "repeat": repeat}  # fmt: skip
     for fn in (ours, baseline):  # imports and first-call costs out of the timings
         fn(graph, _points(bbox, 3, seed=5), shelters)
     for n_homes in homes_counts:
@@ -198,7 +201,8 @@ def _table(r: dict) -> str:
         "",
         f"Run {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}. Same process, alternated, "
-        "median of 3. Shared machine: compare the ratio, not the seconds.",
+        f"median of {r['repeat']}. Shared machine (2 cores, about 8 agents at work): compare "
+        "the ratio, not the seconds.",
         "",
         f"Synthetic 16 km² city: walking graph of {r['graph_nodes']:,} nodes and "
         f"{r['graph_edges']:,} directed edges; {r['shelters']} shelters; homes at random. Each "
@@ -218,7 +222,9 @@ def _table(r: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--homes", default="10,100,1000", help="numbers of homes, comma-separated")
+    ap.add_argument(
+        "--homes", default="10,100,1000,10000", help="numbers of homes, comma-separated"
+    )
     ap.add_argument("--shelters", type=int, default=60)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)

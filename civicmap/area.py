@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 
 import geopandas as gpd
 import pyproj
+import shapely
 from shapely import box
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
@@ -376,8 +378,74 @@ def _text_encoding(frame: gpd.GeoDataFrame) -> str | None:
     return None
 
 
-def read_polygons(path: Path, *, assume_lonlat: bool = True) -> gpd.GeoDataFrame:
+def _why_invalid(geom: BaseGeometry) -> str:
+    """What is wrong with an invalid polygon, in the reader's words (GEOS says it in English)."""
+    reason = shapely.is_valid_reason(geom) or ""
+    if "Self-intersection" in reason:
+        return _("its outline crosses itself")
+    if "Too few points" in reason:
+        return _("a ring has too few points (a sliver)")
+    return _("its rings overlap or are broken")
+
+
+def _repair_polygons(
+    polys: gpd.GeoDataFrame, *, path: Path, repairs: dict[int, str] | None
+) -> gpd.GeoDataFrame:
+    """Invalid polygons made valid (polygonal parts only); empty ones left out; both reported.
+
+    Official boundary files have them: one 町丁目 of e-Stat's 鳥取県 file (琴浦町 太一垣国主)
+    crosses itself, and a batch over the prefecture lost that area to a GEOS error. Shapely's
+    ``make_valid`` (``structure`` method) keeps the area the outline encloses; collapsed
+    parts (lines, points of a sliver) are dropped, as an area has no use for them.
+    ``repairs`` is filled with a note per repaired row (its position in the result).
+    """
+    geoms = polys.geometry.values
+    empty = shapely.is_empty(geoms) | shapely.is_missing(geoms)
+    invalid = ~empty & ~shapely.is_valid(geoms)
+    notes: dict[int, str] = {}
+    if invalid.any():
+        fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+        for i, before, after in zip(invalid.nonzero()[0], geoms[invalid], fixed, strict=True):
+            if shapely.is_empty(after):
+                empty[i] = True
+                continue
+            spot = shapely.get_coordinates(shapely.get_point(shapely.get_exterior_ring(
+                shapely.get_geometry(before, 0)), 0))[0]  # fmt: skip
+            where = re.search(r"\[([-0-9.]+) ([-0-9.]+)\]", shapely.is_valid_reason(before) or "")
+            if where:
+                spot = (float(where.group(1)), float(where.group(2)))
+            notes[int(i)] = _("boundary repaired: %(why)s near %(lon).5f, %(lat).5f") % {
+                "why": _why_invalid(before),
+                "lon": spot[0],
+                "lat": spot[1],
+            }
+            log.warning(
+                _("%(path)s: feature %(row)d has an invalid polygon, %(note)s"),
+                {"path": path, "row": int(polys.index[i]) + 1, "note": notes[int(i)]},
+            )
+        geoms = geoms.copy()
+        geoms[invalid & ~empty] = fixed[~shapely.is_empty(fixed)]
+        polys = polys.set_geometry(gpd.GeoSeries(geoms, index=polys.index, crs=polys.crs))
+    for i in empty.nonzero()[0]:
+        log.warning(
+            _("%(path)s: feature %(row)d has no area (empty or only a line); it is left out"),
+            {"path": path, "row": int(polys.index[i]) + 1},
+        )
+    keep = ~empty
+    if repairs is not None:
+        position = (keep.cumsum() - 1).tolist()
+        repairs.update({position[i]: note for i, note in notes.items()})
+    return polys[keep]
+
+
+def read_polygons(
+    path: Path, *, assume_lonlat: bool = True, repairs: dict[int, str] | None = None
+) -> gpd.GeoDataFrame:
     """Every polygon of a boundary file (GeoJSON, shapefile, GeoPackage ...) in EPSG:4326.
+
+    Invalid polygons (an outline that crosses itself, a sliver) are repaired and reported, and
+    empty ones left out and reported (:func:`_repair_polygons`); ``repairs``, when given, is
+    filled with the repair note of each row that was repaired (row position in the result).
 
     A shapefile without ``.cpg`` has its text decoded as UTF-8 or Shift_JIS, whichever
     fits every value; its ``.prj`` gives the CRS (e.g. JGD2000), and a file with no CRS
@@ -413,6 +481,8 @@ def read_polygons(path: Path, *, assume_lonlat: bool = True) -> gpd.GeoDataFrame
         gdf = gdf.set_crs(CRS)
     gdf = gdf.to_crs(CRS)
     polys = gdf[gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if not polys.empty:
+        polys = _repair_polygons(polys, path=path, repairs=repairs)
     if polys.empty:
         raise AreaError(
             _("%(path)s: no polygons found (got %(types)s); a boundary file must contain polygons")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import ctypes
 import datetime as dt
 import hashlib
 import html
@@ -55,6 +56,10 @@ STATE_FILE = ".civicmap-batch.json"
 STATE_VERSION = 1
 #: Default margin (metres) around each area for the data handed to its build.
 DEFAULT_MARGIN_M = 200.0
+#: Default time limit of one area's build (seconds): generous, a 1 km² area takes a few.
+DEFAULT_AREA_TIMEOUT_S = 600.0
+#: How often the watchdog of an area looks at the clock and the memory (seconds).
+WATCH_EVERY_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,9 @@ class AreaTask:
     built: dt.datetime
     #: The caller's message language: a worker process speaks it too (errors, warnings).
     language: str = "en"
+    #: Seconds the build may take, and MB its process may grow by (``None``: no limit).
+    timeout_s: float | None = DEFAULT_AREA_TIMEOUT_S
+    memory_mb: float | None = None
 
 
 @dataclass
@@ -226,8 +234,11 @@ def _dissolve_parts(frame: gpd.GeoDataFrame, name_col: str) -> gpd.GeoDataFrame:
         return frame
     first = []
     geoms = []
+    repaired = []
     for rows in groups.values():
         first.append(rows[0])
+        if "_repaired" in frame.columns:
+            repaired.append("; ".join(n for n in frame["_repaired"].iloc[rows] if n))
         parts = frame.geometry.values[rows]
         if len(rows) == 1:
             geoms.append(parts[0])
@@ -235,6 +246,8 @@ def _dissolve_parts(frame: gpd.GeoDataFrame, name_col: str) -> gpd.GeoDataFrame:
             geoms.append(shapely.union_all(shapely.make_valid(parts)))
     merged = frame.iloc[first].copy()
     merged = merged.set_geometry(gpd.GeoSeries(geoms, index=merged.index, crs=frame.crs))
+    if repaired:
+        merged["_repaired"] = repaired
     log.info(
         _("%(n)d areas made of several polygons: each is one area (one map)"),
         {"n": sum(1 for rows in groups.values() if len(rows) > 1)},
@@ -322,7 +335,10 @@ def load_areas(
         path = Path(each)
         if not path.is_absolute():
             path = base_dir / path
-        frame = read_polygons(path)
+        repairs: dict[int, str] = {}
+        frame = read_polygons(path, repairs=repairs)
+        # the repair note travels with its row through --where and the merging of parts
+        frame = frame.assign(_repaired=[repairs.get(i, "") for i in range(len(frame))])
         if name_field is None:
             for cand in ("name", "NAME", "MOJI", "N03_004", "名称", "名前"):
                 if cand in frame.columns:
@@ -353,13 +369,20 @@ def load_areas(
             % {"where": " ".join(wheres), "each": each}
         )
     frame = frame.assign(**{name_field: frame[name_field].astype(str).map(clean_name)})
+    if "_repaired" not in frame.columns:
+        frame = frame.assign(_repaired="")
     frame = _dissolve_parts(frame, name_field)
     if wheres and not municipalities:
         _warn_several_municipalities(frame, wheres)
     names = frame[name_field].tolist()
     folders = folder_names(names)
     return gpd.GeoDataFrame(
-        {"key": [k for k, _n in folders], "name": names, "note": [n for _k, n in folders]},
+        {
+            "key": [k for k, _n in folders],
+            "name": names,
+            "note": [n for _k, n in folders],
+            "repaired": frame["_repaired"].tolist(),
+        },
         geometry=frame.geometry.values,
         crs=CRS,
     ).reset_index(drop=True)
@@ -481,6 +504,99 @@ def _tile_folder_files(pages: list[Path], *, since: float) -> list[Path]:
     return out
 
 
+class _AreaStopped(BaseException):
+    """Raised in an area's build by its watchdog (a BaseException: no ``except Exception``
+    inside the pipeline may swallow it)."""
+
+
+def _rss_mb() -> float:
+    """This process's resident memory now, in MB."""
+    import psutil  # a dependency of distributed
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+class _Watchdog:
+    """Stops the build running in this thread when it passes its time or memory limit.
+
+    No SIGALRM (main thread only, POSIX only, and a Dask worker runs tasks in other
+    threads): a watcher thread looks every :data:`WATCH_EVERY_S` and, past a limit, raises
+    :class:`_AreaStopped` in the build's thread (``PyThreadState_SetAsyncExc``). It takes
+    effect at the build's next Python instruction: one long call into C (a GEOS operation,
+    a PDF page) finishes first. The same code runs with ``--workers 0`` and in Dask workers.
+    """
+
+    def __init__(self, *, timeout_s: float | None, memory_mb: float | None) -> None:
+        self.timeout_s = timeout_s
+        self.memory_mb = memory_mb
+        self.reason = ""
+        self._lock = threading.Lock()
+        self._done = False
+        self._fired = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _Watchdog:
+        if self.timeout_s is None and self.memory_mb is None:
+            return self
+        self._tid = threading.get_ident()
+        self._t0 = time.monotonic()
+        self._rss0 = _rss_mb() if self.memory_mb is not None else 0.0
+        self._thread = threading.Thread(target=self._watch, name="civicmap-area-watchdog")
+        self._thread.daemon = True
+        self._thread.start()
+        return self
+
+    def _watch(self) -> None:
+        while not self._stop.wait(WATCH_EVERY_S):
+            elapsed = time.monotonic() - self._t0
+            if self.timeout_s is not None and elapsed > self.timeout_s:
+                self._fire(
+                    _("stopped after %(seconds)d s: longer than the area time limit (%(limit)s s)")
+                    % {"seconds": elapsed, "limit": f"{self.timeout_s:g}"}
+                )
+            elif self.memory_mb is not None:
+                grown = _rss_mb() - self._rss0
+                if grown > self.memory_mb:
+                    self._fire(
+                        _(
+                            "stopped: it needed %(mb)d MB more memory, above the area memory "
+                            "limit (%(limit)s MB)"
+                        )
+                        % {"mb": grown, "limit": f"{self.memory_mb:g}"}
+                    )
+
+    def _fire(self, reason: str) -> None:
+        with self._lock:  # once only: a second one could land in the handler of the first
+            if self._done or self._fired:
+                return
+            self.reason = reason
+            self._fired = True
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(self._tid), ctypes.py_object(_AreaStopped)
+            )
+        self._stop.set()
+
+    def close(self) -> None:
+        """No stop after this (one still pending is withdrawn); safe to call twice."""
+        if self._thread is None:
+            return
+        with self._lock:
+            if self._done:
+                return
+            self._done = True
+            if self._fired:  # one still pending must not hit the code after the build
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._tid), None)
+        self._stop.set()
+        self._thread.join()
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        self.close()
+        if self._fired and exc_type is None:  # it ended just as the limit passed
+            raise _AreaStopped
+        return False
+
+
 def _build_area(task: AreaTask) -> dict[str, Any]:
 
     t0 = time.perf_counter()
@@ -499,9 +615,11 @@ def _build_area(task: AreaTask) -> dict[str, Any]:
         write_text_atomic(
             state, json.dumps({"version": STATE_VERSION, "fingerprint": "", "files": {}})
         )
-        data = pipeline.collect(task.spec, area=task.area, inputs=task.inputs, built=task.built)
-        started = time.time()
-        written = pipeline.render(data, overwrite=True)
+        dog = _Watchdog(timeout_s=task.timeout_s, memory_mb=task.memory_mb)
+        with dog:
+            data = pipeline.collect(task.spec, area=task.area, inputs=task.inputs, built=task.built)
+            started = time.time()
+            written = pipeline.render(data, overwrite=True)
         files = sorted({p for paths in written.values() for p in paths})
         row["files"] = [str(p.relative_to(task.out_dir)) for p in files]
         tiles = _tile_folder_files(written.get("web", []), since=started)
@@ -523,6 +641,10 @@ def _build_area(task: AreaTask) -> dict[str, Any]:
             "files": {str(p.relative_to(task.out_dir)): _sha256(p) for p in [*files, *tiles]},
         }
         write_text_atomic(state, json.dumps(doc, ensure_ascii=False, indent=1))
+    except _AreaStopped:  # past its time or memory limit: the next areas go on
+        dog.close()
+        row.update(status="failed", error=dog.reason)
+        log.warning(_("area %(name)s %(reason)s"), {"name": task.name, "reason": dog.reason})
     except CivicMapError as exc:
         row.update(status="failed", error=str(exc).splitlines()[0][:500])
     except Exception as exc:  # one area's bug must not stop the others: report it
@@ -963,6 +1085,8 @@ def batch(
     progress: Callable[[BatchProgress], None] | None = None,
     worker_memory: dict[str, float] | None = None,
     offline: bool | None = None,
+    area_timeout_s: float | None = DEFAULT_AREA_TIMEOUT_S,
+    area_memory_mb: float | None = None,
 ) -> BatchResult:
     """One map per area of ``each``, built on Dask; returns the manifest rows.
 
@@ -994,6 +1118,11 @@ def batch(
     offline : bool, optional
         Build every area without the network (``None``: ``settings.offline``); the choice
         travels with each area's spec to the workers.
+    area_timeout_s, area_memory_mb : float, optional
+        Limits of one area's build: seconds (default :data:`DEFAULT_AREA_TIMEOUT_S`) and MB
+        its process may grow by (default none); ``None`` for no limit. An area past one is
+        stopped and listed as failed with the reason; the others are built. One bad
+        polygon (a pathological 町丁目) must not hold a prefecture's batch for hours.
 
     Messages (errors and warnings in the manifest) are in the caller's language
     (:func:`civicmap.i18n.current_language`), in the workers too.
@@ -1012,7 +1141,20 @@ def batch(
             spec, each=each, out=out, name_field=name_field, where=where, margin_m=margin_m,
             workers=workers, scheduler=scheduler, insecure_scheduler=insecure_scheduler,
             client=client, progress=progress, worker_memory=worker_memory,
+            limits=(_limit(area_timeout_s, "--area-timeout"), _limit(area_memory_mb, "--area-memory")),
         )  # fmt: skip
+
+
+def _limit(value: float | None, option: str) -> float | None:
+    """A per-area limit: a positive number, or ``None`` (0 also means none)."""
+    if value is None or value == 0:
+        return None
+    if not value > 0:
+        raise BatchError(
+            _("%(option)s: got %(value)s, expected a positive number (0: no limit)")
+            % {"option": option, "value": value}
+        )
+    return float(value)
 
 
 def _batch(
@@ -1029,6 +1171,7 @@ def _batch(
     client,
     progress: Callable[[BatchProgress], None] | None,
     worker_memory: dict[str, float] | None,
+    limits: tuple[float | None, float | None] = (DEFAULT_AREA_TIMEOUT_S, None),
 ) -> BatchResult:
 
     t_read = time.perf_counter()
@@ -1100,6 +1243,8 @@ def _batch(
                 fingerprint=fp,
                 built=built,
                 language=current_language(),
+                timeout_s=limits[0],
+                memory_mb=limits[1],
             )
         )
     order = {k: i for i, k in enumerate(areas.key)}
@@ -1146,8 +1291,11 @@ def _batch(
                 if cluster is not None:
                     cluster.close()
     result.rows.sort(key=lambda r: r.pop("_order"))
+    repaired = dict(zip(areas.key, areas.repaired, strict=True))
     for row in result.rows:
         row["folder_note"] = notes.get(row["key"], "")
+        if repaired.get(row["key"]):  # said on every run, not only the one that built it
+            row["warnings"] = [repaired[row["key"]], *row.get("warnings", [])]
     # Skipped rows keep the counts their build recorded.
     _write_summary(result, out, each=each)
     return result

@@ -214,6 +214,7 @@ def load_tile_hazard(hazard: HazardSpec, spec: Any) -> TileHazardLayer:
             ),
             pack=pack_for(spec),
             offline=getattr(spec, "offline", None),
+            builtin=True,  # the portal's tile sets are ours (TILE_HAZARDS), not a map file's URL
         )
         for i, url in enumerate(th.urls)
     ]

@@ -76,6 +76,24 @@ from civicmap.i18n import N_, _
     ),
 )
 @click.option(
+    "--area-timeout",
+    type=float,
+    default=600.0,
+    show_default=True,
+    metavar="SECONDS",
+    help=N_("Stop an area's build after this many seconds (failed in the manifest; 0: no limit)."),
+)
+@click.option(
+    "--area-memory",
+    type=float,
+    default=0.0,
+    metavar="MB",
+    help=N_(
+        "Stop an area's build when its worker grows by more than this many MB (failed in the "
+        "manifest; 0, the default: no limit)."
+    ),
+)
+@click.option(
     "--offline",
     is_flag=True,
     help=N_("Use no network: only the offline pack, local files and the cache."),
@@ -91,6 +109,8 @@ def batch_cmd(
     workers: int,
     scheduler: str | None,
     insecure_scheduler: bool,
+    area_timeout: float,
+    area_memory: float,
     offline: bool,
 ) -> None:
     from tqdm import tqdm
@@ -110,6 +130,8 @@ def batch_cmd(
             insecure_scheduler=insecure_scheduler,
             progress=_Reporter(bar, quiet=quiet),
             offline=True if offline else None,
+            area_timeout_s=area_timeout,
+            area_memory_mb=area_memory,
         )
     for row in result.rows:
         if row["status"] == "failed":

@@ -22,7 +22,7 @@ from shapely.ops import nearest_points
 
 from civicmap.errors import CivicMapError
 from civicmap.i18n import _
-from civicmap.join._graph import dijkstra, prepare_graph, route_line, snap
+from civicmap.join._graph import WalkSearch, path_line, prepare_graph, settle, snap
 from civicmap.join.conflate import _text
 from civicmap.join.sites import flag_value
 from civicmap.schema import CRS, DISASTER_TYPES, metric_crs, serves_column
@@ -191,8 +191,18 @@ def nearest_shelters(
     pl_m = pl.geometry.to_crs(crs).representative_point().reset_index(drop=True)
     kk = min(k, len(sh))
 
+    columns: dict[tuple[int, str], list[str]] = {}
+
     def text(frame, col, i):
-        return _text(frame[col].iloc[i]) if col in frame.columns else ""
+        # each column read once as a list: per-row pandas look-ups were a fifth of the time
+        key = (id(frame), col)
+        if key not in columns:
+            columns[key] = [_text(v) for v in frame[col]] if col in frame.columns else []
+        return columns[key][i] if columns[key] else ""
+
+    sh_geoms = sh_m.to_numpy()
+    pl_geoms = pl_m.to_numpy()
+    serves_list = sh_serves.tolist()
 
     g = None
     outside: list[tuple[str, float]] = []
@@ -214,6 +224,18 @@ def nearest_shelters(
             for p in range(len(pl))
             if pl_snap[p] > max_snap_m
         ]
+        # One SciPy search for every home (not one per home): the distance from each home's
+        # node to each shelter node, then each home's early-stopping search replayed on it.
+        targets = list(at_node)
+        t_col = {n: t for t, n in enumerate(targets)}
+        t_extra = np.array([target_extra[n] for n in targets], dtype=float)
+        routed = [p for p in range(len(pl)) if pl_snap[p] <= max_snap_m]
+        home_nodes = list(dict.fromkeys(g.index[pl_nodes[p]] for p in routed))
+        h_row = {node: h for h, node in enumerate(home_nodes)}
+        search = WalkSearch(
+            g, np.array(home_nodes, dtype=np.int64),
+            np.array([g.index[n] for n in targets], dtype=np.int64), limit=max_walk_m,
+        )  # fmt: skip
 
     rows = []
     geoms = []
@@ -225,15 +247,14 @@ def nearest_shelters(
             p = start + r
             straight_order = np.argsort(drow, kind="stable")[:kk]
             walk: dict[int, float] = {}
-            prev: dict = {}
+            walk_col: dict[int, int] = {}
             if g is not None and pl_snap[p] <= max_snap_m:
-                must = {sh_nodes[s] for s in straight_order if sh_snap[s] <= max_snap_m}
-                dist, prev = dijkstra(
-                    g, pl_nodes[p], target_extra, want=kk, must=must, cutoff=max_walk_m
-                )
-                for n in dist.keys() & at_node.keys():
-                    for s in at_node[n]:
-                        walk[s] = dist[n] + sh_snap[s] + pl_snap[p]
+                must = {t_col[sh_nodes[s]] for s in straight_order if sh_snap[s] <= max_snap_m}
+                row = search.dist[h_row[g.index[pl_nodes[p]]]]
+                for t in settle(row, t_extra, want=kk, must=must, cutoff=max_walk_m):
+                    for s in at_node[targets[t]]:
+                        walk[s] = row[t] + sh_snap[s] + pl_snap[p]
+                        walk_col[s] = t
             walk_order = sorted(walk, key=lambda s: (walk[s], s))[:kk]
             chosen = list(dict.fromkeys([*walk_order, *straight_order.tolist()]))
             rank_straight = {int(s): i + 1 for i, s in enumerate(np.argsort(drow, kind="stable"))}
@@ -242,11 +263,11 @@ def nearest_shelters(
                 s = int(s)
                 w = walk.get(s, np.nan)
                 if g is not None and s in walk:
-                    line = route_line(g, prev, pl_nodes[p], sh_nodes[s], pl_m.iloc[p], sh_m.iloc[s])
+                    line = (h_row[g.index[pl_nodes[p]]], walk_col[s], p, s)  # drawn below
                     route = "walk"
                 else:
-                    end = nearest_points(sh_m.iloc[s], pl_m.iloc[p])[0]
-                    line = LineString([pl_m.iloc[p], end])
+                    end = nearest_points(sh_geoms[s], pl_geoms[p])[0]
+                    line = LineString([pl_geoms[p], end])
                     route = "straight"
                 rows.append(
                     {
@@ -263,12 +284,21 @@ def nearest_shelters(
                         "walk_min": round(float(w) / speed, 1) if not np.isnan(w) else np.nan,
                         "rank_straight": rank_straight[s],
                         "rank_walk": rank_walk.get(s, pd.NA),
-                        "serves": sh_serves.iloc[s],
+                        "serves": serves_list[s],
                         "route": route,
                     }
                 )
                 geoms.append(line)
     if g is not None:
+        # the routes drawn, all in one SciPy search with predecessors
+        wanted = [line[:2] for line in geoms if isinstance(line, tuple)]
+        paths = search.paths(list(dict.fromkeys(wanted)))
+        geoms = [
+            path_line(g, paths[line[:2]], pl_geoms[line[2]], sh_geoms[line[3]])
+            if isinstance(line, tuple)
+            else line
+            for line in geoms
+        ]
         unreachable = sum(1 for r in rows if r["route"] == "straight")
         if unreachable:
             notes.append(

@@ -446,6 +446,31 @@ def _feature_item(
     return item
 
 
+class _Row(dict):
+    """One feature's values by column: the same objects ``DataFrame.iterrows`` gives.
+
+    ``iterrows`` builds a pandas Series per feature, and every ``row.get`` on it goes through
+    pandas' indexing: about 70 % of a page's write time. The values are taken column-wise
+    once (``values``, exactly as ``iterrows`` takes them) and each row is a plain dict
+    with the two Series attributes the page's code uses (``index``, ``geometry``).
+    """
+
+    __slots__ = ("geometry",)
+
+    @property
+    def index(self):
+        return self.keys()
+
+
+def _rows(feats: gpd.GeoDataFrame):
+    """``(label, row)`` of every feature, as ``feats.iterrows()`` without a Series per row."""
+    columns = list(feats.columns)
+    for label, values in zip(feats.index, feats.values, strict=True):
+        row = _Row(zip(columns, values, strict=True))
+        row.geometry = row.get("geometry")
+        yield label, row
+
+
 #: Columns that may hold a name in Latin letters (searched as typed, case-insensitive).
 _ROMAJI = ("name:ja-Latn", "name:ja_rm", "name_romaji", "name:en")
 
@@ -479,7 +504,7 @@ def layer_payload(
     points: list[dict[str, Any]] = []
     shapes: list[dict[str, Any]] = []
     approx = APPROXIMATE in feats.columns
-    for i, (label, row) in enumerate(feats.iterrows()):
+    for i, (label, row) in enumerate(_rows(feats)):
         geom = row.geometry
         if geom is None or geom.is_empty:
             log.warning(
