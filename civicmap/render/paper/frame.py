@@ -71,7 +71,8 @@ class FrameDrawing:
         for box in background_labels:  # municipality names of the no-background outline map
             avoid.add(box)
         # North arrow in the top right corner of the frame.
-        na = 14 * self.f
+        # 「北」 is drawn at 0.32 × the arrow's size: sized so it meets the type floor.
+        na = max(14 * self.f, self.min_fs / 0.32)
         avoid.add(
             north_arrow(c, r.x1 - na, r.y1 - na * 1.05, na, self.north_angle, self.t["north"])
         )

@@ -18,6 +18,10 @@ from civicmap.schema import estimate_utm_crs
 
 log = logging.getLogger(__name__)
 
+#: Smallest type on a normal print and on a large print (points, measured from the PDF).
+NORMAL_MIN_PT = 7.0
+LARGE_PRINT_MIN_PT = 9.5
+
 
 class PageContext:
     """Draws one paper map; holds the projected data and the sizes for normal or large print."""
@@ -30,12 +34,16 @@ class PageContext:
         self.t = TEXT[self.lang]
         lp = opts.large_print
         self.f = 1.4 if lp else 1.0  # text factor
+        # No word on the sheet smaller than this (credits, notes, addresses, the
+        # north arrow's 「北」): 7 pt is the smallest a reader of a normal print
+        # reads without a loupe; large print keeps every word at 9.5 pt or more.
+        self.min_fs = LARGE_PRINT_MIN_PT if lp else NORMAL_MIN_PT
         # Large print is for older readers: numbers and names at least 12 pt,
         # addresses and other details at least 10 pt (measured from the PDF in tests).
         self.marker = 13.0 if lp else 8.0
-        self.num_fs = 12.0 if lp else 6.5
-        self.index_fs = 12.0 if lp else 7.2
-        self.detail_fs = 10.0 if lp else 6.2
+        self.num_fs = 12.0 if lp else 7.0
+        self.index_fs = 12.0 if lp else 7.8  # × 0.9 for the unplaced note: 7 pt
+        self.detail_fs = 10.0 if lp else 7.0
         self.pw, self.ph = page_size(opts.size, opts.orientation)
         area = gpd.GeoSeries([data.area.geometry], crs="EPSG:4326")
         self.crs = estimate_utm_crs(area)
@@ -92,7 +100,8 @@ class PageContext:
 
     # ---- sizes
     def fs(self, base: float) -> float:
-        return base * self.f
+        """A text size: ``base`` (normal print) times the large-print factor, never below the floor."""
+        return max(base * self.f, self.min_fs)
 
     # ---- header
     def header(self, c, *, title: str, subtitle: str, right: str = "") -> float:

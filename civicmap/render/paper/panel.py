@@ -69,7 +69,7 @@ class PanelBlocks:
         t = self.t
         blocks: list[tuple[float, Callable]] = []
         fs = self.fs(7)
-        small = self.fs(5.8)
+        small = self.fs(7)
         if with_scale:
             bar = scale_bar(scale, target_mm=min(40.0, width / MM * 0.6))
             self.plan.scale_bar = bar
@@ -152,7 +152,7 @@ class PanelBlocks:
                 ky = y - (i // 2) * fs * 1.5 - fs * 1.2
                 bm.draw_swatch(c, k, Rect(kx, ky, 16, fs))
                 label = t["edge_legend"] if k == "data_edge" else t[k]
-                draw_text(c, kx + 20, ky + fs * 0.15, label, fs * 0.92)
+                draw_text(c, kx + 20, ky + fs * 0.15, label, fs)
 
         blocks.append((legend_h, draw_legend))
         if self.routes:
@@ -213,8 +213,9 @@ class PanelBlocks:
     def _routes_block(self, width: float) -> tuple[float, Callable]:
         """The "walking to shelters" box: one line per route, nearest on foot first."""
         t = self.t
-        fs = self.fs(6.6)
-        small = self.fs(5.6)
+        # Route lines and their notes at 8 pt at least: a reader follows them on foot.
+        fs = self.fs(8)
+        small = self.fs(8)
         sep = "／" if self.lang == "ja" else " / "
         rows: list[tuple[RouteLeg, list[str]]] = []
         text_w = width - 8 - 18
