@@ -8,6 +8,7 @@ addresses, the north arrow's 「北」); a large print keeps 95 % of words at
 from __future__ import annotations
 
 import html
+import itertools
 import re
 import shutil
 import subprocess
@@ -75,7 +76,7 @@ def test_normal_print_has_no_word_under_7pt(demo, tmp_path):
 
 
 def test_large_print_sizes_and_scale(demo, tmp_path):
-    normal_pdf, normal = render_paper(demo, options={"size": "A4"})
+    _, normal = render_paper(demo, options={"size": "A4"})
     pdf, plan = render_paper(demo, options={"size": "A4", "large_print": True})
     sizes = sorted(s for s, _, _ in word_sizes(pdf, tmp_path))
     assert sizes[0] >= 7.98, sizes[:5]
@@ -89,7 +90,7 @@ def test_large_print_sizes_and_scale(demo, tmp_path):
 @pytest.mark.parametrize("large", [False, True])
 def test_kanazawa_atlas_type_floor(kanazawa, tmp_path, large):
     opts = {"atlas": True, "scale": 10000, "size": "A3", "large_print": large, "max_pages": 200}
-    pdf, plan = render_paper(kanazawa, options=opts)
+    pdf, _ = render_paper(kanazawa, options=opts)
     sizes = word_sizes(pdf, tmp_path)
     floor = 7.98 if large else 6.98
     small = [(round(s, 2), p, w) for s, p, w in sizes if s < floor]
@@ -118,6 +119,6 @@ def test_wrap_keeps_kinsoku(width_chars):
     for text in TEXTS:
         lines = wrap(text, width_chars * fs, measure)
         assert "".join(lines).replace(" ", "") == text.replace(" ", ""), lines  # nothing lost
-        for prev, line in zip(lines, lines[1:]):
+        for prev, line in itertools.pairwise(lines):
             assert line[:1] not in NO_LINE_START, (width_chars, prev, line)
             assert prev[-1:] not in NO_LINE_END, (width_chars, prev, line)

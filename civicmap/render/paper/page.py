@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import geopandas as gpd
 from pyproj import Geod, Transformer
@@ -103,22 +105,39 @@ class PageContext:
         """A text size: ``base`` (normal print) times the large-print factor, never below the floor."""
         return max(base * self.f, self.min_fs)
 
+    @contextmanager
+    def normal_sizes(self) -> Iterator[None]:
+        """Measure with a normal print's sizes (large print lays its map out as a normal one).
+
+        A large print keeps the normal sheet's map frame, so its scale: the
+        layout asks how tall the normal panel would be, inside this block.
+        """
+        saved = (self.f, self.min_fs, self.marker, self.num_fs, self.index_fs, self.detail_fs)
+        self.f, self.min_fs, self.marker = 1.0, NORMAL_MIN_PT, 8.0
+        self.num_fs, self.index_fs, self.detail_fs = 7.0, 7.8, 7.0
+        try:
+            yield
+        finally:
+            self.f, self.min_fs, self.marker, self.num_fs, self.index_fs, self.detail_fs = saved
+
     # ---- header
     def header(self, c, *, title: str, subtitle: str, right: str = "") -> float:
-        """Title and subtitle at the top; returns the header height."""
+        """Title and subtitle at the top; returns the header height (``c`` None: only measure)."""
         m = 10 * MM
         ts = self.fs(15)
         max_w = self.pw - 2 * m - (text_width(right, self.fs(9)) + 8 if right else 0)
         while text_width(title, ts) > max_w and ts > 8:
             ts -= 0.5
         y = self.ph - m - ts
-        draw_text(c, m, y, title, ts, bold=True)
+        if c is not None:
+            draw_text(c, m, y, title, ts, bold=True)
         h = ts + 2
-        if right:
+        if right and c is not None:
             draw_text(c, self.pw - m, y, right, self.fs(9), anchor="end", bold=True)
         if subtitle:
             ss = self.fs(8)
             for line in wrap(subtitle, self.pw - 2 * m, lambda s: text_width(s, ss)):
                 h += ss * 1.3
-                draw_text(c, m, self.ph - m - h, line, ss)
+                if c is not None:
+                    draw_text(c, m, self.ph - m - h, line, ss)
         return h + 3
