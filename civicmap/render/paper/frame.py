@@ -14,13 +14,13 @@ from reportlab.lib import colors
 
 from civicmap.render import basemap as bm
 from civicmap.render._fonts import draw_text, text_width
+from civicmap.render._routes import draw_paper_route
 from civicmap.render.background import draw_paper_background
 from civicmap.render.paper.geometry import AtlasPage, BoxIndex, Grid, MapFrame, Rect
 from civicmap.render.paper.marks import (
     draw_grid,
     draw_home,
     draw_place_marker,
-    draw_route,
     leader_line,
     north_arrow,
     number_box,
@@ -61,7 +61,7 @@ class FrameDrawing:
         edge_here = bm.draw_data_edge(c, self.edge, frame, note="", size=self.fs(6.5))
         self.edge_drawn = self.edge_drawn or edge_here
         for leg in sorted(self.routes, key=lambda g: g.nearest):  # the nearest on top
-            draw_route(c, [frame.to_page(x, y) for x, y in leg.coords],
+            draw_paper_route(c, [frame.to_page(x, y) for x, y in leg.coords],
                         nearest=leg.nearest, walk=leg.walk)  # fmt: skip
         c.restoreState()
         draw_grid(c, grid, self.fs(7.5))

@@ -17,9 +17,10 @@ from civicmap import settings
 from civicmap.mapdata import LayerData
 from civicmap.render import basemap as bm
 from civicmap.render._fonts import draw_text, text_width
+from civicmap.render._routes import draw_paper_route
 from civicmap.render.background import credit_lines
 from civicmap.render.paper.geometry import MM, Rect, ScaleBar, scale_bar
-from civicmap.render.paper.marks import draw_marker, draw_route, number_box
+from civicmap.render.paper.marks import draw_marker, number_box
 from civicmap.render.paper.placement import NumberLabel
 from civicmap.render.paper.plan import RouteLeg
 from civicmap.render.paper.texts import TEXT, wrap
@@ -258,8 +259,8 @@ class PanelBlocks:
                     draw_text(c, x + 4, y - fs, lines[0], fs, bold=True)
                     lines = lines[1:]
                     y -= lh
-                draw_route(c, [(x + 4, y - fs * 0.55), (x + 18, y - fs * 0.55)],
-                            nearest=leg.nearest, walk=leg.walk)  # fmt: skip
+                draw_paper_route(c, [(x + 4, y - fs * 0.55), (x + 18, y - fs * 0.55)],
+                             nearest=leg.nearest, walk=leg.walk, arrow=False)  # fmt: skip
                 for i, line in enumerate(lines):
                     draw_text(c, x + 22, y - fs - i * lh, line, fs, bold=(i == 0 and leg.nearest))
                 y -= len(lines) * lh + 1.5
