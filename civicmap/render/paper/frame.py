@@ -168,7 +168,8 @@ class FrameDrawing:
         background map: :mod:`civicmap.render.background`), then the vector OSM
         basemap over it; the data edge, routes and markers come after.
         """
-        draw_paper_background(c, self.data, frame, self.crs, avoid=avoid, drawn=drawn)
+        draw_paper_background(c, self.data, frame, self.crs, avoid=avoid, drawn=drawn,
+                              note_pt=self.fs(7))  # fmt: skip
         bm.draw_basemap(c, self.basemap, frame, weight=1.15 if self.f > 1 else 1.0)
 
     def draw_focus(self, c, frame: MapFrame, focus: Any) -> None:
