@@ -723,6 +723,18 @@ def _read_date(path: Path) -> str:
     return text if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else ""
 
 
+def approval_sentence(number: str) -> str:
+    """The 測量法 approval sentence a map printed from GSI tiles carries.
+
+    The standard form of the sentence GSI asks for (承認番号 as the approval
+    letter gives it, e.g. 「令6情複、第123号」); the number alone is not enough.
+    """
+    return (
+        "この地図の作成に当たっては、国土地理院長の承認を得て、同院発行の電子地形図（タイル）を"
+        f"複製した。（承認番号 {str(number).strip()}）"
+    )
+
+
 def tile_credits(spec: Any) -> list[Credit]:
     """Credits for the map's tiles, dated by the tiles themselves, and its 承認番号.
 
@@ -743,9 +755,7 @@ def tile_credits(spec: Any) -> list[Credit]:
                 date = str((m or {}).get("date") or "")
         out += source.credits(date=date)
     if spec.basemap.get("approval"):
-        out.append(
-            Credit(source="approval", credit=f"測量法に基づく承認番号 {spec.basemap['approval']}")
-        )
+        out.append(Credit(source="approval", credit=approval_sentence(spec.basemap["approval"])))
     return out
 
 
