@@ -303,12 +303,14 @@ EDGE_COLOR = colors.Color(0.3, 0.3, 0.3)
 
 
 def draw_data_edge(
-    c, edge: BaseGeometry | None, frame: MapFrame, *, note: str, size: float
+    c, edge: BaseGeometry | None, frame: MapFrame, *, note: str, size: float, veil: bool = True
 ) -> bool:
-    """Grey out the frame outside ``edge`` (projected) and say why; return whether any was outside.
+    """Grey out the frame outside ``edge`` (projected) and say why; return whether it was greyed.
 
     Outside an extract's bounds the basemap is empty or cut off; greying it
     and writing a note keeps a reader from taking an empty street for none.
+    ``veil`` False (tiles under the frame show the streets there): only the
+    edge line is drawn, the tiles stay clear, and False is returned (no note).
     """
     if edge is None or edge.is_empty:
         return False
@@ -321,10 +323,11 @@ def draw_data_edge(
         shapely.intersection(edge.boundary, shapely.box(minx, miny, maxx, maxy)), frame.transform
     )
     c.saveState()
-    p = c.beginPath()
-    _add_polygon(p, shapely.orient_polygons(page_outside))
-    c.setFillColor(colors.Color(0.45, 0.45, 0.45, alpha=0.35))
-    c.drawPath(p, stroke=0, fill=1, fillMode=FILL_NON_ZERO)
+    if veil:
+        p = c.beginPath()
+        _add_polygon(p, shapely.orient_polygons(page_outside))
+        c.setFillColor(colors.Color(0.45, 0.45, 0.45, alpha=0.35))
+        c.drawPath(p, stroke=0, fill=1, fillMode=FILL_NON_ZERO)
     p = c.beginPath()
     _add_line(p, page_edge)
     c.setStrokeColor(EDGE_COLOR)
@@ -332,6 +335,8 @@ def draw_data_edge(
     c.setDash(list(EDGE_DASH))
     c.drawPath(p, stroke=1, fill=0)
     c.restoreState()
+    if not veil:
+        return False
     if note:
         data_edge_note(c, edge, frame, note=note, size=size, avoid=None)
     return True
