@@ -55,7 +55,7 @@ def draw_paper_route(
     p.moveTo(*pts[0])
     for xy in pts[1:]:
         p.lineTo(*xy)
-    head = _arrowhead(pts, width * 2.6) if arrow else None
+    head = _arrowhead(pts, max(7.0, width * 3.2)) if arrow else None
     c.saveState()
     c.setLineJoin(1)
     c.setLineCap(1)
