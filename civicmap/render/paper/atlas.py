@@ -56,14 +56,27 @@ def sheet_credit_lines(r: Renderer) -> list[str]:
     return wrap(text, r.pw - 2 * 10 * MM, lambda s: text_width(s, fs))
 
 
+def _credit_extra(r: Renderer) -> float:
+    """How far the credit lines reach above the bottom margin (the frame gives up that much).
+
+    The lines sit in the page's bottom margin down to 5 mm from the paper's
+    edge (what printers print); only what does not fit there takes map room.
+    """
+    credit_h = len(sheet_credit_lines(r)) * r.fs(7) * 1.25
+    return max(0.0, credit_h - (10 * MM - 5 * MM))
+
+
 def sheet_frame_rect(r: Renderer) -> Rect:
-    """The map frame of an atlas page: a small header, the credit line, the frame fills the rest."""
+    """The map frame of an atlas page: a small header, the frame fills the rest.
+
+    The credit lines go in the bottom margin (:func:`_credit_extra`).
+    """
     m = 10 * MM
     gut = 5.5 * MM * (1.3 if r.f > 1 else 1.0)
     header_h = r.fs(15) + 5
-    credit_h = len(sheet_credit_lines(r)) * r.fs(7) * 1.25
-    return Rect(m + gut, m + gut + credit_h, r.pw - 2 * m - 2 * gut,
-                r.ph - 2 * m - header_h - 2 * gut - credit_h)  # fmt: skip
+    extra = _credit_extra(r)
+    return Rect(m + gut, m + gut + extra, r.pw - 2 * m - 2 * gut,
+                r.ph - 2 * m - header_h - 2 * gut - extra)  # fmt: skip
 
 
 def _cells(r: Renderer, scale: int) -> tuple[list[AtlasPage], tuple[float, float]]:
@@ -256,7 +269,7 @@ def draw_sheet(
     c.rect(bar_box.x, bar_box.y, bar_box.w, bar_box.h, stroke=1, fill=1)
     c.restoreState()
     draw_scale_bar(c, bx, frame_rect.y + 6, bar, scale, r.fs(7), r.lang)
-    credit = sheet_credit_lines(r)
     fs = r.fs(7)
-    for i, line in enumerate(credit):  # in the bottom margin, under the grid letters
-        draw_text(c, 10 * MM, 10 * MM + (len(credit) - 1 - i) * fs * 1.25 + fs * 0.25, line, fs)
+    top = 10 * MM + _credit_extra(r)  # under the grid letters, in the bottom margin
+    for i, line in enumerate(sheet_credit_lines(r)):
+        draw_text(c, 10 * MM, top - fs - i * fs * 1.25, line, fs)
