@@ -374,6 +374,7 @@ def draw_outline_background(
     from civicmap.area import municipalities_in
     from civicmap.render._fonts import draw_text, text_width
     from civicmap.render.paper.geometry import Rect
+    from civicmap.render.paper.texts import wrap
 
     ext = box(*frame.extent)
     west, south, east, north = frame_lonlat_bounds(frame.extent, crs)
@@ -422,13 +423,18 @@ def draw_outline_background(
     c.restoreState()
     r = frame.rect
     note = NO_BACKGROUND_NOTE.get(data.language, NO_BACKGROUND_NOTE["ja"])
-    nw = text_width(note, note_pt) + 4
-    nh = note_pt * 1.5
+    # At most 38 % of the frame wide, so it leaves the middle of the edge to an
+    # atlas page's neighbour box ("↑50ページ").
+    lines = wrap(note, max(r.w * 0.38, note_pt * 12), lambda t: text_width(t, note_pt))
+    lh = note_pt * 1.25
+    nw = max(text_width(line, note_pt) for line in lines) + 4
+    nh = len(lines) * lh + note_pt * 0.5
     # The first corner the page has not reserved (an atlas page's scale bar sits bottom left).
     for x, y in ((r.x + 2, r.y + 2), (r.x + 2, r.y1 - nh - 2), (r.x1 - nw - 2, r.y + 2)):
         box = Rect(x, y, nw, nh)
         if not any(box.intersects(a) for a in avoid):
-            draw_text(c, x + 2, y + note_pt * 0.3, note, note_pt, halo=2)
+            for i, line in enumerate(lines):
+                draw_text(c, x + 2, y + nh - note_pt * 1.1 - i * lh, line, note_pt, halo=2)
             if drawn is not None:
                 drawn.append(box)
             break
