@@ -87,7 +87,7 @@ def test_demo_a4_is_a4_with_embedded_japanese_font_and_every_place_indexed(demo,
         assert credit.credit in text.replace("\n", "")
     assert "© OpenStreetMap contributors" in text and "2020-11-28" in text
     assert "新宿区 防災・危機管理課" in text  # the notes box
-    # one legend line per category symbol (as on the web map) takes room: 1:8,000, was 1:7,500
+    # one legend line per category symbol and 7 pt credits make the panel taller: 1:8,000
     assert "縮尺 1:8,000" in text
 
 

@@ -374,14 +374,23 @@ def metres_per_pixel(lat: float, z: int) -> float:
     return _EARTH_CIRCUMFERENCE * math.cos(math.radians(lat)) / (256 * 2**z)
 
 
-def paper_zoom(scale: float, lat: float, source: TileSource, *, dpi: int = PAPER_DPI) -> int:
-    """The zoom whose pixels are no larger than one printed dot at ``dpi`` and 1:``scale``.
+#: A tile's label text is about this many pixels tall (256-px tiles, GSI and OSM styles).
+TILE_LABEL_PX = 11.0
+#: The smallest a tile's label may print (points): the zoom is chosen for it.
+TILE_LABEL_MIN_PT = 6.0
 
-    Capped at the source's ``max_zoom`` (the raster is then resampled up);
-    never below its ``min_zoom``.
+
+def paper_zoom(scale: float, lat: float, source: TileSource, *, dpi: int = PAPER_DPI) -> int:
+    """The most detailed zoom whose labels print at :data:`TILE_LABEL_MIN_PT` or more.
+
+    Tiles are drawn for a screen: at the zoom that matches a printed dot, their
+    labels (about :data:`TILE_LABEL_PX` px) print at 2 pt. A pixel may print no
+    smaller than ``TILE_LABEL_MIN_PT / TILE_LABEL_PX`` pt at 1:``scale``; the
+    image is coarser (resampled up to ``dpi``), the place names readable.
+    Capped at the source's ``max_zoom``; never below its ``min_zoom``.
     """
-    dot_m = 0.0254 / dpi * scale  # one printed dot, on the ground
-    z = math.ceil(math.log2(_EARTH_CIRCUMFERENCE * math.cos(math.radians(lat)) / (256 * dot_m)))
+    pixel_m = TILE_LABEL_MIN_PT / TILE_LABEL_PX * 0.0254 / 72 * scale  # on the ground
+    z = math.floor(math.log2(_EARTH_CIRCUMFERENCE * math.cos(math.radians(lat)) / (256 * pixel_m)))
     return max(source.min_zoom, min(source.max_zoom, z))
 
 
@@ -1035,6 +1044,18 @@ def tiles_usable(spec: Any) -> bool:
     return fetcher.usable()
 
 
+def approval_sentence(number: str) -> str:
+    """The 測量法 approval sentence a map printed from GSI tiles carries.
+
+    The standard form of the sentence GSI asks for (承認番号 as the approval
+    letter gives it, e.g. 「令6情複、第123号」); the number alone is not enough.
+    """
+    return (
+        "この地図の作成に当たっては、国土地理院長の承認を得て、同院発行の電子地形図（タイル）を"
+        f"複製した。（承認番号 {str(number).strip()}）"
+    )
+
+
 def tile_credits(spec: Any) -> list[Credit]:
     """Credits for the map's tiles, dated by the tiles themselves, and its 承認番号.
 
@@ -1058,9 +1079,7 @@ def tile_credits(spec: Any) -> list[Credit]:
                 date = str((m or {}).get("date") or "")
         out += source.credits(date=date)
     if spec.basemap.get("approval"):
-        out.append(
-            Credit(source="approval", credit=f"測量法に基づく承認番号 {spec.basemap['approval']}")
-        )
+        out.append(Credit(source="approval", credit=approval_sentence(spec.basemap["approval"])))
     return out
 
 
