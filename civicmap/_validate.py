@@ -7,6 +7,7 @@ at once instead of fixing one error per run.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -60,7 +61,7 @@ class Checker:
         for k in mapping:
             if k not in allowed:
                 nice = ", ".join(sorted(allowed))
-                hint = _close(shorten(k, 60), allowed)
+                hint = did_you_mean(shorten(k, 60), allowed)
                 self.add(
                     f"{key}.{shorten(k, 60)}" if key else shorten(k, 60),
                     _("unknown key%(hint)s; allowed here: %(allowed)s")
@@ -94,10 +95,17 @@ class Checker:
         return True
 
 
-def _close(word: str, allowed) -> str:
-    import difflib
+#: How close a misspelt column name must be to a real one to be offered (difflib ratio):
+#: looser than for keys, since headers are short Japanese words (住所 / 所在地).
+COLUMN_HINT_CUTOFF = 0.5
 
-    match = difflib.get_close_matches(word, list(allowed), n=1, cutoff=0.6)
+
+def did_you_mean(word: str, allowed, *, cutoff: float = 0.6) -> str:
+    """`` (did you mean '住所'?)`` when one of ``allowed`` is close to ``word``, else ``""``.
+
+    The one hint for a misspelt key or column name, so ``check`` and ``build`` word it alike.
+    """
+    match = difflib.get_close_matches(word, [str(a) for a in allowed], n=1, cutoff=cutoff)
     return _(" (did you mean %(close)r?)") % {"close": match[0]} if match else ""
 
 

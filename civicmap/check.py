@@ -10,7 +10,6 @@ source file instead of guessing why a place is missing from the map.
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import json
 import logging
@@ -24,6 +23,7 @@ import pandas as pd
 
 from civicmap._fields import TemplateError, template_fields
 from civicmap._files import check_writable, spreadsheet_cell, write_text_atomic
+from civicmap._validate import COLUMN_HINT_CUTOFF, did_you_mean
 from civicmap.area import resolve_area
 from civicmap.errors import CivicMapError, ConfigError, NetworkError, Problem, SourceError
 from civicmap.fields import ALIASES
@@ -191,8 +191,7 @@ def convert_file(
 
 def _close_hint(name: str, columns: list[str]) -> str:
     """`` (did you mean '住所'?)`` when a column of the data is close to ``name``."""
-    match = difflib.get_close_matches(name, columns, n=1, cutoff=0.5)
-    return _(" (did you mean %(close)r?)") % {"close": match[0]} if match else ""
+    return did_you_mean(name, columns, cutoff=COLUMN_HINT_CUTOFF)
 
 
 def _shown(columns: list[str], limit: int = 25) -> str:

@@ -74,6 +74,22 @@ def demo_map_path() -> Path:
     return Path(str(resources.files("civicmap.data") / "demo" / "demo.yaml"))
 
 
+def is_underground(tags: dict) -> bool:
+    """A way below the ground (tunnel, negative layer, subway): the paper basemap leaves it out.
+
+    Drawn like a surface line it would look like a railway or road a walker can
+    see and cross; the 副都心線 runs under 明治通り in a tunnel.
+    """
+    if tags.get("tunnel", "no") not in ("", "no") or tags.get("location") == "underground":
+        return True
+    if tags.get("railway") == "subway" and tags.get("tunnel") != "no":
+        return True
+    try:
+        return float(str(tags.get("layer", "0")).split(";")[0]) < 0
+    except ValueError:
+        return False
+
+
 def classify_basemap(frames: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     """One basemap frame with a ``kind`` column from the raw basemap frames."""
     parts = []
@@ -98,6 +114,7 @@ def classify_basemap(frames: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
                     "name": frame["tags"].map(lambda t: t.get("name", "")).values,
                     "name_en": frame["tags"].map(lambda t: t.get("name:en", "")).values,
                     "highway": frame["tags"].map(lambda t: t.get("highway", "")).values,
+                    "underground": frame["tags"].map(is_underground).values,
                     "osm_ref": [
                         f"{a}/{b}" for a, b in zip(frame["osm_type"], frame["osm_id"], strict=True)
                     ],

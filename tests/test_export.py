@@ -57,7 +57,7 @@ def test_umap_has_the_layout_umap_imports(data, tmp_path):
     ]
     child, shelters = doc["layers"]
     assert child["type"] == "FeatureCollection"
-    assert child["_umap_options"]["color"] == "#d6336c"
+    assert child["_umap_options"]["color"] == "#f6aa00"
     assert len(child["features"]) == len(data.layer("childcare").features)
     approx = [
         f
@@ -75,7 +75,7 @@ def test_geojson_carries_layer_and_style(data, tmp_path):
     assert len(feats) == sum(len(layer.features) for layer in data.layers)
     tri = [f for f in feats if f["properties"]["layer"] == "shelters"]
     assert {f["properties"]["marker-symbol"] for f in tri} == {"triangle"}
-    assert {f["properties"]["marker-color"] for f in tri} == {"#2b8a3e"}
+    assert {f["properties"]["marker-color"] for f in tri} == {"#03af7a"}
 
 
 def test_kml_has_one_folder_per_layer_with_escaped_names(data, tmp_path):
@@ -90,7 +90,7 @@ def test_kml_has_one_folder_per_layer_with_escaped_names(data, tmp_path):
     ]
     assert len(folders[0].findall(f"{KML}Placemark")) == len(data.layer("childcare").features)
     style = root.find(f"{KML}Document/{KML}Style[@id='style-childcare']")
-    assert style.find(f"{KML}IconStyle/{KML}color").text == "ff6c33d6"  # #d6336c as aabbggrr
+    assert style.find(f"{KML}IconStyle/{KML}color").text == "ff00aaf6"  # #f6aa00 as aabbggrr
 
 
 @pytest.mark.parametrize("fmt", ["umap", "geojson", "kml"])

@@ -147,7 +147,9 @@ def test_columns_override_every_guess_and_address_may_be_a_list():
 
 def test_columns_override_naming_a_missing_column_is_an_error_listing_the_columns():
     with pytest.raises(
-        SourceError, match=r"columns.lat: got '緯度X', expected one of the file's columns: .*緯度"
+        SourceError,
+        match=r"columns.lat: got '緯度X', expected one of the file's columns "
+        r"\(did you mean '緯度'\?\): .*緯度",
     ):
         read_csv(OD / "standard_childcare.csv", layer="x", options={"columns": {"lat": "緯度X"}})
     with pytest.raises(SourceError, match=r"columns.latitude: unknown key"):

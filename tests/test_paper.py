@@ -91,8 +91,9 @@ def test_demo_a4_is_a4_with_embedded_japanese_font_and_every_place_indexed(demo,
         assert credit.credit in text.replace("\n", "")
     assert "© OpenStreetMap contributors" in text and "2020-11-28" in text
     assert "新宿区 防災・危機管理課" in text  # the notes box
-    # one legend line per category symbol (as on the web map) takes room: 1:8,000, was 1:7,500
-    assert "縮尺 1:8,000" in text
+    # one legend line per category symbol and 7 pt credits make the panel taller: 1:10,000
+    # (1:7,500 with 5.8 pt credits and one legend line per layer)
+    assert "縮尺 1:10,000" in text
 
 
 @pytest.mark.pdf
@@ -114,10 +115,11 @@ def test_demo_png_and_pdf_rendering_are_not_blank_and_show_colour(demo, tmp_path
         px = np.asarray(Image.open(png).convert("RGB")).reshape(-1, 3).astype(int)
         r, g, b = px[:, 0], px[:, 1], px[:, 2]
         dark = ((r + g + b) < 200).mean()
-        red = ((r > 150) & (g < 90) & (b < 130)).mean()
+        # the childcare markers: CUD orange #f6aa00
+        orange = ((r > 200) & (g > 130) & (g < 200) & (b < 80)).mean()
         white = ((r + g + b) > 740).mean()
         assert dark > 0.01, f"{png}: almost no dark ink (text, frame, roads)"
-        assert red > 0.0003, f"{png}: the childcare markers are not drawn"
+        assert orange > 0.0003, f"{png}: the childcare markers are not drawn"
         assert 0.05 < white < 0.95
 
 

@@ -14,16 +14,20 @@ import re
 import subprocess
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 import yaml
 
+import civicmap
 from civicmap import settings
 from civicmap.errors import CivicMapError, ConfigError
 from civicmap.pack import fetch_pack_tiles
+from civicmap.pipeline import collect
 from civicmap.render import tiles
 from civicmap.spec.basemap import REGISTRY
 from civicmap.spec.mapfile import load_map, parse_map
+from civicmap.spec.paper import PaperOptions
 
 DATA = Path(__file__).parent / "data"
 TOYAMA_CSV = (DATA / "childcare/toyama/toyama_nurseryFacilities_utf8bom.csv").resolve()
@@ -186,16 +190,49 @@ def test_osm_tiles_are_never_fetched_for_print(tmp_path, caplog):
 # --------------------------------------------------------------------------- tile maths
 
 
-@pytest.mark.parametrize("scale", [2500, 10_000, 25_000, 50_000])
-def test_paper_zoom_pixels_match_print_scale_at_200_dpi(scale):
+@pytest.mark.parametrize("scale", [2500, 8000, 10_000, 25_000, 50_000])
+def test_paper_zoom_prints_tile_labels_at_6pt_or_more(scale):
     lat = 36.7
     z = tiles.paper_zoom(scale, lat, REGISTRY["gsi-pale"])
-    dot = 0.0254 / 200 * scale  # one printed dot at 200 dpi, in metres on the ground
     mpp = lambda z: 2 * math.pi * 6378137 * math.cos(math.radians(lat)) / (256 * 2**z)  # noqa: E731
-    if z < 18:
-        assert mpp(z) <= dot < mpp(z - 1)
-    else:  # capped at the source's max zoom: resampled above it
-        assert z == 18 and mpp(18) > dot
+    label_pt = lambda z: 11 * mpp(z) / scale / 0.0254 * 72  # noqa: E731  an 11-px label, printed
+    assert label_pt(z) >= 6.0, (z, label_pt(z))
+    if z < 18:  # the most detailed zoom that does: one more would print them under 6 pt
+        assert label_pt(z + 1) < 6.0
+
+
+def test_the_grey_veil_stays_off_tiles(gsi, tmp_path):
+    """Outside the OSM extract the tiles show the streets: no grey veil over them."""
+    import pypdfium2 as pdfium
+    import shapely
+
+    from civicmap.render.paper import render_paper
+
+    spec = load_map(civicmap.demo_map_path())
+    spec = dataclasses.replace(spec, basemap=dataclasses.replace(spec.basemap, tiles="gsi-pale"))
+    data = collect(spec)
+    assert data.data_edge is not None
+    pdf, plan = render_paper(data, options=PaperOptions.from_dict({"size": "A4"}, file="<test>"))
+    frame = plan.frames[0].frame
+    edge = gpd.GeoSeries([data.data_edge], crs="EPSG:4326").to_crs(plan.crs).iloc[0]
+    keep_off = shapely.MultiPoint([e.xy for e in plan.entries]).buffer(80)
+    outside = shapely.box(*frame.extent).difference(edge.buffer(40)).difference(keep_off)
+    assert outside.area > 0
+    dpi = 100
+    img = pdfium.PdfDocument(pdf)[0].render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+    px = img.load()
+    x0, y0, x1, y1 = outside.bounds
+    values = []
+    for gx in range(40):
+        for gy in range(40):
+            p = shapely.Point(x0 + (x1 - x0) * gx / 39, y0 + (y1 - y0) * gy / 39)
+            if outside.contains(p):
+                u, v = frame.to_page(p.x, p.y)
+                values.append(px[int(u * dpi / 72), int(img.height - v * dpi / 72)])
+    values.sort()
+    assert len(values) > 50
+    # the pale tiles, lightened: above 215 grey; under the veil they were about 185
+    assert values[len(values) // 2] > 215, values[len(values) // 2]
 
 
 def test_tiles_for_bounds_matches_the_slippy_map_formula():

@@ -23,6 +23,7 @@ from civicmap.i18n import _
 from civicmap.render import tiles as _tiles
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.paper.geometry import Rect
+from civicmap.render.paper.texts import wrap
 from civicmap.render.tiles import (
     RasterInfo,
     draw_paper_tiles,
@@ -378,7 +379,14 @@ def _lines(geom: Any) -> Iterator[list[tuple[float, float]]]:
 
 
 def draw_outline_background(
-    c: Any, data: MapData, frame: Any, crs: Any, *, avoid: tuple = (), drawn: list | None = None
+    c: Any,
+    data: MapData,
+    frame: Any,
+    crs: Any,
+    *,
+    avoid: tuple = (),
+    drawn: list | None = None,
+    note_pt: float = 7.0,
 ) -> list[str]:
     """What we ship when there are neither tiles nor OSM data: N03 outlines, names, the area.
 
@@ -441,12 +449,18 @@ def draw_outline_background(
     c.restoreState()
     r = frame.rect
     note = NO_BACKGROUND_NOTE.get(data.language, NO_BACKGROUND_NOTE["ja"])
-    nw = text_width(note, 6.5) + 4
+    # At most 38 % of the frame wide, so it leaves the middle of the edge to an
+    # atlas page's neighbour box ("↑50ページ").
+    lines = wrap(note, max(r.w * 0.38, note_pt * 12), lambda t: text_width(t, note_pt))
+    lh = note_pt * 1.25
+    nw = max(text_width(line, note_pt) for line in lines) + 4
+    nh = len(lines) * lh + note_pt * 0.5
     # The first corner the page has not reserved (an atlas page's scale bar sits bottom left).
-    for x, y in ((r.x + 2, r.y + 2), (r.x + 2, r.y1 - 12), (r.x1 - nw - 2, r.y + 2)):
-        box = Rect(x, y, nw, 10)
+    for x, y in ((r.x + 2, r.y + 2), (r.x + 2, r.y1 - nh - 2), (r.x1 - nw - 2, r.y + 2)):
+        box = Rect(x, y, nw, nh)
         if not any(box.intersects(a) for a in avoid):
-            draw_text(c, x + 2, y + 2, note, 6.5, halo=2)
+            for i, line in enumerate(lines):
+                draw_text(c, x + 2, y + nh - note_pt * 1.1 - i * lh, line, note_pt, halo=2)
             if drawn is not None:
                 drawn.append(box)
             break
@@ -454,16 +468,24 @@ def draw_outline_background(
 
 
 def draw_paper_background(
-    c: Any, data: MapData, frame: Any, crs: Any, *, avoid: tuple = (), drawn: list | None = None
+    c: Any,
+    data: MapData,
+    frame: Any,
+    crs: Any,
+    *,
+    avoid: tuple = (),
+    drawn: list | None = None,
+    note_pt: float = 7.0,
 ) -> RasterInfo | None:
     """The paper hook: tiles under everything, or, with no tiles and no OSM, the N03 outlines.
 
     ``avoid`` and ``drawn``: see :func:`draw_outline_background` (labels keep clear of
-    what the page reserves, and tell the page where they went).
+    what the page reserves, and tell the page where they went); ``note_pt``: the
+    size of its note (the sheet's type floor).
     """
     info = draw_paper_tiles(c, data.spec, frame, crs)
     if info is None and data.basemap is None:
-        draw_outline_background(c, data, frame, crs, avoid=avoid, drawn=drawn)
+        draw_outline_background(c, data, frame, crs, avoid=avoid, drawn=drawn, note_pt=note_pt)
     return info
 
 

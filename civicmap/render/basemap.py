@@ -97,6 +97,22 @@ def near_frame(basemap: gpd.GeoDataFrame, frame: MapFrame, pad: float = 0.0) -> 
     return basemap.iloc[np.sort(idx)]
 
 
+def surface(basemap: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The basemap without its underground lines (tunnels, subways, negative layers).
+
+    A subway drawn as the black-and-white railway ladder reads as a surface
+    line a walker meets; on a map of routes to shelters it is left out
+    (stations stay: their entrances are on the street). ``underground`` is set
+    by :func:`civicmap.pipeline.is_underground`.
+    """
+    if "underground" not in basemap.columns:
+        return basemap
+    below = basemap["underground"].fillna(False).astype(bool).to_numpy()
+    lines = basemap.geometry.geom_type.isin(["LineString", "MultiLineString"]).to_numpy()
+    drop = below & lines
+    return basemap[~drop] if drop.any() else basemap
+
+
 def draw_basemap(
     c, basemap: gpd.GeoDataFrame | None, frame: MapFrame, *, weight: float = 1.0
 ) -> None:
@@ -112,7 +128,7 @@ def draw_basemap(
     if basemap is None or basemap.empty:
         return
     pad = 20 / frame.pt_per_unit  # keep line caps just outside the frame
-    basemap = near_frame(basemap, frame, pad)
+    basemap = surface(near_frame(basemap, frame, pad))
     page, keep = to_page(frame, basemap.geometry.values, pad=pad)
     kinds = basemap["kind"].to_numpy()
     c.saveState()
@@ -201,7 +217,7 @@ def draw_labels(
     placed: list[tuple[str, Rect]] = []
     if basemap is None or basemap.empty:
         return placed
-    basemap = near_frame(basemap, frame)
+    basemap = surface(near_frame(basemap, frame))
     names = basemap[name_column] if name_column in basemap.columns else basemap["name"]
     names = names.where(names.astype(str).str.len() > 0, basemap["name"]).fillna("").astype(str)
     frame_rect = frame.rect
@@ -287,12 +303,14 @@ EDGE_COLOR = colors.Color(0.3, 0.3, 0.3)
 
 
 def draw_data_edge(
-    c, edge: BaseGeometry | None, frame: MapFrame, *, note: str, size: float
+    c, edge: BaseGeometry | None, frame: MapFrame, *, note: str, size: float, veil: bool = True
 ) -> bool:
-    """Grey out the frame outside ``edge`` (projected) and say why; return whether any was outside.
+    """Grey out the frame outside ``edge`` (projected) and say why; return whether it was greyed.
 
     Outside an extract's bounds the basemap is empty or cut off; greying it
     and writing a note keeps a reader from taking an empty street for none.
+    ``veil`` False (tiles under the frame show the streets there): only the
+    edge line is drawn, the tiles stay clear, and False is returned (no note).
     """
     if edge is None or edge.is_empty:
         return False
@@ -305,10 +323,11 @@ def draw_data_edge(
         shapely.intersection(edge.boundary, shapely.box(minx, miny, maxx, maxy)), frame.transform
     )
     c.saveState()
-    p = c.beginPath()
-    _add_polygon(p, shapely.orient_polygons(page_outside))
-    c.setFillColor(colors.Color(0.45, 0.45, 0.45, alpha=0.35))
-    c.drawPath(p, stroke=0, fill=1, fillMode=FILL_NON_ZERO)
+    if veil:
+        p = c.beginPath()
+        _add_polygon(p, shapely.orient_polygons(page_outside))
+        c.setFillColor(colors.Color(0.45, 0.45, 0.45, alpha=0.35))
+        c.drawPath(p, stroke=0, fill=1, fillMode=FILL_NON_ZERO)
     p = c.beginPath()
     _add_line(p, page_edge)
     c.setStrokeColor(EDGE_COLOR)
@@ -316,6 +335,8 @@ def draw_data_edge(
     c.setDash(list(EDGE_DASH))
     c.drawPath(p, stroke=1, fill=0)
     c.restoreState()
+    if not veil:
+        return False
     if note:
         data_edge_note(c, edge, frame, note=note, size=size, avoid=None)
     return True

@@ -126,14 +126,23 @@ def metres_per_pixel(lat: float, z: int) -> float:
     return _EARTH_CIRCUMFERENCE * math.cos(math.radians(lat)) / (256 * 2**z)
 
 
-def paper_zoom(scale: float, lat: float, source: TileSource, *, dpi: int = PAPER_DPI) -> int:
-    """The zoom whose pixels are no larger than one printed dot at ``dpi`` and 1:``scale``.
+#: A tile's label text is about this many pixels tall (256-px tiles, GSI and OSM styles).
+TILE_LABEL_PX = 11.0
+#: The smallest a tile's label may print (points): the zoom is chosen for it.
+TILE_LABEL_MIN_PT = 6.0
 
-    Capped at the source's ``max_zoom`` (the raster is then resampled up);
-    never below its ``min_zoom``.
+
+def paper_zoom(scale: float, lat: float, source: TileSource, *, dpi: int = PAPER_DPI) -> int:
+    """The most detailed zoom whose labels print at :data:`TILE_LABEL_MIN_PT` or more.
+
+    Tiles are drawn for a screen: at the zoom that matches a printed dot, their
+    labels (about :data:`TILE_LABEL_PX` px) print at 2 pt. A pixel may print no
+    smaller than ``TILE_LABEL_MIN_PT / TILE_LABEL_PX`` pt at 1:``scale``; the
+    image is coarser (resampled up to ``dpi``), the place names readable.
+    Capped at the source's ``max_zoom``; never below its ``min_zoom``.
     """
-    dot_m = 0.0254 / dpi * scale  # one printed dot, on the ground
-    z = math.ceil(math.log2(_EARTH_CIRCUMFERENCE * math.cos(math.radians(lat)) / (256 * dot_m)))
+    pixel_m = TILE_LABEL_MIN_PT / TILE_LABEL_PX * 0.0254 / 72 * scale  # on the ground
+    z = math.floor(math.log2(_EARTH_CIRCUMFERENCE * math.cos(math.radians(lat)) / (256 * pixel_m)))
     return max(source.min_zoom, min(source.max_zoom, z))
 
 

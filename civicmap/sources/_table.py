@@ -22,6 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from civicmap._validate import COLUMN_HINT_CUTOFF, did_you_mean
 from civicmap.errors import SourceError
 from civicmap.i18n import _
 from civicmap.schema import APPROXIMATE, CRS, Credit, RowProblem, SourceResult, conform
@@ -110,10 +111,16 @@ def resolve_columns(
             if v not in headers:
                 raise SourceError(
                     _(
-                        "%(name)s: columns.%(key)s: got %(v)r, expected one of the file's columns: "
-                        "%(items)s"
+                        "%(name)s: columns.%(key)s: got %(v)r, expected one of the file's "
+                        "columns%(hint)s: %(items)s"
                     )
-                    % {"name": name, "key": key, "v": v, "items": ", ".join(headers[:40])}
+                    % {
+                        "name": name,
+                        "key": key,
+                        "v": v,
+                        "hint": did_you_mean(v, headers, cutoff=COLUMN_HINT_CUTOFF),
+                        "items": ", ".join(headers[:40]),
+                    }
                 )
     lat_guess, lon_guess = layouts.find_coordinates(headers)
     if {"layer", "source_ref", "name"} <= set(headers):

@@ -26,7 +26,7 @@ from civicmap.errors import SourceError
 from civicmap.i18n import _
 from civicmap.schema import CRS
 from civicmap.sources import _crs, _guard
-from civicmap.sources.vector import _check_cpg
+from civicmap.sources.vector import open_shapefile
 
 log = logging.getLogger(__name__)
 
@@ -74,27 +74,9 @@ def _read_geojson(path: Path) -> tuple[gpd.GeoDataFrame, str]:
 
 
 def _read_shapefile(path: Path) -> tuple[gpd.GeoDataFrame, str]:
-    encoding, warning = _check_cpg(path)
-    if encoding is None and not path.with_suffix(".cpg").exists():
-        try:
-            path.with_suffix(".dbf").read_bytes()[:2_000_000].decode("utf-8")
-            encoding = "utf-8"
-        except UnicodeDecodeError:
-            encoding = "cp932"
-        except OSError:
-            encoding = None
+    frame, encoding, warning, _restored = open_shapefile(path)
     if warning:
         log.warning(warning)
-    try:
-        frame = gpd.read_file(path, encoding=encoding) if encoding else gpd.read_file(path)
-    except Exception as exc:  # pyogrio raises its own types for damaged files
-        raise SourceError(
-            _(
-                "%(path)s: cannot read the shapefile (%(kind)s: %(exc)s); a shapefile needs "
-                "its .shp, .shx and .dbf side by side"
-            )
-            % {"path": path, "kind": type(exc).__name__, "exc": exc}
-        ) from None
     if frame.crs is None:
         frame = frame.set_crs(_DEFAULT_CRS)
     return frame, encoding or "from .cpg"

@@ -164,16 +164,17 @@ def _check_cpg(path: Path) -> tuple[str | None, str | None]:
     ) % {"cpg": cpg.name, "said": said_text, "actual": actual}
 
 
-def read_shapefile(path: Path, *, layer: str, options: dict | None = None) -> SourceResult:
-    """Read an ESRI shapefile; its CRS comes from the ``.prj`` beside it (or ``crs:``).
+def open_shapefile(
+    path: Path, *, encoding: str | None = None
+) -> tuple[gpd.GeoDataFrame, str | None, str | None, bool]:
+    """Open a shapefile the way every reader of ours does: ``(frame, encoding, cpg_warning, restored)``.
 
-    The attribute table's encoding comes from the ``.cpg`` beside it; without
-    one, Japanese shapefiles are nearly always Shift_JIS (cp932), which is
-    tried when the bytes are not UTF-8. ``encoding:`` in the layer overrides.
+    The attribute encoding: ``encoding`` when given; else the ``.cpg`` beside it, checked
+    against the bytes (:func:`_check_cpg`: a lying ``.cpg`` is overruled, with the warning
+    returned); without one, UTF-8 when the bytes are, else Shift_JIS (cp932), which Japanese
+    shapefiles nearly always are. A missing ``.shx`` (国土数値情報 publishes some files so) is
+    rebuilt on a temporary copy (``restored``).
     """
-    options = dict(options or {})
-    path = Path(path)
-    encoding = options.pop("encoding", None)
     if encoding is None and not path.with_suffix(".cpg").exists():
         dbf = path.with_suffix(".dbf")
         try:
@@ -200,6 +201,21 @@ def read_shapefile(path: Path, *, layer: str, options: dict | None = None) -> So
             )
             % {"path": path, "kind": type(exc).__name__, "exc": exc}
         ) from None
+    return frame, encoding, cpg_warning, restored
+
+
+def read_shapefile(path: Path, *, layer: str, options: dict | None = None) -> SourceResult:
+    """Read an ESRI shapefile; its CRS comes from the ``.prj`` beside it (or ``crs:``).
+
+    The attribute table's encoding comes from the ``.cpg`` beside it; without
+    one, Japanese shapefiles are nearly always Shift_JIS (cp932), which is
+    tried when the bytes are not UTF-8. ``encoding:`` in the layer overrides.
+    """
+    options = dict(options or {})
+    path = Path(path)
+    frame, encoding, cpg_warning, restored = open_shapefile(
+        path, encoding=options.pop("encoding", None)
+    )
     declared = frame.crs
     info: dict[str, Any] = {"encoding": encoding or "from .cpg"}
     if cpg_warning:

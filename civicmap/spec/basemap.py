@@ -178,7 +178,7 @@ class Basemap:
         """The tiles' credit lines (dated ``date`` when known) and the 承認番号 line."""
         out = self.source.credits(date=date) if self.source is not None else []
         if self.approval:
-            out.append(Credit(source="approval", credit=f"測量法に基づく承認番号 {self.approval}"))
+            out.append(Credit(source="approval", credit=approval_sentence(self.approval)))
         return out
 
     def survey_act_reminder(self, *, language: str = "ja") -> str:
@@ -195,6 +195,18 @@ class Basemap:
             "地理院タイルを使った紙地図です。配布する地図は測量法に基づく承認が必要な場合があります"
             "（国土地理院の利用手続を確認し、承認番号は basemap.approval に書いてください）"
         )
+
+
+def approval_sentence(number: str) -> str:
+    """The 測量法 approval sentence a map printed from GSI tiles carries.
+
+    The standard form of the sentence GSI asks for (承認番号 as the approval
+    letter gives it, e.g. 「令6情複、第123号」); the number alone is not enough.
+    """
+    return (
+        "この地図の作成に当たっては、国土地理院長の承認を得て、同院発行の電子地形図（タイル）を"
+        f"複製した。（承認番号 {str(number).strip()}）"
+    )
 
 
 def _source(tiles: str, attribution: str | None) -> TileSource | None:

@@ -111,25 +111,30 @@ def _hex_to_rgb(colour: str) -> tuple[float, float, float]:
     return tuple(int(c[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
 
 
+#: Category colours: the カラーユニバーサルデザイン推奨配色セット ver.4 accent and base
+#: colours (its published RGB values), without 紫 #990099, which is reserved for routes
+#: (:data:`civicmap.render._routes.ROUTE_COLOUR`). The built-in layers use the accents.
+CUD_CATEGORY_COLOURS = (
+    "#ff4b00", "#03af7a", "#005aff", "#f6aa00", "#4dc4ff", "#804000", "#ff8082", "#fff100",
+    "#84919e", "#77d9a8", "#c9ace6", "#ffca80", "#bfe4ff", "#d8f255", "#ffcabf", "#ffff80",
+)  # fmt: skip
+
+
 def derived_colour(base: str, position: int) -> str:
     """The ``position``-th category colour derived from a layer colour ``base``.
 
-    Position 0 is the layer colour itself; later ones turn the hue a little either
-    way and alternate darker/lighter, so categories stay recognisably one layer
-    (one colour family) yet are told apart on screen.
+    Position 0 is the layer colour itself; later ones are the next colours of
+    the CUD set after ``base`` (:data:`CUD_CATEGORY_COLOURS`), so categories are
+    told apart by readers with colour-vision deficiencies too, and never take
+    the routes' reserved colour.
     """
-    import colorsys
-
     if position == 0:
         return base
-    h, lig, sat = colorsys.rgb_to_hls(*_hex_to_rgb(base))
-    step = (position + 1) // 2
-    sign = 1 if position % 2 else -1
-    h = (h + sign * 0.06 * step) % 1.0
-    lig = 0.30 if position % 2 else 0.55
-    sat = max(sat, 0.55)
-    r, g, b = colorsys.hls_to_rgb(h, lig, sat)
-    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+    key = base.lower()
+    start = CUD_CATEGORY_COLOURS.index(key) + 1 if key in CUD_CATEGORY_COLOURS else 0
+    others = [c for c in CUD_CATEGORY_COLOURS if c != key]
+    first = start - 1 if key in CUD_CATEGORY_COLOURS else 0
+    return others[(first + position - 1) % len(others)]
 
 
 def derived_symbol(base: str, position: int) -> str:

@@ -322,7 +322,7 @@ var civicmap = (function () {
 
   // Home point and routes to its nearest shelters: walked routes solid, straight
   // fallbacks dashed, the nearest on foot thicker and on top.
-  var ROUTE_COLOR = "#c2255c";
+  var ROUTE_COLOR = "#990099"; // civicmap.render._routes.ROUTE_COLOUR (CUD 紫), no layer uses it
   function routeStyle(r) {
     return {
       color: ROUTE_COLOR,

@@ -20,7 +20,7 @@ from shapely import STRtree
 from civicmap.errors import ConfigError, Problem
 from civicmap.i18n import _
 from civicmap.render.paper.areas import load_areas
-from civicmap.render.paper.atlas import draw_sheet, sheet_frame_rect
+from civicmap.render.paper.atlas import draw_sheet, index_pages_needed, sheet_frame_rect
 from civicmap.render.paper.geometry import AtlasPage, MapFrame, fit_scale
 from civicmap.render.paper.overview import OverviewShape, draw_overview
 
@@ -107,13 +107,15 @@ def draw_area_atlas(r: Renderer, c) -> None:
             "layers cover the same place"
         )
         raise ConfigError([Problem(file, "outputs.paper.atlas.skip_empty", msg)])
-    pages_total = len(kept) + 1
+    index_pages = index_pages_needed(r)  # every page counts: overview, areas and index
+    pages_total = len(kept) + 1 + index_pages
     if pages_total > o.max_pages:
         msg = _(
-            "the atlas would have %(pages)d pages (%(areas)d areas and an overview), more than "
-            "the %(max)d allowed; use skip_empty: true, larger areas (e.g. municipalities or "
-            "school districts), a smaller map area, or max_pages: %(pages)d"
-        ) % {"pages": pages_total, "areas": len(kept), "max": o.max_pages}
+            "the atlas would have %(pages)d pages (%(areas)d areas, an overview and %(index)d "
+            "index pages), more than the %(max)d allowed; use skip_empty: true, larger areas "
+            "(e.g. municipalities or school districts), a smaller map area, or max_pages: "
+            "%(pages)d"
+        ) % {"pages": pages_total, "areas": len(kept), "index": index_pages, "max": o.max_pages}
         raise ConfigError([Problem(file, "outputs.paper.atlas", msg)])
     page_of = {a: 2 + k for k, a in enumerate(kept)}  # PDF page numbers; the overview is page 1
     for e, a in zip(r.entries, owner.tolist(), strict=True):

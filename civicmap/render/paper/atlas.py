@@ -9,15 +9,18 @@ with a message naming the count and what would make fewer.
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
 from reportlab.lib import colors
+from reportlab.pdfgen import canvas as rl_canvas
 
 from civicmap.errors import ConfigError, Problem
 from civicmap.i18n import _
+from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.paper.geometry import (
     MM,
     NICE_SCALES,
@@ -30,6 +33,7 @@ from civicmap.render.paper.geometry import (
 )
 from civicmap.render.paper.overview import OverviewShape, draw_overview
 from civicmap.render.paper.panel import draw_scale_bar, scale_bar_width
+from civicmap.render.paper.texts import wrap
 
 if TYPE_CHECKING:
     from civicmap.render.paper.plan import Entry
@@ -38,12 +42,41 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def sheet_credit_lines(r: Renderer) -> list[str]:
+    """The credit line(s) every atlas map page prints under its frame.
+
+    Pages of an atlas get photocopied and handed out one by one: each names
+    its sources (and the 承認番号 sentence) itself. Wrapped to the page width,
+    never set smaller than the sheet's type floor.
+    """
+    text = "／".join(dict.fromkeys(cr.credit for cr in r.data.credits() if cr.credit))
+    if not text:
+        return []
+    fs = r.fs(7)
+    return wrap(text, r.pw - 2 * 10 * MM, lambda s: text_width(s, fs))
+
+
+def _credit_extra(r: Renderer) -> float:
+    """How far the credit lines reach above the bottom margin (the frame gives up that much).
+
+    The lines sit in the page's bottom margin down to 5 mm from the paper's
+    edge (what printers print); only what does not fit there takes map room.
+    """
+    credit_h = len(sheet_credit_lines(r)) * r.fs(7) * 1.25
+    return max(0.0, credit_h - (10 * MM - 5 * MM))
+
+
 def sheet_frame_rect(r: Renderer) -> Rect:
-    """The map frame of an atlas page: a small header, the frame fills the rest."""
+    """The map frame of an atlas page: a small header, the frame fills the rest.
+
+    The credit lines go in the bottom margin (:func:`_credit_extra`).
+    """
     m = 10 * MM
     gut = 5.5 * MM * (1.3 if r.f > 1 else 1.0)
     header_h = r.fs(15) + 5
-    return Rect(m + gut, m + gut, r.pw - 2 * m - 2 * gut, r.ph - 2 * m - header_h - 2 * gut)
+    extra = _credit_extra(r)
+    return Rect(m + gut, m + gut + extra, r.pw - 2 * m - 2 * gut,
+                r.ph - 2 * m - header_h - 2 * gut - extra)  # fmt: skip
 
 
 def _cells(r: Renderer, scale: int) -> tuple[list[AtlasPage], tuple[float, float]]:
@@ -93,25 +126,58 @@ def _sheets(r: Renderer, scale: int):
     return cells, fg, owners, keep
 
 
-def _too_many(r: Renderer, pages: int, scale: int) -> ConfigError:
+def index_pages_needed(r: Renderer) -> int:
+    """How many index pages the atlas's index will take (measured before drawing).
+
+    The page guard counts them with the map sheets: a 金沢 A3 large print has
+    nine. The index is flowed once onto a scratch canvas that is thrown away,
+    with the same items and columns as the real pages, so the count is the
+    index as it will be drawn, less any "numbers not printed" list a crowded
+    sheet may add later.
+    """
+    if not r.entries:
+        return 0
+    m = 10 * MM
+    ncol, col_w = r.index_columns()
+    head = r.header(None, title=r.data.spec.title, subtitle="", right=r.t["index"])
+    boxes = [Rect(m + i * (col_w + 5 * MM), m, col_w, r.ph - 2 * m - head) for i in range(ncol)]
+    pages = [1]
+
+    def next_page() -> list[Rect]:
+        pages[0] += 1
+        return list(boxes)
+
+    scratch = rl_canvas.Canvas(io.BytesIO(), pagesize=(r.pw, r.ph))
+    r.flow_index(scratch, r.index_items(col_w, atlas=True), list(boxes), next_page)
+    return pages[0]
+
+
+def _too_many(r: Renderer, pages: int, scale: int, index_pages: int) -> ConfigError:
     """The error for an atlas over ``max_pages``: the count and settings that make fewer."""
     o = r.opts
     ways = []
     for s in NICE_SCALES:
         if s > scale:
-            n = len(_sheets(r, s)[3]) + 1
+            n = len(_sheets(r, s)[3]) + 1 + index_pages
             if n <= o.max_pages:
-                ways.append(f"scale: {s} ({n} pages)")
+                ways.append(_("scale: %(scale)d (%(n)d pages)") % {"scale": s, "n": n})
                 break
-    ways.append("atlas: {areas: FILE, name: FIELD} (one page per 町丁目 or school district)")
+    ways.append(_("atlas: {areas: FILE, name: FIELD} (one page per 町丁目 or school district)"))
     if o.size in ("A4", "B5", "B4"):
-        ways.append("size: A3 (more map per page)")
-    ways.append("a smaller area, or fewer layers")
-    ways.append(f"max_pages: {pages} to print them all anyway")
-    msg = (
-        f"the atlas would have {pages} pages at 1:{scale:,} ({pages - 1} map sheets with places "
-        f"and an overview), more than the {o.max_pages} allowed; use " + "; or ".join(ways)
-    )
+        ways.append(_("size: A3 (more map per page)"))
+    ways.append(_("a smaller area, or fewer layers"))
+    ways.append(_("max_pages: %(pages)d to print them all anyway") % {"pages": pages})
+    msg = _(
+        "the atlas would have %(pages)d pages at 1:%(scale)s (%(sheets)d map sheets with places, "
+        "an overview and %(index)d index pages), more than the %(max)d allowed; use %(ways)s"
+    ) % {
+        "pages": pages,
+        "scale": f"{scale:,}",
+        "sheets": pages - 1 - index_pages,
+        "index": index_pages,
+        "max": o.max_pages,
+        "ways": _("; or ").join(ways),
+    }
     return ConfigError([Problem(str(r.data.spec.file), "outputs.paper.atlas", msg)])
 
 
@@ -121,8 +187,9 @@ def draw_atlas(r: Renderer, c) -> None:
     scale = int(o.scale)
     r.plan.scale = scale
     cells, fg, owners, keep = _sheets(r, scale)
-    if len(keep) + 1 > o.max_pages:
-        raise _too_many(r, len(keep) + 1, scale)
+    index_pages = index_pages_needed(r)  # every page counts: overview, sheets and index
+    if len(keep) + 1 + index_pages > o.max_pages:
+        raise _too_many(r, len(keep) + 1 + index_pages, scale, index_pages)
     # Sheet numbers are PDF page numbers: the overview is page 1.
     pages = keep_pages(cells, keep, first=2)
     renumber = {}
@@ -202,3 +269,7 @@ def draw_sheet(
     c.rect(bar_box.x, bar_box.y, bar_box.w, bar_box.h, stroke=1, fill=1)
     c.restoreState()
     draw_scale_bar(c, bx, frame_rect.y + 6, bar, scale, r.fs(7), r.lang)
+    fs = r.fs(7)
+    top = 10 * MM + _credit_extra(r)  # under the grid letters, in the bottom margin
+    for i, line in enumerate(sheet_credit_lines(r)):
+        draw_text(c, 10 * MM, top - fs - i * fs * 1.25, line, fs)

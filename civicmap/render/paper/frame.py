@@ -14,6 +14,7 @@ from reportlab.lib import colors
 
 from civicmap.render import basemap as bm
 from civicmap.render._fonts import draw_text, text_width
+from civicmap.render._routes import draw_paper_route
 from civicmap.render.background import draw_paper_background
 from civicmap.render.paper.geometry import AtlasPage, BoxIndex, Grid, MapFrame, Rect
 from civicmap.render.paper.hazards import draw_hazard_zones
@@ -21,7 +22,6 @@ from civicmap.render.paper.marks import (
     draw_grid,
     draw_home,
     draw_place_marker,
-    draw_route,
     leader_line,
     north_arrow,
     number_box,
@@ -56,14 +56,15 @@ class FrameDrawing:
         c.setFillColor(colors.white)
         c.rect(r.x, r.y, r.w, r.h, stroke=0, fill=1)
         background_labels: list[Rect] = []
-        self.draw_basemap_layer(c, frame, avoid=reserved, drawn=background_labels)
+        tiled = self.draw_basemap_layer(c, frame, avoid=reserved, drawn=background_labels)
         draw_hazard_zones(c, self, frame)  # hazard zones: over the basemap, under our symbols
         if focus is not None:
             self.draw_focus(c, frame, focus)
-        edge_here = bm.draw_data_edge(c, self.edge, frame, note="", size=self.fs(6.5))
+        # The grey veil covers only where our OSM basemap is missing; tiles there show the streets.
+        edge_here = bm.draw_data_edge(c, self.edge, frame, note="", size=self.fs(7), veil=not tiled)
         self.edge_drawn = self.edge_drawn or edge_here
         for leg in sorted(self.routes, key=lambda g: g.nearest):  # the nearest on top
-            draw_route(c, [frame.to_page(x, y) for x, y in leg.coords],
+            draw_paper_route(c, [frame.to_page(x, y) for x, y in leg.coords],
                         nearest=leg.nearest, walk=leg.walk)  # fmt: skip
         c.restoreState()
         draw_grid(c, grid, self.fs(7.5))
@@ -73,7 +74,8 @@ class FrameDrawing:
         for box in background_labels:  # municipality names of the no-background outline map
             avoid.add(box)
         # North arrow in the top right corner of the frame.
-        na = 14 * self.f
+        # 「北」 is drawn at 0.32 × the arrow's size: sized so it meets the type floor.
+        na = max(14 * self.f, self.min_fs / 0.32)
         avoid.add(
             north_arrow(c, r.x1 - na, r.y1 - na * 1.05, na, self.north_angle, self.t["north"])
         )
@@ -147,7 +149,7 @@ class FrameDrawing:
         for _, x, y in marks:
             avoid.add(Rect(x - self.marker / 2, y - self.marker / 2, self.marker, self.marker))
         if edge_here:  # the grey strip's note, clear of every box and marker
-            bm.data_edge_note(c, self.edge, frame, note=self.t["edge"], size=self.fs(6.5),
+            bm.data_edge_note(c, self.edge, frame, note=self.t["edge"], size=self.fs(7),
                               avoid=avoid)  # fmt: skip
         bm.draw_labels(c, self.basemap, frame, avoid=avoid, size=self.fs(6.3),
                        name_column="name_en" if self.lang == "en" else "name")  # fmt: skip
@@ -162,15 +164,18 @@ class FrameDrawing:
 
     def draw_basemap_layer(
         self, c, frame: MapFrame, *, avoid: tuple = (), drawn: list | None = None
-    ) -> None:
+    ) -> bool:
         """THE place where the basemap goes into a frame (already clipped to it).
 
         First the background (tiles, or the bundled N03 outlines when there is no
         background map: :mod:`civicmap.render.background`), then the vector OSM
-        basemap over it; the data edge, routes and markers come after.
+        basemap over it; the data edge, routes and markers come after. Returns
+        whether tiles were drawn.
         """
-        draw_paper_background(c, self.data, frame, self.crs, avoid=avoid, drawn=drawn)
+        info = draw_paper_background(c, self.data, frame, self.crs, avoid=avoid, drawn=drawn,
+                                     note_pt=self.fs(7))  # fmt: skip
         bm.draw_basemap(c, self.basemap, frame, weight=1.15 if self.f > 1 else 1.0)
+        return info is not None
 
     def draw_focus(self, c, frame: MapFrame, focus: Any) -> None:
         """Dim everything outside ``focus`` (an area atlas page's area) and outline the area."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import geopandas as gpd
 from pyproj import Geod, Transformer
@@ -19,6 +21,10 @@ from civicmap.spec.paper import PaperOptions
 
 log = logging.getLogger(__name__)
 
+#: Smallest type on a normal print and on a large print (points, measured from the PDF).
+NORMAL_MIN_PT = 7.0
+LARGE_PRINT_MIN_PT = 9.5
+
 
 class PageContext:
     """Draws one paper map; holds the projected data and the sizes for normal or large print."""
@@ -31,12 +37,16 @@ class PageContext:
         self.t = TEXT[self.lang]
         lp = opts.large_print
         self.f = 1.4 if lp else 1.0  # text factor
+        # No word on the sheet smaller than this (credits, notes, addresses, the
+        # north arrow's 「北」): 7 pt is the smallest a reader of a normal print
+        # reads without a loupe; large print keeps every word at 9.5 pt or more.
+        self.min_fs = LARGE_PRINT_MIN_PT if lp else NORMAL_MIN_PT
         # Large print is for older readers: numbers and names at least 12 pt,
         # addresses and other details at least 10 pt (measured from the PDF in tests).
         self.marker = 13.0 if lp else 8.0
-        self.num_fs = 12.0 if lp else 6.5
-        self.index_fs = 12.0 if lp else 7.2
-        self.detail_fs = 10.0 if lp else 6.2
+        self.num_fs = 12.0 if lp else 7.0
+        self.index_fs = 12.0 if lp else 7.8  # × 0.9 for the unplaced note: 7 pt
+        self.detail_fs = 10.0 if lp else 7.0
         self.pw, self.ph = page_size(opts.size, opts.orientation)
         area = gpd.GeoSeries([data.area.geometry], crs="EPSG:4326")
         self.crs = estimate_utm_crs(area)
@@ -93,24 +103,42 @@ class PageContext:
 
     # ---- sizes
     def fs(self, base: float) -> float:
-        return base * self.f
+        """A text size: ``base`` (normal print) times the large-print factor, never below the floor."""
+        return max(base * self.f, self.min_fs)
+
+    @contextmanager
+    def normal_sizes(self) -> Iterator[None]:
+        """Measure with a normal print's sizes (large print lays its map out as a normal one).
+
+        A large print keeps the normal sheet's map frame, so its scale: the
+        layout asks how tall the normal panel would be, inside this block.
+        """
+        saved = (self.f, self.min_fs, self.marker, self.num_fs, self.index_fs, self.detail_fs)
+        self.f, self.min_fs, self.marker = 1.0, NORMAL_MIN_PT, 8.0
+        self.num_fs, self.index_fs, self.detail_fs = 7.0, 7.8, 7.0
+        try:
+            yield
+        finally:
+            self.f, self.min_fs, self.marker, self.num_fs, self.index_fs, self.detail_fs = saved
 
     # ---- header
     def header(self, c, *, title: str, subtitle: str, right: str = "") -> float:
-        """Title and subtitle at the top; returns the header height."""
+        """Title and subtitle at the top; returns the header height (``c`` None: only measure)."""
         m = 10 * MM
         ts = self.fs(15)
         max_w = self.pw - 2 * m - (text_width(right, self.fs(9)) + 8 if right else 0)
         while text_width(title, ts) > max_w and ts > 8:
             ts -= 0.5
         y = self.ph - m - ts
-        draw_text(c, m, y, title, ts, bold=True)
+        if c is not None:
+            draw_text(c, m, y, title, ts, bold=True)
         h = ts + 2
-        if right:
+        if right and c is not None:
             draw_text(c, self.pw - m, y, right, self.fs(9), anchor="end", bold=True)
         if subtitle:
             ss = self.fs(8)
             for line in wrap(subtitle, self.pw - 2 * m, lambda s: text_width(s, ss)):
                 h += ss * 1.3
-                draw_text(c, m, self.ph - m - h, line, ss)
+                if c is not None:
+                    draw_text(c, m, self.ph - m - h, line, ss)
         return h + 3

@@ -18,10 +18,11 @@ from civicmap import settings
 from civicmap.mapdata import LayerData
 from civicmap.render import basemap as bm
 from civicmap.render._fonts import draw_text, text_width
+from civicmap.render._routes import draw_paper_route
 from civicmap.render.background import credit_lines
 from civicmap.render.paper.geometry import MM, Rect, ScaleBar, scale_bar
 from civicmap.render.paper.hazards import hazard_blocks
-from civicmap.render.paper.marks import draw_marker, draw_route, number_box
+from civicmap.render.paper.marks import draw_marker, number_box
 from civicmap.render.paper.placement import NumberLabel
 from civicmap.render.paper.plan import RouteLeg
 from civicmap.render.paper.texts import STRIP, TEXT, wrap
@@ -133,7 +134,7 @@ class PanelBlocks:
         t = self.t
         blocks: list[tuple[float, Callable]] = []
         fs = self.fs(7)
-        small = self.fs(5.8)
+        small = self.fs(7)
         if with_scale:
             bar = scale_bar(scale, target_mm=min(40.0, width / MM * 0.6))
             self.plan.scale_bar = bar
@@ -198,7 +199,7 @@ class PanelBlocks:
                 ky = y - (i // 2) * fs * 1.5 - fs * 1.2
                 bm.draw_swatch(c, k, Rect(kx, ky, 16, fs))
                 label = t["edge_legend"] if k == "data_edge" else t[k]
-                draw_text(c, kx + 20, ky + fs * 0.15, label, fs * 0.92)
+                draw_text(c, kx + 20, ky + fs * 0.15, label, fs)
 
         blocks.append((legend_h, draw_legend))
         blocks.extend(hazard_blocks(self, width))  # hazard classes and the two honest notes
@@ -260,8 +261,9 @@ class PanelBlocks:
     def _routes_block(self, width: float) -> tuple[float, Callable]:
         """The "walking to shelters" box: one line per route, nearest on foot first."""
         t = self.t
-        fs = self.fs(6.6)
-        small = self.fs(5.6)
+        # Route lines and their notes at 8 pt at least: a reader follows them on foot.
+        fs = self.fs(8)
+        small = self.fs(8)
         sep = "／" if self.lang == "ja" else " / "
         rows: list[tuple[RouteLeg, list[str]]] = []
         text_w = width - 8 - 18
@@ -304,8 +306,8 @@ class PanelBlocks:
                     draw_text(c, x + 4, y - fs, lines[0], fs, bold=True)
                     lines = lines[1:]
                     y -= lh
-                draw_route(c, [(x + 4, y - fs * 0.55), (x + 18, y - fs * 0.55)],
-                            nearest=leg.nearest, walk=leg.walk)  # fmt: skip
+                draw_paper_route(c, [(x + 4, y - fs * 0.55), (x + 18, y - fs * 0.55)],
+                             nearest=leg.nearest, walk=leg.walk, arrow=False)  # fmt: skip
                 for i, line in enumerate(lines):
                     draw_text(c, x + 22, y - fs - i * lh, line, fs, bold=(i == 0 and leg.nearest))
                 y -= len(lines) * lh + 1.5

@@ -39,7 +39,27 @@ def draw_single(r: Renderer, c) -> None:
     probe = r.panel_blocks(panel_w, 5000)
     panel_h = r.blocks_height(probe)
     r.plan.scale_bar = None
-    if portrait:
+    large_portrait = portrait and r.f > 1
+    if large_portrait:
+        # Large print keeps the normal sheet's map (same frame, same scale): its
+        # bigger panel takes the whole strip under the map in two columns, and
+        # the index (and any block that does not fit) moves on to the next pages.
+        with r.normal_sizes():
+            normal_h = r.blocks_height(r.panel_blocks(panel_w, 5000))
+            r.plan.scale_bar = None
+            normal_hh = r.header(None, title=r.data.spec.title, subtitle=r.data.spec.subtitle)
+        normal_content_h = r.ph - 2 * m - normal_hh
+        bottom = min(max(normal_h, normal_content_h * 0.3), normal_content_h * 0.55)
+        gut_n = 5.5 * MM
+        frame_h = normal_content_h - bottom - gap - 2 * gut_n
+        frame_rect = Rect(content.x + gut_n, content.y1 - gut_n - frame_h,
+                          content.w - 2 * gut_n, frame_h)  # fmt: skip
+        bottom = frame_rect.y - gut - gap - content.y
+        panel_w = (content.w - gap) / 2
+        panel = Rect(content.x, content.y, content.w, bottom)
+        idx_area = Rect(content.x, content.y, 0, 0)
+        ncol = 1
+    elif portrait:
         bottom = min(max(panel_h, content.h * 0.3), content.h * 0.55)
         frame_rect = Rect(content.x + gut, content.y + bottom + gap + gut,
                           content.w - 2 * gut, content.h - bottom - gap - 2 * gut)  # fmt: skip
@@ -69,6 +89,16 @@ def draw_single(r: Renderer, c) -> None:
             ), {"file": r.data.spec.file, "size": o.size, "scale": f"{scale:,}"},
         )  # fmt: skip
     r.draw_frame(c, frame)
+    if large_portrait:
+        rest = _two_columns(r, c, r.panel_blocks(panel_w, scale), panel, gap)
+        first = r.continuation_page(c, first=True)
+        if rest:  # what did not fit under the map heads the first index column
+            r.draw_blocks(c, rest, first[0].x, first[0].y1)
+            first[0] = Rect(first[0].x, first[0].y, first[0].w,
+                            first[0].h - r.blocks_height(rest))  # fmt: skip
+        items = r.index_items(min(min(b.w for b in first), r.index_columns()[1]), atlas=False)
+        r.flow_index(c, items, first, lambda: r.continuation_page(c))
+        return
     r.draw_blocks(c, r.panel_blocks(panel.w, scale), panel.x, panel.y1)
     cw = (idx_area.w - gap * (ncol - 1)) / ncol
     first = (
@@ -85,3 +115,17 @@ def draw_single(r: Renderer, c) -> None:
     # ... and the index pages' columns, which may be narrower than the first page's.
     items = r.index_items(min(min(b.w for b in first), r.index_columns()[1]), atlas=False)
     r.flow_index(c, items, first, lambda: r.continuation_page(c))
+
+
+def _two_columns(r: Renderer, c, blocks, strip: Rect, gap: float) -> list:
+    """Draw panel blocks down two columns of ``strip``; return the blocks that did not fit."""
+    col_w = (strip.w - gap) / 2
+    col, y_top = 0, strip.y1
+    for i, (h, fn) in enumerate(blocks):
+        if y_top - h < strip.y and y_top < strip.y1:  # next column (or the next page)
+            col, y_top = col + 1, strip.y1
+        if col > 1 or h > strip.h:
+            return blocks[i:]
+        fn(c, strip.x + col * (col_w + gap), y_top)
+        y_top -= h + 4
+    return []

@@ -169,24 +169,38 @@ def strip_lines(text: str, width: float, measure) -> list[str] | None:
     return lines
 
 
+#: 行頭禁則: characters a line never starts with (closing brackets, punctuation,
+#: the long-vowel mark, small kana, iteration marks; JIS X 4051 classes 2–7, 11).
+NO_LINE_START = frozenset(
+    "」』）］｝〕〉》】〙〗｠»’”、。，．,.・：；:;？！?!)]}ーぁぃぅぇぉっゃゅょゎゕゖ"
+    "ァィゥェォッャュョヮヵヶㇰㇱㇲㇳㇴㇵㇶㇷㇸㇹㇺㇻㇼㇽㇾㇿ々〻‐゠–〜～…‥％%"
+)
+#: 行末禁則: characters a line never ends with (opening brackets).
+NO_LINE_END = frozenset("「『（［｛〔〈《【〘〖｟«‘“([{")
+
+
 def wrap(text: str, width: float, measure) -> list[str]:
     """Break ``text`` into lines no wider than ``width`` (``measure(s)`` → points).
 
     Japanese has no spaces, so lines break between any two characters, but a
-    Latin word is kept whole when it fits on a line.
+    Latin word is kept whole when it fits on a line, and the breaks follow
+    禁則処理: no line starts with a closing bracket, 、。, ー, ・ or a small kana
+    (:data:`NO_LINE_START`), none ends with an opening bracket
+    (:data:`NO_LINE_END`): such characters are glued to their neighbour and
+    move to the next line with it (追い出し).
     """
     lines: list[str] = []
     for para in str(text).split("\n"):
         line = ""
-        tokens = _tokens(para)
+        tokens = _glued(_tokens(para))
         for tok in tokens:
             if measure(line + tok) <= width or not line:
                 if measure(tok) > width and not line:
-                    for ch in tok:
-                        if measure(line + ch) > width and line:
+                    for piece in _split_long(tok, width, measure):
+                        if line and measure(line + piece) > width:
                             lines.append(line)
                             line = ""
-                        line += ch
+                        line += piece
                 else:
                     line += tok
             else:
@@ -194,6 +208,28 @@ def wrap(text: str, width: float, measure) -> list[str]:
                 line = tok.lstrip()
         lines.append(line.rstrip())
     return lines or [""]
+
+
+def _glued(tokens: list[str]) -> list[str]:
+    """Tokens with 禁則 characters joined to the token they must stay with."""
+    out: list[str] = []
+    for tok in tokens:
+        if out and (tok[0] in NO_LINE_START or out[-1][-1] in NO_LINE_END):
+            out[-1] += tok
+        else:
+            out.append(tok)
+    return out
+
+
+def _split_long(tok: str, width: float, measure) -> list[str]:
+    """A token wider than a line in pieces, never cutting before a 行頭禁則 character."""
+    pieces: list[str] = []
+    for ch in tok:
+        if pieces and (ch in NO_LINE_START or pieces[-1][-1:] in NO_LINE_END):
+            pieces[-1] += ch
+        else:
+            pieces.append(ch)
+    return pieces
 
 
 def _tokens(text: str) -> list[str]:
