@@ -23,8 +23,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from civicmap.hazard_spec import HazardSpec
 from civicmap.hazards import DEPTH_CLASSES, HazardLayer, credit_for
+from civicmap.spec.hazards import HazardSpec
 
 OUT = Path(__file__).resolve().parent / "RESULTS-hazards.md"
 BOX = (136.55, 36.50, 136.80, 36.65)

@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from civicmap.spec.paper import PaperOptions
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 
@@ -63,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = civicmap.collect(civicmap.load_map(civicmap.demo_map_path()))
     t_demo = _time(
-        lambda: (work / "demo_A4.pdf").write_bytes(render_paper(demo, options={"size": "A4"})[0]), 2
+        lambda: (work / "demo_A4.pdf").write_bytes(
+            render_paper(demo, options=PaperOptions.from_dict({"size": "A4"}, file="<test>"))[0]
+        ),
+        2,
     )
     t_demo_plain = _time(lambda: _plain_plot(demo, work / "demo_plain.pdf", (8.27, 11.69)), 2)
     print(f"demo A4:        paper {t_demo:6.2f} s   plain matplotlib {t_demo_plain:6.2f} s   "
@@ -84,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def paper():
         nonlocal plan
-        pdf, plan = render_paper(dense, options={"size": "A3"})
+        pdf, plan = render_paper(
+            dense, options=PaperOptions.from_dict({"size": "A3"}, file="<test>")
+        )
         (work / "dense_A3.pdf").write_bytes(pdf)
 
     t_dense = _time(paper)

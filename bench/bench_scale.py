@@ -57,7 +57,7 @@ from pathlib import Path
 """
 
 _FILTERS = """
-from civicmap.mapfile import parse_map
+from civicmap.spec.mapfile import parse_map
 from civicmap.pipeline import _osm_filters
 spec = parse_map({"title": "t", "area": {"bbox": [139.0, 35.0, 140.0, 36.0]},
                   "osm": {"file": PBF}, "layers": LAYERS}, file="t.yaml", base_dir=Path("."))

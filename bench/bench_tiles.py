@@ -29,6 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from civicmap.spec.basemap import REGISTRY, Basemap
+from civicmap.spec.paper import PaperOptions
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -62,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     from civicmap.render.paper.geometry import MM, page_size
 
     server = TileServer()
-    tiles.REGISTRY["gsi-pale"] = dataclasses.replace(tiles.REGISTRY["gsi-pale"], url=server.url)
-    src = tiles.REGISTRY["gsi-pale"]
+    REGISTRY["gsi-pale"] = dataclasses.replace(REGISTRY["gsi-pale"], url=server.url)
+    src = REGISTRY["gsi-pale"]
     try:
         # 1. an A3 landscape page's map frame (20 mm margins) at 1:10,000
         pw, ph = page_size("A3", "landscape")
@@ -106,20 +109,24 @@ def main(argv: list[str] | None = None) -> int:
         cases = {
             "vector (OSM drawn)": demo,
             "raster (tiles only)": dataclasses.replace(
-                demo, basemap={"tiles": "gsi-pale", "draw": False}
+                demo, basemap=Basemap(tiles="gsi-pale", draw=False)
             ),
             "raster + vector": dataclasses.replace(
-                demo, basemap={"tiles": "gsi-pale", "draw": True}
+                demo, basemap=Basemap(tiles="gsi-pale", draw=True)
             ),
         }
         results = {}
         for label, spec in cases.items():
             data = civicmap.collect(spec)
-            render_paper(data, options={"size": "A4"})  # warm the tile cache
+            render_paper(
+                data, options=PaperOptions.from_dict({"size": "A4"}, file="<test>")
+            )  # warm the tile cache
             out = {}
 
             def run(data=data, out=out):
-                out["pdf"] = render_paper(data, options={"size": "A4"})[0]
+                out["pdf"] = render_paper(
+                    data, options=PaperOptions.from_dict({"size": "A4"}, file="<test>")
+                )[0]
 
             results[label] = (_best(run), len(out["pdf"]))
             slug = label.split(" (")[0].replace(" + ", "_")

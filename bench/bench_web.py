@@ -17,9 +17,10 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from civicmap.mapfile import load_map
 from civicmap.pipeline import collect, demo_map_path
 from civicmap.render.web import write_web
+from civicmap.spec.mapfile import load_map
+from civicmap.spec.web import WebOptions
 
 
 def points(n: int) -> gpd.GeoDataFrame:
@@ -59,7 +60,12 @@ def main(n: int = 10_000) -> None:
     ours = out / "civicmap.html"
     base = out / "explore.html"
     t = time.perf_counter()
-    write_web(data, ours, options={"offline": True}, overwrite=True)
+    write_web(
+        data,
+        ours,
+        options=WebOptions.from_dict({"offline": True}, language=data.language),
+        overwrite=True,
+    )
     t_ours = time.perf_counter() - t
     t = time.perf_counter()
     points(n).explore(tiles=None).save(str(base))

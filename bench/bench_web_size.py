@@ -20,6 +20,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from civicmap.spec.web import WebOptions
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 READY = "return !!(window.civicmapData && document.querySelector('.cm-cluster, .cm-icon'))"
@@ -55,8 +57,8 @@ def _synth_case(km2: float):
     """Collect the synthetic city of ``km2`` (generated once into bench/out/)."""
     import synth
 
-    from civicmap.mapfile import load_map
     from civicmap.pipeline import collect
+    from civicmap.spec.mapfile import load_map
 
     folder = OUT / f"synth_{km2:g}km2"
     map_file = folder / "map.yaml"
@@ -75,8 +77,8 @@ def _points_case(n: int):
         sys.path.insert(0, sys_path)
     from bench_web import points
 
-    from civicmap.mapfile import load_map
     from civicmap.pipeline import collect, demo_map_path
+    from civicmap.spec.mapfile import load_map
 
     data = collect(load_map(demo_map_path()))
     data.layers = [replace(data.layers[0], features=points(n))]
@@ -96,7 +98,12 @@ def measure(name: str, data, driver, tmp: Path) -> dict:
 
     ours, base = tmp / f"{name}.html", tmp / f"{name}_explore.html"
     t = time.perf_counter()
-    write_web(data, ours, options={"offline": True}, overwrite=True)
+    write_web(
+        data,
+        ours,
+        options=WebOptions.from_dict({"offline": True}, language=data.language),
+        overwrite=True,
+    )
     w_ours = time.perf_counter() - t
     feats = _features(data)
     keep = [c for c in ("layer", "category", "name", "address") if c in feats.columns]

@@ -20,9 +20,10 @@ from pathlib import Path
 
 from bench_web import points
 
-from civicmap.mapfile import load_map
 from civicmap.pipeline import collect, demo_map_path
 from civicmap.render.web import write_web
+from civicmap.spec.mapfile import load_map
+from civicmap.spec.web import WebOptions
 
 
 def main(sizes: list[int], repeat: int = 5) -> None:
@@ -35,7 +36,12 @@ def main(sizes: list[int], repeat: int = 5) -> None:
         times: dict[str, list[float]] = {"civicmap": [], "explore": []}
         for _ in range(repeat + 1):  # the first round warms both up and is not counted
             t = time.perf_counter()
-            write_web(data, out / "civicmap.html", options={"offline": True}, overwrite=True)
+            write_web(
+                data,
+                out / "civicmap.html",
+                options=WebOptions.from_dict({"offline": True}, language=data.language),
+                overwrite=True,
+            )
             times["civicmap"].append(time.perf_counter() - t)
             t = time.perf_counter()
             feats.explore(tiles=None).save(str(out / "explore.html"))

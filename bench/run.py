@@ -54,6 +54,8 @@ sys.path.insert(0, str(BENCH))
 
 import synth  # noqa: E402
 
+from civicmap.spec.paper import PaperOptions  # noqa: E402
+
 SIZES: dict[str, float] = {"demo": 0.36, "1": 1.0, "4": 4.0, "16": 16.0}
 STAGES = ("read_pbf", "read_xml", "read_csv", "collect", "web", "paper_A4", "paper_A3", "e2e")
 BASELINES = ("osmnx_read", "explore", "mpl_plot")
@@ -170,9 +172,10 @@ def _render(case_dir: Path, kind: str, size: str | None = None) -> dict:
         importlib.import_module("civicmap.render.paper.render")
     if size:
         spec = data.spec
-        opts = {**spec.outputs["paper"], "size": size, "file": f"out/map_{size}.pdf"}
+        paper = dataclasses.replace(spec.paper, size=size)
+        outputs = {**spec.outputs, "paper": f"out/map_{size}.pdf"}
         data = dataclasses.replace(
-            data, spec=dataclasses.replace(spec, outputs={**spec.outputs, "paper": opts})
+            data, spec=dataclasses.replace(spec, outputs=outputs, paper=paper)
         )
     _reset_peak()
     t0 = time.perf_counter()
@@ -334,9 +337,9 @@ def run_case(case: str, case_dir: Path, repeat: int) -> dict:
     if case == "ishikawa_atlas":
         # The 石川県 booklet: 1,525 指定緊急避難場所 (tests/data), one page per municipality
         # of the bundled N03 (19), each at its own fitted scale, plus overview and index.
-        from civicmap.mapfile import parse_map
         from civicmap.pipeline import collect
         from civicmap.render.paper.render import render_paper
+        from civicmap.spec.mapfile import parse_map
 
         csv = ROOT / "tests/data/shelters/ishikawa/170003_evacuation_space.csv"
         raw = {
@@ -350,7 +353,12 @@ def run_case(case: str, case_dir: Path, repeat: int) -> dict:
         data = collect(parse_map(raw, file=str(case_dir / "ishikawa.yaml"), base_dir=case_dir))
         _reset_peak()
         t0 = time.perf_counter()
-        pdf, plan = render_paper(data, options={"atlas": {"areas": "municipalities:17"}})
+        pdf, plan = render_paper(
+            data,
+            options=PaperOptions.from_dict(
+                {"atlas": {"areas": "municipalities:17"}}, file="<test>"
+            ),
+        )
         seconds = time.perf_counter() - t0
         (out_dir / "ishikawa_atlas.pdf").write_bytes(pdf)
         return {

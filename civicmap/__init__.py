@@ -29,10 +29,10 @@ __version__ = "0.1.0"
 from civicmap.batch import batch
 from civicmap.errors import CivicMapError, ConfigError, OutputExistsError, SourceError
 from civicmap.i18n import current_language, set_language, use_language
-from civicmap.layers import builtin_layer_ids, load_layer
-from civicmap.mapfile import load_map
 from civicmap.pipeline import build, collect, demo_map_path, with_output_dir
 from civicmap.samples import sample_path
+from civicmap.spec.layers import builtin_layer_ids, load_layer
+from civicmap.spec.mapfile import load_map
 
 #: Public names imported on first use: name → module.
 _LAZY = {

@@ -53,7 +53,7 @@ from typing import Any
 
 import requests
 
-from civicmap import settings
+from civicmap import _transport, settings
 from civicmap._files import write_bytes_atomic, write_text_atomic
 from civicmap._transport import (
     HostUnreachableError,
@@ -314,8 +314,6 @@ def probe(url: str, *, service_key: str = "http", from_map: bool = False) -> Non
     OfflineError
         In offline mode.
     """
-    from civicmap import _transport
-
     svc = service(service_key)
     known = known_unreachable(url)
     if known is not None:

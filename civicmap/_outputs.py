@@ -506,7 +506,7 @@ def _make_folder(folder: Path) -> bool:
 
 
 def _lock_error(folder: Path, exc: OSError) -> CivicMapError:
-    from civicmap._files import _os_error  # _files imports this module at its top
+    from civicmap._files import _os_error  # why: _files imports this module at its top (cycle)
 
     return _os_error(folder, exc)
 

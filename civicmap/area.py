@@ -25,9 +25,11 @@ from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
+from civicmap import _http, settings
 from civicmap.errors import AreaError, CivicMapError
 from civicmap.i18n import _
 from civicmap.schema import CRS, estimate_utm_crs
+from civicmap.spec.area import AreaSpec
 
 log = logging.getLogger(__name__)
 
@@ -293,8 +295,6 @@ def place(name: str, *, offline: bool | None = None) -> Area:
 
     ``offline=True`` answers only from the cache (``None``: ``settings.offline``).
     """
-    from civicmap import _http, settings
-
     try:
         results = _http.get_json(
             settings.nominatim_url,
@@ -323,36 +323,33 @@ def place(name: str, *, offline: bool | None = None) -> Area:
     return Area(geom, name, "place")
 
 
-def resolve_area(spec: dict[str, Any], *, base_dir: Path, offline: bool | None = None) -> Area:
-    """Turn a validated ``area`` mapping into an :class:`Area`.
+def resolve_area(spec: AreaSpec, *, base_dir: Path, offline: bool | None = None) -> Area:
+    """Turn a validated ``area:`` (:class:`~civicmap.spec.area.AreaSpec`) into an :class:`Area`.
 
     ``offline`` reaches the place-name lookup, the only kind that needs the network.
     """
-    kind = spec.get("kind") or next(
-        k for k in ("bbox", "point", "boundary", "municipality", "osm_file", "place") if k in spec
-    )
-    value = spec[kind]
+    kind, value = spec.kind, spec.value
     if kind == "bbox":
-        area = Area(box(*value), spec.get("name", "bbox"), "bbox")
+        area = Area(box(*value), spec.name or "bbox", "bbox")
     elif kind == "point":
         lat, lon = value
-        centre = Area(Point(lon, lat), spec.get("name", f"{lat:.5f}, {lon:.5f}"), "point")
-        area = centre.buffered(float(spec["radius"]))
+        centre = Area(Point(lon, lat), spec.name or f"{lat:.5f}, {lon:.5f}", "point")
+        area = centre.buffered(float(spec.radius))
     elif kind == "boundary":
         path = base_dir / value
-        area = Area(boundary_file(path), spec.get("name", path.stem), "boundary")
+        area = Area(boundary_file(path), spec.name or path.stem, "boundary")
     elif kind == "municipality":
         area = municipality(str(value))
     elif kind == "osm_file":
         path = base_dir / value
-        area = Area(osm_file_bounds(path), spec.get("name", path.name), "osm_file")
+        area = Area(osm_file_bounds(path), spec.name or path.name, "osm_file")
     elif kind == "place":
         area = place(str(value), offline=offline)
     else:  # pragma: no cover - validated earlier
         raise AreaError(_("unknown area kind %(kind)r") % {"kind": kind})
-    if spec.get("name"):
-        area = Area(area.geometry, spec["name"], area.kind, area.code)
-    buffer = float(spec.get("buffer", 0) or 0)
+    if spec.name:
+        area = Area(area.geometry, spec.name, area.kind, area.code)
+    buffer = float(spec.buffer or 0)
     return area.buffered(buffer) if buffer else area
 
 

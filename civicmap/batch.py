@@ -44,9 +44,9 @@ from civicmap._outputs import OutputRefusedError, check_output_folder, output_lo
 from civicmap.area import Area, prefecture_municipalities, read_polygons
 from civicmap.errors import BatchError, CivicMapError
 from civicmap.i18n import _, current_language, use_language
-from civicmap.mapfile import MapSpec, load_map
 from civicmap.render.web import tile_folder_name
 from civicmap.schema import CRS, SourceResult, estimate_utm_crs
+from civicmap.spec.mapfile import MapSpec, load_map
 
 log = logging.getLogger(__name__)
 

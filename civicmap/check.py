@@ -24,15 +24,17 @@ import pandas as pd
 from civicmap._fields import TemplateError, template_fields
 from civicmap._files import check_writable, spreadsheet_cell, write_text_atomic
 from civicmap._validate import COLUMN_HINT_CUTOFF, did_you_mean
+from civicmap.area import resolve_area
 from civicmap.errors import CivicMapError, ConfigError, NetworkError, Problem, SourceError
 from civicmap.fields import ALIASES
 from civicmap.hazards import hazard_summary
 from civicmap.i18n import _, ngettext
-from civicmap.layers import LayerSpec
-from civicmap.mapfile import MapSpec
+from civicmap.render.paper.areas import load_areas
 from civicmap.schema import COLUMNS, SourceResult
-from civicmap.sources import kind_for_path, read_path
+from civicmap.sources import kind_for_path, read_file_source, read_path
 from civicmap.sources._guess import place_counts
+from civicmap.spec.layers import LayerSpec
+from civicmap.spec.mapfile import MapSpec, load_map
 
 if TYPE_CHECKING:
     from civicmap.mapdata import MapData
@@ -388,22 +390,14 @@ def _is_excel(path: Path) -> bool:
 
 def osm_source(spec: MapSpec) -> str | None:
     """Where the map's OSM data comes from, or ``None`` when the map does not say."""
-    osm = spec.osm
-    if osm.get("disabled"):
-        return "off"
-    if osm.get("file") or (spec.area.get("kind") == "osm_file" and not osm.get("overpass")):
-        return "file"
-    if osm.get("pack"):
-        return "pack"
-    if osm.get("overpass"):
-        return "overpass"
-    return None
+    kind = spec.osm.kind
+    return {"disabled": "off", "extract": "file"}.get(kind, kind) if kind else None
 
 
 def check_map(path: str | Path) -> dict[str, Any]:
     """Validate a map file as a build would, without building; report every problem.
 
-    Beyond :func:`civicmap.mapfile.load_map` (which raises
+    Beyond :func:`civicmap.spec.mapfile.load_map` (which raises
     :class:`~civicmap.errors.ConfigError` for the file's own keys), this reads
     every file source the layers name and checks what a build would only find
     out late or never: the columns named in ``columns:``, ``label:``,
@@ -423,11 +417,8 @@ def check_map(path: str | Path) -> dict[str, Any]:
     Raises
     ------
     ConfigError
-        When the file itself is invalid (as :func:`~civicmap.mapfile.load_map`).
+        When the file itself is invalid (as :func:`~civicmap.spec.mapfile.load_map`).
     """
-    from civicmap.area import resolve_area
-    from civicmap.mapfile import load_map
-
     path = Path(path)
     spec = load_map(path)
     file = str(path)
@@ -451,7 +442,7 @@ def check_map(path: str | Path) -> dict[str, Any]:
         warnings.append(Problem(file, "area", _("not checked: %(why)s") % {"why": exc}))
     except CivicMapError as exc:
         problems.append(Problem(file, "area", str(exc)))
-    problems += _render_option_problems(spec, area)
+    problems += _atlas_area_problems(spec, area)
     osm_from = osm_source(spec)
     warnings += osm_warnings(spec)
     for i, layer in enumerate(spec.layers):
@@ -509,8 +500,6 @@ def layer_problems(
     sources the ``label``/``popup``/``index`` columns must exist. With an
     ``area``, a layer whose rows all lie outside it gets a warning.
     """
-    from civicmap.sources import read_file_source
-
     problems: list[Problem] = []
     warnings: list[Problem] = []
     columns: list[str] = []
@@ -565,28 +554,19 @@ def layer_problems(
     return problems, warnings
 
 
-def _render_option_problems(spec: MapSpec, area) -> list[Problem]:
-    """The paper and web options as the renderers validate them, before anything is drawn."""
-    from civicmap.mapdata import MapData
+def _atlas_area_problems(spec: MapSpec, area) -> list[Problem]:
+    """An area atlas's polygon file (``outputs.paper.atlas.areas``), read as the build reads it.
 
-    if area is None:
+    The options themselves were checked when the map file loaded (``spec.paper``);
+    this reads the file they name, so a missing file or name field shows here, not
+    halfway through a build.
+    """
+    atlas = spec.paper.atlas if spec.paper is not None else None
+    if area is None or atlas is None or atlas.areas is None:
         return []
-    data = MapData(spec=spec, area=area, layers=[])
-    problems: list[Problem] = []
-    checks = []
-    if "paper" in spec.outputs:
-        from civicmap.render import paper
-
-        checks.append((getattr(paper, "_options", None), spec.outputs["paper"]))
-    if "web" in spec.outputs:
-        from civicmap.render import web
-
-        checks.append((getattr(web, "_options", None), spec.outputs["web"]))
-    for validate, options in checks:
-        if validate is None:  # the renderer moved its validation: load_map covers it then
-            continue
-        try:
-            validate(data, options)
-        except ConfigError as exc:
-            problems += exc.problems
-    return problems
+    try:
+        load_areas(atlas.areas, name=atlas.name, base_dir=spec.base_dir, map_file=spec.file,
+                   crs=area.metric_crs())  # fmt: skip
+    except ConfigError as exc:
+        return list(exc.problems)
+    return []

@@ -35,11 +35,11 @@ import shapely
 from PIL import Image
 
 from civicmap.errors import CivicMapError
-from civicmap.hazard_spec import TILE_KINDS, HazardSpec
 from civicmap.hazards import DEPTH_CLASSES, HazardClass
 from civicmap.i18n import _
 from civicmap.render.tiles import TileFetcher, TileSource, pack_for
 from civicmap.schema import CRS, Credit
+from civicmap.spec.hazards import TILE_KINDS, HazardSpec
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 A 防災マップ shows two things together: where the hazard is, and where to go.
 This module reads the map's ``hazards:`` (国土数値情報 files, see
-:mod:`civicmap.hazard_spec`), classes every zone through the official code
+:mod:`civicmap.spec.hazards`), classes every zone through the official code
 lists, and answers, for every site of a ``role: shelter`` layer and every
 home, what each hazard says at that point:
 
@@ -44,10 +44,10 @@ import pandas as pd
 import shapely
 
 from civicmap.errors import SourceError
-from civicmap.hazard_spec import HazardSpec
 from civicmap.i18n import _
 from civicmap.schema import CRS, Credit
 from civicmap.sources.hazard_file import read_hazard_file
+from civicmap.spec.hazards import HazardSpec
 
 log = logging.getLogger(__name__)
 

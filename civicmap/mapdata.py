@@ -17,9 +17,9 @@ from shapely.geometry.base import BaseGeometry
 from civicmap.area import Area
 from civicmap.hazards import HazardResult
 from civicmap.i18n import _
-from civicmap.layers import LayerSpec, iso_date
-from civicmap.mapfile import MapSpec
 from civicmap.schema import Credit, RowProblem, osm_credit
+from civicmap.spec.layers import LayerSpec, iso_date
+from civicmap.spec.mapfile import MapSpec
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +233,9 @@ class MapData:
         out: list[Credit] = []
         if self.uses_osm or self.basemap is not None:
             out.append(osm_credit(self.osm_base[:10]))
-        from civicmap.render.background import background_credits  # tiles, 承認番号, N03
+        # why: the tiles' date is known only once the renderers fetched them (render/tiles.py
+        # keeps it); render imports this module at its top. Known arrow up, see issue 23.
+        from civicmap.render.background import background_credits
 
         out.extend(background_credits(self))
         for layer in self.layers:

@@ -34,16 +34,19 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from civicmap import _http, settings
+from civicmap import _http
 from civicmap._files import replace_output
 from civicmap._outputs import Output, check_output, guarded_outputs, is_pack_folder
+from civicmap._transport import excerpt
 from civicmap.area import resolve_area
-from civicmap.errors import CivicMapError
+from civicmap.errors import CivicMapError, NetworkError
 from civicmap.i18n import _
-from civicmap.mapfile import MapSpec
-from civicmap.pipeline import _osm_file, _osm_filters, map_inputs
+from civicmap.pipeline import _osm_file, _osm_filters, collect, map_inputs
+from civicmap.render import tiles
+from civicmap.render.paper import render_paper
 from civicmap.sources import overpass, streets
 from civicmap.sources.overpass import PACK_FORMAT, read_manifest
+from civicmap.spec.mapfile import MapSpec
 
 __all__ = ["PACK_FORMAT", "PackInfo", "fetch_pack", "pack_path", "read_manifest", "with_pack"]
 
@@ -79,13 +82,19 @@ def pack_path(spec: MapSpec, out: str | Path | None = None) -> Path:
     """Where the pack goes: ``out``, else the map's ``osm.pack``, else ``settings.default_pack``."""
     if out is not None:
         return Path(out).resolve()
-    return spec.path(spec.osm.get("pack") or settings.default_pack)
+    return spec.pack_dir()
 
 
 def with_pack(spec: MapSpec, folder: str | Path) -> MapSpec:
     """The same map, reading OSM data from the pack in ``folder``."""
-    osm = {k: v for k, v in spec.osm.items() if k != "file"}
-    return replace(spec, osm={**osm, "pack": str(Path(folder).resolve())})
+    area_extract = spec.area.kind == "osm_file" and not spec.osm.overpass
+    osm = replace(
+        spec.osm,
+        file=None,
+        extract=str(spec.area.value) if area_extract else None,
+        pack=str(Path(folder).resolve()),
+    )
+    return replace(spec, osm=osm)
 
 
 def fetch_pack(
@@ -138,7 +147,7 @@ def _fetch_into(
     spec: MapSpec, target: Path, *, overwrite: bool, refresh: bool, streets_network: bool
 ) -> PackInfo:
     extract = _osm_file(spec)
-    if extract is not None and not spec.osm.get("disabled"):
+    if extract is not None and not spec.osm.disabled:
         raise CivicMapError(
             _(
                 "%(spec_file)s: the map reads OSM data from a local extract (%(extract)s), "
@@ -153,7 +162,7 @@ def _fetch_into(
     plan = [
         (what, query) for what, query, _ in overpass.plan_for_map(spec, area, filters, types=types)
     ]
-    if spec.osm.get("disabled"):  # osm: false: the pack holds only the background tiles
+    if spec.osm.disabled:  # osm: false: the pack holds only the background tiles
         plan, streets_network = [], False
     if streets_network:
         plan.append(("the walking street network", streets.walking_query(area)))
@@ -193,8 +202,6 @@ def _fetch_into(
         (tmp / overpass.MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
         )
-        from civicmap.render.tiles import fetch_pack_tiles  # basemap.tiles: see render/tiles.py
-
         tiles = fetch_pack_tiles(spec, tmp)
         if tiles:  # the per-tile checksums stay in the tiles' own tiles.json
             manifest["tiles"] = {k: v for k, v in tiles.items() if k != "sha256"}
@@ -217,3 +224,72 @@ def _fetch_into(
         [(e["what"], e["bytes"]) for e in entries],
         tiles=manifest.get("tiles"),
     )
+
+
+def _no_pack_tiles(fetcher: tiles.TileFetcher) -> str:
+    svc = _http.service(fetcher.service_key)
+    return _(
+        "the background tiles (%(service)s) could not be stored in the offline pack: "
+        "%(why)s; no pack was written. Run civicmap fetch again where the tile server "
+        "can be reached, or use basemap.tiles: none"
+    ) % {"service": svc.label(), "why": fetcher.broken}
+
+
+def fetch_pack_tiles(spec: MapSpec, pack: Path) -> dict | None:
+    """Store in ``pack`` every tile the map's outputs use (``civicmap fetch``); return the manifest.
+
+    The paper map is laid out once, in memory, with the tiles recorded as it
+    draws them: the pack then holds exactly the tiles (zooms, extent, atlas
+    pages) an offline rebuild asks for, each once. The web map adds the area at
+    :func:`~civicmap.render.tiles.web_zooms`. OSM's tiles are never stored (their policy): None.
+
+    Raises
+    ------
+    CivicMapError
+        When every tile failed (nothing usable to store).
+    """
+    source = spec.basemap.source
+    if source is None:
+        return None
+    if not source.offline:
+        log.info(
+            _("tiles %(source_id)s are web-only and online-only (their terms): not stored"),
+            {"source_id": source.id},
+        )
+        return None
+    local = replace(spec, osm=replace(spec.osm, pack=str(Path(pack).resolve())))
+    with tiles.recording() as rec:
+        fetcher = tiles.fetcher_for(local)
+        assert fetcher is not None
+        fetcher.quiet = True
+        if not fetcher.usable():  # no network: one line, before anything is drawn
+            raise NetworkError(_no_pack_tiles(fetcher))
+        if spec.paper is not None:
+            render_paper(collect(local), options=spec.paper)
+        if spec.web is not None:
+            area = resolve_area(spec.area, base_dir=spec.base_dir)
+            bounds = area.geometry.bounds
+            fetcher.get_many(
+                t
+                for z in tiles.web_zooms(bounds, source)
+                for t in tiles.tiles_for_bounds(bounds, z)
+            )
+    got = rec.get(source.cache_id, {})
+    if fetcher.broken:  # a pack with holes where the server gave up: none at all
+        raise NetworkError(_no_pack_tiles(fetcher))
+    if fetcher.missing and not got:
+        raise CivicMapError(
+            _(
+                "no background tile of %(source_id)s could be fetched (%(error)s); check the "
+                "network or the tile URL, or use basemap.tiles: none"
+            )
+            % {"source_id": source.id, "error": excerpt(fetcher.missing[0][3])}
+        )
+    manifest = tiles.write_pack_tiles(pack, source, got, fetcher.missing, date=fetcher.date)
+    log.info(
+        _(
+            "offline pack: %(count)d tiles of %(source_id)s (zooms %(zooms)s, %(bytes)d "
+            "bytes), %(n)d missing"
+        ), {"count": manifest["count"], "source_id": source.id, "zooms": manifest["zooms"], "bytes": manifest["bytes"], "n": len(manifest["missing"])},
+    )  # fmt: skip
+    return manifest

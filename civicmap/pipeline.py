@@ -18,20 +18,25 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import box
 
-from civicmap import clean, hazard_tiles, hazards, join, settings
+from civicmap import clean, hazard_tiles, hazards, join, progress, settings, shelter_routes
+from civicmap._files import output_batch
+from civicmap._http import refreshing
 from civicmap._outputs import Output, guarded_outputs
 from civicmap.area import Area, resolve_area
 from civicmap.errors import ConfigError, Problem, SourceError
 from civicmap.hazards import HazardResult
 from civicmap.i18n import _, ngettext
-from civicmap.layers import LayerSpec
-from civicmap.mapdata import LayerData, LayerReport, MapData
-from civicmap.mapfile import MapSpec, load_map
-from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit
-from civicmap.sources import read_file_source
+from civicmap.mapdata import LayerData, LayerReport, MapData, data_time
+from civicmap.render import export, paper, web
+from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit, serves_column
+from civicmap.shelter_routes import shelter_layers
+from civicmap.sources import overpass, read_file_source, streets
 from civicmap.sources._categories import unify_layer_categories
 from civicmap.sources._guard import clean_text_columns
 from civicmap.sources._osmschema import to_schema
+from civicmap.sources.osmfile import OsmExtract, read_extract
+from civicmap.spec.layers import LayerSpec
+from civicmap.spec.mapfile import MapSpec, load_map
 from civicmap.tagfilter import TagFilter
 
 if TYPE_CHECKING:
@@ -135,17 +140,14 @@ def _osm_filters(spec: MapSpec) -> tuple[dict[str, TagFilter], dict[str, set[str
                 filters[key] = src.tag_filter
                 if src.options.get("types"):
                     types[key] = set(src.options["types"])
-    if spec.basemap.get("draw", True):
+    if spec.basemap.draw:
         filters.update(BASEMAP_FILTERS)
     return filters, types
 
 
 def _osm_file(spec: MapSpec) -> Path | None:
-    if spec.osm.get("file"):
-        return spec.path(spec.osm["file"])
-    if spec.area.get("kind") == "osm_file" and not spec.osm.get("overpass"):
-        return spec.path(spec.area["osm_file"])
-    return None
+    """The local extract the map reads (:attr:`OsmSource.extract`), or None."""
+    return spec.path(spec.osm.extract) if spec.osm.extract else None
 
 
 def _read_osm(spec: MapSpec, area: Area) -> OsmExtract:
@@ -155,9 +157,7 @@ def _read_osm(spec: MapSpec, area: Area) -> OsmExtract:
     ``overpass_ql``) and ``_<kind>`` (basemap). ``bounds`` is set only for a
     local extract, whose data ends at its edge.
     """
-    from civicmap.sources.osmfile import OsmExtract, read_extract
-
-    if spec.osm.get("disabled"):  # osm: false (mapfile already dropped the layers' OSM sources)
+    if spec.osm.disabled:  # osm: false (mapfile already dropped the layers' OSM sources)
         return OsmExtract(frames={})
     filters, types = _osm_filters(spec)
     uses_raw_ql = any(
@@ -177,7 +177,6 @@ def _read_osm(spec: MapSpec, area: Area) -> OsmExtract:
                 % {"file": spec.file}
             )
         return read_extract(path, filters, types=types)
-    from civicmap.sources import overpass
 
     return overpass.fetch_for_map(spec, area, filters, types=types)
 
@@ -354,8 +353,6 @@ def collect(
     ``spec.offline``, whose default is ``settings.offline``. The choice rides
     on the returned ``data.spec``, so rendering (tiles) obeys it too.
     """
-    from civicmap import progress
-
     spec = with_offline(spec, offline)
 
     with progress.task(_("reading the data"), total=2 + len(spec.layers)) as advance:
@@ -378,14 +375,14 @@ def _collect(
     osm = inputs.osm if inputs is not None else _read_osm(spec, area)
     files = inputs.files if inputs is not None else None
     basemap = None
-    if spec.basemap.get("draw", True) and osm.frames:
+    if spec.basemap.draw and osm.frames:
         basemap = classify_basemap({k: v for k, v in osm.frames.items() if k.startswith("_")})
     layers = []
     for layer in spec.layers:
         advance(layer.id)
         log.info(_("layer %(layer_id)s"), {"layer_id": layer.id})
         layers.append(_layer_data(layer, osm, area, spec.language, files, offline=spec.offline))
-    uses_osm = not spec.osm.get("disabled") and any(
+    uses_osm = not spec.osm.disabled and any(
         s.kind == "osm" for layer in spec.layers for s in layer.sources
     )
     data = MapData(
@@ -410,7 +407,6 @@ def _collect(
             ),
             {"n": n},
         )
-    from civicmap import shelter_routes
 
     shelter_routes.merge_shelter_layers(layers)
     homes = shelter_routes.map_homes(spec)
@@ -436,8 +432,6 @@ def load_hazards(spec: MapSpec, area: Area, layers: list[LayerData], homes) -> H
     A site that may not serve its disaster is listed in its layer's quality
     report (``--report``), naming the site, the hazard and why.
     """
-    from civicmap.shelter_routes import shelter_layers
-
     loaded = [
         hazard_tiles.load_tile_hazard(h, spec)
         if h.tiles
@@ -475,7 +469,6 @@ def hazard_route_layers(spec: MapSpec, layers: list[LayerData], data: MapData) -
     disaster = spec.home_disaster
     if not disaster or data.hazards is None:
         return layers
-    from civicmap.schema import serves_column
 
     key = serves_column(disaster).removeprefix("serves_")
     out = []
@@ -509,23 +502,18 @@ def data_date(spec: MapSpec, osm: OsmExtract) -> str:
     See :func:`mapdata.data_time`: the OSM data's ``osm_base`` (from the extract, the
     Overpass answer or the pack that stored it) and the sources' ``date:``.
     """
-    from civicmap.mapdata import data_time
-
     return data_time(spec, osm_base=osm.osm_base)
 
 
 def walking_graph(spec: MapSpec, area: Area):
     """The walking street network for the map, from the same OSM source as its layers."""
-    from civicmap.sources import streets
-
     path = _osm_file(spec)
     if path is not None:
         return streets.walking_graph_from_extract(path, area)
-    from civicmap.sources import overpass
 
     return streets.walking_graph_from_overpass(
         area,
-        url=spec.osm.get("overpass_url"),
+        url=spec.osm.overpass_url,
         pack=overpass.pack_folder(spec),
         offline=spec.offline,
     )
@@ -541,8 +529,6 @@ def home_routes(
     also says on the map what counted and what fell back.
     """
     from shapely.geometry import Point
-
-    from civicmap.shelter_routes import shelter_layers
 
     shelters = [lyr.features for lyr in shelter_layers(layers)]
     if not shelters:
@@ -617,7 +603,6 @@ def build_with_data(
             "no outputs to write; add outputs: {web: {file: out/map.html}, paper: {file: out/map.pdf}}"
         )
         raise ConfigError([Problem(str(spec.file), "outputs", message)])  # invalid input: exit 2
-    from civicmap._http import refreshing
 
     outputs = [Output(p, root=output_root(spec, p)) for p in output_targets(spec, kinds)]
     # every output checked (never an input, never a device ...) and its folder locked first
@@ -661,15 +646,14 @@ def map_inputs(spec: MapSpec, *, pack: bool = True) -> list[Path]:
         if name and Path(name).is_file():
             paths.append(Path(name))
     paths += data_files(spec)
-    for key in ("boundary", "osm_file"):
-        if spec.area.get(key):
-            paths.append(spec.path(str(spec.area[key])))
+    if spec.area.path:
+        paths.append(spec.path(spec.area.path))
     extract = _osm_file(spec)
     if extract is not None:
         paths.append(extract)
     if pack:
-        folder = spec.path(str(spec.osm.get("pack") or settings.default_pack))
-        if spec.osm.get("pack") or folder.exists():  # the default pack only when it is there
+        folder = spec.pack_dir()
+        if spec.osm.pack or folder.exists():  # the default pack only when it is there
             paths.append(folder)
     return paths
 
@@ -700,9 +684,6 @@ def render(
     never leaves a mix of old and new outputs. Temporary files left by a killed
     earlier run are removed first.
     """
-    from civicmap import progress
-    from civicmap._files import output_batch
-
     spec = data.spec
     kinds = kinds or list(spec.outputs)
     with (
@@ -714,15 +695,7 @@ def render(
 
 def output_targets(spec: MapSpec, kinds: list[str]) -> list[Path]:
     """Every file the outputs ``kinds`` write (the paper PNG included)."""
-    targets: list[Path] = []
-    for kind in kinds:
-        path = spec.output_path(kind)
-        if path is None:
-            continue
-        targets.append(path)
-        if kind == "paper" and spec.outputs[kind].get("png"):
-            targets.append(Path(path).with_suffix(".png"))
-    return targets
+    return [target for kind in kinds for target in spec.output_targets(kind)]
 
 
 def _render_each(
@@ -732,20 +705,14 @@ def _render_each(
     written: dict[str, list[Path]] = {}
     for kind in kinds:
         advance(kind)
-        opts = spec.outputs[kind]
         path = spec.output_path(kind)
         if kind == "web":
-            from civicmap.render import web
-
-            opts = spec.web_options or opts  # validated once when the map file loaded
-            written[kind] = [web.write_web(data, path, options=opts, overwrite=overwrite)]
+            written[kind] = [web.write_web(data, path, options=spec.web, overwrite=overwrite)]
         elif kind == "paper":
-            from civicmap.render import paper
-
-            written[kind] = list(paper.write_paper(data, path, options=opts, overwrite=overwrite))
+            written[kind] = list(
+                paper.write_paper(data, path, options=spec.paper, overwrite=overwrite)
+            )
         else:
-            from civicmap.render import export
-
             written[kind] = [export.write_export(data, path, fmt=kind, overwrite=overwrite)]
         log.debug("wrote %s", ", ".join(map(str, written[kind])))
     return written
@@ -758,7 +725,5 @@ def with_output_dir(spec: MapSpec, out_dir: Path) -> MapSpec:
     checked by the output rule, never followed here.
     """
     folder = Path(out_dir).resolve()
-    outputs = {
-        k: {**v, "file": str(folder / Path(v["file"]).name)} for k, v in spec.outputs.items()
-    }
+    outputs = {kind: str(folder / Path(file).name) for kind, file in spec.outputs.items()}
     return replace(spec, outputs=outputs)

@@ -15,6 +15,7 @@ import io
 import logging
 from typing import Any
 
+from civicmap._files import spreadsheet_cell
 from civicmap.i18n import _
 from civicmap.mapdata import LayerData, MapData
 
@@ -108,8 +109,6 @@ def csv_text(rows: list[dict[str, str]]) -> str:
     Written by the CLI as UTF-8 with a BOM, so Excel in Japan opens it
     without garbling the Japanese reasons.
     """
-    from civicmap._files import spreadsheet_cell
-
     buf = io.StringIO(newline="")
     w = csv.DictWriter(buf, fieldnames=REPORT_COLUMNS, lineterminator="\r\n")
     w.writeheader()

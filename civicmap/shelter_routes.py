@@ -22,15 +22,17 @@ import pandas as pd
 from shapely.geometry import Point
 
 from civicmap import join, settings
-from civicmap.errors import CivicMapError
+from civicmap.errors import CivicMapError, SourceError
 from civicmap.i18n import _
 from civicmap.join import sites as join_sites
+from civicmap.join.sites import disaster_flags
 from civicmap.schema import CRS, DISASTER_TYPES, empty_frame, serves_column
+from civicmap.sources import overpass, read_path, streets
 
 if TYPE_CHECKING:
     from civicmap.area import Area
     from civicmap.mapdata import LayerData
-    from civicmap.mapfile import MapSpec
+    from civicmap.spec.mapfile import MapSpec
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +167,6 @@ def read_homes_csv(path: Path, *, geocode: bool = False, offline: bool | None = 
         Naming the file, the row and the fix, for a missing file, missing
         columns or a row without usable coordinates.
     """
-    from civicmap.sources import read_path
-
     if not path.exists():
         raise CivicMapError(
             _("homes: %(path)s: file not found; give a CSV of 名称, 緯度, 経度") % {"path": path}
@@ -233,13 +233,9 @@ def walking_network(spec: MapSpec, area: Area):
     lines, labelled as such on both maps. The reason is a builder message (console
     language, may name files and errors): it never reaches the map itself.
     """
-    from civicmap import pipeline
-    from civicmap.errors import SourceError
-    from civicmap.sources import streets
-
-    if spec.osm.get("disabled"):  # osm: false reaches the street network too: nothing is asked
+    if spec.osm.disabled:  # osm: false reaches the street network too: nothing is asked
         return None, _("this map uses no OSM data (osm: false), so it has no street network")
-    path = pipeline._osm_file(spec)
+    path = spec.path(spec.osm.extract) if spec.osm.extract else None
     if path is not None:
         graph = streets.walking_graph_from_extract(path, area)
         if graph.number_of_nodes() == 0:
@@ -249,11 +245,9 @@ def walking_network(spec: MapSpec, area: Area):
             ) % {"name": path.name}
         return graph, _("extract %(name)s") % {"name": path.name}
     try:
-        from civicmap.sources import overpass
-
         graph = streets.walking_graph_from_overpass(
             area,
-            url=spec.osm.get("overpass_url"),
+            url=spec.osm.overpass_url,
             pack=overpass.pack_folder(spec),
             offline=spec.offline,
         )
@@ -401,8 +395,6 @@ def routes_for_map(
 
 def _disaster_notes(sites: gpd.GeoDataFrame, disaster: str, t: dict[str, str]) -> list[str]:
     """How many sites have no information on ``disaster`` (and how many only shelter)."""
-    from civicmap.join.sites import disaster_flags
-
     try:
         col = serves_column(disaster)
     except ValueError as exc:

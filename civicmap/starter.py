@@ -33,10 +33,11 @@ import yaml
 
 from civicmap.errors import CivicMapError, ConfigError, Problem
 from civicmap.i18n import _
-from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect
 from civicmap.render.paper.render import render_paper
 from civicmap.sources import kind_for_path, read_path
+from civicmap.spec.mapfile import parse_map
+from civicmap.spec.paper import PaperOptions
 
 log = logging.getLogger(__name__)
 
@@ -360,7 +361,8 @@ def choose_paper(text: str, *, map_path: Path) -> PaperChoice:
 
     def readable(choice: PaperChoice) -> tuple[bool, Any]:
         try:
-            _pdf, plan = render_paper(data, options={"file": "starter.pdf", **choice.options()})
+            options = PaperOptions.from_dict(choice.options(), file=str(map_path))
+            _pdf, plan = render_paper(data, options=options)
         except ConfigError:  # e.g. more atlas pages than allowed
             return False, None
         return not plan.readability.unreadable, plan

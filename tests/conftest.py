@@ -55,7 +55,7 @@ def waseda_map():
     the map's ``osm:`` section (a file name is relative to tests/data/osm),
     ``extra`` further top-level keys (``basemap``, ``outputs``).
     """
-    from civicmap.mapfile import parse_map
+    from civicmap.spec.mapfile import parse_map
 
     def make(osm: dict, layers=("childcare", "shelters"), **extra):
         raw = {

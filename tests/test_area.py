@@ -9,6 +9,7 @@ from shapely.geometry import Point, box
 from civicmap import settings
 from civicmap.area import check_digit, municipality, normalise_code, resolve_area
 from civicmap.errors import AreaError
+from civicmap.spec.area import parse_area
 
 WASEDA = Point(139.7065, 35.7066)  # inside the demo extract, in 新宿区
 
@@ -60,16 +61,24 @@ def test_code_outside_bundled_prefectures_uses_the_national_file():
 
 
 def test_bbox_and_buffer(tmp_path):
-    area = resolve_area({"bbox": [139.70, 35.70, 139.71, 35.71]}, base_dir=tmp_path)
+    area = resolve_area(
+        parse_area({"bbox": [139.70, 35.70, 139.71, 35.71]}, base_dir=tmp_path), base_dir=tmp_path
+    )
     assert area.geometry.equals(box(139.70, 35.70, 139.71, 35.71))
-    grown = resolve_area({"bbox": [139.70, 35.70, 139.71, 35.71], "buffer": 300}, base_dir=tmp_path)
+    grown = resolve_area(
+        parse_area({"bbox": [139.70, 35.70, 139.71, 35.71], "buffer": 300}, base_dir=tmp_path),
+        base_dir=tmp_path,
+    )
     _w, s, _e, _n = grown.bounds
     # 300 m is about 0.0027° of latitude
     assert 35.70 - 0.0029 < s < 35.70 - 0.0025
 
 
 def test_point_and_radius_is_a_metric_circle(tmp_path):
-    area = resolve_area({"point": [35.7066, 139.7065], "radius": 500}, base_dir=tmp_path)
+    area = resolve_area(
+        parse_area({"point": [35.7066, 139.7065], "radius": 500}, base_dir=tmp_path),
+        base_dir=tmp_path,
+    )
     assert area.geometry.contains(WASEDA)
     assert metric_area_km2(area.geometry) == pytest.approx(3.14159 * 0.25, rel=0.02)
 
@@ -77,7 +86,9 @@ def test_point_and_radius_is_a_metric_circle(tmp_path):
 def test_boundary_file(tmp_path, data_dir):
     src = gpd.read_file(data_dir / "boundaries" / "N03-21_13_210101.json")
     src[src["N03_007"] == "13104"].to_file(tmp_path / "shinjuku.geojson", driver="GeoJSON")
-    area = resolve_area({"boundary": "shinjuku.geojson"}, base_dir=tmp_path)
+    area = resolve_area(
+        parse_area({"boundary": "shinjuku.geojson"}, base_dir=tmp_path), base_dir=tmp_path
+    )
     assert area.geometry.contains(WASEDA)
     assert area.name == "shinjuku"
 
@@ -86,7 +97,9 @@ def test_a_jgd2000_shift_jis_chome_shapefile_is_the_area_as_its_own_polygons(dat
     """日吉津村's 町丁目 (JGD2000 .prj, Shift_JIS, no .cpg): the map area is their union,
     read the way area atlases and batches read the same file."""
     shp = data_dir / "boundaries" / "chome_hiezu" / "hiezu_chome.shp"
-    area = resolve_area({"boundary": shp.name}, base_dir=shp.parent)
+    area = resolve_area(
+        parse_area({"boundary": shp.name}, base_dir=shp.parent), base_dir=shp.parent
+    )
     own = gpd.read_file(shp).to_crs("EPSG:4326").union_all()  # plain geopandas, .prj honoured
     assert area.geometry.symmetric_difference(own).area < 1e-9 * own.area + 1e-12
     west, south, east, north = area.geometry.bounds
@@ -98,24 +111,34 @@ def test_boundary_file_without_polygons_is_refused(tmp_path):
         tmp_path / "points.geojson", driver="GeoJSON"
     )
     with pytest.raises(AreaError, match="no polygons"):
-        resolve_area({"boundary": "points.geojson"}, base_dir=tmp_path)
+        resolve_area(
+            parse_area({"boundary": "points.geojson"}, base_dir=tmp_path), base_dir=tmp_path
+        )
 
 
 @pytest.mark.parametrize("name", ["SmallAroundWaseda.osm", "SmallAroundWaseda.osm.bz2"])
 def test_bounds_of_an_extract(data_dir, name):
-    area = resolve_area({"osm_file": name}, base_dir=data_dir / "osm")
+    area = resolve_area(
+        parse_area({"osm_file": name}, base_dir=data_dir / "osm"), base_dir=data_dir / "osm"
+    )
     assert area.bounds == pytest.approx((139.7031784, 35.7039554, 139.7098839, 35.7093917))
 
 
 def test_extract_without_declared_bounds_uses_its_tagged_features(data_dir):
-    area = resolve_area({"osm_file": "SmallAroundWaseda.osm.pbf"}, base_dir=data_dir / "osm")
+    area = resolve_area(
+        parse_area({"osm_file": "SmallAroundWaseda.osm.pbf"}, base_dir=data_dir / "osm"),
+        base_dir=data_dir / "osm",
+    )
     # the complete ways reach far beyond the download (nodes span 35.66–35.73 N); the
     # extent of the tagged points is the download's box (the .osm file declares it)
-    declared = resolve_area({"osm_file": "SmallAroundWaseda.osm"}, base_dir=data_dir / "osm")
+    declared = resolve_area(
+        parse_area({"osm_file": "SmallAroundWaseda.osm"}, base_dir=data_dir / "osm"),
+        base_dir=data_dir / "osm",
+    )
     assert area.bounds == pytest.approx(declared.bounds, abs=0.001)  # within ~100 m
 
 
 def test_place_name_offline_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(settings, "offline", True)
     with pytest.raises(AreaError, match="needs the network"):
-        resolve_area({"place": "新宿区"}, base_dir=tmp_path)
+        resolve_area(parse_area({"place": "新宿区"}, base_dir=tmp_path), base_dir=tmp_path)

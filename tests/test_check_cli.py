@@ -375,3 +375,63 @@ def test_a_build_that_cannot_reach_osm_says_how_to_do_without(folder, lang):
         "need OpenStreetMap data" if lang == "en" else "OpenStreetMap のデータが必要"
     ) in res.output
     assert not (folder / "out").exists()
+
+
+# --- check = loading the spec + reading the files it names (issue 23) ----------------------
+
+
+def _with_paper(paper: str) -> str:
+    return KANAZAWA_TOILETS.replace(
+        "  web: {file: out/map.html}\n", "  web: {file: out/map.html}\n  paper: " + paper + "\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("lang", "hint"),
+    [("en", "expected a fraction of a page"), ("ja", "ページに対する割合")],
+)
+def test_check_reports_a_bad_paper_option_with_its_key(folder, lang, hint):
+    res = _check(folder, _with_paper("{file: out/map.pdf, overlap: 2}"), lang=lang)
+    assert res.exit_code == 2, res.output
+    assert "outputs.paper.overlap" in res.output and hint in res.output
+
+
+AREAS = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {"町名": "広坂1丁目"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[136.65, 36.55], [136.67, 36.55], [136.67, 36.57],
+                                 [136.65, 36.57], [136.65, 36.55]]],
+            },
+        }
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("atlas", "key", "hint_ja"),
+    [
+        ("{areas: chome.geojson, name: 町名}", "outputs.paper.atlas.areas", "見つかりません"),
+        (
+            "{areas: areas.geojson, name: 町丁目}",
+            "outputs.paper.atlas.name",
+            "フィールドではありません",
+        ),
+    ],
+)
+def test_check_reads_the_area_atlas_file_and_says_what_is_wrong_in_japanese(
+    folder, atlas, key, hint_ja
+):
+    (folder / "areas.geojson").write_text(json.dumps(AREAS, ensure_ascii=False), encoding="utf-8")
+    good = _check(
+        folder, _with_paper("{file: out/map.pdf, atlas: {areas: areas.geojson, name: 町名}}")
+    )
+    assert good.exit_code == 0, good.output
+    res = _check(folder, _with_paper(f"{{file: out/map.pdf, atlas: {atlas}}}"), lang="ja")
+    assert res.exit_code == 2, res.output
+    assert key in res.output and hint_ja in res.output
+    assert "エラー:" in res.output and "Traceback" not in res.output

@@ -49,8 +49,8 @@ outputs:
 
 
 def test_check_accepts_a_valid_map_and_a_layer_file(tmp_path):
-    from civicmap.layers import builtin_dir
     from civicmap.pipeline import demo_map_path
+    from civicmap.spec.layers import builtin_dir
 
     ok = run("check", str(demo_map_path()))
     assert ok.exit_code == 0, ok.output

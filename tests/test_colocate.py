@@ -6,9 +6,9 @@ import json
 import math
 from pathlib import Path
 
-from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect
 from civicmap.render._colocate import colocated
+from civicmap.spec.mapfile import parse_map
 
 GSI = Path(__file__).parent / "data" / "shelters" / "gsi"
 

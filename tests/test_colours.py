@@ -15,8 +15,8 @@ import numpy as np
 import yaml
 
 import civicmap
-from civicmap.layers import derived_colour
 from civicmap.render._routes import ROUTE_COLOUR
+from civicmap.spec.layers import derived_colour
 
 ROOT = Path(civicmap.__file__).parent.parent
 LAYERS = sorted((ROOT / "layers").glob("*.yaml"))

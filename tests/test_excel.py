@@ -157,8 +157,8 @@ def test_a_layer_file_with_an_excel_source_and_sheet_crs_extent_keys_reads(tmp_p
 
     import yaml
 
-    from civicmap.layers import load_layer
     from civicmap.sources import read_file_source
+    from civicmap.spec.layers import load_layer
 
     shutil.copy(DER / "toyama_titled_merged.xlsx", tmp_path / "hoikuen.xlsx")
     (tmp_path / "hoikuen.yaml").write_text(

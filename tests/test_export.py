@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 from civicmap.cli import main
 from civicmap.errors import CivicMapError, OutputExistsError
-from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect, demo_map_path
 from civicmap.render.export import write_export
 from civicmap.sources import read_path
+from civicmap.spec.mapfile import parse_map
 
 DATA = Path(__file__).parent / "data"
 PAYLOAD_CSV = DATA / "web" / "payload.csv"

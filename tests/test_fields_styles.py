@@ -9,7 +9,7 @@ import pytest
 
 from civicmap import fields
 from civicmap.errors import ConfigError
-from civicmap.layers import SYMBOLS, builtin_layer_ids, load_layer, parse_layer
+from civicmap.spec.layers import SYMBOLS, builtin_layer_ids, load_layer, parse_layer
 
 
 @pytest.mark.parametrize(

@@ -24,9 +24,10 @@ import yaml
 
 import civicmap
 from civicmap import settings
-from civicmap.mapfile import load_map
 from civicmap.pipeline import collect, render, with_output_dir
 from civicmap.report import quality_rows
+from civicmap.spec.basemap import REGISTRY
+from civicmap.spec.mapfile import load_map
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler missing")
 
@@ -177,13 +178,9 @@ def test_a_tile_map_whose_tile_server_fails_shows_nothing_of_it(tmp_path, tile_s
 
     from tile_server import use_loopback_gsi
 
-    from civicmap.render import tiles
-
     use_loopback_gsi(monkeypatch, tile_server, cache_folder=tmp_path / "cache")
     broken = tile_server.url.replace("/{z}", "/broken/{z}")  # the server answers 404 there
-    monkeypatch.setitem(
-        tiles.REGISTRY, "gsi-pale", dataclasses.replace(tiles.REGISTRY["gsi-pale"], url=broken)
-    )
+    monkeypatch.setitem(REGISTRY, "gsi-pale", dataclasses.replace(REGISTRY["gsi-pale"], url=broken))
     shutil.copy(DATA / "childcare/toyama/toyama_nurseryFacilities_utf8bom.csv", tmp_path / "n.csv")
     raw = {
         "title": "富山市 保育施設マップ",

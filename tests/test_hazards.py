@@ -16,7 +16,6 @@ from shapely.geometry import Point
 
 from civicmap.cli.main import main
 from civicmap.errors import ConfigError, SourceError
-from civicmap.hazard_spec import HazardSpec
 from civicmap.hazards import (
     DEPTH_CLASSES,
     LANDSLIDE_CLASSES,
@@ -25,9 +24,10 @@ from civicmap.hazards import (
     depth_bounds,
     load_hazard,
 )
-from civicmap.mapfile import load_map
 from civicmap.pipeline import collect, render
 from civicmap.report import quality_rows
+from civicmap.spec.hazards import HazardSpec
+from civicmap.spec.mapfile import load_map
 
 DATA = Path(__file__).parent / "data"
 HAZ = DATA / "hazards"

@@ -20,9 +20,9 @@ from test_hazards import NOMACHI, SCHOOL, _map
 from civicmap import hazard_tiles
 from civicmap.hazard_tiles import TILE_HAZARDS, _tile_pixel, pixel_class
 from civicmap.hazards import DEPTH_CLASSES
-from civicmap.mapfile import load_map
 from civicmap.pipeline import collect
 from civicmap.render import tiles
+from civicmap.spec.mapfile import load_map
 
 _PATH = re.compile(r"^/(\d+)/(\d+)/(\d+)\.png$")
 DEEP = DEPTH_CLASSES[2].color  # 3–5 m

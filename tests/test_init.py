@@ -98,7 +98,7 @@ def test_init_with_a_municipality_code_and_a_csv(tmp_path):
     res = run("init", tmp_path / "toilets.csv", "--area", "172014", "-o", tmp_path / "map.yaml")
     assert res.exit_code == 0, res.output
     spec = civicmap.load_map(tmp_path / "map.yaml")
-    assert spec.area["municipality"] == "172014"
+    assert (spec.area.kind, spec.area.value) == ("municipality", "172014")
     check = run("check", tmp_path / "map.yaml")
     assert check.exit_code == 0 and "Warning" not in check.output  # 金沢市 has toilets
 

@@ -7,8 +7,8 @@ import yaml
 
 from civicmap.check import column_problems
 from civicmap.errors import ConfigError
-from civicmap.layers import SYMBOLS, builtin_dir, builtin_layer_ids, load_layer, parse_layer
 from civicmap.schema import COLUMNS
+from civicmap.spec.layers import SYMBOLS, builtin_dir, builtin_layer_ids, load_layer, parse_layer
 
 EXPECTED = {
     "childcare", "shelters", "water", "toilets", "aed", "hospitals",

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from civicmap.errors import SourceError
-from civicmap.layers import load_layer
 from civicmap.pipeline import BASEMAP_FILTERS
 from civicmap.sources._osmschema import to_schema
 from civicmap.sources.osmfile import read_extract
+from civicmap.spec.layers import load_layer
 from civicmap.tagfilter import TagFilter
 
 
@@ -115,8 +115,8 @@ def test_multipolygons_areas_and_unusable_relations(tmp_path):
 
 def test_osm_elements_left_out_are_in_the_layer_report(tmp_path):
     import civicmap
-    from civicmap.mapfile import parse_map
     from civicmap.report import quality_rows
+    from civicmap.spec.mapfile import parse_map
 
     body = (
         SQUARE

@@ -12,8 +12,9 @@ import civicmap
 from civicmap import settings
 from civicmap.area import municipality, resolve_area
 from civicmap.errors import ConfigError, NetworkError, OfflineError, SourceError
-from civicmap.mapfile import parse_map
 from civicmap.sources import overpass
+from civicmap.spec.area import parse_area
+from civicmap.spec.mapfile import parse_map
 
 WASEDA_BBOX = [139.7031784, 35.7039554, 139.7098839, 35.7093917]
 
@@ -56,7 +57,7 @@ def test_one_polite_query_per_map_with_user_agent(waseda_map, overpass_server):
 
 
 def test_rectangle_area_uses_bbox_filter():
-    area = resolve_area({"bbox": WASEDA_BBOX}, base_dir=Path("."))
+    area = resolve_area(parse_area({"bbox": WASEDA_BBOX}, base_dir=Path(".")), base_dir=Path("."))
     (f,) = overpass.area_filters(area)
     assert f == "(35.7039554,139.7031784,35.7093917,139.7098839)"
 

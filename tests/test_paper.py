@@ -21,6 +21,7 @@ from civicmap.render.paper import render_paper, write_paper
 from civicmap.render.paper.geometry import MM, PAPER_MM, BoxIndex, Rect
 from civicmap.render.paper.placement import place_numbers
 from civicmap.schema import conform
+from civicmap.spec.paper import PaperOptions
 
 POPPLER = all(shutil.which(t) for t in ("pdftotext", "pdffonts", "pdftoppm", "pdfinfo"))
 needs_poppler = pytest.mark.skipif(
@@ -39,7 +40,7 @@ def _run(*args: str) -> str:
 
 def _pdf(tmp_path: Path, data, **options) -> tuple[Path, object]:
     path = tmp_path / "map.pdf"
-    pdf, plan = render_paper(data, options=options)
+    pdf, plan = render_paper(data, options=PaperOptions.from_dict(options, file="<test>"))
     path.write_bytes(pdf)
     return path, plan
 
@@ -62,7 +63,10 @@ def _frame(rows: list[dict]) -> gpd.GeoDataFrame:
 @needs_poppler
 def test_demo_a4_is_a4_with_embedded_japanese_font_and_every_place_indexed(demo, tmp_path):
     out = write_paper(
-        demo, tmp_path / "demo.pdf", options={"size": "A4", "png": True}, overwrite=False
+        demo,
+        tmp_path / "demo.pdf",
+        options=PaperOptions.from_dict({"size": "A4", "png": True}, file="<test>"),
+        overwrite=False,
     )
     assert [p.name for p in out] == ["demo.pdf", "demo.png"]
     info = _run("pdfinfo", str(out[0]))
@@ -75,7 +79,7 @@ def test_demo_a4_is_a4_with_embedded_japanese_font_and_every_place_indexed(demo,
     names = [(lay.spec.title_in("ja"), n) for lay in demo.layers for n in lay.features["name"]]
     assert len(names) == 24  # 高田馬場地域交流館 and 高田馬場第二児童館: one site (same building)
     assert "高田馬場第二児童館" in text  # still in the index, under its site
-    _, plan = render_paper(demo, options={"size": "A4"})
+    _, plan = render_paper(demo, options=PaperOptions.from_dict({"size": "A4"}, file="<test>"))
     for e in plan.entries:
         # The number, then the (start of the) name, on one index line.
         assert re.search(rf"(^|\s){e.number}\s+{re.escape(e.name[:5])}", text, re.M), (
@@ -97,7 +101,12 @@ def test_demo_a4_is_a4_with_embedded_japanese_font_and_every_place_indexed(demo,
 def test_demo_png_and_pdf_rendering_are_not_blank_and_show_colour(demo, tmp_path):
     from PIL import Image
 
-    out = write_paper(demo, tmp_path / "m.pdf", options={"png": True}, overwrite=False)
+    out = write_paper(
+        demo,
+        tmp_path / "m.pdf",
+        options=PaperOptions.from_dict({"png": True}, file="<test>"),
+        overwrite=False,
+    )
     subprocess.run(
         ["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(out[0]), str(tmp_path / "p")],
         check=True,
@@ -123,7 +132,12 @@ def test_every_paper_size_is_exact_in_points(demo):
         ("B4", "portrait"),
         ("B5", "landscape"),
     ]:
-        pdf, plan = render_paper(demo, options={"size": size, "orientation": orientation})
+        pdf, plan = render_paper(
+            demo,
+            options=PaperOptions.from_dict(
+                {"size": size, "orientation": orientation}, file="<test>"
+            ),
+        )
         w, h = pdfium.PdfDocument(pdf)[0].get_size()
         ew, eh = (x * 72 / 25.4 for x in PAPER_MM[size])
         if orientation == "landscape":
@@ -164,7 +178,7 @@ def test_scale_bar_is_true_on_paper_measured_from_the_pdf(demo, tmp_path):
 
 
 def test_fit_scale_is_round_and_shows_the_whole_area(demo):
-    _, plan = render_paper(demo, options={"size": "A3"})
+    _, plan = render_paper(demo, options=PaperOptions.from_dict({"size": "A3"}, file="<test>"))
     minx, miny, maxx, maxy = plan.frames[0].frame.extent
     area = gpd.GeoSeries([demo.area.geometry], crs="EPSG:4326").to_crs(plan.crs).iloc[0]
     assert box(minx, miny, maxx, maxy).contains(area)
@@ -185,7 +199,9 @@ def test_numbers_never_overlap_even_where_places_crowd(demo):
         for i in range(40)
     ]
     data = _with_layer(demo, _frame(rows))
-    _, plan = render_paper(data, options={"size": "A4", "scale": 5000})
+    _, plan = render_paper(
+        data, options=PaperOptions.from_dict({"size": "A4", "scale": 5000}, file="<test>")
+    )
     labels = plan.frames[0].numbers
     assert sorted(lab.number for lab in labels) == list(range(1, 41))
     for a, b in combinations(labels, 2):
@@ -193,7 +209,7 @@ def test_numbers_never_overlap_even_where_places_crowd(demo):
     assert all(lab.box.inside(plan.frames[0].frame.rect) for lab in labels)
     assert sum(lab.leader for lab in labels) > 10
     # The real demo: no overlaps either.
-    _, plan = render_paper(demo, options={})
+    _, plan = render_paper(demo, options=PaperOptions.from_dict({}, file="<test>"))
     for a, b in combinations(plan.frames[0].numbers, 2):
         assert not a.box.intersects(b.box)
 
@@ -287,7 +303,7 @@ def test_large_print_english_and_qr(demo, tmp_path):
     spec = dataclasses.replace(demo.spec, language="en")
     data = dataclasses.replace(demo, spec=spec)
     path, plan = _pdf(tmp_path, data, large_print=True, qr="https://example.org/map.html")
-    _, normal = render_paper(demo, options={})
+    _, normal = render_paper(demo, options=PaperOptions.from_dict({}, file="<test>"))
     assert plan.frames[0].numbers[0].box.h > normal.frames[0].numbers[0].box.h * 1.3
     text = _run("pdftotext", "-layout", str(path), "-")
     for fixed in (
@@ -306,14 +322,23 @@ def test_existing_output_is_kept_without_overwrite_and_bad_options_name_the_key(
     target = tmp_path / "map.pdf"
     target.write_bytes(b"old")
     with pytest.raises(OutputExistsError, match="--overwrite"):
-        write_paper(demo, target, options={}, overwrite=False)
+        write_paper(
+            demo, target, options=PaperOptions.from_dict({}, file="<test>"), overwrite=False
+        )
     assert target.read_bytes() == b"old"
     with pytest.raises(ConfigError) as exc:
-        write_paper(demo, tmp_path / "x.pdf", options={"overlap": 2, "qr": 5}, overwrite=False)
+        write_paper(
+            demo,
+            tmp_path / "x.pdf",
+            options=PaperOptions.from_dict({"overlap": 2, "qr": 5}, file="<test>"),
+            overwrite=False,
+        )
     assert "outputs.paper.overlap" in str(exc.value) and "got 2" in str(exc.value)
     assert "outputs.paper.qr" in str(exc.value)
     assert not (tmp_path / "x.pdf").exists()
-    out = write_paper(demo, target, options={}, overwrite=True)
+    out = write_paper(
+        demo, target, options=PaperOptions.from_dict({}, file="<test>"), overwrite=True
+    )
     assert out == [target] and target.read_bytes().startswith(b"%PDF")
     assert not list(tmp_path.glob("*.part"))
 

@@ -23,10 +23,11 @@ from shapely.geometry import Point, shape
 from shapely.ops import unary_union
 
 from civicmap.errors import ConfigError
-from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect
 from civicmap.render.paper import render_paper
 from civicmap.render.paper.geometry import Rect
+from civicmap.spec.mapfile import parse_map
+from civicmap.spec.paper import PaperOptions
 
 DATA = Path(__file__).parent / "data"
 GSI = DATA / "shelters" / "gsi"
@@ -128,7 +129,12 @@ def kanazawa(tmp_path_factory):
 @pytest.fixture(scope="module")
 def kanazawa_grid(kanazawa):
     data, tmp = kanazawa
-    pdf, plan = render_paper(data, options={"atlas": True, "scale": 10000, "size": "A3"})
+    pdf, plan = render_paper(
+        data,
+        options=PaperOptions.from_dict(
+            {"atlas": True, "scale": 10000, "size": "A3"}, file="<test>"
+        ),
+    )
     path = tmp / "grid.pdf"
     path.write_bytes(pdf)
     return data, path, plan
@@ -168,7 +174,9 @@ def test_kanazawa_overview_and_a_sheet_look_right(kanazawa_grid):
 def test_too_many_pages_stop_with_the_count_and_a_way_out(kanazawa):
     data, _ = kanazawa
     with pytest.raises(ConfigError) as exc:
-        render_paper(data, options={"atlas": True, "scale": 2500})
+        render_paper(
+            data, options=PaperOptions.from_dict({"atlas": True, "scale": 2500}, file="<test>")
+        )
     msg = str(exc.value)
     assert "outputs.paper.atlas" in msg and "more than the 100 allowed" in msg
     pages = int(re.search(r"would have (\d+) pages", msg)[1])
@@ -177,7 +185,10 @@ def test_too_many_pages_stop_with_the_count_and_a_way_out(kanazawa):
     suggested = re.search(r"scale: (\d+) \((\d+) pages\)", msg)
     assert suggested and int(suggested[2]) <= 100
     # The suggested scale really makes that many pages.
-    _, plan = render_paper(data, options={"atlas": True, "scale": int(suggested[1])})
+    _, plan = render_paper(
+        data,
+        options=PaperOptions.from_dict({"atlas": True, "scale": int(suggested[1])}, file="<test>"),
+    )
     assert plan.pages == int(suggested[2])  # every page counts, the index pages too
 
 
@@ -198,7 +209,12 @@ def test_toyama_grid_atlas_every_nursery_once_on_its_page(toyama):
         recs = list(__import__("csv").reader(f))[1:]
     located = [r for r in recs if r[24].strip()]  # one row has no location (see test_opendata)
     assert len(data.layers[0].features) == len(located) == 159
-    pdf, plan = render_paper(data, options={"atlas": True, "scale": 15000, "max_pages": 200})
+    pdf, plan = render_paper(
+        data,
+        options=PaperOptions.from_dict(
+            {"atlas": True, "scale": 15000, "max_pages": 200}, file="<test>"
+        ),
+    )
     path = tmp / "grid.pdf"
     path.write_bytes(pdf)
     _check_booklet(path, plan)
@@ -220,7 +236,10 @@ def ishikawa(tmp_path_factory):
                     "sources": [{"csv": {"path": str(csv)}}]}],
     }  # fmt: skip
     data = _build(raw, tmp)
-    pdf, plan = render_paper(data, options={"atlas": {"areas": "municipalities:17"}})
+    pdf, plan = render_paper(
+        data,
+        options=PaperOptions.from_dict({"atlas": {"areas": "municipalities:17"}}, file="<test>"),
+    )
     path = tmp / "areas.pdf"
     path.write_bytes(pdf)
     return data, path, plan
@@ -317,23 +336,36 @@ def test_chome_shapefile_in_jgd2000_and_shift_jis_makes_one_page_per_chome(tmp_p
     for part in shp.parent.glob("hiezu_chome.*"):
         shutil.copy(part, tmp_path / "areas" / part.name)
     opts = {"atlas": {"areas": "areas/hiezu_chome.shp", "name": "MOJI"}}
-    pdf, plan = render_paper(data, options=opts)
+    pdf, plan = render_paper(data, options=PaperOptions.from_dict(opts, file="<test>"))
     path = tmp_path / "chome.pdf"
     path.write_bytes(pdf)
     assert len(plan.atlas_pages) == 7  # the empty 町丁目 is kept by default
     assert sorted(plan.atlas_areas.values()) == sorted(areas["MOJI"])  # read as Shift_JIS
     for pg in plan.atlas_pages:
         assert plan.atlas_areas[pg.number] in _page_text(path, pg.number)
-    pdf, plan = render_paper(data, options={"atlas": {**opts["atlas"], "skip_empty": True}})
+    pdf, plan = render_paper(
+        data,
+        options=PaperOptions.from_dict(
+            {"atlas": {**opts["atlas"], "skip_empty": True}}, file="<test>"
+        ),
+    )
     path.write_bytes(pdf)
     assert len(plan.atlas_pages) == 6
     assert areas["MOJI"].iloc[-1] not in plan.atlas_areas.values()
     _check_booklet(path, plan)
     # A name field that is not there names the fields that are.
     with pytest.raises(ConfigError, match=r"outputs\.paper\.atlas\.name.*MOJI"):
-        render_paper(data, options={"atlas": {"areas": str(shp), "name": "町名"}})
+        render_paper(
+            data,
+            options=PaperOptions.from_dict(
+                {"atlas": {"areas": str(shp), "name": "町名"}}, file="<test>"
+            ),
+        )
     # A fixed scale applies to every page.
-    _, fixed = render_paper(data, options={"atlas": {**opts["atlas"]}, "scale": 5000})
+    _, fixed = render_paper(
+        data,
+        options=PaperOptions.from_dict({"atlas": {**opts["atlas"]}, "scale": 5000}, file="<test>"),
+    )
     assert set(fixed.page_scales.values()) == {5000}
 
 

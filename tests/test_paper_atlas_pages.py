@@ -13,11 +13,12 @@ from paper_maps import kanazawa_raw
 
 from civicmap.errors import ConfigError
 from civicmap.i18n import current_language, set_language
-from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect
 from civicmap.render import tiles
 from civicmap.render.background import credit_lines
 from civicmap.render.paper import render_paper
+from civicmap.spec.mapfile import parse_map
+from civicmap.spec.paper import PaperOptions
 
 pytestmark = [
     pytest.mark.pdf,
@@ -40,7 +41,12 @@ def _page_texts(pdf: bytes, tmp: Path) -> list[str]:
 
 
 def test_every_atlas_map_page_names_its_sources(kanazawa, tmp_path):
-    pdf, plan = render_paper(kanazawa, options={"atlas": True, "scale": 10000, "max_pages": 300})
+    pdf, plan = render_paper(
+        kanazawa,
+        options=PaperOptions.from_dict(
+            {"atlas": True, "scale": 10000, "max_pages": 300}, file="<test>"
+        ),
+    )
     pages = _page_texts(pdf, tmp_path)
     credits = [re.sub(r"\s+", "", c.credit) for c in kanazawa.credits()]
     assert len(credits) >= 2 and plan.atlas_pages
@@ -52,15 +58,22 @@ def test_every_atlas_map_page_names_its_sources(kanazawa, tmp_path):
 @pytest.mark.slow
 def test_page_guard_counts_index_pages_and_answers_in_japanese(kanazawa):
     opts = {"atlas": True, "scale": 10000, "size": "A3", "large_print": True}
-    _, plan = render_paper(kanazawa, options={**opts, "max_pages": 500})
+    _, plan = render_paper(
+        kanazawa, options=PaperOptions.from_dict({**opts, "max_pages": 500}, file="<test>")
+    )
     total, index = plan.pages, len(plan.index_pages)
     assert index >= 2  # the 金沢 large-print index takes several pages
-    render_paper(kanazawa, options={**opts, "max_pages": total})  # exactly the limit: fine
+    render_paper(
+        kanazawa, options=PaperOptions.from_dict({**opts, "max_pages": total}, file="<test>")
+    )  # exactly the limit: fine
     before = current_language()
     set_language("ja")
     try:
         with pytest.raises(ConfigError) as err:
-            render_paper(kanazawa, options={**opts, "max_pages": total - 1})
+            render_paper(
+                kanazawa,
+                options=PaperOptions.from_dict({**opts, "max_pages": total - 1}, file="<test>"),
+            )
     finally:
         set_language(before)
     text = str(err.value).split("outputs.paper.atlas:")[1]

@@ -18,10 +18,10 @@ import pytest
 from paper_maps import GSI, TOYAMA_CSV, kanazawa_raw, toyama_raw
 
 from civicmap.errors import ConfigError
-from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect
 from civicmap.render.paper import render_paper
-from civicmap.render.paper.options import PaperOptions
+from civicmap.spec.mapfile import parse_map
+from civicmap.spec.paper import PaperOptions
 
 pytestmark = [
     pytest.mark.pdf,
@@ -48,7 +48,9 @@ def _collect(raw: dict, tmp: Path):
 @pytest.fixture(scope="module")
 def toyama_index(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("toyama_index")
-    pdf, plan = render_paper(_collect(toyama_raw(), tmp), options={"size": "A3"})
+    pdf, plan = render_paper(
+        _collect(toyama_raw(), tmp), options=PaperOptions.from_dict({"size": "A3"}, file="<test>")
+    )
     return _lines(pdf, tmp), plan
 
 
@@ -77,7 +79,9 @@ def test_kanazawa_names_are_filed_without_kanazawa_shiritsu(tmp_path):
     raw = kanazawa_raw()
     raw["area"] = {"bbox": [136.686, 36.612, 136.70, 36.625]}  # 森本
     raw["layers"] = raw["layers"][1:]  # the 指定緊急避難場所 list: 金沢市立…, 金沢市…, 金沢市営…
-    pdf, plan = render_paper(_collect(raw, tmp_path), options={"size": "A4"})
+    pdf, plan = render_paper(
+        _collect(raw, tmp_path), options=PaperOptions.from_dict({"size": "A4"}, file="<test>")
+    )
     lines = _lines(pdf, tmp_path)
     names = [e.name for e in plan.entries]
     assert "金沢市立森本小学校" in names and "森本こどもグラウンド" in names
@@ -110,7 +114,9 @@ def test_one_site_from_two_lists_79_m_apart_is_one_entry(tmp_path, caplog):
     }  # fmt: skip
     data = _collect(raw, tmp_path)
     with caplog.at_level(logging.WARNING, logger="civicmap"):
-        pdf, plan = render_paper(data, options={"size": "A4"})
+        pdf, plan = render_paper(
+            data, options=PaperOptions.from_dict({"size": "A4"}, file="<test>")
+        )
     lines = _lines(pdf, tmp_path)
     hosai = [e for e in plan.entries if "芳斎公民館" in e.name]
     assert len(hosai) == 1, [(e.number, e.name) for e in hosai]
@@ -156,7 +162,7 @@ def morimoto(tmp_path_factory):
         ],
     }  # fmt: skip
     data = _collect(raw, tmp)
-    pdf, plan = render_paper(data, options={"size": "A4"})
+    pdf, plan = render_paper(data, options=PaperOptions.from_dict({"size": "A4"}, file="<test>"))
     path = tmp / "map.pdf"
     path.write_bytes(pdf)
     return data, path, plan, tmp
@@ -231,8 +237,8 @@ def test_web_and_paper_read_one_style_table(morimoto):
 
 
 def test_derived_category_symbols_never_reuse_another_layers_symbol():
-    from civicmap.layers import parse_layer
     from civicmap.render.symbols import category_looks, taken_symbols
+    from civicmap.spec.layers import parse_layer
 
     src = [{"geojson": {"path": str(GSI / "emergency_172014.json")}}]
     a = parse_layer({"id": "a", "title": "A", "style": {"symbol": "circle"}, "sources": src,
@@ -293,7 +299,12 @@ def test_area_atlas_index_names_each_entrys_area(tmp_path):
                     "sources": [{"geojson": {"path": "places.geojson"}}]}],
     }  # fmt: skip
     data = _collect(raw, tmp_path)
-    pdf, plan = render_paper(data, options={"atlas": {"areas": str(shp), "name": "MOJI"}})
+    pdf, plan = render_paper(
+        data,
+        options=PaperOptions.from_dict(
+            {"atlas": {"areas": str(shp), "name": "MOJI"}}, file="<test>"
+        ),
+    )
     lines = _lines(pdf, tmp_path)
     index = lines[max(i for i, s in enumerate(lines) if s.endswith("索引")) :]
     for i, name in enumerate(areas["MOJI"]):

@@ -20,9 +20,10 @@ import pytest
 from paper_maps import kanazawa_raw, toyama_raw
 
 import civicmap
-from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect
 from civicmap.render.paper import render_paper
+from civicmap.spec.mapfile import parse_map
+from civicmap.spec.paper import PaperOptions
 
 DATA = Path(__file__).parent / "data"
 GSI = DATA / "shelters" / "gsi"
@@ -102,7 +103,7 @@ def toyama(tmp_path_factory):
     ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()),
 )
 def test_demo_no_two_words_overlap_on_any_page(demo, tmp_path, opts):
-    pdf, plan = render_paper(demo, options=opts)
+    pdf, plan = render_paper(demo, options=PaperOptions.from_dict(opts, file="<test>"))
     path = tmp_path / "demo.pdf"
     path.write_bytes(pdf)
     assert _assert_no_overlap(path) == plan.pages
@@ -119,7 +120,7 @@ def test_demo_no_two_words_overlap_on_any_page(demo, tmp_path, opts):
 )
 def test_real_atlases_no_two_words_overlap_on_any_page(request, tmp_path, which, opts):
     data = request.getfixturevalue(which)
-    pdf, plan = render_paper(data, options=opts)
+    pdf, plan = render_paper(data, options=PaperOptions.from_dict(opts, file="<test>"))
     path = tmp_path / f"{which}.pdf"
     path.write_bytes(pdf)
     assert _assert_no_overlap(path) == plan.pages
@@ -142,8 +143,8 @@ def _chars(page) -> tuple[str, list[float], list[tuple[float, float, float, floa
 
 
 def test_large_print_sizes_measured_from_the_pdf(kanazawa, tmp_path):
-    pdf, plan = render_paper(kanazawa, options={"atlas": True, "scale": 10000, "large_print": True,
-                                                "max_pages": 150})  # fmt: skip
+    pdf, plan = render_paper(kanazawa, options=PaperOptions.from_dict({"atlas": True, "scale": 10000, "large_print": True,
+                                                "max_pages": 150}, file="<test>"))  # fmt: skip
     path = tmp_path / "large.pdf"
     path.write_bytes(pdf)
     pages = _words(path)
@@ -183,7 +184,7 @@ def test_large_print_sizes_measured_from_the_pdf(kanazawa, tmp_path):
 
 def test_scale_bar_unit_does_not_touch_its_last_number(demo, tmp_path):
     for opts in ({}, {"large_print": True}, {"atlas": True, "scale": 2500}):
-        pdf, _ = render_paper(demo, options=opts)
+        pdf, _ = render_paper(demo, options=PaperOptions.from_dict(opts, file="<test>"))
         path = tmp_path / "bar.pdf"
         path.write_bytes(pdf)
         words = _words(path)[0] if not opts.get("atlas") else _words(path)[1]
@@ -218,7 +219,7 @@ def test_routes_and_the_data_edge_have_different_lines_and_legend_entries(demo, 
 
     data = civicmap.collect(dataclasses.replace(demo.spec, home=(35.7066, 139.7062)))
     assert data.routes is not None and data.data_edge is not None
-    pdf, _ = render_paper(data, options={})
+    pdf, _ = render_paper(data, options=PaperOptions.from_dict({}, file="<test>"))
     dashes = _dash_patterns(pdf)
     edge = " ".join(f"{v:g}" for v in bm.EDGE_DASH)
     assert any(d.split() == edge.split() for d in dashes)  # the data edge: dash-dot

@@ -10,10 +10,11 @@ import pytest
 
 import civicmap
 from civicmap.errors import ConfigError
-from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect
-from civicmap.render.paper import PaperOptions, render_paper
+from civicmap.render.paper import render_paper
 from civicmap.render.paper.geometry import MM
+from civicmap.spec.mapfile import parse_map
+from civicmap.spec.paper import PaperOptions
 
 DATA = Path(__file__).parent / "data"
 TOYAMA = DATA / "childcare" / "toyama" / "toyama_nurseryFacilities_utf8bom.csv"
@@ -40,7 +41,7 @@ def toyama(tmp_path_factory):
 
 def test_toyama_on_one_a4_sheet_is_measured_and_warned_about(toyama, caplog):
     with caplog.at_level(logging.WARNING):
-        _, plan = render_paper(toyama, options={})
+        _, plan = render_paper(toyama, options=PaperOptions.from_dict({}, file="<test>"))
     m = plan.readability
     # Measured again here, from the numbers the plan placed.
     labs = [lab for fp in plan.frames for lab in fp.numbers]
@@ -62,8 +63,8 @@ def test_toyama_on_one_a4_sheet_is_measured_and_warned_about(toyama, caplog):
 
 
 def test_fit_data_zooms_to_the_places(toyama, caplog):
-    _, whole = render_paper(toyama, options={})
-    _, data = render_paper(toyama, options={"fit": "data"})
+    _, whole = render_paper(toyama, options=PaperOptions.from_dict({}, file="<test>"))
+    _, data = render_paper(toyama, options=PaperOptions.from_dict({"fit": "data"}, file="<test>"))
     assert data.scale < whole.scale
     # Every place is still on the sheet, whole.
     assert all(e.ref for e in data.entries)
@@ -76,7 +77,7 @@ def test_fit_data_zooms_to_the_places(toyama, caplog):
 def test_demo_is_readable_and_not_warned_about(caplog):
     demo = civicmap.collect(civicmap.load_map(civicmap.demo_map_path()))
     with caplog.at_level(logging.WARNING):
-        _, plan = render_paper(demo, options={})
+        _, plan = render_paper(demo, options=PaperOptions.from_dict({}, file="<test>"))
     assert not plan.readability.unreadable
     assert plan.readability.overlapping == 0
     assert not [r for r in caplog.records if "hard to read" in r.getMessage()]

@@ -9,6 +9,7 @@ import shapely
 
 import civicmap
 from civicmap.render.paper import render_paper
+from civicmap.spec.paper import PaperOptions
 
 pytestmark = pytest.mark.pdf
 
@@ -20,7 +21,7 @@ def demo():
 
 def test_demo_subway_tunnel_is_not_drawn_as_surface_railway(demo):
     """The 副都心線 runs in a tunnel (tunnel=yes) under 明治通り: no railway ladder along it."""
-    pdf, plan = render_paper(demo, options={"size": "A4"})
+    pdf, plan = render_paper(demo, options=PaperOptions.from_dict({"size": "A4"}, file="<test>"))
     frame = plan.frames[0].frame
     base = demo.basemap.to_crs(plan.crs)
     names = base["name"].astype(str)

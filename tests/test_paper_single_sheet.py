@@ -26,11 +26,12 @@ from test_paper import _frame, _with_layer
 from test_paper_print import _overlaps, _words
 
 import civicmap
-from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect
 from civicmap.render.paper import render_paper
 from civicmap.render.paper.geometry import MM, BoxIndex, Rect
 from civicmap.render.paper.placement import place_numbers
+from civicmap.spec.mapfile import parse_map
+from civicmap.spec.paper import PaperOptions
 
 pytestmark = [
     pytest.mark.pdf,
@@ -75,7 +76,7 @@ def _text(path: Path) -> str:
 def test_one_sheet_never_prints_text_over_text(request, out, caplog, which, opts):
     data = request.getfixturevalue(which)
     with caplog.at_level(logging.WARNING):
-        pdf, plan = render_paper(data, options=opts)
+        pdf, plan = render_paper(data, options=PaperOptions.from_dict(opts, file="<test>"))
     name = f"{which}-{opts['size']}{'-large' if opts.get('large_print') else ''}"
     path = out / f"{name}.pdf"
     path.write_bytes(pdf)
@@ -192,7 +193,9 @@ def test_an_overfull_demo_sheet_lists_the_numbers_it_cannot_place(out, caplog):
     ]  # fmt: skip
     data = _with_layer(demo, _frame(rows))
     with caplog.at_level(logging.WARNING):
-        pdf, plan = render_paper(data, options={"size": "A4", "scale": 5000})
+        pdf, plan = render_paper(
+            data, options=PaperOptions.from_dict({"size": "A4", "scale": 5000}, file="<test>")
+        )
     path = out / "overfull.pdf"
     path.write_bytes(pdf)
     for n, words in enumerate(_words(path), start=1):

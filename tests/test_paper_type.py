@@ -18,11 +18,12 @@ import pytest
 from paper_maps import kanazawa_raw
 
 import civicmap
-from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect
 from civicmap.render._fonts import register, text_width
 from civicmap.render.paper import render_paper
 from civicmap.render.paper.texts import NO_LINE_END, NO_LINE_START, wrap
+from civicmap.spec.mapfile import parse_map
+from civicmap.spec.paper import PaperOptions
 
 pytestmark = [
     pytest.mark.pdf,
@@ -66,7 +67,7 @@ def kanazawa(tmp_path_factory):
 
 
 def test_normal_print_has_no_word_under_7pt(demo, tmp_path):
-    pdf, _ = render_paper(demo, options={"size": "A4"})
+    pdf, _ = render_paper(demo, options=PaperOptions.from_dict({"size": "A4"}, file="<test>"))
     sizes = word_sizes(pdf, tmp_path)
     small = [(round(s, 2), p, w) for s, p, w in sizes if s < 6.98]
     assert not small, small[:10]
@@ -76,8 +77,10 @@ def test_normal_print_has_no_word_under_7pt(demo, tmp_path):
 
 
 def test_large_print_sizes_and_scale(demo, tmp_path):
-    _, normal = render_paper(demo, options={"size": "A4"})
-    pdf, plan = render_paper(demo, options={"size": "A4", "large_print": True})
+    _, normal = render_paper(demo, options=PaperOptions.from_dict({"size": "A4"}, file="<test>"))
+    pdf, plan = render_paper(
+        demo, options=PaperOptions.from_dict({"size": "A4", "large_print": True}, file="<test>")
+    )
     sizes = sorted(s for s, _, _ in word_sizes(pdf, tmp_path))
     assert sizes[0] >= 7.98, sizes[:5]
     below = [s for s in sizes if s < 9.48]
@@ -90,7 +93,7 @@ def test_large_print_sizes_and_scale(demo, tmp_path):
 @pytest.mark.parametrize("large", [False, True])
 def test_kanazawa_atlas_type_floor(kanazawa, tmp_path, large):
     opts = {"atlas": True, "scale": 10000, "size": "A3", "large_print": large, "max_pages": 200}
-    pdf, _ = render_paper(kanazawa, options=opts)
+    pdf, _ = render_paper(kanazawa, options=PaperOptions.from_dict(opts, file="<test>"))
     sizes = word_sizes(pdf, tmp_path)
     floor = 7.98 if large else 6.98
     small = [(round(s, 2), p, w) for s, p, w in sizes if s < floor]

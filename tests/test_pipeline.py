@@ -87,8 +87,8 @@ def test_basemap_has_the_kinds_paper_and_web_draw(demo):
 
 def test_source_warnings_reach_the_layer_report_and_the_quality_rows(aed_map):
     from civicmap import report
-    from civicmap.mapfile import load_map
     from civicmap.pipeline import collect
+    from civicmap.spec.mapfile import load_map
 
     data = collect(load_map(aed_map))
     rep = data.layer("aed").report

@@ -23,9 +23,9 @@ from shapely.geometry import Point
 import civicmap
 from civicmap.diff import collect_diff
 from civicmap.errors import CivicMapError, ConfigError
-from civicmap.mapfile import load_map
 from civicmap.pipeline import collect, render
 from civicmap.report import quality_rows
+from civicmap.spec.mapfile import load_map
 
 DATA = Path(__file__).parent / "data"
 HOME = [36.5613, 136.6562]  # 金沢市 広坂, near 兼六園
@@ -277,10 +277,10 @@ def test_homes_from_addresses_are_geocoded_and_an_unknown_address_names_its_row(
 
 
 def test_a_shelter_like_layer_without_the_role_is_named_not_silently_ignored(caplog):
-    from civicmap.layers import parse_layer
     from civicmap.mapdata import LayerData
     from civicmap.schema import empty_frame
     from civicmap.shelter_routes import shelter_layers
+    from civicmap.spec.layers import parse_layer
 
     def layer(raw):
         spec = parse_layer(raw, file="t.yaml", base_dir=DATA)

@@ -23,10 +23,10 @@ from shapely.geometry import Point
 
 from civicmap.join import nearest_shelters
 from civicmap.join.sites import flag_value, merge_sites
-from civicmap.mapfile import load_map
 from civicmap.pipeline import collect, render
 from civicmap.schema import CRS
 from civicmap.sources import read_path
+from civicmap.spec.mapfile import load_map
 
 DATA = Path(__file__).parent / "data"
 UPSTAIRS = DATA / "shelters/upstairs"

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect
 from civicmap.render.export import write_export
 from civicmap.render.web import category_styles, popup_rows
 from civicmap.sources import read_path
+from civicmap.spec.mapfile import parse_map
 
 DATA = Path(__file__).parent / "data"
 TOYAMA = DATA / "childcare" / "toyama" / "toyama_nurseryFacilities_utf8bom.csv"

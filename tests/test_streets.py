@@ -11,12 +11,15 @@ from shapely.geometry import Point
 
 from civicmap.area import resolve_area
 from civicmap.sources.streets import walking_graph_from_extract, walking_graph_from_overpass
+from civicmap.spec.area import parse_area
 
 WASEDA_BBOX = [139.7031784, 35.7039554, 139.7098839, 35.7093917]
 
 
 def _area(buffer=0):
-    return resolve_area({"bbox": WASEDA_BBOX, "buffer": buffer}, base_dir=Path("."))
+    return resolve_area(
+        parse_area({"bbox": WASEDA_BBOX, "buffer": buffer}, base_dir=Path(".")), base_dir=Path(".")
+    )
 
 
 def test_extract_graph_lengths_are_metres_and_osmnx_routes_on_it(data_dir):

@@ -22,9 +22,12 @@ import yaml
 import civicmap
 from civicmap import settings
 from civicmap.errors import CivicMapError, ConfigError
-from civicmap.mapfile import load_map, parse_map
+from civicmap.pack import fetch_pack_tiles
 from civicmap.pipeline import collect
 from civicmap.render import tiles
+from civicmap.spec.basemap import REGISTRY
+from civicmap.spec.mapfile import load_map, parse_map
+from civicmap.spec.paper import PaperOptions
 
 DATA = Path(__file__).parent / "data"
 TOYAMA_CSV = (DATA / "childcare/toyama/toyama_nurseryFacilities_utf8bom.csv").resolve()
@@ -45,9 +48,9 @@ def gsi(tile_server, monkeypatch):
     """The registry's gsi-pale pointed at the loopback server; tiny retry waits, no pacing."""
     tile_server.reset()
     monkeypatch.setitem(
-        tiles.REGISTRY,
+        REGISTRY,
         "gsi-pale",
-        dataclasses.replace(tiles.REGISTRY["gsi-pale"], url=tile_server.url),
+        dataclasses.replace(REGISTRY["gsi-pale"], url=tile_server.url),
     )
     monkeypatch.setattr(tiles, "PACE_SECONDS", 0.0)
     monkeypatch.setattr(settings, "backoff_base", 0.001)
@@ -100,7 +103,7 @@ def pdfimages(pdf: Path) -> list[dict]:
 
 def _hole() -> tuple[int, int, int]:
     """The colour of a hole after lightening (by hand from HOLE_RGB and the source's lighten)."""
-    keep = tiles.REGISTRY["gsi-pale"].lighten
+    keep = REGISTRY["gsi-pale"].lighten
     return tuple(round(255 - (255 - c) * keep) for c in tiles.HOLE_RGB)
 
 
@@ -137,8 +140,8 @@ def test_osm_false_means_no_osm_at_all_not_ignored(tmp_path, overpass_server):
     from civicmap.pipeline import collect
 
     spec = load_map(toyama_map(tmp_path, basemap={"tiles": "none"}))
-    assert spec.osm.get("disabled") is True
-    assert spec.basemap["draw"] is False
+    assert spec.osm.disabled is True and spec.osm.kind == "disabled"
+    assert spec.basemap.draw is False
     # a built-in layer with only OSM sources cannot be drawn with osm: false: the map
     # file is refused with the fix (give the layer a file of your own), not drawn empty
     raw = yaml.safe_load((tmp_path / "map.yaml").read_text(encoding="utf-8"))
@@ -161,7 +164,7 @@ def test_custom_url_and_approval_reach_the_credits(tmp_path):
         "attribution": "© Example 地図",
         "承認番号": "国地情第123号",
     }))  # fmt: skip
-    src = tiles.source_for(spec.basemap)
+    src = spec.basemap.source
     assert src.id == "custom" and src.tile_url(3, 4, 5) == "https://tiles.example.org/3/4/5.png"
     lines = [c.line() for c in tiles.tile_credits(spec)]
     assert lines[0] == "© Example 地図"
@@ -170,11 +173,11 @@ def test_custom_url_and_approval_reach_the_credits(tmp_path):
 
 def test_osm_tiles_are_never_fetched_for_print(tmp_path, caplog):
     spec = load_map(toyama_map(tmp_path, basemap={"tiles": "osm"}))
-    assert tiles.REGISTRY["osm"].offline is False
-    f = tiles.TileFetcher(tiles.REGISTRY["osm"])
+    assert REGISTRY["osm"].offline is False
+    f = tiles.TileFetcher(REGISTRY["osm"])
     with pytest.raises(CivicMapError, match="may not be downloaded"):
         f.get_many([(15, 29000, 12900)])
-    assert tiles.fetch_pack_tiles(spec, tmp_path / "pack") is None
+    assert fetch_pack_tiles(spec, tmp_path / "pack") is None
     # on paper: said, and no raster (nothing was asked of tile.openstreetmap.org)
     from civicmap.pipeline import build
 
@@ -190,7 +193,7 @@ def test_osm_tiles_are_never_fetched_for_print(tmp_path, caplog):
 @pytest.mark.parametrize("scale", [2500, 8000, 10_000, 25_000, 50_000])
 def test_paper_zoom_prints_tile_labels_at_6pt_or_more(scale):
     lat = 36.7
-    z = tiles.paper_zoom(scale, lat, tiles.REGISTRY["gsi-pale"])
+    z = tiles.paper_zoom(scale, lat, REGISTRY["gsi-pale"])
     mpp = lambda z: 2 * math.pi * 6378137 * math.cos(math.radians(lat)) / (256 * 2**z)  # noqa: E731
     label_pt = lambda z: 11 * mpp(z) / scale / 0.0254 * 72  # noqa: E731  an 11-px label, printed
     assert label_pt(z) >= 6.0, (z, label_pt(z))
@@ -206,10 +209,10 @@ def test_the_grey_veil_stays_off_tiles(gsi, tmp_path):
     from civicmap.render.paper import render_paper
 
     spec = load_map(civicmap.demo_map_path())
-    spec = dataclasses.replace(spec, basemap={**spec.basemap, "tiles": "gsi-pale"})
+    spec = dataclasses.replace(spec, basemap=dataclasses.replace(spec.basemap, tiles="gsi-pale"))
     data = collect(spec)
     assert data.data_edge is not None
-    pdf, plan = render_paper(data, options={"size": "A4"})
+    pdf, plan = render_paper(data, options=PaperOptions.from_dict({"size": "A4"}, file="<test>"))
     frame = plan.frames[0].frame
     edge = gpd.GeoSeries([data.data_edge], crs="EPSG:4326").to_crs(plan.crs).iloc[0]
     keep_off = shapely.MultiPoint([e.xy for e in plan.entries]).buffer(80)
@@ -252,7 +255,7 @@ def test_tiles_for_bounds_matches_the_slippy_map_formula():
 
 
 def test_fetcher_uses_two_connections_retries_429_and_broken_png_and_caches(gsi):
-    src = tiles.REGISTRY["gsi-pale"]
+    src = REGISTRY["gsi-pale"]
     want = tiles.tiles_for_bounds(tuple(BBOX), 15)
     first = "/".join(map(str, want[0]))
     second = "/".join(map(str, want[1]))
@@ -272,7 +275,7 @@ def test_fetcher_uses_two_connections_retries_429_and_broken_png_and_caches(gsi)
 
 
 def test_404_and_slow_tiles_become_reported_holes(gsi, caplog):
-    src = tiles.REGISTRY["gsi-pale"]
+    src = REGISTRY["gsi-pale"]
     want = tiles.tiles_for_bounds(tuple(BBOX), 14)
     gsi.script["/".join(map(str, want[0]))] = [404]
     gsi.script["/".join(map(str, want[1]))] = ["slow"] * 10
@@ -307,7 +310,7 @@ def toyama_builds(tmp_path_factory, tile_server):
             "web": {"file": "out/toyama.html"},
         })  # fmt: skip
         spec = load_map(path)
-        _, plan = render_paper(collect(spec), options=spec.outputs["paper"])
+        _, plan = render_paper(collect(spec), options=spec.paper)
         first = build(spec, overwrite=True)["paper"][0]
         online_pdf = first.read_bytes()
         online_requests = list(tile_server.requests)
@@ -356,7 +359,7 @@ def test_paper_map_holds_one_raster_covering_the_frame_at_200_dpi(toyama_builds,
     assert len(reqs) == len(set(reqs)) > 4
     zooms = {int(r.split("/")[1]) for r in reqs}
     scale = toyama_builds["plan"].frames[0].frame.scale
-    assert zooms == {tiles.paper_zoom(scale, 36.695, tiles.REGISTRY["gsi-pale"])}
+    assert zooms == {tiles.paper_zoom(scale, 36.695, REGISTRY["gsi-pale"])}
 
 
 def test_raster_shows_the_tiles_lightened_not_holes(toyama_builds, tmp_path):
@@ -371,7 +374,7 @@ def test_raster_shows_the_tiles_lightened_not_holes(toyama_builds, tmp_path):
     dark = sum(1 for p in px if max(p) < 140)
     # the tile's dark road line, lightened by 0.85 (60 → 255 - 195×0.85 ≈ 89), is present
     assert dark > 0.005 * len(px)
-    assert min(min(p) for p in px) >= 255 - 255 * tiles.REGISTRY["gsi-pale"].lighten - 1
+    assert min(min(p) for p in px) >= 255 - 255 * REGISTRY["gsi-pale"].lighten - 1
 
 
 def test_credits_carry_the_gsi_wording_and_the_pack_date(toyama_builds, tmp_path):
@@ -380,7 +383,7 @@ def test_credits_carry_the_gsi_wording_and_the_pack_date(toyama_builds, tmp_path
     text = re.sub(r"\s+", "", pdftext(pdf))
     assert "出典：国土地理院地理院タイル（淡色地図）" in text
     assert "地理院タイルを加工して作成" in text
-    manifest = tiles.read_pack_manifest(toyama_builds["pack"], tiles.REGISTRY["gsi-pale"])
+    manifest = tiles.read_pack_manifest(toyama_builds["pack"], REGISTRY["gsi-pale"])
     assert manifest["fetched"][:10] in text
     assert "OpenStreetMap" not in text  # osm: false: no OSM, no OSM credit
 
@@ -424,7 +427,7 @@ def test_a_failed_tile_leaves_a_reported_hole_not_a_crash(tmp_path, gsi, caplog)
     spec = load_map(path)
     # find a tile of the frame, then make the server refuse it
     with tiles.recording() as rec:
-        render_paper(collect(spec), options=spec.outputs["paper"])
+        render_paper(collect(spec), options=spec.paper)
     got = rec["gsi-pale"]
     xs, ys = sorted({t[1] for t in got}), sorted({t[2] for t in got})
     lost = (next(iter(got))[0], xs[len(xs) // 2], ys[len(ys) // 2])  # well inside the frame
@@ -441,7 +444,7 @@ def test_a_failed_tile_leaves_a_reported_hole_not_a_crash(tmp_path, gsi, caplog)
     im = Image.open(next(tmp_path.glob("img-*.png"))).convert("RGB")
     greys = sum(1 for p in im.get_flattened_data() if p == _hole())
     # the hole is a whole tile, resampled to 200 dpi at the map's scale: side in printed dots
-    _, plan = render_paper(collect(spec), options=spec.outputs["paper"])
+    _, plan = render_paper(collect(spec), options=spec.paper)
     scale = plan.frames[0].frame.scale
     mpp = 2 * math.pi * 6378137 * math.cos(math.radians(36.695)) / (256 * 2 ** lost[0])
     side = 256 * mpp / (0.0254 / 200 * scale)

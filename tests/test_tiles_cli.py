@@ -67,8 +67,8 @@ def test_fetch_command_stores_the_tiles_and_reports_them(tmp_path, gsi, monkeypa
 
 
 def test_no_tiles_no_osm_draws_the_n03_outline_name_and_a_note(tmp_path):
-    from civicmap.mapfile import load_map
     from civicmap.pipeline import build, collect
+    from civicmap.spec.mapfile import load_map
 
     path = toyama_map(tmp_path, basemap={"tiles": "none"})
     pdf = build(load_map(path))["paper"][0]
@@ -86,8 +86,8 @@ def test_no_tiles_no_osm_draws_the_n03_outline_name_and_a_note(tmp_path):
 
 
 def test_n03_is_not_credited_when_not_used(tmp_path, gsi):
-    from civicmap.mapfile import load_map
     from civicmap.pipeline import collect
+    from civicmap.spec.mapfile import load_map
 
     data = collect(load_map(toyama_map(tmp_path)))  # tiles, bbox area: no N03
     assert all(c.credit != N03_CREDIT for c in data.credits())

@@ -24,8 +24,8 @@ import pytest
 import yaml
 
 from civicmap import mapdata, settings
-from civicmap.mapfile import load_map
 from civicmap.pipeline import build
+from civicmap.spec.mapfile import load_map
 
 DATA = Path(__file__).parent / "data"
 TOYAMA_CSV = DATA / "childcare/toyama/toyama_nurseryFacilities_utf8bom.csv"

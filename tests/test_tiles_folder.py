@@ -21,9 +21,10 @@ import yaml
 
 from civicmap import settings
 from civicmap.errors import OutputExistsError
-from civicmap.mapfile import load_map
 from civicmap.pipeline import build
 from civicmap.render import tiles
+from civicmap.spec.basemap import REGISTRY
+from civicmap.spec.mapfile import load_map
 
 DATA = Path(__file__).parent / "data"
 TOYAMA_CSV = (DATA / "childcare/toyama/toyama_nurseryFacilities_utf8bom.csv").resolve()
@@ -120,7 +121,7 @@ def test_folder_mode_writes_the_areas_pack_tiles_beside_a_page_with_a_relative_u
     assert tile["local"] is True and "inline" not in tile
     assert (tile["minNativeZoom"], tile["maxNativeZoom"]) == (zooms[0], zooms[-1])
     assert tile["bounds"] == [[BBOX[1], BBOX[0]], [BBOX[3], BBOX[2]]]
-    fetched = tiles.read_pack_manifest(offline["pack"], tiles.REGISTRY["gsi-pale"])["fetched"]
+    fetched = tiles.read_pack_manifest(offline["pack"], REGISTRY["gsi-pale"])["fetched"]
     assert page_payload(html)["background"]["banner"] == (
         f"背景：この地図と同じフォルダの地理院タイル（淡色地図）（取得日 {fetched[:10]}・オフライン）"
     )

@@ -15,8 +15,9 @@ import pytest
 import yaml
 
 from civicmap import settings
-from civicmap.mapfile import load_map
 from civicmap.render import background, tiles
+from civicmap.spec.basemap import REGISTRY
+from civicmap.spec.mapfile import load_map
 
 DATA = Path(__file__).parent / "data"
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -131,7 +132,7 @@ def test_pack_tiles_offline_are_inlined_and_the_banner_names_the_date(
 
     path = map_file(tmp_path, basemap={"tiles": "gsi-pale"})
     info = fetch_pack(load_map(path))
-    manifest = tiles.read_pack_manifest(info.folder, tiles.REGISTRY["gsi-pale"])
+    manifest = tiles.read_pack_manifest(info.folder, REGISTRY["gsi-pale"])
     gsi.reset()
     monkeypatch.setattr(settings, "offline", True)
     page = build(load_map(path))["web"][0]

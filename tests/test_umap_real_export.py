@@ -156,9 +156,9 @@ def test_round_trip_keeps_popup_templates(roundtrip):
 def demo_umap():
     import yaml
 
-    from civicmap.mapfile import parse_map
     from civicmap.pipeline import collect, demo_map_path
     from civicmap.render.export import to_umap
+    from civicmap.spec.mapfile import parse_map
 
     demo = demo_map_path()
     raw = yaml.safe_load(demo.read_text(encoding="utf-8"))

@@ -15,10 +15,11 @@ import yaml
 from shapely.geometry import Point
 
 from civicmap.errors import ConfigError, OutputExistsError
-from civicmap.mapfile import parse_map
 from civicmap.pipeline import build, collect, demo_map_path, with_output_dir
 from civicmap.render import assets, web
 from civicmap.schema import DISASTER_TYPES
+from civicmap.spec.mapfile import parse_map
+from civicmap.spec.web import WebOptions
 
 DATA = Path(__file__).parent / "data"
 PAYLOAD_CSV = DATA / "web" / "payload.csv"
@@ -60,7 +61,10 @@ def page_payload(page: str) -> dict:
 
 @needs_assets
 def test_offline_page_loads_nothing_from_the_network(payload_data):
-    page = web.render_html(payload_data, options={"offline": True})
+    page = web.render_html(
+        payload_data,
+        options=WebOptions.from_dict({"offline": True}, language=payload_data.language),
+    )
     assert not re.findall(r"<(?:script|img)[^>]+src=\"https?:", page)
     assert not re.findall(r"<link[^>]+href=\"https?:", page)
     assert "leaflet.markercluster" in page.lower() or "MarkerClusterGroup" in page
@@ -72,7 +76,9 @@ def test_offline_page_loads_nothing_from_the_network(payload_data):
 
 
 def test_online_page_links_pinned_cdn_versions(payload_data):
-    page = web.render_html(payload_data, options={})
+    page = web.render_html(
+        payload_data, options=WebOptions.from_dict({}, language=payload_data.language)
+    )
     assert '<script src="https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js">' in page
     assert "jquery" not in page.lower() and "bootstrap" not in page.lower()
     p = page_payload(page)
@@ -84,7 +90,9 @@ def test_online_page_links_pinned_cdn_versions(payload_data):
 
 
 def test_names_from_data_never_reach_the_page_as_html(payload_data):
-    page = web.render_html(payload_data, options={})
+    page = web.render_html(
+        payload_data, options=WebOptions.from_dict({}, language=payload_data.language)
+    )
     assert XSS not in page
     assert "<script>alert(2)" not in page
     names = [f["n"] for layer in page_payload(page)["layers"] for f in layer["features"]]
@@ -94,7 +102,11 @@ def test_names_from_data_never_reach_the_page_as_html(payload_data):
 
 
 def test_every_layer_with_its_style_counts_and_credits(payload_data):
-    p = page_payload(web.render_html(payload_data, options={}))
+    p = page_payload(
+        web.render_html(
+            payload_data, options=WebOptions.from_dict({}, language=payload_data.language)
+        )
+    )
     by_id = {layer["id"]: layer for layer in p["layers"]}
     assert list(by_id) == ["childcare", "shelters"]
     for layer in payload_data.layers:
@@ -116,7 +128,11 @@ def test_every_layer_with_its_style_counts_and_credits(payload_data):
 
 
 def test_popup_rows_follow_the_layer_popup_fields(payload_data):
-    p = page_payload(web.render_html(payload_data, options={}))
+    p = page_payload(
+        web.render_html(
+            payload_data, options=WebOptions.from_dict({}, language=payload_data.language)
+        )
+    )
     child = next(layer for layer in p["layers"] if layer["id"] == "childcare")
     okubo = next(f for f in child["features"] if f["n"] == "大久保第一保育園" and f["p"])
     labels = [r[0] for r in okubo["p"]]
@@ -135,7 +151,9 @@ def test_popup_template_and_english(payload_data):
         child, features=feats, spec=replace(child.spec, popup="{name} ({category})\nTEL {TEL}")
     )
     data.layers = [en_child, data.layer("shelters")]
-    p = page_payload(web.render_html(data, options={}))
+    p = page_payload(
+        web.render_html(data, options=WebOptions.from_dict({}, language=data.language))
+    )
     assert p["lang"] == "en" and p["texts"]["legend"] == "Legend" and p["tile"] == "osm"
     layer = p["layers"][0]
     assert layer["title"] == "Childcare"
@@ -151,21 +169,49 @@ def test_large_layers_cluster_and_the_option_overrides(payload_data):
     pts = [Point(139.70 + i * 1e-5, 35.70) for i in range(250)]
     big = gpd.GeoDataFrame({"name": [f"p{i}" for i in range(250)]}, geometry=pts, crs="EPSG:4326")
     big_layer = replace(layer, features=big)
-    assert web.layer_payload(big_layer, language="ja", options={})["cluster"] is True
-    # small layers: "auto", the page clusters them only where markers overlap
-    assert web.layer_payload(layer, language="ja", options={})["cluster"] == "auto"
-    assert web.layer_payload(layer, language="ja", options={"cluster": True})["cluster"] is True
     assert (
-        web.layer_payload(big_layer, language="ja", options={"cluster": False})["cluster"] is False
+        web.layer_payload(
+            big_layer, language="ja", options=WebOptions.from_dict({}, language="ja")
+        )["cluster"]
+        is True
     )
-    assert web.layer_payload(layer, language="ja", options={"labels": False})["labels"] is False
+    # small layers: "auto", the page clusters them only where markers overlap
+    assert (
+        web.layer_payload(layer, language="ja", options=WebOptions.from_dict({}, language="ja"))[
+            "cluster"
+        ]
+        == "auto"
+    )
+    assert (
+        web.layer_payload(
+            layer, language="ja", options=WebOptions.from_dict({"cluster": True}, language="ja")
+        )["cluster"]
+        is True
+    )
+    assert (
+        web.layer_payload(
+            big_layer,
+            language="ja",
+            options=WebOptions.from_dict({"cluster": False}, language="ja"),
+        )["cluster"]
+        is False
+    )
+    assert (
+        web.layer_payload(
+            layer, language="ja", options=WebOptions.from_dict({"labels": False}, language="ja")
+        )["labels"]
+        is False
+    )
 
 
 def test_bad_option_names_the_key(payload_data):
     with pytest.raises(
         ConfigError, match=r"outputs\.web\.tiles: got 'google', expected gsi .*, osm .* or none"
     ):
-        web.render_html(payload_data, options={"tiles": "google"})
+        web.render_html(
+            payload_data,
+            options=WebOptions.from_dict({"tiles": "google"}, language=payload_data.language),
+        )
 
 
 def test_missing_assets_say_how_to_install(payload_data, tmp_path, monkeypatch):
@@ -174,19 +220,39 @@ def test_missing_assets_say_how_to_install(payload_data, tmp_path, monkeypatch):
     with pytest.raises(
         assets.AssetsMissingError, match=r"python -m civicmap\.render\.assets install"
     ):
-        web.write_web(payload_data, out, options={"offline": True}, overwrite=False)
+        web.write_web(
+            payload_data,
+            out,
+            options=WebOptions.from_dict({"offline": True}, language=payload_data.language),
+            overwrite=False,
+        )
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
 @needs_assets
 def test_write_is_atomic_and_refuses_to_overwrite(payload_data, tmp_path):
     out = tmp_path / "map.html"
-    web.write_web(payload_data, out, options={"offline": True}, overwrite=False)
+    web.write_web(
+        payload_data,
+        out,
+        options=WebOptions.from_dict({"offline": True}, language=payload_data.language),
+        overwrite=False,
+    )
     first = out.read_bytes()
     with pytest.raises(OutputExistsError, match="--overwrite"):
-        web.write_web(payload_data, out, options={}, overwrite=False)
+        web.write_web(
+            payload_data,
+            out,
+            options=WebOptions.from_dict({}, language=payload_data.language),
+            overwrite=False,
+        )
     assert out.read_bytes() == first
-    web.write_web(payload_data, out, options={}, overwrite=True)
+    web.write_web(
+        payload_data,
+        out,
+        options=WebOptions.from_dict({}, language=payload_data.language),
+        overwrite=True,
+    )
     assert out.read_bytes() != first
 
 
@@ -212,7 +278,7 @@ def test_home_routes_reach_the_page_nearest_on_foot_first(home_data):
     routes = home_data.routes.copy()
     routes.loc[routes.index[2], "shelter_name"] = XSS
     data = replace(home_data, routes=routes)
-    page = web.render_html(data, options={})
+    page = web.render_html(data, options=WebOptions.from_dict({}, language=data.language))
     assert XSS not in page  # only ever as escaped JSON text
     r = page_payload(page)["routes"]
     assert r["home"] == [35.7066, 139.7062]
@@ -229,7 +295,13 @@ def test_home_routes_reach_the_page_nearest_on_foot_first(home_data):
     # the line starts at home and follows the streets
     assert first["g"][0] == pytest.approx([35.7066, 139.7062], abs=1e-6) and len(first["g"]) > 3
     assert (
-        page_payload(web.render_html(replace(home_data, routes=None), options={}))["routes"] is None
+        page_payload(
+            web.render_html(
+                replace(home_data, routes=None),
+                options=WebOptions.from_dict({}, language=replace(home_data, routes=None).language),
+            )
+        )["routes"]
+        is None
     )
 
 
@@ -265,7 +337,7 @@ def test_disasters_pseudo_field_lists_what_a_shelter_serves(home_data):
     assert rows["対応災害"] == "地震・大規模な火事"
     en = {r[0]: r[1] for r in web.popup_rows(shelters, row, language="en")}
     assert en["Serves"] == "earthquake, fire"
-    p = web.layer_payload(shelters, language="ja", options={})
+    p = web.layer_payload(shelters, language="ja", options=WebOptions.from_dict({}, language="ja"))
     assert all(["対応災害", "地震・大規模な火事"] in f["p"] for f in p["features"] if f["p"])
     # a place known to serve nothing gets no empty row
     none = row.copy()
@@ -322,6 +394,10 @@ def test_popup_labels_shortcuts_links_and_unnamed_places(payload_data):
     # an unnamed place is named by its category, flagged, and gets no label
     row["name"] = ""
     nameless = replace(child, features=feats.assign(name="")).features
-    p = web.layer_payload(replace(child, features=nameless), language="ja", options={})
+    p = web.layer_payload(
+        replace(child, features=nameless),
+        language="ja",
+        options=WebOptions.from_dict({}, language="ja"),
+    )
     f = p["features"][0]
     assert f["n"] == nameless.iloc[0]["category"] and f["u"] == 1 and not f.get("l")

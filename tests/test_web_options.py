@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from civicmap.cli import main
 from civicmap.errors import ConfigError
-from civicmap.mapfile import load_map
-from civicmap.render.web_options import WebOptions
+from civicmap.spec.mapfile import load_map
+from civicmap.spec.web import WebOptions
 
 TOILET = Path(__file__).parent / "data/messy/170003_public_toilet.csv"
 
@@ -84,7 +84,7 @@ def test_a_good_web_output_passes_check_and_is_typed_once_at_load(folder):
     res = _check(folder, good, "en")
     assert res.exit_code == 0, res.output
     spec = load_map(folder / "map.yaml")
-    opts = spec.web_options
+    opts = spec.web
     assert opts == WebOptions(
         offline=True, tiles="none", tiles_given=True, cluster=False, offline_tiles="folder"
     )
@@ -111,7 +111,7 @@ def test_from_python_a_bad_dict_is_one_error_listing_every_key():
 
 def test_the_tiles_choices_are_the_pages_tile_layers():
     from civicmap.render import web
-    from civicmap.render.web_options import TILE_CHOICES
+    from civicmap.spec.web import TILE_CHOICES
 
     assert (*web.TILES, "none") == TILE_CHOICES
 

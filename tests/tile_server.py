@@ -28,6 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from PIL import Image, ImageDraw
 
+from civicmap.spec.basemap import REGISTRY
+
 _PATH = re.compile(r"^/(\d+)/(\d+)/(\d+)\.png$")
 
 
@@ -186,8 +188,8 @@ def use_loopback_gsi(mp, server: TileServer, *, cache_folder=None) -> None:
         mp.setattr(settings, "offline", False)
     mp.setattr(tiles, "PACE_SECONDS", 0.0)
     mp.setitem(
-        tiles.REGISTRY,
+        REGISTRY,
         "gsi-pale",
-        dataclasses.replace(tiles.REGISTRY["gsi-pale"], url=server.url),
+        dataclasses.replace(REGISTRY["gsi-pale"], url=server.url),
     )
     tiles._FETCHERS.clear()

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import click
 
+from civicmap import pipeline, report
+from civicmap._files import write_text_atomic
+from civicmap._outputs import guarded_outputs
+from civicmap.check import build_warnings, osm_source
 from civicmap.cli.main import handle_errors, main, print_written, say
 from civicmap.cli.options import (
     OsmChoice,
@@ -16,6 +20,9 @@ from civicmap.cli.options import (
 )
 from civicmap.errors import NetworkError
 from civicmap.i18n import N_, _, ngettext
+from civicmap.pipeline import demo_map_path, map_inputs, with_output_dir
+from civicmap.render.tiles import survey_act_notice
+from civicmap.spec.mapfile import load_map
 
 
 def build_with_report(
@@ -31,9 +38,6 @@ def build_with_report(
     Every output (and the ``--report`` file) is checked for overwriting before
     any work starts; the report CSV is written atomically after the maps.
     """
-    from civicmap._outputs import guarded_outputs
-    from civicmap.pipeline import map_inputs
-
     extra = (report_path,) if report_path is not None else ()
     # the report too: never an input, and written while the output folders are still locked
     with guarded_outputs(extra, inputs=map_inputs(spec), overwrite=overwrite):
@@ -50,17 +54,11 @@ def _build_and_report(
     report_path: Path | None,
     refresh: bool,
 ) -> None:
-    from civicmap import report
-    from civicmap._files import write_text_atomic
-    from civicmap.check import build_warnings  # the one validation `check` uses too
-    from civicmap.pipeline import build_with_data
-
     extra = (report_path,) if report_path is not None else ()
-    data, written = build_with_data(
+    data, written = pipeline.build_with_data(
         spec, overwrite=overwrite, formats=formats, also_writes=extra, refresh=refresh
     )
     print_written(written)
-    from civicmap.render.tiles import survey_act_notice  # GSI tiles on paper (#14)
 
     if "paper" in written and survey_act_notice(spec):
         say(survey_act_notice(spec))
@@ -103,9 +101,6 @@ def _build_and_report(
 @report_option
 @handle_errors
 def demo(out_dir: Path, overwrite: bool, report_path: Path | None) -> None:
-    from civicmap.mapfile import load_map
-    from civicmap.pipeline import demo_map_path, with_output_dir
-
     spec = with_output_dir(load_map(demo_map_path()), out_dir)
     say(_("Demo: %(title)s") % {"title": spec.title})
     build_with_report(spec, overwrite=overwrite, formats=None, report_path=report_path)
@@ -145,9 +140,6 @@ def build(
     osm: OsmChoice,
     report_path: Path | None,
 ) -> None:
-    from civicmap.mapfile import load_map
-    from civicmap.pipeline import with_output_dir
-
     if refresh and osm.offline:
         raise click.UsageError(
             _("--refresh asks the servers again; it cannot be used with --offline")
@@ -173,8 +165,6 @@ def osm_hint(spec) -> str:
     A volunteer who only wanted their own CSV on a map should not be left with
     an Overpass error: say which layers need OSM and how to do without.
     """
-    from civicmap.check import osm_source
-
     needs = [layer.id for layer in spec.layers if any(s.kind == "osm" for s in layer.sources)]
     if not needs or osm_source(spec) is not None:
         return ""

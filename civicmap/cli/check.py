@@ -7,17 +7,22 @@ from pathlib import Path
 
 import click
 
+from civicmap._outputs import guarded_outputs
+from civicmap._validate import load_yaml
+from civicmap.check import check_file, check_map, layer_problems, write_rejected_csv
 from civicmap.cli.main import existing_file, handle_errors, main
 from civicmap.cli.options import network_options
+from civicmap.errors import ConfigError, Problem
 from civicmap.i18n import N_, _, ngettext
+from civicmap.render.tiles import survey_act_notice
+from civicmap.spec.layers import builtin_layer_ids, load_layer
+from civicmap.spec.mapfile import load_map
 
 
 @main.command("layers", help=N_("List the built-in layers."))
 @click.option("--language", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
 @handle_errors
 def layers_cmd(language: str) -> None:
-    from civicmap.layers import builtin_layer_ids, load_layer
-
     for lid in builtin_layer_ids():
         layer = load_layer(lid)
         kinds = ", ".join(sorted({s.kind for s in layer.sources}))
@@ -56,13 +61,7 @@ def check(file: Path, as_json: bool, rejected_out: Path | None, overwrite: bool)
 
     import yaml
 
-    from civicmap.errors import ConfigError, Problem
-
     if file.suffix.lower() in (".yaml", ".yml"):
-        from civicmap._validate import load_yaml
-        from civicmap.check import check_map, layer_problems
-        from civicmap.layers import load_layer
-
         raw = load_yaml(file)
         is_layer = isinstance(raw, dict) and "sources" in raw and "area" not in raw
         if is_layer:
@@ -80,9 +79,6 @@ def check(file: Path, as_json: bool, rejected_out: Path | None, overwrite: bool)
         else:
             report = check_map(file)
             if report.get("ok"):
-                from civicmap.mapfile import load_map
-                from civicmap.render.tiles import survey_act_notice  # GSI tiles on paper
-
                 notice = survey_act_notice(load_map(file))
                 if notice:
                     report["notice"] = notice
@@ -108,9 +104,6 @@ def check(file: Path, as_json: bool, rejected_out: Path | None, overwrite: bool)
             ).rstrip()
         )
         return
-    from civicmap._outputs import guarded_outputs
-    from civicmap.check import check_file, write_rejected_csv
-
     report = check_file(file)
     if rejected_out is not None:
         with guarded_outputs([rejected_out], inputs=[file], overwrite=overwrite):  # never FILE

@@ -6,9 +6,14 @@ from pathlib import Path
 
 import click
 
+from civicmap._outputs import guarded_outputs
+from civicmap.check import convert_file
 from civicmap.cli.main import existing_file, handle_errors, main, print_written, say
 from civicmap.cli.options import OsmChoice, map_file_argument, osm_source_options
 from civicmap.i18n import N_, _
+from civicmap.pipeline import collect, map_inputs
+from civicmap.render.export import SUFFIXES, write_export
+from civicmap.spec.mapfile import load_map
 
 
 @main.command("export", help=N_("Export the layers of MAP_FILE as .umap, GeoJSON or KML."))
@@ -35,11 +40,6 @@ from civicmap.i18n import N_, _
 def export_cmd(
     map_file: Path, fmt: str, output: Path | None, overwrite: bool, osm: OsmChoice
 ) -> None:
-    from civicmap._outputs import guarded_outputs
-    from civicmap.mapfile import load_map
-    from civicmap.pipeline import collect, map_inputs
-    from civicmap.render.export import SUFFIXES, write_export
-
     spec = osm.apply(load_map(map_file))
     path = output or spec.output_path(fmt) or map_file.with_suffix(SUFFIXES[fmt])
     with guarded_outputs([path], inputs=map_inputs(spec), overwrite=overwrite):  # never an input
@@ -62,9 +62,6 @@ def export_cmd(
 @click.option("--overwrite", is_flag=True, help=N_("Replace an existing output file."))
 @handle_errors
 def convert(file: Path, output: Path, overwrite: bool) -> None:
-    from civicmap._outputs import guarded_outputs
-    from civicmap.check import convert_file
-
     with guarded_outputs([output], inputs=[file], overwrite=overwrite):  # never FILE itself
         report = convert_file(file, output, overwrite=overwrite)
     say(

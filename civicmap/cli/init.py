@@ -6,8 +6,15 @@ from pathlib import Path
 
 import click
 
+from civicmap._files import write_text_atomic
+from civicmap._outputs import check_output
+from civicmap.area import resolve_area
 from civicmap.cli.main import handle_errors, main, say
+from civicmap.errors import ConfigError, Problem
 from civicmap.i18n import N_, _
+from civicmap.spec.area import AreaSpec
+from civicmap.spec.layers import load_layer
+from civicmap.starter import choose_paper, read_starter_data, starter_text
 
 
 def _bbox(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -76,12 +83,6 @@ def init_cmd(
     output: Path,
     overwrite: bool,
 ) -> None:
-    from civicmap._files import write_text_atomic
-    from civicmap._outputs import check_output
-    from civicmap.errors import ConfigError, Problem
-    from civicmap.layers import load_layer
-    from civicmap.starter import choose_paper, read_starter_data, starter_text
-
     # never the data file or the extract it describes (init -o mydata.csv --overwrite)
     check_output(output, overwrite=overwrite, inputs=[p for p in (data_file, osm_file) if p])
     problems = []
@@ -96,10 +97,8 @@ def init_cmd(
         except ConfigError as exc:
             problems += exc.problems
     if municipality is not None:
-        from civicmap.area import resolve_area
-
         try:
-            resolve_area({"municipality": str(municipality)}, base_dir=Path("."))
+            resolve_area(AreaSpec(kind="municipality", value=str(municipality)), base_dir=Path("."))
         except Exception as exc:  # AreaError: the message names the fix
             problems.append(Problem("--area", str(municipality), str(exc)))
     if problems:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from civicmap import __version__
+from civicmap import __version__, progress
 from civicmap.errors import CivicMapError, OutputExistsError
 from civicmap.i18n import N_, _, current_language, pick_language, set_language
 
@@ -222,8 +222,6 @@ class I18nGroup(click.Group):
 )
 @click.pass_context
 def main(ctx: click.Context, verbose: int, quiet: int, lang: str | None) -> None:
-    from civicmap import progress
-
     global _quiet, _verbose
     _quiet = quiet > 0
     _verbose = verbose > 0

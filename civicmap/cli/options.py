@@ -17,7 +17,11 @@ from pathlib import Path
 
 import click
 
+from civicmap import _http
+from civicmap.cli.main import existing_file
 from civicmap.i18n import N_
+from civicmap.pack import with_pack
+from civicmap.pipeline import with_offline
 
 
 @dataclass(frozen=True)
@@ -34,11 +38,8 @@ class OsmChoice:
         Without ``--offline`` the map keeps its default (``settings.offline``,
         from ``CIVICMAP_OFFLINE``).
         """
-        from civicmap.pack import with_pack
-        from civicmap.pipeline import with_offline
-
         if self.overpass_url:
-            spec = replace(spec, osm={**spec.osm, "overpass_url": self.overpass_url})
+            spec = replace(spec, osm=replace(spec.osm, overpass_url=self.overpass_url))
         if self.pack_dir is not None:
             spec = with_pack(spec, self.pack_dir)
         return with_offline(spec, True if self.offline else None)
@@ -65,8 +66,6 @@ def network_options(func: Callable) -> Callable:
 
     @functools.wraps(func)
     def wrapper(*args, allow_private_urls=False, **kwargs):
-        from civicmap import _http  # when the command runs: the CLI starts without requests
-
         with _http.network_run(allow_private=allow_private_urls):
             return func(*args, **kwargs)
 
@@ -96,8 +95,6 @@ def osm_source_options(
             allow_private_urls=False,
             **kwargs,
         ):
-            from civicmap import _http  # when the command runs: the CLI starts without requests
-
             choice = OsmChoice(overpass_url=overpass_url, offline=offline, pack_dir=pack_dir)
             with _http.network_run(
                 offline=offline,
@@ -148,8 +145,6 @@ overwrite_option = click.option(
 
 def map_file_argument(func: Callable) -> Callable:
     """The ``MAP_FILE`` argument of build, check, export, fetch, diff and batch: it must exist."""
-    from civicmap.cli.main import existing_file
-
     return click.argument(
         "map_file", type=click.Path(dir_okay=False, path_type=Path), callback=existing_file
     )(func)

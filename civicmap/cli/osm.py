@@ -6,9 +6,14 @@ from pathlib import Path
 
 import click
 
+from civicmap._outputs import guarded_outputs
 from civicmap.cli.main import handle_errors, main, say
 from civicmap.cli.options import OsmChoice, map_file_argument, osm_source_options
+from civicmap.diff import write_diff
 from civicmap.i18n import N_, _
+from civicmap.pack import fetch_pack
+from civicmap.pipeline import collect, map_inputs
+from civicmap.spec.mapfile import load_map
 
 #: The diff summary's words (the CSV keeps the codes): matched pairs, then each status.
 DIFF_LABELS = {
@@ -37,11 +42,6 @@ DIFF_LABELS = {
 @osm_source_options
 @handle_errors
 def diff_cmd(map_file: Path, out_dir: Path, overwrite: bool, osm: OsmChoice) -> None:
-    from civicmap._outputs import guarded_outputs
-    from civicmap.diff import write_diff
-    from civicmap.mapfile import load_map
-    from civicmap.pipeline import collect, map_inputs
-
     spec = osm.apply(load_map(map_file))
     # the map's inputs registered: every diff file written is checked against them
     with guarded_outputs([], inputs=map_inputs(spec), overwrite=overwrite):
@@ -79,9 +79,6 @@ def fetch(
     no_streets: bool,
     overwrite: bool,
 ) -> None:
-    from civicmap.mapfile import load_map
-    from civicmap.pack import fetch_pack
-
     spec = osm.apply(load_map(map_file))
     info = fetch_pack(
         spec, out=out, overwrite=overwrite, refresh=refresh, streets_network=not no_streets
@@ -110,7 +107,7 @@ def fetch(
                 "missing": len(tiles["missing"]),
             }
         )
-    if not spec.osm.get("pack") or Path(spec.path(spec.osm["pack"])).resolve() != info.folder:
+    if not spec.osm.pack or Path(spec.path(spec.osm.pack)).resolve() != info.folder:
         say(
             _("Build from it with: %(command)s")
             % {"command": f"civicmap build {map_file} --pack {info.folder}"}

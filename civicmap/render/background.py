@@ -1,7 +1,7 @@
 """What is under a map besides the raster tiles: the web page's background and banner, and the
 paper map's fallback when there are neither tiles nor OSM data (bundled N03 outlines).
 
-The tiles themselves (registry, fetching, paper raster, pack) are in
+The tiles themselves (fetching, paper raster, pack) are in
 :mod:`civicmap.render.tiles`; this module decides what the page and the paper
 show with them and how the map says so. Banner texts are fixed templates here,
 filled with ``str.replace`` — never a template engine or ``str.format``.
@@ -13,11 +13,17 @@ import logging
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from civicmap._files import PART_SUFFIX, _os_error, glob_escape, join_output_batch
+from civicmap._outputs import TILES_MARKER, check_output, is_tile_folder
+from civicmap.area import N03_CREDIT, municipalities_in
 from civicmap.errors import SourceError
 from civicmap.i18n import _
 from civicmap.render import tiles as _tiles
+from civicmap.render._fonts import draw_text, text_width
+from civicmap.render.paper.geometry import Rect
+from civicmap.render.paper.texts import wrap
 from civicmap.render.tiles import (
     RasterInfo,
     draw_paper_tiles,
@@ -26,10 +32,13 @@ from civicmap.render.tiles import (
     pack_for,
     read_pack_manifest,
     read_pack_tile,
-    source_for,
     tile_credits,
 )
 from civicmap.schema import Credit
+from civicmap.spec.mapfile import MapSpec
+
+if TYPE_CHECKING:  # mapdata reads its credits from here: a type only, no import cycle
+    from civicmap.mapdata import MapData
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +47,7 @@ log = logging.getLogger(__name__)
 NO_DATE = {"ja": "日付不明", "en": "date unknown"}
 
 
-def credit_lines(data: Any) -> list[str]:
+def credit_lines(data: MapData) -> list[str]:
     """Every credit of the map as one printable line, each saying its data's date.
 
     The one wording for paper, web and exports: a credit without a known date says
@@ -52,7 +61,7 @@ def credit_lines(data: Any) -> list[str]:
     ]
 
 
-def background_credits(data: Any) -> list[Credit]:
+def background_credits(data: MapData) -> list[Credit]:
     """Credits for what is under the map: its tiles, its 承認番号, and N03 when used.
 
     The tiles are checked first (:func:`~civicmap.render.tiles.tiles_usable`): a
@@ -61,8 +70,6 @@ def background_credits(data: Any) -> list[Credit]:
     _tiles.tiles_usable(data.spec)
     out = tile_credits(data.spec)
     if uses_n03(data):
-        from civicmap.area import N03_CREDIT
-
         out.append(Credit(source="N03", credit=N03_CREDIT, date="2021"))
     return out
 
@@ -97,7 +104,7 @@ def banner_text(kind: str, language: str, **values: str) -> str:
 
 
 def web_background(
-    spec: Any,
+    spec: MapSpec,
     *,
     drawn_osm: bool,
     use_pack: bool,
@@ -140,7 +147,7 @@ def web_background(
     """
     import base64
 
-    source = source_for(spec.basemap)
+    source = spec.basemap.source
     if source is None:
         return None
     lang = spec.language
@@ -300,9 +307,6 @@ def write_tile_folder(
     import shutil
     import tempfile
 
-    from civicmap._files import PART_SUFFIX, _os_error, glob_escape, join_output_batch
-    from civicmap._outputs import TILES_MARKER, check_output, is_tile_folder
-
     target = Path(target)
     # only a tile folder we wrote is replaced; never an input, a file, a stranger's folder
     check_output(target, overwrite=overwrite, folder=True, ours=is_tile_folder)
@@ -376,7 +380,7 @@ def _lines(geom: Any) -> Iterator[list[tuple[float, float]]]:
 
 def draw_outline_background(
     c: Any,
-    data: Any,
+    data: MapData,
     frame: Any,
     crs: Any,
     *,
@@ -397,11 +401,6 @@ def draw_outline_background(
     import geopandas as gpd
     from reportlab.lib import colors
     from shapely.geometry import box
-
-    from civicmap.area import municipalities_in
-    from civicmap.render._fonts import draw_text, text_width
-    from civicmap.render.paper.geometry import Rect
-    from civicmap.render.paper.texts import wrap
 
     ext = box(*frame.extent)
     west, south, east, north = frame_lonlat_bounds(frame.extent, crs)
@@ -470,7 +469,7 @@ def draw_outline_background(
 
 def draw_paper_background(
     c: Any,
-    data: Any,
+    data: MapData,
     frame: Any,
     crs: Any,
     *,
@@ -490,10 +489,10 @@ def draw_paper_background(
     return info
 
 
-def uses_n03(data: Any) -> bool:
+def uses_n03(data: MapData) -> bool:
     """Whether a map shows bundled N03 data (its area, or the no-background outlines)."""
     if getattr(data.area, "kind", "") == "municipality":
         return True
-    src = source_for(data.spec.basemap)
+    src = data.spec.basemap.source
     no_tiles = src is None or not src.offline or not _tiles.tiles_usable(data.spec)
-    return data.basemap is None and no_tiles and "paper" in data.spec.outputs
+    return data.basemap is None and no_tiles and data.spec.paper is not None

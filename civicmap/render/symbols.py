@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
-from civicmap.layers import SYMBOLS, CategoryStyle, LayerSpec, derived_colour
+from civicmap.spec.layers import SYMBOLS, CategoryStyle, LayerSpec, derived_colour
 
 Vertex = tuple[float, float]
 

@@ -1,4 +1,4 @@
-"""Background map tiles (地理院タイル and others): registry, tile maths, fetching, paper raster.
+"""Background map tiles (地理院タイル and others): tile maths, fetching, paper raster.
 
 A paper map is only useful when people find their own street on it. OSM
 vectors are thin in much of rural Japan, while the 国土地理院's tiles (淡色地図
@@ -6,10 +6,9 @@ vectors are thin in much of rural Japan, while the 国土地理院's tiles (淡�
 municipal hazard maps print on. This module holds everything about raster
 tiles so the renderers only make one call:
 
-- :data:`REGISTRY`, the one table of tile sources, with URL template, zoom
-  range, the credit their terms ask for, and whether the terms allow storing
-  them for offline use (OSM's tile policy does not: ``osm`` is web-only, online,
-  and never prefetched).
+- The tile sources themselves (:data:`civicmap.spec.basemap.REGISTRY`) are what
+  a map file may name, so they live with the map file's other words in
+  :mod:`civicmap.spec.basemap`; this module fetches and draws them.
 - Web Mercator tile maths (:func:`tile_xy`, :func:`tiles_for_bounds`).
 - :class:`TileFetcher`: tiles only through :func:`civicmap._http.get_bytes`
   (user agent, timeout, bounded retries), at most :data:`MAX_CONNECTIONS`
@@ -61,6 +60,8 @@ from civicmap.sources._guard import (
     read_pack_entry,
     warn_old_pack,
 )
+from civicmap.spec.basemap import REGISTRY, TileSource
+from civicmap.spec.mapfile import MapSpec
 
 log = logging.getLogger(__name__)
 
@@ -82,255 +83,6 @@ PACK_TILES = "tiles"
 WEB_INLINE_LIMIT = 8 * 1024 * 1024
 
 _EARTH_CIRCUMFERENCE = 40075016.68557849  # metres at the equator, Web Mercator sphere
-
-
-@dataclass(frozen=True)
-class TileSource:
-    """One XYZ tile source of :data:`REGISTRY` (or a custom URL from the map file).
-
-    Attributes
-    ----------
-    id : str
-        Registry key (``gsi-pale``), or ``custom``.
-    url : str
-        XYZ template with ``{z}``, ``{x}``, ``{y}``.
-    min_zoom, max_zoom : int
-        Zooms the server has; above ``max_zoom`` the paper raster resamples.
-    name : dict
-        Display name by language.
-    credit : str
-        The credit line printed on every map that shows the tiles (出典).
-    processed : str
-        The extra line the terms ask for when we draw on or process the tiles.
-    url_terms : str
-        Where the terms are.
-    offline : bool
-        Whether the terms allow storing tiles (disk cache, offline pack, paper).
-        False for OSM's standard tiles: web map only, online only.
-    lighten : float
-        Contrast kept on paper (1 = as served; lower = paler under our symbols).
-    attribution_html : str
-        The web map's attribution (fixed text from this table, never from data).
-    """
-
-    id: str
-    url: str
-    min_zoom: int
-    max_zoom: int
-    name: dict[str, str]
-    credit: str
-    processed: str = ""
-    url_terms: str = ""
-    offline: bool = True
-    lighten: float = 0.7
-    attribution_html: str = ""
-    survey_act: bool = False
-
-    def tile_url(self, z: int, x: int, y: int) -> str:
-        # plain replace, never str.format: a custom URL is user text
-        return self.url.replace("{z}", str(z)).replace("{x}", str(x)).replace("{y}", str(y))
-
-    @property
-    def cache_id(self) -> str:
-        """Folder name for this source's tiles (a custom URL gets a hash of its template)."""
-        if self.id != "custom":
-            return self.id
-        return "custom-" + hashlib.sha256(self.url.encode("utf-8")).hexdigest()[:12]
-
-    def credits(self, *, date: str = "") -> list[Credit]:
-        """The credit lines for this source (with the pack's fetch date when known)."""
-        text = f"{self.credit}。{self.processed}" if self.processed else self.credit
-        return [Credit(source=self.id, credit=text, date=date, url=self.url_terms)]
-
-
-_GSI_TERMS = "https://maps.gsi.go.jp/development/ichiran.html"
-_GSI_HTML = (
-    '出典：<a href="https://maps.gsi.go.jp/development/ichiran.html" target="_blank" '
-    'rel="noopener">国土地理院 地理院タイル</a>'
-)
-
-#: The basemap registry: every tile source a map file may name in ``basemap.tiles``.
-#: GSI asks for the source (出典：国土地理院) and, when the tiles are processed
-#: or drawn on, a separate line saying so (地理院タイルを加工して作成); a map
-#: handed out on paper may need 測量法 approval (``basemap.approval``).
-#: OSM's tile policy forbids bulk download and offline use: ``offline=False``.
-REGISTRY: dict[str, TileSource] = {
-    "gsi-pale": TileSource(
-        id="gsi-pale",
-        url="https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png",
-        min_zoom=5,
-        max_zoom=18,
-        name={"ja": "地理院タイル（淡色地図）", "en": "GSI tiles (pale)"},
-        credit="出典：国土地理院 地理院タイル（淡色地図）",
-        processed="地理院タイルを加工して作成",
-        url_terms=_GSI_TERMS,
-        lighten=0.85,
-        attribution_html=_GSI_HTML + "（淡色地図）",
-        survey_act=True,
-    ),
-    "gsi-std": TileSource(
-        id="gsi-std",
-        url="https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png",
-        min_zoom=5,
-        max_zoom=18,
-        name={"ja": "地理院タイル（標準地図）", "en": "GSI tiles (standard)"},
-        credit="出典：国土地理院 地理院タイル（標準地図）",
-        processed="地理院タイルを加工して作成",
-        url_terms=_GSI_TERMS,
-        lighten=0.6,
-        attribution_html=_GSI_HTML + "（標準地図）",
-        survey_act=True,
-    ),
-    "osm": TileSource(
-        id="osm",
-        url="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        min_zoom=0,
-        max_zoom=19,
-        name={"ja": "OpenStreetMap 標準", "en": "OpenStreetMap standard"},
-        credit="© OpenStreetMap contributors",
-        url_terms="https://operations.osmfoundation.org/policies/tiles/",
-        offline=False,
-        attribution_html='&copy; <a href="https://www.openstreetmap.org/copyright" '
-        'target="_blank" rel="noopener">OpenStreetMap</a> contributors',
-    ),
-}
-#: What ``basemap.tiles`` accepts besides a URL.
-TILE_CHOICES = (*REGISTRY, "none")
-
-
-# --------------------------------------------------------------------------- map file
-
-
-def parse_basemap(raw: Any, *, file: str) -> dict[str, Any]:
-    """Check a map file's ``basemap`` value; return it normalised.
-
-    ``basemap: {tiles: gsi-pale | gsi-std | osm | none | URL, attribution: ...,
-    draw: osm | true | false, approval: 承認番号}``. ``true``/``false`` alone
-    mean ``{draw: ...}`` (the old form).
-
-    Raises
-    ------
-    ConfigError
-        Naming the file and key, with what is allowed.
-    """
-    from civicmap._validate import Checker
-
-    ck = Checker(file)
-    if raw is None:
-        raw = {}
-    if isinstance(raw, bool):
-        raw = {"draw": raw}
-    if not isinstance(raw, dict):
-        ck.add("basemap", _("got %(raw)r, expected {tiles: gsi-pale, draw: osm}") % {"raw": raw})
-        ck.raise_if_any()
-    ck.unknown_keys(
-        "basemap",
-        raw,
-        {
-            "tiles": "gsi-pale | gsi-std | osm | none | an XYZ URL",
-            "attribution": "credit line for a custom tile URL",
-            "draw": "osm (true) or false: draw roads, buildings, water from OSM data",
-            "approval": "測量法 承認番号 of the map, printed in the credits",
-            "承認番号": "the same as approval",
-        },
-    )
-    out: dict[str, Any] = {}
-    draw = raw.get("draw", True)
-    if draw == "osm":
-        draw = True
-    if not isinstance(draw, bool):
-        ck.add("basemap.draw", _("got %(draw)r, expected osm (or true) or false") % {"draw": draw})
-        draw = True
-    out["draw"] = draw
-    tiles = raw.get("tiles", "none")
-    if tiles is None or tiles is False:
-        tiles = "none"
-    if not isinstance(tiles, str):
-        ck.add(
-            "basemap.tiles",
-            _("got %(tiles)r, expected one of %(value)s or a URL")
-            % {"tiles": tiles, "value": ", ".join(TILE_CHOICES)},
-        )
-        tiles = "none"
-    elif tiles.startswith(("http://", "https://")):
-        import re
-
-        extra = sorted(set(re.findall(r"\{[^}]*\}", tiles)) - {"{z}", "{x}", "{y}"})
-        if extra:
-            ck.add(
-                "basemap.tiles",
-                _("got %(tiles)r: only {z}, {x} and {y} may be in a tile URL, not %(items)s")
-                % {"tiles": tiles, "items": ", ".join(extra)},
-            )
-        if not all(p in tiles for p in ("{z}", "{x}", "{y}")):
-            ck.add(
-                "basemap.tiles",
-                _(
-                    "got %(tiles)r: a tile URL needs {z}, {x} and {y}, e.g. "
-                    "https://example.org/tiles/{z}/{x}/{y}.png"
-                )
-                % {"tiles": tiles},
-            )
-        if not str(raw.get("attribution") or "").strip():
-            ck.add(
-                "basemap.attribution",
-                _("missing; a custom tile URL needs the credit line its provider asks for"),
-            )
-    elif tiles not in TILE_CHOICES:
-        ck.add(
-            "basemap.tiles",
-            _("got %(tiles)r, expected one of %(value)s or a URL")
-            % {"tiles": tiles, "value": ", ".join(TILE_CHOICES)},
-        )
-    out["tiles"] = tiles
-    if "attribution" in raw:
-        out["attribution"] = str(raw["attribution"])
-    approval = raw.get("approval", raw.get("承認番号"))
-    if approval is not None:
-        if not isinstance(approval, str | int) or not str(approval).strip():
-            ck.add(
-                "basemap.approval",
-                _("got %(approval)r, expected the 承認番号 as text") % {"approval": approval},
-            )
-        else:
-            out["approval"] = str(approval).strip()
-    ck.raise_if_any()
-    return out
-
-
-def source_for(basemap: dict[str, Any]) -> TileSource | None:
-    """The tile source a (validated) ``basemap`` names, or None for ``none``."""
-    tiles = (basemap or {}).get("tiles", "none")
-    if tiles in (None, "none"):
-        return None
-    if tiles in REGISTRY:
-        return REGISTRY[tiles]
-    return TileSource(
-        id="custom",
-        url=tiles,
-        min_zoom=0,
-        max_zoom=int(basemap.get("max_zoom", 18)),
-        name={"ja": "背景タイル", "en": "Background tiles"},
-        credit=str(basemap.get("attribution", "")),
-    )
-
-
-def survey_act_reminder(basemap: dict[str, Any], *, language: str = "ja") -> str:
-    """The 測量法 reminder for a GSI-based paper map ("" when it does not apply)."""
-    src = source_for(basemap)
-    if src is None or not src.survey_act:
-        return ""
-    if basemap.get("approval"):
-        return ""
-    if language == "en":
-        return (
-            "paper map on GSI tiles: a map handed out to the public may need approval under "
-            "the Survey Act (測量法); put the approval number in basemap.approval"
-        )
-    return (
-        "地理院タイルを使った紙地図です。配布する地図は測量法に基づく承認が必要な場合があります"
-        "（国土地理院の利用手続を確認し、承認番号は basemap.approval に書いてください）"
-    )
 
 
 # --------------------------------------------------------------------------- tile maths
@@ -988,9 +740,9 @@ def recording() -> Iterator[dict]:
         _RECORDERS.remove(rec)
 
 
-def pack_for(spec: Any) -> Path:
+def pack_for(spec: MapSpec) -> Path:
     """The offline pack folder a map's tiles are stored in (the same as its OSM pack)."""
-    return spec.path(spec.osm.get("pack") or settings.default_pack)
+    return spec.pack_dir()
 
 
 #: One fetcher per map spec object and source (the spec is kept so its id is not
@@ -999,21 +751,19 @@ def pack_for(spec: Any) -> Path:
 _FETCHERS: dict[tuple, tuple[Any, TileFetcher]] = {}
 
 
-def fetcher_for(spec: Any) -> TileFetcher | None:
+def fetcher_for(spec: MapSpec) -> TileFetcher | None:
     """The map's tile fetcher (one per map and source per run, so an atlas gets each tile once)."""
-    source = source_for(spec.basemap)
+    source = spec.basemap.source
     if source is None:
         return None
     pack = pack_for(spec)
-    offline = getattr(spec, "offline", None)
+    offline = spec.offline
     key = (id(spec), source.cache_id, source.url, _http.is_offline(offline), len(_RECORDERS))
     hit = _FETCHERS.get(key)
     if hit is not None and hit[0] is spec:
         return hit[1]
     rec = _RECORDERS[-1].setdefault(source.cache_id, {}) if _RECORDERS else None
-    f = TileFetcher(
-        source, pack=pack, record=rec, offline=offline, map_file=str(getattr(spec, "file", ""))
-    )
+    f = TileFetcher(source, pack=pack, record=rec, offline=offline, map_file=str(spec.file))
     if len(_FETCHERS) >= 4:
         _FETCHERS.pop(next(iter(_FETCHERS)))
     _FETCHERS[key] = (spec, f)
@@ -1029,14 +779,14 @@ def _read_date(path: Path) -> str:
     return text if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else ""
 
 
-def tiles_usable(spec: Any) -> bool:
+def tiles_usable(spec: MapSpec) -> bool:
     """Whether the paper map gets its tiles (False: drawn on its fallback background).
 
     Only a map with a paper output of printable tiles asks (a connection to the
     tile server, once per build, no request): the web page loads its tiles in
     the reader's browser.
     """
-    if "paper" not in getattr(spec, "outputs", {}):
+    if spec.paper is None:
         return True
     fetcher = fetcher_for(spec)
     if fetcher is None or not fetcher.source.offline:
@@ -1044,19 +794,7 @@ def tiles_usable(spec: Any) -> bool:
     return fetcher.usable()
 
 
-def approval_sentence(number: str) -> str:
-    """The 測量法 approval sentence a map printed from GSI tiles carries.
-
-    The standard form of the sentence GSI asks for (承認番号 as the approval
-    letter gives it, e.g. 「令6情複、第123号」); the number alone is not enough.
-    """
-    return (
-        "この地図の作成に当たっては、国土地理院長の承認を得て、同院発行の電子地形図（タイル）を"
-        f"複製した。（承認番号 {str(number).strip()}）"
-    )
-
-
-def tile_credits(spec: Any) -> list[Credit]:
+def tile_credits(spec: MapSpec) -> list[Credit]:
     """Credits for the map's tiles, dated by the tiles themselves, and its 承認番号.
 
     The date is the newest tile date the run met (the server's ``Last-Modified`` or
@@ -1064,26 +802,20 @@ def tile_credits(spec: Any) -> list[Credit]:
     prints the same; never the day we fetched them. ``""`` (printed 「日付不明」) when
     no tile date is known, e.g. tiles only the browser loads.
     """
-    source = source_for(spec.basemap)
-    out: list[Credit] = []
+    source = spec.basemap.source
     fetcher = fetcher_for(spec) if source is not None else None
     if fetcher is not None and fetcher.broken:
-        return out  # not drawn: never credited (nor their 承認番号)
-    if source is not None:
-        date = ""
-        if source.offline:
-            fetcher = fetcher_for(spec)
-            date = fetcher.date if fetcher is not None else ""
-            if not date:
-                m = read_pack_manifest(pack_for(spec), source)
-                date = str((m or {}).get("date") or "")
-        out += source.credits(date=date)
-    if spec.basemap.get("approval"):
-        out.append(Credit(source="approval", credit=approval_sentence(spec.basemap["approval"])))
-    return out
+        return []  # not drawn: never credited (nor their 承認番号)
+    date = ""
+    if source is not None and source.offline:
+        date = fetcher.date if fetcher is not None else ""
+        if not date:
+            m = read_pack_manifest(pack_for(spec), source)
+            date = str((m or {}).get("date") or "")
+    return spec.basemap.credits(date=date)
 
 
-def draw_paper_tiles(c: Any, spec: Any, frame: Any, crs: Any) -> RasterInfo | None:
+def draw_paper_tiles(c: Any, spec: MapSpec, frame: Any, crs: Any) -> RasterInfo | None:
     """Draw the tile background of one map frame on the reportlab canvas ``c``.
 
     The hook the paper renderer calls right after filling the frame white and
@@ -1183,93 +915,19 @@ def web_zooms(bounds: tuple[float, float, float, float], source: TileSource) -> 
     return zs[-3:]
 
 
-def _no_pack_tiles(fetcher: TileFetcher) -> str:
-    svc = _http.service(fetcher.service_key)
-    return _(
-        "the background tiles (%(service)s) could not be stored in the offline pack: "
-        "%(why)s; no pack was written. Run civicmap fetch again where the tile server "
-        "can be reached, or use basemap.tiles: none"
-    ) % {"service": svc.label(), "why": fetcher.broken}
-
-
-def fetch_pack_tiles(spec: Any, pack: Path) -> dict | None:
-    """Store in ``pack`` every tile the map's outputs use (``civicmap fetch``); return the manifest.
-
-    The paper map is laid out once, in memory, with the tiles recorded as it
-    draws them: the pack then holds exactly the tiles (zooms, extent, atlas
-    pages) an offline rebuild asks for, each once. The web map adds the area at
-    :func:`web_zooms`. OSM's tiles are never stored (their policy): None.
-
-    Raises
-    ------
-    CivicMapError
-        When every tile failed (nothing usable to store).
-    """
-    from dataclasses import replace
-
-    source = source_for(spec.basemap)
-    if source is None:
-        return None
-    if not source.offline:
-        log.info(
-            _("tiles %(source_id)s are web-only and online-only (their terms): not stored"),
-            {"source_id": source.id},
-        )
-        return None
-    from civicmap.area import resolve_area
-
-    local = replace(spec, osm={**spec.osm, "pack": str(Path(pack).resolve())})
-    with recording() as rec:
-        fetcher = fetcher_for(local)
-        assert fetcher is not None
-        fetcher.quiet = True
-        if not fetcher.usable():  # no network: one line, before anything is drawn
-            raise NetworkError(_no_pack_tiles(fetcher))
-        if "paper" in spec.outputs:
-            from civicmap.pipeline import collect
-            from civicmap.render.paper import render_paper
-
-            render_paper(collect(local), options=spec.outputs["paper"])
-        if "web" in spec.outputs:
-            area = resolve_area(spec.area, base_dir=spec.base_dir)
-            bounds = area.geometry.bounds
-            fetcher.get_many(
-                t for z in web_zooms(bounds, source) for t in tiles_for_bounds(bounds, z)
-            )
-    got = rec.get(source.cache_id, {})
-    if fetcher.broken:  # a pack with holes where the server gave up: none at all
-        raise NetworkError(_no_pack_tiles(fetcher))
-    if fetcher.missing and not got:
-        raise CivicMapError(
-            _(
-                "no background tile of %(source_id)s could be fetched (%(error)s); check the "
-                "network or the tile URL, or use basemap.tiles: none"
-            )
-            % {"source_id": source.id, "error": excerpt(fetcher.missing[0][3])}
-        )
-    manifest = write_pack_tiles(pack, source, got, fetcher.missing, date=fetcher.date)
-    log.info(
-        _(
-            "offline pack: %(count)d tiles of %(source_id)s (zooms %(zooms)s, %(bytes)d "
-            "bytes), %(n)d missing"
-        ), {"count": manifest["count"], "source_id": source.id, "zooms": manifest["zooms"], "bytes": manifest["bytes"], "n": len(manifest["missing"])},
-    )  # fmt: skip
-    return manifest
-
-
 def source_broken(source: TileSource) -> bool:
     """Whether a fetcher of this run gave ``source`` up (no network, a broken server)."""
     return any(f.broken for _spec, f in list(_FETCHERS.values()) if f.source == source)
 
 
-def survey_act_notice(spec: Any) -> str:
+def survey_act_notice(spec: MapSpec) -> str:
     """The 測量法 reminder when the map has a paper output on GSI tiles ("" otherwise).
 
     Not when the tiles could not be had: the paper map was drawn without them.
     """
-    if "paper" not in spec.outputs:
+    if spec.paper is None:
         return ""
-    source = source_for(spec.basemap)
+    source = spec.basemap.source
     if source is not None and source_broken(source):
         return ""
-    return survey_act_reminder(spec.basemap, language=spec.language)
+    return spec.basemap.survey_act_reminder(language=spec.language)

@@ -30,7 +30,8 @@ import shapely
 from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 from jinja2 import Template
 
-from civicmap import fields
+from civicmap import _http, fields
+from civicmap._fields import TemplateError, fill_template
 from civicmap._files import check_writable, write_text_atomic
 from civicmap._yaml import Short
 from civicmap.errors import ConfigError, Problem
@@ -39,11 +40,12 @@ from civicmap.mapdata import LayerData, MapData
 from civicmap.render import assets
 from civicmap.render._colocate import Group, colocated
 from civicmap.render._routes import ordered_routes
-from civicmap.render.background import credit_lines
+from civicmap.render.background import banner_text, credit_lines, web_background, write_tile_folder
 from civicmap.render.symbols import category_looks, svg_path, taken_symbols
 from civicmap.render.web_hazards import add_popup_lines, hazards_payload
-from civicmap.render.web_options import WebOptions
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
+from civicmap.spec.basemap import REGISTRY
+from civicmap.spec.web import WebOptions
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,6 @@ def _web_tiles() -> dict[str, dict[str, Any]]:
 
     ``gsi`` (the web option's historical name) is the registry's ``gsi-pale``.
     """
-    from civicmap.render.tiles import REGISTRY
-
     ids = {"gsi": "gsi-pale", "osm": "osm"}
     return {
         key: {
@@ -161,13 +161,16 @@ _FIELD_TEXT = ("name", "category", "address", "designations", "other_names")
 _COORD_DIGITS = 6  # ~0.1 m: more only makes the file bigger
 
 
-def _options(data: MapData, options: dict | WebOptions | None) -> WebOptions:
-    """The web options as :class:`WebOptions`: as given, or checked now from a dict.
+def _options(data: MapData, options: WebOptions | None) -> WebOptions:
+    """The options to draw with: as given, else the map's ``outputs.web``, else the defaults.
 
-    A map file's ``outputs.web`` is validated once when it loads
-    (:attr:`MapSpec.web_options`); a dict comes from Python code calling the renderer.
+    Checked once, when the map file loaded (:attr:`MapSpec.web`); never here.
     """
-    return WebOptions.from_dict(options, file=data.spec.file, language=data.language)
+    if options is not None:
+        return options
+    if data.spec.web is not None:
+        return data.spec.web
+    return WebOptions.defaults(language=data.language)
 
 
 _text = fields.text
@@ -198,7 +201,6 @@ def popup_rows(layer: LayerData, row: pd.Series, *, language: str) -> list[list[
         values["name"] = display_name(row, language=language, layer=layer)
         values["category"] = spec.category_title(_text(row.get("category")), language)
         values.setdefault("disasters", served_disasters(row, language=language))
-        from civicmap._fields import TemplateError, fill_template
 
         try:  # field names only: no attribute/index access on data (never str.format)
             return fill_template(spec.popup, values)
@@ -477,7 +479,7 @@ def layer_payload(
     layer: LayerData,
     *,
     language: str,
-    options: dict | WebOptions,
+    options: WebOptions | None = None,
     merged: dict | None = None,
     skip: set | None = None,
     styles: tuple[list[dict[str, Any]], dict] | None = None,
@@ -492,7 +494,7 @@ def layer_payload(
     merged = merged or {}
     skip = skip or set()
     n = len(feats)
-    options = WebOptions.from_dict(options, language=language)
+    options = options if options is not None else WebOptions.defaults(language=language)
     cluster = _cluster_setting(spec.cluster, options.cluster, n)
     labels = options.labels
     if labels is None:
@@ -663,9 +665,6 @@ def _background(data: MapData, opts: WebOptions, tiles_dir: str | None = None) -
     cannot load; "" says nothing (online tiles credit themselves; no background, no banner).
     ``tiles_dir`` names the tile folder beside the page (``folder``: what to write there).
     """
-    from civicmap import _http
-    from civicmap.render.background import banner_text, web_background
-
     drawn = data.basemap is not None
     fallback = TEXTS[data.language]["offline_note"] if drawn else ""
     if not opts.tiles_given:
@@ -689,7 +688,7 @@ def _background(data: MapData, opts: WebOptions, tiles_dir: str | None = None) -
     return {"banner": "", "fallback": fallback}
 
 
-def payload(data: MapData, *, options: dict | WebOptions) -> dict[str, Any]:
+def payload(data: MapData, *, options: WebOptions | None = None) -> dict[str, Any]:
     """Everything the page's script needs, as one JSON-able dict."""
     return _payload(data, _options(data, options))[0]
 
@@ -837,7 +836,7 @@ def _stable_ids(root: Element, content: str) -> None:
         todo.extend(getattr(el, "_children", {}).values())
 
 
-def render_html(data: MapData, *, options: dict | WebOptions) -> str:
+def render_html(data: MapData, *, options: WebOptions | None = None) -> str:
     """The whole web map as one HTML document (pack tiles inlined, never a tile folder).
 
     Raises
@@ -900,15 +899,15 @@ def _render(
     return page.replace("<html>", f'<html lang="{lang}">', 1), folder
 
 
-def write_web(data: MapData, path: Path, *, options: dict | WebOptions, overwrite: bool) -> Path:
+def write_web(
+    data: MapData, path: Path, *, options: WebOptions | None = None, overwrite: bool
+) -> Path:
     """Write the web map to ``path`` (atomically; refuses to replace it unless ``overwrite``).
 
     An offline page whose pack tiles go in a folder (``outputs.web.offline_tiles``)
     also gets ``<name>_tiles/{z}/{x}/{y}.png`` beside it, written all at once
     (:func:`civicmap.render.background.write_tile_folder`) before the page.
     """
-    from civicmap.render.background import write_tile_folder
-
     path = Path(path)
     check_writable(path, overwrite=overwrite)
     page, folder = _render(data, _options(data, options), tile_folder_name(path))

@@ -17,8 +17,10 @@ from pathlib import Path
 
 from civicmap.errors import CivicMapError, SourceError
 from civicmap.i18n import _
-from civicmap.layers import SourceSpec
 from civicmap.schema import SourceResult
+from civicmap.sources import excel, kml, opendata, umap, vector
+from civicmap.sources._guard import check_input_file
+from civicmap.spec.layers import SourceSpec
 
 #: File suffix → source kind, for ``file:`` sources and ``civicmap check``.
 SUFFIX_KINDS = {
@@ -84,7 +86,6 @@ def read_file_source(
         raise SourceError(
             _("%(path)s: file not found (layer %(layer)s)") % {"path": path, "layer": layer}
         )
-    from civicmap.sources._guard import check_input_file
 
     check_input_file(
         path, what=_("%(kind)s source of layer %(layer)s") % {"kind": spec.kind, "layer": layer}
@@ -114,14 +115,9 @@ def _read(
         # join paths are relative to the layer or map file, like path:
         options["join"] = {**join, "path": str(spec.base_dir / str(join["path"]))}
     if kind == "csv":
-        from civicmap.sources import opendata
-
         return opendata.read_csv(path, layer=layer, options=options)
     if kind == "excel":
-        from civicmap.sources import excel
-
         return excel.read_excel(path, layer=layer, options=options)
-    from civicmap.sources import kml, umap, vector
 
     if kind == "geojson":
         return vector.read_geojson(path, layer=layer, options=options)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from civicmap.errors import SourceError
 from civicmap.i18n import _
+from civicmap.sources._guard import check_not_binary, read_input_bytes
 
 log = logging.getLogger(__name__)
 
@@ -348,8 +349,6 @@ def parse_table(text: str, *, delimiter: str, known: set[str], name: str = "file
 
 def read_table(path: Path, *, encoding: str | None, known: set[str]) -> tuple[Table, DecodedText]:
     """Read a CSV/TSV file into a :class:`Table`, decoding it first."""
-    from civicmap.sources._guard import check_not_binary, read_input_bytes
-
     raw = read_input_bytes(path, what=_("CSV file"))
     if not encoding:  # UTF-16 without a BOM holds NULs; only a named encoding vouches for it
         check_not_binary(raw, name=Path(path).name)

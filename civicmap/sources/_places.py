@@ -14,7 +14,7 @@ import pandas as pd
 
 from civicmap.i18n import _
 from civicmap.schema import RowProblem
-from civicmap.sources import _coords, _crs
+from civicmap.sources import _coords, _crs, geocode
 from civicmap.sources._csvtext import norm_header
 from civicmap.sources._extent import inside
 
@@ -216,7 +216,6 @@ def geocode_rows(
                 )
             )
         return
-    from civicmap.sources import geocode
 
     results = geocode.geocode_many(
         [addresses.iat[p] for p in to_geocode], offline=options.get("_offline")

@@ -8,7 +8,7 @@ told, repairs what it can prove, and reports every row it changed or could not
 place (with the data row number, 1 = the first row under the header). Code and
 ID columns stay text, so leading zeros survive.
 
-Layer-file options (``FILE_SOURCE_KEYS`` in :mod:`civicmap.layers`): ``columns``
+Layer-file options (``FILE_SOURCE_KEYS`` in :mod:`civicmap.spec.layers`): ``columns``
 overrides any guess (``address`` may be a list of columns to join), ``encoding``
 and ``layout`` force what is otherwise detected, ``geocode: true`` places rows
 that only have an address (flagged ``approximate``), ``join: {path, on,

@@ -21,7 +21,9 @@ from shapely.geometry import LineString
 
 from civicmap.errors import SourceError
 from civicmap.i18n import _
-from civicmap.schema import RowProblem
+from civicmap.schema import CRS, RowProblem
+from civicmap.sources import _guard
+from civicmap.sources._guard import check_input_file
 from civicmap.sources._osmschema import is_area, raw_frame
 from civicmap.tagfilter import AnyTagged, TagFilter
 
@@ -68,7 +70,6 @@ class OsmExtract:
 def check_path(path: Path) -> None:
     if not path.exists():
         raise SourceError(_("%(path)s: OSM extract not found") % {"path": path})
-    from civicmap.sources._guard import check_input_file
 
     check_input_file(path, what=_("OSM extract"))
     if not str(path).endswith(SUFFIXES):
@@ -125,8 +126,6 @@ def _read_without_bad_nodes(
     path: Path, filters: Mapping[str, TagFilter | AnyTagged], *, types
 ) -> OsmExtract:
     """OSM XML with ``lat="nan"``-like nodes: read the rest, report those nodes per layer."""
-    from civicmap.sources import _guard
-
     raw = _guard.read_input_bytes(path, what=_("OSM extract"))
     if path.name.endswith(".bz2"):
         raw = _guard.decompress_bz2(raw, name=str(path))
@@ -258,8 +257,6 @@ def _frame(recs: list[tuple], shapes: np.ndarray):
     if not recs:
         return raw_frame([])
     import geopandas as gpd
-
-    from civicmap.schema import CRS
 
     types, ids, tags, slots = zip(*recs, strict=True)
     return gpd.GeoDataFrame(

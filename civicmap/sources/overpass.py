@@ -50,7 +50,7 @@ from civicmap.tagfilter import AnyTagged, TagFilter
 
 if TYPE_CHECKING:
     from civicmap.area import Area
-    from civicmap.mapfile import MapSpec
+    from civicmap.spec.mapfile import MapSpec
 
 log = logging.getLogger(__name__)
 
@@ -455,12 +455,12 @@ def read_answer(
 
 def endpoint(spec: MapSpec) -> str:
     """The Overpass URL a map uses: its ``osm.overpass_url``, else ``settings.overpass_url``."""
-    return spec.osm.get("overpass_url") or settings.overpass_url
+    return spec.osm.overpass_url or settings.overpass_url
 
 
 def pack_folder(spec: MapSpec) -> Path | None:
     """The offline pack a map names (``osm: {pack: ...}``), if any."""
-    value = spec.osm.get("pack")
+    value = spec.osm.pack
     return spec.path(value) if value else None
 
 

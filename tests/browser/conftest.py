@@ -92,8 +92,8 @@ def demo_data_with_payload():
     """
     import yaml
 
-    from civicmap.mapfile import parse_map
     from civicmap.pipeline import collect, demo_map_path
+    from civicmap.spec.mapfile import parse_map
 
     demo = demo_map_path()
     raw = yaml.safe_load(demo.read_text(encoding="utf-8"))

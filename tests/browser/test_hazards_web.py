@@ -16,8 +16,8 @@ from pages import console_errors, open_map, wait_for
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from test_hazards import FLOOD, SCHOOL, _deep_zone, _map
 
-from civicmap.mapfile import load_map
 from civicmap.pipeline import collect, render
+from civicmap.spec.mapfile import load_map
 
 pytestmark = pytest.mark.slow
 

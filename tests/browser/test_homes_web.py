@@ -18,6 +18,8 @@ import pytest
 from pages import console_errors, open_map, wait_for
 
 from civicmap.render import web
+from civicmap.spec.paper import PaperOptions
+from civicmap.spec.web import WebOptions
 
 # three meeting points inside the demo extract (西早稲田・戸山), written as a 町内会 would
 HOMES = (
@@ -30,12 +32,17 @@ PHONE = (390, 844)  # CSS pixels of a common phone in portrait
 
 @pytest.fixture(scope="module")
 def homes_map(tmp_path_factory):
-    from civicmap.mapfile import load_map
     from civicmap.pipeline import collect, demo_map_path
+    from civicmap.spec.mapfile import load_map
 
     out = tmp_path_factory.mktemp("homes")
     data = collect(replace(load_map(demo_map_path()), home=None, homes=HOMES))
-    page = web.write_web(data, out / "homes.html", options={"offline": True}, overwrite=False)
+    page = web.write_web(
+        data,
+        out / "homes.html",
+        options=WebOptions.from_dict({"offline": True}, language=data.language),
+        overwrite=False,
+    )
     return data, page, out
 
 
@@ -131,7 +138,12 @@ def test_the_paper_route_table_lists_every_home(homes_map):
     from civicmap.render.paper.render import write_paper
 
     data, _, out = homes_map
-    pdf = write_paper(data, out / "homes.pdf", options={"size": "A4"}, overwrite=False)[0]
+    pdf = write_paper(
+        data,
+        out / "homes.pdf",
+        options=PaperOptions.from_dict({"size": "A4"}, file="<test>"),
+        overwrite=False,
+    )[0]
     # reading order (not -layout): the route table's column comes out in one piece
     text = subprocess.run(
         ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True

@@ -10,6 +10,7 @@ from pages import open_map as _open
 from pages import wait_for as _wait_for
 
 from civicmap.render import assets, web
+from civicmap.spec.web import WebOptions
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 
@@ -25,7 +26,10 @@ pytestmark = [
 @pytest.fixture
 def offline_page(payload_data, tmp_path):
     return web.write_web(
-        payload_data, tmp_path / "map.html", options={"offline": True}, overwrite=False
+        payload_data,
+        tmp_path / "map.html",
+        options=WebOptions.from_dict({"offline": True}, language=payload_data.language),
+        overwrite=False,
     )
 
 
@@ -108,13 +112,16 @@ def home_page(tmp_path):
     """The demo with a home point (real walking routes); one shelter name is a payload."""
     from dataclasses import replace
 
-    from civicmap.mapfile import load_map
     from civicmap.pipeline import collect, demo_map_path
+    from civicmap.spec.mapfile import load_map
 
     data = collect(replace(load_map(demo_map_path()), home=(35.7066, 139.7062)))
     data.routes.loc[data.routes.index[1], "shelter_name"] = XSS_NAME
     return data, web.write_web(
-        data, tmp_path / "home.html", options={"offline": True}, overwrite=False
+        data,
+        tmp_path / "home.html",
+        options=WebOptions.from_dict({"offline": True}, language=data.language),
+        overwrite=False,
     )
 
 

@@ -15,9 +15,10 @@ from pages import console_errors
 from pages import open_map as _open
 from pages import wait_for as _wait_for
 
-from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect
 from civicmap.render import assets, web
+from civicmap.spec.mapfile import parse_map
+from civicmap.spec.web import WebOptions
 
 GSI = Path(__file__).resolve().parents[1] / "data" / "shelters" / "gsi"
 
@@ -54,7 +55,12 @@ def kanazawa(tmp_path_factory):
         ],
     }  # fmt: skip
     data = collect(parse_map(raw, file=str(tmp / "kanazawa.yaml"), base_dir=tmp))
-    page = web.write_web(data, tmp / "kanazawa.html", options={"offline": True}, overwrite=False)
+    page = web.write_web(
+        data,
+        tmp / "kanazawa.html",
+        options=WebOptions.from_dict({"offline": True}, language=data.language),
+        overwrite=False,
+    )
     return data, page
 
 

@@ -16,9 +16,10 @@ from pages import console_errors
 from pages import open_map as _open
 from pages import wait_for as _wait_for
 
-from civicmap.mapfile import parse_map
 from civicmap.pipeline import collect, demo_map_path
 from civicmap.render import assets, web
+from civicmap.spec.mapfile import parse_map
+from civicmap.spec.web import WebOptions
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 LINKS_CSV = DATA / "web" / "links.csv"
@@ -74,7 +75,12 @@ def demo_page(tmp_path_factory):
         }
     )
     data = collect(parse_map(raw, file=str(demo), base_dir=demo.parent))
-    page = web.write_web(data, tmp / "demo.html", options={"offline": True}, overwrite=False)
+    page = web.write_web(
+        data,
+        tmp / "demo.html",
+        options=WebOptions.from_dict({"offline": True}, language=data.language),
+        overwrite=False,
+    )
     return data, page
 
 
@@ -296,7 +302,12 @@ def test_overlapping_markers_cluster_below_the_count(browser, tmp_path):
         {"id": "dense", "title": "密集", "sources": [{"csv": {"path": str(csv)}}]},
     ]
     data = collect(parse_map(raw, file=str(demo), base_dir=demo.parent))
-    page = web.write_web(data, tmp_path / "dense.html", options={"offline": True}, overwrite=False)
+    page = web.write_web(
+        data,
+        tmp_path / "dense.html",
+        options=WebOptions.from_dict({"offline": True}, language=data.language),
+        overwrite=False,
+    )
     _open(browser, page)
     clustered = browser.execute_script(
         "var o = {}; window.civicmapData.data.layers.forEach(function (l) {"

@@ -18,8 +18,9 @@ import yaml
 from pages import console_errors, open_map, wait_for
 
 from civicmap import settings
-from civicmap.mapfile import load_map
 from civicmap.render import assets, tiles
+from civicmap.spec.basemap import REGISTRY
+from civicmap.spec.mapfile import load_map
 
 pytestmark = [
     pytest.mark.browser,
@@ -62,7 +63,7 @@ def folder_page(tmp_path_factory, tile_server):
         mp.setattr(settings, "cache_folder", folder / "cache-empty")
         tiles._FETCHERS.clear()
         page = build(load_map(folder / "map.yaml"))["web"][0]
-        manifest = tiles.read_pack_manifest(info.folder, tiles.REGISTRY["gsi-pale"])
+        manifest = tiles.read_pack_manifest(info.folder, REGISTRY["gsi-pale"])
         yield {"page": page, "fetched": manifest["fetched"][:10]}
     finally:
         mp.undo()

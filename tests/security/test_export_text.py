@@ -17,8 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from civicmap.mapfile import load_map
 from civicmap.pipeline import build
+from civicmap.spec.mapfile import load_map
 
 HOSTILE_NAME = '<img src=x onerror="alert(1)">保育園'
 HOSTILE_ADDRESS = "<script>alert(2)</script>新宿区 & <b>大久保</b>"

@@ -28,11 +28,11 @@ import civicmap
 from civicmap import settings
 from civicmap.cli import main
 from civicmap.errors import OfflineError, SourceError
-from civicmap.mapfile import load_map
 from civicmap.pack import fetch_pack, with_pack
 from civicmap.pipeline import build
 from civicmap.render import tiles
 from civicmap.sources import _guard
+from civicmap.spec.mapfile import load_map
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TOYAMA_CSV = (DATA / "childcare/toyama/toyama_nurseryFacilities_utf8bom.csv").resolve()

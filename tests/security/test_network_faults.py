@@ -21,6 +21,7 @@ import civicmap
 from civicmap import _http, _transport, settings
 from civicmap.cli import main
 from civicmap.errors import NetworkError
+from civicmap.spec.basemap import REGISTRY
 
 #: The SmallAroundWaseda.osm extent (as tests/conftest.py).
 WASEDA_BBOX = [139.7031784, 35.7039554, 139.7098839, 35.7093917]
@@ -398,7 +399,7 @@ def test_huge_tiles_from_a_server_are_holes_and_the_server_is_given_up(gsi, tile
     want = tiles.tiles_for_bounds((137.19, 36.68, 137.23, 36.71), 16)
     assert len(want) > 2 * settings.tile_max_failures
     t = time.monotonic()
-    f = tiles.TileFetcher(tiles.REGISTRY["gsi-pale"])
+    f = tiles.TileFetcher(REGISTRY["gsi-pale"])
     assert f.get_many(want) == {}
     assert time.monotonic() - t < 10
     assert f.broken and "13000×13000" in f.broken

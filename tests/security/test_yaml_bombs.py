@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from civicmap import _yaml, settings
 from civicmap.cli import main
 from civicmap.errors import ConfigError
-from civicmap.mapfile import load_map
+from civicmap.spec.mapfile import load_map
 
 
 def billion_laughs(levels: int = 9, width: int = 9) -> str:
@@ -41,7 +41,7 @@ def test_billion_laughs_refused_fast_in_little_memory(tmp_path):
         import resource, sys, time
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
         from civicmap.errors import ConfigError
-        from civicmap.mapfile import load_map
+        from civicmap.spec.mapfile import load_map
         t = time.perf_counter()
         try:
             load_map({str(bomb)!r})
@@ -133,7 +133,7 @@ def test_big_list_uses_the_c_loader(big_list, monkeypatch):
 
 def test_big_value_is_quoted_short(big_list):
     """A wrong 8 MB value is named with a short excerpt, not echoed whole."""
-    from civicmap.layers import load_layer
+    from civicmap.spec.layers import load_layer
 
     big = big_list.with_name("big2.yaml")
     big.write_text(

@@ -12,7 +12,6 @@ embedded as a subset, so Japanese text prints everywhere and stays selectable.
 
 Where things are (one module per part, each small enough to read at once):
 
-- ``options``: :class:`PaperOptions`, the validated ``outputs.paper`` keys.
 - ``texts``: fixed wording in Japanese and English.
 - ``plan``: numbered places and routes, the plan tests read back (no drawing).
 - ``page``: what every page shares (projection, text sizes, header).
@@ -29,14 +28,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-# Names are loaded on first use, so reading a map file (which validates
-# ``outputs.paper`` with :class:`PaperOptions`) does not import reportlab.
+# Names are loaded on first use, so importing the package does not import reportlab.
+# The options (``outputs.paper``) are what a map file says: :mod:`civicmap.spec.paper`.
 _WHERE = {
     "TEXT": "texts",
-    "AtlasOptions": "options",
     "Entry": "plan",
     "FramePlan": "plan",
-    "PaperOptions": "options",
     "PaperPlan": "plan",
     "RouteLeg": "plan",
     "draw_marker": "marks",

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from civicmap.errors import ConfigError, Problem
+from civicmap.area import prefecture_municipalities, read_polygons
+from civicmap.errors import AreaError, ConfigError, Problem
+from civicmap.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +39,6 @@ def load_areas(
         Naming ``outputs.paper.atlas.areas`` or ``.name``: a missing file, no
         CRS, no polygons, or a name field that is not there (listing those that are).
     """
-    from civicmap.area import prefecture_municipalities, read_polygons
-    from civicmap.errors import AreaError
-
     if areas.startswith("municipalities:"):
         try:
             frame = prefecture_municipalities(areas.split(":", 1)[1])
@@ -52,7 +51,10 @@ def load_areas(
             path = base_dir / path
         if not path.exists():
             raise _bad(
-                map_file, KEY, f"file {str(path)!r} not found; give a polygon GeoJSON or shapefile"
+                map_file,
+                KEY,
+                _("file %(path)r not found; give a polygon GeoJSON or shapefile")
+                % {"path": str(path)},
             )
         try:  # the same reader as civicmap batch: any CRS, Shift_JIS shapefiles without .cpg
             frame = read_polygons(path, assume_lonlat=False)
@@ -62,7 +64,8 @@ def load_areas(
             raise _bad(
                 map_file,
                 "outputs.paper.atlas.name",
-                f"missing; the field that names each area, one of: {', '.join(map(str, frame.columns[:-1]))}",
+                _("missing; the field that names each area, one of: %(fields)s")
+                % {"fields": ", ".join(map(str, frame.columns[:-1]))},
             )
         field = name
     if field not in frame.columns or field == "geometry":
@@ -70,12 +73,17 @@ def load_areas(
         raise _bad(
             map_file,
             "outputs.paper.atlas.name",
-            f"got {field!r}, not a field of the areas; fields: {', '.join(cols)}",
+            _("got %(field)r, not a field of the areas; fields: %(fields)s")
+            % {"field": field, "fields": ", ".join(cols)},
         )
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     frame = frame[frame.geom_type.isin(["Polygon", "MultiPolygon"])]
     if frame.empty:
-        raise _bad(map_file, KEY, f"{areas}: no polygons; an area atlas needs area outlines")
+        raise _bad(
+            map_file,
+            KEY,
+            _("%(areas)s: no polygons; an area atlas needs area outlines") % {"areas": areas},
+        )
     out = gpd.GeoDataFrame(
         {"name": frame[field].astype(str).str.strip().to_numpy()},
         geometry=frame.geometry.make_valid().to_crs(crs).to_numpy(),

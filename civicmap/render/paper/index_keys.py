@@ -25,8 +25,8 @@ from civicmap.area import municipalities_in
 from civicmap.i18n import _
 from civicmap.mapdata import MapData
 from civicmap.names import match_key
-from civicmap.render.paper.options import PaperOptions
 from civicmap.render.paper.texts import kana_key
+from civicmap.spec.paper import PaperOptions
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from civicmap.mapdata import MapData
 from civicmap.render._fonts import draw_text, register, text_width
 from civicmap.render.paper.geometry import MM, page_size
 from civicmap.render.paper.index_keys import index_prefixes
-from civicmap.render.paper.options import PaperOptions
 from civicmap.render.paper.plan import PaperPlan, build_entries, build_route_legs
 from civicmap.render.paper.texts import TEXT, wrap
 from civicmap.schema import estimate_utm_crs
+from civicmap.spec.paper import PaperOptions
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ from typing import Any
 from reportlab.lib import colors
 
 from civicmap import settings
-from civicmap.layers import CategoryStyle
 from civicmap.mapdata import LayerData
 from civicmap.render import basemap as bm
 from civicmap.render._fonts import draw_text, text_width
@@ -28,6 +27,7 @@ from civicmap.render.paper.placement import NumberLabel
 from civicmap.render.paper.plan import RouteLeg
 from civicmap.render.paper.texts import STRIP, TEXT, wrap
 from civicmap.render.routes_table import route_notes, route_sections
+from civicmap.spec.layers import CategoryStyle
 
 log = logging.getLogger(__name__)
 

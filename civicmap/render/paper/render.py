@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 from pathlib import Path
-from typing import Any
 
 from reportlab.pdfgen import canvas as rl_canvas
 
@@ -13,16 +12,17 @@ from civicmap._files import atomic_path, check_writable
 from civicmap.i18n import _
 from civicmap.mapdata import MapData
 from civicmap.render._fonts import register
+from civicmap.render.paper.area_atlas import draw_area_atlas
 from civicmap.render.paper.atlas import draw_atlas
 from civicmap.render.paper.frame import FrameDrawing
 from civicmap.render.paper.index import IndexFlow
-from civicmap.render.paper.options import PaperOptions
 from civicmap.render.paper.page import PageContext
 from civicmap.render.paper.panel import PanelBlocks
 from civicmap.render.paper.plan import PaperPlan
 from civicmap.render.paper.readability import measure, warn_if_unreadable
 from civicmap.render.paper.single_page import draw_single
 from civicmap.render.paper.texts import TEXT
+from civicmap.spec.paper import PaperOptions
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +31,18 @@ class Renderer(PageContext, FrameDrawing, PanelBlocks, IndexFlow):
     """Draws one paper map: the page context plus the frame, panel and index parts."""
 
 
-def render_paper(
-    data: MapData, *, options: dict[str, Any] | PaperOptions
-) -> tuple[bytes, PaperPlan]:
+def render_paper(data: MapData, *, options: PaperOptions | None = None) -> tuple[bytes, PaperPlan]:
     """Lay out and draw the paper map in memory; return the PDF bytes and the plan used.
+
+    ``options`` were checked when the map file loaded (``spec.paper``); None takes
+    the map's own, else the defaults.
 
     Raises
     ------
     ConfigError
-        For paper options that cannot work (naming ``outputs.paper.<key>``).
+        For an atlas whose area file cannot be read (naming ``outputs.paper.atlas``).
     """
-    opts = PaperOptions.from_dict(options, file=data.spec.file)
+    opts = _options(data, options)
     r = Renderer(data, opts)
     buf = io.BytesIO()
     c = rl_canvas.Canvas(
@@ -58,8 +59,6 @@ def render_paper(
     c.setAuthor("; ".join(cr.credit for cr in data.credits()))
     if opts.atlas:
         if opts.atlas.areas:
-            from civicmap.render.paper.area_atlas import draw_area_atlas
-
             draw_area_atlas(r, c)
         else:
             draw_atlas(r, c)
@@ -102,16 +101,23 @@ def pdf_to_png(pdf: bytes, path: Path, *, dpi: int = 150, overwrite: bool) -> Pa
     return path
 
 
+def _options(data: MapData, options: PaperOptions | None) -> PaperOptions:
+    """The options to draw with: as given, else the map's ``outputs.paper``, else the defaults."""
+    if options is not None:
+        return options
+    return data.spec.paper if data.spec.paper is not None else PaperOptions()
+
+
 def write_paper(
-    data: MapData, path: Path, *, options: dict[str, Any] | PaperOptions, overwrite: bool
+    data: MapData, path: Path, *, options: PaperOptions | None = None, overwrite: bool
 ) -> list[Path]:
-    """Write the paper map PDF (and ``<name>.png`` when ``options['png']``); return the paths.
+    """Write the paper map PDF (and ``<name>.png`` when ``options.png``); return the paths.
 
     Both files are checked before any drawing and written atomically, so a
     failure leaves neither a half-written PDF nor a PNG from an older run.
     """
     path = Path(path)
-    opts = PaperOptions.from_dict(options, file=data.spec.file)
+    opts = _options(data, options)
     png = path.with_suffix(".png") if opts.png else None
     check_writable(path, overwrite=overwrite)
     if png is not None:

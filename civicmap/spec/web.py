@@ -1,6 +1,6 @@
 """The web map's options: one frozen, validated dataclass built once from ``outputs.web``.
 
-Built when the map file loads (:func:`civicmap.mapfile.parse_map`), so ``check``
+Built once when the map file loads (:func:`civicmap.spec.mapfile.parse_map`), so ``check``
 reports a bad value with the others, before anything is read or drawn, and the
 renderer reads attributes instead of looking keys up in a dict: a typo is an
 AttributeError in our code, not a silently ignored option in a user's map file.
@@ -52,6 +52,11 @@ class WebOptions:
     cluster: bool | None = None
     labels: bool | None = None
     offline_tiles: str = "auto"
+
+    @classmethod
+    def defaults(cls, *, language: str = "ja") -> WebOptions:
+        """The options of a map file that says nothing under ``outputs.web``."""
+        return cls(tiles="gsi" if language == "ja" else "osm")
 
     @classmethod
     def from_dict(

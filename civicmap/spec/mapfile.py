@@ -20,17 +20,23 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from civicmap._validate import Checker, load_yaml, path_exists, shorten
+from civicmap import settings
+from civicmap._validate import Checker, load_yaml
 from civicmap._yaml import Short
 from civicmap.errors import ConfigError
-from civicmap.hazard_spec import HazardSpec, parse_hazards
 from civicmap.i18n import _
-from civicmap.layers import LayerSpec, builtin_dir, load_layer, parse_layer, parse_source
-from civicmap.render.web_options import WebOptions
+from civicmap.schema import DISASTER_TYPES
+from civicmap.spec.area import AREA_KINDS, AreaSpec, check_area
+from civicmap.spec.basemap import Basemap, parse_basemap
+from civicmap.spec.hazards import HazardSpec, parse_hazards
+from civicmap.spec.layers import LayerSpec, builtin_dir, load_layer, parse_layer, parse_source
+from civicmap.spec.osm import OsmSource, parse_osm
+from civicmap.spec.paper import PaperOptions
+from civicmap.spec.web import WebOptions
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +54,6 @@ MAP_KEYS = {
     "homes": "several starting points: {points: [{name, point: [lat, lon]}], file: points.csv, geocode: true, disaster: 津波}",
     "hazards": "hazard zones to overlay and check shelters against: [{file: A31a-23_17_20.geojson, kind: flood}]",
 }
-AREA_KINDS = {
-    "bbox": "[west, south, east, north] in degrees",
-    "point": "[lat, lon], with radius: metres",
-    "boundary": "path to a GeoJSON/GeoPackage/Shapefile polygon file",
-    "municipality": '全国地方公共団体コード, 5 or 6 digits (e.g. "13104")',
-    "osm_file": "path to an .osm/.osm.bz2/.osm.pbf extract: its bounds",
-    "place": "a place name, resolved online (Nominatim)",
-}
-AREA_OPTIONS = {"radius", "buffer", "name"}
 OUTPUT_KEYS: dict[str, set[str]] = {
     "web": {"file", "offline", "tiles", "cluster", "labels", "offline_tiles"},
     "paper": {
@@ -71,6 +68,7 @@ OUTPUT_KEYS: dict[str, set[str]] = {
         "overlap",
         "max_pages",
         "fit",
+        "index_ignore",
     },
     "umap": {"file"},
     "geojson": {"file"},
@@ -84,15 +82,20 @@ class MapSpec:
     """A validated map file."""
 
     title: str
-    area: dict[str, Any]
+    area: AreaSpec
     layers: tuple[LayerSpec, ...]
-    outputs: dict[str, dict[str, Any]]
+    #: The output file of each output kind (web, paper, umap, geojson, kml), as written.
+    outputs: dict[str, str]
     base_dir: Path
     file: str = "<map>"
     subtitle: str = ""
     language: str = "ja"
-    osm: dict[str, Any] = field(default_factory=dict)
-    basemap: dict[str, Any] = field(default_factory=lambda: {"draw": True, "tiles": "none"})
+    osm: OsmSource = field(default_factory=OsmSource)
+    basemap: Basemap = field(default_factory=Basemap)
+    #: ``outputs.paper`` validated once at load (None without a paper output).
+    paper: PaperOptions | None = None
+    #: ``outputs.web`` validated once at load (None without a web output).
+    web: WebOptions | None = None
     notes: str = ""
     home: tuple[float, float] | None = None
     home_disaster: str | None = None
@@ -101,9 +104,7 @@ class MapSpec:
     homes_file: str | None = None
     #: Geocode rows of the homes CSV that have an address but no coordinates (online).
     homes_geocode: bool = False
-    #: ``outputs.web`` validated once at load (None without a web output).
-    web_options: WebOptions | None = None
-    #: ``hazards:`` validated once at load (see :mod:`civicmap.hazard_spec`).
+    #: ``hazards:`` validated once at load (see :mod:`civicmap.spec.hazards`).
     hazards: tuple[HazardSpec, ...] = ()
     #: Run option, never read from the map file: ``True`` answers every request from the
     #: offline pack, local files and the cache; ``None`` takes ``settings.offline``. Set by
@@ -116,102 +117,38 @@ class MapSpec:
         return p if p.is_absolute() else self.base_dir / p
 
     def output_path(self, kind: str) -> Path | None:
-        out = self.outputs.get(kind)
-        return self.path(out["file"]) if out and out.get("file") else None
+        """The absolute path of output ``kind``, or None when the map has no such output."""
+        file = self.outputs.get(kind)
+        return self.path(file) if file else None
+
+    def output_targets(self, kind: str) -> list[Path]:
+        """Every file output ``kind`` writes (the paper map's PNG too)."""
+        path = self.output_path(kind)
+        if path is None:
+            return []
+        if kind == "paper" and self.paper is not None and self.paper.png:
+            return [path, path.with_suffix(".png")]
+        return [path]
+
+    def pack_dir(self) -> Path:
+        """The offline pack folder: ``osm.pack``, else ``settings.default_pack`` beside the map."""
+        return self.path(self.osm.pack or settings.default_pack)
 
 
-def _check_area(ck: Checker, area: Any, base_dir: Path) -> dict[str, Any]:
-    if not isinstance(area, Mapping):
-        ck.add(
-            "area",
-            _("got %(area)r, expected a mapping with one of: %(items)s")
-            % {"area": Short(area), "items": ", ".join(AREA_KINDS)},
-        )
-        return {}
-    kinds = [k for k in area if k in AREA_KINDS]
-    ck.unknown_keys("area", area, {**AREA_KINDS, **dict.fromkeys(AREA_OPTIONS)})
-    if len(kinds) != 1:
-        ck.add(
-            "area",
-            _("got %(value)s; give exactly one of: ") % {"value": ", ".join(kinds) or "none"}
-            + "; ".join(f"{k} ({v})" for k, v in AREA_KINDS.items()),
-        )
-        return dict(area)
-    kind = kinds[0]
-    v = area[kind]
-    if kind == "bbox":
-        if not (
-            isinstance(v, list)
-            and len(v) == 4
-            and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
-        ):
-            ck.add(
-                "area.bbox",
-                _("got %(v)r, expected [west, south, east, north] in degrees") % {"v": Short(v)},
-            )
-        elif not (v[0] < v[2] and v[1] < v[3]):
-            ck.add(
-                "area.bbox", _("got %(v)r: west must be < east and south < north") % {"v": Short(v)}
-            )
-        elif not (
-            -180 <= v[0] <= 180 and -90 <= v[1] <= 90 and -180 <= v[2] <= 180 and -90 <= v[3] <= 90
-        ):
-            ck.add(
-                "area.bbox",
-                _("got %(v)r: longitudes must be in -180..180, latitudes in -90..90")
-                % {"v": Short(v)},
-            )
-    elif kind == "point":
-        if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, int | float) for x in v)):
-            ck.add("area.point", _("got %(v)r, expected [lat, lon]") % {"v": Short(v)})
-        elif not (-90 <= v[0] <= 90 and -180 <= v[1] <= 180):
-            ck.add(
-                "area.point",
-                _("got %(v)r: expected [lat, lon] with lat in -90..90") % {"v": Short(v)},
-            )
-        if "radius" not in area:
-            ck.add("area.radius", _("missing; a point area needs radius: metres (e.g. 800)"))
-    elif kind in ("boundary", "osm_file"):
-        if not isinstance(v, str):
-            ck.add(f"area.{kind}", _("got %(v)r, expected a file path") % {"v": Short(v)})
-        elif not path_exists(base_dir / v):
-            ck.add(
-                f"area.{kind}",
-                _("file not found: %(value)s") % {"value": shorten(base_dir / v, 200)},
-            )
-    elif kind == "municipality":
-        code = str(v)
-        if not (code.isdigit() and len(code) in (5, 6)):
-            ck.add(
-                "area.municipality",
-                _(
-                    'got %(v)r, expected a 5- or 6-digit 全国地方公共団体コード as a string, e.g. "13104"'
-                )
-                % {"v": Short(v)},
-            )
-    elif kind == "place" and not isinstance(v, str):
-        ck.add("area.place", _("got %(v)r, expected a place name") % {"v": Short(v)})
-    if "radius" in area:
-        ck.number("area.radius", area["radius"], minimum=1, maximum=100_000)
-    if "buffer" in area:
-        ck.number("area.buffer", area["buffer"], minimum=0, maximum=100_000)
-    out = dict(area)
-    out["kind"] = kind
-    if kind == "municipality":
-        out["municipality"] = str(v)
-    return out
-
-
-def _check_outputs(ck: Checker, outputs: Any) -> dict[str, dict[str, Any]]:
+def _check_outputs(
+    ck: Checker, outputs: Any
+) -> tuple[dict[str, dict[str, Any]], PaperOptions | None]:
+    """Check ``outputs:``; return each output's options (``file`` included) and the paper's."""
+    paper = None
     if outputs is None:
-        return {}
+        return {}, None
     if not isinstance(outputs, Mapping):
         ck.add(
             "outputs",
             _("got %(outputs)r, expected a mapping: %(items)s")
             % {"outputs": Short(outputs), "items": ", ".join(OUTPUT_KEYS)},
         )
-        return {}
+        return {}, None
     result: dict[str, dict[str, Any]] = {}
     for kind, opts in outputs.items():
         if kind not in OUTPUT_KEYS:
@@ -248,9 +185,9 @@ def _check_outputs(ck: Checker, outputs: Any) -> dict[str, dict[str, Any]]:
             if "scale" in opts and opts["scale"] != "fit":
                 ck.number("outputs.paper.scale", opts["scale"], minimum=500, maximum=200_000)
             opts = {**opts, "size": size}
-            _check_paper(ck, opts)
+            paper = _check_paper(ck, opts)
         result[kind] = dict(opts)
-    return result
+    return result, paper
 
 
 _EXT = {"web": "html", "paper": "pdf"}
@@ -280,18 +217,16 @@ def _check_output_files(ck: Checker, outputs: dict[str, dict[str, Any]], base_di
                 seen[norm] = key
 
 
-def _check_paper(ck: Checker, opts: Mapping[str, Any]) -> None:
+def _check_paper(ck: Checker, opts: Mapping[str, Any]) -> PaperOptions | None:
     """The paper keys the checks above do not cover, validated once by PaperOptions."""
-    from civicmap.errors import ConfigError
-    from civicmap.render.paper.options import PaperOptions
-
     try:
-        PaperOptions.from_dict(dict(opts), file=ck.file)
+        return PaperOptions.from_dict(dict(opts), file=ck.file)
     except ConfigError as e:
         seen = ("outputs.paper.size", "outputs.paper.orientation", "outputs.paper.scale")
         for problem in e.problems:
             if problem.key not in seen:
                 ck.add(problem.key, problem.message)
+        return None
 
 
 def _parse_layer_entry(ck: Checker, i: int, entry: Any, base_dir: Path) -> LayerSpec | None:
@@ -353,50 +288,13 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
     language = raw.get("language", "ja")
     ck.choice("language", language, ("ja", "en"))
     area = raw.get("area")
+    area_spec: AreaSpec | None = None
     if area is None:
         ck.add("area", _("missing; give one of: ") + ", ".join(AREA_KINDS))
-        area_spec: dict[str, Any] = {}
     else:
-        area_spec = _check_area(ck, area, base_dir)
+        area_spec = check_area(ck, area, base_dir)
     osm_off = raw.get("osm") is False  # osm: false: no OSM data, layers use their own files
-    osm = {} if osm_off else (raw.get("osm") or {})
-    if not isinstance(osm, Mapping):
-        ck.add(
-            "osm",
-            _("got %(osm)r, expected {file: extract}, {overpass: true} or false")
-            % {"osm": Short(osm)},
-        )
-        osm = {}
-    ck.unknown_keys("osm", osm, {"file", "overpass", "overpass_url", "pack"})
-    if "file" in osm and not path_exists(base_dir / str(osm["file"])):
-        ck.add(
-            "osm.file",
-            _("file not found: %(value)s") % {"value": shorten(base_dir / str(osm["file"]), 200)},
-        )
-    if "file" in osm and (osm.get("overpass") or osm.get("pack")):
-        ck.add("osm", _("give either file: (a local extract) or overpass: true / pack:, not both"))
-    if "overpass" in osm and not isinstance(osm["overpass"], bool):
-        ck.add(
-            "osm.overpass",
-            _("got %(overpass)r, expected true or false") % {"overpass": Short(osm["overpass"])},
-        )
-    url = osm.get("overpass_url")
-    if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
-        ck.add(
-            "osm.overpass_url",
-            _(
-                "got %(url)r, expected an http(s) URL such as https://overpass-api.de/api/interpreter"
-            )
-            % {"url": Short(url)},
-        )
-    if "pack" in osm and not isinstance(osm["pack"], str):
-        ck.add(
-            "osm.pack",
-            _("got %(pack)r, expected a folder path for the offline pack (civicmap fetch)")
-            % {"pack": Short(osm["pack"])},
-        )
-    from civicmap.render.tiles import parse_basemap  # basemap keys: see render/tiles.py
-
+    osm = parse_osm(ck, raw.get("osm"), area=area_spec, base_dir=base_dir)
     try:
         basemap = parse_basemap(
             dict(raw["basemap"]) if isinstance(raw.get("basemap"), Mapping) else raw.get("basemap"),
@@ -405,9 +303,9 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
     except ConfigError as exc:
         for p in exc.problems:
             ck.problems.append(p)
-        basemap = {"draw": True, "tiles": "none"}
+        basemap = Basemap()
     if osm_off:
-        basemap["draw"] = False  # osm: false means no OSM at all, the drawn basemap too
+        basemap = replace(basemap, draw=False)  # osm: false: no OSM at all, nor the drawn basemap
     layers: list[LayerSpec] = []
     raw_layers = raw.get("layers")
     if raw_layers is None:
@@ -427,7 +325,7 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
                         _("layer id %(id)r appears twice; ids must be unique") % {"id": layer.id},
                     )
                 layers.append(layer)
-    outputs = _check_outputs(ck, raw.get("outputs"))
+    outputs, paper = _check_outputs(ck, raw.get("outputs"))
     _check_output_files(ck, outputs, base_dir)
     home = raw.get("home")
     home_disaster = None
@@ -435,8 +333,6 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         ck.unknown_keys("home", home, {"point", "disaster"})
         home_disaster = home.get("disaster")
         if home_disaster is not None:
-            from civicmap.schema import DISASTER_TYPES
-
             allowed = [*DISASTER_TYPES, *DISASTER_TYPES.values()]
             if not ck.choice("home.disaster", home_disaster, allowed):
                 home_disaster = None
@@ -463,10 +359,10 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
                 "disaster for the map"
             ) % {"homes_disaster": homes_disaster, "home_disaster": home_disaster})  # fmt: skip
         home_disaster = homes_disaster
-    web_options = None
+    web = None
     if "web" in outputs:
         try:
-            web_options = WebOptions.from_dict(outputs["web"], file=file, language=language)
+            web = WebOptions.from_dict(outputs["web"], file=file, language=language)
         except ConfigError as exc:
             for problem in exc.problems:
                 ck.add(problem.key, problem.message)
@@ -478,24 +374,26 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
     if osm_off:
         layers = _without_osm(ck, layers)  # says once which layers lose their OSM sources
     ck.raise_if_any()
+    assert area_spec is not None  # a missing or bad area is a problem raised above
     return MapSpec(
         title=str(title),
         subtitle=str(raw.get("subtitle", "")),
         language=language,
         area=area_spec,
         layers=tuple(layers),
-        outputs=outputs,
+        outputs={kind: opts["file"] for kind, opts in outputs.items()},
         base_dir=base_dir,
         file=file,
-        osm={**osm, "disabled": True} if osm_off else dict(osm),
-        basemap=dict(basemap),
+        osm=osm,
+        basemap=basemap,
+        paper=paper,
+        web=web,
         notes=str(raw.get("notes", "")),
         home=tuple(home) if home else None,
         home_disaster=str(home_disaster) if home_disaster else None,
         homes=homes,
         homes_file=homes_file,
         homes_geocode=homes_geocode,
-        web_options=web_options,
         hazards=hazards,
     )
 
@@ -532,8 +430,6 @@ def _check_homes(
         )
     disaster = raw.get("disaster")
     if disaster is not None:
-        from civicmap.schema import DISASTER_TYPES
-
         if not ck.choice("homes.disaster", disaster, [*DISASTER_TYPES, *DISASTER_TYPES.values()]):
             disaster = None
     points: list[tuple[str, float, float]] = []
@@ -575,8 +471,6 @@ def _without_osm(ck: Checker, layers: list[LayerSpec]) -> list[LayerSpec]:
     A layer left with no source at all is a problem naming the fix, not an
     empty layer drawn in silence. Said once per map, in the log.
     """
-    from dataclasses import replace
-
     kept: list[LayerSpec] = []
     dropped: list[str] = []
     for i, layer in enumerate(layers):

@@ -30,6 +30,9 @@ MAX_PAGES = 100
 #: at the 2-3 cm a paper map prints it, codes past about 400 bytes no longer scan.
 QR_MAX_BYTES = 400
 
+#: The keys of ``atlas:`` as a mapping (an area atlas).
+ATLAS_KEYS = ("areas", "name", "skip_empty")
+
 
 @dataclass(frozen=True)
 class AtlasOptions:
@@ -208,7 +211,7 @@ def _atlas(value: Any, bad) -> AtlasOptions | None:
         )
         return None
     for key in value:
-        if key not in ("areas", "name", "skip_empty"):
+        if key not in ATLAS_KEYS:
             bad(f"atlas.{key}", _("unknown key; expected areas, name or skip_empty"))
     areas = value.get("areas")
     if areas is not None and not (isinstance(areas, str) and areas.strip()):

@@ -1,0 +1,5 @@
+"""Wrong on purpose: mapdata imports a renderer."""
+
+from civicmap.render import web
+
+PAGE = web.PAGE

@@ -1,0 +1,1 @@
+"""Wrong on purpose: spec sits at the bottom."""
