@@ -124,11 +124,11 @@ var civicmap = (function () {
 
   function popupContent(layer, f, texts, layersById) {
     var box = el("div", "cm-popup");
-    var top = el("div", "cm-popup-head");
-    // the same number as the printed index and the printed marker
-    if (f.no) top.appendChild(el("span", "cm-no", String(f.no)));
-    top.appendChild(el("div", "cm-popup-title" + (f.u ? " cm-unnamed" : ""), f.n || ""));
-    box.appendChild(top);
+    var title = el("div", "cm-popup-title" + (f.u ? " cm-unnamed" : ""), f.n || "");
+    // the same number as the printed index and the printed marker (drawn before the
+    // name by the style sheet: the title's text stays the name)
+    if (f.no) title.setAttribute("data-no", String(f.no));
+    box.appendChild(title);
     if (f.o) box.appendChild(el("div", "cm-popup-orig", f.o));
     var st = styleOf(layer, f);
     var head = el("div", "cm-popup-layer");
@@ -1028,7 +1028,18 @@ var civicmap = (function () {
         // fractional zoom: on paper the places fill the frame (no tile steps to keep)
         view.snap = map.options.zoomSnap;
         map.options.zoomSnap = 0;
-        if (bounds.isValid()) map.fitBounds(bounds, { padding: [24, 24], maxZoom: 18, animate: false });
+        // clear of what prints over the map: the title at the top, the credits at the bottom
+        var top = 0, bottom = 0;
+        var t = c.querySelector(".cm-title");
+        var a = c.querySelector(".leaflet-control-attribution");
+        if (t) top = t.getBoundingClientRect().bottom - c.getBoundingClientRect().top;
+        if (a) bottom = a.offsetHeight;
+        if (bounds.isValid()) {
+          map.fitBounds(bounds, {
+            paddingTopLeft: [24, top + 16], paddingBottomRight: [24, bottom + 16],
+            maxZoom: 18, animate: false,
+          });
+        }
       } else {
         legend.classList.remove("cm-legend-printed");
         if (home) home.parent.insertBefore(legend, home.next);
