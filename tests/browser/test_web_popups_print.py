@@ -209,3 +209,41 @@ def test_printed_markers_carry_the_pdf_index_numbers(browser, demo, demo_page, t
     browser.save_screenshot(str(artifacts / "web24_print.png"))
     browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
     assert console_errors(browser) == []
+
+
+def test_browser_print_to_pdf_numbers_the_map_as_the_paper_pdf(browser, demo, demo_page, tmp_path):
+    """The real print path (beforeprint): Chromium's own PDF of the page, read with pdftotext."""
+    import base64
+
+    paper = _paper_numbers(demo, tmp_path)
+    browser.set_window_size(1000, 1400)
+    open_map(browser, demo_page)
+    pdf = browser.execute_cdp_cmd(
+        "Page.printToPDF", {"paperWidth": 8.27, "paperHeight": 11.69, "printBackground": True}
+    )
+    path = tmp_path / "web.pdf"
+    path.write_bytes(base64.b64decode(pdf["data"]))
+    html = subprocess.run(
+        ["pdftotext", "-bbox", "-f", "1", "-l", "1", str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    words = [
+        (m.group(5), float(m.group(1)), float(m.group(2)))
+        for m in re.finditer(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>',
+            html,
+        )
+    ]
+    legend_y = min(y for w, _x, y in words if w == "凡例")
+    credits_y = min(y for w, _x, y in words if w.startswith("Leaflet"))
+    # the numbers printed on the map (above the credits line; the legend is below it)
+    on_map = [(int(w), x, y) for w, x, y in words if w.isdigit() and y < credits_y]
+    assert credits_y < legend_y
+    assert sorted(n for n, _x, _y in on_map) == sorted(set(paper.values()))
+    # fitted: the numbered places spread over the printed map, not bunched in a corner
+    xs = [x for _n, x, _y in on_map]
+    ys = [y for _n, _x, y in on_map]
+    assert max(ys) - min(ys) > 0.5 * credits_y
+    assert max(xs) - min(xs) > 0.3 * (8.27 * 72)
