@@ -17,6 +17,7 @@ from shapely.geometry import Point
 from civicmap.errors import ConfigError, OutputExistsError
 from civicmap.pipeline import build, collect, demo_map_path, with_output_dir
 from civicmap.render import assets, web
+from civicmap.render.paper.render import render_paper
 from civicmap.schema import DISASTER_TYPES
 from civicmap.spec.mapfile import parse_map
 from civicmap.spec.web import WebOptions
@@ -405,8 +406,6 @@ def test_popup_labels_shortcuts_links_and_unnamed_places(payload_data):
 
 def test_payload_numbers_places_as_the_paper_index(payload_data):
     """Issue 24: 大久保第一保育園 was 1 on the printed web page and 3 on paper."""
-    from civicmap.render.paper.render import render_paper
-
     page = web.render_html(payload_data, options=WebOptions.from_dict({}, language="ja"))
     body = page_payload(page)
     _pdf, plan = render_paper(payload_data)

@@ -7,6 +7,7 @@ centres of its title and of its close button are inside the window and
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 import subprocess
@@ -213,8 +214,6 @@ def test_printed_markers_carry_the_pdf_index_numbers(browser, demo, demo_page, t
 
 def test_browser_print_to_pdf_numbers_the_map_as_the_paper_pdf(browser, demo, demo_page, tmp_path):
     """The real print path (beforeprint): Chromium's own PDF of the page, read with pdftotext."""
-    import base64
-
     paper = _paper_numbers(demo, tmp_path)
     browser.set_window_size(1000, 1400)
     open_map(browser, demo_page)
