@@ -116,7 +116,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "rank": "徒歩で近い順 {n}",
         "rank_straight": "直線で近い順 {n}",
         "close": "閉じる",
-        "number": "番号",
     },
     "en": {
         "legend": "Legend",
@@ -159,7 +158,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "rank": "No. {n} nearest on foot",
         "rank_straight": "No. {n} nearest in a straight line",
         "close": "Close",
-        "number": "No.",
     },
 }
 _FIELD_TEXT = ("name", "category", "address", "designations", "other_names")

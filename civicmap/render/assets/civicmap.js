@@ -369,6 +369,7 @@ var civicmap = (function () {
     close.addEventListener("click", hide);
     document.addEventListener("keydown", function (e) { if (e.key === "Escape") hide(); });
     map.on("click", hide);
+    map.on("resize", function () { if (!narrowMap(map)) hide(); }); // a phone turned
     map.on("popupopen", function (e) {
       if (!narrowMap(map)) return;
       var popup = e.popup;
