@@ -17,6 +17,7 @@ from shapely.geometry import Point
 from civicmap.errors import ConfigError, OutputExistsError
 from civicmap.pipeline import build, collect, demo_map_path, with_output_dir
 from civicmap.render import assets, web
+from civicmap.render.paper.render import render_paper
 from civicmap.schema import DISASTER_TYPES
 from civicmap.spec.mapfile import parse_map
 from civicmap.spec.web import WebOptions
@@ -401,3 +402,27 @@ def test_popup_labels_shortcuts_links_and_unnamed_places(payload_data):
     )
     f = p["features"][0]
     assert f["n"] == nameless.iloc[0]["category"] and f["u"] == 1 and not f.get("l")
+
+
+def test_payload_numbers_places_as_the_paper_index(payload_data):
+    """Issue 24: 大久保第一保育園 was 1 on the printed web page and 3 on paper."""
+    page = web.render_html(payload_data, options=WebOptions.from_dict({}, language="ja"))
+    body = page_payload(page)
+    _pdf, plan = render_paper(payload_data)
+    # what the paper index prints: the number of each place and of the places drawn with it
+    on_paper = {}
+    for e in plan.entries:
+        on_paper.setdefault((e.layer.id, e.name), e.number)
+    web_numbers = {}
+    for layer in body["layers"]:
+        for f in layer["features"]:
+            web_numbers[(layer["id"], f["n"])] = f.get("no")
+    named = {k: v for k, v in on_paper.items() if k in web_numbers}
+    assert len(named) >= 20
+    assert {k: web_numbers[k] for k in named} == named
+    assert (
+        web_numbers[("childcare", "大久保第一保育園")]
+        == on_paper[("childcare", "大久保第一保育園")]
+    )
+    # every drawn marker has a number, and one number is one site
+    assert all(f.get("no") for layer in body["layers"] for f in layer["features"])

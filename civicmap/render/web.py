@@ -41,6 +41,7 @@ from civicmap.render import assets
 from civicmap.render._colocate import Group, colocated
 from civicmap.render._routes import ordered_routes
 from civicmap.render.background import banner_text, credit_lines, web_background, write_tile_folder
+from civicmap.render.numbering import place_numbers
 from civicmap.render.symbols import category_looks, svg_path, taken_symbols
 from civicmap.render.web_hazards import add_popup_lines, hazards_payload
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
@@ -114,6 +115,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "other_names": "同じ場所",
         "rank": "徒歩で近い順 {n}",
         "rank_straight": "直線で近い順 {n}",
+        "close": "閉じる",
     },
     "en": {
         "legend": "Legend",
@@ -155,10 +157,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "other_names": "Also here",
         "rank": "No. {n} nearest on foot",
         "rank_straight": "No. {n} nearest in a straight line",
+        "close": "Close",
     },
 }
 _FIELD_TEXT = ("name", "category", "address", "designations", "other_names")
 _COORD_DIGITS = 6  # ~0.1 m: more only makes the file bigger
+#: Maps with more places than this carry no index numbers: the paper index of such a
+#: map is not what anyone reads beside the screen, and reading every name costs seconds.
+_NUMBERED_MAX = 5000
 
 
 def _options(data: MapData, options: WebOptions | None) -> WebOptions:
@@ -483,11 +489,14 @@ def layer_payload(
     merged: dict | None = None,
     skip: set | None = None,
     styles: tuple[list[dict[str, Any]], dict] | None = None,
+    numbers: dict | None = None,
 ) -> dict[str, Any]:
     """One layer as the page's script draws it: styles per category, texts and features.
 
     ``merged`` maps a row label to the other places drawn with it (co-located ones,
     see :func:`payload`), ``skip`` holds the rows drawn with another layer's marker.
+    ``numbers`` maps a row label to its paper index number (``no``: shown on the
+    printed markers, in popups and search results).
     """
     spec = layer.spec
     feats = layer.features
@@ -529,6 +538,8 @@ def layer_payload(
             item["s"] = len(shapes) - 1
         if label in merged:
             item["m"] = merged[label]
+        if numbers and label in numbers:
+            item["no"] = numbers[label]
         item["i"] = i
         points.append(item)
     return {
@@ -717,6 +728,11 @@ def _payload(
         for layer in data.layers
     }
     merged, skip = _colocated_payload(data, styles, language=lang)
+    # the paper index's numbers (render/numbering.py), so print and PDF agree
+    numbers: dict[str, dict] = {layer.id: {} for layer in data.layers}
+    if sum(len(layer.features) for layer in data.layers) <= _NUMBERED_MAX:
+        for (layer_id, label), number in place_numbers(data).items():
+            numbers.setdefault(layer_id, {})[label] = number
     edge = None
     if data.data_edge is not None and not data.data_edge.is_empty:
         edge = _round(data.data_edge.boundary.__geo_interface__)
@@ -728,6 +744,7 @@ def _payload(
             merged=merged[layer.id],
             skip=skip[layer.id],
             styles=styles[layer.id],
+            numbers=numbers[layer.id],
         )
         for layer in data.layers
     ]

@@ -48,11 +48,13 @@ var civicmap = (function () {
 
   // One icon per (category style, approximate); co-located places get one icon
   // holding every symbol side by side.
-  function makeIcon(styles, approximate) {
+  // ``no``: the place's paper index number (render/numbering.py), shown when printing.
+  function makeIcon(styles, approximate, no) {
     var wrap = el("div");
     var box = el("div", "cm-icon-box");
     styles.forEach(function (st) { box.appendChild(symbolSvg(st, approximate)); });
     wrap.appendChild(box);
+    if (no) wrap.appendChild(el("span", "cm-num", String(no)));
     var w = 22 * styles.length;
     return L.divIcon({
       html: wrap.innerHTML,
@@ -122,7 +124,11 @@ var civicmap = (function () {
 
   function popupContent(layer, f, texts, layersById) {
     var box = el("div", "cm-popup");
-    box.appendChild(el("div", "cm-popup-title" + (f.u ? " cm-unnamed" : ""), f.n || ""));
+    var title = el("div", "cm-popup-title" + (f.u ? " cm-unnamed" : ""), f.n || "");
+    // the same number as the printed index and the printed marker (drawn before the
+    // name by the style sheet: the title's text stays the name)
+    if (f.no) title.setAttribute("data-no", String(f.no));
+    box.appendChild(title);
     if (f.o) box.appendChild(el("div", "cm-popup-orig", f.o));
     var st = styleOf(layer, f);
     var head = el("div", "cm-popup-layer");
@@ -288,6 +294,96 @@ var civicmap = (function () {
   // A marker whose popup is made on first use: a Leaflet popup object per marker
   // made up-front costs seconds at 50,000 places.
   var POPUP_OPTIONS = { maxWidth: 300, autoPanPadding: [20, 20] };
+
+  // Phones (a map 480 px wide or less) show a popup as a sheet at the bottom (see
+  // bottomSheet): a 300-px Leaflet popup has no room beside the control column there.
+  var NARROW = 480;
+  function narrowMap(map) { return map.getContainer().clientWidth <= NARROW; }
+
+  // Room the controls take at the top and bottom of the map, from their real boxes
+  // (they change: a folded legend, a typed search). A popup keeps clear of them; a
+  // popup taller than what is left keeps its title clear (Leaflet pans top last).
+  function controlRoom(map) {
+    var c = map.getContainer();
+    var box = c.getBoundingClientRect();
+    var top = 0;
+    var bottom = box.height;
+    c.querySelectorAll(".leaflet-top .leaflet-control").forEach(function (e) {
+      var r = e.getBoundingClientRect();
+      if (r.width && r.height) top = Math.max(top, r.bottom - box.top);
+    });
+    c.querySelectorAll(".leaflet-bottom .leaflet-control").forEach(function (e) {
+      var r = e.getBoundingClientRect();
+      if (r.width && r.height) bottom = Math.min(bottom, r.top - box.top);
+    });
+    return { top: top, bottom: bottom, height: box.height };
+  }
+
+  var leafletAdjustPan = L.Popup.prototype._adjustPan;
+  L.Popup.include({
+    _adjustPan: function () {
+      var map = this._map;
+      if (!map) return;
+      if (narrowMap(map)) return; // shown in the bottom sheet instead (no pan to undo)
+      var room = controlRoom(map);
+      this.options.autoPanPaddingTopLeft = L.point(12, room.top + 8);
+      this.options.autoPanPaddingBottomRight = L.point(12, room.height - room.bottom + 8);
+      return leafletAdjustPan.apply(this, arguments);
+    },
+  });
+
+  // The bottom sheet: on a phone every popup's content moves into a panel fixed at the
+  // bottom of the map, its title and close button always on screen and above every
+  // control; the map pans so the place stays visible above the sheet.
+  function bottomSheet(map, T) {
+    var c = map.getContainer();
+    var sheet = el("div", "cm-sheet");
+    sheet.setAttribute("role", "dialog");
+    sheet.hidden = true;
+    var close = el("button", "cm-sheet-close", "×");
+    close.type = "button";
+    close.title = T.close;
+    close.setAttribute("aria-label", T.close);
+    var body = el("div", "cm-sheet-content");
+    sheet.appendChild(body);
+    sheet.appendChild(close);
+    c.appendChild(sheet);
+    L.DomEvent.disableClickPropagation(sheet);
+    L.DomEvent.disableScrollPropagation(sheet);
+    function hide() {
+      sheet.hidden = true;
+      body.textContent = "";
+    }
+    function show(content, latlng) {
+      body.textContent = "";
+      body.appendChild(content);
+      sheet.hidden = false;
+      body.scrollTop = 0;
+      if (!latlng) return;
+      var room = controlRoom(map);
+      var low = sheet.offsetTop - 16;
+      var high = room.top + 16;
+      var p = map.latLngToContainerPoint(latlng);
+      if (p.y > low || p.y < high) map.panBy([0, p.y - (high + Math.max(high, low)) / 2], { animate: false });
+    }
+    close.addEventListener("click", hide);
+    document.addEventListener("keydown", function (e) { if (e.key === "Escape") hide(); });
+    map.on("click", hide);
+    map.on("resize", function () { if (!narrowMap(map)) hide(); }); // a phone turned
+    map.on("popupopen", function (e) {
+      if (!narrowMap(map)) return;
+      var popup = e.popup;
+      var node = popup.getElement();
+      var inner = node && node.querySelector(".leaflet-popup-content");
+      if (!inner || !inner.firstChild) return;
+      var content = document.createDocumentFragment();
+      while (inner.firstChild) content.appendChild(inner.firstChild);
+      node.style.display = "none";
+      setTimeout(function () { map.closePopup(popup); }, 0);
+      show(content, popup.getLatLng());
+    });
+    return { hide: hide, element: sheet };
+  }
   var PlaceMarker = L.Marker.extend({
     openPopup: function (latlng) {
       if (!this.getPopup() && this.cmPopup) {
@@ -617,8 +713,8 @@ var civicmap = (function () {
       var icons = {};
       function iconFor(f) {
         if (!f.m) {
-          var quick = (f.k || 0) + (f.a ? "a" : "");
-          if (!icons[quick]) icons[quick] = makeIcon([styleOf(layer, f)], !!f.a);
+          var quick = (f.k || 0) + (f.a ? "a" : "") + "#" + (f.no || "");
+          if (!icons[quick]) icons[quick] = makeIcon([styleOf(layer, f)], !!f.a, f.no);
           return icons[quick];
         }
         var styles = [styleOf(layer, f)];
@@ -626,8 +722,9 @@ var civicmap = (function () {
           var o = layersById[g.L];
           if (o) styles.push(styleOf(o, g));
         });
-        var key = styles.map(function (st) { return st.path + st.color; }).join("|") + (f.a ? "a" : "");
-        if (!icons[key]) icons[key] = makeIcon(styles, !!f.a);
+        var key = styles.map(function (st) { return st.path + st.color; }).join("|") + (f.a ? "a" : "") +
+          "#" + (f.no || "");
+        if (!icons[key]) icons[key] = makeIcon(styles, !!f.a, f.no);
         return icons[key];
       }
       var group = layer.clustered
@@ -725,6 +822,7 @@ var civicmap = (function () {
         .fullscreen({ position: "topleft", title: T.fullscreen, titleCancel: T.fullscreen_exit, forceSeparateButton: true })
         .addTo(map);
     }
+    var sheet = bottomSheet(map, T);
     controlBox("topleft", "cm-search", function (div) {
       var input = el("input");
       input.type = "search";
@@ -749,6 +847,7 @@ var civicmap = (function () {
       input.addEventListener("input", function () {
         var q = norm(input.value.trim());
         list.textContent = "";
+        sheet.hide(); // the results list and an open sheet would share a phone's screen
         if (!q) return;
         if (!index) buildIndex();
         var hits = [];
@@ -767,13 +866,18 @@ var civicmap = (function () {
             var li = el("li", "cm-hit");
             li.setAttribute("data-layer", layer.id);
             li.appendChild(symbolSvg(styleOf(s.layer, s.f), !!s.f.a));
+            var no = s.m.cmFeature && s.m.cmFeature.no;  // the marker's (host's) number
+            if (no) li.appendChild(el("span", "cm-no", String(no)));
             var txt = el("span", "cm-hit-text");
             txt.appendChild(el("span", "cm-hit-name" + (s.f.u ? " cm-unnamed" : ""), s.f.n));
             if (s.f.ad) txt.appendChild(el("span", "cm-hit-address", s.f.ad));
             li.appendChild(txt);
             li.tabIndex = 0;
             function go() {
+              // the list closes and the box lets go (a phone's keyboard folds away),
+              // so neither covers the popup about to open
               list.textContent = "";
+              input.blur();
               var host = s.host || s.layer;
               var open = function () { s.m.openPopup(); };
               if (!map.hasLayer(layerGroups[host.id])) layerGroups[host.id].addTo(map);
@@ -792,8 +896,10 @@ var civicmap = (function () {
     }).addTo(map);
 
     // Legend, with the credits and dates; folded on small screens.
-    controlBox("bottomright", "cm-legend", function (div) {
+    var legendDetails = null;
+    var legend = controlBox("bottomright", "cm-legend", function (div) {
       var det = el("details");
+      legendDetails = det;
       if (window.innerWidth > 640) det.open = true;
       window.addEventListener("beforeprint", function () { det.open = true; });
       // A window made narrow (a phone turned, a browser resized) folds the legend, as at load,
@@ -878,6 +984,7 @@ var civicmap = (function () {
     });
 
     printList(data, T);
+    printView(map, legend.getContainer(), legendDetails, placeBounds, sheet);
     labelZoom();
     // Phones: the full-width credits line would cover the bottom-left corner (the
     // offline banner, the scale); lift that corner above it.
@@ -895,7 +1002,70 @@ var civicmap = (function () {
     return map;
   }
 
-  // A numbered list of every place, shown only when printing (after the map and legend).
+  // Printing (the browser's print, or print media emulated): the map is given the
+  // printed size and fitted to the places, the legend moves out of the map to below it
+  // (on paper it would hide part of the map), popups and the sheet close. Afterwards the
+  // page is put back as it was.
+  var PRINT_W = "190mm", PRINT_H = "170mm"; // civicmap.css @media print
+  function printView(map, legend, details, bounds, sheet) {
+    var c = map.getContainer();
+    var home = null;
+    var view = null;
+    var on = false;
+    function toPrint(printing) {
+      if (printing === on) return;
+      on = printing;
+      if (printing) {
+        view = { center: map.getCenter(), zoom: map.getZoom(), open: details && details.open };
+        home = { parent: legend.parentNode, next: legend.nextSibling };
+        c.parentNode.insertBefore(legend, c.nextSibling);
+        legend.classList.add("cm-legend-printed");
+        if (details) details.open = true;
+        map.closePopup();
+        sheet.hide();
+        c.style.width = PRINT_W;
+        c.style.height = PRINT_H;
+        map.invalidateSize({ animate: false, pan: false });
+        // fractional zoom: on paper the places fill the frame (no tile steps to keep)
+        view.snap = map.options.zoomSnap;
+        map.options.zoomSnap = 0;
+        // clear of what prints over the map: the title at the top, the credits at the bottom
+        var top = 0, bottom = 0;
+        var t = c.querySelector(".cm-title");
+        var a = c.querySelector(".leaflet-control-attribution");
+        if (t) top = t.getBoundingClientRect().bottom - c.getBoundingClientRect().top;
+        if (a) bottom = a.offsetHeight;
+        if (bounds.isValid()) {
+          map.fitBounds(bounds, {
+            paddingTopLeft: [24, top + 16], paddingBottomRight: [24, bottom + 16],
+            maxZoom: 18, animate: false,
+          });
+        }
+      } else {
+        legend.classList.remove("cm-legend-printed");
+        if (home) home.parent.insertBefore(legend, home.next);
+        if (details && view) details.open = view.open;
+        c.style.width = "";
+        c.style.height = "";
+        map.invalidateSize({ animate: false, pan: false });
+        if (view) {
+          map.options.zoomSnap = view.snap;
+          map.setView(view.center, view.zoom, { animate: false });
+        }
+      }
+    }
+    window.addEventListener("beforeprint", function () { toPrint(true); });
+    window.addEventListener("afterprint", function () { toPrint(false); });
+    if (window.matchMedia) {
+      var mq = window.matchMedia("print");
+      var follow = function () { toPrint(mq.matches); };
+      if (mq.addEventListener) mq.addEventListener("change", follow);
+      else if (mq.addListener) mq.addListener(follow);
+    }
+  }
+
+  // A numbered list of every place, shown only when printing (after the map and legend),
+  // numbered as the paper index (f.no); one entry per number.
   function printList(data, T) {
     var built = false;
     var box = el("section", "cm-print-list");
@@ -911,9 +1081,15 @@ var civicmap = (function () {
         box.appendChild(el("h3", null, layer.title));
         var ol = el("ol");
         ol.start = n + 1;
-        layer.features.forEach(function (f) {
+        var listed = {};
+        layer.features.slice().sort(function (a, b) {
+          return (a.no || Infinity) - (b.no || Infinity) || 0;
+        }).forEach(function (f) {
+          if (f.no && listed[f.no]) return; // one site under two names: one entry
+          if (f.no) listed[f.no] = 1;
           n++;
           var li = el("li", null, f.n + (f.ad ? "　" + f.ad : ""));
+          if (f.no) li.value = f.no;
           (f.m || []).forEach(function (g) {
             var o = null;
             data.layers.forEach(function (l) { if (l.id === g.L) o = l; });

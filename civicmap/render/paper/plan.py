@@ -65,6 +65,9 @@ class Entry:
     reading_derived: bool = False
     #: Colour and symbol from the style table (web and paper read the same one).
     look: CategoryStyle | None = None
+    #: (layer id, row label) of this place and of the places drawn with it: how
+    #: :func:`civicmap.render.numbering.place_numbers` gives the web the same numbers.
+    keys: list[tuple[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -250,6 +253,7 @@ def build_entries(
                     look=place_look(
                         layer.spec, looks[layer.id], cat, _text(row.get("designations"))
                     ),
+                    keys=[(layer.id, label)],
                 )
             )
             for other, orow in carried.get((layer.id, label), []):
@@ -263,6 +267,7 @@ def build_entries(
                     line += f"（{oname}）" if lang == "ja" else f" ({oname})"
                 e.details.insert(0, line)
                 e.also_refs.append(_text(orow.get("source_ref")))
+                e.keys.append((other.id, orow.name))
         cat_rank = {c: i for i, c in enumerate(declared)}
         rows.sort(
             key=lambda e: (
@@ -306,6 +311,7 @@ def _one_entry_per_site(entries: list[Entry], prefixes: Prefixes, lang: str) -> 
         e, keep = entries[i], entries[j]
         pairs.append((keep.name, e.name, math.dist(e.xy, keep.xy)))
         keep.also_refs.extend([e.source_ref, *e.also_refs])
+        keep.keys.extend(e.keys)
         for other in [e.layer, *e.also]:
             if other is not keep.layer and other not in keep.also:
                 keep.also.append(other)
