@@ -1,0 +1,116 @@
+"""Real files from publishers the other tests have not seen (issue 29).
+
+Each file in tests/data/opendata/real_new/ comes from a public GitHub repository
+(source, commit, licence and any cut in tests/data/README.md). Expected values are
+read here with csv / struct, independently of civicmap's readers, and every row is
+accounted for: mapped + rejected + skipped blank lines = rows in the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import struct
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from civicmap.sources import read_path
+
+NEW = Path(__file__).parent / "data/opendata/real_new"
+
+#: Half-width katakana (ﾅｰｻﾘｰ), which civicmap prints full-width; everything else stays as written.
+_HALF_KANA = re.compile(r"[\uff61-\uff9f]+")
+
+
+def _shown(text: str) -> str:
+    return _HALF_KANA.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text.strip())
+
+
+KORIYAMA = (37.25, 37.60, 140.05, 140.60)  # 郡山市 (south, north, west, east), rounded outwards
+
+
+def _accounted(result, rows_in_file: int) -> None:
+    info = result.info
+    assert info["mapped"] == len(result.features)
+    assert info["mapped"] + len(result.rejected) + info.get("skipped_blank", 0) == rows_in_file
+
+
+def _inside(features, box: tuple[float, float, float, float]) -> bool:
+    s, n, w, e = box
+    return bool(features.geometry.y.between(s, n).all() and features.geometry.x.between(w, e).all())
+
+
+def _dbf(path: Path, encoding: str) -> list[dict[str, str]]:
+    """Every record of a .dbf as text (dBASE III header, fixed-width records)."""
+    raw = path.read_bytes()
+    n, header_len, record_len = struct.unpack("<IHH", raw[4:12])
+    offset, fields, pos = 1, {}, 32
+    while raw[pos] != 0x0D:
+        name = raw[pos : pos + 11].split(b"\0")[0].decode("ascii")
+        fields[name] = (offset, raw[pos + 16])
+        offset, pos = offset + raw[pos + 16], pos + 32
+    recs = [raw[header_len + i * record_len :][:record_len] for i in range(n)]
+    return [
+        {k: r[o : o + s].decode(encoding).strip() for k, (o, s) in fields.items()} for r in recs
+    ]
+
+
+def _shp_points(path: Path) -> list[tuple[float, float]]:
+    raw = path.read_bytes()
+    assert struct.unpack("<i", raw[32:36])[0] == 1  # shape type 1: Point
+    pts, pos = [], 100
+    while pos < len(raw):
+        length = struct.unpack(">i", raw[pos + 4 : pos + 8])[0] * 2
+        pts.append(struct.unpack("<2d", raw[pos + 12 : pos + 28]))
+        pos += 8 + length
+    return pts
+
+
+def test_koriyama_ksj_p29_13_schools_without_shx_or_prj_are_named_by_the_code_schema():
+    """国土数値情報 P29-13 (学校, 福島県) as 郡山市 keeps it: .shp + .dbf only, Shift_JIS.
+
+    In the 2013 layout the name is P29_005 and the address P29_006 (P29_004 is the
+    学校分類 code, e.g. 16001), unlike P29-21 where P29_004 is the name.
+    """
+    shp = NEW / "koriyama_P29-13_07_07203_CUT.shp"
+    assert not shp.with_suffix(".shx").exists() and not shp.with_suffix(".prj").exists()
+    records = _dbf(shp.with_suffix(".dbf"), "cp932")
+    points = _shp_points(shp)
+    r = read_path(shp, layer="schools")
+    _accounted(r, len(records))
+    assert len(r.features) == len(records) == len(points) == 116
+    f = r.features
+    assert r.info["columns"]["name"] == "P29_005" and r.info["columns"]["address"] == "P29_006"
+    assert list(f["name"]) == [x["P29_005"] for x in records]
+    assert (f["name"] != "").all()
+    assert {x["P29_004"] for x in records} >= {"16001", "16002"}  # codes, never names
+    assert not set(f["name"]) & {x["P29_004"] for x in records}
+    assert list(f["address"]) == [x["P29_006"] for x in records]
+    assert f.geometry.x.tolist() == pytest.approx([p[0] for p in points], abs=1e-9)
+    assert f.geometry.y.tolist() == pytest.approx([p[1] for p in points], abs=1e-9)
+    assert _inside(f, KORIYAMA)
+    assert any(".shx" in w["value"] for w in r.info["warnings"])  # said, not silent
+    assert not shp.with_suffix(".shx").exists()  # and the folder is left as it was
+
+
+def test_koriyama_papamama_nursery_csv_in_shift_jis_with_english_headers():
+    """郡山市's 保育園マップ data: papamama headers (Name, Type, Add1/Add2, Y/X), cp932."""
+    path = NEW / "koriyama_nurseryData.csv"
+    rows = list(csv.DictReader(io.StringIO(path.read_bytes().decode("cp932"), newline="")))
+    r = read_path(path, layer="nursery")
+    _accounted(r, len(rows))
+    assert len(r.features) == len(rows) == 157
+    f = r.features
+    assert r.info["columns"]["name"] == "Name"
+    assert list(f["name"]) == [_shown(x["Name"]) for x in rows]
+    assert any(_HALF_KANA.search(x["Name"]) for x in rows)  # ﾅｰｻﾘｰﾙｰﾑまんまぴあ → ナーサリー…
+    assert (f["name"] != "").all()
+    assert list(f["category"]) == [_shown(x["Type"]) for x in rows]
+    # addresses are kept as written, half-width kana included (長谷川ﾋﾞﾙ)
+    assert list(f["address"]) == [x["Add1"].strip() + x["Add2"].strip() for x in rows]
+    assert f.geometry.y.tolist() == pytest.approx([float(x["Y"]) for x in rows], abs=1e-9)
+    assert f.geometry.x.tolist() == pytest.approx([float(x["X"]) for x in rows], abs=1e-9)
+    assert _inside(f, KORIYAMA)
