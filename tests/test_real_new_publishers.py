@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import struct
 import unicodedata
@@ -114,3 +115,51 @@ def test_koriyama_papamama_nursery_csv_in_shift_jis_with_english_headers():
     assert f.geometry.y.tolist() == pytest.approx([float(x["Y"]) for x in rows], abs=1e-9)
     assert f.geometry.x.tolist() == pytest.approx([float(x["X"]) for x in rows], abs=1e-9)
     assert _inside(f, KORIYAMA)
+
+
+TOWADA = (40.40, 40.72, 140.85, 141.35)  # 十和田市, 十和田湖畔 included
+
+
+def _records(path: Path) -> list[dict[str, str]]:
+    return json.loads(path.read_text("utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("filename", "address_key", "category_key", "rows_expected"),
+    [
+        ("towada_022063_evacuation_space.json", "住所", None, 55),
+        # 法人の名称 (the operator) beside 名称: the place's name is 名称
+        ("towada_022063_hospital.json", "住所", "医療機関の種類", 65),
+        # 名称_通称 beside 名称, and the address key 住所（地番） kept as published
+        ("towada_022063_public_facility.json", "住所（地番）", None, 84),
+    ],
+)
+def test_towada_records_array_json_recommended_dataset_layout(
+    filename, address_key, category_key, rows_expected
+):
+    """十和田市's 推奨データセット files as a JSON array of records (keys = the CSV headers)."""
+    path = NEW / filename
+    recs = _records(path)
+    r = read_path(path, layer="places")
+    _accounted(r, len(recs))
+    assert len(r.features) == len(recs) == rows_expected
+    f = r.features
+    assert r.info["columns"]["name"] == "名称"
+    assert r.info["columns"]["address"] == address_key
+    assert list(f["name"]) == [x["名称"].strip() for x in recs]
+    assert (f["name"] != "").all()
+    assert list(f["name_kana"]) == [x["名称_カナ"].strip() for x in recs]
+    assert list(f["address"]) == [x[address_key].strip() for x in recs]
+    if category_key:
+        assert list(f["category"]) == [x[category_key].strip() for x in recs]
+    assert f.geometry.y.tolist() == pytest.approx([float(x["緯度"]) for x in recs], abs=1e-9)
+    assert f.geometry.x.tolist() == pytest.approx([float(x["経度"]) for x in recs], abs=1e-9)
+    assert _inside(f, TOWADA)
+
+
+def test_towada_capacity_written_with_thousands_commas_and_a_trailing_space():
+    path = NEW / "towada_022063_evacuation_space.json"
+    recs = _records(path)
+    assert "1,201 " in {x["想定収容人数"] for x in recs}
+    r = read_path(path, layer="shelters")
+    assert list(r.features["capacity"]) == [int(x["想定収容人数"].replace(",", "")) for x in recs]
