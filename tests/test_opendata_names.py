@@ -183,6 +183,7 @@ REAL_NAME_COLUMNS = {
     "childcare/shinjuku/shinjuku_nurseryFacilities.csv": "Name",
     "childcare/toyama/toyama_nurseryFacilities_utf8bom.csv": "Name",
     "childcare/tokyo23/tokyo23_nurseryFacilities_2016.geojson": "Name",
+    "kml/chofu_aedmap_20141211_overpass.kml": "name",
     "kml/hiroshima2018_water-supply_google-mymaps.kml": "name",
     "messy/170003_public_toilet.csv": "名称",
     "opendata/hokkaido_hospital_list.csv": "hospital_name",

@@ -15,6 +15,7 @@ import re
 import struct
 import unicodedata
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -163,3 +164,31 @@ def test_towada_capacity_written_with_thousands_commas_and_a_trailing_space():
     assert "1,201 " in {x["想定収容人数"] for x in recs}
     r = read_path(path, layer="shelters")
     assert list(r.features["capacity"]) == [int(x["想定収容人数"].replace(",", "")) for x in recs]
+
+
+CHOFU = (35.62, 35.70, 139.50, 139.60)  # 調布市 and its edges (クリーンプラザふじみ sits in 三鷹市)
+KML = "{http://www.opengis.net/kml/2.2}"
+
+
+def test_chofu_overpass_kml_names_from_placemarks_and_none_invented():
+    """Code for Chofu's AED map: an overpass-turbo KML export with OSM tags as ExtendedData.
+
+    Two placemarks have no <name> (and no description): they are mapped, unnamed, not
+    given a tag value as a name.
+    """
+    path = Path(__file__).parent / "data/kml/chofu_aedmap_20141211_overpass.kml"
+    placemarks = ElementTree.parse(path).getroot().iter(f"{KML}Placemark")
+    names, points = [], []
+    for p in placemarks:
+        names.append((p.findtext(f"{KML}name") or "").strip())
+        lon, lat = p.findtext(f"{KML}Point/{KML}coordinates").split(",")[:2]
+        points.append((float(lon), float(lat)))
+    r = read_path(path, layer="aed")
+    _accounted(r, len(names))
+    assert len(r.features) == len(names) == 202
+    f = r.features
+    assert list(f["name"]) == names
+    assert names.count("") == 2 and (f["name"] != "").sum() == 200
+    assert f.geometry.x.tolist() == pytest.approx([p[0] for p in points], abs=1e-9)
+    assert f.geometry.y.tolist() == pytest.approx([p[1] for p in points], abs=1e-9)
+    assert _inside(f, CHOFU)
