@@ -192,3 +192,24 @@ def test_chofu_overpass_kml_names_from_placemarks_and_none_invented():
     assert f.geometry.x.tolist() == pytest.approx([p[0] for p in points], abs=1e-9)
     assert f.geometry.y.tolist() == pytest.approx([p[1] for p in points], abs=1e-9)
     assert _inside(f, CHOFU)
+
+
+def test_chofu_geojson_title_and_html_description_never_an_address():
+    """Code for Chofu's 避難所 GeoJSON (from 調布市's list): ``title`` + an HTML ``description``.
+
+    The description names 調布市 and a 番地 inside ``<strong>所在地:</strong> …<br />``
+    markup; it is a popup text, and must not be printed as the address.
+    """
+    path = NEW / "chofu_hinanjo.geojson"
+    features = json.loads(path.read_text("utf-8"))["features"]
+    r = read_path(path, layer="shelters")
+    _accounted(r, len(features))
+    assert len(r.features) == len(features) == 32
+    f = r.features
+    assert r.info["columns"]["name"] == "title"
+    assert list(f["name"]) == [x["properties"]["title"].strip() for x in features]
+    assert (f["name"] != "").all()
+    assert all("<strong>所在地:</strong>" in x["properties"]["description"] for x in features)
+    assert r.info["columns"]["address"] != "description"
+    assert not f["address"].str.contains("<", regex=False).any()
+    assert _inside(f, CHOFU)
