@@ -201,6 +201,7 @@ REAL_NAME_COLUMNS = {
     "opendata/real/yaizu_222127_park_info.csv": "公園名",
     "opendata/real/yaizu_ic_taxi_facilities.shp": "SAFIELD002",
     "opendata/real/yaizu_machinakasuzumidokoro.csv": "指定暑熱避難施設の名称",
+    "opendata/real_new/chofu_hinanjo.geojson": "title",
     "opendata/real_new/koriyama_P29-13_07_07203_CUT.shp": "P29_005",
     "opendata/real_new/koriyama_nurseryData.csv": "Name",
     "opendata/real_new/towada_022063_evacuation_space.json": "名称",
