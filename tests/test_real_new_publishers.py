@@ -213,3 +213,29 @@ def test_chofu_geojson_title_and_html_description_never_an_address():
     assert r.info["columns"]["address"] != "description"
     assert not f["address"].str.contains("<", regex=False).any()
     assert _inside(f, CHOFU)
+
+
+def test_mhlw_clinic_list_with_its_first_page_above_the_header_loses_no_place():
+    """厚生労働省's list of 緊急避妊 clinics (鳥取県) as converted from PDF to CSV by c-3lab.
+
+    The converter wrote the first page's 20 places, then the header (line 21), then
+    the 20 places again. The lines above the header have a name, a postal code and
+    an address but no coordinates: each is reported as a place above the header,
+    none is dropped as a title.
+    """
+    path = NEW / "mhlw_ec_clinics_31_tottori_places_above_header.csv"
+    records = list(csv.reader(io.StringIO(path.read_text("utf-8"), newline="")))
+    header_line = next(i for i, r in enumerate(records, 1) if r and r[0] == "施設名")
+    assert header_line == 21 and len(records) == 41
+    above, below = records[: header_line - 1], records[header_line:]
+    r = read_path(path, layer="clinics", options={"_require_coordinates": False})
+    _accounted(r, len(above) + len(below))
+    assert r.info["header_row"] == header_line
+    assert r.info["columns"]["name"] == "施設名" and r.info["columns"]["address"] == "住所"
+    skipped = [p for p in r.rejected if p.code == "skipped_above_header"]
+    assert [p.row for p in skipped] == [f"above the header, line {n}" for n in range(1, 21)]
+    assert all("has an address" in p.reason and "is there a header?" in p.reason for p in skipped)
+    # the rows under the header have addresses only: rejected (no geocoding here), one each
+    address_only = [p for p in r.rejected if p.code == "address_only"]
+    assert len(address_only) == len(below) == 20
+    assert [p.reason.split("'")[1] for p in address_only] == [x[2] for x in below]

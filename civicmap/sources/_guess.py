@@ -188,7 +188,7 @@ def name_score(series: pd.Series) -> float:
     return unique * cjk * short * (1 - address)
 
 
-def _reads_as_address(value: str) -> bool:
+def reads_as_address(value: str) -> bool:
     """One cell reads as an address: a place word and a number, short, and no markup.
 
     A column of HTML popup descriptions (uMap, geojson.io ``description``) names the
@@ -208,7 +208,7 @@ def address_score(series: pd.Series) -> float:
     filled = [v for v in values if v]
     if not values or len(filled) < 0.5 * len(values):
         return 0.0
-    share = sum(1 for v in filled if _reads_as_address(v)) / len(filled)
+    share = sum(1 for v in filled if reads_as_address(v)) / len(filled)
     return share if share >= 0.6 else 0.0
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from civicmap.errors import SourceError
 from civicmap.i18n import _
 from civicmap.sources._csvtext import Table, norm_header, unique_headers
+from civicmap.sources._guess import reads_as_address
 
 #: How many records from the top are searched for the header.
 SEARCH_ROWS = 60
@@ -58,6 +59,29 @@ def looks_like_place(record: list[str]) -> bool:
     lats = {j for j, n in enumerate(nums) if n is not None and _JP_LAT[0] <= n <= _JP_LAT[1]}
     lons = {j for j, n in enumerate(nums) if n is not None and _JP_LON[0] <= n <= _JP_LON[1]}
     return bool(lats) and bool(lons) and bool(lats | lons) and len(lats | lons) >= 2
+
+
+def looks_like_listed_place(record: list[str]) -> bool:
+    """A record that is a place without coordinates: three or more cells, one an address.
+
+    Lists converted from PDFs or spreadsheets (厚生労働省's 医療機関 lists, as
+    turned into CSV) can carry their first page of places above the header;
+    those lines hold a name, a postal code and an address, never a pair of
+    coordinates. Titles and notes are one cell; header rows hold no address.
+    """
+    cells = [str(c).strip() for c in record if str(c).strip()]
+    return len(cells) >= 3 and any(reads_as_address(c) for c in cells)
+
+
+def _places_above(records: list[list[str]], first: int) -> tuple[list[int], list[int]]:
+    """The 1-based lines above the header that are places, and those known by address only."""
+    by_coords = [i + 1 for i in range(first) if looks_like_place(records[i])]
+    by_address = [
+        i + 1
+        for i in range(first)
+        if i + 1 not in by_coords and looks_like_listed_place(records[i])
+    ]
+    return sorted(by_coords + by_address), by_address
 
 
 def is_headerless(records: list[list[str]], known: set[str]) -> bool:
@@ -200,13 +224,15 @@ def table_from_records(
         return headerless_table(records)
     found = find_header(records, known, forced=forced, name=name)
     headers, renamed = unique_headers(join_header(records, found, known))
+    places, by_address = _places_above(records, found.first)
     return Table(
         headers=headers,
         rows=[list(map(str, r)) for r in records[found.last + 1 :]],
         header_row=found.last + 1,
         preamble=[",".join(map(str, r)).strip(",") for r in records[: found.first]],
         renamed=renamed,
-        skipped_places=[i + 1 for i in range(found.first) if looks_like_place(records[i])],
+        skipped_places=places,
+        skipped_by_address=by_address,
     )
 
 
@@ -248,9 +274,7 @@ def rehead(
         if table.rows and _sub_header(raw_header, table.rows[0]):
             # a second header row under this one (a group cell over sub-headings)
             return table_from_records(records, known, forced=len(table.preamble) + 1, name=name)
-        table.skipped_places = [
-            i + 1 for i, r in enumerate(records[: len(table.preamble)]) if looks_like_place(r)
-        ]
+        table.skipped_places, table.skipped_by_address = _places_above(records, len(table.preamble))
         return table
     return table_from_records(records, known, forced=forced, name=name)
 
