@@ -17,11 +17,15 @@ import unicodedata
 from pathlib import Path
 from xml.etree import ElementTree
 
+import openpyxl
 import pytest
 
 from civicmap.sources import read_path
 
 NEW = Path(__file__).parent / "data/opendata/real_new"
+
+# openpyxl cannot set 厚生労働省's print area (a defined name); it ignores it, and so do we
+pytestmark = pytest.mark.filterwarnings("ignore:Print area cannot be set:UserWarning")
 
 #: Half-width katakana (ﾅｰｻﾘｰ), which civicmap prints full-width; everything else stays as written.
 _HALF_KANA = re.compile(r"[\uff61-\uff9f]+")
@@ -239,3 +243,29 @@ def test_mhlw_clinic_list_with_its_first_page_above_the_header_loses_no_place():
     address_only = [p for p in r.rejected if p.code == "address_only"]
     assert len(address_only) == len(below) == 20
     assert [p.reason.split("'")[1] for p in address_only] == [x[2] for x in below]
+
+
+def test_mhlw_pharmacy_xlsx_title_group_row_and_unknown_headers():
+    """厚生労働省's list of pharmacies (緊急避妊薬, 鳥取県) as the ministry publishes it (xlsx).
+
+    A title on row 1, a blank row, a group row (薬局 | 薬剤師) over the header on row 4,
+    and headers the alias table does not know (薬局名, 薬局所在地（市郡区以降）, with line
+    breaks): the header is found by what its names mean, the title is not a place.
+    """
+    path = NEW / "mhlw_ec_pharmacies_31_tottori_title_group_header.xlsx"
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    rows = list(wb.worksheets[0].iter_rows(values_only=True))
+    wb.close()
+    assert rows[0][0].endswith("薬剤師及び薬局の一覧") and rows[2][1] == "薬局"
+    header = [str(c) for c in rows[3]]
+    assert header[3] == "薬局名" and header[5].startswith("薬局所在地")
+    body = [r for r in rows[4:] if any(c not in (None, "") for c in r)]
+    r = read_path(path, layer="pharmacies", options={"_require_coordinates": False})
+    _accounted(r, len(body))
+    assert r.info["header_row"] == 4
+    assert r.info["columns"]["name"] == "薬局_薬局名"
+    assert r.info["columns"]["address"].startswith("薬局_薬局所在地")
+    # no coordinates in the file: each pharmacy is one 'address only' row, in file order
+    assert [p.code for p in r.rejected] == ["address_only"] * len(body) == ["address_only"] * 146
+    for problem, row in zip(r.rejected, body, strict=True):
+        assert repr(str(row[5]).strip()) in problem.reason  # the address as the ministry wrote it

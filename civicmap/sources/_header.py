@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from civicmap.errors import SourceError
 from civicmap.i18n import _
 from civicmap.sources._csvtext import Table, norm_header, unique_headers
-from civicmap.sources._guess import reads_as_address
+from civicmap.sources._guess import address_header, name_header, reads_as_address
 
 #: How many records from the top are searched for the header.
 SEARCH_ROWS = 60
@@ -97,6 +97,19 @@ def _score(record: list[str], known: set[str]) -> int:
     return sum(1 for c in record if norm_header(c) in known)
 
 
+def _meaning_score(record: list[str]) -> int:
+    """1 each for a name header and an address header found by meaning (text records only).
+
+    A header that the alias table does not know (``薬局名``, ``薬局所在地（市郡区以降）``
+    in 厚生労働省's lists) still reads as a header to a person; a data row holds
+    numbers (postal codes, telephone numbers, coordinates) and never scores.
+    """
+    cells = [str(c) for c in record if str(c).strip()]
+    if len(cells) < 3 or not _texty(record):
+        return 0
+    return int(name_header(cells) is not None) + int(address_header(cells) is not None)
+
+
 def _texty(record: list[str]) -> bool:
     """A record that could be part of a header: some text, no numbers."""
     cells = [str(c).strip() for c in record if str(c).strip()]
@@ -132,6 +145,12 @@ def find_header(records: list[list[str]], known: set[str], *, forced: int | None
             s = _score(rec, known)
             if s > best_score and len([c for c in rec if str(c).strip()]) > 1:
                 best, best_score = i, s
+        if best_score < 2:
+            # no record has two known names: the one whose headers say name and address
+            for i, rec in enumerate(records[:SEARCH_ROWS]):
+                s = _score(rec, known) + _meaning_score(rec)
+                if s >= 2 and s > best_score:
+                    best, best_score = i, s
     first = best
     if best > 0 and (best_score or forced is not None):
         above, here = records[best - 1], records[best]
