@@ -21,6 +21,8 @@ Code lists (国土数値情報 製品仕様書):
 - A31a/A31b 洪水浸水想定区域, 浸水深ランクコード (``A31a_205`` 想定最大規模,
   ``A31a_105`` 計画規模): 1 0.5 m未満, 2 0.5–3 m, 3 3–5 m, 4 5–10 m,
   5 10–20 m, 6 20 m以上 — the classes of the 水害ハザードマップ作成の手引き.
+  The A31-22 edition ships one file per scenario with the same code list in
+  ``A31_201`` (想定最大規模, ``A31-20-…``) or ``A31_101`` (計画規模, ``A31-10-…``).
 - A33 土砂災害警戒区域, 区域区分 (``A33_002``): 1 警戒区域, 2 特別警戒区域.
 - A40 津波浸水想定 (``A40_003``) and A49 高潮浸水想定 (``A49_003``): the depth as
   text (``1m以上2m未満``), classed on the same depth scale by its lower bound.
@@ -87,7 +89,7 @@ UNUSABLE_DEPTH_M = 3.0
 
 #: Per kind: the official attribute(s) holding the class, and how to read them.
 _FIELDS: dict[str, tuple[str, ...]] = {
-    "flood": ("A31a_205", "A31a_105", "A31b_205", "A31b_105", "A31_001"),
+    "flood": ("A31a_205", "A31a_105", "A31b_205", "A31b_105", "A31_201", "A31_101", "A31_001"),
     "inland_flood": ("A51_005", "A51_003"),
     "landslide": ("A33_002",),
     "tsunami": ("A40_003",),

@@ -259,8 +259,11 @@ class Table:
     #: Lines right under the header that describe its columns (LinkData's
     #: ``#object_type_xsd`` / ``#property_context``), not places.
     annotations: list[str] = field(default_factory=list)
-    #: 1-based lines above the header that read as places (coordinates in Japan)
+    #: 1-based lines above the header that read as places (coordinates in Japan,
+    #: or an address among the header's worth of cells)
     skipped_places: list[int] = field(default_factory=list)
+    #: those of ``skipped_places`` that are places by their address only
+    skipped_by_address: list[int] = field(default_factory=list)
     #: True when the file has no header row (its first line is a place)
     headerless: bool = False
 

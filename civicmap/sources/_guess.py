@@ -87,6 +87,10 @@ _ADDRESS = re.compile(
     r"[都道府県].{0,6}[市区町村郡]|[市区町村郡].*(?:[0-9]|丁目|番地|番|号|地内|地先|字)"
 )
 _CODE = re.compile(r"^[A-Za-z0-9_\-./:]+$")
+#: Markup (``<strong>所在地:</strong> …<br />``): a popup description, never an address.
+_MARKUP = re.compile(r"<[A-Za-z/!][^>]*>")
+#: Longer than any address: a description or a note.
+_ADDRESS_MAX = 100
 _DATE = re.compile(r"^(?:[0-9]{2,4}[-/年.][0-9]{1,2}|[明大昭平令][0-9元]{1,2}[.年])")
 
 
@@ -184,13 +188,27 @@ def name_score(series: pd.Series) -> float:
     return unique * cjk * short * (1 - address)
 
 
+def reads_as_address(value: str) -> bool:
+    """One cell reads as an address: a place word and a number, short, and no markup.
+
+    A column of HTML popup descriptions (uMap, geojson.io ``description``) names the
+    municipality and a 番地 inside a table of other fields; taken as the address it
+    would print that markup on the sheet.
+    """
+    return (
+        len(value) <= _ADDRESS_MAX
+        and not _MARKUP.search(value)
+        and bool(_ADDRESS.search(value) and _CJK.search(value))
+    )
+
+
 def address_score(series: pd.Series) -> float:
     """The share of a column's filled values that read as addresses (0 when few are filled)."""
     values = _texts(series)
     filled = [v for v in values if v]
     if not values or len(filled) < 0.5 * len(values):
         return 0.0
-    share = sum(1 for v in filled if _ADDRESS.search(v) and _CJK.search(v)) / len(filled)
+    share = sum(1 for v in filled if reads_as_address(v)) / len(filled)
     return share if share >= 0.6 else 0.0
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from civicmap.errors import SourceError
 from civicmap.i18n import _
 from civicmap.sources._csvtext import Table, norm_header, unique_headers
+from civicmap.sources._guess import address_header, name_header, reads_as_address
 
 #: How many records from the top are searched for the header.
 SEARCH_ROWS = 60
@@ -60,6 +61,29 @@ def looks_like_place(record: list[str]) -> bool:
     return bool(lats) and bool(lons) and bool(lats | lons) and len(lats | lons) >= 2
 
 
+def looks_like_listed_place(record: list[str]) -> bool:
+    """A record that is a place without coordinates: three or more cells, one an address.
+
+    Lists converted from PDFs or spreadsheets (厚生労働省's 医療機関 lists, as
+    turned into CSV) can carry their first page of places above the header;
+    those lines hold a name, a postal code and an address, never a pair of
+    coordinates. Titles and notes are one cell; header rows hold no address.
+    """
+    cells = [str(c).strip() for c in record if str(c).strip()]
+    return len(cells) >= 3 and any(reads_as_address(c) for c in cells)
+
+
+def _places_above(records: list[list[str]], first: int) -> tuple[list[int], list[int]]:
+    """The 1-based lines above the header that are places, and those known by address only."""
+    by_coords = [i + 1 for i in range(first) if looks_like_place(records[i])]
+    by_address = [
+        i + 1
+        for i in range(first)
+        if i + 1 not in by_coords and looks_like_listed_place(records[i])
+    ]
+    return sorted(by_coords + by_address), by_address
+
+
 def is_headerless(records: list[list[str]], known: set[str]) -> bool:
     """True when the first record is already a place (the file has no header row).
 
@@ -71,6 +95,19 @@ def is_headerless(records: list[list[str]], known: set[str]) -> bool:
 
 def _score(record: list[str], known: set[str]) -> int:
     return sum(1 for c in record if norm_header(c) in known)
+
+
+def _meaning_score(record: list[str]) -> int:
+    """1 each for a name header and an address header found by meaning (text records only).
+
+    A header that the alias table does not know (``薬局名``, ``薬局所在地（市郡区以降）``
+    in 厚生労働省's lists) still reads as a header to a person; a data row holds
+    numbers (postal codes, telephone numbers, coordinates) and never scores.
+    """
+    cells = [str(c) for c in record if str(c).strip()]
+    if len(cells) < 3 or not _texty(record):
+        return 0
+    return int(name_header(cells) is not None) + int(address_header(cells) is not None)
 
 
 def _texty(record: list[str]) -> bool:
@@ -108,6 +145,12 @@ def find_header(records: list[list[str]], known: set[str], *, forced: int | None
             s = _score(rec, known)
             if s > best_score and len([c for c in rec if str(c).strip()]) > 1:
                 best, best_score = i, s
+        if best_score < 2:
+            # no record has two known names: the one whose headers say name and address
+            for i, rec in enumerate(records[:SEARCH_ROWS]):
+                s = _score(rec, known) + _meaning_score(rec)
+                if s >= 2 and s > best_score:
+                    best, best_score = i, s
     first = best
     if best > 0 and (best_score or forced is not None):
         above, here = records[best - 1], records[best]
@@ -200,13 +243,15 @@ def table_from_records(
         return headerless_table(records)
     found = find_header(records, known, forced=forced, name=name)
     headers, renamed = unique_headers(join_header(records, found, known))
+    places, by_address = _places_above(records, found.first)
     return Table(
         headers=headers,
         rows=[list(map(str, r)) for r in records[found.last + 1 :]],
         header_row=found.last + 1,
         preamble=[",".join(map(str, r)).strip(",") for r in records[: found.first]],
         renamed=renamed,
-        skipped_places=[i + 1 for i in range(found.first) if looks_like_place(records[i])],
+        skipped_places=places,
+        skipped_by_address=by_address,
     )
 
 
@@ -248,9 +293,7 @@ def rehead(
         if table.rows and _sub_header(raw_header, table.rows[0]):
             # a second header row under this one (a group cell over sub-headings)
             return table_from_records(records, known, forced=len(table.preamble) + 1, name=name)
-        table.skipped_places = [
-            i + 1 for i, r in enumerate(records[: len(table.preamble)]) if looks_like_place(r)
-        ]
+        table.skipped_places, table.skipped_by_address = _places_above(records, len(table.preamble))
         return table
     return table_from_records(records, known, forced=forced, name=name)
 

@@ -634,16 +634,25 @@ def table_result(
         ) % {"beside": beside, "named": cols["name"]}
         cols["name"] = beside
         reasons["name"] = info["name_column_note"]
+    above = {"n": len(table.skipped_places), "header": table.header_row}
     rejected: list[RowProblem] = [
         RowProblem(
             name,
             _("above the header, line %(line)d") % {"line": line},
-            _(
-                "%(n)d lines above the header (line %(header)d) look like places (this one has "
-                "coordinates in Japan) and are not read; is there a header? give header_row: in "
-                "the layer file"
+            (
+                _(
+                    "%(n)d lines above the header (line %(header)d) look like places (this one "
+                    "has an address) and are not read; is there a header? give header_row: in "
+                    "the layer file"
+                )
+                if line in table.skipped_by_address
+                else _(
+                    "%(n)d lines above the header (line %(header)d) look like places (this one "
+                    "has coordinates in Japan) and are not read; is there a header? give "
+                    "header_row: in the layer file"
+                )
             )
-            % {"n": len(table.skipped_places), "header": table.header_row},
+            % above,
             code="skipped_above_header",
         )
         for line in table.skipped_places
