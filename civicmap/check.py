@@ -24,8 +24,8 @@ import pandas as pd
 from civicmap._fields import TemplateError, template_fields
 from civicmap._files import check_writable, spreadsheet_cell, write_text_atomic
 from civicmap._validate import COLUMN_HINT_CUTOFF, did_you_mean
-from civicmap.area import resolve_area
-from civicmap.errors import CivicMapError, ConfigError, NetworkError, Problem, SourceError
+from civicmap.area import map_area
+from civicmap.errors import CivicMapError, ConfigError, Problem, SourceError
 from civicmap.fields import ALIASES
 from civicmap.hazards import hazard_summary
 from civicmap.i18n import _, ngettext
@@ -437,9 +437,7 @@ def check_map(path: str | Path) -> dict[str, Any]:
         )
     area = None
     try:
-        area = resolve_area(spec.area, base_dir=spec.base_dir)
-    except NetworkError as exc:
-        warnings.append(Problem(file, "area", _("not checked: %(why)s") % {"why": exc}))
+        area = map_area(spec)  # as the build gets it: its failure stops the build too
     except CivicMapError as exc:
         problems.append(Problem(file, "area", str(exc)))
     problems += _atlas_area_problems(spec, area)
