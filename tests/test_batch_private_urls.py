@@ -65,12 +65,16 @@ def own_tiles_batch(folder: Path, url: str) -> tuple[Path, Path]:
 
 
 @pytest.mark.timeout(180)
-@pytest.mark.parametrize("allowed", [True, False], ids=["allowed", "refused"])
-def test_batch_allow_private_urls_reaches_each_areas_build(tile_server, tmp_path, allowed):
+@pytest.mark.parametrize(
+    ("allowed", "workers"),
+    [(True, "0"), (False, "0"), (True, "1")],
+    ids=["allowed", "refused", "allowed-in-a-dask-worker"],
+)
+def test_batch_allow_private_urls_reaches_each_areas_build(tile_server, tmp_path, allowed, workers):
     tile_server.reset()
     path, areas = own_tiles_batch(tmp_path, tile_server.url)
     args = ["--lang", "en", "batch", str(path), "--each", str(areas), "--name", "name"]
-    args += ["--workers", "0", "--out", str(tmp_path / "out")]
+    args += ["--workers", workers, "--out", str(tmp_path / "out")]
     res = CliRunner().invoke(main, [*args, "--allow-private-urls"] if allowed else args)
     assert "Traceback" not in res.output, res.output
     assert res.exit_code == 0, res.output
