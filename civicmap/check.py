@@ -280,6 +280,7 @@ def layer_warnings(
     key: str,
     area_name: str,
     not_placed: int = 0,
+    offline: bool = False,
 ) -> list[Problem]:
     """What a layer would lose without failing: the one validation of ``check`` and ``build``.
 
@@ -301,12 +302,34 @@ def layer_warnings(
         Rows left off because the address search could not be reached
         (:func:`geocoder_down_rows`): an empty layer then says so, not that its
         places lie outside the area.
+    offline
+        The run is offline: the rows were not looked up because their addresses
+        are not in the cache (the fix is a build with the network).
     """
     where = f"{key} ({layer.id})" if key else layer.id
     out: list[Problem] = []
     if shown and not any(s.kind == "osm" for s in layer.sources):
         out += column_problems(layer, columns, file=file, key=where if key else "")
-    if read and not shown and not_placed:
+    if read and not shown and not_placed and offline:
+        out.append(
+            Problem(
+                file,
+                where,
+                ngettext(
+                    "%(n)d row was not placed on the map: offline, its address could not be "
+                    "looked up (it is not among the answers of the address search, %(service)s, "
+                    "kept in the cache); the layer is empty. Build once with the network, or "
+                    "give the rows coordinates",
+                    "%(n)d rows were not placed on the map: offline, their addresses could not "
+                    "be looked up (they are not among the answers of the address search, "
+                    "%(service)s, kept in the cache); the layer is empty. Build once with the "
+                    "network, or give the rows coordinates",
+                    not_placed,
+                )
+                % {"n": not_placed, "service": _http.service("geocoder").label()},
+            )
+        )
+    elif read and not shown and not_placed:
         out.append(
             Problem(
                 file,
@@ -341,14 +364,14 @@ def layer_warnings(
     return out
 
 
-def geocoder_down_rows(rejected: list[RowProblem]) -> int:
-    """How many of ``rejected`` were left off because the address search could not be reached.
+def geocoder_down_rows(rejected: list[RowProblem], *, offline: bool = False) -> int:
+    """How many of ``rejected`` were left off because the address search could not be asked.
 
     A row whose address found no match is the data's problem; a row never looked
-    up because this run could not reach the geocoder is the network's, and the
-    map must say which.
+    up because this run could not reach the geocoder (or is ``offline``) is the
+    network's, and the map must say which.
     """
-    if _http.known_unreachable(settings.geocoder_url) is None:
+    if not offline and _http.known_unreachable(settings.geocoder_url) is None:
         return 0
     return sum(1 for r in rejected if r.code == "geocode_failed")
 
@@ -358,6 +381,7 @@ def build_warnings(data: MapData) -> list[Problem]:
     :func:`layer_warnings`), on what the build read and kept."""
     file = str(data.spec.file)
     out: list[Problem] = osm_warnings(data.spec)
+    offline = _http.is_offline(data.spec.offline)
     for i, layer in enumerate(data.layers):
         out += layer_warnings(
             layer.spec,
@@ -367,7 +391,8 @@ def build_warnings(data: MapData) -> list[Problem]:
             file=file,
             key=f"layers[{i}]",
             area_name=data.area.name,
-            not_placed=geocoder_down_rows(layer.report.rejected),
+            not_placed=geocoder_down_rows(layer.report.rejected, offline=offline),
+            offline=offline,
         )
     return out
 
@@ -571,7 +596,7 @@ def layer_problems(
         frame = result.features
         columns += [str(c) for c in frame.columns if str(c) not in columns]
         rows += len(frame) + len(result.rejected)  # as the build's quality report counts
-        not_placed += geocoder_down_rows(result.rejected)
+        not_placed += geocoder_down_rows(result.rejected, offline=_http.is_offline())
         if area is not None and len(frame):
             inside += int(frame.geometry.intersects(area.geometry).sum())
     has_osm = any(s.kind == "osm" for s in layer.sources)
@@ -586,6 +611,7 @@ def layer_problems(
             key=key,
             area_name=area.name if area is not None else "",
             not_placed=not_placed,
+            offline=_http.is_offline(),
         )
     return problems, warnings
 

@@ -44,7 +44,10 @@ def geocode_map(folder: Path) -> Path:
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(
     ("lang", "said"),
-    [("ja", "住所検索サービス（地理院 住所検索）に接続できなかった"), ("en", "could not be reached")],
+    [
+        ("ja", "住所検索サービス（地理院 住所検索）に接続できなかった"),
+        ("en", "could not be reached"),
+    ],
 )
 def test_geocoded_layer_with_no_network_says_the_rows_were_not_placed(
     tmp_path, no_network, monkeypatch, lang, said
@@ -62,4 +65,25 @@ def test_geocoded_layer_with_no_network_says_the_rows_were_not_placed(
     # check tells the same, word for word
     checked = CliRunner().invoke(main, ["--lang", lang, "check", "--json", str(path)])
     report = json.loads(checked.stdout)  # the warnings said on the way go to stderr
+    assert [w["message"] for w in report["warnings"]] == [lines[0].split(": ", 3)[-1]], report
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("lang", "said"), [("ja", "オフラインのため"), ("en", "offline, their")])
+def test_geocoded_layer_offline_says_the_rows_were_not_placed(
+    tmp_path, no_network, monkeypatch, lang, said
+):
+    from civicmap import settings
+
+    no_network.strict = True  # offline: nothing may even be tried
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(settings, "offline", True)  # CIVICMAP_OFFLINE=1, as check sees it too
+    path = geocode_map(tmp_path)
+    built = CliRunner().invoke(main, ["--lang", lang, "build", str(path), "--offline"])
+    assert "Traceback" not in built.output, built.output
+    assert built.exit_code == 0, built.output
+    lines = [line for line in built.output.splitlines() if "layers[0] (hospitals)" in line]
+    assert len(lines) == 1 and said in lines[0], built.output
+    checked = CliRunner().invoke(main, ["--lang", lang, "check", "--json", str(path)])
+    report = json.loads(checked.stdout)
     assert [w["message"] for w in report["warnings"]] == [lines[0].split(": ", 3)[-1]], report
