@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pyproj
@@ -30,6 +30,9 @@ from civicmap.errors import AreaError, CivicMapError
 from civicmap.i18n import _
 from civicmap.schema import CRS, estimate_utm_crs
 from civicmap.spec.area import AreaSpec
+
+if TYPE_CHECKING:  # a type only: the map spec imports this module's neighbours
+    from civicmap.spec.mapfile import MapSpec
 
 log = logging.getLogger(__name__)
 
@@ -351,6 +354,17 @@ def resolve_area(spec: AreaSpec, *, base_dir: Path, offline: bool | None = None)
         area = Area(area.geometry, spec.name, area.kind, area.code)
     buffer = float(spec.buffer or 0)
     return area.buffered(buffer) if buffer else area
+
+
+def map_area(spec: MapSpec) -> Area:
+    """The map's area as a build gets it: the one look-up ``build`` and ``check`` share.
+
+    The place-name look-up follows the map's offline mode (``spec.offline``). Any
+    failure (a place that cannot be looked up with no network, a missing file)
+    is an :class:`~civicmap.errors.AreaError`: the build cannot go on without
+    its area, so ``check`` reports the same text as a problem, never as a warning.
+    """
+    return resolve_area(spec.area, base_dir=spec.base_dir, offline=spec.offline)
 
 
 def _text_encoding(frame: gpd.GeoDataFrame) -> str | None:

@@ -38,7 +38,7 @@ import geopandas as gpd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from civicmap import pipeline
+from civicmap import _http, pipeline
 from civicmap._files import spreadsheet_cell, write_text_atomic
 from civicmap._outputs import OutputRefusedError, check_output_folder, output_lock
 from civicmap.area import Area, prefecture_municipalities, read_polygons
@@ -79,6 +79,9 @@ class AreaTask:
     #: Seconds the build may take, and MB its process may grow by (``None``: no limit).
     timeout_s: float | None = DEFAULT_AREA_TIMEOUT_S
     memory_mb: float | None = None
+    #: ``--allow-private-urls``: the map file's URLs may reach loopback and private addresses.
+    #: A worker is another process, outside the caller's network run: the switch travels here.
+    allow_private_urls: bool = False
 
 
 @dataclass
@@ -485,7 +488,12 @@ def build_area(task: AreaTask, inputs=None) -> dict[str, Any]:
     if inputs is not None:
         task = replace(task, inputs=inputs)
     # A Dask worker is another process: it starts in English whatever the caller chose.
-    with use_language(task.language):
+    # ... nor in its network run: the area's build is one run with the caller's switches
+    # (joined, with --workers 0, when the caller's own run is open).
+    with (
+        use_language(task.language),
+        _http.network_run(offline=bool(task.spec.offline), allow_private=task.allow_private_urls),
+    ):
         return _build_area(task)
 
 
@@ -1087,6 +1095,7 @@ def batch(
     offline: bool | None = None,
     area_timeout_s: float | None = DEFAULT_AREA_TIMEOUT_S,
     area_memory_mb: float | None = None,
+    allow_private_urls: bool | None = None,
 ) -> BatchResult:
     """One map per area of ``each``, built on Dask; returns the manifest rows.
 
@@ -1123,6 +1132,10 @@ def batch(
         its process may grow by (default none); ``None`` for no limit. An area past one is
         stopped and listed as failed with the reason; the others are built. One bad
         polygon (a pathological 町丁目) must not hold a prefecture's batch for hours.
+    allow_private_urls : bool, optional
+        Let URLs from the map file (a tile server, ``osm.overpass_url``) reach loopback
+        and private addresses (``--allow-private-urls``; ``None``: as the caller's network
+        run says). It travels with each area to the workers.
 
     Messages (errors and warnings in the manifest) are in the caller's language
     (:func:`civicmap.i18n.current_language`), in the workers too.
@@ -1136,12 +1149,18 @@ def batch(
             _("%(file)s: no outputs to write; add outputs: to the map file") % {"file": spec.file}
         )
     out = Path(out_dir)
-    with output_lock(out):  # a second batch into the same folder waits, then is refused
+    if allow_private_urls is None:
+        allow_private_urls = _http.current_run().allow_private
+    with (
+        _http.network_run(offline=bool(spec.offline), allow_private=allow_private_urls),
+        output_lock(out),  # a second batch into the same folder waits, then is refused
+    ):
         return _batch(
             spec, each=each, out=out, name_field=name_field, where=where, margin_m=margin_m,
             workers=workers, scheduler=scheduler, insecure_scheduler=insecure_scheduler,
             client=client, progress=progress, worker_memory=worker_memory,
             limits=(_limit(area_timeout_s, "--area-timeout"), _limit(area_memory_mb, "--area-memory")),
+            allow_private_urls=bool(allow_private_urls),
         )  # fmt: skip
 
 
@@ -1172,6 +1191,7 @@ def _batch(
     progress: Callable[[BatchProgress], None] | None,
     worker_memory: dict[str, float] | None,
     limits: tuple[float | None, float | None] = (DEFAULT_AREA_TIMEOUT_S, None),
+    allow_private_urls: bool = False,
 ) -> BatchResult:
 
     t_read = time.perf_counter()
@@ -1245,6 +1265,7 @@ def _batch(
                 language=current_language(),
                 timeout_s=limits[0],
                 memory_mb=limits[1],
+                allow_private_urls=allow_private_urls,
             )
         )
     order = {k: i for i, k in enumerate(areas.key)}

@@ -21,16 +21,17 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import pandas as pd
 
+from civicmap import _http, settings
 from civicmap._fields import TemplateError, template_fields
 from civicmap._files import check_writable, spreadsheet_cell, write_text_atomic
 from civicmap._validate import COLUMN_HINT_CUTOFF, did_you_mean
-from civicmap.area import resolve_area
-from civicmap.errors import CivicMapError, ConfigError, NetworkError, Problem, SourceError
+from civicmap.area import map_area
+from civicmap.errors import CivicMapError, ConfigError, Problem, SourceError
 from civicmap.fields import ALIASES
 from civicmap.hazards import hazard_summary
 from civicmap.i18n import _, ngettext
 from civicmap.render.paper.areas import load_areas
-from civicmap.schema import COLUMNS, SourceResult
+from civicmap.schema import COLUMNS, RowProblem, SourceResult
 from civicmap.sources import kind_for_path, read_file_source, read_path
 from civicmap.sources._guess import place_counts
 from civicmap.spec.layers import LayerSpec
@@ -278,6 +279,8 @@ def layer_warnings(
     file: str,
     key: str,
     area_name: str,
+    not_placed: int = 0,
+    offline: bool = False,
 ) -> list[Problem]:
     """What a layer would lose without failing: the one validation of ``check`` and ``build``.
 
@@ -295,12 +298,55 @@ def layer_warnings(
     read, shown
         Places read from the layer's sources, and how many of them lie inside
         the map's area.
+    not_placed
+        Rows left off because the address search could not be reached
+        (:func:`geocoder_down_rows`): an empty layer then says so, not that its
+        places lie outside the area.
+    offline
+        The run is offline: the rows were not looked up because their addresses
+        are not in the cache (the fix is a build with the network).
     """
     where = f"{key} ({layer.id})" if key else layer.id
     out: list[Problem] = []
     if shown and not any(s.kind == "osm" for s in layer.sources):
         out += column_problems(layer, columns, file=file, key=where if key else "")
-    if read and not shown:
+    if read and not shown and not_placed and offline:
+        out.append(
+            Problem(
+                file,
+                where,
+                ngettext(
+                    "%(n)d row was not placed on the map: offline, its address could not be "
+                    "looked up (it is not among the answers of the address search, %(service)s, "
+                    "kept in the cache); the layer is empty. Build once with the network, or "
+                    "give the rows coordinates",
+                    "%(n)d rows were not placed on the map: offline, their addresses could not "
+                    "be looked up (they are not among the answers of the address search, "
+                    "%(service)s, kept in the cache); the layer is empty. Build once with the "
+                    "network, or give the rows coordinates",
+                    not_placed,
+                )
+                % {"n": not_placed, "service": _http.service("geocoder").label()},
+            )
+        )
+    elif read and not shown and not_placed:
+        out.append(
+            Problem(
+                file,
+                where,
+                ngettext(
+                    "%(n)d row was not placed on the map: its address could not be looked up, "
+                    "because the address search (%(service)s) could not be reached; the layer "
+                    "is empty. Build with the network, or give the rows coordinates",
+                    "%(n)d rows were not placed on the map: their addresses could not be looked "
+                    "up, because the address search (%(service)s) could not be reached; the "
+                    "layer is empty. Build with the network, or give the rows coordinates",
+                    not_placed,
+                )
+                % {"n": not_placed, "service": _http.service("geocoder").label()},
+            )
+        )
+    elif read and not shown:
         out.append(
             Problem(
                 file,
@@ -318,11 +364,24 @@ def layer_warnings(
     return out
 
 
+def geocoder_down_rows(rejected: list[RowProblem], *, offline: bool = False) -> int:
+    """How many of ``rejected`` were left off because the address search could not be asked.
+
+    A row whose address found no match is the data's problem; a row never looked
+    up because this run could not reach the geocoder (or is ``offline``) is the
+    network's, and the map must say which.
+    """
+    if not offline and _http.known_unreachable(settings.geocoder_url) is None:
+        return 0
+    return sum(1 for r in rejected if r.code == "geocode_failed")
+
+
 def build_warnings(data: MapData) -> list[Problem]:
     """The warnings of a finished build: those of ``check`` (:func:`osm_warnings`,
     :func:`layer_warnings`), on what the build read and kept."""
     file = str(data.spec.file)
     out: list[Problem] = osm_warnings(data.spec)
+    offline = _http.is_offline(data.spec.offline)
     for i, layer in enumerate(data.layers):
         out += layer_warnings(
             layer.spec,
@@ -332,6 +391,8 @@ def build_warnings(data: MapData) -> list[Problem]:
             file=file,
             key=f"layers[{i}]",
             area_name=data.area.name,
+            not_placed=geocoder_down_rows(layer.report.rejected, offline=offline),
+            offline=offline,
         )
     return out
 
@@ -437,9 +498,7 @@ def check_map(path: str | Path) -> dict[str, Any]:
         )
     area = None
     try:
-        area = resolve_area(spec.area, base_dir=spec.base_dir)
-    except NetworkError as exc:
-        warnings.append(Problem(file, "area", _("not checked: %(why)s") % {"why": exc}))
+        area = map_area(spec)  # as the build gets it: its failure stops the build too
     except CivicMapError as exc:
         problems.append(Problem(file, "area", str(exc)))
     problems += _atlas_area_problems(spec, area)
@@ -503,7 +562,7 @@ def layer_problems(
     problems: list[Problem] = []
     warnings: list[Problem] = []
     columns: list[str] = []
-    rows = inside = 0
+    rows = inside = not_placed = 0
     failed = False
     for src in layer.sources:
         if src.kind == "osm":
@@ -537,6 +596,7 @@ def layer_problems(
         frame = result.features
         columns += [str(c) for c in frame.columns if str(c) not in columns]
         rows += len(frame) + len(result.rejected)  # as the build's quality report counts
+        not_placed += geocoder_down_rows(result.rejected, offline=_http.is_offline())
         if area is not None and len(frame):
             inside += int(frame.geometry.intersects(area.geometry).sum())
     has_osm = any(s.kind == "osm" for s in layer.sources)
@@ -550,6 +610,8 @@ def layer_problems(
             file=file,
             key=key,
             area_name=area.name if area is not None else "",
+            not_placed=not_placed,
+            offline=_http.is_offline(),
         )
     return problems, warnings
 

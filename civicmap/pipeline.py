@@ -22,7 +22,7 @@ from civicmap import clean, hazard_tiles, hazards, join, progress, settings, she
 from civicmap._files import output_batch
 from civicmap._http import refreshing
 from civicmap._outputs import Output, guarded_outputs
-from civicmap.area import Area, resolve_area
+from civicmap.area import Area, map_area
 from civicmap.errors import ConfigError, Problem, SourceError
 from civicmap.hazards import HazardResult
 from civicmap.i18n import _, ngettext
@@ -369,7 +369,7 @@ def _collect(
 ) -> MapData:
     advance(_("area"))
     if area is None:
-        area = resolve_area(spec.area, base_dir=spec.base_dir, offline=spec.offline)
+        area = map_area(spec)  # the look-up check shares
     log.info(_("area: %(area_name)s (%(kind)s)"), {"area_name": area.name, "kind": area.kind})
     advance("OpenStreetMap")
     osm = inputs.osm if inputs is not None else _read_osm(spec, area)

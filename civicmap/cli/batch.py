@@ -10,7 +10,7 @@ import click
 
 from civicmap.batch import BatchProgress, batch
 from civicmap.cli.main import handle_errors, main, say
-from civicmap.cli.options import map_file_argument
+from civicmap.cli.options import allow_private_option, map_file_argument
 from civicmap.i18n import N_, _
 
 
@@ -98,6 +98,7 @@ from civicmap.i18n import N_, _
     is_flag=True,
     help=N_("Use no network: only the offline pack, local files and the cache."),
 )
+@allow_private_option
 @handle_errors
 def batch_cmd(
     map_file: Path,
@@ -112,6 +113,7 @@ def batch_cmd(
     area_timeout: float,
     area_memory: float,
     offline: bool,
+    allow_private_urls: bool,
 ) -> None:
     from tqdm import tqdm
 
@@ -132,6 +134,7 @@ def batch_cmd(
             offline=True if offline else None,
             area_timeout_s=area_timeout,
             area_memory_mb=area_memory,
+            allow_private_urls=allow_private_urls,
         )
     for row in result.rows:
         if row["status"] == "failed":

@@ -116,7 +116,7 @@ def init_cmd(
     }
     text = starter_text(**starter)
     paper = choose_paper(text, map_path=output)  # a first map that prints readably
-    if paper.atlas:
+    if paper.atlas or paper.fit != "area":  # an atlas, or one sheet zoomed to the places
         text = starter_text(**starter, paper=paper)
     write_text_atomic(output, text, overwrite=overwrite)
     say(_("wrote %(path)s") % {"path": output})
@@ -146,5 +146,12 @@ def init_cmd(
                 "scale": f"{paper.scale:,}",
                 "pages": paper.pages,
             }
+        )
+    elif paper.fit == "data":
+        say(
+            _(
+                "  paper: the whole area on one sheet is too crowded to read; the sheet is "
+                "zoomed to the places (fit: data)"
+            )
         )
     say(_("next: civicmap check %(path)s, then civicmap build %(path)s") % {"path": output})

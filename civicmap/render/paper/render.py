@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 from pathlib import Path
+from typing import Any
 
 from reportlab.pdfgen import canvas as rl_canvas
 
@@ -43,28 +44,17 @@ def render_paper(data: MapData, *, options: PaperOptions | None = None) -> tuple
         For an atlas whose area file cannot be read (naming ``outputs.paper.atlas``).
     """
     opts = _options(data, options)
-    r = Renderer(data, opts)
-    buf = io.BytesIO()
-    c = rl_canvas.Canvas(
-        buf,
-        pagesize=(r.pw, r.ph),
-        initialFontName=register(),
-        initialFontSize=8,
-        pageCompression=1,
-        invariant=1,  # no clock in /ID and dates: a rebuild gives the same bytes
-    )
-    c.setTitle(data.spec.title)
-    c.setSubject(data.spec.subtitle)
-    c.setCreator("civicmap")
+    drawn_from = _credited(data)
+    r, c, buf = _draw(data, opts)
+    if _credited(data) != drawn_from:
+        # A background given up while the frames were drawn (a tile server that
+        # connected, then dripped or sent broken images): the credits were laid out
+        # with it. Lay the map out again, now on its fallback background, so it
+        # credits only what it draws (the fetcher asks the server no more).
+        log.info(_("the background changed while the map was drawn: laying the map out again"))
+        r, c, buf = _draw(data, opts)
+    # After the drawing: the author line credits what the pages show.
     c.setAuthor("; ".join(cr.credit for cr in data.credits()))
-    if opts.atlas:
-        if opts.atlas.areas:
-            draw_area_atlas(r, c)
-        else:
-            draw_atlas(r, c)
-    else:
-        draw_single(r, c)
-    c.showPage()
     c.save()
     r.plan.pages = r.page_no
     smallest = min(r.fs(5.8), r.fs(6.3), r.num_fs, r.detail_fs)  # credits, labels, numbers
@@ -85,6 +75,37 @@ def render_paper(data: MapData, *, options: PaperOptions | None = None) -> tuple
             },
         )
     return buf.getvalue(), r.plan
+
+
+def _credited(data: MapData) -> list[tuple[str, str]]:
+    """Which sources the map credits (without their dates, which the drawing may learn)."""
+    return [(cr.source, cr.credit) for cr in data.credits()]
+
+
+def _draw(data: MapData, opts: PaperOptions) -> tuple[Renderer, Any, io.BytesIO]:
+    """Lay out and draw every page on a new canvas (not saved yet: the author line comes last)."""
+    r = Renderer(data, opts)
+    buf = io.BytesIO()
+    c = rl_canvas.Canvas(
+        buf,
+        pagesize=(r.pw, r.ph),
+        initialFontName=register(),
+        initialFontSize=8,
+        pageCompression=1,
+        invariant=1,  # no clock in /ID and dates: a rebuild gives the same bytes
+    )
+    c.setTitle(data.spec.title)
+    c.setSubject(data.spec.subtitle)
+    c.setCreator("civicmap")
+    if opts.atlas:
+        if opts.atlas.areas:
+            draw_area_atlas(r, c)
+        else:
+            draw_atlas(r, c)
+    else:
+        draw_single(r, c)
+    c.showPage()
+    return r, c, buf
 
 
 def pdf_to_png(pdf: bytes, path: Path, *, dpi: int = 150, overwrite: bool) -> Path:
