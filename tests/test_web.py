@@ -63,7 +63,7 @@ def page_payload(page: str) -> dict:
 def test_offline_page_loads_nothing_from_the_network(payload_data):
     page = web.render_html(
         payload_data,
-        options=WebOptions.from_dict({"offline": True}, language=payload_data.language),
+        options=WebOptions.from_dict({"self_contained": True}, language=payload_data.language),
     )
     assert not re.findall(r"<(?:script|img)[^>]+src=\"https?:", page)
     assert not re.findall(r"<link[^>]+href=\"https?:", page)
@@ -223,7 +223,7 @@ def test_missing_assets_say_how_to_install(payload_data, tmp_path, monkeypatch):
         web.write_web(
             payload_data,
             out,
-            options=WebOptions.from_dict({"offline": True}, language=payload_data.language),
+            options=WebOptions.from_dict({"self_contained": True}, language=payload_data.language),
             overwrite=False,
         )
     assert not out.exists() and list(tmp_path.iterdir()) == []
@@ -235,7 +235,7 @@ def test_write_is_atomic_and_refuses_to_overwrite(payload_data, tmp_path):
     web.write_web(
         payload_data,
         out,
-        options=WebOptions.from_dict({"offline": True}, language=payload_data.language),
+        options=WebOptions.from_dict({"self_contained": True}, language=payload_data.language),
         overwrite=False,
     )
     first = out.read_bytes()

@@ -119,7 +119,7 @@ def web_background(
     drawn_osm : bool
         Whether the page also has the basemap drawn from OSM data (the fallback).
     use_pack : bool
-        An offline page (``outputs.web.offline`` or offline mode): take the tiles
+        A self-contained page (``outputs.web.self_contained``) or offline mode: take the tiles
         from the pack, when it has them (never OSM's tiles: they are not stored).
     folder : str, optional
         The tile folder's name beside the page (``<name>_tiles``); None when the
@@ -162,7 +162,7 @@ def web_background(
         "title": name,
     }
     pack = pack_for(spec)
-    manifest = read_pack_manifest(pack, source) if source.offline else None
+    manifest = read_pack_manifest(pack, source) if source.storable else None
     if use_pack and manifest is not None:
         # listed and read as untrusted data: a link, FIFO or changed tile is refused
         by_zoom: dict[int, list[tuple[int, int, int]]] = {}
@@ -200,7 +200,7 @@ def web_background(
             if len(kept) < len(by_zoom):
                 log.warning(
                     _(
-                        "the offline web page inlines the pack's tiles of zooms %(kept)s (%(value).1f "
+                        "the self-contained web page inlines the pack's tiles of zooms %(kept)s (%(value).1f "
                         "MB); the more detailed zooms would pass %(value2).0f MB (offline_tiles: folder keeps "
                         "them all)"
                     ), {"kept": kept, "value": total / 1e6, "value2": _tiles.WEB_INLINE_LIMIT / 1e6},
@@ -209,7 +209,7 @@ def web_background(
                     "fallback": fallback}  # fmt: skip
         log.warning(
             _(
-                "the pack's tiles are more than an offline web page inlines (%(value).0f MB "
+                "the pack's tiles are more than a self-contained web page inlines (%(value).0f MB "
                 "per zoom); the web map uses them online"
             ),
             {"value": _tiles.WEB_INLINE_LIMIT / 1e6},
@@ -494,5 +494,5 @@ def uses_n03(data: MapData) -> bool:
     if getattr(data.area, "kind", "") == "municipality":
         return True
     src = data.spec.basemap.source
-    no_tiles = src is None or not src.offline or not _tiles.tiles_usable(data.spec)
+    no_tiles = src is None or not src.storable or not _tiles.tiles_usable(data.spec)
     return data.basemap is None and no_tiles and data.spec.paper is not None
