@@ -10,7 +10,7 @@ filled with ``str.replace`` — never a template engine or ``str.format``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,10 +54,14 @@ def credit_lines(data: MapData) -> list[str]:
     so (「日付不明」), once, on its own line, rather than borrowing another date. The
     承認番号 line is a permission, not data: it carries no date.
     """
-    unknown = NO_DATE.get(data.language, NO_DATE["en"])
+    return lines_of(map_credits(data), language=data.language)
+
+
+def lines_of(credits: Sequence[Credit], *, language: str) -> list[str]:
+    """``credits`` as printable lines (see :func:`credit_lines`), in the map's ``language``."""
+    unknown = NO_DATE.get(language, NO_DATE["en"])
     return [
-        c.line() if c.date or c.source == "approval" else f"{c.line()} / {unknown}"
-        for c in data.credits()
+        c.line() if c.date or c.source == "approval" else f"{c.line()} / {unknown}" for c in credits
     ]
 
 
@@ -72,6 +76,15 @@ def background_credits(data: MapData) -> list[Credit]:
     if uses_n03(data):
         out.append(Credit(source="N03", credit=N03_CREDIT, date="2021"))
     return out
+
+
+def map_credits(data: MapData) -> list[Credit]:
+    """Every credit a map prints: :meth:`MapData.credits` with what lies under the map.
+
+    The one place the renderers ask for credits, so the tiles' date (learnt while
+    drawing them) and the N03 line reach paper, web and exports alike.
+    """
+    return data.credits(background=background_credits(data))
 
 
 # --------------------------------------------------------------------------- web map

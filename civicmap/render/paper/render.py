@@ -12,6 +12,7 @@ from civicmap._files import atomic_path, check_writable
 from civicmap.i18n import _
 from civicmap.mapdata import MapData
 from civicmap.render._fonts import register
+from civicmap.render.background import map_credits
 from civicmap.render.paper.area_atlas import draw_area_atlas
 from civicmap.render.paper.atlas import draw_atlas
 from civicmap.render.paper.frame import FrameDrawing
@@ -56,7 +57,7 @@ def render_paper(data: MapData, *, options: PaperOptions | None = None) -> tuple
     c.setTitle(data.spec.title)
     c.setSubject(data.spec.subtitle)
     c.setCreator("civicmap")
-    c.setAuthor("; ".join(cr.credit for cr in data.credits()))
+    c.setAuthor("; ".join(cr.credit for cr in map_credits(data)))
     if opts.atlas:
         if opts.atlas.areas:
             draw_area_atlas(r, c)
