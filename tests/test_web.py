@@ -112,8 +112,8 @@ def test_every_layer_with_its_style_counts_and_credits(payload_data):
     for layer in payload_data.layers:
         got = by_id[layer.id]
         assert got["count"] == len(layer.features) == len(got["features"])
-        assert got["color"] == layer.spec.style["color"]
-        assert got["symbol"] == layer.spec.style["symbol"]
+        assert got["color"] == layer.spec.style.color
+        assert got["symbol"] == layer.spec.style.symbol
     assert by_id["childcare"]["path"].startswith("M")  # circle
     assert by_id["shelters"]["symbol"] == "triangle"
     assert p["title"] == "西早稲田・大久保 子育て・防災マップ"

@@ -34,11 +34,11 @@ from civicmap.render.paper.geometry import (
 )
 from civicmap.render.paper.overview import OverviewShape, draw_overview
 from civicmap.render.paper.panel import draw_scale_bar, scale_bar_width
+from civicmap.render.paper.renderer import Renderer
 from civicmap.render.paper.texts import wrap
 
 if TYPE_CHECKING:
     from civicmap.render.paper.plan import Entry
-    from civicmap.render.paper.render import Renderer
 
 log = logging.getLogger(__name__)
 

@@ -15,21 +15,14 @@ from civicmap.render._fonts import register
 from civicmap.render.background import map_credits
 from civicmap.render.paper.area_atlas import draw_area_atlas
 from civicmap.render.paper.atlas import draw_atlas
-from civicmap.render.paper.frame import FrameDrawing
-from civicmap.render.paper.index import IndexFlow
-from civicmap.render.paper.page import PageContext
-from civicmap.render.paper.panel import PanelBlocks
 from civicmap.render.paper.plan import PaperPlan
 from civicmap.render.paper.readability import measure, warn_if_unreadable
+from civicmap.render.paper.renderer import Renderer
 from civicmap.render.paper.single_page import draw_single
 from civicmap.render.paper.texts import TEXT
 from civicmap.spec.paper import PaperOptions
 
 log = logging.getLogger(__name__)
-
-
-class Renderer(PageContext, FrameDrawing, PanelBlocks, IndexFlow):
-    """Draws one paper map: the page context plus the frame, panel and index parts."""
 
 
 def render_paper(data: MapData, *, options: PaperOptions | None = None) -> tuple[bytes, PaperPlan]:
