@@ -28,15 +28,16 @@ SLOW_MODULES = (
     "test_network_down.py",
 )
 
-#: Single slow tests elsewhere (``module::test name``, any parameters), each over ~5 s
-#: in ``make check --durations`` on this 2-core machine (issue 23): whole builds of a
-#: real municipal file, a batch worker, 4-million-pair conflation, bombs made in setup.
-#: ``make test`` still runs them.
+#: Single slow tests elsewhere (``module::test``: all its parameters; ``module::test[id]``:
+#: one), each over ~5 s in ``make check --durations`` on this 2-core machine (issue 23):
+#: whole builds of a real municipal file, a batch worker, 4-million-pair conflation,
+#: bombs made in setup. ``make test`` still runs them.
 SLOW_TESTS = (
     "test_init.py::test_init_from_a_csv_writes_a_commented_japanese_map_file",
     "test_init.py::test_the_csv_starter_checks_and_builds_offline",
     "test_init.py::test_starter_titles_the_map_by_the_datas_kind_and_place",
     "test_init.py::test_a_shelter_list_starter_is_a_shelter_layer",
+    "test_init.py::test_the_starters_first_build_passes_the_readability_check[ishikawa]",
     "security/test_output_rule.py::test_two_builds_into_one_folder_never_mix",
     "security/test_hostile_inputs.py::test_zip_bomb_is_refused_quickly_without_unpacking",
     "test_opendata_names.py::test_bench_table_every_file_accounts_for_every_row",
@@ -59,7 +60,7 @@ def pytest_collection_modifyitems(config, items):
             continue
         if any(rel == m or (m.endswith("/") and rel.startswith(m)) for m in SLOW_MODULES):
             item.add_marker(pytest.mark.slow)
-        elif f"{rel}::{item.originalname}" in SLOW_TESTS:
+        elif {f"{rel}::{item.originalname}", f"{rel}::{item.name}"} & set(SLOW_TESTS):
             item.add_marker(pytest.mark.slow)
 
 
