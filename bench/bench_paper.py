@@ -36,7 +36,7 @@ def _plain_plot(data, path: Path, size_in: tuple[float, float]) -> None:
         data.basemap.plot(ax=ax, linewidth=0.4, color="grey")
     for layer in data.layers:
         if not layer.features.empty:
-            layer.features.plot(ax=ax, markersize=8, color=layer.spec.style["color"])
+            layer.features.plot(ax=ax, markersize=8, color=layer.spec.style.color)
     ax.set_axis_off()
     fig.savefig(path)
     plt.close(fig)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -228,16 +229,22 @@ class MapData:
     def language(self) -> str:
         return self.spec.language
 
-    def credits(self) -> list[Credit]:
-        """Every credit to print: OpenStreetMap first, then each layer's, without repeats."""
+    def credits(self, *, background: Sequence[Credit] = ()) -> list[Credit]:
+        """Every credit to print: OpenStreetMap first, then each layer's, without repeats.
+
+        Parameters
+        ----------
+        background : sequence of Credit
+            The credits of what lies under the map (its tiles with the date the run
+            learnt from them, the 承認番号, N03 outlines), printed after OpenStreetMap.
+            Only the renderer that drew the map knows them, so it passes them in
+            (:func:`civicmap.render.background.map_credits`); this module reads
+            nothing from the renderers.
+        """
         out: list[Credit] = []
         if self.uses_osm or self.basemap is not None:
             out.append(osm_credit(self.osm_base[:10]))
-        # why: the tiles' date is known only once the renderers fetched them (render/tiles.py
-        # keeps it); render imports this module at its top. Known arrow up, see issue 23.
-        from civicmap.render.background import background_credits
-
-        out.extend(background_credits(self))
+        out.extend(background)
         for layer in self.layers:
             for c in layer.credits:
                 if c.source == "OpenStreetMap":

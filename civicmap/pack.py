@@ -251,7 +251,7 @@ def fetch_pack_tiles(spec: MapSpec, pack: Path) -> dict | None:
     source = spec.basemap.source
     if source is None:
         return None
-    if not source.offline:
+    if not source.storable:
         log.info(
             _("tiles %(source_id)s are web-only and online-only (their terms): not stored"),
             {"source_id": source.id},

@@ -545,7 +545,7 @@ def starter_text(
         "# 書き出すもの。web はブラウザで開く地図、paper は印刷用 PDF（A4/A3/B4/B5）。",
         "# umap / geojson / kml も書けます。",
         "outputs:",
-        f"  web: {{file: {_q('out/' + out_stem + '.html')}, offline: true}}",
+        f"  web: {{file: {_q('out/' + out_stem + '.html')}, self_contained: true}}",
         *(paper or PaperChoice()).lines(_q("out/" + out_stem + ".pdf")),
         "",
     ]

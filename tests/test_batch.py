@@ -44,7 +44,7 @@ def _ishikawa_map(folder: Path) -> Path:
         "title: 避難場所マップ\narea: {bbox: [136.2, 36.0, 137.4, 37.9]}\nosm: false\n"
         "basemap: {draw: false}\nlayers: [basho.yaml]\n"
         "outputs:\n  geojson: {file: out/map.geojson}\n"
-        "  web: {file: out/map.html, offline: true}\n  paper: {file: out/map.pdf, size: A4}\n",
+        "  web: {file: out/map.html, self_contained: true}\n  paper: {file: out/map.pdf, size: A4}\n",
         encoding="utf-8",
     )
     return folder / "map.yaml"
@@ -166,7 +166,7 @@ def hiezu_map(tmp_path_factory):
         "title: 防災マップ\narea: {bbox: [133.36, 35.42, 133.40, 35.46]}\n"
         "osm: {file: hiezu.osm.pbf}\nlayers: [childcare, shelters]\n"
         "outputs:\n  geojson: {file: out/map.geojson}\n"
-        "  web: {file: out/map.html, offline: true}\n  paper: {file: out/map.pdf, size: A4}\n",
+        "  web: {file: out/map.html, self_contained: true}\n  paper: {file: out/map.pdf, size: A4}\n",
         encoding="utf-8",
     )
     return folder

@@ -95,7 +95,7 @@ def test_category_styles_and_labels_from_the_layer_file():
     assert b.symbol != a.symbol and b.color != a.color
     assert spec.column_label("kind", "en") == "Kind"
     assert spec.column_label("Capall", "ja") == "定員"
-    assert spec.style["symbol"] == "triangle" and dict(spec.style)["color"] == "#2b8a3e"
+    assert spec.style.symbol == "triangle" and spec.style.as_dict()["color"] == "#2b8a3e"
 
 
 def test_bad_category_style_names_the_key_and_the_fix():

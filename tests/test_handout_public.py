@@ -127,7 +127,7 @@ def _routes_map(tmp: Path, language: str = "ja") -> Path:
         "layers": ["hinan.yaml"],
         "homes": {"disaster": "地震", "points": [{"name": "集合場所A", "point": HOME_A},
                                                 {"name": "集合場所B", "point": HOME_B}]},
-        "outputs": {"web": {"file": "out/map.html", "offline": True},
+        "outputs": {"web": {"file": "out/map.html", "self_contained": True},
                     "paper": {"file": "out/map.pdf", "size": "A3"}},
     }  # fmt: skip
     (tmp / "map.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")

@@ -230,7 +230,7 @@ def _built(tmp_path: Path, hazards) -> tuple:
     spec = load_map(
         _map(tmp_path, hazards=hazards,
              outputs={"paper": {"file": "out/map.pdf", "size": "A3"},
-                      "web": {"file": "out/map.html", "offline": True}})
+                      "web": {"file": "out/map.html", "self_contained": True}})
     )  # fmt: skip
     data = collect(spec)
     render(data)

@@ -22,11 +22,7 @@ SPEC_MAY_IMPORT = ("errors", "i18n", "_yaml", "_validate", "settings", "schema",
 ABOVE_RENDER = ("pipeline", "pack", "batch", "check", "cli")
 #: Breaches still in the code, each with why it is not fixed yet. The test fails when
 #: one is gone (remove it here), so the list only shrinks.
-KNOWN = {
-    "civicmap/mapdata.py: civicmap.mapdata imports civicmap.render.background: mapdata never "
-    "imports render": "MapData.credits() prints the tiles' date, which only the renderers'"
-    " tile fetcher knows (issue 23: credits should come from spec.basemap + a date in MapData)",
-}
+KNOWN: dict[str, str] = {}
 
 
 def _modules(root: Path, package: str) -> dict[str, Path]:

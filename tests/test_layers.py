@@ -24,8 +24,8 @@ def test_library_has_every_layer_the_product_promises():
 def test_builtin_layer_is_complete(layer_id):
     layer = load_layer(layer_id)
     assert layer.title.get("ja") and layer.title.get("en")
-    assert layer.style["symbol"] in SYMBOLS
-    assert layer.style["color"].startswith("#")
+    assert layer.style.symbol in SYMBOLS
+    assert layer.style.color.startswith("#")
     assert any(s.kind == "osm" and s.tag_filter is not None for s in layer.sources)
     # the file explains why these tags were chosen
     text = (builtin_dir() / f"{layer_id}.yaml").read_text(encoding="utf-8")
@@ -61,7 +61,7 @@ def test_childcare_categories():
 
 def test_symbols_differ_between_the_layers_a_disaster_map_combines():
     ids = ["childcare", "shelters", "water", "aed", "hospitals", "toilets"]
-    symbols = [load_layer(i).style["symbol"] for i in ids]
+    symbols = [load_layer(i).style.symbol for i in ids]
     assert len(set(symbols)) == len(symbols)
 
 

@@ -108,7 +108,7 @@ layers:
     assert benches.title_in("en") == "Benches"
     assert benches.sources[0].tag_filter.matches({"amenity": "bench", "backrest": "yes"})
     assert not benches.sources[0].tag_filter.matches({"amenity": "bench"})
-    assert schools.style["symbol"] == "circle"
+    assert schools.style.symbol == "circle"
 
 
 def test_inline_layer_problems_are_reported_with_the_map(tmp_path):

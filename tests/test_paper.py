@@ -17,6 +17,7 @@ from shapely.geometry import Point, box
 import civicmap
 from civicmap.errors import ConfigError, OutputExistsError
 from civicmap.mapdata import LayerData
+from civicmap.render.background import map_credits
 from civicmap.render.paper import render_paper, write_paper
 from civicmap.render.paper.geometry import MM, PAPER_MM, BoxIndex, Rect
 from civicmap.render.paper.placement import place_numbers
@@ -87,7 +88,7 @@ def test_demo_a4_is_a4_with_embedded_japanese_font_and_every_place_indexed(demo,
             e.name,
         )
         assert e.ref and re.fullmatch(r"[A-Z]\d", e.ref)
-    for credit in demo.credits():
+    for credit in map_credits(demo):
         assert credit.credit in text.replace("\n", "")
     assert "© OpenStreetMap contributors" in text and "2020-11-28" in text
     assert "新宿区 防災・危機管理課" in text  # the notes box

@@ -15,7 +15,7 @@ from civicmap.errors import ConfigError
 from civicmap.i18n import current_language, set_language
 from civicmap.pipeline import collect
 from civicmap.render import tiles
-from civicmap.render.background import credit_lines
+from civicmap.render.background import lines_of, map_credits
 from civicmap.render.paper import render_paper
 from civicmap.spec.mapfile import parse_map
 from civicmap.spec.paper import PaperOptions
@@ -48,7 +48,7 @@ def test_every_atlas_map_page_names_its_sources(kanazawa, tmp_path):
         ),
     )
     pages = _page_texts(pdf, tmp_path)
-    credits = [re.sub(r"\s+", "", c.credit) for c in kanazawa.credits()]
+    credits = [re.sub(r"\s+", "", c.credit) for c in map_credits(kanazawa)]
     assert len(credits) >= 2 and plan.atlas_pages
     for pg in plan.atlas_pages:  # photocopied one by one, each page says where its data is from
         for credit in credits:
@@ -91,11 +91,4 @@ def test_approval_number_is_printed_as_the_gsi_approval_sentence(tmp_path):
     assert sentence.startswith("この地図の作成に当たっては、国土地理院長の承認を得て、同院発行の")
     assert sentence.endswith("を複製した。（承認番号 令6情複、第123号）")
 
-    class _Data:  # what credit_lines reads: the language and the credits
-        language = "ja"
-
-        @staticmethod
-        def credits():
-            return approval
-
-    assert credit_lines(_Data()) == [sentence]  # a permission, never 「日付不明」
+    assert lines_of(approval, language="ja") == [sentence]  # a permission, never 「日付不明」

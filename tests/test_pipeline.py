@@ -6,6 +6,7 @@ import pytest
 from shapely.geometry import Point
 
 import civicmap
+from civicmap.render.background import map_credits
 from civicmap.schema import COLUMNS, check_schema
 
 
@@ -70,7 +71,7 @@ def test_features_outside_the_area_are_reported_not_dropped_silently(demo):
 
 
 def test_credits_name_every_source_used(demo):
-    lines = [c.line() for c in demo.credits()]
+    lines = [c.line() for c in map_credits(demo)]
     assert lines[0].startswith("© OpenStreetMap contributors / ODbL 1.0 / 2020-11-28")
     joined = "\n".join(lines)
     assert "新宿区" in joined and "2018" in joined

@@ -66,7 +66,7 @@ def _map(tmp: Path, *, area: dict, home: dict | None = None, homes=None) -> Path
                 ],
             }
         ],
-        "outputs": {"web": {"file": "out/map.html", "offline": True},
+        "outputs": {"web": {"file": "out/map.html", "self_contained": True},
                     "paper": {"file": "out/map.pdf", "size": "A4"}},
     }  # fmt: skip
     if home is not None:

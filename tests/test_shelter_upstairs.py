@@ -134,7 +134,7 @@ def test_a_tsunami_map_ranks_upstairs_buildings_and_both_maps_say_upstairs(tmp_p
             }
         ],
         "home": {"point": [36.6050, 136.6100], "disaster": "津波"},
-        "outputs": {"web": {"file": "out/map.html", "offline": True},
+        "outputs": {"web": {"file": "out/map.html", "self_contained": True},
                     "paper": {"file": "out/map.pdf", "size": "A4"}},
     }  # fmt: skip
     (tmp_path / "map.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")

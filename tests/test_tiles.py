@@ -173,7 +173,7 @@ def test_custom_url_and_approval_reach_the_credits(tmp_path):
 
 def test_osm_tiles_are_never_fetched_for_print(tmp_path, caplog):
     spec = load_map(toyama_map(tmp_path, basemap={"tiles": "osm"}))
-    assert REGISTRY["osm"].offline is False
+    assert REGISTRY["osm"].storable is False
     f = tiles.TileFetcher(REGISTRY["osm"])
     with pytest.raises(CivicMapError, match="may not be downloaded"):
         f.get_many([(15, 29000, 12900)])

@@ -19,6 +19,7 @@ from test_tiles import toyama_map
 from civicmap import settings
 from civicmap.area import N03_CREDIT
 from civicmap.cli import main
+from civicmap.render.background import map_credits
 
 N03_ALL = Path(__file__).parents[1] / "civicmap/data/n03/N03-21_210101.json"
 
@@ -82,7 +83,7 @@ def test_no_tiles_no_osm_draws_the_n03_outline_name_and_a_note(tmp_path):
     assert "背景地図なし" in text
     assert N03_CREDIT in text
     data = collect(load_map(path))
-    assert any(c.credit == N03_CREDIT for c in data.credits())
+    assert any(c.credit == N03_CREDIT for c in map_credits(data))
 
 
 def test_n03_is_not_credited_when_not_used(tmp_path, gsi):
@@ -90,7 +91,7 @@ def test_n03_is_not_credited_when_not_used(tmp_path, gsi):
     from civicmap.spec.mapfile import load_map
 
     data = collect(load_map(toyama_map(tmp_path)))  # tiles, bbox area: no N03
-    assert all(c.credit != N03_CREDIT for c in data.credits())
+    assert all(c.credit != N03_CREDIT for c in map_credits(data))
 
 
 def test_overpass_map_pack_holds_osm_answers_and_tiles_and_rebuilds_identically(

@@ -98,7 +98,7 @@ def two_days(tmp_path_factory, tile_server):
             basemap={"tiles": "gsi-pale"},
             outputs={
                 "paper": {"file": "out/map.pdf", "size": "A4"},
-                "web": {"file": "out/map.html", "offline": True},
+                "web": {"file": "out/map.html", "self_contained": True},
                 "geojson": {"file": "out/map.geojson"},
                 "kml": {"file": "out/map.kml"},
                 "umap": {"file": "out/map.umap"},

@@ -41,7 +41,7 @@ def write_map(folder: Path, web: dict, *, tiles_id: str = "gsi-pale") -> Path:
         "layers": [
             {"id": "nursery", "title": "保育施設", "sources": [{"csv": {"path": str(TOYAMA_CSV)}}]}
         ],
-        "outputs": {"web": {"file": "out/保育マップ.html", "offline": True, **web}},
+        "outputs": {"web": {"file": "out/保育マップ.html", "self_contained": True, **web}},
     }
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "map.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")

@@ -104,7 +104,7 @@ def map_file(folder: Path, *, basemap: dict, osm=False, area=None, web=None) -> 
                 "sources": [{"csv": {"path": str(TOYAMA_CSV)}}],
             }
         ],
-        "outputs": {"web": {"file": "out/map.html", "offline": True, **(web or {})}},
+        "outputs": {"web": {"file": "out/map.html", "self_contained": True, **(web or {})}},
     }
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "map.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")

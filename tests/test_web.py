@@ -64,7 +64,7 @@ def page_payload(page: str) -> dict:
 def test_offline_page_loads_nothing_from_the_network(payload_data):
     page = web.render_html(
         payload_data,
-        options=WebOptions.from_dict({"offline": True}, language=payload_data.language),
+        options=WebOptions.from_dict({"self_contained": True}, language=payload_data.language),
     )
     assert not re.findall(r"<(?:script|img)[^>]+src=\"https?:", page)
     assert not re.findall(r"<link[^>]+href=\"https?:", page)
@@ -113,8 +113,8 @@ def test_every_layer_with_its_style_counts_and_credits(payload_data):
     for layer in payload_data.layers:
         got = by_id[layer.id]
         assert got["count"] == len(layer.features) == len(got["features"])
-        assert got["color"] == layer.spec.style["color"]
-        assert got["symbol"] == layer.spec.style["symbol"]
+        assert got["color"] == layer.spec.style.color
+        assert got["symbol"] == layer.spec.style.symbol
     assert by_id["childcare"]["path"].startswith("M")  # circle
     assert by_id["shelters"]["symbol"] == "triangle"
     assert p["title"] == "西早稲田・大久保 子育て・防災マップ"
@@ -224,7 +224,7 @@ def test_missing_assets_say_how_to_install(payload_data, tmp_path, monkeypatch):
         web.write_web(
             payload_data,
             out,
-            options=WebOptions.from_dict({"offline": True}, language=payload_data.language),
+            options=WebOptions.from_dict({"self_contained": True}, language=payload_data.language),
             overwrite=False,
         )
     assert not out.exists() and list(tmp_path.iterdir()) == []
@@ -236,7 +236,7 @@ def test_write_is_atomic_and_refuses_to_overwrite(payload_data, tmp_path):
     web.write_web(
         payload_data,
         out,
-        options=WebOptions.from_dict({"offline": True}, language=payload_data.language),
+        options=WebOptions.from_dict({"self_contained": True}, language=payload_data.language),
         overwrite=False,
     )
     first = out.read_bytes()

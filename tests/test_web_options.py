@@ -7,6 +7,7 @@ in Japanese and in English, with exit code 2 (invalid input).
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 
 import pytest
@@ -32,13 +33,11 @@ outputs:
   web: {file: out/map.html%s}
 """
 
-BAD = (
-    ", offline: yes please, tiles: google, cluster: 3, labels: 表示, offline_tiles: zip, tile: gsi"
-)
+BAD = ", self_contained: yes please, tiles: google, cluster: 3, labels: 表示, offline_tiles: zip, tile: gsi"
 
 #: key named → (English fix, Japanese fix), each written here, not taken from the code.
 EXPECTED = {
-    "outputs.web.offline": (
+    "outputs.web.self_contained": (
         "expected true (one file",
         "true（ネットワークなしで開ける1つのファイル）",
     ),
@@ -80,22 +79,27 @@ def test_check_reports_every_bad_web_option_with_its_key_and_fix(folder, lang):
 
 
 def test_a_good_web_output_passes_check_and_is_typed_once_at_load(folder):
-    good = ", offline: true, tiles: none, cluster: false, offline_tiles: folder"
+    good = ", self_contained: true, tiles: none, cluster: false, offline_tiles: folder"
     res = _check(folder, good, "en")
     assert res.exit_code == 0, res.output
     spec = load_map(folder / "map.yaml")
     opts = spec.web
     assert opts == WebOptions(
-        offline=True, tiles="none", tiles_given=True, cluster=False, offline_tiles="folder"
+        self_contained=True, tiles="none", tiles_given=True, cluster=False, offline_tiles="folder"
     )
     with pytest.raises(dataclasses.FrozenInstanceError):
-        opts.offline = False  # type: ignore[misc]
+        opts.self_contained = False  # type: ignore[misc]
 
 
 def test_defaults_follow_the_map_language():
     assert WebOptions.from_dict({}, language="ja").tiles == "gsi"
     en = WebOptions.from_dict({"file": "x.html"}, language="en")
-    assert (en.tiles, en.tiles_given, en.offline, en.offline_tiles) == ("osm", False, False, "auto")
+    assert (en.tiles, en.tiles_given, en.self_contained, en.offline_tiles) == (
+        "osm",
+        False,
+        False,
+        "auto",
+    )
     # tiles: false / null means no tile layer, and counts as given
     assert WebOptions.from_dict({"tiles": False}).tiles == "none"
     assert WebOptions.from_dict({"tiles": None}).tiles_given is True
@@ -103,10 +107,28 @@ def test_defaults_follow_the_map_language():
 
 def test_from_python_a_bad_dict_is_one_error_listing_every_key():
     with pytest.raises(ConfigError) as exc:
-        WebOptions.from_dict({"offline": 1, "tiles": "google"}, file="m.yaml")
+        WebOptions.from_dict({"self_contained": 1, "tiles": "google"}, file="m.yaml")
     keys = [p.key for p in exc.value.problems]
-    assert keys == ["outputs.web.offline", "outputs.web.tiles"]
+    assert keys == ["outputs.web.self_contained", "outputs.web.tiles"]
     assert all(p.file == "m.yaml" for p in exc.value.problems)
+
+
+def test_the_older_key_offline_still_loads_and_asks_for_the_new_name(folder, caplog):
+    """``outputs.web.offline`` (before ``offline`` meant only "no network") keeps working."""
+    res = _check(folder, ", offline: true", "en")
+    assert res.exit_code == 0, res.output
+    assert "outputs.web.offline is now called outputs.web.self_contained" in res.output
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="civicmap.spec.web"):
+        spec = load_map(folder / "map.yaml")
+    assert spec.web.self_contained is True
+    warned = [r.getMessage() for r in caplog.records if r.name == "civicmap.spec.web"]
+    assert len(warned) == 1 and "outputs.web.self_contained" in warned[0], warned
+    assert "map.yaml" in warned[0]
+    # a bad value under the old name is reported under the name the file used
+    with pytest.raises(ConfigError) as exc:
+        WebOptions.from_dict({"offline": "yes"}, file="m.yaml")
+    assert [p.key for p in exc.value.problems] == ["outputs.web.offline"]
 
 
 def test_the_tiles_choices_are_the_pages_tile_layers():

@@ -26,7 +26,7 @@ def layers_cmd(language: str) -> None:
     for lid in builtin_layer_ids():
         layer = load_layer(lid)
         kinds = ", ".join(sorted({s.kind for s in layer.sources}))
-        click.echo(f"{lid:<14} {layer.title_in(language)}  [{kinds}; {layer.style['symbol']}]")
+        click.echo(f"{lid:<14} {layer.title_in(language)}  [{kinds}; {layer.style.symbol}]")
 
 
 def _problem_lines(report: dict) -> None:

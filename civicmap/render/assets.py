@@ -72,7 +72,7 @@ PACKAGES: dict[str, Package] = {
 
 
 class AssetsMissingError(CivicMapError):
-    """The offline web map's scripts are not installed."""
+    """The self-contained web map's scripts are not installed."""
 
     exit_code = 2
 
@@ -98,9 +98,9 @@ def require_installed() -> None:
     if gone:
         raise AssetsMissingError(
             _(
-                "offline web map: got no %(files)s under %(vendor_dir)s; expected the Leaflet "
+                "self-contained web map: got no %(files)s under %(vendor_dir)s; expected the Leaflet "
                 "files installed there. Run `python -m civicmap.render.assets install` (needs "
-                "npm and the npm registry once), or set outputs.web.offline: false"
+                "npm and the npm registry once), or set outputs.web.self_contained: false"
             )
             % {"files": ", ".join(gone), "vendor_dir": VENDOR_DIR}
         )
@@ -154,7 +154,7 @@ def install(*, npm: str = "npm", force: bool = False) -> list[Path]:
         raise AssetsMissingError(
             _(
                 "got no %(npm)r on PATH; expected npm (Node.js) to fetch the Leaflet files for "
-                "offline web maps. Install Node.js/npm, or use outputs.web.offline: false"
+                "self-contained web maps. Install Node.js/npm, or use outputs.web.self_contained: false"
             )
             % {"npm": npm}
         )

@@ -10,7 +10,7 @@ filled with ``str.replace`` — never a template engine or ``str.format``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,10 +54,14 @@ def credit_lines(data: MapData) -> list[str]:
     so (「日付不明」), once, on its own line, rather than borrowing another date. The
     承認番号 line is a permission, not data: it carries no date.
     """
-    unknown = NO_DATE.get(data.language, NO_DATE["en"])
+    return lines_of(map_credits(data), language=data.language)
+
+
+def lines_of(credits: Sequence[Credit], *, language: str) -> list[str]:
+    """``credits`` as printable lines (see :func:`credit_lines`), in the map's ``language``."""
+    unknown = NO_DATE.get(language, NO_DATE["en"])
     return [
-        c.line() if c.date or c.source == "approval" else f"{c.line()} / {unknown}"
-        for c in data.credits()
+        c.line() if c.date or c.source == "approval" else f"{c.line()} / {unknown}" for c in credits
     ]
 
 
@@ -72,6 +76,15 @@ def background_credits(data: MapData) -> list[Credit]:
     if uses_n03(data):
         out.append(Credit(source="N03", credit=N03_CREDIT, date="2021"))
     return out
+
+
+def map_credits(data: MapData) -> list[Credit]:
+    """Every credit a map prints: :meth:`MapData.credits` with what lies under the map.
+
+    The one place the renderers ask for credits, so the tiles' date (learnt while
+    drawing them) and the N03 line reach paper, web and exports alike.
+    """
+    return data.credits(background=background_credits(data))
 
 
 # --------------------------------------------------------------------------- web map
@@ -119,7 +132,7 @@ def web_background(
     drawn_osm : bool
         Whether the page also has the basemap drawn from OSM data (the fallback).
     use_pack : bool
-        An offline page (``outputs.web.offline`` or offline mode): take the tiles
+        A self-contained page (``outputs.web.self_contained``) or offline mode: take the tiles
         from the pack, when it has them (never OSM's tiles: they are not stored).
     folder : str, optional
         The tile folder's name beside the page (``<name>_tiles``); None when the
@@ -162,7 +175,7 @@ def web_background(
         "title": name,
     }
     pack = pack_for(spec)
-    manifest = read_pack_manifest(pack, source) if source.offline else None
+    manifest = read_pack_manifest(pack, source) if source.storable else None
     if use_pack and manifest is not None:
         # listed and read as untrusted data: a link, FIFO or changed tile is refused
         by_zoom: dict[int, list[tuple[int, int, int]]] = {}
@@ -200,7 +213,7 @@ def web_background(
             if len(kept) < len(by_zoom):
                 log.warning(
                     _(
-                        "the offline web page inlines the pack's tiles of zooms %(kept)s (%(value).1f "
+                        "the self-contained web page inlines the pack's tiles of zooms %(kept)s (%(value).1f "
                         "MB); the more detailed zooms would pass %(value2).0f MB (offline_tiles: folder keeps "
                         "them all)"
                     ), {"kept": kept, "value": total / 1e6, "value2": _tiles.WEB_INLINE_LIMIT / 1e6},
@@ -209,7 +222,7 @@ def web_background(
                     "fallback": fallback}  # fmt: skip
         log.warning(
             _(
-                "the pack's tiles are more than an offline web page inlines (%(value).0f MB "
+                "the pack's tiles are more than a self-contained web page inlines (%(value).0f MB "
                 "per zoom); the web map uses them online"
             ),
             {"value": _tiles.WEB_INLINE_LIMIT / 1e6},
@@ -494,5 +507,5 @@ def uses_n03(data: MapData) -> bool:
     if getattr(data.area, "kind", "") == "municipality":
         return True
     src = data.spec.basemap.source
-    no_tiles = src is None or not src.offline or not _tiles.tiles_usable(data.spec)
+    no_tiles = src is None or not src.storable or not _tiles.tiles_usable(data.spec)
     return data.basemap is None and no_tiles and data.spec.paper is not None

@@ -174,7 +174,7 @@ def to_geojson(data: MapData) -> dict[str, Any]:
                     {
                         "id": layer.id,
                         "title": layer.spec.title_in(data.language),
-                        "style": dict(layer.spec.style),
+                        "style": layer.spec.style.as_dict(),
                     }
                     for layer in data.layers
                 ],
@@ -402,7 +402,7 @@ def to_kml(data: MapData) -> str:
     ET.SubElement(doc, "name").text = clean_text(data.spec.title, lines=False)
     ET.SubElement(doc, "description").text = _html_lines(credit_lines(data))
     for layer in data.layers:
-        colour = layer.spec.style.get("color", "#1c7ed6")
+        colour = layer.spec.style.color
         style = ET.SubElement(doc, "Style", {"id": f"style-{layer.id}"})
         icon_style = ET.SubElement(style, "IconStyle")
         ET.SubElement(icon_style, "color").text = _kml_colour(colour)

@@ -455,7 +455,7 @@ class TileFetcher:
         """
         if self.broken:
             return False
-        if self.manifest is not None or _http.is_offline(self.offline) or not self.source.offline:
+        if self.manifest is not None or _http.is_offline(self.offline) or not self.source.storable:
             return True
         with self._lock:
             if self._probed:
@@ -508,7 +508,7 @@ class TileFetcher:
             if t in self._pack_holes:
                 self.missing.append((z, x, y, "missing in the pack (failed when fetched)"))
                 return None
-        if self.source.offline and settings.use_cache:
+        if self.source.storable and settings.use_cache:
             f = self._cache_file(z, x, y)
             if f.exists():
                 self._know_date(_read_date(f.with_suffix(".date")))
@@ -529,7 +529,7 @@ class TileFetcher:
                     "network to store the tiles in a pack, then build from it with --offline"
                 )
             raise OfflineError(msg % values)
-        if not self.source.offline:
+        if not self.source.storable:
             raise CivicMapError(
                 _(
                     "tiles %(id)r may not be downloaded for print or offline use (see "
@@ -789,7 +789,7 @@ def tiles_usable(spec: MapSpec) -> bool:
     if spec.paper is None:
         return True
     fetcher = fetcher_for(spec)
-    if fetcher is None or not fetcher.source.offline:
+    if fetcher is None or not fetcher.source.storable:
         return True
     return fetcher.usable()
 
@@ -807,7 +807,7 @@ def tile_credits(spec: MapSpec) -> list[Credit]:
     if fetcher is not None and fetcher.broken:
         return []  # not drawn: never credited (nor their 承認番号)
     date = ""
-    if source is not None and source.offline:
+    if source is not None and source.storable:
         date = fetcher.date if fetcher is not None else ""
         if not date:
             m = read_pack_manifest(pack_for(spec), source)
@@ -826,9 +826,9 @@ def draw_paper_tiles(c: Any, spec: MapSpec, frame: Any, crs: Any) -> RasterInfo 
     fetcher = fetcher_for(spec)
     if fetcher is None:
         return None
-    if fetcher.source.offline and not fetcher.usable():
+    if fetcher.source.storable and not fetcher.usable():
         return None  # the caller draws the fallback background (said once by the fetcher)
-    if not fetcher.source.offline:
+    if not fetcher.source.storable:
         if not getattr(fetcher, "_told", False):
             log.warning(
                 _(

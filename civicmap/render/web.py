@@ -7,7 +7,7 @@ Folium objects make a 10,000-point map tens of megabytes and Folium's
 GeoJSON popups put data into HTML unescaped. Every text from data reaches the
 page only through ``textContent`` (or escaped), never as HTML.
 
-With ``outputs.web.offline: true`` every script and style is inlined (from the
+With ``outputs.web.self_contained: true`` every script and style is inlined (from the
 npm packages ``python -m civicmap.render.assets install`` fetched), so the
 file works from ``file://`` with no network; the background is then drawn from
 the OSM data of the area itself (:attr:`MapData.basemap`).
@@ -682,7 +682,7 @@ def _background(data: MapData, opts: WebOptions, tiles_dir: str | None = None) -
         bg = web_background(
             data.spec,
             drawn_osm=drawn,
-            use_pack=opts.offline or _http.is_offline(getattr(data.spec, "offline", None)),
+            use_pack=opts.self_contained or _http.is_offline(getattr(data.spec, "offline", None)),
             folder=tiles_dir,
             mode=opts.offline_tiles,
             bounds=tuple(data.area.geometry.bounds),
@@ -758,7 +758,7 @@ def _payload(
         "tiles": tiles,
         "tile": tile,
         "background": banner,
-        "offline": opts.offline,
+        "offline": opts.self_contained,
         "layers": layer_payloads,
         "hazards": hazards_payload(data),  # 国土数値情報 zones, one overlay each
         "area": _round(data.area.geometry.boundary.__geo_interface__),
@@ -859,7 +859,7 @@ def render_html(data: MapData, *, options: WebOptions | None = None) -> str:
     Raises
     ------
     AssetsMissingError
-        ``offline: true`` and the Leaflet files are not installed.
+        ``self_contained: true`` and the Leaflet files are not installed.
     ConfigError
         A web option has a value we do not know.
     """
@@ -870,7 +870,7 @@ def _render(
     data: MapData, opts: WebOptions, tiles_dir: str | None = None
 ) -> tuple[str, dict | None]:
     """The page, and the tile folder to write beside it (see :func:`_payload`)."""
-    if opts.offline:
+    if opts.self_contained:
         assets.require_installed()
     lang = data.language
     fig = Figure(title=html.escape(str(data.spec.title)))
@@ -886,7 +886,7 @@ def _render(
     m.default_css = []
     fig.add_child(m)
     for key, pkg in assets.PACKAGES.items():
-        if opts.offline:
+        if opts.self_contained:
             for css in assets.inline_css(key):
                 fig.header.add_child(_Raw(_inline_style(css)), name=f"{key}_css")
             for i, js in enumerate(assets.inline_js(key)):

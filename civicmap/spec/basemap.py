@@ -42,7 +42,7 @@ class TileSource:
         The extra line the terms ask for when we draw on or process the tiles.
     url_terms : str
         Where the terms are.
-    offline : bool
+    storable : bool
         Whether the terms allow storing tiles (disk cache, offline pack, paper).
         False for OSM's standard tiles: web map only, online only.
     lighten : float
@@ -59,7 +59,7 @@ class TileSource:
     credit: str
     processed: str = ""
     url_terms: str = ""
-    offline: bool = True
+    storable: bool = True
     lighten: float = 0.7
     attribution_html: str = ""
     survey_act: bool = False
@@ -91,7 +91,7 @@ _GSI_HTML = (
 #: GSI asks for the source (出典：国土地理院) and, when the tiles are processed
 #: or drawn on, a separate line saying so (地理院タイルを加工して作成); a map
 #: handed out on paper may need 測量法 approval (``basemap.approval``).
-#: OSM's tile policy forbids bulk download and offline use: ``offline=False``.
+#: OSM's tile policy forbids bulk download and offline use: ``storable=False``.
 REGISTRY: dict[str, TileSource] = {
     "gsi-pale": TileSource(
         id="gsi-pale",
@@ -127,7 +127,7 @@ REGISTRY: dict[str, TileSource] = {
         name={"ja": "OpenStreetMap 標準", "en": "OpenStreetMap standard"},
         credit="© OpenStreetMap contributors",
         url_terms="https://operations.osmfoundation.org/policies/tiles/",
-        offline=False,
+        storable=False,
         attribution_html='&copy; <a href="https://www.openstreetmap.org/copyright" '
         'target="_blank" rel="noopener">OpenStreetMap</a> contributors',
     ),

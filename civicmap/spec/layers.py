@@ -153,13 +153,12 @@ class CategoryStyle:
 
 
 @dataclass(frozen=True)
-class Style(Mapping):
+class Style:
     """A layer's checked style: colour, symbol, icon name, fill and per-category overrides.
 
     One typed place for the defaults, instead of ``style.get("color", "#1c7ed6")``
-    repeated in every renderer. It still reads like the old mapping
-    (``style["symbol"]``, ``style.get("fill")``, ``dict(style)``) so code written
-    against the dict keeps working.
+    repeated in every renderer: read its attributes (``style.symbol``); there is no
+    mapping view, so a misspelt name is an AttributeError, not a silent default.
     """
 
     color: str = DEFAULT_COLOR
@@ -170,21 +169,16 @@ class Style(Mapping):
     #: empty strings where the file gave none.
     category_overrides: tuple[tuple[str, str, str], ...] = ()
 
-    # Mapping view (the keys a layer file can give under ``style:``)
-    def _as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, str]:
+        """The style as a layer file writes it under ``style:`` (``fill`` only when set).
+
+        What the exports embed (``.umap``'s layer list), so a style read back from an
+        export is one a layer file could hold.
+        """
         out = {"color": self.color, "symbol": self.symbol, "icon": self.icon}
         if self.fill:
             out["fill"] = self.fill
         return out
-
-    def __getitem__(self, key: str) -> str:
-        return self._as_dict()[key]
-
-    def __iter__(self):
-        return iter(self._as_dict())
-
-    def __len__(self) -> int:
-        return len(self._as_dict())
 
     def for_categories(self, names: list[str]) -> list[CategoryStyle]:
         """Colour and symbol of each category in ``names`` (in display order).

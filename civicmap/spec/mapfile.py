@@ -55,7 +55,8 @@ MAP_KEYS = {
     "hazards": "hazard zones to overlay and check shelters against: [{file: A31a-23_17_20.geojson, kind: flood}]",
 }
 OUTPUT_KEYS: dict[str, set[str]] = {
-    "web": {"file", "offline", "tiles", "cluster", "labels", "offline_tiles"},
+    # "offline" is the older name of "self_contained" (spec/web.py warns and reads it)
+    "web": {"file", "self_contained", "offline", "tiles", "cluster", "labels", "offline_tiles"},
     "paper": {
         "file",
         "size",

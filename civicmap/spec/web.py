@@ -9,6 +9,7 @@ Messages go through gettext (Japanese first) and name the key and the fix.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 from civicmap._yaml import Short
 from civicmap.errors import ConfigError, Problem
 from civicmap.i18n import _
+
+log = logging.getLogger(__name__)
 
 #: ``outputs.web.tiles``: the page's first background (``gsi`` is 地理院タイル 淡色地図).
 TILE_CHOICES = ("gsi", "osm", "none")
@@ -33,8 +36,10 @@ class WebOptions:
 
     Attributes
     ----------
-    offline
-        One self-contained page that works from ``file://`` with no network.
+    self_contained
+        One self-contained page that works from ``file://`` with no network
+        (``outputs.web.self_contained``; the older key ``offline`` still loads,
+        with a warning: ``offline`` means "no network this run" only).
     tiles
         The first background: ``gsi``, ``osm`` or ``none`` (default ``gsi`` on
         Japanese maps, ``osm`` on English ones).
@@ -46,7 +51,7 @@ class WebOptions:
         One of :data:`OFFLINE_TILES`.
     """
 
-    offline: bool = False
+    self_contained: bool = False
     tiles: str = "gsi"
     tiles_given: bool = False
     cluster: bool | None = None
@@ -79,12 +84,24 @@ class WebOptions:
         def bad(key: str, message: str) -> None:
             problems.append(Problem(str(file), f"outputs.web.{key}", message))
 
-        offline = opts.get("offline", False)
-        if not isinstance(offline, bool):
+        key = "self_contained"
+        if "offline" in opts:
+            # the older name of this key: "offline" now means only "no network this run"
+            log.warning(
+                _(
+                    "%(file)s: outputs.web.offline is now called outputs.web.self_contained; "
+                    "rename the key"
+                )
+                % {"file": file}
+            )
+            if "self_contained" not in opts:
+                key = "offline"
+        self_contained = opts.get(key, False)
+        if not isinstance(self_contained, bool):
             bad(
-                "offline",
+                key,
                 _("got %(value)r, expected true (one file that works with no network) or false")
-                % {"value": Short(offline)},
+                % {"value": Short(self_contained)},
             )
         tiles = opts.get("tiles")
         given = "tiles" in opts
@@ -123,7 +140,7 @@ class WebOptions:
         if problems:
             raise ConfigError(problems)
         return cls(
-            offline=offline,
+            self_contained=self_contained,
             tiles=tiles,
             tiles_given=given,
             cluster=flags["cluster"],

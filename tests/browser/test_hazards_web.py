@@ -33,7 +33,7 @@ def test_the_hazard_overlay_toggles_and_the_legend_and_popup_say_it(browser, tmp
             tmp_path,
             hazards=[{"file": str(FLOOD), "kind": "flood", "year": 2023},
                      {"file": str(deep), "kind": "flood", "title": "洪水（生成した区域）"}],
-            outputs={"web": {"file": "out/map.html", "offline": True}},
+            outputs={"web": {"file": "out/map.html", "self_contained": True}},
         )
     )  # fmt: skip
     data = collect(spec)

@@ -40,7 +40,7 @@ def homes_map(tmp_path_factory):
     page = web.write_web(
         data,
         out / "homes.html",
-        options=WebOptions.from_dict({"offline": True}, language=data.language),
+        options=WebOptions.from_dict({"self_contained": True}, language=data.language),
         overwrite=False,
     )
     return data, page, out

@@ -28,7 +28,7 @@ def offline_page(payload_data, tmp_path):
     return web.write_web(
         payload_data,
         tmp_path / "map.html",
-        options=WebOptions.from_dict({"offline": True}, language=payload_data.language),
+        options=WebOptions.from_dict({"self_contained": True}, language=payload_data.language),
         overwrite=False,
     )
 
@@ -120,7 +120,7 @@ def home_page(tmp_path):
     return data, web.write_web(
         data,
         tmp_path / "home.html",
-        options=WebOptions.from_dict({"offline": True}, language=data.language),
+        options=WebOptions.from_dict({"self_contained": True}, language=data.language),
         overwrite=False,
     )
 

@@ -58,7 +58,7 @@ def kanazawa(tmp_path_factory):
     page = web.write_web(
         data,
         tmp / "kanazawa.html",
-        options=WebOptions.from_dict({"offline": True}, language=data.language),
+        options=WebOptions.from_dict({"self_contained": True}, language=data.language),
         overwrite=False,
     )
     return data, page

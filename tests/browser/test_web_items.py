@@ -78,7 +78,7 @@ def demo_page(tmp_path_factory):
     page = web.write_web(
         data,
         tmp / "demo.html",
-        options=WebOptions.from_dict({"offline": True}, language=data.language),
+        options=WebOptions.from_dict({"self_contained": True}, language=data.language),
         overwrite=False,
     )
     return data, page
@@ -305,7 +305,7 @@ def test_overlapping_markers_cluster_below_the_count(browser, tmp_path):
     page = web.write_web(
         data,
         tmp_path / "dense.html",
-        options=WebOptions.from_dict({"offline": True}, language=data.language),
+        options=WebOptions.from_dict({"self_contained": True}, language=data.language),
         overwrite=False,
     )
     _open(browser, page)

@@ -72,7 +72,7 @@ def demo_page(demo, tmp_path):
     return web.write_web(
         demo,
         tmp_path / "demo.html",
-        options=WebOptions.from_dict({"offline": True}, language=demo.language),
+        options=WebOptions.from_dict({"self_contained": True}, language=demo.language),
         overwrite=False,
     )
 

@@ -54,7 +54,9 @@ def folder_page(tmp_path_factory, tile_server):
         "layers": [
             {"id": "nursery", "title": "保育施設", "sources": [{"csv": {"path": str(TOYAMA_CSV)}}]}
         ],
-        "outputs": {"web": {"file": "out/map.html", "offline": True, "offline_tiles": "folder"}},
+        "outputs": {
+            "web": {"file": "out/map.html", "self_contained": True, "offline_tiles": "folder"}
+        },
     }
     (folder / "map.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     try:

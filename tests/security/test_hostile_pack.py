@@ -53,7 +53,7 @@ def write_map(folder: Path, *, offline_tiles: str = "auto") -> Path:
             {"id": "nursery", "title": "保育施設", "sources": [{"csv": {"path": str(TOYAMA_CSV)}}]}
         ],
         "outputs": {
-            "web": {"file": "out/map.html", "offline": True, "offline_tiles": offline_tiles},
+            "web": {"file": "out/map.html", "self_contained": True, "offline_tiles": offline_tiles},
             "paper": {"file": "out/map.pdf", "size": "A4"},
         },
     }

@@ -48,7 +48,7 @@ def _write_map(tmp: Path, names: list[str], *, title: str = "安全テスト") -
         f"title: {json.dumps(title, ensure_ascii=False)}\n"
         "area: {bbox: [139.69, 35.69, 139.72, 35.72]}\n"
         "layers: [places.yaml]\nbasemap: {draw: false}\n"
-        "outputs:\n  web: {file: out/map.html, offline: true}\n"
+        "outputs:\n  web: {file: out/map.html, self_contained: true}\n"
         "  umap: {file: out/map.umap}\n  kml: {file: out/map.kml}\n"
         "  geojson: {file: out/map.geojson}\n",
         encoding="utf-8",
@@ -193,7 +193,7 @@ def _every_channel_map(tmp: Path, marker: Path) -> tuple[Path, dict[str, list[st
         "basemap": {"draw": False},
         "layers": ["places.yaml", "childcare"],
         "outputs": {
-            "web": {"file": "out/map.html", "offline": True},
+            "web": {"file": "out/map.html", "self_contained": True},
             "umap": {"file": "out/map.umap"},
             "kml": {"file": "out/map.kml"},
             "geojson": {"file": "out/map.geojson"},

@@ -20,7 +20,8 @@ Where things are (one module per part, each small enough to read at once):
 - ``panel``: scale bar, legend, routes, notes, QR and credits blocks.
 - ``index``: the index, flowed into columns and pages.
 - ``single_page`` and ``atlas``: the two layouts.
-- ``render``: render in memory, write atomically.
+- ``renderer``: the :class:`Renderer` the layouts draw with (below them).
+- ``render``: choose the layout, render in memory, write atomically.
 """
 
 from __future__ import annotations

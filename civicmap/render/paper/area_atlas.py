@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
@@ -23,9 +22,7 @@ from civicmap.render.paper.areas import load_areas
 from civicmap.render.paper.atlas import draw_sheet, index_pages_needed, sheet_frame_rect
 from civicmap.render.paper.geometry import AtlasPage, MapFrame, fit_scale
 from civicmap.render.paper.overview import OverviewShape, draw_overview
-
-if TYPE_CHECKING:
-    from civicmap.render.paper.render import Renderer
+from civicmap.render.paper.renderer import Renderer
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from reportlab.pdfgen import canvas as rl_canvas
 from civicmap.errors import ConfigError, Problem
 from civicmap.i18n import _
 from civicmap.render._fonts import draw_text, text_width
+from civicmap.render.background import map_credits
 from civicmap.render.paper.geometry import (
     MM,
     NICE_SCALES,
@@ -33,11 +34,11 @@ from civicmap.render.paper.geometry import (
 )
 from civicmap.render.paper.overview import OverviewShape, draw_overview
 from civicmap.render.paper.panel import draw_scale_bar, scale_bar_width
+from civicmap.render.paper.renderer import Renderer
 from civicmap.render.paper.texts import wrap
 
 if TYPE_CHECKING:
     from civicmap.render.paper.plan import Entry
-    from civicmap.render.paper.render import Renderer
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def sheet_credit_lines(r: Renderer) -> list[str]:
     its sources (and the 承認番号 sentence) itself. Wrapped to the page width,
     never set smaller than the sheet's type floor.
     """
-    text = "／".join(dict.fromkeys(cr.credit for cr in r.data.credits() if cr.credit))
+    text = "／".join(dict.fromkeys(cr.credit for cr in map_credits(r.data) if cr.credit))
     if not text:
         return []
     fs = r.fs(7)

@@ -9,16 +9,14 @@ outline, so the overview stays readable at any page count.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from reportlab.lib import colors
 
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.paper.frame import _fill_polygons, _stroke_boundary
 from civicmap.render.paper.geometry import MM, Grid, MapFrame, Rect, fit_scale
-
-if TYPE_CHECKING:
-    from civicmap.render.paper.render import Renderer
+from civicmap.render.paper.renderer import Renderer
 
 #: Smallest page number printed on the overview (points), however small its outline.
 MIN_NUMBER_PT = 6.0

@@ -13,23 +13,17 @@ from civicmap._files import atomic_path, check_writable
 from civicmap.i18n import _
 from civicmap.mapdata import MapData
 from civicmap.render._fonts import register
+from civicmap.render.background import map_credits
 from civicmap.render.paper.area_atlas import draw_area_atlas
 from civicmap.render.paper.atlas import draw_atlas
-from civicmap.render.paper.frame import FrameDrawing
-from civicmap.render.paper.index import IndexFlow
-from civicmap.render.paper.page import PageContext
-from civicmap.render.paper.panel import PanelBlocks
 from civicmap.render.paper.plan import PaperPlan
 from civicmap.render.paper.readability import measure, warn_if_unreadable
+from civicmap.render.paper.renderer import Renderer
 from civicmap.render.paper.single_page import draw_single
 from civicmap.render.paper.texts import TEXT
 from civicmap.spec.paper import PaperOptions
 
 log = logging.getLogger(__name__)
-
-
-class Renderer(PageContext, FrameDrawing, PanelBlocks, IndexFlow):
-    """Draws one paper map: the page context plus the frame, panel and index parts."""
 
 
 def render_paper(data: MapData, *, options: PaperOptions | None = None) -> tuple[bytes, PaperPlan]:
@@ -54,7 +48,7 @@ def render_paper(data: MapData, *, options: PaperOptions | None = None) -> tuple
         log.info(_("the background changed while the map was drawn: laying the map out again"))
         r, c, buf = _draw(data, opts)
     # After the drawing: the author line credits what the pages show.
-    c.setAuthor("; ".join(cr.credit for cr in data.credits()))
+    c.setAuthor("; ".join(cr.credit for cr in map_credits(data)))
     c.save()
     r.plan.pages = r.page_no
     smallest = min(r.fs(5.8), r.fs(6.3), r.num_fs, r.detail_fs)  # credits, labels, numbers
@@ -79,7 +73,7 @@ def render_paper(data: MapData, *, options: PaperOptions | None = None) -> tuple
 
 def _credited(data: MapData) -> list[tuple[str, str]]:
     """Which sources the map credits (without their dates, which the drawing may learn)."""
-    return [(cr.source, cr.credit) for cr in data.credits()]
+    return [(cr.source, cr.credit) for cr in map_credits(data)]
 
 
 def _draw(data: MapData, opts: PaperOptions) -> tuple[Renderer, Any, io.BytesIO]:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from civicmap.i18n import _
 from civicmap.render._fonts import draw_text
 from civicmap.render.paper.geometry import MM, MapFrame, Rect, fit_scale
-
-if TYPE_CHECKING:
-    from civicmap.render.paper.render import Renderer
+from civicmap.render.paper.renderer import Renderer
 
 log = logging.getLogger(__name__)
 
