@@ -760,7 +760,10 @@ def local_client(workers: int = 1):
         n_workers=max(1, int(workers)),
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        # no dashboard; the scheduler's small HTTP server (health, metrics) on a free loopback
+        # port: None would still bind 8787, and a second batch (or a notebook's) then warns in
+        # English that the port is taken
+        dashboard_address="127.0.0.1:0",
         host="127.0.0.1",
         security=security,
         # a dead worker is reported once by the batch (its areas are sent again), not

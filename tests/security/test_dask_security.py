@@ -23,6 +23,7 @@ from pathlib import Path
 
 import dask
 import msgpack
+import psutil
 import pytest
 from click.testing import CliRunner
 from distributed import Client, LocalCluster
@@ -275,3 +276,29 @@ def test_areas_of_a_killed_worker_are_sent_again_not_failed(tmp_path, caplog, mo
     assert any(p.row is None for p in reports)
     doc = json.loads((folder / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert {r["status"] for r in doc["rows"]} == {"ok"}
+
+
+def test_two_batch_clusters_at_once_bind_no_fixed_port_and_warn_nothing(recwarn):
+    # A workshop PC running two batches (or a batch and a notebook): the scheduler's HTTP
+    # server used the fixed port 8787, and the second one warned in English that it was taken
+    # (that warning then showed in a Japanese notebook's output).
+    first = local_client(1)
+    try:
+        second = local_client(1)
+        try:
+            me = psutil.Process(os.getpid())
+            listening = {
+                (c.laddr.ip, c.laddr.port)
+                for p in [me, *me.children(recursive=True)]
+                for c in p.net_connections()
+                if c.status == psutil.CONN_LISTEN
+            }
+        finally:
+            second.close()
+            second.cluster.close()
+    finally:
+        first.close()
+        first.cluster.close()
+    assert all(ip == "127.0.0.1" for ip, _port in listening), listening
+    assert 8787 not in {port for _ip, port in listening}
+    assert not [w for w in recwarn if "already in use" in str(w.message)]
