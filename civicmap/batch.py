@@ -753,10 +753,34 @@ def _temporary_security():
 
 def local_client(workers: int = 1):
     """A ``LocalCluster`` of worker processes, locked with per-run mutual TLS, and its client."""
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
 
     security = _temporary_security()
-    cluster = LocalCluster(
+    try:
+        cluster = _local_cluster(workers, security)
+    except RuntimeError as exc:
+        if "failed to start" not in str(exc):
+            raise
+        raise BatchError(
+            _(
+                "Dask could not start its worker processes (%(error)s). A script that calls "
+                "civicmap.batch() with workers must put that call under "
+                "'if __name__ == \"__main__\":' (each worker process runs the script again); "
+                "or use workers=0"
+            )
+            % {"error": exc}
+        ) from None
+    try:
+        return Client(cluster, security=security)
+    except BaseException:
+        cluster.close()
+        raise
+
+
+def _local_cluster(workers: int, security):
+    from dask.distributed import LocalCluster
+
+    return LocalCluster(
         n_workers=max(1, int(workers)),
         threads_per_worker=1,
         processes=True,
@@ -770,11 +794,6 @@ def local_client(workers: int = 1):
         # by the scheduler's own error lines on the console
         silence_logs=logging.CRITICAL,
     )
-    try:
-        return Client(cluster, security=security)
-    except BaseException:
-        cluster.close()
-        raise
 
 
 def _not_a_scheduler(address: str, why: str) -> BatchError:

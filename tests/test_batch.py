@@ -10,6 +10,7 @@ import csv
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -388,3 +389,32 @@ def test_progress_is_reported_every_few_seconds_while_an_area_builds(tmp_path, m
     assert {p.total for p in reports} == {2}
     assert [p.done for p in reports if p.row is not None] == [1, 2]
     assert reports[-1].left_s == 0
+
+
+def test_a_script_without_a_main_guard_is_told_how_to_fix_it(tmp_path):
+    # Dask starts each worker process by running the calling script again: a script that calls
+    # civicmap.batch(workers=...) at top level ended in "RuntimeError: Nanny failed to start".
+    for f in (DATA / "boundaries" / "chome_hiezu").glob("hiezu_chome.*"):
+        shutil.copy(f, tmp_path / f.name)
+    (tmp_path / "places.csv").write_text("name,lat,lon\na,35.44,133.38\n", encoding="utf-8")
+    (tmp_path / "places.yaml").write_text(
+        "id: p\ntitle: {ja: 施設, en: Places}\nsources: [{csv: {path: places.csv}}]\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "map.yaml").write_text(
+        "title: t\narea: {bbox: [133.36, 35.42, 133.40, 35.46]}\nosm: false\n"
+        "basemap: {draw: false}\nlayers: [places.yaml]\noutputs: {geojson: {file: out/m.geojson}}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "script.py").write_text(
+        "import civicmap\n"
+        "civicmap.batch('map.yaml', each='hiezu_chome.shp', name_field='MOJI', workers=1)\n",
+        encoding="utf-8",
+    )
+    run = subprocess.run(
+        [sys.executable, "script.py"], cwd=tmp_path, capture_output=True, text=True, timeout=240,
+        env={**os.environ, "CIVICMAP_LANG": "en"},
+    )  # fmt: skip
+    assert run.returncode != 0
+    assert "Nanny failed to start" in run.stderr  # named, so the user can search for it
+    assert 'if __name__ == "__main__":' in run.stderr and "workers=0" in run.stderr
