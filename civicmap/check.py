@@ -31,6 +31,7 @@ from civicmap.fields import ALIASES
 from civicmap.hazards import hazard_summary
 from civicmap.i18n import _, ngettext
 from civicmap.render.paper.areas import load_areas
+from civicmap.render.tiles import survey_act_notice
 from civicmap.schema import COLUMNS, RowProblem, SourceResult
 from civicmap.sources import kind_for_path, read_file_source, read_path
 from civicmap.sources._guess import place_counts
@@ -510,7 +511,7 @@ def check_map(path: str | Path) -> dict[str, Any]:
         warnings += w
     hazards, hazard_problems = hazard_summary(spec.hazards)  # each read through its code list
     problems += [Problem(file, key, message) for key, message in hazard_problems]
-    return {
+    report: dict[str, Any] = {
         "file": file,
         "kind": "map",
         "ok": not problems,
@@ -522,6 +523,10 @@ def check_map(path: str | Path) -> dict[str, Any]:
         "problems": [p.__dict__ for p in problems],
         "warnings": [p.__dict__ for p in warnings],
     }
+    notice = survey_act_notice(spec) if not problems else ""  # the 測量法 reminder, from this load
+    if notice:
+        report["notice"] = notice
+    return report
 
 
 def osm_warnings(spec: MapSpec) -> list[Problem]:

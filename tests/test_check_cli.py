@@ -435,3 +435,21 @@ def test_check_reads_the_area_atlas_file_and_says_what_is_wrong_in_japanese(
     assert res.exit_code == 2, res.output
     assert key in res.output and hint_ja in res.output
     assert "エラー:" in res.output and "Traceback" not in res.output
+
+
+def test_check_gives_the_survey_act_reminder_for_a_paper_map_on_gsi_tiles(tmp_path):
+    (tmp_path / "p.csv").write_text("name,lat,lon\na,35.70,139.70\n", encoding="utf-8")
+    (tmp_path / "p.yaml").write_text(
+        "id: p\ntitle: {ja: p, en: p}\nsources: [{csv: {path: p.csv}}]\n", encoding="utf-8"
+    )
+    body = (
+        "title: t\narea: {bbox: [139.69, 35.69, 139.71, 35.71]}\nosm: false\n"
+        "basemap: {tiles: gsi-pale}\nlayers: [p.yaml]\noutputs:\n"
+    )
+    (tmp_path / "paper.yaml").write_text(body + "  paper: {file: out/m.pdf}\n", "utf-8")
+    (tmp_path / "web.yaml").write_text(body + "  web: {file: out/m.html}\n", "utf-8")
+    paper = CliRunner().invoke(main, ["--lang", "ja", "check", str(tmp_path / "paper.yaml")])
+    web = CliRunner().invoke(main, ["--lang", "ja", "check", str(tmp_path / "web.yaml")])
+    assert paper.exit_code == 0 and web.exit_code == 0, paper.output + web.output
+    assert paper.output.count("測量法") == 1  # printed maps from GSI tiles may need approval
+    assert "測量法" not in web.output

@@ -14,9 +14,7 @@ from civicmap.cli.main import existing_file, handle_errors, main
 from civicmap.cli.options import network_options
 from civicmap.errors import ConfigError, Problem
 from civicmap.i18n import N_, _, ngettext
-from civicmap.render.tiles import survey_act_notice
 from civicmap.spec.layers import builtin_layer_ids, load_layer
-from civicmap.spec.mapfile import load_map
 
 
 @main.command("layers", help=N_("List the built-in layers."))
@@ -77,11 +75,7 @@ def check(file: Path, as_json: bool, rejected_out: Path | None, overwrite: bool)
                 "warnings": [p.__dict__ for p in warnings],
             }
         else:
-            report = check_map(file)
-            if report.get("ok"):
-                notice = survey_act_notice(load_map(file))
-                if notice:
-                    report["notice"] = notice
+            report = check_map(file)  # loads the map once (its warnings are said once)
         if as_json:
             click.echo(json.dumps(report, ensure_ascii=False, indent=2))
             if not report["ok"]:
