@@ -36,6 +36,7 @@ from civicmap.i18n import _
 from civicmap.pipeline import collect
 from civicmap.render.paper.render import render_paper
 from civicmap.sources import kind_for_path, read_path
+from civicmap.spec.layers import CUD_CATEGORY_COLOURS
 from civicmap.spec.mapfile import parse_map
 from civicmap.spec.paper import PaperOptions
 
@@ -45,6 +46,11 @@ log = logging.getLogger(__name__)
 _SKIP = re.compile(
     r"^(column_\d+|approximate|geometry)$|ID$|コード$|緯度|経度|^lat|^lon|^x$|^y$", re.I
 )
+
+#: A starter layer's colour, from the CUD set the built-in layers use (colour-vision safe):
+#: blue, and for shelter lists the built-in shelters layer's green.
+PLACE_COLOUR = CUD_CATEGORY_COLOURS[2]  # #005aff
+SHELTER_COLOUR = CUD_CATEGORY_COLOURS[1]  # #03af7a, the built-in shelters layer
 
 
 @dataclass
@@ -532,7 +538,11 @@ def starter_text(
         lines += [
             "    # 色（#RRGGBB）と紙の地図の記号（circle, square, triangle, diamond, star, cross,",
             "    # pentagon, hexagon）。白黒印刷でも見分けられるよう記号を変えましょう。",
-            f'    style: {{color: "#1c7ed6", symbol: {"triangle" if data.shelter else "circle"}}}',
+            # the built-in palette (CUD): shelters in the shelters layer's green, others blue
+            f"    style: {{color: {_q(SHELTER_COLOUR if data.shelter else PLACE_COLOUR)}, "
+            f"symbol: {'triangle' if data.shelter else 'circle'}}}",
+            "    # 出典（地図に印刷されます）: ないとファイル名が出典として載ります。",
+            '    # 例: credit: {source: "富山市", credit: "出典：富山市オープンデータ"}、date: "2024-04-01"',
             "    # 地点に添える名前（false で出さない）",
             "    label: name",
             "    # クリックしたときに出す列（name, address は共通の列名、ほかはファイルの列名）",

@@ -192,6 +192,12 @@ def test_a_shelter_list_starter_is_a_shelter_layer(ishikawa):
     assert "merged into sites" in build.output  # co-located designations become one site
 
 
+def test_starter_colours_come_from_the_built_in_cud_palette(toyama, ishikawa):
+    # a shelter list in the built-in shelters' green, other places in CUD blue
+    assert toyama[1]["layers"][0]["style"]["color"] == "#005aff"
+    assert ishikawa[1]["layers"][0]["style"]["color"] == "#03af7a"
+
+
 @pytest.mark.parametrize("which", ["toyama", "ishikawa"])
 def test_the_starters_first_build_passes_the_readability_check(which, request):
     init, doc, build = request.getfixturevalue(which)
