@@ -759,17 +759,27 @@ def local_client(workers: int = 1):
     try:
         cluster = _local_cluster(workers, security)
     except RuntimeError as exc:
-        if "failed to start" not in str(exc):
-            raise
-        raise BatchError(
-            _(
-                "Dask could not start its worker processes (%(error)s). A script that calls "
-                "civicmap.batch() with workers must put that call under "
-                "'if __name__ == \"__main__\":' (each worker process runs the script again); "
-                "or use workers=0"
-            )
-            % {"error": exc}
-        ) from None
+        if "Nanny failed to start" in str(exc):
+            # what a worker process says when the script it re-runs starts a batch again
+            raise BatchError(
+                _(
+                    "Dask could not start its worker processes (%(error)s). A script that calls "
+                    "civicmap.batch() with workers must put that call under "
+                    "'if __name__ == \"__main__\":' (each worker process runs the script "
+                    "again); or use workers=0"
+                )
+                % {"error": exc}
+            ) from None
+        if "failed to start" in str(exc):
+            # e.g. no loopback network (a sandbox without 127.0.0.1): the workers cannot connect
+            raise BatchError(
+                _(
+                    "Dask could not start its local cluster on this computer (%(error)s); "
+                    "build the areas one after another with --workers 0"
+                )
+                % {"error": exc}
+            ) from None
+        raise
     try:
         return Client(cluster, security=security)
     except BaseException:

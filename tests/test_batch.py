@@ -7,6 +7,7 @@ civicmap's readers.
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ from shapely.ops import unary_union
 
 from civicmap.batch import STATE_FILE, batch, load_areas
 from civicmap.cli import main
+from civicmap.errors import BatchError
 
 DATA = Path(__file__).parent / "data"
 N03_17 = Path(__file__).parents[1] / "civicmap" / "data" / "n03" / "N03-21_17_210101.json"
@@ -418,3 +420,17 @@ def test_a_script_without_a_main_guard_is_told_how_to_fix_it(tmp_path):
     assert run.returncode != 0
     assert "Nanny failed to start" in run.stderr  # named, so the user can search for it
     assert 'if __name__ == "__main__":' in run.stderr and "workers=0" in run.stderr
+
+
+def test_a_cluster_that_cannot_start_for_another_reason_gets_other_advice(monkeypatch):
+    # e.g. a sandbox without loopback networking: the workers time out connecting; the
+    # __main__ advice would be wrong there
+    batch_mod = importlib.import_module("civicmap.batch")  # the module, not civicmap.batch()
+
+    def no_loopback(workers, security):
+        raise RuntimeError("Cluster failed to start: Timed out trying to connect to tls://…")
+
+    monkeypatch.setattr(batch_mod, "_local_cluster", no_loopback)
+    with pytest.raises(BatchError) as exc:
+        batch_mod.local_client(1)
+    assert "--workers 0" in str(exc.value) and "__main__" not in str(exc.value)
