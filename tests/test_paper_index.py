@@ -333,3 +333,24 @@ def test_prefixes_say_who_runs_a_place_not_which_place_it_is():
     assert [heading(k) for k in ("あたご", "がっこう", "ぱん", "ゔぃら", "Ｂ棟", "2号館", "〒")] == [
         "あ", "か", "は", "あ", "英数字", "英数字", "その他"
     ]  # fmt: skip
+
+
+def test_a_layer_without_categories_gets_no_empty_category_heading(tmp_path):
+    (tmp_path / "halls.csv").write_text(
+        "name,lat,lon\n唐川の集会所,35.5500,134.3000\n外邑の集会所,35.5520,134.3020\n",
+        encoding="utf-8",
+    )
+    raw = {
+        "title": "集会所",
+        "area": {"bbox": [134.29, 35.545, 134.31, 35.56]},
+        "osm": False,
+        "basemap": {"draw": False},
+        "layers": [{"id": "halls", "title": {"ja": "集会所", "en": "Halls"},
+                    "sources": [{"csv": {"path": "halls.csv"}}]}],
+    }  # fmt: skip
+    pdf, _plan = render_paper(
+        _collect(raw, tmp_path), options=PaperOptions.from_dict({}, file="<test>")
+    )
+    lines = _lines(pdf, tmp_path)
+    assert any("唐川の集会所" in line for line in lines)
+    assert not [line for line in lines if line.startswith("■")], lines  # was "■ —"

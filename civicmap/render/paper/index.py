@@ -48,7 +48,8 @@ class IndexFlow:
                 items.append(self._layer_heading(e.layer, width, fs, cont=False))
             if e.category != cur_cat:
                 cur_cat, cur_kana = e.category, None
-                items.append(self._cat_heading(e, fs, cont=False))
+                if e.layer.spec.category_title(e.category, self.lang):  # no "■ —" for none
+                    items.append(self._cat_heading(e, fs, cont=False))
             if heading(e.sort_key) != cur_kana:
                 cur_kana = heading(e.sort_key)
                 items.append(self._kana_heading(cur_kana, width, fs))
