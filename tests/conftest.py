@@ -21,11 +21,11 @@ SLOW_MODULES = (
     "security/test_dask_security.py",
     "test_batch.py",
     "test_notebooks.py",
-    "test_paper_atlas.py",
-    "test_paper_print.py",
-    "test_paper_single_sheet.py",
+    "render/paper/test_paper_atlas.py",
+    "render/paper/test_paper_print.py",
+    "render/paper/test_paper_single_sheet.py",
     # every test starts civicmap with the network switched off (unshare) and times it
-    "test_network_down.py",
+    "render/test_network_down.py",
 )
 
 #: Single slow tests elsewhere (``module::test``: all its parameters; ``module::test[id]``:
@@ -33,20 +33,20 @@ SLOW_MODULES = (
 #: whole builds of a real municipal file, a batch worker, 4-million-pair conflation,
 #: bombs made in setup. ``make test`` still runs them.
 SLOW_TESTS = (
-    "test_init.py::test_init_from_a_csv_writes_a_commented_japanese_map_file",
-    "test_init.py::test_the_csv_starter_checks_and_builds_offline",
-    "test_init.py::test_starter_titles_the_map_by_the_datas_kind_and_place",
-    "test_init.py::test_a_shelter_list_starter_is_a_shelter_layer",
-    "test_init.py::test_the_starters_first_build_passes_the_readability_check[ishikawa]",
+    "cli/test_init.py::test_init_from_a_csv_writes_a_commented_japanese_map_file",
+    "cli/test_init.py::test_the_csv_starter_checks_and_builds_offline",
+    "cli/test_init.py::test_starter_titles_the_map_by_the_datas_kind_and_place",
+    "cli/test_init.py::test_a_shelter_list_starter_is_a_shelter_layer",
+    "cli/test_init.py::test_the_starters_first_build_passes_the_readability_check[ishikawa]",
     "security/test_output_rule.py::test_two_builds_into_one_folder_never_mix",
     "security/test_hostile_inputs.py::test_zip_bomb_is_refused_quickly_without_unpacking",
-    "test_opendata_names.py::test_bench_table_every_file_accounts_for_every_row",
-    "test_i18n_ja.py::test_a_batch_worker_speaks_the_callers_language",
-    "test_cli.py::test_the_demo_console_is_calm_and_says_more_with_v",
-    "test_cli.py::test_long_steps_report_their_progress",
-    "test_conflate_same.py::test_point_lists_take_the_grid_and_ties_go_back_to_the_tree",
-    "test_conflate_same.py::test_synthetic_2k_by_2k_same_as_reference",
-    "test_diff_cli.py::test_diff_refuses_to_overwrite_without_the_flag",
+    "sources/test_opendata_names.py::test_bench_table_every_file_accounts_for_every_row",
+    "cli/test_i18n_ja.py::test_a_batch_worker_speaks_the_callers_language",
+    "cli/test_cli.py::test_the_demo_console_is_calm_and_says_more_with_v",
+    "cli/test_cli.py::test_long_steps_report_their_progress",
+    "join/test_conflate_same.py::test_point_lists_take_the_grid_and_ties_go_back_to_the_tree",
+    "join/test_conflate_same.py::test_synthetic_2k_by_2k_same_as_reference",
+    "cli/test_diff_cli.py::test_diff_refuses_to_overwrite_without_the_flag",
     "test_schema_utm.py::test_the_cached_zone_is_the_one_geopandas_picks_across_japan",
 )
 

@@ -1,0 +1,103 @@
+"""A single sheet that refuses to be unreadable: measured, warned about, and `fit: data`."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import pytest
+from paths import TESTS
+
+import civicmap
+from civicmap.errors import ConfigError
+from civicmap.pipeline import collect
+from civicmap.render.paper import render_paper
+from civicmap.render.paper.geometry import MM
+from civicmap.spec.mapfile import parse_map
+from civicmap.spec.paper import PaperOptions
+
+DATA = TESTS / "data"
+TOYAMA = DATA / "childcare" / "toyama" / "toyama_nurseryFacilities_utf8bom.csv"
+
+
+def _raw(**paper) -> dict:
+    return {
+        "title": "富山市の保育施設",
+        # The whole 富山市 area, mountains included: the nurseries sit in its north-west.
+        "area": {"bbox": [137.0, 36.3, 137.75, 36.8]},
+        "osm": False,
+        "basemap": {"draw": False},
+        "layers": [{"id": "childcare", "title": {"ja": "保育施設", "en": "Childcare"},
+                    "sources": [{"csv": {"path": str(TOYAMA)}}]}],
+        "outputs": {"paper": {"file": "out/map.pdf", **paper}},
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def toyama(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("toyama_single")
+    return collect(parse_map(_raw(), file=str(tmp / "map.yaml"), base_dir=tmp))
+
+
+def test_toyama_on_one_a4_sheet_is_measured_and_warned_about(toyama, caplog):
+    with caplog.at_level(logging.WARNING):
+        _, plan = render_paper(toyama, options=PaperOptions.from_dict({}, file="<test>"))
+    m = plan.readability
+    # Measured again here, from the numbers the plan placed.
+    labs = [lab for fp in plan.frames for lab in fp.numbers]
+    far = [
+        lab
+        for lab in labs
+        if math.dist(lab.marker, (lab.box.x + lab.box.w / 2, lab.box.y + lab.box.h / 2)) > 15 * MM
+    ]
+    apart = [n for fp in plan.frames for n, _, _ in fp.unplaced]
+    assert sorted([lab.number for lab in labs] + apart) == list(range(1, 160))
+    assert (m.numbers, m.far, m.unplaced) == (159, len(far), len(apart))
+    assert m.unreadable
+    warning = [r.getMessage() for r in caplog.records if "hard to read" in r.getMessage()]
+    assert len(warning) == 1
+    text = warning[0]
+    assert f"{m.far} of 159 numbers" in text and f"1:{plan.scale:,}" in text
+    assert f"{len(apart)} found no room near their marker" in text
+    assert "fit: data" in text and "atlas: {areas:" in text
+
+
+def test_fit_data_zooms_to_the_places(toyama, caplog):
+    _, whole = render_paper(toyama, options=PaperOptions.from_dict({}, file="<test>"))
+    _, data = render_paper(toyama, options=PaperOptions.from_dict({"fit": "data"}, file="<test>"))
+    assert data.scale < whole.scale
+    # Every place is still on the sheet, whole.
+    assert all(e.ref for e in data.entries)
+    frame = data.frames[0].frame
+    x0, y0, x1, y1 = frame.extent
+    assert all(x0 < e.xy[0] < x1 and y0 < e.xy[1] < y1 for e in data.entries)
+    assert data.readability.far <= whole.readability.far
+
+
+def test_demo_is_readable_and_not_warned_about(caplog):
+    demo = civicmap.collect(civicmap.load_map(civicmap.demo_map_path()))
+    with caplog.at_level(logging.WARNING):
+        _, plan = render_paper(demo, options=PaperOptions.from_dict({}, file="<test>"))
+    assert not plan.readability.unreadable
+    assert plan.readability.overlapping == 0
+    assert not [r for r in caplog.records if "hard to read" in r.getMessage()]
+
+
+def test_paper_options_are_one_validated_frozen_dataclass(tmp_path):
+    opts = PaperOptions.from_dict({"fit": "data", "max_pages": 150, "atlas": True}, file="m.yaml")
+    assert (opts.fit, opts.max_pages, opts.scale) == ("data", 150, 5000)
+    assert opts.atlas.areas is None
+    with pytest.raises(AttributeError):
+        opts.fit = "area"  # frozen
+    # Through the map file: every bad key named, with what would fix it.
+    bad = _raw(fit="places", max_pages=0, atlas={"areas": 3, "skip_empty": "yes"})
+    with pytest.raises(ConfigError) as exc:
+        parse_map(bad, file=str(tmp_path / "map.yaml"), base_dir=tmp_path)
+    text = str(exc.value)
+    for key, fix in (
+        ("outputs.paper.fit", "expected area"),
+        ("outputs.paper.max_pages", "whole number"),
+        ("outputs.paper.atlas.areas", "polygon file"),
+        ("outputs.paper.atlas.skip_empty", "true or false"),
+    ):
+        assert key in text and fix in text, key

@@ -1,0 +1,272 @@
+"""Real files from publishers the other tests have not seen (issue 29).
+
+Each file in tests/data/opendata/real_new/ comes from a public GitHub repository
+(source, commit, licence and any cut in tests/data/README.md). Expected values are
+read here with csv / struct, independently of civicmap's readers, and every row is
+accounted for: mapped + rejected + skipped blank lines = rows in the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import struct
+import unicodedata
+from pathlib import Path
+from xml.etree import ElementTree
+
+import openpyxl
+import pytest
+from paths import TESTS
+
+from civicmap.sources import read_path
+
+NEW = TESTS / "data/opendata/real_new"
+
+# openpyxl cannot set 厚生労働省's print area (a defined name); it ignores it, and so do we
+pytestmark = pytest.mark.filterwarnings("ignore:Print area cannot be set:UserWarning")
+
+#: Half-width katakana (ﾅｰｻﾘｰ), which civicmap prints full-width; everything else stays as written.
+_HALF_KANA = re.compile(r"[\uff61-\uff9f]+")
+
+
+def _shown(text: str) -> str:
+    return _HALF_KANA.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text.strip())
+
+
+KORIYAMA = (37.25, 37.60, 140.05, 140.60)  # 郡山市 (south, north, west, east), rounded outwards
+
+
+def _accounted(result, rows_in_file: int) -> None:
+    info = result.info
+    assert info["mapped"] == len(result.features)
+    assert info["mapped"] + len(result.rejected) + info.get("skipped_blank", 0) == rows_in_file
+
+
+def _inside(features, box: tuple[float, float, float, float]) -> bool:
+    s, n, w, e = box
+    return bool(features.geometry.y.between(s, n).all() and features.geometry.x.between(w, e).all())
+
+
+def _dbf(path: Path, encoding: str) -> list[dict[str, str]]:
+    """Every record of a .dbf as text (dBASE III header, fixed-width records)."""
+    raw = path.read_bytes()
+    n, header_len, record_len = struct.unpack("<IHH", raw[4:12])
+    offset, fields, pos = 1, {}, 32
+    while raw[pos] != 0x0D:
+        name = raw[pos : pos + 11].split(b"\0")[0].decode("ascii")
+        fields[name] = (offset, raw[pos + 16])
+        offset, pos = offset + raw[pos + 16], pos + 32
+    recs = [raw[header_len + i * record_len :][:record_len] for i in range(n)]
+    return [
+        {k: r[o : o + s].decode(encoding).strip() for k, (o, s) in fields.items()} for r in recs
+    ]
+
+
+def _shp_points(path: Path) -> list[tuple[float, float]]:
+    raw = path.read_bytes()
+    assert struct.unpack("<i", raw[32:36])[0] == 1  # shape type 1: Point
+    pts, pos = [], 100
+    while pos < len(raw):
+        length = struct.unpack(">i", raw[pos + 4 : pos + 8])[0] * 2
+        pts.append(struct.unpack("<2d", raw[pos + 12 : pos + 28]))
+        pos += 8 + length
+    return pts
+
+
+def test_koriyama_ksj_p29_13_schools_without_shx_or_prj_are_named_by_the_code_schema():
+    """国土数値情報 P29-13 (学校, 福島県) as 郡山市 keeps it: .shp + .dbf only, Shift_JIS.
+
+    In the 2013 layout the name is P29_005 and the address P29_006 (P29_004 is the
+    学校分類 code, e.g. 16001), unlike P29-21 where P29_004 is the name.
+    """
+    shp = NEW / "koriyama_P29-13_07_07203_CUT.shp"
+    assert not shp.with_suffix(".shx").exists() and not shp.with_suffix(".prj").exists()
+    records = _dbf(shp.with_suffix(".dbf"), "cp932")
+    points = _shp_points(shp)
+    r = read_path(shp, layer="schools")
+    _accounted(r, len(records))
+    assert len(r.features) == len(records) == len(points) == 116
+    f = r.features
+    assert r.info["columns"]["name"] == "P29_005" and r.info["columns"]["address"] == "P29_006"
+    assert list(f["name"]) == [x["P29_005"] for x in records]
+    assert (f["name"] != "").all()
+    assert {x["P29_004"] for x in records} >= {"16001", "16002"}  # codes, never names
+    assert not set(f["name"]) & {x["P29_004"] for x in records}
+    assert list(f["address"]) == [x["P29_006"] for x in records]
+    assert f.geometry.x.tolist() == pytest.approx([p[0] for p in points], abs=1e-9)
+    assert f.geometry.y.tolist() == pytest.approx([p[1] for p in points], abs=1e-9)
+    assert _inside(f, KORIYAMA)
+    assert any(".shx" in w["value"] for w in r.info["warnings"])  # said, not silent
+    assert not shp.with_suffix(".shx").exists()  # and the folder is left as it was
+
+
+def test_koriyama_papamama_nursery_csv_in_shift_jis_with_english_headers():
+    """郡山市's 保育園マップ data: papamama headers (Name, Type, Add1/Add2, Y/X), cp932."""
+    path = NEW / "koriyama_nurseryData.csv"
+    rows = list(csv.DictReader(io.StringIO(path.read_bytes().decode("cp932"), newline="")))
+    r = read_path(path, layer="nursery")
+    _accounted(r, len(rows))
+    assert len(r.features) == len(rows) == 157
+    f = r.features
+    assert r.info["columns"]["name"] == "Name"
+    assert list(f["name"]) == [_shown(x["Name"]) for x in rows]
+    assert any(_HALF_KANA.search(x["Name"]) for x in rows)  # ﾅｰｻﾘｰﾙｰﾑまんまぴあ → ナーサリー…
+    assert (f["name"] != "").all()
+    assert list(f["category"]) == [_shown(x["Type"]) for x in rows]
+    # addresses are kept as written, half-width kana included (長谷川ﾋﾞﾙ)
+    assert list(f["address"]) == [x["Add1"].strip() + x["Add2"].strip() for x in rows]
+    assert f.geometry.y.tolist() == pytest.approx([float(x["Y"]) for x in rows], abs=1e-9)
+    assert f.geometry.x.tolist() == pytest.approx([float(x["X"]) for x in rows], abs=1e-9)
+    assert _inside(f, KORIYAMA)
+
+
+TOWADA = (40.40, 40.72, 140.85, 141.35)  # 十和田市, 十和田湖畔 included
+
+
+def _records(path: Path) -> list[dict[str, str]]:
+    return json.loads(path.read_text("utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("filename", "address_key", "category_key", "rows_expected"),
+    [
+        ("towada_022063_evacuation_space.json", "住所", None, 55),
+        # 法人の名称 (the operator) beside 名称: the place's name is 名称
+        ("towada_022063_hospital.json", "住所", "医療機関の種類", 65),
+        # 名称_通称 beside 名称, and the address key 住所（地番） kept as published
+        ("towada_022063_public_facility.json", "住所（地番）", None, 84),
+    ],
+)
+def test_towada_records_array_json_recommended_dataset_layout(
+    filename, address_key, category_key, rows_expected
+):
+    """十和田市's 推奨データセット files as a JSON array of records (keys = the CSV headers)."""
+    path = NEW / filename
+    recs = _records(path)
+    r = read_path(path, layer="places")
+    _accounted(r, len(recs))
+    assert len(r.features) == len(recs) == rows_expected
+    f = r.features
+    assert r.info["columns"]["name"] == "名称"
+    assert r.info["columns"]["address"] == address_key
+    assert list(f["name"]) == [x["名称"].strip() for x in recs]
+    assert (f["name"] != "").all()
+    assert list(f["name_kana"]) == [x["名称_カナ"].strip() for x in recs]
+    assert list(f["address"]) == [x[address_key].strip() for x in recs]
+    if category_key:
+        assert list(f["category"]) == [x[category_key].strip() for x in recs]
+    assert f.geometry.y.tolist() == pytest.approx([float(x["緯度"]) for x in recs], abs=1e-9)
+    assert f.geometry.x.tolist() == pytest.approx([float(x["経度"]) for x in recs], abs=1e-9)
+    assert _inside(f, TOWADA)
+
+
+def test_towada_capacity_written_with_thousands_commas_and_a_trailing_space():
+    path = NEW / "towada_022063_evacuation_space.json"
+    recs = _records(path)
+    assert "1,201 " in {x["想定収容人数"] for x in recs}
+    r = read_path(path, layer="shelters")
+    assert list(r.features["capacity"]) == [int(x["想定収容人数"].replace(",", "")) for x in recs]
+
+
+CHOFU = (35.62, 35.70, 139.50, 139.60)  # 調布市 and its edges (クリーンプラザふじみ sits in 三鷹市)
+KML = "{http://www.opengis.net/kml/2.2}"
+
+
+def test_chofu_overpass_kml_names_from_placemarks_and_none_invented():
+    """Code for Chofu's AED map: an overpass-turbo KML export with OSM tags as ExtendedData.
+
+    Two placemarks have no <name> (and no description): they are mapped, unnamed, not
+    given a tag value as a name.
+    """
+    path = TESTS / "data/kml/chofu_aedmap_20141211_overpass.kml"
+    placemarks = ElementTree.parse(path).getroot().iter(f"{KML}Placemark")
+    names, points = [], []
+    for p in placemarks:
+        names.append((p.findtext(f"{KML}name") or "").strip())
+        lon, lat = p.findtext(f"{KML}Point/{KML}coordinates").split(",")[:2]
+        points.append((float(lon), float(lat)))
+    r = read_path(path, layer="aed")
+    _accounted(r, len(names))
+    assert len(r.features) == len(names) == 202
+    f = r.features
+    assert list(f["name"]) == names
+    assert names.count("") == 2 and (f["name"] != "").sum() == 200
+    assert f.geometry.x.tolist() == pytest.approx([p[0] for p in points], abs=1e-9)
+    assert f.geometry.y.tolist() == pytest.approx([p[1] for p in points], abs=1e-9)
+    assert _inside(f, CHOFU)
+
+
+def test_chofu_geojson_title_and_html_description_never_an_address():
+    """Code for Chofu's 避難所 GeoJSON (from 調布市's list): ``title`` + an HTML ``description``.
+
+    The description names 調布市 and a 番地 inside ``<strong>所在地:</strong> …<br />``
+    markup; it is a popup text, and must not be printed as the address.
+    """
+    path = NEW / "chofu_hinanjo.geojson"
+    features = json.loads(path.read_text("utf-8"))["features"]
+    r = read_path(path, layer="shelters")
+    _accounted(r, len(features))
+    assert len(r.features) == len(features) == 32
+    f = r.features
+    assert r.info["columns"]["name"] == "title"
+    assert list(f["name"]) == [x["properties"]["title"].strip() for x in features]
+    assert (f["name"] != "").all()
+    assert all("<strong>所在地:</strong>" in x["properties"]["description"] for x in features)
+    assert r.info["columns"]["address"] != "description"
+    assert not f["address"].str.contains("<", regex=False).any()
+    assert _inside(f, CHOFU)
+
+
+def test_mhlw_clinic_list_with_its_first_page_above_the_header_loses_no_place():
+    """厚生労働省's list of 緊急避妊 clinics (鳥取県) as converted from PDF to CSV by c-3lab.
+
+    The converter wrote the first page's 20 places, then the header (line 21), then
+    the 20 places again. The lines above the header have a name, a postal code and
+    an address but no coordinates: each is reported as a place above the header,
+    none is dropped as a title.
+    """
+    path = NEW / "mhlw_ec_clinics_31_tottori_places_above_header.csv"
+    records = list(csv.reader(io.StringIO(path.read_text("utf-8"), newline="")))
+    header_line = next(i for i, r in enumerate(records, 1) if r and r[0] == "施設名")
+    assert header_line == 21 and len(records) == 41
+    above, below = records[: header_line - 1], records[header_line:]
+    r = read_path(path, layer="clinics", options={"_require_coordinates": False})
+    _accounted(r, len(above) + len(below))
+    assert r.info["header_row"] == header_line
+    assert r.info["columns"]["name"] == "施設名" and r.info["columns"]["address"] == "住所"
+    skipped = [p for p in r.rejected if p.code == "skipped_above_header"]
+    assert [p.row for p in skipped] == [f"above the header, line {n}" for n in range(1, 21)]
+    assert all("has an address" in p.reason and "is there a header?" in p.reason for p in skipped)
+    # the rows under the header have addresses only: rejected (no geocoding here), one each
+    address_only = [p for p in r.rejected if p.code == "address_only"]
+    assert len(address_only) == len(below) == 20
+    assert [p.reason.split("'")[1] for p in address_only] == [x[2] for x in below]
+
+
+def test_mhlw_pharmacy_xlsx_title_group_row_and_unknown_headers():
+    """厚生労働省's list of pharmacies (緊急避妊薬, 鳥取県) as the ministry publishes it (xlsx).
+
+    A title on row 1, a blank row, a group row (薬局 | 薬剤師) over the header on row 4,
+    and headers the alias table does not know (薬局名, 薬局所在地（市郡区以降）, with line
+    breaks): the header is found by what its names mean, the title is not a place.
+    """
+    path = NEW / "mhlw_ec_pharmacies_31_tottori_title_group_header.xlsx"
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    rows = list(wb.worksheets[0].iter_rows(values_only=True))
+    wb.close()
+    assert rows[0][0].endswith("薬剤師及び薬局の一覧") and rows[2][1] == "薬局"
+    header = [str(c) for c in rows[3]]
+    assert header[3] == "薬局名" and header[5].startswith("薬局所在地")
+    body = [r for r in rows[4:] if any(c not in (None, "") for c in r)]
+    r = read_path(path, layer="pharmacies", options={"_require_coordinates": False})
+    _accounted(r, len(body))
+    assert r.info["header_row"] == 4
+    assert r.info["columns"]["name"] == "薬局_薬局名"
+    assert r.info["columns"]["address"].startswith("薬局_薬局所在地")
+    # no coordinates in the file: each pharmacy is one 'address only' row, in file order
+    assert [p.code for p in r.rejected] == ["address_only"] * len(body) == ["address_only"] * 146
+    for problem, row in zip(r.rejected, body, strict=True):
+        assert repr(str(row[5]).strip()) in problem.reason  # the address as the ministry wrote it
