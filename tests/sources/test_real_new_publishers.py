@@ -116,8 +116,13 @@ def test_koriyama_papamama_nursery_csv_in_shift_jis_with_english_headers():
     assert any(_HALF_KANA.search(x["Name"]) for x in rows)  # ﾅｰｻﾘｰﾙｰﾑまんまぴあ → ナーサリー…
     assert (f["name"] != "").all()
     assert list(f["category"]) == [_shown(x["Type"]) for x in rows]
-    # addresses are kept as written, half-width kana included (長谷川ﾋﾞﾙ)
-    assert list(f["address"]) == [x["Add1"].strip() + x["Add2"].strip() for x in rows]
+    # the shown address folds half-width kana like the name (長谷川ﾋﾞﾙ → 長谷川ビル) ...
+    published = [x["Add1"].strip() + x["Add2"].strip() for x in rows]
+    assert any("ﾋﾞﾙ" in a for a in published)
+    assert list(f["address"]) == [_shown(a) for a in published]
+    assert not f["address"].str.contains(_HALF_KANA).any()
+    # ... and the file's own columns stay as published
+    assert list(f["Add2"].fillna("").str.strip()) == [x["Add2"].strip() for x in rows]
     assert f.geometry.y.tolist() == pytest.approx([float(x["Y"]) for x in rows], abs=1e-9)
     assert f.geometry.x.tolist() == pytest.approx([float(x["X"]) for x in rows], abs=1e-9)
     assert _inside(f, KORIYAMA)
@@ -155,7 +160,9 @@ def test_towada_records_array_json_recommended_dataset_layout(
     assert list(f["name"]) == [x["名称"].strip() for x in recs]
     assert (f["name"] != "").all()
     assert list(f["name_kana"]) == [x["名称_カナ"].strip() for x in recs]
-    assert list(f["address"]) == [x[address_key].strip() for x in recs]
+    # shown with half-width kana folded (十和田市's 里ﾉ沢 → 里ノ沢), like the names
+    assert list(f["address"]) == [_shown(x[address_key]) for x in recs]
+    assert list(f[address_key].str.strip()) == [x[address_key].strip() for x in recs]
     if category_key:
         assert list(f["category"]) == [x[category_key].strip() for x in recs]
     assert f.geometry.y.tolist() == pytest.approx([float(x["緯度"]) for x in recs], abs=1e-9)
