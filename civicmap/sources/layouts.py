@@ -235,6 +235,22 @@ def add_disaster_flags(df: pd.DataFrame, headers: list[str]) -> dict[str, str]:
 
 _LIST_SEPARATORS = re.compile(r"[\s、,，・/／;；]+")
 
+#: Official names that hold a list separator themselves (崖崩れ、土石流及び地滑り), also
+#: written with ・ (和歌山県: ``洪水　崖崩れ・土石流及び地滑り　地震``): read as one name.
+_COMPOUND_NAMES = [
+    (re.compile(re.escape(ja).replace("、", r"\s*[、,，・/／]\s*")), key)
+    for key, ja in DISASTER_TYPES.items()
+    if "、" in ja
+]
+
+
+def _list_tokens(cell: str) -> list[str]:
+    """The disaster names in one cell, compound official names kept whole."""
+    text = str(cell).strip()
+    for pattern, key in _COMPOUND_NAMES:
+        text = pattern.sub(f" {key} ", text)
+    return [t for t in _LIST_SEPARATORS.split(text) if t]
+
 
 def _disaster_key(token: str) -> str | None:
     t = norm_header(token).removeprefix("災害種別_")
@@ -255,9 +271,7 @@ def disaster_list_column(df: pd.DataFrame, headers: list[str]) -> str | None:
         cells = [str(v).strip() for v in _as_text(df[h]).tolist() if str(v).strip()]
         if not cells:
             continue
-        known = sum(
-            1 for c in cells if all(_disaster_key(t) for t in _LIST_SEPARATORS.split(c) if t)
-        )
+        known = sum(1 for c in cells if all(_disaster_key(t) for t in _list_tokens(c)))
         if known >= 0.8 * len(cells):
             return h
     return None
@@ -270,7 +284,7 @@ def split_disaster_list(series: pd.Series) -> dict[str, pd.Series]:
     """
     keys_per_row = []
     for cell in _as_text(series).tolist():
-        tokens = [t for t in _LIST_SEPARATORS.split(str(cell).strip()) if t]
+        tokens = _list_tokens(cell)
         keys_per_row.append({_disaster_key(t) for t in tokens} - {None} if tokens else None)
     return {
         key: pd.Series(

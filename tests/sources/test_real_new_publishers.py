@@ -18,6 +18,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import openpyxl
+import pandas as pd
 import pytest
 from paths import TESTS
 
@@ -277,3 +278,59 @@ def test_mhlw_pharmacy_xlsx_title_group_row_and_unknown_headers():
     assert [p.code for p in r.rejected] == ["address_only"] * len(body) == ["address_only"] * 146
     for problem, row in zip(r.rejected, body, strict=True):
         assert repr(str(row[5]).strip()) in problem.reason  # the address as the ministry wrote it
+
+
+WAKAYAMA_GOBO = (33.82, 33.95, 135.10, 135.25)  # 御坊市, rounded outwards
+#: 和歌山県's spelling of each disaster in 災害区分, as the file writes them.
+WAKAYAMA_DISASTERS = {
+    "洪水": "flood",
+    "崖崩れ・土石流及び地滑り": "landslide",
+    "高潮": "storm_surge",
+    "内水氾濫": "inland_flood",
+    "地震": "earthquake",
+    "津波": "tsunami",
+    "大規模な火事": "fire",
+}
+
+
+def test_wakayama_one_cell_disaster_list_split_on_full_width_spaces():
+    """和歌山県's 避難先一覧 (御坊市): the disasters a site serves, listed in one cell.
+
+    災害区分 holds ``洪水　崖崩れ・土石流及び地滑り　高潮　…　津波　`` (full-width spaces,
+    a trailing one, and the official 崖崩れ、土石流及び地滑り written with ・); beside it a
+    hazard-zone column (土砂災害・浸水・津波浸水予測地域) that names disasters but says
+    where the site lies, not what it serves. 収容人数 0 beside 収容人数（一時） 370 is unknown.
+    """
+    path = NEW / "wakayama_302051_goboshi_refuge_area.csv"
+    rows = list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig"), newline="")))
+    r = read_path(path, layer="shelters")
+    _accounted(r, len(rows))
+    assert len(r.features) == len(rows) == 85
+    f = r.features
+    assert r.info["columns"]["name"] == "避難先名称" and r.info["columns"]["address"] == "所在地"
+    assert list(f["name"]) == [x["避難先名称"].strip() for x in rows]
+    assert (f["name"] != "").all() and (f["address"] != "").all()
+    assert list(f["category"]) == [x["避難種別"] for x in rows]
+    assert set(r.info["disaster_flags"].values()) == {"災害区分"}
+    for key in WAKAYAMA_DISASTERS.values():
+        expected = []
+        for x in rows:
+            listed = [t for t in x["災害区分"].split("\u3000") if t]
+            assert set(listed) <= set(WAKAYAMA_DISASTERS)  # nothing unexpected in the file
+            keys = {WAKAYAMA_DISASTERS[t] for t in listed}
+            expected.append(key in keys if listed else None)
+        assert f[f"serves_{key}"].tolist() == expected, key
+    assert f["serves_volcano"].tolist() == [False if x["災害区分"] else None for x in rows]
+    # 観音山 is a 津波 site only; 3 sites list nothing: unknown, not "serves nothing"
+    first = f.iloc[0]
+    assert first["name"] == "観音山" and first["serves_tsunami"] is True
+    assert first["serves_flood"] is False and first["serves_landslide"] is False
+    assert sum(not x["災害区分"] for x in rows) == 3
+    # 名屋地区津波避難タワー: 収容人数 0 beside 収容人数（一時） 370 → capacity unknown
+    tower = f[f["name"] == "名屋地区津波避難タワー"].iloc[0]
+    assert pd.isna(tower["capacity"])
+    assert int(f[f["name"] == "ふれあいセンター藤井"].iloc[0]["capacity"]) == 57
+    assert f.geometry.y.tolist() == pytest.approx(
+        [float(x["緯度：北緯（世界測地系10進法）"]) for x in rows], abs=1e-9
+    )
+    assert _inside(f, WAKAYAMA_GOBO)
