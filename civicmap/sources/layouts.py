@@ -219,7 +219,11 @@ def add_disaster_flags(df: pd.DataFrame, headers: list[str]) -> dict[str, str]:
     Returns key → source header. Cells that are neither yes nor no stay None
     (unknown), never guessed.
     """
-    cols = disaster_columns(headers)
+    cols = {
+        key: h
+        for key, h in disaster_columns(headers).items()
+        if h in df.columns and _reads_as_flags(df[h])
+    }
     for key, h in cols.items():
         df[serves_column(key)] = pd.Series(
             [flag_to_bool(v) for v in df[h].tolist()], index=df.index, dtype="object"
@@ -231,6 +235,19 @@ def add_disaster_flags(df: pd.DataFrame, headers: list[str]) -> dict[str, str]:
                 df[serves_column(key)] = flags
                 cols[key] = listed
     return cols
+
+
+def _reads_as_flags(series: pd.Series) -> bool:
+    """Whether a column named after a disaster holds yes/no marks.
+
+    A column can be named after a disaster and say something else: 和歌山県's
+    two-row header puts 風水害 | 津波 under 緊急避難先レベル and rates each site ☆ to
+    ☆☆☆ there, while the disasters it serves are listed in 災害区分. Such a column
+    (most filled cells neither yes nor no) stays a plain attribute.
+    """
+    cells = [v for v in _as_text(series).tolist() if v.strip()]
+    readable = sum(1 for v in cells if flag_to_bool(v) is not None)
+    return readable >= 0.5 * len(cells)
 
 
 _LIST_SEPARATORS = re.compile(r"[\s、,，・/／;；]+")

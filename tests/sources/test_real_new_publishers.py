@@ -301,7 +301,7 @@ def test_wakayama_one_cell_disaster_list_split_on_full_width_spaces():
     hazard-zone column (土砂災害・浸水・津波浸水予測地域) that names disasters but says
     where the site lies, not what it serves. 収容人数 0 beside 収容人数（一時） 370 is unknown.
     """
-    path = NEW / "wakayama_302051_goboshi_refuge_area.csv"
+    path = NEW / "wakayama_30205_goboshi_refuge_area.csv"
     rows = list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig"), newline="")))
     r = read_path(path, layer="shelters")
     _accounted(r, len(rows))
@@ -334,3 +334,45 @@ def test_wakayama_one_cell_disaster_list_split_on_full_width_spaces():
         [float(x["緯度：北緯（世界測地系10進法）"]) for x in rows], abs=1e-9
     )
     assert _inside(f, WAKAYAMA_GOBO)
+
+
+WAKAYAMA_TAIJI = (33.57, 33.62, 135.90, 135.98)  # 太地町, rounded outwards
+
+
+def test_wakayama_two_row_header_rates_disasters_and_lists_them_in_one_cell():
+    """和歌山県's older 避難先一覧 for 太地町 (2016): a real two-row header.
+
+    Row 1 holds group cells (緊急避難先レベル, 備蓄品目, 発電機, 施設面積（㎡）) over the names in
+    row 2 (風水害 | 津波, …). The columns named after disasters rate each site ☆ to ☆☆☆;
+    the disasters it is designated for are listed in 災害区分 (``洪水　地震　``). The ratings
+    stay attributes under joined names; the flags come from the list.
+    """
+    path = NEW / "wakayama_30422_taiji_hinansaki07_2016.csv"
+    records = list(csv.reader(io.StringIO(path.read_text("utf-8"), newline="")))
+    group, sub, body = records[0], records[1], records[2:]
+    assert group[9] == "緊急避難先レベル" and sub[9:11] == ["風水害", "津波"]
+    r = read_path(path, layer="shelters")
+    _accounted(r, len(body))
+    assert r.info["header_row"] == 2
+    assert len(r.features) == len(body) == 19
+    f = r.features
+    assert list(f["name"]) == [x[0] for x in body]
+    assert (f["name"] != "").all() and (f["address"] != "").all()
+    assert list(f["address"]) == [x[26] for x in body]
+    assert list(f["category"]) == [x[6] for x in body]
+    # one name per column: group + sub-header
+    assert list(f["緊急避難先レベル_津波"].fillna("")) == [x[10] for x in body]
+    assert "備蓄品目_食料の有無" in f.columns and "施設面積（㎡）_屋外" in f.columns
+    assert set(r.info["disaster_flags"].values()) == {"災害区分"}
+    listed = [set(x[7].replace("\u3000", " ").split()) for x in body]
+    names = {"洪水": "flood", "地震": "earthquake", "津波": "tsunami"}
+    assert set().union(*listed) == set(names)
+    for ja, key in names.items():
+        assert f[f"serves_{key}"].tolist() == [ja in s for s in listed], key
+    # 老人憩いの家: 洪水 地震 (rated ☆ for 風水害, nothing for 津波) — not a 津波 site
+    first = f.iloc[0]
+    assert first["name"] == "老人憩いの家" and first["serves_flood"] is True
+    assert first["serves_earthquake"] is True and first["serves_tsunami"] is False
+    assert f.geometry.x.tolist() == pytest.approx([float(x[17]) for x in body], abs=1e-9)
+    assert f.geometry.y.tolist() == pytest.approx([float(x[18]) for x in body], abs=1e-9)
+    assert _inside(f, WAKAYAMA_TAIJI)
