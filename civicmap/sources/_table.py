@@ -166,6 +166,7 @@ def resolve_columns(
 def _display(series: pd.Series) -> pd.Series:
     """Cells as the publisher wrote them (only surrounding spaces removed).
 
+    Used for the schema's display columns (name, name_kana, address, category).
     Display names keep full-width brackets and digits (（２階） stays （２階）);
     width is folded only in the keys used for matching and sorting
     (:func:`civicmap.names.match_key`). The one exception is half-width
@@ -229,6 +230,8 @@ def finish_frame(
         df["address"] = address_of(df, cols["address"])
     elif "address" not in df.columns:
         df["address"] = ""
+    # shown like the name (長谷川ﾋﾞﾙ → 長谷川ビル); the file's own column stays as published
+    df["address"] = _display(df["address"])
     cat = options.get("category")
     default = layouts.default_category(layout, headers)
     if isinstance(cat, Mapping):

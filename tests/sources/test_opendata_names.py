@@ -208,6 +208,8 @@ REAL_NAME_COLUMNS = {
     "opendata/real_new/towada_022063_evacuation_space.json": "名称",
     "opendata/real_new/towada_022063_hospital.json": "名称",
     "opendata/real_new/towada_022063_public_facility.json": "名称",
+    "opendata/real_new/wakayama_30205_goboshi_refuge_area.csv": "避難先名称",
+    "opendata/real_new/wakayama_30422_taiji_hinansaki07_2016.csv": "名称",
     "shelters/gsi/evacuation_172014.json": "施設・場所名",
     "shelters/ishikawa/170003_evacuation_space.csv": "名称",
     "shelters/ishikawa/suzukinkyushelter.csv": "名称",
@@ -320,3 +322,20 @@ def test_headerless_spreadsheet_is_read_from_row_one(tmp_path):
     _balanced(result)
     assert len(result.features) == result.info["rows"] == 30
     assert result.features["name"].iloc[0] == "第1避難所"
+
+
+def test_one_cell_list_keeps_the_official_landslide_name_whole(tmp_path):
+    """崖崩れ、土石流及び地滑り holds a list separator itself: one disaster, not an unknown pair."""
+    path = tmp_path / "list.csv"
+    path.write_text(
+        "名称,緯度,経度,対象とする災害\n"
+        "第1避難所,36.60,136.60,崖崩れ、土石流及び地滑り、地震\n"
+        "第2避難所,36.61,136.61,洪水 崖崩れ・土石流及び地滑り\n"
+        "第3避難所,36.62,136.62,津波\n",
+        encoding="utf-8",
+    )
+    result = _read(path)
+    f = result.features
+    assert f["serves_landslide"].tolist() == [True, True, False]
+    assert f["serves_earthquake"].tolist() == [True, False, False]
+    assert f["serves_flood"].tolist() == [False, True, False]
