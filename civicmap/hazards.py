@@ -416,10 +416,27 @@ class HazardResult:
     sites: dict[tuple[str, Any], SiteHazards] = field(default_factory=dict)
     #: (home name, lines).
     homes: list[tuple[str, list[str]]] = field(default_factory=list)
+    #: A site's ``source_ref`` → its lines and flags (routes name shelters by reference).
+    by_ref: dict[str, SiteHazards] = field(default_factory=dict)
 
     def lines_for(self, layer_id: str, label: Any) -> list[str]:
         s = self.sites.get((layer_id, label))
         return list(s.lines) if s else []
+
+    def route_line(self, ref: str, *, disaster: str | None, language: str) -> str:
+        """What the hazards say at a route's shelter, for the route table (``""``: nothing).
+
+        With the routes' disaster (``serves_<key>`` key, e.g. ``flood``), only the
+        hazards of that disaster; else every hazard. Joined as the index prints them.
+        """
+        site = self.by_ref.get(ref)
+        if site is None:
+            return ""
+        lines = site.lines[: len(self.layers)]
+        if disaster:
+            lines = [ln for layer, ln in zip(self.layers, lines, strict=False)
+                     if layer.spec.disaster == disaster]  # fmt: skip
+        return ("、" if language == "ja" else "; ").join(lines)
 
     def credits(self) -> list[Credit]:
         out: list[Credit] = []
@@ -475,9 +492,12 @@ def check_sites(
     per_layer = [layer.at_many(lons, lats) for layer in result.layers]
     for i, label in enumerate(geoms.index):
         hits = [(cov[i], cls[i], depth[i]) for cov, cls, depth in per_layer]
-        result.sites[(layer_id, label)] = _site_hazards(
-            result.layers, hits, frame.loc[label], language=language
-        )
+        row = frame.loc[label]
+        site = _site_hazards(result.layers, hits, row, language=language)
+        result.sites[(layer_id, label)] = site
+        ref = row.get("source_ref")
+        if isinstance(ref, str) and ref:
+            result.by_ref.setdefault(ref, site)
 
 
 def check_homes(

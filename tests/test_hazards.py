@@ -25,6 +25,7 @@ from civicmap.hazards import (
     load_hazard,
 )
 from civicmap.pipeline import collect, render
+from civicmap.render.paper import render_paper
 from civicmap.report import quality_rows
 from civicmap.spec.hazards import HazardSpec
 from civicmap.spec.mapfile import load_map
@@ -338,3 +339,51 @@ def test_a40_tsunami_depth_text_gives_the_line_and_flags_a_deep_tsunami_site(tmp
     ]
     assert b.lines == ["津波：想定浸水深 3m以上5m未満"] and b.unusable == []  # not designated
     assert c.lines == ["津波：想定浸水深 3m以上5m未満（垂直避難可）"] and c.unusable == []
+
+
+@pytest.mark.pdf
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler missing")
+def test_route_table_and_every_export_carry_the_hazard_lines(tmp_path):
+    """The paper route table says what the water does at each shelter; exports carry the flag."""
+    deep = _deep_zone(tmp_path)
+    home = [NOMACHI[0] + 0.004, NOMACHI[1]]
+    spec = load_map(
+        _map(tmp_path, hazards=[{"file": str(deep), "kind": "flood"}],
+             home={"point": home, "disaster": "洪水"},
+             outputs={"paper": {"file": "out/map.pdf", "size": "A3"},
+                      "geojson": {"file": "out/map.geojson"}, "kml": {"file": "out/map.kml"},
+                      "umap": {"file": "out/map.umap"}})
+    )  # fmt: skip
+    data = collect(spec)
+    render(data)
+    _, plan = render_paper(data, options=spec.paper)
+    legs = plan.routes
+    assert legs and SCHOOL not in {leg.name for leg in legs}
+    # each ranked shelter's line for the routes' disaster (洪水), printed under its distance
+    assert {leg.hazard for leg in legs} == {"洪水：想定区域外"}
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "out/map.pdf"), "-"], capture_output=True, text=True
+    ).stdout
+    box = text[text.index("避難所までの道のり") :]
+    start = box.index(f"1. {legs[0].name}")
+    below = [ln.strip() for ln in box[start:].splitlines()[1:5]]
+    assert any(ln.endswith("洪水：想定区域外") for ln in below), below
+    # exports: the flagged school says why, in GeoJSON, KML (description too) and uMap's popup
+    gj = json.loads((tmp_path / "out/map.geojson").read_text("utf-8"))
+    school = [f["properties"] for f in gj["features"] if f["properties"].get("name") == SCHOOL]
+    assert school and all(
+        p["hazards"] == "洪水：想定浸水深 3–5 m / この災害では使えない可能性があります（洪水）"
+        for p in school
+    )
+    kml = (tmp_path / "out/map.kml").read_text("utf-8")
+    assert "ハザード: 洪水：想定浸水深 3–5 m / この災害では使えない可能性があります（洪水）" in kml
+    umap = json.loads((tmp_path / "out/map.umap").read_text("utf-8"))
+    popups = [
+        f["properties"]
+        for layer in umap["layers"]
+        for f in layer["features"]
+        if f["properties"].get("name") == SCHOOL
+    ]
+    assert popups and all(
+        "**ハザード**: {hazards}" in p["_umap_options"]["popupContentTemplate"] for p in popups
+    )
