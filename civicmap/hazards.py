@@ -37,6 +37,7 @@ import logging
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -536,18 +537,32 @@ __all__ = [
 
 def hazard_summary(
     specs: tuple[HazardSpec, ...],
+    *,
+    pack_holds: Callable[[HazardSpec], bool] | None = None,
+    pack: str = "",
 ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     """What ``civicmap check`` says of a map's hazards: one entry each, and (key, problem) pairs.
 
     Each entry names the kind, the file, the year and the zones per class as
     read through the code list, so a wrong ``kind:`` (a 土砂災害 file read as
-    洪水) shows before anything is printed.
+    洪水) shows before anything is printed. Offline (``pack_holds`` given), a
+    portal tile set says whether the offline pack ``pack`` holds it, and is a
+    problem when it does not: the build would print 「情報なし」 for every site.
     """
     entries: list[dict[str, Any]] = []
     problems: list[tuple[str, str]] = []
     for i, spec in enumerate(specs):
         if spec.tiles:  # a portal tile set: named, not fetched by check
-            entries.append({"kind": spec.kind, "tiles": spec.tiles, "year": spec.year})
+            entry = {"kind": spec.kind, "tiles": spec.tiles, "year": spec.year}
+            if pack_holds is not None:
+                entry["in_pack"] = held = pack_holds(spec)
+                if not held:
+                    problems.append((f"hazards[{i}]", _(
+                        "offline, and the offline pack %(pack)s holds no tiles of %(name)s: every "
+                        "site would say 情報なし; run civicmap fetch MAP.yaml --overwrite with "
+                        "the network"
+                    ) % {"pack": pack, "name": spec.tiles}))  # fmt: skip
+            entries.append(entry)
             continue
         entry: dict[str, Any] = {"kind": spec.kind, "file": spec.file.name, "year": spec.year}
         try:

@@ -341,6 +341,7 @@ def test_a40_tsunami_depth_text_gives_the_line_and_flags_a_deep_tsunami_site(tmp
     assert c.lines == ["津波：想定浸水深 3m以上5m未満（垂直避難可）"] and c.unusable == []
 
 
+@pytest.mark.slow
 @pytest.mark.pdf
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler missing")
 def test_route_table_and_every_export_carry_the_hazard_lines(tmp_path):

@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw
 from test_hazards import NOMACHI, SCHOOL, _map
 
 from civicmap import hazard_tiles, settings
+from civicmap.check import check_map
 from civicmap.hazard_tiles import TILE_HAZARDS, pixel_class
 from civicmap.hazards import DEPTH_CLASSES
 from civicmap.pack import fetch_pack, read_manifest, with_pack
@@ -146,6 +147,7 @@ def _site_lines(data) -> dict[str, list[str]]:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.pdf
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler missing")
 def test_fetch_packs_the_portal_tiles_with_their_404s_and_the_offline_rebuild_is_identical(
@@ -174,7 +176,16 @@ def test_fetch_packs_the_portal_tiles_with_their_404s_and_the_offline_rebuild_is
     listing = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True)
     assert " smask " in listing.stdout  # a transparent raster: the zones, not a white sheet
 
-    info = fetch_pack(load_map(path), out=tmp_path / "pack")
+    # `check`, offline: no pack holds the tiles yet, so every site would say 情報なし
+    monkeypatch.setattr(settings, "offline", True)
+    report = check_map(path)
+    assert report["hazards"][0]["in_pack"] is False and not report["ok"]
+    assert "flood-max" in report["problems"][0]["message"]
+    monkeypatch.setattr(settings, "offline", False)
+    info = fetch_pack(load_map(path))  # the map's own pack, beside it
+    monkeypatch.setattr(settings, "offline", True)
+    assert check_map(path)["hazards"][0]["in_pack"] is True
+    monkeypatch.setattr(settings, "offline", False)
     manifest = read_manifest(info.folder)
     (stored,) = manifest["hazard_tiles"]
     assert stored["source"] == "hazard-flood-max-0" and stored["count"] >= 2
