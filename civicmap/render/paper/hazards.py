@@ -42,7 +42,7 @@ def _projected(renderer: Any) -> list[tuple[HazardLayer, Any]]:
     hz = renderer.data.hazards
     out = []
     if hz is not None:
-        for layer in hz.layers:
+        for layer in hz.shown():  # disaster: 洪水 draws the flood layers only
             if not layer.zones.empty:
                 out.append((layer, layer.zones.to_crs(renderer.crs)))
     renderer._hazard_zones = out
@@ -61,7 +61,7 @@ def draw_hazard_tiles(c, renderer: Any, frame: MapFrame) -> None:
         return
     r = frame.rect
     size = (max(1, round(r.w / 72 * PAPER_HAZARD_DPI)), max(1, round(r.h / 72 * PAPER_HAZARD_DPI)))
-    for layer in hz.layers:
+    for layer in hz.shown():
         if not isinstance(layer, TileHazardLayer):
             continue
         img = paper_hazard_raster(layer, frame.extent, renderer.crs, size_px=size,
@@ -112,7 +112,7 @@ def hazard_blocks(renderer: Any, width: float) -> list[tuple[float, Callable]]:
     lang = renderer.lang
     fs = renderer.fs(6.6)
     rows: list[tuple[str, str | None]] = []  # (text, colour or None for a heading)
-    for layer in hz.layers:
+    for layer in hz.shown():  # the legend of what is drawn; the notes whatever is drawn
         rows.append((layer.title(lang), None))
         for cls in layer.classes:
             rows.append((cls.label(lang), cls.color))
