@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import pandas as pd
 
-from civicmap import _http, settings
+from civicmap import _http, hazard_tiles, settings
 from civicmap._fields import TemplateError, template_fields
 from civicmap._files import check_writable, spreadsheet_cell, write_text_atomic
 from civicmap._validate import COLUMN_HINT_CUTOFF, did_you_mean
@@ -509,7 +509,12 @@ def check_map(path: str | Path) -> dict[str, Any]:
         p, w = layer_problems(layer, file=file, key=f"layers[{i}]", area=area)
         problems += p
         warnings += w
-    hazards, hazard_problems = hazard_summary(spec.hazards)  # each read through its code list
+    offline = _http.is_offline(spec.offline)  # then: does the pack hold the portal's tiles?
+    hazards, hazard_problems = hazard_summary(  # each read through its code list
+        spec.hazards,
+        pack_holds=(lambda h: hazard_tiles.pack_holds(spec, h)) if offline else None,
+        pack=str(spec.pack_dir()),
+    )
     problems += [Problem(file, key, message) for key, message in hazard_problems]
     report: dict[str, Any] = {
         "file": file,

@@ -13,20 +13,33 @@ read from the colour of the tile pixel under it, through that legend table:
   the legend: 「情報なし」, never a guess.
 
 Tiles are got through :class:`civicmap.render.tiles.TileFetcher` (memory, pack,
-cache, then the network), which this module calls and never changes.
+cache, then the network), which this module calls and never changes. On paper the
+tiles of each frame are drawn as one transparent raster (:func:`paper_hazard_raster`)
+over the background and under our symbols; ``civicmap fetch`` stores every tile the
+outputs used, and lists the tiles the portal answered 404 for under ``no_zone`` in
+the pack's ``tiles.json`` (:func:`write_pack`), so an offline rebuild says
+「想定区域外」 where the online build did, byte for byte.
 
-Terms: the portal asks for the credit 「ハザードマップポータルサイト」; we could
-not read its terms page offline while writing this, so storing the tiles in a
-pack follows the fetcher's rules for GSI tiles, and the docs say to check the
-terms (https://disaportal.gsi.go.jp/) before printing.
+Terms (:data:`TERMS`, read from the portal's FAQ
+https://disaportal.gsi.go.jp/hazardmapportal/hazardmap/faq/faq.html): the site
+is used without application under the 国土交通省 website terms
+(https://www.mlit.go.jp/link.html: the 政府標準利用規約 / 公共データ利用規約 rules:
+copying, public transmission and adaptation allowed, commercial use too), with
+the source stated — 「出典：ハザードマップポータルサイト」, and 「…を加工して作成」
+when processed (we reproject and crop the tiles on paper). Storing them in a pack
+is copying, which those terms allow. The portal says the 重ねるハザードマップ
+layers are the agencies' risk information, *not* the 水防法 hazard maps of the
+municipalities: hence the two honest sentences every map prints.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import logging
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -34,9 +47,10 @@ import numpy as np
 import shapely
 from PIL import Image
 
-from civicmap.errors import CivicMapError
+from civicmap.errors import CivicMapError, NetworkError
 from civicmap.hazards import DEPTH_CLASSES, HazardClass
 from civicmap.i18n import _
+from civicmap.render import tiles as _tiles
 from civicmap.render.tiles import TileFetcher, TileSource, pack_for
 from civicmap.schema import CRS, Credit
 from civicmap.spec.hazards import TILE_KINDS, HazardSpec
@@ -60,6 +74,21 @@ class TileHazard:
     #: The zoom the point check reads (z16: a pixel is about 2 m).
     query_zoom: int = 16
     credit: str = "ハザードマップポータルサイト"
+    #: The line the terms ask for when the tiles are processed (reprojected, cropped).
+    processed: str = "ハザードマップポータルサイトのタイルを加工して作成"
+
+
+#: Where the portal's terms are (its FAQ points to the 国土交通省 website terms).
+TERMS_URL = "https://disaportal.gsi.go.jp/hazardmapportal/hazardmap/faq/faq.html"
+
+#: What those terms allow, as recorded in docs/reference.md ("Hazard zones").
+TERMS: dict[str, str | bool] = {
+    "reuse": "国土交通省ウェブサイトの利用規約（https://www.mlit.go.jp/link.html）に従い申請不要",
+    "credit": "出典：ハザードマップポータルサイト（加工したときは「…を加工して作成」）",
+    "store": True,  # copying is allowed: the offline pack may hold the tiles
+    "print": True,
+    "not_legal_map": True,  # 重ねるハザードマップ is not the municipalities' 水防法 maps
+}
 
 
 #: Landslide tiles: 警戒区域 yellow, 特別警戒区域 red (the portal's legend).
@@ -150,8 +179,9 @@ class TileHazardLayer:
 
     @property
     def credit(self) -> Credit:
-        return Credit(source=f"disaportal {self.tiles.id}", credit=self.tiles.credit,
-                      date=self.spec.year, url="https://disaportal.gsi.go.jp/")  # fmt: skip
+        text = f"出典：{self.tiles.credit}。{self.tiles.processed}"
+        return Credit(source=f"disaportal {self.tiles.id}", credit=text, date=self.spec.year,
+                      url=TERMS_URL)  # fmt: skip
 
     def title(self, language: str) -> str:
         return self.spec.title or self.tiles.title.get(language, self.tiles.title["en"])
@@ -177,7 +207,7 @@ class TileHazardLayer:
                 )
                 covered[:] = False
                 continue
-            absent = {(m[0], m[1], m[2]) for m in fetcher.missing if "404" in str(m[3])}
+            absent = no_zone_tiles(fetcher)
             images: dict[tuple[int, int, int], Image.Image] = {}
             for i, (x, y, px, py) in enumerate(where):
                 key = (z, x, y)
@@ -199,24 +229,172 @@ class TileHazardLayer:
         return bool(covered[0]), (None if cls[0] < 0 else int(cls[0])), depth[0]
 
 
+def tile_sources(th: TileHazard) -> list[TileSource]:
+    """One :class:`TileSource` per tile set of ``th`` (its pack folder is the source id)."""
+    return [
+        TileSource(
+            id=f"hazard-{th.id}-{i}",
+            url=url,
+            min_zoom=th.min_zoom,
+            max_zoom=th.max_zoom,
+            name=th.title,
+            credit=th.credit,
+            processed=th.processed,
+            url_terms=TERMS_URL,
+        )
+        for i, url in enumerate(th.urls)
+    ]
+
+
+def no_zone_tiles(fetcher: TileFetcher) -> set[tuple[int, int, int]]:
+    """The tiles the portal answered 404 for: no zone there (this run's, and the pack's).
+
+    The portal sends 404 where a tile holds no zone; ``civicmap fetch`` lists those
+    under ``no_zone`` in the pack's ``tiles.json`` (:func:`write_pack`), so an
+    offline rebuild tells 「想定区域外」 from 「情報なし」 as the online build did.
+    """
+    out = {(m[0], m[1], m[2]) for m in fetcher.missing if "HTTP 404" in str(m[3])}
+    for t in (fetcher.manifest or {}).get("no_zone", []):
+        if isinstance(t, list) and len(t) == 3 and all(isinstance(v, int) for v in t):
+            out.add((t[0], t[1], t[2]))
+    return out
+
+
+#: Largest number of hazard tiles one paper frame may read (the zoom is lowered past it).
+PAPER_MAX_TILES = 400
+
+#: Print resolution the hazard raster aims for: a zone edge, not a label, so coarser than tiles.
+PAPER_HAZARD_DPI = 100
+
+
+def paper_zoom(scale: float, lat: float, th: TileHazard, bounds: tuple) -> int:
+    """The zoom whose pixel is at most a printed dot at :data:`PAPER_HAZARD_DPI` (capped)."""
+    dot_m = 0.0254 / PAPER_HAZARD_DPI * scale  # one printed dot on the ground
+    circ = 40075016.68557849 * math.cos(math.radians(lat))
+    z = math.ceil(math.log2(circ / (256 * dot_m)))
+    z = max(th.min_zoom, min(th.max_zoom, z))
+    while z > th.min_zoom and len(_tiles.tiles_for_bounds(bounds, z)) > PAPER_MAX_TILES:
+        z -= 1
+    return z
+
+
+def paper_hazard_raster(
+    layer: TileHazardLayer,
+    extent: tuple[float, float, float, float],
+    crs: Any,
+    *,
+    size_px: tuple[int, int],
+    scale: float,
+) -> Image.Image | None:
+    """One frame's hazard tiles as an RGBA image covering exactly ``extent``, or None.
+
+    Transparent where the portal has no zone (a 404 tile, a transparent pixel)
+    and where a tile could not be had (said once as a warning: the sites there
+    read 「情報なし」). None when no tile of the frame holds a zone.
+    """
+    w, s, e, n = _tiles.frame_lonlat_bounds(extent, crs)
+    z = paper_zoom(scale, (s + n) / 2, layer.tiles, (w, s, e, n))
+    want = _tiles.tiles_for_bounds((w, s, e, n), z)
+    xs = sorted({t[1] for t in want})
+    ys = sorted({t[2] for t in want})
+    size = ((xs[-1] - xs[0] + 1) * 256, (ys[-1] - ys[0] + 1) * 256)
+    mosaic = Image.new("RGBA", size, (0, 0, 0, 0))
+    drawn = 0
+    for fetcher in layer.fetchers:
+        try:
+            got = fetcher.get_many(want)
+        except CivicMapError as exc:
+            log.warning(
+                _("hazard tiles %(name)s: not drawn on paper (%(exc)s)"),
+                {"name": layer.tiles.id, "exc": exc},
+            )
+            continue
+        for (_z, x, y), body in sorted(got.items()):
+            try:
+                _tiles.check_tile_size(body)  # from the header: a huge image is never decoded
+                with Image.open(io.BytesIO(body)) as im:
+                    tile = im.convert("RGBA")
+            except Exception:  # a damaged tile is a hole, said below
+                fetcher.missing.append((z, x, y, "damaged tile file"))
+                continue
+            if tile.size != (256, 256):
+                tile = tile.resize((256, 256), Image.Resampling.NEAREST)
+            mosaic.alpha_composite(tile, ((x - xs[0]) * 256, (y - ys[0]) * 256))
+            drawn += 1
+        holes = [m for m in fetcher.missing
+                 if (m[0], m[1], m[2]) in set(want) and "HTTP 404" not in str(m[3])]  # fmt: skip
+        if holes:
+            log.warning(
+                _("hazard tiles %(name)s: %(n)d tile(s) could not be had; that part of the "
+                  "paper map shows no zone and its sites say 情報なし"),
+                {"name": layer.tiles.id, "n": len(holes)},
+            )  # fmt: skip
+    if not drawn:
+        return None
+    return _tiles.reproject_mosaic(mosaic, extent, crs, size_px=size_px, zoom=z,
+                                   origin=(xs[0], ys[0]))  # fmt: skip
+
+
+def write_pack(pack: Path, layers: list[Any], rec: dict) -> list[dict]:
+    """Store in ``pack`` the hazard tiles the outputs used (``civicmap fetch``); one manifest each.
+
+    ``rec`` is what :func:`civicmap.render.tiles.recording` collected. Each tile
+    set's ``tiles.json`` lists the 404 tiles under ``no_zone`` (no zone there,
+    not a failure) besides the usual ``missing``.
+
+    Raises
+    ------
+    NetworkError
+        When the portal could not be reached or gave up (a pack with holes where
+        zones may be would say 「想定区域外」 wrongly offline): no pack is written.
+    """
+    out = []
+    for layer in layers:
+        if not isinstance(layer, TileHazardLayer):
+            continue
+        for fetcher in layer.fetchers:
+            if fetcher.broken:
+                raise NetworkError(
+                    _(
+                        "the hazard tiles (%(name)s) could not be stored in the offline pack: "
+                        "%(why)s; no pack was written. Run civicmap fetch again where the "
+                        "ハザードマップポータルサイト can be reached"
+                    )
+                    % {"name": layer.tiles.id, "why": fetcher.broken}
+                )
+            got = rec.get(fetcher.source.cache_id, {})
+            manifest = _tiles.write_pack_tiles(
+                pack, fetcher.source, got, fetcher.missing, date=fetcher.date
+            )
+            manifest["no_zone"] = sorted(no_zone_tiles(fetcher))
+            folder = _tiles.pack_tiles_dir(pack, fetcher.source)
+            (folder / "tiles.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+            out.append({k: v for k, v in manifest.items() if k != "sha256"})
+    return out
+
+
+def pack_holds(spec: Any, hazard: HazardSpec) -> bool:
+    """Whether the map's offline pack holds ``hazard``'s tiles (``civicmap check``, offline)."""
+    th = TILE_HAZARDS[hazard.tiles]
+    pack = pack_for(spec)
+    try:
+        return all(_tiles.read_pack_manifest(pack, src) is not None for src in tile_sources(th))
+    except CivicMapError:
+        return False
+
+
 def load_tile_hazard(hazard: HazardSpec, spec: Any) -> TileHazardLayer:
     """The portal tile set a ``hazards:`` name stands for, with one fetcher per tile set."""
     th = TILE_HAZARDS[hazard.tiles]
     fetchers = [
         TileFetcher(
-            TileSource(
-                id=f"hazard-{th.id}-{i}",
-                url=url,
-                min_zoom=th.min_zoom,
-                max_zoom=th.max_zoom,
-                name=th.title,
-                credit=th.credit,
-            ),
+            source,
             pack=pack_for(spec),
             offline=getattr(spec, "offline", None),
             builtin=True,  # the portal's tile sets are ours (TILE_HAZARDS), not a map file's URL
+            record=_tiles.recorder_for(source),  # `civicmap fetch` stores what was used
         )
-        for i, url in enumerate(th.urls)
+        for source in tile_sources(th)
     ]
     log.info(
         _("hazard tiles %(name)s: %(n)d tile sets, read at zoom %(zoom)d"),
@@ -227,4 +405,17 @@ def load_tile_hazard(hazard: HazardSpec, spec: Any) -> TileHazardLayer:
     )
 
 
-__all__ = ["TILE_HAZARDS", "TileHazard", "TileHazardLayer", "load_tile_hazard", "pixel_class"]
+__all__ = [
+    "TERMS",
+    "TERMS_URL",
+    "TILE_HAZARDS",
+    "TileHazard",
+    "TileHazardLayer",
+    "load_tile_hazard",
+    "no_zone_tiles",
+    "pack_holds",
+    "paper_hazard_raster",
+    "pixel_class",
+    "tile_sources",
+    "write_pack",
+]

@@ -37,6 +37,7 @@ import logging
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +48,7 @@ import shapely
 
 from civicmap.errors import SourceError
 from civicmap.i18n import _
-from civicmap.schema import CRS, Credit
+from civicmap.schema import CRS, DISASTER_TYPES, Credit
 from civicmap.sources.hazard_file import read_hazard_file
 from civicmap.spec.hazards import HazardSpec
 
@@ -372,7 +373,8 @@ def point_line(layer: HazardLayer, hit: PointHazard, *, language: str, upstairs:
         )
     c = layer.classes[hit.cls]
     if layer.kind == "landslide":
-        return t["inside_zone"].format(zone=c.label(language))
+        line = t["inside_zone"].format(zone=c.label(language))
+        return line + (t["upstairs"].format(note=upstairs) if upstairs else "")
     depth = hit.depth if (hit.depth and language == "ja") else c.label(language)
     line = t["depth"].format(kind=kind, depth=depth)
     if upstairs:
@@ -381,22 +383,47 @@ def point_line(layer: HazardLayer, hit: PointHazard, *, language: str, upstairs:
 
 
 def unusable(layer: HazardLayer, hit: PointHazard, *, upstairs: bool) -> bool:
-    """Whether a site designated for this hazard's disaster may not serve at this point."""
+    """Whether a site designated for this hazard's disaster may not serve at this point.
+
+    Water: a zone of :data:`UNUSABLE_DEPTH_M` or more, unless the site's upper
+    floors are usable (``2階以上可``). 土砂災害: inside a 土砂災害特別警戒区域
+    always (buildings there may be destroyed); inside a 警戒区域 unless the site
+    says its building serves (a 土砂災害 upper-floor note) — the 災害対策基本法
+    施行令 (第20条の3) wants a 指定緊急避難場所 outside the zone where the
+    disaster endangers life, a building inside it only when it is built to
+    withstand that disaster, which only the municipality knows.
+    """
     if hit.cls is None:
         return False
     if layer.kind == "landslide":
-        return True
+        return hit.cls >= 1 or not upstairs
     return layer.classes[hit.cls].min_m >= UNUSABLE_DEPTH_M and not upstairs
 
 
+def designated(value: Any) -> bool:
+    """Whether a ``serves_<disaster>`` value says yes (True, 1; never None, NaN or "")."""
+    return value is True or (isinstance(value, int | float | np.bool_) and value == 1)
+
+
 def _upstairs_for(row: pd.Series, disaster: str) -> str:
-    """The site's upper-floor note for a water disaster (``2階以上可``), or ``""``."""
+    """The site's upper-floor note for ``disaster`` (``2階以上可``), or ``""``.
+
+    ``upstairs_only`` holds notes such as ``洪水: 2階以上可・津波: 3階以上可``
+    (:func:`civicmap.join.sites`): the one naming this disaster counts; a note
+    naming none (a 垂直避難 column's ``2階以上可``) counts for the rising-water
+    disasters only, never for 土砂災害.
+    """
     note = row.get("upstairs_only")
     if not isinstance(note, str) or not note.strip():
         return ""
-    if disaster not in ("flood", "inland_flood", "tsunami", "storm_surge"):
-        return ""
-    return note.split("・")[0].split(": ")[-1].strip()
+    name = DISASTER_TYPES.get(disaster, disaster)
+    for part in note.split("・"):
+        head, sep, tail = part.partition(": ")
+        if sep and head.strip() == name:
+            return tail.strip()
+        if not sep and disaster in ("flood", "inland_flood", "tsunami", "storm_surge"):
+            return part.strip()
+    return ""
 
 
 @dataclass
@@ -416,10 +443,39 @@ class HazardResult:
     sites: dict[tuple[str, Any], SiteHazards] = field(default_factory=dict)
     #: (home name, lines).
     homes: list[tuple[str, list[str]]] = field(default_factory=list)
+    #: A site's ``source_ref`` → its lines and flags (routes name shelters by reference).
+    by_ref: dict[str, SiteHazards] = field(default_factory=dict)
+    #: The map's ``disaster:`` (its view draws only that disaster's hazards), or None.
+    disaster: str | None = None
+
+    def shown(self) -> list[Any]:
+        """The hazard layers the maps draw (on at load on the web): the view's disaster's, or all.
+
+        A map with ``disaster: 洪水`` draws its flood layers only; the others still
+        give each site its lines (and the web map offers them in its layer control, off).
+        """
+        if self.disaster is None:
+            return list(self.layers)
+        return [layer for layer in self.layers if layer.spec.disaster == self.disaster]
 
     def lines_for(self, layer_id: str, label: Any) -> list[str]:
         s = self.sites.get((layer_id, label))
         return list(s.lines) if s else []
+
+    def route_line(self, ref: str, *, disaster: str | None, language: str) -> str:
+        """What the hazards say at a route's shelter, for the route table (``""``: nothing).
+
+        With the routes' disaster (``serves_<key>`` key, e.g. ``flood``), only the
+        hazards of that disaster; else every hazard. Joined as the index prints them.
+        """
+        site = self.by_ref.get(ref)
+        if site is None:
+            return ""
+        lines = site.lines[: len(self.layers)]
+        if disaster:
+            lines = [ln for layer, ln in zip(self.layers, lines, strict=False)
+                     if layer.spec.disaster == disaster]  # fmt: skip
+        return ("、" if language == "ja" else "; ").join(lines)
 
     def credits(self) -> list[Credit]:
         out: list[Credit] = []
@@ -437,11 +493,10 @@ def _site_hazards(
     out = SiteHazards()
     for layer, (covered, cls, depth) in zip(layers, hits, strict=True):
         hit = PointHazard(layer.kind, bool(covered), None if cls < 0 else int(cls), depth)
-        serves = row.get(f"serves_{layer.spec.disaster}")
-        designated = serves is True or (isinstance(serves, int | float | np.bool_) and serves == 1)
-        note = _upstairs_for(row, layer.spec.disaster) if designated else ""
+        serves = designated(row.get(f"serves_{layer.spec.disaster}"))
+        note = _upstairs_for(row, layer.spec.disaster) if serves else ""
         out.lines.append(point_line(layer, hit, language=language, upstairs=note))
-        if designated and unusable(layer, hit, upstairs=bool(note)):
+        if serves and unusable(layer, hit, upstairs=bool(note)):
             if layer.spec.disaster not in out.unusable:
                 out.unusable.append(layer.spec.disaster)
     for disaster in out.unusable:
@@ -475,9 +530,12 @@ def check_sites(
     per_layer = [layer.at_many(lons, lats) for layer in result.layers]
     for i, label in enumerate(geoms.index):
         hits = [(cov[i], cls[i], depth[i]) for cov, cls, depth in per_layer]
-        result.sites[(layer_id, label)] = _site_hazards(
-            result.layers, hits, frame.loc[label], language=language
-        )
+        row = frame.loc[label]
+        site = _site_hazards(result.layers, hits, row, language=language)
+        result.sites[(layer_id, label)] = site
+        ref = row.get("source_ref")
+        if isinstance(ref, str) and ref:
+            result.by_ref.setdefault(ref, site)
 
 
 def check_homes(
@@ -507,6 +565,7 @@ __all__ = [
     "classify",
     "credit_for",
     "depth_bounds",
+    "designated",
     "home_notes",
     "honest_notes",
     "load_hazard",
@@ -516,18 +575,32 @@ __all__ = [
 
 def hazard_summary(
     specs: tuple[HazardSpec, ...],
+    *,
+    pack_holds: Callable[[HazardSpec], bool] | None = None,
+    pack: str = "",
 ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     """What ``civicmap check`` says of a map's hazards: one entry each, and (key, problem) pairs.
 
     Each entry names the kind, the file, the year and the zones per class as
     read through the code list, so a wrong ``kind:`` (a 土砂災害 file read as
-    洪水) shows before anything is printed.
+    洪水) shows before anything is printed. Offline (``pack_holds`` given), a
+    portal tile set says whether the offline pack ``pack`` holds it, and is a
+    problem when it does not: the build would print 「情報なし」 for every site.
     """
     entries: list[dict[str, Any]] = []
     problems: list[tuple[str, str]] = []
     for i, spec in enumerate(specs):
         if spec.tiles:  # a portal tile set: named, not fetched by check
-            entries.append({"kind": spec.kind, "tiles": spec.tiles, "year": spec.year})
+            entry = {"kind": spec.kind, "tiles": spec.tiles, "year": spec.year}
+            if pack_holds is not None:
+                entry["in_pack"] = held = pack_holds(spec)
+                if not held:
+                    problems.append((f"hazards[{i}]", _(
+                        "offline, and the offline pack %(pack)s holds no tiles of %(name)s: every "
+                        "site would say 情報なし; run civicmap fetch MAP.yaml --overwrite with "
+                        "the network"
+                    ) % {"pack": pack, "name": spec.tiles}))  # fmt: skip
+            entries.append(entry)
             continue
         entry: dict[str, Any] = {"kind": spec.kind, "file": spec.file.name, "year": spec.year}
         try:

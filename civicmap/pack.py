@@ -34,7 +34,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from civicmap import _http
+from civicmap import _http, hazard_tiles
 from civicmap._files import replace_output
 from civicmap._outputs import Output, check_output, guarded_outputs, is_pack_folder
 from civicmap._transport import excerpt
@@ -204,7 +204,11 @@ def _fetch_into(
         )
         tiles = fetch_pack_tiles(spec, tmp)
         if tiles:  # the per-tile checksums stay in the tiles' own tiles.json
-            manifest["tiles"] = {k: v for k, v in tiles.items() if k != "sha256"}
+            hazard_sets = tiles.pop("hazards", None)
+            if "source" in tiles:
+                manifest["tiles"] = {k: v for k, v in tiles.items() if k != "sha256"}
+            if hazard_sets:  # ハザードマップポータルサイト tile sets, 404s as no_zone
+                manifest["hazard_tiles"] = hazard_sets
             (tmp / overpass.MANIFEST).write_text(
                 json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
             )
@@ -241,7 +245,17 @@ def fetch_pack_tiles(spec: MapSpec, pack: Path) -> dict | None:
     The paper map is laid out once, in memory, with the tiles recorded as it
     draws them: the pack then holds exactly the tiles (zooms, extent, atlas
     pages) an offline rebuild asks for, each once. The web map adds the area at
-    :func:`~civicmap.render.tiles.web_zooms`. OSM's tiles are never stored (their policy): None.
+    :func:`~civicmap.render.tiles.web_zooms`. OSM's tiles are never stored (their policy).
+    The map's ハザードマップポータルサイト tile sets (``hazards: [flood-max]``) are
+    stored the same way, with the tiles the portal answered 404 for listed as
+    "no zone" (:func:`civicmap.hazard_tiles.write_pack`); their manifests are the
+    returned dict's ``hazards`` entry.
+
+    Returns
+    -------
+    dict or None
+        The background tiles' manifest (``{"hazards": [...]}`` alone when the map
+        stores only hazard tiles), or None when nothing was stored.
 
     Raises
     ------
@@ -249,24 +263,28 @@ def fetch_pack_tiles(spec: MapSpec, pack: Path) -> dict | None:
         When every tile failed (nothing usable to store).
     """
     source = spec.basemap.source
-    if source is None:
-        return None
-    if not source.storable:
+    if source is not None and not source.storable:
         log.info(
             _("tiles %(source_id)s are web-only and online-only (their terms): not stored"),
             {"source_id": source.id},
         )
+        source = None
+    hazard_tiles_used = any(h.tiles for h in spec.hazards)
+    if source is None and not hazard_tiles_used:
         return None
     local = replace(spec, osm=replace(spec.osm, pack=str(Path(pack).resolve())))
     with tiles.recording() as rec:
-        fetcher = tiles.fetcher_for(local)
-        assert fetcher is not None
-        fetcher.quiet = True
-        if not fetcher.usable():  # no network: one line, before anything is drawn
-            raise NetworkError(_no_pack_tiles(fetcher))
+        fetcher = tiles.fetcher_for(local) if source is not None else None
+        if fetcher is not None:
+            fetcher.quiet = True
+            if not fetcher.usable():  # no network: one line, before anything is drawn
+                raise NetworkError(_no_pack_tiles(fetcher))
+        data = None
+        if spec.paper is not None or hazard_tiles_used:
+            data = collect(local)  # the hazard tiles under every shelter site are read here
         if spec.paper is not None:
-            render_paper(collect(local), options=spec.paper)
-        if spec.web is not None:
+            render_paper(data, options=spec.paper)
+        if spec.web is not None and fetcher is not None:
             area = resolve_area(spec.area, base_dir=spec.base_dir)
             bounds = area.geometry.bounds
             fetcher.get_many(
@@ -274,6 +292,15 @@ def fetch_pack_tiles(spec: MapSpec, pack: Path) -> dict | None:
                 for z in tiles.web_zooms(bounds, source)
                 for t in tiles.tiles_for_bounds(bounds, z)
             )
+    loaded = data.hazards.layers if data is not None and data.hazards is not None else []
+    hazards = hazard_tiles.write_pack(pack, loaded, rec)
+    for h in hazards:
+        log.info(
+            _("offline pack: %(count)d hazard tiles of %(source_id)s, %(n)d with no zone"),
+            {"count": h["count"], "source_id": h["source"], "n": len(h["no_zone"])},
+        )
+    if fetcher is None:
+        return {"hazards": hazards}
     got = rec.get(source.cache_id, {})
     if fetcher.broken:  # a pack with holes where the server gave up: none at all
         raise NetworkError(_no_pack_tiles(fetcher))
@@ -292,4 +319,6 @@ def fetch_pack_tiles(spec: MapSpec, pack: Path) -> dict | None:
             "bytes), %(n)d missing"
         ), {"count": manifest["count"], "source_id": source.id, "zooms": manifest["zooms"], "bytes": manifest["bytes"], "n": len(manifest["missing"])},
     )  # fmt: skip
+    if hazards:
+        manifest = {**manifest, "hazards": hazards}
     return manifest

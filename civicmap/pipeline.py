@@ -413,6 +413,10 @@ def _collect(
     route_layers = layers
     if spec.hazards:
         data.hazards = load_hazards(spec, area, layers, homes)
+    if spec.disaster:  # one disaster's view: only the shelter sites suited to it
+        layers[:] = disaster_view(spec, layers, data.hazards)
+    route_layers = layers
+    if spec.hazards:
         route_layers = hazard_route_layers(spec, layers, data)
     if homes:
         routes = shelter_routes.routes_for_map(spec, area, route_layers, homes=homes)
@@ -438,7 +442,7 @@ def load_hazards(spec: MapSpec, area: Area, layers: list[LayerData], homes) -> H
         else hazards.load_hazard(h, area=area.geometry)
         for h in spec.hazards
     ]
-    result = HazardResult(layers=loaded)
+    result = HazardResult(layers=loaded, disaster=spec.disaster)
     for layer in shelter_layers(layers):
         hazards.check_sites(result, layer.id, layer.features, language=spec.language)
         for label, site in result.sites.items():
@@ -464,6 +468,39 @@ def load_hazards(spec: MapSpec, area: Area, layers: list[LayerData], homes) -> H
     return result
 
 
+def disaster_view(
+    spec: MapSpec, layers: list[LayerData], result: HazardResult | None
+) -> list[LayerData]:
+    """``disaster:``: each shelter layer keeps only the sites suited to that disaster.
+
+    A site is suited when it is designated for the disaster (``serves_<key>``
+    true) and its hazard does not rule it out (see :func:`hazards.unusable`);
+    the other layers are kept whole. How many sites each layer leaves out is
+    logged (the maps show what is suited, not what is not).
+    """
+    key = spec.disaster
+    assert key is not None
+    col = f"serves_{key}"
+    out = []
+    for layer in layers:
+        if getattr(layer.spec, "role", None) != "shelter":
+            out.append(layer)
+            continue
+        frame = layer.features
+        serves = frame[col] if col in frame.columns else pd.Series(None, index=frame.index)
+        keep = serves.map(hazards.designated).astype(bool)
+        if result is not None:
+            ruled_out = {label for (lid, label), site in result.sites.items()
+                         if lid == layer.id and key in site.unusable}  # fmt: skip
+            keep &= ~frame.index.isin(list(ruled_out))
+        log.info(
+            _("disaster view (%(disaster)s): %(layer)s shows %(kept)d of %(n)d sites"),
+            {"disaster": key, "layer": layer.id, "kept": int(keep.sum()), "n": len(frame)},
+        )
+        out.append(replace(layer, features=frame[keep.to_numpy(dtype=bool)]))
+    return out
+
+
 def hazard_route_layers(spec: MapSpec, layers: list[LayerData], data: MapData) -> list[LayerData]:
     """The layers the routes of ``home.disaster`` rank: without sites its hazard rules out."""
     disaster = spec.home_disaster
@@ -476,8 +513,8 @@ def hazard_route_layers(spec: MapSpec, layers: list[LayerData], data: MapData) -
         drop = [
             label
             for (layer_id, label), site in data.hazards.sites.items()
-            if layer_id == layer.id and key in site.unusable
-        ]
+            if layer_id == layer.id and key in site.unusable and label in layer.features.index
+        ]  # (a disaster: view has left them out already)
         if not drop:
             out.append(layer)
             continue

@@ -25,6 +25,7 @@ from civicmap.hazards import (
     load_hazard,
 )
 from civicmap.pipeline import collect, render
+from civicmap.render.paper import render_paper
 from civicmap.report import quality_rows
 from civicmap.spec.hazards import HazardSpec
 from civicmap.spec.mapfile import load_map
@@ -338,3 +339,133 @@ def test_a40_tsunami_depth_text_gives_the_line_and_flags_a_deep_tsunami_site(tmp
     ]
     assert b.lines == ["津波：想定浸水深 3m以上5m未満"] and b.unusable == []  # not designated
     assert c.lines == ["津波：想定浸水深 3m以上5m未満（垂直避難可）"] and c.unusable == []
+
+
+@pytest.mark.slow
+@pytest.mark.pdf
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler missing")
+def test_route_table_and_every_export_carry_the_hazard_lines(tmp_path):
+    """The paper route table says what the water does at each shelter; exports carry the flag."""
+    deep = _deep_zone(tmp_path)
+    home = [NOMACHI[0] + 0.004, NOMACHI[1]]
+    spec = load_map(
+        _map(tmp_path, hazards=[{"file": str(deep), "kind": "flood"}],
+             home={"point": home, "disaster": "洪水"},
+             outputs={"paper": {"file": "out/map.pdf", "size": "A3"},
+                      "geojson": {"file": "out/map.geojson"}, "kml": {"file": "out/map.kml"},
+                      "umap": {"file": "out/map.umap"}})
+    )  # fmt: skip
+    data = collect(spec)
+    render(data)
+    _, plan = render_paper(data, options=spec.paper)
+    legs = plan.routes
+    assert legs and SCHOOL not in {leg.name for leg in legs}
+    # each ranked shelter's line for the routes' disaster (洪水), printed under its distance
+    assert {leg.hazard for leg in legs} == {"洪水：想定区域外"}
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "out/map.pdf"), "-"], capture_output=True, text=True
+    ).stdout
+    box = text[text.index("避難所までの道のり") :]
+    start = box.index(f"1. {legs[0].name}")
+    below = [ln.strip() for ln in box[start:].splitlines()[1:5]]
+    assert any(ln.endswith("洪水：想定区域外") for ln in below), below
+    # exports: the flagged school says why, in GeoJSON, KML (description too) and uMap's popup
+    gj = json.loads((tmp_path / "out/map.geojson").read_text("utf-8"))
+    school = [f["properties"] for f in gj["features"] if f["properties"].get("name") == SCHOOL]
+    assert school and all(
+        p["hazards"] == "洪水：想定浸水深 3–5 m / この災害では使えない可能性があります（洪水）"
+        for p in school
+    )
+    kml = (tmp_path / "out/map.kml").read_text("utf-8")
+    assert "ハザード: 洪水：想定浸水深 3–5 m / この災害では使えない可能性があります（洪水）" in kml
+    umap = json.loads((tmp_path / "out/map.umap").read_text("utf-8"))
+    popups = [
+        f["properties"]
+        for layer in umap["layers"]
+        for f in layer["features"]
+        if f["properties"].get("name") == SCHOOL
+    ]
+    assert popups and all(
+        "**ハザード**: {hazards}" in p["_umap_options"]["popupContentTemplate"] for p in popups
+    )
+
+
+def test_disaster_view_shows_only_suited_sites_and_draws_that_disasters_hazard(tmp_path):
+    """disaster: 洪水 — flood-designated sites not ruled out by the zone; flood layers drawn only."""
+    deep = _deep_zone(tmp_path)
+    hazards = [{"file": str(deep), "kind": "flood"}, {"file": str(LANDSLIDE), "kind": "landslide"}]
+    path = _map(tmp_path, hazards=hazards)
+    everything = collect(load_map(path))
+    raw = yaml.safe_load(path.read_text("utf-8"))
+    raw["disaster"] = "洪水"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    spec = load_map(path)
+    assert spec.disaster == "flood" and spec.home_disaster == "洪水"
+    data = collect(spec)
+    for before, after in zip(everything.layers, data.layers, strict=True):
+        f = before.features
+        suited = [
+            label
+            for label in f.index
+            if f.loc[label].get("serves_flood") is True
+            and "flood" not in everything.hazards.sites[(before.id, label)].unusable
+        ]
+        assert list(after.features.index) == suited  # exactly the suited sites, in order
+        assert 0 < len(suited) < len(f)
+    names = {n for layer in data.layers for n in layer.features["name"]}
+    assert SCHOOL not in names  # designated for 洪水 but in a 3–5 m zone
+    # only the flood layer is drawn (paper) and on at load (web); both still give lines
+    assert [h.kind for h in data.hazards.shown()] == ["flood"]
+    site = next(iter(data.hazards.sites.values()))
+    assert site.lines[1].startswith("土砂災害")
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ({"disaster": "雷"}, "洪水 (flood)"),
+        (
+            {"disaster": "津波", "home": {"point": [36.55, 136.65], "disaster": "洪水"}},
+            "one disaster",
+        ),
+    ],
+)
+def test_a_bad_disaster_names_the_key_and_the_choices(tmp_path, extra, words):
+    path = _map(tmp_path, hazards=None)
+    raw = yaml.safe_load(path.read_text("utf-8"))
+    raw.update(extra)
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_map(path)
+    (problem,) = [p for p in err.value.problems if p.key == "disaster"]
+    assert words in problem.message
+
+
+def test_landslide_flag_red_zone_always_yellow_zone_unless_the_building_serves(tmp_path):
+    """特別警戒区域: flagged; 警戒区域: flagged unless the site has a 土砂災害 upper-floor note.
+
+    And each disaster reads its own note: a 津波 note does not make a site usable for 洪水.
+    """
+    slide = load_hazard(HazardSpec(file=LANDSLIDE, kind="landslide"))
+    reds = slide.zones[slide.zones["cls"] == 1].geometry.union_all()
+    yellows = slide.zones[slide.zones["cls"] == 0].geometry.union_all()
+    yellow = yellows.difference(reds).representative_point()  # a red zone lies in a yellow one
+    red = reds.representative_point()
+    deep = load_hazard(HazardSpec(file=_deep_zone(tmp_path), kind="flood"))
+    school = Point(NOMACHI[1], NOMACHI[0])
+    note = "崖崩れ、土石流及び地滑り: 2階以上可"
+    sites = gpd.GeoDataFrame(
+        {"name": ["Y", "Y2", "R2", "F"],
+         "serves_landslide": [True, True, True, None],
+         "serves_flood": [None, None, None, True],
+         "upstairs_only": ["", note, note, "津波: 3階以上可"]},
+        geometry=[yellow, yellow, red, school],
+        crs="EPSG:4326",
+    )  # fmt: skip
+    result = HazardResult(layers=[slide, deep])
+    check_sites(result, "s", sites, language="ja")
+    y, y2, r2, f = (result.sites[("s", i)] for i in range(4))
+    assert y.unusable == ["landslide"] and y.lines[0] == "土砂災害警戒区域内"
+    assert y2.unusable == [] and y2.lines[0] == "土砂災害警戒区域内（2階以上可）"
+    assert r2.unusable == ["landslide"] and r2.lines[0] == "土砂災害特別警戒区域内（2階以上可）"
+    assert f.unusable == ["flood"] and f.lines[1] == "洪水：想定浸水深 3–5 m"

@@ -28,6 +28,7 @@ import pandas as pd
 from civicmap import fields
 from civicmap._files import check_writable, write_text_atomic
 from civicmap.errors import CivicMapError
+from civicmap.hazards import texts as hazard_texts
 from civicmap.i18n import _
 from civicmap.mapdata import LayerData, MapData
 from civicmap.render.background import credit_lines
@@ -134,6 +135,21 @@ def _features(layer: LayerData) -> list[tuple[pd.Series, dict]]:
     return rows
 
 
+#: The property holding what each hazard says at a shelter site (``hazards:``).
+HAZARD_PROPERTY = "hazards"
+
+
+def _hazard_text(data: MapData, layer_id: str, label: Any) -> str:
+    """What each hazard says at one site, one line per hazard (「洪水：想定浸水深 3–5 m / …」).
+
+    Every export carries it (GeoJSON/KML/uMap property ``hazards``, the KML
+    description, the uMap popup), so a site flagged on the maps is flagged there too.
+    """
+    if data.hazards is None:
+        return ""
+    return " / ".join(data.hazards.lines_for(layer_id, label))
+
+
 def _centre_zoom(data: MapData) -> tuple[list[float], int]:
     w, s, e, n = data.area.geometry.bounds
     # Zoom at which the area's larger side fits ~1000 px of 256-px tiles.
@@ -151,6 +167,8 @@ def to_geojson(data: MapData) -> dict[str, Any]:
         cat_styles = _category_styles(layer)
         for row, geom in _features(layer):
             props = _properties(row)
+            if hazard := _hazard_text(data, layer.id, row.name):
+                props[HAZARD_PROPERTY] = hazard
             st = cat_styles.get(fields.text(row.get("category")))
             colour = st.color if st else style.color
             props.update(
@@ -272,6 +290,9 @@ def to_umap(data: MapData) -> dict[str, Any]:
         features = []
         for i, (row, geom) in enumerate(_features(layer)):
             props = _properties(row)
+            hazard = _hazard_text(data, layer.id, row.name)
+            if hazard:
+                props[HAZARD_PROPERTY] = hazard
             if not props.get("name"):
                 # unnamed: named by its kind, as on the web map (never an id)
                 cat = fields.text(row.get("category"))
@@ -287,6 +308,9 @@ def to_umap(data: MapData) -> dict[str, Any]:
                     opts.update(color=st.color, iconUrl=umap_icon_url(st.symbol))
             if not isinstance(layer.spec.popup, str):
                 opts["popupContentTemplate"] = _popup_template(layer, data.language, row)
+                if hazard:  # the web popup's ハザード row, in uMap's popup too
+                    label = hazard_texts(data.language)["hazard"]
+                    opts["popupContentTemplate"] += f"\n**{label}**: {{{HAZARD_PROPERTY}}}"
             if row.get(APPROXIMATE) is True:
                 opts.update({"iconClass": "Ball", "opacity": 0.5, "dashArray": "5,5"})
             if opts:
@@ -421,7 +445,11 @@ def to_kml(data: MapData) -> str:
             pm = ET.SubElement(folder, "Placemark")
             ET.SubElement(pm, "name").text = clean_text(row.get("name") or "", lines=False)
             props = _properties(row)
+            if hazard := _hazard_text(data, layer.id, row.name):
+                props[HAZARD_PROPERTY] = hazard
             desc = [f"{k}: {props[k]}" for k in ("category", "address") if k in props]
+            if hazard:
+                desc.append(f"{hazard_texts(data.language)['hazard']}: {hazard}")
             if row.get(APPROXIMATE) is True:
                 desc.append("位置はおおよそ（住所から推定） / approximate location")
             if desc:

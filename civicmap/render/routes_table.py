@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from civicmap.schema import serves_column
+
 #: Label of a straight-line fallback on paper (the web map says the same).
 STRAIGHT_LABEL = {"ja": "直線距離・道順ではありません", "en": "straight line, not a walking route"}
 
@@ -40,3 +42,19 @@ def route_sections(legs: list[Any]) -> list[RouteSection]:
 def route_notes(data: Any, language: str) -> list[str]:
     """What the map must print under the route table (``MapData.route_notes``)."""
     return [str(n) for n in getattr(data, "route_notes", []) or []]
+
+
+def route_hazard(data: Any, shelter_ref: str) -> str:
+    """The hazard line(s) of a route's shelter for the routes' disaster (``""`` without hazards).
+
+    「洪水：想定区域外」 beside the route, as the index says it: a reader choosing
+    between the nearest shelters sees what the water does at each.
+    """
+    hz = getattr(data, "hazards", None)
+    if hz is None or not shelter_ref:
+        return ""
+    spec = data.spec
+    disaster = (
+        serves_column(spec.home_disaster).removeprefix("serves_") if spec.home_disaster else None
+    )
+    return hz.route_line(shelter_ref, disaster=disaster, language=spec.language)

@@ -43,7 +43,13 @@ from civicmap.render._routes import ordered_routes
 from civicmap.render.background import banner_text, credit_lines, web_background, write_tile_folder
 from civicmap.render.numbering import place_numbers
 from civicmap.render.symbols import category_looks, svg_path, taken_symbols
-from civicmap.render.web_hazards import add_popup_lines, hazards_payload
+from civicmap.render.web_hazards import (
+    add_popup_lines,
+    add_suited,
+    disaster_view_payload,
+    hazards_payload,
+    mark_suited,
+)
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 from civicmap.spec.basemap import REGISTRY
 from civicmap.spec.web import WebOptions
@@ -581,6 +587,7 @@ def _colocated_payload(
             row = layer.features.loc[m.row]
             item = _feature_item(layer, row, language=language, style_index=styles[m.layer_id][1])
             item["L"] = m.layer_id
+            mark_suited(data, layer, m.row, item)  # its own disasters, for the view choice
             extra.append(item)
             skip[m.layer_id].add(m.row)
         merged[first.layer_id][first.row] = extra
@@ -749,6 +756,7 @@ def _payload(
         for layer in data.layers
     ]
     add_popup_lines(data, layer_payloads)  # what each hazard says at a shelter site
+    add_suited(data, layer_payloads)  # the disasters each shelter site suits (the view choice)
     return {
         "lang": lang,
         "title": str(data.spec.title),
@@ -761,6 +769,7 @@ def _payload(
         "offline": opts.self_contained,
         "layers": layer_payloads,
         "hazards": hazards_payload(data),  # 国土数値情報 zones, one overlay each
+        "disasterView": disaster_view_payload(data, layer_payloads),
         "area": _round(data.area.geometry.boundary.__geo_interface__),
         "basemap": basemap_payload(data.basemap),
         "edge": edge,

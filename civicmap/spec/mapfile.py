@@ -32,7 +32,7 @@ from civicmap.i18n import _
 from civicmap.schema import DISASTER_TYPES
 from civicmap.spec.area import AREA_KINDS, AreaSpec, check_area
 from civicmap.spec.basemap import Basemap, parse_basemap
-from civicmap.spec.hazards import HazardSpec, parse_hazards
+from civicmap.spec.hazards import HazardSpec, parse_disaster, parse_hazards
 from civicmap.spec.layers import LayerSpec, builtin_dir, load_layer, parse_layer, parse_source
 from civicmap.spec.osm import OsmSource, parse_osm
 from civicmap.spec.paper import PaperOptions
@@ -53,6 +53,7 @@ MAP_KEYS = {
     "home": "[lat, lon] or {point: [lat, lon], disaster: 津波}: nearest shelters on foot",
     "homes": "several starting points: {points: [{name, point: [lat, lon]}], file: points.csv, geocode: true, disaster: 津波}",
     "hazards": "hazard zones to overlay and check shelters against: [{file: A31a-23_17_20.geojson, kind: flood}]",
+    "disaster": "one disaster's view: only the shelters suited to it, its hazards drawn (洪水, 津波 ...)",
 }
 OUTPUT_KEYS: dict[str, set[str]] = {
     # "offline" is the older name of "self_contained" (spec/web.py warns and reads it)
@@ -107,6 +108,8 @@ class MapSpec:
     homes_geocode: bool = False
     #: ``hazards:`` validated once at load (see :mod:`civicmap.spec.hazards`).
     hazards: tuple[HazardSpec, ...] = ()
+    #: ``disaster:``: the per-disaster view (a ``serves_<key>`` key such as ``flood``), or None.
+    disaster: str | None = None
     #: Run option, never read from the map file: ``True`` answers every request from the
     #: offline pack, local files and the cache; ``None`` takes ``settings.offline``. Set by
     #: ``build(..., offline=True)``, ``batch(..., offline=True)`` or ``--offline``.
@@ -372,6 +375,18 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         hazards = parse_hazards(raw.get("hazards"), file=file, base_dir=base_dir)
     except ConfigError as exc:
         ck.problems.extend(exc.problems)
+    disaster = None
+    try:
+        disaster = parse_disaster(raw.get("disaster"), file=file)
+    except ConfigError as exc:
+        ck.problems.extend(exc.problems)
+    if disaster is not None and home_disaster is None:
+        home_disaster = DISASTER_TYPES[disaster]  # the view's disaster is the routes' too
+    elif disaster is not None and home_disaster not in (disaster, DISASTER_TYPES[disaster]):
+        ck.add("disaster", _(
+            "got %(disaster)r but home.disaster is %(home_disaster)r; give one disaster for "
+            "the map"
+        ) % {"disaster": DISASTER_TYPES[disaster], "home_disaster": home_disaster})  # fmt: skip
     if osm_off:
         layers = _without_osm(ck, layers)  # says once which layers lose their OSM sources
     ck.raise_if_any()
@@ -396,6 +411,7 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         homes_file=homes_file,
         homes_geocode=homes_geocode,
         hazards=hazards,
+        disaster=disaster,
     )
 
 

@@ -14,7 +14,7 @@ import pytest
 from pages import console_errors, open_map, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_hazards import FLOOD, SCHOOL, _deep_zone, _map
+from test_hazards import FLOOD, LANDSLIDE, SCHOOL, _deep_zone, _map
 
 from civicmap.pipeline import collect, render
 from civicmap.spec.mapfile import load_map
@@ -80,3 +80,62 @@ def test_the_hazard_overlay_toggles_and_the_legend_and_popup_say_it(browser, tmp
     assert rows and any(
         r[1] == "この災害では使えない可能性があります（洪水）" for f in rows for r in f["p"]
     )
+
+
+def _markers(browser) -> int:
+    return len(browser.find_elements("css selector", ".leaflet-marker-pane .leaflet-marker-icon"))
+
+
+def test_the_disaster_choice_shows_only_suited_shelters_with_that_hazard_on(
+    browser, tmp_path, artifacts
+):
+    """Choosing 洪水 hides the sites not suited to it and the landslide zones; すべて brings back all."""
+    deep = _deep_zone(tmp_path)
+    spec = load_map(
+        _map(
+            tmp_path,
+            hazards=[{"file": str(deep), "kind": "flood"},
+                     {"file": str(LANDSLIDE), "kind": "landslide"}],
+            outputs={"web": {"file": "out/map.html", "self_contained": True, "cluster": False}},
+        )
+    )  # fmt: skip
+    data = collect(spec)
+    render(data)
+    open_map(browser, tmp_path / "out/map.html")
+    total = wait_for(lambda: _markers(browser))
+    assert console_errors(browser) == []
+    zones_all = _zones(browser)
+    flood_zones = len(data.hazards.layers[0].zones)
+    assert zones_all == flood_zones + len(data.hazards.layers[1].zones)
+    features = [
+        f
+        for layer in browser.execute_script("return window.civicmapData.data.layers;")
+        for f in layer["features"]
+    ]
+    assert len(features) == total
+
+    def suits(f):
+        return (
+            "d" not in f
+            or "flood" in f["d"]
+            or any("flood" in g.get("d", []) for g in f.get("m", []))
+        )
+
+    want = sum(1 for f in features if suits(f))
+    assert 0 < want < total
+    assert not suits(next(f for f in features if f["n"] == SCHOOL))  # in a 3–5 m zone
+    select = browser.find_element("css selector", ".cm-disaster select")
+    options = [o.text for o in select.find_elements("css selector", "option")]
+    assert options[0] == "すべての避難先" and "洪水" in options and "土砂災害" in options
+    browser.execute_script(
+        "arguments[0].value = 'flood'; arguments[0].dispatchEvent(new Event('change'));", select
+    )
+    time.sleep(0.5)
+    assert _markers(browser) == want
+    assert _zones(browser) == flood_zones  # the landslide zones are off
+    browser.save_screenshot(str(artifacts / "hazards_disaster_view.png"))
+    browser.execute_script(
+        "arguments[0].value = ''; arguments[0].dispatchEvent(new Event('change'));", select
+    )
+    time.sleep(0.5)
+    assert _markers(browser) == total and _zones(browser) == zones_all

@@ -536,7 +536,7 @@ var civicmap = (function () {
         L.tileLayer(url, { pane: "cm-hazards", opacity: 0.7, maxNativeZoom: 17,
                            attribution: "ハザードマップポータルサイト" }).addTo(layer);
       });
-      layer.addTo(map);
+      if (h.on !== false) layer.addTo(map);  // disaster: 洪水 — the other hazards start off
       var wrap = el("span", "cm-layer-name cm-hazard-name");
       wrap.setAttribute("data-hazard", h.id);
       wrap.appendChild(el("span", null, h.title));
@@ -558,6 +558,58 @@ var civicmap = (function () {
       });
     });
     data.hazards.notes.forEach(function (n) { ul.appendChild(el("li", "cm-legend-hazard-note", n)); });
+  }
+
+  // The disaster choice: only the shelter sites suited to one disaster (designated, not
+  // ruled out by its hazard), with that disaster's hazard layers on and the others off.
+  function disasterView(map, data, shelterGroups) {
+    var V = data.disasterView;
+    if (!V) return;
+    function suits(f, key) {
+      if (f.d === undefined) return true;  // not a shelter site: always shown
+      if (f.d.indexOf(key) >= 0) return true;
+      return (f.m || []).some(function (g) { return (g.d || []).indexOf(key) >= 0; });
+    }
+    function apply(key) {
+      shelterGroups.forEach(function (sg) {
+        var show = sg.markers.filter(function (m) { return !key || suits(m.cmFeature, key); });
+        var keep = {};
+        show.forEach(function (m) { keep[L.stamp(m)] = 1; });
+        var hide = sg.markers.filter(function (m) { return !keep[L.stamp(m)]; });
+        if (sg.group.removeLayers) { sg.group.removeLayers(hide); sg.group.addLayers(show); }
+        else {
+          hide.forEach(function (m) { sg.group.removeLayer(m); });
+          show.forEach(function (m) { sg.group.addLayer(m); });
+        }
+      });
+      if (data.hazards && window.civicmapHazards) {
+        data.hazards.layers.forEach(function (h) {
+          var on = key ? h.disaster === key : h.on !== false;
+          var layer = window.civicmapHazards[h.id];
+          if (on && !map.hasLayer(layer)) layer.addTo(map);
+          if (!on && map.hasLayer(layer)) map.removeLayer(layer);
+        });
+      }
+      map.getContainer().setAttribute("data-disaster", key || "");
+    }
+    controlBox("topright", "cm-disaster", function (div) {
+      var label = el("label", null, V.label + " ");
+      var sel = el("select");
+      sel.setAttribute("aria-label", V.label);
+      var all = el("option", null, V.all);
+      all.value = "";
+      sel.appendChild(all);
+      V.choices.forEach(function (c) {
+        var o = el("option", null, c.label);
+        o.value = c.key;
+        if (c.key === V.selected) o.selected = true;
+        sel.appendChild(o);
+      });
+      sel.addEventListener("change", function () { apply(sel.value); });
+      label.appendChild(sel);
+      div.appendChild(label);
+    }).addTo(map);
+    map.getContainer().setAttribute("data-disaster", V.selected || "");
   }
 
   function controlBox(position, cls, build) {
@@ -708,6 +760,7 @@ var civicmap = (function () {
     // Layers
     var search = [];
     var layerGroups = {};
+    var shelterGroups = [];  // every layer's markers, for the disaster choice
     data.layers.forEach(function (layer) {
       layer.clustered = layer.cluster === "auto" ? overlaps(layer) : !!layer.cluster;
       var icons = {};
@@ -778,6 +831,7 @@ var civicmap = (function () {
       });
       if (layer.clustered) group.addLayers(markers);
       else markers.forEach(function (m) { group.addLayer(m); });
+      shelterGroups.push({ group: group, markers: markers });
       var both = L.layerGroup([shapes, group]);
       both.addTo(map);
       layerGroups[layer.id] = both;
@@ -789,6 +843,7 @@ var civicmap = (function () {
       overlays[wrap.innerHTML] = both;
     });
     drawHazards(map, data, overlays);
+    disasterView(map, data, shelterGroups);
     var routes = drawRoutes(map, data);
     if (routes) {
       routes.addTo(map);

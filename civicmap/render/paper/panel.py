@@ -285,6 +285,8 @@ class PanelBlocks:
                 w for h in head.split("\n") for w in wrap(h, text_w, lambda s: text_width(s, fs))
             ]
             lines += wrap(sep.join(parts), text_w, lambda s: text_width(s, fs))
+            if leg.hazard:  # what the hazards say at that shelter (「洪水：想定区域外」)
+                lines += wrap(leg.hazard, text_w, lambda s: text_width(s, fs))
             rows.append((leg, lines))
         notes = [t["route_speed"].format(speed=settings.walking_speed_m_per_min)]
         if any(not leg.walk for leg in self.routes):

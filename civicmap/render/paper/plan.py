@@ -27,6 +27,7 @@ from civicmap.render.paper.texts import (
     disaster_strip,
     kana_key,
 )
+from civicmap.render.routes_table import route_hazard
 from civicmap.render.symbols import (
     CategoryStyle,
     category_looks,
@@ -85,6 +86,7 @@ class RouteLeg:
     coords: list[tuple[float, float]]  # projected metres
     home: str = ""  # which home (homes: several meeting points), for the route table
     note: str = ""  # a qualified designation, e.g. "洪水: 2階以上可" (upstairs only)
+    hazard: str = ""  # what the map's hazards say there, e.g. "洪水：想定区域外"
 
 
 @dataclass
@@ -366,6 +368,7 @@ def build_route_legs(data: MapData, crs, entries: list[Entry]) -> list[RouteLeg]
                 coords=list(geom.coords) if geom is not None and not geom.is_empty else [],
                 home=_text(r.get("place_name")) if len(homes) > 1 else "",
                 note=notes.get(_text(r.get("shelter_ref")), ""),
+                hazard=route_hazard(data, _text(r.get("shelter_ref"))),
             )
         )
     return legs
