@@ -44,6 +44,7 @@ from civicmap._outputs import OutputRefusedError, check_output_folder, output_lo
 from civicmap.area import Area, prefecture_municipalities, read_polygons
 from civicmap.errors import BatchError, CivicMapError
 from civicmap.i18n import _, current_language, use_language
+from civicmap.render.paper.readability import UnreadableSheetError
 from civicmap.render.paper.render import render_paper
 from civicmap.render.web import tile_folder_name
 from civicmap.schema import CRS, SourceResult, estimate_utm_crs
@@ -661,6 +662,8 @@ def _build_area(task: AreaTask) -> dict[str, Any]:
         dog.close()
         row.update(status="failed", error=dog.reason)
         log.warning(_("area %(name)s %(reason)s"), {"name": task.name, "reason": dog.reason})
+    except UnreadableSheetError as exc:  # the reason whole: the measures, what was tried, fixes
+        row.update(status="failed", error=str(exc).splitlines()[0])
     except CivicMapError as exc:
         row.update(status="failed", error=str(exc).splitlines()[0][:500])
     except Exception as exc:  # one area's bug must not stop the others: report it
