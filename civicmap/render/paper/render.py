@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import weakref
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -73,6 +75,38 @@ def _readable(data: MapData, opts: PaperOptions) -> tuple[bytes, PaperPlan]:
     fixes. ``unreadable: print`` prints it as it is, with a warning. An atlas
     layout is warned about (``stop``/``atlas``: refused), as no inset helps there.
     """
+    with _said_once():
+        return _readable_layout(data, opts)
+
+
+@contextlib.contextmanager
+def _said_once() -> Iterator[None]:
+    """Each paper warning once, while the layout is drawn again (with an inset, as an atlas).
+
+    A filter on the renderer's loggers only (no handler): the second drawing of the
+    same sheet repeats what the first said ("parts are cut off").
+    """
+    seen: set[str] = set()
+
+    def once(record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if text in seen:
+            return False
+        seen.add(text)
+        return True
+
+    names = [n for n in logging.root.manager.loggerDict if n.startswith("civicmap.render")]
+    loggers = [logging.getLogger(n) for n in names]
+    for lg in loggers:
+        lg.addFilter(once)
+    try:
+        yield
+    finally:
+        for lg in loggers:
+            lg.removeFilter(once)
+
+
+def _readable_layout(data: MapData, opts: PaperOptions) -> tuple[bytes, PaperPlan]:
     file = str(data.spec.file)
     policy = opts.on_unreadable
     pdf, r = _render_once(data, opts)
