@@ -738,7 +738,7 @@ def _paper_layout(data) -> str:
     """
     if "paper" not in data.spec.outputs:
         return ""
-    _pdf, plan = render_paper(data, options=data.spec.paper)
+    _pdf, plan = render_paper(data, options=data.spec.paper, remember=True)
     return plan.note
 
 

@@ -32,7 +32,9 @@ from civicmap.spec.paper import AtlasOptions, PaperOptions
 log = logging.getLogger(__name__)
 
 
-def render_paper(data: MapData, *, options: PaperOptions | None = None) -> tuple[bytes, PaperPlan]:
+def render_paper(
+    data: MapData, *, options: PaperOptions | None = None, remember: bool = False
+) -> tuple[bytes, PaperPlan]:
     """Lay out and draw the paper map in memory; return the PDF bytes and the plan used.
 
     ``options`` were checked when the map file loaded (``spec.paper``); None takes
@@ -40,8 +42,9 @@ def render_paper(data: MapData, *, options: PaperOptions | None = None) -> tuple
     is handled as ``options.unreadable`` says (see :func:`_readable`): a 拡大図
     (inset), a grid atlas, printed as it is, or refused.
 
-    The last result is kept for the same ``data`` and options, so a caller that
-    looks at the plan first (a batch writing its manifest) does not draw twice.
+    ``remember``: keep this result for the next call with the same ``data`` and
+    options (once), so a caller that looks at the plan before writing (a batch
+    writing its manifest) does not draw the map twice.
 
     Raises
     ------
@@ -52,16 +55,18 @@ def render_paper(data: MapData, *, options: PaperOptions | None = None) -> tuple
     """
     opts = _options(data, options)
     if _last and _last[0]() is data and _last[1] == opts:
-        return _last[2]
-    result = _readable(data, opts)
-    try:
-        _last[:] = [weakref.ref(data), opts, result]
-    except TypeError:  # pragma: no cover - data that cannot be referred to weakly
+        result = _last[2]
         _last.clear()
+        return result
+    _last.clear()
+    result = _readable(data, opts)
+    if remember:
+        # dropped with the data too (the plan holds its layers: a batch worker keeps no old area)
+        _last[:] = [weakref.ref(data, lambda _ref: _last.clear()), opts, result]
     return result
 
 
-#: The last render: (weak reference to the data, options, (pdf, plan)).
+#: The render kept by ``remember``: (weak reference to the data, options, (pdf, plan)).
 _last: list[Any] = []
 
 
