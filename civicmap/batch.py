@@ -44,6 +44,8 @@ from civicmap._outputs import OutputRefusedError, check_output_folder, output_lo
 from civicmap.area import Area, prefecture_municipalities, read_polygons
 from civicmap.errors import BatchError, CivicMapError
 from civicmap.i18n import _, current_language, use_language
+from civicmap.render.paper.readability import UnreadableSheetError
+from civicmap.render.paper.render import render_paper
 from civicmap.render.web import tile_folder_name
 from civicmap.schema import CRS, SourceResult, estimate_utm_crs
 from civicmap.spec.mapfile import MapSpec, load_map
@@ -626,6 +628,10 @@ def _build_area(task: AreaTask) -> dict[str, Any]:
         dog = _Watchdog(timeout_s=task.timeout_s, memory_mb=task.memory_mb)
         with dog:
             data = pipeline.collect(task.spec, area=task.area, inputs=task.inputs, built=task.built)
+            # The paper map first, in memory: an area whose sheet is unreadable gets an
+            # inset or an atlas (said in the manifest), or fails here with the reason;
+            # the write below reuses this drawing.
+            paper_note = _paper_layout(data)
             started = time.time()
             written = pipeline.render(data, overwrite=True)
         files = sorted({p for paths in written.values() for p in paths})
@@ -642,6 +648,9 @@ def _build_area(task: AreaTask) -> dict[str, Any]:
         ]
         if sum(row["places"].values()) == 0:
             row["warnings"].append(_("no place of any layer lies in this area"))
+        if paper_note:
+            row["paper"] = paper_note
+            row["warnings"].append(paper_note)
         doc = {
             "version": STATE_VERSION,
             "fingerprint": task.fingerprint,
@@ -653,6 +662,8 @@ def _build_area(task: AreaTask) -> dict[str, Any]:
         dog.close()
         row.update(status="failed", error=dog.reason)
         log.warning(_("area %(name)s %(reason)s"), {"name": task.name, "reason": dog.reason})
+    except UnreadableSheetError as exc:  # the reason whole: the measures, what was tried, fixes
+        row.update(status="failed", error=str(exc).splitlines()[0])
     except CivicMapError as exc:
         row.update(status="failed", error=str(exc).splitlines()[0][:500])
     except Exception as exc:  # one area's bug must not stop the others: report it
@@ -712,7 +723,23 @@ def _built_time(spec: MapSpec, inputs) -> dt.datetime:
 def _area_spec(spec: MapSpec, name: str, out_dir: Path) -> MapSpec:
 
     titled = replace(spec, title=f"{name} {spec.title}".strip())
+    if titled.paper is not None and titled.paper.unreadable is None:
+        # A batch never writes an unreadable sheet and never stops for one: an area's
+        # sheet gets an inset, else a grid atlas, else the area fails with the reason.
+        titled = replace(titled, paper=replace(titled.paper, unreadable="atlas"))
     return pipeline.with_output_dir(titled, out_dir)
+
+
+def _paper_layout(data) -> str:
+    """Lay the area's paper map out (kept for the write); what the readability check changed.
+
+    Raises the renderer's UnreadableSheetError (a CivicMapError: the area fails with
+    its message) when neither an inset nor an atlas makes the area readable.
+    """
+    if "paper" not in data.spec.outputs:
+        return ""
+    _pdf, plan = render_paper(data, options=data.spec.paper, remember=True)
+    return plan.note
 
 
 # --- Dask: a locked local cluster, a checked remote one -------------------------------

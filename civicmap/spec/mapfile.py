@@ -71,6 +71,7 @@ OUTPUT_KEYS: dict[str, set[str]] = {
         "max_pages",
         "fit",
         "index_ignore",
+        "unreadable",
     },
     "umap": {"file"},
     "geojson": {"file"},

@@ -30,6 +30,9 @@ MAX_PAGES = 100
 #: at the 2-3 cm a paper map prints it, codes past about 400 bytes no longer scan.
 QR_MAX_BYTES = 400
 
+#: What ``unreadable:`` may say: how a layout that fails the readability check is handled.
+UNREADABLE = ("inset", "atlas", "stop", "print")
+
 #: The keys of ``atlas:`` as a mapping (an area atlas).
 ATLAS_KEYS = ("areas", "name", "skip_empty")
 
@@ -71,6 +74,12 @@ class PaperOptions:
         filed under its own name; from ``index_ignore: [word, ...]``.
     index_prefixes
         False (``index_ignore: false``): sort by the full name as published.
+    unreadable
+        What a layout that fails the readability check becomes: ``inset`` (a
+        拡大図 of the densest part, else refused), ``atlas`` (an inset, else a
+        grid atlas, else refused), ``stop`` (refused), ``print`` (printed as it
+        is, with a warning). None: the command's default (``build``: inset,
+        ``batch``: atlas); see :attr:`on_unreadable`.
     """
 
     size: str = "A4"
@@ -85,6 +94,12 @@ class PaperOptions:
     fit: str = "area"
     index_ignore: tuple[str, ...] = ()
     index_prefixes: bool = True
+    unreadable: str | None = None
+
+    @property
+    def on_unreadable(self) -> str:
+        """``unreadable`` with the default of a single build filled in (``inset``)."""
+        return self.unreadable or "inset"
 
     @classmethod
     def from_dict(cls, options: dict[str, Any] | PaperOptions, *, file: Path | str) -> PaperOptions:
@@ -152,6 +167,16 @@ class PaperOptions:
                 _("got %(value)r, expected area (the map's area) or data (where the places are)")
                 % {"value": Short(fit)},
             )
+        unreadable = options.get("unreadable")
+        if unreadable is not None and unreadable not in UNREADABLE:
+            bad(
+                "unreadable",
+                _(
+                    "got %(value)r, expected inset (a 拡大図 of the crowded part), atlas (an "
+                    "inset, else a grid atlas), stop (no PDF) or print (print it anyway)"
+                )
+                % {"value": Short(unreadable)},
+            )
         atlas = _atlas(options.get("atlas", False), bad)
         ignore = options.get("index_ignore", True)
         if not (
@@ -190,6 +215,7 @@ class PaperOptions:
             fit=fit,
             index_ignore=tuple(w.strip() for w in ignore) if isinstance(ignore, list) else (),
             index_prefixes=ignore is not False,
+            unreadable=unreadable if unreadable in UNREADABLE else None,
         )
 
 

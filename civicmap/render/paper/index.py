@@ -31,7 +31,8 @@ class IndexFlow:
         ds = self.detail_fs
         widest = str(max((e.number for e in self.entries), default=0))
         nw = text_width(max("000", widest, key=len), fs) + 4
-        refw = text_width("p00 M00" if atlas else "M00", fs) + 3
+        refs = ["p00 M00" if atlas else "M00", *(e.ref for e in self.entries)]  # 拡大A b2 too
+        refw = max(text_width(ref, fs) for ref in refs) + 3
         items = self.reading_note_items(width) + self.unplaced_items(width, atlas=atlas)
         # An area atlas names each entry's area unless its address already does.
         areas = self.plan.atlas_areas if atlas else {}

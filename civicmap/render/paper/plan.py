@@ -128,6 +128,9 @@ class PaperPlan:
     routes: list[RouteLeg] = field(default_factory=list)
     home: tuple[float, float] | None = None  # projected metres
     readability: Any = None  # readability.Readability of the map pages
+    insets: list[Any] = field(default_factory=list)  # inset.InsetPlan: the sheet's 拡大図
+    #: What the readability check changed (an inset, an atlas instead of the sheet), or "".
+    note: str = ""
 
 
 # --------------------------------------------------------------------------- entries

@@ -7,12 +7,18 @@ import logging
 from civicmap.i18n import _
 from civicmap.render._fonts import draw_text
 from civicmap.render.paper.geometry import MM, MapFrame, Rect, fit_scale
+from civicmap.render.paper.inset import InsetPlan, draw_map
 from civicmap.render.paper.renderer import Renderer
 
 log = logging.getLogger(__name__)
 
 
-def draw_single(r: Renderer, c) -> None:
+def draw_single(r: Renderer, c, *, insets: list[InsetPlan] | tuple = ()) -> None:
+    """One sheet: the map frame (with its 拡大図 ``insets``, if any), panel and index.
+
+    The layout does not depend on the insets, so insets chosen from a first
+    drawing (:func:`civicmap.render.paper.inset.inset_candidates`) fit the second.
+    """
     o = r.opts
     m = 10 * MM
     gut = 5.5 * MM * (1.3 if r.f > 1 else 1.0)
@@ -85,7 +91,7 @@ def draw_single(r: Renderer, c) -> None:
                 "number)"
             ), {"file": r.data.spec.file, "size": o.size, "scale": f"{scale:,}"},
         )  # fmt: skip
-    r.draw_frame(c, frame)
+    draw_map(r, c, frame, insets)
     if large_portrait:
         rest = _two_columns(r, c, r.panel_blocks(panel_w, scale), panel, gap)
         first = r.continuation_page(c, first=True)
