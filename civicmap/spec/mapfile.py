@@ -70,6 +70,7 @@ OUTPUT_KEYS: dict[str, set[str]] = {
         "max_pages",
         "fit",
         "index_ignore",
+        "index",
     },
     "umap": {"file"},
     "geojson": {"file"},

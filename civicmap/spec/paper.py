@@ -30,6 +30,9 @@ MAX_PAGES = 100
 #: at the 2-3 cm a paper map prints it, codes past about 400 bytes no longer scan.
 QR_MAX_BYTES = 400
 
+#: ``index:`` values: how much each index entry says (see :attr:`PaperOptions.index`).
+INDEX_MODES = ("auto", "compact", "full")
+
 #: The keys of ``atlas:`` as a mapping (an area atlas).
 ATLAS_KEYS = ("areas", "name", "skip_empty")
 
@@ -71,6 +74,13 @@ class PaperOptions:
         filed under its own name; from ``index_ignore: [word, ...]``.
     index_prefixes
         False (``index_ignore: false``): sort by the full name as published.
+    index
+        ``"full"``: every entry with its details (address, phone ...); ``"compact"``:
+        number, name and grid cell (a shelter keeps its ○/× strip), several columns
+        beside the map, so a few dozen places fit on one sheet as on a municipal
+        紙マップ; ``"auto"``: a single portrait sheet prints the full index when it
+        fits at the same map scale, else the compact one; atlases and index pages
+        print the full index.
     """
 
     size: str = "A4"
@@ -85,6 +95,7 @@ class PaperOptions:
     fit: str = "area"
     index_ignore: tuple[str, ...] = ()
     index_prefixes: bool = True
+    index: str = "auto"
 
     @classmethod
     def from_dict(cls, options: dict[str, Any] | PaperOptions, *, file: Path | str) -> PaperOptions:
@@ -152,6 +163,16 @@ class PaperOptions:
                 _("got %(value)r, expected area (the map's area) or data (where the places are)")
                 % {"value": Short(fit)},
             )
+        index = options.get("index", "auto")
+        if index not in INDEX_MODES:
+            bad(
+                "index",
+                _(
+                    "got %(value)r, expected auto, compact (number, name and grid cell) or full "
+                    "(with addresses and details)"
+                )
+                % {"value": Short(index)},
+            )
         atlas = _atlas(options.get("atlas", False), bad)
         ignore = options.get("index_ignore", True)
         if not (
@@ -190,6 +211,7 @@ class PaperOptions:
             fit=fit,
             index_ignore=tuple(w.strip() for w in ignore) if isinstance(ignore, list) else (),
             index_prefixes=ignore is not False,
+            index=index,
         )
 
 
