@@ -72,6 +72,7 @@ OUTPUT_KEYS: dict[str, set[str]] = {
         "fit",
         "index_ignore",
         "unreadable",
+        "index",
     },
     "umap": {"file"},
     "geojson": {"file"},

@@ -32,6 +32,8 @@ QR_MAX_BYTES = 400
 
 #: What ``unreadable:`` may say: how a layout that fails the readability check is handled.
 UNREADABLE = ("inset", "atlas", "stop", "print")
+#: ``index:`` values: how much each index entry says (see :attr:`PaperOptions.index`).
+INDEX_MODES = ("auto", "compact", "full")
 
 #: The keys of ``atlas:`` as a mapping (an area atlas).
 ATLAS_KEYS = ("areas", "name", "skip_empty")
@@ -80,6 +82,13 @@ class PaperOptions:
         grid atlas, else refused), ``stop`` (refused), ``print`` (printed as it
         is, with a warning). None: the command's default (``build``: inset,
         ``batch``: atlas); see :attr:`on_unreadable`.
+    index
+        ``"full"``: every entry with its details (address, phone ...); ``"compact"``:
+        number, name and grid cell (a shelter keeps its ○/× strip), several columns
+        beside the map, so a few dozen places fit on one sheet as on a municipal
+        紙マップ; ``"auto"``: a single portrait sheet prints the full index when it
+        fits at the same map scale, else the compact one; atlases and index pages
+        print the full index.
     """
 
     size: str = "A4"
@@ -100,6 +109,8 @@ class PaperOptions:
     def on_unreadable(self) -> str:
         """``unreadable`` with the default of a single build filled in (``inset``)."""
         return self.unreadable or "inset"
+
+    index: str = "auto"
 
     @classmethod
     def from_dict(cls, options: dict[str, Any] | PaperOptions, *, file: Path | str) -> PaperOptions:
@@ -177,6 +188,16 @@ class PaperOptions:
                 )
                 % {"value": Short(unreadable)},
             )
+        index = options.get("index", "auto")
+        if index not in INDEX_MODES:
+            bad(
+                "index",
+                _(
+                    "got %(value)r, expected auto, compact (number, name and grid cell) or full "
+                    "(with addresses and details)"
+                )
+                % {"value": Short(index)},
+            )
         atlas = _atlas(options.get("atlas", False), bad)
         ignore = options.get("index_ignore", True)
         if not (
@@ -216,6 +237,7 @@ class PaperOptions:
             index_ignore=tuple(w.strip() for w in ignore) if isinstance(ignore, list) else (),
             index_prefixes=ignore is not False,
             unreadable=unreadable if unreadable in UNREADABLE else None,
+            index=index,
         )
 
 

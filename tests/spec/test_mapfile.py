@@ -173,3 +173,16 @@ outputs:
 """,
     )
     assert load_map(p).paper.index_ignore == ("社会福祉法人富山愛育会",)
+
+
+def test_outputs_paper_index_mode_is_read_and_a_wrong_one_names_the_key(tmp_path):
+    text = """
+title: t
+area: {bbox: [139.70, 35.70, 139.71, 35.71]}
+layers: [childcare]
+outputs:
+  paper: {file: out/map.pdf, index: %s}
+"""
+    assert load_map(write(tmp_path, text % "compact")).paper.index == "compact"
+    with pytest.raises(ConfigError, match=r"outputs\.paper\.index\b.*compact"):
+        load_map(write(tmp_path, text % "short"))
