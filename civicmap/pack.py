@@ -266,7 +266,7 @@ def fetch_pack_tiles(spec: MapSpec, pack: Path) -> dict | None:
             raise NetworkError(_no_pack_tiles(fetcher))
         if spec.paper is not None:
             render_paper(collect(local), options=spec.paper)
-        if spec.web is not None:
+        if spec.web is not None or spec.site is not None:  # the page's zooms (a site too)
             area = resolve_area(spec.area, base_dir=spec.base_dir)
             bounds = area.geometry.bounds
             fetcher.get_many(
