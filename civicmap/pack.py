@@ -284,7 +284,8 @@ def fetch_pack_tiles(spec: MapSpec, pack: Path) -> dict | None:
             data = collect(local)  # the hazard tiles under every shelter site are read here
         if spec.paper is not None:
             render_paper(data, options=spec.paper)
-        if spec.web is not None and fetcher is not None:
+        # the page's zooms (a site's page too)
+        if (spec.web is not None or spec.site is not None) and fetcher is not None:
             area = resolve_area(spec.area, base_dir=spec.base_dir)
             bounds = area.geometry.bounds
             fetcher.get_many(

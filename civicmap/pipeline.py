@@ -21,13 +21,14 @@ from shapely.geometry import box
 from civicmap import clean, hazard_tiles, hazards, join, progress, settings, shelter_routes
 from civicmap._files import output_batch
 from civicmap._http import refreshing
-from civicmap._outputs import Output, guarded_outputs
+from civicmap._outputs import Output, guarded_outputs, is_site_folder
 from civicmap.area import Area, map_area
 from civicmap.errors import ConfigError, Problem, SourceError
 from civicmap.hazards import HazardResult
 from civicmap.i18n import _, ngettext
 from civicmap.mapdata import LayerData, LayerReport, MapData, data_time
 from civicmap.render import export, paper, web
+from civicmap.render.site import write_site
 from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit, serves_column
 from civicmap.shelter_routes import shelter_layers
 from civicmap.sources import overpass, read_file_source, streets
@@ -641,7 +642,10 @@ def build_with_data(
         )
         raise ConfigError([Problem(str(spec.file), "outputs", message)])  # invalid input: exit 2
 
-    outputs = [Output(p, root=output_root(spec, p)) for p in output_targets(spec, kinds)]
+    outputs = [
+        Output(p, root=output_root(spec, p), **_folder_output(spec, p))
+        for p in output_targets(spec, kinds)
+    ]
     # every output checked (never an input, never a device ...) and its folder locked first
     with guarded_outputs(
         [*outputs, *(Output(Path(p)) for p in also_writes)],
@@ -651,6 +655,13 @@ def build_with_data(
         with refreshing(refresh):
             data = collect(spec, offline=offline)
         return data, render(data, kinds=kinds, overwrite=overwrite)
+
+
+def _folder_output(spec: MapSpec, path: Path) -> dict:
+    """The site output is a folder: only one civicmap wrote as a site is ever replaced."""
+    if path == spec.output_path("site"):
+        return {"folder": True, "ours": is_site_folder}
+    return {}
 
 
 def data_files(spec: MapSpec) -> list[Path]:
@@ -745,6 +756,8 @@ def _render_each(
         path = spec.output_path(kind)
         if kind == "web":
             written[kind] = [web.write_web(data, path, options=spec.web, overwrite=overwrite)]
+        elif kind == "site":
+            written[kind] = [write_site(data, path, options=spec.site, overwrite=overwrite)]
         elif kind == "paper":
             written[kind] = list(
                 paper.write_paper(data, path, options=spec.paper, overwrite=overwrite)

@@ -711,6 +711,17 @@ def payload(data: MapData, *, options: WebOptions | None = None) -> dict[str, An
     return _payload(data, _options(data, options))[0]
 
 
+def payload_with_tiles(
+    data: MapData, *, options: WebOptions | None = None, tiles_dir: str
+) -> tuple[dict[str, Any], dict | None]:
+    """The page's payload and the pack's tiles for a folder ``tiles_dir`` beside it (or None).
+
+    The site output (:mod:`civicmap.render.site`) draws the very same payload from a file,
+    so its map, numbers, search and legend are the single-file page's.
+    """
+    return _payload(data, _options(data, options), tiles_dir)
+
+
 def _payload(
     data: MapData, opts: WebOptions, tiles_dir: str | None = None
 ) -> tuple[dict[str, Any], dict | None]:

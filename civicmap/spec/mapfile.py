@@ -36,6 +36,7 @@ from civicmap.spec.hazards import HazardSpec, parse_disaster, parse_hazards
 from civicmap.spec.layers import LayerSpec, builtin_dir, load_layer, parse_layer, parse_source
 from civicmap.spec.osm import OsmSource, parse_osm
 from civicmap.spec.paper import PaperOptions
+from civicmap.spec.site import SITE_KEYS, SiteOptions
 from civicmap.spec.web import WebOptions
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ MAP_KEYS = {
     "osm": "where OSM data comes from: {file: extract} or {overpass: true, overpass_url: ..., pack: folder}, or false (no OSM)",
     "basemap": "{tiles: gsi-pale|gsi-std|none|URL, attribution: ..., draw: osm|false, approval: 承認番号}",
     "layers": "list of built-in layer ids, layer file paths, or {use: id, extra_sources: [...]}",
-    "outputs": "{web: {...}, paper: {...}, umap: {...}, geojson: {...}, kml: {...}}",
+    "outputs": "{web: {...}, paper: {...}, site: {...}, umap: {...}, geojson: {...}, kml: {...}}",
     "notes": "text for the paper map's notes box (連絡先, 集合場所, ...)",
     "home": "[lat, lon] or {point: [lat, lon], disaster: 津波}: nearest shelters on foot",
     "homes": "several starting points: {points: [{name, point: [lat, lon]}], file: points.csv, geocode: true, disaster: 津波}",
@@ -74,6 +75,8 @@ OUTPUT_KEYS: dict[str, set[str]] = {
         "unreadable",
         "index",
     },
+    # a static folder for any web host, offline on a phone after one visit (spec/site.py)
+    "site": set(SITE_KEYS),
     "umap": {"file"},
     "geojson": {"file"},
     "kml": {"file"},
@@ -100,6 +103,8 @@ class MapSpec:
     paper: PaperOptions | None = None
     #: ``outputs.web`` validated once at load (None without a web output).
     web: WebOptions | None = None
+    #: ``outputs.site`` validated once at load (None without a site output).
+    site: SiteOptions | None = None
     notes: str = ""
     home: tuple[float, float] | None = None
     home_disaster: str | None = None
@@ -172,6 +177,9 @@ def _check_outputs(
             )
             continue
         ck.unknown_keys(f"outputs.{kind}", opts, OUTPUT_KEYS[kind])
+        if kind == "site":  # a folder, not a file: checked by SiteOptions (parse_map)
+            result[kind] = dict(opts)
+            continue
         if not isinstance(opts.get("file"), str):
             ck.add(f"outputs.{kind}.file", _("missing; give the output file's path"))
         elif not opts["file"].strip() or opts["file"].endswith(("/", "\\")):
@@ -203,12 +211,12 @@ def _check_output_files(ck: Checker, outputs: dict[str, dict[str, Any]], base_di
     """Two outputs naming the same file would overwrite each other: refuse at load."""
     seen: dict[str, str] = {}
     for kind, opts in outputs.items():
-        file = opts.get("file")
+        file = opts.get("folder" if kind == "site" else "file")
         if not isinstance(file, str) or not file.strip():
             continue
         path = Path(file).expanduser()
         path = path if path.is_absolute() else base_dir / path
-        names = [(f"outputs.{kind}.file", path)]
+        names = [(f"outputs.{kind}.{'folder' if kind == 'site' else 'file'}", path)]
         if kind == "paper" and opts.get("png") is True:
             names.append(("outputs.paper.png", path.with_suffix(".png")))
         for key, p in names:
@@ -372,6 +380,14 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         except ConfigError as exc:
             for problem in exc.problems:
                 ck.add(problem.key, problem.message)
+    site = None
+    if "site" in outputs:
+        try:
+            site = SiteOptions.from_dict(outputs["site"], file=file)
+        except ConfigError as exc:
+            ck.problems.extend(exc.problems)
+    if site is not None and site.url and paper is not None and paper.qr is None:
+        paper = replace(paper, qr=site.url)  # the printed sheet leads to the phone map
     hazards: tuple[HazardSpec, ...] = ()
     try:
         hazards = parse_hazards(raw.get("hazards"), file=file, base_dir=base_dir)
@@ -399,13 +415,17 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         language=language,
         area=area_spec,
         layers=tuple(layers),
-        outputs={kind: opts["file"] for kind, opts in outputs.items()},
+        outputs={
+            kind: opts["folder"] if kind == "site" else opts["file"]
+            for kind, opts in outputs.items()
+        },
         base_dir=base_dir,
         file=file,
         osm=osm,
         basemap=basemap,
         paper=paper,
         web=web,
+        site=site,
         notes=str(raw.get("notes", "")),
         home=tuple(home) if home else None,
         home_disaster=str(home_disaster) if home_disaster else None,
