@@ -376,3 +376,45 @@ def test_wakayama_two_row_header_rates_disasters_and_lists_them_in_one_cell():
     assert f.geometry.x.tolist() == pytest.approx([float(x[17]) for x in body], abs=1e-9)
     assert f.geometry.y.tolist() == pytest.approx([float(x[18]) for x in body], abs=1e-9)
     assert _inside(f, WAKAYAMA_TAIJI)
+
+
+WAKAYAMA = (33.40, 34.40, 135.00, 136.05)  # 和歌山県, rounded outwards
+_TABLE_CELLS = re.compile(r"<td[^>]*>(.*?)</td><td[^>]*>(.*?)</td>")
+
+
+def test_wakayama_web_gis_kml_label_in_the_description_table_not_in_name():
+    """和歌山県's 異常気象時通行規制 points as exported by its web GIS (わかやま地図, 2015).
+
+    The 電子国土 / 地理院地図 style: ``<name>`` holds only an ID (1 … 170), each
+    placemark's fields are a ``<table>`` of key/value rows in ``<description>``
+    (地先名, 規制条件, 路線名, 危険内容, 分類 …), and every placemark sits in its own
+    folder named by the export's time stamp. The label is 地先名, the kind of place
+    分類; the ID and the time stamp are neither.
+    """
+    path = TESTS / "data/kml/wakayama_abnormal_weather_regulation_points_20150213.kml"
+    placemarks = list(ElementTree.parse(path).getroot().iter(f"{KML}Placemark"))
+    fields = [dict(_TABLE_CELLS.findall(p.findtext(f"{KML}description"))) for p in placemarks]
+    ids = [p.findtext(f"{KML}name") for p in placemarks]
+    points = [
+        tuple(map(float, p.findtext(f"{KML}Point/{KML}coordinates").split(",")[:2]))
+        for p in placemarks
+    ]
+    assert ids == [str(i) for i in range(1, 171)]
+    r = read_path(path, layer="regulations")
+    _accounted(r, len(placemarks))
+    assert len(r.features) == len(placemarks) == 170
+    f = r.features
+    assert r.info["columns"]["name"] == "地先名" and r.info["columns"]["category"] == "分類"
+    assert list(f["name"]) == [x["地先名"] for x in fields]
+    assert (f["name"] != "").all()
+    assert f["name"].iloc[2] == "新宮市南磐盾～新宮市熊野川町・田辺市境界"
+    assert set(f["category"]) == {"異常気象規制_点(点)"}
+    assert list(f["name (in file)"]) == ids  # the ID is kept, as a column
+    assert list(f["規制条件"]) == [x["規制条件"] for x in fields]
+    assert f["規制条件"].iloc[2] == "通行止め：連続雨量200mm以上、時間雨量50mm以上"
+    assert not f["category"].str.contains("2015/02/13").any()
+    # the description stays readable text, one field per line
+    assert "地先名 新宮市南磐盾" in f["description"].iloc[2]
+    assert f.geometry.x.tolist() == pytest.approx([p[0] for p in points], abs=1e-9)
+    assert f.geometry.y.tolist() == pytest.approx([p[1] for p in points], abs=1e-9)
+    assert _inside(f, WAKAYAMA)
