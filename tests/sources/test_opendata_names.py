@@ -205,7 +205,6 @@ REAL_NAME_COLUMNS = {
     "opendata/real/yaizu_machinakasuzumidokoro.csv": "指定暑熱避難施設の名称",
     "opendata/real_new/chofu_hinanjo.geojson": "title",
     "opendata/real_new/koriyama_P29-13_07_07203_CUT.shp": "P29_005",
-    "opendata/real_new/koriyama_nurseryData.csv": "Name",
     "opendata/real_new/towada_022063_evacuation_space.json": "名称",
     "opendata/real_new/towada_022063_hospital.json": "名称",
     "opendata/real_new/towada_022063_public_facility.json": "名称",
