@@ -879,6 +879,10 @@ def records_result(
                 % {"n": outside, "rows": rows, "crs": info["crs"]},
             }
         )
+    if category_from_container and not any(str(r.get("category") or "").strip() for r in records):
+        # no folder or layer names a kind of place: look for the category among the columns
+        records = [{k: v for k, v in r.items() if k != "category"} for r in records]
+        category_from_container = False
     df = pd.DataFrame.from_records(records) if records else pd.DataFrame()
     df = df.astype(object) if len(df.columns) else df
     df.index = pd.RangeIndex(len(df))  # positions in records / geometries / refs

@@ -10,6 +10,7 @@ rejected with the same reason as CSV rows (see :mod:`civicmap.sources._table`).
 from __future__ import annotations
 
 import logging
+import re
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -53,6 +54,8 @@ class _TextOnly(HTMLParser):
             self._skip += 1
         elif tag in self._BREAK:
             self.parts.append("\n")
+        elif tag in ("td", "th"):
+            self.parts.append(" ")  # a table row reads "地先名 新宮市…", not "地先名新宮市…"
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style") and self._skip:
@@ -82,6 +85,71 @@ def html_to_text(fragment: str) -> str:
         if line or (out and out[-1]):
             out.append(line)
     return "\n".join(out).strip()
+
+
+class _TableRows(HTMLParser):
+    """The rows of the tables in an HTML fragment, each a list of cell texts."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: list[list[str]] = []
+        self.outside: list[str] = []
+        self._cell: list[str] | None = None
+        self._depth = 0
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag == "table":
+            self._depth += 1
+        elif tag == "tr" and self._depth:
+            self.rows.append([])
+        elif tag in ("td", "th") and self.rows:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+        elif tag == "table" and self._depth:
+            self._depth -= 1
+        elif tag in ("td", "th") and self._cell is not None and self.rows:
+            self.rows[-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._skip:
+            return
+        if self._cell is not None:
+            self._cell.append(data)
+        elif not self._depth:
+            self.outside.append(data)
+
+
+#: A key cell longer than this is text, not the name of a field.
+_KEY_MAX = 40
+
+
+def description_table(fragment: str) -> dict[str, str] | None:
+    """The fields of a description that is a key/value table, or None.
+
+    地理院地図's 作図 tool, 電子国土 and the municipal web GIS built on it (和歌山県's
+    わかやま地図) write a placemark's attributes as ``<table><tr><td>地先名</td>
+    <td>…</td></tr>…</table>``, with ``<name>`` holding only an ID. Read as plain
+    text the fields run together; read as a table they are columns like
+    ``ExtendedData``, so the name, address and category are found by meaning.
+    """
+    if not fragment or "<t" not in fragment.lower():
+        return None
+    p = _TableRows()
+    p.feed(fragment)
+    p.close()
+    rows = [r for r in p.rows if r]
+    if not rows or "".join(p.outside).strip():
+        return None
+    if any(len(r) != 2 or not r[0] or len(r[0]) > _KEY_MAX for r in rows):
+        return None
+    return {k: v for k, v in rows}
 
 
 def _kml_coords(text: str | None) -> list[tuple[float, float]]:
@@ -228,7 +296,20 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
     from_description = name_from_description(records)
     if from_description:
         info["name_from_description"] = from_description
-    if any("name" in r for r in records):
+    tables = sum(1 for r in records if r.pop(_TABLE_MARK, False))
+    if tables:
+        info["description_tables"] = tables
+    for rec in records:
+        if _EXPORT_STAMP.match(rec["category"]):
+            # a folder named by the export's date and time is not a kind of place
+            rec["category"] = ""
+    if tables and _names_are_ids(records):
+        # <name> is empty or holds an ID (1, 2, 3 …) and the label is in the description's
+        # table: keep the ID as a column and find the name among the table's fields
+        for rec in records:
+            rec[_NAME_IN_FILE] = rec.pop("name", "")
+        info["name_is_id"] = _NAME_IN_FILE
+    elif any("name" in r for r in records):
         # A placemark's <name> is the name Google My Maps and Google Earth show;
         # ExtendedData columns such as 名称 must not win over it.
         options["columns"] = {"name": "name", **(options.get("columns") or {})}
@@ -251,6 +332,19 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
 
 #: A label longer than this is a paragraph, not a name.
 _LABEL_MAX = 60
+#: Marks a record whose description was a key/value table (removed before the columns are read).
+_TABLE_MARK = "\0table"
+#: Where a placemark's <name> goes when it holds an ID rather than a name.
+_NAME_IN_FILE = "name (in file)"
+#: A folder named by the date and time of an export (``2015/02/13 17:28:06``).
+_EXPORT_STAMP = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+_ID = re.compile(r"^[A-Za-z]{0,3}[-_]?\d+$")
+
+
+def _names_are_ids(records: list[dict[str, Any]]) -> bool:
+    """No ``<name>`` names a place: each is empty or an ID such as ``1`` or ``P-12``."""
+    names = [str(r.get("name") or "").strip() for r in records]
+    return all(_ID.match(n) for n in names if n)
 
 
 def name_from_description(records: list[dict[str, Any]]) -> int:
@@ -262,7 +356,7 @@ def name_from_description(records: list[dict[str, Any]]) -> int:
     """
     n = 0
     for rec in records:
-        if str(rec.get("name") or "").strip():
+        if str(rec.get("name") or "").strip() or rec.get(_TABLE_MARK):
             continue
         lines = [ln.strip() for ln in str(rec.get("description") or "").splitlines()]
         first = next((ln for ln in lines if ln), "")
@@ -273,10 +367,16 @@ def name_from_description(records: list[dict[str, Any]]) -> int:
 
 
 def _placemark_record(pm: ET.Element) -> dict[str, Any]:
+    raw_description = pm.findtext(f"{KML_NS}description") or ""
     rec: dict[str, Any] = {
         "name": (pm.findtext(f"{KML_NS}name") or "").strip(),
-        "description": html_to_text(pm.findtext(f"{KML_NS}description") or ""),
+        "description": html_to_text(raw_description),
     }
+    table = description_table(raw_description)
+    if table:
+        rec[_TABLE_MARK] = True
+        for key, val in table.items():
+            rec.setdefault(key if key not in COLUMNS else f"data_{key}", val)
     addr = pm.findtext(f"{KML_NS}address")
     if addr:
         rec["address"] = addr.strip()

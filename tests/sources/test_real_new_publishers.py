@@ -104,29 +104,34 @@ def test_koriyama_ksj_p29_13_schools_without_shx_or_prj_are_named_by_the_code_sc
     assert not shp.with_suffix(".shx").exists()  # and the folder is left as it was
 
 
-def test_koriyama_papamama_nursery_csv_in_shift_jis_with_english_headers():
-    """郡山市's 保育園マップ data: papamama headers (Name, Type, Add1/Add2, Y/X), cp932."""
-    path = NEW / "koriyama_nurseryData.csv"
-    rows = list(csv.DictReader(io.StringIO(path.read_bytes().decode("cp932"), newline="")))
-    r = read_path(path, layer="nursery")
-    _accounted(r, len(rows))
-    assert len(r.features) == len(rows) == 157
-    f = r.features
-    assert r.info["columns"]["name"] == "Name"
-    assert list(f["name"]) == [_shown(x["Name"]) for x in rows]
-    assert any(_HALF_KANA.search(x["Name"]) for x in rows)  # ﾅｰｻﾘｰﾙｰﾑまんまぴあ → ナーサリー…
-    assert (f["name"] != "").all()
-    assert list(f["category"]) == [_shown(x["Type"]) for x in rows]
-    # the shown address folds half-width kana like the name (長谷川ﾋﾞﾙ → 長谷川ビル) ...
-    published = [x["Add1"].strip() + x["Add2"].strip() for x in rows]
-    assert any("ﾋﾞﾙ" in a for a in published)
-    assert list(f["address"]) == [_shown(a) for a in published]
+def test_half_width_kana_folded_in_shown_names_and_addresses_and_kept_in_columns():
+    """石川県's 指定緊急避難場所一覧 (CC BY 4.0) writes some names and addresses in half-width kana.
+
+    ｻｲｴﾝｽﾊﾟｰｸ１号公園 and 石川県能美市道林町ﾍ99-3 are shown as サイエンスパーク１号公園 and
+    …道林町ヘ99-3 (paper fonts render legacy-width kana badly); full-width digits and
+    brackets stay; the publisher's own columns keep the text as published. (This case was
+    shown on 郡山市's papamama CSV, which was dropped: no data licence could be shown.)
+    """
+    path = TESTS / "data/shelters/ishikawa/170003_evacuation_space.csv"
+    rows = list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig"), newline="")))
+    r = read_path(path, layer="shelters")
+    f = r.features.set_index("source_ref")
+    by_row = {f"{path.name}:{i}": x for i, x in enumerate(rows, 1)}
+    kana = {
+        ref: x
+        for ref, x in by_row.items()
+        if ref in f.index and _HALF_KANA.search(x["名称"] + x["所在地_連結表記"])
+    }
+    assert len(kana) == 8  # 4 バイパス, 2 サイエンスパーク names; 桔梗ｹ丘 and 道林町ﾍ addresses
+    for ref, x in kana.items():
+        assert f.at[ref, "name"] == _shown(x["名称"])
+        assert f.at[ref, "address"] == _shown(x["所在地_連結表記"])
+        assert f.at[ref, "所在地_連結表記"] == x["所在地_連結表記"]  # as published
+        assert f.at[ref, "名称"] == x["名称"]
+    assert "サイエンスパーク１号公園" in set(f["name"])  # １ stays full-width
+    assert "石川県能美市道林町ヘ99-3" in set(f["address"])
+    assert not f["name"].str.contains(_HALF_KANA).any()
     assert not f["address"].str.contains(_HALF_KANA).any()
-    # ... and the file's own columns stay as published
-    assert list(f["Add2"].fillna("").str.strip()) == [x["Add2"].strip() for x in rows]
-    assert f.geometry.y.tolist() == pytest.approx([float(x["Y"]) for x in rows], abs=1e-9)
-    assert f.geometry.x.tolist() == pytest.approx([float(x["X"]) for x in rows], abs=1e-9)
-    assert _inside(f, KORIYAMA)
 
 
 TOWADA = (40.40, 40.72, 140.85, 141.35)  # 十和田市, 十和田湖畔 included
@@ -376,3 +381,45 @@ def test_wakayama_two_row_header_rates_disasters_and_lists_them_in_one_cell():
     assert f.geometry.x.tolist() == pytest.approx([float(x[17]) for x in body], abs=1e-9)
     assert f.geometry.y.tolist() == pytest.approx([float(x[18]) for x in body], abs=1e-9)
     assert _inside(f, WAKAYAMA_TAIJI)
+
+
+WAKAYAMA = (33.40, 34.40, 135.00, 136.05)  # 和歌山県, rounded outwards
+_TABLE_CELLS = re.compile(r"<td[^>]*>(.*?)</td><td[^>]*>(.*?)</td>")
+
+
+def test_wakayama_web_gis_kml_label_in_the_description_table_not_in_name():
+    """和歌山県's 異常気象時通行規制 points as exported by its web GIS (わかやま地図, 2015).
+
+    The 電子国土 / 地理院地図 style: ``<name>`` holds only an ID (1 … 170), each
+    placemark's fields are a ``<table>`` of key/value rows in ``<description>``
+    (地先名, 規制条件, 路線名, 危険内容, 分類 …), and every placemark sits in its own
+    folder named by the export's time stamp. The label is 地先名, the kind of place
+    分類; the ID and the time stamp are neither.
+    """
+    path = TESTS / "data/kml/wakayama_abnormal_weather_regulation_points_20150213.kml"
+    placemarks = list(ElementTree.parse(path).getroot().iter(f"{KML}Placemark"))
+    fields = [dict(_TABLE_CELLS.findall(p.findtext(f"{KML}description"))) for p in placemarks]
+    ids = [p.findtext(f"{KML}name") for p in placemarks]
+    points = [
+        tuple(map(float, p.findtext(f"{KML}Point/{KML}coordinates").split(",")[:2]))
+        for p in placemarks
+    ]
+    assert ids == [str(i) for i in range(1, 171)]
+    r = read_path(path, layer="regulations")
+    _accounted(r, len(placemarks))
+    assert len(r.features) == len(placemarks) == 170
+    f = r.features
+    assert r.info["columns"]["name"] == "地先名" and r.info["columns"]["category"] == "分類"
+    assert list(f["name"]) == [x["地先名"] for x in fields]
+    assert (f["name"] != "").all()
+    assert f["name"].iloc[2] == "新宮市南磐盾～新宮市熊野川町・田辺市境界"
+    assert set(f["category"]) == {"異常気象規制_点(点)"}
+    assert list(f["name (in file)"]) == ids  # the ID is kept, as a column
+    assert list(f["規制条件"]) == [x["規制条件"] for x in fields]
+    assert f["規制条件"].iloc[2] == "通行止め：連続雨量200mm以上、時間雨量50mm以上"
+    assert not f["category"].str.contains("2015/02/13").any()
+    # the description stays readable text, one field per line
+    assert "地先名 新宮市南磐盾" in f["description"].iloc[2]
+    assert f.geometry.x.tolist() == pytest.approx([p[0] for p in points], abs=1e-9)
+    assert f.geometry.y.tolist() == pytest.approx([p[1] for p in points], abs=1e-9)
+    assert _inside(f, WAKAYAMA)
