@@ -12,6 +12,7 @@ import geopandas as gpd
 import pytest
 import yaml
 from click.testing import CliRunner
+from paths import DATA
 from shapely.geometry import Point
 
 from civicmap.cli.main import main
@@ -30,7 +31,6 @@ from civicmap.report import quality_rows
 from civicmap.spec.hazards import HazardSpec
 from civicmap.spec.mapfile import load_map
 
-DATA = Path(__file__).parent / "data"
 HAZ = DATA / "hazards"
 GSI = DATA / "shelters" / "gsi"
 ISHIKAWA = DATA / "shelters" / "ishikawa" / "170003_evacuation_space.csv"
@@ -53,6 +53,20 @@ def test_depth_classes_keep_a_lightness_order_for_greyscale_copies():
         lum = [_luminance(c.color) for c in classes]
         assert lum == sorted(lum, reverse=True), lum  # deeper is darker
         assert min(a - b for a, b in itertools.pairwise(lum)) > 0.02
+
+
+#: The 水害ハザードマップ作成の手引き's standard 浸水深 colours (RGB), as the 国土交通省 slide
+#: "H28 下水道による都市浸水対策について" (p. 44) quotes its table: ~0.5 m … 20 m~.
+TEBIKI_RGB = [(247, 245, 169), (255, 216, 192), (255, 183, 183), (255, 145, 145), (242, 133, 201),
+              (220, 122, 220)]  # fmt: skip
+
+
+def test_depth_classes_are_the_tebiki_thresholds_and_colours():
+    assert [(c.min_m, c.max_m) for c in DEPTH_CLASSES] == [
+        (0.0, 0.5), (0.5, 3.0), (3.0, 5.0), (5.0, 10.0), (10.0, 20.0), (20.0, None)
+    ]  # fmt: skip
+    rgb = [tuple(int(c.color[i : i + 2], 16) for i in (1, 3, 5)) for c in DEPTH_CLASSES]
+    assert rgb == TEBIKI_RGB
 
 
 def test_a31a_depth_rank_codes_read_through_the_official_code_list():
