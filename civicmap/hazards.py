@@ -178,20 +178,30 @@ class HazardLayer:
         covered, cls, depth = self.at_many(np.array([lon]), np.array([lat]))
         return bool(covered[0]), (None if cls[0] < 0 else int(cls[0])), depth[0]
 
-    def at_many(self, lons: np.ndarray, lats: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
+    def at_many(
+        self, lons: np.ndarray, lats: np.ndarray, *, points: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, list]:
         """Every point at once: covered (bool), class index (-1: no zone) and depth text.
 
         One bulk STRtree query for all points (no Python loop over zones), so
-        100,000 sites cost about what a ``geopandas.sjoin`` does.
+        100,000 sites cost about what a ``geopandas.sjoin`` does (bench/bench_hazards.py).
+        ``points`` are the same points as shapely geometries when the caller has
+        them (a layer's geometry column): they are not made again.
         """
-        pts = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
-        n = len(pts)
-        covered = shapely.covers(self.extent, pts) if self.extent is not None else np.zeros(n, bool)
+        lons = np.asarray(lons, dtype=float)
+        lats = np.asarray(lats, dtype=float)
+        n = len(lons)
+        if self.extent is not None:  # a box: what the file covers (its bounds)
+            w, s, e, nn = self.extent.bounds
+            covered = (lons >= w) & (lons <= e) & (lats >= s) & (lats <= nn)
+        else:
+            covered = np.zeros(n, bool)
         cls = np.full(n, -1, dtype=int)
         if self.zones.empty:
             return covered, cls, [""] * n
         if self._tree is None:
             self._tree = shapely.STRtree(self.zones.geometry.to_numpy())
+        pts = points if points is not None else shapely.points(lons, lats)
         point_i, zone_i = self._tree.query(pts, predicate="intersects")
         zone_cls = self.zones["cls"].to_numpy()[zone_i]
         order = np.lexsort((zone_cls, point_i))  # per point, deepest class last
@@ -524,10 +534,15 @@ def check_sites(
     geoms = frame.geometry.to_crs(CRS)
     ok = geoms.notna() & ~geoms.is_empty
     geoms = geoms[ok]
-    pts = [g if g.geom_type == "Point" else g.representative_point() for g in geoms]
-    lons = np.array([p.x for p in pts])
-    lats = np.array([p.y for p in pts])
-    per_layer = [layer.at_many(lons, lats) for layer in result.layers]
+    pts = geoms.to_numpy().copy()
+    polys = shapely.get_type_id(pts) != 0  # an area's site is its representative point
+    pts[polys] = shapely.point_on_surface(pts[polys])
+    lons, lats = shapely.get_x(pts), shapely.get_y(pts)
+    per_layer = [
+        layer.at_many(lons, lats, points=pts) if isinstance(layer, HazardLayer)
+        else layer.at_many(lons, lats)
+        for layer in result.layers
+    ]  # fmt: skip
     for i, label in enumerate(geoms.index):
         hits = [(cov[i], cls[i], depth[i]) for cov, cls, depth in per_layer]
         row = frame.loc[label]
