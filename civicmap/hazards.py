@@ -442,6 +442,8 @@ class SiteHazards:
 
     lines: list[str] = field(default_factory=list)
     unusable: list[str] = field(default_factory=list)  # disaster keys
+    #: Whether a hazard has something to say here: a zone, or no information (not "outside").
+    speaks: bool = False
 
 
 @dataclass
@@ -503,6 +505,7 @@ def _site_hazards(
     out = SiteHazards()
     for layer, (covered, cls, depth) in zip(layers, hits, strict=True):
         hit = PointHazard(layer.kind, bool(covered), None if cls < 0 else int(cls), depth)
+        out.speaks = out.speaks or not hit.covered or hit.cls is not None
         serves = designated(row.get(f"serves_{layer.spec.disaster}"))
         note = _upstairs_for(row, layer.spec.disaster) if serves else ""
         out.lines.append(point_line(layer, hit, language=language, upstairs=note))

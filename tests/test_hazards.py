@@ -193,8 +193,16 @@ def test_a_flood_site_in_a_3m_zone_is_flagged_skipped_by_flood_routes_and_kept_f
     (site,) = [s for k, s in flagged if data.layer(k[0]).features.loc[k[1], "name"] == SCHOOL]  # fmt: skip
     assert site.lines == ["洪水：想定浸水深 3–5 m", "この災害では使えない可能性があります（洪水）"]
     # --report lists it, and the flood routes skip it and say why (builder, not the sheet)
-    reasons = [r["reason"] for r in quality_rows(data)]
+    rows = quality_rows(data)
+    reasons = [r["reason"] for r in rows]
     assert any(SCHOOL in r and "may not be usable" in r for r in reasons)
+    # a hazard row per site a hazard speaks of, with the lines the maps print; none "outside"
+    hazard_rows = {r["row"]: r["reason"] for r in rows if r["kind"] == "hazard"}
+    assert hazard_rows[SCHOOL] == (
+        "洪水：想定浸水深 3–5 m / この災害では使えない可能性があります（洪水）"
+    )
+    assert not any("想定区域外" in r for r in hazard_rows.values())
+    assert 1 <= len(hazard_rows) < 20  # the few sites in the generated zones, not every site
     assert any(f"skipped {SCHOOL}" in r for r in reasons)
     assert SCHOOL not in set(data.routes["shelter_name"])
     assert not any(SCHOOL in n for n in data.route_notes)
