@@ -122,6 +122,8 @@ PUBLIC_TEXTS: dict[str, dict[str, str]] = {
         "check_local": "詳しくは市町村のハザードマップで確認してください。",
         "legend": "{kind}の想定",
         "hazard": "ハザード",
+        "view": "{kind}のときの避難先だけを表示しています（{kind}に指定され、想定で使えない"
+                "可能性のない所）。",
     },
     "en": {
         "flood": "Flood", "inland_flood": "Inland flood", "tsunami": "Tsunami",
@@ -137,8 +139,28 @@ PUBLIC_TEXTS: dict[str, dict[str, str]] = {
         "check_local": "Check your municipality's hazard map for details.",
         "legend": "{kind} (assumed)",
         "hazard": "Hazard",
+        "view": "Only the shelters for a {kind} are shown (designated for it, and not ruled out "
+                "by its hazard).",
     },
 }  # fmt: skip
+
+
+#: Short names of every disaster a shelter may serve, per map language (the web map's choice,
+#: the paper's view line); the index prints the official ones (DISASTER_TYPES).
+DISASTER_NAMES: dict[str, dict[str, str]] = {
+    "ja": {"flood": "洪水", "landslide": "土砂災害", "storm_surge": "高潮", "earthquake": "地震",
+           "tsunami": "津波", "fire": "大規模な火事", "inland_flood": "内水氾濫",
+           "volcano": "火山現象"},
+    "en": {"flood": "flood", "landslide": "landslide", "storm_surge": "storm surge",
+           "earthquake": "earthquake", "tsunami": "tsunami", "fire": "large fire",
+           "inland_flood": "inland flood", "volcano": "volcano"},
+}  # fmt: skip
+
+
+def view_line(disaster: str, language: str) -> str:
+    """What a ``disaster:`` map says it shows: 「洪水のときの避難先だけを表示しています」."""
+    names = DISASTER_NAMES.get(language, DISASTER_NAMES["en"])
+    return texts(language)["view"].format(kind=names[disaster])
 
 
 def texts(language: str) -> dict[str, str]:
@@ -573,6 +595,7 @@ def home_notes(result: HazardResult, *, language: str) -> list[str]:
 
 __all__ = [
     "DEPTH_CLASSES",
+    "DISASTER_NAMES",
     "LANDSLIDE_CLASSES",
     "HazardClass",
     "HazardLayer",
@@ -588,6 +611,7 @@ __all__ = [
     "honest_notes",
     "load_hazard",
     "point_line",
+    "view_line",
 ]
 
 

@@ -412,6 +412,9 @@ def test_route_table_and_every_export_carry_the_hazard_lines(tmp_path):
     )
 
 
+@pytest.mark.slow
+@pytest.mark.pdf
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler missing")
 def test_disaster_view_shows_only_suited_sites_and_draws_that_disasters_hazard(tmp_path):
     """disaster: 洪水 — flood-designated sites not ruled out by the zone; flood layers drawn only."""
     deep = _deep_zone(tmp_path)
@@ -420,10 +423,12 @@ def test_disaster_view_shows_only_suited_sites_and_draws_that_disasters_hazard(t
     everything = collect(load_map(path))
     raw = yaml.safe_load(path.read_text("utf-8"))
     raw["disaster"] = "洪水"
+    raw["outputs"] = {"paper": {"file": "out/map.pdf", "size": "A3"}}
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
     spec = load_map(path)
     assert spec.disaster == "flood" and spec.home_disaster == "洪水"
     data = collect(spec)
+    render(data)
     for before, after in zip(everything.layers, data.layers, strict=True):
         f = before.features
         suited = [
@@ -440,6 +445,13 @@ def test_disaster_view_shows_only_suited_sites_and_draws_that_disasters_hazard(t
     assert [h.kind for h in data.hazards.shown()] == ["flood"]
     site = next(iter(data.hazards.sites.values()))
     assert site.lines[1].startswith("土砂災害")
+    # the sheet says what it shows, with the flood legend and the two notes, no landslide legend
+    text = subprocess.run(["pdftotext", str(tmp_path / "out/map.pdf"), "-"],
+                          capture_output=True, text=True).stdout  # fmt: skip
+    flat = "".join(text.split())
+    assert "洪水のときの避難先だけを表示しています" in flat
+    assert "洪水の想定" in flat and "土砂災害の想定" not in flat
+    assert "想定区域の外でも安全とは限りません。" in flat
 
 
 @pytest.mark.parametrize(
