@@ -79,6 +79,7 @@ VIEW_TEXTS: dict[str, dict[str, str]] = {
     "en": {"label": "Shelters for", "all": "every shelter"},
 }
 
+
 def suited(data: MapData, layer: Any, label: Any) -> list[str] | None:
     """The disasters a shelter site suits (designated, not ruled out by its hazard); None: not a shelter.
 
