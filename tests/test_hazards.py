@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from paths import DATA
 from shapely.geometry import Point
 
+from civicmap.check import check_map
 from civicmap.cli.main import main
 from civicmap.errors import ConfigError, SourceError
 from civicmap.hazards import (
@@ -324,6 +325,7 @@ def test_check_lists_the_hazards_a_map_uses_with_their_classes(tmp_path):
     assert flood["zones"] == {"0.5 m未満": 1, "0.5–3 m": 1, "3–5 m": 1, "5–10 m": 1,
                               "10–20 m": 0, "20 m以上": 0}  # fmt: skip
     assert slide["zones"] == {"土砂災害警戒区域": 2, "土砂災害特別警戒区域": 1}
+    assert "disaster" not in report  # no disaster: view
     # a landslide file given as kind: flood is a problem of the map, naming the entry
     bad = _map(tmp_path, hazards=[{"file": str(LANDSLIDE), "kind": "flood"}],
                outputs={"web": {"file": "out/map.html"}})  # fmt: skip
@@ -427,6 +429,7 @@ def test_disaster_view_shows_only_suited_sites_and_draws_that_disasters_hazard(t
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
     spec = load_map(path)
     assert spec.disaster == "flood" and spec.home_disaster == "洪水"
+    assert check_map(path)["disaster"] == "flood"  # check says which view the map is
     data = collect(spec)
     render(data)
     for before, after in zip(everything.layers, data.layers, strict=True):
