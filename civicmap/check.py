@@ -525,6 +525,7 @@ def check_map(path: str | Path) -> dict[str, Any]:
         "outputs": sorted(spec.outputs),
         "osm": {"off": "false", None: "overpass (default)"}.get(osm_from, osm_from),
         "hazards": hazards,
+        **({"disaster": spec.disaster} if spec.disaster else {}),  # one disaster's view
         "problems": [p.__dict__ for p in problems],
         "warnings": [p.__dict__ for p in warnings],
     }

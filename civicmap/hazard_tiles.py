@@ -136,24 +136,32 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
 
 def pixel_class(rgba: tuple[int, ...], classes: tuple[HazardClass, ...]) -> int | str | None:
     """The class index of a pixel, ``None`` for no zone (transparent), ``"?"`` for an unknown colour."""
-    if len(rgba) == 4 and rgba[3] < 32:
-        return None
-    best, dist = None, float("inf")
-    for i, c in enumerate(classes):
-        d = math.dist(rgba[:3], _rgb(c.color))
-        if d < dist:
-            best, dist = i, d
-    return best if dist <= COLOUR_TOLERANCE else "?"
+    rgba = tuple(rgba) if len(rgba) == 4 else (*rgba[:3], 255)
+    found = int(pixel_classes(np.array([rgba]), classes)[0])
+    return None if found == -1 else "?" if found == -2 else found
 
 
-def _tile_pixel(lon: float, lat: float, z: int) -> tuple[int, int, int, int]:
-    """(x, y) of the tile holding a point at zoom ``z``, and the pixel inside it."""
-    n = 2**z
-    fx = (lon + 180.0) / 360.0 * n
-    lat_r = math.radians(lat)
-    fy = (1.0 - math.asinh(math.tan(lat_r)) / math.pi) / 2.0 * n
-    x, y = int(fx), int(fy)
-    return x, y, min(int((fx - x) * 256), 255), min(int((fy - y) * 256), 255)
+def pixel_classes(rgba: np.ndarray, classes: tuple[HazardClass, ...]) -> np.ndarray:
+    """:func:`pixel_class` for an ``(n, 4)`` array: class index, -1 no zone, -2 unknown colour."""
+    rgba = np.asarray(rgba, dtype=float).reshape(-1, 4)
+    legend = np.array([_rgb(c.color) for c in classes], dtype=float)
+    dist = np.linalg.norm(rgba[:, None, :3] - legend[None, :, :], axis=2)
+    best = dist.argmin(axis=1)
+    out = np.where(dist[np.arange(len(best)), best] <= COLOUR_TOLERANCE, best, -2)
+    return np.where(rgba[:, 3] < 32, -1, out)
+
+
+def _tile_pixels(
+    lons: np.ndarray, lats: np.ndarray, z: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Tile x, y and the pixel inside it of every point at zoom ``z`` (Web Mercator)."""
+    n = 2.0**z
+    fx = (lons + 180.0) / 360.0 * n
+    fy = (1.0 - np.arcsinh(np.tan(np.radians(lats))) / np.pi) / 2.0 * n
+    x, y = np.floor(fx).astype(int), np.floor(fy).astype(int)
+    px = np.minimum(((fx - x) * 256).astype(int), 255)
+    py = np.minimum(((fy - y) * 256).astype(int), 255)
+    return x, y, px, py
 
 
 @dataclass
@@ -190,14 +198,24 @@ class TileHazardLayer:
         return []
 
     def at_many(self, lons: np.ndarray, lats: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
-        """Covered, class (-1: no zone) and depth text (always ``""``) for every point."""
+        """Covered, class (-1: no zone) and depth text (always ``""``) for every point.
+
+        Vectorised: the tile and pixel of every point at once, each tile decoded
+        once, its pixels under the points classed together (:func:`pixel_classes`).
+        """
         z = self.tiles.query_zoom
-        where = [_tile_pixel(float(lo), float(la), z) for lo, la in zip(lons, lats, strict=True)]
-        n = len(where)
+        xs, ys, pxs, pys = _tile_pixels(np.asarray(lons, float), np.asarray(lats, float), z)
+        n = len(xs)
         covered = np.ones(n, dtype=bool)
         cls = np.full(n, -1, dtype=int)
+        if n == 0:
+            return covered, cls, []
+        keys, inverse = np.unique(np.stack([xs, ys], axis=1), axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        order = np.argsort(inverse, kind="stable")
+        bounds = np.searchsorted(inverse[order], np.arange(len(keys) + 1))
         for fetcher in self.fetchers:
-            wanted = list(dict.fromkeys((z, x, y) for x, y, _, _ in where))
+            wanted = [(z, int(x), int(y)) for x, y in keys]
             try:
                 got = fetcher.get_many(wanted)
             except CivicMapError as exc:  # offline without them, too many: say 情報なし
@@ -208,20 +226,26 @@ class TileHazardLayer:
                 covered[:] = False
                 continue
             absent = no_zone_tiles(fetcher)
-            images: dict[tuple[int, int, int], Image.Image] = {}
-            for i, (x, y, px, py) in enumerate(where):
-                key = (z, x, y)
-                if key not in got:
+            for k, key in enumerate(wanted):
+                idx = order[bounds[k] : bounds[k + 1]]
+                body = got.get(key)
+                if body is None:
                     if key not in absent:  # not had at all: we cannot say
-                        covered[i] = False
+                        covered[idx] = False
                     continue
-                if key not in images:
-                    images[key] = Image.open(io.BytesIO(got[key])).convert("RGBA")
-                found = pixel_class(images[key].getpixel((px, py)), self.classes)
-                if found == "?":
-                    covered[i] = False
-                elif found is not None:
-                    cls[i] = max(cls[i], int(found))
+                try:
+                    _tiles.check_tile_size(body)  # from the header: a huge image is never decoded
+                    with Image.open(io.BytesIO(body)) as im:
+                        tile = im.convert("RGBA")
+                    if tile.size != (256, 256):
+                        tile = tile.resize((256, 256), Image.Resampling.NEAREST)
+                    rgba = np.asarray(tile)
+                except Exception:  # a damaged tile: we cannot say
+                    covered[idx] = False
+                    continue
+                found = pixel_classes(rgba[pys[idx], pxs[idx]], self.classes)
+                covered[idx[found == -2]] = False
+                cls[idx] = np.maximum(cls[idx], found)
         return covered, cls, [""] * n
 
     def at(self, lon: float, lat: float) -> tuple[bool, int | None, str]:
@@ -416,6 +440,7 @@ __all__ = [
     "pack_holds",
     "paper_hazard_raster",
     "pixel_class",
+    "pixel_classes",
     "tile_sources",
     "write_pack",
 ]

@@ -122,6 +122,8 @@ PUBLIC_TEXTS: dict[str, dict[str, str]] = {
         "check_local": "詳しくは市町村のハザードマップで確認してください。",
         "legend": "{kind}の想定",
         "hazard": "ハザード",
+        "view": "{kind}のときの避難先だけを表示しています（{kind}に指定され、想定で使えない"
+                "可能性のない所）。",
     },
     "en": {
         "flood": "Flood", "inland_flood": "Inland flood", "tsunami": "Tsunami",
@@ -137,8 +139,28 @@ PUBLIC_TEXTS: dict[str, dict[str, str]] = {
         "check_local": "Check your municipality's hazard map for details.",
         "legend": "{kind} (assumed)",
         "hazard": "Hazard",
+        "view": "Only the shelters for a {kind} are shown (designated for it, and not ruled out "
+                "by its hazard).",
     },
 }  # fmt: skip
+
+
+#: Short names of every disaster a shelter may serve, per map language (the web map's choice,
+#: the paper's view line); the index prints the official ones (DISASTER_TYPES).
+DISASTER_NAMES: dict[str, dict[str, str]] = {
+    "ja": {"flood": "洪水", "landslide": "土砂災害", "storm_surge": "高潮", "earthquake": "地震",
+           "tsunami": "津波", "fire": "大規模な火事", "inland_flood": "内水氾濫",
+           "volcano": "火山現象"},
+    "en": {"flood": "flood", "landslide": "landslide", "storm_surge": "storm surge",
+           "earthquake": "earthquake", "tsunami": "tsunami", "fire": "large fire",
+           "inland_flood": "inland flood", "volcano": "volcano"},
+}  # fmt: skip
+
+
+def view_line(disaster: str, language: str) -> str:
+    """What a ``disaster:`` map says it shows: 「洪水のときの避難先だけを表示しています」."""
+    names = DISASTER_NAMES.get(language, DISASTER_NAMES["en"])
+    return texts(language)["view"].format(kind=names[disaster])
 
 
 def texts(language: str) -> dict[str, str]:
@@ -178,20 +200,30 @@ class HazardLayer:
         covered, cls, depth = self.at_many(np.array([lon]), np.array([lat]))
         return bool(covered[0]), (None if cls[0] < 0 else int(cls[0])), depth[0]
 
-    def at_many(self, lons: np.ndarray, lats: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
+    def at_many(
+        self, lons: np.ndarray, lats: np.ndarray, *, points: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, list]:
         """Every point at once: covered (bool), class index (-1: no zone) and depth text.
 
         One bulk STRtree query for all points (no Python loop over zones), so
-        100,000 sites cost about what a ``geopandas.sjoin`` does.
+        100,000 sites cost about what a ``geopandas.sjoin`` does (bench/bench_hazards.py).
+        ``points`` are the same points as shapely geometries when the caller has
+        them (a layer's geometry column): they are not made again.
         """
-        pts = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
-        n = len(pts)
-        covered = shapely.covers(self.extent, pts) if self.extent is not None else np.zeros(n, bool)
+        lons = np.asarray(lons, dtype=float)
+        lats = np.asarray(lats, dtype=float)
+        n = len(lons)
+        if self.extent is not None:  # a box: what the file covers (its bounds)
+            w, s, e, nn = self.extent.bounds
+            covered = (lons >= w) & (lons <= e) & (lats >= s) & (lats <= nn)
+        else:
+            covered = np.zeros(n, bool)
         cls = np.full(n, -1, dtype=int)
         if self.zones.empty:
             return covered, cls, [""] * n
         if self._tree is None:
             self._tree = shapely.STRtree(self.zones.geometry.to_numpy())
+        pts = points if points is not None else shapely.points(lons, lats)
         point_i, zone_i = self._tree.query(pts, predicate="intersects")
         zone_cls = self.zones["cls"].to_numpy()[zone_i]
         order = np.lexsort((zone_cls, point_i))  # per point, deepest class last
@@ -432,6 +464,8 @@ class SiteHazards:
 
     lines: list[str] = field(default_factory=list)
     unusable: list[str] = field(default_factory=list)  # disaster keys
+    #: Whether a hazard has something to say here: a zone, or no information (not "outside").
+    speaks: bool = False
 
 
 @dataclass
@@ -493,6 +527,7 @@ def _site_hazards(
     out = SiteHazards()
     for layer, (covered, cls, depth) in zip(layers, hits, strict=True):
         hit = PointHazard(layer.kind, bool(covered), None if cls < 0 else int(cls), depth)
+        out.speaks = out.speaks or not hit.covered or hit.cls is not None
         serves = designated(row.get(f"serves_{layer.spec.disaster}"))
         note = _upstairs_for(row, layer.spec.disaster) if serves else ""
         out.lines.append(point_line(layer, hit, language=language, upstairs=note))
@@ -524,10 +559,15 @@ def check_sites(
     geoms = frame.geometry.to_crs(CRS)
     ok = geoms.notna() & ~geoms.is_empty
     geoms = geoms[ok]
-    pts = [g if g.geom_type == "Point" else g.representative_point() for g in geoms]
-    lons = np.array([p.x for p in pts])
-    lats = np.array([p.y for p in pts])
-    per_layer = [layer.at_many(lons, lats) for layer in result.layers]
+    pts = geoms.to_numpy().copy()
+    polys = shapely.get_type_id(pts) != 0  # an area's site is its representative point
+    pts[polys] = shapely.point_on_surface(pts[polys])
+    lons, lats = shapely.get_x(pts), shapely.get_y(pts)
+    per_layer = [
+        layer.at_many(lons, lats, points=pts) if isinstance(layer, HazardLayer)
+        else layer.at_many(lons, lats)
+        for layer in result.layers
+    ]  # fmt: skip
     for i, label in enumerate(geoms.index):
         hits = [(cov[i], cls[i], depth[i]) for cov, cls, depth in per_layer]
         row = frame.loc[label]
@@ -555,6 +595,7 @@ def home_notes(result: HazardResult, *, language: str) -> list[str]:
 
 __all__ = [
     "DEPTH_CLASSES",
+    "DISASTER_NAMES",
     "LANDSLIDE_CLASSES",
     "HazardClass",
     "HazardLayer",
@@ -570,6 +611,7 @@ __all__ = [
     "honest_notes",
     "load_hazard",
     "point_line",
+    "view_line",
 ]
 
 

@@ -455,7 +455,7 @@ def load_hazards(spec: MapSpec, area: Area, layers: list[LayerData], homes) -> H
                     "source": str(row.get("source_ref", "")),
                     "row": str(row.get("name", "")),
                     "reason": _(
-                        "%(name)s: designated for %(disasters)s but the hazard file says %(lines)s; "
+                        "%(name)s: designated for %(disasters)s but its hazards say %(lines)s; "
                         "it may not be usable in this disaster (routes for it skip this site)"
                     )
                     % {

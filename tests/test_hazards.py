@@ -12,8 +12,10 @@ import geopandas as gpd
 import pytest
 import yaml
 from click.testing import CliRunner
+from paths import DATA
 from shapely.geometry import Point
 
+from civicmap.check import check_map
 from civicmap.cli.main import main
 from civicmap.errors import ConfigError, SourceError
 from civicmap.hazards import (
@@ -30,7 +32,6 @@ from civicmap.report import quality_rows
 from civicmap.spec.hazards import HazardSpec
 from civicmap.spec.mapfile import load_map
 
-DATA = Path(__file__).parent / "data"
 HAZ = DATA / "hazards"
 GSI = DATA / "shelters" / "gsi"
 ISHIKAWA = DATA / "shelters" / "ishikawa" / "170003_evacuation_space.csv"
@@ -53,6 +54,20 @@ def test_depth_classes_keep_a_lightness_order_for_greyscale_copies():
         lum = [_luminance(c.color) for c in classes]
         assert lum == sorted(lum, reverse=True), lum  # deeper is darker
         assert min(a - b for a, b in itertools.pairwise(lum)) > 0.02
+
+
+#: The 水害ハザードマップ作成の手引き's standard 浸水深 colours (RGB), as the 国土交通省 slide
+#: "H28 下水道による都市浸水対策について" (p. 44) quotes its table: ~0.5 m … 20 m~.
+TEBIKI_RGB = [(247, 245, 169), (255, 216, 192), (255, 183, 183), (255, 145, 145), (242, 133, 201),
+              (220, 122, 220)]  # fmt: skip
+
+
+def test_depth_classes_are_the_tebiki_thresholds_and_colours():
+    assert [(c.min_m, c.max_m) for c in DEPTH_CLASSES] == [
+        (0.0, 0.5), (0.5, 3.0), (3.0, 5.0), (5.0, 10.0), (10.0, 20.0), (20.0, None)
+    ]  # fmt: skip
+    rgb = [tuple(int(c.color[i : i + 2], 16) for i in (1, 3, 5)) for c in DEPTH_CLASSES]
+    assert rgb == TEBIKI_RGB
 
 
 def test_a31a_depth_rank_codes_read_through_the_official_code_list():
@@ -179,8 +194,16 @@ def test_a_flood_site_in_a_3m_zone_is_flagged_skipped_by_flood_routes_and_kept_f
     (site,) = [s for k, s in flagged if data.layer(k[0]).features.loc[k[1], "name"] == SCHOOL]  # fmt: skip
     assert site.lines == ["洪水：想定浸水深 3–5 m", "この災害では使えない可能性があります（洪水）"]
     # --report lists it, and the flood routes skip it and say why (builder, not the sheet)
-    reasons = [r["reason"] for r in quality_rows(data)]
+    rows = quality_rows(data)
+    reasons = [r["reason"] for r in rows]
     assert any(SCHOOL in r and "may not be usable" in r for r in reasons)
+    # a hazard row per site a hazard speaks of, with the lines the maps print; none "outside"
+    hazard_rows = {r["row"]: r["reason"] for r in rows if r["kind"] == "hazard"}
+    assert hazard_rows[SCHOOL] == (
+        "洪水：想定浸水深 3–5 m / この災害では使えない可能性があります（洪水）"
+    )
+    assert not any("想定区域外" in r for r in hazard_rows.values())
+    assert 1 <= len(hazard_rows) < 20  # the few sites in the generated zones, not every site
     assert any(f"skipped {SCHOOL}" in r for r in reasons)
     assert SCHOOL not in set(data.routes["shelter_name"])
     assert not any(SCHOOL in n for n in data.route_notes)
@@ -302,6 +325,7 @@ def test_check_lists_the_hazards_a_map_uses_with_their_classes(tmp_path):
     assert flood["zones"] == {"0.5 m未満": 1, "0.5–3 m": 1, "3–5 m": 1, "5–10 m": 1,
                               "10–20 m": 0, "20 m以上": 0}  # fmt: skip
     assert slide["zones"] == {"土砂災害警戒区域": 2, "土砂災害特別警戒区域": 1}
+    assert "disaster" not in report  # no disaster: view
     # a landslide file given as kind: flood is a problem of the map, naming the entry
     bad = _map(tmp_path, hazards=[{"file": str(LANDSLIDE), "kind": "flood"}],
                outputs={"web": {"file": "out/map.html"}})  # fmt: skip
@@ -390,6 +414,9 @@ def test_route_table_and_every_export_carry_the_hazard_lines(tmp_path):
     )
 
 
+@pytest.mark.slow
+@pytest.mark.pdf
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler missing")
 def test_disaster_view_shows_only_suited_sites_and_draws_that_disasters_hazard(tmp_path):
     """disaster: 洪水 — flood-designated sites not ruled out by the zone; flood layers drawn only."""
     deep = _deep_zone(tmp_path)
@@ -398,10 +425,13 @@ def test_disaster_view_shows_only_suited_sites_and_draws_that_disasters_hazard(t
     everything = collect(load_map(path))
     raw = yaml.safe_load(path.read_text("utf-8"))
     raw["disaster"] = "洪水"
+    raw["outputs"] = {"paper": {"file": "out/map.pdf", "size": "A3"}}
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
     spec = load_map(path)
     assert spec.disaster == "flood" and spec.home_disaster == "洪水"
+    assert check_map(path)["disaster"] == "flood"  # check says which view the map is
     data = collect(spec)
+    render(data)
     for before, after in zip(everything.layers, data.layers, strict=True):
         f = before.features
         suited = [
@@ -418,6 +448,13 @@ def test_disaster_view_shows_only_suited_sites_and_draws_that_disasters_hazard(t
     assert [h.kind for h in data.hazards.shown()] == ["flood"]
     site = next(iter(data.hazards.sites.values()))
     assert site.lines[1].startswith("土砂災害")
+    # the sheet says what it shows, with the flood legend and the two notes, no landslide legend
+    text = subprocess.run(["pdftotext", str(tmp_path / "out/map.pdf"), "-"],
+                          capture_output=True, text=True).stdout  # fmt: skip
+    flat = "".join(text.split())
+    assert "洪水のときの避難先だけを表示しています" in flat
+    assert "洪水の想定" in flat and "土砂災害の想定" not in flat
+    assert "想定区域の外でも安全とは限りません。" in flat
 
 
 @pytest.mark.parametrize(

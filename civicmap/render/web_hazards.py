@@ -15,7 +15,7 @@ from typing import Any
 
 import shapely
 
-from civicmap.hazards import designated, honest_notes, texts
+from civicmap.hazards import DISASTER_NAMES, designated, honest_notes, texts
 from civicmap.mapdata import MapData
 from civicmap.schema import CRS, DISASTER_TYPES
 
@@ -79,16 +79,6 @@ VIEW_TEXTS: dict[str, dict[str, str]] = {
     "en": {"label": "Shelters for", "all": "every shelter"},
 }
 
-#: Short names of the disasters in the web map's choice (the index prints the official ones).
-DISASTER_LABELS: dict[str, dict[str, str]] = {
-    "ja": {"flood": "洪水", "landslide": "土砂災害", "storm_surge": "高潮", "earthquake": "地震",
-           "tsunami": "津波", "fire": "大規模な火事", "inland_flood": "内水氾濫",
-           "volcano": "火山現象"},
-    "en": {"flood": "Flood", "landslide": "Landslide", "storm_surge": "Storm surge",
-           "earthquake": "Earthquake", "tsunami": "Tsunami", "fire": "Large fire",
-           "inland_flood": "Inland flood", "volcano": "Volcano"},
-}  # fmt: skip
-
 
 def suited(data: MapData, layer: Any, label: Any) -> list[str] | None:
     """The disasters a shelter site suits (designated, not ruled out by its hazard); None: not a shelter.
@@ -141,7 +131,7 @@ def disaster_view_payload(data: MapData, layer_payloads: list[dict[str, Any]]) -
     if not found:
         return None
     lang = data.language if data.language in VIEW_TEXTS else "en"
-    names = DISASTER_LABELS[lang]
+    names = DISASTER_NAMES[lang]
     return {
         **VIEW_TEXTS[lang],
         "choices": [{"key": k, "label": names[k]} for k in DISASTER_TYPES if k in found],

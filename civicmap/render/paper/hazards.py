@@ -21,7 +21,7 @@ from reportlab.lib import colors
 from reportlab.lib.utils import ImageReader
 
 from civicmap.hazard_tiles import PAPER_HAZARD_DPI, TileHazardLayer, paper_hazard_raster
-from civicmap.hazards import HazardLayer, honest_notes
+from civicmap.hazards import HazardLayer, honest_notes, view_line
 from civicmap.mapdata import MapData
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.basemap import _add_polygon, to_page
@@ -107,17 +107,21 @@ def draw_hazard_zones(c, renderer: Any, frame: MapFrame) -> None:
 def hazard_blocks(renderer: Any, width: float) -> list[tuple[float, Callable]]:
     """The panel block: each hazard's classes as swatches, then the two honest notes."""
     hz = renderer.data.hazards
-    if hz is None or not hz.layers:
+    disaster = renderer.data.spec.disaster
+    if (hz is None or not hz.layers) and not disaster:
         return []
     lang = renderer.lang
     fs = renderer.fs(6.6)
     rows: list[tuple[str, str | None]] = []  # (text, colour or None for a heading)
-    for layer in hz.shown():  # the legend of what is drawn; the notes whatever is drawn
+    for layer in hz.shown() if hz is not None else []:  # the legend of what is drawn
         rows.append((layer.title(lang), None))
         for cls in layer.classes:
             rows.append((cls.label(lang), cls.color))
     sw = 14.0
-    notes = [s for n in honest_notes(lang) for s in wrap(n, width - 6, lambda s: text_width(s, fs))]
+    said = [view_line(disaster, lang)] if disaster else []  # what a disaster: map leaves out
+    if hz is not None and hz.layers:
+        said += honest_notes(lang)  # whatever is drawn: every map with hazard layers
+    notes = [s for n in said for s in wrap(n, width - 6, lambda s: text_width(s, fs))]
     h = len(rows) * fs * 1.45 + len(notes) * fs * 1.3 + fs * 1.2 + 4
 
     def draw(c, x: float, y_top: float) -> None:
