@@ -163,8 +163,8 @@ def draw_single(r: Renderer, c) -> None:
         else []
     )
     if first:
-        _index_title(r, c, first[0])
         first = [Rect(b.x, b.y, b.w, b.h - r.fs(12)) for b in first]
+        _index_title(r, c, first[0])
     if not first:
         first = r.continuation_page(c, first=True)
     # All columns of one flow share a width (the index is measured once).
