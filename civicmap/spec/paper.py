@@ -87,8 +87,9 @@ class PaperOptions:
         number, name and grid cell (a shelter keeps its ○/× strip), several columns
         beside the map, so a few dozen places fit on one sheet as on a municipal
         紙マップ; ``"auto"``: a single portrait sheet prints the full index when it
-        fits at the same map scale, else the compact one; atlases and index pages
-        print the full index.
+        fits at the same map scale, else the compact one; an index on index pages
+        (large print, a long index) is the full one unless the compact one takes
+        fewer pages; atlases print the full index.
     """
 
     size: str = "A4"

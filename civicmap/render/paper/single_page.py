@@ -8,6 +8,7 @@ scale the page allows (a 24-place map on one A4, like a municipal 紙マップ).
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -135,11 +136,11 @@ def draw_single(r: Renderer, c, *, insets: list[InsetPlan] | tuple = ()) -> None
     draw_map(r, c, frame, insets)
     if large_portrait:
         rest, free = _two_columns(r, c, r.panel_blocks(panel_w, scale), panel, gap)
-        items = r.index_items(min(free.w, r.index_columns()[1]), atlas=False,
-                              compact=o.index == "compact")  # fmt: skip
-        if not rest and free.h - r.fs(12) > 35 * MM:
+        width = min(free.w, r.index_columns()[1])
+        if not rest and free.h - r.fs(12) > 20 * MM:
             # the index starts under the panel's right-hand column, and goes on overleaf
             box = Rect(free.x, free.y, free.w, free.h - r.fs(12))
+            items = r.index_items(width, atlas=False, compact=_compact(r, [box], width))
             _index_title(r, c, box)
             r.flow_index(c, items, [box], lambda: r.continuation_page(c))
             return
@@ -148,8 +149,8 @@ def draw_single(r: Renderer, c, *, insets: list[InsetPlan] | tuple = ()) -> None
             r.draw_blocks(c, rest, first[0].x, first[0].y1)
             first[0] = Rect(first[0].x, first[0].y, first[0].w,
                             first[0].h - r.blocks_height(rest))  # fmt: skip
-        items = r.index_items(min(min(b.w for b in first), r.index_columns()[1]), atlas=False,
-                              compact=o.index == "compact")  # fmt: skip
+        width = min(min(b.w for b in first), r.index_columns()[1])
+        items = r.index_items(width, atlas=False, compact=_compact(r, first, width))
         r.flow_index(c, items, first, lambda: r.continuation_page(c))
         return
     if strip is not None:
@@ -169,15 +170,47 @@ def draw_single(r: Renderer, c, *, insets: list[InsetPlan] | tuple = ()) -> None
         else []
     )
     if first:
-        _index_title(r, c, first[0])
         first = [Rect(b.x, b.y, b.w, b.h - r.fs(12)) for b in first]
-    if not first:
-        first = r.continuation_page(c, first=True)
+        _index_title(r, c, first[0])
     # All columns of one flow share a width (the index is measured once).
     # ... and the index pages' columns, which may be narrower than the first page's.
-    items = r.index_items(min(min(b.w for b in first), r.index_columns()[1]), atlas=False,
-                          compact=o.index == "compact")  # fmt: skip
+    width = min(min((b.w for b in first), default=math.inf), r.index_columns()[1])
+    compact = _compact(r, first, width)
+    if not first:
+        first = r.continuation_page(c, first=True)
+    items = r.index_items(width, atlas=False, compact=compact)
     r.flow_index(c, items, first, lambda: r.continuation_page(c))
+
+
+def _compact(r: Renderer, first: list[Rect], width: float) -> bool:
+    """Whether an index that goes on to index pages is the compact one.
+
+    ``index: auto`` keeps the full index (addresses, phones) unless the compact
+    one takes fewer pages: a page of paper for the last few entries is not worth
+    their addresses.
+    """
+    if r.opts.index != "auto":
+        return r.opts.index == "compact"
+    pages = {}
+    for compact in (False, True):
+        count = [0]
+
+        def next_page(count=count) -> list[Rect]:
+            count[0] += 1
+            return _index_page_boxes(r)
+
+        boxes = list(first) or next_page()
+        r.flow_index(None, r.index_items(width, atlas=False, compact=compact), boxes, next_page)
+        pages[compact] = count[0]
+    return pages[True] < pages[False]
+
+
+def _index_page_boxes(r: Renderer) -> list[Rect]:
+    """The columns of an index page, as :meth:`IndexFlow.continuation_page` lays them out."""
+    m = 10 * MM
+    ncol, w = r.index_columns()
+    h = r.header(None, title=r.data.spec.title, subtitle="", right=r.t["index_cont"])
+    return [Rect(m + i * (w + 5 * MM), m, w, r.ph - 2 * m - h) for i in range(ncol)]
 
 
 def _index_title(r: Renderer, c, box: Rect) -> None:
@@ -294,7 +327,7 @@ def _pack(
     boxes = [Rect(x_of(i), bottom, col_w, height - title_h) for i in range(ncol - 1)]
     if rest:
         last = boxes[-1]
-        boxes[-1] = Rect(last.x, bottom + rest_h + gap, col_w, last.h - rest_h - gap)
+        boxes[-1] = Rect(last.x, bottom + rest_h + 2 * MM, col_w, last.h - rest_h - 2 * MM)
 
     def overflow() -> list[Rect]:
         raise _OverflowError

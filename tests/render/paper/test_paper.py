@@ -88,14 +88,15 @@ def test_demo_a4_is_a4_with_embedded_japanese_font_and_every_place_indexed(demo,
             e.name,
         )
         assert e.ref and re.fullmatch(r"[A-Z]\d", e.ref)
-    flat = re.sub(r"\s+", "", text)  # a credit may wrap inside its column
+    # a credit may wrap inside its column (read in reading order, not beside the index)
+    flat = re.sub(r"\s+", "", _run("pdftotext", "-raw", str(out[0]), "-"))
     for credit in map_credits(demo):
         assert re.sub(r"\s+", "", credit.credit) in flat
     assert "© OpenStreetMap contributors" in text and "2020-11-28" in text
     assert "新宿区 防災・危機管理課" in text  # the notes box
-    # panel and compact index in columns under the map, as low as they fit: 1:8,000 on one
+    # panel and compact index in columns under the map, as low as they fit: 1:7,500 on one
     # page (1:10,000 and a mostly blank page 2 when the panel set the strip's height)
-    assert "縮尺 1:8,000" in text
+    assert "縮尺 1:7,500" in text
     assert plan.pages == 1 and not plan.index_pages
 
 

@@ -100,8 +100,10 @@ def test_large_print_sizes_and_scale(demo, tmp_path):
     below = [s for s in sizes if s < 9.48]
     assert len(below) <= 0.05 * len(sizes), (len(below), len(sizes), below[:10])
     # large print keeps the map's scale (read off both sheets); the index moves on
-    assert _printed_scale(pdf, tmp_path) == _printed_scale(normal_pdf, tmp_path) == "1:8,000"
+    assert _printed_scale(pdf, tmp_path) == _printed_scale(normal_pdf, tmp_path) == "1:7,500"
     assert plan.scale == normal.scale and plan.index_pages and not normal.index_pages
+    # the full index would leave its last entry alone on a third page: the compact one fits one
+    assert plan.pages == 2, plan.index_pages
 
 
 @pytest.mark.slow
