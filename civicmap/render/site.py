@@ -217,12 +217,9 @@ def _asset_files(files: Files) -> tuple[list[str], list[str]]:
         for f in pkg.js:
             files[f"{base}/{f}"] = (pkg.folder / f).read_bytes()
             scripts.append(f"{base}/{f}")
-        licence = next(
-            (p for p in ("LICENSE", "LICENSE.md", "LICENSE.txt") if (pkg.folder / p).is_file()),
-            None,
-        )
-        if licence:
-            files[f"{base}/{licence}"] = (pkg.folder / licence).read_bytes()
+        for licence in sorted(pkg.folder.glob("*LICEN[CS]E*")):  # LICENSE, MIT-LICENCE.txt
+            if licence.is_file() and not licence.is_symlink():
+                files[f"{base}/{licence.name}"] = licence.read_bytes()
     files["assets/civicmap.css"] = (_OWN / "civicmap.css").read_bytes()
     files["assets/civicmap.js"] = (_OWN / "civicmap.js").read_bytes()
     styles.append("assets/civicmap.css")

@@ -292,3 +292,39 @@ def test_a_newer_build_is_offered_and_taken_on_request(phone, tmp_path):
             timeout=30,
         )
         assert "2027年版" in phone.find_element("css selector", ".cm-title").text
+
+
+def test_names_and_a_title_written_as_markup_show_as_text_and_run_nothing(
+    phone, payload_data, tmp_path
+):
+    import dataclasses
+
+    from civicmap.render.site import write_site
+    from civicmap.spec.site import SiteOptions
+
+    hostile = '<img src=x onerror="window.__alerts.push(3)">地図'
+    data = dataclasses.replace(
+        payload_data, spec=dataclasses.replace(payload_data.spec, title=hostile)
+    )
+    folder = write_site(
+        data, tmp_path / "site", options=SiteOptions(folder="site"), overwrite=False
+    )
+    phone.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {
+            "source": "window.__alerts = []; window.alert = function (m) { window.__alerts.push(String(m)); };"
+        },
+    )
+    with serving(folder) as server:
+        open_site(phone, server.url)
+        box = phone.find_element("css selector", ".cm-search input")
+        box.send_keys("ひよこ")
+        hits = wait_for(lambda: phone.find_elements("css selector", ".cm-hit"))
+        assert hits and "<script>alert(2)</script>" in hits[0].text
+        hits[0].click()
+        phone.find_element("css selector", ".cm-site-menu-button").click()
+        time.sleep(0.3)
+        assert phone.title == hostile
+        assert phone.find_element("css selector", ".cm-title h1").text == hostile
+        assert phone.execute_script("return document.querySelectorAll('img[src=x]').length") == 0
+        assert phone.execute_script("return window.__alerts") == []
