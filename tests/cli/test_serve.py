@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from paths import ROOT
@@ -114,9 +115,9 @@ def _qr_rows(lines: list[str]) -> list[str]:
     return [row for row in lines if set(row.strip()) <= set("█▀▄ ") and len(row.strip()) > 20]
 
 
-def _start(*args: str) -> subprocess.Popen:
-    """Run ``civicmap serve`` on the demo (offline, any free port)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
+def _start(*args: str, tmp: Path) -> subprocess.Popen:
+    """Run ``civicmap serve`` on the demo (offline, any free port), its temporary files in ``tmp``."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path]), "TMPDIR": str(tmp)}
     return subprocess.Popen(
         [sys.executable, "-c", "from civicmap.cli import main; main()", "--lang", "en", "serve",
          str(demo_map_path()), "--offline", "--port", "0", *args],
@@ -130,8 +131,8 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.mark.slow
-def test_serve_builds_the_site_and_serves_it_on_loopback_only():
-    proc = _start()
+def test_serve_builds_the_site_and_serves_it_on_loopback_only(tmp_path):
+    proc = _start(tmp=tmp_path)
     try:
         lines = _read_until(proc, _url)
         url = _url(lines)
@@ -148,12 +149,13 @@ def test_serve_builds_the_site_and_serves_it_on_loopback_only():
         _stop(proc)
     assert proc.returncode == 0
     assert not _qr_rows(lines)  # no QR code without --lan
+    assert not list(tmp_path.glob("civicmap-serve-*"))  # stopped: its built site is removed
 
 
 @pytest.mark.slow
-def test_serve_lan_prints_the_address_and_a_qr_code_in_the_terminal():
+def test_serve_lan_prints_the_address_and_a_qr_code_in_the_terminal(tmp_path):
     # --bind stands in for the room's network: the test machine may have none
-    proc = _start("--lan", "--bind", "127.0.0.1")
+    proc = _start("--lan", "--bind", "127.0.0.1", tmp=tmp_path)
     try:
         lines = _read_until(proc, lambda got: len(_qr_rows(got)) >= 10)
     finally:
