@@ -328,3 +328,22 @@ def test_names_and_a_title_written_as_markup_show_as_text_and_run_nothing(
         assert phone.find_element("css selector", ".cm-title h1").text == hostile
         assert phone.execute_script("return document.querySelectorAll('img[src=x]').length") == 0
         assert phone.execute_script("return window.__alerts") == []
+
+
+def test_a_site_uploaded_with_a_file_missing_says_it_cannot_be_kept_offline(phone, tmp_path):
+    folder = tmp_path / "site"
+    build(demo_site_spec(folder), offline=True)
+    (folder / "icons" / "icon-512.png").unlink()  # a publisher's upload that lost one file
+    with serving(folder) as server:
+        open_site(phone, server.url)
+        state = wait_for(
+            lambda: phone.execute_script(
+                "var s = document.documentElement.getAttribute('data-offline');"
+                "return s === 'saving' ? null : s;"
+            ),
+            timeout=30,
+        )
+        assert state == "failed"
+        phone.find_element("css selector", ".cm-site-menu-button").click()
+        text = phone.find_element("css selector", ".cm-site-offline-state").text
+        assert text == "この端末に保存できませんでした。電波のある所で開き直してください"
