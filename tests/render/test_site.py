@@ -210,3 +210,19 @@ def test_an_english_map_gets_the_sites_texts_in_english(tmp_path):
     assert texts["stale"] == "The data of this map is {days} days old"
     assert texts["data_as_of"] == "Data as of"
     assert '<html lang="en">' in files["index.html"].decode("utf-8")
+
+
+def test_any_change_of_the_map_or_its_settings_is_a_new_version(tmp_path):
+    spec = demo_site_spec(tmp_path / "site")
+    data = collect(spec, offline=True)
+
+    def version(data, **options) -> str:
+        files = site_files(data, options=SiteOptions(folder="site", **options))
+        return json.loads(files["version.json"])["version"]
+
+    first = version(data)
+    assert version(data) == first  # the same map twice: no update offered
+    assert version(data, stale_after_days=30) != first
+    assert version(data, url="https://example.org/x/") != first
+    retitled = dataclasses.replace(data, spec=dataclasses.replace(data.spec, title="別の題"))
+    assert version(retitled) != first
