@@ -133,6 +133,9 @@ def test_after_one_visit_the_site_draws_every_marker_and_its_tiles_in_airplane_m
         open_site(phone, server.url)
         assert phone.execute_script("return window.isSecureContext") is True
         wait_offline_ready(phone)
+        # persistent storage was asked for (granted or not is the browser's choice)
+        asked = "return typeof civicmapSite.offline.persisted"
+        assert wait_for(lambda: phone.execute_script(asked) == "boolean")
         assert marker_count(phone) == places
     offline(phone)  # the server is gone too: nothing but the phone's own copy is left
     phone.refresh()
