@@ -117,3 +117,12 @@ def test_serve_lan_prints_the_address_and_a_qr_code_in_the_terminal(tmp_path):
     assert _url(lines).startswith("http://127.0.0.1:")
     assert "anyone on this network can open it" in out
     assert len(_qr_rows(lines)) >= 10, out  # a QR code drawn with block characters
+
+
+def test_a_port_in_use_is_one_clear_error_naming_the_fix(site, tmp_path):
+    from civicmap.cli.serve import ServeError, SiteServer
+
+    taken = site.server_address[1]
+    with pytest.raises(ServeError, match="--port") as err:
+        SiteServer(tmp_path, host="127.0.0.1", port=taken)
+    assert str(taken) in str(err.value)
