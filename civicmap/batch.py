@@ -499,6 +499,15 @@ def build_area(task: AreaTask, inputs=None) -> dict[str, Any]:
         return _build_area(task)
 
 
+def output_files(path: Path) -> list[Path]:
+    """An output's files: the file itself, or every file of a folder output (a site), so a
+    deleted or damaged file of the folder makes the area incomplete."""
+    path = Path(path)
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    return [path]
+
+
 def _tile_folder_files(pages: list[Path], *, since: float) -> list[Path]:
     """The files of the tile folders this build wrote beside its web pages (none when inlined).
 
@@ -634,7 +643,7 @@ def _build_area(task: AreaTask) -> dict[str, Any]:
             paper_note = _paper_layout(data)
             started = time.time()
             written = pipeline.render(data, overwrite=True)
-        files = sorted({p for paths in written.values() for p in paths})
+        files = sorted({f for paths in written.values() for p in paths for f in output_files(p)})
         row["files"] = [str(p.relative_to(task.out_dir)) for p in files]
         tiles = _tile_folder_files(written.get("web", []), since=started)
         row["files"] += sorted(

@@ -21,7 +21,9 @@ BBOX = [137.205, 36.690, 137.215, 36.697]
 URL = "https://example.org/toyama-hoiku/"
 
 
-def toyama_pack_map(folder: Path, mp, tile_server, *, site: dict | None = None) -> Path:
+def toyama_pack_map(
+    folder: Path, mp, tile_server, *, site: dict | None = None, bbox: list[float] = BBOX
+) -> Path:
     """Write the 富山 map file into ``folder``, fetch its pack (tiles), then switch offline.
 
     ``mp`` is a ``pytest.MonkeyPatch`` the caller undoes. Returns the map file.
@@ -33,7 +35,7 @@ def toyama_pack_map(folder: Path, mp, tile_server, *, site: dict | None = None) 
     use_loopback_gsi(mp, tile_server, cache_folder=folder / "cache")
     raw = {
         "title": "富山市 保育施設マップ",
-        "area": {"bbox": BBOX},
+        "area": {"bbox": bbox},
         "osm": False,
         "basemap": {"tiles": "gsi-pale"},
         "layers": [

@@ -16,6 +16,7 @@ import http.server
 import logging
 import mimetypes
 import os
+import signal
 import socket
 import stat
 import tempfile
@@ -237,8 +238,15 @@ def serve(map_file: Path, lan: bool, port: int, bind: str | None, osm: OsmChoice
         options = spec.site or SiteOptions(folder=str(folder))
         spec = replace(spec, outputs={"site": str(folder)}, site=options)
         pipeline.build(spec, formats=("site",))
+        # a stop (Ctrl+C, or SIGTERM from a workshop's script) ends the loop the same way,
+        # so the temporary site folder is removed
+        previous = signal.signal(signal.SIGTERM, _interrupt)
         host = bind or ("0.0.0.0" if lan else "127.0.0.1")
-        server = SiteServer(folder, host=host, port=port)
+        try:
+            server = SiteServer(folder, host=host, port=port)
+        except ServeError:
+            signal.signal(signal.SIGTERM, previous)
+            raise
         shown = bind or (lan_address() if lan else "127.0.0.1")
         if lan and shown is None:
             say(_("this computer has no local network address: the phones cannot reach it; "
@@ -260,4 +268,9 @@ def serve(map_file: Path, lan: bool, port: int, bind: str | None, osm: OsmChoice
         except KeyboardInterrupt:
             pass
         finally:
+            signal.signal(signal.SIGTERM, previous)
             server.server_close()
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt

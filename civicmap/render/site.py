@@ -114,7 +114,7 @@ Files = dict[str, bytes | Callable[[], bytes]]
 def site_files(
     data: MapData, *, options: SiteOptions, web_options: WebOptions | None = None
 ) -> dict[str, bytes]:
-    """Every file of the site, by its path inside the folder (bytes, or a reader of them).
+    """Every file of the site (its bytes), by its path inside the folder.
 
     ``web_options`` default to the map's ``outputs.web`` (clustering, labels, the first
     background), else the defaults; the site always carries its own scripts (no CDN) and
@@ -145,12 +145,7 @@ def site_files(
     )
     files["index.html"] = _index_html(title, lang, styles, scripts).encode("utf-8")
     files = {name: _bytes(value) for name, value in files.items()}  # each tile read once
-    # the version: every file the page uses, so a rebuild of the same data is the same version
-    digest = hashlib.sha256()
-    for name in sorted(files):
-        digest.update(name.encode("utf-8") + b"\0" + files[name] + b"\0")
     site = {
-        "version": digest.hexdigest()[:20],
         "built": data.built,
         "stale_after": options.stale_after_days,
         "url": options.url,
@@ -159,6 +154,12 @@ def site_files(
         "texts": {**SITE_TEXTS[lang], "data_as_of": TEXTS[lang]["data_as_of"]},
         "lang": lang,
     }
+    # the version: every file the page uses and its settings, so a rebuild of the same map
+    # is the same version and any change is a new one
+    digest = hashlib.sha256(_json(site))
+    for name in sorted(files):
+        digest.update(b"\0" + name.encode("utf-8") + b"\0" + files[name])
+    site = {"version": digest.hexdigest()[:20], **site}
     files["site.json"] = _json(site)
     precache = ["./", *sorted(files)]
     files["sw.js"] = _service_worker(site["version"], precache)
@@ -217,12 +218,9 @@ def _asset_files(files: Files) -> tuple[list[str], list[str]]:
         for f in pkg.js:
             files[f"{base}/{f}"] = (pkg.folder / f).read_bytes()
             scripts.append(f"{base}/{f}")
-        licence = next(
-            (p for p in ("LICENSE", "LICENSE.md", "LICENSE.txt") if (pkg.folder / p).is_file()),
-            None,
-        )
-        if licence:
-            files[f"{base}/{licence}"] = (pkg.folder / licence).read_bytes()
+        for licence in sorted(pkg.folder.glob("*LICEN[CS]E*")):  # LICENSE, MIT-LICENCE.txt
+            if licence.is_file() and not licence.is_symlink():
+                files[f"{base}/{licence.name}"] = licence.read_bytes()
     files["assets/civicmap.css"] = (_OWN / "civicmap.css").read_bytes()
     files["assets/civicmap.js"] = (_OWN / "civicmap.js").read_bytes()
     styles.append("assets/civicmap.css")

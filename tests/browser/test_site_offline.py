@@ -133,6 +133,9 @@ def test_after_one_visit_the_site_draws_every_marker_and_its_tiles_in_airplane_m
         open_site(phone, server.url)
         assert phone.execute_script("return window.isSecureContext") is True
         wait_offline_ready(phone)
+        # persistent storage was asked for (granted or not is the browser's choice)
+        asked = "return typeof civicmapSite.offline.persisted"
+        assert wait_for(lambda: phone.execute_script(asked) == "boolean")
         assert marker_count(phone) == places
     offline(phone)  # the server is gone too: nothing but the phone's own copy is left
     phone.refresh()
@@ -292,3 +295,58 @@ def test_a_newer_build_is_offered_and_taken_on_request(phone, tmp_path):
             timeout=30,
         )
         assert "2027年版" in phone.find_element("css selector", ".cm-title").text
+
+
+def test_names_and_a_title_written_as_markup_show_as_text_and_run_nothing(
+    phone, payload_data, tmp_path
+):
+    import dataclasses
+
+    from civicmap.render.site import write_site
+    from civicmap.spec.site import SiteOptions
+
+    hostile = '<img src=x onerror="window.__alerts.push(3)">地図'
+    data = dataclasses.replace(
+        payload_data, spec=dataclasses.replace(payload_data.spec, title=hostile)
+    )
+    folder = write_site(
+        data, tmp_path / "site", options=SiteOptions(folder="site"), overwrite=False
+    )
+    phone.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {
+            "source": "window.__alerts = []; window.alert = function (m) { window.__alerts.push(String(m)); };"
+        },
+    )
+    with serving(folder) as server:
+        open_site(phone, server.url)
+        box = phone.find_element("css selector", ".cm-search input")
+        box.send_keys("ひよこ")
+        hits = wait_for(lambda: phone.find_elements("css selector", ".cm-hit"))
+        assert hits and "<script>alert(2)</script>" in hits[0].text
+        hits[0].click()
+        phone.find_element("css selector", ".cm-site-menu-button").click()
+        time.sleep(0.3)
+        assert phone.title == hostile
+        assert phone.find_element("css selector", ".cm-title h1").text == hostile
+        assert phone.execute_script("return document.querySelectorAll('img[src=x]').length") == 0
+        assert phone.execute_script("return window.__alerts") == []
+
+
+def test_a_site_uploaded_with_a_file_missing_says_it_cannot_be_kept_offline(phone, tmp_path):
+    folder = tmp_path / "site"
+    build(demo_site_spec(folder), offline=True)
+    (folder / "icons" / "icon-512.png").unlink()  # a publisher's upload that lost one file
+    with serving(folder) as server:
+        open_site(phone, server.url)
+        state = wait_for(
+            lambda: phone.execute_script(
+                "var s = document.documentElement.getAttribute('data-offline');"
+                "return s === 'saving' ? null : s;"
+            ),
+            timeout=30,
+        )
+        assert state == "failed"
+        phone.find_element("css selector", ".cm-site-menu-button").click()
+        text = phone.find_element("css selector", ".cm-site-offline-state").text
+        assert text == "この端末に保存できませんでした。電波のある所で開き直してください"

@@ -177,3 +177,52 @@ def test_the_paper_map_prints_the_sites_address_under_its_qr_code(tmp_path):
                           text=True, check=True).stdout  # fmt: skip
     assert URL in text.replace("\n", "")
     assert "Web版の地図" in text
+
+
+def test_a_build_that_fails_later_leaves_the_old_site_whole(tmp_path, monkeypatch):
+    from civicmap import pipeline
+
+    folder = tmp_path / "site"
+    spec = demo_site_spec(folder)
+    build(spec, offline=True)
+    before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    spec = dataclasses.replace(
+        spec,
+        title="新しい題",
+        outputs={**spec.outputs, "geojson": str(tmp_path / "map.geojson")},
+    )
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pipeline.export, "write_export", broken)
+    with pytest.raises(OSError):
+        build(spec, offline=True, overwrite=True)
+    after = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert after == before  # the old site, every file as it was
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".civicmap.part")]
+
+
+def test_an_english_map_gets_the_sites_texts_in_english(tmp_path):
+    spec = dataclasses.replace(demo_site_spec(tmp_path / "site"), language="en")
+    files = site_files(collect(spec, offline=True), options=spec.site)
+    texts = json.loads(files["site.json"])["texts"]
+    assert texts["stale"] == "The data of this map is {days} days old"
+    assert texts["data_as_of"] == "Data as of"
+    assert '<html lang="en">' in files["index.html"].decode("utf-8")
+
+
+def test_any_change_of_the_map_or_its_settings_is_a_new_version(tmp_path):
+    spec = demo_site_spec(tmp_path / "site")
+    data = collect(spec, offline=True)
+
+    def version(data, **options) -> str:
+        files = site_files(data, options=SiteOptions(folder="site", **options))
+        return json.loads(files["version.json"])["version"]
+
+    first = version(data)
+    assert version(data) == first  # the same map twice: no update offered
+    assert version(data, stale_after_days=30) != first
+    assert version(data, url="https://example.org/x/") != first
+    retitled = dataclasses.replace(data, spec=dataclasses.replace(data.spec, title="別の題"))
+    assert version(retitled) != first

@@ -36,6 +36,7 @@ def spec_keys() -> dict[str, set[str]]:
         "## Paper map": set(OUTPUT_KEYS["paper"]),
         "### Area atlas": set(ATLAS_KEYS),
         "## Web map and exports": set(OUTPUT_KEYS["web"]),
+        "## Site (phones, offline, `civicmap serve`)": set(OUTPUT_KEYS["site"]),
         "## Layer file": {
             *(k for k in LAYER_KEYS if k != "style"),
             *(f"style.{k}" for k in STYLE_KEYS),

@@ -49,19 +49,27 @@
           return yes || navigator.storage.persist();
         }).then(function (yes) { site.offline.persisted = !!yes; }, function () {});
       }
-      navigator.serviceWorker.ready.then(function () {
-        return caches.has(cachePrefix(reg) + conf.version);
-      }).then(function (has) {
-        status(has ? "ready" : "saving");
-        if (!has) {
-          // first visit: this page's own version is being cached by a newer worker, or ours
-          // is still installing; "ready" when the worker of this version is active
-          var poll = setInterval(function () {
-            caches.has(cachePrefix(reg) + conf.version).then(function (h) {
-              if (h) { clearInterval(poll); status("ready"); }
-            });
-          }, 500);
-        }
+      // a first install that fails (a file of the site missing on the host) says so
+      var watchInstall = function (w) {
+        if (!w) return;
+        w.addEventListener("statechange", function () {
+          if (w.state === "redundant" && !reg.active) status("failed");
+        });
+      };
+      watchInstall(reg.installing);
+      reg.addEventListener("updatefound", function () { watchInstall(reg.installing); });
+      // ready: this page's version is cached whole (its worker installed: a cache still being
+      // filled by an installing worker does not count)
+      var cached = function () {
+        return caches.has(cachePrefix(reg) + conf.version).then(function (h) { return h && !reg.installing; });
+      };
+      navigator.serviceWorker.ready.then(cached).then(function (done) {
+        if (done) return status("ready");
+        var poll = setInterval(function () {
+          cached().then(function (d) {
+            if (d) { clearInterval(poll); status("ready"); }
+          });
+        }, 500);
       });
       watchUpdates(reg, conf, T);
     }, function () { status("failed"); });

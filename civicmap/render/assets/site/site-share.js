@@ -12,6 +12,31 @@
     return e;
   }
 
+  // The usual "share" glyph: three dots joined by two lines (drawn, no icon font).
+  function shareIcon() {
+    var NS = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "22");
+    svg.setAttribute("height", "22");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(NS, "path");
+    path.setAttribute("d", "M8.6 10.7l6.8-3.9M8.6 13.3l6.8 3.9");
+    path.setAttribute("stroke", "currentColor");
+    path.setAttribute("stroke-width", "2");
+    svg.appendChild(path);
+    [[6, 12], [18, 5], [18, 19]].forEach(function (c) {
+      var dot = document.createElementNS(NS, "circle");
+      dot.setAttribute("cx", c[0]);
+      dot.setAttribute("cy", c[1]);
+      dot.setAttribute("r", "3");
+      dot.setAttribute("fill", "currentColor");
+      svg.appendChild(dot);
+    });
+    return svg;
+  }
+
   site.after.push(function (map, data, conf) {
     var T = conf.texts;
     var link = conf.url || window.location.href;
@@ -81,7 +106,7 @@
         b.setAttribute("aria-controls", "cm-site-panel");
         b.setAttribute("aria-expanded", "false");
         b.title = T.menu;
-        b.textContent = "⇪";
+        b.appendChild(shareIcon());
         L.DomEvent.disableClickPropagation(box);
         L.DomEvent.on(b, "click", function (e) {
           L.DomEvent.preventDefault(e);
