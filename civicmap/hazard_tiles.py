@@ -187,9 +187,22 @@ class TileHazardLayer:
 
     @property
     def credit(self) -> Credit:
+        """The portal's credit, dated by the tiles themselves (see :meth:`tiles_date`)."""
         text = f"出典：{self.tiles.credit}。{self.tiles.processed}"
-        return Credit(source=f"disaportal {self.tiles.id}", credit=text, date=self.spec.year,
-                      url=TERMS_URL)  # fmt: skip
+        return Credit(source=f"disaportal {self.tiles.id}", credit=text,
+                      date=self.tiles_date() or self.spec.year, url=TERMS_URL)  # fmt: skip
+
+    def tiles_date(self) -> str:
+        """The newest date of the tiles read (``YYYY-MM-DD``), ``""`` when none is known.
+
+        As the background tiles are dated (:func:`civicmap.render.tiles.tile_credits`):
+        the portal's ``Last-Modified`` of each answer (else its ``Date``), kept beside
+        the cached tile, or the ``date`` the pack's ``tiles.json`` recorded when
+        ``civicmap fetch`` stored them — so a map built online and rebuilt from its
+        pack print the same date. ``year:`` is used only when no tile date is known.
+        """
+        dates = [f.date or str((f.manifest or {}).get("date") or "") for f in self.fetchers]
+        return max(dates, default="")
 
     def title(self, language: str) -> str:
         return self.spec.title or self.tiles.title.get(language, self.tiles.title["en"])
