@@ -372,6 +372,22 @@ def paper_hazard_raster(
                                    origin=(xs[0], ys[0]))  # fmt: skip
 
 
+def fetch_web_tiles(layers: list[Any], bounds: tuple[float, float, float, float]) -> None:
+    """Get each portal tile set's tiles of the web map's zooms over ``bounds`` (``civicmap fetch``).
+
+    The zooms an offline page gets from the pack, as for the background tiles
+    (:func:`civicmap.render.tiles.web_zooms`); got inside
+    :func:`~civicmap.render.tiles.recording`, they are stored by :func:`write_pack`
+    (404s as "no zone"), so a self-contained page or a site carries the overlay.
+    """
+    for layer in layers:
+        if not isinstance(layer, TileHazardLayer):
+            continue
+        for fetcher in layer.fetchers:
+            zooms = _tiles.web_zooms(bounds, fetcher.source)
+            fetcher.get_many(t for z in zooms for t in _tiles.tiles_for_bounds(bounds, z))
+
+
 def write_pack(pack: Path, layers: list[Any], rec: dict) -> list[dict]:
     """Store in ``pack`` the hazard tiles the outputs used (``civicmap fetch``); one manifest each.
 
@@ -448,6 +464,7 @@ __all__ = [
     "TILE_HAZARDS",
     "TileHazard",
     "TileHazardLayer",
+    "fetch_web_tiles",
     "load_tile_hazard",
     "no_zone_tiles",
     "pack_holds",

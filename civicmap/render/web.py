@@ -47,7 +47,7 @@ from civicmap.render.web_hazards import (
     add_popup_lines,
     add_suited,
     disaster_view_payload,
-    hazards_payload,
+    hazards_payload_with_tiles,
     mark_suited,
 )
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
@@ -768,6 +768,15 @@ def _payload(
     ]
     add_popup_lines(data, layer_payloads)  # what each hazard says at a shelter site
     add_suited(data, layer_payloads)  # the disasters each shelter site suits (the view choice)
+    # the portal's hazard tiles from the pack, inlined or in the tile folder like the background's
+    hazards, hazard_files = hazards_payload_with_tiles(
+        data,
+        use_pack=opts.self_contained or _http.is_offline(getattr(data.spec, "offline", None)),
+        folder=tiles_dir if tiles_dir and opts.offline_tiles == "folder" else None,
+    )
+    if hazard_files:
+        folder = folder or {"name": tiles_dir, "files": {}}
+        folder["files"].update(hazard_files)
     return {
         "lang": lang,
         "title": str(data.spec.title),
@@ -779,7 +788,7 @@ def _payload(
         "background": banner,
         "offline": opts.self_contained,
         "layers": layer_payloads,
-        "hazards": hazards_payload(data),  # 国土数値情報 zones, one overlay each
+        "hazards": hazards,  # 国土数値情報 zones and portal tiles, one overlay each
         "disasterView": disaster_view_payload(data, layer_payloads),
         "area": _round(data.area.geometry.boundary.__geo_interface__),
         "basemap": basemap_payload(data.basemap),

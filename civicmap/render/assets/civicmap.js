@@ -532,9 +532,23 @@ var civicmap = (function () {
           return { color: c, weight: 0.6, opacity: 0.9, fillColor: c, fillOpacity: 0.6 };
         },
       });
-      (h.tiles || []).forEach(function (url) {  // ハザードマップポータルサイト tiles (online)
-        L.tileLayer(url, { pane: "cm-hazards", opacity: 0.7, maxNativeZoom: 17,
-                           attribution: "ハザードマップポータルサイト" }).addTo(layer);
+      (h.tiles || []).forEach(function (t) {  // ハザードマップポータルサイト tiles
+        var tl = L.tileLayer(t.url, { pane: "cm-hazards", opacity: 0.7,
+                                      minNativeZoom: t.minNativeZoom || 0,
+                                      maxNativeZoom: t.maxNativeZoom || 17,
+                                      attribution: "ハザードマップポータルサイト" });
+        if (t.inline || t.have) {
+          // from the offline pack: inlined, or in the tile folder (only the tiles it holds;
+          // the portal's 404s, "no zone", are not there and never asked for)
+          var have = {};
+          (t.have || []).forEach(function (k) { have[k] = 1; });
+          tl.getTileUrl = function (c) {
+            var key = c.z + "/" + c.x + "/" + c.y;
+            if (t.inline) return t.inline[key] || EMPTY_TILE;
+            return have[key] ? L.Util.template(t.url, c) : EMPTY_TILE;
+          };
+        }
+        tl.addTo(layer);
       });
       if (h.on !== false) layer.addTo(map);  // disaster: 洪水 — the other hazards start off
       var wrap = el("span", "cm-layer-name cm-hazard-name");
@@ -548,6 +562,7 @@ var civicmap = (function () {
     if (!data.hazards) return;
     data.hazards.layers.forEach(function (h) {
       ul.appendChild(el("li", "cm-legend-hazard", h.title));
+      if (h.network) ul.appendChild(el("li", "cm-legend-hazard-note cm-legend-hazard-network", h.network));
       h.classes.forEach(function (c) {
         var li = el("li", "cm-legend-hazard-class");
         var sw = el("span", "cm-hazard-swatch");
