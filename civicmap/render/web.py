@@ -19,6 +19,7 @@ import html
 import json
 import logging
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -726,6 +727,9 @@ def _payload(
     data: MapData, opts: WebOptions, tiles_dir: str | None = None
 ) -> tuple[dict[str, Any], dict | None]:
     """The page's payload, and the tile folder to write beside it (``{name, files}``) or None."""
+    view = data  # the paper's numbers are those of the map's disaster: view
+    if data.every_site is not None:  # disaster: the page keeps every site, hides some at load
+        data = replace(data, layers=data.every_site)
     lang = data.language
     w, s, e, n = data.area.geometry.bounds
     tiles = [
@@ -748,8 +752,8 @@ def _payload(
     merged, skip = _colocated_payload(data, styles, language=lang)
     # the paper index's numbers (render/numbering.py), so print and PDF agree
     numbers: dict[str, dict] = {layer.id: {} for layer in data.layers}
-    if sum(len(layer.features) for layer in data.layers) <= _NUMBERED_MAX:
-        for (layer_id, label), number in place_numbers(data).items():
+    if sum(len(layer.features) for layer in view.layers) <= _NUMBERED_MAX:
+        for (layer_id, label), number in place_numbers(view).items():
             numbers.setdefault(layer_id, {})[label] = number
     edge = None
     if data.data_edge is not None and not data.data_edge.is_empty:

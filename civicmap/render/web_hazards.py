@@ -231,7 +231,8 @@ def disaster_view_payload(data: MapData, layer_payloads: list[dict[str, Any]]) -
     Offered when the map has shelter sites designated for some disaster. Choosing
     one shows only the sites suited to it and turns on that disaster's hazard
     layers (the others off); 「すべての避難先」 shows every site again. A map with
-    ``disaster:`` opens with it chosen (its other sites are not in the page).
+    ``disaster:`` opens with it chosen: the page keeps every site (see
+    :attr:`civicmap.mapdata.MapData.every_site`) and hides the unsuited ones at load.
     """
     found: set[str] = set()
     for payload in layer_payloads:

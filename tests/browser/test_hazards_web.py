@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from pages import console_errors, open_map, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -196,3 +197,77 @@ def test_a_page_without_the_pack_says_its_hazard_layer_needs_a_network(
     assert "（この層の表示にはネットワーク接続が必要です）" in legend
     for internal in ("http", "127.0.0.1", "disaportal", "{z}", str(tmp_path), "flood-max"):
         assert internal not in legend, internal
+
+
+def _legend_counts(browser) -> dict[str, int]:
+    out = {}
+    for li in browser.find_elements("css selector", ".cm-legend-layer"):
+        text = li.find_element("css selector", ".cm-count").get_attribute("textContent")
+        out[li.get_attribute("data-layer")] = int("".join(ch for ch in text if ch.isdigit()))
+    return out
+
+
+def test_a_disaster_map_keeps_every_site_and_all_brings_them_back_on_a_phone(
+    browser, tmp_path, artifacts
+):
+    """disaster: 洪水 on the web (390×844): unsuited sites hidden at load, not left out.
+
+    「すべての避難先」 shows them again; the legend's per-layer counts follow the choice,
+    checked against counts computed here from the shelter rows and the hazard check.
+    """
+    browser.set_window_size(390, 844)
+    deep = _deep_zone(tmp_path)
+    path = _map(
+        tmp_path,
+        hazards=[
+            {"file": str(deep), "kind": "flood"},
+            {"file": str(LANDSLIDE), "kind": "landslide"},
+        ],
+        outputs={"web": {"file": "out/map.html", "self_contained": True, "cluster": False}},
+    )
+    raw = yaml.safe_load(path.read_text("utf-8"))
+    raw["disaster"] = "洪水"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    data = collect(load_map(path))
+    render(data)
+    every = {layer.id: layer.features for layer in data.every_site}
+    suited = {
+        lid: sum(
+            1
+            for label in f.index
+            if f.loc[label].get("serves_flood") is True
+            and "flood" not in data.hazards.sites[(lid, label)].unusable
+        )
+        for lid, f in every.items()
+    }
+    totals = {lid: len(f) for lid, f in every.items()}
+    assert all(0 < suited[k] < totals[k] for k in totals)
+
+    open_map(browser, tmp_path / "out/map.html")
+    assert console_errors(browser) == []
+    assert browser.execute_script("return window.innerWidth;") <= 400
+    payload = browser.execute_script("return window.civicmapData.data.layers;")
+    items = [f for layer in payload for f in layer["features"]]
+    sites = len(items) + sum(len(f.get("m", [])) for f in items)
+    assert sites == sum(totals.values())  # every site is in the page, not only the suited
+
+    def shows(f):
+        return "flood" in f.get("d", []) or any("flood" in g.get("d", []) for g in f.get("m", []))
+
+    at_load = sum(1 for f in items if shows(f))
+    assert wait_for(lambda: _markers(browser) == at_load)
+    select = browser.find_element("css selector", ".cm-disaster select")
+    assert select.get_attribute("value") == "flood"
+    assert _legend_counts(browser) == suited
+    browser.save_screenshot(str(artifacts / "hazards_disaster_phone.png"))
+
+    browser.execute_script(
+        "arguments[0].value = ''; arguments[0].dispatchEvent(new Event('change'));", select
+    )
+    assert wait_for(lambda: _markers(browser) == len(items))  # 「すべての避難先」: all back
+    assert _legend_counts(browser) == totals
+    browser.execute_script(
+        "arguments[0].value = 'flood'; arguments[0].dispatchEvent(new Event('change'));", select
+    )
+    assert wait_for(lambda: _markers(browser) == at_load)
+    assert _legend_counts(browser) == suited
