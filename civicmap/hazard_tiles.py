@@ -187,9 +187,22 @@ class TileHazardLayer:
 
     @property
     def credit(self) -> Credit:
+        """The portal's credit, dated by the tiles themselves (see :meth:`tiles_date`)."""
         text = f"出典：{self.tiles.credit}。{self.tiles.processed}"
-        return Credit(source=f"disaportal {self.tiles.id}", credit=text, date=self.spec.year,
-                      url=TERMS_URL)  # fmt: skip
+        return Credit(source=f"disaportal {self.tiles.id}", credit=text,
+                      date=self.tiles_date() or self.spec.year, url=TERMS_URL)  # fmt: skip
+
+    def tiles_date(self) -> str:
+        """The newest date of the tiles read (``YYYY-MM-DD``), ``""`` when none is known.
+
+        As the background tiles are dated (:func:`civicmap.render.tiles.tile_credits`):
+        the portal's ``Last-Modified`` of each answer (else its ``Date``), kept beside
+        the cached tile, or the ``date`` the pack's ``tiles.json`` recorded when
+        ``civicmap fetch`` stored them — so a map built online and rebuilt from its
+        pack print the same date. ``year:`` is used only when no tile date is known.
+        """
+        dates = [f.date or str((f.manifest or {}).get("date") or "") for f in self.fetchers]
+        return max(dates, default="")
 
     def title(self, language: str) -> str:
         return self.spec.title or self.tiles.title.get(language, self.tiles.title["en"])
@@ -359,6 +372,22 @@ def paper_hazard_raster(
                                    origin=(xs[0], ys[0]))  # fmt: skip
 
 
+def fetch_web_tiles(layers: list[Any], bounds: tuple[float, float, float, float]) -> None:
+    """Get each portal tile set's tiles of the web map's zooms over ``bounds`` (``civicmap fetch``).
+
+    The zooms an offline page gets from the pack, as for the background tiles
+    (:func:`civicmap.render.tiles.web_zooms`); got inside
+    :func:`~civicmap.render.tiles.recording`, they are stored by :func:`write_pack`
+    (404s as "no zone"), so a self-contained page or a site carries the overlay.
+    """
+    for layer in layers:
+        if not isinstance(layer, TileHazardLayer):
+            continue
+        for fetcher in layer.fetchers:
+            zooms = _tiles.web_zooms(bounds, fetcher.source)
+            fetcher.get_many(t for z in zooms for t in _tiles.tiles_for_bounds(bounds, z))
+
+
 def write_pack(pack: Path, layers: list[Any], rec: dict) -> list[dict]:
     """Store in ``pack`` the hazard tiles the outputs used (``civicmap fetch``); one manifest each.
 
@@ -435,6 +464,7 @@ __all__ = [
     "TILE_HAZARDS",
     "TileHazard",
     "TileHazardLayer",
+    "fetch_web_tiles",
     "load_tile_hazard",
     "no_zone_tiles",
     "pack_holds",

@@ -224,6 +224,10 @@ class MapData:
     #: The map's ``hazards:`` loaded and classed, with what each says at every shelter
     #: site and home (see :mod:`civicmap.hazards`); None when the map has none.
     hazards: HazardResult | None = None
+    #: With ``disaster:``, the layers before that view left sites out (every site): the
+    #: web page keeps them all and hides the unsuited ones at load, so its
+    #: 「すべての避難先」 choice can show them again; paper and exports draw :attr:`layers`.
+    every_site: list[LayerData] | None = None
 
     @property
     def language(self) -> str:

@@ -293,7 +293,9 @@ def fetch_pack_tiles(spec: MapSpec, pack: Path) -> dict | None:
                 for z in tiles.web_zooms(bounds, source)
                 for t in tiles.tiles_for_bounds(bounds, z)
             )
-    loaded = data.hazards.layers if data is not None and data.hazards is not None else []
+        loaded = data.hazards.layers if data is not None and data.hazards is not None else []
+        if loaded and (spec.web is not None or spec.site is not None):  # the page's zooms too
+            hazard_tiles.fetch_web_tiles(loaded, tuple(data.area.geometry.bounds))
     hazards = hazard_tiles.write_pack(pack, loaded, rec)
     for h in hazards:
         log.info(

@@ -415,6 +415,7 @@ def _collect(
     if spec.hazards:
         data.hazards = load_hazards(spec, area, layers, homes)
     if spec.disaster:  # one disaster's view: only the shelter sites suited to it
+        data.every_site = list(layers)  # the web page keeps them, hidden at load
         layers[:] = disaster_view(spec, layers, data.hazards)
     route_layers = layers
     if spec.hazards:

@@ -253,7 +253,7 @@ def test_a_file_without_the_class_column_says_which_key_to_give(tmp_path):
 def _built(tmp_path: Path, hazards) -> tuple:
     spec = load_map(
         _map(tmp_path, hazards=hazards,
-             outputs={"paper": {"file": "out/map.pdf", "size": "A3"},
+             outputs={"paper": {"file": "out/map.pdf", "size": "A3", "unreadable": "print"},
                       "web": {"file": "out/map.html", "self_contained": True}})
     )  # fmt: skip
     data = collect(spec)
@@ -375,7 +375,7 @@ def test_route_table_and_every_export_carry_the_hazard_lines(tmp_path):
     spec = load_map(
         _map(tmp_path, hazards=[{"file": str(deep), "kind": "flood"}],
              home={"point": home, "disaster": "洪水"},
-             outputs={"paper": {"file": "out/map.pdf", "size": "A3"},
+             outputs={"paper": {"file": "out/map.pdf", "size": "A3", "unreadable": "print"},
                       "geojson": {"file": "out/map.geojson"}, "kml": {"file": "out/map.kml"},
                       "umap": {"file": "out/map.umap"}})
     )  # fmt: skip
@@ -425,7 +425,7 @@ def test_disaster_view_shows_only_suited_sites_and_draws_that_disasters_hazard(t
     everything = collect(load_map(path))
     raw = yaml.safe_load(path.read_text("utf-8"))
     raw["disaster"] = "洪水"
-    raw["outputs"] = {"paper": {"file": "out/map.pdf", "size": "A3"}}
+    raw["outputs"] = {"paper": {"file": "out/map.pdf", "size": "A3", "unreadable": "print"}}
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
     spec = load_map(path)
     assert spec.disaster == "flood" and spec.home_disaster == "洪水"

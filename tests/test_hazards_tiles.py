@@ -32,6 +32,8 @@ from civicmap.spec.mapfile import load_map
 _PATH = re.compile(r"^/(\d+)/(\d+)/(\d+)\.png$")
 DEEP = DEPTH_CLASSES[2].color  # 3–5 m
 SHALLOW = DEPTH_CLASSES[1].color  # 0.5–3 m
+#: The ``Last-Modified`` the generated portal tiles are served with: what their credit is dated.
+TILES_MODIFIED = "Wed, 01 Mar 2023 04:05:06 GMT"
 #: Half-sides (degrees) of the generated zones around 旧野町小学校: 3–5 m inside 0.5–3 m.
 DEEP_D, SHALLOW_D = 0.0015, 0.004
 
@@ -84,6 +86,7 @@ def hazard_server(monkeypatch):
             self.send_response(200)
             self.send_header("Content-Type", "image/png")
             self.send_header("Content-Length", str(len(body)))
+            self.send_header("Last-Modified", TILES_MODIFIED)
             self.end_headers()
             self.wfile.write(body)
 
@@ -131,6 +134,8 @@ def test_a_site_on_a_3m_tile_pixel_is_flagged_and_a_404_tile_is_no_zone(tmp_path
     assert data.credits()[-1].credit == (
         "出典：ハザードマップポータルサイト。ハザードマップポータルサイトのタイルを加工して作成"
     )
+    # dated by the tiles' own Last-Modified, not by the map file's year: nor today
+    assert data.credits()[-1].date == "2023-03-01"
 
 
 def test_tiles_that_cannot_be_had_say_no_information(tmp_path, monkeypatch):
@@ -155,7 +160,7 @@ def test_fetch_packs_the_portal_tiles_with_their_404s_and_the_offline_rebuild_is
 ):
     """Paper draws the portal's zones; the pack holds them, 404s as "no zone"; offline = online."""
     path = _map(tmp_path, hazards=["flood-max"],
-                outputs={"paper": {"file": "out/map.pdf", "size": "A3"}})  # fmt: skip
+                outputs={"paper": {"file": "out/map.pdf", "size": "A3", "unreadable": "print"}})  # fmt: skip
     online_data = collect(load_map(path))
     online = build(load_map(path), overwrite=True)["paper"][0].read_bytes()
     # the paper map: the zones as an image over the frame, the legend, both notes, the credit
@@ -170,7 +175,7 @@ def test_fetch_packs_the_portal_tiles_with_their_404s_and_the_offline_rebuild_is
         "20m以上",
         "想定区域の外でも安全とは限りません。",
         "詳しくは市町村のハザードマップで確認してください。",
-        "出典：ハザードマップポータルサイト。ハザードマップポータルサイトのタイルを加工して作成",
+        "出典：ハザードマップポータルサイト。ハザードマップポータルサイトのタイルを加工して作成/2023-03-01",
     ):
         assert words in text, words  # fmt: skip
     listing = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True)
@@ -191,6 +196,7 @@ def test_fetch_packs_the_portal_tiles_with_their_404s_and_the_offline_rebuild_is
     assert stored["source"] == "hazard-flood-max-0" and stored["count"] >= 2
     assert len(stored["no_zone"]) > 10  # the portal's 404s, kept as "no zone"
     assert stored["missing"] == stored["no_zone"]  # nothing else failed
+    assert stored["date"] == "2023-03-01"  # the tiles' own date travels with them
 
     # offline, an empty cache: only the pack answers, and says what the online build said
     monkeypatch.setattr(settings, "offline", True)
@@ -199,6 +205,7 @@ def test_fetch_packs_the_portal_tiles_with_their_404s_and_the_offline_rebuild_is
     spec = with_pack(load_map(path), info.folder)
     offline_data = collect(spec)
     assert _site_lines(offline_data) == _site_lines(online_data)
+    assert offline_data.credits()[-1].date == online_data.credits()[-1].date == "2023-03-01"
     assert "洪水：情報なし" not in {line for v in _site_lines(offline_data).values() for line in v}
     offline = build(spec, overwrite=True)["paper"][0].read_bytes()
     assert hazard_server["asked"] == []

@@ -19,6 +19,7 @@ import html
 import json
 import logging
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ from civicmap.render.web_hazards import (
     add_popup_lines,
     add_suited,
     disaster_view_payload,
-    hazards_payload,
+    hazards_payload_with_tiles,
     mark_suited,
 )
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
@@ -726,6 +727,9 @@ def _payload(
     data: MapData, opts: WebOptions, tiles_dir: str | None = None
 ) -> tuple[dict[str, Any], dict | None]:
     """The page's payload, and the tile folder to write beside it (``{name, files}``) or None."""
+    view = data  # the paper's numbers are those of the map's disaster: view
+    if data.every_site is not None:  # disaster: the page keeps every site, hides some at load
+        data = replace(data, layers=data.every_site)
     lang = data.language
     w, s, e, n = data.area.geometry.bounds
     tiles = [
@@ -748,8 +752,8 @@ def _payload(
     merged, skip = _colocated_payload(data, styles, language=lang)
     # the paper index's numbers (render/numbering.py), so print and PDF agree
     numbers: dict[str, dict] = {layer.id: {} for layer in data.layers}
-    if sum(len(layer.features) for layer in data.layers) <= _NUMBERED_MAX:
-        for (layer_id, label), number in place_numbers(data).items():
+    if sum(len(layer.features) for layer in view.layers) <= _NUMBERED_MAX:
+        for (layer_id, label), number in place_numbers(view).items():
             numbers.setdefault(layer_id, {})[label] = number
     edge = None
     if data.data_edge is not None and not data.data_edge.is_empty:
@@ -768,6 +772,15 @@ def _payload(
     ]
     add_popup_lines(data, layer_payloads)  # what each hazard says at a shelter site
     add_suited(data, layer_payloads)  # the disasters each shelter site suits (the view choice)
+    # the portal's hazard tiles from the pack, inlined or in the tile folder like the background's
+    hazards, hazard_files = hazards_payload_with_tiles(
+        data,
+        use_pack=opts.self_contained or _http.is_offline(getattr(data.spec, "offline", None)),
+        folder=tiles_dir if tiles_dir and opts.offline_tiles == "folder" else None,
+    )
+    if hazard_files:
+        folder = folder or {"name": tiles_dir, "files": {}}
+        folder["files"].update(hazard_files)
     return {
         "lang": lang,
         "title": str(data.spec.title),
@@ -779,7 +792,7 @@ def _payload(
         "background": banner,
         "offline": opts.self_contained,
         "layers": layer_payloads,
-        "hazards": hazards_payload(data),  # 国土数値情報 zones, one overlay each
+        "hazards": hazards,  # 国土数値情報 zones and portal tiles, one overlay each
         "disasterView": disaster_view_payload(data, layer_payloads),
         "area": _round(data.area.geometry.boundary.__geo_interface__),
         "basemap": basemap_payload(data.basemap),

@@ -532,9 +532,23 @@ var civicmap = (function () {
           return { color: c, weight: 0.6, opacity: 0.9, fillColor: c, fillOpacity: 0.6 };
         },
       });
-      (h.tiles || []).forEach(function (url) {  // ハザードマップポータルサイト tiles (online)
-        L.tileLayer(url, { pane: "cm-hazards", opacity: 0.7, maxNativeZoom: 17,
-                           attribution: "ハザードマップポータルサイト" }).addTo(layer);
+      (h.tiles || []).forEach(function (t) {  // ハザードマップポータルサイト tiles
+        var tl = L.tileLayer(t.url, { pane: "cm-hazards", opacity: 0.7,
+                                      minNativeZoom: t.minNativeZoom || 0,
+                                      maxNativeZoom: t.maxNativeZoom || 17,
+                                      attribution: "ハザードマップポータルサイト" });
+        if (t.inline || t.have) {
+          // from the offline pack: inlined, or in the tile folder (only the tiles it holds;
+          // the portal's 404s, "no zone", are not there and never asked for)
+          var have = {};
+          (t.have || []).forEach(function (k) { have[k] = 1; });
+          tl.getTileUrl = function (c) {
+            var key = c.z + "/" + c.x + "/" + c.y;
+            if (t.inline) return t.inline[key] || EMPTY_TILE;
+            return have[key] ? L.Util.template(t.url, c) : EMPTY_TILE;
+          };
+        }
+        tl.addTo(layer);
       });
       if (h.on !== false) layer.addTo(map);  // disaster: 洪水 — the other hazards start off
       var wrap = el("span", "cm-layer-name cm-hazard-name");
@@ -548,6 +562,7 @@ var civicmap = (function () {
     if (!data.hazards) return;
     data.hazards.layers.forEach(function (h) {
       ul.appendChild(el("li", "cm-legend-hazard", h.title));
+      if (h.network) ul.appendChild(el("li", "cm-legend-hazard-note cm-legend-hazard-network", h.network));
       h.classes.forEach(function (c) {
         var li = el("li", "cm-legend-hazard-class");
         var sw = el("span", "cm-hazard-swatch");
@@ -560,8 +575,46 @@ var civicmap = (function () {
     data.hazards.notes.forEach(function (n) { ul.appendChild(el("li", "cm-legend-hazard-note", n)); });
   }
 
+  // How many sites of a layer (or of its category ``cat``) the disaster choice ``key`` shows:
+  // each site counted by its own designations (f.d), wherever its marker is drawn.
+  function disasterCount(data, layer, cat, key) {
+    var full = cat === null ? layer.count : layer.styles[cat].count;
+    if (!key) return full;
+    var n = 0;
+    var shelter = false;
+    data.layers.forEach(function (other) {
+      other.features.forEach(function (f) {
+        [f].concat(f.m || []).forEach(function (g) {
+          if ((g === f ? other.id : g.L) !== layer.id) return;
+          if (cat !== null && (g.k || 0) !== cat) return;
+          if (g.d === undefined) { n++; return; }
+          shelter = true;
+          if (g.d.indexOf(key) >= 0) n++;
+        });
+      });
+    });
+    return shelter ? n : full;  // a layer of no shelter sites is shown whole
+  }
+  function disasterCounts(data, T, key) {
+    var byId = {};
+    data.layers.forEach(function (layer) { byId[layer.id] = layer; });
+    document.querySelectorAll(".cm-legend-layer, .cm-legend-category").forEach(function (li) {
+      var layer = byId[li.getAttribute("data-layer")];
+      var span = li.querySelector(".cm-count");
+      if (!layer || !span) return;
+      var cat = null;
+      if (li.classList.contains("cm-legend-category")) {
+        var name = li.getAttribute("data-category");
+        (layer.styles || []).forEach(function (st, k) { if (st.name === name) cat = k; });
+        if (cat === null) return;
+      }
+      span.textContent = T.count.replace("{n}", disasterCount(data, layer, cat, key));
+    });
+  }
+
   // The disaster choice: only the shelter sites suited to one disaster (designated, not
   // ruled out by its hazard), with that disaster's hazard layers on and the others off.
+  // A map with ``disaster:`` carries every site and opens with that disaster chosen.
   function disasterView(map, data, shelterGroups) {
     var V = data.disasterView;
     if (!V) return;
@@ -591,6 +644,7 @@ var civicmap = (function () {
         });
       }
       map.getContainer().setAttribute("data-disaster", key || "");
+      disasterCounts(data, data.texts, key);  // the legend's counts follow the choice
     }
     controlBox("topright", "cm-disaster", function (div) {
       var label = el("label", null, V.label + " ");
@@ -609,6 +663,7 @@ var civicmap = (function () {
       label.appendChild(sel);
       div.appendChild(label);
     }).addTo(map);
+    if (V.selected) apply(V.selected);  // disaster: only the suited sites at load
     map.getContainer().setAttribute("data-disaster", V.selected || "");
   }
 
@@ -968,22 +1023,25 @@ var civicmap = (function () {
       det.appendChild(el("summary", null, T.legend));
       var ul = el("ul");
       var anyApprox = false;
+      var disaster = map.getContainer().getAttribute("data-disaster") || "";  // the view chosen
       data.layers.forEach(function (layer) {
         var styles = layer.styles || [];
         var li = el("li", "cm-legend-layer");
         li.setAttribute("data-layer", layer.id);
         li.appendChild(symbolSvg(styles.length === 1 ? styles[0] : layer, false));
         li.appendChild(el("span", null, layer.title + " "));
-        li.appendChild(el("span", "cm-count", T.count.replace("{n}", layer.count)));
+        li.appendChild(el("span", "cm-count",
+                          T.count.replace("{n}", disasterCount(data, layer, null, disaster))));
         ul.appendChild(li);
         if (styles.length > 1) {
-          styles.forEach(function (st) {
+          styles.forEach(function (st, k) {
             var ci = el("li", "cm-legend-category");
             ci.setAttribute("data-layer", layer.id);
             ci.setAttribute("data-category", st.name);
             ci.appendChild(symbolSvg(st, false));
             ci.appendChild(el("span", null, (st.title || layer.title) + " "));
-            ci.appendChild(el("span", "cm-count", T.count.replace("{n}", st.count)));
+            ci.appendChild(el("span", "cm-count",
+                              T.count.replace("{n}", disasterCount(data, layer, k, disaster))));
             ul.appendChild(ci);
           });
         }
