@@ -30,7 +30,7 @@ from civicmap.mapdata import LayerData, LayerReport, MapData, data_time
 from civicmap.render import export, paper, web
 from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit, serves_column
 from civicmap.shelter_routes import shelter_layers
-from civicmap.sources import overpass, read_file_source, streets
+from civicmap.sources import layered, overpass, read_file_source, streets
 from civicmap.sources._categories import unify_layer_categories
 from civicmap.sources._guard import clean_text_columns
 from civicmap.sources._osmschema import to_schema
@@ -313,6 +313,22 @@ def _layer_data(
     return LayerData(spec=layer, features=features, credits=uniq, report=report)
 
 
+def _file_layers(
+    layer: LayerSpec, files: dict | None, *, offline: bool | None
+) -> list[tuple[LayerSpec, dict | None]]:
+    """A layer whose one source is a uMap or KML file: one layer per layer of the file.
+
+    See :mod:`civicmap.sources.layered`; any other layer is returned as it is.
+    """
+    src = layer.layered_source
+    if src is None:
+        return [(layer, files)]
+    result = (files or {}).get((layer.id, 0)) or read_file_source(
+        src, layer=layer.id, offline=offline
+    )
+    return [(spec, {(spec.id, 0): part}) for spec, part in layered.split(layer, result)]
+
+
 @dataclass
 class Inputs:
     """Every source of a map, read once: OSM frames and file sources.
@@ -381,7 +397,10 @@ def _collect(
     for layer in spec.layers:
         advance(layer.id)
         log.info(_("layer %(layer_id)s"), {"layer_id": layer.id})
-        layers.append(_layer_data(layer, osm, area, spec.language, files, offline=spec.offline))
+        for part, part_files in _file_layers(layer, files, offline=spec.offline):
+            layers.append(
+                _layer_data(part, osm, area, spec.language, part_files, offline=spec.offline)
+            )
     uses_osm = not spec.osm.disabled and any(
         s.kind == "osm" for layer in spec.layers for s in layer.sources
     )

@@ -43,7 +43,22 @@ var civicmap = (function () {
   }
 
   function styleOf(layer, f) {
-    return (layer.styles && layer.styles[f.k || 0]) || layer;
+    var st = (layer.styles && layer.styles[f.k || 0]) || layer;
+    // a feature's own colour from its file (uMap, My Maps) wins over its category's
+    return f.c ? { path: st.path, color: f.c, name: st.name, title: st.title } : st;
+  }
+
+  // A line's or area's look: its own width/dash/fill, else its layer's (uMap's defaults).
+  function shapeStyle(layer, f) {
+    var own = f.ss || {};
+    var color = styleOf(layer, f).color;
+    return {
+      color: color,
+      weight: own.w || layer.weight || 3,
+      dashArray: own.d || layer.dash || null,
+      fillColor: own.f || layer.fill || color,
+      fillOpacity: layer.fillOpacity !== null && layer.fillOpacity !== undefined ? layer.fillOpacity : 0.3,
+    };
   }
 
   // One icon per (category style, approximate); co-located places get one icon
@@ -713,7 +728,7 @@ var civicmap = (function () {
       var icons = {};
       function iconFor(f) {
         if (!f.m) {
-          var quick = (f.k || 0) + (f.a ? "a" : "") + "#" + (f.no || "");
+          var quick = (f.k || 0) + (f.c || "") + (f.a ? "a" : "") + "#" + (f.no || "");
           if (!icons[quick]) icons[quick] = makeIcon([styleOf(layer, f)], !!f.a, f.no);
           return icons[quick];
         }
@@ -765,7 +780,7 @@ var civicmap = (function () {
         }
         if (f.s !== undefined) {
           L.geoJSON(layer.shapes[f.s], {
-            style: { color: styleOf(layer, f).color, weight: 2, fillOpacity: 0.12 },
+            style: f.ss ? shapeStyle(layer, f) : { color: styleOf(layer, f).color, weight: 2, fillOpacity: 0.12 },
             interactive: false,
           }).addTo(shapes);
         }

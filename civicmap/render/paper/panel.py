@@ -25,6 +25,7 @@ from civicmap.render.paper.hazards import hazard_blocks
 from civicmap.render.paper.marks import draw_marker, number_box
 from civicmap.render.paper.placement import NumberLabel
 from civicmap.render.paper.plan import RouteLeg
+from civicmap.render.paper.shapes import ShapeLook, draw_swatch, shape_legend
 from civicmap.render.paper.texts import STRIP, TEXT, wrap
 from civicmap.render.routes_table import route_notes, route_sections
 from civicmap.spec.layers import CategoryStyle
@@ -80,6 +81,8 @@ class PanelBlocks:
         bold = False
         if isinstance(what, CategoryStyle):
             draw_marker(c, what.symbol, x + self.marker / 2, cy, self.marker, what.color)
+        elif isinstance(what, ShapeLook):
+            draw_swatch(c, what, x, cy, self.marker)
         elif isinstance(what, LayerData):
             bold = True  # a layer heading above its categories' symbols
         elif what == "approx":
@@ -104,10 +107,19 @@ class PanelBlocks:
                 key = (e.look.symbol, e.look.color)
                 look, n = looks.get(key, (e.look, 0))
                 looks[key] = (look, n + 1)
+        shapes = shape_legend(layer, self)
+        if shapes and not looks:  # a layer of lines or areas: their swatches, no marker
+            if len(shapes) == 1:
+                return [(title, shapes[0][1])]
+            return [(title, layer), *((f"{t} ({n})", look) for t, look, n in shapes)]
+        if shapes:  # places and shapes: the shapes' rows after the places'
+            extra = [(f"{t or title} ({n})", look) for t, look, n in shapes]
+        else:
+            extra = []
         if not looks:
             st = layer.spec.style
             return [(title, CategoryStyle("", st.color, st.symbol))]
-        if len(looks) == 1:
+        if len(looks) == 1 and not extra:
             return [(title, next(iter(looks.values()))[0]), *self._strip_legend(layer)]
         out: list[tuple[str, Any]] = [(title, layer)]
         for look, n in looks.values():
@@ -117,7 +129,7 @@ class PanelBlocks:
                 else layer.spec.category_title(look.name, self.lang) or title
             )
             out.append((f"{name} ({n})", _CategoryRow(look.name, look.color, look.symbol)))
-        return out + self._strip_legend(layer)
+        return out + extra + self._strip_legend(layer)
 
     def _strip_legend(self, layer: LayerData) -> list[tuple[str, Any]]:
         """What the index's ○/× strip means, under a shelter layer that prints one."""
