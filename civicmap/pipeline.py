@@ -26,7 +26,7 @@ from civicmap.area import Area, map_area
 from civicmap.errors import ConfigError, Problem, SourceError
 from civicmap.hazards import HazardResult
 from civicmap.i18n import _, ngettext
-from civicmap.mapdata import LayerData, LayerReport, MapData, data_time
+from civicmap.mapdata import LayerData, LayerReport, MapData, build_time, data_time
 from civicmap.render import export, paper, web
 from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit, serves_column
 from civicmap.shelter_routes import shelter_layers
@@ -37,6 +37,7 @@ from civicmap.sources._osmschema import to_schema
 from civicmap.sources.osmfile import OsmExtract, read_extract
 from civicmap.spec.layers import LayerSpec
 from civicmap.spec.mapfile import MapSpec, load_map
+from civicmap.status import apply_status
 from civicmap.tagfilter import TagFilter
 
 if TYPE_CHECKING:
@@ -394,13 +395,14 @@ def _collect(
     if spec.basemap.draw and osm.frames:
         basemap = classify_basemap({k: v for k, v in osm.frames.items() if k.startswith("_")})
     layers = []
+    now = build_time()  # the age of each place's check (print_if.max_age) is counted to here
     for layer in spec.layers:
         advance(layer.id)
         log.info(_("layer %(layer_id)s"), {"layer_id": layer.id})
         for part, part_files in _file_layers(layer, files, offline=spec.offline):
-            layers.append(
-                _layer_data(part, osm, area, spec.language, part_files, offline=spec.offline)
-            )
+            ld = _layer_data(part, osm, area, spec.language, part_files, offline=spec.offline)
+            ld.features = apply_status(ld.features, ld.spec, now=now)  # status:, print_if:
+            layers.append(ld)
     uses_osm = not spec.osm.disabled and any(
         s.kind == "osm" for layer in spec.layers for s in layer.sources
     )

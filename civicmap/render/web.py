@@ -549,6 +549,8 @@ def layer_payload(
                 item["l"] = fields.field_value(row, spec.label)
         if approx and row[APPROXIMATE] is True:
             item["a"] = 1
+        if row.get("stale") is True or _text(row.get("status")) == "閉鎖":
+            item["g"] = 1  # greyed: checked too long ago (print_if.max_age), or closed
         own = _text(row.get(OWN_COLOUR))
         if own:
             item["c"] = own  # the feature's own colour in its file (uMap, My Maps)

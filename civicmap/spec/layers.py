@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -101,7 +102,21 @@ LAYER_KEYS = {
     "categories": "display order, English names and styles: [{name, en, color, symbol}]",
     "role": "what the layer is for beyond drawing: shelter (home routes rank its places)",
     "labels": "display labels for columns: {column: label} or {column: {ja, en}}",
+    "status": "{column, open: [words], closed: [words]}: each place 開設, 閉鎖 or 不明",
+    "as_of": "{column}: when each place was last checked (a date and time column)",
+    "print_if": "{status: [開設], max_age: 24h}: what the paper map prints (others are left off)",
 }
+#: A place's status: open, closed, or unknown (fail closed: anything not clearly said).
+STATUSES = ("開設", "閉鎖", "不明")
+STATUS_NAMES = {"open": "開設", "closed": "閉鎖", "unknown": "不明"}
+#: Words a status column commonly holds (Google Forms, 紙マップ sheets); a layer's own
+#: ``open:``/``closed:`` lists replace these.
+DEFAULT_OPEN = ("開設", "開設中", "営業", "営業中", "開所", "開館", "利用可", "使用可", "可",
+                "open", "yes", "○", "〇")  # fmt: skip
+DEFAULT_CLOSED = ("閉鎖", "閉鎖中", "休業", "閉所", "閉館", "終了", "停止", "中止", "利用不可",
+                  "使用不可", "不可", "closed", "no", "×")  # fmt: skip
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d)\s*$")
+_AGE_HOURS = {"m": 1 / 60, "min": 1 / 60, "h": 1.0, "d": 24.0}
 #: Layer roles: what the pipeline does with a layer beyond drawing it.
 ROLES = {"shelter": "its places are shelters: home routes rank them, co-located ones merge"}
 STYLE_KEYS = {"color", "icon", "symbol", "fill", "fill_opacity", "weight", "dash"}
@@ -398,6 +413,93 @@ class SourceSpec:
         return (self.base_dir / p) if p else None
 
 
+def _norm(text: Any) -> str:
+    return unicodedata.normalize("NFKC", str(text)).strip().lower()
+
+
+@dataclass(frozen=True)
+class StatusSpec:
+    """``status:``: which column says whether a place is open, and in which words."""
+
+    column: str
+    open: tuple[str, ...] = DEFAULT_OPEN
+    closed: tuple[str, ...] = DEFAULT_CLOSED
+
+    def of(self, value: Any) -> str:
+        """開設, 閉鎖 or 不明 for a cell: its exact word first, then a word it contains
+        (closed words first: 営業終了 is closed); anything else, and a blank, is 不明."""
+        text = _norm(value) if value is not None else ""
+        if not text or text in ("nan", "none", "<na>"):
+            return "不明"
+        closed = [_norm(w) for w in self.closed]
+        opened = [_norm(w) for w in self.open]
+        if text in closed:
+            return "閉鎖"
+        if text in opened:
+            return "開設"
+        if any(len(w) > 1 and w in text for w in closed):
+            return "閉鎖"
+        if any(len(w) > 1 and w in text for w in opened):
+            return "開設"
+        return "不明"
+
+
+@dataclass(frozen=True)
+class PrintIf:
+    """``print_if:``: what the paper map prints; the rest is left off and counted on it."""
+
+    status: tuple[str, ...] = ("開設",)
+    #: Places checked longer ago than this (``as_of``) are left off; None: no limit.
+    max_age_hours: float | None = None
+    #: ``max_age`` as the map file wrote it (``24h``), for the sheet's note.
+    max_age: str = ""
+
+
+def _parse_status(ck: Checker, key: str, raw: Any) -> StatusSpec | None:
+    if isinstance(raw, str):
+        raw = {"column": raw}
+    if not isinstance(raw, Mapping) or not raw.get("column"):
+        ck.add(key, _("got %(raw)r, expected {column: 状況, open: [営業中], closed: [休業]}")
+               % {"raw": Short(raw)})  # fmt: skip
+        return None
+    ck.unknown_keys(key, raw, {"column", "open", "closed"})
+    words = {}
+    for name, default in (("open", DEFAULT_OPEN), ("closed", DEFAULT_CLOSED)):
+        given = raw.get(name, default)
+        if isinstance(given, str | int):
+            given = [given]
+        if not isinstance(given, list | tuple) or not given:
+            ck.add(f"{key}.{name}", _("expected a list of the words the file uses, e.g. [営業中]"))
+            given = default
+        words[name] = tuple(str(w) for w in given)
+    return StatusSpec(column=str(raw["column"]), open=words["open"], closed=words["closed"])
+
+
+def _parse_print_if(ck: Checker, key: str, raw: Any) -> PrintIf | None:
+    if not isinstance(raw, Mapping):
+        ck.add(key, _("got %(raw)r, expected {status: [開設], max_age: 24h}") % {"raw": Short(raw)})
+        return None
+    ck.unknown_keys(key, raw, {"status", "max_age"})
+    wanted = raw.get("status", ["開設"])
+    if isinstance(wanted, str):
+        wanted = [wanted]
+    status: list[str] = []
+    for w in wanted if isinstance(wanted, list) else []:
+        name = STATUS_NAMES.get(str(w), str(w))
+        if ck.choice(f"{key}.status", name, STATUSES):
+            status.append(name)
+    hours = None
+    age = raw.get("max_age")
+    if age is not None:
+        m = _AGE.match(str(age))
+        if not m:
+            ck.add(f"{key}.max_age", _("got %(value)r, expected an age like 24h, 90m or 2d")
+                   % {"value": Short(age)})  # fmt: skip
+        else:
+            hours = float(m.group(1)) * _AGE_HOURS[m.group(2)]
+    return PrintIf(status=tuple(status), max_age_hours=hours, max_age=str(age or ""))
+
+
 @dataclass(frozen=True)
 class LayerSpec:
     """A validated layer."""
@@ -416,6 +518,10 @@ class LayerSpec:
     file: str = ""
     role: str | None = None
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: ``status:``, ``as_of:`` (the column of check times) and ``print_if:``; see status.py.
+    status: StatusSpec | None = None
+    as_of: str | None = None
+    print_if: PrintIf | None = None
 
     @property
     def builtin(self) -> bool:
@@ -711,6 +817,20 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
     role = raw.get("role")
     if role is not None and not ck.choice(k("role"), role, tuple(ROLES)):
         role = None
+    status = _parse_status(ck, k("status"), raw["status"]) if "status" in raw else None
+    as_of = raw.get("as_of")
+    if isinstance(as_of, Mapping):
+        ck.unknown_keys(k("as_of"), as_of, {"column"})
+        as_of = as_of.get("column")
+    if as_of is not None and not isinstance(as_of, str):
+        ck.add(k("as_of"), _("got %(value)r, expected the column holding when each place was "
+                             "last checked, e.g. 確認日時") % {"value": Short(as_of)})  # fmt: skip
+        as_of = None
+    print_if = _parse_print_if(ck, k("print_if"), raw["print_if"]) if "print_if" in raw else None
+    if print_if is not None and print_if.status and status is None:
+        ck.add(k("print_if.status"), _("needs status: (the column saying whether a place is open)"))
+    if print_if is not None and print_if.max_age_hours is not None and as_of is None:
+        ck.add(k("print_if.max_age"), _("needs as_of: (the column of when each place was checked)"))
     style = Style.parse(ck, k("style"), raw.get("style"), cats)
     for i, c in enumerate(categories):
         ck.unknown_keys(k(f"categories[{i}]"), c, CATEGORY_KEYS)
@@ -741,6 +861,9 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
         file=file,
         role=str(role) if role is not None else None,
         labels=labels,
+        status=status,
+        as_of=as_of or None,
+        print_if=print_if,
     )
 
 

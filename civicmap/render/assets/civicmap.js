@@ -763,6 +763,7 @@ var civicmap = (function () {
       layer.features.forEach(function (f) {
         var m = new PlaceMarker(f.ll, {
           icon: iconFor(f),
+          opacity: f.g ? 0.4 : 1, // greyed: closed, or checked too long ago
           title: f.n || "",
           alt: f.n || "",
           keyboard: true,

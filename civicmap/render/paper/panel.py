@@ -22,6 +22,7 @@ from civicmap.render._routes import draw_paper_route
 from civicmap.render.background import credit_lines
 from civicmap.render.paper.geometry import MM, Rect, ScaleBar, scale_bar
 from civicmap.render.paper.hazards import hazard_blocks
+from civicmap.render.paper.left_off import left_off, left_off_blocks
 from civicmap.render.paper.marks import draw_marker, number_box
 from civicmap.render.paper.placement import NumberLabel
 from civicmap.render.paper.plan import RouteLeg
@@ -100,7 +101,8 @@ class PanelBlocks:
     def _legend_layer_lines(self, layer: LayerData) -> list[tuple[str, Any]]:
         """A layer's legend lines: one with its symbol, or its title over one line per
         category symbol the map draws (the same style table as the web map's legend)."""
-        title = layer.spec.title_in(self.lang) + f" ({len(layer.features)})"
+        shown = len(layer.features) - sum(left_off(layer).values())  # print_if: left off
+        title = layer.spec.title_in(self.lang) + f" ({shown})"
         looks: dict[tuple[str, str], tuple[CategoryStyle, int]] = {}
         for e in self.entries:
             if e.layer is layer and e.look is not None:
@@ -215,6 +217,7 @@ class PanelBlocks:
 
         blocks.append((legend_h, draw_legend))
         blocks.extend(hazard_blocks(self, width))  # hazard classes and the two honest notes
+        blocks.extend(left_off_blocks(self, width))  # print_if: what was left off, and why
         if self.routes:
             blocks.append(self._routes_block(width))
         notes = self.data.spec.notes.strip()

@@ -19,6 +19,7 @@ from civicmap.render._routes import ordered_routes
 from civicmap.render.paper.geometry import AtlasPage, Grid, MapFrame, Rect, ScaleBar
 from civicmap.render.paper.hazards import hazard_details
 from civicmap.render.paper.index_keys import Prefixes, log_same_sites, same_sites, sort_reading
+from civicmap.render.paper.left_off import is_left_off
 from civicmap.render.paper.placement import NumberLabel
 from civicmap.render.paper.shapes import is_shape
 from civicmap.render.paper.texts import (
@@ -230,6 +231,8 @@ def build_entries(
         for (label, row), pt in zip(f.iterrows(), pts, strict=True):
             if pt is None or pt.is_empty or (layer.id, label) in merged or is_shape(row):
                 continue  # a line or an area is drawn as itself (render/paper/shapes.py)
+            if is_left_off(row):
+                continue  # print_if: closed, unknown or stale places stay off paper
             name = _text(row.get("name")) or _text(row.get("source_ref"))
             kana = _text(row.get("name_kana"))
             cat = _text(row.get("category"))
