@@ -224,6 +224,9 @@ class MapData:
     #: The map's ``hazards:`` loaded and classed, with what each says at every shelter
     #: site and home (see :mod:`civicmap.hazards`); None when the map has none.
     hazards: HazardResult | None = None
+    #: What changed since the last print, one line in the map's language for the sheet
+    #: (``outputs.paper.changes_since``, :func:`civicmap.diff.changes_since`); "" if none.
+    change_note: str = ""
 
     @property
     def language(self) -> str:

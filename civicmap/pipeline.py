@@ -23,6 +23,7 @@ from civicmap._files import output_batch
 from civicmap._http import refreshing
 from civicmap._outputs import Output, guarded_outputs
 from civicmap.area import Area, map_area
+from civicmap.diff import changes_since
 from civicmap.errors import ConfigError, Problem, SourceError
 from civicmap.hazards import HazardResult
 from civicmap.i18n import _, ngettext
@@ -429,6 +430,7 @@ def _collect(
             {"n": n},
         )
 
+    data.change_note = _change_note(spec, data)
     shelter_routes.merge_shelter_layers(layers)
     homes = shelter_routes.map_homes(spec)
     route_layers = layers
@@ -445,6 +447,25 @@ def _collect(
         for note in routes.notes:
             log.info(_("routes: %(note)s"), {"note": note})
     return data
+
+
+def _change_note(spec: MapSpec, data: MapData) -> str:
+    """The sheet's line of what changed since the last print (``outputs.paper.changes_since``).
+
+    The first print has no last print: a missing file is said once and leaves no line.
+    """
+    since = spec.paper.changes_since if spec.paper is not None else None
+    if not since:
+        return ""
+    path = spec.path(since)
+    if not path.exists():
+        log.warning(
+            _("outputs.paper.changes_since: %(path)s does not exist (the first print?); the "
+              "sheet carries no change list"),
+            {"path": path},
+        )  # fmt: skip
+        return ""
+    return changes_since(data, path).summary(spec.language)
 
 
 def load_hazards(spec: MapSpec, area: Area, layers: list[LayerData], homes) -> HazardResult:
@@ -652,6 +673,8 @@ def data_files(spec: MapSpec) -> list[Path]:
     if spec.homes_file:
         out.append(spec.path(spec.homes_file))
     out.extend(h.file for h in spec.hazards if h.file is not None)  # 国土数値情報 hazard files
+    if spec.paper is not None and spec.paper.changes_since:  # the last print's GeoJSON
+        out.append(spec.path(spec.paper.changes_since))
     return out
 
 

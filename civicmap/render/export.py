@@ -211,6 +211,7 @@ def to_geojson(data: MapData) -> dict[str, Any]:
                     for layer in data.layers
                 ],
                 "credits": credit_lines(data),
+                "built": data.built,  # the data date: the next print's change list starts here
             },
             "features": feats,
         }

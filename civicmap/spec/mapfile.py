@@ -70,6 +70,7 @@ OUTPUT_KEYS: dict[str, set[str]] = {
         "max_pages",
         "fit",
         "index_ignore",
+        "changes_since",
     },
     "umap": {"file"},
     "geojson": {"file"},

@@ -85,6 +85,9 @@ class PaperOptions:
     fit: str = "area"
     index_ignore: tuple[str, ...] = ()
     index_prefixes: bool = True
+    #: The GeoJSON of the last print (relative to the map file): the sheet carries what
+    #: changed since (「前回（7/12 20:00）から：開設 3、閉鎖 2」); None: no such line.
+    changes_since: str | None = None
 
     @classmethod
     def from_dict(cls, options: dict[str, Any] | PaperOptions, *, file: Path | str) -> PaperOptions:
@@ -167,6 +170,14 @@ class PaperOptions:
                 % {"value": Short(ignore)},
             )
             ignore = True
+        since = options.get("changes_since")
+        if since is not None and not (isinstance(since, str) and since.strip()):
+            bad(
+                "changes_since",
+                _("got %(value)r, expected the path of the last print's GeoJSON export")
+                % {"value": Short(since)},
+            )
+            since = None
         if problems:
             raise ConfigError(problems)
         if atlas is not None and atlas.areas is None and scale == "fit":
@@ -190,6 +201,7 @@ class PaperOptions:
             fit=fit,
             index_ignore=tuple(w.strip() for w in ignore) if isinstance(ignore, list) else (),
             index_prefixes=ignore is not False,
+            changes_since=since.strip() if since else None,
         )
 
 

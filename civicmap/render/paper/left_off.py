@@ -94,8 +94,11 @@ def note_lines(layers: list[LayerData], language: str) -> list[str]:
 
 
 def left_off_blocks(renderer: Any, width: float) -> list[tuple[float, Callable]]:
-    """The panel block with :func:`note_lines`; none when no layer has ``print_if:``."""
+    """The panel block with :func:`note_lines` and the change list since the last print
+    (``outputs.paper.changes_since``); none when there is neither."""
     lines = note_lines(renderer.data.layers, renderer.lang)
+    if renderer.data.change_note:  # what changed since the last print
+        lines.append(renderer.data.change_note)
     if not lines:
         return []
     fs = renderer.fs(7)
