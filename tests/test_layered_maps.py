@@ -21,6 +21,7 @@ import pytest
 from paths import DATA
 
 import civicmap
+from civicmap.check import build_warnings
 from civicmap.render.paper import render_paper
 from civicmap.render.web import payload
 
@@ -204,3 +205,13 @@ def test_my_maps_kml_is_built_with_its_layers_and_colours(tmp_path):
     fills, _strokes = pdf_colours(pdf)
     for colour in set(got.values()):
         assert fills[colour] >= 1, colour
+    # a warning about one folder names the map file's entry, not the n-th drawn layer
+    keys = {p.key.split(" ")[0] for p in build_warnings(data)}
+    assert keys == {"layers[0]"}, keys  # 東広島市 lies outside this bbox: one warning
+
+
+def test_a_layer_of_routes_is_not_taken_for_shelters(tmp_path, caplog):
+    path = _map(tmp_path, "umap", UMAP, [139.700, 35.702, 139.714, 35.711])
+    with caplog.at_level("WARNING"):
+        civicmap.collect(civicmap.load_map(path))
+    assert "looks like shelters" not in caplog.text  # 避難経路: lines, not places
