@@ -780,10 +780,11 @@ var civicmap = (function () {
           });
         }
         if (f.s !== undefined) {
-          L.geoJSON(layer.shapes[f.s], {
+          var drawn = L.geoJSON(layer.shapes[f.s], {
             style: f.ss ? shapeStyle(layer, f) : { color: styleOf(layer, f).color, weight: 2, fillOpacity: 0.12 },
-            interactive: false,
+            interactive: !!f.ss, // a route or zone from uMap/My Maps opens its popup as there
           }).addTo(shapes);
+          if (f.ss) drawn.on("click", function () { if (m._map) m.openPopup(); });
         }
         markers.push(m);
         search.push({ f: f, m: m, group: group, layer: layer });
