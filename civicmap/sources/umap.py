@@ -29,7 +29,7 @@ from civicmap.schema import SourceResult
 from civicmap.sources._colours import brewer, css_hex
 from civicmap.sources._features import _feature_rows, _load_json
 from civicmap.sources._table import records_result
-from civicmap.spec.layers import SourceLayer, dash_pattern
+from civicmap.spec.layers import SYMBOLS, SourceLayer, dash_pattern
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +259,9 @@ def _source_layer(
     if raw_colour and not colour and "{" not in str(raw_colour):
         warn("color", raw_colour, _("layer %(layer)r: colour %(value)r cannot be read; our "
                                     "palette is used") % {"layer": lname, "value": raw_colour})  # fmt: skip
-    if opts.get("iconUrl"):
+    ours = str(opts.get("civicmap_symbol") or "")  # a layer civicmap exported: our symbol
+    ours = ours if ours in SYMBOLS else ""
+    if opts.get("iconUrl") and not ours:
         warn("iconUrl", opts["iconUrl"], _("layer %(layer)r: its picture icon is drawn as our "
                                            "symbol in the layer's colour") % {"layer": lname})  # fmt: skip
     cat = _categorized(opts, feats)
@@ -276,7 +278,7 @@ def _source_layer(
         fill_opacity=_number(opts.get("fillOpacity")),
         weight=_number(opts.get("weight")) or 0.0,
         dash=dash if dash_pattern(dash) else "",
-        symbol=_SYMBOLS.get(str(opts.get("iconClass") or ""), ""),
+        symbol=ours or _SYMBOLS.get(str(opts.get("iconClass") or ""), ""),
         popup=_popup(opts, feats, lname, warn),
         categories=tuple(categories),
     )
@@ -380,7 +382,7 @@ def _walk_layers(
         src, cat, rules = _source_layer(opts, feats, lname, warn)
         index = len(state["source_layers"])
         state["source_layers"].append(src)
-        if any(
+        if not opts.get("civicmap_symbol") and any(  # civicmap's own icons are our symbols
             isinstance(f, Mapping)
             and isinstance((f.get("properties") or {}).get("_umap_options"), Mapping)
             and f["properties"]["_umap_options"].get("iconUrl")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from paths import DATA
+
 import civicmap
 from civicmap.sources.umap import popup_template
 
@@ -68,3 +70,12 @@ def test_umap_popup_templates_become_civicmap_templates():
     assert popup_template("# {name}\n**{時間}** {note|なし}") == "{name}\n{時間} {note}"
     assert popup_template("[[https://x.example/{id}|詳しく]] {{https://x/img.png}}") == "詳しく"
     assert popup_template("{name") is None  # an unmatched brace: not a template
+
+
+def test_civicmaps_own_export_back_from_umap_keeps_its_symbols_without_icon_warnings():
+    path = DATA / "umap" / "umap373_import_of_civicmap_demo.umap"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    res = civicmap.read_path(path, layer="x")
+    assert [w for w in res.info["warnings"] if w["column"] == "iconUrl"] == []
+    expected = [lay["properties"]["civicmap_symbol"] for lay in doc["layers"]]
+    assert [s.symbol for s in res.info["source_layers"]] == expected
