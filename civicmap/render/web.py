@@ -582,7 +582,19 @@ def layer_payload(
         "count": n,
         "features": points,
         "shapes": shapes,
+        "drawn": _drawn_kind(feats),
     }
+
+
+def _drawn_kind(feats: gpd.GeoDataFrame) -> str:
+    """``line`` or ``area`` when every feature of a layer is a drawn route or zone (its legend
+    shows a line or an area, not a marker symbol); ``""`` otherwise."""
+    if "drawn_as" not in feats.columns or feats.empty:
+        return ""
+    kinds = {_text(v) for v in feats["drawn_as"]}
+    if not kinds <= {"line", "area"}:
+        return ""
+    return "line" if kinds == {"line"} else "area"
 
 
 def _colocated_payload(

@@ -44,4 +44,19 @@ def test_routes_and_zone_are_drawn_in_umaps_style_and_open_their_popup(browser, 
     )
     popup = wait_for(lambda: browser.find_elements("css selector", ".leaflet-popup-content"))
     assert popup and "避難経路" in popup[0].text
+    # no marker symbol sits on a route or the zone: they are drawn as themselves
+    hidden = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.leaflet-marker-icon'))"
+        ".filter(m => m.style.opacity === '0').length"
+    )
+    assert hidden == 3
+    # the legend shows the routes as a dashed line and the zone as an area, not as markers
+    marks = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.cm-legend-layer')).map(li => {"
+        " var m = li.querySelector('svg').firstChild;"
+        " return [li.textContent.trim().split(' ')[0], m.tagName, m.getAttribute('stroke'),"
+        " m.getAttribute('stroke-dasharray')]; })"
+    )
+    assert ["避難経路", "line", "#800080", "10,5"] in marks
+    assert ["浸水区域", "rect", "#ff0000", None] in marks
     assert console_errors(browser) == []

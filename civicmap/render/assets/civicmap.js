@@ -42,6 +42,32 @@ var civicmap = (function () {
     return svg;
   }
 
+  // The legend's mark of a layer of routes (a line) or zones (an area), in its style.
+  function shapeSvg(layer) {
+    var svg = svgBox("0 0 24 24", 22, 22);
+    var line = layer.drawn === "line";
+    var p = document.createElementNS(SVGNS, line ? "line" : "rect");
+    if (line) {
+      [["x1", 1], ["y1", 12], ["x2", 23], ["y2", 12]].forEach(function (a) { p.setAttribute(a[0], String(a[1])); });
+      p.setAttribute("stroke-width", String(Math.min(layer.weight || 3, 5)));
+      if (layer.dash) p.setAttribute("stroke-dasharray", layer.dash);
+    } else {
+      [["x", 3], ["y", 5], ["width", 18], ["height", 14]].forEach(function (a) { p.setAttribute(a[0], String(a[1])); });
+      p.setAttribute("fill", layer.fill || layer.color);
+      p.setAttribute("fill-opacity", String(layer.fillOpacity !== null && layer.fillOpacity !== undefined ? layer.fillOpacity : 0.3));
+      p.setAttribute("stroke-width", "2");
+    }
+    p.setAttribute("stroke", layer.color);
+    svg.appendChild(p);
+    return svg;
+  }
+
+  function layerMark(layer) {
+    var styles = layer.styles || [];
+    if (layer.drawn) return shapeSvg(layer);
+    return symbolSvg(styles.length === 1 ? styles[0] : layer, false);
+  }
+
   function styleOf(layer, f) {
     var st = (layer.styles && layer.styles[f.k || 0]) || layer;
     // a feature's own colour from its file (uMap, My Maps) wins over its category's
@@ -763,10 +789,13 @@ var civicmap = (function () {
       layer.features.forEach(function (f) {
         var m = new PlaceMarker(f.ll, {
           icon: iconFor(f),
-          opacity: f.g ? 0.4 : 1, // greyed: closed, or checked too long ago
+          // a route or zone from uMap/My Maps is drawn as itself: its marker is only where
+          // its label and popup sit (and what search opens); greyed: closed, or stale
+          opacity: f.ss ? 0 : f.g ? 0.4 : 1,
+          interactive: !f.ss,
           title: f.n || "",
           alt: f.n || "",
-          keyboard: true,
+          keyboard: !f.ss,
         });
         m.cmLayer = layer.id;
         m.cmFeature = f;
@@ -800,7 +829,7 @@ var civicmap = (function () {
       layerGroups[layer.id] = both;
       var wrap = el("span");
       var label = el("span", "cm-layer-name");
-      label.appendChild(symbolSvg(layer.styles && layer.styles.length === 1 ? layer.styles[0] : layer, false));
+      label.appendChild(layerMark(layer));
       label.appendChild(el("span", null, layer.title));
       wrap.appendChild(label);
       overlays[wrap.innerHTML] = both;
@@ -934,7 +963,7 @@ var civicmap = (function () {
         var styles = layer.styles || [];
         var li = el("li", "cm-legend-layer");
         li.setAttribute("data-layer", layer.id);
-        li.appendChild(symbolSvg(styles.length === 1 ? styles[0] : layer, false));
+        li.appendChild(layerMark(layer));
         li.appendChild(el("span", null, layer.title + " "));
         li.appendChild(el("span", "cm-count", T.count.replace("{n}", layer.count)));
         ul.appendChild(li);
