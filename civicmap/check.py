@@ -383,14 +383,17 @@ def build_warnings(data: MapData) -> list[Problem]:
     file = str(data.spec.file)
     out: list[Problem] = osm_warnings(data.spec)
     offline = _http.is_offline(data.spec.offline)
+    # a uMap/KML layer is one map-file entry giving several layers (ids <id>-1, <id>-2 …)
+    entry = {sl.id: i for i, sl in enumerate(data.spec.layers)}
     for i, layer in enumerate(data.layers):
+        j = entry.get(layer.id, entry.get(layer.id.rsplit("-", 1)[0], i))
         out += layer_warnings(
             layer.spec,
             columns=[str(c) for c in layer.features.columns],
             read=layer.report.read,
             shown=len(layer.features),
             file=file,
-            key=f"layers[{i}]",
+            key=f"layers[{j}]",
             area_name=data.area.name,
             not_placed=geocoder_down_rows(layer.report.rejected, offline=offline),
             offline=offline,

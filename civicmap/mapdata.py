@@ -228,6 +228,9 @@ class MapData:
     #: web page keeps them all and hides the unsuited ones at load, so its
     #: 「すべての避難先」 choice can show them again; paper and exports draw :attr:`layers`.
     every_site: list[LayerData] | None = None
+    #: What changed since the last print, one line in the map's language for the sheet
+    #: (``outputs.paper.changes_since``, :func:`civicmap.diff.changes_since`); "" if none.
+    change_note: str = ""
 
     @property
     def language(self) -> str:

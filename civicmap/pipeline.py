@@ -23,21 +23,23 @@ from civicmap._files import output_batch
 from civicmap._http import refreshing
 from civicmap._outputs import Output, guarded_outputs, is_site_folder
 from civicmap.area import Area, map_area
+from civicmap.diff import changes_since
 from civicmap.errors import ConfigError, Problem, SourceError
 from civicmap.hazards import HazardResult
 from civicmap.i18n import _, ngettext
-from civicmap.mapdata import LayerData, LayerReport, MapData, data_time
+from civicmap.mapdata import LayerData, LayerReport, MapData, build_time, data_time
 from civicmap.render import export, paper, web
 from civicmap.render.site import write_site
 from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit, serves_column
 from civicmap.shelter_routes import shelter_layers
-from civicmap.sources import overpass, read_file_source, streets
+from civicmap.sources import layered, overpass, read_file_source, streets
 from civicmap.sources._categories import unify_layer_categories
 from civicmap.sources._guard import clean_text_columns
 from civicmap.sources._osmschema import to_schema
 from civicmap.sources.osmfile import OsmExtract, read_extract
 from civicmap.spec.layers import LayerSpec
 from civicmap.spec.mapfile import MapSpec, load_map
+from civicmap.status import apply_status
 from civicmap.tagfilter import TagFilter
 
 if TYPE_CHECKING:
@@ -314,6 +316,22 @@ def _layer_data(
     return LayerData(spec=layer, features=features, credits=uniq, report=report)
 
 
+def _file_layers(
+    layer: LayerSpec, files: dict | None, *, offline: bool | None
+) -> list[tuple[LayerSpec, dict | None]]:
+    """A layer whose one source is a uMap or KML file: one layer per layer of the file.
+
+    See :mod:`civicmap.sources.layered`; any other layer is returned as it is.
+    """
+    src = layer.layered_source
+    if src is None:
+        return [(layer, files)]
+    result = (files or {}).get((layer.id, 0)) or read_file_source(
+        src, layer=layer.id, offline=offline
+    )
+    return [(spec, {(spec.id, 0): part}) for spec, part in layered.split(layer, result)]
+
+
 @dataclass
 class Inputs:
     """Every source of a map, read once: OSM frames and file sources.
@@ -379,10 +397,14 @@ def _collect(
     if spec.basemap.draw and osm.frames:
         basemap = classify_basemap({k: v for k, v in osm.frames.items() if k.startswith("_")})
     layers = []
+    now = build_time()  # the age of each place's check (print_if.max_age) is counted to here
     for layer in spec.layers:
         advance(layer.id)
         log.info(_("layer %(layer_id)s"), {"layer_id": layer.id})
-        layers.append(_layer_data(layer, osm, area, spec.language, files, offline=spec.offline))
+        for part, part_files in _file_layers(layer, files, offline=spec.offline):
+            ld = _layer_data(part, osm, area, spec.language, part_files, offline=spec.offline)
+            ld.features = apply_status(ld.features, ld.spec, now=now)  # status:, print_if:
+            layers.append(ld)
     uses_osm = not spec.osm.disabled and any(
         s.kind == "osm" for layer in spec.layers for s in layer.sources
     )
@@ -409,6 +431,7 @@ def _collect(
             {"n": n},
         )
 
+    data.change_note = _change_note(spec, data)
     shelter_routes.merge_shelter_layers(layers)
     homes = shelter_routes.map_homes(spec)
     route_layers = layers
@@ -430,6 +453,25 @@ def _collect(
         for note in routes.notes:
             log.info(_("routes: %(note)s"), {"note": note})
     return data
+
+
+def _change_note(spec: MapSpec, data: MapData) -> str:
+    """The sheet's line of what changed since the last print (``outputs.paper.changes_since``).
+
+    The first print has no last print: a missing file is said once and leaves no line.
+    """
+    since = spec.paper.changes_since if spec.paper is not None else None
+    if not since:
+        return ""
+    path = spec.path(since)
+    if not path.exists():
+        log.warning(
+            _("outputs.paper.changes_since: %(path)s does not exist (the first print?); the "
+              "sheet carries no change list"),
+            {"path": path},
+        )  # fmt: skip
+        return ""
+    return changes_since(data, path).summary(spec.language)
 
 
 def load_hazards(spec: MapSpec, area: Area, layers: list[LayerData], homes) -> HazardResult:
@@ -680,6 +722,8 @@ def data_files(spec: MapSpec) -> list[Path]:
     if spec.homes_file:
         out.append(spec.path(spec.homes_file))
     out.extend(h.file for h in spec.hazards if h.file is not None)  # 国土数値情報 hazard files
+    if spec.paper is not None and spec.paper.changes_since:  # the last print's GeoJSON
+        out.append(spec.path(spec.paper.changes_since))
     return out
 
 

@@ -43,7 +43,7 @@ from civicmap.render._colocate import Group, colocated
 from civicmap.render._routes import ordered_routes
 from civicmap.render.background import banner_text, credit_lines, web_background, write_tile_folder
 from civicmap.render.numbering import place_numbers
-from civicmap.render.symbols import category_looks, svg_path, taken_symbols
+from civicmap.render.symbols import OWN_COLOUR, category_looks, svg_path, taken_symbols
 from civicmap.render.web_hazards import (
     add_popup_lines,
     add_suited,
@@ -53,6 +53,7 @@ from civicmap.render.web_hazards import (
 )
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 from civicmap.spec.basemap import REGISTRY
+from civicmap.spec.layers import dash_pattern
 from civicmap.spec.web import WebOptions
 
 log = logging.getLogger(__name__)
@@ -421,6 +422,21 @@ def category_styles(
     return table, index
 
 
+def _shape_style(row: Any) -> dict[str, Any]:
+    """A line's or area's own width, dash and fill from its file (uMap ``_umap_options``)."""
+    out: dict[str, Any] = {}
+    weight = row.get("style_weight")
+    if isinstance(weight, int | float) and not _missing(weight) and weight > 0:
+        out["w"] = float(weight)
+    dash = _text(row.get("style_dash"))
+    if dash and dash_pattern(dash):
+        out["d"] = dash
+    fill = _text(row.get("style_fill"))
+    if fill:
+        out["f"] = fill
+    return out
+
+
 def _cluster_setting(spec_cluster: bool | int, option: bool | None, n: int) -> bool | str:
     """``True``/``False``, or ``"auto"``: the page clusters when markers would overlap."""
     if option is not None:
@@ -540,9 +556,16 @@ def layer_payload(
                 item["l"] = fields.field_value(row, spec.label)
         if approx and row[APPROXIMATE] is True:
             item["a"] = 1
+        if row.get("stale") is True or _text(row.get("status")) == "閉鎖":
+            item["g"] = 1  # greyed: checked too long ago (print_if.max_age), or closed
+        own = _text(row.get(OWN_COLOUR))
+        if own:
+            item["c"] = own  # the feature's own colour in its file (uMap, My Maps)
         if geom.geom_type != "Point":
             shapes.append(_round(geom.__geo_interface__))
             item["s"] = len(shapes) - 1
+            if _text(row.get("drawn_as")) in ("line", "area"):
+                item["ss"] = _shape_style(row)  # drawn as its file styles it
         if label in merged:
             item["m"] = merged[label]
         if numbers and label in numbers:
@@ -554,6 +577,9 @@ def layer_payload(
         "title": spec.title_in(language),
         "color": spec.style.color,
         "fill": spec.style.fill,
+        "weight": spec.style.weight,
+        "dash": spec.style.dash,
+        "fillOpacity": spec.style.fill_opacity,
         "symbol": spec.style.symbol,
         "path": svg_path(spec.style.symbol, size=20),
         "styles": table,
@@ -563,7 +589,19 @@ def layer_payload(
         "count": n,
         "features": points,
         "shapes": shapes,
+        "drawn": _drawn_kind(feats),
     }
+
+
+def _drawn_kind(feats: gpd.GeoDataFrame) -> str:
+    """``line`` or ``area`` when every feature of a layer is a drawn route or zone (its legend
+    shows a line or an area, not a marker symbol); ``""`` otherwise."""
+    if "drawn_as" not in feats.columns or feats.empty:
+        return ""
+    kinds = {_text(v) for v in feats["drawn_as"]}
+    if not kinds <= {"line", "area"}:
+        return ""
+    return "line" if kinds == {"line"} else "area"
 
 
 def _colocated_payload(

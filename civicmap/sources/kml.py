@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import zipfile
+from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,7 +33,9 @@ from civicmap.errors import SourceError
 from civicmap.i18n import _
 from civicmap.schema import COLUMNS, RowProblem, SourceResult
 from civicmap.sources import _guard
+from civicmap.sources._colours import kml_alpha, kml_hex
 from civicmap.sources._table import records_result
+from civicmap.spec.layers import SourceLayer
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +232,9 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
     rejected: list[RowProblem] = []
     counter = 0
     folders_seen: list[str] = []
+    styles = _styles(root)
+    doc_name = (root.findtext(f"{KML_NS}Document/{KML_NS}name") or "").strip() or path.stem
+    layer_index: dict[str, int] = {}
 
     def walk(el: ET.Element, folder: str) -> None:
         nonlocal counter
@@ -243,6 +249,8 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
                 counter += 1
                 rec = _placemark_record(child)
                 rec["category"] = folder
+                rec["source_layer"] = layer_index.setdefault(folder or doc_name, len(layer_index))
+                rec.update(_placemark_style(child, styles))
                 geom = None
                 for g in child:
                     if g.tag.removeprefix(KML_NS) in (
@@ -292,7 +300,10 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
                 refs.append(counter)
 
     walk(root, "")
-    info: dict[str, Any] = {"folders": folders_seen}
+    info: dict[str, Any] = {
+        "folders": folders_seen,
+        "source_layers": _source_layers(records, list(layer_index)),
+    }
     from_description = name_from_description(records)
     if from_description:
         info["name_from_description"] = from_description
@@ -328,6 +339,106 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
         rows=counter,
         category_from_container=True,
     )
+
+
+def _kml_style(el: ET.Element) -> dict[str, Any]:
+    """One ``<Style>``: icon, line and area colours (``#rrggbb``), line width, fill opacity."""
+    out: dict[str, Any] = {}
+    icon = el.findtext(f"{KML_NS}IconStyle/{KML_NS}color")
+    if kml_hex(icon):
+        out["icon"] = kml_hex(icon)
+    line = el.findtext(f"{KML_NS}LineStyle/{KML_NS}color")
+    if kml_hex(line):
+        out["line"] = kml_hex(line)
+    width = el.findtext(f"{KML_NS}LineStyle/{KML_NS}width")
+    try:
+        if width is not None and 0 < float(width) <= 20:
+            out["width"] = float(width)
+    except ValueError:
+        pass
+    poly = el.findtext(f"{KML_NS}PolyStyle/{KML_NS}color")
+    if kml_hex(poly):
+        out["fill"] = kml_hex(poly)
+        out["fill_opacity"] = kml_alpha(poly)
+    if (el.findtext(f"{KML_NS}PolyStyle/{KML_NS}fill") or "").strip() == "0":
+        out["fill_opacity"] = 0.0
+    return out
+
+
+def _styles(root: ET.Element) -> dict[str, dict[str, Any]]:
+    """Every shared style by id: ``<Style>`` and ``<StyleMap>`` (through its ``normal`` pair)."""
+    styles = {
+        el.get("id", ""): _kml_style(el) for el in root.iter(f"{KML_NS}Style") if el.get("id")
+    }
+    for sm in root.iter(f"{KML_NS}StyleMap"):
+        for pair in sm.iter(f"{KML_NS}Pair"):
+            if (pair.findtext(f"{KML_NS}key") or "").strip() == "normal":
+                target = (pair.findtext(f"{KML_NS}styleUrl") or "").strip().lstrip("#")
+                if sm.get("id") and target in styles:
+                    styles[sm.get("id", "")] = styles[target]
+    return styles
+
+
+def _placemark_style(pm: ET.Element, styles: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A placemark's own look as columns: ``style_color`` (icon, line or area colour),
+    ``style_weight``, ``style_fill``, and ``drawn_as`` for a line or an area."""
+    url = (pm.findtext(f"{KML_NS}styleUrl") or "").strip()
+    st = dict(styles.get(url.lstrip("#"), {})) if url.startswith("#") else {}
+    inline = pm.find(f"{KML_NS}Style")
+    if inline is not None:
+        st.update(_kml_style(inline))
+    kinds = {g.tag.removeprefix(KML_NS) for g in pm.iter() if g is not pm}
+    out: dict[str, Any] = {}
+    if kinds & {"Polygon"}:
+        out["drawn_as"] = "area"
+        colour = st.get("line") or st.get("fill")
+        if st.get("fill"):
+            out["style_fill"] = st["fill"]
+    elif kinds & {"LineString", "LinearRing"}:
+        out["drawn_as"] = "line"
+        colour = st.get("line")
+    else:
+        colour = st.get("icon")
+    if colour:
+        out["style_color"] = colour
+    if out.get("drawn_as") and st.get("width"):
+        out["style_weight"] = st["width"]
+    if out.get("drawn_as") == "area" and st.get("fill_opacity") is not None:
+        out["_fill_opacity"] = st["fill_opacity"]
+    return out
+
+
+def _source_layers(records: list[dict[str, Any]], names: list[str]) -> list[SourceLayer]:
+    """Each folder as a layer: the colour most of its placemarks have (theirs is then not
+    repeated as their own), its areas' fill opacity, and a popup as My Maps shows it
+    (name, the data fields, the description)."""
+    out = []
+    for i, name in enumerate(names):
+        recs = [r for r in records if r.get("source_layer") == i]
+        counts = Counter(r["style_color"] for r in recs if r.get("style_color"))
+        colour = counts.most_common(1)[0][0] if counts else ""
+        for r in recs:
+            if r.get("style_color") == colour and not r.get("style_fill"):
+                del r["style_color"]
+        opacities = [r.pop("_fill_opacity") for r in recs if "_fill_opacity" in r]
+        keys: list[str] = ["name"]
+        for r in recs:
+            for k in r:
+                if k not in keys and k not in _NOT_DATA and not k.startswith(("style_", "_")):
+                    keys.append(k)
+        out.append(
+            SourceLayer(
+                name=name,
+                color=colour,
+                fill_opacity=opacities[0] if opacities else None,
+                popup=(*keys, "description"),
+            )
+        )
+    return out
+
+
+#: Columns of a placemark record that are not its data fields (for the popup's list).
+_NOT_DATA = ("name", "description", "category", "source_layer", "drawn_as")
 
 
 #: A label longer than this is a paragraph, not a name.

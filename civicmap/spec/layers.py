@@ -20,8 +20,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,14 @@ FILE_SOURCE_KEYS = {
     "header_row": "row holding the column names, counting from 1 (when the guess is wrong)",
     "crs": "coordinate system of the file: 平面直角座標系 zone 1-19, or EPSG code (6677, 4612, 4301)",
     "extent": "[west, south, east, north] in degrees, or world: accept places outside Japan",
+    "layers": "uMap/KML: layers (default: each uMap layer or KML folder a map layer) or categories",
 }
+#: What ``layers:`` of a uMap or KML source may say: each of the file's layers (uMap
+#: datalayers, child layers too; KML folders) becomes a layer of the map, as the file
+#: shows it, or the file stays one layer with its layers as categories.
+SOURCE_LAYER_MODES = ("layers", "categories")
+#: Source kinds whose file has layers of its own (uMap datalayers, KML folders).
+LAYERED_KINDS = ("umap", "kml")
 SOURCE_KEYS: dict[str, dict[str, str]] = {
     "osm": {
         "match": "tag condition (AND/OR/NOT, see the reference)",
@@ -86,7 +94,7 @@ LAYER_KEYS = {
     "description": "{ja: ..., en: ...} or one string",
     "notes": "why the layer's OSM tags were chosen (free text)",
     "sources": "list of sources, each {osm: ...}, {csv: ...}, {geojson: ...}, {kml: ...}, {umap: ...}",
-    "style": "{color, icon, symbol, fill}",
+    "style": "{color, icon, symbol, fill, fill_opacity, weight, dash}",
     "label": "column shown as the marker label, or false",
     "popup": "list of columns, or a template string with {column} fields",
     "index": "list of columns printed in the paper map's index",
@@ -94,10 +102,24 @@ LAYER_KEYS = {
     "categories": "display order, English names and styles: [{name, en, color, symbol}]",
     "role": "what the layer is for beyond drawing: shelter (home routes rank its places)",
     "labels": "display labels for columns: {column: label} or {column: {ja, en}}",
+    "status": "{column, open: [words], closed: [words]}: each place 開設, 閉鎖 or 不明",
+    "as_of": "{column}: when each place was last checked (a date and time column)",
+    "print_if": "{status: [開設], max_age: 24h}: what the paper map prints (others are left off)",
 }
+#: A place's status: open, closed, or unknown (fail closed: anything not clearly said).
+STATUSES = ("開設", "閉鎖", "不明")
+STATUS_NAMES = {"open": "開設", "closed": "閉鎖", "unknown": "不明"}
+#: Words a status column commonly holds (Google Forms, 紙マップ sheets); a layer's own
+#: ``open:``/``closed:`` lists replace these.
+DEFAULT_OPEN = ("開設", "開設中", "営業", "営業中", "開所", "開館", "利用可", "使用可", "可",
+                "open", "yes", "○", "〇")  # fmt: skip
+DEFAULT_CLOSED = ("閉鎖", "閉鎖中", "休業", "閉所", "閉館", "終了", "停止", "中止", "利用不可",
+                  "使用不可", "不可", "closed", "no", "×")  # fmt: skip
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d)\s*$")
+_AGE_HOURS = {"m": 1 / 60, "min": 1 / 60, "h": 1.0, "d": 24.0}
 #: Layer roles: what the pipeline does with a layer beyond drawing it.
 ROLES = {"shelter": "its places are shelters: home routes rank them, co-located ones merge"}
-STYLE_KEYS = {"color", "icon", "symbol", "fill"}
+STYLE_KEYS = {"color", "icon", "symbol", "fill", "fill_opacity", "weight", "dash"}
 CATEGORY_KEYS = {"name", "en", "color", "symbol"}
 DEFAULT_COLOR = "#1c7ed6"
 #: ``LayerSpec.file`` of a built-in layer starts so (``built-in layer childcare.yaml``).
@@ -168,16 +190,28 @@ class Style:
     #: Explicit per-category colour/symbol from the layer file: ``(name, color, symbol)``,
     #: empty strings where the file gave none.
     category_overrides: tuple[tuple[str, str, str], ...] = ()
+    #: How lines and area outlines are drawn: width in web pixels (0: the renderer's
+    #: default), dash pattern as uMap and Leaflet write it (``"10,5"``; "" solid), and the
+    #: opacity of area fills (None: the renderer's default).
+    weight: float = 0.0
+    dash: str = ""
+    fill_opacity: float | None = None
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         """The style as a layer file writes it under ``style:`` (``fill`` only when set).
 
         What the exports embed (``.umap``'s layer list), so a style read back from an
         export is one a layer file could hold.
         """
-        out = {"color": self.color, "symbol": self.symbol, "icon": self.icon}
+        out: dict[str, Any] = {"color": self.color, "symbol": self.symbol, "icon": self.icon}
         if self.fill:
             out["fill"] = self.fill
+        if self.fill_opacity is not None:
+            out["fill_opacity"] = self.fill_opacity
+        if self.weight:
+            out["weight"] = self.weight
+        if self.dash:
+            out["dash"] = self.dash
         return out
 
     def for_categories(self, names: list[str]) -> list[CategoryStyle]:
@@ -229,6 +263,33 @@ class Style:
         if symbol not in SYMBOLS:
             ck.choice(f"{key}.symbol", symbol, SYMBOLS)
             symbol = "circle"
+        weight = raw.get("weight", 0)
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 20:
+            ck.add(
+                f"{key}.weight",
+                _("got %(value)r, expected a line width from 0 to 20 (pixels)")
+                % {"value": Short(weight)},
+            )
+            weight = 0
+        dash = str(raw.get("dash") or "")
+        if dash and not dash_pattern(dash):
+            ck.add(
+                f"{key}.dash",
+                _('got %(value)r, expected dash and gap lengths like "10,5"')
+                % {"value": Short(dash)},
+            )
+            dash = ""
+        fill_opacity = raw.get("fill_opacity")
+        if fill_opacity is not None and (
+            isinstance(fill_opacity, bool)
+            or not isinstance(fill_opacity, int | float)
+            or not 0 <= fill_opacity <= 1
+        ):
+            ck.add(
+                f"{key}.fill_opacity",
+                _("got %(value)r, expected a number from 0 to 1") % {"value": Short(fill_opacity)},
+            )
+            fill_opacity = None
         overrides = []
         for i, c in enumerate(categories):
             ckey = f"{key.rsplit('style', 1)[0]}categories[{i}]"
@@ -250,7 +311,87 @@ class Style:
             icon=str(raw.get("icon", "circle")),
             fill=fill,
             category_overrides=tuple(overrides),
+            weight=float(weight),
+            dash=dash,
+            fill_opacity=None if fill_opacity is None else float(fill_opacity),
         )
+
+
+_DASH = re.compile(r"^\s*\d+(\.\d+)?(\s*[, ]\s*\d+(\.\d+)?)*\s*$")
+
+
+def dash_pattern(text: str) -> tuple[float, ...]:
+    """Dash and gap lengths of a dash pattern (``"10,5"``, ``"10 5"``); ``()`` if not one.
+
+    uMap and Leaflet write SVG's ``stroke-dasharray``; the paper map needs the numbers.
+    """
+    if not isinstance(text, str) or not _DASH.match(text):
+        return ()
+    parts = tuple(float(p) for p in re.split(r"[,\s]+", text.strip()) if p)
+    return parts if any(parts) else ()
+
+
+@dataclass(frozen=True)
+class SourceLayer:
+    """One layer of a layered file (a uMap datalayer, child layers too; a KML folder).
+
+    What the file says about how the layer looks, read by the source
+    (:mod:`civicmap.sources.umap`, :mod:`civicmap.sources.kml`); empty values where
+    it says nothing, so our palette fills only those. Colours are ``#rrggbb``.
+    """
+
+    name: str
+    color: str = ""
+    fill: str = ""
+    fill_opacity: float | None = None
+    weight: float = 0.0
+    dash: str = ""
+    #: One of :data:`SYMBOLS` when the file's marker shape is one of ours ("" otherwise).
+    symbol: str = ""
+    #: The popup as the file shows it: a ``{column}`` template, a list of columns,
+    #: or ``()`` when the file says nothing.
+    popup: tuple[str, ...] | str = ()
+    #: Categories the file colours itself (uMap Categorized values, rules): ``(name, colour)``
+    #: in the file's legend order.
+    categories: tuple[tuple[str, str], ...] = ()
+
+
+def layer_from_source(
+    parent: LayerSpec, src: SourceLayer, *, position: int, count: int
+) -> LayerSpec:
+    """The map layer for one of a file's layers: named, styled and ordered as the file has it.
+
+    ``parent`` is the map file's layer naming the file; the ``position``-th of ``count``
+    file layers gets the id ``<parent id>-<position + 1>`` (the parent's own id when the
+    file has one layer), the file layer's name as title, its colours, line width, dash,
+    popup and category colours. Where the file says nothing, the parent's style applies,
+    with our palette's next colour and symbol per position (:func:`derived_colour`), so
+    eight layers of a file stay apart on a black-and-white print too.
+    """
+    base = parent.style
+    color = src.color or derived_colour(base.color, position)
+    # features no rule or category value matches keep the layer's own colour (uMap's way)
+    own_categories = [*src.categories, *([(src.name, color)] if src.categories else [])]
+    symbol = src.symbol or derived_symbol(base.symbol, position)
+    style = Style(
+        color=color,
+        symbol=symbol,
+        icon=base.icon,
+        fill=src.fill or base.fill,
+        category_overrides=tuple((n, c, "") for n, c in own_categories if c),
+        weight=src.weight or base.weight,
+        dash=src.dash or base.dash,
+        fill_opacity=src.fill_opacity if src.fill_opacity is not None else base.fill_opacity,
+    )
+    categories = tuple({"name": n} for n, _c in src.categories)
+    return replace(
+        parent,
+        id=parent.id if count == 1 else f"{parent.id}-{position + 1}",
+        title=parent.title if count == 1 else {"ja": src.name, "en": src.name},
+        style=style,
+        popup=src.popup or parent.popup,
+        categories=categories or parent.categories,
+    )
 
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -272,6 +413,93 @@ class SourceSpec:
         return (self.base_dir / p) if p else None
 
 
+def _norm(text: Any) -> str:
+    return unicodedata.normalize("NFKC", str(text)).strip().lower()
+
+
+@dataclass(frozen=True)
+class StatusSpec:
+    """``status:``: which column says whether a place is open, and in which words."""
+
+    column: str
+    open: tuple[str, ...] = DEFAULT_OPEN
+    closed: tuple[str, ...] = DEFAULT_CLOSED
+
+    def of(self, value: Any) -> str:
+        """開設, 閉鎖 or 不明 for a cell: its exact word first, then a word it contains
+        (closed words first: 営業終了 is closed); anything else, and a blank, is 不明."""
+        text = _norm(value) if value is not None else ""
+        if not text or text in ("nan", "none", "<na>"):
+            return "不明"
+        closed = [_norm(w) for w in self.closed]
+        opened = [_norm(w) for w in self.open]
+        if text in closed:
+            return "閉鎖"
+        if text in opened:
+            return "開設"
+        if any(len(w) > 1 and w in text for w in closed):
+            return "閉鎖"
+        if any(len(w) > 1 and w in text for w in opened):
+            return "開設"
+        return "不明"
+
+
+@dataclass(frozen=True)
+class PrintIf:
+    """``print_if:``: what the paper map prints; the rest is left off and counted on it."""
+
+    status: tuple[str, ...] = ("開設",)
+    #: Places checked longer ago than this (``as_of``) are left off; None: no limit.
+    max_age_hours: float | None = None
+    #: ``max_age`` as the map file wrote it (``24h``), for the sheet's note.
+    max_age: str = ""
+
+
+def _parse_status(ck: Checker, key: str, raw: Any) -> StatusSpec | None:
+    if isinstance(raw, str):
+        raw = {"column": raw}
+    if not isinstance(raw, Mapping) or not raw.get("column"):
+        ck.add(key, _("got %(raw)r, expected {column: 状況, open: [営業中], closed: [休業]}")
+               % {"raw": Short(raw)})  # fmt: skip
+        return None
+    ck.unknown_keys(key, raw, {"column", "open", "closed"})
+    words = {}
+    for name, default in (("open", DEFAULT_OPEN), ("closed", DEFAULT_CLOSED)):
+        given = raw.get(name, default)
+        if isinstance(given, str | int):
+            given = [given]
+        if not isinstance(given, list | tuple) or not given:
+            ck.add(f"{key}.{name}", _("expected a list of the words the file uses, e.g. [営業中]"))
+            given = default
+        words[name] = tuple(str(w) for w in given)
+    return StatusSpec(column=str(raw["column"]), open=words["open"], closed=words["closed"])
+
+
+def _parse_print_if(ck: Checker, key: str, raw: Any) -> PrintIf | None:
+    if not isinstance(raw, Mapping):
+        ck.add(key, _("got %(raw)r, expected {status: [開設], max_age: 24h}") % {"raw": Short(raw)})
+        return None
+    ck.unknown_keys(key, raw, {"status", "max_age"})
+    wanted = raw.get("status", ["開設"])
+    if isinstance(wanted, str):
+        wanted = [wanted]
+    status: list[str] = []
+    for w in wanted if isinstance(wanted, list) else []:
+        name = STATUS_NAMES.get(str(w), str(w))
+        if ck.choice(f"{key}.status", name, STATUSES):
+            status.append(name)
+    hours = None
+    age = raw.get("max_age")
+    if age is not None:
+        m = _AGE.match(str(age))
+        if not m:
+            ck.add(f"{key}.max_age", _("got %(value)r, expected an age like 24h, 90m or 2d")
+                   % {"value": Short(age)})  # fmt: skip
+        else:
+            hours = float(m.group(1)) * _AGE_HOURS[m.group(2)]
+    return PrintIf(status=tuple(status), max_age_hours=hours, max_age=str(age or ""))
+
+
 @dataclass(frozen=True)
 class LayerSpec:
     """A validated layer."""
@@ -290,6 +518,10 @@ class LayerSpec:
     file: str = ""
     role: str | None = None
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: ``status:``, ``as_of:`` (the column of check times) and ``print_if:``; see status.py.
+    status: StatusSpec | None = None
+    as_of: str | None = None
+    print_if: PrintIf | None = None
 
     @property
     def builtin(self) -> bool:
@@ -321,6 +553,23 @@ class LayerSpec:
             if c.get("name") == category:
                 return c.get(language) or category
         return category
+
+    @property
+    def layered_source(self) -> SourceSpec | None:
+        """The layer's one uMap or KML source whose own layers become map layers, or None.
+
+        Only a layer with that single source: mixed with other sources, the file's
+        layers stay categories of this layer (so does ``layers: categories``).
+        """
+        if len(self.sources) != 1:
+            return None
+        src = self.sources[0]
+        suffix = src.path.suffix.lower() if src.path is not None else ""
+        if src.kind in LAYERED_KINDS or (
+            src.kind == "file" and suffix in (".umap", ".kml", ".kmz")
+        ):
+            return src
+        return None
 
     def with_extra_sources(self, extra: tuple[SourceSpec, ...]) -> LayerSpec:
         from dataclasses import replace
@@ -429,6 +678,14 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
                 _("file not found: %(value)s (paths are relative to %(base_dir)s)")
                 % {"value": shorten(base_dir / str(opts["path"]), 200), "base_dir": base_dir},
             )
+        mode = opts.get("layers")
+        if mode is not None and ck.choice(f"{key}.{kind}.layers", mode, SOURCE_LAYER_MODES):
+            suffix = Path(str(opts.get("path") or "")).suffix.lower()
+            if kind not in LAYERED_KINDS and suffix not in (".umap", ".kml", ".kmz"):
+                ck.add(
+                    f"{key}.{kind}.layers",
+                    _("only a uMap (.umap) or KML file has layers of its own; remove this key"),
+                )
         if "date" in opts:
             date = iso_date(opts["date"])
             if date is None:
@@ -560,6 +817,20 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
     role = raw.get("role")
     if role is not None and not ck.choice(k("role"), role, tuple(ROLES)):
         role = None
+    status = _parse_status(ck, k("status"), raw["status"]) if "status" in raw else None
+    as_of = raw.get("as_of")
+    if isinstance(as_of, Mapping):
+        ck.unknown_keys(k("as_of"), as_of, {"column"})
+        as_of = as_of.get("column")
+    if as_of is not None and not isinstance(as_of, str):
+        ck.add(k("as_of"), _("got %(value)r, expected the column holding when each place was "
+                             "last checked, e.g. 確認日時") % {"value": Short(as_of)})  # fmt: skip
+        as_of = None
+    print_if = _parse_print_if(ck, k("print_if"), raw["print_if"]) if "print_if" in raw else None
+    if print_if is not None and print_if.status and status is None:
+        ck.add(k("print_if.status"), _("needs status: (the column saying whether a place is open)"))
+    if print_if is not None and print_if.max_age_hours is not None and as_of is None:
+        ck.add(k("print_if.max_age"), _("needs as_of: (the column of when each place was checked)"))
     style = Style.parse(ck, k("style"), raw.get("style"), cats)
     for i, c in enumerate(categories):
         ck.unknown_keys(k(f"categories[{i}]"), c, CATEGORY_KEYS)
@@ -590,6 +861,9 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
         file=file,
         role=str(role) if role is not None else None,
         labels=labels,
+        status=status,
+        as_of=as_of or None,
+        print_if=print_if,
     )
 
 

@@ -74,6 +74,7 @@ OUTPUT_KEYS: dict[str, set[str]] = {
         "index_ignore",
         "unreadable",
         "index",
+        "changes_since",
     },
     # a static folder for any web host, offline on a phone after one visit (spec/site.py)
     "site": set(SITE_KEYS),

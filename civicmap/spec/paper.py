@@ -112,6 +112,9 @@ class PaperOptions:
         return self.unreadable or "inset"
 
     index: str = "auto"
+    #: The GeoJSON of the last print (relative to the map file): the sheet carries what
+    #: changed since (「前回（7/12 20:00）から：開設 3、閉鎖 2」); None: no such line.
+    changes_since: str | None = None
 
     @classmethod
     def from_dict(cls, options: dict[str, Any] | PaperOptions, *, file: Path | str) -> PaperOptions:
@@ -214,6 +217,14 @@ class PaperOptions:
                 % {"value": Short(ignore)},
             )
             ignore = True
+        since = options.get("changes_since")
+        if since is not None and not (isinstance(since, str) and since.strip()):
+            bad(
+                "changes_since",
+                _("got %(value)r, expected the path of the last print's GeoJSON export")
+                % {"value": Short(since)},
+            )
+            since = None
         if problems:
             raise ConfigError(problems)
         if atlas is not None and atlas.areas is None and scale == "fit":
@@ -239,6 +250,7 @@ class PaperOptions:
             index_prefixes=ignore is not False,
             unreadable=unreadable if unreadable in UNREADABLE else None,
             index=index,
+            changes_since=since.strip() if since else None,
         )
 
 

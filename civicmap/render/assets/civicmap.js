@@ -42,8 +42,49 @@ var civicmap = (function () {
     return svg;
   }
 
+  // The legend's mark of a layer of routes (a line) or zones (an area), in its style.
+  function shapeSvg(layer) {
+    var svg = svgBox("0 0 24 24", 22, 22);
+    var line = layer.drawn === "line";
+    var p = document.createElementNS(SVGNS, line ? "line" : "rect");
+    if (line) {
+      [["x1", 1], ["y1", 12], ["x2", 23], ["y2", 12]].forEach(function (a) { p.setAttribute(a[0], String(a[1])); });
+      p.setAttribute("stroke-width", String(Math.min(layer.weight || 3, 5)));
+      if (layer.dash) p.setAttribute("stroke-dasharray", layer.dash);
+    } else {
+      [["x", 3], ["y", 5], ["width", 18], ["height", 14]].forEach(function (a) { p.setAttribute(a[0], String(a[1])); });
+      p.setAttribute("fill", layer.fill || layer.color);
+      p.setAttribute("fill-opacity", String(layer.fillOpacity !== null && layer.fillOpacity !== undefined ? layer.fillOpacity : 0.3));
+      p.setAttribute("stroke-width", "2");
+    }
+    p.setAttribute("stroke", layer.color);
+    svg.appendChild(p);
+    return svg;
+  }
+
+  function layerMark(layer) {
+    var styles = layer.styles || [];
+    if (layer.drawn) return shapeSvg(layer);
+    return symbolSvg(styles.length === 1 ? styles[0] : layer, false);
+  }
+
   function styleOf(layer, f) {
-    return (layer.styles && layer.styles[f.k || 0]) || layer;
+    var st = (layer.styles && layer.styles[f.k || 0]) || layer;
+    // a feature's own colour from its file (uMap, My Maps) wins over its category's
+    return f.c ? { path: st.path, color: f.c, name: st.name, title: st.title } : st;
+  }
+
+  // A line's or area's look: its own width/dash/fill, else its layer's (uMap's defaults).
+  function shapeStyle(layer, f) {
+    var own = f.ss || {};
+    var color = styleOf(layer, f).color;
+    return {
+      color: color,
+      weight: own.w || layer.weight || 3,
+      dashArray: own.d || layer.dash || null,
+      fillColor: own.f || layer.fill || color,
+      fillOpacity: layer.fillOpacity !== null && layer.fillOpacity !== undefined ? layer.fillOpacity : 0.3,
+    };
   }
 
   // One icon per (category style, approximate); co-located places get one icon
@@ -821,7 +862,7 @@ var civicmap = (function () {
       var icons = {};
       function iconFor(f) {
         if (!f.m) {
-          var quick = (f.k || 0) + (f.a ? "a" : "") + "#" + (f.no || "");
+          var quick = (f.k || 0) + (f.c || "") + (f.a ? "a" : "") + "#" + (f.no || "");
           if (!icons[quick]) icons[quick] = makeIcon([styleOf(layer, f)], !!f.a, f.no);
           return icons[quick];
         }
@@ -856,9 +897,13 @@ var civicmap = (function () {
       layer.features.forEach(function (f) {
         var m = new PlaceMarker(f.ll, {
           icon: iconFor(f),
+          // a route or zone from uMap/My Maps is drawn as itself: its marker is only where
+          // its label and popup sit (and what search opens); greyed: closed, or stale
+          opacity: f.ss ? 0 : f.g ? 0.4 : 1,
+          interactive: !f.ss,
           title: f.n || "",
           alt: f.n || "",
-          keyboard: true,
+          keyboard: !f.ss,
         });
         m.cmLayer = layer.id;
         m.cmFeature = f;
@@ -872,10 +917,11 @@ var civicmap = (function () {
           });
         }
         if (f.s !== undefined) {
-          L.geoJSON(layer.shapes[f.s], {
-            style: { color: styleOf(layer, f).color, weight: 2, fillOpacity: 0.12 },
-            interactive: false,
+          var drawn = L.geoJSON(layer.shapes[f.s], {
+            style: f.ss ? shapeStyle(layer, f) : { color: styleOf(layer, f).color, weight: 2, fillOpacity: 0.12 },
+            interactive: !!f.ss, // a route or zone from uMap/My Maps opens its popup as there
           }).addTo(shapes);
+          if (f.ss) drawn.on("click", function () { if (m._map) m.openPopup(); });
         }
         markers.push(m);
         search.push({ f: f, m: m, group: group, layer: layer });
@@ -892,7 +938,7 @@ var civicmap = (function () {
       layerGroups[layer.id] = both;
       var wrap = el("span");
       var label = el("span", "cm-layer-name");
-      label.appendChild(symbolSvg(layer.styles && layer.styles.length === 1 ? layer.styles[0] : layer, false));
+      label.appendChild(layerMark(layer));
       label.appendChild(el("span", null, layer.title));
       wrap.appendChild(label);
       overlays[wrap.innerHTML] = both;
@@ -1028,7 +1074,7 @@ var civicmap = (function () {
         var styles = layer.styles || [];
         var li = el("li", "cm-legend-layer");
         li.setAttribute("data-layer", layer.id);
-        li.appendChild(symbolSvg(styles.length === 1 ? styles[0] : layer, false));
+        li.appendChild(layerMark(layer));
         li.appendChild(el("span", null, layer.title + " "));
         li.appendChild(el("span", "cm-count",
                           T.count.replace("{n}", disasterCount(data, layer, null, disaster))));

@@ -29,6 +29,7 @@ from civicmap.render.paper.marks import (
 )
 from civicmap.render.paper.placement import place_numbers
 from civicmap.render.paper.plan import FramePlan
+from civicmap.render.paper.shapes import draw_shapes
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class FrameDrawing:
         background_labels: list[Rect] = []
         tiled = self.draw_basemap_layer(c, frame, avoid=reserved, drawn=background_labels)
         draw_hazard_zones(c, self, frame)  # hazard zones: over the basemap, under our symbols
+        draw_shapes(c, self, frame)  # the layers' own lines and areas (routes, zones)
         if focus is not None:
             self.draw_focus(c, frame, focus)
         # The grey veil covers only where our OSM basemap is missing; tiles there show the streets.

@@ -19,7 +19,9 @@ from civicmap.render._routes import ordered_routes
 from civicmap.render.paper.geometry import AtlasPage, Grid, MapFrame, Rect, ScaleBar
 from civicmap.render.paper.hazards import hazard_details
 from civicmap.render.paper.index_keys import Prefixes, log_same_sites, same_sites, sort_reading
+from civicmap.render.paper.left_off import is_left_off
 from civicmap.render.paper.placement import NumberLabel
+from civicmap.render.paper.shapes import is_shape
 from civicmap.render.paper.texts import (
     DISASTER_EN,
     INDEX_ALIASES,
@@ -32,6 +34,7 @@ from civicmap.render.symbols import (
     CategoryStyle,
     category_looks,
     layer_categories,
+    own_colour,
     place_look,
     taken_symbols,
 )
@@ -231,8 +234,10 @@ def build_entries(
         declared = [c.get("name") for c in layer.spec.categories]
         rows = []
         for (label, row), pt in zip(f.iterrows(), pts, strict=True):
-            if pt is None or pt.is_empty or (layer.id, label) in merged:
-                continue
+            if pt is None or pt.is_empty or (layer.id, label) in merged or is_shape(row):
+                continue  # a line or an area is drawn as itself (render/paper/shapes.py)
+            if is_left_off(row):
+                continue  # print_if: closed, unknown or stale places stay off paper
             name = _text(row.get("name")) or _text(row.get("source_ref"))
             kana = _text(row.get("name_kana"))
             cat = _text(row.get("category"))
@@ -255,8 +260,11 @@ def build_entries(
                     approximate=bool(row.get(APPROXIMATE) is True or row.get(APPROXIMATE) == 1),
                     xy=(pt.x, pt.y),
                     source_ref=_text(row.get("source_ref")),
-                    look=place_look(
-                        layer.spec, looks[layer.id], cat, _text(row.get("designations"))
+                    look=own_colour(
+                        row,
+                        place_look(
+                            layer.spec, looks[layer.id], cat, _text(row.get("designations"))
+                        ),
                     ),
                     keys=[(layer.id, label)],
                 )
