@@ -367,6 +367,7 @@ def _read_with_index(
     way_areas: dict[int, str] = {}
     rels_wanted: dict[int, tuple[list[str], dict]] = {}
     rel_areas: dict[int, str] = {}
+    rel_broken: dict[int, str] = {}
 
     # Index the filters by the keys they require, so each element is tested
     # only against filters that can match it (most elements carry a handful
@@ -528,13 +529,14 @@ def _read_with_index(
                             problem(f"way/{oid}", _("broken area: %(error)s; left out")
                                     % {"error": exc}, ways_wanted[oid][0],
                                     code="broken_area")  # fmt: skip
-                elif oid in rels_wanted:
+                else:
+                    # pyosmium hands a multipolygon's area over when its last member way has
+                    # been read, and a full output buffer can bring it before the relation
+                    # itself: every one is kept, the wanted ones are taken at the end
                     try:
                         rel_areas[oid] = create_multipolygon(obj)
                     except RuntimeError as exc:
-                        problem(f"relation/{oid}", _("broken area: %(error)s; left out")
-                                % {"error": exc}, rels_wanted[oid][0],
-                                code="broken_area")  # fmt: skip
+                        rel_broken[oid] = str(exc)
                 continue
             stamp = data.timestamp()
             if stamp is not None and (newest_dt is None or stamp > newest_dt):
@@ -610,6 +612,10 @@ def _read_with_index(
     ):
         for oid, (names, tags) in wanted_ids.items():
             geom = areas.get(oid)
+            if geom is None and kind == "relation" and oid in rel_broken:
+                problem(f"relation/{oid}", _("broken area: %(error)s; left out")
+                        % {"error": rel_broken[oid]}, names, code="broken_area")  # fmt: skip
+                continue
             if geom is None:
                 if f"{kind}/{oid}" not in reported:
                     problem(

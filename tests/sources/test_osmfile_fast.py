@@ -217,3 +217,21 @@ def test_a_multipolygon_wanted_for_its_type_tag_keeps_its_area():
     assert len(assembled) > 50
     assert got == assembled
     assert not [p for p in ext.rejected.get("mp", []) if int(p.row.split("/")[1]) in assembled]
+
+
+def test_a_multipolygon_whose_area_comes_before_its_relation_is_kept(tmp_path):
+    """pyosmium hands a multipolygon's area over when its output buffer fills, which in a
+    2 km² city is before the relation itself is read; the reader dropped those areas and
+    reported every park with a pond as "could not be assembled"."""
+    path = tmp_path / "city.osm.pbf"
+    synth.write_extract(path, km2=2, seed=11)
+    assembled = {
+        obj.orig_id()
+        for obj in osmium.FileProcessor(str(path)).with_locations().with_areas()
+        if isinstance(obj, osmium.osm.Area) and not obj.from_way()
+    }
+    ext = read_extract(path, FILTERS)
+    parks = ext.frames["parks"]
+    assert len(assembled) >= 2
+    assert set(parks.osm_id[parks.osm_type == "relation"]) == assembled
+    assert not [p for p in ext.problems if p.code == "unassembled_area"]
