@@ -9,19 +9,20 @@ What each area's extract holds (the "complete ways" rule of ``osmium extract``, 
 multipolygons), so that a map of the area reads the same features from it as from the whole
 extract:
 
-- every node inside the area grown by ``margin_m`` metres;
-- every way with at least one such node, with *all* its nodes (lines and buildings crossing the
-  edge keep their whole shape);
+- every tagged node inside the area grown by ``margin_m`` metres;
+- every way that crosses it (a closed way: whose extent touches it, so a park around a village
+  counts), with *all* its nodes (lines and buildings crossing the edge keep their whole shape);
 - every relation with a member in the area; a multipolygon's (or a non-administrative
   boundary's) member ways and their nodes are all included, so its polygon can be assembled;
   administrative boundaries are kept as relations without completing them (a prefecture's
   outline would otherwise be copied into every municipality).
 
-The passes stream the file (pyosmium, node locations never held): relations, nodes, ways, then
-the writing pass. Memory is a table of (element id, area) pairs, about 12 bytes per node and
-way of the extract, never the decompressed data or any geometry, so an extract several times
-larger than memory splits on an ordinary machine. At most :data:`MAX_OPEN_WRITERS` extracts are
-written per pass (the file is read once more for every further group).
+The passes stream the file with pyosmium: relations; nodes and ways with node locations (the
+location index in C++, on disk above 512 MB of .pbf; only tagged nodes reach Python); then the
+writing pass. Memory is a table of (element id, area) entries, 8 bytes each (about three times
+that while sorting), never the elements or their geometry, so an extract several times larger
+than memory splits. At most :data:`MAX_OPEN_WRITERS` extracts are written per pass (the file is
+read once more for every further group).
 """
 
 from __future__ import annotations
@@ -303,21 +304,18 @@ def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndar
     lines: list[bytes | None] = []
     fromhex = bytes.fromhex
     create_linestring = osmium.geom.WKBFactory().create_linestring
-    placed: list[np.ndarray] = []  # node_ids, node_areas once the nodes are done
 
     def flush_ways() -> None:
         if not way_ids:
             return
-        node_ids, node_areas = placed
         lengths = np.fromiter((len(r) for r in refs), dtype=np.int64, count=len(refs))
         flat = np.concatenate(refs)
-        owner = np.repeat(np.arange(len(way_ids)), lengths)
-        hit, area_i = _lookup(node_ids, node_areas, flat)
         geoms = shapely.from_wkb(lines)
-        boxes = shapely.envelope(geoms)
-        box_i, box_area = tree.query(boxes, predicate="intersects")
-        pair = np.unique(np.concatenate([(owner[hit] << shift) | area_i.astype(np.int64),
-                                         (box_i.astype(np.int64) << shift) | box_area]))  # fmt: skip
+        # a line is in an area when it crosses it; a closed way (a building, a park's
+        # outline) also when it surrounds it, so its extent is tested
+        tested = np.where(shapely.is_closed(geoms), shapely.envelope(geoms), geoms)
+        way_i, area_i = tree.query(tested, predicate="intersects")
+        pair = np.unique((way_i.astype(np.int64) << shift) | area_i)
         pw, pa = pair >> shift, pair & ((1 << shift) - 1)
         wids = np.asarray(way_ids, dtype=np.int64)
         way_pairs.add(wids[pw], pa)
@@ -336,9 +334,16 @@ def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndar
         lines.clear()
 
     with tempfile.TemporaryDirectory(prefix="civicmap-split-") as tmp:
-        reader = osmium.FileProcessor(src, osmium.osm.NODE | osmium.osm.WAY).with_locations(
-            _location_storage(src, Path(tmp))
+        # Every node's location is indexed (in C++); Python sees only the nodes with tags
+        # (points of interest: placed by their location) and the ways (placed by their
+        # shape; their nodes go with them).
+        reader = (
+            osmium.FileProcessor(src, osmium.osm.NODE | osmium.osm.WAY)
+            .with_locations(_location_storage(src, Path(tmp)))
+            .with_filter(osmium.filter.EmptyTagFilter().enable_for(osmium.osm.NODE))
         )
+        if watch:
+            reader = reader.handler_for_filtered(_Seen(seen))
         for obj in reader:
             if watch:
                 seen(obj)
@@ -350,23 +355,19 @@ def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndar
                     if len(ids) >= _CHUNK:
                         flush_nodes()
                 continue
-            if not placed:
-                flush_nodes()
-                placed.extend(node_pairs.done())
-                say(_("split: nodes placed (%(s).0f s)") % {"s": time.monotonic() - t0})
             way_ids.append(obj.id)
             refs.append(np.fromiter((n.ref for n in obj.nodes), dtype=np.int64))
             try:
                 lines.append(fromhex(create_linestring(obj)))
             except (osmium.InvalidLocationError, RuntimeError):
-                lines.append(None)  # nodes missing from the extract: placed by its nodes only
+                # nodes missing from the extract (or one location): placed by those it has
+                pts = [(n.lon, n.lat) for n in obj.nodes if n.location.valid()]
+                lines.append(shapely.to_wkb(shapely.multipoints(pts)) if pts else None)
             if len(way_ids) >= _CHUNK // 4:
                 flush_ways()
-        if not placed:
-            flush_nodes()
-            placed.extend(node_pairs.done())
+        flush_nodes()
         flush_ways()
-    node_ids, node_areas = placed
+    node_ids, node_areas = node_pairs.done()
     way_ids_s, way_areas = way_pairs.done()
     say(_("split: ways placed (%(s).0f s)") % {"s": time.monotonic() - t0})
 
@@ -441,6 +442,13 @@ def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndar
                   nodes=int(counts[a, 0]), ways=int(counts[a, 1]), relations=int(counts[a, 2]))
         for a in used
     ]  # fmt: skip
+
+
+class _Seen:
+    """Hands the elements a C++ filter dropped to ``seen`` (their timestamps only)."""
+
+    def __init__(self, seen: Callable) -> None:
+        self.node = self.way = self.relation = seen
 
 
 def _source_time(src: str) -> str:
