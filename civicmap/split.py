@@ -227,7 +227,13 @@ def split_extract(
         overwrite=overwrite,
     ):
         out_dir.mkdir(parents=True, exist_ok=True)
+        earlier = _earlier_parts(out_dir)
         parts = _split(extract, out_dir, areas, grown, say)
+        # parts of an earlier split that this one did not write again would be mistaken
+        # for parts of this extract: they go (only files the earlier split.json lists)
+        for name in earlier - {p.file.name for p in parts}:
+            with contextlib.suppress(OSError):
+                (out_dir / name).unlink()
         manifest = {
             "source": extract.name,
             "by": by if by in ("prefecture", "municipality") else Path(by).name,
@@ -242,6 +248,16 @@ def split_extract(
             out_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1)
         )
     return parts
+
+
+def _earlier_parts(out_dir: Path) -> set[str]:
+    """The part files an earlier split into ``out_dir`` listed (plain names, ours only)."""
+    try:
+        doc = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        names = {str(p["file"]) for p in doc.get("parts", [])}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return set()
+    return {n for n in names if n.endswith(".osm.pbf") and Path(n).name == n}
 
 
 def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndarray,

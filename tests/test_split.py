@@ -127,6 +127,17 @@ def test_split_by_municipality_of_a_real_extract(tmp_path):
         main, ["split", str(src), "--by", "municipality", "-o", str(tmp_path / "out")]
     )
     assert again.exit_code != 0 and "Traceback" not in again.output
+    # with --overwrite, parts an earlier split wrote and this one does not are removed
+    stale = tmp_path / "out" / "131032.osm.pbf"  # 港区: outside a 10 m margin
+    assert stale.exists()
+    narrow = CliRunner().invoke(
+        main,
+        ["split", str(src), "--by", "municipality", "-o", str(tmp_path / "out"), "--overwrite",
+         "--margin", "10"],
+    )  # fmt: skip
+    assert narrow.exit_code == 0, narrow.output
+    assert (tmp_path / "out" / "131041.osm.pbf").exists()
+    assert not stale.exists()
     stranger = tmp_path / "mine"
     stranger.mkdir()
     (stranger / "notes.txt").write_text("keep me", encoding="utf-8")
