@@ -148,3 +148,13 @@ def test_split_by_municipality_of_a_real_extract(tmp_path):
     assert refused.exit_code != 0
     assert (stranger / "notes.txt").read_text(encoding="utf-8") == "keep me"
     assert not list(stranger.glob("*.osm.pbf"))
+
+
+def test_split_by_prefecture_keeps_the_whole_of_a_tokyo_extract(tmp_path):
+    src = DATA / "osm" / "SmallAroundWaseda.osm.pbf"
+    parts = split_extract(src, tmp_path / "pref", by="prefecture")
+    assert [(p.key, p.name) for p in parts] == [("13", "東京都")]
+    whole, part = read_extract(src, FILTERS), read_extract(parts[0].file, FILTERS)
+    everywhere = shapely.box(-180, -85, 180, 85)
+    assert _features(part, everywhere) == _features(whole, everywhere)
+    assert part.osm_base == whole.osm_base
