@@ -551,6 +551,11 @@ def refreshing(on: bool = True) -> Iterator[None]:
         _REFRESH.reset(token)
 
 
+def refresh_asked() -> bool:
+    """Whether this run asked every server again (:func:`refreshing`, ``--refresh``)."""
+    return _REFRESH.get()
+
+
 def is_offline(offline: bool | None = None) -> bool:
     """Whether a request must be answered without the network.
 

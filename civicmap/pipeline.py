@@ -9,6 +9,7 @@ passes the GeoDataFrames along.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -245,6 +246,7 @@ def _layer_data(
     files: dict[tuple[str, int], SourceResult] | None = None,
     *,
     offline: bool | None = None,
+    pack: Path | None = None,
 ) -> LayerData:
     """One layer from its sources: OSM frames (already read for the whole map) and files.
 
@@ -257,6 +259,7 @@ def _layer_data(
     parts: list[gpd.GeoDataFrame] = []  # file sources (official lists, KML, uMap ...)
     osm_parts: list[gpd.GeoDataFrame] = []
     credits: list[Credit] = []
+    fetched: list[str] = []  # when each remote source's copy was fetched: its data date
     for i, src in enumerate(layer.sources):
         if src.kind == "osm":
             key = f"{layer.id}#{i}" if f"{layer.id}#{i}" in osm.frames else f"{layer.id}#ql{i}"
@@ -280,15 +283,17 @@ def _layer_data(
             osm_parts.append(frame)
         else:
             result = (files or {}).get((layer.id, i)) or read_file_source(
-                src, layer=layer.id, offline=offline
+                src, layer=layer.id, offline=offline, pack=pack
             )
-            source_label = src.path.name if src.path is not None else src.kind
+            if (result.info or {}).get("remote"):
+                fetched.append(str(result.info["remote"]["fetched"]))
+            source_label = src.label
             result.features, fixed = clean_text_columns(result.features, source=source_label)
             result.repaired.extend(fixed)
             report.read += len(result.features) + len(result.rejected)
             report.rejected.extend(result.rejected)
             report.repaired.extend(result.repaired)
-            source_name = src.path.name if src.path is not None else src.kind
+            source_name = src.label
             report.warnings.extend(
                 {**w, "source": w.get("source") or source_name} if isinstance(w, dict) else w
                 for w in (result.info or {}).get("warnings", [])
@@ -311,7 +316,7 @@ def _layer_data(
     for c in credits:
         if c not in uniq:
             uniq.append(c)
-    return LayerData(spec=layer, features=features, credits=uniq, report=report)
+    return LayerData(spec=layer, features=features, credits=uniq, report=report, fetched=fetched)
 
 
 @dataclass
@@ -333,7 +338,9 @@ def read_inputs(spec: MapSpec, area: Area) -> Inputs:
     for layer in spec.layers:
         for i, src in enumerate(layer.sources):
             if src.kind != "osm":
-                files[(layer.id, i)] = read_file_source(src, layer=layer.id, offline=spec.offline)
+                files[(layer.id, i)] = read_file_source(
+                    src, layer=layer.id, offline=spec.offline, pack=overpass.pack_folder(spec)
+                )
     return Inputs(osm=_read_osm(spec, area), files=files)
 
 
@@ -382,7 +389,10 @@ def _collect(
     for layer in spec.layers:
         advance(layer.id)
         log.info(_("layer %(layer_id)s"), {"layer_id": layer.id})
-        layers.append(_layer_data(layer, osm, area, spec.language, files, offline=spec.offline))
+        layers.append(
+            _layer_data(layer, osm, area, spec.language, files, offline=spec.offline,
+                        pack=overpass.pack_folder(spec))
+        )  # fmt: skip
     uses_osm = not spec.osm.disabled and any(
         s.kind == "osm" for layer in spec.layers for s in layer.sources
     )
@@ -395,7 +405,7 @@ def _collect(
         osm_base=osm.osm_base,
         uses_osm=uses_osm or basemap is not None,
     )
-    data.built = built if built is not None else data_date(spec, osm)
+    data.built = built if built is not None else data_date(spec, osm, layers)
     if osm.problems:
         n = len(osm.problems)
         log.info(
@@ -534,13 +544,15 @@ def hazard_route_layers(spec: MapSpec, layers: list[LayerData], data: MapData) -
     return out
 
 
-def data_date(spec: MapSpec, osm: OsmExtract) -> str:
+def data_date(spec: MapSpec, osm: OsmExtract, layers: Sequence[LayerData] = ()) -> str:
     """The date the maps print: the newest known date of the data read, or ``""``.
 
     See :func:`mapdata.data_time`: the OSM data's ``osm_base`` (from the extract, the
-    Overpass answer or the pack that stored it) and the sources' ``date:``.
+    Overpass answer or the pack that stored it), the sources' ``date:`` and when the
+    copies of ``layers``' remote sources were fetched.
     """
-    return data_time(spec, osm_base=osm.osm_base)
+    fetched = [t for layer in layers for t in layer.fetched]
+    return data_time(spec, osm_base=osm.osm_base, fetched=fetched)
 
 
 def walking_graph(spec: MapSpec, area: Area):

@@ -18,7 +18,7 @@ from pathlib import Path
 from civicmap.errors import CivicMapError, SourceError
 from civicmap.i18n import _
 from civicmap.schema import SourceResult
-from civicmap.sources import excel, kml, opendata, umap, vector
+from civicmap.sources import excel, kml, opendata, remote, umap, vector
 from civicmap.sources._guard import check_input_file
 from civicmap.spec.layers import SourceSpec
 
@@ -69,13 +69,29 @@ def read_path(
 
 
 def read_file_source(
-    spec: SourceSpec, *, layer: str, path: Path | None = None, offline: bool | None = None
+    spec: SourceSpec,
+    *,
+    layer: str,
+    path: Path | None = None,
+    offline: bool | None = None,
+    pack: Path | None = None,
 ) -> SourceResult:
-    """Read a layer's file source (csv, geojson, kml, umap, file).
+    """Read a layer's file source (csv, geojson, kml, umap, file), local or remote (``url:``).
 
-    ``offline`` is the run's choice for the one reader that may use the network (a CSV's
-    ``geocode: true``); ``None`` takes ``settings.offline``.
+    ``offline`` is the run's choice for the readers that may use the network (a CSV's
+    ``geocode: true``, a remote source); ``None`` takes ``settings.offline``. ``pack`` is
+    the offline pack the map names: a remote source is then read from it, never fetched
+    (see :mod:`civicmap.sources.remote`).
     """
+    if spec.remote is not None and path is None:
+        local = SourceSpec(kind=spec.remote.kind, options=spec.options, base_dir=spec.base_dir)
+        return remote.read_remote(
+            spec,
+            layer=layer,
+            reader=lambda p: read_file_source(local, layer=layer, path=p, offline=offline),
+            offline=offline,
+            pack=pack,
+        )
     path = path or spec.path
     if path is None:
         raise SourceError(
