@@ -639,9 +639,9 @@ def layer_problems(
             failed = True
             continue
         try:
-            result = read_file_source(
-                src, layer=layer.id, offline=True if copy_path is not None else None
-            )
+            # check never asks a server: remote copies (and uMap remote layers) from the cache
+            offline = True if copy_path is not None or src.kind == "umap" else None
+            result = read_file_source(src, layer=layer.id, offline=offline)
         except CivicMapError as exc:
             problems.append(Problem(file, skey, str(exc)))
             failed = True

@@ -44,7 +44,7 @@ from civicmap.i18n import _
 from civicmap.pipeline import _osm_file, _osm_filters, collect, map_inputs
 from civicmap.render import tiles
 from civicmap.render.paper import render_paper
-from civicmap.sources import overpass, read_file_source, remote, streets
+from civicmap.sources import overpass, read_file_source, remote, streets, umap
 from civicmap.sources.overpass import PACK_FORMAT, read_manifest
 from civicmap.spec.mapfile import MapSpec
 
@@ -249,14 +249,23 @@ def fetch_pack_remote(spec: MapSpec, pack: Path, *, refresh: bool = False) -> li
     with _http.refreshing(refresh):
         for layer in spec.layers:
             for src in layer.sources:
-                if src.remote is None or remote.copy_key(src.remote.url) in seen:
+                # a url: source, or a .umap file's remote-data layers (fetched as it is read)
+                if src.remote is not None:
+                    wanted = [src.remote]
+                elif src.kind == "umap" and src.path is not None:
+                    wanted = umap.remote_specs(src.path)
+                else:
+                    continue
+                wanted = [w for w in wanted if remote.copy_key(w.url) not in seen]
+                if not wanted:
                     continue
                 read_file_source(src, layer=layer.id, offline=False)
-                copy, damaged = remote.cached_copy(src.remote)
-                if copy is None:  # cannot happen after a successful read; said plainly if it does
-                    raise CivicMapError(damaged or remote.describe(src.remote, layer=layer.id))
-                records.append(remote.store_in_pack(pack, src.remote, copy, layer=layer.id))
-                seen.add(remote.copy_key(src.remote.url))
+                for spec_ in wanted:
+                    copy, _damaged = remote.cached_copy(spec_)
+                    if copy is None:  # a uMap layer that could not be fetched (warned)
+                        continue
+                    records.append(remote.store_in_pack(pack, spec_, copy, layer=layer.id))
+                    seen.add(remote.copy_key(spec_.url))
     for r in records:
         log.info(
             _("offline pack: %(name)s of layer %(layer)s (%(bytes)d bytes, fetched %(when)s)"),

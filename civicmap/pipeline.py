@@ -285,8 +285,7 @@ def _layer_data(
             result = (files or {}).get((layer.id, i)) or read_file_source(
                 src, layer=layer.id, offline=offline, pack=pack
             )
-            if (result.info or {}).get("remote"):
-                fetched.append(str(result.info["remote"]["fetched"]))
+            fetched.extend(map(str, (result.info or {}).get("fetched") or ()))  # remote copies
             source_label = src.label
             result.features, fixed = clean_text_columns(result.features, source=source_label)
             result.repaired.extend(fixed)

@@ -64,6 +64,7 @@ def read_path(
     """
     options = dict(options or {})
     options.setdefault("path", str(path))
+    options.setdefault("_fetch_remote", False)  # a file looked at alone: no server is asked
     spec = SourceSpec(kind=kind_for_path(path), options=options, base_dir=Path("."))
     return read_file_source(spec, layer=layer, path=path, offline=offline)
 
@@ -108,7 +109,7 @@ def read_file_source(
     )
     kind = spec.kind if spec.kind != "file" else kind_for_path(path)
     try:
-        return _read(spec, kind=kind, layer=layer, path=path, offline=offline)
+        return _read(spec, kind=kind, layer=layer, path=path, offline=offline, pack=pack)
     except CivicMapError:
         raise
     except Exception as exc:  # a reader bug or a library's error on an odd file
@@ -122,7 +123,13 @@ def read_file_source(
 
 
 def _read(
-    spec: SourceSpec, *, kind: str, layer: str, path: Path, offline: bool | None = None
+    spec: SourceSpec,
+    *,
+    kind: str,
+    layer: str,
+    path: Path,
+    offline: bool | None = None,
+    pack: Path | None = None,
 ) -> SourceResult:
     options = dict(spec.options)
     options["_offline"] = offline  # private, like _require_coordinates: never from a file
@@ -139,7 +146,9 @@ def _read(
         return vector.read_geojson(path, layer=layer, options=options)
     if kind == "kml":
         return kml.read_kml(path, layer=layer, options=options)
-    if kind == "umap":
+    if kind == "umap":  # its remote-data layers are fetched like remote sources
+        options.setdefault("_fetch_remote", True)
+        options["_pack"] = pack
         return umap.read_umap(path, layer=layer, options=options)
     if kind == "shapefile":
         return vector.read_shapefile(path, layer=layer, options=options)

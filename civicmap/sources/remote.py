@@ -429,6 +429,7 @@ def dated(result: SourceResult, copy: RemoteCopy, remote: RemoteSpec) -> SourceR
     result.credit = replace(credit, date=copy.date)
     result.info = {
         **(result.info or {}),
+        "fetched": [copy.fetched],
         "remote": {
             "url": redact(remote.url),
             "fetched": copy.fetched,
