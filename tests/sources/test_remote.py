@@ -119,7 +119,8 @@ def test_fetch_stores_the_copy_and_the_offline_rebuild_is_byte_identical(
         tmp_path,
         url,
         outputs="  geojson: {file: out/map.geojson}\n  kml: {file: out/map.kml}\n"
-        "  umap: {file: out/map.umap}\n",
+        "  umap: {file: out/map.umap}\n  web: {file: out/map.html}\n"
+        "  paper: {file: out/map.pdf, size: A4}\n",
     )
     runner = CliRunner()
     fetched = runner.invoke(main, ["fetch", str(path), "-o", str(tmp_path / "pack")])
@@ -145,7 +146,7 @@ def test_fetch_stores_the_copy_and_the_offline_rebuild_is_byte_identical(
          "--out", str(tmp_path / "offline")],
     )  # fmt: skip
     assert offline.exit_code == 0, offline.output
-    for name in ("map.geojson", "map.kml", "map.umap"):
+    for name in ("map.geojson", "map.kml", "map.umap", "map.html", "map.pdf"):
         a = (tmp_path / "online" / name).read_bytes()
         b = (tmp_path / "offline" / name).read_bytes()
         assert a == b, name
@@ -257,3 +258,25 @@ def test_check_reports_the_copy_age_and_the_pack(tmp_path, server, clock):
     assert fetched.exit_code == 0, fetched.output
     assert report()["in_pack"] == "fetched 2026-12-01 09:00 UTC"
     assert server.asked("shelters.csv") == 1  # fetch used the copy within refresh
+
+
+def test_the_sheet_prints_the_kept_copys_date(tmp_path, server, clock):
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    path = write_map(
+        tmp_path, server.url("shelters.csv"), outputs="  paper: {file: out/map.pdf, size: A4}\n"
+    )
+    build_with_data(path, overwrite=True)
+    server.stop()
+    clock.advance(days=4)
+    build_with_data(path, overwrite=True)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "out" / "map.pdf"), "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    flat = " ".join(text.split())
+    assert "データ時点: 2026-12-01" in flat and "2026-12-05" not in flat
+    assert "shelters.csv / 2026-12-01" in flat  # the source's credit, dated by the copy
