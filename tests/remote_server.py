@@ -7,14 +7,18 @@ put ``500``, ``"truncated"`` (a Content-Length larger than the body sent, then
 the connection closed), ``"empty"``, ``("redirect", URL)`` or ``"huge"`` (a body
 of :attr:`FileServer.huge_bytes`) into :attr:`FileServer.script` under the
 name; each request takes the next entry (``500`` as the last entry is kept, so
-the server stays broken). :meth:`stop` takes the server down: connections are
-then refused, as for a laptop that left the network.
+the server stays broken). Each file is sent with an ``ETag`` (its hash); a
+request whose ``If-None-Match`` names it gets ``304 Not Modified``, counted in
+:attr:`FileServer.not_modified` (set :attr:`FileServer.etags` false for a server
+without validators). :meth:`stop` takes the server down: connections are then
+refused, as for a laptop that left the network.
 
 :attr:`requests` logs every path asked.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -52,6 +56,10 @@ class FileServer:
         self.script: dict[str, list] = {}
         self.requests: list[str] = []
         self.huge_bytes = 64 * 1024 * 1024
+        self.etags = True
+        self.not_modified = 0
+        #: The If-None-Match of every request ("" when none was sent).
+        self.conditions: list[str] = []
         self._lock = threading.Lock()
         server = self
 
@@ -63,6 +71,7 @@ class FileServer:
                 name = self.path.split("?", 1)[0].lstrip("/")
                 with server._lock:
                     server.requests.append(self.path)
+                    server.conditions.append(self.headers.get("If-None-Match", ""))
                     todo = server.script.get(name) or []
                     action = todo[0] if todo else None
                     if todo and not (len(todo) == 1 and action == 500):
@@ -97,6 +106,14 @@ class FileServer:
                 if action == "empty":
                     self._send(200, b"", ctype)
                     return
+                etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
+                if server.etags and action is None and self.headers.get("If-None-Match") == etag:
+                    with server._lock:
+                        server.not_modified += 1
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
                 if action == "truncated":
                     self.send_response(200)
                     self.send_header("Content-Type", ctype)
@@ -106,11 +123,13 @@ class FileServer:
                     self.wfile.flush()
                     self.close_connection = True
                     return
-                self._send(200, body, ctype)
+                self._send(200, body, ctype, etag=etag if server.etags else "")
 
-            def _send(self, status: int, body: bytes, ctype: str) -> None:
+            def _send(self, status: int, body: bytes, ctype: str, etag: str = "") -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
+                if etag:
+                    self.send_header("ETag", etag)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -14,9 +14,11 @@ the URL's own file name (:func:`civicmap.spec.layers.remote_file_name`), so the
 map credits ``shelters.csv`` and never a hash or a path.
 
 The refresh rule: within the source's ``refresh`` interval the copy is used
-without asking the server; past it the server is asked (plain GET: the
-transport sends no conditional headers) and the new file replaces the copy
-only once it has arrived whole *and* reads as its kind. A failed refresh (the
+without asking the server; past it the server is asked with a conditional GET
+(``If-None-Match`` / ``If-Modified-Since`` from the copy's ``ETag`` /
+``Last-Modified``): "not modified" (304) confirms the copy, which is then dated
+by that answer; a new file replaces the copy only once it has arrived whole
+*and* reads as its kind. A failed refresh (the
 server down, an error answer, a body cut short, a file that no longer reads)
 keeps the last good copy, says in one line what failed and how old the copy
 is, and the map is dated by that copy: a copy fetched at T is dated T.
@@ -33,6 +35,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -81,6 +84,9 @@ class RemoteCopy:
     fetched: str
     origin: str
     sha256: str
+    #: The server's ``ETag`` and ``Last-Modified`` for this file ("" when it sent none).
+    etag: str = ""
+    last_modified: str = ""
 
     def age(self, now: dt.datetime | None = None) -> float:
         """Seconds since the copy was fetched (0 for a time in the future)."""
@@ -175,10 +181,28 @@ def cached_copy(remote: RemoteSpec) -> tuple[RemoteCopy | None, str]:
         return None, _("the cached copy %(path)s is damaged (does not match its record)") % {
             "path": body_path
         }
-    return RemoteCopy(body_path, str(fetched), "cache", str(meta["sha256"])), ""
+    return RemoteCopy(
+        body_path,
+        str(fetched),
+        "cache",
+        str(meta["sha256"]),
+        etag=_validator(meta.get("etag")),
+        last_modified=_validator(meta.get("last_modified")),
+    ), ""
 
 
-def _store(remote: RemoteSpec, body: bytes, fetched: str) -> RemoteCopy:
+_VALIDATOR = re.compile(r"[\x20-\x7e]{1,200}")
+
+
+def _validator(value: Any) -> str:
+    """An ``ETag`` / ``Last-Modified`` value safe to send back (printable ASCII, short), or ""."""
+    text = str(value or "")
+    return text if _VALIDATOR.fullmatch(text) else ""
+
+
+def _store(
+    remote: RemoteSpec, body: bytes, fetched: str, *, etag: str = "", last_modified: str = ""
+) -> RemoteCopy:
     """Write ``body`` as the cached copy: the file first, then the record that makes it count."""
     folder = _cache_dir(remote)
     sha = hashlib.sha256(body).hexdigest()
@@ -189,14 +213,29 @@ def _store(remote: RemoteSpec, body: bytes, fetched: str) -> RemoteCopy:
         "fetched": fetched,
         "bytes": len(body),
         "sha256": sha,
+        "etag": _validator(etag),
+        "last_modified": _validator(last_modified),
     }
     write_text_atomic(folder / META, json.dumps(meta, ensure_ascii=False, indent=1))
-    return RemoteCopy(path, fetched, "server", sha)
+    return RemoteCopy(path, fetched, "server", sha, meta["etag"], meta["last_modified"])
 
 
-def _download(remote: RemoteSpec) -> bytes:
-    """GET the file through :func:`civicmap._http.send` (a map file's URL: private refused)."""
-    resp = _http.send("GET", remote.url, from_map=True, max_bytes=settings.http_max_bytes)
+def _download(remote: RemoteSpec, old: RemoteCopy | None) -> tuple[bytes | None, Any]:
+    """GET the file through :func:`civicmap._http.send` (a map file's URL: private refused).
+
+    A conditional GET when ``old`` has the server's validators; ``(None, headers)``
+    when the server answers 304 (not modified), else ``(body, headers)``.
+    """
+    asked: dict[str, str] = {}
+    if old is not None and old.etag:
+        asked["If-None-Match"] = old.etag
+    if old is not None and old.last_modified:
+        asked["If-Modified-Since"] = old.last_modified
+    resp = _http.send(
+        "GET", remote.url, from_map=True, max_bytes=settings.http_max_bytes, headers=asked
+    )
+    if resp.status_code == 304 and asked:
+        return None, resp.headers
     if resp.status_code != 200:  # a 204, or a 3xx that is not a redirect
         raise NetworkError(
             _("GET %(url)s answered HTTP %(status)s without the file")
@@ -204,7 +243,7 @@ def _download(remote: RemoteSpec) -> bytes:
         )
     if not resp.content.strip():
         raise NetworkError(_("GET %(url)s answered an empty file") % {"url": redact(remote.url)})
-    return resp.content
+    return resp.content, resp.headers
 
 
 def refresh_copy(
@@ -223,13 +262,23 @@ def refresh_copy(
         The file arrived but does not read as its kind (the previous copy is kept).
     """
     fetched = _stamp(_now())
-    body = _download(remote)
-    folder = _cache_dir(remote)
-    target = folder / remote.name
-    old = None
     old_copy, _damaged = cached_copy(remote)
-    if old_copy is not None:
-        old = old_copy.path.read_bytes()
+    body, headers = _download(remote, old_copy)
+    if body is None and old_copy is not None:  # 304: the copy is the server's file now
+        result = reader(old_copy.path)
+        copy = _store(
+            remote, old_copy.path.read_bytes(), fetched,
+            etag=headers.get("ETag") or old_copy.etag,
+            last_modified=headers.get("Last-Modified") or old_copy.last_modified,
+        )  # fmt: skip
+        log.info(
+            _("%(what)s: not changed on the server since the copy; used for %(refresh)s"),
+            {"what": what, "refresh": age_text(remote.refresh)},
+        )
+        return copy, result
+    assert body is not None
+    target = _cache_dir(remote) / remote.name
+    old = old_copy.path.read_bytes() if old_copy is not None else None
     write_bytes_atomic(target, body)
     try:
         result = reader(target)
@@ -240,7 +289,10 @@ def refresh_copy(
             _("%(what)s: the server's file does not read as %(kind)s: %(error)s")
             % {"what": what, "kind": remote.kind, "error": excerpt(str(exc), 200)}
         ) from None
-    copy = _store(remote, body, fetched)
+    copy = _store(
+        remote, body, fetched,
+        etag=headers.get("ETag", ""), last_modified=headers.get("Last-Modified", ""),
+    )  # fmt: skip
     log.info(
         _("%(what)s: fetched from the server (%(n)d bytes); used for %(refresh)s"),
         {"what": what, "n": len(body), "refresh": age_text(remote.refresh)},

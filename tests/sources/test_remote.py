@@ -280,3 +280,29 @@ def test_the_sheet_prints_the_kept_copys_date(tmp_path, server, clock):
     flat = " ".join(text.split())
     assert "データ時点: 2026-12-01" in flat and "2026-12-05" not in flat
     assert "shelters.csv / 2026-12-01" in flat  # the source's credit, dated by the copy
+
+
+def test_an_unchanged_file_is_confirmed_by_a_conditional_get_and_dated_by_it(
+    tmp_path, server, clock
+):
+    path = write_map(tmp_path, server.url("shelters.csv"), refresh="1h")
+    build_with_data(path, overwrite=True)
+    clock.advance(hours=2)
+    data, _written = build_with_data(path, overwrite=True)
+    assert server.conditions[-1].startswith('"')  # If-None-Match: the copy's ETag
+    assert server.not_modified == 1  # 304: the file was not sent again
+    assert states(tmp_path / "out" / "map.geojson") == DAY1
+    assert data.layers[0].fetched == ["2026-12-01T11:00:00+00:00"]  # confirmed at 11:00
+    server.files["shelters.csv"] = SHELTERS_V2
+    clock.advance(hours=2)
+    build_with_data(path, overwrite=True)  # changed: the ETag no longer matches
+    assert server.not_modified == 1 and states(tmp_path / "out" / "map.geojson") == DAY2
+
+
+def test_a_server_without_validators_gets_a_plain_get(tmp_path, server, clock):
+    server.etags = False
+    path = write_map(tmp_path, server.url("shelters.csv"), refresh="1h")
+    build_with_data(path, overwrite=True)
+    clock.advance(hours=2)
+    build_with_data(path, overwrite=True)
+    assert server.conditions == ["", ""] and server.not_modified == 0
