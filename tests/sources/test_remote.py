@@ -306,3 +306,16 @@ def test_a_server_without_validators_gets_a_plain_get(tmp_path, server, clock):
     clock.advance(hours=2)
     build_with_data(path, overwrite=True)
     assert server.conditions == ["", ""] and server.not_modified == 0
+
+
+def test_the_failed_refresh_line_in_japanese(tmp_path, server, clock):
+    path = write_map(tmp_path, server.url("shelters.csv"), refresh="1h")
+    runner = CliRunner()
+    assert runner.invoke(main, ["--lang", "ja", "build", str(path)]).exit_code == 0
+    server.stop()
+    clock.advance(hours=3, minutes=5)
+    res = runner.invoke(main, ["--lang", "ja", "build", str(path), "--overwrite"])
+    assert res.exit_code == 0, res.output
+    (line,) = [ln for ln in res.output.splitlines() if "更新に失敗しました" in ln]
+    assert "2026-12-01 09:00 UTC に取得、3 時間 5 分前" in line
+    assert "ビルドし直す" in line and "refresh failed" not in line
