@@ -44,7 +44,7 @@ from typing import Any
 from civicmap import _http, settings
 from civicmap._files import write_bytes_atomic, write_text_atomic
 from civicmap._transport import PrivateAddressError, excerpt, redact
-from civicmap.errors import CivicMapError, NetworkError, OfflineError, SourceError
+from civicmap.errors import NetworkError, OfflineError, SourceError
 from civicmap.i18n import _
 from civicmap.schema import Credit, SourceResult
 from civicmap.sources._guard import PACK_MANIFEST_MAX_BYTES, read_pack_entry
@@ -282,7 +282,7 @@ def refresh_copy(
     write_bytes_atomic(target, body)
     try:
         result = reader(target)
-    except CivicMapError as exc:
+    except Exception as exc:  # a SourceError, or a library's error on an odd file
         if old is not None:
             write_bytes_atomic(target, old)  # the record still describes these bytes
         raise SourceError(

@@ -19,8 +19,10 @@ from remote_server import SHELTERS_V1, SHELTERS_V2, FileServer
 
 from civicmap import settings
 from civicmap.cli import main
-from civicmap.pipeline import build_with_data
+from civicmap.pack import with_pack
+from civicmap.pipeline import build_with_data, collect
 from civicmap.sources import remote
+from civicmap.spec.mapfile import load_map
 
 T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 
@@ -162,6 +164,10 @@ def test_the_pack_is_used_even_online_and_the_server_is_not_asked(tmp_path, serv
     assert res.exit_code == 0, res.output
     assert states(tmp_path / "out" / "map.geojson") == DAY1
     assert server.asked("shelters.csv") == 1
+    clock.advance(days=2)
+    data = collect(with_pack(load_map(path), tmp_path / "pack"), offline=True)
+    assert data.built == "2026-12-01"  # dated by the copy's fetch time, kept in the pack
+    assert data.layers[0].fetched == ["2026-12-01T09:00:00+00:00"]
 
 
 def _break(server: FileServer, how) -> None:
