@@ -7,6 +7,7 @@ each is refused with one line, and a password or token in the URL is never print
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from remote_server import SHELTERS_V1, FileServer
 from civicmap import settings
 from civicmap.cli import main
 from civicmap.errors import ConfigError
+from civicmap.sources import remote
 from civicmap.spec.mapfile import load_map
 
 
@@ -63,11 +65,7 @@ def test_a_private_address_is_refused_even_with_a_copy_kept(tmp_path, server, mo
     """A refused address is the map file's problem: never hidden behind a stale copy."""
     path = write_map(tmp_path, server.url("shelters.csv"))
     assert build(path, "--allow-private-urls").exit_code == 0
-    from civicmap.sources import remote
-
-    monkeypatch.setattr(
-        remote, "_now", lambda: remote.dt.datetime(2099, 1, 1, tzinfo=remote.dt.UTC)
-    )
+    monkeypatch.setattr(remote, "_now", lambda: dt.datetime(2099, 1, 1, tzinfo=dt.UTC))
     res = build(path)
     assert res.exit_code != 0 and "--allow-private-urls" in res.output
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -267,9 +269,6 @@ def test_check_reports_the_copy_age_and_the_pack(tmp_path, server, clock):
 
 
 def test_the_sheet_prints_the_kept_copys_date(tmp_path, server, clock):
-    import shutil
-    import subprocess
-
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) is not installed")
     path = write_map(
