@@ -404,7 +404,11 @@ def _collect(
         osm_base=osm.osm_base,
         uses_osm=uses_osm or basemap is not None,
     )
-    data.built = built if built is not None else data_date(spec, osm, layers)
+    data.built = (
+        built
+        if built is not None
+        else data_date(spec, osm, [t for layer in layers for t in layer.fetched])
+    )
     if osm.problems:
         n = len(osm.problems)
         log.info(
@@ -543,14 +547,13 @@ def hazard_route_layers(spec: MapSpec, layers: list[LayerData], data: MapData) -
     return out
 
 
-def data_date(spec: MapSpec, osm: OsmExtract, layers: Sequence[LayerData] = ()) -> str:
+def data_date(spec: MapSpec, osm: OsmExtract, fetched: Sequence[str] = ()) -> str:
     """The date the maps print: the newest known date of the data read, or ``""``.
 
     See :func:`mapdata.data_time`: the OSM data's ``osm_base`` (from the extract, the
     Overpass answer or the pack that stored it), the sources' ``date:`` and when the
-    copies of ``layers``' remote sources were fetched.
+    copies of remote sources were fetched (``fetched``, :attr:`LayerData.fetched`).
     """
-    fetched = [t for layer in layers for t in layer.fetched]
     return data_time(spec, osm_base=osm.osm_base, fetched=fetched)
 
 
