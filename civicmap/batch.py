@@ -726,7 +726,8 @@ def _built_time(spec: MapSpec, inputs) -> dt.datetime:
     See :func:`civicmap.pipeline.data_date` (the inputs were read once for every area).
     """
 
-    return pipeline.data_date(spec, inputs.osm)
+    fetched = [t for r in inputs.files.values() for t in (r.info or {}).get("fetched") or ()]
+    return pipeline.data_date(spec, inputs.osm, fetched)  # remote copies date it too
 
 
 def _area_spec(spec: MapSpec, name: str, out_dir: Path) -> MapSpec:

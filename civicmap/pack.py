@@ -44,7 +44,7 @@ from civicmap.i18n import _
 from civicmap.pipeline import _osm_file, _osm_filters, collect, map_inputs
 from civicmap.render import tiles
 from civicmap.render.paper import render_paper
-from civicmap.sources import overpass, streets
+from civicmap.sources import overpass, read_file_source, remote, streets, umap
 from civicmap.sources.overpass import PACK_FORMAT, read_manifest
 from civicmap.spec.mapfile import MapSpec
 
@@ -72,6 +72,8 @@ class PackInfo:
     queries: list[tuple[str, int]]
     #: The background tiles stored (the manifest's ``tiles`` entry), or None.
     tiles: dict | None = None
+    #: The remote sources' copies stored (the manifest's ``remote`` records).
+    remote: tuple[dict, ...] = ()
 
     @property
     def total_bytes(self) -> int:
@@ -189,6 +191,7 @@ def _fetch_into(
             )
             if resp.osm_base:
                 bases.append(resp.osm_base)
+        stored = fetch_pack_remote(spec, tmp, refresh=refresh)
         manifest = {
             "format": PACK_FORMAT,
             "map": spec.title,
@@ -198,6 +201,7 @@ def _fetch_into(
             "osm_base": min(bases) if bases else "",
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "queries": entries,
+            **({remote.FOLDER: stored} if stored else {}),
         }
         (tmp / overpass.MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
@@ -227,7 +231,48 @@ def _fetch_into(
         manifest["osm_base"],
         [(e["what"], e["bytes"]) for e in entries],
         tiles=manifest.get("tiles"),
+        remote=tuple(stored),
     )
+
+
+def fetch_pack_remote(spec: MapSpec, pack: Path, *, refresh: bool = False) -> list[dict]:
+    """Store in ``pack`` a copy of every remote source (``url:``) of the map; return their records.
+
+    Each copy is got as a build gets it (:func:`civicmap.sources.remote.local_copy`: a
+    copy younger than the source's ``refresh`` is used, else the server is asked, and a
+    failed refresh keeps the last good copy with a warning saying how old it is), read
+    once to make sure it is a file of its kind, and stored with its fetch time, which
+    dates the map built from the pack.
+    """
+    records: list[dict] = []
+    seen: set[str] = set()
+    with _http.refreshing(refresh):
+        for layer in spec.layers:
+            for src in layer.sources:
+                # a url: source, or a .umap file's remote-data layers (fetched as it is read)
+                if src.remote is not None:
+                    wanted = [src.remote]
+                elif src.kind == "umap" and src.path is not None:
+                    wanted = umap.remote_specs(src.path)
+                else:
+                    continue
+                wanted = [w for w in wanted if remote.copy_key(w.url) not in seen]
+                if not wanted:
+                    continue
+                read_file_source(src, layer=layer.id, offline=False)
+                for spec_ in wanted:
+                    copy, _damaged = remote.cached_copy(spec_)
+                    if copy is None:  # a uMap layer that could not be fetched (warned)
+                        continue
+                    records.append(remote.store_in_pack(pack, spec_, copy, layer=layer.id))
+                    seen.add(remote.copy_key(spec_.url))
+    for r in records:
+        log.info(
+            _("offline pack: %(name)s of layer %(layer)s (%(bytes)d bytes, fetched %(when)s)"),
+            {"name": r["name"], "layer": r["layer"], "bytes": r["bytes"],
+             "when": remote.when_text(r["fetched"])},
+        )  # fmt: skip
+    return records
 
 
 def _no_pack_tiles(fetcher: tiles.TileFetcher) -> str:

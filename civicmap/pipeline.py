@@ -9,6 +9,7 @@ passes the GeoDataFrames along.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -247,6 +248,7 @@ def _layer_data(
     files: dict[tuple[str, int], SourceResult] | None = None,
     *,
     offline: bool | None = None,
+    pack: Path | None = None,
 ) -> LayerData:
     """One layer from its sources: OSM frames (already read for the whole map) and files.
 
@@ -259,6 +261,7 @@ def _layer_data(
     parts: list[gpd.GeoDataFrame] = []  # file sources (official lists, KML, uMap ...)
     osm_parts: list[gpd.GeoDataFrame] = []
     credits: list[Credit] = []
+    fetched: list[str] = []  # when each remote source's copy was fetched: its data date
     for i, src in enumerate(layer.sources):
         if src.kind == "osm":
             key = f"{layer.id}#{i}" if f"{layer.id}#{i}" in osm.frames else f"{layer.id}#ql{i}"
@@ -282,15 +285,16 @@ def _layer_data(
             osm_parts.append(frame)
         else:
             result = (files or {}).get((layer.id, i)) or read_file_source(
-                src, layer=layer.id, offline=offline
+                src, layer=layer.id, offline=offline, pack=pack
             )
-            source_label = src.path.name if src.path is not None else src.kind
+            fetched.extend(map(str, (result.info or {}).get("fetched") or ()))  # remote copies
+            source_label = src.label
             result.features, fixed = clean_text_columns(result.features, source=source_label)
             result.repaired.extend(fixed)
             report.read += len(result.features) + len(result.rejected)
             report.rejected.extend(result.rejected)
             report.repaired.extend(result.repaired)
-            source_name = src.path.name if src.path is not None else src.kind
+            source_name = src.label
             report.warnings.extend(
                 {**w, "source": w.get("source") or source_name} if isinstance(w, dict) else w
                 for w in (result.info or {}).get("warnings", [])
@@ -313,11 +317,11 @@ def _layer_data(
     for c in credits:
         if c not in uniq:
             uniq.append(c)
-    return LayerData(spec=layer, features=features, credits=uniq, report=report)
+    return LayerData(spec=layer, features=features, credits=uniq, report=report, fetched=fetched)
 
 
 def _file_layers(
-    layer: LayerSpec, files: dict | None, *, offline: bool | None
+    layer: LayerSpec, files: dict | None, *, offline: bool | None, pack: Path | None = None
 ) -> list[tuple[LayerSpec, dict | None]]:
     """A layer whose one source is a uMap or KML file: one layer per layer of the file.
 
@@ -327,7 +331,7 @@ def _file_layers(
     if src is None:
         return [(layer, files)]
     result = (files or {}).get((layer.id, 0)) or read_file_source(
-        src, layer=layer.id, offline=offline
+        src, layer=layer.id, offline=offline, pack=pack
     )
     return [(spec, {(spec.id, 0): part}) for spec, part in layered.split(layer, result)]
 
@@ -351,7 +355,9 @@ def read_inputs(spec: MapSpec, area: Area) -> Inputs:
     for layer in spec.layers:
         for i, src in enumerate(layer.sources):
             if src.kind != "osm":
-                files[(layer.id, i)] = read_file_source(src, layer=layer.id, offline=spec.offline)
+                files[(layer.id, i)] = read_file_source(
+                    src, layer=layer.id, offline=spec.offline, pack=overpass.pack_folder(spec)
+                )
     return Inputs(osm=_read_osm(spec, area), files=files)
 
 
@@ -401,8 +407,10 @@ def _collect(
     for layer in spec.layers:
         advance(layer.id)
         log.info(_("layer %(layer_id)s"), {"layer_id": layer.id})
-        for part, part_files in _file_layers(layer, files, offline=spec.offline):
-            ld = _layer_data(part, osm, area, spec.language, part_files, offline=spec.offline)
+        pack = overpass.pack_folder(spec)
+        for part, part_files in _file_layers(layer, files, offline=spec.offline, pack=pack):
+            ld = _layer_data(part, osm, area, spec.language, part_files, offline=spec.offline,
+                             pack=pack)  # fmt: skip
             ld.features = apply_status(ld.features, ld.spec, now=now)  # status:, print_if:
             layers.append(ld)
     uses_osm = not spec.osm.disabled and any(
@@ -417,7 +425,11 @@ def _collect(
         osm_base=osm.osm_base,
         uses_osm=uses_osm or basemap is not None,
     )
-    data.built = built if built is not None else data_date(spec, osm)
+    data.built = (
+        built
+        if built is not None
+        else data_date(spec, osm, [t for layer in layers for t in layer.fetched])
+    )
     if osm.problems:
         n = len(osm.problems)
         log.info(
@@ -577,13 +589,14 @@ def hazard_route_layers(spec: MapSpec, layers: list[LayerData], data: MapData) -
     return out
 
 
-def data_date(spec: MapSpec, osm: OsmExtract) -> str:
+def data_date(spec: MapSpec, osm: OsmExtract, fetched: Sequence[str] = ()) -> str:
     """The date the maps print: the newest known date of the data read, or ``""``.
 
     See :func:`mapdata.data_time`: the OSM data's ``osm_base`` (from the extract, the
-    Overpass answer or the pack that stored it) and the sources' ``date:``.
+    Overpass answer or the pack that stored it), the sources' ``date:`` and when the
+    copies of remote sources were fetched (``fetched``, :attr:`LayerData.fetched`).
     """
-    return data_time(spec, osm_base=osm.osm_base)
+    return data_time(spec, osm_base=osm.osm_base, fetched=fetched)
 
 
 def walking_graph(spec: MapSpec, area: Area):

@@ -13,6 +13,7 @@ from civicmap.diff import CHANGE_WORDS, changes_since, write_changes, write_diff
 from civicmap.i18n import N_, _
 from civicmap.pack import fetch_pack
 from civicmap.pipeline import collect, map_inputs
+from civicmap.sources.remote import when_text
 from civicmap.spec.mapfile import load_map
 
 #: The diff summary's words (the CSV keeps the codes): matched pairs, then each status.
@@ -131,6 +132,12 @@ def fetch(
                 "missing": len(tiles["missing"]),
             }
         )
+    for r in info.remote:  # remote sources' copies (url:), each with its fetch time (#27)
+        say(
+            _("  %(name)s (layer %(layer)s): fetched %(when)s, %(kb).1f kB")
+            % {"name": r["name"], "layer": r["layer"], "when": when_text(r["fetched"]),
+               "kb": r["bytes"] / 1e3}
+        )  # fmt: skip
     if not spec.osm.pack or Path(spec.path(spec.osm.pack)).resolve() != info.folder:
         say(
             _("Build from it with: %(command)s")

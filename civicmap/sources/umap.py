@@ -11,7 +11,10 @@ colours it), ``drawn_as`` (``line``/``area``) and their own style
 (``style_color``, ``style_fill``, ``style_weight``, ``style_dash``); the pipeline
 makes each datalayer a map layer (:mod:`civicmap.sources.layered`). What we
 cannot draw as uMap does (heat maps, picture icons) is a warning. A remote-data
-layer (``remoteData.url``) holds nothing to read and is reported with its URL.
+layer (``remoteData.url``, GeoJSON, CSV or KML) is fetched like any remote source when a build
+reads the file (:mod:`civicmap.sources.remote`: through ``_http``, cached, refreshed after the
+layer's ``ttl``, stored by ``civicmap fetch``, read from the pack); read on its own (``read_umap``
+without the build's switches) it is reported with its URL.
 """
 
 from __future__ import annotations
@@ -23,13 +26,36 @@ from pathlib import Path
 from typing import Any
 
 from civicmap._fields import TemplateError, template_fields
-from civicmap.errors import SourceError
+from civicmap._transport import redact
+from civicmap.errors import CivicMapError, SourceError
 from civicmap.i18n import _
 from civicmap.schema import SourceResult
+from civicmap.sources import kml, opendata, remote
 from civicmap.sources._colours import brewer, css_hex
 from civicmap.sources._features import _feature_rows, _load_json
 from civicmap.sources._table import records_result
-from civicmap.spec.layers import SYMBOLS, SourceLayer, dash_pattern
+from civicmap.spec.layers import (
+    DEFAULT_REFRESH_SECONDS,
+    SYMBOLS,
+    RemoteSpec,
+    SourceLayer,
+    SourceSpec,
+    dash_pattern,
+    parse_duration,
+    remote_file_name,
+)
+
+#: uMap ``remoteData.format`` civicmap reads (gpx, georss, osm are reported, not read).
+REMOTE_FORMATS = ("geojson", "csv", "kml")
+
+
+def _read_geojson(path: Path, *, layer: str, options: dict) -> SourceResult:
+    from civicmap.sources import vector  # why: vector re-exports read_umap (import cycle)
+
+    return vector.read_geojson(path, layer=layer, options=options)
+
+
+_READERS = {"geojson": _read_geojson, "csv": opendata.read_csv, "kml": kml.read_kml}
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +86,89 @@ def _remote_url(opts: Mapping[str, Any]) -> str | None:
     if isinstance(remote, Mapping) and remote.get("url"):
         return str(remote["url"])
     return None
+
+
+def remote_spec(opts: Mapping[str, Any]) -> RemoteSpec | None:
+    """A datalayer's ``remoteData`` as a remote source: its URL, format and ``ttl`` (seconds).
+
+    None when the layer has no remote data, the URL is not http(s), or the format is
+    one civicmap does not read (gpx, georss, osm).
+    """
+    url = _remote_url(opts)
+    data = opts.get("remoteData")
+    fmt = str(data.get("format") or "geojson").lower() if isinstance(data, Mapping) else ""
+    if (
+        url is None
+        or fmt not in REMOTE_FORMATS
+        or not url.lower().startswith(("http://", "https://"))
+    ):
+        return None
+    ttl = parse_duration(data.get("ttl")) if data.get("ttl") not in (None, "") else None
+    if ttl is None and isinstance(data.get("ttl"), str) and data["ttl"].strip().isdigit():
+        ttl = float(data["ttl"])
+    refresh = DEFAULT_REFRESH_SECONDS if ttl is None else ttl
+    return RemoteSpec(url=url, refresh=refresh, kind=fmt, name=remote_file_name(url, fmt))
+
+
+def remote_specs(path: Path) -> list[RemoteSpec]:
+    """Every remote-data layer of a ``.umap`` file that a build fetches (for ``civicmap fetch``)."""
+    data = _load_json(Path(path))
+    out: list[RemoteSpec] = []
+
+    def walk(layers: Any) -> None:
+        for dl in layers if isinstance(layers, list) else []:
+            if isinstance(dl, Mapping):
+                spec = remote_spec(layer_options(dl)[0])
+                if spec is not None and spec not in out:
+                    out.append(spec)
+                walk(dl.get("layers"))
+
+    if isinstance(data, Mapping):
+        walk(data.get("layers"))
+    return out
+
+
+def _remote_features(
+    spec: RemoteSpec, *, lname: str, path: Path, state: dict[str, Any]
+) -> list | None:
+    """The features of a remote-data layer, fetched as a remote source; None when not read.
+
+    A failure with no copy kept is a warning (the layer is left out, as uMap shows
+    an empty layer); a failed refresh with a copy uses the copy (warned by
+    :func:`civicmap.sources.remote.local_copy`).
+    """
+    reader_of = _READERS[spec.kind]
+
+    def reader(p: Path) -> SourceResult:
+        return reader_of(p, layer=lname, options={"_require_coordinates": False})
+
+    src = SourceSpec(kind=spec.kind, options={}, base_dir=path.parent, remote=spec)
+    try:
+        copy, result = remote.local_copy(
+            src, layer=lname, reader=reader, offline=state["offline"], pack=state["pack"]
+        )
+    except CivicMapError as exc:
+        state["warnings"].append(
+            {
+                "row": f"layer {lname}",
+                "column": "remoteData",
+                "value": redact(spec.url),
+                "reason": _(
+                    "datalayer %(lname)r loads remote data from %(remote)s, which could not be "
+                    "fetched (%(error)s); the layer is left out. Build once with the network "
+                    "(or run civicmap fetch MAP.yaml)"
+                )
+                % {"lname": lname, "remote": redact(spec.url), "error": str(exc)},
+            }
+        )
+        return None
+    state["fetched"].append(copy.fetched)
+    frame = result.features.drop(
+        columns=[
+            c for c in ("layer", "category", "source", "source_ref") if c in result.features.columns
+        ]
+    )
+    return list(frame.__geo_interface__["features"])
 
 
 def _style(opts: Mapping[str, Any]) -> dict[str, str]:
@@ -358,7 +467,7 @@ def _walk_layers(
         state["layouts"].add(layout)
         lname = str(own_opts.get("name") or (f"{parent} {k}" if parent else f"layer {k}"))
         state["names"].append(lname)
-        remote = _remote_url(own_opts)
+        remote_url = _remote_url(own_opts)
         feats = dl.get("features")
         feats = list(feats) if isinstance(feats, list) else []
 
@@ -367,17 +476,23 @@ def _walk_layers(
                 {"row": f"layer {lname}", "column": column, "value": str(value), "reason": reason}
             )
 
-        if remote:
-            state["remote"].append({"layer": lname, "url": remote})
+        spec = remote_spec(own_opts) if remote_url and state["fetch"] else None
+        if remote_url:
+            state["remote"].append({"layer": lname, "url": redact(remote_url)})
+        if spec is not None:
+            got = _remote_features(spec, lname=lname, path=path, state=state)
+            feats = got if got is not None else feats
+        elif remote_url:
+            shown = redact(remote_url)
             if not feats:
                 warn(
                     "remoteData",
-                    remote,
+                    shown,
                     _(
                         "datalayer %(lname)r loads remote data from %(remote)s; not read (download "
                         "that data and add it as its own source)"
                     )
-                    % {"lname": lname, "remote": remote},
+                    % {"lname": lname, "remote": shown},
                 )
         src, cat, rules = _source_layer(opts, feats, lname, warn)
         index = len(state["source_layers"])
@@ -445,6 +560,11 @@ def read_umap(path: Path, *, layer: str, options: dict | None = None) -> SourceR
             % {"path": path}
         )
     state: dict[str, Any] = {
+        # a build fetches remote-data layers (sources._read passes its switches)
+        "fetch": bool(options.get("_fetch_remote")),
+        "offline": options.get("_offline"),
+        "pack": options.get("_pack"),
+        "fetched": [],
         "records": [],
         "geoms": [],
         "refs": [],
@@ -476,6 +596,7 @@ def read_umap(path: Path, *, layer: str, options: dict | None = None) -> SourceR
         "map_name": str((data.get("properties") or {}).get("name", "")),
         "warnings": state["warnings"],
         "source_layers": state["source_layers"],
+        "fetched": state["fetched"],  # when each remote-data layer's copy was fetched
     }
     return records_result(
         state["records"],

@@ -24,8 +24,9 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from civicmap._validate import Checker, is_colour, load_yaml, path_exists, shorten
 from civicmap._yaml import Short
@@ -50,6 +51,8 @@ SYMBOLS = (
 #: Keys allowed in each kind of source (beyond the kind itself).
 FILE_SOURCE_KEYS = {
     "path": "file path, relative to the layer or map file that names it",
+    "url": "an http(s) address to fetch the file from instead of path (a remote source)",
+    "refresh": "with url: how long a fetched copy is used before the server is asked again (1h)",
     "category": "category for every row, or {column: NAME} to take it from a column",
     "columns": "override detected columns: {lat, lon, name, name_kana, address, category, x, y}",
     "encoding": "force a text encoding instead of detecting it (e.g. cp932)",
@@ -396,6 +399,75 @@ def layer_from_source(
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
+#: Source kind → the file suffixes its reader takes (the first is the default), for the
+#: file name a remote source's copy is stored under; ``file:`` picks its kind by these.
+REMOTE_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "csv": (".csv", ".tsv", ".txt"),
+    "geojson": (".geojson", ".json"),
+    "kml": (".kml", ".kmz"),
+    "umap": (".umap",),
+    "excel": (".xlsx", ".xlsm", ".xls", ".ods"),
+}
+#: How long a remote source's copy is used before its server is asked again, by default.
+DEFAULT_REFRESH_SECONDS = 3600.0
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|min|m|s)", re.I)
+_DURATION = re.compile(r"(?:\s*\d+(?:\.\d+)?\s*(?:d|h|min|m|s)\s*)+", re.I)
+_UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "min": 60.0, "m": 60.0, "s": 1.0}
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def parse_duration(value: Any) -> float | None:
+    """Seconds of a duration written ``30m``, ``1h``, ``1h30m``, ``2d`` or ``90s``; None if not one.
+
+    A plain number is seconds (uMap's ``ttl`` is written so). Never negative.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if value >= 0 else None
+    text = str(value).strip() if isinstance(value, str) else ""
+    if not text or not _DURATION.fullmatch(text):
+        return None
+    return sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION_PART.findall(text))
+
+
+def remote_file_name(url: str, kind: str) -> str:
+    """The file name a remote source's copy is kept under (cache and pack alike).
+
+    The last part of the URL's path (``shelters.csv``), with a suffix the kind's reader
+    takes: the name a map credits when the source gives no credit, and the same for a
+    copy in the cache and in a pack, so a rebuild from the pack gives the same files.
+    """
+    last = unquote(PurePosixPath(urlsplit(url).path).name)
+    name = re.sub(r"[^\w.\-]+", "_", last).strip("._")[:80] or "data"
+    suffixes = REMOTE_SUFFIXES.get(kind, ())
+    if suffixes and not name.lower().endswith(suffixes):
+        name += suffixes[0]
+    return name
+
+
+@dataclass(frozen=True)
+class RemoteSpec:
+    """Where a remote source's file comes from (``url:``) and how often it is asked for again.
+
+    Attributes
+    ----------
+    url : str
+        The http(s) address, as written (may hold a token: show it only through
+        :func:`civicmap._transport.redact`).
+    refresh : float
+        Seconds a fetched copy is used without asking the server (``refresh: 1h``).
+    kind : str
+        The reader the file goes to (``csv``, ``geojson``, ``kml``, ``umap``, ``excel``).
+    name : str
+        The file name of the stored copy (:func:`remote_file_name`).
+    """
+
+    url: str
+    refresh: float
+    kind: str
+    name: str
+
 
 @dataclass(frozen=True)
 class SourceSpec:
@@ -406,11 +478,20 @@ class SourceSpec:
     base_dir: Path
     tag_filter: TagFilter | None = None
     category_rules: tuple[tuple[str, TagFilter], ...] = ()
+    #: ``url:`` given instead of ``path:``: fetched, cached and packed (civicmap.sources.remote).
+    remote: RemoteSpec | None = None
 
     @property
     def path(self) -> Path | None:
         p = self.options.get("path")
         return (self.base_dir / p) if p else None
+
+    @property
+    def label(self) -> str:
+        """How messages name this source: its file's name (a remote one's copy), else its kind."""
+        if self.remote is not None:
+            return self.remote.name
+        return self.path.name if self.path is not None else self.kind
 
 
 def _norm(text: Any) -> str:
@@ -636,7 +717,7 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
     if opts is None:
         opts = {}
     if isinstance(opts, str) and kind != "osm":
-        opts = {"path": opts}
+        opts = {"url": opts} if _SCHEME.match(opts) else {"path": opts}
     if not isinstance(opts, Mapping):
         ck.add(
             f"{key}.{kind}",
@@ -646,6 +727,7 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
     ck.unknown_keys(f"{key}.{kind}", opts, SOURCE_KEYS[kind])
     opts = dict(opts)
     tag_filter = None
+    remote = None
     rules: list[tuple[str, TagFilter]] = []
     if kind == "osm":
         if "match" not in opts and "overpass_ql" not in opts:
@@ -669,24 +751,33 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
                 ck.add(exc.key, str(exc))
         for t in opts.get("types") or []:
             ck.choice(f"{key}.osm.types", t, ("node", "way", "relation"))
+    elif "url" in opts or "refresh" in opts:
+        remote = _parse_remote(ck, f"{key}.{kind}", kind, opts)
     else:
         if not opts.get("path"):
-            ck.add(f"{key}.{kind}.path", _("missing; give the file's path"))
+            ck.add(
+                f"{key}.{kind}.path", _("missing; give the file's path (or url: for a remote file)")
+            )
         elif not path_exists(base_dir / str(opts["path"])):
             ck.add(
                 f"{key}.{kind}.path",
                 _("file not found: %(value)s (paths are relative to %(base_dir)s)")
                 % {"value": shorten(base_dir / str(opts["path"]), 200), "base_dir": base_dir},
             )
+    if kind != "osm":
         mode = opts.get("layers")
         if mode is not None and ck.choice(f"{key}.{kind}.layers", mode, SOURCE_LAYER_MODES):
-            suffix = Path(str(opts.get("path") or "")).suffix.lower()
-            if kind not in LAYERED_KINDS and suffix not in (".umap", ".kml", ".kmz"):
+            named = str(opts.get("path") or opts.get("url") or "").split("?")[0]
+            if kind not in LAYERED_KINDS and Path(named).suffix.lower() not in (
+                ".umap",
+                ".kml",
+                ".kmz",
+            ):
                 ck.add(
                     f"{key}.{kind}.layers",
                     _("only a uMap (.umap) or KML file has layers of its own; remove this key"),
                 )
-        if "date" in opts:
+        if "date" in opts and remote is None:
             date = iso_date(opts["date"])
             if date is None:
                 ck.add(
@@ -716,7 +807,89 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
         base_dir=base_dir,
         tag_filter=tag_filter,
         category_rules=tuple(rules),
+        remote=remote,
     )
+
+
+def _parse_remote(ck: Checker, key: str, kind: str, opts: dict[str, Any]) -> RemoteSpec | None:
+    """Check ``url:`` and ``refresh:`` of a remote source; record problems in ``ck``."""
+    url = opts.get("url")
+    ok = True
+    if "path" in opts:
+        ck.add(key, _("give either path: (a file here) or url: (a file on a server), not both"))
+        ok = False
+    if url is None:
+        ck.add(
+            f"{key}.refresh", _("refresh: goes with url:; give the file's url: or remove refresh:")
+        )
+        return None
+    parts = urlsplit(str(url)) if isinstance(url, str) else None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        ck.add(
+            f"{key}.url",
+            _(
+                "got %(url)r, expected an http:// or https:// address such as "
+                "https://example.jp/data/shelters.csv; for a file on this computer use path:"
+            )
+            % {"url": Short(redact_text(str(url)))},
+        )
+        ok = False
+    refresh = DEFAULT_REFRESH_SECONDS
+    if "refresh" in opts:
+        seconds = parse_duration(opts["refresh"])
+        if seconds is None:
+            ck.add(
+                f"{key}.refresh",
+                _(
+                    "got %(value)r, expected how long a fetched copy may be used, such as "
+                    "30m, 1h, 1h30m or 1d (s, m, h, d)"
+                )
+                % {"value": Short(opts["refresh"])},
+            )
+            ok = False
+        else:
+            refresh = seconds
+    if "date" in opts:
+        ck.add(
+            f"{key}.date",
+            _(
+                "a remote source is dated by when its copy was fetched (that time is "
+                "printed); remove date:"
+            ),
+        )
+        ok = False
+    reader = kind
+    if kind == "shapefile":
+        ck.add(
+            f"{key}.url",
+            _(
+                "a shapefile is several files and cannot be fetched from one address; "
+                "download it and give its path:, or use the publisher's GeoJSON or CSV"
+            ),
+        )
+        ok = False
+    elif kind == "file":
+        suffix = PurePosixPath(urlsplit(str(url)).path).suffix.lower() if parts else ""
+        reader = next((k for k, sfx in REMOTE_SUFFIXES.items() if suffix in sfx), "")
+        if ok and not reader:
+            ck.add(
+                f"{key}.url",
+                _(
+                    "the address does not say which kind of file it serves; write the source "
+                    "as csv:, geojson:, kml:, umap: or excel: instead of file:"
+                ),
+            )
+            ok = False
+    if not ok:
+        return None
+    return RemoteSpec(
+        url=str(url), refresh=refresh, kind=reader, name=remote_file_name(str(url), reader)
+    )
+
+
+def redact_text(url: str) -> str:
+    """``url`` without ``user:password@`` (messages from a map file's key never show a password)."""
+    return re.sub(r"(?<=://)[^/@\s]*@", "", url)
 
 
 def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = None) -> LayerSpec:
