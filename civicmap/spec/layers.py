@@ -377,7 +377,7 @@ def parse_filter(ck: Checker, key: str, raw: Any) -> FilterSpec | None:
             f"{key}.from",
             _("missing; to: needs from: (the columns of the first age accepted, e.g. AgeS)"),
         )
-    if "from" not in raw and "columns" not in raw:
+    elif "from" not in raw and "columns" not in raw:
         ck.add(
             key,
             _(

@@ -83,7 +83,15 @@ def test_every_mistake_is_reported_at_once_with_its_key_and_the_fix(tmp_path):
     assert "[0, 5]" in problems["filters[5].ages"]
     assert "category" in problems["filters[6].kind"]
     assert "kind" in problems["filters[7]"]
-    assert len(problems) >= 9  # also filters[4]: neither from: nor columns:
+    assert sorted(problems) == [
+        "filters[0].kind", "filters[1].columns", "filters[2].columns", "filters[3].columns",
+        "filters[4].from", "filters[5].ages", "filters[6].kind", "filters[7]",
+    ]  # fmt: skip
+
+
+def test_an_ages_filter_needs_columns_to_read_its_ages_from(tmp_path):
+    problems = _problems([{"kind": "ages", "ages": [0, 2]}], tmp_path)
+    assert "from: AgeS, to: AgeE" in problems["filters[0]"]
 
 
 def test_filters_must_be_a_list(tmp_path):
