@@ -80,6 +80,19 @@ def suzu_shelter_map(folder: Path) -> Path:
     return path
 
 
+def both_cities_map(folder: Path) -> Path:
+    """富山's nurseries and 珠洲's evacuation sites on one map: two layers, each its filters."""
+    raw = yaml.safe_load(toyama_filter_map(folder).read_text(encoding="utf-8"))
+    suzu = yaml.safe_load(suzu_shelter_map(folder).read_text(encoding="utf-8"))
+    (w1, s1, e1, n1), (w2, s2, e2, n2) = raw["area"]["bbox"], suzu["area"]["bbox"]
+    raw["area"] = {"bbox": [min(w1, w2), min(s1, s2), max(e1, e2), max(n1, n2)]}
+    raw["layers"] += suzu["layers"]
+    raw["outputs"] = {"web": {"file": "out/both.html", "self_contained": True}}
+    path = folder / "both.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 def takes_a_baby(row: dict[str, str]) -> bool:
     """Whether a nursery takes a child under one, read as a parent reads AgeS.
 

@@ -14,6 +14,7 @@ from collections import Counter
 
 import pytest
 from filter_maps import (
+    both_cities_map,
     category_of,
     has_temporary_care,
     suzu_features,
@@ -238,6 +239,29 @@ def test_shelters_filtered_by_flood(phone, tmp_path):
     assert wait_for(lambda: len(shown(phone, "shelters")) == len(flood))
     assert sorted(m["n"] for m in shown(phone, "shelters")) == sorted(flood)
     assert legend_counts(phone, "shelters")[""] == f"{len(flood)}件（全{len(features)}件）"
+
+
+def test_each_layer_filters_its_own_places_and_counts(phone, tmp_path):
+    """Two layers: a filter on one leaves the other's markers and legend count alone."""
+    spec = load_map(both_cities_map(tmp_path))
+    build(spec, offline=True)
+    open_page(phone, spec.output_path("web").as_uri())
+    rows, features = toyama_rows(), suzu_features()
+    babies = [r for r in rows if takes_a_baby(r)]
+    flood = [f for f in features if f["properties"]["洪水"] == "1"]
+    open_filters(phone)
+    check(phone, AGE0)
+    assert wait_for(lambda: len(shown(phone, "childcare")) == len(babies))
+    assert len(shown(phone, "shelters")) == len(features)
+    assert legend_counts(phone, "shelters")[""] == f"{len(features)}件"
+    status = phone.find_element("css selector", ".cm-filter-status")
+    assert status.text == f"条件に合う場所 {len(babies)}件"
+    check(phone, "//fieldset[contains(@class,'cm-filter-disasters')]//input[@data-option='flood']")
+    assert wait_for(lambda: len(shown(phone, "shelters")) == len(flood))
+    assert len(shown(phone, "childcare")) == len(babies)
+    assert legend_counts(phone, "shelters")[""] == f"{len(flood)}件（全{len(features)}件）"
+    assert legend_counts(phone, "childcare")[""] == f"{len(babies)}件（全{len(rows)}件）"
+    assert status.text == f"条件に合う場所 {len(babies) + len(flood)}件"
 
 
 def test_the_site_shares_its_filtered_link_and_opens_filtered(phone, tmp_path):

@@ -69,20 +69,23 @@
     var status = null;
     function recount(on) {
       var total = 0;
+      var filtered = {};  // layers with a filter set: only their counts say "of all"
+      active().forEach(function (key) { filtered[key.split(".")[0]] = true; });
       data.layers.forEach(function (l) {
         var lc = api.legendCounts[l.id];
+        var lon = on && filtered[layerIndex[l.id]];
         var n = 0, per = {};
         entries[l.id].forEach(function (e) {
           if (passesRow(l, e.i, e.k)) { n++; per[e.k] = (per[e.k] || 0) + 1; }
         });
-        total += n;
+        if (lon) total += n;
         if (!lc) return;
-        lc.el.textContent = on ? T.count_filtered.replace("{n}", n).replace("{total}", l.count)
+        lc.el.textContent = lon ? T.count_filtered.replace("{n}", n).replace("{total}", l.count)
                                : T.count.replace("{n}", l.count);
         (l.styles || []).forEach(function (st, k) {
           var ce = lc.cats[st.name];
           if (!ce) return;
-          ce.textContent = on ? T.count_filtered.replace("{n}", per[k] || 0).replace("{total}", st.count)
+          ce.textContent = lon ? T.count_filtered.replace("{n}", per[k] || 0).replace("{total}", st.count)
                               : T.count.replace("{n}", st.count);
         });
       });
