@@ -9,12 +9,14 @@ the viewer then sees.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 
 import pytest
 import yaml
 from filter_maps import (
+    CHILDCARE,
     has_temporary_care,
     suzu_features,
     suzu_shelter_map,
@@ -22,6 +24,7 @@ from filter_maps import (
     toyama_filter_map,
     toyama_rows,
 )
+from paths import DATA
 
 from civicmap.pipeline import build, collect
 from civicmap.render import assets
@@ -118,6 +121,32 @@ def test_an_english_map_titles_its_filters_in_english(tmp_path):
     titles = list(_filters(payload))
     assert titles[:4] == ["Category", "Ages accepted", "Occasional care", "Holiday care"]
     assert payload["texts"]["filter_age"] == "age {n}"
+
+
+def test_a_municipal_list_with_japanese_columns_gets_the_same_filters(tmp_path):
+    """港区's list: 入園可能月齢 (57日, 3か月, 57日～2歳), 延長保育 (20:15まで), 標準時間終了時間."""
+    minato = DATA / "childcare/minato/minato_hoikuen.csv"
+    with minato.open(encoding="utf-8", newline="") as fh:
+        rows = {r["保育園名"]: r for r in csv.DictReader(fh) if r["緯度"].strip()}
+    raw = {"title": "港区", "area": {"bbox": [139.70, 35.62, 139.79, 35.68]}, "osm": False,
+           "layers": [{"use": str(CHILDCARE), "extra_sources": [{"csv": {"path": str(minato)}}]}]}  # fmt: skip
+    (tmp_path / "minato.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    layer = page_payload(render_html(collect(load_map(tmp_path / "minato.yaml"))))["layers"][0]
+    filters = {f["title"]: f for f in layer["filters"]}
+    assert list(filters) == ["種別", "受入年齢", "延長保育", "開所時刻", "閉所時刻"]
+    assert len(layer["features"]) == len(rows)
+    for f in layer["features"]:
+        row = rows[f["n"]]
+        first = row["入園可能月齢"]
+        baby = bool(re.match(r"(\d+日|[1-9]か月|1[01]か月)", first))
+        assert bool((filters["受入年齢"]["v"][f["i"]] or 0) & 1) == baby, first
+        assert filters["延長保育"]["v"][f["i"]] == int(bool(row["延長保育"].strip())), row[
+            "延長保育"
+        ]
+        closes = row["標準時間終了時間"]
+        if re.fullmatch(r"\d+:\d\d", closes):
+            hours, minutes = closes.split(":")
+            assert filters["閉所時刻"]["v"][f["i"]] == int(hours) * 60 + int(minutes)
 
 
 def test_shelters_carry_the_disasters_they_serve(tmp_path):
