@@ -57,17 +57,23 @@
     }
 
     // Legend counts: every place of the layer (its own markers and its places drawn with
-    // another layer's marker) that passes, per category.
+    // another layer's marker) that passes, per category; with a disaster chosen (the disaster
+    // view, civicmap.js) only the shelter sites suited to it (d: the disasters a site suits).
     var entries = {};
     data.layers.forEach(function (l) { entries[l.id] = []; });
     data.layers.forEach(function (l) {
       l.features.forEach(function (f) {
-        entries[l.id].push({ i: f.i, k: f.k || 0 });
-        (f.m || []).forEach(function (g) { if (entries[g.L]) entries[g.L].push({ i: g.i, k: g.k || 0 }); });
+        entries[l.id].push({ i: f.i, k: f.k || 0, d: f.d });
+        (f.m || []).forEach(function (g) {
+          if (entries[g.L]) entries[g.L].push({ i: g.i, k: g.k || 0, d: g.d });
+        });
       });
     });
+    function suits(e, key) { return !key || e.d === undefined || e.d.indexOf(key) >= 0; }
     var status = null;
-    function recount(on) {
+    function recount() {
+      var on = active().length > 0;
+      var key = map.getContainer().getAttribute("data-disaster") || "";
       var total = 0;
       var filtered = {};  // layers with a filter set: only their counts say "of all"
       active().forEach(function (key) { filtered[key.split(".")[0]] = true; });
@@ -76,17 +82,17 @@
         var lon = on && filtered[layerIndex[l.id]];
         var n = 0, per = {};
         entries[l.id].forEach(function (e) {
-          if (passesRow(l, e.i, e.k)) { n++; per[e.k] = (per[e.k] || 0) + 1; }
+          if (passesRow(l, e.i, e.k) && suits(e, key)) { n++; per[e.k] = (per[e.k] || 0) + 1; }
         });
         if (lon) total += n;
         if (!lc) return;
         lc.el.textContent = lon ? T.count_filtered.replace("{n}", n).replace("{total}", l.count)
-                               : T.count.replace("{n}", l.count);
+                                : T.count.replace("{n}", key ? n : l.count);
         (l.styles || []).forEach(function (st, k) {
           var ce = lc.cats[st.name];
           if (!ce) return;
           ce.textContent = lon ? T.count_filtered.replace("{n}", per[k] || 0).replace("{total}", st.count)
-                              : T.count.replace("{n}", st.count);
+                               : T.count.replace("{n}", key ? per[k] || 0 : st.count);
         });
       });
       if (status) status.textContent = on ? T.filter_match.replace("{n}", total) : "";
@@ -147,10 +153,10 @@
     }
 
     var badge = null;
+    api.onRules(recount);  // a filter or the disaster choice changed: count again
     function apply(fromUrl) {
       var on = active().length > 0;
       api.setRule("filters", on ? keepMarker : null);
-      recount(on);
       if (badge) badge.textContent = on ? String(active().length) : "";
       map.getContainer().setAttribute("data-filtered", on ? "1" : "");
       if (!fromUrl) writeUrl();

@@ -571,6 +571,8 @@ var civicmap = (function () {
       return (f.m || []).some(function (g) { return (g.d || []).indexOf(key) >= 0; });
     }
     function apply(key) {
+      // the attribute first: the rule's listeners (the filters' legend counts) read it
+      map.getContainer().setAttribute("data-disaster", key || "");
       setRule("disaster", key ? function (m) { return suits(m.cmFeature, key); } : null);
       if (data.hazards && window.civicmapHazards) {
         data.hazards.layers.forEach(function (h) {
@@ -841,6 +843,7 @@ var civicmap = (function () {
     // Which markers show: every rule (the disaster choice, the viewer's filters) must keep
     // a marker; a hidden one leaves its group (and its cluster's count) and the search.
     var markerRules = {};
+    var ruleListeners = [];  // called after every change (the filters recount the legend)
     function setRule(name, rule) {
       if (rule) markerRules[name] = rule;
       else delete markerRules[name];
@@ -858,6 +861,7 @@ var civicmap = (function () {
           show.forEach(function (m) { sg.group.addLayer(m); });
         }
       });
+      ruleListeners.forEach(function (fn) { fn(); });
     }
     disasterView(map, data, setRule);
     var routes = drawRoutes(map, data);
@@ -1076,6 +1080,7 @@ var civicmap = (function () {
     map.on("resize", liftCorner);
     window.civicmapData = { map: map, layers: layerGroups, data: data, routes: routes, basemapCount: basemap.cmCount };
     var api = { texts: T, groups: shelterGroups, setRule: setRule, legendCounts: legendCounts,
+                onRules: function (fn) { ruleListeners.push(fn); },
                 sheet: sheet, controlBox: controlBox, el: el };
     plugins.forEach(function (fn) { fn(map, data, api); });
     return map;
