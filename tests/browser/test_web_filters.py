@@ -9,10 +9,13 @@ cluster groups: a clustered marker is still on the map) and reads the legend as 
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
+import yaml
 from filter_maps import (
     both_cities_map,
     category_of,
@@ -24,6 +27,9 @@ from filter_maps import (
     toyama_rows,
 )
 from pages import console_errors, wait_for
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from test_hazards import LANDSLIDE, _deep_zone, _map
 
 from civicmap.cli.serve import serving
 from civicmap.pipeline import build
@@ -292,3 +298,55 @@ def test_the_site_shares_its_filtered_link_and_opens_filtered(phone, tmp_path):
         time.sleep(0.2)
         assert sorted(m["n"] for m in shown(phone, "childcare")) == babies
         assert legend_counts(phone, "childcare")[""] == f"{len(babies)}件（全{len(rows)}件）"
+
+
+def test_the_disaster_choice_and_a_filter_count_together(phone, tmp_path):
+    """金沢's sites: the disaster view (洪水, its hazard zones) and a 地震 filter on one layer."""
+    path = _map(
+        tmp_path,
+        hazards=[{"file": str(_deep_zone(tmp_path)), "kind": "flood"},
+                 {"file": str(LANDSLIDE), "kind": "landslide"}],
+        outputs={"web": {"file": "out/map.html", "self_contained": True, "cluster": False}},
+    )  # fmt: skip
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["layers"][1]["filters"] = ["disasters"]  # basho: the GSI 指定緊急避難場所 with flags
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    spec = load_map(path)
+    build(spec, offline=True)
+    open_page(phone, spec.output_path("web").as_uri())
+    layer = next(
+        lay
+        for lay in phone.execute_script("return civicmapData.data.layers;")
+        if lay["id"] == "basho"
+    )
+    (flags,) = layer["filters"]
+    quake = 1 << [k for k, _t in flags["options"]].index("earthquake")
+
+    def suited(f):
+        return "d" not in f or "flood" in f["d"]
+
+    own = layer["features"]  # basho's own markers (none of its places merge into hinanjo's)
+    phone.execute_script(
+        "var s = document.querySelector('.cm-disaster select'); s.value = 'flood';"
+        "s.dispatchEvent(new Event('change'));"
+    )
+    flood = [f for f in own if suited(f)]
+    assert wait_for(lambda: len(shown(phone, "basho")) == len(flood))
+    assert legend_counts(phone, "basho")[""] == f"{len(flood)}件"
+    open_filters(phone)
+    check(
+        phone,
+        "//fieldset[contains(@class,'cm-filter-disasters')]//input[@data-option='earthquake']",
+    )
+    both = [f for f in flood if flags["v"][f["i"]] & quake]
+    assert 0 < len(both) < len(flood)
+    assert wait_for(lambda: len(shown(phone, "basho")) == len(both))
+    assert legend_counts(phone, "basho")[""] == f"{len(both)}件（全{layer['count']}件）"
+    # すべての避難先 again: the filter alone
+    phone.execute_script(
+        "var s = document.querySelector('.cm-disaster select'); s.value = '';"
+        "s.dispatchEvent(new Event('change'));"
+    )
+    quakes = [f for f in own if flags["v"][f["i"]] & quake]
+    assert wait_for(lambda: len(shown(phone, "basho")) == len(quakes))
+    assert legend_counts(phone, "basho")[""] == f"{len(quakes)}件（全{layer['count']}件）"
