@@ -3,7 +3,7 @@
 The page's script only compares numbers the build computed, so these tests read the
 payload out of the HTML (and the site's data.json) and hold each value against the 富山
 nursery CSV read with csv, independently of civicmap: the nurseries that take a baby, that
-have 一時保育, their 定員. The browser tests (tests/browser/test_web_filters.py) check what
+have 一時保育, their 定員. The browser tests (tests/browser/test_filters_phone.py) check what
 the viewer then sees.
 """
 
