@@ -43,6 +43,7 @@ from civicmap.i18n import _
 from civicmap.mapdata import MapData
 from civicmap.render import assets
 from civicmap.render.web import TEXTS, payload_with_tiles
+from civicmap.render.web_filters import SCRIPT as FILTER_SCRIPT
 from civicmap.spec.site import SiteOptions
 from civicmap.spec.web import WebOptions
 
@@ -223,8 +224,9 @@ def _asset_files(files: Files) -> tuple[list[str], list[str]]:
                 files[f"{base}/{licence.name}"] = licence.read_bytes()
     files["assets/civicmap.css"] = (_OWN / "civicmap.css").read_bytes()
     files["assets/civicmap.js"] = (_OWN / "civicmap.js").read_bytes()
+    files[f"assets/{FILTER_SCRIPT.name}"] = FILTER_SCRIPT.read_bytes()  # the viewer's filters
     styles.append("assets/civicmap.css")
-    scripts.append("assets/civicmap.js")
+    scripts += ["assets/civicmap.js", f"assets/{FILTER_SCRIPT.name}"]
     for name in (*SITE_STYLES, *SITE_SCRIPTS):
         files[f"assets/{name}"] = (_SITE_ASSETS / name).read_bytes()
     styles += [f"assets/{n}" for n in SITE_STYLES]

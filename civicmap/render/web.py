@@ -44,6 +44,8 @@ from civicmap.render._routes import ordered_routes
 from civicmap.render.background import banner_text, credit_lines, web_background, write_tile_folder
 from civicmap.render.numbering import place_numbers
 from civicmap.render.symbols import OWN_COLOUR, category_looks, svg_path, taken_symbols
+from civicmap.render.web_filters import SCRIPT as FILTER_SCRIPT
+from civicmap.render.web_filters import filters_payload
 from civicmap.render.web_hazards import (
     add_popup_lines,
     add_suited,
@@ -124,6 +126,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "rank": "徒歩で近い順 {n}",
         "rank_straight": "直線で近い順 {n}",
         "close": "閉じる",
+        "filter": "絞り込み",
+        "filter_clear": "条件をクリア",
+        "filter_match": "条件に合う場所 {n}件",
+        "count_filtered": "{n}件（全{total}件）",
+        "filter_ages": "受入年齢",
+        "filter_age": "{n}歳",
+        "filter_offers": "実施しているもの",
+        "filter_min": "以上",
+        "filter_max": "以下",
+        "filter_after": "以降",
+        "filter_before": "まで",
+        "filter_any": "指定なし",
     },
     "en": {
         "legend": "Legend",
@@ -166,6 +180,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "rank": "No. {n} nearest on foot",
         "rank_straight": "No. {n} nearest in a straight line",
         "close": "Close",
+        "filter": "Filter",
+        "filter_clear": "Clear filters",
+        "filter_match": "{n} places match",
+        "count_filtered": "{n} of {total}",
+        "filter_ages": "Ages accepted",
+        "filter_age": "age {n}",
+        "filter_offers": "Offers",
+        "filter_min": "or more",
+        "filter_max": "or less",
+        "filter_after": "or later",
+        "filter_before": "or earlier",
+        "filter_any": "any",
     },
 }
 _FIELD_TEXT = ("name", "category", "address", "designations", "other_names")
@@ -590,6 +616,8 @@ def layer_payload(
         "features": points,
         "shapes": shapes,
         "drawn": _drawn_kind(feats),
+        # what viewers can filter by, values per row ``i`` (render/web_filters.py)
+        "filters": filters_payload(layer, language=language, texts=TEXTS[language]),
     }
 
 
@@ -626,6 +654,7 @@ def _colocated_payload(
             row = layer.features.loc[m.row]
             item = _feature_item(layer, row, language=language, style_index=styles[m.layer_id][1])
             item["L"] = m.layer_id
+            item["i"] = int(layer.features.index.get_loc(m.row))  # its row, for the filters
             mark_suited(data, layer, m.row, item)  # its own disasters, for the view choice
             extra.append(item)
             skip[m.layer_id].add(m.row)
@@ -974,6 +1003,9 @@ def _render(
     fig.header.add_child(
         _Raw(_inline_script((_OWN / "civicmap.js").read_text(encoding="utf-8"))),
         name="civicmap_js",
+    )
+    fig.header.add_child(
+        _Raw(_inline_script(FILTER_SCRIPT.read_text(encoding="utf-8"))), name="civicmap_filters"
     )
     body, folder = _payload(data, opts, tiles_dir)
     data_json = script_json(body)

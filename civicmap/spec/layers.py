@@ -108,6 +108,7 @@ LAYER_KEYS = {
     "status": "{column, open: [words], closed: [words]}: each place 開設, 閉鎖 or 不明",
     "as_of": "{column}: when each place was last checked (a date and time column)",
     "print_if": "{status: [開設], max_age: 24h}: what the paper map prints (others are left off)",
+    "filters": "what web map viewers can filter by: [category, {kind: flag, columns: [Temp]}, ...]",
 }
 #: A place's status: open, closed, or unknown (fail closed: anything not clearly said).
 STATUSES = ("開設", "閉鎖", "不明")
@@ -123,6 +124,35 @@ _AGE_HOURS = {"m": 1 / 60, "min": 1 / 60, "h": 1.0, "d": 24.0}
 #: Layer roles: what the pipeline does with a layer beyond drawing it.
 ROLES = {"shelter": "its places are shelters: home routes rank them, co-located ones merge"}
 STYLE_KEYS = {"color", "icon", "symbol", "fill", "fill_opacity", "weight", "dash"}
+#: Kinds of ``filters:`` entries: what the web map's viewer can filter a layer's places by.
+FILTER_KINDS = {
+    "category": "one checkbox per category of the layer",
+    "flag": "one checkbox: only places whose column says yes (一時保育, 延長保育 ...)",
+    "ages": "one checkbox per age (0歳 ... 5歳): only places that accept every checked age",
+    "number": "a from-to range of a numeric column (定員)",
+    "time": "a from-to range of a time-of-day column (開所時刻, 閉所時刻)",
+    "disasters": "one checkbox per disaster the places serve (their serves_<type> columns)",
+}
+#: Keys of one ``filters:`` entry.
+FILTER_KEYS = {
+    "kind": "what the filter reads: " + ", ".join(FILTER_KINDS),
+    "title": "{ja, en} or text: the filter's heading (default: the column's label)",
+    "columns": "columns to read, the first one the data has wins (flag, number, time, ages)",
+    "from": "ages: columns holding the first age accepted (AgeS, 受入開始年齢)",
+    "to": "ages: columns holding the last age accepted (AgeE, 受入終了年齢)",
+    "ages": "ages: [first, last] age offered as checkboxes (default [0, 5])",
+}
+#: The keys each kind of filter takes.
+_FILTER_KIND_KEYS = {
+    "category": {"kind", "title"},
+    "disasters": {"kind", "title"},
+    "flag": {"kind", "title", "columns"},
+    "number": {"kind", "title", "columns"},
+    "time": {"kind", "title", "columns"},
+    "ages": {"kind", "title", "columns", "from", "to", "ages"},
+}
+#: The oldest age an ``ages`` filter may offer (school age and after-school care).
+MAX_FILTER_AGE = 18
 CATEGORY_KEYS = {"name", "en", "color", "symbol"}
 DEFAULT_COLOR = "#1c7ed6"
 #: ``LayerSpec.file`` of a built-in layer starts so (``built-in layer childcare.yaml``).
@@ -582,6 +612,112 @@ def _parse_print_if(ck: Checker, key: str, raw: Any) -> PrintIf | None:
 
 
 @dataclass(frozen=True)
+class FilterSpec:
+    """One filter a web map viewer can set on a layer (see :data:`FILTER_KINDS`).
+
+    The page computes nothing from the data: the build reads ``columns`` (the first the
+    layer's data has) into per-place values (:mod:`civicmap.render.web_filters`).
+    """
+
+    kind: str
+    title: dict[str, str] = field(default_factory=dict)
+    columns: tuple[str, ...] = ()
+    from_columns: tuple[str, ...] = ()
+    to_columns: tuple[str, ...] = ()
+    ages: tuple[int, int] = (0, 5)
+
+    def title_in(self, language: str) -> str:
+        """The heading in ``language`` (then Japanese), "" when the file gave none."""
+        return self.title.get(language) or self.title.get("ja") or ""
+
+
+def _column_list(ck: Checker, key: str, value: Any) -> tuple[str, ...]:
+    """A column name or a list of them; records a problem for anything else."""
+    if isinstance(value, str) and value:
+        return (value,)
+    if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+        return tuple(value)
+    ck.add(
+        key,
+        _("got %(value)r, expected a column name or a list of them, e.g. [定員, Capall]")
+        % {"value": Short(value)},
+    )
+    return ()
+
+
+def parse_filter(ck: Checker, key: str, raw: Any) -> FilterSpec | None:
+    """Check one ``filters:`` entry (a kind, or a mapping with ``kind:``); record problems."""
+    if isinstance(raw, str):
+        raw = {"kind": raw}
+    if not isinstance(raw, Mapping):
+        ck.add(
+            key,
+            _(
+                "got %(raw)r, expected a kind (category, disasters) or a mapping {kind, columns, title}"
+            )
+            % {"raw": Short(raw)},
+        )
+        return None
+    kind = raw.get("kind")
+    if kind is None:
+        ck.add(
+            f"{key}.kind",
+            _("missing; give one of %(kinds)s") % {"kinds": ", ".join(FILTER_KINDS)},
+        )
+        return None
+    if not ck.choice(f"{key}.kind", kind, tuple(FILTER_KINDS)):
+        return None
+    ck.unknown_keys(key, raw, _FILTER_KIND_KEYS[kind])
+    title = _lang_text(ck, f"{key}.title", raw["title"]) if "title" in raw else {}
+    columns = _column_list(ck, f"{key}.columns", raw["columns"]) if "columns" in raw else ()
+    if kind in ("flag", "number", "time") and "columns" not in raw:
+        ck.add(
+            f"{key}.columns",
+            _("missing; give the columns to read, e.g. columns: [%(example)s]")
+            % {"example": {"flag": "Temp, 一時保育", "number": "定員, Capall"}.get(kind, "Close")},
+        )
+    spec = FilterSpec(kind=str(kind), title=title, columns=columns)
+    if kind != "ages":
+        return spec
+    starts = _column_list(ck, f"{key}.from", raw["from"]) if "from" in raw else ()
+    ends = _column_list(ck, f"{key}.to", raw["to"]) if "to" in raw else ()
+    if "to" in raw and "from" not in raw:
+        ck.add(
+            f"{key}.from",
+            _("missing; to: needs from: (the columns of the first age accepted, e.g. AgeS)"),
+        )
+    elif "from" not in raw and "columns" not in raw:
+        ck.add(
+            key,
+            _(
+                "give from: and to: (the first and last age accepted, e.g. from: AgeS, to: AgeE) "
+                "or columns: (one column such as 0歳〜5歳)"
+            ),
+        )
+    ages = raw.get("ages", [0, 5])
+    if (
+        not isinstance(ages, list)
+        or len(ages) != 2
+        or not all(isinstance(a, int) and not isinstance(a, bool) for a in ages)
+        or not 0 <= ages[0] <= ages[1] <= MAX_FILTER_AGE
+    ):
+        ck.add(
+            f"{key}.ages",
+            _("got %(value)r, expected [first, last] ages from 0 to %(max)d, e.g. [0, 5]")
+            % {"value": Short(ages), "max": MAX_FILTER_AGE},
+        )
+        ages = [0, 5]
+    return FilterSpec(
+        kind="ages",
+        title=title,
+        columns=columns,
+        from_columns=starts,
+        to_columns=ends,
+        ages=(int(ages[0]), int(ages[1])),
+    )
+
+
+@dataclass(frozen=True)
 class LayerSpec:
     """A validated layer."""
 
@@ -603,6 +739,8 @@ class LayerSpec:
     status: StatusSpec | None = None
     as_of: str | None = None
     print_if: PrintIf | None = None
+    #: What web map viewers can filter the layer's places by, in the order shown.
+    filters: tuple[FilterSpec, ...] = ()
 
     @property
     def builtin(self) -> bool:
@@ -1017,6 +1155,18 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
     else:
         for col, lab in raw_labels.items():
             labels[str(col)] = _lang_text(ck, k(f"labels.{col}"), lab)
+    filters: list[FilterSpec] = []
+    raw_filters = raw.get("filters")
+    if raw_filters is not None and not isinstance(raw_filters, list):
+        ck.add(
+            k("filters"),
+            _("got %(value)r, expected a list, e.g. [category, {kind: flag, columns: [Temp]}]")
+            % {"value": Short(raw_filters)},
+        )
+    for i, f in enumerate(raw_filters if isinstance(raw_filters, list) else []):
+        parsed = parse_filter(ck, k(f"filters[{i}]"), f)
+        if parsed is not None:
+            filters.append(parsed)
     if own:
         ck.raise_if_any()
     return LayerSpec(
@@ -1037,6 +1187,7 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
         status=status,
         as_of=as_of or None,
         print_if=print_if,
+        filters=tuple(filters),
     )
 
 

@@ -656,7 +656,7 @@ var civicmap = (function () {
   // The disaster choice: only the shelter sites suited to one disaster (designated, not
   // ruled out by its hazard), with that disaster's hazard layers on and the others off.
   // A map with ``disaster:`` carries every site and opens with that disaster chosen.
-  function disasterView(map, data, shelterGroups) {
+  function disasterView(map, data, setRule) {
     var V = data.disasterView;
     if (!V) return;
     function suits(f, key) {
@@ -665,17 +665,11 @@ var civicmap = (function () {
       return (f.m || []).some(function (g) { return (g.d || []).indexOf(key) >= 0; });
     }
     function apply(key) {
-      shelterGroups.forEach(function (sg) {
-        var show = sg.markers.filter(function (m) { return !key || suits(m.cmFeature, key); });
-        var keep = {};
-        show.forEach(function (m) { keep[L.stamp(m)] = 1; });
-        var hide = sg.markers.filter(function (m) { return !keep[L.stamp(m)]; });
-        if (sg.group.removeLayers) { sg.group.removeLayers(hide); sg.group.addLayers(show); }
-        else {
-          hide.forEach(function (m) { sg.group.removeLayer(m); });
-          show.forEach(function (m) { sg.group.addLayer(m); });
-        }
-      });
+      // the attribute and the counts first: the rule's listeners (the viewer's filters,
+      // civicmap-filters.js) read the choice and count again with their filter
+      map.getContainer().setAttribute("data-disaster", key || "");
+      disasterCounts(data, data.texts, key);  // the legend's counts follow the choice
+      setRule("disaster", key ? function (m) { return suits(m.cmFeature, key); } : null);
       if (data.hazards && window.civicmapHazards) {
         data.hazards.layers.forEach(function (h) {
           var on = key ? h.disaster === key : h.on !== false;
@@ -684,8 +678,6 @@ var civicmap = (function () {
           if (!on && map.hasLayer(layer)) map.removeLayer(layer);
         });
       }
-      map.getContainer().setAttribute("data-disaster", key || "");
-      disasterCounts(data, data.texts, key);  // the legend's counts follow the choice
     }
     controlBox("topright", "cm-disaster", function (div) {
       var label = el("label", null, V.label + " ");
@@ -721,6 +713,11 @@ var civicmap = (function () {
     });
     return new C();
   }
+
+  // Scripts loaded after this one (civicmap-filters.js) add to the drawn map with use(fn):
+  // fn(map, data, api) runs at the end of every draw.
+  var plugins = [];
+  function use(fn) { plugins.push(fn); }
 
   function draw(map, data) {
     var T = data.texts;
@@ -944,7 +941,30 @@ var civicmap = (function () {
       overlays[wrap.innerHTML] = both;
     });
     drawHazards(map, data, overlays);
-    disasterView(map, data, shelterGroups);
+    // Which markers show: every rule (the disaster choice, the viewer's filters) must keep
+    // a marker; a hidden one leaves its group (and its cluster's count) and the search.
+    var markerRules = {};
+    var ruleListeners = [];  // called after every change (the filters recount the legend)
+    function setRule(name, rule) {
+      if (rule) markerRules[name] = rule;
+      else delete markerRules[name];
+      shelterGroups.forEach(function (sg) {
+        var show = [], hide = [];
+        sg.markers.forEach(function (m) {
+          var keep = true;
+          for (var k in markerRules) if (!markerRules[k](m)) { keep = false; break; }
+          m.cmHidden = !keep;
+          (keep ? show : hide).push(m);
+        });
+        if (sg.group.removeLayers) { sg.group.removeLayers(hide); sg.group.addLayers(show); }
+        else {
+          hide.forEach(function (m) { sg.group.removeLayer(m); });
+          show.forEach(function (m) { sg.group.addLayer(m); });
+        }
+      });
+      ruleListeners.forEach(function (fn) { fn(); });
+    }
+    disasterView(map, data, setRule);
     var routes = drawRoutes(map, data);
     if (routes) {
       routes.addTo(map);
@@ -1008,7 +1028,7 @@ var civicmap = (function () {
         if (!index) buildIndex();
         var hits = [];
         for (var i = 0; i < search.length && hits.length < 40; i++) {
-          if (index[i].indexOf(q) >= 0) hits.push(search[i]);
+          if (index[i].indexOf(q) >= 0 && !search[i].m.cmHidden) hits.push(search[i]);
         }
         if (!hits.length) list.appendChild(el("li", "cm-none", T.no_match));
         // Grouped by layer, in the map's layer order.
@@ -1053,6 +1073,7 @@ var civicmap = (function () {
 
     // Legend, with the credits and dates; folded on small screens.
     var legendDetails = null;
+    var legendCounts = {};  // layer id -> {el, cats: {category: el}}: the filters rewrite them
     var legend = controlBox("bottomright", "cm-legend", function (div) {
       var det = el("details");
       legendDetails = det;
@@ -1076,8 +1097,9 @@ var civicmap = (function () {
         li.setAttribute("data-layer", layer.id);
         li.appendChild(layerMark(layer));
         li.appendChild(el("span", null, layer.title + " "));
-        li.appendChild(el("span", "cm-count",
-                          T.count.replace("{n}", disasterCount(data, layer, null, disaster))));
+        var lc = el("span", "cm-count", T.count.replace("{n}", disasterCount(data, layer, null, disaster)));
+        legendCounts[layer.id] = { el: lc, cats: {} };
+        li.appendChild(lc);
         ul.appendChild(li);
         if (styles.length > 1) {
           styles.forEach(function (st, k) {
@@ -1086,8 +1108,9 @@ var civicmap = (function () {
             ci.setAttribute("data-category", st.name);
             ci.appendChild(symbolSvg(st, false));
             ci.appendChild(el("span", null, (st.title || layer.title) + " "));
-            ci.appendChild(el("span", "cm-count",
-                              T.count.replace("{n}", disasterCount(data, layer, k, disaster))));
+            var cc = el("span", "cm-count", T.count.replace("{n}", disasterCount(data, layer, k, disaster)));
+            legendCounts[layer.id].cats[st.name] = cc;
+            ci.appendChild(cc);
             ul.appendChild(ci);
           });
         }
@@ -1158,6 +1181,10 @@ var civicmap = (function () {
     liftCorner();
     map.on("resize", liftCorner);
     window.civicmapData = { map: map, layers: layerGroups, data: data, routes: routes, basemapCount: basemap.cmCount };
+    var api = { texts: T, groups: shelterGroups, setRule: setRule, legendCounts: legendCounts,
+                onRules: function (fn) { ruleListeners.push(fn); },
+                sheet: sheet, controlBox: controlBox, el: el };
+    plugins.forEach(function (fn) { fn(map, data, api); });
     return map;
   }
 
@@ -1265,5 +1292,5 @@ var civicmap = (function () {
     window.addEventListener("beforeprint", build);
   }
 
-  return { draw: draw, esc: esc };
+  return { draw: draw, esc: esc, use: use };
 })();

@@ -39,7 +39,9 @@
 
   site.after.push(function (map, data, conf) {
     var T = conf.texts;
-    var link = conf.url || window.location.href;
+    // the page's own filter (#f=…, civicmap-filters.js) travels with the shared link
+    function current() { return (conf.url || window.location.href.split("#")[0]) + window.location.hash; }
+    var link = current();
     var panel = el("div", "cm-site-panel");
     panel.id = "cm-site-panel";
     panel.setAttribute("role", "dialog");
@@ -113,6 +115,12 @@
           open(panel.hidden);
         });
         open = function (show) {
+          if (show) {
+            link = current();
+            a.textContent = link;
+            a.href = link;
+            copy.textContent = T.copy;
+          }
           panel.hidden = !show;
           b.setAttribute("aria-expanded", show ? "true" : "false");
           if (show) close.focus();
