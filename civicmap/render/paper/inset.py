@@ -29,7 +29,7 @@ from reportlab.lib import colors
 
 from civicmap.i18n import _
 from civicmap.render._fonts import draw_text, text_width
-from civicmap.render.paper.geometry import MM, NICE_SCALES, Grid, MapFrame, Rect
+from civicmap.render.paper.geometry import MM, NICE_SCALES, Grid, MapFrame, Rect, scale_bar
 from civicmap.render.paper.readability import CELL_MM, MAX_PER_CELL, far_numbers
 
 log = logging.getLogger(__name__)
@@ -365,8 +365,25 @@ def _title(c, r, ins: InsetPlan, fs: float) -> None:
     times = f"{zoom:g}" if abs(zoom - round(zoom, 1)) < 1e-9 else f"{zoom:.1f}"
     ratio = (f"1:{ins.scale:,}（{times}倍）" if r.lang == "ja"
              else f"1:{ins.scale:,} ({times}×)")  # fmt: skip
-    draw_text(c, box.x + 4, ins.panel.y1 + band * 0.3, f"{name}  {ratio}", fs, bold=True,
-              color=colors.white)  # fmt: skip
+    title = f"{name}  {ratio}"
+    draw_text(c, box.x + 4, ins.panel.y1 + band * 0.3, title, fs, bold=True, color=colors.white)
+    # Its own scale bar at the band's right, when it fits beside the title: 0 ━━ 1 km.
+    bar = scale_bar(ins.scale, target_mm=12)
+    label = f"{bar.tick_label(bar.metres)} {bar.unit}"
+    x1 = box.x1 - 5 - text_width(label, fs) - 3
+    x0 = x1 - bar.length
+    if x0 - text_width("0", fs) - 3 > box.x + 4 + text_width(title, fs) + 6:
+        y = ins.panel.y1 + band * 0.5
+        c.saveState()
+        c.setStrokeColor(colors.white)
+        c.setLineWidth(1.6)
+        c.line(x0, y, x1, y)
+        c.setLineWidth(0.8)
+        for x in (x0, x1):
+            c.line(x, y - 2.5, x, y + 2.5)
+        c.restoreState()
+        draw_text(c, x0 - 3, ins.panel.y1 + band * 0.3, "0", fs, anchor="end", color=colors.white)
+        draw_text(c, x1 + 3, ins.panel.y1 + band * 0.3, label, fs, color=colors.white)
     c.saveState()
     c.setStrokeColor(colors.black)
     c.setLineWidth(1.6)
