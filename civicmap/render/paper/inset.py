@@ -211,13 +211,39 @@ def inset_candidates(r, fp, *, label: str = "A", limit: int = 4) -> list[InsetPl
                 if box is None:
                     continue
                 panel = Rect(box.x, box.y, pw, ph)
-                cx = frame.cx + (window.x + window.w / 2 - (fr.x + fr.w / 2)) / frame.pt_per_unit
-                cy = frame.cy + (window.y + window.h / 2 - (fr.y + fr.h / 2)) / frame.pt_per_unit
-                out.append(InsetPlan(label, window, panel, box, scale, (cx, cy), count))
+                out.append(
+                    InsetPlan(label, window, panel, box, scale, _centre(frame, window), count)
+                )
                 break
     # Most trouble taken over first; then the least magnified (the most ground shown).
     out.sort(key=lambda i: (-i.covered, i.zoom, -i.panel.w))
-    return out[:limit]
+    # No free corner good enough: the index's place beside the panel (the index moves on).
+    slot: Rect | None = getattr(r, "inset_slot", None)
+    beside: list[InsetPlan] = []
+    if slot is not None:
+        pw, ph = slot.w, slot.h - band
+        for scale in sorted(scales, key=lambda s: frame.scale / s):
+            zoom = frame.scale / scale
+            for count, window in _best_windows(t, fr, pw / zoom, ph / zoom):
+                if count == 0:
+                    break
+                if _peak(pts, window, CELL_MM * MM / zoom) > MAX_PER_CELL:
+                    continue
+                panel = Rect(slot.x, slot.y, pw, ph)
+                beside.append(InsetPlan(label, window, panel, slot, scale,
+                                        _centre(frame, window), count))  # fmt: skip
+                break
+        beside.sort(key=lambda i: (-i.covered, i.zoom))
+    return out[:limit] + beside[:limit]
+
+
+def _centre(frame: MapFrame, window: Rect) -> tuple[float, float]:
+    """The projected point at the centre of ``window`` (page points on ``frame``)."""
+    fr = frame.rect
+    return (
+        frame.cx + (window.x + window.w / 2 - (fr.x + fr.w / 2)) / frame.pt_per_unit,
+        frame.cy + (window.y + window.h / 2 - (fr.y + fr.h / 2)) / frame.pt_per_unit,
+    )
 
 
 def _trouble(fp) -> list[tuple[float, float]]:
