@@ -44,6 +44,7 @@ from civicmap.i18n import _
 from civicmap.pipeline import _osm_file, _osm_filters, collect, map_inputs
 from civicmap.render import tiles
 from civicmap.render.paper import render_paper
+from civicmap.render.paper.readability import UnreadableSheetError
 from civicmap.sources import overpass, streets
 from civicmap.sources.overpass import PACK_FORMAT, read_manifest
 from civicmap.spec.mapfile import MapSpec
@@ -265,7 +266,10 @@ def fetch_pack_tiles(spec: MapSpec, pack: Path) -> dict | None:
         if not fetcher.usable():  # no network: one line, before anything is drawn
             raise NetworkError(_no_pack_tiles(fetcher))
         if spec.paper is not None:
-            render_paper(collect(local), options=spec.paper)
+            try:
+                render_paper(collect(local), options=spec.paper)
+            except UnreadableSheetError:  # every layout tried drew its tiles; the build says why
+                log.info(_("the paper map is too crowded to build as it is; its tiles are stored"))
         if spec.web is not None:
             area = resolve_area(spec.area, base_dir=spec.base_dir)
             bounds = area.geometry.bounds
