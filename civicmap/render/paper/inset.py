@@ -351,9 +351,23 @@ def draw_map(r, c, frame: MapFrame, insets: list[InsetPlan] | tuple = ()) -> Non
         _outline(c, ins.window, lab, INSET_TEXT[r.lang]["title"] % {"label": ins.label}, fs)
         grid = inset_grid(ins.panel, label=ins.label, lang=r.lang)
         tabs = tuple(box for box, _text in grid.labels(r.fs(7.5)))  # the notes keep off them
-        ins.frame = r.draw_frame(c, inset_frame(r, ins), grid=grid, north=False, reserved=tabs)
+        ins.frame = r.draw_frame(c, inset_frame(r, ins), grid=grid, north=False,
+                                 reserved=tabs + _corner_pins(ins.panel))  # fmt: skip
         _title(c, r, ins, fs)
     r.plan.insets = list(insets)
+
+
+def _corner_pins(panel: Rect) -> tuple[Rect, ...]:
+    """A point reserved in each corner a background note may take: the inset prints none.
+
+    The main map on the same page carries the note (the outline background's credit);
+    repeated in the inset it would only cover places.
+    """
+    return tuple(
+        Rect(x, y, 1.0, 1.0)
+        for x, y in ((panel.x + 3, panel.y + 3), (panel.x + 3, panel.y1 - 4),
+                     (panel.x1 - 4, panel.y + 3), (panel.x1 - 4, panel.y1 - 4))
+    )  # fmt: skip
 
 
 def _window_label(r, ins: InsetPlan, main: Rect, fs: float) -> Rect:
