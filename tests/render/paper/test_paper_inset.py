@@ -133,6 +133,7 @@ def test_toyama_at_1_200000_gets_an_inset_read_back_from_the_pdf(toyama, out):
         assert (out / f"{name}.png").stat().st_size > 50_000
 
 
+@pytest.mark.slow
 def test_a_sheet_no_inset_can_save_is_not_written_and_the_error_names_the_fixes(toyama, out):
     path = out / "whole.pdf"
     opts = PaperOptions.from_dict({}, file="<test>")
