@@ -175,7 +175,9 @@ def title_band(r) -> float:
     return r.fs(8) * 1.7
 
 
-def inset_candidates(r, fp, *, label: str = "A", limit: int = 4) -> list[InsetPlan]:
+def inset_candidates(
+    r, fp, *, label: str = "A", limit: int = 4, taken: list[InsetPlan] | tuple = ()
+) -> list[InsetPlan]:
     """Insets that may make the sheet of frame plan ``fp`` readable, most promising first.
 
     For each inset scale (a round scale 2–4× larger than the sheet's) and panel
@@ -205,9 +207,11 @@ def inset_candidates(r, fp, *, label: str = "A", limit: int = 4) -> list[InsetPl
             for count, window in _best_windows(t, fr, ww, wh):
                 if count == 0:
                     break
-                if _peak(pts, window, CELL_MM * MM / zoom) > MAX_PER_CELL:
+                if _peak(pts, window, CELL_MM * MM / zoom) > MAX_PER_CELL or _hits(window, taken):
                     continue
                 box = _corner(fr, pw, ph + band, window, pts, r.marker)
+                if box is not None and _hits(box, taken):
+                    box = None
                 if box is None:
                     continue
                 panel = Rect(box.x, box.y, pw, ph)
@@ -220,14 +224,14 @@ def inset_candidates(r, fp, *, label: str = "A", limit: int = 4) -> list[InsetPl
     # No free corner good enough: the index's place beside the panel (the index moves on).
     slot: Rect | None = getattr(r, "inset_slot", None)
     beside: list[InsetPlan] = []
-    if slot is not None:
+    if slot is not None and not any(t.box == slot for t in taken):
         pw, ph = slot.w, slot.h - band
         for scale in sorted(scales, key=lambda s: frame.scale / s):
             zoom = frame.scale / scale
             for count, window in _best_windows(t, fr, pw / zoom, ph / zoom):
                 if count == 0:
                     break
-                if _peak(pts, window, CELL_MM * MM / zoom) > MAX_PER_CELL:
+                if _peak(pts, window, CELL_MM * MM / zoom) > MAX_PER_CELL or _hits(window, taken):
                     continue
                 panel = Rect(slot.x, slot.y, pw, ph)
                 beside.append(InsetPlan(label, window, panel, slot, scale,
@@ -235,6 +239,16 @@ def inset_candidates(r, fp, *, label: str = "A", limit: int = 4) -> list[InsetPl
                 break
         beside.sort(key=lambda i: (-i.covered, i.zoom))
     return out[:limit] + beside[:limit]
+
+
+def _hits(rect: Rect, taken) -> bool:
+    """Whether ``rect`` touches another inset's window, panel or their clearance."""
+    pad = CLEAR * 3
+    return any(
+        rect.intersects(Rect(b.x - pad, b.y - pad, b.w + 2 * pad, b.h + 2 * pad))
+        for t in taken
+        for b in (t.window, t.box)
+    )
 
 
 def _centre(frame: MapFrame, window: Rect) -> tuple[float, float]:
