@@ -44,6 +44,7 @@ from civicmap.i18n import _
 from civicmap.pipeline import _osm_file, _osm_filters, collect, map_inputs
 from civicmap.render import tiles
 from civicmap.render.paper import render_paper
+from civicmap.render.paper.readability import UnreadableSheetError
 from civicmap.sources import overpass, read_file_source, remote, streets, umap
 from civicmap.sources.overpass import PACK_FORMAT, read_manifest
 from civicmap.spec.mapfile import MapSpec
@@ -328,7 +329,10 @@ def fetch_pack_tiles(spec: MapSpec, pack: Path) -> dict | None:
         if spec.paper is not None or hazard_tiles_used:
             data = collect(local)  # the hazard tiles under every shelter site are read here
         if spec.paper is not None:
-            render_paper(data, options=spec.paper)
+            try:
+                render_paper(data, options=spec.paper)
+            except UnreadableSheetError:  # every layout tried drew its tiles; the build says why
+                log.info(_("the paper map is too crowded to build as it is; its tiles are stored"))
         # the page's zooms (a site's page too)
         if (spec.web is not None or spec.site is not None) and fetcher is not None:
             area = resolve_area(spec.area, base_dir=spec.base_dir)

@@ -29,7 +29,7 @@ from reportlab.lib import colors
 
 from civicmap.i18n import _
 from civicmap.render._fonts import draw_text, text_width
-from civicmap.render.paper.geometry import MM, NICE_SCALES, Grid, MapFrame, Rect
+from civicmap.render.paper.geometry import MM, NICE_SCALES, Grid, MapFrame, Rect, scale_bar
 from civicmap.render.paper.readability import CELL_MM, MAX_PER_CELL, far_numbers
 
 log = logging.getLogger(__name__)
@@ -175,7 +175,9 @@ def title_band(r) -> float:
     return r.fs(8) * 1.7
 
 
-def inset_candidates(r, fp, *, label: str = "A", limit: int = 4) -> list[InsetPlan]:
+def inset_candidates(
+    r, fp, *, label: str = "A", limit: int = 4, taken: list[InsetPlan] | tuple = ()
+) -> list[InsetPlan]:
     """Insets that may make the sheet of frame plan ``fp`` readable, most promising first.
 
     For each inset scale (a round scale 2–4× larger than the sheet's) and panel
@@ -205,19 +207,57 @@ def inset_candidates(r, fp, *, label: str = "A", limit: int = 4) -> list[InsetPl
             for count, window in _best_windows(t, fr, ww, wh):
                 if count == 0:
                     break
-                if _peak(pts, window, CELL_MM * MM / zoom) > MAX_PER_CELL:
+                if _peak(pts, window, CELL_MM * MM / zoom) > MAX_PER_CELL or _hits(window, taken):
                     continue
                 box = _corner(fr, pw, ph + band, window, pts, r.marker)
+                if box is not None and _hits(box, taken):
+                    box = None
                 if box is None:
                     continue
                 panel = Rect(box.x, box.y, pw, ph)
-                cx = frame.cx + (window.x + window.w / 2 - (fr.x + fr.w / 2)) / frame.pt_per_unit
-                cy = frame.cy + (window.y + window.h / 2 - (fr.y + fr.h / 2)) / frame.pt_per_unit
-                out.append(InsetPlan(label, window, panel, box, scale, (cx, cy), count))
+                out.append(
+                    InsetPlan(label, window, panel, box, scale, _centre(frame, window), count)
+                )
                 break
     # Most trouble taken over first; then the least magnified (the most ground shown).
     out.sort(key=lambda i: (-i.covered, i.zoom, -i.panel.w))
-    return out[:limit]
+    # No free corner good enough: the index's place beside the panel (the index moves on).
+    slot: Rect | None = getattr(r, "inset_slot", None)
+    beside: list[InsetPlan] = []
+    if slot is not None and not any(t.box == slot for t in taken):
+        pw, ph = slot.w, slot.h - band
+        for scale in sorted(scales, key=lambda s: frame.scale / s):
+            zoom = frame.scale / scale
+            for count, window in _best_windows(t, fr, pw / zoom, ph / zoom):
+                if count == 0:
+                    break
+                if _peak(pts, window, CELL_MM * MM / zoom) > MAX_PER_CELL or _hits(window, taken):
+                    continue
+                panel = Rect(slot.x, slot.y, pw, ph)
+                beside.append(InsetPlan(label, window, panel, slot, scale,
+                                        _centre(frame, window), count))  # fmt: skip
+                break
+        beside.sort(key=lambda i: (-i.covered, i.zoom))
+    return out[:limit] + beside[:limit]
+
+
+def _hits(rect: Rect, taken) -> bool:
+    """Whether ``rect`` touches another inset's window, panel or their clearance."""
+    pad = CLEAR * 3
+    return any(
+        rect.intersects(Rect(b.x - pad, b.y - pad, b.w + 2 * pad, b.h + 2 * pad))
+        for t in taken
+        for b in (t.window, t.box)
+    )
+
+
+def _centre(frame: MapFrame, window: Rect) -> tuple[float, float]:
+    """The projected point at the centre of ``window`` (page points on ``frame``)."""
+    fr = frame.rect
+    return (
+        frame.cx + (window.x + window.w / 2 - (fr.x + fr.w / 2)) / frame.pt_per_unit,
+        frame.cy + (window.y + window.h / 2 - (fr.y + fr.h / 2)) / frame.pt_per_unit,
+    )
 
 
 def _trouble(fp) -> list[tuple[float, float]]:
@@ -325,9 +365,23 @@ def draw_map(r, c, frame: MapFrame, insets: list[InsetPlan] | tuple = ()) -> Non
         _outline(c, ins.window, lab, INSET_TEXT[r.lang]["title"] % {"label": ins.label}, fs)
         grid = inset_grid(ins.panel, label=ins.label, lang=r.lang)
         tabs = tuple(box for box, _text in grid.labels(r.fs(7.5)))  # the notes keep off them
-        ins.frame = r.draw_frame(c, inset_frame(r, ins), grid=grid, north=False, reserved=tabs)
+        ins.frame = r.draw_frame(c, inset_frame(r, ins), grid=grid, north=False,
+                                 reserved=tabs + _corner_pins(ins.panel))  # fmt: skip
         _title(c, r, ins, fs)
     r.plan.insets = list(insets)
+
+
+def _corner_pins(panel: Rect) -> tuple[Rect, ...]:
+    """A point reserved in each corner a background note may take: the inset prints none.
+
+    The main map on the same page carries the note (the outline background's credit);
+    repeated in the inset it would only cover places.
+    """
+    return tuple(
+        Rect(x, y, 1.0, 1.0)
+        for x, y in ((panel.x + 3, panel.y + 3), (panel.x + 3, panel.y1 - 4),
+                     (panel.x1 - 4, panel.y + 3), (panel.x1 - 4, panel.y1 - 4))
+    )  # fmt: skip
 
 
 def _window_label(r, ins: InsetPlan, main: Rect, fs: float) -> Rect:
@@ -365,8 +419,25 @@ def _title(c, r, ins: InsetPlan, fs: float) -> None:
     times = f"{zoom:g}" if abs(zoom - round(zoom, 1)) < 1e-9 else f"{zoom:.1f}"
     ratio = (f"1:{ins.scale:,}（{times}倍）" if r.lang == "ja"
              else f"1:{ins.scale:,} ({times}×)")  # fmt: skip
-    draw_text(c, box.x + 4, ins.panel.y1 + band * 0.3, f"{name}  {ratio}", fs, bold=True,
-              color=colors.white)  # fmt: skip
+    title = f"{name}  {ratio}"
+    draw_text(c, box.x + 4, ins.panel.y1 + band * 0.3, title, fs, bold=True, color=colors.white)
+    # Its own scale bar at the band's right, when it fits beside the title: 0 ━━ 1 km.
+    bar = scale_bar(ins.scale, target_mm=12)
+    label = f"{bar.tick_label(bar.metres)} {bar.unit}"
+    x1 = box.x1 - 5 - text_width(label, fs) - 3
+    x0 = x1 - bar.length
+    if x0 - text_width("0", fs) - 3 > box.x + 4 + text_width(title, fs) + 6:
+        y = ins.panel.y1 + band * 0.5
+        c.saveState()
+        c.setStrokeColor(colors.white)
+        c.setLineWidth(1.6)
+        c.line(x0, y, x1, y)
+        c.setLineWidth(0.8)
+        for x in (x0, x1):
+            c.line(x, y - 2.5, x, y + 2.5)
+        c.restoreState()
+        draw_text(c, x0 - 3, ins.panel.y1 + band * 0.3, "0", fs, anchor="end", color=colors.white)
+        draw_text(c, x1 + 3, ins.panel.y1 + band * 0.3, label, fs, color=colors.white)
     c.saveState()
     c.setStrokeColor(colors.black)
     c.setLineWidth(1.6)

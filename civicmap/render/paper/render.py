@@ -125,9 +125,8 @@ def _readable_layout(data: MapData, opts: PaperOptions) -> tuple[bytes, PaperPla
         raise refusal(r.plan, m, file=file, inset_tried=False, **kind)
     tried = False
     if policy in ("inset", "atlas"):
-        for cand in inset_candidates(r, r.plan.frames[0]):
+        for pdf2, r2 in _with_insets(data, opts, r):
             tried = True
-            pdf2, r2 = _render_once(data, opts, insets=[cand])
             if not r2.plan.readability.unreadable:
                 r2.plan.note = _(
                     "%(where)s is too crowded to read as it is: drawn with %(insets)s"
@@ -143,6 +142,26 @@ def _readable_layout(data: MapData, opts: PaperOptions) -> tuple[bytes, PaperPla
             pdf3, r3 = found
             return pdf3, r3.plan
     raise refusal(r.plan, m, file=file, inset_tried=tried, atlas_tried=policy == "atlas", **kind)
+
+
+def _with_insets(
+    data: MapData, opts: PaperOptions, r: Renderer
+) -> Iterator[tuple[bytes, Renderer]]:
+    """The sheet drawn with each promising inset; then with the first and a second one (B).
+
+    A second window helps where the crowd has two centres (a city centre and a
+    station town): it is looked for on the sheet already drawn with the first.
+    """
+    first = None
+    for cand in inset_candidates(r, r.plan.frames[0]):
+        drawn = _render_once(data, opts, insets=[cand])
+        first = first or (cand, drawn[1])
+        yield drawn
+    if first is None:
+        return
+    cand, r1 = first
+    for second in inset_candidates(r1, r1.plan.frames[0], label="B", limit=2, taken=[cand]):
+        yield _render_once(data, opts, insets=[cand, second])
 
 
 #: Scales a grid atlas that replaces an unreadable sheet is tried at (fewest pages first).

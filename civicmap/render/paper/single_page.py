@@ -133,6 +133,10 @@ def draw_single(r: Renderer, c, *, insets: list[InsetPlan] | tuple = ()) -> None
                 "number)"
             ), {"file": r.data.spec.file, "size": o.size, "scale": f"{scale:,}"},
         )  # fmt: skip
+    # Where the index starts may hold a 拡大図 instead (the index moves on to the next page)
+    # when no corner of the map is free of places.
+    r.inset_slot = idx_area if not large_portrait and idx_area.h > 60 * MM else None
+    slot_used = any(ins.box == r.inset_slot for ins in insets)
     draw_map(r, c, frame, insets)
     if large_portrait:
         rest, free = _two_columns(r, c, r.panel_blocks(panel_w, scale), panel, gap)
@@ -166,7 +170,7 @@ def draw_single(r: Renderer, c, *, insets: list[InsetPlan] | tuple = ()) -> None
     cw = (idx_area.w - gap * (ncol - 1)) / ncol
     first = (
         [Rect(idx_area.x + i * (cw + gap), idx_area.y, cw, idx_area.h) for i in range(ncol)]
-        if idx_area.h > 40
+        if idx_area.h > 40 and not slot_used
         else []
     )
     if first:

@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 from paper_maps import toyama_raw
+from paths import ROOT, TESTS
 from test_paper_print import _overlaps, _words
 
+import civicmap
 from civicmap.errors import ConfigError
 from civicmap.pipeline import collect
 from civicmap.render.paper import render_paper, write_paper
@@ -29,6 +31,8 @@ from civicmap.render.paper.inset import InsetGrid
 from civicmap.render.paper.readability import UnreadableSheetError
 from civicmap.spec.mapfile import parse_map
 from civicmap.spec.paper import PaperOptions
+
+DEMO = ROOT / "civicmap" / "data" / "demo"
 
 pytestmark = [
     pytest.mark.pdf,
@@ -129,6 +133,7 @@ def test_toyama_at_1_200000_gets_an_inset_read_back_from_the_pdf(toyama, out):
         assert (out / f"{name}.png").stat().st_size > 50_000
 
 
+@pytest.mark.slow
 def test_a_sheet_no_inset_can_save_is_not_written_and_the_error_names_the_fixes(toyama, out):
     path = out / "whole.pdf"
     opts = PaperOptions.from_dict({}, file="<test>")
@@ -182,3 +187,38 @@ def test_inset_cells_are_lower_case_and_name_the_inset():
     assert grid.cell(101, 299) == "拡大A a1" and grid.cell(299, 101) == "拡大A d4"
     en = InsetGrid(Rect(100, 100, 200, 200), 4, 4, label="B", lang="en")
     assert en.cell(160, 240) == "Inset B b2"
+
+
+@pytest.mark.slow
+def test_no_free_corner_puts_the_inset_in_the_index_place_and_the_index_moves_on(tmp_path):
+    """The README's 新宿区 map (its data supplied from the demo): places all over the frame."""
+    block = re.search(r"```yaml\n(title: 西早稲田.*?)```", (ROOT / "README.md").read_text(), re.S)
+    (tmp_path / "data").mkdir()
+    for name, src in (
+        ("area.osm.pbf", TESTS / "data" / "osm" / "SmallAroundWaseda.osm.pbf"),
+        ("evacuation_131041.json", DEMO / "evacuation_131041.json"),
+        ("emergency_131041.json", DEMO / "emergency_131041.json"),
+    ):
+        shutil.copy(src, tmp_path / "data" / name)
+    (tmp_path / "map.yaml").write_text(block.group(1), encoding="utf-8")
+    data = civicmap.collect(civicmap.load_map(tmp_path / "map.yaml"), offline=True)
+    pdf, plan = render_paper(data)
+    path = tmp_path / "map.pdf"
+    path.write_bytes(pdf)
+    bare_pdf, bare = render_paper(
+        data, options=PaperOptions.from_dict({"unreadable": "print"}, file="t")
+    )
+    assert bare.readability.unreadable
+    (tmp_path / "bare.pdf").write_bytes(bare_pdf)
+    name = plan.entries[0].name  # the index's first entry
+    assert name in "".join(w[4] for w in _words(tmp_path / "bare.pdf")[0])  # was on page 1
+    assert not plan.readability.unreadable and len(plan.insets) == 1
+    ins, frame = plan.insets[0], plan.frames[0].frame.rect
+    assert not ins.box.intersects(frame) and ins.box.y1 < frame.y  # under the map, not on it
+    pages = _words(path)
+    assert len(pages) == plan.pages >= 2
+    for words in pages:
+        assert not _overlaps(words), _overlaps(words)[:5]
+    first, second = ("".join(w[4] for w in page) for page in pages[:2])
+    assert name not in first and name in second  # the index moved on to page 2
+    assert "拡大図A" in first and any(e.ref.startswith("拡大A ") for e in plan.entries)
