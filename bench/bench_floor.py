@@ -50,7 +50,10 @@ REAL = [ROOT / "tests" / "data" / "osm" / n for n in ("SmallAroundWaseda.osm.pbf
 _PRELUDE = """
 import json, sys, time
 from pathlib import Path
-PBF, LAYERS = sys.argv[1], json.loads(sys.argv[2])
+PBF, LAYERS, TREE = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+# the layer files of the checkout under test: the shared editable install serves another
+# checkout's built-in layers, whose keys this one may not know
+LAYERS = [f"{TREE}/layers/{name}.yaml" for name in LAYERS]
 from civicmap.spec.mapfile import parse_map
 from civicmap.pipeline import _osm_filters
 spec = parse_map({"title": "t", "area": {"bbox": [-180, -85, 180, 85]},
@@ -106,10 +109,11 @@ CASES["before"] = CASES["civicmap"]
 def _run(case: str, pbf: Path, before: Path | None) -> dict:
     code = _PRELUDE + CASES[case] + "\nprint(json.dumps({'seconds': s, 'cpu': cpu, 'n': n}))\n"
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(before if case == "before" else ROOT)
+    tree = before if case == "before" else ROOT
+    env["PYTHONPATH"] = str(tree)  # and cwd: ``python -c`` puts the current folder first
     proc = subprocess.run(
-        [sys.executable, "-c", code, str(pbf), json.dumps(LAYERS)],
-        capture_output=True, text=True, env=env, timeout=1800,
+        [sys.executable, "-c", code, str(pbf), json.dumps(LAYERS), str(tree)],
+        capture_output=True, text=True, env=env, timeout=1800, cwd=tree,
     )  # fmt: skip
     if proc.returncode != 0:
         raise SystemExit(f"bench_floor: {case} failed on {pbf.name}: {proc.stderr[-400:]}")
@@ -164,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} cores, Python {platform.python_version()}, pyosmium "
         f"{_pyosmium_version()}. {args.rounds} rounds, cases alternated, each a fresh process; "
         "seconds are medians, ratios the median of the per-round (paired) ratios. The machine "
-        "is shared by several jobs (load 2-10 on 2 cores): trust the ratios, not the seconds.",
+        f"is shared by several jobs (load average {os.getloadavg()[2]:.0f} on 2 cores at the "
+        "end): trust the ratios, not the seconds.",
         "",
         "| file | MB | elements after the C++ key filter | floor s | floor_out s | civicmap s "
         + ("| before s " if args.before else "")

@@ -20,8 +20,8 @@ extract:
 The passes stream the file with pyosmium: relations; nodes and ways with node locations (the
 location index in C++, on disk above 512 MB of .pbf; only tagged nodes reach Python); then the
 writing pass. Memory is a table of (element id, area) entries, 8 bytes each (about three times
-that while sorting), never the elements or their geometry, so an extract several times larger
-than memory splits. At most :data:`MAX_OPEN_WRITERS` extracts are written per pass (the file is
+that while sorting), pyosmium's read buffers and, below 512 MB, its location index; never the
+elements or their geometry (measured in ``bench/RESULTS-split.md``). At most :data:`MAX_OPEN_WRITERS` extracts are written per pass (the file is
 read once more for every further group).
 """
 

@@ -21,6 +21,9 @@ from civicmap.tagfilter import TagFilter
 sys.path.insert(0, str(ROOT / "bench"))
 import synth
 
+#: every test here splits and reads extracts several times (10-60 s on a busy machine)
+pytestmark = pytest.mark.slow
+
 FILTERS = {
     **BASEMAP_FILTERS,
     "aed": TagFilter.parse({"emergency": "defibrillator"}),
