@@ -21,7 +21,7 @@ from reportlab.lib import colors
 from reportlab.lib.utils import ImageReader
 
 from civicmap.hazard_tiles import PAPER_HAZARD_DPI, TileHazardLayer, paper_hazard_raster
-from civicmap.hazards import HazardLayer, honest_notes, view_line
+from civicmap.hazards import PUBLIC_TEXTS, HazardLayer, honest_notes, view_line
 from civicmap.mapdata import MapData
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.basemap import _add_polygon, to_page
@@ -156,4 +156,23 @@ def hazard_details(data: MapData, layer_id: str, label: Any) -> list[str]:
     return data.hazards.lines_for(layer_id, label)
 
 
-__all__ = ["draw_hazard_tiles", "draw_hazard_zones", "hazard_blocks", "hazard_details"]
+#: How a warning line starts in each map language (「この災害では使えない可能性があります（…）」).
+WARNING_STARTS = tuple(t["unusable"].split("{")[0] for t in PUBLIC_TEXTS.values())
+
+
+def is_warning(line: str) -> bool:
+    """A line a short index must keep: the site may not serve its disaster.
+
+    The compact index leaves addresses and hazard depths out to fit one sheet, but a
+    reader choosing where to go must still see that a site is ruled out.
+    """
+    return line.startswith(WARNING_STARTS)
+
+
+__all__ = [
+    "draw_hazard_tiles",
+    "draw_hazard_zones",
+    "hazard_blocks",
+    "hazard_details",
+    "is_warning",
+]

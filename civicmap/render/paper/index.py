@@ -11,6 +11,7 @@ from reportlab.lib import colors
 from civicmap.mapdata import LayerData
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.paper.geometry import MM, Rect
+from civicmap.render.paper.hazards import is_warning
 from civicmap.render.paper.index_keys import LATIN, OTHER, heading
 from civicmap.render.paper.marks import draw_marker
 from civicmap.render.paper.plan import Entry
@@ -72,8 +73,9 @@ class IndexFlow:
                              else (f" ({self.t['approx_short']})" if e.approximate else ""))  # fmt: skip
             nl = wrap(name, width - tab - nw - refw, lambda s: text_width(s, fs))
             lines = list(e.details)
-            if compact:  # the strip and the layers in this marker; addresses are left out
-                lines = [d for d in lines if d.startswith(STRIP_STARTS) or d[:1] in "＋+"]
+            if compact:  # the strip, the layers in this marker and a ruled-out warning
+                lines = [d for d in lines
+                         if d.startswith(STRIP_STARTS) or d[:1] in "＋+" or is_warning(d)]  # fmt: skip
             area = areas.get(e.page) if e.page is not None else None
             if area and not any(unicodedata.normalize("NFKC", area) in d for d in folded(e)):
                 lines.insert(0, f"{self.t['area']} {area}")  # which area's page, by name
