@@ -150,7 +150,7 @@ max_nesting: int = 100
 #: row of the web map's layer switcher and of the paper legend, and build time; real
 #: maps have a handful to a few dozen. Past it the first ``max_file_layers - 1`` stay
 #: layers and the others become one last layer ("その他のレイヤー") with their names as
-#: categories, and a warning names the file.
+#: categories, and a warning names the file. At least 2 (one kept, one folded).
 max_file_layers: int = 40
 #: Deepest uMap child layer (a layer inside a layer inside …) read as a layer of its
 #: own; real maps nest one or two levels. Layers nested deeper are read as part of
