@@ -145,6 +145,18 @@ max_sheet_cells: int = 250_000
 #: Deepest nesting of XML elements or JSON arrays/objects accepted in an input
 #: file (a real KML or GeoJSON is about a dozen levels deep).
 max_nesting: int = 100
+#: Most map layers one uMap or KML/KMZ file becomes (its datalayers or folders that
+#: hold places, with ``layers: layers``, the default). Each costs a legend entry, a
+#: row of the web map's layer switcher and of the paper legend, and build time; real
+#: maps have a handful to a few dozen. Past it the first ``max_file_layers - 1`` stay
+#: layers and the others become one last layer ("その他のレイヤー") with their names as
+#: categories, and a warning names the file. At least 2 (one kept, one folded).
+max_file_layers: int = 40
+#: Deepest uMap child layer (a layer inside a layer inside …) read as a layer of its
+#: own; real maps nest one or two levels. Layers nested deeper are read as part of
+#: their ancestor at this depth (their places kept, their names as categories), with
+#: a warning naming the file.
+max_child_layer_depth: int = 10
 
 #: Seconds a run waits for another civicmap run writing into the same output folder to
 #: finish before it gives up with a clear message (two runs never mix their outputs).

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from civicmap import settings
 from civicmap._fields import TemplateError, template_fields
 from civicmap._transport import redact
 from civicmap.errors import CivicMapError, SourceError
@@ -115,16 +116,19 @@ def remote_specs(path: Path) -> list[RemoteSpec]:
     data = _load_json(Path(path))
     out: list[RemoteSpec] = []
 
-    def walk(layers: Any) -> None:
-        for dl in layers if isinstance(layers, list) else []:
-            if isinstance(dl, Mapping):
-                spec = remote_spec(layer_options(dl)[0])
-                if spec is not None and spec not in out:
-                    out.append(spec)
-                walk(dl.get("layers"))
-
-    if isinstance(data, Mapping):
-        walk(data.get("layers"))
+    # every datalayer, child layers too, in the file's order (a stack, not recursion)
+    top = data.get("layers") if isinstance(data, Mapping) else None
+    stack: list[Any] = list(reversed(top)) if isinstance(top, list) else []
+    while stack:
+        dl = stack.pop()
+        if not isinstance(dl, Mapping):
+            continue
+        spec = remote_spec(layer_options(dl)[0])
+        if spec is not None and spec not in out:
+            out.append(spec)
+        children = dl.get("layers")
+        if isinstance(children, list):
+            stack.extend(reversed(children))
     return out
 
 
@@ -445,12 +449,25 @@ def _walk_layers(
     layers: list,
     *,
     path: Path,
-    parent: str,
     inherited: Mapping[str, Any],
     state: dict[str, Any],
 ) -> None:
-    """Read datalayers and their child layers into ``state`` (records, geometries, reports)."""
-    for k, dl in enumerate(layers, start=1):
+    """Read datalayers and their child layers into ``state`` (records, geometries, reports).
+
+    In the file's order, each layer before its child layers, with a stack instead of
+    recursion (a hostile file nests as deep as the JSON limit lets it). Child layers
+    deeper than ``settings.max_child_layer_depth`` are read as part of their ancestor
+    at that depth (their places kept, their names as categories) and counted in
+    ``state["too_deep"]`` for one warning.
+    """
+    max_depth = max(1, int(settings.max_child_layer_depth))
+    # (datalayer, its number among its siblings, parent's name, inherited options,
+    #  depth (a top-level layer is 1), the source layer it is read into when too deep)
+    stack: list[tuple[Any, int, str, Mapping[str, Any], int, int | None]] = [
+        (dl, k, "", inherited, 1, None) for k, dl in reversed(list(enumerate(layers, start=1)))
+    ]
+    while stack:
+        dl, k, parent, inherited, depth, into = stack.pop()
         if not isinstance(dl, Mapping):
             state["warnings"].append(
                 {
@@ -495,8 +512,12 @@ def _walk_layers(
                     % {"lname": lname, "remote": shown},
                 )
         src, cat, rules = _source_layer(opts, feats, lname, warn)
-        index = len(state["source_layers"])
-        state["source_layers"].append(src)
+        if into is None:
+            index = len(state["source_layers"])
+            state["source_layers"].append(src)
+        else:  # nested too deep: its places join its ancestor's layer, named by category
+            index = into
+            state["too_deep"].append((lname, depth))
         if not opts.get("civicmap_symbol") and any(  # civicmap's own icons are our symbols
             isinstance(f, Mapping)
             and isinstance((f.get("properties") or {}).get("_umap_options"), Mapping)
@@ -534,7 +555,31 @@ def _walk_layers(
         children = dl.get("layers")
         if isinstance(children, list) and children:
             passed = {key: opts[key] for key in _INHERITED if key in opts}
-            _walk_layers(children, path=path, parent=lname, inherited=passed, state=state)
+            below = into if into is not None else (index if depth >= max_depth else None)
+            stack.extend(
+                (child, j, lname, passed, depth + 1, below)
+                for j, child in reversed(list(enumerate(children, start=1)))
+            )
+
+
+def _too_deep_warning(path: Path, too_deep: list[tuple[str, int]]) -> dict[str, str]:
+    """One warning for every child layer read into an ancestor: the file, how many, the fix."""
+    limit = max(1, int(settings.max_child_layer_depth))
+    message = _(
+        "%(file)s: %(count)d uMap child layers are nested more than %(limit)d levels deep "
+        "(down to level %(depth)d, first %(first)r); each is read as part of its ancestor at "
+        "level %(limit)d, with its name as a category. Flatten the layer groups in uMap, or "
+        "raise settings.max_child_layer_depth"
+    ) % {
+        "file": path.name,
+        "count": len(too_deep),
+        "limit": limit,
+        "depth": max(d for _n, d in too_deep),
+        "first": too_deep[0][0],
+    }
+    log.warning(message)
+    return {"row": too_deep[0][0], "column": "layers", "value": str(len(too_deep)),
+            "reason": message}  # fmt: skip
 
 
 def read_umap(path: Path, *, layer: str, options: dict | None = None) -> SourceResult:
@@ -574,12 +619,15 @@ def read_umap(path: Path, *, layer: str, options: dict | None = None) -> SourceR
         "remote": [],
         "layouts": set(),
         "source_layers": [],
+        "too_deep": [],
         "start": 1,
     }
     map_opts = data.get("properties") if isinstance(data.get("properties"), Mapping) else {}
     map_opts = map_opts.get("_umap_options", map_opts) if isinstance(map_opts, Mapping) else {}
     inherited = {key: map_opts[key] for key in _INHERITED if key in map_opts}
-    _walk_layers(data["layers"], path=path, parent="", inherited=inherited, state=state)
+    _walk_layers(data["layers"], path=path, inherited=inherited, state=state)
+    if state["too_deep"]:
+        state["warnings"].append(_too_deep_warning(path, state["too_deep"]))
     if any(rec.get("name") for rec in state["records"]) and not (
         isinstance(options.get("columns"), Mapping) and options["columns"].get("name")
     ):
