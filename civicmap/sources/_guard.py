@@ -361,8 +361,11 @@ def load_json(raw: bytes, *, name: str) -> Any:
         ) from None
     limit = _limit("max_nesting", 100)
     too_deep = SourceError(
-        f"{name}: JSON nested more than {limit} levels deep; not a GeoJSON/uMap file "
-        "civicmap can read"
+        _(
+            "%(name)s: JSON nested more than %(limit)s levels deep; not a GeoJSON/uMap file "
+            "civicmap can read"
+        )
+        % {"name": name, "limit": limit}
     )
     try:
         data = json.loads(text)
