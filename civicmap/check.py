@@ -9,19 +9,20 @@ source file instead of guessing why a place is missing from the map.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 
-from civicmap import _http, hazard_tiles, settings
+from civicmap import _http, hazard_tiles, pipeline, settings
 from civicmap._fields import TemplateError, template_fields
 from civicmap._files import check_writable, spreadsheet_cell, write_text_atomic
 from civicmap._transport import redact
@@ -32,6 +33,8 @@ from civicmap.fields import ALIASES
 from civicmap.hazards import hazard_summary
 from civicmap.i18n import _, ngettext
 from civicmap.render.paper.areas import load_areas
+from civicmap.render.paper.readability import UnreadableSheetError
+from civicmap.render.paper.render import render_paper
 from civicmap.render.tiles import survey_act_notice
 from civicmap.schema import COLUMNS, RowProblem, SourceResult
 from civicmap.sources import kind_for_path, read_file_source, read_path, remote
@@ -524,6 +527,10 @@ def check_map(path: str | Path) -> dict[str, Any]:
         pack=str(spec.pack_dir()),
     )
     problems += [Problem(file, key, message) for key, message in hazard_problems]
+    paper_notes: list[str] = []
+    if "paper" in spec.outputs and area is not None and not problems:
+        paper_problems, paper_notes = paper_layout(spec, area)
+        problems += paper_problems
     remotes = remote_states(spec)
     report: dict[str, Any] = {
         "file": file,
@@ -536,6 +543,7 @@ def check_map(path: str | Path) -> dict[str, Any]:
         "hazards": hazards,
         **({"disaster": spec.disaster} if spec.disaster else {}),  # one disaster's view
         **({"remote": remotes} if remotes else {}),  # url: sources, no server asked
+        **({"paper": paper_notes} if paper_notes else {}),  # an inset or atlas the build prints
         "problems": [p.__dict__ for p in problems],
         "warnings": [p.__dict__ for p in warnings],
     }
@@ -543,6 +551,59 @@ def check_map(path: str | Path) -> dict[str, Any]:
     if notice:
         report["notice"] = notice
     return report
+
+
+def paper_layout(spec: MapSpec, area) -> tuple[list[Problem], list[str]]:
+    """(problems, notes) of the paper map: laid out and drawn in memory as the build does.
+
+    The build refuses a sheet that fails the readability check
+    (``outputs.paper.unreadable``); ``check`` must refuse the same map, so it
+    collects the data and draws the paper layout with the build's own code
+    (:func:`~civicmap.render.paper.render.render_paper`), writing no file. Always
+    offline: the places, the street network and the map tiles come from local
+    files, the offline pack and the cache, never from a server (with the network
+    down, check neither waits nor hangs).
+
+    Returns
+    -------
+    tuple
+        A refusal as a problem (key ``outputs.paper``, the build's own message),
+        and notes: the 拡大図 (inset) or grid atlas the build will print instead
+        of the plain sheet, or why the layout could not be tried offline.
+    """
+    file = str(spec.file)
+    try:
+        with _quiet():  # the build says these; check reports only its verdict
+            data = pipeline.collect(spec, area=area, offline=True)
+            _pdf, plan = render_paper(data, options=spec.paper)
+    except UnreadableSheetError as exc:
+        message = str(exc).removeprefix(f"{file}: ")  # the key says where; the text is the build's
+        return [Problem(file, "outputs.paper", message)], []
+    except CivicMapError as exc:  # e.g. OSM data not in the cache: the build would fetch it
+        return [], [
+            _(
+                "the paper layout was not tried (check uses no network, and the data is not all "
+                "at hand: %(error)s); build once with the network, then check again"
+            )
+            % {"error": exc}
+        ]
+    return [], [plan.note] if plan.note else []
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Only errors from the package's loggers while check draws the paper map in memory.
+
+    What collecting and drawing say (layers read, places off the frame) is the
+    build's to print; check prints its own report.
+    """
+    root = logging.getLogger("civicmap")
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
 
 
 def remote_states(spec: MapSpec) -> list[dict[str, Any]]:
