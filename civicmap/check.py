@@ -16,6 +16,7 @@ import json
 import logging
 import math
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,7 @@ from civicmap._files import check_writable, spreadsheet_cell, write_text_atomic
 from civicmap._transport import redact
 from civicmap._validate import COLUMN_HINT_CUTOFF, did_you_mean
 from civicmap.area import map_area
-from civicmap.errors import CivicMapError, ConfigError, Problem, SourceError
+from civicmap.errors import CivicMapError, ConfigError, OfflineError, Problem, SourceError
 from civicmap.fields import ALIASES
 from civicmap.hazards import hazard_summary
 from civicmap.i18n import _, ngettext
@@ -572,22 +573,48 @@ def paper_layout(spec: MapSpec, area) -> tuple[list[Problem], list[str]]:
         of the plain sheet, or why the layout could not be tried offline.
     """
     file = str(spec.file)
-    try:
-        with _quiet():  # the build says these; check reports only its verdict
+    with _quiet():  # the build says these; check reports only its verdict
+        try:
             data = pipeline.collect(spec, area=area, offline=True)
-            _pdf, plan = render_paper(data, options=spec.paper)
-    except UnreadableSheetError as exc:
-        message = str(exc).removeprefix(f"{file}: ")  # the key says where; the text is the build's
-        return [Problem(file, "outputs.paper", message)], []
-    except CivicMapError as exc:  # e.g. OSM data not in the cache: the build would fetch it
-        return [], [
-            _(
-                "the paper layout was not tried (check uses no network, and the data is not all "
-                "at hand: %(error)s); build once with the network, then check again"
-            )
-            % {"error": exc}
-        ]
-    return [], [plan.note] if plan.note else []
+        except CivicMapError as exc:  # e.g. OSM data not in the cache: the build would fetch it
+            return [], [
+                _(
+                    "the paper layout was not tried (check uses no network, and the data is not "
+                    "all at hand: %(error)s); build once with the network, then check again"
+                )
+                % {"error": exc}
+            ]
+        notes: list[str] = []
+        try:
+            try:
+                _pdf, plan = render_paper(data, options=spec.paper)
+            except OfflineError:
+                if _http.is_offline(spec.offline):  # this run is offline: the build stops so too
+                    raise
+                # a build with the network fetches the tiles; one without draws the fallback
+                # background: the numbers and the index lie out the same on either
+                _pdf, plan = render_paper(_without_tiles(data), options=spec.paper)
+                notes.append(
+                    _(
+                        "the background tiles are not in the cache or the offline pack: the "
+                        "sheet was laid out on the background a build without them draws"
+                    )
+                )
+        except UnreadableSheetError as exc:
+            # the key says where it is; the words are the build's
+            message = str(exc).removeprefix(f"{file}: ")
+            return [Problem(file, "outputs.paper", message)], []
+        except ConfigError as exc:  # an atlas over max_pages, an area file: the build stops too
+            return list(exc.problems), []
+        except CivicMapError as exc:
+            return [Problem(file, "outputs.paper", str(exc))], []
+    return [], [*([plan.note] if plan.note else []), *notes]
+
+
+def _without_tiles(data: MapData) -> MapData:
+    """``data`` whose map draws no background tiles (the fallback background instead)."""
+    spec = data.spec
+    return replace(data, spec=replace(spec, basemap=replace(spec.basemap, tiles="none")))
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ from paper_maps import kanazawa_raw, toyama_raw
 from paths import ROOT
 from test_check_cli import KANAZAWA_TOILETS, MISTAKES, TOILET
 
+from civicmap import settings
 from civicmap.cli import main
 
 DEMO = ROOT / "civicmap" / "data" / "demo"
@@ -320,3 +321,26 @@ def test_a_sheet_an_inset_makes_readable_passes_check_which_names_the_inset(tmp_
     assert (tmp_path / "out" / "map.pdf").exists()
     text = CliRunner().invoke(main, ["--lang", "en", "check", str(map_file)])
     assert f"Note: {map_file}: outputs.paper: {note}" in text.output
+
+
+@pytest.mark.slow
+def test_check_lays_out_a_tiled_sheet_without_asking_the_tile_server(tmp_path, gsi, monkeypatch):
+    """The paper layout is tried offline: tiles only from the cache, none fetched, no wait.
+
+    The background (here 地理院タイル on a loopback server) would be fetched by a
+    build with the network; check never asks it, and still judges the sheet.
+    """
+    raw = {**toyama_raw(), "basemap": {"tiles": "gsi-pale"}}
+    map_file = _paper_map(tmp_path, raw, {"scale": 200000})
+    code, report = _check(map_file)
+    assert code == 0 and report is not None, report
+    assert gsi.requests == []
+    inset, background = report["paper"]
+    assert "drawn with inset A" in inset
+    assert "background tiles are not in the cache" in background
+    # an offline run: the build stops at the first missing tile, and check says so first
+    monkeypatch.setattr(settings, "offline", True)
+    report, _output = assert_agree(map_file, tmp_path / "out")
+    assert [p["key"] for p in report["problems"]] == ["outputs.paper"]
+    assert "offline mode: tile" in report["problems"][0]["message"]
+    assert gsi.requests == []
