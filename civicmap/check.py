@@ -478,14 +478,17 @@ def check_map(path: str | Path) -> dict[str, Any]:
     ``popup:`` and ``index:`` exist (with "did you mean"), the map has
     outputs, the paper and web options are valid, the area resolves and holds
     some of each layer's rows, and layers that need OpenStreetMap have a
-    source for it (or the map says ``osm: false``).
+    source for it (or the map says ``osm: false``). A paper output is laid out
+    as the build lays it out (:func:`paper_layout`): a sheet the build would
+    refuse as unreadable is a problem.
 
     Returns
     -------
     dict
         ``file``, ``kind`` (``"map"``), ``ok``, ``title``, ``layers``,
         ``outputs``, ``problems`` and ``warnings`` (each a list of
-        ``{"file", "key", "message"}``). ``ok`` is false when there are
+        ``{"file", "key", "message"}``), and ``paper`` (notes: the inset or
+        atlas the build prints instead of the plain sheet) when there are any. ``ok`` is false when there are
         problems: a build would fail or silently lose something.
 
     Raises
@@ -560,10 +563,13 @@ def paper_layout(spec: MapSpec, area) -> tuple[list[Problem], list[str]]:
     The build refuses a sheet that fails the readability check
     (``outputs.paper.unreadable``); ``check`` must refuse the same map, so it
     collects the data and draws the paper layout with the build's own code
-    (:func:`~civicmap.render.paper.render.render_paper`), writing no file. Always
-    offline: the places, the street network and the map tiles come from local
-    files, the offline pack and the cache, never from a server (with the network
-    down, check neither waits nor hangs).
+    (:func:`~civicmap.render.paper.render.render_paper`), writing no file. It asks
+    no server (with the network down, check neither waits nor hangs): the places,
+    the street network and the map tiles come from local files, the offline pack
+    and the cache. Tiles missing there are what an online build fetches, or, with
+    the network down, replaces by its fallback background: the sheet is laid out
+    on that background (the numbers and the index lie the same). In an offline
+    run the build stops at what is missing, so check reports it as a problem.
 
     Returns
     -------
@@ -577,6 +583,8 @@ def paper_layout(spec: MapSpec, area) -> tuple[list[Problem], list[str]]:
         try:
             data = pipeline.collect(spec, area=area, offline=True)
         except CivicMapError as exc:  # e.g. OSM data not in the cache: the build would fetch it
+            if _http.is_offline(spec.offline):  # this run is offline: the build stops so too
+                return [Problem(file, "", str(exc))], []
             return [], [
                 _(
                     "the paper layout was not tried (check uses no network, and the data is not "

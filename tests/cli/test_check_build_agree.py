@@ -344,3 +344,23 @@ def test_check_lays_out_a_tiled_sheet_without_asking_the_tile_server(tmp_path, g
     assert [p["key"] for p in report["problems"]] == ["outputs.paper"]
     assert "offline mode: tile" in report["problems"][0]["message"]
     assert gsi.requests == []
+
+
+def test_a_paper_map_whose_osm_data_is_not_at_hand(tmp_path, monkeypatch):
+    """The demo asking Overpass, nothing cached: check asks no server and says what it could not try.
+
+    Online the build would fetch the data, so check only notes that the sheet was
+    not tried; offline the build stops, and check says the same (it used to pass).
+    """
+    for f in DEMO.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    text = (DEMO / "demo.yaml").read_text(encoding="utf-8")
+    text = text.replace("osm: {file: SmallAroundWaseda.osm.bz2}", "osm: {overpass: true}")
+    (tmp_path / "demo.yaml").write_text(text, encoding="utf-8")
+    code, report = _check(tmp_path / "demo.yaml")
+    assert code == 0 and report is not None
+    assert "the paper layout was not tried" in report["paper"][0]
+    monkeypatch.setattr(settings, "offline", True)
+    report, output = assert_agree(tmp_path / "demo.yaml", tmp_path / "out")
+    assert report is not None and "Overpass answer" in report["problems"][0]["message"]
+    assert report["problems"][0]["message"] in output
