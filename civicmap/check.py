@@ -9,29 +9,33 @@ source file instead of guessing why a place is missing from the map.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 
-from civicmap import _http, hazard_tiles, settings
+from civicmap import _http, hazard_tiles, pipeline, settings
 from civicmap._fields import TemplateError, template_fields
 from civicmap._files import check_writable, spreadsheet_cell, write_text_atomic
 from civicmap._transport import redact
 from civicmap._validate import COLUMN_HINT_CUTOFF, did_you_mean
 from civicmap.area import map_area
-from civicmap.errors import CivicMapError, ConfigError, Problem, SourceError
+from civicmap.errors import CivicMapError, ConfigError, OfflineError, Problem, SourceError
 from civicmap.fields import ALIASES
 from civicmap.hazards import hazard_summary
 from civicmap.i18n import _, ngettext
 from civicmap.render.paper.areas import load_areas
+from civicmap.render.paper.readability import UnreadableSheetError
+from civicmap.render.paper.render import render_paper
 from civicmap.render.tiles import survey_act_notice
 from civicmap.schema import COLUMNS, RowProblem, SourceResult
 from civicmap.sources import kind_for_path, read_file_source, read_path, remote
@@ -474,14 +478,17 @@ def check_map(path: str | Path) -> dict[str, Any]:
     ``popup:`` and ``index:`` exist (with "did you mean"), the map has
     outputs, the paper and web options are valid, the area resolves and holds
     some of each layer's rows, and layers that need OpenStreetMap have a
-    source for it (or the map says ``osm: false``).
+    source for it (or the map says ``osm: false``). A paper output is laid out
+    as the build lays it out (:func:`paper_layout`): a sheet the build would
+    refuse as unreadable is a problem.
 
     Returns
     -------
     dict
         ``file``, ``kind`` (``"map"``), ``ok``, ``title``, ``layers``,
         ``outputs``, ``problems`` and ``warnings`` (each a list of
-        ``{"file", "key", "message"}``). ``ok`` is false when there are
+        ``{"file", "key", "message"}``), and ``paper`` (notes: the inset or
+        atlas the build prints instead of the plain sheet) when there are any. ``ok`` is false when there are
         problems: a build would fail or silently lose something.
 
     Raises
@@ -524,6 +531,10 @@ def check_map(path: str | Path) -> dict[str, Any]:
         pack=str(spec.pack_dir()),
     )
     problems += [Problem(file, key, message) for key, message in hazard_problems]
+    paper_notes: list[str] = []
+    if "paper" in spec.outputs and area is not None and not problems:
+        paper_problems, paper_notes = paper_layout(spec, area)
+        problems += paper_problems
     remotes = remote_states(spec)
     report: dict[str, Any] = {
         "file": file,
@@ -536,6 +547,7 @@ def check_map(path: str | Path) -> dict[str, Any]:
         "hazards": hazards,
         **({"disaster": spec.disaster} if spec.disaster else {}),  # one disaster's view
         **({"remote": remotes} if remotes else {}),  # url: sources, no server asked
+        **({"paper": paper_notes} if paper_notes else {}),  # an inset or atlas the build prints
         "problems": [p.__dict__ for p in problems],
         "warnings": [p.__dict__ for p in warnings],
     }
@@ -543,6 +555,90 @@ def check_map(path: str | Path) -> dict[str, Any]:
     if notice:
         report["notice"] = notice
     return report
+
+
+def paper_layout(spec: MapSpec, area) -> tuple[list[Problem], list[str]]:
+    """(problems, notes) of the paper map: laid out and drawn in memory as the build does.
+
+    The build refuses a sheet that fails the readability check
+    (``outputs.paper.unreadable``); ``check`` must refuse the same map, so it
+    collects the data and draws the paper layout with the build's own code
+    (:func:`~civicmap.render.paper.render.render_paper`), writing no file. It asks
+    no server (with the network down, check neither waits nor hangs): the places,
+    the street network and the map tiles come from local files, the offline pack
+    and the cache. Tiles missing there are what an online build fetches, or, with
+    the network down, replaces by its fallback background: the sheet is laid out
+    on that background (the numbers and the index lie the same). In an offline
+    run the build stops at what is missing, so check reports it as a problem.
+
+    Returns
+    -------
+    tuple
+        A refusal as a problem (key ``outputs.paper``, the build's own message),
+        and notes: the 拡大図 (inset) or grid atlas the build will print instead
+        of the plain sheet, or why the layout could not be tried offline.
+    """
+    file = str(spec.file)
+    with _quiet():  # the build says these; check reports only its verdict
+        try:
+            data = pipeline.collect(spec, area=area, offline=True)
+        except CivicMapError as exc:  # e.g. OSM data not in the cache: the build would fetch it
+            if _http.is_offline(spec.offline):  # this run is offline: the build stops so too
+                return [Problem(file, "", str(exc))], []
+            return [], [
+                _(
+                    "the paper layout was not tried (check uses no network, and the data is not "
+                    "all at hand: %(error)s); build once with the network, then check again"
+                )
+                % {"error": exc}
+            ]
+        notes: list[str] = []
+        try:
+            try:
+                _pdf, plan = render_paper(data, options=spec.paper)
+            except OfflineError:
+                if _http.is_offline(spec.offline):  # this run is offline: the build stops so too
+                    raise
+                # a build with the network fetches the tiles; one without draws the fallback
+                # background: the numbers and the index lie out the same on either
+                _pdf, plan = render_paper(_without_tiles(data), options=spec.paper)
+                notes.append(
+                    _(
+                        "the background tiles are not in the cache or the offline pack: the "
+                        "sheet was laid out on the background a build without them draws"
+                    )
+                )
+        except UnreadableSheetError as exc:
+            # the key says where it is; the words are the build's
+            message = str(exc).removeprefix(f"{file}: ")
+            return [Problem(file, "outputs.paper", message)], []
+        except ConfigError as exc:  # an atlas over max_pages, an area file: the build stops too
+            return list(exc.problems), []
+        except CivicMapError as exc:
+            return [Problem(file, "outputs.paper", str(exc))], []
+    return [], [*([plan.note] if plan.note else []), *notes]
+
+
+def _without_tiles(data: MapData) -> MapData:
+    """``data`` whose map draws no background tiles (the fallback background instead)."""
+    spec = data.spec
+    return replace(data, spec=replace(spec, basemap=replace(spec.basemap, tiles="none")))
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Only errors from the package's loggers while check draws the paper map in memory.
+
+    What collecting and drawing say (layers read, places off the frame) is the
+    build's to print; check prints its own report.
+    """
+    root = logging.getLogger("civicmap")
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
 
 
 def remote_states(spec: MapSpec) -> list[dict[str, Any]]:

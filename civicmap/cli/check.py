@@ -31,6 +31,9 @@ def _problem_lines(report: dict) -> None:
     for w in report.get("warnings", []):
         where = f"{w['file']}: {w['key']}" if w["key"] else w["file"]
         click.echo(_("Warning: %(where)s: %(message)s") % {"where": where, "message": w["message"]})
+    for note in report.get("paper", []):  # the inset or atlas the build prints instead
+        where = f"{report['file']}: outputs.paper"
+        click.echo(_("Note: %(where)s: %(message)s") % {"where": where, "message": note})
 
 
 @main.command(
@@ -91,7 +94,7 @@ def check(file: Path, as_json: bool, rejected_out: Path | None, overwrite: bool)
                 {
                     k: v
                     for k, v in report.items()
-                    if k not in ("file", "ok", "problems", "warnings", "kind")
+                    if k not in ("file", "ok", "problems", "warnings", "kind", "paper")
                 },
                 allow_unicode=True,
                 sort_keys=False,
@@ -108,6 +111,32 @@ def check(file: Path, as_json: bool, rejected_out: Path | None, overwrite: bool)
         _print_data_report(report)
     if rejected_out is not None and not as_json:
         click.echo(_("rejected rows written to %(path)s") % {"path": rejected_out})
+
+
+def _header_line(last: int, preamble: list[str]) -> str:
+    """Where the header is: its line(s), and the lines above it (a title, a date …).
+
+    ``last`` is the header's last line and ``preamble`` the lines above its first:
+    a header of several lines (``対象とする災害`` over 洪水, 地震 …) has lines
+    between them, and no lines above it at all.
+    """
+    first = len(preamble) + 1
+    above = " / ".join(line for line in preamble if line) or _("blank")
+    if first >= last:
+        return _("  header found on line %(line)s (lines above: %(above)s)") % {
+            "line": last,
+            "above": above,
+        }
+    if not preamble:
+        return _("  header found on lines %(first)s to %(last)s (a header of %(n)d lines)") % {
+            "first": first,
+            "last": last,
+            "n": last - first + 1,
+        }
+    return _(
+        "  header found on lines %(first)s to %(last)s (a header of %(n)d lines; lines above: "
+        "%(above)s)"
+    ) % {"first": first, "last": last, "n": last - first + 1, "above": above}
 
 
 def _print_data_report(report: dict) -> None:
@@ -150,10 +179,7 @@ def _print_data_report(report: dict) -> None:
             % {"n": report["skipped_blank"], "rows": report["blank_rows"]}
         )
     if report.get("header_row", 1) != 1:
-        click.echo(
-            _("  header found on line %(line)s (lines above: %(above)s)")
-            % {"line": report["header_row"], "above": report.get("preamble")}
-        )
+        click.echo(_header_line(report["header_row"], report.get("preamble") or []))
     by_reason: dict[str, list[str]] = {}
     for new, why in (report.get("renamed_columns") or {}).items():
         by_reason.setdefault(why, []).append(new)

@@ -16,10 +16,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
+from paper_maps import kanazawa_raw, toyama_raw
 from paths import ROOT
 from test_check_cli import KANAZAWA_TOILETS, MISTAKES, TOILET
 
+from civicmap import settings
 from civicmap.cli import main
 
 DEMO = ROOT / "civicmap" / "data" / "demo"
@@ -272,3 +275,92 @@ def test_check_and_build_agree_on_documented_examples(tmp_path, name, block):
     (tmp_path / "map.yaml").write_text(block, encoding="utf-8")
     report, _output = assert_agree(tmp_path / "map.yaml", tmp_path / "out")
     assert report is not None and report["ok"], report  # a documented example is valid
+
+
+# --- the paper sheet: check lays it out as the build does (issue 23/30) ---------------------
+
+
+def _paper_map(folder: Path, raw: dict, paper: dict) -> Path:
+    raw = {**raw, "outputs": {"paper": {"file": "out/map.pdf", **paper}}}
+    (folder / "map.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return folder / "map.yaml"
+
+
+@pytest.mark.slow
+def test_a_crowded_sheet_is_refused_by_check_with_the_builds_words(tmp_path):
+    """金沢市's two GSI shelter lists on one A4: no inset saves it, so no PDF, and check says so.
+
+    check used to pass this map, and the build then refused it.
+    """
+    map_file = _paper_map(tmp_path, kanazawa_raw(), {"size": "A4"})
+    report, output = assert_agree(map_file, tmp_path / "out")
+    assert [p["key"] for p in report["problems"]] == ["outputs.paper"]
+    message = report["problems"][0]["message"]
+    assert "too crowded to read and was not written" in message
+    assert message in output  # word for word the build's error
+    assert not (tmp_path / "out" / "map.pdf").exists()
+    # the same in Japanese: check's problem line is the build's error
+    ja = CliRunner().invoke(main, ["--lang", "ja", "check", str(map_file)])
+    built = CliRunner().invoke(main, ["--lang", "ja", "build", str(map_file), "--offline"])
+    assert ja.exit_code == 2 and built.exit_code != 0
+    said = next(line for line in ja.output.splitlines() if "outputs.paper" in line)
+    refused = said.split("outputs.paper: ", 1)[1]
+    assert "混み合って読めないため、書き出しませんでした" in refused
+    assert refused in built.output
+
+
+@pytest.mark.slow
+def test_a_sheet_an_inset_makes_readable_passes_check_which_names_the_inset(tmp_path):
+    """富山市's nurseries at 1:200,000: crowded, but a 拡大図 makes it readable; both say OK."""
+    map_file = _paper_map(tmp_path, toyama_raw(), {"scale": 200000})
+    report, output = assert_agree(map_file, tmp_path / "out")
+    assert report["ok"] and len(report["paper"]) == 1
+    note = report["paper"][0]
+    assert "drawn with inset A" in note
+    assert note in output  # the build prints the same sheet it announced
+    assert (tmp_path / "out" / "map.pdf").exists()
+    text = CliRunner().invoke(main, ["--lang", "en", "check", str(map_file)])
+    assert f"Note: {map_file}: outputs.paper: {note}" in text.output
+
+
+@pytest.mark.slow
+def test_check_lays_out_a_tiled_sheet_without_asking_the_tile_server(tmp_path, gsi, monkeypatch):
+    """The paper layout is tried offline: tiles only from the cache, none fetched, no wait.
+
+    The background (here 地理院タイル on a loopback server) would be fetched by a
+    build with the network; check never asks it, and still judges the sheet.
+    """
+    raw = {**toyama_raw(), "basemap": {"tiles": "gsi-pale"}}
+    map_file = _paper_map(tmp_path, raw, {"scale": 200000})
+    code, report = _check(map_file)
+    assert code == 0 and report is not None, report
+    assert gsi.requests == []
+    inset, background = report["paper"]
+    assert "drawn with inset A" in inset
+    assert "background tiles are not in the cache" in background
+    # an offline run: the build stops at the first missing tile, and check says so first
+    monkeypatch.setattr(settings, "offline", True)
+    report, _output = assert_agree(map_file, tmp_path / "out")
+    assert [p["key"] for p in report["problems"]] == ["outputs.paper"]
+    assert "offline mode: tile" in report["problems"][0]["message"]
+    assert gsi.requests == []
+
+
+def test_a_paper_map_whose_osm_data_is_not_at_hand(tmp_path, monkeypatch):
+    """The demo asking Overpass, nothing cached: check asks no server and says what it could not try.
+
+    Online the build would fetch the data, so check only notes that the sheet was
+    not tried; offline the build stops, and check says the same (it used to pass).
+    """
+    for f in DEMO.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    text = (DEMO / "demo.yaml").read_text(encoding="utf-8")
+    text = text.replace("osm: {file: SmallAroundWaseda.osm.bz2}", "osm: {overpass: true}")
+    (tmp_path / "demo.yaml").write_text(text, encoding="utf-8")
+    code, report = _check(tmp_path / "demo.yaml")
+    assert code == 0 and report is not None
+    assert "the paper layout was not tried" in report["paper"][0]
+    monkeypatch.setattr(settings, "offline", True)
+    report, output = assert_agree(tmp_path / "demo.yaml", tmp_path / "out")
+    assert report is not None and "Overpass answer" in report["problems"][0]["message"]
+    assert report["problems"][0]["message"] in output

@@ -454,3 +454,17 @@ def test_check_gives_the_survey_act_reminder_for_a_paper_map_on_gsi_tiles(tmp_pa
     assert paper.exit_code == 0 and web.exit_code == 0, paper.output + web.output
     assert paper.output.count("測量法") == 1  # printed maps from GSI tiles may need approval
     assert "測量法" not in web.output
+
+
+def test_a_header_of_two_lines_is_named_by_its_lines_not_none():
+    """対象とする災害 over 洪水, 地震 …: the header is lines 1–2, with nothing above it.
+
+    The report used to print 「見出し行は 2 行目（その上の行: None）」, a raw Python value.
+    """
+    data = TESTS / "data" / "opendata" / "names" / "two_row_disaster_header.csv"
+    ja = CliRunner().invoke(main, ["--lang", "ja", "check", str(data)])
+    en = CliRunner().invoke(main, ["--lang", "en", "check", str(data)])
+    assert ja.exit_code == 0 and en.exit_code == 0, ja.output + en.output
+    assert "  見出し行は 1〜2 行目（2 行にわたる見出し）" in ja.output.splitlines()
+    assert "  header found on lines 1 to 2 (a header of 2 lines)" in en.output.splitlines()
+    assert "None" not in ja.output + en.output

@@ -149,7 +149,7 @@ def test_check_shows_the_sheet_header_row_and_the_other_sheets():
     assert res.exit_code == 0, res.output
     assert "sheet:    一覧 (the first sheet with a table of places)" in res.output
     assert "sheet '説明': 2 rows, no table of places" in res.output
-    assert "header found on line 5" in res.output
+    assert "header found on lines 4 to 5 (a header of 2 lines" in res.output  # two merged rows
 
 
 def test_a_layer_file_with_an_excel_source_and_sheet_crs_extent_keys_reads(tmp_path):
