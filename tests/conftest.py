@@ -57,15 +57,19 @@ SLOW_TESTS = (
 #: last while the other core is idle. A file not named here keeps its place after them.
 LONG_FIRST = (
     "test_batch.py",
-    "security/test_dask_security.py",
+    "cli/test_init.py",  # its module fixtures build a prefecture's 1,525-shelter atlas
     "test_notebooks.py",
-    "render/paper/test_paper_atlas.py",
-    "render/paper/test_paper_print.py",
-    "render/paper/test_paper_single_sheet.py",
-    "browser/test_site_offline.py",
-    "render/test_network_down.py",
     "security/test_output_faults.py",
+    "render/test_network_down.py",
+    "render/paper/test_paper_print.py",
+    "render/paper/test_paper_atlas.py",
+    "security/test_dask_security.py",
+    "browser/test_site_offline.py",
+    "browser/test_hazards_web.py",
     "browser/",
+    "test_hazards_tiles.py",
+    "render/paper/test_paper_atlas_pages.py",
+    "render/paper/test_paper_single_sheet.py",
 )
 
 
