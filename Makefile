@@ -22,13 +22,17 @@ $(STAMP): pyproject.toml Makefile
 demo: install
 	$(BIN)/civicmap demo --overwrite
 
-# The whole suite, on every core (pytest-xdist).
+# The whole suite, on every core (pytest-xdist). One test file stays on one worker, so a file's
+# shared fixtures (a batch, an atlas, a browser) are built once; files go out longest first
+# (LONG_FIRST in tests/conftest.py), so no long file starts last and leaves a core idle.
+XDIST := -n auto --dist loadfile --no-loadscope-reorder
+
 test: install
-	$(BIN)/python -m pytest -q -ra -n auto
+	$(BIN)/python -m pytest -q -ra $(XDIST)
 
 # The quick loop while working: lint, then every test not marked slow.
 check: lint
-	$(BIN)/python -m pytest -q -ra -n auto -m "not slow"
+	$(BIN)/python -m pytest -q -ra $(XDIST) -m "not slow"
 
 # Re-record the bytes of the demo, the 金沢 atlas and a batch (tests/test_golden_outputs.py) after
 # a change that is meant to alter them; the diff of tests/data/golden/outputs.json shows what moved.

@@ -33,9 +33,12 @@ def _find(*names: str) -> str | None:
     return None
 
 
-@pytest.fixture
-def browser(tmp_path):
-    """A fresh headless Chromium with no network (CDP offline) and an alert trap."""
+#: The window every test starts with (a test may resize; the next one gets this back).
+WINDOW = (1280, 900)
+
+
+def _start_chromium(profile: Path):
+    """A headless Chromium with no network (CDP offline) and an alert trap."""
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
     chromium = _find("chromium", "/usr/bin/chromium", "chromium-browser", "google-chrome")
     driver_path = _find("chromedriver", "/usr/bin/chromedriver")
@@ -49,12 +52,12 @@ def browser(tmp_path):
     opts.binary_location = chromium
     for flag in CHROMIUM_FLAGS:
         opts.add_argument(flag)
-    opts.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
-    opts.add_argument("--window-size=1280,900")
+    opts.add_argument(f"--user-data-dir={profile}")
+    opts.add_argument(f"--window-size={WINDOW[0]},{WINDOW[1]}")
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(driver_path), options=opts)
-    driver.set_page_load_timeout(60)
     try:
+        driver.set_page_load_timeout(60)
         # No network at all: http(s) requests fail and navigator.onLine is false.
         driver.execute_cdp_cmd("Network.enable", {})
         driver.execute_cdp_cmd(
@@ -71,9 +74,69 @@ def browser(tmp_path):
                 "window.confirm = window.alert; window.prompt = window.alert;"
             },
         )
-        yield driver
-    finally:
+    except BaseException:
         driver.quit()
+        raise
+    return driver
+
+
+class _Chromium:
+    """One Chromium per test process (xdist worker), started on first use.
+
+    Starting Chromium costs seconds on a busy 2-core machine and the browser tests
+    are ~30; each test still gets a clean page (see :func:`browser`).
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.driver = None
+        self.starts = 0
+
+    def get(self):
+        if self.driver is not None:
+            try:
+                self.driver.current_url  # noqa: B018 -- still answering?
+            except Exception:
+                self.close()
+        if self.driver is None:
+            self.starts += 1
+            self.driver = _start_chromium(self.folder / f"profile{self.starts}")
+        return self.driver
+
+    def close(self) -> None:
+        if self.driver is not None:
+            try:
+                self.driver.quit()
+            except Exception:  # already gone: nothing left to stop
+                pass
+            self.driver = None
+
+
+@pytest.fixture(scope="session")
+def _chromium(tmp_path_factory):
+    session = _Chromium(tmp_path_factory.mktemp("chromium"))
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def browser(_chromium):
+    """A headless Chromium with no network (CDP offline) and an alert trap, on a blank page.
+
+    The browser process is shared by the tests of one worker; what a test may change is
+    put back before the next: the page (about:blank, so no script of the last map runs on),
+    the window size, the emulated media, the console log.
+    """
+    driver = _chromium.get()
+    driver.get("about:blank")
+    driver.set_window_size(*WINDOW)
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    driver.get_log("browser")  # read out = emptied: the last test's messages are not this one's
+    yield driver
+    try:
+        driver.get("about:blank")
+    except Exception:  # the test broke the browser: the next test starts a new one
+        _chromium.close()
 
 
 @pytest.fixture
@@ -108,6 +171,7 @@ def demo_data_with_payload():
     return data
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def payload_data():
+    """The demo with payload rows, collected once per worker: the tests only read it."""
     return demo_data_with_payload()

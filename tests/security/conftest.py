@@ -15,5 +15,6 @@ _spec = importlib.util.spec_from_file_location(
 _browser = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_browser)
 
+_chromium = _browser._chromium  # one Chromium per worker, as in tests/browser
 browser = _browser.browser
 artifacts = _browser.artifacts
