@@ -22,8 +22,9 @@ from civicmap.sources._guess import place_counts
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 SUFFIXES = {".csv", ".txt", ".xlsx", ".xls", ".ods", ".geojson", ".json", ".kml", ".umap", ".shp"}
-# osm extracts, area boundaries, web fixtures and hazard zones (polygons, not places)
-SKIP_DIRS = {"osm", "boundaries", "web", "hazards"}
+# osm extracts, area boundaries, web fixtures, hazard zones (polygons, not places) and the
+# recorded digests of tests/golden.py (not a data file)
+SKIP_DIRS = {"osm", "boundaries", "web", "hazards", "golden"}
 
 
 def files() -> list[Path]:

@@ -88,8 +88,10 @@ def _paper_numbers(demo, tmp_path) -> dict[str, int]:
     names = {f for layer in demo.layers for f in layer.features["name"].dropna().astype(str)}
     lines = text.splitlines()
     found: dict[str, int] = {}
-    for i, line in enumerate(lines):  # "3 B2" (number, grid cell), then the name (maybe wrapped)
-        m = re.fullmatch(r"(\d+) [A-Z]\d+", line.strip())
+    # "3 B2" (number, grid cell; the compact index puts a 五十音 tab first: "た 5 C1"), then
+    # the name (maybe wrapped)
+    for i, line in enumerate(lines):
+        m = re.fullmatch(r"(?:[^\d\s] )?(\d+) [A-Z]\d+", line.strip())
         if not m:
             continue
         after = "".join(lines[i + 1 : i + 4]).replace(" ", "")
