@@ -188,7 +188,7 @@ def warn_category_budget(layer: Any, counts: Mapping[str, int]) -> None:
     warnings = layer.report.warnings
     if any(w.get("reason") == reason for w in warnings):
         return
-    log.warning("%s", reason)
+    log.warning(reason)
     warnings.append(
         {"source": layer.spec.title_in(current_language()), "row": "", "reason": reason}
     )
