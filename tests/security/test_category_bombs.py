@@ -78,8 +78,8 @@ def test_two_thousand_categories_give_a_legend_within_the_budget(tmp_path):
     # web: at most the budget of legend rows (the filter's checkboxes are these rows)
     styles = _page_styles(tmp_path)
     assert len(styles) <= settings.max_categories_web
-    other = styles[-1]
-    assert other["title"].startswith("Other (")
+    rest = N - (settings.max_categories_web - 1)  # each of them one place
+    assert styles[-1]["title"] == f"その他（{rest}種類・{rest}件）"  # the map's language: ja
     assert sum(s["count"] for s in styles) == PLACES  # every place counted in a row
     assert styles[0]["title"] == "種別0"  # the largest category keeps its own row
     # every place drawn, its category text kept in the export
@@ -90,7 +90,8 @@ def test_two_thousand_categories_give_a_legend_within_the_budget(tmp_path):
     text = _pdf_text(tmp_path)
     legend_rows = set(re.findall(r"種別\d+ \(\d+\)", text))
     assert len(legend_rows) <= settings.max_categories_paper - 1
-    assert "Other (" in text
+    rest = N - (settings.max_categories_paper - 1)
+    assert f"その他（{rest}種類・{rest}件）" in text
     # one warning naming the layer and the fix
     assert res.output.count(f"“Places” has {N} categories") == 1, res.output
     assert "layer file's categories:" in res.output
@@ -102,7 +103,7 @@ def test_five_categories_keep_one_row_each(tmp_path):
     styles = _page_styles(tmp_path)
     assert [s["title"] for s in styles] == [f"種別{k}" for k in range(5)]
     assert len({(s["color"], s["symbol"]) for s in styles}) == 5
-    assert "Other (" not in _pdf_text(tmp_path)
+    assert "その他" not in _pdf_text(tmp_path)
     assert "Other" not in res.output
 
 
