@@ -152,6 +152,14 @@ max_nesting: int = 100
 #: layers and the others become one last layer ("その他のレイヤー") with their names as
 #: categories, and a warning names the file. At least 2 (one kept, one folded).
 max_file_layers: int = 40
+#: Most categories of one layer drawn with a colour and symbol of their own, on paper
+#: and on the web map (legend rows and the viewer's category checkboxes follow). A
+#: layer file's ``categories:`` count first, then the largest categories (by places,
+#: ties by first appearance); past the budget the rest share the layer's own look
+#: under one legend row "その他（N種類・M件）", each place still drawn, numbered and
+#: searchable with its category text, and a warning names the layer. At least 2.
+max_categories_paper: int = 12
+max_categories_web: int = 30
 #: Deepest uMap child layer (a layer inside a layer inside …) read as a layer of its
 #: own; real maps nest one or two levels. Layers nested deeper are read as part of
 #: their ancestor at this depth (their places kept, their names as categories), with

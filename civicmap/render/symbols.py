@@ -12,12 +12,18 @@ polygons, and :func:`svg_path` turns it into a true SVG circle path.
 
 from __future__ import annotations
 
+import logging
 import math
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
+from civicmap import settings
+from civicmap.i18n import _, current_language
 from civicmap.spec.layers import SYMBOLS, CategoryStyle, LayerSpec, derived_colour
+
+log = logging.getLogger(__name__)
 
 Vertex = tuple[float, float]
 
@@ -122,12 +128,70 @@ def shelter_symbol(*designations: str) -> str | None:
 
 def layer_categories(features: Any) -> list[str]:
     """Category names of a layer's features in first-appearance order (\"\" when none)."""
+    return list(category_counts(features))
+
+
+def category_counts(features: Any) -> dict[str, int]:
+    """Places per category name, in first-appearance order (\"\" when none)."""
     if "category" not in features.columns or features.empty:
-        return [""] if len(features) else []
-    seen: dict[str, None] = {}
+        return {"": len(features)} if len(features) else {}
+    counts: dict[str, int] = {}
     for v in features["category"]:
-        seen.setdefault(_text(v), None)
-    return list(seen)
+        t = _text(v)
+        counts[t] = counts.get(t, 0) + 1
+    return counts
+
+
+@dataclass(frozen=True)
+class OtherStyle(CategoryStyle):
+    """The look of a category past the layer's category budget: the layer's own look,
+    shared by all such categories under one legend row "その他（N種類・M件）"."""
+
+
+def kept_categories(spec: LayerSpec, counts: Mapping[str, int], budget: int) -> set[str] | None:
+    """The categories that keep a look of their own, or None when all of them do.
+
+    A user of a paper map reads a dozen symbols, not two thousand: past ``budget``
+    categories the layer file's declared ones count first (they always keep theirs),
+    then the largest by places, ties by first appearance (``counts``' order); one row
+    of the budget is left for "その他".
+    """
+    if len(counts) <= budget:
+        return None
+    declared = [c["name"] for c in spec.categories if c["name"] in counts]
+    declared += [n for n, _c, _s in spec.style.category_overrides if n in counts]
+    kept = set(declared)
+    names = list(counts)
+    rank = sorted(range(len(names)), key=lambda i: -counts[names[i]])  # stable: ties in order
+    for i in rank:
+        if len(kept) >= budget - 1:
+            break
+        kept.add(names[i])
+    return kept
+
+
+def warn_category_budget(layer: Any, counts: Mapping[str, int]) -> None:
+    """Say once per layer (console and quality report) that its categories past the
+    budget share one look, and how to choose which keep theirs."""
+    reason = _(
+        "Layer \u201c%(layer)s\u201d has %(n)d categories: only the largest %(paper)d on "
+        "paper and %(web)d on the web map get their own colour and symbol; the others "
+        "share the layer's look under one legend row \u201cOther\u201d (every place is "
+        "still drawn). To choose, list the categories in the layer file's categories: "
+        "or pick another category: column."
+    ) % {
+        "layer": layer.spec.title_in(current_language()),
+        "n": len(counts),
+        "paper": settings.max_categories_paper - 1,
+        "web": settings.max_categories_web - 1,
+    }
+    warnings = layer.report.warnings
+    if any(w.get("reason") == reason for w in warnings):
+        return
+    log.warning(reason)
+    warnings.append(
+        {"source": layer.spec.title_in(current_language()), "row": "", "reason": reason}
+    )
 
 
 def _text(v: Any) -> str:
@@ -154,6 +218,7 @@ def category_looks(
     *,
     taken: frozenset[str] = frozenset(),
     present: Iterable[str] | None = None,
+    kept: set[str] | None = None,
 ) -> list[CategoryStyle]:
     """THE style table: colour and symbol of each category in ``names`` (display order).
 
@@ -162,14 +227,21 @@ def category_looks(
     green. Other categories get derived ones by position: the layer's own symbol
     first, then symbols that no other layer of the map uses (``taken``), so a
     derived category never looks like another layer. A layer with one category
-    (of those ``present`` on the map) keeps the layer's own look.
+    (of those ``present`` on the map) keeps the layer's own look. With ``kept``
+    (:func:`kept_categories`), a category not in it gets :class:`OtherStyle`, the
+    layer's own look, and does not use up a derived one.
     """
     single = len(set(present) if present is not None else set(names)) == 1
     given = {n: (c, s) for n, c, s in spec.style.category_overrides}
     base = spec.style.symbol
     free = [s for s in SYMBOLS if s != base and s not in taken] or [s for s in SYMBOLS if s != base]
     out: list[CategoryStyle] = []
-    for i, name in enumerate(names):
+    i = -1
+    for name in names:
+        if kept is not None and name not in kept:
+            out.append(OtherStyle(name=name, color=spec.style.color, symbol=base))
+            continue
+        i += 1
         c, s = given.get(name, ("", ""))
         pict = shelter_symbol(name) if spec.role == "shelter" else None
         if pict and not s:
@@ -213,7 +285,7 @@ def own_colour(row: Any, look: CategoryStyle) -> CategoryStyle:
     category's, as in uMap and My Maps); else ``look`` itself."""
     colour = _text(row.get(OWN_COLOUR)) if hasattr(row, "get") else ""
     if colour and colour != look.color:
-        return CategoryStyle(look.name, colour, look.symbol)
+        return replace(look, color=colour)  # an OtherStyle stays one
     return look
 
 

@@ -31,19 +31,27 @@ import shapely
 from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 from jinja2 import Template
 
-from civicmap import _http, fields
+from civicmap import _http, fields, settings
 from civicmap._fields import TemplateError, fill_template
 from civicmap._files import check_writable, write_text_atomic
 from civicmap._yaml import Short
 from civicmap.errors import ConfigError, Problem
-from civicmap.i18n import _
+from civicmap.i18n import _, use_language
 from civicmap.mapdata import LayerData, MapData
 from civicmap.render import assets
 from civicmap.render._colocate import Group, colocated
 from civicmap.render._routes import ordered_routes
 from civicmap.render.background import banner_text, credit_lines, web_background, write_tile_folder
 from civicmap.render.numbering import place_numbers
-from civicmap.render.symbols import OWN_COLOUR, category_looks, svg_path, taken_symbols
+from civicmap.render.symbols import (
+    OWN_COLOUR,
+    OtherStyle,
+    category_looks,
+    kept_categories,
+    svg_path,
+    taken_symbols,
+    warn_category_budget,
+)
 from civicmap.render.web_filters import SCRIPT as FILTER_SCRIPT
 from civicmap.render.web_filters import filters_payload
 from civicmap.render.web_hazards import (
@@ -429,10 +437,22 @@ def category_styles(
     for c in cats:
         counts[c] = counts.get(c, 0) + 1
     order = spec.category_order(list(counts))
+    kept = kept_categories(spec, counts, settings.max_categories_web)
+    if kept is not None:
+        warn_category_budget(layer, counts)
     table: list[dict[str, Any]] = []
     index: dict[str, int] = {}
-    for st in category_looks(spec, order, taken=taken, present=counts):
+    other: dict[str, Any] | None = None
+    for st in category_looks(spec, order, taken=taken, present=counts, kept=kept):
         if st.name not in counts:
+            continue
+        if isinstance(st, OtherStyle):  # past the budget: one shared row, one checkbox
+            if other is None:
+                other = {"name": "", "title": "", "color": st.color, "symbol": st.symbol,
+                         "path": svg_path(st.symbol, size=20), "count": 0, "kinds": 0}  # fmt: skip
+            other["count"] += counts[st.name]
+            other["kinds"] += 1
+            index[st.name] = -1
             continue
         index[st.name] = len(table)
         table.append(
@@ -445,6 +465,14 @@ def category_styles(
                 "count": counts[st.name],
             }
         )
+    if other is not None:
+        with use_language(language):
+            other["title"] = _("Other (%(kinds)d kinds, %(places)d places)") % {
+                "kinds": other.pop("kinds"),
+                "places": other["count"],
+            }
+        index.update({n: len(table) for n, k in index.items() if k == -1})
+        table.append(other)
     return table, index
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from reportlab.lib import colors
 
 from civicmap import settings
+from civicmap.i18n import _, use_language
 from civicmap.mapdata import LayerData
 from civicmap.render import basemap as bm
 from civicmap.render._fonts import draw_text, text_width
@@ -29,6 +30,7 @@ from civicmap.render.paper.plan import RouteLeg
 from civicmap.render.paper.shapes import ShapeLook, draw_swatch, shape_legend
 from civicmap.render.paper.texts import STRIP, TEXT, wrap
 from civicmap.render.routes_table import route_notes, route_sections
+from civicmap.render.symbols import OtherStyle
 from civicmap.spec.layers import CategoryStyle
 
 log = logging.getLogger(__name__)
@@ -103,10 +105,14 @@ class PanelBlocks:
         category symbol the map draws (the same style table as the web map's legend)."""
         shown = len(layer.features) - sum(left_off(layer).values())  # print_if: left off
         title = layer.spec.title_in(self.lang) + f" ({shown})"
-        looks: dict[tuple[str, str], tuple[CategoryStyle, int]] = {}
+        looks: dict[tuple[str, str, bool], tuple[CategoryStyle, int]] = {}
+        other_kinds: set[str] = set()  # past the category budget: one row for them all
         for e in self.entries:
             if e.layer is layer and e.look is not None:
-                key = (e.look.symbol, e.look.color)
+                rest = isinstance(e.look, OtherStyle)
+                if rest:
+                    other_kinds.add(e.category)
+                key = (e.look.symbol, e.look.color, rest)
                 look, n = looks.get(key, (e.look, 0))
                 looks[key] = (look, n + 1)
         shapes = shape_legend(layer, self)
@@ -125,6 +131,14 @@ class PanelBlocks:
             return [(title, next(iter(looks.values()))[0]), *self._strip_legend(layer)]
         out: list[tuple[str, Any]] = [(title, layer)]
         for look, n in looks.values():
+            if isinstance(look, OtherStyle):
+                with use_language(self.lang):
+                    name = _("Other (%(kinds)d kinds, %(places)d places)") % {
+                        "kinds": len(other_kinds),
+                        "places": n,
+                    }
+                out.append((name, _CategoryRow(look.name, look.color, look.symbol)))
+                continue
             name = (
                 self.t["shelter_both"]
                 if look.symbol == "shelter_both"

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from civicmap import settings
 from civicmap.mapdata import LayerData, MapData
 from civicmap.render._colocate import colocated
 from civicmap.render._routes import ordered_routes
@@ -32,11 +33,13 @@ from civicmap.render.paper.texts import (
 from civicmap.render.routes_table import route_hazard
 from civicmap.render.symbols import (
     CategoryStyle,
+    category_counts,
     category_looks,
-    layer_categories,
+    kept_categories,
     own_colour,
     place_look,
     taken_symbols,
+    warn_category_budget,
 )
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 
@@ -302,10 +305,14 @@ def layer_looks(data: MapData) -> dict[str, dict[str, CategoryStyle]]:
     specs = [layer.spec for layer in data.layers]
     out: dict[str, dict[str, CategoryStyle]] = {}
     for layer in data.layers:
-        present = layer_categories(layer.features)
+        counts = category_counts(layer.features)
+        present = list(counts)
         order = layer.spec.category_order(present)
         taken = taken_symbols(specs, but=layer.id)
-        looks = category_looks(layer.spec, order, taken=taken, present=present)
+        kept = kept_categories(layer.spec, counts, settings.max_categories_paper)
+        if kept is not None:  # past the budget: the rest share one look and legend row
+            warn_category_budget(layer, counts)
+        looks = category_looks(layer.spec, order, taken=taken, present=present, kept=kept)
         out[layer.id] = {st.name: st for st in looks}
     return out
 

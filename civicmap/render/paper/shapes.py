@@ -18,10 +18,16 @@ import numpy as np
 import shapely
 from reportlab.lib import colors
 
+from civicmap import settings
 from civicmap.mapdata import LayerData
 from civicmap.render.basemap import _add_line, _add_polygon, to_page
 from civicmap.render.paper.geometry import MapFrame
-from civicmap.render.symbols import category_looks, layer_categories, taken_symbols
+from civicmap.render.symbols import (
+    category_counts,
+    category_looks,
+    kept_categories,
+    taken_symbols,
+)
 from civicmap.spec.layers import dash_pattern
 
 log = logging.getLogger(__name__)
@@ -99,14 +105,15 @@ def layer_shapes(renderer: Any) -> list[tuple[LayerData, Any, list[ShapeLook]]]:
         if not mask.any():
             continue
         sel = f[mask]
-        present = layer_categories(f)
-        cats = {  # the category colours the markers and the web map use
+        counts = category_counts(f)
+        cats = {  # the category colours the markers use (past the budget: the layer's)
             st.name: st
             for st in category_looks(
                 layer.spec,
-                layer.spec.category_order(present),
+                layer.spec.category_order(list(counts)),
                 taken=taken_symbols(specs, but=layer.id),
-                present=present,
+                present=counts,
+                kept=kept_categories(layer.spec, counts, settings.max_categories_paper),
             )
         }
         shape_looks = [
