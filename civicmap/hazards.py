@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from civicmap import wording
 from civicmap.errors import SourceError
 from civicmap.i18n import _
 from civicmap.schema import CRS, Credit
@@ -65,7 +66,7 @@ class HazardClass:
     max_m: float | None = None
 
     def label(self, language: str) -> str:
-        return self.ja if language == "ja" else self.en
+        return wording.translate(language, "hazard_class", self.ja)
 
 
 #: 浸水深ランクコード 1–6 → class (手引き colours, lightest to darkest).
@@ -106,43 +107,12 @@ DATASET_NAMES: dict[str, str] = {
 }
 
 #: What the maps print about hazards, per map language (never the console's).
-PUBLIC_TEXTS: dict[str, dict[str, str]] = {
-    "ja": {
-        "flood": "洪水", "inland_flood": "内水", "tsunami": "津波", "storm_surge": "高潮",
-        "landslide": "土砂災害",
-        "depth": "{kind}：想定浸水深 {depth}",
-        "outside": "{kind}：想定区域外",
-        "outside_landslide": "土砂災害：警戒区域外",
-        "unknown": "{kind}：情報なし",
-        "inside_zone": "{zone}内",
-        "upstairs": "（{note}）",
-        "unusable": "この災害では使えない可能性があります（{kind}）",
-        "not_safe": "想定区域の外でも安全とは限りません。",
-        "check_local": "詳しくは市町村のハザードマップで確認してください。",
-        "legend": "{kind}の想定",
-        "hazard": "ハザード",
-    },
-    "en": {
-        "flood": "Flood", "inland_flood": "Inland flood", "tsunami": "Tsunami",
-        "storm_surge": "Storm surge", "landslide": "Landslide",
-        "depth": "{kind}: assumed depth {depth}",
-        "outside": "{kind}: outside the assumed zone",
-        "outside_landslide": "Landslide: outside the warning zones",
-        "unknown": "{kind}: no information",
-        "inside_zone": "inside the {zone}",
-        "upstairs": " (upper floors)",
-        "unusable": "may not be usable in this disaster ({kind})",
-        "not_safe": "Outside the assumed zones is not necessarily safe.",
-        "check_local": "Check your municipality's hazard map for details.",
-        "legend": "{kind} (assumed)",
-        "hazard": "Hazard",
-    },
-}  # fmt: skip
+PUBLIC_TEXTS = wording.Table("hazard")
 
 
 def texts(language: str) -> dict[str, str]:
     """The public hazard texts of a map language."""
-    return PUBLIC_TEXTS.get(language, PUBLIC_TEXTS["en"])
+    return PUBLIC_TEXTS[language]
 
 
 def honest_notes(language: str) -> list[str]:
@@ -373,7 +343,7 @@ def point_line(layer: HazardLayer, hit: PointHazard, *, language: str, upstairs:
     c = layer.classes[hit.cls]
     if layer.kind == "landslide":
         return t["inside_zone"].format(zone=c.label(language))
-    depth = hit.depth if (hit.depth and language == "ja") else c.label(language)
+    depth = hit.depth if (hit.depth and language in wording.JAPANESE) else c.label(language)
     line = t["depth"].format(kind=kind, depth=depth)
     if upstairs:
         line += t["upstairs"].format(note=upstairs)
@@ -491,7 +461,7 @@ def check_homes(
 
 def home_notes(result: HazardResult, *, language: str) -> list[str]:
     """One note per home for the route table and popup: 「自宅：洪水：想定浸水深 0.5–3 m、…」."""
-    sep, colon = ("、", "：") if language == "ja" else ("; ", ": ")
+    sep, colon = ("、", "：") if language in wording.JAPANESE else ("; ", ": ")
     return [f"{name}{colon}{sep.join(lines)}" for name, lines in result.homes if lines]
 
 

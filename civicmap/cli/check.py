@@ -91,7 +91,7 @@ def check(file: Path, as_json: bool, rejected_out: Path | None, overwrite: bool)
                 {
                     k: v
                     for k, v in report.items()
-                    if k not in ("file", "ok", "problems", "warnings", "kind")
+                    if k not in ("file", "ok", "problems", "warnings", "kind", "drafts")
                 },
                 allow_unicode=True,
                 sort_keys=False,

@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from civicmap import fields
+from civicmap import fields, wording
 from civicmap._files import check_writable, write_text_atomic
 from civicmap.errors import CivicMapError
 from civicmap.i18n import _
@@ -221,8 +221,8 @@ _UMAP_LINK_BAD = set("[]|{}")
 #: Labels of the columns a merged site adds (the web map's words, ``render/web.py``): without
 #: them uMap's popups showed the raw key ("designations: 指定避難所…"), found with uMap 3.7.3.
 _SITE_LABELS = {
-    "designations": {"ja": "指定", "en": "Designations"},
-    "other_names": {"ja": "同じ場所", "en": "Also here"},
+    "designations": wording.Names("export.designations"),
+    "other_names": wording.Names("export.other_names"),
 }
 
 
@@ -423,7 +423,7 @@ def to_kml(data: MapData) -> str:
             props = _properties(row)
             desc = [f"{k}: {props[k]}" for k in ("category", "address") if k in props]
             if row.get(APPROXIMATE) is True:
-                desc.append("位置はおおよそ（住所から推定） / approximate location")
+                desc.append(wording.text(data.language, "web.approximate"))
             if desc:
                 ET.SubElement(pm, "description").text = _html_lines(desc)
             ET.SubElement(pm, "styleUrl").text = f"#style-{layer.id}"

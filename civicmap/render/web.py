@@ -30,7 +30,7 @@ import shapely
 from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 from jinja2 import Template
 
-from civicmap import _http, fields
+from civicmap import _http, fields, wording
 from civicmap._fields import TemplateError, fill_template
 from civicmap._files import check_writable, write_text_atomic
 from civicmap._yaml import Short
@@ -73,93 +73,8 @@ def _web_tiles() -> dict[str, dict[str, Any]]:
 
 TILES: dict[str, dict[str, Any]] = _web_tiles()
 
-#: Fixed texts of the page, by language.
-TEXTS: dict[str, dict[str, str]] = {
-    "ja": {
-        "legend": "凡例",
-        "search": "名前・住所で検索",
-        "directions": "ここへの道順",
-        "directions_app": "地図アプリ",
-        "directions_geo": "端末の地図で開く",
-        "same_place": "同じ場所",
-        "list": "施設一覧",
-        "area": "地図の範囲",
-        "no_match": "見つかりません",
-        "locate": "現在地を表示",
-        "locate_popup": "現在地（誤差 {distance} {unit}）",
-        "fullscreen": "全画面表示",
-        "fullscreen_exit": "全画面表示を終了",
-        "approximate": "位置はおおよそ（住所から推定）",
-        "edge": "OSMデータの範囲（外側は背景が途切れます）",
-        "basemap": "OSMデータから描いた地図",
-        "no_tiles": "背景タイルなし",
-        "offline_note": "ネットワークに接続できないため、OSMデータから描いた背景を表示しています",
-        "credits": "出典",
-        "data_as_of": "データ時点",
-        "count": "{n}件",
-        "name": "名称",
-        "category": "種別",
-        "address": "住所",
-        "layers": "レイヤー",
-        "background": "背景地図",
-        "disasters": "対応災害",
-        "home": "自宅",
-        "routes": "避難所までの道のり",
-        "walk_route": "徒歩ルート（近い順）",
-        "nearest_walk": "徒歩で最も近い避難所",
-        "straight_route": "直線距離・道順ではありません",
-        "walk": "徒歩 {min}分 / {m} m",
-        "straight": "直線 {m} m",
-        "straight_only": "直線 {m} m（直線距離・道順ではありません）",
-        "designations": "指定",
-        "other_names": "同じ場所",
-        "rank": "徒歩で近い順 {n}",
-        "rank_straight": "直線で近い順 {n}",
-        "close": "閉じる",
-    },
-    "en": {
-        "legend": "Legend",
-        "search": "Search name, address…",
-        "directions": "Directions to here",
-        "directions_app": "Map app",
-        "directions_geo": "Open in the device's map",
-        "same_place": "At the same place",
-        "list": "List of places",
-        "area": "Map area",
-        "no_match": "No match",
-        "locate": "Show where I am",
-        "locate_popup": "You are within {distance} {unit}",
-        "fullscreen": "Full screen",
-        "fullscreen_exit": "Exit full screen",
-        "approximate": "Approximate location (from the address)",
-        "edge": "Extent of the OSM data (no background outside)",
-        "basemap": "Map drawn from OSM data",
-        "no_tiles": "No background tiles",
-        "offline_note": "No network: the background is drawn from the OSM data of the area",
-        "credits": "Sources",
-        "data_as_of": "Data as of",
-        "count": "{n}",
-        "name": "Name",
-        "category": "Category",
-        "address": "Address",
-        "layers": "Layers",
-        "background": "Background",
-        "disasters": "Serves",
-        "home": "Home",
-        "routes": "Walking to shelters",
-        "walk_route": "Walking route (by distance)",
-        "nearest_walk": "Nearest shelter on foot",
-        "straight_route": "Straight line, not a walking route",
-        "walk": "{min} min walk / {m} m",
-        "straight": "straight line {m} m",
-        "straight_only": "straight line {m} m (no walking route: not the way to walk)",
-        "designations": "Designations",
-        "other_names": "Also here",
-        "rank": "No. {n} nearest on foot",
-        "rank_straight": "No. {n} nearest in a straight line",
-        "close": "Close",
-    },
-}
+#: ``TEXTS[language][key]``: fixed texts of the page, from the glossaries (``web.*``).
+TEXTS = wording.Table("web")
 _FIELD_TEXT = ("name", "category", "address", "designations", "other_names")
 _COORD_DIGITS = 6  # ~0.1 m: more only makes the file bigger
 #: Maps with more places than this carry no index numbers: the paper index of such a
@@ -254,11 +169,11 @@ def served_disasters(row: pd.Series, *, language: str) -> str:
     (:data:`~civicmap.schema.DISASTER_TYPES`); unknown (missing) counts as not served.
     """
     names = [
-        ja if language == "ja" else key.replace("_", " ")
-        for key, ja in DISASTER_TYPES.items()
+        wording.words(language)[f"disaster.{key}"]
+        for key in DISASTER_TYPES
         if row.get(f"serves_{key}") is True or row.get(f"serves_{key}") == 1
     ]
-    return ("・" if language == "ja" else ", ").join(names)
+    return wording.list_sep(language).join(names)
 
 
 def _metres(value: Any) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 from reportlab.lib import colors
 
+from civicmap import wording
 from civicmap.mapdata import LayerData
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.paper.geometry import MM, Rect
@@ -53,8 +54,8 @@ class IndexFlow:
             if heading(e.sort_key) != cur_kana:
                 cur_kana = heading(e.sort_key)
                 items.append(self._kana_heading(cur_kana, width, fs))
-            name = e.name + (f"（{self.t['approx_short']}）" if e.approximate and self.lang == "ja"
-                             else (f" ({self.t['approx_short']})" if e.approximate else ""))  # fmt: skip
+            name = e.name + (wording.paren(self.lang, self.t["approx_short"]) if e.approximate
+                             else "")  # fmt: skip
             nl = wrap(name, width - nw - refw, lambda s: text_width(s, fs))
             lines = list(e.details)
             area = areas.get(e.page) if e.page is not None else None
@@ -141,7 +142,7 @@ class IndexFlow:
         ]
         if not refs:
             return []
-        sep = "、" if self.lang == "ja" else ", "
+        sep = wording.words(self.lang)["punct.enum"]
         lines = wrap(self.t["unplaced_note"], width, lambda s: text_width(s, fs * 0.9))
         body = [""]
         for i, ref in enumerate(refs):  # whole "12(B2)" items per line, never split

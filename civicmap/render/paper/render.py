@@ -83,7 +83,7 @@ def _draw(data: MapData, opts: PaperOptions) -> tuple[Renderer, Any, io.BytesIO]
     c = rl_canvas.Canvas(
         buf,
         pagesize=(r.pw, r.ph),
-        initialFontName=register(),
+        initialFontName=register(data.language),
         initialFontSize=8,
         pageCompression=1,
         invariant=1,  # no clock in /ID and dates: a rebuild gives the same bytes
