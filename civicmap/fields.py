@@ -36,7 +36,7 @@ LABELS: dict[str, Mapping[str, str]] = {
         "name", "category", "address", "phone", "capacity", "email", "website", "disasters",
         "opening_hours", "description", "wheelchair", "fee", "indoor", "toilets", "emergency",
         "healthcare:speciality", "defibrillator:location", "shelter_type:ja", "想定収容人数",
-        "受入対象者", "備考",
+        "受入対象者", "備考", "designations", "other_names",
     )
 }  # fmt: skip
 

@@ -137,7 +137,9 @@ class MapRoutes:
     network: str = ""  # where the walking network came from, or "" (straight lines)
 
 
-def read_homes_csv(path: Path, *, geocode: bool = False, offline: bool | None = None) -> list[Home]:
+def read_homes_csv(
+    path: Path, *, geocode: bool = False, offline: bool | None = None, language: str = "ja"
+) -> list[Home]:
     """Homes from a CSV of points (名称/name, 緯度/lat, 経度/lon columns) or addresses.
 
     With ``geocode``, rows with an address (住所) but no coordinates are placed
@@ -182,7 +184,8 @@ def read_homes_csv(path: Path, *, geocode: bool = False, offline: bool | None = 
     for i, (name, geom, guess) in enumerate(
         zip(feats["name"], feats.geometry, approx, strict=True), start=1
     ):
-        label = str(name or f"{path.stem} {i}") + ("（住所から推定）" if guess else "")
+        note = wording.text(language, "route.from_address") if guess else ""
+        label = str(name or f"{path.stem} {i}") + note
         out.append(Home(name=label, lat=geom.y, lon=geom.x))
     return out
 
@@ -202,6 +205,7 @@ def map_homes(spec: MapSpec) -> list[Home]:
                 spec.path(homes_file),
                 geocode=getattr(spec, "homes_geocode", False),
                 offline=getattr(spec, "offline", None),
+                language=spec.language,
             )
         )
     return homes

@@ -28,6 +28,7 @@ ALLOWED: dict[str, str] = {
     "render/paper/index_keys.py": "reading rules: prefixes (市立 …) and 五十音 rows matched "
     "against data, and the 英数字/その他 keys the index turns into glossary words",
     "render/symbols.py": "designations (避難所, 避難場所) matched against category names",
+    "render/place_names.py": "the kana → Hepburn table, read against the dictionary's readings",
 }
 #: Punctuation allowed anywhere: the list bullet and separator.
 PUNCTUATION = {"・"}

@@ -42,8 +42,10 @@ from civicmap.render._colocate import Group, colocated
 from civicmap.render._routes import ordered_routes
 from civicmap.render.background import banner_text, credit_lines, web_background, write_tile_folder
 from civicmap.render.numbering import place_numbers
+from civicmap.render.place_names import place_name
 from civicmap.render.symbols import category_looks, svg_path, taken_symbols
 from civicmap.render.web_hazards import add_popup_lines, hazards_payload
+from civicmap.render.web_languages import language_payload
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 from civicmap.spec.basemap import REGISTRY
 from civicmap.spec.web import WebOptions
@@ -150,6 +152,8 @@ def popup_rows(layer: LayerData, row: pd.Series, *, language: str) -> list[list[
             value = fields.field_value(row, col)
         if col == "category":
             value = spec.category_title(value, language)
+        elif col == "designations":
+            value = wording.translate_list(language, "category", value)
         value = fields.display_value(col, value, language)
         if not value:
             continue
@@ -260,11 +264,7 @@ def display_name(row: pd.Series, *, language: str, layer: LayerData | None = Non
     A place with no name is named by its kind (its category, else the layer's
     title, e.g. 公衆トイレ), never by an OSM id: see :func:`is_unnamed`.
     """
-    if language == "en":
-        en = _text(row.get("name:en"))
-        if en:
-            return en
-    name = _text(row.get("name"))
+    name = place_name(row, _text(row.get("name")), language)
     if name or layer is None:
         return name
     return _kind_name(layer, row, language)
@@ -349,9 +349,9 @@ def _feature_item(
         "p": popup_rows(layer, row, language=language),
         "k": style_index.get(_text(row.get("category")), 0),
     }
-    if not raw_name and not (language == "en" and _text(row.get("name:en"))):
+    if not raw_name and not place_name(row, "", language):
         item["u"] = 1  # unnamed: named by its kind
-    if language == "en" and raw_name and name != raw_name:
+    if language != "ja" and raw_name and name != raw_name:
         item["o"] = raw_name
     kana = _text(row.get("name_kana"))
     if kana:
@@ -825,6 +825,21 @@ def _render(
         _Raw(f'<script type="application/json" id="{_DATA_ID}">' + data_json + "</script>"),
         name="civicmap_data",
     )
+    languages = language_payload(data)  # the language switch and furigana (web_languages.py)
+    if len(languages["pages"]) > 1 or languages["ruby"]:
+        fig.header.add_child(
+            _Raw(_inline_style((_OWN / "languages.css").read_text(encoding="utf-8"))),
+            name="civicmap_languages_css",
+        )
+        fig.html.add_child(
+            _Raw(
+                '<script type="application/json" id="civicmap-languages">'
+                + script_json(languages)
+                + "</script>"
+                + _inline_script((_OWN / "languages.js").read_text(encoding="utf-8"))
+            ),
+            name="civicmap_languages",
+        )
     m.add_child(_CivicLayers())
     _stable_ids(fig, data_json)
     page = fig.render()

@@ -335,3 +335,14 @@ def paren(language: str, inner: str) -> str:
 def list_sep(language: str) -> str:
     """The separator of a short list of names (・ or ``, ``)."""
     return words(language)["punct.list"]
+
+
+def translate_list(language: str, prefix: str, text: str, *, sep: str = "・") -> str:
+    """A ``・``-joined list of glossary terms (designations 指定避難所・指定緊急避難場所) in ``language``.
+
+    Each item is translated by its Japanese source (:func:`translate`), the rest kept.
+    """
+    if language == SOURCE or not text:
+        return text
+    items = [translate(language, prefix, item) for item in text.split(sep)]
+    return list_sep(language).join(items)

@@ -108,7 +108,9 @@ class IndexFlow:
 
     def _kana_heading(self, row: str, width: float, fs: float):
         """A 五十音 heading (あ か さ …) in a black tab, so a reader can run down to 森本 under ま."""
-        label = {LATIN: self.t["latin"], OTHER: self.t["other"]}.get(row, row)
+        label = {LATIN: self.t["latin"], OTHER: self.t["other"]}.get(row) or wording.words(
+            self.lang
+        ).get(f"index_row.{row}", row)
         hs = fs * 0.95
         h = hs * 1.75
 

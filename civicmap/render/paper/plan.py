@@ -28,6 +28,7 @@ from civicmap.render.paper.texts import (
     disaster_strip,
     kana_key,
 )
+from civicmap.render.place_names import place_name
 from civicmap.render.symbols import (
     CategoryStyle,
     category_looks,
@@ -177,6 +178,8 @@ def details(
             label = t[alias]
         else:
             value = _text(row.get(col))
+            if col == "designations":
+                value = wording.translate_list(lang, "category", value)
             label = "" if col in ("address", "name", "category", "designations") else col
             if col == "other_names" and value:
                 label = "＋"  # other facilities at the same site
@@ -238,7 +241,7 @@ def build_entries(
                     number=0,
                     layer=layer,
                     category=cat,
-                    name=name,
+                    name=place_name(row, name, lang),
                     sort_key=kana_key(key),
                     reading_derived=derived,
                     details=details(
