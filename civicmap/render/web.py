@@ -843,7 +843,8 @@ def _render(
     m.add_child(_CivicLayers())
     _stable_ids(fig, data_json)
     page = fig.render()
-    return page.replace("<html>", f'<html lang="{lang}">', 1), folder
+    tag = wording.BCP47.get(lang, lang)
+    return page.replace("<html>", f'<html lang="{tag}">', 1), folder
 
 
 def write_web(

@@ -74,7 +74,7 @@ def language_payload(data: MapData) -> dict[str, Any]:
     words = wording.words(spec.language)
     pages = [
         {
-            "lang": lang,
+            "lang": wording.BCP47.get(lang, lang),
             "file": file,
             "name": wording.glossary(lang).name,
             # the language's name in this page's language (the link's tooltip)
@@ -82,4 +82,5 @@ def language_payload(data: MapData) -> dict[str, Any]:
         }
         for lang, file in spec.web_pages()
     ]
-    return {"current": spec.language, "pages": pages, "ruby": ruby_patterns(spec.language)}
+    current = wording.BCP47.get(spec.language, spec.language)
+    return {"current": current, "pages": pages, "ruby": ruby_patterns(spec.language)}

@@ -46,6 +46,10 @@ LATIN: frozenset[str] = frozenset({"en", "vi", "pt", "tl"})
 #: Languages whose texts are Japanese (punctuation, 五十音 headings, names as written).
 JAPANESE: frozenset[str] = frozenset({"ja", "ja-easy"})
 
+#: The language tag a web page states (``lang=``): やさしい日本語 is Japanese (BCP 47 has no
+#: tag for it; ``x-easy`` is a private-use subtag, so screen readers still read Japanese).
+BCP47 = {"ja-easy": "ja-x-easy"}
+
 FOLDER = Path(__file__).parent
 _ENTRY_KEYS = {"source", "text", "reviewed_by", "date"}
 _HEAD_KEYS = {"language", "name", "guide", "entries"}
