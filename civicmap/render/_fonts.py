@@ -221,13 +221,23 @@ def _width(font: str, piece: str, size: float) -> float:
     return pdfmetrics.stringWidth(piece, font, size)
 
 
+def _one_font(text: str) -> str | None:
+    """The map's first font when it has every character of ``text`` (the usual case)."""
+    first = _order.get()[0]
+    return first if frozenset(map(ord, text)) <= _cmap(first) else None
+
+
 def text_width(text: str, size: float) -> float:
     """Width of ``text`` in points at ``size`` in the map's fonts."""
+    font = _one_font(text)
+    if font is not None:  # one font: reportlab's C measure, as fast as before (layout loops)
+        return _width(font, text, size)
     return sum(_width(font, piece, size) for font, piece in runs(text))
 
 
 def _text_out(t, text: str, size: float) -> None:
-    for font, piece in runs(text):
+    single = _one_font(text)
+    for font, piece in [(single, text)] if single is not None else runs(text):
         t.setFont(font, size)
         t.textOut(_shaped(font, piece, size))
 

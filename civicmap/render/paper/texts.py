@@ -62,9 +62,9 @@ def disaster_strip(flags: dict[str, bool | None], lang: str) -> str:
 
 def strip_lines(text: str, width: float, measure) -> list[str] | None:
     """A ○/× strip broken between its items (never 火山 / ×), or None for other text."""
-    items = re.findall(r"\s*[^○×\s]+[○×]", text)
-    starts = tuple(STRIP[lang][0] for lang in wording.LANGUAGES)
-    if not items or "".join(items) != text or not text.startswith(starts):
+    # one item per disaster, in any language (Vietnamese names have spaces: Động đất○)
+    items = re.findall(r"[^○×]+[○×]", text)
+    if len(items) != len(DISASTER_TYPES) or "".join(items) != text:
         return None
     lines = [""]
     for item in items:
