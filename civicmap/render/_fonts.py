@@ -24,6 +24,7 @@ from reportlab.pdfbase.ttfonts import ShapedStr, TTFont, shapeStr
 
 from civicmap.errors import CivicMapError
 from civicmap.i18n import _
+from civicmap.render import _ruby
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,7 @@ def register(language: str = "ja") -> str:
             )
     order = tuple(n for n in FONT_ORDER.get(language, (FONT,)) if n == FONT or _register_extra(n))
     _order.set(order)
+    _ruby.use(language)
     return order[0]
 
 
@@ -262,6 +264,9 @@ def draw_text(
     """
     from reportlab.lib import colors
 
+    readings = _ruby.spans(text)
+    if readings:  # furigana (やさしい日本語): base and reading share the line's height
+        size *= _ruby.BASE_SCALE
     w = text_width(text, size)
     x0 = x - w / 2 if anchor == "middle" else (x - w if anchor == "end" else x)
     c.saveState()
@@ -285,4 +290,39 @@ def draw_text(
         t.setTextRenderMode(2)
     _text_out(t, text, size)
     c.drawText(t)
+    if readings:
+        _draw_ruby(c, x0, y, text, size, readings, halo=halo)
     c.restoreState()
+
+
+def _draw_ruby(c, x0: float, y: float, text: str, size: float, readings, *, halo: float) -> None:
+    """Each reading centred over its base, half the base's size, sat on the base's top.
+
+    A reading wider than its base is set smaller (down to 0.36 of the base) rather than
+    spread over the next word's reading.
+    """
+    from reportlab.lib import colors
+
+    top = y + size * 0.88  # the base's em top (IPAex ascent)
+    for start, end, reading in readings:
+        bx = x0 + text_width(text[:start], size)
+        bw = text_width(text[start:end], size)
+        rs = size * _ruby.RUBY_SCALE / _ruby.BASE_SCALE
+        rw = text_width(reading, rs)
+        if rw > bw:
+            rs = max(rs * bw / rw, size * 0.36)
+            rw = text_width(reading, rs)
+        rx = bx + (bw - rw) / 2
+        ry = top + rs * 0.12  # the reading's descent sits on the base's top
+        if halo > 0:
+            c.saveState()
+            t = c.beginText(rx, ry)
+            t.setTextRenderMode(1)
+            c.setStrokeColor(colors.white)
+            c.setLineWidth(halo * 0.6)
+            _text_out(t, reading, rs)
+            c.drawText(t)
+            c.restoreState()
+        t = c.beginText(rx, ry)
+        _text_out(t, reading, rs)
+        c.drawText(t)

@@ -155,13 +155,19 @@ class MapSpec:
         """This map drawn in ``language`` alone, its paper map and page at that language's names."""
         if language == self.language:
             return replace(self, languages=(language,), pages=self.web_pages())
+        paper = easy_paper(self.paper) if language == "ja-easy" else self.paper
         outputs = {
             kind: self.language_outputs(kind)[language]
             for kind in self.outputs
             if kind in LANGUAGE_OUTPUTS
         }
         return replace(
-            self, language=language, languages=(language,), outputs=outputs, pages=self.web_pages()
+            self,
+            language=language,
+            languages=(language,),
+            outputs=outputs,
+            pages=self.web_pages(),
+            paper=paper,
         )
 
     def web_pages(self) -> tuple[tuple[str, str], ...]:
@@ -313,6 +319,15 @@ def _parse_layer_entry(ck: Checker, i: int, entry: Any, base_dir: Path) -> Layer
     return None
 
 
+def easy_paper(paper: PaperOptions | None) -> PaperOptions | None:
+    """The paper options of a sheet in やさしい日本語: always large print.
+
+    Its furigana share each line's height with the text (render/_ruby.py): printed large,
+    the text stays at 6.6 pt and more and the readings at 3.3 pt and more.
+    """
+    return replace(paper, large_print=True) if paper is not None else None
+
+
 def _check_languages(ck: Checker, raw: Any) -> tuple[str, ...]:
     """``language:``: one language or a list of them (each once), ``("ja",)`` when invalid."""
     items = raw if isinstance(raw, list) else [raw]
@@ -388,6 +403,8 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
                     )
                 layers.append(layer)
     outputs, paper = _check_outputs(ck, raw.get("outputs"))
+    if language == "ja-easy":
+        paper = easy_paper(paper)
     _check_output_files(ck, outputs, base_dir)
     home = raw.get("home")
     home_disaster = None

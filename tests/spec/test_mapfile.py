@@ -188,6 +188,9 @@ def test_language_takes_one_language_or_a_list(tmp_path):
         ["map.html", "map.ja-easy.html", "map.ne.html", "map.pdf", "map.ja-easy.pdf",
          "map.ne.pdf", "m.kml"]
     )  # fmt: skip
+    # やさしい日本語: furigana share the line's height, so its sheet is printed large
+    assert several.in_language("ja-easy").paper.large_print
+    assert not several.paper.large_print and not several.in_language("ne").paper.large_print
     nepali = several.in_language("ne")
     assert nepali.language == "ne" and Path(nepali.outputs["paper"]).name == "map.ne.pdf"
     assert dict(nepali.web_pages())["ja"] == "map.html"

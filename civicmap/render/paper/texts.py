@@ -9,6 +9,7 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 
 from civicmap import wording
+from civicmap.render import _ruby
 from civicmap.schema import DISASTER_TYPES
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,29 @@ def _word_char(ch: str) -> bool:
 
 
 def _tokens(text: str) -> list[str]:
+    glued = _ruby.bases()  # やさしい日本語: a word with furigana is never broken
+    return _ruby_tokens(text, glued) if glued else _plain_tokens(text)
+
+
+def _ruby_tokens(text: str, glued: tuple[str, ...]) -> list[str]:
+    """:func:`_tokens` with each word that carries a reading kept as one token."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        word = next((b for b in glued if text.startswith(b, i)), None)
+        if word:
+            out.append(word)
+            i += len(word)
+            continue
+        j = i + 1
+        while j < len(text) and not any(text.startswith(b, j) for b in glued):
+            j += 1
+        out += _plain_tokens(text[i:j])
+        i = j
+    return out
+
+
+def _plain_tokens(text: str) -> list[str]:
     out: list[str] = []
     cur = ""
     for ch in text:
