@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 
-.PHONY: install demo test check lint format notebooks bench bench-env clean messages
+.PHONY: install demo test check lint format notebooks bench bench-env clean messages golden
 
 install: $(STAMP)
 
@@ -29,6 +29,11 @@ test: install
 # The quick loop while working: lint, then every test not marked slow.
 check: lint
 	$(BIN)/python -m pytest -q -ra -n auto -m "not slow"
+
+# Re-record the bytes of the demo, the 金沢 atlas and a batch (tests/test_golden_outputs.py) after
+# a change that is meant to alter them; the diff of tests/data/golden/outputs.json shows what moved.
+golden: install
+	$(BIN)/python tests/golden.py
 
 lint: install
 	$(BIN)/ruff check civicmap tests bench

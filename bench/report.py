@@ -182,6 +182,7 @@ def render_markdown(results: dict) -> str:
             )
         else:
             lines.append(f"- {ish.get('status')} — {ish.get('error', '')}")
+    lines += scale_section(Path(__file__).parent)
     missing = sorted(
         {e for s in sizes.values() for e in ((s.get("collect") or {}).get("missing") or [])}
     )
@@ -257,6 +258,24 @@ def _targets(results: dict) -> list[str]:
         if parts:
             out.append("- Growth from 1 to 16 km² (linear = ×16): " + ", ".join(parts))
     return out or ["- nothing measured"]
+
+
+#: Issue 32's benchmarks write their own tables; RESULTS.md repeats them so one file has it all.
+SCALE_FILES = ("RESULTS-floor.md", "RESULTS-split.md", "RESULTS-tottori.md")
+
+
+def scale_section(folder: Path) -> list[str]:
+    """The reader floor, split and 鳥取県 batch tables (issue 32), as their scripts last wrote them."""
+    out = []
+    for name in SCALE_FILES:
+        path = folder / name
+        if not path.exists():
+            continue
+        body = path.read_text(encoding="utf-8").splitlines()
+        title = body[0].lstrip("# ").strip() if body else name
+        out += ["", f"## {title}", "", f"(from `bench/{name}`)", ""]
+        out += [ln.replace("## ", "### ", 1) if ln.startswith("## ") else ln for ln in body[1:]]
+    return out
 
 
 def write_results(results: dict, path: Path) -> Path:

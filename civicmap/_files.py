@@ -23,7 +23,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from civicmap._outputs import check_output
@@ -335,6 +335,83 @@ def output_batch(targets: list[Path]) -> Iterator[None]:
         raise
     finally:
         _state.batch = None
+
+
+def write_folder(
+    target: str | os.PathLike,
+    files: Mapping[str, bytes | Path | Callable[[], bytes]],
+    *,
+    overwrite: bool,
+    ours: Callable[[Path], bool],
+    marker: str,
+) -> Path:
+    """Write the folder output ``target`` all at once: a temporary folder beside it, then a rename.
+
+    ``files`` maps a relative path (``a/b.png``) to its bytes, a callable returning them
+    (read when written: a pack tile, checked, never a path of an untrusted pack to copy)
+    or a path of ours to copy. The ``marker`` file (what ``ours`` recognises) is added, so a
+    later ``--overwrite`` knows the folder is civicmap's. A failure leaves the old folder
+    (or none) as it was, never half a folder; inside a build (an open output batch) the
+    finished folder is renamed with the other outputs, all or none. An existing folder is
+    replaced only with ``overwrite`` and only when ``ours`` says civicmap wrote it;
+    temporary folders a killed run left next to it are removed first.
+
+    Raises
+    ------
+    OutputExistsError
+        ``target`` exists and ``overwrite`` is false.
+    OutputRefusedError
+        ``target`` is not a folder civicmap wrote, or is an input (never replaced).
+    OutputWriteError
+        The folder cannot be written (disk full, read-only ...), naming it.
+    """
+    target = Path(target)
+    check_output(target, overwrite=overwrite, folder=True, ours=ours)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for stale in target.parent.glob(f".{glob_escape(target.name)}.*{PART_SUFFIX}"):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+        tmp = Path(
+            tempfile.mkdtemp(prefix=f".{target.name}.", suffix=PART_SUFFIX, dir=target.parent)
+        )
+    except OSError as exc:
+        raise _os_error(target, exc) from None
+    old = None
+    try:
+        for key, src in sorted(files.items()):
+            dst = tmp / key
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if callable(src):
+                dst.write_bytes(src())
+            elif isinstance(src, bytes):
+                dst.write_bytes(src)
+            else:
+                shutil.copyfile(src, dst)
+            _finish_permissions(dst)
+        (tmp / marker).write_text('{"written_by": "civicmap"}\n', encoding="utf-8")
+        _finish_permissions(tmp / marker)
+        for d in [tmp, *[p for p in tmp.rglob("*") if p.is_dir()]]:
+            d.chmod(0o755)  # mkdtemp makes 0700: a folder served by a web server must be readable
+        if join_output_batch(tmp, target):
+            return target  # inside a build: renamed with the other outputs, all or none
+        if target.exists():
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{target.name}.", suffix=PART_SUFFIX, dir=target.parent)
+            )
+            old.rmdir()
+            target.rename(old)
+        tmp.rename(target)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and old.exists() and not target.exists():
+            old.rename(target)  # put the old folder back
+        if isinstance(exc, OSError):
+            raise _os_error(target, exc) from None
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return target
 
 
 #: First characters that make Excel/LibreOffice read a cell as a formula (OWASP CSV injection).

@@ -370,6 +370,7 @@ def send(
     service_key: str = "http",
     from_map: bool = False,
     retries: int | None = None,
+    headers: dict[str, str] | None = None,
 ) -> requests.Response:
     """Send one request with bounded retries; return the successful response.
 
@@ -410,6 +411,9 @@ def send(
         refused unless allowed (:func:`private_allowed`).
     retries : int, optional
         Retries of this request (default ``settings.max_retries``).
+    headers : dict, optional
+        Further request headers (a remote source's conditional GET); a 304 answer is
+        returned like a 200, for the caller to keep its copy.
 
     Raises
     ------
@@ -448,7 +452,7 @@ def send(
             resp = request_once(
                 method, url, params=params, data=data, read_timeout=read_timeout,
                 max_bytes=limit, end=end, deadline=seconds, allow_private=allow_private,
-                fix=svc.advice(),
+                fix=svc.advice(), headers=headers,
             )  # fmt: skip
             if resp.status_code in RETRY_STATUSES:
                 raise _RetryableError(f"HTTP {resp.status_code} {excerpt(resp.reason, 60)}")
@@ -549,6 +553,11 @@ def refreshing(on: bool = True) -> Iterator[None]:
         yield
     finally:
         _REFRESH.reset(token)
+
+
+def refresh_asked() -> bool:
+    """Whether this run asked every server again (:func:`refreshing`, ``--refresh``)."""
+    return _REFRESH.get()
 
 
 def is_offline(offline: bool | None = None) -> bool:

@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 LOCK_NAME = ".civicmap.lock"
 #: The marker file inside a tile folder civicmap wrote (``<name>_tiles/``).
 TILES_MARKER = ".civicmap-tiles.json"
+#: The marker file inside a site folder civicmap wrote (``outputs.site``).
+SITE_MARKER = ".civicmap-site.json"
 #: The marker file of a pack (with ``"format"``; see :mod:`civicmap.pack`).
 PACK_MANIFEST = "manifest.json"
 
@@ -145,6 +147,14 @@ def has_marker(name: str) -> Callable[[Path], bool]:
 
     test.marker = name  # type: ignore[attr-defined]
     return test
+
+
+def is_site_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a site folder civicmap wrote (it carries :data:`SITE_MARKER`)."""
+    return _real_file(folder / SITE_MARKER)
+
+
+is_site_folder.marker = SITE_MARKER  # type: ignore[attr-defined]
 
 
 def _real_file(p: Path) -> bool:

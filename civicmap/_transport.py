@@ -410,8 +410,11 @@ def request_once(
     deadline: float,
     allow_private: bool = True,
     fix: str = "",
+    headers: dict[str, str] | None = None,
 ) -> requests.Response:
     """One attempt: same-host redirects only, the body read up to ``max_bytes``, cut at ``end``.
+
+    ``headers`` are sent besides the User-Agent (a conditional GET's ``If-None-Match``).
 
     ``allow_private=False`` (a URL from a map file) refuses loopback, link-local
     and private addresses, checked on the name and on the connected socket.
@@ -450,7 +453,7 @@ def request_once(
                 current,
                 params=params,
                 data=data,
-                headers={"User-Agent": settings.user_agent},
+                headers={**(headers or {}), "User-Agent": settings.user_agent},
                 timeout=(min(settings.http_timeout, 30.0), read_timeout),
                 allow_redirects=False,
                 stream=True,

@@ -44,6 +44,8 @@ from civicmap._outputs import OutputRefusedError, check_output_folder, output_lo
 from civicmap.area import Area, prefecture_municipalities, read_polygons
 from civicmap.errors import BatchError, CivicMapError
 from civicmap.i18n import _, current_language, use_language
+from civicmap.render.paper.readability import UnreadableSheetError
+from civicmap.render.paper.render import render_paper
 from civicmap.render.web import tile_folder_name
 from civicmap.schema import CRS, SourceResult, estimate_utm_crs
 from civicmap.spec.mapfile import MapSpec, load_map
@@ -497,6 +499,15 @@ def build_area(task: AreaTask, inputs=None) -> dict[str, Any]:
         return _build_area(task)
 
 
+def output_files(path: Path) -> list[Path]:
+    """An output's files: the file itself, or every file of a folder output (a site), so a
+    deleted or damaged file of the folder makes the area incomplete."""
+    path = Path(path)
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    return [path]
+
+
 def _tile_folder_files(pages: list[Path], *, since: float) -> list[Path]:
     """The files of the tile folders this build wrote beside its web pages (none when inlined).
 
@@ -626,9 +637,13 @@ def _build_area(task: AreaTask) -> dict[str, Any]:
         dog = _Watchdog(timeout_s=task.timeout_s, memory_mb=task.memory_mb)
         with dog:
             data = pipeline.collect(task.spec, area=task.area, inputs=task.inputs, built=task.built)
+            # The paper map first, in memory: an area whose sheet is unreadable gets an
+            # inset or an atlas (said in the manifest), or fails here with the reason;
+            # the write below reuses this drawing.
+            paper_note = _paper_layout(data)
             started = time.time()
             written = pipeline.render(data, overwrite=True)
-        files = sorted({p for paths in written.values() for p in paths})
+        files = sorted({f for paths in written.values() for p in paths for f in output_files(p)})
         row["files"] = [str(p.relative_to(task.out_dir)) for p in files]
         tiles = _tile_folder_files(written.get("web", []), since=started)
         row["files"] += sorted(
@@ -642,6 +657,9 @@ def _build_area(task: AreaTask) -> dict[str, Any]:
         ]
         if sum(row["places"].values()) == 0:
             row["warnings"].append(_("no place of any layer lies in this area"))
+        if paper_note:
+            row["paper"] = paper_note
+            row["warnings"].append(paper_note)
         doc = {
             "version": STATE_VERSION,
             "fingerprint": task.fingerprint,
@@ -653,6 +671,8 @@ def _build_area(task: AreaTask) -> dict[str, Any]:
         dog.close()
         row.update(status="failed", error=dog.reason)
         log.warning(_("area %(name)s %(reason)s"), {"name": task.name, "reason": dog.reason})
+    except UnreadableSheetError as exc:  # the reason whole: the measures, what was tried, fixes
+        row.update(status="failed", error=str(exc).splitlines()[0])
     except CivicMapError as exc:
         row.update(status="failed", error=str(exc).splitlines()[0][:500])
     except Exception as exc:  # one area's bug must not stop the others: report it
@@ -706,13 +726,30 @@ def _built_time(spec: MapSpec, inputs) -> dt.datetime:
     See :func:`civicmap.pipeline.data_date` (the inputs were read once for every area).
     """
 
-    return pipeline.data_date(spec, inputs.osm)
+    fetched = [t for r in inputs.files.values() for t in (r.info or {}).get("fetched") or ()]
+    return pipeline.data_date(spec, inputs.osm, fetched)  # remote copies date it too
 
 
 def _area_spec(spec: MapSpec, name: str, out_dir: Path) -> MapSpec:
 
     titled = replace(spec, title=f"{name} {spec.title}".strip())
+    if titled.paper is not None and titled.paper.unreadable is None:
+        # A batch never writes an unreadable sheet and never stops for one: an area's
+        # sheet gets an inset, else a grid atlas, else the area fails with the reason.
+        titled = replace(titled, paper=replace(titled.paper, unreadable="atlas"))
     return pipeline.with_output_dir(titled, out_dir)
+
+
+def _paper_layout(data) -> str:
+    """Lay the area's paper map out (kept for the write); what the readability check changed.
+
+    Raises the renderer's UnreadableSheetError (a CivicMapError: the area fails with
+    its message) when neither an inset nor an atlas makes the area readable.
+    """
+    if "paper" not in data.spec.outputs:
+        return ""
+    _pdf, plan = render_paper(data, options=data.spec.paper, remember=True)
+    return plan.note
 
 
 # --- Dask: a locked local cluster, a checked remote one -------------------------------

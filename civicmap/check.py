@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import pandas as pd
 
-from civicmap import _http, settings, wording
+from civicmap import _http, hazard_tiles, settings, wording
 from civicmap._fields import TemplateError, template_fields
 from civicmap._files import check_writable, spreadsheet_cell, write_text_atomic
+from civicmap._transport import redact
 from civicmap._validate import COLUMN_HINT_CUTOFF, did_you_mean
 from civicmap.area import map_area
 from civicmap.errors import CivicMapError, ConfigError, Problem, SourceError
@@ -33,7 +34,7 @@ from civicmap.i18n import _, ngettext
 from civicmap.render.paper.areas import load_areas
 from civicmap.render.tiles import survey_act_notice
 from civicmap.schema import COLUMNS, RowProblem, SourceResult
-from civicmap.sources import kind_for_path, read_file_source, read_path
+from civicmap.sources import kind_for_path, read_file_source, read_path, remote
 from civicmap.sources._guess import place_counts
 from civicmap.spec.layers import LayerSpec
 from civicmap.spec.mapfile import MapSpec, load_map
@@ -383,14 +384,17 @@ def build_warnings(data: MapData) -> list[Problem]:
     file = str(data.spec.file)
     out: list[Problem] = osm_warnings(data.spec)
     offline = _http.is_offline(data.spec.offline)
+    # a uMap/KML layer is one map-file entry giving several layers (ids <id>-1, <id>-2 …)
+    entry = {sl.id: i for i, sl in enumerate(data.spec.layers)}
     for i, layer in enumerate(data.layers):
+        j = entry.get(layer.id, entry.get(layer.id.rsplit("-", 1)[0], i))
         out += layer_warnings(
             layer.spec,
             columns=[str(c) for c in layer.features.columns],
             read=layer.report.read,
             shown=len(layer.features),
             file=file,
-            key=f"layers[{i}]",
+            key=f"layers[{j}]",
             area_name=data.area.name,
             not_placed=geocoder_down_rows(layer.report.rejected, offline=offline),
             offline=offline,
@@ -398,11 +402,15 @@ def build_warnings(data: MapData) -> list[Problem]:
     return out
 
 
-def _source_column_problems(src, *, layer: str, file: str, key: str) -> list[Problem]:
+def _source_column_problems(
+    src, *, layer: str, file: str, key: str, path: Path | None = None
+) -> list[Problem]:
     """Names in a source's ``columns:``, ``category: {column:}`` and ``filter:`` missing from its file.
 
-    Reads the file once more without those options to learn its real header.
+    Reads the file (``path``: a remote source's cached copy) once more without those
+    options to learn its real header.
     """
+    path = path or src.path
     opts = dict(src.options)
     named: list[tuple[str, str]] = []
     for k, v in (opts.pop("columns", None) or {}).items():
@@ -418,7 +426,7 @@ def _source_column_problems(src, *, layer: str, file: str, key: str) -> list[Pro
         return []
     opts["_require_coordinates"] = False
     try:
-        result = read_path(src.path, layer=layer, options=opts)
+        result = read_path(path, layer=layer, options=opts)
     except CivicMapError:
         return []
     header = [str(c) for c in result.info.get("headers") or result.features.columns]
@@ -430,7 +438,7 @@ def _source_column_problems(src, *, layer: str, file: str, key: str) -> list[Pro
             _("column %(name)r is not in %(data)s%(hint)s; its columns are: %(columns)s")
             % {
                 "name": name,
-                "data": src.path.name,
+                "data": path.name,
                 "hint": _close_hint(name, header),
                 "columns": _shown(header),
             },
@@ -510,8 +518,14 @@ def check_map(path: str | Path) -> dict[str, Any]:
         problems += p
         warnings += w
     warnings += draft_warnings(spec)
-    hazards, hazard_problems = hazard_summary(spec.hazards)  # each read through its code list
+    offline = _http.is_offline(spec.offline)  # then: does the pack hold the portal's tiles?
+    hazards, hazard_problems = hazard_summary(  # each read through its code list
+        spec.hazards,
+        pack_holds=(lambda h: hazard_tiles.pack_holds(spec, h)) if offline else None,
+        pack=str(spec.pack_dir()),
+    )
     problems += [Problem(file, key, message) for key, message in hazard_problems]
+    remotes = remote_states(spec)
     report: dict[str, Any] = {
         "file": file,
         "kind": "map",
@@ -521,6 +535,8 @@ def check_map(path: str | Path) -> dict[str, Any]:
         "outputs": sorted(spec.outputs),
         "osm": {"off": "false", None: "overpass (default)"}.get(osm_from, osm_from),
         "hazards": hazards,
+        **({"disaster": spec.disaster} if spec.disaster else {}),  # one disaster's view
+        **({"remote": remotes} if remotes else {}),  # url: sources, no server asked
         "problems": [p.__dict__ for p in problems],
         "warnings": [p.__dict__ for p in warnings],
         "drafts": {
@@ -568,6 +584,21 @@ def draft_warnings(spec: MapSpec) -> list[Problem]:
     return out
 
 
+def remote_states(spec: MapSpec) -> list[dict[str, Any]]:
+    """Each remote source's state (``url:``), without asking its server.
+
+    The layer, the address (credentials masked), its ``refresh``, the cached copy's
+    fetch time and age (None: never fetched), whether that copy is within
+    ``refresh``, and whether the map's offline pack holds a copy (None: no pack).
+    """
+    return [
+        {"layer": layer.id, **remote.state(src.remote, pack=spec.pack_dir())}
+        for layer in spec.layers
+        for src in layer.sources
+        if src.remote is not None
+    ]
+
+
 def osm_warnings(spec: MapSpec) -> list[Problem]:
     """The map's layers need OpenStreetMap and it names no OSM source (check and build say it).
 
@@ -611,7 +642,25 @@ def layer_problems(
     for src in layer.sources:
         if src.kind == "osm":
             continue
-        skey = f"{key + '.' if key else ''}sources({src.path.name if src.path else src.kind})"
+        skey = f"{key + '.' if key else ''}sources({src.label})"
+        copy_path = None
+        if src.remote is not None:  # check never asks a server: the cached copy, if any
+            copy, _damaged = remote.cached_copy(src.remote)
+            if copy is None:
+                warnings.append(
+                    Problem(
+                        file,
+                        skey,
+                        _(
+                            "%(url)s has not been fetched yet, so its columns are not checked; "
+                            "build once with the network (or run civicmap fetch MAP.yaml)"
+                        )
+                        % {"url": redact(src.remote.url)},
+                    )
+                )
+                failed = True
+                continue
+            copy_path = copy.path
         if src.kind in ("csv", "file") and src.path is not None and _is_excel(src.path):
             problems.append(
                 Problem(
@@ -626,13 +675,15 @@ def layer_problems(
             )
             failed = True
             continue
-        named = _source_column_problems(src, layer=layer.id, file=file, key=skey)
+        named = _source_column_problems(src, layer=layer.id, file=file, key=skey, path=copy_path)
         if named:
             problems += named
             failed = True
             continue
         try:
-            result = read_file_source(src, layer=layer.id)
+            # check never asks a server: remote copies (and uMap remote layers) from the cache
+            offline = True if copy_path is not None or src.kind == "umap" else None
+            result = read_file_source(src, layer=layer.id, offline=offline)
         except CivicMapError as exc:
             problems.append(Problem(file, skey, str(exc)))
             failed = True

@@ -13,20 +13,33 @@ read from the colour of the tile pixel under it, through that legend table:
   the legend: 「情報なし」, never a guess.
 
 Tiles are got through :class:`civicmap.render.tiles.TileFetcher` (memory, pack,
-cache, then the network), which this module calls and never changes.
+cache, then the network), which this module calls and never changes. On paper the
+tiles of each frame are drawn as one transparent raster (:func:`paper_hazard_raster`)
+over the background and under our symbols; ``civicmap fetch`` stores every tile the
+outputs used, and lists the tiles the portal answered 404 for under ``no_zone`` in
+the pack's ``tiles.json`` (:func:`write_pack`), so an offline rebuild says
+「想定区域外」 where the online build did, byte for byte.
 
-Terms: the portal asks for the credit 「ハザードマップポータルサイト」; we could
-not read its terms page offline while writing this, so storing the tiles in a
-pack follows the fetcher's rules for GSI tiles, and the docs say to check the
-terms (https://disaportal.gsi.go.jp/) before printing.
+Terms (:data:`TERMS`, read from the portal's FAQ
+https://disaportal.gsi.go.jp/hazardmapportal/hazardmap/faq/faq.html): the site
+is used without application under the 国土交通省 website terms
+(https://www.mlit.go.jp/link.html: the 政府標準利用規約 / 公共データ利用規約 rules:
+copying, public transmission and adaptation allowed, commercial use too), with
+the source stated — 「出典：ハザードマップポータルサイト」, and 「…を加工して作成」
+when processed (we reproject and crop the tiles on paper). Storing them in a pack
+is copying, which those terms allow. The portal says the 重ねるハザードマップ
+layers are the agencies' risk information, *not* the 水防法 hazard maps of the
+municipalities: hence the two honest sentences every map prints.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import logging
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -35,9 +48,10 @@ import shapely
 from PIL import Image
 
 from civicmap import wording
-from civicmap.errors import CivicMapError
+from civicmap.errors import CivicMapError, NetworkError
 from civicmap.hazards import DEPTH_CLASSES, HazardClass
 from civicmap.i18n import _
+from civicmap.render import tiles as _tiles
 from civicmap.render.tiles import TileFetcher, TileSource, pack_for
 from civicmap.schema import CRS, Credit
 from civicmap.spec.hazards import TILE_KINDS, HazardSpec
@@ -61,6 +75,21 @@ class TileHazard:
     #: The zoom the point check reads (z16: a pixel is about 2 m).
     query_zoom: int = 16
     credit: str = "ハザードマップポータルサイト"
+    #: The line the terms ask for when the tiles are processed (reprojected, cropped).
+    processed: str = "ハザードマップポータルサイトのタイルを加工して作成"
+
+
+#: Where the portal's terms are (its FAQ points to the 国土交通省 website terms).
+TERMS_URL = "https://disaportal.gsi.go.jp/hazardmapportal/hazardmap/faq/faq.html"
+
+#: What those terms allow, as recorded in docs/reference.md ("Hazard zones").
+TERMS: dict[str, str | bool] = {
+    "reuse": "国土交通省ウェブサイトの利用規約（https://www.mlit.go.jp/link.html）に従い申請不要",
+    "credit": "出典：ハザードマップポータルサイト（加工したときは「…を加工して作成」）",
+    "store": True,  # copying is allowed: the offline pack may hold the tiles
+    "print": True,
+    "not_legal_map": True,  # 重ねるハザードマップ is not the municipalities' 水防法 maps
+}
 
 
 #: Landslide tiles: 警戒区域 yellow, 特別警戒区域 red (the portal's legend).
@@ -108,24 +137,32 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
 
 def pixel_class(rgba: tuple[int, ...], classes: tuple[HazardClass, ...]) -> int | str | None:
     """The class index of a pixel, ``None`` for no zone (transparent), ``"?"`` for an unknown colour."""
-    if len(rgba) == 4 and rgba[3] < 32:
-        return None
-    best, dist = None, float("inf")
-    for i, c in enumerate(classes):
-        d = math.dist(rgba[:3], _rgb(c.color))
-        if d < dist:
-            best, dist = i, d
-    return best if dist <= COLOUR_TOLERANCE else "?"
+    rgba = tuple(rgba) if len(rgba) == 4 else (*rgba[:3], 255)
+    found = int(pixel_classes(np.array([rgba]), classes)[0])
+    return None if found == -1 else "?" if found == -2 else found
 
 
-def _tile_pixel(lon: float, lat: float, z: int) -> tuple[int, int, int, int]:
-    """(x, y) of the tile holding a point at zoom ``z``, and the pixel inside it."""
-    n = 2**z
-    fx = (lon + 180.0) / 360.0 * n
-    lat_r = math.radians(lat)
-    fy = (1.0 - math.asinh(math.tan(lat_r)) / math.pi) / 2.0 * n
-    x, y = int(fx), int(fy)
-    return x, y, min(int((fx - x) * 256), 255), min(int((fy - y) * 256), 255)
+def pixel_classes(rgba: np.ndarray, classes: tuple[HazardClass, ...]) -> np.ndarray:
+    """:func:`pixel_class` for an ``(n, 4)`` array: class index, -1 no zone, -2 unknown colour."""
+    rgba = np.asarray(rgba, dtype=float).reshape(-1, 4)
+    legend = np.array([_rgb(c.color) for c in classes], dtype=float)
+    dist = np.linalg.norm(rgba[:, None, :3] - legend[None, :, :], axis=2)
+    best = dist.argmin(axis=1)
+    out = np.where(dist[np.arange(len(best)), best] <= COLOUR_TOLERANCE, best, -2)
+    return np.where(rgba[:, 3] < 32, -1, out)
+
+
+def _tile_pixels(
+    lons: np.ndarray, lats: np.ndarray, z: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Tile x, y and the pixel inside it of every point at zoom ``z`` (Web Mercator)."""
+    n = 2.0**z
+    fx = (lons + 180.0) / 360.0 * n
+    fy = (1.0 - np.arcsinh(np.tan(np.radians(lats))) / np.pi) / 2.0 * n
+    x, y = np.floor(fx).astype(int), np.floor(fy).astype(int)
+    px = np.minimum(((fx - x) * 256).astype(int), 255)
+    py = np.minimum(((fy - y) * 256).astype(int), 255)
+    return x, y, px, py
 
 
 @dataclass
@@ -151,8 +188,22 @@ class TileHazardLayer:
 
     @property
     def credit(self) -> Credit:
-        return Credit(source=f"disaportal {self.tiles.id}", credit=self.tiles.credit,
-                      date=self.spec.year, url="https://disaportal.gsi.go.jp/")  # fmt: skip
+        """The portal's credit, dated by the tiles themselves (see :meth:`tiles_date`)."""
+        text = f"出典：{self.tiles.credit}。{self.tiles.processed}"
+        return Credit(source=f"disaportal {self.tiles.id}", credit=text,
+                      date=self.tiles_date() or self.spec.year, url=TERMS_URL)  # fmt: skip
+
+    def tiles_date(self) -> str:
+        """The newest date of the tiles read (``YYYY-MM-DD``), ``""`` when none is known.
+
+        As the background tiles are dated (:func:`civicmap.render.tiles.tile_credits`):
+        the portal's ``Last-Modified`` of each answer (else its ``Date``), kept beside
+        the cached tile, or the ``date`` the pack's ``tiles.json`` recorded when
+        ``civicmap fetch`` stored them — so a map built online and rebuilt from its
+        pack print the same date. ``year:`` is used only when no tile date is known.
+        """
+        dates = [f.date or str((f.manifest or {}).get("date") or "") for f in self.fetchers]
+        return max(dates, default="")
 
     def title(self, language: str) -> str:
         return self.spec.title or self.tiles.title.get(language, self.tiles.title["en"])
@@ -161,14 +212,24 @@ class TileHazardLayer:
         return []
 
     def at_many(self, lons: np.ndarray, lats: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
-        """Covered, class (-1: no zone) and depth text (always ``""``) for every point."""
+        """Covered, class (-1: no zone) and depth text (always ``""``) for every point.
+
+        Vectorised: the tile and pixel of every point at once, each tile decoded
+        once, its pixels under the points classed together (:func:`pixel_classes`).
+        """
         z = self.tiles.query_zoom
-        where = [_tile_pixel(float(lo), float(la), z) for lo, la in zip(lons, lats, strict=True)]
-        n = len(where)
+        xs, ys, pxs, pys = _tile_pixels(np.asarray(lons, float), np.asarray(lats, float), z)
+        n = len(xs)
         covered = np.ones(n, dtype=bool)
         cls = np.full(n, -1, dtype=int)
+        if n == 0:
+            return covered, cls, []
+        keys, inverse = np.unique(np.stack([xs, ys], axis=1), axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        order = np.argsort(inverse, kind="stable")
+        bounds = np.searchsorted(inverse[order], np.arange(len(keys) + 1))
         for fetcher in self.fetchers:
-            wanted = list(dict.fromkeys((z, x, y) for x, y, _, _ in where))
+            wanted = [(z, int(x), int(y)) for x, y in keys]
             try:
                 got = fetcher.get_many(wanted)
             except CivicMapError as exc:  # offline without them, too many: say 情報なし
@@ -178,21 +239,27 @@ class TileHazardLayer:
                 )
                 covered[:] = False
                 continue
-            absent = {(m[0], m[1], m[2]) for m in fetcher.missing if "404" in str(m[3])}
-            images: dict[tuple[int, int, int], Image.Image] = {}
-            for i, (x, y, px, py) in enumerate(where):
-                key = (z, x, y)
-                if key not in got:
+            absent = no_zone_tiles(fetcher)
+            for k, key in enumerate(wanted):
+                idx = order[bounds[k] : bounds[k + 1]]
+                body = got.get(key)
+                if body is None:
                     if key not in absent:  # not had at all: we cannot say
-                        covered[i] = False
+                        covered[idx] = False
                     continue
-                if key not in images:
-                    images[key] = Image.open(io.BytesIO(got[key])).convert("RGBA")
-                found = pixel_class(images[key].getpixel((px, py)), self.classes)
-                if found == "?":
-                    covered[i] = False
-                elif found is not None:
-                    cls[i] = max(cls[i], int(found))
+                try:
+                    _tiles.check_tile_size(body)  # from the header: a huge image is never decoded
+                    with Image.open(io.BytesIO(body)) as im:
+                        tile = im.convert("RGBA")
+                    if tile.size != (256, 256):
+                        tile = tile.resize((256, 256), Image.Resampling.NEAREST)
+                    rgba = np.asarray(tile)
+                except Exception:  # a damaged tile: we cannot say
+                    covered[idx] = False
+                    continue
+                found = pixel_classes(rgba[pys[idx], pxs[idx]], self.classes)
+                covered[idx[found == -2]] = False
+                cls[idx] = np.maximum(cls[idx], found)
         return covered, cls, [""] * n
 
     def at(self, lon: float, lat: float) -> tuple[bool, int | None, str]:
@@ -200,24 +267,188 @@ class TileHazardLayer:
         return bool(covered[0]), (None if cls[0] < 0 else int(cls[0])), depth[0]
 
 
+def tile_sources(th: TileHazard) -> list[TileSource]:
+    """One :class:`TileSource` per tile set of ``th`` (its pack folder is the source id)."""
+    return [
+        TileSource(
+            id=f"hazard-{th.id}-{i}",
+            url=url,
+            min_zoom=th.min_zoom,
+            max_zoom=th.max_zoom,
+            name=th.title,
+            credit=th.credit,
+            processed=th.processed,
+            url_terms=TERMS_URL,
+        )
+        for i, url in enumerate(th.urls)
+    ]
+
+
+def no_zone_tiles(fetcher: TileFetcher) -> set[tuple[int, int, int]]:
+    """The tiles the portal answered 404 for: no zone there (this run's, and the pack's).
+
+    The portal sends 404 where a tile holds no zone; ``civicmap fetch`` lists those
+    under ``no_zone`` in the pack's ``tiles.json`` (:func:`write_pack`), so an
+    offline rebuild tells 「想定区域外」 from 「情報なし」 as the online build did.
+    """
+    out = {(m[0], m[1], m[2]) for m in fetcher.missing if "HTTP 404" in str(m[3])}
+    for t in (fetcher.manifest or {}).get("no_zone", []):
+        if isinstance(t, list) and len(t) == 3 and all(isinstance(v, int) for v in t):
+            out.add((t[0], t[1], t[2]))
+    return out
+
+
+#: Largest number of hazard tiles one paper frame may read (the zoom is lowered past it).
+PAPER_MAX_TILES = 400
+
+#: Print resolution the hazard raster aims for: a zone edge, not a label, so coarser than tiles.
+PAPER_HAZARD_DPI = 100
+
+
+def paper_zoom(scale: float, lat: float, th: TileHazard, bounds: tuple) -> int:
+    """The zoom whose pixel is at most a printed dot at :data:`PAPER_HAZARD_DPI` (capped)."""
+    dot_m = 0.0254 / PAPER_HAZARD_DPI * scale  # one printed dot on the ground
+    circ = 40075016.68557849 * math.cos(math.radians(lat))
+    z = math.ceil(math.log2(circ / (256 * dot_m)))
+    z = max(th.min_zoom, min(th.max_zoom, z))
+    while z > th.min_zoom and len(_tiles.tiles_for_bounds(bounds, z)) > PAPER_MAX_TILES:
+        z -= 1
+    return z
+
+
+def paper_hazard_raster(
+    layer: TileHazardLayer,
+    extent: tuple[float, float, float, float],
+    crs: Any,
+    *,
+    size_px: tuple[int, int],
+    scale: float,
+) -> Image.Image | None:
+    """One frame's hazard tiles as an RGBA image covering exactly ``extent``, or None.
+
+    Transparent where the portal has no zone (a 404 tile, a transparent pixel)
+    and where a tile could not be had (said once as a warning: the sites there
+    read 「情報なし」). None when no tile of the frame holds a zone.
+    """
+    w, s, e, n = _tiles.frame_lonlat_bounds(extent, crs)
+    z = paper_zoom(scale, (s + n) / 2, layer.tiles, (w, s, e, n))
+    want = _tiles.tiles_for_bounds((w, s, e, n), z)
+    xs = sorted({t[1] for t in want})
+    ys = sorted({t[2] for t in want})
+    size = ((xs[-1] - xs[0] + 1) * 256, (ys[-1] - ys[0] + 1) * 256)
+    mosaic = Image.new("RGBA", size, (0, 0, 0, 0))
+    drawn = 0
+    for fetcher in layer.fetchers:
+        try:
+            got = fetcher.get_many(want)
+        except CivicMapError as exc:
+            log.warning(
+                _("hazard tiles %(name)s: not drawn on paper (%(exc)s)"),
+                {"name": layer.tiles.id, "exc": exc},
+            )
+            continue
+        for (_z, x, y), body in sorted(got.items()):
+            try:
+                _tiles.check_tile_size(body)  # from the header: a huge image is never decoded
+                with Image.open(io.BytesIO(body)) as im:
+                    tile = im.convert("RGBA")
+            except Exception:  # a damaged tile is a hole, said below
+                fetcher.missing.append((z, x, y, "damaged tile file"))
+                continue
+            if tile.size != (256, 256):
+                tile = tile.resize((256, 256), Image.Resampling.NEAREST)
+            mosaic.alpha_composite(tile, ((x - xs[0]) * 256, (y - ys[0]) * 256))
+            drawn += 1
+        holes = [m for m in fetcher.missing
+                 if (m[0], m[1], m[2]) in set(want) and "HTTP 404" not in str(m[3])]  # fmt: skip
+        if holes:
+            log.warning(
+                _("hazard tiles %(name)s: %(n)d tile(s) could not be had; that part of the "
+                  "paper map shows no zone and its sites say 情報なし"),
+                {"name": layer.tiles.id, "n": len(holes)},
+            )  # fmt: skip
+    if not drawn:
+        return None
+    return _tiles.reproject_mosaic(mosaic, extent, crs, size_px=size_px, zoom=z,
+                                   origin=(xs[0], ys[0]))  # fmt: skip
+
+
+def fetch_web_tiles(layers: list[Any], bounds: tuple[float, float, float, float]) -> None:
+    """Get each portal tile set's tiles of the web map's zooms over ``bounds`` (``civicmap fetch``).
+
+    The zooms an offline page gets from the pack, as for the background tiles
+    (:func:`civicmap.render.tiles.web_zooms`); got inside
+    :func:`~civicmap.render.tiles.recording`, they are stored by :func:`write_pack`
+    (404s as "no zone"), so a self-contained page or a site carries the overlay.
+    """
+    for layer in layers:
+        if not isinstance(layer, TileHazardLayer):
+            continue
+        for fetcher in layer.fetchers:
+            zooms = _tiles.web_zooms(bounds, fetcher.source)
+            fetcher.get_many(t for z in zooms for t in _tiles.tiles_for_bounds(bounds, z))
+
+
+def write_pack(pack: Path, layers: list[Any], rec: dict) -> list[dict]:
+    """Store in ``pack`` the hazard tiles the outputs used (``civicmap fetch``); one manifest each.
+
+    ``rec`` is what :func:`civicmap.render.tiles.recording` collected. Each tile
+    set's ``tiles.json`` lists the 404 tiles under ``no_zone`` (no zone there,
+    not a failure) besides the usual ``missing``.
+
+    Raises
+    ------
+    NetworkError
+        When the portal could not be reached or gave up (a pack with holes where
+        zones may be would say 「想定区域外」 wrongly offline): no pack is written.
+    """
+    out = []
+    for layer in layers:
+        if not isinstance(layer, TileHazardLayer):
+            continue
+        for fetcher in layer.fetchers:
+            if fetcher.broken:
+                raise NetworkError(
+                    _(
+                        "the hazard tiles (%(name)s) could not be stored in the offline pack: "
+                        "%(why)s; no pack was written. Run civicmap fetch again where the "
+                        "ハザードマップポータルサイト can be reached"
+                    )
+                    % {"name": layer.tiles.id, "why": fetcher.broken}
+                )
+            got = rec.get(fetcher.source.cache_id, {})
+            manifest = _tiles.write_pack_tiles(
+                pack, fetcher.source, got, fetcher.missing, date=fetcher.date
+            )
+            manifest["no_zone"] = sorted(no_zone_tiles(fetcher))
+            folder = _tiles.pack_tiles_dir(pack, fetcher.source)
+            (folder / "tiles.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+            out.append({k: v for k, v in manifest.items() if k != "sha256"})
+    return out
+
+
+def pack_holds(spec: Any, hazard: HazardSpec) -> bool:
+    """Whether the map's offline pack holds ``hazard``'s tiles (``civicmap check``, offline)."""
+    th = TILE_HAZARDS[hazard.tiles]
+    pack = pack_for(spec)
+    try:
+        return all(_tiles.read_pack_manifest(pack, src) is not None for src in tile_sources(th))
+    except CivicMapError:
+        return False
+
+
 def load_tile_hazard(hazard: HazardSpec, spec: Any) -> TileHazardLayer:
     """The portal tile set a ``hazards:`` name stands for, with one fetcher per tile set."""
     th = TILE_HAZARDS[hazard.tiles]
     fetchers = [
         TileFetcher(
-            TileSource(
-                id=f"hazard-{th.id}-{i}",
-                url=url,
-                min_zoom=th.min_zoom,
-                max_zoom=th.max_zoom,
-                name=th.title,
-                credit=th.credit,
-            ),
+            source,
             pack=pack_for(spec),
             offline=getattr(spec, "offline", None),
             builtin=True,  # the portal's tile sets are ours (TILE_HAZARDS), not a map file's URL
+            record=_tiles.recorder_for(source),  # `civicmap fetch` stores what was used
         )
-        for i, url in enumerate(th.urls)
+        for source in tile_sources(th)
     ]
     log.info(
         _("hazard tiles %(name)s: %(n)d tile sets, read at zoom %(zoom)d"),
@@ -228,4 +459,19 @@ def load_tile_hazard(hazard: HazardSpec, spec: Any) -> TileHazardLayer:
     )
 
 
-__all__ = ["TILE_HAZARDS", "TileHazard", "TileHazardLayer", "load_tile_hazard", "pixel_class"]
+__all__ = [
+    "TERMS",
+    "TERMS_URL",
+    "TILE_HAZARDS",
+    "TileHazard",
+    "TileHazardLayer",
+    "fetch_web_tiles",
+    "load_tile_hazard",
+    "no_zone_tiles",
+    "pack_holds",
+    "paper_hazard_raster",
+    "pixel_class",
+    "pixel_classes",
+    "tile_sources",
+    "write_pack",
+]

@@ -37,6 +37,7 @@ import logging
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +49,7 @@ import shapely
 from civicmap import wording
 from civicmap.errors import SourceError
 from civicmap.i18n import _
-from civicmap.schema import CRS, Credit
+from civicmap.schema import CRS, DISASTER_TYPES, Credit
 from civicmap.sources.hazard_file import read_hazard_file
 from civicmap.spec.hazards import HazardSpec
 
@@ -110,6 +111,24 @@ DATASET_NAMES: dict[str, str] = {
 PUBLIC_TEXTS = wording.Table("hazard")
 
 
+#: Short names of every disaster a shelter may serve, per map language (the web map's choice,
+#: the paper's view line); the index prints the official ones (DISASTER_TYPES).
+DISASTER_NAMES: dict[str, dict[str, str]] = {
+    "ja": {"flood": "洪水", "landslide": "土砂災害", "storm_surge": "高潮", "earthquake": "地震",
+           "tsunami": "津波", "fire": "大規模な火事", "inland_flood": "内水氾濫",
+           "volcano": "火山現象"},
+    "en": {"flood": "flood", "landslide": "landslide", "storm_surge": "storm surge",
+           "earthquake": "earthquake", "tsunami": "tsunami", "fire": "large fire",
+           "inland_flood": "inland flood", "volcano": "volcano"},
+}  # fmt: skip
+
+
+def view_line(disaster: str, language: str) -> str:
+    """What a ``disaster:`` map says it shows: 「洪水のときの避難先だけを表示しています」."""
+    names = DISASTER_NAMES.get(language, DISASTER_NAMES["en"])
+    return texts(language)["view"].format(kind=names[disaster])
+
+
 def texts(language: str) -> dict[str, str]:
     """The public hazard texts of a map language."""
     return PUBLIC_TEXTS[language]
@@ -147,20 +166,30 @@ class HazardLayer:
         covered, cls, depth = self.at_many(np.array([lon]), np.array([lat]))
         return bool(covered[0]), (None if cls[0] < 0 else int(cls[0])), depth[0]
 
-    def at_many(self, lons: np.ndarray, lats: np.ndarray) -> tuple[np.ndarray, np.ndarray, list]:
+    def at_many(
+        self, lons: np.ndarray, lats: np.ndarray, *, points: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, list]:
         """Every point at once: covered (bool), class index (-1: no zone) and depth text.
 
         One bulk STRtree query for all points (no Python loop over zones), so
-        100,000 sites cost about what a ``geopandas.sjoin`` does.
+        100,000 sites cost about what a ``geopandas.sjoin`` does (bench/bench_hazards.py).
+        ``points`` are the same points as shapely geometries when the caller has
+        them (a layer's geometry column): they are not made again.
         """
-        pts = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
-        n = len(pts)
-        covered = shapely.covers(self.extent, pts) if self.extent is not None else np.zeros(n, bool)
+        lons = np.asarray(lons, dtype=float)
+        lats = np.asarray(lats, dtype=float)
+        n = len(lons)
+        if self.extent is not None:  # a box: what the file covers (its bounds)
+            w, s, e, nn = self.extent.bounds
+            covered = (lons >= w) & (lons <= e) & (lats >= s) & (lats <= nn)
+        else:
+            covered = np.zeros(n, bool)
         cls = np.full(n, -1, dtype=int)
         if self.zones.empty:
             return covered, cls, [""] * n
         if self._tree is None:
             self._tree = shapely.STRtree(self.zones.geometry.to_numpy())
+        pts = points if points is not None else shapely.points(lons, lats)
         point_i, zone_i = self._tree.query(pts, predicate="intersects")
         zone_cls = self.zones["cls"].to_numpy()[zone_i]
         order = np.lexsort((zone_cls, point_i))  # per point, deepest class last
@@ -342,7 +371,8 @@ def point_line(layer: HazardLayer, hit: PointHazard, *, language: str, upstairs:
         )
     c = layer.classes[hit.cls]
     if layer.kind == "landslide":
-        return t["inside_zone"].format(zone=c.label(language))
+        line = t["inside_zone"].format(zone=c.label(language))
+        return line + (t["upstairs"].format(note=upstairs) if upstairs else "")
     depth = hit.depth if (hit.depth and language in wording.JAPANESE) else c.label(language)
     line = t["depth"].format(kind=kind, depth=depth)
     if upstairs:
@@ -351,22 +381,47 @@ def point_line(layer: HazardLayer, hit: PointHazard, *, language: str, upstairs:
 
 
 def unusable(layer: HazardLayer, hit: PointHazard, *, upstairs: bool) -> bool:
-    """Whether a site designated for this hazard's disaster may not serve at this point."""
+    """Whether a site designated for this hazard's disaster may not serve at this point.
+
+    Water: a zone of :data:`UNUSABLE_DEPTH_M` or more, unless the site's upper
+    floors are usable (``2階以上可``). 土砂災害: inside a 土砂災害特別警戒区域
+    always (buildings there may be destroyed); inside a 警戒区域 unless the site
+    says its building serves (a 土砂災害 upper-floor note) — the 災害対策基本法
+    施行令 (第20条の3) wants a 指定緊急避難場所 outside the zone where the
+    disaster endangers life, a building inside it only when it is built to
+    withstand that disaster, which only the municipality knows.
+    """
     if hit.cls is None:
         return False
     if layer.kind == "landslide":
-        return True
+        return hit.cls >= 1 or not upstairs
     return layer.classes[hit.cls].min_m >= UNUSABLE_DEPTH_M and not upstairs
 
 
+def designated(value: Any) -> bool:
+    """Whether a ``serves_<disaster>`` value says yes (True, 1; never None, NaN or "")."""
+    return value is True or (isinstance(value, int | float | np.bool_) and value == 1)
+
+
 def _upstairs_for(row: pd.Series, disaster: str) -> str:
-    """The site's upper-floor note for a water disaster (``2階以上可``), or ``""``."""
+    """The site's upper-floor note for ``disaster`` (``2階以上可``), or ``""``.
+
+    ``upstairs_only`` holds notes such as ``洪水: 2階以上可・津波: 3階以上可``
+    (:func:`civicmap.join.sites`): the one naming this disaster counts; a note
+    naming none (a 垂直避難 column's ``2階以上可``) counts for the rising-water
+    disasters only, never for 土砂災害.
+    """
     note = row.get("upstairs_only")
     if not isinstance(note, str) or not note.strip():
         return ""
-    if disaster not in ("flood", "inland_flood", "tsunami", "storm_surge"):
-        return ""
-    return note.split("・")[0].split(": ")[-1].strip()
+    name = DISASTER_TYPES.get(disaster, disaster)
+    for part in note.split("・"):
+        head, sep, tail = part.partition(": ")
+        if sep and head.strip() == name:
+            return tail.strip()
+        if not sep and disaster in ("flood", "inland_flood", "tsunami", "storm_surge"):
+            return part.strip()
+    return ""
 
 
 @dataclass
@@ -375,6 +430,8 @@ class SiteHazards:
 
     lines: list[str] = field(default_factory=list)
     unusable: list[str] = field(default_factory=list)  # disaster keys
+    #: Whether a hazard has something to say here: a zone, or no information (not "outside").
+    speaks: bool = False
 
 
 @dataclass
@@ -386,10 +443,39 @@ class HazardResult:
     sites: dict[tuple[str, Any], SiteHazards] = field(default_factory=dict)
     #: (home name, lines).
     homes: list[tuple[str, list[str]]] = field(default_factory=list)
+    #: A site's ``source_ref`` → its lines and flags (routes name shelters by reference).
+    by_ref: dict[str, SiteHazards] = field(default_factory=dict)
+    #: The map's ``disaster:`` (its view draws only that disaster's hazards), or None.
+    disaster: str | None = None
+
+    def shown(self) -> list[Any]:
+        """The hazard layers the maps draw (on at load on the web): the view's disaster's, or all.
+
+        A map with ``disaster: 洪水`` draws its flood layers only; the others still
+        give each site its lines (and the web map offers them in its layer control, off).
+        """
+        if self.disaster is None:
+            return list(self.layers)
+        return [layer for layer in self.layers if layer.spec.disaster == self.disaster]
 
     def lines_for(self, layer_id: str, label: Any) -> list[str]:
         s = self.sites.get((layer_id, label))
         return list(s.lines) if s else []
+
+    def route_line(self, ref: str, *, disaster: str | None, language: str) -> str:
+        """What the hazards say at a route's shelter, for the route table (``""``: nothing).
+
+        With the routes' disaster (``serves_<key>`` key, e.g. ``flood``), only the
+        hazards of that disaster; else every hazard. Joined as the index prints them.
+        """
+        site = self.by_ref.get(ref)
+        if site is None:
+            return ""
+        lines = site.lines[: len(self.layers)]
+        if disaster:
+            lines = [ln for layer, ln in zip(self.layers, lines, strict=False)
+                     if layer.spec.disaster == disaster]  # fmt: skip
+        return ("、" if language == "ja" else "; ").join(lines)
 
     def credits(self) -> list[Credit]:
         out: list[Credit] = []
@@ -407,11 +493,11 @@ def _site_hazards(
     out = SiteHazards()
     for layer, (covered, cls, depth) in zip(layers, hits, strict=True):
         hit = PointHazard(layer.kind, bool(covered), None if cls < 0 else int(cls), depth)
-        serves = row.get(f"serves_{layer.spec.disaster}")
-        designated = serves is True or (isinstance(serves, int | float | np.bool_) and serves == 1)
-        note = _upstairs_for(row, layer.spec.disaster) if designated else ""
+        out.speaks = out.speaks or not hit.covered or hit.cls is not None
+        serves = designated(row.get(f"serves_{layer.spec.disaster}"))
+        note = _upstairs_for(row, layer.spec.disaster) if serves else ""
         out.lines.append(point_line(layer, hit, language=language, upstairs=note))
-        if designated and unusable(layer, hit, upstairs=bool(note)):
+        if serves and unusable(layer, hit, upstairs=bool(note)):
             if layer.spec.disaster not in out.unusable:
                 out.unusable.append(layer.spec.disaster)
     for disaster in out.unusable:
@@ -439,15 +525,23 @@ def check_sites(
     geoms = frame.geometry.to_crs(CRS)
     ok = geoms.notna() & ~geoms.is_empty
     geoms = geoms[ok]
-    pts = [g if g.geom_type == "Point" else g.representative_point() for g in geoms]
-    lons = np.array([p.x for p in pts])
-    lats = np.array([p.y for p in pts])
-    per_layer = [layer.at_many(lons, lats) for layer in result.layers]
+    pts = geoms.to_numpy().copy()
+    polys = shapely.get_type_id(pts) != 0  # an area's site is its representative point
+    pts[polys] = shapely.point_on_surface(pts[polys])
+    lons, lats = shapely.get_x(pts), shapely.get_y(pts)
+    per_layer = [
+        layer.at_many(lons, lats, points=pts) if isinstance(layer, HazardLayer)
+        else layer.at_many(lons, lats)
+        for layer in result.layers
+    ]  # fmt: skip
     for i, label in enumerate(geoms.index):
         hits = [(cov[i], cls[i], depth[i]) for cov, cls, depth in per_layer]
-        result.sites[(layer_id, label)] = _site_hazards(
-            result.layers, hits, frame.loc[label], language=language
-        )
+        row = frame.loc[label]
+        site = _site_hazards(result.layers, hits, row, language=language)
+        result.sites[(layer_id, label)] = site
+        ref = row.get("source_ref")
+        if isinstance(ref, str) and ref:
+            result.by_ref.setdefault(ref, site)
 
 
 def check_homes(
@@ -467,6 +561,7 @@ def home_notes(result: HazardResult, *, language: str) -> list[str]:
 
 __all__ = [
     "DEPTH_CLASSES",
+    "DISASTER_NAMES",
     "LANDSLIDE_CLASSES",
     "HazardClass",
     "HazardLayer",
@@ -477,27 +572,43 @@ __all__ = [
     "classify",
     "credit_for",
     "depth_bounds",
+    "designated",
     "home_notes",
     "honest_notes",
     "load_hazard",
     "point_line",
+    "view_line",
 ]
 
 
 def hazard_summary(
     specs: tuple[HazardSpec, ...],
+    *,
+    pack_holds: Callable[[HazardSpec], bool] | None = None,
+    pack: str = "",
 ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     """What ``civicmap check`` says of a map's hazards: one entry each, and (key, problem) pairs.
 
     Each entry names the kind, the file, the year and the zones per class as
     read through the code list, so a wrong ``kind:`` (a 土砂災害 file read as
-    洪水) shows before anything is printed.
+    洪水) shows before anything is printed. Offline (``pack_holds`` given), a
+    portal tile set says whether the offline pack ``pack`` holds it, and is a
+    problem when it does not: the build would print 「情報なし」 for every site.
     """
     entries: list[dict[str, Any]] = []
     problems: list[tuple[str, str]] = []
     for i, spec in enumerate(specs):
         if spec.tiles:  # a portal tile set: named, not fetched by check
-            entries.append({"kind": spec.kind, "tiles": spec.tiles, "year": spec.year})
+            entry = {"kind": spec.kind, "tiles": spec.tiles, "year": spec.year}
+            if pack_holds is not None:
+                entry["in_pack"] = held = pack_holds(spec)
+                if not held:
+                    problems.append((f"hazards[{i}]", _(
+                        "offline, and the offline pack %(pack)s holds no tiles of %(name)s: every "
+                        "site would say 情報なし; run civicmap fetch MAP.yaml --overwrite with "
+                        "the network"
+                    ) % {"pack": pack, "name": spec.tiles}))  # fmt: skip
+            entries.append(entry)
             continue
         entry: dict[str, Any] = {"kind": spec.kind, "file": spec.file.name, "year": spec.year}
         try:

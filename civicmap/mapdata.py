@@ -93,13 +93,15 @@ def source_dates(spec: MapSpec) -> list[str]:
     return out
 
 
-def data_time(spec: MapSpec, *, osm_base: str = "") -> str:
+def data_time(spec: MapSpec, *, osm_base: str = "", fetched: Sequence[str] = ()) -> str:
     """The date a map prints as データ時点 / "data as of": the newest KNOWN date of its data.
 
     Taken from the data, never the clock or a file's modification time: the OSM data's
     ``osm_base`` (the newest element of an extract, or Overpass's own timestamp,
     kept in a pack) and the publication dates the map file gives its sources
-    (:func:`source_dates`). ``""`` when none is known: the maps then print no such
+    (:func:`source_dates`), and when each remote source's copy was fetched (``fetched``,
+    ISO times: a copy fetched at T is dated T, also the last good copy a failed refresh
+    kept). ``""`` when none is known: the maps then print no such
     date (each credit says 「日付不明」). The background tiles are dated in their own
     credit, not here, so a tile map built online and from its pack print the same.
     ``SOURCE_DATE_EPOCH`` still overrides (reproducible builds pin the date).
@@ -109,9 +111,10 @@ def data_time(spec: MapSpec, *, osm_base: str = "") -> str:
     if epoch:
         return epoch
     dates = source_dates(spec)
-    t = _parse_time(osm_base)
-    if t:
-        dates.append(f"{t:%Y-%m-%d}")
+    for text in (osm_base, *fetched):
+        t = _parse_time(text)
+        if t:
+            dates.append(f"{t:%Y-%m-%d}")
     if not dates:
         log.info(_("no dated data (OSM or a source's date:): the maps print no data date"))
         return ""
@@ -167,6 +170,8 @@ class LayerData:
     features: gpd.GeoDataFrame
     credits: list[Credit] = field(default_factory=list)
     report: LayerReport = field(default_factory=LayerReport)
+    #: When the copy of each remote source (``url:``) was fetched, ISO times in UTC.
+    fetched: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -224,6 +229,13 @@ class MapData:
     #: The map's ``hazards:`` loaded and classed, with what each says at every shelter
     #: site and home (see :mod:`civicmap.hazards`); None when the map has none.
     hazards: HazardResult | None = None
+    #: With ``disaster:``, the layers before that view left sites out (every site): the
+    #: web page keeps them all and hides the unsuited ones at load, so its
+    #: 「すべての避難先」 choice can show them again; paper and exports draw :attr:`layers`.
+    every_site: list[LayerData] | None = None
+    #: What changed since the last print, one line in the map's language for the sheet
+    #: (``outputs.paper.changes_since``, :func:`civicmap.diff.changes_since`); "" if none.
+    change_note: str = ""
 
     @property
     def language(self) -> str:

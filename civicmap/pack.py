@@ -34,7 +34,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from civicmap import _http
+from civicmap import _http, hazard_tiles
 from civicmap._files import replace_output
 from civicmap._outputs import Output, check_output, guarded_outputs, is_pack_folder
 from civicmap._transport import excerpt
@@ -44,7 +44,8 @@ from civicmap.i18n import _
 from civicmap.pipeline import _osm_file, _osm_filters, collect, map_inputs
 from civicmap.render import tiles
 from civicmap.render.paper import render_paper
-from civicmap.sources import overpass, streets
+from civicmap.render.paper.readability import UnreadableSheetError
+from civicmap.sources import overpass, read_file_source, remote, streets, umap
 from civicmap.sources.overpass import PACK_FORMAT, read_manifest
 from civicmap.spec.mapfile import MapSpec
 
@@ -72,6 +73,8 @@ class PackInfo:
     queries: list[tuple[str, int]]
     #: The background tiles stored (the manifest's ``tiles`` entry), or None.
     tiles: dict | None = None
+    #: The remote sources' copies stored (the manifest's ``remote`` records).
+    remote: tuple[dict, ...] = ()
 
     @property
     def total_bytes(self) -> int:
@@ -189,6 +192,7 @@ def _fetch_into(
             )
             if resp.osm_base:
                 bases.append(resp.osm_base)
+        stored = fetch_pack_remote(spec, tmp, refresh=refresh)
         manifest = {
             "format": PACK_FORMAT,
             "map": spec.title,
@@ -198,13 +202,18 @@ def _fetch_into(
             "osm_base": min(bases) if bases else "",
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "queries": entries,
+            **({remote.FOLDER: stored} if stored else {}),
         }
         (tmp / overpass.MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
         )
         tiles = fetch_pack_tiles(spec, tmp)
         if tiles:  # the per-tile checksums stay in the tiles' own tiles.json
-            manifest["tiles"] = {k: v for k, v in tiles.items() if k != "sha256"}
+            hazard_sets = tiles.pop("hazards", None)
+            if "source" in tiles:
+                manifest["tiles"] = {k: v for k, v in tiles.items() if k != "sha256"}
+            if hazard_sets:  # ハザードマップポータルサイト tile sets, 404s as no_zone
+                manifest["hazard_tiles"] = hazard_sets
             (tmp / overpass.MANIFEST).write_text(
                 json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
             )
@@ -223,7 +232,48 @@ def _fetch_into(
         manifest["osm_base"],
         [(e["what"], e["bytes"]) for e in entries],
         tiles=manifest.get("tiles"),
+        remote=tuple(stored),
     )
+
+
+def fetch_pack_remote(spec: MapSpec, pack: Path, *, refresh: bool = False) -> list[dict]:
+    """Store in ``pack`` a copy of every remote source (``url:``) of the map; return their records.
+
+    Each copy is got as a build gets it (:func:`civicmap.sources.remote.local_copy`: a
+    copy younger than the source's ``refresh`` is used, else the server is asked, and a
+    failed refresh keeps the last good copy with a warning saying how old it is), read
+    once to make sure it is a file of its kind, and stored with its fetch time, which
+    dates the map built from the pack.
+    """
+    records: list[dict] = []
+    seen: set[str] = set()
+    with _http.refreshing(refresh):
+        for layer in spec.layers:
+            for src in layer.sources:
+                # a url: source, or a .umap file's remote-data layers (fetched as it is read)
+                if src.remote is not None:
+                    wanted = [src.remote]
+                elif src.kind == "umap" and src.path is not None:
+                    wanted = umap.remote_specs(src.path)
+                else:
+                    continue
+                wanted = [w for w in wanted if remote.copy_key(w.url) not in seen]
+                if not wanted:
+                    continue
+                read_file_source(src, layer=layer.id, offline=False)
+                for spec_ in wanted:
+                    copy, _damaged = remote.cached_copy(spec_)
+                    if copy is None:  # a uMap layer that could not be fetched (warned)
+                        continue
+                    records.append(remote.store_in_pack(pack, spec_, copy, layer=layer.id))
+                    seen.add(remote.copy_key(spec_.url))
+    for r in records:
+        log.info(
+            _("offline pack: %(name)s of layer %(layer)s (%(bytes)d bytes, fetched %(when)s)"),
+            {"name": r["name"], "layer": r["layer"], "bytes": r["bytes"],
+             "when": remote.when_text(r["fetched"])},
+        )  # fmt: skip
+    return records
 
 
 def _no_pack_tiles(fetcher: tiles.TileFetcher) -> str:
@@ -241,7 +291,17 @@ def fetch_pack_tiles(spec: MapSpec, pack: Path) -> dict | None:
     The paper map is laid out once, in memory, with the tiles recorded as it
     draws them: the pack then holds exactly the tiles (zooms, extent, atlas
     pages) an offline rebuild asks for, each once. The web map adds the area at
-    :func:`~civicmap.render.tiles.web_zooms`. OSM's tiles are never stored (their policy): None.
+    :func:`~civicmap.render.tiles.web_zooms`. OSM's tiles are never stored (their policy).
+    The map's ハザードマップポータルサイト tile sets (``hazards: [flood-max]``) are
+    stored the same way, with the tiles the portal answered 404 for listed as
+    "no zone" (:func:`civicmap.hazard_tiles.write_pack`); their manifests are the
+    returned dict's ``hazards`` entry.
+
+    Returns
+    -------
+    dict or None
+        The background tiles' manifest (``{"hazards": [...]}`` alone when the map
+        stores only hazard tiles), or None when nothing was stored.
 
     Raises
     ------
@@ -249,24 +309,32 @@ def fetch_pack_tiles(spec: MapSpec, pack: Path) -> dict | None:
         When every tile failed (nothing usable to store).
     """
     source = spec.basemap.source
-    if source is None:
-        return None
-    if not source.storable:
+    if source is not None and not source.storable:
         log.info(
             _("tiles %(source_id)s are web-only and online-only (their terms): not stored"),
             {"source_id": source.id},
         )
+        source = None
+    hazard_tiles_used = any(h.tiles for h in spec.hazards)
+    if source is None and not hazard_tiles_used:
         return None
     local = replace(spec, osm=replace(spec.osm, pack=str(Path(pack).resolve())))
     with tiles.recording() as rec:
-        fetcher = tiles.fetcher_for(local)
-        assert fetcher is not None
-        fetcher.quiet = True
-        if not fetcher.usable():  # no network: one line, before anything is drawn
-            raise NetworkError(_no_pack_tiles(fetcher))
+        fetcher = tiles.fetcher_for(local) if source is not None else None
+        if fetcher is not None:
+            fetcher.quiet = True
+            if not fetcher.usable():  # no network: one line, before anything is drawn
+                raise NetworkError(_no_pack_tiles(fetcher))
+        data = None
+        if spec.paper is not None or hazard_tiles_used:
+            data = collect(local)  # the hazard tiles under every shelter site are read here
         if spec.paper is not None:
-            render_paper(collect(local), options=spec.paper)
-        if spec.web is not None:
+            try:
+                render_paper(data, options=spec.paper)
+            except UnreadableSheetError:  # every layout tried drew its tiles; the build says why
+                log.info(_("the paper map is too crowded to build as it is; its tiles are stored"))
+        # the page's zooms (a site's page too)
+        if (spec.web is not None or spec.site is not None) and fetcher is not None:
             area = resolve_area(spec.area, base_dir=spec.base_dir)
             bounds = area.geometry.bounds
             fetcher.get_many(
@@ -274,6 +342,17 @@ def fetch_pack_tiles(spec: MapSpec, pack: Path) -> dict | None:
                 for z in tiles.web_zooms(bounds, source)
                 for t in tiles.tiles_for_bounds(bounds, z)
             )
+        loaded = data.hazards.layers if data is not None and data.hazards is not None else []
+        if loaded and (spec.web is not None or spec.site is not None):  # the page's zooms too
+            hazard_tiles.fetch_web_tiles(loaded, tuple(data.area.geometry.bounds))
+    hazards = hazard_tiles.write_pack(pack, loaded, rec)
+    for h in hazards:
+        log.info(
+            _("offline pack: %(count)d hazard tiles of %(source_id)s, %(n)d with no zone"),
+            {"count": h["count"], "source_id": h["source"], "n": len(h["no_zone"])},
+        )
+    if fetcher is None:
+        return {"hazards": hazards}
     got = rec.get(source.cache_id, {})
     if fetcher.broken:  # a pack with holes where the server gave up: none at all
         raise NetworkError(_no_pack_tiles(fetcher))
@@ -292,4 +371,6 @@ def fetch_pack_tiles(spec: MapSpec, pack: Path) -> dict | None:
             "bytes), %(n)d missing"
         ), {"count": manifest["count"], "source_id": source.id, "zooms": manifest["zooms"], "bytes": manifest["bytes"], "n": len(manifest["missing"])},
     )  # fmt: skip
+    if hazards:
+        manifest = {**manifest, "hazards": hazards}
     return manifest

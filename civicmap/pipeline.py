@@ -9,6 +9,7 @@ passes the GeoDataFrames along.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -21,22 +22,25 @@ from shapely.geometry import box
 from civicmap import clean, hazard_tiles, hazards, join, progress, settings, shelter_routes
 from civicmap._files import output_batch
 from civicmap._http import refreshing
-from civicmap._outputs import Output, guarded_outputs
+from civicmap._outputs import Output, guarded_outputs, is_site_folder
 from civicmap.area import Area, map_area
+from civicmap.diff import changes_since
 from civicmap.errors import ConfigError, Problem, SourceError
 from civicmap.hazards import HazardResult
 from civicmap.i18n import _, ngettext
-from civicmap.mapdata import LayerData, LayerReport, MapData, data_time
+from civicmap.mapdata import LayerData, LayerReport, MapData, build_time, data_time
 from civicmap.render import export, paper, web
+from civicmap.render.site import write_site
 from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit, serves_column
 from civicmap.shelter_routes import shelter_layers
-from civicmap.sources import overpass, read_file_source, streets
+from civicmap.sources import layered, overpass, read_file_source, streets
 from civicmap.sources._categories import unify_layer_categories
 from civicmap.sources._guard import clean_text_columns
 from civicmap.sources._osmschema import to_schema
 from civicmap.sources.osmfile import OsmExtract, read_extract
 from civicmap.spec.layers import LayerSpec
 from civicmap.spec.mapfile import MapSpec, load_map
+from civicmap.status import apply_status
 from civicmap.tagfilter import TagFilter
 
 if TYPE_CHECKING:
@@ -244,6 +248,7 @@ def _layer_data(
     files: dict[tuple[str, int], SourceResult] | None = None,
     *,
     offline: bool | None = None,
+    pack: Path | None = None,
 ) -> LayerData:
     """One layer from its sources: OSM frames (already read for the whole map) and files.
 
@@ -256,6 +261,7 @@ def _layer_data(
     parts: list[gpd.GeoDataFrame] = []  # file sources (official lists, KML, uMap ...)
     osm_parts: list[gpd.GeoDataFrame] = []
     credits: list[Credit] = []
+    fetched: list[str] = []  # when each remote source's copy was fetched: its data date
     for i, src in enumerate(layer.sources):
         if src.kind == "osm":
             key = f"{layer.id}#{i}" if f"{layer.id}#{i}" in osm.frames else f"{layer.id}#ql{i}"
@@ -279,15 +285,16 @@ def _layer_data(
             osm_parts.append(frame)
         else:
             result = (files or {}).get((layer.id, i)) or read_file_source(
-                src, layer=layer.id, offline=offline
+                src, layer=layer.id, offline=offline, pack=pack
             )
-            source_label = src.path.name if src.path is not None else src.kind
+            fetched.extend(map(str, (result.info or {}).get("fetched") or ()))  # remote copies
+            source_label = src.label
             result.features, fixed = clean_text_columns(result.features, source=source_label)
             result.repaired.extend(fixed)
             report.read += len(result.features) + len(result.rejected)
             report.rejected.extend(result.rejected)
             report.repaired.extend(result.repaired)
-            source_name = src.path.name if src.path is not None else src.kind
+            source_name = src.label
             report.warnings.extend(
                 {**w, "source": w.get("source") or source_name} if isinstance(w, dict) else w
                 for w in (result.info or {}).get("warnings", [])
@@ -310,7 +317,23 @@ def _layer_data(
     for c in credits:
         if c not in uniq:
             uniq.append(c)
-    return LayerData(spec=layer, features=features, credits=uniq, report=report)
+    return LayerData(spec=layer, features=features, credits=uniq, report=report, fetched=fetched)
+
+
+def _file_layers(
+    layer: LayerSpec, files: dict | None, *, offline: bool | None, pack: Path | None = None
+) -> list[tuple[LayerSpec, dict | None]]:
+    """A layer whose one source is a uMap or KML file: one layer per layer of the file.
+
+    See :mod:`civicmap.sources.layered`; any other layer is returned as it is.
+    """
+    src = layer.layered_source
+    if src is None:
+        return [(layer, files)]
+    result = (files or {}).get((layer.id, 0)) or read_file_source(
+        src, layer=layer.id, offline=offline, pack=pack
+    )
+    return [(spec, {(spec.id, 0): part}) for spec, part in layered.split(layer, result)]
 
 
 @dataclass
@@ -332,7 +355,9 @@ def read_inputs(spec: MapSpec, area: Area) -> Inputs:
     for layer in spec.layers:
         for i, src in enumerate(layer.sources):
             if src.kind != "osm":
-                files[(layer.id, i)] = read_file_source(src, layer=layer.id, offline=spec.offline)
+                files[(layer.id, i)] = read_file_source(
+                    src, layer=layer.id, offline=spec.offline, pack=overpass.pack_folder(spec)
+                )
     return Inputs(osm=_read_osm(spec, area), files=files)
 
 
@@ -378,10 +403,16 @@ def _collect(
     if spec.basemap.draw and osm.frames:
         basemap = classify_basemap({k: v for k, v in osm.frames.items() if k.startswith("_")})
     layers = []
+    now = build_time()  # the age of each place's check (print_if.max_age) is counted to here
     for layer in spec.layers:
         advance(layer.id)
         log.info(_("layer %(layer_id)s"), {"layer_id": layer.id})
-        layers.append(_layer_data(layer, osm, area, spec.language, files, offline=spec.offline))
+        pack = overpass.pack_folder(spec)
+        for part, part_files in _file_layers(layer, files, offline=spec.offline, pack=pack):
+            ld = _layer_data(part, osm, area, spec.language, part_files, offline=spec.offline,
+                             pack=pack)  # fmt: skip
+            ld.features = apply_status(ld.features, ld.spec, now=now)  # status:, print_if:
+            layers.append(ld)
     uses_osm = not spec.osm.disabled and any(
         s.kind == "osm" for layer in spec.layers for s in layer.sources
     )
@@ -394,7 +425,11 @@ def _collect(
         osm_base=osm.osm_base,
         uses_osm=uses_osm or basemap is not None,
     )
-    data.built = built if built is not None else data_date(spec, osm)
+    data.built = (
+        built
+        if built is not None
+        else data_date(spec, osm, [t for layer in layers for t in layer.fetched])
+    )
     if osm.problems:
         n = len(osm.problems)
         log.info(
@@ -408,11 +443,17 @@ def _collect(
             {"n": n},
         )
 
+    data.change_note = _change_note(spec, data)
     shelter_routes.merge_shelter_layers(layers)
     homes = shelter_routes.map_homes(spec)
     route_layers = layers
     if spec.hazards:
         data.hazards = load_hazards(spec, area, layers, homes)
+    if spec.disaster:  # one disaster's view: only the shelter sites suited to it
+        data.every_site = list(layers)  # the web page keeps them, hidden at load
+        layers[:] = disaster_view(spec, layers, data.hazards)
+    route_layers = layers
+    if spec.hazards:
         route_layers = hazard_route_layers(spec, layers, data)
     if homes:
         routes = shelter_routes.routes_for_map(spec, area, route_layers, homes=homes)
@@ -424,6 +465,25 @@ def _collect(
         for note in routes.notes:
             log.info(_("routes: %(note)s"), {"note": note})
     return data
+
+
+def _change_note(spec: MapSpec, data: MapData) -> str:
+    """The sheet's line of what changed since the last print (``outputs.paper.changes_since``).
+
+    The first print has no last print: a missing file is said once and leaves no line.
+    """
+    since = spec.paper.changes_since if spec.paper is not None else None
+    if not since:
+        return ""
+    path = spec.path(since)
+    if not path.exists():
+        log.warning(
+            _("outputs.paper.changes_since: %(path)s does not exist (the first print?); the "
+              "sheet carries no change list"),
+            {"path": path},
+        )  # fmt: skip
+        return ""
+    return changes_since(data, path).summary(spec.language)
 
 
 def load_hazards(spec: MapSpec, area: Area, layers: list[LayerData], homes) -> HazardResult:
@@ -438,7 +498,7 @@ def load_hazards(spec: MapSpec, area: Area, layers: list[LayerData], homes) -> H
         else hazards.load_hazard(h, area=area.geometry)
         for h in spec.hazards
     ]
-    result = HazardResult(layers=loaded)
+    result = HazardResult(layers=loaded, disaster=spec.disaster)
     for layer in shelter_layers(layers):
         hazards.check_sites(result, layer.id, layer.features, language=spec.language)
         for label, site in result.sites.items():
@@ -450,7 +510,7 @@ def load_hazards(spec: MapSpec, area: Area, layers: list[LayerData], homes) -> H
                     "source": str(row.get("source_ref", "")),
                     "row": str(row.get("name", "")),
                     "reason": _(
-                        "%(name)s: designated for %(disasters)s but the hazard file says %(lines)s; "
+                        "%(name)s: designated for %(disasters)s but its hazards say %(lines)s; "
                         "it may not be usable in this disaster (routes for it skip this site)"
                     )
                     % {
@@ -462,6 +522,39 @@ def load_hazards(spec: MapSpec, area: Area, layers: list[LayerData], homes) -> H
             )
     hazards.check_homes(result, [(h.name, h.lat, h.lon) for h in homes], language=spec.language)
     return result
+
+
+def disaster_view(
+    spec: MapSpec, layers: list[LayerData], result: HazardResult | None
+) -> list[LayerData]:
+    """``disaster:``: each shelter layer keeps only the sites suited to that disaster.
+
+    A site is suited when it is designated for the disaster (``serves_<key>``
+    true) and its hazard does not rule it out (see :func:`hazards.unusable`);
+    the other layers are kept whole. How many sites each layer leaves out is
+    logged (the maps show what is suited, not what is not).
+    """
+    key = spec.disaster
+    assert key is not None
+    col = f"serves_{key}"
+    out = []
+    for layer in layers:
+        if getattr(layer.spec, "role", None) != "shelter":
+            out.append(layer)
+            continue
+        frame = layer.features
+        serves = frame[col] if col in frame.columns else pd.Series(None, index=frame.index)
+        keep = serves.map(hazards.designated).astype(bool)
+        if result is not None:
+            ruled_out = {label for (lid, label), site in result.sites.items()
+                         if lid == layer.id and key in site.unusable}  # fmt: skip
+            keep &= ~frame.index.isin(list(ruled_out))
+        log.info(
+            _("disaster view (%(disaster)s): %(layer)s shows %(kept)d of %(n)d sites"),
+            {"disaster": key, "layer": layer.id, "kept": int(keep.sum()), "n": len(frame)},
+        )
+        out.append(replace(layer, features=frame[keep.to_numpy(dtype=bool)]))
+    return out
 
 
 def hazard_route_layers(spec: MapSpec, layers: list[LayerData], data: MapData) -> list[LayerData]:
@@ -476,8 +569,8 @@ def hazard_route_layers(spec: MapSpec, layers: list[LayerData], data: MapData) -
         drop = [
             label
             for (layer_id, label), site in data.hazards.sites.items()
-            if layer_id == layer.id and key in site.unusable
-        ]
+            if layer_id == layer.id and key in site.unusable and label in layer.features.index
+        ]  # (a disaster: view has left them out already)
         if not drop:
             out.append(layer)
             continue
@@ -496,13 +589,14 @@ def hazard_route_layers(spec: MapSpec, layers: list[LayerData], data: MapData) -
     return out
 
 
-def data_date(spec: MapSpec, osm: OsmExtract) -> str:
+def data_date(spec: MapSpec, osm: OsmExtract, fetched: Sequence[str] = ()) -> str:
     """The date the maps print: the newest known date of the data read, or ``""``.
 
     See :func:`mapdata.data_time`: the OSM data's ``osm_base`` (from the extract, the
-    Overpass answer or the pack that stored it) and the sources' ``date:``.
+    Overpass answer or the pack that stored it), the sources' ``date:`` and when the
+    copies of remote sources were fetched (``fetched``, :attr:`LayerData.fetched`).
     """
-    return data_time(spec, osm_base=osm.osm_base)
+    return data_time(spec, osm_base=osm.osm_base, fetched=fetched)
 
 
 def walking_graph(spec: MapSpec, area: Area):
@@ -604,7 +698,10 @@ def build_with_data(
         )
         raise ConfigError([Problem(str(spec.file), "outputs", message)])  # invalid input: exit 2
 
-    outputs = [Output(p, root=output_root(spec, p)) for p in output_targets(spec, kinds)]
+    outputs = [
+        Output(p, root=output_root(spec, p), **_folder_output(spec, p))
+        for p in output_targets(spec, kinds)
+    ]
     # every output checked (never an input, never a device ...) and its folder locked first
     with guarded_outputs(
         [*outputs, *(Output(Path(p)) for p in also_writes)],
@@ -614,6 +711,13 @@ def build_with_data(
         with refreshing(refresh):
             data = collect(spec, offline=offline)
         return data, render(data, kinds=kinds, overwrite=overwrite)
+
+
+def _folder_output(spec: MapSpec, path: Path) -> dict:
+    """The site output is a folder: only one civicmap wrote as a site is ever replaced."""
+    if path == spec.output_path("site"):
+        return {"folder": True, "ours": is_site_folder}
+    return {}
 
 
 def data_files(spec: MapSpec) -> list[Path]:
@@ -631,6 +735,8 @@ def data_files(spec: MapSpec) -> list[Path]:
     if spec.homes_file:
         out.append(spec.path(spec.homes_file))
     out.extend(h.file for h in spec.hazards if h.file is not None)  # 国土数値情報 hazard files
+    if spec.paper is not None and spec.paper.changes_since:  # the last print's GeoJSON
+        out.append(spec.path(spec.paper.changes_since))
     return out
 
 
@@ -708,6 +814,8 @@ def _render_each(
         path = spec.output_path(kind)
         if kind == "web":
             written[kind] = [web.write_web(data, path, options=spec.web, overwrite=overwrite)]
+        elif kind == "site":
+            written[kind] = [write_site(data, path, options=spec.site, overwrite=overwrite)]
         elif kind == "paper":
             written[kind] = list(
                 paper.write_paper(data, path, options=spec.paper, overwrite=overwrite)

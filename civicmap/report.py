@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 REPORT_COLUMNS = ("layer", "kind", "source", "row", "reason")
 
 #: Row kinds, in the order they are listed.
-KINDS = ("rejected", "repaired", "removed", "merged", "warning")
+KINDS = ("rejected", "repaired", "removed", "merged", "warning", "hazard")
 
 
 def _warning_reason(w: Any) -> tuple[str, str, str]:
@@ -76,7 +76,32 @@ def quality_rows(data: MapData) -> list[dict[str, str]]:
     rows = [row for layer in data.layers for row in layer_rows(layer)]
     for message in getattr(data, "build_messages", []):  # the map's own (routes), not a layer's
         rows.append({"layer": "", "kind": "warning", "source": "", "row": "", "reason": message})
-    return rows
+    return rows + hazard_rows(data)
+
+
+def hazard_rows(data: MapData) -> list[dict[str, str]]:
+    """One ``hazard`` row per shelter site a hazard speaks of: its lines, as the maps print them.
+
+    Sites inside a zone (with their flag, if any) and sites the hazard data does
+    not reach (「情報なし」); a site outside every zone is left out. A volunteer
+    checks the list against the municipality's own hazard map.
+    """
+    hz = getattr(data, "hazards", None)
+    if hz is None:
+        return []
+    out = []
+    for layer in data.layers:
+        frame = layer.features
+        for label in frame.index:
+            site = hz.sites.get((layer.id, label))
+            if site is None or not site.speaks:
+                continue
+            row = frame.loc[label]
+            out.append(
+                {"layer": layer.id, "kind": "hazard", "source": str(row.get("source_ref", "")),
+                 "row": str(row.get("name", "")), "reason": " / ".join(site.lines)}
+            )  # fmt: skip
+    return out
 
 
 def summary_line(layer: LayerData) -> str:

@@ -57,6 +57,9 @@ def shelter_layers(layers: list[LayerData]) -> list[LayerData]:
         if lyr in chosen:
             continue
         title = " ".join(lyr.spec.title.values())
+        f = lyr.features
+        if "drawn_as" in f.columns and len(f) and f["drawn_as"].isin(["line", "area"]).all():
+            continue  # routes or zones drawn from a uMap/KML file (避難経路), not places
         if "shelter" in lyr.id or "避難" in title or "evacuation" in lyr.id:
             log.warning(
                 _(

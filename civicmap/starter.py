@@ -367,7 +367,9 @@ def choose_paper(text: str, *, map_path: Path) -> PaperChoice:
 
     def readable(choice: PaperChoice) -> tuple[bool, Any]:
         try:
-            options = PaperOptions.from_dict(choice.options(), file=str(map_path))
+            # measured as drawn (no inset, no refusal): the first build must pass as it is
+            trial = {**choice.options(), "unreadable": "print"}
+            options = PaperOptions.from_dict(trial, file=str(map_path))
             _pdf, plan = render_paper(data, options=options)
         except ConfigError:  # e.g. more atlas pages than allowed
             return False, None

@@ -12,8 +12,10 @@ import geopandas as gpd
 import pytest
 import yaml
 from click.testing import CliRunner
+from paths import DATA
 from shapely.geometry import Point
 
+from civicmap.check import check_map
 from civicmap.cli.main import main
 from civicmap.errors import ConfigError, SourceError
 from civicmap.hazards import (
@@ -25,11 +27,11 @@ from civicmap.hazards import (
     load_hazard,
 )
 from civicmap.pipeline import collect, render
+from civicmap.render.paper import render_paper
 from civicmap.report import quality_rows
 from civicmap.spec.hazards import HazardSpec
 from civicmap.spec.mapfile import load_map
 
-DATA = Path(__file__).parent / "data"
 HAZ = DATA / "hazards"
 GSI = DATA / "shelters" / "gsi"
 ISHIKAWA = DATA / "shelters" / "ishikawa" / "170003_evacuation_space.csv"
@@ -52,6 +54,20 @@ def test_depth_classes_keep_a_lightness_order_for_greyscale_copies():
         lum = [_luminance(c.color) for c in classes]
         assert lum == sorted(lum, reverse=True), lum  # deeper is darker
         assert min(a - b for a, b in itertools.pairwise(lum)) > 0.02
+
+
+#: The 水害ハザードマップ作成の手引き's standard 浸水深 colours (RGB), as the 国土交通省 slide
+#: "H28 下水道による都市浸水対策について" (p. 44) quotes its table: ~0.5 m … 20 m~.
+TEBIKI_RGB = [(247, 245, 169), (255, 216, 192), (255, 183, 183), (255, 145, 145), (242, 133, 201),
+              (220, 122, 220)]  # fmt: skip
+
+
+def test_depth_classes_are_the_tebiki_thresholds_and_colours():
+    assert [(c.min_m, c.max_m) for c in DEPTH_CLASSES] == [
+        (0.0, 0.5), (0.5, 3.0), (3.0, 5.0), (5.0, 10.0), (10.0, 20.0), (20.0, None)
+    ]  # fmt: skip
+    rgb = [tuple(int(c.color[i : i + 2], 16) for i in (1, 3, 5)) for c in DEPTH_CLASSES]
+    assert rgb == TEBIKI_RGB
 
 
 def test_a31a_depth_rank_codes_read_through_the_official_code_list():
@@ -178,8 +194,16 @@ def test_a_flood_site_in_a_3m_zone_is_flagged_skipped_by_flood_routes_and_kept_f
     (site,) = [s for k, s in flagged if data.layer(k[0]).features.loc[k[1], "name"] == SCHOOL]  # fmt: skip
     assert site.lines == ["洪水：想定浸水深 3–5 m", "この災害では使えない可能性があります（洪水）"]
     # --report lists it, and the flood routes skip it and say why (builder, not the sheet)
-    reasons = [r["reason"] for r in quality_rows(data)]
+    rows = quality_rows(data)
+    reasons = [r["reason"] for r in rows]
     assert any(SCHOOL in r and "may not be usable" in r for r in reasons)
+    # a hazard row per site a hazard speaks of, with the lines the maps print; none "outside"
+    hazard_rows = {r["row"]: r["reason"] for r in rows if r["kind"] == "hazard"}
+    assert hazard_rows[SCHOOL] == (
+        "洪水：想定浸水深 3–5 m / この災害では使えない可能性があります（洪水）"
+    )
+    assert not any("想定区域外" in r for r in hazard_rows.values())
+    assert 1 <= len(hazard_rows) < 20  # the few sites in the generated zones, not every site
     assert any(f"skipped {SCHOOL}" in r for r in reasons)
     assert SCHOOL not in set(data.routes["shelter_name"])
     assert not any(SCHOOL in n for n in data.route_notes)
@@ -229,7 +253,7 @@ def test_a_file_without_the_class_column_says_which_key_to_give(tmp_path):
 def _built(tmp_path: Path, hazards) -> tuple:
     spec = load_map(
         _map(tmp_path, hazards=hazards,
-             outputs={"paper": {"file": "out/map.pdf", "size": "A3"},
+             outputs={"paper": {"file": "out/map.pdf", "size": "A3", "unreadable": "print"},
                       "web": {"file": "out/map.html", "self_contained": True}})
     )  # fmt: skip
     data = collect(spec)
@@ -301,6 +325,7 @@ def test_check_lists_the_hazards_a_map_uses_with_their_classes(tmp_path):
     assert flood["zones"] == {"0.5 m未満": 1, "0.5–3 m": 1, "3–5 m": 1, "5–10 m": 1,
                               "10–20 m": 0, "20 m以上": 0}  # fmt: skip
     assert slide["zones"] == {"土砂災害警戒区域": 2, "土砂災害特別警戒区域": 1}
+    assert "disaster" not in report  # no disaster: view
     # a landslide file given as kind: flood is a problem of the map, naming the entry
     bad = _map(tmp_path, hazards=[{"file": str(LANDSLIDE), "kind": "flood"}],
                outputs={"web": {"file": "out/map.html"}})  # fmt: skip
@@ -338,3 +363,146 @@ def test_a40_tsunami_depth_text_gives_the_line_and_flags_a_deep_tsunami_site(tmp
     ]
     assert b.lines == ["津波：想定浸水深 3m以上5m未満"] and b.unusable == []  # not designated
     assert c.lines == ["津波：想定浸水深 3m以上5m未満（垂直避難可）"] and c.unusable == []
+
+
+@pytest.mark.slow
+@pytest.mark.pdf
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler missing")
+def test_route_table_and_every_export_carry_the_hazard_lines(tmp_path):
+    """The paper route table says what the water does at each shelter; exports carry the flag."""
+    deep = _deep_zone(tmp_path)
+    home = [NOMACHI[0] + 0.004, NOMACHI[1]]
+    spec = load_map(
+        _map(tmp_path, hazards=[{"file": str(deep), "kind": "flood"}],
+             home={"point": home, "disaster": "洪水"},
+             outputs={"paper": {"file": "out/map.pdf", "size": "A3", "unreadable": "print"},
+                      "geojson": {"file": "out/map.geojson"}, "kml": {"file": "out/map.kml"},
+                      "umap": {"file": "out/map.umap"}})
+    )  # fmt: skip
+    data = collect(spec)
+    render(data)
+    _, plan = render_paper(data, options=spec.paper)
+    legs = plan.routes
+    assert legs and SCHOOL not in {leg.name for leg in legs}
+    # each ranked shelter's line for the routes' disaster (洪水), printed under its distance
+    assert {leg.hazard for leg in legs} == {"洪水：想定区域外"}
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "out/map.pdf"), "-"], capture_output=True, text=True
+    ).stdout
+    box = text[text.index("避難所までの道のり") :]
+    start = box.index(f"1. {legs[0].name}")
+    below = [ln.strip() for ln in box[start:].splitlines()[1:5]]
+    assert any(ln.endswith("洪水：想定区域外") for ln in below), below
+    # exports: the flagged school says why, in GeoJSON, KML (description too) and uMap's popup
+    gj = json.loads((tmp_path / "out/map.geojson").read_text("utf-8"))
+    school = [f["properties"] for f in gj["features"] if f["properties"].get("name") == SCHOOL]
+    assert school and all(
+        p["hazards"] == "洪水：想定浸水深 3–5 m / この災害では使えない可能性があります（洪水）"
+        for p in school
+    )
+    kml = (tmp_path / "out/map.kml").read_text("utf-8")
+    assert "ハザード: 洪水：想定浸水深 3–5 m / この災害では使えない可能性があります（洪水）" in kml
+    umap = json.loads((tmp_path / "out/map.umap").read_text("utf-8"))
+    popups = [
+        f["properties"]
+        for layer in umap["layers"]
+        for f in layer["features"]
+        if f["properties"].get("name") == SCHOOL
+    ]
+    assert popups and all(
+        "**ハザード**: {hazards}" in p["_umap_options"]["popupContentTemplate"] for p in popups
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.pdf
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler missing")
+def test_disaster_view_shows_only_suited_sites_and_draws_that_disasters_hazard(tmp_path):
+    """disaster: 洪水 — flood-designated sites not ruled out by the zone; flood layers drawn only."""
+    deep = _deep_zone(tmp_path)
+    hazards = [{"file": str(deep), "kind": "flood"}, {"file": str(LANDSLIDE), "kind": "landslide"}]
+    path = _map(tmp_path, hazards=hazards)
+    everything = collect(load_map(path))
+    raw = yaml.safe_load(path.read_text("utf-8"))
+    raw["disaster"] = "洪水"
+    raw["outputs"] = {"paper": {"file": "out/map.pdf", "size": "A3", "unreadable": "print"}}
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    spec = load_map(path)
+    assert spec.disaster == "flood" and spec.home_disaster == "洪水"
+    assert check_map(path)["disaster"] == "flood"  # check says which view the map is
+    data = collect(spec)
+    render(data)
+    for before, after in zip(everything.layers, data.layers, strict=True):
+        f = before.features
+        suited = [
+            label
+            for label in f.index
+            if f.loc[label].get("serves_flood") is True
+            and "flood" not in everything.hazards.sites[(before.id, label)].unusable
+        ]
+        assert list(after.features.index) == suited  # exactly the suited sites, in order
+        assert 0 < len(suited) < len(f)
+    names = {n for layer in data.layers for n in layer.features["name"]}
+    assert SCHOOL not in names  # designated for 洪水 but in a 3–5 m zone
+    # only the flood layer is drawn (paper) and on at load (web); both still give lines
+    assert [h.kind for h in data.hazards.shown()] == ["flood"]
+    site = next(iter(data.hazards.sites.values()))
+    assert site.lines[1].startswith("土砂災害")
+    # the sheet says what it shows, with the flood legend and the two notes, no landslide legend
+    text = subprocess.run(["pdftotext", str(tmp_path / "out/map.pdf"), "-"],
+                          capture_output=True, text=True).stdout  # fmt: skip
+    flat = "".join(text.split())
+    assert "洪水のときの避難先だけを表示しています" in flat
+    assert "洪水の想定" in flat and "土砂災害の想定" not in flat
+    assert "想定区域の外でも安全とは限りません。" in flat
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ({"disaster": "雷"}, "洪水 (flood)"),
+        (
+            {"disaster": "津波", "home": {"point": [36.55, 136.65], "disaster": "洪水"}},
+            "one disaster",
+        ),
+    ],
+)
+def test_a_bad_disaster_names_the_key_and_the_choices(tmp_path, extra, words):
+    path = _map(tmp_path, hazards=None)
+    raw = yaml.safe_load(path.read_text("utf-8"))
+    raw.update(extra)
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_map(path)
+    (problem,) = [p for p in err.value.problems if p.key == "disaster"]
+    assert words in problem.message
+
+
+def test_landslide_flag_red_zone_always_yellow_zone_unless_the_building_serves(tmp_path):
+    """特別警戒区域: flagged; 警戒区域: flagged unless the site has a 土砂災害 upper-floor note.
+
+    And each disaster reads its own note: a 津波 note does not make a site usable for 洪水.
+    """
+    slide = load_hazard(HazardSpec(file=LANDSLIDE, kind="landslide"))
+    reds = slide.zones[slide.zones["cls"] == 1].geometry.union_all()
+    yellows = slide.zones[slide.zones["cls"] == 0].geometry.union_all()
+    yellow = yellows.difference(reds).representative_point()  # a red zone lies in a yellow one
+    red = reds.representative_point()
+    deep = load_hazard(HazardSpec(file=_deep_zone(tmp_path), kind="flood"))
+    school = Point(NOMACHI[1], NOMACHI[0])
+    note = "崖崩れ、土石流及び地滑り: 2階以上可"
+    sites = gpd.GeoDataFrame(
+        {"name": ["Y", "Y2", "R2", "F"],
+         "serves_landslide": [True, True, True, None],
+         "serves_flood": [None, None, None, True],
+         "upstairs_only": ["", note, note, "津波: 3階以上可"]},
+        geometry=[yellow, yellow, red, school],
+        crs="EPSG:4326",
+    )  # fmt: skip
+    result = HazardResult(layers=[slide, deep])
+    check_sites(result, "s", sites, language="ja")
+    y, y2, r2, f = (result.sites[("s", i)] for i in range(4))
+    assert y.unusable == ["landslide"] and y.lines[0] == "土砂災害警戒区域内"
+    assert y2.unusable == [] and y2.lines[0] == "土砂災害警戒区域内（2階以上可）"
+    assert r2.unusable == ["landslide"] and r2.lines[0] == "土砂災害特別警戒区域内（2階以上可）"
+    assert f.unusable == ["flood"] and f.lines[1] == "洪水：想定浸水深 3–5 m"

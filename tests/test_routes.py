@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 from shapely.geometry import Point
+from site_counts import independent_site_count
 
 import civicmap
 from civicmap.diff import collect_diff
@@ -89,8 +90,6 @@ def kanazawa(tmp_path_factory):
 
 
 def test_every_official_row_is_in_the_diff_and_each_place_is_one_site(kanazawa):
-    from test_sites import independent_site_count
-
     _, data = kanazawa
     layer = data.layer("shelters")
     n_rows, n_sites = independent_site_count(DATA)

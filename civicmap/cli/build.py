@@ -113,7 +113,7 @@ def demo(out_dir: Path, overwrite: bool, report_path: Path | None) -> None:
     "--only",
     "only",
     multiple=True,
-    type=click.Choice(["web", "paper", "umap", "geojson", "kml"]),
+    type=click.Choice(["web", "paper", "site", "umap", "geojson", "kml"]),
     help=N_("Build only these outputs (repeatable)."),
 )
 @click.option(

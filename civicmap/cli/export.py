@@ -12,7 +12,7 @@ from civicmap.cli.main import existing_file, handle_errors, main, print_written,
 from civicmap.cli.options import OsmChoice, map_file_argument, osm_source_options
 from civicmap.i18n import N_, _
 from civicmap.pipeline import collect, map_inputs
-from civicmap.render.export import SUFFIXES, write_export
+from civicmap.render.export import SUFFIXES, only_layers, write_export
 from civicmap.spec.mapfile import load_map
 
 
@@ -35,15 +35,30 @@ from civicmap.spec.mapfile import load_map
     ),
 )
 @click.option("--overwrite", is_flag=True, help=N_("Replace an existing output file."))
+@click.option(
+    "--layer",
+    "layers",
+    multiple=True,
+    help=N_(
+        "Export only this layer (its title or id; repeat for several): e.g. to replace one "
+        "layer's content in uMap."
+    ),
+)
 @osm_source_options
 @handle_errors
 def export_cmd(
-    map_file: Path, fmt: str, output: Path | None, overwrite: bool, osm: OsmChoice
+    map_file: Path,
+    fmt: str,
+    output: Path | None,
+    overwrite: bool,
+    layers: tuple[str, ...],
+    osm: OsmChoice,
 ) -> None:
     spec = osm.apply(load_map(map_file))
     path = output or spec.output_path(fmt) or map_file.with_suffix(SUFFIXES[fmt])
     with guarded_outputs([path], inputs=map_inputs(spec), overwrite=overwrite):  # never an input
-        written = write_export(collect(spec), path, fmt=fmt, overwrite=overwrite)
+        data = only_layers(collect(spec), layers)
+        written = write_export(data, path, fmt=fmt, overwrite=overwrite)
     print_written({fmt: [written]})
 
 

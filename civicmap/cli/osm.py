@@ -9,10 +9,11 @@ import click
 from civicmap._outputs import guarded_outputs
 from civicmap.cli.main import handle_errors, main, say
 from civicmap.cli.options import OsmChoice, map_file_argument, osm_source_options
-from civicmap.diff import write_diff
+from civicmap.diff import CHANGE_WORDS, changes_since, write_changes, write_diff
 from civicmap.i18n import N_, _
 from civicmap.pack import fetch_pack
 from civicmap.pipeline import collect, map_inputs
+from civicmap.sources.remote import when_text
 from civicmap.spec.mapfile import load_map
 
 #: The diff summary's words (the CSV keeps the codes): matched pairs, then each status.
@@ -39,10 +40,34 @@ DIFF_LABELS = {
     help=N_("Folder to write MAP_diff.csv and MAP_diff.geojson into."),
 )
 @click.option("--overwrite", is_flag=True, help=N_("Replace existing diff files."))
+@click.option(
+    "--since",
+    "since",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=N_(
+        "The GeoJSON of the last print (outputs.geojson): list what opened, closed, appeared, "
+        "moved or disappeared since, into MAP_changes.csv."
+    ),
+)
 @osm_source_options
 @handle_errors
-def diff_cmd(map_file: Path, out_dir: Path, overwrite: bool, osm: OsmChoice) -> None:
+def diff_cmd(
+    map_file: Path, out_dir: Path, overwrite: bool, since: Path | None, osm: OsmChoice
+) -> None:
     spec = osm.apply(load_map(map_file))
+    if since is not None:
+        path = out_dir / f"{map_file.stem}_changes.csv"
+        with guarded_outputs([path], inputs=[*map_inputs(spec), since], overwrite=overwrite):
+            data = collect(spec)
+            changes = changes_since(data, since)
+            write_changes(changes, path, overwrite=overwrite)
+        say(changes.summary(data.language))
+        words = CHANGE_WORDS["en" if data.language == "en" else "ja"]
+        for c in changes.changes:
+            say(f"  {words[c.kind]}: {c.layer} / {c.name}")
+        say(f"    diff: {path}")
+        return
     # the map's inputs registered: every diff file written is checked against them
     with guarded_outputs([], inputs=map_inputs(spec), overwrite=overwrite):
         written, summary = write_diff(collect(spec), out_dir, overwrite=overwrite)
@@ -107,6 +132,12 @@ def fetch(
                 "missing": len(tiles["missing"]),
             }
         )
+    for r in info.remote:  # remote sources' copies (url:), each with its fetch time (#27)
+        say(
+            _("  %(name)s (layer %(layer)s): fetched %(when)s, %(kb).1f kB")
+            % {"name": r["name"], "layer": r["layer"], "when": when_text(r["fetched"]),
+               "kb": r["bytes"] / 1e3}
+        )  # fmt: skip
     if not spec.osm.pack or Path(spec.path(spec.osm.pack)).resolve() != info.folder:
         say(
             _("Build from it with: %(command)s")

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from civicmap import wording
-from civicmap._files import PART_SUFFIX, _os_error, glob_escape, join_output_batch
-from civicmap._outputs import TILES_MARKER, check_output, is_tile_folder
+from civicmap._files import write_folder
+from civicmap._outputs import TILES_MARKER, is_tile_folder
 from civicmap.area import N03_CREDIT, municipalities_in
 from civicmap.errors import SourceError
 from civicmap.i18n import _
@@ -303,54 +303,15 @@ def write_tile_folder(
     OutputWriteError
         The folder cannot be written (disk full, read-only ...), naming it.
     """
-    import shutil
-    import tempfile
-
     target = Path(target)
     # only a tile folder we wrote is replaced; never an input, a file, a stranger's folder
-    check_output(target, overwrite=overwrite, folder=True, ours=is_tile_folder)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        for stale in target.parent.glob(f".{glob_escape(target.name)}.*{PART_SUFFIX}"):
-            if stale.is_dir():
-                shutil.rmtree(stale, ignore_errors=True)
-        tmp = Path(
-            tempfile.mkdtemp(prefix=f".{target.name}.", suffix=PART_SUFFIX, dir=target.parent)
-        )
-    except OSError as exc:
-        raise _os_error(target, exc) from None
-    old = None
-    try:
-        for key, src in sorted(files.items()):
-            dst = tmp / (key + ".png")
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            if callable(src):  # a pack tile: its bytes, checked, never a copy of a path
-                dst.write_bytes(src())
-            else:
-                shutil.copyfile(src, dst)
-        (tmp / TILES_MARKER).write_text('{"written_by": "civicmap"}\n', encoding="utf-8")
-        for d in [tmp, *[p for p in tmp.rglob("*") if p.is_dir()]]:
-            d.chmod(0o755)  # mkdtemp makes 0700: a folder served by a web server must be readable
-        if join_output_batch(tmp, target):
-            # inside a build: renamed with the page and the other outputs, all or none
-            log.info(_("tile folder: %(path)s (%(n)d tiles)"), {"path": target, "n": len(files)})
-            return target
-        if target.exists():
-            old = Path(
-                tempfile.mkdtemp(prefix=f".{target.name}.", suffix=PART_SUFFIX, dir=target.parent)
-            )
-            old.rmdir()
-            target.rename(old)
-        tmp.rename(target)
-    except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and old.exists() and not target.exists():
-            old.rename(target)  # put the old folder back
-        if isinstance(exc, OSError):
-            raise _os_error(target, exc) from None
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    write_folder(
+        target,
+        {key + ".png": src for key, src in files.items()},
+        overwrite=overwrite,
+        ours=is_tile_folder,
+        marker=TILES_MARKER,
+    )
     log.info(_("tile folder: %(path)s (%(n)d tiles)"), {"path": target, "n": len(files)})
     return target
 

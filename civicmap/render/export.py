@@ -19,7 +19,9 @@ import json
 import logging
 import math
 import re
+import uuid
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ import pandas as pd
 from civicmap import fields, wording
 from civicmap._files import check_writable, write_text_atomic
 from civicmap.errors import CivicMapError
+from civicmap.hazards import texts as hazard_texts
 from civicmap.i18n import _
 from civicmap.mapdata import LayerData, MapData
 from civicmap.render.background import credit_lines
@@ -113,16 +116,40 @@ def _geometry(geom) -> dict:
     return {"type": gi["type"], "coordinates": _round(gi["coordinates"])}
 
 
-def _properties(row: pd.Series) -> dict[str, Any]:
+def _properties(row: pd.Series, whole: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A feature's values as export properties; ``whole``: columns written as integers."""
     out = {}
     for k, v in row.items():
-        if k == "geometry":
+        if k == "geometry" or k in _INTERNAL:
             continue
         val = _value(v)
         if val is None or val == "":
             continue
+        if k in whole and isinstance(val, float):
+            val = int(val)
         out[str(k)] = val
     return out
+
+
+#: Columns civicmap uses to draw, not data: a feature's own style is exported as the
+#: target's own style (uMap ``_umap_options``), never as properties.
+_INTERNAL = frozenset({"style_color", "style_fill", "style_weight", "style_dash", "drawn_as"})
+
+
+def whole_number_columns(frame: pd.DataFrame) -> frozenset[str]:
+    """Columns of numbers that are all whole (ids, counts) though pandas holds them as floats.
+
+    Why: a column of integers with one empty cell becomes float in pandas, and the
+    exports wrote ``12345.0`` for an id; these are written as integers.
+    """
+    out = set()
+    for col in frame.columns:
+        if col == "geometry" or not pd.api.types.is_float_dtype(frame[col]):
+            continue
+        values = frame[col].dropna()
+        if len(values) and bool(((values % 1) == 0).all()) and bool((values.abs() < 2**53).all()):
+            out.add(str(col))
+    return frozenset(out)
 
 
 def _features(layer: LayerData) -> list[tuple[pd.Series, dict]]:
@@ -132,6 +159,21 @@ def _features(layer: LayerData) -> list[tuple[pd.Series, dict]]:
             continue
         rows.append((row, _geometry(row.geometry)))
     return rows
+
+
+#: The property holding what each hazard says at a shelter site (``hazards:``).
+HAZARD_PROPERTY = "hazards"
+
+
+def _hazard_text(data: MapData, layer_id: str, label: Any) -> str:
+    """What each hazard says at one site, one line per hazard (「洪水：想定浸水深 3–5 m / …」).
+
+    Every export carries it (GeoJSON/KML/uMap property ``hazards``, the KML
+    description, the uMap popup), so a site flagged on the maps is flagged there too.
+    """
+    if data.hazards is None:
+        return ""
+    return " / ".join(data.hazards.lines_for(layer_id, label))
 
 
 def _centre_zoom(data: MapData) -> tuple[list[float], int]:
@@ -149,10 +191,13 @@ def to_geojson(data: MapData) -> dict[str, Any]:
         style = layer.spec.style
         title = layer.spec.title_in(data.language)
         cat_styles = _category_styles(layer)
+        whole = whole_number_columns(layer.features)
         for row, geom in _features(layer):
-            props = _properties(row)
+            props = _properties(row, whole)
+            if hazard := _hazard_text(data, layer.id, row.name):
+                props[HAZARD_PROPERTY] = hazard
             st = cat_styles.get(fields.text(row.get("category")))
-            colour = st.color if st else style.color
+            colour = fields.text(row.get("style_color")) or (st.color if st else style.color)
             props.update(
                 {
                     "layer": layer.id,
@@ -163,6 +208,11 @@ def to_geojson(data: MapData) -> dict[str, Any]:
                     "fill": style.fill or colour,
                 }
             )
+            # uMap reads a feature's own style from here when this file is imported into
+            # one of its layers ("Replace layer content"); other tools ignore it
+            umap = ({"color": st.color} if st else {}) | _own_style(row)
+            if umap:
+                props["_umap_options"] = umap
             feats.append({"type": "Feature", "properties": props, "geometry": geom})
     return clean_tree(
         {
@@ -179,6 +229,7 @@ def to_geojson(data: MapData) -> dict[str, Any]:
                     for layer in data.layers
                 ],
                 "credits": credit_lines(data),
+                "built": data.built,  # the data date: the next print's change list starts here
             },
             "features": feats,
         }
@@ -262,16 +313,70 @@ def _popup_template(layer: LayerData, language: str, row: pd.Series | None = Non
     return "\n".join(lines)
 
 
+def _umap_licence(data: MapData) -> dict[str, Any]:
+    """uMap's ``licence``: an object ``{name, url}`` (uMap's About panel links ``url`` with
+    ``name``); OpenStreetMap's ODbL when the map uses OSM data, else the one licence all the
+    layers' credits name, else none (uMap then says no licence has been set)."""
+    if data.uses_osm:
+        return {"licence": {"name": OSM_LICENCE, "url": OSM_LICENCE_URL}}
+    named = {(c.licence, c.url) for layer in data.layers for c in layer.credits if c.licence}
+    if len({name for name, _url in named}) == 1:
+        name, url = sorted(named, key=lambda n: (not n[1], n[1]))[0]
+        return {"licence": {"name": name, "url": url}}
+    return {}
+
+
+def _layer_uuid(data: MapData, layer_id: str) -> str:
+    """A layer's uMap id: the same UUID on every export of this map, so a layer of an
+    exported file is told by its id from the other layers and from earlier exports."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"civicmap:{data.spec.title}:{layer_id}"))
+
+
+def _line_style(style: Any) -> dict[str, Any]:
+    """A layer's line and area options in uMap's names (only those the layer sets)."""
+    out: dict[str, Any] = {}
+    if style.weight:
+        out["weight"] = style.weight
+    if style.dash:
+        out["dashArray"] = style.dash
+    if style.fill_opacity is not None:
+        out["fillOpacity"] = style.fill_opacity
+    return out
+
+
+def _own_style(row: pd.Series) -> dict[str, Any]:
+    """A feature's own style (read from uMap or KML) as uMap's ``_umap_options``."""
+    out: dict[str, Any] = {}
+    colour = fields.text(row.get("style_color"))
+    if colour:
+        out["color"] = colour
+    fill = fields.text(row.get("style_fill"))
+    if fill:
+        out["fillColor"] = fill
+    weight = _value(row.get("style_weight"))
+    if isinstance(weight, int | float) and weight > 0:
+        out["weight"] = weight
+    dash = fields.text(row.get("style_dash"))
+    if dash:
+        out["dashArray"] = dash
+    return out
+
+
 def to_umap(data: MapData) -> dict[str, Any]:
     """The map in uMap's export layout (what uMap 2.x/3.x "import a uMap file" reads)."""
     centre, zoom = _centre_zoom(data)
     layers = []
-    for layer in data.layers:
+    next_id = 0
+    for rank, layer in enumerate(data.layers):
         style = layer.spec.style
         cat_styles = _category_styles(layer)
+        whole = whole_number_columns(layer.features)
         features = []
-        for i, (row, geom) in enumerate(_features(layer)):
-            props = _properties(row)
+        for row, geom in _features(layer):
+            props = _properties(row, whole)
+            hazard = _hazard_text(data, layer.id, row.name)
+            if hazard:
+                props[HAZARD_PROPERTY] = hazard
             if not props.get("name"):
                 # unnamed: named by its kind, as on the web map (never an id)
                 cat = fields.text(row.get("category"))
@@ -287,11 +392,16 @@ def to_umap(data: MapData) -> dict[str, Any]:
                     opts.update(color=st.color, iconUrl=umap_icon_url(st.symbol))
             if not isinstance(layer.spec.popup, str):
                 opts["popupContentTemplate"] = _popup_template(layer, data.language, row)
+                if hazard:  # the web popup's ハザード row, in uMap's popup too
+                    label = hazard_texts(data.language)["hazard"]
+                    opts["popupContentTemplate"] += f"\n**{label}**: {{{HAZARD_PROPERTY}}}"
             if row.get(APPROXIMATE) is True:
                 opts.update({"iconClass": "Ball", "opacity": 0.5, "dashArray": "5,5"})
+            opts.update(_own_style(row))
             if opts:
                 props["_umap_options"] = opts
-            features.append({"type": "Feature", "id": f"{layer.id}-{i}", "properties": props,
+            next_id += 1  # whole numbers, unique in the map (uMap looks features up by id)
+            features.append({"type": "Feature", "id": next_id, "properties": props,
                              "geometry": geom})  # fmt: skip
         layers.append(
             {
@@ -303,8 +413,11 @@ def to_umap(data: MapData) -> dict[str, Any]:
                     "displayOnLoad": True,
                     "browsable": True,
                     "inCaption": True,
+                    "id": _layer_uuid(data, layer.id),
+                    "rank": rank,
                     "color": style.color,
                     "fillColor": style.fill or style.color,
+                    **_line_style(style),
                     "iconClass": _UMAP_ICON_CLASS,
                     "iconUrl": umap_icon_url(style.symbol),
                     "labelKey": layer.spec.label or "name",
@@ -332,7 +445,7 @@ def to_umap(data: MapData) -> dict[str, Any]:
                 "description": str(data.spec.subtitle or ""),
                 "zoom": zoom,
                 "center": {"type": "Point", "coordinates": centre},
-                "licence": f"{OSM_LICENCE} ({OSM_LICENCE_URL})" if data.uses_osm else "",
+                **_umap_licence(data),
                 "shortCredit": "© OpenStreetMap contributors" if data.uses_osm else "",
                 "longCredit": "\n".join(credit_lines(data)),
                 "captionBar": True,
@@ -389,6 +502,18 @@ def _kml_geometry(parent: ET.Element, geom) -> None:
             _kml_geometry(multi, g)
 
 
+def _kml_label(layer: LayerData, column: str, language: str) -> str:
+    """A column's label in the map's language (種別, 住所, 電話番号 …), else the column."""
+    return fields.label(column, language, given=layer.spec.column_label(column, language))
+
+
+def _kml_value(value: Any, language: str) -> Any:
+    """A value as a KML viewer should show it: true/false as はい/いいえ (yes/no)."""
+    if isinstance(value, bool):
+        return wording.text(language, "kml.yes" if value else "kml.no")
+    return value
+
+
 def to_kml(data: MapData) -> str:
     """KML with one Folder (and one Style) per layer, as Google My Maps imports it.
 
@@ -417,11 +542,21 @@ def to_kml(data: MapData) -> str:
         ET.SubElement(folder, "name").text = clean_text(
             layer.spec.title_in(data.language), lines=False
         )
+        whole = whole_number_columns(layer.features)
+        lang = data.language
         for row, _geom in _features(layer):
             pm = ET.SubElement(folder, "Placemark")
             ET.SubElement(pm, "name").text = clean_text(row.get("name") or "", lines=False)
-            props = _properties(row)
-            desc = [f"{k}: {props[k]}" for k in ("category", "address") if k in props]
+            props = _properties(row, whole)
+            if hazard := _hazard_text(data, layer.id, row.name):
+                props[HAZARD_PROPERTY] = hazard
+            desc = [
+                f"{_kml_label(layer, k, lang)}: {_kml_value(props[k], lang)}"
+                for k in ("category", "address")
+                if k in props
+            ]
+            if hazard:
+                desc.append(f"{hazard_texts(data.language)['hazard']}: {hazard}")
             if row.get(APPROXIMATE) is True:
                 desc.append(wording.text(data.language, "web.approximate"))
             if desc:
@@ -432,10 +567,42 @@ def to_kml(data: MapData) -> str:
                 if k == "name":
                     continue
                 d = ET.SubElement(ext, "Data", {"name": clean_text(k, lines=False)})
-                ET.SubElement(d, "value").text = clean_text(v)
+                shown = _kml_label(layer, k, lang)
+                if shown != k:  # the label Google Earth shows for the field
+                    ET.SubElement(d, "displayName").text = clean_text(shown, lines=False)
+                ET.SubElement(d, "value").text = clean_text(_kml_value(v, lang))
             _kml_geometry(pm, row.geometry)
     ET.indent(kml, space=" ")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(kml, encoding="unicode") + "\n"
+
+
+def only_layers(data: MapData, wanted: list[str] | tuple[str, ...]) -> MapData:
+    """``data`` with only the layers named in ``wanted`` (by id or by title), in map order.
+
+    Why: uMap replaces one layer's content with its own import option ("Replace layer
+    content"), one layer at a time; an export of that one layer is what it takes.
+
+    Raises
+    ------
+    CivicMapError
+        A name that is no layer of the map, listing the layers' titles.
+    """
+    if not wanted:
+        return data
+    lang = data.language
+    names = {layer.id: layer for layer in data.layers}
+    names.update({layer.spec.title_in(lang): layer for layer in data.layers})
+    missing = [w for w in wanted if w not in names]
+    if missing:
+        raise CivicMapError(
+            _("no layer %(name)r in this map; its layers are: %(layers)s")
+            % {
+                "name": missing[0],
+                "layers": ", ".join(layer.spec.title_in(lang) for layer in data.layers),
+            }
+        )
+    keep = {names[w].id for w in wanted}
+    return replace(data, layers=[layer for layer in data.layers if layer.id in keep])
 
 
 def export_text(data: MapData, *, fmt: str) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from civicmap import wording
+from civicmap.schema import serves_column
 
 #: Label of a straight-line fallback on paper (the web map says the same).
 STRAIGHT_LABEL = wording.Names("route.straight")
@@ -42,3 +43,19 @@ def route_sections(legs: list[Any]) -> list[RouteSection]:
 def route_notes(data: Any, language: str) -> list[str]:
     """What the map must print under the route table (``MapData.route_notes``)."""
     return [str(n) for n in getattr(data, "route_notes", []) or []]
+
+
+def route_hazard(data: Any, shelter_ref: str) -> str:
+    """The hazard line(s) of a route's shelter for the routes' disaster (``""`` without hazards).
+
+    「洪水：想定区域外」 beside the route, as the index says it: a reader choosing
+    between the nearest shelters sees what the water does at each.
+    """
+    hz = getattr(data, "hazards", None)
+    if hz is None or not shelter_ref:
+        return ""
+    spec = data.spec
+    disaster = (
+        serves_column(spec.home_disaster).removeprefix("serves_") if spec.home_disaster else None
+    )
+    return hz.route_line(shelter_ref, disaster=disaster, language=spec.language)

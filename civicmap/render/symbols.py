@@ -204,6 +204,19 @@ def place_look(
     return look
 
 
+#: The column holding a feature's own colour (a uMap feature's style, a KML placemark's).
+OWN_COLOUR = "style_color"
+
+
+def own_colour(row: Any, look: CategoryStyle) -> CategoryStyle:
+    """``look`` in the feature's own colour when its file gives it one (it wins over the
+    category's, as in uMap and My Maps); else ``look`` itself."""
+    colour = _text(row.get(OWN_COLOUR)) if hasattr(row, "get") else ""
+    if colour and colour != look.color:
+        return CategoryStyle(look.name, colour, look.symbol)
+    return look
+
+
 def svg_path(symbol: str, *, size: float = 1.0) -> str:
     """The SVG path ``d`` of ``symbol`` scaled to a ``size`` × ``size`` box.
 

@@ -638,6 +638,54 @@ def frame_lonlat_bounds(extent: tuple[float, float, float, float], crs: Any) -> 
     return float(np.min(lon)), float(np.min(lat)), float(np.max(lon)), float(np.max(lat))
 
 
+def reproject_mosaic(
+    mosaic: Image.Image,
+    extent: tuple[float, float, float, float],
+    crs: Any,
+    *,
+    size_px: tuple[int, int],
+    zoom: int,
+    origin: tuple[int, int],
+) -> Image.Image:
+    """A Web Mercator tile mosaic reprojected onto ``extent`` in the paper ``crs``.
+
+    ``mosaic`` holds the tiles of ``zoom`` from tile ``origin`` (x, y) at its top
+    left; the result covers exactly ``extent`` at ``size_px`` (any image mode, so
+    transparent hazard tiles stay transparent). Used by :func:`paper_raster` and
+    the hazard tile sets (:mod:`civicmap.hazard_tiles`).
+    """
+    from pyproj import Transformer
+
+    w_px, h_px = size_px
+    z = zoom
+    tx0, ty0 = origin
+    # Reproject: the paper CRS → Web Mercator mapping is exact (pyproj) at the
+    # nodes of a coarse mesh over the frame and bilinear inside each cell (the
+    # mapping is smooth; the error over a cell is far below a printed dot).
+    minx, miny, maxx, maxy = extent
+    nx, ny = min(w_px, 16), min(h_px, 16)
+    cols = np.linspace(0, w_px, nx + 1).round().astype(int)
+    rows = np.linspace(0, h_px, ny + 1).round().astype(int)
+    uu, vv = np.meshgrid(cols / w_px, rows / h_px)
+    inv = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    lon, lat = inv.transform(minx + uu * (maxx - minx), maxy - vv * (maxy - miny))
+    nz = 2.0**z
+    px = (lon + 180.0) / 360.0 * nz * 256 - tx0 * 256
+    lat_r = np.radians(np.clip(lat, -85.05112878, 85.05112878))
+    py = (1.0 - np.arcsinh(np.tan(lat_r)) / np.pi) / 2.0 * nz * 256 - ty0 * 256
+    mesh = []
+    for j in range(ny):
+        for i in range(nx):
+            quad = (
+                px[j, i], py[j, i],  # upper left
+                px[j + 1, i], py[j + 1, i],  # lower left
+                px[j + 1, i + 1], py[j + 1, i + 1],  # lower right
+                px[j, i + 1], py[j, i + 1],  # upper right
+            )  # fmt: skip
+            mesh.append(((cols[i], rows[j], cols[i + 1], rows[j + 1]), tuple(map(float, quad))))
+    return mosaic.transform((w_px, h_px), Image.Transform.MESH, mesh, Image.Resampling.BILINEAR)
+
+
 def paper_raster(
     extent: tuple[float, float, float, float],
     crs: Any,
@@ -667,8 +715,6 @@ def paper_raster(
         the tiles are reprojected pixel by pixel, so the crop is exact), lightened
         by the source's ``lighten`` so our symbols stay readable in greyscale.
     """
-    from pyproj import Transformer
-
     src = fetcher.source
     w_px, h_px = size_px
     w, s, e, n = frame_lonlat_bounds(extent, crs)
@@ -691,31 +737,7 @@ def paper_raster(
         if tile.size != (256, 256):
             tile = tile.resize((256, 256), Image.Resampling.BILINEAR)
         mosaic.paste(tile, ((x - tx0) * 256, (y - ty0) * 256))
-    # Reproject: the paper CRS → Web Mercator mapping is exact (pyproj) at the
-    # nodes of a coarse mesh over the frame and bilinear inside each cell (the
-    # mapping is smooth; the error over a cell is far below a printed dot).
-    minx, miny, maxx, maxy = extent
-    nx, ny = min(w_px, 16), min(h_px, 16)
-    cols = np.linspace(0, w_px, nx + 1).round().astype(int)
-    rows = np.linspace(0, h_px, ny + 1).round().astype(int)
-    uu, vv = np.meshgrid(cols / w_px, rows / h_px)
-    inv = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    lon, lat = inv.transform(minx + uu * (maxx - minx), maxy - vv * (maxy - miny))
-    nz = 2.0**z
-    px = (lon + 180.0) / 360.0 * nz * 256 - tx0 * 256
-    lat_r = np.radians(np.clip(lat, -85.05112878, 85.05112878))
-    py = (1.0 - np.arcsinh(np.tan(lat_r)) / np.pi) / 2.0 * nz * 256 - ty0 * 256
-    mesh = []
-    for j in range(ny):
-        for i in range(nx):
-            quad = (
-                px[j, i], py[j, i],  # upper left
-                px[j + 1, i], py[j + 1, i],  # lower left
-                px[j + 1, i + 1], py[j + 1, i + 1],  # lower right
-                px[j, i + 1], py[j, i + 1],  # upper right
-            )  # fmt: skip
-            mesh.append(((cols[i], rows[j], cols[i + 1], rows[j + 1]), tuple(map(float, quad))))
-    img = mosaic.transform((w_px, h_px), Image.Transform.MESH, mesh, Image.Resampling.BILINEAR)
+    img = reproject_mosaic(mosaic, extent, crs, size_px=(w_px, h_px), zoom=z, origin=(tx0, ty0))
     keep = src.lighten
     lut = [round(255 - (255 - v) * keep) for v in range(256)]
     img = img.point(lut * 3)
@@ -740,6 +762,16 @@ def recording() -> Iterator[dict]:
         _RECORDERS.remove(rec)
 
 
+def recorder_for(source: TileSource) -> dict | None:
+    """The dict a fetcher of ``source`` records into inside :func:`recording` (None outside).
+
+    Every fetcher made while ``civicmap fetch`` records (the basemap's, the
+    hazard tile sets') puts what it gets there, so the pack holds exactly what
+    the outputs used.
+    """
+    return _RECORDERS[-1].setdefault(source.cache_id, {}) if _RECORDERS else None
+
+
 def pack_for(spec: MapSpec) -> Path:
     """The offline pack folder a map's tiles are stored in (the same as its OSM pack)."""
     return spec.pack_dir()
@@ -762,7 +794,7 @@ def fetcher_for(spec: MapSpec) -> TileFetcher | None:
     hit = _FETCHERS.get(key)
     if hit is not None and hit[0] is spec:
         return hit[1]
-    rec = _RECORDERS[-1].setdefault(source.cache_id, {}) if _RECORDERS else None
+    rec = recorder_for(source)
     f = TileFetcher(source, pack=pack, record=rec, offline=offline, map_file=str(spec.file))
     if len(_FETCHERS) >= 4:
         _FETCHERS.pop(next(iter(_FETCHERS)))

@@ -19,6 +19,7 @@ import html
 import json
 import logging
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +44,20 @@ from civicmap.render._routes import ordered_routes
 from civicmap.render.background import banner_text, credit_lines, web_background, write_tile_folder
 from civicmap.render.numbering import place_numbers
 from civicmap.render.place_names import place_name
-from civicmap.render.symbols import category_looks, svg_path, taken_symbols
-from civicmap.render.web_hazards import add_popup_lines, hazards_payload
+from civicmap.render.symbols import OWN_COLOUR, category_looks, svg_path, taken_symbols
+from civicmap.render.web_filters import SCRIPT as FILTER_SCRIPT
+from civicmap.render.web_filters import filters_payload
+from civicmap.render.web_hazards import (
+    add_popup_lines,
+    add_suited,
+    disaster_view_payload,
+    hazards_payload_with_tiles,
+    mark_suited,
+)
 from civicmap.render.web_languages import language_payload
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 from civicmap.spec.basemap import REGISTRY
+from civicmap.spec.layers import dash_pattern
 from civicmap.spec.web import WebOptions
 
 log = logging.getLogger(__name__)
@@ -329,6 +339,21 @@ def category_styles(
     return table, index
 
 
+def _shape_style(row: Any) -> dict[str, Any]:
+    """A line's or area's own width, dash and fill from its file (uMap ``_umap_options``)."""
+    out: dict[str, Any] = {}
+    weight = row.get("style_weight")
+    if isinstance(weight, int | float) and not _missing(weight) and weight > 0:
+        out["w"] = float(weight)
+    dash = _text(row.get("style_dash"))
+    if dash and dash_pattern(dash):
+        out["d"] = dash
+    fill = _text(row.get("style_fill"))
+    if fill:
+        out["f"] = fill
+    return out
+
+
 def _cluster_setting(spec_cluster: bool | int, option: bool | None, n: int) -> bool | str:
     """``True``/``False``, or ``"auto"``: the page clusters when markers would overlap."""
     if option is not None:
@@ -448,9 +473,16 @@ def layer_payload(
                 item["l"] = fields.field_value(row, spec.label)
         if approx and row[APPROXIMATE] is True:
             item["a"] = 1
+        if row.get("stale") is True or _text(row.get("status")) == "閉鎖":
+            item["g"] = 1  # greyed: checked too long ago (print_if.max_age), or closed
+        own = _text(row.get(OWN_COLOUR))
+        if own:
+            item["c"] = own  # the feature's own colour in its file (uMap, My Maps)
         if geom.geom_type != "Point":
             shapes.append(_round(geom.__geo_interface__))
             item["s"] = len(shapes) - 1
+            if _text(row.get("drawn_as")) in ("line", "area"):
+                item["ss"] = _shape_style(row)  # drawn as its file styles it
         if label in merged:
             item["m"] = merged[label]
         if numbers and label in numbers:
@@ -462,6 +494,9 @@ def layer_payload(
         "title": spec.title_in(language),
         "color": spec.style.color,
         "fill": spec.style.fill,
+        "weight": spec.style.weight,
+        "dash": spec.style.dash,
+        "fillOpacity": spec.style.fill_opacity,
         "symbol": spec.style.symbol,
         "path": svg_path(spec.style.symbol, size=20),
         "styles": table,
@@ -471,7 +506,21 @@ def layer_payload(
         "count": n,
         "features": points,
         "shapes": shapes,
+        "drawn": _drawn_kind(feats),
+        # what viewers can filter by, values per row ``i`` (render/web_filters.py)
+        "filters": filters_payload(layer, language=language, texts=TEXTS[language]),
     }
+
+
+def _drawn_kind(feats: gpd.GeoDataFrame) -> str:
+    """``line`` or ``area`` when every feature of a layer is a drawn route or zone (its legend
+    shows a line or an area, not a marker symbol); ``""`` otherwise."""
+    if "drawn_as" not in feats.columns or feats.empty:
+        return ""
+    kinds = {_text(v) for v in feats["drawn_as"]}
+    if not kinds <= {"line", "area"}:
+        return ""
+    return "line" if kinds == {"line"} else "area"
 
 
 def _colocated_payload(
@@ -496,6 +545,8 @@ def _colocated_payload(
             row = layer.features.loc[m.row]
             item = _feature_item(layer, row, language=language, style_index=styles[m.layer_id][1])
             item["L"] = m.layer_id
+            item["i"] = int(layer.features.index.get_loc(m.row))  # its row, for the filters
+            mark_suited(data, layer, m.row, item)  # its own disasters, for the view choice
             extra.append(item)
             skip[m.layer_id].add(m.row)
         merged[first.layer_id][first.row] = extra
@@ -619,10 +670,24 @@ def payload(data: MapData, *, options: WebOptions | None = None) -> dict[str, An
     return _payload(data, _options(data, options))[0]
 
 
+def payload_with_tiles(
+    data: MapData, *, options: WebOptions | None = None, tiles_dir: str
+) -> tuple[dict[str, Any], dict | None]:
+    """The page's payload and the pack's tiles for a folder ``tiles_dir`` beside it (or None).
+
+    The site output (:mod:`civicmap.render.site`) draws the very same payload from a file,
+    so its map, numbers, search and legend are the single-file page's.
+    """
+    return _payload(data, _options(data, options), tiles_dir)
+
+
 def _payload(
     data: MapData, opts: WebOptions, tiles_dir: str | None = None
 ) -> tuple[dict[str, Any], dict | None]:
     """The page's payload, and the tile folder to write beside it (``{name, files}``) or None."""
+    view = data  # the paper's numbers are those of the map's disaster: view
+    if data.every_site is not None:  # disaster: the page keeps every site, hides some at load
+        data = replace(data, layers=data.every_site)
     lang = data.language
     w, s, e, n = data.area.geometry.bounds
     tiles = [
@@ -645,8 +710,8 @@ def _payload(
     merged, skip = _colocated_payload(data, styles, language=lang)
     # the paper index's numbers (render/numbering.py), so print and PDF agree
     numbers: dict[str, dict] = {layer.id: {} for layer in data.layers}
-    if sum(len(layer.features) for layer in data.layers) <= _NUMBERED_MAX:
-        for (layer_id, label), number in place_numbers(data).items():
+    if sum(len(layer.features) for layer in view.layers) <= _NUMBERED_MAX:
+        for (layer_id, label), number in place_numbers(view).items():
             numbers.setdefault(layer_id, {})[label] = number
     edge = None
     if data.data_edge is not None and not data.data_edge.is_empty:
@@ -664,6 +729,16 @@ def _payload(
         for layer in data.layers
     ]
     add_popup_lines(data, layer_payloads)  # what each hazard says at a shelter site
+    add_suited(data, layer_payloads)  # the disasters each shelter site suits (the view choice)
+    # the portal's hazard tiles from the pack, inlined or in the tile folder like the background's
+    hazards, hazard_files = hazards_payload_with_tiles(
+        data,
+        use_pack=opts.self_contained or _http.is_offline(getattr(data.spec, "offline", None)),
+        folder=tiles_dir if tiles_dir and opts.offline_tiles == "folder" else None,
+    )
+    if hazard_files:
+        folder = folder or {"name": tiles_dir, "files": {}}
+        folder["files"].update(hazard_files)
     return {
         "lang": lang,
         "title": str(data.spec.title),
@@ -675,7 +750,8 @@ def _payload(
         "background": banner,
         "offline": opts.self_contained,
         "layers": layer_payloads,
-        "hazards": hazards_payload(data),  # 国土数値情報 zones, one overlay each
+        "hazards": hazards,  # 国土数値情報 zones and portal tiles, one overlay each
+        "disasterView": disaster_view_payload(data, layer_payloads),
         "area": _round(data.area.geometry.boundary.__geo_interface__),
         "basemap": basemap_payload(data.basemap),
         "edge": edge,
@@ -818,6 +894,9 @@ def _render(
     fig.header.add_child(
         _Raw(_inline_script((_OWN / "civicmap.js").read_text(encoding="utf-8"))),
         name="civicmap_js",
+    )
+    fig.header.add_child(
+        _Raw(_inline_script(FILTER_SCRIPT.read_text(encoding="utf-8"))), name="civicmap_filters"
     )
     body, folder = _payload(data, opts, tiles_dir)
     data_json = script_json(body)

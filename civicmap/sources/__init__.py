@@ -18,7 +18,7 @@ from pathlib import Path
 from civicmap.errors import CivicMapError, SourceError
 from civicmap.i18n import _
 from civicmap.schema import SourceResult
-from civicmap.sources import excel, kml, opendata, umap, vector
+from civicmap.sources import excel, kml, opendata, remote, umap, vector
 from civicmap.sources._guard import check_input_file
 from civicmap.spec.layers import SourceSpec
 
@@ -64,18 +64,35 @@ def read_path(
     """
     options = dict(options or {})
     options.setdefault("path", str(path))
+    options.setdefault("_fetch_remote", False)  # a file looked at alone: no server is asked
     spec = SourceSpec(kind=kind_for_path(path), options=options, base_dir=Path("."))
     return read_file_source(spec, layer=layer, path=path, offline=offline)
 
 
 def read_file_source(
-    spec: SourceSpec, *, layer: str, path: Path | None = None, offline: bool | None = None
+    spec: SourceSpec,
+    *,
+    layer: str,
+    path: Path | None = None,
+    offline: bool | None = None,
+    pack: Path | None = None,
 ) -> SourceResult:
-    """Read a layer's file source (csv, geojson, kml, umap, file).
+    """Read a layer's file source (csv, geojson, kml, umap, file), local or remote (``url:``).
 
-    ``offline`` is the run's choice for the one reader that may use the network (a CSV's
-    ``geocode: true``); ``None`` takes ``settings.offline``.
+    ``offline`` is the run's choice for the readers that may use the network (a CSV's
+    ``geocode: true``, a remote source); ``None`` takes ``settings.offline``. ``pack`` is
+    the offline pack the map names: a remote source is then read from it, never fetched
+    (see :mod:`civicmap.sources.remote`).
     """
+    if spec.remote is not None and path is None:
+        local = SourceSpec(kind=spec.remote.kind, options=spec.options, base_dir=spec.base_dir)
+        return remote.read_remote(
+            spec,
+            layer=layer,
+            reader=lambda p: read_file_source(local, layer=layer, path=p, offline=offline),
+            offline=offline,
+            pack=pack,
+        )
     path = path or spec.path
     if path is None:
         raise SourceError(
@@ -92,7 +109,7 @@ def read_file_source(
     )
     kind = spec.kind if spec.kind != "file" else kind_for_path(path)
     try:
-        return _read(spec, kind=kind, layer=layer, path=path, offline=offline)
+        return _read(spec, kind=kind, layer=layer, path=path, offline=offline, pack=pack)
     except CivicMapError:
         raise
     except Exception as exc:  # a reader bug or a library's error on an odd file
@@ -106,7 +123,13 @@ def read_file_source(
 
 
 def _read(
-    spec: SourceSpec, *, kind: str, layer: str, path: Path, offline: bool | None = None
+    spec: SourceSpec,
+    *,
+    kind: str,
+    layer: str,
+    path: Path,
+    offline: bool | None = None,
+    pack: Path | None = None,
 ) -> SourceResult:
     options = dict(spec.options)
     options["_offline"] = offline  # private, like _require_coordinates: never from a file
@@ -123,7 +146,9 @@ def _read(
         return vector.read_geojson(path, layer=layer, options=options)
     if kind == "kml":
         return kml.read_kml(path, layer=layer, options=options)
-    if kind == "umap":
+    if kind == "umap":  # its remote-data layers are fetched like remote sources
+        options.setdefault("_fetch_remote", True)
+        options["_pack"] = pack
         return umap.read_umap(path, layer=layer, options=options)
     if kind == "shapefile":
         return vector.read_shapefile(path, layer=layer, options=options)

@@ -168,6 +168,7 @@ def resolve_columns(
 def _display(series: pd.Series) -> pd.Series:
     """Cells as the publisher wrote them (only surrounding spaces removed).
 
+    Used for the schema's display columns (name, name_kana, address, category).
     Display names keep full-width brackets and digits (（２階） stays （２階）);
     width is folded only in the keys used for matching and sorting
     (:func:`civicmap.names.match_key`). The one exception is half-width
@@ -233,6 +234,8 @@ def finish_frame(
         df["address"] = address_of(df, cols["address"])
     elif "address" not in df.columns:
         df["address"] = ""
+    # shown like the name (長谷川ﾋﾞﾙ → 長谷川ビル); the file's own column stays as published
+    df["address"] = _display(df["address"])
     cat = options.get("category")
     default = layouts.default_category(layout, headers)
     if isinstance(cat, Mapping):
@@ -880,6 +883,10 @@ def records_result(
                 % {"n": outside, "rows": rows, "crs": info["crs"]},
             }
         )
+    if category_from_container and not any(str(r.get("category") or "").strip() for r in records):
+        # no folder or layer names a kind of place: look for the category among the columns
+        records = [{k: v for k, v in r.items() if k != "category"} for r in records]
+        category_from_container = False
     df = pd.DataFrame.from_records(records) if records else pd.DataFrame()
     df = df.astype(object) if len(df.columns) else df
     df.index = pd.RangeIndex(len(df))  # positions in records / geometries / refs

@@ -220,7 +220,11 @@ def add_disaster_flags(df: pd.DataFrame, headers: list[str]) -> dict[str, str]:
     Returns key → source header. Cells that are neither yes nor no stay None
     (unknown), never guessed.
     """
-    cols = disaster_columns(headers)
+    cols = {
+        key: h
+        for key, h in disaster_columns(headers).items()
+        if h in df.columns and _reads_as_flags(df[h])
+    }
     for key, h in cols.items():
         df[serves_column(key)] = pd.Series(
             [flag_to_bool(v) for v in df[h].tolist()], index=df.index, dtype="object"
@@ -234,7 +238,36 @@ def add_disaster_flags(df: pd.DataFrame, headers: list[str]) -> dict[str, str]:
     return cols
 
 
+def _reads_as_flags(series: pd.Series) -> bool:
+    """Whether a column named after a disaster holds yes/no marks.
+
+    A column can be named after a disaster and say something else: 和歌山県's
+    two-row header puts 風水害 | 津波 under 緊急避難先レベル and rates each site ☆ to
+    ☆☆☆ there, while the disasters it serves are listed in 災害区分. Such a column
+    (most filled cells neither yes nor no) stays a plain attribute.
+    """
+    cells = [v for v in _as_text(series).tolist() if v.strip()]
+    readable = sum(1 for v in cells if flag_to_bool(v) is not None)
+    return readable >= 0.5 * len(cells)
+
+
 _LIST_SEPARATORS = re.compile(r"[\s、,，・/／;；]+")
+
+#: Official names that hold a list separator themselves (崖崩れ、土石流及び地滑り), also
+#: written with ・ (和歌山県: ``洪水　崖崩れ・土石流及び地滑り　地震``): read as one name.
+_COMPOUND_NAMES = [
+    (re.compile(re.escape(ja).replace("、", r"\s*[、,，・/／]\s*")), key)
+    for key, ja in DISASTER_TYPES.items()
+    if "、" in ja
+]
+
+
+def _list_tokens(cell: str) -> list[str]:
+    """The disaster names in one cell, compound official names kept whole."""
+    text = str(cell).strip()
+    for pattern, key in _COMPOUND_NAMES:
+        text = pattern.sub(f" {key} ", text)
+    return [t for t in _LIST_SEPARATORS.split(text) if t]
 
 
 def _disaster_key(token: str) -> str | None:
@@ -256,9 +289,7 @@ def disaster_list_column(df: pd.DataFrame, headers: list[str]) -> str | None:
         cells = [str(v).strip() for v in _as_text(df[h]).tolist() if str(v).strip()]
         if not cells:
             continue
-        known = sum(
-            1 for c in cells if all(_disaster_key(t) for t in _LIST_SEPARATORS.split(c) if t)
-        )
+        known = sum(1 for c in cells if all(_disaster_key(t) for t in _list_tokens(c)))
         if known >= 0.8 * len(cells):
             return h
     return None
@@ -271,7 +302,7 @@ def split_disaster_list(series: pd.Series) -> dict[str, pd.Series]:
     """
     keys_per_row = []
     for cell in _as_text(series).tolist():
-        tokens = [t for t in _LIST_SEPARATORS.split(str(cell).strip()) if t]
+        tokens = _list_tokens(cell)
         keys_per_row.append({_disaster_key(t) for t in tokens} - {None} if tokens else None)
     return {
         key: pd.Series(

@@ -196,6 +196,59 @@ def _location_storage(source, index_dir: Path | None) -> str:
     return "flex_mem"
 
 
+_ENTITY_BITS = {"node": osmium.osm.NODE, "way": osmium.osm.WAY, "relation": osmium.osm.RELATION}
+
+
+def _cxx_filters(
+    filters: Mapping[str, TagFilter | AnyTagged], types: Mapping[str, set[str]]
+) -> tuple[list, bool]:
+    """pyosmium's C++ filters that pass only elements some filter could match, per element type.
+
+    Every element that reaches the Python loop costs a few microseconds before any of our
+    work, so the cheap test (does it carry a key some filter needs?) is done in C++: one
+    ``KeyFilter`` per element type with the keys of the filters that read that type (a
+    node-only layer's keys do not let ways through), and an ``EntityFilter`` dropping the
+    types no filter reads. A type with a filter that needs no key at all (``area!=yes``
+    alone) is not filtered. Areas carry their way's or relation's tags, so they pass on the
+    union of the way and relation keys (unless a filter needs ``type``, which areas lose).
+
+    Returns
+    -------
+    (list, bool)
+        The filters to chain (all must pass), and whether any element is filtered out at all
+        (then the file's newest element may be among those: see ``handler_for_filtered``).
+    """
+    keys: dict[str, set[str] | None] = {}
+    for kind in _ENTITY_BITS:
+        applying = [f for name, f in filters.items() if kind in types.get(name, _ENTITY_BITS)]
+        if any(not f.is_bounded() for f in applying):
+            keys[kind] = None
+        else:
+            keys[kind] = set().union(*(f.positive_keys() for f in applying))
+    if all(k is None for k in keys.values()):
+        return [], False
+    # pyosmium's multipolygon areas drop the relation's ``type`` tag: a relation wanted for
+    # its ``type`` alone would lose its area to a key filter, so then areas are not filtered
+    area_keys = (
+        None
+        if keys["way"] is None or keys["relation"] is None or "type" in keys["relation"]
+        else keys["way"] | keys["relation"]
+    )
+    wanted_bits = osmium.osm.NOTHING
+    chain = []
+    for bits, kind_keys in (
+        *((b, keys[k]) for k, b in _ENTITY_BITS.items()),
+        (osmium.osm.AREA, area_keys),
+    ):
+        if kind_keys is None:
+            wanted_bits |= bits
+        elif kind_keys:
+            wanted_bits |= bits
+            chain.append(osmium.filter.KeyFilter(*sorted(kind_keys)).enable_for(bits))
+    chain.insert(0, osmium.filter.EntityFilter(wanted_bits))
+    return chain, True
+
+
 def _tag_pairs(data) -> tuple:
     """The (key, value) pairs of a pyosmium object's C++ data, in file order.
 
@@ -314,6 +367,7 @@ def _read_with_index(
     way_areas: dict[int, str] = {}
     rels_wanted: dict[int, tuple[list[str], dict]] = {}
     rel_areas: dict[int, str] = {}
+    rel_broken: dict[int, str] = {}
 
     # Index the filters by the keys they require, so each element is tested
     # only against filters that can match it (most elements carry a handful
@@ -431,31 +485,26 @@ def _read_with_index(
         for n in names:
             records[n].append(("way", obj.id, tags, slot))
 
-    keys: set[str] = set()
-    for f in filters.values():
-        keys |= f.positive_keys()
-    bounded = bool(filters) and all(f.is_bounded() for f in filters.values())
+    chain, need_newest_handler = _cxx_filters(filters, types)
     try:
         fp = osmium.FileProcessor(source).with_locations(_location_storage(source, index_dir))
         fp = fp.with_areas()
         filtered_newest: list = [None]
-        if keys and bounded:
-            fp = fp.with_filter(osmium.filter.KeyFilter(*sorted(keys)))
-            if not _header_time(fp.header):
-                # osm_base is the newest element of the file, not of what the filters kept.
-                # Extracts from Geofabrik and Overpass carry it in the header; for the others
-                # (JOSM exports) the filtered-out elements are looked at for their time only.
-                class _Newest:
-                    def _seen(self, obj) -> None:
-                        ts = obj.timestamp
-                        if ts is not None and (
-                            filtered_newest[0] is None or ts > filtered_newest[0]
-                        ):
-                            filtered_newest[0] = ts
+        for cxx in chain:
+            fp = fp.with_filter(cxx)
+        if need_newest_handler and not _header_time(fp.header):
+            # osm_base is the newest element of the file, not of what the filters kept.
+            # Extracts from Geofabrik and Overpass carry it in the header; for the others
+            # (JOSM exports) the filtered-out elements are looked at for their time only.
+            class _Newest:
+                def _seen(self, obj) -> None:
+                    ts = obj.timestamp
+                    if ts is not None and (filtered_newest[0] is None or ts > filtered_newest[0]):
+                        filtered_newest[0] = ts
 
-                    node = way = relation = _seen
+                node = way = relation = _seen
 
-                fp = fp.handler_for_filtered(_Newest())
+            fp = fp.handler_for_filtered(_Newest())
         header_box = fp.header.box()
         bounds = (
             (header_box.bottom_left.lon, header_box.bottom_left.lat,
@@ -466,6 +515,7 @@ def _read_with_index(
         # The loop below runs once per element that passes the key filter (every building,
         # every road...), so it talks to pyosmium's C++ objects (``_pyosmium_data``) directly
         # and dispatches on the exact type: the public properties add a Python call each.
+        memo_way, memo_node = memo["way"], memo["node"]
         for obj in fp:
             cls = type(obj)
             data = obj._pyosmium_data
@@ -479,22 +529,28 @@ def _read_with_index(
                             problem(f"way/{oid}", _("broken area: %(error)s; left out")
                                     % {"error": exc}, ways_wanted[oid][0],
                                     code="broken_area")  # fmt: skip
-                elif oid in rels_wanted:
+                else:
+                    # pyosmium hands a multipolygon's area over when its last member way has
+                    # been read, and a full output buffer can bring it before the relation
+                    # itself: every one is kept, the wanted ones are taken at the end
                     try:
                         rel_areas[oid] = create_multipolygon(obj)
                     except RuntimeError as exc:
-                        problem(f"relation/{oid}", _("broken area: %(error)s; left out")
-                                % {"error": exc}, rels_wanted[oid][0],
-                                code="broken_area")  # fmt: skip
+                        rel_broken[oid] = str(exc)
                 continue
             stamp = data.timestamp()
             if stamp is not None and (newest_dt is None or stamp > newest_dt):
                 newest_dt = stamp
-            if not data.tags_size():
+            ntags = data.tags_size()
+            if not ntags:
                 continue
-            pairs = _tag_pairs(data)
+            # _tag_pairs and the memo look-up, written out: this runs once per element
+            it = data.tags_begin()
+            nxt = data.tags_next
+            pairs = tuple([nxt(it) for _i in range(ntags)])
             if cls is _WAY:
-                names, area = wanted("way", pairs)
+                hit = memo_way.get(pairs)
+                names, area = hit if hit is not None else wanted("way", pairs)
                 if not names:
                     continue
                 tags = dict(pairs)
@@ -516,7 +572,8 @@ def _read_with_index(
                 for n in names:
                     records[n].append(("way", oid, tags, slot))
             elif cls is _NODE:
-                names, _area = wanted("node", pairs)
+                hit = memo_node.get(pairs)
+                names = (hit if hit is not None else wanted("node", pairs))[0]
                 if names and obj.location.valid():
                     kinds.append(0)
                     items.append((obj.location.lon, obj.location.lat))
@@ -555,6 +612,10 @@ def _read_with_index(
     ):
         for oid, (names, tags) in wanted_ids.items():
             geom = areas.get(oid)
+            if geom is None and kind == "relation" and oid in rel_broken:
+                problem(f"relation/{oid}", _("broken area: %(error)s; left out")
+                        % {"error": rel_broken[oid]}, names, code="broken_area")  # fmt: skip
+                continue
             if geom is None:
                 if f"{kind}/{oid}" not in reported:
                     problem(

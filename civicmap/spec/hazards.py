@@ -25,6 +25,7 @@ from civicmap._validate import path_exists, shorten
 from civicmap._yaml import Short
 from civicmap.errors import ConfigError, Problem
 from civicmap.i18n import _
+from civicmap.schema import DISASTER_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -205,4 +206,41 @@ def parse_hazards(raw: Any, *, file: str, base_dir: Path) -> tuple[HazardSpec, .
     return tuple(out)
 
 
-__all__ = ["HAZARD_KEYS", "HAZARD_KINDS", "TILE_KINDS", "HazardSpec", "parse_hazards"]
+def parse_disaster(raw: Any, *, file: str) -> str | None:
+    """Check ``disaster:`` (the per-disaster view); return its ``serves_<key>`` key, or None.
+
+    ``disaster: 洪水`` (or ``flood``) makes both maps show only the shelter sites
+    suited to that disaster — designated for it and not ruled out by its hazard —
+    with that disaster's hazard layers drawn and the others left off.
+
+    Raises
+    ------
+    ConfigError
+        The value is not one of :data:`civicmap.schema.DISASTER_TYPES` (key or name).
+    """
+    if raw is None:
+        return None
+    for key, name in DISASTER_TYPES.items():
+        if raw in (key, name):
+            return key
+    allowed = ", ".join(f"{name} ({key})" for key, name in DISASTER_TYPES.items())
+    raise ConfigError(
+        [
+            Problem(
+                file,
+                "disaster",
+                _("got %(value)r, expected one of: %(allowed)s")
+                % {"value": Short(raw), "allowed": allowed},
+            )
+        ]
+    )
+
+
+__all__ = [
+    "HAZARD_KEYS",
+    "HAZARD_KINDS",
+    "TILE_KINDS",
+    "HazardSpec",
+    "parse_disaster",
+    "parse_hazards",
+]

@@ -20,11 +20,13 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from civicmap import wording
 from civicmap._validate import Checker, is_colour, load_yaml, path_exists, shorten
@@ -50,6 +52,8 @@ SYMBOLS = (
 #: Keys allowed in each kind of source (beyond the kind itself).
 FILE_SOURCE_KEYS = {
     "path": "file path, relative to the layer or map file that names it",
+    "url": "an http(s) address to fetch the file from instead of path (a remote source)",
+    "refresh": "with url: how long a fetched copy is used before the server is asked again (1h)",
     "category": "category for every row, or {column: NAME} to take it from a column",
     "columns": "override detected columns: {lat, lon, name, name_kana, address, category, x, y}",
     "encoding": "force a text encoding instead of detecting it (e.g. cp932)",
@@ -63,7 +67,14 @@ FILE_SOURCE_KEYS = {
     "header_row": "row holding the column names, counting from 1 (when the guess is wrong)",
     "crs": "coordinate system of the file: 平面直角座標系 zone 1-19, or EPSG code (6677, 4612, 4301)",
     "extent": "[west, south, east, north] in degrees, or world: accept places outside Japan",
+    "layers": "uMap/KML: layers (default: each uMap layer or KML folder a map layer) or categories",
 }
+#: What ``layers:`` of a uMap or KML source may say: each of the file's layers (uMap
+#: datalayers, child layers too; KML folders) becomes a layer of the map, as the file
+#: shows it, or the file stays one layer with its layers as categories.
+SOURCE_LAYER_MODES = ("layers", "categories")
+#: Source kinds whose file has layers of its own (uMap datalayers, KML folders).
+LAYERED_KINDS = ("umap", "kml")
 SOURCE_KEYS: dict[str, dict[str, str]] = {
     "osm": {
         "match": "tag condition (AND/OR/NOT, see the reference)",
@@ -87,7 +98,7 @@ LAYER_KEYS = {
     "description": "{ja: ..., en: ...} or one string",
     "notes": "why the layer's OSM tags were chosen (free text)",
     "sources": "list of sources, each {osm: ...}, {csv: ...}, {geojson: ...}, {kml: ...}, {umap: ...}",
-    "style": "{color, icon, symbol, fill}",
+    "style": "{color, icon, symbol, fill, fill_opacity, weight, dash}",
     "label": "column shown as the marker label, or false",
     "popup": "list of columns, or a template string with {column} fields",
     "index": "list of columns printed in the paper map's index",
@@ -95,10 +106,54 @@ LAYER_KEYS = {
     "categories": "display order, English names and styles: [{name, en, color, symbol}]",
     "role": "what the layer is for beyond drawing: shelter (home routes rank its places)",
     "labels": "display labels for columns: {column: label} or {column: {ja, en}}",
+    "status": "{column, open: [words], closed: [words]}: each place 開設, 閉鎖 or 不明",
+    "as_of": "{column}: when each place was last checked (a date and time column)",
+    "print_if": "{status: [開設], max_age: 24h}: what the paper map prints (others are left off)",
+    "filters": "what web map viewers can filter by: [category, {kind: flag, columns: [Temp]}, ...]",
 }
+#: A place's status: open, closed, or unknown (fail closed: anything not clearly said).
+STATUSES = ("開設", "閉鎖", "不明")
+STATUS_NAMES = {"open": "開設", "closed": "閉鎖", "unknown": "不明"}
+#: Words a status column commonly holds (Google Forms, 紙マップ sheets); a layer's own
+#: ``open:``/``closed:`` lists replace these.
+DEFAULT_OPEN = ("開設", "開設中", "営業", "営業中", "開所", "開館", "利用可", "使用可", "可",
+                "open", "yes", "○", "〇")  # fmt: skip
+DEFAULT_CLOSED = ("閉鎖", "閉鎖中", "休業", "閉所", "閉館", "終了", "停止", "中止", "利用不可",
+                  "使用不可", "不可", "closed", "no", "×")  # fmt: skip
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d)\s*$")
+_AGE_HOURS = {"m": 1 / 60, "min": 1 / 60, "h": 1.0, "d": 24.0}
 #: Layer roles: what the pipeline does with a layer beyond drawing it.
 ROLES = {"shelter": "its places are shelters: home routes rank them, co-located ones merge"}
-STYLE_KEYS = {"color", "icon", "symbol", "fill"}
+STYLE_KEYS = {"color", "icon", "symbol", "fill", "fill_opacity", "weight", "dash"}
+#: Kinds of ``filters:`` entries: what the web map's viewer can filter a layer's places by.
+FILTER_KINDS = {
+    "category": "one checkbox per category of the layer",
+    "flag": "one checkbox: only places whose column says yes (一時保育, 延長保育 ...)",
+    "ages": "one checkbox per age (0歳 ... 5歳): only places that accept every checked age",
+    "number": "a from-to range of a numeric column (定員)",
+    "time": "a from-to range of a time-of-day column (開所時刻, 閉所時刻)",
+    "disasters": "one checkbox per disaster the places serve (their serves_<type> columns)",
+}
+#: Keys of one ``filters:`` entry.
+FILTER_KEYS = {
+    "kind": "what the filter reads: " + ", ".join(FILTER_KINDS),
+    "title": "{ja, en} or text: the filter's heading (default: the column's label)",
+    "columns": "columns to read, the first one the data has wins (flag, number, time, ages)",
+    "from": "ages: columns holding the first age accepted (AgeS, 受入開始年齢)",
+    "to": "ages: columns holding the last age accepted (AgeE, 受入終了年齢)",
+    "ages": "ages: [first, last] age offered as checkboxes (default [0, 5])",
+}
+#: The keys each kind of filter takes.
+_FILTER_KIND_KEYS = {
+    "category": {"kind", "title"},
+    "disasters": {"kind", "title"},
+    "flag": {"kind", "title", "columns"},
+    "number": {"kind", "title", "columns"},
+    "time": {"kind", "title", "columns"},
+    "ages": {"kind", "title", "columns", "from", "to", "ages"},
+}
+#: The oldest age an ``ages`` filter may offer (school age and after-school care).
+MAX_FILTER_AGE = 18
 CATEGORY_KEYS = {"name", "en", "color", "symbol"}
 DEFAULT_COLOR = "#1c7ed6"
 #: ``LayerSpec.file`` of a built-in layer starts so (``built-in layer childcare.yaml``).
@@ -169,16 +224,28 @@ class Style:
     #: Explicit per-category colour/symbol from the layer file: ``(name, color, symbol)``,
     #: empty strings where the file gave none.
     category_overrides: tuple[tuple[str, str, str], ...] = ()
+    #: How lines and area outlines are drawn: width in web pixels (0: the renderer's
+    #: default), dash pattern as uMap and Leaflet write it (``"10,5"``; "" solid), and the
+    #: opacity of area fills (None: the renderer's default).
+    weight: float = 0.0
+    dash: str = ""
+    fill_opacity: float | None = None
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         """The style as a layer file writes it under ``style:`` (``fill`` only when set).
 
         What the exports embed (``.umap``'s layer list), so a style read back from an
         export is one a layer file could hold.
         """
-        out = {"color": self.color, "symbol": self.symbol, "icon": self.icon}
+        out: dict[str, Any] = {"color": self.color, "symbol": self.symbol, "icon": self.icon}
         if self.fill:
             out["fill"] = self.fill
+        if self.fill_opacity is not None:
+            out["fill_opacity"] = self.fill_opacity
+        if self.weight:
+            out["weight"] = self.weight
+        if self.dash:
+            out["dash"] = self.dash
         return out
 
     def for_categories(self, names: list[str]) -> list[CategoryStyle]:
@@ -230,6 +297,33 @@ class Style:
         if symbol not in SYMBOLS:
             ck.choice(f"{key}.symbol", symbol, SYMBOLS)
             symbol = "circle"
+        weight = raw.get("weight", 0)
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 20:
+            ck.add(
+                f"{key}.weight",
+                _("got %(value)r, expected a line width from 0 to 20 (pixels)")
+                % {"value": Short(weight)},
+            )
+            weight = 0
+        dash = str(raw.get("dash") or "")
+        if dash and not dash_pattern(dash):
+            ck.add(
+                f"{key}.dash",
+                _('got %(value)r, expected dash and gap lengths like "10,5"')
+                % {"value": Short(dash)},
+            )
+            dash = ""
+        fill_opacity = raw.get("fill_opacity")
+        if fill_opacity is not None and (
+            isinstance(fill_opacity, bool)
+            or not isinstance(fill_opacity, int | float)
+            or not 0 <= fill_opacity <= 1
+        ):
+            ck.add(
+                f"{key}.fill_opacity",
+                _("got %(value)r, expected a number from 0 to 1") % {"value": Short(fill_opacity)},
+            )
+            fill_opacity = None
         overrides = []
         for i, c in enumerate(categories):
             ckey = f"{key.rsplit('style', 1)[0]}categories[{i}]"
@@ -251,10 +345,159 @@ class Style:
             icon=str(raw.get("icon", "circle")),
             fill=fill,
             category_overrides=tuple(overrides),
+            weight=float(weight),
+            dash=dash,
+            fill_opacity=None if fill_opacity is None else float(fill_opacity),
         )
 
 
+_DASH = re.compile(r"^\s*\d+(\.\d+)?(\s*[, ]\s*\d+(\.\d+)?)*\s*$")
+
+
+def dash_pattern(text: str) -> tuple[float, ...]:
+    """Dash and gap lengths of a dash pattern (``"10,5"``, ``"10 5"``); ``()`` if not one.
+
+    uMap and Leaflet write SVG's ``stroke-dasharray``; the paper map needs the numbers.
+    """
+    if not isinstance(text, str) or not _DASH.match(text):
+        return ()
+    parts = tuple(float(p) for p in re.split(r"[,\s]+", text.strip()) if p)
+    return parts if any(parts) else ()
+
+
+@dataclass(frozen=True)
+class SourceLayer:
+    """One layer of a layered file (a uMap datalayer, child layers too; a KML folder).
+
+    What the file says about how the layer looks, read by the source
+    (:mod:`civicmap.sources.umap`, :mod:`civicmap.sources.kml`); empty values where
+    it says nothing, so our palette fills only those. Colours are ``#rrggbb``.
+    """
+
+    name: str
+    color: str = ""
+    fill: str = ""
+    fill_opacity: float | None = None
+    weight: float = 0.0
+    dash: str = ""
+    #: One of :data:`SYMBOLS` when the file's marker shape is one of ours ("" otherwise).
+    symbol: str = ""
+    #: The popup as the file shows it: a ``{column}`` template, a list of columns,
+    #: or ``()`` when the file says nothing.
+    popup: tuple[str, ...] | str = ()
+    #: Categories the file colours itself (uMap Categorized values, rules): ``(name, colour)``
+    #: in the file's legend order.
+    categories: tuple[tuple[str, str], ...] = ()
+
+
+def layer_from_source(
+    parent: LayerSpec, src: SourceLayer, *, position: int, count: int
+) -> LayerSpec:
+    """The map layer for one of a file's layers: named, styled and ordered as the file has it.
+
+    ``parent`` is the map file's layer naming the file; the ``position``-th of ``count``
+    file layers gets the id ``<parent id>-<position + 1>`` (the parent's own id when the
+    file has one layer), the file layer's name as title, its colours, line width, dash,
+    popup and category colours. Where the file says nothing, the parent's style applies,
+    with our palette's next colour and symbol per position (:func:`derived_colour`), so
+    eight layers of a file stay apart on a black-and-white print too.
+    """
+    base = parent.style
+    color = src.color or derived_colour(base.color, position)
+    # features no rule or category value matches keep the layer's own colour (uMap's way)
+    own_categories = [*src.categories, *([(src.name, color)] if src.categories else [])]
+    symbol = src.symbol or derived_symbol(base.symbol, position)
+    style = Style(
+        color=color,
+        symbol=symbol,
+        icon=base.icon,
+        fill=src.fill or base.fill,
+        category_overrides=tuple((n, c, "") for n, c in own_categories if c),
+        weight=src.weight or base.weight,
+        dash=src.dash or base.dash,
+        fill_opacity=src.fill_opacity if src.fill_opacity is not None else base.fill_opacity,
+    )
+    categories = tuple({"name": n} for n, _c in src.categories)
+    return replace(
+        parent,
+        id=parent.id if count == 1 else f"{parent.id}-{position + 1}",
+        title=parent.title if count == 1 else {"ja": src.name, "en": src.name},
+        style=style,
+        popup=src.popup or parent.popup,
+        categories=categories or parent.categories,
+    )
+
+
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+#: Source kind → the file suffixes its reader takes (the first is the default), for the
+#: file name a remote source's copy is stored under; ``file:`` picks its kind by these.
+REMOTE_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "csv": (".csv", ".tsv", ".txt"),
+    "geojson": (".geojson", ".json"),
+    "kml": (".kml", ".kmz"),
+    "umap": (".umap",),
+    "excel": (".xlsx", ".xlsm", ".xls", ".ods"),
+}
+#: How long a remote source's copy is used before its server is asked again, by default.
+DEFAULT_REFRESH_SECONDS = 3600.0
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|min|m|s)", re.I)
+_DURATION = re.compile(r"(?:\s*\d+(?:\.\d+)?\s*(?:d|h|min|m|s)\s*)+", re.I)
+_UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "min": 60.0, "m": 60.0, "s": 1.0}
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def parse_duration(value: Any) -> float | None:
+    """Seconds of a duration written ``30m``, ``1h``, ``1h30m``, ``2d`` or ``90s``; None if not one.
+
+    A plain number is seconds (uMap's ``ttl`` is written so). Never negative.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if value >= 0 else None
+    text = str(value).strip() if isinstance(value, str) else ""
+    if not text or not _DURATION.fullmatch(text):
+        return None
+    return sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION_PART.findall(text))
+
+
+def remote_file_name(url: str, kind: str) -> str:
+    """The file name a remote source's copy is kept under (cache and pack alike).
+
+    The last part of the URL's path (``shelters.csv``), with a suffix the kind's reader
+    takes: the name a map credits when the source gives no credit, and the same for a
+    copy in the cache and in a pack, so a rebuild from the pack gives the same files.
+    """
+    last = unquote(PurePosixPath(urlsplit(url).path).name)
+    name = re.sub(r"[^\w.\-]+", "_", last).strip("._")[:80] or "data"
+    suffixes = REMOTE_SUFFIXES.get(kind, ())
+    if suffixes and not name.lower().endswith(suffixes):
+        name += suffixes[0]
+    return name
+
+
+@dataclass(frozen=True)
+class RemoteSpec:
+    """Where a remote source's file comes from (``url:``) and how often it is asked for again.
+
+    Attributes
+    ----------
+    url : str
+        The http(s) address, as written (may hold a token: show it only through
+        :func:`civicmap._transport.redact`).
+    refresh : float
+        Seconds a fetched copy is used without asking the server (``refresh: 1h``).
+    kind : str
+        The reader the file goes to (``csv``, ``geojson``, ``kml``, ``umap``, ``excel``).
+    name : str
+        The file name of the stored copy (:func:`remote_file_name`).
+    """
+
+    url: str
+    refresh: float
+    kind: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -266,11 +509,213 @@ class SourceSpec:
     base_dir: Path
     tag_filter: TagFilter | None = None
     category_rules: tuple[tuple[str, TagFilter], ...] = ()
+    #: ``url:`` given instead of ``path:``: fetched, cached and packed (civicmap.sources.remote).
+    remote: RemoteSpec | None = None
 
     @property
     def path(self) -> Path | None:
         p = self.options.get("path")
         return (self.base_dir / p) if p else None
+
+    @property
+    def label(self) -> str:
+        """How messages name this source: its file's name (a remote one's copy), else its kind."""
+        if self.remote is not None:
+            return self.remote.name
+        return self.path.name if self.path is not None else self.kind
+
+
+def _norm(text: Any) -> str:
+    return unicodedata.normalize("NFKC", str(text)).strip().lower()
+
+
+@dataclass(frozen=True)
+class StatusSpec:
+    """``status:``: which column says whether a place is open, and in which words."""
+
+    column: str
+    open: tuple[str, ...] = DEFAULT_OPEN
+    closed: tuple[str, ...] = DEFAULT_CLOSED
+
+    def of(self, value: Any) -> str:
+        """開設, 閉鎖 or 不明 for a cell: its exact word first, then a word it contains
+        (closed words first: 営業終了 is closed); anything else, and a blank, is 不明."""
+        text = _norm(value) if value is not None else ""
+        if not text or text in ("nan", "none", "<na>"):
+            return "不明"
+        closed = [_norm(w) for w in self.closed]
+        opened = [_norm(w) for w in self.open]
+        if text in closed:
+            return "閉鎖"
+        if text in opened:
+            return "開設"
+        if any(len(w) > 1 and w in text for w in closed):
+            return "閉鎖"
+        if any(len(w) > 1 and w in text for w in opened):
+            return "開設"
+        return "不明"
+
+
+@dataclass(frozen=True)
+class PrintIf:
+    """``print_if:``: what the paper map prints; the rest is left off and counted on it."""
+
+    status: tuple[str, ...] = ("開設",)
+    #: Places checked longer ago than this (``as_of``) are left off; None: no limit.
+    max_age_hours: float | None = None
+    #: ``max_age`` as the map file wrote it (``24h``), for the sheet's note.
+    max_age: str = ""
+
+
+def _parse_status(ck: Checker, key: str, raw: Any) -> StatusSpec | None:
+    if isinstance(raw, str):
+        raw = {"column": raw}
+    if not isinstance(raw, Mapping) or not raw.get("column"):
+        ck.add(key, _("got %(raw)r, expected {column: 状況, open: [営業中], closed: [休業]}")
+               % {"raw": Short(raw)})  # fmt: skip
+        return None
+    ck.unknown_keys(key, raw, {"column", "open", "closed"})
+    words = {}
+    for name, default in (("open", DEFAULT_OPEN), ("closed", DEFAULT_CLOSED)):
+        given = raw.get(name, default)
+        if isinstance(given, str | int):
+            given = [given]
+        if not isinstance(given, list | tuple) or not given:
+            ck.add(f"{key}.{name}", _("expected a list of the words the file uses, e.g. [営業中]"))
+            given = default
+        words[name] = tuple(str(w) for w in given)
+    return StatusSpec(column=str(raw["column"]), open=words["open"], closed=words["closed"])
+
+
+def _parse_print_if(ck: Checker, key: str, raw: Any) -> PrintIf | None:
+    if not isinstance(raw, Mapping):
+        ck.add(key, _("got %(raw)r, expected {status: [開設], max_age: 24h}") % {"raw": Short(raw)})
+        return None
+    ck.unknown_keys(key, raw, {"status", "max_age"})
+    wanted = raw.get("status", ["開設"])
+    if isinstance(wanted, str):
+        wanted = [wanted]
+    status: list[str] = []
+    for w in wanted if isinstance(wanted, list) else []:
+        name = STATUS_NAMES.get(str(w), str(w))
+        if ck.choice(f"{key}.status", name, STATUSES):
+            status.append(name)
+    hours = None
+    age = raw.get("max_age")
+    if age is not None:
+        m = _AGE.match(str(age))
+        if not m:
+            ck.add(f"{key}.max_age", _("got %(value)r, expected an age like 24h, 90m or 2d")
+                   % {"value": Short(age)})  # fmt: skip
+        else:
+            hours = float(m.group(1)) * _AGE_HOURS[m.group(2)]
+    return PrintIf(status=tuple(status), max_age_hours=hours, max_age=str(age or ""))
+
+
+@dataclass(frozen=True)
+class FilterSpec:
+    """One filter a web map viewer can set on a layer (see :data:`FILTER_KINDS`).
+
+    The page computes nothing from the data: the build reads ``columns`` (the first the
+    layer's data has) into per-place values (:mod:`civicmap.render.web_filters`).
+    """
+
+    kind: str
+    title: dict[str, str] = field(default_factory=dict)
+    columns: tuple[str, ...] = ()
+    from_columns: tuple[str, ...] = ()
+    to_columns: tuple[str, ...] = ()
+    ages: tuple[int, int] = (0, 5)
+
+    def title_in(self, language: str) -> str:
+        """The heading in ``language`` (then Japanese), "" when the file gave none."""
+        return self.title.get(language) or self.title.get("ja") or ""
+
+
+def _column_list(ck: Checker, key: str, value: Any) -> tuple[str, ...]:
+    """A column name or a list of them; records a problem for anything else."""
+    if isinstance(value, str) and value:
+        return (value,)
+    if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+        return tuple(value)
+    ck.add(
+        key,
+        _("got %(value)r, expected a column name or a list of them, e.g. [定員, Capall]")
+        % {"value": Short(value)},
+    )
+    return ()
+
+
+def parse_filter(ck: Checker, key: str, raw: Any) -> FilterSpec | None:
+    """Check one ``filters:`` entry (a kind, or a mapping with ``kind:``); record problems."""
+    if isinstance(raw, str):
+        raw = {"kind": raw}
+    if not isinstance(raw, Mapping):
+        ck.add(
+            key,
+            _(
+                "got %(raw)r, expected a kind (category, disasters) or a mapping {kind, columns, title}"
+            )
+            % {"raw": Short(raw)},
+        )
+        return None
+    kind = raw.get("kind")
+    if kind is None:
+        ck.add(
+            f"{key}.kind",
+            _("missing; give one of %(kinds)s") % {"kinds": ", ".join(FILTER_KINDS)},
+        )
+        return None
+    if not ck.choice(f"{key}.kind", kind, tuple(FILTER_KINDS)):
+        return None
+    ck.unknown_keys(key, raw, _FILTER_KIND_KEYS[kind])
+    title = _lang_text(ck, f"{key}.title", raw["title"]) if "title" in raw else {}
+    columns = _column_list(ck, f"{key}.columns", raw["columns"]) if "columns" in raw else ()
+    if kind in ("flag", "number", "time") and "columns" not in raw:
+        ck.add(
+            f"{key}.columns",
+            _("missing; give the columns to read, e.g. columns: [%(example)s]")
+            % {"example": {"flag": "Temp, 一時保育", "number": "定員, Capall"}.get(kind, "Close")},
+        )
+    spec = FilterSpec(kind=str(kind), title=title, columns=columns)
+    if kind != "ages":
+        return spec
+    starts = _column_list(ck, f"{key}.from", raw["from"]) if "from" in raw else ()
+    ends = _column_list(ck, f"{key}.to", raw["to"]) if "to" in raw else ()
+    if "to" in raw and "from" not in raw:
+        ck.add(
+            f"{key}.from",
+            _("missing; to: needs from: (the columns of the first age accepted, e.g. AgeS)"),
+        )
+    elif "from" not in raw and "columns" not in raw:
+        ck.add(
+            key,
+            _(
+                "give from: and to: (the first and last age accepted, e.g. from: AgeS, to: AgeE) "
+                "or columns: (one column such as 0歳〜5歳)"
+            ),
+        )
+    ages = raw.get("ages", [0, 5])
+    if (
+        not isinstance(ages, list)
+        or len(ages) != 2
+        or not all(isinstance(a, int) and not isinstance(a, bool) for a in ages)
+        or not 0 <= ages[0] <= ages[1] <= MAX_FILTER_AGE
+    ):
+        ck.add(
+            f"{key}.ages",
+            _("got %(value)r, expected [first, last] ages from 0 to %(max)d, e.g. [0, 5]")
+            % {"value": Short(ages), "max": MAX_FILTER_AGE},
+        )
+        ages = [0, 5]
+    return FilterSpec(
+        kind="ages",
+        title=title,
+        columns=columns,
+        from_columns=starts,
+        to_columns=ends,
+        ages=(int(ages[0]), int(ages[1])),
+    )
 
 
 @dataclass(frozen=True)
@@ -291,6 +736,12 @@ class LayerSpec:
     file: str = ""
     role: str | None = None
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: ``status:``, ``as_of:`` (the column of check times) and ``print_if:``; see status.py.
+    status: StatusSpec | None = None
+    as_of: str | None = None
+    print_if: PrintIf | None = None
+    #: What web map viewers can filter the layer's places by, in the order shown.
+    filters: tuple[FilterSpec, ...] = ()
 
     @property
     def builtin(self) -> bool:
@@ -328,6 +779,23 @@ class LayerSpec:
                 return c[language]
         # the built-in categories (指定避難所 …) are glossary entries in every language
         return wording.translate(language, "category", category)
+
+    @property
+    def layered_source(self) -> SourceSpec | None:
+        """The layer's one uMap or KML source whose own layers become map layers, or None.
+
+        Only a layer with that single source: mixed with other sources, the file's
+        layers stay categories of this layer (so does ``layers: categories``).
+        """
+        if len(self.sources) != 1:
+            return None
+        src = self.sources[0]
+        suffix = src.path.suffix.lower() if src.path is not None else ""
+        if src.kind in LAYERED_KINDS or (
+            src.kind == "file" and suffix in (".umap", ".kml", ".kmz")
+        ):
+            return src
+        return None
 
     def with_extra_sources(self, extra: tuple[SourceSpec, ...]) -> LayerSpec:
         from dataclasses import replace
@@ -394,7 +862,7 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
     if opts is None:
         opts = {}
     if isinstance(opts, str) and kind != "osm":
-        opts = {"path": opts}
+        opts = {"url": opts} if _SCHEME.match(opts) else {"path": opts}
     if not isinstance(opts, Mapping):
         ck.add(
             f"{key}.{kind}",
@@ -404,6 +872,7 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
     ck.unknown_keys(f"{key}.{kind}", opts, SOURCE_KEYS[kind])
     opts = dict(opts)
     tag_filter = None
+    remote = None
     rules: list[tuple[str, TagFilter]] = []
     if kind == "osm":
         if "match" not in opts and "overpass_ql" not in opts:
@@ -427,16 +896,33 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
                 ck.add(exc.key, str(exc))
         for t in opts.get("types") or []:
             ck.choice(f"{key}.osm.types", t, ("node", "way", "relation"))
+    elif "url" in opts or "refresh" in opts:
+        remote = _parse_remote(ck, f"{key}.{kind}", kind, opts)
     else:
         if not opts.get("path"):
-            ck.add(f"{key}.{kind}.path", _("missing; give the file's path"))
+            ck.add(
+                f"{key}.{kind}.path", _("missing; give the file's path (or url: for a remote file)")
+            )
         elif not path_exists(base_dir / str(opts["path"])):
             ck.add(
                 f"{key}.{kind}.path",
                 _("file not found: %(value)s (paths are relative to %(base_dir)s)")
                 % {"value": shorten(base_dir / str(opts["path"]), 200), "base_dir": base_dir},
             )
-        if "date" in opts:
+    if kind != "osm":
+        mode = opts.get("layers")
+        if mode is not None and ck.choice(f"{key}.{kind}.layers", mode, SOURCE_LAYER_MODES):
+            named = str(opts.get("path") or opts.get("url") or "").split("?")[0]
+            if kind not in LAYERED_KINDS and Path(named).suffix.lower() not in (
+                ".umap",
+                ".kml",
+                ".kmz",
+            ):
+                ck.add(
+                    f"{key}.{kind}.layers",
+                    _("only a uMap (.umap) or KML file has layers of its own; remove this key"),
+                )
+        if "date" in opts and remote is None:
             date = iso_date(opts["date"])
             if date is None:
                 ck.add(
@@ -466,7 +952,89 @@ def parse_source(ck: Checker, key: str, raw: Any, base_dir: Path) -> SourceSpec 
         base_dir=base_dir,
         tag_filter=tag_filter,
         category_rules=tuple(rules),
+        remote=remote,
     )
+
+
+def _parse_remote(ck: Checker, key: str, kind: str, opts: dict[str, Any]) -> RemoteSpec | None:
+    """Check ``url:`` and ``refresh:`` of a remote source; record problems in ``ck``."""
+    url = opts.get("url")
+    ok = True
+    if "path" in opts:
+        ck.add(key, _("give either path: (a file here) or url: (a file on a server), not both"))
+        ok = False
+    if url is None:
+        ck.add(
+            f"{key}.refresh", _("refresh: goes with url:; give the file's url: or remove refresh:")
+        )
+        return None
+    parts = urlsplit(str(url)) if isinstance(url, str) else None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        ck.add(
+            f"{key}.url",
+            _(
+                "got %(url)r, expected an http:// or https:// address such as "
+                "https://example.jp/data/shelters.csv; for a file on this computer use path:"
+            )
+            % {"url": Short(redact_text(str(url)))},
+        )
+        ok = False
+    refresh = DEFAULT_REFRESH_SECONDS
+    if "refresh" in opts:
+        seconds = parse_duration(opts["refresh"])
+        if seconds is None:
+            ck.add(
+                f"{key}.refresh",
+                _(
+                    "got %(value)r, expected how long a fetched copy may be used, such as "
+                    "30m, 1h, 1h30m or 1d (s, m, h, d)"
+                )
+                % {"value": Short(opts["refresh"])},
+            )
+            ok = False
+        else:
+            refresh = seconds
+    if "date" in opts:
+        ck.add(
+            f"{key}.date",
+            _(
+                "a remote source is dated by when its copy was fetched (that time is "
+                "printed); remove date:"
+            ),
+        )
+        ok = False
+    reader = kind
+    if kind == "shapefile":
+        ck.add(
+            f"{key}.url",
+            _(
+                "a shapefile is several files and cannot be fetched from one address; "
+                "download it and give its path:, or use the publisher's GeoJSON or CSV"
+            ),
+        )
+        ok = False
+    elif kind == "file":
+        suffix = PurePosixPath(urlsplit(str(url)).path).suffix.lower() if parts else ""
+        reader = next((k for k, sfx in REMOTE_SUFFIXES.items() if suffix in sfx), "")
+        if ok and not reader:
+            ck.add(
+                f"{key}.url",
+                _(
+                    "the address does not say which kind of file it serves; write the source "
+                    "as csv:, geojson:, kml:, umap: or excel: instead of file:"
+                ),
+            )
+            ok = False
+    if not ok:
+        return None
+    return RemoteSpec(
+        url=str(url), refresh=refresh, kind=reader, name=remote_file_name(str(url), reader)
+    )
+
+
+def redact_text(url: str) -> str:
+    """``url`` without ``user:password@`` (messages from a map file's key never show a password)."""
+    return re.sub(r"(?<=://)[^/@\s]*@", "", url)
 
 
 def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = None) -> LayerSpec:
@@ -567,6 +1135,20 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
     role = raw.get("role")
     if role is not None and not ck.choice(k("role"), role, tuple(ROLES)):
         role = None
+    status = _parse_status(ck, k("status"), raw["status"]) if "status" in raw else None
+    as_of = raw.get("as_of")
+    if isinstance(as_of, Mapping):
+        ck.unknown_keys(k("as_of"), as_of, {"column"})
+        as_of = as_of.get("column")
+    if as_of is not None and not isinstance(as_of, str):
+        ck.add(k("as_of"), _("got %(value)r, expected the column holding when each place was "
+                             "last checked, e.g. 確認日時") % {"value": Short(as_of)})  # fmt: skip
+        as_of = None
+    print_if = _parse_print_if(ck, k("print_if"), raw["print_if"]) if "print_if" in raw else None
+    if print_if is not None and print_if.status and status is None:
+        ck.add(k("print_if.status"), _("needs status: (the column saying whether a place is open)"))
+    if print_if is not None and print_if.max_age_hours is not None and as_of is None:
+        ck.add(k("print_if.max_age"), _("needs as_of: (the column of when each place was checked)"))
     style = Style.parse(ck, k("style"), raw.get("style"), cats)
     for i, c in enumerate(categories):
         ck.unknown_keys(k(f"categories[{i}]"), c, CATEGORY_KEYS)
@@ -580,6 +1162,18 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
     else:
         for col, lab in raw_labels.items():
             labels[str(col)] = _lang_text(ck, k(f"labels.{col}"), lab)
+    filters: list[FilterSpec] = []
+    raw_filters = raw.get("filters")
+    if raw_filters is not None and not isinstance(raw_filters, list):
+        ck.add(
+            k("filters"),
+            _("got %(value)r, expected a list, e.g. [category, {kind: flag, columns: [Temp]}]")
+            % {"value": Short(raw_filters)},
+        )
+    for i, f in enumerate(raw_filters if isinstance(raw_filters, list) else []):
+        parsed = parse_filter(ck, k(f"filters[{i}]"), f)
+        if parsed is not None:
+            filters.append(parsed)
     if own:
         ck.raise_if_any()
     return LayerSpec(
@@ -597,6 +1191,10 @@ def parse_layer(raw: Any, *, file: str, base_dir: Path, ck: Checker | None = Non
         file=file,
         role=str(role) if role is not None else None,
         labels=labels,
+        status=status,
+        as_of=as_of or None,
+        print_if=print_if,
+        filters=tuple(filters),
     )
 
 

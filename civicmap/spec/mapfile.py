@@ -32,10 +32,11 @@ from civicmap.i18n import _
 from civicmap.schema import DISASTER_TYPES
 from civicmap.spec.area import AREA_KINDS, AreaSpec, check_area
 from civicmap.spec.basemap import Basemap, parse_basemap
-from civicmap.spec.hazards import HazardSpec, parse_hazards
+from civicmap.spec.hazards import HazardSpec, parse_disaster, parse_hazards
 from civicmap.spec.layers import LayerSpec, builtin_dir, load_layer, parse_layer, parse_source
 from civicmap.spec.osm import OsmSource, parse_osm
 from civicmap.spec.paper import PaperOptions
+from civicmap.spec.site import SITE_KEYS, SiteOptions
 from civicmap.spec.web import WebOptions
 
 log = logging.getLogger(__name__)
@@ -48,11 +49,12 @@ MAP_KEYS = {
     "osm": "where OSM data comes from: {file: extract} or {overpass: true, overpass_url: ..., pack: folder}, or false (no OSM)",
     "basemap": "{tiles: gsi-pale|gsi-std|none|URL, attribution: ..., draw: osm|false, approval: 承認番号}",
     "layers": "list of built-in layer ids, layer file paths, or {use: id, extra_sources: [...]}",
-    "outputs": "{web: {...}, paper: {...}, umap: {...}, geojson: {...}, kml: {...}}",
+    "outputs": "{web: {...}, paper: {...}, site: {...}, umap: {...}, geojson: {...}, kml: {...}}",
     "notes": "text for the paper map's notes box (連絡先, 集合場所, ...)",
     "home": "[lat, lon] or {point: [lat, lon], disaster: 津波}: nearest shelters on foot",
     "homes": "several starting points: {points: [{name, point: [lat, lon]}], file: points.csv, geocode: true, disaster: 津波}",
     "hazards": "hazard zones to overlay and check shelters against: [{file: A31a-23_17_20.geojson, kind: flood}]",
+    "disaster": "one disaster's view: only the shelters suited to it, its hazards drawn (洪水, 津波 ...)",
 }
 OUTPUT_KEYS: dict[str, set[str]] = {
     # "offline" is the older name of "self_contained" (spec/web.py warns and reads it)
@@ -70,7 +72,12 @@ OUTPUT_KEYS: dict[str, set[str]] = {
         "max_pages",
         "fit",
         "index_ignore",
+        "unreadable",
+        "index",
+        "changes_since",
     },
+    # a static folder for any web host, offline on a phone after one visit (spec/site.py)
+    "site": set(SITE_KEYS),
     "umap": {"file"},
     "geojson": {"file"},
     "kml": {"file"},
@@ -105,6 +112,8 @@ class MapSpec:
     paper: PaperOptions | None = None
     #: ``outputs.web`` validated once at load (None without a web output).
     web: WebOptions | None = None
+    #: ``outputs.site`` validated once at load (None without a site output).
+    site: SiteOptions | None = None
     notes: str = ""
     home: tuple[float, float] | None = None
     home_disaster: str | None = None
@@ -115,6 +124,8 @@ class MapSpec:
     homes_geocode: bool = False
     #: ``hazards:`` validated once at load (see :mod:`civicmap.spec.hazards`).
     hazards: tuple[HazardSpec, ...] = ()
+    #: ``disaster:``: the per-disaster view (a ``serves_<key>`` key such as ``flood``), or None.
+    disaster: str | None = None
     #: Run option, never read from the map file: ``True`` answers every request from the
     #: offline pack, local files and the cache; ``None`` takes ``settings.offline``. Set by
     #: ``build(..., offline=True)``, ``batch(..., offline=True)`` or ``--offline``.
@@ -216,6 +227,9 @@ def _check_outputs(
             )
             continue
         ck.unknown_keys(f"outputs.{kind}", opts, OUTPUT_KEYS[kind])
+        if kind == "site":  # a folder, not a file: checked by SiteOptions (parse_map)
+            result[kind] = dict(opts)
+            continue
         if not isinstance(opts.get("file"), str):
             ck.add(f"outputs.{kind}.file", _("missing; give the output file's path"))
         elif not opts["file"].strip() or opts["file"].endswith(("/", "\\")):
@@ -247,12 +261,12 @@ def _check_output_files(ck: Checker, outputs: dict[str, dict[str, Any]], base_di
     """Two outputs naming the same file would overwrite each other: refuse at load."""
     seen: dict[str, str] = {}
     for kind, opts in outputs.items():
-        file = opts.get("file")
+        file = opts.get("folder" if kind == "site" else "file")
         if not isinstance(file, str) or not file.strip():
             continue
         path = Path(file).expanduser()
         path = path if path.is_absolute() else base_dir / path
-        names = [(f"outputs.{kind}.file", path)]
+        names = [(f"outputs.{kind}.{'folder' if kind == 'site' else 'file'}", path)]
         if kind == "paper" and opts.get("png") is True:
             names.append(("outputs.paper.png", path.with_suffix(".png")))
         for key, p in names:
@@ -445,11 +459,31 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         except ConfigError as exc:
             for problem in exc.problems:
                 ck.add(problem.key, problem.message)
+    site = None
+    if "site" in outputs:
+        try:
+            site = SiteOptions.from_dict(outputs["site"], file=file)
+        except ConfigError as exc:
+            ck.problems.extend(exc.problems)
+    if site is not None and site.url and paper is not None and paper.qr is None:
+        paper = replace(paper, qr=site.url)  # the printed sheet leads to the phone map
     hazards: tuple[HazardSpec, ...] = ()
     try:
         hazards = parse_hazards(raw.get("hazards"), file=file, base_dir=base_dir)
     except ConfigError as exc:
         ck.problems.extend(exc.problems)
+    disaster = None
+    try:
+        disaster = parse_disaster(raw.get("disaster"), file=file)
+    except ConfigError as exc:
+        ck.problems.extend(exc.problems)
+    if disaster is not None and home_disaster is None:
+        home_disaster = DISASTER_TYPES[disaster]  # the view's disaster is the routes' too
+    elif disaster is not None and home_disaster not in (disaster, DISASTER_TYPES[disaster]):
+        ck.add("disaster", _(
+            "got %(disaster)r but home.disaster is %(home_disaster)r; give one disaster for "
+            "the map"
+        ) % {"disaster": DISASTER_TYPES[disaster], "home_disaster": home_disaster})  # fmt: skip
     if osm_off:
         layers = _without_osm(ck, layers)  # says once which layers lose their OSM sources
     ck.raise_if_any()
@@ -461,13 +495,17 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         languages=languages,
         area=area_spec,
         layers=tuple(layers),
-        outputs={kind: opts["file"] for kind, opts in outputs.items()},
+        outputs={
+            kind: opts["folder"] if kind == "site" else opts["file"]
+            for kind, opts in outputs.items()
+        },
         base_dir=base_dir,
         file=file,
         osm=osm,
         basemap=basemap,
         paper=paper,
         web=web,
+        site=site,
         notes=str(raw.get("notes", "")),
         home=tuple(home) if home else None,
         home_disaster=str(home_disaster) if home_disaster else None,
@@ -475,6 +513,7 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         homes_file=homes_file,
         homes_geocode=homes_geocode,
         hazards=hazards,
+        disaster=disaster,
     )
 
 

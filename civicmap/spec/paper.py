@@ -30,6 +30,11 @@ MAX_PAGES = 100
 #: at the 2-3 cm a paper map prints it, codes past about 400 bytes no longer scan.
 QR_MAX_BYTES = 400
 
+#: What ``unreadable:`` may say: how a layout that fails the readability check is handled.
+UNREADABLE = ("inset", "atlas", "stop", "print")
+#: ``index:`` values: how much each index entry says (see :attr:`PaperOptions.index`).
+INDEX_MODES = ("auto", "compact", "full")
+
 #: The keys of ``atlas:`` as a mapping (an area atlas).
 ATLAS_KEYS = ("areas", "name", "skip_empty")
 
@@ -71,6 +76,20 @@ class PaperOptions:
         filed under its own name; from ``index_ignore: [word, ...]``.
     index_prefixes
         False (``index_ignore: false``): sort by the full name as published.
+    unreadable
+        What a layout that fails the readability check becomes: ``inset`` (a
+        拡大図 of the densest part, else refused), ``atlas`` (an inset, else a
+        grid atlas, else refused), ``stop`` (refused), ``print`` (printed as it
+        is, with a warning). None: the command's default (``build``: inset,
+        ``batch``: atlas); see :attr:`on_unreadable`.
+    index
+        ``"full"``: every entry with its details (address, phone ...); ``"compact"``:
+        number, name and grid cell (a shelter keeps its ○/× strip), several columns
+        beside the map, so a few dozen places fit on one sheet as on a municipal
+        紙マップ; ``"auto"``: a single portrait sheet prints the full index when it
+        fits at the same map scale, else the compact one; an index on index pages
+        (large print, a long index) is the full one unless the compact one takes
+        fewer pages; atlases print the full index.
     """
 
     size: str = "A4"
@@ -85,6 +104,17 @@ class PaperOptions:
     fit: str = "area"
     index_ignore: tuple[str, ...] = ()
     index_prefixes: bool = True
+    unreadable: str | None = None
+
+    @property
+    def on_unreadable(self) -> str:
+        """``unreadable`` with the default of a single build filled in (``inset``)."""
+        return self.unreadable or "inset"
+
+    index: str = "auto"
+    #: The GeoJSON of the last print (relative to the map file): the sheet carries what
+    #: changed since (「前回（7/12 20:00）から：開設 3、閉鎖 2」); None: no such line.
+    changes_since: str | None = None
 
     @classmethod
     def from_dict(cls, options: dict[str, Any] | PaperOptions, *, file: Path | str) -> PaperOptions:
@@ -152,6 +182,26 @@ class PaperOptions:
                 _("got %(value)r, expected area (the map's area) or data (where the places are)")
                 % {"value": Short(fit)},
             )
+        unreadable = options.get("unreadable")
+        if unreadable is not None and unreadable not in UNREADABLE:
+            bad(
+                "unreadable",
+                _(
+                    "got %(value)r, expected inset (a 拡大図 of the crowded part), atlas (an "
+                    "inset, else a grid atlas), stop (no PDF) or print (print it anyway)"
+                )
+                % {"value": Short(unreadable)},
+            )
+        index = options.get("index", "auto")
+        if index not in INDEX_MODES:
+            bad(
+                "index",
+                _(
+                    "got %(value)r, expected auto, compact (number, name and grid cell) or full "
+                    "(with addresses and details)"
+                )
+                % {"value": Short(index)},
+            )
         atlas = _atlas(options.get("atlas", False), bad)
         ignore = options.get("index_ignore", True)
         if not (
@@ -167,6 +217,14 @@ class PaperOptions:
                 % {"value": Short(ignore)},
             )
             ignore = True
+        since = options.get("changes_since")
+        if since is not None and not (isinstance(since, str) and since.strip()):
+            bad(
+                "changes_since",
+                _("got %(value)r, expected the path of the last print's GeoJSON export")
+                % {"value": Short(since)},
+            )
+            since = None
         if problems:
             raise ConfigError(problems)
         if atlas is not None and atlas.areas is None and scale == "fit":
@@ -190,6 +248,9 @@ class PaperOptions:
             fit=fit,
             index_ignore=tuple(w.strip() for w in ignore) if isinstance(ignore, list) else (),
             index_prefixes=ignore is not False,
+            unreadable=unreadable if unreadable in UNREADABLE else None,
+            index=index,
+            changes_since=since.strip() if since else None,
         )
 
 

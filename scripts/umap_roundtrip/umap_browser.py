@@ -17,6 +17,7 @@ Usage::
 
     python umap_browser.py import BASE_URL FILE.umap   # prints the new map id
     python umap_browser.py build-children BASE_URL     # builds a map with child layers
+    python umap_browser.py build-styled BASE_URL       # 8 layers: styles, Categorized, rules, shapes
 """
 
 from __future__ import annotations
@@ -141,11 +142,84 @@ def build_children(base: str) -> int:
         d.quit()
 
 
+_BUILD_STYLED = """
+// A 紙マップ-like map made in uMap's editor API (issue 27): 8 layers (one a child layer),
+// per-layer and per-feature colours and icon shapes, labelKey, popup templates, a
+// Categorized layer, a layer with rules, lines and a polygon, and a remote-data layer.
+U.MAP.createDataLayer({properties: {name: '給水所', color: 'DodgerBlue', iconClass: 'Circle',
+  labelKey: '施設名', popupTemplate: 'Default', popupContentTemplate: '# {施設名}\\n{時間}'},
+  features: [
+  {type: 'Feature', geometry: {type: 'Point', coordinates: [139.7046, 35.7064]},
+   properties: {'施設名': '戸山小学校 給水所', '時間': '9:00-17:00'}},
+  {type: 'Feature', geometry: {type: 'Point', coordinates: [139.7081, 35.7079]},
+   properties: {'施設名': '大久保小学校 給水所', '時間': '10:00-16:00',
+                _umap_options: {color: 'Navy', iconClass: 'Drop'}}}],
+  layers: [{properties: {name: '給水車', color: 'Orange', iconClass: 'Ball', labelKey: '施設名'},
+    features: [
+    {type: 'Feature', geometry: {type: 'Point', coordinates: [139.7060, 35.7050]},
+     properties: {'施設名': '給水車（戸山公園）'}}]}]});
+U.MAP.createDataLayer({properties: {name: '入浴', type: 'Categorized',
+  categorized: {property: '種別', brewer: 'Set1', mode: 'alpha'}},
+  features: [
+  {type: 'Feature', geometry: {type: 'Point', coordinates: [139.7100, 35.7040]},
+   properties: {name: '松の湯', '種別': '銭湯'}},
+  {type: 'Feature', geometry: {type: 'Point', coordinates: [139.7020, 35.7090]},
+   properties: {name: '自衛隊 入浴支援', '種別': '自衛隊'}},
+  {type: 'Feature', geometry: {type: 'Point', coordinates: [139.7120, 35.7075]},
+   properties: {name: 'ホテル大浴場 開放', '種別': 'ホテル'}}]});
+U.MAP.createDataLayer({properties: {name: '営業中の店', color: 'Black', iconClass: 'Default',
+  rules: [{condition: '状況=営業', name: '営業中', properties: {color: 'Green'}},
+          {condition: '状況=休業', name: '休業', properties: {color: 'Gray'}}]},
+  features: [
+  {type: 'Feature', geometry: {type: 'Point', coordinates: [139.7030, 35.7045]},
+   properties: {name: 'コンビニ 戸山店', '状況': '営業'}},
+  {type: 'Feature', geometry: {type: 'Point', coordinates: [139.7095, 35.7058]},
+   properties: {name: 'スーパー 大久保', '状況': '休業'}},
+  {type: 'Feature', geometry: {type: 'Point', coordinates: [139.7075, 35.7092]},
+   properties: {name: '薬局 西早稲田', '状況': '確認中'}}]});
+U.MAP.createDataLayer({properties: {name: '避難経路', color: 'Purple', weight: 5, dashArray: '10,5'},
+  features: [
+  {type: 'Feature', geometry: {type: 'LineString', coordinates: [[139.7040, 35.7060], [139.7060, 35.7070], [139.7090, 35.7085]]},
+   properties: {name: '避難経路 A'}},
+  {type: 'Feature', geometry: {type: 'LineString', coordinates: [[139.7100, 35.7040], [139.7085, 35.7065]]},
+   properties: {name: '避難経路 B', _umap_options: {color: 'DarkMagenta', weight: 3}}}]});
+U.MAP.createDataLayer({properties: {name: '浸水区域', color: 'Red', fillColor: 'Red', fillOpacity: 0.3},
+  features: [
+  {type: 'Feature', geometry: {type: 'Polygon', coordinates: [[[139.7050, 35.7035], [139.7110, 35.7035], [139.7110, 35.7055], [139.7050, 35.7055], [139.7050, 35.7035]]]},
+   properties: {name: '浸水区域（想定）'}}]});
+U.MAP.createDataLayer({properties: {name: '仮設トイレ', color: '#1971c2', iconClass: 'Drop',
+  popupTemplate: 'Table'},
+  features: [
+  {type: 'Feature', geometry: {type: 'Point', coordinates: [139.7066, 35.7070]},
+   properties: {name: '西早稲田公園 仮設トイレ', note: '車いす可'}},
+  {type: 'Feature', geometry: {type: 'Point', coordinates: [139.7035, 35.7080]},
+   properties: {name: '戸山公園 仮設トイレ', _umap_options: {color: '#e8590c'}}}]});
+U.MAP.createDataLayer({properties: {name: '最新情報（外部データ）', color: 'Teal',
+  remoteData: {url: 'https://example.org/kamimap/latest.geojson', format: 'geojson', ttl: 3600}}});
+U.MAP.properties.name = '紙マップ（uMap で作成、civicmap テスト）';
+"""
+
+
+def build_styled(base: str) -> int:
+    """Make the 8-layer styled map of issue 27 in uMap itself, save it, return the map id."""
+    d = _driver()
+    try:
+        _open_new_map(d, base)
+        res = d.execute_async_script(_SAVE % _BUILD_STYLED)
+        if not res or res.get("error") or not res.get("id"):
+            raise SystemExit(f"uMap build/save failed: {res}; console: {_console(d)}")
+        return int(res["id"])
+    finally:
+        d.quit()
+
+
 if __name__ == "__main__":
     cmd, base = sys.argv[1], sys.argv[2].rstrip("/")
     if cmd == "import":
         print(import_umap(base, sys.argv[3]))
     elif cmd == "build-children":
         print(build_children(base))
+    elif cmd == "build-styled":
+        print(build_styled(base))
     else:
-        raise SystemExit(f"unknown command {cmd!r}; use import or build-children")
+        raise SystemExit(f"unknown command {cmd!r}; use import, build-children or build-styled")

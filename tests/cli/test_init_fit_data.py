@@ -50,5 +50,7 @@ def test_places_in_a_corner_of_a_large_area_get_fit_data_and_a_readable_first_bu
     doc["outputs"] = {"paper": {**paper, "file": "whole/map.pdf"}}
     (tmp_path / "whole.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), "utf-8")
     whole = run("build", tmp_path / "whole.yaml", "--offline")
-    assert whole.exit_code == 0, whole.output
-    assert "hard to read" in whole.output, whole.output
+    # ... and is not written: the one-line error names fit: data among the fixes
+    assert whole.exit_code == 1, whole.output
+    assert "too crowded to read" in whole.output and "fit: data" in whole.output, whole.output
+    assert not (tmp_path / "whole" / "map.pdf").exists()

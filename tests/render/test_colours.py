@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from colour_vision import lab_of_rgb, rgb_of
 
 import civicmap
 from civicmap.render._routes import ROUTE_COLOUR
@@ -33,39 +34,13 @@ CUD_V4 = {
     "黒": (0, 0, 0),
 }  # fmt: skip
 
-MACHADO = {
-    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968],
-                              [0.280085, 0.672501, 0.047413],
-                              [-0.011820, 0.042940, 0.968881]]),
-    "protanopia": np.array([[0.152286, 1.052583, -0.204868],
-                            [0.114503, 0.786281, 0.099216],
-                            [-0.003882, -0.048116, 1.051998]]),
-}  # fmt: skip
-
 MIN_DELTA_E = 20.0  # CIE76, for every vision (normal, deuteranopia, protanopia)
 MIN_GREY_DL = 10.0  # L* difference
 
 
-def _rgb(hex_colour: str) -> np.ndarray:
-    h = hex_colour.lstrip("#")
-    return np.array([int(h[i : i + 2], 16) for i in (0, 2, 4)], dtype=float) / 255
-
-
-def _linear(rgb: np.ndarray) -> np.ndarray:
-    return np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-
-
 def lab(hex_colour: str, vision: str = "normal") -> np.ndarray:
     """CIELAB (D65) of a colour as seen with ``vision`` (Machado 2009 on linear sRGB)."""
-    lin = _linear(_rgb(hex_colour))
-    if vision != "normal":
-        lin = np.clip(MACHADO[vision] @ lin, 0, 1)
-    m = np.array([[0.4124564, 0.3575761, 0.1804375],
-                  [0.2126729, 0.7151522, 0.0721750],
-                  [0.0193339, 0.1191920, 0.9503041]])  # fmt: skip
-    xyz = m @ lin / np.array([0.95047, 1.0, 1.08883])
-    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
-    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+    return lab_of_rgb(rgb_of(hex_colour), vision)
 
 
 def delta_e(a: str, b: str, vision: str = "normal") -> float:

@@ -49,7 +49,12 @@ def test_umap_has_the_layout_umap_imports(data, tmp_path):
     assert 14 <= props["zoom"] <= 17
     lon, lat = doc["geometry"]["coordinates"]
     assert 139.69 < lon < 139.72 and 35.70 < lat < 35.72
-    assert "ODbL" in props["licence"] and props["shortCredit"] == "© OpenStreetMap contributors"
+    # uMap keeps a licence as {name, url}: its About panel links the name (a string was empty)
+    assert props["licence"] == {
+        "name": "ODbL 1.0",
+        "url": "https://www.openstreetmap.org/copyright",
+    }
+    assert props["shortCredit"] == "© OpenStreetMap contributors"
     assert "新宿区オープンデータ 保育施設一覧 / 2018" in props["longCredit"]
     assert [lay["_umap_options"]["name"] for lay in doc["layers"]] == [
         "保育園・幼稚園・認定こども園",

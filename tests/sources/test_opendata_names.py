@@ -186,6 +186,7 @@ REAL_NAME_COLUMNS = {
     "childcare/tokyo23/tokyo23_nurseryFacilities_2016.geojson": "Name",
     "kml/chofu_aedmap_20141211_overpass.kml": "name",
     "kml/hiroshima2018_water-supply_google-mymaps.kml": "name",
+    "kml/wakayama_abnormal_weather_regulation_points_20150213.kml": "地先名",
     "messy/170003_public_toilet.csv": "名称",
     "opendata/hokkaido_hospital_list.csv": "hospital_name",
     "opendata/derived/suzu_p20_codes.geojson": "P20_002",
@@ -204,10 +205,11 @@ REAL_NAME_COLUMNS = {
     "opendata/real/yaizu_machinakasuzumidokoro.csv": "指定暑熱避難施設の名称",
     "opendata/real_new/chofu_hinanjo.geojson": "title",
     "opendata/real_new/koriyama_P29-13_07_07203_CUT.shp": "P29_005",
-    "opendata/real_new/koriyama_nurseryData.csv": "Name",
     "opendata/real_new/towada_022063_evacuation_space.json": "名称",
     "opendata/real_new/towada_022063_hospital.json": "名称",
     "opendata/real_new/towada_022063_public_facility.json": "名称",
+    "opendata/real_new/wakayama_30205_goboshi_refuge_area.csv": "避難先名称",
+    "opendata/real_new/wakayama_30422_taiji_hinansaki07_2016.csv": "名称",
     "shelters/gsi/evacuation_172014.json": "施設・場所名",
     "shelters/ishikawa/170003_evacuation_space.csv": "名称",
     "shelters/ishikawa/suzukinkyushelter.csv": "名称",
@@ -320,3 +322,43 @@ def test_headerless_spreadsheet_is_read_from_row_one(tmp_path):
     _balanced(result)
     assert len(result.features) == result.info["rows"] == 30
     assert result.features["name"].iloc[0] == "第1避難所"
+
+
+def test_one_cell_list_keeps_the_official_landslide_name_whole(tmp_path):
+    """崖崩れ、土石流及び地滑り holds a list separator itself: one disaster, not an unknown pair."""
+    path = tmp_path / "list.csv"
+    path.write_text(
+        "名称,緯度,経度,対象とする災害\n"
+        "第1避難所,36.60,136.60,崖崩れ、土石流及び地滑り、地震\n"
+        "第2避難所,36.61,136.61,洪水 崖崩れ・土石流及び地滑り\n"
+        "第3避難所,36.62,136.62,津波\n",
+        encoding="utf-8",
+    )
+    result = _read(path)
+    f = result.features
+    assert f["serves_landslide"].tolist() == [True, True, False]
+    assert f["serves_earthquake"].tolist() == [True, False, False]
+    assert f["serves_flood"].tolist() == [False, True, False]
+
+
+def test_kml_description_table_gives_the_name_when_name_is_empty(tmp_path):
+    """地理院地図 作図 in table mode: no <name>, the attributes as a key/value table."""
+    path = tmp_path / "sakuzu_table.kml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        "<Placemark><name></name><description><![CDATA[<table>"
+        "<tr><td>名称</td><td>西早稲田給水所</td></tr>"
+        "<tr><td>所在地</td><td>新宿区西早稲田1-1</td></tr></table>]]></description>"
+        "<Point><coordinates>139.7085,35.7068</coordinates></Point></Placemark>"
+        "<Placemark><name></name><description><![CDATA[<table>"
+        "<tr><td>名称</td><td>戸山給水所</td></tr>"
+        "<tr><td>所在地</td><td>新宿区戸山2-2</td></tr></table>]]></description>"
+        "<Point><coordinates>139.7060,35.7050</coordinates></Point></Placemark>"
+        "</Document></kml>",
+        encoding="utf-8",
+    )
+    result = _read(path)
+    _balanced(result)
+    assert list(result.features["name"]) == ["西早稲田給水所", "戸山給水所"]
+    assert list(result.features["address"]) == ["新宿区西早稲田1-1", "新宿区戸山2-2"]

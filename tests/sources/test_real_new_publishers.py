@@ -18,6 +18,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import openpyxl
+import pandas as pd
 import pytest
 from paths import TESTS
 
@@ -103,24 +104,34 @@ def test_koriyama_ksj_p29_13_schools_without_shx_or_prj_are_named_by_the_code_sc
     assert not shp.with_suffix(".shx").exists()  # and the folder is left as it was
 
 
-def test_koriyama_papamama_nursery_csv_in_shift_jis_with_english_headers():
-    """郡山市's 保育園マップ data: papamama headers (Name, Type, Add1/Add2, Y/X), cp932."""
-    path = NEW / "koriyama_nurseryData.csv"
-    rows = list(csv.DictReader(io.StringIO(path.read_bytes().decode("cp932"), newline="")))
-    r = read_path(path, layer="nursery")
-    _accounted(r, len(rows))
-    assert len(r.features) == len(rows) == 157
-    f = r.features
-    assert r.info["columns"]["name"] == "Name"
-    assert list(f["name"]) == [_shown(x["Name"]) for x in rows]
-    assert any(_HALF_KANA.search(x["Name"]) for x in rows)  # ﾅｰｻﾘｰﾙｰﾑまんまぴあ → ナーサリー…
-    assert (f["name"] != "").all()
-    assert list(f["category"]) == [_shown(x["Type"]) for x in rows]
-    # addresses are kept as written, half-width kana included (長谷川ﾋﾞﾙ)
-    assert list(f["address"]) == [x["Add1"].strip() + x["Add2"].strip() for x in rows]
-    assert f.geometry.y.tolist() == pytest.approx([float(x["Y"]) for x in rows], abs=1e-9)
-    assert f.geometry.x.tolist() == pytest.approx([float(x["X"]) for x in rows], abs=1e-9)
-    assert _inside(f, KORIYAMA)
+def test_half_width_kana_folded_in_shown_names_and_addresses_and_kept_in_columns():
+    """石川県's 指定緊急避難場所一覧 (CC BY 4.0) writes some names and addresses in half-width kana.
+
+    ｻｲｴﾝｽﾊﾟｰｸ１号公園 and 石川県能美市道林町ﾍ99-3 are shown as サイエンスパーク１号公園 and
+    …道林町ヘ99-3 (paper fonts render legacy-width kana badly); full-width digits and
+    brackets stay; the publisher's own columns keep the text as published. (This case was
+    shown on 郡山市's papamama CSV, which was dropped: no data licence could be shown.)
+    """
+    path = TESTS / "data/shelters/ishikawa/170003_evacuation_space.csv"
+    rows = list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig"), newline="")))
+    r = read_path(path, layer="shelters")
+    f = r.features.set_index("source_ref")
+    by_row = {f"{path.name}:{i}": x for i, x in enumerate(rows, 1)}
+    kana = {
+        ref: x
+        for ref, x in by_row.items()
+        if ref in f.index and _HALF_KANA.search(x["名称"] + x["所在地_連結表記"])
+    }
+    assert len(kana) == 8  # 4 バイパス, 2 サイエンスパーク names; 桔梗ｹ丘 and 道林町ﾍ addresses
+    for ref, x in kana.items():
+        assert f.at[ref, "name"] == _shown(x["名称"])
+        assert f.at[ref, "address"] == _shown(x["所在地_連結表記"])
+        assert f.at[ref, "所在地_連結表記"] == x["所在地_連結表記"]  # as published
+        assert f.at[ref, "名称"] == x["名称"]
+    assert "サイエンスパーク１号公園" in set(f["name"])  # １ stays full-width
+    assert "石川県能美市道林町ヘ99-3" in set(f["address"])
+    assert not f["name"].str.contains(_HALF_KANA).any()
+    assert not f["address"].str.contains(_HALF_KANA).any()
 
 
 TOWADA = (40.40, 40.72, 140.85, 141.35)  # 十和田市, 十和田湖畔 included
@@ -155,7 +166,9 @@ def test_towada_records_array_json_recommended_dataset_layout(
     assert list(f["name"]) == [x["名称"].strip() for x in recs]
     assert (f["name"] != "").all()
     assert list(f["name_kana"]) == [x["名称_カナ"].strip() for x in recs]
-    assert list(f["address"]) == [x[address_key].strip() for x in recs]
+    # shown with half-width kana folded (十和田市's 里ﾉ沢 → 里ノ沢), like the names
+    assert list(f["address"]) == [_shown(x[address_key]) for x in recs]
+    assert list(f[address_key].str.strip()) == [x[address_key].strip() for x in recs]
     if category_key:
         assert list(f["category"]) == [x[category_key].strip() for x in recs]
     assert f.geometry.y.tolist() == pytest.approx([float(x["緯度"]) for x in recs], abs=1e-9)
@@ -270,3 +283,143 @@ def test_mhlw_pharmacy_xlsx_title_group_row_and_unknown_headers():
     assert [p.code for p in r.rejected] == ["address_only"] * len(body) == ["address_only"] * 146
     for problem, row in zip(r.rejected, body, strict=True):
         assert repr(str(row[5]).strip()) in problem.reason  # the address as the ministry wrote it
+
+
+WAKAYAMA_GOBO = (33.82, 33.95, 135.10, 135.25)  # 御坊市, rounded outwards
+#: 和歌山県's spelling of each disaster in 災害区分, as the file writes them.
+WAKAYAMA_DISASTERS = {
+    "洪水": "flood",
+    "崖崩れ・土石流及び地滑り": "landslide",
+    "高潮": "storm_surge",
+    "内水氾濫": "inland_flood",
+    "地震": "earthquake",
+    "津波": "tsunami",
+    "大規模な火事": "fire",
+}
+
+
+def test_wakayama_one_cell_disaster_list_split_on_full_width_spaces():
+    """和歌山県's 避難先一覧 (御坊市): the disasters a site serves, listed in one cell.
+
+    災害区分 holds ``洪水　崖崩れ・土石流及び地滑り　高潮　…　津波　`` (full-width spaces,
+    a trailing one, and the official 崖崩れ、土石流及び地滑り written with ・); beside it a
+    hazard-zone column (土砂災害・浸水・津波浸水予測地域) that names disasters but says
+    where the site lies, not what it serves. 収容人数 0 beside 収容人数（一時） 370 is unknown.
+    """
+    path = NEW / "wakayama_30205_goboshi_refuge_area.csv"
+    rows = list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig"), newline="")))
+    r = read_path(path, layer="shelters")
+    _accounted(r, len(rows))
+    assert len(r.features) == len(rows) == 85
+    f = r.features
+    assert r.info["columns"]["name"] == "避難先名称" and r.info["columns"]["address"] == "所在地"
+    assert list(f["name"]) == [x["避難先名称"].strip() for x in rows]
+    assert (f["name"] != "").all() and (f["address"] != "").all()
+    assert list(f["category"]) == [x["避難種別"] for x in rows]
+    assert set(r.info["disaster_flags"].values()) == {"災害区分"}
+    for key in WAKAYAMA_DISASTERS.values():
+        expected = []
+        for x in rows:
+            listed = [t for t in x["災害区分"].split("\u3000") if t]
+            assert set(listed) <= set(WAKAYAMA_DISASTERS)  # nothing unexpected in the file
+            keys = {WAKAYAMA_DISASTERS[t] for t in listed}
+            expected.append(key in keys if listed else None)
+        assert f[f"serves_{key}"].tolist() == expected, key
+    assert f["serves_volcano"].tolist() == [False if x["災害区分"] else None for x in rows]
+    # 観音山 is a 津波 site only; 3 sites list nothing: unknown, not "serves nothing"
+    first = f.iloc[0]
+    assert first["name"] == "観音山" and first["serves_tsunami"] is True
+    assert first["serves_flood"] is False and first["serves_landslide"] is False
+    assert sum(not x["災害区分"] for x in rows) == 3
+    # 名屋地区津波避難タワー: 収容人数 0 beside 収容人数（一時） 370 → capacity unknown
+    tower = f[f["name"] == "名屋地区津波避難タワー"].iloc[0]
+    assert pd.isna(tower["capacity"])
+    assert int(f[f["name"] == "ふれあいセンター藤井"].iloc[0]["capacity"]) == 57
+    assert f.geometry.y.tolist() == pytest.approx(
+        [float(x["緯度：北緯（世界測地系10進法）"]) for x in rows], abs=1e-9
+    )
+    assert _inside(f, WAKAYAMA_GOBO)
+
+
+WAKAYAMA_TAIJI = (33.57, 33.62, 135.90, 135.98)  # 太地町, rounded outwards
+
+
+def test_wakayama_two_row_header_rates_disasters_and_lists_them_in_one_cell():
+    """和歌山県's older 避難先一覧 for 太地町 (2016): a real two-row header.
+
+    Row 1 holds group cells (緊急避難先レベル, 備蓄品目, 発電機, 施設面積（㎡）) over the names in
+    row 2 (風水害 | 津波, …). The columns named after disasters rate each site ☆ to ☆☆☆;
+    the disasters it is designated for are listed in 災害区分 (``洪水　地震　``). The ratings
+    stay attributes under joined names; the flags come from the list.
+    """
+    path = NEW / "wakayama_30422_taiji_hinansaki07_2016.csv"
+    records = list(csv.reader(io.StringIO(path.read_text("utf-8"), newline="")))
+    group, sub, body = records[0], records[1], records[2:]
+    assert group[9] == "緊急避難先レベル" and sub[9:11] == ["風水害", "津波"]
+    r = read_path(path, layer="shelters")
+    _accounted(r, len(body))
+    assert r.info["header_row"] == 2
+    assert len(r.features) == len(body) == 19
+    f = r.features
+    assert list(f["name"]) == [x[0] for x in body]
+    assert (f["name"] != "").all() and (f["address"] != "").all()
+    assert list(f["address"]) == [x[26] for x in body]
+    assert list(f["category"]) == [x[6] for x in body]
+    # one name per column: group + sub-header
+    assert list(f["緊急避難先レベル_津波"].fillna("")) == [x[10] for x in body]
+    assert "備蓄品目_食料の有無" in f.columns and "施設面積（㎡）_屋外" in f.columns
+    assert set(r.info["disaster_flags"].values()) == {"災害区分"}
+    listed = [set(x[7].replace("\u3000", " ").split()) for x in body]
+    names = {"洪水": "flood", "地震": "earthquake", "津波": "tsunami"}
+    assert set().union(*listed) == set(names)
+    for ja, key in names.items():
+        assert f[f"serves_{key}"].tolist() == [ja in s for s in listed], key
+    # 老人憩いの家: 洪水 地震 (rated ☆ for 風水害, nothing for 津波) — not a 津波 site
+    first = f.iloc[0]
+    assert first["name"] == "老人憩いの家" and first["serves_flood"] is True
+    assert first["serves_earthquake"] is True and first["serves_tsunami"] is False
+    assert f.geometry.x.tolist() == pytest.approx([float(x[17]) for x in body], abs=1e-9)
+    assert f.geometry.y.tolist() == pytest.approx([float(x[18]) for x in body], abs=1e-9)
+    assert _inside(f, WAKAYAMA_TAIJI)
+
+
+WAKAYAMA = (33.40, 34.40, 135.00, 136.05)  # 和歌山県, rounded outwards
+_TABLE_CELLS = re.compile(r"<td[^>]*>(.*?)</td><td[^>]*>(.*?)</td>")
+
+
+def test_wakayama_web_gis_kml_label_in_the_description_table_not_in_name():
+    """和歌山県's 異常気象時通行規制 points as exported by its web GIS (わかやま地図, 2015).
+
+    The 電子国土 / 地理院地図 style: ``<name>`` holds only an ID (1 … 170), each
+    placemark's fields are a ``<table>`` of key/value rows in ``<description>``
+    (地先名, 規制条件, 路線名, 危険内容, 分類 …), and every placemark sits in its own
+    folder named by the export's time stamp. The label is 地先名, the kind of place
+    分類; the ID and the time stamp are neither.
+    """
+    path = TESTS / "data/kml/wakayama_abnormal_weather_regulation_points_20150213.kml"
+    placemarks = list(ElementTree.parse(path).getroot().iter(f"{KML}Placemark"))
+    fields = [dict(_TABLE_CELLS.findall(p.findtext(f"{KML}description"))) for p in placemarks]
+    ids = [p.findtext(f"{KML}name") for p in placemarks]
+    points = [
+        tuple(map(float, p.findtext(f"{KML}Point/{KML}coordinates").split(",")[:2]))
+        for p in placemarks
+    ]
+    assert ids == [str(i) for i in range(1, 171)]
+    r = read_path(path, layer="regulations")
+    _accounted(r, len(placemarks))
+    assert len(r.features) == len(placemarks) == 170
+    f = r.features
+    assert r.info["columns"]["name"] == "地先名" and r.info["columns"]["category"] == "分類"
+    assert list(f["name"]) == [x["地先名"] for x in fields]
+    assert (f["name"] != "").all()
+    assert f["name"].iloc[2] == "新宮市南磐盾～新宮市熊野川町・田辺市境界"
+    assert set(f["category"]) == {"異常気象規制_点(点)"}
+    assert list(f["name (in file)"]) == ids  # the ID is kept, as a column
+    assert list(f["規制条件"]) == [x["規制条件"] for x in fields]
+    assert f["規制条件"].iloc[2] == "通行止め：連続雨量200mm以上、時間雨量50mm以上"
+    assert not f["category"].str.contains("2015/02/13").any()
+    # the description stays readable text, one field per line
+    assert "地先名 新宮市南磐盾" in f["description"].iloc[2]
+    assert f.geometry.x.tolist() == pytest.approx([p[0] for p in points], abs=1e-9)
+    assert f.geometry.y.tolist() == pytest.approx([p[1] for p in points], abs=1e-9)
+    assert _inside(f, WAKAYAMA)

@@ -16,7 +16,7 @@ from paths import ROOT
 
 from civicmap.spec.area import AREA_KINDS, AREA_OPTIONS
 from civicmap.spec.basemap import BASEMAP_KEYS
-from civicmap.spec.layers import LAYER_KEYS, STYLE_KEYS
+from civicmap.spec.layers import FILTER_KEYS, LAYER_KEYS, STYLE_KEYS
 from civicmap.spec.mapfile import MAP_KEYS, OUTPUT_KEYS
 from civicmap.spec.osm import OSM_KEYS
 from civicmap.spec.paper import ATLAS_KEYS
@@ -36,9 +36,11 @@ def spec_keys() -> dict[str, set[str]]:
         "## Paper map": set(OUTPUT_KEYS["paper"]),
         "### Area atlas": set(ATLAS_KEYS),
         "## Web map and exports": set(OUTPUT_KEYS["web"]),
+        "## Site (phones, offline, `civicmap serve`)": set(OUTPUT_KEYS["site"]),
         "## Layer file": {
             *(k for k in LAYER_KEYS if k != "style"),
             *(f"style.{k}" for k in STYLE_KEYS),
+            *(f"filters.{k}" for k in FILTER_KEYS),
         },
     }
 

@@ -199,3 +199,16 @@ def test_language_takes_one_language_or_a_list(tmp_path):
     text = str(info.value)
     assert "language[1]" in text and "fr" in text
     assert "language[2]" in text and "twice" in text
+
+
+def test_outputs_paper_index_mode_is_read_and_a_wrong_one_names_the_key(tmp_path):
+    text = """
+title: t
+area: {bbox: [139.70, 35.70, 139.71, 35.71]}
+layers: [childcare]
+outputs:
+  paper: {file: out/map.pdf, index: %s}
+"""
+    assert load_map(write(tmp_path, text % "compact")).paper.index == "compact"
+    with pytest.raises(ConfigError, match=r"outputs\.paper\.index\b.*compact"):
+        load_map(write(tmp_path, text % "short"))

@@ -42,8 +42,49 @@ var civicmap = (function () {
     return svg;
   }
 
+  // The legend's mark of a layer of routes (a line) or zones (an area), in its style.
+  function shapeSvg(layer) {
+    var svg = svgBox("0 0 24 24", 22, 22);
+    var line = layer.drawn === "line";
+    var p = document.createElementNS(SVGNS, line ? "line" : "rect");
+    if (line) {
+      [["x1", 1], ["y1", 12], ["x2", 23], ["y2", 12]].forEach(function (a) { p.setAttribute(a[0], String(a[1])); });
+      p.setAttribute("stroke-width", String(Math.min(layer.weight || 3, 5)));
+      if (layer.dash) p.setAttribute("stroke-dasharray", layer.dash);
+    } else {
+      [["x", 3], ["y", 5], ["width", 18], ["height", 14]].forEach(function (a) { p.setAttribute(a[0], String(a[1])); });
+      p.setAttribute("fill", layer.fill || layer.color);
+      p.setAttribute("fill-opacity", String(layer.fillOpacity !== null && layer.fillOpacity !== undefined ? layer.fillOpacity : 0.3));
+      p.setAttribute("stroke-width", "2");
+    }
+    p.setAttribute("stroke", layer.color);
+    svg.appendChild(p);
+    return svg;
+  }
+
+  function layerMark(layer) {
+    var styles = layer.styles || [];
+    if (layer.drawn) return shapeSvg(layer);
+    return symbolSvg(styles.length === 1 ? styles[0] : layer, false);
+  }
+
   function styleOf(layer, f) {
-    return (layer.styles && layer.styles[f.k || 0]) || layer;
+    var st = (layer.styles && layer.styles[f.k || 0]) || layer;
+    // a feature's own colour from its file (uMap, My Maps) wins over its category's
+    return f.c ? { path: st.path, color: f.c, name: st.name, title: st.title } : st;
+  }
+
+  // A line's or area's look: its own width/dash/fill, else its layer's (uMap's defaults).
+  function shapeStyle(layer, f) {
+    var own = f.ss || {};
+    var color = styleOf(layer, f).color;
+    return {
+      color: color,
+      weight: own.w || layer.weight || 3,
+      dashArray: own.d || layer.dash || null,
+      fillColor: own.f || layer.fill || color,
+      fillOpacity: layer.fillOpacity !== null && layer.fillOpacity !== undefined ? layer.fillOpacity : 0.3,
+    };
   }
 
   // One icon per (category style, approximate); co-located places get one icon
@@ -532,11 +573,25 @@ var civicmap = (function () {
           return { color: c, weight: 0.6, opacity: 0.9, fillColor: c, fillOpacity: 0.6 };
         },
       });
-      (h.tiles || []).forEach(function (url) {  // ハザードマップポータルサイト tiles (online)
-        L.tileLayer(url, { pane: "cm-hazards", opacity: 0.7, maxNativeZoom: 17,
-                           attribution: "ハザードマップポータルサイト" }).addTo(layer);
+      (h.tiles || []).forEach(function (t) {  // ハザードマップポータルサイト tiles
+        var tl = L.tileLayer(t.url, { pane: "cm-hazards", opacity: 0.7,
+                                      minNativeZoom: t.minNativeZoom || 0,
+                                      maxNativeZoom: t.maxNativeZoom || 17,
+                                      attribution: "ハザードマップポータルサイト" });
+        if (t.inline || t.have) {
+          // from the offline pack: inlined, or in the tile folder (only the tiles it holds;
+          // the portal's 404s, "no zone", are not there and never asked for)
+          var have = {};
+          (t.have || []).forEach(function (k) { have[k] = 1; });
+          tl.getTileUrl = function (c) {
+            var key = c.z + "/" + c.x + "/" + c.y;
+            if (t.inline) return t.inline[key] || EMPTY_TILE;
+            return have[key] ? L.Util.template(t.url, c) : EMPTY_TILE;
+          };
+        }
+        tl.addTo(layer);
       });
-      layer.addTo(map);
+      if (h.on !== false) layer.addTo(map);  // disaster: 洪水 — the other hazards start off
       var wrap = el("span", "cm-layer-name cm-hazard-name");
       wrap.setAttribute("data-hazard", h.id);
       wrap.appendChild(el("span", null, h.title));
@@ -548,6 +603,7 @@ var civicmap = (function () {
     if (!data.hazards) return;
     data.hazards.layers.forEach(function (h) {
       ul.appendChild(el("li", "cm-legend-hazard", h.title));
+      if (h.network) ul.appendChild(el("li", "cm-legend-hazard-note cm-legend-hazard-network", h.network));
       h.classes.forEach(function (c) {
         var li = el("li", "cm-legend-hazard-class");
         var sw = el("span", "cm-hazard-swatch");
@@ -558,6 +614,90 @@ var civicmap = (function () {
       });
     });
     data.hazards.notes.forEach(function (n) { ul.appendChild(el("li", "cm-legend-hazard-note", n)); });
+  }
+
+  // How many sites of a layer (or of its category ``cat``) the disaster choice ``key`` shows:
+  // each site counted by its own designations (f.d), wherever its marker is drawn.
+  function disasterCount(data, layer, cat, key) {
+    var full = cat === null ? layer.count : layer.styles[cat].count;
+    if (!key) return full;
+    var n = 0;
+    var shelter = false;
+    data.layers.forEach(function (other) {
+      other.features.forEach(function (f) {
+        [f].concat(f.m || []).forEach(function (g) {
+          if ((g === f ? other.id : g.L) !== layer.id) return;
+          if (cat !== null && (g.k || 0) !== cat) return;
+          if (g.d === undefined) { n++; return; }
+          shelter = true;
+          if (g.d.indexOf(key) >= 0) n++;
+        });
+      });
+    });
+    return shelter ? n : full;  // a layer of no shelter sites is shown whole
+  }
+  function disasterCounts(data, T, key) {
+    var byId = {};
+    data.layers.forEach(function (layer) { byId[layer.id] = layer; });
+    document.querySelectorAll(".cm-legend-layer, .cm-legend-category").forEach(function (li) {
+      var layer = byId[li.getAttribute("data-layer")];
+      var span = li.querySelector(".cm-count");
+      if (!layer || !span) return;
+      var cat = null;
+      if (li.classList.contains("cm-legend-category")) {
+        var name = li.getAttribute("data-category");
+        (layer.styles || []).forEach(function (st, k) { if (st.name === name) cat = k; });
+        if (cat === null) return;
+      }
+      span.textContent = T.count.replace("{n}", disasterCount(data, layer, cat, key));
+    });
+  }
+
+  // The disaster choice: only the shelter sites suited to one disaster (designated, not
+  // ruled out by its hazard), with that disaster's hazard layers on and the others off.
+  // A map with ``disaster:`` carries every site and opens with that disaster chosen.
+  function disasterView(map, data, setRule) {
+    var V = data.disasterView;
+    if (!V) return;
+    function suits(f, key) {
+      if (f.d === undefined) return true;  // not a shelter site: always shown
+      if (f.d.indexOf(key) >= 0) return true;
+      return (f.m || []).some(function (g) { return (g.d || []).indexOf(key) >= 0; });
+    }
+    function apply(key) {
+      // the attribute and the counts first: the rule's listeners (the viewer's filters,
+      // civicmap-filters.js) read the choice and count again with their filter
+      map.getContainer().setAttribute("data-disaster", key || "");
+      disasterCounts(data, data.texts, key);  // the legend's counts follow the choice
+      setRule("disaster", key ? function (m) { return suits(m.cmFeature, key); } : null);
+      if (data.hazards && window.civicmapHazards) {
+        data.hazards.layers.forEach(function (h) {
+          var on = key ? h.disaster === key : h.on !== false;
+          var layer = window.civicmapHazards[h.id];
+          if (on && !map.hasLayer(layer)) layer.addTo(map);
+          if (!on && map.hasLayer(layer)) map.removeLayer(layer);
+        });
+      }
+    }
+    controlBox("topright", "cm-disaster", function (div) {
+      var label = el("label", null, V.label + " ");
+      var sel = el("select");
+      sel.setAttribute("aria-label", V.label);
+      var all = el("option", null, V.all);
+      all.value = "";
+      sel.appendChild(all);
+      V.choices.forEach(function (c) {
+        var o = el("option", null, c.label);
+        o.value = c.key;
+        if (c.key === V.selected) o.selected = true;
+        sel.appendChild(o);
+      });
+      sel.addEventListener("change", function () { apply(sel.value); });
+      label.appendChild(sel);
+      div.appendChild(label);
+    }).addTo(map);
+    if (V.selected) apply(V.selected);  // disaster: only the suited sites at load
+    map.getContainer().setAttribute("data-disaster", V.selected || "");
   }
 
   function controlBox(position, cls, build) {
@@ -573,6 +713,11 @@ var civicmap = (function () {
     });
     return new C();
   }
+
+  // Scripts loaded after this one (civicmap-filters.js) add to the drawn map with use(fn):
+  // fn(map, data, api) runs at the end of every draw.
+  var plugins = [];
+  function use(fn) { plugins.push(fn); }
 
   function draw(map, data) {
     var T = data.texts;
@@ -708,12 +853,13 @@ var civicmap = (function () {
     // Layers
     var search = [];
     var layerGroups = {};
+    var shelterGroups = [];  // every layer's markers, for the disaster choice
     data.layers.forEach(function (layer) {
       layer.clustered = layer.cluster === "auto" ? overlaps(layer) : !!layer.cluster;
       var icons = {};
       function iconFor(f) {
         if (!f.m) {
-          var quick = (f.k || 0) + (f.a ? "a" : "") + "#" + (f.no || "");
+          var quick = (f.k || 0) + (f.c || "") + (f.a ? "a" : "") + "#" + (f.no || "");
           if (!icons[quick]) icons[quick] = makeIcon([styleOf(layer, f)], !!f.a, f.no);
           return icons[quick];
         }
@@ -748,9 +894,13 @@ var civicmap = (function () {
       layer.features.forEach(function (f) {
         var m = new PlaceMarker(f.ll, {
           icon: iconFor(f),
+          // a route or zone from uMap/My Maps is drawn as itself: its marker is only where
+          // its label and popup sit (and what search opens); greyed: closed, or stale
+          opacity: f.ss ? 0 : f.g ? 0.4 : 1,
+          interactive: !f.ss,
           title: f.n || "",
           alt: f.n || "",
-          keyboard: true,
+          keyboard: !f.ss,
         });
         m.cmLayer = layer.id;
         m.cmFeature = f;
@@ -764,10 +914,11 @@ var civicmap = (function () {
           });
         }
         if (f.s !== undefined) {
-          L.geoJSON(layer.shapes[f.s], {
-            style: { color: styleOf(layer, f).color, weight: 2, fillOpacity: 0.12 },
-            interactive: false,
+          var drawn = L.geoJSON(layer.shapes[f.s], {
+            style: f.ss ? shapeStyle(layer, f) : { color: styleOf(layer, f).color, weight: 2, fillOpacity: 0.12 },
+            interactive: !!f.ss, // a route or zone from uMap/My Maps opens its popup as there
           }).addTo(shapes);
+          if (f.ss) drawn.on("click", function () { if (m._map) m.openPopup(); });
         }
         markers.push(m);
         search.push({ f: f, m: m, group: group, layer: layer });
@@ -778,17 +929,42 @@ var civicmap = (function () {
       });
       if (layer.clustered) group.addLayers(markers);
       else markers.forEach(function (m) { group.addLayer(m); });
+      shelterGroups.push({ group: group, markers: markers });
       var both = L.layerGroup([shapes, group]);
       both.addTo(map);
       layerGroups[layer.id] = both;
       var wrap = el("span");
       var label = el("span", "cm-layer-name");
-      label.appendChild(symbolSvg(layer.styles && layer.styles.length === 1 ? layer.styles[0] : layer, false));
+      label.appendChild(layerMark(layer));
       label.appendChild(el("span", null, layer.title));
       wrap.appendChild(label);
       overlays[wrap.innerHTML] = both;
     });
     drawHazards(map, data, overlays);
+    // Which markers show: every rule (the disaster choice, the viewer's filters) must keep
+    // a marker; a hidden one leaves its group (and its cluster's count) and the search.
+    var markerRules = {};
+    var ruleListeners = [];  // called after every change (the filters recount the legend)
+    function setRule(name, rule) {
+      if (rule) markerRules[name] = rule;
+      else delete markerRules[name];
+      shelterGroups.forEach(function (sg) {
+        var show = [], hide = [];
+        sg.markers.forEach(function (m) {
+          var keep = true;
+          for (var k in markerRules) if (!markerRules[k](m)) { keep = false; break; }
+          m.cmHidden = !keep;
+          (keep ? show : hide).push(m);
+        });
+        if (sg.group.removeLayers) { sg.group.removeLayers(hide); sg.group.addLayers(show); }
+        else {
+          hide.forEach(function (m) { sg.group.removeLayer(m); });
+          show.forEach(function (m) { sg.group.addLayer(m); });
+        }
+      });
+      ruleListeners.forEach(function (fn) { fn(); });
+    }
+    disasterView(map, data, setRule);
     var routes = drawRoutes(map, data);
     if (routes) {
       routes.addTo(map);
@@ -852,7 +1028,7 @@ var civicmap = (function () {
         if (!index) buildIndex();
         var hits = [];
         for (var i = 0; i < search.length && hits.length < 40; i++) {
-          if (index[i].indexOf(q) >= 0) hits.push(search[i]);
+          if (index[i].indexOf(q) >= 0 && !search[i].m.cmHidden) hits.push(search[i]);
         }
         if (!hits.length) list.appendChild(el("li", "cm-none", T.no_match));
         // Grouped by layer, in the map's layer order.
@@ -897,6 +1073,7 @@ var civicmap = (function () {
 
     // Legend, with the credits and dates; folded on small screens.
     var legendDetails = null;
+    var legendCounts = {};  // layer id -> {el, cats: {category: el}}: the filters rewrite them
     var legend = controlBox("bottomright", "cm-legend", function (div) {
       var det = el("details");
       legendDetails = det;
@@ -913,22 +1090,27 @@ var civicmap = (function () {
       det.appendChild(el("summary", null, T.legend));
       var ul = el("ul");
       var anyApprox = false;
+      var disaster = map.getContainer().getAttribute("data-disaster") || "";  // the view chosen
       data.layers.forEach(function (layer) {
         var styles = layer.styles || [];
         var li = el("li", "cm-legend-layer");
         li.setAttribute("data-layer", layer.id);
-        li.appendChild(symbolSvg(styles.length === 1 ? styles[0] : layer, false));
+        li.appendChild(layerMark(layer));
         li.appendChild(el("span", null, layer.title + " "));
-        li.appendChild(el("span", "cm-count", T.count.replace("{n}", layer.count)));
+        var lc = el("span", "cm-count", T.count.replace("{n}", disasterCount(data, layer, null, disaster)));
+        legendCounts[layer.id] = { el: lc, cats: {} };
+        li.appendChild(lc);
         ul.appendChild(li);
         if (styles.length > 1) {
-          styles.forEach(function (st) {
+          styles.forEach(function (st, k) {
             var ci = el("li", "cm-legend-category");
             ci.setAttribute("data-layer", layer.id);
             ci.setAttribute("data-category", st.name);
             ci.appendChild(symbolSvg(st, false));
             ci.appendChild(el("span", null, (st.title || layer.title) + " "));
-            ci.appendChild(el("span", "cm-count", T.count.replace("{n}", st.count)));
+            var cc = el("span", "cm-count", T.count.replace("{n}", disasterCount(data, layer, k, disaster)));
+            legendCounts[layer.id].cats[st.name] = cc;
+            ci.appendChild(cc);
             ul.appendChild(ci);
           });
         }
@@ -999,6 +1181,10 @@ var civicmap = (function () {
     liftCorner();
     map.on("resize", liftCorner);
     window.civicmapData = { map: map, layers: layerGroups, data: data, routes: routes, basemapCount: basemap.cmCount };
+    var api = { texts: T, groups: shelterGroups, setRule: setRule, legendCounts: legendCounts,
+                onRules: function (fn) { ruleListeners.push(fn); },
+                sheet: sheet, controlBox: controlBox, el: el };
+    plugins.forEach(function (fn) { fn(map, data, api); });
     return map;
   }
 
@@ -1106,5 +1292,5 @@ var civicmap = (function () {
     window.addEventListener("beforeprint", build);
   }
 
-  return { draw: draw, esc: esc };
+  return { draw: draw, esc: esc, use: use };
 })();

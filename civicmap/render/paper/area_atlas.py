@@ -161,5 +161,5 @@ def draw_area_atlas(r: Renderer, c) -> None:
         draw_sheet(r, c, frame, pg, scale=scales[pg.number], title=f"{title}　{names[a]}",
                    focus=geoms[a])  # fmt: skip
     cols = r.continuation_page(c, first=True)
-    items = r.index_items(cols[0].w, atlas=True)
+    items = r.index_items(cols[0].w, atlas=True, compact=r.opts.index == "compact")
     r.flow_index(c, items, cols, lambda: r.continuation_page(c))

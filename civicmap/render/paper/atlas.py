@@ -149,7 +149,12 @@ def index_pages_needed(r: Renderer) -> int:
         return list(boxes)
 
     scratch = rl_canvas.Canvas(io.BytesIO(), pagesize=(r.pw, r.ph))
-    r.flow_index(scratch, r.index_items(col_w, atlas=True), list(boxes), next_page)
+    r.flow_index(
+        scratch,
+        r.index_items(col_w, atlas=True, compact=r.opts.index == "compact"),
+        list(boxes),
+        next_page,
+    )
     return pages[0]
 
 
@@ -234,7 +239,7 @@ def draw_atlas(r: Renderer, c) -> None:
         frame = MapFrame(frame_rect, pg.center[0], pg.center[1], scale, r.k)
         draw_sheet(r, c, frame, pg, scale=scale, title=r.data.spec.title)
     cols = r.continuation_page(c, first=True)
-    items = r.index_items(cols[0].w, atlas=True)
+    items = r.index_items(cols[0].w, atlas=True, compact=r.opts.index == "compact")
     r.flow_index(c, items, cols, lambda: r.continuation_page(c))
 
 

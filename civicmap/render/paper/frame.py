@@ -19,6 +19,7 @@ from civicmap.render._routes import draw_paper_route
 from civicmap.render.background import draw_paper_background
 from civicmap.render.paper.geometry import AtlasPage, BoxIndex, Grid, MapFrame, Rect
 from civicmap.render.paper.hazards import draw_hazard_zones
+from civicmap.render.paper.inset import InsetGrid, shown_in
 from civicmap.render.paper.marks import (
     draw_grid,
     draw_home,
@@ -29,6 +30,7 @@ from civicmap.render.paper.marks import (
 )
 from civicmap.render.paper.placement import place_numbers
 from civicmap.render.paper.plan import FramePlan
+from civicmap.render.paper.shapes import draw_shapes
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +48,18 @@ class FrameDrawing:
         numbered: bool = True,
         focus: Any = None,
         reserved: tuple[Rect, ...] = (),
+        grid: Grid | None = None,
+        north: bool = True,
+        elsewhere: frozenset[int] = frozenset(),
     ) -> FramePlan:
-        """Draw one map frame; ``focus`` (a projected polygon) is outlined, the rest dimmed."""
+        """Draw one map frame; ``focus`` (a projected polygon) is outlined, the rest dimmed.
+
+        An inset (拡大図) passes its own ``grid`` (labels inside, lower case) and no
+        ``north`` arrow; the main map under it passes the places the inset numbers
+        as ``elsewhere`` (drawn here, numbered there).
+        """
         r = frame.rect
-        grid = Grid.for_frame(r, cell_mm=55 if self.f > 1 else 40)
+        grid = grid or Grid.for_frame(r, cell_mm=55 if self.f > 1 else 40)
         c.saveState()
         p = c.beginPath()
         p.rect(r.x, r.y, r.w, r.h)
@@ -59,6 +69,7 @@ class FrameDrawing:
         background_labels: list[Rect] = []
         tiled = self.draw_basemap_layer(c, frame, avoid=reserved, drawn=background_labels)
         draw_hazard_zones(c, self, frame)  # hazard zones: over the basemap, under our symbols
+        draw_shapes(c, self, frame)  # the layers' own lines and areas (routes, zones)
         if focus is not None:
             self.draw_focus(c, frame, focus)
         # The grey veil covers only where our OSM basemap is missing; tiles there show the streets.
@@ -68,8 +79,12 @@ class FrameDrawing:
             draw_paper_route(c, [frame.to_page(x, y) for x, y in leg.coords],
                         nearest=leg.nearest, walk=leg.walk)  # fmt: skip
         c.restoreState()
-        draw_grid(c, grid, self.fs(7.5))
         avoid = BoxIndex()
+        if isinstance(grid, InsetGrid):
+            for box in grid.draw_inside(c, self.fs(7.5)):
+                avoid.add(box)
+        else:
+            draw_grid(c, grid, self.fs(7.5))
         for box in reserved:  # drawn later on top of the frame (an atlas page's scale bar)
             avoid.add(box)
         for box in background_labels:  # municipality names of the no-background outline map
@@ -77,19 +92,15 @@ class FrameDrawing:
         # North arrow in the top right corner of the frame.
         # 「北」 is drawn at 0.32 × the arrow's size: sized so it meets the type floor.
         na = max(14 * self.f, self.min_fs / 0.32)
-        avoid.add(
-            north_arrow(c, r.x1 - na, r.y1 - na * 1.05, na, self.north_angle, self.t["north"])
-        )
+        if north:
+            avoid.add(
+                north_arrow(c, r.x1 - na, r.y1 - na * 1.05, na, self.north_angle, self.t["north"])
+            )
         fplan = FramePlan(self.page_no, frame, grid, atlas)
         minx, miny, maxx, maxy = frame.extent
         # Only markers whose whole symbol fits inside the frame: none is cut by it
         # (an atlas shows a place near a sheet's edge whole on the next sheet).
-        inset = self.marker * 0.6 / frame.pt_per_unit
-        shown = [
-            e
-            for e in self.entries
-            if minx + inset <= e.xy[0] <= maxx - inset and miny + inset <= e.xy[1] <= maxy - inset
-        ]
+        shown = shown_in(self.entries, frame, self.marker)
         if atlas is not None:
             markers = BoxIndex()
             s = self.marker * (1.0 + 0.45 * max((len(e.also) for e in shown), default=0))
@@ -108,6 +119,8 @@ class FrameDrawing:
                 c.setFillColor(colors.Color(1, 1, 1, alpha=0.6))
                 c.circle(x, y, self.marker * 0.62, stroke=0, fill=1)
                 c.restoreState()
+                continue
+            if e.number in elsewhere:  # numbered in an inset (拡大図) of this sheet
                 continue
             marks.append((e.number, x, y))
             if atlas is None:

@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 import shapely
 from reportlab.lib import colors
+from reportlab.lib.utils import ImageReader
 
-from civicmap.hazards import HazardLayer, honest_notes
+from civicmap.hazard_tiles import PAPER_HAZARD_DPI, TileHazardLayer, paper_hazard_raster
+from civicmap.hazards import PUBLIC_TEXTS, HazardLayer, honest_notes, view_line
 from civicmap.mapdata import MapData
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.basemap import _add_polygon, to_page
@@ -40,15 +42,40 @@ def _projected(renderer: Any) -> list[tuple[HazardLayer, Any]]:
     hz = renderer.data.hazards
     out = []
     if hz is not None:
-        for layer in hz.layers:
+        for layer in hz.shown():  # disaster: 洪水 draws the flood layers only
             if not layer.zones.empty:
                 out.append((layer, layer.zones.to_crs(renderer.crs)))
     renderer._hazard_zones = out
     return out
 
 
+def draw_hazard_tiles(c, renderer: Any, frame: MapFrame) -> None:
+    """Draw each portal tile set of the map over ``frame`` (already clipped to it).
+
+    The tiles are the portal's own colours (the 手引き scale, so deeper still
+    prints darker), reprojected onto the frame at :data:`FILL_ALPHA` like the
+    file zones, so the streets underneath stay readable.
+    """
+    hz = renderer.data.hazards
+    if hz is None:
+        return
+    r = frame.rect
+    size = (max(1, round(r.w / 72 * PAPER_HAZARD_DPI)), max(1, round(r.h / 72 * PAPER_HAZARD_DPI)))
+    for layer in hz.shown():
+        if not isinstance(layer, TileHazardLayer):
+            continue
+        img = paper_hazard_raster(layer, frame.extent, renderer.crs, size_px=size,
+                                  scale=frame.scale)  # fmt: skip
+        if img is None:
+            continue
+        alpha = img.getchannel("A").point(lambda v: round(v * FILL_ALPHA))
+        img.putalpha(alpha)
+        c.drawImage(ImageReader(img), r.x, r.y, r.w, r.h, mask="auto")
+
+
 def draw_hazard_zones(c, renderer: Any, frame: MapFrame) -> None:
     """Fill every hazard zone reaching ``frame`` (already clipped to it), shallow to deep."""
+    draw_hazard_tiles(c, renderer, frame)
     for layer, zones in _projected(renderer):
         minx, miny, maxx, maxy = frame.extent
         idx = zones.sindex.query(shapely.box(minx, miny, maxx, maxy))
@@ -80,19 +107,21 @@ def draw_hazard_zones(c, renderer: Any, frame: MapFrame) -> None:
 def hazard_blocks(renderer: Any, width: float) -> list[tuple[float, Callable]]:
     """The panel block: each hazard's classes as swatches, then the two honest notes."""
     hz = renderer.data.hazards
-    if hz is None or not hz.layers:
+    disaster = renderer.data.spec.disaster
+    if (hz is None or not hz.layers) and not disaster:
         return []
     lang = renderer.lang
     fs = renderer.fs(6.6)
     rows: list[tuple[str, str | None]] = []  # (text, colour or None for a heading)
-    for layer in hz.layers:
-        if getattr(layer, "tiles", None) is not None:
-            continue  # portal tiles are not drawn on paper (yet): no legend for what is not there
+    for layer in hz.shown() if hz is not None else []:  # the legend of what is drawn
         rows.append((layer.title(lang), None))
         for cls in layer.classes:
             rows.append((cls.label(lang), cls.color))
     sw = 14.0
-    notes = [s for n in honest_notes(lang) for s in wrap(n, width - 6, lambda s: text_width(s, fs))]
+    said = [view_line(disaster, lang)] if disaster else []  # what a disaster: map leaves out
+    if hz is not None and hz.layers:
+        said += honest_notes(lang)  # whatever is drawn: every map with hazard layers
+    notes = [s for n in said for s in wrap(n, width - 6, lambda s: text_width(s, fs))]
     h = len(rows) * fs * 1.45 + len(notes) * fs * 1.3 + fs * 1.2 + 4
 
     def draw(c, x: float, y_top: float) -> None:
@@ -127,4 +156,23 @@ def hazard_details(data: MapData, layer_id: str, label: Any) -> list[str]:
     return data.hazards.lines_for(layer_id, label)
 
 
-__all__ = ["draw_hazard_zones", "hazard_blocks", "hazard_details"]
+#: How a warning line starts in each map language (「この災害では使えない可能性があります（…）」).
+WARNING_STARTS = tuple(t["unusable"].split("{")[0] for t in PUBLIC_TEXTS.values())
+
+
+def is_warning(line: str) -> bool:
+    """A line a short index must keep: the site may not serve its disaster.
+
+    The compact index leaves addresses and hazard depths out to fit one sheet, but a
+    reader choosing where to go must still see that a site is ruled out.
+    """
+    return line.startswith(WARNING_STARTS)
+
+
+__all__ = [
+    "draw_hazard_tiles",
+    "draw_hazard_zones",
+    "hazard_blocks",
+    "hazard_details",
+    "is_warning",
+]

@@ -12,10 +12,11 @@ from civicmap import wording
 from civicmap.mapdata import LayerData
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.paper.geometry import MM, Rect
+from civicmap.render.paper.hazards import is_warning
 from civicmap.render.paper.index_keys import LATIN, OTHER, heading
 from civicmap.render.paper.marks import draw_marker
 from civicmap.render.paper.plan import Entry
-from civicmap.render.paper.texts import strip_lines, wrap
+from civicmap.render.paper.texts import is_strip, strip_lines, wrap
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +26,22 @@ class IndexFlow:
 
     # ---- index
     def index_items(
-        self, width: float, *, atlas: bool
+        self, width: float, *, atlas: bool, compact: bool = False
     ) -> list[tuple[float, Callable, tuple[str, str]]]:
-        """The index as blocks (height, draw, (layer, category)) flowed into columns."""
+        """The index as blocks (height, draw, (layer, category)) flowed into columns.
+
+        ``compact``: number, name and cell on one line (a shelter keeps its ○/× strip
+        and the layers drawn in its marker), the 五十音 tab beside the first name of
+        its row instead of a line of its own: a few dozen places fit under the map.
+        """
         fs = self.index_fs
         ds = self.detail_fs
         widest = str(max((e.number for e in self.entries), default=0))
         nw = text_width(max("000", widest, key=len), fs) + 4
-        refw = text_width("p00 M00" if atlas else "M00", fs) + 3
+        refs = ["p00 M00" if atlas else "M00", *(e.ref for e in self.entries)]  # 拡大A b2 too
+        refw = max(text_width(ref, fs) for ref in refs) + 3
+        # compact: a gutter for the one-kana tabs (あ か さ …) left of the numbers
+        tab = self._kana_tab_width(fs) + 2 if compact else 0.0
         items = self.reading_note_items(width) + self.unplaced_items(width, atlas=atlas)
         # An area atlas names each entry's area unless its address already does.
         areas = self.plan.atlas_areas if atlas else {}
@@ -43,47 +52,61 @@ class IndexFlow:
         cur_layer = None
         cur_cat = None
         cur_kana = None
+        # compact: one line an entry, set a little closer
+        lead, dlead = (1.15, 1.15) if compact else (1.22, 1.2)
         for e in self.entries:
             if e.layer is not cur_layer:
                 cur_layer, cur_cat = e.layer, None
-                items.append(self._layer_heading(e.layer, width, fs, cont=False))
+                items.append(self._layer_heading(e.layer, width, fs, cont=False, tight=compact))
             if e.category != cur_cat:
                 cur_cat, cur_kana = e.category, None
                 if e.layer.spec.category_title(e.category, self.lang):  # no "■ —" for none
-                    items.append(self._cat_heading(e, fs, cont=False))
+                    items.append(self._cat_heading(e, fs, cont=False, tight=compact))
+            tab_label = ""
             if heading(e.sort_key) != cur_kana:
                 cur_kana = heading(e.sort_key)
-                items.append(self._kana_heading(cur_kana, width, fs))
+                label = self._kana_label(cur_kana)
+                if compact and len(label) == 1:
+                    tab_label = label  # drawn beside this entry's number
+                else:
+                    items.append(self._kana_heading(cur_kana, width, fs))
             name = e.name + (wording.paren(self.lang, self.t["approx_short"]) if e.approximate
                              else "")  # fmt: skip
-            nl = wrap(name, width - nw - refw, lambda s: text_width(s, fs))
+            nl = wrap(name, width - tab - nw - refw, lambda s: text_width(s, fs))
             lines = list(e.details)
+            if compact:  # the strip, the layers in this marker and a ruled-out warning
+                lines = [d for d in lines
+                         if is_strip(d) or d[:1] in "＋+" or is_warning(d)]  # fmt: skip
             area = areas.get(e.page) if e.page is not None else None
             if area and not any(unicodedata.normalize("NFKC", area) in d for d in folded(e)):
                 lines.insert(0, f"{self.t['area']} {area}")  # which area's page, by name
+            dw = width - tab - nw
             dl = [
                 s
                 for d in lines
                 for s in (
-                    strip_lines(d, width - nw, lambda s: text_width(s, ds))
-                    or wrap(d, width - nw, lambda s: text_width(s, ds))
+                    strip_lines(d, dw, lambda s: text_width(s, ds))
+                    or wrap(d, dw, lambda s: text_width(s, ds))
                 )
             ]
-            h = len(nl) * fs * 1.22 + len(dl) * ds * 1.2 + 1.8
+            h = len(nl) * fs * lead + len(dl) * ds * dlead + (0.6 if compact else 1.8)
 
-            def draw(c, x, y_top, e=e, nl=nl, dl=dl):
+            def draw(c, x, y_top, e=e, nl=nl, dl=dl, tab_label=tab_label):
                 y = y_top - fs
+                if tab_label:
+                    self._kana_tab(c, x, y, tab_label, fs)
+                x += tab
                 draw_text(c, x + nw - 3, y, str(e.number), fs, anchor="end", bold=True)
                 ref = e.ref or self.t["off_map"]
-                draw_text(c, x + width, y, ref, fs * (1 if e.ref else 0.8), anchor="end")
+                draw_text(c, x + width - tab, y, ref, fs * (1 if e.ref else 0.8), anchor="end")
                 for i, line in enumerate(nl):
-                    draw_text(c, x + nw, y - i * fs * 1.22, line, fs)
-                y -= (len(nl) - 1) * fs * 1.22
+                    draw_text(c, x + nw, y - i * fs * lead, line, fs)
+                y -= (len(nl) - 1) * fs * lead
                 for i, line in enumerate(dl):
                     draw_text(
                         c,
                         x + nw,
-                        y - ds * 1.2 * (i + 1),
+                        y - ds * dlead * (i + 1),
                         line,
                         ds,
                         color=colors.Color(0.2, 0.2, 0.2),
@@ -106,11 +129,28 @@ class IndexFlow:
 
         return [(len(lines) * ds * 1.2 + ds * 0.8, draw, ("#note", ""))]
 
-    def _kana_heading(self, row: str, width: float, fs: float):
-        """A 五十音 heading (あ か さ …) in a black tab, so a reader can run down to 森本 under ま."""
-        label = {LATIN: self.t["latin"], OTHER: self.t["other"]}.get(row) or wording.words(
+    def _kana_label(self, row: str) -> str:
+        return {LATIN: self.t["latin"], OTHER: self.t["other"]}.get(row) or wording.words(
             self.lang
         ).get(f"index_row.{row}", row)
+
+    def _kana_tab_width(self, fs: float) -> float:
+        hs = fs * 0.95
+        return text_width("あ", hs) + hs * 0.9
+
+    def _kana_tab(self, c, x: float, baseline: float, label: str, fs: float) -> None:
+        """The compact index's 五十音 tab: white on black, on the baseline of its first entry."""
+        hs = fs * 0.95
+        c.saveState()
+        c.setFillColor(colors.black)
+        c.roundRect(x, baseline - hs * 0.3, self._kana_tab_width(fs), hs * 1.3, 1.2, stroke=0,
+                    fill=1)  # fmt: skip
+        c.restoreState()
+        draw_text(c, x + hs * 0.45, baseline, label, hs, bold=True, color=colors.white)
+
+    def _kana_heading(self, row: str, width: float, fs: float):
+        """A 五十音 heading (あ か さ …) in a black tab, so a reader can run down to 森本 under ま."""
+        label = self._kana_label(row)
         hs = fs * 0.95
         h = hs * 1.75
 
@@ -171,12 +211,15 @@ class IndexFlow:
             items.append((fs * 1.3 + (fs * 0.8 if k == len(body) - 1 else 0), draw, ("#note", "")))
         return items
 
-    def _layer_heading(self, layer: LayerData, width: float, fs: float, *, cont: bool):
+    def _layer_heading(
+        self, layer: LayerData, width: float, fs: float, *, cont: bool, tight: bool = False
+    ):
         title = layer.spec.title_in(self.lang) + (self.t["cont"] if cont else "")
         hs = fs * 1.15
         # A long title ("…（続き）") wraps inside its column instead of running into the next.
         lines = wrap(title, width - self.marker - 4, lambda s: text_width(s, hs) * 1.04)
-        h = max(hs * 1.6 + (len(lines) - 1) * hs * 1.25, self.marker + 3)
+        lead = 1.45 if tight else 1.6  # tight: the compact index
+        h = max(hs * lead + (len(lines) - 1) * hs * 1.25, self.marker + 3)
 
         def draw(c, x, y_top):
             looks = {
@@ -196,10 +239,10 @@ class IndexFlow:
 
         return (h + 2, draw, ("#layer", layer.id))
 
-    def _cat_heading(self, e: Entry, fs: float, *, cont: bool):
+    def _cat_heading(self, e: Entry, fs: float, *, cont: bool, tight: bool = False):
         title = e.layer.spec.category_title(e.category, self.lang) or "—"
         title += self.t["cont"] if cont else ""
-        h = fs * 1.6
+        h = fs * (1.45 if tight else 1.6)
 
         def draw(c, x, y_top):
             draw_text(
@@ -221,7 +264,8 @@ class IndexFlow:
 
         A column never starts with a lone heading: headings move with the first
         entry under them, and a group broken across columns repeats its
-        headings marked "continued".
+        headings marked "continued". ``c`` None: only measure (a layout trying
+        column heights); ``width_for_new`` then says what happens past the boxes.
         """
         boxes: Iterator[Rect] = iter(first_boxes)
         box = next(boxes, None)
@@ -249,14 +293,17 @@ class IndexFlow:
                 if group[0][2][0] not in ("#layer",) and cur_layer_item is not None:
                     # Repeat headings for a group continued in a new column.
                     lh = self._layer_heading(cur_layer_item, box.w, fs, cont=True)
-                    lh[1](c, box.x, y)
+                    if c is not None:
+                        lh[1](c, box.x, y)
                     y -= lh[0]
                     if group[0][2][0] != "#cat" and cur_cat_entry is not None:
                         ch = self._cat_heading(cur_cat_entry, fs, cont=True)
-                        ch[1](c, box.x, y)
+                        if c is not None:
+                            ch[1](c, box.x, y)
                         y -= ch[0]
             for gh_i, gfn, gkey in group:
-                gfn(c, box.x, y)
+                if c is not None:
+                    gfn(c, box.x, y)
                 y -= gh_i
                 if gkey[0] == "#layer":
                     cur_layer_item = self.data.layer(gkey[1])

@@ -22,9 +22,11 @@ from civicmap.render._routes import draw_paper_route
 from civicmap.render.background import credit_lines
 from civicmap.render.paper.geometry import MM, Rect, ScaleBar, scale_bar
 from civicmap.render.paper.hazards import hazard_blocks
+from civicmap.render.paper.left_off import left_off, left_off_blocks
 from civicmap.render.paper.marks import draw_marker, number_box
 from civicmap.render.paper.placement import NumberLabel
 from civicmap.render.paper.plan import RouteLeg
+from civicmap.render.paper.shapes import ShapeLook, draw_swatch, shape_legend
 from civicmap.render.paper.texts import STRIP, TEXT, wrap
 from civicmap.render.routes_table import route_notes, route_sections
 from civicmap.spec.layers import CategoryStyle
@@ -80,6 +82,8 @@ class PanelBlocks:
         bold = False
         if isinstance(what, CategoryStyle):
             draw_marker(c, what.symbol, x + self.marker / 2, cy, self.marker, what.color)
+        elif isinstance(what, ShapeLook):
+            draw_swatch(c, what, x, cy, self.marker)
         elif isinstance(what, LayerData):
             bold = True  # a layer heading above its categories' symbols
         elif what == "approx":
@@ -97,17 +101,27 @@ class PanelBlocks:
     def _legend_layer_lines(self, layer: LayerData) -> list[tuple[str, Any]]:
         """A layer's legend lines: one with its symbol, or its title over one line per
         category symbol the map draws (the same style table as the web map's legend)."""
-        title = layer.spec.title_in(self.lang) + f" ({len(layer.features)})"
+        shown = len(layer.features) - sum(left_off(layer).values())  # print_if: left off
+        title = layer.spec.title_in(self.lang) + f" ({shown})"
         looks: dict[tuple[str, str], tuple[CategoryStyle, int]] = {}
         for e in self.entries:
             if e.layer is layer and e.look is not None:
                 key = (e.look.symbol, e.look.color)
                 look, n = looks.get(key, (e.look, 0))
                 looks[key] = (look, n + 1)
+        shapes = shape_legend(layer, self)
+        if shapes and not looks:  # a layer of lines or areas: their swatches, no marker
+            if len(shapes) == 1:
+                return [(title, shapes[0][1])]
+            return [(title, layer), *((f"{t} ({n})", look) for t, look, n in shapes)]
+        if shapes:  # places and shapes: the shapes' rows after the places'
+            extra = [(f"{t or title} ({n})", look) for t, look, n in shapes]
+        else:
+            extra = []
         if not looks:
             st = layer.spec.style
             return [(title, CategoryStyle("", st.color, st.symbol))]
-        if len(looks) == 1:
+        if len(looks) == 1 and not extra:
             return [(title, next(iter(looks.values()))[0]), *self._strip_legend(layer)]
         out: list[tuple[str, Any]] = [(title, layer)]
         for look, n in looks.values():
@@ -117,7 +131,7 @@ class PanelBlocks:
                 else layer.spec.category_title(look.name, self.lang) or title
             )
             out.append((f"{name} ({n})", _CategoryRow(look.name, look.color, look.symbol)))
-        return out + self._strip_legend(layer)
+        return out + extra + self._strip_legend(layer)
 
     def _strip_legend(self, layer: LayerData) -> list[tuple[str, Any]]:
         """What the index's ○/× strip means, under a shelter layer that prints one."""
@@ -203,6 +217,7 @@ class PanelBlocks:
 
         blocks.append((legend_h, draw_legend))
         blocks.extend(hazard_blocks(self, width))  # hazard classes and the two honest notes
+        blocks.extend(left_off_blocks(self, width))  # print_if: what was left off, and why
         if self.routes:
             blocks.append(self._routes_block(width))
         notes = self.data.spec.notes.strip()
@@ -285,6 +300,8 @@ class PanelBlocks:
                 w for h in head.split("\n") for w in wrap(h, text_w, lambda s: text_width(s, fs))
             ]
             lines += wrap(sep.join(parts), text_w, lambda s: text_width(s, fs))
+            if leg.hazard:  # what the hazards say at that shelter (「洪水：想定区域外」)
+                lines += wrap(leg.hazard, text_w, lambda s: text_width(s, fs))
             rows.append((leg, lines))
         notes = [t["route_speed"].format(speed=settings.walking_speed_m_per_min)]
         if any(not leg.walk for leg in self.routes):

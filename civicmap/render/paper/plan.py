@@ -20,7 +20,9 @@ from civicmap.render._routes import ordered_routes
 from civicmap.render.paper.geometry import AtlasPage, Grid, MapFrame, Rect, ScaleBar
 from civicmap.render.paper.hazards import hazard_details
 from civicmap.render.paper.index_keys import Prefixes, log_same_sites, same_sites, sort_reading
+from civicmap.render.paper.left_off import is_left_off
 from civicmap.render.paper.placement import NumberLabel
+from civicmap.render.paper.shapes import is_shape
 from civicmap.render.paper.texts import (
     DISASTER,
     INDEX_ALIASES,
@@ -29,10 +31,12 @@ from civicmap.render.paper.texts import (
     kana_key,
 )
 from civicmap.render.place_names import place_name
+from civicmap.render.routes_table import route_hazard
 from civicmap.render.symbols import (
     CategoryStyle,
     category_looks,
     layer_categories,
+    own_colour,
     place_look,
     taken_symbols,
 )
@@ -87,6 +91,7 @@ class RouteLeg:
     coords: list[tuple[float, float]]  # projected metres
     home: str = ""  # which home (homes: several meeting points), for the route table
     note: str = ""  # a qualified designation, e.g. "洪水: 2階以上可" (upstairs only)
+    hazard: str = ""  # what the map's hazards say there, e.g. "洪水：想定区域外"
 
 
 @dataclass
@@ -128,6 +133,9 @@ class PaperPlan:
     routes: list[RouteLeg] = field(default_factory=list)
     home: tuple[float, float] | None = None  # projected metres
     readability: Any = None  # readability.Readability of the map pages
+    insets: list[Any] = field(default_factory=list)  # inset.InsetPlan: the sheet's 拡大図
+    #: What the readability check changed (an inset, an atlas instead of the sheet), or "".
+    note: str = ""
 
 
 # --------------------------------------------------------------------------- entries
@@ -230,8 +238,10 @@ def build_entries(
         declared = [c.get("name") for c in layer.spec.categories]
         rows = []
         for (label, row), pt in zip(f.iterrows(), pts, strict=True):
-            if pt is None or pt.is_empty or (layer.id, label) in merged:
-                continue
+            if pt is None or pt.is_empty or (layer.id, label) in merged or is_shape(row):
+                continue  # a line or an area is drawn as itself (render/paper/shapes.py)
+            if is_left_off(row):
+                continue  # print_if: closed, unknown or stale places stay off paper
             name = _text(row.get("name")) or _text(row.get("source_ref"))
             kana = _text(row.get("name_kana"))
             cat = _text(row.get("category"))
@@ -254,8 +264,11 @@ def build_entries(
                     approximate=bool(row.get(APPROXIMATE) is True or row.get(APPROXIMATE) == 1),
                     xy=(pt.x, pt.y),
                     source_ref=_text(row.get("source_ref")),
-                    look=place_look(
-                        layer.spec, looks[layer.id], cat, _text(row.get("designations"))
+                    look=own_colour(
+                        row,
+                        place_look(
+                            layer.spec, looks[layer.id], cat, _text(row.get("designations"))
+                        ),
                     ),
                     keys=[(layer.id, label)],
                 )
@@ -370,6 +383,7 @@ def build_route_legs(data: MapData, crs, entries: list[Entry]) -> list[RouteLeg]
                 coords=list(geom.coords) if geom is not None and not geom.is_empty else [],
                 home=_text(r.get("place_name")) if len(homes) > 1 else "",
                 note=notes.get(_text(r.get("shelter_ref")), ""),
+                hazard=route_hazard(data, _text(r.get("shelter_ref"))),
             )
         )
     return legs

@@ -2,8 +2,10 @@
 
 A sheet can be laid out and still be useless: 159 nurseries on one A4 sheet
 at 1:350,000 print as a hairball of leader lines. These measures turn that
-into numbers a user can act on, and :func:`warn_if_unreadable` says so with
-the numbers and a concrete way out.
+into numbers a user can act on. :func:`warn_if_unreadable` says so with the
+numbers and a concrete way out (``unreadable: print``, or an atlas);
+:func:`refusal` is the error when a single sheet stays unreadable even with
+a 拡大図 (inset), so no starburst of leader lines is ever written silently.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import math
 from dataclasses import dataclass
 
+from civicmap.errors import CivicMapError
 from civicmap.i18n import _
 from civicmap.render.paper.geometry import MM, NICE_SCALES, BoxIndex
 from civicmap.render.paper.plan import PaperPlan
@@ -64,8 +67,34 @@ class Readability:
         )
 
 
+class UnreadableSheetError(CivicMapError):
+    """The paper map fails the readability check and the map asks not to print it so.
+
+    ``plan`` is the layout that was measured (what a caller such as ``civicmap init``
+    or a batch may try next is decided from it); no file was written.
+    """
+
+    def __init__(self, message: str, *, plan: PaperPlan):
+        super().__init__(message)
+        self.plan = plan
+
+
+def far_numbers(fp) -> list:
+    """The numbers of frame plan ``fp`` whose box centre is more than ``FAR_MM`` from their marker."""
+    return [
+        lab
+        for lab in fp.numbers
+        if math.dist(lab.marker, (lab.box.x + lab.box.w / 2, lab.box.y + lab.box.h / 2))
+        > FAR_MM * MM
+    ]
+
+
 def measure(plan: PaperPlan, *, smallest_text_pt: float) -> Readability:
-    """Measure the plan's frames (every map page; the overview has no numbers)."""
+    """Measure the plan's frames (every map page; the overview has no numbers).
+
+    An inset (拡大図) is a frame of its own: the places it numbers count there,
+    at its scale, and not on the main map, which leaves their numbers to it.
+    """
     numbers = far = overlapping = peak = unplaced = 0
     cell = CELL_MM * MM
     for fp in plan.frames:
@@ -89,12 +118,8 @@ def measure(plan: PaperPlan, *, smallest_text_pt: float) -> Readability:
     return Readability(numbers, far, overlapping, peak, smallest_text_pt, unplaced)
 
 
-def warn_if_unreadable(
-    plan: PaperPlan, m: Readability, *, file: str, atlas: bool, fit: str = "area"
-) -> None:
-    """Log one warning with the measures and ways out when the sheet is unreadable."""
-    if not m.unreadable:
-        return
+def _ways(plan: PaperPlan, *, atlas: bool, fit: str, size: str = "") -> tuple[list[str], str]:
+    """Ways out of an unreadable layout, and where it is (the sheet or the area atlas)."""
     ways = []
     if not atlas and fit != "data":
         ways.append(_("fit: data (zoom to where the places are)"))
@@ -113,7 +138,19 @@ def warn_if_unreadable(
         )
         ways.append(_("atlas: true with scale: %(scale)s (a grid of sheets)") % {"scale": better})
         where = _("the paper map at 1:%(scale)s") % {"scale": f"{plan.scale:,}"}
+    if not atlas and size and size != "A3":
+        ways.append(_("size: A3 (larger paper)"))
     ways.append(_("a smaller area or fewer layers"))
+    return ways, where
+
+
+def warn_if_unreadable(
+    plan: PaperPlan, m: Readability, *, file: str, atlas: bool, fit: str = "area", size: str = ""
+) -> None:
+    """Log one warning with the measures and ways out when the sheet is unreadable."""
+    if not m.unreadable:
+        return
+    ways, where = _ways(plan, atlas=atlas, fit=fit, size=size)
     log.warning(
         _(
             "%(file)s: %(where)s is hard to read: %(far)d of %(numbers)d numbers sit more "
@@ -136,3 +173,49 @@ def warn_if_unreadable(
             "ways": _("; or ").join(ways),
         },
     )
+
+
+def refusal(
+    plan: PaperPlan,
+    m: Readability,
+    *,
+    file: str,
+    atlas: bool,
+    fit: str,
+    size: str,
+    inset_tried: bool,
+    atlas_tried: bool = False,
+) -> UnreadableSheetError:
+    """The error for a layout that stays unreadable: the measures, what was tried, the fixes.
+
+    A starburst of leader lines is never written silently: the map file asks
+    for a fix (an atlas, larger paper, fewer layers), or says ``unreadable:
+    print`` to print it anyway.
+    """
+    ways, where = _ways(plan, atlas=atlas, fit=fit, size=size)
+    if not atlas and not atlas_tried:
+        ways.insert(0, _("unreadable: atlas (the first grid atlas that is readable)"))
+    tried = []
+    if inset_tried:
+        tried.append(_("a 拡大図 (inset) of its densest part, 2 to 4 times larger, does not help"))
+    if atlas_tried:
+        tried.append(_("no grid atlas at 1:100,000 to 1:5,000 within max_pages is readable"))
+    text = _(
+        "%(file)s: %(where)s is too crowded to read and was not written: %(far)d of "
+        "%(numbers)d numbers sit more than %(far_mm)g mm from their marker, %(unplaced)d "
+        "found no room near their marker, up to %(peak_density)d markers share one "
+        "%(cell_mm)g×%(cell_mm)g mm square of paper%(tried)s. Try %(ways)s; or "
+        "unreadable: print to print it anyway"
+    ) % {
+        "file": file,
+        "where": where,
+        "far": m.far,
+        "numbers": m.numbers,
+        "far_mm": FAR_MM,
+        "unplaced": m.unplaced,
+        "peak_density": m.peak_density,
+        "cell_mm": CELL_MM,
+        "tried": "".join(_("; %(what)s") % {"what": t} for t in tried),
+        "ways": _("; or ").join(ways),
+    }
+    return UnreadableSheetError(text, plan=plan)

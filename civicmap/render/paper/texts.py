@@ -61,6 +61,12 @@ def disaster_strip(flags: dict[str, bool | None], lang: str) -> str:
     )
 
 
+def is_strip(text: str) -> bool:
+    """Whether a detail line is a ○/× strip (one item per disaster), in any language."""
+    items = re.findall(r"[^○×]+[○×]", text)
+    return len(items) == len(DISASTER_TYPES) and "".join(items) == text
+
+
 def strip_lines(text: str, width: float, measure) -> list[str] | None:
     """A ○/× strip broken between its items (never 火山 / ×), or None for other text."""
     # one item per disaster, in any language (Vietnamese names have spaces: Động đất○)

@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 from paper_maps import GSI, TOYAMA_CSV, kanazawa_raw, toyama_raw
 
+import civicmap
 from civicmap.errors import ConfigError
 from civicmap.pipeline import collect
 from civicmap.render.paper import render_paper
+from civicmap.render.paper.index_keys import heading
 from civicmap.spec.mapfile import parse_map
 from civicmap.spec.paper import PaperOptions
 
@@ -354,3 +356,44 @@ def test_a_layer_without_categories_gets_no_empty_category_heading(tmp_path):
     lines = _lines(pdf, tmp_path)
     assert any("唐川の集会所" in line for line in lines)
     assert not [line for line in lines if line.startswith("■")], lines  # was "■ —"
+
+
+def test_compact_index_puts_the_demo_on_one_a4_with_its_gojuon_tabs(tmp_path):
+    """A 24-place map on one sheet, like a municipal 紙マップ: number, name and cell."""
+    demo = civicmap.collect(civicmap.load_map(civicmap.demo_map_path()))
+    pdfs = {}
+    for mode in ("auto", "compact", "full"):
+        opts = PaperOptions.from_dict({"size": "A4", "index": mode}, file="<test>")
+        pdfs[mode] = render_paper(demo, options=opts)
+    pdf, plan = pdfs["compact"]
+    assert plan.pages == 1 and not plan.index_pages
+    path = tmp_path / "compact.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+    kana = None
+    for e in plan.entries:
+        # the number, the name and the cell on one line; a 五十音 tab (あ か …) where a row begins
+        tab = heading(e.sort_key) if heading(e.sort_key) != kana else None
+        kana = heading(e.sort_key)
+        head = rf"(^|\s){tab}\s+{e.number}\s+" if tab else rf"(^|\s){e.number}\s+"
+        name = re.escape(e.name[:4])
+        assert re.search(rf"{head}{name}[^\n]*?\s{e.ref}(\s|$)", text, re.M), (e.number, tab)
+    assert "東京都新宿区" not in text  # addresses are left out ...
+    full_pdf, full_plan = pdfs["full"]
+    assert "東京都新宿区" in "\n".join(_lines(full_pdf, tmp_path))  # ... the full index has them
+    assert full_plan.pages == 2 and full_plan.scale > plan.scale
+    # auto chooses the compact index here: it keeps the map at the larger scale
+    assert pdfs["auto"][1].scale == plan.scale and pdfs["auto"][1].pages == 1
+
+
+def test_compact_index_keeps_the_shelters_disaster_strip(morimoto):
+    data, _path, _plan, tmp = morimoto
+    pdf, _ = render_paper(
+        data, options=PaperOptions.from_dict({"size": "A4", "index": "compact"}, file="<test>")
+    )
+    lines = _lines(pdf, tmp)
+    i = next(k for k, s in enumerate(lines) if s.endswith("森本小学校") or "森本小学校 " in s)
+    assert "洪水○土砂○高潮×地震○津波○火事×内水×火山×" in lines[i + 1] + lines[i + 2]
+    assert "索引の○×" in "\n".join(lines)

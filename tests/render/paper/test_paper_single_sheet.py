@@ -41,11 +41,13 @@ pytestmark = [
     ),
 ]
 
+# ``unreadable: print``: these sheets are unreadable on purpose, printed to check that even
+# then no text overlaps another (without it the build refuses them: test_paper_inset.py).
 SHEETS = [
-    {"size": "A4"},
-    {"size": "A3"},
-    {"size": "A4", "large_print": True},
-    {"size": "A3", "large_print": True},
+    {"size": "A4", "unreadable": "print"},
+    {"size": "A3", "unreadable": "print"},
+    {"size": "A4", "large_print": True, "unreadable": "print"},
+    {"size": "A3", "large_print": True, "unreadable": "print"},
 ]
 
 
@@ -194,7 +196,10 @@ def test_an_overfull_demo_sheet_lists_the_numbers_it_cannot_place(out, caplog):
     data = _with_layer(demo, _frame(rows))
     with caplog.at_level(logging.WARNING):
         pdf, plan = render_paper(
-            data, options=PaperOptions.from_dict({"size": "A4", "scale": 5000}, file="<test>")
+            data,
+            options=PaperOptions.from_dict(
+                {"size": "A4", "scale": 5000, "unreadable": "print"}, file="<test>"
+            ),
         )
     path = out / "overfull.pdf"
     path.write_bytes(pdf)

@@ -76,8 +76,22 @@ def test_normal_print_has_no_word_under_7pt(demo, tmp_path):
     assert "北" in words and any("OpenStreetMap" in w for w in words)
 
 
+def _printed_scale(pdf: bytes, tmp: Path) -> str:
+    path = tmp / "scale.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", str(path), "-"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    found = re.findall(r"縮尺\s*(1:[\d,]+)", text)
+    assert len(found) == 1, found
+    return found[0]
+
+
 def test_large_print_sizes_and_scale(demo, tmp_path):
-    _, normal = render_paper(demo, options=PaperOptions.from_dict({"size": "A4"}, file="<test>"))
+    normal_pdf, normal = render_paper(
+        demo, options=PaperOptions.from_dict({"size": "A4"}, file="<test>")
+    )
     pdf, plan = render_paper(
         demo, options=PaperOptions.from_dict({"size": "A4", "large_print": True}, file="<test>")
     )
@@ -85,8 +99,11 @@ def test_large_print_sizes_and_scale(demo, tmp_path):
     assert sizes[0] >= 7.98, sizes[:5]
     below = [s for s in sizes if s < 9.48]
     assert len(below) <= 0.05 * len(sizes), (len(below), len(sizes), below[:10])
-    # large print keeps the map's scale; the index moves on to the next page(s)
-    assert plan.scale <= normal.scale, (plan.scale, normal.scale)
+    # large print keeps the map's scale (read off both sheets); the index moves on
+    assert _printed_scale(pdf, tmp_path) == _printed_scale(normal_pdf, tmp_path) == "1:7,500"
+    assert plan.scale == normal.scale and plan.index_pages and not normal.index_pages
+    # the full index would leave its last entry alone on a third page: the compact one fits one
+    assert plan.pages == 2, plan.index_pages
 
 
 @pytest.mark.slow

@@ -1,0 +1,352 @@
+"""The site in a phone-sized Chromium (issue 26): served from loopback, offline after one visit.
+
+The site is served by ``civicmap serve``'s own server on 127.0.0.1 (a secure context, so the
+service worker registers). After the first visit the test stops the server and switches the
+network off (DevTools ``Network.emulateNetworkConditions``), reloads, and checks what a
+parent in airplane mode sees: every marker of the map, the pack's background tiles, the
+data date, the manifest and icons, controls with names, nothing wider than the phone.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from datetime import UTC, date, datetime
+
+import pytest
+from pages import console_errors, wait_for
+from site_maps import URL, demo_site_spec, toyama_pack_map
+
+from civicmap.cli.serve import serving
+from civicmap.pipeline import build
+from civicmap.render import assets, tiles
+from civicmap.spec.mapfile import load_map
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        bool(assets.missing()), reason="run `python -m civicmap.render.assets install` first"
+    ),
+]
+
+PHONE = {"width": 390, "height": 844, "pixelRatio": 2}
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", "--disable-sync",
+         "--disable-dev-shm-usage")  # fmt: skip
+
+
+@pytest.fixture
+def phone(tmp_path):
+    """Headless Chromium emulating a 390×844 phone, network on (loopback only is reachable)."""
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if chromium is None or driver_path is None:
+        pytest.skip("needs chromium and chromedriver (Debian: chromium, chromium-driver)")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for flag in FLAGS:
+        opts.add_argument(flag)
+    opts.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
+    opts.add_experimental_option("mobileEmulation", {"deviceMetrics": PHONE})
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
+    driver.set_page_load_timeout(60)
+    driver.execute_cdp_cmd("Network.enable", {})
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def offline(driver) -> None:
+    """Airplane mode: no request leaves the browser, navigator.onLine is false."""
+    driver.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+
+
+def open_site(driver, url: str) -> None:
+    driver.get(url)
+    if not wait_for(
+        lambda: driver.execute_script("return !!(window.civicmapSite && civicmapSite.drawn)"),
+        timeout=30,
+    ):
+        raise AssertionError(f"the site did not draw; console: {driver.get_log('browser')}")
+
+
+def wait_offline_ready(driver) -> None:
+    state = wait_for(
+        lambda: (
+            driver.execute_script("return document.documentElement.getAttribute('data-offline')")
+            == "ready"
+        ),
+        timeout=60,
+    )
+    assert state, driver.execute_script(
+        "return document.documentElement.getAttribute('data-offline')"
+    )
+
+
+def marker_count(driver) -> int:
+    """Every place marker the page made, clustered or not."""
+    return driver.execute_script(
+        "var n = 0; var L_ = window.civicmapData.layers;"
+        "Object.keys(L_).forEach(function (k) { L_[k].eachLayer(function (g) {"
+        "  (g.getLayers ? g.getLayers() : []).forEach(function (m) { if (m.cmFeature) n++; }); }); });"
+        "return n;"
+    )
+
+
+def tiles_state(driver) -> list[dict]:
+    return driver.execute_script(
+        "return Array.prototype.map.call(document.querySelectorAll('img.leaflet-tile'),"
+        " function (i) { return {src: i.getAttribute('src'), done: i.complete, w: i.naturalWidth}; });"
+    )
+
+
+@pytest.fixture(scope="module")
+def toyama_site(tmp_path_factory, tile_server):
+    mp = pytest.MonkeyPatch()
+    folder = tmp_path_factory.mktemp("toyama_site_browser")
+    try:
+        spec = load_map(toyama_pack_map(folder, mp, tile_server))
+        build(spec)
+        yield spec.output_path("site")
+    finally:
+        mp.undo()
+        tiles._FETCHERS.clear()
+
+
+def test_after_one_visit_the_site_draws_every_marker_and_its_tiles_in_airplane_mode(
+    phone, toyama_site, artifacts
+):
+    data = json.loads((toyama_site / "data.json").read_text(encoding="utf-8"))
+    places = sum(len(layer["features"]) for layer in data["layers"])
+    assert places >= 3
+    with serving(toyama_site) as server:
+        open_site(phone, server.url)
+        assert phone.execute_script("return window.isSecureContext") is True
+        wait_offline_ready(phone)
+        # persistent storage was asked for (granted or not is the browser's choice)
+        asked = "return typeof civicmapSite.offline.persisted"
+        assert wait_for(lambda: phone.execute_script(asked) == "boolean")
+        assert marker_count(phone) == places
+    offline(phone)  # the server is gone too: nothing but the phone's own copy is left
+    phone.refresh()
+    open_site(phone, server.url)
+    assert phone.execute_script("return navigator.onLine") is False
+    assert phone.execute_script("return !!navigator.serviceWorker.controller") is True
+    assert marker_count(phone) == places
+    state = wait_for(
+        lambda: (s := tiles_state(phone)) and all(t["done"] for t in s) and s, timeout=20
+    )
+    assert state and all(t["src"].startswith("tiles/") for t in state), state[:3]
+    assert all(t["w"] == 256 for t in state), state  # every tile decoded from the cache
+    time.sleep(0.4)
+    phone.save_screenshot(str(artifacts / "site_offline_phone.png"))
+    # what the page still offers offline: the share box with the printed sheet's QR code
+    phone.find_element("css selector", ".cm-site-menu-button").click()
+    qr = phone.find_element("css selector", ".cm-site-qr")
+    assert wait_for(
+        lambda: phone.execute_script(
+            "return arguments[0].complete && arguments[0].naturalWidth > 0", qr
+        )
+    )
+    assert phone.find_element("css selector", ".cm-site-url").text == URL
+    assert (
+        "電波がなくても開けます"
+        in phone.find_element("css selector", ".cm-site-offline-state").text
+    )
+    errors = [
+        e for e in console_errors(phone) if "version.json" not in e
+    ]  # offline: no update check
+    assert errors == []
+
+
+def _age(built: str) -> int:
+    return (datetime.now(UTC).date() - date.fromisoformat(built)).days
+
+
+def test_past_stale_after_the_page_says_how_old_its_data_is(phone, tmp_path):
+    folder = tmp_path / "site"
+    build(demo_site_spec(folder, stale_after="30d"), offline=True)
+    with serving(folder) as server:
+        open_site(phone, server.url)
+        bar = wait_for(lambda: phone.find_elements("css selector", ".cm-site-stale"))
+        assert bar and bar[0].text == f"この地図のデータは{_age('2020-11-28')}日前のものです"
+        assert phone.find_element("css selector", ".cm-site-date").text == "データ時点 2020-11-28"
+        # the bar takes room above the map, it does not cover the map's controls
+        top = phone.execute_script(
+            "return document.getElementById('map').getBoundingClientRect().top"
+        )
+        assert top >= bar[0].size["height"]
+
+
+def test_within_stale_after_there_is_no_banner_but_the_data_date_shows(phone, tmp_path):
+    folder = tmp_path / "site"
+    build(demo_site_spec(folder, stale_after=f"{_age('2020-11-28') + 30}d"), offline=True)
+    with serving(folder) as server:
+        open_site(phone, server.url)
+        assert phone.find_element("css selector", ".cm-site-date").text == "データ時点 2020-11-28"
+        time.sleep(0.5)
+        assert phone.find_elements("css selector", ".cm-site-stale") == []
+
+
+CONTROLS = ("a[href], button, input, select, textarea, [role=button], [role=dialog],"
+            " [tabindex]:not([tabindex='-1'])")  # fmt: skip
+
+
+def test_offline_the_manifest_icons_names_and_width_pass_the_install_checks(
+    phone, tmp_path, artifacts
+):
+    folder = tmp_path / "site"
+    build(demo_site_spec(folder, url="https://example.org/demo/"), offline=True)
+    with serving(folder) as server:
+        open_site(phone, server.url)
+        wait_offline_ready(phone)
+    offline(phone)
+    phone.refresh()
+    open_site(phone, server.url)
+    manifest = phone.execute_cdp_cmd("Page.getAppManifest", {})
+    assert manifest["errors"] == [] and manifest["url"].endswith("/manifest.webmanifest")
+    parsed = json.loads(manifest["data"])
+    assert parsed["name"] and parsed["short_name"] and parsed["start_url"] == "./"
+    # Chromium's own installability check: manifest, icons, a worker with a fetch handler
+    problems = phone.execute_cdp_cmd("Page.getInstallabilityErrors", {})["installabilityErrors"]
+    assert problems == [], problems
+    # every icon loads offline, at the size the manifest says
+    for icon in parsed["icons"]:
+        size = phone.execute_async_script(
+            "var done = arguments[arguments.length - 1]; var i = new Image();"
+            "i.onload = function () { done(i.naturalWidth + 'x' + i.naturalHeight); };"
+            "i.onerror = function () { done('failed'); }; i.src = arguments[0];",
+            icon["src"],
+        )
+        assert size == icon["sizes"], icon
+    for panel_open in (False, True):
+        if panel_open:
+            phone.find_element("css selector", ".cm-site-menu-button").click()
+        width = phone.execute_script(
+            "return [document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth]"
+        )
+        assert width[0] <= width[2] and width[1] <= width[2] == 390, width
+        unnamed = [
+            e.get_attribute("outerHTML")[:120]
+            for e in phone.find_elements("css selector", CONTROLS)
+            if e.is_displayed() and not (e.accessible_name or "").strip()
+        ]
+        assert unnamed == [], unnamed
+    phone.save_screenshot(str(artifacts / "site_share_phone.png"))
+
+
+def test_removing_the_sites_data_leaves_no_cache_and_no_worker(phone, tmp_path):
+    folder = tmp_path / "site"
+    build(demo_site_spec(folder), offline=True)
+    with serving(folder) as server:
+        open_site(phone, server.url)
+        wait_offline_ready(phone)
+        phone.find_element("css selector", ".cm-site-menu-button").click()
+        phone.find_element("css selector", ".cm-site-remove").click()
+        assert wait_for(
+            lambda: (
+                "削除しました" in phone.find_element("css selector", ".cm-site-offline-state").text
+            )
+        )
+        left = phone.execute_async_script(
+            "var done = arguments[arguments.length - 1];"
+            "Promise.all([caches.keys(), navigator.serviceWorker.getRegistrations()])"
+            ".then(function (r) { done([r[0], r[1].length]); });"
+        )
+        assert left == [[], 0]
+
+
+def test_a_newer_build_is_offered_and_taken_on_request(phone, tmp_path):
+    folder = tmp_path / "site"
+    build(demo_site_spec(folder), offline=True)
+    with serving(folder) as server:
+        open_site(phone, server.url)
+        wait_offline_ready(phone)
+        old = phone.execute_script("return civicmapSite.conf.version")
+        spec = demo_site_spec(folder)
+        import dataclasses
+
+        build(dataclasses.replace(spec, subtitle="2027年版"), offline=True, overwrite=True)
+        phone.refresh()
+        open_site(phone, server.url)  # still the cached copy: the old version
+        assert phone.execute_script("return civicmapSite.conf.version") == old
+        bar = wait_for(
+            lambda: phone.find_elements("css selector", ".cm-site-update button"), timeout=20
+        )
+        assert bar and bar[0].accessible_name == "更新する"
+        bar[0].click()
+        assert wait_for(
+            lambda: (
+                phone.execute_script(
+                    "return window.civicmapSite && civicmapSite.drawn && civicmapSite.conf.version"
+                )
+                not in (None, False, old)
+            ),
+            timeout=30,
+        )
+        assert "2027年版" in phone.find_element("css selector", ".cm-title").text
+
+
+def test_names_and_a_title_written_as_markup_show_as_text_and_run_nothing(
+    phone, payload_data, tmp_path
+):
+    import dataclasses
+
+    from civicmap.render.site import write_site
+    from civicmap.spec.site import SiteOptions
+
+    hostile = '<img src=x onerror="window.__alerts.push(3)">地図'
+    data = dataclasses.replace(
+        payload_data, spec=dataclasses.replace(payload_data.spec, title=hostile)
+    )
+    folder = write_site(
+        data, tmp_path / "site", options=SiteOptions(folder="site"), overwrite=False
+    )
+    phone.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {
+            "source": "window.__alerts = []; window.alert = function (m) { window.__alerts.push(String(m)); };"
+        },
+    )
+    with serving(folder) as server:
+        open_site(phone, server.url)
+        box = phone.find_element("css selector", ".cm-search input")
+        box.send_keys("ひよこ")
+        hits = wait_for(lambda: phone.find_elements("css selector", ".cm-hit"))
+        assert hits and "<script>alert(2)</script>" in hits[0].text
+        hits[0].click()
+        phone.find_element("css selector", ".cm-site-menu-button").click()
+        time.sleep(0.3)
+        assert phone.title == hostile
+        assert phone.find_element("css selector", ".cm-title h1").text == hostile
+        assert phone.execute_script("return document.querySelectorAll('img[src=x]').length") == 0
+        assert phone.execute_script("return window.__alerts") == []
+
+
+def test_a_site_uploaded_with_a_file_missing_says_it_cannot_be_kept_offline(phone, tmp_path):
+    folder = tmp_path / "site"
+    build(demo_site_spec(folder), offline=True)
+    (folder / "icons" / "icon-512.png").unlink()  # a publisher's upload that lost one file
+    with serving(folder) as server:
+        open_site(phone, server.url)
+        state = wait_for(
+            lambda: phone.execute_script(
+                "var s = document.documentElement.getAttribute('data-offline');"
+                "return s === 'saving' ? null : s;"
+            ),
+            timeout=30,
+        )
+        assert state == "failed"
+        phone.find_element("css selector", ".cm-site-menu-button").click()
+        text = phone.find_element("css selector", ".cm-site-offline-state").text
+        assert text == "この端末に保存できませんでした。電波のある所で開き直してください"
