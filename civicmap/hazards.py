@@ -113,19 +113,12 @@ PUBLIC_TEXTS = wording.Table("hazard")
 
 #: Short names of every disaster a shelter may serve, per map language (the web map's choice,
 #: the paper's view line); the index prints the official ones (DISASTER_TYPES).
-DISASTER_NAMES: dict[str, dict[str, str]] = {
-    "ja": {"flood": "洪水", "landslide": "土砂災害", "storm_surge": "高潮", "earthquake": "地震",
-           "tsunami": "津波", "fire": "大規模な火事", "inland_flood": "内水氾濫",
-           "volcano": "火山現象"},
-    "en": {"flood": "flood", "landslide": "landslide", "storm_surge": "storm surge",
-           "earthquake": "earthquake", "tsunami": "tsunami", "fire": "large fire",
-           "inland_flood": "inland flood", "volcano": "volcano"},
-}  # fmt: skip
+DISASTER_NAMES = wording.Table("disaster_short")
 
 
 def view_line(disaster: str, language: str) -> str:
     """What a ``disaster:`` map says it shows: 「洪水のときの避難先だけを表示しています」."""
-    names = DISASTER_NAMES.get(language, DISASTER_NAMES["en"])
+    names = DISASTER_NAMES[language]
     return texts(language)["view"].format(kind=names[disaster])
 
 

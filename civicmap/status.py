@@ -30,8 +30,10 @@ log = logging.getLogger(__name__)
 
 #: Times without a zone are Japanese local time (the files are Japanese volunteers').
 JST = dt.timezone(dt.timedelta(hours=9))
+#: The status words of the data (the files' own 開設 / 閉鎖 / 不明 column), matched, never printed.
+OPEN, CLOSED, UNKNOWN = "開設", "閉鎖", "不明"
 #: Reasons a place is left off the paper map, in the order the sheet lists them.
-LEFT_OFF_REASONS = ("閉鎖", "不明", "stale", "no_time")
+LEFT_OFF_REASONS = (CLOSED, UNKNOWN, "stale", "no_time")
 
 
 def check_times(values: pd.Series) -> pd.Series:

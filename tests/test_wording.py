@@ -29,6 +29,8 @@ ALLOWED: dict[str, str] = {
     "against data, and the 英数字/その他 keys the index turns into glossary words",
     "render/symbols.py": "designations (避難所, 避難場所) matched against category names",
     "render/place_names.py": "the kana → Hepburn table, read against the dictionary's readings",
+    "render/paper/index.py": "あ: the width of one full-width character, measured, never printed",
+    "render/web_filters.py": "regexes that read ages, months and times in the Japanese source data",
 }
 #: Punctuation allowed anywhere: the list bullet and separator.
 PUNCTUATION = {"・"}

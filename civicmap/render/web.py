@@ -59,6 +59,7 @@ from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 from civicmap.spec.basemap import REGISTRY
 from civicmap.spec.layers import dash_pattern
 from civicmap.spec.web import WebOptions
+from civicmap.status import CLOSED
 
 log = logging.getLogger(__name__)
 
@@ -473,7 +474,7 @@ def layer_payload(
                 item["l"] = fields.field_value(row, spec.label)
         if approx and row[APPROXIMATE] is True:
             item["a"] = 1
-        if row.get("stale") is True or _text(row.get("status")) == "閉鎖":
+        if row.get("stale") is True or _text(row.get("status")) == CLOSED:
             item["g"] = 1  # greyed: checked too long ago (print_if.max_age), or closed
         own = _text(row.get(OWN_COLOUR))
         if own:
