@@ -22,6 +22,7 @@ import pandas as pd
 from pyproj import Geod
 from shapely.geometry import shape
 
+from civicmap import wording
 from civicmap._files import check_writable, output_batch, spreadsheet_cell, write_text_atomic
 from civicmap.errors import CivicMapError
 from civicmap.i18n import _
@@ -141,14 +142,7 @@ CHANGE_KINDS = ("opened", "closed", "appeared", "moved", "disappeared")
 #: A place counts as moved when it is further than this from where it was (metres).
 MOVED_M = 50.0
 #: The words of the change list, in the map's language (the sheet prints them).
-CHANGE_WORDS = {
-    "ja": {"opened": "開設", "closed": "閉鎖", "appeared": "新規", "moved": "移動",
-           "disappeared": "掲載なし", "since": "前回（{when}）から：", "sep": "、",
-           "none": "変化なし"},
-    "en": {"opened": "opened", "closed": "closed", "appeared": "new", "moved": "moved",
-           "disappeared": "gone", "since": "Since the last print ({when}): ", "sep": ", ",
-           "none": "no change"},
-}  # fmt: skip
+CHANGE_WORDS = wording.Table("change")
 _GEOD = Geod(ellps="WGS84")
 
 
@@ -176,7 +170,7 @@ class Changes:
 
     def summary(self, language: str) -> str:
         """The short line a sheet carries: 「前回（7/12 20:00）から：開設 3、閉鎖 2」."""
-        w = CHANGE_WORDS["en" if language == "en" else "ja"]
+        w = CHANGE_WORDS[language]
         parts = [f"{w[k]} {n}" for k, n in self.counts().items() if n]
         head = w["since"].format(when=_short_time(self.since)) if self.since else ""
         return head + (w["sep"].join(parts) if parts else w["none"])
