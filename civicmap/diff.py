@@ -30,6 +30,7 @@ from civicmap.join import DIFF_STATUSES
 from civicmap.mapdata import MapData
 from civicmap.schema import CRS
 from civicmap.sources import _guard
+from civicmap.status import CLOSED, OPEN
 
 log = logging.getLogger(__name__)
 
@@ -247,9 +248,9 @@ def changes_since(data: MapData, previous: str | Path) -> Changes:
         if old is None:
             out.append(Change("appeared", key[0], key[1], after=cur["status"]))
             continue
-        if cur["status"] == "開設" and old["status"] and old["status"] != "開設":
+        if cur["status"] == OPEN and old["status"] and old["status"] != OPEN:
             out.append(Change("opened", key[0], key[1], old["status"], cur["status"]))
-        elif cur["status"] == "閉鎖" and old["status"] and old["status"] != "閉鎖":
+        elif cur["status"] == CLOSED and old["status"] and old["status"] != CLOSED:
             out.append(Change("closed", key[0], key[1], old["status"], cur["status"]))
         if old["point"] is not None:
             p, q = old["point"], cur["point"]

@@ -80,7 +80,7 @@ def apply_status(features: pd.DataFrame, spec: LayerSpec, *, now: dt.datetime) -
                       "status is unknown (check the column name)"),
                     {"layer": spec.id, "column": spec.status.column},
                 )  # fmt: skip
-            out["status"] = ["不明"] * n
+            out["status"] = [UNKNOWN] * n
     times = pd.Series([pd.NaT] * n, index=out.index, dtype=object)
     if spec.as_of is not None:
         if spec.as_of in out.columns:
@@ -104,9 +104,9 @@ def apply_status(features: pd.DataFrame, spec: LayerSpec, *, now: dt.datetime) -
     for i in range(n):
         why = ""
         if rule is not None:
-            status = out["status"].iloc[i] if "status" in out.columns else "不明"
+            status = out["status"].iloc[i] if "status" in out.columns else UNKNOWN
             if rule.status and status not in rule.status:
-                why = status if status in LEFT_OFF_REASONS else "不明"
+                why = status if status in LEFT_OFF_REASONS else UNKNOWN
             elif limit is not None and pd.isna(times.iloc[i]):
                 why = "no_time"
             elif stale[i]:
