@@ -12,12 +12,19 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from paths import ROOT
 
 from civicmap import wording
+from civicmap.diff import Change, Changes
 from civicmap.errors import ConfigError
+from civicmap.hazards import DISASTER_NAMES, view_line
+from civicmap.render.paper.inset import INSET_TEXT
+from civicmap.render.paper.left_off import note_lines
+from civicmap.render.site import SITE_TEXTS
+from civicmap.render.web_hazards import NETWORK_NOTE, VIEW_TEXTS
 
 PACKAGE = ROOT / "civicmap"
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
@@ -189,3 +196,28 @@ def test_check_lists_the_drafts_of_the_maps_languages(tmp_path):
     assert "paper.legend" in report["drafts"]["vi"]
     warning = next(w for w in report["warnings"] if w["key"] == "language")
     assert "vi" in warning["message"] and "vi.yaml" in warning["message"]
+
+
+@pytest.mark.parametrize("language", wording.LANGUAGES)
+def test_site_inset_left_off_view_and_change_texts_read_every_language(language):
+    # these tables held only ja and en: a vi/ne site or disaster view stopped on a KeyError,
+    # and the left-off and change lines fell back to Japanese
+    w = wording.words(language)
+    assert SITE_TEXTS[language]["close"] == w["site.close"]
+    assert VIEW_TEXTS[language]["all"] == w["web.view_all"]
+    assert NETWORK_NOTE[language] == w["web.network_note"]
+    assert DISASTER_NAMES[language]["flood"] in view_line("flood", language)
+    assert INSET_TEXT[language]["title"].format(label="A").endswith("A")
+    rule = type("Rule", (), {"status": ("開設",), "max_age_hours": 24.0})
+    layer = type("Layer", (), {})()
+    layer.spec = type("Spec", (), {"print_if": rule})
+    layer.features = pd.DataFrame({"print_off": ["閉鎖", "", "stale", "閉鎖"]})
+    (line,) = note_lines([layer], language)
+    assert w["status.open"] in line and f"{w['left.closed']} 2" in line
+    assert w["left.hours"].format(n=24) in line
+    summary = Changes((Change("closed", "避難所", "A"),), since="2026-07-12T20:00").summary(
+        language
+    )
+    assert summary.endswith(f"{w['change.closed']} 1") and "7/12 20:00" in summary
+    if language not in wording.JAPANESE:
+        assert not re.search(r"[\u3040-\u30ff]", line + summary + SITE_TEXTS[language]["stale"])
