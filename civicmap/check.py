@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import pandas as pd
 
-from civicmap import _http, hazard_tiles, pipeline, settings
+from civicmap import _http, hazard_tiles, pipeline, settings, wording
 from civicmap._fields import TemplateError, template_fields
 from civicmap._files import check_writable, spreadsheet_cell, write_text_atomic
 from civicmap._transport import redact
@@ -524,6 +524,7 @@ def check_map(path: str | Path) -> dict[str, Any]:
         p, w = layer_problems(layer, file=file, key=f"layers[{i}]", area=area)
         problems += p
         warnings += w
+    warnings += draft_warnings(spec)
     offline = _http.is_offline(spec.offline)  # then: does the pack hold the portal's tiles?
     hazards, hazard_problems = hazard_summary(  # each read through its code list
         spec.hazards,
@@ -550,6 +551,9 @@ def check_map(path: str | Path) -> dict[str, Any]:
         **({"paper": paper_notes} if paper_notes else {}),  # an inset or atlas the build prints
         "problems": [p.__dict__ for p in problems],
         "warnings": [p.__dict__ for p in warnings],
+        "drafts": {
+            lang: [e.key for e in es] for lang, es in wording.drafts(spec.languages).items()
+        },
     }
     notice = survey_act_notice(spec) if not problems else ""  # the 測量法 reminder, from this load
     if notice:
@@ -639,6 +643,39 @@ def _quiet() -> Iterator[None]:
         yield
     finally:
         root.setLevel(level)
+#: How many draft keys a warning names before it only counts the rest.
+DRAFTS_SHOWN = 12
+
+
+def draft_warnings(spec: MapSpec) -> list[Problem]:
+    """One warning per map language whose glossary still has drafts (no speaker reviewed them).
+
+    The map's fixed texts in that language are machine-made or a non-speaker's until a
+    speaker signs the entries (``reviewed_by``); whoever hands the map out should know.
+    The report's ``drafts`` lists every key.
+    """
+    out = []
+    for lang, entries in wording.drafts(spec.languages).items():
+        keys = [e.key for e in entries]
+        shown = ", ".join(keys[:DRAFTS_SHOWN]) + (" …" if len(keys) > DRAFTS_SHOWN else "")
+        out.append(
+            Problem(
+                str(spec.file),
+                "language",
+                _(
+                    "%(lang)s: %(n)d of the map's fixed texts are drafts no speaker has "
+                    "reviewed (%(keys)s); have a speaker check them in %(file)s and fill "
+                    "reviewed_by"
+                )
+                % {
+                    "lang": lang,
+                    "n": len(keys),
+                    "keys": shown,
+                    "file": wording.glossary(lang).file,
+                },
+            )
+        )
+    return out
 
 
 def remote_states(spec: MapSpec) -> list[dict[str, Any]]:

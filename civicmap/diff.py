@@ -22,6 +22,7 @@ import pandas as pd
 from pyproj import Geod
 from shapely.geometry import shape
 
+from civicmap import wording
 from civicmap._files import check_writable, output_batch, spreadsheet_cell, write_text_atomic
 from civicmap.errors import CivicMapError
 from civicmap.i18n import _
@@ -29,6 +30,7 @@ from civicmap.join import DIFF_STATUSES
 from civicmap.mapdata import MapData
 from civicmap.schema import CRS
 from civicmap.sources import _guard
+from civicmap.status import CLOSED, OPEN
 
 log = logging.getLogger(__name__)
 
@@ -141,14 +143,7 @@ CHANGE_KINDS = ("opened", "closed", "appeared", "moved", "disappeared")
 #: A place counts as moved when it is further than this from where it was (metres).
 MOVED_M = 50.0
 #: The words of the change list, in the map's language (the sheet prints them).
-CHANGE_WORDS = {
-    "ja": {"opened": "開設", "closed": "閉鎖", "appeared": "新規", "moved": "移動",
-           "disappeared": "掲載なし", "since": "前回（{when}）から：", "sep": "、",
-           "none": "変化なし"},
-    "en": {"opened": "opened", "closed": "closed", "appeared": "new", "moved": "moved",
-           "disappeared": "gone", "since": "Since the last print ({when}): ", "sep": ", ",
-           "none": "no change"},
-}  # fmt: skip
+CHANGE_WORDS = wording.Table("change")
 _GEOD = Geod(ellps="WGS84")
 
 
@@ -176,7 +171,7 @@ class Changes:
 
     def summary(self, language: str) -> str:
         """The short line a sheet carries: 「前回（7/12 20:00）から：開設 3、閉鎖 2」."""
-        w = CHANGE_WORDS["en" if language == "en" else "ja"]
+        w = CHANGE_WORDS[language]
         parts = [f"{w[k]} {n}" for k, n in self.counts().items() if n]
         head = w["since"].format(when=_short_time(self.since)) if self.since else ""
         return head + (w["sep"].join(parts) if parts else w["none"])
@@ -253,9 +248,9 @@ def changes_since(data: MapData, previous: str | Path) -> Changes:
         if old is None:
             out.append(Change("appeared", key[0], key[1], after=cur["status"]))
             continue
-        if cur["status"] == "開設" and old["status"] and old["status"] != "開設":
+        if cur["status"] == OPEN and old["status"] and old["status"] != OPEN:
             out.append(Change("opened", key[0], key[1], old["status"], cur["status"]))
-        elif cur["status"] == "閉鎖" and old["status"] and old["status"] != "閉鎖":
+        elif cur["status"] == CLOSED and old["status"] and old["status"] != CLOSED:
             out.append(Change("closed", key[0], key[1], old["status"], cur["status"]))
         if old["point"] is not None:
             p, q = old["point"], cur["point"]

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import pandas as pd
+
+from civicmap import wording
 
 #: Shortcuts: a name that stands for several source columns (first non-empty wins).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -27,35 +30,18 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 #: Built-in display labels, by shortcut or column (a layer file's ``labels:`` wins).
-LABELS: dict[str, dict[str, str]] = {
-    "name": {"ja": "名称", "en": "Name"},
-    "category": {"ja": "種別", "en": "Category"},
-    "address": {"ja": "住所", "en": "Address"},
-    "phone": {"ja": "電話番号", "en": "Phone"},
-    "capacity": {"ja": "定員", "en": "Capacity"},
-    "email": {"ja": "メール", "en": "E-mail"},
-    "website": {"ja": "ウェブサイト", "en": "Website"},
-    "disasters": {"ja": "対応災害", "en": "Serves"},
-    "opening_hours": {"ja": "開所時間", "en": "Opening hours"},
-    "description": {"ja": "説明", "en": "Description"},
-    "wheelchair": {"ja": "車いす", "en": "Wheelchair"},
-    "fee": {"ja": "料金", "en": "Fee"},
-    "indoor": {"ja": "屋内", "en": "Indoors"},
-    "toilets": {"ja": "トイレ", "en": "Toilets"},
-    "emergency": {"ja": "救急", "en": "Emergency"},
-    "healthcare:speciality": {"ja": "診療科", "en": "Specialities"},
-    "defibrillator:location": {"ja": "設置場所", "en": "Where"},
-    "shelter_type:ja": {"ja": "施設の種類", "en": "Type"},
-    "想定収容人数": {"ja": "想定収容人数", "en": "Expected capacity"},
-    "受入対象者": {"ja": "受入対象者", "en": "Who is admitted"},
-    "備考": {"ja": "備考", "en": "Notes"},
-}
+LABELS: dict[str, Mapping[str, str]] = {
+    key: wording.Names(f"field.{key}")
+    for key in (
+        "name", "category", "address", "phone", "capacity", "email", "website", "disasters",
+        "opening_hours", "description", "wheelchair", "fee", "indoor", "toilets", "emergency",
+        "healthcare:speciality", "defibrillator:location", "shelter_type:ja", "想定収容人数",
+        "受入対象者", "備考", "designations", "other_names",
+    )
+}  # fmt: skip
 
-#: OSM yes/no values as words a reader understands.
-_YES_NO = {
-    "ja": {"yes": "あり", "no": "なし", "limited": "一部", "designated": "専用"},
-    "en": {"yes": "yes", "no": "no", "limited": "limited", "designated": "designated"},
-}
+#: OSM yes/no values as words a reader understands (``value.*`` of the glossaries).
+_YES_NO = wording.Table("value")
 _YES_NO_COLUMNS = {"wheelchair", "fee", "indoor", "toilets", "emergency"}
 
 

@@ -47,6 +47,7 @@ import numpy as np
 import shapely
 from PIL import Image
 
+from civicmap import wording
 from civicmap.errors import CivicMapError, NetworkError
 from civicmap.hazards import DEPTH_CLASSES, HazardClass
 from civicmap.i18n import _
@@ -101,26 +102,26 @@ _LANDSLIDE = (
 TILE_HAZARDS: dict[str, TileHazard] = {
     "flood-max": TileHazard(
         "flood-max", "flood", (_BASE + "01_flood_l2_shinsuishin_data/{z}/{x}/{y}.png",),
-        {"ja": "洪水 想定最大規模", "en": "Flood (largest assumed)"}, DEPTH_CLASSES,
+        wording.Names("hazard_tiles.flood-max"), DEPTH_CLASSES,
     ),
     "flood-planned": TileHazard(
         "flood-planned", "flood", (_BASE + "01_flood_l1_shinsuishin_newlegend_data/{z}/{x}/{y}.png",),
-        {"ja": "洪水 計画規模", "en": "Flood (planned scale)"}, DEPTH_CLASSES,
+        wording.Names("hazard_tiles.flood-planned"), DEPTH_CLASSES,
     ),
     "tsunami": TileHazard(
         "tsunami", "tsunami", (_BASE + "04_tsunami_newlegend_data/{z}/{x}/{y}.png",),
-        {"ja": "津波 浸水想定", "en": "Tsunami (assumed)"}, DEPTH_CLASSES,
+        wording.Names("hazard_tiles.tsunami"), DEPTH_CLASSES,
     ),
     "storm-surge": TileHazard(
         "storm-surge", "storm_surge", (_BASE + "03_hightide_l2_shinsuishin_data/{z}/{x}/{y}.png",),
-        {"ja": "高潮 浸水想定", "en": "Storm surge (assumed)"}, DEPTH_CLASSES,
+        wording.Names("hazard_tiles.storm-surge"), DEPTH_CLASSES,
     ),
     "landslide": TileHazard(
         "landslide", "landslide",
         (_BASE + "05_dosekiryukeikaikuiki/{z}/{x}/{y}.png",
          _BASE + "05_kyukeishakeikaikuiki/{z}/{x}/{y}.png",
          _BASE + "05_jisuberikeikaikuiki/{z}/{x}/{y}.png"),
-        {"ja": "土砂災害警戒区域", "en": "Landslide warning zones"}, _LANDSLIDE,
+        wording.Names("hazard_tiles.landslide"), _LANDSLIDE,
     ),
 }  # fmt: skip
 

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from civicmap import wording
 from civicmap.errors import SourceError
 from civicmap.i18n import _
 from civicmap.schema import CRS, DISASTER_TYPES, Credit
@@ -66,7 +67,7 @@ class HazardClass:
     max_m: float | None = None
 
     def label(self, language: str) -> str:
-        return self.ja if language == "ja" else self.en
+        return wording.translate(language, "hazard_class", self.ja)
 
 
 #: 浸水深ランクコード 1–6 → class (手引き colours, lightest to darkest).
@@ -107,65 +108,23 @@ DATASET_NAMES: dict[str, str] = {
 }
 
 #: What the maps print about hazards, per map language (never the console's).
-PUBLIC_TEXTS: dict[str, dict[str, str]] = {
-    "ja": {
-        "flood": "洪水", "inland_flood": "内水", "tsunami": "津波", "storm_surge": "高潮",
-        "landslide": "土砂災害",
-        "depth": "{kind}：想定浸水深 {depth}",
-        "outside": "{kind}：想定区域外",
-        "outside_landslide": "土砂災害：警戒区域外",
-        "unknown": "{kind}：情報なし",
-        "inside_zone": "{zone}内",
-        "upstairs": "（{note}）",
-        "unusable": "この災害では使えない可能性があります（{kind}）",
-        "not_safe": "想定区域の外でも安全とは限りません。",
-        "check_local": "詳しくは市町村のハザードマップで確認してください。",
-        "legend": "{kind}の想定",
-        "hazard": "ハザード",
-        "view": "{kind}のときの避難先だけを表示しています（{kind}に指定され、想定で使えない"
-                "可能性のない所）。",
-    },
-    "en": {
-        "flood": "Flood", "inland_flood": "Inland flood", "tsunami": "Tsunami",
-        "storm_surge": "Storm surge", "landslide": "Landslide",
-        "depth": "{kind}: assumed depth {depth}",
-        "outside": "{kind}: outside the assumed zone",
-        "outside_landslide": "Landslide: outside the warning zones",
-        "unknown": "{kind}: no information",
-        "inside_zone": "inside the {zone}",
-        "upstairs": " (upper floors)",
-        "unusable": "may not be usable in this disaster ({kind})",
-        "not_safe": "Outside the assumed zones is not necessarily safe.",
-        "check_local": "Check your municipality's hazard map for details.",
-        "legend": "{kind} (assumed)",
-        "hazard": "Hazard",
-        "view": "Only the shelters for a {kind} are shown (designated for it, and not ruled out "
-                "by its hazard).",
-    },
-}  # fmt: skip
+PUBLIC_TEXTS = wording.Table("hazard")
 
 
 #: Short names of every disaster a shelter may serve, per map language (the web map's choice,
 #: the paper's view line); the index prints the official ones (DISASTER_TYPES).
-DISASTER_NAMES: dict[str, dict[str, str]] = {
-    "ja": {"flood": "洪水", "landslide": "土砂災害", "storm_surge": "高潮", "earthquake": "地震",
-           "tsunami": "津波", "fire": "大規模な火事", "inland_flood": "内水氾濫",
-           "volcano": "火山現象"},
-    "en": {"flood": "flood", "landslide": "landslide", "storm_surge": "storm surge",
-           "earthquake": "earthquake", "tsunami": "tsunami", "fire": "large fire",
-           "inland_flood": "inland flood", "volcano": "volcano"},
-}  # fmt: skip
+DISASTER_NAMES = wording.Table("disaster_short")
 
 
 def view_line(disaster: str, language: str) -> str:
     """What a ``disaster:`` map says it shows: 「洪水のときの避難先だけを表示しています」."""
-    names = DISASTER_NAMES.get(language, DISASTER_NAMES["en"])
+    names = DISASTER_NAMES[language]
     return texts(language)["view"].format(kind=names[disaster])
 
 
 def texts(language: str) -> dict[str, str]:
     """The public hazard texts of a map language."""
-    return PUBLIC_TEXTS.get(language, PUBLIC_TEXTS["en"])
+    return PUBLIC_TEXTS[language]
 
 
 def honest_notes(language: str) -> list[str]:
@@ -407,7 +366,7 @@ def point_line(layer: HazardLayer, hit: PointHazard, *, language: str, upstairs:
     if layer.kind == "landslide":
         line = t["inside_zone"].format(zone=c.label(language))
         return line + (t["upstairs"].format(note=upstairs) if upstairs else "")
-    depth = hit.depth if (hit.depth and language == "ja") else c.label(language)
+    depth = hit.depth if (hit.depth and language in wording.JAPANESE) else c.label(language)
     line = t["depth"].format(kind=kind, depth=depth)
     if upstairs:
         line += t["upstairs"].format(note=upstairs)
@@ -589,7 +548,7 @@ def check_homes(
 
 def home_notes(result: HazardResult, *, language: str) -> list[str]:
     """One note per home for the route table and popup: 「自宅：洪水：想定浸水深 0.5–3 m、…」."""
-    sep, colon = ("、", "：") if language == "ja" else ("; ", ": ")
+    sep, colon = ("、", "：") if language in wording.JAPANESE else ("; ", ": ")
     return [f"{name}{colon}{sep.join(lines)}" for name, lines in result.homes if lines]
 
 

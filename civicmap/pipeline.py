@@ -823,6 +823,15 @@ def _render_each(
         else:
             written[kind] = [export.write_export(data, path, fmt=kind, overwrite=overwrite)]
         log.debug("wrote %s", ", ".join(map(str, written[kind])))
+    for lang in spec.languages[1:]:  # language: [ja, en, …]: a paper map and a page each
+        kinds_here = [k for k in kinds if spec.language_outputs(k)]
+        if kinds_here:
+            # collected again: names, hazard lines and route notes are made in the language
+            other = _render_each(
+                collect(spec.in_language(lang)), kinds=kinds_here, overwrite=overwrite
+            )
+            for kind, paths in other.items():
+                written[kind] += paths
     return written
 
 

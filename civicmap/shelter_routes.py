@@ -21,7 +21,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import Point
 
-from civicmap import join, settings
+from civicmap import join, settings, wording
 from civicmap.errors import CivicMapError, SourceError
 from civicmap.i18n import _
 from civicmap.join import sites as join_sites
@@ -37,29 +37,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: The label every straight-line fallback carries, on both maps.
-STRAIGHT_LABEL = {"ja": "直線距離・道順ではありません", "en": "straight line, not a walking route"}
+STRAIGHT_LABEL = wording.Names("route.straight")
 
 #: What the map itself says about its routes, for the public who reads the handout: plain
 #: words only. Nothing here may carry a file name, a URL, an error, a flag or a layer id
 #: (why a route fell back, and how to fix it, is a builder message: see :class:`MapRoutes`).
-PUBLIC_TEXTS = {
-    "ja": {
-        "layers": "避難先として数えたもの: {titles}",
-        "no_info": "{n}か所中 {unknown}か所は{ja}への対応の情報がありません（うち{after}か所は発災後の避難生活のための指定避難所）。{ja}の避難先としては数えていません",
-        "not_serving": "{n}か所は{ja}に対応しない指定です",
-        "fallback": "道路データがないため直線距離です。実際の道順ではありません",
-        "outside": "{home}: 近くに道路データがないため直線距離です。実際の道順ではありません（最寄りの道まで {m} m）",
-        "shelters_outside": "避難先{n}か所は道路データの範囲外にあり、直線距離のみです",
-    },
-    "en": {
-        "layers": "Counted as shelters: {titles}",
-        "no_info": "{unknown} of {n} sites have no information on {ja} ({after} of them 指定避難所 for after the emergency); not counted as {ja} shelters",
-        "not_serving": "{n} sites are designated as not serving {ja}",
-        "fallback": "No street data here, so these are straight-line distances, not the way to walk",
-        "outside": "{home}: no street data nearby, so these are straight-line distances, not the way to walk (nearest street {m} m away)",
-        "shelters_outside": "{n} shelters lie beyond the street data: straight-line distances only",
-    },
-}
+PUBLIC_TEXTS = wording.Table("route")
 
 
 def shelter_layers(layers: list[LayerData]) -> list[LayerData]:
@@ -157,7 +140,9 @@ class MapRoutes:
     network: str = ""  # where the walking network came from, or "" (straight lines)
 
 
-def read_homes_csv(path: Path, *, geocode: bool = False, offline: bool | None = None) -> list[Home]:
+def read_homes_csv(
+    path: Path, *, geocode: bool = False, offline: bool | None = None, language: str = "ja"
+) -> list[Home]:
     """Homes from a CSV of points (名称/name, 緯度/lat, 経度/lon columns) or addresses.
 
     With ``geocode``, rows with an address (住所) but no coordinates are placed
@@ -202,7 +187,8 @@ def read_homes_csv(path: Path, *, geocode: bool = False, offline: bool | None = 
     for i, (name, geom, guess) in enumerate(
         zip(feats["name"], feats.geometry, approx, strict=True), start=1
     ):
-        label = str(name or f"{path.stem} {i}") + ("（住所から推定）" if guess else "")
+        note = wording.text(language, "route.from_address") if guess else ""
+        label = str(name or f"{path.stem} {i}") + note
         out.append(Home(name=label, lat=geom.y, lon=geom.x))
     return out
 
@@ -211,7 +197,7 @@ def map_homes(spec: MapSpec) -> list[Home]:
     """Every home of the map: ``home``, ``homes`` points and a ``homes`` CSV."""
     homes: list[Home] = []
     if spec.home is not None:
-        homes.append(Home(name="自宅" if spec.language == "ja" else "Home", lat=spec.home[0],
+        homes.append(Home(name=wording.text(spec.language, "route.home"), lat=spec.home[0],
                           lon=spec.home[1]))  # fmt: skip
     for name, lat, lon in getattr(spec, "homes", ()) or ():
         homes.append(Home(name=name, lat=lat, lon=lon))
@@ -222,6 +208,7 @@ def map_homes(spec: MapSpec) -> list[Home]:
                 spec.path(homes_file),
                 geocode=getattr(spec, "homes_geocode", False),
                 offline=getattr(spec, "offline", None),
+                language=spec.language,
             )
         )
     return homes
@@ -265,7 +252,7 @@ def walking_network(spec: MapSpec, area: Area):
 
 
 def _texts(language: str) -> dict[str, str]:
-    return PUBLIC_TEXTS.get(language, PUBLIC_TEXTS["en"])
+    return PUBLIC_TEXTS[language]
 
 
 def routes_for_map(
@@ -308,7 +295,7 @@ def routes_for_map(
             % {"spec_file": spec.file, "ids": ids}
         )
     ids = ", ".join(lyr.id for lyr in chosen)
-    titles = "、" if spec.language == "ja" else ", "
+    titles = wording.words(spec.language)["punct.enum"]
     notes = [
         t["layers"].format(titles=titles.join(lyr.spec.title_in(spec.language) for lyr in chosen))
     ]

@@ -30,8 +30,10 @@ log = logging.getLogger(__name__)
 
 #: Times without a zone are Japanese local time (the files are Japanese volunteers').
 JST = dt.timezone(dt.timedelta(hours=9))
+#: The status words of the data (the files' own 開設 / 閉鎖 / 不明 column), matched, never printed.
+OPEN, CLOSED, UNKNOWN = "開設", "閉鎖", "不明"
 #: Reasons a place is left off the paper map, in the order the sheet lists them.
-LEFT_OFF_REASONS = ("閉鎖", "不明", "stale", "no_time")
+LEFT_OFF_REASONS = (CLOSED, UNKNOWN, "stale", "no_time")
 
 
 def check_times(values: pd.Series) -> pd.Series:
@@ -78,7 +80,7 @@ def apply_status(features: pd.DataFrame, spec: LayerSpec, *, now: dt.datetime) -
                       "status is unknown (check the column name)"),
                     {"layer": spec.id, "column": spec.status.column},
                 )  # fmt: skip
-            out["status"] = ["不明"] * n
+            out["status"] = [UNKNOWN] * n
     times = pd.Series([pd.NaT] * n, index=out.index, dtype=object)
     if spec.as_of is not None:
         if spec.as_of in out.columns:
@@ -102,9 +104,9 @@ def apply_status(features: pd.DataFrame, spec: LayerSpec, *, now: dt.datetime) -
     for i in range(n):
         why = ""
         if rule is not None:
-            status = out["status"].iloc[i] if "status" in out.columns else "不明"
+            status = out["status"].iloc[i] if "status" in out.columns else UNKNOWN
             if rule.status and status not in rule.status:
-                why = status if status in LEFT_OFF_REASONS else "不明"
+                why = status if status in LEFT_OFF_REASONS else UNKNOWN
             elif limit is not None and pd.isna(times.iloc[i]):
                 why = "no_time"
             elif stale[i]:

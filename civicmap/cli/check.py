@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from civicmap import wording
 from civicmap._outputs import guarded_outputs
 from civicmap._validate import load_yaml
 from civicmap.check import check_file, check_map, layer_problems, write_rejected_csv
@@ -18,7 +19,9 @@ from civicmap.spec.layers import builtin_layer_ids, load_layer
 
 
 @main.command("layers", help=N_("List the built-in layers."))
-@click.option("--language", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
+@click.option(
+    "--language", type=click.Choice(list(wording.LANGUAGES)), default="ja", show_default=True
+)
 @handle_errors
 def layers_cmd(language: str) -> None:
     for lid in builtin_layer_ids():
@@ -94,7 +97,7 @@ def check(file: Path, as_json: bool, rejected_out: Path | None, overwrite: bool)
                 {
                     k: v
                     for k, v in report.items()
-                    if k not in ("file", "ok", "problems", "warnings", "kind", "paper")
+                    if k not in ("file", "ok", "problems", "warnings", "kind", "paper", "drafts")
                 },
                 allow_unicode=True,
                 sort_keys=False,

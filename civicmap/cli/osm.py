@@ -63,7 +63,7 @@ def diff_cmd(
             changes = changes_since(data, since)
             write_changes(changes, path, overwrite=overwrite)
         say(changes.summary(data.language))
-        words = CHANGE_WORDS["en" if data.language == "en" else "ja"]
+        words = CHANGE_WORDS[data.language]
         for c in changes.changes:
             say(f"  {words[c.kind]}: {c.layer} / {c.name}")
         say(f"    diff: {path}")

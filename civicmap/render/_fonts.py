@@ -1,22 +1,30 @@
-"""The Japanese font the paper map embeds: IPAex Gothic from matplotlib-fontja.
+"""The fonts the paper map embeds: IPAex Gothic, and for other scripts OFL fonts from Debian.
 
-The font ships inside a wheel (no system font needed), covers JIS X 0208 kanji
-and kana, and reportlab embeds only the glyphs used (a subset with a ToUnicode
-map), so the PDF stays small and its text stays selectable and searchable.
+IPAex Gothic ships inside a wheel (matplotlib-fontja, no system font needed) and
+covers JIS X 0208 kanji and kana. Hangul, Devanagari, Vietnamese diacritics and
+Chinese characters outside JIS are drawn in the fonts of :data:`EXTRA` (Debian's
+fonts-noto-core, fonts-nanum, fonts-lxgw-wenkai, installed by .ci/run), character
+by character in the first font of the map language's order that has the glyph.
+reportlab embeds only the glyphs used (a subset with a ToUnicode map), so the PDF
+stays small and its text stays selectable and searchable.
 """
 
 from __future__ import annotations
 
 import logging
+import unicodedata
+from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.ttfonts import ShapedStr, TTFont, shapeStr
 
 from civicmap.errors import CivicMapError
 from civicmap.i18n import _
+from civicmap.render import _ruby
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +61,187 @@ def font_path() -> Path:
     return path
 
 
+#: Debian's folder of TrueType fonts (the packages .ci/run installs).
+FONT_DIR = Path("/usr/share/fonts/truetype")
+
+
+@dataclass(frozen=True)
+class ExtraFont:
+    """A TrueType font for scripts IPAex Gothic lacks, from a Debian package (SIL OFL)."""
+
+    name: str
+    file: Path
+    package: str
+    #: Shaped with HarfBuzz (conjuncts, vowel signs placed before their consonant).
+    shaped: bool = False
+
+
+#: The other scripts' fonts, all SIL Open Font License, all TrueType outlines (reportlab
+#: embeds no CFF/OpenType outlines, so Noto Sans CJK cannot be used): Noto Sans for Latin
+#: with Vietnamese diacritics, Nanum Gothic for Hangul, LXGW WenKai for 简体/繁體 (the one
+#: OFL TrueType Chinese font Debian ships; it also has Hangul and Vietnamese), Noto Sans
+#: Devanagari for Nepali.
+EXTRA: dict[str, ExtraFont] = {
+    f.name: f
+    for f in (
+        ExtraFont("NotoSans", FONT_DIR / "noto" / "NotoSans-Regular.ttf", "fonts-noto-core"),
+        ExtraFont("NanumGothic", FONT_DIR / "nanum" / "NanumGothic.ttf", "fonts-nanum"),
+        ExtraFont(
+            "LXGWWenKai", FONT_DIR / "lxgw-wenkai" / "LXGWWenKai-Regular.ttf", "fonts-lxgw-wenkai"
+        ),
+        ExtraFont(
+            "NotoSansDevanagari",
+            FONT_DIR / "noto" / "NotoSansDevanagari-Regular.ttf",
+            "fonts-noto-core",
+            shaped=True,
+        ),
+    )
+}
+
+#: Per map language, the fonts a character is looked up in, in order: the first that has
+#: it draws it. The language's own font comes first where its letters differ from the
+#: Japanese ones (Vietnamese diacritics, Chinese glyph forms, Devanagari); Japanese place
+#: names fall through to IPAex Gothic. Fonts after the first are used when installed.
+FONT_ORDER: dict[str, tuple[str, ...]] = {
+    "ja": (FONT, "NotoSans", "NanumGothic", "LXGWWenKai", "NotoSansDevanagari"),
+    "ja-easy": (FONT, "NotoSans", "NanumGothic", "LXGWWenKai", "NotoSansDevanagari"),
+    "en": (FONT, "NotoSans", "NanumGothic", "LXGWWenKai", "NotoSansDevanagari"),
+    "pt": ("NotoSans", FONT, "NanumGothic", "LXGWWenKai"),
+    "tl": ("NotoSans", FONT, "NanumGothic", "LXGWWenKai"),
+    "vi": ("NotoSans", FONT, "NanumGothic", "LXGWWenKai"),
+    "zh-Hans": ("LXGWWenKai", FONT, "NotoSans", "NanumGothic"),
+    "zh-Hant": ("LXGWWenKai", FONT, "NotoSans", "NanumGothic"),
+    "ko": (FONT, "NanumGothic", "NotoSans", "LXGWWenKai"),
+    "ne": ("NotoSansDevanagari", FONT, "NotoSans"),
+}
+#: The fonts a language cannot be printed without (its fixed texts would be tofu).
+NEEDED: dict[str, tuple[str, ...]] = {
+    "pt": ("NotoSans",),
+    "tl": ("NotoSans",),
+    "vi": ("NotoSans",),
+    "zh-Hans": ("LXGWWenKai",),
+    "zh-Hant": ("LXGWWenKai",),
+    "ko": ("NanumGothic",),
+    "ne": ("NotoSansDevanagari",),
+}
+
+#: The fonts of the map being drawn (set by :func:`register`, one paper map at a time).
+_order: ContextVar[tuple[str, ...]] = ContextVar("font_order", default=(FONT,))
+
+
 @cache
-def register() -> str:
-    """Register IPAex Gothic with reportlab once; return its font name."""
+def _register_ipaex() -> str:
     pdfmetrics.registerFont(TTFont(FONT, str(font_path())))
     log.debug("registered %s from %s", FONT, font_path())
     return FONT
 
 
+@cache
+def _register_extra(name: str) -> bool:
+    """Register one of :data:`EXTRA` with reportlab; False when its file is not installed."""
+    font = EXTRA[name]
+    if not font.file.is_file():
+        return False
+    tt = TTFont(name, str(font.file), shapable=font.shaped)
+    # The sheet's line spacing is laid out for IPAex Gothic (ascent 0.88, descent 0.12 em):
+    # the other fonts declare those lines too, so a PDF reader's word boxes (Noto Sans says
+    # 1.07 / 0.29 for accents and descenders it rarely has) match the lines as laid out.
+    ipaex = pdfmetrics.getFont(_register_ipaex()).face
+    tt.face.ascent, tt.face.descent = ipaex.ascent, ipaex.descent
+    pdfmetrics.registerFont(tt)
+    log.debug("registered %s from %s", name, font.file)
+    return True
+
+
+@cache
+def _cmap(name: str) -> frozenset[int]:
+    return frozenset(pdfmetrics.getFont(name).face.charToGlyph)
+
+
+def register(language: str = "ja") -> str:
+    """Register the fonts of a map in ``language`` with reportlab; return the main font's name.
+
+    Every later :func:`text_width` and :func:`draw_text` uses that language's fonts
+    (:data:`FONT_ORDER`) until the next call: each paper map calls this first.
+
+    Raises
+    ------
+    CivicMapError
+        When a font the language needs (:data:`NEEDED`) is not installed.
+    """
+    _register_ipaex()
+    for name in NEEDED.get(language, ()):
+        if not _register_extra(name):
+            font = EXTRA[name]
+            raise CivicMapError(
+                _(
+                    "the paper map in %(lang)s needs the font %(file)s; install it with: "
+                    "apt-get install %(package)s"
+                )
+                % {"lang": language, "file": font.file, "package": font.package}
+            )
+    order = tuple(n for n in FONT_ORDER.get(language, (FONT,)) if n == FONT or _register_extra(n))
+    _order.set(order)
+    _ruby.use(language)
+    return order[0]
+
+
+def runs(text: str) -> list[tuple[str, str]]:
+    """``text`` cut into (font, piece) runs: each character in the first font that has it.
+
+    Spaces and marks that every font has stay with the run before them, so a Latin
+    phrase is one run; a character no font has goes to the first font (drawn as its
+    blank glyph, and found by the tests that read the PDF back).
+    """
+    order = _order.get()
+    out: list[tuple[str, str]] = []
+    for ch in text:
+        cp = ord(ch)
+        if out and (ch.isspace() or unicodedata.category(ch).startswith("M")):
+            if cp in _cmap(out[-1][0]):
+                out[-1] = (out[-1][0], out[-1][1] + ch)
+                continue
+        font = next((n for n in order if cp in _cmap(n)), order[0])
+        if out and out[-1][0] == font:
+            out[-1] = (font, out[-1][1] + ch)
+        else:
+            out.append((font, ch))
+    return out
+
+
+def _shaped(font: str, piece: str, size: float):
+    """``piece`` shaped by HarfBuzz for a font that needs it (else as it is)."""
+    if EXTRA.get(font) is not None and EXTRA[font].shaped and pdfmetrics.getFont(font).shapable:
+        return shapeStr(piece, font, size)
+    return piece
+
+
+def _width(font: str, piece: str, size: float) -> float:
+    text = _shaped(font, piece, size)
+    if isinstance(text, ShapedStr):
+        return sum(d.x_advance for d in text.__shapeData__) * size / 1000
+    return pdfmetrics.stringWidth(piece, font, size)
+
+
+def _one_font(text: str) -> str | None:
+    """The map's first font when it has every character of ``text`` (the usual case)."""
+    first = _order.get()[0]
+    return first if frozenset(map(ord, text)) <= _cmap(first) else None
+
+
 def text_width(text: str, size: float) -> float:
-    """Width of ``text`` in points at ``size`` in the map font."""
-    return pdfmetrics.stringWidth(text, register(), size)
+    """Width of ``text`` in points at ``size`` in the map's fonts."""
+    font = _one_font(text)
+    if font is not None:  # one font: reportlab's C measure, as fast as before (layout loops)
+        return _width(font, text, size)
+    return sum(_width(font, piece, size) for font, piece in runs(text))
+
+
+def _text_out(t, text: str, size: float) -> None:
+    single = _one_font(text)
+    for font, piece in [(single, text)] if single is not None else runs(text):
+        t.setFont(font, size)
+        t.textOut(_shaped(font, piece, size))
 
 
 def draw_text(
@@ -82,10 +260,13 @@ def draw_text(
 
     IPAex Gothic has no bold face, so ``bold`` strokes the glyph outlines too
     (text render mode 2), which survives photocopying better than a thin face.
+    Each character is drawn in the first of the map's fonts that has it (:func:`runs`).
     """
     from reportlab.lib import colors
 
-    font = register()
+    readings = _ruby.spans(text)
+    if readings:  # furigana (やさしい日本語): base and reading share the line's height
+        size *= _ruby.BASE_SCALE
     w = text_width(text, size)
     x0 = x - w / 2 if anchor == "middle" else (x - w if anchor == "end" else x)
     c.saveState()
@@ -93,22 +274,55 @@ def draw_text(
         # Its own graphics state: the text render mode (Tr) outlives the text object.
         c.saveState()
         t = c.beginText(x0, y)
-        t.setFont(font, size)
         t.setTextRenderMode(1)
         c.setStrokeColor(colors.white)
         c.setLineWidth(halo)
         c.setLineJoin(1)
-        t.textOut(text)
+        _text_out(t, text, size)
         c.drawText(t)
         c.restoreState()
     t = c.beginText(x0, y)
-    t.setFont(font, size)
     fill = color if color is not None else colors.black
     c.setFillColor(fill)
     if bold:
         c.setStrokeColor(fill)
         c.setLineWidth(size * 0.04)
         t.setTextRenderMode(2)
-    t.textOut(text)
+    _text_out(t, text, size)
     c.drawText(t)
+    if readings:
+        _draw_ruby(c, x0, y, text, size, readings, halo=halo)
     c.restoreState()
+
+
+def _draw_ruby(c, x0: float, y: float, text: str, size: float, readings, *, halo: float) -> None:
+    """Each reading centred over its base, half the base's size, sat on the base's top.
+
+    A reading wider than its base is set smaller (down to 0.36 of the base) rather than
+    spread over the next word's reading.
+    """
+    from reportlab.lib import colors
+
+    top = y + size * 0.88  # the base's em top (IPAex ascent)
+    for start, end, reading in readings:
+        bx = x0 + text_width(text[:start], size)
+        bw = text_width(text[start:end], size)
+        rs = size * _ruby.RUBY_SCALE / _ruby.BASE_SCALE
+        rw = text_width(reading, rs)
+        if rw > bw:
+            rs = max(rs * bw / rw, size * 0.36)
+            rw = text_width(reading, rs)
+        rx = bx + (bw - rw) / 2
+        ry = top + rs * 0.12  # the reading's descent sits on the base's top
+        if halo > 0:
+            c.saveState()
+            t = c.beginText(rx, ry)
+            t.setTextRenderMode(1)
+            c.setStrokeColor(colors.white)
+            c.setLineWidth(halo * 0.6)
+            _text_out(t, reading, rs)
+            c.drawText(t)
+            c.restoreState()
+        t = c.beginText(rx, ry)
+        _text_out(t, reading, rs)
+        c.drawText(t)

@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from civicmap import wording
 from civicmap._files import write_folder
 from civicmap._outputs import TILES_MARKER, is_tile_folder
 from civicmap.area import N03_CREDIT, municipalities_in
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 
 
 #: What a credit says when its data's date is not known (never a guess, never today).
-NO_DATE = {"ja": "日付不明", "en": "date unknown"}
+NO_DATE = wording.Names("credit.no_date")
 
 
 def credit_lines(data: MapData) -> list[str]:
@@ -90,22 +91,7 @@ def map_credits(data: MapData) -> list[Credit]:
 # --------------------------------------------------------------------------- web map
 
 #: The web map's banner texts: what background the page shows (never from data).
-BANNERS = {
-    "ja": {
-        "online": "背景：{name}（オンライン）",
-        "pack": "背景：{name}（{date} に保存したもの・オフライン）",
-        "osm": "背景：OSMデータから描いた地図",
-        "folder": "背景：この地図と同じフォルダの{name}（取得日 {date}・オフライン）",
-        "folder_missing": "背景タイルのフォルダ「{folder}」が見つかりません。この地図と同じフォルダに置いてください",
-    },
-    "en": {
-        "online": "Background: {name} (online)",
-        "pack": "Background: {name} (saved {date}, offline)",
-        "osm": "Background: map drawn from OSM data",
-        "folder": "Background: {name} from the folder next to this map (fetched {date}, offline)",
-        "folder_missing": "The tile folder “{folder}” is missing: keep it next to this map",
-    },
-}
+BANNERS = wording.Table("banner")
 
 
 def banner_text(kind: str, language: str, **values: str) -> str:
@@ -339,10 +325,7 @@ def _html_escape(text: str) -> str:
 # --------------------------------------------------------------------------- no background at all
 
 #: The note a paper map without tiles or OSM data prints in its frame.
-NO_BACKGROUND_NOTE = {
-    "ja": "背景地図なし（市区町村界と名称：国土数値情報、太い破線：地図の範囲）",
-    "en": "No background map (municipal boundaries and names: N03; thick dashes: the map area)",
-}
+NO_BACKGROUND_NOTE = wording.Names("paper.no_background")
 
 
 def _lines(geom: Any) -> Iterator[list[tuple[float, float]]]:

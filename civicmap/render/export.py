@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from civicmap import fields
+from civicmap import fields, wording
 from civicmap._files import check_writable, write_text_atomic
 from civicmap.errors import CivicMapError
 from civicmap.hazards import texts as hazard_texts
@@ -272,8 +272,8 @@ _UMAP_LINK_BAD = set("[]|{}")
 #: Labels of the columns a merged site adds (the web map's words, ``render/web.py``): without
 #: them uMap's popups showed the raw key ("designations: 指定避難所…"), found with uMap 3.7.3.
 _SITE_LABELS = {
-    "designations": {"ja": "指定", "en": "Designations"},
-    "other_names": {"ja": "同じ場所", "en": "Also here"},
+    "designations": wording.Names("export.designations"),
+    "other_names": wording.Names("export.other_names"),
 }
 
 
@@ -502,13 +502,6 @@ def _kml_geometry(parent: ET.Element, geom) -> None:
             _kml_geometry(multi, g)
 
 
-#: Words the KML export writes, in the map's language (KML viewers show them as they are).
-_KML_WORDS = {
-    "ja": {"yes": "はい", "no": "いいえ", "approximate": "位置はおおよそ（住所から推定）"},
-    "en": {"yes": "yes", "no": "no", "approximate": "approximate location (from the address)"},
-}
-
-
 def _kml_label(layer: LayerData, column: str, language: str) -> str:
     """A column's label in the map's language (種別, 住所, 電話番号 …), else the column."""
     return fields.label(column, language, given=layer.spec.column_label(column, language))
@@ -517,7 +510,7 @@ def _kml_label(layer: LayerData, column: str, language: str) -> str:
 def _kml_value(value: Any, language: str) -> Any:
     """A value as a KML viewer should show it: true/false as はい/いいえ (yes/no)."""
     if isinstance(value, bool):
-        return _KML_WORDS[language]["yes" if value else "no"]
+        return wording.text(language, "kml.yes" if value else "kml.no")
     return value
 
 
@@ -565,7 +558,7 @@ def to_kml(data: MapData) -> str:
             if hazard:
                 desc.append(f"{hazard_texts(data.language)['hazard']}: {hazard}")
             if row.get(APPROXIMATE) is True:
-                desc.append(_KML_WORDS[lang]["approximate"])
+                desc.append(wording.text(data.language, "web.approximate"))
             if desc:
                 ET.SubElement(pm, "description").text = _html_lines(desc)
             ET.SubElement(pm, "styleUrl").text = f"#style-{layer.id}"

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from civicmap import wording
 from civicmap.schema import serves_column
 
 #: Label of a straight-line fallback on paper (the web map says the same).
-STRAIGHT_LABEL = {"ja": "直線距離・道順ではありません", "en": "straight line, not a walking route"}
+STRAIGHT_LABEL = wording.Names("route.straight")
 
 
 @dataclass

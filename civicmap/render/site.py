@@ -37,6 +37,7 @@ from typing import Any
 import segno
 from PIL import Image, ImageColor, ImageDraw
 
+from civicmap import wording
 from civicmap._files import write_folder
 from civicmap._outputs import SITE_MARKER, is_site_folder
 from civicmap.i18n import _
@@ -65,49 +66,8 @@ VERSION_FILE = "version.json"
 ICON_SIZES = (192, 512)
 THEME = "#1c7ed6"
 
-#: The site's fixed texts, by the map's language (like :data:`civicmap.render.web.TEXTS`).
-SITE_TEXTS: dict[str, dict[str, str]] = {
-    "ja": {
-        "stale": "この地図のデータは{days}日前のものです",
-        "update": "新しい版の地図があります",
-        "update_button": "更新する",
-        "menu": "共有とオフライン",
-        "share": "この地図を共有",
-        "copy": "リンクをコピー",
-        "copied": "コピーしました",
-        "share_button": "ほかのアプリで共有",
-        "qr_alt": "この地図を開くQRコード",
-        "offline": "オフライン",
-        "offline_ready": "この端末に保存しました。電波がなくても開けます",
-        "offline_saving": "この端末に保存しています…",
-        "offline_unavailable": "このブラウザではオフライン保存が使えません",
-        "offline_failed": "この端末に保存できませんでした。電波のある所で開き直してください",
-        "remove": "この地図のデータを端末から削除",
-        "removed": "削除しました。次に開くにはネットワークが必要です",
-        "load_failed": "地図のデータを読み込めませんでした。電波のある所で開き直してください",
-        "close": "閉じる",
-    },
-    "en": {
-        "stale": "The data of this map is {days} days old",
-        "update": "A newer version of this map is available",
-        "update_button": "Update",
-        "menu": "Share and offline",
-        "share": "Share this map",
-        "copy": "Copy link",
-        "copied": "Copied",
-        "share_button": "Share with another app",
-        "qr_alt": "QR code that opens this map",
-        "offline": "Offline",
-        "offline_ready": "Saved on this device: it opens without a network",
-        "offline_saving": "Saving on this device…",
-        "offline_unavailable": "This browser cannot keep the map offline",
-        "offline_failed": "Could not save on this device; open the map again with a network",
-        "remove": "Remove this map's data from the device",
-        "removed": "Removed. Opening the map again needs a network",
-        "load_failed": "The map's data could not be loaded; open it again with a network",
-        "close": "Close",
-    },
-}
+#: The site's fixed texts, by the map's language (the glossaries' ``site.*`` entries).
+SITE_TEXTS = wording.Table("site")
 
 Files = dict[str, bytes | Callable[[], bytes]]
 

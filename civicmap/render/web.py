@@ -31,7 +31,7 @@ import shapely
 from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 from jinja2 import Template
 
-from civicmap import _http, fields, settings
+from civicmap import _http, fields, settings, wording
 from civicmap._fields import TemplateError, fill_template
 from civicmap._files import check_writable, write_text_atomic
 from civicmap._yaml import Short
@@ -43,6 +43,7 @@ from civicmap.render._colocate import Group, colocated
 from civicmap.render._routes import ordered_routes
 from civicmap.render.background import banner_text, credit_lines, web_background, write_tile_folder
 from civicmap.render.numbering import place_numbers
+from civicmap.render.place_names import place_name
 from civicmap.render.symbols import (
     OWN_COLOUR,
     OtherStyle,
@@ -61,10 +62,12 @@ from civicmap.render.web_hazards import (
     hazards_payload_with_tiles,
     mark_suited,
 )
+from civicmap.render.web_languages import language_payload
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
 from civicmap.spec.basemap import REGISTRY
 from civicmap.spec.layers import dash_pattern
 from civicmap.spec.web import WebOptions
+from civicmap.status import CLOSED
 
 log = logging.getLogger(__name__)
 
@@ -91,117 +94,8 @@ def _web_tiles() -> dict[str, dict[str, Any]]:
 
 TILES: dict[str, dict[str, Any]] = _web_tiles()
 
-#: Fixed texts of the page, by language.
-TEXTS: dict[str, dict[str, str]] = {
-    "ja": {
-        "legend": "凡例",
-        "search": "名前・住所で検索",
-        "directions": "ここへの道順",
-        "directions_app": "地図アプリ",
-        "directions_geo": "端末の地図で開く",
-        "same_place": "同じ場所",
-        "list": "施設一覧",
-        "area": "地図の範囲",
-        "no_match": "見つかりません",
-        "locate": "現在地を表示",
-        "locate_popup": "現在地（誤差 {distance} {unit}）",
-        "fullscreen": "全画面表示",
-        "fullscreen_exit": "全画面表示を終了",
-        "approximate": "位置はおおよそ（住所から推定）",
-        "edge": "OSMデータの範囲（外側は背景が途切れます）",
-        "basemap": "OSMデータから描いた地図",
-        "no_tiles": "背景タイルなし",
-        "offline_note": "ネットワークに接続できないため、OSMデータから描いた背景を表示しています",
-        "credits": "出典",
-        "data_as_of": "データ時点",
-        "count": "{n}件",
-        "name": "名称",
-        "category": "種別",
-        "address": "住所",
-        "layers": "レイヤー",
-        "background": "背景地図",
-        "disasters": "対応災害",
-        "home": "自宅",
-        "routes": "避難所までの道のり",
-        "walk_route": "徒歩ルート（近い順）",
-        "nearest_walk": "徒歩で最も近い避難所",
-        "straight_route": "直線距離・道順ではありません",
-        "walk": "徒歩 {min}分 / {m} m",
-        "straight": "直線 {m} m",
-        "straight_only": "直線 {m} m（直線距離・道順ではありません）",
-        "designations": "指定",
-        "other_names": "同じ場所",
-        "rank": "徒歩で近い順 {n}",
-        "rank_straight": "直線で近い順 {n}",
-        "close": "閉じる",
-        "filter": "絞り込み",
-        "filter_clear": "条件をクリア",
-        "filter_match": "条件に合う場所 {n}件",
-        "count_filtered": "{n}件（全{total}件）",
-        "filter_ages": "受入年齢",
-        "filter_age": "{n}歳",
-        "filter_offers": "実施しているもの",
-        "filter_min": "以上",
-        "filter_max": "以下",
-        "filter_after": "以降",
-        "filter_before": "まで",
-        "filter_any": "指定なし",
-    },
-    "en": {
-        "legend": "Legend",
-        "search": "Search name, address…",
-        "directions": "Directions to here",
-        "directions_app": "Map app",
-        "directions_geo": "Open in the device's map",
-        "same_place": "At the same place",
-        "list": "List of places",
-        "area": "Map area",
-        "no_match": "No match",
-        "locate": "Show where I am",
-        "locate_popup": "You are within {distance} {unit}",
-        "fullscreen": "Full screen",
-        "fullscreen_exit": "Exit full screen",
-        "approximate": "Approximate location (from the address)",
-        "edge": "Extent of the OSM data (no background outside)",
-        "basemap": "Map drawn from OSM data",
-        "no_tiles": "No background tiles",
-        "offline_note": "No network: the background is drawn from the OSM data of the area",
-        "credits": "Sources",
-        "data_as_of": "Data as of",
-        "count": "{n}",
-        "name": "Name",
-        "category": "Category",
-        "address": "Address",
-        "layers": "Layers",
-        "background": "Background",
-        "disasters": "Serves",
-        "home": "Home",
-        "routes": "Walking to shelters",
-        "walk_route": "Walking route (by distance)",
-        "nearest_walk": "Nearest shelter on foot",
-        "straight_route": "Straight line, not a walking route",
-        "walk": "{min} min walk / {m} m",
-        "straight": "straight line {m} m",
-        "straight_only": "straight line {m} m (no walking route: not the way to walk)",
-        "designations": "Designations",
-        "other_names": "Also here",
-        "rank": "No. {n} nearest on foot",
-        "rank_straight": "No. {n} nearest in a straight line",
-        "close": "Close",
-        "filter": "Filter",
-        "filter_clear": "Clear filters",
-        "filter_match": "{n} places match",
-        "count_filtered": "{n} of {total}",
-        "filter_ages": "Ages accepted",
-        "filter_age": "age {n}",
-        "filter_offers": "Offers",
-        "filter_min": "or more",
-        "filter_max": "or less",
-        "filter_after": "or later",
-        "filter_before": "or earlier",
-        "filter_any": "any",
-    },
-}
+#: ``TEXTS[language][key]``: fixed texts of the page, from the glossaries (``web.*``).
+TEXTS = wording.Table("web")
 _FIELD_TEXT = ("name", "category", "address", "designations", "other_names")
 _COORD_DIGITS = 6  # ~0.1 m: more only makes the file bigger
 #: Maps with more places than this carry no index numbers: the paper index of such a
@@ -277,6 +171,8 @@ def popup_rows(layer: LayerData, row: pd.Series, *, language: str) -> list[list[
             value = fields.field_value(row, col)
         if col == "category":
             value = spec.category_title(value, language)
+        elif col == "designations":
+            value = wording.translate_list(language, "category", value)
         value = fields.display_value(col, value, language)
         if not value:
             continue
@@ -296,11 +192,11 @@ def served_disasters(row: pd.Series, *, language: str) -> str:
     (:data:`~civicmap.schema.DISASTER_TYPES`); unknown (missing) counts as not served.
     """
     names = [
-        ja if language == "ja" else key.replace("_", " ")
-        for key, ja in DISASTER_TYPES.items()
+        wording.words(language)[f"disaster.{key}"]
+        for key in DISASTER_TYPES
         if row.get(f"serves_{key}") is True or row.get(f"serves_{key}") == 1
     ]
-    return ("・" if language == "ja" else ", ").join(names)
+    return wording.list_sep(language).join(names)
 
 
 def _metres(value: Any) -> str:
@@ -387,11 +283,7 @@ def display_name(row: pd.Series, *, language: str, layer: LayerData | None = Non
     A place with no name is named by its kind (its category, else the layer's
     title, e.g. 公衆トイレ), never by an OSM id: see :func:`is_unnamed`.
     """
-    if language == "en":
-        en = _text(row.get("name:en"))
-        if en:
-            return en
-    name = _text(row.get("name"))
+    name = place_name(row, _text(row.get("name")), language)
     if name or layer is None:
         return name
     return _kind_name(layer, row, language)
@@ -511,9 +403,9 @@ def _feature_item(
         "p": popup_rows(layer, row, language=language),
         "k": style_index.get(_text(row.get("category")), 0),
     }
-    if not raw_name and not (language == "en" and _text(row.get("name:en"))):
+    if not raw_name and not place_name(row, "", language):
         item["u"] = 1  # unnamed: named by its kind
-    if language == "en" and raw_name and name != raw_name:
+    if language != "ja" and raw_name and name != raw_name:
         item["o"] = raw_name
     kana = _text(row.get("name_kana"))
     if kana:
@@ -610,7 +502,7 @@ def layer_payload(
                 item["l"] = fields.field_value(row, spec.label)
         if approx and row[APPROXIMATE] is True:
             item["a"] = 1
-        if row.get("stale") is True or _text(row.get("status")) == "閉鎖":
+        if row.get("stale") is True or _text(row.get("status")) == CLOSED:
             item["g"] = 1  # greyed: checked too long ago (print_if.max_age), or closed
         own = _text(row.get(OWN_COLOUR))
         if own:
@@ -1041,10 +933,26 @@ def _render(
         _Raw(f'<script type="application/json" id="{_DATA_ID}">' + data_json + "</script>"),
         name="civicmap_data",
     )
+    languages = language_payload(data)  # the language switch and furigana (web_languages.py)
+    if len(languages["pages"]) > 1 or languages["ruby"]:
+        fig.header.add_child(
+            _Raw(_inline_style((_OWN / "languages.css").read_text(encoding="utf-8"))),
+            name="civicmap_languages_css",
+        )
+        fig.html.add_child(
+            _Raw(
+                '<script type="application/json" id="civicmap-languages">'
+                + script_json(languages)
+                + "</script>"
+                + _inline_script((_OWN / "languages.js").read_text(encoding="utf-8"))
+            ),
+            name="civicmap_languages",
+        )
     m.add_child(_CivicLayers())
     _stable_ids(fig, data_json)
     page = fig.render()
-    return page.replace("<html>", f'<html lang="{lang}">', 1), folder
+    tag = wording.BCP47.get(lang, lang)
+    return page.replace("<html>", f'<html lang="{tag}">', 1), folder
 
 
 def write_web(

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import shapely
 
+from civicmap import wording
 from civicmap.hazards import DISASTER_NAMES, designated, honest_notes, texts
 from civicmap.mapdata import MapData
 from civicmap.render import tiles as _tiles
@@ -32,10 +33,7 @@ _DIGITS = 5
 
 
 #: What the legend says under a portal tile layer the page loads online (never a URL).
-NETWORK_NOTE = {
-    "ja": "（この層の表示にはネットワーク接続が必要です）",
-    "en": "(this layer shows only with a network connection)",
-}
+NETWORK_NOTE = wording.Names("web.network_note")
 
 
 def hazards_payload(data: MapData) -> dict[str, Any] | None:
@@ -97,7 +95,7 @@ def hazards_payload_with_tiles(
                 "zones": {"type": "FeatureCollection", "features": features},
                 # portal tile sets: from the pack, or online from our registry (never a file's)
                 "tiles": tile_sets,
-                "network": NETWORK_NOTE.get(lang, NETWORK_NOTE["en"])
+                "network": NETWORK_NOTE.get(lang, NETWORK_NOTE["ja"])
                 if any(t["url"] and not t.get("local") for t in tile_sets)
                 else "",
                 # disaster: 洪水 — only that disaster's hazards are on at load
@@ -185,9 +183,9 @@ def add_popup_lines(data: MapData, layer_payloads: list[dict[str, Any]]) -> None
 
 
 #: The disaster view's words on the web map, per map language (never the console's).
-VIEW_TEXTS: dict[str, dict[str, str]] = {
-    "ja": {"label": "災害で絞り込む", "all": "すべての避難先"},
-    "en": {"label": "Shelters for", "all": "every shelter"},
+VIEW_TEXTS = {
+    lang: {"label": wording.text(lang, "web.view_label"), "all": wording.text(lang, "web.view_all")}
+    for lang in wording.LANGUAGES
 }
 
 
@@ -242,7 +240,7 @@ def disaster_view_payload(data: MapData, layer_payloads: list[dict[str, Any]]) -
                 found.update(other.get("d") or [])
     if not found:
         return None
-    lang = data.language if data.language in VIEW_TEXTS else "en"
+    lang = data.language if data.language in VIEW_TEXTS else "ja"
     names = DISASTER_NAMES[lang]
     return {
         **VIEW_TEXTS[lang],

@@ -40,7 +40,7 @@ from civicmap.sources._places import (
 log = logging.getLogger(__name__)
 
 #: Keys allowed under ``columns:``.
-COLUMN_KEYS = ("lat", "lon", "x", "y", "name", "name_kana", "address", "category")
+COLUMN_KEYS = ("lat", "lon", "x", "y", "name", "name_kana", "name_en", "address", "category")
 _EMPTYISH = {"", "-", "―", "ー", "－", "—"}
 
 
@@ -134,6 +134,8 @@ def resolve_columns(
         "lon": over.get("lon") or over.get("x") or lon_guess,
         "name": over.get("name") or layouts.find_column(headers, layouts.NAME_NAMES),
         "name_kana": over.get("name_kana") or layouts.find_column(headers, layouts.KANA_NAMES),
+        # the name in Latin letters (名称_英字 of the 自治体標準オープンデータセット)
+        "name_en": over.get("name_en") or layouts.find_column(headers, layouts.LATIN_NAMES),
         "address": over.get("address") or layouts.find_address(headers),
         "category": over.get("category") or layouts.find_column(headers, layouts.CATEGORY_NAMES),
     }
@@ -226,6 +228,8 @@ def finish_frame(
         notes["renamed_source_column"] = "source (in file)"
     df["name"] = _display(df[cols["name"]]) if cols.get("name") else ""
     df["name_kana"] = _display(df[cols["name_kana"]]) if cols.get("name_kana") else ""
+    if cols.get("name_en") and cols["name_en"] != "name:en":
+        df["name:en"] = _display(df[cols["name_en"]])  # as OSM's name:en: maps in Latin letters
     if cols.get("address") and cols["address"] != "address":
         df["address"] = address_of(df, cols["address"])
     elif "address" not in df.columns:

@@ -63,6 +63,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "名称_カナ", "名称カナ", "施設名カナ", "ふりがな", "フリガナ", "よみがな", "name_kana",
         "カナ", "ic:カナ表記", "USER_フリガナ", "えきめい_かな",
     ),
+    "name_en": ("名称_英字", "名称英字", "名称_英語", "施設名英字", "英語名称", "name_en", "name:en"),
     "address": (
         "所在地_連結表記", "住所", "所在地", "所在地住所", "address", "住所1", "addr",
         "所在地(住所)", "ic:住所", "ic:所在地", f"{_SCHEMA}address", "schema:address",

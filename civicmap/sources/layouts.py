@@ -34,6 +34,7 @@ LAT_NAMES = ALIASES["lat"]
 LON_NAMES = ALIASES["lon"]
 NAME_NAMES = ALIASES["name"]
 KANA_NAMES = ALIASES["name_kana"]
+LATIN_NAMES = ALIASES["name_en"]
 ADDRESS_NAMES = ALIASES["address"]
 CATEGORY_NAMES = ALIASES["category"]
 #: Headers that mark a row as a header (used to skip title lines above it).

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from civicmap import wording
 from civicmap._validate import Checker
 from civicmap.i18n import _
 from civicmap.schema import Credit
@@ -98,7 +99,7 @@ REGISTRY: dict[str, TileSource] = {
         url="https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png",
         min_zoom=5,
         max_zoom=18,
-        name={"ja": "地理院タイル（淡色地図）", "en": "GSI tiles (pale)"},
+        name=wording.Names("tiles.gsi-pale"),
         credit="出典：国土地理院 地理院タイル（淡色地図）",
         processed="地理院タイルを加工して作成",
         url_terms=_GSI_TERMS,
@@ -111,7 +112,7 @@ REGISTRY: dict[str, TileSource] = {
         url="https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png",
         min_zoom=5,
         max_zoom=18,
-        name={"ja": "地理院タイル（標準地図）", "en": "GSI tiles (standard)"},
+        name=wording.Names("tiles.gsi-std"),
         credit="出典：国土地理院 地理院タイル（標準地図）",
         processed="地理院タイルを加工して作成",
         url_terms=_GSI_TERMS,
@@ -124,7 +125,7 @@ REGISTRY: dict[str, TileSource] = {
         url="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         min_zoom=0,
         max_zoom=19,
-        name={"ja": "OpenStreetMap 標準", "en": "OpenStreetMap standard"},
+        name=wording.Names("tiles.osm"),
         credit="© OpenStreetMap contributors",
         url_terms="https://operations.osmfoundation.org/policies/tiles/",
         storable=False,
@@ -220,7 +221,7 @@ def _source(tiles: str, attribution: str | None) -> TileSource | None:
         url=tiles,
         min_zoom=0,
         max_zoom=18,
-        name={"ja": "背景タイル", "en": "Background tiles"},
+        name=wording.Names("tiles.custom"),
         credit=str(attribution or ""),
     )
 

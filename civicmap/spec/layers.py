@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from civicmap import wording
 from civicmap._validate import Checker, is_colour, load_yaml, path_exists, shorten
 from civicmap._yaml import Short
 from civicmap.errors import ConfigError, Problem
@@ -748,8 +749,13 @@ class LayerSpec:
         return self.file.startswith(BUILTIN_FILE)
 
     def title_in(self, language: str) -> str:
-        """The title in ``language``, falling back to Japanese, then the id."""
-        return self.title.get(language) or self.title.get("ja") or self.id
+        """The title in ``language``: the file's, the glossary's (built-in layers), Japanese, the id."""
+        if self.title.get(language):
+            return self.title[language]
+        key = f"layer.{self.id}.title"
+        if self.builtin and wording.has(key) and language in wording.LANGUAGES:
+            return wording.text(language, key)
+        return self.title.get("ja") or self.id
 
     def column_label(self, column: str, language: str) -> str:
         """The display label of a column from the layer file's ``labels:`` ("" if none)."""
@@ -769,9 +775,10 @@ class LayerSpec:
         if language == "ja":
             return category
         for c in self.categories:
-            if c.get("name") == category:
-                return c.get(language) or category
-        return category
+            if c.get("name") == category and c.get(language):
+                return c[language]
+        # the built-in categories (指定避難所 …) are glossary entries in every language
+        return wording.translate(language, "category", category)
 
     @property
     def layered_source(self) -> SourceSpec | None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from civicmap import settings
+from civicmap import settings, wording
 from civicmap._validate import Checker, load_yaml
 from civicmap._yaml import Short
 from civicmap.errors import ConfigError
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 MAP_KEYS = {
     "title": "the map's title (required)",
     "subtitle": "a line under the title",
-    "language": "ja or en: titles, labels and fixed text",
+    "language": "the map's language(s): ja, ja-easy, en, zh-Hans, zh-Hant, ko, vi, pt, tl, ne, or a list (one paper map and web page each)",
     "area": "where: {bbox}, {point, radius}, {boundary}, {municipality}, {osm_file}, {place}",
     "osm": "where OSM data comes from: {file: extract} or {overpass: true, overpass_url: ..., pack: folder}, or false (no OSM)",
     "basemap": "{tiles: gsi-pale|gsi-std|none|URL, attribution: ..., draw: osm|false, approval: 承認番号}",
@@ -83,6 +83,8 @@ OUTPUT_KEYS: dict[str, set[str]] = {
     "kml": {"file"},
 }
 PAPER_SIZES = ("A4", "A3", "B4", "B5")
+#: The outputs drawn once per language of ``language: [ja, en, …]``.
+LANGUAGE_OUTPUTS = ("web", "paper")
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,13 @@ class MapSpec:
     base_dir: Path
     file: str = "<map>"
     subtitle: str = ""
+    #: The language this map is drawn in (the first of ``languages``).
     language: str = "ja"
+    #: Every language the map file asks for, first = :attr:`language`; each further one
+    #: gets its own paper map and web page (:meth:`language_outputs`).
+    languages: tuple[str, ...] = ()
+    #: Set by :meth:`in_language`: (language, file name) of every language's web page.
+    pages: tuple[tuple[str, str], ...] = ()
     osm: OsmSource = field(default_factory=OsmSource)
     basemap: Basemap = field(default_factory=Basemap)
     #: ``outputs.paper`` validated once at load (None without a paper output).
@@ -134,13 +142,54 @@ class MapSpec:
         return self.path(file) if file else None
 
     def output_targets(self, kind: str) -> list[Path]:
-        """Every file output ``kind`` writes (the paper map's PNG too)."""
+        """Every file output ``kind`` writes (the paper map's PNG too, each language's)."""
         path = self.output_path(kind)
         if path is None:
             return []
+        paths = [path, *(self.path(f) for f in self.language_outputs(kind).values())]
         if kind == "paper" and self.paper is not None and self.paper.png:
-            return [path, path.with_suffix(".png")]
-        return [path]
+            return [q for p in paths for q in (p, p.with_suffix(".png"))]
+        return paths
+
+    def language_outputs(self, kind: str) -> dict[str, str]:
+        """The output file of ``kind`` for each further language: ``map.pdf`` → ``map.vi.pdf``.
+
+        Only the paper map and the web page speak; the exports carry the data as it is.
+        """
+        file = self.outputs.get(kind)
+        if not file or kind not in LANGUAGE_OUTPUTS:
+            return {}
+        p = Path(file)
+        return {lang: str(p.with_name(f"{p.stem}.{lang}{p.suffix}")) for lang in self.languages[1:]}
+
+    def in_language(self, language: str) -> MapSpec:
+        """This map drawn in ``language`` alone, its paper map and page at that language's names."""
+        if language == self.language:
+            return replace(self, languages=(language,), pages=self.web_pages())
+        paper = easy_paper(self.paper) if language == "ja-easy" else self.paper
+        outputs = {
+            kind: self.language_outputs(kind)[language]
+            for kind in self.outputs
+            if kind in LANGUAGE_OUTPUTS
+        }
+        return replace(
+            self,
+            language=language,
+            languages=(language,),
+            outputs=outputs,
+            pages=self.web_pages(),
+            paper=paper,
+        )
+
+    def web_pages(self) -> tuple[tuple[str, str], ...]:
+        """(language, file name) of the web page in each language: the page's language switch."""
+        if self.pages:
+            return self.pages
+        file = self.outputs.get("web")
+        if not file or len(self.languages) < 2:
+            return ()
+        others = self.language_outputs("web")
+        return ((self.language, Path(file).name), *((k, Path(v).name) for k, v in others.items()))
 
     def pack_dir(self) -> Path:
         """The offline pack folder: ``osm.pack``, else ``settings.default_pack`` beside the map."""
@@ -284,6 +333,33 @@ def _parse_layer_entry(ck: Checker, i: int, entry: Any, base_dir: Path) -> Layer
     return None
 
 
+def easy_paper(paper: PaperOptions | None) -> PaperOptions | None:
+    """The paper options of a sheet in やさしい日本語: always large print.
+
+    Its furigana share each line's height with the text (render/_ruby.py): printed large,
+    the text stays at 6.6 pt and more and the readings at 3.3 pt and more.
+    """
+    return replace(paper, large_print=True) if paper is not None else None
+
+
+def _check_languages(ck: Checker, raw: Any) -> tuple[str, ...]:
+    """``language:``: one language or a list of them (each once), ``("ja",)`` when invalid."""
+    items = raw if isinstance(raw, list) else [raw]
+    if not items:
+        ck.add("language", _("got an empty list; give ja, or a list such as [ja, ja-easy, en]"))
+        return ("ja",)
+    out: list[str] = []
+    for i, lang in enumerate(items):
+        key = f"language[{i}]" if isinstance(raw, list) else "language"
+        if not ck.choice(key, lang, wording.LANGUAGES):
+            continue
+        if lang in out:
+            ck.add(key, _("%(lang)s appears twice; name each language once") % {"lang": lang})
+            continue
+        out.append(lang)
+    return tuple(out) or ("ja",)
+
+
 def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
     """Validate a parsed map document; raise :class:`ConfigError` with every problem."""
     ck = Checker(file)
@@ -300,8 +376,8 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         ck.add("title", _("missing; give the map a title"))
     elif not isinstance(title, str | int | float):
         ck.add("title", _("got %(title)r, expected text") % {"title": Short(title)})
-    language = raw.get("language", "ja")
-    ck.choice("language", language, ("ja", "en"))
+    languages = _check_languages(ck, raw.get("language", "ja"))
+    language = languages[0]
     area = raw.get("area")
     area_spec: AreaSpec | None = None
     if area is None:
@@ -341,6 +417,8 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
                     )
                 layers.append(layer)
     outputs, paper = _check_outputs(ck, raw.get("outputs"))
+    if language == "ja-easy":
+        paper = easy_paper(paper)
     _check_output_files(ck, outputs, base_dir)
     home = raw.get("home")
     home_disaster = None
@@ -414,6 +492,7 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
         title=str(title),
         subtitle=str(raw.get("subtitle", "")),
         language=language,
+        languages=languages,
         area=area_spec,
         layers=tuple(layers),
         outputs={

@@ -58,7 +58,7 @@ outputs:
     assert all(pr.file == str(p) for pr in problems)
     assert "titel" in keys and "did you mean 'title'?" in text
     assert "title" in keys  # missing title
-    assert "language" in keys and "expected one of: ja, en" in text
+    assert "language" in keys and "expected one of: ja, ja-easy, en, zh-Hans" in text
     assert "area.bbox" in keys
     assert any("no_such_layer" in str(pr) and "childcare" in str(pr) for pr in problems)
     assert any("missing.csv" in str(pr) and "file not found" in str(pr) for pr in problems)
@@ -173,6 +173,32 @@ outputs:
 """,
     )
     assert load_map(p).paper.index_ignore == ("社会福祉法人富山愛育会",)
+
+
+def test_language_takes_one_language_or_a_list(tmp_path):
+    base = "title: t\narea: {bbox: [139.70, 35.70, 139.71, 35.71]}\nlayers: [childcare]\n"
+    out = "outputs: {web: {file: out/map.html}, paper: {file: out/map.pdf}, kml: {file: m.kml}}\n"
+    one = load_map(write(tmp_path, base + "language: vi\n" + out))
+    assert (one.language, one.languages) == ("vi", ("vi",))
+    several = load_map(write(tmp_path, base + "language: [ja, ja-easy, ne]\n" + out))
+    assert several.language == "ja" and several.languages == ("ja", "ja-easy", "ne")
+    # a paper map and a web page per further language; the exports once
+    names = sorted(p.name for k in ("web", "paper", "kml") for p in several.output_targets(k))
+    assert names == sorted(
+        ["map.html", "map.ja-easy.html", "map.ne.html", "map.pdf", "map.ja-easy.pdf",
+         "map.ne.pdf", "m.kml"]
+    )  # fmt: skip
+    # やさしい日本語: furigana share the line's height, so its sheet is printed large
+    assert several.in_language("ja-easy").paper.large_print
+    assert not several.paper.large_print and not several.in_language("ne").paper.large_print
+    nepali = several.in_language("ne")
+    assert nepali.language == "ne" and Path(nepali.outputs["paper"]).name == "map.ne.pdf"
+    assert dict(nepali.web_pages())["ja"] == "map.html"
+    with pytest.raises(ConfigError) as info:
+        load_map(write(tmp_path, base + "language: [ja, fr, ja]\n" + out))
+    text = str(info.value)
+    assert "language[1]" in text and "fr" in text
+    assert "language[2]" in text and "twice" in text
 
 
 def test_outputs_paper_index_mode_is_read_and_a_wrong_one_names_the_key(tmp_path):

@@ -16,6 +16,7 @@ import numpy as np
 import shapely
 from shapely import STRtree
 
+from civicmap import wording
 from civicmap.errors import ConfigError, Problem
 from civicmap.i18n import _
 from civicmap.render.paper.areas import load_areas
@@ -34,7 +35,9 @@ _DIRS = ("E", "NE", "N", "NW", "W", "SW", "S", "SE")
 
 
 def _neighbour_label(r: Renderer, name: str, page: int) -> str:
-    return f"{name} {page}{r.t['page']}" if r.lang == "ja" else f"{name} p. {page}"
+    return (
+        wording.words(r.lang)["paper.page_of"].replace("{name}", name).replace("{page}", str(page))
+    )
 
 
 def _spread(found: list[tuple[float, str]]) -> dict[str, str]:

@@ -12,6 +12,7 @@ from typing import Any
 import shapely
 from reportlab.lib import colors
 
+from civicmap import wording
 from civicmap.render import basemap as bm
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render._routes import draw_paper_route
@@ -226,7 +227,7 @@ class FrameDrawing:
         for d, n in page.neighbours.items():
             if isinstance(n, str):  # an area atlas names the neighbouring area and its page
                 text = f"{arrows.get(d, '')}{n}"
-            elif self.lang == "en":
+            elif self.lang not in wording.JAPANESE:
                 text = f"{arrows.get(d, '')} {word} {n}".strip()
             else:
                 text = f"{arrows.get(d, '')}{n}{word}"

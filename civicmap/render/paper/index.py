@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 from reportlab.lib import colors
 
+from civicmap import wording
 from civicmap.mapdata import LayerData
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.paper.geometry import MM, Rect
@@ -15,7 +16,7 @@ from civicmap.render.paper.hazards import is_warning
 from civicmap.render.paper.index_keys import LATIN, OTHER, heading
 from civicmap.render.paper.marks import draw_marker
 from civicmap.render.paper.plan import Entry
-from civicmap.render.paper.texts import STRIP_STARTS, strip_lines, wrap
+from civicmap.render.paper.texts import is_strip, strip_lines, wrap
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +70,13 @@ class IndexFlow:
                     tab_label = label  # drawn beside this entry's number
                 else:
                     items.append(self._kana_heading(cur_kana, width, fs))
-            name = e.name + (f"（{self.t['approx_short']}）" if e.approximate and self.lang == "ja"
-                             else (f" ({self.t['approx_short']})" if e.approximate else ""))  # fmt: skip
+            name = e.name + (wording.paren(self.lang, self.t["approx_short"]) if e.approximate
+                             else "")  # fmt: skip
             nl = wrap(name, width - tab - nw - refw, lambda s: text_width(s, fs))
             lines = list(e.details)
             if compact:  # the strip, the layers in this marker and a ruled-out warning
                 lines = [d for d in lines
-                         if d.startswith(STRIP_STARTS) or d[:1] in "＋+" or is_warning(d)]  # fmt: skip
+                         if is_strip(d) or d[:1] in "＋+" or is_warning(d)]  # fmt: skip
             area = areas.get(e.page) if e.page is not None else None
             if area and not any(unicodedata.normalize("NFKC", area) in d for d in folded(e)):
                 lines.insert(0, f"{self.t['area']} {area}")  # which area's page, by name
@@ -129,7 +130,9 @@ class IndexFlow:
         return [(len(lines) * ds * 1.2 + ds * 0.8, draw, ("#note", ""))]
 
     def _kana_label(self, row: str) -> str:
-        return {LATIN: self.t["latin"], OTHER: self.t["other"]}.get(row, row)
+        return {LATIN: self.t["latin"], OTHER: self.t["other"]}.get(row) or wording.words(
+            self.lang
+        ).get(f"index_row.{row}", row)
 
     def _kana_tab_width(self, fs: float) -> float:
         hs = fs * 0.95
@@ -181,7 +184,7 @@ class IndexFlow:
         ]
         if not refs:
             return []
-        sep = "、" if self.lang == "ja" else ", "
+        sep = wording.words(self.lang)["punct.enum"]
         lines = wrap(self.t["unplaced_note"], width, lambda s: text_width(s, fs * 0.9))
         body = [""]
         for i, ref in enumerate(refs):  # whole "12(B2)" items per line, never split

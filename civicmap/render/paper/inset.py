@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from reportlab.lib import colors
 
+from civicmap import wording
 from civicmap.i18n import _
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.paper.geometry import MM, NICE_SCALES, Grid, MapFrame, Rect, scale_bar
@@ -35,10 +36,7 @@ from civicmap.render.paper.readability import CELL_MM, MAX_PER_CELL, far_numbers
 log = logging.getLogger(__name__)
 
 #: The words an inset prints, in the map's language (short: they sit in the index's cell column).
-INSET_TEXT: dict[str, dict[str, str]] = {
-    "ja": {"title": "拡大図%(label)s", "ref": "拡大%(label)s %(cell)s"},
-    "en": {"title": "Inset %(label)s", "ref": "Inset %(label)s %(cell)s"},
-}
+INSET_TEXT = wording.Table("inset")
 #: Magnifications an inset may have (the main scale over the inset's).
 MIN_ZOOM, MAX_ZOOM = 2.0, 4.0
 #: Panel sizes tried, as a fraction of the main frame's width and height.
@@ -103,7 +101,7 @@ class InsetGrid(Grid):
 
     def cell(self, x: float, y: float) -> str:
         """The index reference of page point (x, y): 「拡大A b2」."""
-        return INSET_TEXT[self.lang]["ref"] % {"label": self.label, "cell": super().cell(x, y)}
+        return INSET_TEXT[self.lang]["ref"].format(label=self.label, cell=super().cell(x, y))
 
     def draw_inside(self, c, fs: float) -> list[Rect]:
         """Grid lines, and labels inside the frame's top and left edges (the main map is outside).
@@ -362,7 +360,7 @@ def draw_map(r, c, frame: MapFrame, insets: list[InsetPlan] | tuple = ()) -> Non
     elsewhere = frozenset().union(*(ins.numbers for ins in insets))
     r.draw_frame(c, frame, reserved=reserved, elsewhere=elsewhere)
     for ins, lab in zip(insets, labels, strict=True):
-        _outline(c, ins.window, lab, INSET_TEXT[r.lang]["title"] % {"label": ins.label}, fs)
+        _outline(c, ins.window, lab, INSET_TEXT[r.lang]["title"].format(label=ins.label), fs)
         grid = inset_grid(ins.panel, label=ins.label, lang=r.lang)
         tabs = tuple(box for box, _text in grid.labels(r.fs(7.5)))  # the notes keep off them
         ins.frame = r.draw_frame(c, inset_frame(r, ins), grid=grid, north=False,
@@ -386,7 +384,7 @@ def _corner_pins(panel: Rect) -> tuple[Rect, ...]:
 
 def _window_label(r, ins: InsetPlan, main: Rect, fs: float) -> Rect:
     """Where the window's 「拡大図A」 tab goes: over its top left corner, else under its bottom."""
-    text = INSET_TEXT[r.lang]["title"] % {"label": ins.label}
+    text = INSET_TEXT[r.lang]["title"].format(label=ins.label)
     w, h = text_width(text, fs) + 4, fs * 1.4
     y = ins.window.y1 if ins.window.y1 + h <= main.y1 else ins.window.y - h
     return Rect(ins.window.x, y, w, h)
@@ -414,11 +412,11 @@ def _title(c, r, ins: InsetPlan, fs: float) -> None:
     c.setFillColor(colors.black)
     c.rect(box.x, ins.panel.y1, box.w, band, stroke=0, fill=1)
     c.restoreState()
-    name = INSET_TEXT[r.lang]["title"] % {"label": ins.label}
+    words = INSET_TEXT[r.lang]
+    name = words["title"].format(label=ins.label)
     zoom = ins.zoom
     times = f"{zoom:g}" if abs(zoom - round(zoom, 1)) < 1e-9 else f"{zoom:.1f}"
-    ratio = (f"1:{ins.scale:,}（{times}倍）" if r.lang == "ja"
-             else f"1:{ins.scale:,} ({times}×)")  # fmt: skip
+    ratio = f"1:{ins.scale:,}" + words["zoom"].format(times=times)
     title = f"{name}  {ratio}"
     draw_text(c, box.x + 4, ins.panel.y1 + band * 0.3, title, fs, bold=True, color=colors.white)
     # Its own scale bar at the band's right, when it fits beside the title: 0 ━━ 1 km.

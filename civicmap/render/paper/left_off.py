@@ -10,32 +10,23 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from civicmap import wording
 from civicmap.mapdata import LayerData
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.paper.texts import wrap
+from civicmap.status import LEFT_OFF_REASONS
 
 #: The column :mod:`civicmap.status` fills with the reason a place is not printed.
 PRINT_OFF = "print_off"
-_ORDER = ("閉鎖", "不明", "stale", "no_time")
-WORDS = {
-    "ja": {
-        "閉鎖": "閉鎖", "不明": "不明", "stale": "確認が古い", "no_time": "確認日時なし",
-        "only": "{what}場所だけを載せています。", "left": "載せなかった場所：{counts}",
-        "checked": "{age}以内に確認された", "sep": "、", "and": "で", "or": "・", "of": "の",
-        "h": "{n}時間", "d": "{n}日", "m": "{n}分",
-    },
-    "en": {
-        "閉鎖": "closed", "不明": "unknown", "stale": "not checked recently",
-        "no_time": "no check time",
-        "only": "Only places {what} are printed. ", "left": "Left off: {counts}",
-        "checked": "checked within {age}", "sep": ", ", "and": " and ", "or": " or ", "of": "",
-        "h": "{n} h", "d": "{n} days", "m": "{n} min",
-    },
-}  # fmt: skip
-_STATUS_EN = {"開設": "open", "閉鎖": "closed", "不明": "of unknown status"}
+#: The glossary key of each reason :mod:`civicmap.status` writes in :data:`PRINT_OFF`.
+_REASON_KEYS = dict(
+    zip(
+        LEFT_OFF_REASONS, ("left.closed", "left.unknown", "left.stale", "left.no_time"), strict=True
+    )
+)
 
 
 def _text(v: Any) -> str:
@@ -57,38 +48,37 @@ def left_off(layer: LayerData) -> Counter:
     return Counter(r for r in (_text(v) for v in f[PRINT_OFF]) if r)
 
 
-def _age(hours: float, w: dict[str, str]) -> str:
+def _age(hours: float, w: Mapping[str, str]) -> str:
     if hours >= 48 and hours % 24 == 0:
-        return w["d"].format(n=f"{hours / 24:g}")
+        return w["left.days"].format(n=f"{hours / 24:g}")
     if hours >= 1:
-        return w["h"].format(n=f"{hours:g}")
-    return w["m"].format(n=f"{hours * 60:g}")
+        return w["left.hours"].format(n=f"{hours:g}")
+    return w["left.minutes"].format(n=f"{hours * 60:g}")
 
 
 def note_lines(layers: list[LayerData], language: str) -> list[str]:
     """The sheet's sentences: what each rule prints, then what was left off and why."""
-    w = WORDS["en" if language == "en" else "ja"]
+    w = wording.words(language)
     rules: dict[str, Counter] = {}
     for layer in layers:
         rule = layer.spec.print_if
         if rule is None:
             continue
-        if language == "en":
-            what = w["or"].join(_STATUS_EN.get(s, s) for s in rule.status)
+        status = w["left.or"].join(wording.translate(language, "status", s) for s in rule.status)
+        age = _age(rule.max_age_hours, w) if rule.max_age_hours is not None else ""
+        if status and age:
+            what = w["left.only_both"].format(status=status, age=age)
+        elif age:
+            what = w["left.only_checked"].format(age=age)
         else:
-            what = w["or"].join(rule.status)
-        if rule.max_age_hours is not None:
-            checked = w["checked"].format(age=_age(rule.max_age_hours, w))
-            what = f"{what}{w['and']}{checked}" if what else checked
-        else:
-            what += w["of"]
+            what = w["left.only_status"].format(status=status)
         rules.setdefault(what, Counter()).update(left_off(layer))
     out = []
     for what, counts in rules.items():
-        line = w["only"].format(what=what)
+        line = what
         if counts:
-            parts = [f"{w[r]} {counts[r]}" for r in _ORDER if counts.get(r)]
-            line += w["left"].format(counts=w["sep"].join(parts))
+            parts = [f"{w[_REASON_KEYS[r]]} {counts[r]}" for r in LEFT_OFF_REASONS if counts.get(r)]
+            line += w["left.left"].format(counts=w["left.sep"].join(parts))
         out.append(line)
     return out
 

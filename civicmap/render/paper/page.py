@@ -30,7 +30,7 @@ class PageContext:
     """Draws one paper map; holds the projected data and the sizes for normal or large print."""
 
     def __init__(self, data: MapData, opts: PaperOptions):
-        register()
+        register(data.language)
         self.data = data
         self.opts = opts
         self.lang = data.language

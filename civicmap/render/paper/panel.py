@@ -14,7 +14,7 @@ from typing import Any
 
 from reportlab.lib import colors
 
-from civicmap import settings
+from civicmap import settings, wording
 from civicmap.i18n import _, use_language
 from civicmap.mapdata import LayerData
 from civicmap.render import basemap as bm
@@ -36,7 +36,7 @@ from civicmap.spec.layers import CategoryStyle
 log = logging.getLogger(__name__)
 
 #: The date line: the newest date of the data drawn (see civicmap.mapdata.data_time).
-DATA_AS_OF = {"ja": "データ時点", "en": "Data as of"}
+DATA_AS_OF = wording.Names("paper.data_as_of")
 
 
 def draw_scale_bar(c, x: float, y: float, bar: ScaleBar, scale: int, fs: float, lang: str) -> Rect:
@@ -293,14 +293,14 @@ class PanelBlocks:
         # Route lines and their notes at 8 pt at least: a reader follows them on foot.
         fs = self.fs(8)
         small = self.fs(8)
-        sep = "／" if self.lang == "ja" else " / "
+        sep = "／" if self.lang in wording.JAPANESE else " / "
         rows: list[tuple[RouteLeg, list[str]]] = []
         text_w = width - 8 - 18
         firsts = {id(sec.legs[0]): sec.home for sec in route_sections(self.routes) if sec.home}
         for leg in self.routes:
             head = f"{leg.rank}. {leg.name}" + (f" [{leg.number}]" if leg.number else "")
             if leg.note:
-                head += f"（{leg.note}）" if self.lang == "ja" else f" ({leg.note})"
+                head += wording.paren(self.lang, leg.note)
             if id(leg) in firsts:  # several homes: a heading per home
                 head = f"【{firsts[id(leg)]}】\n{head}"
             parts = []

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from civicmap import settings
+from civicmap import settings, wording
 from civicmap.mapdata import LayerData, MapData
 from civicmap.render._colocate import colocated
 from civicmap.render._routes import ordered_routes
@@ -24,12 +24,13 @@ from civicmap.render.paper.left_off import is_left_off
 from civicmap.render.paper.placement import NumberLabel
 from civicmap.render.paper.shapes import is_shape
 from civicmap.render.paper.texts import (
-    DISASTER_EN,
+    DISASTER,
     INDEX_ALIASES,
     TEXT,
     disaster_strip,
     kana_key,
 )
+from civicmap.render.place_names import place_name
 from civicmap.render.routes_table import route_hazard
 from civicmap.render.symbols import (
     CategoryStyle,
@@ -170,12 +171,12 @@ def details(
             if strip:
                 continue  # the strip says it
             served = [
-                (ja if lang == "ja" else DISASTER_EN[k])
-                for k, ja in DISASTER_TYPES.items()
+                DISASTER[lang][k]
+                for k in DISASTER_TYPES
                 if row.get(f"serves_{k}") is True or row.get(f"serves_{k}") == 1
             ]
             if served:
-                value, label = ("・" if lang == "ja" else ", ").join(served), t["serves"]
+                value, label = wording.list_sep(lang).join(served), t["serves"]
         elif col in INDEX_ALIASES or any(col in v for v in INDEX_ALIASES.values()):
             alias = (
                 col
@@ -187,6 +188,8 @@ def details(
             label = t[alias]
         else:
             value = _text(row.get(col))
+            if col == "designations":
+                value = wording.translate_list(lang, "category", value)
             label = "" if col in ("address", "name", "category", "designations") else col
             if col == "other_names" and value:
                 label = "＋"  # other facilities at the same site
@@ -250,7 +253,7 @@ def build_entries(
                     number=0,
                     layer=layer,
                     category=cat,
-                    name=name,
+                    name=place_name(row, name, lang),
                     sort_key=kana_key(key),
                     reading_derived=derived,
                     details=details(
@@ -278,9 +281,9 @@ def build_entries(
                     e.also.append(other)
                 oname = _text(orow.get("name"))
                 title = other.spec.title_in(lang)
-                line = f"＋{title}" if lang == "ja" else f"+ {title}"
+                line = wording.words(lang)["punct.plus"].replace("{text}", title)
                 if oname and oname != name:
-                    line += f"（{oname}）" if lang == "ja" else f" ({oname})"
+                    line += wording.paren(lang, oname)
                 e.details.insert(0, line)
                 e.also_refs.append(_text(orow.get("source_ref")))
                 e.keys.append((other.id, orow.name))
@@ -336,9 +339,9 @@ def _one_entry_per_site(entries: list[Entry], prefixes: Prefixes, lang: str) -> 
             if other is not keep.layer and other not in keep.also:
                 keep.also.append(other)
                 title = other.spec.title_in(lang)
-                line = f"＋{title}" if lang == "ja" else f"+ {title}"
+                line = wording.words(lang)["punct.plus"].replace("{text}", title)
                 if e.name != keep.name:
-                    line += f"（{e.name}）" if lang == "ja" else f" ({e.name})"
+                    line += wording.paren(lang, e.name)
                 keep.details.insert(0, line)
     log_same_sites(pairs)
     return [e for i, e in enumerate(entries) if i not in dup]

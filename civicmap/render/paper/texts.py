@@ -6,137 +6,43 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Iterator, Mapping
 
+from civicmap import wording
+from civicmap.render import _ruby
 from civicmap.schema import DISASTER_TYPES
 
 log = logging.getLogger(__name__)
 
 
-TEXT: dict[str, dict[str, str]] = {
-    "ja": {
-        "scale": "縮尺",
-        "legend": "凡例",
-        "index": "索引",
-        "index_cont": "索引（続き）",
-        "cont": "（続き）",
-        "notes": "メモ・連絡先",
-        "printed": "印刷日",
-        "sources": "出典・データの日付",
-        "no_date": "日付不明",
-        "approx": "位置は概略（住所から推定）",
-        "approx_short": "位置は概略",
-        "off_map": "地図の範囲外",
-        "unplaced": "位置を示せない番号",
-        "unplaced_note": "地図が混み合い、記号のそばに番号を置けませんでした。"
-        "記号は地図の（　）のマス目にあります：",
-        "edge": "灰色の部分は地図データ（道路・建物）の範囲外です",
-        "edge_legend": "地図データの範囲外",
-        "qr": "Web版の地図",
-        "page": "ページ",
-        "overview": "全体図（各ページの範囲）",
-        "serves": "対応",
-        "phone": "TEL",
-        "capacity": "定員",
-        "number": "番号",
-        "grid_note": "マス目は地図の枠の記号（A, B, …）と数字（1, 2, …）",
-        "north": "北",
-        "road_major": "主要道路",
-        "road_minor": "道路",
-        "path": "歩道・小道",
-        "railway": "鉄道",
-        "station": "駅",
-        "building": "建物",
-        "park": "公園・緑地",
-        "school": "学校",
-        "water": "水面・川",
-        "landuse": "土地利用",
-        "home": "自宅",
-        "routes": "避難所までの道のり",
-        "route_walk": "徒歩 {m} m・{min}分",
-        "route_straight": "直線 {m} m",
-        "route_no_walk": "直線距離・道順ではありません",
-        "route_speed": "徒歩は分速 {speed:g} m で計算。太い実線が徒歩で最も近い避難所",
-        "route_speed_straight": "点線は直線（直線距離・道順ではありません）",
-        "reading_note": "五十音順は名前の読みで、市立・県立・自治体名・【】などを除いて並べています。"
-        "読みのない名前は辞書で推定した読みです",
-        "area": "地区",
-        "latin": "英数字",
-        "other": "その他",
-        "shelter_both": "指定緊急避難場所と指定避難所を兼ねる場所",
-        "strip_legend": "索引の○×：その災害の避難先に指定されているか"
-        "（洪水・土砂災害・高潮・地震・津波・大規模な火事・内水氾濫・火山現象）",
-    },
-    "en": {
-        "scale": "Scale",
-        "legend": "Legend",
-        "index": "Index",
-        "index_cont": "Index (continued)",
-        "cont": " (cont.)",
-        "notes": "Notes and contacts",
-        "printed": "Printed",
-        "sources": "Sources and data dates",
-        "no_date": "date unknown",
-        "approx": "Approximate location (from the address)",
-        "approx_short": "approx. location",
-        "off_map": "off this map",
-        "unplaced": "Numbers not printed on the map",
-        "unplaced_note": "Too crowded to print these numbers by their symbols; "
-        "each symbol is on the map in the grid cell in brackets:",
-        "edge": "Grey: outside the map data (roads, buildings)",
-        "edge_legend": "Outside the map data",
-        "qr": "Web map",
-        "page": "page",
-        "overview": "Overview (area of each page)",
-        "serves": "Serves",
-        "phone": "Tel",
-        "capacity": "Capacity",
-        "number": "No.",
-        "grid_note": "Grid: letters (A, B, ...) and numbers (1, 2, ...) on the frame",
-        "north": "N",
-        "road_major": "Main road",
-        "road_minor": "Road",
-        "path": "Footpath",
-        "railway": "Railway",
-        "station": "Station",
-        "building": "Building",
-        "park": "Park, green",
-        "school": "School",
-        "water": "Water",
-        "landuse": "Land use",
-        "home": "Home",
-        "routes": "Walking to shelters",
-        "route_walk": "walk {m} m, {min} min",
-        "route_straight": "straight line {m} m",
-        "route_no_walk": "no walking route",
-        "route_speed": "Minutes at {speed:g} m per minute. Solid line: nearest shelter on foot",
-        "route_speed_straight": "Dotted: straight line (no route computed)",
-        "reading_note": "Sorted by the Japanese reading (五十音) of each name without 市立, 県立, "
-        "municipality names or 【】 tags; readings not given by the list are from a dictionary",
-        "area": "Area",
-        "latin": "A-Z, 0-9",
-        "other": "Other",
-        "shelter_both": "Both an evacuation site and a shelter",
-        "strip_legend": "○/× in the index: designated for that disaster or not (flood, "
-        "landslide, storm surge, earthquake, tsunami, large fire, inland flooding, volcano)",
-    },
-}
+#: ``TEXT[language][key]``: the paper map's fixed words, from the glossaries
+#: (civicmap/wording/<language>.yaml, keys ``paper.*``).
+TEXT = wording.Table("paper")
 
 #: Index column names that stand for several source columns (first non-empty wins).
 INDEX_ALIASES: dict[str, tuple[str, ...]] = {
     "phone": ("phone", "TEL", "電話番号", "contact:phone", "tel", "電話"),
     "capacity": ("capacity", "定員", "Capall", "想定収容人数", "収容人数"),
 }
-DISASTER_EN = {k: k.replace("_", " ") for k in DISASTER_TYPES}
+#: ``DISASTER[language][key]``: disaster names (keys of DISASTER_TYPES), from the glossaries.
+DISASTER = wording.Table("disaster")
 
 
-#: The ○/× strip's short names, in DISASTER_TYPES order.
-STRIP = {
-    "ja": ("洪水", "土砂", "高潮", "地震", "津波", "火事", "内水", "火山"),
-    "en": ("Flood", "Slide", "Surge", "Quake", "Tsunami", "Fire", "Inland", "Volcano"),
-}
+class _Strip(Mapping[str, tuple[str, ...]]):
+    """``STRIP[language]``: the ○/× strip's short names, in DISASTER_TYPES order."""
+
+    def __getitem__(self, language: str) -> tuple[str, ...]:
+        words = wording.Table("strip")[language]
+        return tuple(words[k] for k in DISASTER_TYPES)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(wording.LANGUAGES)
+
+    def __len__(self) -> int:
+        return len(wording.LANGUAGES)
 
 
-STRIP_STARTS = tuple(v[0] for v in STRIP.values())
+STRIP = _Strip()
 
 
 def disaster_strip(flags: dict[str, bool | None], lang: str) -> str:
@@ -150,15 +56,22 @@ def disaster_strip(flags: dict[str, bool | None], lang: str) -> str:
     if all(v is None for v in values):
         return ""
     # ja: the ○/× after each two-kanji name separates them, so the strip stays one line
-    return ("" if lang == "ja" else " ").join(
+    return ("" if lang in wording.JAPANESE else " ").join(
         f"{name}{'○' if v else '×'}" for name, v in zip(STRIP[lang], values, strict=True)
     )
 
 
+def is_strip(text: str) -> bool:
+    """Whether a detail line is a ○/× strip (one item per disaster), in any language."""
+    items = re.findall(r"[^○×]+[○×]", text)
+    return len(items) == len(DISASTER_TYPES) and "".join(items) == text
+
+
 def strip_lines(text: str, width: float, measure) -> list[str] | None:
     """A ○/× strip broken between its items (never 火山 / ×), or None for other text."""
-    items = re.findall(r"\s*[^○×\s]+[○×]", text)
-    if not items or "".join(items) != text or not text.startswith(STRIP_STARTS):
+    # one item per disaster, in any language (Vietnamese names have spaces: Động đất○)
+    items = re.findall(r"[^○×]+[○×]", text)
+    if len(items) != len(DISASTER_TYPES) or "".join(items) != text:
         return None
     lines = [""]
     for item in items:
@@ -232,11 +145,52 @@ def _split_long(tok: str, width: float, measure) -> list[str]:
     return pieces
 
 
+#: Scripts written without spaces: each character may start a line (kana, kanji, CJK
+#: punctuation, full-width forms).
+_NO_SPACES = re.compile(r"[\u2e80-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def _word_char(ch: str) -> bool:
+    """A character of a word that stays whole: ASCII, or a letter or mark of a spaced script.
+
+    Vietnamese ``giải``, Korean ``대피소`` and Nepali ``आश्रयस्थल`` break at spaces, like
+    English; a Devanagari vowel sign is never cut from its consonant.
+    """
+    if ch.isspace():
+        return False
+    if ch.isascii():
+        return True
+    return unicodedata.category(ch)[0] in "LM" and not _NO_SPACES.match(ch)
+
+
 def _tokens(text: str) -> list[str]:
+    glued = _ruby.bases()  # やさしい日本語: a word with furigana is never broken
+    return _ruby_tokens(text, glued) if glued else _plain_tokens(text)
+
+
+def _ruby_tokens(text: str, glued: tuple[str, ...]) -> list[str]:
+    """:func:`_tokens` with each word that carries a reading kept as one token."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        word = next((b for b in glued if text.startswith(b, i)), None)
+        if word:
+            out.append(word)
+            i += len(word)
+            continue
+        j = i + 1
+        while j < len(text) and not any(text.startswith(b, j) for b in glued):
+            j += 1
+        out += _plain_tokens(text[i:j])
+        i = j
+    return out
+
+
+def _plain_tokens(text: str) -> list[str]:
     out: list[str] = []
     cur = ""
     for ch in text:
-        if ch.isascii() and not ch.isspace():
+        if _word_char(ch):
             cur += ch
         else:
             if cur:
