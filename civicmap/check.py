@@ -643,6 +643,8 @@ def _quiet() -> Iterator[None]:
         yield
     finally:
         root.setLevel(level)
+
+
 #: How many draft keys a warning names before it only counts the rest.
 DRAFTS_SHOWN = 12
 
