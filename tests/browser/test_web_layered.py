@@ -42,8 +42,15 @@ def test_routes_and_zone_are_drawn_in_umaps_style_and_open_their_popup(browser, 
     browser.execute_script(
         "arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", route
     )
-    popup = wait_for(lambda: browser.find_elements("css selector", ".leaflet-popup-content"))
-    assert popup and "避難経路" in popup[0].text
+    # the popup's content, once filled in (it opens before its text is set on a slow run)
+    popup = wait_for(
+        lambda: [
+            p
+            for p in browser.find_elements("css selector", ".leaflet-popup-content")
+            if "避難経路" in (p.get_attribute("textContent") or "")
+        ]
+    )
+    assert popup, "the route's popup did not open with its name"
     # no marker symbol sits on a route or the zone: they are drawn as themselves
     hidden = browser.execute_script(
         "return Array.from(document.querySelectorAll('.leaflet-marker-icon'))"
