@@ -2,7 +2,51 @@
 
 from __future__ import annotations
 
+import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+#: A phone's screen as the issues test it (CSS pixels) and Chromium's flags for tests.
+PHONE = {"width": 390, "height": 844, "pixelRatio": 2}
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", "--disable-sync",
+         "--disable-dev-shm-usage")  # fmt: skip
+
+
+@contextmanager
+def phone_driver(profile: Path, *, block_https: bool = False) -> Iterator:
+    """Headless Chromium emulating a 390×844 phone with its own profile folder.
+
+    A fresh profile per test: the site tests register service workers and caches, which
+    must not carry over. ``block_https``: only loopback answers (no internet either way).
+    """
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if chromium is None or driver_path is None:
+        pytest.skip("needs chromium and chromedriver (Debian: chromium, chromium-driver)")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for flag in FLAGS:
+        opts.add_argument(flag)
+    opts.add_argument(f"--user-data-dir={profile}")
+    opts.add_experimental_option("mobileEmulation", {"deviceMetrics": PHONE})
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
+    driver.set_page_load_timeout(60)
+    driver.execute_cdp_cmd("Network.enable", {})
+    if block_https:
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["https://*"]})
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
 
 def console_errors(driver) -> list[str]:

@@ -8,7 +8,6 @@ cluster groups: a clustered marker is still on the map) and reads the legend as 
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from collections import Counter
@@ -26,7 +25,7 @@ from filter_maps import (
     toyama_filter_map,
     toyama_rows,
 )
-from pages import console_errors, wait_for
+from pages import PHONE, console_errors, phone_driver, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from test_hazards import LANDSLIDE, _deep_zone, _map
@@ -44,37 +43,12 @@ pytestmark = [
     ),
 ]
 
-PHONE = {"width": 390, "height": 844, "pixelRatio": 2}
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync",
-         "--disable-dev-shm-usage")  # fmt: skip
-
 
 @pytest.fixture
 def phone(tmp_path):
     """Headless Chromium emulating a 390×844 phone; only loopback answers (no internet)."""
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    if chromium is None or driver_path is None:
-        pytest.skip("needs chromium and chromedriver (Debian: chromium, chromium-driver)")
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for flag in FLAGS:
-        opts.add_argument(flag)
-    opts.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
-    opts.add_experimental_option("mobileEmulation", {"deviceMetrics": PHONE})
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
-    driver.set_page_load_timeout(60)
-    driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["https://*"]})
-    try:
+    with phone_driver(tmp_path / "profile", block_https=True) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,11 @@ data date, the manifest and icons, controls with names, nothing wider than the p
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from datetime import UTC, date, datetime
 
 import pytest
-from pages import console_errors, wait_for
+from pages import console_errors, phone_driver, wait_for
 from site_maps import URL, demo_site_spec, toyama_pack_map
 
 from civicmap.cli.serve import serving
@@ -31,36 +30,12 @@ pytestmark = [
     ),
 ]
 
-PHONE = {"width": 390, "height": 844, "pixelRatio": 2}
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync",
-         "--disable-dev-shm-usage")  # fmt: skip
-
 
 @pytest.fixture
 def phone(tmp_path):
     """Headless Chromium emulating a 390×844 phone, network on (loopback only is reachable)."""
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    if chromium is None or driver_path is None:
-        pytest.skip("needs chromium and chromedriver (Debian: chromium, chromium-driver)")
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for flag in FLAGS:
-        opts.add_argument(flag)
-    opts.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
-    opts.add_experimental_option("mobileEmulation", {"deviceMetrics": PHONE})
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
-    driver.set_page_load_timeout(60)
-    driver.execute_cdp_cmd("Network.enable", {})
-    try:
+    with phone_driver(tmp_path / "profile") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def offline(driver) -> None:
