@@ -37,10 +37,10 @@ from civicmap.render.paper.areas import load_areas
 from civicmap.render.paper.readability import UnreadableSheetError
 from civicmap.render.paper.render import render_paper
 from civicmap.render.tiles import survey_act_notice
-from civicmap.schema import COLUMNS, RowProblem, SourceResult
+from civicmap.schema import COLUMNS, Credit, RowProblem, SourceResult
 from civicmap.sources import kind_for_path, read_file_source, read_path, remote
 from civicmap.sources._guess import place_counts
-from civicmap.spec.layers import LayerSpec
+from civicmap.spec.layers import LayerSpec, SourceSpec
 from civicmap.spec.mapfile import MapSpec, load_map
 
 if TYPE_CHECKING:
@@ -382,6 +382,33 @@ def geocoder_down_rows(rejected: list[RowProblem], *, offline: bool = False) -> 
     return sum(1 for r in rejected if r.code == "geocode_failed")
 
 
+def credit_warnings(
+    src: SourceSpec, credits: list[Credit], *, file: str, key: str
+) -> list[Problem]:
+    """A warning when the maps can only credit ``src`` by its file's name.
+
+    Shared by ``check`` (the source's own credit) and ``build`` (its layer's
+    credits): a printed sheet with 「toilets.csv」 as its source tells a reader
+    nothing and may not be what the publisher's licence asks for.
+    """
+    if src.kind == "osm" or "credit" in src.options:
+        return []
+    if not any(c.credit == c.source == src.label for c in credits):
+        return []
+    return [
+        Problem(
+            file,
+            key,
+            _(
+                "%(name)s gives no credit, so the maps print its file name as the "
+                "source; add credit: {source: ..., licence: ..., date: ...} with what "
+                "the publisher asks for"
+            )
+            % {"name": src.label},
+        )
+    ]
+
+
 def build_warnings(data: MapData) -> list[Problem]:
     """The warnings of a finished build: those of ``check`` (:func:`osm_warnings`,
     :func:`layer_warnings`), on what the build read and kept."""
@@ -403,6 +430,11 @@ def build_warnings(data: MapData) -> list[Problem]:
             not_placed=geocoder_down_rows(layer.report.rejected, offline=offline),
             offline=offline,
         )
+        for src in layer.spec.sources:
+            key = f"layers[{j}].sources({src.label})"
+            for w in credit_warnings(src, layer.credits, file=file, key=key):
+                if w not in out:  # a uMap/KML entry gives several layers, one warning
+                    out.append(w)
     return out
 
 
@@ -785,6 +817,9 @@ def layer_problems(
             failed = True
             continue
         frame = result.features
+        warnings += credit_warnings(
+            src, [result.credit] if result.credit else [], file=file, key=skey
+        )
         columns += [str(c) for c in frame.columns if str(c) not in columns]
         rows += len(frame) + len(result.rejected)  # as the build's quality report counts
         not_placed += geocoder_down_rows(result.rejected, offline=_http.is_offline())

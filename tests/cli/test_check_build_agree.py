@@ -132,7 +132,7 @@ layers:
   - id: nurseries
     title: 保育施設
     sources:
-      - csv: {{path: {data}}}
+      - csv: {{path: {data}, credit: {{source: 市のオープンデータ}}}}
     popup: [name, address, {field}]
     index: [address, {field}]
 outputs:
