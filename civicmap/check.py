@@ -566,8 +566,9 @@ def check_map(path: str | Path) -> dict[str, Any]:
     problems += [Problem(file, key, message) for key, message in hazard_problems]
     paper_notes: list[str] = []
     if "paper" in spec.outputs and area is not None and not problems:
-        paper_problems, paper_notes = paper_layout(spec, area)
+        paper_problems, paper_notes, drawn = paper_layout(spec, area)
         problems += paper_problems
+        warnings += drawn
     remotes = remote_states(spec)
     report: dict[str, Any] = {
         "file": file,
@@ -593,8 +594,9 @@ def check_map(path: str | Path) -> dict[str, Any]:
     return report
 
 
-def paper_layout(spec: MapSpec, area) -> tuple[list[Problem], list[str]]:
-    """(problems, notes) of the paper map: laid out and drawn in memory as the build does.
+def paper_layout(spec: MapSpec, area) -> tuple[list[Problem], list[str], list[Problem]]:
+    """(problems, notes, warnings) of the paper map: laid out and drawn in memory as the
+    build does.
 
     The build refuses a sheet that fails the readability check
     (``outputs.paper.unreadable``); ``check`` must refuse the same map, so it
@@ -611,8 +613,10 @@ def paper_layout(spec: MapSpec, area) -> tuple[list[Problem], list[str]]:
     -------
     tuple
         A refusal as a problem (key ``outputs.paper``, the build's own message),
-        and notes: the 拡大図 (inset) or grid atlas the build will print instead
-        of the plain sheet, or why the layout could not be tried offline.
+        notes: the 拡大図 (inset) or grid atlas the build will print instead
+        of the plain sheet, or why the layout could not be tried offline, and the
+        warnings the drawing gives in a build (places outside a fixed-scale frame,
+        an area cut off, index entries merged), in the build's words.
     """
     file = str(spec.file)
     with _quiet():  # the build says these; check reports only its verdict
@@ -620,24 +624,30 @@ def paper_layout(spec: MapSpec, area) -> tuple[list[Problem], list[str]]:
             data = pipeline.collect(spec, area=area, offline=True)
         except CivicMapError as exc:  # e.g. OSM data not in the cache: the build would fetch it
             if _http.is_offline(spec.offline):  # this run is offline: the build stops so too
-                return [Problem(file, "", str(exc))], []
-            return [], [
-                _(
-                    "the paper layout was not tried (check uses no network, and the data is not "
-                    "all at hand: %(error)s); build once with the network, then check again"
-                )
-                % {"error": exc}
-            ]
+                return [Problem(file, "", str(exc))], [], []
+            return (
+                [],
+                [
+                    _(
+                        "the paper layout was not tried (check uses no network, and the data is not "
+                        "all at hand: %(error)s); build once with the network, then check again"
+                    )
+                    % {"error": exc}
+                ],
+                [],
+            )
         notes: list[str] = []
         try:
             try:
-                _pdf, plan = render_paper(data, options=spec.paper)
+                with _drawing_warnings(file) as drawn:
+                    _pdf, plan = render_paper(data, options=spec.paper)
             except OfflineError:
                 if _http.is_offline(spec.offline):  # this run is offline: the build stops so too
                     raise
                 # a build with the network fetches the tiles; one without draws the fallback
                 # background: the numbers and the index lie out the same on either
-                _pdf, plan = render_paper(_without_tiles(data), options=spec.paper)
+                with _drawing_warnings(file) as drawn:
+                    _pdf, plan = render_paper(_without_tiles(data), options=spec.paper)
                 notes.append(
                     _(
                         "the background tiles are not in the cache or the offline pack: the "
@@ -647,12 +657,43 @@ def paper_layout(spec: MapSpec, area) -> tuple[list[Problem], list[str]]:
         except UnreadableSheetError as exc:
             # the key says where it is; the words are the build's
             message = str(exc).removeprefix(f"{file}: ")
-            return [Problem(file, "outputs.paper", message)], []
+            return [Problem(file, "outputs.paper", message)], [], []
         except ConfigError as exc:  # an atlas over max_pages, an area file: the build stops too
-            return list(exc.problems), []
+            return list(exc.problems), [], []
         except CivicMapError as exc:
-            return [Problem(file, "outputs.paper", str(exc))], []
-    return [], [*([plan.note] if plan.note else []), *notes]
+            return [Problem(file, "outputs.paper", str(exc))], [], []
+    return [], [*([plan.note] if plan.note else []), *notes], drawn
+
+
+@contextlib.contextmanager
+def _drawing_warnings(file: str) -> Iterator[list[Problem]]:
+    """The paper renderer's warnings while check draws, as warnings of ``outputs.paper``.
+
+    :func:`_quiet` keeps the collecting steps silent; what the drawing warns about
+    (places outside a fixed-scale frame, an area cut off, index entries merged) is
+    what the build prints for this sheet, so check reports it too, once each.
+    """
+    found: list[Problem] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            message = record.getMessage().removeprefix(f"{file}: ")
+            problem = Problem(file, "outputs.paper", message)
+            if problem not in found:
+                found.append(problem)
+
+    drawing = logging.getLogger("civicmap.render.paper")
+    handler = _Collect(logging.WARNING)
+    level, propagate = drawing.level, drawing.propagate
+    drawing.setLevel(logging.WARNING)
+    drawing.propagate = False  # check prints its own report
+    drawing.addHandler(handler)
+    try:
+        yield found
+    finally:
+        drawing.removeHandler(handler)
+        drawing.setLevel(level)
+        drawing.propagate = propagate
 
 
 def _without_tiles(data: MapData) -> MapData:
