@@ -97,12 +97,18 @@ class Service:
 
     name: str
     fix: str
+    #: Where the user writes this server's address: what a redirect to another host
+    #: tells them to change (empty: the map file, where the address was written).
+    setting: str = ""
 
     def label(self) -> str:
         return _(self.name)
 
     def advice(self) -> str:
         return _(self.fix)
+
+    def where(self) -> str:
+        return self.setting or _("the map file, where this address is written")
 
 
 #: Every kind of server civicmap asks, by key (``service=`` of :func:`send`).
@@ -115,6 +121,7 @@ SERVICES: dict[str, Service] = {
             "that has it and build from that pack with --offline, or use a local extract "
             "(osm: {file: ...})"
         ),
+        "--overpass-url / osm.overpass_url",
     ),
     "gsi-tiles": Service(
         N_("GSI tiles"),
@@ -122,6 +129,7 @@ SERVICES: dict[str, Service] = {
             "run `civicmap fetch MAP.yaml` on a machine with the network to store the tiles "
             "in an offline pack, then build from it with --offline; or use basemap.tiles: none"
         ),
+        "basemap.tiles",
     ),
     "tiles": Service(
         N_("the background tile server"),
@@ -130,6 +138,7 @@ SERVICES: dict[str, Service] = {
             "MAP.yaml` on a machine with the network and build from that pack with "
             "--offline; or use basemap.tiles: none"
         ),
+        "basemap.tiles",
     ),
     "geocoder": Service(
         N_("GSI address search"),
@@ -137,6 +146,7 @@ SERVICES: dict[str, Service] = {
             "give the rows 緯度 and 経度 columns, or build once with the network (the "
             "answers are kept in the cache, and later builds, --offline too, use them)"
         ),
+        "settings.geocoder_url",
     ),
     "place-search": Service(
         N_("place-name search (Nominatim)"),
@@ -144,6 +154,7 @@ SERVICES: dict[str, Service] = {
             "use area: {municipality: CODE} or {bbox: [...]} instead, or build once with the "
             "network (the answer is kept in the cache)"
         ),
+        "settings.nominatim_url",
     ),
     "http": Service(N_("the server"), N_("check the address and the network, or try again later")),
 }
@@ -452,7 +463,7 @@ def send(
             resp = request_once(
                 method, url, params=params, data=data, read_timeout=read_timeout,
                 max_bytes=limit, end=end, deadline=seconds, allow_private=allow_private,
-                fix=svc.advice(), headers=headers,
+                fix=svc.advice(), moved_fix=svc.where(), headers=headers,
             )  # fmt: skip
             if resp.status_code in RETRY_STATUSES:
                 raise _RetryableError(f"HTTP {resp.status_code} {excerpt(resp.reason, 60)}")

@@ -410,6 +410,7 @@ def request_once(
     deadline: float,
     allow_private: bool = True,
     fix: str = "",
+    moved_fix: str = "",
     headers: dict[str, str] | None = None,
 ) -> requests.Response:
     """One attempt: same-host redirects only, the body read up to ``max_bytes``, cut at ``end``.
@@ -418,7 +419,9 @@ def request_once(
 
     ``allow_private=False`` (a URL from a map file) refuses loopback, link-local
     and private addresses, checked on the name and on the connected socket.
-    ``fix`` is the advice a passed deadline gives (it depends on the service).
+    ``fix`` is the advice a passed deadline gives (it depends on the service);
+    ``moved_fix`` names where the user writes the address (a redirect to another host
+    tells them to change it there).
 
     Raises
     ------
@@ -467,10 +470,14 @@ def request_once(
                     _(
                         "%(method)s %(url)s: the server redirected to another host "
                         "(%(target)s); civicmap follows redirects only on the same server. If "
-                        "the new address is right, use it directly (--overpass-url / "
-                        "osm.overpass_url / settings)"
+                        "the new address is right, use it directly (%(where)s)"
                     )
-                    % {"method": method, "url": redact(url), "target": redact(target)}
+                    % {
+                        "method": method,
+                        "url": redact(url),
+                        "target": redact(target),
+                        "where": moved_fix or _("where this address is written"),
+                    }
                 )
             hops += 1
             if hops > settings.max_redirects:

@@ -720,7 +720,7 @@ def _warm_up() -> int:
     return os.getpid()
 
 
-def _built_time(spec: MapSpec, inputs) -> dt.datetime:
+def _built_time(spec: MapSpec, inputs) -> str:
     """One date for the whole batch (not one per area): its data's, as a single build prints.
 
     See :func:`civicmap.pipeline.data_date` (the inputs were read once for every area).

@@ -37,10 +37,10 @@ from civicmap.render.paper.areas import load_areas
 from civicmap.render.paper.readability import UnreadableSheetError
 from civicmap.render.paper.render import render_paper
 from civicmap.render.tiles import survey_act_notice
-from civicmap.schema import COLUMNS, RowProblem, SourceResult
+from civicmap.schema import COLUMNS, Credit, RowProblem, SourceResult
 from civicmap.sources import kind_for_path, read_file_source, read_path, remote
 from civicmap.sources._guess import place_counts
-from civicmap.spec.layers import LayerSpec
+from civicmap.spec.layers import LayerSpec, SourceSpec
 from civicmap.spec.mapfile import MapSpec, load_map
 
 if TYPE_CHECKING:
@@ -382,6 +382,33 @@ def geocoder_down_rows(rejected: list[RowProblem], *, offline: bool = False) -> 
     return sum(1 for r in rejected if r.code == "geocode_failed")
 
 
+def credit_warnings(
+    src: SourceSpec, credits: list[Credit], *, file: str, key: str
+) -> list[Problem]:
+    """A warning when the maps can only credit ``src`` by its file's name.
+
+    Shared by ``check`` (the source's own credit) and ``build`` (its layer's
+    credits): a printed sheet with 「toilets.csv」 as its source tells a reader
+    nothing and may not be what the publisher's licence asks for.
+    """
+    if src.kind == "osm" or "credit" in src.options:
+        return []
+    if not any(c.credit == c.source == src.label for c in credits):
+        return []
+    return [
+        Problem(
+            file,
+            key,
+            _(
+                "%(name)s gives no credit, so the maps print its file name as the "
+                "source; add credit: {source: ..., licence: ..., date: ...} with what "
+                "the publisher asks for"
+            )
+            % {"name": src.label},
+        )
+    ]
+
+
 def build_warnings(data: MapData) -> list[Problem]:
     """The warnings of a finished build: those of ``check`` (:func:`osm_warnings`,
     :func:`layer_warnings`), on what the build read and kept."""
@@ -403,6 +430,11 @@ def build_warnings(data: MapData) -> list[Problem]:
             not_placed=geocoder_down_rows(layer.report.rejected, offline=offline),
             offline=offline,
         )
+        for src in layer.spec.sources:
+            key = f"layers[{j}].sources({src.label})"
+            for w in credit_warnings(src, layer.credits, file=file, key=key):
+                if w not in out:  # a uMap/KML entry gives several layers, one warning
+                    out.append(w)
     return out
 
 
@@ -534,8 +566,9 @@ def check_map(path: str | Path) -> dict[str, Any]:
     problems += [Problem(file, key, message) for key, message in hazard_problems]
     paper_notes: list[str] = []
     if "paper" in spec.outputs and area is not None and not problems:
-        paper_problems, paper_notes = paper_layout(spec, area)
+        paper_problems, paper_notes, drawn = paper_layout(spec, area)
         problems += paper_problems
+        warnings += drawn
     remotes = remote_states(spec)
     report: dict[str, Any] = {
         "file": file,
@@ -561,8 +594,9 @@ def check_map(path: str | Path) -> dict[str, Any]:
     return report
 
 
-def paper_layout(spec: MapSpec, area) -> tuple[list[Problem], list[str]]:
-    """(problems, notes) of the paper map: laid out and drawn in memory as the build does.
+def paper_layout(spec: MapSpec, area) -> tuple[list[Problem], list[str], list[Problem]]:
+    """(problems, notes, warnings) of the paper map: laid out and drawn in memory as the
+    build does.
 
     The build refuses a sheet that fails the readability check
     (``outputs.paper.unreadable``); ``check`` must refuse the same map, so it
@@ -579,8 +613,10 @@ def paper_layout(spec: MapSpec, area) -> tuple[list[Problem], list[str]]:
     -------
     tuple
         A refusal as a problem (key ``outputs.paper``, the build's own message),
-        and notes: the 拡大図 (inset) or grid atlas the build will print instead
-        of the plain sheet, or why the layout could not be tried offline.
+        notes: the 拡大図 (inset) or grid atlas the build will print instead
+        of the plain sheet, or why the layout could not be tried offline, and the
+        warnings the drawing gives in a build (places outside a fixed-scale frame,
+        an area cut off, index entries merged), in the build's words.
     """
     file = str(spec.file)
     with _quiet():  # the build says these; check reports only its verdict
@@ -588,24 +624,30 @@ def paper_layout(spec: MapSpec, area) -> tuple[list[Problem], list[str]]:
             data = pipeline.collect(spec, area=area, offline=True)
         except CivicMapError as exc:  # e.g. OSM data not in the cache: the build would fetch it
             if _http.is_offline(spec.offline):  # this run is offline: the build stops so too
-                return [Problem(file, "", str(exc))], []
-            return [], [
-                _(
-                    "the paper layout was not tried (check uses no network, and the data is not "
-                    "all at hand: %(error)s); build once with the network, then check again"
-                )
-                % {"error": exc}
-            ]
+                return [Problem(file, "", str(exc))], [], []
+            return (
+                [],
+                [
+                    _(
+                        "the paper layout was not tried (check uses no network, and the data is not "
+                        "all at hand: %(error)s); build once with the network, then check again"
+                    )
+                    % {"error": exc}
+                ],
+                [],
+            )
         notes: list[str] = []
         try:
             try:
-                _pdf, plan = render_paper(data, options=spec.paper)
+                with _drawing_warnings(file) as drawn:
+                    _pdf, plan = render_paper(data, options=spec.paper)
             except OfflineError:
                 if _http.is_offline(spec.offline):  # this run is offline: the build stops so too
                     raise
                 # a build with the network fetches the tiles; one without draws the fallback
                 # background: the numbers and the index lie out the same on either
-                _pdf, plan = render_paper(_without_tiles(data), options=spec.paper)
+                with _drawing_warnings(file) as drawn:
+                    _pdf, plan = render_paper(_without_tiles(data), options=spec.paper)
                 notes.append(
                     _(
                         "the background tiles are not in the cache or the offline pack: the "
@@ -615,12 +657,43 @@ def paper_layout(spec: MapSpec, area) -> tuple[list[Problem], list[str]]:
         except UnreadableSheetError as exc:
             # the key says where it is; the words are the build's
             message = str(exc).removeprefix(f"{file}: ")
-            return [Problem(file, "outputs.paper", message)], []
+            return [Problem(file, "outputs.paper", message)], [], []
         except ConfigError as exc:  # an atlas over max_pages, an area file: the build stops too
-            return list(exc.problems), []
+            return list(exc.problems), [], []
         except CivicMapError as exc:
-            return [Problem(file, "outputs.paper", str(exc))], []
-    return [], [*([plan.note] if plan.note else []), *notes]
+            return [Problem(file, "outputs.paper", str(exc))], [], []
+    return [], [*([plan.note] if plan.note else []), *notes], drawn
+
+
+@contextlib.contextmanager
+def _drawing_warnings(file: str) -> Iterator[list[Problem]]:
+    """The paper renderer's warnings while check draws, as warnings of ``outputs.paper``.
+
+    :func:`_quiet` keeps the collecting steps silent; what the drawing warns about
+    (places outside a fixed-scale frame, an area cut off, index entries merged) is
+    what the build prints for this sheet, so check reports it too, once each.
+    """
+    found: list[Problem] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            message = record.getMessage().removeprefix(f"{file}: ")
+            problem = Problem(file, "outputs.paper", message)
+            if problem not in found:
+                found.append(problem)
+
+    drawing = logging.getLogger("civicmap.render.paper")
+    handler = _Collect(logging.WARNING)
+    level, propagate = drawing.level, drawing.propagate
+    drawing.setLevel(logging.WARNING)
+    drawing.propagate = False  # check prints its own report
+    drawing.addHandler(handler)
+    try:
+        yield found
+    finally:
+        drawing.removeHandler(handler)
+        drawing.setLevel(level)
+        drawing.propagate = propagate
 
 
 def _without_tiles(data: MapData) -> MapData:
@@ -785,6 +858,9 @@ def layer_problems(
             failed = True
             continue
         frame = result.features
+        warnings += credit_warnings(
+            src, [result.credit] if result.credit else [], file=file, key=skey
+        )
         columns += [str(c) for c in frame.columns if str(c) not in columns]
         rows += len(frame) + len(result.rejected)  # as the build's quality report counts
         not_placed += geocoder_down_rows(result.rejected, offline=_http.is_offline())

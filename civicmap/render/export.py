@@ -27,14 +27,20 @@ from typing import Any
 
 import pandas as pd
 
-from civicmap import fields, wording
+from civicmap import fields, settings, wording
 from civicmap._files import check_writable, write_text_atomic
 from civicmap.errors import CivicMapError
 from civicmap.hazards import texts as hazard_texts
 from civicmap.i18n import _
 from civicmap.mapdata import LayerData, MapData
 from civicmap.render.background import credit_lines
-from civicmap.render.symbols import svg_path
+from civicmap.render.symbols import (
+    category_counts,
+    category_looks,
+    kept_categories,
+    svg_path,
+    taken_symbols,
+)
 from civicmap.schema import APPROXIMATE, OSM_LICENCE, OSM_LICENCE_URL
 
 log = logging.getLogger(__name__)
@@ -190,7 +196,7 @@ def to_geojson(data: MapData) -> dict[str, Any]:
     for layer in data.layers:
         style = layer.spec.style
         title = layer.spec.title_in(data.language)
-        cat_styles = _category_styles(layer)
+        cat_styles = _category_styles(data, layer)
         whole = whole_number_columns(layer.features)
         for row, geom in _features(layer):
             props = _properties(row, whole)
@@ -236,14 +242,25 @@ def to_geojson(data: MapData) -> dict[str, Any]:
     )
 
 
-def _category_styles(layer: LayerData) -> dict:
-    """``{category: CategoryStyle}`` when the layer has several categories, else ``{}``."""
-    cats = [fields.text(c) for c in layer.features.get("category", [])]
-    present = list(dict.fromkeys(cats))
-    if len(present) < 2:
+def _category_styles(data: MapData, layer: LayerData) -> dict:
+    """``{category: CategoryStyle}`` of the layer's places (``{}`` when it has none).
+
+    The web map's style table (:func:`~civicmap.render.symbols.category_looks`, with
+    its category budget and the symbols the map's other layers use), so an exported
+    place looks in uMap as it did on our page; past the budget, the rest share the
+    layer's own look as they share the page's "Other" row.
+    """
+    counts = category_counts(layer.features)
+    if not counts:
         return {}
-    order = layer.spec.category_order(present)
-    return {st.name: st for st in layer.spec.style.for_categories(order)}
+    spec = layer.spec
+    order = spec.category_order(list(counts))
+    kept = kept_categories(spec, counts, settings.max_categories_web)
+    taken = taken_symbols([lay.spec for lay in data.layers], but=layer.id)
+    looks = category_looks(spec, order, taken=taken, present=counts, kept=kept)
+    if all((st.color, st.symbol) == (spec.style.color, spec.style.symbol) for st in looks):
+        return {}  # the layer's own look for all: the layer's style says it once
+    return {st.name: st for st in looks}
 
 
 #: uMap's icon class for every layer: the Default pin shows ``iconUrl`` (our symbol) inside.
@@ -369,7 +386,7 @@ def to_umap(data: MapData) -> dict[str, Any]:
     next_id = 0
     for rank, layer in enumerate(data.layers):
         style = layer.spec.style
-        cat_styles = _category_styles(layer)
+        cat_styles = _category_styles(data, layer)
         whole = whole_number_columns(layer.features)
         features = []
         for row, geom in _features(layer):

@@ -248,26 +248,6 @@ class Style:
             out["dash"] = self.dash
         return out
 
-    def for_categories(self, names: list[str]) -> list[CategoryStyle]:
-        """Colour and symbol of each category in ``names`` (in display order).
-
-        A category the layer file styles keeps that style; the others get derived
-        ones by their position, so two categories differ in shape *and* colour and the
-        same category looks the same on every map using the layer.
-        """
-        given = {n: (c, s) for n, c, s in self.category_overrides}
-        out = []
-        for i, name in enumerate(names):
-            c, s = given.get(name, ("", ""))
-            out.append(
-                CategoryStyle(
-                    name=name,
-                    color=c or derived_colour(self.color, i),
-                    symbol=s or derived_symbol(self.symbol, i),
-                )
-            )
-        return out
-
     @classmethod
     def parse(cls, ck: Checker, key: str, raw: Any, categories: list[dict]) -> Style:
         """Check ``style:`` and the colour/symbol of ``categories:``; record problems in ``ck``."""

@@ -71,8 +71,13 @@ def assert_agree(map_file: Path, out: Path, *, offline: bool = True) -> tuple[di
     assert code == 0
     assert built.exit_code == 0, built.output
     said = {line for line in built.output.splitlines() if line.startswith("Warning: ")}
+    drawn = [w for w in report["warnings"] if w["key"] == "outputs.paper"]
+    others = [w for w in report["warnings"] if w["key"] != "outputs.paper"]
     # the layer warnings: the same lines, word for word
-    assert _warning_lines(report) == said, (report["warnings"], built.output)
+    assert _warning_lines({"warnings": others}) == said, (report["warnings"], built.output)
+    # what drawing the sheet warns about: the build's words (the build logs them as it draws)
+    for w in drawn:
+        assert w["message"] in built.output, (w, built.output)
     return report, built.output
 
 
@@ -132,7 +137,7 @@ layers:
   - id: nurseries
     title: 保育施設
     sources:
-      - csv: {{path: {data}}}
+      - csv: {{path: {data}, credit: {{source: 市のオープンデータ}}}}
     popup: [name, address, {field}]
     index: [address, {field}]
 outputs:
@@ -364,3 +369,15 @@ def test_a_paper_map_whose_osm_data_is_not_at_hand(tmp_path, monkeypatch):
     report, output = assert_agree(tmp_path / "demo.yaml", tmp_path / "out")
     assert report is not None and "Overpass answer" in report["problems"][0]["message"]
     assert report["problems"][0]["message"] in output
+
+
+def test_what_drawing_the_sheet_warns_about_check_says_too(folder):
+    """A fixed scale that cuts the area: check used to keep the build's two warnings to itself."""
+    text = KANAZAWA_TOILETS.replace(
+        "  web: {file: out/map.html}", "  paper: {file: out/map.pdf, scale: 10000}"
+    )
+    (folder / "map.yaml").write_text(text, encoding="utf-8")
+    report, _output = assert_agree(folder / "map.yaml", folder / "out")
+    drawn = [w["message"] for w in report["warnings"] if w["key"] == "outputs.paper"]
+    assert any("parts are cut off" in m for m in drawn), report["warnings"]
+    assert any("fall outside the paper map's frame" in m for m in drawn), report["warnings"]

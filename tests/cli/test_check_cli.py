@@ -126,7 +126,7 @@ layers:
   - id: public_toilets
     title: 公衆トイレ
     sources:
-      - csv: {path: toilets.csv, category: 公衆トイレ}
+      - csv: {path: toilets.csv, credit: {source: 石川県 公衆トイレ一覧}, category: 公衆トイレ}
     label: 名称
     popup: [名称, 所在地_連結表記, 利用開始時間]
     index: [所在地_連結表記]
@@ -152,6 +152,16 @@ def test_a_correct_map_passes_check(folder):
     assert res.exit_code == 0, res.output
     assert "OK (map)" in res.output and "public_toilets" in res.output
     assert "Warning" not in res.output
+
+
+def test_a_file_without_a_credit_is_named_with_the_key_to_add(folder):
+    """Without credit: the sheet can only print the file's name as the source: say so."""
+    text = KANAZAWA_TOILETS.replace(", credit: {source: 石川県 公衆トイレ一覧}", "")
+    res = _check(folder, text)
+    assert res.exit_code == 0, res.output
+    assert "toilets.csv gives no credit" in res.output and "credit: {source:" in res.output
+    ja = _check(folder, text, lang="ja")
+    assert "toilets.csv" in ja.output and "出典" in ja.output
 
 
 MISTAKES = {

@@ -17,6 +17,7 @@ import pytest
 from civicmap import settings
 from civicmap.pipeline import collect
 from civicmap.render import assets
+from civicmap.render.export import export_text
 from civicmap.render.symbols import category_counts, kept_categories
 from civicmap.render.web import render_html
 from civicmap.spec.mapfile import load_map
@@ -86,3 +87,28 @@ def test_within_the_budget_every_category_keeps_its_row(tmp_path):
         kept_categories(data.layers[0].spec, category_counts(data.layers[0].features), 30) is None
     )
     assert not data.layers[0].report.warnings
+
+
+def test_exports_give_each_place_the_look_it_has_on_the_page(tmp_path, monkeypatch):
+    """uMap/GeoJSON exports used their own style table: past the budget each category got
+    its own derived colour there, while the page drew them all in the layer's look."""
+    monkeypatch.setattr(settings, "max_categories_web", 5)
+    data, layer = _layer(tmp_path)
+    look = {
+        s["title"]: (s["color"], s["symbol"])
+        for s in layer["styles"]
+        if not s["title"].startswith("Other")
+    }
+    exported = json.loads(export_text(data, fmt="geojson"))["features"]
+    assert len(exported) == sum(PLACES.values())
+    for f in exported:
+        p = f["properties"]
+        want = look.get(p["category"], ("#2f9e44", "circle"))  # the rest: the layer's look
+        assert (p["marker-color"], p["marker-symbol"]) == want, p
+    umap = json.loads(export_text(data, fmt="umap"))
+    colours = {
+        f["properties"]["category"]: f["properties"]["_umap_options"].get("color")
+        for f in umap["layers"][0]["features"]
+    }
+    assert {c: colours[c] for c in look} == {c: v[0] for c, v in look.items()}
+    assert {colours[c] for c in "AFGH"} == {"#2f9e44"}

@@ -79,8 +79,9 @@ def test_geojson_carries_layer_and_style(data, tmp_path):
     feats = doc["features"]
     assert len(feats) == sum(len(layer.features) for layer in data.layers)
     tri = [f for f in feats if f["properties"]["layer"] == "shelters"]
-    assert {f["properties"]["marker-symbol"] for f in tri} == {"triangle"}
-    assert {f["properties"]["marker-color"] for f in tri} == {"#03af7a"}
+    # as the page draws them: 指定避難所 with the building pictogram in safety green
+    assert {f["properties"]["marker-symbol"] for f in tri} == {"shelter_building"}
+    assert {f["properties"]["marker-color"] for f in tri} == {"#00935a"}
 
 
 def test_kml_has_one_folder_per_layer_with_escaped_names(data, tmp_path):

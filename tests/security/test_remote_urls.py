@@ -79,6 +79,8 @@ def test_a_redirect_to_another_host_is_refused_and_never_followed(tmp_path, serv
         other.stop()
     assert res.exit_code != 0
     assert "redirected to another host" in res.output
+    # The fix names where this address is written, not the Overpass options.
+    assert "the map file" in res.output and "--overpass-url" not in res.output
     assert other.hits == []
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from civicmap import fields
 from civicmap.errors import ConfigError
+from civicmap.render.symbols import category_looks
 from civicmap.spec.layers import SYMBOLS, builtin_layer_ids, load_layer, parse_layer
 
 
@@ -62,12 +63,12 @@ def test_derived_category_styles_differ_in_shape_and_colour():
     spec = load_layer("childcare")
     names = [c["name"] for c in spec.categories]
     assert len(names) >= 6
-    styles = spec.style.for_categories(names)
+    styles = category_looks(spec, names)
     assert len({s.symbol for s in styles}) == len(styles)
     assert len({s.color for s in styles}) == len(styles)
     assert styles[0].color == spec.style.color and styles[0].symbol == spec.style.symbol
     # stable: the same category gets the same style whatever else is present
-    again = spec.style.for_categories(names[:3])
+    again = category_looks(spec, names[:3])
     assert again == styles[:3]
 
 
@@ -90,7 +91,7 @@ def test_category_styles_and_labels_from_the_layer_file():
         file="t.yaml",
         base_dir=Path("."),
     )
-    a, b = spec.style.for_categories(["指定避難所", "指定緊急避難場所"])
+    a, b = category_looks(spec, ["指定避難所", "指定緊急避難場所"])
     assert (a.color, a.symbol) == ("#1971c2", "square")
     assert b.symbol != a.symbol and b.color != a.color
     assert spec.column_label("kind", "en") == "Kind"

@@ -124,6 +124,8 @@ class PanelBlocks:
             extra = [(f"{t or title} ({n})", look) for t, look, n in shapes]
         else:
             extra = []
+        if not looks and layer.features.empty:  # a symbol for nothing would send readers looking
+            return [(self.t["none_here"].format(layer=layer.spec.title_in(self.lang)), "text")]
         if not looks:
             st = layer.spec.style
             return [(title, CategoryStyle("", st.color, st.symbol))]

@@ -123,8 +123,16 @@ def draw_single(r: Renderer, c, *, insets: list[InsetPlan] | tuple = ()) -> None
         ncol = 1
     scale = o.scale if o.scale != "fit" else fit_scale(*ground, frame_rect.w, frame_rect.h)
     r.plan.scale = scale
-    frame = MapFrame(frame_rect, centre[0], centre[1], scale, r.k)
+    # Centred on the middle of the area's bounds, so a fitted frame holds all of it: an
+    # L-shaped 町丁目's centroid lies off that middle, and a frame centred there cut off
+    # the far arm with its places ("outside the frame"). Only an area larger than a
+    # fixed-scale sheet is centred on its heart (the centroid) instead.
+    middle = ((minx + maxx) / 2, (miny + maxy) / 2)
+    frame = MapFrame(frame_rect, middle[0], middle[1], scale, r.k)
     fx0, fy0, fx1, fy1 = frame.extent
+    if o.scale != "fit" and (fx0 > minx or fy0 > miny or fx1 < maxx or fy1 < maxy):
+        frame = MapFrame(frame_rect, centre[0], centre[1], scale, r.k)
+        fx0, fy0, fx1, fy1 = frame.extent
     if o.scale != "fit" and (fx0 > minx or fy0 > miny or fx1 < maxx or fy1 < maxy):
         log.warning(
             _(
