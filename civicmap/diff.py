@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import logging
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from civicmap._files import check_writable, output_batch, spreadsheet_cell, writ
 from civicmap.errors import CivicMapError
 from civicmap.i18n import _
 from civicmap.join import DIFF_STATUSES
-from civicmap.mapdata import MapData
+from civicmap.mapdata import LayerData, MapData
 from civicmap.schema import CRS
 from civicmap.sources import _guard
 from civicmap.status import CLOSED, OPEN
@@ -192,16 +193,45 @@ def _key(layer: str, name: str) -> tuple[str, str]:
     )
 
 
-def _previous(path: Path) -> tuple[dict[tuple[str, str], dict], str]:
-    """The last print's places by (layer title, name), and its newest check or data time."""
+@dataclass(frozen=True)
+class Snapshot:
+    """The places of a print, by (layer title, name), and when its data was last checked.
+
+    ``places`` maps each key to ``{"status": ..., "point": ...}``; ``since`` is ISO text
+    (the newest ``as_of``, else the data's date or fetch time), or "".
+    """
+
+    places: dict[tuple[str, str], dict]
+    since: str = ""
+
+
+def not_a_last_print(path: Path) -> CivicMapError:
+    return CivicMapError(
+        _("%(path)s: neither an offline pack (a folder civicmap fetch wrote) nor a GeoJSON "
+          "export of a map; give the last print's pack folder (unpack an archived one first) "
+          "or the .geojson civicmap wrote with it (outputs.geojson or civicmap export "
+          "--format geojson)") % {"path": path}
+    )  # fmt: skip
+
+
+def geojson_snapshot(path: str | Path) -> Snapshot:
+    """The last print's places from the GeoJSON civicmap exported with it.
+
+    Raises
+    ------
+    CivicMapError
+        When ``path`` is not a GeoJSON export of a map (a CSV, an archive, any other
+        file): the message names the path and the two things it may be.
+    """
+    path = Path(path)
     raw = _guard.read_input_bytes(path, what=_("last print's GeoJSON"))
-    _guard.check_not_binary(raw, name=str(path))
-    doc = _guard.load_json(raw, name=str(path))
+    try:
+        _guard.check_not_binary(raw, name=str(path))
+        doc = _guard.load_json(raw, name=str(path))
+    except CivicMapError:
+        raise not_a_last_print(path) from None
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        raise CivicMapError(
-            _("%(path)s: not a GeoJSON export of a map; give the .geojson civicmap wrote for the "
-              "last print (outputs.geojson or civicmap export --format geojson)") % {"path": path}
-        )  # fmt: skip
+        raise not_a_last_print(path)
     places: dict[tuple[str, str], dict] = {}
     times: list[str] = []
     for feat in doc.get("features") or []:
@@ -219,29 +249,45 @@ def _previous(path: Path) -> tuple[dict[tuple[str, str], dict], str]:
             times.append(str(props["as_of"]))
     meta = doc.get("civicmap") if isinstance(doc.get("civicmap"), dict) else {}
     since = max(times) if times else str(meta.get("built") or "")
-    return places, since
+    return Snapshot(places, since)
 
 
-def changes_since(data: MapData, previous: str | Path) -> Changes:
-    """What opened, closed, appeared, moved or disappeared since the last print.
+def layers_snapshot(layers: Sequence[LayerData], language: str, *, since: str = "") -> Snapshot:
+    """The places of ``layers`` as a print shows them (title in ``language``, name, status).
 
-    ``previous`` is the GeoJSON civicmap exported with the last print; places are
-    matched by layer title and name (row numbers and ids change between downloads of a
-    volunteers' sheet, names do not). ``since`` is that print's newest check time
-    (``as_of``), else its data date.
+    ``since`` is used when no place has a check time (``as_of``); with check times
+    it is the newest of them, as for :func:`geojson_snapshot`.
     """
-    before, since = _previous(Path(previous))
-    now: dict[tuple[str, str], dict] = {}
-    for layer in data.layers:
-        title = layer.spec.title_in(data.language)
+    places: dict[tuple[str, str], dict] = {}
+    times: list[str] = []
+    for layer in layers:
+        title = layer.spec.title_in(language)
         f = layer.features
         for _i, row in f.iterrows():
             name = str(row.get("name") or "").strip()
             if not name or row.geometry is None or row.geometry.is_empty:
                 continue
             status = row.get("status") if "status" in f.columns else ""
-            now[_key(title, name)] = {"status": str(status or ""),
-                                      "point": row.geometry.representative_point()}  # fmt: skip
+            places[_key(title, name)] = {"status": str(status or ""),
+                                         "point": row.geometry.representative_point()}  # fmt: skip
+            as_of = row.get("as_of") if "as_of" in f.columns else ""
+            if isinstance(as_of, str) and as_of:
+                times.append(as_of)
+    return Snapshot(places, max(times) if times else since)
+
+
+def changes_since(data: MapData, previous: str | Path | Snapshot) -> Changes:
+    """What opened, closed, appeared, moved or disappeared since the last print.
+
+    ``previous`` is the last print: the GeoJSON civicmap exported with it, or a
+    :class:`Snapshot` of it (:func:`civicmap.pipeline.last_print` makes one from the
+    print's offline pack). Places are matched by layer title and name (row numbers and
+    ids change between downloads of a volunteers' sheet, names do not). ``since`` is
+    that print's newest check time (``as_of``), else its data date or fetch time.
+    """
+    last = previous if isinstance(previous, Snapshot) else geojson_snapshot(previous)
+    before, since = last.places, last.since
+    now = layers_snapshot(data.layers, data.language).places
     out: list[Change] = []
     for key, cur in now.items():
         old = before.get(key)

@@ -8,6 +8,7 @@ passes the GeoDataFrames along.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -24,8 +25,14 @@ from civicmap._files import output_batch
 from civicmap._http import refreshing
 from civicmap._outputs import Output, guarded_outputs, is_site_folder
 from civicmap.area import Area, map_area
-from civicmap.diff import changes_since
-from civicmap.errors import ConfigError, Problem, SourceError
+from civicmap.diff import (
+    Snapshot,
+    changes_since,
+    geojson_snapshot,
+    layers_snapshot,
+    not_a_last_print,
+)
+from civicmap.errors import CivicMapError, ConfigError, Problem, SourceError
 from civicmap.hazards import HazardResult
 from civicmap.i18n import _, ngettext
 from civicmap.mapdata import LayerData, LayerReport, MapData, build_time, data_time
@@ -33,14 +40,14 @@ from civicmap.render import export, paper, web
 from civicmap.render.site import write_site
 from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit, serves_column
 from civicmap.shelter_routes import shelter_layers
-from civicmap.sources import layered, overpass, read_file_source, streets
+from civicmap.sources import layered, overpass, read_file_source, remote, streets
 from civicmap.sources._categories import unify_layer_categories
 from civicmap.sources._guard import clean_text_columns
 from civicmap.sources._osmschema import to_schema
 from civicmap.sources.osmfile import OsmExtract, read_extract
 from civicmap.spec.layers import LayerSpec
 from civicmap.spec.mapfile import MapSpec, load_map
-from civicmap.status import apply_status
+from civicmap.status import JST, apply_status
 from civicmap.tagfilter import TagFilter
 
 if TYPE_CHECKING:
@@ -402,17 +409,7 @@ def _collect(
     basemap = None
     if spec.basemap.draw and osm.frames:
         basemap = classify_basemap({k: v for k, v in osm.frames.items() if k.startswith("_")})
-    layers = []
-    now = build_time()  # the age of each place's check (print_if.max_age) is counted to here
-    for layer in spec.layers:
-        advance(layer.id)
-        log.info(_("layer %(layer_id)s"), {"layer_id": layer.id})
-        pack = overpass.pack_folder(spec)
-        for part, part_files in _file_layers(layer, files, offline=spec.offline, pack=pack):
-            ld = _layer_data(part, osm, area, spec.language, part_files, offline=spec.offline,
-                             pack=pack)  # fmt: skip
-            ld.features = apply_status(ld.features, ld.spec, now=now)  # status:, print_if:
-            layers.append(ld)
+    layers = _read_layers(spec, osm, area, files, advance)
     uses_osm = not spec.osm.disabled and any(
         s.kind == "osm" for layer in spec.layers for s in layer.sources
     )
@@ -467,10 +464,109 @@ def _collect(
     return data
 
 
+def _read_layers(
+    spec: MapSpec, osm: OsmExtract, area: Area, files: dict | None, advance
+) -> list[LayerData]:
+    """Each layer of ``spec`` read from its sources, with its places' status (``status:``)."""
+    layers = []
+    now = build_time()  # the age of each place's check (print_if.max_age) is counted to here
+    pack = overpass.pack_folder(spec)
+    for layer in spec.layers:
+        advance(layer.id)
+        log.info(_("layer %(layer_id)s"), {"layer_id": layer.id})
+        for part, part_files in _file_layers(layer, files, offline=spec.offline, pack=pack):
+            ld = _layer_data(part, osm, area, spec.language, part_files, offline=spec.offline,
+                             pack=pack)  # fmt: skip
+            ld.features = apply_status(ld.features, ld.spec, now=now)  # status:, print_if:
+            layers.append(ld)
+    return layers
+
+
+def with_pack(spec: MapSpec, folder: str | Path) -> MapSpec:
+    """The same map, reading OSM data and remote sources' copies from the pack in ``folder``."""
+    area_extract = spec.area.kind == "osm_file" and not spec.osm.overpass
+    osm = replace(
+        spec.osm,
+        file=None,
+        extract=str(spec.area.value) if area_extract else None,
+        pack=str(Path(folder).resolve()),
+    )
+    return replace(spec, osm=osm)
+
+
+def _pack_time(folder: Path) -> str:
+    """When a pack's data was fetched, as Japanese time (ISO): its newest remote copy, else
+    when ``civicmap fetch`` made it; "" when the manifest says neither."""
+    manifest = overpass.read_manifest(folder)
+    records = manifest.get(remote.FOLDER)
+    times = [str(r.get("fetched")) for r in records if isinstance(r, dict)] if isinstance(
+        records, list) else []  # fmt: skip
+    parsed = [t for t in (_iso_time(x) for x in times) if t is not None]
+    when = max(parsed) if parsed else _iso_time(manifest.get("created"))
+    return when.astimezone(JST).isoformat(timespec="minutes") if when is not None else ""
+
+
+def _iso_time(text: object) -> dt.datetime | None:
+    try:
+        when = dt.datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def last_print(spec: MapSpec, previous: str | Path, *, area: Area | None = None) -> Snapshot:
+    """The places of the last print of ``spec``, from its offline pack or its GeoJSON export.
+
+    A pack is read as an offline rebuild from it reads it (its OSM answers and its
+    copies of the remote sources, no network), with the same status rules; its time
+    is its newest check time (``as_of``), else when its data was fetched
+    (:func:`_pack_time`). ``area`` is the map's area, already resolved.
+
+    Raises
+    ------
+    CivicMapError
+        ``previous`` does not exist, is neither a pack nor a GeoJSON export, is the
+        pack this build reads (the change list would always be empty), or does not
+        hold this map's data.
+    """
+    path = Path(previous)
+    if not path.exists():
+        raise SourceError(
+            _("%(path)s: no such file or folder; give the last print's pack folder (civicmap "
+              "fetch) or its GeoJSON export") % {"path": path}
+        )  # fmt: skip
+    if not path.is_dir():
+        return geojson_snapshot(path)
+    if not (path / overpass.MANIFEST).is_file():
+        raise not_a_last_print(path)
+    own = overpass.pack_folder(spec)
+    if own is not None and own.resolve() == path.resolve():
+        raise SourceError(
+            _("%(path)s is the pack this build reads, so nothing would have changed; keep the "
+              "last print's pack and fetch the new data into another folder (civicmap fetch "
+              "MAP.yaml -o NEW_PACK)") % {"path": path}
+        )  # fmt: skip
+    since = _pack_time(path)
+    before = with_offline(with_pack(spec, path), True)
+    if before.paper is not None:  # the last print's own change list is not needed
+        before = replace(before, paper=replace(before.paper, changes_since=None))
+    try:
+        area = area if area is not None else map_area(before)
+        layers = _read_layers(before, _read_osm(before, area), area, None, lambda *a: None)
+    except CivicMapError as exc:
+        raise SourceError(
+            _("the last print's pack %(path)s cannot be read as this map (%(error)s); give the "
+              "pack of the last print of this map, or its GeoJSON export") % {"path": path,
+              "error": exc}
+        ) from None  # fmt: skip
+    return layers_snapshot(layers, spec.language, since=since)
+
+
 def _change_note(spec: MapSpec, data: MapData) -> str:
     """The sheet's line of what changed since the last print (``outputs.paper.changes_since``).
 
-    The first print has no last print: a missing file is said once and leaves no line.
+    The last print is its offline pack or its GeoJSON export (:func:`last_print`). The
+    first print has no last print: a missing path is said once and leaves no line.
     """
     since = spec.paper.changes_since if spec.paper is not None else None
     if not since:
@@ -483,7 +579,7 @@ def _change_note(spec: MapSpec, data: MapData) -> str:
             {"path": path},
         )  # fmt: skip
         return ""
-    return changes_since(data, path).summary(spec.language)
+    return changes_since(data, last_print(spec, path, area=data.area)).summary(spec.language)
 
 
 def load_hazards(spec: MapSpec, area: Area, layers: list[LayerData], homes) -> HazardResult:
