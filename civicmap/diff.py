@@ -25,13 +25,13 @@ from shapely.geometry import shape
 
 from civicmap import wording
 from civicmap._files import check_writable, output_batch, spreadsheet_cell, write_text_atomic
-from civicmap.errors import CivicMapError
+from civicmap.errors import CivicMapError, SourceError
 from civicmap.i18n import _
 from civicmap.join import DIFF_STATUSES
 from civicmap.mapdata import LayerData, MapData
 from civicmap.schema import CRS
 from civicmap.sources import _guard
-from civicmap.status import CLOSED, OPEN
+from civicmap.status import CLOSED, OPEN, UNKNOWN
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def write_diff(
 # ---- what changed since the last print (issue 27) --------------------------------------
 
 #: Kinds of change, in the order the lists show them.
-CHANGE_KINDS = ("opened", "closed", "appeared", "moved", "disappeared")
+CHANGE_KINDS = ("opened", "closed", "unknown", "appeared", "moved", "disappeared")
 #: A place counts as moved when it is further than this from where it was (metres).
 MOVED_M = 50.0
 #: The words of the change list, in the map's language (the sheet prints them).
@@ -205,8 +205,9 @@ class Snapshot:
     since: str = ""
 
 
-def not_a_last_print(path: Path) -> CivicMapError:
-    return CivicMapError(
+def not_a_last_print(path: Path) -> SourceError:
+    """The error for a last print that is neither a pack nor a GeoJSON export."""
+    return SourceError(
         _("%(path)s: neither an offline pack (a folder civicmap fetch wrote) nor a GeoJSON "
           "export of a map; give the last print's pack folder (unpack an archived one first) "
           "or the .geojson civicmap wrote with it (outputs.geojson or civicmap export "
@@ -219,7 +220,7 @@ def geojson_snapshot(path: str | Path) -> Snapshot:
 
     Raises
     ------
-    CivicMapError
+    SourceError
         When ``path`` is not a GeoJSON export of a map (a CSV, an archive, any other
         file): the message names the path and the two things it may be.
     """
@@ -277,7 +278,7 @@ def layers_snapshot(layers: Sequence[LayerData], language: str, *, since: str = 
 
 
 def changes_since(data: MapData, previous: str | Path | Snapshot) -> Changes:
-    """What opened, closed, appeared, moved or disappeared since the last print.
+    """What opened, closed, became unknown, appeared, moved or disappeared since the last print.
 
     ``previous`` is the last print: the GeoJSON civicmap exported with it, or a
     :class:`Snapshot` of it (:func:`civicmap.pipeline.last_print` makes one from the
@@ -298,6 +299,9 @@ def changes_since(data: MapData, previous: str | Path | Snapshot) -> Changes:
             out.append(Change("opened", key[0], key[1], old["status"], cur["status"]))
         elif cur["status"] == CLOSED and old["status"] and old["status"] != CLOSED:
             out.append(Change("closed", key[0], key[1], old["status"], cur["status"]))
+        elif cur["status"] == UNKNOWN and old["status"] in (OPEN, CLOSED):
+            # no longer known to be open: off the paper now, so the list says why it went
+            out.append(Change("unknown", key[0], key[1], old["status"], cur["status"]))
         if old["point"] is not None:
             p, q = old["point"], cur["point"]
             _a, _b, metres = _GEOD.inv(p.x, p.y, q.x, q.y)

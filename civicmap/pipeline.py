@@ -546,6 +546,15 @@ def last_print(spec: MapSpec, previous: str | Path, *, area: Area | None = None)
               "last print's pack and fetch the new data into another folder (civicmap fetch "
               "MAP.yaml -o NEW_PACK)") % {"path": path}
         )  # fmt: skip
+    local = sorted({s.label for layer in spec.layers for s in layer.sources
+                    if s.kind != "osm" and s.remote is None})  # fmt: skip
+    if local:  # read as they are today: their changes cannot show
+        log.warning(
+            _("the last print's pack %(path)s holds OSM data and remote sources (url:) only; "
+              "%(files)s are read as they are now, so their changes are not listed. To list "
+              "them too, compare with the GeoJSON exported with the last print"),
+            {"path": path, "files": ", ".join(local)},
+        )  # fmt: skip
     since = _pack_time(path)
     before = with_offline(with_pack(spec, path), True)
     if before.paper is not None:  # the last print's own change list is not needed
@@ -579,7 +588,14 @@ def _change_note(spec: MapSpec, data: MapData) -> str:
             {"path": path},
         )  # fmt: skip
         return ""
-    return changes_since(data, last_print(spec, path, area=data.area)).summary(spec.language)
+    try:
+        previous = last_print(spec, path, area=data.area)
+    except SourceError as exc:  # named by the key the map file gives it
+        raise SourceError(
+            _("%(file)s: outputs.paper.changes_since: %(error)s")
+            % {"file": spec.file, "error": exc}
+        ) from None
+    return changes_since(data, previous).summary(spec.language)
 
 
 def load_hazards(spec: MapSpec, area: Area, layers: list[LayerData], homes) -> HazardResult:
