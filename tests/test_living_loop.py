@@ -25,7 +25,12 @@ from civicmap.cli import main
 pytestmark = pytest.mark.slow  # four builds, two fetches and a diff: about 15 s
 
 #: The places of the sheet, day 1 all open; day 2 (SHELTERS_V2) as the docstring says.
-CLOSES, STAYS, UNKNOWN, OPENS = "西早稲田避難所", "戸山公園給水所", "高田馬場銭湯", "大久保地域センター"
+CLOSES, STAYS, UNKNOWN, OPENS = (
+    "西早稲田避難所",
+    "戸山公園給水所",
+    "高田馬場銭湯",
+    "大久保地域センター",
+)
 
 
 def write_map(folder: Path, url: str, *, since: str = "") -> Path:
