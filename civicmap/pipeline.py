@@ -409,7 +409,17 @@ def _collect(
     basemap = None
     if spec.basemap.draw and osm.frames:
         basemap = classify_basemap({k: v for k, v in osm.frames.items() if k.startswith("_")})
-    layers = _read_layers(spec, osm, area, files, advance)
+    layers = []
+    now = build_time()  # the age of each place's check (print_if.max_age) is counted to here
+    for layer in spec.layers:
+        advance(layer.id)
+        log.info(_("layer %(layer_id)s"), {"layer_id": layer.id})
+        pack = overpass.pack_folder(spec)
+        for part, part_files in _file_layers(layer, files, offline=spec.offline, pack=pack):
+            ld = _layer_data(part, osm, area, spec.language, part_files, offline=spec.offline,
+                             pack=pack)  # fmt: skip
+            ld.features = apply_status(ld.features, ld.spec, now=now)  # status:, print_if:
+            layers.append(ld)
     uses_osm = not spec.osm.disabled and any(
         s.kind == "osm" for layer in spec.layers for s in layer.sources
     )
@@ -440,7 +450,6 @@ def _collect(
             {"n": n},
         )
 
-    data.change_note = _change_note(spec, data)
     shelter_routes.merge_shelter_layers(layers)
     homes = shelter_routes.map_homes(spec)
     route_layers = layers
@@ -449,6 +458,8 @@ def _collect(
     if spec.disaster:  # one disaster's view: only the shelter sites suited to it
         data.every_site = list(layers)  # the web page keeps them, hidden at load
         layers[:] = disaster_view(spec, layers, data.hazards)
+    # compared as printed: shelter sites merged, one disaster's view (as the export has them)
+    data.change_note = _change_note(spec, data)
     route_layers = layers
     if spec.hazards:
         route_layers = hazard_route_layers(spec, layers, data)
@@ -462,24 +473,6 @@ def _collect(
         for note in routes.notes:
             log.info(_("routes: %(note)s"), {"note": note})
     return data
-
-
-def _read_layers(
-    spec: MapSpec, osm: OsmExtract, area: Area, files: dict | None, advance
-) -> list[LayerData]:
-    """Each layer of ``spec`` read from its sources, with its places' status (``status:``)."""
-    layers = []
-    now = build_time()  # the age of each place's check (print_if.max_age) is counted to here
-    pack = overpass.pack_folder(spec)
-    for layer in spec.layers:
-        advance(layer.id)
-        log.info(_("layer %(layer_id)s"), {"layer_id": layer.id})
-        for part, part_files in _file_layers(layer, files, offline=spec.offline, pack=pack):
-            ld = _layer_data(part, osm, area, spec.language, part_files, offline=spec.offline,
-                             pack=pack)  # fmt: skip
-            ld.features = apply_status(ld.features, ld.spec, now=now)  # status:, print_if:
-            layers.append(ld)
-    return layers
 
 
 def with_pack(spec: MapSpec, folder: str | Path) -> MapSpec:
@@ -518,7 +511,8 @@ def last_print(spec: MapSpec, previous: str | Path, *, area: Area | None = None)
     """The places of the last print of ``spec``, from its offline pack or its GeoJSON export.
 
     A pack is read as an offline rebuild from it reads it (its OSM answers and its
-    copies of the remote sources, no network), with the same status rules; its time
+    copies of the remote sources, no network; shelter sites merged, one disaster's
+    view), with the same status rules; its time
     is its newest check time (``as_of``), else when its data was fetched
     (:func:`_pack_time`). ``area`` is the map's area, already resolved.
 
@@ -556,12 +550,12 @@ def last_print(spec: MapSpec, previous: str | Path, *, area: Area | None = None)
             {"path": path, "files": ", ".join(local)},
         )  # fmt: skip
     since = _pack_time(path)
-    before = with_offline(with_pack(spec, path), True)
-    if before.paper is not None:  # the last print's own change list is not needed
+    # the places as that print showed them; its change list and home routes are not needed
+    before = replace(with_pack(spec, path), home=None, homes=(), homes_file=None)
+    if before.paper is not None:
         before = replace(before, paper=replace(before.paper, changes_since=None))
     try:
-        area = area if area is not None else map_area(before)
-        layers = _read_layers(before, _read_osm(before, area), area, None, lambda *a: None)
+        layers = collect(before, area=area, offline=True).layers
     except CivicMapError as exc:
         raise SourceError(
             _("the last print's pack %(path)s cannot be read as this map (%(error)s); give the "

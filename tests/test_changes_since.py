@@ -201,3 +201,22 @@ def test_a_pack_does_not_hold_local_files_and_says_so(last_print, caplog):
                for r in caplog.records)  # fmt: skip
     # the pack's time is its data's newest check time (as_of), not when it was made
     assert previous.since == "2018-07-13T09:00+09:00"
+
+
+def test_a_shelter_site_merged_from_two_rows_is_no_change(tmp_path):
+    # two designations of one place (same spot, other names) are one site on the print; the
+    # sheet compared its unmerged rows with the merged export and said 新規 1
+    (tmp_path / "shops.csv").write_text(
+        "名称,緯度,経度,状況,確認日時\n"
+        "鶴寿園,35.705,139.705,開設,7/12/2018 20:00:00\n"
+        "金沢市老人福祉センター鶴寿園,35.705,139.705,開設,7/12/2018 20:00:00\n",
+        encoding="utf-8",
+    )
+    path = _map(tmp_path, "    role: shelter\n")
+    write_export(civicmap.collect(civicmap.load_map(path)), tmp_path / "last.geojson",
+                 fmt="geojson", overwrite=False)  # fmt: skip
+    with path.open("a", encoding="utf-8") as f:
+        f.write("outputs:\n  paper: {changes_since: last.geojson, file: out/p.pdf}\n")
+    assert (
+        civicmap.collect(civicmap.load_map(path)).change_note == "前回（7/12 20:00）から：変化なし"
+    )
