@@ -8,7 +8,6 @@ passes the GeoDataFrames along.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -487,26 +486,6 @@ def with_pack(spec: MapSpec, folder: str | Path) -> MapSpec:
     return replace(spec, osm=osm)
 
 
-def _pack_time(folder: Path) -> str:
-    """When a pack's data was fetched, as Japanese time (ISO): its newest remote copy, else
-    when ``civicmap fetch`` made it; "" when the manifest says neither."""
-    manifest = overpass.read_manifest(folder)
-    records = manifest.get(remote.FOLDER)
-    times = [str(r.get("fetched")) for r in records if isinstance(r, dict)] if isinstance(
-        records, list) else []  # fmt: skip
-    parsed = [t for t in (_iso_time(x) for x in times) if t is not None]
-    when = max(parsed) if parsed else _iso_time(manifest.get("created"))
-    return when.astimezone(JST).isoformat(timespec="minutes") if when is not None else ""
-
-
-def _iso_time(text: object) -> dt.datetime | None:
-    try:
-        when = dt.datetime.fromisoformat(str(text))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-
-
 def last_print(spec: MapSpec, previous: str | Path, *, area: Area | None = None) -> Snapshot:
     """The places of the last print of ``spec``, from its offline pack or its GeoJSON export.
 
@@ -514,11 +493,11 @@ def last_print(spec: MapSpec, previous: str | Path, *, area: Area | None = None)
     copies of the remote sources, no network; shelter sites merged, one disaster's
     view), with the same status rules; its time
     is its newest check time (``as_of``), else when its data was fetched
-    (:func:`_pack_time`). ``area`` is the map's area, already resolved.
+    (:func:`civicmap.sources.remote.pack_time`). ``area`` is the map's area, already resolved.
 
     Raises
     ------
-    CivicMapError
+    SourceError
         ``previous`` does not exist, is neither a pack nor a GeoJSON export, is the
         pack this build reads (the change list would always be empty), or does not
         hold this map's data.
@@ -549,7 +528,8 @@ def last_print(spec: MapSpec, previous: str | Path, *, area: Area | None = None)
               "them too, compare with the GeoJSON exported with the last print"),
             {"path": path, "files": ", ".join(local)},
         )  # fmt: skip
-    since = _pack_time(path)
+    when = remote.pack_time(path)  # no check time in its data: when it was fetched, in JST
+    since = when.astimezone(JST).isoformat(timespec="minutes") if when is not None else ""
     # the places as that print showed them; its change list and home routes are not needed
     before = replace(with_pack(spec, path), home=None, homes=(), homes_file=None)
     if before.paper is not None:

@@ -201,6 +201,14 @@ def test_a_pack_does_not_hold_local_files_and_says_so(last_print, caplog):
                for r in caplog.records)  # fmt: skip
     # the pack's time is its data's newest check time (as_of), not when it was made
     assert previous.since == "2018-07-13T09:00+09:00"
+    # without check times it is when the pack was made (11:00 UTC), in Japanese time
+    (last_print / "shops.csv").write_text(
+        "\n".join(line.rsplit(",", 1)[0] for line in AFTER.splitlines()), encoding="utf-8"
+    )
+    data = civicmap.collect(civicmap.load_map(_map(last_print)))
+    previous = last_print_of(data.spec, last_print / "pack", area=data.area)
+    assert previous.since == "2018-07-12T20:00+09:00"
+    assert changes_since(data, previous).summary("ja") == "前回（7/12 20:00）から：変化なし"
 
 
 def test_a_shelter_site_merged_from_two_rows_is_no_change(tmp_path):

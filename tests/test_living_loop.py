@@ -22,7 +22,7 @@ from remote_server import SHELTERS_V2, T0
 
 from civicmap.cli import main
 
-pytestmark = pytest.mark.slow  # four builds, two fetches and a diff: about 15 s
+pytestmark = pytest.mark.slow  # five builds, two fetches and a diff: about 10 s
 
 #: The places of the sheet, day 1 all open; day 2 (SHELTERS_V2) as the docstring says.
 CLOSES, STAYS, UNKNOWN, OPENS = (
@@ -90,8 +90,8 @@ def test_fetch_print_change_fetch_print_diff_rebuild_and_a_failed_refresh(
     server.files["shelters.csv"] = SHELTERS_V2
     clock.advance(days=1)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(day1 + 86400))
-    run("fetch", str(path), "-o", str(pack2))
     path = write_map(tmp_path, server.url("shelters.csv"), since=pack1.name)
+    run("fetch", str(path), "-o", str(pack2))
     run("build", str(path), "--pack", str(pack2), "--offline", "--out", str(tmp_path / "print2"))
     second = sheet_text(tmp_path / "print2" / "map.pdf")
     assert STAYS in second and OPENS in second
