@@ -22,7 +22,7 @@ from remote_server import SHELTERS_V2, T0
 
 from civicmap.cli import main
 
-pytestmark = pytest.mark.slow  # five builds, two fetches and a diff: about 10 s
+pytestmark = pytest.mark.slow  # five builds, two fetches and a diff: 3.4 s idle, 6-9 s loaded
 
 #: The places of the sheet, day 1 all open; day 2 (SHELTERS_V2) as the docstring says.
 CLOSES, STAYS, UNKNOWN, OPENS = (
