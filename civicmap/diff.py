@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import logging
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,13 +25,13 @@ from shapely.geometry import shape
 
 from civicmap import wording
 from civicmap._files import check_writable, output_batch, spreadsheet_cell, write_text_atomic
-from civicmap.errors import CivicMapError
+from civicmap.errors import CivicMapError, SourceError
 from civicmap.i18n import _
 from civicmap.join import DIFF_STATUSES
-from civicmap.mapdata import MapData
+from civicmap.mapdata import LayerData, MapData
 from civicmap.schema import CRS
 from civicmap.sources import _guard
-from civicmap.status import CLOSED, OPEN
+from civicmap.status import CLOSED, OPEN, UNKNOWN
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def write_diff(
 # ---- what changed since the last print (issue 27) --------------------------------------
 
 #: Kinds of change, in the order the lists show them.
-CHANGE_KINDS = ("opened", "closed", "appeared", "moved", "disappeared")
+CHANGE_KINDS = ("opened", "closed", "unknown", "appeared", "moved", "disappeared")
 #: A place counts as moved when it is further than this from where it was (metres).
 MOVED_M = 50.0
 #: The words of the change list, in the map's language (the sheet prints them).
@@ -192,16 +193,46 @@ def _key(layer: str, name: str) -> tuple[str, str]:
     )
 
 
-def _previous(path: Path) -> tuple[dict[tuple[str, str], dict], str]:
-    """The last print's places by (layer title, name), and its newest check or data time."""
+@dataclass(frozen=True)
+class Snapshot:
+    """The places of a print, by (layer title, name), and when its data was last checked.
+
+    ``places`` maps each key to ``{"status": ..., "point": ...}``; ``since`` is ISO text
+    (the newest ``as_of``, else the data's date or fetch time), or "".
+    """
+
+    places: dict[tuple[str, str], dict]
+    since: str = ""
+
+
+def not_a_last_print(path: Path) -> SourceError:
+    """The error for a last print that is neither a pack nor a GeoJSON export."""
+    return SourceError(
+        _("%(path)s: neither an offline pack (a folder civicmap fetch wrote) nor a GeoJSON "
+          "export of a map; give the last print's pack folder (unpack an archived one first) "
+          "or the .geojson civicmap wrote with it (outputs.geojson or civicmap export "
+          "--format geojson)") % {"path": path}
+    )  # fmt: skip
+
+
+def geojson_snapshot(path: str | Path) -> Snapshot:
+    """The last print's places from the GeoJSON civicmap exported with it.
+
+    Raises
+    ------
+    SourceError
+        When ``path`` is not a GeoJSON export of a map (a CSV, an archive, any other
+        file): the message names the path and the two things it may be.
+    """
+    path = Path(path)
     raw = _guard.read_input_bytes(path, what=_("last print's GeoJSON"))
-    _guard.check_not_binary(raw, name=str(path))
-    doc = _guard.load_json(raw, name=str(path))
+    try:
+        _guard.check_not_binary(raw, name=str(path))
+        doc = _guard.load_json(raw, name=str(path))
+    except CivicMapError:
+        raise not_a_last_print(path) from None
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        raise CivicMapError(
-            _("%(path)s: not a GeoJSON export of a map; give the .geojson civicmap wrote for the "
-              "last print (outputs.geojson or civicmap export --format geojson)") % {"path": path}
-        )  # fmt: skip
+        raise not_a_last_print(path)
     places: dict[tuple[str, str], dict] = {}
     times: list[str] = []
     for feat in doc.get("features") or []:
@@ -219,29 +250,45 @@ def _previous(path: Path) -> tuple[dict[tuple[str, str], dict], str]:
             times.append(str(props["as_of"]))
     meta = doc.get("civicmap") if isinstance(doc.get("civicmap"), dict) else {}
     since = max(times) if times else str(meta.get("built") or "")
-    return places, since
+    return Snapshot(places, since)
 
 
-def changes_since(data: MapData, previous: str | Path) -> Changes:
-    """What opened, closed, appeared, moved or disappeared since the last print.
+def layers_snapshot(layers: Sequence[LayerData], language: str, *, since: str = "") -> Snapshot:
+    """The places of ``layers`` as a print shows them (title in ``language``, name, status).
 
-    ``previous`` is the GeoJSON civicmap exported with the last print; places are
-    matched by layer title and name (row numbers and ids change between downloads of a
-    volunteers' sheet, names do not). ``since`` is that print's newest check time
-    (``as_of``), else its data date.
+    ``since`` is used when no place has a check time (``as_of``); with check times
+    it is the newest of them, as for :func:`geojson_snapshot`.
     """
-    before, since = _previous(Path(previous))
-    now: dict[tuple[str, str], dict] = {}
-    for layer in data.layers:
-        title = layer.spec.title_in(data.language)
+    places: dict[tuple[str, str], dict] = {}
+    times: list[str] = []
+    for layer in layers:
+        title = layer.spec.title_in(language)
         f = layer.features
         for _i, row in f.iterrows():
             name = str(row.get("name") or "").strip()
             if not name or row.geometry is None or row.geometry.is_empty:
                 continue
             status = row.get("status") if "status" in f.columns else ""
-            now[_key(title, name)] = {"status": str(status or ""),
-                                      "point": row.geometry.representative_point()}  # fmt: skip
+            places[_key(title, name)] = {"status": str(status or ""),
+                                         "point": row.geometry.representative_point()}  # fmt: skip
+            as_of = row.get("as_of") if "as_of" in f.columns else ""
+            if isinstance(as_of, str) and as_of:
+                times.append(as_of)
+    return Snapshot(places, max(times) if times else since)
+
+
+def changes_since(data: MapData, previous: str | Path | Snapshot) -> Changes:
+    """What opened, closed, became unknown, appeared, moved or disappeared since the last print.
+
+    ``previous`` is the last print: the GeoJSON civicmap exported with it, or a
+    :class:`Snapshot` of it (:func:`civicmap.pipeline.last_print` makes one from the
+    print's offline pack). Places are matched by layer title and name (row numbers and
+    ids change between downloads of a volunteers' sheet, names do not). ``since`` is
+    that print's newest check time (``as_of``), else its data date or fetch time.
+    """
+    last = previous if isinstance(previous, Snapshot) else geojson_snapshot(previous)
+    before, since = last.places, last.since
+    now = layers_snapshot(data.layers, data.language).places
     out: list[Change] = []
     for key, cur in now.items():
         old = before.get(key)
@@ -252,6 +299,9 @@ def changes_since(data: MapData, previous: str | Path) -> Changes:
             out.append(Change("opened", key[0], key[1], old["status"], cur["status"]))
         elif cur["status"] == CLOSED and old["status"] and old["status"] != CLOSED:
             out.append(Change("closed", key[0], key[1], old["status"], cur["status"]))
+        elif cur["status"] == UNKNOWN and old["status"] in (OPEN, CLOSED):
+            # no longer known to be open: off the paper now, so the list says why it went
+            out.append(Change("unknown", key[0], key[1], old["status"], cur["status"]))
         if old["point"] is not None:
             p, q = old["point"], cur["point"]
             _a, _b, metres = _GEOD.inv(p.x, p.y, q.x, q.y)

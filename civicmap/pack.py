@@ -41,7 +41,7 @@ from civicmap._transport import excerpt
 from civicmap.area import resolve_area
 from civicmap.errors import CivicMapError, NetworkError
 from civicmap.i18n import _
-from civicmap.pipeline import _osm_file, _osm_filters, collect, map_inputs
+from civicmap.pipeline import _osm_file, _osm_filters, collect, map_inputs, with_pack
 from civicmap.render import tiles
 from civicmap.render.paper import render_paper
 from civicmap.render.paper.readability import UnreadableSheetError
@@ -86,18 +86,6 @@ def pack_path(spec: MapSpec, out: str | Path | None = None) -> Path:
     if out is not None:
         return Path(out).resolve()
     return spec.pack_dir()
-
-
-def with_pack(spec: MapSpec, folder: str | Path) -> MapSpec:
-    """The same map, reading OSM data from the pack in ``folder``."""
-    area_extract = spec.area.kind == "osm_file" and not spec.osm.overpass
-    osm = replace(
-        spec.osm,
-        file=None,
-        extract=str(spec.area.value) if area_extract else None,
-        pack=str(Path(folder).resolve()),
-    )
-    return replace(spec, osm=osm)
 
 
 def fetch_pack(

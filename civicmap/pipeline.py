@@ -24,8 +24,14 @@ from civicmap._files import output_batch
 from civicmap._http import refreshing
 from civicmap._outputs import Output, guarded_outputs, is_site_folder
 from civicmap.area import Area, map_area
-from civicmap.diff import changes_since
-from civicmap.errors import ConfigError, Problem, SourceError
+from civicmap.diff import (
+    Snapshot,
+    changes_since,
+    geojson_snapshot,
+    layers_snapshot,
+    not_a_last_print,
+)
+from civicmap.errors import CivicMapError, ConfigError, Problem, SourceError
 from civicmap.hazards import HazardResult
 from civicmap.i18n import _, ngettext
 from civicmap.mapdata import LayerData, LayerReport, MapData, build_time, data_time
@@ -33,14 +39,14 @@ from civicmap.render import export, paper, web
 from civicmap.render.site import write_site
 from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit, serves_column
 from civicmap.shelter_routes import shelter_layers
-from civicmap.sources import layered, overpass, read_file_source, streets
+from civicmap.sources import layered, overpass, read_file_source, remote, streets
 from civicmap.sources._categories import unify_layer_categories
 from civicmap.sources._guard import clean_text_columns
 from civicmap.sources._osmschema import to_schema
 from civicmap.sources.osmfile import OsmExtract, read_extract
 from civicmap.spec.layers import LayerSpec
 from civicmap.spec.mapfile import MapSpec, load_map
-from civicmap.status import apply_status
+from civicmap.status import JST, apply_status
 from civicmap.tagfilter import TagFilter
 
 if TYPE_CHECKING:
@@ -443,7 +449,6 @@ def _collect(
             {"n": n},
         )
 
-    data.change_note = _change_note(spec, data)
     shelter_routes.merge_shelter_layers(layers)
     homes = shelter_routes.map_homes(spec)
     route_layers = layers
@@ -452,6 +457,8 @@ def _collect(
     if spec.disaster:  # one disaster's view: only the shelter sites suited to it
         data.every_site = list(layers)  # the web page keeps them, hidden at load
         layers[:] = disaster_view(spec, layers, data.hazards)
+    # compared as printed: shelter sites merged, one disaster's view (as the export has them)
+    data.change_note = _change_note(spec, data)
     route_layers = layers
     if spec.hazards:
         route_layers = hazard_route_layers(spec, layers, data)
@@ -467,10 +474,82 @@ def _collect(
     return data
 
 
+def with_pack(spec: MapSpec, folder: str | Path) -> MapSpec:
+    """The same map, reading OSM data and remote sources' copies from the pack in ``folder``."""
+    area_extract = spec.area.kind == "osm_file" and not spec.osm.overpass
+    osm = replace(
+        spec.osm,
+        file=None,
+        extract=str(spec.area.value) if area_extract else None,
+        pack=str(Path(folder).resolve()),
+    )
+    return replace(spec, osm=osm)
+
+
+def last_print(spec: MapSpec, previous: str | Path, *, area: Area | None = None) -> Snapshot:
+    """The places of the last print of ``spec``, from its offline pack or its GeoJSON export.
+
+    A pack is read as an offline rebuild from it reads it (its OSM answers and its
+    copies of the remote sources, no network; shelter sites merged, one disaster's
+    view), with the same status rules; its time
+    is its newest check time (``as_of``), else when its data was fetched
+    (:func:`civicmap.sources.remote.pack_time`). ``area`` is the map's area, already resolved.
+
+    Raises
+    ------
+    SourceError
+        ``previous`` does not exist, is neither a pack nor a GeoJSON export, is the
+        pack this build reads (the change list would always be empty), or does not
+        hold this map's data.
+    """
+    path = Path(previous)
+    if not path.exists():
+        raise SourceError(
+            _("%(path)s: no such file or folder; give the last print's pack folder (civicmap "
+              "fetch) or its GeoJSON export") % {"path": path}
+        )  # fmt: skip
+    if not path.is_dir():
+        return geojson_snapshot(path)
+    if not (path / overpass.MANIFEST).is_file():
+        raise not_a_last_print(path)
+    own = overpass.pack_folder(spec)
+    if own is not None and own.resolve() == path.resolve():
+        raise SourceError(
+            _("%(path)s is the pack this build reads, so nothing would have changed; keep the "
+              "last print's pack and fetch the new data into another folder (civicmap fetch "
+              "MAP.yaml -o NEW_PACK)") % {"path": path}
+        )  # fmt: skip
+    local = sorted({s.label for layer in spec.layers for s in layer.sources
+                    if s.kind != "osm" and s.remote is None})  # fmt: skip
+    if local:  # read as they are today: their changes cannot show
+        log.warning(
+            _("the last print's pack %(path)s holds OSM data and remote sources (url:) only; "
+              "%(files)s are read as they are now, so their changes are not listed. To list "
+              "them too, compare with the GeoJSON exported with the last print"),
+            {"path": path, "files": ", ".join(local)},
+        )  # fmt: skip
+    when = remote.pack_time(path)  # no check time in its data: when it was fetched, in JST
+    since = when.astimezone(JST).isoformat(timespec="minutes") if when is not None else ""
+    # the places as that print showed them; its change list and home routes are not needed
+    before = replace(with_pack(spec, path), home=None, homes=(), homes_file=None)
+    if before.paper is not None:
+        before = replace(before, paper=replace(before.paper, changes_since=None))
+    try:
+        layers = collect(before, area=area, offline=True).layers
+    except CivicMapError as exc:
+        raise SourceError(
+            _("the last print's pack %(path)s cannot be read as this map (%(error)s); give the "
+              "pack of the last print of this map, or its GeoJSON export") % {"path": path,
+              "error": exc}
+        ) from None  # fmt: skip
+    return layers_snapshot(layers, spec.language, since=since)
+
+
 def _change_note(spec: MapSpec, data: MapData) -> str:
     """The sheet's line of what changed since the last print (``outputs.paper.changes_since``).
 
-    The first print has no last print: a missing file is said once and leaves no line.
+    The last print is its offline pack or its GeoJSON export (:func:`last_print`). The
+    first print has no last print: a missing path is said once and leaves no line.
     """
     since = spec.paper.changes_since if spec.paper is not None else None
     if not since:
@@ -483,7 +562,14 @@ def _change_note(spec: MapSpec, data: MapData) -> str:
             {"path": path},
         )  # fmt: skip
         return ""
-    return changes_since(data, path).summary(spec.language)
+    try:
+        previous = last_print(spec, path, area=data.area)
+    except SourceError as exc:  # named by the key the map file gives it
+        raise SourceError(
+            _("%(file)s: outputs.paper.changes_since: %(error)s")
+            % {"file": spec.file, "error": exc}
+        ) from None
+    return changes_since(data, previous).summary(spec.language)
 
 
 def load_hazards(spec: MapSpec, area: Area, layers: list[LayerData], homes) -> HazardResult:

@@ -248,6 +248,38 @@ def gsi(tile_server, monkeypatch):
     return tile_server
 
 
+# --- remote sources' file server (tests/remote_server.py) ----------------------
+
+
+@pytest.fixture
+def remote_files(monkeypatch):
+    """A loopback file server serving SHELTERS_V1 as ``shelters.csv``, private URLs allowed.
+
+    Its answer can change between two fetches (``files[...] = SHELTERS_V2``) or fail
+    (``script``, ``stop()``); retry waits are tiny and ``SOURCE_DATE_EPOCH`` is unset.
+    """
+    from remote_server import SHELTERS_V1, FileServer
+
+    from civicmap import settings
+
+    srv = FileServer()
+    srv.files["shelters.csv"] = SHELTERS_V1
+    monkeypatch.setattr(settings, "allow_private_urls", True)  # as --allow-private-urls
+    monkeypatch.setattr(settings, "backoff_base", 0.001)
+    monkeypatch.setattr(settings, "max_wait", 0.05)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def remote_clock(monkeypatch):
+    """The clock of civicmap.sources.remote, at remote_server.T0 until ``advance(...)``."""
+    from remote_server import Clock
+
+    return Clock(monkeypatch)
+
+
 # --- fake GSI address search (geocoder) ----------------------------------------
 
 #: What the fake geocoder knows (NFKC-normalised query → lon, lat), GSI answer format.

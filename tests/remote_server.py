@@ -18,9 +18,12 @@ refused, as for a laptop that left the network.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from civicmap.sources import remote
 
 _TYPES = {
     ".csv": "text/csv; charset=utf-8",
@@ -46,6 +49,21 @@ SHELTERS_V2 = (
     "高田馬場銭湯,東京都新宿区高田馬場1-2,35.7080,139.7050,不明\n"
     "大久保地域センター,東京都新宿区大久保2-3,35.7050,139.7040,開設\n"
 ).encode()
+
+
+#: When the tests' first fetch happens (the clock of :mod:`civicmap.sources.remote`).
+T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+
+
+class Clock:
+    """The remote module's clock, set by the test (to cross a ``refresh`` interval at once)."""
+
+    def __init__(self, monkeypatch, start: dt.datetime = T0) -> None:
+        self.now = start
+        monkeypatch.setattr(remote, "_now", lambda: self.now)
+
+    def advance(self, **delta) -> None:
+        self.now += dt.timedelta(**delta)
 
 
 class FileServer:

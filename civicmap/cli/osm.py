@@ -12,7 +12,7 @@ from civicmap.cli.options import OsmChoice, map_file_argument, osm_source_option
 from civicmap.diff import CHANGE_WORDS, changes_since, write_changes, write_diff
 from civicmap.i18n import N_, _
 from civicmap.pack import fetch_pack
-from civicmap.pipeline import collect, map_inputs
+from civicmap.pipeline import collect, last_print, map_inputs
 from civicmap.sources.remote import when_text
 from civicmap.spec.mapfile import load_map
 
@@ -43,11 +43,11 @@ DIFF_LABELS = {
 @click.option(
     "--since",
     "since",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help=N_(
-        "The GeoJSON of the last print (outputs.geojson): list what opened, closed, appeared, "
-        "moved or disappeared since, into MAP_changes.csv."
+        "The last print: its offline pack (civicmap fetch) or its GeoJSON (outputs.geojson): "
+        "list what opened, closed, appeared, moved or disappeared since, into MAP_changes.csv."
     ),
 )
 @osm_source_options
@@ -60,7 +60,7 @@ def diff_cmd(
         path = out_dir / f"{map_file.stem}_changes.csv"
         with guarded_outputs([path], inputs=[*map_inputs(spec), since], overwrite=overwrite):
             data = collect(spec)
-            changes = changes_since(data, since)
+            changes = changes_since(data, last_print(spec, since, area=data.area))
             write_changes(changes, path, overwrite=overwrite)
         say(changes.summary(data.language))
         words = CHANGE_WORDS[data.language]

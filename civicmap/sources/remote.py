@@ -348,6 +348,20 @@ def pack_record(pack: Path, remote: RemoteSpec) -> dict | None:
     return None
 
 
+def pack_time(pack: Path) -> dt.datetime | None:
+    """When a pack's data was fetched: its newest remote copy, else when it was made.
+
+    The time a change list since that pack's print starts from when its places carry no
+    check time (``as_of``); None when the manifest records neither.
+    """
+    manifest = _manifest(pack)
+    records = manifest.get(FOLDER)
+    fetched = [_parse_time(r.get("fetched")) for r in records if isinstance(r, dict)] if (
+        isinstance(records, list)) else []  # fmt: skip
+    times = [t for t in fetched if t is not None]
+    return max(times) if times else _parse_time(manifest.get("created"))
+
+
 def pack_copy(pack: Path, remote: RemoteSpec, *, what: str) -> RemoteCopy:
     """The copy of ``remote`` an offline pack holds, checked against its manifest.
 

@@ -112,8 +112,9 @@ class PaperOptions:
         return self.unreadable or "inset"
 
     index: str = "auto"
-    #: The GeoJSON of the last print (relative to the map file): the sheet carries what
-    #: changed since (「前回（7/12 20:00）から：開設 3、閉鎖 2」); None: no such line.
+    #: The last print: its offline pack folder or its GeoJSON export (relative to the map
+    #: file): the sheet carries what changed since (「前回（7/12 20:00）から：開設 3、閉鎖 2」);
+    #: None: no such line.
     changes_since: str | None = None
 
     @classmethod
@@ -221,7 +222,10 @@ class PaperOptions:
         if since is not None and not (isinstance(since, str) and since.strip()):
             bad(
                 "changes_since",
-                _("got %(value)r, expected the path of the last print's GeoJSON export")
+                _(
+                    "got %(value)r, expected the path of the last print's offline pack or "
+                    "GeoJSON export"
+                )
                 % {"value": Short(since)},
             )
             since = None

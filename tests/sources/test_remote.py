@@ -8,7 +8,6 @@ a place closes, one opens, one becomes 不明. The clock of
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import shutil
@@ -19,42 +18,21 @@ import pytest
 from click.testing import CliRunner
 from remote_server import SHELTERS_V1, SHELTERS_V2, FileServer
 
-from civicmap import settings
 from civicmap.cli import main
 from civicmap.pack import with_pack
 from civicmap.pipeline import build_with_data, collect
-from civicmap.sources import remote
 from civicmap.spec.mapfile import load_map
 
-T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+
+@pytest.fixture
+def server(remote_files):
+    """The shared loopback file server (conftest.py), serving SHELTERS_V1."""
+    return remote_files
 
 
 @pytest.fixture
-def server(monkeypatch):
-    srv = FileServer()
-    srv.files["shelters.csv"] = SHELTERS_V1
-    monkeypatch.setattr(settings, "allow_private_urls", True)  # as --allow-private-urls
-    monkeypatch.setattr(settings, "backoff_base", 0.001)
-    monkeypatch.setattr(settings, "max_wait", 0.05)
-    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    yield srv
-    srv.stop()
-
-
-class Clock:
-    """The remote module's clock, set by the test."""
-
-    def __init__(self, monkeypatch, start: dt.datetime = T0) -> None:
-        self.now = start
-        monkeypatch.setattr(remote, "_now", lambda: self.now)
-
-    def advance(self, **delta) -> None:
-        self.now += dt.timedelta(**delta)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    return Clock(monkeypatch)
+def clock(remote_clock):
+    return remote_clock
 
 
 def write_map(folder: Path, url: str, *, refresh: str = "1h", outputs: str = "") -> Path:
