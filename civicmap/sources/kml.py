@@ -34,6 +34,7 @@ from civicmap.i18n import _
 from civicmap.schema import COLUMNS, RowProblem, SourceResult
 from civicmap.sources import _guard
 from civicmap.sources._colours import kml_alpha, kml_hex
+from civicmap.sources._guess import name_header
 from civicmap.sources._table import records_result
 from civicmap.spec.layers import SourceLayer
 
@@ -63,7 +64,8 @@ class _TextOnly(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style") and self._skip:
             self._skip -= 1
-        elif tag in ("p", "div", "li", "tr"):
+        elif tag in ("p", "div", "li", "table"):
+            # a table's rows are lines, not paragraphs: no blank line between them
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
@@ -300,14 +302,14 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
                 refs.append(counter)
 
     walk(root, "")
+    from_description = name_from_description(records)
+    # the table's keys, taken off the record before its keys become the popup's fields
+    table_keys: list[list[str]] = [r.pop(_TABLE_MARK, None) or [] for r in records]
     info: dict[str, Any] = {
         "folders": folders_seen,
         "source_layers": _source_layers(records, list(layer_index)),
     }
-    from_description = name_from_description(records)
-    if from_description:
-        info["name_from_description"] = from_description
-    tables = sum(1 for r in records if r.pop(_TABLE_MARK, False))
+    tables = sum(1 for keys in table_keys if keys)
     if tables:
         info["description_tables"] = tables
     for rec in records:
@@ -322,11 +324,16 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
         info["name_is_id"] = _NAME_IN_FILE
     elif any("name" in r for r in records):
         # A placemark's <name> is the name Google My Maps and Google Earth show;
-        # ExtendedData columns such as 名称 must not win over it.
+        # ExtendedData columns such as 名称 must not win over it. Where <name> is
+        # missing, the name field of the description's table stands in (地理院地図 作図
+        # writes no <name> when 名称 is left empty, and users type 名称 as a table row).
+        from_description += name_from_table(records, table_keys)
         options["columns"] = {"name": "name", **(options.get("columns") or {})}
         options["_name_reason"] = _(
             "the placemark's <name> (or, when it is empty, the first line of its description)"
         )
+    if from_description:
+        info["name_from_description"] = from_description
     return records_result(
         records,
         geoms,
@@ -409,8 +416,8 @@ def _placemark_style(pm: ET.Element, styles: dict[str, dict[str, Any]]) -> dict[
 
 
 def _source_layers(records: list[dict[str, Any]], names: list[str]) -> list[SourceLayer]:
-    """Each folder as a layer: the colour most of its placemarks have (theirs is then not
-    repeated as their own), its areas' fill opacity, and a popup as My Maps shows it
+    """Each folder as a layer: the colour most of its placemarks have (a point's is then not
+    repeated as its own), its areas' fill opacity, and a popup as My Maps shows it
     (name, the data fields, the description)."""
     out = []
     for i, name in enumerate(names):
@@ -418,7 +425,9 @@ def _source_layers(records: list[dict[str, Any]], names: list[str]) -> list[Sour
         counts = Counter(r["style_color"] for r in recs if r.get("style_color"))
         colour = counts.most_common(1)[0][0] if counts else ""
         for r in recs:
-            if r.get("style_color") == colour and not r.get("style_fill"):
+            # a point takes the layer's colour back; a line or an area keeps its own, which
+            # must win over a colour per category (a red route stays red)
+            if r.get("style_color") == colour and not r.get("drawn_as"):
                 del r["style_color"]
         opacities = [r.pop("_fill_opacity") for r in recs if "_fill_opacity" in r]
         keys: list[str] = ["name"]
@@ -443,7 +452,8 @@ _NOT_DATA = ("name", "description", "category", "source_layer", "drawn_as")
 
 #: A label longer than this is a paragraph, not a name.
 _LABEL_MAX = 60
-#: Marks a record whose description was a key/value table (removed before the columns are read).
+#: A record's key/value-table keys, when its description was one (removed before the columns
+#: are read).
 _TABLE_MARK = "\0table"
 #: Where a placemark's <name> goes when it holds an ID rather than a name.
 _NAME_IN_FILE = "name (in file)"
@@ -477,6 +487,25 @@ def name_from_description(records: list[dict[str, Any]]) -> int:
     return n
 
 
+def name_from_table(records: list[dict[str, Any]], table_keys: list[list[str]]) -> int:
+    """Give placemarks without a ``<name>`` the value of their table's name field.
+
+    The field is found by the meaning of its key (名称, 施設名, …, as for a CSV header),
+    per placemark, since 作図 users type different rows on each. Returns how many
+    placemarks were named so.
+    """
+    n = 0
+    for rec, keys in zip(records, table_keys, strict=True):
+        if not keys or str(rec.get("name") or "").strip():
+            continue
+        found = name_header(keys)
+        value = str(rec.get(found[0]) or "").strip() if found else ""
+        if value and len(value) <= _LABEL_MAX:
+            rec["name"] = value
+            n += 1
+    return n
+
+
 def _placemark_record(pm: ET.Element) -> dict[str, Any]:
     raw_description = pm.findtext(f"{KML_NS}description") or ""
     rec: dict[str, Any] = {
@@ -485,9 +514,10 @@ def _placemark_record(pm: ET.Element) -> dict[str, Any]:
     }
     table = description_table(raw_description)
     if table:
-        rec[_TABLE_MARK] = True
-        for key, val in table.items():
-            rec.setdefault(key if key not in COLUMNS else f"data_{key}", val)
+        keys = [key if key not in COLUMNS else f"data_{key}" for key in table]
+        rec[_TABLE_MARK] = keys
+        for key, val in zip(keys, table.values(), strict=True):
+            rec.setdefault(key, val)
     addr = pm.findtext(f"{KML_NS}address")
     if addr:
         rec["address"] = addr.strip()

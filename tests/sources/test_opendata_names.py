@@ -185,6 +185,7 @@ REAL_NAME_COLUMNS = {
     "childcare/toyama/toyama_nurseryFacilities_utf8bom.csv": "Name",
     "childcare/tokyo23/tokyo23_nurseryFacilities_2016.geojson": "Name",
     "kml/chofu_aedmap_20141211_overpass.kml": "name",
+    "kml/gsimaps_sakuzu_kodaira.kml": "name",
     "kml/hiroshima2018_water-supply_google-mymaps.kml": "name",
     "kml/wakayama_abnormal_weather_regulation_points_20150213.kml": "地先名",
     "messy/170003_public_toilet.csv": "名称",
