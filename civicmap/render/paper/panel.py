@@ -104,8 +104,10 @@ class PanelBlocks:
         """A layer's legend lines: one with its symbol, or its title over one line per
         category symbol the map draws (the same style table as the web map's legend)."""
         shown = len(layer.features) - sum(left_off(layer).values())  # print_if: left off
-        title = layer.spec.title_in(self.lang) + f" ({shown})"
-        looks: dict[tuple[str, str, bool], tuple[CategoryStyle, int]] = {}
+        bare = layer.spec.title_in(self.lang)
+        title = bare + f" ({shown})"
+        # one row per look drawn; the categories it stands for (a file may draw two alike)
+        looks: dict[tuple[str, str, bool], tuple[CategoryStyle, int, list[str]]] = {}
         other_kinds: set[str] = set()  # past the category budget: one row for them all
         for e in self.entries:
             if e.layer is layer and e.look is not None:
@@ -113,15 +115,17 @@ class PanelBlocks:
                 if rest:
                     other_kinds.add(e.category)
                 key = (e.look.symbol, e.look.color, rest)
-                look, n = looks.get(key, (e.look, 0))
-                looks[key] = (look, n + 1)
+                look, n, names = looks.get(key, (e.look, 0, []))
+                if e.category not in names:
+                    names.append(e.category)
+                looks[key] = (look, n + 1, names)
         shapes = shape_legend(layer, self)
         if shapes and not looks:  # a layer of lines or areas: their swatches, no marker
             if len(shapes) == 1:
                 return [(title, shapes[0][1])]
             return [(title, layer), *((f"{t} ({n})", look) for t, look, n in shapes)]
         if shapes:  # places and shapes: the shapes' rows after the places'
-            extra = [(f"{t or title} ({n})", look) for t, look, n in shapes]
+            extra = [(f"{t or bare} ({n})", look) for t, look, n in shapes]
         else:
             extra = []
         if not looks and layer.features.empty:  # a symbol for nothing would send readers looking
@@ -132,7 +136,7 @@ class PanelBlocks:
         if len(looks) == 1 and not extra:
             return [(title, next(iter(looks.values()))[0]), *self._strip_legend(layer)]
         out: list[tuple[str, Any]] = [(title, layer)]
-        for look, n in looks.values():
+        for look, n, names in looks.values():
             if isinstance(look, OtherStyle):
                 with use_language(self.lang):
                     name = _("Other (%(kinds)d kinds, %(places)d places)") % {
@@ -141,11 +145,18 @@ class PanelBlocks:
                     }
                 out.append((name, _CategoryRow(look.name, look.color, look.symbol)))
                 continue
-            name = (
-                self.t["shelter_both"]
-                if look.symbol == "shelter_both"
-                else layer.spec.category_title(look.name, self.lang) or title
-            )
+            if look.symbol == "shelter_both":
+                name = self.t["shelter_both"]
+            else:  # places without a category are the layer's own: its title, once
+                shown_names = list(
+                    dict.fromkeys(
+                        layer.spec.category_title(nm, self.lang) or bare
+                        for nm in sorted(names, key=lambda nm: nm == "")  # named ones first
+                    )
+                )
+                name = wording.list_sep(self.lang).join(shown_names[:3])
+                if len(shown_names) > 3:
+                    name += "…"
             out.append((f"{name} ({n})", _CategoryRow(look.name, look.color, look.symbol)))
         return out + extra + self._strip_legend(layer)
 

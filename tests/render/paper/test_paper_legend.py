@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import pytest
+from paths import DATA
 
 import civicmap
 from civicmap.render.paper import render_paper
@@ -43,3 +44,23 @@ def test_a_layer_with_no_places_says_so_instead_of_a_symbol_with_zero(demo, tmp_
     # The layers that have places keep their symbol and count.
     other = demo.layers[1]
     assert f"{other.spec.title_in('ja')}({len(other.features)})" in text
+
+
+@pytest.mark.pdf
+@needs_poppler
+def test_a_row_for_places_drawn_alike_names_what_it_stands_for_once(tmp_path):
+    """The real 地理院地図 作図 file draws its 指定避難所 in the layer's red, like its two
+    places without a category: one row, named for both, and the layer's count once (the row
+    read 「町内会の作図 (7) (3)」)."""
+    kml = DATA / "kml" / "gsimaps_sakuzu_kodaira.kml"
+    (tmp_path / "map.yaml").write_text(
+        "title: 作図\narea: {bbox: [139.470, 35.725, 139.484, 35.733]}\nosm: false\n"
+        "layers:\n  - id: sakuzu\n    title: 町内会の作図\n    sources:\n"
+        f"      - kml: {{path: {kml}, credit: 町内会}}\n",
+        encoding="utf-8",
+    )
+    data = civicmap.collect(civicmap.load_map(tmp_path / "map.yaml"))
+    text = _text(tmp_path, data)
+    assert "指定避難所・町内会の作図(3)" in text
+    assert "(7)(3)" not in text
+    assert "町内会の作図(7)" in text and "一時集合場所(1)" in text
