@@ -25,7 +25,7 @@ from shapely.geometry import shape
 
 from civicmap import wording
 from civicmap._files import check_writable, output_batch, spreadsheet_cell, write_text_atomic
-from civicmap.errors import CivicMapError, SourceError
+from civicmap.errors import CivicMapError, InputError
 from civicmap.i18n import _
 from civicmap.join import DIFF_STATUSES
 from civicmap.mapdata import LayerData, MapData
@@ -205,9 +205,9 @@ class Snapshot:
     since: str = ""
 
 
-def not_a_last_print(path: Path) -> SourceError:
+def not_a_last_print(path: Path) -> InputError:
     """The error for a last print that is neither a pack nor a GeoJSON export."""
-    return SourceError(
+    return InputError(
         _("%(path)s: neither an offline pack (a folder civicmap fetch wrote) nor a GeoJSON "
           "export of a map; give the last print's pack folder (unpack an archived one first) "
           "or the .geojson civicmap wrote with it (outputs.geojson or civicmap export "

@@ -64,6 +64,13 @@ class SourceError(CivicMapError):
     """A data source cannot be read at all (missing file, unknown format, no coordinates)."""
 
 
+class InputError(SourceError):
+    """A file or folder the user named is missing or not of the kind asked (exit 2, like
+    any invalid input): e.g. ``--since`` that is neither the last print's pack nor its GeoJSON."""
+
+    exit_code = 2
+
+
 class NetworkError(CivicMapError):
     """A request failed after the bounded retries."""
 

@@ -31,7 +31,7 @@ from civicmap.diff import (
     layers_snapshot,
     not_a_last_print,
 )
-from civicmap.errors import CivicMapError, ConfigError, Problem, SourceError
+from civicmap.errors import CivicMapError, ConfigError, InputError, Problem, SourceError
 from civicmap.hazards import HazardResult
 from civicmap.i18n import _, ngettext
 from civicmap.mapdata import LayerData, LayerReport, MapData, build_time, data_time
@@ -497,14 +497,15 @@ def last_print(spec: MapSpec, previous: str | Path, *, area: Area | None = None)
 
     Raises
     ------
+    InputError
+        ``previous`` does not exist, is neither a pack nor a GeoJSON export, or is the
+        pack this build reads (the change list would always be empty).
     SourceError
-        ``previous`` does not exist, is neither a pack nor a GeoJSON export, is the
-        pack this build reads (the change list would always be empty), or does not
-        hold this map's data.
+        The pack does not hold this map's data.
     """
     path = Path(previous)
     if not path.exists():
-        raise SourceError(
+        raise InputError(
             _("%(path)s: no such file or folder; give the last print's pack folder (civicmap "
               "fetch) or its GeoJSON export") % {"path": path}
         )  # fmt: skip
@@ -514,7 +515,7 @@ def last_print(spec: MapSpec, previous: str | Path, *, area: Area | None = None)
         raise not_a_last_print(path)
     own = overpass.pack_folder(spec)
     if own is not None and own.resolve() == path.resolve():
-        raise SourceError(
+        raise InputError(
             _("%(path)s is the pack this build reads, so nothing would have changed; keep the "
               "last print's pack and fetch the new data into another folder (civicmap fetch "
               "MAP.yaml -o NEW_PACK)") % {"path": path}

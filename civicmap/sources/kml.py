@@ -334,6 +334,9 @@ def read_kml(path: Path, *, layer: str, options: dict | None = None) -> SourceRe
         )
     if from_description:
         info["name_from_description"] = from_description
+    for rec, keys in zip(records, table_keys, strict=True):
+        if keys:  # the description was only its table, now columns: the popup shows them once
+            rec["description"] = ""
     return records_result(
         records,
         geoms,

@@ -32,7 +32,9 @@ def geocode_map(folder: Path) -> Path:
             {
                 "id": "hospitals",
                 "title": {"ja": "病院", "en": "Hospitals"},
-                "sources": [{"csv": {"path": "hospitals.csv", "geocode": True}}],
+                "sources": [
+                    {"csv": {"path": "hospitals.csv", "geocode": True, "credit": "病院一覧"}}
+                ],
             }
         ],
         "outputs": {"geojson": {"file": "out/map.geojson"}},

@@ -106,9 +106,9 @@ def test_every_placemark_is_read_with_its_name_fields_and_description():
         for key, value in pm["rows"].items():
             assert row[key] == value, key
         if pm["rows"]:
-            # one table row per line, as the app shows it (no blank line between rows)
-            lines = [f"{k} {v}" for k, v in pm["rows"].items()]
-            assert row["description"] == "\n".join(lines)
+            # the description was only its table, whose rows are columns now: a popup
+            # showing both said everything twice
+            assert row["description"] == ""
         else:
             assert row["description"] == pm["text"]
     assert f["address"].iloc[0] == pms[0]["rows"]["住所"]
