@@ -273,9 +273,10 @@ class _Kernels:
 
     The Japanese run (the notebook as committed) starts a fresh kernel: that run shows
     the notebook needs nothing but what it does itself. The English run, right after
-    it on the same worker, executes every cell again in that kernel, in its own empty
-    working directory: it checks what is language-specific without paying again for
-    what is not (the kernel's start, the imports, fonts and boundaries already read).
+    it on the same worker, executes every cell again in that kernel, with its names
+    cleared (``%reset -f``: a cell cannot lean on a name the ja run defined) and in its own
+    empty working directory: it checks what is language-specific without paying again
+    for what is not (the kernel's start, the imports, fonts and boundaries already read).
     A run of the English case alone starts its own fresh kernel.
     """
 
@@ -337,8 +338,11 @@ def _execute(
     )
     start = time.perf_counter()
     try:
-        if kept is not None:  # the kept kernel moves to this run's own folder
+        if kept is not None:
+            # the kept kernel forgets every name the ja run made (modules stay imported)
+            # and moves to this run's own folder
             reply = kc.execute_interactive(
+                "get_ipython().run_line_magic('reset', '-f')\n"
                 f"import os as __os; __os.chdir({str(workdir)!r}); del __os",
                 silent=True,
                 timeout=60,
