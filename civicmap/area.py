@@ -204,18 +204,40 @@ def municipalities_in(
     order = [p for n, p in sorted(files.items()) if n != "N03-21_210101.json"]
     order += [p for n, p in sorted(files.items()) if n == "N03-21_210101.json"]
     frame = box(*bounds)
+    west, south, east, north = bounds
     out: dict[str, tuple[str, str, BaseGeometry]] = {}
     for path in order:
-        for code, feats in _load_n03(path).items():
-            if code in out:
+        for code, (name, geoms, (x0, y0, x1, y1)) in _n03_outlines(path).items():
+            if code in out or x0 > east or x1 < west or y0 > north or y1 < south:
                 continue
-            geoms = [shape(f["geometry"]) for f in feats]
             if not any(g.intersects(frame) for g in geoms):
                 continue
-            p = feats[0]["properties"]
-            name = "".join(x for x in (p.get("N03_003"), p.get("N03_004")) if x) or code
-            out[code] = (code, name, unary_union(geoms).buffer(0))
+            out[code] = (code, name, _n03_boundary(path, code))
     return sorted(out.values())
+
+
+@functools.lru_cache(maxsize=8)
+def _n03_outlines(
+    path: Path,
+) -> dict[str, tuple[str, tuple[BaseGeometry, ...], tuple[float, float, float, float]]]:
+    """Per code of one N03 file: the name, the polygons and their joint bounds, made once.
+
+    An atlas draws the outlines on every sheet; turning ~2,000 GeoJSON features into
+    shapes per sheet was most of the time of a 40-page atlas without a background.
+    """
+    outlines = {}
+    for code, feats in _load_n03(path).items():
+        geoms = tuple(shape(f["geometry"]) for f in feats)
+        p = feats[0]["properties"]
+        name = "".join(x for x in (p.get("N03_003"), p.get("N03_004")) if x) or code
+        outlines[code] = (name, geoms, tuple(shapely.total_bounds(geoms)))
+    return outlines
+
+
+@functools.lru_cache(maxsize=512)
+def _n03_boundary(path: Path, code: str) -> BaseGeometry:
+    """One municipality's polygons of ``path`` joined (shapes are immutable: shared safely)."""
+    return unary_union(_n03_outlines(path)[code][1]).buffer(0)
 
 
 def osm_file_bounds(path: Path) -> BaseGeometry:

@@ -18,9 +18,14 @@ def _empty_cache(monkeypatch):
 
 def test_the_cached_zone_is_the_one_geopandas_picks_across_japan():
     rng = np.random.default_rng(7)
-    # 沖縄 (zone 51/52) to 北海道 (zone 55), plus points exactly on and beside a zone edge (138°E)
-    lons = [*rng.uniform(123.0, 146.0, 60), 138.0, 137.999999, 138.000001, 132.0, 144.0]
-    lats = [*rng.uniform(24.0, 45.5, 60), 36.0, 36.0, 36.0, 34.0, 43.0]
+    # 沖縄 (zone 51/52) to 北海道 (zone 55): a zone's answer is one CRS, so a few random
+    # points per zone; then every zone edge crossing Japan (126°, 132°, 138°, 144°E),
+    # exactly on it and a hair either side, where a wrong zone formula shows
+    # (geopandas' answer takes pyproj ~0.1 s a point: 28 points, not 65)
+    edges = [e + d for e in (126.0, 132.0, 138.0, 144.0) for d in (0.0, -1e-6, 1e-6)]
+    lons = [*rng.uniform(123.0, 146.0, 16), *edges]
+    lats = [*rng.uniform(24.0, 45.5, 16), *[26.5, 26.5, 26.5, 34.0, 34.0, 34.0, 36.0, 36.0,
+                                             36.0, 43.0, 43.0, 43.0]]  # fmt: skip
     for x, y in zip(lons, lats, strict=True):
         frame = gpd.GeoDataFrame(geometry=[Point(x, y)], crs="EPSG:4326")
         assert estimate_utm_crs(frame) == frame.estimate_utm_crs(), (x, y)

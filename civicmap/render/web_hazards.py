@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -182,11 +182,30 @@ def add_popup_lines(data: MapData, layer_payloads: list[dict[str, Any]]) -> None
                 item["p"].append([label, line])
 
 
+class _ViewTexts(Mapping[str, dict[str, str]]):
+    """``VIEW_TEXTS[language]``: the disaster view's words, read on first use.
+
+    Not a dict made at import: that read every language's glossary, which every
+    ``civicmap`` command (and each batch worker) paid for at start.
+    """
+
+    def __getitem__(self, language: str) -> dict[str, str]:
+        if language not in wording.LANGUAGES:
+            raise KeyError(language)
+        return {
+            "label": wording.text(language, "web.view_label"),
+            "all": wording.text(language, "web.view_all"),
+        }
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(wording.LANGUAGES)
+
+    def __len__(self) -> int:
+        return len(wording.LANGUAGES)
+
+
 #: The disaster view's words on the web map, per map language (never the console's).
-VIEW_TEXTS = {
-    lang: {"label": wording.text(lang, "web.view_label"), "all": wording.text(lang, "web.view_all")}
-    for lang in wording.LANGUAGES
-}
+VIEW_TEXTS = _ViewTexts()
 
 
 def suited(data: MapData, layer: Any, label: Any) -> list[str] | None:

@@ -25,7 +25,7 @@ from filter_maps import (
     toyama_filter_map,
     toyama_rows,
 )
-from pages import PHONE, console_errors, phone_driver, wait_for
+from pages import PHONE, SharedPhone, console_errors, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from test_hazards import LANDSLIDE, _deep_zone, _map
@@ -44,11 +44,20 @@ pytestmark = [
 ]
 
 
+@pytest.fixture(scope="module")
+def _phone(tmp_path_factory):
+    shared = SharedPhone(tmp_path_factory.mktemp("phone"), block_https=True)
+    yield shared
+    shared.close()
+
+
 @pytest.fixture
-def phone(tmp_path):
-    """Headless Chromium emulating a 390×844 phone; only loopback answers (no internet)."""
-    with phone_driver(tmp_path / "profile", block_https=True) as driver:
-        yield driver
+def phone(_phone):
+    """Headless Chromium emulating a 390×844 phone; only loopback answers (no internet).
+
+    One browser for the module, put back to new before each test (pages.SharedPhone).
+    """
+    return _phone.fresh()
 
 
 @pytest.fixture(scope="module")

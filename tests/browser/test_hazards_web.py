@@ -61,11 +61,10 @@ def test_the_hazard_overlay_toggles_and_the_legend_and_popup_say_it(browser, tmp
     assert [r.text.strip() for r in hazard_rows] == ["洪水の想定", "洪水（生成した区域）"]
     box = hazard_rows[0].find_element("css selector", "input")
     browser.execute_script("arguments[0].click();", box)
-    time.sleep(0.3)
-    assert _zones(browser) == n_zones - len(data.hazards.layers[0].zones)
+    less = n_zones - len(data.hazards.layers[0].zones)
+    assert wait_for(lambda: _zones(browser) == less), _zones(browser)
     browser.execute_script("arguments[0].click();", box)
-    time.sleep(0.3)
-    assert _zones(browser) == n_zones
+    assert wait_for(lambda: _zones(browser) == n_zones), _zones(browser)
     browser.save_screenshot(str(artifacts / "hazards_web.png"))
     # the legend: classes and the two honest sentences
     legend = browser.find_element("css selector", ".cm-legend").get_attribute("textContent")
@@ -137,15 +136,15 @@ def test_the_disaster_choice_shows_only_suited_shelters_with_that_hazard_on(
     browser.execute_script(
         "arguments[0].value = 'flood'; arguments[0].dispatchEvent(new Event('change'));", select
     )
-    time.sleep(0.5)
-    assert _markers(browser) == want
-    assert _zones(browser) == flood_zones  # the landslide zones are off
+    assert wait_for(lambda: _markers(browser) == want and _zones(browser) == flood_zones), (
+        _markers(browser),
+        _zones(browser),
+    )  # the unsuited sites and the landslide zones are off
     browser.save_screenshot(str(artifacts / "hazards_disaster_view.png"))
     browser.execute_script(
         "arguments[0].value = ''; arguments[0].dispatchEvent(new Event('change'));", select
     )
-    time.sleep(0.5)
-    assert _markers(browser) == total and _zones(browser) == zones_all
+    assert wait_for(lambda: _markers(browser) == total and _zones(browser) == zones_all)
 
 
 def _hazard_tiles(browser) -> list[dict]:

@@ -9,12 +9,14 @@ data date, the manifest and icons, controls with names, nothing wider than the p
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
 import time
 from datetime import UTC, date, datetime
 
 import pytest
-from pages import console_errors, phone_driver, wait_for
+from pages import SharedPhone, console_errors, wait_for
 from site_maps import URL, demo_site_spec, toyama_pack_map
 
 from civicmap.cli.serve import serving
@@ -31,11 +33,21 @@ pytestmark = [
 ]
 
 
+@pytest.fixture(scope="module")
+def _phone(tmp_path_factory):
+    shared = SharedPhone(tmp_path_factory.mktemp("phone"))
+    yield shared
+    shared.close()
+
+
 @pytest.fixture
-def phone(tmp_path):
-    """Headless Chromium emulating a 390×844 phone, network on (loopback only is reachable)."""
-    with phone_driver(tmp_path / "profile") as driver:
-        yield driver
+def phone(_phone):
+    """Headless Chromium emulating a 390×844 phone, network on (loopback only is reachable).
+
+    One browser for the module, put back to new before each test (pages.SharedPhone):
+    no service worker, cache or stored data of an earlier test's site is left.
+    """
+    return _phone.fresh()
 
 
 def offline(driver) -> None:
@@ -144,6 +156,21 @@ def test_after_one_visit_the_site_draws_every_marker_and_its_tiles_in_airplane_m
     assert errors == []
 
 
+@pytest.fixture(scope="module")
+def demo_site(tmp_path_factory):
+    """The demo's plain site, built once: tests that change its files work on a copy."""
+    folder = tmp_path_factory.mktemp("demo_site") / "site"
+    build(demo_site_spec(folder), offline=True)
+    return folder
+
+
+def _copy_of(site, tmp_path):
+    """A copy of the built site in ``tmp_path / "site"`` (as a publisher would upload it)."""
+    folder = tmp_path / "site"
+    shutil.copytree(site, folder, symlinks=True)
+    return folder
+
+
 def _age(built: str) -> int:
     return (datetime.now(UTC).date() - date.fromisoformat(built)).days
 
@@ -220,10 +247,8 @@ def test_offline_the_manifest_icons_names_and_width_pass_the_install_checks(
     phone.save_screenshot(str(artifacts / "site_share_phone.png"))
 
 
-def test_removing_the_sites_data_leaves_no_cache_and_no_worker(phone, tmp_path):
-    folder = tmp_path / "site"
-    build(demo_site_spec(folder), offline=True)
-    with serving(folder) as server:
+def test_removing_the_sites_data_leaves_no_cache_and_no_worker(phone, demo_site):
+    with serving(demo_site) as server:
         open_site(phone, server.url)
         wait_offline_ready(phone)
         phone.find_element("css selector", ".cm-site-menu-button").click()
@@ -241,9 +266,8 @@ def test_removing_the_sites_data_leaves_no_cache_and_no_worker(phone, tmp_path):
         assert left == [[], 0]
 
 
-def test_a_newer_build_is_offered_and_taken_on_request(phone, tmp_path):
-    folder = tmp_path / "site"
-    build(demo_site_spec(folder), offline=True)
+def test_a_newer_build_is_offered_and_taken_on_request(phone, demo_site, tmp_path):
+    folder = _copy_of(demo_site, tmp_path)
     with serving(folder) as server:
         open_site(phone, server.url)
         wait_offline_ready(phone)
@@ -272,6 +296,15 @@ def test_a_newer_build_is_offered_and_taken_on_request(phone, tmp_path):
         assert "2027年版" in phone.find_element("css selector", ".cm-title").text
 
 
+@contextlib.contextmanager
+def _removed_after(driver, script: str):
+    """The shared phone runs the added script ``script`` only within this block."""
+    try:
+        yield
+    finally:
+        driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script})
+
+
 def test_names_and_a_title_written_as_markup_show_as_text_and_run_nothing(
     phone, payload_data, tmp_path
 ):
@@ -287,13 +320,13 @@ def test_names_and_a_title_written_as_markup_show_as_text_and_run_nothing(
     folder = write_site(
         data, tmp_path / "site", options=SiteOptions(folder="site"), overwrite=False
     )
-    phone.execute_cdp_cmd(
+    trap = phone.execute_cdp_cmd(
         "Page.addScriptToEvaluateOnNewDocument",
         {
             "source": "window.__alerts = []; window.alert = function (m) { window.__alerts.push(String(m)); };"
         },
     )
-    with serving(folder) as server:
+    with serving(folder) as server, _removed_after(phone, trap["identifier"]):
         open_site(phone, server.url)
         box = phone.find_element("css selector", ".cm-search input")
         box.send_keys("ひよこ")
@@ -308,9 +341,10 @@ def test_names_and_a_title_written_as_markup_show_as_text_and_run_nothing(
         assert phone.execute_script("return window.__alerts") == []
 
 
-def test_a_site_uploaded_with_a_file_missing_says_it_cannot_be_kept_offline(phone, tmp_path):
-    folder = tmp_path / "site"
-    build(demo_site_spec(folder), offline=True)
+def test_a_site_uploaded_with_a_file_missing_says_it_cannot_be_kept_offline(
+    phone, demo_site, tmp_path
+):
+    folder = _copy_of(demo_site, tmp_path)
     (folder / "icons" / "icon-512.png").unlink()  # a publisher's upload that lost one file
     with serving(folder) as server:
         open_site(phone, server.url)

@@ -67,14 +67,21 @@ def demo():
     return collect(load_map(demo_map_path()))
 
 
-@pytest.fixture
-def demo_page(demo, tmp_path):
+@pytest.fixture(scope="module")
+def demo_page(demo, tmp_path_factory):
+    """The demo's self-contained page, written once: the tests only open it."""
     return web.write_web(
         demo,
-        tmp_path / "demo.html",
+        tmp_path_factory.mktemp("popups") / "demo.html",
         options=WebOptions.from_dict({"self_contained": True}, language=demo.language),
         overwrite=False,
     )
+
+
+@pytest.fixture(scope="module")
+def paper_numbers(demo, tmp_path_factory) -> dict[str, int]:
+    """The demo's paper PDF, printed once, its index read back (see _paper_numbers)."""
+    return _paper_numbers(demo, tmp_path_factory.mktemp("popups_pdf"))
 
 
 def _paper_numbers(demo, tmp_path) -> dict[str, int]:
@@ -165,8 +172,8 @@ def test_search_pick_closes_the_list_and_shows_the_popup_title(browser, demo_pag
     assert console_errors(browser) == []
 
 
-def test_printed_markers_carry_the_pdf_index_numbers(browser, demo, demo_page, tmp_path, artifacts):
-    paper = _paper_numbers(demo, tmp_path)
+def test_printed_markers_carry_the_pdf_index_numbers(browser, paper_numbers, demo_page, artifacts):
+    paper = paper_numbers
     assert paper.get("大久保第一保育園") == 3  # the issue's example, as the PDF prints it
     browser.set_window_size(1000, 1400)
     open_map(browser, demo_page)
@@ -214,9 +221,11 @@ def test_printed_markers_carry_the_pdf_index_numbers(browser, demo, demo_page, t
     assert console_errors(browser) == []
 
 
-def test_browser_print_to_pdf_numbers_the_map_as_the_paper_pdf(browser, demo, demo_page, tmp_path):
+def test_browser_print_to_pdf_numbers_the_map_as_the_paper_pdf(
+    browser, paper_numbers, demo_page, tmp_path
+):
     """The real print path (beforeprint): Chromium's own PDF of the page, read with pdftotext."""
-    paper = _paper_numbers(demo, tmp_path)
+    paper = paper_numbers
     browser.set_window_size(1000, 1400)
     open_map(browser, demo_page)
     pdf = browser.execute_cdp_cmd(

@@ -11,6 +11,7 @@ The renderer's hooks (frame, panel, index entries) are one call each.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -156,8 +157,14 @@ def hazard_details(data: MapData, layer_id: str, label: Any) -> list[str]:
     return data.hazards.lines_for(layer_id, label)
 
 
-#: How a warning line starts in each map language (「この災害では使えない可能性があります（…）」).
-WARNING_STARTS = tuple(t["unusable"].split("{")[0] for t in PUBLIC_TEXTS.values())
+@functools.cache
+def warning_starts() -> tuple[str, ...]:
+    """How a warning line starts in each map language (「この災害では使えない可能性があります（…）」).
+
+    Read on first use, not at import: it reads every language's glossary, which every
+    ``civicmap`` command (and each batch worker) would otherwise pay for at start.
+    """
+    return tuple(t["unusable"].split("{")[0] for t in PUBLIC_TEXTS.values())
 
 
 def is_warning(line: str) -> bool:
@@ -166,7 +173,7 @@ def is_warning(line: str) -> bool:
     The compact index leaves addresses and hazard depths out to fit one sheet, but a
     reader choosing where to go must still see that a site is ruled out.
     """
-    return line.startswith(WARNING_STARTS)
+    return line.startswith(warning_starts())
 
 
 __all__ = [

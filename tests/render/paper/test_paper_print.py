@@ -9,6 +9,7 @@ the frame; the scale bar's unit sits after its last number.
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 import subprocess
@@ -88,6 +89,26 @@ def toyama(tmp_path_factory):
     return collect(parse_map(raw, file=str(tmp / "map.yaml"), base_dir=tmp))
 
 
+@pytest.fixture(scope="module")
+def printed(request, tmp_path_factory):
+    """``printed(which, opts)``: the PDF file and plan of map ``which`` (a fixture's name),
+    rendered once per module: the tests only read them, and some print the same atlas."""
+    folder = tmp_path_factory.mktemp("printed")
+    made: dict[tuple[str, str], tuple[Path, object]] = {}
+
+    def get(which: str, opts: dict) -> tuple[Path, object]:
+        key = (which, json.dumps(opts, sort_keys=True))
+        if key not in made:
+            data = request.getfixturevalue(which)
+            pdf, plan = render_paper(data, options=PaperOptions.from_dict(opts, file="<test>"))
+            path = folder / f"{which}-{len(made)}.pdf"
+            path.write_bytes(pdf)
+            made[key] = (path, plan)
+        return made[key]
+
+    return get
+
+
 @pytest.mark.parametrize(
     "opts",
     [
@@ -103,10 +124,8 @@ def toyama(tmp_path_factory):
     ],
     ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()),
 )
-def test_demo_no_two_words_overlap_on_any_page(demo, tmp_path, opts):
-    pdf, plan = render_paper(demo, options=PaperOptions.from_dict(opts, file="<test>"))
-    path = tmp_path / "demo.pdf"
-    path.write_bytes(pdf)
+def test_demo_no_two_words_overlap_on_any_page(printed, opts):
+    path, plan = printed("demo", opts)
     assert _assert_no_overlap(path) == plan.pages
 
 
@@ -119,11 +138,8 @@ def test_demo_no_two_words_overlap_on_any_page(demo, tmp_path, opts):
         ("toyama", {"atlas": True, "scale": 15000, "size": "B4", "large_print": True}),
     ],
 )
-def test_real_atlases_no_two_words_overlap_on_any_page(request, tmp_path, which, opts):
-    data = request.getfixturevalue(which)
-    pdf, plan = render_paper(data, options=PaperOptions.from_dict(opts, file="<test>"))
-    path = tmp_path / f"{which}.pdf"
-    path.write_bytes(pdf)
+def test_real_atlases_no_two_words_overlap_on_any_page(printed, which, opts):
+    path, plan = printed(which, opts)
     assert _assert_no_overlap(path) == plan.pages
     # No marker is cut by its frame: every drawn marker sits whole inside it.
     half = (13.0 if opts.get("large_print") else 8.0) / 2
@@ -143,11 +159,10 @@ def _chars(page) -> tuple[str, list[float], list[tuple[float, float, float, floa
     return text, sizes, boxes
 
 
-def test_large_print_sizes_measured_from_the_pdf(kanazawa, tmp_path):
-    pdf, plan = render_paper(kanazawa, options=PaperOptions.from_dict({"atlas": True, "scale": 10000, "large_print": True,
-                                                "max_pages": 150}, file="<test>"))  # fmt: skip
-    path = tmp_path / "large.pdf"
-    path.write_bytes(pdf)
+def test_large_print_sizes_measured_from_the_pdf(printed):
+    # the same atlas as test_real_atlases_...[kanazawa-opts1] checks for overlaps
+    path, plan = printed("kanazawa", {"atlas": True, "scale": 10000, "large_print": True,
+                                      "max_pages": 150})  # fmt: skip
     pages = _words(path)
     # Word heights from pdftotext -bbox are the font size (IPAex ascent + descent = 1 em).
     index = [w for n in plan.index_pages for w in pages[n - 1]]
@@ -168,7 +183,7 @@ def test_large_print_sizes_measured_from_the_pdf(kanazawa, tmp_path):
                 h for text, hs in by_text.items() if text.startswith(d.split()[0][:8]) for h in hs
             ]
             assert sizes and 9.95 <= min(sizes) < 11.95, (e.number, d, sizes)
-    doc = pdfium.PdfDocument(pdf)
+    doc = pdfium.PdfDocument(path)
     # The numbers beside the markers on the map pages: at least 12 pt.
     checked = 0
     for fp in plan.frames[1:]:
@@ -183,11 +198,9 @@ def test_large_print_sizes_measured_from_the_pdf(kanazawa, tmp_path):
     doc.close()
 
 
-def test_scale_bar_unit_does_not_touch_its_last_number(demo, tmp_path):
+def test_scale_bar_unit_does_not_touch_its_last_number(printed):
     for opts in ({}, {"large_print": True}, {"atlas": True, "scale": 2500}):
-        pdf, _ = render_paper(demo, options=PaperOptions.from_dict(opts, file="<test>"))
-        path = tmp_path / "bar.pdf"
-        path.write_bytes(pdf)
+        path, _ = printed("demo", opts)
         words = _words(path)[0] if not opts.get("atlas") else _words(path)[1]
         unit = next(w for w in words if w[4] in ("m", "km"))
         last = max((w for w in words if abs(w[1] - unit[1]) < 1 and w[2] <= unit[0] + 0.3
