@@ -203,19 +203,44 @@ def municipalities_in(
     files = _n03_files()
     order = [p for n, p in sorted(files.items()) if n != "N03-21_210101.json"]
     order += [p for n, p in sorted(files.items()) if n == "N03-21_210101.json"]
+    west, south, east, north = bounds
     frame = box(*bounds)
     out: dict[str, tuple[str, str, BaseGeometry]] = {}
     for path in order:
-        for code, feats in _load_n03(path).items():
-            if code in out:
+        for code, name, geoms, (gw, gs, ge, gn) in _n03_shapes(path):
+            if code in out or gw > east or ge < west or gs > north or gn < south:
                 continue
-            geoms = [shape(f["geometry"]) for f in feats]
             if not any(g.intersects(frame) for g in geoms):
                 continue
-            p = feats[0]["properties"]
-            name = "".join(x for x in (p.get("N03_003"), p.get("N03_004")) if x) or code
-            out[code] = (code, name, unary_union(geoms).buffer(0))
+            out[code] = (code, name, _n03_union(path, code))
     return sorted(out.values())
+
+
+@functools.lru_cache(maxsize=8)
+def _n03_shapes(
+    path: Path,
+) -> tuple[tuple[str, str, tuple[BaseGeometry, ...], tuple[float, float, float, float]], ...]:
+    """(code, name, polygons, bounds) of every municipality in one N03 file, made once.
+
+    A paper atlas asks :func:`municipalities_in` once per sheet; turning the
+    GeoJSON of all Japan into shapely polygons on every call made a 60-page
+    atlas of a prefecture spend most of its time here.
+    """
+    rows = []
+    for code, feats in _load_n03(path).items():
+        geoms = tuple(shape(f["geometry"]) for f in feats)
+        p = feats[0]["properties"]
+        name = "".join(x for x in (p.get("N03_003"), p.get("N03_004")) if x) or code
+        bounds = shapely.total_bounds(list(geoms))
+        rows.append((code, name, geoms, tuple(float(b) for b in bounds)))
+    return tuple(rows)
+
+
+@functools.lru_cache(maxsize=4096)
+def _n03_union(path: Path, code: str) -> BaseGeometry:
+    """One municipality's polygons of one N03 file as one valid geometry (made once)."""
+    geoms = next(g for c, _name, g, _b in _n03_shapes(path) if c == code)
+    return unary_union(list(geoms)).buffer(0)
 
 
 def osm_file_bounds(path: Path) -> BaseGeometry:
