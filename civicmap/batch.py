@@ -38,7 +38,7 @@ import geopandas as gpd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from civicmap import _http, pipeline
+from civicmap import _http, pipeline, settings
 from civicmap._files import spreadsheet_cell, write_text_atomic
 from civicmap._outputs import OutputRefusedError, check_output_folder, output_lock
 from civicmap.area import Area, prefecture_municipalities, read_polygons
@@ -754,8 +754,6 @@ def _paper_layout(data) -> str:
 
 # --- Dask: a locked local cluster, a checked remote one -------------------------------
 
-#: Seconds to reach a scheduler and hear its greeting, and for the client's own connect.
-CONNECT_TIMEOUT_S = 10.0
 #: Largest greeting a scheduler sends (a few dozen bytes in practice): a peer announcing
 #: more is not a scheduler (an HTTP server's "HTTP/1.1" read as a length is 5.8 EB).
 _MAX_GREETING = 64 * 1024
@@ -893,7 +891,7 @@ def probe_scheduler(address: str, *, ssl_context=None, timeout: float | None = N
     from distributed.comm.addressing import parse_address, parse_host_port
     from distributed.protocol.utils import unpack_frames
 
-    timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
+    timeout = settings.scheduler_timeout if timeout is None else timeout
     try:
         _scheme, loc = parse_address(address)
         host, port = parse_host_port(loc)
@@ -948,7 +946,7 @@ def remote_client(address: str, *, insecure: bool = False, timeout: float | None
     from dask.distributed import Client
     from distributed.security import Security
 
-    timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
+    timeout = settings.scheduler_timeout if timeout is None else timeout
     scheme = address.split("://", 1)[0].lower() if "://" in address else "tcp"
     security = None
     ssl_context = None

@@ -171,6 +171,11 @@ max_child_layer_depth: int = 10
 #: ``CIVICMAP_OUTPUT_LOCK_WAIT``.
 output_lock_wait: float = float(os.environ.get("CIVICMAP_OUTPUT_LOCK_WAIT", "10"))
 
+#: Seconds ``civicmap batch --scheduler`` waits to reach a Dask scheduler and hear its
+#: greeting (and for Dask's own connect) before it says no scheduler answered there.
+#: ``CIVICMAP_SCHEDULER_TIMEOUT``.
+scheduler_timeout: float = float(os.environ.get("CIVICMAP_SCHEDULER_TIMEOUT", "10"))
+
 # --- the network in one run (issues #30, #31) -----------------------------------
 
 #: Retries of "try later" answers (429, 502-504, timeouts in mid-answer) one

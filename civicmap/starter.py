@@ -386,6 +386,10 @@ def choose_paper(text: str, *, map_path: Path) -> PaperChoice:
         for size in ("A4", "A3"):
             for scale in (s for s in _ATLAS_SCALES if s < single):
                 ok, atlas_plan = readable(PaperChoice(size=size, atlas=True, scale=scale))
+                if atlas_plan is None:
+                    # over the page limit: the more detailed scales left on this paper have more
+                    # pages still, so they are not drawn (each try lays out a whole atlas)
+                    break
                 if ok:
                     return PaperChoice(
                         size=size,

@@ -25,7 +25,7 @@ from civicmap.check import check_map
 from civicmap.hazard_tiles import TILE_HAZARDS, pixel_class
 from civicmap.hazards import DEPTH_CLASSES
 from civicmap.pack import fetch_pack, read_manifest, with_pack
-from civicmap.pipeline import build, collect
+from civicmap.pipeline import build_with_data, collect
 from civicmap.render import tiles
 from civicmap.spec.mapfile import load_map
 
@@ -161,8 +161,8 @@ def test_fetch_packs_the_portal_tiles_with_their_404s_and_the_offline_rebuild_is
     """Paper draws the portal's zones; the pack holds them, 404s as "no zone"; offline = online."""
     path = _map(tmp_path, hazards=["flood-max"],
                 outputs={"paper": {"file": "out/map.pdf", "size": "A3", "unreadable": "print"}})  # fmt: skip
-    online_data = collect(load_map(path))
-    online = build(load_map(path), overwrite=True)["paper"][0].read_bytes()
+    online_data, written = build_with_data(load_map(path), overwrite=True)  # the data it drew
+    online = written["paper"][0].read_bytes()
     # the paper map: the zones as an image over the frame, the legend, both notes, the credit
     pdf = tmp_path / "online.pdf"
     pdf.write_bytes(online)
@@ -203,10 +203,10 @@ def test_fetch_packs_the_portal_tiles_with_their_404s_and_the_offline_rebuild_is
     monkeypatch.setattr(settings, "cache_folder", tmp_path / "empty-cache")
     hazard_server["asked"].clear()
     spec = with_pack(load_map(path), info.folder)
-    offline_data = collect(spec)
+    offline_data, written = build_with_data(spec, overwrite=True)
     assert _site_lines(offline_data) == _site_lines(online_data)
     assert offline_data.credits()[-1].date == online_data.credits()[-1].date == "2023-03-01"
     assert "洪水：情報なし" not in {line for v in _site_lines(offline_data).values() for line in v}
-    offline = build(spec, overwrite=True)["paper"][0].read_bytes()
+    offline = written["paper"][0].read_bytes()
     assert hazard_server["asked"] == []
     assert offline == online

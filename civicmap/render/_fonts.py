@@ -15,7 +15,7 @@ import logging
 import unicodedata
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -231,6 +231,17 @@ def _one_font(text: str) -> str | None:
 
 def text_width(text: str, size: float) -> float:
     """Width of ``text`` in points at ``size`` in the map's fonts."""
+    return _measured(_order.get(), text, size)
+
+
+@lru_cache(maxsize=1 << 16)
+def _measured(order: tuple[str, ...], text: str, size: float) -> float:
+    """:func:`text_width`, remembered per font order: layout loops measure the same texts again.
+
+    ``order`` is the current :data:`_order` (what :func:`_one_font` and :func:`runs`
+    read); it is in the key so that a map in another language never gets a width
+    measured in the fonts of the one before.
+    """
     font = _one_font(text)
     if font is not None:  # one font: reportlab's C measure, as fast as before (layout loops)
         return _width(font, text, size)

@@ -6,6 +6,10 @@ at the n-th write of an output (after writing half of it) or before the n-th
 rename of the final commit, and says so through a marker file; the test then
 sends SIGTERM or SIGKILL. Afterwards the outputs must be all old or all new,
 and the next run must leave no ``.part`` file behind.
+
+Each case's child is its own process, killed by a real signal. The children are
+forked from one process that has imported civicmap once (:data:`FORKER`), so a
+case costs a build, not a fresh interpreter importing geopandas again.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import csv
 import errno
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -28,38 +33,69 @@ from civicmap.cli import main
 
 OUTPUTS = ("map.html", "map.pdf", "map.umap", "map.kml", "map.geojson")
 
-CHILD = r"""
+#: Reads one case a line from stdin (mode, n, marker, map file, log), forks a child that
+#: builds the map with the hook below, prints the child's pid, then its wait status.
+FORKER = r"""
 import os, sys, time, pathlib
 from civicmap import _files
-mode, n, marker = sys.argv[1], int(sys.argv[2]), pathlib.Path(sys.argv[3])
-count = [0]
-orig_write = pathlib.Path.write_bytes
-orig_rename = _files._rename
-
-def write_bytes(self, data):
-    if self.name.endswith(_files.PART_SUFFIX) and mode == "write":
-        count[0] += 1
-        if count[0] == n:
-            with open(self, "wb") as f:
-                f.write(data[: len(data) // 2])
-                f.flush()
-            marker.write_text("paused")
-            time.sleep(60)
-    return orig_write(self, data)
-
-def rename(src, dst):
-    if mode == "commit":
-        count[0] += 1
-        if count[0] == n:
-            marker.write_text("paused")
-            time.sleep(4)
-    return orig_rename(src, dst)
-
-pathlib.Path.write_bytes = write_bytes
-_files._rename = rename
 from civicmap.cli import main
-sys.argv = ["civicmap", "-q", "build", "--overwrite", sys.argv[4]]
-main()
+import civicmap.pipeline, civicmap.render.export, civicmap.render.paper, civicmap.render.web
+
+def case(mode, n, marker, mapfile):
+    count = [0]
+    orig_write = pathlib.Path.write_bytes
+    orig_rename = _files._rename
+
+    def write_bytes(self, data):
+        if self.name.endswith(_files.PART_SUFFIX) and mode == "write":
+            count[0] += 1
+            if count[0] == n:
+                with open(self, "wb") as f:
+                    f.write(data[: len(data) // 2])
+                    f.flush()
+                marker.write_text("paused")
+                time.sleep(60)
+        return orig_write(self, data)
+
+    def rename(src, dst):
+        if mode == "commit":
+            count[0] += 1
+            if count[0] == n:
+                marker.write_text("paused")
+                # until the test has sent its signal (it then writes "sent")
+                sent, end = marker.with_name("sent"), time.monotonic() + 60
+                while not sent.exists() and time.monotonic() < end:
+                    time.sleep(0.02)
+        return orig_rename(src, dst)
+
+    pathlib.Path.write_bytes = write_bytes
+    _files._rename = rename
+    sys.argv = ["civicmap", "-q", "build", "--overwrite", mapfile]
+    try:
+        main()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    return 0
+
+print("ready", flush=True)
+for line in sys.stdin:
+    mode, n, marker, mapfile, logfile = line.rstrip("\n").split("\t")
+    pid = os.fork()
+    if pid == 0:
+        code = 70
+        try:
+            log = os.open(logfile, os.O_WRONLY | os.O_CREAT)
+            os.dup2(log, 2)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+            code = case(mode, int(n), pathlib.Path(marker), mapfile)
+        except BaseException:
+            import traceback
+            traceback.print_exc()
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
+    print(pid, flush=True)
+    print(os.waitpid(pid, 0)[1], flush=True)
 """
 
 
@@ -137,25 +173,56 @@ def _copy_case(src: Path, dst: Path) -> Path:
 CASES = [("write", n) for n in range(1, len(OUTPUTS) + 1)] + [("commit", 2), ("commit", 5)]
 
 
+@pytest.fixture(scope="module")
+def forker(tmp_path_factory):
+    """The process the cases' children are forked from (see :data:`FORKER`)."""
+    log = tmp_path_factory.mktemp("forker") / "stderr.txt"
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", FORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=err, bufsize=0,
+        )  # fmt: skip
+    assert _read_line(proc, 120, log) == "ready"
+    yield proc, log
+    proc.stdin.close()
+    proc.wait(timeout=60)
+
+
+def _read_line(proc: subprocess.Popen, timeout: float, log: Path) -> str | None:
+    """The forker's next line, or None when none came within ``timeout`` s."""
+    out = b""
+    end = time.monotonic() + timeout
+    while not out.endswith(b"\n"):
+        left = max(0.0, end - time.monotonic())
+        if not select.select([proc.stdout], [], [], left)[0]:
+            return None
+        byte = proc.stdout.read(1)
+        assert byte, log.read_text(errors="replace")[-2000:]  # the forker itself died
+        out += byte
+    return out.decode().strip()
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["TERM", "KILL"])
 @pytest.mark.parametrize(("mode", "n"), CASES, ids=[f"{m}{n}" for m, n in CASES])
-def test_killed_build_leaves_all_old_or_all_new(old_build, tmp_path, sig, mode, n):
+def test_killed_build_leaves_all_old_or_all_new(old_build, forker, tmp_path, sig, mode, n):
     mapfile = _copy_case(old_build, tmp_path / "case")
     out = mapfile.parent / "out"
     marker = tmp_path / "paused"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, mode, str(n), str(marker), str(mapfile)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    proc, forker_log = forker
+    log = tmp_path / "child_stderr.txt"
+    proc.stdin.write(f"{mode}\t{n}\t{marker}\t{mapfile}\t{log}\n".encode())
+    pid = int(_read_line(proc, 60, forker_log))
     deadline = time.monotonic() + 120
     while not marker.exists():
-        assert proc.poll() is None, proc.communicate()[1].decode()[-2000:]
+        ended = _read_line(proc, 0, forker_log)  # the child ended before it paused
+        assert ended is None, log.read_text(errors="replace")[-2000:]
         assert time.monotonic() < deadline, "the child never reached the write"
         time.sleep(0.05)
-    proc.send_signal(sig)
-    proc.wait(timeout=60)
-    assert proc.returncode != 0
+    os.kill(pid, sig)
+    (tmp_path / "sent").write_text("")
+    status = _read_line(proc, 60, forker_log)
+    assert status is not None, "the child did not end within 60 s of the signal"
+    assert int(status) != 0
     gens = _generation(out)
     if mode == "write":
         # Killed while writing: no output was replaced, so all are old.

@@ -267,12 +267,14 @@ def test_a_fifo_output_is_refused_without_hanging(tmp_path):
 PAUSED_BUILD = r"""
 import sys, time, pathlib
 from civicmap import _files
-marker, mapfile, pause = pathlib.Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+marker, mapfile, go = pathlib.Path(sys.argv[1]), sys.argv[2], pathlib.Path(sys.argv[3])
 real_commit = _files._commit
 
 def commit(batch):  # every output written, not yet renamed: the other build comes now
     marker.write_text("paused")
-    time.sleep(pause)
+    end = time.monotonic() + 60
+    while not go.exists() and time.monotonic() < end:  # until the other build has ended
+        time.sleep(0.02)
     return real_commit(batch)
 
 _files._commit = commit
@@ -307,7 +309,7 @@ def test_two_builds_into_one_folder_never_mix(tmp_path, monkeypatch):
                       f"  kml: {{file: {out}/map.kml}}\n")  # fmt: skip
     marker = tmp_path / "paused"
     child = subprocess.Popen(
-        [sys.executable, "-c", PAUSED_BUILD, str(marker), str(first), "4"],
+        [sys.executable, "-c", PAUSED_BUILD, str(marker), str(first), str(tmp_path / "go")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -319,6 +321,7 @@ def test_two_builds_into_one_folder_never_mix(tmp_path, monkeypatch):
         assert res.exit_code != 0
         errors = _errors(res.output)
         assert len(errors) == 1 and str(out) in errors[0] and "another civicmap run" in errors[0]
+        (tmp_path / "go").write_text("")  # the first build may finish now
         assert child.wait(timeout=120) == 0, child.stderr.read()
     finally:
         if child.poll() is None:
