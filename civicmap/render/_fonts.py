@@ -22,6 +22,7 @@ from pathlib import Path
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import ShapedStr, TTFont, shapeStr
 
+from civicmap import wording
 from civicmap.errors import CivicMapError
 from civicmap.i18n import _
 from civicmap.render import _ruby
@@ -162,7 +163,10 @@ def register(language: str = "ja") -> str:
     """Register the fonts of a map in ``language`` with reportlab; return the main font's name.
 
     Every later :func:`text_width` and :func:`draw_text` uses that language's fonts
-    (:data:`FONT_ORDER`) until the next call: each paper map calls this first.
+    (:data:`FONT_ORDER`) until the next call: each paper map calls this first. A
+    bilingual sheet (``ja+vi``) needs the fonts of both and looks characters up in the
+    second language's order (Japanese falls through to IPAex Gothic in every order), so
+    a Vietnamese word is never drawn half in IPAex Gothic's Latin letters.
 
     Raises
     ------
@@ -170,7 +174,8 @@ def register(language: str = "ja") -> str:
         When a font the language needs (:data:`NEEDED`) is not installed.
     """
     _register_ipaex()
-    for name in NEEDED.get(language, ()):
+    langs = wording.parts(language)
+    for lang, name in [(one, n) for one in langs for n in NEEDED.get(one, ())]:
         if not _register_extra(name):
             font = EXTRA[name]
             raise CivicMapError(
@@ -178,9 +183,10 @@ def register(language: str = "ja") -> str:
                     "the paper map in %(lang)s needs the font %(file)s; install it with: "
                     "apt-get install %(package)s"
                 )
-                % {"lang": language, "file": font.file, "package": font.package}
+                % {"lang": lang, "file": font.file, "package": font.package}
             )
-    order = tuple(n for n in FONT_ORDER.get(language, (FONT,)) if n == FONT or _register_extra(n))
+    lookup = FONT_ORDER.get(langs[-1], (FONT,))
+    order = tuple(n for n in lookup if n == FONT or _register_extra(n))
     _order.set(order)
     _ruby.use(language)
     return order[0]

@@ -250,7 +250,7 @@ def _draw(
     c = rl_canvas.Canvas(
         buf,
         pagesize=(r.pw, r.ph),
-        initialFontName=register(data.language),
+        initialFontName=register(data.paper_language),
         initialFontSize=8,
         pageCompression=1,
         invariant=1,  # no clock in /ID and dates: a rebuild gives the same bytes

@@ -9,12 +9,12 @@ and no two words overlapping.
 
 from __future__ import annotations
 
-import html
 import re
 import shutil
 import subprocess
 
 import pytest
+from paper_maps import overlapping_words, pdf_words
 from paths import ROOT
 
 from civicmap import wording
@@ -143,29 +143,11 @@ def test_every_font_is_embedded_with_the_scripts_own(built, lang):
         assert SCRIPT_FONT[lang] in names, (lang, names)
 
 
-def _words(pdf):
-    out = _run("pdftotext", "-bbox", str(pdf), "-")
-    pat = r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
-    return [
-        [(float(a), float(b), float(c), float(d), html.unescape(w)) for a, b, c, d, w in
-         re.findall(pat, page)]
-        for page in out.split("<page ")[1:]
-    ]  # fmt: skip
-
-
 @pytest.mark.parametrize("lang", wording.LANGUAGES)
 def test_no_two_words_overlap(built, lang):
     pdfs, _blob = built
-    for n, words in enumerate(_words(_pdf(pdfs, lang)), start=1):
-        ws = sorted(words)
-        bad = []
-        for i, a in enumerate(ws):
-            for b in ws[i + 1 :]:
-                if b[0] >= a[2] - 0.3:
-                    break
-                if (min(a[2], b[2]) - max(a[0], b[0]) > 0.3
-                        and min(a[3], b[3]) - max(a[1], b[1]) > 0.3):  # fmt: skip
-                    bad.append((a[4], b[4]))
+    for n, words in enumerate(pdf_words(_pdf(pdfs, lang)), start=1):
+        bad = overlapping_words(words)
         assert not bad, (lang, n, bad[:5])
 
 
