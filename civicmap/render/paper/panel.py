@@ -326,15 +326,20 @@ class PanelBlocks:
         notes.extend(route_notes(self.data, self.lang))
         nl = [s for n in notes for s in wrap(n, width - 8, lambda s: text_width(s, small))]
         lh = fs * 1.25
-        h = fs * 1.9 + sum(len(ls) * lh + 1.5 for _, ls in rows) + len(nl) * small * 1.25 + 4
+        # the box's heading wraps inside it (a bilingual sheet's is two languages long)
+        hs = fs * 1.05
+        heads = wrap(t["routes"], width - 8, lambda s: text_width(s, hs) * 1.04)
+        top = (len(heads) - 1) * hs * 1.25  # the heading's lines after its first
+        h = fs * 1.9 + top + sum(len(ls) * lh + 1.5 for _, ls in rows) + len(nl) * small * 1.25 + 4
 
         def draw(c, x, y_top, rows=rows, nl=nl, h=h):
             c.saveState()
             c.setLineWidth(0.8)
             c.rect(x, y_top - h, width, h, stroke=1, fill=0)
             c.restoreState()
-            draw_text(c, x + 4, y_top - fs * 1.3, t["routes"], fs * 1.05, bold=True)
-            y = y_top - fs * 1.9
+            for i, line in enumerate(heads):
+                draw_text(c, x + 4, y_top - fs * 1.3 - i * hs * 1.25, line, hs, bold=True)
+            y = y_top - fs * 1.9 - top
             for leg, lines in rows:
                 if id(leg) in firsts:  # the home's heading line comes first: its name, bold
                     draw_text(c, x + 4, y - fs, lines[0], fs, bold=True)

@@ -33,7 +33,7 @@ SECOND = ("vi", "en", "ko")
 SHOWN = (
     "paper.legend", "paper.index", "paper.scale", "paper.notes", "paper.sources",
     "paper.road_major", "paper.road_minor", "paper.building", "paper.park",
-    "paper.strip_legend", "paper.reading_note", "layer.childcare.title",
+    "paper.strip_legend", "paper.reading_note", "paper.routes", "layer.childcare.title",
     "layer.shelters.title", "category.指定避難所", "category.指定緊急避難場所",
     "category.認可保育所", "category.認証保育所", "category.認可外保育施設",
 )  # fmt: skip
@@ -56,7 +56,11 @@ def sheet(request, tmp_path_factory):
     sites["features"][0]["geometry"]["coordinates"] = [139.7052, 35.7072]
     (folder / "emergency_131041.json").write_text(json.dumps(sites), encoding="utf-8")
     text = (folder / "demo.yaml").read_text(encoding="utf-8")
-    text = text.replace("language: ja", f"language: [ja, {second}]")
+    # a home: the route box's heading and distances are printed in both languages too
+    text = text.replace(
+        "language: ja",
+        f"language: [ja, {second}]\nhome: {{point: [35.7066, 139.7062], disaster: 地震}}",
+    )
     text = text.replace(", png: true", ", languages: bilingual")
     (folder / "demo.yaml").write_text(text, encoding="utf-8")
     spec = load_map(folder / "demo.yaml")
@@ -110,3 +114,13 @@ def test_no_two_words_overlap(sheet):
     for n, words in enumerate(pages, start=1):
         bad = overlapping_words(words)
         assert not bad, (second, n, bad[:5])
+
+
+def test_the_credits_are_printed_though_the_panel_is_longer(sheet):
+    # the bilingual panel (legend, route box, notes) is taller than the strip under the map:
+    # its last blocks go overleaf, never past the foot of the paper
+    _second, written = sheet
+    text = _run("pdftotext", str(written["paper"][0]), "-")
+    assert "© OpenStreetMap contributors" in text
+    for page in pdf_words(written["paper"][0]):
+        assert all(0 <= w[1] and w[3] <= 842 for w in page)  # A4 is 842 pt high
