@@ -215,11 +215,32 @@ def runs(text: str) -> list[tuple[str, str]]:
     return out
 
 
+def _is_shaped(font: str) -> bool:
+    """Whether ``font``'s text is shaped by HarfBuzz (Devanagari)."""
+    extra = EXTRA.get(font)
+    return extra is not None and extra.shaped and pdfmetrics.getFont(font).shapable
+
+
 def _shaped(font: str, piece: str, size: float):
     """``piece`` shaped by HarfBuzz for a font that needs it (else as it is)."""
-    if EXTRA.get(font) is not None and EXTRA[font].shaped and pdfmetrics.getFont(font).shapable:
+    if _is_shaped(font):
         return shapeStr(piece, font, size)
     return piece
+
+
+def _has_shaped_run(text: str) -> bool:
+    """Whether a line of ``text`` draws a run shaped by HarfBuzz."""
+    single = _one_font(text)
+    return any(_is_shaped(font) for font in ([single] if single else [f for f, _ in runs(text)]))
+
+
+def _actual_text(text: str) -> str:
+    """``text`` as the PDF text string of a marked-content span's ``/ActualText``.
+
+    Hex, UTF-16BE with its byte-order mark: any text (data included) is written as
+    digits only, so nothing in it can end the string or add an operator.
+    """
+    return "<FEFF" + text.encode("utf-16-be").hex().upper() + ">"
 
 
 def _width(font: str, piece: str, size: float) -> float:
@@ -276,6 +297,13 @@ def draw_text(
     w = text_width(text, size)
     x0 = x - w / 2 if anchor == "middle" else (x - w if anchor == "end" else x)
     c.saveState()
+    # Shaped Devanagari is drawn as glyphs: conjuncts that have no character of their own
+    # (reportlab gives them private-use codes in the font's ToUnicode map) and the vowel
+    # sign ि drawn before its consonant. The line's own text as /ActualText makes a PDF
+    # reader copy, search and read aloud (pdftotext too) the words as written.
+    actual = _has_shaped_run(text)
+    if actual:
+        c.addLiteral(f"/Span <</ActualText {_actual_text(text)}>> BDC")
     if halo > 0:
         # Its own graphics state: the text render mode (Tr) outlives the text object.
         c.saveState()
@@ -298,6 +326,8 @@ def draw_text(
     c.drawText(t)
     if readings:
         _draw_ruby(c, x0, y, text, size, readings, halo=halo)
+    if actual:
+        c.addLiteral("EMC")
     c.restoreState()
 
 
