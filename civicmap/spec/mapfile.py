@@ -160,8 +160,8 @@ class MapSpec:
         file = self.outputs.get(kind)
         if not file or kind not in LANGUAGE_OUTPUTS:
             return {}
-        if kind == "paper" and self.paper_language != self.language:
-            return {}  # one bilingual sheet for all
+        if kind == "paper" and self.one_paper_file:
+            return {}  # one bilingual sheet, or one PDF with a section per language
         p = Path(file)
         return {lang: str(p.with_name(f"{p.stem}.{lang}{p.suffix}")) for lang in self.languages[1:]}
 
@@ -182,6 +182,15 @@ class MapSpec:
             outputs=outputs,
             pages=self.web_pages(),
             paper=paper,
+        )
+
+    @property
+    def one_paper_file(self) -> bool:
+        """Whether the paper maps of all the languages are one PDF (bilingual or sections)."""
+        return (
+            self.paper is not None
+            and self.paper.languages != "separate"
+            and len(self.languages) > 1
         )
 
     @property
@@ -404,6 +413,25 @@ def _check_bilingual(ck: Checker, languages: tuple[str, ...]) -> None:
         ) % {"given": given})  # fmt: skip
 
 
+def _check_sections(ck: Checker, languages: tuple[str, ...], paper: PaperOptions) -> None:
+    """``outputs.paper.languages: sections``: two languages or more, each a single sheet.
+
+    An atlas numbers its pages from 1 and its index points at them (``p3 B2``): the
+    sections of one PDF would share those numbers, so an atlas keeps a PDF per language.
+    """
+    key = "outputs.paper.languages"
+    if len(languages) < 2:
+        ck.add(key, _(
+            "sections puts each language's paper map in one PDF, and the map has one "
+            "language (%(given)s); give language: [ja, en] (or more), or remove languages"
+        ) % {"given": languages[0]})  # fmt: skip
+    if paper.atlas is not None or paper.unreadable == "atlas":
+        ck.add(key, _(
+            "sections puts each language's single sheet in one PDF, and an atlas numbers its "
+            "own pages; use languages: separate (a PDF per language) with an atlas"
+        ))  # fmt: skip
+
+
 def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
     """Validate a parsed map document; raise :class:`ConfigError` with every problem."""
     ck = Checker(file)
@@ -463,6 +491,8 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
     outputs, paper = _check_outputs(ck, raw.get("outputs"))
     if paper is not None and paper.languages == "bilingual":
         _check_bilingual(ck, languages)
+    elif paper is not None and paper.languages == "sections":
+        _check_sections(ck, languages, paper)
     if language == "ja-easy":
         paper = easy_paper(paper)
     _check_output_files(ck, outputs, base_dir)

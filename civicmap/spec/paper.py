@@ -36,7 +36,7 @@ UNREADABLE = ("inset", "atlas", "stop", "print")
 INDEX_MODES = ("auto", "compact", "full")
 
 #: ``languages:``: how a map in several languages prints (see :attr:`PaperOptions.languages`).
-LANGUAGE_MODES = ("separate", "bilingual")
+LANGUAGE_MODES = ("separate", "bilingual", "sections")
 
 #: The keys of ``atlas:`` as a mapping (an area atlas).
 ATLAS_KEYS = ("areas", "name", "skip_empty")
@@ -97,7 +97,8 @@ class PaperOptions:
         How a map with ``language: [ja, vi]`` prints: ``"separate"``, a whole paper map
         per language (``map.pdf``, ``map.vi.pdf``); ``"bilingual"``, one paper map whose
         legend, headings and notes carry Japanese and the second language together
-        (ja + one only: checked with ``language:`` in :func:`civicmap.spec.mapfile.parse_map`).
+        (ja + one only: checked with ``language:`` in :func:`civicmap.spec.mapfile.parse_map`);
+        ``"sections"``, one PDF holding each language's sheet in turn (single sheets only).
     """
 
     size: str = "A4"
@@ -239,8 +240,9 @@ class PaperOptions:
             bad(
                 "languages",
                 _(
-                    "got %(value)r, expected separate (a paper map per language) or bilingual "
-                    "(one paper map in Japanese and one more language)"
+                    "got %(value)r, expected separate (a paper map per language), bilingual "
+                    "(one paper map in Japanese and one more language) or sections (one PDF "
+                    "with each language's sheet in turn)"
                 )
                 % {"value": Short(languages)},
             )

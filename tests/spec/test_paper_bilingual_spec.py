@@ -66,3 +66,32 @@ def test_an_unknown_mode_names_the_key_and_the_choices(tmp_path):
     [problem] = info.value.problems
     assert problem.key == "outputs.paper.languages"
     assert "separate" in problem.message and "bilingual" in problem.message
+
+
+def test_sections_writes_one_pdf_for_every_language(tmp_path):
+    spec = _load(tmp_path, "[ja, en, vi]", mode="sections")
+    assert spec.paper.languages == "sections" and spec.one_paper_file
+    assert spec.paper_language == "ja"  # each section in its own language, not a pair
+    assert [p.name for p in spec.output_targets("paper")] == ["map.pdf"]
+    assert len(spec.output_targets("web")) == 3
+
+
+@pytest.mark.parametrize(
+    ("language", "paper", "says"),
+    [
+        ("ja", "", "[ja, en]"),  # one language: no sections
+        ("[ja, en]", ", atlas: true", "languages: separate"),  # an atlas numbers its pages
+        ("[ja, en]", ", unreadable: atlas", "languages: separate"),
+    ],
+)
+def test_sections_need_two_languages_and_single_sheets(tmp_path, language, paper, says):
+    p = tmp_path / "map.yaml"
+    p.write_text(
+        BASE + f"language: {language}\n"
+        f"outputs: {{paper: {{file: out/map.pdf, languages: sections{paper}}}}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_map(p)
+    [problem] = [q for q in info.value.problems if q.key == "outputs.paper.languages"]
+    assert says in problem.message
