@@ -132,11 +132,15 @@ class PanelBlocks:
         out: list[tuple[str, Any]] = [(title, layer)]
         for look, n in looks.values():
             if isinstance(look, OtherStyle):
-                with use_language(self.lang):
-                    name = _("Other (%(kinds)d kinds, %(places)d places)") % {
-                        "kinds": len(other_kinds),
-                        "places": n,
-                    }
+
+                def other(one: str, n: int = n) -> str:
+                    with use_language(one):
+                        return _("Other (%(kinds)d kinds, %(places)d places)") % {
+                            "kinds": len(other_kinds),
+                            "places": n,
+                        }
+
+                name = wording.both(self.lang, other)  # a bilingual sheet: in both
                 out.append((name, _CategoryRow(look.name, look.color, look.symbol)))
                 continue
             name = (
