@@ -241,6 +241,11 @@ class MapData:
     def language(self) -> str:
         return self.spec.language
 
+    @property
+    def paper_language(self) -> str:
+        """The paper map's language: :attr:`language`, or ``ja+vi`` for a bilingual sheet."""
+        return self.spec.paper_language
+
     def credits(self, *, background: Sequence[Credit] = ()) -> list[Credit]:
         """Every credit to print: OpenStreetMap first, then each layer's, without repeats.
 

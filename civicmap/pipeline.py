@@ -896,10 +896,23 @@ def _render_each(
 ) -> dict[str, list[Path]]:
     spec = data.spec
     written: dict[str, list[Path]] = {}
+    others: dict[str, MapData] = {}
+
+    def in_language(lang: str) -> MapData:
+        # collected again: names, hazard lines and route notes are made in the language
+        if lang not in others:
+            others[lang] = collect(spec.in_language(lang))
+        return others[lang]
+
     for kind in kinds:
         advance(kind)
         path = spec.output_path(kind)
-        if kind == "web":
+        if kind == "paper" and spec.one_paper_file and spec.paper.languages == "sections":
+            sections = [data, *(in_language(lang) for lang in spec.languages[1:])]
+            written[kind] = list(
+                paper.write_paper_sections(sections, path, options=spec.paper, overwrite=overwrite)
+            )
+        elif kind == "web":
             written[kind] = [web.write_web(data, path, options=spec.web, overwrite=overwrite)]
         elif kind == "site":
             written[kind] = [write_site(data, path, options=spec.site, overwrite=overwrite)]
@@ -913,10 +926,7 @@ def _render_each(
     for lang in spec.languages[1:]:  # language: [ja, en, …]: a paper map and a page each
         kinds_here = [k for k in kinds if spec.language_outputs(k)]
         if kinds_here:
-            # collected again: names, hazard lines and route notes are made in the language
-            other = _render_each(
-                collect(spec.in_language(lang)), kinds=kinds_here, overwrite=overwrite
-            )
+            other = _render_each(in_language(lang), kinds=kinds_here, overwrite=overwrite)
             for kind, paths in other.items():
                 written[kind] += paths
     return written

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+import subprocess
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
@@ -37,3 +40,30 @@ def toyama_raw() -> dict:
         "layers": [{"id": "childcare", "title": {"ja": "保育施設", "en": "Childcare"},
                     "sources": [{"csv": {"path": str(TOYAMA_CSV)}}]}],
     }  # fmt: skip
+
+
+def pdf_words(pdf: Path) -> list[list[tuple[float, float, float, float, str]]]:
+    """Each page's words as poppler reads them back: (x0, y0, x1, y1, word)."""
+    out = subprocess.run(
+        ["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    pat = r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
+    return [
+        [(float(a), float(b), float(c), float(d), html.unescape(w)) for a, b, c, d, w in
+         re.findall(pat, page)]
+        for page in out.split("<page ")[1:]
+    ]  # fmt: skip
+
+
+def overlapping_words(words: list[tuple[float, float, float, float, str]]) -> list[tuple[str, str]]:
+    """The pairs of words of one page whose boxes overlap by more than 0.3 pt both ways."""
+    ws = sorted(words)
+    bad = []
+    for i, a in enumerate(ws):
+        for b in ws[i + 1 :]:
+            if b[0] >= a[2] - 0.3:
+                break
+            if (min(a[2], b[2]) - max(a[0], b[0]) > 0.3
+                    and min(a[3], b[3]) - max(a[1], b[1]) > 0.3):  # fmt: skip
+                bad.append((a[4], b[4]))
+    return bad

@@ -22,6 +22,7 @@ from pathlib import Path
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import ShapedStr, TTFont, shapeStr
 
+from civicmap import wording
 from civicmap.errors import CivicMapError
 from civicmap.i18n import _
 from civicmap.render import _ruby
@@ -162,7 +163,10 @@ def register(language: str = "ja") -> str:
     """Register the fonts of a map in ``language`` with reportlab; return the main font's name.
 
     Every later :func:`text_width` and :func:`draw_text` uses that language's fonts
-    (:data:`FONT_ORDER`) until the next call: each paper map calls this first.
+    (:data:`FONT_ORDER`) until the next call: each paper map calls this first. A
+    bilingual sheet (``ja+vi``) needs the fonts of both and looks characters up in the
+    second language's order (Japanese falls through to IPAex Gothic in every order), so
+    a Vietnamese word is never drawn half in IPAex Gothic's Latin letters.
 
     Raises
     ------
@@ -170,7 +174,8 @@ def register(language: str = "ja") -> str:
         When a font the language needs (:data:`NEEDED`) is not installed.
     """
     _register_ipaex()
-    for name in NEEDED.get(language, ()):
+    langs = wording.parts(language)
+    for lang, name in [(one, n) for one in langs for n in NEEDED.get(one, ())]:
         if not _register_extra(name):
             font = EXTRA[name]
             raise CivicMapError(
@@ -178,9 +183,10 @@ def register(language: str = "ja") -> str:
                     "the paper map in %(lang)s needs the font %(file)s; install it with: "
                     "apt-get install %(package)s"
                 )
-                % {"lang": language, "file": font.file, "package": font.package}
+                % {"lang": lang, "file": font.file, "package": font.package}
             )
-    order = tuple(n for n in FONT_ORDER.get(language, (FONT,)) if n == FONT or _register_extra(n))
+    lookup = FONT_ORDER.get(langs[-1], (FONT,))
+    order = tuple(n for n in lookup if n == FONT or _register_extra(n))
     _order.set(order)
     _ruby.use(language)
     return order[0]
@@ -209,11 +215,32 @@ def runs(text: str) -> list[tuple[str, str]]:
     return out
 
 
+def _is_shaped(font: str) -> bool:
+    """Whether ``font``'s text is shaped by HarfBuzz (Devanagari)."""
+    extra = EXTRA.get(font)
+    return extra is not None and extra.shaped and pdfmetrics.getFont(font).shapable
+
+
 def _shaped(font: str, piece: str, size: float):
     """``piece`` shaped by HarfBuzz for a font that needs it (else as it is)."""
-    if EXTRA.get(font) is not None and EXTRA[font].shaped and pdfmetrics.getFont(font).shapable:
+    if _is_shaped(font):
         return shapeStr(piece, font, size)
     return piece
+
+
+def _has_shaped_run(text: str) -> bool:
+    """Whether a line of ``text`` draws a run shaped by HarfBuzz."""
+    single = _one_font(text)
+    return any(_is_shaped(font) for font in ([single] if single else [f for f, _ in runs(text)]))
+
+
+def _actual_text(text: str) -> str:
+    """``text`` as the PDF text string of a marked-content span's ``/ActualText``.
+
+    Hex, UTF-16BE with its byte-order mark: any text (data included) is written as
+    digits only, so nothing in it can end the string or add an operator.
+    """
+    return "<FEFF" + text.encode("utf-16-be").hex().upper() + ">"
 
 
 def _width(font: str, piece: str, size: float) -> float:
@@ -281,6 +308,13 @@ def draw_text(
     w = text_width(text, size)
     x0 = x - w / 2 if anchor == "middle" else (x - w if anchor == "end" else x)
     c.saveState()
+    # Shaped Devanagari is drawn as glyphs: conjuncts that have no character of their own
+    # (reportlab gives them private-use codes in the font's ToUnicode map) and the vowel
+    # sign ि drawn before its consonant. The line's own text as /ActualText makes a PDF
+    # reader copy, search and read aloud (pdftotext too) the words as written.
+    actual = _has_shaped_run(text)
+    if actual:
+        c.addLiteral(f"/Span <</ActualText {_actual_text(text)}>> BDC")
     if halo > 0:
         # Its own graphics state: the text render mode (Tr) outlives the text object.
         c.saveState()
@@ -303,6 +337,8 @@ def draw_text(
     c.drawText(t)
     if readings:
         _draw_ruby(c, x0, y, text, size, readings, halo=halo)
+    if actual:
+        c.addLiteral("EMC")
     c.restoreState()
 
 

@@ -132,15 +132,36 @@ def place_name(row: pd.Series, name: str, language: str) -> str:
 
     OSM ``name:xx`` (or the file's ``name:en``) where present; else, in Latin-script
     languages, the romanised reading with the Japanese name beside it; else ``name``.
+    A bilingual sheet (``ja+vi``) prints the Japanese name first, its name or reading in
+    the second language beside it: ``戸山小学校（Toyama Shogakko）``.
     """
+    if wording.is_pair(language):
+        other = _reading(row, name, wording.parts(language)[-1])
+        return name + wording.paren(language, other) if other and other != name else name
     if language in wording.JAPANESE:
         return name
+    other = _reading(row, name, language)
+    if not other:
+        return name
+    if language in wording.LATIN and _japanese(name) and not _own_name(row, language):
+        return other + wording.paren(language, name)
+    return other
+
+
+def _own_name(row: pd.Series, language: str) -> str:
+    """The place's own name in ``language`` (OSM ``name:xx``, a file's ``name:en``), or ""."""
     for key in OSM_NAME_KEYS.get(language, ()):
         value = row.get(key)
         if isinstance(value, str) and value.strip():
             return value.strip()
-    if language in wording.LATIN and name and _japanese(name):
-        latin = romaji(name)
-        if latin and not _japanese(latin):
-            return latin + wording.paren(language, name)
-    return name
+    return ""
+
+
+def _reading(row: pd.Series, name: str, language: str) -> str:
+    """The place's name for a reader of ``language``: its own, else (Latin-script
+    languages) the Japanese name's reading in Latin letters, else ""."""
+    own = _own_name(row, language)
+    if own or language not in wording.LATIN or not name or not _japanese(name):
+        return own
+    latin = romaji(name)
+    return latin if latin and not _japanese(latin) else ""

@@ -729,7 +729,13 @@ class LayerSpec:
         return self.file.startswith(BUILTIN_FILE)
 
     def title_in(self, language: str) -> str:
-        """The title in ``language``: the file's, the glossary's (built-in layers), Japanese, the id."""
+        """The title in ``language``: the file's, the glossary's (built-in layers), Japanese, the id.
+
+        A bilingual sheet's pair (``ja+vi``): both titles, 「保育園 / Nhà trẻ」 (one when the
+        file gives no second).
+        """
+        if wording.is_pair(language):
+            return wording.both(language, self.title_in)
         if self.title.get(language):
             return self.title[language]
         key = f"layer.{self.id}.title"
@@ -751,7 +757,9 @@ class LayerSpec:
         return names
 
     def category_title(self, category: str, language: str) -> str:
-        """A category's display name in ``language`` (``en`` from ``categories``)."""
+        """A category's display name in ``language`` (``en`` from ``categories``; a pair: both)."""
+        if wording.is_pair(language):
+            return wording.both(language, lambda lang: self.category_title(category, lang))
         if language == "ja":
             return category
         for c in self.categories:

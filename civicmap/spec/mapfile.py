@@ -75,6 +75,7 @@ OUTPUT_KEYS: dict[str, set[str]] = {
         "unreadable",
         "index",
         "changes_since",
+        "languages",
     },
     # a static folder for any web host, offline on a phone after one visit (spec/site.py)
     "site": set(SITE_KEYS),
@@ -159,6 +160,8 @@ class MapSpec:
         file = self.outputs.get(kind)
         if not file or kind not in LANGUAGE_OUTPUTS:
             return {}
+        if kind == "paper" and self.one_paper_file:
+            return {}  # one bilingual sheet, or one PDF with a section per language
         p = Path(file)
         return {lang: str(p.with_name(f"{p.stem}.{lang}{p.suffix}")) for lang in self.languages[1:]}
 
@@ -170,7 +173,7 @@ class MapSpec:
         outputs = {
             kind: self.language_outputs(kind)[language]
             for kind in self.outputs
-            if kind in LANGUAGE_OUTPUTS
+            if self.language_outputs(kind)
         }
         return replace(
             self,
@@ -180,6 +183,27 @@ class MapSpec:
             pages=self.web_pages(),
             paper=paper,
         )
+
+    @property
+    def one_paper_file(self) -> bool:
+        """Whether the paper maps of all the languages are one PDF (bilingual or sections)."""
+        return (
+            self.paper is not None
+            and self.paper.languages != "separate"
+            and len(self.languages) > 1
+        )
+
+    @property
+    def paper_language(self) -> str:
+        """The language the paper map prints in: :attr:`language`, or a pair such as
+        ``ja+vi`` (:func:`civicmap.wording.pair`) with ``outputs.paper.languages: bilingual``."""
+        if (
+            self.paper is not None
+            and self.paper.languages == "bilingual"
+            and len(self.languages) == 2
+        ):
+            return wording.pair(*self.languages)
+        return self.language
 
     def web_pages(self) -> tuple[tuple[str, str], ...]:
         """(language, file name) of the web page in each language: the page's language switch."""
@@ -360,6 +384,54 @@ def _check_languages(ck: Checker, raw: Any) -> tuple[str, ...]:
     return tuple(out) or ("ja",)
 
 
+def _check_bilingual(ck: Checker, languages: tuple[str, ...]) -> None:
+    """``outputs.paper.languages: bilingual``: Japanese first and exactly one other language.
+
+    A sheet holds two languages side by side at most, and its place names, 五十音 index
+    and map labels are Japanese: the first language must be ``ja``.
+    """
+    key = "outputs.paper.languages"
+    given = ", ".join(languages)
+    others = [lang for lang in languages if lang not in wording.JAPANESE]
+    second = others[0] if others else "en"
+    if len(languages) != 2:
+        ck.add(key, _(
+            "bilingual prints Japanese and exactly one more language, and the map has "
+            "language: [%(given)s]; give language: [ja, %(second)s], or languages: separate "
+            "(a paper map per language)"
+        ) % {"given": given, "second": second})  # fmt: skip
+    elif languages[0] != wording.SOURCE:
+        ck.add(key, _(
+            "bilingual prints Japanese first, and the map has language: [%(given)s]; give "
+            "language: [ja, %(second)s], or languages: separate (a paper map per language)"
+        ) % {"given": given, "second": second})  # fmt: skip
+    elif languages[1] in wording.JAPANESE:
+        ck.add(key, _(
+            "bilingual pairs Japanese with a language that is not Japanese, and the map has "
+            "language: [%(given)s]; give language: [ja, en] (or vi, ko ...), or languages: "
+            "separate (a paper map per language)"
+        ) % {"given": given})  # fmt: skip
+
+
+def _check_sections(ck: Checker, languages: tuple[str, ...], paper: PaperOptions) -> None:
+    """``outputs.paper.languages: sections``: two languages or more, each a single sheet.
+
+    An atlas numbers its pages from 1 and its index points at them (``p3 B2``): the
+    sections of one PDF would share those numbers, so an atlas keeps a PDF per language.
+    """
+    key = "outputs.paper.languages"
+    if len(languages) < 2:
+        ck.add(key, _(
+            "sections puts each language's paper map in one PDF, and the map has one "
+            "language (%(given)s); give language: [ja, en] (or more), or remove languages"
+        ) % {"given": languages[0]})  # fmt: skip
+    if paper.atlas is not None or paper.unreadable == "atlas":
+        ck.add(key, _(
+            "sections puts each language's single sheet in one PDF, and an atlas numbers its "
+            "own pages; use languages: separate (a PDF per language) with an atlas"
+        ))  # fmt: skip
+
+
 def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
     """Validate a parsed map document; raise :class:`ConfigError` with every problem."""
     ck = Checker(file)
@@ -417,6 +489,10 @@ def parse_map(raw: Any, *, file: str, base_dir: Path) -> MapSpec:
                     )
                 layers.append(layer)
     outputs, paper = _check_outputs(ck, raw.get("outputs"))
+    if paper is not None and paper.languages == "bilingual":
+        _check_bilingual(ck, languages)
+    elif paper is not None and paper.languages == "sections":
+        _check_sections(ck, languages, paper)
     if language == "ja-easy":
         paper = easy_paper(paper)
     _check_output_files(ck, outputs, base_dir)

@@ -35,6 +35,9 @@ UNREADABLE = ("inset", "atlas", "stop", "print")
 #: ``index:`` values: how much each index entry says (see :attr:`PaperOptions.index`).
 INDEX_MODES = ("auto", "compact", "full")
 
+#: ``languages:``: how a map in several languages prints (see :attr:`PaperOptions.languages`).
+LANGUAGE_MODES = ("separate", "bilingual", "sections")
+
 #: The keys of ``atlas:`` as a mapping (an area atlas).
 ATLAS_KEYS = ("areas", "name", "skip_empty")
 
@@ -90,6 +93,12 @@ class PaperOptions:
         fits at the same map scale, else the compact one; an index on index pages
         (large print, a long index) is the full one unless the compact one takes
         fewer pages; atlases print the full index.
+    languages
+        How a map with ``language: [ja, vi]`` prints: ``"separate"``, a whole paper map
+        per language (``map.pdf``, ``map.vi.pdf``); ``"bilingual"``, one paper map whose
+        legend, headings and notes carry Japanese and the second language together
+        (ja + one only: checked with ``language:`` in :func:`civicmap.spec.mapfile.parse_map`);
+        ``"sections"``, one PDF holding each language's sheet in turn (single sheets only).
     """
 
     size: str = "A4"
@@ -116,6 +125,7 @@ class PaperOptions:
     #: file): the sheet carries what changed since (「前回（7/12 20:00）から：開設 3、閉鎖 2」);
     #: None: no such line.
     changes_since: str | None = None
+    languages: str = "separate"
 
     @classmethod
     def from_dict(cls, options: dict[str, Any] | PaperOptions, *, file: Path | str) -> PaperOptions:
@@ -229,6 +239,17 @@ class PaperOptions:
                 % {"value": Short(since)},
             )
             since = None
+        languages = options.get("languages", "separate")
+        if languages not in LANGUAGE_MODES:
+            bad(
+                "languages",
+                _(
+                    "got %(value)r, expected separate (a paper map per language), bilingual "
+                    "(one paper map in Japanese and one more language) or sections (one PDF "
+                    "with each language's sheet in turn)"
+                )
+                % {"value": Short(languages)},
+            )
         if problems:
             raise ConfigError(problems)
         if atlas is not None and atlas.areas is None and scale == "fit":
@@ -255,6 +276,7 @@ class PaperOptions:
             unreadable=unreadable if unreadable in UNREADABLE else None,
             index=index,
             changes_since=since.strip() if since else None,
+            languages=languages,
         )
 
 

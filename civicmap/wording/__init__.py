@@ -15,6 +15,13 @@ drafts of a map's languages, so nobody hands out a machine-made translation unkn
 :func:`plain` drops the readings, :func:`ruby` gives (base, reading) pieces for
 ``<ruby>`` on the web and for the furigana the paper map sets above its text.
 
+A bilingual paper map (``outputs.paper.languages: bilingual``) speaks a *pair* of
+languages, written ``ja+vi`` (:func:`pair`): every lookup here takes a pair too, and gives
+the texts a sheet prints on their own (legend, headings, category and disaster names,
+notes: :func:`in_both`) as 「避難所 / Nơi lánh nạn」, the pieces of a longer line (brackets,
+separators, 「（続き）」) in Japanese alone; a line made of several entries is made once per
+language and joined by :func:`both`.
+
 Loaded once per language and checked at load: a missing file, a missing key, a
 placeholder the source does not have (``{m}``) or a kanji of ``ja-easy`` without
 its reading is a :class:`~civicmap.errors.ConfigError` naming the file and the key.
@@ -25,7 +32,7 @@ from __future__ import annotations
 import logging
 import re
 import string
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -49,6 +56,21 @@ JAPANESE: frozenset[str] = frozenset({"ja", "ja-easy"})
 #: The language tag a web page states (``lang=``): やさしい日本語 is Japanese (BCP 47 has no
 #: tag for it; ``x-easy`` is a private-use subtag, so screen readers still read Japanese).
 BCP47 = {"ja-easy": "ja-x-easy"}
+
+#: Between a text and its translation on a bilingual sheet: 「避難所 / Nơi lánh nạn」.
+PAIR_SEP = " / "
+#: The glossary sections a bilingual sheet prints in both languages: texts that stand on
+#: their own (the paper's headings and notes, layer, category and disaster names, hazard
+#: classes). The others (route, hazard and left-off sentences made of several entries) are
+#: made once per language where they are put together (:func:`both`).
+BOTH_SECTIONS = ("paper.", "layer.", "category.", "disaster.", "hazard_class.", "inset.title")
+#: Entries of those sections that are pieces of a longer line (「（続き）」 after a title,
+#: 「ページ」 after a number, the north arrow's 「北」, an index detail's label): in the
+#: first language alone, so a line never reads 「避難所 / Nơi lánh nạn（続き） / (tiếp)」.
+PIECES = frozenset({
+    "paper.cont", "paper.approx_short", "paper.page", "paper.page_of", "paper.north",
+    "paper.phone", "paper.capacity", "paper.serves", "paper.latin", "paper.other",
+})  # fmt: skip
 
 FOLDER = Path(__file__).parent
 _ENTRY_KEYS = {"source", "text", "reviewed_by", "date"}
@@ -111,6 +133,49 @@ def plain(text: str) -> str:
 def bare_kanji(text: str) -> list[str]:
     """Kanji of ``text`` that carry no reading (every one must, in ``ja-easy``)."""
     return [ch for base, reading in ruby(text) if not reading for ch in KANJI.findall(base)]
+
+
+def pair(first: str, second: str) -> str:
+    """The language of a bilingual sheet: ``ja+vi`` (Japanese first, then the other)."""
+    return f"{first}+{second}"
+
+
+def parts(language: str) -> tuple[str, ...]:
+    """The languages of ``language``: ``("ja", "vi")`` for ``ja+vi``, else ``(language,)``."""
+    return tuple(language.split("+"))
+
+
+def is_pair(language: str) -> bool:
+    return "+" in language
+
+
+def base(language: str) -> str:
+    """The first language of ``language``: the one the sheet's data and order follow."""
+    return parts(language)[0]
+
+
+def in_both(key: str) -> bool:
+    """Whether a bilingual sheet prints the entry ``key`` in both of its languages."""
+    return key.startswith(BOTH_SECTIONS) and key not in PIECES
+
+
+def both(language: str, make: Callable[[str], str]) -> str:
+    """``make(language)``; for a pair, ``make`` of each language joined by :data:`PAIR_SEP`.
+
+    A translation the same as the text before it (a layer file's title with no ``vi``,
+    a place name) is printed once.
+    """
+    texts: list[str] = []
+    for lang in parts(language):
+        made = make(lang)
+        if made and made not in texts:
+            texts.append(made)
+    return PAIR_SEP.join(texts)
+
+
+def _known(language: str) -> str:
+    """``language``, a pair of known languages, or the source for anything else."""
+    return language if all(lang in LANGUAGES for lang in parts(language)) else SOURCE
 
 
 def _fields(text: str) -> set[str]:
@@ -215,11 +280,19 @@ def glossary(language: str) -> Glossary:
 
 def marked(language: str, key: str) -> str:
     """The text of ``key`` in ``language`` with its reading marks (``ja-easy``)."""
-    return glossary(language).entries[key].text
+    return glossary(base(language)).entries[key].text
 
 
 def text(language: str, key: str) -> str:
-    """The text of ``key`` in ``language``, as it reads on the line (no reading marks)."""
+    """The text of ``key`` in ``language``, as it reads on the line (no reading marks).
+
+    For a pair (``ja+vi``): both texts when the sheet prints the entry in both
+    (:func:`in_both`), else the first language's.
+    """
+    if is_pair(language):
+        if in_both(key):
+            return both(language, lambda lang: text(lang, key))
+        return text(base(language), key)
     return plain(marked(language, key))
 
 
@@ -231,6 +304,12 @@ def has(key: str) -> bool:
 def section(language: str, prefix: str, *, marks: bool = False) -> dict[str, str]:
     """Every entry under ``prefix.`` as {rest of key: text} (``marks``: ruby kept)."""
     head = prefix + "."
+    if is_pair(language):  # a bilingual sheet has no readings (ja-easy is never in a pair)
+        return {
+            key[len(head) :]: text(language, key)
+            for key in glossary(SOURCE).entries
+            if key.startswith(head)
+        }
     return {
         key[len(head) :]: (e.text if marks else plain(e.text))
         for key, e in glossary(language).entries.items()
@@ -250,8 +329,7 @@ class Table(Mapping[str, dict[str, str]]):
         self.marks = marks
 
     def __getitem__(self, language: str) -> dict[str, str]:
-        lang = language if language in LANGUAGES else SOURCE
-        return section(lang, self.prefix, marks=self.marks)
+        return section(_known(language), self.prefix, marks=self.marks)
 
     def __iter__(self) -> Iterator[str]:
         return iter(LANGUAGES)
@@ -260,17 +338,18 @@ class Table(Mapping[str, dict[str, str]]):
         return len(LANGUAGES)
 
     def __contains__(self, language: object) -> bool:
-        return language in LANGUAGES
+        return isinstance(language, str) and _known(language) == language
 
 
 def words(language: str) -> Mapping[str, str]:
-    """Every text of ``language`` by its full key (no reading marks)."""
-    lang = language if language in LANGUAGES else SOURCE
-    return _all(lang)
+    """Every text of ``language`` by its full key (no reading marks; a pair's as :func:`text`)."""
+    return _all(_known(language))
 
 
 @cache
 def _all(language: str) -> dict[str, str]:
+    if is_pair(language):
+        return {k: text(language, k) for k in glossary(SOURCE).entries}
     return {k: plain(e.text) for k, e in glossary(language).entries.items()}
 
 
@@ -294,7 +373,7 @@ class Names(Mapping[str, str]):
         self.key = key
 
     def __getitem__(self, language: str) -> str:
-        if language not in LANGUAGES:
+        if _known(language) != language:
             raise KeyError(language)
         return text(language, self.key)
 
@@ -320,9 +399,8 @@ def translate(language: str, prefix: str, source: str) -> str:
     For names that are data as well as fixed words (category names such as 指定避難所,
     hazard classes such as 3–5 m): ``source`` itself when the glossary has no entry.
     """
-    lang = language if language in LANGUAGES else SOURCE
     key = _by_source(prefix).get(source)
-    return text(lang, key) if key else source
+    return text(_known(language), key) if key else source
 
 
 @cache
@@ -348,5 +426,7 @@ def translate_list(language: str, prefix: str, text: str, *, sep: str = "・") -
     """
     if language == SOURCE or not text:
         return text
+    if is_pair(language):
+        return both(language, lambda lang: translate_list(lang, prefix, text, sep=sep))
     items = [translate(language, prefix, item) for item in text.split(sep)]
     return list_sep(language).join(items)

@@ -41,6 +41,7 @@ _WHERE = {
     "pdf_to_png": "render",
     "render_paper": "render",
     "write_paper": "render",
+    "write_paper_sections": "render",
 }
 __all__ = sorted(_WHERE)
 

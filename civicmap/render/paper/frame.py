@@ -227,7 +227,7 @@ class FrameDrawing:
         for d, n in page.neighbours.items():
             if isinstance(n, str):  # an area atlas names the neighbouring area and its page
                 text = f"{arrows.get(d, '')}{n}"
-            elif self.lang not in wording.JAPANESE:
+            elif wording.base(self.lang) not in wording.JAPANESE:
                 text = f"{arrows.get(d, '')} {word} {n}".strip()
             else:
                 text = f"{arrows.get(d, '')}{n}{word}"

@@ -21,6 +21,7 @@ import shapely
 from reportlab.lib import colors
 from reportlab.lib.utils import ImageReader
 
+from civicmap import wording
 from civicmap.hazard_tiles import PAPER_HAZARD_DPI, TileHazardLayer, paper_hazard_raster
 from civicmap.hazards import PUBLIC_TEXTS, HazardLayer, honest_notes, view_line
 from civicmap.mapdata import MapData
@@ -114,14 +115,17 @@ def hazard_blocks(renderer: Any, width: float) -> list[tuple[float, Callable]]:
     lang = renderer.lang
     fs = renderer.fs(6.6)
     rows: list[tuple[str, str | None]] = []  # (text, colour or None for a heading)
+    # wording.both: a bilingual sheet (ja+vi) says each in Japanese, then the other language
     for layer in hz.shown() if hz is not None else []:  # the legend of what is drawn
-        rows.append((layer.title(lang), None))
+        rows.append((wording.both(lang, layer.title), None))
         for cls in layer.classes:
             rows.append((cls.label(lang), cls.color))
     sw = 14.0
-    said = [view_line(disaster, lang)] if disaster else []  # what a disaster: map leaves out
-    if hz is not None and hz.layers:
-        said += honest_notes(lang)  # whatever is drawn: every map with hazard layers
+    said = (  # what a disaster: map leaves out
+        [wording.both(lang, lambda one: view_line(disaster, one))] if disaster else []
+    )
+    if hz is not None and hz.layers:  # whatever is drawn: every map with hazard layers
+        said += [wording.both(lang, lambda one, i=i: honest_notes(one)[i]) for i in range(2)]
     notes = [s for n in said for s in wrap(n, width - 6, lambda s: text_width(s, fs))]
     h = len(rows) * fs * 1.45 + len(notes) * fs * 1.3 + fs * 1.2 + 4
 

@@ -61,7 +61,7 @@ class IndexFlow:
             if e.category != cur_cat:
                 cur_cat, cur_kana = e.category, None
                 if e.layer.spec.category_title(e.category, self.lang):  # no "■ —" for none
-                    items.append(self._cat_heading(e, fs, cont=False, tight=compact))
+                    items.append(self._cat_heading(e, width, fs, cont=False, tight=compact))
             tab_label = ""
             if heading(e.sort_key) != cur_kana:
                 cur_kana = heading(e.sort_key)
@@ -239,21 +239,27 @@ class IndexFlow:
 
         return (h + 2, draw, ("#layer", layer.id))
 
-    def _cat_heading(self, e: Entry, fs: float, *, cont: bool, tight: bool = False):
+    def _cat_heading(self, e: Entry, width: float, fs: float, *, cont: bool, tight: bool = False):
         title = e.layer.spec.category_title(e.category, self.lang) or "—"
         title += self.t["cont"] if cont else ""
-        h = fs * (1.45 if tight else 1.6)
+        hs = fs * 0.95
+        # A long name (a bilingual sheet's 「認証保育所 / Nhà trẻ được chứng nhận (Tokyo)」)
+        # wraps inside its column, its next lines under the name, not the ■.
+        indent = text_width("■ ", hs)
+        lines = wrap(title, width - 4 - indent, lambda s: text_width(s, hs) * 1.04)
+        h = fs * (1.45 if tight else 1.6) + (len(lines) - 1) * hs * 1.2
 
         def draw(c, x, y_top):
-            draw_text(
-                c,
-                x + 2,
-                y_top - fs * 1.2,
-                f"■ {title}",
-                fs * 0.95,
-                bold=True,
-                color=colors.Color(0.15, 0.15, 0.15),
-            )
+            for i, line in enumerate(lines):
+                draw_text(
+                    c,
+                    x + 2 + (indent if i else 0),
+                    y_top - fs * 1.2 - i * hs * 1.2,
+                    f"■ {line}" if i == 0 else line,
+                    hs,
+                    bold=True,
+                    color=colors.Color(0.15, 0.15, 0.15),
+                )
 
         return (h, draw, ("#cat", e.category))
 
@@ -297,7 +303,7 @@ class IndexFlow:
                         lh[1](c, box.x, y)
                     y -= lh[0]
                     if group[0][2][0] != "#cat" and cur_cat_entry is not None:
-                        ch = self._cat_heading(cur_cat_entry, fs, cont=True)
+                        ch = self._cat_heading(cur_cat_entry, box.w, fs, cont=True)
                         if c is not None:
                             ch[1](c, box.x, y)
                         y -= ch[0]

@@ -86,7 +86,13 @@ def note_lines(layers: list[LayerData], language: str) -> list[str]:
 def left_off_blocks(renderer: Any, width: float) -> list[tuple[float, Callable]]:
     """The panel block with :func:`note_lines` and the change list since the last print
     (``outputs.paper.changes_since``); none when there is neither."""
-    lines = note_lines(renderer.data.layers, renderer.lang)
+    lang = renderer.lang
+    # a bilingual sheet (ja+vi): each sentence in Japanese, then in the second language
+    said = {one: note_lines(renderer.data.layers, one) for one in wording.parts(lang)}
+    lines = [
+        wording.both(lang, lambda one, i=i: said[one][i])
+        for i in range(len(said[wording.base(lang)]))
+    ]
     if renderer.data.change_note:  # what changed since the last print
         lines.append(renderer.data.change_note)
     if not lines:

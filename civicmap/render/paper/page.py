@@ -30,10 +30,10 @@ class PageContext:
     """Draws one paper map; holds the projected data and the sizes for normal or large print."""
 
     def __init__(self, data: MapData, opts: PaperOptions):
-        register(data.language)
+        register(data.paper_language)
         self.data = data
         self.opts = opts
-        self.lang = data.language
+        self.lang = data.paper_language  # ja+vi on a bilingual sheet (wording.pair)
         self.t = TEXT[self.lang]
         lp = opts.large_print
         self.f = 1.4 if lp else 1.0  # text factor

@@ -138,11 +138,15 @@ class PanelBlocks:
         out: list[tuple[str, Any]] = [(title, layer)]
         for look, n, names in looks.values():
             if isinstance(look, OtherStyle):
-                with use_language(self.lang):
-                    name = _("Other (%(kinds)d kinds, %(places)d places)") % {
-                        "kinds": len(other_kinds),
-                        "places": n,
-                    }
+
+                def other(one: str, n: int = n) -> str:
+                    with use_language(one):
+                        return _("Other (%(kinds)d kinds, %(places)d places)") % {
+                            "kinds": len(other_kinds),
+                            "places": n,
+                        }
+
+                name = wording.both(self.lang, other)  # a bilingual sheet: in both
                 out.append((name, _CategoryRow(look.name, look.color, look.symbol)))
                 continue
             if look.symbol == "shelter_both":
@@ -223,7 +227,11 @@ class PanelBlocks:
             else:
                 rows.append([(wl, what)])
         legend_h = fs * 1.8 + sum(max(lh, *(len(w) * fs * 1.25 for w, _ in row)) for row in rows)
-        legend_h += math.ceil(len(kinds) / 2) * fs * 1.5 + 2
+        # the basemap's swatches two to a row when their names fit half the width (a
+        # bilingual sheet's 「公園・緑地 / Công viên, cây xanh」 does not: one to a row)
+        kind_labels = [t["edge_legend"] if k == "data_edge" else t[k] for k in kinds]
+        per_row = 2 if all(text_width(s, fs) <= width / 2 - 22 for s in kind_labels) else 1
+        legend_h += math.ceil(len(kinds) / per_row) * fs * 1.5 + 2
 
         def draw_legend(c, x0, y_top):
             draw_text(c, x0, y_top - fs, t["legend"], fs * 1.1, bold=True)
@@ -235,11 +243,10 @@ class PanelBlocks:
                 y -= hh
             x = x0
             col_w = width / 2
-            for i, k in enumerate(kinds):
-                kx = x + (i % 2) * col_w
-                ky = y - (i // 2) * fs * 1.5 - fs * 1.2
+            for i, (k, label) in enumerate(zip(kinds, kind_labels, strict=True)):
+                kx = x + (i % per_row) * col_w
+                ky = y - (i // per_row) * fs * 1.5 - fs * 1.2
                 bm.draw_swatch(c, k, Rect(kx, ky, 16, fs))
-                label = t["edge_legend"] if k == "data_edge" else t[k]
                 draw_text(c, kx + 20, ky + fs * 0.15, label, fs)
 
         blocks.append((legend_h, draw_legend))
@@ -285,7 +292,7 @@ class PanelBlocks:
         # Dates and credits: every source, with its data date (or "date unknown").
         # the data's own date (mapdata.data_time), not the day it was printed
         # (left out when no date of the data is known: never the clock or a file's mtime)
-        as_of = DATA_AS_OF.get(self.data.language, DATA_AS_OF["en"])
+        as_of = DATA_AS_OF.get(self.lang, DATA_AS_OF["en"])
         cl = [f"{as_of}: {self.data.built}"] if self.data.built else []
         cl.append(t["sources"] + ":")
         for line in credit_lines(self.data):
@@ -306,7 +313,7 @@ class PanelBlocks:
         # Route lines and their notes at 8 pt at least: a reader follows them on foot.
         fs = self.fs(8)
         small = self.fs(8)
-        sep = "／" if self.lang in wording.JAPANESE else " / "
+        sep = "／" if wording.base(self.lang) in wording.JAPANESE else " / "
         rows: list[tuple[RouteLeg, list[str]]] = []
         text_w = width - 8 - 18
         firsts = {id(sec.legs[0]): sec.home for sec in route_sections(self.routes) if sec.home}
@@ -336,15 +343,20 @@ class PanelBlocks:
         notes.extend(route_notes(self.data, self.lang))
         nl = [s for n in notes for s in wrap(n, width - 8, lambda s: text_width(s, small))]
         lh = fs * 1.25
-        h = fs * 1.9 + sum(len(ls) * lh + 1.5 for _, ls in rows) + len(nl) * small * 1.25 + 4
+        # the box's heading wraps inside it (a bilingual sheet's is two languages long)
+        hs = fs * 1.05
+        heads = wrap(t["routes"], width - 8, lambda s: text_width(s, hs) * 1.04)
+        top = (len(heads) - 1) * hs * 1.25  # the heading's lines after its first
+        h = fs * 1.9 + top + sum(len(ls) * lh + 1.5 for _, ls in rows) + len(nl) * small * 1.25 + 4
 
         def draw(c, x, y_top, rows=rows, nl=nl, h=h):
             c.saveState()
             c.setLineWidth(0.8)
             c.rect(x, y_top - h, width, h, stroke=1, fill=0)
             c.restoreState()
-            draw_text(c, x + 4, y_top - fs * 1.3, t["routes"], fs * 1.05, bold=True)
-            y = y_top - fs * 1.9
+            for i, line in enumerate(heads):
+                draw_text(c, x + 4, y_top - fs * 1.3 - i * hs * 1.25, line, hs, bold=True)
+            y = y_top - fs * 1.9 - top
             for leg, lines in rows:
                 if id(leg) in firsts:  # the home's heading line comes first: its name, bold
                     draw_text(c, x + 4, y - fs, lines[0], fs, bold=True)

@@ -217,7 +217,10 @@ def build_entries(
     """
     prefixes = prefixes or Prefixes()
     looks = layer_looks(data)
-    lang = data.language
+    lang = data.paper_language
+    # a place's details (address, disasters served, designations) in the sheet's first
+    # language: a bilingual sheet doubles its headings and legend, not every index line
+    detail_lang = wording.base(lang)
     entries: list[Entry] = []
     # Places at one spot across layers: the first (map-file order) carries the
     # others; they get no entry, number or marker of their own.
@@ -259,7 +262,7 @@ def build_entries(
                     details=details(
                         row,
                         layer.spec.index,
-                        lang,
+                        detail_lang,
                         strip=layer.spec.role == "shelter",
                     )
                     + hazard_details(data, layer.id, label),

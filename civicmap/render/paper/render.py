@@ -250,7 +250,7 @@ def _draw(
     c = rl_canvas.Canvas(
         buf,
         pagesize=(r.pw, r.ph),
-        initialFontName=register(data.language),
+        initialFontName=register(data.paper_language),
         initialFontSize=8,
         pageCompression=1,
         invariant=1,  # no clock in /ID and dates: a rebuild gives the same bytes
@@ -267,6 +267,71 @@ def _draw(
         draw_single(r, c, insets=insets)
     c.showPage()
     return r, c, buf
+
+
+def render_sections(datas: list[MapData]) -> tuple[bytes, list[PaperPlan]]:
+    """One PDF holding each language's sheet in turn (``outputs.paper.languages: sections``).
+
+    Each language's sheet is laid out as it would be alone (its own readability check, its
+    拡大図, its index pages, or the refusal), then all are drawn on one canvas, in the order
+    of ``language:``. Single sheets only (the map file refuses an atlas with sections: an
+    atlas's page numbers are its own).
+    """
+    plans = [render_paper(data)[1] for data in datas]
+    first = datas[0]
+    opts = _options(first, None)
+    buf = io.BytesIO()
+    r = Renderer(first, opts)
+    c = rl_canvas.Canvas(
+        buf,
+        pagesize=(r.pw, r.ph),
+        initialFontName=register(first.paper_language),
+        initialFontSize=8,
+        pageCompression=1,
+        invariant=1,  # no clock in /ID and dates: a rebuild gives the same bytes
+    )
+    c.setTitle(first.spec.title)
+    c.setSubject(first.spec.subtitle)
+    c.setCreator("civicmap")
+    for i, (data, plan) in enumerate(zip(datas, plans, strict=True)):
+        if i:
+            c.showPage()
+            r = Renderer(data, _options(data, None))  # its own fonts, sizes and words
+        draw_single(r, c, insets=plan.insets)
+        plan.pages = r.page_no
+    c.setAuthor("; ".join(cr.credit for cr in map_credits(first)))
+    c.showPage()
+    c.save()
+    return buf.getvalue(), plans
+
+
+def write_paper_sections(
+    datas: list[MapData], path: Path, *, options: PaperOptions | None = None, overwrite: bool
+) -> list[Path]:
+    """Write one PDF with a section per language (and its first page as the PNG).
+
+    ``datas``: the map collected in each of its languages, the first language first.
+    """
+    path = Path(path)
+    opts = _options(datas[0], options)
+    png = path.with_suffix(".png") if opts.png else None
+    check_writable(path, overwrite=overwrite)
+    if png is not None:
+        check_writable(png, overwrite=overwrite)
+    pdf, plans = render_sections(datas)
+    for plan in plans:
+        if plan.note:
+            log.warning(_("%(path)s: %(note)s"), {"path": path, "note": plan.note})
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_bytes(pdf)
+    log.info(
+        _("paper map: %(path)s, %(pages)d page(s), 1:%(value)s"),
+        {"path": path, "pages": sum(p.pages for p in plans), "value": f"{plans[0].scale:,}"},
+    )
+    out = [path]
+    if png is not None:
+        out.append(pdf_to_png(pdf, png, overwrite=overwrite))
+    return out
 
 
 def pdf_to_png(pdf: bytes, path: Path, *, dpi: int = 150, overwrite: bool) -> Path:

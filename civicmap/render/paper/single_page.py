@@ -174,7 +174,24 @@ def draw_single(r: Renderer, c, *, insets: list[InsetPlan] | tuple = ()) -> None
                               compact=strip.compact)  # fmt: skip
         r.flow_index(c, items, strip.boxes, lambda: r.continuation_page(c))
         return
-    r.draw_blocks(c, r.panel_blocks(panel.w, scale), panel.x, panel.y1)
+    blocks = r.panel_blocks(panel.w, scale)
+    shown = _fitting(blocks, panel.y1 - content.y)
+    r.draw_blocks(c, blocks[:shown], panel.x, panel.y1)
+    # blocks past the sheet's foot (a bilingual sheet's longer legend pushes the notes and
+    # credits down) head the first index page instead of being cut off the paper
+    overleaf = len(blocks) - shown
+
+    def next_page(*, first_page: bool = False) -> list[Rect]:
+        nonlocal overleaf
+        boxes = r.continuation_page(c, first=first_page)
+        if overleaf:
+            rest = r.panel_blocks(boxes[0].w, scale)[-overleaf:]
+            r.draw_blocks(c, rest, boxes[0].x, boxes[0].y1)
+            top = boxes[0]
+            boxes[0] = Rect(top.x, top.y, top.w, top.h - r.blocks_height(rest))
+            overleaf = 0
+        return boxes
+
     cw = (idx_area.w - gap * (ncol - 1)) / ncol
     first = (
         [Rect(idx_area.x + i * (cw + gap), idx_area.y, cw, idx_area.h) for i in range(ncol)]
@@ -189,9 +206,21 @@ def draw_single(r: Renderer, c, *, insets: list[InsetPlan] | tuple = ()) -> None
     width = min(min((b.w for b in first), default=math.inf), r.index_columns()[1])
     compact = _compact(r, first, width)
     if not first:
-        first = r.continuation_page(c, first=True)
+        first = next_page(first_page=True)
     items = r.index_items(width, atlas=False, compact=compact)
-    r.flow_index(c, items, first, lambda: r.continuation_page(c))
+    r.flow_index(c, items, first, next_page)
+    if overleaf:  # the index fitted on the sheet: the panel's last blocks on a page of their own
+        next_page()
+
+
+def _fitting(blocks: list[tuple[float, Callable]], room: float) -> int:
+    """How many of the panel's ``blocks``, from the first, fit in ``room`` points of height."""
+    used = 0.0
+    for k, (h, _draw) in enumerate(blocks):
+        if used + h > room + 0.01:
+            return k
+        used += h + BLOCK_GAP
+    return len(blocks)
 
 
 def _compact(r: Renderer, first: list[Rect], width: float) -> bool:

@@ -56,7 +56,7 @@ def disaster_strip(flags: dict[str, bool | None], lang: str) -> str:
     if all(v is None for v in values):
         return ""
     # ja: the ○/× after each two-kanji name separates them, so the strip stays one line
-    return ("" if lang in wording.JAPANESE else " ").join(
+    return ("" if wording.base(lang) in wording.JAPANESE else " ").join(
         f"{name}{'○' if v else '×'}" for name, v in zip(STRIP[lang], values, strict=True)
     )
 
