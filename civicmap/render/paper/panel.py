@@ -129,7 +129,11 @@ class PanelBlocks:
         else:
             extra = []
         if not looks and layer.features.empty:  # a symbol for nothing would send readers looking
-            return [(self.t["none_here"].format(layer=layer.spec.title_in(self.lang)), "text")]
+            says = wording.both(  # each language's words with the layer's title in it
+                self.lang,
+                lambda lang: TEXT[lang]["none_here"].format(layer=layer.spec.title_in(lang)),
+            )
+            return [(says, "text")]
         if not looks:
             st = layer.spec.style
             return [(title, CategoryStyle("", st.color, st.symbol))]

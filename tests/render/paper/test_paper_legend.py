@@ -64,3 +64,27 @@ def test_a_row_for_places_drawn_alike_names_what_it_stands_for_once(tmp_path):
     assert "指定避難所・町内会の作図(3)" in text
     assert "(7)(3)" not in text
     assert "町内会の作図(7)" in text and "一時集合場所(1)" in text
+
+
+@pytest.mark.pdf
+@needs_poppler
+def test_on_a_bilingual_sheet_an_empty_layer_says_so_once_in_each_language(tmp_path):
+    """Each language's sentence carries the layer's title in that language, not both titles."""
+    for f in civicmap.demo_map_path().parent.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    text = (tmp_path / "demo.yaml").read_text(encoding="utf-8")
+    text = text.replace("language: ja", "language: [ja, vi]").replace(
+        "  paper: {", "  paper: {languages: bilingual, "
+    )
+    (tmp_path / "demo.yaml").write_text(text, encoding="utf-8")
+    spec = civicmap.load_map(tmp_path / "demo.yaml")
+    data = civicmap.collect(spec)
+    empty = dataclasses.replace(data.layers[0], features=data.layers[0].features.iloc[0:0])
+    data = dataclasses.replace(data, layers=[empty, *data.layers[1:]])
+    pdf, _plan = render_paper(data, options=spec.paper)
+    (tmp_path / "map.pdf").write_bytes(pdf)
+    out = subprocess.run(["pdftotext", str(tmp_path / "map.pdf"), "-"], capture_output=True,
+                         text=True, check=True).stdout  # fmt: skip
+    flat = "".join(out.split())
+    ja, vi = empty.spec.title_in("ja"), empty.spec.title_in("vi")
+    assert f"{ja}：この範囲にはありません/{vi}:khôngcótrongkhuvựcnày".replace(" ", "") in flat
