@@ -189,9 +189,12 @@ _INHERITED = (
     "color", "fillColor", "fillOpacity", "weight", "dashArray", "iconClass", "iconUrl",
     "labelKey", "popupTemplate", "popupShape", "popupContentTemplate", "rules",
 )  # fmt: skip
-#: uMap marker shapes that are one of our symbols (the others, a pin, a drop, a ball,
-#: are drawn as our symbols: on paper a shape keeps layers apart in black and white).
-_SYMBOLS = {"Circle": "circle"}
+#: uMap's marker shapes (``iconClass``) as the nearest of our symbols, so a layer keeps its
+#: look on the web map and on paper: Circle (a dot) and Ball (a pin's round head) a circle,
+#: Drop (a teardrop, point down) a downward triangle, Default (uMap's square pin) a square.
+#: A layer that names no shape (nor inherits one) gets our palette's next symbol, which keeps
+#: the layers of a file apart in black and white.
+_SYMBOLS = {"Circle": "circle", "Ball": "circle", "Drop": "triangle_down", "Default": "square"}
 #: Layer types drawn as plain layers: uMap's default and its clustering.
 _PLAIN_TYPES = ("", "Default", "Cluster", "Categorized")
 _VAR = re.compile(r"\{([^{}|]+)(?:\|[^{}]*)?\}")
