@@ -147,6 +147,8 @@ def test_each_umap_layer_becomes_a_map_layer_in_uMaps_order_with_its_name(kami, 
     got = [(layer.spec.title_in("ja"), len(layer.features)) for layer in kami.layers]
     assert got == expected
     assert len(expected) == 7 and sum(n for _n, n in got) == 14
+    web = [(lay["title"], len(lay["features"])) for lay in payload(kami)["layers"]]
+    assert web == expected  # the web map: the same layers, in uMap's order
     remote = [
         w for layer in kami.layers for w in layer.report.warnings if w["column"] == "remoteData"
     ]
@@ -249,7 +251,7 @@ def test_web_and_paper_draw_every_feature_in_the_colour_umap_381_draws_it(tmp_pa
         assert pixels[colour] >= 20, (name, colour)  # and it shows on the printed page
 
 
-def test_paper_legend_lists_the_lines_and_the_polygon(kami, tmp_path):
+def test_paper_legend_lists_the_lines_and_the_polygon(kami, umap_file, tmp_path):
     import subprocess
 
     pdf, _plan = render_paper(kami)
@@ -260,6 +262,11 @@ def test_paper_legend_lists_the_lines_and_the_polygon(kami, tmp_path):
     ).stdout  # fmt: skip
     for words in ("避難経路 A (1)", "避難経路 B (1)", "浸水区域 (1)", "給水車 (1)"):
         assert words in text, words
+    # every uMap layer with places is in the legend, with as many places as in uMap
+    for layer in _umap_layers(umap_file):
+        if layer["features"]:
+            words = f"{layer['properties']['name']} ({len(layer['features'])})"
+            assert words in text, words
 
 
 def test_layers_categories_keeps_one_layer_with_the_umap_layers_as_coloured_categories(tmp_path):

@@ -222,7 +222,11 @@ _DRAWN = """
 const done = arguments[arguments.length - 1];
 (async () => {
   try {
-    for (let i = 0; i < 300 && !U.MAP.dataloaded; i++) {
+    // every layer with its own data loaded (the remote-data layer's URL cannot load here,
+    // and uMap's dataloaded waits for it too)
+    const ready = () => U.MAP.dataloaded || Array.from(U.MAP.layers.tree).every(
+      (dl) => dl.isRemoteLayer() || dl.isLoaded());
+    for (let i = 0; i < 300 && !ready(); i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
     const out = [];
@@ -258,7 +262,7 @@ def drawn(base: str, map_id: int) -> str:
     try:
         d.get(f"{base}/en/map/x_{map_id}")
         for _ in range(120):
-            if d.execute_script("return !!(window.U && U.MAP && U.MAP.dataloaded)"):
+            if d.execute_script("return !!(window.U && U.MAP && U.MAP.datalayersLoaded)"):
                 break
             time.sleep(0.5)
         res = d.execute_async_script(_DRAWN)
