@@ -112,3 +112,22 @@ def test_umap_marker_shapes_become_the_nearest_of_our_symbols_on_web_and_paper(t
             assert paper[name] == web[name] == nearest[cls], name
     # 入浴 names no shape: our palette's symbol, unlike every layer around it
     assert shape["入浴"] == "" and paper["入浴"] not in {"circle", "square", "triangle_down"}
+
+
+def test_a_places_own_marker_shape_is_a_warning_not_dropped_silently():
+    # 給水所 (Circle) holds one place with its own Drop, as made in uMap 3.8.1
+    umap = DATA / "umap" / "umap381_styled_kamimap.umap"
+    res = civicmap.read_path(umap, layer="x")
+    shapes = [w for w in res.info["warnings"] if w["column"] == "iconClass"]
+    assert [(w["row"], w["value"]) for w in shapes] == [("layer 給水所", "Drop")]
+    assert "1 place" in shapes[0]["reason"]
+
+
+def test_civicmaps_own_ball_for_an_approximate_place_is_not_a_shape_warning(tmp_path):
+    # our export marks a place whose position is approximate with uMap's Ball
+    ours = _layer("保育園", civicmap_symbol="square", iconClass="Default")
+    ours["features"][0]["properties"]["_umap_options"] = {"iconClass": "Ball"}
+    theirs = _layer("店", iconClass="Default")
+    theirs["features"][0]["properties"]["_umap_options"] = {"iconClass": "Ball"}
+    res = civicmap.read_path(_umap(tmp_path, [ours, theirs]), layer="x")
+    assert [w["row"] for w in res.info["warnings"] if w["column"] == "iconClass"] == ["layer 店"]
