@@ -3,9 +3,9 @@
 ``umap381_styled_kamimap.umap`` was made in a real uMap 3.8.1 (built from its source, on
 loopback, by ``scripts/umap_roundtrip/run.sh`` step 6: ``umap_browser.py build-styled``) and
 downloaded with uMap's own backup view: 8 layers (one a child layer; a Categorized layer; a
-layer with rules; lines; a polygon; a remote-data layer), 14 features. Beside it,
-``.drawn.json`` holds the style uMap 3.8.1 itself gives each feature when it shows the saved
-map. ``umap373_styled_kamimap.umap`` is the same map made in uMap 3.7.3; the map-level tests
+layer with rules; lines; a polygon; a remote-data layer), 14 features.
+``golden/umap381_styled_kamimap.drawn.json`` holds the style uMap 3.8.1 itself gives each
+feature when it shows the saved map. ``umap373_styled_kamimap.umap`` is the same map made in uMap 3.7.3; the map-level tests
 run on both (3.8.1 no longer saves a Categorized layer's categories). The expected names and
 colours come from the files themselves (plain ``json``), from what uMap drew and from
 ColorBrewer's published Set1, never from civicmap. The My Maps KML is the real 2018 西日本豪雨
@@ -37,7 +37,7 @@ UMAPS = {
 }
 UMAP = UMAPS["uMap381"]
 #: per feature, the style uMap 3.8.1 drew the saved map with (``umap_browser.py drawn``)
-DRAWN = DATA / "umap" / "umap381_styled_kamimap.drawn.json"
+DRAWN = DATA / "golden" / "umap381_styled_kamimap.drawn.json"
 KML = DATA / "kml" / "hiroshima2018_water-supply_google-mymaps.kml"
 #: uMap's CSS colour names in that file, as CSS defines them.
 CSS = {"DodgerBlue": "#1e90ff", "Orange": "#ffa500", "Black": "#000000", "Purple": "#800080",
