@@ -1,11 +1,15 @@
 """A living uMap / My Maps map built by civicmap looks as it does there (issue 27).
 
-``umap373_styled_kamimap.umap`` was made in a real uMap (3.7.3, on loopback, by
-``scripts/umap_roundtrip/umap_browser.py build-styled``) and downloaded with uMap's own
-backup view: 8 layers (one a child layer; a Categorized layer; a layer with rules; lines;
-a polygon; a remote-data layer), 14 features. The expected names and colours come from the
-file itself (plain ``json``) and from ColorBrewer's published Set1, never from civicmap.
-The My Maps KML is the real 2018 西日本豪雨 export of the 紙マップ volunteers.
+``umap381_styled_kamimap.umap`` was made in a real uMap 3.8.1 (built from its source, on
+loopback, by ``scripts/umap_roundtrip/run.sh`` step 6: ``umap_browser.py build-styled``) and
+downloaded with uMap's own backup view: 8 layers (one a child layer; a Categorized layer; a
+layer with rules; lines; a polygon; a remote-data layer), 14 features.
+``golden/umap381_styled_kamimap.drawn.json`` holds the style uMap 3.8.1 itself gives each
+feature when it shows the saved map. ``umap373_styled_kamimap.umap`` is the same map made in uMap 3.7.3; the map-level tests
+run on both (3.8.1 no longer saves a Categorized layer's categories). The expected names and
+colours come from the files themselves (plain ``json``), from what uMap drew and from
+ColorBrewer's published Set1, never from civicmap. The My Maps KML is the real 2018 西日本豪雨
+export of the 紙マップ volunteers.
 """
 
 from __future__ import annotations
@@ -26,7 +30,14 @@ from civicmap.render.paper import render_paper
 from civicmap.render.web import payload
 from civicmap.spec.paper import PaperOptions
 
-UMAP = DATA / "umap" / "umap373_styled_kamimap.umap"
+#: the same 紙マップ made in two uMap versions, as each one's backup download
+UMAPS = {
+    "uMap381": DATA / "umap" / "umap381_styled_kamimap.umap",
+    "uMap373": DATA / "umap" / "umap373_styled_kamimap.umap",
+}
+UMAP = UMAPS["uMap381"]
+#: per feature, the style uMap 3.8.1 drew the saved map with (``umap_browser.py drawn``)
+DRAWN = DATA / "golden" / "umap381_styled_kamimap.drawn.json"
 KML = DATA / "kml" / "hiroshima2018_water-supply_google-mymaps.kml"
 #: uMap's CSS colour names in that file, as CSS defines them.
 CSS = {"DodgerBlue": "#1e90ff", "Orange": "#ffa500", "Black": "#000000", "Purple": "#800080",
@@ -46,8 +57,44 @@ def _walk(layers):
         yield from _walk(layer.get("layers") or [])
 
 
-def _umap_layers() -> list[dict]:
-    return list(_walk(json.loads(UMAP.read_text(encoding="utf-8"))["layers"]))
+def _umap_layers(path: Path = UMAP) -> list[dict]:
+    return list(_walk(json.loads(path.read_text(encoding="utf-8"))["layers"]))
+
+
+def _drawn() -> dict[tuple[str, str], dict]:
+    """``(layer name, feature name) -> style`` as uMap 3.8.1 drew the saved map."""
+    layers = json.loads(DRAWN.read_text(encoding="utf-8"))
+    return {(lay["name"], f["name"]): f for lay in layers for f in lay["features"]}
+
+
+def _web_colours(data) -> dict[tuple[str, str], str]:
+    """``(layer title, feature name) -> colour`` of each place on civicmap's web map."""
+    out = {}
+    for lay in payload(data)["layers"]:
+        for f in lay["features"]:
+            out[lay["title"], f["n"]] = f.get("c") or lay["styles"][f["k"]]["color"]
+    return out
+
+
+def page_pixels(pdf: bytes, tmp_path: Path) -> Counter:
+    """Colours of the printed page's pixels (pdftoppm at 150 dpi, no anti-aliasing), as hex."""
+    import subprocess
+
+    import numpy as np
+
+    (tmp_path / "page.pdf").write_bytes(pdf)
+    ppm = subprocess.run(
+        ["pdftoppm", "-r", "150", "-f", "1", "-l", "1", "-aa", "no", "-aaVector", "no",
+         str(tmp_path / "page.pdf")],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    head = ppm.split(b"\n", 3)  # P6, width height, maxval, pixels
+    width, height = (int(v) for v in head[1].split())
+    pixels = np.frombuffer(head[3], dtype=np.uint8)[: width * height * 3].reshape(-1, 3)
+    rgb = pixels.astype(np.uint32)
+    packed = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+    values, counts = np.unique(packed, return_counts=True)
+    return Counter({f"#{int(v):06x}": int(c) for v, c in zip(values, counts, strict=True)})
 
 
 def _map(tmp_path: Path, source: str, path: Path, bbox: list[float], extra: str = "") -> Path:
@@ -78,36 +125,45 @@ def pdf_colours(pdf: bytes) -> tuple[Counter, Counter]:
     return fills, strokes
 
 
+@pytest.fixture(scope="module", params=list(UMAPS))
+def umap_file(request) -> Path:
+    return UMAPS[request.param]
+
+
 @pytest.fixture(scope="module")
-def kami(tmp_path_factory):
-    path = _map(tmp_path_factory.mktemp("kami"), "umap", UMAP, [139.700, 35.702, 139.714, 35.711])
+def kami(tmp_path_factory, umap_file):
+    path = _map(
+        tmp_path_factory.mktemp("kami"), "umap", umap_file, [139.700, 35.702, 139.714, 35.711]
+    )
     return civicmap.collect(civicmap.load_map(path))
 
 
-def test_each_umap_layer_becomes_a_map_layer_in_uMaps_order_with_its_name(kami):
+def test_each_umap_layer_becomes_a_map_layer_in_uMaps_order_with_its_name(kami, umap_file):
     expected = [
         (layer["properties"]["name"], len(layer["features"]))
-        for layer in _umap_layers()
+        for layer in _umap_layers(umap_file)
         if layer["features"]  # the remote-data layer holds nothing to draw (reported)
     ]
     got = [(layer.spec.title_in("ja"), len(layer.features)) for layer in kami.layers]
     assert got == expected
     assert len(expected) == 7 and sum(n for _n, n in got) == 14
+    web = [(lay["title"], len(lay["features"])) for lay in payload(kami)["layers"]]
+    assert web == expected  # the web map: the same layers, in uMap's order
     remote = [
         w for layer in kami.layers for w in layer.report.warnings if w["column"] == "remoteData"
     ]
     assert remote and "example.org" in remote[0]["value"]
 
 
-def test_layer_and_feature_colours_are_umaps_own(kami):
+def test_layer_and_feature_colours_are_umaps_own(kami, umap_file):
     by_title = {layer.spec.title_in("ja"): layer for layer in kami.layers}
-    for layer in _umap_layers():
+    for layer in _umap_layers(umap_file):
         props = layer["properties"]
         if not layer["features"] or "color" not in props:
             continue
         assert by_title[props["name"]].spec.style.color == _hex(props["color"]), props["name"]
     # a child layer keeps its own colour; a feature's own colour wins
-    for layer in _umap_layers():
+    for layer in _umap_layers(umap_file):
         for feat in layer["features"]:
             own = (feat["properties"].get("_umap_options") or {}).get("color")
             if own:
@@ -117,15 +173,21 @@ def test_layer_and_feature_colours_are_umaps_own(kami):
                 assert row["style_color"] == _hex(own)
 
 
-def test_categorized_and_rule_colours_match_umap(kami):
-    layers = {layer["properties"]["name"]: layer["properties"] for layer in _umap_layers()}
+def test_categorized_and_rule_colours_match_umap(kami, umap_file):
+    layers = {layer["properties"]["name"]: layer["properties"] for layer in _umap_layers(umap_file)}
     cat = layers["入浴"]["categorized"]
-    values = cat["categories"].split(",")  # what uMap computed and saved
+    if "categories" in cat:  # uMap 3.7.3 saved the categories it computed
+        expected = dict(zip(cat["categories"].split(","), SET1_3, strict=True))
+    else:  # uMap 3.8.1 computes them when it draws: the colour it drew each value in
+        bath = next(lay for lay in _umap_layers(umap_file) if lay["properties"]["name"] == "入浴")
+        value = {
+            f["properties"]["name"]: f["properties"][cat["property"]] for f in bath["features"]
+        }
+        expected = {value[n]: _hex(s["color"]) for (lay, n), s in _drawn().items() if lay == "入浴"}
+        assert sorted(expected.values()) == sorted(SET1_3)
     data = {layer.spec.title_in("ja"): layer for layer in kami.layers}
     web = {lay["title"]: lay for lay in payload(kami)["layers"]}
-    assert {s["name"]: s["color"] for s in web["入浴"]["styles"]} == dict(
-        zip(values, SET1_3, strict=True)
-    )
+    assert {s["name"]: s["color"] for s in web["入浴"]["styles"]} == expected
     rules = {r["name"]: _hex(r["properties"]["color"]) for r in layers["営業中の店"]["rules"]}
     styles = {s["name"]: s["color"] for s in web["営業中の店"]["styles"]}
     assert {k: styles[k] for k in rules} == rules
@@ -157,7 +219,39 @@ def test_paper_draws_routes_and_zones_as_shapes_in_their_colours_not_numbers(kam
         assert fills[colour] >= 1, colour  # markers (and legend symbols) in uMap's colours
 
 
-def test_paper_legend_lists_the_lines_and_the_polygon(kami, tmp_path):
+def test_web_and_paper_draw_every_feature_in_the_colour_umap_381_draws_it(tmp_path):
+    """Each of the 14 features, in the colour uMap 3.8.1 gave it (layer, child layer,
+    feature's own, Categorized, rules), on the web map, in the PDF's drawing operators and
+    as pixels of the printed page; the two routes with uMap's weight and dash."""
+    drawn = _drawn()
+    assert len(drawn) == 14
+    path = _map(tmp_path, "umap", UMAP, [139.700, 35.702, 139.714, 35.711])
+    data = civicmap.collect(civicmap.load_map(path))
+    web = _web_colours(data)
+    assert {key: web.get(key) for key in drawn} == {
+        key: _hex(style["color"]) for key, style in drawn.items()
+    }
+    layers = {lay["title"]: lay for lay in payload(data)["layers"]}
+    for (layer, name), style in drawn.items():
+        if style["geometry"] == "LineString":
+            feat = next(f for f in layers[layer]["features"] if f["n"] == name)
+            weight = feat["ss"].get("w", layers[layer]["weight"])
+            assert (weight, layers[layer]["dash"]) == (style["weight"], style["dashArray"]), name
+    pdf, _plan = render_paper(data)
+    fills, strokes = pdf_colours(pdf)
+    pixels = page_pixels(pdf, tmp_path)
+    for (_layer, name), style in drawn.items():
+        colour = _hex(style["color"])
+        if style["geometry"] == "Point":
+            assert fills[colour] >= 1, (name, colour)  # the marker, filled in its colour
+        elif style["geometry"] == "LineString":
+            assert strokes[colour] >= 1, (name, colour)  # drawn as a line, not a marker
+        else:
+            assert fills[_hex(style["fillColor"])] >= 1 and strokes[colour] >= 1, name
+        assert pixels[colour] >= 20, (name, colour)  # and it shows on the printed page
+
+
+def test_paper_legend_lists_the_lines_and_the_polygon(kami, umap_file, tmp_path):
     import subprocess
 
     pdf, _plan = render_paper(kami)
@@ -168,6 +262,11 @@ def test_paper_legend_lists_the_lines_and_the_polygon(kami, tmp_path):
     ).stdout  # fmt: skip
     for words in ("避難経路 A (1)", "避難経路 B (1)", "浸水区域 (1)", "給水車 (1)"):
         assert words in text, words
+    # every uMap layer with places is in the legend, with as many places as in uMap
+    for layer in _umap_layers(umap_file):
+        if layer["features"]:
+            words = f"{layer['properties']['name']} ({len(layer['features'])})"
+            assert words in text, words
 
 
 def test_layers_categories_keeps_one_layer_with_the_umap_layers_as_coloured_categories(tmp_path):

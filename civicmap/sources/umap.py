@@ -189,9 +189,18 @@ _INHERITED = (
     "color", "fillColor", "fillOpacity", "weight", "dashArray", "iconClass", "iconUrl",
     "labelKey", "popupTemplate", "popupShape", "popupContentTemplate", "rules",
 )  # fmt: skip
-#: uMap marker shapes that are one of our symbols (the others, a pin, a drop, a ball,
-#: are drawn as our symbols: on paper a shape keeps layers apart in black and white).
-_SYMBOLS = {"Circle": "circle"}
+#: uMap's marker shapes (``iconClass``) as the nearest of our symbols, so a layer keeps its
+#: look on the web map and on paper: Circle, LargeCircle (dots) and Ball (a pin's round head)
+#: a circle, Drop (a teardrop, point down) a downward triangle, Default (uMap's square pin) a
+#: square. A layer that names no shape (nor inherits one), or uMap's Raw (no shape), gets our
+#: palette's next symbol, which keeps the layers of a file apart in black and white.
+_SYMBOLS = {
+    "Circle": "circle",
+    "LargeCircle": "circle",
+    "Ball": "circle",
+    "Drop": "triangle_down",
+    "Default": "square",
+}
 #: Layer types drawn as plain layers: uMap's default and its clustering.
 _PLAIN_TYPES = ("", "Default", "Cluster", "Categorized")
 _VAR = re.compile(r"\{([^{}|]+)(?:\|[^{}]*)?\}")
@@ -445,6 +454,22 @@ def _feature_props(
     return props
 
 
+def _own_shapes(feats: list, symbol: str) -> dict[str, int]:
+    """Marker shapes features set for themselves that differ from their layer's ``symbol``.
+
+    Our symbols are per layer (and category): a feature's own ``iconClass`` cannot be drawn,
+    so it is counted for a warning rather than dropped silently. Per shape, how many places.
+    """
+    out: dict[str, int] = {}
+    for feat in feats:
+        props = feat.get("properties") if isinstance(feat, Mapping) else None
+        own = props.get("_umap_options") if isinstance(props, Mapping) else None
+        shape = str(own.get("iconClass") or "") if isinstance(own, Mapping) else ""
+        if shape and _SYMBOLS.get(shape) != symbol:
+            out[shape] = out.get(shape, 0) + 1
+    return out
+
+
 def _walk_layers(
     layers: list,
     *,
@@ -526,6 +551,13 @@ def _walk_layers(
         ):
             warn("iconUrl", "", _("layer %(layer)r: picture icons of its features are drawn as "
                                   "our symbol") % {"layer": lname})  # fmt: skip
+        # (civicmap's own export marks approximate places with a Ball: not a style to warn of)
+        shapes = {} if opts.get("civicmap_symbol") else _own_shapes(feats, src.symbol)
+        if shapes:
+            warn("iconClass", ", ".join(sorted(shapes)), _(
+                "layer %(layer)r: %(count)d place(s) with a marker shape of their own "
+                "(%(shapes)s) are drawn with the layer's symbol"
+            ) % {"layer": lname, "count": sum(shapes.values()), "shapes": ", ".join(sorted(shapes))})  # fmt: skip
         layer_style = _style(opts)
         named = []
         for feat in feats:

@@ -18,10 +18,12 @@ Usage::
     python umap_browser.py import BASE_URL FILE.umap   # prints the new map id
     python umap_browser.py build-children BASE_URL     # builds a map with child layers
     python umap_browser.py build-styled BASE_URL       # 8 layers: styles, Categorized, rules, shapes
+    python umap_browser.py drawn BASE_URL MAP_ID       # JSON: the style uMap draws each feature in
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 
@@ -75,6 +77,9 @@ _SAVE = """
 const done = arguments[arguments.length - 1];
 (async () => {
   try {
+    // uMap 3.8 journals every edit: its journal comes up in enableEdit(), which the new-map
+    // page runs without awaiting; bring it up before creating layers (a no-op when it is up)
+    if (U.MAP.initJournal) await U.MAP.initJournal();
     %s
     await U.MAP.saveAll();
     // layer saves run after the map save: wait until nothing is left to save
@@ -213,6 +218,61 @@ def build_styled(base: str) -> int:
         d.quit()
 
 
+_DRAWN = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  try {
+    // every layer with its own data loaded (the remote-data layer's URL cannot load here,
+    // and uMap's dataloaded waits for it too)
+    const ready = () => U.MAP.dataloaded || Array.from(U.MAP.layers.tree).every(
+      (dl) => dl.isRemoteLayer() || dl.isLoaded());
+    for (let i = 0; i < 300 && !ready(); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const out = [];
+    for (const dl of U.MAP.layers.tree) {
+      if (dl.compute) await dl.compute();
+      const labelKey = dl.getProperty('labelKey') || 'name';
+      const feats = [];
+      for (const f of dl.features.all()) {
+        const o = (k) => { const v = f.getDynamicOption(k); return v === undefined ? null : v; };
+        feats.push({name: f.properties[labelKey] ?? f.properties.name ?? null,
+          geometry: f.geometry.type, color: o('color'), fillColor: o('fillColor'),
+          weight: o('weight'), dashArray: o('dashArray'), fillOpacity: o('fillOpacity'),
+          iconClass: o('iconClass')});
+      }
+      out.push({name: dl.properties.name, parent: dl.parent?.properties?.name ?? null,
+        type: dl.properties.type ?? 'Default', features: feats});
+    }
+    done({layers: out});
+  } catch (e) { done({error: String(e) + ' ' + (e.stack || '')}); }
+})();
+"""
+
+
+def drawn(base: str, map_id: int) -> str:
+    """What uMap draws for each feature of a saved map: its colour, weight, icon shape.
+
+    Opens the saved map as a visitor would and asks uMap's own feature code
+    (``getDynamicOption``: per-feature options, then Categorized/rules, then the layer, its
+    parent layer, the map) for each style option. Written beside the download so tests can
+    compare civicmap's colours with uMap's without running uMap.
+    """
+    d = _driver()
+    try:
+        d.get(f"{base}/en/map/x_{map_id}")
+        for _ in range(120):
+            if d.execute_script("return !!(window.U && U.MAP && U.MAP.datalayersLoaded)"):
+                break
+            time.sleep(0.5)
+        res = d.execute_async_script(_DRAWN)
+        if not res or res.get("error"):
+            raise SystemExit(f"uMap map {map_id}: could not read its drawing: {res}; {_console(d)}")
+        return json.dumps(res["layers"], ensure_ascii=False, indent=1)
+    finally:
+        d.quit()
+
+
 if __name__ == "__main__":
     cmd, base = sys.argv[1], sys.argv[2].rstrip("/")
     if cmd == "import":
@@ -221,5 +281,9 @@ if __name__ == "__main__":
         print(build_children(base))
     elif cmd == "build-styled":
         print(build_styled(base))
+    elif cmd == "drawn":
+        print(drawn(base, int(sys.argv[3])))
     else:
-        raise SystemExit(f"unknown command {cmd!r}; use import, build-children or build-styled")
+        raise SystemExit(
+            f"unknown command {cmd!r}; use import, build-children, build-styled or drawn"
+        )

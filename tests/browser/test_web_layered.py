@@ -12,7 +12,7 @@ from civicmap.render import web
 from civicmap.spec.web import WebOptions
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-UMAP = DATA / "umap" / "umap373_styled_kamimap.umap"
+UMAP = DATA / "umap" / "umap381_styled_kamimap.umap"
 
 
 @pytest.fixture

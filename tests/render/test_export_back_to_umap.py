@@ -16,7 +16,7 @@ from civicmap.errors import CivicMapError
 from civicmap.render.export import only_layers, to_geojson, to_kml, to_umap, write_export
 from civicmap.sources import read_path
 
-UMAP = DATA / "umap" / "umap373_styled_kamimap.umap"
+UMAP = DATA / "umap" / "umap381_styled_kamimap.umap"
 KML_NS = "{http://www.opengis.net/kml/2.2}"
 
 

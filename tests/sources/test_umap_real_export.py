@@ -1,12 +1,13 @@
-"""civicmap reads files exported by a real uMap (3.7.3), not hand-made imitations.
+"""civicmap reads files exported by a real uMap (3.8.1 and 3.7.3), not hand-made imitations.
 
-Both fixtures were downloaded from uMap's own "full backup" view (``MapDownload``) by
-``scripts/umap_roundtrip/run.sh``:
+Each fixture was downloaded from uMap's own "full backup" view (``MapDownload``) by
+``scripts/umap_roundtrip/run.sh``, once with uMap 3.7.3 (PyPI) and once with 3.8.1 (built from
+its source); every test runs on both:
 
-- ``umap373_made_in_umap.umap``: a map built in uMap's editor code, with a child layer,
+- ``umap381_made_in_umap.umap``, ``umap373_made_in_umap.umap``: a map built in uMap's editor code, with a child layer,
   per-feature colours/icons, a ``labelKey`` other than ``name`` in one layer and ``name``
   in another, a LineString; today's layout (options in each layer's ``properties``).
-- ``umap373_import_of_civicmap_demo.umap``: our demo's ``.umap`` after uMap's importer
+- ``umap381_import_of_civicmap_demo.umap``, ``umap373_import_of_civicmap_demo.umap``: our demo's ``.umap`` after uMap's importer
   stored it, downloaded again (the round trip).
 
 Expected values come from the JSON itself (plain ``json``), never from civicmap.
@@ -23,8 +24,7 @@ from paths import TESTS
 import civicmap
 
 DATA = TESTS / "data" / "umap"
-MADE = DATA / "umap373_made_in_umap.umap"
-ROUND = DATA / "umap373_import_of_civicmap_demo.umap"
+VERSIONS = ["umap381", "umap373"]
 
 
 def _walk(layers):
@@ -54,18 +54,24 @@ def _expected(path: Path):
     return data, rows
 
 
-@pytest.fixture(scope="module")
-def made():
-    return civicmap.read_path(MADE, layer="umap"), *_expected(MADE)
+@pytest.fixture(scope="module", params=VERSIONS)
+def made_file(request) -> Path:
+    return DATA / f"{request.param}_made_in_umap.umap"
 
 
 @pytest.fixture(scope="module")
-def roundtrip():
-    return civicmap.read_path(ROUND, layer="umap"), *_expected(ROUND)
+def made(made_file):
+    return civicmap.read_path(made_file, layer="umap"), *_expected(made_file)
 
 
-def test_fixture_is_todays_layout_with_a_child_layer():
-    data = json.loads(MADE.read_text(encoding="utf-8"))
+@pytest.fixture(scope="module", params=VERSIONS)
+def roundtrip(request):
+    path = DATA / f"{request.param}_import_of_civicmap_demo.umap"
+    return civicmap.read_path(path, layer="umap"), *_expected(path)
+
+
+def test_fixture_is_todays_layout_with_a_child_layer(made_file):
+    data = json.loads(made_file.read_text(encoding="utf-8"))
     assert data["type"] == "umap"
     assert all("_umap_options" not in layer for layer in _walk(data["layers"]))
     assert any(layer.get("layers") for layer in data["layers"]), "no child layer in fixture"

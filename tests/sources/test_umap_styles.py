@@ -7,6 +7,7 @@ import json
 from paths import DATA
 
 import civicmap
+from civicmap.render.web import payload
 from civicmap.sources.umap import popup_template
 
 
@@ -79,3 +80,54 @@ def test_civicmaps_own_export_back_from_umap_keeps_its_symbols_without_icon_warn
     assert [w for w in res.info["warnings"] if w["column"] == "iconUrl"] == []
     expected = [lay["properties"]["civicmap_symbol"] for lay in doc["layers"]]
     assert [s.symbol for s in res.info["source_layers"]] == expected
+
+
+def test_umap_marker_shapes_become_the_nearest_of_our_symbols_on_web_and_paper(tmp_path):
+    # the 紙マップ made in uMap 3.8.1: each layer's iconClass (or its parent's), as uMap saved it
+    umap = DATA / "umap" / "umap381_styled_kamimap.umap"
+    doc = json.loads(umap.read_text(encoding="utf-8"))
+    shape = {}
+    for layer in doc["layers"]:
+        props = layer["properties"]
+        shape[props["name"]] = props.get("iconClass", "")
+        for child in layer.get("layers") or []:
+            shape[child["properties"]["name"]] = child["properties"].get(
+                "iconClass", props.get("iconClass", "")
+            )
+    assert {shape["給水所"], shape["給水車"], shape["仮設トイレ"], shape["営業中の店"]} == {
+        "Circle", "Ball", "Drop", "Default"
+    }  # fmt: skip
+    nearest = {"Circle": "circle", "Ball": "circle", "Drop": "triangle_down", "Default": "square"}
+    f = tmp_path / "map.yaml"
+    f.write_text(
+        "title: 紙マップ\narea: {bbox: [139.700, 35.702, 139.714, 35.711]}\nosm: false\n"
+        f"layers:\n  - id: kami\n    sources:\n      - umap: {{path: {umap}}}\n",
+        encoding="utf-8",
+    )
+    data = civicmap.collect(civicmap.load_map(f))
+    paper = {layer.spec.title_in("ja"): layer.spec.style.symbol for layer in data.layers}
+    web = {lay["title"]: lay["symbol"] for lay in payload(data)["layers"]}
+    for name, cls in shape.items():
+        if cls and name in paper:  # (the remote-data layer has no places to draw)
+            assert paper[name] == web[name] == nearest[cls], name
+    # 入浴 names no shape: our palette's symbol, unlike every layer around it
+    assert shape["入浴"] == "" and paper["入浴"] not in {"circle", "square", "triangle_down"}
+
+
+def test_a_places_own_marker_shape_is_a_warning_not_dropped_silently():
+    # 給水所 (Circle) holds one place with its own Drop, as made in uMap 3.8.1
+    umap = DATA / "umap" / "umap381_styled_kamimap.umap"
+    res = civicmap.read_path(umap, layer="x")
+    shapes = [w for w in res.info["warnings"] if w["column"] == "iconClass"]
+    assert [(w["row"], w["value"]) for w in shapes] == [("layer 給水所", "Drop")]
+    assert "1 place" in shapes[0]["reason"]
+
+
+def test_civicmaps_own_ball_for_an_approximate_place_is_not_a_shape_warning(tmp_path):
+    # our export marks a place whose position is approximate with uMap's Ball
+    ours = _layer("保育園", civicmap_symbol="square", iconClass="Default")
+    ours["features"][0]["properties"]["_umap_options"] = {"iconClass": "Ball"}
+    theirs = _layer("店", iconClass="Default")
+    theirs["features"][0]["properties"]["_umap_options"] = {"iconClass": "Ball"}
+    res = civicmap.read_path(_umap(tmp_path, [ours, theirs]), layer="x")
+    assert [w["row"] for w in res.info["warnings"] if w["column"] == "iconClass"] == ["layer 店"]
