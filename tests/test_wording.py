@@ -65,7 +65,15 @@ ALLOWED: dict[str, tuple[str, set[str]]] = {
         {"翌", "就学前", "未就学", "就学まで", "小学校入学前", "(\\d+)\\s*歳", "[〜~～\\-－ー―]|から",
          "(\\d+)\\s*(?:週|日)", "(\\d{1,2})\\s*(?::…", "(\\d+)\\s*[かヶケカヵ箇个]?\\s*月"},
     ),
+    "hazards.py": (
+        "the depth text (以上/未満) read from 国土数値情報 attributes, the hazard classes' "
+        "Japanese sources looked up in hazard_class.*, and the credit's source key (never printed)",
+        {"未満", "20 m以上", "0.5 m未満", "国土数値情報 ", "土砂災害警戒区域", "土砂災害特別警戒区域",
+         "(\\d+(?:\\.\\d+)?)\\s*m\\s*(以上|未満)?"},
+    ),
 }  # fmt: skip
+#: Modules outside render/ whose texts reach the map, guarded as render/ is.
+MAP_TEXT_MODULES = ("hazards.py",)
 #: Punctuation allowed anywhere: the list bullet and separator.
 PUNCTUATION = {"・"}
 
@@ -212,7 +220,8 @@ def _in_place_japanese(
 
 def test_no_map_text_is_written_in_place_in_render_code():
     found = []
-    for path in sorted((PACKAGE / "render").rglob("*.py")):
+    guarded = sorted((PACKAGE / "render").rglob("*.py")) + [PACKAGE / m for m in MAP_TEXT_MODULES]
+    for path in guarded:
         _why, allowed = ALLOWED.get(str(path.relative_to(PACKAGE)), ("", set()))
         found += _in_place_japanese(path, allowed=allowed)
     assert not found, (
