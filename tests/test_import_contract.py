@@ -27,12 +27,7 @@ ABOVE_RENDER = ("pipeline", "pack", "batch", "check", "cli")
 READERS = ("sources",)
 #: Breaches still in the code, each with why it is not fixed yet. The test fails when
 #: one is gone (remove it here), so the list only shrinks.
-KNOWN: dict[str, str] = {
-    "civicmap/render/tiles.py: civicmap.render.tiles imports civicmap.sources._guard: render "
-    "never imports sources": "the offline pack's guarded reader (read_pack_entry, "
-    "list_pack_files) lives in sources/_guard.py with the other input guards; moving it to a "
-    "ground-floor module also moves _http's and the readers' imports (a larger change)",
-}
+KNOWN: dict[str, str] = {}
 
 
 def _modules(root: Path, package: str) -> dict[str, Path]:
