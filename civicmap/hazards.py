@@ -58,10 +58,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class HazardClass:
-    """One legend class: its label in each language, colour, and depth bounds (metres)."""
+    """One legend class: its Japanese name (the glossaries' ``hazard_class.*`` source, read in
+    each language by :meth:`label`), colour, and depth bounds (metres)."""
 
     ja: str
-    en: str
     color: str
     min_m: float = 0.0
     max_m: float | None = None
@@ -72,18 +72,18 @@ class HazardClass:
 
 #: 浸水深ランクコード 1–6 → class (手引き colours, lightest to darkest).
 DEPTH_CLASSES: tuple[HazardClass, ...] = (
-    HazardClass("0.5 m未満", "under 0.5 m", "#f7f5a9", 0.0, 0.5),
-    HazardClass("0.5–3 m", "0.5–3 m", "#ffd8c0", 0.5, 3.0),
-    HazardClass("3–5 m", "3–5 m", "#ffb7b7", 3.0, 5.0),
-    HazardClass("5–10 m", "5–10 m", "#ff9191", 5.0, 10.0),
-    HazardClass("10–20 m", "10–20 m", "#f285c9", 10.0, 20.0),
-    HazardClass("20 m以上", "20 m or more", "#dc7adc", 20.0, None),
+    HazardClass("0.5 m未満", "#f7f5a9", 0.0, 0.5),
+    HazardClass("0.5–3 m", "#ffd8c0", 0.5, 3.0),
+    HazardClass("3–5 m", "#ffb7b7", 3.0, 5.0),
+    HazardClass("5–10 m", "#ff9191", 5.0, 10.0),
+    HazardClass("10–20 m", "#f285c9", 10.0, 20.0),
+    HazardClass("20 m以上", "#dc7adc", 20.0, None),
 )
 
 #: A33 区域区分 1/2 → class.
 LANDSLIDE_CLASSES: tuple[HazardClass, ...] = (
-    HazardClass("土砂災害警戒区域", "landslide warning zone", "#ffe14b"),
-    HazardClass("土砂災害特別警戒区域", "landslide special warning zone", "#c8323c"),
+    HazardClass("土砂災害警戒区域", "#ffe14b"),
+    HazardClass("土砂災害特別警戒区域", "#c8323c"),
 )
 
 #: Depth at which a site's ground floor is under water and its use doubtful.
