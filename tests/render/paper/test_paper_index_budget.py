@@ -56,6 +56,7 @@ def _build(folder: Path) -> str:
 
 
 @pytest.mark.pdf
+@pytest.mark.slow  # a real build read back with pdftotext: about 15 s here
 def test_past_the_budget_the_index_has_one_heading_for_the_other_categories(tmp_path, monkeypatch):
     monkeypatch.setattr(settings, "max_categories_paper", BUDGET)
     text = _build(tmp_path)
