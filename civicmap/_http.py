@@ -55,6 +55,7 @@ import requests
 
 from civicmap import _transport, settings
 from civicmap._files import write_bytes_atomic, write_text_atomic
+from civicmap._packfiles import PACK_MANIFEST_MAX_BYTES, read_pack_entry
 from civicmap._transport import (
     HostUnreachableError,
     PrivateAddressError,
@@ -66,7 +67,6 @@ from civicmap._transport import (
 )
 from civicmap.errors import NetworkError, OfflineError
 from civicmap.i18n import N_, _
-from civicmap.sources._guard import PACK_MANIFEST_MAX_BYTES, read_pack_entry
 
 log = logging.getLogger(__name__)
 
@@ -932,7 +932,7 @@ def check_entry(
 
     With ``from_pack`` the two files are entries of an offline pack, which
     anyone may have made: each is read with
-    :func:`civicmap.sources._guard.read_pack_entry` (a regular file inside the
+    :func:`civicmap._packfiles.read_pack_entry` (a regular file inside the
     pack, never a link, a FIFO or a device; size-capped), and the body must
     also match ``sha256``, the checksum the pack manifest records (None: a
     pack from before checksums).

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,6 +45,11 @@ LABELS: dict[str, Mapping[str, str]] = {
 _YES_NO = wording.Table("value")
 _YES_NO_COLUMNS = {"wheelchair", "fee", "indoor", "toilets", "emergency"}
 
+#: What a yes/no cell says (after NFKC and lower case): lists mark yes with ○, 有, 可 …
+_TRUE = {"1", "○", "◯", "〇", "●", "true", "yes", "y", "有", "あり", "対象", "可", "t"}
+_FALSE = {"", "0", "×", "✕", "false", "no", "n", "無", "なし", "対象外", "不可", "-", "−", "―", "f"}
+_UPSTAIRS = re.compile(r"[0-9]+階以上(?:可|のみ可|使用可|利用可)?")
+
 
 def text(value: Any) -> str:
     """A cell as display text; empty for missing values (``1.0`` shows as ``1``)."""
@@ -62,6 +68,27 @@ def text(value: Any) -> str:
     except (TypeError, ValueError):
         pass
     return str(value).strip()
+
+
+def flag_to_bool(value: object) -> bool | None:
+    """A yes/no cell as True / False, or None when it says something else.
+
+    One reading for the readers (a list's disaster flags, ``serves_<type>``) and the
+    web map's ``flag`` filters, so a cell means the same on both. Spreadsheets turn ``1`` into ``1.0``; lists mark yes with ○, ◯, 可, 有 and
+    flood shelters usable upstairs with ``2階以上可``.
+    """
+    s = unicodedata.normalize("NFKC", str(value if value is not None else "")).strip().lower()
+    if s in ("nan", "none"):
+        s = ""
+    if s in _TRUE or _UPSTAIRS.fullmatch(s):
+        return True
+    if s in _FALSE:
+        return False
+    try:
+        number = float(s)
+    except ValueError:
+        return None
+    return True if number == 1 else False if number == 0 else None
 
 
 def shortcut_of(column: str) -> str | None:

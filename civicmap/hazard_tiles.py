@@ -94,8 +94,8 @@ TERMS: dict[str, str | bool] = {
 
 #: Landslide tiles: 警戒区域 yellow, 特別警戒区域 red (the portal's legend).
 _LANDSLIDE = (
-    HazardClass("土砂災害警戒区域", "landslide warning zone", "#ffe100"),
-    HazardClass("土砂災害特別警戒区域", "landslide special warning zone", "#dc0000"),
+    HazardClass("土砂災害警戒区域", "#ffe100"),
+    HazardClass("土砂災害特別警戒区域", "#dc0000"),
 )
 
 #: The portal's tile sets civicmap knows, by the name a map file uses.

@@ -58,10 +58,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class HazardClass:
-    """One legend class: its label in each language, colour, and depth bounds (metres)."""
+    """One legend class: its Japanese name (the glossaries' ``hazard_class.*`` source, read in
+    each language by :meth:`label`), colour, and depth bounds (metres)."""
 
     ja: str
-    en: str
     color: str
     min_m: float = 0.0
     max_m: float | None = None
@@ -72,18 +72,18 @@ class HazardClass:
 
 #: 浸水深ランクコード 1–6 → class (手引き colours, lightest to darkest).
 DEPTH_CLASSES: tuple[HazardClass, ...] = (
-    HazardClass("0.5 m未満", "under 0.5 m", "#f7f5a9", 0.0, 0.5),
-    HazardClass("0.5–3 m", "0.5–3 m", "#ffd8c0", 0.5, 3.0),
-    HazardClass("3–5 m", "3–5 m", "#ffb7b7", 3.0, 5.0),
-    HazardClass("5–10 m", "5–10 m", "#ff9191", 5.0, 10.0),
-    HazardClass("10–20 m", "10–20 m", "#f285c9", 10.0, 20.0),
-    HazardClass("20 m以上", "20 m or more", "#dc7adc", 20.0, None),
+    HazardClass("0.5 m未満", "#f7f5a9", 0.0, 0.5),
+    HazardClass("0.5–3 m", "#ffd8c0", 0.5, 3.0),
+    HazardClass("3–5 m", "#ffb7b7", 3.0, 5.0),
+    HazardClass("5–10 m", "#ff9191", 5.0, 10.0),
+    HazardClass("10–20 m", "#f285c9", 10.0, 20.0),
+    HazardClass("20 m以上", "#dc7adc", 20.0, None),
 )
 
 #: A33 区域区分 1/2 → class.
 LANDSLIDE_CLASSES: tuple[HazardClass, ...] = (
-    HazardClass("土砂災害警戒区域", "landslide warning zone", "#ffe14b"),
-    HazardClass("土砂災害特別警戒区域", "landslide special warning zone", "#c8323c"),
+    HazardClass("土砂災害警戒区域", "#ffe14b"),
+    HazardClass("土砂災害特別警戒区域", "#c8323c"),
 )
 
 #: Depth at which a site's ground floor is under water and its use doubtful.
@@ -98,14 +98,9 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "storm_surge": ("A49_003",),
 }
 
-#: 国土数値情報 dataset names, for the credit 「国土数値情報（…）（国土交通省）」.
-DATASET_NAMES: dict[str, str] = {
-    "flood": "洪水浸水想定区域データ",
-    "inland_flood": "雨水出水（内水）浸水想定区域データ",
-    "landslide": "土砂災害警戒区域データ",
-    "tsunami": "津波浸水想定データ",
-    "storm_surge": "高潮浸水想定区域データ",
-}
+#: 国土数値情報 dataset names by kind, per map language (``hazard_dataset.*`` of the
+#: glossaries), for the credit 「国土数値情報（…）（国土交通省）」 (``hazard.credit``).
+DATASET_NAMES = wording.Table("hazard_dataset")
 
 #: What the maps print about hazards, per map language (never the console's).
 PUBLIC_TEXTS = wording.Table("hazard")
@@ -193,9 +188,14 @@ class HazardLayer:
         return covered, cls, texts_.tolist()
 
 
-def credit_for(spec: HazardSpec) -> Credit:
-    """「国土数値情報（洪水浸水想定区域データ）（国土交通省）」 with the year, CC BY 4.0 unless told."""
-    text = spec.credit or f"国土数値情報（{DATASET_NAMES[spec.kind]}）（国土交通省）"
+def credit_for(spec: HazardSpec, *, language: str = wording.SOURCE) -> Credit:
+    """「国土数値情報（洪水浸水想定区域データ）（国土交通省）」 with the year, CC BY 4.0 unless told.
+
+    Worded in the map's ``language`` (the glossaries' ``hazard.credit`` and
+    ``hazard_dataset.*``); a ``credit:`` in the map file is printed as written.
+    """
+    dataset = DATASET_NAMES[language][spec.kind]
+    text = spec.credit or texts(language)["credit"].format(dataset=dataset)
     return Credit(
         source=f"国土数値情報 {spec.kind}",
         credit=text,
@@ -323,8 +323,12 @@ def classify(spec: HazardSpec, frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFram
     return out.reset_index(drop=True), classes
 
 
-def load_hazard(spec: HazardSpec, *, area: Any = None) -> HazardLayer:
+def load_hazard(
+    spec: HazardSpec, *, area: Any = None, language: str = wording.SOURCE
+) -> HazardLayer:
     """Read and class one hazard file; zones outside ``area`` (a shapely geometry) are left out.
+
+    ``language``: the map's, in which the credit is worded (:func:`credit_for`).
 
     The extent (what the file covers) is taken before the cut, so a site
     outside every zone but within the file's reach reads 「想定区域外」, not 「情報なし」.
@@ -335,7 +339,11 @@ def load_hazard(spec: HazardSpec, *, area: Any = None) -> HazardLayer:
     if area is not None and not zones.empty:
         zones = zones[zones.intersects(area)].reset_index(drop=True)
     return HazardLayer(
-        spec=spec, zones=zones, classes=classes, credit=credit_for(spec), extent=extent
+        spec=spec,
+        zones=zones,
+        classes=classes,
+        credit=credit_for(spec, language=language),
+        extent=extent,
     )
 
 

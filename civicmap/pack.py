@@ -15,7 +15,7 @@ the online build. A query the pack lacks (the map changed) fails with a
 message saying to fetch again.
 
 A pack is made to be handed around, so a build reads it as untrusted data
-(:func:`civicmap.sources._guard.read_pack_entry`): every entry must be a plain
+(:func:`civicmap._packfiles.read_pack_entry`): every entry must be a plain
 file inside the pack (no symbolic link, also none for a folder on the way, no
 device or FIFO), within a size cap, and match the checksum the manifest records.
 A bad entry is refused with one line naming it; it is never followed, read

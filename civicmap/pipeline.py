@@ -582,7 +582,7 @@ def load_hazards(spec: MapSpec, area: Area, layers: list[LayerData], homes) -> H
     loaded = [
         hazard_tiles.load_tile_hazard(h, spec)
         if h.tiles
-        else hazards.load_hazard(h, area=area.geometry)
+        else hazards.load_hazard(h, area=area.geometry, language=spec.language)
         for h in spec.hazards
     ]
     result = HazardResult(layers=loaded, disaster=spec.disaster)

@@ -84,7 +84,12 @@ def _kanazawa_atlas(folder: Path) -> None:
     _run(["build", str(folder / "map.yaml")])
 
 
-def _batch(folder: Path) -> None:
+def ishikawa_map(folder: Path) -> Path:
+    """Write the 石川県 evacuation-site map (one CSV layer, web + paper + GeoJSON) into ``folder``.
+
+    The one definition of the batch map: the golden batch and ``tests/test_batch.py`` build it.
+    Returns the map file's path.
+    """
     shutil.copy(ISHIKAWA_CSV, folder / "basho.csv")
     (folder / "basho.yaml").write_text(
         "id: basho\ntitle: {ja: 指定緊急避難場所, en: Evacuation sites}\n"
@@ -99,7 +104,12 @@ def _batch(folder: Path) -> None:
         "  web: {file: out/map.html, self_contained: true}\n  paper: {file: out/map.pdf, size: A4}\n",
         encoding="utf-8",
     )
-    _run(["batch", str(folder / "map.yaml"), "--each", "municipalities:17",
+    return folder / "map.yaml"
+
+
+def _batch(folder: Path) -> None:
+    mapfile = ishikawa_map(folder)
+    _run(["batch", str(mapfile), "--each", "municipalities:17",
           "--where", "name=かほく市,羽咋市,珠洲市", "--workers", "0",
           "--out", str(folder / "out")])  # fmt: skip
 

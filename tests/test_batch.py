@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from golden import ishikawa_map as _ishikawa_map
 from shapely.geometry import Point, shape
 from shapely.ops import unary_union
 
@@ -33,24 +34,6 @@ ISHIKAWA_CSV = DATA / "shelters" / "ishikawa" / "170003_evacuation_space.csv"
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import synth  # noqa: E402
-
-
-def _ishikawa_map(folder: Path) -> Path:
-    shutil.copy(ISHIKAWA_CSV, folder / "basho.csv")
-    (folder / "basho.yaml").write_text(
-        "id: basho\ntitle: {ja: 指定緊急避難場所, en: Evacuation sites}\n"
-        "sources:\n  - csv: {path: basho.csv}\n"
-        'style: {color: "#2f9e44", symbol: triangle}\n',
-        encoding="utf-8",
-    )
-    (folder / "map.yaml").write_text(
-        "title: 避難場所マップ\narea: {bbox: [136.2, 36.0, 137.4, 37.9]}\nosm: false\n"
-        "basemap: {draw: false}\nlayers: [basho.yaml]\n"
-        "outputs:\n  geojson: {file: out/map.geojson}\n"
-        "  web: {file: out/map.html, self_contained: true}\n  paper: {file: out/map.pdf, size: A4}\n",
-        encoding="utf-8",
-    )
-    return folder / "map.yaml"
 
 
 def _independent_counts() -> dict[str, int]:

@@ -23,6 +23,7 @@ from civicmap.hazards import (
     LANDSLIDE_CLASSES,
     HazardResult,
     check_sites,
+    credit_for,
     depth_bounds,
     load_hazard,
 )
@@ -82,6 +83,21 @@ def test_a31a_depth_rank_codes_read_through_the_official_code_list():
         layer.credit.line()
         == "国土数値情報（洪水浸水想定区域データ）（国土交通省） / CC BY 4.0 / 2023"
     )
+
+
+def test_the_hazard_credit_is_worded_in_the_maps_language():
+    # the dataset name and the credit come from the glossaries, not from hazards.py
+    en = load_hazard(HazardSpec(file=FLOOD, kind="flood", year="2023"), language="en")
+    assert en.credit.line() == (
+        "National Land Numerical Information (flood inundation assumed area data), Ministry of "
+        "Land, Infrastructure, Transport and Tourism / CC BY 4.0 / 2023"
+    )
+    easy = credit_for(HazardSpec(file=LANDSLIDE, kind="landslide"), language="ja-easy")
+    assert easy.credit == "国土数値情報（土砂災害警戒区域データ）（国土交通省）"  # readings dropped
+    own = credit_for(
+        HazardSpec(file=FLOOD, kind="flood", credit="○○市 洪水ハザード"), language="en"
+    )
+    assert own.credit == "○○市 洪水ハザード"  # a map file's own credit is printed as written
 
 
 def test_shift_jis_geojson_and_a_projected_shift_jis_shapefile_read_alike():

@@ -10,7 +10,12 @@ import click
 
 from civicmap.batch import BatchProgress, batch
 from civicmap.cli.main import handle_errors, main, say
-from civicmap.cli.options import allow_private_option, map_file_argument
+from civicmap.cli.options import (
+    allow_private_option,
+    area_selection_options,
+    map_file_argument,
+    offline_option,
+)
 from civicmap.i18n import N_, _
 
 
@@ -31,14 +36,11 @@ from civicmap.i18n import N_, _
         "(the bundled N03 municipalities of prefecture NN, e.g. municipalities:17)."
     ),
 )
-@click.option("--name", "name_field", help=N_("The attribute that names each area."))
-@click.option(
-    "--where",
-    multiple=True,
-    help=N_(
+@area_selection_options(
+    where_help=N_(
         "Keep only areas with FIELD=VALUE[,VALUE...]; repeat it to require several "
         "(e.g. --where GST_NAME=鳥取市 --where MOJI=伏野)."
-    ),
+    )
 )
 @click.option(
     "-o",
@@ -93,11 +95,7 @@ from civicmap.i18n import N_, _
         "manifest; 0, the default: no limit)."
     ),
 )
-@click.option(
-    "--offline",
-    is_flag=True,
-    help=N_("Use no network: only the offline pack, local files and the cache."),
-)
+@offline_option
 @allow_private_option
 @handle_errors
 def batch_cmd(

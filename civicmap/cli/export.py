@@ -9,7 +9,12 @@ import click
 from civicmap._outputs import guarded_outputs
 from civicmap.check import convert_file
 from civicmap.cli.main import existing_file, handle_errors, main, print_written, say
-from civicmap.cli.options import OsmChoice, map_file_argument, osm_source_options
+from civicmap.cli.options import (
+    OsmChoice,
+    map_file_argument,
+    osm_source_options,
+    overwrite_file_option,
+)
 from civicmap.i18n import N_, _
 from civicmap.pipeline import collect, map_inputs
 from civicmap.render.export import SUFFIXES, only_layers, write_export
@@ -34,7 +39,7 @@ from civicmap.spec.mapfile import load_map
         "Output file (default: the map file's outputs.<format>.file, else next to the map file)."
     ),
 )
-@click.option("--overwrite", is_flag=True, help=N_("Replace an existing output file."))
+@overwrite_file_option
 @click.option(
     "--layer",
     "layers",
@@ -74,7 +79,7 @@ def export_cmd(
     required=True,
     help=N_("The GeoJSON file to write (common schema)."),
 )
-@click.option("--overwrite", is_flag=True, help=N_("Replace an existing output file."))
+@overwrite_file_option
 @handle_errors
 def convert(file: Path, output: Path, overwrite: bool) -> None:
     with guarded_outputs([output], inputs=[file], overwrite=overwrite):  # never FILE itself

@@ -57,6 +57,31 @@ allow_private_option = click.option(
 )
 
 
+#: ``--offline``: this run uses no network (collecting commands and batch).
+offline_option = click.option(
+    "--offline",
+    is_flag=True,
+    help=N_("Use no network: only the offline pack, local files and the cache."),
+)
+
+
+def area_selection_options(*, where_help: str) -> Callable:
+    """``--name`` and ``--where``: which attribute names each area and which areas to keep.
+
+    ``batch --each`` and ``split --by`` read areas the same way (:func:`civicmap.batch.load_areas`),
+    so the two options are declared once; only ``--where``'s help says what each command
+    keeps (``where_help``, marked with ``N_`` at the call site).
+    """
+
+    def decorate(func: Callable) -> Callable:
+        func = click.option("--where", multiple=True, help=where_help)(func)
+        return click.option("--name", "name_field", help=N_("The attribute that names each area."))(
+            func
+        )
+
+    return decorate
+
+
 def network_options(func: Callable) -> Callable:
     """Run the command as one network run with ``--allow-private-urls``.
 
@@ -113,11 +138,7 @@ def osm_source_options(
                 help=N_("Read OSM data from this offline pack (made by civicmap fetch)."),
             )(cmd)
         if offline:
-            cmd = click.option(
-                "--offline",
-                is_flag=True,
-                help=N_("Use no network: only the offline pack, local files and the cache."),
-            )(cmd)
+            cmd = offline_option(cmd)
         return click.option(
             "--overpass-url",
             default=None,
@@ -140,6 +161,11 @@ report_option = click.option(
 
 overwrite_option = click.option(
     "--overwrite", is_flag=True, help=N_("Replace existing output files.")
+)
+
+#: ``--overwrite`` of a command that writes one file (export, convert).
+overwrite_file_option = click.option(
+    "--overwrite", is_flag=True, help=N_("Replace an existing output file.")
 )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from civicmap.cli.main import handle_errors, main, say
+from civicmap.cli.options import area_selection_options
 from civicmap.i18n import N_, _
 from civicmap.split import split_extract
 
@@ -27,11 +28,8 @@ from civicmap.split import split_extract
         "municipalities:NN as batch --each takes it (then the parts carry the batch's keys)."
     ),
 )
-@click.option("--name", "name_field", help=N_("The attribute that names each area."))
-@click.option(
-    "--where",
-    multiple=True,
-    help=N_("Keep only areas with FIELD=VALUE[,VALUE...] (as in batch)."),
+@area_selection_options(
+    where_help=N_("Keep only areas with FIELD=VALUE[,VALUE...] (as in batch)."),
 )
 @click.option(
     "-o",

@@ -50,16 +50,16 @@ from PIL import Image
 
 from civicmap import _http, settings
 from civicmap._files import write_bytes_atomic
-from civicmap._transport import HostUnreachableError, PrivateAddressError, excerpt, redact
-from civicmap.errors import CivicMapError, NetworkError, OfflineError
-from civicmap.i18n import _, current_language
-from civicmap.schema import Credit
-from civicmap.sources._guard import (
+from civicmap._packfiles import (
     PACK_MANIFEST_MAX_BYTES,
     list_pack_files,
     read_pack_entry,
     warn_old_pack,
 )
+from civicmap._transport import HostUnreachableError, PrivateAddressError, excerpt, redact
+from civicmap.errors import CivicMapError, NetworkError, OfflineError
+from civicmap.i18n import _, current_language
+from civicmap.schema import Credit
 from civicmap.spec.basemap import REGISTRY, TileSource
 from civicmap.spec.mapfile import MapSpec
 
@@ -240,7 +240,7 @@ def _pack_tiles_entry(source: TileSource) -> str:
 def read_pack_manifest(pack: Path, source: TileSource) -> dict | None:
     """The tile manifest of ``source`` in the pack at ``pack``, or None.
 
-    Read as untrusted data (:func:`civicmap.sources._guard.read_pack_entry`): a
+    Read as untrusted data (:func:`civicmap._packfiles.read_pack_entry`): a
     plain file inside the pack, never a link, a FIFO or a device, size-capped.
 
     Raises

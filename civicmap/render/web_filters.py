@@ -34,10 +34,10 @@ from typing import Any
 import pandas as pd
 
 from civicmap import fields
+from civicmap.fields import flag_to_bool
 from civicmap.i18n import _
 from civicmap.mapdata import LayerData
 from civicmap.schema import DISASTER_TYPES, serves_column
-from civicmap.sources.layouts import flag_to_bool
 from civicmap.spec.layers import FilterSpec
 
 log = logging.getLogger(__name__)

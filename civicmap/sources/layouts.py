@@ -24,6 +24,7 @@ import unicodedata
 import pandas as pd
 
 from civicmap.errors import SourceError
+from civicmap.fields import flag_to_bool
 from civicmap.i18n import _
 from civicmap.schema import DISASTER_TYPES, serves_column
 from civicmap.sources._csvtext import norm_header
@@ -50,9 +51,6 @@ DEFAULT_CATEGORY = {"standard_evacuation": "指定緊急避難場所"}
 LAYOUTS = ("standard_evacuation", "standard_childcare", "standard", "recommended", "gsi", "free")
 
 _PREFIXABLE = {"緯度", "経度", "北緯", "東経"}
-_TRUE = {"1", "○", "◯", "〇", "●", "true", "yes", "y", "有", "あり", "対象", "可", "t"}
-_FALSE = {"", "0", "×", "✕", "false", "no", "n", "無", "なし", "対象外", "不可", "-", "−", "―", "f"}
-_UPSTAIRS = re.compile(r"[0-9]+階以上(?:可|のみ可|使用可|利用可)?")
 _CAPACITY = re.compile(r"(?:想定)?収容(?:人数|人員|可能人数)?\s*[:：]?\s*(?:約)?\s*([0-9,]+)\s*人?")
 
 
@@ -192,26 +190,6 @@ def default_category(layout: str, headers: list[str]) -> str | None:
             return "指定避難所"
         return None
     return DEFAULT_CATEGORY.get(layout)
-
-
-def flag_to_bool(value: object) -> bool | None:
-    """A disaster flag cell as True / False, or None when it says something else.
-
-    Spreadsheets turn ``1`` into ``1.0``; lists mark yes with ○, ◯, 可, 有 and
-    flood shelters usable upstairs with ``2階以上可``.
-    """
-    s = unicodedata.normalize("NFKC", str(value if value is not None else "")).strip().lower()
-    if s in ("nan", "none"):
-        s = ""
-    if s in _TRUE or _UPSTAIRS.fullmatch(s):
-        return True
-    if s in _FALSE:
-        return False
-    try:
-        number = float(s)
-    except ValueError:
-        return None
-    return True if number == 1 else False if number == 0 else None
 
 
 def add_disaster_flags(df: pd.DataFrame, headers: list[str]) -> dict[str, str]:

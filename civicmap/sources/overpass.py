@@ -39,11 +39,11 @@ from shapely.geometry import Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from civicmap import _http, settings
+from civicmap._packfiles import PACK_MANIFEST_MAX_BYTES, read_pack_entry, warn_old_pack
 from civicmap._yaml import excerpt, shorten
 from civicmap.errors import OfflineError, SourceError
 from civicmap.i18n import _
 from civicmap.schema import CRS
-from civicmap.sources._guard import PACK_MANIFEST_MAX_BYTES, read_pack_entry, warn_old_pack
 from civicmap.sources._osmschema import raw_frame
 from civicmap.sources.osmfile import OsmExtract, read_osm_bytes
 from civicmap.tagfilter import AnyTagged, TagFilter

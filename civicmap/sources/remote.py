@@ -43,11 +43,11 @@ from typing import Any
 
 from civicmap import _http, settings
 from civicmap._files import write_bytes_atomic, write_text_atomic
+from civicmap._packfiles import PACK_MANIFEST_MAX_BYTES, read_pack_entry
 from civicmap._transport import PrivateAddressError, excerpt, redact
 from civicmap.errors import NetworkError, OfflineError, SourceError
 from civicmap.i18n import _
 from civicmap.schema import Credit, SourceResult
-from civicmap.sources._guard import PACK_MANIFEST_MAX_BYTES, read_pack_entry
 from civicmap.spec.layers import RemoteSpec, SourceSpec
 
 log = logging.getLogger(__name__)

@@ -25,13 +25,12 @@ import yaml
 from click.testing import CliRunner
 
 import civicmap
-from civicmap import settings
+from civicmap import _packfiles, settings
 from civicmap.cli import main
 from civicmap.errors import OfflineError, SourceError
 from civicmap.pack import fetch_pack, with_pack
 from civicmap.pipeline import build
 from civicmap.render import tiles
-from civicmap.sources import _guard
 from civicmap.spec.mapfile import load_map
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -284,17 +283,17 @@ def test_read_pack_entry_never_leaves_the_pack(tmp_path):
     outside.mkdir()
     (outside / "ok.bin").write_bytes(SECRET)
     (pack / "b").symlink_to(outside, target_is_directory=True)
-    assert _guard.read_pack_entry(pack, "a/ok.bin", max_bytes=10) == b"ok"
-    assert _guard.read_pack_entry(pack, "a/none.bin", max_bytes=10) is None
+    assert _packfiles.read_pack_entry(pack, "a/ok.bin", max_bytes=10) == b"ok"
+    assert _packfiles.read_pack_entry(pack, "a/none.bin", max_bytes=10) is None
     with pytest.raises(SourceError, match=r"pack: b is a symbolic link"):
-        _guard.read_pack_entry(pack, "b/ok.bin", max_bytes=100)
+        _packfiles.read_pack_entry(pack, "b/ok.bin", max_bytes=100)
     with pytest.raises(SourceError, match=r"a is a folder"):
-        _guard.read_pack_entry(pack, "a", max_bytes=100)
+        _packfiles.read_pack_entry(pack, "a", max_bytes=100)
     with pytest.raises(SourceError, match=r"a/ok.bin is larger than the 1 bytes"):
-        _guard.read_pack_entry(pack, "a/ok.bin", max_bytes=1)
+        _packfiles.read_pack_entry(pack, "a/ok.bin", max_bytes=1)
     # the pack folder itself may be a link: the user named it
     (tmp_path / "alias").symlink_to(pack, target_is_directory=True)
-    assert _guard.read_pack_entry(tmp_path / "alias", "a/ok.bin", max_bytes=10) == b"ok"
+    assert _packfiles.read_pack_entry(tmp_path / "alias", "a/ok.bin", max_bytes=10) == b"ok"
     with pytest.raises(SourceError, match=r"b is a symbolic link"):
-        _guard.list_pack_files(pack, "b", suffix=".bin")
-    assert _guard.list_pack_files(pack, "a", suffix=".bin") == {"a/ok.bin": 2}
+        _packfiles.list_pack_files(pack, "b", suffix=".bin")
+    assert _packfiles.list_pack_files(pack, "a", suffix=".bin") == {"a/ok.bin": 2}

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from paths import TESTS
 
+from civicmap.fields import flag_to_bool
 from civicmap.schema import DISASTER_TYPES, serves_column
 from civicmap.sources import read_path
-from civicmap.sources.layouts import flag_to_bool
 
 DATA = TESTS / "data"
 DER = DATA / "opendata/derived"

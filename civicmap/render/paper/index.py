@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from reportlab.lib import colors
 
 from civicmap import wording
+from civicmap.i18n import _, use_language
 from civicmap.mapdata import LayerData
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.paper.geometry import MM, Rect
@@ -17,8 +18,20 @@ from civicmap.render.paper.index_keys import LATIN, OTHER, heading
 from civicmap.render.paper.marks import draw_marker
 from civicmap.render.paper.plan import Entry
 from civicmap.render.paper.texts import is_strip, strip_lines, wrap
+from civicmap.render.symbols import OtherStyle
 
 log = logging.getLogger(__name__)
+
+#: The index group of the categories past the paper budget (a control character: never a
+#: category read from a file, whose control characters are removed).
+OTHER_GROUP = "\x00other"
+
+
+def index_group(e: Entry) -> str:
+    """The heading an entry is listed under: its category, or :data:`OTHER_GROUP` for a
+    category past the budget (:class:`~civicmap.render.symbols.OtherStyle`), so 2,000
+    categories print the budget's headings plus one, as the legend's rows."""
+    return OTHER_GROUP if isinstance(e.look, OtherStyle) else e.category
 
 
 class IndexFlow:
@@ -58,9 +71,9 @@ class IndexFlow:
             if e.layer is not cur_layer:
                 cur_layer, cur_cat = e.layer, None
                 items.append(self._layer_heading(e.layer, width, fs, cont=False, tight=compact))
-            if e.category != cur_cat:
-                cur_cat, cur_kana = e.category, None
-                if e.layer.spec.category_title(e.category, self.lang):  # no "■ —" for none
+            if index_group(e) != cur_cat:
+                cur_cat, cur_kana = index_group(e), None
+                if cur_cat == OTHER_GROUP or e.layer.spec.category_title(e.category, self.lang):
                     items.append(self._cat_heading(e, width, fs, cont=False, tight=compact))
             tab_label = ""
             if heading(e.sort_key) != cur_kana:
@@ -77,6 +90,8 @@ class IndexFlow:
             if compact:  # the strip, the layers in this marker and a ruled-out warning
                 lines = [d for d in lines
                          if is_strip(d) or d[:1] in "＋+" or is_warning(d)]  # fmt: skip
+            if index_group(e) == OTHER_GROUP:  # under "Other": the place still says its kind
+                lines.insert(0, e.layer.spec.category_title(e.category, self.lang))
             area = areas.get(e.page) if e.page is not None else None
             if area and not any(unicodedata.normalize("NFKC", area) in d for d in folded(e)):
                 lines.insert(0, f"{self.t['area']} {area}")  # which area's page, by name
@@ -239,8 +254,20 @@ class IndexFlow:
 
         return (h + 2, draw, ("#layer", layer.id))
 
+    def _other_title(self, layer: LayerData) -> str:
+        """The heading of a layer's categories past the budget, worded as the legend's row."""
+        rest = [e for e in self.entries if e.layer is layer and index_group(e) == OTHER_GROUP]
+        with use_language(self.lang):
+            return _("Other (%(kinds)d kinds, %(places)d places)") % {
+                "kinds": len({e.category for e in rest}),
+                "places": len(rest),
+            }
+
     def _cat_heading(self, e: Entry, width: float, fs: float, *, cont: bool, tight: bool = False):
-        title = e.layer.spec.category_title(e.category, self.lang) or "—"
+        if index_group(e) == OTHER_GROUP:
+            title = self._other_title(e.layer)
+        else:
+            title = e.layer.spec.category_title(e.category, self.lang) or "—"
         title += self.t["cont"] if cont else ""
         hs = fs * 0.95
         # A long name (a bilingual sheet's 「認証保育所 / Nhà trẻ được chứng nhận (Tokyo)」)
@@ -261,7 +288,7 @@ class IndexFlow:
                     color=colors.Color(0.15, 0.15, 0.15),
                 )
 
-        return (h, draw, ("#cat", e.category))
+        return (h, draw, ("#cat", index_group(e)))
 
     def flow_index(
         self, c, items, first_boxes: list[Rect], width_for_new: Callable[[], list[Rect]]
@@ -318,7 +345,7 @@ class IndexFlow:
                         (
                             e
                             for e in self.entries
-                            if e.layer is cur_layer_item and e.category == gkey[1]
+                            if e.layer is cur_layer_item and index_group(e) == gkey[1]
                         ),
                         None,
                     )

@@ -34,6 +34,7 @@ from civicmap.render.place_names import place_name
 from civicmap.render.routes_table import route_hazard
 from civicmap.render.symbols import (
     CategoryStyle,
+    OtherStyle,
     category_counts,
     category_looks,
     kept_categories,
@@ -291,10 +292,11 @@ def build_entries(
                 e.also_refs.append(_text(orow.get("source_ref")))
                 e.keys.append((other.id, orow.name))
         cat_rank = {c: i for i, c in enumerate(declared)}
-        rows.sort(
+        rows.sort(  # the categories past the budget last, together: one index heading
             key=lambda e: (
+                isinstance(e.look, OtherStyle),
                 cat_rank.get(e.category, len(cat_rank)),
-                kana_key(e.category),
+                "" if isinstance(e.look, OtherStyle) else kana_key(e.category),
                 e.sort_key,
                 e.name,
             )
