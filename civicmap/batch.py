@@ -20,7 +20,6 @@ import csv
 import ctypes
 import datetime as dt
 import hashlib
-import html
 import io
 import json
 import logging
@@ -44,6 +43,7 @@ from civicmap._outputs import OutputRefusedError, check_output_folder, output_lo
 from civicmap.area import Area, prefecture_municipalities, read_polygons
 from civicmap.errors import BatchError, CivicMapError
 from civicmap.i18n import _, current_language, use_language
+from civicmap.render.batch_index import index_page
 from civicmap.render.paper.readability import UnreadableSheetError
 from civicmap.render.paper.render import render_paper
 from civicmap.render.web import tile_folder_name
@@ -1385,14 +1385,14 @@ def _batch(
         if repaired.get(row["key"]):  # said on every run, not only the one that built it
             row["warnings"] = [repaired[row["key"]], *row.get("warnings", [])]
     # Skipped rows keep the counts their build recorded.
-    _write_summary(result, out, each=each)
+    _write_summary(result, out, each=each, language=spec.language)
     return result
 
 
 # --- manifest and index ------------------------------------------------------------
 
 
-def _write_summary(result: BatchResult, out: Path, *, each: str) -> None:
+def _write_summary(result: BatchResult, out: Path, *, each: str, language: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     # Keep each area's counts in its state file too, so a skipped area still reports them.
     for row in result.rows:
@@ -1426,33 +1426,4 @@ def _write_summary(result: BatchResult, out: Path, *, each: str) -> None:
         ),
     )
     result.index_html = out / "index.html"
-    write_text_atomic(result.index_html, _index_page(result))
-
-
-def _index_page(result: BatchResult) -> str:
-    """A plain page linking every area's web map and PDF; every name escaped."""
-    items = []
-    for r in result.rows:
-        links = []
-        for f in r.get("files", []):
-            href = html.escape(f"{r['key']}/{f}", quote=True)
-            links.append(f'<a href="{href}">{html.escape(Path(f).suffix.lstrip(".") or f)}</a>')
-        status = (
-            ""
-            if r["status"] in ("ok", "skipped")
-            else (f' <span class="err">失敗: {html.escape(r.get("error", ""))}</span>')
-        )
-        count = sum((r.get("places") or {}).values())
-        items.append(
-            f"<li><b>{html.escape(r['name'])}</b> ({count}) {' '.join(links)}{status}</li>"
-        )
-    ok = result.count("ok") + result.count("skipped")
-    return (
-        '<!DOCTYPE html>\n<html lang="ja"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>地図の一覧</title><style>body{font-family:sans-serif;margin:1em}"
-        ".err{color:#c92a2a}li{margin:.3em 0}</style></head><body>"
-        f"<h1>地図の一覧</h1><p>{ok} / {len(result.rows)} 地区</p><ul>"
-        + "\n".join(items)
-        + "</ul></body></html>\n"
-    )
+    write_text_atomic(result.index_html, index_page(result.rows, language=language))

@@ -36,7 +36,7 @@ from civicmap._fields import TemplateError, fill_template
 from civicmap._files import check_writable, write_text_atomic
 from civicmap._yaml import Short
 from civicmap.errors import ConfigError, Problem
-from civicmap.i18n import _, use_language
+from civicmap.i18n import _
 from civicmap.mapdata import LayerData, MapData
 from civicmap.render import assets
 from civicmap.render._colocate import Group, colocated
@@ -358,11 +358,9 @@ def category_styles(
             }
         )
     if other is not None:
-        with use_language(language):
-            other["title"] = _("Other (%(kinds)d kinds, %(places)d places)") % {
-                "kinds": other.pop("kinds"),
-                "places": other["count"],
-            }
+        other["title"] = wording.text(language, "legend.other").format(
+            kinds=other.pop("kinds"), places=other["count"]
+        )
         index.update({n: len(table) for n, k in index.items() if k == -1})
         table.append(other)
     return table, index

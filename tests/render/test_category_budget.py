@@ -32,7 +32,7 @@ _DATA = re.compile(r'<script type="application/json" id="civicmap-data">(.*?)</s
 PLACES = {"A": 1, "B": 2, "C": 5, "D": 2, "E": 5, "F": 2, "G": 1, "H": 1}
 
 
-def _map(folder: Path, categories: str = "") -> Path:
+def _map(folder: Path, categories: str = "", language: str = "en") -> Path:
     rows = ["name,lat,lon,category"]
     i = 0
     for cat, n in PLACES.items():
@@ -46,15 +46,15 @@ def _map(folder: Path, categories: str = "") -> Path:
         encoding="utf-8",
     )
     (folder / "map.yaml").write_text(
-        "title: t\nlanguage: en\narea: {bbox: [139.69, 35.69, 139.73, 35.73]}\nosm: false\n"
+        f"title: t\nlanguage: {language}\narea: {{bbox: [139.69, 35.69, 139.73, 35.73]}}\nosm: false\n"
         "basemap: {draw: false}\nlayers: [p.yaml]\noutputs:\n  web: {file: out/map.html}\n",
         encoding="utf-8",
     )
     return folder / "map.yaml"
 
 
-def _layer(folder: Path, categories: str = ""):
-    data = collect(load_map(_map(folder, categories)))
+def _layer(folder: Path, categories: str = "", language: str = "en"):
+    data = collect(load_map(_map(folder, categories, language)))
     page = render_html(data)
     (layer,) = json.loads(_DATA.search(page).group(1))["layers"]
     return data, layer
@@ -112,3 +112,11 @@ def test_exports_give_each_place_the_look_it_has_on_the_page(tmp_path, monkeypat
     }
     assert {c: colours[c] for c in look} == {c: v[0] for c, v in look.items()}
     assert {colours[c] for c in "AFGH"} == {"#2f9e44"}
+
+
+def test_the_other_row_speaks_the_pages_language(tmp_path, monkeypatch):
+    """The row's words came from the message catalog (ja and en only): a vi page said
+    "Other (4 kinds, 5 places)" in English. They are a glossary entry now."""
+    monkeypatch.setattr(settings, "max_categories_web", 5)
+    _data, layer = _layer(tmp_path, language="vi")
+    assert layer["styles"][-1]["title"] == "Khác (4 loại, 5 địa điểm)"

@@ -15,7 +15,6 @@ from typing import Any
 from reportlab.lib import colors
 
 from civicmap import settings, wording
-from civicmap.i18n import _, use_language
 from civicmap.mapdata import LayerData
 from civicmap.render import basemap as bm
 from civicmap.render._fonts import draw_text, text_width
@@ -144,11 +143,9 @@ class PanelBlocks:
             if isinstance(look, OtherStyle):
 
                 def other(one: str, n: int = n) -> str:
-                    with use_language(one):
-                        return _("Other (%(kinds)d kinds, %(places)d places)") % {
-                            "kinds": len(other_kinds),
-                            "places": n,
-                        }
+                    return wording.text(one, "legend.other").format(
+                        kinds=len(other_kinds), places=n
+                    )
 
                 name = wording.both(self.lang, other)  # a bilingual sheet: in both
                 out.append((name, _CategoryRow(look.name, look.color, look.symbol)))

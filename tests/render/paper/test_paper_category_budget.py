@@ -20,7 +20,7 @@ from civicmap.cli import main
 PLACES = {"甲": 1, "乙": 2, "丙": 5, "丁": 1, "戊": 5, "己": 1, "庚": 1}
 
 
-def _build(folder: Path) -> str:
+def _build(folder: Path, language: str = "", paper: str = "") -> str:
     rows = ["name,lat,lon,category"]
     i = 0
     for cat, n in PLACES.items():
@@ -36,9 +36,9 @@ def _build(folder: Path) -> str:
         encoding="utf-8",
     )
     (folder / "map.yaml").write_text(
-        "title: 地図\narea: {bbox: [139.695, 35.695, 139.715, 35.71]}\nosm: false\n"
+        f"title: 地図\n{language}area: {{bbox: [139.695, 35.695, 139.715, 35.71]}}\nosm: false\n"
         "basemap: {draw: false}\nlayers: [p.yaml]\n"
-        "outputs:\n  paper: {file: out/map.pdf, size: A4, orientation: portrait}\n",
+        f"outputs:\n  paper: {{file: out/map.pdf, size: A4, orientation: portrait{paper}}}\n",
         encoding="utf-8",
     )
     res = CliRunner().invoke(main, ["--lang", "en", "build", str(folder / "map.yaml")])
@@ -67,3 +67,18 @@ def test_within_the_paper_budget_every_category_has_its_row(tmp_path):
     legend = dict(re.findall(r"([甲乙丙丁戊己庚]) \((\d+)\)", text))
     assert legend == {k: str(n) for k, n in PLACES.items()}
     assert "その他" not in text
+
+
+def test_the_other_row_speaks_the_sheets_language(tmp_path, monkeypatch):
+    """The row's words came from the message catalog (ja and en only): a vi sheet printed
+    "Other (5 kinds, 6 places)" in English. They are a glossary entry now."""
+    monkeypatch.setattr(settings, "max_categories_paper", 3)
+    text = _build(tmp_path, "language: vi\n")
+    assert "Khác (5 loại, 6 địa điểm)" in text
+    assert "Other (" not in text
+
+
+def test_a_bilingual_sheet_prints_the_other_row_in_both(tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "max_categories_paper", 3)
+    text = _build(tmp_path, "language: [ja, vi]\n", ", languages: bilingual")
+    assert "その他（5種類・6件） / Khác (5 loại, 6 địa điểm)" in " ".join(text.split())
