@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from reportlab.lib import colors
 
 from civicmap import wording
-from civicmap.i18n import _, use_language
 from civicmap.mapdata import LayerData
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.paper.geometry import MM, Rect
@@ -17,7 +16,7 @@ from civicmap.render.paper.hazards import is_warning
 from civicmap.render.paper.index_keys import LATIN, OTHER, heading
 from civicmap.render.paper.marks import draw_marker
 from civicmap.render.paper.plan import Entry
-from civicmap.render.paper.texts import is_strip, strip_lines, wrap
+from civicmap.render.paper.texts import is_strip, other_title, strip_lines, wrap
 from civicmap.render.symbols import OtherStyle
 
 log = logging.getLogger(__name__)
@@ -257,11 +256,7 @@ class IndexFlow:
     def _other_title(self, layer: LayerData) -> str:
         """The heading of a layer's categories past the budget, worded as the legend's row."""
         rest = [e for e in self.entries if e.layer is layer and index_group(e) == OTHER_GROUP]
-        with use_language(self.lang):
-            return _("Other (%(kinds)d kinds, %(places)d places)") % {
-                "kinds": len({e.category for e in rest}),
-                "places": len(rest),
-            }
+        return other_title(self.lang, kinds=len({e.category for e in rest}), places=len(rest))
 
     def _cat_heading(self, e: Entry, width: float, fs: float, *, cont: bool, tight: bool = False):
         if index_group(e) == OTHER_GROUP:

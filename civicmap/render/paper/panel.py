@@ -27,7 +27,7 @@ from civicmap.render.paper.marks import draw_marker, number_box
 from civicmap.render.paper.placement import NumberLabel
 from civicmap.render.paper.plan import RouteLeg
 from civicmap.render.paper.shapes import ShapeLook, draw_swatch, shape_legend
-from civicmap.render.paper.texts import STRIP, TEXT, wrap
+from civicmap.render.paper.texts import STRIP, TEXT, other_title, wrap
 from civicmap.render.routes_table import route_notes, route_sections
 from civicmap.render.symbols import OtherStyle
 from civicmap.spec.layers import CategoryStyle
@@ -141,13 +141,7 @@ class PanelBlocks:
         out: list[tuple[str, Any]] = [(title, layer)]
         for look, n, names in looks.values():
             if isinstance(look, OtherStyle):
-
-                def other(one: str, n: int = n) -> str:
-                    return wording.text(one, "legend.other").format(
-                        kinds=len(other_kinds), places=n
-                    )
-
-                name = wording.both(self.lang, other)  # a bilingual sheet: in both
+                name = other_title(self.lang, kinds=len(other_kinds), places=n)
                 out.append((name, _CategoryRow(look.name, look.color, look.symbol)))
                 continue
             if look.symbol == "shelter_both":

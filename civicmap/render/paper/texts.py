@@ -19,6 +19,16 @@ log = logging.getLogger(__name__)
 #: (civicmap/wording/<language>.yaml, keys ``paper.*``).
 TEXT = wording.Table("paper")
 
+
+def other_title(language: str, *, kinds: int, places: int) -> str:
+    """The legend row and index heading of a layer's categories past the paper budget
+    (「その他（5種類・6件）」), in both languages of a bilingual sheet."""
+    return wording.both(
+        language,
+        lambda one: wording.text(one, "legend.other").format(kinds=kinds, places=places),
+    )
+
+
 #: Index column names that stand for several source columns (first non-empty wins).
 INDEX_ALIASES: dict[str, tuple[str, ...]] = {
     "phone": ("phone", "TEL", "電話番号", "contact:phone", "tel", "電話"),
