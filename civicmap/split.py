@@ -66,6 +66,9 @@ MAX_OPEN_WRITERS = 200
 _WRITER_BUFFER = 512 * 1024
 #: Elements handed to NumPy at once while assigning areas.
 _CHUNK = 200_000
+#: Ways handed to NumPy at once: each chunk briefly holds a few arrays of (node, area) pairs
+#: (every node of every way times the areas the way is in), the split's largest passing need.
+_WAY_CHUNK = 20_000
 #: Relations whose member ways are completed (their polygons must assemble in each part).
 _COMPLETE_TYPES = {"multipolygon", "boundary"}
 
@@ -150,15 +153,34 @@ class _Pairs:
 
     def add(self, ids: np.ndarray, areas: np.ndarray) -> None:
         if len(ids):
+            # unique per chunk already: a closed way lists its first node twice, and the
+            # streets of a chunk share their crossings
             self.keys.append(
-                (np.asarray(ids, dtype=np.int64) << self.shift) | np.asarray(areas, np.int64)
+                np.unique(
+                    (np.asarray(ids, dtype=np.int64) << self.shift) | np.asarray(areas, np.int64)
+                )
             )
 
     def done(self) -> tuple[np.ndarray, np.ndarray]:
-        """Sorted ids and their areas (an id once per area it is in); the pairs are cleared."""
-        keys = np.unique(np.concatenate(self.keys)) if self.keys else np.empty(0, np.int64)
-        self.keys = [keys]
-        return keys >> self.shift, (keys & ((1 << self.shift) - 1)).astype(np.int32)
+        """Sorted ids and their areas (an id once per area it is in); the pairs are cleared.
+
+        The table is the largest thing the split holds: it is sorted in place and
+        de-duplicated through a mask (``np.unique`` would hold two more copies of it).
+        """
+        if not self.keys:
+            return np.empty(0, np.int64), np.empty(0, np.int32)
+        keys = self.keys[0] if len(self.keys) == 1 else np.concatenate(self.keys)
+        self.keys = []
+        keys.sort()
+        if len(keys) > 1:
+            keep = np.empty(len(keys), dtype=bool)
+            keep[0] = True
+            np.not_equal(keys[1:], keys[:-1], out=keep[1:])
+            keys = keys[keep]
+        areas = np.empty(len(keys), dtype=np.int32)
+        np.bitwise_and(keys, (1 << self.shift) - 1, out=areas, casting="unsafe")
+        keys >>= self.shift  # the keys become the ids, in place
+        return keys, areas
 
 
 def _lookup(sorted_ids: np.ndarray, sorted_areas: np.ndarray,
@@ -413,7 +435,7 @@ def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndar
                 # nodes missing from the extract (or one location): placed by those it has
                 pts = [(n.lon, n.lat) for n in obj.nodes if n.location.valid()]
                 lines.append(shapely.to_wkb(shapely.multipoints(pts)) if pts else None)
-            if len(way_ids) >= _CHUNK // 4:
+            if len(way_ids) >= _WAY_CHUNK:
                 flush_ways()
         flush_nodes()
         flush_ways()
@@ -451,6 +473,7 @@ def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndar
                     extra_ways.add(np.array([ref]), np.array([a]))
                     r = member_refs[ref]
                     extra_nodes.add(r, np.full(len(r), a, dtype=np.int32))
+    way_pairs.add(way_ids_s, way_areas)
     way_pairs.add(*extra_ways.done())
     way_ids_s, way_areas = way_pairs.done()
     extra_nodes.add(node_ids, node_areas)
