@@ -12,7 +12,7 @@ from paths import DATA
 
 from civicmap.area import Area
 from civicmap.errors import ConfigError
-from civicmap.pipeline import BASEMAP_FILTERS
+from civicmap.pipeline import BASEMAP_FILTERS, collect
 from civicmap.schema import CRS
 from civicmap.sources import streets
 from civicmap.sources.osmfile import read_extract
@@ -136,3 +136,28 @@ def test_osm_file_may_name_a_split_folder_but_no_other_folder(halves, tmp_path):
     assert "osm.file" in str(err.value) and "civicmap split" in str(err.value)
     with pytest.raises(SplitFolderError, match="not a split"):
         open_split(tmp_path / "other")
+
+
+def test_a_map_whose_osm_file_is_a_split_folder_reads_the_parts_of_its_area(halves, tmp_path):
+    shutil.copytree(halves, tmp_path / "parts")
+    shutil.copy(EXTRACT, tmp_path / EXTRACT.name)
+    area = f"[{MIDDLE - 0.006}, 35.700, {MIDDLE + 0.004}, 35.710]"  # across the two parts
+    maps = {}
+    for name, osm in (("whole", EXTRACT.name), ("split", "parts")):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"title: t\narea: {{bbox: {area}}}\nosm: {{file: {osm}}}\n"
+            "layers: [childcare, toilets, water, playgrounds, fire_stations]\n"
+            "outputs: {geojson: {file: out/map.geojson}}\n",
+            encoding="utf-8",
+        )
+        maps[name] = collect(load_map(tmp_path / f"{name}.yaml"), offline=True)
+    whole, split = maps["whole"], maps["split"]
+    assert split.osm_base == whole.osm_base and split.data_edge == whole.data_edge
+    places = [(ld.id, ld.features.geometry.to_wkb().tolist()) for ld in whole.layers]
+    assert sum(len(p) for _i, p in places) > 0
+    assert [(ld.id, ld.features.geometry.to_wkb().tolist()) for ld in split.layers] == places
+    box = shapely.box(MIDDLE - 0.006, 35.700, MIDDLE + 0.004, 35.710)
+    drawn = [
+        sorted(g.wkb for g in data.basemap.geometry if g.intersects(box)) for data in (whole, split)
+    ]
+    assert drawn[0] and drawn[0] == drawn[1]
