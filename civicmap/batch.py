@@ -1332,7 +1332,8 @@ def _batch(
         failed = {"key": row.key, "name": row.name, "status": "failed", "files": [],
                   "places": {}, "warnings": [], "seconds": 0.0, "_order": i}  # fmt: skip
         parts = None
-        if split is not None and not refused:
+        usable = geom is not None and not geom.is_empty and geom.is_valid and geom.area > 0
+        if split is not None and not refused and usable:
             try:  # the parts the area and its margin need (a part missing: the area fails)
                 parts = split.parts_for(grown.iloc[i], what=row.name)
             except osmsplit.SplitFolderError as exc:
@@ -1349,7 +1350,7 @@ def _batch(
                  "warnings": [], "seconds": 0.0, "_order": i}
             )  # fmt: skip
             continue
-        if geom is None or geom.is_empty or not geom.is_valid or geom.area == 0:
+        if not usable:
             result.rows.append(
                 {**failed,
                  "error": _("%(each)s: area %(name)r has no usable polygon (empty or invalid)")
