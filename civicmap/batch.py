@@ -470,7 +470,9 @@ def _parts_stamp(parts: osmsplit.SplitParts | None) -> str:
 def _fingerprint(inputs_hash: str, name: str, geom: BaseGeometry, margin_m: float,
                  parts: str = "") -> str:  # fmt: skip
     h = hashlib.sha256()
-    h.update(f"v{STATE_VERSION}|{inputs_hash}|{name}|{margin_m}|{parts}|".encode())
+    h.update(f"v{STATE_VERSION}|{inputs_hash}|{name}|{margin_m}|".encode())
+    if parts:  # the split parts the area reads (none: the fingerprint of earlier versions)
+        h.update(f"parts|{parts}|".encode())
     h.update(shapely.to_wkb(shapely.normalize(geom), hex=False))
     return h.hexdigest()
 
