@@ -190,7 +190,11 @@ def main(argv: list[str] | None = None) -> int:
         "every layer.",
         "",
     ]
-    args.out.write_text("\n".join(lines), encoding="utf-8")
+    # the "Larger than memory" section (--cap-mb) stays as its own run wrote it
+    text = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+    capped_part = text.partition("## Larger than memory")
+    tail = "".join(capped_part[1:]) if capped_part[1] else ""
+    args.out.write_text("\n".join(lines) + ("\n" + tail if tail else ""), encoding="utf-8")
     print(f"wrote {args.out}")
     return 0
 
