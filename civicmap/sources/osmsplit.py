@@ -6,7 +6,8 @@ margin) and the whole extract's bounds and date. A map or a batch area whose ``o
 names such a folder reads only the parts whose regions cover it (usually one), never the
 whole extract, and gets the same features: every feature that touches a part's region is
 whole in that part (complete ways and multipolygons), so the features touching the area
-are the same as in the whole extract. Several parts are merged into one temporary extract
+are the same as in the whole extract (administrative boundary relations excepted: the split
+keeps them without their member ways). Several parts are merged into one temporary extract
 first (pyosmium sorts and removes the elements they share), so the reader sees one file in
 the whole extract's order. The result carries the whole extract's bounds and date (a map
 draws "the data ends here" where the whole extract ends, not at the part's edge).
@@ -50,12 +51,6 @@ _SLIVER_DEG2 = 1e-12
 
 class SplitFolderError(SourceError):
     """A folder given as a split that is not one, or misses a part an area needs."""
-
-
-def is_split_folder(path: str | Path) -> bool:
-    """True when ``path`` is a folder with a split's index (``split.json``)."""
-    path = Path(path)
-    return path.is_dir() and (path / INDEX).is_file()
 
 
 @dataclass(frozen=True)
