@@ -48,6 +48,8 @@ from civicmap.render.paper.readability import UnreadableSheetError
 from civicmap.render.paper.render import render_paper
 from civicmap.render.web import tile_folder_name
 from civicmap.schema import CRS, SourceResult, estimate_utm_crs
+from civicmap.sources import osmsplit
+from civicmap.sources.osmfile import OsmExtract
 from civicmap.spec.mapfile import MapSpec, load_map
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,10 @@ class AreaTask:
     #: ``--allow-private-urls``: the map file's URLs may reach loopback and private addresses.
     #: A worker is another process, outside the caller's network run: the switch travels here.
     allow_private_urls: bool = False
+    #: The OSM source is a split folder: the parts this area reads in its own build (then
+    #: ``inputs`` holds no OSM data), cut to ``osm_cut`` (the area and its margin).
+    osm_parts: osmsplit.SplitParts | None = None
+    osm_cut: BaseGeometry | None = None
 
 
 @dataclass
@@ -403,6 +409,12 @@ def _cut(frame: gpd.GeoDataFrame, geom: BaseGeometry) -> gpd.GeoDataFrame:
     return frame.iloc[sorted(hits)]
 
 
+def _cut_osm(osm: OsmExtract, geom: BaseGeometry) -> OsmExtract:
+    """The OSM data that touches ``geom``; its problems stay with whoever read it."""
+    frames = {k: _cut(v, geom) for k, v in osm.frames.items()}
+    return replace(osm, frames=frames, problems=[], rejected={}, repaired={})
+
+
 def partition(inputs, geom: BaseGeometry):
     """The part of pre-read ``inputs`` that touches ``geom`` (the area plus its margin).
 
@@ -410,9 +422,7 @@ def partition(inputs, geom: BaseGeometry):
     area that happens to lie near them.
     """
 
-    osm = inputs.osm
-    frames = {k: _cut(v, geom) for k, v in osm.frames.items()}
-    cut_osm = replace(osm, frames=frames, problems=[], rejected={}, repaired={})
+    cut_osm = _cut_osm(inputs.osm, geom)
     files = {
         key: SourceResult(features=_cut(res.features, geom), credit=res.credit, info={})
         for key, res in inputs.files.items()
@@ -443,13 +453,26 @@ def _input_files(spec: MapSpec) -> list[Path]:
                 files.append(Path(src.path))
     osm = pipeline._osm_file(spec)
     if osm is not None:
-        files.append(osm)
+        # a split folder: its index (each area adds its own parts to its fingerprint)
+        files.append(osm / osmsplit.INDEX if spec.osm.split else osm)
     return [f for f in files if f.exists()]
 
 
-def _fingerprint(inputs_hash: str, name: str, geom: BaseGeometry, margin_m: float) -> str:
+def _parts_stamp(parts: osmsplit.SplitParts | None) -> str:
+    """The split parts an area reads, by name, size and modification time (a new split
+    rebuilds the area; the parts are not read here: they are the area's own input)."""
+    if parts is None:
+        return ""
+    stats = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in parts.files]
+    return repr(stats)
+
+
+def _fingerprint(inputs_hash: str, name: str, geom: BaseGeometry, margin_m: float,
+                 parts: str = "") -> str:  # fmt: skip
     h = hashlib.sha256()
     h.update(f"v{STATE_VERSION}|{inputs_hash}|{name}|{margin_m}|".encode())
+    if parts:  # the split parts the area reads (none: the fingerprint of earlier versions)
+        h.update(f"parts|{parts}|".encode())
     h.update(shapely.to_wkb(shapely.normalize(geom), hex=False))
     return h.hexdigest()
 
@@ -636,7 +659,12 @@ def _build_area(task: AreaTask) -> dict[str, Any]:
         )
         dog = _Watchdog(timeout_s=task.timeout_s, memory_mb=task.memory_mb)
         with dog:
-            data = pipeline.collect(task.spec, area=task.area, inputs=task.inputs, built=task.built)
+            inputs = task.inputs
+            if task.osm_parts is not None:  # from a split folder: this area's parts only
+                filters, types = pipeline._osm_filters(task.spec)
+                osm = osmsplit.read_parts(task.osm_parts, filters, types=types)
+                inputs = replace(inputs, osm=_cut_osm(osm, task.osm_cut))
+            data = pipeline.collect(task.spec, area=task.area, inputs=inputs, built=task.built)
             # The paper map first, in memory: an area whose sheet is unreadable gets an
             # inset or an atlas (said in the manifest), or fails here with the reason;
             # the write below reuses this drawing.
@@ -1267,7 +1295,11 @@ def _batch(
     metric = estimate_utm_crs(areas)
     grown = areas.to_crs(metric).buffer(margin_m).to_crs(CRS)
     whole = Area(shapely.union_all(grown.values).buffer(0), "batch", "batch")
-    inputs = pipeline.read_inputs(spec, whole)  # every source once, for every area
+    # every source once, for every area; from a split folder, each area reads its parts
+    split = osmsplit.open_split(pipeline._osm_file(spec)) if spec.osm.split else None
+    inputs = pipeline.read_inputs(spec, whole, osm=split is None)
+    if split is not None:
+        inputs.osm = OsmExtract(frames={}, osm_base=split.osm_base, bounds=split.bounds)
     problems = sum(len(r.rejected) for r in inputs.files.values()) + len(inputs.osm.problems)
     inputs_hash = _hash_files(_input_files(spec))
     built = _built_time(spec, inputs)
@@ -1297,9 +1329,16 @@ def _batch(
     for i, row in enumerate(areas.itertuples()):
         geom = row.geometry
         folder, refused = _area_folder(out_root, row.key, run_inputs)
-        fp = _fingerprint(inputs_hash, row.name, geom, margin_m)
         failed = {"key": row.key, "name": row.name, "status": "failed", "files": [],
                   "places": {}, "warnings": [], "seconds": 0.0, "_order": i}  # fmt: skip
+        parts = None
+        usable = geom is not None and not geom.is_empty and geom.is_valid and geom.area > 0
+        if split is not None and not refused and usable:
+            try:  # the parts the area and its margin need (a part missing: the area fails)
+                parts = split.parts_for(grown.iloc[i], what=row.name)
+            except osmsplit.SplitFolderError as exc:
+                refused = str(exc)
+        fp = _fingerprint(inputs_hash, row.name, geom, margin_m, _parts_stamp(parts))
         if refused:
             result.rows.append({**failed, "error": refused})
             continue
@@ -1311,7 +1350,7 @@ def _batch(
                  "warnings": [], "seconds": 0.0, "_order": i}
             )  # fmt: skip
             continue
-        if geom is None or geom.is_empty or not geom.is_valid or geom.area == 0:
+        if not usable:
             result.rows.append(
                 {**failed,
                  "error": _("%(each)s: area %(name)r has no usable polygon (empty or invalid)")
@@ -1333,6 +1372,8 @@ def _batch(
                 timeout_s=limits[0],
                 memory_mb=limits[1],
                 allow_private_urls=allow_private_urls,
+                osm_parts=parts,
+                osm_cut=grown.iloc[i] if parts is not None else None,
             )
         )
     order = {k: i for i, k in enumerate(areas.key)}

@@ -39,7 +39,7 @@ from civicmap.render import export, paper, web
 from civicmap.render.site import write_site
 from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit, serves_column
 from civicmap.shelter_routes import shelter_layers
-from civicmap.sources import layered, overpass, read_file_source, remote, streets
+from civicmap.sources import layered, osmsplit, overpass, read_file_source, remote, streets
 from civicmap.sources._categories import unify_layer_categories
 from civicmap.sources._guard import clean_text_columns
 from civicmap.sources._osmschema import to_schema
@@ -186,6 +186,9 @@ def _read_osm(spec: MapSpec, area: Area) -> OsmExtract:
                 )
                 % {"file": spec.file}
             )
+        if spec.osm.split:  # a folder civicmap split wrote: only the parts the area needs
+            parts = osmsplit.open_split(path).parts_for(area.geometry, what=area.name)
+            return osmsplit.read_parts(parts, filters, types=types)
         return read_extract(path, filters, types=types)
 
     return overpass.fetch_for_map(spec, area, filters, types=types)
@@ -355,8 +358,12 @@ class Inputs:
     files: dict[tuple[str, int], SourceResult] = field(default_factory=dict)
 
 
-def read_inputs(spec: MapSpec, area: Area) -> Inputs:
-    """Read the OSM data and every file source of ``spec`` for ``area`` (no cleaning)."""
+def read_inputs(spec: MapSpec, area: Area, *, osm: bool = True) -> Inputs:
+    """Read the OSM data and every file source of ``spec`` for ``area`` (no cleaning).
+
+    ``osm=False`` leaves the OSM data out (a batch over a split folder reads each area's
+    parts in its own build instead).
+    """
     files = {}
     for layer in spec.layers:
         for i, src in enumerate(layer.sources):
@@ -364,7 +371,7 @@ def read_inputs(spec: MapSpec, area: Area) -> Inputs:
                 files[(layer.id, i)] = read_file_source(
                     src, layer=layer.id, offline=spec.offline, pack=overpass.pack_folder(spec)
                 )
-    return Inputs(osm=_read_osm(spec, area), files=files)
+    return Inputs(osm=_read_osm(spec, area) if osm else OsmExtract(frames={}), files=files)
 
 
 def collect(
@@ -689,6 +696,9 @@ def data_date(spec: MapSpec, osm: OsmExtract, fetched: Sequence[str] = ()) -> st
 def walking_graph(spec: MapSpec, area: Area):
     """The walking street network for the map, from the same OSM source as its layers."""
     path = _osm_file(spec)
+    if path is not None and spec.osm.split:
+        with osmsplit.area_extract(path, area) as part:
+            return streets.walking_graph_from_extract(part, area)
     if path is not None:
         return streets.walking_graph_from_extract(path, area)
 

@@ -27,7 +27,7 @@ from civicmap.i18n import _
 from civicmap.join import sites as join_sites
 from civicmap.join.sites import disaster_flags
 from civicmap.schema import CRS, DISASTER_TYPES, empty_frame, serves_column
-from civicmap.sources import overpass, read_path, streets
+from civicmap.sources import osmsplit, overpass, read_path, streets
 
 if TYPE_CHECKING:
     from civicmap.area import Area
@@ -227,7 +227,11 @@ def walking_network(spec: MapSpec, area: Area):
         return None, _("this map uses no OSM data (osm: false), so it has no street network")
     path = spec.path(spec.osm.extract) if spec.osm.extract else None
     if path is not None:
-        graph = streets.walking_graph_from_extract(path, area)
+        if spec.osm.split:  # a folder civicmap split wrote: the parts the area needs
+            with osmsplit.area_extract(path, area) as part:
+                graph = streets.walking_graph_from_extract(part, area)
+        else:
+            graph = streets.walking_graph_from_extract(path, area)
         if graph.number_of_nodes() == 0:
             return None, _(
                 "the extract %(name)s has no walkable street in the map's area; use an extract "

@@ -49,20 +49,26 @@ from civicmap.batch import folder_names, load_areas
 from civicmap.errors import CivicMapError
 from civicmap.i18n import _
 from civicmap.schema import CRS, estimate_utm_crs
-from civicmap.sources.osmfile import _location_storage, check_path
+from civicmap.sources.osmfile import _location_storage, check_path, iso_z
+from civicmap.sources.osmsplit import INDEX, INDEX_VERSION
 
 log = logging.getLogger(__name__)
 
 _NODE, _WAY = osmium.osm.Node, osmium.osm.Way
 
-#: The marker that says a folder holds civicmap's split (only such folders are replaced).
-MANIFEST = "split.json"
+#: The marker that says a folder holds civicmap's split (only such folders are replaced), and
+#: its index: every area's part file (None: no data there) and region, the extract's bounds
+#: and date (read by :mod:`civicmap.sources.osmsplit`).
+MANIFEST = INDEX
 #: Extracts written at once in one pass (each writer holds a buffer and a file handle).
 MAX_OPEN_WRITERS = 200
 #: Bytes each open writer buffers before it compresses a block.
 _WRITER_BUFFER = 512 * 1024
 #: Elements handed to NumPy at once while assigning areas.
 _CHUNK = 200_000
+#: Ways handed to NumPy at once: each chunk briefly holds a few arrays of (node, area) pairs
+#: (every node of every way times the areas the way is in), the split's largest passing need.
+_WAY_CHUNK = 20_000
 #: Relations whose member ways are completed (their polygons must assemble in each part).
 _COMPLETE_TYPES = {"multipolygon", "boundary"}
 
@@ -147,15 +153,34 @@ class _Pairs:
 
     def add(self, ids: np.ndarray, areas: np.ndarray) -> None:
         if len(ids):
+            # unique per chunk already: a closed way lists its first node twice, and the
+            # streets of a chunk share their crossings
             self.keys.append(
-                (np.asarray(ids, dtype=np.int64) << self.shift) | np.asarray(areas, np.int64)
+                np.unique(
+                    (np.asarray(ids, dtype=np.int64) << self.shift) | np.asarray(areas, np.int64)
+                )
             )
 
     def done(self) -> tuple[np.ndarray, np.ndarray]:
-        """Sorted ids and their areas (an id once per area it is in); the pairs are cleared."""
-        keys = np.unique(np.concatenate(self.keys)) if self.keys else np.empty(0, np.int64)
-        self.keys = [keys]
-        return keys >> self.shift, (keys & ((1 << self.shift) - 1)).astype(np.int32)
+        """Sorted ids and their areas (an id once per area it is in); the pairs are cleared.
+
+        The table is the largest thing the split holds: it is sorted in place and
+        de-duplicated through a mask (``np.unique`` would hold two more copies of it).
+        """
+        if not self.keys:
+            return np.empty(0, np.int64), np.empty(0, np.int32)
+        keys = self.keys[0] if len(self.keys) == 1 else np.concatenate(self.keys)
+        self.keys = []
+        keys.sort()
+        if len(keys) > 1:
+            keep = np.empty(len(keys), dtype=bool)
+            keep[0] = True
+            np.not_equal(keys[1:], keys[:-1], out=keep[1:])
+            keys = keys[keep]
+        areas = np.empty(len(keys), dtype=np.int32)
+        np.bitwise_and(keys, (1 << self.shift) - 1, out=areas, casting="unsafe")
+        keys >>= self.shift  # the keys become the ids, in place
+        return keys, areas
 
 
 def _lookup(sorted_ids: np.ndarray, sorted_areas: np.ndarray,
@@ -228,22 +253,40 @@ def split_extract(
     ):
         out_dir.mkdir(parents=True, exist_ok=True)
         earlier = _earlier_parts(out_dir)
-        parts = _split(extract, out_dir, areas, grown, say)
+        parts, stamp, extent = _split(extract, out_dir, areas, grown, say)
+        # where a map may need a part: the extract's bounds, else where its data lies
+        reach_box = reach if reach is not None else (shapely.box(*extent) if extent else None)
         # parts of an earlier split that this one did not write again would be mistaken
         # for parts of this extract: they go (only files the earlier split.json lists)
         for name in earlier - {p.file.name for p in parts}:
             with contextlib.suppress(OSError):
                 (out_dir / name).unlink()
+        written = {p.key: p for p in parts}
+        entries = []
+        for key, name, region in zip(areas["key"], areas["name"], grown, strict=True):
+            part = written.get(str(key))
+            # an area without data is listed when it lies where the data is (a map there
+            # needs no part); far from it (the rest of Japan around a city's extract), not
+            if part is None and (reach_box is None or not shapely.intersects(region, reach_box)):
+                continue
+            entries.append(
+                {"key": str(key), "name": str(name),
+                 "file": part.file.name if part else None,
+                 "nodes": part.nodes if part else 0, "ways": part.ways if part else 0,
+                 "relations": part.relations if part else 0,
+                 "bbox": [round(v, 7) for v in shapely.bounds(region).tolist()],
+                 "region": shapely.to_wkb(region, hex=True)}
+            )  # fmt: skip
         manifest = {
+            "version": INDEX_VERSION,
             "source": extract.name,
             "by": by if by in ("prefecture", "municipality") else Path(by).name,
             "margin_m": margin_m,
-            "parts": [
-                {"key": p.key, "name": p.name, "file": p.file.name, "nodes": p.nodes,
-                 "ways": p.ways, "relations": p.relations}
-                for p in parts
-            ],
-        }  # fmt: skip
+            "bounds": None if reach is None else list(shapely.bounds(reach).tolist()),
+            "extent": None if reach_box is None else list(shapely.bounds(reach_box).tolist()),
+            "osm_base": iso_z(stamp),
+            "parts": entries,
+        }
         _files.write_text_atomic(
             out_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1)
         )
@@ -254,14 +297,16 @@ def _earlier_parts(out_dir: Path) -> set[str]:
     """The part files an earlier split into ``out_dir`` listed (plain names, ours only)."""
     try:
         doc = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
-        names = {str(p["file"]) for p in doc.get("parts", [])}
+        names = {str(p["file"]) for p in doc.get("parts", []) if p.get("file")}
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return set()
     return {n for n in names if n.endswith(".osm.pbf") and Path(n).name == n}
 
 
 def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndarray,
-           say: Callable[[str], None]) -> list[SplitArea]:  # fmt: skip
+           say: Callable[[str], None]) -> tuple[list[SplitArea], str, tuple | None]:  # fmt: skip
+    """Write the parts; return them, the date they carry (the whole extract's) and the extent
+    of the data (west, south, east, north: where tagged nodes and ways lie)."""
     src = str(extract)
     tree = shapely.STRtree(grown)
     t0 = time.monotonic()
@@ -298,10 +343,20 @@ def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndar
     ids: list[int] = []
     coords: list[tuple[float, float]] = []
 
+    # where the data lies (tagged nodes and ways), for the index: where parts are needed
+    data_box = np.array([np.inf, np.inf, -np.inf, -np.inf])
+
+    def widen(bounds: np.ndarray) -> None:
+        if len(bounds) and not np.isnan(bounds).all():
+            data_box[:2] = np.fmin(data_box[:2], np.nanmin(bounds[:, :2], axis=0))
+            data_box[2:] = np.fmax(data_box[2:], np.nanmax(bounds[:, 2:], axis=0))
+
     def flush_nodes() -> None:
         if not ids:
             return
-        pts = shapely.points(np.asarray(coords, dtype=float))
+        xy = np.asarray(coords, dtype=float)
+        widen(np.hstack([xy, xy]))
+        pts = shapely.points(xy)
         pt_i, area_i = tree.query(pts, predicate="intersects")
         node_pairs.add(np.asarray(ids, dtype=np.int64)[pt_i], area_i)
         ids.clear()
@@ -327,6 +382,7 @@ def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndar
         lengths = np.fromiter((len(r) for r in refs), dtype=np.int64, count=len(refs))
         flat = np.concatenate(refs)
         geoms = shapely.from_wkb(lines)
+        widen(shapely.bounds(geoms))
         # a line is in an area when it crosses it; a closed way (a building, a park's
         # outline) also when it surrounds it, so its extent is tested
         tested = np.where(shapely.is_closed(geoms), shapely.envelope(geoms), geoms)
@@ -379,7 +435,7 @@ def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndar
                 # nodes missing from the extract (or one location): placed by those it has
                 pts = [(n.lon, n.lat) for n in obj.nodes if n.location.valid()]
                 lines.append(shapely.to_wkb(shapely.multipoints(pts)) if pts else None)
-            if len(way_ids) >= _CHUNK // 4:
+            if len(way_ids) >= _WAY_CHUNK:
                 flush_ways()
         flush_nodes()
         flush_ways()
@@ -417,6 +473,7 @@ def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndar
                     extra_ways.add(np.array([ref]), np.array([a]))
                     r = member_refs[ref]
                     extra_nodes.add(r, np.full(len(r), a, dtype=np.int32))
+    way_pairs.add(way_ids_s, way_areas)
     way_pairs.add(*extra_ways.done())
     way_ids_s, way_areas = way_pairs.done()
     extra_nodes.add(node_ids, node_areas)
@@ -457,7 +514,7 @@ def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndar
         SplitArea(key=str(areas["key"].iloc[a]), name=str(areas["name"].iloc[a]), file=paths[a],
                   nodes=int(counts[a, 0]), ways=int(counts[a, 1]), relations=int(counts[a, 2]))
         for a in used
-    ]  # fmt: skip
+    ], stamp, (tuple(data_box.tolist()) if np.isfinite(data_box).all() else None)  # fmt: skip
 
 
 class _Seen:

@@ -19,6 +19,7 @@ from civicmap.split import split_extract
 from civicmap.tagfilter import TagFilter
 
 sys.path.insert(0, str(ROOT / "bench"))
+import bench_split
 import synth
 
 #: every test here splits and reads extracts several times (10-60 s on a busy machine)
@@ -161,3 +162,24 @@ def test_split_by_prefecture_keeps_the_whole_of_a_tokyo_extract(tmp_path):
     everywhere = shapely.box(-180, -85, 180, 85)
     assert _features(part, everywhere) == _features(whole, everywhere)
     assert part.osm_base == whole.osm_base
+
+
+def test_split_runs_under_an_address_space_cap_the_whole_read_does_not_fit(tmp_path):
+    """An extract larger than the memory the split may use: under an address-space cap
+    (``RLIMIT_AS``, as ``prlimit --as`` sets it) below what reading the extract whole needs,
+    the whole read stops and the split writes complete parts."""
+    made = synth.write_extract(tmp_path / "big.osm.pbf", km2=64, seed=3)
+    grid = _grid(made.bbox, 2)
+    grid.to_file(tmp_path / "cells.geojson", driver="GeoJSON")
+    whole_needs = bench_split._run(bench_split._READ, str(made.path))["peak_vm_mb"]
+    cap = 0.8 * whole_needs
+    stopped = bench_split._run(bench_split._READ, str(made.path), cap_mb=cap, check=False)
+    assert "failed" in stopped, (cap, stopped)
+    split = bench_split._run(bench_split._SPLIT, str(made.path), str(tmp_path / "parts"),
+                             str(tmp_path / "cells.geojson"), cap_mb=cap, check=False)  # fmt: skip
+    assert "failed" not in split, (cap, whole_needs, split)
+    assert split["parts"] == 4 and split["peak_vm_mb"] <= cap
+    whole = read_extract(made.path, FILTERS)
+    for file, (_i, cell) in zip(split["files"], grid.iterrows(), strict=True):
+        got = read_extract(file, FILTERS)
+        assert _features(got, cell.geometry) == _features(whole, cell.geometry), file

@@ -18,9 +18,12 @@ from civicmap._yaml import Short
 from civicmap.i18n import _
 from civicmap.spec.area import AreaSpec
 
+#: The index ``civicmap split`` writes into its folder: a folder holding it is a split.
+SPLIT_INDEX = "split.json"
+
 #: The keys ``osm:`` accepts.
 OSM_KEYS = {
-    "file": "a local .osm/.osm.bz2/.osm.pbf extract",
+    "file": "a local .osm/.osm.bz2/.osm.pbf extract, or a folder civicmap split wrote",
     "overpass": "true: ask the Overpass API",
     "overpass_url": "the Overpass endpoint (http(s) URL)",
     "pack": "the offline pack folder (civicmap fetch)",
@@ -44,6 +47,9 @@ class OsmSource:
         ``osm.pack``: the offline pack folder as written, or None.
     disabled
         ``osm: false``: no OSM data at all (nor the drawn basemap).
+    split
+        ``extract`` is a folder ``civicmap split`` wrote: a map (or a batch area) reads only
+        the parts its area needs.
     """
 
     file: str | None = None
@@ -52,6 +58,7 @@ class OsmSource:
     overpass_url: str | None = None
     pack: str | None = None
     disabled: bool = False
+    split: bool = False
 
     @property
     def kind(self) -> str | None:
@@ -87,6 +94,22 @@ def parse_osm(ck: Checker, raw: Any, *, area: AreaSpec | None, base_dir: Path) -
             "osm.file",
             _("file not found: %(value)s") % {"value": shorten(base_dir / str(osm["file"]), 200)},
         )
+    split = False
+    if (
+        "file" in osm
+        and path_exists(base_dir / str(osm["file"]))
+        and (base_dir / str(osm["file"])).is_dir()
+    ):
+        split = (base_dir / str(osm["file"]) / SPLIT_INDEX).is_file()
+        if not split:
+            ck.add(
+                "osm.file",
+                _(
+                    "%(value)s is a folder but not one civicmap split wrote (no %(index)s); "
+                    "give an extract file (.osm.pbf), or the folder of civicmap split"
+                )
+                % {"value": shorten(base_dir / str(osm["file"]), 200), "index": SPLIT_INDEX},
+            )
     if "file" in osm and (osm.get("overpass") or osm.get("pack")):
         ck.add("osm", _("give either file: (a local extract) or overpass: true / pack:, not both"))
     if "overpass" in osm and not isinstance(osm["overpass"], bool):
@@ -123,4 +146,5 @@ def parse_osm(ck: Checker, raw: Any, *, area: AreaSpec | None, base_dir: Path) -
         overpass=overpass,
         overpass_url=url or None,
         pack=pack or None,
+        split=split and extract == file,
     )

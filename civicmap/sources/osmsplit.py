@@ -1,0 +1,273 @@
+"""Reading a split folder (``civicmap split``): only the parts an area needs, as the whole would.
+
+``civicmap split`` cuts a large extract into one ``.osm.pbf`` per area and writes
+``split.json``: every area with the region its part holds (the area grown by the split's
+margin) and the whole extract's bounds and date. A map or a batch area whose ``osm: {file:}``
+names such a folder reads only the parts whose regions cover it (usually one), never the
+whole extract, and gets the same features: every feature that touches a part's region is
+whole in that part (complete ways and multipolygons), so the features touching the area
+are the same as in the whole extract (administrative boundary relations excepted: the split
+keeps them without their member ways). Several parts are merged into one temporary extract
+first (pyosmium sorts and removes the elements they share), so the reader sees one file in
+the whole extract's order. The result carries the whole extract's bounds and date (a map
+draws "the data ends here" where the whole extract ends, not at the part's edge).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import osmium
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from civicmap.errors import SourceError
+from civicmap.i18n import _
+from civicmap.sources.osmfile import OsmExtract, read_extract
+from civicmap.spec.osm import SPLIT_INDEX
+from civicmap.tagfilter import AnyTagged, TagFilter
+
+if TYPE_CHECKING:
+    from civicmap.area import Area
+
+log = logging.getLogger(__name__)
+
+#: The index a split writes into its folder (and the marker that the folder is one).
+INDEX = SPLIT_INDEX
+#: The index format this reader understands (``version`` in split.json).
+INDEX_VERSION = 2
+#: Uncovered area (square degrees, about 0.01 m²) below which an area counts as covered:
+#: the regions and the area go through WKB and set operations, which leave float slivers.
+_SLIVER_DEG2 = 1e-12
+
+
+class SplitFolderError(SourceError):
+    """A folder given as a split that is not one, or misses a part an area needs."""
+
+
+@dataclass(frozen=True)
+class SplitParts:
+    """The parts one area reads, and what the whole extract says about itself.
+
+    Small and picklable: a batch chooses the parts once and sends this to the worker.
+
+    Attributes
+    ----------
+    files
+        The part files to read (none: the area lies where the extract has no data).
+    bounds
+        The whole extract's bounds (west, south, east, north), or None.
+    osm_base
+        The whole extract's date (``osm_base``), as each part's header carries it.
+    """
+
+    files: tuple[Path, ...]
+    bounds: tuple[float, float, float, float] | None
+    osm_base: str
+
+
+@dataclass(frozen=True)
+class SplitIndex:
+    """A split folder's index: each area's key, part file (None: no data) and region."""
+
+    folder: Path
+    keys: tuple[str, ...]
+    files: tuple[str | None, ...]
+    regions: np.ndarray
+    bounds: tuple[float, float, float, float] | None
+    osm_base: str
+    margin_m: float
+    #: Where the extract's data lies (its bounds, else the extent of its elements): outside
+    #: it, an area needs no part.
+    extent: tuple[float, float, float, float] | None = None
+
+    def parts_for(self, geom: BaseGeometry, *, what: str) -> SplitParts:
+        """The parts whose regions cover ``geom`` (fewest first: one when one covers it).
+
+        ``what`` names the area in errors. Raises :class:`SplitFolderError` when no set of
+        parts covers the part of ``geom`` inside the whole extract, or a part it needs is
+        missing from the folder.
+        """
+        needed = (
+            geom if self.extent is None else shapely.intersection(geom, shapely.box(*self.extent))
+        )
+        if needed.is_empty or shapely.area(needed) <= _SLIVER_DEG2:
+            return SplitParts(files=(), bounds=self.bounds, osm_base=self.osm_base)
+        tree = shapely.STRtree(self.regions)
+        candidates = sorted(tree.query(needed, predicate="intersects").tolist())
+        chosen = next((i for i in candidates if self.regions[i].covers(needed)), None)
+        if chosen is not None:
+            picked = [chosen]
+        else:  # greedy cover: the region covering most of what is left, until nothing is
+            picked = []
+            left = needed
+            while candidates and shapely.area(left) > _SLIVER_DEG2:
+                gains = [
+                    shapely.area(shapely.intersection(left, self.regions[i])) for i in candidates
+                ]
+                best = int(np.argmax(gains))
+                if gains[best] <= 0:
+                    break
+                picked.append(candidates.pop(best))
+                left = shapely.difference(left, self.regions[picked[-1]])
+            if shapely.area(left) > _SLIVER_DEG2:
+                raise SplitFolderError(
+                    _(
+                        "%(folder)s: %(area)s reaches beyond every part of the split (its "
+                        "areas with their %(margin)s m margin); split the extract again with "
+                        "--by areas that cover it, or a larger --margin"
+                    )
+                    % {"folder": self.folder, "area": what, "margin": f"{self.margin_m:g}"}
+                )
+        files = []
+        for i in sorted(picked):
+            name = self.files[i]
+            if name is None:  # an area of the split where the extract has no element
+                continue
+            path = self.folder / name
+            if not path.is_file():
+                raise SplitFolderError(
+                    _(
+                        "%(folder)s: the part %(file)s that %(area)s needs is missing; run "
+                        "civicmap split again into this folder (with --overwrite)"
+                    )
+                    % {"folder": self.folder, "file": name, "area": what}
+                )
+            files.append(path)
+        return SplitParts(files=tuple(files), bounds=self.bounds, osm_base=self.osm_base)
+
+
+def open_split(folder: str | Path) -> SplitIndex:
+    """Read a split folder's index, or say clearly why the folder is not a usable split."""
+    folder = Path(folder)
+    index = folder / INDEX
+    if not index.is_file():
+        raise SplitFolderError(
+            _(
+                "%(folder)s is a folder but not a split (no %(index)s): give an extract file, "
+                "or a folder written by civicmap split"
+            )
+            % {"folder": folder, "index": INDEX}
+        )
+    try:
+        doc = json.loads(index.read_text(encoding="utf-8"))
+        version = doc.get("version")
+        parts = doc["parts"]
+        if version != INDEX_VERSION:
+            raise SplitFolderError(
+                _(
+                    "%(index)s was written by another version of civicmap split (it lacks the "
+                    "regions of the parts); run civicmap split again into this folder (with "
+                    "--overwrite)"
+                )
+                % {"index": index}
+            )
+        keys = tuple(str(p["key"]) for p in parts)
+        files = tuple(_part_name(p.get("file"), index) for p in parts)
+        regions = shapely.from_wkb([bytes.fromhex(p["region"]) for p in parts])
+        bounds, extent = (
+            tuple(float(b) for b in doc[k]) if doc.get(k) else None for k in ("bounds", "extent")
+        )
+        osm_base = str(doc.get("osm_base") or "")
+        margin = float(doc.get("margin_m", 0))
+    except SplitFolderError:
+        raise
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, shapely.errors.GEOSException):
+        raise SplitFolderError(
+            _("%(index)s is damaged; run civicmap split again into this folder (with --overwrite)")
+            % {"index": index}
+        ) from None
+    if any(b is not None and len(b) != 4 for b in (bounds, extent)):
+        raise SplitFolderError(
+            _("%(index)s is damaged; run civicmap split again into this folder (with --overwrite)")
+            % {"index": index}
+        )
+    return SplitIndex(folder=folder, keys=keys, files=files, regions=np.asarray(regions),
+                      bounds=bounds, osm_base=osm_base, margin_m=margin, extent=extent)  # fmt: skip
+
+
+def _part_name(name: object, index: Path) -> str | None:
+    """A part's file name from the index: a plain ``*.osm.pbf`` name in the folder, or None."""
+    if name is None:
+        return None
+    text = str(name)
+    if Path(text).name != text or not text.endswith(".osm.pbf") or text.startswith("."):
+        raise SplitFolderError(
+            _("%(index)s names the part %(file)r, which is not a file of its folder")
+            % {"index": index, "file": text}
+        )
+    return text
+
+
+class _Copy:
+    """Hands every element the merge reader sorted (once each) to a writer."""
+
+    def __init__(self, writer: osmium.SimpleWriter) -> None:
+        self.node = writer.add_node
+        self.way = writer.add_way
+        self.relation = writer.add_relation
+
+
+@contextlib.contextmanager
+def parts_extract(parts: SplitParts) -> Iterator[Path]:
+    """One extract holding ``parts``: the part itself, or the parts merged into a temporary file.
+
+    Elements the parts share are written once, in the whole extract's order (pyosmium's
+    merge reader sorts by type and id), so reading the merged file gives the rows in the
+    order the whole extract gives them. No part (an area where the extract has no data):
+    an empty extract with the whole extract's header.
+    """
+    if len(parts.files) == 1:
+        yield parts.files[0]
+        return
+    with tempfile.TemporaryDirectory(prefix="civicmap-parts-") as tmp:
+        merged = Path(tmp) / "parts.osm.pbf"
+        header = osmium.io.Header()
+        if parts.bounds is not None:
+            west, south, east, north = parts.bounds
+            header.add_box(osmium.osm.Box(osmium.osm.Location(west, south),
+                                          osmium.osm.Location(east, north)))  # fmt: skip
+        if parts.osm_base:
+            header.set("osmosis_replication_timestamp", parts.osm_base)
+        writer = osmium.SimpleWriter(osmium.io.File(str(merged), "pbf"), header=header)
+        try:
+            if parts.files:
+                reader = osmium.MergeInputReader()
+                for path in parts.files:
+                    reader.add_file(str(path))
+                reader.apply(_Copy(writer))
+        finally:
+            writer.close()
+        yield merged
+
+
+@contextlib.contextmanager
+def area_extract(folder: str | Path, area: Area) -> Iterator[Path]:
+    """The extract of a split folder's parts that ``area`` needs (see :func:`parts_extract`)."""
+    parts = open_split(folder).parts_for(area.geometry, what=area.name)
+    with parts_extract(parts) as path:
+        yield path
+
+
+def read_parts(
+    parts: SplitParts,
+    filters: Mapping[str, TagFilter | AnyTagged],
+    *,
+    types: Mapping[str, set[str]] | None = None,
+) -> OsmExtract:
+    """Read ``parts`` as :func:`~civicmap.sources.osmfile.read_extract` reads one extract.
+
+    The result has the whole extract's bounds and date, so a map drawn from it is the map
+    drawn from the whole extract (for the features touching the area the parts cover).
+    """
+    with parts_extract(parts) as path:
+        ext = read_extract(path, filters, types=types)
+    return replace(ext, bounds=parts.bounds, osm_base=parts.osm_base or ext.osm_base)
