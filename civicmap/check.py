@@ -385,11 +385,11 @@ def geocoder_down_rows(rejected: list[RowProblem], *, offline: bool = False) -> 
 def credit_warnings(
     src: SourceSpec, credits: list[Credit], *, file: str, key: str
 ) -> list[Problem]:
-    """A warning when the maps can only credit ``src`` by its file's name.
+    """A warning when the map file gives ``src`` no credit (its file's name stands in).
 
     Shared by ``check`` (the source's own credit) and ``build`` (its layer's
-    credits): a printed sheet with 「toilets.csv」 as its source tells a reader
-    nothing and may not be what the publisher's licence asks for.
+    credits): the maps then print 「出典の記載なし」 (never the builder's file name),
+    which tells a reader nothing and may not be what the publisher's licence asks for.
     """
     if src.kind == "osm" or "credit" in src.options:
         return []
@@ -400,9 +400,9 @@ def credit_warnings(
             file,
             key,
             _(
-                "%(name)s gives no credit, so the maps print its file name as the "
-                "source; add credit: {source: ..., licence: ..., date: ...} with what "
-                "the publisher asks for"
+                "%(name)s gives no credit, so the maps say its source is not stated; "
+                "add credit: {source: ..., licence: ..., date: ...} with what the "
+                "publisher asks for"
             )
             % {"name": src.label},
         )
