@@ -48,9 +48,7 @@ def test_every_atlas_map_page_names_its_sources(kanazawa, tmp_path):
         ),
     )
     pages = _page_texts(pdf, tmp_path)
-    credits = [
-        re.sub(r"\s+", "", shown_credit(c, language="ja")) for c in map_credits(kanazawa)
-    ]
+    credits = [re.sub(r"\s+", "", shown_credit(c, language="ja")) for c in map_credits(kanazawa)]
     assert len(credits) >= 2 and plan.atlas_pages
     for pg in plan.atlas_pages:  # photocopied one by one, each page says where its data is from
         for credit in credits:
