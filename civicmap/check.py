@@ -287,6 +287,7 @@ def layer_warnings(
     area_name: str,
     not_placed: int = 0,
     offline: bool = False,
+    located: int | None = None,
 ) -> list[Problem]:
     """What a layer would lose without failing: the one validation of ``check`` and ``build``.
 
@@ -311,6 +312,9 @@ def layer_warnings(
     offline
         The run is offline: the rows were not looked up because their addresses
         are not in the cache (the fix is a build with the network).
+    located
+        Rows that got a position at all (None: not known). None of them: the empty
+        layer says its rows have no usable coordinates, not that they lie outside.
     """
     where = f"{key} ({layer.id})" if key else layer.id
     out: list[Problem] = []
@@ -352,6 +356,23 @@ def layer_warnings(
                 % {"n": not_placed, "service": _http.service("geocoder").label()},
             )
         )
+    elif read and not shown and located == 0:
+        out.append(
+            Problem(
+                file,
+                where,
+                ngettext(
+                    "its %(n)d row has no coordinates civicmap can use, so the layer would be "
+                    "empty (the reason per row: civicmap build --report FILE.csv); give the rows "
+                    "coordinates, or addresses with geocode: true",
+                    "none of its %(n)d rows has coordinates civicmap can use, so the layer "
+                    "would be empty (the reason per row: civicmap build --report FILE.csv); "
+                    "give the rows coordinates, or addresses with geocode: true",
+                    read,
+                )
+                % {"n": read},
+            )
+        )
     elif read and not shown:
         out.append(
             Problem(
@@ -385,11 +406,11 @@ def geocoder_down_rows(rejected: list[RowProblem], *, offline: bool = False) -> 
 def credit_warnings(
     src: SourceSpec, credits: list[Credit], *, file: str, key: str
 ) -> list[Problem]:
-    """A warning when the maps can only credit ``src`` by its file's name.
+    """A warning when the map file gives ``src`` no credit (its file's name stands in).
 
     Shared by ``check`` (the source's own credit) and ``build`` (its layer's
-    credits): a printed sheet with 「toilets.csv」 as its source tells a reader
-    nothing and may not be what the publisher's licence asks for.
+    credits): the maps then print 「出典の記載なし」 (never the builder's file name),
+    which tells a reader nothing and may not be what the publisher's licence asks for.
     """
     if src.kind == "osm" or "credit" in src.options:
         return []
@@ -400,9 +421,9 @@ def credit_warnings(
             file,
             key,
             _(
-                "%(name)s gives no credit, so the maps print its file name as the "
-                "source; add credit: {source: ..., licence: ..., date: ...} with what "
-                "the publisher asks for"
+                "%(name)s gives no credit, so the maps say its source is not stated; "
+                "add credit: {source: ..., licence: ..., date: ...} with what the "
+                "publisher asks for"
             )
             % {"name": src.label},
         )
@@ -429,6 +450,7 @@ def build_warnings(data: MapData) -> list[Problem]:
             area_name=data.area.name,
             not_placed=geocoder_down_rows(layer.report.rejected, offline=offline),
             offline=offline,
+            located=layer.report.mapped,
         )
         for src in layer.spec.sources:
             key = f"layers[{j}].sources({src.label})"
@@ -806,7 +828,7 @@ def layer_problems(
     problems: list[Problem] = []
     warnings: list[Problem] = []
     columns: list[str] = []
-    rows = inside = not_placed = 0
+    rows = inside = not_placed = located = 0
     failed = False
     for src in layer.sources:
         if src.kind == "osm":
@@ -863,6 +885,7 @@ def layer_problems(
         )
         columns += [str(c) for c in frame.columns if str(c) not in columns]
         rows += len(frame) + len(result.rejected)  # as the build's quality report counts
+        located += len(frame)
         not_placed += geocoder_down_rows(result.rejected, offline=_http.is_offline())
         if area is not None and len(frame):
             inside += int(frame.geometry.intersects(area.geometry).sum())
@@ -879,6 +902,7 @@ def layer_problems(
             area_name=area.name if area is not None else "",
             not_placed=not_placed,
             offline=_http.is_offline(),
+            located=None if has_osm else located,
         )
     return problems, warnings
 

@@ -45,6 +45,7 @@ from civicmap.pipeline import _osm_file, _osm_filters, collect, map_inputs, with
 from civicmap.render import tiles
 from civicmap.render.paper import render_paper
 from civicmap.render.paper.readability import UnreadableSheetError
+from civicmap.render.tiles import cache_fix
 from civicmap.sources import overpass, read_file_source, remote, streets, umap
 from civicmap.sources.overpass import PACK_FORMAT, read_manifest
 from civicmap.spec.mapfile import MapSpec
@@ -138,6 +139,16 @@ def _fetch_into(
     spec: MapSpec, target: Path, *, overwrite: bool, refresh: bool, streets_network: bool
 ) -> PackInfo:
     extract = _osm_file(spec)
+    if extract is not None and not spec.osm.disabled and spec.basemap.source is not None:
+        # a pack replaces the extract, and one without OSM answers cannot: the cache keeps tiles
+        raise CivicMapError(
+            _(
+                "%(spec_file)s: the map reads OSM data from a local extract (%(extract)s), so "
+                "an offline pack is not needed for it; for its background tiles, %(fix)s. Use "
+                "osm: {overpass: true} to fetch everything from Overpass into a pack"
+            )
+            % {"spec_file": spec.file, "extract": extract, "fix": cache_fix()}
+        )
     if extract is not None and not spec.osm.disabled:
         raise CivicMapError(
             _(

@@ -52,6 +52,12 @@ class Credit:
         ``osm_base`` timestamp. Empty when unknown.
     url : str
         Where the data or licence can be found; may be empty.
+    stated : bool
+        False when the map file gives the source no credit: ``source`` and ``credit``
+        then hold its file's name, for messages to the builder only; a map prints
+        the words for "source not stated" instead
+        (:func:`civicmap.render.background.shown_credit`), never a name from the
+        builder's machine.
     """
 
     source: str
@@ -59,6 +65,7 @@ class Credit:
     licence: str = ""
     date: str = ""
     url: str = ""
+    stated: bool = True
 
     def line(self) -> str:
         """One printable line: credit, licence and date."""

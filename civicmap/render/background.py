@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,18 @@ log = logging.getLogger(__name__)
 
 #: What a credit says when its data's date is not known (never a guess, never today).
 NO_DATE = wording.Names("credit.no_date")
+#: What a map prints for a source whose map file gives no credit (never its file's name).
+UNSTATED = wording.Names("credit.unstated")
+
+
+def shown_credit(credit: Credit, *, language: str) -> str:
+    """The credit text a map shows: the one the map file gives, else "source not stated".
+
+    A source without ``credit:`` is named by its file (``Credit.stated`` false); that name is
+    the builder's (「避難所一覧_田中修正.xlsx」) and says nothing to a reader, so the public sees
+    the words for an unstated source, and ``check`` and ``build`` tell the builder to add one.
+    """
+    return credit.credit if credit.stated else UNSTATED.get(language, UNSTATED["en"])
 
 
 def credit_lines(data: MapData) -> list[str]:
@@ -61,9 +74,13 @@ def credit_lines(data: MapData) -> list[str]:
 def lines_of(credits: Sequence[Credit], *, language: str) -> list[str]:
     """``credits`` as printable lines (see :func:`credit_lines`), in the map's ``language``."""
     unknown = NO_DATE.get(language, NO_DATE["en"])
-    return [
-        c.line() if c.date or c.source == "approval" else f"{c.line()} / {unknown}" for c in credits
-    ]
+    lines = []
+    for c in credits:
+        shown = replace(c, credit=shown_credit(c, language=language))
+        lines.append(
+            shown.line() if c.date or c.source == "approval" else f"{shown.line()} / {unknown}"
+        )
+    return list(dict.fromkeys(lines))  # two unstated files of one date: one line
 
 
 def background_credits(data: MapData) -> list[Credit]:

@@ -317,6 +317,14 @@ def list_pack_tiles(pack: Path, source: TileSource) -> dict[tuple[int, int, int]
     return out
 
 
+def cache_fix() -> str:
+    """What to do about tiles of a map read from a local extract (no pack can hold them)."""
+    return _(
+        "build this map once where the tile server can be reached (the tiles are kept in the "
+        "cache, and later builds, --offline too, use them), or use basemap.tiles: none"
+    )
+
+
 @dataclass
 class TileFetcher:
     """Gets tiles for one source: memory, pack, disk cache, then the network.
@@ -342,6 +350,9 @@ class TileFetcher:
         Never ask the network (``None``: ``settings.offline``); from the map's run.
     map_file : str
         The map file, named in messages.
+    extract : bool
+        The map reads OSM from a local extract: ``civicmap fetch`` makes it no pack (it
+        refuses), so the advice is to build once with the network (the tiles stay in the cache).
     builtin : bool, optional
         The URL is one of civicmap's own tile sets (``None``: when the source is in
         :data:`REGISTRY`); any other came from a map file and may not reach a private
@@ -366,6 +377,7 @@ class TileFetcher:
     record: dict | None = None
     offline: bool | None = None
     map_file: str = ""
+    extract: bool = False
     builtin: bool | None = None
     missing: list[tuple[int, int, int, str]] = field(default_factory=list)
     fetched: int = 0
@@ -441,7 +453,7 @@ class TileFetcher:
                 "service": svc.label(),
                 "name": self.source.name.get(current_language(), self.source.id),
                 "why": why,
-                "fix": svc.advice(),
+                "fix": cache_fix() if self.extract else svc.advice(),
             },
         )
 
@@ -522,6 +534,11 @@ class TileFetcher:
                     "%(pack)s; run `civicmap fetch MAP.yaml --overwrite` with the network to "
                     "store the tiles"
                 )
+            elif self.extract:  # civicmap fetch makes no pack for a map read from an extract
+                msg = _(
+                    "offline mode: tile %(z)s/%(x)s/%(y)s of %(id)s is not in the cache; %(fix)s"
+                )
+                values["fix"] = cache_fix()
             else:
                 msg = _(
                     "offline mode: tile %(z)s/%(x)s/%(y)s of %(id)s is in no offline pack and "
@@ -795,7 +812,10 @@ def fetcher_for(spec: MapSpec) -> TileFetcher | None:
     if hit is not None and hit[0] is spec:
         return hit[1]
     rec = recorder_for(source)
-    f = TileFetcher(source, pack=pack, record=rec, offline=offline, map_file=str(spec.file))
+    extract = bool(spec.osm.extract) and not spec.osm.disabled
+    f = TileFetcher(
+        source, pack=pack, record=rec, offline=offline, map_file=str(spec.file), extract=extract
+    )
     if len(_FETCHERS) >= 4:
         _FETCHERS.pop(next(iter(_FETCHERS)))
     _FETCHERS[key] = (spec, f)

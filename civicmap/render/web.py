@@ -871,6 +871,20 @@ def _stable_ids(root: Element, content: str) -> None:
         todo.extend(getattr(el, "_children", {}).values())
 
 
+def _needs_network(language: str) -> str:
+    """A notice that stays on the page only when Leaflet did not load (no network).
+
+    A page that is not ``self_contained`` loads Leaflet from the CDN; opened without a
+    network it would otherwise be blank, and a reader would not know why. The CDN scripts
+    in the head run before this, so ``window.L`` tells whether they came.
+    """
+    text = html.escape(TEXTS[language]["needs_network"])
+    return (
+        f'<div id="cm-needs-network" class="cm-needs-network" role="alert">{text}</div>'
+        '<script>if (window.L) document.getElementById("cm-needs-network").remove();</script>'
+    )
+
+
 def render_html(data: MapData, *, options: WebOptions | None = None) -> str:
     """The whole web map as one HTML document (pack tiles inlined, never a tile folder).
 
@@ -918,6 +932,8 @@ def _render(
         _Raw(_inline_style((_OWN / "civicmap.css").read_text(encoding="utf-8"))),
         name="civicmap_css",
     )
+    if not opts.self_contained:  # Leaflet from the CDN: say so where it did not load
+        fig.html.add_child(_Raw(_needs_network(lang)), name="civicmap_needs_network")
     fig.header.add_child(
         _Raw(_inline_script((_OWN / "civicmap.js").read_text(encoding="utf-8"))),
         name="civicmap_js",

@@ -460,7 +460,7 @@ def credit_of(credit: Any, path: Path) -> Credit:
         )
     if isinstance(credit, str):
         return Credit(source=path.name, credit=credit)
-    return Credit(source=path.name, credit=path.name)
+    return Credit(source=path.name, credit=path.name, stated=False)
 
 
 # --- the table pipeline: CSV and Excel rows → SourceResult ------------------

@@ -491,7 +491,7 @@ def local_copy(
 
 def dated(result: SourceResult, copy: RemoteCopy, remote: RemoteSpec) -> SourceResult:
     """``result`` dated by its copy: the credit's date is the fetch date, ``info["remote"]`` says more."""
-    credit = result.credit or Credit(source=remote.name, credit=remote.name)
+    credit = result.credit or Credit(source=remote.name, credit=remote.name, stated=False)
     result.credit = replace(credit, date=copy.date)
     result.info = {
         **(result.info or {}),

@@ -92,7 +92,8 @@ def leaks(texts: list[str], *, layer_ids: list[str], private: list[str]) -> list
         "tile address": r"\b\d{1,2}/\d+/\d+\b",
         "CLI flag": r"(?<![\w-])--[a-z]",
         "environment variable": r"CIVICMAP_",
-        "file name": r"\.(?:ya?ml|osm|pbf|bz2)\b",  # a data file named as its credit is allowed
+        # a data file without credit: is credited 「出典の記載なし」, never by its name
+        "file name": r"\.(?:ya?ml|osm|pbf|bz2|csv|tsv|json|geojson|xlsx?|ods|kmz|kml|shp|umap)\b",
         "config key": r"\b[a-z]+_[a-z_]+\b|\b(?:osm|basemap|outputs|role|homes?)\s*[.:]\s*[a-z{]",
         "service": r"Overpass|interpreter|overpass",
     }
@@ -196,11 +197,14 @@ def test_a_tile_map_whose_tile_server_fails_shows_nothing_of_it(tmp_path, tile_s
     (tmp_path / "map.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
     written = render(collect(load_map(tmp_path / "map.yaml")))
     assert any("/broken/" in r for r in tile_server.requests)  # the tiles were asked and failed
-    _check(
+    pdf, page = _check(
         written,
         layer_ids=["nursery_list"],
         private=[str(tmp_path), str(settings.cache_folder), "127.0.0.1"],
     )
+    # n.csv gives no credit: the reader is told so, on paper and on the web page
+    assert "出典の記載なし/日付不明" in "".join(pdf.split())
+    assert any("出典の記載なし / 日付不明" in t for t in page)
 
 
 def test_the_demo_handout_shows_nothing_of_the_build(tmp_path):

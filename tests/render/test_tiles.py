@@ -469,3 +469,66 @@ def test_atlas_fetches_each_tile_once_not_once_per_page(tmp_path, gsi):
     assert len(reqs) == len(set(reqs))  # neighbouring pages share tiles: each asked once
     zooms = {int(r.split("/")[1]) for r in reqs}
     assert len(zooms) <= 2  # the overview's zoom and the pages' zoom
+
+
+def _extract_map(folder: Path) -> Path:
+    """A map read from a local extract (no pack: ``civicmap fetch`` refuses it) on 地理院タイル."""
+    raw = {
+        "title": "西早稲田 防災マップ",
+        "area": {"bbox": [139.7031784, 35.7039554, 139.7098839, 35.7093917]},
+        "osm": {"file": str(TESTS / "data/osm/SmallAroundWaseda.osm.pbf")},
+        "basemap": {"tiles": "gsi-pale"},
+        "layers": [{"use": "shelters"}],
+        "outputs": {"paper": {"file": "out/map.pdf", "size": "A4"}},
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "map.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return folder / "map.yaml"
+
+
+def test_a_map_read_from_an_extract_is_never_sent_to_civicmap_fetch_for_its_tiles(
+    tmp_path, gsi, monkeypatch, caplog
+):
+    """``civicmap fetch`` refuses a map read from an extract: no advice may send the user there.
+
+    With the network down (the tile server refuses connections) the warning, offline the
+    error, and ``civicmap fetch`` itself all say the one thing that works: build once with
+    the network, the tiles stay in the cache.
+    """
+    from civicmap.errors import OfflineError
+    from civicmap.pack import fetch_pack
+    from civicmap.pipeline import build
+
+    monkeypatch.setitem(
+        REGISTRY,
+        "gsi-pale",
+        dataclasses.replace(REGISTRY["gsi-pale"], url="http://127.0.0.1:9/{z}/{x}/{y}.png"),
+    )
+    monkeypatch.setattr(settings, "cache_folder", tmp_path / "cache")
+    spec = load_map(_extract_map(tmp_path / "m"))
+    cache_advice = "the tiles are kept in the cache"
+    with caplog.at_level(logging.WARNING, logger="civicmap.render.tiles"):
+        build(spec)  # the paper map is drawn on its fallback background
+    warned = [r.getMessage() for r in caplog.records if "background tiles" in r.getMessage()]
+    assert warned and cache_advice in warned[0] and "civicmap fetch" not in warned[0]
+    with pytest.raises(CivicMapError) as refused:
+        fetch_pack(spec, out=tmp_path / "pack")
+    assert cache_advice in str(refused.value) and "nothing to fetch" not in str(refused.value)
+    tiles._FETCHERS.clear()
+    monkeypatch.setattr(settings, "offline", True)
+    with pytest.raises(OfflineError) as offline:
+        build(spec, overwrite=True)
+    assert cache_advice in str(offline.value) and "civicmap fetch" not in str(offline.value)
+    # ... and that advice holds: one build with the tile server, then offline from the cache
+    monkeypatch.setitem(
+        REGISTRY, "gsi-pale", dataclasses.replace(REGISTRY["gsi-pale"], url=gsi.url)
+    )
+    monkeypatch.setattr(settings, "offline", False)
+    tiles._FETCHERS.clear()
+    build(load_map(spec.file), overwrite=True)
+    assert gsi.requests
+    gsi.reset()
+    tiles._FETCHERS.clear()
+    monkeypatch.setattr(settings, "offline", True)
+    build(load_map(spec.file), overwrite=True)
+    assert gsi.requests == []

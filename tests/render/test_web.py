@@ -90,6 +90,34 @@ def test_online_page_links_pinned_cdn_versions(payload_data):
     )
 
 
+def test_a_cdn_page_opened_without_network_says_why_instead_of_staying_blank(payload_data):
+    """Leaflet from the CDN did not load (no network): the reader sees why, in the map's words.
+
+    The notice is in the page body after the CDN scripts, and only ``window.L`` (Leaflet
+    loaded) takes it away; a self-contained page never needs it.
+    """
+    notice = "この地図を表示するにはインターネット接続が必要です"
+    page = web.render_html(
+        payload_data, options=WebOptions.from_dict({}, language=payload_data.language)
+    )
+    body = page[page.index("<body>") :]
+    assert notice in re.sub(r"<script\b.*?</script>", "", body, flags=re.S)
+    last_cdn = max(m.end() for m in re.finditer(r'<script src="https://cdn[^"]+">', page))
+    assert page.index(notice) > last_cdn
+    removal = re.search(r"<script>if \(window\.L\) document\.getElementById\(\"([\w-]+)\"\)", page)
+    assert removal and f'id="{removal.group(1)}"' in page
+    english = replace(payload_data, spec=replace(payload_data.spec, language="en"))
+    page_en = web.render_html(english, options=WebOptions.from_dict({}, language="en"))
+    shown_en = re.sub(r"<script\b.*?</script>", "", page_en, flags=re.S)
+    assert "needs an internet connection" in shown_en and notice not in shown_en
+    if not assets.missing():
+        inlined = web.render_html(
+            payload_data,
+            options=WebOptions.from_dict({"self_contained": True}, language="ja"),
+        )
+        assert notice not in re.sub(r"<script\b.*?</script>", "", inlined, flags=re.S)
+
+
 def test_names_from_data_never_reach_the_page_as_html(payload_data):
     page = web.render_html(
         payload_data, options=WebOptions.from_dict({}, language=payload_data.language)

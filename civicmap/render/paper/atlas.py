@@ -21,7 +21,7 @@ from reportlab.pdfgen import canvas as rl_canvas
 from civicmap.errors import ConfigError, Problem
 from civicmap.i18n import _
 from civicmap.render._fonts import draw_text, text_width
-from civicmap.render.background import map_credits
+from civicmap.render.background import map_credits, shown_credit
 from civicmap.render.paper.geometry import (
     MM,
     NICE_SCALES,
@@ -50,7 +50,8 @@ def sheet_credit_lines(r: Renderer) -> list[str]:
     its sources (and the 承認番号 sentence) itself. Wrapped to the page width,
     never set smaller than the sheet's type floor.
     """
-    text = "／".join(dict.fromkeys(cr.credit for cr in map_credits(r.data) if cr.credit))
+    shown = (shown_credit(cr, language=r.data.language) for cr in map_credits(r.data))
+    text = "／".join(dict.fromkeys(t for t in shown if t))
     if not text:
         return []
     fs = r.fs(7)

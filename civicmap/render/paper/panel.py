@@ -191,7 +191,8 @@ class PanelBlocks:
             lines.extend(self._legend_layer_lines(layer))
         if any(e.approximate for e in self.entries):
             lines.append((t["approx"], "approx"))
-        lines.append(("", "number"))
+        if self.entries:  # no numbered place: no key sending readers to an empty index
+            lines.append(("", "number"))
         kinds = []
         if self.basemap is not None:
             present = set(self.basemap["kind"])

@@ -18,7 +18,7 @@ from civicmap.errors import ConfigError
 from civicmap.i18n import _
 from civicmap.mapdata import MapData
 from civicmap.render._fonts import register
-from civicmap.render.background import map_credits
+from civicmap.render.background import map_credits, shown_credit
 from civicmap.render.paper.area_atlas import draw_area_atlas
 from civicmap.render.paper.atlas import draw_atlas
 from civicmap.render.paper.inset import describe, inset_candidates
@@ -211,7 +211,7 @@ def _render_once(
         log.info(_("the background changed while the map was drawn: laying the map out again"))
         r, c, buf = _draw(data, opts, insets=insets)
     # After the drawing: the author line credits what the pages show.
-    c.setAuthor("; ".join(cr.credit for cr in map_credits(data)))
+    c.setAuthor("; ".join(shown_credit(cr, language=data.language) for cr in map_credits(data)))
     c.save()
     r.plan.pages = r.page_no
     smallest = min(r.fs(5.8), r.fs(6.3), r.num_fs, r.detail_fs)  # credits, labels, numbers

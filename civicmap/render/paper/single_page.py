@@ -256,6 +256,8 @@ def _index_page_boxes(r: Renderer) -> list[Rect]:
 
 def _index_title(r: Renderer, c, box: Rect) -> None:
     """「索引」 over the first index column (the box's top is above the column, by the title)."""
+    if not r.entries:  # nothing numbered: no heading over an empty column
+        return
     draw_text(c, box.x, box.y1 + r.fs(12) - r.fs(8), r.t["index"], r.fs(8.5), bold=True)
 
 

@@ -15,7 +15,7 @@ from civicmap.errors import ConfigError
 from civicmap.i18n import current_language, set_language
 from civicmap.pipeline import collect
 from civicmap.render import tiles
-from civicmap.render.background import lines_of, map_credits
+from civicmap.render.background import lines_of, map_credits, shown_credit
 from civicmap.render.paper import render_paper
 from civicmap.spec.mapfile import parse_map
 from civicmap.spec.paper import PaperOptions
@@ -48,7 +48,7 @@ def test_every_atlas_map_page_names_its_sources(kanazawa, tmp_path):
         ),
     )
     pages = _page_texts(pdf, tmp_path)
-    credits = [re.sub(r"\s+", "", c.credit) for c in map_credits(kanazawa)]
+    credits = [re.sub(r"\s+", "", shown_credit(c, language="ja")) for c in map_credits(kanazawa)]
     assert len(credits) >= 2 and plan.atlas_pages
     for pg in plan.atlas_pages:  # photocopied one by one, each page says where its data is from
         for credit in credits:

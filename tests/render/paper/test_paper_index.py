@@ -396,3 +396,25 @@ def test_compact_index_keeps_the_shelters_disaster_strip(morimoto):
     i = next(k for k, s in enumerate(lines) if s.endswith("森本小学校") or "森本小学校 " in s)
     assert "洪水○土砂○高潮×地震○津波○火事×内水×火山×" in lines[i + 1] + lines[i + 2]
     assert "索引の○×" in "\n".join(lines)
+
+
+def test_a_sheet_with_no_place_prints_no_index_heading_and_no_number_key(tmp_path):
+    """No numbered place: neither 「索引」 over an empty column nor 「12 番号 → 索引」 in the legend.
+
+    A 防災 volunteer's area with none of the list's places in it (the layer says
+    「この範囲にはありません」) must not send readers to look up numbers that are not there.
+    """
+    raw = {**toyama_raw(), "area": {"bbox": [137.30, 36.60, 137.31, 36.61]}}  # no nursery here
+    pdf, plan = render_paper(
+        _collect(raw, tmp_path), options=PaperOptions.from_dict({"size": "A4"}, file="<test>")
+    )
+    text = "".join("".join(_lines(pdf, tmp_path)).split())
+    assert not plan.entries and "保育施設：この範囲にはありません" in text
+    assert "索引" not in text and "番号" not in text
+    # a sheet with places keeps both
+    pdf, plan = render_paper(
+        _collect(toyama_raw(), tmp_path),
+        options=PaperOptions.from_dict({"size": "A3"}, file="<test>"),
+    )
+    text = "".join("".join(_lines(pdf, tmp_path)).split())
+    assert plan.entries and "索引" in text and "番号→索引" in text
