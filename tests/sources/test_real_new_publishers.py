@@ -445,3 +445,21 @@ def test_digital_agency_headerless_address_list_is_read_from_line_one():
     assert all(repr(a) in p.reason for a, p in zip(addresses, result.rejected, strict=True))
     assert "北海道札幌市西区二十四軒４条２丁目６－１７" in result.rejected[0].reason
     assert any("no header row" in w["reason"] for w in result.info["warnings"])
+
+
+def test_digital_agency_headerless_list_geocodes_its_first_line(geocoder):
+    """With geocode: true, line 1 is asked for and mapped where デジタル庁's geocoder puts it.
+
+    The test geocoder knows only that address (at abr-geocoder's own answer in the
+    package's ``expects.json``); the other 21 are reported as not found.
+    """
+    path = NEW / "digital_agency_abr_sapporo_schools_headerless.csv"
+    result = read_path(path, layer="x", options={"geocode": True})
+    _accounted(result, 22)
+    first = "北海道札幌市西区二十四軒４条２丁目６－１７"
+    assert geocoder[0] == unicodedata.normalize("NFKC", first)  # asked first, digits folded
+    assert len(result.features) == 1
+    place = result.features.iloc[0]
+    assert place["address"] == first and place["source_ref"].endswith(":1")
+    assert (round(place.geometry.y, 5), round(place.geometry.x, 5)) == (43.07713, 141.30967)
+    assert [p.row for p in result.rejected] == list(range(2, 23))
