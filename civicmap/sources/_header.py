@@ -88,9 +88,36 @@ def is_headerless(records: list[list[str]], known: set[str]) -> bool:
     """True when the first record is already a place (the file has no header row).
 
     A header needs at least two recognised column names; a first line with a
-    coordinate pair and fewer names is the first place, and must be read.
+    coordinate pair and fewer names is the first place, and must be read. A
+    list of addresses only (デジタル庁's abr-geocoder ships such lists, one
+    quoted address a line) has no coordinates: its first line is a place when
+    it holds an address in the same column as the line below it and no line
+    near the top reads as a header, else that first address became the
+    column's name and was lost.
     """
-    return bool(records) and looks_like_place(records[0]) and _score(records[0], known) < 2
+    if not records:
+        return False
+    if looks_like_place(records[0]) and _score(records[0], known) < 2:
+        return True
+    return _address_list(records, known)
+
+
+def _address_list(records: list[list[str]], known: set[str]) -> bool:
+    """True when line 1 and the next line hold an address in the same column, under no header."""
+    rest = [r for r in records[1:] if any(str(c).strip() for c in r)]
+    if not rest:
+        return False
+    first, below = records[0], rest[0]
+    same = [
+        j
+        for j, cell in enumerate(first)
+        if reads_as_address(str(cell).strip())
+        and j < len(below)
+        and reads_as_address(str(below[j]).strip())
+    ]
+    if not same:
+        return False
+    return not any(_score(r, known) + _meaning_score(r) >= 2 for r in records[:SEARCH_ROWS])
 
 
 def _score(record: list[str], known: set[str]) -> int:

@@ -423,3 +423,43 @@ def test_wakayama_web_gis_kml_label_in_the_description_table_not_in_name():
     assert f.geometry.x.tolist() == pytest.approx([p[0] for p in points], abs=1e-9)
     assert f.geometry.y.tolist() == pytest.approx([p[1] for p in points], abs=1e-9)
     assert _inside(f, WAKAYAMA)
+
+
+def test_digital_agency_headerless_address_list_is_read_from_line_one():
+    """デジタル庁's list of 札幌市 school addresses has no header row: line 1 is the first place.
+
+    Before, the first address became the column's name and that school vanished
+    with no report (21 rows of 22).
+    """
+    path = NEW / "digital_agency_abr_sapporo_schools_headerless.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        addresses = [r[0] for r in csv.reader(fh) if r]
+    assert len(addresses) == 22
+    result = read_path(path, layer="x", offline=True)
+    _accounted(result, len(addresses))
+    assert result.info["rows"] == 22 and result.info["header_row"] == 0
+    assert result.info["columns"]["address"] == "column_1"
+    # no coordinates and no geocode: every line is an address-only place, line 1 included
+    assert [p.row for p in result.rejected] == list(range(1, 23))
+    assert all(p.code == "address_only" for p in result.rejected)
+    assert all(repr(a) in p.reason for a, p in zip(addresses, result.rejected, strict=True))
+    assert "北海道札幌市西区二十四軒４条２丁目６－１７" in result.rejected[0].reason
+    assert any("no header row" in w["reason"] for w in result.info["warnings"])
+
+
+def test_digital_agency_headerless_list_geocodes_its_first_line(geocoder):
+    """With geocode: true, line 1 is asked for and mapped where デジタル庁's geocoder puts it.
+
+    The test geocoder knows only that address (at abr-geocoder's own answer in the
+    package's ``expects.json``); the other 21 are reported as not found.
+    """
+    path = NEW / "digital_agency_abr_sapporo_schools_headerless.csv"
+    result = read_path(path, layer="x", options={"geocode": True})
+    _accounted(result, 22)
+    first = "北海道札幌市西区二十四軒４条２丁目６－１７"
+    assert geocoder[0] == unicodedata.normalize("NFKC", first)  # asked first, digits folded
+    assert len(result.features) == 1
+    place = result.features.iloc[0]
+    assert place["address"] == first and place["source_ref"].endswith(":1")
+    assert (round(place.geometry.y, 5), round(place.geometry.x, 5)) == (43.07713, 141.30967)
+    assert [p.row for p in result.rejected] == list(range(2, 23))
