@@ -26,6 +26,7 @@ from paths import DATA
 
 import civicmap
 from civicmap.check import build_warnings
+from civicmap.render.export import to_umap
 from civicmap.render.paper import render_paper
 from civicmap.render.web import payload
 from civicmap.spec.paper import PaperOptions
@@ -275,6 +276,38 @@ def test_layers_categories_keeps_one_layer_with_the_umap_layers_as_coloured_cate
     assert [layer.id for layer in data.layers] == ["kami"]
     styles = {s["name"]: s["color"] for s in payload(data)["layers"][0]["styles"]}
     assert styles["給水車"] == "#ffa500" and styles["避難経路"] == "#800080"
+
+
+def test_layers_as_categories_keep_each_umap_layers_own_popup(tmp_path):
+    """As categories, the 給水所 places still show 給水所's popup template (its 施設名 and
+    時間), as they do with a layer each; they showed the folded layer's default before."""
+    box = [139.700, 35.702, 139.714, 35.711]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    as_layers = civicmap.collect(civicmap.load_map(_map(tmp_path / "a", "umap", UMAP, box)))
+    folded = civicmap.collect(
+        civicmap.load_map(_map(tmp_path / "b", "umap", UMAP, box, ", layers: categories"))
+    )
+    doc = json.loads(UMAP.read_text(encoding="utf-8"))
+    water = next(x for x in doc["layers"] if x["properties"]["name"] == "給水所")
+    # the template as the reader keeps it (uMap's Markdown heading mark dropped)
+    template = next(
+        lay.spec.popup for lay in as_layers.layers if lay.spec.title_in("ja") == "給水所"
+    )
+    assert "{施設名}" in template and "{施設名}" in water["properties"]["popupContentTemplate"]
+    popups = {f["n"]: f["p"] for lay in payload(as_layers)["layers"] for f in lay["features"]}
+    got = {f["n"]: f["p"] for f in payload(folded)["layers"][0]["features"]}
+    named = [f["properties"]["施設名"] for f in water["features"]]
+    for name in named:
+        assert got[name] == popups[name], name
+        times = next(f["properties"].get("時間", "") for f in water["features"]
+                     if f["properties"]["施設名"] == name)  # fmt: skip
+        assert name in got[name] and times in got[name]
+    # the uMap export of the folded layer carries the template on those places
+    exported = to_umap(folded)["layers"][0]["features"]
+    own = [f for f in exported if f["properties"].get("name") in named]
+    assert own and all(f["properties"]["_umap_options"]["popupContentTemplate"] == template
+                       for f in own)  # fmt: skip
 
 
 @pytest.mark.slow

@@ -303,7 +303,8 @@ def _popup_template(layer: LayerData, language: str, row: pd.Series | None = Non
     e-mail values become ``[[tel:…|…]]`` links (uMap links bare https URLs itself).
     """
     spec = layer.spec
-    popup = spec.popup
+    # a folded file layer's places keep their own popup (see LayerSpec.popup_for)
+    popup = spec.popup if row is None else spec.popup_for(fields.text(row.get("category")))
     if isinstance(popup, str):
         return popup
     cols = layer.features.columns
@@ -407,7 +408,10 @@ def to_umap(data: MapData) -> dict[str, Any]:
                 st = cat_styles.get(fields.text(row.get("category")))
                 if st is not None:
                     opts.update(color=st.color, iconUrl=umap_icon_url(st.symbol))
-            if not isinstance(layer.spec.popup, str):
+            own = layer.spec.popup_for(fields.text(row.get("category")))
+            if isinstance(own, str) and own != layer.spec.popup:
+                opts["popupContentTemplate"] = own  # a folded file layer's own template
+            if not isinstance(own, str):
                 opts["popupContentTemplate"] = _popup_template(layer, data.language, row)
                 if hazard:  # the web popup's ハザード row, in uMap's popup too
                     label = hazard_texts(data.language)["hazard"]

@@ -135,7 +135,8 @@ def popup_rows(layer: LayerData, row: pd.Series, *, language: str) -> list[list[
     values are plain text, escaped by the page when shown.
     """
     spec = layer.spec
-    if isinstance(spec.popup, str):
+    popup = spec.popup_for(_text(row.get("category")))  # a folded file layer's own popup
+    if isinstance(popup, str):
         values = _Blank({str(k): _text(v) for k, v in row.items() if k != "geometry"})
         for key in fields.ALIASES:
             if key not in values or not values[key]:
@@ -145,7 +146,7 @@ def popup_rows(layer: LayerData, row: pd.Series, *, language: str) -> list[list[
         values.setdefault("disasters", served_disasters(row, language=language))
 
         try:  # field names only: no attribute/index access on data (never str.format)
-            return fill_template(spec.popup, values)
+            return fill_template(popup, values)
         except TemplateError as exc:
             raise ConfigError(
                 [
@@ -156,13 +157,13 @@ def popup_rows(layer: LayerData, row: pd.Series, *, language: str) -> list[list[
                             "template %(template)r cannot be filled: %(error)s; use {column} "
                             "fields and double braces {{ }} for literal braces"
                         )
-                        % {"template": Short(spec.popup), "error": exc},
+                        % {"template": Short(popup), "error": exc},
                     )
                 ]
             ) from exc
     rows: list[list[str]] = []
     seen: set[tuple[str, str]] = set()
-    for col in spec.popup:
+    for col in popup:
         if col == "name":
             continue  # the popup's heading
         if col == "disasters" and col not in row.index:

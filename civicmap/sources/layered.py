@@ -162,8 +162,15 @@ def _as_categories(layer: LayerSpec, sources: list[SourceLayer]) -> LayerSpec:
                 overrides.append((name, colour, ""))
                 given.add(name)
     declared = {c["name"]: c for c in layer.categories}
+    # each file layer's popup (its fields or its template) for its places, as in uMap
+    popups: dict[str, tuple[str, ...] | str] = {}
+    for s in sources:
+        if s.popup:
+            for name in (s.name, *(n for n, _c in s.categories)):
+                popups.setdefault(name, s.popup)
     return replace(
         layer,
         style=replace(layer.style, category_overrides=tuple(overrides)),
         categories=tuple(declared.get(n, {"name": n}) for n in names),
+        category_popups=tuple(popups.items()),
     )

@@ -722,6 +722,16 @@ class LayerSpec:
     print_if: PrintIf | None = None
     #: What web map viewers can filter the layer's places by, in the order shown.
     filters: tuple[FilterSpec, ...] = ()
+    #: A popup per category, where a file's layers became this layer's categories
+    #: (``layers: categories``, or the layers past the limit): each keeps its own popup.
+    category_popups: tuple[tuple[str, tuple[str, ...] | str], ...] = ()
+
+    def popup_for(self, category: str) -> tuple[str, ...] | str:
+        """The popup of a place of ``category``: its file layer's own, else the layer's."""
+        for name, popup in self.category_popups:
+            if name == category:
+                return popup
+        return self.popup
 
     @property
     def builtin(self) -> bool:
