@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -425,7 +426,6 @@ def _read_with_index(
     items: list = []
     newest_dt = None
     ways_wanted: dict[int, tuple[list[str], dict]] = {}
-    way_areas: dict[int, str] = {}
     rels_wanted: dict[int, tuple[list[str], dict]] = {}
     rel_areas: dict[int, str] = {}
     rel_broken: dict[int, str] = {}
@@ -570,6 +570,9 @@ def _read_with_index(
 
     chain, need_newest_handler = _cxx_filters(filters, types)
     newest_in_file: _NewestInFile | None = None
+    # a closed way's polygon arrives (as an area) right after the way: its rows go to the
+    # frames after every node and line, in the order of the ways, as they always did
+    area_records: dict[str, list] = {name: [] for name in filters}
     try:
         fp = osmium.FileProcessor(source).with_locations(_location_storage(source, index_dir))
         fp = fp.with_areas()
@@ -592,19 +595,31 @@ def _read_with_index(
         # every road...), so it talks to pyosmium's C++ objects (``_pyosmium_data``) directly
         # and dispatches on the exact type: the public properties add a Python call each.
         memo_way, memo_node = memo["way"], memo["node"]
+        pop_way = ways_wanted.pop
+        append_item = items.append
+        append_kind = kinds.append
         for obj in fp:
             cls = type(obj)
             data = obj._pyosmium_data
             if cls is _AREA:
                 oid = data.orig_id()
                 if data.from_way():
-                    if oid in ways_wanted:
-                        try:
-                            way_areas[oid] = create_multipolygon(obj)
-                        except RuntimeError as exc:
-                            problem(f"way/{oid}", _("broken area: %(error)s; left out")
-                                    % {"error": exc}, ways_wanted[oid][0],
-                                    code="broken_area")  # fmt: skip
+                    hit = pop_way(oid, None)
+                    if hit is None:
+                        continue
+                    names, tags = hit
+                    try:
+                        geom = create_multipolygon(obj)
+                    except RuntimeError as exc:
+                        problem(f"way/{oid}", _("broken area: %(error)s; left out")
+                                % {"error": exc}, names, code="broken_area")  # fmt: skip
+                        continue
+                    # _single_polygon_wkb, written out
+                    slot = len(items)
+                    append_item(geom[18:] if geom.startswith(_ONE_PART_MULTIPOLYGON) else geom)
+                    append_kind(1)
+                    for n in names:
+                        area_records[n].append(("way", oid, tags, slot))
                 else:
                     # pyosmium hands a multipolygon's area over when its last member way has
                     # been read, and a full output buffer can bring it before the relation
@@ -622,9 +637,8 @@ def _read_with_index(
             if not ntags:
                 continue
             # _tag_pairs and the memo look-up, written out: this runs once per element
-            it = data.tags_begin()
-            nxt = data.tags_next
-            pairs = tuple([nxt(it) for _i in range(ntags)])
+            # (map over repeat calls tags_next from C, without a Python frame per tag)
+            pairs = tuple(map(data.tags_next, repeat(data.tags_begin(), ntags)))
             if cls is _WAY:
                 hit = memo_way.get(pairs)
                 names, area = hit if hit is not None else wanted("way", pairs)
@@ -634,31 +648,34 @@ def _read_with_index(
                 try:
                     # C++ builds the line when every node has a location (the usual case);
                     # only clipped ways take the slow path.
-                    line = create_linestring(obj, use_nodes=all_nodes)
+                    line = create_linestring(obj, all_nodes)
                 except (osmium.InvalidLocationError, RuntimeError):
                     clipped_way(obj, names, tags, area)
                     continue
-                # hex WKB of a line of n points: 9 bytes of header, then 16 bytes a point
-                if area and (len(line) - 18) // 32 >= 4 and data.is_closed():
+                # hex WKB of a line of n points: 9 bytes of header, then 16 bytes a point;
+                # 146 characters is 4 points, the fewest a closed ring has
+                if area and len(line) >= 146 and data.is_closed():
                     ways_wanted[data.id()] = (names, tags)
                     continue
-                kinds.append(1)
-                items.append(line)
-                slot = len(items) - 1
+                slot = len(items)
+                append_item(line)
+                append_kind(1)
                 oid = data.id()
                 for n in names:
                     records[n].append(("way", oid, tags, slot))
             elif cls is _NODE:
                 hit = memo_node.get(pairs)
                 names = (hit if hit is not None else wanted("node", pairs))[0]
-                if names and obj.location.valid():
-                    kinds.append(0)
-                    items.append((obj.location.lon, obj.location.lat))
-                    slot = len(items) - 1
-                    tags = dict(pairs)
-                    oid = data.id()
-                    for n in names:
-                        records[n].append(("node", oid, tags, slot))
+                if names:
+                    loc = data.location()
+                    if loc.valid():
+                        slot = len(items)
+                        append_item((loc.lon, loc.lat))
+                        append_kind(0)
+                        tags = dict(pairs)
+                        oid = data.id()
+                        for n in names:
+                            records[n].append(("node", oid, tags, slot))
             elif cls is _RELATION:
                 names, _area = wanted("relation", pairs)
                 if not names:
@@ -687,9 +704,11 @@ def _read_with_index(
         if newest_in_file is not None:
             newest_in_file.join()
 
+    for name, recs in area_records.items():
+        records[name].extend(recs)
     # areas: use the assembled polygon, or report why there is none
     for kind, wanted_ids, areas in (
-        ("way", ways_wanted, way_areas),
+        ("way", ways_wanted, {}),  # the ways whose area never came (or was broken)
         ("relation", rels_wanted, rel_areas),
     ):
         for oid, (names, tags) in wanted_ids.items():
