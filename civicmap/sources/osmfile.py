@@ -18,18 +18,16 @@ from pathlib import Path
 
 import numpy as np
 import osmium
-import pyproj
 import shapely
-from geopandas.array import GeometryArray
 from osmium.replication import newest_change_from_file
 from shapely.geometry import LineString
 
 from civicmap.errors import SourceError
 from civicmap.i18n import _
-from civicmap.schema import CRS, RowProblem
+from civicmap.schema import RowProblem
 from civicmap.sources import _guard
 from civicmap.sources._guard import check_input_file
-from civicmap.sources._osmschema import AREA_RULE_KEYS, is_area, raw_frame
+from civicmap.sources._osmschema import AREA_RULE_KEYS, frame_from_columns, is_area, raw_frame
 from civicmap.tagfilter import AnyTagged, TagFilter
 
 log = logging.getLogger(__name__)
@@ -310,29 +308,16 @@ def _finish_geometries(kinds: list[int], items: list) -> np.ndarray:
     return out
 
 
-_CRS_OBJECT: list[pyproj.CRS] = []
-
-
 def _frame(recs: list[tuple], shapes: np.ndarray):
-    """A raw OSM frame (as :func:`raw_frame` makes it) from (type, id, tags, slot) records.
-
-    The geometry goes in as a GeometryArray that carries its CRS (parsed once per process)
-    and is named as the geometry column: geopandas then skips the CRS checks and copies
-    that took half of each frame's construction (a build makes ~16 frames per read).
-    """
+    """A raw OSM frame (as :func:`raw_frame` makes it) from (type, id, tags, slot) records."""
     if not recs:
         return raw_frame([])
-    import geopandas as gpd
-
-    if not _CRS_OBJECT:
-        _CRS_OBJECT.append(pyproj.CRS.from_user_input(CRS))
     types, ids, tags, slots = zip(*recs, strict=True)
-    geometry = GeometryArray(
-        shapes[np.fromiter(slots, dtype=np.intp, count=len(slots))], crs=_CRS_OBJECT[0]
-    )
-    return gpd.GeoDataFrame(
-        {"osm_type": list(types), "osm_id": list(ids), "tags": list(tags), "geometry": geometry},
-        geometry="geometry",
+    return frame_from_columns(
+        list(types),
+        list(ids),
+        list(tags),
+        shapes[np.fromiter(slots, dtype=np.intp, count=len(slots))],
     )
 
 
