@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from civicmap import settings
+from civicmap import settings, wording
 from civicmap.i18n import _, current_language
 from civicmap.schema import SourceResult
 from civicmap.spec.layers import LayerSpec, SourceLayer, layer_from_source
@@ -30,9 +30,6 @@ log = logging.getLogger(__name__)
 #: The feature column naming its file layer (an index into ``info["source_layers"]``).
 SOURCE_LAYER = "source_layer"
 
-#: Title of the layer that holds a file's layers past ``settings.max_file_layers``
-#: (a map text, in the map's language like the legend's words, not a message).
-FOLDED_TITLE = {"ja": "その他のレイヤー（%(count)d）", "en": "Other layers (%(count)d)"}
 
 
 def split(layer: LayerSpec, result: SourceResult) -> list[tuple[LayerSpec, SourceResult]]:
@@ -109,7 +106,11 @@ def _folded(
     layer: LayerSpec, sources: list[SourceLayer], *, position: int, count: int
 ) -> LayerSpec:
     """The one layer of a file's layers past the limit: their names (and colours) as categories."""
-    title = {lang: text % {"count": len(sources)} for lang, text in FOLDED_TITLE.items()}
+    # a map text: from the glossaries, in every map language (the legend's words are too)
+    title = {
+        lang: wording.text(lang, "layer.folded").format(count=len(sources))
+        for lang in wording.LANGUAGES
+    }
     base = layer_from_source(layer, SourceLayer(name=title["ja"]), position=position, count=count)
     return _as_categories(replace(base, title=title), sources)
 
