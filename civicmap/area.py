@@ -25,10 +25,10 @@ from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
-from civicmap import _http, settings
+from civicmap import _http, settings, wording
 from civicmap.errors import AreaError, CivicMapError
 from civicmap.i18n import _
-from civicmap.schema import CRS, estimate_utm_crs
+from civicmap.schema import CRS, Credit, estimate_utm_crs
 from civicmap.spec.area import AreaSpec
 
 if TYPE_CHECKING:  # a type only: the map spec imports this module's neighbours
@@ -36,7 +36,20 @@ if TYPE_CHECKING:  # a type only: the map spec imports this module's neighbours
 
 log = logging.getLogger(__name__)
 
-N03_CREDIT = "国土数値情報（行政区域データ）国土交通省"
+#: The credit of the bundled N03 boundaries (国土数値情報 行政区域), per map language (the
+#: glossaries' ``credit.n03``): 「国土数値情報（行政区域データ）国土交通省」.
+N03_CREDIT = wording.Names("credit.n03")
+#: The year of the bundled N03 boundaries, printed with their credit.
+N03_YEAR = "2021"
+
+
+def n03_credit(*, language: str = wording.SOURCE) -> Credit:
+    """The credit a map prints when it draws the bundled N03 outlines (no background).
+
+    Worded in the map's ``language``; a language without a glossary reads the Japanese one.
+    """
+    text = N03_CREDIT.get(language, N03_CREDIT[wording.SOURCE])
+    return Credit(source="N03", credit=text, date=N03_YEAR)
 
 
 @dataclass(frozen=True)

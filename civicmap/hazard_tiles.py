@@ -60,6 +60,10 @@ log = logging.getLogger(__name__)
 
 _BASE = "https://disaportaldata.gsi.go.jp/raster/"
 
+#: The portal's credit line, in every map language (the glossaries' ``credit.hazard_portal``):
+#: 「出典：ハザードマップポータルサイト。ハザードマップポータルサイトのタイルを加工して作成」.
+CREDIT = wording.Names("credit.hazard_portal")
+
 
 @dataclass(frozen=True)
 class TileHazard:
@@ -74,9 +78,9 @@ class TileHazard:
     max_zoom: int = 17
     #: The zoom the point check reads (z16: a pixel is about 2 m).
     query_zoom: int = 16
-    credit: str = "ハザードマップポータルサイト"
-    #: The line the terms ask for when the tiles are processed (reprojected, cropped).
-    processed: str = "ハザードマップポータルサイトのタイルを加工して作成"
+    #: The credit the terms ask for, 出典 and 「…を加工して作成」 (we reproject and crop the
+    #: tiles), per map language (:data:`CREDIT`).
+    credit: wording.Names = CREDIT
 
 
 #: Where the portal's terms are (its FAQ points to the 国土交通省 website terms).
@@ -188,8 +192,8 @@ class TileHazardLayer:
 
     @property
     def credit(self) -> Credit:
-        """The portal's credit, dated by the tiles themselves (see :meth:`tiles_date`)."""
-        text = f"出典：{self.tiles.credit}。{self.tiles.processed}"
+        """The portal's credit in the map's language, dated by the tiles (see :meth:`tiles_date`)."""
+        text = self.tiles.credit.get(self.language, self.tiles.credit[wording.SOURCE])
         return Credit(source=f"disaportal {self.tiles.id}", credit=text,
                       date=self.tiles_date() or self.spec.year, url=TERMS_URL)  # fmt: skip
 
@@ -276,8 +280,7 @@ def tile_sources(th: TileHazard) -> list[TileSource]:
             min_zoom=th.min_zoom,
             max_zoom=th.max_zoom,
             name=th.title,
-            credit=th.credit,
-            processed=th.processed,
+            credit=th.credit[wording.SOURCE],  # never printed: the layer's credit is (per language)
             url_terms=TERMS_URL,
         )
         for i, url in enumerate(th.urls)
@@ -437,8 +440,13 @@ def pack_holds(spec: Any, hazard: HazardSpec) -> bool:
         return False
 
 
-def load_tile_hazard(hazard: HazardSpec, spec: Any) -> TileHazardLayer:
-    """The portal tile set a ``hazards:`` name stands for, with one fetcher per tile set."""
+def load_tile_hazard(
+    hazard: HazardSpec, spec: Any, *, language: str = wording.SOURCE
+) -> TileHazardLayer:
+    """The portal tile set a ``hazards:`` name stands for, with one fetcher per tile set.
+
+    ``language``: the map's, in which the layer's credit is worded (:data:`CREDIT`).
+    """
     th = TILE_HAZARDS[hazard.tiles]
     fetchers = [
         TileFetcher(
@@ -455,11 +463,16 @@ def load_tile_hazard(hazard: HazardSpec, spec: Any) -> TileHazardLayer:
         {"name": th.id, "n": len(fetchers), "zoom": th.query_zoom},
     )
     return TileHazardLayer(
-        spec=hazard, tiles=th, fetchers=fetchers, extent=shapely.box(-180, -90, 180, 90)
+        spec=hazard,
+        tiles=th,
+        fetchers=fetchers,
+        language=language,
+        extent=shapely.box(-180, -90, 180, 90),
     )
 
 
 __all__ = [
+    "CREDIT",
     "TERMS",
     "TERMS_URL",
     "TILE_HAZARDS",

@@ -587,7 +587,7 @@ def load_hazards(spec: MapSpec, area: Area, layers: list[LayerData], homes) -> H
     report (``--report``), naming the site, the hazard and why.
     """
     loaded = [
-        hazard_tiles.load_tile_hazard(h, spec)
+        hazard_tiles.load_tile_hazard(h, spec, language=spec.language)
         if h.tiles
         else hazards.load_hazard(h, area=area.geometry, language=spec.language)
         for h in spec.hazards

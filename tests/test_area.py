@@ -7,7 +7,7 @@ import pytest
 from shapely.geometry import Point, box
 
 from civicmap import settings
-from civicmap.area import check_digit, municipality, normalise_code, resolve_area
+from civicmap.area import check_digit, municipality, n03_credit, normalise_code, resolve_area
 from civicmap.errors import AreaError
 from civicmap.spec.area import parse_area
 
@@ -142,3 +142,13 @@ def test_place_name_offline_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(settings, "offline", True)
     with pytest.raises(AreaError, match="needs the network"):
         resolve_area(parse_area({"place": "新宿区"}, base_dir=tmp_path), base_dir=tmp_path)
+
+
+def test_the_n03_credit_reads_in_the_maps_language():
+    # the bundled boundaries' credit was Japanese on every map (issue #28)
+    assert n03_credit().credit == "国土数値情報（行政区域データ）国土交通省"  # unchanged
+    en = n03_credit(language="en")
+    assert en.credit.startswith("National Land Numerical Information (Administrative Areas")
+    assert (en.source, en.date) == ("N03", "2021")
+    assert n03_credit(language="ja-easy").credit == "国土数値情報（行政区域データ）国土交通省"
+    assert n03_credit(language="xx").credit == n03_credit().credit  # no glossary: Japanese

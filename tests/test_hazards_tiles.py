@@ -113,6 +113,21 @@ def test_pixel_colours_read_through_the_legend_table():
     assert pixel_class((20, 90, 200, 255), DEPTH_CLASSES) == "?"  # not in the legend
 
 
+def test_an_english_map_credits_the_portal_in_english(tmp_path, hazard_server):
+    # the portal's credit was written in Japanese in the code, whatever the map's language
+    path = _map(tmp_path, hazards=["flood-max"])
+    path.write_text(path.read_text(encoding="utf-8") + "language: en\n", encoding="utf-8")
+    data = collect(load_map(path))
+    (layer,) = data.hazards.layers
+    credit = layer.credit
+    assert credit in data.credits()
+    assert credit.credit == (
+        "Source: Hazard Map Portal Site. Made by processing the Hazard Map Portal Site's tiles"
+    )
+    assert not re.search(r"[\u3040-\u30ff\u3400-\u9fff]", credit.line())
+    assert credit.date == "2023-03-01"  # still dated by the tiles
+
+
 def test_a_site_on_a_3m_tile_pixel_is_flagged_and_a_404_tile_is_no_zone(tmp_path, hazard_server):
     spec = load_map(_map(tmp_path, hazards=["flood-max"]))
     data = collect(spec)

@@ -71,9 +71,20 @@ ALLOWED: dict[str, tuple[str, set[str]]] = {
         {"未満", "20 m以上", "0.5 m未満", "国土数値情報 ", "土砂災害警戒区域", "土砂災害特別警戒区域",
          "(\\d+(?:\\.\\d+)?)\\s*m\\s*(以上|未満)?"},
     ),
+    "hazard_tiles.py": (
+        "the portal's terms as recorded (TERMS, documented in docs/reference.md, never printed) "
+        "and the landslide classes' Japanese sources looked up in hazard_class.*",
+        {"国土交通省ウェブサイトの利用規約（https://www.mlit.go.jp/link.html）に従い申請不要",
+         "出典：ハザードマップポータルサイト（加工したときは「…を加工して作成」）",
+         "土砂災害警戒区域", "土砂災害特別警戒区域"},
+    ),
+    "area.py": (
+        "市 and 区: the endings of N03's city and ward names, matched against the data",
+        {"市", "区"},
+    ),
 }  # fmt: skip
 #: Modules outside render/ whose texts reach the map, guarded as render/ is.
-MAP_TEXT_MODULES = ("hazards.py",)
+MAP_TEXT_MODULES = ("hazards.py", "hazard_tiles.py", "area.py")
 #: Punctuation allowed anywhere: the list bullet and separator.
 PUNCTUATION = {"・"}
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from civicmap import wording
 from civicmap._files import write_folder
 from civicmap._outputs import TILES_MARKER, is_tile_folder
-from civicmap.area import N03_CREDIT, municipalities_in
+from civicmap.area import municipalities_in, n03_credit
 from civicmap.errors import SourceError
 from civicmap.i18n import _
 from civicmap.render import tiles as _tiles
@@ -92,7 +92,7 @@ def background_credits(data: MapData) -> list[Credit]:
     _tiles.tiles_usable(data.spec)
     out = tile_credits(data.spec)
     if uses_n03(data):
-        out.append(Credit(source="N03", credit=N03_CREDIT, date="2021"))
+        out.append(n03_credit(language=data.language))
     return out
 
 

@@ -1,7 +1,8 @@
 """The page ``civicmap batch`` writes beside the areas' folders: a link to each area's maps.
 
 The page is for the map's readers (a town's residents open it to find their 町丁目), so it
-speaks the map's language through the glossaries (``batch.*``) and shows nothing of the
+speaks the map's language through the glossaries (``batch.*``; each link reads what it opens,
+「ウェブ地図」, 「紙の地図（PDF）」, from ``batch.link.*``) and shows nothing of the
 run: an area whose build failed reads 「この地区の地図は今回作れませんでした」, never the
 error, which stays in the manifest and on the console for the organiser.
 """
@@ -17,6 +18,16 @@ from civicmap import wording
 
 #: Statuses whose area has its maps (built now, or built before and unchanged).
 MADE = ("ok", "skipped")
+
+
+def link_label(file: str, *, language: str) -> str:
+    """What a link to one of an area's files reads: 「ウェブ地図」, 「紙の地図（PDF）」….
+
+    The words are the glossary's ``batch.link.<extension>``; a file of another kind (a
+    site's script, a tile folder) keeps its extension, or its name when it has none.
+    """
+    ext = Path(file).suffix.lstrip(".").lower()
+    return wording.section(language, "batch.link").get(ext) or ext or file
 
 
 def index_page(rows: Iterable[Mapping[str, Any]], *, language: str) -> str:
@@ -39,7 +50,7 @@ def index_page(rows: Iterable[Mapping[str, Any]], *, language: str) -> str:
         links = []
         for f in r.get("files", []):
             href = html.escape(f"{r['key']}/{f}", quote=True)
-            links.append(f'<a href="{href}">{html.escape(Path(f).suffix.lstrip(".") or f)}</a>')
+            links.append(f'<a href="{href}">{html.escape(link_label(f, language=lang))}</a>')
         status = (
             ""
             if r["status"] in MADE

@@ -106,3 +106,23 @@ def test_tiles_drawn_are_credited(gsi, tmp_path):
     assert "地理院タイル" in text and "国地情第123号" in text
     assert "地理院" in pdf_author(pdf)
     assert "背景地図なし" not in text
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_the_n03_credit_is_printed_in_the_maps_language(tmp_path, language):
+    """Without a background the sheet draws the N03 outlines and credits them: an English
+    map printed 「国土数値情報（行政区域データ）国土交通省」 (issue #28)."""
+    path = tile_map(tmp_path, {"size": "A4"})
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    raw.update(basemap={"tiles": "none"}, language=language)
+    path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    pdf = build(civicmap.load_map(path), overwrite=True)["paper"][0]
+    text = pdf_text(pdf)
+    english = "National Land Numerical Information (Administrative Areas data)"
+    if language == "en":
+        assert "".join(english.split()) in text
+        assert "国土数値情報" not in text and "国土交通省" not in text
+    else:  # the Japanese sheet is unchanged
+        assert "国土数値情報（行政区域データ）国土交通省" in text
+        assert "NationalLand" not in text

@@ -64,6 +64,10 @@ def _batch_with_one_failure(folder: Path, monkeypatch, language: str):
     return result, (folder / "out" / "index.html").read_text(encoding="utf-8")
 
 
+#: What the link to an area's GeoJSON reads, per map language.
+DATA_LINK = {"en": ">Data (GeoJSON)</a>", "ja": ">データ（GeoJSON）</a>"}
+
+
 @pytest.mark.parametrize(
     ("language", "says", "not_says"),
     [
@@ -79,6 +83,8 @@ def test_a_failed_area_reads_as_not_made_this_time_without_the_error(
     assert page.count(says) == 1  # the broken area only
     assert not_says not in page  # one language, the map's
     assert f'<html lang="{language}">' in page
+    # the links read what they open, in the map's language (not the file's extension)
+    assert DATA_LINK[language] in page and ">geojson<" not in page
     for internal in (SECRET, "secret-folder", "lat is not a number", "失敗", "row 3"):
         assert internal not in page, internal
     assert str(tmp_path) not in page  # links are relative (folder/map.geojson)
@@ -104,7 +110,28 @@ def test_the_page_speaks_each_glossary_language():
     vi = index_page(rows, language="vi")
     assert "Danh sách bản đồ" in vi and "bản đồ của 1 / 2 khu vực" in vi
     assert "Lần này không thể tạo bản đồ cho khu vực này." in vi
-    assert "&lt;b&gt;甲&lt;/b&gt;" in vi and '<a href="a/map.html">html</a>' in vi
+    assert "&lt;b&gt;甲&lt;/b&gt;" in vi and '<a href="a/map.html">Bản đồ web</a>' in vi
     assert "Traceback" not in vi and "/tmp/x" not in vi
     easy = index_page(rows, language="ja-easy")
     assert 'lang="ja-x-easy"' in easy and "《" not in easy  # readings not printed as marks
+
+
+@pytest.mark.parametrize(
+    ("language", "labels"),
+    [
+        ("ja", ["ウェブ地図", "紙の地図（PDF）", "紙の地図（画像）", "データ（GeoJSON）", "データ（uMap）", "データ（KML）"]),
+        ("en", ["Web map", "Paper map (PDF)", "Paper map (image)", "Data (GeoJSON)", "Data (uMap)", "Data (KML)"]),
+        ("ja-easy", ["ウェブの地図", "紙の地図（PDF）", "紙の地図（画像）", "データ（GeoJSON）", "データ（uMap）", "データ（KML）"]),
+    ],
+)  # fmt: skip
+def test_each_link_says_what_it_opens_in_the_maps_language(language, labels):
+    # the links read "html", "pdf", "geojson": file extensions, in no reader's language
+    files = ["map.html", "map.pdf", "map.png", "map.geojson", "map.umap", "map.kml", "tiles/"]
+    rows = [{"name": "甲", "key": "a", "status": "ok", "files": files, "places": {"p": 1}}]
+    page = index_page(rows, language=language)
+    for f, label in zip(files, labels, strict=False):
+        assert f'<a href="a/{f}">{label}</a>' in page
+    # a file of no known kind keeps its name: the page still links it
+    assert '<a href="a/tiles/">tiles/</a>' in page
+    for ext in ("html", "pdf", "png", "geojson", "umap", "kml"):
+        assert f">{ext}</a>" not in page

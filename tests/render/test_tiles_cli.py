@@ -18,7 +18,7 @@ from paths import ROOT
 from test_tiles import toyama_map
 
 from civicmap import settings
-from civicmap.area import N03_CREDIT
+from civicmap.area import n03_credit
 from civicmap.cli import main
 from civicmap.render.background import map_credits
 
@@ -82,9 +82,9 @@ def test_no_tiles_no_osm_draws_the_n03_outline_name_and_a_note(tmp_path):
     assert names == {"富山市"}
     assert "富山市" in text.split("索引")[0]  # drawn in the map frame, before the index
     assert "背景地図なし" in text
-    assert N03_CREDIT in text
+    assert n03_credit().credit in text
     data = collect(load_map(path))
-    assert any(c.credit == N03_CREDIT for c in map_credits(data))
+    assert n03_credit() in map_credits(data)
 
 
 def test_n03_is_not_credited_when_not_used(tmp_path, gsi):
@@ -92,7 +92,7 @@ def test_n03_is_not_credited_when_not_used(tmp_path, gsi):
     from civicmap.spec.mapfile import load_map
 
     data = collect(load_map(toyama_map(tmp_path)))  # tiles, bbox area: no N03
-    assert all(c.credit != N03_CREDIT for c in map_credits(data))
+    assert all(c.source != "N03" for c in map_credits(data))
 
 
 def test_overpass_map_pack_holds_osm_answers_and_tiles_and_rebuilds_identically(
