@@ -343,11 +343,11 @@ def _execute(
     client = NotebookClient(
         nb,
         km=km,
-        kc=kc,
         timeout=120,
         kernel_name="python3",
         resources={"metadata": {"path": str(workdir)}},
     )
+    client.kc = kc  # the kept kernel's client (None: a new one is made)
     start = time.perf_counter()
     try:
         if kept is not None:
