@@ -268,6 +268,18 @@ def kernel_env(tmp_path):
     return env
 
 
+#: Run in a kept kernel before its next run: %reset -f, but the module's own dunder
+#: names (``__spec__``, ``__loader__`` ...) stay as a fresh kernel has them (%reset drops
+#: them, and Dask's worker processes, started with spawn, read ``__main__.__spec__``).
+_FORGET = """
+def __forget(ip=get_ipython()):
+    keep = {k: v for k, v in ip.user_ns.items() if k.startswith("__") and k.endswith("__")}
+    ip.run_line_magic("reset", "-f")
+    ip.user_ns.update(keep)
+__forget()
+"""
+
+
 class _Kernels:
     """The kernel each notebook's Japanese run started, kept for its English run.
 
@@ -331,19 +343,18 @@ def _execute(
     client = NotebookClient(
         nb,
         km=km,
-        kc=kc,
         timeout=120,
         kernel_name="python3",
         resources={"metadata": {"path": str(workdir)}},
     )
+    client.kc = kc  # the kept kernel's client (None: a new one is made)
     start = time.perf_counter()
     try:
         if kept is not None:
             # the kept kernel forgets every name the ja run made (modules stay imported)
             # and moves to this run's own folder
             reply = kc.execute_interactive(
-                "get_ipython().run_line_magic('reset', '-f')\n"
-                f"import os as __os; __os.chdir({str(workdir)!r}); del __os",
+                _FORGET + f"import os as __os; __os.chdir({str(workdir)!r}); del __os",
                 silent=True,
                 timeout=60,
             )
