@@ -172,7 +172,7 @@ def web_background(
     tile = {
         "id": source.id,
         "url": source.url,
-        "attribution": source.attribution_html or _html_escape(source.credit),
+        "attribution": source.attribution_in(lang),
         "maxNativeZoom": source.max_zoom,
         "minNativeZoom": source.min_zoom,
         "title": name,
@@ -331,12 +331,6 @@ def write_tile_folder(
     )
     log.info(_("tile folder: %(path)s (%(n)d tiles)"), {"path": target, "n": len(files)})
     return target
-
-
-def _html_escape(text: str) -> str:
-    import html
-
-    return html.escape(text)
 
 
 # --------------------------------------------------------------------------- no background at all

@@ -864,7 +864,7 @@ def tile_credits(spec: MapSpec) -> list[Credit]:
         if not date:
             m = read_pack_manifest(pack_for(spec), source)
             date = str((m or {}).get("date") or "")
-    return spec.basemap.credits(date=date)
+    return spec.basemap.credits(date=date, language=spec.language)
 
 
 def draw_paper_tiles(c: Any, spec: MapSpec, frame: Any, crs: Any) -> RasterInfo | None:

@@ -84,7 +84,7 @@ def _web_tiles() -> dict[str, dict[str, Any]]:
     return {
         key: {
             "url": REGISTRY[src].url,
-            "attribution": REGISTRY[src].attribution_html,
+            "attribution": REGISTRY[src].attribution_in,  # by the page's language
             "maxNativeZoom": REGISTRY[src].max_zoom,
             "title": REGISTRY[src].name,
         }
@@ -719,7 +719,7 @@ def _payload(
     lang = data.language
     w, s, e, n = data.area.geometry.bounds
     tiles = [
-        {"id": key, "url": t["url"], "attribution": t["attribution"],
+        {"id": key, "url": t["url"], "attribution": t["attribution"](lang),
          "maxNativeZoom": t["maxNativeZoom"], "title": t["title"][lang]}
         for key, t in TILES.items()
     ]  # fmt: skip

@@ -13,7 +13,9 @@ tiles stay in :mod:`civicmap.render.tiles`.
 from __future__ import annotations
 
 import hashlib
+import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +51,8 @@ class TileSource:
     lighten : float
         Contrast kept on paper (1 = as served; lower = paler under our symbols).
     attribution_html : str
-        The web map's attribution (fixed text from this table, never from data).
+        The web map's attribution (fixed text from this table, never from data); empty:
+        the credit line, linked to ``url_terms`` (:meth:`attribution_in`).
     """
 
     id: str
@@ -57,8 +60,9 @@ class TileSource:
     min_zoom: int
     max_zoom: int
     name: dict[str, str]
-    credit: str
-    processed: str = ""
+    #: The credit line: fixed text, or per map language (GSI's, from the glossaries).
+    credit: str | Mapping[str, str]
+    processed: str | Mapping[str, str] = ""
     url_terms: str = ""
     storable: bool = True
     lighten: float = 0.7
@@ -76,18 +80,37 @@ class TileSource:
             return self.id
         return "custom-" + hashlib.sha256(self.url.encode("utf-8")).hexdigest()[:12]
 
-    def credits(self, *, date: str = "") -> list[Credit]:
+    def credit_in(self, language: str) -> str:
+        """The credit line in the map's ``language`` (both languages on a bilingual sheet),
+        with the line the terms ask for when the tiles are processed."""
+        credit, processed = _in(self.credit, language), _in(self.processed, language)
+        if not processed:
+            return credit
+        return f"{credit}。{processed}" if language == "ja" else f"{credit}. {processed}"
+
+    def attribution_in(self, language: str) -> str:
+        """The web map's attribution (HTML made of this table's fixed texts only)."""
+        if self.attribution_html:
+            return self.attribution_html
+        text = html.escape(_in(self.credit, language))
+        if not self.url_terms:
+            return text
+        return f'<a href="{html.escape(self.url_terms)}" target="_blank" rel="noopener">{text}</a>'
+
+    def credits(self, *, date: str = "", language: str = "ja") -> list[Credit]:
         """The credit lines for this source (with the pack's fetch date when known)."""
-        text = f"{self.credit}。{self.processed}" if self.processed else self.credit
+        text = self.credit_in(language)
         return [Credit(source=self.id, credit=text, date=date, url=self.url_terms)]
 
 
-_GSI_TERMS = "https://maps.gsi.go.jp/development/ichiran.html"
-_GSI_HTML = (
-    '出典：<a href="https://maps.gsi.go.jp/development/ichiran.html" target="_blank" '
-    'rel="noopener">国土地理院 地理院タイル</a>'
-)
+def _in(text: str | Mapping[str, str], language: str) -> str:
+    """``text`` when fixed, else its words in ``language`` (a pair: both, as the sheet)."""
+    if isinstance(text, str):
+        return text
+    return wording.both(language, lambda one: text[one])
 
+
+_GSI_TERMS = "https://maps.gsi.go.jp/development/ichiran.html"
 #: The basemap registry: every tile source a map file may name in ``basemap.tiles``.
 #: GSI asks for the source (出典：国土地理院) and, when the tiles are processed
 #: or drawn on, a separate line saying so (地理院タイルを加工して作成); a map
@@ -100,11 +123,10 @@ REGISTRY: dict[str, TileSource] = {
         min_zoom=5,
         max_zoom=18,
         name=wording.Names("tiles.gsi-pale"),
-        credit="出典：国土地理院 地理院タイル（淡色地図）",
-        processed="地理院タイルを加工して作成",
+        credit=wording.Names("tiles_credit.gsi-pale"),
+        processed=wording.Names("tiles_credit.processed"),
         url_terms=_GSI_TERMS,
         lighten=0.85,
-        attribution_html=_GSI_HTML + "（淡色地図）",
         survey_act=True,
     ),
     "gsi-std": TileSource(
@@ -113,11 +135,10 @@ REGISTRY: dict[str, TileSource] = {
         min_zoom=5,
         max_zoom=18,
         name=wording.Names("tiles.gsi-std"),
-        credit="出典：国土地理院 地理院タイル（標準地図）",
-        processed="地理院タイルを加工して作成",
+        credit=wording.Names("tiles_credit.gsi-std"),
+        processed=wording.Names("tiles_credit.processed"),
         url_terms=_GSI_TERMS,
         lighten=0.6,
-        attribution_html=_GSI_HTML + "（標準地図）",
         survey_act=True,
     ),
     "osm": TileSource(
@@ -175,9 +196,10 @@ class Basemap:
         """
         return _source(self.tiles, self.attribution)
 
-    def credits(self, *, date: str = "") -> list[Credit]:
-        """The tiles' credit lines (dated ``date`` when known) and the 承認番号 line."""
-        out = self.source.credits(date=date) if self.source is not None else []
+    def credits(self, *, date: str = "", language: str = "ja") -> list[Credit]:
+        """The tiles' credit lines (dated ``date`` when known) and the 承認番号 line (the
+        sentence GSI's approval asks for, in Japanese on every map)."""
+        out = self.source.credits(date=date, language=language) if self.source is not None else []
         if self.approval:
             out.append(Credit(source="approval", credit=approval_sentence(self.approval)))
         return out

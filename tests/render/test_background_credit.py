@@ -18,6 +18,7 @@ from paths import TESTS
 import civicmap
 from civicmap import settings
 from civicmap.pipeline import build
+from civicmap.spec.basemap import REGISTRY
 
 TOYAMA_CSV = (TESTS / "data/childcare/toyama/toyama_nurseryFacilities_utf8bom.csv").resolve()
 
@@ -126,3 +127,17 @@ def test_the_n03_credit_is_printed_in_the_maps_language(tmp_path, language):
     else:  # the Japanese sheet is unchanged
         assert "国土数値情報（行政区域データ）国土交通省" in text
         assert "NationalLand" not in text
+
+
+def test_gsi_tiles_are_credited_in_the_maps_language():
+    """An English map credited GSI's tiles in Japanese only; the Japanese wording stays GSI's."""
+    pale = REGISTRY["gsi-pale"]
+    (ja,) = pale.credits(date="2026-12-01", language="ja")
+    assert ja.credit == "出典：国土地理院 地理院タイル（淡色地図）。地理院タイルを加工して作成"
+    (en,) = pale.credits(language="en")
+    assert "Geospatial Information Authority of Japan" in en.credit
+    assert "Made by processing GSI Tiles" in en.credit and "地理院" not in en.credit
+    # the web attribution: the same words, linked to GSI's terms, escaped
+    html = pale.attribution_in("en")
+    assert html.startswith('<a href="https://maps.gsi.go.jp/') and "GSI Tiles (pale map)" in html
+    assert "国土地理院" in pale.attribution_in("ja")
