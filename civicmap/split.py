@@ -48,9 +48,18 @@ from civicmap.area import prefecture_municipalities
 from civicmap.batch import folder_names, load_areas
 from civicmap.errors import CivicMapError
 from civicmap.i18n import _
+from civicmap.pipeline import BASEMAP_FILTERS
 from civicmap.schema import CRS, estimate_utm_crs
-from civicmap.sources.osmfile import _location_storage, check_path, iso_z
-from civicmap.sources.osmsplit import INDEX, INDEX_VERSION
+from civicmap.sources.osmfile import _location_storage, check_path, iso_z, read_extract
+from civicmap.sources.osmsplit import (
+    INDEX,
+    INDEX_VERSION,
+    filter_signature,
+    frame_layer,
+    layer_table,
+)
+from civicmap.spec.layers import builtin_layer_ids, load_layer
+from civicmap.tagfilter import TagFilter
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +213,7 @@ def split_extract(
     where: Iterable[str] = (),
     margin_m: float = 500.0,
     overwrite: bool = False,
+    geoparquet: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> list[SplitArea]:
     """Write ``<out_dir>/<key>.osm.pbf`` for every area of ``by`` that the extract covers.
@@ -221,6 +231,10 @@ def split_extract(
         batch's margin so every feature a batch cuts for the area is in its part).
     overwrite : bool
         Replace an earlier split in ``out_dir``.
+    geoparquet : bool
+        Also write, per part, one GeoParquet file per built-in layer (and the basemap) with
+        the rows the reader gives for that part, so a map of one part's area reads only its
+        layers' rows instead of the whole part (see :mod:`civicmap.sources.osmsplit`).
 
     Returns
     -------
@@ -254,11 +268,27 @@ def split_extract(
         out_dir.mkdir(parents=True, exist_ok=True)
         earlier = _earlier_parts(out_dir)
         parts, stamp, extent = _split(extract, out_dir, areas, grown, say)
+        layer_files: dict[str, dict[str, str | None]] = {}
+        layer_filters = None
+        if geoparquet:
+            filters, types = builtin_filters()
+            layer_filters = {}
+            for name, filt in filters.items():
+                sig = filter_signature(name, filt, types)
+                layer_filters.setdefault(frame_layer(name), {})[name] = sig
+            t0 = time.monotonic()
+            for part in parts:
+                layer_files[part.key] = _write_layers(part, filters, types)
+            say(_("split: GeoParquet layers of %(n)d parts written (%(s).0f s)")
+                % {"n": len(parts), "s": time.monotonic() - t0})  # fmt: skip
         # where a map may need a part: the extract's bounds, else where its data lies
         reach_box = reach if reach is not None else (shapely.box(*extent) if extent else None)
         # parts of an earlier split that this one did not write again would be mistaken
         # for parts of this extract: they go (only files the earlier split.json lists)
-        for name in earlier - {p.file.name for p in parts}:
+        kept = {p.file.name for p in parts} | {
+            n for files in layer_files.values() for n in files.values() if n
+        }
+        for name in earlier - kept:
             with contextlib.suppress(OSError):
                 (out_dir / name).unlink()
         written = {p.key: p for p in parts}
@@ -277,6 +307,8 @@ def split_extract(
                  "bbox": [round(v, 7) for v in shapely.bounds(region).tolist()],
                  "region": shapely.to_wkb(region, hex=True)}
             )  # fmt: skip
+            if part is not None and part.key in layer_files:
+                entries[-1]["layers"] = layer_files[part.key]
         manifest = {
             "version": INDEX_VERSION,
             "source": extract.name,
@@ -287,6 +319,8 @@ def split_extract(
             "osm_base": iso_z(stamp),
             "parts": entries,
         }
+        if layer_filters is not None:
+            manifest["layer_filters"] = layer_filters
         _files.write_text_atomic(
             out_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1)
         )
@@ -294,13 +328,62 @@ def split_extract(
 
 
 def _earlier_parts(out_dir: Path) -> set[str]:
-    """The part files an earlier split into ``out_dir`` listed (plain names, ours only)."""
+    """The part and layer files an earlier split into ``out_dir`` listed (plain names, ours)."""
     try:
         doc = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
         names = {str(p["file"]) for p in doc.get("parts", []) if p.get("file")}
+        names |= {
+            str(n) for p in doc.get("parts", []) for n in (p.get("layers") or {}).values() if n
+        }
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return set()
-    return {n for n in names if n.endswith(".osm.pbf") and Path(n).name == n}
+    return {
+        n
+        for n in names
+        if n.endswith((".osm.pbf", ".parquet")) and Path(n).name == n and not n.startswith(".")
+    }
+
+
+def builtin_filters() -> tuple[dict[str, TagFilter], dict[str, set[str]]]:
+    """Every built-in layer's OSM tag filters and the basemap's, named as a map's build names
+    them (``<layer>#<i>``, ``_highway``), with their element types."""
+    filters: dict[str, TagFilter] = {}
+    types: dict[str, set[str]] = {}
+    for lid in builtin_layer_ids():
+        for i, src in enumerate(load_layer(lid).sources):
+            if src.kind == "osm" and src.tag_filter is not None:
+                filters[f"{lid}#{i}"] = src.tag_filter
+                if src.options.get("types"):
+                    types[f"{lid}#{i}"] = set(src.options["types"])
+    filters.update(BASEMAP_FILTERS)
+    return filters, types
+
+
+def _write_layers(part: SplitArea, filters: dict[str, TagFilter],
+                  types: dict[str, set[str]]) -> dict[str, str | None]:  # fmt: skip
+    """Write one GeoParquet file per layer with the rows the reader gives for ``part``.
+
+    The part is read back right after it was written, so the rows are by construction the
+    ones a map reading the part gets. A layer whose reading reported a problem (an element
+    left out or repaired) is not stored: its report names the part, so it is read from the
+    part. Returns layer id → file name (None: no rows in this part).
+    """
+    ext = read_extract(part.file, filters, types=types)
+    by_layer: dict[str, list[str]] = {}
+    for name in filters:
+        by_layer.setdefault(frame_layer(name), []).append(name)
+    out: dict[str, str | None] = {}
+    for lid, names in by_layer.items():
+        if any(ext.rejected.get(n) or ext.repaired.get(n) for n in names):
+            continue
+        if not any(len(ext.frames[n]) for n in names):
+            out[lid] = None
+            continue
+        name = f"{part.key}.{lid}.parquet"
+        with _files.atomic_path(part.file.parent / name, overwrite=True) as tmp:
+            layer_table(ext.frames, names).to_parquet(tmp, index=False)
+        out[lid] = name
+    return out
 
 
 def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndarray,
