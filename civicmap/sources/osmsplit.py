@@ -36,11 +36,14 @@ import geopandas as gpd
 import numpy as np
 import osmium
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from civicmap.errors import SourceError
 from civicmap.i18n import _
+from civicmap.schema import CRS
 from civicmap.sources._osmschema import raw_frame
 from civicmap.sources.osmfile import OsmExtract, read_extract
 from civicmap.spec.osm import SPLIT_INDEX
@@ -370,11 +373,26 @@ def _stored_frames(
     return {name: frames[name] for name in filters}
 
 
-def read_layer_file(path: Path) -> gpd.GeoDataFrame:
-    """One layer's GeoParquet file of a split, or a clear error naming it and the fix."""
+def read_layer_file(path: Path) -> dict[str, tuple[list, list, list, np.ndarray]]:
+    """One layer's GeoParquet file of a split: frame name → (types, ids, tags, geometries).
+
+    Read with pyarrow and shapely directly: geopandas' reader parses the file's CRS with
+    pyproj (a third of the time on a part's ten files) and the frames are rebuilt anyway;
+    the files are ours, in :data:`~civicmap.schema.CRS` as every reader frame. The tags of
+    all rows are decoded in one ``json.loads``. A file that cannot be read is an error naming
+    it and the fix.
+    """
     try:
-        return gpd.read_parquet(path)
-    except (OSError, ValueError) as exc:
+        table = pq.read_table(path, columns=[FRAME_COLUMN, "osm_type", "osm_id", TAGS_COLUMN,
+                                             "geometry"])  # fmt: skip
+        frame = np.asarray(table.column(FRAME_COLUMN).to_pylist(), dtype=object)
+        types = np.asarray(table.column("osm_type").to_pylist(), dtype=object)
+        ids = table.column("osm_id").to_numpy()
+        tags = np.empty(len(frame), dtype=object)
+        tags[:] = [dict(pairs) for pairs in
+                   json.loads("[" + ",".join(table.column(TAGS_COLUMN).to_pylist()) + "]")]  # fmt: skip
+        geoms = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+    except (OSError, ValueError, KeyError, pa.ArrowException, shapely.errors.GEOSException) as exc:
         raise SplitFolderError(
             _(
                 "%(file)s cannot be read (%(error)s); run civicmap split again into this "
@@ -382,17 +400,22 @@ def read_layer_file(path: Path) -> gpd.GeoDataFrame:
             )
             % {"file": path, "error": exc}
         ) from None
+    out = {}
+    for name in dict.fromkeys(frame.tolist()):
+        rows = np.flatnonzero(frame == name)
+        out[name] = (types[rows].tolist(), ids[rows].tolist(), tags[rows].tolist(), geoms[rows])
+    return out
 
 
-def _frame_rows(table: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
+def _frame_rows(table: dict[str, tuple[list, list, list, np.ndarray]],
+                name: str) -> gpd.GeoDataFrame:  # fmt: skip
     """The rows of frame ``name`` as the reader gives them (type, id, tags dict, geometry)."""
-    rows = table[table[FRAME_COLUMN] == name]
-    if rows.empty:
+    if name not in table:
         return raw_frame([])
+    types, ids, tags, geoms = table[name]
     return gpd.GeoDataFrame(
-        {"osm_type": rows["osm_type"].tolist(), "osm_id": rows["osm_id"].tolist(),
-         "tags": [dict(json.loads(t)) for t in rows[TAGS_COLUMN]]},
-        geometry=gpd.GeoSeries(rows.geometry.to_numpy(), crs=table.crs), crs=table.crs,
+        {"osm_type": types, "osm_id": ids, "tags": tags},
+        geometry=gpd.GeoSeries(geoms, crs=CRS), crs=CRS,
     )  # fmt: skip
 
 
