@@ -47,7 +47,7 @@ from civicmap._outputs import Output, guarded_outputs, has_marker
 from civicmap.area import prefecture_municipalities
 from civicmap.batch import folder_names, load_areas
 from civicmap.errors import CivicMapError
-from civicmap.i18n import _
+from civicmap.i18n import LANGUAGES, _, use_language
 from civicmap.pipeline import BASEMAP_FILTERS
 from civicmap.schema import CRS, estimate_utm_crs
 from civicmap.sources.osmfile import _location_storage, check_path, iso_z, read_extract
@@ -269,6 +269,7 @@ def split_extract(
         earlier = _earlier_parts(out_dir)
         parts, stamp, extent = _split(extract, out_dir, areas, grown, say)
         layer_files: dict[str, dict[str, str | None]] = {}
+        layer_problems: dict[str, dict] = {}
         layer_filters = None
         if geoparquet:
             filters, types = builtin_filters()
@@ -278,7 +279,9 @@ def split_extract(
                 layer_filters.setdefault(frame_layer(name), {})[name] = sig
             t0 = time.monotonic()
             for part in parts:
-                layer_files[part.key] = _write_layers(part, filters, types)
+                layer_files[part.key], layer_problems[part.key] = _write_layers(
+                    part, filters, types
+                )
             say(_("split: GeoParquet layers of %(n)d parts written (%(s).0f s)")
                 % {"n": len(parts), "s": time.monotonic() - t0})  # fmt: skip
         # where a map may need a part: the extract's bounds, else where its data lies
@@ -309,6 +312,8 @@ def split_extract(
             )  # fmt: skip
             if part is not None and part.key in layer_files:
                 entries[-1]["layers"] = layer_files[part.key]
+                if layer_problems[part.key]:
+                    entries[-1]["layer_problems"] = layer_problems[part.key]
         manifest = {
             "version": INDEX_VERSION,
             "source": extract.name,
@@ -360,22 +365,40 @@ def builtin_filters() -> tuple[dict[str, TagFilter], dict[str, set[str]]]:
 
 
 def _write_layers(part: SplitArea, filters: dict[str, TagFilter],
-                  types: dict[str, set[str]]) -> dict[str, str | None]:  # fmt: skip
+                  types: dict[str, set[str]]) -> tuple[dict[str, str | None], dict]:  # fmt: skip
     """Write one GeoParquet file per layer with the rows the reader gives for ``part``.
 
     The part is read back right after it was written, so the rows are by construction the
-    ones a map reading the part gets. A layer whose reading reported a problem (an element
-    left out or repaired) is not stored: its report names the part, so it is read from the
-    part. Returns layer id → file name (None: no rows in this part).
+    ones a map reading the part gets. The elements the reading reported (cut by the
+    extract's edge, left out as broken) are kept for the index in every language of the
+    messages (the part is read once more per language, only when there are any), so a build
+    reading the layers gets the same quality report as one reading the part.
+
+    Returns
+    -------
+    (dict, dict)
+        Layer id → file name (None: no rows in this part); layer id → language →
+        ``{"rejected"|"repaired": {frame: [[source, row, reason, code], ...]}}`` for the
+        layers with reported elements.
     """
     ext = read_extract(part.file, filters, types=types)
     by_layer: dict[str, list[str]] = {}
     for name in filters:
         by_layer.setdefault(frame_layer(name), []).append(name)
+    problems: dict[str, dict] = {}
+    if ext.rejected or ext.repaired:
+        for lang in LANGUAGES:
+            with use_language(lang):
+                said = read_extract(part.file, filters, types=types)
+            for lid, names in by_layer.items():
+                kinds = {kind: {n: [[p.source, p.row, p.reason, p.code] for p in got[n]]
+                                for n in names if got.get(n)}
+                         for kind, got in (("rejected", said.rejected),
+                                           ("repaired", said.repaired))}  # fmt: skip
+                if any(kinds.values()):
+                    problems.setdefault(lid, {})[lang] = kinds
     out: dict[str, str | None] = {}
     for lid, names in by_layer.items():
-        if any(ext.rejected.get(n) or ext.repaired.get(n) for n in names):
-            continue
         if not any(len(ext.frames[n]) for n in names):
             out[lid] = None
             continue
@@ -383,7 +406,7 @@ def _write_layers(part: SplitArea, filters: dict[str, TagFilter],
         with _files.atomic_path(part.file.parent / name, overwrite=True) as tmp:
             layer_table(ext.frames, names).to_parquet(tmp, index=False)
         out[lid] = name
-    return out
+    return out, problems
 
 
 def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndarray,

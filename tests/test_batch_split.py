@@ -26,17 +26,14 @@ pytestmark = pytest.mark.slow
 
 EXTRACT = DATA / "osm" / "SmallAroundWaseda.osm.pbf"
 _read_layer = osmsplit.read_layer_file
-#: The basemap of the part 西早稲田 reads has ways cut at the extract's edge (reported, so
-#: not stored as GeoParquet): without it, its layers all come from the GeoParquet files.
-NO_BASEMAP = "basemap: {draw: false}\n"
 
 
-def _map(folder, name: str, osm: str, bbox, *, extra: str = "") -> str:
+def _map(folder, name: str, osm: str, bbox) -> str:
     west, south, east, north = bbox
     path = folder / f"{name}.yaml"
     path.write_text(
         f"title: テスト\narea: {{bbox: [{west}, {south}, {east}, {north}]}}\n"
-        f"osm: {{file: {osm}}}\nlayers: [childcare, shelters, toilets, aed]\n{extra}"
+        f"osm: {{file: {osm}}}\nlayers: [childcare, shelters, toilets, aed]\n"
         "outputs:\n  web: {file: out/map.html, self_contained: true}\n"
         "  paper: {file: out/map.pdf, size: A4}\n  geojson: {file: out/map.geojson}\n",
         encoding="utf-8",
@@ -130,10 +127,10 @@ def test_a_batch_from_a_geoparquet_split_reads_the_layer_files_and_writes_the_sa
     monkeypatch.setattr(osmsplit, "read_layer_file",
                         lambda path: read.append(path.name) or _read_layer(path))  # fmt: skip
     each = str(folder / "cells.geojson")
-    plain = batch(_map(tmp_path, "plain", str(folder / "parts"), index.extent, extra=NO_BASEMAP), each=each,
+    plain = batch(_map(tmp_path, "plain", str(folder / "parts"), index.extent), each=each,
                   out_dir=tmp_path / "out_plain", workers=0)  # fmt: skip
     assert read == []
-    fast = batch(_map(tmp_path, "fast", "parts", index.extent, extra=NO_BASEMAP), each=each,
+    fast = batch(_map(tmp_path, "fast", "parts", index.extent), each=each,
                  out_dir=tmp_path / "out_fast", workers=0)  # fmt: skip
     assert read, "no area read the GeoParquet layers"
     assert [r["status"] for r in fast.rows] == ["ok"] * 5, fast.rows

@@ -42,8 +42,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from civicmap.errors import SourceError
-from civicmap.i18n import _
-from civicmap.schema import CRS
+from civicmap.i18n import _, current_language
+from civicmap.schema import CRS, RowProblem
 from civicmap.sources._osmschema import raw_frame
 from civicmap.sources.osmfile import OsmExtract, read_extract
 from civicmap.spec.osm import SPLIT_INDEX
@@ -108,6 +108,8 @@ class SplitParts:
     #: read with (layer id → frame name → :func:`filter_signature`).
     layers: Mapping[str, Path | None] | None = None
     layer_filters: Mapping[str, Mapping[str, str]] | None = None
+    #: The elements reading the part reported, per layer id and language (see split.json).
+    layer_problems: Mapping[str, Mapping] | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,8 @@ class SplitIndex:
     extent: tuple[float, float, float, float] | None = None
     #: Per part, layer id → GeoParquet file name (None: no rows), for ``--geoparquet``.
     layers: tuple[Mapping[str, str | None], ...] = ()
+    #: Per part, layer id → language → the elements its reading reported (``layer_problems``).
+    layer_problems: tuple[Mapping[str, Mapping], ...] = ()
     #: Layer id → frame name → :func:`filter_signature` the GeoParquet files were read with.
     layer_filters: Mapping[str, Mapping[str, str]] | None = None
 
@@ -189,7 +193,8 @@ class SplitIndex:
             layers = {lid: (None if n is None else self.folder / n) for lid, n in stored.items()}
         return SplitParts(files=tuple(files), bounds=self.bounds, osm_base=self.osm_base,
                           layers=layers,
-                          layer_filters=self.layer_filters if layers else None)  # fmt: skip
+                          layer_filters=self.layer_filters if layers else None,
+                          layer_problems=self.layer_problems[read[0]] if layers else None)  # fmt: skip
 
 
 def open_split(folder: str | Path) -> SplitIndex:
@@ -229,6 +234,7 @@ def open_split(folder: str | Path) -> SplitIndex:
             {str(lid): _layer_name(n, index) for lid, n in (p.get("layers") or {}).items()}
             for p in parts
         )
+        layer_problems = tuple(dict(p.get("layer_problems") or {}) for p in parts)
         layer_filters = doc.get("layer_filters")
         if layer_filters is not None:
             layer_filters = {str(lid): {str(k): str(v) for k, v in sigs.items()}
@@ -247,7 +253,8 @@ def open_split(folder: str | Path) -> SplitIndex:
         )
     return SplitIndex(folder=folder, keys=keys, files=files, regions=np.asarray(regions),
                       bounds=bounds, osm_base=osm_base, margin_m=margin, extent=extent,
-                      layers=layers, layer_filters=layer_filters)  # fmt: skip
+                      layers=layers, layer_filters=layer_filters,
+                      layer_problems=layer_problems)  # fmt: skip
 
 
 def _part_name(name: object, index: Path) -> str | None:
@@ -339,7 +346,7 @@ def read_parts(
     """
     stored = _stored_frames(parts, filters, types)
     if stored is not None:
-        return OsmExtract(frames=stored, osm_base=parts.osm_base, bounds=parts.bounds)
+        return stored
     with parts_extract(parts) as path:
         ext = read_extract(path, filters, types=types)
     return replace(ext, bounds=parts.bounds, osm_base=parts.osm_base or ext.osm_base)
@@ -349,11 +356,12 @@ def _stored_frames(
     parts: SplitParts,
     filters: Mapping[str, TagFilter | AnyTagged],
     types: Mapping[str, set[str]] | None,
-) -> dict[str, gpd.GeoDataFrame] | None:
-    """The frames from the part's GeoParquet files, or None when they cannot answer them all.
+) -> OsmExtract | None:
+    """What reading the part gives, from its GeoParquet files; None when they cannot say.
 
-    Every frame asked for must be stored with the same conditions and element types, and the
-    split's date must be known (a part read from its .pbf gives its header's date).
+    Every frame asked for must be stored with the same conditions and element types, the
+    split's date must be known (a part read from its .pbf gives its header's date), and the
+    elements the reading reported must be stored in the language of this run.
     """
     if not parts.layers or not parts.layer_filters or not parts.osm_base:
         return None
@@ -364,13 +372,28 @@ def _stored_frames(
         if lid not in parts.layers or sigs.get(name) != filter_signature(name, filt, types):
             return None
         wanted.setdefault(lid, []).append(name)
+    said: dict[str, dict[str, list[RowProblem]]] = {"rejected": {}, "repaired": {}}
+    problems: dict[tuple, RowProblem] = {}
+    for lid in wanted:
+        stored = (parts.layer_problems or {}).get(lid)
+        if not stored:
+            continue
+        if current_language() not in stored:
+            return None
+        for kind, by_name in stored[current_language()].items():
+            for name, rows in by_name.items():
+                if name in filters:
+                    got = [problems.setdefault(tuple(r), RowProblem(*r)) for r in rows]
+                    said[kind][name] = got
     frames: dict[str, gpd.GeoDataFrame] = {}
     for lid, names in wanted.items():
         path = parts.layers[lid]
         table = None if path is None else read_layer_file(path)
         for name in names:
             frames[name] = raw_frame([]) if table is None else _frame_rows(table, name)
-    return {name: frames[name] for name in filters}
+    return OsmExtract(frames={name: frames[name] for name in filters}, osm_base=parts.osm_base,
+                      bounds=parts.bounds, problems=list(problems.values()),
+                      rejected=said["rejected"], repaired=said["repaired"])  # fmt: skip
 
 
 def read_layer_file(path: Path) -> dict[str, tuple[list, list, list, np.ndarray]]:

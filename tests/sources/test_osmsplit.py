@@ -12,6 +12,7 @@ from paths import DATA
 
 from civicmap.area import Area
 from civicmap.errors import ConfigError
+from civicmap.i18n import use_language
 from civicmap.pipeline import BASEMAP_FILTERS, collect
 from civicmap.schema import CRS
 from civicmap.sources import osmsplit, streets
@@ -171,7 +172,7 @@ def test_geoparquet_layers_hold_the_rows_the_part_gives_and_other_conditions_rea
     split_extract(EXTRACT, tmp_path / "parts", by="municipality", geoparquet=True)
     index = open_split(tmp_path / "parts")
     filters, types = builtin_filters()
-    compared = 0
+    compared = reported = 0
     for i, name in enumerate(index.files):
         if name is None or not index.layers[i]:
             continue
@@ -192,7 +193,15 @@ def test_geoparquet_layers_hold_the_rows_the_part_gives_and_other_conditions_rea
             assert shapely.equals_exact(a.geometry.values, b.geometry.values, 0).all(), f
             compared += len(a)
         assert fast.osm_base == index.osm_base and fast.bounds == index.bounds
-    assert compared > 100
+        for lang in ("ja", "en"):  # the elements the reading reported, in each language
+            with use_language(lang):
+                fast = read_parts(parts, stored, types=types)
+                whole = read_extract(parts.files[0], stored, types=types)
+            for kind in ("rejected", "repaired"):
+                got, want = getattr(fast, kind), getattr(whole, kind)
+                assert {k: v for k, v in got.items() if v} == {k: v for k, v in want.items() if v}
+                reported += sum(len(v) for v in want.values())
+    assert compared > 100 and reported > 0
     # a map's own "toilets" with other conditions is not answered by the stored file
     read = []
     monkeypatch.setattr(osmsplit, "read_extract",
