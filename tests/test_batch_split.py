@@ -13,9 +13,11 @@ import shutil
 import geopandas as gpd
 import pytest
 import shapely
+from click.testing import CliRunner
 from paths import DATA
 
 from civicmap.batch import batch
+from civicmap.cli import main
 from civicmap.schema import CRS
 from civicmap.sources import osmsplit
 from civicmap.sources.osmsplit import open_split
@@ -143,3 +145,33 @@ def test_a_batch_from_a_geoparquet_split_reads_the_layer_files_and_writes_the_sa
         assert (tmp_path / "out_plain" / rel).read_bytes() == (
             tmp_path / "out_fast" / rel
         ).read_bytes(), rel
+
+
+def test_a_build_from_a_geoparquet_split_writes_the_same_files_and_quality_report(
+    waseda, tmp_path, monkeypatch
+):
+    folder, _index = waseda
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    split_extract(EXTRACT, tmp_path / "parts", by="municipality", geoparquet=True)
+    read = []
+    monkeypatch.setattr(osmsplit, "read_layer_file",
+                        lambda path: read.append(path.name) or _read_layer(path))  # fmt: skip
+    block = (139.7031784, 35.7039554, 139.7098839, 35.7093917)  # 西早稲田, in 新宿区's part
+    runner = CliRunner()
+    for name, osm in (("plain", str(folder / "parts")), ("fast", "parts")):
+        (tmp_path / name).mkdir()
+        mapfile = _map(tmp_path / name, "map", osm if name == "plain" else "../parts", block)
+        got = runner.invoke(
+            main, ["build", mapfile, "--report", str(tmp_path / name / "report.csv")]
+        )
+        assert got.exit_code == 0, got.output
+        assert bool(read) == (name == "fast"), read
+    # the basemap too (its part has an element the reader leaves out: said from the index)
+    assert "131041._basemap.parquet" in read
+    files = sorted(p.relative_to(tmp_path / "plain") for p in (tmp_path / "plain").rglob("*.*")
+                   if p.suffix in (".html", ".pdf", ".geojson", ".csv"))  # fmt: skip
+    assert len(files) == 4, files
+    for rel in files:
+        assert (tmp_path / "plain" / rel).read_bytes() == (tmp_path / "fast" / rel).read_bytes(), (
+            rel
+        )
