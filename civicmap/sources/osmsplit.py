@@ -234,7 +234,7 @@ def open_split(folder: str | Path) -> SplitIndex:
             {str(lid): _layer_name(n, index) for lid, n in (p.get("layers") or {}).items()}
             for p in parts
         )
-        layer_problems = tuple(dict(p.get("layer_problems") or {}) for p in parts)
+        layer_problems = tuple(_reported(p.get("layer_problems") or {}) for p in parts)
         layer_filters = doc.get("layer_filters")
         if layer_filters is not None:
             layer_filters = {str(lid): {str(k): str(v) for k, v in sigs.items()}
@@ -268,6 +268,32 @@ def _part_name(name: object, index: Path) -> str | None:
             % {"index": index, "file": text}
         )
     return text
+
+
+def _reported(raw: Mapping) -> dict[str, dict[str, dict[str, dict[str, list[tuple]]]]]:
+    """A part's ``layer_problems`` as (source, row, reason, code) tuples; ValueError if malformed.
+
+    layer id → language → ``rejected``/``repaired`` → frame name → rows.
+    """
+    out: dict = {}
+    for lid, by_lang in raw.items():
+        for lang, by_kind in by_lang.items():
+            for kind, by_name in by_kind.items():
+                if kind not in ("rejected", "repaired"):
+                    raise ValueError(kind)
+                for name, rows in by_name.items():
+                    got = []
+                    for row in rows:
+                        source, ref, reason, code = row
+                        if not all(isinstance(v, str) for v in (source, reason, code)) or not (
+                            isinstance(ref, (str, int))
+                        ):
+                            raise ValueError(row)
+                        got.append((source, ref, reason, code))
+                    out.setdefault(str(lid), {}).setdefault(str(lang), {}).setdefault(kind, {})[
+                        str(name)
+                    ] = got
+    return out
 
 
 def _layer_name(name: object, index: Path) -> str | None:

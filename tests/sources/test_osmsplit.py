@@ -106,6 +106,17 @@ def test_an_area_beyond_every_part_or_missing_its_part_is_a_clear_error(halves, 
         ),
         (lambda doc: doc["parts"][0].update(region="zz"), "damaged"),
         (lambda doc: doc.pop("parts"), "damaged"),
+        # a --geoparquet split's layer files and reported elements
+        (
+            lambda doc: doc["parts"][0].update(layers={"toilets": "../../secret.parquet"}),
+            "not a file of its folder",
+        ),
+        (
+            lambda doc: doc["parts"][0].update(
+                layer_problems={"toilets": {"ja": {"rejected": {"toilets#0": [["x", 1]]}}}}
+            ),
+            "damaged",
+        ),
     ],
 )
 def test_an_index_from_another_version_or_damaged_is_refused_with_the_fix(
