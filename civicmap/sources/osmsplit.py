@@ -385,7 +385,8 @@ def _stored_frames(
 ) -> OsmExtract | None:
     """What reading the part gives, from its GeoParquet files; None when they cannot say.
 
-    Every frame asked for must be stored with the same conditions and element types, the
+    Every frame asked for must be stored (its file still there) with the same conditions
+    and element types, the
     split's date must be known (a part read from its .pbf gives its header's date), and the
     elements the reading reported must be stored in the language of this run.
     """
@@ -398,6 +399,8 @@ def _stored_frames(
         if lid not in parts.layers or sigs.get(name) != filter_signature(name, filt, types):
             return None
         wanted.setdefault(lid, []).append(name)
+    if any(parts.layers[lid] is not None and not parts.layers[lid].is_file() for lid in wanted):
+        return None  # a layer file removed since: the part itself still says it all
     said: dict[str, dict[str, list[RowProblem]]] = {"rejected": {}, "repaired": {}}
     problems: dict[tuple, RowProblem] = {}
     for lid in wanted:

@@ -220,3 +220,16 @@ def test_geoparquet_layers_hold_the_rows_the_part_gives_and_other_conditions_rea
     own = {"toilets#0": TagFilter.parse({"amenity": "toilets", "fee": "no"})}
     mine = read_parts(parts, own)
     assert read and mine.frames["toilets#0"]["tags"].map(lambda t: t.get("fee") == "no").all()
+    # a layer file removed since the split: the part is read instead, with the same rows
+    read.clear()
+    shinjuku = index.keys.index("131041")
+    parts = index.parts_for(index.regions[shinjuku].buffer(-0.0001), what="新宿区")
+    toilets = {"toilets#0": filters["toilets#0"]}
+    stored = read_parts(parts, toilets, types=types)
+    assert not read
+    parts.layers["toilets"].unlink()
+    again = read_parts(parts, toilets, types=types)
+    assert read and len(stored.frames["toilets#0"])
+    assert again.frames["toilets#0"]["osm_id"].tolist() == (
+        stored.frames["toilets#0"]["osm_id"].tolist()
+    )
