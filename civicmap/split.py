@@ -23,6 +23,11 @@ writing pass. Memory is a table of (element id, area) entries, 8 bytes each (abo
 that while sorting), pyosmium's read buffers and, below 512 MB, its location index; never the
 elements or their geometry (measured in ``bench/RESULTS-split.md``). At most :data:`MAX_OPEN_WRITERS` extracts are written per pass (the file is
 read once more for every further group).
+
+With ``geoparquet=True`` (``--geoparquet``) each part is then read back with every built-in
+layer's filter and the basemap's, and each layer's rows are written as one GeoParquet file
+next to the part (listed in split.json), which a map of the part's area reads instead of the
+part (:mod:`civicmap.sources.osmsplit`).
 """
 
 from __future__ import annotations
