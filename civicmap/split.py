@@ -23,6 +23,11 @@ writing pass. Memory is a table of (element id, area) entries, 8 bytes each (abo
 that while sorting), pyosmium's read buffers and, below 512 MB, its location index; never the
 elements or their geometry (measured in ``bench/RESULTS-split.md``). At most :data:`MAX_OPEN_WRITERS` extracts are written per pass (the file is
 read once more for every further group).
+
+With ``geoparquet=True`` (``--geoparquet``) each part is then read back with every built-in
+layer's filter and the basemap's, and each layer's rows are written as one GeoParquet file
+next to the part (listed in split.json), which a map of the part's area reads instead of the
+part (:mod:`civicmap.sources.osmsplit`).
 """
 
 from __future__ import annotations
@@ -47,10 +52,19 @@ from civicmap._outputs import Output, guarded_outputs, has_marker
 from civicmap.area import prefecture_municipalities
 from civicmap.batch import folder_names, load_areas
 from civicmap.errors import CivicMapError
-from civicmap.i18n import _
+from civicmap.i18n import LANGUAGES, _, use_language
+from civicmap.pipeline import BASEMAP_FILTERS
 from civicmap.schema import CRS, estimate_utm_crs
-from civicmap.sources.osmfile import _location_storage, check_path, iso_z
-from civicmap.sources.osmsplit import INDEX, INDEX_VERSION
+from civicmap.sources.osmfile import _location_storage, check_path, iso_z, read_extract
+from civicmap.sources.osmsplit import (
+    INDEX,
+    INDEX_VERSION,
+    filter_signature,
+    frame_layer,
+    layer_table,
+)
+from civicmap.spec.layers import builtin_layer_ids, load_layer
+from civicmap.tagfilter import TagFilter
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +218,7 @@ def split_extract(
     where: Iterable[str] = (),
     margin_m: float = 500.0,
     overwrite: bool = False,
+    geoparquet: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> list[SplitArea]:
     """Write ``<out_dir>/<key>.osm.pbf`` for every area of ``by`` that the extract covers.
@@ -221,6 +236,10 @@ def split_extract(
         batch's margin so every feature a batch cuts for the area is in its part).
     overwrite : bool
         Replace an earlier split in ``out_dir``.
+    geoparquet : bool
+        Also write, per part, one GeoParquet file per built-in layer (and the basemap) with
+        the rows the reader gives for that part, so a map of one part's area reads only its
+        layers' rows instead of the whole part (see :mod:`civicmap.sources.osmsplit`).
 
     Returns
     -------
@@ -254,11 +273,30 @@ def split_extract(
         out_dir.mkdir(parents=True, exist_ok=True)
         earlier = _earlier_parts(out_dir)
         parts, stamp, extent = _split(extract, out_dir, areas, grown, say)
+        layer_files: dict[str, dict[str, str | None]] = {}
+        layer_problems: dict[str, dict] = {}
+        layer_filters = None
+        if geoparquet:
+            filters, types = builtin_filters()
+            layer_filters = {}
+            for name, filt in filters.items():
+                sig = filter_signature(name, filt, types)
+                layer_filters.setdefault(frame_layer(name), {})[name] = sig
+            t0 = time.monotonic()
+            for part in parts:
+                layer_files[part.key], layer_problems[part.key] = _write_layers(
+                    part, filters, types
+                )
+            say(_("split: GeoParquet layers of %(n)d parts written (%(s).0f s)")
+                % {"n": len(parts), "s": time.monotonic() - t0})  # fmt: skip
         # where a map may need a part: the extract's bounds, else where its data lies
         reach_box = reach if reach is not None else (shapely.box(*extent) if extent else None)
         # parts of an earlier split that this one did not write again would be mistaken
         # for parts of this extract: they go (only files the earlier split.json lists)
-        for name in earlier - {p.file.name for p in parts}:
+        kept = {p.file.name for p in parts} | {
+            n for files in layer_files.values() for n in files.values() if n
+        }
+        for name in earlier - kept:
             with contextlib.suppress(OSError):
                 (out_dir / name).unlink()
         written = {p.key: p for p in parts}
@@ -277,6 +315,10 @@ def split_extract(
                  "bbox": [round(v, 7) for v in shapely.bounds(region).tolist()],
                  "region": shapely.to_wkb(region, hex=True)}
             )  # fmt: skip
+            if part is not None and part.key in layer_files:
+                entries[-1]["layers"] = layer_files[part.key]
+                if layer_problems[part.key]:
+                    entries[-1]["layer_problems"] = layer_problems[part.key]
         manifest = {
             "version": INDEX_VERSION,
             "source": extract.name,
@@ -287,6 +329,8 @@ def split_extract(
             "osm_base": iso_z(stamp),
             "parts": entries,
         }
+        if layer_filters is not None:
+            manifest["layer_filters"] = layer_filters
         _files.write_text_atomic(
             out_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1)
         )
@@ -294,13 +338,80 @@ def split_extract(
 
 
 def _earlier_parts(out_dir: Path) -> set[str]:
-    """The part files an earlier split into ``out_dir`` listed (plain names, ours only)."""
+    """The part and layer files an earlier split into ``out_dir`` listed (plain names, ours)."""
     try:
         doc = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
         names = {str(p["file"]) for p in doc.get("parts", []) if p.get("file")}
+        names |= {
+            str(n) for p in doc.get("parts", []) for n in (p.get("layers") or {}).values() if n
+        }
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return set()
-    return {n for n in names if n.endswith(".osm.pbf") and Path(n).name == n}
+    return {
+        n
+        for n in names
+        if n.endswith((".osm.pbf", ".parquet")) and Path(n).name == n and not n.startswith(".")
+    }
+
+
+def builtin_filters() -> tuple[dict[str, TagFilter], dict[str, set[str]]]:
+    """Every built-in layer's OSM tag filters and the basemap's, named as a map's build names
+    them (``<layer>#<i>``, ``_highway``), with their element types."""
+    filters: dict[str, TagFilter] = {}
+    types: dict[str, set[str]] = {}
+    for lid in builtin_layer_ids():
+        for i, src in enumerate(load_layer(lid).sources):
+            if src.kind == "osm" and src.tag_filter is not None:
+                filters[f"{lid}#{i}"] = src.tag_filter
+                if src.options.get("types"):
+                    types[f"{lid}#{i}"] = set(src.options["types"])
+    filters.update(BASEMAP_FILTERS)
+    return filters, types
+
+
+def _write_layers(part: SplitArea, filters: dict[str, TagFilter],
+                  types: dict[str, set[str]]) -> tuple[dict[str, str | None], dict]:  # fmt: skip
+    """Write one GeoParquet file per layer with the rows the reader gives for ``part``.
+
+    The part is read back right after it was written, so the rows are by construction the
+    ones a map reading the part gets. The elements the reading reported (cut by the
+    extract's edge, left out as broken) are kept for the index in every language of the
+    messages (the part is read once more per language, only when there are any), so a build
+    reading the layers gets the same quality report as one reading the part.
+
+    Returns
+    -------
+    (dict, dict)
+        Layer id → file name (None: no rows in this part); layer id → language →
+        ``{"rejected"|"repaired": {frame: [[source, row, reason, code], ...]}}`` for the
+        layers with reported elements.
+    """
+    ext = read_extract(part.file, filters, types=types)
+    by_layer: dict[str, list[str]] = {}
+    for name in filters:
+        by_layer.setdefault(frame_layer(name), []).append(name)
+    problems: dict[str, dict] = {}
+    if ext.rejected or ext.repaired:
+        for lang in LANGUAGES:
+            with use_language(lang):
+                said = read_extract(part.file, filters, types=types)
+            for lid, names in by_layer.items():
+                kinds = {kind: {n: [[p.source, p.row, p.reason, p.code] for p in got[n]]
+                                for n in names if got.get(n)}
+                         for kind, got in (("rejected", said.rejected),
+                                           ("repaired", said.repaired))}  # fmt: skip
+                if any(kinds.values()):
+                    problems.setdefault(lid, {})[lang] = kinds
+    out: dict[str, str | None] = {}
+    for lid, names in by_layer.items():
+        if not any(len(ext.frames[n]) for n in names):
+            out[lid] = None
+            continue
+        name = f"{part.key}.{lid}.parquet"
+        with _files.atomic_path(part.file.parent / name, overwrite=True) as tmp:
+            layer_table(ext.frames, names).to_parquet(tmp, index=False)
+        out[lid] = name
+    return out, problems
 
 
 def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndarray,

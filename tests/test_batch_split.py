@@ -13,10 +13,13 @@ import shutil
 import geopandas as gpd
 import pytest
 import shapely
+from click.testing import CliRunner
 from paths import DATA
 
 from civicmap.batch import batch
+from civicmap.cli import main
 from civicmap.schema import CRS
+from civicmap.sources import osmsplit
 from civicmap.sources.osmsplit import open_split
 from civicmap.split import split_extract
 
@@ -24,6 +27,7 @@ from civicmap.split import split_extract
 pytestmark = pytest.mark.slow
 
 EXTRACT = DATA / "osm" / "SmallAroundWaseda.osm.pbf"
+_read_layer = osmsplit.read_layer_file
 
 
 def _map(folder, name: str, osm: str, bbox) -> str:
@@ -107,3 +111,67 @@ def test_an_area_whose_part_is_missing_fails_with_the_reason_and_the_others_are_
         assert "131164.osm.pbf" in row["error"] and "civicmap split" in row["error"]
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert [r["status"] for r in manifest["rows"]] == [r["status"] for r in result.rows]
+
+
+def test_a_batch_from_a_geoparquet_split_reads_the_layer_files_and_writes_the_same_files(
+    waseda, tmp_path, monkeypatch
+):
+    folder, index = waseda
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    split_extract(EXTRACT, tmp_path / "parts", by="municipality", geoparquet=True)
+    stored = [
+        p for p in json.loads((tmp_path / "parts" / "split.json").read_text())["parts"]
+        if p.get("layers")
+    ]  # fmt: skip
+    assert stored and all((tmp_path / "parts" / n).is_file()
+                          for p in stored for n in p["layers"].values() if n)  # fmt: skip
+    read = []
+    monkeypatch.setattr(osmsplit, "read_layer_file",
+                        lambda path: read.append(path.name) or _read_layer(path))  # fmt: skip
+    each = str(folder / "cells.geojson")
+    plain = batch(_map(tmp_path, "plain", str(folder / "parts"), index.extent), each=each,
+                  out_dir=tmp_path / "out_plain", workers=0)  # fmt: skip
+    assert read == []
+    fast = batch(_map(tmp_path, "fast", "parts", index.extent), each=each,
+                 out_dir=tmp_path / "out_fast", workers=0)  # fmt: skip
+    assert read, "no area read the GeoParquet layers"
+    assert [r["status"] for r in fast.rows] == ["ok"] * 5, fast.rows
+    assert [r["places"] for r in fast.rows] == [r["places"] for r in plain.rows]
+    files = sorted(
+        p.relative_to(tmp_path / "out_plain") for p in (tmp_path / "out_plain").rglob("map.*")
+    )
+    assert len(files) == 15
+    for rel in files:
+        assert (tmp_path / "out_plain" / rel).read_bytes() == (
+            tmp_path / "out_fast" / rel
+        ).read_bytes(), rel
+
+
+def test_a_build_from_a_geoparquet_split_writes_the_same_files_and_quality_report(
+    waseda, tmp_path, monkeypatch
+):
+    folder, _index = waseda
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    split_extract(EXTRACT, tmp_path / "parts", by="municipality", geoparquet=True)
+    read = []
+    monkeypatch.setattr(osmsplit, "read_layer_file",
+                        lambda path: read.append(path.name) or _read_layer(path))  # fmt: skip
+    block = (139.7031784, 35.7039554, 139.7098839, 35.7093917)  # 西早稲田, in 新宿区's part
+    runner = CliRunner()
+    for name, osm in (("plain", str(folder / "parts")), ("fast", "parts")):
+        (tmp_path / name).mkdir()
+        mapfile = _map(tmp_path / name, "map", osm if name == "plain" else "../parts", block)
+        got = runner.invoke(
+            main, ["build", mapfile, "--report", str(tmp_path / name / "report.csv")]
+        )
+        assert got.exit_code == 0, got.output
+        assert bool(read) == (name == "fast"), read
+    # the basemap too (its part has an element the reader leaves out: said from the index)
+    assert "131041._basemap.parquet" in read
+    files = sorted(p.relative_to(tmp_path / "plain") for p in (tmp_path / "plain").rglob("*.*")
+                   if p.suffix in (".html", ".pdf", ".geojson", ".csv"))  # fmt: skip
+    assert len(files) == 4, files
+    for rel in files:
+        assert (tmp_path / "plain" / rel).read_bytes() == (tmp_path / "fast" / rel).read_bytes(), (
+            rel
+        )

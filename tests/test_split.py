@@ -183,3 +183,27 @@ def test_split_runs_under_an_address_space_cap_the_whole_read_does_not_fit(tmp_p
     for file, (_i, cell) in zip(split["files"], grid.iterrows(), strict=True):
         got = read_extract(file, FILTERS)
         assert _features(got, cell.geometry) == _features(whole, cell.geometry), file
+
+
+def test_split_geoparquet_writes_the_layers_listed_in_the_index_and_a_plain_resplit_drops_them(
+    tmp_path,
+):
+    src = DATA / "osm" / "SmallAroundWaseda.osm.pbf"
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["split", str(src), "--by", "municipality", "-o", str(out), "--geoparquet"]
+    )
+    assert result.exit_code == 0, result.output
+    index = json.loads((out / "split.json").read_text(encoding="utf-8"))
+    listed = {n for p in index["parts"] for n in (p.get("layers") or {}).values() if n}
+    assert "131041.toilets.parquet" in listed and "131041._basemap.parquet" in listed
+    assert {p.name for p in out.glob("*.parquet")} == listed
+    assert set(index["layer_filters"]) >= {"toilets", "shelters", "_basemap"}
+    toilets = gpd.read_parquet(out / "131041.toilets.parquet")  # plain GeoParquet
+    assert toilets.crs == CRS and len(toilets) and set(toilets["osm_type"]) <= {"node", "way"}
+    plain = CliRunner().invoke(
+        main, ["split", str(src), "--by", "municipality", "-o", str(out), "--overwrite"]
+    )
+    assert plain.exit_code == 0, plain.output
+    assert not list(out.glob("*.parquet"))
+    assert all("layers" not in p for p in json.loads((out / "split.json").read_text())["parts"])

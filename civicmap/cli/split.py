@@ -48,6 +48,11 @@ from civicmap.split import split_extract
     help=N_("Metres around each area also kept (keep it above the batch's --margin)."),
 )
 @click.option("--overwrite", is_flag=True, help=N_("Replace an earlier split in the folder."))
+@click.option(
+    "--geoparquet",
+    is_flag=True,
+    help=N_("Also write each part's built-in layers as GeoParquet files (faster to read)."),
+)
 @handle_errors
 def split_cmd(
     extract: Path,
@@ -57,6 +62,7 @@ def split_cmd(
     out_dir: Path,
     margin: float,
     overwrite: bool,
+    geoparquet: bool,
 ) -> None:
     parts = split_extract(
         extract,
@@ -66,6 +72,7 @@ def split_cmd(
         where=where,
         margin_m=margin,
         overwrite=overwrite,
+        geoparquet=geoparquet,
         progress=say,
     )
     for p in parts[:30]:

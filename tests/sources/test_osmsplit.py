@@ -12,19 +12,22 @@ from paths import DATA
 
 from civicmap.area import Area
 from civicmap.errors import ConfigError
+from civicmap.i18n import use_language
 from civicmap.pipeline import BASEMAP_FILTERS, collect
 from civicmap.schema import CRS
-from civicmap.sources import streets
+from civicmap.sources import osmsplit, streets
 from civicmap.sources.osmfile import read_extract
 from civicmap.sources.osmsplit import (
     INDEX,
     SplitFolderError,
     area_extract,
+    frame_layer,
     open_split,
     read_parts,
 )
 from civicmap.spec.mapfile import load_map
-from civicmap.split import split_extract
+from civicmap.split import builtin_filters, split_extract
+from civicmap.tagfilter import TagFilter
 
 EXTRACT = DATA / "osm" / "SmallAroundWaseda.osm.pbf"
 #: the extract's data runs from 139.7010 to 139.7188 E: a west half and an east half that
@@ -103,6 +106,17 @@ def test_an_area_beyond_every_part_or_missing_its_part_is_a_clear_error(halves, 
         ),
         (lambda doc: doc["parts"][0].update(region="zz"), "damaged"),
         (lambda doc: doc.pop("parts"), "damaged"),
+        # a --geoparquet split's layer files and reported elements
+        (
+            lambda doc: doc["parts"][0].update(layers={"toilets": "../../secret.parquet"}),
+            "not a file of its folder",
+        ),
+        (
+            lambda doc: doc["parts"][0].update(
+                layer_problems={"toilets": {"ja": {"rejected": {"toilets#0": [["x", 1]]}}}}
+            ),
+            "damaged",
+        ),
     ],
 )
 def test_an_index_from_another_version_or_damaged_is_refused_with_the_fix(
@@ -161,3 +175,61 @@ def test_a_map_whose_osm_file_is_a_split_folder_reads_the_parts_of_its_area(halv
         sorted(g.wkb for g in data.basemap.geometry if g.intersects(box)) for data in (whole, split)
     ]
     assert drawn[0] and drawn[0] == drawn[1]
+
+
+def test_geoparquet_layers_hold_the_rows_the_part_gives_and_other_conditions_read_the_part(
+    tmp_path, monkeypatch
+):
+    split_extract(EXTRACT, tmp_path / "parts", by="municipality", geoparquet=True)
+    index = open_split(tmp_path / "parts")
+    filters, types = builtin_filters()
+    compared = reported = 0
+    for i, name in enumerate(index.files):
+        if name is None or not index.layers[i]:
+            continue
+        region = index.regions[i]
+        parts = index.parts_for(region.buffer(-0.0001), what=name)
+        assert parts.files == (tmp_path / "parts" / name,) and parts.layers
+        stored = {f: filters[f] for f in filters if frame_layer(f) in parts.layers}
+        fast = read_parts(parts, stored, types=types)
+        whole = read_extract(parts.files[0], stored, types=types)
+        assert list(fast.frames) == list(whole.frames)
+        for f in stored:
+            a, b = fast.frames[f], whole.frames[f]
+            assert a.dtypes.to_dict() == b.dtypes.to_dict(), f
+            assert a.index.equals(b.index), f
+            assert a["osm_type"].tolist() == b["osm_type"].tolist(), f
+            assert a["osm_id"].tolist() == b["osm_id"].tolist(), f
+            assert [list(t.items()) for t in a["tags"]] == [list(t.items()) for t in b["tags"]]
+            assert shapely.equals_exact(a.geometry.values, b.geometry.values, 0).all(), f
+            compared += len(a)
+        assert fast.osm_base == index.osm_base and fast.bounds == index.bounds
+        for lang in ("ja", "en"):  # the elements the reading reported, in each language
+            with use_language(lang):
+                fast = read_parts(parts, stored, types=types)
+                whole = read_extract(parts.files[0], stored, types=types)
+            for kind in ("rejected", "repaired"):
+                got, want = getattr(fast, kind), getattr(whole, kind)
+                assert {k: v for k, v in got.items() if v} == {k: v for k, v in want.items() if v}
+                reported += sum(len(v) for v in want.values())
+    assert compared > 100 and reported > 0
+    # a map's own "toilets" with other conditions is not answered by the stored file
+    read = []
+    monkeypatch.setattr(osmsplit, "read_extract",
+                        lambda *a, **k: read.append(a[0]) or read_extract(*a, **k))  # fmt: skip
+    own = {"toilets#0": TagFilter.parse({"amenity": "toilets", "fee": "no"})}
+    mine = read_parts(parts, own)
+    assert read and mine.frames["toilets#0"]["tags"].map(lambda t: t.get("fee") == "no").all()
+    # a layer file removed since the split: the part is read instead, with the same rows
+    read.clear()
+    shinjuku = index.keys.index("131041")
+    parts = index.parts_for(index.regions[shinjuku].buffer(-0.0001), what="新宿区")
+    toilets = {"toilets#0": filters["toilets#0"]}
+    stored = read_parts(parts, toilets, types=types)
+    assert not read
+    parts.layers["toilets"].unlink()
+    again = read_parts(parts, toilets, types=types)
+    assert read and len(stored.frames["toilets#0"])
+    assert again.frames["toilets#0"]["osm_id"].tolist() == (
+        stored.frames["toilets#0"]["osm_id"].tolist()
+    )
