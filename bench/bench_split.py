@@ -91,8 +91,14 @@ print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time()
 
 
 #: What a capped run changes besides the cap: glibc's per-thread malloc arenas (64 MB of
-#: address space each) and 8 MB thread stacks are reserved, not used, and would count.
-CAPPED_ENV = {"MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1"}
+#: address space each) and 8 MB thread stacks are reserved, not used, and would count; so
+#: would pyarrow's own allocator (pandas imports pyarrow when it is installed), which
+#: reserves address space it gives back under a cap: the system allocator reserves none.
+CAPPED_ENV = {
+    "MALLOC_ARENA_MAX": "2",
+    "OPENBLAS_NUM_THREADS": "1",
+    "ARROW_DEFAULT_MEMORY_POOL": "system",
+}
 CAPPED_STACK_BYTES = 1024 * 1024
 
 
