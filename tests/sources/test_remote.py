@@ -262,7 +262,8 @@ def test_the_sheet_prints_the_kept_copys_date(tmp_path, server, clock):
     ).stdout  # fmt: skip
     flat = " ".join(text.split())
     assert "データ時点: 2026-12-01" in flat and "2026-12-05" not in flat
-    assert "shelters.csv / 2026-12-01" in flat  # the source's credit, dated by the copy
+    # the source's credit (none given: said so, never the file's name), dated by the copy
+    assert "出典の記載なし / 2026-12-01" in flat and "shelters.csv" not in flat
 
 
 def test_an_unchanged_file_is_confirmed_by_a_conditional_get_and_dated_by_it(
