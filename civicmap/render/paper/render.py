@@ -246,6 +246,20 @@ def _draw(
 ) -> tuple[Renderer, Any, io.BytesIO]:
     """Lay out and draw every page on a new canvas (not saved yet: the author line comes last)."""
     r = Renderer(data, opts)
+    c, buf = _canvas(r, data)
+    if opts.atlas:
+        if opts.atlas.areas:
+            draw_area_atlas(r, c)
+        else:
+            draw_atlas(r, c)
+    else:
+        draw_single(r, c, insets=insets)
+    c.showPage()
+    return r, c, buf
+
+
+def _canvas(r: Renderer, data: MapData) -> tuple[Any, io.BytesIO]:
+    """A new canvas of ``r``'s page size, with the map's title, in its language's font."""
     buf = io.BytesIO()
     c = rl_canvas.Canvas(
         buf,
@@ -258,15 +272,7 @@ def _draw(
     c.setTitle(data.spec.title)
     c.setSubject(data.spec.subtitle)
     c.setCreator("civicmap")
-    if opts.atlas:
-        if opts.atlas.areas:
-            draw_area_atlas(r, c)
-        else:
-            draw_atlas(r, c)
-    else:
-        draw_single(r, c, insets=insets)
-    c.showPage()
-    return r, c, buf
+    return c, buf
 
 
 def render_sections(datas: list[MapData]) -> tuple[bytes, list[PaperPlan]]:
@@ -280,19 +286,8 @@ def render_sections(datas: list[MapData]) -> tuple[bytes, list[PaperPlan]]:
     plans = [render_paper(data)[1] for data in datas]
     first = datas[0]
     opts = _options(first, None)
-    buf = io.BytesIO()
     r = Renderer(first, opts)
-    c = rl_canvas.Canvas(
-        buf,
-        pagesize=(r.pw, r.ph),
-        initialFontName=register(first.paper_language),
-        initialFontSize=8,
-        pageCompression=1,
-        invariant=1,  # no clock in /ID and dates: a rebuild gives the same bytes
-    )
-    c.setTitle(first.spec.title)
-    c.setSubject(first.spec.subtitle)
-    c.setCreator("civicmap")
+    c, buf = _canvas(r, first)
     for i, (data, plan) in enumerate(zip(datas, plans, strict=True)):
         if i:
             c.showPage()

@@ -8,17 +8,15 @@ the frame; the scale bar's unit sits after its last number.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import pytest
-from paper_maps import kanazawa_raw, toyama_raw
+from paper_maps import kanazawa_raw, overlapping_words, pdf_words, toyama_raw
 from paths import TESTS
 
 import civicmap
@@ -36,37 +34,11 @@ pytestmark = [
 ]
 
 
-def _words(pdf: Path) -> list[list[tuple[float, float, float, float, str]]]:
-    """Per page, the words with their boxes (xMin, yMin, xMax, yMax, text)."""
-    out = subprocess.run(
-        ["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True, text=True
-    ).stdout
-    pat = r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
-    return [
-        [(float(a), float(b), float(c), float(d), html.unescape(w)) for a, b, c, d, w in
-         re.findall(pat, page)]
-        for page in out.split("<page ")[1:]
-    ]  # fmt: skip
-
-
-def _overlaps(words) -> list[tuple[str, str]]:
-    """Pairs of words whose boxes overlap by more than 0.3 pt both ways (sweep on x)."""
-    ws = sorted(words)
-    bad = []
-    for i, a in enumerate(ws):
-        for b in ws[i + 1 :]:
-            if b[0] >= a[2] - 0.3:
-                break
-            if min(a[2], b[2]) - max(a[0], b[0]) > 0.3 and min(a[3], b[3]) - max(a[1], b[1]) > 0.3:
-                bad.append((a[4], b[4]))
-    return bad
-
-
 def _assert_no_overlap(pdf: Path) -> int:
-    pages = _words(pdf)
+    pages = pdf_words(pdf)
     assert pages
     for n, words in enumerate(pages, start=1):
-        assert not _overlaps(words), (pdf.name, n, _overlaps(words)[:5])
+        assert not overlapping_words(words), (pdf.name, n, overlapping_words(words)[:5])
     return len(pages)
 
 
@@ -163,7 +135,7 @@ def test_large_print_sizes_measured_from_the_pdf(printed):
     # the same atlas as test_real_atlases_...[kanazawa-opts1] checks for overlaps
     path, plan = printed("kanazawa", {"atlas": True, "scale": 10000, "large_print": True,
                                       "max_pages": 150})  # fmt: skip
-    pages = _words(path)
+    pages = pdf_words(path)
     # Word heights from pdftotext -bbox are the font size (IPAex ascent + descent = 1 em).
     index = [w for n in plan.index_pages for w in pages[n - 1]]
     by_text: dict[str, list[float]] = {}
@@ -201,7 +173,7 @@ def test_large_print_sizes_measured_from_the_pdf(printed):
 def test_scale_bar_unit_does_not_touch_its_last_number(printed):
     for opts in ({}, {"large_print": True}, {"atlas": True, "scale": 2500}):
         path, _ = printed("demo", opts)
-        words = _words(path)[0] if not opts.get("atlas") else _words(path)[1]
+        words = pdf_words(path)[0] if not opts.get("atlas") else pdf_words(path)[1]
         unit = next(w for w in words if w[4] in ("m", "km"))
         last = max((w for w in words if abs(w[1] - unit[1]) < 1 and w[2] <= unit[0] + 0.3
                     and re.fullmatch(r"[\d.,]+", w[4])), key=lambda w: w[2])  # fmt: skip
@@ -240,6 +212,6 @@ def test_routes_and_the_data_edge_have_different_lines_and_legend_entries(demo, 
     assert any(d.split() == ["5", "2.5"] for d in dashes)  # a walked route that is not nearest
     path = tmp_path / "routes.pdf"
     path.write_bytes(pdf)
-    text = " ".join(w[4] for w in _words(path)[0])
+    text = " ".join(w[4] for w in pdf_words(path)[0])
     assert "避難所までの道のり" in text  # the routes' own legend block with line samples
     assert "地図データの範囲外" in text  # the data edge's legend entry
