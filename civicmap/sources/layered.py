@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 SOURCE_LAYER = "source_layer"
 
 
-
 def split(layer: LayerSpec, result: SourceResult) -> list[tuple[LayerSpec, SourceResult]]:
     """The map layers of a layered source: ``[(layer spec, its part of the result), ...]``.
 
