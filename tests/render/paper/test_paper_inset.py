@@ -18,9 +18,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from paper_maps import overlapping_words as _overlaps
+from paper_maps import pdf_words as _words
 from paper_maps import toyama_raw
 from paths import ROOT, TESTS
-from test_paper_print import _overlaps, _words
 
 import civicmap
 from civicmap.errors import ConfigError

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import pytest
 from paper_maps import kanazawa_raw, toyama_raw
+from paper_maps import overlapping_words as _overlaps
+from paper_maps import pdf_words as _words
 from shapely.geometry import Point
 from test_paper import _frame, _with_layer
-from test_paper_print import _overlaps, _words
 
 import civicmap
 from civicmap.pipeline import collect
