@@ -441,17 +441,22 @@ class TileFetcher:
         if self.quiet:
             return
         svc = _http.service(self.service_key)
+        label = svc.label()
+        name = self.source.name.get(current_language(), self.source.id)
+        # 「地理院タイル（淡色地図）」 already says 地理院タイル: the service is named once
+        tiles = name
+        if label not in name:
+            tiles = _("%(service)s, %(name)s") % {"service": label, "name": name}
         log.warning(
             _(
-                "%(map)sthe background tiles (%(service)s, %(name)s) could not be had: %(why)s. "
+                "%(map)sthe background tiles (%(tiles)s) could not be had: %(why)s. "
                 "The paper map is drawn without them, on the map drawn from the OSM data, or "
                 "else on the municipal outlines and the map's area, and does not credit them. "
                 "To print the tiles: %(fix)s"
             ),
             {
                 "map": f"{self.map_file}: " if self.map_file else "",
-                "service": svc.label(),
-                "name": self.source.name.get(current_language(), self.source.id),
+                "tiles": tiles,
                 "why": why,
                 "fix": cache_fix() if self.extract else svc.advice(),
             },

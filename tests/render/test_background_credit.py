@@ -96,7 +96,9 @@ def test_tiles_that_fail_mid_build_are_not_credited(
     assert "地理院" not in author and "承認" not in author
     # the console says which background could not be had
     said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    assert any("地理院タイル" in m or "GSI" in m for m in said), said
+    (warned,) = [m for m in said if "background tiles" in m]
+    # the service named once: "(GSI tiles (pale))", not "(GSI tiles, GSI tiles (pale))"
+    assert "(GSI tiles (pale))" in warned and "GSI tiles, " not in warned, warned
 
 
 @pytest.mark.timeout(120)
