@@ -12,7 +12,10 @@ import civicmap
 from civicmap.errors import ConfigError
 from civicmap.pipeline import collect
 from civicmap.render.paper import render_paper
+from civicmap.render.paper.atlas import atlas_outline, index_pages_needed
 from civicmap.render.paper.geometry import MM
+from civicmap.render.paper.plan import entries_reused
+from civicmap.render.paper.renderer import Renderer
 from civicmap.spec.mapfile import parse_map
 from civicmap.spec.paper import PaperOptions
 
@@ -107,3 +110,35 @@ def test_paper_options_are_one_validated_frozen_dataclass(tmp_path):
         ("outputs.paper.atlas.skip_empty", "true or false"),
     ):
         assert key in text and fix in text, key
+
+
+@pytest.mark.parametrize("scale", [100000, 50000])
+def test_an_atlas_planned_without_drawing_is_the_atlas_drawn(toyama, scale):
+    """`civicmap init` skips drawing the atlases the plan already rules out: it must agree."""
+    opts = PaperOptions.from_dict(
+        {"atlas": True, "scale": scale, "unreadable": "print"}, file="<test>"
+    )
+    planned = atlas_outline(Renderer(toyama, opts), scale)
+    index_pages = index_pages_needed(Renderer(toyama, opts))
+    _, plan = render_paper(toyama, options=opts)
+    assert planned.sheets == len(plan.atlas_pages) > 1
+    assert planned.sheets + 1 + index_pages == plan.pages  # overview, sheets, index
+    assert planned.peak_density == plan.readability.peak_density > 0
+
+
+def test_layouts_tried_on_one_map_share_its_places_but_not_their_page_references(toyama):
+    atlas = PaperOptions.from_dict(
+        {"atlas": True, "scale": 50000, "unreadable": "print"}, file="<test>"
+    )
+    _, alone = render_paper(toyama, options=PRINT)
+    with entries_reused():
+        _, drawn_atlas = render_paper(toyama, options=atlas)
+        _, sheet = render_paper(toyama, options=PRINT)
+        again = Renderer(toyama, PRINT).entries
+    assert any(e.page for e in drawn_atlas.entries)
+    # the sheet drawn after an atlas is the sheet drawn alone: references of its own
+    assert [(e.number, e.name, e.xy, e.ref, e.page) for e in sheet.entries] == [
+        (e.number, e.name, e.xy, e.ref, e.page) for e in alone.entries
+    ]
+    assert sheet.readability == alone.readability
+    assert not any(e.page or e.ref for e in again)
