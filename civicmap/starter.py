@@ -37,7 +37,7 @@ from civicmap.pipeline import collect
 from civicmap.render.paper.atlas import atlas_outline, index_pages_needed
 from civicmap.render.paper.plan import entries_reused
 from civicmap.render.paper.readability import MAX_PER_CELL
-from civicmap.render.paper.render import render_paper
+from civicmap.render.paper.render import layouts_only, render_paper
 from civicmap.render.paper.renderer import Renderer
 from civicmap.sources import kind_for_path, read_path
 from civicmap.spec.layers import CUD_CATEGORY_COLOURS
@@ -384,7 +384,8 @@ def choose_paper(text: str, *, map_path: Path) -> PaperChoice:
             return False, None
         return not plan.readability.unreadable, plan
 
-    with _quiet_paper_logs(), entries_reused():  # every trial lays out the same places
+    # every trial lays out the same places, and is only measured (no PDF is kept)
+    with _quiet_paper_logs(), entries_reused(), layouts_only():
         ok, plan = readable(PaperChoice())
         if ok or plan is None:
             return PaperChoice()

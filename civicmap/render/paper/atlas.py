@@ -9,7 +9,6 @@ with a message naming the count and what would make fewer.
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -17,12 +16,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 from reportlab.lib import colors
-from reportlab.pdfgen import canvas as rl_canvas
 
 from civicmap.errors import ConfigError, Problem
 from civicmap.i18n import _
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.background import map_credits, shown_credit
+from civicmap.render.paper.blank import BlankCanvas
 from civicmap.render.paper.geometry import (
     MM,
     NICE_SCALES,
@@ -138,7 +137,7 @@ def index_pages_needed(r: Renderer) -> int:
     nine. The index is flowed once onto a scratch canvas that is thrown away,
     with the same items and columns as the real pages, so the count is the
     index as it will be drawn, less any "numbers not printed" list a crowded
-    sheet may add later.
+    sheet may add later. The scratch canvas draws nothing (:class:`BlankCanvas`).
     """
     if not r.entries:
         return 0
@@ -152,7 +151,7 @@ def index_pages_needed(r: Renderer) -> int:
         pages[0] += 1
         return list(boxes)
 
-    scratch = rl_canvas.Canvas(io.BytesIO(), pagesize=(r.pw, r.ph))
+    scratch = BlankCanvas()  # every measure of a real page, no PDF
     r.flow_index(
         scratch,
         r.index_items(col_w, atlas=True, compact=r.opts.index == "compact"),

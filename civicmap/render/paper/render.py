@@ -7,6 +7,7 @@ import io
 import logging
 import weakref
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from civicmap.render._fonts import register
 from civicmap.render.background import map_credits, shown_credit
 from civicmap.render.paper.area_atlas import draw_area_atlas
 from civicmap.render.paper.atlas import draw_atlas
+from civicmap.render.paper.blank import BlankCanvas
 from civicmap.render.paper.inset import describe, inset_candidates
 from civicmap.render.paper.plan import PaperPlan
 from civicmap.render.paper.readability import measure, refusal, warn_if_unreadable
@@ -60,7 +62,7 @@ def render_paper(
         return result
     _last.clear()
     result = _readable(data, opts)
-    if remember:
+    if remember and not _layouts_only.get():  # a layout only measured has no PDF to keep
         # dropped with the data too (the plan holds its layers: a batch worker keeps no old area)
         _last[:] = [weakref.ref(data, lambda _ref: _last.clear()), opts, result]
     return result
@@ -258,9 +260,33 @@ def _draw(
     return r, c, buf
 
 
+#: Set inside :func:`layouts_only`: layouts are drawn on a :class:`BlankCanvas`.
+_layouts_only: ContextVar[bool] = ContextVar("civicmap_paper_layouts_only", default=False)
+
+
+@contextlib.contextmanager
+def layouts_only() -> Iterator[None]:
+    """Within this block, :func:`render_paper` lays out and measures but writes no PDF.
+
+    The plan (scale, pages, frames, numbers, readability) is the one a real
+    drawing makes, as every layout decision is taken the same way on a
+    :class:`~civicmap.render.paper.blank.BlankCanvas`; the PDF bytes are empty.
+    For callers that only compare layouts (``civicmap init`` tries several):
+    the PDF's text and paths were a third of each try.
+    """
+    token = _layouts_only.set(True)
+    try:
+        yield
+    finally:
+        _layouts_only.reset(token)
+
+
 def _canvas(r: Renderer, data: MapData) -> tuple[Any, io.BytesIO]:
     """A new canvas of ``r``'s page size, with the map's title, in its language's font."""
     buf = io.BytesIO()
+    if _layouts_only.get():
+        register(data.paper_language)  # the fonts the layout measures with
+        return BlankCanvas(), buf
     c = rl_canvas.Canvas(
         buf,
         pagesize=(r.pw, r.ph),

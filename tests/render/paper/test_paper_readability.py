@@ -15,6 +15,7 @@ from civicmap.render.paper import render_paper
 from civicmap.render.paper.atlas import atlas_outline, index_pages_needed
 from civicmap.render.paper.geometry import MM
 from civicmap.render.paper.plan import entries_reused
+from civicmap.render.paper.render import layouts_only
 from civicmap.render.paper.renderer import Renderer
 from civicmap.spec.mapfile import parse_map
 from civicmap.spec.paper import PaperOptions
@@ -142,3 +143,27 @@ def test_layouts_tried_on_one_map_share_its_places_but_not_their_page_references
     ]
     assert sheet.readability == alone.readability
     assert not any(e.page or e.ref for e in again)
+
+
+@pytest.mark.parametrize("atlas", [False, True])
+def test_a_layout_only_measured_is_the_layout_printed(toyama, atlas):
+    """`civicmap init` measures its trial layouts without writing their PDF: same plan."""
+    opts = PaperOptions.from_dict(
+        {"atlas": atlas, "scale": 50000 if atlas else "fit", "unreadable": "print"}, file="<test>"
+    )
+    pdf, printed = render_paper(toyama, options=opts)
+    with layouts_only():
+        blank, measured = render_paper(toyama, options=opts)
+    assert pdf.startswith(b"%PDF") and blank == b""
+
+    def seen(plan):
+        frames = [(f.pdf_page, f.numbers, f.unplaced, f.neighbour_boxes) for f in plan.frames]
+        return (
+            plan.scale,
+            plan.pages,
+            plan.readability,
+            frames,
+            [(e.number, e.ref, e.page) for e in plan.entries],
+        )
+
+    assert seen(measured) == seen(printed)
