@@ -322,8 +322,12 @@ def entries_reused() -> Iterator[None]:
     ``civicmap init`` lays the same data out on several papers and scales: the
     projected points, readings and index lines do not change between them, and
     building them was a large part of every trial. Only ``ref`` and ``page`` are
-    set by a drawing, so each layout gets copies of its own.
+    set by a drawing, so each layout gets copies of its own. A block inside
+    another shares the outer one's.
     """
+    if _reused.get() is not None:  # already inside one: keep what it made
+        yield
+        return
     token = _reused.set([])
     try:
         yield

@@ -24,7 +24,7 @@ from civicmap.render.paper.area_atlas import draw_area_atlas
 from civicmap.render.paper.atlas import draw_atlas
 from civicmap.render.paper.blank import BlankCanvas
 from civicmap.render.paper.inset import describe, inset_candidates
-from civicmap.render.paper.plan import PaperPlan
+from civicmap.render.paper.plan import PaperPlan, entries_reused
 from civicmap.render.paper.readability import measure, refusal, warn_if_unreadable
 from civicmap.render.paper.renderer import Renderer
 from civicmap.render.paper.single_page import draw_single
@@ -82,7 +82,7 @@ def _readable(data: MapData, opts: PaperOptions) -> tuple[bytes, PaperPlan]:
     fixes. ``unreadable: print`` prints it as it is, with a warning. An atlas
     layout is warned about (``stop``/``atlas``: refused), as no inset helps there.
     """
-    with _said_once():
+    with _said_once(), entries_reused():  # the sheet, with insets, as an atlas: same places
         return _readable_layout(data, opts)
 
 
