@@ -23,6 +23,7 @@ class BlankCanvas:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
+        self.__dict__[name] = self._nothing  # found directly next time (layouts call often)
         return self._nothing
 
     def _nothing(self, *args: Any, **kwargs: Any) -> BlankCanvas:
