@@ -119,8 +119,8 @@ def test_an_atlas_planned_without_drawing_is_the_atlas_drawn(toyama, scale):
     opts = PaperOptions.from_dict(
         {"atlas": True, "scale": scale, "unreadable": "print"}, file="<test>"
     )
-    planned = atlas_outline(Renderer(toyama, opts), scale)
-    index_pages = index_pages_needed(Renderer(toyama, opts))
+    planner = Renderer(toyama, opts)
+    planned, index_pages = atlas_outline(planner, scale), index_pages_needed(planner)
     _, plan = render_paper(toyama, options=opts)
     assert planned.sheets == len(plan.atlas_pages) > 1
     assert planned.sheets + 1 + index_pages == plan.pages  # overview, sheets, index
