@@ -127,9 +127,11 @@ def _readable_layout(data: MapData, opts: PaperOptions) -> tuple[bytes, PaperPla
         raise refusal(r.plan, m, file=file, inset_tried=False, **kind)
     tried = False
     if policy in ("inset", "atlas"):
-        for pdf2, r2 in _with_insets(data, opts, r):
+        for insets, pdf2, r2 in _with_insets(data, opts, r):
             tried = True
             if not r2.plan.readability.unreadable:
+                if pdf2 is None:  # measured only: now drawn
+                    pdf2, r2 = _printed(data, opts, r2, insets=insets)
                 r2.plan.note = _(
                     "%(where)s is too crowded to read as it is: drawn with %(insets)s"
                 ) % {
@@ -146,24 +148,48 @@ def _readable_layout(data: MapData, opts: PaperOptions) -> tuple[bytes, PaperPla
     raise refusal(r.plan, m, file=file, inset_tried=tried, atlas_tried=policy == "atlas", **kind)
 
 
+def _tried(data: MapData, opts: PaperOptions, *, insets: list | tuple = ()) -> Renderer:
+    """A layout the readability check may still reject, laid out and measured, not printed.
+
+    Most tries fail; the one that passes is drawn for real by :func:`_printed`.
+    """
+    with layouts_only():
+        return _render_once(data, opts, insets=insets)[1]
+
+
+def _printed(
+    data: MapData, opts: PaperOptions, tried: Renderer, *, insets: list | tuple = ()
+) -> tuple[bytes, Renderer]:
+    """The layout of a passing try, drawn for real: the same plan (see :func:`layouts_only`)."""
+    if _layouts_only.get():  # the caller wants the layout only
+        return b"", tried
+    return _render_once(data, opts, insets=insets)
+
+
 def _with_insets(
     data: MapData, opts: PaperOptions, r: Renderer
-) -> Iterator[tuple[bytes, Renderer]]:
-    """The sheet drawn with each promising inset; then with the first and a second one (B).
+) -> Iterator[tuple[list, bytes | None, Renderer]]:
+    """The sheet tried with each promising inset; then with the first and a second one (B).
 
     A second window helps where the crowd has two centres (a city centre and a
-    station town): it is looked for on the sheet already drawn with the first.
+    station town): it is looked for on the sheet already tried with the first.
+    Yields the insets, the PDF and the layout. The most promising inset, which
+    usually passes, is drawn at once; the others are only measured (PDF None,
+    see :func:`_tried`).
     """
     first = None
-    for cand in inset_candidates(r, r.plan.frames[0]):
-        drawn = _render_once(data, opts, insets=[cand])
-        first = first or (cand, drawn[1])
-        yield drawn
+    for i, cand in enumerate(inset_candidates(r, r.plan.frames[0])):
+        if i == 0:
+            pdf, tried = _render_once(data, opts, insets=[cand])
+        else:
+            pdf, tried = None, _tried(data, opts, insets=[cand])
+        first = first or (cand, tried)
+        yield [cand], pdf, tried
     if first is None:
         return
     cand, r1 = first
     for second in inset_candidates(r1, r1.plan.frames[0], label="B", limit=2, taken=[cand]):
-        yield _render_once(data, opts, insets=[cand, second])
+        yield [cand, second], None, _tried(data, opts, insets=[cand, second])
 
 
 #: Scales a grid atlas that replaces an unreadable sheet is tried at (fewest pages first).
@@ -181,11 +207,12 @@ def _atlas_instead(
     for scale in (s for s in ATLAS_FALLBACK_SCALES if s < sheet.scale):
         atlas_opts = replace(opts, atlas=AtlasOptions(), scale=scale, unreadable="stop")
         try:
-            pdf, r = _render_once(data, atlas_opts)
+            r = _tried(data, atlas_opts)
         except ConfigError:  # more pages than max_pages: a larger scale number has fewer
             continue
         if r.plan.readability.unreadable:
             continue
+        pdf, r = _printed(data, atlas_opts, r)
         r.plan.note = _(
             "%(where)s is too crowded to read: printed as a grid atlas at 1:%(scale)s instead "
             "(%(pages)d pages)"

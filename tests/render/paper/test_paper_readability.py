@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 
+import pypdfium2 as pdfium
 import pytest
 from paths import TESTS
 
@@ -167,3 +168,16 @@ def test_a_layout_only_measured_is_the_layout_printed(toyama, atlas):
         )
 
     assert seen(measured) == seen(printed)
+
+
+def test_the_atlas_printed_instead_of_a_crowded_sheet_is_a_whole_pdf(toyama):
+    """The layouts tried before it were only measured; the one that passes is printed."""
+    pdf, plan = render_paper(
+        toyama, options=PaperOptions.from_dict({"unreadable": "atlas"}, file="<test>")
+    )
+    assert "grid atlas at 1:" in plan.note and not plan.readability.unreadable
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        assert len(doc) == plan.pages > 2
+    finally:
+        doc.close()
