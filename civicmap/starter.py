@@ -34,7 +34,11 @@ import yaml
 from civicmap.errors import CivicMapError, ConfigError, Problem
 from civicmap.i18n import _
 from civicmap.pipeline import collect
-from civicmap.render.paper.render import render_paper
+from civicmap.render.paper.atlas import atlas_outline, index_pages_needed
+from civicmap.render.paper.plan import entries_reused
+from civicmap.render.paper.readability import MAX_PER_CELL
+from civicmap.render.paper.render import layouts_only, render_paper
+from civicmap.render.paper.renderer import Renderer
 from civicmap.sources import kind_for_path, read_path
 from civicmap.spec.layers import CUD_CATEGORY_COLOURS
 from civicmap.spec.mapfile import parse_map
@@ -354,7 +358,10 @@ def choose_paper(text: str, *, map_path: Path) -> PaperChoice:
     out in memory: one A4 sheet (the whole area, then zoomed to the
     places), then grid atlases on A4 and A3 at falling
     scales (within the atlas page limit). 159 nurseries on one A4 sheet of a
-    city print as a hairball; a 10-page atlas at 1:50,000 is readable. When
+    city print as a hairball; a 10-page atlas at 1:50,000 is readable. An
+    atlas is drawn only when its plan (page count, fullest square of paper)
+    leaves it a chance, and every trial shares the map's numbered places, so
+    a prefecture's list takes a few seconds rather than twenty. When
     nothing can be tried (the area or the OSM data needs the network) or
     nothing passes, one A4 sheet, and the build's own check says what to do.
     """
@@ -365,17 +372,20 @@ def choose_paper(text: str, *, map_path: Path) -> PaperChoice:
         log.info(_("the starter's paper layouts were not tried: %(why)s"), {"why": exc})
         return PaperChoice()
 
+    def options(choice: PaperChoice) -> PaperOptions:
+        # measured as drawn (no inset, no refusal): the first build must pass as it is
+        trial = {**choice.options(), "unreadable": "print"}
+        return PaperOptions.from_dict(trial, file=str(map_path))
+
     def readable(choice: PaperChoice) -> tuple[bool, Any]:
         try:
-            # measured as drawn (no inset, no refusal): the first build must pass as it is
-            trial = {**choice.options(), "unreadable": "print"}
-            options = PaperOptions.from_dict(trial, file=str(map_path))
-            _pdf, plan = render_paper(data, options=options)
+            _pdf, plan = render_paper(data, options=options(choice))
         except ConfigError:  # e.g. more atlas pages than allowed
             return False, None
         return not plan.readability.unreadable, plan
 
-    with _quiet_paper_logs():
+    # every trial lays out the same places, and is only measured (no PDF is kept)
+    with _quiet_paper_logs(), entries_reused(), layouts_only():
         ok, plan = readable(PaperChoice())
         if ok or plan is None:
             return PaperChoice()
@@ -384,11 +394,25 @@ def choose_paper(text: str, *, map_path: Path) -> PaperChoice:
         if ok:
             return PaperChoice(fit="data")
         for size in ("A4", "A3"):
-            for scale in (s for s in _ATLAS_SCALES if s < single):
-                ok, atlas_plan = readable(PaperChoice(size=size, atlas=True, scale=scale))
+            scales = [s for s in _ATLAS_SCALES if s < single]
+            if not scales:
+                continue
+            # The sheets and markers of each scale are planned without drawing: a scale over
+            # the page limit or with an over-full square is unreadable as drawn too, so only
+            # the first scale these leave open is drawn and measured in full.
+            planner = Renderer(data, options(PaperChoice(size=size, atlas=True, scale=scales[0])))
+            index_pages = index_pages_needed(planner)  # the same at every scale
+            for scale in scales:
+                outline = atlas_outline(planner, scale)
+                if outline.sheets + 1 + index_pages > planner.opts.max_pages:
+                    # over the page limit: the more detailed scales left on this paper have
+                    # more pages still
+                    break
+                if outline.peak_density > MAX_PER_CELL:
+                    continue
+                choice = PaperChoice(size=size, atlas=True, scale=scale)
+                ok, atlas_plan = readable(choice)
                 if atlas_plan is None:
-                    # over the page limit: the more detailed scales left on this paper have more
-                    # pages still, so they are not drawn (each try lays out a whole atlas)
                     break
                 if ok:
                     return PaperChoice(

@@ -9,19 +9,19 @@ with a message naming the count and what would make fewer.
 
 from __future__ import annotations
 
-import io
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
 from reportlab.lib import colors
-from reportlab.pdfgen import canvas as rl_canvas
 
 from civicmap.errors import ConfigError, Problem
 from civicmap.i18n import _
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.background import map_credits, shown_credit
+from civicmap.render.paper.blank import BlankCanvas
 from civicmap.render.paper.geometry import (
     MM,
     NICE_SCALES,
@@ -32,8 +32,10 @@ from civicmap.render.paper.geometry import (
     keep_pages,
     scale_bar,
 )
+from civicmap.render.paper.inset import shown_in
 from civicmap.render.paper.overview import OverviewShape, draw_overview
 from civicmap.render.paper.panel import draw_scale_bar, scale_bar_width
+from civicmap.render.paper.readability import peak_density
 from civicmap.render.paper.renderer import Renderer
 from civicmap.render.paper.texts import wrap
 
@@ -135,7 +137,7 @@ def index_pages_needed(r: Renderer) -> int:
     nine. The index is flowed once onto a scratch canvas that is thrown away,
     with the same items and columns as the real pages, so the count is the
     index as it will be drawn, less any "numbers not printed" list a crowded
-    sheet may add later.
+    sheet may add later. The scratch canvas draws nothing (:class:`BlankCanvas`).
     """
     if not r.entries:
         return 0
@@ -149,7 +151,7 @@ def index_pages_needed(r: Renderer) -> int:
         pages[0] += 1
         return list(boxes)
 
-    scratch = rl_canvas.Canvas(io.BytesIO(), pagesize=(r.pw, r.ph))
+    scratch = BlankCanvas()  # every measure of a real page, no PDF
     r.flow_index(
         scratch,
         r.index_items(col_w, atlas=True, compact=r.opts.index == "compact"),
@@ -157,6 +159,43 @@ def index_pages_needed(r: Renderer) -> int:
         next_page,
     )
     return pages[0]
+
+
+@dataclass(frozen=True)
+class AtlasOutline:
+    """A grid atlas at one scale as planned, before anything is drawn.
+
+    Attributes
+    ----------
+    sheets
+        Map sheets with places on them (the pages after the overview).
+    peak_density
+        Most markers in one square of any sheet, as the readability check
+        counts them on the drawn pages.
+    """
+
+    sheets: int
+    peak_density: int
+
+
+def atlas_outline(r: Renderer, scale: int) -> AtlasOutline:
+    """How many sheets a grid atlas at ``scale`` has and how crowded its fullest one is.
+
+    The same sheets :func:`draw_atlas` draws and the same markers each frame
+    shows (:func:`~civicmap.render.paper.inset.shown_in`), without drawing: a
+    caller that tries several scales (``civicmap init``) needs no drawing to
+    know that an atlas is over ``max_pages`` (with :func:`index_pages_needed`)
+    or too crowded to read (``peak_density`` over the check's limit), and
+    draws only the scales these leave open.
+    """
+    cells, _fg, _owners, keep = _sheets(r, scale)
+    frame_rect = sheet_frame_rect(r)
+    peak = 0
+    for pg in keep_pages(cells, keep, first=2):
+        frame = MapFrame(frame_rect, pg.center[0], pg.center[1], scale, r.k)
+        shown = shown_in(r.entries, frame, r.marker)
+        peak = max(peak, peak_density(frame.to_page(*e.xy) for e in shown))
+    return AtlasOutline(len(keep), peak)
 
 
 def _too_many(r: Renderer, pages: int, scale: int, index_pages: int) -> ConfigError:

@@ -14,7 +14,7 @@ from civicmap.mapdata import MapData
 from civicmap.render._fonts import draw_text, register, text_width
 from civicmap.render.paper.geometry import MM, page_size
 from civicmap.render.paper.index_keys import index_prefixes
-from civicmap.render.paper.plan import PaperPlan, build_entries, build_route_legs
+from civicmap.render.paper.plan import PaperPlan, build_route_legs, entries_for
 from civicmap.render.paper.texts import TEXT, wrap
 from civicmap.schema import estimate_utm_crs
 from civicmap.spec.paper import PaperOptions
@@ -72,7 +72,7 @@ class PageContext:
         xn, yn = fwd.transform(lon, lat + 0.01)
         self.north_angle = math.degrees(math.atan2(xn - x0, yn - y0))
         self.centre = (c.x, c.y)
-        self.entries = build_entries(data, self.crs, prefixes=index_prefixes(data, opts))
+        self.entries = entries_for(data, self.crs, prefixes=index_prefixes(data, opts))
         self.routes = build_route_legs(data, self.crs, self.entries)
         self.home = None
         if self.routes and data.spec.home is not None:

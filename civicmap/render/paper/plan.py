@@ -6,9 +6,12 @@ index agree on them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -306,6 +309,40 @@ def build_entries(
     for i, e in enumerate(entries, start=1):
         e.number = i
     return entries
+
+
+#: While :func:`entries_reused` is open: (data, crs, prefixes, entries) made for the last map.
+_reused: ContextVar[list[Any] | None] = ContextVar("civicmap_entries_reused", default=None)
+
+
+@contextlib.contextmanager
+def entries_reused() -> Iterator[None]:
+    """Within this block, the entries of one map are built once and copied for each layout.
+
+    ``civicmap init`` lays the same data out on several papers and scales: the
+    projected points, readings and index lines do not change between them, and
+    building them was a large part of every trial. Only ``ref`` and ``page`` are
+    set by a drawing, so each layout gets copies of its own. A block inside
+    another shares the outer one's.
+    """
+    if _reused.get() is not None:  # already inside one: keep what it made
+        yield
+        return
+    token = _reused.set([])
+    try:
+        yield
+    finally:
+        _reused.reset(token)
+
+
+def entries_for(data: MapData, crs: Any, *, prefixes: Prefixes) -> list[Entry]:
+    """:func:`build_entries`, made once per map inside :func:`entries_reused` (copies)."""
+    kept = _reused.get()
+    if kept is None:
+        return build_entries(data, crs, prefixes=prefixes)
+    if not (kept and kept[0] is data and kept[1] == str(crs) and kept[2] == prefixes):
+        kept[:] = [data, str(crs), prefixes, build_entries(data, crs, prefixes=prefixes)]
+    return [replace(e) for e in kept[3]]
 
 
 def layer_looks(data: MapData) -> dict[str, dict[str, CategoryStyle]]:

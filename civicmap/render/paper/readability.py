@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from civicmap.errors import CivicMapError
@@ -96,12 +97,10 @@ def measure(plan: PaperPlan, *, smallest_text_pt: float) -> Readability:
     at its scale, and not on the main map, which leaves their numbers to it.
     """
     numbers = far = overlapping = peak = unplaced = 0
-    cell = CELL_MM * MM
     for fp in plan.frames:
         unplaced += len(fp.unplaced)
         numbers += len(fp.unplaced)
         placed = BoxIndex()
-        counts: dict[tuple[int, int], int] = {}
         for lab in fp.numbers:
             numbers += 1
             b = lab.box
@@ -111,11 +110,24 @@ def measure(plan: PaperPlan, *, smallest_text_pt: float) -> Readability:
                 overlapping += 1
             placed.add(b)
         # Density counts every marker, numbered or not.
-        for x, y in [lab.marker for lab in fp.numbers] + [xy for _n, _cell, xy in fp.unplaced]:
-            key = (int(x // cell), int(y // cell))
-            counts[key] = counts.get(key, 0) + 1
-        peak = max(peak, max(counts.values(), default=0))
+        markers = [lab.marker for lab in fp.numbers] + [xy for _n, _cell, xy in fp.unplaced]
+        peak = max(peak, peak_density(markers))
     return Readability(numbers, far, overlapping, peak, smallest_text_pt, unplaced)
+
+
+def peak_density(markers: Iterable[tuple[float, float]]) -> int:
+    """Most of ``markers`` (centres on one page, in points) in one ``CELL_MM`` square.
+
+    One count for the measure of a drawn frame and for a layout only planned
+    (:func:`civicmap.render.paper.atlas.atlas_outline`): over ``MAX_PER_CELL``
+    the layout is unreadable whatever its numbers do.
+    """
+    cell = CELL_MM * MM
+    counts: dict[tuple[int, int], int] = {}
+    for x, y in markers:
+        key = (int(x // cell), int(y // cell))
+        counts[key] = counts.get(key, 0) + 1
+    return max(counts.values(), default=0)
 
 
 def _ways(plan: PaperPlan, *, atlas: bool, fit: str, size: str = "") -> tuple[list[str], str]:

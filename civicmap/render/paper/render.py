@@ -7,6 +7,7 @@ import io
 import logging
 import weakref
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,9 @@ from civicmap.render._fonts import register
 from civicmap.render.background import map_credits, shown_credit
 from civicmap.render.paper.area_atlas import draw_area_atlas
 from civicmap.render.paper.atlas import draw_atlas
+from civicmap.render.paper.blank import BlankCanvas
 from civicmap.render.paper.inset import describe, inset_candidates
-from civicmap.render.paper.plan import PaperPlan
+from civicmap.render.paper.plan import PaperPlan, entries_reused
 from civicmap.render.paper.readability import measure, refusal, warn_if_unreadable
 from civicmap.render.paper.renderer import Renderer
 from civicmap.render.paper.single_page import draw_single
@@ -60,7 +62,7 @@ def render_paper(
         return result
     _last.clear()
     result = _readable(data, opts)
-    if remember:
+    if remember and not _layouts_only.get():  # a layout only measured has no PDF to keep
         # dropped with the data too (the plan holds its layers: a batch worker keeps no old area)
         _last[:] = [weakref.ref(data, lambda _ref: _last.clear()), opts, result]
     return result
@@ -80,7 +82,7 @@ def _readable(data: MapData, opts: PaperOptions) -> tuple[bytes, PaperPlan]:
     fixes. ``unreadable: print`` prints it as it is, with a warning. An atlas
     layout is warned about (``stop``/``atlas``: refused), as no inset helps there.
     """
-    with _said_once():
+    with _said_once(), entries_reused():  # the sheet, with insets, as an atlas: same places
         return _readable_layout(data, opts)
 
 
@@ -125,9 +127,11 @@ def _readable_layout(data: MapData, opts: PaperOptions) -> tuple[bytes, PaperPla
         raise refusal(r.plan, m, file=file, inset_tried=False, **kind)
     tried = False
     if policy in ("inset", "atlas"):
-        for pdf2, r2 in _with_insets(data, opts, r):
+        for insets, pdf2, r2 in _with_insets(data, opts, r):
             tried = True
             if not r2.plan.readability.unreadable:
+                if pdf2 is None:  # measured only: now drawn
+                    pdf2, r2 = _printed(data, opts, r2, insets=insets)
                 r2.plan.note = _(
                     "%(where)s is too crowded to read as it is: drawn with %(insets)s"
                 ) % {
@@ -144,24 +148,48 @@ def _readable_layout(data: MapData, opts: PaperOptions) -> tuple[bytes, PaperPla
     raise refusal(r.plan, m, file=file, inset_tried=tried, atlas_tried=policy == "atlas", **kind)
 
 
+def _tried(data: MapData, opts: PaperOptions, *, insets: list | tuple = ()) -> Renderer:
+    """A layout the readability check may still reject, laid out and measured, not printed.
+
+    Most tries fail; the one that passes is drawn for real by :func:`_printed`.
+    """
+    with layouts_only():
+        return _render_once(data, opts, insets=insets)[1]
+
+
+def _printed(
+    data: MapData, opts: PaperOptions, tried: Renderer, *, insets: list | tuple = ()
+) -> tuple[bytes, Renderer]:
+    """The layout of a passing try, drawn for real: the same plan (see :func:`layouts_only`)."""
+    if _layouts_only.get():  # the caller wants the layout only
+        return b"", tried
+    return _render_once(data, opts, insets=insets)
+
+
 def _with_insets(
     data: MapData, opts: PaperOptions, r: Renderer
-) -> Iterator[tuple[bytes, Renderer]]:
-    """The sheet drawn with each promising inset; then with the first and a second one (B).
+) -> Iterator[tuple[list, bytes | None, Renderer]]:
+    """The sheet tried with each promising inset; then with the first and a second one (B).
 
     A second window helps where the crowd has two centres (a city centre and a
-    station town): it is looked for on the sheet already drawn with the first.
+    station town): it is looked for on the sheet already tried with the first.
+    Yields the insets, the PDF and the layout. The most promising inset, which
+    usually passes, is drawn at once; the others are only measured (PDF None,
+    see :func:`_tried`).
     """
     first = None
-    for cand in inset_candidates(r, r.plan.frames[0]):
-        drawn = _render_once(data, opts, insets=[cand])
-        first = first or (cand, drawn[1])
-        yield drawn
+    for i, cand in enumerate(inset_candidates(r, r.plan.frames[0])):
+        if i == 0:
+            pdf, tried = _render_once(data, opts, insets=[cand])
+        else:
+            pdf, tried = None, _tried(data, opts, insets=[cand])
+        first = first or (cand, tried)
+        yield [cand], pdf, tried
     if first is None:
         return
     cand, r1 = first
     for second in inset_candidates(r1, r1.plan.frames[0], label="B", limit=2, taken=[cand]):
-        yield _render_once(data, opts, insets=[cand, second])
+        yield [cand, second], None, _tried(data, opts, insets=[cand, second])
 
 
 #: Scales a grid atlas that replaces an unreadable sheet is tried at (fewest pages first).
@@ -179,11 +207,12 @@ def _atlas_instead(
     for scale in (s for s in ATLAS_FALLBACK_SCALES if s < sheet.scale):
         atlas_opts = replace(opts, atlas=AtlasOptions(), scale=scale, unreadable="stop")
         try:
-            pdf, r = _render_once(data, atlas_opts)
+            r = _tried(data, atlas_opts)
         except ConfigError:  # more pages than max_pages: a larger scale number has fewer
             continue
         if r.plan.readability.unreadable:
             continue
+        pdf, r = _printed(data, atlas_opts, r)
         r.plan.note = _(
             "%(where)s is too crowded to read: printed as a grid atlas at 1:%(scale)s instead "
             "(%(pages)d pages)"
@@ -258,9 +287,33 @@ def _draw(
     return r, c, buf
 
 
+#: Set inside :func:`layouts_only`: layouts are drawn on a :class:`BlankCanvas`.
+_layouts_only: ContextVar[bool] = ContextVar("civicmap_paper_layouts_only", default=False)
+
+
+@contextlib.contextmanager
+def layouts_only() -> Iterator[None]:
+    """Within this block, :func:`render_paper` lays out and measures but writes no PDF.
+
+    The plan (scale, pages, frames, numbers, readability) is the one a real
+    drawing makes, as every layout decision is taken the same way on a
+    :class:`~civicmap.render.paper.blank.BlankCanvas`; the PDF bytes are empty.
+    For callers that only compare layouts (``civicmap init`` tries several):
+    the PDF's text and paths were a third of each try.
+    """
+    token = _layouts_only.set(True)
+    try:
+        yield
+    finally:
+        _layouts_only.reset(token)
+
+
 def _canvas(r: Renderer, data: MapData) -> tuple[Any, io.BytesIO]:
     """A new canvas of ``r``'s page size, with the map's title, in its language's font."""
     buf = io.BytesIO()
+    if _layouts_only.get():
+        register(data.paper_language)  # the fonts the layout measures with
+        return BlankCanvas(), buf
     c = rl_canvas.Canvas(
         buf,
         pagesize=(r.pw, r.ph),

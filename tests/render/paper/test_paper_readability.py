@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 
+import pypdfium2 as pdfium
 import pytest
 from paths import TESTS
 
@@ -12,7 +13,11 @@ import civicmap
 from civicmap.errors import ConfigError
 from civicmap.pipeline import collect
 from civicmap.render.paper import render_paper
+from civicmap.render.paper.atlas import atlas_outline, index_pages_needed
 from civicmap.render.paper.geometry import MM
+from civicmap.render.paper.plan import entries_reused
+from civicmap.render.paper.render import layouts_only
+from civicmap.render.paper.renderer import Renderer
 from civicmap.spec.mapfile import parse_map
 from civicmap.spec.paper import PaperOptions
 
@@ -107,3 +112,72 @@ def test_paper_options_are_one_validated_frozen_dataclass(tmp_path):
         ("outputs.paper.atlas.skip_empty", "true or false"),
     ):
         assert key in text and fix in text, key
+
+
+@pytest.mark.parametrize("scale", [100000, 50000])
+def test_an_atlas_planned_without_drawing_is_the_atlas_drawn(toyama, scale):
+    """`civicmap init` skips drawing the atlases the plan already rules out: it must agree."""
+    opts = PaperOptions.from_dict(
+        {"atlas": True, "scale": scale, "unreadable": "print"}, file="<test>"
+    )
+    planner = Renderer(toyama, opts)
+    planned, index_pages = atlas_outline(planner, scale), index_pages_needed(planner)
+    _, plan = render_paper(toyama, options=opts)
+    assert planned.sheets == len(plan.atlas_pages) > 1
+    assert planned.sheets + 1 + index_pages == plan.pages  # overview, sheets, index
+    assert planned.peak_density == plan.readability.peak_density > 0
+
+
+def test_layouts_tried_on_one_map_share_its_places_but_not_their_page_references(toyama):
+    atlas = PaperOptions.from_dict(
+        {"atlas": True, "scale": 50000, "unreadable": "print"}, file="<test>"
+    )
+    _, alone = render_paper(toyama, options=PRINT)
+    with entries_reused():
+        _, drawn_atlas = render_paper(toyama, options=atlas)
+        _, sheet = render_paper(toyama, options=PRINT)
+        again = Renderer(toyama, PRINT).entries
+    assert any(e.page for e in drawn_atlas.entries)
+    # the sheet drawn after an atlas is the sheet drawn alone: references of its own
+    assert [(e.number, e.name, e.xy, e.ref, e.page) for e in sheet.entries] == [
+        (e.number, e.name, e.xy, e.ref, e.page) for e in alone.entries
+    ]
+    assert sheet.readability == alone.readability
+    assert not any(e.page or e.ref for e in again)
+
+
+@pytest.mark.parametrize("atlas", [False, True])
+def test_a_layout_only_measured_is_the_layout_printed(toyama, atlas):
+    """`civicmap init` measures its trial layouts without writing their PDF: same plan."""
+    opts = PaperOptions.from_dict(
+        {"atlas": atlas, "scale": 50000 if atlas else "fit", "unreadable": "print"}, file="<test>"
+    )
+    pdf, printed = render_paper(toyama, options=opts)
+    with layouts_only():
+        blank, measured = render_paper(toyama, options=opts)
+    assert pdf.startswith(b"%PDF") and blank == b""
+
+    def seen(plan):
+        frames = [(f.pdf_page, f.numbers, f.unplaced, f.neighbour_boxes) for f in plan.frames]
+        return (
+            plan.scale,
+            plan.pages,
+            plan.readability,
+            frames,
+            [(e.number, e.ref, e.page) for e in plan.entries],
+        )
+
+    assert seen(measured) == seen(printed)
+
+
+def test_the_atlas_printed_instead_of_a_crowded_sheet_is_a_whole_pdf(toyama):
+    """The layouts tried before it were only measured; the one that passes is printed."""
+    pdf, plan = render_paper(
+        toyama, options=PaperOptions.from_dict({"unreadable": "atlas"}, file="<test>")
+    )
+    assert "grid atlas at 1:" in plan.note and not plan.readability.unreadable
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        assert len(doc) == plan.pages > 2
+    finally:
+        doc.close()
