@@ -32,6 +32,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 from xml.sax.saxutils import quoteattr
 
+import loopback
 import osmium
 from shapely import prepared
 from shapely.geometry import LineString, Point, Polygon, box
@@ -348,8 +349,7 @@ class OverpassServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.thread = loopback.start(self.httpd)
 
     @property
     def url(self) -> str:
@@ -360,8 +360,7 @@ class OverpassServer:
         return [r for r in self.requests if r[1] == "interpreter"]
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        loopback.stop(self.httpd)
 
     def __enter__(self) -> OverpassServer:
         return self

@@ -26,6 +26,7 @@ import time
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import loopback
 from PIL import Image, ImageDraw
 
 from civicmap.spec.basemap import REGISTRY
@@ -150,8 +151,7 @@ class TileServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.thread = loopback.start(self.httpd)
 
     @property
     def url(self) -> str:
@@ -168,8 +168,7 @@ class TileServer:
         self.dripped = 0
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        loopback.stop(self.httpd)
 
 
 def use_loopback_gsi(mp, server: TileServer, *, cache_folder=None) -> None:
