@@ -9,6 +9,8 @@ no output file and nothing in the cache.
 from __future__ import annotations
 
 import json
+import re
+import runpy
 import time
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pytest
 import urllib3.util.connection
 from click.testing import CliRunner
 from faults import Drip, Flood, HitRecorder, answer_action, redirect_action
+from paths import ROOT
 
 import civicmap
 from civicmap import _http, _transport, settings
@@ -541,3 +544,28 @@ def test_retries_are_bounded_per_run_not_only_per_request(server, monkeypatch):
                 _http.get_json(server.url, params={"data": f"[out:json];node({i},0,1,1);out;"})
     # 5 requests, 4 retries in all (not 5 × 3 = 15)
     assert len(server.interpreter_requests()) == 5 + 4
+
+
+def test_the_budgets_these_tests_shrink_are_the_documented_defaults():
+    """The drips above are cut at small budgets (the cut is what they check); what a user
+    gets without settings is what docs/reference.md says, read from a fresh settings module."""
+    fresh = runpy.run_path(settings.__file__)
+    doc = " ".join((ROOT / "docs" / "reference.md").read_text(encoding="utf-8").split())
+
+    def documented(pattern: str) -> int:
+        found = re.search(pattern, doc)
+        assert found, pattern
+        return int(found.group(1))
+
+    assert fresh["tile_deadline"] == documented(r"`settings\.tile_deadline` \((\d+) s\)") == 180
+    assert fresh["tile_request_deadline"] == documented(
+        r"`settings\.tile_request_deadline` \((\d+) s\)"
+    )
+    assert fresh["tile_max_failures"] == documented(r"`settings\.tile_max_failures` \((\d+)\)")
+    assert fresh["max_retries"] == documented(r"`settings\.max_retries` \((\d+)\) times")
+    assert fresh["http_deadline"] == documented(r"`settings\.http_deadline`, (\d+) s\)")
+    # Overpass: no deadline of its own by default, so the server's timeout + 120 s
+    assert fresh["overpass_deadline"] is None
+    assert fresh["overpass_timeout"] + 120 == documented(
+        r"`settings\.overpass_deadline` \(default `overpass_timeout \+ 120` = (\d+) s"
+    )
