@@ -22,6 +22,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -196,6 +197,7 @@ class NoNetworkCli:
             env=env,
             cwd=folder,
             text=True,
+            start_new_session=True,  # its own process group: close() ends a stuck run too
         )
         assert self._line(120) == "ready"
         self.start_seconds = time.monotonic() - t
@@ -219,9 +221,10 @@ class NoNetworkCli:
         return answer["code"], text, answer["seconds"]
 
     def close(self) -> None:
-        """End the namespace's process (no run is left: each was waited for)."""
+        """End the namespace's process and any run a failed test left behind."""
         self.proc.stdin.close()
-        self.proc.kill()  # not a second of pandas & co. tearing down for nothing
+        # killed, not waited out: pandas & co. tearing down took a second for nothing
+        os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=30)
 
 
