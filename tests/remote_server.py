@@ -23,6 +23,8 @@ import hashlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import loopback
+
 from civicmap.sources import remote
 
 _TYPES = {
@@ -154,8 +156,7 @@ class FileServer:
 
         self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self._thread.start()
+        self._thread = loopback.start(self.httpd)
         self.port = self.httpd.server_address[1]
         self.host = host
         self.up = True
@@ -171,5 +172,4 @@ class FileServer:
         """Take the server down: from now on the port refuses connections."""
         if self.up:
             self.up = False
-            self.httpd.shutdown()
-            self.httpd.server_close()
+            loopback.stop(self.httpd)

@@ -12,10 +12,10 @@ import math
 import re
 import shutil
 import subprocess
-import threading
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import loopback
 import pytest
 from PIL import Image, ImageDraw
 from test_hazards import NOMACHI, SCHOOL, _map
@@ -94,12 +94,12 @@ def hazard_server(monkeypatch):
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    loopback.start(server)
     url = f"http://127.0.0.1:{server.server_address[1]}/{{z}}/{{x}}/{{y}}.png"
     monkeypatch.setitem(TILE_HAZARDS, "flood-max", replace(TILE_HAZARDS["flood-max"], urls=(url,)))
     monkeypatch.setattr(tiles, "PACE_SECONDS", 0.0)
     yield {"asked": asked}
-    server.shutdown()
+    loopback.stop(server)
 
 
 def test_pixel_colours_read_through_the_legend_table():

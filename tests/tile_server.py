@@ -26,6 +26,7 @@ import time
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import loopback
 from PIL import Image, ImageDraw
 
 from civicmap.spec.basemap import REGISTRY
@@ -33,8 +34,9 @@ from civicmap.spec.basemap import REGISTRY
 _PATH = re.compile(r"^/(\d+)/(\d+)/(\d+)\.png$")
 
 
+@functools.cache
 def tile_png(z: int, x: int, y: int) -> bytes:
-    """The tile the server sends for z/x/y (deterministic)."""
+    """The tile the server sends for z/x/y (deterministic: drawn once, sent as often as asked)."""
     fill = (200 + (x * 7) % 40, 215 + (y * 5) % 30, 190 + (z * 3) % 50)
     im = Image.new("RGB", (256, 256), fill)
     d = ImageDraw.Draw(im)
@@ -150,8 +152,7 @@ class TileServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.thread = loopback.start(self.httpd)
 
     @property
     def url(self) -> str:
@@ -168,8 +169,7 @@ class TileServer:
         self.dripped = 0
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        loopback.stop(self.httpd)
 
 
 def use_loopback_gsi(mp, server: TileServer, *, cache_folder=None) -> None:

@@ -183,7 +183,10 @@ def _handler_for(folder: Path):
 def serving(folder: Path, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[SiteServer]:
     """Serve ``folder`` in a background thread for the block (tests, benchmarks)."""
     server = SiteServer(folder, host=host, port=port)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # look for the end of the block every 10 ms (http.server's 0.5 s made each block's end wait)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
     thread.start()
     try:
         yield server

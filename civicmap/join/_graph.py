@@ -19,9 +19,6 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import Transformer
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.sparse.csgraph import dijkstra as csgraph_dijkstra
 from shapely.geometry import LineString, Point
 from shapely.ops import nearest_points
 
@@ -94,6 +91,10 @@ def prepare_graph(graph, crs) -> Graph:
     # the pieces in node order, as networkx finds them: the first largest one wins.)
     in_main = np.zeros(len(everything), dtype=bool)
     if everything:
+        # SciPy's graph routines cost half a second to import: only maps with routes pay it
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.csgraph import connected_components
+
         links = csr_matrix((np.ones(len(read)), (iu, iv)), shape=(len(everything),) * 2)
         _n, labels = connected_components(links, directed=False)
         in_main = labels == np.argmax(np.bincount(labels))
@@ -147,6 +148,8 @@ def _pair_matrix(n: int, us: np.ndarray, vs: np.ndarray, ws: np.ndarray, keys: l
     first = np.ones(len(w), dtype=bool)
     first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
     picked = order[first]
+    from scipy.sparse import csr_matrix  # imported here, as in prepare_graph: only routes pay it
+
     matrix = csr_matrix((w[first], (lo[first], hi[first])), shape=(n, n))
     edge_of = {
         (int(a), int(b)): keys[i] for a, b, i in zip(lo[first], hi[first], picked, strict=True)
@@ -177,6 +180,9 @@ class WalkSearch:
     """
 
     def __init__(self, g: Graph, homes: np.ndarray, targets: np.ndarray, *, limit: float) -> None:
+        # SciPy's graph routines cost half a second to import: only maps with routes pay it
+        from scipy.sparse.csgraph import dijkstra as csgraph_dijkstra
+
         self.g = g
         self.homes = np.asarray(homes, dtype=np.int64)
         self.targets = np.asarray(targets, dtype=np.int64)
@@ -211,6 +217,8 @@ class WalkSearch:
 
     def paths(self, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
         """The node positions from home to target of each ``(home row, target column)``."""
+        from scipy.sparse.csgraph import dijkstra as csgraph_dijkstra  # as in __init__
+
         out: dict[tuple[int, int], list[int]] = {}
         if not pairs:
             return out

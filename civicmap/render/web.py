@@ -23,7 +23,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -905,6 +904,10 @@ def _render(
     """The page, and the tile folder to write beside it (see :func:`_payload`)."""
     if opts.self_contained:
         assets.require_installed()
+    # folium costs a third of a second to import: a command that writes no web page
+    # (check, a paper map, --help) does not pay it
+    import folium
+
     lang = data.language
     fig = Figure(title=html.escape(str(data.spec.title)))
     m = folium.Map(

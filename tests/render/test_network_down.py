@@ -6,7 +6,8 @@ test server:
 
 - ``civicmap`` run as a child under ``unshare -n`` (a network namespace with
   no interface up: DNS fails at once, as on a machine with no network), for
-  the console a user sees, in Japanese and in English, timed from outside;
+  the console a user sees, in Japanese and in English, timed from outside
+  (each run a fresh process forked in one namespace: :class:`NoNetworkCli`);
 - in process with the ``no_network`` socket guard (tests/conftest.py), which
   records every name looked up and every connect outside loopback, so a test
   can say how often the network was tried (once per host, or never).
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -168,27 +171,68 @@ def pdftext(pdf: Path) -> str:
 # --------------------------------------------------------------------------- unshare -n
 
 
-def civicmap_offline_ns(*args: str, cwd: Path, lang: str) -> tuple[int, str, float]:
-    """Run ``civicmap ARGS`` in a network namespace with no network; (exit code, output, seconds)."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "CIVICMAP_CACHE_DIR": str(cwd / "cache"),
-        "CIVICMAP_LANG": lang,
-    }
-    for name in ("CIVICMAP_OVERPASS_URL", "CIVICMAP_GEOCODER_URL", "CIVICMAP_OFFLINE",
-                 "CIVICMAP_ALLOW_PRIVATE_URLS", "CIVICMAP_TRACEBACK"):  # fmt: skip
-        env.pop(name, None)
-    t = time.monotonic()
-    res = subprocess.run(
-        ["unshare", "-n", sys.executable, "-c", "from civicmap.cli import main; main()", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return res.returncode, res.stdout + res.stderr, time.monotonic() - t
+class NoNetworkCli:
+    """``civicmap`` runs in one network namespace with no network (``unshare -n``).
+
+    One ``tests/forked_cli.py`` process per module holds the namespace and the heavy
+    third-party imports; each run is a fresh child forked from it (its own
+    environment, folder and civicmap import), so runs stay independent. A run's
+    seconds are its own, from the fork to its exit: the interpreter and the
+    third-party imports they share take the same time with a network or without
+    (``start_seconds``), what is timed is what the missing network could add.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.logs, self.runs = folder, 0
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        for name in ("CIVICMAP_OVERPASS_URL", "CIVICMAP_GEOCODER_URL", "CIVICMAP_OFFLINE",
+                     "CIVICMAP_ALLOW_PRIVATE_URLS", "CIVICMAP_TRACEBACK"):  # fmt: skip
+            env.pop(name, None)
+        self.env = env
+        t = time.monotonic()
+        self.proc = subprocess.Popen(
+            ["unshare", "-n", sys.executable, str(TESTS / "forked_cli.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=folder,
+            text=True,
+            start_new_session=True,  # its own process group: close() ends a stuck run too
+        )
+        assert self._line(120) == "ready"
+        self.start_seconds = time.monotonic() - t
+
+    def _line(self, timeout: float) -> str:
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        assert ready, f"civicmap did not end within {timeout} s"
+        return self.proc.stdout.readline().strip()
+
+    def run(self, *args: str, cwd: Path, lang: str) -> tuple[int, str, float]:
+        """``civicmap ARGS`` in ``cwd``; (exit code, stdout + stderr, seconds)."""
+        env = {**self.env, "CIVICMAP_CACHE_DIR": str(cwd / "cache"), "CIVICMAP_LANG": lang}
+        self.runs += 1
+        out, err = self.logs / f"{self.runs}.out", self.logs / f"{self.runs}.err"
+        request = {"args": list(args), "cwd": str(cwd), "env": env, "out": str(out),
+                   "err": str(err)}  # fmt: skip
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        answer = json.loads(self._line(120))
+        text = out.read_text(encoding="utf-8") + err.read_text(encoding="utf-8")
+        return answer["code"], text, answer["seconds"]
+
+    def close(self) -> None:
+        """End the namespace's process and any run a failed test left behind."""
+        self.proc.stdin.close()
+        # killed, not waited out: pandas & co. tearing down took a second for nothing
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def no_network_cli(tmp_path_factory):
+    cli = NoNetworkCli(tmp_path_factory.mktemp("no-network-cli"))
+    yield cli
+    cli.close()
 
 
 TILE_TEXTS = {
@@ -201,8 +245,8 @@ TILE_TEXTS = {
 
 @needs_unshare
 @pytest.mark.parametrize("lang", ["ja", "en"])
-def test_tile_map_with_no_network_draws_the_fallback_in_seconds(tmp_path, lang):
-    code, out, seconds = civicmap_offline_ns(
+def test_tile_map_with_no_network_draws_the_fallback_in_seconds(no_network_cli, tmp_path, lang):
+    code, out, seconds = no_network_cli.run(
         "build", str(tile_map(tmp_path)), cwd=tmp_path, lang=lang
     )
     assert code == 0, out
@@ -223,8 +267,10 @@ def test_tile_map_with_no_network_draws_the_fallback_in_seconds(tmp_path, lang):
 
 @needs_unshare
 @pytest.mark.parametrize("lang", ["ja", "en"])
-def test_overpass_with_no_network_fails_at_once_naming_overpass_and_the_fix(tmp_path, lang):
-    code, out, seconds = civicmap_offline_ns(
+def test_overpass_with_no_network_fails_at_once_naming_overpass_and_the_fix(
+    no_network_cli, tmp_path, lang
+):
+    code, out, seconds = no_network_cli.run(
         "build", str(overpass_map(tmp_path)), cwd=tmp_path, lang=lang
     )
     assert code == 1 and seconds < 10, (seconds, out)
@@ -241,8 +287,10 @@ def test_overpass_with_no_network_fails_at_once_naming_overpass_and_the_fix(tmp_
 
 @needs_unshare
 @pytest.mark.parametrize("lang", ["ja", "en"])
-def test_geocoder_with_no_network_is_named_once_and_the_build_goes_on(tmp_path, lang):
-    code, out, seconds = civicmap_offline_ns(
+def test_geocoder_with_no_network_is_named_once_and_the_build_goes_on(
+    no_network_cli, tmp_path, lang
+):
+    code, out, seconds = no_network_cli.run(
         "build", str(geocode_map(tmp_path)), cwd=tmp_path, lang=lang
     )
     assert code == 0 and seconds < 10, (seconds, out)
@@ -258,8 +306,8 @@ def test_geocoder_with_no_network_is_named_once_and_the_build_goes_on(tmp_path, 
 
 
 @needs_unshare
-def test_homes_with_osm_false_never_ask_overpass_even_with_no_network(tmp_path):
-    code, out, seconds = civicmap_offline_ns(
+def test_homes_with_osm_false_never_ask_overpass_even_with_no_network(no_network_cli, tmp_path):
+    code, out, seconds = no_network_cli.run(
         "build", str(homes_map(tmp_path)), cwd=tmp_path, lang="ja"
     )
     assert code == 0 and seconds < 10, (seconds, out)
@@ -271,9 +319,11 @@ def test_homes_with_osm_false_never_ask_overpass_even_with_no_network(tmp_path):
 @needs_unshare
 @pytest.mark.parametrize("lang", ["ja", "en"])
 @pytest.mark.parametrize("which", ["overpass", "tiles"])
-def test_fetch_with_no_network_ends_in_one_line_and_leaves_no_pack(tmp_path, lang, which):
+def test_fetch_with_no_network_ends_in_one_line_and_leaves_no_pack(
+    no_network_cli, tmp_path, lang, which
+):
     mapfile = overpass_map(tmp_path) if which == "overpass" else tile_map(tmp_path)
-    code, out, seconds = civicmap_offline_ns(
+    code, out, seconds = no_network_cli.run(
         "fetch", str(mapfile), "-o", str(tmp_path / "pack"), cwd=tmp_path, lang=lang
     )
     assert code == 1 and seconds < 10, (seconds, out)

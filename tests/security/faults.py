@@ -12,6 +12,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import loopback
+
 
 class HitRecorder:
     """An HTTP server on 127.0.0.2 that records every request and answers valid OSM XML."""
@@ -40,7 +42,7 @@ class HitRecorder:
 
         self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        loopback.start(self.httpd)
 
     @property
     def url(self) -> str:
@@ -48,8 +50,7 @@ class HitRecorder:
         return f"http://{host}:{port}/api/interpreter"
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        loopback.stop(self.httpd)
 
 
 def redirect_action(status: int, location: str):

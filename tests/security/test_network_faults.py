@@ -9,13 +9,17 @@ no output file and nothing in the cache.
 from __future__ import annotations
 
 import json
+import re
+import runpy
 import time
 from pathlib import Path
 
+import loopback
 import pytest
 import urllib3.util.connection
 from click.testing import CliRunner
 from faults import Drip, Flood, HitRecorder, answer_action, redirect_action
+from paths import ROOT
 
 import civicmap
 from civicmap import _http, _transport, settings
@@ -130,25 +134,31 @@ def test_same_host_rule():
 # --- drips -----------------------------------------------------------------------
 
 
-def test_body_drip_is_cut_at_the_deadline(server, map_file):
-    """One byte every 0.3 s never trips the 1 s read timeout; the 2 s deadline cuts it."""
-    drip = Drip(0.3)
+def test_body_drip_is_cut_at_the_deadline(server, map_file, monkeypatch):
+    """One byte every 0.2 s never trips the 1 s read timeout; the 0.8 s deadline cuts it.
+
+    (A deadline smaller than the fixture's 2 s: what is checked is the cut at the
+    deadline, whatever its size; the wait was most of this module's time.)
+    """
+    monkeypatch.setattr(settings, "overpass_deadline", 0.8)
+    drip = Drip(0.2)
     server.script.append(drip)
     t = time.monotonic()
     line = build_fails(map_file)
     elapsed = time.monotonic() - t
-    assert "no complete answer within 2 s" in line
+    assert "no complete answer within 0.8 s" in line
     assert elapsed < 6, elapsed
     assert drip.ended.wait(5)  # the server saw the client hang up
-    assert drip.sent < 20  # ~2 s worth of bytes, not the 30 s the server would go on
+    assert drip.sent < 20  # ~0.8 s worth of bytes, not the 30 s the server would go on
     assert len(server.interpreter_requests()) == 1  # not retried past the deadline
 
 
-def test_header_drip_is_cut_at_the_deadline(server):
-    drip = Drip(0.3, in_headers=True)
+def test_header_drip_is_cut_at_the_deadline(server, monkeypatch):
+    monkeypatch.setattr(settings, "overpass_deadline", 0.8)  # as the body drip above
+    drip = Drip(0.2, in_headers=True)
     server.script.append(drip)
     t = time.monotonic()
-    with pytest.raises(NetworkError, match="no complete answer within 2 s"):
+    with pytest.raises(NetworkError, match=r"no complete answer within 0\.8 s"):
         _http.overpass(QUERY, url=server.url)
     assert time.monotonic() - t < 5
     assert drip.ended.wait(5) and drip.sent < 20
@@ -360,11 +370,19 @@ def tile_budget(monkeypatch):
 
 
 @pytest.mark.timeout(90)
-def test_dripping_tile_server_ends_within_the_budget_on_the_fallback(gsi, tile_budget, tmp_path):
+def test_dripping_tile_server_ends_within_the_budget_on_the_fallback(
+    gsi, tile_budget, tmp_path, monkeypatch
+):
     """One byte every 0.2 s on every tile: the build stops asking at its budget (a 65-tile
-    build took 6-8 min before) and draws the N03 outlines instead of a grey frame."""
+    build took 6-8 min before) and draws the N03 outlines instead of a grey frame.
+
+    (Budgets smaller than ``tile_budget``'s: 0.3 s a tile, 1 s in all; what is checked is
+    that the build stops at them, whatever their size.)
+    """
     from civicmap.pipeline import build
 
+    monkeypatch.setattr(settings, "tile_deadline", 1.0)
+    monkeypatch.setattr(settings, "tile_request_deadline", 0.3)
     gsi.default = "drip"
     t = time.monotonic()
     pdf = build(civicmap.load_map(tile_map_file(tmp_path)), overwrite=True)["paper"][0]
@@ -406,11 +424,15 @@ def test_huge_tiles_from_a_server_are_holes_and_the_server_is_given_up(gsi, tile
     assert len(gsi.requests) < len(want)  # given up after a few, not asked for every tile
 
 
-def test_map_file_tile_url_on_loopback_is_refused_unless_allowed(tile_server, tmp_path):
+def test_map_file_tile_url_on_loopback_is_refused_unless_allowed(
+    tile_server, tmp_path, monkeypatch
+):
     from click.testing import CliRunner
 
     from civicmap.cli import main
+    from civicmap.render import tiles
 
+    monkeypatch.setattr(tiles, "PACE_SECONDS", 0.0)  # no polite pacing towards the test server
     tile_server.reset()
     path = tile_map_file(tmp_path, tile_server.url, attribution="© 自作タイル")
     res = CliRunner().invoke(main, ["build", str(path)])
@@ -448,11 +470,13 @@ def test_map_file_overpass_url_at_the_metadata_address_is_never_connected(tmp_pa
     assert "169.254.169.254" in line and "--allow-private-urls" in line
 
 
-def test_tile_url_credentials_are_never_printed(tile_server, tmp_path, tile_budget):
+def test_tile_url_credentials_are_never_printed(tile_server, tmp_path, tile_budget, monkeypatch):
     from click.testing import CliRunner
 
     from civicmap.cli import main
+    from civicmap.render import tiles
 
+    monkeypatch.setattr(tiles, "PACE_SECONDS", 0.0)  # no polite pacing towards the test server
     tile_server.reset()
     tile_server.default = 500
     url = tile_server.url.replace("http://", "http://mapuser:s3cr3tpass@") + "?apikey=k3yk3y"
@@ -497,9 +521,7 @@ def test_a_bad_geocoder_answer_is_not_cached(monkeypatch):
             pass
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    import threading
-
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    loopback.start(httpd)
     try:
         monkeypatch.setattr(
             settings, "geocoder_url", f"http://127.0.0.1:{httpd.server_address[1]}/search"
@@ -510,8 +532,7 @@ def test_a_bad_geocoder_answer_is_not_cached(monkeypatch):
         geocode_one("金沢市鞍月東2丁目1番地")
         assert len(hits) == 2  # asked again: the bad answer was not kept
     finally:
-        httpd.shutdown()
-        httpd.server_close()
+        loopback.stop(httpd)
 
 
 def test_retries_are_bounded_per_run_not_only_per_request(server, monkeypatch):
@@ -523,3 +544,28 @@ def test_retries_are_bounded_per_run_not_only_per_request(server, monkeypatch):
                 _http.get_json(server.url, params={"data": f"[out:json];node({i},0,1,1);out;"})
     # 5 requests, 4 retries in all (not 5 × 3 = 15)
     assert len(server.interpreter_requests()) == 5 + 4
+
+
+def test_the_budgets_these_tests_shrink_are_the_documented_defaults():
+    """The drips above are cut at small budgets (the cut is what they check); what a user
+    gets without settings is what docs/reference.md says, read from a fresh settings module."""
+    fresh = runpy.run_path(settings.__file__)
+    doc = " ".join((ROOT / "docs" / "reference.md").read_text(encoding="utf-8").split())
+
+    def documented(pattern: str) -> int:
+        found = re.search(pattern, doc)
+        assert found, pattern
+        return int(found.group(1))
+
+    assert fresh["tile_deadline"] == documented(r"`settings\.tile_deadline` \((\d+) s\)") == 180
+    assert fresh["tile_request_deadline"] == documented(
+        r"`settings\.tile_request_deadline` \((\d+) s\)"
+    )
+    assert fresh["tile_max_failures"] == documented(r"`settings\.tile_max_failures` \((\d+)\)")
+    assert fresh["max_retries"] == documented(r"`settings\.max_retries` \((\d+)\) times")
+    assert fresh["http_deadline"] == documented(r"`settings\.http_deadline`, (\d+) s\)")
+    # Overpass: no deadline of its own by default, so the server's timeout + 120 s
+    assert fresh["overpass_deadline"] is None
+    assert fresh["overpass_timeout"] + 120 == documented(
+        r"`settings\.overpass_deadline` \(default `overpass_timeout \+ 120` = (\d+) s"
+    )

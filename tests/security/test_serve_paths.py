@@ -13,9 +13,10 @@ from serve_site import SECRET, get, served_site
 from civicmap._outputs import SITE_MARKER
 
 
-@pytest.fixture
-def site(tmp_path):
-    with served_site(tmp_path) as server:
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """One site for the module: every test only reads it (stopping a server takes 0.5 s)."""
+    with served_site(tmp_path_factory.mktemp("serve")) as server:
         yield server
 
 
