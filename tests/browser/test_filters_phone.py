@@ -9,7 +9,6 @@ cluster groups: a clustered marker is still on the map) and reads the legend as 
 from __future__ import annotations
 
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -278,8 +277,7 @@ def test_the_site_shares_its_filtered_link_and_opens_filtered(phone, tmp_path):
             lambda: phone.execute_script("return !!(window.civicmapSite && civicmapSite.drawn)"),
             timeout=30,
         )
-        time.sleep(0.2)
-        assert sorted(m["n"] for m in shown(phone, "childcare")) == babies
+        assert wait_for(lambda: sorted(m["n"] for m in shown(phone, "childcare")) == babies)
         assert legend_counts(phone, "childcare")[""] == f"{len(babies)}件（全{len(rows)}件）"
 
 

@@ -7,12 +7,11 @@ A31a file and a generated 3–5 m zone around 旧野町小学校 (see tests/test
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
-from pages import console_errors, open_map, wait_for
+from pages import console_errors, open_map, settle, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import test_hazards_tiles
@@ -46,7 +45,7 @@ def test_the_hazard_overlay_toggles_and_the_legend_and_popup_say_it(browser, tmp
     data = collect(spec)
     render(data)
     open_map(browser, tmp_path / "out/map.html")
-    time.sleep(0.5)
+    settle(browser)
     assert console_errors(browser) == []
     drawn = wait_for(lambda: _zones(browser))
     n_zones = sum(len(layer.zones) for layer in data.hazards.layers)
