@@ -24,7 +24,7 @@ from filter_maps import (
     toyama_filter_map,
     toyama_rows,
 )
-from pages import PHONE, SharedPhone, console_errors, wait_for
+from pages import PHONE, console_errors, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from test_hazards import LANDSLIDE, _deep_zone, _map
@@ -43,20 +43,13 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def _phone(tmp_path_factory):
-    shared = SharedPhone(tmp_path_factory.mktemp("phone"), block_https=True)
-    yield shared
-    shared.close()
-
-
 @pytest.fixture
-def phone(_phone):
+def phone(shared_phone):
     """Headless Chromium emulating a 390×844 phone; only loopback answers (no internet).
 
-    One browser for the module, put back to new before each test (pages.SharedPhone).
+    One browser for the worker, put back to new before each test (pages.SharedPhone).
     """
-    return _phone.fresh()
+    return shared_phone.fresh(block_https=True)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import shutil
 from datetime import UTC, date, datetime
 
 import pytest
-from pages import SharedPhone, console_errors, settle, wait_for
+from pages import console_errors, displayed, settle, wait_for
 from site_maps import URL, demo_site_spec, toyama_pack_map
 
 from civicmap.cli.serve import serving
@@ -32,21 +32,14 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def _phone(tmp_path_factory):
-    shared = SharedPhone(tmp_path_factory.mktemp("phone"))
-    yield shared
-    shared.close()
-
-
 @pytest.fixture
-def phone(_phone):
+def phone(shared_phone):
     """Headless Chromium emulating a 390×844 phone, network on (loopback only is reachable).
 
-    One browser for the module, put back to new before each test (pages.SharedPhone):
+    One browser for the worker, put back to new before each test (pages.SharedPhone):
     no service worker, cache or stored data of an earlier test's site is left.
     """
-    return _phone.fresh()
+    return shared_phone.fresh()
 
 
 def offline(driver) -> None:
@@ -239,10 +232,8 @@ def test_offline_the_manifest_icons_names_and_width_pass_the_install_checks(
         assert width[0] <= width[2] and width[1] <= width[2] == 390, width
         unnamed = [
             e.get_attribute("outerHTML")[:120]
-            for e in phone.find_elements("css selector", CONTROLS)
-            # the name first: Chromium's own, one call; what is shown is asked only of
-            # the controls without one (the same set, not 70 visibility checks)
-            if not (e.accessible_name or "").strip() and e.is_displayed()
+            for e in displayed(phone, phone.find_elements("css selector", CONTROLS))
+            if not (e.accessible_name or "").strip()
         ]
         assert unnamed == [], unnamed
     phone.save_screenshot(str(artifacts / "site_share_phone.png"))
