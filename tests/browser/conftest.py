@@ -139,6 +139,20 @@ def browser(_chromium):
         _chromium.close()
 
 
+@pytest.fixture(scope="session")
+def shared_phone(tmp_path_factory):
+    """One phone-sized Chromium (pages.SharedPhone) per test process, started on first use.
+
+    The phone tests of every module share it; each asks ``shared_phone.fresh()`` for a
+    browser put back to new (no page, worker, cache or stored data of an earlier test).
+    """
+    from pages import SharedPhone
+
+    shared = SharedPhone(tmp_path_factory.mktemp("phone"))
+    yield shared
+    shared.close()
+
+
 @pytest.fixture
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -50,7 +50,7 @@ def phone_driver(profile: Path, *, block_https: bool = False) -> Iterator:
 
 
 class SharedPhone:
-    """One phone Chromium for the tests of a module, put back to new before each test.
+    """One phone Chromium for the tests of a worker, put back to new before each test.
 
     Starting Chromium costs about a second per test on a quiet machine. What a test may
     leave behind is undone by :meth:`fresh`: the page (about:blank), airplane mode, the
@@ -59,15 +59,19 @@ class SharedPhone:
     on a new loopback port, so its origin is new to the browser anyway.
     """
 
-    def __init__(self, folder: Path, *, block_https: bool = False) -> None:
+    def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.block_https = block_https
+        self.block_https = False
         self.driver = None
         self._stack = None
         self.starts = 0
 
-    def fresh(self):
-        """The driver, started if need be (again if the last test broke it), reset."""
+    def fresh(self, *, block_https: bool = False):
+        """The driver, started if need be (again if the last test broke it), reset.
+
+        ``block_https``: only loopback answers (set per test: modules differ).
+        """
+        self.block_https = block_https
         if self.driver is not None:
             try:
                 self._reset()
@@ -135,6 +139,54 @@ def wait_for(find, *, timeout: float = 20.0):
         if found or time.monotonic() > deadline:
             return found
         time.sleep(0.05)
+
+
+#: Whether the page has come to rest: every image it asked for has loaded or failed (so a
+#: failed load is already in the console log), every tile has faded in, the sheet (phone
+#: popup) is not sliding, and Leaflet is not panning, zooming or fading a popup in. Read
+#: after two animation frames, so what a script started just before has begun.
+_SETTLED = """
+var done = arguments[arguments.length - 1];
+function rest() {
+  var busy = Array.prototype.some.call(document.images, function (i) { return !i.complete; });
+  busy = busy || Array.prototype.some.call(document.querySelectorAll('.leaflet-tile'),
+    function (t) { return t.style.opacity !== '' && t.style.opacity !== '1'; });
+  busy = busy || Array.prototype.some.call(document.querySelectorAll('.leaflet-popup, .cm-sheet'),
+    function (p) { return getComputedStyle(p).opacity !== '1' || p.getAnimations().length; });
+  var m = window.civicmapData && window.civicmapData.map;
+  if (m) busy = busy || !!m._animatingZoom || !!(m._panAnim && m._panAnim._inProgress)
+    || !!m._flyToFrame;
+  return !busy;
+}
+requestAnimationFrame(function () { requestAnimationFrame(function () { done(rest()); }); });
+"""
+
+
+def settle(driver, *, timeout: float = 10.0) -> bool:
+    """Wait until the page has come to rest (see ``_SETTLED``) instead of a fixed sleep.
+
+    Returns whether it did within ``timeout``; the caller's own assertions follow, so a
+    page that never rests fails there, not here.
+    """
+    return bool(wait_for(lambda: driver.execute_async_script(_SETTLED), timeout=timeout))
+
+
+def displayed(driver, elements: list) -> list:
+    """The ``elements`` a user sees, by Selenium's own ``is_displayed`` test, in one call.
+
+    The same atom ``WebElement.is_displayed`` runs, applied to every element in one
+    script instead of one round trip per element (a page has dozens of controls).
+    """
+    from selenium.webdriver.remote import webelement
+
+    if webelement.isDisplayed_js is None:
+        webelement._load_js()
+    shown = driver.execute_script(
+        f"var isShown = ({webelement.isDisplayed_js});"
+        "return arguments[0].map(function (e) { return !!isShown(e); });",
+        elements,
+    )
+    return [e for e, yes in zip(elements, shown, strict=True) if yes]
 
 
 def open_map(browser, path) -> None:

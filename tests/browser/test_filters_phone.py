@@ -9,7 +9,6 @@ cluster groups: a clustered marker is still on the map) and reads the legend as 
 from __future__ import annotations
 
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from filter_maps import (
     toyama_filter_map,
     toyama_rows,
 )
-from pages import PHONE, SharedPhone, console_errors, wait_for
+from pages import PHONE, console_errors, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from test_hazards import LANDSLIDE, _deep_zone, _map
@@ -44,20 +43,13 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def _phone(tmp_path_factory):
-    shared = SharedPhone(tmp_path_factory.mktemp("phone"), block_https=True)
-    yield shared
-    shared.close()
-
-
 @pytest.fixture
-def phone(_phone):
+def phone(shared_phone):
     """Headless Chromium emulating a 390×844 phone; only loopback answers (no internet).
 
-    One browser for the module, put back to new before each test (pages.SharedPhone).
+    One browser for the worker, put back to new before each test (pages.SharedPhone).
     """
-    return _phone.fresh()
+    return shared_phone.fresh(block_https=True)
 
 
 @pytest.fixture(scope="module")
@@ -278,8 +270,7 @@ def test_the_site_shares_its_filtered_link_and_opens_filtered(phone, tmp_path):
             lambda: phone.execute_script("return !!(window.civicmapSite && civicmapSite.drawn)"),
             timeout=30,
         )
-        time.sleep(0.2)
-        assert sorted(m["n"] for m in shown(phone, "childcare")) == babies
+        assert wait_for(lambda: sorted(m["n"] for m in shown(phone, "childcare")) == babies)
         assert legend_counts(phone, "childcare")[""] == f"{len(babies)}件（全{len(rows)}件）"
 
 

@@ -7,12 +7,11 @@ A31a file and a generated 3–5 m zone around 旧野町小学校 (see tests/test
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
-from pages import console_errors, open_map, wait_for
+from pages import console_errors, displayed, open_map, settle, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import test_hazards_tiles
@@ -46,7 +45,7 @@ def test_the_hazard_overlay_toggles_and_the_legend_and_popup_say_it(browser, tmp
     data = collect(spec)
     render(data)
     open_map(browser, tmp_path / "out/map.html")
-    time.sleep(0.5)
+    settle(browser)
     assert console_errors(browser) == []
     drawn = wait_for(lambda: _zones(browser))
     n_zones = sum(len(layer.zones) for layer in data.hazards.layers)
@@ -145,6 +144,28 @@ def test_the_disaster_choice_shows_only_suited_shelters_with_that_hazard_on(
         "arguments[0].value = ''; arguments[0].dispatchEvent(new Event('change'));", select
     )
     assert wait_for(lambda: _markers(browser) == total and _zones(browser) == zones_all)
+    # labels: none at the city-wide view; zoomed in on the school, its name is shown beside
+    # it (just right of its symbol, centred on it)
+    school = next(f for f in features if f["n"] == SCHOOL and f.get("l"))
+    assert browser.execute_script("return window.civicmapData.map.getZoom();") < 16
+    assert displayed(browser, browser.find_elements("css selector", ".cm-label")) == []
+    label = wait_for(
+        lambda: browser.execute_script(
+            "var d = window.civicmapData, want = arguments[0], m = null;"
+            "Object.keys(d.layers).forEach(function (k) { d.layers[k].eachLayer(function g(l) {"
+            " if (l.eachLayer) l.eachLayer(g);"
+            " else if (!m && l.cmFeature && l.cmFeature.n === want && l.cmFeature.l) m = l; }); });"
+            "d.map.setView(m.getLatLng(), 17, {animate: false});"
+            "var t = m.getTooltip(); if (!t || !t.getElement()) return null;"
+            "var a = t.getElement().getBoundingClientRect(), b = m.getElement().getBoundingClientRect();"
+            "return [t.getElement(), a.left - b.right, (a.top + a.bottom - b.top - b.bottom) / 2];",
+            SCHOOL,
+        )
+    )
+    assert label, "no label beside the school at zoom 17"
+    element, gap, off_centre = label
+    assert element.is_displayed() and element.text == school["l"]
+    assert 0 <= gap <= 12 and abs(off_centre) <= 2, (gap, off_centre)
 
 
 def _hazard_tiles(browser) -> list[dict]:

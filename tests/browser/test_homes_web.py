@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from dataclasses import replace
 
 import pytest
-from pages import console_errors, open_map, wait_for
+from pages import console_errors, open_map, settle, wait_for
 
 from civicmap.render import web
 from civicmap.spec.paper import PaperOptions
@@ -54,7 +53,7 @@ def test_each_home_has_its_routes_marker_and_popup_on_the_web_map(browser, homes
     assert all(k >= 1 for k in per_home.values())
 
     open_map(browser, page)
-    time.sleep(0.5)
+    settle(browser)
     assert console_errors(browser) == []
     # one drawn line per route; one emphasised "nearest on foot" line per home
     lines = browser.find_elements("css selector", "path.cm-route")
@@ -97,7 +96,7 @@ def test_each_home_has_its_routes_marker_and_popup_on_the_web_map(browser, homes
     # marker is on screen and not covered by a control
     browser.set_window_size(*PHONE)
     open_map(browser, page)
-    time.sleep(0.8)
+    settle(browser)
     assert console_errors(browser) == []
     assert not browser.execute_script("return document.querySelector('.cm-legend details').open")
     width, height = browser.execute_script("return [window.innerWidth, window.innerHeight];")

@@ -12,11 +12,10 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import time
 from datetime import UTC, date, datetime
 
 import pytest
-from pages import SharedPhone, console_errors, wait_for
+from pages import console_errors, displayed, settle, wait_for
 from site_maps import URL, demo_site_spec, toyama_pack_map
 
 from civicmap.cli.serve import serving
@@ -33,21 +32,14 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def _phone(tmp_path_factory):
-    shared = SharedPhone(tmp_path_factory.mktemp("phone"))
-    yield shared
-    shared.close()
-
-
 @pytest.fixture
-def phone(_phone):
+def phone(shared_phone):
     """Headless Chromium emulating a 390×844 phone, network on (loopback only is reachable).
 
-    One browser for the module, put back to new before each test (pages.SharedPhone):
+    One browser for the worker, put back to new before each test (pages.SharedPhone):
     no service worker, cache or stored data of an earlier test's site is left.
     """
-    return _phone.fresh()
+    return shared_phone.fresh()
 
 
 def offline(driver) -> None:
@@ -135,7 +127,7 @@ def test_after_one_visit_the_site_draws_every_marker_and_its_tiles_in_airplane_m
     )
     assert state and all(t["src"].startswith("tiles/") for t in state), state[:3]
     assert all(t["w"] == 256 for t in state), state  # every tile decoded from the cache
-    time.sleep(0.4)
+    settle(phone)
     phone.save_screenshot(str(artifacts / "site_offline_phone.png"))
     # what the page still offers offline: the share box with the printed sheet's QR code
     phone.find_element("css selector", ".cm-site-menu-button").click()
@@ -196,7 +188,7 @@ def test_within_stale_after_there_is_no_banner_but_the_data_date_shows(phone, tm
     with serving(folder) as server:
         open_site(phone, server.url)
         assert phone.find_element("css selector", ".cm-site-date").text == "データ時点 2020-11-28"
-        time.sleep(0.5)
+        settle(phone)
         assert phone.find_elements("css selector", ".cm-site-stale") == []
 
 
@@ -240,8 +232,8 @@ def test_offline_the_manifest_icons_names_and_width_pass_the_install_checks(
         assert width[0] <= width[2] and width[1] <= width[2] == 390, width
         unnamed = [
             e.get_attribute("outerHTML")[:120]
-            for e in phone.find_elements("css selector", CONTROLS)
-            if e.is_displayed() and not (e.accessible_name or "").strip()
+            for e in displayed(phone, phone.find_elements("css selector", CONTROLS))
+            if not (e.accessible_name or "").strip()
         ]
         assert unnamed == [], unnamed
     phone.save_screenshot(str(artifacts / "site_share_phone.png"))
@@ -334,7 +326,7 @@ def test_names_and_a_title_written_as_markup_show_as_text_and_run_nothing(
         assert hits and "<script>alert(2)</script>" in hits[0].text
         hits[0].click()
         phone.find_element("css selector", ".cm-site-menu-button").click()
-        time.sleep(0.3)
+        settle(phone)
         assert phone.title == hostile
         assert phone.find_element("css selector", ".cm-title h1").text == hostile
         assert phone.execute_script("return document.querySelectorAll('img[src=x]').length") == 0

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from pages import console_errors
+from pages import console_errors, settle
 from pages import open_map as _open
 from pages import wait_for as _wait_for
 
@@ -37,7 +35,7 @@ def test_offline_map_loads_from_file_with_every_layer(
     browser, offline_page, payload_data, artifacts
 ):
     _open(browser, offline_page)
-    time.sleep(0.5)
+    settle(browser)
     assert console_errors(browser) == []
     assert browser.execute_script("return navigator.onLine") is False
     for layer in payload_data.layers:
@@ -65,7 +63,7 @@ def test_offline_map_loads_from_file_with_every_layer(
     assert browser.find_elements("css selector", ".leaflet-cmBasemap-pane canvas")
     browser.save_screenshot(str(artifacts / "web_demo_offline.png"))
     browser.set_window_size(390, 844)
-    time.sleep(0.3)
+    settle(browser)
     browser.save_screenshot(str(artifacts / "web_demo_phone.png"))
 
 
@@ -128,7 +126,7 @@ def home_page(tmp_path):
 def test_home_point_and_walking_routes_are_drawn_with_tooltips(browser, home_page, artifacts):
     data, page = home_page
     _open(browser, page)
-    time.sleep(0.5)
+    settle(browser)
     assert console_errors(browser) == []
     # one home marker labelled 自宅, one drawn line per route, the nearest on foot emphasised
     home = browser.find_elements("css selector", ".cm-home-icon")

@@ -7,11 +7,10 @@ view, search and co-located shelters are checked here on 722 real points.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
-from pages import console_errors
+from pages import console_errors, settle
 from pages import open_map as _open
 from pages import wait_for as _wait_for
 
@@ -72,7 +71,7 @@ def test_offline_city_map_draws_every_marker_or_cluster_without_errors(
     n_emerg = len(_features("emergency_172014.json"))
     assert n_evac > 200 and n_emerg > 200
     _open(browser, page)
-    time.sleep(1.0)
+    settle(browser)
     assert console_errors(browser) == []
     # Markers in the layers: one per place, co-located places share one (f.m lists the others).
     markers, places = browser.execute_script(

@@ -6,13 +6,12 @@ pandas here), not from the page's own payload.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from pages import console_errors
+from pages import console_errors, settle
 from pages import open_map as _open
 from pages import wait_for as _wait_for
 
@@ -216,7 +215,9 @@ def test_print_media_hides_controls_and_shows_legend_credits_and_list(
     _data, page = demo_page
     _open(browser, page)
     browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
-    time.sleep(0.3)
+    # the page has switched to its printed layout (the legend moved below the map)
+    _wait_for(lambda: browser.find_elements("css selector", ".cm-legend-printed"))
+    settle(browser)
 
     def shown(sel):
         return browser.execute_script(
@@ -248,7 +249,7 @@ def test_layout_at_phone_and_desktop_size(browser, demo_page, artifacts, size):
     _data, page = demo_page
     browser.set_window_size(*size)
     _open(browser, page)
-    time.sleep(0.5)
+    settle(browser)
 
     def rect(sel):
         return browser.execute_script(

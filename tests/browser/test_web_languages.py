@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 
 import pytest
-from pages import console_errors, open_map, wait_for
+from pages import console_errors, open_map, settle, wait_for
 from paths import ROOT
 
 from civicmap.pipeline import build
@@ -68,7 +67,7 @@ def test_the_language_switch_keeps_the_view_and_the_open_popup_on_a_phone(
         "found.fire('click'); return found.cmFeature.n;"
     )
     assert wait_for(lambda: _sheet(browser)), "the popup did not open"
-    time.sleep(0.5)  # the sheet's pan has finished
+    settle(browser)  # the sheet's pan has finished
     before = _view(browser)
     # the switch: open it, pick Tiếng Việt
     browser.execute_script("document.querySelector('.cm-languages summary').click();")
@@ -89,7 +88,7 @@ def test_the_language_switch_keeps_the_view_and_the_open_popup_on_a_phone(
     assert sheet, "the popup is not open after the switch"
     # the same place, named for a Vietnamese reader with its Japanese name kept
     assert name in sheet and re.search(r"[A-Za-z]{4}", sheet), sheet
-    time.sleep(0.5)
+    settle(browser)
     after = _view(browser)
     assert after[2] == before[2]
     assert abs(after[0] - before[0]) < 2e-5 and abs(after[1] - before[1]) < 2e-5
@@ -102,7 +101,7 @@ def test_ja_easy_fixed_texts_carry_furigana(browser, pages, artifacts):
     browser.set_window_size(*PHONE)
     open_map(browser, pages["demo.ja-easy.html"])
     browser.execute_script("document.querySelector('.cm-legend summary').click();")
-    time.sleep(0.5)
+    settle(browser)
     found = browser.execute_script(
         r"""
         var d = window.civicmapData.data;

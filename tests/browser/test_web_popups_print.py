@@ -11,10 +11,9 @@ import base64
 import re
 import shutil
 import subprocess
-import time
 
 import pytest
-from pages import console_errors, open_map, wait_for
+from pages import console_errors, open_map, settle, wait_for
 
 from civicmap.pipeline import collect, demo_map_path
 from civicmap.render import web
@@ -29,8 +28,9 @@ pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppl
 
 #: Where a popup's title and close button are, and what the page shows at their centres.
 _VISIBLE = """
-var box = document.querySelector('.cm-sheet:not([hidden])')
-  || document.querySelector('.leaflet-popup');
+// the popup opened last: a closed one stays in the page while it fades out (Leaflet)
+var popups = document.querySelectorAll('.leaflet-popup');
+var box = document.querySelector('.cm-sheet:not([hidden])') || popups[popups.length - 1];
 if (!box) return null;
 var title = box.querySelector('.cm-popup-title');
 var close = box.querySelector('.cm-sheet-close, .leaflet-popup-close-button');
@@ -53,8 +53,25 @@ def _visible(browser) -> dict | None:
     return browser.execute_script(_VISIBLE)
 
 
-def _assert_clear(seen: dict | None, what: str) -> None:
+def _clear(seen: dict | None) -> bool:
+    return all(
+        seen[part] and seen[part]["inside"] and seen[part]["own"] for part in ("title", "close")
+    )
+
+
+def _popup_of(browser, name: str) -> dict | None:
+    """What the page shows once ``name``'s popup is open and clear of every control.
+
+    Waits for that (a tablet's popup pans into view first); past the wait, what the page
+    shows then, for :func:`_assert_clear` to say what is wrong.
+    """
+    seen = wait_for(lambda: (v := _visible(browser)) and v["text"] == name and _clear(v) and v)
+    return seen or _visible(browser)
+
+
+def _assert_clear(seen: dict | None, what: str, name: str) -> None:
     assert seen, f"{what}: no popup opened"
+    assert seen["text"] == name, f"{what}: the open popup is {seen['text']!r}"
     for part in ("title", "close"):
         look = seen[part]
         assert look is not None, f"{what}: popup has no {part}"
@@ -115,7 +132,7 @@ def test_every_marker_tap_shows_title_and_close_clear_of_controls(
     """A phone: the bottom sheet; a tablet: a Leaflet popup panned clear of the controls."""
     browser.set_window_size(*size)
     open_map(browser, demo_page)
-    time.sleep(0.3)
+    settle(browser)
     names = browser.execute_script(
         "var out = []; var d = window.civicmapData;"
         "Object.keys(d.layers).forEach(function (id) { d.layers[id].eachLayer(function g(l) {"
@@ -135,10 +152,9 @@ def test_every_marker_tap_shows_title_and_close_clear_of_controls(
             "  l.fire('click'); } }); });",
             name,
         )
-        seen = wait_for(lambda n=name: (v := _visible(browser)) and v["text"] == n and v)
-        _assert_clear(seen, f"tap on {name}")
+        _assert_clear(_popup_of(browser, name), f"tap on {name}", name)
         if i == 0:
-            time.sleep(0.6)  # the pan and fade-in finished, for the picture
+            settle(browser)  # the pan and fade-in finished, for the picture
             browser.save_screenshot(str(artifacts / f"web24_marker_tap_{size[0]}.png"))
     assert console_errors(browser) == []
 
@@ -163,8 +179,7 @@ def test_search_pick_closes_the_list_and_shows_the_popup_title(browser, demo_pag
         )
         assert hit, f"search for {name} found nothing"
         hit[0].click()
-        seen = wait_for(lambda n=name: (v := _visible(browser)) and v["text"] == n and v)
-        _assert_clear(seen, f"search pick of {name}")
+        _assert_clear(_popup_of(browser, name), f"search pick of {name}", name)
         # the list closed: nothing of the search box but the box itself is left
         assert browser.find_elements("css selector", ".cm-results li") == []
         if name == "大久保第一保育園":
@@ -178,7 +193,9 @@ def test_printed_markers_carry_the_pdf_index_numbers(browser, paper_numbers, dem
     browser.set_window_size(1000, 1400)
     open_map(browser, demo_page)
     browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
-    time.sleep(0.5)
+    # the page has switched to its printed layout (the legend moved below the map)
+    wait_for(lambda: browser.find_elements("css selector", ".cm-legend-printed"))
+    settle(browser)
     printed = browser.execute_script(
         "var map = document.querySelector('.leaflet-container').getBoundingClientRect();"
         "var out = [];"

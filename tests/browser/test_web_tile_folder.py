@@ -10,12 +10,11 @@ missing. Phone-sized screenshots go to tests/artifacts/.
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 import yaml
-from pages import console_errors, open_map, wait_for
+from pages import console_errors, open_map, settle, wait_for
 
 from civicmap import settings
 from civicmap.render import assets, tiles
@@ -96,7 +95,7 @@ def test_the_page_draws_its_tiles_from_the_folder_with_no_network(browser, folde
     assert all(t["src"].startswith("map_tiles/") for t in state), state[:3]
     loaded = [t for t in state if t["w"] == 256]
     assert len(loaded) == len(state) >= 4, state  # every tile really decoded, none broken
-    time.sleep(0.4)  # Leaflet fades tiles in
+    settle(browser)  # Leaflet fades tiles in
     browser.save_screenshot(str(artifacts / "tile_folder_phone.png"))
     assert _banner(browser) == (
         f"背景：この地図と同じフォルダの地理院タイル（淡色地図）（取得日 {folder_page['fetched']}・オフライン）"

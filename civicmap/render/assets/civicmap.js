@@ -852,6 +852,7 @@ var civicmap = (function () {
 
     // Layers
     var search = [];
+    var unlabelled = [];  // markers whose label is made when labels first show (labelZoom)
     var layerGroups = {};
     var shelterGroups = [];  // every layer's markers, for the disaster choice
     data.layers.forEach(function (layer) {
@@ -906,12 +907,8 @@ var civicmap = (function () {
         m.cmFeature = f;
         m.cmPopup = popupFactory(layer, f);
         if (layer.labels && f.l) {
-          m.bindTooltip(esc(f.l), {
-            permanent: true,
-            direction: "right",
-            className: "cm-label",
-            interactive: false,
-          });
+          m.cmLabel = esc(f.l);
+          unlabelled.push(m);
         }
         if (f.s !== undefined) {
           var drawn = L.geoJSON(layer.shapes[f.s], {
@@ -974,11 +971,31 @@ var civicmap = (function () {
     }
     L.control.layers(bases, overlays, { collapsed: true, position: "topright" }).addTo(map);
 
-    // Labels only when zoomed in enough to read them.
+    // Labels only when zoomed in enough to read them. A label is made the first time
+    // labels show, all at once: Leaflet measures each label as it adds it, which makes the
+    // browser lay out the whole page again per label (seconds for a city's hundreds). So
+    // they are added while their pane is hidden (nothing to lay out), then placed in one
+    // pass once it shows (one layout: placing moves a label, it does not resize it).
     function labelZoom() {
       var c = map.getContainer();
-      if (map.getZoom() >= 16) c.classList.remove("cm-hide-labels");
-      else c.classList.add("cm-hide-labels");
+      if (map.getZoom() < 16) {
+        c.classList.add("cm-hide-labels");
+        return;
+      }
+      c.classList.remove("cm-hide-labels");
+      if (!unlabelled.length) return;
+      var pane = map.getPane("tooltipPane");
+      pane.style.display = "none";
+      var made = unlabelled.splice(0).map(function (m) {
+        return m.bindTooltip(m.cmLabel, {
+          permanent: true,
+          direction: "right",
+          className: "cm-label",
+          interactive: false,
+        }).getTooltip();
+      });
+      pane.style.display = "";
+      made.forEach(function (t) { if (t._map) t._updatePosition(); });
     }
     map.on("zoomend", labelZoom);
 
