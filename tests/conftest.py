@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import json
+import shutil
 import socket
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
+import loopback
 import pytest
+from overpass_server import OverpassServer
+from remote_server import SHELTERS_V1, Clock, FileServer
+from tile_server import TileServer, use_loopback_gsi
+
+from civicmap import _http, settings
+from civicmap.spec.mapfile import parse_map
 
 DATA = Path(__file__).parent / "data"
 
@@ -134,7 +145,6 @@ def waseda_map():
     the map's ``osm:`` section (a file name is relative to tests/data/osm),
     ``extra`` further top-level keys (``basemap``, ``outputs``).
     """
-    from civicmap.spec.mapfile import parse_map
 
     def make(osm: dict, layers=("childcare", "shelters"), **extra):
         raw = {
@@ -152,8 +162,6 @@ def waseda_map():
 @pytest.fixture
 def aed_map(tmp_path: Path) -> Path:
     """A map of the real 石川県 AED list alone (no OSM, no network) with a GeoJSON output."""
-    import shutil
-
     shutil.copy(
         DATA / "messy" / "170003_aed_MOJIBAKE_cp932-as-latin1-in-utf8.csv", tmp_path / "aed.csv"
     )
@@ -177,8 +185,6 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     ``offline`` is set to its default (off) too, whatever ``CIVICMAP_OFFLINE``
     says in the shell running the tests; ``--offline`` itself never changes it.
     """
-    from civicmap import _http, settings
-
     monkeypatch.setattr(settings, "cache_folder", tmp_path_factory.mktemp("cache"))
     # hosts found unreachable and retries spent belong to one test, as to one command
     monkeypatch.setattr(_http, "_DEFAULT_RUN", _http.NetworkRun())
@@ -194,8 +200,6 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def _overpass_session():
-    from overpass_server import OverpassServer
-
     server = OverpassServer(DATA / "osm" / "SmallAroundWaseda.osm")
     yield server
     server.stop()
@@ -208,8 +212,6 @@ def overpass_server(_overpass_session, monkeypatch):
     Each test starts with an empty failure script and request log; retry waits
     are made tiny and the default endpoint points at the server.
     """
-    from civicmap import settings
-
     server = _overpass_session
     server.script.clear()
     server.requests.clear()
@@ -231,8 +233,6 @@ def overpass_server(_overpass_session, monkeypatch):
 @pytest.fixture(scope="module")
 def tile_server():
     """A loopback XYZ tile server serving generated PNGs (can answer 404, 429, slow, broken)."""
-    from tile_server import TileServer
-
     server = TileServer()
     yield server
     server.stop()
@@ -241,8 +241,6 @@ def tile_server():
 @pytest.fixture
 def gsi(tile_server, monkeypatch):
     """The registry's gsi-pale pointed at the loopback tile server, without pacing."""
-    from tile_server import use_loopback_gsi
-
     tile_server.reset()
     use_loopback_gsi(monkeypatch, tile_server)
     return tile_server
@@ -258,10 +256,6 @@ def remote_files(monkeypatch):
     Its answer can change between two fetches (``files[...] = SHELTERS_V2``) or fail
     (``script``, ``stop()``); retry waits are tiny and ``SOURCE_DATE_EPOCH`` is unset.
     """
-    from remote_server import SHELTERS_V1, FileServer
-
-    from civicmap import settings
-
     srv = FileServer()
     srv.files["shelters.csv"] = SHELTERS_V1
     monkeypatch.setattr(settings, "allow_private_urls", True)  # as --allow-private-urls
@@ -275,8 +269,6 @@ def remote_files(monkeypatch):
 @pytest.fixture
 def remote_clock(monkeypatch):
     """The clock of civicmap.sources.remote, at remote_server.T0 until ``advance(...)``."""
-    from remote_server import Clock
-
     return Clock(monkeypatch)
 
 
@@ -294,13 +286,6 @@ KNOWN_ADDRESSES = {
 @pytest.fixture
 def geocoder(monkeypatch):
     """A GSI-style address search on 127.0.0.1 knowing KNOWN_ADDRESSES; yields its queries."""
-    import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-    from urllib.parse import parse_qs, urlparse
-
-    from civicmap import settings
-
     queries: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -330,15 +315,13 @@ def geocoder(monkeypatch):
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    loopback.start(server)
     monkeypatch.setattr(
         settings, "geocoder_url", f"http://127.0.0.1:{server.server_address[1]}/search"
     )
     monkeypatch.setattr(settings, "offline", False)
     yield queries
-    server.shutdown()
-    server.server_close()
+    loopback.stop(server)
 
 
 # --- the network down (issue #30) ----------------------------------------------
