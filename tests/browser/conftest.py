@@ -10,19 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from pages import FLAGS
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-)
 
 
 def _find(*names: str) -> str | None:
@@ -50,7 +40,7 @@ def _start_chromium(profile: Path):
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = chromium
-    for flag in CHROMIUM_FLAGS:
+    for flag in FLAGS:
         opts.add_argument(flag)
     opts.add_argument(f"--user-data-dir={profile}")
     opts.add_argument(f"--window-size={WINDOW[0]},{WINDOW[1]}")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-#: A phone's screen as the issues test it (CSS pixels) and Chromium's flags for tests.
+#: A phone's screen as the issues test it (CSS pixels) and Chromium's flags for every browser test.
 PHONE = {"width": 390, "height": 844, "pixelRatio": 2}
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run", "--disable-sync",
