@@ -33,6 +33,7 @@ from civicmap.errors import CivicMapError
 from civicmap.hazards import texts as hazard_texts
 from civicmap.i18n import _
 from civicmap.mapdata import LayerData, MapData
+from civicmap.render._rows import Row, frame_rows
 from civicmap.render.background import credit_lines
 from civicmap.render.symbols import (
     category_counts,
@@ -158,9 +159,9 @@ def whole_number_columns(frame: pd.DataFrame) -> frozenset[str]:
     return frozenset(out)
 
 
-def _features(layer: LayerData) -> list[tuple[pd.Series, dict]]:
+def _features(layer: LayerData) -> list[tuple[Row, dict]]:
     rows = []
-    for _i, row in layer.features.iterrows():
+    for _i, row in frame_rows(layer.features):
         if row.geometry is None or row.geometry.is_empty:
             continue
         rows.append((row, _geometry(row.geometry)))
