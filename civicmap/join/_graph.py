@@ -19,15 +19,23 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import Transformer
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.sparse.csgraph import dijkstra as csgraph_dijkstra
 from shapely.geometry import LineString, Point
 from shapely.ops import nearest_points
 
 from civicmap.errors import CivicMapError
 from civicmap.i18n import _
 from civicmap.schema import CRS
+
+
+def _sparse() -> tuple[Any, Any]:
+    """``(scipy.sparse.csr_matrix, scipy.sparse.csgraph)``, imported on first use.
+
+    SciPy's sparse graphs cost 0.18 s of every civicmap command's start (CLI, check,
+    batch workers); only a map with walking routes needs them.
+    """
+    from scipy.sparse import csgraph, csr_matrix
+
+    return csr_matrix, csgraph
 
 
 @dataclass
@@ -94,8 +102,9 @@ def prepare_graph(graph, crs) -> Graph:
     # the pieces in node order, as networkx finds them: the first largest one wins.)
     in_main = np.zeros(len(everything), dtype=bool)
     if everything:
+        csr_matrix, csgraph = _sparse()
         links = csr_matrix((np.ones(len(read)), (iu, iv)), shape=(len(everything),) * 2)
-        _n, labels = connected_components(links, directed=False)
+        _n, labels = csgraph.connected_components(links, directed=False)
         in_main = labels == np.argmax(np.bincount(labels))
     nodes = [n for n, keep in zip(everything, in_main, strict=True) if keep]
     if not nodes:
@@ -147,6 +156,7 @@ def _pair_matrix(n: int, us: np.ndarray, vs: np.ndarray, ws: np.ndarray, keys: l
     first = np.ones(len(w), dtype=bool)
     first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
     picked = order[first]
+    csr_matrix, _csgraph = _sparse()
     matrix = csr_matrix((w[first], (lo[first], hi[first])), shape=(n, n))
     edge_of = {
         (int(a), int(b)): keys[i] for a, b, i in zip(lo[first], hi[first], picked, strict=True)
@@ -193,7 +203,7 @@ class WalkSearch:
         self._pred: np.ndarray | None = None
         keep = len(sources) * len(g.nodes) <= _CHUNK_CELLS
         for start, rows in self._chunks(sources):
-            d = csgraph_dijkstra(
+            d = _sparse()[1].dijkstra(
                 g.matrix, directed=False, indices=rows, limit=self.limit, return_predecessors=keep
             )
             if keep:
@@ -223,7 +233,7 @@ class WalkSearch:
             if self._pred is not None:
                 pred = self._pred[rows]
             else:
-                _d, pred = csgraph_dijkstra(
+                _d, pred = _sparse()[1].dijkstra(
                     self.g.matrix,
                     directed=False,
                     indices=nodes_of[rows],

@@ -20,7 +20,6 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import networkx as nx
 import osmium
 import pyproj
 from shapely import prepared
@@ -33,6 +32,8 @@ from civicmap.sources.overpass import build_query, run_query
 from civicmap.tagfilter import TagFilter
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from civicmap.area import Area
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,10 @@ _GEOD = pyproj.Geod(ellps="WGS84")
 def _graph_from_source(
     source: str | osmium.io.FileBuffer, label: str, area: Area | None
 ) -> nx.MultiDiGraph:
+    # networkx is imported here, not at the top: it costs 0.15 s of every civicmap
+    # command's start, and only a map with routes builds a street graph
+    import networkx as nx
+
     inside = prepared.prep(area.geometry) if area is not None else None
     graph = nx.MultiDiGraph(crs="epsg:4326", name=label)
     ways = 0
