@@ -21,7 +21,7 @@ import datetime as dt
 import difflib
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path, PurePosixPath
@@ -761,9 +761,13 @@ class LayerSpec:
     def category_order(self, present: list[str] | None = None) -> list[str]:
         """Category names in display order: declared ones, then others in ``present``."""
         names = [c["name"] for c in self.categories]
+        # a set: thousands of categories are not n² list scans (present names are text;
+        # a declared name YAML made a list equals none of them)
+        seen = {n for n in names if isinstance(n, Hashable)}
         for n in present or []:
-            if n and n not in names:
+            if n and n not in seen:
                 names.append(n)
+                seen.add(n)
         return names
 
     def category_title(self, category: str, language: str) -> str:
