@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -728,10 +729,16 @@ class LayerSpec:
 
     def popup_for(self, category: str) -> tuple[str, ...] | str:
         """The popup of a place of ``category``: its file layer's own, else the layer's."""
+        return self._category_popup.get(category, self.popup)
+
+    @cached_property
+    def _category_popup(self) -> dict[str, tuple[str, ...] | str]:
+        """:attr:`category_popups` by name, built once: every place of a layer asks (web
+        page, uMap export), and a uMap file may hold thousands of layers."""
+        out: dict[str, tuple[str, ...] | str] = {}
         for name, popup in self.category_popups:
-            if name == category:
-                return popup
-        return self.popup
+            out.setdefault(name, popup)  # the first of a name, as the scan found it
+        return out
 
     @property
     def builtin(self) -> bool:
