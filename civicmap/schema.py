@@ -124,6 +124,10 @@ def empty_frame(extra_columns: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=CRS), crs=CRS)
 
 
+#: The schema's text columns: never missing, never NaN (an empty cell is "").
+_TEXT_COLUMNS = ("category", "name", "name_kana", "address", "source_ref")
+
+
 def conform(
     frame: gpd.GeoDataFrame,
     *,
@@ -156,14 +160,11 @@ def conform(
     gdf["layer"] = layer
     if "source" not in gdf.columns:
         gdf["source"] = source
-    for col in ("category", "name", "name_kana", "address", "source_ref"):
+    for col in _TEXT_COLUMNS:
         if col not in gdf.columns:
             gdf[col] = ""
-    gdf[["category", "name", "name_kana", "address", "source_ref"]] = (
-        gdf[["category", "name", "name_kana", "address", "source_ref"]]
-        .astype(object)
-        .where(gdf[["category", "name", "name_kana", "address", "source_ref"]].notna(), "")
-    )
+    texts = gdf[list(_TEXT_COLUMNS)]  # taken once: a GeoDataFrame's column pick costs ~1 ms
+    gdf[list(_TEXT_COLUMNS)] = texts.astype(object).where(texts.notna(), "")
     if category is not None:
         gdf.loc[gdf["category"].astype(str).str.len() == 0, "category"] = category
     extras = [c for c in gdf.columns if c not in COLUMNS]

@@ -27,6 +27,17 @@ from civicmap.i18n import _
 from civicmap.schema import CRS
 
 
+def _sparse() -> tuple[Any, Any]:
+    """``(scipy.sparse.csr_matrix, scipy.sparse.csgraph)``, imported on first use.
+
+    SciPy's sparse graphs cost 0.18 s of every civicmap command's start (CLI, check,
+    batch workers); only a map with walking routes needs them.
+    """
+    from scipy.sparse import csgraph, csr_matrix
+
+    return csr_matrix, csgraph
+
+
 @dataclass
 class Graph:
     nodes: list[Any]
@@ -91,12 +102,9 @@ def prepare_graph(graph, crs) -> Graph:
     # the pieces in node order, as networkx finds them: the first largest one wins.)
     in_main = np.zeros(len(everything), dtype=bool)
     if everything:
-        # SciPy's graph routines cost half a second to import: only maps with routes pay it
-        from scipy.sparse import csr_matrix
-        from scipy.sparse.csgraph import connected_components
-
+        csr_matrix, csgraph = _sparse()
         links = csr_matrix((np.ones(len(read)), (iu, iv)), shape=(len(everything),) * 2)
-        _n, labels = connected_components(links, directed=False)
+        _n, labels = csgraph.connected_components(links, directed=False)
         in_main = labels == np.argmax(np.bincount(labels))
     nodes = [n for n, keep in zip(everything, in_main, strict=True) if keep]
     if not nodes:
@@ -148,8 +156,7 @@ def _pair_matrix(n: int, us: np.ndarray, vs: np.ndarray, ws: np.ndarray, keys: l
     first = np.ones(len(w), dtype=bool)
     first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
     picked = order[first]
-    from scipy.sparse import csr_matrix  # imported here, as in prepare_graph: only routes pay it
-
+    csr_matrix, _csgraph = _sparse()
     matrix = csr_matrix((w[first], (lo[first], hi[first])), shape=(n, n))
     edge_of = {
         (int(a), int(b)): keys[i] for a, b, i in zip(lo[first], hi[first], picked, strict=True)
@@ -180,9 +187,6 @@ class WalkSearch:
     """
 
     def __init__(self, g: Graph, homes: np.ndarray, targets: np.ndarray, *, limit: float) -> None:
-        # SciPy's graph routines cost half a second to import: only maps with routes pay it
-        from scipy.sparse.csgraph import dijkstra as csgraph_dijkstra
-
         self.g = g
         self.homes = np.asarray(homes, dtype=np.int64)
         self.targets = np.asarray(targets, dtype=np.int64)
@@ -199,7 +203,7 @@ class WalkSearch:
         self._pred: np.ndarray | None = None
         keep = len(sources) * len(g.nodes) <= _CHUNK_CELLS
         for start, rows in self._chunks(sources):
-            d = csgraph_dijkstra(
+            d = _sparse()[1].dijkstra(
                 g.matrix, directed=False, indices=rows, limit=self.limit, return_predecessors=keep
             )
             if keep:
@@ -217,8 +221,6 @@ class WalkSearch:
 
     def paths(self, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
         """The node positions from home to target of each ``(home row, target column)``."""
-        from scipy.sparse.csgraph import dijkstra as csgraph_dijkstra  # as in __init__
-
         out: dict[tuple[int, int], list[int]] = {}
         if not pairs:
             return out
@@ -231,7 +233,7 @@ class WalkSearch:
             if self._pred is not None:
                 pred = self._pred[rows]
             else:
-                _d, pred = csgraph_dijkstra(
+                _d, pred = _sparse()[1].dijkstra(
                     self.g.matrix,
                     directed=False,
                     indices=nodes_of[rows],

@@ -79,11 +79,16 @@ def colocated(
         feats = layer.features
         if feats is None or feats.empty:
             continue
-        is_point = feats.geometry.geom_type == "Point"
-        for pos, (label, geom) in enumerate(feats.geometry[is_point].items()):
-            if geom is None or geom.is_empty:
+        # the layer's points as arrays (not a GeoSeries item per row: renderers ask this
+        # several times per build), ``pos`` counting the layer's points as before
+        geoms = np.asarray(feats.geometry.values, dtype=object)
+        picked = np.flatnonzero(shapely.get_type_id(geoms) == 0)  # 0: Point (None: -1)
+        labels = list(feats.index)  # as Series.items gives them
+        for pos, i in enumerate(picked.tolist()):
+            geom = geoms[i]
+            if geom.is_empty:
                 continue
-            rows.append(Member(layer.id, label))
+            rows.append(Member(layer.id, labels[i]))
             points.append(geom)
             order.append((li, pos))
     if len(points) < 2:

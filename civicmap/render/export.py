@@ -33,6 +33,7 @@ from civicmap.errors import CivicMapError
 from civicmap.hazards import texts as hazard_texts
 from civicmap.i18n import _
 from civicmap.mapdata import LayerData, MapData
+from civicmap.render._rows import Row, frame_rows
 from civicmap.render.background import credit_lines
 from civicmap.render.symbols import (
     category_counts,
@@ -158,9 +159,9 @@ def whole_number_columns(frame: pd.DataFrame) -> frozenset[str]:
     return frozenset(out)
 
 
-def _features(layer: LayerData) -> list[tuple[pd.Series, dict]]:
+def _features(layer: LayerData) -> list[tuple[Row, dict]]:
     rows = []
-    for _i, row in layer.features.iterrows():
+    for _i, row in frame_rows(layer.features):
         if row.geometry is None or row.geometry.is_empty:
             continue
         rows.append((row, _geometry(row.geometry)))
@@ -528,6 +529,19 @@ def _kml_label(layer: LayerData, column: str, language: str) -> str:
     return fields.label(column, language, given=layer.spec.column_label(column, language))
 
 
+class _Labels(dict):
+    """A layer's column labels by column, each looked up once (every placemark repeats them)."""
+
+    def __init__(self, layer: LayerData, language: str) -> None:
+        super().__init__()
+        self.layer = layer
+        self.language = language
+
+    def __missing__(self, column: str) -> str:
+        self[column] = shown = _kml_label(self.layer, column, self.language)
+        return shown
+
+
 def _kml_value(value: Any, language: str) -> Any:
     """A value as a KML viewer should show it: true/false as はい/いいえ (yes/no)."""
     if isinstance(value, bool):
@@ -565,6 +579,7 @@ def to_kml(data: MapData) -> str:
         )
         whole = whole_number_columns(layer.features)
         lang = data.language
+        labels = _Labels(layer, lang)
         for row, _geom in _features(layer):
             pm = ET.SubElement(folder, "Placemark")
             ET.SubElement(pm, "name").text = clean_text(row.get("name") or "", lines=False)
@@ -572,7 +587,7 @@ def to_kml(data: MapData) -> str:
             if hazard := _hazard_text(data, layer.id, row.name):
                 props[HAZARD_PROPERTY] = hazard
             desc = [
-                f"{_kml_label(layer, k, lang)}: {_kml_value(props[k], lang)}"
+                f"{labels[k]}: {_kml_value(props[k], lang)}"
                 for k in ("category", "address")
                 if k in props
             ]
@@ -588,7 +603,7 @@ def to_kml(data: MapData) -> str:
                 if k == "name":
                     continue
                 d = ET.SubElement(ext, "Data", {"name": clean_text(k, lines=False)})
-                shown = _kml_label(layer, k, lang)
+                shown = labels[k]
                 if shown != k:  # the label Google Earth shows for the field
                     ET.SubElement(d, "displayName").text = clean_text(shown, lines=False)
                 ET.SubElement(d, "value").text = clean_text(_kml_value(v, lang))

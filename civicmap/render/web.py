@@ -40,6 +40,7 @@ from civicmap.mapdata import LayerData, MapData
 from civicmap.render import assets
 from civicmap.render._colocate import Group, colocated
 from civicmap.render._routes import ordered_routes
+from civicmap.render._rows import frame_rows
 from civicmap.render.background import banner_text, credit_lines, web_background, write_tile_folder
 from civicmap.render.numbering import place_numbers
 from civicmap.render.place_names import place_name
@@ -419,31 +420,6 @@ def _feature_item(
     return item
 
 
-class _Row(dict):
-    """One feature's values by column: the same objects ``DataFrame.iterrows`` gives.
-
-    ``iterrows`` builds a pandas Series per feature, and every ``row.get`` on it goes through
-    pandas' indexing: about 70 % of a page's write time. The values are taken column-wise
-    once (``values``, exactly as ``iterrows`` takes them) and each row is a plain dict
-    with the two Series attributes the page's code uses (``index``, ``geometry``).
-    """
-
-    __slots__ = ("geometry",)
-
-    @property
-    def index(self):
-        return self.keys()
-
-
-def _rows(feats: gpd.GeoDataFrame):
-    """``(label, row)`` of every feature, as ``feats.iterrows()`` without a Series per row."""
-    columns = list(feats.columns)
-    for label, values in zip(feats.index, feats.values, strict=True):
-        row = _Row(zip(columns, values, strict=True))
-        row.geometry = row.get("geometry")
-        yield label, row
-
-
 #: Columns that may hold a name in Latin letters (searched as typed, case-insensitive).
 _ROMAJI = ("name:ja-Latn", "name:ja_rm", "name_romaji", "name:en")
 
@@ -480,7 +456,7 @@ def layer_payload(
     points: list[dict[str, Any]] = []
     shapes: list[dict[str, Any]] = []
     approx = APPROXIMATE in feats.columns
-    for i, (label, row) in enumerate(_rows(feats)):
+    for i, (label, row) in enumerate(frame_rows(feats)):
         geom = row.geometry
         if geom is None or geom.is_empty:
             log.warning(

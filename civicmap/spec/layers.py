@@ -21,8 +21,9 @@ import datetime as dt
 import difflib
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -728,10 +729,16 @@ class LayerSpec:
 
     def popup_for(self, category: str) -> tuple[str, ...] | str:
         """The popup of a place of ``category``: its file layer's own, else the layer's."""
+        return self._category_popup.get(category, self.popup)
+
+    @cached_property
+    def _category_popup(self) -> dict[str, tuple[str, ...] | str]:
+        """:attr:`category_popups` by name, built once: every place of a layer asks (web
+        page, uMap export), and a uMap file may hold thousands of layers."""
+        out: dict[str, tuple[str, ...] | str] = {}
         for name, popup in self.category_popups:
-            if name == category:
-                return popup
-        return self.popup
+            out.setdefault(name, popup)  # the first of a name, as the scan found it
+        return out
 
     @property
     def builtin(self) -> bool:
@@ -761,9 +768,13 @@ class LayerSpec:
     def category_order(self, present: list[str] | None = None) -> list[str]:
         """Category names in display order: declared ones, then others in ``present``."""
         names = [c["name"] for c in self.categories]
+        # a set: thousands of categories are not n² list scans (present names are text;
+        # a declared name YAML made a list equals none of them)
+        seen = {n for n in names if isinstance(n, Hashable)}
         for n in present or []:
-            if n and n not in names:
+            if n and n not in seen:
                 names.append(n)
+                seen.add(n)
         return names
 
     def category_title(self, category: str, language: str) -> str:

@@ -34,7 +34,7 @@ import re
 import string
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from civicmap._validate import Checker
@@ -125,8 +125,12 @@ def ruby(text: str) -> list[tuple[str, str]]:
     return out
 
 
+@lru_cache(maxsize=4096)
 def plain(text: str) -> str:
-    """``text`` without its reading marks (what the eye reads on the base line)."""
+    """``text`` without its reading marks (what the eye reads on the base line).
+
+    Remembered: the renderers ask for the same glossary texts for every place they draw.
+    """
     return "".join(base for base, _reading in ruby(text))
 
 
@@ -173,8 +177,12 @@ def both(language: str, make: Callable[[str], str]) -> str:
     return PAIR_SEP.join(texts)
 
 
+@lru_cache(maxsize=256)
 def _known(language: str) -> str:
-    """``language``, a pair of known languages, or the source for anything else."""
+    """``language``, a pair of known languages, or the source for anything else.
+
+    Remembered (asked for every label of every place an export writes).
+    """
     return language if all(lang in LANGUAGES for lang in parts(language)) else SOURCE
 
 

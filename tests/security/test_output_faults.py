@@ -8,8 +8,9 @@ sends SIGTERM or SIGKILL. Afterwards the outputs must be all old or all new,
 and the next run must leave no ``.part`` file behind.
 
 Each case's child is its own process, killed by a real signal. The children are
-forked from one process that has imported civicmap once (:data:`FORKER`), so a
-case costs a build, not a fresh interpreter importing geopandas again.
+forked from one process that has imported civicmap and built the map once
+(:data:`FORKER`), so a case costs a warm build, not a fresh interpreter importing
+geopandas and reading its fonts and glossaries again.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ from civicmap.cli import main
 
 OUTPUTS = ("map.html", "map.pdf", "map.umap", "map.kml", "map.geojson")
 
-#: Reads one case a line from stdin (mode, n, marker, map file, log), forks a child that
-#: builds the map with the hook below, prints the child's pid, then its wait status.
+#: Builds the map of argv[1] once (the fonts, glossaries and lazy imports a first build
+#: loads are then in every child), reads one case a line from stdin (mode, n, marker, map
+#: file, log), forks a child that builds the map with the hook below, prints the child's
+#: pid, then its wait status.
 FORKER = r"""
 import os, sys, time, pathlib
 from civicmap import _files
@@ -77,6 +80,11 @@ def case(mode, n, marker, mapfile):
         return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     return 0
 
+sys.argv = ["civicmap", "-q", "build", "--overwrite", sys.argv[1]]
+try:
+    main()
+except SystemExit as exc:
+    assert not exc.code, f"the warm-up build failed: {exc.code}"
 print("ready", flush=True)
 for line in sys.stdin:
     mode, n, marker, mapfile, logfile = line.rstrip("\n").split("\t")
@@ -174,13 +182,15 @@ CASES = [("write", n) for n in range(1, len(OUTPUTS) + 1)] + [("commit", 2), ("c
 
 
 @pytest.fixture(scope="module")
-def forker(tmp_path_factory):
+def forker(old_build, tmp_path_factory):
     """The process the cases' children are forked from (see :data:`FORKER`)."""
-    log = tmp_path_factory.mktemp("forker") / "stderr.txt"
+    folder = tmp_path_factory.mktemp("forker")
+    log = folder / "stderr.txt"
+    warm = _copy_case(old_build, folder / "warm")
     with log.open("wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-c", FORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=err, bufsize=0,
+            [sys.executable, "-c", FORKER, str(warm)], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=err, bufsize=0,
         )  # fmt: skip
     assert _read_line(proc, 120, log) == "ready"
     yield proc, log

@@ -23,7 +23,7 @@ from reportlab.lib.utils import ImageReader
 
 from civicmap import wording
 from civicmap.hazard_tiles import PAPER_HAZARD_DPI, TileHazardLayer, paper_hazard_raster
-from civicmap.hazards import PUBLIC_TEXTS, HazardLayer, honest_notes, view_line
+from civicmap.hazards import HazardLayer, honest_notes, texts, view_line
 from civicmap.mapdata import MapData
 from civicmap.render._fonts import draw_text, text_width
 from civicmap.render.basemap import _add_polygon, to_page
@@ -162,22 +162,24 @@ def hazard_details(data: MapData, layer_id: str, label: Any) -> list[str]:
 
 
 @functools.cache
-def warning_starts() -> tuple[str, ...]:
-    """How a warning line starts in each map language (「この災害では使えない可能性があります（…）」).
+def warning_start(language: str) -> str:
+    """How a warning line starts in ``language`` (「この災害では使えない可能性があります（…）」).
 
-    Read on first use, not at import: it reads every language's glossary, which every
-    ``civicmap`` command (and each batch worker) would otherwise pay for at start.
+    Read on first use, not at import, and only in the map's language: reading every
+    language's glossary cost each paper build with a compact index 0.3 s.
     """
-    return tuple(t["unusable"].split("{")[0] for t in PUBLIC_TEXTS.values())
+    return texts(language)["unusable"].split("{")[0]
 
 
-def is_warning(line: str) -> bool:
+def is_warning(line: str, language: str) -> bool:
     """A line a short index must keep: the site may not serve its disaster.
 
-    The compact index leaves addresses and hazard depths out to fit one sheet, but a
-    reader choosing where to go must still see that a site is ruled out.
+    ``language`` is the map's (the language the hazard lines are written in, see
+    :func:`civicmap.hazards.check_sites`). The compact index leaves addresses and hazard
+    depths out to fit one sheet, but a reader choosing where to go must still see that a
+    site is ruled out.
     """
-    return line.startswith(warning_starts())
+    return line.startswith(warning_start(language))
 
 
 __all__ = [

@@ -88,7 +88,7 @@ class IndexFlow:
             lines = list(e.details)
             if compact:  # the strip, the layers in this marker and a ruled-out warning
                 lines = [d for d in lines
-                         if is_strip(d) or d[:1] in "＋+" or is_warning(d)]  # fmt: skip
+                         if is_strip(d) or d[:1] in "＋+" or is_warning(d, self.data.language)]  # fmt: skip
             if index_group(e) == OTHER_GROUP:  # under "Other": the place still says its kind
                 lines.insert(0, e.layer.spec.category_title(e.category, self.lang))
             area = areas.get(e.page) if e.page is not None else None

@@ -97,15 +97,27 @@ def index_prefixes(data: MapData, opts: PaperOptions) -> Prefixes:
     )
 
 
-def strip_prefixes(name: str, prefixes: Prefixes) -> tuple[str, str]:
-    """``(what was taken off, the rest)`` of ``name``; the rest keeps at least two characters."""
-    text = unicodedata.normalize("NFKC", str(name)).strip()
-    if not prefixes.enabled:
-        return "", text
+@functools.lru_cache(maxsize=64)
+def _prefix_words(prefixes: Prefixes) -> tuple[list[str], list[str]]:
+    """(place names, the user's words) of ``prefixes``, longest first (sorted once, not per name)."""
     places = sorted(set(prefecture_names()) | set(prefixes.municipalities), key=len, reverse=True)
     extra = sorted(
         {unicodedata.normalize("NFKC", w) for w in prefixes.extra}, key=len, reverse=True
     )
+    return places, extra
+
+
+@functools.lru_cache(maxsize=8192)
+def strip_prefixes(name: str, prefixes: Prefixes) -> tuple[str, str]:
+    """``(what was taken off, the rest)`` of ``name``; the rest keeps at least two characters.
+
+    Remembered: a sheet's layout is tried more than once (readability, insets, check
+    and build), and each try sorts and folds every name again.
+    """
+    text = unicodedata.normalize("NFKC", str(name)).strip()
+    if not prefixes.enabled:
+        return "", text
+    places, extra = _prefix_words(prefixes)
     rest = text
     for _round in range(8):
         before = rest
@@ -158,6 +170,7 @@ _SPACE = re.compile(r"[\s\u3000]+")
 _KANA_CHARS = re.compile(r"^[\u3041-\u309f\u30a0-\u30ffー・\s\u3000]+$")
 
 
+@functools.lru_cache(maxsize=8192)
 def sort_reading(name: str, kana: str, prefixes: Prefixes) -> tuple[str, bool]:
     """``(reading used for the 五十音 order, derived?)`` of one place.
 

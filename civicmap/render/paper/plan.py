@@ -20,6 +20,7 @@ from civicmap import settings, wording
 from civicmap.mapdata import LayerData, MapData
 from civicmap.render._colocate import colocated
 from civicmap.render._routes import ordered_routes
+from civicmap.render._rows import frame_rows
 from civicmap.render.paper.geometry import AtlasPage, Grid, MapFrame, Rect, ScaleBar
 from civicmap.render.paper.hazards import hazard_details
 from civicmap.render.paper.index_keys import Prefixes, log_same_sites, same_sites, sort_reading
@@ -246,7 +247,7 @@ def build_entries(
         pts = [g if g.geom_type == "Point" else g.representative_point() for g in proj]
         declared = [c.get("name") for c in layer.spec.categories]
         rows = []
-        for (label, row), pt in zip(f.iterrows(), pts, strict=True):
+        for (label, row), pt in zip(frame_rows(f), pts, strict=True):
             if pt is None or pt.is_empty or (layer.id, label) in merged or is_shape(row):
                 continue  # a line or an area is drawn as itself (render/paper/shapes.py)
             if is_left_off(row):

@@ -20,6 +20,7 @@ from reportlab.lib import colors
 
 from civicmap import settings
 from civicmap.mapdata import LayerData
+from civicmap.render._rows import frame_rows
 from civicmap.render.basemap import _add_line, _add_polygon, to_page
 from civicmap.render.paper.geometry import MapFrame
 from civicmap.render.symbols import (
@@ -118,7 +119,7 @@ def layer_shapes(renderer: Any) -> list[tuple[LayerData, Any, list[ShapeLook]]]:
         }
         shape_looks = [
             shape_look(layer, row, getattr(cats.get(_text(row.get("category"))), "color", ""))
-            for _i, row in sel.iterrows()
+            for _i, row in frame_rows(sel)
         ]
         out.append((layer, sel.geometry.to_crs(renderer.crs).values, shape_looks))
     renderer._layer_shapes = out
@@ -181,7 +182,7 @@ def shape_legend(layer: LayerData, renderer: Any) -> list[tuple[str, ShapeLook, 
         f = layer.features
         rows = f[f[DRAWN_AS].map(_text).isin(SHAPE_KINDS).to_numpy()]
         groups: dict[ShapeLook, list[str]] = {}
-        for look, (_i, row) in zip(looks, rows.iterrows(), strict=True):
+        for look, (_i, row) in zip(looks, frame_rows(rows), strict=True):
             groups.setdefault(look, []).append(_text(row.get("name")))
         out = []
         for look, names in groups.items():

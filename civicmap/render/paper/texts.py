@@ -3,6 +3,7 @@ and 五十音 sort keys."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import unicodedata
@@ -115,8 +116,7 @@ def wrap(text: str, width: float, measure) -> list[str]:
     lines: list[str] = []
     for para in str(text).split("\n"):
         line = ""
-        tokens = _glued(_tokens(para))
-        for tok in tokens:
+        for tok in _para_tokens(para, _ruby.bases()):
             if measure(line + tok) <= width or not line:
                 if measure(tok) > width and not line:
                     for piece in _split_long(tok, width, measure):
@@ -131,6 +131,17 @@ def wrap(text: str, width: float, measure) -> list[str]:
                 line = tok.lstrip()
         lines.append(line.rstrip())
     return lines or [""]
+
+
+@functools.lru_cache(maxsize=16384)
+def _para_tokens(para: str, glued: tuple[str, ...]) -> tuple[str, ...]:
+    """The tokens :func:`wrap` breaks ``para`` between, 禁則 characters glued on.
+
+    やさしい日本語: a word with furigana (one of ``glued``) is one token, never broken.
+    Remembered per paragraph and reading-marked words (``glued``, the sheet's ruby
+    state): a sheet's layout wraps the same names and addresses at every try.
+    """
+    return tuple(_glued(_ruby_tokens(para, glued) if glued else _plain_tokens(para)))
 
 
 def _glued(tokens: list[str]) -> list[str]:
@@ -171,11 +182,6 @@ def _word_char(ch: str) -> bool:
     if ch.isascii():
         return True
     return unicodedata.category(ch)[0] in "LM" and not _NO_SPACES.match(ch)
-
-
-def _tokens(text: str) -> list[str]:
-    glued = _ruby.bases()  # やさしい日本語: a word with furigana is never broken
-    return _ruby_tokens(text, glued) if glued else _plain_tokens(text)
 
 
 def _ruby_tokens(text: str, glued: tuple[str, ...]) -> list[str]:

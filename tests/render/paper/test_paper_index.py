@@ -418,3 +418,20 @@ def test_a_sheet_with_no_place_prints_no_index_heading_and_no_number_key(tmp_pat
     )
     text = "".join("".join(_lines(pdf, tmp_path)).split())
     assert plan.entries and "索引" in text and "番号→索引" in text
+
+
+@pytest.mark.parametrize("lang", ["ja", "en", "vi", "ja-easy"])
+def test_the_compact_index_keeps_a_ruled_out_warning_in_the_maps_language(lang):
+    """The compact index drops depth lines but keeps 「この災害では使えない可能性があります」.
+
+    The warning is recognised in the map's language (the language check_sites writes the
+    hazard lines in), without reading every other language's glossary.
+    """
+    from civicmap import wording
+    from civicmap.hazards import texts
+    from civicmap.render.paper.hazards import is_warning
+
+    t = texts(lang)
+    warning = t["unusable"].format(kind=t["flood"])
+    assert is_warning(wording.plain(warning), lang)
+    assert not is_warning(f"{t['flood']}: 3–5 m", lang)
