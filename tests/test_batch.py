@@ -407,6 +407,11 @@ def test_a_script_without_a_main_guard_is_told_how_to_fix_it(tmp_path):
     assert run.returncode != 0
     assert "Nanny failed to start" in run.stderr  # named, so the user can search for it
     assert 'if __name__ == "__main__":' in run.stderr and "workers=0" in run.stderr
+    # the worker's own run of the script stops at once with the same advice: it reads no
+    # input and does not wait for the output folder the real batch holds (that took 10 s and
+    # put a misleading "another civicmap run is writing" error on the screen)
+    assert "called again while a Dask worker process was starting" in run.stderr
+    assert "another civicmap run" not in run.stderr
 
 
 def test_a_cluster_that_cannot_start_for_another_reason_gets_other_advice(monkeypatch):
