@@ -19,6 +19,7 @@ import contextlib
 import csv
 import ctypes
 import datetime as dt
+import gc
 import hashlib
 import io
 import json
@@ -749,6 +750,22 @@ def _warm_up() -> int:
     return os.getpid()
 
 
+def _warm_up_own_worker() -> int:
+    """:func:`_warm_up` in a worker of the batch's own cluster, then set the imports aside.
+
+    The imported libraries leave about 160,000 objects that live as long as the process
+    (modules, classes, functions) and are never garbage. The garbage collector walked them
+    at each full collection, and again when the worker's interpreter shut down: a worker
+    took 1.4 s to exit after the batch's last area, the batch waiting for it. After
+    ``gc.freeze()`` the collector skips them: it exits in 0.2 s. Only in workers the batch
+    started itself (a user's own cluster keeps its collector as it is).
+    """
+    pid = _warm_up()
+    gc.collect()  # what is garbage now is collected, not frozen
+    gc.freeze()
+    return pid
+
+
 def _built_time(spec: MapSpec, inputs) -> str:
     """One date for the whole batch (not one per area): its data's, as a single build prints.
 
@@ -1461,7 +1478,8 @@ def _batch(
             insecure_scheduler=insecure_scheduler,
         )
         try:
-            dask_client.run(_warm_up)
+            own_cluster = client is None and not scheduler
+            dask_client.run(_warm_up_own_worker if own_cluster else _warm_up)
             result.timings["startup"] = round(time.perf_counter() - t, 2)
             t = time.perf_counter()
             tracker.t0 = tracker.last = time.monotonic()
