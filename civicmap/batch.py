@@ -30,6 +30,7 @@ import re
 import threading
 import time
 import unicodedata
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -758,7 +759,7 @@ def _warm_up_own_worker() -> int:
     at each full collection, and again when the worker's interpreter shut down: a worker
     took 1.4 s to exit after the batch's last area, the batch waiting for it. After
     ``gc.freeze()`` the collector skips them: it exits in 0.2 s. Only in workers the batch
-    started itself (a user's own cluster keeps its collector as it is).
+    started (:func:`local_client`); a user's own cluster keeps its collector as it is.
     """
     pid = _warm_up()
     gc.collect()  # what is garbage now is collected, not frozen
@@ -807,6 +808,11 @@ _MAX_GREETING = 64 * 1024
 MAX_ATTEMPTS = 3
 #: Seconds between progress reports while areas are being built.
 PROGRESS_EVERY_S = 2.0
+
+
+#: Clients of the clusters :func:`local_client` started for batches: their workers are
+#: the batch's own (see :func:`_warm_up_own_worker`); a user's cluster is never in it.
+_OWN_CLIENTS: weakref.WeakSet = weakref.WeakSet()
 
 
 def _temporary_security():
@@ -918,10 +924,12 @@ def local_client(workers: int = 1):
             ) from None
         raise
     try:
-        return Client(cluster, security=security)
+        client = Client(cluster, security=security)
     except BaseException:
         cluster.close()
         raise
+    _OWN_CLIENTS.add(client)
+    return client
 
 
 def _local_cluster(workers: int, security):
@@ -1478,8 +1486,7 @@ def _batch(
             insecure_scheduler=insecure_scheduler,
         )
         try:
-            own_cluster = client is None and not scheduler
-            dask_client.run(_warm_up_own_worker if own_cluster else _warm_up)
+            dask_client.run(_warm_up_own_worker if dask_client in _OWN_CLIENTS else _warm_up)
             result.timings["startup"] = round(time.perf_counter() - t, 2)
             t = time.perf_counter()
             tracker.t0 = tracker.last = time.monotonic()
