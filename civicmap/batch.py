@@ -1333,13 +1333,24 @@ def batch(
         _http.network_run(offline=bool(spec.offline), allow_private=allow_private_urls),
         output_lock(out),  # a second batch into the same folder waits, then is refused
     ):
-        return _batch(
-            spec, each=each, out=out, name_field=name_field, where=where, margin_m=margin_m,
-            workers=workers, scheduler=scheduler, insecure_scheduler=insecure_scheduler,
-            client=client, progress=progress, worker_memory=worker_memory,
-            limits=(_limit(area_timeout_s, "--area-timeout"), _limit(area_memory_mb, "--area-memory")),
-            allow_private_urls=bool(allow_private_urls),
-        )  # fmt: skip
+        limits = (_limit(area_timeout_s, "--area-timeout"), _limit(area_memory_mb, "--area-memory"))
+        remote = None
+        if client is None and scheduler:
+            # connected first: a wrong address or missing certificates are said in seconds,
+            # not after the inputs are read (a prefecture's take minutes)
+            remote = remote_client(scheduler, insecure=insecure_scheduler)
+        try:
+            return _batch(
+                spec, each=each, out=out, name_field=name_field, where=where, margin_m=margin_m,
+                workers=workers, scheduler=None if remote is not None else scheduler,
+                insecure_scheduler=insecure_scheduler,
+                client=remote if remote is not None else client,
+                progress=progress, worker_memory=worker_memory, limits=limits,
+                allow_private_urls=bool(allow_private_urls),
+            )  # fmt: skip
+        finally:
+            if remote is not None:
+                remote.close()
 
 
 def _limit(value: float | None, option: str) -> float | None:

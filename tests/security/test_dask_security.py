@@ -194,6 +194,28 @@ def test_not_a_scheduler_message_in_japanese(fake_server):
     assert "tls://" in str(err.value) and "受け付け" in str(err.value), err.value
 
 
+def test_a_wrong_scheduler_is_said_before_the_inputs_are_read(tmp_path, fake_server, monkeypatch):
+    """A prefecture's inputs take minutes to read: a wrong --scheduler is said before that."""
+    port = fake_server(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    read: list[str] = []
+
+    def read_inputs(*args, **kwargs):
+        read.append("inputs")
+        raise RuntimeError("the inputs were read")
+
+    monkeypatch.setattr(batch_mod.pipeline, "read_inputs", read_inputs)
+    mapfile = _small_map(tmp_path)
+    with pytest.raises(BatchError, match="not a Dask message"):
+        batch(mapfile, each=str(HIEZU), name_field="MOJI", out_dir=tmp_path / "out",
+              scheduler=f"tcp://127.0.0.1:{port}", insecure_scheduler=True)  # fmt: skip
+    assert read == []
+    # without certificates for a tls:// address: said before reading as well
+    with pytest.raises(BatchError, match=r"distributed\.comm\.tls\.ca-file"):
+        batch(mapfile, each=str(HIEZU), name_field="MOJI", out_dir=tmp_path / "out",
+              scheduler=f"tls://127.0.0.1:{port}")  # fmt: skip
+    assert read == []
+
+
 def test_areas_of_a_killed_worker_are_sent_again_not_failed(tmp_path, caplog, monkeypatch):
     """Kill the worker that holds the most areas' data after the first area ends."""
     folder = tmp_path
