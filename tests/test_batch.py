@@ -23,13 +23,15 @@ from golden import ishikawa_map as _ishikawa_map
 from shapely.geometry import Point, shape
 from shapely.ops import unary_union
 
-from civicmap.batch import STATE_FILE, batch, load_areas
+from civicmap.batch import STATE_FILE, batch, load_areas, local_client
 from civicmap.cli import main
 from civicmap.errors import BatchError
 
 DATA = Path(__file__).parent / "data"
 N03_17 = Path(__file__).parents[1] / "civicmap" / "data" / "n03" / "N03-21_17_210101.json"
 HIEZU = DATA / "boundaries" / "chome_hiezu" / "hiezu_chome.shp"
+#: The build date the identical-bytes test pins (reproducible builds).
+EPOCH = "1700000000"
 ISHIKAWA_CSV = DATA / "shelters" / "ishikawa" / "170003_evacuation_space.csv"
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -61,79 +63,6 @@ def _independent_counts() -> dict[str, int]:
     return counts
 
 
-@pytest.fixture(scope="module")
-def ishikawa(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ishikawa")
-    mapfile = _ishikawa_map(folder)
-    result = batch(mapfile, each="municipalities:17", out_dir=folder / "out", workers=2)
-    return folder, mapfile, result
-
-
-def test_one_map_per_ishikawa_municipality_with_counts_from_the_csv(ishikawa):
-    folder, _, result = ishikawa
-    assert len(result.rows) == 19
-    assert [r["status"] for r in result.rows] == ["ok"] * 19
-    expected = _independent_counts()
-    got = {r["name"]: r["places"]["basho"] for r in result.rows}
-    assert got == expected
-    assert sum(expected.values()) > 1400
-    # Each area's folder holds its three outputs, titled with the area's name.
-    kanazawa = folder / "out" / "金沢市"
-    assert sorted(p.name for p in kanazawa.iterdir() if not p.name.startswith(".")) == [
-        "map.geojson",
-        "map.html",
-        "map.pdf",
-    ]
-    gj = json.loads((kanazawa / "map.geojson").read_text(encoding="utf-8"))
-    assert len(gj["features"]) == expected["金沢市"]
-    assert "金沢市 避難場所マップ" in (kanazawa / "map.html").read_text(encoding="utf-8")
-
-
-def test_manifest_and_index_list_every_area(ishikawa):
-    folder, _, result = ishikawa
-    with open(folder / "out" / "manifest.csv", encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert [r["area"] for r in rows] == [r["name"] for r in result.rows]
-    assert {r["status"] for r in rows} == {"ok"}
-    assert sum(int(r["places:basho"]) for r in rows) == sum(_independent_counts().values())
-    doc = json.loads((folder / "out" / "manifest.json").read_text(encoding="utf-8"))
-    assert doc["areas"] == "municipalities:17" and len(doc["rows"]) == 19
-    index = (folder / "out" / "index.html").read_text(encoding="utf-8")
-    for r in result.rows:
-        assert f'href="{r["key"]}/map.html"' in index
-
-
-def test_timings_keep_reading_and_worker_start_apart_from_the_builds(ishikawa):
-    """Start-up (workers, imports) and the read are paid once; each area reports its CPU cost."""
-    folder, _, result = ishikawa
-    assert set(result.timings) == {"read", "startup", "build"}
-    assert result.timings["read"] > 0 and result.timings["startup"] > 0
-    assert result.timings["build"] > 0
-    doc = json.loads((folder / "out" / "manifest.json").read_text(encoding="utf-8"))
-    for r in doc["rows"]:
-        # one build's own CPU time: never more than its wall time, and never nothing
-        assert 0 < r["cpu_seconds"] <= r["seconds"] + 0.02, r
-
-
-def test_rerun_skips_complete_areas_and_rebuilds_a_damaged_one(ishikawa):
-    folder, mapfile, _ = ishikawa
-    pdf = folder / "out" / "七尾市" / "map.pdf"
-    before = {p: p.stat().st_mtime_ns for p in (folder / "out").glob("*/map.*")}
-    again = batch(mapfile, each="municipalities:17", out_dir=folder / "out", workers=0)
-    assert [r["status"] for r in again.rows] == ["skipped"] * 19
-    assert {p: p.stat().st_mtime_ns for p in before} == before
-    # Counts of skipped areas still reach the manifest.
-    assert {r["name"]: r["places"]["basho"] for r in again.rows} == _independent_counts()
-    pdf.write_bytes(b"%PDF-1.4 truncated")
-    # in this process (workers=0): what is skipped and what is rebuilt is decided before any
-    # worker would start, so a cluster proves nothing more here
-    third = batch(mapfile, each="municipalities:17", out_dir=folder / "out", workers=0)
-    status = {r["name"]: r["status"] for r in third.rows}
-    assert status.pop("七尾市") == "ok"
-    assert set(status.values()) == {"skipped"}
-    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000
-
-
 def test_load_areas_reads_shift_jis_chome_shapefile_in_jgd2000():
     areas = load_areas(str(HIEZU), base_dir=Path("."), name_field="MOJI")
     assert len(areas) == 7
@@ -158,23 +87,6 @@ def hiezu_map(tmp_path_factory):
         encoding="utf-8",
     )
     return folder
-
-
-def test_in_process_and_two_workers_write_identical_files(hiezu_map, monkeypatch):
-    """Every area built in this process, one after another (``workers=0``), or spread over two
-    Dask worker processes: the same bytes in every file."""
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    one = batch(hiezu_map / "map.yaml", each=str(HIEZU), name_field="MOJI",
-                out_dir=hiezu_map / "w1", workers=0)  # fmt: skip
-    two = batch(hiezu_map / "map.yaml", each=str(HIEZU), name_field="MOJI",
-                out_dir=hiezu_map / "w2", workers=2)  # fmt: skip
-    assert [r["status"] for r in one.rows] == ["ok"] * 7
-    assert [r["places"] for r in one.rows] == [r["places"] for r in two.rows]
-    assert sum(r["places"]["shelters"] for r in one.rows) > 0
-    files = sorted(p.relative_to(hiezu_map / "w1") for p in (hiezu_map / "w1").glob("*/map.*"))
-    assert len(files) == 21
-    for rel in files:
-        assert (hiezu_map / "w1" / rel).read_bytes() == (hiezu_map / "w2" / rel).read_bytes(), rel
 
 
 def test_a_broken_area_is_reported_and_the_others_are_built(hiezu_map, tmp_path):
@@ -227,22 +139,6 @@ def test_batch_errors_are_japanese_with_lang_ja(tmp_path):
         main, ["--lang", "ja", "batch", str(tmp_path / "map.yaml"), "--each", "municipalities:99"]
     )
     assert res.exit_code == 2 and "01 から 47" in res.output, res.output
-
-
-def test_places_in_no_area_are_counted_not_dropped(ishikawa):
-    """Places of the CSV outside every municipality polygon are on no map: the batch says how many."""
-    folder, _, result = ishikawa
-    doc = json.loads(N03_17.read_text(encoding="utf-8"))
-    land = unary_union([shape(f["geometry"]) for f in doc["features"]]).buffer(0)
-    frame = pd.read_csv(ISHIKAWA_CSV, encoding="utf-8-sig", dtype=str)
-    lat = pd.to_numeric(frame["緯度"], errors="coerce")
-    lon = pd.to_numeric(frame["経度"], errors="coerce")
-    pts = [Point(x, y) for x, y in zip(lon, lat, strict=True) if pd.notna(x) and pd.notna(y)]
-    outside = sum(1 for p in pts if not land.intersects(p))
-    assert outside > 0  # the simplified N03 coastline leaves some sites in the sea
-    assert result.outside_every_area == {"basho": outside}
-    manifest = json.loads((folder / "out" / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["outside_every_area"] == {"basho": outside}
 
 
 def test_an_areas_tile_folder_counts_as_its_output_so_a_deleted_tile_rebuilds_it(tmp_path):
@@ -407,6 +303,11 @@ def test_a_script_without_a_main_guard_is_told_how_to_fix_it(tmp_path):
     assert run.returncode != 0
     assert "Nanny failed to start" in run.stderr  # named, so the user can search for it
     assert 'if __name__ == "__main__":' in run.stderr and "workers=0" in run.stderr
+    # the worker's own run of the script stops at once with the same advice: it reads no
+    # input and does not wait for the output folder the real batch holds (that took 10 s and
+    # put a misleading "another civicmap run is writing" error on the screen)
+    assert "called again while a Dask worker process was starting" in run.stderr
+    assert "another civicmap run" not in run.stderr
 
 
 def test_a_cluster_that_cannot_start_for_another_reason_gets_other_advice(monkeypatch):
@@ -421,3 +322,135 @@ def test_a_cluster_that_cannot_start_for_another_reason_gets_other_advice(monkey
     with pytest.raises(BatchError) as exc:
         batch_mod.local_client(1)
     assert "--workers 0" in str(exc.value) and "__main__" not in str(exc.value)
+
+
+# --- batches on two Dask worker processes -------------------------------------------
+# Last in the module: the two workers are started once for these tests and closed at the
+# module's end (a running cluster is not free, and each start spawns two processes that
+# import the whole map-making stack).
+
+
+@pytest.fixture(scope="module")
+def two_workers():
+    """Two Dask worker processes, locked with their run's TLS: what ``batch(workers=2)`` starts
+    (``local_client(2)``), shared by the batches below.
+
+    A worker's environment is the one it started with: ``SOURCE_DATE_EPOCH`` is set before
+    they start (the identical-bytes test pins every build's date with it) and stays set
+    while they run.
+    """
+    env = pytest.MonkeyPatch()
+    env.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    client = local_client(2)
+    assert len(client.scheduler_info()["workers"]) == 2
+    yield client
+    cluster = client.cluster
+    client.close()
+    cluster.close()
+    env.undo()
+
+
+@pytest.fixture(scope="module")
+def ishikawa(tmp_path_factory, two_workers):
+    folder = tmp_path_factory.mktemp("ishikawa")
+    mapfile = _ishikawa_map(folder)
+    result = batch(mapfile, each="municipalities:17", out_dir=folder / "out", client=two_workers)
+    return folder, mapfile, result
+
+
+def test_one_map_per_ishikawa_municipality_with_counts_from_the_csv(ishikawa):
+    folder, _, result = ishikawa
+    assert len(result.rows) == 19
+    assert [r["status"] for r in result.rows] == ["ok"] * 19
+    expected = _independent_counts()
+    got = {r["name"]: r["places"]["basho"] for r in result.rows}
+    assert got == expected
+    assert sum(expected.values()) > 1400
+    # Each area's folder holds its three outputs, titled with the area's name.
+    kanazawa = folder / "out" / "金沢市"
+    assert sorted(p.name for p in kanazawa.iterdir() if not p.name.startswith(".")) == [
+        "map.geojson",
+        "map.html",
+        "map.pdf",
+    ]
+    gj = json.loads((kanazawa / "map.geojson").read_text(encoding="utf-8"))
+    assert len(gj["features"]) == expected["金沢市"]
+    assert "金沢市 避難場所マップ" in (kanazawa / "map.html").read_text(encoding="utf-8")
+
+
+def test_manifest_and_index_list_every_area(ishikawa):
+    folder, _, result = ishikawa
+    with open(folder / "out" / "manifest.csv", encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["area"] for r in rows] == [r["name"] for r in result.rows]
+    assert {r["status"] for r in rows} == {"ok"}
+    assert sum(int(r["places:basho"]) for r in rows) == sum(_independent_counts().values())
+    doc = json.loads((folder / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert doc["areas"] == "municipalities:17" and len(doc["rows"]) == 19
+    index = (folder / "out" / "index.html").read_text(encoding="utf-8")
+    for r in result.rows:
+        assert f'href="{r["key"]}/map.html"' in index
+
+
+def test_timings_keep_reading_and_worker_start_apart_from_the_builds(ishikawa):
+    """Start-up (workers, imports) and the read are paid once; each area reports its CPU cost."""
+    folder, _, result = ishikawa
+    assert set(result.timings) == {"read", "startup", "build"}
+    assert result.timings["read"] > 0 and result.timings["startup"] > 0
+    assert result.timings["build"] > 0
+    doc = json.loads((folder / "out" / "manifest.json").read_text(encoding="utf-8"))
+    for r in doc["rows"]:
+        # one build's own CPU time: never more than its wall time, and never nothing
+        assert 0 < r["cpu_seconds"] <= r["seconds"] + 0.02, r
+
+
+def test_rerun_skips_complete_areas_and_rebuilds_a_damaged_one(ishikawa):
+    folder, mapfile, _ = ishikawa
+    pdf = folder / "out" / "七尾市" / "map.pdf"
+    before = {p: p.stat().st_mtime_ns for p in (folder / "out").glob("*/map.*")}
+    again = batch(mapfile, each="municipalities:17", out_dir=folder / "out", workers=0)
+    assert [r["status"] for r in again.rows] == ["skipped"] * 19
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+    # Counts of skipped areas still reach the manifest.
+    assert {r["name"]: r["places"]["basho"] for r in again.rows} == _independent_counts()
+    pdf.write_bytes(b"%PDF-1.4 truncated")
+    # in this process (workers=0): what is skipped and what is rebuilt is decided before any
+    # worker would start, so a cluster proves nothing more here
+    third = batch(mapfile, each="municipalities:17", out_dir=folder / "out", workers=0)
+    status = {r["name"]: r["status"] for r in third.rows}
+    assert status.pop("七尾市") == "ok"
+    assert set(status.values()) == {"skipped"}
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000
+
+
+def test_places_in_no_area_are_counted_not_dropped(ishikawa):
+    """Places of the CSV outside every municipality polygon are on no map: the batch says how many."""
+    folder, _, result = ishikawa
+    doc = json.loads(N03_17.read_text(encoding="utf-8"))
+    land = unary_union([shape(f["geometry"]) for f in doc["features"]]).buffer(0)
+    frame = pd.read_csv(ISHIKAWA_CSV, encoding="utf-8-sig", dtype=str)
+    lat = pd.to_numeric(frame["緯度"], errors="coerce")
+    lon = pd.to_numeric(frame["経度"], errors="coerce")
+    pts = [Point(x, y) for x, y in zip(lon, lat, strict=True) if pd.notna(x) and pd.notna(y)]
+    outside = sum(1 for p in pts if not land.intersects(p))
+    assert outside > 0  # the simplified N03 coastline leaves some sites in the sea
+    assert result.outside_every_area == {"basho": outside}
+    manifest = json.loads((folder / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["outside_every_area"] == {"basho": outside}
+
+
+def test_in_process_and_two_workers_write_identical_files(hiezu_map, two_workers, monkeypatch):
+    """Every area built in this process, one after another (``workers=0``), or spread over two
+    Dask worker processes: the same bytes in every file."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    one = batch(hiezu_map / "map.yaml", each=str(HIEZU), name_field="MOJI",
+                out_dir=hiezu_map / "w1", workers=0)  # fmt: skip
+    two = batch(hiezu_map / "map.yaml", each=str(HIEZU), name_field="MOJI",
+                out_dir=hiezu_map / "w2", client=two_workers)  # fmt: skip
+    assert [r["status"] for r in one.rows] == ["ok"] * 7
+    assert [r["places"] for r in one.rows] == [r["places"] for r in two.rows]
+    assert sum(r["places"]["shelters"] for r in one.rows) > 0
+    files = sorted(p.relative_to(hiezu_map / "w1") for p in (hiezu_map / "w1").glob("*/map.*"))
+    assert len(files) == 21
+    for rel in files:
+        assert (hiezu_map / "w1" / rel).read_bytes() == (hiezu_map / "w2" / rel).read_bytes(), rel

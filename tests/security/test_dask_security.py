@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import dask
@@ -26,7 +27,7 @@ import msgpack
 import psutil
 import pytest
 from click.testing import CliRunner
-from distributed import Client, LocalCluster
+from distributed import Client
 from distributed.protocol.utils import pack_frames
 from distributed.security import Security
 
@@ -118,28 +119,6 @@ def _tls_config(security: Security) -> dict[str, str]:
     }
 
 
-def test_a_second_local_user_cannot_connect_to_a_running_batchs_cluster():
-    client = local_client(1)
-    try:
-        address = client.scheduler.address
-        assert address.startswith("tls://127.0.0.1:")
-        workers = list(client.scheduler_info()["workers"])
-        assert workers and all(w.startswith("tls://") for w in workers)
-        assert client.submit(sum, [1, 2]).result() == 3  # the batch itself gets in
-        # another user: plain TCP (what the old cluster spoke), then TLS with their own
-        # certificates; to the scheduler and to a worker
-        for target in (address, workers[0]):
-            with pytest.raises((OSError, TimeoutError)):
-                Client(target.replace("tls://", "tcp://"), timeout=3)
-            with pytest.raises((OSError, TimeoutError)):
-                Client(target, security=Security.temporary(), timeout=3)
-        assert len(client.scheduler_info()["workers"]) == 1
-    finally:
-        cluster = client.cluster
-        client.close()
-        cluster.close()
-
-
 def test_a_fake_scheduler_sending_a_pickle_runs_nothing(tmp_path, fake_server):
     marker = tmp_path / "ran"
     port = fake_server(_framed_pickle(marker))
@@ -215,27 +194,26 @@ def test_not_a_scheduler_message_in_japanese(fake_server):
     assert "tls://" in str(err.value) and "受け付け" in str(err.value), err.value
 
 
-def test_a_tls_scheduler_with_the_users_configuration_builds_the_batch(tmp_path):
+def test_a_wrong_scheduler_is_said_before_the_inputs_are_read(tmp_path, fake_server, monkeypatch):
+    """A prefecture's inputs take minutes to read: a wrong --scheduler is said before that."""
+    port = fake_server(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    read: list[str] = []
+
+    def read_inputs(*args, **kwargs):
+        read.append("inputs")
+        raise RuntimeError("the inputs were read")
+
+    monkeypatch.setattr(batch_mod.pipeline, "read_inputs", read_inputs)
     mapfile = _small_map(tmp_path)
-    security = Security.temporary()
-    cluster = LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
-        security=security,
-    )  # fmt: skip
-    try:
-        # without the configuration: one clear error, nothing built
-        res = CliRunner().invoke(
-            main, ["batch", str(mapfile), "--each", str(HIEZU), "--name", "MOJI",
-                   "-o", str(tmp_path / "none"), "--scheduler", cluster.scheduler_address],
-        )  # fmt: skip
-        assert res.exit_code == 2 and "distributed.comm.tls.ca-file" in res.output, res.output
-        assert not list((tmp_path / "none").glob("*/map.geojson"))
-        with dask.config.set(_tls_config(security)):
-            result = batch(mapfile, each=str(HIEZU), name_field="MOJI",
-                           out_dir=tmp_path / "out", scheduler=cluster.scheduler_address)  # fmt: skip
-        assert [r["status"] for r in result.rows] == ["ok"] * 7
-    finally:
-        cluster.close()
+    with pytest.raises(BatchError, match="not a Dask message"):
+        batch(mapfile, each=str(HIEZU), name_field="MOJI", out_dir=tmp_path / "out",
+              scheduler=f"tcp://127.0.0.1:{port}", insecure_scheduler=True)  # fmt: skip
+    assert read == []
+    # without certificates for a tls:// address: said before reading as well
+    with pytest.raises(BatchError, match=r"distributed\.comm\.tls\.ca-file"):
+        batch(mapfile, each=str(HIEZU), name_field="MOJI", out_dir=tmp_path / "out",
+              scheduler=f"tls://127.0.0.1:{port}")  # fmt: skip
+    assert read == []
 
 
 def test_areas_of_a_killed_worker_are_sent_again_not_failed(tmp_path, caplog, monkeypatch):
@@ -284,27 +262,90 @@ def test_areas_of_a_killed_worker_are_sent_again_not_failed(tmp_path, caplog, mo
     assert {r["status"] for r in doc["rows"]} == {"ok"}
 
 
-def test_two_batch_clusters_at_once_bind_no_fixed_port_and_warn_nothing(recwarn):
+# --- the batch's own clusters, running ---------------------------------------------
+# Last in the module: the two clusters are started once for these tests, and a running
+# cluster is not free (heartbeats, TLS): alive during the tests above, it cost more CPU
+# than starting it again.
+
+
+@pytest.fixture(scope="module")
+def two_batch_clusters():
+    """Two of the batch's own locked clusters running at once, and the warnings of their start.
+
+    Started once for the module (each start spawns a worker process): the tests below only
+    connect to them, list their sockets or build on one through ``--scheduler``.
+    """
+    with warnings.catch_warnings(record=True) as started:
+        warnings.simplefilter("always")
+        first = local_client(1)
+        try:
+            second = local_client(1)
+        except BaseException:
+            first.close()
+            first.cluster.close()
+            raise
+    yield first, second, started
+    for client in (second, first):
+        cluster = client.cluster
+        client.close()
+        cluster.close()
+
+
+def test_a_second_local_user_cannot_connect_to_a_running_batchs_cluster(two_batch_clusters):
+    client, _second, _warned = two_batch_clusters
+    address = client.scheduler.address
+    assert address.startswith("tls://127.0.0.1:")
+    workers = list(client.scheduler_info()["workers"])
+    assert workers and all(w.startswith("tls://") for w in workers)
+    assert client.submit(sum, [1, 2]).result() == 3  # the batch itself gets in
+    # another user: plain TCP (what the old cluster spoke), then TLS with their own
+    # certificates; to the scheduler and to a worker
+    for target in (address, workers[0]):
+        with pytest.raises((OSError, TimeoutError)):
+            Client(target.replace("tls://", "tcp://"), timeout=3)
+        with pytest.raises((OSError, TimeoutError)):
+            Client(target, security=Security.temporary(), timeout=3)
+    assert len(client.scheduler_info()["workers"]) == 1
+
+
+def test_a_tls_scheduler_with_the_users_configuration_builds_the_batch(
+    tmp_path, two_batch_clusters
+):
+    """A running TLS cluster (one of the batch's own, locked with its run's certificate)
+    reached by ``--scheduler``: refused without the certificates, built with them."""
+    client, _second, _warned = two_batch_clusters
+    mapfile = _small_map(tmp_path)
+    address = client.scheduler.address
+    assert address.startswith("tls://")
+    # without the configuration: one clear error, nothing built
+    res = CliRunner().invoke(
+        main, ["batch", str(mapfile), "--each", str(HIEZU), "--name", "MOJI",
+               "-o", str(tmp_path / "none"), "--scheduler", address],
+    )  # fmt: skip
+    assert res.exit_code == 2 and "distributed.comm.tls.ca-file" in res.output, res.output
+    assert not list((tmp_path / "none").glob("*/map.geojson"))
+    with dask.config.set(_tls_config(client.security)):
+        result = batch(mapfile, each=str(HIEZU), name_field="MOJI",
+                       out_dir=tmp_path / "out", scheduler=address)  # fmt: skip
+    assert [r["status"] for r in result.rows] == ["ok"] * 7
+    assert all((tmp_path / "out" / r["key"] / "map.geojson").exists() for r in result.rows)
+    # the batch closed its own client only: the cluster it was given still runs
+    assert len(client.scheduler_info()["workers"]) == 1
+
+
+def test_two_batch_clusters_at_once_bind_no_fixed_port_and_warn_nothing(two_batch_clusters):
     # A workshop PC running two batches (or a batch and a notebook): the scheduler's HTTP
     # server used the fixed port 8787, and the second one warned in English that it was taken
     # (that warning then showed in a Japanese notebook's output).
-    first = local_client(1)
-    try:
-        second = local_client(1)
-        try:
-            me = psutil.Process(os.getpid())
-            listening = {
-                (c.laddr.ip, c.laddr.port)
-                for p in [me, *me.children(recursive=True)]
-                for c in p.net_connections()
-                if c.status == psutil.CONN_LISTEN
-            }
-        finally:
-            second.close()
-            second.cluster.close()
-    finally:
-        first.close()
-        first.cluster.close()
+    first, second, started = two_batch_clusters
+    assert first.scheduler.address != second.scheduler.address
+    me = psutil.Process(os.getpid())
+    listening = {
+        (c.laddr.ip, c.laddr.port)
+        for p in [me, *me.children(recursive=True)]
+        for c in p.net_connections()
+        if c.status == psutil.CONN_LISTEN
+    }
     assert all(ip == "127.0.0.1" for ip, _port in listening), listening
     assert 8787 not in {port for _ip, port in listening}
-    assert not [w for w in recwarn if "already in use" in str(w.message)]
+    assert not [w for w in started if "already in use" in str(w.message)]
