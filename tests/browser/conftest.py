@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from pages import FLAGS
+from headless import FLAGS
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 

@@ -9,12 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from headless import FLAGS
 
-#: A phone's screen as the issues test it (CSS pixels) and Chromium's flags for every browser test.
+#: A phone's screen as the issues test it (CSS pixels).
 PHONE = {"width": 390, "height": 844, "pixelRatio": 2}
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync",
-         "--disable-dev-shm-usage")  # fmt: skip
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from headless import FLAGS
 from paths import TESTS
 
 from civicmap import settings
@@ -34,12 +35,11 @@ def chrome():
     driver_path = shutil.which("chromedriver")
     if chromium is None or driver_path is None:
         pytest.skip("needs chromium and chromedriver (Debian packages chromium, chromium-driver)")
-    from browser.conftest import CHROMIUM_FLAGS
     from selenium.webdriver.chrome.service import Service
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = chromium
-    for flag in CHROMIUM_FLAGS:
+    for flag in FLAGS:
         opts.add_argument(flag)
     opts.add_argument("--window-size=1000,800")
     driver = webdriver.Chrome(service=Service(driver_path), options=opts)
