@@ -197,17 +197,6 @@ class _Pairs:
         return keys, areas
 
 
-def _lookup(sorted_ids: np.ndarray, sorted_areas: np.ndarray,
-            wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """For each value of ``wanted``, every area paired with it: (index into wanted, area)."""
-    lo = np.searchsorted(sorted_ids, wanted, side="left")
-    hi = np.searchsorted(sorted_ids, wanted, side="right")
-    counts = hi - lo
-    which = np.repeat(np.arange(len(wanted)), counts)
-    starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
-    return which, sorted_areas[starts + np.arange(len(which))]
-
-
 def split_extract(
     extract: str | Path,
     out_dir: str | Path,
@@ -654,11 +643,6 @@ def _part_header(area: shapely.Geometry, stamp: str) -> osmium.io.Header:
         header.set("osmosis_replication_timestamp", stamp)
     header.set("generator", "civicmap split")
     return header
-
-
-def _contains(sorted_ids: np.ndarray, value: int) -> bool:
-    i = np.searchsorted(sorted_ids, value)
-    return bool(i < len(sorted_ids) and sorted_ids[i] == value)
 
 
 def _areas_of(sorted_ids: np.ndarray, sorted_areas: np.ndarray, value: int) -> list[int]:
