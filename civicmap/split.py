@@ -657,7 +657,10 @@ def _write_group(src: str, writers: dict, counts: np.ndarray, nodes, ways,
 
     Nodes and ways come sorted by id in a .pbf, as do the (id, area) tables, so each table is
     walked with one pointer in step with the file (no search per element); a file out of
-    order (hand-edited XML) is looked up by binary search where it goes back.
+    order (hand-edited XML) is looked up by binary search where it goes back. The loop runs
+    once per element of the file, so it reads pyosmium's iterator without FileProcessor's
+    generator, takes the id from the C++ object and counts in Python lists (about a sixth
+    less time than with the public properties and a NumPy table).
     """
     # memoryviews: plain Python ints on indexing, without a list's 36 bytes per entry
     node_ids, node_areas = (memoryview(np.ascontiguousarray(a)) for a in nodes)
@@ -665,38 +668,44 @@ def _write_group(src: str, writers: dict, counts: np.ndarray, nodes, ways,
     ni = wi = 0
     n_nodes, n_ways = len(node_ids), len(way_ids)
     last_node = last_way = None
-    for obj in osmium.FileProcessor(src):
-        cls = type(obj)
-        oid = obj.id
-        if cls is _NODE:
-            if last_node is not None and oid < last_node:
-                ni = bisect.bisect_left(node_ids, oid)
-            last_node = oid
-            while ni < n_nodes and node_ids[ni] < oid:
-                ni += 1
-            while ni < n_nodes and node_ids[ni] == oid:
-                a = node_areas[ni]
-                w = writers.get(a)
-                if w is not None:
-                    w.add_node(obj)
-                    counts[a, 0] += 1
-                ni += 1
-        elif cls is _WAY:
-            if last_way is not None and oid < last_way:
-                wi = bisect.bisect_left(way_ids, oid)
-            last_way = oid
-            while wi < n_ways and way_ids[wi] < oid:
-                wi += 1
-            while wi < n_ways and way_ids[wi] == oid:
-                a = way_areas[wi]
-                w = writers.get(a)
-                if w is not None:
-                    w.add_way(obj)
-                    counts[a, 1] += 1
-                wi += 1
-        else:
-            for a in rel_pairs.get(oid, ()):
-                w = writers.get(a)
-                if w is not None:
-                    w.add_relation(obj)
-                    counts[a, 2] += 1
+    tally = {a: [0, 0, 0] for a in writers}
+    add_node = {a: w.add_node for a, w in writers.items()}
+    add_way = {a: w.add_way for a, w in writers.items()}
+    with osmium.io.Reader(src) as reader:
+        for obj in osmium.OsmFileIterator(reader):
+            cls = type(obj)
+            oid = obj._pyosmium_data.id()
+            if cls is _NODE:
+                if last_node is not None and oid < last_node:
+                    ni = bisect.bisect_left(node_ids, oid)
+                last_node = oid
+                while ni < n_nodes and node_ids[ni] < oid:
+                    ni += 1
+                while ni < n_nodes and node_ids[ni] == oid:
+                    a = node_areas[ni]
+                    add = add_node.get(a)
+                    if add is not None:
+                        add(obj)
+                        tally[a][0] += 1
+                    ni += 1
+            elif cls is _WAY:
+                if last_way is not None and oid < last_way:
+                    wi = bisect.bisect_left(way_ids, oid)
+                last_way = oid
+                while wi < n_ways and way_ids[wi] < oid:
+                    wi += 1
+                while wi < n_ways and way_ids[wi] == oid:
+                    a = way_areas[wi]
+                    add = add_way.get(a)
+                    if add is not None:
+                        add(obj)
+                        tally[a][1] += 1
+                    wi += 1
+            else:
+                for a in rel_pairs.get(oid, ()):
+                    w = writers.get(a)
+                    if w is not None:
+                        w.add_relation(obj)
+                        tally[a][2] += 1
+    for a, (n, w, r) in tally.items():
+        counts[a] += (n, w, r)
