@@ -122,19 +122,22 @@ def cell_features(frames: dict, cells: dict) -> dict[str, dict[str, list[str]]]:
     Small enough to come back from a child process as JSON, and equal between the whole
     extract and a part exactly when the part gives the same features for the cell.
     """
+    import numpy as np
     import shapely
 
-    out: dict[str, dict[str, list[str]]] = {}
-    for cell_name, cell in cells.items():
-        for name, frame in frames.items():
-            hit = frame[shapely.intersects(frame.geometry.values, cell)]
-            out.setdefault(cell_name, {})[name] = sorted(
-                f"{t}/{i}/"
-                + hashlib.blake2b(repr(sorted(tags.items())).encode() + shapely.to_wkb(g),
-                                  digest_size=12).hexdigest()
-                for t, i, tags, g in zip(hit.osm_type, hit.osm_id, hit.tags, hit.geometry,
-                                         strict=True)
-            )  # fmt: skip
+    out: dict[str, dict[str, list[str]]] = {name: {} for name in cells}
+    for name, frame in frames.items():
+        geoms = frame.geometry.values
+        said = np.array(
+            [f"{t}/{i}/"
+             + hashlib.blake2b(repr(sorted(tags.items())).encode() + wkb,
+                               digest_size=12).hexdigest()
+             for t, i, tags, wkb in zip(frame.osm_type, frame.osm_id, frame.tags,
+                                        shapely.to_wkb(np.asarray(geoms)), strict=True)],
+            dtype=object,
+        )  # fmt: skip
+        for cell_name, cell in cells.items():
+            out[cell_name][name] = sorted(said[shapely.intersects(geoms, cell)])
     return out
 
 
