@@ -52,7 +52,7 @@ from civicmap._outputs import Output, guarded_outputs, has_marker
 from civicmap.area import prefecture_municipalities
 from civicmap.batch import folder_names, load_areas
 from civicmap.errors import CivicMapError
-from civicmap.i18n import LANGUAGES, _, use_language
+from civicmap.i18n import LANGUAGES, _, current_language, use_language
 from civicmap.pipeline import BASEMAP_FILTERS
 from civicmap.schema import CRS, estimate_utm_crs
 from civicmap.sources.osmfile import _location_storage, check_path, iso_z, read_extract
@@ -365,7 +365,7 @@ def _write_layers(part: SplitArea, filters: dict[str, TagFilter],
     The part is read back right after it was written, so the rows are by construction the
     ones a map reading the part gets. The elements the reading reported (cut by the
     extract's edge, left out as broken) are kept for the index in every language of the
-    messages (the part is read once more per language, only when there are any), so a build
+    messages (the part is read once more per other language, only when there are any), so a build
     reading the layers gets the same quality report as one reading the part.
 
     Returns
@@ -376,14 +376,18 @@ def _write_layers(part: SplitArea, filters: dict[str, TagFilter],
         layers with reported elements.
     """
     ext = read_extract(part.file, filters, types=types)
+    read_in = current_language()
     by_layer: dict[str, list[str]] = {}
     for name in filters:
         by_layer.setdefault(frame_layer(name), []).append(name)
     problems: dict[str, dict] = {}
     if ext.rejected or ext.repaired:
         for lang in LANGUAGES:
-            with use_language(lang):
-                said = read_extract(part.file, filters, types=types)
+            if lang == read_in:  # the reading above already said it in this language
+                said = ext
+            else:
+                with use_language(lang):
+                    said = read_extract(part.file, filters, types=types)
             for lid, names in by_layer.items():
                 kinds = {kind: {n: [[p.source, p.row, p.reason, p.code] for p in got[n]]
                                 for n in names if got.get(n)}
