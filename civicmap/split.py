@@ -547,18 +547,18 @@ def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndar
     way_ids_s, way_areas = way_pairs.done()
     say(_("split: ways placed (%(s).0f s)") % {"s": time.monotonic() - t0})
 
-    # 4. relations: in an area when a member is (two rounds for relations of relations)
+    # 4. relations: in an area when a member is (two rounds for relations of relations); the
+    #    node and way members are looked up in the tables a chunk of members at a time
+    direct = _member_areas(rel_members, (node_ids, node_areas), (way_ids_s, way_areas))
+    sub_relations = {rid: [ref for t, ref in members if t == "r"]
+                     for rid, members in rel_members.items()}  # fmt: skip
     rel_pairs: dict[int, set[int]] = {}
     for _round in range(2):
-        for rid, members in rel_members.items():
+        for rid, subs in sub_relations.items():
             got = rel_pairs.setdefault(rid, set())
-            for t, ref in members:
-                if t == "n":
-                    got.update(_areas_of(node_ids, node_areas, ref))
-                elif t == "w":
-                    got.update(_areas_of(way_ids_s, way_areas, ref))
-                elif t == "r":
-                    got.update(rel_pairs.get(ref, ()))
+            got.update(direct.get(rid, ()))
+            for ref in subs:
+                got.update(rel_pairs.get(ref, ()))
     # a multipolygon may cover an area with no member inside (a forest around a village)
     for rid in rel_complete:
         boxes = [
@@ -649,10 +649,49 @@ def _part_header(area: shapely.Geometry, stamp: str) -> osmium.io.Header:
     return header
 
 
-def _areas_of(sorted_ids: np.ndarray, sorted_areas: np.ndarray, value: int) -> list[int]:
-    lo = int(np.searchsorted(sorted_ids, value, side="left"))
-    hi = int(np.searchsorted(sorted_ids, value, side="right"))
-    return sorted_areas[lo:hi].tolist()
+def _member_areas(rel_members: dict[int, list[tuple[str, int]]], nodes: tuple, ways: tuple
+                  ) -> dict[int, set[int]]:  # fmt: skip
+    """The areas each relation's node and way members are in: relation id → areas.
+
+    The members are looked up in the sorted (id, area) tables :data:`_CHUNK` at a time with
+    one ``searchsorted`` per chunk (a relation may have thousands of members, a country's
+    extract millions in all: one look-up each in Python took most of the split's time on
+    relation-rich extracts).
+    """
+    out: dict[int, set[int]] = {}
+    rids = list(rel_members)
+    owners: dict[str, list[int]] = {"n": [], "w": []}
+    refs: dict[str, list[int]] = {"n": [], "w": []}
+
+    def flush() -> None:
+        for kind, (sorted_ids, sorted_areas) in (("n", nodes), ("w", ways)):
+            if not refs[kind]:
+                continue
+            wanted = np.asarray(refs[kind], dtype=np.int64)
+            lo = np.searchsorted(sorted_ids, wanted, side="left")
+            hi = np.searchsorted(sorted_ids, wanted, side="right")
+            n_of = hi - lo
+            which = np.repeat(np.asarray(owners[kind], dtype=np.int64), n_of)
+            at = np.repeat(lo - np.cumsum(n_of) + n_of, n_of) + np.arange(int(n_of.sum()))
+            pairs = np.unique((which << 32) | sorted_areas[at].astype(np.int64))
+            for owner, area in zip((pairs >> 32).tolist(), (pairs & 0xFFFFFFFF).tolist(),
+                                   strict=True):  # fmt: skip
+                out.setdefault(rids[owner], set()).add(area)
+            owners[kind].clear()
+            refs[kind].clear()
+
+    held = 0
+    for k, members in enumerate(rel_members.values()):
+        for t, ref in members:
+            if t in refs:
+                owners[t].append(k)
+                refs[t].append(ref)
+        held += len(members)
+        if held >= _CHUNK:
+            flush()
+            held = 0
+    flush()
+    return out
 
 
 def _write_group(src: str, writers: dict, counts: np.ndarray, nodes, ways,
