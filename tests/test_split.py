@@ -7,6 +7,7 @@ import re
 import sys
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 from click.testing import CliRunner
@@ -36,13 +37,19 @@ FILTERS = {
 
 def _features(ext, area) -> dict[str, set]:
     """Per filter, the features that touch ``area``: what batch keeps for the area."""
-    out = {}
+    return _features_by_cell(ext, [area])[0]
+
+
+def _features_by_cell(ext, cells) -> list[dict[str, set]]:
+    """:func:`_features` for each of ``cells``, each feature's key made once."""
+    out: list[dict[str, set]] = [{} for _cell in cells]
     for name, frame in ext.frames.items():
-        hit = frame[shapely.intersects(frame.geometry.values, area)]
-        out[name] = {
-            (t, i, tuple(sorted(tags.items())), g.wkb)
-            for t, i, tags, g in zip(hit.osm_type, hit.osm_id, hit.tags, hit.geometry, strict=True)
-        }
+        geoms = frame.geometry.values
+        keys = [(t, i, tuple(sorted(tags.items())), wkb) for t, i, tags, wkb in zip(
+            frame.osm_type, frame.osm_id, frame.tags, shapely.to_wkb(np.asarray(geoms)),
+            strict=True)]  # fmt: skip
+        for k, cell in enumerate(cells):
+            out[k][name] = {keys[j] for j in np.flatnonzero(shapely.intersects(geoms, cell))}
     return out
 
 
@@ -74,12 +81,13 @@ def test_each_part_gives_the_features_of_the_whole_extract_clipped_to_its_area(c
     parts = split_extract(city.path, tmp_path / "parts", by=str(boundary), margin_m=300)
     assert len(parts) == 9
     whole = read_extract(city.path, FILTERS)
+    whole_cells = _features_by_cell(whole, grid.geometry.values)
     compared = 0
-    for part, (_i, cell) in zip(parts, grid.iterrows(), strict=True):
+    for k, (part, (_i, cell)) in enumerate(zip(parts, grid.iterrows(), strict=True)):
         assert part.name == cell["name"]
         got = read_extract(part.file, FILTERS)
         assert got.osm_base == whole.osm_base  # the part keeps the extract's date
-        mine, theirs = _features(got, cell.geometry), _features(whole, cell.geometry)
+        mine, theirs = _features(got, cell.geometry), whole_cells[k]
         for name in FILTERS:
             assert mine[name] == theirs[name], (part.name, name)
             compared += len(theirs[name])
@@ -106,11 +114,11 @@ def test_a_real_clipped_extract_split_in_a_grid_keeps_every_feature_per_cell(tmp
                   box.top_right.lat), 3)  # fmt: skip
     grid.to_file(tmp_path / "cells.geojson", driver="GeoJSON")
     parts = split_extract(src, tmp_path / "parts", by=str(tmp_path / "cells.geojson"))
-    whole = read_extract(src, FILTERS)
+    whole = _features_by_cell(read_extract(src, FILTERS), grid.geometry.values)
     assert len(parts) == 9
-    for part, (_i, cell) in zip(parts, grid.iterrows(), strict=True):
+    for k, (part, (_i, cell)) in enumerate(zip(parts, grid.iterrows(), strict=True)):
         got = read_extract(part.file, FILTERS)
-        assert _features(got, cell.geometry) == _features(whole, cell.geometry), part.name
+        assert _features(got, cell.geometry) == whole[k], part.name
 
 
 def test_split_by_municipality_of_a_real_extract(tmp_path):
