@@ -15,6 +15,10 @@ it may use: the split and the whole read each run under an address-space cap of 
 1 MB thread stacks, so that reserved but unused address space does not count), and the section
 "Larger than memory" of the results says what each needed and whether it ran.
 
+:class:`Warm` runs the same steps forked from one interpreter that has imported civicmap
+(each still a process of its own, with its own peak and cap), for
+``tests/test_split.py``, which cannot pay 2 s of imports per step.
+
 Usage::
 
     .venv/bin/python bench/bench_split.py --km2 64 --grid 8
