@@ -149,10 +149,15 @@ def cell_features(frames: dict, cells: dict) -> dict[str, dict[str, list[str]]]:
 #: address space each) and 8 MB thread stacks are reserved, not used, and would count; so
 #: would pyarrow's own allocator (pandas imports pyarrow when it is installed), which
 #: reserves address space it gives back under a cap: the system allocator reserves none.
+#: libosmium's thread pool is one thread, not one per core: each thread's stack counts, and
+#: more decoding threads fill the reader's queue faster than Python empties it (measured: with
+#: two, a whole read's need under a cap varied from run to run), so with one the peaks and
+#: whether a run fits under a cap depend neither on the machine's cores nor on its load.
 CAPPED_ENV = {
     "MALLOC_ARENA_MAX": "2",
     "OPENBLAS_NUM_THREADS": "1",
     "ARROW_DEFAULT_MEMORY_POOL": "system",
+    "OSMIUM_POOL_THREADS": "1",
 }
 CAPPED_STACK_BYTES = 1024 * 1024
 
