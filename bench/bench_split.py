@@ -11,8 +11,9 @@ peak resident memory is its own:
 
 With ``--cap-mb N`` it shows instead that the split works on an extract larger than the memory
 it may use: the split and the whole read each run under an address-space cap of N MB
-(``RLIMIT_AS``, as ``prlimit --as`` or ``ulimit -v`` set it; with ``MALLOC_ARENA_MAX=2`` and
-1 MB thread stacks, so that reserved but unused address space does not count), and the section
+(``RLIMIT_AS``, as ``prlimit --as`` or ``ulimit -v`` set it; with ``MALLOC_ARENA_MAX=2``,
+1 MB thread stacks and one libosmium pool thread, so that reserved but unused address space
+does not count and the cores do not matter: :data:`CAPPED_ENV`), and the section
 "Larger than memory" of the results says what each needed and whether it ran.
 
 :class:`Warm` runs the same steps forked from one interpreter that has imported civicmap
@@ -383,8 +384,9 @@ def _capped(args, pbf: Path, n: int) -> int:
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, `bench/bench_split.py --km2 "
         f"{args.km2:g} --grid {n} --cap-mb {args.cap_mb:g}`: a synthetic {args.km2:g} km² extract "
         f"({size_mb:.1f} MB .pbf) split into {n * n} areas under an address-space cap of "
-        f"{args.cap_mb:g} MB (`RLIMIT_AS`, as `prlimit --as` sets it; `MALLOC_ARENA_MAX=2` and "
-        "1 MB thread stacks, so that reserved but unused address space does not count).",
+        f"{args.cap_mb:g} MB (`RLIMIT_AS`, as `prlimit --as` sets it; `MALLOC_ARENA_MAX=2`, "
+        "1 MB thread stacks and one libosmium pool thread, so that reserved but unused address "
+        "space does not count and the cores do not matter).",
         "",
         "| run | cap | ran | peak RSS MB | peak address space MB | CPU s |",
         "|---|---|---|---|---|---|",
