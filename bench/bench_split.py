@@ -11,9 +11,14 @@ peak resident memory is its own:
 
 With ``--cap-mb N`` it shows instead that the split works on an extract larger than the memory
 it may use: the split and the whole read each run under an address-space cap of N MB
-(``RLIMIT_AS``, as ``prlimit --as`` or ``ulimit -v`` set it; with ``MALLOC_ARENA_MAX=2`` and
-1 MB thread stacks, so that reserved but unused address space does not count), and the section
+(``RLIMIT_AS``, as ``prlimit --as`` or ``ulimit -v`` set it; with ``MALLOC_ARENA_MAX=2``,
+1 MB thread stacks and one libosmium pool thread, so that reserved but unused address space
+does not count and the cores do not matter: :data:`CAPPED_ENV`), and the section
 "Larger than memory" of the results says what each needed and whether it ran.
+
+:class:`Warm` runs the same steps forked from one interpreter that has imported civicmap
+(each still a process of its own, with its own peak and cap), for
+``tests/test_split.py``, which cannot pay 2 s of imports per step.
 
 Usage::
 
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -60,11 +66,12 @@ _SPLIT = (
     + """
 import json, sys, time
 from civicmap.split import split_extract
+base = peak_vm_mb()
 t, c = time.perf_counter(), time.process_time()
 parts = split_extract(sys.argv[1], sys.argv[2], by=sys.argv[3], margin_m=500, overwrite=True)
 print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time() - c,
                   "parts": len(parts), "files": [str(p.file) for p in parts],
-                  "peak_mb": peak_mb(), "peak_vm_mb": peak_vm_mb()}))
+                  "peak_mb": peak_mb(), "peak_vm_mb": peak_vm_mb(), "base_vm_mb": base}))
 """
 )
 
@@ -72,58 +79,208 @@ _READ = (
     _PEAK
     + """
 import json, sys, time
-from pathlib import Path
-from civicmap.spec.mapfile import parse_map
-from civicmap.pipeline import _osm_filters
 from civicmap.sources.osmfile import read_extract
-LAYERS = ["childcare", "shelters", "water", "toilets", "aed", "hospitals", "playgrounds",
-          "police", "fire_stations"]
-spec = parse_map({"title": "t", "area": {"bbox": [-180, -85, 180, 85]}, "osm": {"file": sys.argv[1]},
-                  "layers": LAYERS}, file="t.yaml", base_dir=Path("."))
-filters, types = _osm_filters(spec)
+from bench_split import batch_filters
+filters, types = batch_filters(sys.argv[1])
+base = peak_vm_mb()
 t, c = time.perf_counter(), time.process_time()
 ext = read_extract(sys.argv[1], filters, types=types)
 print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time() - c,
                   "features": sum(len(f) for f in ext.frames.values()),
-                  "peak_mb": peak_mb(), "peak_vm_mb": peak_vm_mb()}))
+                  "peak_mb": peak_mb(), "peak_vm_mb": peak_vm_mb(), "base_vm_mb": base}))
 """
 )
+
+
+#: A whole read that also says, per cell of a boundary file (argv[2]), which features a map
+#: of the cell gets (:func:`cell_features`), after its peak is taken.
+_READ_CELLS = (
+    _READ
+    + """
+import geopandas as gpd
+from bench_split import cell_features
+cells = gpd.read_file(sys.argv[2])
+print(json.dumps({"cells": cell_features(ext.frames, dict(zip(cells["name"], cells.geometry)))}))
+"""
+)
+
+LAYERS = ["childcare", "shelters", "water", "toilets", "aed", "hospitals", "playgrounds",
+          "police", "fire_stations"]  # fmt: skip
+
+
+def batch_filters(path: str) -> tuple[dict, dict]:
+    """The filters (and element types) a batch reads ``path`` with: the built-in layers' and
+    the basemap's."""
+    from civicmap.pipeline import _osm_filters
+    from civicmap.spec.mapfile import parse_map
+
+    spec = parse_map({"title": "t", "area": {"bbox": [-180, -85, 180, 85]},
+                      "osm": {"file": path}, "layers": LAYERS},
+                     file="t.yaml", base_dir=Path("."))  # fmt: skip
+    return _osm_filters(spec)
+
+
+def cell_features(frames: dict, cells: dict) -> dict[str, dict[str, list[str]]]:
+    """Per cell (name → geometry) and frame, the features that touch the cell, as what a map
+    of the cell keeps from them: ``type/id/<digest of tags and geometry>``, sorted.
+
+    Small enough to come back from a child process as JSON, and equal between the whole
+    extract and a part exactly when the part gives the same features for the cell.
+    """
+    import numpy as np
+    import shapely
+
+    out: dict[str, dict[str, list[str]]] = {name: {} for name in cells}
+    for name, frame in frames.items():
+        geoms = frame.geometry.values
+        said = np.array(
+            [f"{t}/{i}/"
+             + hashlib.blake2b(repr(sorted(tags.items())).encode() + wkb,
+                               digest_size=12).hexdigest()
+             for t, i, tags, wkb in zip(frame.osm_type, frame.osm_id, frame.tags,
+                                        shapely.to_wkb(np.asarray(geoms)), strict=True)],
+            dtype=object,
+        )  # fmt: skip
+        for cell_name, cell in cells.items():
+            out[cell_name][name] = sorted(said[shapely.intersects(geoms, cell)])
+    return out
 
 
 #: What a capped run changes besides the cap: glibc's per-thread malloc arenas (64 MB of
 #: address space each) and 8 MB thread stacks are reserved, not used, and would count; so
 #: would pyarrow's own allocator (pandas imports pyarrow when it is installed), which
 #: reserves address space it gives back under a cap: the system allocator reserves none.
+#: libosmium's thread pool is one thread, not one per core: each thread's stack counts, and
+#: more decoding threads fill the reader's queue faster than Python empties it (measured: with
+#: two, a whole read's need under a cap varied from run to run), so with one the peaks and
+#: whether a run fits under a cap depend neither on the machine's cores nor on its load.
 CAPPED_ENV = {
     "MALLOC_ARENA_MAX": "2",
     "OPENBLAS_NUM_THREADS": "1",
     "ARROW_DEFAULT_MEMORY_POOL": "system",
+    "OSMIUM_POOL_THREADS": "1",
 }
 CAPPED_STACK_BYTES = 1024 * 1024
 
 
-def capped(cap_mb: float):
-    """A ``preexec_fn`` that limits the child's address space to ``cap_mb`` (and its stacks)."""
+def capped(cap_mb: float | None):
+    """A ``preexec_fn`` that limits the child's address space to ``cap_mb`` and its stacks.
+
+    Without a cap the stacks are limited all the same, so that a run's peak address space
+    compares with a capped run's (8 MB stacks per thread would count in one and not the other).
+    """
 
     def limit() -> None:
-        cap = int(cap_mb * 2**20)
-        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        if cap_mb is not None:
+            cap = int(cap_mb * 2**20)
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         resource.setrlimit(resource.RLIMIT_STACK, (CAPPED_STACK_BYTES, CAPPED_STACK_BYTES))
 
     return limit
 
 
+def _env() -> dict[str, str]:
+    """The children's environment: civicmap from this tree, this folder, :data:`CAPPED_ENV`."""
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(BENCH)]), **CAPPED_ENV)
+
+
 def _run(code: str, *args: str, cap_mb: float | None = None, check: bool = True) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), **CAPPED_ENV)
+    env = _env()
     proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          env=env, timeout=3600,
-                          preexec_fn=capped(cap_mb) if cap_mb else None)  # fmt: skip
+                          env=env, timeout=3600, preexec_fn=capped(cap_mb))  # fmt: skip
     if proc.returncode != 0:
         if not check:
             last = (proc.stderr.strip().splitlines() or ["?"])[-1]
             return {"failed": last[:200], "returncode": proc.returncode}
         raise SystemExit(f"bench_split: failed: {proc.stderr[-600:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+#: The warm interpreter: it imports what the runs import, then answers each request (one JSON
+#: line: code, arguments, cap) by forking a child that sets the cap and runs the code. Each
+#: run is a process of its own (its own peak, its own cap) that starts as a fresh one would
+#: after its imports, without paying them again (about 2 s of CPU each).
+_WARM = """
+import json, os, resource, sys, traceback
+import geopandas
+from civicmap.pipeline import _osm_filters
+from civicmap.sources.osmfile import read_extract
+from civicmap.spec.mapfile import parse_map
+from civicmap.split import split_extract
+from bench_split import batch_filters, cell_features
+answers = sys.stdout
+for line in sys.stdin:
+    req = json.loads(line)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        out, code = os.fdopen(w, "w"), 0
+        try:
+            if req["cap_mb"] is not None:
+                cap = int(req["cap_mb"] * 2**20)
+                resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+            sys.argv, sys.stdout = ["-c", *req["args"]], out
+            exec(compile(req["code"], "<run>", "exec"), {"__name__": "__main__"})
+        except BaseException as exc:
+            said = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            print(json.dumps({"failed": said[:200]}), file=out)
+            code = 1
+        out.flush()
+        os._exit(code)
+    os.close(w)
+    with os.fdopen(r) as got:
+        text = got.read()
+    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    answers.write(json.dumps({"out": text, "returncode": status}) + "\\n")
+    answers.flush()
+"""
+
+
+class Warm:
+    """Runs ``_READ``/``_SPLIT`` like :func:`_run`, each in a process of its own, forked from
+    one interpreter that has imported civicmap (see ``_WARM``): the same peaks and caps as a
+    fresh process, without its imports. Use as a context manager.
+    """
+
+    def __init__(self) -> None:
+        env = _env()
+        # the stack limit is set before the interpreter starts: glibc sizes thread stacks
+        # from it once, at start-up
+        self._proc = subprocess.Popen([sys.executable, "-c", _WARM], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True, env=env,
+                                      preexec_fn=capped(None))  # fmt: skip
+
+    def run(self, code: str, *args: str, cap_mb: float | None = None,
+            check: bool = True) -> dict:  # fmt: skip
+        """The run's JSON lines, merged; with ``check=False`` a failed run gives
+        ``{"failed": <its last error line>, "returncode": ...}``."""
+        self._proc.stdin.write(json.dumps({"code": code, "args": args, "cap_mb": cap_mb}) + "\n")
+        self._proc.stdin.flush()
+        line = self._proc.stdout.readline()
+        if not line:
+            raise SystemExit("bench_split: the warm interpreter stopped")
+        got = json.loads(line)
+        result = {}
+        for said in got["out"].splitlines() or ['{"failed": "no output"}']:
+            result.update(json.loads(said))
+        if got["returncode"] != 0:
+            if got["returncode"] < 0:
+                result = {"failed": f"killed by signal {-got['returncode']}"}
+            if check:
+                raise SystemExit(f"bench_split: failed: {result.get('failed')}")
+            result["returncode"] = got["returncode"]
+        return result
+
+    def close(self) -> None:
+        self._proc.stdin.close()
+        self._proc.wait(timeout=60)
+
+    def __enter__(self) -> Warm:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,8 +384,9 @@ def _capped(args, pbf: Path, n: int) -> int:
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, `bench/bench_split.py --km2 "
         f"{args.km2:g} --grid {n} --cap-mb {args.cap_mb:g}`: a synthetic {args.km2:g} km² extract "
         f"({size_mb:.1f} MB .pbf) split into {n * n} areas under an address-space cap of "
-        f"{args.cap_mb:g} MB (`RLIMIT_AS`, as `prlimit --as` sets it; `MALLOC_ARENA_MAX=2` and "
-        "1 MB thread stacks, so that reserved but unused address space does not count).",
+        f"{args.cap_mb:g} MB (`RLIMIT_AS`, as `prlimit --as` sets it; `MALLOC_ARENA_MAX=2`, "
+        "1 MB thread stacks and one libosmium pool thread, so that reserved but unused address "
+        "space does not count and the cores do not matter).",
         "",
         "| run | cap | ran | peak RSS MB | peak address space MB | CPU s |",
         "|---|---|---|---|---|---|",
