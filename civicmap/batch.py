@@ -19,7 +19,6 @@ import contextlib
 import csv
 import ctypes
 import datetime as dt
-import gc
 import hashlib
 import io
 import json
@@ -42,6 +41,7 @@ from shapely.geometry.base import BaseGeometry
 
 from civicmap import _http, pipeline, settings
 from civicmap._files import spreadsheet_cell, write_text_atomic
+from civicmap._gc import set_imports_aside
 from civicmap._outputs import OutputRefusedError, check_output_folder, output_lock
 from civicmap.area import Area, prefecture_municipalities, read_polygons
 from civicmap.errors import BatchError, CivicMapError
@@ -757,13 +757,13 @@ def _warm_up_own_worker() -> int:
     The imported libraries leave about 160,000 objects that live as long as the process
     (modules, classes, functions) and are never garbage. The garbage collector walked them
     at each full collection, and again when the worker's interpreter shut down: a worker
-    took 1.4 s to exit after the batch's last area, the batch waiting for it. After
-    ``gc.freeze()`` the collector skips them: it exits in 0.2 s. Only in workers the batch
-    started (:func:`local_client`); a user's own cluster keeps its collector as it is.
+    took 1.4 s to exit after the batch's last area, the batch waiting for it. Set aside
+    (:func:`civicmap._gc.set_imports_aside`), they are skipped: it exits in 0.2 s. Only in
+    workers the batch started (:func:`local_client`); a user's own cluster keeps its
+    collector as it is.
     """
     pid = _warm_up()
-    gc.collect()  # what is garbage now is collected, not frozen
-    gc.freeze()
+    set_imports_aside()
     return pid
 
 

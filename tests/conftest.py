@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import ipaddress
 import json
 import shutil
@@ -18,6 +19,7 @@ from remote_server import SHELTERS_V1, Clock, FileServer
 from tile_server import TileServer, use_loopback_gsi
 
 from civicmap import _http, settings
+from civicmap._gc import set_imports_aside
 from civicmap.spec.mapfile import parse_map
 
 DATA = Path(__file__).parent / "data"
@@ -114,6 +116,14 @@ def _long_rank(rel: str) -> int:
         if _in(rel, (name,)):
             return rank
     return len(LONG_FIRST)
+
+
+def pytest_collection_finish(session):
+    """After collection every library is imported: set them aside from the garbage collector,
+    as the ``civicmap`` command does (civicmap._gc), and collect less often. Measured on three
+    build-heavy files: 8-13 % less CPU (issue 23)."""
+    set_imports_aside()
+    gc.set_threshold(20_000, 20, 20)  # default (700, 10, 10): builds allocate in bulk
 
 
 def pytest_collection_modifyitems(config, items):

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 from click.testing import CliRunner
+from paths import ROOT
 
 from civicmap.cli import main
 
@@ -290,3 +295,27 @@ def test_the_progress_bar_draws_one_line_per_step_on_a_terminal():
         assert _sys.stderr.getvalue() == ""
     finally:
         _sys.stderr = old
+
+
+def test_the_civicmap_command_is_the_entry_point_pyproject_names_and_it_builds(tmp_path):
+    """The console script (``[project.scripts]``) runs the same commands as ``main``: a
+    build through it writes the map. Its own process sets the imports aside first
+    (civicmap._gc), which a broken entry point would skip silently."""
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    target = scripts["project"]["scripts"]["civicmap"]
+    module, _, name = target.partition(":")
+    code = (
+        "import gc, sys, importlib\n"
+        f"entry = getattr(importlib.import_module({module!r}), {name!r})\n"
+        "sys.argv = ['civicmap', '-q', 'demo', '--out', sys.argv[1]]\n"
+        "try:\n    entry()\n"
+        "except SystemExit as done:\n"
+        "    print('frozen', gc.get_freeze_count() > 0)\n    raise\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "demo")],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "CIVICMAP_LANG": "en"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "frozen True" in done.stdout
+    assert list((tmp_path / "demo").rglob("*.pdf")) and list((tmp_path / "demo").rglob("*.html"))
