@@ -6,20 +6,15 @@ with ``ttl``), as a uMap made for a 給水所 list that volunteers keep elsewher
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from remote_server import FileServer
 
-from civicmap import settings
 from civicmap.cli import main
 from civicmap.pipeline import build_with_data
-from civicmap.sources import read_path, remote
-
-T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+from civicmap.sources import read_path
 
 
 def collection(*places: tuple[str, float, float]) -> bytes:
@@ -39,22 +34,10 @@ V2 = collection(("戸山給水所", 35.7070, 139.7075), ("大久保給水所", 3
 
 
 @pytest.fixture
-def server(monkeypatch):
-    srv = FileServer()
-    srv.files["water.geojson"] = V1
-    monkeypatch.setattr(settings, "allow_private_urls", True)
-    monkeypatch.setattr(settings, "backoff_base", 0.001)
-    monkeypatch.setattr(settings, "max_wait", 0.05)
-    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    now = {"t": T0}
-    monkeypatch.setattr(remote, "_now", lambda: now["t"])
-    return now
+def server(remote_files):
+    """conftest's loopback file server (private URLs allowed, tiny retry waits), serving V1."""
+    remote_files.files["water.geojson"] = V1
+    return remote_files
 
 
 def write_map(folder: Path, url: str, ttl: int = 600) -> Path:
@@ -89,7 +72,7 @@ def names(folder: Path) -> set[str]:
     return {f["properties"]["name"] for f in doc["features"]}
 
 
-def test_a_remote_data_layer_is_built_and_refreshed_after_its_ttl(tmp_path, server, clock):
+def test_a_remote_data_layer_is_built_and_refreshed_after_its_ttl(tmp_path, server, remote_clock):
     path = write_map(tmp_path, server.url("water.geojson"), ttl=600)
     data, _w = build_with_data(path, overwrite=True)
     assert names(tmp_path) == {"戸山給水所", "早稲田給水所"}
@@ -97,16 +80,16 @@ def test_a_remote_data_layer_is_built_and_refreshed_after_its_ttl(tmp_path, serv
     assert set(data.layers[0].features["umap_color"]) == {"#0077cc"}
     assert data.built == "2026-12-01"
     server.files["water.geojson"] = V2
-    clock["t"] = T0 + dt.timedelta(seconds=599)
+    remote_clock.advance(seconds=599)
     build_with_data(path, overwrite=True)
     assert names(tmp_path) == {"戸山給水所", "早稲田給水所"} and server.asked("water.geojson") == 1
-    clock["t"] = T0 + dt.timedelta(seconds=601)
+    remote_clock.advance(seconds=2)  # 601 s after the first build
     build_with_data(path, overwrite=True)
     assert names(tmp_path) == {"戸山給水所", "大久保給水所"} and server.asked("water.geojson") == 2
 
 
 def test_fetch_stores_the_remote_layer_and_the_pack_rebuild_needs_no_server(
-    tmp_path, server, clock
+    tmp_path, server, remote_clock
 ):
     path = write_map(tmp_path, server.url("water.geojson"))
     runner = CliRunner()
