@@ -187,6 +187,18 @@ def displayed(driver, elements: list) -> list:
     return [e for e, yes in zip(elements, shown, strict=True) if yes]
 
 
+def enter_text(driver, box, text: str) -> None:
+    """Put ``text`` in the input ``box`` in place of what it held, as a phone's IME commits it.
+
+    The box is focused and its text selected, then DevTools ``Input.insertText`` inserts
+    ``text`` as one committed word: one ``input`` event, as when a user picks a word their
+    Japanese keyboard suggests. ``send_keys`` instead sends a key press per character (a
+    search over the whole page per character), which no Japanese keyboard does.
+    """
+    driver.execute_script("arguments[0].focus(); arguments[0].select();", box)
+    driver.execute_cdp_cmd("Input.insertText", {"text": text})
+
+
 def open_map(browser, path) -> None:
     """Load a map file and wait until civicmap.js has drawn it (or fail with the console)."""
     browser.get(path.as_uri())
