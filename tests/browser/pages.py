@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from headless import FLAGS
+from headless import settle as settle  # re-exported: the browser tests import it from here
+from headless import wait_for as wait_for
 
 #: A phone's screen as the issues test it (CSS pixels).
 PHONE = {"width": 390, "height": 844, "pixelRatio": 2}
@@ -120,55 +122,6 @@ def console_errors(driver) -> list[str]:
     return [e["message"] for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
 
 
-def wait_for(find, *, timeout: float = 20.0):
-    """Call ``find`` until it returns something truthy or ``timeout`` seconds pass.
-
-    An element that Leaflet removes while ``find`` reads it (a popup closing as the next
-    opens) is not a failure: ``find`` is asked again.
-    """
-    from selenium.common.exceptions import StaleElementReferenceException
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            found = find()
-        except StaleElementReferenceException:
-            found = None
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
-
-
-#: Whether the page has come to rest: every image it asked for has loaded or failed (so a
-#: failed load is already in the console log), every tile has faded in, the sheet (phone
-#: popup) is not sliding, and Leaflet is not panning, zooming or fading a popup in. Read
-#: after two animation frames, so what a script started just before has begun.
-_SETTLED = """
-var done = arguments[arguments.length - 1];
-function rest() {
-  var busy = Array.prototype.some.call(document.images, function (i) { return !i.complete; });
-  busy = busy || Array.prototype.some.call(document.querySelectorAll('.leaflet-tile'),
-    function (t) { return t.style.opacity !== '' && t.style.opacity !== '1'; });
-  busy = busy || Array.prototype.some.call(document.querySelectorAll('.leaflet-popup, .cm-sheet'),
-    function (p) { return getComputedStyle(p).opacity !== '1' || p.getAnimations().length; });
-  var m = window.civicmapData && window.civicmapData.map;
-  if (m) busy = busy || !!m._animatingZoom || !!(m._panAnim && m._panAnim._inProgress)
-    || !!m._flyToFrame;
-  return !busy;
-}
-requestAnimationFrame(function () { requestAnimationFrame(function () { done(rest()); }); });
-"""
-
-
-def settle(driver, *, timeout: float = 10.0) -> bool:
-    """Wait until the page has come to rest (see ``_SETTLED``) instead of a fixed sleep.
-
-    Returns whether it did within ``timeout``; the caller's own assertions follow, so a
-    page that never rests fails there, not here.
-    """
-    return bool(wait_for(lambda: driver.execute_async_script(_SETTLED), timeout=timeout))
-
-
 def displayed(driver, elements: list) -> list:
     """The ``elements`` a user sees, by Selenium's own ``is_displayed`` test, in one call.
 
@@ -185,6 +138,18 @@ def displayed(driver, elements: list) -> list:
         elements,
     )
     return [e for e, yes in zip(elements, shown, strict=True) if yes]
+
+
+def enter_text(driver, box, text: str) -> None:
+    """Put ``text`` in the input ``box`` in place of what it held, as a phone's IME commits it.
+
+    The box is focused and its text selected, then DevTools ``Input.insertText`` inserts
+    ``text`` as one committed word: one ``input`` event, as when a user picks a word their
+    Japanese keyboard suggests. ``send_keys`` instead sends a key press per character (a
+    search over the whole page per character), which no Japanese keyboard does.
+    """
+    driver.execute_script("arguments[0].focus(); arguments[0].select();", box)
+    driver.execute_cdp_cmd("Input.insertText", {"text": text})
 
 
 def open_map(browser, path) -> None:

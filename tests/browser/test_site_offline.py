@@ -10,6 +10,7 @@ data date, the manifest and icons, controls with names, nothing wider than the p
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import shutil
 from datetime import UTC, date, datetime
@@ -19,7 +20,7 @@ from pages import console_errors, displayed, settle, wait_for
 from site_maps import URL, demo_site_spec, toyama_pack_map
 
 from civicmap.cli.serve import serving
-from civicmap.pipeline import build
+from civicmap.pipeline import build, collect, render, with_offline
 from civicmap.render import assets, tiles
 from civicmap.spec.mapfile import load_map
 
@@ -149,11 +150,27 @@ def test_after_one_visit_the_site_draws_every_marker_and_its_tiles_in_airplane_m
 
 
 @pytest.fixture(scope="module")
-def demo_site(tmp_path_factory):
-    """The demo's plain site, built once: tests that change its files work on a copy."""
-    folder = tmp_path_factory.mktemp("demo_site") / "site"
-    build(demo_site_spec(folder), offline=True)
+def demo_data(tmp_path_factory):
+    """The bundled demo, read once (offline): each test writes its own site from it."""
+    return collect(demo_site_spec(tmp_path_factory.mktemp("demo_data") / "site"), offline=True)
+
+
+def _demo_site(demo_data, folder, **site):
+    """Write the demo's site into ``folder`` with the ``outputs.site`` keys ``site``.
+
+    The second half of ``build(demo_site_spec(folder, **site), offline=True)``: the data is
+    the same for every site option, so it is read once; the folder is byte for byte what
+    that build writes.
+    """
+    spec = with_offline(demo_site_spec(folder, **site), True)
+    render(dataclasses.replace(demo_data, spec=spec))
     return folder
+
+
+@pytest.fixture(scope="module")
+def demo_site(demo_data, tmp_path_factory):
+    """The demo's plain site, built once: tests that change its files work on a copy."""
+    return _demo_site(demo_data, tmp_path_factory.mktemp("demo_site") / "site")
 
 
 def _copy_of(site, tmp_path):
@@ -167,9 +184,8 @@ def _age(built: str) -> int:
     return (datetime.now(UTC).date() - date.fromisoformat(built)).days
 
 
-def test_past_stale_after_the_page_says_how_old_its_data_is(phone, tmp_path):
-    folder = tmp_path / "site"
-    build(demo_site_spec(folder, stale_after="30d"), offline=True)
+def test_past_stale_after_the_page_says_how_old_its_data_is(phone, demo_data, tmp_path):
+    folder = _demo_site(demo_data, tmp_path / "site", stale_after="30d")
     with serving(folder) as server:
         open_site(phone, server.url)
         bar = wait_for(lambda: phone.find_elements("css selector", ".cm-site-stale"))
@@ -182,9 +198,8 @@ def test_past_stale_after_the_page_says_how_old_its_data_is(phone, tmp_path):
         assert top >= bar[0].size["height"]
 
 
-def test_within_stale_after_there_is_no_banner_but_the_data_date_shows(phone, tmp_path):
-    folder = tmp_path / "site"
-    build(demo_site_spec(folder, stale_after=f"{_age('2020-11-28') + 30}d"), offline=True)
+def test_within_stale_after_there_is_no_banner_but_the_data_date_shows(phone, demo_data, tmp_path):
+    folder = _demo_site(demo_data, tmp_path / "site", stale_after=f"{_age('2020-11-28') + 30}d")
     with serving(folder) as server:
         open_site(phone, server.url)
         assert phone.find_element("css selector", ".cm-site-date").text == "データ時点 2020-11-28"
@@ -197,10 +212,9 @@ CONTROLS = ("a[href], button, input, select, textarea, [role=button], [role=dial
 
 
 def test_offline_the_manifest_icons_names_and_width_pass_the_install_checks(
-    phone, tmp_path, artifacts
+    phone, demo_data, tmp_path, artifacts
 ):
-    folder = tmp_path / "site"
-    build(demo_site_spec(folder, url="https://example.org/demo/"), offline=True)
+    folder = _demo_site(demo_data, tmp_path / "site", url="https://example.org/demo/")
     with serving(folder) as server:
         open_site(phone, server.url)
         wait_offline_ready(phone)
@@ -265,8 +279,6 @@ def test_a_newer_build_is_offered_and_taken_on_request(phone, demo_site, tmp_pat
         wait_offline_ready(phone)
         old = phone.execute_script("return civicmapSite.conf.version")
         spec = demo_site_spec(folder)
-        import dataclasses
-
         build(dataclasses.replace(spec, subtitle="2027年版"), offline=True, overwrite=True)
         phone.refresh()
         open_site(phone, server.url)  # still the cached copy: the old version
@@ -275,7 +287,9 @@ def test_a_newer_build_is_offered_and_taken_on_request(phone, demo_site, tmp_pat
             lambda: phone.find_elements("css selector", ".cm-site-update button"), timeout=20
         )
         assert bar and bar[0].accessible_name == "更新する"
+        phone.execute_script("window.__worker = navigator.serviceWorker.controller")
         bar[0].click()
+        _until_the_worker_changes(phone)
         assert wait_for(
             lambda: (
                 phone.execute_script(
@@ -286,6 +300,31 @@ def test_a_newer_build_is_offered_and_taken_on_request(phone, demo_site, tmp_pat
             timeout=30,
         )
         assert "2027年版" in phone.find_element("css selector", ".cm-title").text
+
+
+#: Resolves when the page's worker is no longer the one it had (``window.__worker``): at
+#: once if it changed already, else at the page's next ``controllerchange`` event.
+_WORKER_CHANGED = """
+var done = arguments[arguments.length - 1];
+var sw = navigator.serviceWorker;
+if (sw.controller !== window.__worker) return done(true);
+sw.addEventListener('controllerchange', function () { done(true); });
+"""
+
+
+def _until_the_worker_changes(driver) -> None:
+    """Wait in the page for a newer worker to take over, instead of asking 20 times a second.
+
+    Chromium takes a few seconds of its own timers to fetch, install and activate the
+    newer worker; polling through that only spends CPU. The page reloads at that event,
+    so its script may end with the page (an error here that means the same).
+    """
+    from selenium.common.exceptions import JavascriptException, TimeoutException
+
+    try:
+        driver.execute_async_script(_WORKER_CHANGED)
+    except (JavascriptException, TimeoutException):  # unloaded, or too slow: asserted next
+        pass
 
 
 @contextlib.contextmanager
@@ -300,8 +339,6 @@ def _removed_after(driver, script: str):
 def test_names_and_a_title_written_as_markup_show_as_text_and_run_nothing(
     phone, payload_data, tmp_path
 ):
-    import dataclasses
-
     from civicmap.render.site import write_site
     from civicmap.spec.site import SiteOptions
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from pages import console_errors, settle
+from pages import console_errors, enter_text, settle
 from pages import open_map as _open
 from pages import wait_for as _wait_for
 
@@ -172,8 +172,7 @@ def test_search_by_address_and_by_kana_in_either_script(browser, demo_page, arti
     box = browser.find_element("css selector", ".cm-search input")
 
     def hits(q):
-        box.clear()
-        box.send_keys(q)
+        enter_text(browser, box, q)
         found = _wait_for(
             lambda: (
                 browser.find_elements("css selector", ".cm-results li.cm-hit")

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 
 import pytest
-from pages import console_errors, open_map, settle, wait_for
+from pages import console_errors, enter_text, open_map, settle, wait_for
 
 from civicmap.pipeline import collect, demo_map_path
 from civicmap.render import web
@@ -168,17 +168,18 @@ def test_search_pick_closes_the_list_and_shows_the_popup_title(browser, demo_pag
     )
     box = browser.find_element("css selector", ".cm-search input")
     for name in names:
-        box.clear()
-        box.send_keys(name)
+        enter_text(browser, box, name)
+        # the listed hit whose name reads ``name`` (its text as shown, innerText)
         hit = wait_for(
-            lambda n=name: [
-                h
-                for h in browser.find_elements("css selector", ".cm-results li.cm-hit")
-                if h.find_element("css selector", ".cm-hit-name").text == n
-            ]
+            lambda n=name: browser.execute_script(
+                "var n = arguments[0]; return Array.prototype.find.call("
+                " document.querySelectorAll('.cm-results li.cm-hit'), function (h) {"
+                "  return h.querySelector('.cm-hit-name').innerText === n; }) || null;",
+                n,
+            )
         )
         assert hit, f"search for {name} found nothing"
-        hit[0].click()
+        hit.click()
         _assert_clear(_popup_of(browser, name), f"search pick of {name}", name)
         # the list closed: nothing of the search box but the box itself is left
         assert browser.find_elements("css selector", ".cm-results li") == []

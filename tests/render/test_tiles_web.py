@@ -8,12 +8,11 @@ go to tests/artifacts/ for a human to look at.
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 import yaml
-from headless import FLAGS
+from headless import FLAGS, settle, wait_for
 from paths import TESTS
 
 from civicmap import settings
@@ -62,21 +61,13 @@ def network(driver, *, on: bool) -> None:
 
 def open_page(driver, page: Path, shot: str) -> dict:
     driver.get(page.as_uri())
-    for _ in range(100):
-        if driver.execute_script("return !!(window.civicmapData && window.civicmapData.map)"):
-            break
-        time.sleep(0.05)
-    else:
-        raise AssertionError(f"the map did not start: {driver.get_log('browser')}")
-    for _ in range(60):  # tiles settle
-        done = driver.execute_script(
-            "var t = document.querySelectorAll('img.leaflet-tile');"
-            "return Array.prototype.every.call(t, function (i) { return i.complete; });"
-        )
-        if done:
-            break
-        time.sleep(0.1)
-    time.sleep(0.3)
+    started = wait_for(
+        lambda: driver.execute_script("return !!(window.civicmapData && window.civicmapData.map)"),
+        timeout=5,
+    )
+    assert started, f"the map did not start: {driver.get_log('browser')}"
+    # every tile loaded (or failed) and faded in, before the picture and the counts
+    settle(driver, timeout=6)
     ARTIFACTS.mkdir(exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / f"tiles_banner_{shot}.png"))
     notes = driver.find_elements("css selector", ".cm-note")

@@ -58,19 +58,26 @@
       };
       watchInstall(reg.installing);
       reg.addEventListener("updatefound", function () { watchInstall(reg.installing); });
-      // ready: this page's version is cached whole (its worker installed: a cache still being
-      // filled by an installing worker does not count)
-      var cached = function () {
-        return caches.has(cachePrefix(reg) + conf.version).then(function (h) { return h && !reg.installing; });
+      // ready: this page's version is cached whole and a worker is active to answer from it (a
+      // cache still being filled by an installing worker, or left by one that failed, does not
+      // count). Asked again each time a worker of this site changes state, so "ready" shows
+      // the moment it is true, with no timer running.
+      var isReady = false;
+      var check = function () {
+        if (isReady || !reg.active) return;
+        caches.has(cachePrefix(reg) + conf.version).then(function (h) {
+          if (h && !reg.installing && !isReady) {
+            isReady = true;
+            status("ready");
+          }
+        });
       };
-      navigator.serviceWorker.ready.then(cached).then(function (done) {
-        if (done) return status("ready");
-        var poll = setInterval(function () {
-          cached().then(function (d) {
-            if (d) { clearInterval(poll); status("ready"); }
-          });
-        }, 500);
-      });
+      var follow = function (w) { if (w) w.addEventListener("statechange", check); };
+      follow(reg.installing);
+      follow(reg.waiting);
+      reg.addEventListener("updatefound", function () { follow(reg.installing); });
+      navigator.serviceWorker.addEventListener("controllerchange", check);
+      navigator.serviceWorker.ready.then(check);
       watchUpdates(reg, conf, T);
     }, function () { status("failed"); });
   });
