@@ -297,7 +297,7 @@ def test_404_and_slow_tiles_become_reported_holes(gsi, caplog):
 def toyama_builds(tmp_path_factory, tile_server):
     """The 富山市 map built online, then ``civicmap fetch``, online again, and offline from the pack."""
     from civicmap.pack import fetch_pack
-    from civicmap.pipeline import build, collect
+    from civicmap.pipeline import build, build_with_data
     from civicmap.render.paper import render_paper
 
     mp = pytest.MonkeyPatch()
@@ -312,8 +312,9 @@ def toyama_builds(tmp_path_factory, tile_server):
             "web": {"file": "out/toyama.html"},
         })  # fmt: skip
         spec = load_map(path)
-        _, plan = render_paper(collect(spec), options=spec.paper)
-        first = build(spec, overwrite=True)["paper"][0]
+        data, written = build_with_data(spec, overwrite=True)
+        first = written["paper"][0]
+        _, plan = render_paper(data, options=spec.paper)  # the sheet's plan, from the data drawn
         online_pdf = first.read_bytes()
         online_requests = list(tile_server.requests)
         tile_server.reset()
