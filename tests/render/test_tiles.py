@@ -370,8 +370,9 @@ def test_raster_shows_the_tiles_lightened_not_holes(toyama_builds, tmp_path):
 
     pdf = tmp_path / "m.pdf"
     pdf.write_bytes(toyama_builds["online_pdf"])
-    subprocess.run(["pdfimages", "-png", str(pdf), str(tmp_path / "img")], check=True)
-    im = Image.open(next(tmp_path.glob("img-*.png"))).convert("RGB")
+    # raw PPM: the same pixels as -png, without compressing a 200 dpi raster first
+    subprocess.run(["pdfimages", str(pdf), str(tmp_path / "img")], check=True)
+    im = Image.open(next(tmp_path.glob("img-*.ppm"))).convert("RGB")
     px = np.asarray(im).reshape(-1, 3).astype(int)  # every pixel's (r, g, b)
     assert not (px == _hole()).all(axis=1).any()  # no hole
     dark = int((px.max(axis=1) < 140).sum())
@@ -443,8 +444,9 @@ def test_a_failed_tile_leaves_a_reported_hole_not_a_crash(tmp_path, gsi, caplog)
     assert pdf.exists() and pdf.read_bytes().endswith(b"%%EOF\n")
     msgs = [r.getMessage() for r in caplog.records]
     assert any("grey holes" in m and "/".join(map(str, lost)) in m for m in msgs)
-    subprocess.run(["pdfimages", "-png", str(pdf), str(tmp_path / "img")], check=True)
-    im = Image.open(next(tmp_path.glob("img-*.png"))).convert("RGB")
+    # raw PPM: the same pixels as -png, without compressing a 200 dpi raster first
+    subprocess.run(["pdfimages", str(pdf), str(tmp_path / "img")], check=True)
+    im = Image.open(next(tmp_path.glob("img-*.ppm"))).convert("RGB")
     greys = int((np.asarray(im) == _hole()).all(axis=2).sum())
     # the hole is a whole tile, resampled to 200 dpi at the map's scale (the same map's,
     # drawn above with every tile): side in printed dots
