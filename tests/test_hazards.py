@@ -401,14 +401,16 @@ def test_route_table_and_every_export_carry_the_hazard_lines(tmp_path):
                       "umap": {"file": "out/map.umap"}})
     )  # fmt: skip
     data = collect(spec)
-    render(data)
-    _, plan = render_paper(data, options=spec.paper)
+    render(data, kinds=["geojson", "kml", "umap"])
+    # the paper map as render() writes it (write_paper draws it so), drawn once with its plan
+    pdf, plan = render_paper(data, options=spec.paper)
+    (tmp_path / "sheet.pdf").write_bytes(pdf)
     legs = plan.routes
     assert legs and SCHOOL not in {leg.name for leg in legs}
     # each ranked shelter's line for the routes' disaster (洪水), printed under its distance
     assert {leg.hazard for leg in legs} == {"洪水：想定区域外"}
     text = subprocess.run(
-        ["pdftotext", "-layout", str(tmp_path / "out/map.pdf"), "-"], capture_output=True, text=True
+        ["pdftotext", "-layout", str(tmp_path / "sheet.pdf"), "-"], capture_output=True, text=True
     ).stdout
     box = text[text.index("避難所までの道のり") :]
     start = box.index(f"1. {legs[0].name}")

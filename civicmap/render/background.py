@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -346,6 +346,19 @@ def _lines(geom: Any) -> Iterator[list[tuple[float, float]]]:
         yield list(part.coords)
 
 
+@lru_cache(maxsize=256)
+def _projected(geom: Any, crs: Any) -> Any:
+    """``geom`` (degrees) in the paper's ``crs``, remembered.
+
+    Every sheet of an atlas, its overview and every layout a starter or the
+    readability check tries draws the same municipalities again; projecting
+    one took about a millisecond each time (shapes are immutable: shared safely).
+    """
+    import geopandas as gpd
+
+    return gpd.GeoSeries([geom], crs="EPSG:4326").to_crs(crs).iloc[0]
+
+
 def draw_outline_background(
     c: Any,
     data: MapData,
@@ -366,7 +379,6 @@ def draw_outline_background(
     rectangles of the labels drawn are appended to ``drawn``, so the marker numbers
     placed later keep clear of them.
     """
-    import geopandas as gpd
     from reportlab.lib import colors
     from shapely.geometry import box
 
@@ -379,7 +391,7 @@ def draw_outline_background(
     c.setLineWidth(1.2)
     c.setDash(6, 2)
     for _code, name, geom in munis:
-        g = gpd.GeoSeries([geom], crs="EPSG:4326").to_crs(crs).iloc[0]
+        g = _projected(geom, crs)
         for line in _lines(g.intersection(ext.buffer(50))):
             if len(line) < 2:
                 continue
@@ -404,7 +416,7 @@ def draw_outline_background(
             if drawn is not None:
                 drawn.append(box)
             names.append(name)
-    area = gpd.GeoSeries([data.area.geometry], crs="EPSG:4326").to_crs(crs).iloc[0]
+    area = _projected(data.area.geometry, crs)
     c.setStrokeColor(colors.HexColor("#495057"))
     c.setLineWidth(2)
     c.setDash(10, 4)

@@ -297,7 +297,7 @@ def test_404_and_slow_tiles_become_reported_holes(gsi, caplog):
 def toyama_builds(tmp_path_factory, tile_server):
     """The 富山市 map built online, then ``civicmap fetch``, online again, and offline from the pack."""
     from civicmap.pack import fetch_pack
-    from civicmap.pipeline import build, collect
+    from civicmap.pipeline import build, build_with_data
     from civicmap.render.paper import render_paper
 
     mp = pytest.MonkeyPatch()
@@ -312,8 +312,9 @@ def toyama_builds(tmp_path_factory, tile_server):
             "web": {"file": "out/toyama.html"},
         })  # fmt: skip
         spec = load_map(path)
-        _, plan = render_paper(collect(spec), options=spec.paper)
-        first = build(spec, overwrite=True)["paper"][0]
+        data, written = build_with_data(spec, overwrite=True)
+        first = written["paper"][0]
+        _, plan = render_paper(data, options=spec.paper)  # the sheet's plan, from the data drawn
         online_pdf = first.read_bytes()
         online_requests = list(tile_server.requests)
         tile_server.reset()
@@ -369,8 +370,9 @@ def test_raster_shows_the_tiles_lightened_not_holes(toyama_builds, tmp_path):
 
     pdf = tmp_path / "m.pdf"
     pdf.write_bytes(toyama_builds["online_pdf"])
-    subprocess.run(["pdfimages", "-png", str(pdf), str(tmp_path / "img")], check=True)
-    im = Image.open(next(tmp_path.glob("img-*.png"))).convert("RGB")
+    # raw PPM: the same pixels as -png, without compressing a 200 dpi raster first
+    subprocess.run(["pdfimages", str(pdf), str(tmp_path / "img")], check=True)
+    im = Image.open(next(tmp_path.glob("img-*.ppm"))).convert("RGB")
     px = np.asarray(im).reshape(-1, 3).astype(int)  # every pixel's (r, g, b)
     assert not (px == _hole()).all(axis=1).any()  # no hole
     dark = int((px.max(axis=1) < 140).sum())
@@ -442,8 +444,9 @@ def test_a_failed_tile_leaves_a_reported_hole_not_a_crash(tmp_path, gsi, caplog)
     assert pdf.exists() and pdf.read_bytes().endswith(b"%%EOF\n")
     msgs = [r.getMessage() for r in caplog.records]
     assert any("grey holes" in m and "/".join(map(str, lost)) in m for m in msgs)
-    subprocess.run(["pdfimages", "-png", str(pdf), str(tmp_path / "img")], check=True)
-    im = Image.open(next(tmp_path.glob("img-*.png"))).convert("RGB")
+    # raw PPM: the same pixels as -png, without compressing a 200 dpi raster first
+    subprocess.run(["pdfimages", str(pdf), str(tmp_path / "img")], check=True)
+    im = Image.open(next(tmp_path.glob("img-*.ppm"))).convert("RGB")
     greys = int((np.asarray(im) == _hole()).all(axis=2).sum())
     # the hole is a whole tile, resampled to 200 dpi at the map's scale (the same map's,
     # drawn above with every tile): side in printed dots

@@ -18,7 +18,7 @@ from paper_maps import overlapping_words, pdf_words
 from paths import ROOT
 
 from civicmap import wording
-from civicmap.pipeline import build, collect
+from civicmap.pipeline import build_with_data
 from civicmap.render.background import credit_lines
 from civicmap.render.paper.texts import TEXT
 from civicmap.spec.mapfile import load_map
@@ -62,9 +62,9 @@ def built(tmp_path_factory):
         encoding="utf-8",
     )
     spec = load_map(folder / "demo.yaml")
-    written = build(spec, overwrite=True, formats=("paper",))
+    # the data the build drew (the map's first language, ja), not collected a second time
+    data, written = build_with_data(spec, overwrite=True, formats=("paper",))
     pdfs = {p.name: p for p in written["paper"]}
-    data = collect(spec)
     # what may stay Japanese: the data (names, addresses, categories of the files), the
     # basemap's names, the credits and the map author's title, subtitle and notes
     strings = [spec.title, spec.subtitle, spec.notes, *credit_lines(data)]
