@@ -655,22 +655,30 @@ def _buildings(
     b.nodes(px[keep], py[keep])
     n_pts = np.where(l_shape, 6, 4)
     starts = (first + np.concatenate([[0], np.cumsum(n_pts)[:-1]])).tolist()
+    plain = [f"building={k}" for k in _BUILDING_KINDS]
     for k, (s, n, kd, lv, nm, st, ad) in enumerate(zip(
             starts, n_pts.tolist(), kind.tolist(), levels.tolist(), named.tolist(),
             stem.tolist(), addressed.tolist(), strict=True)):  # fmt: skip
-        tags = {"building": _BUILDING_KINDS[kd]}
-        if kd >= 2:  # apartments, commercial
-            tags["building:levels"] = str(lv)
-            if nm:
-                tags["name"] = f"{_STEMS[st]}{'ハイツ' if kd == 2 else 'ビル'}"
-        if ad:
-            hood, block, house = address[k].tolist()
-            tags |= {"addr:province": "東京都", "addr:city": CSV_CITY,
-                     "addr:quarter": town_of(float(lx[k]), float(ly[k])),
-                     "addr:neighbourhood": f"{hood}丁目", "addr:block_number": str(block),
-                     "addr:housenumber": str(house)}  # fmt: skip
-        refs = ",".join(f"n{r}" for r in range(s, s + n))
-        b.way_text(_opl_tags(tags), f"{refs},n{s}")
+        if kd < 2 and not ad:  # most: a house or a building=yes, nothing more
+            tags_text = plain[kd]
+        else:
+            tags = {"building": _BUILDING_KINDS[kd]}
+            if kd >= 2:  # apartments, commercial
+                tags["building:levels"] = str(lv)
+                if nm:
+                    tags["name"] = f"{_STEMS[st]}{'ハイツ' if kd == 2 else 'ビル'}"
+            if ad:
+                hood, block, house = address[k].tolist()
+                tags |= {"addr:province": "東京都", "addr:city": CSV_CITY,
+                         "addr:quarter": town_of(float(lx[k]), float(ly[k])),
+                         "addr:neighbourhood": f"{hood}丁目", "addr:block_number": str(block),
+                         "addr:housenumber": str(house)}  # fmt: skip
+            tags_text = _opl_tags(tags)
+        if n == 4:
+            refs = f"n{s},n{s + 1},n{s + 2},n{s + 3},n{s}"
+        else:
+            refs = f"n{s},n{s + 1},n{s + 2},n{s + 3},n{s + 4},n{s + 5},n{s}"
+        b.way_text(tags_text, refs)
     return nb
 
 
