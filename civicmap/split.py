@@ -154,11 +154,27 @@ def _header_box(path: Path) -> shapely.Geometry | None:
     return None
 
 
+def _unique(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of a 1-D integer array: what ``np.unique`` gives.
+
+    A sort and a mask: NumPy 2's ``np.unique`` goes through a hash table and then sorts,
+    about eight times slower on the split's (id, area) keys (measured: 87 ms against 11 ms
+    for 130,000 keys; a sixth of a 32 km² split's CPU time).
+    """
+    out = np.sort(values)
+    if len(out) > 1:
+        keep = np.empty(len(out), dtype=bool)
+        keep[0] = True
+        np.not_equal(out[1:], out[:-1], out=keep[1:])
+        out = out[keep]
+    return out
+
+
 class _Pairs:
     """(id, area) pairs gathered chunk by chunk, then unique and sorted by id for look-ups.
 
     A pair is one int64: ``id << shift | area`` (element ids stay below 2**50, area numbers
-    below ``2**shift``), so sorting and de-duplicating is one ``np.unique`` of integers.
+    below ``2**shift``), so sorting and de-duplicating is one :func:`_unique` of integers.
     """
 
     def __init__(self, shift: int) -> None:
@@ -170,7 +186,7 @@ class _Pairs:
             # unique per chunk already: a closed way lists its first node twice, and the
             # streets of a chunk share their crossings
             self.keys.append(
-                np.unique(
+                _unique(
                     (np.asarray(ids, dtype=np.int64) << self.shift) | np.asarray(areas, np.int64)
                 )
             )
@@ -437,7 +453,7 @@ def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndar
         tags = rel.tags
         if tags.get("type") in _COMPLETE_TYPES and tags.get("boundary") != "administrative":
             rel_complete.add(rel.id)
-    member_ways = np.unique(np.array(
+    member_ways = _unique(np.array(
         [ref for rid in rel_complete for t, ref in rel_members[rid] if t == "w"], dtype=np.int64
     ))  # fmt: skip
 
@@ -491,7 +507,7 @@ def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndar
         # outline) also when it surrounds it, so its extent is tested
         tested = np.where(shapely.is_closed(geoms), shapely.envelope(geoms), geoms)
         way_i, area_i = tree.query(tested, predicate="intersects")
-        pair = np.unique((way_i.astype(np.int64) << shift) | area_i)
+        pair = _unique((way_i.astype(np.int64) << shift) | area_i)
         pw, pa = pair >> shift, pair & ((1 << shift) - 1)
         wids = np.asarray(way_ids, dtype=np.int64)
         way_pairs.add(wids[pw], pa)
@@ -589,7 +605,7 @@ def _split(extract: Path, out_dir: Path, areas: gpd.GeoDataFrame, grown: np.ndar
     # 5. write: every element to each of its areas, streamed in file order
     # (areas the extract does not reach get no file)
     counts = np.zeros((len(areas), 3), dtype=np.int64)
-    used = np.unique(np.concatenate([node_areas, way_areas])).tolist()
+    used = _unique(np.concatenate([node_areas, way_areas])).tolist()
     if not used:
         raise SplitError(
             _("%(path)s: none of the areas holds any of its data; check --by") % {"path": extract}
@@ -673,7 +689,7 @@ def _member_areas(rel_members: dict[int, list[tuple[str, int]]], nodes: tuple, w
             n_of = hi - lo
             which = np.repeat(np.asarray(owners[kind], dtype=np.int64), n_of)
             at = np.repeat(lo - np.cumsum(n_of) + n_of, n_of) + np.arange(int(n_of.sum()))
-            pairs = np.unique((which << 32) | sorted_areas[at].astype(np.int64))
+            pairs = _unique((which << 32) | sorted_areas[at].astype(np.int64))
             for owner, area in zip((pairs >> 32).tolist(), (pairs & 0xFFFFFFFF).tolist(),
                                    strict=True):  # fmt: skip
                 out.setdefault(rids[owner], set()).add(area)
