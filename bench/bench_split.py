@@ -132,17 +132,22 @@ def cell_features(frames: dict, cells: dict) -> dict[str, dict[str, list[str]]]:
 
     out: dict[str, dict[str, list[str]]] = {name: {} for name in cells}
     for name, frame in frames.items():
-        geoms = frame.geometry.values
-        said = np.array(
-            [f"{t}/{i}/"
-             + hashlib.blake2b(repr(sorted(tags.items())).encode() + wkb,
-                               digest_size=12).hexdigest()
-             for t, i, tags, wkb in zip(frame.osm_type, frame.osm_id, frame.tags,
-                                        shapely.to_wkb(np.asarray(geoms)), strict=True)],
-            dtype=object,
-        )  # fmt: skip
-        for cell_name, cell in cells.items():
-            out[cell_name][name] = sorted(said[shapely.intersects(geoms, cell)])
+        geoms = np.asarray(frame.geometry.values)
+        hits = {cell_name: shapely.intersects(geoms, cell) for cell_name, cell in cells.items()}
+        # only the features that touch a cell are described (a part's margin holds many)
+        wanted = np.logical_or.reduce(list(hits.values())) if hits else np.zeros(len(geoms), bool)
+        rows = np.flatnonzero(wanted)
+        said = np.empty(len(geoms), dtype=object)
+        said[rows] = [
+            f"{t}/{i}/"
+            + hashlib.blake2b(repr(sorted(tags.items())).encode() + wkb,
+                              digest_size=12).hexdigest()
+            for t, i, tags, wkb in zip(frame.osm_type.iloc[rows], frame.osm_id.iloc[rows],
+                                       frame.tags.iloc[rows], shapely.to_wkb(geoms[rows]),
+                                       strict=True)
+        ]  # fmt: skip
+        for cell_name, hit in hits.items():
+            out[cell_name][name] = sorted(said[hit])
     return out
 
 
