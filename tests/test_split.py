@@ -179,8 +179,9 @@ def test_split_by_prefecture_keeps_the_whole_of_a_tokyo_extract(tmp_path):
 
 
 #: The share of what the whole read adds to its process (imports and map file) that the cap
-#: leaves it. A peak overstates what a run needs: under a cap the whole read of the extract
-#: below gets by with about 2/3 of what it adds, the split with less than half.
+#: leaves it. With one malloc arena (``bench_split.CAPPED_ENV``) a peak is close to what a run
+#: needs: under a cap the whole read of the extract below still stops with 9/10 of what it
+#: adds (measured; with two arenas it got by with about 2/3), the split needs less than half.
 WHOLE_SHARE = 0.5
 
 
