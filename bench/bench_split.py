@@ -11,7 +11,7 @@ peak resident memory is its own:
 
 With ``--cap-mb N`` it shows instead that the split works on an extract larger than the memory
 it may use: the split and the whole read each run under an address-space cap of N MB
-(``RLIMIT_AS``, as ``prlimit --as`` or ``ulimit -v`` set it; with ``MALLOC_ARENA_MAX=2``,
+(``RLIMIT_AS``, as ``prlimit --as`` or ``ulimit -v`` set it; with ``MALLOC_ARENA_MAX=1``,
 1 MB thread stacks and one libosmium pool thread, so that reserved but unused address space
 does not count and the cores do not matter: :data:`CAPPED_ENV`), and the section
 "Larger than memory" of the results says what each needed and whether it ran.
@@ -132,22 +132,32 @@ def cell_features(frames: dict, cells: dict) -> dict[str, dict[str, list[str]]]:
 
     out: dict[str, dict[str, list[str]]] = {name: {} for name in cells}
     for name, frame in frames.items():
-        geoms = frame.geometry.values
-        said = np.array(
-            [f"{t}/{i}/"
-             + hashlib.blake2b(repr(sorted(tags.items())).encode() + wkb,
-                               digest_size=12).hexdigest()
-             for t, i, tags, wkb in zip(frame.osm_type, frame.osm_id, frame.tags,
-                                        shapely.to_wkb(np.asarray(geoms)), strict=True)],
-            dtype=object,
-        )  # fmt: skip
-        for cell_name, cell in cells.items():
-            out[cell_name][name] = sorted(said[shapely.intersects(geoms, cell)])
+        geoms = np.asarray(frame.geometry.values)
+        hits = {cell_name: shapely.intersects(geoms, cell) for cell_name, cell in cells.items()}
+        # only the features that touch a cell are described (a part's margin holds many)
+        wanted = np.logical_or.reduce(list(hits.values())) if hits else np.zeros(len(geoms), bool)
+        rows = np.flatnonzero(wanted)
+        said = np.empty(len(geoms), dtype=object)
+        said[rows] = [
+            f"{t}/{i}/"
+            + hashlib.blake2b(repr(sorted(tags.items())).encode() + wkb,
+                              digest_size=12).hexdigest()
+            for t, i, tags, wkb in zip(frame.osm_type.iloc[rows], frame.osm_id.iloc[rows],
+                                       frame.tags.iloc[rows], shapely.to_wkb(geoms[rows]),
+                                       strict=True)
+        ]  # fmt: skip
+        for cell_name, hit in hits.items():
+            out[cell_name][name] = sorted(said[hit])
     return out
 
 
 #: What a capped run changes besides the cap: glibc's per-thread malloc arenas (64 MB of
-#: address space each) and 8 MB thread stacks are reserved, not used, and would count; so
+#: address space each) and 8 MB thread stacks are reserved, not used, and would count; one
+#: arena, not two: near the cap a second arena's heap cannot grow, and glibc then tried (and
+#: failed) to map a new 64 MB heap on every allocation of libosmium's thread before falling
+#: back to the main arena (measured: 2.35 million failed mmap calls, 2 s of system time, in a
+#: whole read under the cap of tests/test_split.py; with one arena the peaks and the margins
+#: under that cap are the same, the process's base 64 MB smaller); so
 #: would pyarrow's own allocator (pandas imports pyarrow when it is installed), which
 #: reserves address space it gives back under a cap: the system allocator reserves none.
 #: libosmium's thread pool is one thread, not one per core: each thread's stack counts, and
@@ -155,7 +165,7 @@ def cell_features(frames: dict, cells: dict) -> dict[str, dict[str, list[str]]]:
 #: two, a whole read's need under a cap varied from run to run), so with one the peaks and
 #: whether a run fits under a cap depend neither on the machine's cores nor on its load.
 CAPPED_ENV = {
-    "MALLOC_ARENA_MAX": "2",
+    "MALLOC_ARENA_MAX": "1",
     "OPENBLAS_NUM_THREADS": "1",
     "ARROW_DEFAULT_MEMORY_POOL": "system",
     "OSMIUM_POOL_THREADS": "1",
@@ -384,7 +394,8 @@ def _capped(args, pbf: Path, n: int) -> int:
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, `bench/bench_split.py --km2 "
         f"{args.km2:g} --grid {n} --cap-mb {args.cap_mb:g}`: a synthetic {args.km2:g} km² extract "
         f"({size_mb:.1f} MB .pbf) split into {n * n} areas under an address-space cap of "
-        f"{args.cap_mb:g} MB (`RLIMIT_AS`, as `prlimit --as` sets it; `MALLOC_ARENA_MAX=2`, "
+        f"{args.cap_mb:g} MB (`RLIMIT_AS`, as `prlimit --as` sets it; "
+        f"`MALLOC_ARENA_MAX={CAPPED_ENV['MALLOC_ARENA_MAX']}`, "
         "1 MB thread stacks and one libosmium pool thread, so that reserved but unused address "
         "space does not count and the cores do not matter).",
         "",

@@ -39,7 +39,6 @@ import argparse
 import csv
 import datetime as dt
 import io
-import itertools
 import logging
 import math
 import os
@@ -47,11 +46,12 @@ import random
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import osmium
-from osmium.osm.mutable import Node, Relation, Way
 from pyproj import Transformer
 
 log = logging.getLogger(__name__)
@@ -150,45 +150,114 @@ class SynthExtract:
     pois: list[dict] = field(default_factory=list)
 
 
-class _Builder:
-    """Collects nodes, ways and relations in metric coordinates, then writes them."""
+#: Characters that end or escape a string in OPL; written as ``%hex%`` (UTF-8 passes as is).
+_OPL_SPECIAL = frozenset(" \t\r\n,=@%")
+#: Every timestamp an element can have: up to 2,000 days before the extract's date.
+_TIMESTAMPS = [
+    (_TIMESTAMP - dt.timedelta(days=d)).strftime("%Y-%m-%dT%H:%M:%SZ") for d in range(2001)
+]
 
-    def __init__(self, to_wgs84: Transformer, *, version_rng: random.Random) -> None:
+
+_OPL_SEEN: dict[str, str] = {}
+
+
+def _opl_text(s: str) -> str:
+    """``s`` escaped for OPL (the same few strings come back thousands of times)."""
+    got = _OPL_SEEN.get(s)
+    if got is None:
+        got = _OPL_SEEN[s] = "".join(
+            f"%{ord(ch):x}%" if ch in _OPL_SPECIAL or ch < " " else ch for ch in s
+        )
+    return got
+
+
+def _opl_tags(tags: dict[str, str]) -> str:
+    return ",".join(f"{_opl_text(k)}={_opl_text(v)}" for k, v in tags.items())
+
+
+class _Builder:
+    """Collects nodes, ways and relations in metric coordinates, then writes them.
+
+    Elements are kept as the text of an OPL file (libosmium's one-line-per-element format) and
+    coordinates as arrays: the file is written by libosmium reading that text, in C++, instead
+    of one pyosmium object per element (a 32 km² extract has 480,000 nodes).
+    """
+
+    def __init__(self, to_wgs84: Transformer, *, meta_rng: np.random.Generator) -> None:
         self.to_wgs84 = to_wgs84
-        self.rng = version_rng
-        self.nodes: list[tuple[int, float, float, dict]] = []
-        self.ways: list[tuple[int, list[int], dict]] = []
-        self.relations: list[tuple[int, list[tuple[str, int, str]], dict]] = []
+        self.meta_rng = meta_rng
+        self._xs: list[float] = []
+        self._ys: list[float] = []
+        self.node_tags: dict[int, dict[str, str]] = {}
+        self.ways: list[str] = []  # "T<tags> N<refs>"
+        self.relations: list[str] = []  # "T<tags> M<members>"
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self._xs)
 
     def node(self, x: float, y: float, tags: dict | None = None) -> int:
-        nid = len(self.nodes) + 1
-        self.nodes.append((nid, x, y, tags or {}))
+        self._xs.append(x)
+        self._ys.append(y)
+        nid = len(self._xs)
+        if tags:
+            self.node_tags[nid] = tags
         return nid
 
-    def way(self, refs: list[int], tags: dict | None = None) -> int:
-        wid = len(self.ways) + 1
-        self.ways.append((wid, refs, tags or {}))
-        return wid
+    def nodes(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """Untagged nodes at ``xs, ys`` (any shape); their ids, in the same shape."""
+        first = len(self._xs) + 1
+        self._xs.extend(np.ravel(xs).tolist())
+        self._ys.extend(np.ravel(ys).tolist())
+        return np.arange(first, len(self._xs) + 1).reshape(np.shape(xs))
+
+    def xy(self, nid: int) -> tuple[float, float]:
+        return self._xs[nid - 1], self._ys[nid - 1]
+
+    def way(self, refs, tags: dict | None = None) -> int:
+        self.ways.append(f"T{_opl_tags(tags or {})} N" + ",".join(f"n{r}" for r in refs))
+        return len(self.ways)
+
+    def way_text(self, tags_text: str, refs_text: str) -> int:
+        """A way whose tags and node list are OPL text already (``k=v,...``, ``n1,n2,...``)."""
+        self.ways.append(f"T{tags_text} N{refs_text}")
+        return len(self.ways)
 
     def ring(self, pts: list[tuple[float, float]], tags: dict | None = None) -> int:
         refs = [self.node(x, y) for x, y in pts]
         return self.way([*refs, refs[0]], tags)
 
     def relation(self, members: list[tuple[str, int, str]], tags: dict) -> int:
-        rid = len(self.relations) + 1
-        self.relations.append((rid, members, tags))
-        return rid
+        self.relations.append(
+            f"T{_opl_tags(tags)} M" + ",".join(f"{t}{i}@{_opl_text(r)}" for t, i, r in members)
+        )
+        return len(self.relations)
 
-    def _meta(self) -> dict:
-        version = self.rng.randint(1, 4)
-        ts = _TIMESTAMP - dt.timedelta(days=self.rng.randint(0, 2000))
-        return {
-            "version": version,
-            "timestamp": ts,
-            "changeset": 1000 + version,
-            "uid": 1,
-            "user": "synth",
-        }
+    def lonlat(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every node's WGS 84 coordinates, rounded to OSM's 7 decimals."""
+        lons, lats = self.to_wgs84.transform(np.asarray(self._xs), np.asarray(self._ys))
+        return np.round(lons, 7), np.round(lats, 7)
+
+    def _opl(self) -> bytes:
+        """The whole file as OPL; versions and dates drawn per element, nodes first."""
+        n_nodes, n_ways = len(self._xs), len(self.ways)
+        total = n_nodes + n_ways + len(self.relations)
+        versions = self.meta_rng.integers(1, 5, total).tolist()
+        days = self.meta_rng.integers(0, len(_TIMESTAMPS), total).tolist()
+        meta = [f" v{v} dV c{1000 + v} t{_TIMESTAMPS[d]} i1 usynth "
+                for v, d in zip(versions, days, strict=True)]  # fmt: skip
+        lons, lats = self.lonlat()
+        tags = self.node_tags
+        lines = [
+            f"n{i}{m}T{_opl_tags(tags[i]) if i in tags else ''} x{lon:.7f} y{lat:.7f}"
+            for i, m, lon, lat in zip(range(1, n_nodes + 1), meta[:n_nodes], lons.tolist(),
+                                      lats.tolist(), strict=True)
+        ]  # fmt: skip
+        lines += [f"w{i}{meta[n_nodes + i - 1]}{w}" for i, w in enumerate(self.ways, start=1)]
+        lines += [f"r{i}{meta[n_nodes + n_ways + i - 1]}{r}"
+                  for i, r in enumerate(self.relations, start=1)]  # fmt: skip
+        lines.append("")
+        return "\n".join(lines).encode()
 
     def write(self, path: Path, bbox: tuple[float, float, float, float], *, fmt: str) -> None:
         header = osmium.io.Header()
@@ -200,20 +269,11 @@ class _Builder:
                 osmium.osm.Location(bbox[0], bbox[1]), osmium.osm.Location(bbox[2], bbox[3])
             )
         )
-        xs = [n[1] for n in self.nodes]
-        ys = [n[2] for n in self.nodes]
-        lons, lats = self.to_wgs84.transform(xs, ys)
+        data = self._opl()
         # the format is given explicitly: temporary names end in .part
         writer = osmium.SimpleWriter(osmium.io.File(str(path), fmt), header=header, overwrite=True)
         try:
-            for (nid, _x, _y, tags), lon, lat in zip(self.nodes, lons, lats, strict=True):
-                writer.add_node(
-                    Node(id=nid, location=(round(lon, 7), round(lat, 7)), tags=tags, **self._meta())
-                )
-            for wid, refs, tags in self.ways:
-                writer.add_way(Way(id=wid, nodes=refs, tags=tags, **self._meta()))
-            for rid, members, tags in self.relations:
-                writer.add_relation(Relation(id=rid, members=members, tags=tags, **self._meta()))
+            osmium.apply(osmium.io.FileBuffer(data, "opl"), writer)
         finally:
             writer.close()
 
@@ -279,6 +339,10 @@ def write_extract(
 ) -> SynthExtract:
     """Write a synthetic Tokyo-like extract of ``km2`` square kilometres.
 
+    The street grid and the buildings (nearly every node) are laid out with NumPy arrays and
+    the file is written by libosmium from OPL text: a 32 km² extract takes about a second, not
+    seven, so the tests that need a large extract can afford one.
+
     Parameters
     ----------
     path : path
@@ -302,42 +366,45 @@ def write_extract(
         raise ValueError(f"km2={km2!r}: expected 0.05 to 256 km²")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # the few hundred things laid out one by one
+    bulk = np.random.default_rng(seed)  # the street grid and the buildings, as arrays
     to_wgs84, x0, y0, side = _square(km2, centre)
-    b = _Builder(to_wgs84, version_rng=random.Random(seed + 1))
+    b = _Builder(to_wgs84, meta_rng=np.random.default_rng(seed + 1))
     out = SynthExtract(path=path, bbox=(0, 0, 0, 0), km2=km2)
     counts = out.counts
 
     # ---- street grid: lines every BLOCK_M, intersections shared
     n_lines = max(2, round(side / BLOCK_M) + 1)
     step = side / (n_lines - 1)
-    grid = [[b.node(x0 + i * step, y0 + j * step) for j in range(n_lines)] for i in range(n_lines)]
+    at = np.arange(n_lines) * step
+    grid = b.nodes(*np.meshgrid(x0 + at, y0 + at, indexing="ij"))  # grid[i, j]: x i, y j
     road_names = iter(_ROADS * 100)
     shaping = max(1, round(step / 15))  # a shaping node every ~15 m, as on real streets
-    for i in range(n_lines):
-        for j in range(n_lines):
-            if i % MAJOR_EVERY == MAJOR_EVERY // 2 and j % MAJOR_EVERY == MAJOR_EVERY // 2:
-                b.nodes[grid[i][j] - 1][3].update(highway="traffic_signals")
-            elif rng.random() < 0.3:
-                b.nodes[grid[i][j] - 1][3].update(highway="crossing", crossing="uncontrolled")
+    signals = np.arange(n_lines) % MAJOR_EVERY == MAJOR_EVERY // 2
+    signals = signals[:, None] & signals[None, :]
+    crossing = ~signals & (bulk.random((n_lines, n_lines)) < 0.3)
+    for nid in grid[signals].tolist():
+        b.node_tags[nid] = {"highway": "traffic_signals"}
+    for nid in grid[crossing].tolist():
+        b.node_tags[nid] = {"highway": "crossing", "crossing": "uncontrolled"}
+    t = np.arange(1, shaping) / shaping
     for horizontal in (False, True):
+        # shaping nodes of every line, segment by segment: [line, segment, k]
+        along = (at[:-1, None] + step * t[None, :])[None, :, :]
+        across = at[:, None, None] + bulk.uniform(-0.8, 0.8, (n_lines, n_lines - 1, shaping - 1))
+        along = np.broadcast_to(along, across.shape)
+        xs, ys = (x0 + along, y0 + across) if horizontal else (x0 + across, y0 + along)
+        shaped = b.nodes(xs, ys)
         for i in range(n_lines):
             major = i % MAJOR_EVERY == MAJOR_EVERY // 2
-            line = [grid[j][i] if horizontal else grid[i][j] for j in range(n_lines)]
+            ends = grid[:, i] if horizontal else grid[i, :]
+            # the whole line's node ids: each grid node, then its segment's shaping nodes
+            line = np.concatenate([ends[:-1, None], shaped[i]], axis=1).ravel().tolist()
+            line.append(int(ends[-1]))
             chunk = n_lines if major else 2  # residential ways span about 2 blocks
             for start in range(0, n_lines - 1, chunk):
-                ends = line[start : start + chunk + 1]
-                if len(ends) < 2:
-                    continue
-                refs = [ends[0]]
-                for a, c in itertools.pairwise(ends):
-                    (_, xa, ya, _), (_, xc, yc, _) = b.nodes[a - 1], b.nodes[c - 1]
-                    for k in range(1, shaping):
-                        t = k / shaping
-                        wiggle = rng.uniform(-0.8, 0.8)
-                        refs.append(b.node(xa + (xc - xa) * t + (wiggle if not horizontal else 0),
-                                           ya + (yc - ya) * t + (wiggle if horizontal else 0)))  # fmt: skip
-                    refs.append(c)
+                stop = min(start + chunk, n_lines - 1)
+                refs = line[start * shaping : stop * shaping + 1]
                 tags = {"highway": "secondary" if major else "residential"}
                 if major:
                     tags |= {"name": next(road_names), "lanes": "2", "maxspeed": "40"}
@@ -445,38 +512,22 @@ def write_extract(
     # ---- buildings: lots in a grid inside each building cell, thinned to the target
     target = max(0, round(BUILDINGS_PER_KM2 * km2) - counts["building"])
     if building_cells and target:
-        per_cell = target / len(building_cells)
-        n_lot = max(1, math.ceil(math.sqrt(per_cell)))
-        lots = [(c, a, d) for c in building_cells for a in range(n_lot) for d in range(n_lot)]
-        rng.shuffle(lots)
-        lots = sorted(lots[:target])
-        for c, a, d in lots:
-            x_a, y_a, x_b, y_b = cell_box(c)
-            lw, lh = (x_b - x_a) / n_lot, (y_b - y_a) / n_lot
-            lx, ly = x_a + a * lw, y_a + d * lh
-            m = rng.uniform(0.6, 1.5)
-            bx0, by0, bx1, by1 = lx + m, ly + m, lx + lw - m, ly + lh - rng.uniform(0.6, 2.0)
-            kind = rng.choices(("yes", "house", "apartments", "commercial"), (60, 25, 10, 5))[0]
-            tags = {"building": kind}
-            if kind in ("apartments", "commercial"):
-                tags["building:levels"] = str(rng.randint(3, 12))
-                if rng.random() < 0.3:
-                    tags["name"] = (
-                        f"{rng.choice(_STEMS)}{'ハイツ' if kind == 'apartments' else 'ビル'}"
-                    )
-            if rng.random() < 0.1:
-                tags |= _address(rng, town_of(lx, ly))
-            if rng.random() < 0.2:  # L-shape
-                cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
-                pts = [(bx0, by0), (bx1, by0), (bx1, cy), (cx, cy), (cx, by1), (bx0, by1)]
-            else:
-                pts = [(bx0, by0), (bx1, by0), (bx1, by1), (bx0, by1)]
-            b.ring(pts, tags)
-            counts["building"] += 1
+        counts["building"] += _buildings(
+            b,
+            bulk,
+            building_cells,
+            target,
+            corner=(x0, y0),
+            step=step,
+            inset=inset,
+            town_of=town_of,
+        )
 
     # ---- points of interest, in building cells (and playgrounds also in parks)
     poi_cells = building_cells or cells
     serial = 0
+    poi_xy: list[tuple[float, float]] = []
+    named: set[str] = set()
     for kind, (rate, base_tags) in POI_RATES.items():
         for _ in range(_how_many(rate, km2, rng)):
             serial += 1
@@ -490,7 +541,12 @@ def write_extract(
             town = town_of(x, y)
             tags = dict(base_tags)
             name = _poi_name(kind, rng, town, serial)
+            for _again in range(8):  # another stem: two facilities seldom share a name
+                if name not in named:
+                    break
+                name = _poi_name(kind, rng, town, serial)
             if name:
+                named.add(name)
                 tags["name"] = name
             if kind in ("kindergarten", "childcare", "kodomoen", "kindergarten_hoiku", "clinic",
                         "hospital", "fire_station", "police_station", "koban", "community_centre"):  # fmt: skip
@@ -505,9 +561,13 @@ def write_extract(
             counts[kind] += 1
             layer = POI_LAYER[kind]
             if layer:
-                lon, lat = to_wgs84.transform(x, y)
+                poi_xy.append((x, y))
                 out.pois.append({"kind": kind, "layer": layer, "name": tags.get("name", ""),
-                                 "lat": lat, "lon": lon, "address": _addr_text(tags)})  # fmt: skip
+                                 "address": _addr_text(tags)})  # fmt: skip
+    if poi_xy:
+        lons, lats = to_wgs84.transform(*np.asarray(poi_xy).T)
+        for poi, lon, lat in zip(out.pois, lons.tolist(), lats.tolist(), strict=True):
+            poi["lat"], poi["lon"] = lat, lon
 
     for layer_id in POI_LAYER.values():
         if layer_id:
@@ -521,7 +581,7 @@ def write_extract(
     e, n = to_wgs84.transform(x0 + side, y0 + side)
     out.bbox = (round(w, 7), round(s, 7), round(e, 7), round(n, 7))
     counts["nodes"], counts["ways"], counts["relations"] = (
-        len(b.nodes),
+        b.n_nodes,
         len(b.ways),
         len(b.relations),
     )
@@ -537,6 +597,89 @@ def write_extract(
         raise
     log.info("wrote %s: %s km², %s", path, km2, dict(counts))
     return out
+
+
+_BUILDING_KINDS = ("yes", "house", "apartments", "commercial")
+
+
+def _buildings(
+    b: _Builder,
+    bulk: np.random.Generator,
+    building_cells: list[tuple[int, int]],
+    target: int,
+    *,
+    corner: tuple[float, float],
+    step: float,
+    inset: float,
+    town_of: Callable[[float, float], str],
+) -> int:
+    """``target`` buildings on lots of a grid in each building cell; how many were written.
+
+    Rectangles and L-shapes (one in five), ``building=yes/house/apartments/commercial``
+    (60/25/10/5 %), apartments and offices with levels and now and then a name, one in ten
+    with an address. Drawn as arrays, one array per property, lot by lot in cell order.
+    """
+    x0, y0 = corner
+    per_cell = target / len(building_cells)
+    n_lot = max(1, math.ceil(math.sqrt(per_cell)))
+    cells = np.asarray(building_cells)
+    n_lots = len(cells) * n_lot * n_lot
+    pick = np.sort(bulk.choice(n_lots, size=min(target, n_lots), replace=False))
+    cell_of, lot = np.divmod(pick, n_lot * n_lot)
+    a, d = np.divmod(lot, n_lot)
+    # lots sorted by cell (i, j), then lot: the order ids are given in
+    order = np.lexsort((d, a, cells[cell_of, 1], cells[cell_of, 0]))
+    cell_of, a, d = cell_of[order], a[order], d[order]
+    nb = len(pick)
+    x_a = x0 + cells[cell_of, 0] * step + inset
+    y_a = y0 + cells[cell_of, 1] * step + inset
+    lw = (step - 2 * inset) / n_lot  # lots are square
+    lx, ly = x_a + a * lw, y_a + d * lw
+    m = bulk.uniform(0.6, 1.5, nb)
+    bx0, by0, bx1, by1 = lx + m, ly + m, lx + lw - m, ly + lw - bulk.uniform(0.6, 2.0, nb)
+    kind = bulk.choice(len(_BUILDING_KINDS), size=nb, p=(0.60, 0.25, 0.10, 0.05))
+    levels = bulk.integers(3, 13, nb)
+    named = bulk.random(nb) < 0.3
+    stem = bulk.integers(0, len(_STEMS), nb)
+    addressed = bulk.random(nb) < 0.1
+    address = np.column_stack([bulk.integers(1, 5, nb), bulk.integers(1, 31, nb),
+                               bulk.integers(1, 26, nb)])  # fmt: skip
+    l_shape = bulk.random(nb) < 0.2
+    # an L-shape's corners; a rectangle's are the 1st, 2nd, 5th (moved out to x1) and 6th
+    cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
+    px = np.column_stack([bx0, bx1, bx1, cx, np.where(l_shape, cx, bx1), bx0])
+    py = np.column_stack([by0, by0, cy, cy, by1, by1])
+    keep = np.ones((nb, 6), dtype=bool)
+    keep[:, 2:4] = l_shape[:, None]
+    first = b.n_nodes + 1
+    b.nodes(px[keep], py[keep])
+    n_pts = np.where(l_shape, 6, 4)
+    starts = (first + np.concatenate([[0], np.cumsum(n_pts)[:-1]])).tolist()
+    plain = [f"building={k}" for k in _BUILDING_KINDS]
+    for k, (s, n, kd, lv, nm, st, ad) in enumerate(zip(
+            starts, n_pts.tolist(), kind.tolist(), levels.tolist(), named.tolist(),
+            stem.tolist(), addressed.tolist(), strict=True)):  # fmt: skip
+        if kd < 2 and not ad:  # most: a house or a building=yes, nothing more
+            tags_text = plain[kd]
+        else:
+            tags = {"building": _BUILDING_KINDS[kd]}
+            if kd >= 2:  # apartments, commercial
+                tags["building:levels"] = str(lv)
+                if nm:
+                    tags["name"] = f"{_STEMS[st]}{'ハイツ' if kd == 2 else 'ビル'}"
+            if ad:
+                hood, block, house = address[k].tolist()
+                tags |= {"addr:province": "東京都", "addr:city": CSV_CITY,
+                         "addr:quarter": town_of(float(lx[k]), float(ly[k])),
+                         "addr:neighbourhood": f"{hood}丁目", "addr:block_number": str(block),
+                         "addr:housenumber": str(house)}  # fmt: skip
+            tags_text = _opl_tags(tags)
+        if n == 4:
+            refs = f"n{s},n{s + 1},n{s + 2},n{s + 3},n{s}"
+        else:
+            refs = f"n{s},n{s + 1},n{s + 2},n{s + 3},n{s + 4},n{s + 5},n{s}"
+        b.way_text(tags_text, refs)
+    return nb
 
 
 def _addr_text(tags: dict[str, str]) -> str:

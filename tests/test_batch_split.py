@@ -65,8 +65,33 @@ def waseda(tmp_path_factory):
     return folder, index
 
 
+@pytest.fixture(scope="module")
+def from_split(waseda):
+    """The batch of the four cells and the block from the plain split folder (tests 1 and 3
+    compare it with a batch from the whole extract and from a GeoParquet split), and the
+    GeoParquet layer files it read (none: the split has none)."""
+    folder, index = waseda
+    read: list[str] = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", "1700000000")
+        mp.setattr(osmsplit, "read_layer_file",
+                   lambda path: read.append(path.name) or _read_layer(path))  # fmt: skip
+        result = batch(_map(folder, "split", "parts", index.extent),
+                       each=str(folder / "cells.geojson"), out_dir=folder / "out_split",
+                       workers=0)  # fmt: skip
+    return result, read
+
+
+@pytest.fixture(scope="module")
+def geoparquet_split(tmp_path_factory):
+    """The extract split by municipality with GeoParquet layers (tests 3 and 4 copy it)."""
+    folder = tmp_path_factory.mktemp("batch_split_geoparquet")
+    split_extract(EXTRACT, folder / "parts", by="municipality", geoparquet=True)
+    return folder / "parts"
+
+
 def test_a_batch_from_a_split_folder_writes_the_files_of_a_batch_from_the_whole_extract(
-    waseda, monkeypatch
+    waseda, from_split, monkeypatch
 ):
     folder, index = waseda
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
@@ -74,8 +99,7 @@ def test_a_batch_from_a_split_folder_writes_the_files_of_a_batch_from_the_whole_
     each = str(folder / "cells.geojson")
     whole = batch(_map(folder, "whole", EXTRACT.name, bbox), each=each,
                   out_dir=folder / "out_whole", workers=0)  # fmt: skip
-    parts = batch(_map(folder, "split", "parts", bbox), each=each,
-                  out_dir=folder / "out_split", workers=0)  # fmt: skip
+    parts, _read = from_split
     assert [r["status"] for r in parts.rows] == ["ok"] * 5, parts.rows
     assert [r["places"] for r in parts.rows] == [r["places"] for r in whole.rows]
     # the areas do read different sets of parts: one, and several merged
@@ -114,11 +138,11 @@ def test_an_area_whose_part_is_missing_fails_with_the_reason_and_the_others_are_
 
 
 def test_a_batch_from_a_geoparquet_split_reads_the_layer_files_and_writes_the_same_files(
-    waseda, tmp_path, monkeypatch
+    waseda, from_split, geoparquet_split, tmp_path, monkeypatch
 ):
     folder, index = waseda
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    split_extract(EXTRACT, tmp_path / "parts", by="municipality", geoparquet=True)
+    shutil.copytree(geoparquet_split, tmp_path / "parts")
     stored = [
         p for p in json.loads((tmp_path / "parts" / "split.json").read_text())["parts"]
         if p.get("layers")
@@ -129,30 +153,30 @@ def test_a_batch_from_a_geoparquet_split_reads_the_layer_files_and_writes_the_sa
     monkeypatch.setattr(osmsplit, "read_layer_file",
                         lambda path: read.append(path.name) or _read_layer(path))  # fmt: skip
     each = str(folder / "cells.geojson")
-    plain = batch(_map(tmp_path, "plain", str(folder / "parts"), index.extent), each=each,
-                  out_dir=tmp_path / "out_plain", workers=0)  # fmt: skip
-    assert read == []
+    # the same batch from the plain split (the same map but for its osm file), made once
+    plain, plain_read = from_split
+    assert plain_read == []
     fast = batch(_map(tmp_path, "fast", "parts", index.extent), each=each,
                  out_dir=tmp_path / "out_fast", workers=0)  # fmt: skip
     assert read, "no area read the GeoParquet layers"
     assert [r["status"] for r in fast.rows] == ["ok"] * 5, fast.rows
     assert [r["places"] for r in fast.rows] == [r["places"] for r in plain.rows]
     files = sorted(
-        p.relative_to(tmp_path / "out_plain") for p in (tmp_path / "out_plain").rglob("map.*")
+        p.relative_to(folder / "out_split") for p in (folder / "out_split").rglob("map.*")
     )
     assert len(files) == 15
     for rel in files:
-        assert (tmp_path / "out_plain" / rel).read_bytes() == (
+        assert (folder / "out_split" / rel).read_bytes() == (
             tmp_path / "out_fast" / rel
         ).read_bytes(), rel
 
 
 def test_a_build_from_a_geoparquet_split_writes_the_same_files_and_quality_report(
-    waseda, tmp_path, monkeypatch
+    waseda, geoparquet_split, tmp_path, monkeypatch
 ):
     folder, _index = waseda
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    split_extract(EXTRACT, tmp_path / "parts", by="municipality", geoparquet=True)
+    shutil.copytree(geoparquet_split, tmp_path / "parts")
     read = []
     monkeypatch.setattr(osmsplit, "read_layer_file",
                         lambda path: read.append(path.name) or _read_layer(path))  # fmt: skip
