@@ -36,6 +36,7 @@ from civicmap.hazards import HazardResult
 from civicmap.i18n import _, ngettext
 from civicmap.mapdata import LayerData, LayerReport, MapData, build_time, data_time
 from civicmap.render import export, paper, web
+from civicmap.render.paper.plan import entries_reused
 from civicmap.render.site import write_site
 from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit, serves_column
 from civicmap.shelter_routes import shelter_layers
@@ -892,13 +893,15 @@ def render(
     written are they renamed over the old ones (see
     :func:`civicmap._files.output_batch`), so a failure, a full disk or a kill
     never leaves a mix of old and new outputs. Temporary files left by a killed
-    earlier run are removed first.
+    earlier run are removed first. The places of the paper index are made once for
+    all the outputs that number them (:func:`~civicmap.render.paper.plan.entries_reused`).
     """
     spec = data.spec
     kinds = kinds or list(spec.outputs)
     with (
         progress.task(_("drawing the maps"), total=len(kinds)) as advance,
         output_batch(output_targets(spec, kinds)),
+        entries_reused(),  # the web page's numbers and the paper index: one making of the places
     ):
         return _render_each(data, kinds=kinds, overwrite=overwrite, advance=advance)
 
