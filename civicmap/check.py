@@ -38,7 +38,7 @@ from civicmap.render.paper.readability import UnreadableSheetError
 from civicmap.render.paper.render import render_paper
 from civicmap.render.tiles import survey_act_notice
 from civicmap.schema import COLUMNS, Credit, RowProblem, SourceResult
-from civicmap.sources import kind_for_path, read_file_source, read_path, remote
+from civicmap.sources import kind_for_path, overpass, read_file_source, read_path, remote
 from civicmap.sources._guess import place_counts
 from civicmap.spec.layers import LayerSpec, SourceSpec
 from civicmap.spec.mapfile import MapSpec, load_map
@@ -574,8 +574,11 @@ def check_map(path: str | Path) -> dict[str, Any]:
     problems += _atlas_area_problems(spec, area)
     osm_from = osm_source(spec)
     warnings += osm_warnings(spec)
+    read: dict[tuple[str, int], SourceResult] = {}  # each file source read once
+    pack = overpass.pack_folder(spec)
     for i, layer in enumerate(spec.layers):
-        p, w = layer_problems(layer, file=file, key=f"layers[{i}]", area=area)
+        p, w = layer_problems(layer, file=file, key=f"layers[{i}]", area=area, keep=read,
+                              pack=pack)  # fmt: skip
         problems += p
         warnings += w
     warnings += draft_warnings(spec)
@@ -588,7 +591,7 @@ def check_map(path: str | Path) -> dict[str, Any]:
     problems += [Problem(file, key, message) for key, message in hazard_problems]
     paper_notes: list[str] = []
     if "paper" in spec.outputs and area is not None and not problems:
-        paper_problems, paper_notes, drawn = paper_layout(spec, area)
+        paper_problems, paper_notes, drawn = paper_layout(spec, area, files=read)
         problems += paper_problems
         warnings += drawn
     remotes = remote_states(spec)
@@ -616,9 +619,15 @@ def check_map(path: str | Path) -> dict[str, Any]:
     return report
 
 
-def paper_layout(spec: MapSpec, area) -> tuple[list[Problem], list[str], list[Problem]]:
+def paper_layout(
+    spec: MapSpec, area, *, files: dict[tuple[str, int], SourceResult] | None = None
+) -> tuple[list[Problem], list[str], list[Problem]]:
     """(problems, notes, warnings) of the paper map: laid out and drawn in memory as the
     build does.
+
+    ``files``: file sources check has read already (:func:`layer_problems`), keyed as
+    :attr:`civicmap.pipeline.Inputs.files`; the collecting reads only the others (and
+    cleans these in place).
 
     The build refuses a sheet that fails the readability check
     (``outputs.paper.unreadable``); ``check`` must refuse the same map, so it
@@ -643,7 +652,7 @@ def paper_layout(spec: MapSpec, area) -> tuple[list[Problem], list[str], list[Pr
     file = str(spec.file)
     with _quiet():  # the build says these; check reports only its verdict
         try:
-            data = pipeline.collect(spec, area=area, offline=True)
+            data = pipeline.collect(spec, area=area, files=files, offline=True)
         except CivicMapError as exc:  # e.g. OSM data not in the cache: the build would fetch it
             if _http.is_offline(spec.offline):  # this run is offline: the build stops so too
                 return [Problem(file, "", str(exc))], [], []
@@ -816,7 +825,13 @@ def osm_warnings(spec: MapSpec) -> list[Problem]:
 
 
 def layer_problems(
-    layer: LayerSpec, *, file: str, key: str, area=None
+    layer: LayerSpec,
+    *,
+    file: str,
+    key: str,
+    area=None,
+    keep: dict[tuple[str, int], SourceResult] | None = None,
+    pack: Path | None = None,
 ) -> tuple[list[Problem], list[Problem]]:
     """(problems, warnings) of one layer's file sources, as a build would meet them.
 
@@ -824,13 +839,17 @@ def layer_problems(
     must be in the file, the file must read, and for a layer without OSM
     sources the ``label``/``popup``/``index`` columns must exist. With an
     ``area``, a layer whose rows all lie outside it gets a warning.
+
+    ``keep``: each read that is the very read the paper layout's collecting would
+    make (:func:`_read_as_collected`, with the map's offline ``pack``) is put there
+    under (layer id, source index), so :func:`paper_layout` reads no file twice.
     """
     problems: list[Problem] = []
     warnings: list[Problem] = []
     columns: list[str] = []
     rows = inside = not_placed = located = 0
     failed = False
-    for src in layer.sources:
+    for i, src in enumerate(layer.sources):
         if src.kind == "osm":
             continue
         skey = f"{key + '.' if key else ''}sources({src.label})"
@@ -879,6 +898,8 @@ def layer_problems(
             problems.append(Problem(file, skey, str(exc)))
             failed = True
             continue
+        if keep is not None and _read_as_collected(src, offline=offline, pack=pack):
+            keep[(layer.id, i)] = result
         frame = result.features
         warnings += credit_warnings(
             src, [result.credit] if result.credit else [], file=file, key=skey
@@ -905,6 +926,22 @@ def layer_problems(
             located=None if has_osm else located,
         )
     return problems, warnings
+
+
+def _read_as_collected(src: SourceSpec, *, offline: bool | None, pack: Path | None) -> bool:
+    """Whether check's read of ``src`` (with ``offline``) gives what :func:`paper_layout`'s
+    collecting reads (offline, from the map's ``pack``), so that one read serves both.
+
+    Not so for addresses looked up with the network (the layout asks only the cache), nor
+    for a remote source or a uMap file's remote layers when the map names a pack (the
+    layout reads their copies from the pack, check from the cache).
+    """
+    if src.options.get("geocode") and not _http.is_offline(offline):
+        return False
+    if pack is None or src.remote is not None:
+        return pack is None
+    kind = kind_for_path(src.path) if src.kind == "file" and src.path is not None else src.kind
+    return kind != "umap"
 
 
 def _atlas_area_problems(spec: MapSpec, area) -> list[Problem]:

@@ -9,7 +9,7 @@ passes the GeoDataFrames along.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -36,6 +36,7 @@ from civicmap.hazards import HazardResult
 from civicmap.i18n import _, ngettext
 from civicmap.mapdata import LayerData, LayerReport, MapData, build_time, data_time
 from civicmap.render import export, paper, web
+from civicmap.render.paper.plan import entries_reused
 from civicmap.render.site import write_site
 from civicmap.schema import CRS, Credit, SourceResult, empty_frame, osm_credit, serves_column
 from civicmap.shelter_routes import shelter_layers
@@ -254,7 +255,7 @@ def _layer_data(
     osm: OsmExtract,
     area: Area,
     language: str,
-    files: dict[tuple[str, int], SourceResult] | None = None,
+    files: Mapping[tuple[str, int], SourceResult] | None = None,
     *,
     offline: bool | None = None,
     pack: Path | None = None,
@@ -330,7 +331,7 @@ def _layer_data(
 
 
 def _file_layers(
-    layer: LayerSpec, files: dict | None, *, offline: bool | None, pack: Path | None = None
+    layer: LayerSpec, files: Mapping | None, *, offline: bool | None, pack: Path | None = None
 ) -> list[tuple[LayerSpec, dict | None]]:
     """A layer whose one source is a uMap or KML file: one layer per layer of the file.
 
@@ -379,13 +380,18 @@ def collect(
     *,
     area: Area | None = None,
     inputs: Inputs | None = None,
+    files: Mapping[tuple[str, int], SourceResult] | None = None,
     built: str | None = None,
     offline: bool | None = None,
 ) -> MapData:
     """Read, clean and join everything the map needs (no output is written).
 
     ``area`` replaces the map file's area and ``inputs`` its sources (both used
-    by batches, which resolve areas and read sources once); ``built`` fixes the
+    by batches, which resolve areas and read sources once); ``files`` holds file
+    sources already read, keyed by (layer id, source index) as :attr:`Inputs.files`
+    (``civicmap check`` reads each for its own checks first, then lays out the paper
+    map from the same read); the others are read here. Each is cleaned in place, so
+    a caller hands over reads it no longer needs. ``built`` fixes the
     build time printed on the maps. ``offline=True`` uses no network (only
     local files, the offline pack and the cache); ``None`` keeps
     ``spec.offline``, whose default is ``settings.offline``. The choice rides
@@ -394,7 +400,7 @@ def collect(
     spec = with_offline(spec, offline)
 
     with progress.task(_("reading the data"), total=2 + len(spec.layers)) as advance:
-        return _collect(spec, advance, area=area, inputs=inputs, built=built)
+        return _collect(spec, advance, area=area, inputs=inputs, files=files, built=built)
 
 
 def _collect(
@@ -403,6 +409,7 @@ def _collect(
     *,
     area: Area | None,
     inputs: Inputs | None,
+    files: Mapping[tuple[str, int], SourceResult] | None = None,
     built: str | None,
 ) -> MapData:
     advance(_("area"))
@@ -411,7 +418,8 @@ def _collect(
     log.info(_("area: %(area_name)s (%(kind)s)"), {"area_name": area.name, "kind": area.kind})
     advance("OpenStreetMap")
     osm = inputs.osm if inputs is not None else _read_osm(spec, area)
-    files = inputs.files if inputs is not None else None
+    if inputs is not None:
+        files = inputs.files
     basemap = None
     if spec.basemap.draw and osm.frames:
         basemap = classify_basemap({k: v for k, v in osm.frames.items() if k.startswith("_")})
@@ -885,13 +893,15 @@ def render(
     written are they renamed over the old ones (see
     :func:`civicmap._files.output_batch`), so a failure, a full disk or a kill
     never leaves a mix of old and new outputs. Temporary files left by a killed
-    earlier run are removed first.
+    earlier run are removed first. The places of the paper index are made once for
+    all the outputs that number them (:func:`~civicmap.render.paper.plan.entries_reused`).
     """
     spec = data.spec
     kinds = kinds or list(spec.outputs)
     with (
         progress.task(_("drawing the maps"), total=len(kinds)) as advance,
         output_batch(output_targets(spec, kinds)),
+        entries_reused(),  # the web page's numbers and the paper index: one making of the places
     ):
         return _render_each(data, kinds=kinds, overwrite=overwrite, advance=advance)
 

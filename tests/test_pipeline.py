@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from shapely.geometry import Point
 
 import civicmap
+from civicmap.pipeline import render, with_output_dir
 from civicmap.render.background import map_credits
+from civicmap.render.paper import plan
 from civicmap.schema import COLUMNS, check_schema
 
 
@@ -86,7 +90,7 @@ def test_basemap_has_the_kinds_paper_and_web_draw(demo):
     assert parks.geometry.intersects(Point(139.7085, 35.7045).buffer(0.003)).any()
 
 
-def test_source_warnings_reach_the_layer_report_and_the_quality_rows(aed_map):
+def test_source_warnings_reach_the_layer_report_and_the_quality_rows(aed_map, demo):
     from civicmap import report
     from civicmap.pipeline import collect
     from civicmap.spec.mapfile import load_map
@@ -103,7 +107,6 @@ def test_source_warnings_reach_the_layer_report_and_the_quality_rows(aed_map):
     line = report.summary_lines(data)[0]
     assert line.startswith("aed: read 286, shown ") and f"warnings {len(rep.warnings)}" in line
     # the demo has no source warnings: nothing invented
-    demo = collect(load_map(civicmap.demo_map_path()))
     assert all(not layer.report.warnings for layer in demo.layers)
     assert "warnings" not in " ".join(report.summary_lines(demo))
 
@@ -118,3 +121,24 @@ def test_source_date_epoch_fixes_the_build_date_printed_on_the_maps(monkeypatch,
     assert build_time() == dt.datetime(2020, 9, 13, 12, 26, 40, tzinfo=dt.UTC)
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
     assert abs((build_time() - dt.datetime.now(dt.UTC)).total_seconds()) < 60
+
+
+def test_a_build_makes_its_places_once_for_the_web_numbers_and_the_paper_index(
+    demo, tmp_path, monkeypatch
+):
+    """The web page numbers its places as the paper index does: one making serves both."""
+    made = []
+    layer_looks = plan.layer_looks  # the first step of making the places (build_entries)
+
+    def counted(data):
+        made.append(data)
+        return layer_looks(data)
+
+    monkeypatch.setattr(plan, "layer_looks", counted)
+    spec = replace(demo.spec, paper=replace(demo.spec.paper, png=False))  # the PDF is enough
+    data = replace(demo, spec=with_output_dir(spec, tmp_path))
+    written = render(data, kinds=["web", "paper"])
+    assert sorted(written) == ["paper", "web"]
+    assert all(p.stat().st_size for paths in written.values() for p in paths)
+    # the page numbered the places; the sheet took them from it
+    assert len(made) == 1 and made[0] is data

@@ -265,6 +265,11 @@ def _one_font(text: str) -> str | None:
     return first if frozenset(map(ord, text)) <= _cmap(first) else None
 
 
+def font_order() -> tuple[str, ...]:
+    """The fonts of the map being drawn, in the order :func:`text_width` tries them."""
+    return _order.get()
+
+
 def text_width(text: str, size: float) -> float:
     """Width of ``text`` in points at ``size`` in the map's fonts."""
     return _measured(_order.get(), text, size)

@@ -17,7 +17,7 @@ import geopandas as gpd
 
 from civicmap.mapdata import MapData
 from civicmap.render.paper.index_keys import index_prefixes
-from civicmap.render.paper.plan import build_entries
+from civicmap.render.paper.plan import entries_for
 from civicmap.schema import estimate_utm_crs
 from civicmap.spec.paper import PaperOptions
 
@@ -36,5 +36,7 @@ def place_numbers(
     """
     opts = options or (data.spec.paper if data.spec.paper is not None else PaperOptions())
     area = gpd.GeoSeries([data.area.geometry], crs="EPSG:4326")
-    entries = build_entries(data, estimate_utm_crs(area), prefixes=index_prefixes(data, opts))
+    # inside :func:`~civicmap.render.paper.plan.entries_reused` (a build), the paper map
+    # takes these same entries instead of making its places a second time
+    entries = entries_for(data, estimate_utm_crs(area), prefixes=index_prefixes(data, opts))
     return {key: e.number for e in entries for key in e.keys}

@@ -16,7 +16,7 @@ from civicmap.render.paper.hazards import is_warning
 from civicmap.render.paper.index_keys import LATIN, OTHER, heading
 from civicmap.render.paper.marks import draw_marker
 from civicmap.render.paper.plan import Entry
-from civicmap.render.paper.texts import is_strip, other_title, strip_lines, wrap
+from civicmap.render.paper.texts import is_strip, other_title, strip_lines, wrap, wrapped
 from civicmap.render.symbols import OtherStyle
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class IndexFlow:
                     items.append(self._kana_heading(cur_kana, width, fs))
             name = e.name + (wording.paren(self.lang, self.t["approx_short"]) if e.approximate
                              else "")  # fmt: skip
-            nl = wrap(name, width - tab - nw - refw, lambda s: text_width(s, fs))
+            nl = wrapped(name, width - tab - nw - refw, fs)
             lines = list(e.details)
             if compact:  # the strip, the layers in this marker and a ruled-out warning
                 lines = [d for d in lines
@@ -98,10 +98,7 @@ class IndexFlow:
             dl = [
                 s
                 for d in lines
-                for s in (
-                    strip_lines(d, dw, lambda s: text_width(s, ds))
-                    or wrap(d, dw, lambda s: text_width(s, ds))
-                )
+                for s in (strip_lines(d, dw, lambda s: text_width(s, ds)) or wrapped(d, dw, ds))
             ]
             h = len(nl) * fs * lead + len(dl) * ds * dlead + (0.6 if compact else 1.8)
 

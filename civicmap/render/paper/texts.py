@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 
 from civicmap import wording
 from civicmap.render import _ruby
+from civicmap.render._fonts import font_order, text_width
 from civicmap.schema import DISASTER_TYPES
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,24 @@ def wrap(text: str, width: float, measure) -> list[str]:
                 line = tok.lstrip()
         lines.append(line.rstrip())
     return lines or [""]
+
+
+def wrapped(text: str, width: float, size: float) -> list[str]:
+    """:func:`wrap` measured in the map's fonts at ``size``, remembered.
+
+    A sheet is laid out several times (with an inset, as an atlas, to count an
+    atlas's index pages) and its index wraps the same names and details at the same
+    widths at every try: most of the time of a crowded sheet's layout went there.
+    The key holds the map's fonts and reading-marked words, on which the lines depend.
+    """
+    return list(_wrapped(text, width, size, font_order(), _ruby.bases()))
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _wrapped(
+    text: str, width: float, size: float, order: tuple[str, ...], glued: tuple[str, ...]
+) -> tuple[str, ...]:
+    return tuple(wrap(text, width, lambda s: text_width(s, size)))
 
 
 @functools.lru_cache(maxsize=16384)
