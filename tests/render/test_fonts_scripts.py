@@ -6,9 +6,12 @@ character no font of the language's order has would print as an empty box.
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from civicmap import wording
+from civicmap.errors import CivicMapError
 from civicmap.render import _fonts
 
 
@@ -36,11 +39,25 @@ def test_every_character_of_the_glossary_has_a_glyph(lang):
 
 
 def test_a_missing_font_names_the_package_to_install(monkeypatch, tmp_path):
-    from civicmap.errors import CivicMapError
-
     gone = _fonts.ExtraFont("Gone", tmp_path / "gone.ttf", "fonts-gone")
     monkeypatch.setitem(_fonts.EXTRA, "Gone", gone)
     monkeypatch.setitem(_fonts.NEEDED, "ko", ("Gone",))
     with pytest.raises(CivicMapError, match="apt-get install fonts-gone"):
         _fonts.register("ko")
     _fonts.register("ja")
+
+
+def test_the_japanese_font_is_found_without_importing_matplotlib(monkeypatch):
+    """The font file is all the paper map needs from matplotlib-fontja: running the package
+    would import matplotlib, a fifth to half a second in every process that prints."""
+    for name in [n for n in sys.modules if n.split(".")[0] == "matplotlib_fontja"]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # any import of it now fails
+    path = _fonts.font_path()
+    assert path.name == "ipaexg.ttf" and path.is_file()
+
+
+def test_without_matplotlib_fontja_the_error_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib_fontja", None)  # as if not installed
+    with pytest.raises(CivicMapError, match="pip install matplotlib-fontja"):
+        _fonts.font_path()
