@@ -107,7 +107,8 @@ class BatchResult:
     #: Places of each layer's files that lie in none of the areas (so on no map): layer → n.
     outside_every_area: dict[str, int] = field(default_factory=dict)
     #: Wall-clock seconds of the batch's phases: ``read`` (every input, once), ``startup``
-    #: (starting the workers and importing the map-making libraries in each), ``build``
+    #: (starting the workers and importing the map-making libraries in each, unless they
+    #: were forked from a server that has them), ``build``
     #: (the areas). Kept apart so a benchmark compares builds, not process start-up.
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -894,6 +895,73 @@ def _refuse_in_a_starting_worker() -> None:
         )
 
 
+#: What the forkserver of this process imports once, before it forks the batch's workers.
+_FORKSERVER_PRELOAD = ("distributed", __name__, *_BUILD_MODULES)
+#: The environment the forkserver was started with (``None``: not started by a batch).
+_forkserver_env: dict[str, str] | None = None
+
+
+def _forkserver_is_stale(started: dict[str, str], now: dict[str, str]) -> bool:
+    """Whether workers forked from a server started with ``started`` would differ from new ones.
+
+    Each worker gets the batch's environment as it is now (the Nanny's ``env``), so a
+    variable added or changed since reaches it; one removed since would stay, and
+    :mod:`civicmap.settings` read its ``CIVICMAP_*`` variables when the server imported it.
+    """
+    if started.keys() - now.keys():
+        return True
+    return any(
+        started.get(k) != now.get(k)
+        for k in started.keys() | now.keys()
+        if k.startswith("CIVICMAP_")
+    )
+
+
+def _start_forkserver() -> bool:
+    """Start this process's forkserver with the map-making stack imported; False if none.
+
+    Dask starts each worker process with ``spawn``: a new interpreter that imports
+    distributed and then the whole stack (1.5-3 s of CPU each). A forkserver imports them
+    once and forks each worker from itself: ``--workers 2`` imports the stack once
+    instead of twice, a second batch in the same process (a notebook) not at all, and the
+    workers share the imported pages. Called before the inputs are read, it imports
+    while they are read (``ensure_running`` does not wait for the imports).
+
+    Not when the server started with another environment (a variable removed since,
+    another ``CIVICMAP_*``), nor where the platform has no forkserver (Windows), nor when
+    the user's Dask configuration chose a start method other than the default: then the
+    workers are spawned.
+    """
+    global _forkserver_env
+    from multiprocessing import forkserver
+
+    import dask
+    import distributed  # noqa: F401  (its configuration: the workers' start and environment)
+
+    if (
+        "forkserver" not in multiprocessing.get_all_start_methods()
+        or dask.config.get("distributed.worker.multiprocessing-method", "spawn") != "spawn"
+    ):
+        return False
+    if _forkserver_env is None:
+        # what Dask's Nanny sets in this process before it starts a worker (the thread
+        # counts numpy's libraries read when they load, a fixed hash seed), set as it does
+        # before the server starts and imports
+        cfg = dask.config.get("distributed.nanny.pre-spawn-environ", {})
+        pre = {k: os.environ.get(k, str(v)) for k, v in cfg.items() if v is not None}
+        if pre.get("PYTHONHASHSEED") in (None, "0"):
+            pre["PYTHONHASHSEED"] = "6640"
+        os.environ.update(pre)
+    now = dict(os.environ)
+    if _forkserver_env is None:
+        forkserver.set_forkserver_preload(list(_FORKSERVER_PRELOAD))
+        forkserver.ensure_running()
+        _forkserver_env = now
+    # a server with another environment is left running (stopping it would orphan the
+    # workers of a cluster still open): this cluster's workers are spawned
+    return not _forkserver_is_stale(_forkserver_env, now)
+
+
 def local_client(workers: int = 1):
     """A ``LocalCluster`` of worker processes, locked with per-run mutual TLS, and its client."""
     from dask.distributed import Client
@@ -933,22 +1001,30 @@ def local_client(workers: int = 1):
 
 
 def _local_cluster(workers: int, security):
+    """The batch's ``LocalCluster``: its worker processes forked from the forkserver when
+    there is one (:func:`_start_forkserver`), else spawned as Dask does by default."""
+    import dask
     from dask.distributed import LocalCluster
 
-    return LocalCluster(
-        n_workers=max(1, int(workers)),
-        threads_per_worker=1,
-        processes=True,
-        # no dashboard; the scheduler's small HTTP server (health, metrics) on a free loopback
-        # port: None would still bind 8787, and a second batch (or a notebook's) then warns in
-        # English that the port is taken
-        dashboard_address="127.0.0.1:0",
-        host="127.0.0.1",
-        security=security,
-        # a dead worker is reported once by the batch (its areas are sent again), not
-        # by the scheduler's own error lines on the console
-        silence_logs=logging.CRITICAL,
-    )
+    forked = {"distributed.worker.multiprocessing-method": "forkserver"}
+    with dask.config.set(forked if _start_forkserver() else {}):
+        return LocalCluster(
+            n_workers=max(1, int(workers)),
+            threads_per_worker=1,
+            processes=True,
+            # no dashboard; the scheduler's small HTTP server (health, metrics) on a free loopback
+            # port: None would still bind 8787, and a second batch (or a notebook's) then warns in
+            # English that the port is taken
+            dashboard_address="127.0.0.1:0",
+            host="127.0.0.1",
+            security=security,
+            # a dead worker is reported once by the batch (its areas are sent again), not
+            # by the scheduler's own error lines on the console
+            silence_logs=logging.CRITICAL,
+            # the batch's environment as it is now, also in a worker forked from a forkserver
+            # started earlier (what a spawned worker inherits)
+            env=dict(os.environ),
+        )
 
 
 def _not_a_scheduler(address: str, why: str) -> BatchError:
@@ -1383,6 +1459,8 @@ def _batch(
     allow_private_urls: bool = False,
 ) -> BatchResult:
 
+    if workers != 0 and client is None and not scheduler:
+        _start_forkserver()  # it imports the map-making stack while the inputs are read
     t_read = time.perf_counter()
     areas = load_areas(each, base_dir=spec.base_dir, name_field=name_field, where=where)
     log.info(_("batch: %(n)d areas from %(each)s"), {"n": len(areas), "each": each})

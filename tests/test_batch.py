@@ -335,19 +335,19 @@ def two_workers():
     """Two Dask worker processes, locked with their run's TLS: what ``batch(workers=2)`` starts
     (``local_client(2)``), shared by the batches below.
 
-    A worker's environment is the one it started with: ``SOURCE_DATE_EPOCH`` is set before
-    they start (the identical-bytes test pins every build's date with it) and stays set
-    while they run.
+    ``SOURCE_DATE_EPOCH`` is set in the workers once they run (the identical-bytes test pins
+    every build's date with it), not in this process before they start: the forkserver
+    they are forked from would be started with it, and a later batch in this process,
+    without it, could not use that server (its workers would be spawned).
     """
-    env = pytest.MonkeyPatch()
-    env.setenv("SOURCE_DATE_EPOCH", EPOCH)
     client = local_client(2)
     assert len(client.scheduler_info()["workers"]) == 2
+    pinned = client.run(lambda: os.environ.__setitem__("SOURCE_DATE_EPOCH", EPOCH))
+    assert len(pinned) == 2
     yield client
     cluster = client.cluster
     client.close()
     cluster.close()
-    env.undo()
 
 
 @pytest.fixture(scope="module")

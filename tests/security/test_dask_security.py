@@ -142,8 +142,9 @@ def test_a_fake_scheduler_sending_a_pickle_runs_nothing(tmp_path, fake_server):
 
 
 #: The scheduler timeout the CLI runs with here (``CIVICMAP_SCHEDULER_TIMEOUT``, default 10 s):
-#: a port that never answers is given up after it, and the message names it.
-SCHEDULER_TIMEOUT_S = 2
+#: a port that never answers is given up after it, and the message names it. The silent port
+#: is waited out in full, so it is short (the fake server is on this computer).
+SCHEDULER_TIMEOUT_S = 1
 
 
 def _cli(args: list[str], *, timeout: float) -> tuple[subprocess.CompletedProcess, float]:
