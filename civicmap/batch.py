@@ -20,6 +20,7 @@ import csv
 import ctypes
 import datetime as dt
 import hashlib
+import importlib
 import io
 import json
 import logging
@@ -745,8 +746,6 @@ _BUILD_MODULES = (
 
 def _warm_up() -> int:
     """Import the map-making stack (folium, reportlab, matplotlib ...) in this process."""
-    import importlib
-
     for name in _BUILD_MODULES:
         importlib.import_module(name)
     return os.getpid()
@@ -896,25 +895,11 @@ def _refuse_in_a_starting_worker() -> None:
 
 
 #: What the forkserver of this process imports once, before it forks the batch's workers.
-_FORKSERVER_PRELOAD = ("distributed", __name__, *_BUILD_MODULES)
-#: The environment the forkserver was started with (``None``: not started by a batch).
-_forkserver_env: dict[str, str] | None = None
-
-
-def _forkserver_is_stale(started: dict[str, str], now: dict[str, str]) -> bool:
-    """Whether workers forked from a server started with ``started`` would differ from new ones.
-
-    Each worker gets the batch's environment as it is now (the Nanny's ``env``), so a
-    variable added or changed since reaches it; one removed since would stay, and
-    :mod:`civicmap.settings` read its ``CIVICMAP_*`` variables when the server imported it.
-    """
-    if started.keys() - now.keys():
-        return True
-    return any(
-        started.get(k) != now.get(k)
-        for k in started.keys() | now.keys()
-        if k.startswith("CIVICMAP_")
-    )
+_FORKSERVER_PRELOAD = ("distributed", __name__, *_BUILD_MODULES, "civicmap._forkserver_preload")
+#: The Dask configuration under which a Nanny forks its worker from the forkserver.
+_FORKED = {"distributed.worker.multiprocessing-method": "forkserver"}
+#: Whether this process's forkserver was started by a batch (with the imports above).
+_forkserver_started = False
 
 
 def _start_forkserver() -> bool:
@@ -925,14 +910,12 @@ def _start_forkserver() -> bool:
     once and forks each worker from itself: ``--workers 2`` imports the stack once
     instead of twice, a second batch in the same process (a notebook) not at all, and the
     workers share the imported pages. Called before the inputs are read, it imports
-    while they are read (``ensure_running`` does not wait for the imports).
-
-    Not when the server started with another environment (a variable removed since,
-    another ``CIVICMAP_*``), nor where the platform has no forkserver (Windows), nor when
-    the user's Dask configuration chose a start method other than the default: then the
-    workers are spawned.
+    while they are read (``ensure_running`` does not wait for the imports). A forked
+    worker starts with the server's environment: :func:`_environment_plugin` gives it the
+    batch's. Not where the platform has no forkserver (Windows), nor when the user's Dask
+    configuration chose a start method other than the default: then they are spawned.
     """
-    global _forkserver_env
+    global _forkserver_started
     from multiprocessing import forkserver
 
     import dask
@@ -943,23 +926,69 @@ def _start_forkserver() -> bool:
         or dask.config.get("distributed.worker.multiprocessing-method", "spawn") != "spawn"
     ):
         return False
-    if _forkserver_env is None:
+    if not _forkserver_started:
         # what Dask's Nanny sets in this process before it starts a worker (the thread
-        # counts numpy's libraries read when they load, a fixed hash seed), set as it does
+        # counts numpy's libraries read when they load, a fixed hash seed), set as it does,
         # before the server starts and imports
         cfg = dask.config.get("distributed.nanny.pre-spawn-environ", {})
         pre = {k: os.environ.get(k, str(v)) for k, v in cfg.items() if v is not None}
         if pre.get("PYTHONHASHSEED") in (None, "0"):
             pre["PYTHONHASHSEED"] = "6640"
         os.environ.update(pre)
-    now = dict(os.environ)
-    if _forkserver_env is None:
         forkserver.set_forkserver_preload(list(_FORKSERVER_PRELOAD))
         forkserver.ensure_running()
-        _forkserver_env = now
-    # a server with another environment is left running (stopping it would orphan the
-    # workers of a cluster still open): this cluster's workers are spawned
-    return not _forkserver_is_stale(_forkserver_env, now)
+        _forkserver_started = True
+    return True
+
+
+def _worker_environment() -> dict[str, str]:
+    """The environment a worker spawned now would have: this process's, and the variables
+    of the Dask configuration for workers (``distributed.nanny.environ``)."""
+    import dask
+
+    cfg = dask.config.get("distributed.nanny.environ", {}) or {}
+    own = {k: os.environ.get(k, str(v)) for k, v in cfg.items() if v is not None}
+    return {**os.environ, **own}
+
+
+def _use_environment(environ: dict[str, str]) -> None:
+    """Make this process's environment ``environ`` exactly, and re-read the settings from it
+    (:mod:`civicmap.settings` reads its ``CIVICMAP_*`` variables when it is imported)."""
+    for key in os.environ.keys() - environ.keys():
+        del os.environ[key]
+    os.environ.update(environ)
+    importlib.reload(settings)
+
+
+def _environment_plugin(environ: dict[str, str]):
+    """A Dask worker plugin: each worker of the batch's cluster, and each one started again
+    after a worker died, takes ``environ`` before it gets an area.
+
+    A worker forked from the forkserver has the environment the server started with (an
+    earlier batch's: ``SOURCE_DATE_EPOCH`` set then, unset since) and the settings the
+    server read from it; a spawned worker would have the batch's. This makes them the same.
+    """
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class BatchEnvironment(WorkerPlugin):
+        name = "civicmap-batch-environment"
+
+        def setup(self, worker) -> None:
+            _use_environment(environ)
+
+    return BatchEnvironment()
+
+
+@contextlib.contextmanager
+def _restarts_forked(dask_client) -> Iterator[None]:
+    """While the batch's own cluster builds: a worker that dies (killed, out of memory) is
+    started again from the forkserver too, in a fraction of a second instead of a spawn's
+    imports (Dask reads its start method when it starts the new process)."""
+    import dask
+
+    forked = dask_client in _OWN_CLIENTS and _start_forkserver()
+    with dask.config.set(_FORKED if forked else {}):
+        yield
 
 
 def local_client(workers: int = 1):
@@ -993,6 +1022,7 @@ def local_client(workers: int = 1):
         raise
     try:
         client = Client(cluster, security=security)
+        client.register_plugin(_environment_plugin(_worker_environment()))
     except BaseException:
         cluster.close()
         raise
@@ -1006,8 +1036,7 @@ def _local_cluster(workers: int, security):
     import dask
     from dask.distributed import LocalCluster
 
-    forked = {"distributed.worker.multiprocessing-method": "forkserver"}
-    with dask.config.set(forked if _start_forkserver() else {}):
+    with dask.config.set(_FORKED if _start_forkserver() else {}):
         return LocalCluster(
             n_workers=max(1, int(workers)),
             threads_per_worker=1,
@@ -1021,8 +1050,8 @@ def _local_cluster(workers: int, security):
             # a dead worker is reported once by the batch (its areas are sent again), not
             # by the scheduler's own error lines on the console
             silence_logs=logging.CRITICAL,
-            # the batch's environment as it is now, also in a worker forked from a forkserver
-            # started earlier (what a spawned worker inherits)
+            # the batch's environment from the worker's start (a forked worker starts with
+            # the server's; _environment_plugin then removes what the batch's has not)
             env=dict(os.environ),
         )
 
@@ -1579,9 +1608,10 @@ def _batch(
             result.timings["startup"] = round(time.perf_counter() - t, 2)
             t = time.perf_counter()
             tracker.t0 = tracker.last = time.monotonic()
-            for row in _run_on_dask(dask_client, tasks, tracker):
-                row["_order"] = order[row["key"]]
-                result.rows.append(row)
+            with _restarts_forked(dask_client):
+                for row in _run_on_dask(dask_client, tasks, tracker):
+                    row["_order"] = order[row["key"]]
+                    result.rows.append(row)
             result.timings["build"] = round(time.perf_counter() - t, 2)
             if worker_memory is not None:
                 worker_memory.update(dask_client.run(_peak_rss_mb))

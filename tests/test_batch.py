@@ -335,19 +335,19 @@ def two_workers():
     """Two Dask worker processes, locked with their run's TLS: what ``batch(workers=2)`` starts
     (``local_client(2)``), shared by the batches below.
 
-    ``SOURCE_DATE_EPOCH`` is set in the workers once they run (the identical-bytes test pins
-    every build's date with it), not in this process before they start: the forkserver
-    they are forked from would be started with it, and a later batch in this process,
-    without it, could not use that server (its workers would be spawned).
+    A worker's environment is the one it started with: ``SOURCE_DATE_EPOCH`` is set before
+    they start (the identical-bytes test pins every build's date with it) and stays set
+    while they run.
     """
+    env = pytest.MonkeyPatch()
+    env.setenv("SOURCE_DATE_EPOCH", EPOCH)
     client = local_client(2)
     assert len(client.scheduler_info()["workers"]) == 2
-    pinned = client.run(lambda: os.environ.__setitem__("SOURCE_DATE_EPOCH", EPOCH))
-    assert len(pinned) == 2
     yield client
     cluster = client.cluster
     client.close()
     cluster.close()
+    env.undo()
 
 
 @pytest.fixture(scope="module")
@@ -454,3 +454,32 @@ def test_in_process_and_two_workers_write_identical_files(hiezu_map, two_workers
     assert len(files) == 21
     for rel in files:
         assert (hiezu_map / "w1" / rel).read_bytes() == (hiezu_map / "w2" / rel).read_bytes(), rel
+
+
+def _worker_view() -> tuple[str | None, str]:
+    """What a worker sees: the pinned build date, and where civicmap caches downloads."""
+    from civicmap import settings
+
+    return os.environ.get("SOURCE_DATE_EPOCH"), str(settings.cache_folder)
+
+
+def test_a_batchs_workers_get_its_environment_as_it_is_when_they_start(monkeypatch, tmp_path):
+    """The workers are forked from a server that may have started before (an earlier batch of
+    this session, with other variables): a variable set since reaches them, one removed since
+    is gone from them, and civicmap's settings follow the ``CIVICMAP_*`` ones, as in a worker
+    spawned afresh."""
+
+    def seen(client) -> list[tuple[str | None, str]]:
+        try:
+            return list(client.run(_worker_view).values())
+        finally:
+            cluster = client.cluster
+            client.close()
+            cluster.close()
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    monkeypatch.setenv("CIVICMAP_CACHE_DIR", str(tmp_path / "one"))
+    assert seen(local_client(1)) == [(EPOCH, str(tmp_path / "one"))]
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    monkeypatch.setenv("CIVICMAP_CACHE_DIR", str(tmp_path / "two"))
+    assert seen(local_client(1)) == [(None, str(tmp_path / "two"))]
