@@ -27,6 +27,7 @@ import logging
 import multiprocessing
 import os
 import re
+import sys
 import threading
 import time
 import unicodedata
@@ -912,8 +913,10 @@ def _start_forkserver() -> bool:
     workers share the imported pages. Called before the inputs are read, it imports
     while they are read (``ensure_running`` does not wait for the imports). A forked
     worker starts with the server's environment: :func:`_environment_plugin` gives it the
-    batch's. Not where the platform has no forkserver (Windows), nor when the user's Dask
-    configuration chose a start method other than the default: then they are spawned.
+    batch's. On Linux only (Windows has no forkserver; on macOS a library that touched the
+    system frameworks in the server can crash its forked children), and not when the
+    user's Dask configuration chose a start method other than the default: then the
+    workers are spawned.
     """
     global _forkserver_started
     from multiprocessing import forkserver
@@ -922,7 +925,7 @@ def _start_forkserver() -> bool:
     import distributed  # noqa: F401  (its configuration: the workers' start and environment)
 
     if (
-        "forkserver" not in multiprocessing.get_all_start_methods()
+        not sys.platform.startswith("linux")
         or dask.config.get("distributed.worker.multiprocessing-method", "spawn") != "spawn"
     ):
         return False
