@@ -1491,10 +1491,10 @@ def _batch(
     allow_private_urls: bool = False,
 ) -> BatchResult:
 
-    if workers != 0 and client is None and not scheduler:
-        _start_forkserver()  # it imports the map-making stack while the inputs are read
     t_read = time.perf_counter()
     areas = load_areas(each, base_dir=spec.base_dir, name_field=name_field, where=where)
+    if workers != 0 and client is None and not scheduler:
+        _start_forkserver()  # it imports the map-making stack while the inputs are read
     log.info(_("batch: %(n)d areas from %(each)s"), {"n": len(areas), "each": each})
     metric = estimate_utm_crs(areas)
     grown = areas.to_crs(metric).buffer(margin_m).to_crs(CRS)
