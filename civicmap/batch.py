@@ -110,7 +110,7 @@ class BatchResult:
     outside_every_area: dict[str, int] = field(default_factory=dict)
     #: Wall-clock seconds of the batch's phases: ``read`` (every input, once), ``startup``
     #: (starting the workers and importing the map-making libraries in each, unless they
-    #: were forked from a server that has them), ``build``
+    #: were forked from a server that has them: then milliseconds), ``build``
     #: (the areas). Kept apart so a benchmark compares builds, not process start-up.
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -1509,7 +1509,7 @@ def _batch(
     built = _built_time(spec, inputs)
 
     result = BatchResult(input_problems=problems)
-    result.timings["read"] = round(time.perf_counter() - t_read, 2)
+    result.timings["read"] = round(time.perf_counter() - t_read, 3)
     # A place in none of the areas is on none of the maps: count it, never drop it in silence.
     exact = shapely.union_all(areas.geometry.values)
     for (layer_id, _i), res in inputs.files.items():
@@ -1588,7 +1588,7 @@ def _batch(
     if tasks and workers == 0 and client is None and not scheduler:
         t = time.perf_counter()
         _warm_up()
-        result.timings["startup"] = round(time.perf_counter() - t, 2)
+        result.timings["startup"] = round(time.perf_counter() - t, 3)
         t = time.perf_counter()
         tracker.t0 = tracker.last = time.monotonic()
         with tracker.ticking():
@@ -1597,7 +1597,7 @@ def _batch(
                 row["_order"] = order[row["key"]]
                 result.rows.append(row)
                 tracker.report(row)
-        result.timings["build"] = round(time.perf_counter() - t, 2)
+        result.timings["build"] = round(time.perf_counter() - t, 3)
     elif tasks:
         t = time.perf_counter()
         dask_client, owned = _client(
@@ -1608,14 +1608,14 @@ def _batch(
         )
         try:
             dask_client.run(_warm_up_own_worker if dask_client in _OWN_CLIENTS else _warm_up)
-            result.timings["startup"] = round(time.perf_counter() - t, 2)
+            result.timings["startup"] = round(time.perf_counter() - t, 3)
             t = time.perf_counter()
             tracker.t0 = tracker.last = time.monotonic()
             with _restarts_forked(dask_client):
                 for row in _run_on_dask(dask_client, tasks, tracker):
                     row["_order"] = order[row["key"]]
                     result.rows.append(row)
-            result.timings["build"] = round(time.perf_counter() - t, 2)
+            result.timings["build"] = round(time.perf_counter() - t, 3)
             if worker_memory is not None:
                 worker_memory.update(dask_client.run(_peak_rss_mb))
         finally:
