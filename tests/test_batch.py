@@ -326,8 +326,7 @@ def test_a_cluster_that_cannot_start_for_another_reason_gets_other_advice(monkey
 
 # --- batches on two Dask worker processes -------------------------------------------
 # Last in the module: the two workers are started once for these tests and closed at the
-# module's end (a running cluster is not free, and each start spawns two processes that
-# import the whole map-making stack).
+# module's end (a running cluster is not free: heartbeats, TLS, two worker processes).
 
 
 @pytest.fixture(scope="module")

@@ -273,7 +273,7 @@ def test_areas_of_a_killed_worker_are_sent_again_not_failed(tmp_path, caplog, mo
 def two_batch_clusters():
     """Two of the batch's own locked clusters running at once, and the warnings of their start.
 
-    Started once for the module (each start spawns a worker process): the tests below only
+    Started once for the module (each start adds a worker process): the tests below only
     connect to them, list their sockets or build on one through ``--scheduler``.
     """
     with warnings.catch_warnings(record=True) as started:
