@@ -20,12 +20,14 @@ import csv
 import ctypes
 import datetime as dt
 import hashlib
+import importlib
 import io
 import json
 import logging
 import multiprocessing
 import os
 import re
+import sys
 import threading
 import time
 import unicodedata
@@ -107,7 +109,8 @@ class BatchResult:
     #: Places of each layer's files that lie in none of the areas (so on no map): layer → n.
     outside_every_area: dict[str, int] = field(default_factory=dict)
     #: Wall-clock seconds of the batch's phases: ``read`` (every input, once), ``startup``
-    #: (starting the workers and importing the map-making libraries in each), ``build``
+    #: (starting the workers and importing the map-making libraries in each, unless they
+    #: were forked from a server that has them: then milliseconds), ``build``
     #: (the areas). Kept apart so a benchmark compares builds, not process start-up.
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -744,8 +747,6 @@ _BUILD_MODULES = (
 
 def _warm_up() -> int:
     """Import the map-making stack (folium, reportlab, matplotlib ...) in this process."""
-    import importlib
-
     for name in _BUILD_MODULES:
         importlib.import_module(name)
     return os.getpid()
@@ -894,6 +895,105 @@ def _refuse_in_a_starting_worker() -> None:
         )
 
 
+#: What the forkserver of this process imports once, before it forks the batch's workers.
+_FORKSERVER_PRELOAD = ("distributed", __name__, *_BUILD_MODULES, "civicmap._forkserver_preload")
+#: The Dask configuration under which a Nanny forks its worker from the forkserver.
+_FORKED = {"distributed.worker.multiprocessing-method": "forkserver"}
+#: Whether this process's forkserver was started by a batch (with the imports above).
+_forkserver_started = False
+
+
+def _start_forkserver() -> bool:
+    """Start this process's forkserver with the map-making stack imported; False if none.
+
+    Dask starts each worker process with ``spawn``: a new interpreter that imports
+    distributed and then the whole stack (1.5-3 s of CPU each). A forkserver imports them
+    once and forks each worker from itself: ``--workers 2`` imports the stack once
+    instead of twice, a second batch in the same process (a notebook) not at all, and the
+    workers share the imported pages. Called before the inputs are read, it imports
+    while they are read (``ensure_running`` does not wait for the imports). A forked
+    worker starts with the server's environment: :func:`_environment_plugin` gives it the
+    batch's. On Linux only (Windows has no forkserver; on macOS a library that touched the
+    system frameworks in the server can crash its forked children), and not when the
+    user's Dask configuration chose a start method other than the default: then the
+    workers are spawned.
+    """
+    global _forkserver_started
+    from multiprocessing import forkserver
+
+    import dask
+    import distributed  # noqa: F401  (its configuration: the workers' start and environment)
+
+    if (
+        not sys.platform.startswith("linux")
+        or dask.config.get("distributed.worker.multiprocessing-method", "spawn") != "spawn"
+    ):
+        return False
+    if not _forkserver_started:
+        # what Dask's Nanny sets in this process before it starts a worker (the thread
+        # counts numpy's libraries read when they load, a fixed hash seed), set as it does,
+        # before the server starts and imports
+        cfg = dask.config.get("distributed.nanny.pre-spawn-environ", {})
+        pre = {k: os.environ.get(k, str(v)) for k, v in cfg.items() if v is not None}
+        if pre.get("PYTHONHASHSEED") in (None, "0"):
+            pre["PYTHONHASHSEED"] = "6640"
+        os.environ.update(pre)
+        forkserver.set_forkserver_preload(list(_FORKSERVER_PRELOAD))
+        forkserver.ensure_running()
+        _forkserver_started = True
+    return True
+
+
+def _worker_environment() -> dict[str, str]:
+    """The environment a worker spawned now would have: this process's, and the variables
+    of the Dask configuration for workers (``distributed.nanny.environ``)."""
+    import dask
+
+    cfg = dask.config.get("distributed.nanny.environ", {}) or {}
+    own = {k: os.environ.get(k, str(v)) for k, v in cfg.items() if v is not None}
+    return {**os.environ, **own}
+
+
+def _use_environment(environ: dict[str, str]) -> None:
+    """Make this process's environment ``environ`` exactly, and re-read the settings from it
+    (:mod:`civicmap.settings` reads its ``CIVICMAP_*`` variables when it is imported)."""
+    for key in os.environ.keys() - environ.keys():
+        del os.environ[key]
+    os.environ.update(environ)
+    importlib.reload(settings)
+
+
+def _environment_plugin(environ: dict[str, str]):
+    """A Dask worker plugin: each worker of the batch's cluster, and each one started again
+    after a worker died, takes ``environ`` before it gets an area.
+
+    A worker forked from the forkserver has the environment the server started with (an
+    earlier batch's: ``SOURCE_DATE_EPOCH`` set then, unset since) and the settings the
+    server read from it; a spawned worker would have the batch's. This makes them the same.
+    """
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class BatchEnvironment(WorkerPlugin):
+        name = "civicmap-batch-environment"
+
+        def setup(self, worker) -> None:
+            _use_environment(environ)
+
+    return BatchEnvironment()
+
+
+@contextlib.contextmanager
+def _restarts_forked(dask_client) -> Iterator[None]:
+    """While the batch's own cluster builds: a worker that dies (killed, out of memory) is
+    started again from the forkserver too, in a fraction of a second instead of a spawn's
+    imports (Dask reads its start method when it starts the new process)."""
+    import dask
+
+    forked = dask_client in _OWN_CLIENTS and _start_forkserver()
+    with dask.config.set(_FORKED if forked else {}):
+        yield
+
+
 def local_client(workers: int = 1):
     """A ``LocalCluster`` of worker processes, locked with per-run mutual TLS, and its client."""
     from dask.distributed import Client
@@ -925,6 +1025,7 @@ def local_client(workers: int = 1):
         raise
     try:
         client = Client(cluster, security=security)
+        client.register_plugin(_environment_plugin(_worker_environment()))
     except BaseException:
         cluster.close()
         raise
@@ -933,22 +1034,29 @@ def local_client(workers: int = 1):
 
 
 def _local_cluster(workers: int, security):
+    """The batch's ``LocalCluster``: its worker processes forked from the forkserver when
+    there is one (:func:`_start_forkserver`), else spawned as Dask does by default."""
+    import dask
     from dask.distributed import LocalCluster
 
-    return LocalCluster(
-        n_workers=max(1, int(workers)),
-        threads_per_worker=1,
-        processes=True,
-        # no dashboard; the scheduler's small HTTP server (health, metrics) on a free loopback
-        # port: None would still bind 8787, and a second batch (or a notebook's) then warns in
-        # English that the port is taken
-        dashboard_address="127.0.0.1:0",
-        host="127.0.0.1",
-        security=security,
-        # a dead worker is reported once by the batch (its areas are sent again), not
-        # by the scheduler's own error lines on the console
-        silence_logs=logging.CRITICAL,
-    )
+    with dask.config.set(_FORKED if _start_forkserver() else {}):
+        return LocalCluster(
+            n_workers=max(1, int(workers)),
+            threads_per_worker=1,
+            processes=True,
+            # no dashboard; the scheduler's small HTTP server (health, metrics) on a free loopback
+            # port: None would still bind 8787, and a second batch (or a notebook's) then warns in
+            # English that the port is taken
+            dashboard_address="127.0.0.1:0",
+            host="127.0.0.1",
+            security=security,
+            # a dead worker is reported once by the batch (its areas are sent again), not
+            # by the scheduler's own error lines on the console
+            silence_logs=logging.CRITICAL,
+            # the batch's environment from the worker's start (a forked worker starts with
+            # the server's; _environment_plugin then removes what the batch's has not)
+            env=dict(os.environ),
+        )
 
 
 def _not_a_scheduler(address: str, why: str) -> BatchError:
@@ -1385,6 +1493,8 @@ def _batch(
 
     t_read = time.perf_counter()
     areas = load_areas(each, base_dir=spec.base_dir, name_field=name_field, where=where)
+    if workers != 0 and client is None and not scheduler:
+        _start_forkserver()  # it imports the map-making stack while the inputs are read
     log.info(_("batch: %(n)d areas from %(each)s"), {"n": len(areas), "each": each})
     metric = estimate_utm_crs(areas)
     grown = areas.to_crs(metric).buffer(margin_m).to_crs(CRS)
@@ -1399,7 +1509,7 @@ def _batch(
     built = _built_time(spec, inputs)
 
     result = BatchResult(input_problems=problems)
-    result.timings["read"] = round(time.perf_counter() - t_read, 2)
+    result.timings["read"] = round(time.perf_counter() - t_read, 3)
     # A place in none of the areas is on none of the maps: count it, never drop it in silence.
     exact = shapely.union_all(areas.geometry.values)
     for (layer_id, _i), res in inputs.files.items():
@@ -1478,7 +1588,7 @@ def _batch(
     if tasks and workers == 0 and client is None and not scheduler:
         t = time.perf_counter()
         _warm_up()
-        result.timings["startup"] = round(time.perf_counter() - t, 2)
+        result.timings["startup"] = round(time.perf_counter() - t, 3)
         t = time.perf_counter()
         tracker.t0 = tracker.last = time.monotonic()
         with tracker.ticking():
@@ -1487,7 +1597,7 @@ def _batch(
                 row["_order"] = order[row["key"]]
                 result.rows.append(row)
                 tracker.report(row)
-        result.timings["build"] = round(time.perf_counter() - t, 2)
+        result.timings["build"] = round(time.perf_counter() - t, 3)
     elif tasks:
         t = time.perf_counter()
         dask_client, owned = _client(
@@ -1498,13 +1608,14 @@ def _batch(
         )
         try:
             dask_client.run(_warm_up_own_worker if dask_client in _OWN_CLIENTS else _warm_up)
-            result.timings["startup"] = round(time.perf_counter() - t, 2)
+            result.timings["startup"] = round(time.perf_counter() - t, 3)
             t = time.perf_counter()
             tracker.t0 = tracker.last = time.monotonic()
-            for row in _run_on_dask(dask_client, tasks, tracker):
-                row["_order"] = order[row["key"]]
-                result.rows.append(row)
-            result.timings["build"] = round(time.perf_counter() - t, 2)
+            with _restarts_forked(dask_client):
+                for row in _run_on_dask(dask_client, tasks, tracker):
+                    row["_order"] = order[row["key"]]
+                    result.rows.append(row)
+            result.timings["build"] = round(time.perf_counter() - t, 3)
             if worker_memory is not None:
                 worker_memory.update(dask_client.run(_peak_rss_mb))
         finally:

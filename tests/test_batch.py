@@ -326,8 +326,7 @@ def test_a_cluster_that_cannot_start_for_another_reason_gets_other_advice(monkey
 
 # --- batches on two Dask worker processes -------------------------------------------
 # Last in the module: the two workers are started once for these tests and closed at the
-# module's end (a running cluster is not free, and each start spawns two processes that
-# import the whole map-making stack).
+# module's end (a running cluster is not free: heartbeats, TLS, two worker processes).
 
 
 @pytest.fixture(scope="module")
@@ -454,3 +453,32 @@ def test_in_process_and_two_workers_write_identical_files(hiezu_map, two_workers
     assert len(files) == 21
     for rel in files:
         assert (hiezu_map / "w1" / rel).read_bytes() == (hiezu_map / "w2" / rel).read_bytes(), rel
+
+
+def _worker_view() -> tuple[str | None, str]:
+    """What a worker sees: the pinned build date, and where civicmap caches downloads."""
+    from civicmap import settings
+
+    return os.environ.get("SOURCE_DATE_EPOCH"), str(settings.cache_folder)
+
+
+def test_a_batchs_workers_get_its_environment_as_it_is_when_they_start(monkeypatch, tmp_path):
+    """The workers are forked from a server that may have started before (an earlier batch of
+    this session, with other variables): a variable set since reaches them, one removed since
+    is gone from them, and civicmap's settings follow the ``CIVICMAP_*`` ones, as in a worker
+    spawned afresh."""
+
+    def seen(client) -> list[tuple[str | None, str]]:
+        try:
+            return list(client.run(_worker_view).values())
+        finally:
+            cluster = client.cluster
+            client.close()
+            cluster.close()
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    monkeypatch.setenv("CIVICMAP_CACHE_DIR", str(tmp_path / "one"))
+    assert seen(local_client(1)) == [(EPOCH, str(tmp_path / "one"))]
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    monkeypatch.setenv("CIVICMAP_CACHE_DIR", str(tmp_path / "two"))
+    assert seen(local_client(1)) == [(None, str(tmp_path / "two"))]

@@ -142,8 +142,9 @@ def test_a_fake_scheduler_sending_a_pickle_runs_nothing(tmp_path, fake_server):
 
 
 #: The scheduler timeout the CLI runs with here (``CIVICMAP_SCHEDULER_TIMEOUT``, default 10 s):
-#: a port that never answers is given up after it, and the message names it.
-SCHEDULER_TIMEOUT_S = 2
+#: a port that never answers is given up after it, and the message names it. The silent port
+#: is waited out in full, so it is short (the fake server is on this computer).
+SCHEDULER_TIMEOUT_S = 1
 
 
 def _cli(args: list[str], *, timeout: float) -> tuple[subprocess.CompletedProcess, float]:
@@ -272,7 +273,7 @@ def test_areas_of_a_killed_worker_are_sent_again_not_failed(tmp_path, caplog, mo
 def two_batch_clusters():
     """Two of the batch's own locked clusters running at once, and the warnings of their start.
 
-    Started once for the module (each start spawns a worker process): the tests below only
+    Started once for the module (each start adds a worker process): the tests below only
     connect to them, list their sockets or build on one through ``--scheduler``.
     """
     with warnings.catch_warnings(record=True) as started:
