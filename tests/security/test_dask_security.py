@@ -340,13 +340,17 @@ def test_two_batch_clusters_at_once_bind_no_fixed_port_and_warn_nothing(two_batc
     # (that warning then showed in a Japanese notebook's output).
     first, second, started = two_batch_clusters
     assert first.scheduler.address != second.scheduler.address
-    me = psutil.Process(os.getpid())
+    # this process (schedulers, nannies) and the clusters' workers: not every child of the
+    # test process (a browser driver of another test file listens on ::1 as well)
+    workers = {*first.run(os.getpid).values(), *second.run(os.getpid).values()}
+    assert len(workers) == 2
     listening = {
         (c.laddr.ip, c.laddr.port)
-        for p in [me, *me.children(recursive=True)]
+        for p in [psutil.Process(os.getpid()), *map(psutil.Process, workers)]
         for c in p.net_connections()
         if c.status == psutil.CONN_LISTEN
     }
+    assert len(listening) >= 4  # two schedulers and two workers at least
     assert all(ip == "127.0.0.1" for ip, _port in listening), listening
     assert 8787 not in {port for _ip, port in listening}
     assert not [w for w in started if "already in use" in str(w.message)]
