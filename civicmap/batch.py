@@ -27,6 +27,7 @@ import logging
 import multiprocessing
 import os
 import re
+import socket
 import sys
 import threading
 import time
@@ -1000,6 +1001,10 @@ def local_client(workers: int = 1):
 
     security = _temporary_security()
     try:
+        _loopback_connects()
+    except OSError as exc:
+        raise _cluster_cannot_start(f"127.0.0.1: {exc}") from None
+    try:
         cluster = _local_cluster(workers, security)
     except RuntimeError as exc:
         if "Nanny failed to start" in str(exc):
@@ -1014,14 +1019,7 @@ def local_client(workers: int = 1):
                 % {"error": exc}
             ) from None
         if "failed to start" in str(exc):
-            # e.g. no loopback network (a sandbox without 127.0.0.1): the workers cannot connect
-            raise BatchError(
-                _(
-                    "Dask could not start its local cluster on this computer (%(error)s); "
-                    "build the areas one after another with --workers 0"
-                )
-                % {"error": exc}
-            ) from None
+            raise _cluster_cannot_start(str(exc)) from None
         raise
     try:
         client = Client(cluster, security=security)
@@ -1031,6 +1029,30 @@ def local_client(workers: int = 1):
         raise
     _OWN_CLIENTS.add(client)
     return client
+
+
+def _loopback_connects() -> None:
+    """Connect to a listening socket on 127.0.0.1, or raise ``OSError``.
+
+    The scheduler and the workers talk over the loopback network. Without it (a sandbox
+    or ``unshare -n`` with ``lo`` down) the scheduler still binds, and Dask retries every
+    connection for its 30 s timeout, twice: the user waited a minute for the advice that
+    this check gives at once.
+    """
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        with socket.create_connection(server.getsockname(), timeout=5):
+            pass
+
+
+def _cluster_cannot_start(error: str) -> BatchError:
+    """The advice when the local cluster cannot run here (no loopback network, ...)."""
+    return BatchError(
+        _(
+            "Dask could not start its local cluster on this computer (%(error)s); "
+            "build the areas one after another with --workers 0"
+        )
+        % {"error": error}
+    )
 
 
 def _local_cluster(workers: int, security):

@@ -324,6 +324,24 @@ def test_a_cluster_that_cannot_start_for_another_reason_gets_other_advice(monkey
     assert "--workers 0" in str(exc.value) and "__main__" not in str(exc.value)
 
 
+def test_without_a_loopback_network_the_advice_comes_before_any_cluster_starts(monkeypatch):
+    # unshare -n with lo down: the scheduler binds, then Dask retried its connections for
+    # 30 s twice before the same advice; a connection to 127.0.0.1 tried first says it at once
+    batch_mod = importlib.import_module("civicmap.batch")
+
+    def refused(*args, **kwargs):
+        raise OSError(101, "Network is unreachable")
+
+    def must_not_start(workers, security):
+        raise AssertionError("a cluster was started without a loopback network")
+
+    monkeypatch.setattr(batch_mod.socket, "create_connection", refused)
+    monkeypatch.setattr(batch_mod, "_local_cluster", must_not_start)
+    with pytest.raises(BatchError) as exc:
+        batch_mod.local_client(2)
+    assert "--workers 0" in str(exc.value) and "Network is unreachable" in str(exc.value)
+
+
 # --- batches on two Dask worker processes -------------------------------------------
 # Last in the module: the two workers are started once for these tests and closed at the
 # module's end (a running cluster is not free: heartbeats, TLS, two worker processes).
