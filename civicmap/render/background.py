@@ -105,6 +105,31 @@ def map_credits(data: MapData) -> list[Credit]:
     return data.credits(background=background_credits(data))
 
 
+def web_credits(data: MapData) -> tuple[list[str], set[str]]:
+    """The web page's credit lines, and the tile sources among them (their ids).
+
+    A web page shows the tiles as served, never reprojected, cropped or lightened as
+    the paper does, so its tile credit names only the source
+    (「出典：国土地理院 地理院タイル（淡色地図）」, with its date), without the line
+    GSI's terms ask for processed tiles (「地理院タイルを加工して作成」); paper and
+    exports keep that line (:func:`credit_lines`). The page's tile layers of that
+    source then leave the attribution bar to this line (:mod:`civicmap.render.web`),
+    so it names the tiles once, with their date.
+    """
+    lang = data.language
+    credits = map_credits(data)
+    source = data.spec.basemap.source
+    credited: set[str] = set()
+    if source is not None:
+        printed = source.credit_in(lang)
+        web = replace(source, processed="").credit_in(lang)
+        for i, c in enumerate(credits):
+            if c.source == source.id and c.credit == printed:
+                credits[i] = replace(c, credit=web)
+                credited.add(source.id)
+    return lines_of(credits, language=lang), credited
+
+
 # --------------------------------------------------------------------------- web map
 
 #: The web map's banner texts: what background the page shows (never from data).

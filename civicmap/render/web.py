@@ -41,7 +41,7 @@ from civicmap.render import assets
 from civicmap.render._colocate import Group, colocated
 from civicmap.render._routes import ordered_routes
 from civicmap.render._rows import frame_rows
-from civicmap.render.background import banner_text, credit_lines, web_background, write_tile_folder
+from civicmap.render.background import banner_text, web_background, web_credits, write_tile_folder
 from civicmap.render.numbering import place_numbers
 from civicmap.render.place_names import place_name
 from civicmap.render.symbols import (
@@ -64,7 +64,7 @@ from civicmap.render.web_hazards import (
 )
 from civicmap.render.web_languages import language_payload
 from civicmap.schema import APPROXIMATE, DISASTER_TYPES
-from civicmap.spec.basemap import REGISTRY
+from civicmap.spec.basemap import REGISTRY, TileSource
 from civicmap.spec.layers import dash_pattern
 from civicmap.spec.web import WebOptions
 from civicmap.status import CLOSED
@@ -83,8 +83,8 @@ def _web_tiles() -> dict[str, dict[str, Any]]:
     ids = {"gsi": "gsi-pale", "osm": "osm"}
     return {
         key: {
+            "source": src,
             "url": REGISTRY[src].url,
-            "attribution": REGISTRY[src].attribution_in,  # by the page's language
             "maxNativeZoom": REGISTRY[src].max_zoom,
             "title": REGISTRY[src].name,
         }
@@ -668,6 +668,19 @@ def _background(data: MapData, opts: WebOptions, tiles_dir: str | None = None) -
     return {"banner": "", "fallback": fallback}
 
 
+def _tile_attribution(source: TileSource, language: str, credited: set[str]) -> str:
+    """A tile layer's own attribution: none when the page's credits name its source.
+
+    ``credited``: the ids of the tile sources the page's credit lines name
+    (:func:`~civicmap.render.background.web_credits`). Those credits are in the attribution bar on every
+    background, so the layer saying them again would credit GSI twice; a layer the
+    map does not credit (OSM's tiles, for one) says its own while it shows.
+    """
+    if source.id in credited:
+        return ""
+    return source.attribution_in(language)
+
+
 def payload(data: MapData, *, options: WebOptions | None = None) -> dict[str, Any]:
     """Everything the page's script needs, as one JSON-able dict."""
     return _payload(data, _options(data, options))[0]
@@ -693,8 +706,12 @@ def _payload(
         data = replace(data, layers=data.every_site)
     lang = data.language
     w, s, e, n = data.area.geometry.bounds
+    # each source credited once: the map's tiles by the page's credit line (with its date,
+    # in the legend and the attribution bar whichever background shows), not by their layer
+    credits, credited = web_credits(data)
     tiles = [
-        {"id": key, "url": t["url"], "attribution": t["attribution"](lang),
+        {"id": key, "url": t["url"],
+         "attribution": _tile_attribution(REGISTRY[t["source"]], lang, credited),
          "maxNativeZoom": t["maxNativeZoom"], "title": t["title"][lang]}
         for key, t in TILES.items()
     ]  # fmt: skip
@@ -703,7 +720,11 @@ def _payload(
     banner = _background(data, opts, tiles_dir)
     folder = banner.pop("folder", None)
     if banner.get("tile"):
-        tiles.insert(0, banner.pop("tile"))
+        own = banner.pop("tile")
+        source = data.spec.basemap.source
+        if source is not None:
+            own["attribution"] = _tile_attribution(source, lang, credited)
+        tiles.insert(0, own)
         tile = tiles[0]["id"]
     specs = [layer.spec for layer in data.layers]
     styles = {
@@ -758,7 +779,7 @@ def _payload(
         "area": _round(data.area.geometry.boundary.__geo_interface__),
         "basemap": basemap_payload(data.basemap),
         "edge": edge,
-        "credits": credit_lines(data),
+        "credits": credits,
         "built": data.built,  # the newest known data date, "" when none (not shown)
         "routes": routes_payload(
             data.routes, data.spec.home, language=lang, notes=getattr(data, "route_notes", [])

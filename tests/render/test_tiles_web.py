@@ -135,6 +135,9 @@ def test_pack_tiles_offline_are_inlined_and_the_banner_names_the_date(
     assert seen["banner"] == f"背景：地理院タイル（淡色地図）（{date} に保存したもの・オフライン）"
     assert seen["tiles"] and all(s.startswith("data:") for s in seen["tiles"])
     assert seen["loaded"] >= 4  # real tiles from the pack, not the empty placeholder
+    # credited once, as shown on the web, with the tiles' own date from the pack
+    assert seen["attribution"].count("地理院タイル") == 1
+    assert f"出典：国土地理院 地理院タイル（淡色地図） / {manifest['date']}" in seen["attribution"]
     # a second offline build gives the same bytes
     again = build(load_map(path), overwrite=True)["web"][0]
     assert again.read_bytes() == page.read_bytes() or pytest.fail("offline web rebuild differs")
@@ -190,3 +193,75 @@ def test_offline_page_inlines_whole_zooms_coarsest_first_up_to_the_limit(
     monkeypatch.setattr(tiles, "WEB_INLINE_LIMIT", sizes[z0] - 1)
     bg = background.web_background(load_map(path), drawn_osm=False, use_pack=True)
     assert "inline" not in bg["tile"] and bg["tile"]["url"] == gsi.url
+
+
+def page_payload(page: Path) -> dict:
+    import json
+    import re
+
+    html = page.read_text(encoding="utf-8")
+    m = re.search(r'<script type="application/json" id="civicmap-data">(.*?)</script>', html, re.S)
+    return json.loads(m.group(1))
+
+
+GSI_WEB = "出典：国土地理院 地理院タイル（淡色地図）"
+PROCESSED = "地理院タイルを加工して作成"
+
+
+def test_the_page_credits_its_tiles_once_as_shown_and_the_umap_as_processed(tmp_path, gsi):
+    """Web: the tiles as served, credited by the page's credit line only; .umap keeps 加工."""
+    from civicmap.pipeline import build
+
+    path = map_file(tmp_path, basemap={"tiles": "gsi-pale"})
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["outputs"]["umap"] = {"file": "out/map.umap"}
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    built = build(load_map(path))
+    page, umap = built["web"][0], built["umap"][0]
+    p = page_payload(page)
+    assert [c for c in p["credits"] if "地理院タイル" in c] == [f"{GSI_WEB} / 日付不明"]
+    assert PROCESSED not in page.read_text(encoding="utf-8")
+    by_id = {t["id"]: t for t in p["tiles"]}
+    # the map's tiles and the switcher's same tiles leave the bar to the credit line
+    assert by_id["gsi-pale"]["attribution"] == by_id["gsi"]["attribution"] == ""
+    assert "OpenStreetMap" in by_id["osm"]["attribution"]  # a layer switched to says its own
+    assert f"{GSI_WEB}。{PROCESSED}" in umap.read_text(encoding="utf-8")
+
+
+def attribution_bar(driver) -> str:
+    return driver.find_element("css selector", ".leaflet-control-attribution").text
+
+
+@pytest.mark.parametrize("size", [(390, 844), (1000, 657)])
+def test_the_attribution_bar_names_the_tiles_once_on_every_background(tmp_path, gsi, chrome, size):
+    from civicmap.pipeline import build
+
+    page = build(load_map(map_file(tmp_path, basemap={"tiles": "gsi-pale"})))["web"][0]
+    network(chrome, on=True)
+    w, h = size
+    chrome.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": w < 640},
+    )
+    try:
+        seen = open_page(chrome, page, f"credits_{w}x{h}")
+        bar = seen["attribution"]
+        assert bar.count("地理院タイル") == 1 and f"{GSI_WEB} / 日付不明" in bar, bar
+        assert "加工" not in bar
+        legend = chrome.find_element("css selector", ".cm-credits").get_attribute("textContent")
+        assert legend.count("地理院タイル") == 1 and "加工" not in legend
+        # the reader picks OSM's tiles: they say their own credit; the map's credits stay
+        chrome.execute_script(
+            "var labels = document.querySelectorAll('.leaflet-control-layers-base label');"
+            "Array.prototype.forEach.call(labels, function (l) {"
+            "  if (l.textContent.indexOf('OpenStreetMap') >= 0) l.querySelector('input').click();"
+            "});"
+        )
+        bar = wait_for(
+            lambda: "OpenStreetMap" in attribution_bar(chrome) and attribution_bar(chrome)
+        )
+        assert bar and bar.count("地理院タイル") == 1, bar
+        settle(chrome, timeout=6)
+        chrome.save_screenshot(str(ARTIFACTS / f"tiles_banner_credits_{w}x{h}_osm.png"))
+    finally:
+        chrome.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
