@@ -938,8 +938,10 @@ def _read_as_collected(src: SourceSpec, *, offline: bool | None, pack: Path | No
     """
     if src.options.get("geocode") and not _http.is_offline(offline):
         return False
-    if pack is None or src.remote is not None:
-        return pack is None
+    if pack is None:
+        return True
+    if src.remote is not None:
+        return False
     kind = kind_for_path(src.path) if src.kind == "file" and src.path is not None else src.kind
     return kind != "umap"
 
